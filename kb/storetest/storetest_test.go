@@ -1,0 +1,170 @@
+package storetest_test
+
+import (
+	"context"
+	"math"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/storetest"
+)
+
+// refStore is the simplest correct Store: a map under a mutex and a full
+// sort per query. The suite must pass on it, which checks the suite itself.
+type refStore struct {
+	mu     sync.Mutex
+	dim    int
+	part   bool
+	closed bool
+	recs   map[[2]string]kb.Record
+}
+
+func (s *refStore) check(ctx context.Context, partition string, checkPart bool) error {
+	if s.closed {
+		return kb.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if checkPart && s.part && partition == "" {
+		return kb.ErrPartitionRequired
+	}
+	return nil
+}
+
+func (s *refStore) Upsert(ctx context.Context, recs []kb.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, "", false); err != nil {
+		return err
+	}
+	valid := make([]kb.Record, len(recs))
+	for i, r := range recs {
+		v, err := kb.ValidateRecord(r, s.dim, s.part)
+		if err != nil {
+			return err
+		}
+		valid[i] = v
+	}
+	for _, r := range valid {
+		s.recs[[2]string{r.Partition, r.ID}] = r
+	}
+	return nil
+}
+
+func (s *refStore) DeleteDocuments(ctx context.Context, partition string, docs []string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, partition, true); err != nil {
+		return 0, err
+	}
+	n := 0
+	for k, r := range s.recs {
+		for _, d := range docs {
+			if r.Partition == partition && r.DocumentID == d {
+				delete(s.recs, k)
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
+}
+
+func (s *refStore) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, q.Partition, true); err != nil {
+		return nil, err
+	}
+	if err := kb.ValidateQuery(q, s.dim, s.part); err != nil {
+		return nil, err
+	}
+	var f *kb.Filter
+	if q.Filter != nil {
+		n, _ := q.Filter.Normalize()
+		f = &n
+	}
+	var hits []kb.Hit
+	for _, r := range s.recs {
+		if r.Partition != q.Partition || r.Vector == nil || (f != nil && !f.Match(r.Metadata)) {
+			continue
+		}
+		var dot, na, nb float64
+		for i := range r.Vector {
+			dot += float64(r.Vector[i]) * float64(q.Vector[i])
+			na += float64(r.Vector[i]) * float64(r.Vector[i])
+			nb += float64(q.Vector[i]) * float64(q.Vector[i])
+		}
+		h := kb.Hit{Record: kb.CloneRecord(r), Score: dot / math.Sqrt(na*nb)}
+		if !q.WithVectors {
+			h.Vector = nil
+		}
+		hits = append(hits, h)
+	}
+	sort.Slice(hits, func(i, j int) bool { return hits[i].Score > hits[j].Score })
+	if len(hits) > q.K {
+		hits = hits[:q.K]
+	}
+	return hits, nil
+}
+
+func (s *refStore) Get(ctx context.Context, partition string, ids []string) ([]kb.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, partition, true); err != nil {
+		return nil, err
+	}
+	var out []kb.Record
+	for _, id := range ids {
+		if r, ok := s.recs[[2]string{partition, id}]; ok {
+			out = append(out, kb.CloneRecord(r))
+		}
+	}
+	return out, nil
+}
+
+func (s *refStore) Documents(ctx context.Context, partition string) ([]kb.DocumentInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(ctx, partition, true); err != nil {
+		return nil, err
+	}
+	docs := map[string]*kb.DocumentInfo{}
+	for _, r := range s.recs {
+		if r.Partition != partition {
+			continue
+		}
+		d := docs[r.DocumentID]
+		if d == nil {
+			d = &kb.DocumentInfo{ID: r.DocumentID, Fingerprint: r.Fingerprint}
+			docs[r.DocumentID] = d
+		} else if d.Fingerprint != r.Fingerprint {
+			d.Fingerprint = ""
+		}
+		d.Records++
+	}
+	out := make([]kb.DocumentInfo, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, *d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func (s *refStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
+
+func TestReferenceStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, cfg storetest.Config) kb.Store {
+		s := &refStore{dim: cfg.Dimensions, part: cfg.RequirePartition, recs: map[[2]string]kb.Record{}}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
