@@ -1,0 +1,225 @@
+package tokenizer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/pkoukk/tiktoken-go-loader/assets"
+)
+
+// Encoding is one BPE encoding: its merge ranks and its pre-tokenizer.
+// It is safe for concurrent use.
+type Encoding struct {
+	name    string
+	file    string
+	next    func(s string, i int) int
+	once    sync.Once
+	err     error
+	ranks   map[string]uint32
+	decoder []string
+}
+
+var (
+	cl100k = &Encoding{name: "cl100k_base", file: "cl100k_base.tiktoken", next: nextCL100K}
+	o200k  = &Encoding{name: "o200k_base", file: "o200k_base.tiktoken", next: nextO200K}
+)
+
+// CL100K returns the cl100k_base encoding (GPT-3.5/GPT-4, text-embedding-3).
+func CL100K() *Encoding { return cl100k }
+
+// O200K returns the o200k_base encoding (GPT-4o and later).
+func O200K() *Encoding { return o200k }
+
+// Name returns the encoding's name, such as "cl100k_base".
+func (e *Encoding) Name() string { return e.name }
+
+// Load parses the embedded ranks. It is called by every other method; call
+// it yourself to pay the one-time cost (tens of milliseconds) up front.
+func (e *Encoding) Load() error {
+	e.once.Do(func() { e.ranks, e.decoder, e.err = parseRanks(e.file) })
+	return e.err
+}
+
+func (e *Encoding) mustLoad() {
+	if err := e.Load(); err != nil {
+		panic(err) // the data is compiled into the binary; failing to parse it is a build defect
+	}
+}
+
+func parseRanks(file string) (map[string]uint32, []string, error) {
+	data, err := assets.Assets.ReadFile(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tokenizer: embedded %s: %w", file, err)
+	}
+	n := bytes.Count(data, []byte{'\n'}) + 1
+	ranks := make(map[string]uint32, n)
+	var decoder []string
+	buf := make([]byte, 0, 256)
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		sp := bytes.IndexByte(line, ' ')
+		if sp < 0 {
+			return nil, nil, fmt.Errorf("tokenizer: %s: malformed line %q", file, line)
+		}
+		buf = buf[:base64.StdEncoding.DecodedLen(sp)]
+		m, err := base64.StdEncoding.Decode(buf, line[:sp])
+		if err != nil {
+			return nil, nil, fmt.Errorf("tokenizer: %s: %w", file, err)
+		}
+		r, err := strconv.ParseUint(string(line[sp+1:]), 10, 32)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tokenizer: %s: %w", file, err)
+		}
+		tok := string(buf[:m])
+		ranks[tok] = uint32(r)
+		for int(r) >= len(decoder) {
+			decoder = append(decoder, "")
+		}
+		decoder[r] = tok
+	}
+	return ranks, decoder, sc.Err()
+}
+
+const noRank = ^uint32(0)
+
+// Count returns the number of tokens in text. It allocates nothing.
+func (e *Encoding) Count(text string) int {
+	e.mustLoad()
+	n := 0
+	for i := 0; i < len(text); {
+		j := e.next(text, i)
+		n += e.pieceCount(text[i:j])
+		i = j
+	}
+	return n
+}
+
+// Encode appends the token ids of text to dst and returns it. Special tokens
+// are not recognised: "<|endoftext|>" is encoded as ordinary text.
+func (e *Encoding) Encode(dst []int, text string) []int {
+	e.mustLoad()
+	for i := 0; i < len(text); {
+		j := e.next(text, i)
+		dst = e.pieceTokens(dst, text[i:j])
+		i = j
+	}
+	return dst
+}
+
+// Decode returns the text of the tokens. Unknown ids are skipped.
+func (e *Encoding) Decode(tokens []int) string {
+	e.mustLoad()
+	var b []byte
+	for _, t := range tokens {
+		if t >= 0 && t < len(e.decoder) {
+			b = append(b, e.decoder[t]...)
+		}
+	}
+	return string(b)
+}
+
+// Pieces calls fn for every pre-token of text, in order, with its end offset
+// and its token count. Pre-token boundaries are where the encoder's regular
+// expression splits text; a span between two of them is encoded the same way
+// on its own as inside text, provided the span does not end with white space
+// (a cut inside a white-space run changes how the run is split), so counts
+// between such boundaries add up exactly.
+func (e *Encoding) Pieces(text string, fn func(end, tokens int)) {
+	e.mustLoad()
+	for i := 0; i < len(text); {
+		j := e.next(text, i)
+		fn(j, e.pieceCount(text[i:j]))
+		i = j
+	}
+}
+
+// NextPiece returns the end of the pre-token of text starting at i.
+func (e *Encoding) NextPiece(text string, i int) int { return e.next(text, i) }
+
+// PieceCount returns the number of tokens of one pre-token.
+func (e *Encoding) PieceCount(piece string) int {
+	e.mustLoad()
+	return e.pieceCount(piece)
+}
+
+func (e *Encoding) pieceCount(p string) int {
+	if len(p) <= 1 {
+		return len(p)
+	}
+	if _, ok := e.ranks[p]; ok {
+		return 1
+	}
+	if len(p) <= stackParts-1 {
+		var buf [stackParts]part
+		return len(e.merge(p, buf[:0])) - 1
+	}
+	return len(e.merge(p, make([]part, 0, len(p)+1))) - 1
+}
+
+func (e *Encoding) pieceTokens(dst []int, p string) []int {
+	if r, ok := e.ranks[p]; ok {
+		return append(dst, int(r))
+	}
+	var parts []part
+	if len(p) <= stackParts-1 {
+		var buf [stackParts]part
+		parts = e.merge(p, buf[:0])
+	} else {
+		parts = e.merge(p, make([]part, 0, len(p)+1))
+	}
+	for i := 0; i+1 < len(parts); i++ {
+		dst = append(dst, int(e.ranks[p[parts[i].start:parts[i+1].start]]))
+	}
+	return dst
+}
+
+const stackParts = 64
+
+type part struct {
+	start int32
+	rank  uint32 // rank of the merge of this part with the next one
+}
+
+// merge runs byte-pair merging on p (len(p) >= 2) and returns the part
+// boundaries: tokens are p[parts[i].start:parts[i+1].start].
+func (e *Encoding) merge(p string, parts []part) []part {
+	for i := 0; i <= len(p); i++ {
+		parts = append(parts, part{start: int32(i), rank: noRank})
+	}
+	rank := func(i int) uint32 { // rank of parts[i] merged with parts[i+1]
+		if i+2 < len(parts) {
+			if r, ok := e.ranks[p[parts[i].start:parts[i+2].start]]; ok {
+				return r
+			}
+		}
+		return noRank
+	}
+	for i := 0; i+2 < len(parts); i++ {
+		parts[i].rank = rank(i)
+	}
+	for len(parts) > 2 {
+		best, bi := noRank, -1
+		for i := 0; i+1 < len(parts); i++ {
+			if parts[i].rank < best {
+				best, bi = parts[i].rank, i
+			}
+		}
+		if bi < 0 {
+			break
+		}
+		parts = append(parts[:bi+1], parts[bi+2:]...)
+		parts[bi].rank = rank(bi)
+		if bi > 0 {
+			parts[bi-1].rank = rank(bi - 1)
+		}
+	}
+	return parts
+}
