@@ -1,0 +1,302 @@
+// Package normalize folds text into the canonical form the guardrail matches
+// against, and keeps a map from every byte of the folded text back to the
+// byte range of the original text it came from, so that a match found in the
+// folded text can be masked in the original.
+//
+// Full folding applies, in order: Unicode NFKC (golang.org/x/text/unicode/norm),
+// removal of format characters (zero-width, bidi controls, soft hyphen,
+// variation selectors), removal of combining marks (diacritics), lower-casing,
+// a confusables map that turns Cyrillic and Greek look-alikes into Latin
+// letters, whitespace collapsing, leetspeak folding inside words (h3ll0,
+// sh!t) and separator folding of spelled-out words (s.p.a.c.e.d, s p a c e d).
+// Folding is idempotent: Full(Full(s).String()) equals Full(s).
+//
+// Basic folding applies only NFKC, format-character removal and whitespace
+// mapping; it keeps case and digits and is what the PII detectors read.
+package normalize
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Text is folded text with its map back to the original.
+type Text struct {
+	s     string
+	start []int32 // start[i]: original offset where folded byte i's source begins
+	end   []int32 // end[i]: original offset where folded byte i's source ends
+	n     int     // length of the original
+}
+
+// String returns the folded text.
+func (t *Text) String() string { return t.s }
+
+// Len returns the length in bytes of the folded text.
+func (t *Text) Len() int { return len(t.s) }
+
+// Span maps the folded byte range [a, b) to the smallest original byte range
+// that produced it. An empty range maps to an empty range at the original
+// position of a.
+func (t *Text) Span(a, b int) (int, int) {
+	if a < 0 {
+		a = 0
+	}
+	if b > len(t.s) {
+		b = len(t.s)
+	}
+	if a >= len(t.s) {
+		return t.n, t.n
+	}
+	if b <= a {
+		s := int(t.start[a])
+		return s, s
+	}
+	return int(t.start[a]), int(t.end[b-1])
+}
+
+type item struct {
+	r    rune
+	s, e int32
+}
+
+// Full folds s with every step (see the package doc).
+func Full(s string) *Text { return fold(s, true) }
+
+// Basic folds s with NFKC and format-character removal only; case, digits and
+// punctuation are kept.
+func Basic(s string) *Text { return fold(s, false) }
+
+func fold(s string, full bool) *Text {
+	items := make([]item, 0, len(s))
+	if isASCII(s) {
+		for i := 0; i < len(s); i++ {
+			c := rune(s[i])
+			if full && c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				if !full {
+					c = ' '
+				} else {
+					continue
+				}
+			}
+			items = append(items, item{c, int32(i), int32(i + 1)})
+		}
+	} else {
+		var it norm.Iter
+		it.InitString(norm.NFKC, s)
+		for !it.Done() {
+			p0 := it.Pos()
+			seg := it.Next()
+			p1 := it.Pos()
+			for len(seg) > 0 {
+				r, sz := utf8.DecodeRune(seg)
+				seg = seg[sz:]
+				items = appendRune(items, r, int32(p0), int32(p1), full)
+			}
+		}
+	}
+	if full {
+		items = collapseSpace(items)
+		items = leet(items)
+		items = separators(items)
+	}
+	return encode(items, len(s))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// invisible reports format characters that render as nothing: zero-width
+// spaces and joiners, bidi controls, soft hyphen, variation selectors, tags.
+func invisible(r rune) bool {
+	switch {
+	case r == 0xAD, r == 0x34F, r == 0x180E, r == 0x115F, r == 0x1160, r == 0x3164, r == 0xFFA0:
+		return true
+	case r >= 0xFE00 && r <= 0xFE0F, r >= 0xE0100 && r <= 0xE01EF:
+		return true
+	}
+	return unicode.Is(unicode.Cf, r)
+}
+
+func appendRune(items []item, r rune, s, e int32, full bool) []item {
+	if invisible(r) {
+		return items
+	}
+	if unicode.IsSpace(r) {
+		if r != '\n' && r != '\r' && r != '\t' {
+			r = ' '
+		}
+		return append(items, item{r, s, e})
+	}
+	if unicode.IsControl(r) {
+		if full {
+			return items
+		}
+		return append(items, item{' ', s, e})
+	}
+	if !full {
+		return append(items, item{r, s, e})
+	}
+	if r < utf8.RuneSelf {
+		return append(items, item{unicode.ToLower(r), s, e})
+	}
+	if unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) {
+		return items
+	}
+	// Strip diacritics: decompose and keep the non-mark runes.
+	var buf [utf8.UTFMax]byte
+	n := utf8.EncodeRune(buf[:], r)
+	d := norm.NFD.Bytes(buf[:n])
+	for len(d) > 0 {
+		c, sz := utf8.DecodeRune(d)
+		d = d[sz:]
+		if unicode.Is(unicode.Mn, c) || unicode.Is(unicode.Me, c) {
+			continue
+		}
+		c = unicode.ToLower(c)
+		if m, ok := confusables[c]; ok {
+			c = m
+		}
+		items = append(items, item{c, s, e})
+	}
+	return items
+}
+
+func isSpace(r rune) bool { return r == ' ' || r == '\n' || r == '\r' || r == '\t' }
+
+// collapseSpace turns each run of whitespace into one space.
+func collapseSpace(items []item) []item {
+	out := items[:0]
+	for _, it := range items {
+		if isSpace(it.r) {
+			if n := len(out); n > 0 && out[n-1].r == ' ' {
+				out[n-1].e = it.e
+				continue
+			}
+			it.r = ' '
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+var leetDigits = [128]rune{'0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '9': 'g'}
+var leetSymbols = [128]rune{'@': 'a', '$': 's', '!': 'i', '|': 'l', '+': 't'}
+
+func isLetter(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+	}
+	return unicode.IsLetter(r)
+}
+
+// leet folds digits inside words that also hold letters (h3ll0 -> hello) and
+// the symbols @ $ ! | + when a letter follows them (sh!t, $hit).
+func leet(items []item) []item {
+	for i := 0; i < len(items); {
+		if items[i].r == ' ' {
+			i++
+			continue
+		}
+		j := i
+		hasLetter, hasLeet := false, false
+		for j < len(items) && items[j].r != ' ' {
+			r := items[j].r
+			if isLetter(r) {
+				hasLetter = true
+			} else if r < 128 && (leetDigits[r] != 0 || leetSymbols[r] != 0) {
+				hasLeet = true
+			}
+			j++
+		}
+		if hasLetter && hasLeet {
+			for k := i; k < j; k++ {
+				if r := items[k].r; r < 128 && leetDigits[r] != 0 {
+					items[k].r = leetDigits[r]
+				}
+			}
+			for k := j - 1; k >= i; k-- {
+				r := items[k].r
+				if r < 128 && leetSymbols[r] != 0 && k+1 < j && isLetter(items[k+1].r) {
+					items[k].r = leetSymbols[r]
+				}
+			}
+		}
+		i = j
+	}
+	return items
+}
+
+func isSep(r rune) bool {
+	switch r {
+	case ' ', '.', '-', '_', '*', '~', '·', '•', '/', ',':
+		return true
+	}
+	return false
+}
+
+// separators joins three or more single letters separated by exactly one
+// separator character each: "s.p.a.c.e" and "s p a c e" become "space".
+func separators(items []item) []item {
+	n := len(items)
+	single := func(k int) bool { // items[k] is a letter standing alone between separators
+		if k < 0 || k >= n || !isLetter(items[k].r) {
+			return false
+		}
+		if k > 0 && !isSep(items[k-1].r) {
+			return false
+		}
+		return k+1 >= n || isSep(items[k+1].r)
+	}
+	out := items[:0:0]
+	out = make([]item, 0, n)
+	for i := 0; i < n; {
+		if single(i) {
+			j := i // j: last letter of the run
+			count := 1
+			for j+2 < n && isSep(items[j+1].r) && single(j+2) {
+				j += 2
+				count++
+			}
+			if count >= 3 {
+				for k := i; k <= j; k += 2 {
+					out = append(out, items[k])
+				}
+				i = j + 1
+				continue
+			}
+		}
+		out = append(out, items[i])
+		i++
+	}
+	return out
+}
+
+func encode(items []item, n int) *Text {
+	size := 0
+	for _, it := range items {
+		size += utf8.RuneLen(it.r)
+	}
+	b := make([]byte, 0, size)
+	start := make([]int32, 0, size)
+	end := make([]int32, 0, size)
+	for _, it := range items {
+		l := len(b)
+		b = utf8.AppendRune(b, it.r)
+		for k := l; k < len(b); k++ {
+			start = append(start, it.s)
+			end = append(end, it.e)
+		}
+	}
+	return &Text{s: string(b), start: start, end: end, n: n}
+}
