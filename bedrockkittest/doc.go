@@ -14,7 +14,9 @@
 //     get similar vectors, so retrieval tests have meaningful rankings.
 //   - FakeBedrock, an HTTP server that speaks the Bedrock runtime's real wire
 //     protocols, so a real *bedrockruntime.Client from aws-sdk-go-v2 — and
-//     any adapter built on it — is tested end to end:
+//     any adapter built on it — is tested end to end.
+//
+// FakeBedrock serves:
 //
 //   - Converse: restJson1 bodies with every content block bedrockkit models
 //     (text, image, document, toolUse, toolResult, reasoningContent,
