@@ -1,0 +1,504 @@
+package pricing
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/bedrockkit/bedrockkit"
+)
+
+// SchemaVersion is the version of the price-table JSON this package reads
+// and writes. Tables with another version are refused.
+const SchemaVersion = 1
+
+// ErrUnknownModel is wrapped by the error for a model ID that no catalog row
+// prices (and no fallback row covers). Add a row with Catalog.Override or set
+// a fallback with Catalog.WithFallback.
+var ErrUnknownModel = errors.New("pricing: no price for model")
+
+// ErrUnpriced is wrapped by the error for usage in a token class (or mode,
+// such as batch) that the model's row has no price for. Override the row with
+// the missing rate.
+var ErrUnpriced = errors.New("pricing: price missing for token class")
+
+// Unit is what a row's prices are quoted per.
+type Unit string
+
+// Price units.
+const (
+	UnitPer1MTokens    Unit = "1M tokens"
+	UnitPer1KTokens    Unit = "1K tokens"
+	UnitPer1KTextUnits Unit = "1K text units" // guardrail policies; a text unit is up to 1,000 characters
+)
+
+// extraDigits returns log10(units per million / units per quote).
+func (u Unit) extraDigits() (int, bool) {
+	switch u {
+	case UnitPer1MTokens:
+		return 0, true
+	case UnitPer1KTokens, UnitPer1KTextUnits:
+		return 3, true
+	}
+	return 0, false
+}
+
+// Kind says what a row prices.
+type Kind string
+
+// Row kinds.
+const (
+	KindText      Kind = "text"      // a text-generation model, priced per token
+	KindEmbedding Kind = "embedding" // an embedding model, priced per input token
+	KindGuardrail Kind = "guardrail" // a guardrail policy, priced per text unit
+)
+
+// Row is the price of one model (or guardrail policy) in one scope. Rates are
+// held per million units; Unit only records how the source quoted them. A
+// rate that is not set means "no price": using that class is an error.
+type Row struct {
+	// IDs are the model IDs the row prices, without inference-profile
+	// prefixes (they are stripped before lookup), or exact application
+	// inference profile ARNs. The first is the row's canonical ID.
+	IDs  []string
+	Name string
+	Kind Kind
+	Unit Unit
+
+	Input        Rate // input tokens (embedding tokens, guardrail text units)
+	Output       Rate // output tokens
+	CacheRead    Rate // prompt-cache read tokens
+	CacheWrite5m Rate // prompt-cache write tokens, 5-minute TTL (the default)
+	CacheWrite1h Rate // prompt-cache write tokens, 1-hour TTL
+	BatchInput   Rate // input tokens of batch inference
+	BatchOutput  Rate // output tokens of batch inference
+
+	// Global marks the price of the global cross-Region endpoint ("global."
+	// profiles). Regions limits a regional row to those AWS Regions; empty
+	// means any Region.
+	Global  bool
+	Regions []string
+
+	// Source names where the prices come from, and AsOf the source's date
+	// (YYYY, YYYY-MM or YYYY-MM-DD; empty when the source is undated).
+	Source string
+	AsOf   string
+	// Derived lists the JSON names of rates computed by a stated rule (for
+	// example "cache_read" as 0.10x input) rather than quoted by Source.
+	Derived []string
+	// Unverified marks a row whose prices no reliable source confirms.
+	Unverified bool
+	// Note records disagreements between sources and other caveats.
+	Note string
+}
+
+// ID returns the row's canonical model ID.
+func (r Row) ID() string {
+	if len(r.IDs) == 0 {
+		return ""
+	}
+	return r.IDs[0]
+}
+
+// Catalog is an immutable, dated price table. Methods that change it return a
+// new Catalog, so one can be shared by concurrent goroutines without locks.
+type Catalog struct {
+	version  int
+	asOf     string
+	currency string
+	notes    []string
+	rows     []Row
+	index    map[string][]int // normalized id -> row indices
+	fallback *Row
+}
+
+//go:embed prices.json
+var embeddedPrices []byte
+
+var defaultCatalog = sync.OnceValues(func() (*Catalog, error) { return Parse(embeddedPrices) })
+
+// Default returns the catalog embedded in this package (see prices.json for
+// each row's source and date). Verify the prices that matter to you and
+// override them with Catalog.Override: public sources disagree.
+func Default() *Catalog {
+	c, err := defaultCatalog()
+	if err != nil {
+		panic("pricing: embedded prices.json is invalid: " + err.Error()) // caught by tests
+	}
+	return c
+}
+
+// Version returns the catalog's schema version.
+func (c *Catalog) Version() int { return c.version }
+
+// AsOf returns the date the table was compiled (YYYY-MM-DD).
+func (c *Catalog) AsOf() string { return c.asOf }
+
+// Notes returns the table-wide notes: pricing rules and their sources.
+func (c *Catalog) Notes() []string { return slices.Clone(c.notes) }
+
+// Rows returns a copy of the catalog's rows, in table order.
+func (c *Catalog) Rows() []Row { return slices.Clone(c.rows) }
+
+// Load reads a price table in the JSON format of prices.json.
+func Load(r io.Reader) (*Catalog, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("pricing: read price table: %w", err)
+	}
+	return Parse(data)
+}
+
+// Parse decodes a price table in the JSON format of prices.json. Unknown
+// fields, unknown units and prices too precise to hold exactly are errors
+// (wrapping bedrockkit.ErrInvalidInput).
+func Parse(data []byte) (*Catalog, error) {
+	var t tableJSON
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil {
+		return nil, fmt.Errorf("pricing: decode price table: %w: %w", bedrockkit.ErrInvalidInput, err)
+	}
+	if t.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("pricing: price table schema_version %d: %w; this package reads version %d",
+			t.SchemaVersion, bedrockkit.ErrInvalidInput, SchemaVersion)
+	}
+	if !dateRE.MatchString(t.AsOf) {
+		return nil, fmt.Errorf("pricing: price table as_of %q: %w; want YYYY-MM-DD", t.AsOf, bedrockkit.ErrInvalidInput)
+	}
+	if t.Currency != "USD" {
+		return nil, fmt.Errorf("pricing: price table currency %q: %w; only USD is supported", t.Currency, bedrockkit.ErrInvalidInput)
+	}
+	c := &Catalog{version: t.SchemaVersion, asOf: t.AsOf, currency: t.Currency, notes: t.Notes}
+	for i, rj := range t.Models {
+		row, err := rj.row()
+		if err != nil {
+			return nil, fmt.Errorf("pricing: price table row %d (%v): %w", i, rj.IDs, err)
+		}
+		c.rows = append(c.rows, row)
+	}
+	c.reindex()
+	return c, nil
+}
+
+var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+var rowDateRE = regexp.MustCompile(`^(\d{4}(-\d{2}(-\d{2})?)?)?$`)
+
+// validate checks a row built in Go or decoded from JSON.
+func (r Row) validate() error {
+	if len(r.IDs) == 0 {
+		return fmt.Errorf("row has no IDs: %w", bedrockkit.ErrInvalidInput)
+	}
+	for _, id := range r.IDs {
+		if strings.TrimSpace(id) == "" {
+			return fmt.Errorf("row has an empty ID: %w", bedrockkit.ErrInvalidInput)
+		}
+	}
+	if _, ok := r.Unit.extraDigits(); !ok {
+		return fmt.Errorf("unit %q: %w; use %q, %q or %q", r.Unit, bedrockkit.ErrInvalidInput,
+			UnitPer1MTokens, UnitPer1KTokens, UnitPer1KTextUnits)
+	}
+	switch r.Kind {
+	case KindText, KindEmbedding, KindGuardrail:
+	default:
+		return fmt.Errorf("kind %q: %w; use %q, %q or %q", r.Kind, bedrockkit.ErrInvalidInput, KindText, KindEmbedding, KindGuardrail)
+	}
+	if !rowDateRE.MatchString(r.AsOf) {
+		return fmt.Errorf("as_of %q: %w; want YYYY, YYYY-MM or YYYY-MM-DD", r.AsOf, bedrockkit.ErrInvalidInput)
+	}
+	if r.Global && len(r.Regions) > 0 {
+		return fmt.Errorf("row is global and lists regions: %w; a global-endpoint price has no region", bedrockkit.ErrInvalidInput)
+	}
+	if !r.Input.IsSet() {
+		return fmt.Errorf("row has no input price: %w", bedrockkit.ErrInvalidInput)
+	}
+	return nil
+}
+
+// reindex rebuilds the ID index. A later row replaces an earlier one with the
+// same ID and the same scope (global flag and region list).
+func (c *Catalog) reindex() {
+	c.index = map[string][]int{}
+	for i, r := range c.rows {
+		for _, id := range r.IDs {
+			ref := parseModelRef(id)
+			keys := []string{ref.id}
+			if ref.base != ref.id {
+				keys = append(keys, ref.base)
+			}
+			for _, k := range keys {
+				c.index[k] = addCandidate(c.rows, c.index[k], i)
+			}
+		}
+	}
+}
+
+func addCandidate(rows []Row, cands []int, i int) []int {
+	for j, k := range cands {
+		if k == i {
+			return cands
+		}
+		if sameScope(rows[k], rows[i]) {
+			cands[j] = i
+			return cands
+		}
+	}
+	return append(cands, i)
+}
+
+func sameScope(a, b Row) bool {
+	if a.Global != b.Global || len(a.Regions) != len(b.Regions) {
+		return false
+	}
+	x, y := slices.Clone(a.Regions), slices.Clone(b.Regions)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
+// Override returns a copy of c with rows added. A row replaces an existing
+// row that has one of its IDs and the same scope (Global and Regions), for
+// example a negotiated price; other rows are added. Rows are validated.
+func (c *Catalog) Override(rows ...Row) (*Catalog, error) {
+	for _, r := range rows {
+		if err := r.validate(); err != nil {
+			return nil, fmt.Errorf("pricing: override %v: %w", r.IDs, err)
+		}
+	}
+	n := *c
+	n.rows = append(slices.Clip(slices.Clone(c.rows)), rows...)
+	n.notes = slices.Clone(c.notes)
+	// Drop rows that are now fully shadowed so Rows() shows the live table.
+	n.reindex()
+	live := map[int]bool{}
+	for _, cands := range n.index {
+		for _, i := range cands {
+			live[i] = true
+		}
+	}
+	kept := n.rows[:0:0]
+	for i, r := range n.rows {
+		if live[i] {
+			kept = append(kept, r)
+		}
+	}
+	n.rows = kept
+	n.reindex()
+	return &n, nil
+}
+
+// WithFallback returns a copy of c that prices models it does not know with
+// row (its IDs are ignored and may be empty). Bills priced by the fallback
+// have Fallback set. Without a fallback an unknown model is an error.
+func (c *Catalog) WithFallback(row Row) (*Catalog, error) {
+	if len(row.IDs) == 0 {
+		row.IDs = []string{"fallback"}
+	}
+	if err := row.validate(); err != nil {
+		return nil, fmt.Errorf("pricing: fallback row: %w", err)
+	}
+	n := *c
+	n.fallback = &row
+	return &n, nil
+}
+
+// Price is a resolved catalog row for one model ID.
+type Price struct {
+	Row
+	// Fallback is true when no row matched and the catalog's fallback row was used.
+	Fallback bool
+}
+
+// Lookup returns the row pricing modelID in any Region. See LookupRegion.
+func (c *Catalog) Lookup(modelID string) (Price, error) {
+	return c.LookupRegion(modelID, "")
+}
+
+// LookupRegion returns the row pricing modelID called in region (empty: any).
+// modelID may be a base model ID ("anthropic.claude-3-haiku-20240307-v1:0"),
+// an inference-profile ID ("us.", "eu.", "apac.", "global." ... prefix), a
+// foundation-model or inference-profile ARN (whose Region is used when region
+// is empty), or any ID a row lists verbatim (such as an application inference
+// profile ARN). A "global." profile takes the row marked Global; other IDs
+// take a regional row, preferring one listing the Region. When a model has no
+// global row its regional row is used for "global." too, and vice versa.
+// An ID matches a row ID also when they differ only after the first ':'
+// (a version or context-window suffix).
+func (c *Catalog) LookupRegion(modelID, region string) (Price, error) {
+	ref := parseModelRef(modelID)
+	if region == "" {
+		region = ref.region
+	}
+	cands := c.index[ref.id]
+	if len(cands) == 0 {
+		cands = c.index[ref.base]
+	}
+	if len(cands) == 0 {
+		if c.fallback != nil {
+			return Price{Row: *c.fallback, Fallback: true}, nil
+		}
+		return Price{}, &UnknownModelError{ModelID: modelID, Resolved: ref.id}
+	}
+	best, bestScore := -1, -1
+	for _, i := range cands {
+		r := c.rows[i]
+		score := 0
+		switch {
+		case len(r.Regions) == 0:
+			score = 1
+		case region == "":
+			score = 0 // a Region-limited row, Region unknown: last resort
+		case slices.Contains(r.Regions, region):
+			score = 2
+		default:
+			continue // priced for other Regions only
+		}
+		if r.Global == ref.global {
+			score += 4
+		}
+		if score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		if c.fallback != nil {
+			return Price{Row: *c.fallback, Fallback: true}, nil
+		}
+		return Price{}, &UnknownModelError{ModelID: modelID, Resolved: ref.id, Region: region}
+	}
+	return Price{Row: c.rows[best]}, nil
+}
+
+// UnknownModelError reports a model ID no catalog row prices. It wraps ErrUnknownModel.
+type UnknownModelError struct {
+	ModelID  string // as given
+	Resolved string // after stripping ARN and inference-profile prefix
+	Region   string // the Region asked for, if any
+}
+
+// Error says which model is missing and how to price it.
+func (e *UnknownModelError) Error() string {
+	where := ""
+	if e.Region != "" {
+		where = " in " + e.Region
+	}
+	return fmt.Sprintf("pricing: no price for model %q (resolved as %q)%s; add a row with Catalog.Override or set Catalog.WithFallback",
+		e.ModelID, e.Resolved, where)
+}
+
+// Unwrap returns ErrUnknownModel.
+func (e *UnknownModelError) Unwrap() error { return ErrUnknownModel }
+
+// MarshalJSON encodes the catalog in the format Parse reads.
+func (c *Catalog) MarshalJSON() ([]byte, error) {
+	t := tableJSON{SchemaVersion: c.version, AsOf: c.asOf, Currency: c.currency, Notes: c.notes}
+	for _, r := range c.rows {
+		t.Models = append(t.Models, rowToJSON(r))
+	}
+	return json.Marshal(t)
+}
+
+type tableJSON struct {
+	SchemaVersion int       `json:"schema_version"`
+	AsOf          string    `json:"as_of"`
+	Currency      string    `json:"currency"`
+	Notes         []string  `json:"notes,omitempty"`
+	Models        []rowJSON `json:"models"`
+}
+
+type rowJSON struct {
+	IDs          []string `json:"ids"`
+	Name         string   `json:"name,omitempty"`
+	Kind         Kind     `json:"kind"`
+	Unit         Unit     `json:"unit"`
+	Input        *string  `json:"input"`
+	Output       *string  `json:"output,omitempty"`
+	CacheRead    *string  `json:"cache_read,omitempty"`
+	CacheWrite5m *string  `json:"cache_write_5m,omitempty"`
+	CacheWrite1h *string  `json:"cache_write_1h,omitempty"`
+	BatchInput   *string  `json:"batch_input,omitempty"`
+	BatchOutput  *string  `json:"batch_output,omitempty"`
+	Scope        string   `json:"scope"`
+	Regions      []string `json:"regions,omitempty"`
+	Source       string   `json:"source"`
+	AsOf         string   `json:"as_of"`
+	Derived      []string `json:"derived,omitempty"`
+	Unverified   bool     `json:"unverified,omitempty"`
+	Note         string   `json:"note,omitempty"`
+}
+
+// Scope values in the JSON table.
+const (
+	scopeGlobal   = "global"
+	scopeRegional = "regional"
+)
+
+var rateFields = []string{"input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "batch_input", "batch_output"}
+
+func (rj rowJSON) row() (Row, error) {
+	r := Row{IDs: rj.IDs, Name: rj.Name, Kind: rj.Kind, Unit: rj.Unit, Regions: rj.Regions,
+		Source: rj.Source, AsOf: rj.AsOf, Derived: rj.Derived, Unverified: rj.Unverified, Note: rj.Note}
+	switch rj.Scope {
+	case scopeGlobal:
+		r.Global = true
+	case scopeRegional:
+	default:
+		return Row{}, fmt.Errorf("scope %q: %w; use %q or %q", rj.Scope, bedrockkit.ErrInvalidInput, scopeGlobal, scopeRegional)
+	}
+	if rj.Source == "" {
+		return Row{}, fmt.Errorf("row has no source: %w; every price needs one", bedrockkit.ErrInvalidInput)
+	}
+	for _, d := range rj.Derived {
+		if !slices.Contains(rateFields, d) {
+			return Row{}, fmt.Errorf("derived %q: %w; use rate field names %v", d, bedrockkit.ErrInvalidInput, rateFields)
+		}
+	}
+	if _, ok := r.Unit.extraDigits(); !ok {
+		return Row{}, fmt.Errorf("unit %q: %w; use %q, %q or %q", r.Unit, bedrockkit.ErrInvalidInput,
+			UnitPer1MTokens, UnitPer1KTokens, UnitPer1KTextUnits)
+	}
+	for _, f := range []struct {
+		s   *string
+		dst *Rate
+	}{{rj.Input, &r.Input}, {rj.Output, &r.Output}, {rj.CacheRead, &r.CacheRead}, {rj.CacheWrite5m, &r.CacheWrite5m},
+		{rj.CacheWrite1h, &r.CacheWrite1h}, {rj.BatchInput, &r.BatchInput}, {rj.BatchOutput, &r.BatchOutput}} {
+		if f.s == nil {
+			continue
+		}
+		rate, err := ParseRate(*f.s, r.Unit)
+		if err != nil {
+			return Row{}, err
+		}
+		*f.dst = rate
+	}
+	if err := r.validate(); err != nil {
+		return Row{}, err
+	}
+	return r, nil
+}
+
+func rowToJSON(r Row) rowJSON {
+	q := func(rate Rate) *string {
+		if !rate.IsSet() {
+			return nil
+		}
+		s := rate.quote(r.Unit)
+		return &s
+	}
+	scope := scopeRegional
+	if r.Global {
+		scope = scopeGlobal
+	}
+	return rowJSON{IDs: r.IDs, Name: r.Name, Kind: r.Kind, Unit: r.Unit,
+		Input: q(r.Input), Output: q(r.Output), CacheRead: q(r.CacheRead), CacheWrite5m: q(r.CacheWrite5m),
+		CacheWrite1h: q(r.CacheWrite1h), BatchInput: q(r.BatchInput), BatchOutput: q(r.BatchOutput),
+		Scope: scope, Regions: r.Regions, Source: r.Source, AsOf: r.AsOf, Derived: r.Derived,
+		Unverified: r.Unverified, Note: r.Note}
+}
