@@ -461,9 +461,9 @@ var filterCases = []struct {
 	want []string
 }{
 	{kb.Equals("type", "faq"), []string{"r0", "r2"}},
-	{kb.Equals("year", 2021), []string{"r0"}},           // "2021" (string) is a type mismatch
-	{kb.Equals("ok", true), []string{"r0"}},             // "true" (string) is a type mismatch
-	{kb.Equals("tags", "fees"), []string{"r2"}},         // a list attribute never equals a scalar
+	{kb.Equals("year", 2021), []string{"r0"}},                       // "2021" (string) is a type mismatch
+	{kb.Equals("ok", true), []string{"r0"}},                         // "true" (string) is a type mismatch
+	{kb.Equals("tags", "fees"), []string{"r2"}},                     // a list attribute never equals a scalar
 	{kb.NotEquals("type", "faq"), []string{"r1", "r3", "r4", "r5"}}, // absent key and number match
 	{kb.NotEquals("ok", false), []string{"r0", "r2", "r3", "r4", "r5"}},
 	{kb.GreaterThan("year", 2020), []string{"r0", "r3"}},

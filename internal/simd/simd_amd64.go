@@ -1,0 +1,17 @@
+package simd
+
+import "golang.org/x/sys/cpu"
+
+var accelerated = cpu.X86.HasAVX2 && cpu.X86.HasFMA && !disabled
+
+// dotAsm returns the dot product of n float32s at a and b; n is a positive
+// multiple of 8.
+//
+//go:noescape
+func dotAsm(a, b *float32, n int) float32
+
+// dotInt8Asm returns the dot product of n float32s at q and n int8s at c;
+// n is a positive multiple of 8.
+//
+//go:noescape
+func dotInt8Asm(q *float32, c *int8, n int) float32

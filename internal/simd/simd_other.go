@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package simd
+
+const accelerated = false
+
+func dotAsm(a, b *float32, n int) float32 { panic("unreachable") }
+
+func dotInt8Asm(q *float32, c *int8, n int) float32 { panic("unreachable") }

@@ -1,0 +1,100 @@
+package simd
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func naive(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+func close32(got float32, want float64, n int) bool {
+	return math.Abs(float64(got)-want) <= 1e-5*float64(n+1)+1e-5*math.Abs(want)
+}
+
+func TestDotAgrees(t *testing.T) {
+	t.Logf("accelerated: %v", Accelerated())
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n <= 300; n++ {
+		for _, off := range []int{0, 1, 3} { // unaligned starts
+			a := make([]float32, n+off)
+			b := make([]float32, n+off)
+			c := make([]int8, n+off)
+			for i := range a {
+				a[i] = float32(r.NormFloat64())
+				b[i] = float32(r.NormFloat64())
+				c[i] = int8(r.IntN(256) - 128)
+			}
+			a, b, c = a[off:], b[off:], c[off:]
+			want := naive(a, b)
+			if got := Dot(a, b); !close32(got, want, n) {
+				t.Fatalf("n=%d off=%d: Dot = %v, want %v", n, off, got, want)
+			}
+			if got := DotGeneric(a, b); !close32(got, want, n) {
+				t.Fatalf("n=%d: DotGeneric = %v, want %v", n, got, want)
+			}
+			var wantI float64
+			for i := range a {
+				wantI += float64(a[i]) * float64(c[i])
+			}
+			if got := DotInt8(a, c); math.Abs(float64(got)-wantI) > 1e-3*float64(n+1) {
+				t.Fatalf("n=%d: DotInt8 = %v, want %v", n, got, wantI)
+			}
+			if got := DotInt8Generic(a, c); math.Abs(float64(got)-wantI) > 1e-3*float64(n+1) {
+				t.Fatalf("n=%d: DotInt8Generic = %v, want %v", n, got, wantI)
+			}
+		}
+	}
+	// Extreme codes.
+	q := make([]float32, 64)
+	c := make([]int8, 64)
+	for i := range q {
+		q[i] = 1
+		c[i] = -128
+	}
+	if got := DotInt8(q, c); got != -128*64 {
+		t.Fatalf("DotInt8 of -128s = %v", got)
+	}
+}
+
+func TestDotPanicsOnLengthMismatch(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic")
+		}
+	}()
+	Dot([]float32{1}, []float32{1, 2})
+}
+
+func BenchmarkDot(b *testing.B) {
+	for _, n := range []int{384, 1024} {
+		x := make([]float32, n)
+		y := make([]float32, n)
+		c := make([]int8, n)
+		for i := range x {
+			x[i], y[i], c[i] = float32(i), float32(n-i), int8(i)
+		}
+		b.Run(fmt.Sprint("asm/", n), func(b *testing.B) {
+			for b.Loop() {
+				Dot(x, y)
+			}
+		})
+		b.Run(fmt.Sprint("go/", n), func(b *testing.B) {
+			for b.Loop() {
+				DotGeneric(x, y)
+			}
+		})
+		b.Run(fmt.Sprint("int8/", n), func(b *testing.B) {
+			for b.Loop() {
+				DotInt8(x, c)
+			}
+		})
+	}
+}

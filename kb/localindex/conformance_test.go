@@ -1,0 +1,47 @@
+package localindex
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/storetest"
+)
+
+func TestMain(m *testing.M) {
+	if crashWriterMain() {
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func opener(base Options, dir bool) storetest.Opener {
+	return func(t *testing.T, cfg storetest.Config) kb.Store {
+		o := base
+		o.Dimensions = cfg.Dimensions
+		o.RequirePartition = cfg.RequirePartition
+		if dir {
+			o.Dir = t.TempDir()
+		}
+		ix, err := Open(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ix.Close() })
+		return ix
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Run("Memory", func(t *testing.T) { storetest.Run(t, opener(Options{}, false)) })
+	t.Run("Durable", func(t *testing.T) { storetest.Run(t, opener(Options{}, true)) })
+	t.Run("DurableSmallSnapshots", func(t *testing.T) {
+		storetest.Run(t, opener(Options{NoSync: true, SnapshotBytes: 4096}, true))
+	})
+	t.Run("Int8Memory", func(t *testing.T) { storetest.Run(t, opener(Options{Quantization: Int8}, false)) })
+	t.Run("Int8Durable", func(t *testing.T) {
+		storetest.Run(t, opener(Options{Quantization: Int8, NoSync: true}, true))
+	})
+	t.Run("SingleWorker", func(t *testing.T) { storetest.Run(t, opener(Options{Workers: 1}, false)) })
+}

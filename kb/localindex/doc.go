@@ -1,0 +1,25 @@
+// Package localindex is bedrockkit's default embedded vector store: a
+// kb.Store that keeps vectors contiguous in memory, scans them with SIMD dot
+// products in parallel across cores, and persists through a checksummed
+// write-ahead log and snapshots.
+//
+// Search is exact by default: every vector of the partition is scored
+// (filters and partitions are evaluated inside the scan), the best K kept
+// in per-worker heaps and merged. Two options trade exactness for memory or
+// speed:
+//
+//   - Quantization: Int8 scans one byte per dimension and rescores the best
+//     candidates with the float32 vectors, which with a Dir stay on disk.
+//   - HNSW: a navigable small-world graph for large collections. Queries
+//     with a selective filter (under 10% of records) are answered exactly
+//     from the matching records instead of the graph.
+//
+// Durability (with Options.Dir): every Upsert or DeleteDocuments call is one
+// log record, framed with its length and CRC-32C and fsynced before the call
+// returns. When the log passes Options.SnapshotBytes, and on Close, the
+// state is written to a snapshot through a temporary file, fsync and
+// rename. Open loads the newest snapshot that verifies and replays the log
+// after it; a torn or corrupt tail is cut, and a bad file is set aside and
+// reported in Recovery instead of failing the open. Records are keyed by
+// (partition, ID) in full, so distinct IDs never collide.
+package localindex

@@ -1,0 +1,737 @@
+package localindex
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/internal/simd"
+	"github.com/bedrockkit/bedrockkit/kb"
+)
+
+// Quantization selects how vectors are held for scanning.
+type Quantization int
+
+const (
+	// Float32 scans the full float32 vectors: exact results.
+	Float32 Quantization = iota
+	// Int8 scans one signed byte per dimension (per-vector scale) and
+	// rescores the best K*RescoreFactor candidates with the float32 vectors.
+	// With a Dir (and no HNSW) the float32 vectors live only on disk, so
+	// memory per vector is about a quarter of Float32's.
+	Int8
+)
+
+// HNSWOptions configures the optional HNSW graph.
+type HNSWOptions struct {
+	// M is the number of links per node on upper layers (layer 0 has 2*M).
+	// Default 16.
+	M int
+	// EfConstruction is the candidate list size while inserting. Default 128.
+	EfConstruction int
+	// EfSearch is the candidate list size while searching (at least K).
+	// Default 96.
+	EfSearch int
+	// MinRecords is the collection size below which searches stay exact and
+	// no graph is kept. Default 10,000.
+	MinRecords int
+	// Seed makes level assignment reproducible. Default 1.
+	Seed uint64
+}
+
+// Options configures an Index. The zero value is an in-memory, exact,
+// single-tenant index whose dimensions are set by the first vector.
+type Options struct {
+	// Dir holds the write-ahead log and snapshots. Empty means in memory
+	// only: nothing survives Close.
+	Dir string
+	// Dimensions fixes the vector length. 0 takes it from the first vector
+	// written (and from the data on reopen).
+	Dimensions int
+	// RequirePartition makes every call name a partition (tenant); calls
+	// without one fail with kb.ErrPartitionRequired.
+	RequirePartition bool
+	// Quantization selects Float32 (default) or Int8 scanning.
+	Quantization Quantization
+	// RescoreFactor is, for Int8, how many candidates per wanted result are
+	// rescored exactly (at least 64 in total). Default 10.
+	RescoreFactor int
+	// HNSW enables an approximate HNSW graph for large collections. Nil
+	// means exact search only.
+	HNSW *HNSWOptions
+	// NoSync skips fsync on commit: faster bulk loads, but a machine crash
+	// (not a process crash) may lose the last commits.
+	NoSync bool
+	// SnapshotBytes is the log size that triggers a snapshot. Default 64 MiB.
+	SnapshotBytes int64
+	// Workers bounds the goroutines one search uses. Default GOMAXPROCS.
+	Workers int
+}
+
+// Recovery reports what Open found and repaired.
+type Recovery struct {
+	// SnapshotLSN is the log position of the snapshot loaded (0 for none).
+	SnapshotLSN uint64
+	// Replayed is how many log records were applied after the snapshot.
+	Replayed int
+	// TruncatedBytes is how many bytes of torn or corrupt log tail were cut.
+	TruncatedBytes int64
+	// Problems lists files that could not be used and why (a corrupt
+	// snapshot, a damaged log segment). Open still succeeds.
+	Problems []string
+}
+
+type pkey struct{ part, id string }
+
+type entry struct {
+	rec  kb.Record // Vector is nil: the vector lives in the slot arrays
+	slot int32     // -1 for a record without a vector
+}
+
+// Index is the embedded vector store: exact (optionally int8 or HNSW)
+// search over contiguous vectors, durable through a write-ahead log.
+// It implements kb.Store and is safe for concurrent use.
+type Index struct {
+	opts Options
+
+	walMu sync.Mutex   // serialises writers so log order equals apply order
+	mu    sync.RWMutex // guards the state below
+	// closed is set by Close.
+	closed bool
+	broken error // a failed log write that could not be undone
+
+	dim      int
+	entries  map[pkey]*entry
+	docs     map[string]map[string]map[string]struct{} // partition -> document -> IDs
+	partID   map[string]uint32
+	partLive map[uint32]int // vectors per partition
+
+	// Slot arrays: slot s holds one vector.
+	slots  []*entry // owner; nil = free (or an HNSW tombstone)
+	vecs   []float32
+	inv    []float32 // 1/|v|
+	part   []uint32
+	codes  []int8    // Int8: quantised unit vectors
+	scales []float32 // Int8: per-vector scale
+	free   []int32
+	live   int
+
+	vfile *os.File // Int8 on disk: float32 vectors by slot
+	lock  *os.File
+	graph *hnsw
+
+	log   *wal
+	recov Recovery
+}
+
+var _ kb.Store = (*Index)(nil)
+
+// Open opens (or creates) an index. With a Dir it replays the snapshot and
+// the log; a torn or corrupt log tail is cut and a bad snapshot is skipped
+// (see Recovery) rather than failing the open.
+func Open(opts Options) (*Index, error) {
+	if opts.Dimensions < 0 {
+		return nil, fmt.Errorf("localindex: Dimensions %d is negative: %w", opts.Dimensions, bedrockkit.ErrInvalidInput)
+	}
+	if opts.RescoreFactor <= 0 {
+		opts.RescoreFactor = 10
+	}
+	if opts.SnapshotBytes <= 0 {
+		opts.SnapshotBytes = 64 << 20
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if h := opts.HNSW; h != nil {
+		c := *h
+		if c.M <= 0 {
+			c.M = 16
+		}
+		if c.EfConstruction <= 0 {
+			c.EfConstruction = 128
+		}
+		if c.EfSearch <= 0 {
+			c.EfSearch = 96
+		}
+		if c.MinRecords <= 0 {
+			c.MinRecords = 10000
+		}
+		if c.Seed == 0 {
+			c.Seed = 1
+		}
+		opts.HNSW = &c
+	}
+	ix := &Index{
+		opts:     opts,
+		dim:      opts.Dimensions,
+		entries:  map[pkey]*entry{},
+		docs:     map[string]map[string]map[string]struct{}{},
+		partID:   map[string]uint32{},
+		partLive: map[uint32]int{},
+	}
+	if opts.Dir == "" {
+		return ix, nil
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("localindex: create %s: %w", opts.Dir, err)
+	}
+	lock, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	ix.lock = lock
+	if ix.onDiskFloats() {
+		f, err := os.OpenFile(filepath.Join(opts.Dir, "vectors.f32"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			ix.closeFiles()
+			return nil, fmt.Errorf("localindex: %w", err)
+		}
+		ix.vfile = f
+	}
+	if err := ix.recover(); err != nil {
+		ix.closeFiles()
+		return nil, err
+	}
+	return ix, nil
+}
+
+// onDiskFloats reports whether float32 vectors live in the vector file
+// rather than in memory.
+func (ix *Index) onDiskFloats() bool {
+	return ix.opts.Dir != "" && ix.opts.Quantization == Int8 && ix.opts.HNSW == nil
+}
+
+// Recovery reports what Open found and repaired.
+func (ix *Index) Recovery() Recovery {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	r := ix.recov
+	r.Problems = append([]string(nil), r.Problems...)
+	return r
+}
+
+// Len returns the number of records (with or without vectors).
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.entries)
+}
+
+// Dimensions returns the vector length, or 0 before the first vector.
+func (ix *Index) Dimensions() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.dim
+}
+
+// BytesPerVector returns the memory the index holds per vector for
+// scanning: float32 vectors (4 bytes a dimension) plus 4 bytes of norm, or
+// with Int8 on disk one byte a dimension plus 4 bytes of scale and 4 of norm.
+func (ix *Index) BytesPerVector() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n := 4 // inverse norm
+	if ix.opts.Quantization == Int8 {
+		n += ix.dim + 4
+	}
+	if !ix.onDiskFloats() {
+		n += 4 * ix.dim
+	}
+	return n
+}
+
+func (ix *Index) usable() error {
+	if ix.closed {
+		return kb.ErrClosed
+	}
+	return nil
+}
+
+// Upsert implements kb.Store. The batch is one log record: durable (fsync)
+// before Upsert returns, and all-or-nothing after a crash.
+func (ix *Index) Upsert(ctx context.Context, records []kb.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ix.walMu.Lock()
+	defer ix.walMu.Unlock()
+	ix.mu.RLock()
+	err, dim := ix.usable(), ix.dim
+	ix.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	if ix.broken != nil {
+		return ix.broken
+	}
+	valid := make([]kb.Record, len(records))
+	for i, r := range records {
+		if dim == 0 && r.Vector != nil {
+			dim = len(r.Vector)
+		}
+		v, err := kb.ValidateRecord(r, dim, ix.opts.RequirePartition)
+		if err != nil {
+			return err
+		}
+		valid[i] = v
+	}
+	if len(valid) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ix.log != nil {
+		if err := ix.log.append(opUpsert, encodeUpsert(valid), !ix.opts.NoSync); err != nil {
+			return ix.logFailed(err)
+		}
+	}
+	ix.mu.Lock()
+	for _, r := range valid {
+		ix.applyUpsert(r)
+	}
+	ix.mu.Unlock()
+	return ix.maybeSnapshot()
+}
+
+// DeleteDocuments implements kb.Store.
+func (ix *Index) DeleteDocuments(ctx context.Context, partition string, documentIDs []string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if ix.opts.RequirePartition && partition == "" {
+		return 0, kb.ErrPartitionRequired
+	}
+	ix.walMu.Lock()
+	defer ix.walMu.Unlock()
+	ix.mu.RLock()
+	err := ix.usable()
+	n := 0
+	if err == nil {
+		for _, d := range documentIDs {
+			n += len(ix.docs[partition][d])
+		}
+	}
+	ix.mu.RUnlock()
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	if ix.broken != nil {
+		return 0, ix.broken
+	}
+	if ix.log != nil {
+		if err := ix.log.append(opDelete, encodeDelete(partition, documentIDs), !ix.opts.NoSync); err != nil {
+			return 0, ix.logFailed(err)
+		}
+	}
+	ix.mu.Lock()
+	n = ix.applyDelete(partition, documentIDs)
+	ix.mu.Unlock()
+	return n, ix.maybeSnapshot()
+}
+
+// logFailed handles a failed log append: the log is rolled back to its
+// last good record, or, if that fails too, the index refuses further
+// writes (reads keep working) until reopened.
+func (ix *Index) logFailed(err error) error {
+	if rerr := ix.log.rollback(); rerr != nil {
+		ix.broken = fmt.Errorf("localindex: the write-ahead log could not be written or repaired (%v, then %v); reopen the index", err, rerr)
+		return ix.broken
+	}
+	return fmt.Errorf("localindex: write-ahead log: %w", err)
+}
+
+// applyUpsert stores r (validated) in memory. Caller holds mu.
+func (ix *Index) applyUpsert(r kb.Record) {
+	k := pkey{r.Partition, r.ID}
+	if old := ix.entries[k]; old != nil {
+		ix.removeEntry(k, old)
+	}
+	vec := r.Vector
+	r.Vector = nil
+	e := &entry{rec: r, slot: -1}
+	ix.entries[k] = e
+	pd := ix.docs[r.Partition]
+	if pd == nil {
+		pd = map[string]map[string]struct{}{}
+		ix.docs[r.Partition] = pd
+	}
+	ids := pd[r.DocumentID]
+	if ids == nil {
+		ids = map[string]struct{}{}
+		pd[r.DocumentID] = ids
+	}
+	ids[r.ID] = struct{}{}
+	if vec != nil {
+		if ix.dim == 0 {
+			ix.dim = len(vec)
+		}
+		ix.addVector(e, vec)
+	}
+}
+
+func (ix *Index) removeEntry(k pkey, e *entry) {
+	delete(ix.entries, k)
+	if pd := ix.docs[k.part]; pd != nil {
+		if ids := pd[e.rec.DocumentID]; ids != nil {
+			delete(ids, k.id)
+			if len(ids) == 0 {
+				delete(pd, e.rec.DocumentID)
+			}
+		}
+		if len(pd) == 0 {
+			delete(ix.docs, k.part)
+		}
+	}
+	if e.slot >= 0 {
+		ix.freeSlot(e.slot)
+	}
+}
+
+// applyDelete removes the documents' records. Caller holds mu.
+func (ix *Index) applyDelete(partition string, documentIDs []string) int {
+	n := 0
+	for _, d := range documentIDs {
+		ids := ix.docs[partition][d]
+		for id := range ids {
+			k := pkey{partition, id}
+			if e := ix.entries[k]; e != nil {
+				ix.removeEntry(k, e)
+				n++
+			}
+		}
+	}
+	ix.maybeCompact()
+	return n
+}
+
+func (ix *Index) partitionID(p string) uint32 {
+	id, ok := ix.partID[p]
+	if !ok {
+		id = uint32(len(ix.partID))
+		ix.partID[p] = id
+	}
+	return id
+}
+
+// addVector gives e a slot holding vec.
+func (ix *Index) addVector(e *entry, vec []float32) {
+	dim := ix.dim
+	var s int32
+	if n := len(ix.free); n > 0 && ix.graph == nil {
+		s = ix.free[n-1]
+		ix.free = ix.free[:n-1]
+	} else {
+		s = int32(len(ix.slots))
+		ix.slots = append(ix.slots, nil)
+		ix.inv = append(ix.inv, 0)
+		ix.part = append(ix.part, 0)
+		if !ix.onDiskFloats() {
+			ix.vecs = append(ix.vecs, make([]float32, dim)...)
+		}
+		if ix.opts.Quantization == Int8 {
+			ix.codes = append(ix.codes, make([]int8, dim)...)
+			ix.scales = append(ix.scales, 0)
+		}
+	}
+	e.slot = s
+	ix.slots[s] = e
+	var sum float64
+	for _, x := range vec {
+		sum += float64(x) * float64(x)
+	}
+	inv := float32(1 / math.Sqrt(sum))
+	ix.inv[s] = inv
+	pid := ix.partitionID(e.rec.Partition)
+	ix.part[s] = pid
+	ix.partLive[pid]++
+	ix.live++
+	if ix.onDiskFloats() {
+		ix.writeVectorFile(s, vec)
+	} else {
+		copy(ix.vecs[int(s)*dim:], vec)
+	}
+	if ix.opts.Quantization == Int8 {
+		quantize(vec, inv, ix.codes[int(s)*dim:int(s+1)*dim], &ix.scales[s])
+	}
+	if h := ix.opts.HNSW; h != nil {
+		if ix.graph != nil {
+			ix.graph.insert(s)
+		} else if ix.live >= h.MinRecords {
+			ix.buildGraph()
+		}
+	}
+}
+
+func (ix *Index) freeSlot(s int32) {
+	ix.partLive[ix.part[s]]--
+	ix.slots[s] = nil
+	ix.live--
+	if ix.graph == nil {
+		ix.inv[s] = 0
+		ix.free = append(ix.free, s)
+	}
+}
+
+// quantize writes the int8 codes of the unit vector vec*inv and its scale.
+func quantize(vec []float32, inv float32, codes []int8, scale *float32) {
+	var m float32
+	for _, x := range vec {
+		if a := float32(math.Abs(float64(x * inv))); a > m {
+			m = a
+		}
+	}
+	if m == 0 {
+		*scale = 0
+		return
+	}
+	s := m / 127
+	for i, x := range vec {
+		codes[i] = int8(math.Round(float64(x * inv / s)))
+	}
+	*scale = s
+}
+
+// vector returns slot s's float32 vector (a copy when it lives on disk).
+func (ix *Index) vector(s int32, buf []float32) []float32 {
+	if ix.vfile == nil {
+		return ix.vecs[int(s)*ix.dim : int(s+1)*ix.dim]
+	}
+	return ix.readVectorFile(s, buf)
+}
+
+// Get implements kb.Store.
+func (ix *Index) Get(ctx context.Context, partition string, ids []string) ([]kb.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if ix.opts.RequirePartition && partition == "" {
+		return nil, kb.ErrPartitionRequired
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if err := ix.usable(); err != nil {
+		return nil, err
+	}
+	var out []kb.Record
+	for _, id := range ids {
+		if e := ix.entries[pkey{partition, id}]; e != nil {
+			out = append(out, ix.export(e, true))
+		}
+	}
+	return out, nil
+}
+
+// export returns a deep copy of e's record, with its vector if asked.
+func (ix *Index) export(e *entry, withVector bool) kb.Record {
+	r := kb.CloneRecord(e.rec)
+	if withVector && e.slot >= 0 {
+		r.Vector = append([]float32(nil), ix.vector(e.slot, make([]float32, ix.dim))...)
+	}
+	return r
+}
+
+// Documents implements kb.Store.
+func (ix *Index) Documents(ctx context.Context, partition string) ([]kb.DocumentInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if ix.opts.RequirePartition && partition == "" {
+		return nil, kb.ErrPartitionRequired
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if err := ix.usable(); err != nil {
+		return nil, err
+	}
+	out := make([]kb.DocumentInfo, 0, len(ix.docs[partition]))
+	for doc, ids := range ix.docs[partition] {
+		d := kb.DocumentInfo{ID: doc, Records: len(ids)}
+		first := true
+		for id := range ids {
+			fp := ix.entries[pkey{partition, id}].rec.Fingerprint
+			if first {
+				d.Fingerprint, first = fp, false
+			} else if fp != d.Fingerprint {
+				d.Fingerprint = ""
+				break
+			}
+		}
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Search implements kb.Store. The filter and partition are applied while
+// scanning (or walking the graph), so the result is the true top K of the
+// matching records for exact search.
+func (ix *Index) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if err := ix.usable(); err != nil {
+		return nil, err
+	}
+	if err := kb.ValidateQuery(q, ix.dim, ix.opts.RequirePartition); err != nil {
+		return nil, err
+	}
+	var filter *kb.Filter
+	if q.Filter != nil {
+		f, _ := q.Filter.Normalize() // validated above
+		filter = &f
+	}
+	pid, ok := ix.partID[q.Partition]
+	if !ok || ix.partLive[pid] == 0 {
+		return nil, nil
+	}
+	qn := make([]float32, len(q.Vector))
+	var sum float64
+	for _, x := range q.Vector {
+		sum += float64(x) * float64(x)
+	}
+	qinv := float32(1 / math.Sqrt(sum))
+	for i, x := range q.Vector {
+		qn[i] = x * qinv
+	}
+	cands, err := ix.search(ctx, qn, q.K, pid, filter)
+	if err != nil {
+		return nil, err
+	}
+	hits := make([]kb.Hit, len(cands))
+	for i, c := range cands {
+		hits[i] = kb.Hit{Record: ix.export(ix.slots[c.slot], q.WithVectors), Score: float64(c.score)}
+	}
+	return hits, nil
+}
+
+// search picks the strategy and returns the best k slots, best first.
+func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, filter *kb.Filter) ([]cand, error) {
+	var accept func(int32) bool
+	needPart := len(ix.partLive) > 1
+	switch {
+	case filter != nil && needPart:
+		accept = func(s int32) bool { return ix.part[s] == pid && filter.Match(ix.slots[s].rec.Metadata) }
+	case filter != nil:
+		accept = func(s int32) bool { return filter.Match(ix.slots[s].rec.Metadata) }
+	case needPart:
+		accept = func(s int32) bool { return ix.part[s] == pid }
+	}
+	if ix.graph != nil {
+		if accept == nil {
+			return ix.graph.search(qn, k, nil), nil
+		}
+		// Count the matches first: a selective filter is answered exactly
+		// from the matching slots; a broad one walks the graph with the
+		// filter applied inside the walk.
+		var match []int32
+		if filter == nil {
+			if n := ix.partLive[pid]; n*10 >= ix.live && n >= ix.opts.HNSW.MinRecords {
+				return ix.graph.search(qn, k, accept), nil
+			}
+		}
+		for s, e := range ix.slots {
+			if e != nil && accept(int32(s)) {
+				match = append(match, int32(s))
+			}
+		}
+		if len(match)*10 >= ix.live && len(match) >= ix.opts.HNSW.MinRecords {
+			return ix.graph.search(qn, k, accept), nil
+		}
+		return ix.scanList(qn, k, match), nil
+	}
+	if ix.opts.Quantization == Int8 {
+		return ix.scanInt8(ctx, qn, k, accept)
+	}
+	return ix.scanFloat(ctx, qn, k, accept)
+}
+
+// Close implements kb.Store. With a Dir it writes a snapshot first, so the
+// next Open does not replay the log. Closing twice is harmless.
+func (ix *Index) Close() error {
+	return ix.close(true)
+}
+
+func (ix *Index) close(snapshot bool) error {
+	ix.walMu.Lock()
+	defer ix.walMu.Unlock()
+	ix.mu.Lock()
+	if ix.closed {
+		ix.mu.Unlock()
+		return nil
+	}
+	ix.mu.Unlock()
+	var err error
+	if snapshot && ix.log != nil && ix.broken == nil && ix.log.records > 0 {
+		err = ix.snapshot()
+	}
+	ix.mu.Lock()
+	ix.closed = true
+	ix.mu.Unlock()
+	return errors.Join(err, ix.closeFiles())
+}
+
+func (ix *Index) closeFiles() error {
+	var errs []error
+	if ix.log != nil {
+		errs = append(errs, ix.log.close())
+	}
+	if ix.vfile != nil {
+		errs = append(errs, ix.vfile.Close())
+		errs = append(errs, os.Remove(ix.vfile.Name()))
+	}
+	if ix.lock != nil {
+		errs = append(errs, ix.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// maybeCompact rebuilds the slot arrays (and graph) when HNSW tombstones
+// outnumber live vectors. Caller holds mu.
+func (ix *Index) maybeCompact() {
+	if ix.graph == nil {
+		return
+	}
+	dead := len(ix.slots) - ix.live
+	if dead < 1000 || dead < ix.live {
+		return
+	}
+	ix.compact()
+}
+
+// compact moves live vectors to the front and rebuilds the graph. It runs
+// only with a graph, whose vectors are always in memory.
+func (ix *Index) compact() {
+	oldSlots, oldVecs, dim := ix.slots, ix.vecs, ix.dim
+	ix.slots, ix.vecs, ix.inv, ix.part, ix.codes, ix.scales, ix.free = nil, nil, nil, nil, nil, nil, nil
+	ix.live = 0
+	ix.partLive = map[uint32]int{}
+	ix.graph = nil
+	for s, e := range oldSlots {
+		if e != nil {
+			ix.addVector(e, oldVecs[s*dim:(s+1)*dim])
+		}
+	}
+}
+
+func (ix *Index) buildGraph() {
+	h := ix.opts.HNSW
+	ix.graph = newHNSW(ix, h.M, h.EfConstruction, h.EfSearch, h.Seed)
+	for s, e := range ix.slots {
+		if e != nil {
+			ix.graph.insert(int32(s))
+		}
+	}
+}
+
+// simdDot is the kernel used everywhere (tests may compare it with scalar code).
+var simdDot = simd.Dot

@@ -1,0 +1,203 @@
+package localindex
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/bedrockkit/bedrockkit/internal/simd"
+)
+
+// cand is a scored slot.
+type cand struct {
+	score float32
+	slot  int32
+}
+
+// topK keeps the k best candidates in a min-heap (worst at the root).
+type topK struct {
+	k int
+	h []cand
+}
+
+func newTopK(k int) *topK { return &topK{k: k, h: make([]cand, 0, k)} }
+
+// threshold is the score a candidate must beat to enter.
+func (t *topK) full() bool { return len(t.h) == t.k }
+
+func (t *topK) push(c cand) {
+	if len(t.h) < t.k {
+		t.h = append(t.h, c)
+		i := len(t.h) - 1
+		for i > 0 {
+			p := (i - 1) / 2
+			if !worse(t.h[i], t.h[p]) {
+				break
+			}
+			t.h[i], t.h[p] = t.h[p], t.h[i]
+			i = p
+		}
+		return
+	}
+	if !worse(t.h[0], c) {
+		return
+	}
+	t.h[0] = c
+	i, n := 0, len(t.h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && worse(t.h[r], t.h[l]) {
+			m = r
+		}
+		if !worse(t.h[m], t.h[i]) {
+			break
+		}
+		t.h[i], t.h[m] = t.h[m], t.h[i]
+		i = m
+	}
+}
+
+// worse orders candidates: lower score, then higher slot, is worse, so
+// results are deterministic under ties.
+func worse(a, b cand) bool {
+	if a.score != b.score {
+		return a.score < b.score
+	}
+	return a.slot > b.slot
+}
+
+// sorted returns the candidates best first.
+func (t *topK) sorted() []cand {
+	out := slices.Clone(t.h)
+	slices.SortFunc(out, func(a, b cand) int {
+		if worse(a, b) {
+			return 1
+		}
+		if worse(b, a) {
+			return -1
+		}
+		return 0
+	})
+	return out
+}
+
+// minPerWorker is the smallest share of slots worth a goroutine.
+const minPerWorker = 4096
+
+// parallel splits [0,n) into at most workers contiguous ranges, runs fn on
+// each (in goroutines that all finish before it returns) and merges their
+// top-k lists.
+func parallel(ctx context.Context, n, workers, k int, fn func(lo, hi int, t *topK)) ([]cand, error) {
+	w := min(workers, (n+minPerWorker-1)/minPerWorker)
+	if w <= 1 {
+		t := newTopK(k)
+		fn(0, n, t)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return t.sorted(), nil
+	}
+	tops := make([]*topK, w)
+	var wg sync.WaitGroup
+	for i := range w {
+		lo, hi := n*i/w, n*(i+1)/w
+		tops[i] = newTopK(k)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi, tops[i])
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	all := tops[0]
+	for _, t := range tops[1:] {
+		for _, c := range t.h {
+			all.push(c)
+		}
+	}
+	return all.sorted(), nil
+}
+
+// checkEvery is how many slots a worker scans between context checks.
+const checkEvery = 8192
+
+// scanFloat is the exact scan over float32 vectors.
+func (ix *Index) scanFloat(ctx context.Context, qn []float32, k int, accept func(int32) bool) ([]cand, error) {
+	dim, vecs, inv, slots := ix.dim, ix.vecs, ix.inv, ix.slots
+	return parallel(ctx, len(slots), ix.opts.Workers, k, func(lo, hi int, t *topK) {
+		thr := float32(-2)
+		for s := lo; s < hi; s++ {
+			if (s-lo)%checkEvery == checkEvery-1 && ctx.Err() != nil {
+				return
+			}
+			if slots[s] == nil || (accept != nil && !accept(int32(s))) {
+				continue
+			}
+			sc := simd.Dot(qn, vecs[s*dim:(s+1)*dim:(s+1)*dim]) * inv[s]
+			if sc > thr || !t.full() {
+				t.push(cand{sc, int32(s)})
+				if t.full() {
+					thr = t.h[0].score
+				}
+			}
+		}
+	})
+}
+
+// scanInt8 scans the int8 codes, keeps k*RescoreFactor candidates (at
+// least 64) and rescores them with the float32 vectors.
+func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(int32) bool) ([]cand, error) {
+	dim, codes, scales, slots := ix.dim, ix.codes, ix.scales, ix.slots
+	nc := max(k*ix.opts.RescoreFactor, 64)
+	approx, err := parallel(ctx, len(slots), ix.opts.Workers, nc, func(lo, hi int, t *topK) {
+		thr := float32(-2)
+		for s := lo; s < hi; s++ {
+			if (s-lo)%checkEvery == checkEvery-1 && ctx.Err() != nil {
+				return
+			}
+			if slots[s] == nil || (accept != nil && !accept(int32(s))) {
+				continue
+			}
+			sc := simd.DotInt8(qn, codes[s*dim:(s+1)*dim:(s+1)*dim]) * scales[s]
+			if sc > thr || !t.full() {
+				t.push(cand{sc, int32(s)})
+				if t.full() {
+					thr = t.h[0].score
+				}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ix.rescore(qn, k, approx), nil
+}
+
+// rescore computes exact scores for the candidate slots and keeps k.
+func (ix *Index) rescore(qn []float32, k int, cands []cand) []cand {
+	t := newTopK(k)
+	buf := make([]float32, ix.dim)
+	for _, c := range cands {
+		v := ix.vector(c.slot, buf)
+		t.push(cand{simd.Dot(qn, v) * ix.inv[c.slot], c.slot})
+	}
+	return t.sorted()
+}
+
+// scanList scores the given slots exactly.
+func (ix *Index) scanList(qn []float32, k int, list []int32) []cand {
+	t := newTopK(k)
+	buf := make([]float32, ix.dim)
+	for _, s := range list {
+		v := ix.vector(s, buf)
+		t.push(cand{simd.Dot(qn, v) * ix.inv[s], s})
+	}
+	return t.sorted()
+}

@@ -1,0 +1,696 @@
+package localindex
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/bedrockkit/bedrockkit/kb"
+)
+
+// On-disk layout of Dir:
+//
+//	wal-<lsn>.log   log segment whose first record has log sequence number lsn
+//	snap-<lsn>.snap snapshot of the state after record lsn
+//	vectors.f32     Int8 only: float32 vectors by slot (rebuilt on every open)
+//
+// A log segment starts with walMagic and holds framed records:
+//
+//	u32 payload length | u32 CRC-32C of payload | payload
+//	payload = u64 lsn | u8 op | body
+//
+// A snapshot starts with snapMagic, then u64 lsn, u32 dims, u64 count, then
+// count framed records (payload = one encoded record) and a framed trailer
+// (payload = "END" + u64 count). Snapshots are written to a temporary file,
+// fsynced and renamed, and the directory is fsynced.
+//
+// Open loads the newest snapshot that verifies (older ones and the log
+// segments since the previous snapshot are kept for this), then replays the
+// log records after it in order. The first torn or corrupt record ends the
+// replay: in the last segment the tail is cut off; a damaged earlier
+// segment and everything after it are set aside (renamed *.damaged) and
+// reported in Recovery.
+const (
+	walMagic  = "BKWAL01\n"
+	snapMagic = "BKSNP01\n"
+
+	opUpsert byte = 1
+	opDelete byte = 2
+
+	maxRecord = 1 << 30
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+type wal struct {
+	dir     string
+	f       *os.File
+	start   uint64 // first lsn of the current segment
+	lsn     uint64 // last lsn written
+	size    int64  // bytes in the current segment
+	good    int64  // size after the last complete record
+	records int    // records in the current segment
+	snapLSN []uint64
+}
+
+func segName(dir string, lsn uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("wal-%016x.log", lsn))
+}
+
+func snapName(dir string, lsn uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("snap-%016x.snap", lsn))
+}
+
+// listFiles returns the LSNs of files named prefix-<hex>suffix, ascending.
+func listFiles(dir, prefix, suffix string) ([]uint64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []uint64
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasPrefix(n, prefix) || !strings.HasSuffix(n, suffix) {
+			continue
+		}
+		v, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(n, prefix), suffix), 16, 64)
+		if err != nil {
+			continue
+		}
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func frame(payload []byte) []byte {
+	b := make([]byte, 8, 8+len(payload))
+	binary.LittleEndian.PutUint32(b[0:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(payload, crcTable))
+	return append(b, payload...)
+}
+
+// readFrame reads one framed payload. io.EOF means a clean end; any other
+// error means a torn or corrupt record.
+func readFrame(r *bufio.Reader) ([]byte, error) {
+	var h [8]byte
+	n, err := io.ReadFull(r, h[:])
+	if err == io.EOF {
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, fmt.Errorf("torn record header (%d bytes)", n)
+	}
+	size := binary.LittleEndian.Uint32(h[0:])
+	if size > maxRecord {
+		return nil, fmt.Errorf("record length %d is corrupt", size)
+	}
+	p := make([]byte, size)
+	if _, err := io.ReadFull(r, p); err != nil {
+		return nil, fmt.Errorf("torn record (want %d bytes)", size)
+	}
+	if crc32.Checksum(p, crcTable) != binary.LittleEndian.Uint32(h[4:]) {
+		return nil, errors.New("record checksum mismatch")
+	}
+	return p, nil
+}
+
+// append writes one record and, if sync, fsyncs it.
+func (w *wal) append(op byte, body []byte, sync bool) error {
+	p := make([]byte, 9, 9+len(body))
+	binary.LittleEndian.PutUint64(p, w.lsn+1)
+	p[8] = op
+	p = append(p, body...)
+	rec := frame(p)
+	if _, err := w.f.Write(rec); err != nil {
+		w.size = -1
+		return err
+	}
+	if sync {
+		if err := w.f.Sync(); err != nil {
+			w.size = -1
+			return err
+		}
+	}
+	w.lsn++
+	w.size += int64(len(rec))
+	w.good = w.size
+	w.records++
+	return nil
+}
+
+// rollback cuts a partly written record off the segment.
+func (w *wal) rollback() error {
+	if err := w.f.Truncate(w.good); err != nil {
+		return err
+	}
+	if _, err := w.f.Seek(w.good, io.SeekStart); err != nil {
+		return err
+	}
+	w.size = w.good
+	return w.f.Sync()
+}
+
+func (w *wal) close() error {
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
+}
+
+// newSegment starts a fresh segment whose first record will be lsn+1.
+func (w *wal) newSegment() error {
+	if w.f != nil {
+		if err := w.f.Close(); err != nil {
+			return err
+		}
+		w.f = nil
+	}
+	name := segName(w.dir, w.lsn+1)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(walMagic); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := syncDir(w.dir); err != nil {
+		f.Close()
+		return err
+	}
+	w.f, w.start, w.size, w.good, w.records = f, w.lsn+1, int64(len(walMagic)), int64(len(walMagic)), 0
+	return nil
+}
+
+// recover loads the newest good snapshot and replays the log after it.
+func (ix *Index) recover() error {
+	dir := ix.opts.Dir
+	snaps, err := listFiles(dir, "snap-", ".snap")
+	if err != nil {
+		return fmt.Errorf("localindex: read %s: %w", dir, err)
+	}
+	segs, err := listFiles(dir, "wal-", ".log")
+	if err != nil {
+		return fmt.Errorf("localindex: read %s: %w", dir, err)
+	}
+	w := &wal{dir: dir}
+	ix.log = w
+	var loaded uint64
+	for i := len(snaps) - 1; i >= 0; i-- {
+		if err := ix.loadSnapshot(snapName(dir, snaps[i]), snaps[i]); err != nil {
+			ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("snapshot %s skipped: %v", filepath.Base(snapName(dir, snaps[i])), err))
+			ix.resetState()
+			continue
+		}
+		loaded = snaps[i]
+		break
+	}
+	ix.recov.SnapshotLSN = loaded
+	w.lsn = loaded
+	for _, s := range snaps {
+		if s <= loaded {
+			w.snapLSN = append(w.snapLSN, s)
+		}
+	}
+
+	// Replay segments in order; a segment is relevant if it may hold
+	// records after the snapshot.
+	var active string
+	stopped := false
+	for i, start := range segs {
+		name := segName(dir, start)
+		if i+1 < len(segs) && segs[i+1] <= loaded+1 {
+			continue // entirely covered by the snapshot
+		}
+		if stopped {
+			ix.setAside(name, "follows a damaged log position")
+			continue
+		}
+		last := i == len(segs)-1
+		good, problem := ix.replaySegment(name, last)
+		if problem == "" {
+			if last {
+				active = name
+				w.start = start
+			}
+			continue
+		}
+		if last {
+			// Torn tail: cut it and keep appending here.
+			fi, err := os.Stat(name)
+			if err == nil && fi.Size() > good {
+				ix.recov.TruncatedBytes += fi.Size() - good
+			}
+			if good < int64(len(walMagic)) {
+				ix.setAside(name, problem)
+				break
+			}
+			if err := os.Truncate(name, good); err != nil {
+				return fmt.Errorf("localindex: cut torn log tail of %s: %w", name, err)
+			}
+			ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("log %s: %s; cut %d bytes at offset %d", filepath.Base(name), problem, ix.recov.TruncatedBytes, good))
+			active = name
+			w.start = start
+			continue
+		}
+		ix.setAside(name, problem)
+		stopped = true
+	}
+	if active != "" {
+		f, err := os.OpenFile(active, os.O_RDWR, 0o644)
+		if err != nil {
+			return fmt.Errorf("localindex: open log: %w", err)
+		}
+		size, err := f.Seek(0, io.SeekEnd)
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("localindex: open log: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("localindex: sync log: %w", err)
+		}
+		w.f, w.size, w.good = f, size, size
+	} else if err := w.newSegment(); err != nil {
+		return fmt.Errorf("localindex: create log: %w", err)
+	}
+	return nil
+}
+
+func (ix *Index) setAside(name, why string) {
+	ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("log %s set aside (%s)", filepath.Base(name), why))
+	if err := os.Rename(name, name+".damaged"); err != nil {
+		ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("could not rename %s: %v", name, err))
+	}
+}
+
+// replaySegment applies the records of one segment that follow the current
+// lsn. It returns the offset after the last good record and, if it stopped
+// early, why.
+func (ix *Index) replaySegment(name string, last bool) (int64, string) {
+	f, err := os.Open(name)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	magic := make([]byte, len(walMagic))
+	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != walMagic {
+		return 0, "missing or bad segment header"
+	}
+	off := int64(len(walMagic))
+	for {
+		p, err := readFrame(r)
+		if err == io.EOF {
+			return off, ""
+		}
+		if err != nil {
+			return off, err.Error()
+		}
+		if len(p) < 9 {
+			return off, "record too short"
+		}
+		lsn := binary.LittleEndian.Uint64(p)
+		switch {
+		case lsn <= ix.log.lsn:
+			// already in the snapshot
+		case lsn != ix.log.lsn+1:
+			return off, fmt.Sprintf("log sequence jumps from %d to %d", ix.log.lsn, lsn)
+		default:
+			if err := ix.applyLogged(p[8], p[9:]); err != nil {
+				return off, err.Error()
+			}
+			ix.log.lsn = lsn
+			ix.recov.Replayed++
+			if last {
+				ix.log.records++
+			}
+		}
+		off += 8 + int64(len(p))
+	}
+}
+
+func (ix *Index) applyLogged(op byte, body []byte) error {
+	switch op {
+	case opUpsert:
+		recs, err := decodeUpsert(body)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if r.Vector != nil && ix.dim != 0 && len(r.Vector) != ix.dim {
+				return fmt.Errorf("record %q has %d dimensions, index has %d", r.ID, len(r.Vector), ix.dim)
+			}
+		}
+		for _, r := range recs {
+			ix.applyUpsert(r)
+		}
+	case opDelete:
+		part, docs, err := decodeDelete(body)
+		if err != nil {
+			return err
+		}
+		ix.applyDelete(part, docs)
+	default:
+		return fmt.Errorf("unknown log operation %d", op)
+	}
+	return nil
+}
+
+func (ix *Index) resetState() {
+	ix.dim = ix.opts.Dimensions
+	ix.entries = map[pkey]*entry{}
+	ix.docs = map[string]map[string]map[string]struct{}{}
+	ix.partID = map[string]uint32{}
+	ix.partLive = map[uint32]int{}
+	ix.slots, ix.vecs, ix.inv, ix.part, ix.codes, ix.scales, ix.free = nil, nil, nil, nil, nil, nil, nil
+	ix.live = 0
+	ix.graph = nil
+}
+
+func (ix *Index) loadSnapshot(name string, lsn uint64) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	var h [len(snapMagic) + 20]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil || string(h[:len(snapMagic)]) != snapMagic {
+		return errors.New("bad header")
+	}
+	if got := binary.LittleEndian.Uint64(h[len(snapMagic):]); got != lsn {
+		return fmt.Errorf("header says log position %d, name says %d", got, lsn)
+	}
+	dim := int(binary.LittleEndian.Uint32(h[len(snapMagic)+8:]))
+	count := binary.LittleEndian.Uint64(h[len(snapMagic)+12:])
+	if ix.opts.Dimensions != 0 && dim != 0 && dim != ix.opts.Dimensions {
+		return fmt.Errorf("snapshot has %d dimensions but Options.Dimensions is %d", dim, ix.opts.Dimensions)
+	}
+	if dim != 0 {
+		ix.dim = dim
+	}
+	for i := uint64(0); i < count; i++ {
+		p, err := readFrame(r)
+		if err != nil {
+			return fmt.Errorf("record %d: %v", i, err)
+		}
+		rec, _, err := decodeRecord(p)
+		if err != nil {
+			return fmt.Errorf("record %d: %v", i, err)
+		}
+		if rec.Vector != nil && len(rec.Vector) != ix.dim {
+			return fmt.Errorf("record %d has %d dimensions, snapshot %d", i, len(rec.Vector), ix.dim)
+		}
+		ix.applyUpsert(rec)
+	}
+	p, err := readFrame(r)
+	if err != nil || len(p) != 11 || string(p[:3]) != "END" || binary.LittleEndian.Uint64(p[3:]) != count {
+		return errors.New("missing or bad trailer")
+	}
+	return nil
+}
+
+// maybeSnapshot snapshots when the log has grown past SnapshotBytes.
+// Caller holds walMu.
+func (ix *Index) maybeSnapshot() error {
+	if ix.log == nil || ix.log.size < ix.opts.SnapshotBytes {
+		return nil
+	}
+	if err := ix.snapshot(); err != nil {
+		// The data is safe in the log; report but keep working.
+		return fmt.Errorf("localindex: snapshot failed (data is safe in the log): %w", err)
+	}
+	return nil
+}
+
+// snapshot writes the state to a new snapshot file, starts a new log
+// segment and removes files no longer needed. Caller holds walMu.
+func (ix *Index) snapshot() error {
+	w := ix.log
+	dir := ix.opts.Dir
+	final := snapName(dir, w.lsn)
+	tmp := final + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	ix.mu.RLock()
+	var h [len(snapMagic) + 20]byte
+	copy(h[:], snapMagic)
+	binary.LittleEndian.PutUint64(h[len(snapMagic):], w.lsn)
+	binary.LittleEndian.PutUint32(h[len(snapMagic)+8:], uint32(ix.dim))
+	binary.LittleEndian.PutUint64(h[len(snapMagic)+12:], uint64(len(ix.entries)))
+	bw.Write(h[:])
+	buf := make([]float32, ix.dim)
+	var enc []byte
+	for _, e := range ix.entries {
+		r := e.rec
+		if e.slot >= 0 {
+			r.Vector = ix.vector(e.slot, buf)
+		}
+		enc = appendRecord(enc[:0], r)
+		bw.Write(frame(enc))
+	}
+	trailer := make([]byte, 11)
+	copy(trailer, "END")
+	binary.LittleEndian.PutUint64(trailer[3:], uint64(len(ix.entries)))
+	ix.mu.RUnlock()
+	bw.Write(frame(trailer))
+	err = bw.Flush()
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, final)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	w.snapLSN = append(w.snapLSN, w.lsn)
+	if err := w.newSegment(); err != nil {
+		return err
+	}
+	// Keep the newest two snapshots and the segments after the older one,
+	// so a damaged newest snapshot still leaves a way back.
+	if n := len(w.snapLSN); n > 2 {
+		keep := w.snapLSN[n-2]
+		for _, s := range w.snapLSN[:n-2] {
+			os.Remove(snapName(dir, s))
+		}
+		w.snapLSN = w.snapLSN[n-2:]
+		segs, _ := listFiles(dir, "wal-", ".log")
+		for i, s := range segs {
+			if i+1 < len(segs) && segs[i+1] <= keep+1 {
+				os.Remove(segName(dir, s)) // every record in it is <= keep
+			}
+		}
+	}
+	return nil
+}
+
+// Record encoding: strings as uvarint length + bytes; vector as uvarint
+// length + little-endian float32s; metadata as uvarint length + JSON.
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendRecord(b []byte, r kb.Record) []byte {
+	for _, s := range []string{r.Partition, r.ID, r.DocumentID, r.ParentID, r.Fingerprint, r.Text} {
+		b = appendString(b, s)
+	}
+	if r.Vector == nil {
+		b = binary.AppendUvarint(b, 0)
+	} else {
+		b = binary.AppendUvarint(b, uint64(len(r.Vector))+1)
+		for _, x := range r.Vector {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+		}
+	}
+	var md []byte
+	if len(r.Metadata) > 0 {
+		md, _ = json.Marshal(r.Metadata) // normalised values always marshal
+	}
+	return appendString(b, string(md))
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errors.New("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errors.New("truncated field")
+		return nil
+	}
+	out := d.b[:n]
+	d.b = d.b[n:]
+	return out
+}
+
+func decodeRecord(b []byte) (kb.Record, []byte, error) {
+	d := &decoder{b: b}
+	var r kb.Record
+	for _, p := range []*string{&r.Partition, &r.ID, &r.DocumentID, &r.ParentID, &r.Fingerprint, &r.Text} {
+		*p = string(d.bytes())
+	}
+	if n := d.uvarint(); n > 0 && d.err == nil {
+		n--
+		if n == 0 || n*4 > uint64(len(d.b)) {
+			return r, nil, errors.New("bad vector length")
+		}
+		r.Vector = make([]float32, n)
+		for i := range r.Vector {
+			r.Vector[i] = math.Float32frombits(binary.LittleEndian.Uint32(d.b[4*i:]))
+		}
+		d.b = d.b[4*n:]
+	}
+	md := d.bytes()
+	if d.err != nil {
+		return r, nil, d.err
+	}
+	if len(md) > 0 {
+		if err := json.Unmarshal(md, &r.Metadata); err != nil {
+			return r, nil, fmt.Errorf("metadata: %v", err)
+		}
+	}
+	if r.ID == "" || r.DocumentID == "" {
+		return r, nil, errors.New("record without ID or document ID")
+	}
+	return r, d.b, nil
+}
+
+func encodeUpsert(recs []kb.Record) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(recs)))
+	var enc []byte
+	for _, r := range recs {
+		enc = appendRecord(enc[:0], r)
+		b = appendString(b, string(enc))
+	}
+	return b
+}
+
+func decodeUpsert(b []byte) ([]kb.Record, error) {
+	d := &decoder{b: b}
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(b)) {
+		return nil, errors.New("bad upsert record")
+	}
+	recs := make([]kb.Record, 0, n)
+	for range n {
+		p := d.bytes()
+		if d.err != nil {
+			return nil, d.err
+		}
+		r, rest, err := decodeRecord(p)
+		if err != nil {
+			return nil, err
+		}
+		if len(rest) != 0 {
+			return nil, errors.New("trailing bytes in record")
+		}
+		recs = append(recs, r)
+	}
+	return recs, nil
+}
+
+func encodeDelete(partition string, docs []string) []byte {
+	b := appendString(nil, partition)
+	b = binary.AppendUvarint(b, uint64(len(docs)))
+	for _, d := range docs {
+		b = appendString(b, d)
+	}
+	return b
+}
+
+func decodeDelete(b []byte) (string, []string, error) {
+	d := &decoder{b: b}
+	part := string(d.bytes())
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(b)) {
+		return "", nil, errors.New("bad delete record")
+	}
+	docs := make([]string, n)
+	for i := range docs {
+		docs[i] = string(d.bytes())
+	}
+	return part, docs, d.err
+}
+
+// writeVectorFile stores slot s's float32 vector in the vector file.
+// Errors surface when the vector is read back.
+func (ix *Index) writeVectorFile(s int32, vec []float32) {
+	b := make([]byte, 4*len(vec))
+	for i, x := range vec {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	ix.vfile.WriteAt(b, int64(s)*int64(4*ix.dim))
+}
+
+// readVectorFile reads slot s's vector into buf. A read error yields a zero
+// vector (score 0), which can only lower that record's rank.
+func (ix *Index) readVectorFile(s int32, buf []float32) []float32 {
+	b := make([]byte, 4*ix.dim)
+	if _, err := ix.vfile.ReadAt(b, int64(s)*int64(4*ix.dim)); err != nil {
+		clear(buf)
+		return buf
+	}
+	for i := range buf {
+		buf[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return buf
+}
