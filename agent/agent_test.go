@@ -1,0 +1,352 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/agent"
+	"github.com/bedrockkit/bedrockkit/bedrockkittest"
+)
+
+type cityIn struct {
+	City string `json:"city" description:"City name"`
+	Unit string `json:"unit,omitempty" jsonschema:"enum=c|f"`
+}
+
+func call(id, name, input string) bedrockkit.ToolCall {
+	return bedrockkit.ToolCall{ID: id, Name: name, Input: json.RawMessage(input)}
+}
+
+// lastResults returns the tool results of the last message of the model's
+// last request.
+func lastResults(t *testing.T, m *bedrockkittest.ScriptedModel) []bedrockkit.ToolResult {
+	t.Helper()
+	reqs := m.Requests()
+	msgs := reqs[len(reqs)-1].Messages
+	var out []bedrockkit.ToolResult
+	for _, p := range msgs[len(msgs)-1].Parts {
+		if r, ok := p.(bedrockkit.ToolResult); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func resultText(r bedrockkit.ToolResult) string {
+	var b strings.Builder
+	for _, p := range r.Parts {
+		switch p := p.(type) {
+		case bedrockkit.Text:
+			b.WriteString(p.Text)
+		case bedrockkit.JSON:
+			b.Write(p.Value)
+		}
+	}
+	return b.String()
+}
+
+// TestParallelTools: two calls in one turn run at the same time. Each tool
+// waits at a barrier for the other, so a sequential loop would never get past
+// it (the barrier gives up after a long timeout and the test fails). The
+// first call finishes last, yet results come back in call order.
+func TestParallelTools(t *testing.T) {
+	secondDone := make(chan struct{})
+	var started atomic.Int32
+	bothStarted := make(chan struct{})
+	wait := func(ctx context.Context) error {
+		if started.Add(1) == 2 {
+			close(bothStarted)
+		}
+		select {
+		case <-bothStarted:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Second):
+			return errors.New("the other tool never started: calls are not parallel")
+		}
+	}
+	weather := agent.Func("weather", "Current weather", func(ctx context.Context, in cityIn) (string, error) {
+		if err := wait(ctx); err != nil {
+			return "", err
+		}
+		<-secondDone // finish after the second call
+		return "sunny in " + in.City, nil
+	})
+	clock := agent.Func("clock", "Local time", func(ctx context.Context, in cityIn) (map[string]string, error) {
+		if err := wait(ctx); err != nil {
+			return nil, err
+		}
+		defer close(secondDone)
+		return map[string]string{"time": "12:00", "city": in.City}, nil
+	})
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(call("c1", "weather", `{"city":"Paris"}`), call("c2", "clock", `{"city":"Paris","unit":"c"}`)),
+		bedrockkittest.TextStep("Sunny, noon."),
+	)
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{weather, clock}}
+	res, err := a.Run(context.Background(), "s1", "weather and time in Paris?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Output != "Sunny, noon." || res.Iterations != 2 {
+		t.Fatalf("got %q after %d iterations", res.Output, res.Iterations)
+	}
+	rs := lastResults(t, m)
+	if len(rs) != 2 || rs[0].CallID != "c1" || rs[1].CallID != "c2" {
+		t.Fatalf("results not in call order: %+v", rs)
+	}
+	if rs[0].IsError || resultText(rs[0]) != "sunny in Paris" {
+		t.Fatalf("weather result: %+v", rs[0])
+	}
+	if _, ok := rs[1].Parts[0].(bedrockkit.JSON); !ok || !strings.Contains(resultText(rs[1]), `"time":"12:00"`) {
+		t.Fatalf("clock result: %+v", rs[1])
+	}
+}
+
+func echoTool() *agent.Tool {
+	return agent.Func("echo", "Echo the city", func(ctx context.Context, in cityIn) (string, error) {
+		return in.City, nil
+	})
+}
+
+func TestMaxIterations(t *testing.T) {
+	var steps []bedrockkittest.Step
+	for i := range 3 {
+		steps = append(steps, bedrockkittest.ToolStep(call("c"+string(rune('a'+i)), "echo", `{"city":"x"}`)))
+	}
+	m := bedrockkittest.NewScriptedModel(steps...)
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{echoTool()}, Limits: agent.Limits{MaxIterations: 3}}
+	res, err := a.Run(context.Background(), "s", "loop forever")
+	if !errors.Is(err, agent.ErrMaxIterations) {
+		t.Fatalf("want ErrMaxIterations, got %v", err)
+	}
+	var le *agent.LimitError
+	if !errors.As(err, &le) || le.Value != 3 || !strings.Contains(err.Error(), "MaxIterations") {
+		t.Fatalf("want a LimitError naming the limit, got %v", err)
+	}
+	if res == nil || res.Iterations != 3 || len(res.Messages) != 6 {
+		t.Fatalf("want the partial result (3 iterations, 6 messages), got %+v", res)
+	}
+	if m.Calls() != 3 {
+		t.Fatalf("model called %d times, want 3", m.Calls())
+	}
+	// The failed turn is not committed to the session.
+	s, err := a.Memory, error(nil)
+	_ = s
+	_ = err
+}
+
+func TestDefaultMaxIterationsIsTen(t *testing.T) {
+	m := bedrockkittest.NewScriptedModel()
+	for i := range 11 {
+		m.Push(bedrockkittest.ToolStep(call(strings.Repeat("i", i+1), "echo", `{"city":"x"}`)))
+	}
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{echoTool()}}
+	_, err := a.Run(context.Background(), "s", "loop")
+	if !errors.Is(err, agent.ErrMaxIterations) || m.Calls() != 10 {
+		t.Fatalf("err=%v calls=%d, want ErrMaxIterations after 10 calls", err, m.Calls())
+	}
+}
+
+func TestPanickingToolIsRecovered(t *testing.T) {
+	boom := agent.Func("boom", "Explodes", func(ctx context.Context, in cityIn) (string, error) {
+		var m map[string]int
+		m["x"] = 1 // nil map write panics
+		return "", nil
+	})
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(call("c1", "boom", `{"city":"x"}`)),
+		bedrockkittest.TextStep("The tool failed, sorry."),
+	)
+	var events []agent.Event
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{boom}, OnEvent: func(e agent.Event) { events = append(events, e) }}
+	res, err := a.Run(context.Background(), "s", "go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Output != "The tool failed, sorry." {
+		t.Fatalf("run did not continue: %q", res.Output)
+	}
+	rs := lastResults(t, m)
+	if len(rs) != 1 || !rs[0].IsError || !strings.Contains(resultText(rs[0]), "panicked") {
+		t.Fatalf("model was not told about the panic: %+v", rs)
+	}
+	found := false
+	for _, e := range events {
+		if tc, ok := e.(agent.ToolCalled); ok && tc.Panicked {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no ToolCalled event with Panicked")
+	}
+}
+
+func TestInvalidCallsAreReportedAndLimited(t *testing.T) {
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(
+			call("c1", "nope", `{}`),
+			call("c2", "echo", `{"city":`),
+			call("c3", "echo", `{"city":"x","unit":"kelvin"}`),
+			call("c4", "echo", `{"town":"x"}`),
+		),
+		bedrockkittest.TextStep("done"),
+	)
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{echoTool()}, Limits: agent.Limits{MaxToolRetries: 4}}
+	res, err := a.Run(context.Background(), "s", "go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Output != "done" {
+		t.Fatal(res.Output)
+	}
+	rs := lastResults(t, m)
+	want := []string{"no such tool; the available tools are: echo", "not valid JSON", "'c', 'f'", "additional properties 'town'"}
+	for i, w := range want {
+		if !rs[i].IsError || !strings.Contains(resultText(rs[i]), w) {
+			t.Errorf("result %d = %q, want an error containing %q", i, resultText(rs[i]), w)
+		}
+	}
+
+	// Over the limit the run fails.
+	m2 := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(call("c1", "nope", `{}`), call("c2", "nope", `{}`)),
+		bedrockkittest.TextStep("unreachable"),
+	)
+	a2 := &agent.Agent{Model: m2, Tools: []*agent.Tool{echoTool()}, Limits: agent.Limits{MaxToolRetries: 1}}
+	_, err = a2.Run(context.Background(), "s", "go")
+	if !errors.Is(err, agent.ErrTooManyInvalidCalls) {
+		t.Fatalf("want ErrTooManyInvalidCalls, got %v", err)
+	}
+}
+
+func TestToolErrorAndTimeoutGoBackToModel(t *testing.T) {
+	failing := agent.Func("fail", "Fails", func(ctx context.Context, in cityIn) (string, error) {
+		return "", errors.New("upstream unavailable")
+	})
+	slow := agent.Func("slow", "Never returns until cancelled", func(ctx context.Context, in cityIn) (string, error) {
+		<-ctx.Done()
+		return "", ctx.Err()
+	}, agent.WithTimeout(20*time.Millisecond))
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(call("c1", "fail", `{"city":"x"}`), call("c2", "slow", `{"city":"x"}`)),
+		bedrockkittest.TextStep("ok"),
+	)
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{failing, slow}}
+	if _, err := a.Run(context.Background(), "s", "go"); err != nil {
+		t.Fatal(err)
+	}
+	rs := lastResults(t, m)
+	if !rs[0].IsError || !strings.Contains(resultText(rs[0]), "upstream unavailable") {
+		t.Errorf("error result: %q", resultText(rs[0]))
+	}
+	if !rs[1].IsError || !strings.Contains(resultText(rs[1]), "timed out after 20ms") {
+		t.Errorf("timeout result: %q", resultText(rs[1]))
+	}
+}
+
+// TestCancelMidRunLeaksNothing cancels while parallel tools are running; the
+// run returns context.Canceled and goleak (TestMain) checks no goroutine is
+// left behind.
+func TestCancelMidRunLeaksNothing(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var running atomic.Int32
+	block := agent.Func("block", "Blocks until cancelled", func(ctx context.Context, in cityIn) (string, error) {
+		if running.Add(1) == 2 {
+			cancel()
+		}
+		<-ctx.Done()
+		return "", ctx.Err()
+	})
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(call("c1", "block", `{"city":"a"}`), call("c2", "block", `{"city":"b"}`)),
+		bedrockkittest.TextStep("unreachable"),
+	)
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{block}}
+	_, err := a.Run(ctx, "s", "go")
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if m.Calls() != 1 {
+		t.Fatalf("model called %d times after cancellation", m.Calls())
+	}
+}
+
+func TestStreamBreakCancels(t *testing.T) {
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(call("c1", "echo", `{"city":"x"}`)),
+		bedrockkittest.TextStep("final answer here"),
+	)
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{echoTool()}}
+	for ev, err := range a.Stream(context.Background(), "s", "go") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := ev.(agent.ModelCalled); ok {
+			break
+		}
+	}
+	if m.Calls() != 1 {
+		t.Fatalf("model called %d times after break, want 1", m.Calls())
+	}
+}
+
+func TestStreamYieldsTextAndFinish(t *testing.T) {
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(call("c1", "echo", `{"city":"Oslo"}`)),
+		bedrockkittest.TextStep("It is in Norway."),
+	)
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{echoTool()}}
+	var text strings.Builder
+	var kinds []string
+	var final *agent.Result
+	for ev, err := range a.Stream(context.Background(), "s", "where is Oslo") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch e := ev.(type) {
+		case agent.TextDelta:
+			text.WriteString(e.Text)
+			continue
+		case agent.Finished:
+			final = e.Result
+		}
+		kinds = append(kinds, strings.TrimPrefix(strings.TrimPrefix(typeName(ev), "agent."), "*"))
+	}
+	if text.String() != "It is in Norway." || final == nil || final.Output != "It is in Norway." {
+		t.Fatalf("text %q, final %+v", text.String(), final)
+	}
+	want := "ModelCalled ToolCalled Observation ModelCalled Finished"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case agent.ModelCalled:
+		return "ModelCalled"
+	case agent.ToolCalled:
+		return "ToolCalled"
+	case agent.Observation:
+		return "Observation"
+	case agent.Finished:
+		return "Finished"
+	case agent.Paused:
+		return "Paused"
+	case agent.Failure:
+		return "Failure"
+	case agent.GuardrailIntervened:
+		return "GuardrailIntervened"
+	case agent.Summarized:
+		return "Summarized"
+	}
+	return "?"
+}

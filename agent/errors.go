@@ -1,0 +1,65 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bedrockkit/bedrockkit"
+)
+
+// Sentinel errors of the agent package. Each wraps bedrockkit.ErrInvalidInput
+// where the caller passed something invalid.
+var (
+	// ErrMaxIterations: the run reached Limits.MaxIterations model calls
+	// without a final answer. Raise the limit, simplify the task, or check the
+	// tools' results for a loop. The partial Result is returned with it.
+	ErrMaxIterations = errors.New("agent: maximum iterations reached")
+	// ErrTooManyInvalidCalls: the model made more invalid tool calls (unknown
+	// tool, bad JSON, schema violation) than Limits.MaxToolRetries allows.
+	// Improve the tool descriptions or use a stronger model.
+	ErrTooManyInvalidCalls = errors.New("agent: too many invalid tool calls")
+	// ErrInvalidToolCall: a tool call was refused before running. The model
+	// is shown the reason; this error reaches callers only through CallError.
+	ErrInvalidToolCall = errors.New("agent: invalid tool call")
+	// ErrInvalidTool: a tool definition is invalid (bad name, schema that does
+	// not compile, Go type without a JSON schema). Fix the tool.
+	ErrInvalidTool = fmt.Errorf("agent: invalid tool: %w", bedrockkit.ErrInvalidInput)
+	// ErrNotPending: Resume was given a state that is no longer waiting:
+	// it was already resumed, or a later pause replaced it. Each pause can be
+	// resumed once.
+	ErrNotPending = fmt.Errorf("agent: run is not pending (already resumed?): %w", bedrockkit.ErrInvalidInput)
+	// ErrUnknownCall: a decision names a call the pending state does not hold.
+	ErrUnknownCall = fmt.Errorf("agent: decision for an unknown tool call: %w", bedrockkit.ErrInvalidInput)
+	// ErrMissingDecision: Resume was not given a decision for every pending call.
+	ErrMissingDecision = fmt.Errorf("agent: missing decision for a pending tool call: %w", bedrockkit.ErrInvalidInput)
+	// ErrSessionNotFound: Memory has no session with that ID.
+	ErrSessionNotFound = errors.New("agent: session not found")
+	// ErrConflict: the session changed since it was loaded (two runs on one
+	// session at once). Run turns of one session one after another.
+	ErrConflict = errors.New("agent: session was modified concurrently")
+)
+
+// LimitError reports which limit stopped a run. It wraps ErrMaxIterations or
+// ErrTooManyInvalidCalls (or bedrockkit.ErrBudgetExceeded for the token budget).
+type LimitError struct {
+	// Limit names the field of Limits that was reached.
+	Limit string
+	// Value is the limit's value.
+	Value int
+	// Err is the sentinel.
+	Err error
+}
+
+// Error says which limit was reached and what to do.
+func (e *LimitError) Error() string {
+	switch e.Err {
+	case ErrMaxIterations:
+		return fmt.Sprintf("agent: no final answer after %d model calls (Limits.MaxIterations); raise the limit or check the tools for a loop; the partial result is returned", e.Value)
+	case ErrTooManyInvalidCalls:
+		return fmt.Sprintf("agent: the model made more than %d invalid tool calls (Limits.MaxToolRetries); improve the tool descriptions or schemas", e.Value)
+	}
+	return fmt.Sprintf("agent: %s (%d) reached: %v", e.Limit, e.Value, e.Err)
+}
+
+// Unwrap returns the sentinel.
+func (e *LimitError) Unwrap() error { return e.Err }

@@ -1,0 +1,97 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/bedrockkit/bedrockkit"
+)
+
+// Event is one step of a run, for tracing and streaming. It is sealed: the
+// concrete types are TextDelta, ModelCalled, ToolCalled, Observation,
+// GuardrailIntervened, Summarized, Failure, Paused and Finished. They mirror
+// Bedrock's agent traces (model invocation, invocation input, observation,
+// guardrail, failure) and map onto OpenTelemetry GenAI spans.
+type Event interface {
+	isEvent()
+}
+
+// TextDelta is a piece of model text, sent only by Stream, as it arrives.
+type TextDelta struct {
+	Iteration int
+	Text      string
+}
+
+// ModelCalled reports one model call.
+type ModelCalled struct {
+	Iteration  int
+	Model      string
+	StopReason bedrockkit.StopReason
+	Usage      bedrockkit.Usage
+	Duration   time.Duration
+	// Message is what the model answered (nil when the call failed).
+	Message *bedrockkit.Message
+	Err     error
+}
+
+// ToolCalled reports one tool call and its result.
+type ToolCalled struct {
+	Iteration int
+	Call      bedrockkit.ToolCall
+	Result    bedrockkit.ToolResult
+	Duration  time.Duration
+	// IdempotencyKey identifies the call across retries and resumes.
+	IdempotencyKey string
+	// Replayed is true when the result was taken from the session's record of
+	// an earlier run of the same call instead of running the tool again.
+	Replayed bool
+	// Invalid is true when the call was refused (unknown tool, bad arguments).
+	Invalid bool
+	// Panicked is true when the tool panicked; the panic was recovered.
+	Panicked bool
+}
+
+// Observation reports the tool results sent back to the model.
+type Observation struct {
+	Iteration int
+	Results   []bedrockkit.ToolResult
+}
+
+// GuardrailIntervened reports a Guard that blocked or rewrote content.
+type GuardrailIntervened struct {
+	Stage   Stage
+	Verdict Verdict
+	// CallID is set for the tool stages.
+	CallID string
+}
+
+// Summarized reports that older history was replaced by a summary.
+type Summarized struct {
+	Messages int
+	Usage    bedrockkit.Usage
+}
+
+// Failure reports an error that ended the run.
+type Failure struct {
+	Iteration int
+	Err       error
+}
+
+// Paused reports that the run waits for the caller (confirmation or return of control).
+type Paused struct {
+	Pending *Pending
+}
+
+// Finished reports the final result of a run.
+type Finished struct {
+	Result *Result
+}
+
+func (TextDelta) isEvent()           {}
+func (ModelCalled) isEvent()         {}
+func (ToolCalled) isEvent()          {}
+func (Observation) isEvent()         {}
+func (GuardrailIntervened) isEvent() {}
+func (Summarized) isEvent()          {}
+func (Failure) isEvent()             {}
+func (Paused) isEvent()              {}
+func (Finished) isEvent()            {}

@@ -1,0 +1,252 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/bedrockkit/bedrockkit"
+)
+
+// RunFunc runs a tool on its arguments, which have already been validated
+// against the tool's schema. A returned error is shown to the model as an
+// error result; the run continues.
+type RunFunc func(ctx context.Context, input json.RawMessage) ([]bedrockkit.Part, error)
+
+// Tool is a function the model may call: a name, a description, a JSON Schema
+// for its arguments and the code that runs it. Build one with Func, NewTool or
+// ReturnControl. A Tool is immutable and safe for concurrent use.
+//
+// Constructors never fail: a tool whose schema cannot be derived or compiled
+// carries the error, which Err reports and Agent.Run returns (wrapping
+// ErrInvalidTool) before calling the model.
+type Tool struct {
+	name          string
+	description   string
+	schema        json.RawMessage
+	run           RunFunc
+	confirm       bool
+	returnControl bool
+	timeout       time.Duration
+	compiled      *jsonschema.Schema
+	err           error
+}
+
+// ToolOption configures a Tool.
+type ToolOption func(*Tool)
+
+// RequireConfirmation makes the agent pause before running the tool and ask
+// the caller to approve or deny each call (Bedrock's requireConfirmation).
+// Use it for tools with side effects that a person should vet.
+func RequireConfirmation() ToolOption { return func(t *Tool) { t.confirm = true } }
+
+// WithTimeout bounds each run of the tool; it overrides Limits.ToolTimeout.
+// The tool must honour its context for the timeout to take effect.
+func WithTimeout(d time.Duration) ToolOption { return func(t *Tool) { t.timeout = d } }
+
+var toolNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+
+// NewTool returns a tool with a raw JSON Schema (top-level type "object").
+// fn receives the arguments after they have been validated against schema.
+func NewTool(name, description string, schema json.RawMessage, fn RunFunc, opts ...ToolOption) *Tool {
+	t := &Tool{name: name, description: description, schema: bytes.Clone(schema), run: fn}
+	for _, o := range opts {
+		o(t)
+	}
+	if fn == nil && !t.returnControl {
+		t.err = fmt.Errorf("%w: tool %q has no function; use ReturnControl for tools the caller runs", ErrInvalidTool, name)
+	}
+	t.compile()
+	return t
+}
+
+// ReturnControl returns a tool that the agent never runs itself: when the
+// model calls it, the run pauses and hands the call to the caller, who runs it
+// and resumes with the result (Bedrock's RETURN_CONTROL action groups).
+func ReturnControl(name, description string, schema json.RawMessage, opts ...ToolOption) *Tool {
+	t := &Tool{name: name, description: description, schema: bytes.Clone(schema), returnControl: true}
+	for _, o := range opts {
+		o(t)
+	}
+	t.compile()
+	return t
+}
+
+// Func returns a tool backed by a typed Go function. The argument schema is
+// derived from In (see SchemaFor); the model's arguments are validated
+// against it and decoded into In before fn runs. The result is shown to the
+// model as text when Out is a string, as the parts themselves when Out is
+// []bedrockkit.Part, and otherwise as JSON (objects as JSON content, other
+// values as JSON text).
+func Func[In, Out any](name, description string, fn func(ctx context.Context, in In) (Out, error), opts ...ToolOption) *Tool {
+	schema, err := SchemaFor[In]()
+	run := func(ctx context.Context, input json.RawMessage) ([]bedrockkit.Part, error) {
+		var in In
+		if len(input) > 0 {
+			if err := json.Unmarshal(input, &in); err != nil {
+				return nil, fmt.Errorf("decode arguments: %w", err)
+			}
+		}
+		out, err := fn(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		return OutputParts(out)
+	}
+	t := NewTool(name, description, schema, run, opts...)
+	if err != nil && t.err == nil {
+		t.err = fmt.Errorf("tool %q: %w", name, err)
+	}
+	return t
+}
+
+// OutputParts converts a tool's Go result to content parts the way Func does.
+func OutputParts(out any) ([]bedrockkit.Part, error) {
+	switch v := out.(type) {
+	case nil:
+		return []bedrockkit.Part{bedrockkit.Text{Text: "null"}}, nil
+	case string:
+		return []bedrockkit.Part{bedrockkit.Text{Text: v}}, nil
+	case []bedrockkit.Part:
+		return v, nil
+	case bedrockkit.Part:
+		return []bedrockkit.Part{v}, nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encode result: %w", err)
+	}
+	if len(b) > 0 && b[0] == '{' {
+		return []bedrockkit.Part{bedrockkit.JSON{Value: b}}, nil
+	}
+	return []bedrockkit.Part{bedrockkit.Text{Text: string(b)}}, nil
+}
+
+func (t *Tool) compile() {
+	if t.err != nil {
+		return
+	}
+	if !toolNameRE.MatchString(t.name) {
+		t.err = fmt.Errorf("%w: tool name %q must be 1-64 letters, digits, '_' or '-' (Bedrock's rule)", ErrInvalidTool, t.name)
+		return
+	}
+	if len(t.schema) == 0 {
+		t.schema = json.RawMessage(`{"type":"object","properties":{}}`)
+	}
+	s, err := CompileSchema(t.schema)
+	if err != nil {
+		t.err = fmt.Errorf("%w: tool %q: %v", ErrInvalidTool, t.name, err)
+		return
+	}
+	t.compiled = s
+}
+
+// CompileSchema compiles a JSON Schema (draft 2020-12 unless it says
+// otherwise) for tool arguments. The top level must be of type "object".
+func CompileSchema(schema json.RawMessage) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
+	if err != nil {
+		return nil, fmt.Errorf("schema is not valid JSON: %v", err)
+	}
+	obj, ok := doc.(map[string]any)
+	if !ok || obj["type"] != "object" {
+		return nil, errors.New(`schema must be a JSON object with "type": "object" at the top level`)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	const url = "mem:///tool.json"
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("schema: %v", err)
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("schema: %v", err)
+	}
+	return s, nil
+}
+
+// Name returns the tool's name.
+func (t *Tool) Name() string { return t.name }
+
+// Err returns the error found when the tool was built, or nil.
+func (t *Tool) Err() error { return t.err }
+
+// NeedsConfirmation reports whether calls pause for the caller's approval.
+func (t *Tool) NeedsConfirmation() bool { return t.confirm }
+
+// ReturnsControl reports whether calls are handed to the caller to run.
+func (t *Tool) ReturnsControl() bool { return t.returnControl }
+
+// Definition returns the tool as the model sees it.
+func (t *Tool) Definition() bedrockkit.Tool {
+	return bedrockkit.Tool{Name: t.name, Description: t.description, InputSchema: t.schema}
+}
+
+// Validate checks arguments against the tool's schema. It returns nil, or an
+// error wrapping ErrInvalidToolCall whose message says what is wrong in terms
+// a model can act on (for example "at '/unit': value must be one of 'c', 'f'").
+func (t *Tool) Validate(input json.RawMessage) error {
+	if t.err != nil {
+		return t.err
+	}
+	if len(bytes.TrimSpace(input)) == 0 {
+		input = json.RawMessage(`{}`)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(input))
+	if err != nil {
+		return &CallError{Tool: t.name, Reason: "arguments are not valid JSON: " + err.Error()}
+	}
+	if err := t.compiled.Validate(inst); err != nil {
+		var ve *jsonschema.ValidationError
+		if errors.As(err, &ve) {
+			return &CallError{Tool: t.name, Reason: describe(ve)}
+		}
+		return &CallError{Tool: t.name, Reason: err.Error()}
+	}
+	return nil
+}
+
+var printer = message.NewPrinter(language.English)
+
+// describe flattens a validation error into "at '/path': message" lines.
+func describe(ve *jsonschema.ValidationError) string {
+	var leaves []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			loc := "/" + strings.Join(e.InstanceLocation, "/")
+			leaves = append(leaves, fmt.Sprintf("at '%s': %s", loc, e.ErrorKind.LocalizedString(printer)))
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	return strings.Join(leaves, "; ")
+}
+
+// CallError is a tool call the agent refused to run: unknown tool, arguments
+// that are not JSON, or arguments that break the schema. Its message is what
+// the model is shown. It wraps ErrInvalidToolCall.
+type CallError struct {
+	Tool   string
+	Reason string
+}
+
+// Error says which tool and what is wrong.
+func (e *CallError) Error() string {
+	return fmt.Sprintf("invalid call to tool %q: %s", e.Tool, e.Reason)
+}
+
+// Unwrap returns ErrInvalidToolCall.
+func (e *CallError) Unwrap() error { return ErrInvalidToolCall }
