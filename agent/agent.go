@@ -455,6 +455,11 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 			results[i] = res
 			r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: res, IdempotencyKey: pc.IdempotencyKey})
 		default:
+			if rec, ok := r.sess.Records[pc.IdempotencyKey]; ok {
+				results[i] = rec
+				r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: rec, IdempotencyKey: pc.IdempotencyKey, Replayed: true})
+				continue
+			}
 			t := r.tools[c.Name]
 			if t == nil {
 				return nil, fmt.Errorf("agent: approved call %q names tool %q, which this agent does not have; resume with the same tools: %w", c.ID, c.Name, bedrockkit.ErrInvalidInput)

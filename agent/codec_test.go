@@ -1,0 +1,71 @@
+package agent_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/agent"
+)
+
+func TestSessionJSONRoundTrip(t *testing.T) {
+	s := &agent.Session{ID: "s", Summary: "sum", Turns: 3, Version: 2,
+		Attributes: map[string]string{"a": "b"},
+		Messages: []bedrockkit.Message{
+			{Role: bedrockkit.RoleUser, Parts: []bedrockkit.Part{bedrockkit.Text{Text: "hi"}, bedrockkit.Image{Format: bedrockkit.ImagePNG, Bytes: []byte{1, 2}},
+				bedrockkit.Document{Name: "d", Format: bedrockkit.DocMD, Text: "# x"}, bedrockkit.CachePoint{TTL: bedrockkit.CacheTTL1h}}},
+			{Role: bedrockkit.RoleAssistant, Parts: []bedrockkit.Part{bedrockkit.Reasoning{Text: "think", Signature: "sig"}, call("c", "t", `{"a":1}`), call("d", "t", `{"a":`)}},
+			{Role: bedrockkit.RoleUser, Parts: []bedrockkit.Part{bedrockkit.ToolResult{CallID: "c", IsError: true, Parts: []bedrockkit.Part{bedrockkit.JSON{Value: json.RawMessage(`{"x":1}`)}}}}},
+		},
+		Records: map[string]bedrockkit.ToolResult{"k": {CallID: "c", Parts: []bedrockkit.Part{bedrockkit.Text{Text: "r"}}}},
+		Pending: &agent.Pending{ID: "p", SessionID: "s", Calls: []agent.PendingCall{{Call: call("c", "t", `{}`), Kind: agent.KindConfirm, IdempotencyKey: "k"}},
+			Messages: []bedrockkit.Message{bedrockkit.AssistantText("x")}},
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got agent.Session
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := json.Marshal(&got)
+	if string(b) != string(b2) {
+		t.Fatalf("round trip differs:\n%s\n%s", b, b2)
+	}
+	if !reflect.DeepEqual(got.Messages[1].Parts[2], call("d", "t", `{"a":`)) || !reflect.DeepEqual(got.Messages[0].Parts[1], s.Messages[0].Parts[1]) {
+		t.Fatalf("parts differ: %+v", got.Messages)
+	}
+}
+
+// FuzzPendingJSON: decoding arbitrary bytes as a pending state never panics,
+// and whatever decodes re-encodes to the same value.
+func FuzzPendingJSON(f *testing.F) {
+	p := &agent.Pending{ID: "p", SessionID: "s", Turn: 1, Iteration: 2,
+		Messages: []bedrockkit.Message{bedrockkit.UserText("u"), {Role: bedrockkit.RoleAssistant, Parts: []bedrockkit.Part{call("c", "t", `{"a":1}`)}}},
+		Calls:    []agent.PendingCall{{Call: call("c", "t", `{"a":1}`), Kind: agent.KindReturnControl, IdempotencyKey: "k"}}}
+	seed, _ := json.Marshal(p)
+	f.Add(seed)
+	f.Add([]byte(`{"version":1,"messages":[{"role":"user","parts":[{"type":"bogus"}]}]}`))
+	f.Add([]byte(`{"version":2}`))
+	f.Add([]byte(`{"version":1,"calls":[{"id":"x","input_text":"{"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p agent.Pending
+		if err := json.Unmarshal(b, &p); err != nil {
+			return
+		}
+		b2, err := json.Marshal(&p)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		var p2 agent.Pending
+		if err := json.Unmarshal(b2, &p2); err != nil {
+			t.Fatalf("decode of re-encoded state: %v", err)
+		}
+		b3, _ := json.Marshal(&p2)
+		if string(b2) != string(b3) {
+			t.Fatalf("not stable:\n%s\n%s", b2, b3)
+		}
+	})
+}

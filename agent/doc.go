@@ -1,0 +1,41 @@
+// Package agent is an embeddable tool-calling agent: what Bedrock Agents and
+// AgentCore do, in-process, over any bedrockkit.Model.
+//
+// An Agent calls its Model with the conversation and its tools; the tool
+// calls the model makes are validated against their JSON Schema (unknown
+// tools, invalid JSON and schema violations go back to the model as error
+// results and count against Limits.MaxToolRetries), run — several at once
+// when the model asks for several, bounded by Limits.Parallelism, results in
+// call order — and their results go back to the model, until it answers
+// without a tool call or Limits.MaxIterations (default 10) is reached, which
+// returns ErrMaxIterations with the partial Result. A tool that returns an
+// error, times out or panics is reported to the model; the run continues.
+//
+// Tools come from typed Go functions (Func derives the schema from the input
+// struct: json tags, required fields, enums and descriptions), from raw JSON
+// Schemas (NewTool), from knowledge bases (KnowledgeBase, through the small
+// Retriever interface) and from other agents (AsTool). Package
+// agent/mcptools imports the tools of an MCP server.
+//
+// Human in the loop: a tool built with RequireConfirmation, or with
+// ReturnControl, pauses the run. The Result carries a Pending state that
+// encodes to JSON; Resume it — in this process or another — with Approve,
+// Deny, Respond or RespondError for each call. A state resumes once. Each call
+// has an idempotency key (CallInfoFrom) and its result is recorded in the
+// session, so a retried Resume never runs a tool twice.
+//
+// Sessions live in a Memory (NewInMemory, or NewFileMemory whose writes are
+// atomic and survive restarts): history, session attributes (for tools),
+// prompt attributes (for the model, one turn), the pending pause and the
+// idempotency records. With HistoryLimits set, history over budget is
+// summarised by the model, keeping the latest turns verbatim.
+//
+// Every step is an Event (ModelCalled with usage, ToolCalled with arguments
+// and duration, Observation, GuardrailIntervened, Summarized, Failure, Paused,
+// Finished), delivered to Agent.OnEvent during Run or yielded by Stream,
+// which also yields the model's text as it arrives.
+//
+// Guardrails and budgets plug in through the small Guard and Budget
+// interfaces; the Guard sees user input, final output, tool inputs and tool
+// results.
+package agent
