@@ -1,0 +1,225 @@
+package chunk
+
+import (
+	"context"
+	"sort"
+	"strings"
+)
+
+// DefaultMaxTokens is the chunk size used when a strategy's MaxTokens is 0:
+// Bedrock's default chunking makes chunks of about 300 tokens.
+const DefaultMaxTokens = 300
+
+// doc is a validated document prepared for packing.
+type prepared struct {
+	doc      Document
+	text     string
+	tk       Tokenizer
+	headings []Heading
+	cuts     []int // hard boundaries, increasing, including 0 and len(text)
+	p        *packer
+}
+
+func prepare(ctx context.Context, doc Document, tk Tokenizer, markdown bool) (*prepared, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkDoc(doc); err != nil {
+		return nil, err
+	}
+	if tk == nil {
+		tk = CL100K()
+	}
+	text := doc.Text
+	pr := &prepared{doc: doc, text: text, tk: tk, headings: doc.Headings}
+	bounds := boundaries(make([]boundary, 0, len(text)/5+1), text, 0, len(text), true)
+	if markdown {
+		var hs []Heading
+		hs, bounds = markdownStructure(text, bounds)
+		if pr.headings == nil {
+			pr.headings = hs
+		}
+	}
+	cuts := []int{0, len(text)}
+	cuts = append(cuts, doc.Pages...)
+	for _, h := range pr.headings {
+		cuts = append(cuts, h.Offset)
+	}
+	sort.Ints(cuts)
+	pr.cuts = cuts[:0]
+	for i, c := range cuts {
+		if i == 0 || c != cuts[i-1] {
+			pr.cuts = append(pr.cuts, c)
+		}
+	}
+	pr.p = &packer{text: text, bounds: bounds, c: newCounter(text, tk, bounds)}
+	return pr, nil
+}
+
+// segments calls fn for every non-blank segment between hard boundaries.
+func (pr *prepared) segments(fn func(a, b int)) {
+	for i := 0; i+1 < len(pr.cuts); i++ {
+		a := trimLeft(pr.text, pr.cuts[i], pr.cuts[i+1])
+		if a < pr.cuts[i+1] {
+			fn(a, pr.cuts[i+1])
+		}
+	}
+}
+
+// packAll packs every segment.
+func (pr *prepared) packAll(max, overlap int, pol policy) []span {
+	var spans []span
+	pr.segments(func(a, b int) { spans = pr.p.pack(spans, a, b, max, overlap, pol) })
+	return spans
+}
+
+// annotator fills page, heading path and metadata of chunks in increasing
+// Start order.
+type annotator struct {
+	pr    *prepared
+	page  int
+	h     int
+	stack []Heading
+	path  []string
+}
+
+func (an *annotator) chunk(s span, level, parent int) Chunk {
+	pr := an.pr
+	for an.page < len(pr.doc.Pages) && pr.doc.Pages[an.page] <= s.a {
+		an.page++
+	}
+	changed := false
+	for an.h < len(pr.headings) && pr.headings[an.h].Offset <= s.a {
+		h := pr.headings[an.h]
+		for len(an.stack) > 0 && an.stack[len(an.stack)-1].Level >= h.Level {
+			an.stack = an.stack[:len(an.stack)-1]
+		}
+		an.stack = append(an.stack, h)
+		an.h++
+		changed = true
+	}
+	if changed {
+		an.path = make([]string, len(an.stack))
+		for i, h := range an.stack {
+			an.path[i] = h.Text
+		}
+	}
+	return Chunk{
+		Text:     pr.text[s.o:s.e],
+		Start:    s.a,
+		End:      s.e,
+		Overlap:  s.a - s.o,
+		Tokens:   s.tokens,
+		Page:     an.page,
+		Headings: an.path,
+		Metadata: pr.doc.Metadata,
+		Level:    level,
+		Parent:   parent,
+	}
+}
+
+// headingsAt is used by strategies that annotate out of order.
+func (pr *prepared) chunks(spans []span) []Chunk {
+	an := &annotator{pr: pr}
+	out := make([]Chunk, len(spans))
+	for i, s := range spans {
+		out[i] = an.chunk(s, 0, -1)
+	}
+	return out
+}
+
+// markdownStructure finds Markdown headings and adjusts break levels: fenced
+// code blocks and tables break only between lines inside and are blocks as a
+// whole; list items are items; headings start sections.
+func markdownStructure(text string, bounds []boundary) ([]Heading, []boundary) {
+	var hs []Heading
+	at := func(pos int) int { // index of the boundary at pos, or -1
+		i := sort.Search(len(bounds), func(i int) bool { return int(bounds[i].pos) >= pos })
+		if i < len(bounds) && int(bounds[i].pos) == pos {
+			return i
+		}
+		return -1
+	}
+	raise := func(pos int, lv uint8) {
+		if i := at(pos); i >= 0 && bounds[i].level < lv {
+			bounds[i].level = lv
+		}
+	}
+	demote := func(a, b int, lv uint8) { // boundaries in (a, b) to at most lv
+		i := sort.Search(len(bounds), func(i int) bool { return int(bounds[i].pos) > a })
+		for ; i < len(bounds) && int(bounds[i].pos) < b; i++ {
+			if bounds[i].level > lv {
+				bounds[i].level = lv
+			}
+		}
+	}
+	fence, fenceStart := "", 0
+	tableStart := -1
+	for ls := 0; ls < len(text); {
+		le := strings.IndexByte(text[ls:], '\n')
+		next := len(text)
+		if le >= 0 {
+			next = ls + le + 1
+		} else {
+			le = len(text) - ls
+		}
+		line := text[ls : ls+le]
+		trimmed := strings.TrimLeft(line, " ")
+		indent := len(line) - len(trimmed)
+		if fence != "" {
+			if indent <= 3 && strings.HasPrefix(trimmed, fence) && strings.TrimSpace(strings.TrimLeft(trimmed, fence[:1])) == "" {
+				demote(fenceStart, next, lvLine)
+				raise(fenceStart, lvBlock)
+				raise(trimLeft(text, next, len(text)), lvBlock)
+				fence = ""
+			}
+			ls = next
+			continue
+		}
+		isTable := strings.HasPrefix(trimmed, "|")
+		if tableStart >= 0 && !isTable {
+			demote(tableStart, ls, lvLine)
+			raise(tableStart, lvBlock)
+			raise(trimLeft(text, ls, len(text)), lvBlock)
+			tableStart = -1
+		}
+		switch {
+		case indent <= 3 && (strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~")):
+			n := len(trimmed) - len(strings.TrimLeft(trimmed, trimmed[:1]))
+			fence, fenceStart = trimmed[:n], ls
+		case isTable:
+			if tableStart < 0 {
+				tableStart = ls
+			}
+		case indent <= 3 && strings.HasPrefix(trimmed, "#"):
+			n := len(trimmed) - len(strings.TrimLeft(trimmed, "#"))
+			if n <= 6 && (n == len(trimmed) || trimmed[n] == ' ' || trimmed[n] == '\t') {
+				t := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(trimmed[n:]), "#"))
+				hs = append(hs, Heading{Offset: ls, Level: n, Text: t})
+			}
+		case isListItem(trimmed):
+			raise(ls+indent, lvItem)
+		}
+		ls = next
+	}
+	if fence != "" {
+		demote(fenceStart, len(text), lvLine)
+		raise(fenceStart, lvBlock)
+	}
+	if tableStart >= 0 {
+		demote(tableStart, len(text), lvLine)
+		raise(tableStart, lvBlock)
+	}
+	return hs, bounds
+}
+
+func isListItem(s string) bool {
+	if len(s) >= 2 && (s[0] == '-' || s[0] == '*' || s[0] == '+') && (s[1] == ' ' || s[1] == '\t') {
+		return true
+	}
+	i := 0
+	for i < len(s) && i < 9 && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i > 0 && i+1 < len(s) && (s[i] == '.' || s[i] == ')') && (s[i+1] == ' ' || s[i+1] == '\t')
+}

@@ -1,0 +1,281 @@
+package main
+
+// The chunk suite: bedrockkit's chunk package against langchaingo v0.1.14's
+// TokenSplitter (cl100k, 300 tokens) and RecursiveCharacter (1,000
+// characters) on a ~20 MB corpus of Go source, Markdown, HTML and licence
+// text read from the local Go installation, plus a full-corpus check that our
+// cl100k encoder produces exactly tiktoken-go's tokens.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pkoukk/tiktoken-go"
+	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
+	"github.com/tmc/langchaingo/textsplitter"
+
+	"github.com/bedrockkit/bedrockkit/chunk"
+	"github.com/bedrockkit/bedrockkit/internal/tokenizer"
+)
+
+func init() { commands["chunk"] = runChunk }
+
+type chunkResult struct {
+	name   string
+	secs   float64
+	allocs uint64
+	sizes  []int // chunk sizes in the run's unit
+	unit   string
+}
+
+func runChunk(args []string) error {
+	fl := flag.NewFlagSet("chunk", flag.ContinueOnError)
+	mb := fl.Float64("mb", 20, "corpus size in MB, read from $(go env GOROOT)")
+	runs := fl.Int("runs", 3, "timed runs per splitter; medians are reported")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	docs, total, err := chunkCorpus(int(*mb * 1e6))
+	if err != nil {
+		return err
+	}
+	kinds := map[string]int{}
+	for _, d := range docs {
+		kinds[d.kind] += len(d.text)
+	}
+	fmt.Printf("corpus: %d files, %.1f MB (go %.1f MB, markdown %.1f MB, html %.1f MB, licence/text %.1f MB) from %s\n",
+		len(docs), float64(total)/1e6, float64(kinds["go"])/1e6, float64(kinds["md"])/1e6, float64(kinds["html"])/1e6, float64(kinds["txt"])/1e6, runtime.GOROOT())
+
+	tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader())
+	tk, err := tiktoken.GetEncoding("cl100k_base")
+	if err != nil {
+		return err
+	}
+	enc := tokenizer.CL100K()
+	if err := enc.Load(); err != nil {
+		return err
+	}
+	cl := chunk.CL100K()
+	ctx := context.Background()
+
+	// 1. Exact token equality on the whole corpus, and the encoders' speed.
+	equal, mismatches := true, 0
+	var refSecs, ourSecs []float64
+	var exactTotal, estTotal int
+	var estAbsErr float64
+	for r := 0; r < max(1, *runs); r++ {
+		var refCounts []int
+		t0 := time.Now()
+		for _, d := range docs {
+			refCounts = append(refCounts, len(tk.Encode(d.text, nil, nil)))
+		}
+		refSecs = append(refSecs, time.Since(t0).Seconds())
+		t0 = time.Now()
+		ours := make([]int, len(docs))
+		for i, d := range docs {
+			ours[i] = enc.Count(d.text)
+		}
+		ourSecs = append(ourSecs, time.Since(t0).Seconds())
+		if r == 0 {
+			for i, d := range docs {
+				if ours[i] != refCounts[i] {
+					equal = false
+					mismatches++
+					if mismatches <= 3 {
+						fmt.Printf("MISMATCH %s: ours %d, tiktoken-go %d\n", d.path, ours[i], refCounts[i])
+					}
+				}
+				est := chunk.Estimate.Count(d.text)
+				exactTotal += ours[i]
+				estTotal += est
+				if ours[i] > 0 {
+					estAbsErr += math.Abs(float64(est-ours[i])) / float64(ours[i]) * float64(len(d.text))
+				}
+			}
+		}
+	}
+	// Full token-ID equality on the whole corpus (not only counts).
+	idsEqual := true
+	for _, d := range docs {
+		if !slices.Equal(enc.Encode(nil, d.text), tk.Encode(d.text, nil, nil)) {
+			idsEqual = false
+			break
+		}
+	}
+	equal = equal && idsEqual
+	mbps := func(secs float64) float64 { return float64(total) / 1e6 / secs }
+	fmt.Printf("\nencoders (cl100k_base, whole corpus, %d tokens): tiktoken-go %.1f MB/s, ours %.1f MB/s (%.1fx); counts equal on %d/%d files, token ids equal: %v\n",
+		exactTotal, mbps(median(refSecs)), mbps(median(ourSecs)), median(refSecs)/median(ourSecs), len(docs)-mismatches, len(docs), idsEqual)
+	fmt.Printf("estimator (chunk.Estimate): total %d vs exact %d (%+.1f%%), mean absolute error per file %.1f%% (byte-weighted)\n",
+		estTotal, exactTotal, 100*float64(estTotal-exactTotal)/float64(exactTotal), 100*estAbsErr/float64(total))
+
+	// 2. Splitters.
+	tokenSplitter := textsplitter.NewTokenSplitter(textsplitter.WithChunkSize(300), textsplitter.WithChunkOverlap(0), textsplitter.WithEncodingName("cl100k_base"))
+	recursive := textsplitter.NewRecursiveCharacter(textsplitter.WithChunkSize(1000), textsplitter.WithChunkOverlap(0))
+	countTokens := func(s string) int { return cl.Count(s) }
+	countChars := utf8.RuneCountInString
+
+	type splitter struct {
+		name, unit string
+		size       func(string) int
+		split      func(text string) ([]string, error)
+	}
+	ourSplit := func(c chunk.Chunker) func(string) ([]string, error) {
+		return func(text string) ([]string, error) {
+			cs, err := c.Chunk(ctx, chunk.Document{Text: text})
+			out := make([]string, len(cs))
+			for i, c := range cs {
+				out[i] = c.Text
+			}
+			return out, err
+		}
+	}
+	splitters := []splitter{
+		{"langchaingo TokenSplitter (cl100k, 300 tok)", "tokens", countTokens, tokenSplitter.SplitText},
+		{"bedrockkit FixedSize (cl100k exact, 300 tok)", "tokens", countTokens, ourSplit(chunk.FixedSize{MaxTokens: 300})},
+		{"bedrockkit Default (cl100k exact, 300 tok, sentences)", "tokens", countTokens, ourSplit(chunk.Default{})},
+		{"langchaingo RecursiveCharacter (1000 chars)", "chars", countChars, recursive.SplitText},
+		{"bedrockkit Recursive (1000 chars)", "chars", countChars, ourSplit(chunk.Recursive{MaxTokens: 1000, Tokenizer: chunk.Characters})},
+		{"bedrockkit Recursive Markdown (cl100k, 300 tok)", "tokens", countTokens, ourSplit(chunk.Recursive{Markdown: true})},
+	}
+	results := make([]chunkResult, len(splitters))
+	for i, s := range splitters {
+		var secs []float64
+		var allocs []float64
+		var sizes []int
+		for r := 0; r < max(1, *runs); r++ {
+			runtime.GC()
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			t0 := time.Now()
+			var all [][]string
+			for _, d := range docs {
+				out, err := s.split(d.text)
+				if err != nil {
+					return fmt.Errorf("%s on %s: %w", s.name, d.path, err)
+				}
+				all = append(all, out)
+			}
+			secs = append(secs, time.Since(t0).Seconds())
+			runtime.ReadMemStats(&m1)
+			allocs = append(allocs, float64(m1.Mallocs-m0.Mallocs))
+			if r == 0 {
+				for _, out := range all {
+					for _, c := range out {
+						sizes = append(sizes, s.size(c))
+					}
+				}
+			}
+		}
+		results[i] = chunkResult{name: s.name, secs: median(secs), allocs: uint64(median(allocs)), sizes: sizes, unit: s.unit}
+	}
+
+	fmt.Printf("\n%-55s %9s %12s %8s %16s\n", "splitter (medians of runs)", "MB/s", "allocs", "chunks", "size p50/p95/max")
+	for _, r := range results {
+		sort.Ints(r.sizes)
+		fmt.Printf("%-55s %9.1f %12d %8d %6d/%d/%d %s\n", r.name, mbps(r.secs), r.allocs, len(r.sizes),
+			pct(r.sizes, 50), pct(r.sizes, 95), pct(r.sizes, 100), r.unit)
+	}
+	tokenRatio := results[0].secs / results[1].secs
+	recRatio := results[3].secs / results[4].secs
+	fmt.Printf("\nratios: FixedSize vs TokenSplitter %.1fx; Recursive vs RecursiveCharacter %.2fx (allocs %d vs %d)\n",
+		tokenRatio, recRatio, results[4].allocs, results[3].allocs)
+	fmt.Printf("token_mbps=%.1f token_vs_langchaingo=%.2f recursive_vs_langchaingo=%.2f tokens_equal=%v\n",
+		mbps(results[1].secs), tokenRatio, recRatio, equal)
+	if !equal {
+		return errors.New("token counts differ from tiktoken-go")
+	}
+	return nil
+}
+
+type corpusDoc struct{ path, kind, text string }
+
+// chunkCorpus reads up to limit bytes of valid UTF-8 text from GOROOT:
+// Markdown, HTML and licence/README files first (all of them), then Go
+// source files, in a fixed order so every run sees the same corpus.
+func chunkCorpus(limit int) ([]corpusDoc, int, error) {
+	root := runtime.GOROOT()
+	if root == "" {
+		return nil, 0, errors.New("GOROOT not found; install Go")
+	}
+	var prose, code []corpusDoc
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() {
+			if d.Name() == "testdata" || d.Name() == "pkg" && filepath.Dir(p) == root {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		name := d.Name()
+		kind := ""
+		switch {
+		case strings.HasSuffix(name, ".go"):
+			kind = "go"
+		case strings.HasSuffix(name, ".md"):
+			kind = "md"
+		case strings.HasSuffix(name, ".html"):
+			kind = "html"
+		case strings.HasPrefix(name, "LICENSE") || strings.HasPrefix(name, "README") || strings.HasPrefix(name, "PATENTS") || strings.HasSuffix(name, ".txt"):
+			kind = "txt"
+		default:
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || info.Size() > 2<<20 || info.Size() == 0 {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil || !utf8.Valid(b) {
+			return nil
+		}
+		doc := corpusDoc{path: p, kind: kind, text: string(b)}
+		if kind == "go" {
+			code = append(code, doc)
+		} else {
+			prose = append(prose, doc)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	var docs []corpusDoc
+	total := 0
+	for _, d := range append(prose, code...) {
+		if total >= limit {
+			break
+		}
+		docs = append(docs, d)
+		total += len(d.text)
+	}
+	return docs, total, nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func pct(sorted []int, p int) int {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted) - 1) * p / 100
+	return sorted[i]
+}
