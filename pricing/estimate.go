@@ -1,0 +1,78 @@
+package pricing
+
+import "github.com/bedrockkit/bedrockkit"
+
+// Estimator estimates how many tokens a text is. Budgets use it to reserve
+// a call's worst case before the call, and the meter uses it for usage that
+// a model never reported (a stream that failed early, an Embedder, which
+// reports no usage). A tokenizer's counting method fits, e.g.
+// pricing.Estimator(tok.Count).
+type Estimator func(text string) int
+
+// EstimateBytes is the default Estimator: one token per started 4 bytes of
+// UTF-8. English prose averages about 4 characters a token on the common
+// tokenizers, so it is close there; for CJK text (3 bytes a character,
+// roughly a token each) it underestimates by about 4x, and for code and JSON
+// it is rough. Budgets price estimated input at the highest rate of the model
+// (see MeterConfig), which leaves room for that error.
+func EstimateBytes(text string) int { return (len(text) + 3) / 4 }
+
+// Per-item overheads used by EstimateRequest. They are rough: Bedrock's
+// CountTokens is the way to know exactly.
+const (
+	messageOverheadTokens = 4    // role and framing per message
+	imageTokens           = 1600 // a Claude image near its 1.15-megapixel cap ((w*h)/750)
+)
+
+// EstimateRequest estimates the input tokens of req: system text, every
+// message part (text, tool calls and results, reasoning, JSON, document text;
+// document bytes at 4 bytes a token; images at a flat 1,600 tokens) and tool
+// definitions (name, description and schema), plus 4 tokens per message.
+// A nil est means EstimateBytes.
+func EstimateRequest(req *bedrockkit.Request, est Estimator) int {
+	if req == nil {
+		return 0
+	}
+	if est == nil {
+		est = EstimateBytes
+	}
+	n := estimateParts(req.System, est)
+	for _, m := range req.Messages {
+		n += messageOverheadTokens + estimateParts(m.Parts, est)
+	}
+	for _, t := range req.Tools {
+		n += est(t.Name) + est(t.Description) + est(string(t.InputSchema))
+	}
+	return n
+}
+
+func estimateParts(parts []bedrockkit.Part, est Estimator) int {
+	n := 0
+	for _, p := range parts {
+		switch p := p.(type) {
+		case bedrockkit.Text:
+			n += est(p.Text)
+		case bedrockkit.ToolCall:
+			n += est(p.Name) + est(string(p.Input))
+		case bedrockkit.ToolResult:
+			n += estimateParts(p.Parts, est)
+		case bedrockkit.JSON:
+			n += est(string(p.Value))
+		case bedrockkit.Reasoning:
+			n += est(p.Text)
+		case bedrockkit.Document:
+			n += est(p.Name) + est(p.Text) + (len(p.Bytes)+3)/4
+		case bedrockkit.Image:
+			n += imageTokens
+		}
+	}
+	return n
+}
+
+// estimateOutput estimates the tokens of streamed output from its text.
+func estimateOutput(text string, est Estimator) int {
+	if text == "" {
+		return 0
+	}
+	return est(text)
+}
