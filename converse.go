@@ -1,0 +1,291 @@
+package bedrockkit
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+)
+
+// ConverseAPI is the part of *bedrockruntime.Client that ConverseModel uses.
+type ConverseAPI interface {
+	Converse(ctx context.Context, in *bedrockruntime.ConverseInput, optFns ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error)
+	ConverseStream(ctx context.Context, in *bedrockruntime.ConverseStreamInput, optFns ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseStreamOutput, error)
+}
+
+// DefaultIdleTimeout is how long a stream may send nothing before
+// ConverseModel gives up on it.
+const DefaultIdleTimeout = 60 * time.Second
+
+// ConverseOptions configures a ConverseModel. The zero value is usable.
+type ConverseOptions struct {
+	// Retry is applied to Converse calls and to opening a stream. The SDK's
+	// own retryer is disabled for these calls so attempts are not multiplied.
+	Retry RetryPolicy
+	// IdleTimeout ends a stream that sends no event for this long, with an
+	// error wrapping ErrStreamIdle. 0 means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// AdditionalResponseFieldPaths are JSON Pointers (such as "/stop_sequence")
+	// into the model's native response; the values come back in
+	// Response.AdditionalFields and Stop.AdditionalFields.
+	AdditionalResponseFieldPaths []string
+	// BaseModel declares the foundation model behind an identifier that hides
+	// it (an application inference profile or provisioned model ARN), such
+	// as "anthropic.claude-3-7-sonnet-20250219-v1:0". It is used for
+	// capabilities only; requests still go to the configured model ID.
+	BaseModel string
+	// NoCapabilityCheck turns off the local checks against the capability
+	// table (tool choice, images, documents, tool caching), leaving Bedrock
+	// to decide. Use it for models newer than the table.
+	NoCapabilityCheck bool
+	// Strict makes a response block or stream event that bedrockkit cannot
+	// represent (video, audio, search results, citations, members newer than
+	// the SDK) an error wrapping ErrUnsupported. By default such content is
+	// skipped; citation content keeps its text.
+	Strict bool
+}
+
+// ConverseModel is a Model backed by Amazon Bedrock's Converse and
+// ConverseStream APIs. It is safe for concurrent use.
+//
+// Requests are checked locally first for what Bedrock would reject (no
+// messages, roles that do not alternate, a tool schema that is not an
+// object, a tool choice naming an unknown tool, an image or document without
+// exactly one source, more than four cache points, ...); those errors wrap
+// ErrInvalidInput, or ErrUnsupported when the capability table says the
+// model cannot do what is asked. Service errors are *APIError values
+// wrapping a class sentinel such as ErrThrottled or ErrValidation.
+type ConverseModel struct {
+	client  ConverseAPI
+	id      ModelID
+	caps    Capabilities
+	opts    ConverseOptions
+	checked bool
+}
+
+var _ Model = (*ConverseModel)(nil)
+
+// NewConverseModel returns a Model that calls modelID through client
+// (usually a *bedrockruntime.Client, see NewRuntimeClient). modelID may be a
+// base model ID, a cross-Region inference profile ID or an ARN (see
+// ParseModelID). It fails, wrapping ErrInvalidInput, for a nil client, a
+// malformed model ID or bad options, and, wrapping ErrUnsupported, for
+// identifiers Converse cannot serve (imported models, embedding models).
+func NewConverseModel(client ConverseAPI, modelID string, opts ConverseOptions) (*ConverseModel, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%w: NewConverseModel needs a client; pass a *bedrockruntime.Client (see NewRuntimeClient)", ErrInvalidInput)
+	}
+	id, err := ParseModelID(modelID)
+	if err != nil {
+		return nil, err
+	}
+	switch id.Kind {
+	case KindImportedModel:
+		return nil, fmt.Errorf("%w: model %s is an imported model, which Converse does not serve; call it with InvokeModel", ErrUnsupported, modelID)
+	case KindPrompt:
+		return nil, fmt.Errorf("%w: model %s is a Prompt management ARN; ConverseModel sends system prompts, tools and inference settings, which Bedrock forbids with prompt ARNs", ErrUnsupported, modelID)
+	}
+	if isEmbeddingModel(id.BaseModel) {
+		return nil, fmt.Errorf("%w: %s is an embedding model; use NewTitanEmbedder or NewCohereEmbedder", ErrUnsupported, modelID)
+	}
+	if opts.IdleTimeout < 0 {
+		return nil, fmt.Errorf("%w: ConverseOptions.IdleTimeout is %s; use 0 for the default (%s) or a positive duration", ErrInvalidInput, opts.IdleTimeout, DefaultIdleTimeout)
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	for _, p := range opts.AdditionalResponseFieldPaths {
+		if len(p) == 0 || p[0] != '/' {
+			return nil, fmt.Errorf("%w: additional response field path %q must be a JSON Pointer starting with '/'", ErrInvalidInput, p)
+		}
+	}
+	caps := CapabilitiesOf(id)
+	if opts.BaseModel != "" {
+		base, err := ParseModelID(opts.BaseModel)
+		if err != nil {
+			return nil, fmt.Errorf("ConverseOptions.BaseModel: %w", err)
+		}
+		if base.BaseModel == "" {
+			return nil, fmt.Errorf("%w: ConverseOptions.BaseModel %q must name a foundation model, such as anthropic.claude-3-7-sonnet-20250219-v1:0", ErrInvalidInput, opts.BaseModel)
+		}
+		caps = CapabilitiesOf(base)
+	}
+	return &ConverseModel{client: client, id: id, caps: caps, opts: opts, checked: !opts.NoCapabilityCheck}, nil
+}
+
+func isEmbeddingModel(base string) bool {
+	for _, p := range []string{"amazon.titan-embed", "cohere.embed", "amazon.nova-2-multimodal-embeddings", "twelvelabs.marengo"} {
+		if len(base) >= len(p) && base[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}
+
+// ModelID returns the parsed model identifier.
+func (m *ConverseModel) ModelID() ModelID { return m.id }
+
+// Capabilities returns what the capability table says about the model
+// (of ConverseOptions.BaseModel, when set).
+func (m *ConverseModel) Capabilities() Capabilities { return m.caps }
+
+func (m *ConverseModel) capsForCheck() *Capabilities {
+	if !m.checked {
+		return nil
+	}
+	return &m.caps
+}
+
+// disableSDKRetry turns off the SDK's retryer for one call: the
+// RetryPolicy is the only retry loop.
+func disableSDKRetry(o *bedrockruntime.Options) {
+	o.Retryer = aws.NopRetryer{}
+}
+
+// Generate calls Converse. Retryable failures are retried per
+// ConverseOptions.Retry within ctx's deadline.
+func (m *ConverseModel) Generate(ctx context.Context, req *Request) (*Response, error) {
+	parts, err := toConverse(req, m.capsForCheck())
+	if err != nil {
+		return nil, err
+	}
+	in := &bedrockruntime.ConverseInput{
+		ModelId:                           aws.String(m.id.Raw),
+		Messages:                          parts.messages,
+		System:                            parts.system,
+		InferenceConfig:                   parts.inference,
+		ToolConfig:                        parts.toolConfig,
+		AdditionalModelRequestFields:      parts.extra,
+		AdditionalModelResponseFieldPaths: m.opts.AdditionalResponseFieldPaths,
+	}
+	if g := req.Guardrail; g != nil {
+		gc, err := toGuardrail(g)
+		if err != nil {
+			return nil, err
+		}
+		in.GuardrailConfig = &types.GuardrailConfiguration{GuardrailIdentifier: gc.id, GuardrailVersion: gc.version, Trace: gc.trace}
+	}
+	start := time.Now()
+	var out *bedrockruntime.ConverseOutput
+	err = m.opts.Retry.do(ctx, "Converse", func(ctx context.Context) error {
+		var err error
+		out, err = m.client.Converse(ctx, in, disableSDKRetry)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m.fromConverseOutput(out, time.Since(start))
+}
+
+func (m *ConverseModel) fromConverseOutput(out *bedrockruntime.ConverseOutput, elapsed time.Duration) (*Response, error) {
+	resp := &Response{Message: Message{Role: RoleAssistant}, StopReason: StopReason(out.StopReason), Usage: fromUsage(out.Usage), Latency: elapsed}
+	if out.Metrics != nil && out.Metrics.LatencyMs != nil {
+		resp.Latency = time.Duration(*out.Metrics.LatencyMs) * time.Millisecond
+	}
+	switch o := out.Output.(type) {
+	case *types.ConverseOutputMemberMessage:
+		if o.Value.Role != "" {
+			resp.Message.Role = Role(o.Value.Role)
+		}
+		parts, err := fromContentBlocks(o.Value.Content, m.opts.Strict)
+		if err != nil {
+			return nil, fmt.Errorf("bedrockkit: Converse response: %w", err)
+		}
+		resp.Message.Parts = parts
+	case nil:
+		// No output (for example a guardrail intervention without a message).
+	default:
+		if m.opts.Strict {
+			return nil, fmt.Errorf("bedrockkit: Converse response: %w", unsupportedBlock(fmt.Sprintf("output %T", o)))
+		}
+	}
+	extra, err := readDocument(out.AdditionalModelResponseFields)
+	if err != nil {
+		return nil, fmt.Errorf("%w: additionalModelResponseFields: %v", ErrMalformedStream, err)
+	}
+	resp.AdditionalFields = extra
+	return resp, nil
+}
+
+type guardrailParams struct {
+	id, version *string
+	trace       types.GuardrailTrace
+	mode        types.GuardrailStreamProcessingMode
+}
+
+func toGuardrail(g *GuardrailConfig) (guardrailParams, error) {
+	if g.ID == "" || g.Version == "" {
+		return guardrailParams{}, invalid("GuardrailConfig needs ID and Version (a number or DRAFT)")
+	}
+	p := guardrailParams{id: aws.String(g.ID), version: aws.String(g.Version)}
+	switch g.Trace {
+	case "", "disabled", "enabled", "enabled_full":
+		p.trace = types.GuardrailTrace(g.Trace)
+	default:
+		return p, invalid(`GuardrailConfig.Trace %q; use "enabled", "enabled_full" or "disabled"`, g.Trace)
+	}
+	switch g.StreamMode {
+	case "", "sync", "async":
+		p.mode = types.GuardrailStreamProcessingMode(g.StreamMode)
+	default:
+		return p, invalid(`GuardrailConfig.StreamMode %q; use "sync" or "async"`, g.StreamMode)
+	}
+	return p, nil
+}
+
+// Stream calls ConverseStream and yields its events. See the Model
+// interface for the contract; in addition:
+//
+//   - Opening the stream is retried per ConverseOptions.Retry, and so is a
+//     stream that fails before yielding anything (nothing was seen, so
+//     nothing repeats). A stream that fails after yielding an event is never
+//     retried: its error is a *StreamError with Partial set and the text
+//     received so far, wrapping the classified cause (errors.Is(err,
+//     ErrThrottled) works).
+//   - Tool-call input is buffered per content block and yielded complete in
+//     ToolCallDone; invalid JSON ends the stream with an error wrapping
+//     ErrMalformedStream, as does a stream that ends without messageStop.
+//   - The stream stops promptly when ctx is done and when no event arrives
+//     for ConverseOptions.IdleTimeout (ErrStreamIdle). It is closed on every
+//     path, including a consumer breaking out of the loop.
+func (m *ConverseModel) Stream(ctx context.Context, req *Request) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		in, err := m.streamInput(req)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		m.runStream(ctx, in, yield)
+	}
+}
+
+func (m *ConverseModel) streamInput(req *Request) (*bedrockruntime.ConverseStreamInput, error) {
+	parts, err := toConverse(req, m.capsForCheck())
+	if err != nil {
+		return nil, err
+	}
+	in := &bedrockruntime.ConverseStreamInput{
+		ModelId:                           aws.String(m.id.Raw),
+		Messages:                          parts.messages,
+		System:                            parts.system,
+		InferenceConfig:                   parts.inference,
+		ToolConfig:                        parts.toolConfig,
+		AdditionalModelRequestFields:      parts.extra,
+		AdditionalModelResponseFieldPaths: m.opts.AdditionalResponseFieldPaths,
+	}
+	if g := req.Guardrail; g != nil {
+		gc, err := toGuardrail(g)
+		if err != nil {
+			return nil, err
+		}
+		in.GuardrailConfig = &types.GuardrailStreamConfiguration{
+			GuardrailIdentifier: gc.id, GuardrailVersion: gc.version, Trace: gc.trace, StreamProcessingMode: gc.mode,
+		}
+	}
+	return in, nil
+}

@@ -1,0 +1,223 @@
+package bedrockkit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/document"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestToConverseValidation(t *testing.T) {
+	user := UserText("hi")
+	tool := Tool{Name: "get_weather", InputSchema: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}
+	claude := CapabilitiesOfBase("anthropic.claude-3-5-sonnet-20240620-v1:0")
+	llama := CapabilitiesOfBase("meta.llama3-1-70b-instruct-v1:0")
+	micro := CapabilitiesOfBase("amazon.nova-micro-v1:0")
+	tests := []struct {
+		name string
+		req  *Request
+		caps *Capabilities
+		want error
+		msg  string
+	}{
+		{"nil", nil, nil, ErrInvalidInput, "nil"},
+		{"no messages", &Request{}, nil, ErrInvalidInput, "no messages"},
+		{"bad role", &Request{Messages: []Message{{Role: "system", Parts: []Part{Text{"x"}}}}}, nil, ErrInvalidInput, "role"},
+		{"assistant first", &Request{Messages: []Message{AssistantText("x")}}, nil, ErrInvalidInput, "start with a user"},
+		{"no alternation", &Request{Messages: []Message{user, user}}, nil, ErrInvalidInput, "alternate"},
+		{"empty parts", &Request{Messages: []Message{{Role: RoleUser}}}, nil, ErrInvalidInput, "no parts"},
+		{"empty text", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Text{}}}}}, nil, ErrInvalidInput, "empty text"},
+		{"json at top level", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{JSON{Value: json.RawMessage(`{}`)}}}}}, nil, ErrInvalidInput, "inside a ToolResult"},
+		{"image two sources", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Image{Format: ImagePNG, Bytes: []byte{1}, S3URI: "s3://b/k"}}}}}, nil, ErrInvalidInput, "exactly one"},
+		{"image no source", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Image{Format: ImagePNG}}}}}, nil, ErrInvalidInput, "exactly one"},
+		{"image bad format", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Image{Format: "bmp", Bytes: []byte{1}}}}}}, nil, ErrInvalidInput, "format"},
+		{"image bad s3", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Image{Format: ImagePNG, S3URI: "https://x"}}}}}, nil, ErrInvalidInput, "s3://"},
+		{"image in assistant", &Request{Messages: []Message{user, {Role: RoleAssistant, Parts: []Part{Image{Format: ImagePNG, Bytes: []byte{1}}}}}}, nil, ErrInvalidInput, "user messages only"},
+		{"doc two sources", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Document{Name: "a", Format: DocTXT, Text: "x", S3URI: "s3://b/k"}}}}}, nil, ErrInvalidInput, "exactly one"},
+		{"doc no source", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Document{Name: "a", Format: DocTXT}}}}}, nil, ErrInvalidInput, "exactly one"},
+		{"doc no name", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Document{Format: DocTXT, Text: "x"}}}}}, nil, ErrInvalidInput, "Name"},
+		{"tool schema not object", &Request{Messages: []Message{user}, Tools: []Tool{{Name: "t", InputSchema: json.RawMessage(`{"type":"string"}`)}}}, nil, ErrInvalidInput, `"type": "object"`},
+		{"tool schema not json", &Request{Messages: []Message{user}, Tools: []Tool{{Name: "t", InputSchema: json.RawMessage(`[1]`)}}}, nil, ErrInvalidInput, "not a JSON object"},
+		{"tool bad name", &Request{Messages: []Message{user}, Tools: []Tool{{Name: "get weather"}}}, nil, ErrInvalidInput, "1-64"},
+		{"tool duplicate", &Request{Messages: []Message{user}, Tools: []Tool{tool, tool}}, nil, ErrInvalidInput, "twice"},
+		{"choice unknown tool", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceTool, Name: "nope"}}, nil, ErrInvalidInput, "not in Request.Tools"},
+		{"choice without tools", &Request{Messages: []Message{user}, ToolChoice: ToolChoice{Kind: ToolChoiceAny}}, nil, ErrInvalidInput, "needs tools"},
+		{"choice bad kind", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: "some"}}, nil, ErrInvalidInput, "kind"},
+		{"choice named unsupported", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceTool, Name: "get_weather"}}, &llama, ErrUnsupported, "llama"},
+		{"choice any unsupported", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceAny}}, &llama, ErrUnsupported, "ToolChoiceAny"},
+		{"image unsupported", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Image{Format: ImagePNG, Bytes: []byte{1}}}}}}, &micro, ErrUnsupported, "images"},
+		{"tool cache unsupported", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolCache: &CachePoint{}}, &micro, ErrUnsupported, "cache"},
+		{"tool call in user", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolCall{ID: "1", Name: "t"}}}}}, nil, ErrInvalidInput, "assistant"},
+		{"tool call bad json", &Request{Messages: []Message{user, {Role: RoleAssistant, Parts: []Part{ToolCall{ID: "1", Name: "t", Input: json.RawMessage(`{"a":`)}}}}}, nil, ErrInvalidInput, "not valid JSON"},
+		{"tool call array", &Request{Messages: []Message{user, {Role: RoleAssistant, Parts: []Part{ToolCall{ID: "1", Name: "t", Input: json.RawMessage(`[1]`)}}}}}, nil, ErrInvalidInput, "object"},
+		{"tool result no id", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{Parts: []Part{Text{"x"}}}}}}}, nil, ErrInvalidInput, "CallID"},
+		{"tool result bad part", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1", Parts: []Part{CachePoint{}}}}}}}, nil, ErrInvalidInput, "not allowed"},
+		{"tool result bad json", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1", Parts: []Part{JSON{Value: json.RawMessage(`{`)}}}}}}}, nil, ErrInvalidInput, "valid JSON"},
+		{"reasoning in user", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Reasoning{Text: "x"}}}}}, nil, ErrInvalidInput, "assistant"},
+		{"system image", &Request{System: []Part{Image{}}, Messages: []Message{user}}, nil, ErrInvalidInput, "system"},
+		{"bad ttl", &Request{System: []Part{Text{"s"}, CachePoint{TTL: "2h"}}, Messages: []Message{user}}, nil, ErrInvalidInput, "TTL"},
+		{"increasing ttl", &Request{System: []Part{Text{"s"}, CachePoint{TTL: CacheTTL5m}}, Messages: []Message{{Role: RoleUser, Parts: []Part{Text{"x"}, CachePoint{TTL: CacheTTL1h}}}}}, nil, ErrInvalidInput, "must not increase"},
+		{"five cache points", &Request{System: []Part{Text{"s"}, CachePoint{}, CachePoint{}, CachePoint{}, CachePoint{}}, Messages: []Message{user}, Tools: []Tool{tool}, ToolCache: &CachePoint{}}, nil, ErrInvalidInput, "more than 4"},
+		{"negative max tokens", &Request{Messages: []Message{user}, MaxTokens: -1}, nil, ErrInvalidInput, "MaxTokens"},
+		{"temperature", &Request{Messages: []Message{user}, Temperature: ptr(float32(1.5))}, nil, ErrInvalidInput, "Temperature"},
+		{"topP", &Request{Messages: []Message{user}, TopP: ptr(float32(-0.1))}, nil, ErrInvalidInput, "TopP"},
+		{"empty stop sequence", &Request{Messages: []Message{user}, StopSequences: []string{""}}, nil, ErrInvalidInput, "StopSequences"},
+		{"extra not json", &Request{Messages: []Message{user}, Extra: map[string]any{"f": func() {}}}, nil, ErrInvalidInput, "Extra"},
+		{"tool cache without tools", &Request{Messages: []Message{user}, ToolCache: &CachePoint{}}, nil, ErrInvalidInput, "ToolCache"},
+		{"nil part", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{nil}}}}, nil, ErrInvalidInput, "nil part"},
+		// Valid requests for comparison.
+		{"valid named choice on claude", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceTool, Name: "get_weather"}}, &claude, nil, ""},
+		{"valid unknown model anything", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceAny}}, &Capabilities{}, nil, ""},
+		{"valid ttl order", &Request{Tools: []Tool{tool}, ToolCache: &CachePoint{TTL: CacheTTL1h}, System: []Part{Text{"s"}, CachePoint{TTL: CacheTTL1h}}, Messages: []Message{{Role: RoleUser, Parts: []Part{Text{"x"}, CachePoint{}}}}}, nil, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := toConverse(tt.req, tt.caps)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("err = %q, want it to mention %q", err, tt.msg)
+			}
+		})
+	}
+}
+
+func TestToConverseMapping(t *testing.T) {
+	req := &Request{
+		System:    []Part{Text{"be brief"}, CachePoint{TTL: CacheTTL5m}},
+		Tools:     []Tool{{Name: "t", Description: "d"}},
+		ToolCache: &CachePoint{},
+		Messages: []Message{
+			{Role: RoleUser, Parts: []Part{Text{"q"}}},
+			{Role: RoleAssistant, Parts: []Part{Reasoning{Redacted: []byte{1, 2}}, ToolCall{ID: "c1", Name: "t"}}},
+			{Role: RoleUser, Parts: []Part{ToolResult{CallID: "c1"}}},
+		},
+		MaxTokens:     100,
+		StopSequences: []string{"END"},
+		Extra:         map[string]any{"top_k": 5},
+	}
+	p, err := toConverse(req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.system) != 2 || len(p.messages) != 3 || len(p.toolConfig.Tools) != 2 {
+		t.Fatalf("unexpected shape: %+v", p)
+	}
+	schema := p.toolConfig.Tools[0].(*types.ToolMemberToolSpec).Value.InputSchema.(*types.ToolInputSchemaMemberJson).Value
+	if b, _ := schema.MarshalSmithyDocument(); string(b) != `{"type":"object","properties":{}}` {
+		t.Errorf("empty schema became %s", b)
+	}
+	call := p.messages[1].Content[1].(*types.ContentBlockMemberToolUse).Value
+	if b, _ := call.Input.MarshalSmithyDocument(); string(b) != `{}` {
+		t.Errorf("empty tool input became %s", b)
+	}
+	tr := p.messages[2].Content[0].(*types.ContentBlockMemberToolResult).Value
+	if len(tr.Content) != 1 || tr.Status != "" {
+		t.Errorf("empty successful tool result: %+v", tr)
+	}
+	if *p.inference.MaxTokens != 100 || p.inference.Temperature != nil {
+		t.Errorf("inference: %+v", p.inference)
+	}
+	if b, _ := p.extra.MarshalSmithyDocument(); string(b) != `{"top_k":5}` {
+		t.Errorf("extra = %s", b)
+	}
+	if p, _ := toConverse(&Request{Messages: []Message{UserText("x")}}, nil); p.inference != nil || p.toolConfig != nil || p.extra != nil {
+		t.Errorf("a bare request should send no inference, tool or extra config: %+v", p)
+	}
+}
+
+func TestRawDocumentIsSDKDocument(t *testing.T) {
+	var d document.Interface = newRawDocument(json.RawMessage(`{"n":12345678901234567890,"s":"x"}`))
+	b, err := d.MarshalSmithyDocument()
+	if err != nil || string(b) != `{"n":12345678901234567890,"s":"x"}` {
+		t.Fatalf("MarshalSmithyDocument = %s, %v", b, err)
+	}
+	var v map[string]json.RawMessage
+	if err := d.UnmarshalSmithyDocument(&v); err != nil || string(v["n"]) != "12345678901234567890" {
+		t.Fatalf("UnmarshalSmithyDocument = %v, %v", v, err)
+	}
+	raw, err := readDocument(d)
+	if err != nil || string(raw) != string(b) {
+		t.Fatalf("readDocument = %s, %v", raw, err)
+	}
+	if raw, err := readDocument(nil); raw != nil || err != nil {
+		t.Fatalf("readDocument(nil) = %s, %v", raw, err)
+	}
+}
+
+func TestFromContentBlocksUnknown(t *testing.T) {
+	blocks := []types.ContentBlock{
+		&types.ContentBlockMemberText{Value: "a"},
+		&types.UnknownUnionMember{Tag: "hologram", Value: []byte(`{}`)},
+		&types.ContentBlockMemberVideo{Value: types.VideoBlock{}},
+		&types.ContentBlockMemberCitationsContent{Value: types.CitationsContentBlock{
+			Content:   []types.CitationGeneratedContent{&types.CitationGeneratedContentMemberText{Value: "b"}},
+			Citations: []types.Citation{{}},
+		}},
+		&types.ContentBlockMemberImage{Value: types.ImageBlock{Format: "png"}}, // no source
+	}
+	parts, err := fromContentBlocks(blocks, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 2 || parts[0] != (Text{"a"}) || parts[1] != (Text{"b"}) {
+		t.Fatalf("lenient mapping = %#v, want the two texts", parts)
+	}
+	for i := 1; i < len(blocks); i++ {
+		_, err := fromContentBlocks(blocks[i:i+1], true)
+		if !errors.Is(err, ErrUnsupported) {
+			t.Errorf("strict mapping of %T: err = %v, want ErrUnsupported", blocks[i], err)
+		}
+	}
+}
+
+func TestFromContentBlocksAllParts(t *testing.T) {
+	blocks := []types.ContentBlock{
+		&types.ContentBlockMemberText{Value: "t"},
+		&types.ContentBlockMemberImage{Value: types.ImageBlock{Format: "png", Source: &types.ImageSourceMemberBytes{Value: []byte{1}}}},
+		&types.ContentBlockMemberImage{Value: types.ImageBlock{Format: "jpeg", Source: &types.ImageSourceMemberS3Location{Value: types.S3Location{Uri: ptr("s3://b/i")}}}},
+		&types.ContentBlockMemberDocument{Value: types.DocumentBlock{Name: ptr("d"), Format: "md", Source: &types.DocumentSourceMemberText{Value: "# x"}}},
+		&types.ContentBlockMemberToolUse{Value: types.ToolUseBlock{ToolUseId: ptr("c"), Name: ptr("n"), Input: document.NewLazyDocument(map[string]any{"k": 1})}},
+		&types.ContentBlockMemberToolResult{Value: types.ToolResultBlock{ToolUseId: ptr("c"), Status: types.ToolResultStatusError, Content: []types.ToolResultContentBlock{
+			&types.ToolResultContentBlockMemberText{Value: "boom"},
+			&types.ToolResultContentBlockMemberJson{Value: newRawDocument(json.RawMessage(`{"e":1}`))},
+		}}},
+		&types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberReasoningText{Value: types.ReasoningTextBlock{Text: ptr("hm"), Signature: ptr("sig")}}},
+		&types.ContentBlockMemberCachePoint{Value: types.CachePointBlock{Type: "default", Ttl: "1h"}},
+	}
+	parts, err := fromContentBlocks(blocks, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`bedrockkit.Text{Text:"t"}`,
+		`bedrockkit.Image{Format:"png", Bytes:[]uint8{0x1}, S3URI:""}`,
+		`bedrockkit.Image{Format:"jpeg", Bytes:[]uint8(nil), S3URI:"s3://b/i"}`,
+		`bedrockkit.Document{Name:"d", Format:"md", Bytes:[]uint8(nil), Text:"# x", S3URI:""}`,
+		`bedrockkit.ToolCall{ID:"c", Name:"n", Input:json.RawMessage{0x7b, 0x22, 0x6b, 0x22, 0x3a, 0x31, 0x7d}}`,
+		`bedrockkit.ToolResult{CallID:"c", Parts:[]bedrockkit.Part{bedrockkit.Text{Text:"boom"}, bedrockkit.JSON{Value:json.RawMessage{0x7b, 0x22, 0x65, 0x22, 0x3a, 0x31, 0x7d}}}, IsError:true}`,
+		`bedrockkit.Reasoning{Text:"hm", Signature:"sig", Redacted:[]uint8(nil)}`,
+		`bedrockkit.CachePoint{TTL:"1h"}`,
+	}
+	if len(parts) != len(want) {
+		t.Fatalf("got %d parts, want %d", len(parts), len(want))
+	}
+	for i, p := range parts {
+		if got := fmt.Sprintf("%#v", p); got != want[i] {
+			t.Errorf("part %d:\n got %s\nwant %s", i, got, want[i])
+		}
+	}
+}

@@ -1,0 +1,334 @@
+package bedrockkit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/schemas"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
+	"github.com/aws/smithy-go/transport/http/protocol/restjson1"
+)
+
+// eventStream is what ConverseModel needs of *bedrockruntime.ConverseStreamEventStream.
+type eventStream interface {
+	Events() <-chan types.ConverseStreamOutput
+	Close() error
+	Err() error
+}
+
+// freshProtocol gives one ConverseStream call its own protocol (and so its
+// own event-stream codec). The SDK shares one codec between all streams of
+// a client, which is a data race when streams run concurrently
+// (aws/smithy-go#714).
+func freshProtocol(o *bedrockruntime.Options) {
+	o.Protocol = restjson1.New(schemas.AmazonBedrockFrontendService)
+}
+
+// errRemote marks an error that came from the service through Err(), as
+// opposed to one detected locally (idle timeout, malformed content).
+type errRemote struct{ err error }
+
+func (e errRemote) Error() string { return e.err.Error() }
+func (e errRemote) Unwrap() error { return e.err }
+
+// streamReader turns SDK stream events into bedrockkit Events: it buffers
+// tool-call input per content block, checks it at contentBlockStop, and
+// enforces the idle timeout.
+type streamReader struct {
+	es      eventStream
+	idle    time.Duration
+	timer   *time.Timer
+	strict  bool
+	tools   map[int]*toolBlock
+	pending []Event
+	gotStop bool
+	closed  bool
+}
+
+type toolBlock struct {
+	id, name string
+	input    strings.Builder
+}
+
+func newStreamReader(es eventStream, idle time.Duration, strict bool) *streamReader {
+	return &streamReader{es: es, idle: idle, timer: time.NewTimer(idle), strict: strict, tools: map[int]*toolBlock{}}
+}
+
+// close stops the timer and closes the SDK stream; it is idempotent.
+func (r *streamReader) close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	r.timer.Stop()
+	_ = r.es.Close()
+}
+
+// next returns the next event; io.EOF after a complete stream; an errRemote
+// for a failure reported by the service or the transport; any other error
+// for a failure detected here (ctx done, idle timeout, malformed stream).
+func (r *streamReader) next(ctx context.Context) (Event, error) {
+	for len(r.pending) == 0 {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-r.timer.C:
+			return nil, &IdleTimeoutError{Timeout: r.idle}
+		case ev, ok := <-r.es.Events():
+			if !ok {
+				return nil, r.end(ctx)
+			}
+			r.timer.Reset(r.idle)
+			if err := r.convert(ev); err != nil {
+				return nil, err
+			}
+		}
+	}
+	ev := r.pending[0]
+	r.pending[0] = nil
+	r.pending = r.pending[1:]
+	return ev, nil
+}
+
+// end is called when the event channel closes.
+func (r *streamReader) end(ctx context.Context) error {
+	if err := r.es.Err(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return errRemote{err}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !r.gotStop {
+		return fmt.Errorf("%w: the stream ended without a messageStop event; the response is incomplete", ErrMalformedStream)
+	}
+	return io.EOF
+}
+
+func (r *streamReader) emit(ev Event) { r.pending = append(r.pending, ev) }
+
+func (r *streamReader) unsupported(what string) error {
+	if r.strict {
+		return fmt.Errorf("%w: the stream sent a %s, which bedrockkit does not represent (ConverseOptions.Strict is set)", ErrUnsupported, what)
+	}
+	return nil
+}
+
+func (r *streamReader) convert(ev types.ConverseStreamOutput) error {
+	switch e := ev.(type) {
+	case *types.ConverseStreamOutputMemberMessageStart:
+		return nil
+	case *types.ConverseStreamOutputMemberContentBlockStart:
+		i := int(aws.ToInt32(e.Value.ContentBlockIndex))
+		switch s := e.Value.Start.(type) {
+		case *types.ContentBlockStartMemberToolUse:
+			if _, dup := r.tools[i]; dup {
+				return fmt.Errorf("%w: content block %d started twice", ErrMalformedStream, i)
+			}
+			tb := &toolBlock{id: aws.ToString(s.Value.ToolUseId), name: aws.ToString(s.Value.Name)}
+			if tb.id == "" || tb.name == "" {
+				return fmt.Errorf("%w: tool call in content block %d has no ID or name", ErrMalformedStream, i)
+			}
+			r.tools[i] = tb
+			r.emit(ToolCallDelta{Index: i, ID: tb.id, Name: tb.name})
+			return nil
+		default:
+			return r.unsupported(fmt.Sprintf("content block start %T", s))
+		}
+	case *types.ConverseStreamOutputMemberContentBlockDelta:
+		i := int(aws.ToInt32(e.Value.ContentBlockIndex))
+		switch d := e.Value.Delta.(type) {
+		case *types.ContentBlockDeltaMemberText:
+			r.emit(TextDelta{Index: i, Text: d.Value})
+		case *types.ContentBlockDeltaMemberToolUse:
+			tb, ok := r.tools[i]
+			if !ok {
+				return fmt.Errorf("%w: tool input for content block %d arrived before its contentBlockStart", ErrMalformedStream, i)
+			}
+			frag := aws.ToString(d.Value.Input)
+			tb.input.WriteString(frag)
+			r.emit(ToolCallDelta{Index: i, InputFragment: frag})
+		case *types.ContentBlockDeltaMemberReasoningContent:
+			switch rd := d.Value.(type) {
+			case *types.ReasoningContentBlockDeltaMemberText:
+				r.emit(ReasoningDelta{Index: i, Text: rd.Value})
+			case *types.ReasoningContentBlockDeltaMemberSignature:
+				r.emit(ReasoningDelta{Index: i, Signature: rd.Value})
+			case *types.ReasoningContentBlockDeltaMemberRedactedContent:
+				r.emit(ReasoningDelta{Index: i, Redacted: rd.Value})
+			default:
+				return r.unsupported(fmt.Sprintf("reasoning delta %T", rd))
+			}
+		default:
+			return r.unsupported(fmt.Sprintf("content block delta %T", d))
+		}
+		return nil
+	case *types.ConverseStreamOutputMemberContentBlockStop:
+		return r.finishTool(int(aws.ToInt32(e.Value.ContentBlockIndex)))
+	case *types.ConverseStreamOutputMemberMessageStop:
+		// A tool block the model never stopped is finished here, so a
+		// complete call is not lost; invalid JSON is still an error.
+		for len(r.tools) > 0 {
+			first := -1
+			for i := range r.tools {
+				if first < 0 || i < first {
+					first = i
+				}
+			}
+			if err := r.finishTool(first); err != nil {
+				return err
+			}
+		}
+		extra, err := readDocument(e.Value.AdditionalModelResponseFields)
+		if err != nil {
+			return fmt.Errorf("%w: additionalModelResponseFields: %v", ErrMalformedStream, err)
+		}
+		r.gotStop = true
+		r.emit(Stop{Reason: StopReason(e.Value.StopReason), AdditionalFields: extra})
+		return nil
+	case *types.ConverseStreamOutputMemberMetadata:
+		md := Metadata{Usage: fromUsage(e.Value.Usage)}
+		if e.Value.Metrics != nil && e.Value.Metrics.LatencyMs != nil {
+			md.Latency = time.Duration(*e.Value.Metrics.LatencyMs) * time.Millisecond
+		}
+		r.emit(md)
+		return nil
+	case *types.UnknownUnionMember:
+		return r.unsupported(fmt.Sprintf("stream event %q", e.Tag))
+	case nil:
+		return fmt.Errorf("%w: nil stream event", ErrMalformedStream)
+	}
+	return r.unsupported(fmt.Sprintf("stream event %T", ev))
+}
+
+// finishTool validates the buffered input of the tool block at i (if any)
+// and emits ToolCallDone.
+func (r *streamReader) finishTool(i int) error {
+	tb, ok := r.tools[i]
+	if !ok {
+		return nil // text and reasoning blocks need nothing at their stop
+	}
+	delete(r.tools, i)
+	raw := bytes.TrimSpace([]byte(tb.input.String()))
+	if len(raw) == 0 {
+		raw = []byte("{}")
+	}
+	if !json.Valid(raw) {
+		return fmt.Errorf("%w: tool call %q (%s) input is not valid JSON: %q", ErrMalformedStream, tb.name, tb.id, truncate(string(raw), 200))
+	}
+	var buf bytes.Buffer
+	_ = json.Compact(&buf, raw)
+	r.emit(ToolCallDone{Index: i, Call: ToolCall{ID: tb.id, Name: tb.name, Input: buf.Bytes()}})
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// runStream opens the stream (with retries), then yields its events.
+func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.ConverseStreamInput, yield func(Event, error) bool) {
+	// The stream's HTTP request lives in ctx: cancelling it aborts the body
+	// read, so nothing outlives this function.
+	ctx, cancel := context.WithCancel(parent)
+	var r *streamReader
+	defer func() {
+		cancel()
+		if r != nil {
+			r.close()
+		}
+	}()
+
+	var (
+		first    Event
+		localErr error
+		started  bool
+		attempts int
+	)
+	// Opening is retried, and so is a stream that fails before its first
+	// event reaches the consumer.
+	err := m.opts.Retry.do(ctx, "ConverseStream", func(ctx context.Context) error {
+		attempts++
+		started = false
+		if r != nil {
+			r.close()
+			r = nil
+		}
+		out, err := m.client.ConverseStream(ctx, in, disableSDKRetry, freshProtocol)
+		if err != nil {
+			return err
+		}
+		es := out.GetStream()
+		if es == nil {
+			localErr = fmt.Errorf("%w: ConverseStream returned no event stream", ErrMalformedStream)
+			return nil
+		}
+		started = true
+		r = newStreamReader(es, m.opts.IdleTimeout, m.opts.Strict)
+		ev, err := r.next(ctx)
+		if err == nil {
+			first = ev
+			return nil
+		}
+		var remote errRemote
+		if errors.As(err, &remote) {
+			return remote.err
+		}
+		localErr = err
+		return nil
+	})
+	if err == nil {
+		err = localErr
+	}
+	if err != nil {
+		if started {
+			err = &StreamError{Err: err}
+		}
+		yield(nil, err)
+		return
+	}
+
+	var text strings.Builder
+	fail := func(err error) {
+		var remote errRemote
+		if errors.As(err, &remote) {
+			err = classify("ConverseStream", remote.err)
+			var apiErr *APIError
+			if errors.As(err, &apiErr) {
+				apiErr.Attempts = attempts
+			}
+		}
+		yield(nil, &StreamError{Partial: true, Text: text.String(), Err: err})
+	}
+	ev := first
+	for {
+		if t, ok := ev.(TextDelta); ok {
+			text.WriteString(t.Text)
+		}
+		if !yield(ev, nil) {
+			return
+		}
+		var err error
+		ev, err = r.next(ctx)
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+	}
+}
