@@ -52,6 +52,12 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
+// configError is a conflict between Options and the data on disk: Open
+// fails with it rather than setting the data aside.
+type configError struct{ err error }
+
+func (e *configError) Error() string { return e.err.Error() }
+
 type wal struct {
 	dir     string
 	f       *os.File
@@ -224,6 +230,10 @@ func (ix *Index) recover() error {
 	var loaded uint64
 	for i := len(snaps) - 1; i >= 0; i-- {
 		if err := ix.loadSnapshot(snapName(dir, snaps[i]), snaps[i]); err != nil {
+			var ce *configError
+			if errors.As(err, &ce) {
+				return ce.err
+			}
 			ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("snapshot %s skipped: %v", filepath.Base(snapName(dir, snaps[i])), err))
 			ix.resetState()
 			continue
@@ -253,7 +263,10 @@ func (ix *Index) recover() error {
 			continue
 		}
 		last := i == len(segs)-1
-		good, problem := ix.replaySegment(name, last)
+		good, problem, fatal := ix.replaySegment(name, last)
+		if fatal != nil {
+			return fatal
+		}
 		if problem == "" {
 			if last {
 				active = name
@@ -313,38 +326,42 @@ func (ix *Index) setAside(name, why string) {
 // replaySegment applies the records of one segment that follow the current
 // lsn. It returns the offset after the last good record and, if it stopped
 // early, why.
-func (ix *Index) replaySegment(name string, last bool) (int64, string) {
+func (ix *Index) replaySegment(name string, last bool) (int64, string, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return 0, err.Error()
+		return 0, err.Error(), nil
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
 	magic := make([]byte, len(walMagic))
 	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != walMagic {
-		return 0, "missing or bad segment header"
+		return 0, "missing or bad segment header", nil
 	}
 	off := int64(len(walMagic))
 	for {
 		p, err := readFrame(r)
 		if err == io.EOF {
-			return off, ""
+			return off, "", nil
 		}
 		if err != nil {
-			return off, err.Error()
+			return off, err.Error(), nil
 		}
 		if len(p) < 9 {
-			return off, "record too short"
+			return off, "record too short", nil
 		}
 		lsn := binary.LittleEndian.Uint64(p)
 		switch {
 		case lsn <= ix.log.lsn:
 			// already in the snapshot
 		case lsn != ix.log.lsn+1:
-			return off, fmt.Sprintf("log sequence jumps from %d to %d", ix.log.lsn, lsn)
+			return off, fmt.Sprintf("log sequence jumps from %d to %d", ix.log.lsn, lsn), nil
 		default:
 			if err := ix.applyLogged(p[8], p[9:]); err != nil {
-				return off, err.Error()
+				var ce *configError
+				if errors.As(err, &ce) {
+					return off, "", ce.err
+				}
+				return off, err.Error(), nil
 			}
 			ix.log.lsn = lsn
 			ix.recov.Replayed++
@@ -365,7 +382,12 @@ func (ix *Index) applyLogged(op byte, body []byte) error {
 		}
 		for _, r := range recs {
 			if r.Vector != nil && ix.dim != 0 && len(r.Vector) != ix.dim {
-				return fmt.Errorf("record %q has %d dimensions, index has %d", r.ID, len(r.Vector), ix.dim)
+				err := fmt.Errorf("localindex: %s holds %d-dimension vectors but the index has %d; open it with the same dimensions (or a new Dir to re-embed): %w",
+					ix.opts.Dir, len(r.Vector), ix.dim, &kb.DimensionError{Want: ix.dim, Got: len(r.Vector)})
+				if ix.opts.Dimensions != 0 {
+					return &configError{err}
+				}
+				return err
 			}
 		}
 		for _, r := range recs {
@@ -411,7 +433,8 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 	dim := int(binary.LittleEndian.Uint32(h[len(snapMagic)+8:]))
 	count := binary.LittleEndian.Uint64(h[len(snapMagic)+12:])
 	if ix.opts.Dimensions != 0 && dim != 0 && dim != ix.opts.Dimensions {
-		return fmt.Errorf("snapshot has %d dimensions but Options.Dimensions is %d", dim, ix.opts.Dimensions)
+		return &configError{fmt.Errorf("localindex: %s holds %d-dimension vectors but Options.Dimensions is %d; open it with the same dimensions (or a new Dir to re-embed): %w",
+			ix.opts.Dir, dim, ix.opts.Dimensions, &kb.DimensionError{Want: ix.opts.Dimensions, Got: dim})}
 	}
 	if dim != 0 {
 		ix.dim = dim

@@ -1,0 +1,314 @@
+package localindex
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/bedrockkit/bedrockkit/kb"
+)
+
+var bg = context.Background()
+
+func writeN(t *testing.T, ix *Index, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		err := ix.Upsert(bg, []kb.Record{{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i%7), Partition: "p" + strconv.Itoa(i%2),
+			Text: "t" + strconv.Itoa(i), Vector: crashVec(i), Metadata: map[string]any{"i": i, "tags": []string{"a"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func count(t *testing.T, ix *Index) int {
+	t.Helper()
+	return ix.Len()
+}
+
+func lastSegment(t *testing.T, dir string) string {
+	t.Helper()
+	segs, err := listFiles(dir, "wal-", ".log")
+	if err != nil || len(segs) == 0 {
+		t.Fatalf("no log segment in %s: %v", dir, err)
+	}
+	return segName(dir, segs[len(segs)-1])
+}
+
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	ents, _ := os.ReadDir(src)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	dir := t.TempDir()
+	ix, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeN(t, ix, 0, 40)
+	if n, err := ix.DeleteDocuments(bg, "p0", []string{"d0", "d2"}); err != nil || n == 0 {
+		t.Fatalf("delete: %d %v", n, err)
+	}
+	want := ix.Len()
+	if err := ix.close(false); err != nil { // log only
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		ix, err = Open(Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ix.Len(); got != want {
+			t.Fatalf("round %d: %d records after reopen, want %d", round, got, want)
+		}
+		got, _ := ix.Get(bg, "p1", []string{"1"})
+		if len(got) != 1 || got[0].Text != "t1" || got[0].Metadata["i"] != 1.0 || got[0].Partition != "p1" {
+			t.Fatalf("round %d: record 1 = %#v", round, got)
+		}
+		if ix.Dimensions() != 8 {
+			t.Fatalf("dimensions %d after reopen", ix.Dimensions())
+		}
+		if err := ix.Close(); err != nil { // snapshot
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestTornTailIsCut(t *testing.T) {
+	base := t.TempDir()
+	ix, err := Open(Options{Dir: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeN(t, ix, 0, 50)
+	if err := ix.close(false); err != nil {
+		t.Fatal(err)
+	}
+	for _, cut := range []int64{1, 4, 8, 9, 30} {
+		t.Run(fmt.Sprint("cut", cut), func(t *testing.T) {
+			dir := copyDir(t, base)
+			seg := lastSegment(t, dir)
+			fi, _ := os.Stat(seg)
+			if err := os.Truncate(seg, fi.Size()-cut); err != nil {
+				t.Fatal(err)
+			}
+			ix, err := Open(Options{Dir: dir})
+			if err != nil {
+				t.Fatalf("open refused: %v", err)
+			}
+			if got := ix.Len(); got != 49 {
+				t.Fatalf("%d records, want 49 (only the torn last one lost)", got)
+			}
+			rec := ix.Recovery()
+			if rec.TruncatedBytes == 0 || len(rec.Problems) == 0 {
+				t.Fatalf("torn tail not reported: %+v", rec)
+			}
+			// The log keeps working after the cut.
+			writeN(t, ix, 100, 101)
+			ix.close(false)
+			ix, err = Open(Options{Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ix.Close()
+			if got := ix.Len(); got != 50 {
+				t.Fatalf("%d records after writing past the cut, want 50", got)
+			}
+			if r := ix.Recovery(); r.TruncatedBytes != 0 {
+				t.Fatalf("second open found damage again: %+v", r)
+			}
+		})
+	}
+}
+
+func TestCorruptTailIsCut(t *testing.T) {
+	dir := t.TempDir()
+	ix, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeN(t, ix, 0, 20)
+	ix.close(false)
+	seg := lastSegment(t, dir)
+	b, _ := os.ReadFile(seg)
+	b[len(b)-10] ^= 0xff // inside the last record's payload
+	os.WriteFile(seg, b, 0o644)
+	ix, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("open refused: %v", err)
+	}
+	defer ix.Close()
+	if got := ix.Len(); got != 19 {
+		t.Fatalf("%d records, want 19", got)
+	}
+	if r := ix.Recovery(); !strings.Contains(strings.Join(r.Problems, ";"), "checksum") {
+		t.Fatalf("checksum failure not reported: %+v", r)
+	}
+}
+
+func TestBadSnapshotFallsBack(t *testing.T) {
+	dir := t.TempDir()
+	ix, _ := Open(Options{Dir: dir})
+	writeN(t, ix, 0, 30)
+	ix.Close() // snapshot 1
+	ix, _ = Open(Options{Dir: dir})
+	writeN(t, ix, 30, 60)
+	ix.Close() // snapshot 2
+	snaps, _ := listFiles(dir, "snap-", ".snap")
+	if len(snaps) != 2 {
+		t.Fatalf("%d snapshots kept, want 2", len(snaps))
+	}
+	newest := snapName(dir, snaps[1])
+	b, _ := os.ReadFile(newest)
+	b[len(b)/2] ^= 0x55
+	os.WriteFile(newest, b, 0o644)
+	// Garbage in the directory is ignored.
+	os.WriteFile(filepath.Join(dir, "wal-zz.log"), []byte("junk"), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("junk"), 0o644)
+	ix, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("open refused: %v", err)
+	}
+	defer ix.Close()
+	if got := ix.Len(); got != 60 {
+		t.Fatalf("%d records, want all 60 from the older snapshot plus the log", got)
+	}
+	r := ix.Recovery()
+	if r.SnapshotLSN != snaps[0] || len(r.Problems) == 0 {
+		t.Fatalf("recovery = %+v, want the older snapshot and a reported problem", r)
+	}
+}
+
+func TestDamagedMiddleSegmentIsSetAside(t *testing.T) {
+	dir := t.TempDir()
+	ix, _ := Open(Options{Dir: dir})
+	writeN(t, ix, 0, 10)
+	ix.Close() // snap A; segment after A
+	ix, _ = Open(Options{Dir: dir})
+	writeN(t, ix, 10, 20)
+	ix.Close() // snap B
+	snaps, _ := listFiles(dir, "snap-", ".snap")
+	os.Remove(snapName(dir, snaps[1])) // newest snapshot lost
+	segs, _ := listFiles(dir, "wal-", ".log")
+	if len(segs) < 2 {
+		t.Fatalf("segments %v", segs)
+	}
+	// Damage the segment after snapshot A (records 10..19) in its middle.
+	mid := segName(dir, segs[len(segs)-2])
+	b, _ := os.ReadFile(mid)
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(mid, b, 0o644)
+	ix, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("open refused: %v", err)
+	}
+	n := ix.Len()
+	if n < 10 || n >= 20 {
+		t.Fatalf("%d records, want the 10 of snapshot A plus the good prefix", n)
+	}
+	if len(ix.Recovery().Problems) == 0 {
+		t.Fatal("damage not reported")
+	}
+	writeN(t, ix, 100, 105)
+	ix.Close()
+	ix, err = Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if got := ix.Len(); got != n+5 {
+		t.Fatalf("%d records after writing past the damage, want %d", got, n+5)
+	}
+}
+
+func TestHundredThousandIDs(t *testing.T) {
+	const n = 100_000
+	dir := t.TempDir()
+	ix, err := Open(Options{Dir: dir, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]kb.Record, 0, 5000)
+	v := []float32{1, 2, 3, 4}
+	for i := range n {
+		batch = append(batch, kb.Record{ID: fmt.Sprintf("doc-%d#chunk", i), DocumentID: strconv.Itoa(i / 3), Vector: v})
+		if len(batch) == cap(batch) {
+			if err := ix.Upsert(bg, batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	// First reopen replays the log only; the second loads the snapshot.
+	if err := ix.close(false); err != nil {
+		t.Fatal(err)
+	}
+	for _, how := range []string{"log replay", "snapshot"} {
+		ix, err = Open(Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ix.Len(); got != n {
+			t.Fatalf("%s: %d records after reopen, want %d", how, got, n)
+		}
+		hits, err := ix.Search(bg, kb.Query{Vector: v, K: n + 1})
+		if err != nil || len(hits) != n {
+			t.Fatalf("%s: search returned %d of %d (%v)", how, len(hits), n, err)
+		}
+		if err := ix.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestDirIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	ix, err := Open(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if _, err := Open(Options{Dir: dir}); err == nil {
+		t.Fatal("a second Open of the same directory succeeded")
+	}
+}
+
+func TestDimensionsOption(t *testing.T) {
+	dir := t.TempDir()
+	ix, _ := Open(Options{Dir: dir})
+	writeN(t, ix, 0, 3)
+	ix.Close()
+	_, err := Open(Options{Dir: dir, Dimensions: 16})
+	if !errors.Is(err, kb.ErrDimensionMismatch) {
+		t.Fatalf("opening 8-dimension data with Dimensions 16: %v, want ErrDimensionMismatch", err)
+	}
+	ix, err = Open(Options{Dir: dir, Dimensions: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if ix.Len() != 3 {
+		t.Fatalf("%d records", ix.Len())
+	}
+	err = ix.Upsert(bg, []kb.Record{{ID: "x", DocumentID: "d", Vector: make([]float32, 16)}})
+	if !errors.Is(err, kb.ErrDimensionMismatch) {
+		t.Fatalf("16-dim upsert into an 8-dim index: %v", err)
+	}
+}
