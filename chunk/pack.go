@@ -17,6 +17,7 @@ type counter struct {
 	enc  *tokenizer.Encoding
 	ends []int32 // piece (or atom) ends, increasing
 	cum  []int32 // cum[i]: tokens of pieces 0..i
+	hint int     // index of a piece end at or before the last position asked
 }
 
 func newCounter(text string, tk Tokenizer, bounds []boundary) *counter {
@@ -57,7 +58,21 @@ func newCounter(text string, tk Tokenizer, bounds []boundary) *counter {
 
 // cumAt returns the tokens of the pieces that end at or before p.
 func (c *counter) cumAt(p int) int {
-	i := sort.Search(len(c.ends), func(i int) bool { return int(c.ends[i]) > p })
+	// Gallop from the last position asked: callers move forward slowly.
+	lo, hi, n := 0, len(c.ends), len(c.ends)
+	if h := c.hint; h < n && int(c.ends[h]) <= p {
+		lo = h + 1
+		step := 1
+		for lo+step < n && int(c.ends[lo+step]) <= p {
+			lo += step
+			step *= 2
+		}
+		hi = min(n, lo+step+1)
+	}
+	i := lo + sort.Search(hi-lo, func(i int) bool { return int(c.ends[lo+i]) > p })
+	if i > 0 {
+		c.hint = i - 1
+	}
 	if i == 0 {
 		return 0
 	}
@@ -197,10 +212,16 @@ func (p *packer) fit(opps []boundary, o, a, b, max int, pol policy) (e, next, to
 			return b, b, n
 		}
 	}
-	// Farthest opportunity x with approx(o, x) <= max.
-	far := sort.Search(len(opps), func(i int) bool {
-		return p.c.approx(o, int(opps[i].pos)) > max
-	}) - 1
+	// Farthest opportunity x with approx(o, x) <= max: gallop, then bisect.
+	base := p.c.cumAt(o)
+	over := func(i int) bool { return p.c.cumAt(int(opps[i].pos))-base > max }
+	hi := 1
+	for hi < len(opps) && !over(hi) {
+		hi *= 2
+	}
+	lo := hi / 2
+	hi = min(hi, len(opps))
+	far := lo + sort.Search(hi-lo, func(i int) bool { return over(lo + i) }) - 1
 	for far >= 0 {
 		i := p.choose(opps, far, a, pol)
 		x := int(opps[i].pos)

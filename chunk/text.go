@@ -145,9 +145,31 @@ var abbreviations = func() map[string]bool {
 
 var closers = ")]}\"'”’»"
 
+// plainByte marks ASCII bytes that are not white space.
+var plainByte = func() (t [256]bool) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		t[c] = !(c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v')
+	}
+	return t
+}()
+
+// maybeEnd marks the ASCII bytes that can end a sentence (before closers).
+var maybeEnd = func() (t [256]bool) {
+	for _, c := range []byte(".!?)]}\"'") {
+		t[c] = true
+	}
+	for c := utf8.RuneSelf; c < 256; c++ {
+		t[c] = true // non-ASCII: decide slowly
+	}
+	return t
+}()
+
 // sentenceEnd reports whether the text before the white space at i ends a
 // sentence, given the character that follows the white space at j.
 func sentenceEnd(s string, i, j int) bool {
+	if i == 0 || !maybeEnd[s[i-1]] {
+		return false
+	}
 	k := i
 	for k > 0 && strings.IndexByte(closers, s[k-1]) >= 0 {
 		k--
@@ -202,6 +224,12 @@ func sentenceEnd(s string, i, j int) bool {
 func boundaries(dst []boundary, s string, a, b int, sentences bool) []boundary {
 	i := a
 	for i < b {
+		for i < b && plainByte[s[i]] { // fast path: ASCII non-space
+			i++
+		}
+		if i >= b {
+			break
+		}
 		c := s[i]
 		var sp bool
 		w := 1
@@ -224,8 +252,16 @@ func boundaries(dst []boundary, s string, a, b int, sentences bool) []boundary {
 		// White-space run [i, j).
 		j, nl := i, 0
 		for j < b {
-			if s[j] == '\n' {
+			c := s[j]
+			if c == '\n' {
 				nl++
+				j++
+				continue
+			}
+			if c < utf8.RuneSelf {
+				if plainByte[c] {
+					break
+				}
 				j++
 				continue
 			}
