@@ -97,33 +97,35 @@ func (r Row) Cost(u bedrockkit.Usage, t Terms) (Bill, error) {
 	if t.CacheWriteTTL == bedrockkit.CacheTTL1h {
 		write, writeName = r.CacheWrite1h, "cache write (1h)"
 	}
-	lines := [4]struct {
-		n    int
-		rate Rate
-		name string
-		dst  *Money
-	}{
-		{u.InputTokens, in, inName, &b.Input},
-		{u.OutputTokens, out, outName, &b.Output},
-		{u.CacheReadTokens, r.CacheRead, "cache read", &b.CacheRead},
-		{u.CacheWriteTokens, write, writeName, &b.CacheWrite},
-	}
-	for _, l := range lines {
-		if l.n == 0 {
-			continue
+	var err error
+	price := func(n int, rate Rate, name string) Money {
+		if n == 0 || err != nil {
+			return 0
 		}
-		if l.n < 0 {
-			return Bill{}, fmt.Errorf("pricing: %d %s tokens: %w; token counts cannot be negative", l.n, l.name, bedrockkit.ErrInvalidInput)
+		if n < 0 {
+			err = fmt.Errorf("pricing: %d %s tokens: %w; token counts cannot be negative", n, name, bedrockkit.ErrInvalidInput)
+			return 0
 		}
-		if !l.rate.IsSet() {
-			return Bill{}, &UnpricedError{PriceID: r.ID(), Class: l.name}
+		if !rate.IsSet() {
+			err = &UnpricedError{PriceID: r.ID(), Class: name}
+			return 0
 		}
-		m, ok := roundMillionths(l.rate.costOf(uint64(l.n)))
+		m, ok := roundMillionths(rate.costOf(uint64(n)))
 		if !ok {
-			return Bill{}, fmt.Errorf("pricing: cost of %d %s tokens overflows: %w", l.n, l.name, bedrockkit.ErrInvalidInput)
+			err = fmt.Errorf("pricing: cost of %d %s tokens overflows: %w", n, name, bedrockkit.ErrInvalidInput)
 		}
-		*l.dst = m
-		b.Total += m
+		return m
+	}
+	b.Input = price(u.InputTokens, in, inName)
+	b.Output = price(u.OutputTokens, out, outName)
+	b.CacheRead = price(u.CacheReadTokens, r.CacheRead, "cache read")
+	b.CacheWrite = price(u.CacheWriteTokens, write, writeName)
+	if err != nil {
+		return Bill{}, err
+	}
+	b.Total = b.Input + b.Output + b.CacheRead + b.CacheWrite
+	if b.Total < 0 {
+		return Bill{}, fmt.Errorf("pricing: cost of %+v overflows: %w", u, bedrockkit.ErrInvalidInput)
 	}
 	return b, nil
 }

@@ -54,6 +54,7 @@ type Meter struct {
 
 	mu      sync.Mutex
 	entries map[entryKey]*entry
+	series  map[entryKey]*series // metric series; never reset
 
 	bmu     sync.RWMutex
 	budgets map[budgetKey]*Budget
@@ -67,15 +68,15 @@ type budgetKey struct {
 }
 
 type entry struct {
-	e    Entry
-	opts *entryOpts // nil without metrics
+	e      Entry
+	series *series // nil without metrics
 }
 
 // NewMeter returns a meter configured by cfg. It fails only when the
 // OpenTelemetry instruments cannot be created.
 func NewMeter(cfg MeterConfig) (*Meter, error) {
 	m := &Meter{cat: cfg.Catalog, est: cfg.Estimator, defMax: cfg.DefaultMaxTokens, onErr: cfg.OnError,
-		entries: map[entryKey]*entry{}, budgets: map[budgetKey]*Budget{}}
+		entries: map[entryKey]*entry{}, series: map[entryKey]*series{}, budgets: map[budgetKey]*Budget{}}
 	if m.cat == nil {
 		m.cat = Default()
 	}
@@ -86,13 +87,23 @@ func NewMeter(cfg MeterConfig) (*Meter, error) {
 		m.defMax = DefaultMaxTokens
 	}
 	if cfg.MeterProvider != nil {
-		inst, err := newInstruments(cfg.MeterProvider, cfg.SessionAttribute)
+		inst, err := newInstruments(m, cfg.MeterProvider, cfg.SessionAttribute)
 		if err != nil {
 			return nil, err
 		}
 		m.inst = inst
 	}
 	return m, nil
+}
+
+// Close stops reporting metrics to the MeterProvider (it unregisters the
+// meter's collection callback). Metering and budgets keep working. Close is
+// only needed when the meter is discarded before its MeterProvider.
+func (m *Meter) Close() error {
+	if m.inst == nil {
+		return nil
+	}
+	return m.inst.close()
 }
 
 // Catalog returns the catalog the meter prices with.
@@ -470,7 +481,17 @@ func (m *Meter) record(ctx context.Context, a *attribution, modelID string, bill
 	if e == nil {
 		e = &entry{e: Entry{Tenant: a.tenant, Session: a.session, Model: modelID, Tags: a.tags}}
 		if m.inst != nil {
-			e.opts = m.inst.optsFor(a, modelID)
+			// One series per attribute set: without the session attribute,
+			// sessions share their tenant's series.
+			sk := k
+			if !m.inst.session {
+				sk.session = ""
+			}
+			e.series = m.series[sk]
+			if e.series == nil {
+				e.series = m.inst.newSeries(a, modelID)
+				m.series[sk] = e.series
+			}
 		}
 		m.entries[k] = e
 	}
@@ -495,11 +516,10 @@ func (m *Meter) record(ctx context.Context, a *attribution, modelID string, bill
 	x.CacheReadTokens += int64(bill.Usage.CacheReadTokens)
 	x.CacheWriteTokens += int64(bill.Usage.CacheWriteTokens)
 	x.Cost = x.Cost.Add(bill.Breakdown)
-	opts := e.opts
-	m.mu.Unlock()
-	if opts != nil {
-		m.inst.add(ctx, opts, bill, o)
+	if e.series != nil {
+		e.series.add(bill, o)
 	}
+	m.mu.Unlock()
 }
 
 // Entry is the metered total of one tenant, session, model and tag set.

@@ -19,14 +19,24 @@ func TestMeterOpenTelemetry(t *testing.T) {
 	u := bedrockkit.Usage{InputTokens: 1000, OutputTokens: 200, CacheReadTokens: 300, CacheWriteTokens: 40}
 	model := m.Model(haiku45, newUsageModel(u))
 	ctx := WithTags(WithSession(WithTenant(context.Background(), "acme"), "s1"), map[string]string{"feature": "chat"})
-	for range 5 {
-		if _, err := model.Generate(ctx, userReq("hi", 10)); err != nil {
+	for i := range 5 {
+		c := ctx
+		if i%2 == 1 {
+			c = WithSession(ctx, "s2") // same series: sessions are not an attribute by default
+		}
+		if _, err := model.Generate(c, userReq("hi", 10)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	_, _ = model.Generate(WithBudget(ctx, NewBudget(ScopeRun, "r", 0)), userReq("hi", 10)) // refused
 
 	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	// Reset clears the snapshot, not the cumulative metrics.
+	total := m.Snapshot().Total()
+	m.Reset()
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +48,6 @@ func TestMeterOpenTelemetry(t *testing.T) {
 			}
 		}
 	}
-	total := m.Snapshot().Total()
 	cost := sums[MetricCost]
 	if len(cost.DataPoints) != 1 || cost.DataPoints[0].Value != int64(total.Cost.Total) || !cost.IsMonotonic {
 		t.Fatalf("cost metric %+v, want one point of %d", cost.DataPoints, total.Cost.Total)
@@ -67,5 +76,19 @@ func TestMeterOpenTelemetry(t *testing.T) {
 	}
 	if calls["ok"] != 5 || calls["refused"] != 1 {
 		t.Fatalf("call metrics %v", calls)
+	}
+	// After Close the meter reports nothing more.
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, md := range sm.Metrics {
+			if s, ok := md.Data.(metricdata.Sum[int64]); ok && len(s.DataPoints) > 0 {
+				t.Fatalf("%s still reported after Close: %+v", md.Name, s.DataPoints)
+			}
+		}
 	}
 }

@@ -1,0 +1,110 @@
+package pricing
+
+import (
+	"context"
+	"testing"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/bedrockkit/bedrockkit"
+)
+
+// BenchmarkMeterGenerate measures what metering adds to a call. "raw" calls
+// the model directly; the others go through the meter. The overhead per
+// call is the difference in ns/op.
+func BenchmarkMeterGenerate(b *testing.B) {
+	u := bedrockkit.Usage{InputTokens: 1234, OutputTokens: 567, CacheReadTokens: 8901, CacheWriteTokens: 2345}
+	req := userReq("What does this cost?", 512)
+	base := WithTags(WithSession(WithTenant(context.Background(), "acme"), "s1"), map[string]string{"feature": "chat"})
+	run := func(b *testing.B, model bedrockkit.Model, ctx context.Context) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := model.Generate(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("raw", func(b *testing.B) {
+		run(b, newUsageModel(u), base)
+	})
+	b.Run("metered", func(b *testing.B) {
+		m := newMeter(b, MeterConfig{})
+		run(b, m.Model(haiku45, newUsageModel(u)), base)
+	})
+	b.Run("metered+otel", func(b *testing.B) {
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		defer mp.Shutdown(context.Background())
+		m := newMeter(b, MeterConfig{MeterProvider: mp})
+		run(b, m.Model(haiku45, newUsageModel(u)), base)
+	})
+	b.Run("metered+budgets", func(b *testing.B) {
+		m := newMeter(b, MeterConfig{})
+		m.SetTenantBudget("acme", 1<<62)
+		m.SetSessionBudget("s1", 1<<62)
+		ctx := WithBudget(base, NewBudget(ScopeRun, "r", 1<<62))
+		run(b, m.Model(haiku45, newUsageModel(u)), ctx)
+	})
+}
+
+// BenchmarkMeterGenerateSerial is BenchmarkMeterGenerate on one goroutine.
+func BenchmarkMeterGenerateSerial(b *testing.B) {
+	u := bedrockkit.Usage{InputTokens: 1234, OutputTokens: 567}
+	req := userReq("What does this cost?", 512)
+	ctx := WithTenant(context.Background(), "acme")
+	for _, tc := range []struct {
+		name  string
+		model func() bedrockkit.Model
+	}{
+		{"raw", func() bedrockkit.Model { return newUsageModel(u) }},
+		{"metered", func() bedrockkit.Model { return newMeter(b, MeterConfig{}).Model(haiku45, newUsageModel(u)) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			model := tc.model()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := model.Generate(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMeterStream measures a short metered stream (text, stop, metadata).
+func BenchmarkMeterStream(b *testing.B) {
+	u := bedrockkit.Usage{InputTokens: 1234, OutputTokens: 567}
+	req := userReq("What does this cost?", 512)
+	ctx := WithTenant(context.Background(), "acme")
+	for _, tc := range []struct {
+		name  string
+		model func() bedrockkit.Model
+	}{
+		{"raw", func() bedrockkit.Model { return newUsageModel(u) }},
+		{"metered", func() bedrockkit.Model { return newMeter(b, MeterConfig{}).Model(haiku45, newUsageModel(u)) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			model := tc.model()
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, err := range model.Stream(ctx, req) {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCost(b *testing.B) {
+	c := Default()
+	u := bedrockkit.Usage{InputTokens: 1234, OutputTokens: 567, CacheReadTokens: 8901, CacheWriteTokens: 2345}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Cost(haiku45, u); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
