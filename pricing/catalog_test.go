@@ -98,6 +98,8 @@ func TestLookupResolvesProfilesAndARNs(t *testing.T) {
 	for _, id := range []string{
 		"", "anthropic", "us.", "acme.model", "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123",
 		"arn:aws:bedrock:us-east-1::foundation-model/", "anthropic.claude-3", // a prefix of a real ID is not a match
+		// Custom models are billed through Provisioned Throughput, not at base rates.
+		"arn:aws:bedrock:us-east-1:123456789012:custom-model/anthropic.claude-3-haiku-20240307-v1:0/abc",
 	} {
 		if _, err := c.Lookup(id); !errors.Is(err, ErrUnknownModel) {
 			t.Errorf("%q: want ErrUnknownModel, got %v", id, err)

@@ -304,6 +304,9 @@ func (mm *meteredModel) Generate(ctx context.Context, req *bedrockkit.Request) (
 		return nil, err
 	}
 	resp, err := mm.next.Generate(ctx, req)
+	if err == nil && resp == nil {
+		err = fmt.Errorf("pricing: model %s returned no response and no error: %w", mm.id, bedrockkit.ErrModelError)
+	}
 	if err != nil {
 		if resp != nil && resp.Usage.Total() > 0 {
 			m.finish(ctx, a, mm.id, mm.price, res, resp.Usage, Terms{CacheWriteTTL: cacheTTL(req)}, outcomeFailed)

@@ -116,3 +116,27 @@ func FuzzParseCatalog(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"0.003", "3", "0.000000000001", "$1.25", "", "-1", "1e3", "18446744073.709551615"} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, perK bool) {
+		unit := UnitPer1MTokens
+		if perK {
+			unit = UnitPer1KTokens
+		}
+		r, err := ParseRate(s, unit)
+		if err != nil {
+			if !errors.Is(err, bedrockkit.ErrInvalidInput) {
+				t.Fatalf("%q: error does not wrap ErrInvalidInput: %v", s, err)
+			}
+			return
+		}
+		back, err := ParseRate(r.quote(unit), unit)
+		if err != nil || back != r {
+			t.Fatalf("%q -> %v -> %q -> %v %v", s, r, r.quote(unit), back, err)
+		}
+	})
+}
