@@ -260,9 +260,14 @@ type runner struct {
 	emit     func(Event)
 	resumeID string
 	dirty    bool
+	modelID  string
 }
 
-func (a *Agent) newRunner(stream bool, emit func(Event)) (*runner, error) {
+func (a *Agent) newRunner(ctx context.Context, stream bool, emit func(Event)) (*runner, error) {
+	if obs := observerFrom(ctx); obs != nil {
+		inner := emit
+		emit = func(e Event) { obs(e); inner(e) }
+	}
 	if a.Model == nil {
 		return nil, fmt.Errorf("agent: Agent.Model is nil; set a bedrockkit.Model: %w", bedrockkit.ErrInvalidInput)
 	}
@@ -292,6 +297,9 @@ func (a *Agent) newRunner(stream bool, emit func(Event)) (*runner, error) {
 			return nil, err
 		}
 	}
+	if m, ok := a.Model.(interface{ ModelID() bedrockkit.ModelID }); ok {
+		r.modelID = m.ModelID().Raw
+	}
 	names := slices.Sorted(maps.Keys(r.tools))
 	r.names = strings.Join(names, ", ")
 	return r, nil
@@ -313,7 +321,7 @@ func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOp
 	for _, o := range opts {
 		o(&cfg)
 	}
-	r, err := a.newRunner(stream, emit)
+	r, err := a.newRunner(ctx, stream, emit)
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +372,7 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 	if p == nil {
 		return nil, fmt.Errorf("agent: Resume needs the pending state: %w", bedrockkit.ErrInvalidInput)
 	}
-	r, err := a.newRunner(stream, emit)
+	r, err := a.newRunner(ctx, stream, emit)
 	if err != nil {
 		return nil, err
 	}
@@ -614,7 +622,7 @@ func (r *runner) callModel(ctx context.Context) (*bedrockkit.Response, error) {
 	} else {
 		resp, err = r.a.Model.Generate(ctx, req)
 	}
-	ev := ModelCalled{Iteration: r.iter, Model: r.a.Name, Duration: time.Since(start), Err: err}
+	ev := ModelCalled{Iteration: r.iter, Model: r.modelID, Start: start, Duration: time.Since(start), Err: err}
 	if resp != nil {
 		r.usage = r.usage.Add(resp.Usage)
 		if r.a.Budget != nil {
@@ -718,6 +726,7 @@ func (r *runner) handleCalls(ctx context.Context, calls []bedrockkit.ToolCall) (
 }
 
 type outcome struct {
+	start    time.Time
 	dur      time.Duration
 	panicked bool
 }
@@ -766,7 +775,7 @@ func (r *runner) runJobs(ctx context.Context, jobs []job, results []bedrockkit.T
 			results[j.index] = res
 		}
 		r.record(j.key, res)
-		r.emit(ToolCalled{Iteration: r.iter, Call: j.call, Result: res, Duration: outs[i].dur, IdempotencyKey: j.key, Panicked: outs[i].panicked})
+		r.emit(ToolCalled{Iteration: r.iter, Call: j.call, Result: res, Start: outs[i].start, Duration: outs[i].dur, IdempotencyKey: j.key, Panicked: outs[i].panicked})
 	}
 	return nil
 }
@@ -819,7 +828,7 @@ func (r *runner) exec(ctx context.Context, j job, info CallInfo) (res bedrockkit
 		defer cancel()
 	}
 	parts, err, panicVal := safeRun(cctx, j.tool.run, j.call.Input)
-	out.dur = max(time.Since(start), 1)
+	out.start, out.dur = start, max(time.Since(start), 1)
 	switch {
 	case panicVal != nil:
 		out.panicked = true

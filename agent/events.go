@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"time"
 
 	"github.com/bedrockkit/bedrockkit"
@@ -23,8 +24,11 @@ type TextDelta struct {
 
 // ModelCalled reports one model call.
 type ModelCalled struct {
-	Iteration  int
+	Iteration int
+	// Model is the model ID when the Model reports one (ModelID() method,
+	// as bedrockkit.ConverseModel has), else empty.
 	Model      string
+	Start      time.Time
 	StopReason bedrockkit.StopReason
 	Usage      bedrockkit.Usage
 	Duration   time.Duration
@@ -38,7 +42,9 @@ type ToolCalled struct {
 	Iteration int
 	Call      bedrockkit.ToolCall
 	Result    bedrockkit.ToolResult
-	Duration  time.Duration
+	// Start and Duration time the tool's run (zero for calls that did not run).
+	Start    time.Time
+	Duration time.Duration
 	// IdempotencyKey identifies the call across retries and resumes.
 	IdempotencyKey string
 	// Replayed is true when the result was taken from the session's record of
@@ -95,3 +101,22 @@ func (Summarized) isEvent()          {}
 func (Failure) isEvent()             {}
 func (Paused) isEvent()              {}
 func (Finished) isEvent()            {}
+
+type observerKey struct{}
+
+// WithObserver returns a context whose runs (Run, Stream, Resume and
+// ResumeStream called with it) also deliver every event to fn, on the run's
+// goroutine, before Agent.OnEvent. Tracing integrations such as
+// agent/agentotel use it to follow one run.
+func WithObserver(ctx context.Context, fn func(Event)) context.Context {
+	if prev, ok := ctx.Value(observerKey{}).(func(Event)); ok && prev != nil {
+		inner := fn
+		fn = func(e Event) { prev(e); inner(e) }
+	}
+	return context.WithValue(ctx, observerKey{}, fn)
+}
+
+func observerFrom(ctx context.Context) func(Event) {
+	fn, _ := ctx.Value(observerKey{}).(func(Event))
+	return fn
+}

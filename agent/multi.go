@@ -26,6 +26,8 @@ func (a *Agent) AsTool(name, description string) *Tool {
 		if ci, ok := CallInfoFrom(ctx); ok && ci.SessionID != "" {
 			session = ci.SessionID + "/" + name
 		}
+		// The collaborator's events are its own (Agent.OnEvent), not the caller's run's.
+		ctx = context.WithValue(ctx, observerKey{}, (func(Event))(nil))
 		res, err := a.Run(ctx, session, in.Request)
 		if err != nil {
 			return "", err

@@ -1,0 +1,195 @@
+package agentotel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/agent"
+)
+
+// Attribute keys of the OpenTelemetry GenAI semantic conventions used here.
+const (
+	AttrOperationName = attribute.Key("gen_ai.operation.name")
+	AttrProviderName  = attribute.Key("gen_ai.provider.name")
+	AttrAgentName     = attribute.Key("gen_ai.agent.name")
+	AttrConversation  = attribute.Key("gen_ai.conversation.id")
+	AttrRequestModel  = attribute.Key("gen_ai.request.model")
+	AttrFinishReasons = attribute.Key("gen_ai.response.finish_reasons")
+	AttrInputTokens   = attribute.Key("gen_ai.usage.input_tokens")
+	AttrOutputTokens  = attribute.Key("gen_ai.usage.output_tokens")
+	AttrToolName      = attribute.Key("gen_ai.tool.name")
+	AttrToolCallID    = attribute.Key("gen_ai.tool.call.id")
+	AttrToolType      = attribute.Key("gen_ai.tool.type")
+	AttrToolArguments = attribute.Key("gen_ai.tool.call.arguments")
+	AttrToolResult    = attribute.Key("gen_ai.tool.call.result")
+	AttrErrorType     = attribute.Key("error.type")
+)
+
+// Options configure the spans.
+type Options struct {
+	// Provider is gen_ai.provider.name; empty means "aws.bedrock".
+	Provider string
+	// RecordContent adds tool arguments and results to the tool spans. They
+	// may hold personal data; the conventions make them opt-in.
+	RecordContent bool
+}
+
+// Run traces one agent run. Create it with Start, pass its context to the
+// agent's Run, Stream or Resume, then call End.
+type Run struct {
+	opts Options
+	tr   trace.Tracer
+	ctx  context.Context
+	span trace.Span
+
+	mu    sync.Mutex
+	usage bedrockkit.Usage
+	ended bool
+}
+
+// Start begins the "invoke_agent" span of a run of the agent named name on
+// session sessionID, as a child of any span in ctx. The returned context
+// carries the span and an agent observer (agent.WithObserver) that turns the
+// run's events into child spans; use it for the run.
+func Start(ctx context.Context, tracer trace.Tracer, name, sessionID string, opts Options) (context.Context, *Run) {
+	if opts.Provider == "" {
+		opts.Provider = "aws.bedrock"
+	}
+	spanName := "invoke_agent"
+	if name != "" {
+		spanName += " " + name
+	}
+	ctx, span := tracer.Start(ctx, spanName, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(
+		AttrOperationName.String("invoke_agent"),
+		AttrProviderName.String(opts.Provider),
+		AttrAgentName.String(name),
+		AttrConversation.String(sessionID),
+	))
+	r := &Run{opts: opts, tr: tracer, ctx: ctx, span: span}
+	return agent.WithObserver(ctx, r.observe), r
+}
+
+// End ends the run span, recording err (nil for success or a pause). Calling
+// End more than once has no further effect.
+func (r *Run) End(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return
+	}
+	r.ended = true
+	r.span.SetAttributes(AttrInputTokens.Int(r.usage.InputTokens), AttrOutputTokens.Int(r.usage.OutputTokens))
+	if err != nil {
+		r.span.RecordError(err)
+		r.span.SetStatus(codes.Error, err.Error())
+		r.span.SetAttributes(AttrErrorType.String(errorType(err)))
+	}
+	r.span.End()
+}
+
+func (r *Run) observe(e agent.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return
+	}
+	switch e := e.(type) {
+	case agent.ModelCalled:
+		r.usage = r.usage.Add(e.Usage)
+		name := "chat"
+		if e.Model != "" {
+			name += " " + e.Model
+		}
+		_, s := r.tr.Start(r.ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(e.Start),
+			trace.WithAttributes(
+				AttrOperationName.String("chat"),
+				AttrProviderName.String(r.opts.Provider),
+				AttrRequestModel.String(e.Model),
+				AttrInputTokens.Int(e.Usage.InputTokens),
+				AttrOutputTokens.Int(e.Usage.OutputTokens),
+			))
+		if e.StopReason != "" {
+			s.SetAttributes(AttrFinishReasons.StringSlice([]string{string(e.StopReason)}))
+		}
+		if e.Err != nil {
+			s.RecordError(e.Err)
+			s.SetStatus(codes.Error, e.Err.Error())
+			s.SetAttributes(AttrErrorType.String(errorType(e.Err)))
+		}
+		s.End(trace.WithTimestamp(e.Start.Add(e.Duration)))
+	case agent.ToolCalled:
+		opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(
+			AttrOperationName.String("execute_tool"),
+			AttrToolName.String(e.Call.Name),
+			AttrToolCallID.String(e.Call.ID),
+			AttrToolType.String("function"),
+		)}
+		if !e.Start.IsZero() {
+			opts = append(opts, trace.WithTimestamp(e.Start))
+		}
+		_, s := r.tr.Start(r.ctx, "execute_tool "+e.Call.Name, opts...)
+		if r.opts.RecordContent {
+			s.SetAttributes(AttrToolArguments.String(string(e.Call.Input)),
+				AttrToolResult.String(bedrockkit.Message{Parts: e.Result.Parts}.Text()))
+		}
+		switch {
+		case e.Invalid:
+			s.SetStatus(codes.Error, "invalid tool call")
+			s.SetAttributes(AttrErrorType.String("invalid_tool_call"))
+		case e.Panicked:
+			s.SetStatus(codes.Error, "tool panicked")
+			s.SetAttributes(AttrErrorType.String("panic"))
+		case e.Result.IsError:
+			s.SetStatus(codes.Error, "tool returned an error")
+			s.SetAttributes(AttrErrorType.String("tool_error"))
+		}
+		if e.Replayed {
+			s.SetAttributes(attribute.Bool("bedrockkit.tool.replayed", true))
+		}
+		if !e.Start.IsZero() {
+			s.End(trace.WithTimestamp(e.Start.Add(e.Duration)))
+		} else {
+			s.End()
+		}
+	case agent.GuardrailIntervened:
+		r.span.AddEvent("guardrail_intervened", trace.WithAttributes(
+			attribute.String("bedrockkit.guardrail.stage", string(e.Stage)),
+			attribute.Bool("bedrockkit.guardrail.blocked", e.Verdict.Blocked),
+			attribute.String("bedrockkit.guardrail.detail", e.Verdict.Detail),
+		))
+	case agent.Summarized:
+		r.usage = r.usage.Add(e.Usage)
+		r.span.AddEvent("history_summarized", trace.WithAttributes(attribute.Int("bedrockkit.summarized_messages", e.Messages)))
+	case agent.Paused:
+		r.span.AddEvent("paused", trace.WithAttributes(attribute.Int("bedrockkit.pending_calls", len(e.Pending.Calls))))
+	}
+}
+
+// errorType names an error's class for error.type.
+func errorType(err error) string {
+	for _, k := range []struct {
+		err  error
+		name string
+	}{
+		{agent.ErrMaxIterations, "max_iterations"},
+		{agent.ErrTooManyInvalidCalls, "too_many_invalid_calls"},
+		{bedrockkit.ErrBudgetExceeded, "budget_exceeded"},
+		{bedrockkit.ErrGuardrailBlocked, "guardrail_blocked"},
+		{bedrockkit.ErrThrottled, "throttled"},
+		{bedrockkit.ErrValidation, "validation"},
+		{context.Canceled, "canceled"},
+		{context.DeadlineExceeded, "timeout"},
+	} {
+		if errors.Is(err, k.err) {
+			return k.name
+		}
+	}
+	return fmt.Sprintf("%T", err)
+}
