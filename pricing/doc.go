@@ -59,7 +59,9 @@
 // settled with the real cost, or released if the call failed without usage.
 // Spending can pass a limit only if a call costs more than it reserved, which
 // needs the input estimate to be off by more than the ratio of the highest
-// rate to the input rate (5x on Claude).
+// rate to the input rate (5x on Claude). BudgetHook offers the same
+// reservation as an Allow/Spend pair for loops that call an unmetered model
+// (it has the shape of agent.Budget).
 //
 // # Estimates
 //

@@ -37,7 +37,9 @@ type MeterConfig struct {
 	SessionAttribute bool
 	// OnError, if set, is told about calls the meter could not price (usage in
 	// a class the catalog row has no rate for). Such calls still return the
-	// model's answer and are counted as Unpriced in the snapshot.
+	// model's answer, are counted as Unpriced in the snapshot (their tokens
+	// are kept, their cost is missing) and charge their budgets the whole
+	// reservation.
 	OnError func(ctx context.Context, err error)
 }
 
