@@ -415,8 +415,10 @@ type meteredEmbedder struct {
 	next  bedrockkit.Embedder
 }
 
+// Dimensions returns the wrapped embedder's dimensions.
 func (me *meteredEmbedder) Dimensions() int { return me.next.Dimensions() }
 
+// Embed reserves, embeds, then records the estimated tokens.
 func (me *meteredEmbedder) Embed(ctx context.Context, texts []string, purpose bedrockkit.Purpose) ([][]float32, error) {
 	if me.err != nil {
 		return nil, me.err
