@@ -259,6 +259,7 @@ type runner struct {
 	stream   bool
 	emit     func(Event)
 	resumeID string
+	input    string
 	dirty    bool
 	modelID  string
 }
@@ -321,6 +322,9 @@ func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOp
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if sessionID == "" {
+		return nil, fmt.Errorf("agent: empty session ID; pass a stable ID per conversation: %w", bedrockkit.ErrInvalidInput)
+	}
 	r, err := a.newRunner(ctx, stream, emit)
 	if err != nil {
 		return nil, err
@@ -328,10 +332,18 @@ func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOp
 	if r.sess, _, err = a.loadSession(ctx, r.mem, sessionID); err != nil {
 		return nil, err
 	}
+	r.input = input
+	cp := r.sess.InProgress
+	r.sess.InProgress = nil
 	if r.sess.Pending != nil { // a new turn abandons the pause
 		r.sess.Resumed = appendResumed(r.sess.Resumed, r.sess.Pending.ID)
 		r.sess.Pending = nil
 		r.sess.Records = nil
+		cp = nil
+	}
+	if cp != nil && (cp.ResumeID != "" || cp.Input != input) {
+		r.sess.Records = nil // a different turn abandons the unfinished one
+		cp = nil
 	}
 	if len(cfg.sessionAttrs) > 0 {
 		if r.sess.Attributes == nil {
@@ -340,6 +352,14 @@ func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOp
 		maps.Copy(r.sess.Attributes, cfg.sessionAttrs)
 	}
 	r.sess.PromptAttributes = cloneAttrs(cfg.promptAttrs)
+	if cp != nil {
+		// The same input after a failure: continue the unfinished turn from
+		// its checkpoint instead of asking the model again, so tools that ran
+		// are not run again.
+		r.buildSystem()
+		r.restore(cp)
+		return r.continueTurn(ctx)
+	}
 	if err := r.summarize(ctx); err != nil {
 		return r.fail(ctx, err)
 	}
@@ -369,8 +389,8 @@ func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOp
 }
 
 func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, stream bool, emit func(Event)) (*Result, error) {
-	if p == nil {
-		return nil, fmt.Errorf("agent: Resume needs the pending state: %w", bedrockkit.ErrInvalidInput)
+	if p == nil || p.SessionID == "" || p.ID == "" {
+		return nil, fmt.Errorf("agent: Resume needs the pending state returned by Run (with its ID and session ID): %w", bedrockkit.ErrInvalidInput)
 	}
 	r, err := a.newRunner(ctx, stream, emit)
 	if err != nil {
@@ -424,6 +444,16 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 	}
 
 	r.resumeID = p.ID
+	if cp := sess.InProgress; cp != nil && cp.ResumeID == p.ID {
+		// This resume already ran and failed later in the turn: continue
+		// from where it stopped.
+		r.sess.InProgress = nil
+		r.sess.PromptAttributes = cloneAttrs(p.PromptAttributes)
+		r.buildSystem()
+		r.restore(cp)
+		return r.continueTurn(ctx)
+	}
+	r.sess.InProgress = nil
 	r.turn = slices.Clone(p.Messages)
 	r.iter = p.Iteration
 	r.usage = p.Usage
@@ -884,6 +914,7 @@ func (r *runner) pause(ctx context.Context, calls []bedrockkit.ToolCall, results
 		r.sess.Resumed = appendResumed(r.sess.Resumed, r.resumeID)
 	}
 	r.sess.Pending = p
+	r.sess.InProgress = nil
 	if err := r.mem.Save(ctx, r.sess); err != nil {
 		return r.fail(ctx, fmt.Errorf("agent: save paused session: %w", err))
 	}
@@ -919,6 +950,7 @@ func (r *runner) finish(ctx context.Context, resp *bedrockkit.Response) (*Result
 	r.sess.Records = nil
 	r.sess.PromptAttributes = nil
 	r.sess.Pending = nil
+	r.sess.InProgress = nil
 	if r.resumeID != "" {
 		r.sess.Resumed = appendResumed(r.sess.Resumed, r.resumeID)
 	}
@@ -938,9 +970,43 @@ func (r *runner) finish(ctx context.Context, resp *bedrockkit.Response) (*Result
 	return res, nil
 }
 
-// fail ends the run with err, saving the idempotency records of tools that
-// already ran (but not the unfinished turn) so a retry does not repeat them.
+// restore loads an unfinished turn.
+func (r *runner) restore(cp *Checkpoint) {
+	r.turn = slices.Clone(cp.Messages)
+	r.iter = cp.Iteration
+	r.usage = cp.Usage
+	r.invalid = cp.InvalidCalls
+}
+
+// continueTurn finishes the tool calls of a restored turn, if it stopped
+// among them, and goes on with the loop.
+func (r *runner) continueTurn(ctx context.Context) (*Result, error) {
+	last := r.turn[len(r.turn)-1]
+	if calls := last.ToolCalls(); last.Role == bedrockkit.RoleAssistant && len(calls) > 0 {
+		results, pending, err := r.handleCalls(ctx, calls)
+		if err != nil {
+			return r.fail(ctx, err)
+		}
+		if len(pending) > 0 {
+			return r.pause(ctx, calls, results, pending)
+		}
+		r.observe(results)
+	}
+	return r.loop(ctx)
+}
+
+// fail ends the run with err. Unless a limit or a guardrail stopped it, the
+// unfinished turn is saved as the session's checkpoint, with the idempotency
+// records of tools that already ran, so that running the same input again
+// (or retrying the same Resume) continues the turn instead of repeating it.
 func (r *runner) fail(ctx context.Context, err error) (*Result, error) {
+	var le *LimitError
+	var ge *GuardrailError
+	if len(r.turn) > 0 && !errors.As(err, &le) && !errors.As(err, &ge) && !errors.Is(err, ErrConflict) {
+		r.sess.InProgress = &Checkpoint{Input: r.input, ResumeID: r.resumeID, Messages: slices.Clone(r.turn),
+			Iteration: r.iter, Usage: r.usage, InvalidCalls: r.invalid}
+		r.dirty = true
+	}
 	if r.dirty {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

@@ -350,3 +350,91 @@ func typeName(v any) string {
 	}
 	return "?"
 }
+
+// TestCancelledTurnResumesWithoutRerunningFinishedTools: after a
+// cancellation among parallel tools, running the same input again replays
+// the tool that finished and runs only the one that was interrupted.
+func TestCancelledTurnResumesWithoutRerunningFinishedTools(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var fastRuns, slowRuns atomic.Int32
+	fastDone := make(chan struct{})
+	fast := agent.Func("fast", "Fast", func(ctx context.Context, in cityIn) (string, error) {
+		fastRuns.Add(1)
+		close(fastDone)
+		return "fast ok", nil
+	})
+	slow := agent.Func("slow", "Slow", func(c context.Context, in cityIn) (string, error) {
+		if slowRuns.Add(1) == 1 {
+			<-fastDone
+			cancel()
+			<-c.Done()
+			return "", c.Err()
+		}
+		return "slow ok", nil
+	})
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(call("f", "fast", `{"city":"a"}`), call("s", "slow", `{"city":"b"}`)),
+		bedrockkittest.TextStep("both done"),
+	)
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{fast, slow}}
+	if _, err := a.Run(ctx, "s", "go"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want cancellation, got %v", err)
+	}
+	var replayed []string
+	a.OnEvent = func(e agent.Event) {
+		if tc, ok := e.(agent.ToolCalled); ok && tc.Replayed {
+			replayed = append(replayed, tc.Call.Name)
+		}
+	}
+	res, err := a.Run(context.Background(), "s", "go")
+	if err != nil || res.Output != "both done" {
+		t.Fatal(err, res)
+	}
+	if fastRuns.Load() != 1 || slowRuns.Load() != 2 || len(replayed) != 1 || replayed[0] != "fast" {
+		t.Fatalf("fast runs %d, slow runs %d, replayed %v", fastRuns.Load(), slowRuns.Load(), replayed)
+	}
+	rs := lastResults(t, m)
+	if resultText(rs[0]) != "fast ok" || resultText(rs[1]) != "slow ok" {
+		t.Fatalf("results %+v", rs)
+	}
+}
+
+func TestEmptySessionIDRejected(t *testing.T) {
+	a := &agent.Agent{Model: bedrockkittest.NewScriptedModel()}
+	if _, err := a.Run(context.Background(), "", "hi"); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Fatalf("want ErrInvalidInput, got %v", err)
+	}
+}
+
+func TestConcurrentRunsOnOneSessionConflict(t *testing.T) {
+	// Two runs load the same session version; the second save is refused.
+	release := make(chan struct{})
+	var started atomic.Int32
+	both := make(chan struct{})
+	wait := agent.Func("wait", "Wait", func(ctx context.Context, in cityIn) (string, error) {
+		if started.Add(1) == 2 {
+			close(both)
+		}
+		<-release
+		return "ok", nil
+	})
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(call("w", "wait", `{"city":"a"}`)),
+		bedrockkittest.ToolStep(call("w", "wait", `{"city":"a"}`)),
+		bedrockkittest.TextStep("one"), bedrockkittest.TextStep("two"),
+	)
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{wait}}
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := a.Run(context.Background(), "shared", "go")
+			errs <- err
+		}()
+	}
+	<-both
+	close(release)
+	e1, e2 := <-errs, <-errs
+	if (e1 == nil) == (e2 == nil) || !(errors.Is(e1, agent.ErrConflict) || errors.Is(e2, agent.ErrConflict)) {
+		t.Fatalf("want exactly one ErrConflict, got %v and %v", e1, e2)
+	}
+}

@@ -20,9 +20,13 @@
 // Human in the loop: a tool built with RequireConfirmation, or with
 // ReturnControl, pauses the run. The Result carries a Pending state that
 // encodes to JSON; Resume it — in this process or another — with Approve,
-// Deny, Respond or RespondError for each call. A state resumes once. Each call
-// has an idempotency key (CallInfoFrom) and its result is recorded in the
-// session, so a retried Resume never runs a tool twice.
+// Deny, Respond or RespondError for each call. A state resumes once.
+//
+// Retries: each call has an idempotency key (CallInfoFrom) and its result is
+// recorded in the session until the turn completes. A run that fails midway
+// (model error, cancellation) saves its unfinished turn as a Checkpoint;
+// running the same input again, or retrying the same Resume, continues from
+// it, so a retried turn never runs a tool that already finished.
 //
 // Sessions live in a Memory (NewInMemory, or NewFileMemory whose writes are
 // atomic and survive restarts): history, session attributes (for tools),
@@ -32,8 +36,10 @@
 //
 // Every step is an Event (ModelCalled with usage, ToolCalled with arguments
 // and duration, Observation, GuardrailIntervened, Summarized, Failure, Paused,
-// Finished), delivered to Agent.OnEvent during Run or yielded by Stream,
-// which also yields the model's text as it arrives.
+// Finished), delivered to Agent.OnEvent and to observers attached with
+// WithObserver, or yielded by Stream, which also yields the model's text as
+// it arrives. Package agent/agentotel turns them into OpenTelemetry spans
+// following the GenAI semantic conventions.
 //
 // Guardrails and budgets plug in through the small Guard and Budget
 // interfaces; the Guard sees user input, final output, tool inputs and tool

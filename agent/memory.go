@@ -31,6 +31,10 @@ type Session struct {
 	PromptAttributes map[string]string
 	// Pending is the paused run waiting for Resume, if any.
 	Pending *Pending
+	// InProgress is the unfinished turn of a run that failed midway (a model
+	// error, a cancellation); running the same input again, or retrying the
+	// same Resume, continues it.
+	InProgress *Checkpoint
 	// Records maps idempotency keys of the current turn's tool calls to their
 	// results, so a retried turn or a retried Resume does not run a tool twice.
 	Records map[string]bedrockkit.ToolResult
@@ -51,6 +55,7 @@ type wireSession struct {
 	Attributes       map[string]string     `json:"attributes,omitempty"`
 	PromptAttributes map[string]string     `json:"prompt_attributes,omitempty"`
 	Pending          *Pending              `json:"pending,omitempty"`
+	InProgress       *wireCheckpoint       `json:"in_progress,omitempty"`
 	Records          map[string][]wirePart `json:"records,omitempty"`
 	Resumed          []string              `json:"resumed,omitempty"`
 	Turns            int                   `json:"turns"`
@@ -67,6 +72,13 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 	w := wireSession{ID: s.ID, Messages: ms, Summary: s.Summary, Attributes: s.Attributes,
 		PromptAttributes: s.PromptAttributes, Pending: s.Pending, Resumed: s.Resumed,
 		Turns: s.Turns, Version: s.Version, UpdatedAt: s.UpdatedAt}
+	if cp := s.InProgress; cp != nil {
+		ms, err := encodeMessages(cp.Messages)
+		if err != nil {
+			return nil, err
+		}
+		w.InProgress = &wireCheckpoint{Input: cp.Input, ResumeID: cp.ResumeID, Messages: ms, Iteration: cp.Iteration, Usage: cp.Usage, InvalidCalls: cp.InvalidCalls}
+	}
 	if len(s.Records) > 0 {
 		w.Records = make(map[string][]wirePart, len(s.Records))
 		for k, r := range s.Records {
@@ -93,6 +105,13 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 	*s = Session{ID: w.ID, Messages: ms, Summary: w.Summary, Attributes: w.Attributes,
 		PromptAttributes: w.PromptAttributes, Pending: w.Pending, Resumed: w.Resumed,
 		Turns: w.Turns, Version: w.Version, UpdatedAt: w.UpdatedAt}
+	if cp := w.InProgress; cp != nil {
+		ms, err := decodeMessages(cp.Messages)
+		if err != nil {
+			return err
+		}
+		s.InProgress = &Checkpoint{Input: cp.Input, ResumeID: cp.ResumeID, Messages: ms, Iteration: cp.Iteration, Usage: cp.Usage, InvalidCalls: cp.InvalidCalls}
+	}
 	if len(w.Records) > 0 {
 		s.Records = make(map[string]bedrockkit.ToolResult, len(w.Records))
 		for k, ps := range w.Records {
@@ -106,6 +125,27 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 		}
 	}
 	return nil
+}
+
+// Checkpoint is an unfinished turn, saved when a run fails midway.
+type Checkpoint struct {
+	// Input is the user input of the turn (before any guardrail rewrite).
+	Input string
+	// ResumeID is the ID of the pending state whose Resume was running, if any.
+	ResumeID     string
+	Messages     []bedrockkit.Message
+	Iteration    int
+	Usage        bedrockkit.Usage
+	InvalidCalls int
+}
+
+type wireCheckpoint struct {
+	Input        string           `json:"input"`
+	ResumeID     string           `json:"resume_id,omitempty"`
+	Messages     []wireMessage    `json:"messages"`
+	Iteration    int              `json:"iteration"`
+	Usage        bedrockkit.Usage `json:"usage"`
+	InvalidCalls int              `json:"invalid_calls,omitempty"`
 }
 
 // Memory stores sessions. Load returns an error wrapping ErrSessionNotFound
