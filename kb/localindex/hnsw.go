@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bedrockkit/bedrockkit/internal/simd"
 )
@@ -25,6 +26,14 @@ type hnsw struct {
 	maxLevel int
 	rng      *rand.Rand
 	visits   sync.Pool
+
+	// During a parallel batch insert, building is set and every read or
+	// write of a node's links holds that node's lock; entryMu guards entry
+	// and maxLevel. Searches never run during a build (the index holds its
+	// write lock), so they skip the locks.
+	building bool
+	locks    []sync.Mutex
+	entryMu  sync.Mutex
 }
 
 func newHNSW(ix *Index, m, efC, efS int, seed uint64) *hnsw {
@@ -67,6 +76,18 @@ func (g *hnsw) simQ(qn []float32, s int32) float32 {
 
 func (g *hnsw) sim(a, b int32) float32 {
 	return simd.Dot(g.vec(a), g.vec(b)) * g.ix.inv[a] * g.ix.inv[b]
+}
+
+// neighbors returns node s's layer-l links; during a build, a copy taken
+// under the node's lock.
+func (g *hnsw) neighbors(s int32, l int, buf []int32) []int32 {
+	if !g.building {
+		return g.links[s][l]
+	}
+	g.locks[s].Lock()
+	buf = append(buf[:0], g.links[s][l]...)
+	g.locks[s].Unlock()
+	return buf
 }
 
 // maxHeap is the candidate queue (best first).
@@ -127,12 +148,14 @@ func (g *hnsw) searchLayer(qn []float32, eps []cand, ef, layer int, accept func(
 			w.push(e)
 		}
 	}
+	var buf []int32
 	for len(c) > 0 {
 		cur := c.pop()
 		if w.full() && cur.score < w.h[0].score {
 			break
 		}
-		for _, n := range g.links[cur.slot][layer] {
+		buf = g.neighbors(cur.slot, layer, buf)
+		for _, n := range buf {
 			if vs.mark[n] == vs.gen {
 				continue
 			}
@@ -172,22 +195,90 @@ func (g *hnsw) selectNeighbors(cands []cand, m int) []int32 {
 	return out
 }
 
+// grow sizes the per-slot arrays to the index. Not during a build.
 func (g *hnsw) grow() {
 	for len(g.level) < len(g.ix.slots) {
 		g.level = append(g.level, -1)
 		g.links = append(g.links, nil)
 	}
+	if len(g.locks) < len(g.level) {
+		g.locks = make([]sync.Mutex, cap(g.level)) // all unlocked outside a build
+	}
+}
+
+// parallelMin is the batch size from which inserts run in parallel.
+const parallelMin = 256
+
+// insertBatch adds the slots to the graph, in parallel across workers
+// goroutines (all finished before it returns) for large batches.
+func (g *hnsw) insertBatch(slots []int32, workers int) {
+	g.grow()
+	levels := make([]int, len(slots))
+	for i := range slots {
+		levels[i] = g.randomLevel()
+	}
+	i := 0
+	for ; i < len(slots) && g.entry < 0; i++ {
+		g.insertAt(slots[i], levels[i])
+	}
+	if workers <= 1 || len(slots)-i < parallelMin {
+		for ; i < len(slots); i++ {
+			g.insertAt(slots[i], levels[i])
+		}
+		return
+	}
+	g.building = true
+	var next atomic.Int64
+	next.Store(int64(i))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				j := int(next.Add(1) - 1)
+				if j >= len(slots) {
+					return
+				}
+				g.insertAt(slots[j], levels[j])
+			}
+		}()
+	}
+	wg.Wait()
+	g.building = false
+}
+
+func (g *hnsw) randomLevel() int {
+	return min(int(-math.Log(1-g.rng.Float64())*g.ml), 30)
 }
 
 // insert adds slot s (whose vector is already stored) to the graph.
 func (g *hnsw) insert(s int32) {
 	g.grow()
-	lvl := int(-math.Log(1-g.rng.Float64()) * g.ml)
-	lvl = min(lvl, 30)
+	g.insertAt(s, g.randomLevel())
+}
+
+// insertAt adds slot s at level lvl. During a build it may run
+// concurrently with other insertAt calls.
+func (g *hnsw) insertAt(s int32, lvl int) {
 	g.level[s] = int8(lvl)
-	g.links[s] = make([][]int32, lvl+1)
-	if g.entry < 0 {
+	links := make([][]int32, lvl+1)
+	if g.building {
+		g.locks[s].Lock()
+		g.links[s] = links
+		g.locks[s].Unlock()
+		g.entryMu.Lock()
+	} else {
+		g.links[s] = links
+	}
+	entry, maxLevel := g.entry, g.maxLevel
+	if entry < 0 {
 		g.entry, g.maxLevel = s, lvl
+	}
+	if g.building {
+		g.entryMu.Unlock()
+	}
+	if entry < 0 {
 		return
 	}
 	qn := slices.Clone(g.vec(s))
@@ -195,28 +286,50 @@ func (g *hnsw) insert(s int32) {
 	for i := range qn {
 		qn[i] *= inv
 	}
-	ep := []cand{{g.simQ(qn, g.entry), g.entry}}
-	for l := g.maxLevel; l > lvl; l-- {
+	ep := []cand{{g.simQ(qn, entry), entry}}
+	for l := maxLevel; l > lvl; l-- {
 		ep = g.searchLayer(qn, ep, 1, l, nil)
 	}
-	for l := min(lvl, g.maxLevel); l >= 0; l-- {
+	for l := min(lvl, maxLevel); l >= 0; l-- {
 		w := g.searchLayer(qn, ep, g.efC, l, nil)
 		mmax := g.m
 		if l == 0 {
 			mmax = g.m0
 		}
 		nb := g.selectNeighbors(w, g.m)
+		g.lock(s)
 		g.links[s][l] = nb
+		g.unlock(s)
 		for _, n := range nb {
+			g.lock(n)
 			g.links[n][l] = append(g.links[n][l], s)
 			if len(g.links[n][l]) > mmax {
 				g.shrink(n, l, mmax)
 			}
+			g.unlock(n)
 		}
 		ep = w
 	}
-	if lvl > g.maxLevel {
-		g.entry, g.maxLevel = s, lvl
+	if lvl > maxLevel {
+		if g.building {
+			g.entryMu.Lock()
+			defer g.entryMu.Unlock()
+		}
+		if lvl > g.maxLevel {
+			g.entry, g.maxLevel = s, lvl
+		}
+	}
+}
+
+func (g *hnsw) lock(s int32) {
+	if g.building {
+		g.locks[s].Lock()
+	}
+}
+
+func (g *hnsw) unlock(s int32) {
+	if g.building {
+		g.locks[s].Unlock()
 	}
 }
 

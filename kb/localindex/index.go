@@ -123,6 +123,8 @@ type Index struct {
 	free   []int32
 	live   int
 
+	pending []int32 // slots not yet in the graph (see flushGraph)
+
 	vfile *os.File // Int8 on disk: float32 vectors by slot
 	lock  *os.File
 	graph *hnsw
@@ -297,6 +299,7 @@ func (ix *Index) Upsert(ctx context.Context, records []kb.Record) error {
 	for _, r := range valid {
 		ix.applyUpsert(r)
 	}
+	ix.flushGraph()
 	ix.mu.Unlock()
 	return ix.maybeSnapshot()
 }
@@ -461,13 +464,28 @@ func (ix *Index) addVector(e *entry, vec []float32) {
 	if ix.opts.Quantization == Int8 {
 		quantize(vec, inv, ix.codes[int(s)*dim:int(s+1)*dim], &ix.scales[s])
 	}
-	if h := ix.opts.HNSW; h != nil {
-		if ix.graph != nil {
-			ix.graph.insert(s)
-		} else if ix.live >= h.MinRecords {
+	if ix.graph != nil {
+		ix.pending = append(ix.pending, s)
+	}
+}
+
+// flushGraph adds the slots written since the last flush to the HNSW
+// graph (building it once the collection reaches MinRecords). Callers
+// apply a whole batch, then flush, so large batches insert in parallel.
+// Caller holds mu.
+func (ix *Index) flushGraph() {
+	h := ix.opts.HNSW
+	if h == nil {
+		return
+	}
+	if ix.graph == nil {
+		if ix.live >= h.MinRecords {
 			ix.buildGraph()
 		}
+	} else if len(ix.pending) > 0 {
+		ix.graph.insertBatch(ix.pending, ix.opts.Workers)
 	}
+	ix.pending = ix.pending[:0]
 }
 
 func (ix *Index) freeSlot(s int32) {
@@ -716,21 +734,25 @@ func (ix *Index) compact() {
 	ix.live = 0
 	ix.partLive = map[uint32]int{}
 	ix.graph = nil
+	ix.pending = nil
 	for s, e := range oldSlots {
 		if e != nil {
 			ix.addVector(e, oldVecs[s*dim:(s+1)*dim])
 		}
 	}
+	ix.flushGraph()
 }
 
 func (ix *Index) buildGraph() {
 	h := ix.opts.HNSW
 	ix.graph = newHNSW(ix, h.M, h.EfConstruction, h.EfSearch, h.Seed)
+	var all []int32
 	for s, e := range ix.slots {
 		if e != nil {
-			ix.graph.insert(int32(s))
+			all = append(all, int32(s))
 		}
 	}
+	ix.graph.insertBatch(all, ix.opts.Workers)
 }
 
 // simdDot is the kernel used everywhere (tests may compare it with scalar code).

@@ -393,6 +393,7 @@ func (ix *Index) applyLogged(op byte, body []byte) error {
 		for _, r := range recs {
 			ix.applyUpsert(r)
 		}
+		ix.flushGraph()
 	case opDelete:
 		part, docs, err := decodeDelete(body)
 		if err != nil {
@@ -414,6 +415,7 @@ func (ix *Index) resetState() {
 	ix.slots, ix.vecs, ix.inv, ix.part, ix.codes, ix.scales, ix.free = nil, nil, nil, nil, nil, nil, nil
 	ix.live = 0
 	ix.graph = nil
+	ix.pending = nil
 }
 
 func (ix *Index) loadSnapshot(name string, lsn uint64) error {
@@ -457,6 +459,7 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 	if err != nil || len(p) != 11 || string(p[:3]) != "END" || binary.LittleEndian.Uint64(p[3:]) != count {
 		return errors.New("missing or bad trailer")
 	}
+	ix.flushGraph()
 	return nil
 }
 

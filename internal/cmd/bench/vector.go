@@ -131,6 +131,31 @@ func measure(qs [][]float32, fn func(i int, q []float32) error) (timing, error) 
 	return timing{p50: ds[len(ds)/2], p95: ds[min(len(ds)-1, len(ds)*95/100)]}, nil
 }
 
+// measureAll times several engines on the same queries, interleaved query
+// by query so that noise from other processes hits all of them alike. It
+// returns each engine's p50/p95.
+func measureAll(qs [][]float32, fns ...func(i int, q []float32) error) ([]timing, error) {
+	ds := make([][]time.Duration, len(fns))
+	for round := -2; round < len(qs); round++ { // two warm-up rounds
+		i := max(round, 0)
+		for e, fn := range fns {
+			start := time.Now()
+			if err := fn(i, qs[i]); err != nil {
+				return nil, err
+			}
+			if round >= 0 {
+				ds[e] = append(ds[e], time.Since(start))
+			}
+		}
+	}
+	out := make([]timing, len(fns))
+	for e, d := range ds {
+		slices.Sort(d)
+		out[e] = timing{p50: d[len(d)/2], p95: d[min(len(d)-1, len(d)*95/100)]}
+	}
+	return out, nil
+}
+
 func randomData(n, dim int, seed uint64) [][]float32 {
 	r := rand.New(rand.NewPCG(seed, 11))
 	out := make([][]float32, n)
@@ -324,14 +349,6 @@ func (c *vcase) run() (string, error) {
 	for i, q := range qs {
 		truth[i] = floorScan(flat, c.dim, q, 10, workers, nil)
 	}
-	floor, err := measure(qs, func(_ int, q []float32) error { floorScan(flat, c.dim, q, 10, workers, nil); return nil })
-	if err != nil {
-		return "", err
-	}
-	c.row("floor-scan", "random", floor, 1, 0, 4*c.dim)
-	floor1, _ := measure(qs, func(_ int, q []float32) error { floorScan(flat, c.dim, q, 10, 1, nil); return nil })
-	c.row("floor-scan-1thread", "random", floor1, 1, 0, 4*c.dim)
-
 	exact, err := localindex.Open(localindex.Options{Dir: tmp + "/exact"})
 	if err != nil {
 		return "", err
@@ -340,19 +357,11 @@ func (c *vcase) run() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	exactT, err := measure(qs, func(_ int, q []float32) error {
-		_, err := exact.Search(ctx, kb.Query{Vector: q, K: 10})
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
 	rec, err := meanRecall(exact, qs, truth, nil)
 	if err != nil {
 		return "", err
 	}
 	exactBytes := exact.BytesPerVector()
-	c.row("exact", "random", exactT, rec, rate, exactBytes)
 
 	// 1%-selective filter: the top-10 must be exactly the brute-force one.
 	f := kb.Equals("group", 7)
@@ -375,24 +384,62 @@ func (c *vcase) run() (string, error) {
 		}
 	}
 	filtered := float64(exactMatches) / float64(len(qs))
-	filtT, _ := measure(qs, func(_ int, q []float32) error {
-		_, err := exact.Search(ctx, kb.Query{Vector: q, K: 10, Filter: &f})
-		return err
-	})
-	c.row("exact+filter1%", "random", filtT, filtered, 0, 0)
-	if err := exact.Close(); err != nil {
-		return "", err
-	}
-	exact = nil
 
-	chromemSpeedup := math.NaN()
+	fns := []func(int, []float32) error{
+		func(_ int, q []float32) error { floorScan(flat, c.dim, q, 10, workers, nil); return nil },
+		func(_ int, q []float32) error { floorScan(flat, c.dim, q, 10, 1, nil); return nil },
+		func(_ int, q []float32) error {
+			_, err := exact.Search(ctx, kb.Query{Vector: q, K: 10})
+			return err
+		},
+		func(_ int, q []float32) error {
+			_, err := exact.Search(ctx, kb.Query{Vector: q, K: 10, Filter: &f})
+			return err
+		},
+	}
+	var crec, crate float64
 	if c.chromem {
-		ct, crec, crate, err := c.chromemRun(data, qs, truth)
+		query, r, err := c.chromemLoad(data)
 		if err != nil {
 			return "", err
 		}
-		c.row("chromem-go-raw", "random", ct, crec, crate, 0)
-		chromemSpeedup = ct.p50.Seconds() / exactT.p50.Seconds()
+		crate = r
+		var sum float64
+		fns = append(fns, func(i int, q []float32) error {
+			ids, err := query(q)
+			if i >= 0 {
+				sum += recallOf(ids, truth[i])
+			}
+			return err
+		})
+		ts, err := measureAll(qs, fns...)
+		exact.Close()
+		if err != nil {
+			return "", err
+		}
+		crec = sum / float64(len(qs)+2) // two warm-up calls on query 0
+		return c.finishRandom(ts, rec, rate, exactBytes, filtered, crec, crate, data, flat, qs, tmp)
+	}
+	ts, err := measureAll(qs, fns...)
+	exact.Close()
+	if err != nil {
+		return "", err
+	}
+	return c.finishRandom(ts, rec, rate, exactBytes, filtered, -1, 0, data, flat, qs, tmp)
+}
+
+func (c *vcase) finishRandom(ts []timing, rec, rate float64, exactBytes int, filtered, crec, crate float64, data [][]float32, flat []float32, qs [][]float32, tmp string) (string, error) {
+	ctx := context.Background()
+	workers := runtime.GOMAXPROCS(0)
+	floor, exactT := ts[0], ts[2]
+	c.row("floor-scan", "random", floor, 1, 0, 4*c.dim)
+	c.row("floor-scan-1thread", "random", ts[1], 1, 0, 4*c.dim)
+	c.row("exact", "random", exactT, rec, rate, exactBytes)
+	c.row("exact+filter1%", "random", ts[3], filtered, 0, 0)
+	chromemSpeedup := math.NaN()
+	if len(ts) > 4 {
+		c.row("chromem-go-raw", "random", ts[4], crec, crate, 0)
+		chromemSpeedup = ts[4].p50.Seconds() / exactT.p50.Seconds()
 	}
 	data, flat = nil, nil
 	runtime.GC()
@@ -408,69 +455,53 @@ func (c *vcase) run() (string, error) {
 	cflat = nil
 
 	cexact, _ := localindex.Open(localindex.Options{})
+	defer cexact.Close()
 	if _, err := loadIndex(cexact, cdata); err != nil {
 		return "", err
 	}
-	cexactT, err := measure(cqs, func(_ int, q []float32) error {
-		_, err := cexact.Search(ctx, kb.Query{Vector: q, K: 10})
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	crec, _ := meanRecall(cexact, cqs, ctruth, nil)
-	c.row("exact", "clustered", cexactT, crec, 0, cexact.BytesPerVector())
-	cexact.Close()
-	runtime.GC()
-
+	crecall, _ := meanRecall(cexact, cqs, ctruth, nil)
 	h := c.hnsw
 	hix, _ := localindex.Open(localindex.Options{HNSW: &h})
+	defer hix.Close()
 	hrate, err := loadIndex(hix, cdata)
 	if err != nil {
 		return "", err
 	}
-	hT, err := measure(cqs, func(_ int, q []float32) error {
-		_, err := hix.Search(ctx, kb.Query{Vector: q, K: 10})
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
 	hrec, _ := meanRecall(hix, cqs, ctruth, nil)
-	c.row("hnsw", "clustered", hT, hrec, hrate, 0)
-	hix.Close()
-	runtime.GC()
-
 	qix, err := localindex.Open(localindex.Options{Dir: tmp + "/int8", Quantization: localindex.Int8})
 	if err != nil {
 		return "", err
 	}
+	defer qix.Close()
 	qrate, err := loadIndex(qix, cdata)
-	if err != nil {
-		return "", err
-	}
-	qT, err := measure(cqs, func(_ int, q []float32) error {
-		_, err := qix.Search(ctx, kb.Query{Vector: q, K: 10})
-		return err
-	})
 	if err != nil {
 		return "", err
 	}
 	qrec, _ := meanRecall(qix, cqs, ctruth, nil)
 	qBytes := qix.BytesPerVector()
-	c.row("int8+rescore", "clustered", qT, qrec, qrate, qBytes)
-	if err := qix.Close(); err != nil {
+	search := func(ix *localindex.Index) func(int, []float32) error {
+		return func(_ int, q []float32) error {
+			_, err := ix.Search(ctx, kb.Query{Vector: q, K: 10})
+			return err
+		}
+	}
+	cts, err := measureAll(cqs, search(cexact), search(hix), search(qix))
+	if err != nil {
 		return "", err
 	}
-	runtime.GC()
+	cexactT, hT, qT := cts[0], cts[1], cts[2]
+	c.row("exact", "clustered", cexactT, crecall, 0, cexact.BytesPerVector())
+	c.row("hnsw", "clustered", hT, hrec, hrate, 0)
+	c.row("int8+rescore", "clustered", qT, qrec, qrate, qBytes)
 
 	return fmt.Sprintf("exact_vs_floor=%.2f exact_vs_chromem=%.1f filtered_top10_exact=%.2f hnsw_recall10=%.3f hnsw_vs_exact=%.1f int8_recall10=%.3f int8_bytes_ratio=%.3f",
 		exactT.p50.Seconds()/floor.p50.Seconds(), chromemSpeedup, filtered, hrec,
 		cexactT.p50.Seconds()/hT.p50.Seconds(), qrec, float64(qBytes)/float64(exactBytes)), nil
 }
 
-// chromemRun loads chromem-go in memory and times its exact query.
-func (c *vcase) chromemRun(data, qs [][]float32, truth [][]int) (timing, float64, float64, error) {
+// chromemLoad loads chromem-go in memory (its own exact search) and returns
+// a query function and the insert rate.
+func (c *vcase) chromemLoad(data [][]float32) (func(q []float32) ([]string, error), float64, error) {
 	ctx := context.Background()
 	db := chromem.NewDB()
 	noEmbed := func(context.Context, string) ([]float32, error) {
@@ -478,7 +509,7 @@ func (c *vcase) chromemRun(data, qs [][]float32, truth [][]int) (timing, float64
 	}
 	col, err := db.CreateCollection("bench", nil, noEmbed)
 	if err != nil {
-		return timing{}, 0, 0, err
+		return nil, 0, err
 	}
 	docs := make([]chromem.Document, len(data))
 	for i, v := range data {
@@ -487,27 +518,18 @@ func (c *vcase) chromemRun(data, qs [][]float32, truth [][]int) (timing, float64
 	}
 	start := time.Now()
 	if err := col.AddDocuments(ctx, docs, runtime.GOMAXPROCS(0)); err != nil {
-		return timing{}, 0, 0, err
+		return nil, 0, err
 	}
 	rate := float64(len(data)) / time.Since(start).Seconds()
-	var sum float64
-	t, err := measure(qs, func(i int, q []float32) error {
+	return func(q []float32) ([]string, error) {
 		res, err := col.QueryEmbedding(ctx, q, 10, nil, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ids := make([]string, len(res))
 		for j, r := range res {
 			ids[j] = r.ID
 		}
-		if i < len(truth) {
-			sum += recallOf(ids, truth[i])
-		}
-		return nil
-	})
-	if err != nil {
-		return timing{}, 0, 0, err
-	}
-	// measure runs the first two queries twice; recall counts every call.
-	return t, sum / float64(len(qs)+min(2, len(qs))), rate, nil
+		return ids, nil
+	}, rate, nil
 }
