@@ -29,4 +29,14 @@
 // tiktoken-go's; Characters counts code points; Estimate is a cheap
 // approximation. Amazon Titan and Anthropic Claude tokenize differently from
 // OpenAI's encodings: plug your own Tokenizer when exact model counts matter.
+//
+// Measured by `go run ./internal/cmd/bench chunk` on 20.1 MB of the Go
+// distribution (Go source, licences, Markdown, HTML; medians of 3 runs on a
+// shared 2-core machine): the cl100k encoder counts 64 MB/s (tiktoken-go:
+// 3.1 MB/s) with token ids identical to tiktoken-go's on every file;
+// FixedSize at 300 exact tokens chunks 41 MB/s, 84x langchaingo v0.1.14's
+// TokenSplitter; Recursive at 1,000 characters matches langchaingo's
+// RecursiveCharacter (1.03x) with a tenth of its allocations. Estimate
+// over-counts that corpus by 9.8% in total, with a mean absolute error of
+// 14.8% per file.
 package chunk
