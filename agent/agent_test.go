@@ -438,3 +438,91 @@ func TestConcurrentRunsOnOneSessionConflict(t *testing.T) {
 		t.Fatalf("want exactly one ErrConflict, got %v and %v", e1, e2)
 	}
 }
+
+func TestStreamErrorEndsWithFailure(t *testing.T) {
+	m := bedrockkittest.NewScriptedModel(bedrockkittest.Step{
+		Events: []bedrockkit.Event{bedrockkit.TextDelta{Text: "partial "}},
+		Err:    bedrockkit.ErrThrottled,
+	})
+	a := &agent.Agent{Model: m}
+	var sawFailure bool
+	var last error
+	for ev, err := range a.Stream(context.Background(), "s", "hi") {
+		if err != nil {
+			last = err
+			continue
+		}
+		if _, ok := ev.(agent.Failure); ok {
+			sawFailure = true
+		}
+	}
+	if !sawFailure || !errors.Is(last, bedrockkit.ErrThrottled) {
+		t.Fatalf("failure event %v, error %v", sawFailure, last)
+	}
+}
+
+func TestMalformedToolUseIsRetried(t *testing.T) {
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.Step{Response: &bedrockkit.Response{StopReason: bedrockkit.StopMalformedToolUse}},
+		bedrockkittest.TextStep("recovered"),
+	)
+	a := &agent.Agent{Model: m}
+	res, err := a.Run(context.Background(), "s", "go")
+	if err != nil || res.Output != "recovered" {
+		t.Fatal(err, res)
+	}
+	msgs := m.Requests()[1].Messages
+	if last := msgs[len(msgs)-1]; !strings.Contains(last.Text(), "malformed") || msgs[len(msgs)-2].Role != bedrockkit.RoleAssistant {
+		t.Fatalf("model not told about the malformed call: %+v", msgs)
+	}
+}
+
+type countingBudget struct {
+	allowed int
+	spent   bedrockkit.Usage
+}
+
+func (b *countingBudget) Allow(ctx context.Context, req *bedrockkit.Request) error {
+	if b.allowed == 0 {
+		return bedrockkit.ErrBudgetExceeded
+	}
+	b.allowed--
+	return nil
+}
+
+func (b *countingBudget) Spend(ctx context.Context, u bedrockkit.Usage) { b.spent = b.spent.Add(u) }
+
+func TestBudgetHook(t *testing.T) {
+	resp := &bedrockkit.Response{Message: bedrockkit.Message{Role: bedrockkit.RoleAssistant, Parts: []bedrockkit.Part{call("c", "echo", `{"city":"x"}`)}},
+		Usage: bedrockkit.Usage{InputTokens: 7, OutputTokens: 1}}
+	m := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: resp}, bedrockkittest.TextStep("never"))
+	b := &countingBudget{allowed: 1}
+	a := &agent.Agent{Model: m, Budget: b, Tools: []*agent.Tool{echoTool()}}
+	res, err := a.Run(context.Background(), "s", "go")
+	if !errors.Is(err, bedrockkit.ErrBudgetExceeded) || m.Calls() != 1 || b.spent.InputTokens != 7 || res.Iterations != 1 {
+		t.Fatalf("err %v calls %d spent %+v", err, m.Calls(), b.spent)
+	}
+}
+
+func TestOutputGuardBlocks(t *testing.T) {
+	guard := agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Verdict, error) {
+		if stage == agent.StageOutput && strings.Contains(text, "secret") {
+			return agent.Verdict{Blocked: true, Message: "[removed]"}, nil
+		}
+		return agent.Verdict{}, nil
+	})
+	m := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("the secret is 42"), bedrockkittest.TextStep("ok"))
+	a := &agent.Agent{Model: m, Guardrail: guard}
+	res, err := a.Run(context.Background(), "s", "tell me")
+	if !errors.Is(err, bedrockkit.ErrGuardrailBlocked) || res.Output != "[removed]" {
+		t.Fatal(err, res)
+	}
+	if _, err := a.Run(context.Background(), "s", "again"); err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range m.Requests()[1].Messages {
+		if strings.Contains(msg.Text(), "secret") {
+			t.Fatal("blocked answer kept in history")
+		}
+	}
+}
