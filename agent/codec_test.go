@@ -69,3 +69,33 @@ func FuzzPendingJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSessionJSON: decoding arbitrary bytes as a stored session never
+// panics, and whatever decodes re-encodes stably.
+func FuzzSessionJSON(f *testing.F) {
+	s := &agent.Session{ID: "s", Messages: []bedrockkit.Message{bedrockkit.UserText("hi")},
+		Records:    map[string]bedrockkit.ToolResult{"k": {CallID: "c", Parts: []bedrockkit.Part{bedrockkit.Text{Text: "r"}}}},
+		InProgress: &agent.Checkpoint{Input: "hi", Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}}}
+	seed, _ := json.Marshal(s)
+	f.Add(seed)
+	f.Add([]byte(`{"id":"x","messages":[{"role":"system","parts":[]}]}`))
+	f.Add([]byte(`{"id":"x","records":{"k":[{"type":"text","text":"not a result"}]}}`))
+	f.Add([]byte(`{"id":"x","in_progress":{"messages":[{"role":"user","parts":[{"type":"tool_result","parts":[{"type":"?"}]}]}]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s agent.Session
+		if err := json.Unmarshal(b, &s); err != nil {
+			return
+		}
+		b2, err := json.Marshal(&s)
+		if err != nil {
+			t.Fatalf("re-encode: %v", err)
+		}
+		var s2 agent.Session
+		if err := json.Unmarshal(b2, &s2); err != nil {
+			t.Fatalf("decode of re-encoded session: %v", err)
+		}
+		if b3, _ := json.Marshal(&s2); string(b2) != string(b3) {
+			t.Fatalf("not stable:\n%s\n%s", b2, b3)
+		}
+	})
+}
