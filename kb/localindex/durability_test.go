@@ -31,7 +31,7 @@ func count(t *testing.T, ix *Index) int {
 	return ix.Len()
 }
 
-func lastSegment(t *testing.T, dir string) string {
+func lastSegment(t testing.TB, dir string) string {
 	t.Helper()
 	segs, err := listFiles(dir, "wal-", ".log")
 	if err != nil || len(segs) == 0 {
