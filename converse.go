@@ -173,7 +173,7 @@ func (m *ConverseModel) Generate(ctx context.Context, req *Request) (*Response, 
 	var out *bedrockruntime.ConverseOutput
 	err = m.opts.Retry.do(ctx, "Converse", func(ctx context.Context) error {
 		var err error
-		out, err = m.client.Converse(ctx, in, disableSDKRetry)
+		out, err = m.client.Converse(ctx, in, disableSDKRetry, safeRequestBody)
 		return err
 	})
 	if err != nil {

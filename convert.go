@@ -433,9 +433,6 @@ func toolInput(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 func toImage(p Image, where string, caps *Capabilities) (types.ImageBlock, error) {
-	if caps != nil && caps.Known && !caps.Images {
-		return types.ImageBlock{}, fmt.Errorf("%w: %s: model family %s does not accept images", ErrUnsupported, where, caps.Family)
-	}
 	switch p.Format {
 	case ImagePNG, ImageJPEG, ImageGIF, ImageWebP:
 	default:
@@ -455,13 +452,13 @@ func toImage(p Image, where string, caps *Capabilities) (types.ImageBlock, error
 	default:
 		return img, invalid("%s: image has neither Bytes nor S3URI; set exactly one", where)
 	}
+	if caps != nil && caps.Known && !caps.Images {
+		return img, fmt.Errorf("%w: %s: model family %s does not accept images", ErrUnsupported, where, caps.Family)
+	}
 	return img, nil
 }
 
 func toDocument(p Document, where string, caps *Capabilities) (types.DocumentBlock, error) {
-	if caps != nil && caps.Known && !caps.Documents {
-		return types.DocumentBlock{}, fmt.Errorf("%w: %s: model family %s does not accept documents", ErrUnsupported, where, caps.Family)
-	}
 	if strings.TrimSpace(p.Name) == "" {
 		return types.DocumentBlock{}, invalid("%s: document needs a Name (visible to the model; keep it neutral)", where)
 	}
@@ -489,6 +486,9 @@ func toDocument(p Document, where string, caps *Capabilities) (types.DocumentBlo
 	}
 	if n != 1 {
 		return doc, invalid("%s: document %q must set exactly one of Bytes, Text and S3URI (it sets %d)", where, p.Name, n)
+	}
+	if caps != nil && caps.Known && !caps.Documents {
+		return doc, fmt.Errorf("%w: %s: model family %s does not accept documents", ErrUnsupported, where, caps.Family)
 	}
 	return doc, nil
 }

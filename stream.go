@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -30,6 +31,38 @@ type eventStream interface {
 // (aws/smithy-go#714).
 func freshProtocol(o *bedrockruntime.Options) {
 	o.Protocol = restjson1.New(schemas.AmazonBedrockFrontendService)
+}
+
+// safeRequestBody works around a race between smithy-go and net/http: once
+// the response headers arrive, the SDK closes the request body, whose
+// WriteTo then returns io.EOF; if the transport is still draining that body
+// (it checks for bytes beyond Content-Length with io.Copy, which uses
+// WriteTo), it takes the io.EOF for a write error and closes the
+// connection, killing a response body that is still streaming ("use of
+// closed network connection"). Hiding WriteTo makes the drain use Read,
+// which reports a closed body as a clean EOF.
+func safeRequestBody(o *bedrockruntime.Options) {
+	if o.HTTPClient != nil {
+		o.HTTPClient = readOnlyBodyClient{o.HTTPClient}
+	}
+}
+
+type readOnlyBodyClient struct{ next bedrockruntime.HTTPClient }
+
+// readOnlyBody exposes only Read and Close of a request body.
+type readOnlyBody struct{ rc io.ReadCloser }
+
+func (b readOnlyBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
+func (b readOnlyBody) Close() error               { return b.rc.Close() }
+
+func (c readOnlyBodyClient) Do(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		if _, ok := r.Body.(io.WriterTo); ok {
+			r = r.WithContext(r.Context()) // a shallow copy; the SDK keeps closing its own body
+			r.Body = readOnlyBody{r.Body}
+		}
+	}
+	return c.next.Do(r)
 }
 
 // errRemote marks an error that came from the service through Err(), as
@@ -239,6 +272,18 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
+// classifyStream classifies an error reported by an open stream. An error
+// with no service error code and no known class (such as an event frame
+// whose checksum does not match) means the stream could not be decoded.
+func classifyStream(err error) error {
+	err = classify("ConverseStream", err)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Kind == nil && apiErr.Code == "" {
+		apiErr.Kind = ErrMalformedStream
+	}
+	return err
+}
+
 // runStream opens the stream (with retries), then yields its events.
 func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.ConverseStreamInput, yield func(Event, error) bool) {
 	// The stream's HTTP request lives in ctx: cancelling it aborts the body
@@ -267,7 +312,7 @@ func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.Con
 			r.close()
 			r = nil
 		}
-		out, err := m.client.ConverseStream(ctx, in, disableSDKRetry, freshProtocol)
+		out, err := m.client.ConverseStream(ctx, in, disableSDKRetry, freshProtocol, safeRequestBody)
 		if err != nil {
 			return err
 		}
@@ -285,7 +330,7 @@ func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.Con
 		}
 		var remote errRemote
 		if errors.As(err, &remote) {
-			return remote.err
+			return classifyStream(remote.err)
 		}
 		localErr = err
 		return nil
@@ -305,7 +350,7 @@ func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.Con
 	fail := func(err error) {
 		var remote errRemote
 		if errors.As(err, &remote) {
-			err = classify("ConverseStream", remote.err)
+			err = classifyStream(remote.err)
 			var apiErr *APIError
 			if errors.As(err, &apiErr) {
 				apiErr.Attempts = attempts
