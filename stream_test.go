@@ -165,7 +165,10 @@ func TestStreamReaderErrors(t *testing.T) {
 		{"remote error", []types.ConverseStreamOutput{evText(0, "partial")}, remote, false,
 			func(err error) bool { var r errRemote; return errors.As(err, &r) && r.err == remote }},
 		{"idle", []types.ConverseStreamOutput{evText(0, "partial")}, nil, true,
-			func(err error) bool { var ie *IdleTimeoutError; return errors.Is(err, ErrStreamIdle) && errors.As(err, &ie) }},
+			func(err error) bool {
+				var ie *IdleTimeoutError
+				return errors.Is(err, ErrStreamIdle) && errors.As(err, &ie)
+			}},
 		{"nil event", []types.ConverseStreamOutput{nil}, nil, false,
 			func(err error) bool { return errors.Is(err, ErrMalformedStream) }},
 	}
