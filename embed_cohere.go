@@ -41,10 +41,10 @@ const (
 	CohereTruncateEnd CohereTruncate = "END"
 )
 
-// CohereConfig configures a CohereEmbedder. The zero value is usable: Cohere
+// CohereOptions configures a CohereEmbedder. The zero value is usable: Cohere
 // Embed English v3, 96 texts per request, 4 concurrent requests, no
 // truncation and the default RetryPolicy.
-type CohereConfig struct {
+type CohereOptions struct {
 	// ModelID is the model to call; empty means CohereEmbedEnglishV3. An
 	// inference-profile ID or an ARN is accepted; when the ID names a model,
 	// it must be Cohere Embed English or Multilingual v3.
@@ -59,7 +59,7 @@ type CohereConfig struct {
 	InputType string
 	// Concurrency bounds how many requests (batches) one Embed call runs at
 	// once; 0 means 4. Bedrock throttles embedding models by requests per
-	// minute; see TitanConfig.Concurrency.
+	// minute; see TitanOptions.Concurrency.
 	Concurrency int
 	// Retry is applied to each InvokeModel call. The SDK's own retryer is
 	// disabled for these calls so attempts are not multiplied.
@@ -90,7 +90,7 @@ type CohereEmbedder struct {
 // client, a BatchSize outside 0..96, a negative Concurrency or an unknown
 // Truncate, and, wrapping ErrUnsupported, when ModelID names a model other
 // than Cohere Embed v3.
-func NewCohereEmbedder(client InvokeModelAPI, cfg CohereConfig) (*CohereEmbedder, error) {
+func NewCohereEmbedder(client InvokeModelAPI, cfg CohereOptions) (*CohereEmbedder, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: NewCohereEmbedder needs a client; pass a *bedrockruntime.Client", ErrInvalidInput)
 	}
@@ -114,18 +114,18 @@ func NewCohereEmbedder(client InvokeModelAPI, cfg CohereConfig) (*CohereEmbedder
 	case e.batch == 0:
 		e.batch = cohereMaxBatch
 	case e.batch < 0 || e.batch > cohereMaxBatch:
-		return nil, fmt.Errorf("%w: CohereConfig.BatchSize is %d; Cohere Embed v3 takes 1 to %d texts per request", ErrInvalidInput, cfg.BatchSize, cohereMaxBatch)
+		return nil, fmt.Errorf("%w: CohereOptions.BatchSize is %d; Cohere Embed v3 takes 1 to %d texts per request", ErrInvalidInput, cfg.BatchSize, cohereMaxBatch)
 	}
 	switch {
 	case e.concurrency == 0:
 		e.concurrency = 4
 	case e.concurrency < 0:
-		return nil, fmt.Errorf("%w: CohereConfig.Concurrency is %d; use 0 for the default or a positive limit", ErrInvalidInput, cfg.Concurrency)
+		return nil, fmt.Errorf("%w: CohereOptions.Concurrency is %d; use 0 for the default or a positive limit", ErrInvalidInput, cfg.Concurrency)
 	}
 	switch e.truncate {
 	case CohereTruncateNone, CohereTruncateStart, CohereTruncateEnd:
 	default:
-		return nil, fmt.Errorf("%w: CohereConfig.Truncate is %q; use CohereTruncateNone, CohereTruncateStart or CohereTruncateEnd", ErrInvalidInput, cfg.Truncate)
+		return nil, fmt.Errorf("%w: CohereOptions.Truncate is %q; use CohereTruncateNone, CohereTruncateStart or CohereTruncateEnd", ErrInvalidInput, cfg.Truncate)
 	}
 	return e, nil
 }
@@ -231,7 +231,7 @@ func (e *CohereEmbedder) prepare(t string) (string, error) {
 	case CohereTruncateStart:
 		return string([]rune(t)[n-cohereMaxChars:]), nil
 	}
-	return "", fmt.Errorf("%w: text has %d characters, Cohere Embed v3 accepts at most %d; split it into chunks first or set CohereConfig.Truncate", ErrInvalidInput, n, cohereMaxChars)
+	return "", fmt.Errorf("%w: text has %d characters, Cohere Embed v3 accepts at most %d; split it into chunks first or set CohereOptions.Truncate", ErrInvalidInput, n, cohereMaxChars)
 }
 
 type cohereRequest struct {

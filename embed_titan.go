@@ -16,10 +16,10 @@ const TitanEmbedTextV2 = "amazon.titan-embed-text-v2:0"
 // characters (the other limit is 8,192 tokens, which only the service checks).
 const titanMaxChars = 50_000
 
-// TitanConfig configures a TitanEmbedder. The zero value is usable: Titan
+// TitanOptions configures a TitanEmbedder. The zero value is usable: Titan
 // Text Embeddings V2, 1024 normalized dimensions, 8 concurrent calls and the
 // default RetryPolicy.
-type TitanConfig struct {
+type TitanOptions struct {
 	// ModelID is the model to call; empty means TitanEmbedTextV2. An
 	// inference-profile ID or an ARN (foundation model, inference profile,
 	// application inference profile, provisioned model) is accepted; when the
@@ -66,7 +66,7 @@ type TitanEmbedder struct {
 // nil, Dimensions is not 256, 512 or 1024, or Concurrency is negative, and,
 // wrapping ErrUnsupported, when ModelID names a model other than Titan Text
 // Embeddings V2.
-func NewTitanEmbedder(client InvokeModelAPI, cfg TitanConfig) (*TitanEmbedder, error) {
+func NewTitanEmbedder(client InvokeModelAPI, cfg TitanOptions) (*TitanEmbedder, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: NewTitanEmbedder needs a client; pass a *bedrockruntime.Client", ErrInvalidInput)
 	}
@@ -95,7 +95,7 @@ func NewTitanEmbedder(client InvokeModelAPI, cfg TitanConfig) (*TitanEmbedder, e
 	case e.concurrency == 0:
 		e.concurrency = 8
 	case e.concurrency < 0:
-		return nil, fmt.Errorf("%w: TitanConfig.Concurrency is %d; use 0 for the default or a positive limit", ErrInvalidInput, cfg.Concurrency)
+		return nil, fmt.Errorf("%w: TitanOptions.Concurrency is %d; use 0 for the default or a positive limit", ErrInvalidInput, cfg.Concurrency)
 	}
 	return e, nil
 }

@@ -133,7 +133,7 @@ var fastRetry = RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDela
 func TestTitanOneCallPerTextInOrder(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	f := &fakeInvoke{answer: titanAnswer(1024)}
-	e, err := NewTitanEmbedder(f, TitanConfig{})
+	e, err := NewTitanEmbedder(f, TitanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestTitanOneCallPerTextInOrder(t *testing.T) {
 
 func TestTitanNoNormalizeAndDimensions(t *testing.T) {
 	f := &fakeInvoke{answer: titanAnswer(256)}
-	e, err := NewTitanEmbedder(f, TitanConfig{Dimensions: 256, NoNormalize: true})
+	e, err := NewTitanEmbedder(f, TitanOptions{Dimensions: 256, NoNormalize: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestTitanConcurrencyBound(t *testing.T) {
 	for _, limit := range []int{1, 3, 8} {
 		f := &fakeInvoke{}
 		f.answer = saturating(int64(limit), f, titanAnswer(512))
-		e, err := NewTitanEmbedder(f, TitanConfig{Dimensions: 512, Concurrency: limit})
+		e, err := NewTitanEmbedder(f, TitanOptions{Dimensions: 512, Concurrency: limit})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,7 +232,7 @@ func TestTitanConcurrencyBound(t *testing.T) {
 func TestCohereBatchesInOrder(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	f := &fakeInvoke{answer: cohereAnswer(1024)}
-	e, err := NewCohereEmbedder(f, CohereConfig{})
+	e, err := NewCohereEmbedder(f, CohereOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestCohereBatchesInOrder(t *testing.T) {
 func TestCohereBatchSizeAndQueryPurpose(t *testing.T) {
 	f := &fakeInvoke{}
 	f.answer = saturating(2, f, cohereAnswer(1024))
-	e, err := NewCohereEmbedder(f, CohereConfig{BatchSize: 10, Concurrency: 2, ModelID: CohereEmbedMultilingualV3})
+	e, err := NewCohereEmbedder(f, CohereOptions{BatchSize: 10, Concurrency: 2, ModelID: CohereEmbedMultilingualV3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestCohereBatchSizeAndQueryPurpose(t *testing.T) {
 	}
 	// InputType overrides Purpose.
 	f2 := &fakeInvoke{answer: cohereAnswer(1024)}
-	e2, _ := NewCohereEmbedder(f2, CohereConfig{InputType: "clustering"})
+	e2, _ := NewCohereEmbedder(f2, CohereOptions{InputType: "clustering"})
 	if _, err := e2.Embed(context.Background(), []string{"x 0"}, PurposeQuery); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestCohereBatchSizeAndQueryPurpose(t *testing.T) {
 func TestEmbedDimensionMismatch(t *testing.T) {
 	// Titan configured for 1024 but the model answers 512.
 	f := &fakeInvoke{answer: titanAnswer(512)}
-	e, _ := NewTitanEmbedder(f, TitanConfig{Concurrency: 1})
+	e, _ := NewTitanEmbedder(f, TitanOptions{Concurrency: 1})
 	_, err := e.Embed(context.Background(), []string{"a 0", "b 1"}, PurposeDocument)
 	var ee *EmbedError
 	if !errors.As(err, &ee) || !errors.Is(err, ErrDimensionMismatch) || ee.Index != 0 {
@@ -329,7 +329,7 @@ func TestEmbedDimensionMismatch(t *testing.T) {
 		resp.Embeddings[5] = resp.Embeddings[5][:768]
 		return json.Marshal(map[string]any{"embeddings": resp.Embeddings})
 	}}
-	ec, _ := NewCohereEmbedder(fc, CohereConfig{})
+	ec, _ := NewCohereEmbedder(fc, CohereOptions{})
 	_, err = ec.Embed(context.Background(), numbered(150), PurposeDocument)
 	if !errors.As(err, &ee) || !errors.Is(err, ErrDimensionMismatch) || ee.Index != 101 || ee.Count != 1 {
 		t.Fatalf("err = %v, want EmbedError at index 101 wrapping ErrDimensionMismatch", err)
@@ -348,7 +348,7 @@ func TestEmbedReportsFailedInput(t *testing.T) {
 		}
 		return good(ctx, n, body)
 	}}
-	e, _ := NewTitanEmbedder(f, TitanConfig{Retry: fastRetry})
+	e, _ := NewTitanEmbedder(f, TitanOptions{Retry: fastRetry})
 	vecs, err := e.Embed(context.Background(), numbered(30), PurposeDocument)
 	if vecs != nil {
 		t.Fatal("vectors returned with an error")
@@ -374,7 +374,7 @@ func TestEmbedReportsFailedInput(t *testing.T) {
 		}
 		return cohereAnswer(1024)(ctx, n, body)
 	}}
-	ec, _ := NewCohereEmbedder(fc, CohereConfig{Retry: fastRetry})
+	ec, _ := NewCohereEmbedder(fc, CohereOptions{Retry: fastRetry})
 	_, err = ec.Embed(context.Background(), numbered(200), PurposeDocument)
 	if !errors.As(err, &ee) || ee.Index != 96 || ee.Count != 96 || !errors.Is(err, ErrAccessDenied) {
 		t.Fatalf("err = %v, want EmbedError for inputs 96..191 wrapping ErrAccessDenied", err)
@@ -401,7 +401,7 @@ func TestEmbedFailureCancelsRest(t *testing.T) {
 			return nil, errors.New("not cancelled")
 		}
 	}}
-	e, _ := NewTitanEmbedder(f, TitanConfig{Concurrency: 4, Retry: fastRetry})
+	e, _ := NewTitanEmbedder(f, TitanOptions{Concurrency: 4, Retry: fastRetry})
 	_, err := e.Embed(context.Background(), numbered(100), PurposeDocument)
 	if !errors.Is(err, ErrValidation) {
 		t.Fatalf("err = %v, want the first failure", err)
@@ -431,7 +431,7 @@ func TestEmbedRetriesThrottling(t *testing.T) {
 	}}
 	throttled["text number 2"] = 2
 	throttled["text number 4"] = 1
-	e, _ := NewTitanEmbedder(f, TitanConfig{Retry: fastRetry})
+	e, _ := NewTitanEmbedder(f, TitanOptions{Retry: fastRetry})
 	vecs, err := e.Embed(context.Background(), numbered(5), PurposeDocument)
 	if err != nil {
 		t.Fatal(err)
@@ -467,7 +467,7 @@ func TestEmbedContextCancel(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}}
-	e, _ := NewCohereEmbedder(f, CohereConfig{BatchSize: 5, Concurrency: 3})
+	e, _ := NewCohereEmbedder(f, CohereOptions{BatchSize: 5, Concurrency: 3})
 	done := make(chan error)
 	go func() {
 		_, err := e.Embed(ctx, numbered(100), PurposeDocument)
@@ -485,7 +485,7 @@ func TestEmbedContextCancel(t *testing.T) {
 
 	// An already-cancelled context sends nothing.
 	f2 := &fakeInvoke{answer: titanAnswer(1024)}
-	e2, _ := NewTitanEmbedder(f2, TitanConfig{})
+	e2, _ := NewTitanEmbedder(f2, TitanOptions{})
 	if _, err := e2.Embed(ctx, numbered(3), PurposeDocument); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -496,7 +496,7 @@ func TestEmbedContextCancel(t *testing.T) {
 
 func TestEmbedLocalValidation(t *testing.T) {
 	f := &fakeInvoke{answer: titanAnswer(1024)}
-	e, _ := NewTitanEmbedder(f, TitanConfig{})
+	e, _ := NewTitanEmbedder(f, TitanOptions{})
 	cases := []struct {
 		texts []string
 		index int
@@ -532,7 +532,7 @@ func TestEmbedLocalValidation(t *testing.T) {
 func TestCohereTruncate(t *testing.T) {
 	long := strings.Repeat("a", 1000) + strings.Repeat("ü", 1000) + strings.Repeat("z", 1000) + " 0"
 	f := &fakeInvoke{answer: cohereAnswer(1024)}
-	e, _ := NewCohereEmbedder(f, CohereConfig{})
+	e, _ := NewCohereEmbedder(f, CohereOptions{})
 	_, err := e.Embed(context.Background(), []string{"fine 0", long}, PurposeDocument)
 	var ee *EmbedError
 	if !errors.As(err, &ee) || ee.Index != 1 || !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "Truncate") {
@@ -550,7 +550,7 @@ func TestCohereTruncate(t *testing.T) {
 			b, _ := json.Marshal(req)
 			return cohereAnswer(1024)(ctx, n, b)
 		}}
-		e, _ := NewCohereEmbedder(f, CohereConfig{Truncate: mode})
+		e, _ := NewCohereEmbedder(f, CohereOptions{Truncate: mode})
 		if _, err := e.Embed(context.Background(), []string{long}, PurposeDocument); err != nil {
 			t.Fatal(err)
 		}
@@ -582,44 +582,44 @@ func TestEmbedderConstructors(t *testing.T) {
 		"arn:aws:bedrock:us-east-1:123456789012:provisioned-model/xyz",
 	}
 	for _, id := range titanOK {
-		if _, err := NewTitanEmbedder(f, TitanConfig{ModelID: id}); err != nil {
+		if _, err := NewTitanEmbedder(f, TitanOptions{ModelID: id}); err != nil {
 			t.Errorf("Titan %q: %v", id, err)
 		}
 	}
 	for _, id := range []string{CohereEmbedEnglishV3, "amazon.titan-embed-text-v1", "arn:aws:bedrock:us-east-1::foundation-model/cohere.embed-english-v3"} {
-		if _, err := NewTitanEmbedder(f, TitanConfig{ModelID: id}); !errors.Is(err, ErrUnsupported) {
+		if _, err := NewTitanEmbedder(f, TitanOptions{ModelID: id}); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("Titan %q: err = %v, want ErrUnsupported", id, err)
 		}
 	}
 	for _, d := range []int{-1, 1, 300, 1536} {
-		if _, err := NewTitanEmbedder(f, TitanConfig{Dimensions: d}); !errors.Is(err, ErrInvalidInput) {
+		if _, err := NewTitanEmbedder(f, TitanOptions{Dimensions: d}); !errors.Is(err, ErrInvalidInput) {
 			t.Errorf("Titan dims %d: err = %v", d, err)
 		}
 	}
-	if _, err := NewTitanEmbedder(f, TitanConfig{Concurrency: -1}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := NewTitanEmbedder(f, TitanOptions{Concurrency: -1}); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("Titan concurrency -1: %v", err)
 	}
-	if _, err := NewTitanEmbedder(nil, TitanConfig{}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := NewTitanEmbedder(nil, TitanOptions{}); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("Titan nil client: %v", err)
 	}
 
 	for _, id := range []string{"", CohereEmbedMultilingualV3, "us.cohere.embed-english-v3", "arn:aws:bedrock:eu-west-1::foundation-model/cohere.embed-multilingual-v3"} {
-		e, err := NewCohereEmbedder(f, CohereConfig{ModelID: id})
+		e, err := NewCohereEmbedder(f, CohereOptions{ModelID: id})
 		if err != nil || e.Dimensions() != 1024 || e.BatchSize() != 96 {
 			t.Errorf("Cohere %q: %v", id, err)
 		}
 	}
 	for _, id := range []string{TitanEmbedTextV2, "cohere.embed-v4:0"} {
-		if _, err := NewCohereEmbedder(f, CohereConfig{ModelID: id}); !errors.Is(err, ErrUnsupported) {
+		if _, err := NewCohereEmbedder(f, CohereOptions{ModelID: id}); !errors.Is(err, ErrUnsupported) {
 			t.Errorf("Cohere %q: err = %v, want ErrUnsupported", id, err)
 		}
 	}
-	for _, cfg := range []CohereConfig{{BatchSize: 97}, {BatchSize: -1}, {Concurrency: -2}, {Truncate: "MIDDLE"}} {
+	for _, cfg := range []CohereOptions{{BatchSize: 97}, {BatchSize: -1}, {Concurrency: -2}, {Truncate: "MIDDLE"}} {
 		if _, err := NewCohereEmbedder(f, cfg); !errors.Is(err, ErrInvalidInput) {
 			t.Errorf("Cohere %+v: err = %v, want ErrInvalidInput", cfg, err)
 		}
 	}
-	if _, err := NewCohereEmbedder(nil, CohereConfig{}); !errors.Is(err, ErrInvalidInput) {
+	if _, err := NewCohereEmbedder(nil, CohereOptions{}); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("Cohere nil client: %v", err)
 	}
 }

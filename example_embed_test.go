@@ -32,7 +32,7 @@ func (offlineTitan) InvokeModel(_ context.Context, in *bedrockruntime.InvokeMode
 }
 
 func ExampleTitanEmbedder() {
-	emb, err := bedrockkit.NewTitanEmbedder(offlineTitan{}, bedrockkit.TitanConfig{
+	emb, err := bedrockkit.NewTitanEmbedder(offlineTitan{}, bedrockkit.TitanOptions{
 		Dimensions:  256, // 256, 512 or 1024 (default)
 		Concurrency: 4,   // at most 4 InvokeModel calls at once
 	})
@@ -54,7 +54,7 @@ func ExampleTitanEmbedder() {
 }
 
 func ExampleEmbedError() {
-	emb, err := bedrockkit.NewTitanEmbedder(offlineTitan{}, bedrockkit.TitanConfig{})
+	emb, err := bedrockkit.NewTitanEmbedder(offlineTitan{}, bedrockkit.TitanOptions{})
 	if err != nil {
 		panic(err)
 	}
@@ -93,7 +93,7 @@ func (offlineCohere) InvokeModel(_ context.Context, in *bedrockruntime.InvokeMod
 }
 
 func ExampleCohereEmbedder() {
-	emb, err := bedrockkit.NewCohereEmbedder(offlineCohere{}, bedrockkit.CohereConfig{
+	emb, err := bedrockkit.NewCohereEmbedder(offlineCohere{}, bedrockkit.CohereOptions{
 		ModelID:     bedrockkit.CohereEmbedMultilingualV3,
 		Concurrency: 1, // one batch at a time, so the output order is fixed
 	})
