@@ -29,7 +29,9 @@ type RuntimeClientOptions struct {
 	// environment variable is used if set; otherwise the default AWS
 	// credential chain signs requests. Bearer tokens are sent over HTTPS only.
 	APIKey string
-	// HTTPClient replaces the SDK's HTTP client (for proxies or test servers).
+	// HTTPClient replaces the HTTP client of the Bedrock calls (for test
+	// servers or custom transports). Credential providers keep the SDK's
+	// default client, which honours AWS_CA_BUNDLE and proxy settings.
 	HTTPClient bedrockruntime.HTTPClient
 	// ConfigOptions are extra options for config.LoadDefaultConfig.
 	ConfigOptions []func(*config.LoadOptions) error
@@ -55,9 +57,6 @@ func NewRuntimeClient(ctx context.Context, opts RuntimeClientOptions) (*bedrockr
 	if opts.Profile != "" {
 		lo = append(lo, config.WithSharedConfigProfile(opts.Profile))
 	}
-	if opts.HTTPClient != nil {
-		lo = append(lo, config.WithHTTPClient(opts.HTTPClient))
-	}
 	lo = append(lo, opts.ConfigOptions...)
 	cfg, err := config.LoadDefaultConfig(ctx, lo...)
 	if err != nil {
@@ -70,6 +69,10 @@ func NewRuntimeClient(ctx context.Context, opts RuntimeClientOptions) (*bedrockr
 	if opts.Endpoint != "" {
 		ep := opts.Endpoint
 		fns = append(fns, func(o *bedrockruntime.Options) { o.BaseEndpoint = &ep })
+	}
+	if opts.HTTPClient != nil {
+		hc := opts.HTTPClient
+		fns = append(fns, func(o *bedrockruntime.Options) { o.HTTPClient = hc })
 	}
 	if opts.APIKey != "" {
 		key := opts.APIKey
