@@ -9,22 +9,22 @@ import (
 func TestFullClasses(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"Hello World", "hello world"},
-		{"ｈｅｌｌｏ", "hello"},                 // fullwidth (NFKC)
-		{"he\u200bll\u200do", "hello"},      // zero-width
-		{"\u202ehello\u202c", "hello"},      // bidi override
-		{"hеllо", "hello"},                  // Cyrillic е and о
-		{"ηεllο", "nello"},                  // Greek look-alikes
-		{"h3ll0", "hello"},                  // leet
-		{"sh!t", "shit"},                    // leet symbol inside a word
-		{"hello!", "hello!"},                // sentence punctuation kept
-		{"$100", "$100"},                    // numbers kept
-		{"s.p.a.c.e.d", "spaced"},           // separators
-		{"s p a c e d out", "spaced out"},   // spaced letters
-		{"a  \t\n b", "a b"},                // whitespace collapse
-		{"café naïve", "cafe naive"},        // diacritics
-		{"e.g. fine", "e.g. fine"},          // two letters are not folded
-		{"ᴅᴀɴɢᴇʀ", "danger"},                // small caps
-		{"Ｉｇｎｏｒｅ ａｌｌ", "ignore all"}, // fullwidth words
+		{"ｈｅｌｌｏ", "hello"},                // fullwidth (NFKC)
+		{"he\u200bll\u200do", "hello"},    // zero-width
+		{"\u202ehello\u202c", "hello"},    // bidi override
+		{"hеllо", "hello"},                // Cyrillic е and о
+		{"ηεllο", "nello"},                // Greek look-alikes
+		{"h3ll0", "hello"},                // leet
+		{"sh!t", "shit"},                  // leet symbol inside a word
+		{"hello!", "hello!"},              // sentence punctuation kept
+		{"$100", "$100"},                  // numbers kept
+		{"s.p.a.c.e.d", "spaced"},         // separators
+		{"s p a c e d out", "spaced out"}, // spaced letters
+		{"a  \t\n b", "a b"},              // whitespace collapse
+		{"café naïve", "cafe naive"},      // diacritics
+		{"e.g. fine", "e.g. fine"},        // two letters are not folded
+		{"ᴅᴀɴɢᴇʀ", "danger"},              // small caps
+		{"Ｉｇｎｏｒｅ ａｌｌ", "ignore all"},      // fullwidth words
 	}
 	for _, c := range cases {
 		got := Full(c.in).String()

@@ -1,0 +1,158 @@
+// Package classify is a logistic-regression text classifier over hashed word
+// and character n-grams. The same Features function is used by the training
+// program (./train, run through go generate) and at run time, so a model file
+// always sees the features it was trained on.
+package classify
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"unicode/utf8"
+)
+
+// Bits is the log2 of the number of hash buckets.
+const Bits = 18
+
+// Dim is the number of hash buckets.
+const Dim = 1 << Bits
+
+// Feature is one hashed feature with its value.
+type Feature struct {
+	Index uint32
+	Value float32
+}
+
+func fnv(h uint32, s string) uint32 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+const fnvBasis = 2166136261
+
+// Features returns hashed features of already-folded text: word unigrams and
+// bigrams, and character 3- to 5-grams of each padded word. Repeated n-grams
+// appear repeatedly (no map, for speed); the vector is scaled to unit L2 norm
+// as if every occurrence were its own dimension, the same in training and use.
+func Features(text string) []Feature {
+	out := make([]Feature, 0, len(text)*3)
+	prev := ""
+	var idx [48]int
+	for w := range strings.FieldsSeq(text) {
+		w = strings.Trim(w, ".,;:!?\"'()[]{}")
+		if w == "" {
+			continue
+		}
+		out = append(out, Feature{fnv(fnv(fnvBasis, "w:"), w) & (Dim - 1), 1})
+		if prev != "" {
+			out = append(out, Feature{fnv(fnv(fnv(fnvBasis, "b:"), prev), " "+w) & (Dim - 1), 1})
+		}
+		prev = w
+		if len(w) > 40 {
+			w = w[:40]
+			for len(w) > 0 && !utf8.ValidString(w) {
+				w = w[:len(w)-1]
+			}
+		}
+		p := " " + w + " "
+		k := 0
+		for i := range p {
+			idx[k] = i
+			k++
+		}
+		idx[k] = len(p)
+		k++
+		base := fnv(fnvBasis, "c:")
+		for n := 3; n <= 5; n++ {
+			for i := 0; i+n < k; i++ {
+				out = append(out, Feature{fnv(base, p[idx[i]:idx[i+n]]) & (Dim - 1), 0.5})
+			}
+		}
+	}
+	var norm float64
+	for _, f := range out {
+		norm += float64(f.Value * f.Value)
+	}
+	if norm > 0 {
+		inv := float32(1 / math.Sqrt(norm))
+		for i := range out {
+			out[i].Value *= inv
+		}
+	}
+	return out
+}
+
+// Model is a trained binary classifier with its operating thresholds.
+type Model struct {
+	Bias    float32
+	Weights []float32 // length Dim
+	// Thresholds on the probability for LOW, MEDIUM and HIGH confidence.
+	Low, Medium, High float32
+}
+
+// Prob returns the probability of the positive class for features fs.
+func (m *Model) Prob(fs []Feature) float64 {
+	z := float64(m.Bias)
+	for _, f := range fs {
+		z += float64(m.Weights[f.Index] * f.Value)
+	}
+	return 1 / (1 + math.Exp(-z))
+}
+
+var magic = []byte("BKLR1\n")
+
+// Marshal encodes the model compactly: weights quantised to int8 with one scale.
+func (m *Model) Marshal() []byte {
+	var maxAbs float32
+	for _, w := range m.Weights {
+		maxAbs = max(maxAbs, float32(math.Abs(float64(w))))
+	}
+	scale := maxAbs / 127
+	if scale == 0 {
+		scale = 1
+	}
+	var b bytes.Buffer
+	b.Write(magic)
+	for _, v := range []float32{m.Bias, scale, m.Low, m.Medium, m.High} {
+		binary.Write(&b, binary.LittleEndian, v)
+	}
+	binary.Write(&b, binary.LittleEndian, uint32(len(m.Weights)))
+	q := make([]byte, len(m.Weights))
+	for i, w := range m.Weights {
+		q[i] = byte(int8(math.Round(float64(w / scale))))
+	}
+	b.Write(q)
+	return b.Bytes()
+}
+
+// Unmarshal decodes a model written by Marshal.
+func Unmarshal(data []byte) (*Model, error) {
+	if !bytes.HasPrefix(data, magic) {
+		return nil, errors.New("classify: not a model file")
+	}
+	r := bytes.NewReader(data[len(magic):])
+	var hdr [5]float32
+	var n uint32
+	if err := binary.Read(r, binary.LittleEndian, &hdr); err != nil {
+		return nil, err
+	}
+	if err := binary.Read(r, binary.LittleEndian, &n); err != nil {
+		return nil, err
+	}
+	if n != Dim || r.Len() != int(n) {
+		return nil, fmt.Errorf("classify: model has %d weights, want %d", n, Dim)
+	}
+	m := &Model{Bias: hdr[0], Low: hdr[2], Medium: hdr[3], High: hdr[4], Weights: make([]float32, n)}
+	q := make([]byte, n)
+	r.Read(q)
+	for i, v := range q {
+		m.Weights[i] = float32(int8(v)) * hdr[1]
+	}
+	return m, nil
+}
