@@ -98,6 +98,7 @@ func NewConverseModel(client ConverseAPI, modelID string, opts ConverseOptions) 
 	if opts.IdleTimeout == 0 {
 		opts.IdleTimeout = DefaultIdleTimeout
 	}
+	opts.AdditionalResponseFieldPaths = append([]string(nil), opts.AdditionalResponseFieldPaths...)
 	for _, p := range opts.AdditionalResponseFieldPaths {
 		if len(p) == 0 || p[0] != '/' {
 			return nil, fmt.Errorf("%w: additional response field path %q must be a JSON Pointer starting with '/'", ErrInvalidInput, p)
@@ -147,7 +148,9 @@ func disableSDKRetry(o *bedrockruntime.Options) {
 }
 
 // Generate calls Converse. Retryable failures are retried per
-// ConverseOptions.Retry within ctx's deadline.
+// ConverseOptions.Retry within ctx's deadline. Response.Latency is the
+// latency Bedrock reports (metrics.latencyMs), or the measured time of the
+// successful call when Bedrock reports none.
 func (m *ConverseModel) Generate(ctx context.Context, req *Request) (*Response, error) {
 	parts, err := toConverse(req, m.capsForCheck())
 	if err != nil {

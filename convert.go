@@ -128,6 +128,9 @@ func toConverse(req *Request, caps *Capabilities) (*converseParts, error) {
 		if len(m.Parts) == 0 {
 			return nil, invalid("%s: no parts; every message needs content", where)
 		}
+		if err := checkDocumentHasText(m, where); err != nil {
+			return nil, err
+		}
 		blocks := make([]types.ContentBlock, 0, len(m.Parts))
 		for j, p := range m.Parts {
 			b, err := toContentBlock(p, m.Role, fmt.Sprintf("%s part %d", where, j), caps, &cache)
@@ -153,6 +156,24 @@ func toConverse(req *Request, caps *Capabilities) (*converseParts, error) {
 		out.extra = newRawDocument(raw)
 	}
 	return out, nil
+}
+
+// checkDocumentHasText enforces Bedrock's rule that a message holding a
+// document also holds a text block (a question about it).
+func checkDocumentHasText(m Message, where string) error {
+	hasDoc, hasText := false, false
+	for _, p := range m.Parts {
+		switch p := p.(type) {
+		case Document:
+			hasDoc = true
+		case Text:
+			hasText = hasText || p.Text != ""
+		}
+	}
+	if hasDoc && !hasText {
+		return invalid("%s: a message with a Document needs a Text part too (Bedrock rejects documents without text)", where)
+	}
+	return nil
 }
 
 // cacheCheck counts cache points and checks Bedrock's TTL ordering rule:

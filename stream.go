@@ -84,6 +84,8 @@ type streamReader struct {
 	pending []Event
 	gotStop bool
 	closed  bool
+	// cancel, if set, ends the context of the stream's HTTP request.
+	cancel context.CancelFunc
 }
 
 type toolBlock struct {
@@ -102,6 +104,9 @@ func (r *streamReader) close() {
 	}
 	r.closed = true
 	r.timer.Stop()
+	if r.cancel != nil {
+		r.cancel()
+	}
 	_ = r.es.Close()
 }
 
@@ -312,17 +317,35 @@ func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.Con
 			r.close()
 			r = nil
 		}
-		out, err := m.client.ConverseStream(ctx, in, disableSDKRetry, freshProtocol, safeRequestBody)
+		// The attempt's context carries the stream's HTTP request; the
+		// idle timeout also bounds the wait for the response headers.
+		actx, acancel := context.WithCancel(ctx)
+		timer := time.AfterFunc(m.opts.IdleTimeout, acancel)
+		out, err := m.client.ConverseStream(actx, in, disableSDKRetry, freshProtocol, safeRequestBody)
+		if !timer.Stop() {
+			if err == nil && out.GetStream() != nil {
+				_ = out.GetStream().Close()
+			}
+			acancel()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			localErr = &IdleTimeoutError{Timeout: m.opts.IdleTimeout}
+			return nil
+		}
 		if err != nil {
+			acancel()
 			return err
 		}
 		es := out.GetStream()
 		if es == nil {
+			acancel()
 			localErr = fmt.Errorf("%w: ConverseStream returned no event stream", ErrMalformedStream)
 			return nil
 		}
 		started = true
 		r = newStreamReader(es, m.opts.IdleTimeout, m.opts.Strict)
+		r.cancel = acancel
 		ev, err := r.next(ctx)
 		if err == nil {
 			first = ev

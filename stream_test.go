@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"go.uber.org/goleak"
 )
@@ -268,4 +269,41 @@ func FuzzStreamToolInput(f *testing.F) {
 			t.Fatalf("no valid ToolCallDone in %#v", got)
 		}
 	})
+}
+
+// hangingAPI never answers until its context ends.
+type hangingAPI struct{}
+
+func (hangingAPI) Converse(ctx context.Context, _ *bedrockruntime.ConverseInput, _ ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseOutput, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (hangingAPI) ConverseStream(ctx context.Context, _ *bedrockruntime.ConverseStreamInput, _ ...func(*bedrockruntime.Options)) (*bedrockruntime.ConverseStreamOutput, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// The idle timeout also bounds the wait for the stream's response headers,
+// and cancellation ends that wait.
+func TestStreamOpenHangs(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	m, err := NewConverseModel(hangingAPI{}, "amazon.nova-lite-v1:0", ConverseOptions{IdleTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &Request{Messages: []Message{UserText("hi")}}
+	_, err = Collect(m.Stream(context.Background(), req))
+	var ie *IdleTimeoutError
+	var se *StreamError
+	if !errors.As(err, &ie) || errors.As(err, &se) {
+		t.Fatalf("err = %v, want a bare *IdleTimeoutError", err)
+	}
+
+	m, _ = NewConverseModel(hangingAPI{}, "amazon.nova-lite-v1:0", ConverseOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	if _, err := Collect(m.Stream(ctx, req)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
 }
