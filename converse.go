@@ -73,8 +73,10 @@ var _ Model = (*ConverseModel)(nil)
 // (usually a *bedrockruntime.Client, see NewRuntimeClient). modelID may be a
 // base model ID, a cross-Region inference profile ID or an ARN (see
 // ParseModelID). It fails, wrapping ErrInvalidInput, for a nil client, a
-// malformed model ID or bad options, and, wrapping ErrUnsupported, for
-// identifiers Converse cannot serve (imported models, embedding models).
+// malformed model ID, bad options or a bare base-model ID of a model that
+// the capability table says needs an inference profile (Claude 3.7 and 4.x,
+// Llama 3.2+, ...), and, wrapping ErrUnsupported, for identifiers Converse
+// cannot serve (imported models, prompt ARNs, embedding models).
 func NewConverseModel(client ConverseAPI, modelID string, opts ConverseOptions) (*ConverseModel, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: NewConverseModel needs a client; pass a *bedrockruntime.Client (see NewRuntimeClient)", ErrInvalidInput)
@@ -114,6 +116,9 @@ func NewConverseModel(client ConverseAPI, modelID string, opts ConverseOptions) 
 			return nil, fmt.Errorf("%w: ConverseOptions.BaseModel %q must name a foundation model, such as anthropic.claude-3-7-sonnet-20250219-v1:0", ErrInvalidInput, opts.BaseModel)
 		}
 		caps = CapabilitiesOf(base)
+	}
+	if !opts.NoCapabilityCheck && id.Kind == KindFoundationModel && caps.Known && caps.NeedsInferenceProfile {
+		return nil, fmt.Errorf("%w: %s (%s) is served on demand only through an inference profile; use a geography-prefixed ID such as us.%s (or eu., apac., global.), or set ConverseOptions.NoCapabilityCheck if your account has it on demand", ErrInvalidInput, modelID, caps.Family, id.BaseModel)
 	}
 	return &ConverseModel{client: client, id: id, caps: caps, opts: opts, checked: !opts.NoCapabilityCheck}, nil
 }

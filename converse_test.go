@@ -651,12 +651,17 @@ func TestNewConverseModel(t *testing.T) {
 		{"arn:aws:bedrock:us-east-1:123456789012:imported-model/abc", bedrockkit.ConverseOptions{}, bedrockkit.ErrUnsupported},
 		{"amazon.titan-embed-text-v2:0", bedrockkit.ConverseOptions{}, bedrockkit.ErrUnsupported},
 		{claude, bedrockkit.ConverseOptions{IdleTimeout: -time.Second}, bedrockkit.ErrInvalidInput},
+		{"anthropic.claude-sonnet-4-20250514-v1:0", bedrockkit.ConverseOptions{}, bedrockkit.ErrInvalidInput},
+		{"arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-7-sonnet-20250219-v1:0", bedrockkit.ConverseOptions{}, bedrockkit.ErrInvalidInput},
 		{claude, bedrockkit.ConverseOptions{AdditionalResponseFieldPaths: []string{"stop_sequence"}}, bedrockkit.ErrInvalidInput},
 		{claude, bedrockkit.ConverseOptions{BaseModel: "arn:aws:bedrock:us-east-1:1:provisioned-model/x"}, bedrockkit.ErrInvalidInput},
 	} {
 		if _, err := bedrockkit.NewConverseModel(c, tc.id, tc.opts); !errors.Is(err, tc.want) {
 			t.Errorf("NewConverseModel(%q, %+v) = %v, want %v", tc.id, tc.opts, err, tc.want)
 		}
+	}
+	if _, err := bedrockkit.NewConverseModel(c, "anthropic.claude-sonnet-4-20250514-v1:0", bedrockkit.ConverseOptions{NoCapabilityCheck: true}); err != nil {
+		t.Errorf("NoCapabilityCheck should allow a bare ID: %v", err)
 	}
 	if _, err := bedrockkit.NewConverseModel(nil, claude, bedrockkit.ConverseOptions{}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Errorf("nil client: %v", err)

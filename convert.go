@@ -142,6 +142,10 @@ func toConverse(req *Request, caps *Capabilities) (*converseParts, error) {
 		out.messages = append(out.messages, types.Message{Role: types.ConversationRole(m.Role), Content: blocks})
 	}
 
+	if out.toolConfig == nil && hasToolBlocks(req.Messages) {
+		return nil, invalid("the conversation holds ToolCall or ToolResult parts but Request.Tools is empty; Bedrock requires the tool definitions whenever tool blocks are present (pass the tools again)")
+	}
+
 	inf, err := toInference(req)
 	if err != nil {
 		return nil, err
@@ -156,6 +160,18 @@ func toConverse(req *Request, caps *Capabilities) (*converseParts, error) {
 		out.extra = newRawDocument(raw)
 	}
 	return out, nil
+}
+
+func hasToolBlocks(msgs []Message) bool {
+	for _, m := range msgs {
+		for _, p := range m.Parts {
+			switch p.(type) {
+			case ToolCall, ToolResult:
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkDocumentHasText enforces Bedrock's rule that a message holding a
@@ -526,6 +542,9 @@ func toToolResult(p ToolResult, where string, caps *Capabilities) (types.Content
 		w := fmt.Sprintf("%s result part %d", where, k)
 		switch q := q.(type) {
 		case Text:
+			if q.Text == "" {
+				return nil, invalid("%s: empty text; Bedrock rejects blank text blocks (send a short note such as \"(no output)\")", w)
+			}
 			tr.Content = append(tr.Content, &types.ToolResultContentBlockMemberText{Value: q.Text})
 		case JSON:
 			if !json.Valid(q.Value) {
@@ -551,8 +570,7 @@ func toToolResult(p ToolResult, where string, caps *Capabilities) (types.Content
 		}
 	}
 	if len(tr.Content) == 0 {
-		// Bedrock requires content; an empty result is sent as empty text.
-		tr.Content = append(tr.Content, &types.ToolResultContentBlockMemberText{Value: ""})
+		return nil, invalid("%s: ToolResult for %q has no parts; Bedrock needs content and rejects blank text (send a short note such as \"(no output)\")", where, p.CallID)
 	}
 	return &types.ContentBlockMemberToolResult{Value: tr}, nil
 }
