@@ -1,10 +1,13 @@
 package bedrockkit_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +61,7 @@ func closeAndCheckLeaks(t *testing.T, f *bedrockkittest.FakeBedrock, opts ...gol
 func TestTitanEmbedderFakeBedrock(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	f := bedrockkittest.NewFakeBedrock(t)
-	e, err := bedrockkit.NewTitanEmbedder(f.Client(), bedrockkit.TitanOptions{
+	e, err := bedrockkit.NewTitanEmbedder(fakeClient(f), bedrockkit.TitanOptions{
 		ModelID: "us.amazon.titan-embed-text-v2:0", Dimensions: 512, Concurrency: 3, Retry: quickRetry,
 	})
 	if err != nil {
@@ -101,7 +104,7 @@ func TestTitanEmbedderFakeBedrock(t *testing.T) {
 func TestCohereEmbedderFakeBedrock(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	f := bedrockkittest.NewFakeBedrock(t)
-	e, err := bedrockkit.NewCohereEmbedder(f.Client(), bedrockkit.CohereOptions{Retry: quickRetry})
+	e, err := bedrockkit.NewCohereEmbedder(fakeClient(f), bedrockkit.CohereOptions{Retry: quickRetry})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,10 +166,10 @@ func TestEmbedErrorClassesFakeBedrock(t *testing.T) {
 			f.Enqueue(bedrockkittest.OpInvokeModel, bedrockkittest.Reply{Fault: &bedrockkittest.Fault{Code: c.code, Message: "scripted " + c.code}})
 			for _, mk := range []func() (bedrockkit.Embedder, error){
 				func() (bedrockkit.Embedder, error) {
-					return bedrockkit.NewTitanEmbedder(f.Client(), bedrockkit.TitanOptions{Retry: quickRetry})
+					return bedrockkit.NewTitanEmbedder(fakeClient(f), bedrockkit.TitanOptions{Retry: quickRetry})
 				},
 				func() (bedrockkit.Embedder, error) {
-					return bedrockkit.NewCohereEmbedder(f.Client(), bedrockkit.CohereOptions{Retry: quickRetry})
+					return bedrockkit.NewCohereEmbedder(fakeClient(f), bedrockkit.CohereOptions{Retry: quickRetry})
 				},
 			} {
 				e, err := mk()
@@ -201,7 +204,7 @@ func TestEmbedRetryExhaustedFakeBedrock(t *testing.T) {
 	f.Enqueue(bedrockkittest.OpInvokeModel, throttle, throttle, throttle, throttle)
 	// The client has the SDK's standard retryer switched on; the embedder
 	// must switch it off per call so 4 policy attempts stay 4 requests.
-	client := f.Client(func(o *bedrockruntime.Options) { o.Retryer = retry.NewStandard() })
+	client := fakeClient(f, func(o *bedrockruntime.Options) { o.Retryer = retry.NewStandard() })
 	e, _ := bedrockkit.NewTitanEmbedder(client, bedrockkit.TitanOptions{Concurrency: 1, Retry: quickRetry})
 	_, err := e.Embed(context.Background(), texts(3), bedrockkit.PurposeDocument)
 	var ee *bedrockkit.EmbedError
@@ -224,7 +227,7 @@ func TestEmbedDimensionCheckFakeBedrock(t *testing.T) {
 	// Titan answers 256 dimensions although 1024 were asked for.
 	body, _ := json.Marshal(map[string]any{"embedding": make([]float32, 256), "inputTextTokenCount": 3})
 	f.Enqueue(bedrockkittest.OpInvokeModel, bedrockkittest.Reply{Body: body})
-	e, _ := bedrockkit.NewTitanEmbedder(f.Client(), bedrockkit.TitanOptions{Concurrency: 1})
+	e, _ := bedrockkit.NewTitanEmbedder(fakeClient(f), bedrockkit.TitanOptions{Concurrency: 1})
 	_, err := e.Embed(context.Background(), texts(2), bedrockkit.PurposeDocument)
 	var ee *bedrockkit.EmbedError
 	if !errors.As(err, &ee) || ee.Index != 0 || !errors.Is(err, bedrockkit.ErrDimensionMismatch) {
@@ -247,7 +250,7 @@ func TestEmbedDimensionCheckFakeBedrock(t *testing.T) {
 	b0, _ := json.Marshal(map[string]any{"embeddings": batch0, "response_type": "embeddings_floats"})
 	b1, _ := json.Marshal(map[string]any{"embeddings": batch1, "response_type": "embeddings_floats"})
 	fc.Enqueue(bedrockkittest.OpInvokeModel, bedrockkittest.Reply{Body: b0}, bedrockkittest.Reply{Body: b1})
-	ec, _ := bedrockkit.NewCohereEmbedder(fc.Client(), bedrockkit.CohereOptions{Concurrency: 1})
+	ec, _ := bedrockkit.NewCohereEmbedder(fakeClient(fc), bedrockkit.CohereOptions{Concurrency: 1})
 	_, err = ec.Embed(context.Background(), in, bedrockkit.PurposeDocument)
 	if !errors.As(err, &ee) || ee.Index != 99 || !errors.Is(err, bedrockkit.ErrDimensionMismatch) {
 		t.Fatalf("err = %v, want EmbedError for input 99 wrapping ErrDimensionMismatch", err)
@@ -274,7 +277,7 @@ func TestCohereBatchFailureFakeBedrock(t *testing.T) {
 	f.Enqueue(bedrockkittest.OpInvokeModel,
 		bedrockkittest.Reply{Body: b0},
 		bedrockkittest.Reply{Fault: &bedrockkittest.Fault{Code: "ValidationException", Message: "Malformed input request, please reformat your input and try again."}})
-	e, _ := bedrockkit.NewCohereEmbedder(f.Client(), bedrockkit.CohereOptions{Concurrency: 1, Retry: quickRetry})
+	e, _ := bedrockkit.NewCohereEmbedder(fakeClient(f), bedrockkit.CohereOptions{Concurrency: 1, Retry: quickRetry})
 	_, err := e.Embed(context.Background(), in, bedrockkit.PurposeDocument)
 	var ee *bedrockkit.EmbedError
 	if !errors.As(err, &ee) || ee.Index != 96 || ee.Count != 96 || !errors.Is(err, bedrockkit.ErrValidation) {
@@ -295,7 +298,7 @@ func TestEmbedCancelDuringBackoffFakeBedrock(t *testing.T) {
 	f := bedrockkittest.NewFakeBedrock(t)
 	f.Enqueue(bedrockkittest.OpInvokeModel, bedrockkittest.Reply{Fault: &bedrockkittest.Fault{Code: "ThrottlingException"}})
 	slow := bedrockkit.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Hour, MaxDelay: time.Hour}
-	e, _ := bedrockkit.NewTitanEmbedder(f.Client(), bedrockkit.TitanOptions{Concurrency: 1, Retry: slow})
+	e, _ := bedrockkit.NewTitanEmbedder(fakeClient(f), bedrockkit.TitanOptions{Concurrency: 1, Retry: slow})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -318,7 +321,7 @@ func TestEmbedCancelDuringBackoffFakeBedrock(t *testing.T) {
 
 func TestEmbedRejectsBeforeSendingFakeBedrock(t *testing.T) {
 	f := bedrockkittest.NewFakeBedrock(t)
-	e, _ := bedrockkit.NewCohereEmbedder(f.Client(), bedrockkit.CohereOptions{})
+	e, _ := bedrockkit.NewCohereEmbedder(fakeClient(f), bedrockkit.CohereOptions{})
 	in := texts(300)
 	in[250] = strings.Repeat("x", 2049)
 	_, err := e.Embed(context.Background(), in, bedrockkit.PurposeDocument)
@@ -330,8 +333,37 @@ func TestEmbedRejectsBeforeSendingFakeBedrock(t *testing.T) {
 		t.Fatalf("InvokeModel calls = %d; nothing should be sent when an input is invalid", got)
 	}
 	// With truncation the same input is accepted by the service's validation.
-	et, _ := bedrockkit.NewCohereEmbedder(f.Client(), bedrockkit.CohereOptions{Truncate: bedrockkit.CohereTruncateEnd})
+	et, _ := bedrockkit.NewCohereEmbedder(fakeClient(f), bedrockkit.CohereOptions{Truncate: bedrockkit.CohereTruncateEnd})
 	if _, err := et.Embed(context.Background(), in, bedrockkit.PurposeDocument); err != nil {
 		t.Fatalf("with CohereTruncateEnd: %v", err)
 	}
+}
+
+// fakeClient returns f's SDK client with an HTTP client that gives the
+// transport its own copy of each request body. The SDK closes the request
+// body as soon as the response arrives; when that races with the
+// transport's final read of the body, the transport closes the connection
+// and the response read fails with "use of closed network connection"
+// (aws/aws-sdk-go-v2#1825, #2737). That happens in production too, where
+// RetryPolicy retries it as ErrServiceUnavailable, but here it would add
+// unscripted calls to tests that count them (measured: 6 of 1000 first
+// calls failed without this).
+func fakeClient(f *bedrockkittest.FakeBedrock, optFns ...func(*bedrockruntime.Options)) *bedrockruntime.Client {
+	return f.Client(append(optFns, func(o *bedrockruntime.Options) {
+		o.HTTPClient = ownBodyClient{o.HTTPClient}
+	})...)
+}
+
+type ownBodyClient struct{ next bedrockruntime.HTTPClient }
+
+func (c ownBodyClient) Do(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	return c.next.Do(req)
 }
