@@ -114,6 +114,11 @@ func (r *streamReader) close() {
 // for a failure reported by the service or the transport; any other error
 // for a failure detected here (ctx done, idle timeout, malformed stream).
 func (r *streamReader) next(ctx context.Context) (Event, error) {
+	if len(r.pending) == 0 {
+		// Idleness is measured while waiting, not while the consumer works
+		// on the previous event.
+		r.timer.Reset(r.idle)
+	}
 	for len(r.pending) == 0 {
 		select {
 		case <-ctx.Done():
@@ -370,6 +375,7 @@ func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.Con
 	}
 
 	var text strings.Builder
+	content := false // whether text, reasoning or a tool call was yielded
 	fail := func(err error) {
 		var remote errRemote
 		if errors.As(err, &remote) {
@@ -379,12 +385,16 @@ func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.Con
 				apiErr.Attempts = attempts
 			}
 		}
-		yield(nil, &StreamError{Partial: true, Text: text.String(), Err: err})
+		yield(nil, &StreamError{Partial: content, Text: text.String(), Err: err})
 	}
 	ev := first
 	for {
-		if t, ok := ev.(TextDelta); ok {
-			text.WriteString(t.Text)
+		switch e := ev.(type) {
+		case TextDelta:
+			text.WriteString(e.Text)
+			content = true
+		case ReasoningDelta, ToolCallDelta, ToolCallDone:
+			content = true
 		}
 		if !yield(ev, nil) {
 			return

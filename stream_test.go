@@ -307,3 +307,22 @@ func TestStreamOpenHangs(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// A consumer slower than the idle timeout does not make the stream idle:
+// only time spent waiting for the service counts.
+func TestStreamReaderSlowConsumer(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	es := newFakeEventStream([]types.ConverseStreamOutput{evText(0, "a"), evText(0, "b"), evMessageStop(types.StopReasonEndTurn)}, nil, false)
+	r := newStreamReader(es, 30*time.Millisecond, false)
+	defer r.close()
+	for {
+		_, err := r.next(context.Background())
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatalf("err = %v", err)
+		}
+		time.Sleep(60 * time.Millisecond) // the consumer works longer than the idle timeout
+	}
+}
