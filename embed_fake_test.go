@@ -367,3 +367,38 @@ func (c ownBodyClient) Do(req *http.Request) (*http.Response, error) {
 	}
 	return c.next.Do(req)
 }
+
+// BenchmarkTitanEmbedFakeBedrock measures one Embed call of 32 texts (32
+// InvokeModel requests, 8 at a time) through the real SDK client against
+// FakeBedrock on loopback: client-side overhead plus the fake's hashing.
+func BenchmarkTitanEmbedFakeBedrock(b *testing.B) {
+	f := bedrockkittest.NewFakeBedrock(b)
+	e, err := bedrockkit.NewTitanEmbedder(fakeClient(f), bedrockkit.TitanOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := texts(32)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Embed(context.Background(), in, bedrockkit.PurposeDocument); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCohereEmbedFakeBedrock measures one Embed call of 200 texts (3
+// batched InvokeModel requests) through the real SDK client against FakeBedrock.
+func BenchmarkCohereEmbedFakeBedrock(b *testing.B) {
+	f := bedrockkittest.NewFakeBedrock(b)
+	e, err := bedrockkit.NewCohereEmbedder(fakeClient(f), bedrockkit.CohereOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := texts(200)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Embed(context.Background(), in, bedrockkit.PurposeDocument); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
