@@ -225,3 +225,27 @@ func TestFromContentBlocksAllParts(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkToConverse measures validating and mapping a ten-turn tool-use
+// conversation.
+func BenchmarkToConverse(b *testing.B) {
+	req := &Request{
+		System: []Part{Text{"You are terse."}, CachePoint{}},
+		Tools:  []Tool{{Name: "lookup", InputSchema: json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"}}}`)}},
+	}
+	for i := range 5 {
+		id := fmt.Sprintf("tu-%d", i)
+		req.Messages = append(req.Messages,
+			Message{Role: RoleUser, Parts: []Part{Text{"Look up record 7, please, and summarise it."}, ToolResult{CallID: "x", Parts: []Part{JSON{Value: json.RawMessage(`{"id":7,"name":"seven"}`)}}}}},
+			Message{Role: RoleAssistant, Parts: []Part{Text{"Looking."}, ToolCall{ID: id, Name: "lookup", Input: json.RawMessage(`{"id": 7}`)}}},
+		)
+	}
+	req.Messages[0].Parts = req.Messages[0].Parts[:1]
+	req.Messages = append(req.Messages, Message{Role: RoleUser, Parts: []Part{ToolResult{CallID: "tu-4", Parts: []Part{Text{"ok"}}}}})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := toConverse(req, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

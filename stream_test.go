@@ -326,3 +326,35 @@ func TestStreamReaderSlowConsumer(t *testing.T) {
 		time.Sleep(60 * time.Millisecond) // the consumer works longer than the idle timeout
 	}
 }
+
+// BenchmarkStreamReader measures converting a 200-event stream (text deltas
+// and a tool call in 50 fragments) into bedrockkit events.
+func BenchmarkStreamReader(b *testing.B) {
+	evs := []types.ConverseStreamOutput{&types.ConverseStreamOutputMemberMessageStart{Value: types.MessageStartEvent{Role: "assistant"}}}
+	for range 148 {
+		evs = append(evs, evText(0, "word "))
+	}
+	evs = append(evs, evStop(0), evStart(1, "c", "t"))
+	for i := range 50 {
+		if i == 0 {
+			evs = append(evs, evInput(1, `{"k":[`))
+		} else {
+			evs = append(evs, evInput(1, `1,`))
+		}
+	}
+	evs = append(evs, evInput(1, `0]}`), evStop(1), evMessageStop(types.StopReasonToolUse), evMetadata(1, 2))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := newStreamReader(newFakeEventStream(evs, nil, false), time.Minute, false)
+		for {
+			_, err := r.next(context.Background())
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		r.close()
+	}
+}
