@@ -168,3 +168,8 @@ func embedFanOut(ctx context.Context, n, limit int, job func(ctx context.Context
 func embedPurposeError(p Purpose) error {
 	return fmt.Errorf("%w: unknown Purpose %d; use PurposeDocument or PurposeQuery", ErrInvalidInput, int(p))
 }
+
+var (
+	_ Embedder = (*TitanEmbedder)(nil)
+	_ Embedder = (*CohereEmbedder)(nil)
+)

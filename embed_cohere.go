@@ -90,18 +90,18 @@ type CohereEmbedder struct {
 // client, a BatchSize outside 0..96, a negative Concurrency or an unknown
 // Truncate, and, wrapping ErrUnsupported, when ModelID names a model other
 // than Cohere Embed v3.
-func NewCohereEmbedder(client InvokeModelAPI, cfg CohereOptions) (*CohereEmbedder, error) {
+func NewCohereEmbedder(client InvokeModelAPI, opts CohereOptions) (*CohereEmbedder, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: NewCohereEmbedder needs a client; pass a *bedrockruntime.Client", ErrInvalidInput)
 	}
 	e := &CohereEmbedder{
 		client:      client,
-		modelID:     cfg.ModelID,
-		batch:       cfg.BatchSize,
-		truncate:    cfg.Truncate,
-		inputType:   cfg.InputType,
-		concurrency: cfg.Concurrency,
-		retry:       cfg.Retry,
+		modelID:     opts.ModelID,
+		batch:       opts.BatchSize,
+		truncate:    opts.Truncate,
+		inputType:   opts.InputType,
+		concurrency: opts.Concurrency,
+		retry:       opts.Retry,
 	}
 	if e.modelID == "" {
 		e.modelID = CohereEmbedEnglishV3
@@ -114,18 +114,18 @@ func NewCohereEmbedder(client InvokeModelAPI, cfg CohereOptions) (*CohereEmbedde
 	case e.batch == 0:
 		e.batch = cohereMaxBatch
 	case e.batch < 0 || e.batch > cohereMaxBatch:
-		return nil, fmt.Errorf("%w: CohereOptions.BatchSize is %d; Cohere Embed v3 takes 1 to %d texts per request", ErrInvalidInput, cfg.BatchSize, cohereMaxBatch)
+		return nil, fmt.Errorf("%w: CohereOptions.BatchSize is %d; Cohere Embed v3 takes 1 to %d texts per request", ErrInvalidInput, opts.BatchSize, cohereMaxBatch)
 	}
 	switch {
 	case e.concurrency == 0:
 		e.concurrency = 4
 	case e.concurrency < 0:
-		return nil, fmt.Errorf("%w: CohereOptions.Concurrency is %d; use 0 for the default or a positive limit", ErrInvalidInput, cfg.Concurrency)
+		return nil, fmt.Errorf("%w: CohereOptions.Concurrency is %d; use 0 for the default or a positive limit", ErrInvalidInput, opts.Concurrency)
 	}
 	switch e.truncate {
 	case CohereTruncateNone, CohereTruncateStart, CohereTruncateEnd:
 	default:
-		return nil, fmt.Errorf("%w: CohereOptions.Truncate is %q; use CohereTruncateNone, CohereTruncateStart or CohereTruncateEnd", ErrInvalidInput, cfg.Truncate)
+		return nil, fmt.Errorf("%w: CohereOptions.Truncate is %q; use CohereTruncateNone, CohereTruncateStart or CohereTruncateEnd", ErrInvalidInput, opts.Truncate)
 	}
 	return e, nil
 }

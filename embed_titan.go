@@ -66,17 +66,17 @@ type TitanEmbedder struct {
 // nil, Dimensions is not 256, 512 or 1024, or Concurrency is negative, and,
 // wrapping ErrUnsupported, when ModelID names a model other than Titan Text
 // Embeddings V2.
-func NewTitanEmbedder(client InvokeModelAPI, cfg TitanOptions) (*TitanEmbedder, error) {
+func NewTitanEmbedder(client InvokeModelAPI, opts TitanOptions) (*TitanEmbedder, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: NewTitanEmbedder needs a client; pass a *bedrockruntime.Client", ErrInvalidInput)
 	}
 	e := &TitanEmbedder{
 		client:      client,
-		modelID:     cfg.ModelID,
-		dims:        cfg.Dimensions,
-		normalize:   !cfg.NoNormalize,
-		concurrency: cfg.Concurrency,
-		retry:       cfg.Retry,
+		modelID:     opts.ModelID,
+		dims:        opts.Dimensions,
+		normalize:   !opts.NoNormalize,
+		concurrency: opts.Concurrency,
+		retry:       opts.Retry,
 	}
 	if e.modelID == "" {
 		e.modelID = TitanEmbedTextV2
@@ -89,13 +89,13 @@ func NewTitanEmbedder(client InvokeModelAPI, cfg TitanOptions) (*TitanEmbedder, 
 		e.dims = 1024
 	case 256, 512, 1024:
 	default:
-		return nil, fmt.Errorf("%w: Titan Text Embeddings V2 supports 256, 512 or 1024 dimensions, not %d", ErrInvalidInput, cfg.Dimensions)
+		return nil, fmt.Errorf("%w: Titan Text Embeddings V2 supports 256, 512 or 1024 dimensions, not %d", ErrInvalidInput, opts.Dimensions)
 	}
 	switch {
 	case e.concurrency == 0:
 		e.concurrency = 8
 	case e.concurrency < 0:
-		return nil, fmt.Errorf("%w: TitanOptions.Concurrency is %d; use 0 for the default or a positive limit", ErrInvalidInput, cfg.Concurrency)
+		return nil, fmt.Errorf("%w: TitanOptions.Concurrency is %d; use 0 for the default or a positive limit", ErrInvalidInput, opts.Concurrency)
 	}
 	return e, nil
 }
