@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -78,7 +79,7 @@ var _ Model = (*ConverseModel)(nil)
 // Llama 3.2+, ...), and, wrapping ErrUnsupported, for identifiers Converse
 // cannot serve (imported models, prompt ARNs, embedding models).
 func NewConverseModel(client ConverseAPI, modelID string, opts ConverseOptions) (*ConverseModel, error) {
-	if client == nil {
+	if c, ok := client.(*bedrockruntime.Client); client == nil || (ok && c == nil) {
 		return nil, fmt.Errorf("%w: NewConverseModel needs a client; pass a *bedrockruntime.Client (see NewRuntimeClient)", ErrInvalidInput)
 	}
 	id, err := ParseModelID(modelID)
@@ -125,7 +126,7 @@ func NewConverseModel(client ConverseAPI, modelID string, opts ConverseOptions) 
 
 func isEmbeddingModel(base string) bool {
 	for _, p := range []string{"amazon.titan-embed", "cohere.embed", "amazon.nova-2-multimodal-embeddings", "twelvelabs.marengo"} {
-		if len(base) >= len(p) && base[:len(p)] == p {
+		if strings.HasPrefix(base, p) {
 			return true
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"go.uber.org/goleak"
@@ -665,6 +666,10 @@ func TestNewConverseModel(t *testing.T) {
 	}
 	if _, err := bedrockkit.NewConverseModel(nil, claude, bedrockkit.ConverseOptions{}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Errorf("nil client: %v", err)
+	}
+	var nilClient *bedrockruntime.Client
+	if _, err := bedrockkit.NewConverseModel(nilClient, claude, bedrockkit.ConverseOptions{}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Errorf("nil *bedrockruntime.Client: %v", err)
 	}
 	// An application inference profile hides its model; BaseModel declares it.
 	arn := "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
