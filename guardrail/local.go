@@ -1,0 +1,435 @@
+package guardrail
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/guardrail/internal/ahocorasick"
+	"github.com/bedrockkit/bedrockkit/guardrail/internal/classify"
+	"github.com/bedrockkit/bedrockkit/guardrail/internal/normalize"
+	"github.com/bedrockkit/bedrockkit/guardrail/internal/pii"
+)
+
+// Guard assesses content against a guardrail, the way ApplyGuardrail does.
+// Local (in-process), Remote (Bedrock) and Both satisfy it.
+type Guard interface {
+	Assess(ctx context.Context, source Source, content ...Content) (*Result, error)
+}
+
+// Options configures a Local guard. The zero value is valid.
+type Options struct {
+	// Embedder, if set, is used for denied topics (similarity of the text to
+	// each topic's definition and examples). Without it topics use keyword
+	// evidence only.
+	Embedder bedrockkit.Embedder
+	// TopicThreshold is the cosine similarity at or above which a topic is
+	// detected through the Embedder; 0 means 0.6.
+	TopicThreshold float64
+	// Judge, if set, scores contextual grounding with a model instead of (and
+	// averaged with) the lexical scorer.
+	Judge bedrockkit.Model
+}
+
+// Local evaluates a Policy in-process. It is safe for concurrent use.
+type Local struct {
+	p    *Policy
+	opts Options
+
+	piiDet  *pii.Detector
+	piiCfg  map[PIIType]PIIEntityConfig
+	regexes []*regexp.Regexp
+
+	words     []wordEntry
+	wordPats  []string
+	wordMatch *ahocorasick.Matcher
+
+	topicMu  sync.Mutex
+	topicVec map[string][][]float32
+}
+
+type wordEntry struct {
+	text    string
+	managed bool
+	dir     Direction
+}
+
+// NewLocal validates p and compiles it into a local guard.
+func NewLocal(p *Policy, opts Options) (*Local, error) {
+	if p == nil {
+		return nil, fmt.Errorf("%w: %v", bedrockkit.ErrInvalidInput, errNoPolicy)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	l := &Local{p: p, opts: opts, piiCfg: map[PIIType]PIIEntityConfig{}}
+	if c := p.SensitiveInformationPolicyConfig; c != nil {
+		var types []pii.Type
+		for _, e := range c.PiiEntitiesConfig {
+			l.piiCfg[e.Type] = e
+			types = append(types, pii.Type(e.Type))
+		}
+		l.piiDet = pii.New(types)
+		for _, r := range c.RegexesConfig {
+			l.regexes = append(l.regexes, regexp.MustCompile(r.Pattern)) // validated above
+		}
+	}
+	if c := p.WordPolicyConfig; c != nil {
+		for _, w := range c.WordsConfig {
+			l.words = append(l.words, wordEntry{text: w.Text, dir: w.Direction})
+		}
+		for _, m := range c.ManagedWordListsConfig {
+			for _, w := range profanity {
+				l.words = append(l.words, wordEntry{text: w, managed: true, dir: m.Direction})
+			}
+		}
+		for _, w := range l.words {
+			l.wordPats = append(l.wordPats, normalize.Full(w.text).String())
+		}
+		l.wordMatch = ahocorasick.New(l.wordPats)
+	}
+	return l, nil
+}
+
+// Policy returns the guard's policy. Do not modify it.
+func (l *Local) Policy() *Policy { return l.p }
+
+// MaxEntityLen is the longest match (in bytes) the streaming middleware must
+// hold back so that no PII entity or blocked word can be split across the
+// released and held parts. Words longer than this are still caught when the
+// whole output is assessed, but may be released partly in a stream.
+const MaxEntityLen = 256
+
+type finding struct {
+	block      int
+	start, end int // original offsets
+	action     Action
+	mask       string // replacement for ANONYMIZE
+}
+
+// Assess evaluates content against the policy. Blocks qualified
+// grounding_source or query are context for the grounding check; if any block
+// is qualified guard_content only those are assessed, otherwise every
+// unqualified block is.
+func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (*Result, error) {
+	if source != SourceInput && source != SourceOutput {
+		return nil, fmt.Errorf("%w: guardrail source %q must be INPUT or OUTPUT", bedrockkit.ErrInvalidInput, source)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	guarded := guardedBlocks(content)
+	var a Assessment
+	var fs []finding
+	blocked := false
+	note := func(act Action) {
+		if act == ActionBlock {
+			blocked = true
+		}
+	}
+	for _, bi := range guarded {
+		text := content[bi].Text
+		if text == "" {
+			continue
+		}
+		folded := normalize.Full(text)
+		// Sensitive information.
+		if l.piiDet != nil {
+			for _, e := range l.piiDet.Detect(text) {
+				cfg := l.piiCfg[PIIType(e.Type)]
+				if !cfg.enabled(source) {
+					continue
+				}
+				act := cfg.action(source, cfg.Action)
+				if a.SensitiveInformationPolicy == nil {
+					a.SensitiveInformationPolicy = &SensitiveAssessment{}
+				}
+				a.SensitiveInformationPolicy.PiiEntities = append(a.SensitiveInformationPolicy.PiiEntities, PIIFinding{
+					Type: PIIType(e.Type), Match: text[e.Start:e.End], Action: reportAction(act), Detected: true,
+					Score: e.Score, Reason: e.Reason, Span: &Span{bi, e.Start, e.End},
+				})
+				note(act)
+				fs = append(fs, finding{bi, e.Start, e.End, act, PIIType(e.Type).Tag()})
+			}
+		}
+		for ri, re := range l.regexes {
+			cfg := l.p.SensitiveInformationPolicyConfig.RegexesConfig[ri]
+			if !cfg.enabled(source) {
+				continue
+			}
+			act := cfg.action(source, cfg.Action)
+			for _, m := range re.FindAllStringIndex(text, -1) {
+				if m[0] == m[1] {
+					continue
+				}
+				if a.SensitiveInformationPolicy == nil {
+					a.SensitiveInformationPolicy = &SensitiveAssessment{}
+				}
+				a.SensitiveInformationPolicy.Regexes = append(a.SensitiveInformationPolicy.Regexes, RegexFinding{
+					Name: cfg.Name, Regex: cfg.Pattern, Match: text[m[0]:m[1]], Action: reportAction(act), Detected: true,
+					Span: &Span{bi, m[0], m[1]},
+				})
+				note(act)
+				fs = append(fs, finding{bi, m[0], m[1], act, "{" + cfg.Name + "}"})
+			}
+		}
+		// Word filters.
+		if l.wordMatch != nil {
+			s := folded.String()
+			l.wordMatch.FindAll(s, l.wordPats, func(m ahocorasick.Match) {
+				if !wordBoundary(s, m.Start, m.End) {
+					return
+				}
+				w := l.words[m.Pattern]
+				if !w.dir.enabled(source) {
+					return
+				}
+				act := w.dir.action(source, ActionBlock)
+				os, oe := folded.Span(m.Start, m.End)
+				f := WordFinding{Match: w.text, Action: reportAction(act), Detected: true, Text: text[os:oe], Span: &Span{bi, os, oe}}
+				if a.WordPolicy == nil {
+					a.WordPolicy = &WordAssessment{}
+				}
+				if w.managed {
+					f.Type = "PROFANITY"
+					a.WordPolicy.ManagedWordLists = append(a.WordPolicy.ManagedWordLists, f)
+				} else {
+					a.WordPolicy.CustomWords = append(a.WordPolicy.CustomWords, f)
+				}
+				note(act)
+			})
+		}
+		// Content filters.
+		if c := l.p.ContentPolicyConfig; c != nil {
+			for _, f := range l.contentFindings(source, folded.String(), text, c) {
+				if a.ContentPolicy == nil {
+					a.ContentPolicy = &ContentAssessment{}
+				}
+				f.Span = &Span{bi, 0, len(text)}
+				a.ContentPolicy.Filters = append(a.ContentPolicy.Filters, f)
+				if f.Action == actBlocked {
+					blocked = true
+				}
+			}
+		}
+		// Denied topics.
+		if c := l.p.TopicPolicyConfig; c != nil {
+			tf, err := l.topicFindings(ctx, source, folded.String(), c)
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range tf {
+				if a.TopicPolicy == nil {
+					a.TopicPolicy = &TopicAssessment{}
+				}
+				f.Span = &Span{bi, 0, len(text)}
+				a.TopicPolicy.Topics = append(a.TopicPolicy.Topics, f)
+				if f.Action == actBlocked {
+					blocked = true
+				}
+			}
+		}
+	}
+	// Contextual grounding.
+	if c := l.p.ContextualGroundingPolicyConfig; c != nil {
+		gf, err := l.groundingFindings(ctx, content, guarded, c)
+		if err != nil {
+			return nil, err
+		}
+		if len(gf) > 0 {
+			a.ContextualGroundingPolicy = &GroundingAssessment{Filters: gf}
+			for _, f := range gf {
+				if f.Action == actBlocked {
+					blocked = true
+				}
+			}
+		}
+	}
+	res := &Result{Action: OutcomeNone, Outputs: []Output{}, Assessments: []Assessment{a}}
+	if blocked {
+		res.Action, res.Blocked = OutcomeIntervened, true
+		msg := l.p.BlockedInputMessaging
+		if source == SourceOutput {
+			msg = l.p.BlockedOutputsMessaging
+		}
+		res.Outputs = []Output{{Text: msg}}
+		return res, nil
+	}
+	anon := false
+	for _, f := range fs {
+		anon = anon || f.action == ActionAnonymize
+	}
+	if anon {
+		res.Action = OutcomeIntervened
+		for _, bi := range guarded {
+			res.Outputs = append(res.Outputs, Output{Text: mask(content[bi].Text, bi, fs)})
+		}
+	}
+	return res, nil
+}
+
+func reportAction(a Action) string {
+	switch a {
+	case ActionBlock:
+		return actBlocked
+	case ActionAnonymize:
+		return actAnonymized
+	}
+	return actNone
+}
+
+func guardedBlocks(content []Content) []int {
+	var guard, plain []int
+	for i, c := range content {
+		switch {
+		case c.has(QualifierGuardContent):
+			guard = append(guard, i)
+		case len(c.Qualifiers) == 0:
+			plain = append(plain, i)
+		}
+	}
+	if len(guard) > 0 {
+		return guard
+	}
+	return plain
+}
+
+// wordBoundary reports whether s[a:b] is not glued to letters or digits.
+func wordBoundary(s string, a, b int) bool {
+	isW := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80 }
+	if a > 0 && isW(s[a-1]) && isW(s[a]) {
+		return false
+	}
+	if b < len(s) && isW(s[b]) && isW(s[b-1]) {
+		return false
+	}
+	return true
+}
+
+// mask replaces the anonymized findings of block bi with their tags. Where
+// findings overlap, their union is masked with the first tag.
+func mask(text string, bi int, fs []finding) string {
+	var spans []finding
+	for _, f := range fs {
+		if f.block == bi && f.action == ActionAnonymize {
+			spans = append(spans, f)
+		}
+	}
+	if len(spans) == 0 {
+		return text
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	var b strings.Builder
+	pos := 0
+	for i := 0; i < len(spans); {
+		s, e, tag := spans[i].start, spans[i].end, spans[i].mask
+		j := i + 1
+		for j < len(spans) && spans[j].start < e {
+			e = max(e, spans[j].end)
+			j++
+		}
+		if s < pos {
+			s = pos
+		}
+		b.WriteString(text[pos:s])
+		b.WriteString(tag)
+		pos = max(pos, e)
+		i = j
+	}
+	b.WriteString(text[pos:])
+	return b.String()
+}
+
+// confidence maps a probability onto NONE/LOW/MEDIUM/HIGH with the model's thresholds.
+func confidence(p float64, low, med, high float64) Strength {
+	switch {
+	case p >= high:
+		return StrengthHigh
+	case p >= med:
+		return StrengthMedium
+	case p >= low:
+		return StrengthLow
+	}
+	return StrengthNone
+}
+
+func (l *Local) contentFindings(source Source, folded, raw string, c *ContentPolicyConfig) []ContentFinding {
+	var out []ContentFinding
+	var words []string
+	for _, f := range c.FiltersConfig {
+		if !f.enabled(source) {
+			continue
+		}
+		strength := f.InputStrength
+		if source == SourceOutput {
+			strength = f.OutputStrength
+		}
+		if strength == StrengthNone || strength == "" {
+			continue
+		}
+		if f.Type == FilterPromptAttack && source != SourceInput {
+			continue
+		}
+		if words == nil {
+			words = wordsOf(folded)
+		}
+		var p float64
+		var conf Strength
+		reason := ""
+		switch f.Type {
+		case FilterPromptAttack:
+			m := classify.PromptAttack()
+			p = m.Prob(classify.Features(folded))
+			conf = confidence(p, float64(m.Low), float64(m.Medium), float64(m.High))
+			reason = fmt.Sprintf("classifier p=%.2f", p)
+			if r := ruleAttack(folded); r != "" {
+				p, conf, reason = 1, StrengthHigh, "rule: "+r
+			} else {
+				for _, dec := range decodedPayloads(raw) {
+					df := normalize.Full(dec).String()
+					if r := ruleAttack(df); r != "" {
+						p, conf, reason = 1, StrengthHigh, "encoded payload: "+r
+						break
+					}
+					if dp := m.Prob(classify.Features(df)); dp >= float64(m.Medium) && dec != rot13(raw) {
+						p, conf, reason = dp, confidence(dp, float64(m.Low), float64(m.Medium), float64(m.High)), "encoded payload: classifier"
+						break
+					}
+				}
+			}
+		case FilterHate:
+			m := classify.Hate()
+			p = m.Prob(classify.Features(folded))
+			lp, hits := lexiconScore(words, lexicons[FilterHate])
+			if lp > p {
+				p = lp
+				reason = "lexicon: " + strings.Join(hits, ", ")
+			} else {
+				reason = fmt.Sprintf("classifier p=%.2f", p)
+			}
+			conf = confidence(p, float64(m.Low), float64(m.Medium), float64(m.High))
+		default:
+			var hits []string
+			p, hits = lexiconScore(words, lexicons[f.Type])
+			conf = confidence(p, 0.55, 0.75, 0.9)
+			if len(hits) > 0 {
+				reason = "lexicon: " + strings.Join(hits, ", ")
+			}
+		}
+		if conf == StrengthNone {
+			continue
+		}
+		act := f.action(source, ActionBlock)
+		rep := actNone
+		if strength.Blocks(conf) && act == ActionBlock {
+			rep = actBlocked
+		}
+		out = append(out, ContentFinding{Type: f.Type, Confidence: conf, FilterStrength: strength, Action: rep,
+			Detected: strength.Blocks(conf), Score: p, Reason: reason})
+	}
+	return out
+}

@@ -1,0 +1,181 @@
+package guardrail
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"math"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// attackRules are known prompt-attack shapes, matched on folded text (lower
+// case, look-alikes and leetspeak folded). Each is a reason in assessments.
+var attackRules = []struct {
+	name string
+	re   *regexp.Regexp
+}{
+	{"instruction override", regexp.MustCompile(`\b(ignore|disregard|forget|override|bypass|skip|drop)\b(\s+\w+){0,4}?\s+(previous|prior|above|earlier|preceding|initial|original|system|all|any|your|these|those|the)\s+(\w+\s+)?(instructions?|rules|prompts?|directions|guidelines|tasks?|context|commands?|restrictions|programming|directives)\b`)},
+	{"instruction override", regexp.MustCompile(`\b(forget|ignore) (everything|all|anything)( (that|you|i)\b.*)? (before|above|said|told|previously|so far)\b`)},
+	{"instruction override (de)", regexp.MustCompile(`\b(ignoriere|vergiss|vergessen sie|ignorieren sie)\b.{0,40}\b(anweisungen|befehle|aufgaben|regeln|alles|vorherigen|zuvor)\b`)},
+	{"new instructions", regexp.MustCompile(`\b(new|updated|real|actual) (instructions|task|rules)\s*:`)},
+	{"system prompt extraction", regexp.MustCompile(`\b(reveal|print|show|output|repeat|display|leak|tell me|give me|what (is|are|was))\b.{0,30}\b(system prompt|initial prompt|hidden prompt|your (instructions|prompt|rules|guidelines)|the (instructions|prompt) (above|before))\b`)},
+	{"jailbreak persona", regexp.MustCompile(`\b(dan|do anything now|developer mode|dev mode|jailbreak(ed)?|aim|stan|dude|evil ?bot|unfiltered ai|uncensored ai)\b.{0,80}\b(no|without|free of|not bound by|any) (restrictions|limits|limitations|filters|rules|censorship|guidelines|ethics|morals|policies)\b`)},
+	{"jailbreak persona", regexp.MustCompile(`\b(no|without|free of|not bound by|ignore (all|any|the|your)) (restrictions|limitations|filters|rules|censorship|guidelines|ethical|moral|content polic(y|ies))\b.{0,120}\b(dan|developer mode|jailbr(eak|oken)|unfiltered|uncensored|anything now)\b`)},
+	{"role-play jailbreak", regexp.MustCompile(`\b(pretend|act|behave|roleplay|role-play|imagine)\b.{0,40}\b(you (are|have)|as|to be)\b.{0,60}\b(no|without|never|free of|not bound by)\b.{0,20}\b(restrictions|limits|filters|rules|censorship|guidelines|ethics|morals|polic(y|ies)|refus\w*)\b`)},
+	{"role-play jailbreak", regexp.MustCompile(`\b(stay in character|never break character|you will always answer|you must answer every|you can do anything|you have been freed|you are free from|openai('s)? (content )?polic(y|ies))\b`)},
+	{"safety bypass", regexp.MustCompile(`\b(disable|turn off|bypass|remove|deactivate)\b.{0,20}\b(safety|content) (filters?|guardrails?|mode|policies|restrictions)\b`)},
+}
+
+// ruleAttack returns the name of the first attack rule that matches, or "".
+func ruleAttack(folded string) string {
+	for _, r := range attackRules {
+		if r.re.MatchString(folded) {
+			return r.name
+		}
+	}
+	return ""
+}
+
+var (
+	b64RE = regexp.MustCompile(`[A-Za-z0-9+/]{16,}={0,2}`)
+	hexRE = regexp.MustCompile(`\b(?:[0-9a-fA-F]{2}[ :]?){12,}\b`)
+)
+
+// decodedPayloads returns texts hidden in base64 or hex runs and the ROT13 of
+// the whole text, so that they can be checked again. Only decodings that are
+// mostly printable text are returned.
+func decodedPayloads(raw string) []string {
+	var out []string
+	for _, m := range b64RE.FindAllString(raw, 8) {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+			if b, err := enc.DecodeString(m); err == nil && printable(b) {
+				out = append(out, string(b))
+				break
+			}
+		}
+	}
+	for _, m := range hexRE.FindAllString(raw, 8) {
+		h := strings.NewReplacer(" ", "", ":", "").Replace(m)
+		if b, err := hex.DecodeString(h); err == nil && printable(b) {
+			out = append(out, string(b))
+		}
+	}
+	out = append(out, rot13(raw))
+	return out
+}
+
+func printable(b []byte) bool {
+	if len(b) < 8 {
+		return false
+	}
+	ok, letters := 0, 0
+	for _, c := range string(b) {
+		if unicode.IsPrint(c) || c == '\n' || c == '\t' {
+			ok++
+		}
+		if unicode.IsLetter(c) {
+			letters++
+		}
+	}
+	n := len([]rune(string(b)))
+	return ok*100 >= n*95 && letters*2 >= n
+}
+
+func rot13(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return 'a' + (r-'a'+13)%26
+		case r >= 'A' && r <= 'Z':
+			return 'A' + (r-'A'+13)%26
+		}
+		return r
+	}, s)
+}
+
+// lexicons give evidence for the content categories without a trained model
+// (INSULTS, SEXUAL, VIOLENCE, MISCONDUCT) and extra evidence for HATE. Weights
+// add up; the score is 1-exp(-sum). Written for this project.
+var lexicons = map[ContentFilterType]map[string]float64{
+	FilterInsults: weights(`idiot:1.2 idiots:1.2 stupid:0.9 moron:1.3 morons:1.3 dumb:0.8 loser:1 losers:1 pathetic:0.9
+		worthless:1 useless:0.7 ugly:0.7 fat:0.4 imbecile:1.3 cretin:1.3 dimwit:1.2 halfwit:1.2 scum:1.2 trash:0.6
+		clown:0.6 fool:0.8 freak:0.8 jerk:0.9 disgusting:0.7 pig:0.6 shut_up:1.0 you_suck:1.4 retard:1.5 bitch:1.3
+		asshole:1.5 dickhead:1.5 bastard:1.2 cunt:1.8 twat:1.5 wanker:1.5 piece_of_shit:1.8 go_to_hell:1.2 loser:1`),
+	FilterSexual: weights(`sex:0.6 sexual:0.6 porn:1.5 porno:1.5 pornography:1.3 nude:1.0 naked:0.9 nudes:1.4 erotic:1.2
+		orgasm:1.5 masturbate:1.6 masturbation:1.5 blowjob:2 handjob:2 horny:1.2 dildo:1.8 genitals:1.2 penis:1.1
+		vagina:1.1 boobs:1.2 tits:1.3 pussy:1.3 cock:1.1 cum:1.2 fetish:1.0 bdsm:1.4 hentai:1.8 nsfw:1.3 sexy:0.7
+		strip:0.3 stripper:0.9 escort:0.6 onlyfans:1.0 intercourse:1.0 fuck_me:1.6 have_sex:1.3 explicit:0.5`),
+	FilterViolence: weights(`kill:1.0 killing:1.0 killed:0.7 murder:1.2 murdered:1.0 shoot:0.9 shooting:0.9 stab:1.2
+		stabbing:1.2 bomb:1.1 bombing:1.2 explode:0.8 massacre:1.4 slaughter:1.3 torture:1.3 behead:1.8 decapitate:1.8
+		strangle:1.4 assault:1.0 attack:0.5 beat_up:1.2 blood:0.6 bloody:0.5 gun:0.6 guns:0.6 rifle:0.6 knife:0.6
+		weapon:0.6 weapons:0.6 die:0.6 dead:0.4 violence:0.8 violent:0.8 hurt:0.6 punch:0.7 execute:0.8 lynch:1.8
+		genocide:1.6 terrorist:1.0 terrorism:1.0 shoot_up:1.6 i_will_kill:2.0 going_to_kill:2.0`),
+	FilterMisconduct: weights(`steal:1.0 stealing:1.0 shoplift:1.4 rob:1.0 robbery:1.1 fraud:1.0 scam:0.9 launder:1.3
+		laundering:1.3 counterfeit:1.3 hack:0.7 hacking:0.8 phishing:1.2 malware:1.1 ransomware:1.4 keylogger:1.4
+		cocaine:1.2 heroin:1.3 meth:1.2 methamphetamine:1.4 fentanyl:1.2 cook_meth:2 drug_dealer:1.2 smuggle:1.2
+		smuggling:1.2 bribe:1.1 blackmail:1.3 extort:1.3 forge:0.8 forged:0.8 fake_id:1.4 evade_taxes:1.5
+		tax_evasion:1.2 pick_a_lock:1.3 hotwire:1.5 make_a_bomb:2.2 build_a_bomb:2.2 illegal:0.6 untraceable:1.0
+		dark_web:0.9 without_getting_caught:1.6 how_to_steal:2`),
+	FilterHate: weights(`nigger:2.5 niggers:2.5 kike:2.5 kikes:2.5 faggot:2.2 faggots:2.2 chink:2.2 spic:2.2 tranny:1.8
+		wetback:2.2 raghead:2.2 towelhead:2.2 gook:2.2 subhuman:1.6 vermin:1.2 inferior_race:2 go_back_to:1.0
+		exterminate:1.5 should_all_die:2.2 should_be_killed:2.2 deserve_to_die:2.0 hate_all:1.6 i_hate:0.6`),
+}
+
+func weights(spec string) map[string]float64 {
+	m := map[string]float64{}
+	for _, f := range strings.Fields(spec) {
+		k, v, _ := strings.Cut(f, ":")
+		m[strings.ReplaceAll(k, "_", " ")] = parseFloat(v)
+	}
+	return m
+}
+
+func parseFloat(s string) float64 {
+	whole, frac, _ := strings.Cut(s, ".")
+	x := 0.0
+	for _, c := range whole {
+		x = x*10 + float64(c-'0')
+	}
+	d := 0.1
+	for _, c := range frac {
+		x += float64(c-'0') * d
+		d /= 10
+	}
+	return x
+}
+
+// lexiconScore scores folded text against a lexicon: unigrams, bigrams and
+// trigrams of its words. It returns the score and the words that matched.
+func lexiconScore(words []string, lex map[string]float64) (float64, []string) {
+	sum := 0.0
+	var hits []string
+	for i := range words {
+		w := words[i]
+		if v, ok := lex[w]; ok {
+			sum += v
+			hits = append(hits, w)
+		}
+		if i+1 < len(words) {
+			b := w + " " + words[i+1]
+			if v, ok := lex[b]; ok {
+				sum += v
+				hits = append(hits, b)
+			}
+			if i+2 < len(words) {
+				t := b + " " + words[i+2]
+				if v, ok := lex[t]; ok {
+					sum += v
+					hits = append(hits, t)
+				}
+			}
+		}
+	}
+	return 1 - math.Exp(-sum), hits
+}
+
+// wordsOf splits folded text into words, trimming punctuation.
+func wordsOf(folded string) []string {
+	f := strings.FieldsFunc(folded, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' })
+	return f
+}

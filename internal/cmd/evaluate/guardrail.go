@@ -1,0 +1,410 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/bedrockkit/bedrockkit/guardrail"
+)
+
+func init() { suites["guardrail"] = runGuardrail }
+
+// grPresidioMap maps the Presidio synthetic set's entity types to
+// Bedrock's. Types with no Bedrock counterpart (ORGANIZATION, DATE_TIME,
+// TITLE, NRP) are scored as non-PII: predicting PII on them is a false positive.
+var grPresidioMap = map[string]guardrail.PIIType{
+	"PERSON": guardrail.PIIName, "STREET_ADDRESS": guardrail.PIIAddress, "GPE": guardrail.PIIAddress,
+	"ZIP_CODE": guardrail.PIIAddress, "CREDIT_CARD": guardrail.PIICardNumber, "PHONE_NUMBER": guardrail.PIIPhone,
+	"AGE": guardrail.PIIAge, "EMAIL_ADDRESS": guardrail.PIIEmail, "DOMAIN_NAME": guardrail.PIIURL,
+	"IBAN_CODE": guardrail.PIIIBAN, "US_SSN": guardrail.PIIUSSSN, "IP_ADDRESS": guardrail.PIIIPAddress,
+	"US_DRIVER_LICENSE": guardrail.PIIDriverID,
+}
+
+var grPatternTypes = []guardrail.PIIType{guardrail.PIIEmail, guardrail.PIIPhone, guardrail.PIICardNumber,
+	guardrail.PIIIBAN, guardrail.PIIUSSSN, guardrail.PIIIPAddress, guardrail.PIIURL}
+
+func runGuardrail(args []string) error {
+	fs := flag.NewFlagSet("guardrail", flag.ContinueOnError)
+	data := fs.String("data", defaultDataDir(), "shared data directory (pii/, injection/, toxicity/)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	piiRes, err := grEvalPII(ctx, filepath.Join(*data, "pii"))
+	if err != nil {
+		return err
+	}
+	injAcc, injFPR, err := grEvalInjection(ctx, filepath.Join(*data, "injection"))
+	if err != nil {
+		return err
+	}
+	hcAcc, err := grEvalHateCheck(ctx, filepath.Join(*data, "toxicity"))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pii_f2=%.3f pii_pattern_precision=%.3f pii_pattern_recall=%.3f injection_accuracy=%.3f injection_fpr=%.3f hatecheck_accuracy=%.3f\n",
+		piiRes.f2, piiRes.patP, piiRes.patR, injAcc, injFPR, hcAcc)
+	return nil
+}
+
+type grPIISummary struct{ f2, patP, patR float64 }
+
+type grPRF struct{ tp, fp, fn int }
+
+func (c grPRF) p() float64  { return grRatio(c.tp, c.tp+c.fp) }
+func (c grPRF) r() float64  { return grRatio(c.tp, c.tp+c.fn) }
+func (c grPRF) f2() float64 { return grFbeta(c.p(), c.r(), 2) }
+
+func grRatio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func grFbeta(p, r, beta float64) float64 {
+	if p+r == 0 {
+		return 0
+	}
+	return (1 + beta*beta) * p * r / (beta*beta*p + r)
+}
+
+// tokenize splits text into word tokens (runs of letters and digits); the
+// PII scores are token-level, like presidio-research's evaluator.
+func grTokenize(s string) [][2]int {
+	var out [][2]int
+	start := -1
+	for i, r := range s {
+		w := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if w && start < 0 {
+			start = i
+		} else if !w && start >= 0 {
+			out = append(out, [2]int{start, i})
+			start = -1
+		}
+	}
+	if start >= 0 {
+		out = append(out, [2]int{start, len(s)})
+	}
+	return out
+}
+
+// runeToByte converts a code-point offset (Presidio's unit) to a byte offset.
+func grRuneToByte(s string, cp int) int {
+	n := 0
+	for b := range s {
+		if n == cp {
+			return b
+		}
+		n++
+	}
+	return len(s)
+}
+
+func grEvalPII(ctx context.Context, dir string) (grPIISummary, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	sort.Strings(files)
+	if len(files) == 0 {
+		return grPIISummary{}, fmt.Errorf("no *.json files in %s", dir)
+	}
+	pol := &guardrail.Policy{BlockedInputMessaging: "blocked", BlockedOutputsMessaging: "blocked",
+		SensitiveInformationPolicyConfig: &guardrail.SensitiveInfoConfig{}}
+	for _, t := range guardrail.PIITypes {
+		pol.SensitiveInformationPolicyConfig.PiiEntitiesConfig = append(pol.SensitiveInformationPolicyConfig.PiiEntitiesConfig,
+			guardrail.PIIEntityConfig{Type: t, Action: guardrail.ActionAnonymize})
+	}
+	g, err := guardrail.NewLocal(pol, guardrail.Options{})
+	if err != nil {
+		return grPIISummary{}, err
+	}
+	per := map[guardrail.PIIType]*grPRF{}
+	get := func(t guardrail.PIIType) *grPRF {
+		if per[t] == nil {
+			per[t] = &grPRF{}
+		}
+		return per[t]
+	}
+	var overall grPRF
+	records := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return grPIISummary{}, err
+		}
+		var recs []struct {
+			Text  string `json:"full_text"`
+			Spans []struct {
+				Type  string `json:"entity_type"`
+				Start int    `json:"start_position"`
+				End   int    `json:"end_position"`
+			} `json:"spans"`
+		}
+		if err := json.Unmarshal(b, &recs); err != nil {
+			return grPIISummary{}, fmt.Errorf("%s: %w", f, err)
+		}
+		for _, r := range recs {
+			records++
+			toks := grTokenize(r.Text)
+			gold := make([]guardrail.PIIType, len(toks))
+			pred := make([]guardrail.PIIType, len(toks))
+			for _, s := range r.Spans {
+				t, ok := grPresidioMap[s.Type]
+				if !ok {
+					continue
+				}
+				a, e := grRuneToByte(r.Text, s.Start), grRuneToByte(r.Text, s.End)
+				for i, tk := range toks {
+					if tk[0] < e && a < tk[1] {
+						gold[i] = t
+					}
+				}
+			}
+			res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: r.Text})
+			if err != nil {
+				return grPIISummary{}, err
+			}
+			if sp := res.Assessments[0].SensitiveInformationPolicy; sp != nil {
+				for _, e := range sp.PiiEntities {
+					for i, tk := range toks {
+						if tk[0] < e.Span.End && e.Span.Start < tk[1] {
+							pred[i] = e.Type
+						}
+					}
+				}
+			}
+			for i := range toks {
+				gt, pt := gold[i], pred[i]
+				switch {
+				case gt != "" && pt != "":
+					overall.tp++
+				case pt != "":
+					overall.fp++
+				case gt != "":
+					overall.fn++
+				}
+				if gt != "" && gt == pt {
+					get(gt).tp++
+				} else {
+					if pt != "" {
+						get(pt).fp++
+					}
+					if gt != "" {
+						get(gt).fn++
+					}
+				}
+			}
+		}
+	}
+	fmt.Printf("== PII (%d records, token-level; Presidio types mapped to Bedrock's; ORGANIZATION/DATE_TIME/TITLE/NRP count as non-PII)\n", records)
+	fmt.Printf("%-36s %6s %6s %6s %6s %6s %6s\n", "type", "tp", "fp", "fn", "prec", "recall", "F2")
+	types := make([]string, 0, len(per))
+	for t := range per {
+		types = append(types, string(t))
+	}
+	sort.Strings(types)
+	var pat grPRF
+	for _, t := range types {
+		c := per[guardrail.PIIType(t)]
+		fmt.Printf("%-36s %6d %6d %6d %6.3f %6.3f %6.3f\n", t, c.tp, c.fp, c.fn, c.p(), c.r(), c.f2())
+		for _, pt := range grPatternTypes {
+			if string(pt) == t {
+				pat.tp += c.tp
+				pat.fp += c.fp
+				pat.fn += c.fn
+			}
+		}
+	}
+	fmt.Printf("%-36s %6d %6d %6d %6.3f %6.3f %6.3f\n", "pattern types (micro)", pat.tp, pat.fp, pat.fn, pat.p(), pat.r(), pat.f2())
+	fmt.Printf("%-36s %6d %6d %6d %6.3f %6.3f %6.3f\n", "PII overall (any type)", overall.tp, overall.fp, overall.fn, overall.p(), overall.r(), overall.f2())
+	fmt.Println()
+	return grPIISummary{overall.f2(), pat.p(), pat.r()}, nil
+}
+
+type grLabelled struct {
+	text  string
+	label bool
+	group string
+}
+
+func grReadCSV(path string) ([]map[string]string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	r := csv.NewReader(fh)
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	recs, err := r.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var out []map[string]string
+	for i, rec := range recs {
+		if i == 0 {
+			continue
+		}
+		m := map[string]string{}
+		for j, h := range recs[0] {
+			if j < len(rec) {
+				m[h] = rec[j]
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func grEvalInjection(ctx context.Context, dir string) (float64, float64, error) {
+	var sets []struct {
+		name string
+		rows []grLabelled
+	}
+	jsonl, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	sort.Strings(jsonl)
+	for _, f := range jsonl {
+		fh, err := os.Open(f)
+		if err != nil {
+			return 0, 0, err
+		}
+		var rows []grLabelled
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			var r struct {
+				Label int    `json:"label"`
+				Text  string `json:"text"`
+			}
+			if json.Unmarshal(sc.Bytes(), &r) == nil {
+				rows = append(rows, grLabelled{r.Text, r.Label == 1, ""})
+			}
+		}
+		fh.Close()
+		sets = append(sets, struct {
+			name string
+			rows []grLabelled
+		}{filepath.Base(f), rows})
+	}
+	csvs, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
+	sort.Strings(csvs)
+	for _, f := range csvs {
+		recs, err := grReadCSV(f)
+		if err != nil {
+			return 0, 0, err
+		}
+		var rows []grLabelled
+		for _, r := range recs {
+			rows = append(rows, grLabelled{r["prompt"], strings.EqualFold(r["type"], "jailbreak"), ""})
+		}
+		sets = append(sets, struct {
+			name string
+			rows []grLabelled
+		}{filepath.Base(f), rows})
+	}
+	if len(sets) == 0 {
+		return 0, 0, fmt.Errorf("no *.jsonl or *.csv files in %s", dir)
+	}
+	pol := &guardrail.Policy{BlockedInputMessaging: "blocked", BlockedOutputsMessaging: "blocked",
+		ContentPolicyConfig: &guardrail.ContentPolicyConfig{FiltersConfig: []guardrail.ContentFilterConfig{
+			{Type: guardrail.FilterPromptAttack, InputStrength: guardrail.StrengthHigh, OutputStrength: guardrail.StrengthNone}}}}
+	g, err := guardrail.NewLocal(pol, guardrail.Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	fmt.Println("== Prompt attack (PROMPT_ATTACK filter, input strength HIGH)")
+	fmt.Println("note: the classifier was trained on 70% of these files; see guardrail/internal/classify for held-out numbers")
+	fmt.Printf("%-24s %6s %8s %8s %8s\n", "file", "n", "accuracy", "recall", "fpr")
+	var tp, fp, tn, fn int
+	for _, s := range sets {
+		var a, b, c, d int
+		for _, r := range s.rows {
+			res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: r.text})
+			if err != nil {
+				return 0, 0, err
+			}
+			switch {
+			case res.Blocked && r.label:
+				a++
+			case res.Blocked:
+				b++
+			case r.label:
+				d++
+			default:
+				c++
+			}
+		}
+		n := a + b + c + d
+		fmt.Printf("%-24s %6d %8.3f %8.3f %8.3f\n", s.name, n, grRatio(a+c, n), grRatio(a, a+d), grRatio(b, b+c))
+		tp, fp, tn, fn = tp+a, fp+b, tn+c, fn+d
+	}
+	n := tp + fp + tn + fn
+	fmt.Printf("%-24s %6d %8.3f %8.3f %8.3f\n\n", "all", n, grRatio(tp+tn, n), grRatio(tp, tp+fn), grRatio(fp, fp+tn))
+	return grRatio(tp+tn, n), grRatio(fp, fp+tn), nil
+}
+
+func grEvalHateCheck(ctx context.Context, dir string) (float64, error) {
+	csvs, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
+	sort.Strings(csvs)
+	var rows []grLabelled
+	for _, f := range csvs {
+		recs, err := grReadCSV(f)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range recs {
+			if r["test_case"] == "" {
+				continue
+			}
+			rows = append(rows, grLabelled{r["test_case"], r["label_gold"] == "hateful", r["functionality"]})
+		}
+	}
+	if len(rows) == 0 {
+		return 0, fmt.Errorf("no HateCheck *.csv rows in %s", dir)
+	}
+	pol := &guardrail.Policy{BlockedInputMessaging: "blocked", BlockedOutputsMessaging: "blocked",
+		ContentPolicyConfig: &guardrail.ContentPolicyConfig{FiltersConfig: []guardrail.ContentFilterConfig{
+			{Type: guardrail.FilterHate, InputStrength: guardrail.StrengthHigh, OutputStrength: guardrail.StrengthHigh}}}}
+	g, err := guardrail.NewLocal(pol, guardrail.Options{})
+	if err != nil {
+		return 0, err
+	}
+	type acc struct{ ok, n int }
+	per := map[string]*acc{}
+	var all acc
+	for _, r := range rows {
+		res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: r.text})
+		if err != nil {
+			return 0, err
+		}
+		if per[r.group] == nil {
+			per[r.group] = &acc{}
+		}
+		per[r.group].n++
+		all.n++
+		if res.Blocked == r.label {
+			per[r.group].ok++
+			all.ok++
+		}
+	}
+	fmt.Println("== HateCheck (HATE filter, strength HIGH); the classifier was trained on 70% of these templates")
+	fmt.Printf("%-28s %6s %8s\n", "functionality", "n", "accuracy")
+	names := make([]string, 0, len(per))
+	for k := range per {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Printf("%-28s %6d %8.3f\n", k, per[k].n, grRatio(per[k].ok, per[k].n))
+	}
+	fmt.Printf("%-28s %6d %8.3f\n\n", "all", all.n, grRatio(all.ok, all.n))
+	return grRatio(all.ok, all.n), nil
+}
