@@ -249,3 +249,42 @@ func BenchmarkToConverse(b *testing.B) {
 		}
 	}
 }
+
+// FuzzToConverseJSON feeds arbitrary bytes as a tool schema, tool-call input
+// and JSON tool result: mapping must not panic, must reject with
+// ErrInvalidInput, or must send valid JSON.
+func FuzzToConverseJSON(f *testing.F) {
+	f.Add([]byte(`{"type":"object"}`), []byte(`{"a":1}`), []byte(`[1,2]`))
+	f.Add([]byte(``), []byte(``), []byte(`null`))
+	f.Add([]byte(`{"type":"string"}`), []byte(`{"a":`), []byte(`{`))
+	f.Add([]byte(`{"type":["object"]}`), []byte(`"x"`), []byte(`1e999`))
+	f.Fuzz(func(t *testing.T, schema, input, result []byte) {
+		req := &Request{
+			Tools: []Tool{{Name: "t", InputSchema: schema}},
+			Messages: []Message{
+				UserText("q"),
+				{Role: RoleAssistant, Parts: []Part{ToolCall{ID: "1", Name: "t", Input: input}}},
+				{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1", Parts: []Part{JSON{Value: result}}}}},
+			},
+		}
+		p, err := toConverse(req, nil)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidInput) {
+				t.Fatalf("err = %v", err)
+			}
+			return
+		}
+		spec := p.toolConfig.Tools[0].(*types.ToolMemberToolSpec).Value
+		docs := []document.Interface{
+			spec.InputSchema.(*types.ToolInputSchemaMemberJson).Value,
+			p.messages[1].Content[0].(*types.ContentBlockMemberToolUse).Value.Input,
+			p.messages[2].Content[0].(*types.ContentBlockMemberToolResult).Value.Content[0].(*types.ToolResultContentBlockMemberJson).Value,
+		}
+		for i, d := range docs {
+			b, _ := d.MarshalSmithyDocument()
+			if !json.Valid(b) {
+				t.Fatalf("document %d is not valid JSON: %q", i, b)
+			}
+		}
+	})
+}
