@@ -251,11 +251,13 @@ func toGuardrail(g *GuardrailConfig) (guardrailParams, error) {
 // interface for the contract; in addition:
 //
 //   - Opening the stream is retried per ConverseOptions.Retry, and so is a
-//     stream that fails before yielding anything (nothing was seen, so
-//     nothing repeats). A stream that fails after yielding an event is never
-//     retried: its error is a *StreamError with Partial set and the text
-//     received so far, wrapping the classified cause (errors.Is(err,
-//     ErrThrottled) works).
+//     stream that fails with a retryable error before yielding anything
+//     (nothing was seen, so nothing repeats). A stream that fails after
+//     yielding an event is never retried: its error is a *StreamError,
+//     with Partial set when text, reasoning or a tool call was yielded and
+//     Text holding the text so far, wrapping the classified cause
+//     (errors.Is(err, ErrThrottled) and errors.As(err, **APIError) work).
+//     A failure to open the stream is returned as the *APIError itself.
 //   - Tool-call input is buffered per content block and yielded complete in
 //     ToolCallDone; invalid JSON ends the stream with an error wrapping
 //     ErrMalformedStream, as does a stream that ends without messageStop.
