@@ -256,7 +256,7 @@ func toGuardrail(g *GuardrailConfig) (guardrailParams, error) {
 //     yielding an event is never retried: its error is a *StreamError,
 //     with Partial set when text, reasoning or a tool call was yielded and
 //     Text holding the text so far, wrapping the classified cause
-//     (errors.Is(err, ErrThrottled) and errors.As(err, **APIError) work).
+//     (errors.Is(err, ErrThrottled) works, and errors.As finds the *APIError).
 //     A failure to open the stream is returned as the *APIError itself.
 //   - Tool-call input is buffered per content block and yielded complete in
 //     ToolCallDone; invalid JSON ends the stream with an error wrapping
