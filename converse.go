@@ -147,12 +147,6 @@ func (m *ConverseModel) capsForCheck() *Capabilities {
 	return &m.caps
 }
 
-// disableSDKRetry turns off the SDK's retryer for one call: the
-// RetryPolicy is the only retry loop.
-func disableSDKRetry(o *bedrockruntime.Options) {
-	o.Retryer = aws.NopRetryer{}
-}
-
 // Generate calls Converse. Retryable failures are retried per
 // ConverseOptions.Retry within ctx's deadline. Response.Latency is the
 // latency Bedrock reports (metrics.latencyMs), or the measured time of the

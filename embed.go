@@ -58,12 +58,6 @@ func (e *EmbedError) Error() string {
 // Unwrap returns the cause.
 func (e *EmbedError) Unwrap() error { return e.Err }
 
-// embedDisableSDKRetry turns off the SDK's own retryer for one call, so the
-// embedder's RetryPolicy is the only retry loop and attempts do not multiply.
-func embedDisableSDKRetry(o *bedrockruntime.Options) {
-	o.Retryer = aws.NopRetryer{}
-}
-
 // embedInvoke sends one InvokeModel request under policy and returns the
 // response body and the input-token count from the
 // X-Amzn-Bedrock-Input-Token-Count header (-1 when absent).
@@ -76,7 +70,7 @@ func embedInvoke(ctx context.Context, client InvokeModelAPI, policy RetryPolicy,
 			ContentType: aws.String("application/json"),
 			Accept:      aws.String("application/json"),
 			Body:        body,
-		}, embedDisableSDKRetry)
+		}, disableSDKRetry, safeRequestBody)
 		return err
 	})
 	if err != nil {
