@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"testing"
 	"time"
 
 	"github.com/bedrockkit/bedrockkit"
@@ -15,8 +14,8 @@ import (
 func ExampleConverseModel() {
 	// Against real Bedrock:
 	//   client, err := bedrockkit.NewRuntimeClient(ctx, bedrockkit.RuntimeClientOptions{Region: "us-east-1"})
-	// Here a FakeBedrock stands in; in a test, pass the test's t.
-	fake := bedrockkittest.NewFakeBedrock(&testing.T{})
+	// Here a FakeBedrock stands in (in a test, use bedrockkittest.NewFakeBedrock(t)).
+	fake := bedrockkittest.StartFakeBedrock()
 	defer fake.Close()
 	fake.Enqueue(bedrockkittest.OpConverse,
 		// The first answer is throttled and retried automatically.
@@ -62,7 +61,7 @@ func ExampleConverseModel() {
 }
 
 func ExampleConverseModel_Stream() {
-	fake := bedrockkittest.NewFakeBedrock(&testing.T{})
+	fake := bedrockkittest.StartFakeBedrock()
 	defer fake.Close()
 	fake.Enqueue(bedrockkittest.OpConverseStream, bedrockkittest.Reply{
 		Message:   bedrockkit.AssistantText("Bonjour, Paris!"),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
@@ -14,9 +13,8 @@ import (
 )
 
 func ExampleFakeBedrock() {
-	// In a test, pass the test's t; Example functions have none.
-	t := &testing.T{}
-	fake := bedrockkittest.NewFakeBedrock(t)
+	// In a test, use bedrockkittest.NewFakeBedrock(t), which closes it for you.
+	fake := bedrockkittest.StartFakeBedrock()
 	defer fake.Close()
 	client := fake.Client() // a real *bedrockruntime.Client
 
@@ -47,8 +45,7 @@ func ExampleFakeBedrock() {
 }
 
 func ExampleFakeBedrock_stream() {
-	t := &testing.T{}
-	fake := bedrockkittest.NewFakeBedrock(t)
+	fake := bedrockkittest.StartFakeBedrock()
 	defer fake.Close()
 	fake.Enqueue(bedrockkittest.OpConverseStream, bedrockkittest.Reply{
 		Message:   bedrockkit.AssistantText("partial answer"),
@@ -79,8 +76,7 @@ func ExampleFakeBedrock_stream() {
 }
 
 func ExampleFakeBedrock_embeddings() {
-	t := &testing.T{}
-	fake := bedrockkittest.NewFakeBedrock(t)
+	fake := bedrockkittest.StartFakeBedrock()
 	defer fake.Close()
 	// Embedding models answer without a script, validating requests like Bedrock.
 	_, err := fake.Client().InvokeModel(context.Background(), &bedrockruntime.InvokeModelInput{

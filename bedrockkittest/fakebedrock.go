@@ -145,8 +145,7 @@ type FakeBedrock struct {
 // test ends.
 func NewFakeBedrock(t testing.TB) *FakeBedrock {
 	t.Helper()
-	f := newFake()
-	f.srv = httptest.NewServer(f.handler())
+	f := StartFakeBedrock()
 	t.Cleanup(f.Close)
 	return f
 }
@@ -159,6 +158,15 @@ func NewFakeBedrockTLS(t testing.TB) *FakeBedrock {
 	f := newFake()
 	f.srv = httptest.NewTLSServer(f.handler())
 	t.Cleanup(f.Close)
+	return f
+}
+
+// StartFakeBedrock starts a FakeBedrock outside a test — in an example, a
+// local development server or a demo. The caller must Close it. In tests,
+// prefer NewFakeBedrock, which closes the server when the test ends.
+func StartFakeBedrock() *FakeBedrock {
+	f := newFake()
+	f.srv = httptest.NewServer(f.handler())
 	return f
 }
 
