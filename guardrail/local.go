@@ -404,6 +404,11 @@ func (l *Local) contentFindings(source Source, folded, raw string, c *ContentPol
 		case FilterHate:
 			m := classify.Hate()
 			p = m.Prob(classify.Features(folded))
+			if !mentionsGroup(words) {
+				// Hate is aimed at a group: without one in sight the model's
+				// score alone is not evidence (this keeps neutral text clean).
+				p *= 0.3
+			}
 			lp, hits := lexiconScore(words, lexicons[FilterHate])
 			if lp > p {
 				p = lp

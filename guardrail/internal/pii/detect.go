@@ -536,6 +536,15 @@ func (c *scan) classifyNumber(i, j int) {
 	}
 }
 
+// wordFollows reports whether a word starts right after position i (after
+// spaces): a short number followed by words is a house number, not a phone.
+func (c *scan) wordFollows(i int) bool {
+	for i < len(c.s) && c.s[i] == ' ' {
+		i++
+	}
+	return i < len(c.s) && isLetterAt(c.s, i)
+}
+
 func hasSuffixAny(s string, suf ...string) bool {
 	for _, x := range suf {
 		if strings.HasSuffix(s, " "+x) || s == x {
@@ -647,7 +656,7 @@ func (c *scan) phone(i, j int, raw, d, seps, ctx string) bool {
 	}
 	switch {
 	case nd >= 10 && nd <= 15 && (formatted || phoneCtx):
-	case nd >= 7 && nd <= 9 && (phoneCtx || formatted && looksPhoneGrouped(raw)):
+	case nd >= 7 && nd <= 9 && (phoneCtx || formatted && looksPhoneGrouped(raw) && !c.wordFollows(ext)):
 	default:
 		return false
 	}
@@ -846,6 +855,11 @@ func (c *scan) addresses() {
 	s := c.s
 	for k := 0; k < len(ws); k++ {
 		w := ws[k]
+		if w.digit && k+2 < len(ws) && ws[k+1].digit && c.gap(w, ws[k+1]) == " " && ws[k+2].cap {
+			// Two numbers before the street name: "3378 217 Lovers Lane".
+			ws[k+1].a = w.a
+			continue
+		}
 		lw := strings.ToLower(w.text)
 		start, end := -1, -1
 		switch {

@@ -67,6 +67,9 @@ func TestDevSet(t *testing.T) {
 			g, p := gold[ti], pred[ti]
 			if g != "" && p != "" {
 				tp++
+				if g != p && show == "mm"+string(p) {
+					fmt.Printf("MM %s->%s %q in %q\n", g, p, r.Text[toks[ti][0]:toks[ti][1]], r.Text)
+				}
 			} else if p != "" {
 				fp++
 				if show == "fp" || show == string(p) {
