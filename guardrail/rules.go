@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"math"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 )
@@ -27,36 +28,111 @@ var attackRules = []struct {
 	{"safety bypass", regexp.MustCompile(`\b(disable|turn off|bypass|remove|deactivate)\b.{0,20}\b(safety|content) (filters?|guardrails?|mode|policies|restrictions)\b`)},
 }
 
+// attackTriggers are literals at least one of which every attack rule
+// needs; the regular expressions run only on windows around them, which keeps
+// long benign texts fast.
+var attackTriggers = []string{"ignor", "disregard", "forget", "overrid", "bypass", "skip", "drop", "vergiss",
+	"instruction", "task", "rules", "prompt", "guideline", "restrict", "limit", "filter", "censor", "ethic", "moral",
+	"polic", "refus", "character", "always answer", "answer every", "do anything", "freed", "free from", "safety"}
+
 // ruleAttack returns the name of the first attack rule that matches, or "".
 func ruleAttack(folded string) string {
+	if len(folded) <= 600 {
+		return ruleAttackWindow(folded)
+	}
+	// Windows around trigger occurrences, merged so each byte is matched once.
+	type win struct{ a, b int }
+	var ws []win
+	for _, t := range attackTriggers {
+		for off := 0; ; {
+			i := strings.Index(folded[off:], t)
+			if i < 0 {
+				break
+			}
+			i += off
+			ws = append(ws, win{max(0, i-200), min(len(folded), i+250)})
+			off = i + len(t)
+		}
+	}
+	sort.Slice(ws, func(i, j int) bool { return ws[i].a < ws[j].a })
+	for i := 0; i < len(ws); {
+		a, b := ws[i].a, ws[i].b
+		j := i + 1
+		for j < len(ws) && ws[j].a <= b {
+			b = max(b, ws[j].b)
+			j++
+		}
+		if r := ruleAttackWindow(folded[a:b]); r != "" {
+			return r
+		}
+		i = j
+	}
+	return ""
+}
+
+func ruleAttackWindow(s string) string {
+	hit := false
+	for _, t := range attackTriggers {
+		if strings.Contains(s, t) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return ""
+	}
 	for _, r := range attackRules {
-		if r.re.MatchString(folded) {
+		if r.re.MatchString(s) {
 			return r.name
 		}
 	}
 	return ""
 }
 
-var (
-	b64RE = regexp.MustCompile(`[A-Za-z0-9+/]{16,}={0,2}`)
-	hexRE = regexp.MustCompile(`\b(?:[0-9a-fA-F]{2}[ :]?){12,}\b`)
-)
+// runs returns the maximal runs of bytes satisfying ok that are at least min long.
+func runs(s string, min int, ok func(byte) bool) []string {
+	var out []string
+	for i := 0; i < len(s); {
+		if !ok(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && ok(s[j]) {
+			j++
+		}
+		if j-i >= min {
+			out = append(out, s[i:j])
+		}
+		i = j
+	}
+	return out
+}
+
+func isB64(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+}
+
+func isHexOrSep(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ' ' || c == ':'
+}
 
 // decodedPayloads returns texts hidden in base64 or hex runs and the ROT13 of
 // the whole text, so that they can be checked again. Only decodings that are
 // mostly printable text are returned.
 func decodedPayloads(raw string) []string {
 	var out []string
-	for _, m := range b64RE.FindAllString(raw, 8) {
-		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+	for _, m := range runs(raw, 16, isB64) {
+		m = strings.TrimRight(m, "=")
+		for _, enc := range []*base64.Encoding{base64.RawStdEncoding} {
 			if b, err := enc.DecodeString(m); err == nil && printable(b) {
 				out = append(out, string(b))
 				break
 			}
 		}
 	}
-	for _, m := range hexRE.FindAllString(raw, 8) {
-		h := strings.NewReplacer(" ", "", ":", "").Replace(m)
+	for _, m := range runs(raw, 24, isHexOrSep) {
+		h := strings.NewReplacer(" ", "", ":", "").Replace(strings.TrimSpace(m))
 		if b, err := hex.DecodeString(h); err == nil && printable(b) {
 			out = append(out, string(b))
 		}

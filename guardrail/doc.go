@@ -1,0 +1,44 @@
+// Package guardrail gives a Go service what Amazon Bedrock Guardrails gives
+// a cloud account, in-process.
+//
+// A Policy has the fields and JSON of Bedrock's CreateGuardrail request
+// (content filters with strengths, denied topics, word filters and the
+// managed profanity list, the 31 PII entity types with BLOCK / ANONYMIZE /
+// NONE, custom regexes, contextual grounding thresholds, blocked messages);
+// ParsePolicy and LoadPolicy read and validate it.
+//
+// A Guard assesses content and answers in the shape of Bedrock's
+// ApplyGuardrail response (Result: action, outputs, assessments). Local
+// evaluates a policy in-process:
+//
+//   - PII: validated patterns (Luhn, IBAN mod-97, SSN/ITIN rules, ABA routing
+//     checksum, VIN check digit, NHS mod-11, net/netip addresses), context
+//     words, and gazetteer-plus-shape heuristics for names and addresses;
+//     anonymized entities are masked with tags such as {EMAIL}.
+//   - Word filters: one Aho-Corasick automaton over normalised text.
+//   - Every match runs on normalised text (NFKC, look-alike letters,
+//     zero-width and bidi characters removed, leetspeak and s.p.a.c.e.d
+//     words folded) whose positions map back to the original, so masks land
+//     on the original characters.
+//   - PROMPT_ATTACK and HATE: logistic regression over hashed word and
+//     character n-grams, trained by `go generate ./guardrail/internal/classify`
+//     from the project's shared data, plus rules for instruction overrides,
+//     role-play jailbreaks and encoded payloads (base64, hex, ROT13 are
+//     decoded and checked again). INSULTS, SEXUAL, VIOLENCE and MISCONDUCT use
+//     weighted lexicons. Strength maps to a probability threshold.
+//   - Denied topics: similarity to the topic's definition and examples
+//     through an optional bedrockkit.Embedder, plus keyword evidence.
+//   - Contextual grounding: sentence-level lexical support of the response by
+//     the grounding source and of the query by the response, optionally
+//     averaged with a model judge.
+//
+// Middleware wraps any bedrockkit.Model: the last message (text and tool
+// results) is assessed before the call and blocked input never reaches the
+// model; output text and tool-call inputs are assessed after. Streams use a
+// hold-back window (sync mode) so that no unmasked PII or blocked word is
+// released whatever the chunk boundaries, or release at once and cut the
+// stream on a violation (async mode). A blocked call returns, as Bedrock
+// does, the blocked message with StopReason guardrail_intervened; with
+// MiddlewareConfig.BlockAsError it returns a *BlockedError wrapping
+// bedrockkit.ErrGuardrailBlocked instead.
+package guardrail
