@@ -360,6 +360,13 @@ func confidence(p float64, low, med, high float64) Strength {
 func (l *Local) contentFindings(source Source, folded, raw string, c *ContentPolicyConfig) []ContentFinding {
 	var out []ContentFinding
 	var words []string
+	var feats []classify.Feature
+	features := func() []classify.Feature {
+		if feats == nil {
+			feats = classify.Features(folded)
+		}
+		return feats
+	}
 	for _, f := range c.FiltersConfig {
 		if !f.enabled(source) {
 			continue
@@ -383,19 +390,23 @@ func (l *Local) contentFindings(source Source, folded, raw string, c *ContentPol
 		switch f.Type {
 		case FilterPromptAttack:
 			m := classify.PromptAttack()
-			p = m.Prob(classify.Features(folded))
+			p = m.Prob(features())
 			conf = confidence(p, float64(m.Low), float64(m.Medium), float64(m.High))
 			reason = fmt.Sprintf("classifier p=%.2f", p)
 			if r := ruleAttack(folded); r != "" {
 				p, conf, reason = 1, StrengthHigh, "rule: "+r
 			} else {
+				r13 := rot13(raw)
 				for _, dec := range decodedPayloads(raw) {
 					df := normalize.Full(dec).String()
 					if r := ruleAttack(df); r != "" {
 						p, conf, reason = 1, StrengthHigh, "encoded payload: "+r
 						break
 					}
-					if dp := m.Prob(classify.Features(df)); dp >= float64(m.Medium) && dec != rot13(raw) {
+					if dec == r13 {
+						continue
+					}
+					if dp := m.Prob(classify.Features(df)); dp >= float64(m.Medium) {
 						p, conf, reason = dp, confidence(dp, float64(m.Low), float64(m.Medium), float64(m.High)), "encoded payload: classifier"
 						break
 					}
@@ -403,7 +414,7 @@ func (l *Local) contentFindings(source Source, folded, raw string, c *ContentPol
 			}
 		case FilterHate:
 			m := classify.Hate()
-			p = m.Prob(classify.Features(folded))
+			p = m.Prob(features())
 			if !mentionsGroup(words) {
 				// Hate is aimed at a group: without one in sight the model's
 				// score alone is not evidence (this keeps neutral text clean).
