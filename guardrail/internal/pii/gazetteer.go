@@ -31,21 +31,21 @@ amy angela shirley anna brenda pamela emma nicole helen samantha katherine chris
 catherine maria heather diane ruth julie olivia joyce virginia victoria kelly lauren christina joan evelyn judith
 megan andrea cheryl hannah jacqueline martha gloria teresa ann sara madison frances kathryn janice jean abigail
 alice judy sophia grace denise amber doris marilyn danielle beverly isabella theresa diana natalie brittany
-charlotte marie kayla alexis lori sue milena uta janina orva erik emil christophe beltran ushurma
+charlotte marie kayla alexis lori sue erik emil
 jan jana petr pavel tomas lukas jakub martin ondrej katerina tereza lucie eva hana zuzana
 piotr krzysztof andrzej marek maciej tomasz pawel michal anna agnieszka malgorzata katarzyna joanna magdalena
 ivan sergei sergey dmitri dmitry alexei andrei vladimir nikolai mikhail olga tatiana natalia irina svetlana
-yelena elena ekaterina anastasia faina ravil yuri boris igor oleg
-laszlo istvan janos zoltan gabor krisztian szabina beatrix zsofia eszter katalin erzsebet ilona judit reka
+yelena elena ekaterina anastasia yuri boris igor oleg
+laszlo istvan janos zoltan gabor zsofia eszter katalin erzsebet ilona judit reka
 matti mikko juha jukka timo pekka antti jari kari johanna aino liisa tuula sari anu
 lars anders johan per nils erik karl sven magnus mats henrik mette kirsten ingrid astrid sigrid karin birgitta
-anneli freja ida maja lena vide leif bjorn hans jens soren niels rasmus frederik mads
-jean pierre jacques philippe francois michel alain nicolas laurent claude cendrillon sophie camille chloe manon
+anneli freja ida maja lena leif bjorn hans jens soren niels rasmus frederik mads
+jean pierre jacques philippe francois michel alain nicolas laurent claude sophie camille chloe manon
 giuseppe giovanni antonio mario luigi francesco marco alessandro andrea luca paolo giulia francesca chiara
 jose juan carlos luis miguel javier francisco manuel pedro alejandro carmen lucia isabel pilar rosa marta
 joao paulo ana beatriz mariana
 hans klaus jurgen wolfgang stefan uwe dieter gunter helmut ursula monika sabine petra heike claudia
-hiroshi takashi kenji yuki akira haruto yuto sota tomomi yumiko keiko sakura hana aiko naoko
+hiroshi takashi kenji yuki akira haruto yuto sota yumiko keiko sakura hana aiko naoko
 wei li ming jing lei yan hui xin min jun fang
 mohammed muhammad ahmed ali omar hassan hussein fatima aisha mariam layla yusuf ibrahim khalid
 raj rahul amit vikram sanjay priya anjali deepa sunita ravi arjun
