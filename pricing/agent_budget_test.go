@@ -43,8 +43,10 @@ func TestAgentStopsAtBudget(t *testing.T) {
 	}
 	toolRuns := 0
 	a := &agent.Agent{
-		Model:     model,
-		Tools:     []*agent.Tool{agent.Func("lookup", "Look up an account fact.", func(ctx context.Context, in struct{ Q string `json:"q"` }) (string, error) { toolRuns++; return "42", nil })},
+		Model: model,
+		Tools: []*agent.Tool{agent.Func("lookup", "Look up an account fact.", func(ctx context.Context, in struct {
+			Q string `json:"q"`
+		}) (string, error) { toolRuns++; return "42", nil })},
 		Budget:    hook,
 		Inference: agent.Inference{MaxTokens: 500},
 	}
