@@ -42,11 +42,16 @@ func TestAgentStopsAtBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	toolRuns := 0
+	type lookupIn struct {
+		Q string `json:"q"`
+	}
+	lookup := agent.Func("lookup", "Look up an account fact.", func(ctx context.Context, in lookupIn) (string, error) {
+		toolRuns++
+		return "42", nil
+	})
 	a := &agent.Agent{
-		Model: model,
-		Tools: []*agent.Tool{agent.Func("lookup", "Look up an account fact.", func(ctx context.Context, in struct {
-			Q string `json:"q"`
-		}) (string, error) { toolRuns++; return "42", nil })},
+		Model:     model,
+		Tools:     []*agent.Tool{lookup},
 		Budget:    hook,
 		Inference: agent.Inference{MaxTokens: 500},
 	}
