@@ -3,6 +3,7 @@ package bedrockkit
 import (
 	"context"
 	"errors"
+	"iter"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -57,16 +58,25 @@ func (p RetryPolicy) backoff(n int) time.Duration {
 // of attempts or would wait past ctx's deadline. Errors are classified into
 // *APIError with op and the attempt count.
 func (p RetryPolicy) do(ctx context.Context, op string, call func(context.Context) error) error {
-	p = p.withDefaults()
-	for attempt := 1; ; attempt++ {
-		err := call(ctx)
-		if err == nil {
-			return nil
-		}
-		err = classify(op, err)
+	return p.loop(ctx, func(ctx context.Context, attempt int) error {
+		err := classify(op, call(ctx))
 		var apiErr *APIError
 		if errors.As(err, &apiErr) {
 			apiErr.Attempts = attempt
+		}
+		return err
+	})
+}
+
+// loop runs call (given the attempt number, from 1) until it returns nil or
+// an error IsRetryable rejects, MaxAttempts is reached, or the next wait
+// would pass ctx's deadline. It returns the last error.
+func (p RetryPolicy) loop(ctx context.Context, call func(ctx context.Context, attempt int) error) error {
+	p = p.withDefaults()
+	for attempt := 1; ; attempt++ {
+		err := call(ctx, attempt)
+		if err == nil {
+			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -84,6 +94,59 @@ func (p RetryPolicy) do(ctx context.Context, op string, call func(context.Contex
 			t.Stop()
 			return err
 		case <-t.C:
+		}
+	}
+}
+
+// Middleware returns a Middleware that retries any Model by this policy:
+// Generate is retried when its error IsRetryable (the model must wrap the
+// root sentinels, as the Bedrock adapters do); Stream is retried only while
+// it has yielded nothing, so the caller never sees text twice. The Bedrock
+// adapters already retry; use this for other models.
+func (p RetryPolicy) Middleware() Middleware {
+	return func(next Model) Model { return retryModel{next: next, policy: p} }
+}
+
+type retryModel struct {
+	next   Model
+	policy RetryPolicy
+}
+
+func (m retryModel) Generate(ctx context.Context, req *Request) (*Response, error) {
+	var resp *Response
+	err := m.policy.loop(ctx, func(ctx context.Context, _ int) error {
+		var err error
+		resp, err = m.next.Generate(ctx, req)
+		return err
+	})
+	return resp, err
+}
+
+func (m retryModel) Stream(ctx context.Context, req *Request) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		yielded := false
+		stopped := false
+		err := m.policy.loop(ctx, func(ctx context.Context, _ int) error {
+			for ev, err := range m.next.Stream(ctx, req) {
+				if err != nil {
+					if yielded {
+						// Too late to retry: the caller has seen output.
+						yield(nil, err)
+						stopped = true
+						return nil
+					}
+					return err
+				}
+				yielded = true
+				if !yield(ev, nil) {
+					stopped = true
+					return nil
+				}
+			}
+			return nil
+		})
+		if err != nil && !stopped {
+			yield(nil, err)
 		}
 	}
 }
