@@ -32,6 +32,13 @@
 //     the grounding source and of the query by the response, optionally
 //     averaged with a model judge.
 //
+// Remote calls Amazon Bedrock's ApplyGuardrail for a guardrail created in
+// AWS (through any *bedrockruntime.Client), maps its answer onto the same
+// Result, locates the matches of anonymized findings in the text so streams
+// can be masked, and retries throttling like the root adapters. Both runs
+// two guards at once (typically Local and Remote): it blocks if either
+// blocks and otherwise applies the masks of both.
+//
 // Middleware wraps any bedrockkit.Model: the last message (text and tool
 // results) is assessed before the call and blocked input never reaches the
 // model; output text and tool-call inputs are assessed after. Streams use a

@@ -144,8 +144,12 @@ func (g *guarded) checkInput(ctx context.Context, req *bedrockkit.Request) (*bed
 	if res.Blocked {
 		return nil, res, nil
 	}
-	if res.Action != OutcomeIntervened || len(res.Outputs) != len(slots) {
+	if res.Action != OutcomeIntervened {
 		return req, nil, nil
+	}
+	texts, ok := maskedTexts(res, content)
+	if !ok {
+		return nil, unmaskable(res), nil
 	}
 	// Copy the last message and apply the masked texts.
 	cp := *req
@@ -153,7 +157,7 @@ func (g *guarded) checkInput(ctx context.Context, req *bedrockkit.Request) (*bed
 	mi := len(cp.Messages) - 1
 	parts := append([]bedrockkit.Part(nil), cp.Messages[mi].Parts...)
 	for i, s := range slots {
-		txt := res.Outputs[i].Text
+		txt := texts[i]
 		if s.sub < 0 {
 			parts[s.part] = bedrockkit.Text{Text: txt}
 			continue
@@ -162,7 +166,7 @@ func (g *guarded) checkInput(ctx context.Context, req *bedrockkit.Request) (*bed
 		sub := append([]bedrockkit.Part(nil), tr.Parts...)
 		if s.json {
 			if !json.Valid([]byte(txt)) {
-				return nil, res, nil // masking broke the JSON: block rather than leak
+				return nil, unmaskable(res), nil // masking broke the JSON: block rather than leak
 			}
 			sub[s.sub] = bedrockkit.JSON{Value: json.RawMessage(txt)}
 		} else {
@@ -231,20 +235,24 @@ func (g *guarded) checkOutput(ctx context.Context, resp *bedrockkit.Response) (*
 		}
 		return b, err
 	}
-	if res.Action != OutcomeIntervened || len(res.Outputs) != len(idx) {
+	if res.Action != OutcomeIntervened {
 		return resp, nil
+	}
+	texts, ok := maskedTexts(res, content)
+	if !ok {
+		return g.blockedResponse(SourceOutput, unmaskable(res))
 	}
 	out := *resp
 	out.Message.Parts = append([]bedrockkit.Part(nil), resp.Message.Parts...)
 	for k, i := range idx {
 		switch x := out.Message.Parts[i].(type) {
 		case bedrockkit.Text:
-			out.Message.Parts[i] = bedrockkit.Text{Text: res.Outputs[k].Text}
+			out.Message.Parts[i] = bedrockkit.Text{Text: texts[k]}
 		case bedrockkit.ToolCall:
-			if !json.Valid([]byte(res.Outputs[k].Text)) {
-				return g.blockedResponse(SourceOutput, res)
+			if !json.Valid([]byte(texts[k])) {
+				return g.blockedResponse(SourceOutput, unmaskable(res))
 			}
-			x.Input = json.RawMessage(res.Outputs[k].Text)
+			x.Input = json.RawMessage(texts[k])
 			out.Message.Parts[i] = x
 		}
 	}
@@ -321,7 +329,24 @@ func (g *guarded) release(ctx context.Context, idx int, b *textBlock, final bool
 			return nil
 		}
 	}
-	spans := maskSpans(res)
+	spans, ok := maskSpans(res)
+	if !ok && res.Action == OutcomeIntervened {
+		// Findings without a place in the text (a remote guard could not
+		// locate them): release nothing until the end, then the guard's own
+		// masked text if nothing was released yet, else block.
+		if !final {
+			return nil
+		}
+		if b.released == 0 && len(res.Outputs) == 1 {
+			b.released = len(text)
+			if !yield(bedrockkit.TextDelta{Index: idx, Text: res.Outputs[0].Text}, nil) {
+				return errStopped
+			}
+			return nil
+		}
+		g.yieldBlocked(SourceOutput, unmaskable(res), idx, yield)
+		return errStopped
+	}
 	for moved := true; moved; {
 		moved = false
 		for _, s := range spans {
@@ -357,24 +382,44 @@ func (g *guarded) release(ctx context.Context, idx int, b *textBlock, final bool
 	return nil
 }
 
-// maskSpans returns the anonymized spans of a single-block result.
-func maskSpans(res *Result) []finding {
-	var out []finding
-	for _, a := range res.Assessments {
-		if sp := a.SensitiveInformationPolicy; sp != nil {
-			for _, e := range sp.PiiEntities {
-				if e.Action == actAnonymized && e.Span != nil {
-					out = append(out, finding{0, e.Span.Start, e.Span.End, ActionAnonymize, e.Type.Tag()})
-				}
-			}
-			for _, r := range sp.Regexes {
-				if r.Action == actAnonymized && r.Span != nil {
-					out = append(out, finding{0, r.Span.Start, r.Span.End, ActionAnonymize, "{" + r.Name + "}"})
-				}
-			}
-		}
+// maskSpans returns the anonymized spans of a single-block result and
+// whether every anonymized finding has one.
+func maskSpans(res *Result) ([]finding, bool) {
+	spans, ok := anonymizedSpans(res)
+	for i := range spans {
+		spans[i].block = 0
 	}
-	return out
+	return spans, ok
+}
+
+// maskedTexts returns the masked text of each content block of an
+// anonymizing result: its Outputs when there is one per block, else the
+// blocks masked by the findings' spans. ok is false when neither is possible.
+func maskedTexts(res *Result, content []Content) (texts []string, ok bool) {
+	if len(res.Outputs) == len(content) {
+		for _, o := range res.Outputs {
+			texts = append(texts, o.Text)
+		}
+		return texts, true
+	}
+	spans, ok := anonymizedSpans(res)
+	if !ok || len(spans) == 0 {
+		return nil, false
+	}
+	for i, c := range content {
+		texts = append(texts, mask(c.Text, i, spans))
+	}
+	return texts, true
+}
+
+// unmaskableMessage replaces content whose masks could not be applied.
+const unmaskableMessage = "Sorry, this content was withheld by a guardrail."
+
+// unmaskable turns an anonymizing result whose masks cannot be applied into
+// a block, so that nothing unmasked is sent or released.
+func unmaskable(res *Result) *Result {
+	return &Result{Action: OutcomeIntervened, Blocked: true, Outputs: []Output{{Text: unmaskableMessage}},
+		Assessments: res.Assessments, Usage: res.Usage, ActionReason: "masks could not be applied to the content"}
 }
 
 func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield func(bedrockkit.Event, error) bool) {
@@ -450,12 +495,13 @@ func (g *guarded) checkToolCall(ctx context.Context, e bedrockkit.ToolCallDone, 
 		g.yieldBlocked(SourceOutput, res, e.Index, yield)
 		return call, false
 	}
-	if res.Action == OutcomeIntervened && len(res.Outputs) == 1 {
-		if !json.Valid([]byte(res.Outputs[0].Text)) {
-			g.yieldBlocked(SourceOutput, res, e.Index, yield)
+	if res.Action == OutcomeIntervened {
+		texts, ok := maskedTexts(res, []Content{{Text: string(call.Input)}})
+		if !ok || !json.Valid([]byte(texts[0])) {
+			g.yieldBlocked(SourceOutput, unmaskable(res), e.Index, yield)
 			return call, false
 		}
-		call.Input = json.RawMessage(res.Outputs[0].Text)
+		call.Input = json.RawMessage(texts[0])
 	}
 	return call, true
 }

@@ -50,8 +50,48 @@ type Result struct {
 	Action      Outcome      `json:"action"`
 	Outputs     []Output     `json:"outputs"`
 	Assessments []Assessment `json:"assessments"`
+	// ActionReason is Bedrock's explanation of the action, when it gives one.
+	ActionReason string `json:"actionReason,omitempty"`
+	// Usage is the text units Bedrock billed per policy (Remote only; nil
+	// for Local, which bills nothing).
+	Usage *Usage `json:"usage,omitempty"`
 	// Blocked is true when a BLOCK action fired (as opposed to masking only).
 	Blocked bool `json:"-"`
+}
+
+// Usage counts the text units (up to 1,000 characters each) that Bedrock
+// billed per policy for one ApplyGuardrail call, as in its usage field.
+type Usage struct {
+	TopicPolicyUnits                    int `json:"topicPolicyUnits"`
+	ContentPolicyUnits                  int `json:"contentPolicyUnits"`
+	WordPolicyUnits                     int `json:"wordPolicyUnits"`
+	SensitiveInformationPolicyUnits     int `json:"sensitiveInformationPolicyUnits"`
+	SensitiveInformationPolicyFreeUnits int `json:"sensitiveInformationPolicyFreeUnits"`
+	ContextualGroundingPolicyUnits      int `json:"contextualGroundingPolicyUnits"`
+	ContentPolicyImageUnits             int `json:"contentPolicyImageUnits,omitempty"`
+	AutomatedReasoningPolicyUnits       int `json:"automatedReasoningPolicyUnits,omitempty"`
+	AutomatedReasoningPolicies          int `json:"automatedReasoningPolicies,omitempty"`
+}
+
+// add returns the sum of u and v; either may be nil.
+func (u *Usage) add(v *Usage) *Usage {
+	if u == nil {
+		return v
+	}
+	if v == nil {
+		return u
+	}
+	return &Usage{
+		TopicPolicyUnits:                    u.TopicPolicyUnits + v.TopicPolicyUnits,
+		ContentPolicyUnits:                  u.ContentPolicyUnits + v.ContentPolicyUnits,
+		WordPolicyUnits:                     u.WordPolicyUnits + v.WordPolicyUnits,
+		SensitiveInformationPolicyUnits:     u.SensitiveInformationPolicyUnits + v.SensitiveInformationPolicyUnits,
+		SensitiveInformationPolicyFreeUnits: u.SensitiveInformationPolicyFreeUnits + v.SensitiveInformationPolicyFreeUnits,
+		ContextualGroundingPolicyUnits:      u.ContextualGroundingPolicyUnits + v.ContextualGroundingPolicyUnits,
+		ContentPolicyImageUnits:             u.ContentPolicyImageUnits + v.ContentPolicyImageUnits,
+		AutomatedReasoningPolicyUnits:       u.AutomatedReasoningPolicyUnits + v.AutomatedReasoningPolicyUnits,
+		AutomatedReasoningPolicies:          u.AutomatedReasoningPolicies + v.AutomatedReasoningPolicies,
+	}
 }
 
 // Output is one output text.
