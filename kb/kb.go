@@ -1,0 +1,319 @@
+package kb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/chunk"
+	"github.com/bedrockkit/bedrockkit/kb/internal/textindex"
+)
+
+// Config configures a KnowledgeBase. Store and Embedder are required; every
+// other field has a default.
+type Config struct {
+	// Store holds the chunk records (kb/localindex is the embedded default).
+	Store Store
+	// Embedder embeds chunks and queries. One knowledge base uses one
+	// embedding model: Sync records it and refuses a different one.
+	Embedder bedrockkit.Embedder
+	// EmbedderID names the embedding model, for example
+	// "amazon.titan-embed-text-v2:0". It is recorded with the data and
+	// compared on every Sync and Retrieve. Default: the embedder's Go type
+	// and dimensions, which tells models of different types or sizes apart
+	// but not two models of the same type: set it for Bedrock embedders.
+	EmbedderID string
+	// Chunker splits documents; default chunk.Default{} (Bedrock's default
+	// chunking, about 300 tokens). Changing it re-chunks documents only when
+	// they change; set ReEmbed on a Sync to redo everything.
+	Chunker chunk.Chunker
+	// Loaders maps a lower-case file extension without the dot ("md") to
+	// its Loader. Nil means text loaders for txt and md only.
+	Loaders map[string]Loader
+	// Model answers RetrieveAndGenerate. Nil means extractive answers: the
+	// best supporting sentences of the retrieved passages, cited, with
+	// Answer.Extractive set.
+	Model bedrockkit.Model
+	// RequirePartition makes every Sync and Retrieve name a partition
+	// (tenant); one without fails with ErrPartitionRequired before the store
+	// is touched.
+	RequirePartition bool
+
+	// BatchSize is how many chunks one Embed call carries. Default 16;
+	// Bedrock's Titan v2 takes one text per request (bedrockkit's Titan
+	// embedder fans out itself), Cohere v3 up to 96.
+	BatchSize int
+	// Concurrency is how many Embed calls run at once. Default 4.
+	Concurrency int
+	// RequestsPerMinute limits Embed calls; 0 means no limit.
+	RequestsPerMinute int
+	// Retry controls retries of Embed calls that fail with a retryable
+	// error (bedrockkit.IsRetryable). Zero means 5 attempts from 200 ms.
+	Retry bedrockkit.RetryPolicy
+	// MaxDocumentBytes is the largest document Sync reads; larger ones fail
+	// alone. Default 50 MiB (Bedrock's limit).
+	MaxDocumentBytes int64
+	// Keyword sets the BM25 parameters of keyword search; zero means k1=0.9,
+	// b=0.4.
+	Keyword BM25Params
+}
+
+// BM25Params are the Okapi BM25 parameters of keyword search.
+type BM25Params struct {
+	// K1 controls term-frequency saturation (default 0.9).
+	K1 float64
+	// B controls document-length normalisation, 0..1 (default 0.4).
+	B float64
+}
+
+// KnowledgeBase ingests documents into a Store and answers queries with
+// semantic, keyword or hybrid retrieval and with cited answers. It is safe
+// for concurrent use; Syncs of the same partition are serialised.
+type KnowledgeBase struct {
+	cfg        Config
+	embedderID string
+
+	mu       sync.Mutex
+	parts    map[string]*partition
+	syncLock map[string]*sync.Mutex
+}
+
+// partition is the per-tenant state: the keyword index (built from the
+// store on first use) and the checked embedder identity.
+type partition struct {
+	once    sync.Once
+	err     error
+	keyword *textindex.Index // nil when the store searches text itself
+}
+
+// Errors of the knowledge base.
+var (
+	// ErrEmbedderChanged: the partition was synced with a different
+	// embedding model or dimension. Sync with ReEmbed (into a store that
+	// accepts the new dimension) or use the original embedder.
+	ErrEmbedderChanged = fmt.Errorf("kb: embedding model differs from the one this knowledge base was built with: %w", bedrockkit.ErrInvalidInput)
+)
+
+// EmbedderChangedError says which embedder the data was built with.
+type EmbedderChangedError struct {
+	// Stored and Configured are the embedder identities ("ID/dimensions").
+	Stored, Configured string
+}
+
+// Error says what to do.
+func (e *EmbedderChangedError) Error() string {
+	return fmt.Sprintf("kb: this knowledge base was embedded with %s but is configured with %s; use the same embedder, or Sync with ReEmbed to re-embed every document (a new dimension also needs a new store)", e.Stored, e.Configured)
+}
+
+// Unwrap returns ErrEmbedderChanged.
+func (e *EmbedderChangedError) Unwrap() error { return ErrEmbedderChanged }
+
+// New returns a knowledge base over cfg.Store. It does not read the store;
+// each partition is checked and its keyword index built on first use.
+func New(cfg Config) (*KnowledgeBase, error) {
+	if cfg.Store == nil {
+		return nil, invalid("Config.Store is nil; use localindex.Open(localindex.Options{}) for an embedded store")
+	}
+	if cfg.Embedder == nil {
+		return nil, invalid("Config.Embedder is nil; use bedrockkit.NewTitanEmbedder, or bedrockkittest.NewHashEmbedder offline")
+	}
+	if cfg.Embedder.Dimensions() <= 0 {
+		return nil, invalid("the embedder reports %d dimensions", cfg.Embedder.Dimensions())
+	}
+	if cfg.Chunker == nil {
+		cfg.Chunker = chunk.Default{}
+	}
+	if cfg.Loaders == nil {
+		cfg.Loaders = map[string]Loader{"txt": textLoader, "md": textLoader}
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 16
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.RequestsPerMinute < 0 {
+		return nil, invalid("Config.RequestsPerMinute is %d; use 0 for no limit", cfg.RequestsPerMinute)
+	}
+	if cfg.MaxDocumentBytes <= 0 {
+		cfg.MaxDocumentBytes = 50 << 20
+	}
+	if cfg.Keyword.B < 0 || cfg.Keyword.B > 1 || cfg.Keyword.K1 < 0 {
+		return nil, invalid("Config.Keyword: k1 must be >= 0 and b within 0..1 (got k1=%v b=%v)", cfg.Keyword.K1, cfg.Keyword.B)
+	}
+	id := cfg.EmbedderID
+	if id == "" {
+		id = fmt.Sprintf("%T", cfg.Embedder)
+	}
+	return &KnowledgeBase{
+		cfg:        cfg,
+		embedderID: fmt.Sprintf("%s/%d", id, cfg.Embedder.Dimensions()),
+		parts:      map[string]*partition{},
+		syncLock:   map[string]*sync.Mutex{},
+	}, nil
+}
+
+// textLoader loads UTF-8 text as is.
+var textLoader = LoaderFunc(func(_ context.Context, _ SourceItem, data []byte) (chunk.Document, error) {
+	return chunk.Document{Text: string(data)}, nil
+})
+
+// metaID is the reserved document and record ID holding a partition's
+// embedder identity. Sync and Retrieve never return it.
+const metaID = "bedrockkit:kb-config"
+
+// Metadata keys the knowledge base sets on every chunk (Bedrock's system
+// keys, plus bedrockkit's own).
+const (
+	// KeySourceURI is the document's source URI.
+	KeySourceURI = "x-amz-bedrock-kb-source-uri"
+	// KeyPageNumber is the 1-based page of the chunk, when known.
+	KeyPageNumber = "x-amz-bedrock-kb-document-page-number"
+	// KeyChunkID is the chunk's record ID.
+	KeyChunkID = "x-amz-bedrock-kb-chunk-id"
+	// KeyHeadings is the chunk's heading path, outermost first.
+	KeyHeadings = "bedrockkit-headings"
+)
+
+func (k *KnowledgeBase) checkPartition(p string) error {
+	if k.cfg.RequirePartition && p == "" {
+		return ErrPartitionRequired
+	}
+	return nil
+}
+
+// part returns the partition state, loading it from the store on first use:
+// it checks the recorded embedder and builds the keyword index.
+func (k *KnowledgeBase) part(ctx context.Context, name string) (*partition, error) {
+	k.mu.Lock()
+	p := k.parts[name]
+	if p == nil {
+		p = &partition{}
+		k.parts[name] = p
+	}
+	k.mu.Unlock()
+	p.once.Do(func() { p.err = k.load(ctx, name, p) })
+	if p.err != nil {
+		// Let a later call try again (the context may have been cancelled).
+		k.mu.Lock()
+		if k.parts[name] == p {
+			delete(k.parts, name)
+		}
+		k.mu.Unlock()
+		return nil, p.err
+	}
+	return p, nil
+}
+
+func (k *KnowledgeBase) load(ctx context.Context, name string, p *partition) error {
+	if _, ok := k.cfg.Store.(KeywordSearcher); !ok {
+		p.keyword = textindex.New(textindex.Params{K1: k.cfg.Keyword.K1, B: k.cfg.Keyword.B})
+	}
+	docs, err := k.cfg.Store.Documents(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		if d.ID == metaID || p.keyword == nil {
+			continue
+		}
+		ids := make([]string, d.Records)
+		for i := range ids {
+			ids[i] = chunkID(d.ID, i)
+		}
+		recs, err := k.cfg.Store.Get(ctx, name, ids)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if r.DocumentID == d.ID && r.Vector != nil {
+				p.keyword.Add(r.ID, r.DocumentID, r.Text, r.Metadata)
+			}
+		}
+	}
+	return nil
+}
+
+// storedEmbedder returns the embedder identity recorded in the partition,
+// or "" when none is.
+func (k *KnowledgeBase) storedEmbedder(ctx context.Context, part string) (string, error) {
+	recs, err := k.cfg.Store.Get(ctx, part, []string{metaID})
+	if err != nil || len(recs) == 0 {
+		return "", err
+	}
+	s, _ := recs[0].Metadata["embedder"].(string)
+	return s, nil
+}
+
+func (k *KnowledgeBase) writeEmbedder(ctx context.Context, part string) error {
+	return k.cfg.Store.Upsert(ctx, []Record{{
+		ID: metaID, DocumentID: metaID, Partition: part, Fingerprint: k.embedderID,
+		Metadata: map[string]any{"embedder": k.embedderID},
+	}})
+}
+
+// checkEmbedder fails with *EmbedderChangedError when the partition was
+// built with another embedder.
+func (k *KnowledgeBase) checkEmbedder(ctx context.Context, part string) error {
+	stored, err := k.storedEmbedder(ctx, part)
+	if err != nil {
+		return err
+	}
+	if stored != "" && stored != k.embedderID {
+		return &EmbedderChangedError{Stored: stored, Configured: k.embedderID}
+	}
+	return nil
+}
+
+// chunkID is the record ID of chunk i of a document. IDs are dense so the
+// records of a document can be fetched from its record count.
+func chunkID(doc string, i int) string { return fmt.Sprintf("%s#%d", doc, i) }
+
+// loaderFor picks the loader by the item's extension.
+func (k *KnowledgeBase) loaderFor(name string) (Loader, string) {
+	ext := strings.ToLower(strings.TrimPrefix(path.Ext(name), "."))
+	if l := k.cfg.Loaders[ext]; l != nil {
+		return l, ext
+	}
+	if l := k.cfg.Loaders["."+ext]; l != nil {
+		return l, ext
+	}
+	return nil, ext
+}
+
+// retry runs call with the configured policy, retrying errors that
+// bedrockkit.IsRetryable accepts.
+func (k *KnowledgeBase) retry(ctx context.Context, call func() error) error {
+	p := k.cfg.Retry
+	attempts := p.MaxAttempts
+	if attempts <= 0 {
+		attempts = 5
+	}
+	delay := p.BaseDelay
+	if delay <= 0 {
+		delay = 200 * time.Millisecond
+	}
+	maxDelay := p.MaxDelay
+	if maxDelay <= 0 {
+		maxDelay = 20 * time.Second
+	}
+	for n := 1; ; n++ {
+		err := call()
+		if err == nil || n >= attempts || !bedrockkit.IsRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(2*delay, maxDelay)
+	}
+}

@@ -1,0 +1,538 @@
+package kb
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/chunk"
+)
+
+// SyncOptions controls one Sync. The zero value (or nil) syncs the default
+// partition.
+type SyncOptions struct {
+	// Partition is the tenant the documents belong to.
+	Partition string
+	// ReEmbed re-chunks and re-embeds every document even when unchanged,
+	// and accepts an embedder different from the one recorded (after a
+	// model change). Without it, a different embedder is refused with
+	// *EmbedderChangedError.
+	ReEmbed bool
+	// Progress, when set, is called after every document is scanned or
+	// finished and after every embedding call, one call at a time.
+	Progress func(SyncProgress)
+}
+
+// SyncProgress is a snapshot of a running Sync.
+type SyncProgress struct {
+	// Scanned is how many documents the source has listed so far.
+	Scanned int
+	// Done is how many of them are finished (indexed, unchanged, skipped
+	// or failed). The source's total is unknown until it is exhausted.
+	Done int
+	// Chunks is how many chunks have been embedded so far.
+	Chunks int
+	// Listed reports that the source is exhausted, so Scanned is the total.
+	Listed bool
+}
+
+// SyncReport is the outcome of a Sync, with Bedrock's ingestion-job
+// statistics.
+type SyncReport struct {
+	// Scanned is every document the source listed, failed ones included
+	// (numberOfDocumentsScanned).
+	Scanned int
+	// New documents were indexed for the first time
+	// (numberOfNewDocumentsIndexed).
+	New int
+	// Modified documents had changed content or metadata and were
+	// re-indexed (numberOfModifiedDocumentsIndexed).
+	Modified int
+	// Deleted documents were in the store but no longer in the source
+	// (numberOfDocumentsDeleted).
+	Deleted int
+	// Failed documents could not be read, loaded or chunked; see Failures
+	// (numberOfDocumentsFailed).
+	Failed int
+	// Skipped documents were not indexed because no Loader handles their
+	// type or they hold no text (numberOfDocumentsSkipped).
+	Skipped int
+	// Unchanged documents matched their stored fingerprint and were left
+	// alone without any embedding call.
+	Unchanged int
+	// Chunks is how many chunks were embedded; EmbedCalls how many Embed
+	// calls that took (retries included).
+	Chunks, EmbedCalls int
+	// Failures and skips, one per document, with the reason.
+	Failures []*ItemError
+	// Duration is the wall time of the Sync.
+	Duration time.Duration
+}
+
+// ErrSourceListing wraps an error that ended a source's listing early. The
+// documents listed before it were synced; nothing was deleted, since the
+// missing documents may still exist.
+var ErrSourceListing = errors.New("kb: the source's listing failed; documents not listed were neither updated nor deleted")
+
+// Sync makes the store reflect src: new and modified documents are loaded,
+// chunked, embedded and written; documents no longer in src are deleted;
+// unchanged ones cost no embedding call. Documents are keyed by URI and
+// fingerprinted by a hash of their bytes, metadata and embedder.
+//
+// A document's records are written in one atomic Upsert after all its
+// chunks are embedded (a modified document's old records are deleted just
+// before), so an interrupted Sync (even kill -9) leaves every document
+// either complete in its old or new version or absent, and the next Sync
+// finishes the work, yielding the same store as an uninterrupted run.
+//
+// Embedding runs Config.Concurrency calls at once in batches of
+// Config.BatchSize chunks, limited to Config.RequestsPerMinute and retried on
+// throttling; at most that many batches are held in memory, so memory stays
+// bounded on a large corpus. A document that cannot be read, loaded or
+// chunked fails alone and is listed in the report; an embedding or store
+// error ends the Sync with the partial report and the error.
+func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions) (*SyncReport, error) {
+	start := time.Now()
+	var o SyncOptions
+	if opts != nil {
+		o = *opts
+	}
+	if src == nil {
+		return nil, invalid("Sync: source is nil")
+	}
+	if err := k.checkPartition(o.Partition); err != nil {
+		return nil, err
+	}
+	unlock := k.lockSync(o.Partition)
+	defer unlock()
+
+	if err := k.checkEmbedder(ctx, o.Partition); err != nil && !(o.ReEmbed && errors.Is(err, ErrEmbedderChanged)) {
+		return nil, err
+	}
+	p, err := k.part(ctx, o.Partition)
+	if err != nil {
+		return nil, err
+	}
+	infos, err := k.cfg.Store.Documents(ctx, o.Partition)
+	if err != nil {
+		return nil, err
+	}
+	existing := make(map[string]string, len(infos))
+	for _, d := range infos {
+		if d.ID != metaID {
+			existing[d.ID] = d.Fingerprint
+		}
+	}
+	if err := k.writeEmbedder(ctx, o.Partition); err != nil {
+		return nil, err
+	}
+
+	r := &syncRun{kb: k, opts: o, part: p, rep: &SyncReport{}}
+	if rpm := k.cfg.RequestsPerMinute; rpm > 0 {
+		r.limiter = rate.NewLimiter(rate.Limit(float64(rpm)/60), 1)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(k.cfg.Concurrency)
+	r.g, r.ctx = g, gctx
+
+	seen := make(map[string]bool)
+	var listErr error
+	for item, err := range src.Items(gctx) {
+		if err != nil {
+			var ie *ItemError
+			if errors.As(err, &ie) {
+				seen[ie.URI] = true
+				r.mu.Lock()
+				r.rep.Scanned++
+				r.failLocked(ie.URI, ie.Err)
+				r.mu.Unlock()
+				continue
+			}
+			listErr = err
+			break
+		}
+		r.mu.Lock()
+		r.rep.Scanned++
+		r.progressLocked()
+		r.mu.Unlock()
+		if seen[item.URI] {
+			r.fail(item.URI, fmt.Errorf("the source lists this URI twice; URIs must be unique"))
+			continue
+		}
+		seen[item.URI] = true
+		if gctx.Err() != nil {
+			break
+		}
+		fp, had := existing[item.URI]
+		r.ingest(item, had, fp)
+	}
+	r.flush()
+	werr := g.Wait()
+	r.mu.Lock()
+	r.listed = true
+	r.mu.Unlock()
+	switch {
+	case werr != nil:
+		err = werr
+	case listErr != nil:
+		err = fmt.Errorf("%w: %w", ErrSourceListing, listErr)
+	case ctx.Err() != nil:
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = r.deleteMissing(ctx, existing, seen)
+	}
+	r.mu.Lock()
+	r.progressLocked()
+	r.rep.Duration = time.Since(start)
+	rep := r.rep
+	r.mu.Unlock()
+	return rep, err
+}
+
+func (k *KnowledgeBase) lockSync(part string) func() {
+	k.mu.Lock()
+	l := k.syncLock[part]
+	if l == nil {
+		l = &sync.Mutex{}
+		k.syncLock[part] = l
+	}
+	k.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// syncRun is the state of one Sync.
+type syncRun struct {
+	kb      *KnowledgeBase
+	opts    SyncOptions
+	part    *partition
+	limiter *rate.Limiter
+	g       *errgroup.Group
+	ctx     context.Context
+
+	batch []pending // chunks waiting for the next Embed call
+
+	mu     sync.Mutex
+	rep    *SyncReport
+	done   int
+	listed bool
+}
+
+// pending is one chunk of a document waiting to be embedded.
+type pending struct {
+	doc *docJob
+	i   int // index into doc.records
+}
+
+// docJob is a document whose records are being embedded.
+type docJob struct {
+	uri     string
+	existed bool
+	records []Record
+	left    int // chunks not yet embedded; guarded by syncRun.mu
+}
+
+func (r *syncRun) progressLocked() {
+	if r.opts.Progress != nil {
+		r.opts.Progress(SyncProgress{Scanned: r.rep.Scanned, Done: r.done, Chunks: r.rep.Chunks, Listed: r.listed})
+	}
+}
+
+func (r *syncRun) fail(uri string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failLocked(uri, err)
+}
+
+func (r *syncRun) failLocked(uri string, err error) {
+	r.rep.Failed++
+	r.rep.Failures = append(r.rep.Failures, &ItemError{URI: uri, Err: err})
+	r.done++
+	r.progressLocked()
+}
+
+func (r *syncRun) finish(count *int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	*count++
+	r.done++
+	r.progressLocked()
+}
+
+// ingest reads, fingerprints, loads and chunks one document and queues its
+// chunks for embedding. Failures of the document are recorded, not returned.
+func (r *syncRun) ingest(item SourceItem, existed bool, oldFP string) {
+	k := r.kb
+	data, err := r.read(item)
+	if err != nil {
+		r.fail(item.URI, err)
+		return
+	}
+	fp, err := fingerprint(k.embedderID, data, item.Metadata)
+	if err != nil {
+		r.fail(item.URI, err)
+		return
+	}
+	if existed && fp == oldFP && !r.opts.ReEmbed {
+		r.finish(&r.rep.Unchanged)
+		return
+	}
+	loader, ext := k.loaderFor(item.Name)
+	if loader == nil {
+		r.skip(item.URI, existed, fmt.Errorf("no loader for file type %q; add one to Config.Loaders", ext))
+		return
+	}
+	doc, err := loader.Load(r.ctx, item, data)
+	if err != nil {
+		r.fail(item.URI, fmt.Errorf("load: %w", err))
+		return
+	}
+	if len(item.Metadata) > 0 {
+		md := make(map[string]any, len(doc.Metadata)+len(item.Metadata))
+		for k, v := range doc.Metadata {
+			md[k] = v
+		}
+		for k, v := range item.Metadata {
+			md[k] = v
+		}
+		doc.Metadata = md
+	}
+	chunks, err := k.cfg.Chunker.Chunk(r.ctx, doc)
+	if err != nil {
+		r.fail(item.URI, fmt.Errorf("chunk: %w", err))
+		return
+	}
+	job := &docJob{uri: item.URI, existed: existed, records: make([]Record, len(chunks))}
+	for i, c := range chunks {
+		md, err := chunkMetadata(item.URI, chunkID(item.URI, i), c)
+		if err != nil {
+			r.fail(item.URI, err)
+			return
+		}
+		rec := Record{ID: chunkID(item.URI, i), DocumentID: item.URI, Partition: r.opts.Partition, Fingerprint: fp, Text: c.Text, Metadata: md}
+		if c.Parent >= 0 {
+			rec.ParentID = chunkID(item.URI, c.Parent)
+		}
+		job.records[i] = rec
+		if c.Level == 0 {
+			job.left++
+		}
+	}
+	if job.left == 0 {
+		// Nothing to embed: drop the old version, if any, and say why.
+		if existed {
+			if err := r.commit(job); err != nil {
+				return
+			}
+		}
+		r.skip(item.URI, false, fmt.Errorf("the document holds no text to index"))
+		return
+	}
+	for i, c := range chunks {
+		if c.Level == 0 {
+			r.batch = append(r.batch, pending{job, i})
+			if len(r.batch) >= k.cfg.BatchSize {
+				r.flush()
+			}
+		}
+	}
+}
+
+func (r *syncRun) skip(uri string, existed bool, why error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rep.Skipped++
+	r.rep.Failures = append(r.rep.Failures, &ItemError{URI: uri, Err: fmt.Errorf("skipped: %w", why)})
+	r.done++
+	r.progressLocked()
+}
+
+// read returns the document's bytes, refusing ones over the size limit.
+func (r *syncRun) read(item SourceItem) ([]byte, error) {
+	max := r.kb.cfg.MaxDocumentBytes
+	if item.Size > max {
+		return nil, fmt.Errorf("%d bytes is over the %d-byte limit (Config.MaxDocumentBytes)", item.Size, max)
+	}
+	if item.Open == nil {
+		return nil, fmt.Errorf("the source gave no Open function")
+	}
+	rc, err := item.Open(r.ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("over the %d-byte limit (Config.MaxDocumentBytes)", max)
+	}
+	return data, nil
+}
+
+// fingerprint hashes what decides a document's records: the embedder, the
+// bytes and the metadata.
+func fingerprint(embedder string, data []byte, md map[string]any) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00", embedder, len(data))
+	h.Write(data)
+	if len(md) > 0 {
+		b, err := json.Marshal(md) // map keys are sorted
+		if err != nil {
+			return "", fmt.Errorf("metadata: %w", err)
+		}
+		h.Write(b)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func chunkMetadata(uri, id string, c chunk.Chunk) (map[string]any, error) {
+	md, err := NormalizeMetadata(c.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	if md == nil {
+		md = map[string]any{}
+	}
+	md[KeySourceURI] = uri
+	md[KeyChunkID] = id
+	if c.Page > 0 {
+		md[KeyPageNumber] = float64(c.Page)
+	}
+	if len(c.Headings) > 0 {
+		l := make([]any, len(c.Headings))
+		for i, h := range c.Headings {
+			l[i] = h
+		}
+		md[KeyHeadings] = l
+	}
+	return md, nil
+}
+
+// flush sends the queued chunks to the embedder in a new goroutine; it
+// blocks while Config.Concurrency calls are running.
+func (r *syncRun) flush() {
+	if len(r.batch) == 0 {
+		return
+	}
+	batch := r.batch
+	r.batch = nil
+	r.g.Go(func() error { return r.embed(batch) })
+}
+
+func (r *syncRun) embed(batch []pending) error {
+	ctx := r.ctx
+	texts := make([]string, len(batch))
+	for i, p := range batch {
+		texts[i] = p.doc.records[p.i].Text
+	}
+	var vecs [][]float32
+	calls := 0
+	err := r.kb.retry(ctx, func() error {
+		if r.limiter != nil {
+			if err := r.limiter.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		calls++
+		var err error
+		vecs, err = r.kb.cfg.Embedder.Embed(ctx, texts, bedrockkit.PurposeDocument)
+		return err
+	})
+	r.mu.Lock()
+	r.rep.EmbedCalls += calls
+	r.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("kb: embedding %d chunks: %w", len(texts), err)
+	}
+	if len(vecs) != len(texts) {
+		return fmt.Errorf("kb: the embedder returned %d vectors for %d texts: %w", len(vecs), len(texts), bedrockkit.ErrInvalidInput)
+	}
+	var ready []*docJob
+	r.mu.Lock()
+	for i, p := range batch {
+		p.doc.records[p.i].Vector = vecs[i]
+		p.doc.left--
+		if p.doc.left == 0 {
+			ready = append(ready, p.doc)
+		}
+	}
+	r.rep.Chunks += len(batch)
+	r.progressLocked()
+	r.mu.Unlock()
+	for _, d := range ready {
+		if err := r.commit(d); err != nil {
+			return err
+		}
+		if d.existed {
+			r.finish(&r.rep.Modified)
+		} else {
+			r.finish(&r.rep.New)
+		}
+	}
+	return nil
+}
+
+// commit replaces the document's records in the store and the keyword
+// index: the old version is deleted, then the new records written in one
+// atomic Upsert.
+func (r *syncRun) commit(d *docJob) error {
+	store, part := r.kb.cfg.Store, r.opts.Partition
+	if d.existed {
+		if _, err := store.DeleteDocuments(r.ctx, part, []string{d.uri}); err != nil {
+			return fmt.Errorf("kb: deleting the old version of %s: %w", d.uri, err)
+		}
+	}
+	if r.part.keyword != nil {
+		r.part.keyword.RemoveDocument(d.uri)
+	}
+	if len(d.records) == 0 {
+		return nil
+	}
+	if err := store.Upsert(r.ctx, d.records); err != nil {
+		return fmt.Errorf("kb: writing %s: %w", d.uri, err)
+	}
+	if r.part.keyword != nil {
+		for _, rec := range d.records {
+			if rec.Vector != nil {
+				r.part.keyword.Add(rec.ID, rec.DocumentID, rec.Text, rec.Metadata)
+			}
+		}
+	}
+	d.records = nil // release memory
+	return nil
+}
+
+// deleteMissing removes the documents the source no longer lists.
+func (r *syncRun) deleteMissing(ctx context.Context, existing map[string]string, seen map[string]bool) error {
+	var gone []string
+	for id := range existing {
+		if !seen[id] {
+			gone = append(gone, id)
+		}
+	}
+	for _, id := range gone {
+		if _, err := r.kb.cfg.Store.DeleteDocuments(ctx, r.opts.Partition, []string{id}); err != nil {
+			return err
+		}
+		if r.part.keyword != nil {
+			r.part.keyword.RemoveDocument(id)
+		}
+		r.mu.Lock()
+		r.rep.Deleted++
+		r.mu.Unlock()
+	}
+	return nil
+}
