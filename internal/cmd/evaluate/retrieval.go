@@ -74,7 +74,7 @@ func runRetrieval(args []string) error {
 		Store: store, Embedder: emb, EmbedderID: id, Chunker: chunk.None{Tokenizer: chunk.Estimate},
 		Loaders:   map[string]kb.Loader{"txt": kb.LoaderFunc(rtLoad)},
 		BatchSize: 64, Concurrency: 8, RequestsPerMinute: *rpm,
-		Keyword:   kb.BM25Params{K1: *k1, B: *b},
+		Keyword: kb.BM25Params{K1: *k1, B: *b},
 	})
 	if err != nil {
 		return err
