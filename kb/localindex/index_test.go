@@ -299,3 +299,41 @@ func TestHNSWReopen(t *testing.T) {
 		ix.Close() // snapshot: next round rebuilds from it
 	}
 }
+
+// TestInt8IsExact: with the residual bound, int8 search returns exactly the
+// float32 top-K, even when the first rescoring pass is small.
+func TestInt8IsExact(t *testing.T) {
+	vecs := clustered(12000, 48, 11)
+	fl, _ := Open(Options{})
+	defer fl.Close()
+	q8, _ := Open(Options{Quantization: Int8, RescoreFactor: 1})
+	defer q8.Close()
+	load(t, fl, vecs)
+	load(t, q8, vecs)
+	r := rand.New(rand.NewPCG(12, 12))
+	for i := range 30 {
+		q := vecs[r.IntN(len(vecs))]
+		k := []int{1, 10, 100}[i%3]
+		var f *kb.Filter
+		if i%2 == 1 {
+			g := kb.LessThan("g", 30)
+			f = &g
+		}
+		a, err := fl.Search(bg, kb.Query{Vector: q, K: k, Filter: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := q8.Search(bg, kb.Query{Vector: q, K: k, Filter: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids(a), ids(b)) {
+			t.Fatalf("k=%d: int8 %v, float32 %v", k, ids(b), ids(a))
+		}
+		for j := range a {
+			if a[j].Score != b[j].Score {
+				t.Fatalf("scores differ: %v vs %v", a[j].Score, b[j].Score)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package localindex
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sync"
 
@@ -151,21 +152,40 @@ func (ix *Index) scanFloat(ctx context.Context, qn []float32, k int, accept func
 	})
 }
 
-// scanInt8 scans the int8 codes, keeps k*RescoreFactor candidates (at
-// least 64) and rescores them with the float32 vectors.
+// boundMargin covers float32 rounding in the approximate and exact dot
+// products when comparing against the error bound.
+const boundMargin = 1e-4
+
+var approxPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// scanInt8 is exact search through the int8 codes. Pass 1 scans the codes
+// (in parallel), remembering every approximate score and the best
+// max(k*RescoreFactor, 64). Those are rescored exactly; the k-th exact
+// score T is then a threshold: a vector whose approximate score plus its
+// residual bound is below T cannot be in the top k. Pass 2 rescores the
+// rest that are not ruled out. The result equals a float32 scan's.
 func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(int32) bool) ([]cand, error) {
 	dim, codes, scales, slots := ix.dim, ix.codes, ix.scales, ix.slots
+	ap := approxPool.Get().(*[]float32)
+	defer approxPool.Put(ap)
+	if cap(*ap) < len(slots) {
+		*ap = make([]float32, len(slots))
+	}
+	approx := (*ap)[:len(slots)]
+	skip := float32(math.Inf(-1))
 	nc := max(k*ix.opts.RescoreFactor, 64)
-	approx, err := parallel(ctx, len(slots), ix.opts.Workers, nc, func(lo, hi int, t *topK) {
+	first, err := parallel(ctx, len(slots), ix.opts.Workers, nc, func(lo, hi int, t *topK) {
 		thr := float32(-2)
 		for s := lo; s < hi; s++ {
 			if (s-lo)%checkEvery == checkEvery-1 && ctx.Err() != nil {
 				return
 			}
 			if slots[s] == nil || (accept != nil && !accept(int32(s))) {
+				approx[s] = skip
 				continue
 			}
 			sc := simd.DotInt8(qn, codes[s*dim:(s+1)*dim:(s+1)*dim]) * scales[s]
+			approx[s] = sc
 			if sc > thr || !t.full() {
 				t.push(cand{sc, int32(s)})
 				if t.full() {
@@ -177,18 +197,29 @@ func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(
 	if err != nil {
 		return nil, err
 	}
-	return ix.rescore(qn, k, approx), nil
-}
-
-// rescore computes exact scores for the candidate slots and keeps k.
-func (ix *Index) rescore(qn []float32, k int, cands []cand) []cand {
-	t := newTopK(k)
-	buf := make([]float32, ix.dim)
-	for _, c := range cands {
-		v := ix.vector(c.slot, buf)
-		t.push(cand{simd.Dot(qn, v) * ix.inv[c.slot], c.slot})
+	top := newTopK(k)
+	buf := make([]float32, dim)
+	exact := func(s int32) {
+		v := ix.vector(s, buf)
+		top.push(cand{simd.Dot(qn, v) * ix.inv[s], s})
+		approx[s] = skip
 	}
-	return t.sorted()
+	for _, c := range first {
+		exact(c.slot)
+	}
+	if !top.full() {
+		return top.sorted(), nil // every accepted vector was rescored
+	}
+	resid := ix.resid
+	for s, a := range approx {
+		if a == skip {
+			continue
+		}
+		if a+resid[s]+boundMargin >= top.h[0].score {
+			exact(int32(s))
+		}
+	}
+	return top.sorted(), nil
 }
 
 // scanList scores the given slots exactly.

@@ -412,7 +412,7 @@ func (ix *Index) resetState() {
 	ix.docs = map[string]map[string]map[string]struct{}{}
 	ix.partID = map[string]uint32{}
 	ix.partLive = map[uint32]int{}
-	ix.slots, ix.vecs, ix.inv, ix.part, ix.codes, ix.scales, ix.free = nil, nil, nil, nil, nil, nil, nil
+	ix.slots, ix.vecs, ix.inv, ix.part, ix.codes, ix.scales, ix.resid, ix.free = nil, nil, nil, nil, nil, nil, nil, nil
 	ix.live = 0
 	ix.graph = nil
 	ix.pending = nil
