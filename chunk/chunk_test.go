@@ -123,7 +123,7 @@ func TestExactSpanCounts(t *testing.T) {
 	// non-space character.
 	for _, text := range seeds {
 		for _, tk := range []Tokenizer{CL100K(), O200K()} {
-			c := newCounter(text, tk, boundaries(nil, text, 0, len(text), true))
+			c := newCounter(text, tk, boundaries(nil, text, 0, len(text), true), false)
 			for a := 0; a < len(text); a += 11 {
 				for b := a + 1; b <= len(text) && b < a+150; b += 7 {
 					if !isBoundaryRune(text, a) || !isBoundaryRune(text, b) {

@@ -18,10 +18,19 @@ type counter struct {
 	ends []int32 // piece (or atom) ends, increasing
 	cum  []int32 // cum[i]: tokens of pieces 0..i
 	hint int     // index of a piece end at or before the last position asked
+	// chars counts code points directly (Characters, lazy packing): no
+	// prefix sums are kept and approx is exact.
+	chars bool
 }
 
-func newCounter(text string, tk Tokenizer, bounds []boundary) *counter {
+// newCounter returns the counter of text. With lazy set and the Characters
+// tokenizer it keeps no prefix sums (bounds may then be nil).
+func newCounter(text string, tk Tokenizer, bounds []boundary, lazy bool) *counter {
 	c := &counter{text: text, tk: tk, enc: encodingOf(tk)}
+	if _, ok := tk.(characters); ok && lazy {
+		c.chars = true
+		return c
+	}
 	if c.enc != nil {
 		n := int32(0)
 		est := len(text)/4 + 1
@@ -79,7 +88,12 @@ func (c *counter) cumAt(p int) int {
 	return int(c.cum[i-1])
 }
 
-func (c *counter) approx(a, b int) int { return c.cumAt(b) - c.cumAt(a) }
+func (c *counter) approx(a, b int) int {
+	if c.chars {
+		return utf8.RuneCountInString(c.text[a:b])
+	}
+	return c.cumAt(b) - c.cumAt(a)
+}
 
 // isPieceEnd reports whether p is 0 or the end of a piece.
 func (c *counter) isPieceEnd(p int) bool {
@@ -95,6 +109,9 @@ func (c *counter) isPieceEnd(p int) bool {
 func (c *counter) exact(a, b int) int {
 	if a >= b {
 		return 0
+	}
+	if c.chars {
+		return utf8.RuneCountInString(c.text[a:b])
 	}
 	if c.enc != nil {
 		if r, _ := utf8.DecodeLastRuneInString(c.text[a:b]); unicode.IsSpace(r) {
@@ -149,14 +166,19 @@ type span struct{ o, a, e, tokens int }
 type packer struct {
 	text   string
 	c      *counter
-	bounds []boundary // all break opportunities, increasing
+	bounds []boundary // all break opportunities, increasing; nil when lazy
+	lazy   bool       // find opportunities on demand (see lazy.go)
 	gbuf   []int
+	obuf   []int
 }
 
 // pack packs the segment [a, b) (a trimmed, b a hard boundary or the text's
 // end) into spans of at most max tokens, each starting overlap tokens (or
 // fewer, at a break opportunity) before its own start.
 func (p *packer) pack(dst []span, a, b, max, overlap int, pol policy) []span {
+	if p.lazy {
+		return p.packLazy(dst, a, b, max, overlap, pol)
+	}
 	b = trimRight(p.text, a, b)
 	// Opportunities strictly inside (a, b).
 	lo := sort.Search(len(p.bounds), func(i int) bool { return int(p.bounds[i].pos) > a })

@@ -20,7 +20,13 @@ type prepared struct {
 	p        *packer
 }
 
-func prepare(ctx context.Context, doc Document, tk Tokenizer, markdown bool) (*prepared, error) {
+// eagerOnly turns lazy packing off (tests compare the two packers).
+var eagerOnly bool
+
+// prepare validates doc and sets up its packer. Packing is lazy (see
+// lazy.go) unless Markdown structure or every opportunity (allBounds) is
+// needed, or the tokenizer is neither Characters nor a BPE encoding.
+func prepare(ctx context.Context, doc Document, tk Tokenizer, markdown, allBounds bool) (*prepared, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -32,6 +38,12 @@ func prepare(ctx context.Context, doc Document, tk Tokenizer, markdown bool) (*p
 	}
 	text := doc.Text
 	pr := &prepared{doc: doc, text: text, tk: tk, headings: doc.Headings}
+	_, isChars := tk.(characters)
+	if !markdown && !allBounds && !eagerOnly && (isChars || encodingOf(tk) != nil) {
+		pr.setCuts()
+		pr.p = &packer{text: text, lazy: true, c: newCounter(text, tk, nil, true)}
+		return pr, nil
+	}
 	bounds := boundaries(make([]boundary, 0, len(text)/5+1), text, 0, len(text), true)
 	if markdown {
 		var hs []Heading
@@ -40,6 +52,14 @@ func prepare(ctx context.Context, doc Document, tk Tokenizer, markdown bool) (*p
 			pr.headings = hs
 		}
 	}
+	pr.setCuts()
+	pr.p = &packer{text: text, bounds: bounds, c: newCounter(text, tk, bounds, false)}
+	return pr, nil
+}
+
+// setCuts fills pr.cuts from the pages and headings.
+func (pr *prepared) setCuts() {
+	text, doc := pr.text, pr.doc
 	cuts := []int{0, len(text)}
 	cuts = append(cuts, doc.Pages...)
 	for _, h := range pr.headings {
@@ -52,8 +72,6 @@ func prepare(ctx context.Context, doc Document, tk Tokenizer, markdown bool) (*p
 			pr.cuts = append(pr.cuts, c)
 		}
 	}
-	pr.p = &packer{text: text, bounds: bounds, c: newCounter(text, tk, bounds)}
-	return pr, nil
 }
 
 // segments calls fn for every non-blank segment between hard boundaries.

@@ -26,7 +26,7 @@ func (s Default) Chunk(ctx context.Context, doc Document) ([]Chunk, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr, err := prepare(ctx, doc, s.Tokenizer, false)
+	pr, err := prepare(ctx, doc, s.Tokenizer, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (s FixedSize) Chunk(ctx context.Context, doc Document) ([]Chunk, error) {
 		return nil, err
 	}
 	max, _ := maxTokens("FixedSize", s.MaxTokens)
-	pr, err := prepare(ctx, doc, s.Tokenizer, false)
+	pr, err := prepare(ctx, doc, s.Tokenizer, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func (s Hierarchical) Chunk(ctx context.Context, doc Document) ([]Chunk, error) 
 		return nil, err
 	}
 	parent, child := s.sizes()
-	pr, err := prepare(ctx, doc, s.Tokenizer, false)
+	pr, err := prepare(ctx, doc, s.Tokenizer, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +186,7 @@ func (s Recursive) Chunk(ctx context.Context, doc Document) ([]Chunk, error) {
 		return nil, err
 	}
 	max, _ := maxTokens("Recursive", s.MaxTokens)
-	pr, err := prepare(ctx, doc, s.Tokenizer, s.Markdown)
+	pr, err := prepare(ctx, doc, s.Tokenizer, s.Markdown, false)
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +295,7 @@ func (s Semantic) Chunk(ctx context.Context, doc Document) ([]Chunk, error) {
 	if batch == 0 {
 		batch = 32
 	}
-	pr, err := prepare(ctx, doc, s.Tokenizer, false)
+	pr, err := prepare(ctx, doc, s.Tokenizer, false, true)
 	if err != nil {
 		return nil, err
 	}

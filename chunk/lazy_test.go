@@ -1,0 +1,125 @@
+package chunk
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzOpportunities checks that the lazy packer's backward and forward
+// searches find exactly the opportunities, with the same levels, as the
+// eager boundaries pass.
+func FuzzOpportunities(f *testing.F) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Add("a\u3000\u3000b 。x。 y\n \n\tz. Next")
+	f.Add("\u00a0a  \n\n  b\u0301 c")
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		want := boundaries(nil, s, 0, len(s), true)
+		// Backward, from the end.
+		var got []boundary
+		for q := len(s); ; {
+			x, lv := lastOpp(s, 0, q)
+			if x < 0 {
+				break
+			}
+			got = append([]boundary{{int32(x), lv}}, got...)
+			q = x - 1
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%q:\nlastOpp    %v\nboundaries %v", s, got, want)
+		}
+		// Forward, from every opportunity and the start.
+		prev := 0
+		for _, b := range append(want, boundary{pos: -1}) {
+			x := nextOpp(s, prev, len(s), len(s))
+			if x != int(b.pos) {
+				t.Fatalf("%q: nextOpp(%d) = %d, want %d", s, prev, x, b.pos)
+			}
+			prev = x
+		}
+	})
+}
+
+// chunkBoth runs c with lazy packing and with the eager packer.
+func chunkBoth(t *testing.T, c Chunker, text string) (lazy, eager []Chunk) {
+	t.Helper()
+	var err error
+	lazy, err = c.Chunk(context.Background(), Document{Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eagerOnly = true
+	defer func() { eagerOnly = false }()
+	eager, err = c.Chunk(context.Background(), Document{Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lazy, eager
+}
+
+// FuzzLazyPacking checks the invariants of lazily packed chunks for the
+// Characters tokenizer and, for cl100k (whose approximate counts are the
+// same in both packers), that lazy and eager packing agree.
+func FuzzLazyPacking(f *testing.F) {
+	fuzzStrategy(f, func(t *testing.T, text string, a, b uint8) {
+		max := 1 + int(a)%64
+		ov := int(b) % max
+		for _, c := range []Chunker{
+			Recursive{MaxTokens: max, OverlapTokens: ov},
+			Default{MaxTokens: max},
+			FixedSize{MaxTokens: max, OverlapPercent: int(b) % 100},
+		} {
+			overlap := 0
+			switch c := c.(type) {
+			case Recursive:
+				overlap = c.OverlapTokens
+			case FixedSize:
+				overlap = c.MaxTokens * c.OverlapPercent / 100
+			}
+			lazy, eager := chunkBoth(t, c, text)
+			check(t, Document{Text: text}, lazy, nil, max, overlap)
+			if !reflect.DeepEqual(lazy, eager) {
+				t.Fatalf("%#v on %q:\nlazy  %+v\neager %+v", c, text, lazy, eager)
+			}
+			// Characters: sizes counted differently by the eager packer
+			// (white space before the first word), so only the invariants.
+			chars := 4 * max
+			var cc Chunker
+			switch c.(type) {
+			case Recursive:
+				cc = Recursive{MaxTokens: chars, OverlapTokens: ov * 4, Tokenizer: Characters}
+				overlap = ov * 4
+			case Default:
+				cc = Default{MaxTokens: chars, Tokenizer: Characters}
+				overlap = 0
+			case FixedSize:
+				cc = FixedSize{MaxTokens: chars, OverlapPercent: int(b) % 100, Tokenizer: Characters}
+				overlap = chars * (int(b) % 100) / 100
+			}
+			cs, err := cc.Chunk(context.Background(), Document{Text: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, Document{Text: text}, cs, Characters, chars, overlap)
+		}
+	})
+}
+
+func TestLazyRecursivePrefersParagraphs(t *testing.T) {
+	text := "First paragraph, one sentence. Two.\n\nSecond paragraph is here and it goes on for a while."
+	cs, err := Recursive{MaxTokens: 70, Tokenizer: Characters}.Chunk(context.Background(), Document{Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Text != "First paragraph, one sentence. Two." {
+		t.Fatalf("got %+v", cs)
+	}
+	check(t, Document{Text: text}, cs, Characters, 70, 0)
+}
