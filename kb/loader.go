@@ -1,0 +1,201 @@
+package kb
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/unicode"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/chunk"
+)
+
+// Errors of the loaders. Each wraps bedrockkit.ErrInvalidInput, except
+// ErrUnsupportedFormat which wraps bedrockkit.ErrUnsupported; test them
+// with errors.Is.
+var (
+	// ErrUnsupportedFormat: no loader handles the document's extension.
+	ErrUnsupportedFormat = fmt.Errorf("%w: kb: unsupported document format", bedrockkit.ErrUnsupported)
+	// ErrInvalidEncoding: the document's bytes are not text in a supported
+	// encoding (UTF-8, or UTF-16 with a byte order mark).
+	ErrInvalidEncoding = fmt.Errorf("%w: kb: invalid text encoding", bedrockkit.ErrInvalidInput)
+	// ErrMalformedDocument: the document is damaged or not in the format
+	// its extension says (a broken PDF, a DOCX that is not a zip, bad CSV
+	// or JSON syntax).
+	ErrMalformedDocument = fmt.Errorf("%w: kb: malformed document", bedrockkit.ErrInvalidInput)
+	// ErrNoText: the document holds no extractable text, such as a PDF of
+	// scanned images.
+	ErrNoText = fmt.Errorf("%w: kb: no extractable text", bedrockkit.ErrInvalidInput)
+)
+
+// DefaultLoaders returns a new map of the built-in loaders keyed by
+// lowercase file extension without the dot:
+//
+//	txt, text              TextLoader
+//	md, markdown           MarkdownLoader
+//	html, htm              HTMLLoader
+//	csv                    CSVLoader
+//	tsv                    CSVLoader with Comma '\t'
+//	json                   JSONLoader
+//	jsonl, ndjson          JSONLoader with Lines
+//	pdf                    PDFLoader
+//	docx                   DOCXLoader
+//
+// The map is the caller's to change: add or replace entries to support
+// other formats.
+func DefaultLoaders() map[string]Loader {
+	return map[string]Loader{
+		"txt":      TextLoader{},
+		"text":     TextLoader{},
+		"md":       MarkdownLoader{},
+		"markdown": MarkdownLoader{},
+		"html":     HTMLLoader{},
+		"htm":      HTMLLoader{},
+		"csv":      CSVLoader{},
+		"tsv":      CSVLoader{Comma: '\t'},
+		"json":     JSONLoader{},
+		"jsonl":    JSONLoader{Lines: true},
+		"ndjson":   JSONLoader{Lines: true},
+		"pdf":      PDFLoader{},
+		"docx":     DOCXLoader{},
+	}
+}
+
+// Extension returns the lowercase extension of a document name without the
+// dot ("pdf" for "Report.PDF"), or "" when it has none.
+func Extension(name string) string {
+	ext := path.Ext(name)
+	if ext == "" {
+		return ""
+	}
+	return strings.ToLower(ext[1:])
+}
+
+// LoaderFor picks the loader for a document name by its extension, case
+// insensitively. When none matches, the error wraps ErrUnsupportedFormat
+// and names the extension.
+func LoaderFor(loaders map[string]Loader, name string) (Loader, error) {
+	ext := Extension(name)
+	if l, ok := loaders[ext]; ok && l != nil {
+		return l, nil
+	}
+	if ext == "" {
+		return nil, fmt.Errorf("%w: %q has no file extension; give it one of the loaders' extensions or add a loader", ErrUnsupportedFormat, name)
+	}
+	return nil, fmt.Errorf("%w: no loader for %q files; add one to the loaders map or convert the file", ErrUnsupportedFormat, "."+ext)
+}
+
+// Load loads one item with the loader its name picks: a convenience for
+// LoaderFor followed by Load, with the item's Metadata merged over the
+// document's.
+func Load(ctx context.Context, loaders map[string]Loader, item SourceItem, data []byte) (chunk.Document, error) {
+	l, err := LoaderFor(loaders, item.Name)
+	if err != nil {
+		return chunk.Document{}, err
+	}
+	doc, err := l.Load(ctx, item, data)
+	if err != nil {
+		return chunk.Document{}, err
+	}
+	if len(item.Metadata) > 0 {
+		md := make(map[string]any, len(doc.Metadata)+len(item.Metadata))
+		for k, v := range doc.Metadata {
+			md[k] = v
+		}
+		for k, v := range item.Metadata {
+			md[k] = v
+		}
+		doc.Metadata = md
+	}
+	return doc, nil
+}
+
+// decodeText returns data as UTF-8 text: UTF-8 (a byte order mark is
+// dropped) as is, UTF-16 with a byte order mark converted. Anything else
+// is an error wrapping ErrInvalidEncoding that gives the offset of the
+// first bad byte; text is never silently altered.
+func decodeText(data []byte) (string, error) {
+	switch {
+	case bytes.HasPrefix(data, utf8BOM):
+		data = data[len(utf8BOM):]
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}), bytes.HasPrefix(data, []byte{0xFE, 0xFF}):
+		return decodeUTF16(data)
+	}
+	if err := checkText(data); err != nil {
+		return "", err
+	}
+	return string(data), nil
+}
+
+// checkText reports invalid UTF-8 and NUL bytes (a sign of a binary file).
+func checkText(data []byte) error {
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return fmt.Errorf("%w: NUL byte at offset %d: this looks like a binary file or UTF-16 without a byte order mark; save it as UTF-8", ErrInvalidEncoding, i)
+	}
+	if utf8.Valid(data) {
+		return nil
+	}
+	for i := 0; i < len(data); {
+		r, w := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && w == 1 {
+			return fmt.Errorf("%w: not valid UTF-8 at byte offset %d (byte 0x%02X); save the file as UTF-8 (or UTF-16 with a byte order mark)", ErrInvalidEncoding, i, data[i])
+		}
+		i += w
+	}
+	return nil
+}
+
+func decodeUTF16(data []byte) (string, error) {
+	if len(data)%2 != 0 {
+		return "", fmt.Errorf("%w: UTF-16 text has an odd number of bytes (%d); the file is truncated or not UTF-16", ErrInvalidEncoding, len(data))
+	}
+	be := data[0] == 0xFE
+	// Check surrogate pairs first: the decoder would replace a lone
+	// surrogate with U+FFFD, silently changing the text.
+	unit := func(i int) uint16 {
+		if be {
+			return uint16(data[i])<<8 | uint16(data[i+1])
+		}
+		return uint16(data[i+1])<<8 | uint16(data[i])
+	}
+	for i := 2; i < len(data); i += 2 {
+		u := unit(i)
+		switch {
+		case u >= 0xD800 && u < 0xDC00:
+			if i+2 >= len(data) || unit(i+2) < 0xDC00 || unit(i+2) > 0xDFFF {
+				return "", fmt.Errorf("%w: UTF-16 text has an unpaired surrogate at byte offset %d", ErrInvalidEncoding, i)
+			}
+			i += 2
+		case u >= 0xDC00 && u <= 0xDFFF:
+			return "", fmt.Errorf("%w: UTF-16 text has an unpaired surrogate at byte offset %d", ErrInvalidEncoding, i)
+		case u == 0:
+			return "", fmt.Errorf("%w: UTF-16 text has a NUL character at byte offset %d: this looks like a binary file", ErrInvalidEncoding, i)
+		}
+	}
+	enc := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM)
+	if be {
+		enc = unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM)
+	}
+	out, err := enc.NewDecoder().Bytes(data)
+	if err != nil {
+		return "", fmt.Errorf("%w: UTF-16: %v", ErrInvalidEncoding, err)
+	}
+	return string(out), nil
+}
+
+// loadCheck is the common start of every loader.
+func loadCheck(ctx context.Context) error {
+	return ctx.Err()
+}
+
+// recoverLoad turns a panic of a third-party parser into an error wrapping
+// ErrMalformedDocument, so one broken file cannot crash a sync.
+func recoverLoad(format string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: the %s parser failed on this file (%v); check that it opens in a viewer or re-save it", ErrMalformedDocument, format, r)
+	}
+}
