@@ -317,3 +317,6 @@ func (k *KnowledgeBase) retry(ctx context.Context, call func() error) error {
 		delay = min(2*delay, maxDelay)
 	}
 }
+
+// analyze is the keyword analyzer (lower-case, stop words, Porter stems).
+func analyze(text string) []string { return textindex.Analyze(text) }
