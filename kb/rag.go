@@ -234,7 +234,7 @@ func (k *KnowledgeBase) ragRequest(question string, passages []Result, o Generat
 // and interleaves the rankings (best of each first), without duplicates.
 func (k *KnowledgeBase) decomposed(ctx context.Context, question string, r retrieval, o GenerateOptions) ([]Result, error) {
 	resp, err := k.cfg.Model.Generate(ctx, &bedrockkit.Request{
-		System: []bedrockkit.Part{bedrockkit.Text{Text: "Split the user's question into at most 4 standalone sub-questions needed to answer it, one per line, with no numbering or other text. If it is a single question, repeat it unchanged."}},
+		System:   []bedrockkit.Part{bedrockkit.Text{Text: "Split the user's question into at most 4 standalone sub-questions needed to answer it, one per line, with no numbering or other text. If it is a single question, repeat it unchanged."}},
 		Messages: []bedrockkit.Message{bedrockkit.UserText(question)}, MaxTokens: 300,
 	})
 	if err != nil {
