@@ -33,7 +33,8 @@ type Config struct {
 	// they change; set ReEmbed on a Sync to redo everything.
 	Chunker chunk.Chunker
 	// Loaders maps a lower-case file extension without the dot ("md") to
-	// its Loader. Nil means text loaders for txt and md only.
+	// its Loader. Nil means DefaultLoaders() (txt, md, html, csv, json,
+	// pdf, docx, ...).
 	Loaders map[string]Loader
 	// Model answers RetrieveAndGenerate. Nil means extractive answers: the
 	// best supporting sentences of the retrieved passages, cited, with
@@ -129,7 +130,7 @@ func New(cfg Config) (*KnowledgeBase, error) {
 		cfg.Chunker = chunk.Default{}
 	}
 	if cfg.Loaders == nil {
-		cfg.Loaders = map[string]Loader{"txt": textLoader, "md": textLoader}
+		cfg.Loaders = DefaultLoaders()
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 16
@@ -157,11 +158,6 @@ func New(cfg Config) (*KnowledgeBase, error) {
 		syncLock:   map[string]*sync.Mutex{},
 	}, nil
 }
-
-// textLoader loads UTF-8 text as is.
-var textLoader = LoaderFunc(func(_ context.Context, _ SourceItem, data []byte) (chunk.Document, error) {
-	return chunk.Document{Text: string(data)}, nil
-})
 
 // metaID is the reserved document and record ID holding a partition's
 // embedder identity. Sync and Retrieve never return it.
