@@ -1,0 +1,51 @@
+// Package pgvector is a kb.Store backed by PostgreSQL with the pgvector
+// extension (0.8 or newer), for knowledge bases that outgrow one process.
+// Amazon Bedrock Knowledge Bases use the same kind of store on Aurora
+// PostgreSQL.
+//
+// One table holds the chunks of one knowledge base: text, a JSONB metadata
+// column, the embedding, a generated tsvector for full-text search, and a
+// partition (tenant) column that is part of the primary key.
+//
+//	pool, _ := pgxpool.New(ctx, dsn)
+//	store, err := pgvector.Open(ctx, pool, pgvector.Options{Table: "docs", Dimensions: 1024})
+//
+// What it does:
+//
+//   - Schema: Open (or Migrate) creates and migrates the table with
+//     versioned, append-only steps recorded in bedrockkit_pgvector_migrations,
+//     in one transaction under an advisory lock, so it is idempotent and safe
+//     to run from many processes at once.
+//   - Writes: Upsert streams the batch with COPY into a staging table and
+//     merges it with INSERT ... ON CONFLICT, in one transaction (atomic).
+//     For bulk loads set DeferIndex and call CreateIndex afterwards.
+//   - Indexes: HNSW (M, EfConstruction, EfSearch) or IVFFlat (Lists,
+//     Probes), for Cosine, InnerProduct or L2 distance; B-tree expression
+//     indexes on chosen metadata keys (IndexedKeys).
+//   - Filters: every kb.Filter operator compiles to SQL on the JSONB column
+//     (WhereClause) with exactly kb.Filter's semantics. The filter is part of
+//     the query, not applied to a top-K afterwards. pgvector's HNSW index
+//     otherwise post-filters its ef_search candidates (40 by default), so a
+//     selective filter would silently return too few rows; this store turns
+//     on pgvector's iterative index scans so the walk continues until K
+//     matching rows are found, and with SearchMode Exact, or Auto on a
+//     partition of at most ExactThreshold rows, it scans without the index
+//     for the true top K.
+//   - Keyword search: SearchText (kb.KeywordSearcher) uses PostgreSQL
+//     full-text search (any of the query's words, ranked by ts_rank_cd), so
+//     hybrid search runs server-side.
+//   - Tenancy: RequirePartition makes every call name a tenant. With
+//     RowLevelSecurity the table also gets a forced row-level security
+//     policy and every transaction sets the tenant with SET LOCAL
+//     (set_config(..., true)), so even a hand-written query on the same
+//     connection sees only that tenant and a query without a tenant sees
+//     nothing. Superusers and BYPASSRLS roles would bypass the policy, so the
+//     store refuses to run as one (ErrRLSBypassed): create the table with
+//     Migrate as its owner, GrantTo the application role, and Open as that
+//     role with SkipMigrate.
+//   - Sync: Documents reports each document's fingerprint for incremental sync.
+//
+// The store runs the kb/storetest conformance suite against a real server
+// when BEDROCKKIT_PG_DSN is set; .ci/pg.sh starts one (PostgreSQL 17 and
+// pgvector from a Debian trixie root).
+package pgvector
