@@ -48,6 +48,7 @@ type Local struct {
 	wordPats  []string
 	wordMatch *ahocorasick.Matcher
 
+	topicKW  []topicKeywords // per TopicsConfig entry
 	topicMu  sync.Mutex
 	topicVec map[string][][]float32
 }
@@ -76,6 +77,11 @@ func NewLocal(p *Policy, opts Options) (*Local, error) {
 		l.piiDet = pii.New(types)
 		for _, r := range c.RegexesConfig {
 			l.regexes = append(l.regexes, regexp.MustCompile(r.Pattern)) // validated above
+		}
+	}
+	if c := p.TopicPolicyConfig; c != nil {
+		for _, t := range c.TopicsConfig {
+			l.topicKW = append(l.topicKW, newTopicKeywords(t))
 		}
 	}
 	if c := p.WordPolicyConfig; c != nil {
@@ -137,6 +143,7 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 			continue
 		}
 		folded := normalize.Full(text)
+		v := &blockView{raw: text, folded: folded.String()}
 		// Sensitive information.
 		if l.piiDet != nil {
 			for _, e := range l.piiDet.Detect(text) {
@@ -179,7 +186,7 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 		}
 		// Word filters.
 		if l.wordMatch != nil {
-			s := folded.String()
+			s := v.folded
 			l.wordMatch.FindAll(s, l.wordPats, func(m ahocorasick.Match) {
 				if !wordBoundary(s, m.Start, m.End) {
 					return
@@ -205,7 +212,7 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 		}
 		// Content filters.
 		if c := l.p.ContentPolicyConfig; c != nil {
-			for _, f := range l.contentFindings(source, folded.String(), text, c) {
+			for _, f := range l.contentFindings(source, v, c) {
 				if a.ContentPolicy == nil {
 					a.ContentPolicy = &ContentAssessment{}
 				}
@@ -218,7 +225,7 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 		}
 		// Denied topics.
 		if c := l.p.TopicPolicyConfig; c != nil {
-			tf, err := l.topicFindings(ctx, source, folded.String(), c)
+			tf, err := l.topicFindings(ctx, source, v, c)
 			if err != nil {
 				return nil, err
 			}
@@ -357,16 +364,35 @@ func confidence(p float64, low, med, high float64) Strength {
 	return StrengthNone
 }
 
-func (l *Local) contentFindings(source Source, folded, raw string, c *ContentPolicyConfig) []ContentFinding {
-	var out []ContentFinding
-	var words []string
-	var feats []classify.Feature
-	features := func() []classify.Feature {
-		if feats == nil {
-			feats = classify.Features(folded)
-		}
-		return feats
+// blockView is one content block as the detectors read it; what several
+// detectors need is computed once, on first use.
+type blockView struct {
+	raw, folded string
+	ws          []string
+	wsDone      bool
+	feats       []classify.Feature
+}
+
+// words returns wordsOf(folded).
+func (v *blockView) words() []string {
+	if !v.wsDone {
+		v.ws, v.wsDone = wordsOf(v.folded), true
 	}
+	return v.ws
+}
+
+// features returns the classifier features of the folded text.
+func (v *blockView) features() []classify.Feature {
+	if v.feats == nil {
+		v.feats = classify.Features(v.folded)
+	}
+	return v.feats
+}
+
+func (l *Local) contentFindings(source Source, v *blockView, c *ContentPolicyConfig) []ContentFinding {
+	var out []ContentFinding
+	folded, raw := v.folded, v.raw
+	features := v.features
 	for _, f := range c.FiltersConfig {
 		if !f.enabled(source) {
 			continue
@@ -381,9 +407,7 @@ func (l *Local) contentFindings(source Source, folded, raw string, c *ContentPol
 		if f.Type == FilterPromptAttack && source != SourceInput {
 			continue
 		}
-		if words == nil {
-			words = wordsOf(folded)
-		}
+		words := v.words()
 		var p float64
 		var conf Strength
 		reason := ""
@@ -396,14 +420,18 @@ func (l *Local) contentFindings(source Source, folded, raw string, c *ContentPol
 			if r := ruleAttack(folded); r != "" {
 				p, conf, reason = 1, StrengthHigh, "rule: "+r
 			} else {
-				r13 := rot13(raw)
-				for _, dec := range decodedPayloads(raw) {
+				withROT13 := mayHoldROT13Attack(folded)
+				r13 := ""
+				if withROT13 {
+					r13 = rot13(raw)
+				}
+				for _, dec := range decodedPayloads(raw, withROT13) {
 					df := normalize.Full(dec).String()
 					if r := ruleAttack(df); r != "" {
 						p, conf, reason = 1, StrengthHigh, "encoded payload: "+r
 						break
 					}
-					if dec == r13 {
+					if withROT13 && dec == r13 {
 						continue
 					}
 					if dp := m.Prob(classify.Features(df)); dp >= float64(m.Medium) {
@@ -420,7 +448,7 @@ func (l *Local) contentFindings(source Source, folded, raw string, c *ContentPol
 				// score alone is not evidence (this keeps neutral text clean).
 				p *= 0.3
 			}
-			lp, hits := lexiconScore(words, lexicons[FilterHate])
+			lp, hits := lexiconScore(words, FilterHate)
 			if lp > p {
 				p = lp
 				reason = "lexicon: " + strings.Join(hits, ", ")
@@ -430,7 +458,7 @@ func (l *Local) contentFindings(source Source, folded, raw string, c *ContentPol
 			conf = confidence(p, float64(m.Low), float64(m.Medium), float64(m.High))
 		default:
 			var hits []string
-			p, hits = lexiconScore(words, lexicons[f.Type])
+			p, hits = lexiconScore(words, f.Type)
 			conf = confidence(p, 0.55, 0.75, 0.9)
 			if len(hits) > 0 {
 				reason = "lexicon: " + strings.Join(hits, ", ")

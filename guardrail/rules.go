@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"github.com/bedrockkit/bedrockkit/guardrail/internal/ahocorasick"
 )
 
 // attackRules are known prompt-attack shapes, matched on folded text (lower
@@ -35,25 +38,43 @@ var attackTriggers = []string{"ignor", "disregard", "forget", "overrid", "bypass
 	"instruction", "task", "rules", "prompt", "guideline", "restrict", "limit", "filter", "censor", "ethic", "moral",
 	"polic", "refus", "character", "always answer", "answer every", "do anything", "freed", "free from", "safety"}
 
+// triggerMatcher finds every attackTriggers occurrence in one pass;
+// rot13Triggers finds their ROT13 forms, which a ROT13-encoded attack must
+// contain, so the ROT13 view of a text is folded and checked only then.
+var (
+	triggerMatcher = ahocorasick.New(attackTriggers)
+	rot13Triggers  = func() []string {
+		out := make([]string, len(attackTriggers))
+		for i, t := range attackTriggers {
+			out[i] = rot13(t)
+		}
+		return out
+	}()
+	rot13Matcher = ahocorasick.New(rot13Triggers)
+)
+
+// mayHoldROT13Attack reports whether folded text contains the ROT13 form of
+// an attack trigger.
+func mayHoldROT13Attack(folded string) bool {
+	return rot13Matcher.Contains(folded, rot13Triggers)
+}
+
 // ruleAttack returns the name of the first attack rule that matches, or "".
+// The regular expressions run only where a trigger occurs: on the whole text
+// when it is short, else on windows around the triggers.
 func ruleAttack(folded string) string {
-	if len(folded) <= 600 {
-		return ruleAttackWindow(folded)
-	}
-	// Windows around trigger occurrences, merged so each byte is matched once.
 	type win struct{ a, b int }
 	var ws []win
-	for _, t := range attackTriggers {
-		for off := 0; ; {
-			i := strings.Index(folded[off:], t)
-			if i < 0 {
-				break
-			}
-			i += off
-			ws = append(ws, win{max(0, i-200), min(len(folded), i+250)})
-			off = i + len(t)
-		}
+	triggerMatcher.FindAll(folded, attackTriggers, func(m ahocorasick.Match) {
+		ws = append(ws, win{max(0, m.Start-200), min(len(folded), m.Start+250)})
+	})
+	if len(ws) == 0 {
+		return ""
 	}
+	if len(folded) <= 600 {
+		return matchRules(folded)
+	}
+	// Windows merged so each byte is matched once.
 	sort.Slice(ws, func(i, j int) bool { return ws[i].a < ws[j].a })
 	for i := 0; i < len(ws); {
 		a, b := ws[i].a, ws[i].b
@@ -62,7 +83,7 @@ func ruleAttack(folded string) string {
 			b = max(b, ws[j].b)
 			j++
 		}
-		if r := ruleAttackWindow(folded[a:b]); r != "" {
+		if r := matchRules(folded[a:b]); r != "" {
 			return r
 		}
 		i = j
@@ -70,17 +91,8 @@ func ruleAttack(folded string) string {
 	return ""
 }
 
-func ruleAttackWindow(s string) string {
-	hit := false
-	for _, t := range attackTriggers {
-		if strings.Contains(s, t) {
-			hit = true
-			break
-		}
-	}
-	if !hit {
-		return ""
-	}
+// matchRules returns the name of the first rule matching s, or "".
+func matchRules(s string) string {
 	for _, r := range attackRules {
 		if r.re.MatchString(s) {
 			return r.name
@@ -109,18 +121,30 @@ func runs(s string, min int, ok func(byte) bool) []string {
 	return out
 }
 
-func isB64(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+// byteSet builds a byte-membership table.
+func byteSet(ok func(c byte) bool) (t [256]bool) {
+	for c := range 256 {
+		t[c] = ok(byte(c))
+	}
+	return t
 }
 
-func isHexOrSep(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ' ' || c == ':'
-}
+var (
+	b64Bytes = byteSet(func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+	})
+	hexOrSepBytes = byteSet(func(c byte) bool {
+		return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ' ' || c == ':'
+	})
+)
 
-// decodedPayloads returns texts hidden in base64 or hex runs and the ROT13 of
-// the whole text, so that they can be checked again. Only decodings that are
-// mostly printable text are returned.
-func decodedPayloads(raw string) []string {
+func isB64(c byte) bool      { return b64Bytes[c] }
+func isHexOrSep(c byte) bool { return hexOrSepBytes[c] }
+
+// decodedPayloads returns texts hidden in base64 or hex runs and, with
+// withROT13, the ROT13 of the whole text, so that they can be checked again.
+// Only decodings that are mostly printable text are returned.
+func decodedPayloads(raw string, withROT13 bool) []string {
 	var out []string
 	for _, m := range runs(raw, 16, isB64) {
 		m = strings.TrimRight(m, "=")
@@ -137,7 +161,9 @@ func decodedPayloads(raw string) []string {
 			out = append(out, string(b))
 		}
 	}
-	out = append(out, rot13(raw))
+	if withROT13 {
+		out = append(out, rot13(raw))
+	}
 	return out
 }
 
@@ -221,9 +247,26 @@ func parseFloat(s string) float64 {
 	return x
 }
 
-// lexiconScore scores folded text against a lexicon: unigrams, bigrams and
+// lexiconFirst holds, per lexicon, the first words of its multi-word
+// entries: only after one of them can a bigram or trigram match.
+var lexiconFirst = func() map[ContentFilterType]map[string]bool {
+	out := map[ContentFilterType]map[string]bool{}
+	for t, lex := range lexicons {
+		first := map[string]bool{}
+		for k := range lex {
+			if w, _, ok := strings.Cut(k, " "); ok {
+				first[w] = true
+			}
+		}
+		out[t] = first
+	}
+	return out
+}()
+
+// lexiconScore scores folded text against lexicon t: unigrams, bigrams and
 // trigrams of its words. It returns the score and the words that matched.
-func lexiconScore(words []string, lex map[string]float64) (float64, []string) {
+func lexiconScore(words []string, t ContentFilterType) (float64, []string) {
+	lex, first := lexicons[t], lexiconFirst[t]
 	sum := 0.0
 	var hits []string
 	for i := range words {
@@ -232,7 +275,7 @@ func lexiconScore(words []string, lex map[string]float64) (float64, []string) {
 			sum += v
 			hits = append(hits, w)
 		}
-		if i+1 < len(words) {
+		if i+1 < len(words) && first[w] {
 			b := w + " " + words[i+1]
 			if v, ok := lex[b]; ok {
 				sum += v
@@ -250,11 +293,37 @@ func lexiconScore(words []string, lex map[string]float64) (float64, []string) {
 	return 1 - math.Exp(-sum), hits
 }
 
-// wordsOf splits folded text into words, trimming punctuation.
+// wordsOf splits folded text into words: runs of letters, digits and '.
 func wordsOf(folded string) []string {
-	f := strings.FieldsFunc(folded, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' })
-	return f
+	var out []string
+	start := -1
+	for i := 0; i < len(folded); {
+		c := folded[i]
+		in, sz := false, 1
+		if c < utf8.RuneSelf {
+			in = wordBytes[c]
+		} else {
+			var r rune
+			r, sz = utf8.DecodeRuneInString(folded[i:])
+			in = unicode.IsLetter(r) || unicode.IsDigit(r)
+		}
+		if in && start < 0 {
+			start = i
+		} else if !in && start >= 0 {
+			out = append(out, folded[start:i])
+			start = -1
+		}
+		i += sz
+	}
+	if start >= 0 {
+		out = append(out, folded[start:])
+	}
+	return out
 }
+
+var wordBytes = byteSet(func(c byte) bool {
+	return c < utf8.RuneSelf && (unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c)) || c == '\'')
+})
 
 // groupTerms name protected groups (identity, religion, origin, disability,
 // sexuality, gender) and include the slurs of the managed list.

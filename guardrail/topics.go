@@ -25,9 +25,12 @@ func set(s string) map[string]bool {
 }
 
 // contentWords returns the folded words of s that carry meaning.
-func contentWords(folded string) []string {
+func contentWords(folded string) []string { return meaningful(wordsOf(folded)) }
+
+// meaningful returns the stems of the words that carry meaning.
+func meaningful(words []string) []string {
 	var out []string
-	for _, w := range wordsOf(folded) {
+	for _, w := range words {
 		if len(w) >= 3 && !stopwords[w] {
 			out = append(out, stem(w))
 		}
@@ -37,6 +40,9 @@ func contentWords(folded string) []string {
 
 // stem strips common English inflections so "investing" meets "investment".
 func stem(w string) string {
+	if n := len(w); n == 0 || w[n-1] != 's' && w[n-1] != 't' && w[n-1] != 'g' && w[n-1] != 'd' {
+		return w // no suffix below ends otherwise
+	}
 	for _, suf := range []string{"ments", "ment", "ings", "ing", "ies", "ed", "es", "s"} {
 		if strings.HasSuffix(w, suf) && len(w)-len(suf) >= 4 {
 			return w[:len(w)-len(suf)]
@@ -45,23 +51,42 @@ func stem(w string) string {
 	return w
 }
 
-// keywordScore is the best share of one example's content words (or the
-// topic name's) found in the text.
-func keywordScore(text map[string]bool, t TopicConfig) float64 {
-	best := 0.0
+// topicKeywords are the content words of a topic's name and of each of its
+// examples, folded once when the guard is built.
+type topicKeywords []struct {
+	words []string
+	// single is a one-word example (not the name), which counts 0.8.
+	single bool
+}
+
+func newTopicKeywords(t TopicConfig) topicKeywords {
+	var out topicKeywords
 	for _, ex := range append([]string{t.Name}, t.Examples...) {
 		ws := contentWords(normalize.Full(ex).String())
 		if len(ws) == 0 {
 			continue
 		}
+		out = append(out, struct {
+			words  []string
+			single bool
+		}{ws, len(ws) == 1 && ex != t.Name})
+	}
+	return out
+}
+
+// keywordScore is the best share of one example's content words (or the
+// topic name's) found in the text.
+func keywordScore(text map[string]bool, kw topicKeywords) float64 {
+	best := 0.0
+	for _, k := range kw {
 		hit := 0
-		for _, w := range ws {
+		for _, w := range k.words {
 			if text[w] {
 				hit++
 			}
 		}
-		s := float64(hit) / float64(len(ws))
-		if len(ws) == 1 && ex != t.Name {
+		s := float64(hit) / float64(len(k.words))
+		if k.single {
 			s *= 0.8
 		}
 		best = math.Max(best, s)
@@ -69,18 +94,19 @@ func keywordScore(text map[string]bool, t TopicConfig) float64 {
 	return best
 }
 
-func (l *Local) topicFindings(ctx context.Context, source Source, folded string, c *TopicPolicyConfig) ([]TopicFinding, error) {
+func (l *Local) topicFindings(ctx context.Context, source Source, v *blockView, c *TopicPolicyConfig) ([]TopicFinding, error) {
+	folded := v.folded
 	words := map[string]bool{}
-	for _, w := range contentWords(folded) {
+	for _, w := range meaningful(v.words()) {
 		words[w] = true
 	}
 	var textVec []float32
 	var out []TopicFinding
-	for _, t := range c.TopicsConfig {
+	for ti, t := range c.TopicsConfig {
 		if !t.enabled(source) {
 			continue
 		}
-		score := keywordScore(words, t)
+		score := keywordScore(words, l.topicKW[ti])
 		reason := fmt.Sprintf("keyword evidence %.2f", score)
 		detected := score >= 0.75
 		if l.opts.Embedder != nil {

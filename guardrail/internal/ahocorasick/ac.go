@@ -115,3 +115,26 @@ func (m *Matcher) FindAll(text string, patterns []string, fn func(Match)) {
 		}
 	}
 }
+
+// Contains reports whether any pattern occurs in text. It stops at the
+// first match.
+func (m *Matcher) Contains(text string, patterns []string) bool {
+	nc := m.nclass
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		c := m.class[text[i]]
+		if c == 0 {
+			s = 0
+			continue
+		}
+		s = m.delta[int(s)*nc+int(c)]
+		for _, p := range m.out[s] {
+			l := m.patLen[p]
+			if nc == 256 && text[i+1-l:i+1] != patterns[p] {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}

@@ -35,6 +35,9 @@ func TestMatchesNaive(t *testing.T) {
 			t.Fatalf("missing %v", k)
 		}
 	}
+	if !m.Contains(text, pats) || m.Contains("xyz", pats) {
+		t.Fatal("Contains disagrees with FindAll")
+	}
 }
 
 func FuzzMatcher(f *testing.F) {
@@ -48,6 +51,9 @@ func FuzzMatcher(f *testing.F) {
 		want := naive(text, pats)
 		if len(got) != len(want) {
 			t.Fatalf("got %d matches, want %d", len(got), len(want))
+		}
+		if m.Contains(text, pats) != (len(want) > 0) {
+			t.Fatalf("Contains = %v with %d matches", !(len(want) > 0), len(want))
 		}
 		for k := range want {
 			if !got[k] {

@@ -41,17 +41,32 @@ const fnvBasis = 2166136261
 // appear repeatedly (no map, for speed); the vector is scaled to unit L2 norm
 // as if every occurrence were its own dimension, the same in training and use.
 func Features(text string) []Feature {
-	out := make([]Feature, 0, len(text)*3)
+	return AppendFeatures(make([]Feature, 0, len(text)*3), text)
+}
+
+// Hash prefixes of the three feature kinds.
+var (
+	wordBasis   = fnv(fnvBasis, "w:")
+	bigramBasis = fnv(fnvBasis, "b:")
+	charBasis   = fnv(fnvBasis, "c:")
+)
+
+// AppendFeatures appends the features of text to dst (see Features) and
+// returns the extended slice; the appended part is normalised on its own.
+func AppendFeatures(dst []Feature, text string) []Feature {
+	from := len(dst)
+	out := dst
 	prev := ""
 	var idx [48]int
+	var pad [42]byte // " " + word (at most 40 bytes) + " "
 	for w := range strings.FieldsSeq(text) {
-		w = strings.Trim(w, ".,;:!?\"'()[]{}")
+		w = trimPunct(w)
 		if w == "" {
 			continue
 		}
-		out = append(out, Feature{fnv(fnv(fnvBasis, "w:"), w) & (Dim - 1), 1})
+		out = append(out, Feature{fnv(wordBasis, w) & (Dim - 1), 1})
 		if prev != "" {
-			out = append(out, Feature{fnv(fnv(fnv(fnvBasis, "b:"), prev), " "+w) & (Dim - 1), 1})
+			out = append(out, Feature{fnv(fnv(fnv(bigramBasis, prev), " "), w) & (Dim - 1), 1})
 		}
 		prev = w
 		if len(w) > 40 {
@@ -60,32 +75,69 @@ func Features(text string) []Feature {
 				w = w[:len(w)-1]
 			}
 		}
-		p := " " + w + " "
+		pad[0] = ' '
+		copy(pad[1:], w)
+		pad[len(w)+1] = ' '
+		p := pad[:len(w)+2]
 		k := 0
-		for i := range p {
+		for i := 0; i < len(p); {
 			idx[k] = i
 			k++
+			if p[i] < utf8.RuneSelf {
+				i++
+			} else {
+				_, sz := utf8.DecodeRune(p[i:])
+				i += sz
+			}
 		}
 		idx[k] = len(p)
 		k++
-		base := fnv(fnvBasis, "c:")
 		for n := 3; n <= 5; n++ {
 			for i := 0; i+n < k; i++ {
-				out = append(out, Feature{fnv(base, p[idx[i]:idx[i+n]]) & (Dim - 1), 0.5})
+				out = append(out, Feature{fnvBytes(charBasis, p[idx[i]:idx[i+n]]) & (Dim - 1), 0.5})
 			}
 		}
 	}
 	var norm float64
-	for _, f := range out {
+	for _, f := range out[from:] {
 		norm += float64(f.Value * f.Value)
 	}
 	if norm > 0 {
 		inv := float32(1 / math.Sqrt(norm))
-		for i := range out {
+		for i := from; i < len(out); i++ {
 			out[i].Value *= inv
 		}
 	}
 	return out
+}
+
+// punct is the set strings.Trim(w, ".,;:!?\"'()[]{}") removes.
+var punct = func() (t [256]bool) {
+	for _, c := range []byte(".,;:!?\"'()[]{}") {
+		t[c] = true
+	}
+	return t
+}()
+
+// trimPunct is strings.Trim(w, ".,;:!?\"'()[]{}") without building the
+// cutset on every call.
+func trimPunct(w string) string {
+	i, j := 0, len(w)
+	for i < j && punct[w[i]] {
+		i++
+	}
+	for j > i && punct[w[j-1]] {
+		j--
+	}
+	return w[i:j]
+}
+
+func fnvBytes(h uint32, s []byte) uint32 {
+	for _, c := range s {
+		h ^= uint32(c)
+		h *= 16777619
+	}
+	return h
 }
 
 // Model is a trained binary classifier with its operating thresholds.

@@ -28,6 +28,8 @@ type Text struct {
 	start []int32 // start[i]: original offset where folded byte i's source begins
 	end   []int32 // end[i]: original offset where folded byte i's source ends
 	n     int     // length of the original
+	// identity: the folded text is the original (start and end are nil).
+	identity bool
 }
 
 // String returns the folded text.
@@ -49,6 +51,9 @@ func (t *Text) Span(a, b int) (int, int) {
 	if a >= len(t.s) {
 		return t.n, t.n
 	}
+	if t.identity {
+		return a, max(a, b)
+	}
 	if b <= a {
 		s := int(t.start[a])
 		return s, s
@@ -69,6 +74,9 @@ func Full(s string) *Text { return fold(s, true) }
 func Basic(s string) *Text { return fold(s, false) }
 
 func fold(s string, full bool) *Text {
+	if !full && isPlainASCII(s) {
+		return &Text{s: s, n: len(s), identity: true}
+	}
 	items := make([]item, 0, len(s))
 	if isASCII(s) {
 		for i := 0; i < len(s); i++ {
@@ -110,6 +118,18 @@ func fold(s string, full bool) *Text {
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// isPlainASCII reports whether s is ASCII without control characters other
+// than tab, newline and carriage return: Basic leaves such text unchanged.
+func isPlainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf || c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
 			return false
 		}
 	}
@@ -284,19 +304,35 @@ func separators(items []item) []item {
 
 func encode(items []item, n int) *Text {
 	size := 0
+	ascii := true
 	for _, it := range items {
-		size += utf8.RuneLen(it.r)
-	}
-	b := make([]byte, 0, size)
-	start := make([]int32, 0, size)
-	end := make([]int32, 0, size)
-	for _, it := range items {
-		l := len(b)
-		b = utf8.AppendRune(b, it.r)
-		for k := l; k < len(b); k++ {
-			start = append(start, it.s)
-			end = append(end, it.e)
+		if it.r >= utf8.RuneSelf {
+			ascii = false
+			l := utf8.RuneLen(it.r)
+			if l < 0 {
+				l = 3 // an invalid rune encodes as U+FFFD
+			}
+			size += l
+		} else {
+			size++
 		}
 	}
-	return &Text{s: string(b), start: start, end: end, n: n}
+	b := make([]byte, size)
+	start := make([]int32, size)
+	end := make([]int32, size)
+	if ascii {
+		for i, it := range items {
+			b[i], start[i], end[i] = byte(it.r), it.s, it.e
+		}
+		return &Text{s: string(b), start: start, end: end, n: n}
+	}
+	k := 0
+	for _, it := range items {
+		l := utf8.EncodeRune(b[k:], it.r)
+		for j := k; j < k+l; j++ {
+			start[j], end[j] = it.s, it.e
+		}
+		k += l
+	}
+	return &Text{s: string(b[:k]), start: start[:k], end: end[:k], n: n}
 }
