@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"sort"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -168,6 +169,20 @@ func (p *packer) chooseLazy(a, q int, pol policy) int {
 			}
 		}
 	case recursivePolicy:
+		return p.chooseRecursive(a, q, x, lv)
+	}
+	return x
+}
+
+// chooseRecursiveSlow is the recursive policy by walking every opportunity
+// back from the window end; chooseRecursive must agree with it.
+func (p *packer) chooseRecursiveSlow(a, q int) int {
+	s := p.text
+	x, lv := lastOpp(s, a+1, q)
+	if x < 0 {
+		return -1
+	}
+	{
 		best, blv := x, lv
 		for y, ylv := x, lv; blv < lvBlock; {
 			y, ylv = lastOpp(s, a+1, y-1)
@@ -180,7 +195,143 @@ func (p *packer) chooseLazy(a, q int, pol policy) int {
 		}
 		return best
 	}
-	return x
+}
+
+// chooseRecursive returns the farthest opportunity of the strongest level
+// in (a, q]; x (level lv) is the farthest opportunity of any level. Rather
+// than classifying every opportunity it searches level by level: line
+// breaks first (paragraph breaks are among them), then sentence ends.
+func (p *packer) chooseRecursive(a, q, x int, lv uint8) int {
+	if lv >= lvBlock {
+		return x
+	}
+	s := p.text
+	// Runs with line breaks, farthest first: a paragraph break wins at once;
+	// remember the farthest single line break.
+	line, lineLv := -1, uint8(0)
+	floor := a // runs ending after a may start before it when s[a] is white space
+	if sp, _ := spaceAt(s, a); sp {
+		floor, _, _ = whiteRun(s, a)
+	}
+	for k := q; k > floor; {
+		n := strings.LastIndexByte(s[floor:k], '\n')
+		if n < 0 {
+			break
+		}
+		n += floor
+		i, j, nl := whiteRun(s, n)
+		k = i
+		if j <= a || j > q || j >= len(s) || i == 0 || !(s[j] < utf8.RuneSelf || isGraphemeBoundary(s, j)) {
+			continue
+		}
+		if nl >= 2 {
+			return j
+		}
+		if line < 0 {
+			line, lineLv = j, lvLine
+			if sentenceEnd(s, i, j) {
+				lineLv = lvSentence
+			}
+		}
+	}
+	// The farthest sentence end beyond the farthest line break (a line
+	// break that ends a sentence is itself the answer otherwise).
+	lo := a
+	if line >= 0 && lineLv == lvSentence {
+		lo = line
+	}
+	if y := lastSentence(s, lo, q); y >= 0 {
+		return y
+	}
+	if line >= 0 {
+		return line
+	}
+	return x // only word breaks: the farthest
+}
+
+// whiteRun returns the white-space run [i, j) around the white-space byte
+// at n and its number of line feeds.
+func whiteRun(s string, n int) (i, j, nl int) {
+	i, j = n, n
+	for i > 0 {
+		c := s[i-1]
+		if c < utf8.RuneSelf {
+			if plainByte[c] {
+				break
+			}
+			i--
+			continue
+		}
+		r, w := utf8.DecodeLastRuneInString(s[:i])
+		if !isSpace(r) {
+			break
+		}
+		i -= w
+	}
+	for j < len(s) {
+		c := s[j]
+		if c < utf8.RuneSelf {
+			if plainByte[c] {
+				break
+			}
+			j++
+			continue
+		}
+		isp, w := spaceAt(s, j)
+		if !isp {
+			break
+		}
+		j += w
+	}
+	for k := i; k < j; k++ {
+		if s[k] == '\n' {
+			nl++
+		}
+	}
+	return i, j, nl
+}
+
+// lastSentence returns the farthest sentence-level opportunity in (lo, q],
+// or -1.
+func lastSentence(s string, lo, q int) int {
+	// A sentence ends before a white-space run, at a byte maybeEnd marks
+	// (ASCII closers and stops, any non-ASCII byte); CJK stops also end a
+	// sentence directly before text.
+	for k := min(q, len(s)-1); k > lo; {
+		c := s[k-1]
+		if !maybeEnd[c] {
+			k--
+			continue
+		}
+		w := 1
+		if c >= utf8.RuneSelf {
+			_, w = utf8.DecodeLastRuneInString(s[:k])
+		}
+		// k is where the character before it ends: an opportunity of
+		// sentence level starts at k (CJK) or after the run at k.
+		if c >= utf8.RuneSelf {
+			if y, ylv := lastOpp(s, k, k); y == k && ylv == lvSentence {
+				return k
+			}
+		}
+		if sp, _ := spaceAt(s, k); sp {
+			i, j, nl := whiteRun(s, k)
+			if i == k && j <= q && nl < 2 && j < len(s) && (s[j] < utf8.RuneSelf || isGraphemeBoundary(s, j)) && sentenceEnd(s, i, j) {
+				return j
+			}
+		}
+		k -= w
+	}
+	// A run that starts at or before lo and ends after it.
+	if lo < len(s) {
+		if sp, _ := spaceAt(s, lo); sp {
+			i, j, nl := whiteRun(s, lo)
+			if i > 0 && j <= q && nl < 2 && j < len(s) && (s[j] < utf8.RuneSelf || isGraphemeBoundary(s, j)) && sentenceEnd(s, i, j) {
+				return j
+			}
+		}
+	}
+	return -1
 }
 
 // packLazy is pack without a precomputed list of opportunities.

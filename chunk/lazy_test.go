@@ -123,3 +123,35 @@ func TestLazyRecursivePrefersParagraphs(t *testing.T) {
 	}
 	check(t, Document{Text: text}, cs, Characters, 70, 0)
 }
+
+// FuzzChooseRecursive checks the level-by-level search of the recursive
+// policy against walking every opportunity.
+func FuzzChooseRecursive(f *testing.F) {
+	for _, s := range seeds {
+		f.Add(s, uint16(7))
+	}
+	f.Add("pkg a, func F() int\npkg a, func G() int\npkg b, const C = 1\n", uint16(13))
+	f.Add("one two.\nthree four five\nsix. seven\u3000eight", uint16(5))
+	f.Add("x \u3000\n\u0301y. z", uint16(3))
+	f.Fuzz(func(t *testing.T, s string, stride uint16) {
+		if !utf8.ValidString(s) || len(s) == 0 {
+			return
+		}
+		p := &packer{text: s}
+		step := 1 + int(stride)%17
+		for a := 0; a < len(s); a += 1 + len(s)/64 {
+			for a < len(s) && !utf8.RuneStart(s[a]) {
+				a++
+			}
+			for q := a + 1; q < len(s) && q < a+300; q += step {
+				x, lv := lastOpp(s, a+1, q)
+				if x < 0 {
+					continue
+				}
+				if got, want := p.chooseRecursive(a, q, x, lv), p.chooseRecursiveSlow(a, q); got != want {
+					t.Fatalf("%q (a=%d, q=%d): chooseRecursive %d, walking every opportunity %d", s, a, q, got, want)
+				}
+			}
+		}
+	})
+}
