@@ -363,8 +363,59 @@ func sentenceStart(text string, end, floor int) int {
 	return floor
 }
 
-// sentenceRE splits passage text into sentence-like pieces.
-var sentenceRE = regexp.MustCompile(`[^.!?\n]+(?:[.!?]+|$)`)
+// sentences splits passage text into sentences: a sentence ends at '.',
+// '!' or '?' followed by white space (not inside "3.5" or "e.g.x"), and at a
+// blank line. Single line breaks inside a paragraph (hard-wrapped text)
+// become spaces, except in a paragraph of "key: value" lines (a CSV row or a
+// JSON record), which stays one piece with its lines joined by "; ".
+// Heading-like pieces (one short line without final punctuation) are left
+// out.
+func sentences(text string) []string {
+	var out []string
+	for _, para := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n\n") {
+		lines := strings.Split(strings.TrimSpace(para), "\n")
+		for i := range lines {
+			lines[i] = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(lines[i]), "#>*-|"))
+		}
+		if len(lines) > 1 && isRecord(lines) {
+			out = append(out, strings.Join(lines, "; "))
+			continue
+		}
+		if len(lines) == 1 && len(strings.Fields(lines[0])) < 10 && !strings.ContainsAny(lastByte(lines[0]), ".!?") {
+			continue // a heading or a label
+		}
+		p := strings.Join(lines, " ")
+		start := 0
+		for i := 0; i < len(p); i++ {
+			if c := p[i]; (c == '.' || c == '!' || c == '?') && (i+1 == len(p) || p[i+1] == ' ') {
+				out = append(out, strings.TrimSpace(p[start:i+1]))
+				start = i + 1
+			}
+		}
+		if rest := strings.TrimSpace(p[start:]); rest != "" {
+			out = append(out, rest)
+		}
+	}
+	return out
+}
+
+func lastByte(s string) string {
+	if s == "" {
+		return ""
+	}
+	return s[len(s)-1:]
+}
+
+// isRecord reports whether most lines look like "key: value".
+func isRecord(lines []string) bool {
+	n := 0
+	for _, l := range lines {
+		if i := strings.Index(l, ": "); i > 0 && i < 40 {
+			n++
+		}
+	}
+	return n*2 > len(lines)
+}
 
 // extractive answers with the passages' sentences that best match the
 // question (term overlap weighted by rarity among the candidate sentences),
@@ -384,8 +435,7 @@ func extractive(question string, passages []Result) (string, []Citation) {
 	var sents []sent
 	df := map[string]int{}
 	for pi, p := range passages {
-		for j, s := range sentenceRE.FindAllString(p.Text, -1) {
-			s = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(s), "#>*-| "))
+		for j, s := range sentences(p.Text) {
 			if len(s) < 12 {
 				continue
 			}
