@@ -43,7 +43,9 @@ func TestConformance(t *testing.T) {
 	ownerPool(t)
 	t.Run("HNSWAuto", func(t *testing.T) { storetest.Run(t, opener(Options{})) })
 	t.Run("Exact", func(t *testing.T) { storetest.Run(t, opener(Options{Search: Exact})) })
-	t.Run("IVFFlatAuto", func(t *testing.T) { storetest.Run(t, opener(Options{Index: IVFFlat, IVFFlat: IVFFlatOptions{Lists: 4}})) })
+	t.Run("IVFFlatAuto", func(t *testing.T) {
+		storetest.Run(t, opener(Options{Index: IVFFlat, IVFFlat: IVFFlatOptions{Lists: 4}}))
+	})
 	t.Run("NoIndexIndexedKeys", func(t *testing.T) {
 		storetest.Run(t, opener(Options{Index: NoIndex, IndexedKeys: []string{"group", "type", "owner"}}))
 	})

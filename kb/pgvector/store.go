@@ -664,28 +664,12 @@ func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 	if err := checkText("partition", q.Partition); err != nil {
 		return nil, err
 	}
-	op := s.o.Distance.operator()
-	args := []any{pgv.NewVector(q.Vector), q.Partition, q.K}
-	where := "embedding IS NOT NULL AND partition = $2"
-	if q.Filter != nil {
-		w, fargs, err := WhereClause(*q.Filter, "metadata", len(args)+1)
-		if err != nil {
-			return nil, err
-		}
-		where += " AND " + w
-		args = append(args, fargs...)
+	sql, args, err := s.searchSQL(q)
+	if err != nil {
+		return nil, err
 	}
-	vecCol := "NULL::vector"
-	if q.WithVectors {
-		vecCol = "embedding"
-	}
-	sql := `WITH c AS MATERIALIZED (
-		SELECT ` + recordColumns + `, ` + vecCol + ` AS embedding, embedding ` + op + ` $1 AS distance
-		FROM ` + s.table + ` WHERE ` + where + `
-		ORDER BY embedding ` + op + ` $1 LIMIT $3)
-		SELECT * FROM c ORDER BY distance, id`
 	var hits []kb.Hit
-	err := s.inTx(ctx, q.Partition, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, q.Partition, func(tx pgx.Tx) error {
 		if err := s.searchSettings(ctx, tx, q.Partition, q.K); err != nil {
 			return err
 		}
@@ -708,6 +692,32 @@ func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 		return nil, s.wrap(ctx, "search", err)
 	}
 	return hits, nil
+}
+
+// searchSQL builds the vector search statement for q.
+func (s *Store) searchSQL(q kb.Query) (string, []any, error) {
+	op := s.o.Distance.operator()
+	args := []any{pgv.NewVector(q.Vector), q.Partition, q.K}
+	where := "embedding IS NOT NULL AND partition = $2"
+	if q.Filter != nil {
+		w, fargs, err := WhereClause(*q.Filter, "metadata", len(args)+1)
+		if err != nil {
+			return "", nil, err
+		}
+		where += " AND " + w
+		args = append(args, fargs...)
+	}
+	vecCol := "NULL::vector"
+	if q.WithVectors {
+		vecCol = "embedding"
+	}
+	// The inner query is what the index serves; the outer one re-sorts,
+	// since a relaxed-order iterative scan may return rows slightly out of order.
+	return `WITH c AS MATERIALIZED (
+		SELECT ` + recordColumns + `, ` + vecCol + ` AS embedding, embedding ` + op + ` $1 AS distance
+		FROM ` + s.table + ` WHERE ` + where + `
+		ORDER BY embedding ` + op + ` $1 LIMIT $3)
+		SELECT * FROM c ORDER BY distance, id`, args, nil
 }
 
 // searchSettings sets the transaction's planner and pgvector settings for
