@@ -58,8 +58,8 @@ func FuzzJSONLinesLoader(f *testing.F) {
 }
 
 func FuzzPDFLoader(f *testing.F) {
-	good := buildPDF([][]pdfLine{{{72, 720, "Fees"}, {72, 700, "Annual (95) USD"}}, {{72, 720, "Page two"}}}, false)
-	packed := buildPDF([][]pdfLine{{{72, 720, "Compressed"}}}, true)
+	good := buildPDF([][]pdfLine{{{72, 720, "Fees", ""}, {72, 700, "Annual (95) USD", ""}}, {{72, 720, "Page two", ""}}}, false)
+	packed := buildPDF([][]pdfLine{{{72, 720, "Compressed", ""}}}, true)
 	fuzzLoader(f, PDFLoader{}, good, packed, good[:len(good)/2], packed[:len(packed)-20], []byte("%PDF-1.4\n%%EOF"), []byte("%PDF-"))
 }
 

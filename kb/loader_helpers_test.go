@@ -12,17 +12,30 @@ import (
 	"github.com/bedrockkit/bedrockkit/chunk"
 )
 
-// pdfLine is one run of text placed at (X, Y) on a page.
+// pdfLine is one run of text placed at (X, Y) on a page, shown with Tj;
+// when TJ is set it is a raw TJ array ("[(Hel) -20 (lo)]") shown instead.
 type pdfLine struct {
 	X, Y float64
 	Text string
+	TJ   string
 }
 
 // buildPDF writes a minimal valid PDF (PDF 1.4, one Helvetica font,
 // a correct xref table) with one content stream per page. With compress the
 // streams are FlateDecode-compressed, as most generators write them.
 func buildPDF(pages [][]pdfLine, compress bool) []byte {
+	return buildPDFFont(pages, compress, false)
+}
+
+// buildPDFFont is buildPDF whose font, with widths, declares every glyph
+// 600/1000 em wide, so glyph positions advance as in real PDFs.
+func buildPDFFont(pages [][]pdfLine, compress, widths bool) []byte {
 	var objs []string
+	font := "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+	if widths {
+		font = "<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding /FirstChar 32 /LastChar 126 /Widths [" +
+			strings.TrimSpace(strings.Repeat("600 ", 95)) + "] >>"
+	}
 	n := len(pages)
 	// 1 catalog, 2 pages, 3 font, then page i at 4+2i and content at 5+2i.
 	kids := make([]string, n)
@@ -32,11 +45,15 @@ func buildPDF(pages [][]pdfLine, compress bool) []byte {
 	objs = append(objs,
 		"<< /Type /Catalog /Pages 2 0 R >>",
 		fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), n),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+		font,
 	)
 	for i, lines := range pages {
 		var cs strings.Builder
 		for _, l := range lines {
+			if l.TJ != "" {
+				fmt.Fprintf(&cs, "BT /F1 12 Tf %g %g Td %s TJ ET\n", l.X, l.Y, l.TJ)
+				continue
+			}
 			esc := strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`).Replace(l.Text)
 			fmt.Fprintf(&cs, "BT /F1 12 Tf %g %g Td (%s) Tj ET\n", l.X, l.Y, esc)
 		}

@@ -103,14 +103,17 @@ func pdfPages(r *pdf.Reader) []pdf.Page {
 func pdfPageText(p pdf.Page) (text string, err error) {
 	defer recoverLoad("PDF", &err)
 	var (
-		b                      strings.Builder
-		prev                   pdf.Text
-		have                   bool
-		prevEnd                float64
-		lastSpace, lastNewline bool
+		b         strings.Builder
+		prev      pdf.Text
+		have      bool
+		prevEnd   float64
+		space     bool // a space is due before the next glyph on this line
+		lineStart = true
 	)
 	for _, g := range p.Content().Text {
-		if g.S == "" {
+		// The library emits "\n" after each TJ array whatever the layout;
+		// line breaks come from the glyph positions instead.
+		if g.S == "" || g.S == "\n" {
 			continue
 		}
 		size := math.Abs(g.FontSize)
@@ -120,13 +123,12 @@ func pdfPageText(p pdf.Page) (text string, err error) {
 		if have {
 			switch {
 			case math.Abs(g.Y-prev.Y) > size*0.5:
-				if !lastNewline {
+				if !lineStart {
 					b.WriteByte('\n')
-					lastNewline, lastSpace = true, true
+					lineStart, space = true, false
 				}
-			case !lastSpace && g.S != " " && (g.X-prevEnd > size*0.2 || g.X < prev.X-size):
-				b.WriteByte(' ')
-				lastSpace = true
+			case g.X-prevEnd > size*0.2 || g.X < prev.X-size:
+				space = true
 			}
 		}
 		s := g.S
@@ -134,19 +136,20 @@ func pdfPageText(p pdf.Page) (text string, err error) {
 			s = strings.ToValidUTF8(s, "\uFFFD")
 		}
 		s = strings.Map(pdfRune, s)
-		if s == "" {
+		prev, have, prevEnd = g, true, g.X+g.W
+		if strings.TrimSpace(s) == "" {
+			if s != "" {
+				space = true
+			}
 			continue
 		}
-		if s == " " && (lastSpace || !have) {
-			continue
+		if space && !lineStart {
+			b.WriteByte(' ')
 		}
 		b.WriteString(s)
-		lastSpace = s == " "
-		lastNewline = false
-		prev, have = g, true
-		prevEnd = g.X + g.W
+		space, lineStart = false, false
 	}
-	return strings.TrimSpace(b.String()), nil
+	return b.String(), nil
 }
 
 // pdfRune drops control characters that PDFs use as filler and maps

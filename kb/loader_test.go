@@ -193,9 +193,9 @@ func TestJSONLoader(t *testing.T) {
 
 func TestPDFLoader(t *testing.T) {
 	pages := [][]pdfLine{
-		{{72, 720, "Card fees"}, {72, 700, "The annual fee is 95 USD."}, {72, 680, "Waived"}, {140, 680, "the first year."}},
+		{{72, 720, "Card fees", ""}, {72, 700, "The annual fee is 95 USD.", ""}, {72, 680, "Waived", ""}, {140, 680, "the first year.", ""}},
 		{},
-		{{72, 720, "Disputes (chargebacks)"}, {72, 700, "File within 60 days."}},
+		{{72, 720, "Disputes (chargebacks)", ""}, {72, 700, "File within 60 days.", ""}},
 	}
 	for _, compress := range []bool{false, true} {
 		doc := mustLoad(t, PDFLoader{}, string(buildPDF(pages, compress)))
@@ -212,8 +212,23 @@ func TestPDFLoader(t *testing.T) {
 	}
 }
 
+// With glyph widths known, word gaps made by TJ kerning become spaces and
+// small kerning inside a word does not; runs on one baseline join one line.
+func TestPDFLoaderLayout(t *testing.T) {
+	pages := [][]pdfLine{{
+		{X: 72, Y: 720, TJ: "[(Annual) -3000 (fee) -20 (s) -1500 (apply)]"},
+		{X: 72, Y: 700, TJ: "[(Kern) 30 (ing)]"},
+		{X: 72, Y: 680, Text: "Left"},
+		{X: 300, Y: 680, Text: "Right column"},
+	}}
+	doc := mustLoad(t, PDFLoader{}, string(buildPDFFont(pages, false, true)))
+	if want := "Annual fees apply\nKerning\nLeft Right column"; doc.Text != want {
+		t.Fatalf("got %q\nwant %q", doc.Text, want)
+	}
+}
+
 func TestPDFLoaderFailures(t *testing.T) {
-	good := buildPDF([][]pdfLine{{{72, 720, "hello"}}}, false)
+	good := buildPDF([][]pdfLine{{{72, 720, "hello", ""}}}, false)
 	for _, tc := range []struct {
 		name string
 		data []byte
