@@ -27,7 +27,9 @@ import (
 //     become Headings, so chunks carry their section path;
 //   - table cells are joined with " | ", each table row a paragraph.
 //
-// DOCX has no fixed pages (pagination happens when Word renders), so
+// Only the document body is read: headers, footers, footnotes and comments
+// are left out, and so is deleted text of tracked changes. DOCX has no fixed
+// pages (pagination happens when Word renders), so
 // Document.Pages stays nil. Legacy .doc files are not supported. A damaged
 // archive or XML fails with ErrMalformedDocument.
 type DOCXLoader struct{}

@@ -221,6 +221,7 @@ func extractHTML(ctx context.Context, src string) (chunk.Document, error) {
 			case headingLevel(a) > 0:
 				t.breakLine(2)
 				if t.headStart < 0 {
+					t.bullet = false // a heading inside a list item starts its line
 					t.flush()
 					t.headStart, t.headLevel = t.b.Len(), headingLevel(a)
 				}
@@ -251,7 +252,7 @@ func extractHTML(ctx context.Context, src string) (chunk.Document, error) {
 			switch {
 			case headingLevel(a) > 0:
 				if t.headStart >= 0 {
-					title := strings.TrimSpace(t.b.String()[t.headStart:])
+					title := strings.Join(strings.Fields(t.b.String()[t.headStart:]), " ")
 					if title != "" {
 						t.headings = append(t.headings, chunk.Heading{Offset: t.headStart, Level: t.headLevel, Text: title})
 					}
@@ -286,7 +287,7 @@ func extractHTML(ctx context.Context, src string) (chunk.Document, error) {
 	}
 	text := t.b.String()
 	if t.headStart >= 0 { // unclosed heading at the end
-		if title := strings.TrimSpace(text[t.headStart:]); title != "" {
+		if title := strings.Join(strings.Fields(text[t.headStart:]), " "); title != "" {
 			t.headings = append(t.headings, chunk.Heading{Offset: t.headStart, Level: t.headLevel, Text: title})
 		}
 	}

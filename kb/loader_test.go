@@ -121,15 +121,15 @@ func TestHTMLLoader(t *testing.T) {
 <h1>Card   fees</h1><p>Annual fee is <b>95</b>&nbsp;USD.<br>Waived the first year.</p>
 <h2>ATM</h2><ul><li>Own ATMs: free</li><li>Others: 2.50</li></ul>
 <table><tr><th>Type</th><th>Fee</th></tr><tr><td>Wire</td><td>25</td></tr></table>
-<pre>  keep
+<ul><li><h3>In<br>list</h3></li></ul><pre>  keep
    spacing</pre><noscript>enable js</noscript><p>caf&eacute; &#x1F600;</p></body></html>`
 	doc := mustLoad(t, HTMLLoader{}, src)
-	want := "Fees & charges\n\nCard fees\n\nAnnual fee is 95\u00a0USD.\nWaived the first year.\n\nATM\n\n- Own ATMs: free\n- Others: 2.50\n\nType | Fee\nWire | 25\n\n  keep\n   spacing\n\ncafé 😀"
+	want := "Fees & charges\n\nCard fees\n\nAnnual fee is 95\u00a0USD.\nWaived the first year.\n\nATM\n\n- Own ATMs: free\n- Others: 2.50\n\nType | Fee\nWire | 25\n\nIn\nlist\n\n  keep\n   spacing\n\ncafé 😀"
 	if doc.Text != want {
 		t.Fatalf("text\n got %q\nwant %q", doc.Text, want)
 	}
 	got := headingTexts(doc)
-	if strings.Join(got, "|") != "# Card fees @Car|## ATM @ATM" {
+	if strings.Join(got, "|") != "# Card fees @Car|## ATM @ATM|### In list @In\n" {
 		t.Fatalf("headings %q", got)
 	}
 }

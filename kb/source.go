@@ -40,6 +40,11 @@ type Source interface {
 
 // ItemError is one document of a Source that failed alone: it could not be
 // listed, read or loaded. Sync reports it and carries on with the others.
+//
+// An ItemError whose URI ends in "/" stands for a folder that could not be
+// listed (such as an unreadable subdirectory of an FSSource): every
+// document whose URI starts with it is unknown, not deleted, so a
+// knowledge base must keep those documents.
 type ItemError struct {
 	// URI is the failed document's URI.
 	URI string
