@@ -141,9 +141,17 @@ func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions)
 	if rpm := k.cfg.RequestsPerMinute; rpm > 0 {
 		r.limiter = rate.NewLimiter(rate.Limit(float64(rpm)/60), 1)
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(k.cfg.Concurrency)
+	// One committer goroutine writes finished documents, so embedding slots
+	// are freed as soon as their call returns; the embedders are tracked by
+	// r.embedding so the committer's channel can be closed after them.
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.cancel = cancel
+	g, gctx := errgroup.WithContext(cctx)
+	g.SetLimit(k.cfg.Concurrency + 1)
 	r.g, r.ctx = g, gctx
+	r.ready = make(chan *docJob, k.cfg.Concurrency*k.cfg.BatchSize)
+	g.Go(r.committer)
 
 	seen := make(map[string]bool)
 	var listErr error
@@ -177,6 +185,8 @@ func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions)
 		r.ingest(item, had, fp)
 	}
 	r.flush()
+	r.embedding.Wait()
+	close(r.ready)
 	werr := g.Wait()
 	r.mu.Lock()
 	r.listed = true
@@ -221,7 +231,10 @@ type syncRun struct {
 	g       *errgroup.Group
 	ctx     context.Context
 
-	batch []pending // chunks waiting for the next Embed call
+	batch     []pending // chunks waiting for the next Embed call
+	ready     chan *docJob
+	cancel    context.CancelFunc
+	embedding sync.WaitGroup
 
 	mu     sync.Mutex
 	rep    *SyncReport
@@ -333,6 +346,7 @@ func (r *syncRun) ingest(item SourceItem, existed bool, oldFP string) {
 		// Nothing to embed: drop the old version, if any, and say why.
 		if existed {
 			if err := r.commit(job); err != nil {
+				r.fail(item.URI, err)
 				return
 			}
 		}
@@ -429,7 +443,11 @@ func (r *syncRun) flush() {
 	}
 	batch := r.batch
 	r.batch = nil
-	r.g.Go(func() error { return r.embed(batch) })
+	r.embedding.Add(1)
+	r.g.Go(func() error {
+		defer r.embedding.Done()
+		return r.embed(batch)
+	})
 }
 
 func (r *syncRun) embed(batch []pending) error {
@@ -473,45 +491,88 @@ func (r *syncRun) embed(batch []pending) error {
 	r.progressLocked()
 	r.mu.Unlock()
 	for _, d := range ready {
-		if err := r.commit(d); err != nil {
-			return err
-		}
-		if d.existed {
-			r.finish(&r.rep.Modified)
-		} else {
-			r.finish(&r.rep.New)
+		select {
+		case r.ready <- d:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 	return nil
 }
 
-// commit replaces the document's records in the store and the keyword
-// index: the old version is deleted, then the new records written in one
-// atomic Upsert.
-func (r *syncRun) commit(d *docJob) error {
-	store, part := r.kb.cfg.Store, r.opts.Partition
-	if d.existed {
-		if _, err := store.DeleteDocuments(r.ctx, part, []string{d.uri}); err != nil {
-			return fmt.Errorf("kb: deleting the old version of %s: %w", d.uri, err)
+// committer writes the documents whose chunks are all embedded, taking
+// every document that is ready at once into one store write.
+func (r *syncRun) committer() error {
+	for d := range r.ready {
+		docs := []*docJob{d}
+	more:
+		for len(docs) < 256 {
+			select {
+			case d, ok := <-r.ready:
+				if !ok {
+					break more
+				}
+				docs = append(docs, d)
+			default:
+				break more
+			}
 		}
-	}
-	if r.part.keyword != nil {
-		r.part.keyword.RemoveDocument(d.uri)
-	}
-	if len(d.records) == 0 {
-		return nil
-	}
-	if err := store.Upsert(r.ctx, d.records); err != nil {
-		return fmt.Errorf("kb: writing %s: %w", d.uri, err)
-	}
-	if r.part.keyword != nil {
-		for _, rec := range d.records {
-			if rec.Vector != nil {
-				r.part.keyword.Add(rec.ID, rec.DocumentID, rec.Text, rec.Metadata)
+		if err := r.commit(docs...); err != nil {
+			r.cancel()
+			for range r.ready { // let the embedders finish
+			}
+			return err
+		}
+		for _, d := range docs {
+			if d.existed {
+				r.finish(&r.rep.Modified)
+			} else {
+				r.finish(&r.rep.New)
 			}
 		}
 	}
-	d.records = nil // release memory
+	return nil
+}
+
+// commit replaces the documents' records in the store and the keyword
+// index: the old versions are deleted, then the new records written in one
+// atomic Upsert, so after a crash each document is either complete or
+// absent.
+func (r *syncRun) commit(docs ...*docJob) error {
+	store, part := r.kb.cfg.Store, r.opts.Partition
+	var old []string
+	var recs []Record
+	for _, d := range docs {
+		if d.existed {
+			old = append(old, d.uri)
+		}
+		recs = append(recs, d.records...)
+	}
+	if len(old) > 0 {
+		if _, err := store.DeleteDocuments(r.ctx, part, old); err != nil {
+			return fmt.Errorf("kb: deleting the old version of %s: %w", old[0], err)
+		}
+	}
+	if kw := r.part.keyword; kw != nil {
+		for _, d := range docs {
+			kw.RemoveDocument(d.uri)
+		}
+	}
+	if len(recs) > 0 {
+		if err := store.Upsert(r.ctx, recs); err != nil {
+			return fmt.Errorf("kb: writing %s: %w", docs[0].uri, err)
+		}
+	}
+	if kw := r.part.keyword; kw != nil {
+		for _, rec := range recs {
+			if rec.Vector != nil {
+				kw.Add(rec.ID, rec.DocumentID, rec.Text, rec.Metadata)
+			}
+		}
+	}
+	for _, d := range docs {
+		d.records = nil // release memory
+	}
 	return nil
 }
 
