@@ -741,7 +741,7 @@ func (s *Store) searchSettings(ctx context.Context, tx pgx.Tx, partition string,
 		switch s.o.Index {
 		case HNSW:
 			set("hnsw.ef_search", fmt.Sprint(min(max(s.o.HNSW.EfSearch, k), 1000)))
-			set("hnsw.iterative_scan", "strict_order")
+			set("hnsw.iterative_scan", "relaxed_order")
 			if s.o.MaxScanTuples > 0 {
 				set("hnsw.max_scan_tuples", fmt.Sprint(s.o.MaxScanTuples))
 			}
