@@ -117,6 +117,11 @@ func (p *packer) reach(o, b, max int) (hi, n int, whole bool) {
 		s := p.text
 		i := o
 		for n < max && i < b {
+			if n+8 <= max && i+8 <= b && ascii8(s, i) {
+				i += 8
+				n += 8
+				continue
+			}
 			if s[i] < utf8.RuneSelf {
 				i++
 			} else {
@@ -438,4 +443,12 @@ func (p *packer) fitLazy(o, a, b, max int, pol policy) (e, next, toks int) {
 		}
 	}
 	return p.splitGraphemes(o, a, limit, max)
+}
+
+// ascii8 reports whether s[i:i+8] is ASCII.
+func ascii8(s string, i int) bool {
+	s = s[i : i+8]
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	return w&0x8080808080808080 == 0
 }

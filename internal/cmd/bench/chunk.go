@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -44,7 +45,12 @@ func runChunk(args []string) error {
 	fl := flag.NewFlagSet("chunk", flag.ContinueOnError)
 	mb := fl.Float64("mb", 20, "corpus size in MB, read from $(go env GOROOT)")
 	runs := fl.Int("runs", 3, "timed runs per splitter; medians are reported")
+	match := fl.String("match", "", "only run splitters whose name matches this regular expression (ratios of skipped pairs print as 0)")
 	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	only, err := regexp.Compile(*match)
+	if err != nil {
 		return err
 	}
 	docs, total, err := chunkCorpus(int(*mb * 1e6))
@@ -181,6 +187,9 @@ func runChunk(args []string) error {
 				i = len(splitters) - 1 - k
 			}
 			s := splitters[i]
+			if !only.MatchString(s.name) {
+				continue
+			}
 			runtime.GC()
 			var m0, m1 runtime.MemStats
 			runtime.ReadMemStats(&m0)
@@ -207,11 +216,18 @@ func runChunk(args []string) error {
 	}
 	results := make([]chunkResult, len(splitters))
 	for i, s := range splitters {
+		if len(secs[i]) == 0 {
+			secs[i] = []float64{math.NaN()}
+			allocs[i] = []float64{0}
+		}
 		results[i] = chunkResult{name: s.name, secs: median(secs[i]), allocs: uint64(median(allocs[i])), sizes: sizes[i], unit: s.unit}
 	}
 
 	fmt.Printf("\n%-55s %9s %12s %8s %16s\n", fmt.Sprintf("splitter (medians of %d interleaved runs)", max(1, *runs)), "MB/s", "allocs", "chunks", "size p50/p95/max")
 	for _, r := range results {
+		if math.IsNaN(r.secs) {
+			continue
+		}
 		sort.Ints(r.sizes)
 		fmt.Printf("%-55s %9.1f %12d %8d %6d/%d/%d %s\n", r.name, mbps(r.secs), r.allocs, len(r.sizes),
 			pct(r.sizes, 50), pct(r.sizes, 95), pct(r.sizes, 100), r.unit)
@@ -219,11 +235,17 @@ func runChunk(args []string) error {
 	// Ratios: median over rounds of the per-round ratio (ours and theirs
 	// measured back to back), next to the ratio of the medians.
 	ratio := func(theirs, ours int) float64 {
+		if len(secs[theirs]) != len(secs[ours]) {
+			return 0
+		}
 		v := make([]float64, len(secs[ours]))
 		for r := range v {
 			v[r] = secs[theirs][r] / secs[ours][r]
 		}
-		return median(v)
+		if m := median(v); !math.IsNaN(m) {
+			return m
+		}
+		return 0
 	}
 	tokenRatio := ratio(iTokenLC, iFixed)
 	recRatio := ratio(iRecLC, iRec)
