@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"sync"
 
@@ -21,6 +22,51 @@ type Encoding struct {
 	err     error
 	ranks   map[string]uint32
 	decoder []string
+	caches  sync.Pool // of *wordCache
+}
+
+// wordCache remembers the token counts of recently seen short pre-tokens.
+// Most of a text's pre-tokens are frequent words and identifiers; for those
+// that are several tokens long, one probe here replaces a dozen or more
+// rank lookups in merge. It is direct-mapped (a newer piece evicts an older
+// one with the same slot) and owned by one goroutine at a time, taken from
+// the Encoding's pool for the duration of one call.
+type wordCache struct{ slots [cacheSlots]cacheSlot }
+
+const (
+	cacheSlots = 1 << 12
+	cacheKey   = 22 // longest piece cached, in bytes
+)
+
+type cacheSlot struct {
+	n, tokens uint8 // key length (0: empty) and token count
+	key       [cacheKey]byte
+}
+
+var cacheSeed = maphash.MakeSeed()
+
+func (e *Encoding) getCache() *wordCache {
+	if c, ok := e.caches.Get().(*wordCache); ok {
+		return c
+	}
+	return new(wordCache)
+}
+
+// cachedCount is pieceCount through the cache c.
+func (e *Encoding) cachedCount(c *wordCache, p string) int {
+	if len(p) <= 1 || len(p) > cacheKey {
+		return e.pieceCount(p)
+	}
+	sl := &c.slots[maphash.String(cacheSeed, p)&(cacheSlots-1)]
+	if int(sl.n) == len(p) && string(sl.key[:sl.n]) == p {
+		return int(sl.tokens)
+	}
+	n := e.pieceCount(p)
+	if n < 256 {
+		sl.n, sl.tokens = uint8(len(p)), uint8(n)
+		copy(sl.key[:], p)
+	}
+	return n
 }
 
 var (
@@ -90,15 +136,18 @@ func parseRanks(file string) (map[string]uint32, []string, error) {
 
 const noRank = ^uint32(0)
 
-// Count returns the number of tokens in text. It allocates nothing.
+// Count returns the number of tokens in text. It allocates nothing once
+// its pooled cache of frequent words exists.
 func (e *Encoding) Count(text string) int {
 	e.mustLoad()
+	c := e.getCache()
 	n := 0
 	for i := 0; i < len(text); {
 		j := e.next(text, i)
-		n += e.pieceCount(text[i:j])
+		n += e.cachedCount(c, text[i:j])
 		i = j
 	}
+	e.caches.Put(c)
 	return n
 }
 
@@ -134,11 +183,13 @@ func (e *Encoding) Decode(tokens []int) string {
 // between such boundaries add up exactly.
 func (e *Encoding) Pieces(text string, fn func(end, tokens int)) {
 	e.mustLoad()
+	c := e.getCache()
 	for i := 0; i < len(text); {
 		j := e.next(text, i)
-		fn(j, e.pieceCount(text[i:j]))
+		fn(j, e.cachedCount(c, text[i:j]))
 		i = j
 	}
+	e.caches.Put(c)
 }
 
 // NextPiece returns the end of the pre-token of text starting at i.

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -179,6 +180,49 @@ func BenchmarkCount(b *testing.B) {
 	for b.Loop() {
 		for _, d := range docs {
 			CL100K().Count(d)
+		}
+	}
+}
+
+// countUncached is Count without the word cache.
+func countUncached(e *Encoding, text string) int {
+	n := 0
+	for i := 0; i < len(text); {
+		j := e.next(text, i)
+		n += e.pieceCount(text[i:j])
+		i = j
+	}
+	return n
+}
+
+func TestWordCacheAgrees(t *testing.T) {
+	// Many distinct words, repeated, so that slots are both hit and evicted.
+	var b strings.Builder
+	for r := 0; r < 3; r++ {
+		for i := 0; i < 20000; i++ {
+			fmt.Fprintf(&b, " identifier%dx camelCase%d 数字%d", i*7919%100003, i%977, i%13)
+		}
+	}
+	text := b.String()
+	for _, e := range []*Encoding{CL100K(), O200K()} {
+		if got, want := e.Count(text), countUncached(e, text); got != want {
+			t.Fatalf("%s: cached count %d, uncached %d", e.Name(), got, want)
+		}
+	}
+}
+
+func BenchmarkCountUncached(b *testing.B) {
+	docs := corpus(b, 1<<20)
+	n := 0
+	for _, d := range docs {
+		n += len(d)
+	}
+	CL100K().mustLoad()
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, d := range docs {
+			countUncached(CL100K(), d)
 		}
 	}
 }
