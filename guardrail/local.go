@@ -48,9 +48,10 @@ type Local struct {
 	wordPats  []string
 	wordMatch *ahocorasick.Matcher
 
-	topicKW  []topicKeywords // per TopicsConfig entry
-	topicMu  sync.Mutex
-	topicVec map[string][][]float32
+	topicKW    []topicKeywords // per TopicsConfig entry
+	topicVocab map[string]bool // every word of topicKW
+	topicMu    sync.Mutex
+	topicVec   map[string][][]float32
 }
 
 type wordEntry struct {
@@ -80,8 +81,15 @@ func NewLocal(p *Policy, opts Options) (*Local, error) {
 		}
 	}
 	if c := p.TopicPolicyConfig; c != nil {
+		l.topicVocab = map[string]bool{}
 		for _, t := range c.TopicsConfig {
-			l.topicKW = append(l.topicKW, newTopicKeywords(t))
+			kw := newTopicKeywords(t)
+			l.topicKW = append(l.topicKW, kw)
+			for _, k := range kw {
+				for _, w := range k.words {
+					l.topicVocab[w] = true
+				}
+			}
 		}
 	}
 	if c := p.WordPolicyConfig; c != nil {
@@ -144,6 +152,7 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 		}
 		folded := normalize.Full(text)
 		v := &blockView{raw: text, folded: folded.String()}
+		defer v.release()
 		// Sensitive information.
 		if l.piiDet != nil {
 			for _, e := range l.piiDet.Detect(text) {
@@ -370,7 +379,7 @@ type blockView struct {
 	raw, folded string
 	ws          []string
 	wsDone      bool
-	feats       []classify.Feature
+	featBuf     *[]classify.Feature // from featurePool
 }
 
 // words returns wordsOf(folded).
@@ -383,10 +392,23 @@ func (v *blockView) words() []string {
 
 // features returns the classifier features of the folded text.
 func (v *blockView) features() []classify.Feature {
-	if v.feats == nil {
-		v.feats = classify.Features(v.folded)
+	if v.featBuf == nil {
+		v.featBuf = featurePool.Get().(*[]classify.Feature)
+		*v.featBuf = classify.AppendFeatures((*v.featBuf)[:0], v.folded)
 	}
-	return v.feats
+	return *v.featBuf
+}
+
+// featurePool recycles feature slices between assessments.
+var featurePool = sync.Pool{New: func() any { return new([]classify.Feature) }}
+
+// release returns the view's features to the pool; the view must not be
+// used afterwards.
+func (v *blockView) release() {
+	if v.featBuf != nil && cap(*v.featBuf) <= 1<<18 {
+		featurePool.Put(v.featBuf)
+	}
+	v.featBuf = nil
 }
 
 func (l *Local) contentFindings(source Source, v *blockView, c *ContentPolicyConfig) []ContentFinding {

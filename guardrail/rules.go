@@ -101,16 +101,16 @@ func matchRules(s string) string {
 	return ""
 }
 
-// runs returns the maximal runs of bytes satisfying ok that are at least min long.
-func runs(s string, min int, ok func(byte) bool) []string {
+// runs returns the maximal runs of bytes in set that are at least min long.
+func runs(s string, min int, set *[256]bool) []string {
 	var out []string
 	for i := 0; i < len(s); {
-		if !ok(s[i]) {
+		if !set[s[i]] {
 			i++
 			continue
 		}
-		j := i
-		for j < len(s) && ok(s[j]) {
+		j := i + 1
+		for j < len(s) && set[s[j]] {
 			j++
 		}
 		if j-i >= min {
@@ -138,15 +138,12 @@ var (
 	})
 )
 
-func isB64(c byte) bool      { return b64Bytes[c] }
-func isHexOrSep(c byte) bool { return hexOrSepBytes[c] }
-
 // decodedPayloads returns texts hidden in base64 or hex runs and, with
 // withROT13, the ROT13 of the whole text, so that they can be checked again.
 // Only decodings that are mostly printable text are returned.
 func decodedPayloads(raw string, withROT13 bool) []string {
 	var out []string
-	for _, m := range runs(raw, 16, isB64) {
+	for _, m := range runs(raw, 16, &b64Bytes) {
 		m = strings.TrimRight(m, "=")
 		for _, enc := range []*base64.Encoding{base64.RawStdEncoding} {
 			if b, err := enc.DecodeString(m); err == nil && printable(b) {
@@ -155,7 +152,7 @@ func decodedPayloads(raw string, withROT13 bool) []string {
 			}
 		}
 	}
-	for _, m := range runs(raw, 24, isHexOrSep) {
+	for _, m := range runs(raw, 24, &hexOrSepBytes) {
 		h := strings.NewReplacer(" ", "", ":", "").Replace(strings.TrimSpace(m))
 		if b, err := hex.DecodeString(h); err == nil && printable(b) {
 			out = append(out, string(b))

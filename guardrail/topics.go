@@ -96,9 +96,15 @@ func keywordScore(text map[string]bool, kw topicKeywords) float64 {
 
 func (l *Local) topicFindings(ctx context.Context, source Source, v *blockView, c *TopicPolicyConfig) ([]TopicFinding, error) {
 	folded := v.folded
+	// The stems of the text that occur in some topic's keywords: all that
+	// keywordScore asks about.
 	words := map[string]bool{}
-	for _, w := range meaningful(v.words()) {
-		words[w] = true
+	for _, w := range v.words() {
+		if len(w) >= 3 && !stopwords[w] {
+			if st := stem(w); l.topicVocab[st] {
+				words[st] = true
+			}
+		}
 	}
 	var textVec []float32
 	var out []TopicFinding

@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -59,7 +59,12 @@ func AppendFeatures(dst []Feature, text string) []Feature {
 	prev := ""
 	var idx [48]int
 	var pad [42]byte // " " + word (at most 40 bytes) + " "
-	for w := range strings.FieldsSeq(text) {
+	var h [3][48]uint32 // n-gram hashes of one word by length and start
+	for rest := text; ; {
+		var w string
+		if w, rest = nextField(rest); w == "" {
+			break
+		}
 		w = trimPunct(w)
 		if w == "" {
 			continue
@@ -92,9 +97,23 @@ func AppendFeatures(dst []Feature, text string) []Feature {
 		}
 		idx[k] = len(p)
 		k++
+		// The 3-, 4- and 5-gram at each start share a prefix, so each hash
+		// extends the shorter one; they are emitted in the same order as
+		// before: every 3-gram, then every 4-gram, then every 5-gram.
+		for i := 0; i+3 < k; i++ {
+			x := fnvBytes(charBasis, p[idx[i]:idx[i+3]])
+			h[0][i] = x
+			if i+4 < k {
+				x = fnvBytes(x, p[idx[i+3]:idx[i+4]])
+				h[1][i] = x
+				if i+5 < k {
+					h[2][i] = fnvBytes(x, p[idx[i+4]:idx[i+5]])
+				}
+			}
+		}
 		for n := 3; n <= 5; n++ {
 			for i := 0; i+n < k; i++ {
-				out = append(out, Feature{fnvBytes(charBasis, p[idx[i]:idx[i+n]]) & (Dim - 1), 0.5})
+				out = append(out, Feature{h[n-3][i] & (Dim - 1), 0.5})
 			}
 		}
 	}
@@ -110,6 +129,45 @@ func AppendFeatures(dst []Feature, text string) []Feature {
 	}
 	return out
 }
+
+// nextField returns the first space-separated field of s (as
+// strings.Fields splits) and the rest of s after it; w is "" when s holds no
+// more fields.
+func nextField(s string) (w, rest string) {
+	i := 0
+	for i < len(s) {
+		if c := s[i]; c < utf8.RuneSelf {
+			if asciiSpace[c] {
+				i++
+				continue
+			}
+			break
+		}
+		r, sz := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		i += sz
+	}
+	j := i
+	for j < len(s) {
+		if c := s[j]; c < utf8.RuneSelf {
+			if asciiSpace[c] {
+				break
+			}
+			j++
+			continue
+		}
+		r, sz := utf8.DecodeRuneInString(s[j:])
+		if unicode.IsSpace(r) {
+			break
+		}
+		j += sz
+	}
+	return s[i:j], s[j:]
+}
+
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // punct is the set strings.Trim(w, ".,;:!?\"'()[]{}") removes.
 var punct = func() (t [256]bool) {

@@ -16,6 +16,7 @@
 package normalize
 
 import (
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -73,11 +74,20 @@ func Full(s string) *Text { return fold(s, true) }
 // punctuation are kept.
 func Basic(s string) *Text { return fold(s, false) }
 
+// itemPool recycles the scratch item slices of fold.
+var itemPool = sync.Pool{New: func() any { return new([]item) }}
+
 func fold(s string, full bool) *Text {
 	if !full && isPlainASCII(s) {
 		return &Text{s: s, n: len(s), identity: true}
 	}
-	items := make([]item, 0, len(s))
+	buf := itemPool.Get().(*[]item)
+	defer itemPool.Put(buf)
+	items := (*buf)[:0]
+	if cap(items) < len(s) {
+		items = make([]item, 0, len(s))
+	}
+	defer func() { *buf = items[:0] }()
 	if isASCII(s) {
 		for i := 0; i < len(s); i++ {
 			c := rune(s[i])
@@ -111,6 +121,9 @@ func fold(s string, full bool) *Text {
 		items = collapseSpace(items)
 		items = leet(items)
 		items = separators(items)
+	}
+	if cap(items) > 1<<16 {
+		defer func() { items = nil }() // do not keep huge buffers alive
 	}
 	return encode(items, len(s))
 }
@@ -278,8 +291,9 @@ func separators(items []item) []item {
 		}
 		return k+1 >= n || isSep(items[k+1].r)
 	}
-	out := items[:0:0]
-	out = make([]item, 0, n)
+	// In place: out never overtakes i, and items[i-1] is overwritten only
+	// while out is still an unchanged copy of items.
+	out := items[:0]
 	for i := 0; i < n; {
 		if single(i) {
 			j := i // j: last letter of the run
