@@ -150,3 +150,23 @@ func TestCancelled(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkdownSetextHeadings(t *testing.T) {
+	text := "Guide\n=====\n\nIntro text.\n\nInstall\nsteps\n-------\n\nRun it.\n\n---\n\nA paragraph, then a rule above.\n\n- item\n---\n"
+	cs, err := Recursive{Markdown: true}.Chunk(context.Background(), Document{Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, strings.Join(c.Headings, "/")+": "+c.Text)
+	}
+	want := []string{
+		"Guide: Guide\n=====\n\nIntro text.",
+		"Guide/Install steps: Install\nsteps\n-------\n\nRun it.\n\n---\n\nA paragraph, then a rule above.\n\n- item\n---",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	check(t, Document{Text: text}, cs, nil, DefaultMaxTokens, 0)
+}

@@ -173,6 +173,7 @@ func markdownStructure(text string, bounds []boundary) ([]Heading, []boundary) {
 	}
 	fence, fenceStart := "", 0
 	tableStart := -1
+	paraStart, para := -1, []string(nil) // the paragraph a setext underline would make a heading
 	for ls := 0; ls < len(text); {
 		le := strings.IndexByte(text[ls:], '\n')
 		next := len(text)
@@ -201,6 +202,7 @@ func markdownStructure(text string, bounds []boundary) ([]Heading, []boundary) {
 			raise(trimLeft(text, ls, len(text)), lvBlock)
 			tableStart = -1
 		}
+		inPara := false
 		switch {
 		case indent <= 3 && (strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~")):
 			n := len(trimmed) - len(strings.TrimLeft(trimmed, trimmed[:1]))
@@ -209,14 +211,30 @@ func markdownStructure(text string, bounds []boundary) ([]Heading, []boundary) {
 			if tableStart < 0 {
 				tableStart = ls
 			}
+		case paraStart >= 0 && indent <= 3 && setextLevel(trimmed) > 0:
+			// Setext heading: the paragraph above, underlined with = or -.
+			hs = append(hs, Heading{Offset: paraStart, Level: setextLevel(trimmed), Text: strings.Join(para, " ")})
 		case indent <= 3 && strings.HasPrefix(trimmed, "#"):
 			n := len(trimmed) - len(strings.TrimLeft(trimmed, "#"))
 			if n <= 6 && (n == len(trimmed) || trimmed[n] == ' ' || trimmed[n] == '\t') {
 				t := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(trimmed[n:]), "#"))
 				hs = append(hs, Heading{Offset: ls, Level: n, Text: t})
+			} else {
+				inPara = true
 			}
 		case isListItem(trimmed):
 			raise(ls+indent, lvItem)
+		case strings.TrimSpace(trimmed) == "":
+		default:
+			inPara = paraStart >= 0 || indent <= 3
+		}
+		if !inPara {
+			paraStart, para = -1, para[:0]
+		} else {
+			if paraStart < 0 {
+				paraStart = ls
+			}
+			para = append(para, strings.TrimSpace(trimmed))
 		}
 		ls = next
 	}
@@ -229,6 +247,22 @@ func markdownStructure(text string, bounds []boundary) ([]Heading, []boundary) {
 		raise(tableStart, lvBlock)
 	}
 	return hs, bounds
+}
+
+// setextLevel returns 1 for a setext underline of '=', 2 for one of '-'
+// (optionally followed by spaces), else 0.
+func setextLevel(s string) int {
+	t := strings.TrimRight(s, " \t\r")
+	if t == "" || strings.Trim(t, t[:1]) != "" {
+		return 0
+	}
+	switch t[0] {
+	case '=':
+		return 1
+	case '-':
+		return 2
+	}
+	return 0
 }
 
 func isListItem(s string) bool {
