@@ -100,6 +100,12 @@ func nextOpp(s string, p, b, stop int) int {
 		if c < utf8.RuneSelf && plainByte[c] {
 			continue
 		}
+		if sp, _ := spaceAt(s, q); sp {
+			// Inside a white-space run: only its end can be an opportunity.
+			_, j, _ := whiteRun(s, q)
+			q = j - 1
+			continue
+		}
 		if x, _ := lastOpp(s, q, q); x == q {
 			return q
 		}
