@@ -58,7 +58,7 @@ func AppendFeatures(dst []Feature, text string) []Feature {
 	out := dst
 	prev := ""
 	var idx [48]int
-	var pad [42]byte // " " + word (at most 40 bytes) + " "
+	var pad [42]byte    // " " + word (at most 40 bytes) + " "
 	var h [3][48]uint32 // n-gram hashes of one word by length and start
 	for rest := text; ; {
 		var w string

@@ -7,6 +7,7 @@
 package pii
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -70,14 +71,28 @@ func (d *Detector) Detect(text string) []Entity {
 	}
 	n := normalize.Basic(text)
 	c := &scan{s: n.String(), on: d.on}
-	c.emails()
-	c.urls()
-	c.alnum()
-	c.colonTokens()
+	// A scanner whose types are all off could only call add, which ignores
+	// them, so skipping it changes nothing.
+	if c.any("EMAIL") {
+		c.emails()
+	}
+	if c.any("URL") {
+		c.urls()
+	}
+	if c.any("INTERNATIONAL_BANK_ACCOUNT_NUMBER", "VEHICLE_IDENTIFICATION_NUMBER", "AWS_ACCESS_KEY", "SWIFT_CODE", "UK_NATIONAL_INSURANCE_NUMBER") {
+		c.alnum()
+	}
+	if c.any("MAC_ADDRESS", "IP_ADDRESS") {
+		c.colonTokens()
+	}
 	c.numbers()
 	c.contextTokens()
-	c.addresses()
-	c.names()
+	if c.any("ADDRESS") {
+		c.addresses()
+	}
+	if c.any("NAME", "ADDRESS") {
+		c.names()
+	}
 	ents := resolve(c.ents)
 	for i := range ents {
 		ents[i].Start, ents[i].End = n.Span(ents[i].Start, ents[i].End)
@@ -85,23 +100,28 @@ func (d *Detector) Detect(text string) []Entity {
 	return ents
 }
 
+// any reports whether one of the types is enabled.
+func (c *scan) any(types ...Type) bool {
+	for _, t := range types {
+		if c.on[t] {
+			return true
+		}
+	}
+	return false
+}
+
 // resolve drops overlaps, keeping the earlier-found (higher-priority) entity,
-// and sorts by position.
+// and sorts by position. The kept entities are held sorted; being disjoint,
+// a new one can overlap only the last kept entity starting before its end.
 func resolve(es []Entity) []Entity {
 	var out []Entity
 	for _, e := range es {
-		ok := true
-		for _, o := range out {
-			if e.Start < o.End && o.Start < e.End {
-				ok = false
-				break
-			}
+		k := sort.Search(len(out), func(i int) bool { return out[i].Start >= e.End })
+		if k > 0 && out[k-1].End > e.Start {
+			continue
 		}
-		if ok {
-			out = append(out, e)
-		}
+		out = slices.Insert(out, k, e)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
 	return out
 }
 
@@ -478,40 +498,40 @@ func (c *scan) classifyNumber(i, j int) {
 	}
 	// Context-confirmed identifiers.
 	switch {
-	case hasAny(ctx, "routing", "aba", "rtn") && nd == 9 && ABARouting(d):
+	case nd == 9 && hasAny(ctx, "routing", "aba", "rtn") && ABARouting(d):
 		c.add("US_BANK_ROUTING_NUMBER", i, j, 0.9, "ABA checksum with context")
 		return
-	case hasAny(ctx, "social insurance", " sin") && nd == 9 && Luhn(d):
+	case nd == 9 && hasAny(ctx, "social insurance", " sin") && Luhn(d):
 		c.add("CA_SOCIAL_INSURANCE_NUMBER", i, j, 0.85, "Luhn with SIN context")
 		return
-	case hasAny(ctx, "nhs") && nd == 10 && NHS(d):
+	case nd == 10 && hasAny(ctx, "nhs") && NHS(d):
 		c.add("UK_NATIONAL_HEALTH_SERVICE_NUMBER", i, j, 0.9, "NHS mod-11 with context")
 		return
-	case hasAny(ctx, "health card", "health number", "ohip", "health insurance number") && nd == 10:
+	case nd == 10 && hasAny(ctx, "health card", "health number", "ohip", "health insurance number"):
 		c.add("CA_HEALTH_NUMBER", i, j, 0.75, "10 digits with health-card context")
 		return
-	case hasAny(ctx, "utr", "unique taxpayer", "tax reference") && nd == 10:
+	case nd == 10 && hasAny(ctx, "utr", "unique taxpayer", "tax reference"):
 		c.add("UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER", i, j, 0.8, "10 digits with UTR context")
 		return
-	case hasAny(ctx, "itin", "taxpayer identification") && nd == 9 && ITIN(d):
+	case nd == 9 && hasAny(ctx, "itin", "taxpayer identification") && ITIN(d):
 		c.add("US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", i, j, 0.85, "ITIN with context")
 		return
-	case hasAny(ctx, "ssn", "social security") && nd == 9 && SSN(d):
+	case nd == 9 && hasAny(ctx, "ssn", "social security") && SSN(d):
 		c.add("US_SOCIAL_SECURITY_NUMBER", i, j, 0.85, "SSN with context")
 		return
-	case hasAny(ctx, "passport") && nd >= 6 && nd <= 9 && len(seps) == 0:
+	case nd >= 6 && nd <= 9 && len(seps) == 0 && hasAny(ctx, "passport"):
 		c.add("US_PASSPORT_NUMBER", i, j, 0.8, "number with passport context")
 		return
-	case hasAny(ctx, "driver", "licence", "license", " dl ", "dl#", "dl:") && nd >= 5 && nd <= 16:
+	case nd >= 5 && nd <= 16 && hasAny(ctx, "driver", "licence", "license", " dl ", "dl#", "dl:"):
 		c.add("DRIVER_ID", i, j, 0.75, "number with driver's licence context")
 		return
-	case hasAny(ctx, "cvv", "cvc", "cvv2", "security code", "card verification") && (nd == 3 || nd == 4) && len(seps) == 0:
+	case (nd == 3 || nd == 4) && len(seps) == 0 && hasAny(ctx, "cvv", "cvc", "cvv2", "security code", "card verification"):
 		c.add("CREDIT_DEBIT_CARD_CVV", i, j, 0.85, "3-4 digits with CVV context")
 		return
-	case hasAny(ctx, " pin", "pin:", "pin code", "pin number") && nd >= 4 && nd <= 8 && len(seps) == 0:
+	case nd >= 4 && nd <= 8 && len(seps) == 0 && hasAny(ctx, " pin", "pin:", "pin code", "pin number"):
 		c.add("PIN", i, j, 0.8, "digits with PIN context")
 		return
-	case hasAny(ctx, "account", "acct", "a/c") && nd >= 6 && nd <= 17 && !strings.ContainsAny(seps, "()+"):
+	case nd >= 6 && nd <= 17 && !strings.ContainsAny(seps, "()+") && hasAny(ctx, "account", "acct", "a/c"):
 		c.add("US_BANK_ACCOUNT_NUMBER", i, j, 0.75, "digits with account context")
 		return
 	}
@@ -694,10 +714,13 @@ var keyed = []struct {
 }
 
 func (c *scan) contextTokens() {
-	low := strings.ToLower(c.s)
+	low := ""
 	for _, k := range keyed {
 		if !c.on[k.typ] {
 			continue
+		}
+		if low == "" {
+			low = strings.ToLower(c.s)
 		}
 		for _, w := range k.words {
 			for off := 0; ; {
