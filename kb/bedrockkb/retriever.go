@@ -1,0 +1,400 @@
+package bedrockkb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockagentruntime"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockagentruntime/document"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockagentruntime/types"
+	"github.com/aws/smithy-go"
+	smithydocument "github.com/aws/smithy-go/document"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/kb"
+)
+
+// Client is the part of *bedrockagentruntime.Client the retriever uses.
+type Client interface {
+	Retrieve(ctx context.Context, in *bedrockagentruntime.RetrieveInput, optFns ...func(*bedrockagentruntime.Options)) (*bedrockagentruntime.RetrieveOutput, error)
+}
+
+var _ Client = (*bedrockagentruntime.Client)(nil)
+
+// SearchType overrides the knowledge base's search type.
+type SearchType string
+
+// Search types. The zero value lets Bedrock choose.
+const (
+	// Semantic searches by vector only.
+	Semantic SearchType = "SEMANTIC"
+	// Hybrid combines vector and keyword search; only vector stores with a
+	// filterable text field support it (e.g. OpenSearch Serverless).
+	Hybrid SearchType = "HYBRID"
+)
+
+// Reranking asks Bedrock to rerank the results with a reranker model.
+type Reranking struct {
+	// ModelARN is the reranker model's ARN, such as
+	// arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0. Required.
+	ModelARN string
+	// NumberOfResults is how many reranked results to return (1..100);
+	// 0 leaves it to Bedrock.
+	NumberOfResults int
+	// IncludeFields, when set, are the only metadata fields the reranker
+	// sees; ExcludeFields, when set, are hidden from it. Set at most one;
+	// with neither, it sees all metadata.
+	IncludeFields []string
+	ExcludeFields []string
+	// AdditionalModelRequestFields are passed to the reranker model as is.
+	AdditionalModelRequestFields map[string]any
+}
+
+// Request is one retrieval.
+type Request struct {
+	// Query is the text to search for. Required.
+	Query string
+	// NumberOfResults is how many results to return, 1..100 (default 5).
+	// Retrieve follows nextToken until it has them or Bedrock has no more.
+	NumberOfResults int
+	// SearchType overrides the knowledge base's search type; "" keeps it.
+	SearchType SearchType
+	// Filter restricts the results by metadata; nil means no filter.
+	Filter *kb.Filter
+	// Reranking, when set, reranks the results with a Bedrock reranker model.
+	Reranking *Reranking
+}
+
+// Location says where a result's source document is.
+type Location struct {
+	// Type is Bedrock's location type: S3, WEB, CONFLUENCE, SALESFORCE,
+	// SHAREPOINT, CUSTOM, KENDRA, SQL, ...
+	Type string
+	// URI is the location's address: the S3 URI, the URL, the custom
+	// document ID or the SQL query, whichever the type has.
+	URI string
+}
+
+// Result is one retrieved chunk.
+type Result struct {
+	// Text is the chunk's text.
+	Text string
+	// Score is Bedrock's relevance score (higher is more relevant).
+	Score float64
+	// Location is where the chunk's document is.
+	Location Location
+	// Metadata are the chunk's attributes, including Bedrock's
+	// x-amz-bedrock-kb-* keys: string, bool, float64, []any or map[string]any.
+	Metadata map[string]any
+}
+
+// Retriever retrieves from one existing Amazon Bedrock Knowledge Base. It
+// is read-only and safe for concurrent use.
+type Retriever struct {
+	client Client
+	id     string
+}
+
+// New returns a Retriever for the knowledge base with ID knowledgeBaseID
+// (the 10-character ID, not its name) through client, usually a
+// *bedrockagentruntime.Client. Retries are the client's (its Retryer).
+func New(client Client, knowledgeBaseID string) (*Retriever, error) {
+	if client == nil {
+		return nil, fmt.Errorf("bedrockkb: New needs a client (bedrockagentruntime.NewFromConfig(cfg)): %w", bedrockkit.ErrInvalidInput)
+	}
+	if c, ok := client.(*bedrockagentruntime.Client); ok && c == nil {
+		return nil, fmt.Errorf("bedrockkb: New got a nil *bedrockagentruntime.Client: %w", bedrockkit.ErrInvalidInput)
+	}
+	if strings.TrimSpace(knowledgeBaseID) == "" {
+		return nil, fmt.Errorf("bedrockkb: knowledge base ID is empty; pass the ID shown by `aws bedrock-agent list-knowledge-bases`: %w", bedrockkit.ErrInvalidInput)
+	}
+	return &Retriever{client: client, id: knowledgeBaseID}, nil
+}
+
+// KnowledgeBaseID returns the ID the retriever reads from.
+func (r *Retriever) KnowledgeBaseID() string { return r.id }
+
+// Retrieve runs req and returns up to req.NumberOfResults results, best
+// first, following nextToken across pages.
+func (r *Retriever) Retrieve(ctx context.Context, req Request) ([]Result, error) {
+	want := req.NumberOfResults
+	if want == 0 {
+		want = 5
+	}
+	var out []Result
+	token := ""
+	for {
+		page, next, err := r.RetrievePage(ctx, req, token)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" || len(out) >= want {
+			break
+		}
+		if next == token {
+			return nil, fmt.Errorf("bedrockkb: Retrieve returned the same nextToken twice; stopping: %w", bedrockkit.ErrInternal)
+		}
+		token = next
+	}
+	if len(out) > want {
+		out = out[:want]
+	}
+	return out, nil
+}
+
+// RetrievePage runs one Retrieve call with the given nextToken ("" for the
+// first page) and returns its results and the next token ("" when done).
+func (r *Retriever) RetrievePage(ctx context.Context, req Request, nextToken string) ([]Result, string, error) {
+	in, err := r.input(req)
+	if err != nil {
+		return nil, "", err
+	}
+	if nextToken != "" {
+		in.NextToken = aws.String(nextToken)
+	}
+	outp, err := r.client.Retrieve(ctx, in)
+	if err != nil {
+		return nil, "", classify(err)
+	}
+	res := make([]Result, 0, len(outp.RetrievalResults))
+	for _, rr := range outp.RetrievalResults {
+		x, err := convertResult(rr)
+		if err != nil {
+			return nil, "", err
+		}
+		res = append(res, x)
+	}
+	return res, aws.ToString(outp.NextToken), nil
+}
+
+// input validates req and builds the SDK input.
+func (r *Retriever) input(req Request) (*bedrockagentruntime.RetrieveInput, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("bedrockkb: "+format+": %w", append(args, bedrockkit.ErrInvalidInput)...)
+	}
+	if strings.TrimSpace(req.Query) == "" {
+		return nil, bad("the query is empty")
+	}
+	n := req.NumberOfResults
+	if n == 0 {
+		n = 5
+	}
+	if n < 1 || n > 100 {
+		return nil, bad("NumberOfResults is %d; Bedrock accepts 1..100", req.NumberOfResults)
+	}
+	vc := &types.KnowledgeBaseVectorSearchConfiguration{NumberOfResults: aws.Int32(int32(n))}
+	switch req.SearchType {
+	case "":
+	case Semantic, Hybrid:
+		vc.OverrideSearchType = types.SearchType(req.SearchType)
+	default:
+		return nil, bad("unknown SearchType %q; use Semantic or Hybrid", req.SearchType)
+	}
+	if req.Filter != nil {
+		f, err := TranslateFilter(*req.Filter)
+		if err != nil {
+			return nil, err
+		}
+		vc.Filter = f
+	}
+	if rr := req.Reranking; rr != nil {
+		if rr.ModelARN == "" {
+			return nil, bad("Reranking.ModelARN is empty; set the reranker model's ARN")
+		}
+		if rr.NumberOfResults < 0 || rr.NumberOfResults > 100 {
+			return nil, bad("Reranking.NumberOfResults is %d; Bedrock accepts 1..100", rr.NumberOfResults)
+		}
+		if len(rr.IncludeFields) > 0 && len(rr.ExcludeFields) > 0 {
+			return nil, bad("Reranking sets both IncludeFields and ExcludeFields; set at most one")
+		}
+		bc := &types.VectorSearchBedrockRerankingConfiguration{
+			ModelConfiguration: &types.VectorSearchBedrockRerankingModelConfiguration{ModelArn: aws.String(rr.ModelARN)},
+		}
+		if rr.NumberOfResults > 0 {
+			bc.NumberOfRerankedResults = aws.Int32(int32(rr.NumberOfResults))
+		}
+		if len(rr.AdditionalModelRequestFields) > 0 {
+			bc.ModelConfiguration.AdditionalModelRequestFields = map[string]document.Interface{}
+			for k, v := range rr.AdditionalModelRequestFields {
+				bc.ModelConfiguration.AdditionalModelRequestFields[k] = document.NewLazyDocument(v)
+			}
+		}
+		fields := func(names []string) []types.FieldForReranking {
+			out := make([]types.FieldForReranking, len(names))
+			for i, n := range names {
+				out[i] = types.FieldForReranking{FieldName: aws.String(n)}
+			}
+			return out
+		}
+		switch {
+		case len(rr.IncludeFields) > 0:
+			bc.MetadataConfiguration = &types.MetadataConfigurationForReranking{
+				SelectionMode:              types.RerankingMetadataSelectionModeSelective,
+				SelectiveModeConfiguration: &types.RerankingMetadataSelectiveModeConfigurationMemberFieldsToInclude{Value: fields(rr.IncludeFields)},
+			}
+		case len(rr.ExcludeFields) > 0:
+			bc.MetadataConfiguration = &types.MetadataConfigurationForReranking{
+				SelectionMode:              types.RerankingMetadataSelectionModeSelective,
+				SelectiveModeConfiguration: &types.RerankingMetadataSelectiveModeConfigurationMemberFieldsToExclude{Value: fields(rr.ExcludeFields)},
+			}
+		}
+		vc.RerankingConfiguration = &types.VectorSearchRerankingConfiguration{
+			Type:                          types.VectorSearchRerankingConfigurationTypeBedrockRerankingModel,
+			BedrockRerankingConfiguration: bc,
+		}
+	}
+	return &bedrockagentruntime.RetrieveInput{
+		KnowledgeBaseId:        aws.String(r.id),
+		RetrievalQuery:         &types.KnowledgeBaseQuery{Text: aws.String(req.Query)},
+		RetrievalConfiguration: &types.KnowledgeBaseRetrievalConfiguration{VectorSearchConfiguration: vc},
+	}, nil
+}
+
+// TranslateFilter converts a kb.Filter to the SDK's RetrievalFilter union.
+// The filter is validated first (Bedrock's rules: andAll/orAll with at
+// least two members, a key on every leaf, values of the operator's type).
+func TranslateFilter(f kb.Filter) (types.RetrievalFilter, error) {
+	n, err := f.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	return translate(n), nil
+}
+
+func translate(f kb.Filter) types.RetrievalFilter {
+	switch f.Op {
+	case kb.OpAndAll, kb.OpOrAll:
+		kids := make([]types.RetrievalFilter, len(f.Filters))
+		for i, k := range f.Filters {
+			kids[i] = translate(k)
+		}
+		if f.Op == kb.OpAndAll {
+			return &types.RetrievalFilterMemberAndAll{Value: kids}
+		}
+		return &types.RetrievalFilterMemberOrAll{Value: kids}
+	}
+	a := types.FilterAttribute{Key: aws.String(f.Key), Value: document.NewLazyDocument(f.Value)}
+	switch f.Op {
+	case kb.OpEquals:
+		return &types.RetrievalFilterMemberEquals{Value: a}
+	case kb.OpNotEquals:
+		return &types.RetrievalFilterMemberNotEquals{Value: a}
+	case kb.OpGreaterThan:
+		return &types.RetrievalFilterMemberGreaterThan{Value: a}
+	case kb.OpGreaterThanOrEquals:
+		return &types.RetrievalFilterMemberGreaterThanOrEquals{Value: a}
+	case kb.OpLessThan:
+		return &types.RetrievalFilterMemberLessThan{Value: a}
+	case kb.OpLessThanOrEquals:
+		return &types.RetrievalFilterMemberLessThanOrEquals{Value: a}
+	case kb.OpIn:
+		return &types.RetrievalFilterMemberIn{Value: a}
+	case kb.OpNotIn:
+		return &types.RetrievalFilterMemberNotIn{Value: a}
+	case kb.OpStartsWith:
+		return &types.RetrievalFilterMemberStartsWith{Value: a}
+	case kb.OpListContains:
+		return &types.RetrievalFilterMemberListContains{Value: a}
+	default: // kb.OpStringContains; Normalize accepted no other operator
+		return &types.RetrievalFilterMemberStringContains{Value: a}
+	}
+}
+
+func convertResult(rr types.KnowledgeBaseRetrievalResult) (Result, error) {
+	var out Result
+	if rr.Content != nil {
+		out.Text = aws.ToString(rr.Content.Text)
+	}
+	out.Score = aws.ToFloat64(rr.Score)
+	if l := rr.Location; l != nil {
+		out.Location.Type = string(l.Type)
+		switch {
+		case l.S3Location != nil:
+			out.Location.URI = aws.ToString(l.S3Location.Uri)
+		case l.WebLocation != nil:
+			out.Location.URI = aws.ToString(l.WebLocation.Url)
+		case l.ConfluenceLocation != nil:
+			out.Location.URI = aws.ToString(l.ConfluenceLocation.Url)
+		case l.SalesforceLocation != nil:
+			out.Location.URI = aws.ToString(l.SalesforceLocation.Url)
+		case l.SharePointLocation != nil:
+			out.Location.URI = aws.ToString(l.SharePointLocation.Url)
+		case l.CustomDocumentLocation != nil:
+			out.Location.URI = aws.ToString(l.CustomDocumentLocation.Id)
+		case l.KendraDocumentLocation != nil:
+			out.Location.URI = aws.ToString(l.KendraDocumentLocation.Uri)
+		case l.SqlLocation != nil:
+			out.Location.URI = aws.ToString(l.SqlLocation.Query)
+		}
+	}
+	if len(rr.Metadata) > 0 {
+		out.Metadata = make(map[string]any, len(rr.Metadata))
+		for k, d := range rr.Metadata {
+			var v any
+			if d != nil {
+				if err := d.UnmarshalSmithyDocument(&v); err != nil {
+					return Result{}, fmt.Errorf("bedrockkb: metadata %q of a result: %w", k, err)
+				}
+			}
+			out.Metadata[k] = plain(v)
+		}
+	}
+	return out, nil
+}
+
+// plain converts smithy document values to plain Go values (numbers as float64).
+func plain(v any) any {
+	switch x := v.(type) {
+	case smithydocument.Number:
+		if f, err := x.Float64(); err == nil {
+			return f
+		}
+		return string(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plain(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plain(e)
+		}
+		return out
+	}
+	return v
+}
+
+var errorKinds = map[string]error{
+	"ThrottlingException":           bedrockkit.ErrThrottled,
+	"ServiceUnavailableException":   bedrockkit.ErrServiceUnavailable,
+	"InternalServerException":       bedrockkit.ErrInternal,
+	"ValidationException":           bedrockkit.ErrValidation,
+	"AccessDeniedException":         bedrockkit.ErrAccessDenied,
+	"ResourceNotFoundException":     bedrockkit.ErrNotFound,
+	"ServiceQuotaExceededException": bedrockkit.ErrQuotaExceeded,
+	"DependencyFailedException":     bedrockkit.ErrServiceUnavailable,
+	"BadGatewayException":           bedrockkit.ErrServiceUnavailable,
+	"ConflictException":             bedrockkit.ErrValidation,
+}
+
+// classify wraps an SDK error as a *bedrockkit.APIError whose Kind is the
+// matching bedrockkit sentinel; context errors pass through.
+func classify(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	out := &bedrockkit.APIError{Op: "Retrieve", Err: err, Attempts: 1}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		out.Code = ae.ErrorCode()
+		out.Message = ae.ErrorMessage()
+		out.Kind = errorKinds[out.Code]
+	}
+	return out
+}
