@@ -130,7 +130,7 @@ func (k *KnowledgeBase) prepare(opts *RetrieveOptions) (retrieval, error) {
 	}
 	r.depth = r.n
 	if r.SearchType == Hybrid || r.Reranker != nil {
-		r.depth = max(r.Candidates, 50, 2*r.n)
+		r.depth = max(50, 2*r.n)
 		if r.Candidates > 0 {
 			r.depth = max(r.Candidates, r.n)
 		}

@@ -116,8 +116,12 @@ func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions)
 	unlock := k.lockSync(o.Partition)
 	defer unlock()
 
-	if err := k.checkEmbedder(ctx, o.Partition); err != nil && !(o.ReEmbed && errors.Is(err, ErrEmbedderChanged)) {
+	stored, err := k.storedEmbedder(ctx, o.Partition)
+	if err != nil {
 		return nil, err
+	}
+	if stored != "" && stored != k.embedderID && !o.ReEmbed {
+		return nil, &EmbedderChangedError{Stored: stored, Configured: k.embedderID}
 	}
 	p, err := k.part(ctx, o.Partition)
 	if err != nil {
@@ -133,8 +137,13 @@ func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions)
 			existing[d.ID] = d.Fingerprint
 		}
 	}
-	if err := k.writeEmbedder(ctx, o.Partition); err != nil {
-		return nil, err
+	if stored == "" {
+		// A new partition records its embedder first. A changed one (ReEmbed)
+		// is recorded only once every document is re-embedded, so an
+		// interrupted re-embed is refused until it is run again.
+		if err := k.writeEmbedder(ctx, o.Partition); err != nil {
+			return nil, err
+		}
 	}
 
 	r := &syncRun{kb: k, opts: o, part: p, rep: &SyncReport{}}
@@ -184,13 +193,14 @@ func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions)
 		fp, had := existing[item.URI]
 		r.ingest(item, had, fp)
 	}
+	r.mu.Lock()
+	r.listed = listErr == nil && gctx.Err() == nil
+	r.progressLocked()
+	r.mu.Unlock()
 	r.flush()
 	r.embedding.Wait()
 	close(r.ready)
 	werr := g.Wait()
-	r.mu.Lock()
-	r.listed = true
-	r.mu.Unlock()
 	switch {
 	case werr != nil:
 		err = werr
@@ -201,6 +211,13 @@ func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions)
 	}
 	if err == nil {
 		err = r.deleteMissing(ctx, existing, seen)
+	}
+	if err == nil && stored != "" && stored != k.embedderID {
+		if r.rep.Failed > 0 {
+			err = fmt.Errorf("kb: %d documents failed during the re-embed; fix them and Sync with ReEmbed again to switch to %s", r.rep.Failed, k.embedderID)
+		} else {
+			err = k.writeEmbedder(ctx, o.Partition)
+		}
 	}
 	r.mu.Lock()
 	r.progressLocked()
