@@ -13,7 +13,8 @@ import (
 )
 
 // pdfLine is one run of text placed at (X, Y) on a page, shown with Tj;
-// when TJ is set it is a raw TJ array ("[(Hel) -20 (lo)]") shown instead.
+// when TJ is set it is a raw TJ array ("[(Hel) -20 (lo)]") shown instead,
+// or, after "raw:", text operators written as is.
 type pdfLine struct {
 	X, Y float64
 	Text string
@@ -50,6 +51,10 @@ func buildPDFFont(pages [][]pdfLine, compress, widths bool) []byte {
 	for i, lines := range pages {
 		var cs strings.Builder
 		for _, l := range lines {
+			if raw, ok := strings.CutPrefix(l.TJ, "raw:"); ok {
+				fmt.Fprintf(&cs, "BT /F1 12 Tf %s ET\n", raw)
+				continue
+			}
 			if l.TJ != "" {
 				fmt.Fprintf(&cs, "BT /F1 12 Tf %g %g Td %s TJ ET\n", l.X, l.Y, l.TJ)
 				continue

@@ -225,6 +225,18 @@ func TestPDFLoaderLayout(t *testing.T) {
 	if want := "Annual fees apply\nKerning\nLeft Right column"; doc.Text != want {
 		t.Fatalf("got %q\nwant %q", doc.Text, want)
 	}
+	// Text matrix, leading, next-line operators, scaling by cm inside q/Q,
+	// word spacing and character spacing.
+	pages = [][]pdfLine{{
+		{TJ: `raw:1 0 0 1 72 600 Tm 14 TL (First) Tj T* (Second) Tj (Third) ' 0 0 (Fourth) "`},
+		{TJ: `raw:q 2 0 0 2 0 0 cm 36 200 Td (Big) Tj 60 0 Td (text) Tj Q`},
+		{TJ: `raw:72 100 Td 20 Tw (wide words) Tj 0 -20 Td 3 Tc (spaced) Tj`},
+		{TJ: `raw:72 50 Td (a) Tj`},
+	}}
+	doc = mustLoad(t, PDFLoader{}, string(buildPDFFont(pages, true, true)))
+	if want := "First\nSecond\nThird\nFourth\nBig text\nwide words\nspaced\na"; doc.Text != want {
+		t.Fatalf("operators: got %q\nwant %q", doc.Text, want)
+	}
 }
 
 func TestPDFLoaderFailures(t *testing.T) {
