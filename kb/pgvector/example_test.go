@@ -1,0 +1,34 @@
+package pgvector_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/pgvector"
+)
+
+// WhereClause shows the SQL a filter becomes; Store.Search adds it to the
+// WHERE clause of the vector query. Keys are literals (so expression indexes
+// on metadata -> 'key' apply) and values are parameters.
+func ExampleWhereClause() {
+	f := kb.AndAll(kb.Equals("type", "faq"), kb.NotIn("lang", "de", "fr"))
+	sql, args, err := pgvector.WhereClause(f, "metadata", 4)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(sql)
+	fmt.Println(args)
+	// Output:
+	// (coalesce((metadata -> 'type') = $4::jsonb, false) AND (NOT coalesce((metadata -> 'lang') IN ($5::jsonb, $6::jsonb), false)))
+	// ["faq" "de" "fr"]
+}
+
+// Opening a store needs a pgxpool.Pool; see the package documentation.
+// Options validate before any connection is made:
+func ExampleOpen_options() {
+	_, err := pgvector.Open(context.Background(), nil, pgvector.Options{Dimensions: 384})
+	fmt.Println(err)
+	// Output:
+	// pgvector: Open needs a *pgxpool.Pool: bedrockkit: invalid input
+}

@@ -1,0 +1,106 @@
+package pgvector
+
+import (
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/kb"
+)
+
+var placeholderRe = regexp.MustCompile(`\$(\d+)`)
+
+// FuzzWhereClause: any filter kb accepts compiles; the placeholders used
+// are exactly firstArg..firstArg+len(args)-1; keys appear only as escaped
+// literals (every quote doubled), so no key can end the literal early.
+func FuzzWhereClause(f *testing.F) {
+	for _, s := range []string{
+		`{"equals":{"key":"a","value":1}}`,
+		`{"andAll":[{"in":{"key":"it's","value":["x",2]}},{"notEquals":{"key":"b","value":true}}]}`,
+		`{"orAll":[{"startsWith":{"key":"a'); DROP TABLE t; --","value":"p"}},{"listContains":{"key":"t","value":"x"}},{"stringContains":{"key":"s","value":"y"}}]}`,
+		`{"lessThanOrEquals":{"key":"n","value":2.5}}`,
+		`{"notIn":{"key":"$1","value":["$2"]}}`,
+	} {
+		f.Add(s, 1)
+	}
+	f.Fuzz(func(t *testing.T, s string, first int) {
+		var flt kb.Filter
+		if json.Unmarshal([]byte(s), &flt) != nil {
+			return
+		}
+		first = 1 + (first&0xffff)%50
+		sql, args, err := WhereClause(flt, "m", first)
+		if err != nil {
+			if !errors.Is(err, bedrockkit.ErrInvalidInput) {
+				t.Fatalf("error not ErrInvalidInput: %v", err)
+			}
+			return
+		}
+		// Strip string literals ('' is an escaped quote inside one).
+		var outside strings.Builder
+		in := false
+		for i := 0; i < len(sql); i++ {
+			c := sql[i]
+			if c == '\'' {
+				if in && i+1 < len(sql) && sql[i+1] == '\'' {
+					i++
+					continue
+				}
+				in = !in
+				continue
+			}
+			if !in {
+				outside.WriteByte(c)
+			}
+		}
+		if in {
+			t.Fatalf("unterminated literal in %s", sql)
+		}
+		seen := map[int]bool{}
+		for _, m := range placeholderRe.FindAllStringSubmatch(outside.String(), -1) {
+			n, _ := strconv.Atoi(m[1])
+			if n < first || n >= first+len(args) {
+				t.Fatalf("placeholder $%d outside %d..%d in %s", n, first, first+len(args)-1, sql)
+			}
+			seen[n] = true
+		}
+		if len(seen) != len(args) {
+			t.Fatalf("%d args but %d placeholders used in %s", len(args), len(seen), sql)
+		}
+		if strings.Count(outside.String(), "(") != strings.Count(outside.String(), ")") {
+			t.Fatalf("unbalanced parentheses in %s", sql)
+		}
+	})
+}
+
+func TestOptionsValidation(t *testing.T) {
+	for name, o := range map[string]Options{
+		"no dimensions":  {},
+		"bad table":      {Dimensions: 3, Table: "Chunks; DROP"},
+		"long table":     {Dimensions: 3, Table: strings.Repeat("a", 31)},
+		"distance":       {Dimensions: 3, Distance: "manhattan"},
+		"index":          {Dimensions: 3, Index: "lsh"},
+		"hnsw dims":      {Dimensions: 3000},
+		"hnsw m":         {Dimensions: 3, HNSW: HNSWOptions{M: 1}},
+		"mode":           {Dimensions: 3, Search: "fast"},
+		"ts config":      {Dimensions: 3, TextSearchConfig: "english'"},
+		"indexed key":    {Dimensions: 3, IndexedKeys: []string{"a\x00"}},
+		"empty grant":    {Dimensions: 3, GrantTo: []string{""}},
+		"max scan tuple": {Dimensions: 3, MaxScanTuples: -1},
+	} {
+		if _, err := o.withDefaults(); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+			t.Errorf("%s: %v, want ErrInvalidInput", name, err)
+		}
+	}
+	o, err := Options{Dimensions: 3, RowLevelSecurity: true}.withDefaults()
+	if err != nil || !o.RequirePartition || o.Table != "bedrockkit_chunks" || o.Distance != Cosine || o.Index != HNSW || o.Search != Auto {
+		t.Fatalf("defaults: %+v, %v", o, err)
+	}
+	if o, _ := (Options{Dimensions: 3000, Index: NoIndex}).withDefaults(); o.Dimensions != 3000 {
+		t.Fatal("NoIndex should allow more than 2000 dimensions")
+	}
+}
