@@ -292,7 +292,13 @@ func lexiconScore(words []string, t ContentFilterType) (float64, []string) {
 
 // wordsOf splits folded text into words: runs of letters, digits and '.
 func wordsOf(folded string) []string {
-	var out []string
+	n := 0 // count first, so the slice is allocated once
+	for i := 0; i < len(folded); i++ {
+		if folded[i] == ' ' {
+			n++
+		}
+	}
+	out := make([]string, 0, n+1)
 	start := -1
 	for i := 0; i < len(folded); {
 		c := folded[i]

@@ -233,6 +233,9 @@ func isLetter(r rune) bool {
 	return unicode.IsLetter(r)
 }
 
+// isSepASCII marks the ASCII separators of isSep.
+var isSepASCII = [utf8.RuneSelf]bool{' ': true, '.': true, '-': true, '_': true, '*': true, '~': true, '/': true, ',': true}
+
 // leet folds digits inside words that also hold letters (h3ll0 -> hello) and
 // the symbols @ $ ! | + when a letter follows them (sh!t, $hit).
 func leet(items []item) []item {
@@ -271,6 +274,9 @@ func leet(items []item) []item {
 }
 
 func isSep(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 0 && isSepASCII[r]
+	}
 	switch r {
 	case ' ', '.', '-', '_', '*', '~', '·', '•', '/', ',':
 		return true
@@ -283,18 +289,32 @@ func isSep(r rune) bool {
 func separators(items []item) []item {
 	n := len(items)
 	single := func(k int) bool { // items[k] is a letter standing alone between separators
-		if k < 0 || k >= n || !isLetter(items[k].r) {
+		if k < 0 || k >= n || k > 0 && !isSep(items[k-1].r) {
 			return false
 		}
-		if k > 0 && !isSep(items[k-1].r) {
-			return false
-		}
-		return k+1 >= n || isSep(items[k+1].r)
+		return isLetter(items[k].r) && (k+1 >= n || isSep(items[k+1].r))
 	}
 	// In place: out never overtakes i, and items[i-1] is overwritten only
-	// while out is still an unchanged copy of items.
-	out := items[:0]
-	for i := 0; i < n; {
+	// while out is still an unchanged copy of items. Until the first run is
+	// folded, out is items[:i] already and nothing is copied.
+	i := 0
+	for ; i < n; i++ {
+		if single(i) {
+			j, count := i, 1
+			for j+2 < n && isSep(items[j+1].r) && single(j+2) {
+				j += 2
+				count++
+			}
+			if count >= 3 {
+				break
+			}
+		}
+	}
+	if i == n {
+		return items
+	}
+	out := items[:i]
+	for i < n {
 		if single(i) {
 			j := i // j: last letter of the run
 			count := 1
