@@ -18,6 +18,7 @@ import (
 	"embed"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -44,17 +45,24 @@ func main() {
 	useBedrock := flag.Bool("bedrock", false, "use Amazon Bedrock (AWS credentials and region from the environment)")
 	modelID := flag.String("model", "us.amazon.nova-lite-v1:0", "Bedrock Converse model or inference profile for answers (with -bedrock)")
 	question := flag.String("q", "", "ask this question instead of the built-in ones")
+	endpoint := flag.String("endpoint", "", "Bedrock runtime endpoint override, such as a VPC endpoint (with -bedrock)")
 	flag.Parse()
-	if err := run(context.Background(), *useBedrock, *modelID, *question); err != nil {
+	opts := options{bedrock: *useBedrock, modelID: *modelID, question: *question, endpoint: *endpoint}
+	if err := run(context.Background(), os.Stdout, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, useBedrock bool, modelID, question string) error {
+type options struct {
+	bedrock                     bool
+	modelID, question, endpoint string
+}
+
+func run(ctx context.Context, out io.Writer, o options) error {
 	cfg := kb.Config{Concurrency: 4, BatchSize: 8}
-	if useBedrock {
-		client, err := bedrockkit.NewRuntimeClient(ctx, bedrockkit.RuntimeClientOptions{})
+	if o.bedrock {
+		client, err := bedrockkit.NewRuntimeClient(ctx, bedrockkit.RuntimeClientOptions{Endpoint: o.endpoint})
 		if err != nil {
 			return err
 		}
@@ -62,18 +70,18 @@ func run(ctx context.Context, useBedrock bool, modelID, question string) error {
 		if err != nil {
 			return err
 		}
-		model, err := bedrockkit.NewConverseModel(client, modelID, bedrockkit.ConverseOptions{})
+		model, err := bedrockkit.NewConverseModel(client, o.modelID, bedrockkit.ConverseOptions{})
 		if err != nil {
 			return err
 		}
 		cfg.Embedder, cfg.EmbedderID, cfg.Model = emb, emb.ModelID(), model
 		cfg.RequestsPerMinute = 600
-		fmt.Printf("Using Amazon Bedrock: %s for answers, %s for embeddings.\n\n", modelID, emb.ModelID())
+		fmt.Fprintf(out, "Using Amazon Bedrock: %s for answers, %s for embeddings.\n\n", o.modelID, emb.ModelID())
 	} else {
 		cfg.Embedder, cfg.EmbedderID = bedrockkittest.NewHashEmbedder(512), "bedrockkittest.HashEmbedder"
-		fmt.Println("Offline mode: hash embeddings and extractive answers (no generation model).")
-		fmt.Println("Run with -bedrock to use Amazon Bedrock models instead.")
-		fmt.Println()
+		fmt.Fprintln(out, "Offline mode: hash embeddings and extractive answers (no generation model).")
+		fmt.Fprintln(out, "Run with -bedrock to use Amazon Bedrock models instead.")
+		fmt.Fprintln(out)
 	}
 
 	store, err := localindex.Open(localindex.Options{}) // in memory; set Dir to persist
@@ -98,17 +106,18 @@ func run(ctx context.Context, useBedrock bool, modelID, question string) error {
 	if err != nil {
 		return err
 	}
-	printReport("Sync", rep)
+	printReport(out, "Sync", rep)
 
-	if question != "" {
-		questions = []string{question}
+	qs := questions
+	if o.question != "" {
+		qs = []string{o.question}
 	}
-	for _, q := range questions {
+	for _, q := range qs {
 		ans, err := base.RetrieveAndGenerate(ctx, q, &kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 3}})
 		if err != nil {
 			return err
 		}
-		printAnswer(q, ans)
+		printAnswer(out, q, ans)
 	}
 
 	// A second sync finds nothing to do: no document is re-read into the
@@ -117,7 +126,7 @@ func run(ctx context.Context, useBedrock bool, modelID, question string) error {
 	if err != nil {
 		return err
 	}
-	printReport("Second sync (nothing changed)", rep)
+	printReport(out, "Second sync (nothing changed)", rep)
 	return nil
 }
 
@@ -149,17 +158,17 @@ func (b *progressBar) done() {
 	}
 }
 
-func printReport(title string, r *kb.SyncReport) {
-	fmt.Printf("%s: scanned %d, new %d, modified %d, deleted %d, unchanged %d, skipped %d, failed %d; %d chunks in %d embedding calls\n",
+func printReport(out io.Writer, title string, r *kb.SyncReport) {
+	fmt.Fprintf(out, "%s: scanned %d, new %d, modified %d, deleted %d, unchanged %d, skipped %d, failed %d; %d chunks in %d embedding calls\n",
 		title, r.Scanned, r.New, r.Modified, r.Deleted, r.Unchanged, r.Skipped, r.Failed, r.Chunks, r.EmbedCalls)
 	for _, f := range r.Failures {
-		fmt.Println("  ", f)
+		fmt.Fprintln(out, "  ", f)
 	}
-	fmt.Println()
+	fmt.Fprintln(out)
 }
 
-func printAnswer(q string, ans *kb.Answer) {
-	fmt.Println("Q:", q)
+func printAnswer(out io.Writer, q string, ans *kb.Answer) {
+	fmt.Fprintln(out, "Q:", q)
 	// Number the cited sources and mark each cited span in the answer.
 	num := map[string]int{}
 	var sources []kb.RetrievedReference
@@ -184,13 +193,13 @@ func printAnswer(q string, ans *kb.Answer) {
 	if ans.Extractive {
 		label = "A (extractive, quoted from the documents):"
 	}
-	fmt.Println(label, b.String())
+	fmt.Fprintln(out, label, b.String())
 	for i, r := range sources {
 		where := r.Location.URI
 		if h, ok := r.Metadata[kb.KeyHeadings].([]any); ok && len(h) > 0 {
 			where += " > " + fmt.Sprint(h[len(h)-1])
 		}
-		fmt.Printf("   [%d] %s\n", i+1, where)
+		fmt.Fprintf(out, "   [%d] %s\n", i+1, where)
 	}
-	fmt.Println()
+	fmt.Fprintln(out)
 }
