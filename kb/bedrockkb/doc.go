@@ -4,7 +4,7 @@
 //
 //	client := bedrockagentruntime.NewFromConfig(cfg)
 //	r, err := bedrockkb.New(client, "KB12345678")
-//	res, err := r.Retrieve(ctx, bedrockkb.Request{
+//	res, err := r.Query(ctx, bedrockkb.Request{
 //		Query:           "how are card fees charged?",
 //		NumberOfResults: 10,
 //		SearchType:      bedrockkb.Hybrid,
@@ -13,9 +13,13 @@
 //
 // A kb.Filter is translated to the SDK's RetrievalFilter union
 // (TranslateFilter), so the same filter value works against the local
-// stores and against Bedrock. Requests are validated before they are sent
+// stores and against Bedrock. Retrieve has the signature of
+// kb.KnowledgeBase.Retrieve (kb.RetrieveOptions in, kb.Result out), so the
+// two are interchangeable behind an interface; Query takes a Request with
+// every Bedrock option and returns this package's Result. Requests are
+// validated before they are sent
 // (NumberOfResults 1..100, search type, reranking options), Retrieve
-// follows nextToken until it has NumberOfResults results (RetrievePage
+// follows nextToken until it has NumberOfResults results (QueryPage
 // gives one page at a time), and service errors come back as
 // *bedrockkit.APIError matching bedrockkit's sentinels (ErrThrottled,
 // ErrNotFound, ErrAccessDenied, ...). Retries are the SDK client's.

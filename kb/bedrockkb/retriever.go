@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -117,9 +118,10 @@ func New(client Client, knowledgeBaseID string) (*Retriever, error) {
 // KnowledgeBaseID returns the ID the retriever reads from.
 func (r *Retriever) KnowledgeBaseID() string { return r.id }
 
-// Retrieve runs req and returns up to req.NumberOfResults results, best
-// first, following nextToken across pages.
-func (r *Retriever) Retrieve(ctx context.Context, req Request) ([]Result, error) {
+// Query runs req and returns up to req.NumberOfResults results, best
+// first, following nextToken across pages. It exposes every Bedrock option;
+// Retrieve is the same call shaped like kb.KnowledgeBase.Retrieve.
+func (r *Retriever) Query(ctx context.Context, req Request) ([]Result, error) {
 	want := req.NumberOfResults
 	if want == 0 {
 		want = 5
@@ -127,7 +129,7 @@ func (r *Retriever) Retrieve(ctx context.Context, req Request) ([]Result, error)
 	var out []Result
 	token := ""
 	for {
-		page, next, err := r.RetrievePage(ctx, req, token)
+		page, next, err := r.QueryPage(ctx, req, token)
 		if err != nil {
 			return nil, err
 		}
@@ -146,9 +148,9 @@ func (r *Retriever) Retrieve(ctx context.Context, req Request) ([]Result, error)
 	return out, nil
 }
 
-// RetrievePage runs one Retrieve call with the given nextToken ("" for the
+// QueryPage runs one Retrieve call with the given nextToken ("" for the
 // first page) and returns its results and the next token ("" when done).
-func (r *Retriever) RetrievePage(ctx context.Context, req Request, nextToken string) ([]Result, string, error) {
+func (r *Retriever) QueryPage(ctx context.Context, req Request, nextToken string) ([]Result, string, error) {
 	in, err := r.input(req)
 	if err != nil {
 		return nil, "", err
@@ -169,6 +171,102 @@ func (r *Retriever) RetrievePage(ctx context.Context, req Request, nextToken str
 		res = append(res, x)
 	}
 	return res, aws.ToString(outp.NextToken), nil
+}
+
+// Retrieve has the signature of kb.KnowledgeBase.Retrieve, so code written
+// against a local knowledge base can read a Bedrock one instead (an
+// interface with this method accepts both). opts map as follows:
+// NumberOfResults as is; SearchType Hybrid or Semantic override the search
+// type, "" keeps the knowledge base's, Keyword is not offered by Bedrock;
+// Filter is translated; a Reranker reorders Candidates (default
+// max(50, 2*NumberOfResults), at most 100) results locally. Partition and
+// the hybrid weights have no Bedrock equivalent and fail with
+// bedrockkit.ErrUnsupported (filter on a tenant metadata key instead).
+// Each kb.Result's ID is the chunk ID and its DocumentID the source URI
+// when Bedrock reports them (x-amz-bedrock-kb-chunk-id,
+// x-amz-bedrock-kb-source-uri), else the location's URI.
+func (r *Retriever) Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.Result, error) {
+	var o kb.RetrieveOptions
+	if opts != nil {
+		o = *opts
+	}
+	unsupported := func(what string) error {
+		return fmt.Errorf("bedrockkb: %s: %w", what, bedrockkit.ErrUnsupported)
+	}
+	if o.Partition != "" {
+		return nil, unsupported("Bedrock Knowledge Bases have no partitions; put the tenant in a metadata attribute and filter on it")
+	}
+	if o.SemanticWeight != 0 || o.KeywordWeight != 0 || o.RRFK != 0 {
+		return nil, unsupported("Bedrock does not expose hybrid fusion weights or the RRF constant; leave them zero")
+	}
+	req := Request{Query: query, NumberOfResults: o.NumberOfResults, Filter: o.Filter}
+	switch o.SearchType {
+	case "":
+	case kb.Hybrid:
+		req.SearchType = Hybrid
+	case kb.Semantic:
+		req.SearchType = Semantic
+	case kb.Keyword:
+		return nil, unsupported("Bedrock Knowledge Bases offer no keyword-only search; use kb.Hybrid or kb.Semantic")
+	default:
+		return nil, fmt.Errorf("bedrockkb: unknown SearchType %q: %w", o.SearchType, bedrockkit.ErrInvalidInput)
+	}
+	n := o.NumberOfResults
+	if n == 0 {
+		n = 5
+	}
+	if o.Candidates < 0 {
+		return nil, fmt.Errorf("bedrockkb: Candidates is %d; use 0 for the default: %w", o.Candidates, bedrockkit.ErrInvalidInput)
+	}
+	if o.Reranker != nil && n >= 1 && n <= 100 {
+		req.NumberOfResults = min(100, max(n, o.Candidates))
+		if o.Candidates == 0 {
+			req.NumberOfResults = min(100, max(50, 2*n))
+		}
+	}
+	res, err := r.Query(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]kb.Result, len(res))
+	for i, x := range res {
+		out[i] = x.KBResult()
+	}
+	if o.Reranker != nil && len(out) > 0 {
+		texts := make([]string, len(out))
+		for i, x := range out {
+			texts[i] = x.Text
+		}
+		scores, err := o.Reranker.Rerank(ctx, query, texts)
+		if err != nil {
+			return nil, fmt.Errorf("bedrockkb: rerank: %w", err)
+		}
+		if len(scores) != len(out) {
+			return nil, fmt.Errorf("bedrockkb: the reranker returned %d scores for %d passages: %w", len(scores), len(out), bedrockkit.ErrInvalidInput)
+		}
+		for i := range out {
+			out[i].Score = scores[i]
+		}
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	}
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}
+
+// KBResult converts r to the kb package's result type (see Retrieve for
+// how ID and DocumentID are chosen). Metadata is shared, not copied.
+func (r Result) KBResult() kb.Result {
+	out := kb.Result{Text: r.Text, Score: r.Score, Location: kb.Location{Type: r.Location.Type, URI: r.Location.URI}, Metadata: r.Metadata}
+	if s, ok := r.Metadata[kb.KeyChunkID].(string); ok {
+		out.ID = s
+	}
+	out.DocumentID = r.Location.URI
+	if s, ok := r.Metadata[kb.KeySourceURI].(string); ok && s != "" {
+		out.DocumentID = s
+	}
+	return out
 }
 
 // input validates req and builds the SDK input.

@@ -41,7 +41,7 @@ func TestRetrieveConvertsResults(t *testing.T) {
 		bedrockkittest.KBChunk{Text: "Lost cards are blocked.", Location: "https://example.com/lost"},
 		bedrockkittest.KBChunk{Text: "Unrelated text.", Location: "doc-7"},
 	)
-	res, err := r.Retrieve(ctx, bedrockkb.Request{Query: "card fees", NumberOfResults: 3})
+	res, err := r.Query(ctx, bedrockkb.Request{Query: "card fees", NumberOfResults: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestRetrieveConvertsResults(t *testing.T) {
 func TestRequestShape(t *testing.T) {
 	r, f := newRetriever(t, bedrockkittest.KBChunk{Text: "a b c", Location: "s3://x/a"})
 	f1 := kb.AndAll(kb.Equals("type", "faq"), kb.OrAll(kb.GreaterThan("year", 2020), kb.In("lang", "en", "de")))
-	_, err := r.Retrieve(ctx, bedrockkb.Request{
+	_, err := r.Query(ctx, bedrockkb.Request{
 		Query: "a", NumberOfResults: 7, SearchType: bedrockkb.Hybrid, Filter: &f1,
 		Reranking: &bedrockkb.Reranking{ModelARN: "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0", NumberOfResults: 3,
 			IncludeFields: []string{"title"}, AdditionalModelRequestFields: map[string]any{"top_k": 3}},
@@ -174,7 +174,7 @@ func TestFilterSemantics(t *testing.T) {
 				want = append(want, fmt.Sprint("id-", i))
 			}
 		}
-		res, err := r.Retrieve(ctx, bedrockkb.Request{Query: "chunk", NumberOfResults: 100, Filter: &f})
+		res, err := r.Query(ctx, bedrockkb.Request{Query: "chunk", NumberOfResults: 100, Filter: &f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +198,7 @@ func TestPagination(t *testing.T) {
 	}
 	r, f := newRetriever(t, chunks...)
 	f.SetPageSize(2)
-	res, err := r.Retrieve(ctx, bedrockkb.Request{Query: "words", NumberOfResults: 5})
+	res, err := r.Query(ctx, bedrockkb.Request{Query: "words", NumberOfResults: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,11 +219,11 @@ func TestPagination(t *testing.T) {
 		t.Fatal("the third call sent no nextToken")
 	}
 	// One page at a time.
-	page, next, err := r.RetrievePage(ctx, bedrockkb.Request{Query: "words", NumberOfResults: 3}, "")
+	page, next, err := r.QueryPage(ctx, bedrockkb.Request{Query: "words", NumberOfResults: 3}, "")
 	if err != nil || len(page) != 2 || next == "" {
 		t.Fatalf("RetrievePage = %d results, next %q, %v", len(page), next, err)
 	}
-	page, next, err = r.RetrievePage(ctx, bedrockkb.Request{Query: "words", NumberOfResults: 3}, next)
+	page, next, err = r.QueryPage(ctx, bedrockkb.Request{Query: "words", NumberOfResults: 3}, next)
 	if err != nil || len(page) != 1 || next != "" {
 		t.Fatalf("second page = %d results, next %q, %v", len(page), next, err)
 	}
@@ -232,13 +232,13 @@ func TestPagination(t *testing.T) {
 func TestErrors(t *testing.T) {
 	r, f := newRetriever(t, bedrockkittest.KBChunk{Text: "x", Location: "l"})
 	f.FailNext(bedrockkittest.Fault{Code: "ThrottlingException", Message: "slow down"})
-	_, err := r.Retrieve(ctx, bedrockkb.Request{Query: "x"})
+	_, err := r.Query(ctx, bedrockkb.Request{Query: "x"})
 	var ae *bedrockkit.APIError
 	if !errors.Is(err, bedrockkit.ErrThrottled) || !errors.As(err, &ae) || ae.Code != "ThrottlingException" || ae.Op != "Retrieve" || !bedrockkit.IsRetryable(err) {
 		t.Fatalf("throttled: %v", err)
 	}
 	other, _ := bedrockkb.New(f.Client(), "NOSUCHKB00")
-	if _, err := other.Retrieve(ctx, bedrockkb.Request{Query: "x"}); !errors.Is(err, bedrockkit.ErrNotFound) {
+	if _, err := other.Query(ctx, bedrockkb.Request{Query: "x"}); !errors.Is(err, bedrockkit.ErrNotFound) {
 		t.Fatalf("unknown knowledge base: %v, want ErrNotFound", err)
 	}
 	before := len(f.Requests())
@@ -253,7 +253,7 @@ func TestErrors(t *testing.T) {
 		"reranker both":     {Query: "x", Reranking: &bedrockkb.Reranking{ModelARN: "arn", IncludeFields: []string{"a"}, ExcludeFields: []string{"b"}}},
 		"reranker too many": {Query: "x", Reranking: &bedrockkb.Reranking{ModelARN: "arn", NumberOfResults: 101}},
 	} {
-		if _, err := r.Retrieve(ctx, req); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		if _, err := r.Query(ctx, req); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 			t.Errorf("%s: %v, want ErrInvalidInput", name, err)
 		}
 	}
@@ -262,7 +262,7 @@ func TestErrors(t *testing.T) {
 	}
 	c, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := r.Retrieve(c, bedrockkb.Request{Query: "x"}); !errors.Is(err, context.Canceled) {
+	if _, err := r.Query(c, bedrockkb.Request{Query: "x"}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
 	}
 	if _, err := bedrockkb.New(nil, "KB"); !errors.Is(err, bedrockkit.ErrInvalidInput) {
@@ -293,4 +293,74 @@ func FuzzTranslateFilter(f *testing.F) {
 			t.Fatalf("a filter kb accepted was refused: %s: %v", s, err)
 		}
 	})
+}
+
+// kbRetriever is what code written against a local knowledge base needs;
+// both *kb.KnowledgeBase and *bedrockkb.Retriever provide it.
+type kbRetriever interface {
+	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.Result, error)
+}
+
+var (
+	_ kbRetriever = (*kb.KnowledgeBase)(nil)
+	_ kbRetriever = (*bedrockkb.Retriever)(nil)
+)
+
+func TestRetrieveKBShaped(t *testing.T) {
+	r, f := newRetriever(t,
+		bedrockkittest.KBChunk{Text: "card fees for students", Location: "s3://d/a.md",
+			Metadata: map[string]any{kb.KeyChunkID: "chunk-1", kb.KeySourceURI: "s3://d/a.md", "type": "faq"}},
+		bedrockkittest.KBChunk{Text: "card fees", Location: "s3://d/b.md", Metadata: map[string]any{"type": "faq"}},
+		bedrockkittest.KBChunk{Text: "fees", Location: "s3://d/c.md", Metadata: map[string]any{"type": "news"}},
+	)
+	var kr kbRetriever = r
+	faq := kb.Equals("type", "faq")
+	res, err := kr.Retrieve(ctx, "card fees", &kb.RetrieveOptions{NumberOfResults: 2, SearchType: kb.Semantic, Filter: &faq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].ID != "chunk-1" || res[0].DocumentID != "s3://d/a.md" || res[0].Location != (kb.Location{Type: "S3", URI: "s3://d/a.md"}) ||
+		res[1].ID != "" || res[1].DocumentID != "s3://d/b.md" {
+		t.Fatalf("results %+v", res)
+	}
+	var body struct {
+		RetrievalConfiguration struct {
+			VectorSearchConfiguration struct {
+				NumberOfResults    int
+				OverrideSearchType string
+			}
+		}
+	}
+	json.Unmarshal(f.Requests()[0].Body, &body)
+	if vc := body.RetrievalConfiguration.VectorSearchConfiguration; vc.NumberOfResults != 2 || vc.OverrideSearchType != "SEMANTIC" {
+		t.Fatalf("sent %+v", vc)
+	}
+	// A local reranker reorders a larger candidate set (the shortest text wins here).
+	rr := kb.RerankerFunc(func(_ context.Context, _ string, texts []string) ([]float64, error) {
+		out := make([]float64, len(texts))
+		for i, s := range texts {
+			out[i] = 1 / float64(len(s))
+		}
+		return out, nil
+	})
+	res, err = kr.Retrieve(ctx, "card fees", &kb.RetrieveOptions{NumberOfResults: 1, Reranker: rr})
+	if err != nil || len(res) != 1 || res[0].Text != "fees" || res[0].Score != 0.25 {
+		t.Fatalf("reranked: %+v, %v", res, err)
+	}
+	json.Unmarshal(f.Requests()[1].Body, &body)
+	if n := body.RetrievalConfiguration.VectorSearchConfiguration.NumberOfResults; n != 50 {
+		t.Fatalf("reranking fetched %d candidates, want 50", n)
+	}
+	for name, o := range map[string]*kb.RetrieveOptions{
+		"partition": {Partition: "t1"},
+		"keyword":   {SearchType: kb.Keyword},
+		"weights":   {SemanticWeight: 2},
+	} {
+		if _, err := kr.Retrieve(ctx, "x", o); !errors.Is(err, bedrockkit.ErrUnsupported) {
+			t.Errorf("%s: %v, want ErrUnsupported", name, err)
+		}
+	}
+	if _, err := kr.Retrieve(ctx, "x", &kb.RetrieveOptions{NumberOfResults: 101}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Errorf("101 results: %v, want ErrInvalidInput", err)
+	}
 }
