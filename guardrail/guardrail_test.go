@@ -329,6 +329,8 @@ func FuzzMask(f *testing.F) {
 	f.Add("mail a@b.co and 555-123-4567")
 	f.Add("ORD-123456 ORD-1234567 x@y.z")
 	f.Add("\xff@\x00.com")
+	f.Add("ORD-123456@example.com (555) 123-4567ORD-654321")
+	f.Add("jane@example.com\u200bORD-111111 jane@example.com")
 	f.Fuzz(func(t *testing.T, s string) {
 		res, err := g.Assess(context.Background(), SourceOutput, Content{Text: s})
 		if err != nil {
@@ -337,14 +339,35 @@ func FuzzMask(f *testing.F) {
 		if res.Blocked || res.Action != OutcomeIntervened {
 			return
 		}
+		if len(res.Outputs) != 1 {
+			t.Fatalf("%d outputs for one block", len(res.Outputs))
+		}
 		out := res.Outputs[0].Text
+		outside := maskedOutside(s, res)
+		var matches []string
 		for _, a := range res.Assessments {
 			if sp := a.SensitiveInformationPolicy; sp != nil {
 				for _, e := range sp.PiiEntities {
-					if e.Action == actAnonymized && len(e.Match) >= 4 && strings.Contains(out, e.Match) && !strings.Contains(maskedOutside(s, res), e.Match) {
-						t.Fatalf("masked output %q still holds %q", out, e.Match)
+					if e.Action == actAnonymized {
+						matches = append(matches, e.Match)
 					}
 				}
+				for _, r := range sp.Regexes {
+					if r.Action == actAnonymized {
+						matches = append(matches, r.Match)
+					}
+				}
+			}
+		}
+		if len(matches) == 0 {
+			t.Fatalf("intervened without a block or an anonymized finding: %+v", res.Assessments)
+		}
+		for _, m := range matches {
+			// A matched entity (long enough not to occur by chance) must not
+			// survive masking, unless the same characters occur outside
+			// every masked span.
+			if len(m) >= 4 && strings.Contains(out, m) && !strings.Contains(outside, m) {
+				t.Fatalf("masked output %q still holds %q", out, m)
 			}
 		}
 	})
