@@ -44,16 +44,16 @@ type Index struct {
 	live     int
 }
 
-// New returns an empty index. Zero Params mean DefaultParams; K1 <= 0
-// takes the default K1 and B is clamped to 0..1.
+// New returns an empty index. A K1 or B of zero (or less) takes the
+// default; B is capped at 1.
 func New(p Params) *Index {
-	if p == (Params{}) {
-		p = DefaultParams
-	}
 	if p.K1 <= 0 {
 		p.K1 = DefaultParams.K1
 	}
-	p.B = min(max(p.B, 0), 1)
+	if p.B <= 0 {
+		p.B = DefaultParams.B
+	}
+	p.B = min(p.B, 1)
 	return &Index{p: p, postings: map[string][]posting{}, byID: map[string]int32{}, byDoc: map[string]map[string]struct{}{}}
 }
 
