@@ -60,8 +60,9 @@ type Config struct {
 	// alone. Default 50 MiB (Bedrock's limit).
 	MaxDocumentBytes int64
 	// Keyword sets the BM25 parameters of keyword search; a zero field takes
-	// its default (k1=0.9, b=0.4, Anserini's, which also scored best on
-	// SciFact's train split among the values tried).
+	// its default (k1=0.9, b=0.4, Anserini's; on SciFact's train split the
+	// six settings tried, k1 0.7-1.5 and b 0.3-0.75, all scored nDCG@10
+	// within 0.005 of it).
 	Keyword BM25Params
 }
 
