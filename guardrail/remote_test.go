@@ -328,3 +328,63 @@ func TestMiddlewareStreamsWithRemoteMasks(t *testing.T) {
 		}
 	}
 }
+
+func TestGroundingModelJudge(t *testing.T) {
+	p := &Policy{BlockedInputMessaging: "in", BlockedOutputsMessaging: "out",
+		ContextualGroundingPolicyConfig: &GroundingPolicyConfig{FiltersConfig: []GroundingFilterConfig{
+			{Type: GroundingFilter, Threshold: 0.6}, {Type: RelevanceFilter, Threshold: 0.5}}}}
+	src := Content{Text: "The Eiffel Tower is 330 metres tall and was completed in 1889 in Paris.", Qualifiers: []Qualifier{QualifierGroundingSource}}
+	q := Content{Text: "How tall is the Eiffel Tower?", Qualifiers: []Qualifier{QualifierQuery}}
+	resp := Content{Text: "The Eiffel Tower is 330 metres tall.", Qualifiers: []Qualifier{QualifierGuardContent}}
+
+	// The judge is asked once per filter, grounding first; its score is
+	// averaged with the lexical one. A judge that finds the answer
+	// unsupported pulls a lexically well-supported answer under the threshold.
+	judgeModel := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("0.0"), bedrockkittest.TextStep("1"))
+	g, err := NewLocal(p, Options{Judge: judgeModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Assess(context.Background(), SourceOutput, src, q, resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if judgeModel.Calls() != 2 {
+		t.Fatalf("judge calls = %d, want 2", judgeModel.Calls())
+	}
+	gp := res.Assessments[0].ContextualGroundingPolicy
+	if gp == nil || len(gp.Filters) != 2 {
+		t.Fatalf("grounding = %+v", gp)
+	}
+	gr, rel := gp.Filters[0], gp.Filters[1]
+	if gr.Type != GroundingFilter || !gr.Detected || gr.Action != actBlocked || gr.Score > 0.5 || !strings.Contains(gr.Reason, "judge") {
+		t.Fatalf("grounding finding = %+v", gr)
+	}
+	if rel.Type != RelevanceFilter || rel.Detected || rel.Score < 0.5 {
+		t.Fatalf("relevance finding = %+v", rel)
+	}
+	if !res.Blocked {
+		t.Fatal("an answer the judge finds unsupported is not blocked")
+	}
+	// The prompt carries the source, the query and the response.
+	prompt := judgeModel.Requests()[0].Messages[0].Text()
+	for _, want := range []string{"<SOURCE>", "330 metres", "<QUERY>", "How tall", "<RESPONSE>", "factually supported"} {
+		if !strings.Contains(prompt, want) {
+			t.Errorf("judge prompt lacks %q:\n%s", want, prompt)
+		}
+	}
+
+	// A judge answering something other than a number fails the assessment
+	// with ErrModelError rather than guessing.
+	bad := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("very well supported"))
+	g, _ = NewLocal(p, Options{Judge: bad})
+	if _, err := g.Assess(context.Background(), SourceOutput, src, q, resp); !errors.Is(err, bedrockkit.ErrModelError) {
+		t.Fatalf("err = %v, want ErrModelError", err)
+	}
+	// A failing judge model fails the assessment (fail closed) with its error.
+	down := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Err: bedrockkit.ErrThrottled})
+	g, _ = NewLocal(p, Options{Judge: down})
+	if _, err := g.Assess(context.Background(), SourceOutput, src, q, resp); !errors.Is(err, bedrockkit.ErrThrottled) {
+		t.Fatalf("err = %v, want ErrThrottled", err)
+	}
+}
