@@ -51,7 +51,11 @@ func crashKB(t testing.TB, store kb.Store) *kb.KnowledgeBase {
 
 // crashChild is the process that gets killed: it syncs a corpus version
 // into the store at dir, printing the number of finished documents.
-func crashChild(t *testing.T, dir string, version int) {
+//
+// The parent kills it once killAt documents are done; as a safety net on a
+// loaded machine, where the parent may react late, the child stops making
+// progress a few documents later so it never finishes first.
+func crashChild(t *testing.T, dir string, version, killAt int) {
 	store, err := localindex.Open(localindex.Options{Dir: dir, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +63,9 @@ func crashChild(t *testing.T, dir string, version int) {
 	k := crashKB(t, store)
 	_, err = k.Sync(context.Background(), newMemSource(crashCorpus(version)), &kb.SyncOptions{Progress: func(p kb.SyncProgress) {
 		fmt.Printf("done %d\n", p.Done)
+		if p.Done >= killAt+6 {
+			select {} // hang (inside Sync, mid-flight) until killed
+		}
 	}})
 	fmt.Printf("finished %v\n", err)
 	time.Sleep(time.Hour) // wait to be killed
@@ -70,7 +77,8 @@ func crashChild(t *testing.T, dir string, version int) {
 func TestSyncSurvivesKill(t *testing.T) {
 	if dir := os.Getenv("KB_CRASH_CHILD_DIR"); dir != "" {
 		v, _ := strconv.Atoi(os.Getenv("KB_CRASH_CHILD_VERSION"))
-		crashChild(t, dir, v)
+		killAt, _ := strconv.Atoi(os.Getenv("KB_CRASH_CHILD_KILL_AT"))
+		crashChild(t, dir, v, killAt)
 		return
 	}
 	if runtime.GOOS == "windows" || runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
@@ -79,7 +87,7 @@ func TestSyncSurvivesKill(t *testing.T) {
 	dir := t.TempDir()
 	for round, killAt := range []int{9, 17} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestSyncSurvivesKill$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "KB_CRASH_CHILD_DIR="+dir, fmt.Sprintf("KB_CRASH_CHILD_VERSION=%d", round))
+		cmd.Env = append(os.Environ(), "KB_CRASH_CHILD_DIR="+dir, fmt.Sprintf("KB_CRASH_CHILD_VERSION=%d", round), fmt.Sprintf("KB_CRASH_CHILD_KILL_AT=%d", killAt))
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
