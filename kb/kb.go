@@ -319,3 +319,6 @@ func (k *KnowledgeBase) retry(ctx context.Context, call func() error) error {
 
 // analyze is the keyword analyzer (lower-case, stop words, Porter stems).
 func analyze(text string) []string { return textindex.Analyze(text) }
+
+// analyzeQuery is analyze without question words (how, what, do, I, ...).
+func analyzeQuery(text string) []string { return textindex.AnalyzeQuery(text) }

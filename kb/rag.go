@@ -422,7 +422,7 @@ func isRecord(lines []string) bool {
 // each cited.
 func extractive(question string, passages []Result) (string, []Citation) {
 	q := map[string]bool{}
-	for _, t := range analyze(question) {
+	for _, t := range analyzeQuery(question) {
 		q[t] = true
 	}
 	type sent struct {

@@ -33,6 +33,35 @@ func Analyze(text string) []string {
 	return out
 }
 
+// questionWords are dropped from queries only: the words of a question's
+// form ("how do I", "what can you") that say nothing about its topic. In
+// documents they stay indexed, so a query made only of them still works
+// (AnalyzeQuery falls back to the full analysis).
+var questionWords = map[string]bool{
+	"how": true, "what": true, "which": true, "who": true, "whom": true, "when": true, "where": true,
+	"why": true, "do": true, "does": true, "did": true, "i": true, "me": true, "my": true, "you": true,
+	"your": true, "can": true, "could": true, "should": true, "would": true, "have": true, "has": true,
+	"had": true, "am": true, "we": true, "our": true, "us": true, "please": true, "tell": true,
+}
+
+// AnalyzeQuery is Analyze for a query: it also drops question words (how,
+// what, do, I, can, you, ...) unless nothing else is left.
+func AnalyzeQuery(text string) []string {
+	var out []string
+	Words(text, func(w string) {
+		if questionWords[strings.ToLower(w)] {
+			return
+		}
+		if t := Term(w); t != "" {
+			out = append(out, t)
+		}
+	})
+	if len(out) == 0 {
+		return Analyze(text)
+	}
+	return out
+}
+
 // Term normalises one word from Words to its index term, or "" for a stop
 // word.
 func Term(w string) string {

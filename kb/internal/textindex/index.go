@@ -153,7 +153,7 @@ type Hit struct {
 // ID), among those whose metadata accept allows (nil accepts all). Only
 // records sharing at least one term with the query are returned.
 func (ix *Index) Search(query string, k int, accept func(map[string]any) bool) []Hit {
-	qterms := Analyze(query)
+	qterms := AnalyzeQuery(query)
 	if len(qterms) == 0 || k <= 0 {
 		return nil
 	}

@@ -100,3 +100,19 @@ func FuzzAnalyze(f *testing.F) {
 		}
 	})
 }
+
+func TestAnalyzeQueryDropsQuestionWords(t *testing.T) {
+	if got := AnalyzeQuery("How do I dispute my card payment?"); !reflect.DeepEqual(got, []string{"disput", "card", "payment"}) {
+		t.Fatalf("AnalyzeQuery = %q", got)
+	}
+	// Only question words: keep them rather than search for nothing.
+	if got := AnalyzeQuery("What do you have?"); !reflect.DeepEqual(got, []string{"what", "do", "you", "have"}) {
+		t.Fatalf("fallback = %q", got)
+	}
+	ix := New(Params{})
+	ix.Add("a", "a", "How we keep records", nil)
+	ix.Add("b", "b", "Dispute a card payment", nil)
+	if h := ix.Search("How do I dispute a payment?", 5, nil); len(h) != 1 || h[0].ID != "b" {
+		t.Fatalf("question words should not match: %+v", h)
+	}
+}
