@@ -16,6 +16,7 @@
 package normalize
 
 import (
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -351,22 +352,24 @@ func encode(items []item, n int) *Text {
 			size++
 		}
 	}
-	b := make([]byte, size)
+	var b strings.Builder // its String does not copy
+	b.Grow(size)
 	start := make([]int32, size)
 	end := make([]int32, size)
 	if ascii {
 		for i, it := range items {
-			b[i], start[i], end[i] = byte(it.r), it.s, it.e
+			b.WriteByte(byte(it.r))
+			start[i], end[i] = it.s, it.e
 		}
-		return &Text{s: string(b), start: start, end: end, n: n}
+		return &Text{s: b.String(), start: start, end: end, n: n}
 	}
 	k := 0
 	for _, it := range items {
-		l := utf8.EncodeRune(b[k:], it.r)
+		l, _ := b.WriteRune(it.r)
 		for j := k; j < k+l; j++ {
 			start[j], end[j] = it.s, it.e
 		}
 		k += l
 	}
-	return &Text{s: string(b[:k]), start: start[:k], end: end[:k], n: n}
+	return &Text{s: b.String(), start: start[:k], end: end[:k], n: n}
 }

@@ -114,7 +114,10 @@ func (c *scan) any(types ...Type) bool {
 // and sorts by position. The kept entities are held sorted; being disjoint,
 // a new one can overlap only the last kept entity starting before its end.
 func resolve(es []Entity) []Entity {
-	var out []Entity
+	if len(es) == 0 {
+		return nil
+	}
+	out := make([]Entity, 0, len(es))
 	for _, e := range es {
 		k := sort.Search(len(out), func(i int) bool { return out[i].Start >= e.End })
 		if k > 0 && out[k-1].End > e.Start {
