@@ -24,7 +24,8 @@
 //     character n-grams, trained by `go generate ./guardrail/internal/classify`
 //     from the project's shared data, plus rules for instruction overrides,
 //     role-play jailbreaks and encoded payloads (base64, hex, ROT13 are
-//     decoded and checked again). INSULTS, SEXUAL, VIOLENCE and MISCONDUCT use
+//     decoded and checked again; the ROT13 view only when the text holds the
+//     ROT13 form of an attack trigger word, so plain text is folded once). INSULTS, SEXUAL, VIOLENCE and MISCONDUCT use
 //     weighted lexicons. Strength maps to a probability threshold.
 //   - Denied topics: similarity to the topic's definition and examples
 //     through an optional bedrockkit.Embedder, plus keyword evidence.
