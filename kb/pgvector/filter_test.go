@@ -104,3 +104,11 @@ func TestOptionsValidation(t *testing.T) {
 		t.Fatal("NoIndex should allow more than 2000 dimensions")
 	}
 }
+
+func TestAtLeast(t *testing.T) {
+	for v, want := range map[string]bool{"0.8.0": true, "0.8": true, "0.10.1": true, "1.0.0": true, "0.7.4": false, "0.5": false, "": false, "x": false} {
+		if got := atLeast(v, 0, 8); got != want {
+			t.Errorf("atLeast(%q, 0, 8) = %v", v, got)
+		}
+	}
+}

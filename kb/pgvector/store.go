@@ -301,6 +301,13 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error)
 		} else if err := migrate(ctx, c, &o); err != nil {
 			return err
 		}
+		var ver string
+		if err := c.QueryRow(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'vector'`).Scan(&ver); err != nil {
+			return fmt.Errorf("pgvector: the vector extension is not installed in this database (CREATE EXTENSION vector): %w", err)
+		}
+		if o.Index != NoIndex && o.Search != Exact && !atLeast(ver, 0, 8) {
+			return fmt.Errorf("pgvector: the server has pgvector %s, which lacks iterative index scans, so filtered searches through the index would return too few rows; upgrade to 0.8 or newer, or use Search: Exact: %w", ver, bedrockkit.ErrUnsupported)
+		}
 		if o.RowLevelSecurity {
 			var bypass bool
 			if err := c.QueryRow(ctx, `SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user`).Scan(&bypass); err != nil {
@@ -316,6 +323,15 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error)
 		return nil, err
 	}
 	return s, nil
+}
+
+// atLeast reports whether version "major.minor[.patch]" is at least major.minor.
+func atLeast(version string, major, minor int) bool {
+	var ma, mi int
+	if _, err := fmt.Sscanf(version, "%d.%d", &ma, &mi); err != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
 }
 
 // Options returns the store's options with defaults filled in.
