@@ -82,9 +82,10 @@ type KnowledgeBase struct {
 	cfg        Config
 	embedderID string
 
-	mu       sync.Mutex
-	parts    map[string]*partition
-	syncLock map[string]*sync.Mutex
+	mu         sync.Mutex
+	parts      map[string]*partition
+	syncLock   map[string]*sync.Mutex
+	embedderOK map[string]bool // partitions whose recorded embedder matched
 }
 
 // partition is the per-tenant state: the keyword index (built from the
@@ -159,6 +160,7 @@ func New(cfg Config) (*KnowledgeBase, error) {
 		embedderID: fmt.Sprintf("%s/%d", id, cfg.Embedder.Dimensions()),
 		parts:      map[string]*partition{},
 		syncLock:   map[string]*sync.Mutex{},
+		embedderOK: map[string]bool{},
 	}, nil
 }
 
@@ -258,7 +260,17 @@ func (k *KnowledgeBase) writeEmbedder(ctx context.Context, part string) error {
 
 // checkEmbedder fails with *EmbedderChangedError when the partition was
 // built with another embedder.
+//
+// A match is remembered per partition (until this knowledge base syncs the
+// partition again), so queries do not read the store each time; a re-embed
+// through another KnowledgeBase or process is noticed by a new one.
 func (k *KnowledgeBase) checkEmbedder(ctx context.Context, part string) error {
+	k.mu.Lock()
+	ok := k.embedderOK[part]
+	k.mu.Unlock()
+	if ok {
+		return nil
+	}
 	stored, err := k.storedEmbedder(ctx, part)
 	if err != nil {
 		return err
@@ -266,7 +278,19 @@ func (k *KnowledgeBase) checkEmbedder(ctx context.Context, part string) error {
 	if stored != "" && stored != k.embedderID {
 		return &EmbedderChangedError{Stored: stored, Configured: k.embedderID}
 	}
+	if stored != "" {
+		k.mu.Lock()
+		k.embedderOK[part] = true
+		k.mu.Unlock()
+	}
 	return nil
+}
+
+// forgetEmbedder drops the remembered check of a partition.
+func (k *KnowledgeBase) forgetEmbedder(part string) {
+	k.mu.Lock()
+	delete(k.embedderOK, part)
+	k.mu.Unlock()
 }
 
 // chunkID is the record ID of chunk i of a document. IDs are dense so the

@@ -115,6 +115,8 @@ func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions)
 	}
 	unlock := k.lockSync(o.Partition)
 	defer unlock()
+	k.forgetEmbedder(o.Partition)
+	defer k.forgetEmbedder(o.Partition)
 
 	stored, err := k.storedEmbedder(ctx, o.Partition)
 	if err != nil {
