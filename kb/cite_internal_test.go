@@ -1,6 +1,9 @@
 package kb
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func FuzzCite(f *testing.F) {
 	for _, s := range []string{"A [1]. B [2][1].", "[1]", "x [1, 2] y [3]", "  [2] lead", "a.[1]\n[2] b!", "[999] [0] [1", "é [1]ü [2]"} {
@@ -36,4 +39,16 @@ func FuzzExtractive(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestExtractivePrefersNumbersForQuantityQuestions(t *testing.T) {
+	p := []Result{{ID: "d", Text: "You can dispute a charge in the app. Disputes close within 60 days."}}
+	text, _ := extractive("How long does it take to dispute a charge?", p)
+	if !strings.Contains(text, "within 60 days") {
+		t.Fatalf("a duration question should get the sentence with a number: %q", text)
+	}
+	text, _ = extractive("Where can I dispute a charge?", p)
+	if strings.Contains(text, "60 days") {
+		t.Fatalf("without a quantity question the weaker sentence is left out: %q", text)
+	}
 }

@@ -417,6 +417,9 @@ func isRecord(lines []string) bool {
 	return n*2 > len(lines)
 }
 
+// quantityRE matches questions that ask for an amount, a duration or a date.
+var quantityRE = regexp.MustCompile(`(?i)\b(how\s+(long|much|many|soon|often|fast|quickly)|when|what\s+time|deadline|cost|price|fee|rate)\b`)
+
 // extractive answers with the passages' sentences that best match the
 // question (term overlap weighted by rarity among the candidate sentences),
 // each cited.
@@ -451,10 +454,16 @@ func extractive(question string, passages []Result) (string, []Citation) {
 			sents = append(sents, sent{text: s, passage: pi, pos: j, terms: terms})
 		}
 	}
+	// A question asking for a quantity or a time ("how long", "how much",
+	// "when") is better answered by a sentence holding a number.
+	numeric := quantityRE.MatchString(question)
 	best := 0.0
 	for i := range sents {
 		for t := range sents[i].terms {
 			sents[i].score += 1 / (1 + float64(df[t]))
+		}
+		if numeric && strings.ContainsAny(sents[i].text, "0123456789") {
+			sents[i].score *= 1.5
 		}
 		sents[i].score /= 1 + 0.1*float64(sents[i].passage) // prefer higher-ranked passages
 		best = max(best, sents[i].score)
