@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -165,12 +166,16 @@ func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions)
 	g.Go(r.committer)
 
 	seen := make(map[string]bool)
+	var keptFolders []string // URIs of folders that could not be listed: keep what is under them
 	var listErr error
 	for item, err := range src.Items(gctx) {
 		if err != nil {
 			var ie *ItemError
 			if errors.As(err, &ie) {
 				seen[ie.URI] = true
+				if strings.HasSuffix(ie.URI, "/") {
+					keptFolders = append(keptFolders, ie.URI)
+				}
 				r.mu.Lock()
 				r.rep.Scanned++
 				r.failLocked(ie.URI, ie.Err)
@@ -212,7 +217,7 @@ func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions)
 		err = ctx.Err()
 	}
 	if err == nil {
-		err = r.deleteMissing(ctx, existing, seen)
+		err = r.deleteMissing(ctx, existing, seen, keptFolders)
 	}
 	if err == nil && stored != "" && stored != k.embedderID {
 		if r.rep.Failed > 0 {
@@ -595,11 +600,23 @@ func (r *syncRun) commit(docs ...*docJob) error {
 	return nil
 }
 
+// underAny reports whether uri lies under one of the folder URIs.
+func underAny(uri string, folders []string) bool {
+	for _, f := range folders {
+		if strings.HasPrefix(uri, f) {
+			return true
+		}
+	}
+	return false
+}
+
 // deleteMissing removes the documents the source no longer lists.
-func (r *syncRun) deleteMissing(ctx context.Context, existing map[string]string, seen map[string]bool) error {
+// Documents under a folder the source could not list (keptFolders, URIs
+// ending in "/") are kept: they may still exist.
+func (r *syncRun) deleteMissing(ctx context.Context, existing map[string]string, seen map[string]bool, keptFolders []string) error {
 	var gone []string
 	for id := range existing {
-		if !seen[id] {
+		if !seen[id] && !underAny(id, keptFolders) {
 			gone = append(gone, id)
 		}
 	}
