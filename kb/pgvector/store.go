@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -72,7 +74,9 @@ type SearchMode string
 // Search modes.
 const (
 	// Auto searches exactly when the partition holds at most
-	// Options.ExactThreshold records and through the index otherwise. The default.
+	// Options.ExactThreshold records and through the index otherwise. The
+	// default. It counts the partition (up to ExactThreshold+1 rows) before
+	// a search, at most every 10 seconds for a partition found large.
 	Auto SearchMode = "auto"
 	// Index always lets PostgreSQL use the vector index, with pgvector's
 	// iterative index scans so that filtered searches still return K rows.
@@ -261,7 +265,11 @@ type Store struct {
 	o      Options
 	table  string // quoted
 	closed atomic.Bool
+	large  sync.Map // partition -> time.Time it was last counted above ExactThreshold
 }
+
+// largeFor is how long Auto trusts that a partition is above ExactThreshold.
+const largeFor = 10 * time.Second
 
 var (
 	_ kb.Store           = (*Store)(nil)
@@ -741,13 +749,22 @@ func (s *Store) searchSQL(q kb.Query) (string, []any, error) {
 func (s *Store) searchSettings(ctx context.Context, tx pgx.Tx, partition string, k int) error {
 	exact := s.o.Search == Exact || s.o.Index == NoIndex
 	if !exact && s.o.Search == Auto {
-		var n int
-		err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+s.table+` WHERE partition = $1 LIMIT $2) s`,
-			partition, s.o.ExactThreshold+1).Scan(&n)
-		if err != nil {
-			return err
+		// A partition found large is assumed to stay large for a while, so
+		// most searches skip the count.
+		if seen, ok := s.large.Load(partition); !ok || time.Since(seen.(time.Time)) > largeFor {
+			var n int
+			err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+s.table+` WHERE partition = $1 LIMIT $2) s`,
+				partition, s.o.ExactThreshold+1).Scan(&n)
+			if err != nil {
+				return err
+			}
+			exact = n <= s.o.ExactThreshold
+			if exact {
+				s.large.Delete(partition)
+			} else {
+				s.large.Store(partition, time.Now())
+			}
 		}
-		exact = n <= s.o.ExactThreshold
 	}
 	names, vals := []string{}, []string{}
 	set := func(n, v string) { names = append(names, n); vals = append(vals, v) }

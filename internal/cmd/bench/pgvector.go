@@ -38,6 +38,7 @@ func runPgvector(args []string) error {
 	ef := fs.Int("ef", 40, "HNSW EfSearch")
 	seed := fs.Uint64("seed", 1, "data seed")
 	keep := fs.Bool("keep", false, "keep the table afterwards")
+	indexTenant := fs.Bool("index-tenant", false, "give the tenant metadata key a B-tree index (IndexedKeys)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,6 +67,9 @@ func runPgvector(args []string) error {
 	}
 	opts := pgvector.Options{Table: table, Dimensions: *dim, DeferIndex: true, Search: pgvector.Index,
 		HNSW: pgvector.HNSWOptions{M: *m, EfConstruction: *efc, EfSearch: *ef}}
+	if *indexTenant {
+		opts.IndexedKeys = []string{"tenant"}
+	}
 	idx, err := pgvector.Open(ctx, pool, opts)
 	if err != nil {
 		return err
@@ -80,8 +84,8 @@ func runPgvector(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("# pgvector bench: %s; n=%d dim=%d queries=%d GOMAXPROCS=%d HNSW m=%d ef_construction=%d ef_search=%d\n",
-		server, *n, *dim, *queries, runtime.GOMAXPROCS(0), *m, *efc, *ef)
+	fmt.Printf("# pgvector bench: %s; n=%d dim=%d queries=%d GOMAXPROCS=%d HNSW m=%d ef_construction=%d ef_search=%d tenant index=%v\n",
+		server, *n, *dim, *queries, runtime.GOMAXPROCS(0), *m, *efc, *ef, *indexTenant)
 
 	data, qs := pgClustered(*n, *dim, *queries, *seed)
 	rare := func(i int) bool { return i%100 == 42 } // the 1% tenant
