@@ -20,7 +20,7 @@ func ExampleWhereClause() {
 	fmt.Println(sql)
 	fmt.Println(args)
 	// Output:
-	// (coalesce((metadata -> 'type') = $4::jsonb, false) AND (NOT coalesce((metadata -> 'lang') IN ($5::jsonb, $6::jsonb), false)))
+	// (((metadata -> 'type') = $4::jsonb) AND (NOT coalesce((metadata -> 'lang') IN ($5::jsonb, $6::jsonb), false)))
 	// ["faq" "de" "fr"]
 }
 

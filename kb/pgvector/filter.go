@@ -11,11 +11,14 @@ import (
 
 // WhereClause compiles a kb.Filter to a boolean SQL expression over the
 // JSONB column named column, with placeholders numbered from $(firstArg) and
-// their values in args. The expression follows kb.Filter's documented
-// semantics exactly (type-strict comparisons, absent keys match notEquals
-// and notIn), never evaluates to NULL, and never fails at run time on
-// metadata of an unexpected type. Keys are written as SQL string literals so
-// that expression indexes on (column -> 'key') can serve equals and in.
+// their values in args. As a WHERE condition it selects exactly the rows
+// kb.Filter.Match accepts (type-strict comparisons, absent keys match
+// notEquals and notIn) and never fails at run time on metadata of an
+// unexpected type. It is true for matching rows and false or NULL for the
+// others (NULL where an equals or in meets an absent key, so that an
+// expression index on (column -> 'key') can serve it): wrap it in
+// coalesce(..., false) before negating it. Keys are written as SQL string
+// literals, values are parameters.
 //
 // The Store uses it for every filtered search; it is exported for callers
 // that query the table with their own SQL.
@@ -94,10 +97,12 @@ func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
 			return err
 		}
 		// jsonb equality is type-strict (1 <> "1") and compares numbers by
-		// value; a list never equals a scalar; absent -> NULL -> false.
-		eq := "coalesce(" + attr + " = " + v + ", false)"
+		// value; a list never equals a scalar. An absent key gives NULL,
+		// which is not true; the bare comparison lets an expression index
+		// on (column -> key) serve it. The negation needs coalesce.
+		eq := "(" + attr + " = " + v + ")"
 		if f.Op == kb.OpNotEquals {
-			eq = "(NOT " + eq + ")"
+			eq = "(NOT coalesce(" + attr + " = " + v + ", false))"
 		}
 		b.WriteString(eq)
 	case kb.OpIn, kb.OpNotIn:
@@ -110,9 +115,9 @@ func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
 			}
 			elems[i] = v
 		}
-		in := "coalesce(" + attr + " IN (" + strings.Join(elems, ", ") + "), false)"
+		in := "(" + attr + " IN (" + strings.Join(elems, ", ") + "))"
 		if f.Op == kb.OpNotIn {
-			in = "(NOT " + in + ")"
+			in = "(NOT coalesce(" + attr + " IN (" + strings.Join(elems, ", ") + "), false))"
 		}
 		b.WriteString(in)
 	case kb.OpGreaterThan, kb.OpGreaterThanOrEquals, kb.OpLessThan, kb.OpLessThanOrEquals:

@@ -74,13 +74,15 @@ type SearchMode string
 // Search modes.
 const (
 	// Auto searches exactly when the partition holds at most
-	// Options.ExactThreshold records and through the index otherwise. The
-	// default. It counts the partition (up to ExactThreshold+1 rows) before
+	// Options.ExactThreshold records; otherwise the PostgreSQL planner
+	// chooses between the vector index (with iterative scans) and an exact
+	// scan through other indexes, which it prefers for a filter it knows to
+	// be selective (see IndexedKeys). The default. It counts the partition (up to ExactThreshold+1 rows) before
 	// a search, at most every 10 seconds for a partition found large.
 	Auto SearchMode = "auto"
-	// Index always lets PostgreSQL use the vector index, with pgvector's
-	// iterative index scans so that filtered searches still return K rows.
-	// Results are approximate.
+	// Index searches through the vector index (the query is written so
+	// that no other index applies and sequential scans are disabled), with pgvector's iterative index scans
+	// so that filtered searches still return K rows. Results are approximate.
 	Index SearchMode = "index"
 	// Exact never uses the vector index: the true top K among the
 	// matching records, at the cost of a scan.
@@ -722,11 +724,21 @@ func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 func (s *Store) searchSQL(q kb.Query) (string, []any, error) {
 	op := s.o.Distance.operator()
 	args := []any{pgv.NewVector(q.Vector), q.Partition, q.K}
+	// In Index mode the partition and filter are written so that no B-tree
+	// index can serve them (the planner would otherwise scan a selective
+	// partition or key exactly): the vector index does the work.
+	force := s.o.Search == Index && s.o.Index != NoIndex
 	where := "embedding IS NOT NULL AND partition = $2"
+	if force {
+		where = "embedding IS NOT NULL AND (partition || '') = $2"
+	}
 	if q.Filter != nil {
 		w, fargs, err := WhereClause(*q.Filter, "metadata", len(args)+1)
 		if err != nil {
 			return "", nil, err
+		}
+		if force {
+			w = "(" + w + ") IS TRUE"
 		}
 		where += " AND " + w
 		args = append(args, fargs...)
@@ -742,6 +754,45 @@ func (s *Store) searchSQL(q kb.Query) (string, []any, error) {
 		FROM ` + s.table + ` WHERE ` + where + `
 		ORDER BY embedding ` + op + ` $1 LIMIT $3)
 		SELECT * FROM c ORDER BY distance, id`, args, nil
+}
+
+// Explain returns PostgreSQL's plan (EXPLAIN, without running it) for the
+// search q under the store's settings: use it to see whether a filtered
+// search walks the vector index or scans exactly.
+func (s *Store) Explain(ctx context.Context, q kb.Query) (string, error) {
+	if err := s.check(ctx); err != nil {
+		return "", err
+	}
+	if err := kb.ValidateQuery(q, s.o.Dimensions, s.o.RequirePartition); err != nil {
+		return "", err
+	}
+	sql, args, err := s.searchSQL(q)
+	if err != nil {
+		return "", err
+	}
+	var lines []string
+	err = s.inTx(ctx, q.Partition, func(tx pgx.Tx) error {
+		if err := s.searchSettings(ctx, tx, q.Partition, q.K); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "EXPLAIN (COSTS OFF) "+sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var l string
+			if err := rows.Scan(&l); err != nil {
+				return err
+			}
+			lines = append(lines, l)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return "", s.wrap(ctx, "explain", err)
+	}
+	return strings.Join(lines, "\n"), nil
 }
 
 // searchSettings sets the transaction's planner and pgvector settings for
@@ -768,9 +819,19 @@ func (s *Store) searchSettings(ctx context.Context, tx pgx.Tx, partition string,
 	}
 	names, vals := []string{}, []string{}
 	set := func(n, v string) { names = append(names, n); vals = append(vals, v) }
+	// pgx prepares statements, and PostgreSQL may switch a prepared
+	// statement to a cached generic plan, which ignores the planner
+	// settings below (a plan made for an index search would then run in
+	// exact mode, or without the filter's selectivity). Plan every search.
+	set("plan_cache_mode", "force_custom_plan")
 	if exact {
 		set("enable_indexscan", "off")
 	} else {
+		if s.o.Search == Index {
+			// Steer the planner to the vector index even where it would
+			// prefer an exact scan (see searchSQL).
+			set("enable_seqscan", "off")
+		}
 		switch s.o.Index {
 		case HNSW:
 			set("hnsw.ef_search", fmt.Sprint(min(max(s.o.HNSW.EfSearch, k), 1000)))
