@@ -495,3 +495,68 @@ func TestInvalidText(t *testing.T) {
 		t.Errorf("NUL in a filter key: %v, want ErrInvalidInput", err)
 	}
 }
+
+// TestAutoPlansEachSearch: Auto switches between index and exact searches
+// of the same SQL by partition size, so a small partition gets its exact
+// top K even after many index searches of a large one. (PostgreSQL may
+// switch a prepared statement to a cached generic plan that ignores the
+// per-search settings; the store sets plan_cache_mode per search. That
+// failure was seen with an Index and an Exact store sharing SQL; this test
+// did not reproduce it without the setting, so it guards Auto's switching.)
+func TestAutoPlansEachSearch(t *testing.T) {
+	const dim = 16
+	s := open(t, Options{Dimensions: dim, ExactThreshold: 100, HNSW: HNSWOptions{M: 8, EfConstruction: 32}})
+	r := rand.New(rand.NewPCG(8, 8))
+	var recs, small []kb.Record
+	for i := range 3000 {
+		recs = append(recs, kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Partition: "big", Vector: randVec(r, dim), Metadata: map[string]any{"g": float64(i % 3)}})
+	}
+	for i := range 60 {
+		rec := kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Partition: "small", Vector: randVec(r, dim), Metadata: map[string]any{"g": float64(i % 3)}}
+		recs = append(recs, rec)
+		small = append(small, rec)
+	}
+	if err := s.Upsert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	f := kb.Equals("g", 1.0)
+	for range 12 {
+		if _, err := s.Search(ctx, kb.Query{Vector: randVec(r, dim), K: 10, Partition: "big", Filter: &f}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 10 {
+		q := randVec(r, dim)
+		hits, err := s.Search(ctx, kb.Query{Vector: q, K: 10, Partition: "small", Filter: &f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		type sc struct {
+			id string
+			d  float64
+		}
+		var all []sc
+		for _, rec := range small {
+			if rec.Metadata["g"] == 1.0 {
+				var dot, na, nb float64
+				for j := range q {
+					dot += float64(q[j]) * float64(rec.Vector[j])
+					na += float64(q[j]) * float64(q[j])
+					nb += float64(rec.Vector[j]) * float64(rec.Vector[j])
+				}
+				all = append(all, sc{rec.ID, dot / math.Sqrt(na*nb)})
+			}
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].d > all[j].d })
+		var want, got []string
+		for _, a := range all[:10] {
+			want = append(want, a.id)
+		}
+		for _, h := range hits {
+			got = append(got, h.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("small partition after big-partition searches: %v, want exact %v", got, want)
+		}
+	}
+}
