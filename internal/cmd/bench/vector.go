@@ -113,42 +113,28 @@ func (c *vcase) row(engine, data string, t timing, recall float64, insertRate fl
 	fmt.Fprintf(c.tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", engine, data, c.n, c.dim, p50, p95, rs, ir, bs)
 }
 
-// measure runs fn for each query (after two warm-ups) and returns p50/p95.
-func measure(qs [][]float32, fn func(i int, q []float32) error) (timing, error) {
-	for i := range min(2, len(qs)) {
-		if err := fn(i, qs[i]); err != nil {
-			return timing{}, err
-		}
-	}
-	ds := make([]time.Duration, len(qs))
-	for i, q := range qs {
-		start := time.Now()
-		if err := fn(i, q); err != nil {
-			return timing{}, err
-		}
-		ds[i] = time.Since(start)
-	}
-	slices.Sort(ds)
-	return timing{p50: ds[len(ds)/2], p95: ds[min(len(ds)-1, len(ds)*95/100)]}, nil
-}
-
-// measureAll times several engines on the same queries, interleaved query
-// by query so that noise from other processes hits all of them alike, with
-// a garbage collection between rounds. It returns each engine's p50/p95.
+// measureAll times several engines on the same queries. Engines take
+// turns in blocks of up to 10 consecutive queries, so noise from other
+// processes hits all of them alike while each engine still runs with its
+// own data warm in cache (as it would serving a stream of queries). The
+// first query of each block is an untimed warm-up, and garbage is
+// collected between blocks, outside the timed calls. It returns each
+// engine's p50/p95.
 func measureAll(qs [][]float32, fns ...func(i int, q []float32) error) ([]timing, error) {
+	const block = 10
 	ds := make([][]time.Duration, len(fns))
-	for round := -2; round < len(qs); round++ { // two warm-up rounds
-		i := max(round, 0)
-		// Collect garbage outside the timed calls, so one engine's
-		// allocations (chromem-go allocates per query) are not paid for
-		// by the next engine's query.
-		runtime.GC()
+	for lo := 0; lo < len(qs); lo += block {
+		hi := min(lo+block, len(qs))
 		for e, fn := range fns {
-			start := time.Now()
-			if err := fn(i, qs[i]); err != nil {
+			runtime.GC()
+			if err := fn(lo, qs[lo]); err != nil { // warm-up
 				return nil, err
 			}
-			if round >= 0 {
+			for i := lo; i < hi; i++ {
+				start := time.Now()
+				if err := fn(i, qs[i]); err != nil {
+					return nil, err
+				}
 				ds[e] = append(ds[e], time.Since(start))
 			}
 		}
@@ -442,7 +428,8 @@ func (c *vcase) run() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		crec = sum / float64(len(qs)+2) // two warm-up calls on query 0
+		blocks := (len(qs) + 9) / 10
+		crec = sum / float64(len(qs)+blocks) // one warm-up call per block
 		return c.finishRandom(ts, rec, rate, exactBytes, filtered, crec, crate, data, flat, qs, tmp)
 	}
 	ts, err := measureAll(qs, fns...)
