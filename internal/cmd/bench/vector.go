@@ -39,6 +39,7 @@ func runVector(args []string) error {
 	m := fs.Int("m", 0, "HNSW M (0: the index default)")
 	efc := fs.Int("efc", 0, "HNSW EfConstruction (0: the index default)")
 	seed := fs.Uint64("seed", 1, "data seed")
+	exactMode := fs.String("exact", "float32", "configuration measured as the exact index: float32 (plain scan) or int8 (int8 scan + error-bounded exact rescoring; identical results)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,13 +51,16 @@ func runVector(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *exactMode != "float32" && *exactMode != "int8" {
+		return fmt.Errorf("-exact must be float32 or int8, not %q", *exactMode)
+	}
 	fmt.Printf("# vector bench: GOMAXPROCS=%d simd=%v queries=%d\n", runtime.GOMAXPROCS(0), simd.Accelerated(), *queries)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "engine\tdata\tn\tdim\tp50_ms\tp95_ms\trecall@10\tinsert/s\tbytes/vec\t")
 	var last string
 	for _, n := range ns {
 		for _, dim := range dims {
-			c := &vcase{n: n, dim: dim, q: *queries, seed: *seed, chromem: !*noChromem, tw: tw,
+			c := &vcase{n: n, dim: dim, q: *queries, seed: *seed, chromem: !*noChromem, tw: tw, exactInt8: *exactMode == "int8",
 				hnsw: localindex.HNSWOptions{M: *m, EfConstruction: *efc, EfSearch: *ef}}
 			line, err := c.run()
 			if err != nil {
@@ -90,6 +94,7 @@ type vcase struct {
 	hnsw      localindex.HNSWOptions
 	tw        *tabwriter.Writer
 	q8        float64 // recall of the in-memory int8 index
+	exactInt8 bool    // measure the exact index in its Int8 configuration
 }
 
 type timing struct{ p50, p95 time.Duration }
@@ -340,7 +345,11 @@ func (c *vcase) run() (string, error) {
 	for i, q := range qs {
 		truth[i] = floorScan(flat, c.dim, q, 10, workers, nil)
 	}
-	exact, err := localindex.Open(localindex.Options{Dir: tmp + "/exact"})
+	exactOpts := localindex.Options{Dir: tmp + "/exact"}
+	if c.exactInt8 {
+		exactOpts.Quantization = localindex.Int8
+	}
+	exact, err := localindex.Open(exactOpts)
 	if err != nil {
 		return "", err
 	}
@@ -447,7 +456,11 @@ func (c *vcase) finishRandom(ts []timing, rec, rate float64, exactBytes int, fil
 	floor, exactT := ts[0], ts[2]
 	c.row("floor-scan", "random", floor, 1, 0, 4*c.dim)
 	c.row("floor-scan-1thread", "random", ts[1], 1, 0, 4*c.dim)
-	c.row("exact", "random", exactT, rec, rate, exactBytes)
+	name := "exact"
+	if c.exactInt8 {
+		name = "exact(int8,durable)"
+	}
+	c.row(name, "random", exactT, rec, rate, exactBytes)
 	c.row("exact+filter1%", "random", ts[3], filtered, 0, 0)
 	c.row("int8-exact-mem", "random", ts[4], c.q8, 0, 0)
 	chromemSpeedup := math.NaN()
@@ -510,7 +523,7 @@ func (c *vcase) finishRandom(ts []timing, rec, rate float64, exactBytes int, fil
 
 	return fmt.Sprintf("exact_vs_floor=%.2f exact_vs_chromem=%.1f filtered_top10_exact=%.2f hnsw_recall10=%.3f hnsw_vs_exact=%.1f int8_recall10=%.3f int8_bytes_ratio=%.3f",
 		exactT.p50.Seconds()/floor.p50.Seconds(), chromemSpeedup, filtered, hrec,
-		cexactT.p50.Seconds()/hT.p50.Seconds(), qrec, float64(qBytes)/float64(exactBytes)), nil
+		cexactT.p50.Seconds()/hT.p50.Seconds(), qrec, float64(qBytes)/float64(cexact.BytesPerVector())), nil
 }
 
 // chromemLoad loads chromem-go in memory (its own exact search) and returns
