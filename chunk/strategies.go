@@ -153,7 +153,8 @@ func (s Hierarchical) Chunk(ctx context.Context, doc Document) ([]Chunk, error) 
 // Recursive splits text at the strongest boundary that lets a chunk fit:
 // Markdown sections, then blocks (paragraphs, fenced code, tables, lists),
 // list items, sentences, lines, words and finally grapheme clusters. With
-// Markdown set it recognises Markdown structure, keeps fenced code blocks
+// Markdown set it recognises Markdown structure (ATX "#" and setext
+// underlined headings, fences, tables, lists), keeps fenced code blocks
 // and tables whole where they fit and records the heading path of each
 // chunk; sections are never merged. The zero value is ready to use.
 type Recursive struct {
