@@ -27,10 +27,15 @@
 //     the query, not applied to a top-K afterwards. pgvector's HNSW index
 //     otherwise post-filters its ef_search candidates (40 by default), so a
 //     selective filter would silently return too few rows; this store turns
-//     on pgvector's iterative index scans so the walk continues until K
-//     matching rows are found, and with SearchMode Exact, or Auto on a
-//     partition of at most ExactThreshold rows, it scans without the index
-//     for the true top K.
+//     on pgvector's iterative index scans (relaxed order, re-sorted) so the
+//     walk continues until K matching rows are found.
+//     SearchMode Exact never uses the vector index; Auto (the default)
+//     searches partitions of at most ExactThreshold rows exactly and
+//     otherwise lets the planner choose, which scans exactly through an
+//     IndexedKeys index when it knows a filter is selective; Index always
+//     walks the vector index. Every search is planned afresh
+//     (plan_cache_mode), since a cached generic plan would ignore these
+//     per-search settings. Explain shows the plan of a search.
 //   - Keyword search: SearchText (kb.KeywordSearcher) uses PostgreSQL
 //     full-text search (any of the query's words, ranked by ts_rank_cd), so
 //     hybrid search runs server-side.
