@@ -135,7 +135,7 @@ func ids(hits []kb.Hit) []string {
 }
 
 func TestHNSWRecall(t *testing.T) {
-	vecs := clustered(6000, 32, 4)
+	vecs := clustered(4000, 32, 4)
 	ix, _ := Open(Options{HNSW: &HNSWOptions{MinRecords: 1000, M: 12, EfConstruction: 64, EfSearch: 64}})
 	defer ix.Close()
 	load(t, ix, vecs)
@@ -200,7 +200,7 @@ func TestHNSWRecall(t *testing.T) {
 
 func TestHNSWReplaceKeepsOneCopy(t *testing.T) {
 	vecs := clustered(1500, 8, 6)
-	ix, _ := Open(Options{HNSW: &HNSWOptions{MinRecords: 1000}})
+	ix, _ := Open(Options{HNSW: &HNSWOptions{MinRecords: 1000, M: 8, EfConstruction: 32}})
 	defer ix.Close()
 	load(t, ix, vecs)
 	load(t, ix, vecs) // replace every record
@@ -280,7 +280,7 @@ func BenchmarkSearchExact(b *testing.B) {
 func TestHNSWReopen(t *testing.T) {
 	dir := t.TempDir()
 	vecs := clustered(1500, 16, 10)
-	o := Options{Dir: dir, NoSync: true, HNSW: &HNSWOptions{MinRecords: 1000}}
+	o := Options{Dir: dir, NoSync: true, HNSW: &HNSWOptions{MinRecords: 1000, M: 8, EfConstruction: 32}}
 	ix, _ := Open(o)
 	load(t, ix, vecs)
 	ix.close(false) // log only: the graph is rebuilt by replay
