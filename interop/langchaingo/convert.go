@@ -1,0 +1,513 @@
+package langchaingo
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/tmc/langchaingo/llms"
+
+	"github.com/bedrockkit/bedrockkit"
+)
+
+// ---- bedrockkit -> langchaingo (used by FromLLM) ----
+
+// toLCMessages converts a bedrockkit request's system prompt and messages to
+// langchaingo messages. Tool results become one "tool" message each, as
+// langchaingo's providers expect; CachePoint and Reasoning parts are dropped.
+func toLCMessages(req *bedrockkit.Request) ([]llms.MessageContent, error) {
+	var out []llms.MessageContent
+	if sys := (bedrockkit.Message{Parts: req.System}).Text(); sys != "" {
+		out = append(out, llms.MessageContent{Role: llms.ChatMessageTypeSystem, Parts: []llms.ContentPart{llms.TextContent{Text: sys}}})
+	}
+	names := map[string]string{} // tool call ID -> tool name
+	for i, m := range req.Messages {
+		role := llms.ChatMessageTypeHuman
+		if m.Role == bedrockkit.RoleAssistant {
+			role = llms.ChatMessageTypeAI
+		} else if m.Role != bedrockkit.RoleUser {
+			return nil, fmt.Errorf("%w: message %d has role %q; use user or assistant", bedrockkit.ErrInvalidInput, i, m.Role)
+		}
+		cur := llms.MessageContent{Role: role}
+		flush := func() {
+			if len(cur.Parts) > 0 {
+				out = append(out, cur)
+			}
+			cur = llms.MessageContent{Role: role}
+		}
+		for _, p := range m.Parts {
+			switch p := p.(type) {
+			case bedrockkit.Text:
+				cur.Parts = append(cur.Parts, llms.TextContent{Text: p.Text})
+			case bedrockkit.Image:
+				if p.S3URI != "" {
+					return nil, fmt.Errorf("%w: message %d: an image given by S3 URI cannot be sent to a langchaingo model; pass its bytes", bedrockkit.ErrUnsupported, i)
+				}
+				cur.Parts = append(cur.Parts, llms.BinaryContent{MIMEType: "image/" + string(p.Format), Data: p.Bytes})
+			case bedrockkit.Document:
+				switch {
+				case p.Text != "":
+					cur.Parts = append(cur.Parts, llms.TextContent{Text: p.Text})
+				case p.S3URI != "":
+					return nil, fmt.Errorf("%w: message %d: a document given by S3 URI cannot be sent to a langchaingo model; pass its bytes or text", bedrockkit.ErrUnsupported, i)
+				default:
+					cur.Parts = append(cur.Parts, llms.BinaryContent{MIMEType: docMIME(p.Format), Data: p.Bytes})
+				}
+			case bedrockkit.JSON:
+				cur.Parts = append(cur.Parts, llms.TextContent{Text: string(p.Value)})
+			case bedrockkit.ToolCall:
+				names[p.ID] = p.Name
+				args := string(p.Input)
+				if args == "" {
+					args = "{}"
+				}
+				cur.Parts = append(cur.Parts, llms.ToolCall{ID: p.ID, Type: "function", FunctionCall: &llms.FunctionCall{Name: p.Name, Arguments: args}})
+			case bedrockkit.ToolResult:
+				flush()
+				content := resultText(p.Parts)
+				if p.IsError && content == "" {
+					content = "error"
+				}
+				out = append(out, llms.MessageContent{Role: llms.ChatMessageTypeTool, Parts: []llms.ContentPart{
+					llms.ToolCallResponse{ToolCallID: p.CallID, Name: names[p.CallID], Content: content},
+				}})
+			case bedrockkit.Reasoning, bedrockkit.CachePoint:
+				// langchaingo has no input form for these.
+			default:
+				return nil, fmt.Errorf("%w: message %d: part type %T", bedrockkit.ErrUnsupported, i, p)
+			}
+		}
+		flush()
+	}
+	return out, nil
+}
+
+// resultText renders tool-result parts as text: Text as is, JSON as its
+// encoding.
+func resultText(parts []bedrockkit.Part) string {
+	var b strings.Builder
+	for _, p := range parts {
+		switch p := p.(type) {
+		case bedrockkit.Text:
+			b.WriteString(p.Text)
+		case bedrockkit.JSON:
+			b.Write(p.Value)
+		case bedrockkit.Document:
+			b.WriteString(p.Text)
+		}
+	}
+	return b.String()
+}
+
+func docMIME(f bedrockkit.DocumentFormat) string {
+	switch f {
+	case bedrockkit.DocPDF:
+		return "application/pdf"
+	case bedrockkit.DocCSV:
+		return "text/csv"
+	case bedrockkit.DocHTML:
+		return "text/html"
+	case bedrockkit.DocTXT:
+		return "text/plain"
+	case bedrockkit.DocMD:
+		return "text/markdown"
+	case bedrockkit.DocDOCX:
+		return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+	case bedrockkit.DocXLSX:
+		return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	case bedrockkit.DocDOC:
+		return "application/msword"
+	case bedrockkit.DocXLS:
+		return "application/vnd.ms-excel"
+	}
+	return "application/octet-stream"
+}
+
+// toLCOptions converts the request's tools and inference settings.
+func toLCOptions(req *bedrockkit.Request) ([]llms.CallOption, error) {
+	var opts []llms.CallOption
+	if len(req.Tools) > 0 {
+		tools := make([]llms.Tool, len(req.Tools))
+		for i, t := range req.Tools {
+			var params map[string]any
+			if len(t.InputSchema) > 0 {
+				if err := json.Unmarshal(t.InputSchema, &params); err != nil {
+					return nil, fmt.Errorf("%w: tool %q: input schema is not a JSON object: %v", bedrockkit.ErrInvalidInput, t.Name, err)
+				}
+			}
+			tools[i] = llms.Tool{Type: "function", Function: &llms.FunctionDefinition{Name: t.Name, Description: t.Description, Parameters: params}}
+		}
+		opts = append(opts, llms.WithTools(tools))
+		switch req.ToolChoice.Kind {
+		case bedrockkit.ToolChoiceAny:
+			opts = append(opts, llms.WithToolChoice("required"))
+		case bedrockkit.ToolChoiceTool:
+			opts = append(opts, llms.WithToolChoice(llms.ToolChoice{Type: "function", Function: &llms.FunctionReference{Name: req.ToolChoice.Name}}))
+		}
+	}
+	if req.MaxTokens > 0 {
+		opts = append(opts, llms.WithMaxTokens(req.MaxTokens))
+	}
+	if req.Temperature != nil {
+		opts = append(opts, llms.WithTemperature(float64(*req.Temperature)))
+	}
+	if req.TopP != nil {
+		opts = append(opts, llms.WithTopP(float64(*req.TopP)))
+	}
+	if len(req.StopSequences) > 0 {
+		opts = append(opts, llms.WithStopWords(req.StopSequences))
+	}
+	return opts, nil
+}
+
+// fromLCChoice converts a langchaingo answer to a bedrockkit response.
+func fromLCChoice(c *llms.ContentChoice, est func(string) int, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+	resp := &bedrockkit.Response{Message: bedrockkit.Message{Role: bedrockkit.RoleAssistant}}
+	if c.ReasoningContent != "" {
+		resp.Message.Parts = append(resp.Message.Parts, bedrockkit.Reasoning{Text: c.ReasoningContent})
+	}
+	if c.Content != "" {
+		resp.Message.Parts = append(resp.Message.Parts, bedrockkit.Text{Text: c.Content})
+	}
+	calls, err := fromLCToolCalls(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, tc := range calls {
+		resp.Message.Parts = append(resp.Message.Parts, tc)
+	}
+	resp.StopReason = stopReason(c.StopReason, len(calls) > 0)
+	resp.Usage = usageOf(c.GenerationInfo, func() (int, int) {
+		return estimateInput(req, est), est(c.Content + c.ReasoningContent)
+	})
+	return resp, nil
+}
+
+func fromLCToolCalls(c *llms.ContentChoice) ([]bedrockkit.ToolCall, error) {
+	lc := c.ToolCalls
+	if len(lc) == 0 && c.FuncCall != nil {
+		lc = []llms.ToolCall{{Type: "function", FunctionCall: c.FuncCall}}
+	}
+	var out []bedrockkit.ToolCall
+	for i, t := range lc {
+		if t.FunctionCall == nil {
+			continue
+		}
+		args := strings.TrimSpace(t.FunctionCall.Arguments)
+		if args == "" {
+			args = "{}"
+		}
+		if !json.Valid([]byte(args)) {
+			return nil, fmt.Errorf("%w: tool call %q: arguments are not valid JSON: %.200q", bedrockkit.ErrModelError, t.FunctionCall.Name, args)
+		}
+		id := t.ID
+		if id == "" {
+			id = fmt.Sprintf("call_%d", i)
+		}
+		out = append(out, bedrockkit.ToolCall{ID: id, Name: t.FunctionCall.Name, Input: json.RawMessage(args)})
+	}
+	return out, nil
+}
+
+// stopReason maps the finish reasons of langchaingo's providers (OpenAI,
+// Anthropic, Gemini, Ollama, ...) to bedrockkit's.
+func stopReason(s string, hasCalls bool) bedrockkit.StopReason {
+	switch strings.ToLower(s) {
+	case "length", "max_tokens", "max_output_tokens":
+		return bedrockkit.StopMaxTokens
+	case "tool_calls", "tool_use", "function_call":
+		return bedrockkit.StopToolUse
+	case "stop_sequence":
+		return bedrockkit.StopSequence
+	case "content_filter", "safety", "recitation", "blocklist", "prohibited_content", "spii", "refusal":
+		return bedrockkit.StopContentFiltered
+	}
+	if hasCalls {
+		return bedrockkit.StopToolUse
+	}
+	return bedrockkit.StopEndTurn
+}
+
+// usageOf reads token counts from GenerationInfo. Anthropic's keys
+// (InputTokens excludes cached tokens) are preferred; otherwise the
+// OpenAI/Gemini/Ollama keys (PromptTokens includes cached tokens, which are
+// moved to CacheReadTokens as Bedrock counts them). Without either, est
+// supplies an estimate and Usage.Estimated is set.
+func usageOf(info map[string]any, est func() (in, out int)) bedrockkit.Usage {
+	if in, ok := intOf(info, "InputTokens"); ok {
+		out, _ := intOf(info, "OutputTokens")
+		cr, _ := intOf(info, "CacheReadInputTokens")
+		cw, _ := intOf(info, "CacheCreationInputTokens")
+		return bedrockkit.Usage{InputTokens: in, OutputTokens: out, CacheReadTokens: cr, CacheWriteTokens: cw}
+	}
+	if p, ok := intOf(info, "PromptTokens"); ok {
+		out, _ := intOf(info, "CompletionTokens")
+		cached, ok := intOf(info, "PromptCachedTokens")
+		if !ok {
+			cached, _ = intOf(info, "CacheReadInputTokens")
+		}
+		cached = min(max(cached, 0), p)
+		if p > 0 || out > 0 {
+			return bedrockkit.Usage{InputTokens: p - cached, OutputTokens: out, CacheReadTokens: cached}
+		}
+	}
+	in, out := est()
+	return bedrockkit.Usage{InputTokens: in, OutputTokens: out, Estimated: true}
+}
+
+func intOf(m map[string]any, k string) (int, bool) {
+	switch v := m[k].(type) {
+	case int:
+		return v, true
+	case int32:
+		return int(v), true
+	case int64:
+		return int(v), true
+	case float64:
+		return int(v), true
+	case float32:
+		return int(v), true
+	case json.Number:
+		n, err := v.Int64()
+		return int(n), err == nil
+	}
+	return 0, false
+}
+
+// estimateInput estimates the input tokens of req with est: text of the
+// system prompt, messages and tool definitions.
+func estimateInput(req *bedrockkit.Request, est func(string) int) int {
+	var b strings.Builder
+	b.WriteString((bedrockkit.Message{Parts: req.System}).Text())
+	for _, m := range req.Messages {
+		for _, p := range m.Parts {
+			switch p := p.(type) {
+			case bedrockkit.Text:
+				b.WriteString(p.Text)
+			case bedrockkit.ToolCall:
+				b.WriteString(p.Name)
+				b.Write(p.Input)
+			case bedrockkit.ToolResult:
+				b.WriteString(resultText(p.Parts))
+			}
+		}
+	}
+	for _, t := range req.Tools {
+		b.WriteString(t.Name)
+		b.WriteString(t.Description)
+		b.Write(t.InputSchema)
+	}
+	return est(b.String())
+}
+
+// estimateBytes is one token per started 4 bytes, the estimate
+// pricing.EstimateBytes also uses.
+func estimateBytes(s string) int { return (len(s) + 3) / 4 }
+
+// ---- langchaingo -> bedrockkit (used by NewLLM) ----
+
+// fromLCMessages converts langchaingo messages to a bedrockkit request's
+// system prompt and messages. Consecutive messages of the same role (tool
+// results following each other, for example) are merged, as Bedrock wants
+// user and assistant turns to alternate.
+func fromLCMessages(msgs []llms.MessageContent) (system []bedrockkit.Part, out []bedrockkit.Message, err error) {
+	add := func(role bedrockkit.Role, parts ...bedrockkit.Part) {
+		if len(parts) == 0 {
+			return
+		}
+		if n := len(out); n > 0 && out[n-1].Role == role {
+			out[n-1].Parts = append(out[n-1].Parts, parts...)
+			return
+		}
+		out = append(out, bedrockkit.Message{Role: role, Parts: parts})
+	}
+	for i, m := range msgs {
+		var parts []bedrockkit.Part
+		for _, p := range m.Parts {
+			bp, err := fromLCPart(p)
+			if err != nil {
+				return nil, nil, fmt.Errorf("message %d: %w", i, err)
+			}
+			parts = append(parts, bp)
+		}
+		switch m.Role {
+		case llms.ChatMessageTypeSystem:
+			for _, p := range parts {
+				if _, ok := p.(bedrockkit.Text); !ok {
+					return nil, nil, fmt.Errorf("%w: message %d: a system message may hold text only, not %T", bedrockkit.ErrInvalidInput, i, p)
+				}
+			}
+			system = append(system, parts...)
+		case llms.ChatMessageTypeHuman, llms.ChatMessageTypeGeneric, llms.ChatMessageTypeTool:
+			add(bedrockkit.RoleUser, parts...)
+		case llms.ChatMessageTypeAI:
+			add(bedrockkit.RoleAssistant, parts...)
+		default:
+			return nil, nil, fmt.Errorf("%w: message %d has role %q; use system, human, ai or tool", bedrockkit.ErrUnsupported, i, m.Role)
+		}
+	}
+	return system, out, nil
+}
+
+func fromLCPart(p llms.ContentPart) (bedrockkit.Part, error) {
+	switch p := p.(type) {
+	case llms.TextContent:
+		return bedrockkit.Text{Text: p.Text}, nil
+	case llms.BinaryContent:
+		return binaryPart(p.MIMEType, p.Data)
+	case llms.ImageURLContent:
+		mime, data, ok := parseDataURL(p.URL)
+		if !ok {
+			return nil, fmt.Errorf("%w: image URL %.60q: only data: URLs can be sent; download the image and pass it with llms.BinaryPart", bedrockkit.ErrUnsupported, p.URL)
+		}
+		return binaryPart(mime, data)
+	case llms.ToolCall:
+		if p.FunctionCall == nil {
+			return nil, fmt.Errorf("%w: tool call %q has no function", bedrockkit.ErrInvalidInput, p.ID)
+		}
+		args := strings.TrimSpace(p.FunctionCall.Arguments)
+		if args == "" {
+			args = "{}"
+		}
+		if !json.Valid([]byte(args)) {
+			return nil, fmt.Errorf("%w: tool call %q: arguments are not valid JSON", bedrockkit.ErrInvalidInput, p.FunctionCall.Name)
+		}
+		return bedrockkit.ToolCall{ID: p.ID, Name: p.FunctionCall.Name, Input: json.RawMessage(args)}, nil
+	case llms.ToolCallResponse:
+		return bedrockkit.ToolResult{CallID: p.ToolCallID, Parts: []bedrockkit.Part{bedrockkit.Text{Text: p.Content}}}, nil
+	}
+	return nil, fmt.Errorf("%w: content part %T", bedrockkit.ErrUnsupported, p)
+}
+
+func binaryPart(mime string, data []byte) (bedrockkit.Part, error) {
+	mime = strings.ToLower(strings.TrimSpace(strings.SplitN(mime, ";", 2)[0]))
+	switch mime {
+	case "image/png":
+		return bedrockkit.Image{Format: bedrockkit.ImagePNG, Bytes: data}, nil
+	case "image/jpeg", "image/jpg":
+		return bedrockkit.Image{Format: bedrockkit.ImageJPEG, Bytes: data}, nil
+	case "image/gif":
+		return bedrockkit.Image{Format: bedrockkit.ImageGIF, Bytes: data}, nil
+	case "image/webp":
+		return bedrockkit.Image{Format: bedrockkit.ImageWebP, Bytes: data}, nil
+	}
+	for _, f := range []bedrockkit.DocumentFormat{bedrockkit.DocPDF, bedrockkit.DocCSV, bedrockkit.DocHTML, bedrockkit.DocTXT, bedrockkit.DocMD, bedrockkit.DocDOCX, bedrockkit.DocXLSX, bedrockkit.DocDOC, bedrockkit.DocXLS} {
+		if docMIME(f) == mime {
+			return bedrockkit.Document{Name: "document-" + string(f), Format: f, Bytes: data}, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: MIME type %q; Bedrock takes png, jpeg, gif and webp images and pdf, csv, html, txt, md, doc(x) and xls(x) documents", bedrockkit.ErrUnsupported, mime)
+}
+
+// parseDataURL decodes "data:<mime>;base64,<data>".
+func parseDataURL(u string) (mime string, data []byte, ok bool) {
+	rest, found := strings.CutPrefix(u, "data:")
+	if !found {
+		return "", nil, false
+	}
+	meta, payload, found := strings.Cut(rest, ",")
+	if !found || !strings.HasSuffix(meta, ";base64") {
+		return "", nil, false
+	}
+	data, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil {
+		return "", nil, false
+	}
+	return strings.TrimSuffix(meta, ";base64"), data, true
+}
+
+// fromLCOptions applies langchaingo call options to req. Zero-valued
+// numeric options mean "not set" (langchaingo cannot tell them apart).
+func fromLCOptions(o *llms.CallOptions, req *bedrockkit.Request) error {
+	req.MaxTokens = o.MaxTokens
+	if o.Temperature != 0 {
+		t := float32(o.Temperature)
+		req.Temperature = &t
+	}
+	if o.TopP != 0 {
+		t := float32(o.TopP)
+		req.TopP = &t
+	}
+	req.StopSequences = o.StopWords
+	defs := make([]llms.FunctionDefinition, 0, len(o.Tools)+len(o.Functions))
+	for _, t := range o.Tools {
+		if t.Function != nil {
+			defs = append(defs, *t.Function)
+		}
+	}
+	defs = append(defs, o.Functions...)
+	for _, d := range defs {
+		schema := json.RawMessage(`{"type":"object","properties":{}}`)
+		if d.Parameters != nil {
+			b, err := json.Marshal(d.Parameters)
+			if err != nil {
+				return fmt.Errorf("%w: tool %q: parameters do not encode as JSON: %v", bedrockkit.ErrInvalidInput, d.Name, err)
+			}
+			schema = b
+		}
+		req.Tools = append(req.Tools, bedrockkit.Tool{Name: d.Name, Description: d.Description, InputSchema: schema})
+	}
+	switch c := o.ToolChoice.(type) {
+	case nil:
+	case string:
+		switch c {
+		case "", "auto":
+		case "required", "any":
+			req.ToolChoice = bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceAny}
+		case "none":
+			req.Tools = nil // Bedrock has no "none": offer no tools.
+		default:
+			return fmt.Errorf("%w: tool choice %q; use auto, required, none or an llms.ToolChoice naming a function", bedrockkit.ErrInvalidInput, c)
+		}
+	case llms.ToolChoice:
+		if c.Function == nil || c.Function.Name == "" {
+			return fmt.Errorf("%w: llms.ToolChoice without a function name", bedrockkit.ErrInvalidInput)
+		}
+		req.ToolChoice = bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceTool, Name: c.Function.Name}
+	case *llms.ToolChoice:
+		if c == nil || c.Function == nil || c.Function.Name == "" {
+			return fmt.Errorf("%w: llms.ToolChoice without a function name", bedrockkit.ErrInvalidInput)
+		}
+		req.ToolChoice = bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceTool, Name: c.Function.Name}
+	default:
+		return fmt.Errorf("%w: tool choice of type %T", bedrockkit.ErrUnsupported, o.ToolChoice)
+	}
+	return nil
+}
+
+// toLCChoice converts a bedrockkit response to a langchaingo choice. Usage
+// goes into GenerationInfo under both the Anthropic-style and the
+// OpenAI-style keys langchaingo's providers use.
+func toLCChoice(r *bedrockkit.Response) *llms.ContentChoice {
+	c := &llms.ContentChoice{StopReason: string(r.StopReason)}
+	var text, reasoning strings.Builder
+	for _, p := range r.Message.Parts {
+		switch p := p.(type) {
+		case bedrockkit.Text:
+			text.WriteString(p.Text)
+		case bedrockkit.Reasoning:
+			reasoning.WriteString(p.Text)
+		case bedrockkit.ToolCall:
+			c.ToolCalls = append(c.ToolCalls, llms.ToolCall{ID: p.ID, Type: "function", FunctionCall: &llms.FunctionCall{Name: p.Name, Arguments: string(p.Input)}})
+		}
+	}
+	c.Content = text.String()
+	c.ReasoningContent = reasoning.String()
+	if len(c.ToolCalls) > 0 {
+		c.FuncCall = c.ToolCalls[0].FunctionCall
+	}
+	u := r.Usage
+	c.GenerationInfo = map[string]any{
+		"InputTokens":              u.InputTokens,
+		"OutputTokens":             u.OutputTokens,
+		"CacheReadInputTokens":     u.CacheReadTokens,
+		"CacheCreationInputTokens": u.CacheWriteTokens,
+		"PromptTokens":             u.InputTokens + u.CacheReadTokens + u.CacheWriteTokens,
+		"CompletionTokens":         u.OutputTokens,
+		"TotalTokens":              u.Total(),
+		"UsageEstimated":           u.Estimated,
+		"ThinkingContent":          c.ReasoningContent,
+	}
+	return c
+}

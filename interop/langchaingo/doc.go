@@ -1,0 +1,26 @@
+// Package langchaingo connects bedrockkit and langchaingo
+// (github.com/tmc/langchaingo) in both directions, so code written for one
+// can use the other's models, embedders and retrievers:
+//
+//   - FromLLM makes any langchaingo llms.Model (OpenAI, Ollama, Anthropic,
+//     Gemini, ...) a bedrockkit.Model. Tools, tool calls, tool results,
+//     images, system prompts, streaming and token usage are mapped; the
+//     result composes with bedrockkit middleware (retries, guardrails,
+//     pricing, caching, tracing) and drives bedrockkit agents.
+//   - NewLLM makes a bedrockkit.Model (Bedrock Converse or any other) a
+//     langchaingo llms.Model, with tools and streaming through
+//     llms.WithStreamingFunc.
+//   - NewRetriever exposes a knowledge base (kb.KnowledgeBase, or
+//     kb/bedrockkb's remote one) as a langchaingo schema.Retriever.
+//   - FromEmbedder and ToEmbedder adapt embedders both ways.
+//
+// langchaingo is imported only by this package: the rest of bedrockkit does
+// not depend on it.
+//
+// What does not map: langchaingo has no cache points, guardrail
+// configuration or per-request "extra" model fields (bedrockkit CachePoint
+// parts and Request.Guardrail are dropped when calling a langchaingo model;
+// Request.Extra is not forwarded), and its streaming callback carries bytes
+// without saying whether they are text or a tool-call fragment (see
+// FromLLM for how that is handled).
+package langchaingo

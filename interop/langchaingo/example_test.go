@@ -1,0 +1,63 @@
+package langchaingo_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tmc/langchaingo/llms"
+	"github.com/tmc/langchaingo/llms/fake"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/bedrockkittest"
+	lcgo "github.com/bedrockkit/bedrockkit/interop/langchaingo"
+	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/localindex"
+)
+
+// Any langchaingo model (openai.New(), ollama.New(), anthropic.New(), ...)
+// becomes a bedrockkit.Model; the fake LLM keeps this example offline.
+func ExampleFromLLM() {
+	var llm llms.Model = fake.NewFakeLLM([]string{"Cards are replaced for free."})
+	model := lcgo.FromLLM(llm, nil)
+
+	resp, err := model.Generate(context.Background(), &bedrockkit.Request{
+		Messages: []bedrockkit.Message{bedrockkit.UserText("Is a replacement card free?")},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(resp.Message.Text(), resp.StopReason, resp.Usage.Estimated)
+	// Output: Cards are replaced for free. end_turn true
+}
+
+// A bedrockkit model (Bedrock Converse, or here a scripted one) serves
+// langchaingo code.
+func ExampleNewLLM() {
+	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Hello from bedrockkit"))
+	llm := lcgo.NewLLM(model, nil)
+	answer, err := llms.GenerateFromSinglePrompt(context.Background(), llm, "Say hello")
+	fmt.Println(answer, err)
+	// Output: Hello from bedrockkit <nil>
+}
+
+// A knowledge base answers langchaingo retrieval chains.
+func ExampleNewRetriever() {
+	ctx := context.Background()
+	store, _ := localindex.Open(localindex.Options{})
+	defer store.Close()
+	base, _ := kb.New(kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(128)})
+	base.Sync(ctx, kb.NewMemorySource(
+		kb.MemoryDocument{URI: "mem:cards.md", Data: []byte("Report a lost card by phone.")},
+		kb.MemoryDocument{URI: "mem:fees.md", Data: []byte("The monthly fee is 6 dollars.")},
+	), nil)
+
+	retriever := lcgo.NewRetriever(base, &kb.RetrieveOptions{NumberOfResults: 1})
+	docs, err := retriever.GetRelevantDocuments(ctx, "monthly fee")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(docs[0].PageContent, docs[0].Metadata[lcgo.MetaDocumentID])
+	// Output: The monthly fee is 6 dollars. mem:fees.md
+}

@@ -1,0 +1,226 @@
+package langchaingo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/tmc/langchaingo/llms"
+
+	"github.com/bedrockkit/bedrockkit"
+)
+
+// Options configure FromLLM. The zero value is ready to use.
+type Options struct {
+	// CallOptions are passed on every call, before the options derived from
+	// the request (for example llms.WithModel("gpt-4o-mini") or
+	// llms.WithSeed(1)).
+	CallOptions []llms.CallOption
+	// Estimate counts the tokens of a text when the provider reports no
+	// usage; the Usage is then marked Estimated. Nil means one token per
+	// started 4 bytes.
+	Estimate func(text string) int
+}
+
+// FromLLM returns a bedrockkit.Model that calls llm. It is safe for
+// concurrent use when llm is.
+//
+// The request maps as follows: System text becomes a system message; user
+// and assistant messages keep their text, images (bytes only), documents and
+// tool calls; each ToolResult becomes a langchaingo "tool" message; Tools
+// become llms.Tool function definitions and ToolChoice Any / Tool become
+// "required" / an llms.ToolChoice naming the function; MaxTokens,
+// Temperature, TopP and StopSequences become the matching call options.
+// CachePoint and Reasoning parts, Guardrail and Extra are not sent.
+//
+// The answer's first choice becomes the Response: ReasoningContent as a
+// Reasoning part, Content as Text, ToolCalls as ToolCall parts (arguments
+// that are not valid JSON fail the call with an error wrapping
+// bedrockkit.ErrModelError). Finish reasons map to StopReason ("length" ->
+// max_tokens, "tool_calls" -> tool_use, "content_filter" ->
+// content_filtered, ...). Usage is read from GenerationInfo (Anthropic-,
+// OpenAI-, Gemini- and Ollama-style keys); when absent it is estimated.
+//
+// Stream passes llms.WithStreamingFunc and yields each chunk as a
+// TextDelta. langchaingo hands tool-call fragments to the same callback as
+// text, so from the first chunk that looks like a tool-call fragment (a
+// JSON array of tool calls, or a function-call object) the text is held
+// back; when the call returns, whatever part of the final text was not yet
+// yielded is yielded, then each tool call (ToolCallDelta and ToolCallDone),
+// Stop and Metadata. Providers that do not stream yield the whole text at
+// the end. Breaking out of the loop cancels the provider's call.
+func FromLLM(llm llms.Model, opts *Options) bedrockkit.Model {
+	m := &lcModel{llm: llm, est: estimateBytes}
+	if opts != nil {
+		m.opts = opts.CallOptions
+		if opts.Estimate != nil {
+			m.est = opts.Estimate
+		}
+	}
+	return m
+}
+
+type lcModel struct {
+	llm  llms.Model
+	opts []llms.CallOption
+	est  func(string) int
+}
+
+func (m *lcModel) prepare(req *bedrockkit.Request) ([]llms.MessageContent, []llms.CallOption, error) {
+	if req == nil {
+		return nil, nil, fmt.Errorf("%w: nil request", bedrockkit.ErrInvalidInput)
+	}
+	msgs, err := toLCMessages(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	callOpts, err := toLCOptions(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return msgs, append(append([]llms.CallOption(nil), m.opts...), callOpts...), nil
+}
+
+func (m *lcModel) call(ctx context.Context, req *bedrockkit.Request, msgs []llms.MessageContent, opts []llms.CallOption) (*bedrockkit.Response, error) {
+	start := time.Now()
+	out, err := m.llm.GenerateContent(ctx, msgs, opts...)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("langchaingo model: %w", err)
+	}
+	if out == nil || len(out.Choices) == 0 || out.Choices[0] == nil {
+		return nil, fmt.Errorf("%w: the langchaingo model returned no choices", bedrockkit.ErrModelError)
+	}
+	resp, err := fromLCChoice(out.Choices[0], m.est, req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Latency = time.Since(start)
+	return resp, nil
+}
+
+// Generate calls the langchaingo model once.
+func (m *lcModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+	msgs, opts, err := m.prepare(req)
+	if err != nil {
+		return nil, err
+	}
+	return m.call(ctx, req, msgs, opts)
+}
+
+var errStopped = errors.New("langchaingo: stream consumer stopped")
+
+// Stream calls the langchaingo model with a streaming callback.
+func (m *lcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+	return func(yield func(bedrockkit.Event, error) bool) {
+		msgs, opts, err := m.prepare(req)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var (
+			sent    strings.Builder // text yielded so far
+			holding bool            // a tool-call-looking chunk was seen: buffer from here
+			stopped bool
+		)
+		const textBlock = 1 // reasoning is block 0, text 1, tool calls 2...
+		stream := func(_ context.Context, chunk []byte) error {
+			if stopped {
+				return errStopped
+			}
+			if len(chunk) == 0 || holding {
+				return nil
+			}
+			if looksLikeToolFragment(chunk) {
+				holding = true
+				return nil
+			}
+			sent.Write(chunk)
+			if !yield(bedrockkit.TextDelta{Index: textBlock, Text: string(chunk)}, nil) {
+				stopped = true
+				cancel()
+				return errStopped
+			}
+			return nil
+		}
+		resp, err := m.call(ctx, req, msgs, append(opts, llms.WithStreamingFunc(stream)))
+		if stopped {
+			return
+		}
+		if err != nil {
+			if sent.Len() > 0 {
+				err = &bedrockkit.StreamError{Partial: true, Text: sent.String(), Err: err}
+			}
+			yield(nil, err)
+			return
+		}
+		var events []bedrockkit.Event
+		block := textBlock + 1
+		for _, p := range resp.Message.Parts {
+			switch p := p.(type) {
+			case bedrockkit.Reasoning:
+				events = append(events, bedrockkit.ReasoningDelta{Index: 0, Text: p.Text})
+			case bedrockkit.Text:
+				if rest, ok := strings.CutPrefix(p.Text, sent.String()); ok && rest != "" {
+					events = append(events, bedrockkit.TextDelta{Index: textBlock, Text: rest})
+				}
+			case bedrockkit.ToolCall:
+				events = append(events,
+					bedrockkit.ToolCallDelta{Index: block, ID: p.ID, Name: p.Name},
+					bedrockkit.ToolCallDelta{Index: block, InputFragment: string(p.Input)},
+					bedrockkit.ToolCallDone{Index: block, Call: p})
+				block++
+			}
+		}
+		events = append(events, bedrockkit.Stop{Reason: resp.StopReason}, bedrockkit.Metadata{Usage: resp.Usage, Latency: resp.Latency})
+		for _, ev := range events {
+			if !yield(ev, nil) {
+				return
+			}
+		}
+	}
+}
+
+// looksLikeToolFragment reports whether a streamed chunk is a tool-call
+// fragment rather than text: a JSON array of objects with a "function" or
+// "id" key (OpenAI-style tool-call deltas) or an object holding exactly
+// "name" and "arguments" (a legacy function call).
+func looksLikeToolFragment(chunk []byte) bool {
+	b := bytes.TrimSpace(chunk)
+	if len(b) < 2 {
+		return false
+	}
+	switch b[0] {
+	case '[':
+		var arr []map[string]json.RawMessage
+		if json.Unmarshal(b, &arr) != nil || len(arr) == 0 {
+			return false
+		}
+		for _, o := range arr {
+			_, f := o["function"]
+			_, id := o["id"]
+			if !f && !id {
+				return false
+			}
+		}
+		return true
+	case '{':
+		var o map[string]json.RawMessage
+		if json.Unmarshal(b, &o) != nil || len(o) != 2 {
+			return false
+		}
+		_, n := o["name"]
+		_, a := o["arguments"]
+		return n && a
+	}
+	return false
+}
