@@ -151,6 +151,12 @@ func (m *Memory) Load(ctx context.Context, id string) (*agent.Session, error) {
 // session) and then increments s.Version and sets s.UpdatedAt; otherwise it
 // returns an error wrapping agent.ErrConflict and changes nothing. The check
 // and the write are one statement, so this holds across processes.
+//
+// Save honours ctx: a Save that returns a context error while its statement
+// runs (waiting on another writer, say) has changed nothing. Only if ctx
+// ends during the final COMMIT is the outcome unknown, as with any database;
+// saving the same session again is safe then, since a save that did land
+// makes the retry fail with ErrConflict.
 func (m *Memory) Save(ctx context.Context, s *agent.Session) error {
 	if s == nil {
 		return fmt.Errorf("pgmemory: Save of a nil session: %w", bedrockkit.ErrInvalidInput)
@@ -169,15 +175,18 @@ func (m *Memory) Save(ctx context.Context, s *agent.Session) error {
 		return fmt.Errorf("pgmemory: encode session %q: %w", s.ID, err)
 	}
 	var tag pgconn.CommandTag
-	if s.Version == 0 {
-		tag, err = m.pool.Exec(ctx, `INSERT INTO `+m.table+` (id, version, session, created_at, updated_at)
-			VALUES ($1, 1, $2, $3, $3) ON CONFLICT (id) DO NOTHING`,
-			s.ID, json.RawMessage(raw), next.UpdatedAt)
-	} else {
-		tag, err = m.pool.Exec(ctx, `UPDATE `+m.table+` SET version = $4, session = $2, updated_at = $3
-			WHERE id = $1 AND version = $5`,
-			s.ID, json.RawMessage(raw), next.UpdatedAt, next.Version, s.Version)
-	}
+	err = m.inTx(ctx, func(tx pgx.Tx) (err error) {
+		if s.Version == 0 {
+			tag, err = tx.Exec(ctx, `INSERT INTO `+m.table+` (id, version, session, created_at, updated_at)
+				VALUES ($1, 1, $2, $3, $3) ON CONFLICT (id) DO NOTHING`,
+				s.ID, json.RawMessage(raw), next.UpdatedAt)
+		} else {
+			tag, err = tx.Exec(ctx, `UPDATE `+m.table+` SET version = $4, session = $2, updated_at = $3
+				WHERE id = $1 AND version = $5`,
+				s.ID, json.RawMessage(raw), next.UpdatedAt, next.Version, s.Version)
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("pgmemory: save session %q: %w", s.ID, err)
 	}
@@ -211,7 +220,11 @@ func (m *Memory) Delete(ctx context.Context, id string) error {
 	if !validID(id) {
 		return nil
 	}
-	if _, err := m.pool.Exec(ctx, `DELETE FROM `+m.table+` WHERE id = $1`, id); err != nil {
+	err := m.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM `+m.table+` WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("pgmemory: delete session %q: %w", id, err)
 	}
 	return nil
@@ -221,11 +234,26 @@ func (m *Memory) Delete(ctx context.Context, id string) error {
 // session TTL: Prune(ctx, time.Now().Add(-ttl))) and returns how many it
 // deleted. A paused run in a pruned session can no longer be resumed.
 func (m *Memory) Prune(ctx context.Context, idleSince time.Time) (int64, error) {
-	tag, err := m.pool.Exec(ctx, `DELETE FROM `+m.table+` WHERE updated_at < $1`, idleSince)
+	var tag pgconn.CommandTag
+	err := m.inTx(ctx, func(tx pgx.Tx) (err error) {
+		tag, err = tx.Exec(ctx, `DELETE FROM `+m.table+` WHERE updated_at < $1`, idleSince)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("pgmemory: prune sessions: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// inTx runs a write in an explicit transaction. A single autocommit
+// statement would not do: when ctx ends while the statement waits (on
+// another writer's row lock, say), pgx abandons the connection, but the
+// server still runs the statement once the lock is free and, seeing no
+// client yet, commits it, so a Save that returned a context error could land
+// later. In an explicit transaction the server then finds the connection
+// gone before COMMIT and rolls back.
+func (m *Memory) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, m.pool, fn)
 }
 
 // Table returns the quoted, schema-qualified table name, for queries of
