@@ -24,7 +24,7 @@ var (
 	dbPool    *pgxpool.Pool
 	dbErr     error
 	dbServer  string
-	ranWithDB atomic.Int64
+	ranWithDB sync.Map // names of the tests that reached the server
 	tableSeq  atomic.Int64
 )
 
@@ -34,7 +34,9 @@ func TestMain(m *testing.M) {
 		dbPool.Close()
 	}
 	if path := os.Getenv("BEDROCKKIT_PG_REPORT"); path != "" {
-		line := fmt.Sprintf("agent/pgmemory: %d tests ran against %s\n", ranWithDB.Load(), dbServer)
+		n := 0
+		ranWithDB.Range(func(any, any) bool { n++; return true })
+		line := fmt.Sprintf("agent/pgmemory: %d tests ran against %s\n", n, dbServer)
 		if dbServer == "" {
 			line = "agent/pgmemory: no test reached PostgreSQL (BEDROCKKIT_PG_DSN unset or unusable)\n"
 		}
@@ -82,7 +84,7 @@ func sharedPool(t testing.TB) *pgxpool.Pool {
 	if dbErr != nil {
 		t.Fatalf("%s is set but unusable: %v", dsnEnv, dbErr)
 	}
-	ranWithDB.Add(1)
+	ranWithDB.Store(t.Name(), true)
 	return dbPool
 }
 
