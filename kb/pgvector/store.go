@@ -93,7 +93,10 @@ const (
 type HNSWOptions struct {
 	// M is the number of links per node (default 16).
 	M int
-	// EfConstruction is the candidate list size while building (default 64).
+	// EfConstruction is the candidate list size while building (default
+	// 128, twice pgvector's: on 100k clustered 384-dimensional vectors it
+	// raised recall@10 under a 1%-selective filter from about 0.95 to 0.97
+	// for about 1.5 times the build time; see go run ./internal/cmd/bench pgvector).
 	EfConstruction int
 	// EfSearch is the candidate list size while searching (default 40,
 	// raised to K when K is larger).
@@ -201,7 +204,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.HNSW.M = 16
 	}
 	if o.HNSW.EfConstruction == 0 {
-		o.HNSW.EfConstruction = 64
+		o.HNSW.EfConstruction = 128
 	}
 	if o.HNSW.EfSearch == 0 {
 		o.HNSW.EfSearch = 40

@@ -35,7 +35,7 @@ func runPgvector(args []string) error {
 	queries := fs.Int("queries", 200, "timed queries per mode")
 	batch := fs.Int("batch", 5000, "rows per Upsert (one COPY each)")
 	m := fs.Int("m", 16, "HNSW M")
-	efc := fs.Int("efc", 64, "HNSW EfConstruction")
+	efc := fs.Int("efc", 128, "HNSW EfConstruction")
 	ef := fs.Int("ef", 40, "HNSW EfSearch")
 	seed := fs.Uint64("seed", 1, "data seed")
 	keep := fs.Bool("keep", false, "keep the table afterwards")
