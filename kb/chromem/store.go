@@ -138,7 +138,7 @@ func Open(opts Options) (*Store, error) {
 func (s *Store) replay(p []byte) error {
 	switch p[0] {
 	case opUpsert:
-		recs, err := decodeUpsert(p[1:], s.dim)
+		recs, err := decodeUpsert(p[1:], 0)
 		if err != nil {
 			return err
 		}
