@@ -1,0 +1,61 @@
+package otelkit_test
+
+import (
+	"context"
+	"fmt"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/bedrockkittest"
+	"github.com/bedrockkit/bedrockkit/otelkit"
+)
+
+func Example() {
+	// In a service, use your exporters (OTLP, ...); in-memory ones keep this
+	// example self-contained.
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer tp.Shutdown(context.Background())
+	defer mp.Shutdown(context.Background())
+
+	tel, err := otelkit.New(otelkit.Config{TracerProvider: tp, MeterProvider: mp})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	model := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
+		Message: bedrockkit.AssistantText("Hello"),
+		Usage:   bedrockkit.Usage{InputTokens: 12, OutputTokens: 3},
+	}}) // or bedrockkit.NewConverseModel(...)
+	traced := bedrockkit.Chain(model, tel.Middleware("amazon.nova-lite-v1:0"))
+
+	traced.Generate(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("Hi")}})
+
+	s := spans.GetSpans()[0]
+	fmt.Println(s.Name)
+	for _, kv := range s.Attributes {
+		fmt.Printf("  %s=%s\n", kv.Key, kv.Value.Emit())
+	}
+	var rm metricdata.ResourceMetrics
+	reader.Collect(context.Background(), &rm)
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		fmt.Println(m.Name)
+	}
+	// Output:
+	// chat amazon.nova-lite-v1:0
+	//   gen_ai.operation.name=chat
+	//   gen_ai.system=aws.bedrock
+	//   gen_ai.provider.name=aws.bedrock
+	//   gen_ai.request.model=amazon.nova-lite-v1:0
+	//   gen_ai.usage.input_tokens=12
+	//   gen_ai.usage.output_tokens=3
+	//   gen_ai.response.finish_reasons=["end_turn"]
+	// gen_ai.client.token.usage
+	// gen_ai.client.operation.duration
+}
