@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -18,8 +21,51 @@ import (
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 )
 
+// stdioServerEnv makes the test binary act as an MCP server on stdin and
+// stdout, so TestToolsStdio can start it as a real subprocess.
+const stdioServerEnv = "BEDROCKKIT_MCPTOOLS_STDIO_SERVER"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(stdioServerEnv) == "1" {
+		if err := newServer().Run(context.Background(), &mcp.StdioTransport{}); err != nil {
+			fmt.Fprintln(os.Stderr, "mcp stdio server:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
+}
+
+// TestToolsStdio imports the tools of an MCP server running as a separate
+// process over stdio (the test binary itself, in server mode) and calls one
+// through an agent run.
+func TestToolsStdio(t *testing.T) {
+	ctx := context.Background()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), stdioServerEnv+"=1")
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).
+		Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	tools, err := mcptools.Tools(ctx, cs, mcptools.Options{Include: func(t *mcp.Tool) bool { return t.Name == "math.add" }})
+	if err != nil || len(tools) != 1 {
+		t.Fatal(err, tools)
+	}
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "1", Name: tools[0].Name(), Input: json.RawMessage(`{"a":19,"b":23}`)}),
+		bedrockkittest.TextStep("42"),
+	)
+	if _, err := (&agent.Agent{Model: m, Tools: tools}).Run(ctx, "s", "add"); err != nil {
+		t.Fatal(err)
+	}
+	reqs := m.Requests()
+	last := reqs[len(reqs)-1].Messages
+	tr := last[len(last)-1].Parts[0].(bedrockkit.ToolResult)
+	if tr.IsError || !strings.Contains(bedrockkit.Message{Parts: tr.Parts}.Text(), `"sum":42`) {
+		t.Fatalf("tool result over stdio %+v", tr)
+	}
 }
 
 type addIn struct {
