@@ -20,6 +20,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit/internal/simd"
 	"github.com/bedrockkit/bedrockkit/kb"
+	kbchromem "github.com/bedrockkit/bedrockkit/kb/chromem"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
@@ -93,8 +94,9 @@ type vcase struct {
 	chromem   bool
 	hnsw      localindex.HNSWOptions
 	tw        *tabwriter.Writer
-	q8        float64 // recall of the in-memory int8 index
-	exactInt8 bool    // measure the exact index in its Int8 configuration
+	q8        float64                        // recall of the in-memory int8 index
+	backend   struct{ recall, rate float64 } // our chromem-go backend (kb/chromem)
+	exactInt8 bool                           // measure the exact index in its Int8 configuration
 }
 
 type timing struct{ p50, p95 time.Duration }
@@ -299,7 +301,7 @@ func hitIDs(hits []kb.Hit) []string {
 }
 
 // loadIndex writes data in batches and returns the insert rate.
-func loadIndex(ix *localindex.Index, data [][]float32) (float64, error) {
+func loadIndex(ix kb.Store, data [][]float32) (float64, error) {
 	const batch = 1000
 	start := time.Now()
 	recs := make([]kb.Record, 0, batch)
@@ -431,6 +433,23 @@ func (c *vcase) run() (string, error) {
 			}
 			return err
 		})
+		// Our kb.Store over chromem-go: same data, same queries.
+		backend, err := kbchromem.Open(kbchromem.Options{Dimensions: c.dim})
+		if err != nil {
+			return "", err
+		}
+		defer backend.Close()
+		if c.backend.rate, err = loadIndex(backend, data); err != nil {
+			return "", err
+		}
+		var bsum float64
+		fns = append(fns, func(i int, q []float32) error {
+			hits, err := backend.Search(ctx, kb.Query{Vector: q, K: 10})
+			if err == nil {
+				bsum += recallOf(hitIDs(hits), truth[i])
+			}
+			return err
+		})
 		ts, err := measureAll(qs, fns...)
 		exact.Close()
 		q8.Close()
@@ -439,6 +458,7 @@ func (c *vcase) run() (string, error) {
 		}
 		blocks := (len(qs) + 9) / 10
 		crec = sum / float64(len(qs)+blocks) // one warm-up call per block
+		c.backend.recall = bsum / float64(len(qs)+blocks)
 		return c.finishRandom(ts, rec, rate, exactBytes, filtered, crec, crate, data, flat, qs, tmp)
 	}
 	ts, err := measureAll(qs, fns...)
@@ -467,6 +487,9 @@ func (c *vcase) finishRandom(ts []timing, rec, rate float64, exactBytes int, fil
 	if len(ts) > 5 {
 		c.row("chromem-go-raw", "random", ts[5], crec, crate, 0)
 		chromemSpeedup = ts[5].p50.Seconds() / exactT.p50.Seconds()
+	}
+	if len(ts) > 6 {
+		c.row("chromem-backend", "random", ts[6], c.backend.recall, c.backend.rate, 0)
 	}
 	data, flat = nil, nil
 	runtime.GC()
