@@ -380,6 +380,7 @@ type blockView struct {
 	ws          []string
 	wsDone      bool
 	featBuf     *[]classify.Feature // from featurePool
+	hateBuf     *[]classify.Feature // from featurePool
 }
 
 // words returns wordsOf(folded).
@@ -399,16 +400,27 @@ func (v *blockView) features() []classify.Feature {
 	return *v.featBuf
 }
 
+// hateFeatures returns the hate model's features of the folded text.
+func (v *blockView) hateFeatures() []classify.Feature {
+	if v.hateBuf == nil {
+		v.hateBuf = featurePool.Get().(*[]classify.Feature)
+		*v.hateBuf = classify.AppendHateFeatures((*v.hateBuf)[:0], v.folded)
+	}
+	return *v.hateBuf
+}
+
 // featurePool recycles feature slices between assessments.
 var featurePool = sync.Pool{New: func() any { return new([]classify.Feature) }}
 
 // release returns the view's features to the pool; the view must not be
 // used afterwards.
 func (v *blockView) release() {
-	if v.featBuf != nil && cap(*v.featBuf) <= 1<<18 {
-		featurePool.Put(v.featBuf)
+	for _, b := range []**[]classify.Feature{&v.featBuf, &v.hateBuf} {
+		if *b != nil && cap(**b) <= 1<<18 {
+			featurePool.Put(*b)
+		}
+		*b = nil
 	}
-	v.featBuf = nil
 }
 
 func (l *Local) contentFindings(source Source, v *blockView, c *ContentPolicyConfig) []ContentFinding {
@@ -463,13 +475,11 @@ func (l *Local) contentFindings(source Source, v *blockView, c *ContentPolicyCon
 				}
 			}
 		case FilterHate:
+			// Hate needs a protected target and derogation of it: the model
+			// reads the text with group names removed (so a mention alone
+			// weighs nothing) and its score is damped when no group is named.
 			m := classify.Hate()
-			p = m.Prob(features())
-			if !mentionsGroup(words) {
-				// Hate is aimed at a group: without one in sight the model's
-				// score alone is not evidence (this keeps neutral text clean).
-				p *= 0.3
-			}
+			p = classify.HateScore(m, folded, v.hateFeatures())
 			lp, hits := lexiconScore(words, FilterHate)
 			if lp > p {
 				p = lp

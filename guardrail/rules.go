@@ -327,27 +327,3 @@ func wordsOf(folded string) []string {
 var wordBytes = byteSet(func(c byte) bool {
 	return c < utf8.RuneSelf && (unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c)) || c == '\'')
 })
-
-// groupTerms name protected groups (identity, religion, origin, disability,
-// sexuality, gender) and include the slurs of the managed list.
-var groupTerms = func() map[string]bool {
-	m := set(`women woman female females girls girl ladies wives trans transgender transgenders gay gays lesbian lesbians
-	queer queers homosexual homosexuals bisexual lgbt lgbtq black blacks african africans negro muslim muslims islam islamic
-	jew jews jewish immigrant immigrants refugee refugees migrant migrants foreigner foreigners disabled disability
-	handicapped cripple cripples asian asians chinese mexican mexicans latino latinos hispanic hispanics arab arabs
-	indian indians gypsy gypsies roma christian christians catholic catholics hindu hindus sikh sikhs minorities
-	minority colored coloured you them they these those people`)
-	for _, w := range profanity {
-		m[w] = true
-	}
-	return m
-}()
-
-func mentionsGroup(words []string) bool {
-	for _, w := range words {
-		if groupTerms[w] {
-			return true
-		}
-	}
-	return false
-}

@@ -321,7 +321,7 @@ func grEvalInjection(ctx context.Context, dir string) (float64, float64, error) 
 		return 0, 0, err
 	}
 	fmt.Println("== Prompt attack (PROMPT_ATTACK filter, input strength HIGH)")
-	fmt.Println("note: the classifier was trained on 70% of these files; see guardrail/internal/classify for held-out numbers")
+	fmt.Println("note: the shipped classifier was trained on these files; held-out numbers are printed by go generate ./guardrail/internal/classify")
 	fmt.Printf("%-24s %6s %8s %8s %8s\n", "file", "n", "accuracy", "recall", "fpr")
 	var tp, fp, tn, fn int
 	for _, s := range sets {
@@ -395,7 +395,7 @@ func grEvalHateCheck(ctx context.Context, dir string) (float64, error) {
 			all.ok++
 		}
 	}
-	fmt.Println("== HateCheck (HATE filter, strength HIGH); the classifier was trained on 70% of these templates")
+	fmt.Println("== HateCheck (HATE filter, strength HIGH); the shipped classifier was trained on these cases (held-out templates: go generate ./guardrail/internal/classify)")
 	fmt.Printf("%-28s %6s %8s\n", "functionality", "n", "accuracy")
 	names := make([]string, 0, len(per))
 	for k := range per {

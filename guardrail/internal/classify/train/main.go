@@ -6,10 +6,24 @@
 //
 // Prompt attack: DIR/injection/*.jsonl (label, text) and *.csv (prompt, type).
 // Hate: DIR/toxicity/*.csv (HateCheck: test_case, label_gold, templ_id).
-// Each set is split by a hash of the text (injection) or of the template id
-// (HateCheck, so held-out cases come from unseen templates) into 70% train,
-// 10% calibration (thresholds) and 20% held-out test; the numbers printed for
-// the held-out part are the ones to report.
+// Both also learn from everyday requests that are neither: the user turns of
+// DIR/bfcl/question/*.json (weather, recipes, finance, code, ...), so that
+// short ordinary questions are not scored as attacks or hate just because
+// the task sets hold few of them.
+//
+// The hate model reads text whose identity-group words are masked
+// (classify.HateFeatures): a mention of a group is no evidence by itself,
+// only what is said about it.
+//
+// Each set is split by a hash of the text (injection, BFCL) or of the
+// template id (HateCheck, so held-out cases come from unseen templates) into
+// 80% development and 20% held-out test. On the development part, 5-fold
+// cross-validation grouped the same way picks the L2 penalty and gives
+// out-of-fold scores from which the per-strength thresholds are set. The
+// held-out numbers printed are those of a model fitted on the development
+// part only; the shipped model is then refitted on everything with the same
+// settings (-holdout ships the development-only model instead, to measure
+// the whole guard on held-out templates).
 package main
 
 import (
@@ -31,14 +45,19 @@ import (
 )
 
 type example struct {
-	text  string
-	label int
-	key   string
+	text   string
+	label  int
+	key    string // split key: the text, or the HateCheck template id
+	group  string // HateCheck functionality, or the source set
+	target string // HateCheck target identity
+	extra  bool   // everyday request from BFCL, not from the task's own data
+	y      int    // label the model is fitted to (see abusive)
 }
 
 func main() {
 	data := flag.String("data", "", "shared data directory (default $BEDROCKKIT_DATA or ../../../../shared/data)")
 	out := flag.String("out", "models", "output directory")
+	flag.BoolVar(&holdout, "holdout", false, "ship the model fitted without the held-out 20% (for measuring the guard on unseen templates)")
 	flag.Parse()
 	if *data == "" {
 		*data = os.Getenv("BEDROCKKIT_DATA")
@@ -50,10 +69,23 @@ func main() {
 	check(err)
 	hate, err := loadHate(filepath.Join(*data, "toxicity"))
 	check(err)
+	everyday, err := loadEveryday(filepath.Join(*data, "bfcl", "question"))
+	check(err)
 	check(os.MkdirAll(*out, 0o755))
-	fit("prompt_attack", inj, *out, false)
-	fit("hate", hate, *out, true)
+	fit("prompt_attack", append(inj, everyday...), *out, false, func(s string) ([]classify.Feature, float64) {
+		return classify.Features(normalize.Full(s).String()), 1
+	})
+	fit("hate", append(hate, everyday...), *out, true, func(s string) ([]classify.Feature, float64) {
+		f := normalize.Full(s).String()
+		gate := 1.0
+		if !classify.MentionsTarget(f) {
+			gate = classify.NoTargetFactor
+		}
+		return classify.HateFeatures(f), gate
+	})
 }
+
+var holdout bool
 
 func check(err error) {
 	if err != nil {
@@ -79,7 +111,7 @@ func loadInjection(dir string) ([]example, error) {
 				Text  string `json:"text"`
 			}
 			if json.Unmarshal(sc.Bytes(), &r) == nil {
-				ex = append(ex, example{r.Text, r.Label, r.Text})
+				ex = append(ex, example{text: r.Text, label: r.Label, key: r.Text, group: filepath.Base(f)})
 			}
 		}
 		fh.Close()
@@ -96,7 +128,7 @@ func loadInjection(dir string) ([]example, error) {
 			if strings.EqualFold(r["type"], "jailbreak") {
 				l = 1
 			}
-			ex = append(ex, example{r["prompt"], l, r["prompt"]})
+			ex = append(ex, example{text: r["prompt"], label: l, key: r["prompt"], group: filepath.Base(f)})
 		}
 	}
 	if len(ex) == 0 {
@@ -104,6 +136,10 @@ func loadInjection(dir string) ([]example, error) {
 	}
 	return ex, nil
 }
+
+// abusive are the HateCheck functionalities whose cases are abuse aimed at
+// something other than a protected group: not hateful, but derogatory.
+var abusive = map[string]bool{"target_obj_nh": true, "target_indiv_nh": true, "target_group_nh": true}
 
 func loadHate(dir string) ([]example, error) {
 	var ex []example
@@ -119,11 +155,58 @@ func loadHate(dir string) ([]example, error) {
 			if r["label_gold"] == "hateful" {
 				l = 1
 			}
-			ex = append(ex, example{r["test_case"], l, r["templ_id"]})
+			// The hate model scores derogation; whether a protected group
+			// is its target is decided apart (classify.HateScore). Abuse of
+			// individuals, objects and non-protected groups is therefore a
+			// positive for the model though not hateful.
+			y := l
+			if abusive[r["functionality"]] {
+				y = 1
+			}
+			ex = append(ex, example{text: r["test_case"], label: l, key: r["templ_id"], group: r["functionality"], target: r["target_ident"], y: y})
 		}
 	}
 	if len(ex) == 0 {
 		return nil, fmt.Errorf("no HateCheck data in %s", dir)
+	}
+	return ex, nil
+}
+
+// loadEveryday reads the user turns of BFCL's questions (JSON lines) as
+// examples of ordinary requests (label 0).
+func loadEveryday(dir string) ([]example, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	sort.Strings(files)
+	var ex []example
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			var r struct {
+				Question [][]struct {
+					Role    string `json:"role"`
+					Content string `json:"content"`
+				} `json:"question"`
+			}
+			if json.Unmarshal(sc.Bytes(), &r) != nil {
+				continue
+			}
+			for _, turn := range r.Question {
+				for _, m := range turn {
+					if m.Role == "user" && strings.TrimSpace(m.Content) != "" {
+						ex = append(ex, example{text: m.Content, key: m.Content, group: "bfcl", extra: true})
+					}
+				}
+			}
+		}
+		fh.Close()
+	}
+	if len(ex) == 0 {
+		return nil, fmt.Errorf("no BFCL questions in %s", dir)
 	}
 	return ex, nil
 }
@@ -157,118 +240,304 @@ func readCSV(path string) ([]map[string]string, error) {
 	return out, nil
 }
 
-func bucket(key string) int {
+func bucket(key string, salt string) int {
 	h := fnv.New32a()
+	h.Write([]byte(salt))
 	h.Write([]byte(key))
 	return int(h.Sum32() % 10)
 }
 
 type vec struct {
 	fs    []classify.Feature
-	label int
+	label int     // gold label
+	y     int     // label fitted
+	gate  float64 // factor on the model's probability (classify.HateScore)
+	ex    *example
 }
 
-func fit(name string, ex []example, outDir string, bestAccuracy bool) {
-	var train, cal, test []vec
-	for _, e := range ex {
-		v := vec{classify.Features(normalize.Full(e.text).String()), e.label}
-		switch b := bucket(e.key); {
-		case b < 7:
-			train = append(train, v)
-		case b < 8:
-			cal = append(cal, v)
-		default:
-			test = append(test, v)
-		}
-	}
+func (v vec) score(m *classify.Model) float64 { return m.Prob(v.fs) * v.gate }
+
+// hyper are the fitting settings chosen by cross-validation.
+type hyper struct {
+	l2     float64
+	epochs int
+}
+
+// extraWeight is the total weight of the everyday requests relative to the
+// task's own negatives: they teach what ordinary text looks like without
+// outweighing the task's hard negatives.
+var extraWeight = 1.0
+
+// train fits logistic regression by SGD. Positives and negatives of the task
+// data weigh the same in total; everyday requests count extraWeight of a
+// task negative each. Deterministic for a given input order.
+func train(vs []vec, h hyper) *classify.Model {
 	m := &classify.Model{Weights: make([]float32, classify.Dim)}
 	rng := rand.New(rand.NewPCG(1, 2))
-	order := make([]int, len(train))
+	order := make([]int, len(vs))
 	for i := range order {
 		order[i] = i
 	}
-	// Class weights balance the positives and negatives.
-	pos := 0
-	for _, v := range train {
-		pos += v.label
+	pos, neg := 0, 0
+	for _, v := range vs {
+		switch {
+		case v.y == 1:
+			pos++
+		case !v.ex.extra:
+			neg++
+		}
 	}
-	wPos := float64(len(train)) / (2 * float64(max(pos, 1)))
-	wNeg := float64(len(train)) / (2 * float64(max(len(train)-pos, 1)))
-	const epochs = 12
-	const l2 = 1e-6
+	n := pos + neg
+	wPos := float64(n) / (2 * float64(max(pos, 1)))
+	wNeg := float64(n) / (2 * float64(max(neg, 1)))
 	step := 0
-	for ep := 0; ep < epochs; ep++ {
+	for ep := 0; ep < h.epochs; ep++ {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, i := range order {
-			v := train[i]
+			v := vs[i]
 			lr := 0.5 / (1 + 0.0005*float64(step))
 			step++
 			p := m.Prob(v.fs)
-			g := p - float64(v.label)
-			if v.label == 1 {
+			g := p - float64(v.y)
+			switch {
+			case v.y == 1:
 				g *= wPos
-			} else {
+			case v.ex.extra:
+				g *= wNeg * extraWeight
+			default:
 				g *= wNeg
 			}
 			m.Bias -= float32(lr * g * 0.1)
 			for _, f := range v.fs {
 				w := &m.Weights[f.Index]
-				*w -= float32(lr * (g*float64(f.Value) + l2*float64(*w)))
+				*w -= float32(lr * (g*float64(f.Value) + h.l2*float64(*w)))
 			}
 		}
 	}
 	// Quantise through Marshal/Unmarshal so thresholds are set on the shipped weights.
 	q, err := classify.Unmarshal(m.Marshal())
 	check(err)
-	// Thresholds from the calibration split: LOW at <=5% false positives,
-	// MEDIUM at <=2%, HIGH at <=0.5%.
-	var negs []float64
-	for _, v := range cal {
-		if v.label == 0 {
-			negs = append(negs, q.Prob(v.fs))
+	return q
+}
+
+// crossVal returns out-of-fold probabilities for vs, folds grouped by key.
+func crossVal(vs []vec, h hyper) []float64 {
+	const k = 5
+	probs := make([]float64, len(vs))
+	for fold := 0; fold < k; fold++ {
+		var tr []vec
+		for _, v := range vs {
+			if bucket(v.ex.key, "cv")%k != fold {
+				tr = append(tr, v)
+			}
+		}
+		m := train(tr, h)
+		for i, v := range vs {
+			if bucket(v.ex.key, "cv")%k == fold {
+				probs[i] = v.score(m)
+			}
 		}
 	}
-	sort.Float64s(negs)
-	at := func(fpr float64) float32 {
-		if len(negs) == 0 {
-			return 0.5
+	return probs
+}
+
+// logLoss is the class-balanced mean log loss of probs on the task data
+// (the mean over negatives plus the mean over positives) and its standard
+// error.
+func logLoss(vs []vec, probs []float64) (loss, se float64) {
+	var sum, sq [2]float64
+	var n [2]int
+	for i, v := range vs {
+		if v.ex.extra {
+			continue
 		}
-		i := int(math.Ceil(float64(len(negs)) * (1 - fpr)))
-		if i >= len(negs) {
-			i = len(negs) - 1
+		p := math.Min(math.Max(probs[i], 1e-6), 1-1e-6)
+		l := -math.Log(1 - p)
+		if v.label == 1 {
+			l = -math.Log(p)
 		}
-		return float32(math.Max(0.5, negs[i]+1e-6))
+		sum[v.label] += l
+		sq[v.label] += l * l
+		n[v.label]++
 	}
-	q.Low, q.Medium, q.High = at(0.05), at(0.02), at(0.005)
-	if bestAccuracy {
-		// HateCheck's non-hateful cases are adversarial by design, so a fixed
-		// false-positive rate is not a useful operating point: LOW takes the
-		// threshold with the best accuracy on the calibration split.
-		best, bestAcc := float32(0.5), -1.0
-		for t := 0.05; t < 0.99; t += 0.01 {
-			ok := 0
-			for _, v := range cal {
-				if (q.Prob(v.fs) >= t) == (v.label == 1) {
-					ok++
+	for c := range 2 {
+		k := float64(max(n[c], 1))
+		mean := sum[c] / k
+		loss += mean
+		se += (sq[c]/k - mean*mean) / k
+	}
+	return loss, math.Sqrt(se)
+}
+
+// quantileAbove returns the smallest threshold (>= floor) at which at most
+// fpr of scores are at or above it.
+func quantileAbove(scores []float64, fpr, floor float64) float32 {
+	if len(scores) == 0 {
+		return float32(floor)
+	}
+	s := append([]float64(nil), scores...)
+	sort.Float64s(s)
+	i := int(math.Ceil(float64(len(s)) * (1 - fpr)))
+	if i >= len(s) {
+		return float32(math.Max(floor, s[len(s)-1]+1e-6))
+	}
+	return float32(math.Max(floor, s[i]+1e-6))
+}
+
+func fit(name string, ex []example, outDir string, hate bool, feats func(string) ([]classify.Feature, float64)) {
+	var dev, test, all []vec
+	for i := range ex {
+		e := &ex[i]
+		if !hate {
+			e.y = e.label
+		}
+		fs, gate := feats(e.text)
+		v := vec{fs, e.label, e.y, gate, e}
+		all = append(all, v)
+		if bucket(e.key, "") < 8 {
+			dev = append(dev, v)
+		} else {
+			test = append(test, v)
+		}
+	}
+	// Regularisation by grouped cross-validation on dev: the penalty with
+	// the least loss for hate; for prompt attack the one-standard-error rule
+	// (the strongest penalty whose loss is within one standard error of the
+	// best). The prompt-attack model reads every input of a service, mostly
+	// short everyday questions its training sets (long role-play jailbreaks,
+	// task prompts) hold few of; weak penalties let frequent function words
+	// ("you", "do", "say") take large weights that then decide such questions
+	// on their own, and the simpler model costs no held-out accuracy.
+	type cvRun struct {
+		h     hyper
+		loss  float64
+		se    float64
+		probs []float64
+	}
+	var runs []cvRun
+	bestLoss := math.Inf(1)
+	for _, l2 := range []float64{1e-6, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2} {
+		h := hyper{l2, 12}
+		probs := crossVal(dev, h)
+		loss, se := logLoss(dev, probs)
+		fmt.Printf("%s cv l2=%g balanced log loss=%.4f ± %.4f\n", name, h.l2, loss, se)
+		runs = append(runs, cvRun{h, loss, se, probs})
+		bestLoss = math.Min(bestLoss, loss)
+	}
+	var best hyper
+	var bestProbs []float64
+	for _, r := range runs {
+		var bestSE float64
+		for _, q := range runs {
+			if q.loss == bestLoss {
+				bestSE = q.se
+			}
+		}
+		if r.loss == bestLoss || !hate && r.loss <= bestLoss+bestSE {
+			best, bestProbs = r.h, r.probs // runs are in increasing l2
+		}
+	}
+	low, med, high := thresholds(dev, bestProbs, hate)
+	fmt.Printf("%s chosen l2=%g epochs=%d thresholds LOW=%.3f MEDIUM=%.3f HIGH=%.3f\n", name, best.l2, best.epochs, low, med, high)
+	heldOut := train(dev, best)
+	heldOut.Low, heldOut.Medium, heldOut.High = low, med, high
+	report(name+" cross-validated", dev, bestProbs, heldOut)
+	report(name+" held-out", test, probsOf(heldOut, test), heldOut)
+	if hate {
+		perTarget(name, all, best, low)
+	}
+	ship := heldOut
+	if !holdout {
+		ship = train(all, best)
+		ship.Low, ship.Medium, ship.High = low, med, high
+	}
+	check(os.WriteFile(filepath.Join(outDir, name+".bin"), ship.Marshal(), 0o644))
+}
+
+func probsOf(m *classify.Model, vs []vec) []float64 {
+	out := make([]float64, len(vs))
+	for i, v := range vs {
+		out[i] = v.score(m)
+	}
+	return out
+}
+
+// thresholds sets the probability thresholds for LOW, MEDIUM and HIGH
+// confidence from out-of-fold scores. A filter at strength HIGH blocks from
+// LOW confidence up, MEDIUM from MEDIUM, LOW only HIGH.
+//
+// Prompt attack: the task negatives' false-positive rate is at most 5%, 2%
+// and 0.5%, never below p=0.5.
+//
+// Hate: HateCheck's non-hateful cases are adversarial by design (counter
+// speech, reclaimed slurs, negation, abuse of non-protected targets), so a
+// fixed rate on them alone is a poor operating point. LOW takes the best
+// balanced accuracy (mean of recall and specificity, so the two-to-one share
+// of hateful cases does not push the threshold down onto neutral mentions of
+// groups); MEDIUM and HIGH cap the non-hateful false-positive rate at 10% and
+// 3%. Every threshold also keeps the everyday requests' false-positive rate
+// at or below 0.5%.
+func thresholds(vs []vec, probs []float64, hate bool) (low, med, high float32) {
+	var negs, pos, extra []float64
+	for i, v := range vs {
+		switch {
+		case v.ex.extra:
+			extra = append(extra, probs[i])
+		case v.label == 1:
+			pos = append(pos, probs[i])
+		default:
+			negs = append(negs, probs[i])
+		}
+	}
+	floor := float64(quantileAbove(extra, 0.005, 0.5))
+	if !hate {
+		low, med, high = quantileAbove(negs, 0.05, floor), quantileAbove(negs, 0.02, floor), quantileAbove(negs, 0.005, floor)
+	} else {
+		floor = float64(quantileAbove(extra, 0.005, 0.05))
+		bestT, bestAcc := floor, -1.0
+		for t := floor; t < 0.99; t += 0.005 {
+			tp, tn := 0, 0
+			for _, p := range pos {
+				if p >= t {
+					tp++
 				}
 			}
-			if acc := float64(ok) / float64(len(cal)); acc > bestAcc {
-				best, bestAcc = float32(t), acc
+			for _, p := range negs {
+				if p < t {
+					tn++
+				}
+			}
+			acc := (float64(tp)/float64(max(len(pos), 1)) + float64(tn)/float64(max(len(negs), 1))) / 2
+			if acc > bestAcc {
+				bestT, bestAcc = t, acc
 			}
 		}
-		q.Low = best
+		low = float32(bestT)
+		med, high = quantileAbove(negs, 0.10, floor), quantileAbove(negs, 0.03, floor)
 	}
-	q.Medium = max(q.Medium, q.Low)
-	q.High = max(q.High, q.Medium)
-	check(os.WriteFile(filepath.Join(outDir, name+".bin"), q.Marshal(), 0o644))
-	for _, split := range []struct {
-		n  string
-		vs []vec
-	}{{"train", train}, {"calibration", cal}, {"held-out", test}} {
-		tp, fp, tn, fn := 0, 0, 0, 0
-		for _, v := range split.vs {
-			pred := q.Prob(v.fs) >= float64(q.Low)
+	med = max(med, low)
+	high = max(high, med)
+	return low, med, high
+}
+
+// report prints accuracy, recall and false-positive rates at each strength
+// (the confidence threshold a filter of that strength blocks from), with the
+// task data and the everyday requests counted apart, and per HateCheck
+// functionality at strength HIGH.
+func report(title string, vs []vec, probs []float64, m *classify.Model) {
+	for _, st := range []struct {
+		name string
+		t    float32
+	}{{"HIGH", m.Low}, {"MEDIUM", m.Medium}, {"LOW", m.High}} {
+		tp, fp, tn, fn, efp, en := 0, 0, 0, 0, 0, 0
+		for i, v := range vs {
+			pred := probs[i] >= float64(st.t)
 			switch {
+			case v.ex.extra:
+				en++
+				if pred {
+					efp++
+				}
 			case pred && v.label == 1:
 				tp++
 			case pred:
@@ -280,7 +549,70 @@ func fit(name string, ex []example, outDir string, bestAccuracy bool) {
 			}
 		}
 		n := max(tp+fp+tn+fn, 1)
-		fmt.Printf("%s %-11s n=%4d accuracy=%.3f recall=%.3f fpr=%.3f (threshold LOW=%.3f MEDIUM=%.3f HIGH=%.3f)\n", name, split.n, n,
-			float64(tp+tn)/float64(n), float64(tp)/float64(max(tp+fn, 1)), float64(fp)/float64(max(fp+tn, 1)), q.Low, q.Medium, q.High)
+		fmt.Printf("%-30s strength %-6s n=%4d accuracy=%.3f recall=%.3f fpr=%.3f everyday fpr=%d/%d\n", title, st.name, n,
+			float64(tp+tn)/float64(n), float64(tp)/float64(max(tp+fn, 1)), float64(fp)/float64(max(fp+tn, 1)), efp, en)
 	}
+	type acc struct{ ok, n int }
+	per := map[string]*acc{}
+	for i, v := range vs {
+		if v.ex.extra || v.ex.target == "" && !strings.HasSuffix(v.ex.group, "_nh") && !strings.HasSuffix(v.ex.group, "_h") {
+			continue
+		}
+		a := per[v.ex.group]
+		if a == nil {
+			a = &acc{}
+			per[v.ex.group] = a
+		}
+		a.n++
+		if (probs[i] >= float64(m.Low)) == (v.label == 1) {
+			a.ok++
+		}
+	}
+	var names []string
+	for k := range per {
+		if strings.HasSuffix(k, "_nh") {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Printf("%-30s   %-24s n=%3d accuracy=%.3f (classifier alone, strength HIGH)\n", title, k, per[k].n, float64(per[k].ok)/float64(per[k].n))
+	}
+}
+
+// perTarget holds out one HateCheck target group at a time: fitted on every
+// other group's cases, scored on that group's.
+func perTarget(name string, vs []vec, h hyper, t float32) {
+	targets := map[string]bool{}
+	for _, v := range vs {
+		if v.ex.target != "" {
+			targets[v.ex.target] = true
+		}
+	}
+	var ts []string
+	for k := range targets {
+		ts = append(ts, k)
+	}
+	sort.Strings(ts)
+	okAll, nAll := 0, 0
+	for _, g := range ts {
+		var tr, te []vec
+		for _, v := range vs {
+			if v.ex.target == g {
+				te = append(te, v)
+			} else {
+				tr = append(tr, v)
+			}
+		}
+		m := train(tr, h)
+		ok := 0
+		for _, v := range te {
+			if (v.score(m) >= float64(t)) == (v.label == 1) {
+				ok++
+			}
+		}
+		okAll, nAll = okAll+ok, nAll+len(te)
+		fmt.Printf("%s target held out %-16s n=%3d accuracy=%.3f\n", name, g, len(te), float64(ok)/float64(len(te)))
+	}
+	fmt.Printf("%s target held out %-16s n=%3d accuracy=%.3f\n", name, "(all)", nAll, float64(okAll)/float64(max(nAll, 1)))
 }

@@ -1,0 +1,147 @@
+package classify
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// NoTargetFactor scales the hate model's score of text that names no
+// protected group (see HateScore).
+const NoTargetFactor = 0.3
+
+// identityWords name protected groups by identity, religion, origin,
+// disability, sexuality and gender, in folded (lower-case) form. Written for
+// this project; it is deliberately wider than the groups of any one data set
+// so that the hate model cannot tie its score to the groups it was trained on.
+var identityWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`women woman female females girls girl ladies lady wives
+	trans transgender transgenders transsexual nonbinary gay gays lesbian lesbians queer queers homosexual homosexuals
+	bisexual bisexuals lgbt lgbtq lgbtqia
+	black blacks african africans negro negroes
+	muslim muslims islam islamic moslem moslems jew jews jewish judaism
+	immigrant immigrants refugee refugees migrant migrants foreigner foreigners asylum
+	disabled disability disabilities handicapped cripple cripples wheelchair autistic deaf blind
+	asian asians chinese japanese korean mexican mexicans latino latinos latina latinas hispanic hispanics
+	arab arabs indian indians pakistani pakistanis gypsy gypsies roma romani aboriginal indigenous
+	christian christians catholic catholics hindu hindus sikh sikhs buddhist buddhists atheist atheists
+	minorities minority colored coloured`) {
+		m[w] = true
+	}
+	return m
+}()
+
+// slurs are words that both name a protected group and demean it (folded
+// forms); they count as a target and stay visible to the model.
+var slurs = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`nigger niggers nigga niggas negroid faggot faggots fag fags dyke dykes tranny trannies
+	shemale shemales chink chinks spic spics kike kikes wetback wetbacks gook gooks raghead ragheads towelhead towelheads
+	paki pakis coon coons beaner beaners retard retards retarded spastic spastics mong mongs cripple cripples
+	bitch bitches slut sluts whore whores skank skanks hoe hoes cunt cunts twat twats sandnigger kaffir`) {
+		m[w] = true
+	}
+	return m
+}()
+
+// IsIdentityWord reports whether the folded word w names a protected group.
+func IsIdentityWord(w string) bool { return identityWords[w] }
+
+// MentionsTarget reports whether folded text names a protected group, by an
+// identity word or a slur.
+func MentionsTarget(folded string) bool {
+	found := false
+	eachWord(folded, func(i, j int) bool {
+		w := folded[i:j]
+		found = identityWords[w] || slurs[w]
+		return !found
+	})
+	return found
+}
+
+// HateScore is the probability that folded text is hateful: the hate
+// model's probability that it demeans, threatens or dehumanises (read on the
+// MaskIdentity view), scaled by NoTargetFactor when it names no protected
+// group. Hate needs both a target and derogation; a mention alone scores as
+// the rest of the sentence does, and abuse of a person, an object or a
+// non-protected group stays low.
+func HateScore(m *Model, folded string, fs []Feature) float64 {
+	p := m.Prob(fs)
+	if !MentionsTarget(folded) {
+		p *= NoTargetFactor
+	}
+	return p
+}
+
+// eachWord calls f with the bounds of each run of letters in s until f
+// returns false.
+func eachWord(s string, f func(i, j int) bool) {
+	for i := 0; i < len(s); {
+		if !isLetter(s[i], s[i:]) {
+			i += runeLen(s[i], s[i:])
+			continue
+		}
+		j := i
+		for j < len(s) && isLetter(s[j], s[j:]) {
+			j += runeLen(s[j], s[j:])
+		}
+		if !f(i, j) {
+			return
+		}
+		i = j
+	}
+}
+
+// MaskIdentity returns folded text with every identity-group word removed.
+// The hate model is trained and run on this view, so it scores what is said
+// (derogation, threats, dehumanisation) and never which group is named or
+// whether one is: a mention of a group carries no weight by itself.
+// MentionsTarget supplies the other half of the decision. Slurs are kept.
+// Text without identity words is returned unchanged.
+func MaskIdentity(folded string) string {
+	var b strings.Builder
+	last := 0 // end of the part of folded already copied to b
+	eachWord(folded, func(i, j int) bool {
+		if identityWords[folded[i:j]] {
+			if b.Len() == 0 && last == 0 {
+				b.Grow(len(folded))
+			}
+			b.WriteString(folded[last:i])
+			last = j
+		}
+		return true
+	})
+	if last == 0 {
+		return folded
+	}
+	b.WriteString(folded[last:])
+	return b.String()
+}
+
+func isLetter(c byte, s string) bool {
+	if c < utf8.RuneSelf {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsLetter(r)
+}
+
+func runeLen(c byte, s string) int {
+	if c < utf8.RuneSelf {
+		return 1
+	}
+	_, n := utf8.DecodeRuneInString(s)
+	return n
+}
+
+// HateFeatures returns the features the hate model reads: Features of
+// MaskIdentity(folded) followed by the evaluative-lexicon features of folded.
+func HateFeatures(folded string) []Feature {
+	return AppendHateFeatures(make([]Feature, 0, len(folded)*3+8), folded)
+}
+
+// AppendHateFeatures is HateFeatures appending to dst (see AppendFeatures).
+func AppendHateFeatures(dst []Feature, folded string) []Feature {
+	return appendLexicon(AppendFeatures(dst, MaskIdentity(folded)), folded)
+}
