@@ -1,0 +1,260 @@
+package cache
+
+import (
+	"context"
+	"iter"
+	"sync"
+	"time"
+
+	"github.com/bedrockkit/bedrockkit"
+)
+
+// Config configures a response Cache. The zero value is ready to use.
+type Config struct {
+	// Store holds the responses; nil means a NewMemoryStore with default
+	// bounds (1,000 entries, 64 MiB).
+	Store Store
+	// TTL is how long a response stays valid; 0 means one hour, a negative
+	// value means no expiry.
+	TTL time.Duration
+	// Skip, when set, is asked before each call: true sends the request to
+	// the model without looking it up or storing the answer. Use it for
+	// requests that must be fresh (high temperature, personal data, ...).
+	Skip func(ctx context.Context, req *bedrockkit.Request) bool
+	// OnLookup, when set, is called after each lookup with what happened.
+	// It runs on the caller's goroutine; it must be quick and safe for
+	// concurrent use.
+	OnLookup func(ctx context.Context, l Lookup)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Lookup reports one cache lookup to Config.OnLookup.
+type Lookup struct {
+	// Model is the model ID given to Middleware.
+	Model string
+	// Key is the request's cache key (see Key).
+	Key string
+	// Hit is true when the answer came from the cache.
+	Hit bool
+	// Age is how long ago a hit was stored.
+	Age time.Duration
+	// Saved is, on a hit, the usage the original call reported: the tokens
+	// this hit did not spend. Price it with pricing.Cost(model, Saved) to
+	// report savings.
+	Saved bedrockkit.Usage
+	// Err is a store error; the call then went to the model (a failing
+	// cache never fails a call).
+	Err error
+}
+
+// Stats counts a Cache's activity since it was created.
+type Stats struct {
+	Hits, Misses, Stores int64
+	// Uncacheable counts answers not stored: failed calls, abandoned or
+	// failed streams, and stop reasons other than end_turn, tool_use,
+	// max_tokens and stop_sequence.
+	Uncacheable int64
+	// StoreErrors counts failed Store calls.
+	StoreErrors int64
+	// Saved sums the original usage of every hit: tokens not spent.
+	Saved bedrockkit.Usage
+}
+
+// Cache is an exact-match response cache for bedrockkit models. Wrap a model
+// with Middleware. It is safe for concurrent use.
+//
+// A hit returns the stored answer with Usage zero (no token was billed: a
+// pricing meter placed outside the cache records the call at no cost and
+// budgets are not charged) and Latency the time of the lookup; the usage
+// the answer originally cost is reported as Lookup.Saved and summed in
+// Stats.Saved. A miss calls the model and stores a complete answer. Streams
+// are cached too: a miss passes the events through and stores the answer
+// when the stream completes; a hit replays the stored answer as events
+// (one delta per content block, then Stop and a Metadata with zero usage).
+//
+// Two identical requests that miss at the same time both call the model.
+type Cache struct {
+	store    Store
+	ttl      time.Duration
+	skip     func(context.Context, *bedrockkit.Request) bool
+	onLookup func(context.Context, Lookup)
+	now      func() time.Time
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// New returns a Cache.
+func New(cfg Config) *Cache {
+	c := &Cache{store: cfg.Store, ttl: cfg.TTL, skip: cfg.Skip, onLookup: cfg.OnLookup, now: cfg.Now}
+	if c.store == nil {
+		c.store = NewMemoryStore(MemoryOptions{})
+	}
+	switch {
+	case c.ttl == 0:
+		c.ttl = time.Hour
+	case c.ttl < 0:
+		c.ttl = 0
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c
+}
+
+// Stats returns the counters so far.
+func (c *Cache) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// Middleware returns a bedrockkit.Middleware caching the answers of the
+// model named modelID (the name is part of every key, so one Store can
+// serve several models).
+func (c *Cache) Middleware(modelID string) bedrockkit.Middleware {
+	return func(next bedrockkit.Model) bedrockkit.Model { return &cachedModel{c: c, id: modelID, next: next} }
+}
+
+type cachedModel struct {
+	c    *Cache
+	id   string
+	next bedrockkit.Model
+}
+
+// cacheable reports whether an answer with this stop reason may be stored.
+func cacheable(r bedrockkit.StopReason) bool {
+	switch r {
+	case bedrockkit.StopEndTurn, bedrockkit.StopToolUse, bedrockkit.StopMaxTokens, bedrockkit.StopSequence:
+		return true
+	}
+	return false
+}
+
+// lookup returns the stored answer for req, if any. key is "" when the
+// request cannot be keyed (it then goes to the model uncached).
+func (m *cachedModel) lookup(ctx context.Context, req *bedrockkit.Request) (key string, resp *bedrockkit.Response, ok bool) {
+	if m.c.skip != nil && m.c.skip(ctx, req) {
+		return "", nil, false
+	}
+	key, err := Key(m.id, req)
+	if err != nil {
+		return "", nil, false
+	}
+	start := m.c.now()
+	l := Lookup{Model: m.id, Key: key}
+	b, found, err := m.c.store.Get(ctx, key)
+	if err == nil && found {
+		var stored time.Time
+		resp, l.Saved, stored, err = decodeResponse(b)
+		if err == nil {
+			l.Hit = true
+			l.Age = start.Sub(stored)
+			resp.Latency = m.c.now().Sub(start)
+		}
+	}
+	m.c.mu.Lock()
+	if l.Hit {
+		m.c.stats.Hits++
+		m.c.stats.Saved = m.c.stats.Saved.Add(l.Saved)
+	} else {
+		m.c.stats.Misses++
+	}
+	if err != nil {
+		m.c.stats.StoreErrors++
+		l.Err = err
+	}
+	m.c.mu.Unlock()
+	if m.c.onLookup != nil {
+		m.c.onLookup(ctx, l)
+	}
+	return key, resp, l.Hit
+}
+
+func (m *cachedModel) save(ctx context.Context, key string, resp *bedrockkit.Response, callErr error) {
+	if key == "" {
+		return
+	}
+	if callErr != nil || resp == nil || !cacheable(resp.StopReason) {
+		m.c.mu.Lock()
+		m.c.stats.Uncacheable++
+		m.c.mu.Unlock()
+		return
+	}
+	b, err := encodeResponse(resp, m.c.now())
+	if err == nil {
+		err = m.c.store.Set(ctx, key, b, m.c.ttl)
+	}
+	m.c.mu.Lock()
+	if err != nil {
+		m.c.stats.StoreErrors++
+	} else {
+		m.c.stats.Stores++
+	}
+	m.c.mu.Unlock()
+}
+
+func (m *cachedModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+	key, resp, ok := m.lookup(ctx, req)
+	if ok {
+		return resp, nil
+	}
+	resp, err := m.next.Generate(ctx, req)
+	m.save(ctx, key, resp, err)
+	return resp, err
+}
+
+func (m *cachedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+	return func(yield func(bedrockkit.Event, error) bool) {
+		key, resp, ok := m.lookup(ctx, req)
+		if ok {
+			for _, ev := range Replay(resp) {
+				if !yield(ev, nil) {
+					return
+				}
+			}
+			return
+		}
+		abandoned := false
+		resp, err := bedrockkit.Collect(func(collect func(bedrockkit.Event, error) bool) {
+			for ev, err := range m.next.Stream(ctx, req) {
+				if !yield(ev, err) {
+					abandoned = true
+					return
+				}
+				if !collect(ev, err) {
+					return
+				}
+			}
+		})
+		if abandoned && err == nil {
+			// The caller stopped reading: the answer may be incomplete.
+			resp = nil
+		}
+		m.save(ctx, key, resp, err)
+	}
+}
+
+// Replay returns the events a stream of resp would yield: per content block
+// a ReasoningDelta, a TextDelta, or a ToolCallDelta (ID and name), a
+// ToolCallDelta (the input) and a ToolCallDone; then Stop and Metadata with
+// resp's usage and latency. Collect of the events gives resp back.
+func Replay(resp *bedrockkit.Response) []bedrockkit.Event {
+	var evs []bedrockkit.Event
+	for i, p := range resp.Message.Parts {
+		switch p := p.(type) {
+		case bedrockkit.Reasoning:
+			evs = append(evs, bedrockkit.ReasoningDelta{Index: i, Text: p.Text, Signature: p.Signature, Redacted: p.Redacted})
+		case bedrockkit.Text:
+			evs = append(evs, bedrockkit.TextDelta{Index: i, Text: p.Text})
+		case bedrockkit.ToolCall:
+			evs = append(evs,
+				bedrockkit.ToolCallDelta{Index: i, ID: p.ID, Name: p.Name},
+				bedrockkit.ToolCallDelta{Index: i, InputFragment: string(p.Input)},
+				bedrockkit.ToolCallDone{Index: i, Call: p})
+		}
+	}
+	return append(evs, bedrockkit.Stop{Reason: resp.StopReason, AdditionalFields: resp.AdditionalFields},
+		bedrockkit.Metadata{Usage: resp.Usage, Latency: resp.Latency})
+}
