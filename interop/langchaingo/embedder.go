@@ -40,7 +40,7 @@ func (f *fromEmbedder) Embed(ctx context.Context, texts []string, purpose bedroc
 		for i, t := range texts {
 			v, err := f.e.EmbedQuery(ctx, t)
 			if err != nil {
-				return nil, fmt.Errorf("langchaingo embedder: %w", err)
+				return nil, classify(err)
 			}
 			vecs[i] = v
 		}
@@ -48,7 +48,7 @@ func (f *fromEmbedder) Embed(ctx context.Context, texts []string, purpose bedroc
 		var err error
 		vecs, err = f.e.EmbedDocuments(ctx, texts)
 		if err != nil {
-			return nil, fmt.Errorf("langchaingo embedder: %w", err)
+			return nil, classify(err)
 		}
 	}
 	if len(vecs) != len(texts) {

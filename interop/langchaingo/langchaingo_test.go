@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tmc/langchaingo/embeddings"
 	"github.com/tmc/langchaingo/llms"
@@ -403,5 +405,29 @@ func TestEmbedders(t *testing.T) {
 	}
 	if _, err := e.Embed(ctx, []string{"odd"}, bedrockkit.PurposeQuery); !errors.Is(err, bedrockkit.ErrModelError) {
 		t.Fatalf("size mismatch: %v", err)
+	}
+}
+
+// Provider errors carry bedrockkit's classes, so the retry middleware
+// retries a 503 from the OpenAI client.
+func TestErrorsClassifiedAndRetried(t *testing.T) {
+	srv := newFakeOpenAI(t)
+	srv.push(func(w http.ResponseWriter, _ bool) {
+		http.Error(w, `{"error":{"message":"overloaded"}}`, http.StatusServiceUnavailable)
+	})
+	srv.push(jsonReply(`{"role":"assistant","content":"ok"}`, "stop", `{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}`))
+	srv.push(func(w http.ResponseWriter, _ bool) {
+		http.Error(w, `{"error":{"message":"bad key"}}`, http.StatusUnauthorized)
+	})
+	m := bedrockkit.Chain(lcgo.FromLLM(srv.llm(t), nil), bedrockkit.RetryPolicy{BaseDelay: time.Millisecond, MaxAttempts: 3}.Middleware())
+	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}}
+	resp, err := m.Generate(context.Background(), req)
+	if err != nil || resp.Message.Text() != "ok" {
+		t.Fatalf("503 not retried: %v", err)
+	}
+	_, err = m.Generate(context.Background(), req)
+	var le *lcgo.Error
+	if !errors.Is(err, bedrockkit.ErrAccessDenied) || !errors.As(err, &le) || le.Code != llms.ErrCodeAuthentication {
+		t.Fatalf("401: %v", err)
 	}
 }

@@ -46,6 +46,11 @@ type Options struct {
 // content_filtered, ...). Usage is read from GenerationInfo (Anthropic-,
 // OpenAI-, Gemini- and Ollama-style keys); when absent it is estimated.
 //
+// Provider errors come back as *Error, which wraps the matching bedrockkit
+// sentinel (ErrThrottled for a 429, ErrServiceUnavailable for a 503, ...),
+// so bedrockkit.RetryPolicy.Middleware retries them; context errors are
+// returned as they are.
+//
 // Stream passes llms.WithStreamingFunc and yields each chunk as a
 // TextDelta. langchaingo hands tool-call fragments to the same callback as
 // text, so from the first chunk that looks like a tool-call fragment (a
@@ -93,7 +98,7 @@ func (m *lcModel) call(ctx context.Context, req *bedrockkit.Request, msgs []llms
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("langchaingo model: %w", err)
+		return nil, classify(err)
 	}
 	if out == nil || len(out.Choices) == 0 || out.Choices[0] == nil {
 		return nil, fmt.Errorf("%w: the langchaingo model returned no choices", bedrockkit.ErrModelError)
