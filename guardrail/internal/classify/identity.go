@@ -32,6 +32,32 @@ var identityWords = func() map[string]bool {
 	return m
 }()
 
+// identityVariants are the identity words with one vowel dropped (not the
+// first letter), a common way to slip a group's name past a word list
+// ("wmen", "muslm", "immigrnt"); variants shorter than four letters or that
+// are ordinary English words are left out.
+var identityVariants = func() map[string]bool {
+	ordinary := map[string]bool{"hind": true, "hinds": true, "koran": true, "latin": true, "latins": true,
+		"refuge": true, "refuges": true, "roman": true, "pakistan": true, "pakistans": true}
+	m := map[string]bool{}
+	for w := range identityWords {
+		for i := 1; i < len(w); i++ {
+			if !strings.ContainsRune("aeiou", rune(w[i])) {
+				continue
+			}
+			v := w[:i] + w[i+1:]
+			if len(v) >= 4 && !identityWords[v] && !ordinary[v] {
+				m[v] = true
+			}
+		}
+	}
+	return m
+}()
+
+// isIdentity reports whether folded word w names a protected group, also
+// with one vowel dropped.
+func isIdentity(w string) bool { return identityWords[w] || identityVariants[w] }
+
 // slurs are words that both name a protected group and demean it (folded
 // forms); they count as a target and stay visible to the model.
 var slurs = func() map[string]bool {
@@ -39,14 +65,13 @@ var slurs = func() map[string]bool {
 	for _, w := range strings.Fields(`nigger niggers nigga niggas negroid faggot faggots fag fags dyke dykes tranny trannies
 	shemale shemales chink chinks spic spics kike kikes wetback wetbacks gook gooks raghead ragheads towelhead towelheads
 	paki pakis coon coons beaner beaners retard retards retarded spastic spastics mong mongs cripple cripples
-	bitch bitches slut sluts whore whores skank skanks hoe hoes cunt cunts twat twats sandnigger kaffir`) {
+	bitch bitches slut sluts whore whores skank skanks hoe hoes cunt cunts twat twats sandnigger sandniggers kaffir
+	kaffirs muzzie muzzies rapefugee rapefugees dothead dotheads gyppo gyppos pikey pikeys golliwog darkie darkies
+	zipperhead yid yids heeb heebs shylock lesbo lesbos poofter poofters batty`) {
 		m[w] = true
 	}
 	return m
 }()
-
-// IsIdentityWord reports whether the folded word w names a protected group.
-func IsIdentityWord(w string) bool { return identityWords[w] }
 
 // MentionsTarget reports whether folded text names a protected group, by an
 // identity word or a slur.
@@ -54,7 +79,7 @@ func MentionsTarget(folded string) bool {
 	found := false
 	eachWord(folded, func(i, j int) bool {
 		w := folded[i:j]
-		found = identityWords[w] || slurs[w]
+		found = isIdentity(w) || slurs[w]
 		return !found
 	})
 	return found
@@ -103,7 +128,7 @@ func MaskIdentity(folded string) string {
 	var b strings.Builder
 	last := 0 // end of the part of folded already copied to b
 	eachWord(folded, func(i, j int) bool {
-		if identityWords[folded[i:j]] {
+		if isIdentity(folded[i:j]) {
 			if b.Len() == 0 && last == 0 {
 				b.Grow(len(folded))
 			}

@@ -61,24 +61,27 @@ var (
 	lexNegatedPos = fnv(fnvBasis, "lex:negated-pos") & (Dim - 1)
 	lexQuote      = fnv(fnvBasis, "lex:quote") & (Dim - 1)
 	lexNone       = fnv(fnvBasis, "lex:none") & (Dim - 1)
+	lexSlur       = fnv(fnvBasis, "lex:slur") & (Dim - 1)
 )
 
 // lexiconWeight is the value of one lexicon feature; the n-gram part of the
 // vector has unit norm.
-const lexiconWeight = 0.5
+const lexiconWeight = 1.0
 
 // appendLexicon appends the evaluative-lexicon features of folded text: one
 // feature per kind of evaluative word present (negative, threat, positive),
-// the negated forms when a negator stands up to three words before, whether
-// the text quotes someone (counter-speech often does), and a feature for
-// text with no evaluative word at all.
+// the negated forms when a negator stands up to five words before, whether
+// the text quotes someone (counter-speech often does), whether it holds a
+// slur, and a feature for text with no evaluative word at all.
 func appendLexicon(dst []Feature, folded string) []Feature {
-	var has [6]bool
+	var has [7]bool
 	lastNeg := -10
 	k := 0
 	eachWordApos(folded, func(w string) {
-		negated := k-lastNeg <= 3
+		negated := k-lastNeg <= 5
 		switch {
+		case slurs[w]:
+			has[6] = true
 		case negators[w]:
 			lastNeg = k
 		case threatWords[w]:
@@ -100,12 +103,12 @@ func appendLexicon(dst []Feature, folded string) []Feature {
 		k++
 	})
 	has[5] = strings.ContainsAny(folded, "\"“”")
-	ids := [6]uint32{lexNeg, lexThreat, lexPos, lexNegatedNeg, lexNegatedPos, lexQuote}
+	ids := [7]uint32{lexNeg, lexThreat, lexPos, lexNegatedNeg, lexNegatedPos, lexQuote, lexSlur}
 	any := false
 	for i, h := range has {
 		if h {
 			dst = append(dst, Feature{ids[i], lexiconWeight})
-			any = any || i < 3
+			any = any || i < 3 || i == 6
 		}
 	}
 	if !any {
