@@ -161,27 +161,61 @@ func toLCOptions(req *bedrockkit.Request) ([]llms.CallOption, error) {
 	return opts, nil
 }
 
-// fromLCChoice converts a langchaingo answer to a bedrockkit response.
-func fromLCChoice(c *llms.ContentChoice, est func(string) int, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+// fromLCResponse converts a langchaingo answer to a bedrockkit response.
+// bedrockkit never asks for several candidates, so several choices are the
+// content blocks of one answer (langchaingo's Anthropic provider returns
+// one choice per block: thinking, text, tool use) and are merged in order.
+func fromLCResponse(choices []*llms.ContentChoice, est func(string) int, req *bedrockkit.Request) (*bedrockkit.Response, error) {
 	resp := &bedrockkit.Response{Message: bedrockkit.Message{Role: bedrockkit.RoleAssistant}}
-	if c.ReasoningContent != "" {
-		resp.Message.Parts = append(resp.Message.Parts, bedrockkit.Reasoning{Text: c.ReasoningContent})
+	var info map[string]any
+	var finish, outText string
+	hasCalls := false
+	for _, c := range choices {
+		if c == nil {
+			continue
+		}
+		if info == nil && hasUsage(c.GenerationInfo) {
+			info = c.GenerationInfo
+		}
+		if c.StopReason != "" {
+			finish = c.StopReason
+		}
+		reasoning := c.ReasoningContent
+		sig := ""
+		if reasoning == "" && c.Content == "" && len(c.ToolCalls) == 0 && c.FuncCall == nil {
+			// A thinking block (Anthropic): the reasoning is in GenerationInfo.
+			reasoning, _ = c.GenerationInfo["ThinkingContent"].(string)
+			sig, _ = c.GenerationInfo["ThinkingSignature"].(string)
+		}
+		if reasoning != "" || sig != "" {
+			resp.Message.Parts = append(resp.Message.Parts, bedrockkit.Reasoning{Text: reasoning, Signature: sig})
+			outText += reasoning
+		}
+		if c.Content != "" {
+			resp.Message.Parts = append(resp.Message.Parts, bedrockkit.Text{Text: c.Content})
+			outText += c.Content
+		}
+		calls, err := fromLCToolCalls(c)
+		if err != nil {
+			return nil, err
+		}
+		for _, tc := range calls {
+			resp.Message.Parts = append(resp.Message.Parts, tc)
+			outText += string(tc.Input)
+			hasCalls = true
+		}
 	}
-	if c.Content != "" {
-		resp.Message.Parts = append(resp.Message.Parts, bedrockkit.Text{Text: c.Content})
-	}
-	calls, err := fromLCToolCalls(c)
-	if err != nil {
-		return nil, err
-	}
-	for _, tc := range calls {
-		resp.Message.Parts = append(resp.Message.Parts, tc)
-	}
-	resp.StopReason = stopReason(c.StopReason, len(calls) > 0)
-	resp.Usage = usageOf(c.GenerationInfo, func() (int, int) {
-		return estimateInput(req, est), est(c.Content + c.ReasoningContent)
+	resp.StopReason = stopReason(finish, hasCalls)
+	resp.Usage = usageOf(info, func() (int, int) {
+		return estimateInput(req, est), est(outText)
 	})
 	return resp, nil
+}
+
+func hasUsage(info map[string]any) bool {
+	_, a := info["InputTokens"]
+	_, b := info["PromptTokens"]
+	return a || b
 }
 
 func fromLCToolCalls(c *llms.ContentChoice) ([]bedrockkit.ToolCall, error) {

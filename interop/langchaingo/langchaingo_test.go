@@ -431,3 +431,53 @@ func TestErrorsClassifiedAndRetried(t *testing.T) {
 		t.Fatalf("401: %v", err)
 	}
 }
+
+// anthropicShaped answers like langchaingo's Anthropic provider: one choice
+// per content block (thinking, text, tool use), usage on each.
+type anthropicShaped struct{}
+
+func (anthropicShaped) GenerateContent(context.Context, []llms.MessageContent, ...llms.CallOption) (*llms.ContentResponse, error) {
+	info := func(extra map[string]any) map[string]any {
+		m := map[string]any{"InputTokens": 30, "OutputTokens": 12, "CacheReadInputTokens": 1000, "CacheCreationInputTokens": 0}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	return &llms.ContentResponse{Choices: []*llms.ContentChoice{
+		{StopReason: "tool_use", GenerationInfo: info(map[string]any{"ThinkingContent": "need the balance", "ThinkingSignature": "sig1"})},
+		{Content: "Let me check.", StopReason: "tool_use", GenerationInfo: info(map[string]any{"ThinkingContent": ""})},
+		{ToolCalls: []llms.ToolCall{{ID: "toolu_1", FunctionCall: &llms.FunctionCall{Name: "get_balance", Arguments: `{"account":"A-1"}`}}}, StopReason: "tool_use", GenerationInfo: info(nil)},
+	}}, nil
+}
+
+func (a anthropicShaped) Call(ctx context.Context, p string, o ...llms.CallOption) (string, error) {
+	return llms.GenerateFromSinglePrompt(ctx, a, p, o...)
+}
+
+func TestFromLLMMergesContentBlocks(t *testing.T) {
+	m := lcgo.FromLLM(anthropicShaped{}, nil)
+	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("balance?")}, Tools: []bedrockkit.Tool{balanceTool}}
+	want := []bedrockkit.Part{
+		bedrockkit.Reasoning{Text: "need the balance", Signature: "sig1"},
+		bedrockkit.Text{Text: "Let me check."},
+		bedrockkit.ToolCall{ID: "toolu_1", Name: "get_balance", Input: json.RawMessage(`{"account":"A-1"}`)},
+	}
+	resp, err := m.Generate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(resp.Message.Parts, want) || resp.StopReason != bedrockkit.StopToolUse {
+		t.Fatalf("parts %#v stop %q", resp.Message.Parts, resp.StopReason)
+	}
+	if resp.Usage != (bedrockkit.Usage{InputTokens: 30, OutputTokens: 12, CacheReadTokens: 1000}) {
+		t.Fatalf("usage counted per block: %+v", resp.Usage)
+	}
+	streamed, err := bedrockkit.Collect(m.Stream(context.Background(), req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(streamed.Message.Parts, want) || streamed.Usage != resp.Usage {
+		t.Fatalf("streamed %#v", streamed)
+	}
+}

@@ -38,8 +38,11 @@ type Options struct {
 // Temperature, TopP and StopSequences become the matching call options.
 // CachePoint and Reasoning parts, Guardrail and Extra are not sent.
 //
-// The answer's first choice becomes the Response: ReasoningContent as a
-// Reasoning part, Content as Text, ToolCalls as ToolCall parts (arguments
+// The answer becomes the Response. Several choices are taken as the content
+// blocks of one answer (langchaingo's Anthropic provider returns one per
+// block) and merged in order: ReasoningContent (or a thinking block's
+// ThinkingContent and ThinkingSignature) as a Reasoning part, Content as
+// Text, ToolCalls as ToolCall parts (arguments
 // that are not valid JSON fail the call with an error wrapping
 // bedrockkit.ErrModelError). Finish reasons map to StopReason ("length" ->
 // max_tokens, "tool_calls" -> tool_use, "content_filter" ->
@@ -100,10 +103,10 @@ func (m *lcModel) call(ctx context.Context, req *bedrockkit.Request, msgs []llms
 		}
 		return nil, classify(err)
 	}
-	if out == nil || len(out.Choices) == 0 || out.Choices[0] == nil {
+	if out == nil || len(out.Choices) == 0 {
 		return nil, fmt.Errorf("%w: the langchaingo model returned no choices", bedrockkit.ErrModelError)
 	}
-	resp, err := fromLCChoice(out.Choices[0], m.est, req)
+	resp, err := fromLCResponse(out.Choices, m.est, req)
 	if err != nil {
 		return nil, err
 	}
@@ -169,15 +172,14 @@ func (m *lcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2
 			return
 		}
 		var events []bedrockkit.Event
+		if rest, ok := strings.CutPrefix(resp.Message.Text(), sent.String()); ok && rest != "" {
+			events = append(events, bedrockkit.TextDelta{Index: textBlock, Text: rest})
+		}
 		block := textBlock + 1
 		for _, p := range resp.Message.Parts {
 			switch p := p.(type) {
 			case bedrockkit.Reasoning:
-				events = append(events, bedrockkit.ReasoningDelta{Index: 0, Text: p.Text})
-			case bedrockkit.Text:
-				if rest, ok := strings.CutPrefix(p.Text, sent.String()); ok && rest != "" {
-					events = append(events, bedrockkit.TextDelta{Index: textBlock, Text: rest})
-				}
+				events = append(events, bedrockkit.ReasoningDelta{Index: 0, Text: p.Text, Signature: p.Signature})
 			case bedrockkit.ToolCall:
 				events = append(events,
 					bedrockkit.ToolCallDelta{Index: block, ID: p.ID, Name: p.Name},
