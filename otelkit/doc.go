@@ -11,7 +11,9 @@
 //     cache_creation.input_tokens, gen_ai.response.finish_reasons, and
 //     error.type with an error status on failure;
 //   - a client span "embeddings {model}" per Embed call;
-//   - a span "retrieval {knowledge base}" per Retrieve call;
+//   - a span "retrieval {knowledge base}" per Retrieve call, and a span
+//     "sync {knowledge base}" per Sync run with the ingestion counts (the
+//     embedding calls of both nest under them);
 //   - the histograms gen_ai.client.token.usage (by gen_ai.token.type input
 //     and output) and gen_ai.client.operation.duration (seconds).
 //
@@ -19,9 +21,16 @@
 // queries and documents) is recorded only when Config.CaptureContent is
 // set: it may hold personal data.
 //
-// Cost metrics come from package pricing (MeterConfig.MeterProvider), agent
-// runs from package agent/agentotel; the spans of a traced model nest under
-// an agent's spans when the agent's context carries them.
+// Cost metrics come from package pricing (MeterConfig.MeterProvider). Agent
+// runs are traced by package agent/agentotel, which already emits a "chat"
+// span per model call of an agent from the agent's events: wrapping that
+// agent's model with Telemetry.Model as well gives two spans per call (the
+// one from this package, a child of the run span, carries the request
+// settings and the time to the first streamed chunk).
+//
+// Note that agentotel's gen_ai.usage.input_tokens counts uncached input
+// only (Bedrock's inputTokens), while this package follows the v1.40
+// conventions and includes cache reads and writes.
 //
 // OpenTelemetry stays out of the root package: only code that imports
 // otelkit depends on it.

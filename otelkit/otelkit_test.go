@@ -303,3 +303,42 @@ func TestErrorType(t *testing.T) {
 		}
 	}
 }
+
+func TestSyncSpan(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, false)
+	store, err := localindex.Open(localindex.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	base, err := kb.New(kb.Config{Store: store, Embedder: r.tel.Embedder("hash", bedrockkittest.NewHashEmbedder(16))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.tel.Sync(ctx, "policies", base, kb.NewMemorySource(
+		kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("alpha beta")},
+		kb.MemoryDocument{URI: "mem:b.unknownext", Data: []byte("?")},
+	), nil)
+	if err != nil || rep.New != 1 {
+		t.Fatalf("%v %+v", err, rep)
+	}
+	spans := r.exp.GetSpans()
+	syncSpan := spans[len(spans)-1]
+	a := attrs(syncSpan)
+	if syncSpan.Name != "sync policies" || a["bedrockkit.sync.new"].AsInt64() != 1 || a["bedrockkit.sync.skipped"].AsInt64() != int64(rep.Skipped) || a["bedrockkit.sync.chunks"].AsInt64() != int64(rep.Chunks) {
+		t.Fatalf("sync span %s %v", syncSpan.Name, syncSpan.Attributes)
+	}
+	if len(syncSpan.Events) != len(rep.Failures) {
+		t.Fatalf("%d events for %d failures", len(syncSpan.Events), len(rep.Failures))
+	}
+	embedded := 0
+	for _, s := range spans[:len(spans)-1] {
+		if s.Name == "embeddings hash" && s.Parent.SpanID() == syncSpan.SpanContext.SpanID() {
+			embedded++
+		}
+	}
+	if embedded != rep.EmbedCalls || embedded == 0 {
+		t.Fatalf("%d embedding spans under the sync, %d embed calls", embedded, rep.EmbedCalls)
+	}
+}
