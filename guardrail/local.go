@@ -380,7 +380,6 @@ type blockView struct {
 	ws          []string
 	wsDone      bool
 	featBuf     *[]classify.Feature // from featurePool
-	hateBuf     *[]classify.Feature // from featurePool
 }
 
 // words returns wordsOf(folded).
@@ -400,27 +399,16 @@ func (v *blockView) features() []classify.Feature {
 	return *v.featBuf
 }
 
-// hateFeatures returns the hate model's features of the folded text.
-func (v *blockView) hateFeatures() []classify.Feature {
-	if v.hateBuf == nil {
-		v.hateBuf = featurePool.Get().(*[]classify.Feature)
-		*v.hateBuf = classify.AppendHateFeatures((*v.hateBuf)[:0], v.folded)
-	}
-	return *v.hateBuf
-}
-
 // featurePool recycles feature slices between assessments.
 var featurePool = sync.Pool{New: func() any { return new([]classify.Feature) }}
 
 // release returns the view's features to the pool; the view must not be
 // used afterwards.
 func (v *blockView) release() {
-	for _, b := range []**[]classify.Feature{&v.featBuf, &v.hateBuf} {
-		if *b != nil && cap(**b) <= 1<<18 {
-			featurePool.Put(*b)
-		}
-		*b = nil
+	if v.featBuf != nil && cap(*v.featBuf) <= 1<<18 {
+		featurePool.Put(v.featBuf)
 	}
+	v.featBuf = nil
 }
 
 func (l *Local) contentFindings(source Source, v *blockView, c *ContentPolicyConfig) []ContentFinding {
@@ -479,7 +467,7 @@ func (l *Local) contentFindings(source Source, v *blockView, c *ContentPolicyCon
 			// reads the text with group names removed (so a mention alone
 			// weighs nothing) and its score is damped when no group is named.
 			m := classify.Hate()
-			p = classify.HateScore(m, folded, v.hateFeatures())
+			p = classify.HateScore(m, folded, v.words(), v.features)
 			lp, hits := lexiconScore(words, FilterHate)
 			if lp > p {
 				p = lp

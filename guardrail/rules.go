@@ -8,9 +8,9 @@ import (
 	"sort"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/bedrockkit/bedrockkit/guardrail/internal/ahocorasick"
+	"github.com/bedrockkit/bedrockkit/guardrail/internal/classify"
 )
 
 // attackRules are known prompt-attack shapes, matched on folded text (lower
@@ -290,40 +290,7 @@ func lexiconScore(words []string, t ContentFilterType) (float64, []string) {
 	return 1 - math.Exp(-sum), hits
 }
 
-// wordsOf splits folded text into words: runs of letters, digits and '.
-func wordsOf(folded string) []string {
-	n := 0 // count first, so the slice is allocated once
-	for i := 0; i < len(folded); i++ {
-		if folded[i] == ' ' {
-			n++
-		}
-	}
-	out := make([]string, 0, n+1)
-	start := -1
-	for i := 0; i < len(folded); {
-		c := folded[i]
-		in, sz := false, 1
-		if c < utf8.RuneSelf {
-			in = wordBytes[c]
-		} else {
-			var r rune
-			r, sz = utf8.DecodeRuneInString(folded[i:])
-			in = unicode.IsLetter(r) || unicode.IsDigit(r)
-		}
-		if in && start < 0 {
-			start = i
-		} else if !in && start >= 0 {
-			out = append(out, folded[start:i])
-			start = -1
-		}
-		i += sz
-	}
-	if start >= 0 {
-		out = append(out, folded[start:])
-	}
-	return out
-}
-
-var wordBytes = byteSet(func(c byte) bool {
-	return c < utf8.RuneSelf && (unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c)) || c == '\'')
-})
+// wordsOf splits folded text into words: runs of letters, digits and '
+// (classify.Words, so that the lexicons here and the hate model read the
+// same words).
+func wordsOf(folded string) []string { return classify.Words(folded) }

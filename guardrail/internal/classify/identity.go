@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"math"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -54,10 +55,6 @@ var identityVariants = func() map[string]bool {
 	return m
 }()
 
-// isIdentity reports whether folded word w names a protected group, also
-// with one vowel dropped.
-func isIdentity(w string) bool { return identityWords[w] || identityVariants[w] }
-
 // slurs are words that both name a protected group and demean it (folded
 // forms); they count as a target and stay visible to the model.
 var slurs = func() map[string]bool {
@@ -74,26 +71,38 @@ var slurs = func() map[string]bool {
 }()
 
 // MentionsTarget reports whether folded text names a protected group, by an
-// identity word or a slur.
-func MentionsTarget(folded string) bool {
-	found := false
-	eachWord(folded, func(i, j int) bool {
-		w := folded[i:j]
-		found = isIdentity(w) || slurs[w]
-		return !found
-	})
-	return found
-}
+// identity word (also with one vowel dropped) or a slur.
+func MentionsTarget(folded string) bool { return scanText(folded, Words(folded)).target }
 
 // HateScore is the probability that folded text is hateful: the hate
-// model's probability that it demeans, threatens or dehumanises (read on the
-// MaskIdentity view), scaled by NoTargetFactor when it names no protected
-// group. Hate needs both a target and derogation; a mention alone scores as
-// the rest of the sentence does, and abuse of a person, an object or a
-// non-protected group stays low.
-func HateScore(m *Model, folded string, fs []Feature) float64 {
-	p := m.Prob(fs)
-	if !MentionsTarget(folded) {
+// model's probability that it demeans, threatens or dehumanises, scaled by
+// NoTargetFactor when it names no protected group. Hate needs both a target
+// and derogation; a mention alone scores as the rest of the sentence does,
+// and abuse of a person, an object or a non-protected group stays low. It
+// equals Prob(HateFeatures(folded)), scaled.
+//
+// words must be Words(folded). features returns Features(folded); it is
+// called only when no group name is masked, so a caller that already holds
+// those features (for another model) need not compute n-grams again.
+func HateScore(m *Model, folded string, words []string, features func() []Feature) float64 {
+	t := scanText(folded, words)
+	var ngrams []Feature
+	if t.identity {
+		ngrams = Features(MaskIdentity(folded))
+	} else {
+		ngrams = features()
+	}
+	var buf [8]Feature
+	lex := appendLexicon(buf[:0], t)
+	z := float64(m.Bias)
+	for _, f := range ngrams {
+		z += float64(m.Weights[f.Index] * f.Value)
+	}
+	for _, f := range lex {
+		z += float64(m.Weights[f.Index] * f.Value)
+	}
+	p := 1 / (1 + math.Exp(-z))
+	if !t.target {
 		p *= NoTargetFactor
 	}
 	return p
@@ -128,7 +137,7 @@ func MaskIdentity(folded string) string {
 	var b strings.Builder
 	last := 0 // end of the part of folded already copied to b
 	eachWord(folded, func(i, j int) bool {
-		if isIdentity(folded[i:j]) {
+		if k, _ := kindOf(folded[i:j]); k&kindIdentity != 0 {
 			if b.Len() == 0 && last == 0 {
 				b.Grow(len(folded))
 			}
@@ -168,5 +177,5 @@ func HateFeatures(folded string) []Feature {
 
 // AppendHateFeatures is HateFeatures appending to dst (see AppendFeatures).
 func AppendHateFeatures(dst []Feature, folded string) []Feature {
-	return appendLexicon(AppendFeatures(dst, MaskIdentity(folded)), folded)
+	return appendLexicon(AppendFeatures(dst, MaskIdentity(folded)), scanText(folded, Words(folded)))
 }

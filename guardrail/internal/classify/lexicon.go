@@ -1,6 +1,10 @@
 package classify
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // The evaluative lexicons give the hate model knowledge that no
 // data set of templated cases can: which words praise, which demean, which
@@ -68,44 +72,107 @@ var (
 // vector has unit norm.
 const lexiconWeight = 1.0
 
-// appendLexicon appends the evaluative-lexicon features of folded text: one
-// feature per kind of evaluative word present (negative, threat, positive),
-// the negated forms when a negator stands up to five words before, whether
-// the text quotes someone (counter-speech often does), whether it holds a
-// slur, and a feature for text with no evaluative word at all.
-func appendLexicon(dst []Feature, folded string) []Feature {
-	var has [7]bool
+// Word kinds, as bits of wordKinds.
+const (
+	kindIdentity = 1 << iota
+	kindSlur
+	kindNegative
+	kindThreat
+	kindPositive
+	kindNegator
+)
+
+// wordKinds holds every word of the identity, slur and evaluative lists
+// with its kinds, so that a text is scanned with one lookup per word.
+var wordKinds = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for _, l := range []struct {
+		set  map[string]bool
+		kind uint8
+	}{{identityWords, kindIdentity}, {identityVariants, kindIdentity}, {slurs, kindSlur}, {negativeWords, kindNegative},
+		{threatWords, kindThreat}, {positiveWords, kindPositive}, {negators, kindNegator}} {
+		for w := range l.set {
+			m[w] |= l.kind
+		}
+	}
+	return m
+}()
+
+// kindFirst marks the bytes that start a word of wordKinds, and
+// kindMaxLen is the longest such word: words that cannot be in the map are
+// skipped without hashing them.
+var kindFirst, kindMaxLen = func() (t [256]bool, n int) {
+	for w := range wordKinds {
+		t[w[0]] = true
+		n = max(n, len(w))
+	}
+	return t, n
+}()
+
+// kindOf returns the kinds of folded word w.
+func kindOf(w string) (uint8, bool) {
+	if len(w) == 0 || len(w) > kindMaxLen || !kindFirst[w[0]] {
+		return 0, false
+	}
+	k, ok := wordKinds[w]
+	return k, ok
+}
+
+// textInfo is what one scan of a folded text finds.
+type textInfo struct {
+	lex      [7]bool // negative, threat, positive, negated negative, negated positive, quote, slur
+	target   bool    // names a protected group (identity word or slur)
+	identity bool    // holds an identity word (MaskIdentity changes the text)
+}
+
+// scanText reads the words of folded text (Words) once: the
+// evaluative-lexicon findings (a negator up to five words before an
+// evaluative word negates it) and whether a protected group is named. A word
+// with an apostrophe is also looked up without its suffix ("women's").
+func scanText(folded string, words []string) textInfo {
+	var t textInfo
 	lastNeg := -10
-	k := 0
-	eachWordApos(folded, func(w string) {
-		negated := k-lastNeg <= 5
-		switch {
-		case slurs[w]:
-			has[6] = true
-		case negators[w]:
-			lastNeg = k
-		case threatWords[w]:
-			has[1] = true
-			if negated {
-				has[3] = true
-			}
-		case negativeWords[w]:
-			has[0] = true
-			if negated {
-				has[3] = true
-			}
-		case positiveWords[w]:
-			has[2] = true
-			if negated {
-				has[4] = true
+	for k, w := range words {
+		w = strings.TrimRight(w, "'")
+		kind, ok := kindOf(w)
+		if !ok {
+			if i := strings.IndexByte(w, '\''); i > 0 {
+				kind, _ = kindOf(w[:i])
+				kind &^= kindNegator
 			}
 		}
-		k++
-	})
-	has[5] = strings.ContainsAny(folded, "\"“”")
+		t.target = t.target || kind&(kindIdentity|kindSlur) != 0
+		t.identity = t.identity || kind&kindIdentity != 0
+		negated := k-lastNeg <= 5
+		switch {
+		case kind&kindSlur != 0:
+			t.lex[6] = true
+		case kind&kindNegator != 0:
+			lastNeg = k
+		case kind&kindThreat != 0:
+			t.lex[1] = true
+			t.lex[3] = t.lex[3] || negated
+		case kind&kindNegative != 0:
+			t.lex[0] = true
+			t.lex[3] = t.lex[3] || negated
+		case kind&kindPositive != 0:
+			t.lex[2] = true
+			t.lex[4] = t.lex[4] || negated
+		}
+	}
+	t.lex[5] = strings.IndexByte(folded, '"') >= 0 || strings.Contains(folded, "“") || strings.Contains(folded, "”")
+	return t
+}
+
+// appendLexicon appends the evaluative-lexicon features of a scanned text:
+// one feature per kind of evaluative word present (negative, threat,
+// positive), the negated forms, whether the text quotes someone
+// (counter-speech often does), whether it holds a slur, and a feature for
+// text with no evaluative word or slur at all.
+func appendLexicon(dst []Feature, t textInfo) []Feature {
 	ids := [7]uint32{lexNeg, lexThreat, lexPos, lexNegatedNeg, lexNegatedPos, lexQuote, lexSlur}
 	any := false
-	for i, h := range has {
+	for i, h := range t.lex {
 		if h {
 			dst = append(dst, Feature{ids[i], lexiconWeight})
 			any = any || i < 3 || i == 6
@@ -117,19 +184,43 @@ func appendLexicon(dst []Feature, folded string) []Feature {
 	return dst
 }
 
-// eachWordApos calls f with each word of s: runs of letters and
-// apostrophes (so "don't" stays one word).
-func eachWordApos(s string, f func(w string)) {
-	for i := 0; i < len(s); {
-		if !isLetter(s[i], s[i:]) {
-			i += runeLen(s[i], s[i:])
-			continue
+// Words splits folded text into words: runs of letters, digits and '.
+func Words(folded string) []string {
+	n := 0 // count first, so the slice is allocated once
+	for i := 0; i < len(folded); i++ {
+		if folded[i] == ' ' {
+			n++
 		}
-		j := i
-		for j < len(s) && (isLetter(s[j], s[j:]) || s[j] == '\'') {
-			j += runeLen(s[j], s[j:])
-		}
-		f(strings.TrimRight(s[i:j], "'"))
-		i = j
 	}
+	out := make([]string, 0, n+1)
+	start := -1
+	for i := 0; i < len(folded); {
+		c := folded[i]
+		in, sz := false, 1
+		if c < utf8.RuneSelf {
+			in = wordBytes[c]
+		} else {
+			var r rune
+			r, sz = utf8.DecodeRuneInString(folded[i:])
+			in = unicode.IsLetter(r) || unicode.IsDigit(r)
+		}
+		if in && start < 0 {
+			start = i
+		} else if !in && start >= 0 {
+			out = append(out, folded[start:i])
+			start = -1
+		}
+		i += sz
+	}
+	if start >= 0 {
+		out = append(out, folded[start:])
+	}
+	return out
 }
+
+var wordBytes = func() (t [256]bool) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		t[c] = unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c)) || c == '\''
+	}
+	return t
+}()
