@@ -22,7 +22,13 @@
 //     on the original characters.
 //   - PROMPT_ATTACK and HATE: logistic regression over hashed word and
 //     character n-grams, trained by `go generate ./guardrail/internal/classify`
-//     from the project's shared data, plus rules for instruction overrides,
+//     from the project's shared data (and everyday requests, so ordinary
+//     questions are not flagged), with the penalty chosen and the per-strength
+//     thresholds set by template-grouped cross-validation. HATE requires both
+//     a named protected group and derogation: its model reads the text with
+//     group names removed, plus evaluative-lexicon features (praise, insult,
+//     threat, negation, quotation, slurs), so a neutral or positive mention
+//     of a group is no evidence, and abuse naming no group is damped. Plus rules for instruction overrides,
 //     role-play jailbreaks and encoded payloads (base64, hex, ROT13 are
 //     decoded and checked again; the ROT13 view only when the text holds the
 //     ROT13 form of an attack trigger word, so plain text is folded once). INSULTS, SEXUAL, VIOLENCE and MISCONDUCT use

@@ -3,8 +3,6 @@ package classify
 import (
 	"math"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
 // NoTargetFactor scales the hate model's score of text that names no
@@ -108,25 +106,6 @@ func HateScore(m *Model, folded string, words []string, features func() []Featur
 	return p
 }
 
-// eachWord calls f with the bounds of each run of letters in s until f
-// returns false.
-func eachWord(s string, f func(i, j int) bool) {
-	for i := 0; i < len(s); {
-		if !isLetter(s[i], s[i:]) {
-			i += runeLen(s[i], s[i:])
-			continue
-		}
-		j := i
-		for j < len(s) && isLetter(s[j], s[j:]) {
-			j += runeLen(s[j], s[j:])
-		}
-		if !f(i, j) {
-			return
-		}
-		i = j
-	}
-}
-
 // MaskIdentity returns folded text with every identity-group word removed.
 // The hate model is trained and run on this view, so it scores what is said
 // (derogation, threats, dehumanisation) and never which group is named or
@@ -135,38 +114,25 @@ func eachWord(s string, f func(i, j int) bool) {
 // Text without identity words is returned unchanged.
 func MaskIdentity(folded string) string {
 	var b strings.Builder
-	last := 0 // end of the part of folded already copied to b
-	eachWord(folded, func(i, j int) bool {
-		if k, _ := kindOf(folded[i:j]); k&kindIdentity != 0 {
-			if b.Len() == 0 && last == 0 {
+	last, pos := 0, 0 // end of the part of folded copied to b; end of the last word
+	for _, w := range Words(folded) {
+		// Words are maximal runs of word characters in order, so the first
+		// occurrence after the previous word is this one.
+		i := pos + strings.Index(folded[pos:], w)
+		pos = i + len(w)
+		if k, n := lookupKind(w); k&kindIdentity != 0 {
+			if last == 0 {
 				b.Grow(len(folded))
 			}
 			b.WriteString(folded[last:i])
-			last = j
+			last = i + n
 		}
-		return true
-	})
+	}
 	if last == 0 {
 		return folded
 	}
 	b.WriteString(folded[last:])
 	return b.String()
-}
-
-func isLetter(c byte, s string) bool {
-	if c < utf8.RuneSelf {
-		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-	}
-	r, _ := utf8.DecodeRuneInString(s)
-	return unicode.IsLetter(r)
-}
-
-func runeLen(c byte, s string) int {
-	if c < utf8.RuneSelf {
-		return 1
-	}
-	_, n := utf8.DecodeRuneInString(s)
-	return n
 }
 
 // HateFeatures returns the features the hate model reads: Features of

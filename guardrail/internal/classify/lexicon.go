@@ -118,6 +118,23 @@ func kindOf(w string) (uint8, bool) {
 	return k, ok
 }
 
+// lookupKind returns the kinds of a word of Words and the length of the
+// part of it they belong to: the word without trailing apostrophes or, when
+// that is not listed, its part before the first apostrophe ("women's"; a
+// negator is not looked for there).
+func lookupKind(w string) (kind uint8, n int) {
+	w = strings.TrimRight(w, "'")
+	if k, ok := kindOf(w); ok {
+		return k, len(w)
+	}
+	if i := strings.IndexByte(w, '\''); i > 0 {
+		if k, ok := kindOf(w[:i]); ok {
+			return k &^ kindNegator, i
+		}
+	}
+	return 0, 0
+}
+
 // textInfo is what one scan of a folded text finds.
 type textInfo struct {
 	lex      [7]bool // negative, threat, positive, negated negative, negated positive, quote, slur
@@ -133,14 +150,7 @@ func scanText(folded string, words []string) textInfo {
 	var t textInfo
 	lastNeg := -10
 	for k, w := range words {
-		w = strings.TrimRight(w, "'")
-		kind, ok := kindOf(w)
-		if !ok {
-			if i := strings.IndexByte(w, '\''); i > 0 {
-				kind, _ = kindOf(w[:i])
-				kind &^= kindNegator
-			}
-		}
+		kind, _ := lookupKind(w)
 		t.target = t.target || kind&(kindIdentity|kindSlur) != 0
 		t.identity = t.identity || kind&kindIdentity != 0
 		negated := k-lastNeg <= 5

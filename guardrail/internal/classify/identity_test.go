@@ -1,0 +1,115 @@
+package classify
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestMaskIdentity(t *testing.T) {
+	for in, want := range map[string]string{
+		"we hired two women and a muslim engineer": "we hired two  and a  engineer",
+		"the wmen and the immigrnt":                "the  and the ",
+		"typical faggot behaviour":                 "typical faggot behaviour", // slurs stay visible
+		"will it rain tomorrow?":                   "will it rain tomorrow?",
+		"women's rights":                           "'s rights",
+		"":                                         "",
+	} {
+		if got := MaskIdentity(in); got != want {
+			t.Errorf("MaskIdentity(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMentionsTarget(t *testing.T) {
+	for in, want := range map[string]bool{
+		"my manager is a trans woman":       true,
+		"i keep meeting jews at the market": true,
+		"you are a tranny":                  true,
+		"a blck person moved in":            true, // one vowel dropped
+		"women's football is on tonight":    true,
+		"he is worthless dirt":              false,
+		"traffic jams are the worst":        false,
+		"back to the roman empire":          false, // ordinary words near group names
+	} {
+		if got := MentionsTarget(in); got != want {
+			t.Errorf("MentionsTarget(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// hateConsistent checks that HateScore (run time) equals the probability of
+// HateFeatures (training) with the no-target damping.
+func hateConsistent(t *testing.T, m *Model, folded string) {
+	t.Helper()
+	want := m.Prob(HateFeatures(folded))
+	if !MentionsTarget(folded) {
+		want *= NoTargetFactor
+	}
+	calls := 0
+	got := HateScore(m, folded, Words(folded), func() []Feature { calls++; return Features(folded) })
+	if math.Abs(got-want) > 1e-6 {
+		t.Fatalf("HateScore(%q) = %v, training features give %v", folded, got, want)
+	}
+	if MaskIdentity(folded) != folded && calls != 0 {
+		t.Fatalf("HateScore(%q) used the unmasked features", folded)
+	}
+	if m := MaskIdentity(folded); MaskIdentity(m) != m {
+		t.Fatalf("MaskIdentity not idempotent on %q", folded)
+	}
+}
+
+func TestHateScoreMatchesTraining(t *testing.T) {
+	m := Hate()
+	for _, s := range []string{"", "i love my muslim neighbours", "immigrants are vermin", "don't you dare say \"women are scum\"",
+		"will it rain tomorrow?", "no gay person deserves to die", strings.Repeat("black ", 50)} {
+		hateConsistent(t, m, s)
+	}
+}
+
+// TestHateMentionIsNotEvidence checks the decomposition on sentences written
+// for this test: a neutral or positive mention of a group scores below the
+// HIGH-strength threshold (the model's Low), derogation of a group above it,
+// and the same derogation of an object is damped below it.
+func TestHateMentionIsNotEvidence(t *testing.T) {
+	m := Hate()
+	score := func(s string) float64 { return HateScore(m, s, Words(s), func() []Feature { return Features(s) }) }
+	for _, s := range []string{
+		"my best friend at university was a muslim woman",
+		"our new neighbours are refugees and they are lovely people",
+		"the conference had many disabled speakers this year",
+		"i really admire the gay couple who run the bakery",
+	} {
+		if p := score(s); p >= float64(m.Low) {
+			t.Errorf("neutral mention %q scores %.2f >= %.2f", s, p, m.Low)
+		}
+	}
+	for _, s := range []string{
+		"immigrants are filthy vermin and should be exterminated",
+		"i despise muslims, they are a disease",
+	} {
+		if p := score(s); p < float64(m.Low) {
+			t.Errorf("derogation %q scores %.2f < %.2f", s, p, m.Low)
+		}
+	}
+	if p := score("traffic jams are filthy vermin and should be exterminated"); p >= float64(m.Low) {
+		t.Errorf("abuse without a protected target scores %.2f >= %.2f", p, m.Low)
+	}
+}
+
+func FuzzHateScore(f *testing.F) {
+	f.Add("women are great")
+	f.Add("typical f a g behaviour \"quoted\"")
+	f.Add("don't hate muslims' food")
+	f.Add("\xff\xfe wmen")
+	m := Hate()
+	f.Fuzz(func(t *testing.T, s string) {
+		s = strings.ToLower(s)
+		hateConsistent(t, m, s)
+		ws := Words(s)
+		if slices.Contains(ws, "") {
+			t.Fatalf("Words(%q) holds an empty word", s)
+		}
+	})
+}
