@@ -1,0 +1,132 @@
+// Command pricing prices Amazon Bedrock usage with the dated catalog bundled in
+// the pricing package, meters calls through a model per tenant, and shows a
+// budget refusing the call that could overspend.
+//
+//	go run ./examples/pricing
+//
+// It runs offline. The metered model is a bedrockkittest.ScriptedModel that
+// returns fixed replies with fixed token counts (stated in the output), so
+// the costs printed are exact prices of those counts, not of a real
+// conversation. Wrap any bedrockkit.Model, such as a Bedrock Converse model,
+// the same way to meter real traffic.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/bedrockkittest"
+	"github.com/bedrockkit/bedrockkit/pricing"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "pricing:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	catalog := pricing.Default()
+
+	// 1. What one usage costs on a few models.
+	usage := bedrockkit.Usage{InputTokens: 120_000, OutputTokens: 8_000, CacheReadTokens: 40_000}
+	fmt.Fprintf(out, "Cost of %d input, %d output and %d cache-read tokens (catalog as of %s):\n\n",
+		usage.InputTokens, usage.OutputTokens, usage.CacheReadTokens, catalog.AsOf())
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "model\tinput\toutput\tcache read\ttotal\t")
+	for _, id := range []string{
+		"us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+		"us.anthropic.claude-3-5-haiku-20241022-v1:0",
+		"us.amazon.nova-lite-v1:0",
+		"us.meta.llama3-1-70b-instruct-v1:0",
+	} {
+		bill, err := catalog.Cost(id, usage)
+		if errors.Is(err, pricing.ErrUnpriced) {
+			// A row without a cache-read rate: price it without cache reads.
+			u := usage
+			u.InputTokens += u.CacheReadTokens
+			u.CacheReadTokens = 0
+			bill, err = catalog.Cost(id, u)
+			id += " *"
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", id, bill.Input, bill.Output, bill.CacheRead, bill.Total)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "* no cache-read rate in the catalog row, so the cache reads are priced as input tokens.")
+	fmt.Fprintln(out, "\nThe bundled prices come from dated public sources (see Catalog.Notes); verify the ones")
+	fmt.Fprintln(out, "that matter to you and replace rows with Catalog.Override.")
+
+	// An unknown model is an error, never a free call.
+	_, err := catalog.Cost("example.unknown-model-v1:0", usage)
+	fmt.Fprintf(out, "\nAn unknown model: %v (errors.Is ErrUnknownModel: %v)\n", err, errors.Is(err, pricing.ErrUnknownModel))
+
+	// 2. A meter around a model attributes each call to the tenant on the
+	// context.
+	meter, err := pricing.NewMeter(pricing.MeterConfig{Catalog: catalog})
+	if err != nil {
+		return err
+	}
+	defer meter.Close()
+	const modelID = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+	// A prompt of about 2,000 tokens; the scripted model reports exactly the
+	// meter's own estimate of it as input, and 500 output tokens.
+	req := &bedrockkit.Request{
+		Messages:  []bedrockkit.Message{bedrockkit.UserText("Summarise my week: " + strings.Repeat("Met the team, reviewed the budget, shipped a fix. ", 160))},
+		MaxTokens: 500,
+	}
+	inputTokens := pricing.EstimateRequest(req, nil)
+	reply := func() bedrockkittest.Step {
+		return bedrockkittest.Step{Response: &bedrockkit.Response{
+			Message: bedrockkit.AssistantText("Here is a summary."),
+			Usage:   bedrockkit.Usage{InputTokens: inputTokens, OutputTokens: 500},
+		}}
+	}
+	scripted := bedrockkittest.NewScriptedModel(reply(), reply(), reply(), reply(), reply(), reply())
+	model := meter.Model(modelID, scripted)
+	fmt.Fprintf(out, "\nMetering %s (a ScriptedModel with fixed replies reporting %d input and 500 output tokens per call):\n", modelID, inputTokens)
+
+	for _, tenant := range []string{"acme", "acme", "globex"} {
+		if _, err := model.Generate(pricing.WithTenant(ctx, tenant), req); err != nil {
+			return err
+		}
+	}
+	for _, e := range meter.Snapshot().Entries {
+		fmt.Fprintf(out, "  tenant %-7s %d calls, %d in / %d out tokens, cost %s\n", e.Tenant, e.Calls, e.InputTokens, e.OutputTokens, e.Cost.Total)
+	}
+
+	// 3. A tenant budget: each call reserves its worst case (estimated input
+	// plus MaxTokens at the highest rate) before it reaches the model, so the
+	// call that could overspend is refused up front.
+	limit := pricing.MustMoney("0.02")
+	budget := meter.SetTenantBudget("initech", limit)
+	fmt.Fprintf(out, "\nTenant initech has a budget of %s:\n", limit)
+	tctx := pricing.WithTenant(ctx, "initech")
+	for i := 1; i <= 5; i++ {
+		_, err := model.Generate(tctx, req)
+		var be *pricing.BudgetError
+		if errors.As(err, &be) {
+			fmt.Fprintf(out, "  call %d refused before reaching the model: needs up to %s, %s of %s spent (errors.Is ErrBudgetExceeded: %v)\n",
+				i, be.Needed, be.Spent, be.Limit, errors.Is(err, bedrockkit.ErrBudgetExceeded))
+			break
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  call %d done, spent %s\n", i, budget.State().Spent)
+	}
+	fmt.Fprintf(out, "\nThe model was called %d times in total; the meter's grand total is %s.\n",
+		len(scripted.Requests()), meter.Snapshot().Total().Cost.Total)
+	return nil
+}
