@@ -54,14 +54,21 @@ const question = "Where is my order A-1001, and when will it arrive?"
 func main() {
 	useBedrock := flag.Bool("bedrock", false, "use a Bedrock Converse model (AWS credentials and region from the environment)")
 	modelID := flag.String("model", "us.amazon.nova-lite-v1:0", "Bedrock model or inference profile (with -bedrock)")
+	endpoint := flag.String("endpoint", "", "Bedrock runtime endpoint override, such as a VPC endpoint (with -bedrock)")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, *useBedrock, *modelID); err != nil {
+	if err := run(context.Background(), os.Stdout, options{bedrock: *useBedrock, modelID: *modelID, endpoint: *endpoint}); err != nil {
 		fmt.Fprintln(os.Stderr, "agent:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer, useBedrock bool, modelID string) error {
+type options struct {
+	bedrock           bool
+	modelID, endpoint string
+}
+
+func run(ctx context.Context, out io.Writer, o options) error {
+	useBedrock, modelID := o.bedrock, o.modelID
 	lookup := agent.Func("order_status", "Look up the status and expected delivery date of an order.",
 		func(ctx context.Context, in orderQuery) (orderStatus, error) {
 			o, ok := orders[strings.ToUpper(strings.TrimSpace(in.OrderID))]
@@ -73,7 +80,7 @@ func run(ctx context.Context, out io.Writer, useBedrock bool, modelID string) er
 
 	var model bedrockkit.Model
 	if useBedrock {
-		client, err := bedrockkit.NewRuntimeClient(ctx, bedrockkit.RuntimeClientOptions{})
+		client, err := bedrockkit.NewRuntimeClient(ctx, bedrockkit.RuntimeClientOptions{Endpoint: o.endpoint})
 		if err != nil {
 			return fmt.Errorf("%w\nSet AWS credentials (or AWS_BEARER_TOKEN_BEDROCK) and AWS_REGION, or run without -bedrock for the scripted demonstration", err)
 		}
