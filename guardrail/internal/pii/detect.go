@@ -699,6 +699,11 @@ func looksPhoneGrouped(raw string) bool {
 			return false
 		}
 	}
+	// 3-2-4 is the SSN shape, not a phone layout: without phone context
+	// words such a number is left to the SSN detector (which may reject it).
+	if len(groups) == 3 && len(groups[0]) == 3 && len(groups[1]) == 2 && len(groups[2]) == 4 {
+		return false
+	}
 	return len(groups[len(groups)-1]) >= 2
 }
 

@@ -96,6 +96,25 @@ func TestNoFalsePositives(t *testing.T) {
 	}
 }
 
+// TestSSNShapeIsNotAPhone: a number in the SSN layout that the SSN rules
+// reject (123-45-6789 is a well-known invalid example) must not be masked as
+// a phone number instead; with phone context words it still is one.
+func TestSSNShapeIsNotAPhone(t *testing.T) {
+	d := all()
+	for _, e := range d.Detect("My SSN is 123-45-6789.") {
+		if e.Type == "PHONE" {
+			t.Fatalf("SSN-shaped number detected as %+v", e)
+		}
+	}
+	found := false
+	for _, e := range d.Detect("Call my mobile 123-45-6789 tonight.") {
+		found = found || e.Type == "PHONE"
+	}
+	if !found {
+		t.Fatal("a 3-2-4 number with phone context should still be a phone")
+	}
+}
+
 func FuzzDetect(f *testing.F) {
 	for _, s := range []string{"", "jane@example.com 4111111111111111", "GB82 WEST 1234 5698 7654 32", "(555) 123-4567x12",
 		"1234 Main Street\nApt. 5\nSpringfield, IL 62704", "ｊｏｅ@ｅｘａｍｐｌｅ.ｃｏｍ", "a@b", "@@..", "P.O. Box 12", "2001:db8::1", "\xff\xfe@x.io"} {
