@@ -28,9 +28,8 @@
 // one from this package, a child of the run span, carries the request
 // settings and the time to the first streamed chunk).
 //
-// Note that agentotel's gen_ai.usage.input_tokens counts uncached input
-// only (Bedrock's inputTokens), while this package follows the v1.40
-// conventions and includes cache reads and writes.
+// Both packages follow the v1.40 conventions: gen_ai.usage.input_tokens
+// includes cache reads and writes, which are also reported on their own.
 //
 // OpenTelemetry stays out of the root package: only code that imports
 // otelkit depends on it.

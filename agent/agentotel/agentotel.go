@@ -23,13 +23,17 @@ const (
 	AttrRequestModel  = attribute.Key("gen_ai.request.model")
 	AttrFinishReasons = attribute.Key("gen_ai.response.finish_reasons")
 	AttrInputTokens   = attribute.Key("gen_ai.usage.input_tokens")
-	AttrOutputTokens  = attribute.Key("gen_ai.usage.output_tokens")
-	AttrToolName      = attribute.Key("gen_ai.tool.name")
-	AttrToolCallID    = attribute.Key("gen_ai.tool.call.id")
-	AttrToolType      = attribute.Key("gen_ai.tool.type")
-	AttrToolArguments = attribute.Key("gen_ai.tool.call.arguments")
-	AttrToolResult    = attribute.Key("gen_ai.tool.call.result")
-	AttrErrorType     = attribute.Key("error.type")
+	// AttrCacheReadTokens and AttrCacheWriteTokens split out the cached part
+	// of gen_ai.usage.input_tokens, which includes them (semconv v1.40).
+	AttrCacheReadTokens  = attribute.Key("gen_ai.usage.cache_read.input_tokens")
+	AttrCacheWriteTokens = attribute.Key("gen_ai.usage.cache_creation.input_tokens")
+	AttrOutputTokens     = attribute.Key("gen_ai.usage.output_tokens")
+	AttrToolName         = attribute.Key("gen_ai.tool.name")
+	AttrToolCallID       = attribute.Key("gen_ai.tool.call.id")
+	AttrToolType         = attribute.Key("gen_ai.tool.type")
+	AttrToolArguments    = attribute.Key("gen_ai.tool.call.arguments")
+	AttrToolResult       = attribute.Key("gen_ai.tool.call.result")
+	AttrErrorType        = attribute.Key("error.type")
 )
 
 // Options configure the spans.
@@ -85,13 +89,30 @@ func (r *Run) End(err error) {
 		return
 	}
 	r.ended = true
-	r.span.SetAttributes(AttrInputTokens.Int(r.usage.InputTokens), AttrOutputTokens.Int(r.usage.OutputTokens))
+	r.span.SetAttributes(usageAttrs(r.usage)...)
 	if err != nil {
 		r.span.RecordError(err)
 		r.span.SetStatus(codes.Error, err.Error())
 		r.span.SetAttributes(AttrErrorType.String(errorType(err)))
 	}
 	r.span.End()
+}
+
+// usageAttrs reports u the way the GenAI conventions (v1.40) and package
+// otelkit do: input tokens include cache reads and writes, which are also
+// given on their own when present.
+func usageAttrs(u bedrockkit.Usage) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{
+		AttrInputTokens.Int(u.InputTokens + u.CacheReadTokens + u.CacheWriteTokens),
+		AttrOutputTokens.Int(u.OutputTokens),
+	}
+	if u.CacheReadTokens > 0 {
+		attrs = append(attrs, AttrCacheReadTokens.Int(u.CacheReadTokens))
+	}
+	if u.CacheWriteTokens > 0 {
+		attrs = append(attrs, AttrCacheWriteTokens.Int(u.CacheWriteTokens))
+	}
+	return attrs
 }
 
 func (r *Run) observe(e agent.Event) {
@@ -112,9 +133,8 @@ func (r *Run) observe(e agent.Event) {
 				AttrOperationName.String("chat"),
 				AttrProviderName.String(r.opts.Provider),
 				AttrRequestModel.String(e.Model),
-				AttrInputTokens.Int(e.Usage.InputTokens),
-				AttrOutputTokens.Int(e.Usage.OutputTokens),
 			))
+		s.SetAttributes(usageAttrs(e.Usage)...)
 		if e.StopReason != "" {
 			s.SetAttributes(AttrFinishReasons.StringSlice([]string{string(e.StopReason)}))
 		}

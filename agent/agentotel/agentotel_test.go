@@ -35,7 +35,7 @@ func TestSpans(t *testing.T) {
 				bedrockkit.ToolCall{ID: "c2", Name: "nope", Input: json.RawMessage(`{}`)},
 			}},
 			Usage: bedrockkit.Usage{InputTokens: 10, OutputTokens: 3}}},
-		bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("Sunny."), Usage: bedrockkit.Usage{InputTokens: 20, OutputTokens: 2}}},
+		bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("Sunny."), Usage: bedrockkit.Usage{InputTokens: 12, CacheReadTokens: 8, OutputTokens: 2}}},
 	)
 	a := &agent.Agent{Name: "helper", Model: m, Tools: []*agent.Tool{tool}}
 	ctx, run := agentotel.Start(context.Background(), tp.Tracer("test"), a.Name, "sess-1", agentotel.Options{RecordContent: true})
