@@ -1,6 +1,11 @@
-// Command quickstart builds a knowledge base from a small bundled corpus (the
-// policy and product documents of Harborview Bank, a fictional bank),
-// answers a few questions with citations and prints the sync statistics.
+// Command quickstart is the customer-service assistant of Harborview Bank, a
+// fictional bank. It builds a knowledge base from the bank's bundled policy
+// and product documents, answers a few questions with citations and prints
+// the sync statistics. Then comes the assistant: an agent with two tools
+// over fake account data (account_lookup, transaction_summary) and the
+// knowledge base as a search tool, a guardrail that masks account numbers
+// and blocks investment advice, a pricing meter, a trace of every step and
+// the cost of each conversation.
 //
 //	go run ./examples/quickstart                 # offline, no credentials
 //	go run ./examples/quickstart -bedrock        # Bedrock models and Titan embeddings
@@ -9,8 +14,12 @@
 // Offline it embeds with bedrockkittest.HashEmbedder (a deterministic
 // bag-of-words hash, not a neural model) and, with no generation model,
 // answers extractively: the retrieved passages' best-matching sentences,
-// cited. With -bedrock it uses the AWS credentials and region of the
-// environment, Titan Text Embeddings V2 and a Converse model.
+// cited. The agent conversation needs a language model, so offline it is
+// skipped with a note saying how to configure one (no scripted model stands
+// in for it); the tools, the knowledge-base search, the guardrail and the
+// price table still run for real. With -bedrock it uses the AWS credentials
+// and region of the environment, Titan Text Embeddings V2 and a Converse
+// model for both the answers and the agent.
 package main
 
 import (
@@ -61,6 +70,7 @@ type options struct {
 
 func run(ctx context.Context, out io.Writer, o options) error {
 	cfg := kb.Config{Concurrency: 4, BatchSize: 8}
+	var model bedrockkit.Model // nil offline
 	if o.bedrock {
 		client, err := bedrockkit.NewRuntimeClient(ctx, bedrockkit.RuntimeClientOptions{Endpoint: o.endpoint})
 		if err != nil {
@@ -70,10 +80,11 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		if err != nil {
 			return err
 		}
-		model, err := bedrockkit.NewConverseModel(client, o.modelID, bedrockkit.ConverseOptions{})
+		converse, err := bedrockkit.NewConverseModel(client, o.modelID, bedrockkit.ConverseOptions{})
 		if err != nil {
 			return err
 		}
+		model = converse
 		cfg.Embedder, cfg.EmbedderID, cfg.Model = emb, emb.ModelID(), model
 		cfg.RequestsPerMinute = 600
 		fmt.Fprintf(out, "Using Amazon Bedrock: %s for answers, %s for embeddings.\n\n", o.modelID, emb.ModelID())
@@ -127,7 +138,8 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		return err
 	}
 	printReport(out, "Second sync (nothing changed)", rep)
-	return nil
+
+	return runAssistant(ctx, out, o, base, model)
 }
 
 // progressBar draws the sync's progress on one terminal line.
