@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -459,7 +461,9 @@ func extractive(question string, passages []Result) (string, []Citation) {
 	numeric := quantityRE.MatchString(question)
 	best := 0.0
 	for i := range sents {
-		for t := range sents[i].terms {
+		// Sum in a fixed order: float addition in map order made equal
+		// scores differ in the last bit, so answers changed between runs.
+		for _, t := range slices.Sorted(maps.Keys(sents[i].terms)) {
 			sents[i].score += 1 / (1 + float64(df[t]))
 		}
 		if numeric && strings.ContainsAny(sents[i].text, "0123456789") {

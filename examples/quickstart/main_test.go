@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -155,4 +156,29 @@ func lineHas(s, first string, want ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestAnswersAreDeterministic: the same corpus and questions give the same
+// answers on every run. (Extractive scores were once summed in map order,
+// so tied sentences swapped places between runs.)
+func TestAnswersAreDeterministic(t *testing.T) {
+	answers := func() string {
+		var out bytes.Buffer
+		if err := run(context.Background(), &out, options{modelID: "us.amazon.nova-lite-v1:0"}); err != nil {
+			t.Fatal(err)
+		}
+		var keep []string
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(l, "A ") || strings.HasPrefix(l, "   [") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	first := answers()
+	for range 8 {
+		if got := answers(); got != first {
+			t.Fatalf("answers changed between runs:\n%s\n---\n%s", first, got)
+		}
+	}
 }
