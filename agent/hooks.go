@@ -37,8 +37,9 @@ type Verdict struct {
 // Intervened reports whether the verdict blocks or rewrites content.
 func (v Verdict) Intervened() bool { return v.Blocked || v.Text != "" }
 
-// Guard inspects content at a stage. The guardrail package provides one;
-// adapt its Assess result to a Verdict. An error ends the run.
+// Guard inspects content at a stage. FromGuardrail turns any guardrail.Guard
+// (local, remote or both) into one; GuardFunc adapts a function. An error
+// ends the run.
 type Guard interface {
 	Check(ctx context.Context, stage Stage, text string) (Verdict, error)
 }
