@@ -414,3 +414,17 @@ func BenchmarkAssessFullPolicy4K(b *testing.B) {
 	slices.Sort(times)
 	b.ReportMetric(float64(times[len(times)/2].Nanoseconds()), "p50-ns")
 }
+
+// TestLocalRefusesAutomatedReasoning: a policy part the local engine cannot
+// evaluate must not be silently ignored.
+func TestLocalRefusesAutomatedReasoning(t *testing.T) {
+	p, err := ParsePolicy([]byte(`{"name":"ar","blockedInputMessaging":"no","blockedOutputsMessaging":"no",
+	  "wordPolicyConfig":{"wordsConfig":[{"text":"falcon"}]},
+	  "automatedReasoningPolicyConfig":{"policies":["arn:aws:bedrock:us-east-1:123456789012:automated-reasoning-policy/x"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLocal(p, Options{}); !errors.Is(err, bedrockkit.ErrUnsupported) || !strings.Contains(err.Error(), "NewRemote") {
+		t.Fatalf("NewLocal error = %v; want ErrUnsupported pointing to NewRemote", err)
+	}
+}

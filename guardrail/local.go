@@ -68,6 +68,9 @@ func NewLocal(p *Policy, opts Options) (*Local, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if len(p.AutomatedReasoningPolicyConfig) > 0 {
+		return nil, fmt.Errorf("%w: guardrail: automated reasoning policies are evaluated by Bedrock only; guard with NewRemote, or remove automatedReasoningPolicyConfig to run the rest locally", bedrockkit.ErrUnsupported)
+	}
 	l := &Local{p: p, opts: opts, piiCfg: map[PIIType]PIIEntityConfig{}}
 	if c := p.SensitiveInformationPolicyConfig; c != nil {
 		var types []pii.Type
