@@ -624,8 +624,11 @@ func fromContentBlock(b types.ContentBlock, strict bool) ([]Part, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: tool call %q input: %v", ErrMalformedStream, aws.ToString(b.Value.Name), err)
 		}
-		if in == nil {
+		switch t := bytes.TrimSpace(in); {
+		case len(t) == 0 || string(t) == "null":
 			in = json.RawMessage("{}")
+		case t[0] != '{':
+			return nil, fmt.Errorf("%w: tool call %q input is not a JSON object: %q", ErrMalformedStream, aws.ToString(b.Value.Name), truncate(string(t), 200))
 		}
 		return []Part{ToolCall{ID: aws.ToString(b.Value.ToolUseId), Name: aws.ToString(b.Value.Name), Input: in}}, nil
 	case *types.ContentBlockMemberToolResult:

@@ -3,6 +3,8 @@ package bedrockkit
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"iter"
 	"math/rand/v2"
 	"net"
@@ -92,7 +94,9 @@ func (p RetryPolicy) loop(ctx context.Context, call func(ctx context.Context, at
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return err
+			// The caller gave up: report that, not a retryable error an
+			// outer loop would retry. The last failure stays in the text.
+			return fmt.Errorf("%w (while waiting to retry after: %v)", ctx.Err(), err)
 		case <-t.C:
 		}
 	}
@@ -204,6 +208,10 @@ func classify(op string, err error) error {
 				out.Kind = ErrInternal
 			}
 		}
+	}
+	if out.Kind == nil && errors.Is(err, io.ErrUnexpectedEOF) {
+		// The connection dropped mid-body: transient, like a reset.
+		out.Kind = ErrServiceUnavailable
 	}
 	if out.Kind == nil {
 		var ne net.Error

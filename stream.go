@@ -223,8 +223,8 @@ func (r *streamReader) finishTool(i int) error {
 	if len(raw) == 0 {
 		raw = []byte("{}")
 	}
-	if !json.Valid(raw) {
-		return fmt.Errorf("%w: tool call %q (%s) input is not valid JSON: %q", ErrMalformedStream, tb.name, tb.id, truncate(string(raw), 200))
+	if !json.Valid(raw) || raw[0] != '{' {
+		return fmt.Errorf("%w: tool call %q (%s) input is not a JSON object: %q", ErrMalformedStream, tb.name, tb.id, truncate(string(raw), 200))
 	}
 	var buf bytes.Buffer
 	_ = json.Compact(&buf, raw)
