@@ -198,7 +198,12 @@ func (k *KnowledgeBase) part(ctx context.Context, name string) (*partition, erro
 		k.parts[name] = p
 	}
 	k.mu.Unlock()
-	p.once.Do(func() { p.err = k.load(ctx, name, p) })
+	// The load is shared by every caller waiting on it, so it must not end
+	// because the first caller gave up; each caller still checks its own ctx.
+	p.once.Do(func() { p.err = k.load(context.WithoutCancel(ctx), name, p) })
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if p.err != nil {
 		// Let a later call try again (the context may have been cancelled).
 		k.mu.Lock()

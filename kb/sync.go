@@ -277,7 +277,8 @@ type docJob struct {
 	uri     string
 	existed bool
 	records []Record
-	left    int // chunks not yet embedded; guarded by syncRun.mu
+	left    int  // chunks not yet embedded; guarded by syncRun.mu
+	failed  bool // the store refused the document's records; reported by commit
 }
 
 func (r *syncRun) progressLocked() {
@@ -548,9 +549,12 @@ func (r *syncRun) committer() error {
 			return err
 		}
 		for _, d := range docs {
-			if d.existed {
+			switch {
+			case d.failed:
+				// Reported by commit.
+			case d.existed:
 				r.finish(&r.rep.Modified)
-			} else {
+			default:
 				r.finish(&r.rep.New)
 			}
 		}
@@ -562,7 +566,76 @@ func (r *syncRun) committer() error {
 // index: the old versions are deleted, then the new records written in one
 // atomic Upsert, so after a crash each document is either complete or
 // absent.
+//
+// A document whose records are invalid (a zero or non-finite vector, a
+// wrong dimension) or that the store refuses fails alone: the group is
+// checked first, and a refused group write is retried one document at a
+// time. Once a group's delete has started, the delete and the write run to
+// the end even if the sync is cancelled, so a cancellation never leaves a
+// changed document absent.
 func (r *syncRun) commit(docs ...*docJob) error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	ctx := context.WithoutCancel(r.ctx)
+	dims := r.kb.cfg.Embedder.Dimensions()
+	valid := docs[:0:0]
+	for _, d := range docs {
+		if err := checkRecords(d.records, dims); err != nil {
+			r.refuse(ctx, d, err)
+			continue
+		}
+		valid = append(valid, d)
+	}
+	if len(valid) == 0 {
+		return nil
+	}
+	err := r.write(ctx, valid)
+	if err == nil || !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		return err
+	}
+	for _, d := range valid {
+		if err := r.write(ctx, []*docJob{d}); err != nil {
+			if !errors.Is(err, bedrockkit.ErrInvalidInput) {
+				return err
+			}
+			r.refuse(ctx, d, err)
+		}
+	}
+	return nil
+}
+
+// checkRecords applies the checks every store makes, so a bad document is
+// caught before any old version is deleted.
+func checkRecords(recs []Record, dims int) error {
+	for _, rec := range recs {
+		if rec.Vector == nil {
+			continue
+		}
+		if _, err := ValidateRecord(rec, dims, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refuse records d as failed. Its previous version, if any, is removed: the
+// source no longer holds that content, and serving it would be stale.
+func (r *syncRun) refuse(ctx context.Context, d *docJob, err error) {
+	d.failed = true
+	if d.existed {
+		if _, derr := r.kb.cfg.Store.DeleteDocuments(ctx, r.opts.Partition, []string{d.uri}); derr == nil {
+			if kw := r.part.keyword; kw != nil {
+				kw.RemoveDocument(d.uri)
+			}
+		}
+	}
+	d.records = nil
+	r.fail(d.uri, fmt.Errorf("the store refused its chunks: %w", err))
+}
+
+// write deletes the documents' old versions and upserts their records.
+func (r *syncRun) write(ctx context.Context, docs []*docJob) error {
 	store, part := r.kb.cfg.Store, r.opts.Partition
 	var old []string
 	var recs []Record
@@ -573,7 +646,7 @@ func (r *syncRun) commit(docs ...*docJob) error {
 		recs = append(recs, d.records...)
 	}
 	if len(old) > 0 {
-		if _, err := store.DeleteDocuments(r.ctx, part, old); err != nil {
+		if _, err := store.DeleteDocuments(ctx, part, old); err != nil {
 			return fmt.Errorf("kb: deleting the old version of %s: %w", old[0], err)
 		}
 	}
@@ -583,7 +656,7 @@ func (r *syncRun) commit(docs ...*docJob) error {
 		}
 	}
 	if len(recs) > 0 {
-		if err := store.Upsert(r.ctx, recs); err != nil {
+		if err := store.Upsert(ctx, recs); err != nil {
 			return fmt.Errorf("kb: writing %s: %w", docs[0].uri, err)
 		}
 	}
