@@ -328,6 +328,14 @@ func (r *syncRun) ingest(item SourceItem, existed bool, oldFP string) {
 	}
 	loader, ext := k.loaderFor(item.Name)
 	if loader == nil {
+		// The content changed and can no longer be loaded: its old chunks
+		// are stale, so drop them rather than keep serving them.
+		if existed {
+			if err := r.commit(&docJob{uri: item.URI, existed: true}); err != nil {
+				r.fail(item.URI, err)
+				return
+			}
+		}
 		r.skip(item.URI, existed, fmt.Errorf("no loader for file type %q; add one to Config.Loaders", ext))
 		return
 	}

@@ -153,3 +153,27 @@ func TestPartitionLoadSurvivesFirstCallerCancel(t *testing.T) {
 		t.Fatalf("second caller with a live context failed: %v", err)
 	}
 }
+
+// TestChangedDocumentWithoutLoaderDropsOldChunks: a document whose content
+// changed and whose type has no loader any more must not keep serving its
+// old chunks.
+func TestChangedDocumentWithoutLoaderDropsOldChunks(t *testing.T) {
+	ctx := context.Background()
+	st := openIndex(t, localindex.Options{})
+	k := newKB(t, kb.Config{Store: st})
+	src := kb.NewMemorySource(kb.MemoryDocument{URI: "mem:notes", Name: "notes.txt", Data: []byte("Old refund policy: thirty days.")})
+	if _, err := k.Sync(ctx, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	src.Put(kb.MemoryDocument{URI: "mem:notes", Name: "notes.bin", Data: []byte{0x00, 0x01, 0x02}})
+	rep, err := k.Sync(ctx, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Skipped != 1 {
+		t.Fatalf("report %+v: want the document skipped", rep)
+	}
+	if storedDocs(t, st)["mem:notes"] {
+		t.Fatal("the old chunks of a changed, now unloadable document are still served")
+	}
+}
