@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -310,5 +311,85 @@ func TestDimensionsOption(t *testing.T) {
 	err = ix.Upsert(bg, []kb.Record{{ID: "x", DocumentID: "d", Vector: make([]float32, 16)}})
 	if !errors.Is(err, kb.ErrDimensionMismatch) {
 		t.Fatalf("16-dim upsert into an 8-dim index: %v", err)
+	}
+}
+
+// TestVectorFileFailures: with Int8 and a Dir the float32 vectors live
+// only in the vector file. A failed write keeps the vector in memory (no
+// loss, results stay exact, a snapshot persists it); a failed read fails
+// the search, Get and snapshot instead of scoring a vector as zero.
+func TestVectorFileFailures(t *testing.T) {
+	dir := t.TempDir()
+	vecs := clustered(600, 32, 4)
+	ix, err := Open(Options{Dir: dir, Quantization: Int8, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	load(t, ix, vecs[:300])
+	good := ix.vfile
+
+	// Writes fail: a read-only handle on the same file.
+	ro, err := os.Open(good.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.vfile = ro
+	loadFrom(t, ix, vecs, 300)
+	if len(ix.spill) != 300 {
+		t.Fatalf("%d vectors kept in memory after failed writes, want 300", len(ix.spill))
+	}
+	for _, i := range []int{5, 305, 599} {
+		hits, err := ix.Search(bg, kb.Query{Vector: vecs[i], K: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := recall(hits, exactTop(vecs, vecs[i], 10, nil)); r != 1 {
+			t.Fatalf("query %d: recall %.2f with spilled vectors, want 1", i, r)
+		}
+	}
+	got, err := ix.Get(bg, "", []string{"450"})
+	if err != nil || len(got) != 1 || !slices.Equal(got[0].Vector, vecs[450]) {
+		t.Fatalf("Get of a spilled vector: %v %v", got, err)
+	}
+
+	// Reads fail: a closed handle.
+	closed, err := os.Open(good.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	ix.vfile = closed
+	if _, err := ix.Search(bg, kb.Query{Vector: vecs[5], K: 10}); !errors.Is(err, ErrVectorFile) {
+		t.Fatalf("Search with an unreadable vector file: %v, want ErrVectorFile", err)
+	}
+	if _, err := ix.Get(bg, "", []string{"5"}); !errors.Is(err, ErrVectorFile) {
+		t.Fatalf("Get with an unreadable vector file: %v, want ErrVectorFile", err)
+	}
+	ix.walMu.Lock()
+	err = ix.snapshot()
+	ix.walMu.Unlock()
+	if !errors.Is(err, ErrVectorFile) {
+		t.Fatalf("snapshot with an unreadable vector file: %v, want ErrVectorFile", err)
+	}
+	ro.Close()
+	ix.vfile = good
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Nothing was lost: reopen and compare every vector.
+	ix, err = Open(Options{Dir: dir, Quantization: Int8, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if ix.Len() != 600 {
+		t.Fatalf("reopened with %d records, want 600", ix.Len())
+	}
+	for _, i := range []int{0, 299, 300, 599} {
+		got, err := ix.Get(bg, "", []string{strconv.Itoa(i)})
+		if err != nil || len(got) != 1 || !slices.Equal(got[0].Vector, vecs[i]) {
+			t.Fatalf("record %d after reopen: %v %v", i, got, err)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -92,6 +93,13 @@ type Recovery struct {
 	Problems []string
 }
 
+// ErrVectorFile reports that a float32 vector could not be read back from
+// the index's vector file (Int8 with a Dir keeps them only on disk). The
+// search or Get that met it fails rather than scoring a vector it could
+// not read; check the disk and reopen the index, which rebuilds the file
+// from the snapshot and log.
+var ErrVectorFile = errors.New("localindex: the on-disk vector file could not be read")
+
 type pkey struct{ part, id string }
 
 type entry struct {
@@ -130,7 +138,8 @@ type Index struct {
 
 	pending []int32 // slots not yet in the graph (see flushGraph)
 
-	vfile *os.File // Int8 on disk: float32 vectors by slot
+	vfile *os.File            // Int8 on disk: float32 vectors by slot
+	spill map[int32][]float32 // vectors whose vfile write failed
 	lock  *os.File
 	graph *hnsw
 
@@ -499,6 +508,7 @@ func (ix *Index) freeSlot(s int32) {
 	ix.partLive[ix.part[s]]--
 	ix.slots[s] = nil
 	ix.live--
+	delete(ix.spill, s)
 	if ix.graph == nil {
 		ix.inv[s] = 0
 		ix.free = append(ix.free, s)
@@ -532,10 +542,11 @@ func quantize(vec []float32, inv float32, codes []int8, scale *float32) float32 
 	return float32(math.Sqrt(r))
 }
 
-// vector returns slot s's float32 vector (a copy when it lives on disk).
-func (ix *Index) vector(s int32, buf []float32) []float32 {
+// vector returns slot s's float32 vector (read into buf when it lives on
+// disk; the error is then a failed read).
+func (ix *Index) vector(s int32, buf []float32) ([]float32, error) {
 	if ix.vfile == nil {
-		return ix.vecs[int(s)*ix.dim : int(s+1)*ix.dim]
+		return ix.vecs[int(s)*ix.dim : int(s+1)*ix.dim], nil
 	}
 	return ix.readVectorFile(s, buf)
 }
@@ -556,19 +567,27 @@ func (ix *Index) Get(ctx context.Context, partition string, ids []string) ([]kb.
 	var out []kb.Record
 	for _, id := range ids {
 		if e := ix.entries[pkey{partition, id}]; e != nil {
-			out = append(out, ix.export(e, true))
+			r, err := ix.export(e, true)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
 		}
 	}
 	return out, nil
 }
 
 // export returns a deep copy of e's record, with its vector if asked.
-func (ix *Index) export(e *entry, withVector bool) kb.Record {
+func (ix *Index) export(e *entry, withVector bool) (kb.Record, error) {
 	r := kb.CloneRecord(e.rec)
 	if withVector && e.slot >= 0 {
-		r.Vector = append([]float32(nil), ix.vector(e.slot, make([]float32, ix.dim))...)
+		v, err := ix.vector(e.slot, make([]float32, ix.dim))
+		if err != nil {
+			return kb.Record{}, err
+		}
+		r.Vector = slices.Clone(v)
 	}
-	return r
+	return r, nil
 }
 
 // Documents implements kb.Store.
@@ -642,7 +661,11 @@ func (ix *Index) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 	}
 	hits := make([]kb.Hit, len(cands))
 	for i, c := range cands {
-		hits[i] = kb.Hit{Record: ix.export(ix.slots[c.slot], q.WithVectors), Score: float64(c.score)}
+		r, err := ix.export(ix.slots[c.slot], q.WithVectors)
+		if err != nil {
+			return nil, err
+		}
+		hits[i] = kb.Hit{Record: r, Score: float64(c.score)}
 	}
 	return hits, nil
 }
@@ -680,7 +703,7 @@ func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, fi
 		if len(match)*10 >= ix.live && len(match) >= ix.opts.HNSW.MinRecords {
 			return ix.graph.search(qn, k, accept), nil
 		}
-		return ix.scanList(qn, k, match), nil
+		return ix.scanList(qn, k, match)
 	}
 	if ix.opts.Quantization == Int8 {
 		return ix.scanInt8(ctx, qn, k, accept)

@@ -73,8 +73,15 @@ func sqrt(x float64) float64 {
 
 func load(t testing.TB, ix *Index, vecs [][]float32) {
 	t.Helper()
+	loadFrom(t, ix, vecs, 0)
+}
+
+// loadFrom upserts vecs[from:], record i with ID strconv.Itoa(i).
+func loadFrom(t testing.TB, ix *Index, vecs [][]float32, from int) {
+	t.Helper()
 	batch := make([]kb.Record, 0, 1000)
-	for i, v := range vecs {
+	for i := from; i < len(vecs); i++ {
+		v := vecs[i]
 		batch = append(batch, kb.Record{ID: strconv.Itoa(i), DocumentID: "d", Vector: v, Metadata: map[string]any{"g": float64(i % 100)}})
 		if len(batch) == cap(batch) || i == len(vecs)-1 {
 			if err := ix.Upsert(bg, batch); err != nil {

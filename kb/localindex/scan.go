@@ -199,13 +199,19 @@ func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(
 	}
 	top := newTopK(k)
 	buf := make([]float32, dim)
-	exact := func(s int32) {
-		v := ix.vector(s, buf)
+	exact := func(s int32) error {
+		v, err := ix.vector(s, buf)
+		if err != nil {
+			return err
+		}
 		top.push(cand{simd.Dot(qn, v) * ix.inv[s], s})
 		approx[s] = skip
+		return nil
 	}
 	for _, c := range first {
-		exact(c.slot)
+		if err := exact(c.slot); err != nil {
+			return nil, err
+		}
 	}
 	if !top.full() {
 		return top.sorted(), nil // every accepted vector was rescored
@@ -216,19 +222,24 @@ func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(
 			continue
 		}
 		if a+resid[s]+boundMargin >= top.h[0].score {
-			exact(int32(s))
+			if err := exact(int32(s)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return top.sorted(), nil
 }
 
 // scanList scores the given slots exactly.
-func (ix *Index) scanList(qn []float32, k int, list []int32) []cand {
+func (ix *Index) scanList(qn []float32, k int, list []int32) ([]cand, error) {
 	t := newTopK(k)
 	buf := make([]float32, ix.dim)
 	for _, s := range list {
-		v := ix.vector(s, buf)
+		v, err := ix.vector(s, buf)
+		if err != nil {
+			return nil, err
+		}
 		t.push(cand{simd.Dot(qn, v) * ix.inv[s], s})
 	}
-	return t.sorted()
+	return t.sorted(), nil
 }

@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -500,7 +501,12 @@ func (ix *Index) snapshot() error {
 	for _, e := range ix.entries {
 		r := e.rec
 		if e.slot >= 0 {
-			r.Vector = ix.vector(e.slot, buf)
+			if r.Vector, err = ix.vector(e.slot, buf); err != nil {
+				ix.mu.RUnlock()
+				f.Close()
+				os.Remove(tmp)
+				return err
+			}
 		}
 		enc = appendRecord(enc[:0], r)
 		bw.Write(frame(enc))
@@ -697,26 +703,37 @@ func decodeDelete(b []byte) (string, []string, error) {
 	return part, docs, d.err
 }
 
-// writeVectorFile stores slot s's float32 vector in the vector file.
-// Errors surface when the vector is read back.
+// writeVectorFile stores slot s's float32 vector in the vector file. If
+// the write fails (a full disk, say), the vector is kept in memory instead,
+// so nothing is lost and searches stay exact; the log already holds it.
 func (ix *Index) writeVectorFile(s int32, vec []float32) {
 	b := make([]byte, 4*len(vec))
 	for i, x := range vec {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
 	}
-	ix.vfile.WriteAt(b, int64(s)*int64(4*ix.dim))
+	if _, err := ix.vfile.WriteAt(b, int64(s)*int64(4*ix.dim)); err != nil {
+		if ix.spill == nil {
+			ix.spill = map[int32][]float32{}
+		}
+		ix.spill[s] = slices.Clone(vec)
+		return
+	}
+	delete(ix.spill, s)
 }
 
-// readVectorFile reads slot s's vector into buf. A read error yields a zero
-// vector (score 0), which can only lower that record's rank.
-func (ix *Index) readVectorFile(s int32, buf []float32) []float32 {
+// readVectorFile reads slot s's vector into buf. A read error is returned
+// (wrapped in ErrVectorFile): scoring a vector it could not read would
+// silently change results, and a snapshot would persist the damage.
+func (ix *Index) readVectorFile(s int32, buf []float32) ([]float32, error) {
+	if v, ok := ix.spill[s]; ok {
+		return v, nil
+	}
 	b := make([]byte, 4*ix.dim)
 	if _, err := ix.vfile.ReadAt(b, int64(s)*int64(4*ix.dim)); err != nil {
-		clear(buf)
-		return buf
+		return nil, fmt.Errorf("%w: slot %d: %w", ErrVectorFile, s, err)
 	}
 	for i := range buf {
 		buf[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
-	return buf
+	return buf, nil
 }
