@@ -843,7 +843,9 @@ func (r *runner) guardResult(ctx context.Context, callID string, res bedrockkit.
 	return textResult(callID, v.Text, res.IsError), nil
 }
 
-// exec runs one tool call with its timeout, recovering a panic.
+// exec runs one tool call through Tool.Call's code path with its timeout
+// (the tool's own, else Limits.ToolTimeout) and turns what went wrong into
+// an error result the model can act on.
 func (r *runner) exec(ctx context.Context, j job, info CallInfo) (res bedrockkit.ToolResult, out outcome) {
 	start := time.Now()
 	info.CallID, info.IdempotencyKey = j.call.ID, j.key
@@ -852,20 +854,20 @@ func (r *runner) exec(ctx context.Context, j job, info CallInfo) (res bedrockkit
 	if timeout == 0 {
 		timeout = r.limits.ToolTimeout
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		cctx, cancel = context.WithTimeout(cctx, timeout)
-		defer cancel()
-	}
-	parts, err, panicVal := safeRun(cctx, j.tool.run, j.call.Input)
+	parts, err := j.tool.call(cctx, j.call.Input, timeout)
 	out.start, out.dur = start, max(time.Since(start), 1)
-	switch {
-	case panicVal != nil:
-		out.panicked = true
-		return textResult(j.call.ID, fmt.Sprintf("tool %q failed unexpectedly (it panicked: %v). Try different arguments or another approach.", j.call.Name, panicVal), true), out
-	case err != nil:
-		if errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-			return textResult(j.call.ID, fmt.Sprintf("tool %q timed out after %s", j.call.Name, timeout), true), out
+	if err != nil {
+		// Type switch, not errors.As: a tool whose function calls another
+		// tool may return that tool's errors, wrapped; they are its own failure.
+		switch e := err.(type) {
+		case *panicError:
+			out.panicked = true
+			return textResult(j.call.ID, fmt.Sprintf("tool %q failed unexpectedly (it panicked: %v). Try different arguments or another approach.", j.call.Name, e.value), true), out
+		case *timeoutError:
+			return textResult(j.call.ID, fmt.Sprintf("tool %q timed out after %s", j.call.Name, e.after), true), out
+		case *CallError:
+			// Reachable on Resume, whose stored call is validated again.
+			return textResult(j.call.ID, e.Error()+". Correct the call and try again.", true), out
 		}
 		return textResult(j.call.ID, fmt.Sprintf("tool %q failed: %v", j.call.Name, err), true), out
 	}
@@ -873,16 +875,6 @@ func (r *runner) exec(ctx context.Context, j job, info CallInfo) (res bedrockkit
 		parts = []bedrockkit.Part{bedrockkit.Text{Text: "(no output)"}}
 	}
 	return bedrockkit.ToolResult{CallID: j.call.ID, Parts: parts}, out
-}
-
-func safeRun(ctx context.Context, fn RunFunc, input []byte) (parts []bedrockkit.Part, err error, panicVal any) {
-	defer func() {
-		if v := recover(); v != nil {
-			panicVal = v
-		}
-	}()
-	parts, err = fn(ctx, input)
-	return parts, err, nil
 }
 
 func textResult(callID, text string, isErr bool) bedrockkit.ToolResult {

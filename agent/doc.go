@@ -16,6 +16,8 @@
 // Schemas (NewTool), from knowledge bases (KnowledgeBase, through the small
 // Retriever interface) and from other agents (AsTool). Package
 // agent/mcptools imports the tools of an MCP server.
+// Tool.Call validates arguments and runs a tool outside a run, through the
+// same code path the agent uses (tests, return-of-control handlers).
 //
 // Human in the loop: a tool built with RequireConfirmation, or with
 // ReturnControl, pauses the run. The Result carries a Pending state that

@@ -215,6 +215,88 @@ func (t *Tool) Validate(input json.RawMessage) error {
 	return nil
 }
 
+// Call validates input against the tool's schema and, if it is valid, runs
+// the tool, exactly as an Agent does for a model's call. Use it to run a tool
+// outside an agent run: in tests, in a caller that answers a return-of-control
+// pause with the real tool, or to try a tool by hand.
+//
+// Empty input counts as {}. The error is
+//   - Err's error for a tool that could not be built (wraps ErrInvalidTool);
+//   - a *CallError (wraps ErrInvalidToolCall) when input is not JSON or
+//     breaks the schema; the tool is not run;
+//   - an error wrapping bedrockkit.ErrInvalidInput for a ReturnControl tool,
+//     which has no function to run;
+//   - an error wrapping context.DeadlineExceeded when the tool ran longer
+//     than its WithTimeout;
+//   - an error saying the tool panicked, when it did (the panic is recovered);
+//   - otherwise the tool's own error, unchanged.
+//
+// The parts are the tool's result as the model would see it; they may be
+// empty. Call does not apply an Agent's guardrail, limits or idempotency
+// records: those belong to a run.
+func (t *Tool) Call(ctx context.Context, input json.RawMessage) ([]bedrockkit.Part, error) {
+	return t.call(ctx, input, t.timeout)
+}
+
+// call is Call with the timeout the caller chose: the tool's own, or for an
+// agent run the tool's own falling back to Limits.ToolTimeout.
+func (t *Tool) call(ctx context.Context, input json.RawMessage, timeout time.Duration) ([]bedrockkit.Part, error) {
+	if err := t.Validate(input); err != nil {
+		return nil, err
+	}
+	if t.run == nil {
+		return nil, fmt.Errorf("agent: tool %q returns control to the caller, who runs it; it has no function to call: %w", t.name, bedrockkit.ErrInvalidInput)
+	}
+	if len(bytes.TrimSpace(input)) == 0 {
+		input = json.RawMessage(`{}`)
+	}
+	cctx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	parts, err := safeRun(cctx, t.name, t.run, input)
+	if _, panicked := err.(*panicError); err != nil && !panicked && timeout > 0 &&
+		errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		return nil, &timeoutError{tool: t.name, after: timeout}
+	}
+	return parts, err
+}
+
+// safeRun runs fn, turning a panic into a *panicError.
+func safeRun(ctx context.Context, name string, fn RunFunc, input json.RawMessage) (parts []bedrockkit.Part, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			parts, err = nil, &panicError{tool: name, value: v}
+		}
+	}()
+	return fn(ctx, input)
+}
+
+// panicError is a tool function's recovered panic.
+type panicError struct {
+	tool  string
+	value any
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("agent: tool %q panicked: %v", e.tool, e.value)
+}
+
+// timeoutError is a tool run that outlived its timeout.
+type timeoutError struct {
+	tool  string
+	after time.Duration
+}
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("agent: tool %q timed out after %s", e.tool, e.after)
+}
+
+// Unwrap returns context.DeadlineExceeded.
+func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
+
 var printer = message.NewPrinter(language.English)
 
 // describe flattens a validation error into "at '/path': message" lines.
