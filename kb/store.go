@@ -130,13 +130,30 @@ var (
 	ErrPartitionRequired = fmt.Errorf("kb: this store requires a partition (tenant) key; set the Partition of the record or query: %w", bedrockkit.ErrInvalidInput)
 	// ErrDimensionMismatch: a vector's length differs from the store's
 	// dimensions. Use the same embedding model for writing and querying.
-	ErrDimensionMismatch = fmt.Errorf("kb: vector dimension mismatch: %w", bedrockkit.ErrInvalidInput)
+	// It matches bedrockkit.ErrDimensionMismatch (the embedders' error for
+	// the same fault), so one errors.Is check covers embedders and stores,
+	// and bedrockkit.ErrInvalidInput.
+	ErrDimensionMismatch error = &multiSentinel{
+		msg:  "kb: vector dimension mismatch",
+		errs: []error{bedrockkit.ErrDimensionMismatch, bedrockkit.ErrInvalidInput},
+	}
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("kb: store is closed")
 )
 
+// multiSentinel is a sentinel error that also matches the broader sentinels
+// it belongs to, without their text in its message.
+type multiSentinel struct {
+	msg  string
+	errs []error
+}
+
+func (e *multiSentinel) Error() string   { return e.msg }
+func (e *multiSentinel) Unwrap() []error { return e.errs }
+
 // DimensionError reports a vector whose length differs from the store's.
-// It matches ErrDimensionMismatch and bedrockkit.ErrInvalidInput.
+// It matches ErrDimensionMismatch, bedrockkit.ErrDimensionMismatch and
+// bedrockkit.ErrInvalidInput.
 type DimensionError struct {
 	// Want is the store's dimensions; Got is the vector's length.
 	Want, Got int

@@ -2,6 +2,7 @@ package kb
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"testing"
@@ -82,5 +83,35 @@ func TestCloneRecord(t *testing.T) {
 	c.Metadata["new"] = 1.0
 	if r.Vector[0] != 1 || r.Metadata["l"].([]any)[0] != "x" || len(r.Metadata) != 1 {
 		t.Fatal("CloneRecord shares data with the original")
+	}
+}
+
+// A store's dimension error and an embedder's are the same fault: one
+// errors.Is(err, bedrockkit.ErrDimensionMismatch) check catches both, and the
+// store's still matches kb.ErrDimensionMismatch and ErrInvalidInput.
+func TestDimensionMismatchMatchesRootSentinel(t *testing.T) {
+	_, recErr := ValidateRecord(Record{ID: "a", DocumentID: "d", Vector: []float32{1, 2, 3}}, 2, false)
+	qErr := ValidateQuery(Query{Vector: []float32{1}, K: 1}, 2, false)
+	for name, err := range map[string]error{
+		"sentinel":       ErrDimensionMismatch,
+		"DimensionError": &DimensionError{Want: 2, Got: 3},
+		"ValidateRecord": recErr,
+		"ValidateQuery":  qErr,
+		"wrapped":        fmt.Errorf("backend: table holds 5 dimensions: %w", ErrDimensionMismatch),
+	} {
+		for _, target := range []error{ErrDimensionMismatch, bedrockkit.ErrDimensionMismatch, bedrockkit.ErrInvalidInput} {
+			if !errors.Is(err, target) {
+				t.Errorf("%s: errors.Is(%v, %v) = false", name, err, target)
+			}
+		}
+	}
+	if got := ErrDimensionMismatch.Error(); got != "kb: vector dimension mismatch" {
+		t.Errorf("message = %q", got)
+	}
+	// The root sentinel is the broader one: an embedder's error is not a
+	// store's, and not the caller's invalid input.
+	embedErr := fmt.Errorf("%w: model returned 3 dimensions", bedrockkit.ErrDimensionMismatch)
+	if errors.Is(embedErr, ErrDimensionMismatch) || errors.Is(embedErr, bedrockkit.ErrInvalidInput) {
+		t.Errorf("embedder error %v matches the store's sentinel or ErrInvalidInput", embedErr)
 	}
 }
