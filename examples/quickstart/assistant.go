@@ -178,7 +178,7 @@ func reasons(res *guardrail.Result) string {
 // runAssistant is the customer-service part: with a model, the agent's
 // conversations with their trace and cost; without one, the parts that need
 // no model, run for real.
-func runAssistant(ctx context.Context, out io.Writer, o options, base *kb.KnowledgeBase, model bedrockkit.Model) error {
+func runAssistant(ctx context.Context, out io.Writer, o options, base *kb.KnowledgeBase, p *provider) error {
 	fmt.Fprintln(out, "=== The customer-service assistant ===")
 	fmt.Fprintln(out)
 	lookup, summary := bankTools()
@@ -193,8 +193,19 @@ func runAssistant(ctx context.Context, out io.Writer, o options, base *kb.Knowle
 		return err
 	}
 	catalog := pricing.Default()
-	if model == nil {
+	if p == nil {
 		return offlineAssistant(ctx, out, o, guard, catalog, lookup, summary, policies)
+	}
+	if !p.priced {
+		// The catalog holds Amazon Bedrock's prices, which say nothing about
+		// a model served elsewhere. A meter refuses calls to a model it cannot
+		// price, so a free fallback row lets it count the tokens; the cost
+		// table then leaves the cost out.
+		catalog, err = catalog.WithFallback(pricing.Row{Name: "no price known", Kind: pricing.KindText, Unit: pricing.UnitPer1MTokens,
+			Input: pricing.Free, Output: pricing.Free, CacheRead: pricing.Free, CacheWrite5m: pricing.Free, CacheWrite1h: pricing.Free})
+		if err != nil {
+			return err
+		}
 	}
 
 	tr := &tracer{out: out}
@@ -206,7 +217,7 @@ func runAssistant(ctx context.Context, out io.Writer, o options, base *kb.Knowle
 	// The meter sits next to the model, so it counts only calls that reach
 	// it; the guardrail is outside, so it sees what the user sends and what
 	// the caller gets back.
-	guarded := bedrockkit.Chain(meter.Model(o.modelID, model), guardrail.Middleware(tracedGuard{guard, tr}))
+	guarded := bedrockkit.Chain(meter.Model(p.id, p.model), guardrail.Middleware(tracedGuard{guard, tr}))
 	a := &agent.Agent{
 		Name:           "harborview-assistant",
 		Model:          guarded,
@@ -216,7 +227,7 @@ func runAssistant(ctx context.Context, out io.Writer, o options, base *kb.Knowle
 		Limits:         agent.Limits{MaxIterations: 6},
 		OnEvent:        tr.event,
 	}
-	fmt.Fprintf(out, "Agent on %s with tools account_lookup, transaction_summary and bank_policies (knowledge base);\n", o.modelID)
+	fmt.Fprintf(out, "Agent on %s with tools account_lookup, transaction_summary and bank_policies (knowledge base);\n", p.id)
 	fmt.Fprintln(out, "a guardrail masks account numbers and blocks investment advice. Trace of each step:")
 	for _, c := range conversations {
 		fmt.Fprintf(out, "\n-- Conversation %s --\n", c.session)
@@ -225,10 +236,13 @@ func runAssistant(ctx context.Context, out io.Writer, o options, base *kb.Knowle
 			tr.printf("  Customer: %s\n", turn)
 			res, err := a.Run(cctx, c.session, turn)
 			if err != nil {
-				return fmt.Errorf("%w\n(check AWS credentials or AWS_BEARER_TOKEN_BEDROCK, AWS_REGION and access to %s)", err, o.modelID)
+				return p.wrap(err)
 			}
 			tr.printf("  Assistant: %s\n", res.Output)
 		}
+	}
+	if !p.priced {
+		return printTokens(out, meter.Snapshot(), p.id)
 	}
 	return printCosts(out, meter.Snapshot(), catalog)
 }
@@ -259,6 +273,33 @@ func printCosts(out io.Writer, snap pricing.Snapshot, catalog *pricing.Catalog) 
 	return nil
 }
 
+// printTokens prints the metered tokens of each conversation, for a model
+// the pricing catalog has no price for.
+func printTokens(out io.Writer, snap pricing.Snapshot, modelID string) error {
+	fmt.Fprintf(out, "\nTokens per conversation (no price known for %s: the pricing catalog holds Amazon Bedrock prices):\n\n", modelID)
+	by := snap.BySession()
+	sessions := make([]string, 0, len(by))
+	for s := range by {
+		sessions = append(sessions, s)
+	}
+	sort.Strings(sessions)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "conversation\tmodel calls\tinput tokens\toutput tokens\t")
+	for _, s := range sessions {
+		e := by[s]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", s, e.Calls, e.InputTokens, e.OutputTokens)
+	}
+	t := snap.Total()
+	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t\n", t.Calls, t.InputTokens, t.OutputTokens)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if t.Estimated > 0 {
+		fmt.Fprintf(out, "%d call(s) reported no usage; their tokens are estimated.\n", t.Estimated)
+	}
+	return nil
+}
+
 // offlineAssistant says the conversation needs a model and demonstrates what
 // runs without one: the tools, the knowledge-base search, the guardrail and
 // the price table.
@@ -266,10 +307,15 @@ func offlineAssistant(ctx context.Context, out io.Writer, o options, guard *guar
 	lookup, summary *agent.Tool, policies agent.KnowledgeBase) error {
 	fmt.Fprintln(out, "No model is configured, so the agent conversation is skipped: deciding which tool to call")
 	fmt.Fprintln(out, "and writing the reply needs a language model, and this example does not fake one.")
-	fmt.Fprintln(out, "To run it, give the example Amazon Bedrock access and add -bedrock:")
+	fmt.Fprintln(out, "To run it, configure a model in one of two ways.")
+	fmt.Fprintln(out, "Amazon Bedrock, with your AWS credentials:")
 	fmt.Fprintln(out, "  export AWS_REGION=us-east-1          # a Region where you have model access")
 	fmt.Fprintln(out, "  export AWS_PROFILE=...               # or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or AWS_BEARER_TOKEN_BEDROCK")
 	fmt.Fprintf(out, "  go run ./examples/quickstart -bedrock -model %s\n", o.modelID)
+	fmt.Fprintln(out, "Or a local Ollama (https://ollama.com), through langchaingo's OpenAI client; the model must support tool calling:")
+	fmt.Fprintf(out, "  ollama pull %s\n", defaultOpenAIModel)
+	fmt.Fprintf(out, "  go run ./examples/quickstart -openai-base-url %s -openai-model %s\n", ollamaBaseURL, defaultOpenAIModel)
+	fmt.Fprintln(out, "  (any OpenAI-compatible server works the same way: vLLM, LM Studio, or OpenAI itself with OPENAI_API_KEY set)")
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "What runs without a model, for real:")
 
@@ -335,7 +381,8 @@ func offlineAssistant(ctx context.Context, out io.Writer, o options, guard *guar
 	}
 	fmt.Fprintf(out, "   per 1,000 input tokens:  %s\n", in.Total)
 	fmt.Fprintf(out, "   per 1,000 output tokens: %s\n", outp.Total)
-	fmt.Fprintln(out, "   With -bedrock, a pricing.Meter around the model prints each conversation's measured cost.")
+	fmt.Fprintln(out, "   With -bedrock, a pricing.Meter around the model prints each conversation's measured cost")
+	fmt.Fprintln(out, "   (with -openai-base-url, its token counts: the catalog has Amazon Bedrock prices only).")
 	return nil
 }
 

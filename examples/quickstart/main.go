@@ -25,6 +25,7 @@ package main
 import (
 	"context"
 	"embed"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,7 +34,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
@@ -51,48 +51,46 @@ var questions = []string{
 }
 
 func main() {
-	useBedrock := flag.Bool("bedrock", false, "use Amazon Bedrock (AWS credentials and region from the environment)")
-	modelID := flag.String("model", "us.amazon.nova-lite-v1:0", "Bedrock Converse model or inference profile for answers (with -bedrock)")
-	question := flag.String("q", "", "ask this question instead of the built-in ones")
-	endpoint := flag.String("endpoint", "", "Bedrock runtime endpoint override, such as a VPC endpoint (with -bedrock)")
-	flag.Parse()
-	opts := options{bedrock: *useBedrock, modelID: *modelID, question: *question, endpoint: *endpoint}
-	if err := run(context.Background(), os.Stdout, opts); err != nil {
+	o, err := parseOptions(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		var fe flagError
+		if !errors.As(err, &fe) { // the flag package printed its own errors
+			fmt.Fprintln(os.Stderr, "quickstart:", err)
+		}
+		os.Exit(2)
+	}
+	if err := run(context.Background(), os.Stdout, o); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-type options struct {
-	bedrock                     bool
-	modelID, question, endpoint string
-}
-
 func run(ctx context.Context, out io.Writer, o options) error {
 	cfg := kb.Config{Concurrency: 4, BatchSize: 8}
-	var model bedrockkit.Model // nil offline
-	if o.bedrock {
-		client, err := bedrockkit.NewRuntimeClient(ctx, bedrockkit.RuntimeClientOptions{Endpoint: o.endpoint})
-		if err != nil {
-			return err
-		}
-		emb, err := bedrockkit.NewTitanEmbedder(client, bedrockkit.TitanOptions{Dimensions: 512})
-		if err != nil {
-			return err
-		}
-		converse, err := bedrockkit.NewConverseModel(client, o.modelID, bedrockkit.ConverseOptions{})
-		if err != nil {
-			return err
-		}
-		model = converse
-		cfg.Embedder, cfg.EmbedderID, cfg.Model = emb, emb.ModelID(), model
-		cfg.RequestsPerMinute = 600
-		fmt.Fprintf(out, "Using Amazon Bedrock: %s for answers, %s for embeddings.\n\n", o.modelID, emb.ModelID())
-	} else {
-		cfg.Embedder, cfg.EmbedderID = bedrockkittest.NewHashEmbedder(512), "bedrockkittest.HashEmbedder"
+	var p *provider // nil offline
+	var err error
+	switch {
+	case o.bedrock:
+		p, err = bedrockProvider(ctx, out, o, &cfg)
+	case o.openaiBaseURL != "":
+		p, err = openAIProvider(out, o)
+	default:
 		fmt.Fprintln(out, "Offline mode: hash embeddings and extractive answers (no generation model).")
-		fmt.Fprintln(out, "Run with -bedrock to use Amazon Bedrock models instead.")
+		fmt.Fprintln(out, "Run with -bedrock (Amazon Bedrock) or -openai-base-url (a local Ollama or another")
+		fmt.Fprintln(out, "OpenAI-compatible server) to use a model; the assistant section below shows how.")
 		fmt.Fprintln(out)
+	}
+	if err != nil {
+		return err
+	}
+	if cfg.Embedder == nil {
+		cfg.Embedder, cfg.EmbedderID = bedrockkittest.NewHashEmbedder(512), "bedrockkittest.HashEmbedder"
+	}
+	if p != nil {
+		cfg.Model = p.model
 	}
 
 	store, err := localindex.Open(localindex.Options{}) // in memory; set Dir to persist
@@ -126,6 +124,9 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	for _, q := range qs {
 		ans, err := base.RetrieveAndGenerate(ctx, q, &kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 3}})
 		if err != nil {
+			if p != nil {
+				return p.wrap(err)
+			}
 			return err
 		}
 		printAnswer(out, q, ans)
@@ -139,7 +140,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	}
 	printReport(out, "Second sync (nothing changed)", rep)
 
-	return runAssistant(ctx, out, o, base, model)
+	return runAssistant(ctx, out, o, base, p)
 }
 
 // progressBar draws the sync's progress on one terminal line.
