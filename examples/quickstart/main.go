@@ -9,6 +9,7 @@
 //
 //	go run ./examples/quickstart                 # offline, no credentials
 //	go run ./examples/quickstart -bedrock        # Bedrock models and Titan embeddings
+//	go run ./examples/quickstart -openai-base-url http://localhost:11434/v1 -openai-model llama3.1   # a local Ollama
 //	go run ./examples/quickstart -q "What does a wire transfer cost?"
 //
 // Offline it embeds with bedrockkittest.HashEmbedder (a deterministic
@@ -17,9 +18,23 @@
 // cited. The agent conversation needs a language model, so offline it is
 // skipped with a note saying how to configure one (no scripted model stands
 // in for it); the tools, the knowledge-base search, the guardrail and the
-// price table still run for real. With -bedrock it uses the AWS credentials
-// and region of the environment, Titan Text Embeddings V2 and a Converse
-// model for both the answers and the agent.
+// price table still run for real.
+//
+// Two model options, one at a time:
+//
+//   - -bedrock uses the AWS credentials and region of the environment,
+//     Titan Text Embeddings V2 and a Converse model (-model) for both the
+//     answers and the agent, and prints each conversation's cost.
+//   - -openai-base-url uses the chat model -openai-model behind an
+//     OpenAI-compatible API (Ollama, vLLM, LM Studio, OpenAI) through
+//     langchaingo's OpenAI client, made a bedrockkit.Model by
+//     interop/langchaingo.FromLLM, for the answers and the agent; the key
+//     comes from OPENAI_API_KEY, and a server on this machine or a private
+//     network gets a placeholder when it is unset. Embeddings stay on
+//     HashEmbedder, and since the pricing catalog holds Amazon Bedrock prices
+//     only, each conversation's token counts are printed without a cost.
+//     (langchaingo v0.1.14's own Ollama client has no tool calling, which
+//     the agent needs; Ollama's OpenAI-compatible endpoint has.)
 package main
 
 import (
