@@ -42,6 +42,9 @@ type options struct {
 // flagError is an error the flag package has already printed with the usage.
 type flagError struct{ error }
 
+// Unwrap returns the flag package's error, such as flag.ErrHelp.
+func (e flagError) Unwrap() error { return e.error }
+
 // parseOptions reads the command line. Besides the flag package's own
 // checks it refuses combinations that choose two models or mix one
 // provider's flags with the other's.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -342,6 +343,10 @@ func TestParseOptions(t *testing.T) {
 	var fe flagError
 	if !errors.As(err, &fe) || !strings.Contains(usage.String(), "-openai-base-url") {
 		t.Errorf("unknown flag: got %v and usage %q", err, usage.String())
+	}
+	// -h prints the usage and is not a failure.
+	if _, err := parseOptions([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: got %v, want flag.ErrHelp", err)
 	}
 }
 
