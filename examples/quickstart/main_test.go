@@ -31,6 +31,7 @@ func TestOffline(t *testing.T) {
 		// what does.
 		"No model is configured, so the agent conversation is skipped",
 		"go run ./examples/quickstart -bedrock",
+		"ollama pull llama3.1\n  go run ./examples/quickstart -openai-base-url http://localhost:11434/v1 -openai-model llama3.1",
 		`"account_number":"HV-****-****-57","balance":"$2,431.18"`,
 		`"totals_by_category":{"dining":"-$18.40","groceries":"-$138.61","transport":"-$65.00","utilities":"-$74.10"}`,
 		"transaction_summary({\"customer\":\"C-1001\"}): REFUSED by the tool's schema check",
