@@ -12,6 +12,12 @@
 //     llms.WithStreamingFunc.
 //   - NewRetriever exposes a knowledge base (kb.KnowledgeBase, or
 //     kb/bedrockkb's remote one) as a langchaingo schema.Retriever.
+//   - NewVectorStore makes any kb.Store (kb/localindex, kb/pgvector, ...)
+//     a langchaingo vectorstores.VectorStore that embeds with a
+//     bedrockkit.Embedder, optionally chunks with a chunk strategy, and
+//     honours langchaingo's namespace, filter, score-threshold, embedder and
+//     deduplication options. Keep its documents out of partitions a
+//     KnowledgeBase syncs (see VectorStore).
 //   - FromEmbedder and ToEmbedder adapt embedders both ways.
 //
 // langchaingo is imported only by this package: the rest of bedrockkit does

@@ -6,6 +6,8 @@ import (
 
 	"github.com/tmc/langchaingo/llms"
 	"github.com/tmc/langchaingo/llms/fake"
+	"github.com/tmc/langchaingo/schema"
+	"github.com/tmc/langchaingo/vectorstores"
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
@@ -60,4 +62,43 @@ func ExampleNewRetriever() {
 	}
 	fmt.Println(docs[0].PageContent, docs[0].Metadata[lcgo.MetaDocumentID])
 	// Output: The monthly fee is 6 dollars. mem:fees.md
+}
+
+// langchaingo code keeps its documents in a bedrockkit store (here the
+// embedded kb/localindex, in memory) and searches them with langchaingo's
+// options; the hash embedder keeps the example offline.
+func ExampleNewVectorStore() {
+	ctx := context.Background()
+	store, _ := localindex.Open(localindex.Options{})
+	defer store.Close()
+	vs, err := lcgo.NewVectorStore(store, bedrockkittest.NewHashEmbedder(128), &lcgo.VectorStoreOptions{Partition: "langchaingo"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ids, err := vs.AddDocuments(ctx, []schema.Document{
+		{PageContent: "Report a lost card by phone.", Metadata: map[string]any{"type": "faq", lcgo.MetaDocumentID: "faq-1"}},
+		{PageContent: "The monthly card fee is 6 dollars.", Metadata: map[string]any{"type": "pricing", "year": 2024}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(ids[0])
+
+	docs, err := vs.SimilaritySearch(ctx, "card fee", 1,
+		vectorstores.WithFilters(kb.Equals("type", "pricing")))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(docs[0].PageContent, docs[0].Metadata["year"])
+
+	// langchaingo's retriever helper works on it as on any vector store.
+	docs, _ = vectorstores.ToRetriever(vs, 1).GetRelevantDocuments(ctx, "lost card")
+	fmt.Println(docs[0].Metadata[lcgo.MetaDocumentID], docs[0].Metadata[lcgo.MetaID])
+	// Output:
+	// faq-1
+	// The monthly card fee is 6 dollars. 2024
+	// faq-1 faq-1#0
 }

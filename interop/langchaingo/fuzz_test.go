@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -37,6 +39,38 @@ func FuzzParseDataURL(f *testing.F) {
 		m2, d2, ok2 := parseDataURL(again)
 		if !ok2 || m2 != mime || !bytes.Equal(d2, data) {
 			t.Fatalf("%q does not round-trip", u)
+		}
+	})
+}
+
+func FuzzParseFilters(f *testing.F) {
+	for _, s := range []string{
+		`{"equals":{"key":"type","value":"faq"}}`,
+		`{"andAll":[{"equals":{"key":"a","value":1}},{"in":{"key":"b","value":["x","y"]}}]}`,
+		`{"orAll":[{"startsWith":{"key":"a","value":"p"}},{"listContains":{"key":"t","value":true}}]}`,
+		`{"andAll":[{"equals":{"key":"a","value":1}}]}`,
+		`{"near":{"key":"a","value":1}}`, `{}`, `[]`, `null`, `{"equals":`, `"x"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseFilters(s)
+		if err != nil {
+			if !errors.Is(err, ErrUnsupportedFilter) {
+				t.Fatalf("%q: error %v does not match ErrUnsupportedFilter", s, err)
+			}
+			return
+		}
+		if got == nil {
+			t.Fatalf("%q: no filter and no error", s)
+		}
+		b, err := json.Marshal(got)
+		if err != nil {
+			t.Fatalf("%q parsed but does not marshal: %v", s, err)
+		}
+		again, err := parseFilters(b)
+		if err != nil || !reflect.DeepEqual(again, got) {
+			t.Fatalf("%q does not round-trip through %s: %v", s, b, err)
 		}
 	})
 }

@@ -1,0 +1,457 @@
+package langchaingo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/tmc/langchaingo/schema"
+	"github.com/tmc/langchaingo/vectorstores"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/chunk"
+	"github.com/bedrockkit/bedrockkit/kb"
+)
+
+// VectorStoreOptions configure NewVectorStore. The zero value stores each
+// document as one record in the store's default partition.
+type VectorStoreOptions struct {
+	// Partition is the store partition (tenant) documents are added to and
+	// searched in; vectorstores.WithNameSpace overrides it per call. A store
+	// opened with RequirePartition refuses calls that name none.
+	Partition string
+	// Chunker, when set, splits each document's PageContent into chunks
+	// (chunk.Default{}, chunk.FixedSize{...}, chunk.Hierarchical{...}, ...)
+	// and each chunk becomes a record carrying the document's metadata. Nil
+	// stores every document as one record, as langchaingo's own vector
+	// stores do.
+	Chunker chunk.Chunker
+	// BatchSize is how many texts one Embed call carries; 0 means 16.
+	BatchSize int
+}
+
+// VectorStore is a bedrockkit kb.Store (kb/localindex, kb/pgvector,
+// kb/chromem, ...) seen as a langchaingo vectorstores.VectorStore, so
+// langchaingo code (vectorstores.ToRetriever, chains.NewRetrievalQA, ...)
+// can keep its documents in bedrockkit storage and embed them with a
+// bedrockkit.Embedder (Bedrock Titan or Cohere, or any other). Create it
+// with NewVectorStore. It is safe for concurrent use.
+//
+// # Keep it apart from knowledge-base syncs
+//
+// kb.KnowledgeBase.Sync makes a partition mirror its Source: it deletes
+// every document of the partition that the source does not list, and
+// documents added through a VectorStore are never listed by a source. So a
+// VectorStore must not share a partition with a KnowledgeBase that syncs:
+// give it its own store, or a partition (VectorStoreOptions.Partition or
+// vectorstores.WithNameSpace) that no Sync uses. Within its own partition a
+// VectorStore is the only writer and nothing is deleted behind its back.
+//
+// # Documents, records and IDs
+//
+// Every document gets a document ID, returned by AddDocuments in input
+// order. langchaingo v0.1.14 has no option to pass IDs, so the ID is the
+// string under MetaDocumentID in the document's metadata when there is one
+// (search results carry it, so they can be added to another store as they
+// are), and otherwise a hash of the page content and metadata: adding the
+// same document twice stores it once. Adding a document whose ID is
+// already stored replaces it.
+//
+// The records of document D are "D#0", "D#1", ... (one per chunk; one in
+// all without a Chunker). Each holds the chunk text, the embedding and the
+// document's metadata.
+//
+// # Metadata
+//
+// Metadata values must be what a kb.Store holds: strings, bools, numbers
+// (any Go integer or float type; stored as float64, so they come back as
+// float64) or slices of those. A nil value is dropped (an absent key
+// behaves as null in filters). Anything else (maps, structs, time.Time,
+// []byte, pointers, integers beyond ±2^53, NaN) fails the whole call with
+// a *MetadataError matching ErrUnsupportedMetadata: convert it first, for
+// example a time to an RFC 3339 string or Unix seconds. The keys MetaID,
+// MetaDocumentID and MetaScore belong to the adapter: SimilaritySearch sets
+// them on every result, and AddDocuments reads MetaDocumentID as the ID
+// and ignores the other two.
+type VectorStore struct {
+	store     kb.Store
+	embedder  bedrockkit.Embedder
+	partition string
+	chunker   chunk.Chunker
+	batch     int
+}
+
+var _ vectorstores.VectorStore = (*VectorStore)(nil)
+
+// Errors of the vector store adapter. Each wraps bedrockkit.ErrInvalidInput.
+var (
+	// ErrUnsupportedMetadata: a document's metadata holds a value a
+	// kb.Store cannot keep. The *MetadataError says which.
+	ErrUnsupportedMetadata = fmt.Errorf("langchaingo: unsupported metadata value; use strings, bools, numbers or slices of those: %w", bedrockkit.ErrInvalidInput)
+	// ErrUnsupportedFilter: vectorstores.WithFilters was given a value of
+	// a type the adapter does not read, or one that is not a valid filter.
+	ErrUnsupportedFilter = fmt.Errorf("langchaingo: unsupported filter; pass a kb.Filter, Bedrock RetrievalFilter JSON or a map of key to value: %w", bedrockkit.ErrInvalidInput)
+)
+
+// MetadataError reports a metadata value a kb.Store cannot keep. It
+// matches ErrUnsupportedMetadata and bedrockkit.ErrInvalidInput.
+type MetadataError struct {
+	// Document is the index of the document in the AddDocuments call.
+	Document int
+	// Key is the metadata key.
+	Key string
+	// Value is the offending value.
+	Value any
+	// Reason says what is wrong and what to do.
+	Reason string
+}
+
+// Error names the document, key and value.
+func (e *MetadataError) Error() string {
+	return fmt.Sprintf("langchaingo: document %d: metadata %q: %s (value %.80v of type %T)", e.Document, e.Key, e.Reason, e.Value, e.Value)
+}
+
+// Unwrap returns ErrUnsupportedMetadata.
+func (e *MetadataError) Unwrap() error { return ErrUnsupportedMetadata }
+
+// NewVectorStore returns store as a langchaingo vector store whose
+// documents and queries are embedded by embedder (vectorstores.WithEmbedder
+// overrides it per call). opts may be nil.
+func NewVectorStore(store kb.Store, embedder bedrockkit.Embedder, opts *VectorStoreOptions) (*VectorStore, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: NewVectorStore: store is nil; use localindex.Open(localindex.Options{}) for an embedded one", bedrockkit.ErrInvalidInput)
+	}
+	if embedder == nil {
+		return nil, fmt.Errorf("%w: NewVectorStore: embedder is nil; use bedrockkit.NewTitanEmbedder, or FromEmbedder for a langchaingo one", bedrockkit.ErrInvalidInput)
+	}
+	v := &VectorStore{store: store, embedder: embedder, batch: 16}
+	if opts != nil {
+		v.partition, v.chunker = opts.Partition, opts.Chunker
+		if opts.BatchSize < 0 {
+			return nil, fmt.Errorf("%w: NewVectorStore: BatchSize is %d; use 0 for the default", bedrockkit.ErrInvalidInput, opts.BatchSize)
+		}
+		if opts.BatchSize > 0 {
+			v.batch = opts.BatchSize
+		}
+	}
+	return v, nil
+}
+
+// callConfig is what the vectorstores options of one call resolve to.
+type callConfig struct {
+	partition string
+	embedder  bedrockkit.Embedder
+	threshold float64
+	filter    *kb.Filter
+	dedup     func(context.Context, schema.Document) bool
+}
+
+func (v *VectorStore) config(options []vectorstores.Option) (callConfig, error) {
+	var o vectorstores.Options
+	for _, opt := range options {
+		opt(&o)
+	}
+	c := callConfig{partition: v.partition, embedder: v.embedder, dedup: o.Deduplicater}
+	if o.NameSpace != "" {
+		c.partition = o.NameSpace
+	}
+	if o.Embedder != nil {
+		c.embedder = FromEmbedder(o.Embedder, 0)
+	}
+	t := float64(o.ScoreThreshold)
+	if math.IsNaN(t) || t < 0 || t > 1 {
+		return c, fmt.Errorf("%w: score threshold %v; use a cosine similarity between 0 and 1 (0 means none)", bedrockkit.ErrInvalidInput, o.ScoreThreshold)
+	}
+	c.threshold = t
+	f, err := parseFilters(o.Filters)
+	if err != nil {
+		return c, err
+	}
+	c.filter = f
+	return c, nil
+}
+
+// AddDocuments embeds docs and stores them, replacing stored documents with
+// the same ID, and returns their document IDs in input order (see
+// VectorStore for how IDs are chosen). Documents a
+// vectorstores.WithDeduplicater function reports as duplicates are skipped
+// and get no ID. WithNameSpace names the partition and WithEmbedder
+// replaces the embedder; WithScoreThreshold and WithFilters do not apply.
+//
+// The call is all or nothing for invalid input: a document with empty
+// content or unsupported metadata fails it before anything is embedded.
+// The new records are written in one atomic Upsert after every embedding
+// succeeded, just after the old records of the same IDs are deleted; if
+// that write fails, those documents may be absent until the call is
+// repeated.
+func (v *VectorStore) AddDocuments(ctx context.Context, docs []schema.Document, options ...vectorstores.Option) ([]string, error) {
+	c, err := v.config(options)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		ids     []string
+		records []kb.Record
+		texts   []string
+		slots   []int // records[slots[i]] gets the vector of texts[i]
+	)
+	for i, d := range docs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if c.dedup != nil && c.dedup(ctx, d) {
+			continue
+		}
+		if strings.TrimSpace(d.PageContent) == "" {
+			return nil, fmt.Errorf("%w: document %d has no page content; there is nothing to embed", bedrockkit.ErrInvalidInput, i)
+		}
+		md, err := toKBMetadata(i, d.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		id, fp, err := documentID(i, d.PageContent, d.Metadata, md)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+		chunks := []chunk.Chunk{{Text: d.PageContent, Parent: -1}}
+		if v.chunker != nil {
+			chunks, err = v.chunker.Chunk(ctx, chunk.Document{Text: d.PageContent, Metadata: md})
+			if err != nil {
+				return nil, fmt.Errorf("document %d: %w", i, err)
+			}
+		}
+		for j, ch := range chunks {
+			r := kb.Record{
+				ID: recordID(id, j), DocumentID: id, Partition: c.partition,
+				Fingerprint: fp, Text: ch.Text, Metadata: kb.CloneMetadata(md),
+			}
+			if ch.Parent >= 0 && ch.Parent < len(chunks) {
+				r.ParentID = recordID(id, ch.Parent)
+			}
+			if ch.Level == 0 {
+				if strings.TrimSpace(ch.Text) == "" {
+					continue
+				}
+				slots = append(slots, len(records))
+				texts = append(texts, ch.Text)
+			}
+			records = append(records, r)
+		}
+	}
+	if len(records) == 0 {
+		return ids, nil
+	}
+	for start := 0; start < len(texts); start += v.batch {
+		end := min(start+v.batch, len(texts))
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		vecs, err := c.embedder.Embed(ctx, texts[start:end], bedrockkit.PurposeDocument)
+		if err != nil {
+			return nil, err
+		}
+		if len(vecs) != end-start {
+			return nil, fmt.Errorf("%w: the embedder returned %d vectors for %d texts", bedrockkit.ErrModelError, len(vecs), end-start)
+		}
+		for k, vec := range vecs {
+			records[slots[start+k]].Vector = vec
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := v.store.DeleteDocuments(ctx, c.partition, unique(ids)); err != nil {
+		return nil, err
+	}
+	if err := v.store.Upsert(ctx, records); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// SimilaritySearch embeds query (as a query: bedrockkit.PurposeQuery) and
+// returns the numDocuments stored chunks closest to it, best first. Each
+// document holds the chunk text (a hierarchical chunk's parent text, with
+// children of one parent collapsed into it, so fewer may come back), its
+// metadata plus MetaID (the record ID), MetaDocumentID and MetaScore, and
+// Score, the cosine similarity.
+//
+// Options: WithNameSpace names the partition; WithEmbedder replaces the
+// embedder (its EmbedQuery is used); WithScoreThreshold (0 to 1) drops
+// results scoring below it after the top numDocuments are found, as
+// langchaingo's stores do; WithFilters restricts the search inside the
+// store (the result is the true top numDocuments among matching chunks) and
+// takes a kb.Filter or *kb.Filter, Bedrock RetrievalFilter JSON (string,
+// []byte or json.RawMessage, such as
+// {"equals":{"key":"type","value":"faq"}}), the same as a map[string]any,
+// or a flat map[string]any of key to value, which matches chunks whose
+// attribute equals every value (a slice value: one of its elements). A
+// flat map is told apart from a Bedrock one by its keys: a map with one key
+// that is a Bedrock operator name (equals, andAll, ...) is read as Bedrock
+// JSON. Anything else fails with ErrUnsupportedFilter.
+func (v *VectorStore) SimilaritySearch(ctx context.Context, query string, numDocuments int, options ...vectorstores.Option) ([]schema.Document, error) {
+	c, err := v.config(options)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(query) == "" {
+		return nil, fmt.Errorf("%w: the query is empty", bedrockkit.ErrInvalidInput)
+	}
+	if numDocuments < 1 {
+		return nil, fmt.Errorf("%w: numDocuments is %d; ask for at least 1", bedrockkit.ErrInvalidInput, numDocuments)
+	}
+	vecs, err := c.embedder.Embed(ctx, []string{query}, bedrockkit.PurposeQuery)
+	if err != nil {
+		return nil, err
+	}
+	if len(vecs) != 1 {
+		return nil, fmt.Errorf("%w: the embedder returned %d vectors for one query", bedrockkit.ErrModelError, len(vecs))
+	}
+	hits, err := v.store.Search(ctx, kb.Query{Vector: vecs[0], K: numDocuments, Filter: c.filter, Partition: c.partition})
+	if err != nil {
+		return nil, err
+	}
+	hits, err = v.parents(ctx, c.partition, hits)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([]schema.Document, 0, len(hits))
+	for _, h := range hits {
+		if c.threshold > 0 && h.Score < c.threshold {
+			continue
+		}
+		md := make(map[string]any, len(h.Metadata)+3)
+		maps.Copy(md, h.Metadata)
+		md[MetaID] = h.ID
+		md[MetaDocumentID] = h.DocumentID
+		md[MetaScore] = h.Score
+		docs = append(docs, schema.Document{PageContent: h.Text, Metadata: md, Score: float32(h.Score)})
+	}
+	return docs, nil
+}
+
+// DeleteDocuments removes the documents with the given IDs (as returned by
+// AddDocuments) and all their records from the partition
+// (vectorstores.WithNameSpace overrides the VectorStore's), and returns how
+// many records were removed. langchaingo's VectorStore interface has no
+// delete; this is the adapter's own.
+func (v *VectorStore) DeleteDocuments(ctx context.Context, ids []string, options ...vectorstores.Option) (int, error) {
+	c, err := v.config(options)
+	if err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return v.store.DeleteDocuments(ctx, c.partition, ids)
+}
+
+// parents replaces hierarchical child chunks by their parents, keeping the
+// rank and score of the best child, as kb's retrieval does.
+func (v *VectorStore) parents(ctx context.Context, part string, hits []kb.Hit) ([]kb.Hit, error) {
+	var ids []string
+	for _, h := range hits {
+		if h.ParentID != "" {
+			ids = append(ids, h.ParentID)
+		}
+	}
+	if len(ids) == 0 {
+		return hits, nil
+	}
+	recs, err := v.store.Get(ctx, part, unique(ids))
+	if err != nil {
+		return nil, err
+	}
+	parent := make(map[string]kb.Record, len(recs))
+	for _, r := range recs {
+		r.Vector = nil
+		parent[r.ID] = r
+	}
+	seen := map[string]bool{}
+	out := hits[:0]
+	for _, h := range hits {
+		if p, ok := parent[h.ParentID]; ok {
+			h = kb.Hit{Record: p, Score: h.Score}
+		}
+		if seen[h.ID] {
+			continue
+		}
+		seen[h.ID] = true
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// recordID is the ID of chunk j of document id; the same dense form
+// kb.KnowledgeBase uses.
+func recordID(id string, j int) string { return id + "#" + strconv.Itoa(j) }
+
+func unique(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// documentID returns the document ID (MetaDocumentID in raw, else a content
+// hash) and the fingerprint of the document's content and stored metadata.
+func documentID(i int, text string, raw, md map[string]any) (id, fp string, err error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\x00%s", len(text), text)
+	if len(md) > 0 {
+		b, err := json.Marshal(md) // keys sorted; values normalised
+		if err != nil {
+			return "", "", &MetadataError{Document: i, Reason: "metadata does not encode as JSON: " + err.Error()}
+		}
+		h.Write(b)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	fp = "sha256:" + sum
+	if x, ok := raw[MetaDocumentID]; ok && x != nil {
+		s, ok := x.(string)
+		if !ok || s == "" {
+			return "", "", &MetadataError{Document: i, Key: MetaDocumentID, Value: x, Reason: "the document ID must be a non-empty string"}
+		}
+		return s, fp, nil
+	}
+	return "lc-" + sum[:32], fp, nil
+}
+
+// toKBMetadata converts langchaingo metadata to a kb.Store's metadata
+// value types, or fails with a *MetadataError.
+func toKBMetadata(doc int, md map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(md))
+	for k, val := range md {
+		switch k {
+		case MetaID, MetaDocumentID, MetaScore:
+			continue
+		case "":
+			return nil, &MetadataError{Document: doc, Key: k, Value: val, Reason: "the key is empty"}
+		}
+		if val == nil {
+			continue
+		}
+		nv, reason := metadataValue(val, true)
+		if reason != "" {
+			return nil, &MetadataError{Document: doc, Key: k, Value: val, Reason: reason}
+		}
+		out[k] = nv
+	}
+	norm, err := kb.NormalizeMetadata(out)
+	if err != nil { // not expected after metadataValue; kept as a guard
+		return nil, &MetadataError{Document: doc, Reason: err.Error()}
+	}
+	return norm, nil
+}
