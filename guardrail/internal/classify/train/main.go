@@ -9,7 +9,12 @@
 // Both also learn from everyday requests that are neither: the user turns of
 // DIR/bfcl/question/*.json (weather, recipes, finance, code, ...), so that
 // short ordinary questions are not scored as attacks or hate just because
-// the task sets hold few of them.
+// the task sets hold few of them. The prompt-attack model also learns from
+// train/everyday.txt, ordinary requests written for this project that use
+// the words the injection sets see almost only in attacks ("everything",
+// "ignore", "forget", "pretend", "from now on"): in those sets "everything"
+// is in 156 attacks and 7 benign prompts, which taught the model that the
+// word alone is an attack ("Tell me everything about X" scored MEDIUM).
 //
 // The hate model reads text whose identity-group words are masked
 // (classify.HateFeatures): a mention of a group is no evidence by itself,
@@ -57,6 +62,7 @@ type example struct {
 func main() {
 	data := flag.String("data", "", "shared data directory (default $BEDROCKKIT_DATA or ../../../../shared/data)")
 	out := flag.String("out", "models", "output directory")
+	everydayFile := flag.String("everyday", "train/everyday.txt", "everyday requests written for the project (one a line, # comments), extra negatives for the prompt-attack model")
 	flag.BoolVar(&holdout, "holdout", false, "ship the model fitted without the held-out 20% (for measuring the guard on unseen templates)")
 	flag.Parse()
 	if *data == "" {
@@ -71,8 +77,10 @@ func main() {
 	check(err)
 	everyday, err := loadEveryday(filepath.Join(*data, "bfcl", "question"))
 	check(err)
+	written, err := loadLines(*everydayFile)
+	check(err)
 	check(os.MkdirAll(*out, 0o755))
-	fit("prompt_attack", append(inj, everyday...), *out, false, func(s string) ([]classify.Feature, float64) {
+	fit("prompt_attack", append(append(inj, everyday...), written...), *out, false, func(s string) ([]classify.Feature, float64) {
 		return classify.Features(normalize.Full(s).String()), 1
 	})
 	fit("hate", append(hate, everyday...), *out, true, func(s string) ([]classify.Feature, float64) {
@@ -207,6 +215,25 @@ func loadEveryday(dir string) ([]example, error) {
 	}
 	if len(ex) == 0 {
 		return nil, fmt.Errorf("no BFCL questions in %s", dir)
+	}
+	return ex, nil
+}
+
+// loadLines reads everyday requests written for the project, one a line
+// (blank lines and # comments skipped), as extra negatives.
+func loadLines(path string) ([]example, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var ex []example
+	for l := range strings.Lines(string(b)) {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			ex = append(ex, example{text: l, key: l, group: "written", extra: true})
+		}
+	}
+	if len(ex) == 0 {
+		return nil, fmt.Errorf("no requests in %s", path)
 	}
 	return ex, nil
 }
