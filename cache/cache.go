@@ -27,6 +27,9 @@ type Config struct {
 	OnLookup func(ctx context.Context, l Lookup)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DisableDedup turns off in-flight de-duplication: identical requests
+	// that miss at the same time then each call the model. See Cache.
+	DisableDedup bool
 }
 
 // Lookup reports one cache lookup to Config.OnLookup.
@@ -35,12 +38,17 @@ type Lookup struct {
 	Model string
 	// Key is the request's cache key (see Key).
 	Key string
-	// Hit is true when the answer came from the cache.
+	// Hit is true when the answer came from the Store.
 	Hit bool
+	// Shared is true when the answer came from an identical request that
+	// was calling the model at the same time (in-flight de-duplication).
+	// Hit and Shared both mean this call did not reach the model; at most
+	// one of them is set.
+	Shared bool
 	// Age is how long ago a hit was stored.
 	Age time.Duration
-	// Saved is, on a hit, the usage the original call reported: the tokens
-	// this hit did not spend. Price it with pricing.Cost(model, Saved) to
+	// Saved is, on a hit or a shared answer, the usage the original call
+	// reported: the tokens this call did not spend. Price it with pricing.Cost(model, Saved) to
 	// report savings.
 	Saved bedrockkit.Usage
 	// Err is a store error; the call then went to the model (a failing
@@ -48,16 +56,28 @@ type Lookup struct {
 	Err error
 }
 
-// Stats counts a Cache's activity since it was created.
+// Stats counts a Cache's activity since it was created. Every cached call
+// is counted once in Hits, Misses or Shared, and Misses is the number of
+// calls that reached the model.
 type Stats struct {
-	Hits, Misses, Stores int64
+	// Hits counts calls answered from the Store.
+	Hits int64
+	// Misses counts calls that went to the model.
+	Misses int64
+	// Shared counts calls that waited for an identical call already going
+	// to the model instead of calling it themselves (counted when they
+	// join, whatever the outcome).
+	Shared int64
+	// Stores counts answers written to the Store.
+	Stores int64
 	// Uncacheable counts answers not stored: failed calls, abandoned or
 	// failed streams, and stop reasons other than end_turn, tool_use,
 	// max_tokens and stop_sequence.
 	Uncacheable int64
 	// StoreErrors counts failed Store calls.
 	StoreErrors int64
-	// Saved sums the original usage of every hit: tokens not spent.
+	// Saved sums the original usage of every hit and of every shared
+	// answer: tokens not spent.
 	Saved bedrockkit.Usage
 }
 
@@ -73,21 +93,59 @@ type Stats struct {
 // when the stream completes; a hit replays the stored answer as events
 // (one delta per content block, then Stop and a Metadata with zero usage).
 //
-// Two identical requests that miss at the same time both call the model.
+// Identical requests (same Key) that miss at the same time make one model
+// call: the first becomes the leader, the others wait for its answer, which
+// they receive as a hit (Usage zero, Lookup.Shared and Stats.Shared, the
+// usage they saved in Lookup.Saved and Stats.Saved). The model call runs on
+// its own goroutine, detached from the cancellation of any one caller but
+// keeping the leader's context values (trace spans, ...): a waiter whose
+// context ends returns its context's error at once and the call goes on for
+// the others, the leader included; when every waiter has gone the call is
+// cancelled, and the last one to leave returns once the model call has
+// returned, so no goroutine outlives the calls that share it. The answer's
+// usage is reported once, to the leader, or to the first waiter to receive
+// it if the leader has gone. A failed call is not cached and its error is
+// given to every waiter (they do not retry: the same request would most
+// likely fail the same way); the next request calls the model again.
+//
+// Streams share the same way, with Stream calls only (a Generate never
+// waits for a Stream, nor the reverse): the waiters follow the leader's
+// stream live, each at its own pace, receiving the events received so far
+// and then the rest as they arrive; their Metadata reports zero usage. A
+// waiter that stops reading leaves without disturbing the others.
+//
+// Set Config.DisableDedup to let every miss call the model.
+//
+// # Tracing
+//
+// A call answered without reaching the model (a hit or a shared answer)
+// adds the event SpanEventHit to the span in its context
+// (trace.SpanFromContext), with the attributes bedrockkit.cache.shared and
+// bedrockkit.cache.saved_tokens. Package otelkit's model middleware,
+// placed outside the cache, turns that event into the attribute
+// bedrockkit.cache.hit=true on its "chat" span and leaves the call out of
+// the token usage metric; placed inside the cache it is not called on a
+// hit, so only real model calls get a "chat" span. Neither package imports
+// the other: the event name is the contract.
 type Cache struct {
 	store    Store
 	ttl      time.Duration
 	skip     func(context.Context, *bedrockkit.Request) bool
 	onLookup func(context.Context, Lookup)
 	now      func() time.Time
+	dedup    bool
 
 	mu    sync.Mutex
 	stats Stats
+
+	fmu     sync.Mutex         // guards flights and each flight's waiter bookkeeping
+	flights map[string]*flight // by mode and key
 }
 
 // New returns a Cache.
 func New(cfg Config) *Cache {
-	c := &Cache{store: cfg.Store, ttl: cfg.TTL, skip: cfg.Skip, onLookup: cfg.OnLookup, now: cfg.Now}
+	c := &Cache{store: cfg.Store, ttl: cfg.TTL, skip: cfg.Skip, onLookup: cfg.OnLookup, now: cfg.Now,
+		dedup: !cfg.DisableDedup, flights: map[string]*flight{}}
 	if c.store == nil {
 		c.store = NewMemoryStore(MemoryOptions{})
 	}
@@ -135,13 +193,30 @@ func cacheable(r bedrockkit.StopReason) bool {
 // lookup returns the stored answer for req, if any. key is "" when the
 // request cannot be keyed (it then goes to the model uncached).
 func (m *cachedModel) lookup(ctx context.Context, req *bedrockkit.Request) (key string, resp *bedrockkit.Response, ok bool) {
-	if m.c.skip != nil && m.c.skip(ctx, req) {
+	key = m.key(ctx, req)
+	if key == "" {
 		return "", nil, false
+	}
+	resp, _, ok = m.lookupKey(ctx, key)
+	return key, resp, ok
+}
+
+// key returns req's cache key, or "" when the request is skipped or cannot
+// be keyed.
+func (m *cachedModel) key(ctx context.Context, req *bedrockkit.Request) string {
+	if m.c.skip != nil && m.c.skip(ctx, req) {
+		return ""
 	}
 	key, err := Key(m.id, req)
 	if err != nil {
-		return "", nil, false
+		return ""
 	}
+	return key
+}
+
+// lookupKey looks key up in the store, counts the outcome, reports it to
+// OnLookup and, on a hit, marks the span in ctx.
+func (m *cachedModel) lookupKey(ctx context.Context, key string) (resp *bedrockkit.Response, saved bedrockkit.Usage, ok bool) {
 	start := m.c.now()
 	l := Lookup{Model: m.id, Key: key}
 	b, found, err := m.c.store.Get(ctx, key)
@@ -169,7 +244,10 @@ func (m *cachedModel) lookup(ctx context.Context, req *bedrockkit.Request) (key 
 	if m.c.onLookup != nil {
 		m.c.onLookup(ctx, l)
 	}
-	return key, resp, l.Hit
+	if l.Hit {
+		markSpan(ctx, false, l.Saved)
+	}
+	return resp, l.Saved, l.Hit
 }
 
 func (m *cachedModel) save(ctx context.Context, key string, resp *bedrockkit.Response, callErr error) {
@@ -196,6 +274,12 @@ func (m *cachedModel) save(ctx context.Context, key string, resp *bedrockkit.Res
 }
 
 func (m *cachedModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+	if m.c.dedup {
+		if key := m.key(ctx, req); key != "" {
+			return m.sharedGenerate(ctx, key, req)
+		}
+		return m.next.Generate(ctx, req)
+	}
 	key, resp, ok := m.lookup(ctx, req)
 	if ok {
 		return resp, nil
@@ -206,6 +290,19 @@ func (m *cachedModel) Generate(ctx context.Context, req *bedrockkit.Request) (*b
 }
 
 func (m *cachedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+	if m.c.dedup {
+		return func(yield func(bedrockkit.Event, error) bool) {
+			if key := m.key(ctx, req); key != "" {
+				m.sharedStream(ctx, key, req, yield)
+				return
+			}
+			for ev, err := range m.next.Stream(ctx, req) {
+				if !yield(ev, err) {
+					return
+				}
+			}
+		}
+	}
 	return func(yield func(bedrockkit.Event, error) bool) {
 		key, resp, ok := m.lookup(ctx, req)
 		if ok {

@@ -303,7 +303,7 @@ func TestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	st := c.Stats()
-	if st.Hits+st.Misses != 400 || st.Misses != cm.calls.Load() {
+	if st.Hits+st.Misses+st.Shared != 400 || st.Misses != cm.calls.Load() {
 		t.Fatalf("stats %+v, model calls %d", st, cm.calls.Load())
 	}
 }

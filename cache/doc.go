@@ -16,6 +16,14 @@
 //		responses.Middleware(modelID),  // the response cache
 //		cache.PromptCaching(modelID, cache.PromptCacheConfig{}))
 //
+// Identical requests that miss at the same time make one model call: the
+// first goes to the model, the others wait for its answer (each honouring
+// its own context) and receive it as a hit; Generate and Stream calls both
+// share this way (Config.DisableDedup turns it off). A call answered
+// without reaching the model adds the event SpanEventHit to its trace span,
+// which package otelkit's tracing middleware, placed outside the cache,
+// shows as bedrockkit.cache.hit=true on its "chat" span.
+//
 // PromptCaching turns on Bedrock prompt caching: it places cache points
 // after the system prompt and the tool definitions when the model supports
 // them (bedrockkit.CapabilitiesOf) and the prefix is long enough to be

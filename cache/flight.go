@@ -1,0 +1,367 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bedrockkit/bedrockkit"
+)
+
+// SpanEventHit is the name of the span event a Cache adds to the span in a
+// call's context (trace.SpanFromContext) when it answers without calling
+// the model: from the Store, or shared from an identical call in flight.
+// The event carries bedrockkit.cache.shared (bool) and
+// bedrockkit.cache.saved_tokens (int, the original call's total tokens).
+// Package otelkit recognises this name; it is the only coupling between the
+// two packages.
+const SpanEventHit = "bedrockkit.cache.hit"
+
+// Attribute keys of the SpanEventHit event.
+const (
+	AttrShared      = attribute.Key("bedrockkit.cache.shared")
+	AttrSavedTokens = attribute.Key("bedrockkit.cache.saved_tokens")
+)
+
+// markSpan records on ctx's span that the call was answered without
+// calling the model. It is done even when the span is not recording: a
+// tracing middleware may still want to know (for its metrics).
+func markSpan(ctx context.Context, shared bool, saved bedrockkit.Usage) {
+	trace.SpanFromContext(ctx).AddEvent(SpanEventHit,
+		trace.WithAttributes(AttrShared.Bool(shared), AttrSavedTokens.Int(saved.Total())))
+}
+
+// errLeaderGone is the error waiters get when the call they waited for
+// never started because its leader failed while looking up the store.
+var errLeaderGone = errors.New("cache: the identical request this call waited for failed before calling the model; retry the call")
+
+// panicError carries a panic of the shared model call to every waiter.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p *panicError) Error() string {
+	return fmt.Sprintf("cache: the shared model call panicked: %v\n\n%s", p.value, p.stack)
+}
+
+// logEntry is one item of a shared stream.
+type logEntry struct {
+	ev  bedrockkit.Event
+	err error
+}
+
+// flight is one model call shared by identical concurrent requests (one
+// mode: Generate or Stream). The first request, the leader, looks the store
+// up and, on a miss, starts the call on its own goroutine; every request
+// (the leader included) then waits for the answer as a waiter.
+type flight struct {
+	c    *Cache
+	fkey string
+	done chan struct{} // closed when the call has ended and its answer is saved
+
+	// Guarded by c.fmu.
+	waiters  int
+	leaderIn bool               // the leader is still waiting
+	claimed  bool               // the usage has been given to a waiter
+	cancel   context.CancelFunc // cancels the model call; nil until it starts
+
+	// Written before done is closed (and, for streams, before ended is set),
+	// read after.
+	resp     *bedrockkit.Response
+	err      error
+	hit      bool             // answered from the store
+	saved    bedrockkit.Usage // what the answer originally cost
+	panicked *panicError
+
+	// The stream log, guarded by mu.
+	mu    sync.Mutex
+	log   []logEntry
+	ended bool
+	more  chan struct{} // closed (and replaced) when log grows or the call ends
+}
+
+// join returns the flight for fkey, creating it (and making the caller its
+// leader) when there is none.
+func (c *Cache) join(fkey string) (f *flight, leader bool) {
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
+	if f := c.flights[fkey]; f != nil {
+		f.waiters++
+		c.mu.Lock()
+		c.stats.Shared++
+		c.mu.Unlock()
+		return f, false
+	}
+	f = &flight{c: c, fkey: fkey, done: make(chan struct{}), more: make(chan struct{}), waiters: 1, leaderIn: true}
+	c.flights[fkey] = f
+	return f, true
+}
+
+// leave removes a waiter that stops waiting before the end. The last one to
+// leave cancels the call and waits for it to return.
+func (f *flight) leave(leader bool) {
+	c := f.c
+	c.fmu.Lock()
+	f.waiters--
+	if leader {
+		f.leaderIn = false
+	}
+	last := f.waiters == 0
+	if last && c.flights[f.fkey] == f {
+		delete(c.flights, f.fkey)
+	}
+	cancel := f.cancel
+	c.fmu.Unlock()
+	if last && cancel != nil {
+		cancel()
+		<-f.done
+	}
+}
+
+// complete ends the flight: later requests start a new one (and find the
+// answer in the store), waiters are woken.
+func (f *flight) complete() {
+	c := f.c
+	c.fmu.Lock()
+	if c.flights[f.fkey] == f {
+		delete(c.flights, f.fkey)
+	}
+	c.fmu.Unlock()
+	f.mu.Lock()
+	f.ended = true
+	close(f.more)
+	f.mu.Unlock()
+	close(f.done)
+}
+
+// claim reports whether the caller receives the answer's usage: the leader
+// if it is still there, else the first waiter to ask.
+func (f *flight) claim(leader bool) bool {
+	f.c.fmu.Lock()
+	defer f.c.fmu.Unlock()
+	if f.claimed || (!leader && f.leaderIn) {
+		return false
+	}
+	f.claimed = true
+	return true
+}
+
+func (f *flight) append(ev bedrockkit.Event, err error) {
+	f.mu.Lock()
+	f.log = append(f.log, logEntry{ev, err})
+	close(f.more)
+	f.more = make(chan struct{})
+	f.mu.Unlock()
+}
+
+// lead looks key up and completes f with a hit, or starts call on its own
+// goroutine with a context that keeps ctx's values but not its
+// cancellation; the context is cancelled when every waiter has left.
+func (m *cachedModel) lead(ctx context.Context, f *flight, key string, stream bool, call func(context.Context)) {
+	started := false
+	defer func() {
+		if !started { // the lookup panicked: do not leave the waiters hanging
+			f.err = errLeaderGone
+			f.complete()
+		}
+	}()
+	resp, saved, hit := m.lookupKey(ctx, key)
+	if hit {
+		f.resp, f.saved, f.hit = resp, saved, true
+		if stream {
+			for _, ev := range Replay(resp) {
+				f.append(ev, nil)
+			}
+		}
+		started = true
+		f.complete()
+		return
+	}
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.c.fmu.Lock()
+	f.cancel = cancel
+	m.c.fmu.Unlock()
+	started = true
+	go func() {
+		defer f.complete()
+		defer cancel()
+		defer func() {
+			if r := recover(); r != nil {
+				f.panicked = &panicError{value: r, stack: debug.Stack()}
+			}
+		}()
+		call(fctx)
+	}()
+}
+
+// reportShared counts and reports a waiter's outcome. saved is what it did
+// not spend: zero when it failed, left, or received the usage itself.
+func (m *cachedModel) reportShared(ctx context.Context, key string, saved bedrockkit.Usage, answered bool) {
+	m.c.mu.Lock()
+	m.c.stats.Saved = m.c.stats.Saved.Add(saved)
+	m.c.mu.Unlock()
+	if m.c.onLookup != nil {
+		m.c.onLookup(ctx, Lookup{Model: m.id, Key: key, Shared: true, Saved: saved})
+	}
+	if answered {
+		markSpan(ctx, true, saved)
+	}
+}
+
+func (m *cachedModel) sharedGenerate(ctx context.Context, key string, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+	joined := m.c.now()
+	f, leader := m.c.join("g" + key)
+	if leader {
+		m.lead(ctx, f, key, false, func(fctx context.Context) {
+			resp, err := m.next.Generate(fctx, req)
+			m.save(fctx, key, resp, err)
+			f.resp, f.err = resp, err
+			if resp != nil {
+				f.saved = resp.Usage
+			}
+		})
+	}
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		select {
+		case <-f.done: // finished too: take the answer
+		default:
+			f.leave(leader)
+			if !leader {
+				m.reportShared(ctx, key, bedrockkit.Usage{}, false)
+			}
+			return nil, ctx.Err()
+		}
+	}
+	if f.panicked != nil {
+		panic(f.panicked)
+	}
+	resp := cloneResponse(f.resp)
+	if leader && f.hit {
+		return resp, f.err // counted and reported by lookupKey
+	}
+	if !f.hit && f.claim(leader) {
+		if !leader {
+			m.reportShared(ctx, key, bedrockkit.Usage{}, false)
+		}
+		return resp, f.err
+	}
+	saved := bedrockkit.Usage{}
+	if resp != nil {
+		resp.Usage = bedrockkit.Usage{}
+		resp.Latency = m.c.now().Sub(joined)
+		if f.err == nil {
+			saved = f.saved
+		}
+	}
+	m.reportShared(ctx, key, saved, f.err == nil)
+	return resp, f.err
+}
+
+func (m *cachedModel) sharedStream(ctx context.Context, key string, req *bedrockkit.Request, yield func(bedrockkit.Event, error) bool) {
+	f, leader := m.c.join("s" + key)
+	if leader {
+		m.lead(ctx, f, key, true, func(fctx context.Context) {
+			abandoned := false
+			resp, err := bedrockkit.Collect(func(collect func(bedrockkit.Event, error) bool) {
+				for ev, err := range m.next.Stream(fctx, req) {
+					f.append(ev, err)
+					if fctx.Err() != nil { // every waiter has left
+						abandoned = true
+						return
+					}
+					if !collect(ev, err) {
+						return
+					}
+				}
+			})
+			if abandoned && err == nil {
+				resp = nil // possibly incomplete
+			}
+			m.save(fctx, key, resp, err)
+			f.resp, f.err = resp, err
+			if resp != nil {
+				f.saved = resp.Usage
+			}
+		})
+	}
+	owner := false
+	gone := func() {
+		f.leave(leader)
+		if !leader {
+			m.reportShared(ctx, key, bedrockkit.Usage{}, false)
+		}
+	}
+	for i := 0; ; {
+		f.mu.Lock()
+		batch := f.log[i:len(f.log):len(f.log)]
+		ended, more := f.ended, f.more
+		f.mu.Unlock()
+		for _, e := range batch {
+			i++
+			ev := e.ev
+			if md, ok := ev.(bedrockkit.Metadata); ok && !f.hit && !owner {
+				if owner = f.claim(leader); !owner {
+					md.Usage = bedrockkit.Usage{}
+					ev = md
+				}
+			}
+			if !yield(ev, e.err) {
+				gone()
+				return
+			}
+		}
+		if ended {
+			break
+		}
+		select {
+		case <-more:
+		case <-ctx.Done():
+			gone()
+			yield(nil, ctx.Err())
+			return
+		}
+	}
+	if f.panicked != nil {
+		panic(f.panicked)
+	}
+	if leader {
+		return // a hit was reported by lookupKey; a miss is the leader's own call
+	}
+	if owner || f.err != nil || f.resp == nil {
+		m.reportShared(ctx, key, bedrockkit.Usage{}, false)
+		return
+	}
+	m.reportShared(ctx, key, f.saved, true)
+}
+
+// cloneResponse copies r deeply enough that callers sharing one answer can
+// each change theirs.
+func cloneResponse(r *bedrockkit.Response) *bedrockkit.Response {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Message.Parts = slices.Clone(r.Message.Parts)
+	for i, p := range c.Message.Parts {
+		switch p := p.(type) {
+		case bedrockkit.ToolCall:
+			p.Input = bytes.Clone(p.Input)
+			c.Message.Parts[i] = p
+		case bedrockkit.JSON:
+			p.Value = bytes.Clone(p.Value)
+			c.Message.Parts[i] = p
+		}
+	}
+	c.AdditionalFields = bytes.Clone(r.AdditionalFields)
+	return &c
+}
