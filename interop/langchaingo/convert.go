@@ -4,7 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/tmc/langchaingo/llms"
 
@@ -13,13 +16,62 @@ import (
 
 // ---- bedrockkit -> langchaingo (used by FromLLM) ----
 
+// toLCConfig holds the FromLLM options that steer the conversion.
+type toLCConfig struct {
+	// cache sends CachePoint parts as llms.CachedContent.
+	cache bool
+	// strict fails on what langchaingo cannot express instead of dropping it.
+	strict bool
+}
+
+// drop reports that what cannot be sent: nil (it is dropped) unless the
+// conversion is strict.
+func (c toLCConfig) drop(format string, args ...any) error {
+	if !c.strict {
+		return nil
+	}
+	return fmt.Errorf("%w: %s: langchaingo v0.1.14 has no way to send it; remove it from the request or unset Options.Strict to drop it", bedrockkit.ErrUnsupported, fmt.Sprintf(format, args...))
+}
+
+// cacheControl is langchaingo's form of a cache point: Anthropic's
+// "ephemeral" type with the TTL as Duration (5 minutes by default).
+func cacheControl(p bedrockkit.CachePoint) *llms.CacheControl {
+	d := 5 * time.Minute
+	if p.TTL == bedrockkit.CacheTTL1h {
+		d = time.Hour
+	}
+	return &llms.CacheControl{Type: "ephemeral", Duration: d}
+}
+
 // toLCMessages converts a bedrockkit request's system prompt and messages to
 // langchaingo messages. Tool results become one "tool" message each, as
-// langchaingo's providers expect; CachePoint and Reasoning parts are dropped.
-func toLCMessages(req *bedrockkit.Request) ([]llms.MessageContent, error) {
+// langchaingo's providers expect. Reasoning parts cannot be sent; CachePoint
+// parts become llms.CachedContent when cfg.cache is set. What cannot be
+// sent is dropped, or fails the call when cfg.strict is set.
+func toLCMessages(req *bedrockkit.Request, cfg toLCConfig) ([]llms.MessageContent, error) {
 	var out []llms.MessageContent
+	var sysCache *bedrockkit.CachePoint
+	for _, p := range req.System {
+		switch p := p.(type) {
+		case bedrockkit.Text:
+		case bedrockkit.CachePoint:
+			sysCache = &p
+		default:
+			if err := cfg.drop("a %T in the system prompt (only text is sent)", p); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if sys := (bedrockkit.Message{Parts: req.System}).Text(); sys != "" {
-		out = append(out, llms.MessageContent{Role: llms.ChatMessageTypeSystem, Parts: []llms.ContentPart{llms.TextContent{Text: sys}}})
+		var part llms.ContentPart = llms.TextContent{Text: sys}
+		if sysCache != nil {
+			if cfg.cache {
+				part = llms.WithCacheControl(part, cacheControl(*sysCache))
+			} else if err := cfg.drop("a cache point in the system prompt (set Options.CacheControl for providers that read llms.CachedContent)"); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, llms.MessageContent{Role: llms.ChatMessageTypeSystem, Parts: []llms.ContentPart{part}})
 	}
 	names := map[string]string{} // tool call ID -> tool name
 	for i, m := range req.Messages {
@@ -72,8 +124,14 @@ func toLCMessages(req *bedrockkit.Request) ([]llms.MessageContent, error) {
 				out = append(out, llms.MessageContent{Role: llms.ChatMessageTypeTool, Parts: []llms.ContentPart{
 					llms.ToolCallResponse{ToolCallID: p.CallID, Name: names[p.CallID], Content: content},
 				}})
-			case bedrockkit.Reasoning, bedrockkit.CachePoint:
-				// langchaingo has no input form for these.
+			case bedrockkit.Reasoning:
+				if err := cfg.drop("message %d holds reasoning (langchaingo has no content part for reasoning or its signature)", i); err != nil {
+					return nil, err
+				}
+			case bedrockkit.CachePoint:
+				if err := cachePart(&cur, p, i, cfg); err != nil {
+					return nil, err
+				}
 			default:
 				return nil, fmt.Errorf("%w: message %d: part type %T", bedrockkit.ErrUnsupported, i, p)
 			}
@@ -81,6 +139,26 @@ func toLCMessages(req *bedrockkit.Request) ([]llms.MessageContent, error) {
 		flush()
 	}
 	return out, nil
+}
+
+// cachePart marks the last part of cur as the end of a cached prefix by
+// wrapping it in llms.CachedContent. langchaingo's Anthropic provider, the
+// one that reads cache control, accepts it on text and images of user
+// messages only, so elsewhere the cache point cannot be sent.
+func cachePart(cur *llms.MessageContent, p bedrockkit.CachePoint, i int, cfg toLCConfig) error {
+	if !cfg.cache {
+		return cfg.drop("message %d holds a cache point (set Options.CacheControl for providers that read llms.CachedContent)", i)
+	}
+	n := len(cur.Parts)
+	if cur.Role != llms.ChatMessageTypeHuman || n == 0 {
+		return cfg.drop("message %d has a cache point that does not follow text or an image in a user message", i)
+	}
+	switch cur.Parts[n-1].(type) {
+	case llms.TextContent, llms.BinaryContent:
+		cur.Parts[n-1] = llms.WithCacheControl(cur.Parts[n-1], cacheControl(p))
+		return nil
+	}
+	return cfg.drop("message %d has a cache point after a %T; langchaingo caches text and images only", i, cur.Parts[n-1])
 }
 
 // resultText renders tool-result parts as text: Text as is, JSON as its
@@ -124,9 +202,25 @@ func docMIME(f bedrockkit.DocumentFormat) string {
 	return "application/octet-stream"
 }
 
-// toLCOptions converts the request's tools and inference settings.
-func toLCOptions(req *bedrockkit.Request) ([]llms.CallOption, error) {
+// toLCOptions converts the request's tools, inference settings and the
+// Extra fields langchaingo has an option for (see extraOptions).
+func toLCOptions(req *bedrockkit.Request, cfg toLCConfig) ([]llms.CallOption, error) {
 	var opts []llms.CallOption
+	if req.Guardrail != nil {
+		if err := cfg.drop("a guardrail configuration (guard a langchaingo model with bedrockkit's guardrail middleware instead)"); err != nil {
+			return nil, err
+		}
+	}
+	if req.ToolCache != nil && len(req.Tools) > 0 {
+		if err := cfg.drop("a cache point after the tool definitions (llms.Tool has no cache control)"); err != nil {
+			return nil, err
+		}
+	}
+	extra, err := extraOptions(req.Extra, cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, extra...)
 	if len(req.Tools) > 0 {
 		tools := make([]llms.Tool, len(req.Tools))
 		for i, t := range req.Tools {
@@ -159,6 +253,128 @@ func toLCOptions(req *bedrockkit.Request) ([]llms.CallOption, error) {
 		opts = append(opts, llms.WithStopWords(req.StopSequences))
 	}
 	return opts, nil
+}
+
+// extraOptions maps the Request.Extra fields (Bedrock's
+// additionalModelRequestFields) that langchaingo v0.1.14 can express:
+//
+//   - "thinking" (Claude: {"type":"enabled","budget_tokens":N} or
+//     {"type":"disabled"}) and "reasoning_effort" (gpt-oss: "low",
+//     "medium", "high") and "reasoningConfig" (Nova:
+//     {"type":"enabled","maxReasoningEffort":"low"|"medium"|"high"}) become
+//     llms.WithThinking with the budget or mode, returning the thinking;
+//   - "anthropic_beta" holding "interleaved-thinking-..." sets the thinking
+//     config's InterleaveThinking;
+//   - "top_k" becomes llms.WithTopK.
+//
+// Other keys are dropped, or fail when cfg.strict is set.
+func extraOptions(extra map[string]any, cfg toLCConfig) ([]llms.CallOption, error) {
+	if len(extra) == 0 {
+		return nil, nil
+	}
+	var opts []llms.CallOption
+	var think *llms.ThinkingConfig
+	thinking := func() *llms.ThinkingConfig {
+		if think == nil {
+			think = &llms.ThinkingConfig{Mode: llms.ThinkingModeAuto, ReturnThinking: true, StreamThinking: true}
+		}
+		return think
+	}
+	bad := func(k string, v any, want string) error {
+		return fmt.Errorf("%w: Request.Extra[%q] is %.80v; want %s", bedrockkit.ErrInvalidInput, k, v, want)
+	}
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
+		v := extra[k]
+		switch k {
+		case "thinking":
+			m, _ := v.(map[string]any)
+			switch m["type"] {
+			case "enabled":
+				n, ok := intOf(m, "budget_tokens")
+				if !ok || n <= 0 {
+					return nil, bad(k, v, `{"type":"enabled","budget_tokens":N} with N > 0`)
+				}
+				thinking().BudgetTokens = n
+			case "disabled":
+				thinking().Mode = llms.ThinkingModeNone
+			default:
+				return nil, bad(k, v, `{"type":"enabled","budget_tokens":N} or {"type":"disabled"}`)
+			}
+		case "reasoning_effort":
+			mode, ok := effortMode(v)
+			if !ok {
+				return nil, bad(k, v, `"low", "medium" or "high"`)
+			}
+			thinking().Mode = mode
+		case "reasoningConfig":
+			m, _ := v.(map[string]any)
+			switch m["type"] {
+			case "enabled":
+				if e, ok := m["maxReasoningEffort"]; ok {
+					mode, ok := effortMode(e)
+					if !ok {
+						return nil, bad(k, v, `maxReasoningEffort "low", "medium" or "high"`)
+					}
+					thinking().Mode = mode
+				} else {
+					thinking()
+				}
+			case "disabled":
+				thinking().Mode = llms.ThinkingModeNone
+			default:
+				return nil, bad(k, v, `{"type":"enabled","maxReasoningEffort":"low"} or {"type":"disabled"}`)
+			}
+		case "anthropic_beta":
+			var interleaved, other bool
+			list, _ := v.([]any)
+			if s, ok := v.([]string); ok {
+				for _, x := range s {
+					list = append(list, x)
+				}
+			}
+			for _, x := range list {
+				if s, _ := x.(string); strings.HasPrefix(s, "interleaved-thinking-") {
+					interleaved = true
+				} else {
+					other = true
+				}
+			}
+			if interleaved {
+				thinking().InterleaveThinking = true
+			}
+			if other || len(list) == 0 {
+				if err := cfg.drop("Request.Extra[%q] beyond interleaved thinking (use the provider's own options, such as anthropic.WithBetaHeader, in Options.CallOptions)", k); err != nil {
+					return nil, err
+				}
+			}
+		case "top_k":
+			n, ok := intOf(extra, k)
+			if !ok || n <= 0 {
+				return nil, bad(k, v, "a positive integer")
+			}
+			opts = append(opts, llms.WithTopK(n))
+		default:
+			if err := cfg.drop("Request.Extra[%q] (put provider options in Options.CallOptions)", k); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if think != nil {
+		opts = append(opts, llms.WithThinking(think))
+	}
+	return opts, nil
+}
+
+func effortMode(v any) (llms.ThinkingMode, bool) {
+	switch v {
+	case "low":
+		return llms.ThinkingModeLow, true
+	case "medium":
+		return llms.ThinkingModeMedium, true
+	case "high":
+		return llms.ThinkingModeHigh, true
+	}
+	return "", false
 }
 
 // fromLCResponse converts a langchaingo answer to a bedrockkit response.
@@ -359,15 +575,29 @@ func fromLCMessages(msgs []llms.MessageContent) (system []bedrockkit.Part, out [
 	for i, m := range msgs {
 		var parts []bedrockkit.Part
 		for _, p := range m.Parts {
+			var cp *bedrockkit.CachePoint
+			if cc, ok := p.(llms.CachedContent); ok {
+				// A cached part is the part followed by a cache point.
+				p, cp = cc.ContentPart, &bedrockkit.CachePoint{}
+				if cc.CacheControl != nil && cc.CacheControl.Duration >= time.Hour {
+					cp.TTL = bedrockkit.CacheTTL1h
+				}
+			}
 			bp, err := fromLCPart(p)
 			if err != nil {
 				return nil, nil, fmt.Errorf("message %d: %w", i, err)
 			}
 			parts = append(parts, bp)
+			if cp != nil {
+				parts = append(parts, *cp)
+			}
 		}
 		switch m.Role {
 		case llms.ChatMessageTypeSystem:
 			for _, p := range parts {
+				if _, ok := p.(bedrockkit.CachePoint); ok {
+					continue
+				}
 				if _, ok := p.(bedrockkit.Text); !ok {
 					return nil, nil, fmt.Errorf("%w: message %d: a system message may hold text only, not %T", bedrockkit.ErrInvalidInput, i, p)
 				}

@@ -23,10 +23,14 @@
 // langchaingo is imported only by this package: the rest of bedrockkit does
 // not depend on it.
 //
-// What does not map: langchaingo has no cache points, guardrail
-// configuration or per-request "extra" model fields (bedrockkit CachePoint
-// parts and Request.Guardrail are dropped when calling a langchaingo model;
-// Request.Extra is not forwarded), and its streaming callback carries bytes
-// without saying whether they are text or a tool-call fragment (see
-// FromLLM for how that is handled).
+// What does not map (langchaingo v0.1.14 has no way to express it):
+// reasoning parts sent back to a model (there is no content part for
+// reasoning or its signature), guardrail configuration, a cache point after
+// the tool definitions, and Request.Extra fields other than thinking,
+// reasoning effort and top_k. FromLLM drops these, or refuses them with
+// bedrockkit.ErrUnsupported when Options.Strict is set. Cache points are
+// sent as llms.CachedContent only when Options.CacheControl says the
+// provider reads it. langchaingo's streaming callback carries bytes without
+// saying whether they are text or a tool-call fragment (see FromLLM for how
+// that is handled).
 package langchaingo

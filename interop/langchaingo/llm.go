@@ -39,7 +39,9 @@ func NewLLM(model bedrockkit.Model, base *bedrockkit.Request) *LLM {
 // become assistant turns; TextContent, BinaryContent and data: image URLs,
 // ToolCall and ToolCallResponse parts are converted. Tools and Functions
 // become tool definitions; ToolChoice "required" / "none" / an
-// llms.ToolChoice map to Any / no tools / Tool. Zero MaxTokens,
+// llms.ToolChoice map to Any / no tools / Tool. An llms.CachedContent part
+// becomes its part followed by a CachePoint (TTL 1h when its Duration is an
+// hour or more). Zero MaxTokens,
 // Temperature and TopP mean the model's defaults. With a StreamingFunc (or
 // StreamingReasoningFunc) the model's Stream is used and text (and
 // reasoning) deltas are passed on as they arrive.

@@ -25,6 +25,19 @@ type Options struct {
 	// usage; the Usage is then marked Estimated. Nil means one token per
 	// started 4 bytes.
 	Estimate func(text string) int
+	// CacheControl sends CachePoint parts as llms.CachedContent wrapping
+	// the part before them (text or an image of a user message; the whole
+	// system prompt for a cache point in System), with Type "ephemeral"
+	// and the TTL as Duration. Set it only for providers that read
+	// llms.CachedContent: in langchaingo v0.1.14 that is the Anthropic
+	// provider (which honours it on user messages and ignores it on the
+	// system prompt); others, such as OpenAI's, reject the unknown part.
+	// Without it cache points are dropped.
+	CacheControl bool
+	// Strict fails a request holding something langchaingo v0.1.14 cannot
+	// express (see FromLLM) with an error wrapping bedrockkit.ErrUnsupported,
+	// instead of dropping it.
+	Strict bool
 }
 
 // FromLLM returns a bedrockkit.Model that calls llm. It is safe for
@@ -36,7 +49,26 @@ type Options struct {
 // become llms.Tool function definitions and ToolChoice Any / Tool become
 // "required" / an llms.ToolChoice naming the function; MaxTokens,
 // Temperature, TopP and StopSequences become the matching call options.
-// CachePoint and Reasoning parts, Guardrail and Extra are not sent.
+//
+// Request.Extra (Bedrock's additionalModelRequestFields) is read for what
+// langchaingo has options for: "thinking" ({"type":"enabled",
+// "budget_tokens":N} or {"type":"disabled"}, Claude's form),
+// "reasoning_effort" ("low"/"medium"/"high") and "reasoningConfig" (Nova's
+// {"type":"enabled","maxReasoningEffort":...}) become llms.WithThinking
+// with that budget or mode and ReturnThinking set; an "anthropic_beta" list
+// naming interleaved thinking sets InterleaveThinking; "top_k" becomes
+// llms.WithTopK. A malformed value of these keys fails with
+// bedrockkit.ErrInvalidInput. CachePoint parts become llms.CachedContent
+// when Options.CacheControl is set.
+//
+// langchaingo v0.1.14 cannot express the rest, which is dropped, or fails
+// the call with bedrockkit.ErrUnsupported when Options.Strict is set:
+// Reasoning parts in messages (there is no content part for reasoning or
+// its signature, so Claude's extended thinking cannot continue a tool-use
+// turn through langchaingo), Request.Guardrail, ToolCache, other Extra
+// keys, and cache points without Options.CacheControl or where
+// CachedContent cannot go (after a tool call or result, in an assistant
+// message).
 //
 // The answer becomes the Response. Several choices are taken as the content
 // blocks of one answer (langchaingo's Anthropic provider returns one per
@@ -55,7 +87,10 @@ type Options struct {
 // returned as they are.
 //
 // Stream passes llms.WithStreamingFunc and yields each chunk as a
-// TextDelta. langchaingo hands tool-call fragments to the same callback as
+// TextDelta, and llms.WithStreamingReasoningFunc, whose reasoning chunks
+// (OpenAI-compatible reasoning_content, Anthropic thinking) it yields as
+// ReasoningDelta events as they arrive; the signature of Anthropic
+// thinking, known only at the end, follows in a last ReasoningDelta. langchaingo hands tool-call fragments to the same callback as
 // text, so from the first chunk that looks like a tool-call fragment (a
 // JSON array of tool calls, or a function-call object) the text is held
 // back; when the call returns, whatever part of the final text was not yet
@@ -65,6 +100,7 @@ type Options struct {
 func FromLLM(llm llms.Model, opts *Options) bedrockkit.Model {
 	m := &lcModel{llm: llm, est: estimateBytes}
 	if opts != nil {
+		m.cfg = toLCConfig{cache: opts.CacheControl, strict: opts.Strict}
 		m.opts = opts.CallOptions
 		if opts.Estimate != nil {
 			m.est = opts.Estimate
@@ -77,17 +113,18 @@ type lcModel struct {
 	llm  llms.Model
 	opts []llms.CallOption
 	est  func(string) int
+	cfg  toLCConfig
 }
 
 func (m *lcModel) prepare(req *bedrockkit.Request) ([]llms.MessageContent, []llms.CallOption, error) {
 	if req == nil {
 		return nil, nil, fmt.Errorf("%w: nil request", bedrockkit.ErrInvalidInput)
 	}
-	msgs, err := toLCMessages(req)
+	msgs, err := toLCMessages(req, m.cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	callOpts, err := toLCOptions(req)
+	callOpts, err := toLCOptions(req, m.cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,10 +174,28 @@ func (m *lcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2
 		defer cancel()
 		var (
 			sent    strings.Builder // text yielded so far
+			thought strings.Builder // reasoning yielded so far
 			holding bool            // a tool-call-looking chunk was seen: buffer from here
 			stopped bool
 		)
 		const textBlock = 1 // reasoning is block 0, text 1, tool calls 2...
+		reason := func(_ context.Context, chunk, _ []byte) error {
+			// The text chunk (second argument) also goes to the streaming
+			// func, which handles it.
+			if stopped {
+				return errStopped
+			}
+			if len(chunk) == 0 {
+				return nil
+			}
+			thought.Write(chunk)
+			if !yield(bedrockkit.ReasoningDelta{Index: 0, Text: string(chunk)}, nil) {
+				stopped = true
+				cancel()
+				return errStopped
+			}
+			return nil
+		}
 		stream := func(_ context.Context, chunk []byte) error {
 			if stopped {
 				return errStopped
@@ -160,7 +215,7 @@ func (m *lcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2
 			}
 			return nil
 		}
-		resp, err := m.call(ctx, req, msgs, append(opts, llms.WithStreamingFunc(stream)))
+		resp, err := m.call(ctx, req, msgs, append(opts, llms.WithStreamingFunc(stream), llms.WithStreamingReasoningFunc(reason)))
 		if stopped {
 			return
 		}
@@ -175,11 +230,25 @@ func (m *lcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2
 		if rest, ok := strings.CutPrefix(resp.Message.Text(), sent.String()); ok && rest != "" {
 			events = append(events, bedrockkit.TextDelta{Index: textBlock, Text: rest})
 		}
+		var reasoning, signature string
+		for _, p := range resp.Message.Parts {
+			if r, ok := p.(bedrockkit.Reasoning); ok {
+				reasoning += r.Text
+				if r.Signature != "" {
+					signature = r.Signature
+				}
+			}
+		}
+		rest, ok := strings.CutPrefix(reasoning, thought.String())
+		if !ok { // the provider's final reasoning differs from what it streamed
+			rest = ""
+		}
+		if rest != "" || signature != "" {
+			events = append([]bedrockkit.Event{bedrockkit.ReasoningDelta{Index: 0, Text: rest, Signature: signature}}, events...)
+		}
 		block := textBlock + 1
 		for _, p := range resp.Message.Parts {
 			switch p := p.(type) {
-			case bedrockkit.Reasoning:
-				events = append(events, bedrockkit.ReasoningDelta{Index: 0, Text: p.Text, Signature: p.Signature})
 			case bedrockkit.ToolCall:
 				events = append(events,
 					bedrockkit.ToolCallDelta{Index: block, ID: p.ID, Name: p.Name},
