@@ -17,6 +17,15 @@
 //   - the histograms gen_ai.client.token.usage (by gen_ai.token.type input
 //     and output) and gen_ai.client.operation.duration (seconds).
 //
+// A call answered by a response cache (package cache) placed inside the
+// traced model gets bedrockkit.cache.hit=true on its "chat" span (and
+// bedrockkit.cache.shared=true when it shared an identical call in
+// flight) and is left out of gen_ai.client.token.usage; the conventions
+// define no attribute for this. The cache signals a hit with the span
+// event EventCacheHit, so neither package imports the other. Put the
+// tracing middleware outside the cache; inside it, only calls that reach
+// the model are traced.
+//
 // Message content (system prompt, input and output messages, retrieval
 // queries and documents) is recorded only when Config.CaptureContent is
 // set: it may hold personal data.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -50,7 +51,24 @@ const (
 	AttrUsageEstimated = attribute.Key("bedrockkit.usage.estimated")
 	// AttrEmbeddingInputs (bedrockkit's own) is the number of texts embedded.
 	AttrEmbeddingInputs = attribute.Key("bedrockkit.embeddings.input_count")
+	// AttrCacheHit (bedrockkit's own; the GenAI conventions v1.40 have no
+	// attribute for a response cache, only gen_ai.usage.cache_read.* for
+	// prompt caching) is true on a "chat" span whose answer came from a
+	// response cache (package cache) instead of the model, and on the
+	// gen_ai.client.operation.duration points of such calls.
+	AttrCacheHit = attribute.Key("bedrockkit.cache.hit")
+	// AttrCacheShared (bedrockkit's own) is true on a "chat" span whose
+	// answer was shared from an identical call in flight (in-flight
+	// de-duplication) rather than read from the cache's store.
+	AttrCacheShared = attribute.Key("bedrockkit.cache.shared")
 )
+
+// EventCacheHit is the name of the span event by which a response cache
+// (package cache: cache.SpanEventHit) says that a call was answered without
+// reaching the model. A traced model notices it on its span (see
+// Telemetry.Model); any middleware may add it. Its boolean attribute
+// bedrockkit.cache.shared tells a shared answer from a store hit.
+const EventCacheHit = "bedrockkit.cache.hit"
 
 // Metric names, as in the GenAI semantic conventions.
 const (
@@ -135,6 +153,21 @@ func (t *Telemetry) Middleware(modelID string) bedrockkit.Middleware {
 // cache reads and writes included, as the conventions ask; the cache parts
 // are also given on their own. A stream's span ends when the stream does
 // (also when the caller stops early).
+//
+// Response caches: when the wrapped model is, or contains, a response
+// cache (package cache), a call the cache answers adds the event
+// EventCacheHit to the span in its context, which is this span; the span
+// then gets AttrCacheHit (and AttrCacheShared for a shared answer), its
+// usage attributes say zero tokens, no gen_ai.client.token.usage is
+// recorded for it (no token was consumed) and its duration point carries
+// AttrCacheHit, so hits neither count as consumed tokens nor skew model
+// latency. This is the supported order (tracing outside the cache):
+//
+//	bedrockkit.Chain(converse, tel.Middleware(id), responses.Middleware(id))
+//
+// Inside the cache instead, the traced model is not called on a hit: only
+// real model calls get a "chat" span and the cache's event lands on the
+// caller's span.
 func (t *Telemetry) Model(modelID string, next bedrockkit.Model) bedrockkit.Model {
 	return &tracedModel{t: t, id: modelID, next: next}
 }
@@ -154,7 +187,28 @@ func (m *tracedModel) base() []attribute.KeyValue {
 	}
 }
 
-func (m *tracedModel) start(ctx context.Context, req *bedrockkit.Request, stream bool) (context.Context, trace.Span) {
+// callSpan is a model call's span as the wrapped model sees it in its
+// context: it notices the cache's EventCacheHit.
+type callSpan struct {
+	trace.Span
+	hit, shared atomic.Bool
+}
+
+// AddEvent records the event and notices a cache hit.
+func (s *callSpan) AddEvent(name string, opts ...trace.EventOption) {
+	if name == EventCacheHit {
+		s.hit.Store(true)
+		cfg := trace.NewEventConfig(opts...)
+		for _, kv := range cfg.Attributes() {
+			if kv.Key == AttrCacheShared && kv.Value.AsBool() {
+				s.shared.Store(true)
+			}
+		}
+	}
+	s.Span.AddEvent(name, opts...)
+}
+
+func (m *tracedModel) start(ctx context.Context, req *bedrockkit.Request, stream bool) (context.Context, *callSpan) {
 	attrs := m.base()
 	if stream {
 		attrs = append(attrs, AttrStream.Bool(true))
@@ -183,12 +237,22 @@ func (m *tracedModel) start(ctx context.Context, req *bedrockkit.Request, stream
 	if m.id != "" {
 		name += " " + m.id
 	}
-	return m.t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	ctx, span := m.t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	cs := &callSpan{Span: span}
+	return trace.ContextWithSpan(ctx, cs), cs
 }
 
 // finish records the outcome on the span and the metrics, then ends the span.
-func (m *tracedModel) finish(ctx context.Context, span trace.Span, start time.Time, resp *bedrockkit.Response, err error) {
+func (m *tracedModel) finish(ctx context.Context, cs *callSpan, start time.Time, resp *bedrockkit.Response, err error) {
+	span := cs.Span
 	metricAttrs := m.base()
+	hit := cs.hit.Load()
+	if hit {
+		span.SetAttributes(AttrCacheHit.Bool(true))
+		if cs.shared.Load() {
+			span.SetAttributes(AttrCacheShared.Bool(true))
+		}
+	}
 	if resp != nil {
 		u := resp.Usage
 		in := u.InputTokens + u.CacheReadTokens + u.CacheWriteTokens
@@ -208,7 +272,7 @@ func (m *tracedModel) finish(ctx context.Context, span trace.Span, start time.Ti
 		if m.t.cfg.CaptureContent && err == nil {
 			span.SetAttributes(AttrOutputMessages.String(messagesJSON([]bedrockkit.Message{resp.Message}, string(resp.StopReason))))
 		}
-		if err == nil || u.Total() > 0 {
+		if (err == nil || u.Total() > 0) && !hit {
 			m.t.tokens.Record(ctx, int64(in), metric.WithAttributes(append(metricAttrs, AttrTokenType.String("input"))...))
 			m.t.tokens.Record(ctx, int64(u.OutputTokens), metric.WithAttributes(append(metricAttrs, AttrTokenType.String("output"))...))
 		}
@@ -219,6 +283,9 @@ func (m *tracedModel) finish(ctx context.Context, span trace.Span, start time.Ti
 		span.SetStatus(codes.Error, err.Error())
 		span.SetAttributes(AttrErrorType.String(et))
 		metricAttrs = append(metricAttrs, AttrErrorType.String(et))
+	}
+	if hit {
+		metricAttrs = append(metricAttrs, AttrCacheHit.Bool(true))
 	}
 	m.t.duration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributes(metricAttrs...))
 	span.End()

@@ -1,0 +1,190 @@
+package otelkit_test
+
+import (
+	"context"
+	"iter"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/bedrockkittest"
+	"github.com/bedrockkit/bedrockkit/cache"
+	"github.com/bedrockkit/bedrockkit/otelkit"
+)
+
+func TestCacheEventNameMatches(t *testing.T) {
+	if otelkit.EventCacheHit != cache.SpanEventHit || otelkit.AttrCacheShared != cache.AttrShared {
+		t.Fatal("otelkit and cache disagree on the cache hit event")
+	}
+}
+
+var cachedUsage = bedrockkit.Usage{InputTokens: 40, OutputTokens: 6}
+
+func chatSpans(r *rig) []tracetest.SpanStub {
+	var out []tracetest.SpanStub
+	for _, s := range r.exp.GetSpans() {
+		if s.Name == "chat m" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestCacheHitOutside is the supported order: tracing outside the cache.
+func TestCacheHitOutside(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		r := newRig(t, false)
+		sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
+			Message: bedrockkit.AssistantText("hi"), Usage: cachedUsage}})
+		responses := cache.New(cache.Config{})
+		m := bedrockkit.Chain(sm, r.tel.Middleware("m"), responses.Middleware("m"))
+		for range 2 {
+			var err error
+			if stream {
+				_, err = bedrockkit.Collect(m.Stream(context.Background(), q("hello")))
+			} else {
+				_, err = m.Generate(context.Background(), q("hello"))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		spans := chatSpans(r)
+		if len(spans) != 2 {
+			t.Fatalf("stream=%v: %d chat spans", stream, len(spans))
+		}
+		miss, hit := attrs(spans[0]), attrs(spans[1])
+		if _, ok := miss[otelkit.AttrCacheHit]; ok || miss[otelkit.AttrInputTokens].AsInt64() != 40 {
+			t.Errorf("stream=%v: miss span %v", stream, spans[0].Attributes)
+		}
+		if !hit[otelkit.AttrCacheHit].AsBool() || hit[otelkit.AttrInputTokens].AsInt64() != 0 || hit[otelkit.AttrOutputTokens].AsInt64() != 0 {
+			t.Errorf("stream=%v: hit span %v", stream, spans[1].Attributes)
+		}
+		if _, ok := hit[otelkit.AttrCacheShared]; ok {
+			t.Errorf("stream=%v: store hit marked shared", stream)
+		}
+		h := r.histograms(t)
+		if v, ok := find(h, otelkit.MetricTokenUsage, "gen_ai.token.type=input"); !ok || v != [2]float64{1, 40} {
+			t.Errorf("stream=%v: input tokens %v: the hit must not count (all: %v)", stream, v, h)
+		}
+		if v, ok := find(h, otelkit.MetricOperationDuration, "bedrockkit.cache.hit=true"); !ok || v[0] != 1 {
+			t.Errorf("stream=%v: hit duration %v %v", stream, v, ok)
+		}
+	}
+}
+
+// TestCacheHitInside: tracing inside the cache sees only real model calls;
+// the cache's event lands on the caller's span.
+func TestCacheHitInside(t *testing.T) {
+	r := newRig(t, false)
+	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
+		Message: bedrockkit.AssistantText("hi"), Usage: cachedUsage}})
+	m := bedrockkit.Chain(sm, cache.New(cache.Config{}).Middleware("m"), r.tel.Middleware("m"))
+	for range 2 {
+		ctx, parent := r.tp.Tracer("test").Start(context.Background(), "request")
+		if _, err := m.Generate(ctx, q("hello")); err != nil {
+			t.Fatal(err)
+		}
+		parent.End()
+	}
+	spans := chatSpans(r)
+	if len(spans) != 1 {
+		t.Fatalf("%d chat spans, want only the model call's", len(spans))
+	}
+	if a := attrs(spans[0]); a[otelkit.AttrInputTokens].AsInt64() != 40 || a[otelkit.AttrCacheHit].AsBool() {
+		t.Fatalf("chat span %v", spans[0].Attributes)
+	}
+	var requests []tracetest.SpanStub
+	for _, s := range r.exp.GetSpans() {
+		if s.Name == "request" {
+			requests = append(requests, s)
+		}
+	}
+	if len(requests) != 2 || len(requests[0].Events) != 0 || len(requests[1].Events) != 1 || requests[1].Events[0].Name != otelkit.EventCacheHit {
+		t.Fatalf("request spans %+v", requests)
+	}
+	for _, kv := range requests[1].Attributes {
+		if kv.Key == otelkit.AttrCacheHit {
+			t.Fatal("the caller's span got the chat span's attribute")
+		}
+	}
+	if v, ok := find(r.histograms(t), otelkit.MetricTokenUsage, "gen_ai.token.type=input"); !ok || v != [2]float64{1, 40} {
+		t.Errorf("input tokens %v", v)
+	}
+}
+
+// gated answers once gate is closed.
+type gated struct {
+	gate  chan struct{}
+	mu    sync.Mutex
+	calls int
+}
+
+func (g *gated) Generate(ctx context.Context, _ *bedrockkit.Request) (*bedrockkit.Response, error) {
+	g.mu.Lock()
+	g.calls++
+	g.mu.Unlock()
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return &bedrockkit.Response{Message: bedrockkit.AssistantText("hi"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}, nil
+}
+
+func (g *gated) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+	panic("not used")
+}
+
+// TestCacheSharedOutside: of two identical concurrent calls, one reaches
+// the model; the other's span says its answer was shared.
+func TestCacheSharedOutside(t *testing.T) {
+	r := newRig(t, false)
+	g := &gated{gate: make(chan struct{})}
+	responses := cache.New(cache.Config{})
+	m := bedrockkit.Chain(bedrockkit.Model(g), r.tel.Middleware("m"), responses.Middleware("m"))
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := m.Generate(context.Background(), q("hello")); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for deadline := time.Now().Add(20 * time.Second); responses.Stats().Shared != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no shared call")
+		}
+	}
+	close(g.gate)
+	wg.Wait()
+	spans := chatSpans(r)
+	if len(spans) != 2 || g.calls != 1 {
+		t.Fatalf("%d spans, %d calls", len(spans), g.calls)
+	}
+	var shared, real int
+	for _, s := range spans {
+		a := attrs(s)
+		switch {
+		case a[otelkit.AttrCacheHit].AsBool() && a[otelkit.AttrCacheShared].AsBool() && a[otelkit.AttrInputTokens].AsInt64() == 0:
+			shared++
+		case !a[otelkit.AttrCacheHit].AsBool() && a[otelkit.AttrInputTokens].AsInt64() == 40:
+			real++
+		}
+	}
+	if shared != 1 || real != 1 {
+		t.Fatalf("spans %v / %v", spans[0].Attributes, spans[1].Attributes)
+	}
+	if v, ok := find(r.histograms(t), otelkit.MetricTokenUsage, "gen_ai.token.type=input"); !ok || v != [2]float64{1, 40} {
+		t.Errorf("input tokens %v: counted more than once", v)
+	}
+}
+
+func q(text string) *bedrockkit.Request {
+	return &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText(text)}}
+}
