@@ -3,7 +3,11 @@ package cache_test
 import (
 	"context"
 	"fmt"
+	"iter"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
@@ -54,4 +58,76 @@ func ExamplePromptCaching() {
 	sent := model.Requests()[0]
 	fmt.Printf("%T\n", sent.System[len(sent.System)-1])
 	// Output: bedrockkit.CachePoint
+}
+
+// heldModel answers once release is closed, counting its calls.
+type heldModel struct {
+	release chan struct{}
+	calls   atomic.Int64
+}
+
+func (m *heldModel) Generate(ctx context.Context, _ *bedrockkit.Request) (*bedrockkit.Response, error) {
+	m.calls.Add(1)
+	select {
+	case <-m.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return &bedrockkit.Response{Message: bedrockkit.AssistantText("6 dollars"), StopReason: bedrockkit.StopEndTurn,
+		Usage: bedrockkit.Usage{InputTokens: 120, OutputTokens: 9}}, nil
+}
+
+func (m *heldModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+	return func(yield func(bedrockkit.Event, error) bool) {
+		resp, err := m.Generate(ctx, req)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for _, ev := range cache.Replay(resp) {
+			if !yield(ev, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Five identical requests arrive while the first is still with the model:
+// one model call answers all of them, and only one answer carries usage.
+func ExampleCache_inFlight() {
+	model := &heldModel{release: make(chan struct{})} // a slow model
+	responses := cache.New(cache.Config{})
+	cached := responses.Middleware("amazon.nova-lite-v1:0")(model)
+
+	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("What is the monthly fee?")}}
+	var wg sync.WaitGroup
+	billed := make(chan int, 5)
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := cached.Generate(context.Background(), req)
+			if err != nil {
+				fmt.Println(err)
+				return
+			}
+			billed <- resp.Usage.Total()
+		}()
+	}
+	for responses.Stats().Shared < 4 { // wait until four callers wait for the first
+		time.Sleep(time.Millisecond)
+	}
+	close(model.release)
+	wg.Wait()
+	close(billed)
+	total := 0
+	for n := range billed {
+		total += n
+	}
+	st := responses.Stats()
+	fmt.Printf("model calls: %d, tokens billed: %d\n", model.calls.Load(), total)
+	fmt.Printf("misses: %d, shared: %d, tokens saved: %d\n", st.Misses, st.Shared, st.Saved.Total())
+	// Output:
+	// model calls: 1, tokens billed: 129
+	// misses: 1, shared: 4, tokens saved: 516
 }

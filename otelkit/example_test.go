@@ -11,6 +11,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
+	"github.com/bedrockkit/bedrockkit/cache"
 	"github.com/bedrockkit/bedrockkit/otelkit"
 )
 
@@ -58,4 +59,44 @@ func Example() {
 	//   gen_ai.response.finish_reasons=["end_turn"]
 	// gen_ai.client.token.usage
 	// gen_ai.client.operation.duration
+}
+
+// A response cache inside the traced model: the second, identical call is
+// answered from the cache, and its span says so.
+func Example_responseCache() {
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	defer tp.Shutdown(context.Background())
+	tel, err := otelkit.New(otelkit.Config{TracerProvider: tp})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	model := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
+		Message: bedrockkit.AssistantText("6 dollars"),
+		Usage:   bedrockkit.Usage{InputTokens: 120, OutputTokens: 9},
+	}})
+	responses := cache.New(cache.Config{})
+	// Tracing outside, cache inside: every call gets a span.
+	m := bedrockkit.Chain(model, tel.Middleware("amazon.nova-lite-v1:0"), responses.Middleware("amazon.nova-lite-v1:0"))
+
+	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("What is the monthly fee?")}}
+	m.Generate(context.Background(), req)
+	m.Generate(context.Background(), req)
+
+	for _, s := range spans.GetSpans() {
+		hit, in := false, int64(0)
+		for _, kv := range s.Attributes {
+			switch kv.Key {
+			case otelkit.AttrCacheHit:
+				hit = kv.Value.AsBool()
+			case otelkit.AttrInputTokens:
+				in = kv.Value.AsInt64()
+			}
+		}
+		fmt.Printf("%s: cache hit %v, input tokens %d\n", s.Name, hit, in)
+	}
+	// Output:
+	// chat amazon.nova-lite-v1:0: cache hit false, input tokens 120
+	// chat amazon.nova-lite-v1:0: cache hit true, input tokens 0
 }
