@@ -29,6 +29,13 @@ var ErrUnknownModel = errors.New("pricing: no price for model")
 // the missing rate.
 var ErrUnpriced = errors.New("pricing: price missing for token class")
 
+// ErrNoPromptCaching is wrapped by the error for usage with cache read or
+// write tokens on a model whose row says Bedrock offers no prompt caching for
+// it (Row.NoPromptCaching). Such usage is attributed to the wrong model, or
+// comes from a provider that is not Bedrock; check the model ID. It wraps
+// bedrockkit.ErrUnsupported.
+var ErrNoPromptCaching = fmt.Errorf("pricing: the model has no prompt caching on Bedrock: %w", bedrockkit.ErrUnsupported)
+
 // Unit is what a row's prices are quoted per.
 type Unit string
 
@@ -95,6 +102,13 @@ type Row struct {
 	Derived []string
 	// Unverified marks a row whose prices no reliable source confirms.
 	Unverified bool
+	// NoPromptCaching marks a model Bedrock offers no prompt caching for
+	// (Llama and Mistral, for example: Bedrock caches prompts only for
+	// Claude and Nova models). Usage with cache tokens on such a row is an
+	// error wrapping ErrNoPromptCaching rather than ErrUnpriced: no rate is
+	// missing, the usage cannot be this model's. A row with it set has no
+	// cache rates.
+	NoPromptCaching bool
 	// Note records disagreements between sources and other caveats.
 	Note string
 }
@@ -212,6 +226,9 @@ func (r Row) validate() error {
 	}
 	if !rowDateRE.MatchString(r.AsOf) {
 		return fmt.Errorf("as_of %q: %w; want YYYY, YYYY-MM or YYYY-MM-DD", r.AsOf, bedrockkit.ErrInvalidInput)
+	}
+	if r.NoPromptCaching && (r.CacheRead.IsSet() || r.CacheWrite5m.IsSet() || r.CacheWrite1h.IsSet()) {
+		return fmt.Errorf("row %s says the model has no prompt caching but has cache rates: %w; drop one or the other", r.IDs[0], bedrockkit.ErrInvalidInput)
 	}
 	if r.Global && len(r.Regions) > 0 {
 		return fmt.Errorf("row is global and lists regions: %w; a global-endpoint price has no region", bedrockkit.ErrInvalidInput)
@@ -431,6 +448,7 @@ type rowJSON struct {
 	AsOf         string   `json:"as_of"`
 	Derived      []string `json:"derived,omitempty"`
 	Unverified   bool     `json:"unverified,omitempty"`
+	NoCaching    bool     `json:"no_prompt_caching,omitempty"`
 	Note         string   `json:"note,omitempty"`
 }
 
@@ -444,7 +462,7 @@ var rateFields = []string{"input", "output", "cache_read", "cache_write_5m", "ca
 
 func (rj rowJSON) row() (Row, error) {
 	r := Row{IDs: rj.IDs, Name: rj.Name, Kind: rj.Kind, Unit: rj.Unit, Regions: rj.Regions,
-		Source: rj.Source, AsOf: rj.AsOf, Derived: rj.Derived, Unverified: rj.Unverified, Note: rj.Note}
+		Source: rj.Source, AsOf: rj.AsOf, Derived: rj.Derived, Unverified: rj.Unverified, NoPromptCaching: rj.NoCaching, Note: rj.Note}
 	switch rj.Scope {
 	case scopeGlobal:
 		r.Global = true
@@ -500,5 +518,5 @@ func rowToJSON(r Row) rowJSON {
 		Input: q(r.Input), Output: q(r.Output), CacheRead: q(r.CacheRead), CacheWrite5m: q(r.CacheWrite5m),
 		CacheWrite1h: q(r.CacheWrite1h), BatchInput: q(r.BatchInput), BatchOutput: q(r.BatchOutput),
 		Scope: scope, Regions: r.Regions, Source: r.Source, AsOf: r.AsOf, Derived: r.Derived,
-		Unverified: r.Unverified, Note: r.Note}
+		Unverified: r.Unverified, NoCaching: r.NoPromptCaching, Note: r.Note}
 }

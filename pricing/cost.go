@@ -84,7 +84,8 @@ func (c *Catalog) CostWith(modelID string, u bedrockkit.Usage, t Terms) (Bill, e
 // to Total. With every rate in the embedded table, a line is a whole number of
 // nano-dollars for any even token count, so rounding is at most half a
 // nano-dollar per line and usually none. Negative token counts are an error
-// wrapping bedrockkit.ErrInvalidInput.
+// wrapping bedrockkit.ErrInvalidInput; cache tokens on a row marked
+// NoPromptCaching, an error wrapping ErrNoPromptCaching.
 func (r Row) Cost(u bedrockkit.Usage, t Terms) (Bill, error) {
 	b := Bill{PriceID: r.ID(), Usage: u, Estimated: u.Estimated}
 	in, out := r.Input, r.Output
@@ -96,6 +97,10 @@ func (r Row) Cost(u bedrockkit.Usage, t Terms) (Bill, error) {
 	write, writeName := r.CacheWrite5m, "cache write (5m)"
 	if t.CacheWriteTTL == bedrockkit.CacheTTL1h {
 		write, writeName = r.CacheWrite1h, "cache write (1h)"
+	}
+	if r.NoPromptCaching && (u.CacheReadTokens > 0 || u.CacheWriteTokens > 0) {
+		return Bill{}, fmt.Errorf("pricing: usage has %d cache read and %d cache write tokens, but Bedrock offers no prompt caching for %q; the usage is attributed to the wrong model ID, or came from another provider: %w",
+			u.CacheReadTokens, u.CacheWriteTokens, r.ID(), ErrNoPromptCaching)
 	}
 	var err error
 	price := func(n int, rate Rate, name string) Money {

@@ -2,6 +2,7 @@ package pricing
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit"
@@ -171,5 +172,62 @@ func TestGuardrailCost(t *testing.T) {
 	}
 	if TextUnits("") != 0 || TextUnits("é") != 1 || TextUnits(string(make([]rune, 1000))) != 1 {
 		t.Fatal("TextUnits edge cases")
+	}
+}
+
+// Bedrock offers prompt caching only for Claude and Nova (contract 1.3 and
+// 5): cache tokens on a Llama or Mistral row are a misattributed usage, said
+// so plainly, not a missing price.
+func TestNoPromptCaching(t *testing.T) {
+	for _, id := range []string{"meta.llama3-1-8b-instruct-v1:0", "us.meta.llama3-1-70b-instruct-v1:0", "mistral.mistral-7b-instruct-v0:2"} {
+		for _, u := range []bedrockkit.Usage{{InputTokens: 100, CacheReadTokens: 50}, {InputTokens: 100, CacheWriteTokens: 50}} {
+			_, err := Cost(id, u)
+			if !errors.Is(err, ErrNoPromptCaching) || !errors.Is(err, bedrockkit.ErrUnsupported) || errors.Is(err, ErrUnpriced) {
+				t.Errorf("%s %+v: err = %v, want ErrNoPromptCaching (not ErrUnpriced)", id, u, err)
+			} else if !strings.Contains(err.Error(), "no prompt caching") {
+				t.Errorf("%s: message %q does not say why", id, err)
+			}
+		}
+		if b, err := Cost(id, bedrockkit.Usage{InputTokens: 1000, OutputTokens: 1000}); err != nil || b.Total <= 0 {
+			t.Errorf("%s without cache tokens: %v, %v", id, b, err)
+		}
+	}
+	// Models Bedrock does cache for are unaffected.
+	if _, err := Cost("anthropic.claude-3-7-sonnet-20250219-v1:0", bedrockkit.Usage{CacheReadTokens: 10}); err != nil {
+		t.Errorf("Claude cache read: %v", err)
+	}
+
+	// The flag survives a round trip, and contradicts cache rates.
+	raw, err := Default().MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Lookup("meta.llama3-8b-instruct-v1:0")
+	if err != nil || !p.NoPromptCaching {
+		t.Fatalf("round trip lost no_prompt_caching: %+v, %v", p, err)
+	}
+	bad := strings.Replace(strings.ReplaceAll(string(raw), `"no_prompt_caching": true`, `"no_prompt_caching":true`),
+		`"no_prompt_caching":true`, `"no_prompt_caching":true,"cache_read":"0.01"`, 1)
+	if bad == string(raw) {
+		t.Fatal("no row with no_prompt_caching in the marshalled table")
+	}
+	if _, err := Parse([]byte(bad)); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Errorf("row with no_prompt_caching and a cache rate: %v, want ErrInvalidInput", err)
+	}
+
+	// A caller whose account is billed for caching overrides the row.
+	row := p.Row
+	row.NoPromptCaching = false
+	row.CacheRead, _ = ParseRate("0.02", UnitPer1MTokens)
+	c, err = Default().Override(row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Cost("meta.llama3-8b-instruct-v1:0", bedrockkit.Usage{CacheReadTokens: 10}); err != nil {
+		t.Errorf("overridden row: %v", err)
 	}
 }

@@ -30,6 +30,11 @@
 //
 // Terms select batch rates and the 1-hour cache-write rate; GuardrailCost
 // prices guardrail text units per policy; embedding rows price input tokens.
+// Usage in a class a row has no rate for is an error wrapping ErrUnpriced.
+// Bedrock caches prompts only for Claude and Nova models, so the Llama and
+// Mistral rows are marked NoPromptCaching: cache tokens on them are an error
+// wrapping ErrNoPromptCaching (and bedrockkit.ErrUnsupported), which points
+// at a usage attributed to the wrong model rather than at a missing price.
 //
 // # Metering
 //
