@@ -324,6 +324,7 @@ func TestVectorStoreMetadataErrors(t *testing.T) {
 		"pointer":     &point{1},
 		"time":        time.Now(),
 		"bytes":       []byte("x"),
+		"raw json":    json.RawMessage(`{"a":1}`),
 		"big int":     int64(1) << 60,
 		"big uint":    uint64(1) << 60,
 		"nested list": [][]string{{"a"}},

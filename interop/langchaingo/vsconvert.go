@@ -57,6 +57,9 @@ func metadataValue(v any, list bool) (any, string) {
 		}
 		return f, ""
 	case reflect.Slice, reflect.Array:
+		if rv.Type().Elem().Kind() == reflect.Uint8 { // json.RawMessage and other byte types
+			return nil, "bytes are not a value a kb.Store holds; store them as a string (base64 if binary)"
+		}
 		if !list {
 			return nil, "a list inside a list is not a value a kb.Store holds; flatten it"
 		}
