@@ -32,17 +32,24 @@ func BenchmarkKey(b *testing.B) {
 }
 
 func BenchmarkGenerateHit(b *testing.B) {
-	ctx := context.Background()
-	m := cache.New(cache.Config{}).Middleware("m")(bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: answer}))
-	r := benchReq()
-	if _, err := m.Generate(ctx, r); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := m.Generate(ctx, r); err != nil {
-			b.Fatal(err)
-		}
+	for _, tc := range []struct {
+		name string
+		cfg  cache.Config
+	}{{"dedup", cache.Config{}}, {"nodedup", cache.Config{DisableDedup: true}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			m := cache.New(tc.cfg).Middleware("m")(bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: answer}))
+			r := benchReq()
+			if _, err := m.Generate(ctx, r); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Generate(ctx, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -154,6 +154,14 @@ func (f *flight) claim(leader bool) bool {
 	return true
 }
 
+// alone reports whether, the flight having ended, the leader is the only
+// caller that will read its answer (no waiter can join an ended flight).
+func (f *flight) alone() bool {
+	f.c.fmu.Lock()
+	defer f.c.fmu.Unlock()
+	return f.waiters == 1 && f.leaderIn
+}
+
 func (f *flight) append(ev bedrockkit.Event, err error) {
 	f.mu.Lock()
 	f.log = append(f.log, logEntry{ev, err})
@@ -245,7 +253,10 @@ func (m *cachedModel) sharedGenerate(ctx context.Context, key string, req *bedro
 	if f.panicked != nil {
 		panic(f.panicked)
 	}
-	resp := cloneResponse(f.resp)
+	resp := f.resp
+	if !leader || !f.alone() {
+		resp = cloneResponse(f.resp)
+	}
 	if leader && f.hit {
 		return resp, f.err // counted and reported by lookupKey
 	}
