@@ -1,6 +1,9 @@
 package simd
 
-import "os"
+import (
+	"os"
+	"unsafe"
+)
 
 // disabled forces the pure-Go kernels (BEDROCKKIT_NOSIMD=1).
 var disabled = os.Getenv("BEDROCKKIT_NOSIMD") == "1"
@@ -86,4 +89,21 @@ func DotInt8Generic(q []float32, codes []int8) float32 {
 		s0 += q[i] * float32(codes[i])
 	}
 	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+}
+
+// PrefetchInt8 hints that codes will be read soon, so their cache lines
+// load while other work runs (a graph search prefetches the neighbours it
+// is about to score). It has no effect on results; without the assembly
+// kernels it does nothing.
+func PrefetchInt8(codes []int8) {
+	if accelerated && len(codes) > 0 {
+		prefetch((*byte)(unsafe.Pointer(&codes[0])), len(codes))
+	}
+}
+
+// PrefetchFloat32 is PrefetchInt8 for float32 vectors.
+func PrefetchFloat32(v []float32) {
+	if accelerated && len(v) > 0 {
+		prefetch((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+	}
 }

@@ -15,3 +15,10 @@ func dotAsm(a, b *float32, n int) float32
 //
 //go:noescape
 func dotInt8Asm(q *float32, c *int8, n int) float32
+
+// prefetchAsm asks the CPU to load the n bytes at p into cache (n > 0).
+//
+//go:noescape
+func prefetchAsm(p *byte, n int)
+
+func prefetch(p *byte, n int) { prefetchAsm(p, n) }

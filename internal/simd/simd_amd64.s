@@ -107,3 +107,17 @@ ireduce:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func prefetchAsm(p *byte, n int)
+// Issues PREFETCHT0 for every 64-byte line of the n bytes at p (n > 0).
+TEXT ·prefetchAsm(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	ADDQ SI, CX
+
+ploop:
+	PREFETCHT0 (SI)
+	ADDQ $64, SI
+	CMPQ SI, CX
+	JB   ploop
+	RET

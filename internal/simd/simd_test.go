@@ -98,3 +98,18 @@ func BenchmarkDot(b *testing.B) {
 		})
 	}
 }
+
+// TestPrefetch: prefetching is only a hint; it must accept any length,
+// including empty slices and ones ending mid cache line, without faulting.
+func TestPrefetch(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 63, 64, 65, 384, 1000} {
+		codes := make([]int8, n)
+		v := make([]float32, n)
+		PrefetchInt8(codes)
+		PrefetchFloat32(v)
+		if n > 1 {
+			PrefetchInt8(codes[1:])
+			PrefetchFloat32(v[n-1:])
+		}
+	}
+}

@@ -3,16 +3,20 @@
 // products in parallel across cores, and persists through a checksummed
 // write-ahead log and snapshots.
 //
-// Search is exact by default: every vector of the partition is scored
+// Search is exact by default: every vector of the partition is considered
 // (filters and partitions are evaluated inside the scan), the best K kept
-// in per-worker heaps and merged. Two options trade exactness for memory or
-// speed:
+// in per-worker heaps and merged. By default (Quantization Auto) the scan
+// reads int8 codes kept beside the float32 vectors and scores in float32
+// only the vectors whose quantisation error bound could place them in the
+// top K, so results are exactly a float32 scan's at about a quarter of the
+// memory traffic. Options trade memory or exactness:
 //
-//   - Quantization: Int8 scans one byte per dimension and rescores the best
-//     candidates with the float32 vectors, which with a Dir stay on disk.
-//   - HNSW: a navigable small-world graph for large collections. Queries
-//     with a selective filter (under 10% of records) are answered exactly
-//     from the matching records instead of the graph.
+//   - Quantization: Float32 drops the codes (least memory, plain scan);
+//     Int8 keeps only the codes in memory and, with a Dir, the float32
+//     vectors on disk for the exact rescoring (still exact results).
+//   - HNSW: a navigable small-world graph for large collections
+//     (approximate). Queries with a selective filter (under 10% of records)
+//     are answered exactly from the matching records instead of the graph.
 //
 // Durability (with Options.Dir): every Upsert or DeleteDocuments call is one
 // log record, framed with its length and CRC-32C and fsynced before the call

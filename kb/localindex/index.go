@@ -21,8 +21,17 @@ import (
 type Quantization int
 
 const (
-	// Float32 scans the full float32 vectors: exact results.
-	Float32 Quantization = iota
+	// Auto, the zero value, keeps the float32 vectors in memory and, beside
+	// them, int8 codes that screen the scan: the codes are scanned first and
+	// only vectors whose error bound could place them in the top K are
+	// scored in float32 (see Int8). Results are exactly Float32's; scans
+	// read about a quarter of the bytes (2.5-3x faster at 100k x 384 here)
+	// for dim+8 more bytes per vector (+25% at 384 dimensions). With HNSW,
+	// Auto means Float32: the graph does not use the codes.
+	Auto Quantization = iota
+	// Float32 scans the full float32 vectors: exact results, least memory
+	// of the in-memory modes.
+	Float32
 	// Int8 scans one signed byte per dimension (per-vector scale), rescores
 	// the best K*RescoreFactor candidates with the float32 vectors, then
 	// rescores every other vector whose error bound (the norm of its
@@ -62,7 +71,8 @@ type Options struct {
 	// RequirePartition makes every call name a partition (tenant); calls
 	// without one fail with kb.ErrPartitionRequired.
 	RequirePartition bool
-	// Quantization selects Float32 (default) or Int8 scanning.
+	// Quantization selects Auto (default: exact, int8-screened float32
+	// scan), Float32 or Int8 (floats on disk when there is a Dir).
 	Quantization Quantization
 	// RescoreFactor is, for Int8, how many candidates per wanted result are
 	// rescored exactly before the error bound is applied (at least 64 in
@@ -156,6 +166,9 @@ func Open(opts Options) (*Index, error) {
 	if opts.Dimensions < 0 {
 		return nil, fmt.Errorf("localindex: Dimensions %d is negative: %w", opts.Dimensions, bedrockkit.ErrInvalidInput)
 	}
+	if opts.Quantization < Auto || opts.Quantization > Int8 {
+		return nil, fmt.Errorf("localindex: unknown Quantization %d; use Auto, Float32 or Int8: %w", opts.Quantization, bedrockkit.ErrInvalidInput)
+	}
 	if opts.RescoreFactor <= 0 {
 		opts.RescoreFactor = 10
 	}
@@ -224,6 +237,21 @@ func (ix *Index) onDiskFloats() bool {
 	return ix.opts.Dir != "" && ix.opts.Quantization == Int8 && ix.opts.HNSW == nil
 }
 
+// hasCodes reports whether slots carry int8 codes.
+func (ix *Index) hasCodes() bool {
+	switch ix.opts.Quantization {
+	case Int8:
+		return true
+	case Auto:
+		return true
+	}
+	return false
+}
+
+// minScreened is the collection size from which Auto screens the scan with
+// the int8 codes; below it a plain float32 scan is as fast.
+const minScreened = 4096
+
 // Recovery reports what Open found and repaired.
 func (ix *Index) Recovery() Recovery {
 	ix.mu.RLock()
@@ -248,14 +276,14 @@ func (ix *Index) Dimensions() int {
 }
 
 // BytesPerVector returns the memory the index holds per vector for
-// scanning: float32 vectors (4 bytes a dimension) plus 4 bytes of norm, or
-// with Int8 on disk one byte a dimension plus 4 bytes each of scale,
-// residual and norm.
+// scanning: float32 vectors (4 bytes a dimension, unless Int8 keeps them on
+// disk) plus 4 bytes of norm, plus, with Auto or Int8 codes, one byte a
+// dimension and 4 bytes each of scale and residual.
 func (ix *Index) BytesPerVector() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	n := 4 // inverse norm
-	if ix.opts.Quantization == Int8 {
+	if ix.hasCodes() {
 		n += ix.dim + 8
 	}
 	if !ix.onDiskFloats() {
@@ -454,7 +482,7 @@ func (ix *Index) addVector(e *entry, vec []float32) {
 		if !ix.onDiskFloats() {
 			ix.vecs = append(ix.vecs, make([]float32, dim)...)
 		}
-		if ix.opts.Quantization == Int8 {
+		if ix.hasCodes() {
 			ix.codes = append(ix.codes, make([]int8, dim)...)
 			ix.scales = append(ix.scales, 0)
 			ix.resid = append(ix.resid, 0)
@@ -477,7 +505,7 @@ func (ix *Index) addVector(e *entry, vec []float32) {
 	} else {
 		copy(ix.vecs[int(s)*dim:], vec)
 	}
-	if ix.opts.Quantization == Int8 {
+	if ix.hasCodes() {
 		ix.resid[s] = quantize(vec, inv, ix.codes[int(s)*dim:int(s+1)*dim], &ix.scales[s])
 	}
 	if ix.graph != nil {
@@ -705,7 +733,7 @@ func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, fi
 		}
 		return ix.scanList(qn, k, match)
 	}
-	if ix.opts.Quantization == Int8 {
+	if ix.hasCodes() && (ix.opts.Quantization == Int8 || len(ix.slots) >= minScreened) {
 		return ix.scanInt8(ctx, qn, k, accept)
 	}
 	return ix.scanFloat(ctx, qn, k, accept)

@@ -2,6 +2,7 @@ package localindex
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -141,11 +142,22 @@ func ids(hits []kb.Hit) []string {
 	return out
 }
 
+// TestHNSWRecall runs with int8 codes guiding the walk (Auto, then an
+// exact float32 rescoring of the candidates) and with Float32 throughout.
 func TestHNSWRecall(t *testing.T) {
+	for _, qz := range []Quantization{Auto, Float32} {
+		t.Run(fmt.Sprint(qz), func(t *testing.T) { testHNSWRecall(t, qz) })
+	}
+}
+
+func testHNSWRecall(t *testing.T, qz Quantization) {
 	vecs := clustered(4000, 32, 4)
-	ix, _ := Open(Options{HNSW: &HNSWOptions{MinRecords: 1000, M: 12, EfConstruction: 64, EfSearch: 64}})
+	ix, _ := Open(Options{Quantization: qz, HNSW: &HNSWOptions{MinRecords: 1000, M: 12, EfConstruction: 64, EfSearch: 64}})
 	defer ix.Close()
 	load(t, ix, vecs)
+	if (ix.codes != nil) != (qz == Auto) {
+		t.Fatalf("quantization %d: codes kept = %v", qz, ix.codes != nil)
+	}
 	if ix.graph == nil {
 		t.Fatal("graph not built past MinRecords")
 	}
@@ -163,6 +175,12 @@ func TestHNSWRecall(t *testing.T) {
 			t.Fatal(err)
 		}
 		sum += recall(hits, exactTop(vecs, q, 10, nil))
+		for _, h := range hits { // scores are exact cosines, not int8 estimates
+			id, _ := strconv.Atoi(h.ID)
+			if want := cosine(q, vecs[id]); math.Abs(h.Score-want) > 1e-5 {
+				t.Fatalf("hit %s: score %v, exact cosine %v", h.ID, h.Score, want)
+			}
+		}
 	}
 	if got := sum / queries; got < 0.9 {
 		t.Fatalf("HNSW recall@10 = %.3f, want >= 0.9", got)
@@ -307,19 +325,32 @@ func TestHNSWReopen(t *testing.T) {
 	}
 }
 
-// TestInt8IsExact: with the residual bound, int8 search returns exactly the
-// float32 top-K, even when the first rescoring pass is small.
+// TestInt8IsExact: with the residual bound, int8-screened search (Int8,
+// and Auto, the default) returns exactly the float32 top-K, even when the
+// first rescoring pass is small.
 func TestInt8IsExact(t *testing.T) {
 	vecs := clustered(12000, 48, 11)
-	fl, _ := Open(Options{})
+	fl, _ := Open(Options{Quantization: Float32})
 	defer fl.Close()
 	q8, _ := Open(Options{Quantization: Int8, RescoreFactor: 1})
 	defer q8.Close()
+	auto, _ := Open(Options{})
+	defer auto.Close()
 	load(t, fl, vecs)
 	load(t, q8, vecs)
+	load(t, auto, vecs)
+	if fl.BytesPerVector() != 4*48+4 || auto.BytesPerVector() != 5*48+12 {
+		t.Fatalf("bytes per vector: float32 %d, auto %d", fl.BytesPerVector(), auto.BytesPerVector())
+	}
 	r := rand.New(rand.NewPCG(12, 12))
-	for i := range 30 {
+	for i := range 60 {
 		q := vecs[r.IntN(len(vecs))]
+		if i%4 >= 2 { // a query that is not in the data
+			q = slices.Clone(q)
+			for d := range q {
+				q[d] += float32(r.NormFloat64() * 0.3)
+			}
+		}
 		k := []int{1, 10, 100}[i%3]
 		var f *kb.Filter
 		if i%2 == 1 {
@@ -330,7 +361,11 @@ func TestInt8IsExact(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := q8.Search(bg, kb.Query{Vector: q, K: k, Filter: f})
+		other := q8
+		if i%5 < 2 {
+			other = auto
+		}
+		b, err := other.Search(bg, kb.Query{Vector: q, K: k, Filter: f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -343,4 +378,27 @@ func TestInt8IsExact(t *testing.T) {
 			}
 		}
 	}
+}
+
+func BenchmarkSearchHNSW(b *testing.B) {
+	vecs := clustered(50000, 384, 1)
+	ix, _ := Open(Options{HNSW: &HNSWOptions{}})
+	defer ix.Close()
+	load(b, ix, vecs)
+	qs := clustered(100, 384, 2)
+	i := 0
+	for b.Loop() {
+		ix.Search(bg, kb.Query{Vector: qs[i%len(qs)], K: 10})
+		i++
+	}
+}
+
+func cosine(a, b []float32) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += float64(a[i]) * float64(b[i])
+		aa += float64(a[i]) * float64(a[i])
+		bb += float64(b[i]) * float64(b[i])
+	}
+	return ab / math.Sqrt(aa*bb)
 }
