@@ -21,7 +21,11 @@ type hnsw struct {
 	efC, efS int
 	ml       float64
 	level    []int8      // per slot; -1 when not in the graph
-	links    [][][]int32 // per slot, per layer
+	links    [][][]int32 // per slot, per layer >= 1 (index 0 unused)
+	// l0 holds every slot's layer-0 links in one array, m0+1 int32s a
+	// slot (count, then the links): the layer every search spends its
+	// time in is read without chasing pointers.
+	l0 []int32
 	entry    int32
 	maxLevel int
 	rng      *rand.Rand
@@ -102,12 +106,62 @@ func (g *hnsw) sim(a, b int32) float32 {
 // under the node's lock.
 func (g *hnsw) neighbors(s int32, l int, buf []int32) []int32 {
 	if !g.building {
-		return g.links[s][l]
+		return g.get(s, l)
 	}
 	g.locks[s].Lock()
-	buf = append(buf[:0], g.links[s][l]...)
+	buf = append(buf[:0], g.get(s, l)...)
 	g.locks[s].Unlock()
 	return buf
+}
+
+// get returns node s's layer-l links (not a copy).
+func (g *hnsw) get(s int32, l int) []int32 {
+	if l > 0 {
+		return g.links[s][l]
+	}
+	base := int(s) * (g.m0 + 1)
+	return g.l0[base+1 : base+1+int(g.l0[base]) : base+1+g.m0]
+}
+
+// set replaces node s's layer-l links with list (at most m0 on layer 0).
+func (g *hnsw) set(s int32, l int, list []int32) {
+	if l > 0 {
+		g.links[s][l] = list
+		return
+	}
+	base := int(s) * (g.m0 + 1)
+	g.l0[base] = int32(copy(g.l0[base+1:base+1+g.m0], list))
+}
+
+// addLink adds the link n->s on layer l, pruning n's list back to mmax
+// with the heuristic when it is full. Caller holds n's lock.
+func (g *hnsw) addLink(n, s int32, l, mmax int) {
+	cur := g.get(n, l)
+	if len(cur) < mmax {
+		if l > 0 {
+			g.links[n][l] = append(cur, s)
+		} else {
+			base := int(n) * (g.m0 + 1)
+			g.l0[base+1+len(cur)] = s
+			g.l0[base]++
+		}
+		return
+	}
+	cands := make([]cand, 0, len(cur)+1)
+	for _, x := range cur {
+		cands = append(cands, cand{g.sim(n, x), x})
+	}
+	cands = append(cands, cand{g.sim(n, s), s})
+	slices.SortFunc(cands, func(a, b cand) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		}
+		return 0
+	})
+	g.set(n, l, g.selectNeighbors(cands, mmax))
 }
 
 // maxHeap is the candidate queue (best first).
@@ -226,6 +280,9 @@ func (g *hnsw) grow() {
 		g.level = append(g.level, -1)
 		g.links = append(g.links, nil)
 	}
+	if need := len(g.level)*(g.m0+1) - len(g.l0); need > 0 {
+		g.l0 = append(g.l0, make([]int32, need)...)
+	}
 	if len(g.locks) < len(g.level) {
 		g.locks = make([]sync.Mutex, cap(g.level)) // all unlocked outside a build
 	}
@@ -323,14 +380,11 @@ func (g *hnsw) insertAt(s int32, lvl int) {
 		}
 		nb := g.selectNeighbors(w, g.m)
 		g.lock(s)
-		g.links[s][l] = nb
+		g.set(s, l, nb)
 		g.unlock(s)
 		for _, n := range nb {
 			g.lock(n)
-			g.links[n][l] = append(g.links[n][l], s)
-			if len(g.links[n][l]) > mmax {
-				g.shrink(n, l, mmax)
-			}
+			g.addLink(n, s, l, mmax)
 			g.unlock(n)
 		}
 		ep = w
@@ -356,25 +410,6 @@ func (g *hnsw) unlock(s int32) {
 	if g.building {
 		g.locks[s].Unlock()
 	}
-}
-
-// shrink cuts node n's layer-l links back to mmax with the heuristic.
-func (g *hnsw) shrink(n int32, l, mmax int) {
-	cur := g.links[n][l]
-	cands := make([]cand, len(cur))
-	for i, x := range cur {
-		cands[i] = cand{g.sim(n, x), x}
-	}
-	slices.SortFunc(cands, func(a, b cand) int {
-		switch {
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		}
-		return 0
-	})
-	g.links[n][l] = append(cur[:0], g.selectNeighbors(cands, mmax)...)
 }
 
 // search returns the k best live slots accept allows (nil: all). When the
