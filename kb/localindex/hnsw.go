@@ -25,7 +25,7 @@ type hnsw struct {
 	// l0 holds every slot's layer-0 links in one array, m0+1 int32s a
 	// slot (count, then the links): the layer every search spends its
 	// time in is read without chasing pointers.
-	l0 []int32
+	l0       []int32
 	entry    int32
 	maxLevel int
 	rng      *rand.Rand
