@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -323,13 +324,13 @@ func offlineAssistant(ctx context.Context, out io.Writer, o options, guard *guar
 	// JSON Schema check the agent applies to a model's calls), then the
 	// functions those tools wrap are run.
 	fmt.Fprintln(out, "\n1. The agent's tools, called directly with the arguments a model would send:")
-	if err := callTool(ctx, out, lookup, `{"customer_id":"C-1001"}`, lookupAccount); err != nil {
+	if err := callTool(ctx, out, lookup, `{"customer_id":"C-1001"}`); err != nil {
 		return err
 	}
-	if err := callTool(ctx, out, summary, `{"customer_id":"C-1001","last":5}`, summarizeTransactions); err != nil {
+	if err := callTool(ctx, out, summary, `{"customer_id":"C-1001","last":5}`); err != nil {
 		return err
 	}
-	if err := callTool(ctx, out, summary, `{"customer":"C-1001"}`, summarizeTransactions); err != nil {
+	if err := callTool(ctx, out, summary, `{"customer":"C-1001"}`); err != nil {
 		return err
 	}
 
@@ -386,29 +387,30 @@ func offlineAssistant(ctx context.Context, out io.Writer, o options, guard *guar
 	return nil
 }
 
-// callTool checks args with the tool's schema, as the agent does for a
-// model's call, and runs fn, the function the tool wraps.
-func callTool[In, Out any](ctx context.Context, out io.Writer, t *agent.Tool, args string, fn func(context.Context, In) (Out, error)) error {
+// callTool runs the tool with Tool.Call, the code path an agent uses for a
+// model's call: the arguments are checked against the tool's schema first.
+func callTool(ctx context.Context, out io.Writer, t *agent.Tool, args string) error {
 	start := time.Now()
 	fmt.Fprintf(out, "   %s(%s)", t.Name(), args)
-	if err := t.Validate(json.RawMessage(args)); err != nil {
+	parts, err := t.Call(ctx, json.RawMessage(args))
+	switch {
+	case errors.Is(err, agent.ErrInvalidToolCall):
 		fmt.Fprintf(out, ": REFUSED by the tool's schema check: %v\n", err)
 		return nil
-	}
-	var in In
-	if err := json.Unmarshal([]byte(args), &in); err != nil {
-		return err
-	}
-	res, err := fn(ctx, in)
-	if err != nil {
+	case err != nil:
 		fmt.Fprintf(out, ": tool error: %v\n", err)
 		return nil
 	}
-	b, err := json.Marshal(res)
-	if err != nil {
-		return err
+	var res strings.Builder
+	for _, p := range parts {
+		switch p := p.(type) {
+		case bedrockkit.JSON:
+			res.Write(p.Value)
+		case bedrockkit.Text:
+			res.WriteString(p.Text)
+		}
 	}
-	fmt.Fprintf(out, " in %s\n     -> %s\n", round(time.Since(start)), b)
+	fmt.Fprintf(out, " in %s\n     -> %s\n", round(time.Since(start)), res.String())
 	return nil
 }
 
