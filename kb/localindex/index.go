@@ -98,6 +98,9 @@ type Recovery struct {
 	Replayed int
 	// TruncatedBytes is how many bytes of torn or corrupt log tail were cut.
 	TruncatedBytes int64
+	// GraphLoaded reports that the HNSW graph was read from the file saved
+	// with the snapshot instead of being rebuilt.
+	GraphLoaded bool
 	// Problems lists files that could not be used and why (a corrupt
 	// snapshot, a damaged log segment). Open still succeeds.
 	Problems []string

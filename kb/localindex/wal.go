@@ -23,6 +23,7 @@ import (
 //
 //	wal-<lsn>.log   log segment whose first record has log sequence number lsn
 //	snap-<lsn>.snap snapshot of the state after record lsn
+//	graph-<lsn>.hnsw HNSW graph saved with snap-<lsn>.snap (see graphfile.go)
 //	vectors.f32     Int8 only: float32 vectors by slot (rebuilt on every open)
 //
 // A log segment starts with walMagic and holds framed records:
@@ -226,6 +227,7 @@ func (ix *Index) recover() error {
 	if err != nil {
 		return fmt.Errorf("localindex: read %s: %w", dir, err)
 	}
+	ix.removeLeftovers(snaps)
 	w := &wal{dir: dir}
 	ix.log = w
 	var loaded uint64
@@ -315,6 +317,25 @@ func (ix *Index) recover() error {
 		return fmt.Errorf("localindex: create log: %w", err)
 	}
 	return nil
+}
+
+// removeLeftovers deletes what a crash during a snapshot can leave: its
+// temporary files, and graph files whose snapshot never landed.
+func (ix *Index) removeLeftovers(snaps []uint64) {
+	dir := ix.opts.Dir
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		n := e.Name()
+		if (strings.HasPrefix(n, "snap-") || strings.HasPrefix(n, "graph-")) && strings.HasSuffix(n, ".tmp") {
+			os.Remove(filepath.Join(dir, n))
+		}
+	}
+	graphs, _ := listFiles(dir, "graph-", ".hnsw")
+	for _, g := range graphs {
+		if !slices.Contains(snaps, g) {
+			os.Remove(graphName(dir, g))
+		}
+	}
 }
 
 func (ix *Index) setAside(name, why string) {
@@ -442,6 +463,7 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 	if dim != 0 {
 		ix.dim = dim
 	}
+	ids := newIDSum()
 	for i := uint64(0); i < count; i++ {
 		p, err := readFrame(r)
 		if err != nil {
@@ -454,11 +476,24 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 		if rec.Vector != nil && len(rec.Vector) != ix.dim {
 			return fmt.Errorf("record %d has %d dimensions, snapshot %d", i, len(rec.Vector), ix.dim)
 		}
+		if rec.Vector != nil {
+			ids.add(rec.Partition, rec.ID)
+		}
 		ix.applyUpsert(rec)
 	}
 	p, err := readFrame(r)
 	if err != nil || len(p) != 11 || string(p[:3]) != "END" || binary.LittleEndian.Uint64(p[3:]) != count {
 		return errors.New("missing or bad trailer")
+	}
+	if h := ix.opts.HNSW; h != nil && ix.live >= h.MinRecords {
+		err := ix.readGraph(lsn, ids.sum())
+		switch {
+		case err == nil:
+			ix.pending = ix.pending[:0]
+			ix.recov.GraphLoaded = true
+		case !errors.Is(err, os.ErrNotExist):
+			ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("graph %s not used, rebuilt (%v)", filepath.Base(graphName(ix.opts.Dir, lsn)), err))
+		}
 	}
 	ix.flushGraph()
 	return nil
@@ -498,22 +533,38 @@ func (ix *Index) snapshot() error {
 	bw.Write(h[:])
 	buf := make([]float32, ix.dim)
 	var enc []byte
-	for _, e := range ix.entries {
-		r := e.rec
-		if e.slot >= 0 {
-			if r.Vector, err = ix.vector(e.slot, buf); err != nil {
-				ix.mu.RUnlock()
-				f.Close()
-				os.Remove(tmp)
-				return err
-			}
+	// Records with vectors go first, in slot order: Open gives them slots
+	// in file order, which the saved graph's node numbers rely on.
+	live := make([]int32, 0, ix.live)
+	ids := newIDSum()
+	for s, e := range ix.slots {
+		if e == nil {
+			continue
 		}
+		r := e.rec
+		if r.Vector, err = ix.vector(int32(s), buf); err != nil {
+			ix.mu.RUnlock()
+			f.Close()
+			os.Remove(tmp)
+			return err
+		}
+		live = append(live, int32(s))
+		ids.add(r.Partition, r.ID)
 		enc = appendRecord(enc[:0], r)
 		bw.Write(frame(enc))
+	}
+	for _, e := range ix.entries {
+		if e.slot < 0 {
+			enc = appendRecord(enc[:0], e.rec)
+			bw.Write(frame(enc))
+		}
 	}
 	trailer := make([]byte, 11)
 	copy(trailer, "END")
 	binary.LittleEndian.PutUint64(trailer[3:], uint64(len(ix.entries)))
+	// The graph file is written first: a crash before the snapshot's
+	// rename leaves a graph file without a snapshot, which is ignored.
+	graphSaved, graphErr := ix.writeGraph(w.lsn, live, ids.sum())
 	ix.mu.RUnlock()
 	bw.Write(frame(trailer))
 	err = bw.Flush()
@@ -531,7 +582,14 @@ func (ix *Index) snapshot() error {
 	}
 	if err != nil {
 		os.Remove(tmp)
+		if graphSaved {
+			os.Remove(graphName(dir, w.lsn))
+		}
 		return err
+	}
+	if graphErr != nil {
+		// Only speed is lost: Open rebuilds the graph.
+		os.Remove(graphName(dir, w.lsn) + ".tmp")
 	}
 	w.snapLSN = append(w.snapLSN, w.lsn)
 	if err := w.newSegment(); err != nil {
@@ -543,6 +601,7 @@ func (ix *Index) snapshot() error {
 		keep := w.snapLSN[n-2]
 		for _, s := range w.snapLSN[:n-2] {
 			os.Remove(snapName(dir, s))
+			os.Remove(graphName(dir, s))
 		}
 		w.snapLSN = w.snapLSN[n-2:]
 		segs, _ := listFiles(dir, "wal-", ".log")
