@@ -26,8 +26,9 @@ const (
 	// only vectors whose error bound could place them in the top K are
 	// scored in float32 (see Int8). Results are exactly Float32's; scans
 	// read about a quarter of the bytes (2.5-3x faster at 100k x 384 here)
-	// for dim+8 more bytes per vector (+25% at 384 dimensions). With HNSW,
-	// Auto means Float32: the graph does not use the codes.
+	// for dim+8 more bytes per vector (+25% at 384 dimensions). With HNSW
+	// the graph walk scores with the codes too and rescores its candidates
+	// in float32, so returned scores are exact.
 	Auto Quantization = iota
 	// Float32 scans the full float32 vectors: exact results, least memory
 	// of the in-memory modes.
@@ -74,9 +75,9 @@ type Options struct {
 	// Quantization selects Auto (default: exact, int8-screened float32
 	// scan), Float32 or Int8 (floats on disk when there is a Dir).
 	Quantization Quantization
-	// RescoreFactor is, for Int8, how many candidates per wanted result are
-	// rescored exactly before the error bound is applied (at least 64 in
-	// total). Default 10.
+	// RescoreFactor is, for Auto and Int8 scans, how many candidates per
+	// wanted result are rescored exactly before the error bound is applied
+	// (at least 64 in total). Default 10.
 	RescoreFactor int
 	// HNSW enables an approximate HNSW graph for large collections. Nil
 	// means exact search only.

@@ -152,9 +152,17 @@ func (ix *Index) scanFloat(ctx context.Context, qn []float32, k int, accept func
 	})
 }
 
-// boundMargin covers float32 rounding in the approximate and exact dot
-// products when comparing against the error bound.
-const boundMargin = 1e-4
+// boundMargin covers float32 rounding when comparing an approximate score
+// plus its error bound with an exact one. Both are float32 dot products of
+// n terms whose absolute values sum to at most about 1 (unit query; the
+// codes' norm is at most 1 plus the residual), so each is within about
+// 1.1*n*2^-24 of its real value (the standard worst-case bound, with room
+// for the scale and norm multiplications). Three times n*2^-24, plus a
+// constant for the rounding of the residual and the query's norm, bounds
+// the comparison for any dimension (9e-5 at 384, 5.7e-4 at 3,072).
+func boundMargin(dim int) float32 {
+	return float32(3*(dim+4))/(1<<24) + 2e-5
+}
 
 var approxPool = sync.Pool{New: func() any { return new([]float32) }}
 
@@ -216,12 +224,12 @@ func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(
 	if !top.full() {
 		return top.sorted(), nil // every accepted vector was rescored
 	}
-	resid := ix.resid
+	resid, margin := ix.resid, boundMargin(dim)
 	for s, a := range approx {
 		if a == skip {
 			continue
 		}
-		if a+resid[s]+boundMargin >= top.h[0].score {
+		if a+resid[s]+margin >= top.h[0].score {
 			if err := exact(int32(s)); err != nil {
 				return nil, err
 			}
