@@ -52,3 +52,39 @@ func TestExtractivePrefersNumbersForQuantityQuestions(t *testing.T) {
 		t.Fatalf("without a quantity question the weaker sentence is left out: %q", text)
 	}
 }
+
+// TestExtractiveMatchesTheKindOfQuantity: a duration question prefers a
+// sentence with a duration over one with another number, and a money
+// question a sum over a duration.
+func TestExtractiveMatchesTheKindOfQuantity(t *testing.T) {
+	p := []Result{{ID: "d", Text: "A foreign card transaction costs a fee of 3% of the amount. " +
+		"You must dispute a card transaction within 60 days of the statement."}}
+	text, _ := extractive("How long do I have to dispute a card transaction?", p)
+	if !strings.HasPrefix(text, "You must dispute") || strings.Contains(text, "3%") {
+		t.Fatalf("a duration question should be answered by the duration: %q", text)
+	}
+	text, _ = extractive("How much does a foreign card transaction cost?", p)
+	if !strings.HasPrefix(text, "A foreign card transaction costs") || strings.Contains(text, "60 days") {
+		t.Fatalf("a money question should be answered by the sum: %q", text)
+	}
+	for q, want := range map[string]float64{
+		"How long does it take?":  1.5,
+		"When is it due?":         1.5,
+		"How much is the fee?":    1.5,
+		"How many branches?":      1.5,
+		"What does a wire cost?":  1.2,
+		"How soon is the refund?": 1,
+	} {
+		s := map[string]string{
+			"How long does it take?":  "It takes 10 business days.",
+			"When is it due?":         "It is due within two weeks.",
+			"How much is the fee?":    "The fee is $25.",
+			"How many branches?":      "There are 12 branches.",
+			"What does a wire cost?":  "Wires settle in 2 days.",
+			"How soon is the refund?": "Refunds are sent by mail.",
+		}[q]
+		if got := quantityBoost(q, s); got != want {
+			t.Errorf("quantityBoost(%q, %q) = %v, want %v", q, s, got, want)
+		}
+	}
+}

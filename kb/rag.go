@@ -422,6 +422,32 @@ func isRecord(lines []string) bool {
 // quantityRE matches questions that ask for an amount, a duration or a date.
 var quantityRE = regexp.MustCompile(`(?i)\b(how\s+(long|much|many|soon|often|fast|quickly)|when|what\s+time|deadline|cost|price|fee|rate)\b`)
 
+// Questions asking for a time or a sum are answered by sentences holding
+// that kind of quantity, not just any number ("how long" is not answered
+// by "a fee of 3%").
+var (
+	timeQuestionRE  = regexp.MustCompile(`(?i)\b(how\s+(long|soon|often|fast|quickly)|when|what\s+time|deadline)\b`)
+	timeAnswerRE    = regexp.MustCompile(`(?i)\b(\d+|one|two|three|four|five|six|seven|ten|thirty|sixty|ninety)[\s-]+(business\s+|calendar\s+|working\s+)?(second|minute|hour|day|week|month|year)s?\b`)
+	moneyQuestionRE = regexp.MustCompile(`(?i)\b(how\s+much|cost|price|fee|charge|rate|pay)\b`)
+	moneyAnswerRE   = regexp.MustCompile(`[$€£¥]\s?\d|\d\s?%|\b\d+(\.\d+)?\s?(dollars|euros|pounds|cents|percent|APY|APR)\b|\bfree\b`)
+)
+
+// quantityBoost is the factor for a sentence answering a quantity question:
+// 1.5 when it holds the kind of quantity asked for (a duration, a sum),
+// 1.2 for another number, 1 otherwise.
+func quantityBoost(question, sentence string) float64 {
+	wantTime, wantMoney := timeQuestionRE.MatchString(question), moneyQuestionRE.MatchString(question)
+	switch {
+	case wantTime && timeAnswerRE.MatchString(sentence), wantMoney && moneyAnswerRE.MatchString(sentence):
+		return 1.5
+	case !wantTime && !wantMoney && strings.ContainsAny(sentence, "0123456789"):
+		return 1.5 // "how many": any number
+	case strings.ContainsAny(sentence, "0123456789"):
+		return 1.2
+	}
+	return 1
+}
+
 // extractive answers with the passages' sentences that best match the
 // question (term overlap weighted by rarity among the candidate sentences),
 // each cited.
@@ -466,8 +492,8 @@ func extractive(question string, passages []Result) (string, []Citation) {
 		for _, t := range slices.Sorted(maps.Keys(sents[i].terms)) {
 			sents[i].score += 1 / (1 + float64(df[t]))
 		}
-		if numeric && strings.ContainsAny(sents[i].text, "0123456789") {
-			sents[i].score *= 1.5
+		if numeric {
+			sents[i].score *= quantityBoost(question, sents[i].text)
 		}
 		sents[i].score /= 1 + 0.1*float64(sents[i].passage) // prefer higher-ranked passages
 		best = max(best, sents[i].score)
@@ -489,11 +515,14 @@ func extractive(question string, passages []Result) (string, []Citation) {
 			picked = append(picked, s)
 		}
 	}
-	sort.SliceStable(picked, func(i, j int) bool {
-		if picked[i].passage != picked[j].passage {
-			return picked[i].passage < picked[j].passage
+	// The best sentence leads (it most directly answers the question); the
+	// others follow in passage and reading order.
+	rest := picked[min(1, len(picked)):]
+	sort.SliceStable(rest, func(i, j int) bool {
+		if rest[i].passage != rest[j].passage {
+			return rest[i].passage < rest[j].passage
 		}
-		return picked[i].pos < picked[j].pos
+		return rest[i].pos < rest[j].pos
 	})
 	var b strings.Builder
 	var cits []Citation

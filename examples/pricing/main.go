@@ -48,8 +48,9 @@ func run(ctx context.Context, out io.Writer) error {
 		"us.meta.llama3-1-70b-instruct-v1:0",
 	} {
 		bill, err := catalog.Cost(id, usage)
-		if errors.Is(err, pricing.ErrUnpriced) {
-			// A row without a cache-read rate: price it without cache reads.
+		if errors.Is(err, pricing.ErrNoPromptCaching) {
+			// Bedrock has no prompt caching for this model, so the same
+			// conversation would send those tokens as ordinary input.
 			u := usage
 			u.InputTokens += u.CacheReadTokens
 			u.CacheReadTokens = 0
@@ -64,7 +65,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "* no cache-read rate in the catalog row, so the cache reads are priced as input tokens.")
+	fmt.Fprintln(out, "* no prompt caching on Bedrock for this model, so the cached tokens are priced as input tokens.")
 	fmt.Fprintln(out, "\nThe bundled prices come from dated public sources (see Catalog.Notes); verify the ones")
 	fmt.Fprintln(out, "that matter to you and replace rows with Catalog.Override.")
 

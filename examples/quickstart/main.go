@@ -60,7 +60,7 @@ var corpus embed.FS
 var questions = []string{
 	"How much is the monthly fee for Everyday Checking and how can I avoid it?",
 	"I lost my debit card. What should I do?",
-	"How long do I have to dispute a card transaction?",
+	"What is the deadline to dispute a card transaction?",
 	"Do you sell my personal data?",
 	"Which savings product pays the highest interest rate?",
 }
@@ -137,7 +137,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		qs = []string{o.question}
 	}
 	for _, q := range qs {
-		ans, err := base.RetrieveAndGenerate(ctx, q, &kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 3}})
+		ans, err := base.RetrieveAndGenerate(ctx, q, &kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 5}})
 		if err != nil {
 			if p != nil {
 				return p.wrap(err)
