@@ -1,81 +1,57 @@
 package chromem
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strconv"
 	"testing"
-	"time"
 
+	"github.com/bedrockkit/bedrockkit/internal/testutil/crashtest"
 	"github.com/bedrockkit/bedrockkit/kb"
 )
 
 // The crash test re-executes the test binary as a writer process
 // (crashWriterMain, entered from TestMain when the environment says so),
-// kills it with SIGKILL at a random point and reopens the store.
+// kills it with SIGKILL at a random point and reopens the store; package
+// crashtest does the process handling.
 // Default: 5 kills x 1,000 upserts; BEDROCKKIT_CRASH_FULL=1 runs 50 x
 // 10,000.
 
-const (
-	envCrashDir   = "BEDROCKKIT_CHROMEM_CRASH_DIR"
-	envCrashStart = "BEDROCKKIT_CHROMEM_CRASH_START"
-	envCrashN     = "BEDROCKKIT_CHROMEM_CRASH_N"
-)
+// envCrash prefixes the variables that pass the writer its job
+// (BEDROCKKIT_CHROMEM_CRASH_DIR, _START, _N).
+const envCrash = "BEDROCKKIT_CHROMEM_CRASH"
 
-func crashVec(i int) []float32 {
-	r := rand.New(rand.NewPCG(uint64(i), 77))
-	v := make([]float32, 8)
-	for j := range v {
-		v[j] = float32(r.NormFloat64())
-	}
-	return v
-}
+func crashVec(i int) []float32 { return crashtest.Vector(i, 8) }
 
 // crashWriterMain runs the writer when the environment asks for it. Op i
 // upserts record i; every tenth op also replaces record i-5 in the same
 // batch, and every 50th deletes the document of record i-20. After an op
 // commits, the writer prints i.
 func crashWriterMain() bool {
-	dir := os.Getenv(envCrashDir)
-	if dir == "" {
-		return false
-	}
-	start, _ := strconv.Atoi(os.Getenv(envCrashStart))
-	n, _ := strconv.Atoi(os.Getenv(envCrashN))
-	s, err := Open(Options{Dir: dir, CompactBytes: 64 << 10})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "open:", err)
-		os.Exit(3)
-	}
-	ctx := context.Background()
-	out := bufio.NewWriter(os.Stdout)
-	for i := start; i < start+n; i++ {
-		batch := []kb.Record{{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i), Text: "v1", Vector: crashVec(i),
-			Metadata: map[string]any{"i": i}}}
-		if i%10 == 0 && i-5 >= start {
-			batch = append(batch, kb.Record{ID: strconv.Itoa(i - 5), DocumentID: "d" + strconv.Itoa(i-5), Text: fmt.Sprint("v2-", i), Vector: crashVec(i - 5),
-				Metadata: map[string]any{"i": i - 5}})
+	return crashtest.Child(envCrash, func(dir string) (crashtest.Writer, error) {
+		s, err := Open(Options{Dir: dir, CompactBytes: 64 << 10})
+		if err != nil {
+			return crashtest.Writer{}, err
 		}
-		if err := s.Upsert(ctx, batch); err != nil {
-			fmt.Fprintln(os.Stderr, "upsert:", err)
-			os.Exit(4)
-		}
-		if i%50 == 49 && i-20 >= start {
-			if _, err := s.DeleteDocuments(ctx, "", []string{"d" + strconv.Itoa(i-20)}); err != nil {
-				fmt.Fprintln(os.Stderr, "delete:", err)
-				os.Exit(5)
+		apply := func(ctx context.Context, start, i int) error {
+			batch := []kb.Record{{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i), Text: "v1", Vector: crashVec(i),
+				Metadata: map[string]any{"i": i}}}
+			if i%10 == 0 && i-5 >= start {
+				batch = append(batch, kb.Record{ID: strconv.Itoa(i - 5), DocumentID: "d" + strconv.Itoa(i-5), Text: fmt.Sprint("v2-", i), Vector: crashVec(i - 5),
+					Metadata: map[string]any{"i": i - 5}})
 			}
+			if err := s.Upsert(ctx, batch); err != nil {
+				return fmt.Errorf("upsert: %w", err)
+			}
+			if i%50 == 49 && i-20 >= start {
+				if _, err := s.DeleteDocuments(ctx, "", []string{"d" + strconv.Itoa(i-20)}); err != nil {
+					return fmt.Errorf("delete: %w", err)
+				}
+			}
+			return nil
 		}
-		fmt.Fprintln(out, i)
-		out.Flush()
-	}
-	s.Close()
-	os.Exit(0)
-	return true
+		return crashtest.Writer{Apply: apply, Close: s.Close}, nil
+	})
 }
 
 // deleted reports whether acknowledged op i+20 deleted record i.
@@ -85,60 +61,20 @@ func deleted(i int, acked map[int]bool, starts map[int]int) bool {
 }
 
 func TestCrashKill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns writer processes")
-	}
-	kills, perRun := 5, 1000
-	if os.Getenv("BEDROCKKIT_CRASH_FULL") == "1" {
-		kills, perRun = 50, 10000
-	}
-	dir := t.TempDir()
-	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	acked := map[int]bool{}
-	starts := map[int]int{} // op -> start of its run
-	start, total, cuts := 0, 0, 0
-	for run := range kills {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), envCrashDir+"="+dir, envCrashStart+"="+strconv.Itoa(start), envCrashN+"="+strconv.Itoa(perRun))
-		cmd.Stderr = os.Stderr
-		stdout, err := cmd.StdoutPipe()
+	cuts := 0
+	kills, total := crashtest.Kill(t, crashtest.Config{EnvPrefix: envCrash, Kills: 5, PerRun: 1000}, func(st crashtest.State) {
+		s, err := Open(Options{Dir: st.Dir})
 		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		target := r.IntN(perRun)
-		sc := bufio.NewScanner(stdout)
-		n, killed := 0, false
-		for sc.Scan() {
-			i, err := strconv.Atoi(sc.Text())
-			if err != nil {
-				t.Fatalf("writer said %q", sc.Text())
-			}
-			acked[i], starts[i] = true, start
-			if n++; n >= target && !killed {
-				time.Sleep(time.Duration(r.IntN(300)) * time.Microsecond)
-				cmd.Process.Kill() // SIGKILL
-				killed = true
-			}
-		}
-		cmd.Wait()
-		total += n
-
-		s, err := Open(Options{Dir: dir})
-		if err != nil {
-			t.Fatalf("run %d: reopen after kill failed: %v", run, err)
+			t.Fatalf("run %d: reopen after kill failed: %v", st.Run, err)
 		}
 		if s.Recovery().CutBytes > 0 {
 			cuts++
 		}
-		checkCrash(t, s, acked, starts, start+perRun)
+		checkCrash(t, s, st.Acked, st.Starts, st.Limit)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		start += perRun
-	}
+	})
 	t.Logf("%d kills, %d acknowledged operations all present; %d reopens cut a torn tail", kills, total, cuts)
 }
 
