@@ -2,98 +2,51 @@ package pgvector
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.uber.org/goleak"
+
+	"github.com/bedrockkit/bedrockkit/internal/testutil/pgtest"
 )
 
 // The tests that need PostgreSQL read its DSN from BEDROCKKIT_PG_DSN (set
 // by .ci/run, which starts PostgreSQL 17 + pgvector) and skip without it.
 // BEDROCKKIT_PG_REPORT names a file that receives a line saying how many of
-// them ran, so CI can show they were not skipped.
-const dsnEnv = "BEDROCKKIT_PG_DSN"
-
-var (
-	dbOnce    sync.Once
-	dbPool    *pgxpool.Pool // owner (the DSN's role)
-	dbErr     error
-	dbServer  string
-	ranWithDB atomic.Int64
-	tableSeq  atomic.Int64
-)
+// them ran, so CI can show they were not skipped (package pgtest).
+var pg = &pgtest.Server{
+	Package:  "kb/pgvector",
+	Requires: "PostgreSQL with pgvector >= 0.8",
+	Setup: func(ctx context.Context, pool *pgxpool.Pool) (string, error) {
+		if _, err := pool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); err != nil {
+			return "", err
+		}
+		var server string
+		err := pool.QueryRow(ctx, `SELECT 'PostgreSQL ' || current_setting('server_version') || ', pgvector ' || extversion
+			FROM pg_extension WHERE extname = 'vector'`).Scan(&server)
+		return server, err
+	},
+}
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if dbPool != nil {
-		dbPool.Close()
-	}
-	if appPool != nil {
-		appPool.Close()
-	}
-	if path := os.Getenv("BEDROCKKIT_PG_REPORT"); path != "" {
-		line := fmt.Sprintf("kb/pgvector: %d tests ran against %s\n", ranWithDB.Load(), dbServer)
-		if dbServer == "" {
-			line = "kb/pgvector: no test reached PostgreSQL (BEDROCKKIT_PG_DSN unset or unusable)\n"
+	pg.Main(m, func() {
+		if appPool != nil {
+			appPool.Close()
 		}
-		if f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-			f.WriteString(line)
-			f.Close()
-		}
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	})
 }
 
 // ownerPool returns the pool for the DSN's role, or skips the test.
 func ownerPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		t.Skip(dsnEnv + " is not set; run .ci/pg.sh start (or point it at PostgreSQL with pgvector >= 0.8) to run this test")
-	}
-	dbOnce.Do(func() {
-		ctx := context.Background()
-		cfg, err := pgxpool.ParseConfig(dsn)
-		if err != nil {
-			dbErr = err
-			return
-		}
-		cfg.MaxConns = 8
-		dbPool, dbErr = pgxpool.NewWithConfig(ctx, cfg)
-		if dbErr != nil {
-			return
-		}
-		if _, dbErr = dbPool.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); dbErr != nil {
-			return
-		}
-		dbErr = dbPool.QueryRow(ctx, `SELECT 'PostgreSQL ' || current_setting('server_version') || ', pgvector ' || extversion
-			FROM pg_extension WHERE extname = 'vector'`).Scan(&dbServer)
-	})
-	if dbErr != nil {
-		t.Fatalf("%s is set but unusable: %v", dsnEnv, dbErr)
-	}
-	ranWithDB.Add(1)
-	return dbPool
+	return pg.Pool(t)
 }
 
 // newTable returns a fresh table name and drops the table when the test ends.
 func newTable(t testing.TB) string {
 	t.Helper()
-	pool := ownerPool(t)
-	name := fmt.Sprintf("bkt_%d_%d", os.Getpid(), tableSeq.Add(1))
-	t.Cleanup(func() { dropTable(pool, name) })
-	return name
+	return pg.Table(t, "bkt", dropTable)
 }
 
 func dropTable(pool *pgxpool.Pool, name string) {
