@@ -17,6 +17,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/kb/bedrockkb"
+	"github.com/bedrockkit/bedrockkit/kb/storetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -111,61 +112,16 @@ func TestRequestShape(t *testing.T) {
 // with its own implementation of Bedrock's rules).
 func TestFilterSemantics(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	keys := []string{"a", "b", "c"}
-	vals := []any{"x", "y", "xy", 1.0, 2.0, true, false}
-	rv := func() any { return vals[rng.IntN(len(vals))] }
 	var chunks []bedrockkittest.KBChunk
 	var mds []map[string]any
 	for i := range 60 {
-		md := map[string]any{}
-		for _, k := range keys {
-			switch rng.IntN(4) {
-			case 0:
-			case 1:
-				md[k] = []any{rv(), rv()}
-			default:
-				md[k] = rv()
-			}
-		}
+		md := storetest.RandomMetadata(rng)
 		mds = append(mds, md)
 		chunks = append(chunks, bedrockkittest.KBChunk{Text: fmt.Sprint("chunk ", i), Location: fmt.Sprint("id-", i), Metadata: md})
 	}
 	r, _ := newRetriever(t, chunks...)
-	var gen func(depth int) kb.Filter
-	gen = func(depth int) kb.Filter {
-		k := keys[rng.IntN(len(keys))]
-		switch n := rng.IntN(13); {
-		case n < 2 && depth < 2:
-			if n == 0 {
-				return kb.AndAll(gen(depth+1), gen(depth+1))
-			}
-			return kb.OrAll(gen(depth+1), gen(depth+1))
-		case n == 2:
-			return kb.Equals(k, rv())
-		case n == 3:
-			return kb.NotEquals(k, rv())
-		case n == 4:
-			return kb.GreaterThan(k, float64(rng.IntN(3)))
-		case n == 5:
-			return kb.LessThanOrEquals(k, float64(rng.IntN(3)))
-		case n == 6:
-			return kb.In(k, rv(), rv())
-		case n == 7:
-			return kb.NotIn(k, rv(), rv())
-		case n == 8:
-			return kb.StartsWith(k, "x")
-		case n == 9:
-			return kb.ListContains(k, rv())
-		case n == 10:
-			return kb.StringContains(k, "y")
-		case n == 11:
-			return kb.GreaterThanOrEquals(k, 1.5)
-		default:
-			return kb.LessThan(k, 2)
-		}
-	}
 	for range 120 {
-		f := gen(0)
+		f := storetest.RandomFilter(rng)
 		n, _ := f.Normalize()
 		var want []string
 		for i, md := range mds {

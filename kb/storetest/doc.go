@@ -22,4 +22,9 @@
 // concurrent readers and writers (run it under -race), document
 // fingerprints, closed stores, cancelled contexts, and tenant isolation as a
 // randomised property test.
+//
+// RandomMetadata and RandomFilter, the generators behind the suite's filter
+// property test, are exported for tests that check other filter
+// implementations (a translation to a remote service's filter language,
+// say) against the reference evaluator in the same way.
 package storetest

@@ -497,60 +497,14 @@ func testFilterOperators(t *testing.T, open Opener) {
 func testFilterProperty(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 4})
 	r := rand.New(rand.NewPCG(7, 8))
-	keys := []string{"a", "b", "c"}
-	vals := []any{"x", "y", "xy", 1.0, 2.0, true, false}
-	randVal := func() any { return vals[r.IntN(len(vals))] }
 	var recs []kb.Record
 	for i := range 200 {
-		m := map[string]any{}
-		for _, k := range keys {
-			switch r.IntN(4) {
-			case 0: // absent
-			case 1:
-				m[k] = []any{randVal(), randVal()}
-			default:
-				m[k] = randVal()
-			}
-		}
+		m := RandomMetadata(r)
 		recs = append(recs, kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: vec(r, 4), Metadata: m})
 	}
 	mustUpsert(t, s, recs...)
-	var randFilter func(depth int) kb.Filter
-	randFilter = func(depth int) kb.Filter {
-		k := keys[r.IntN(len(keys))]
-		switch n := r.IntN(13); {
-		case n < 2 && depth < 2:
-			kids := []kb.Filter{randFilter(depth + 1), randFilter(depth + 1)}
-			if n == 0 {
-				return kb.AndAll(kids...)
-			}
-			return kb.OrAll(kids...)
-		case n == 2:
-			return kb.Equals(k, randVal())
-		case n == 3:
-			return kb.NotEquals(k, randVal())
-		case n == 4:
-			return kb.GreaterThan(k, float64(r.IntN(3)))
-		case n == 5:
-			return kb.LessThanOrEquals(k, float64(r.IntN(3)))
-		case n == 6:
-			return kb.In(k, randVal(), randVal())
-		case n == 7:
-			return kb.NotIn(k, randVal(), randVal())
-		case n == 8:
-			return kb.StartsWith(k, "x")
-		case n == 9:
-			return kb.ListContains(k, randVal())
-		case n == 10:
-			return kb.StringContains(k, "y")
-		case n == 11:
-			return kb.GreaterThanOrEquals(k, 1.5)
-		default:
-			return kb.LessThan(k, 2)
-		}
-	}
 	for range 150 {
-		f := randFilter(0)
+		f := RandomFilter(r)
 		n, err := f.Normalize()
 		if err != nil {
 			t.Fatal(err)
