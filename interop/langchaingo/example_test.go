@@ -71,13 +71,16 @@ func ExampleNewVectorStore() {
 	ctx := context.Background()
 	store, _ := localindex.Open(localindex.Options{})
 	defer store.Close()
-	vs, err := lcgo.NewVectorStore(store, bedrockkittest.NewHashEmbedder(128), &lcgo.VectorStoreOptions{Partition: "langchaingo"})
+	vs, err := lcgo.NewVectorStore(store, bedrockkittest.NewHashEmbedder(128), &lcgo.VectorStoreOptions{
+		Partition: "langchaingo",
+		IDKey:     "source", // documents with a "source" are replaced when added again
+	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	ids, err := vs.AddDocuments(ctx, []schema.Document{
-		{PageContent: "Report a lost card by phone.", Metadata: map[string]any{"type": "faq", lcgo.MetaDocumentID: "faq-1"}},
+		{PageContent: "Report a lost card by phone.", Metadata: map[string]any{"type": "faq", "source": "faq-1"}},
 		{PageContent: "The monthly card fee is 6 dollars.", Metadata: map[string]any{"type": "pricing", "year": 2024}},
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tmc/langchaingo/schema"
 	"github.com/tmc/langchaingo/vectorstores"
@@ -34,6 +35,14 @@ type VectorStoreOptions struct {
 	Chunker chunk.Chunker
 	// BatchSize is how many texts one Embed call carries; 0 means 16.
 	BatchSize int
+	// IDKey names the metadata key whose value, a non-empty string, is a
+	// document's ID, so that adding a document with the same ID again
+	// replaces it (for example "source" for file paths, or MetaDocumentID
+	// to re-add search results under the IDs they came back with).
+	// Documents without the key get a content hash. Empty (the default)
+	// means every document's ID is the hash of its content and metadata,
+	// and no metadata key is read as an ID. See VectorStore.
+	IDKey string
 }
 
 // VectorStore is a bedrockkit kb.Store (kb/localindex, kb/pgvector,
@@ -56,12 +65,22 @@ type VectorStoreOptions struct {
 // # Documents, records and IDs
 //
 // Every document gets a document ID, returned by AddDocuments in input
-// order. langchaingo v0.1.14 has no option to pass IDs, so the ID is the
-// string under MetaDocumentID in the document's metadata when there is one
-// (search results carry it, so they can be added to another store as they
-// are), and otherwise a hash of the page content and metadata: adding the
-// same document twice stores it once. Adding a document whose ID is
-// already stored replaces it.
+// order. langchaingo v0.1.14 has no option to pass IDs, so by default the
+// ID is a hash of the page content and metadata: adding the same document
+// twice stores it once, and any change makes it a new document (the old
+// one stays until DeleteDocuments removes it). To replace documents in
+// place, set VectorStoreOptions.IDKey to a metadata key holding their IDs;
+// adding a document whose ID is already stored then replaces it.
+//
+// An ID names one whole document. langchaingo's textsplitter.SplitDocuments
+// copies each document's metadata to all of its chunks, so the chunks of a
+// split document share any ID key: adding them in one call fails with a
+// *DuplicateIDError (matching ErrDuplicateID) instead of keeping only the
+// last chunk. Either leave IDKey empty (every chunk is then its own
+// document, keyed by its content), give each chunk its own ID, or add the
+// unsplit documents and let VectorStoreOptions.Chunker split them, which
+// keeps the chunks of a document together under its ID. Documents that
+// share an ID and are identical are stored once.
 //
 // The records of document D are "D#0", "D#1", ... (one per chunk; one in
 // all without a Chunker). Each holds the chunk text, the embedding and the
@@ -77,14 +96,21 @@ type VectorStoreOptions struct {
 // a *MetadataError matching ErrUnsupportedMetadata: convert it first, for
 // example a time to an RFC 3339 string or Unix seconds. The keys MetaID,
 // MetaDocumentID and MetaScore belong to the adapter: SimilaritySearch sets
-// them on every result, and AddDocuments reads MetaDocumentID as the ID
-// and ignores the other two.
+// them on every result, and AddDocuments does not store them (it reads
+// one of them only when IDKey names it), so search results can be added
+// to another store as they are.
 type VectorStore struct {
 	store     kb.Store
 	embedder  bedrockkit.Embedder
 	partition string
 	chunker   chunk.Chunker
 	batch     int
+	idKey     string
+
+	// mu serialises the write phase of AddDocuments (finding the old
+	// versions' stale records, the upsert and their removal), so that two
+	// calls replacing the same document cannot interleave.
+	mu sync.Mutex
 }
 
 var _ vectorstores.VectorStore = (*VectorStore)(nil)
@@ -97,7 +123,34 @@ var (
 	// ErrUnsupportedFilter: vectorstores.WithFilters was given a value of
 	// a type the adapter does not read, or one that is not a valid filter.
 	ErrUnsupportedFilter = fmt.Errorf("langchaingo: unsupported filter; pass a kb.Filter, Bedrock RetrievalFilter JSON or a map of key to value: %w", bedrockkit.ErrInvalidInput)
+	// ErrDuplicateID: two documents of one AddDocuments call have the same
+	// ID (VectorStoreOptions.IDKey) but different content. The
+	// *DuplicateIDError says which.
+	ErrDuplicateID = fmt.Errorf("langchaingo: two documents have the same ID but different content: %w", bedrockkit.ErrInvalidInput)
 )
+
+// DuplicateIDError reports two documents of one AddDocuments call that
+// have the same ID but different content or metadata, typically the chunks
+// of one document split by langchaingo's textsplitter, which copies the
+// document's metadata (and so its ID key) to every chunk. Nothing was
+// stored. It matches ErrDuplicateID and bedrockkit.ErrInvalidInput.
+type DuplicateIDError struct {
+	// First and Second are the indexes of the two documents in the call.
+	First, Second int
+	// ID is the document ID they share; Key is the metadata key it came from.
+	ID, Key string
+}
+
+// Error names the documents and the ID and says what to do.
+func (e *DuplicateIDError) Error() string {
+	return fmt.Sprintf("langchaingo: documents %d and %d both have ID %q (metadata %q) but different content; "+
+		"an ID names one whole document and adding it again replaces it, so only one of them would be kept. "+
+		"Give each chunk its own ID, leave VectorStoreOptions.IDKey empty to key documents by their content, "+
+		"or add the unsplit document and set VectorStoreOptions.Chunker", e.First, e.Second, e.ID, e.Key)
+}
+
+// Unwrap returns ErrDuplicateID.
+func (e *DuplicateIDError) Unwrap() error { return ErrDuplicateID }
 
 // MetadataError reports a metadata value a kb.Store cannot keep. It
 // matches ErrUnsupportedMetadata and bedrockkit.ErrInvalidInput.
@@ -132,7 +185,7 @@ func NewVectorStore(store kb.Store, embedder bedrockkit.Embedder, opts *VectorSt
 	}
 	v := &VectorStore{store: store, embedder: embedder, batch: 16}
 	if opts != nil {
-		v.partition, v.chunker = opts.Partition, opts.Chunker
+		v.partition, v.chunker, v.idKey = opts.Partition, opts.Chunker, opts.IDKey
 		if opts.BatchSize < 0 {
 			return nil, fmt.Errorf("%w: NewVectorStore: BatchSize is %d; use 0 for the default", bedrockkit.ErrInvalidInput, opts.BatchSize)
 		}
@@ -185,19 +238,31 @@ func (v *VectorStore) config(options []vectorstores.Option) (callConfig, error) 
 // replaces the embedder; WithScoreThreshold and WithFilters do not apply.
 //
 // The call is all or nothing for invalid input: a document with empty
-// content or unsupported metadata fails it before anything is embedded.
-// The new records are written in one atomic Upsert after every embedding
-// succeeded, just after the old records of the same IDs are deleted; if
-// that write fails, those documents may be absent until the call is
-// repeated.
+// content or unsupported metadata, two different documents with one ID
+// (*DuplicateIDError), or a vector the store would refuse (a wrong
+// dimension from the embedder: kb.ErrDimensionMismatch) fails it before
+// anything is written. The new records are then written in one atomic
+// Upsert that also detaches the records an older version of a document has
+// beyond the new version's chunk count; those are deleted afterwards. So a
+// failed write leaves the stored versions as they were, and a replaced
+// document is never absent. If only the final delete fails, the new
+// versions are stored and the error says so; the detached records are no
+// longer searchable and adding the documents again removes them.
 func (v *VectorStore) AddDocuments(ctx context.Context, docs []schema.Document, options ...vectorstores.Option) ([]string, error) {
 	c, err := v.config(options)
 	if err != nil {
 		return nil, err
 	}
+	type seenDoc struct {
+		index int
+		fp    string
+	}
 	var (
 		ids     []string
+		written []writtenDoc           // one per distinct document, in input order
+		seen    = map[string]seenDoc{} // document ID -> first document with it
 		records []kb.Record
+		owner   []int // owner[k] is the input index of records[k]'s document
 		texts   []string
 		slots   []int // records[slots[i]] gets the vector of texts[i]
 	)
@@ -215,10 +280,18 @@ func (v *VectorStore) AddDocuments(ctx context.Context, docs []schema.Document, 
 		if err != nil {
 			return nil, err
 		}
-		id, fp, err := documentID(i, d.PageContent, d.Metadata, md)
+		id, fp, err := documentID(i, d.PageContent, d.Metadata, md, v.idKey)
 		if err != nil {
 			return nil, err
 		}
+		if prev, ok := seen[id]; ok {
+			if prev.fp != fp {
+				return nil, &DuplicateIDError{First: prev.index, Second: i, ID: id, Key: v.idKey}
+			}
+			ids = append(ids, id) // the same document twice: stored once
+			continue
+		}
+		seen[id] = seenDoc{index: i, fp: fp}
 		ids = append(ids, id)
 		chunks := []chunk.Chunk{{Text: d.PageContent, Parent: -1}}
 		if v.chunker != nil {
@@ -227,23 +300,37 @@ func (v *VectorStore) AddDocuments(ctx context.Context, docs []schema.Document, 
 				return nil, fmt.Errorf("document %d: %w", i, err)
 			}
 		}
+		// Record numbers are dense (chunks with no text are dropped and
+		// the rest renumbered), so the records of a version are exactly
+		// D#0..D#n-1 and an older version's extra ones start at D#n.
+		num := make([]int, len(chunks))
+		n := 0
 		for j, ch := range chunks {
+			num[j] = -1
+			if ch.Level > 0 || strings.TrimSpace(ch.Text) != "" {
+				num[j] = n
+				n++
+			}
+		}
+		for j, ch := range chunks {
+			if num[j] < 0 {
+				continue
+			}
 			r := kb.Record{
-				ID: recordID(id, j), DocumentID: id, Partition: c.partition,
+				ID: recordID(id, num[j]), DocumentID: id, Partition: c.partition,
 				Fingerprint: fp, Text: ch.Text, Metadata: kb.CloneMetadata(md),
 			}
-			if ch.Parent >= 0 && ch.Parent < len(chunks) {
-				r.ParentID = recordID(id, ch.Parent)
+			if ch.Parent >= 0 && ch.Parent < len(chunks) && num[ch.Parent] >= 0 {
+				r.ParentID = recordID(id, num[ch.Parent])
 			}
 			if ch.Level == 0 {
-				if strings.TrimSpace(ch.Text) == "" {
-					continue
-				}
 				slots = append(slots, len(records))
 				texts = append(texts, ch.Text)
 			}
 			records = append(records, r)
+			owner = append(owner, i)
 		}
+		written = append(written, writtenDoc{id: id, records: n})
 	}
 	if len(records) == 0 {
 		return ids, nil
@@ -264,17 +351,123 @@ func (v *VectorStore) AddDocuments(ctx context.Context, docs []schema.Document, 
 			records[slots[start+k]].Vector = vec
 		}
 	}
+	// Check the records as the store will, so that a deterministic refusal
+	// (most often an embedder of another dimension, via WithEmbedder) fails
+	// here, naming the document, rather than in the store.
+	dims := 0
+	if d, ok := v.store.(interface{ Dimensions() int }); ok {
+		dims = d.Dimensions()
+	}
+	if dims <= 0 && len(slots) > 0 {
+		dims = len(records[slots[0]].Vector)
+	}
+	for k, r := range records {
+		if _, err := kb.ValidateRecord(r, dims, false); err != nil {
+			return nil, fmt.Errorf("langchaingo: document %d: %w", owner[k], err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if _, err := v.store.DeleteDocuments(ctx, c.partition, unique(ids)); err != nil {
-		return nil, err
-	}
-	if err := v.store.Upsert(ctx, records); err != nil {
-		return nil, err
-	}
-	return ids, nil
+	return ids, v.write(ctx, c.partition, records, written)
 }
+
+// writtenDoc is a document AddDocuments writes and its number of records.
+type writtenDoc struct {
+	id      string
+	records int
+}
+
+// staleProbe is how many record IDs past a new version's last record are
+// looked up per document and round when looking for an older version's
+// extra records. Versions written by this adapter are dense (D#0..D#n-1),
+// so the first round finds all of them or none unless the old version was
+// more than staleProbe records longer, in which case more rounds follow.
+const staleProbe = 16
+
+// write upserts records, the new versions of docs, and removes the records
+// the documents' older versions have beyond the new record counts. Those
+// stale records are detached in the same atomic Upsert (rewritten, without
+// vector or text, as records of a tombstone document, so that they leave
+// the document and are no longer searchable) and the tombstone documents
+// are deleted after it. A failed Upsert thus changes nothing.
+func (v *VectorStore) write(ctx context.Context, part string, records []kb.Record, docs []writtenDoc) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	stale, err := v.staleRecords(ctx, part, docs)
+	if err != nil {
+		return err
+	}
+	tombs := make([]string, 0, len(stale))
+	for _, r := range stale {
+		tombs = append(tombs, r.DocumentID)
+	}
+	if err := v.store.Upsert(ctx, append(records, stale...)); err != nil {
+		return err
+	}
+	if len(tombs) == 0 {
+		return nil
+	}
+	// The new versions are stored: finish removing the old ones even if
+	// the caller gives up now.
+	if _, err := v.store.DeleteDocuments(context.WithoutCancel(ctx), part, unique(tombs)); err != nil {
+		return fmt.Errorf("langchaingo: the new versions are stored, but deleting %d records of their older versions failed "+
+			"(they are detached and no longer searchable; adding the documents again removes them): %w", len(stale), err)
+	}
+	return nil
+}
+
+// staleRecords finds the records of docs' stored versions at or past the
+// new record counts (D#n, D#n+1, ...) and returns them detached: as
+// vector-less, text-less records of the tombstone document of D. Records
+// of those IDs that belong to another document are left alone.
+func (v *VectorStore) staleRecords(ctx context.Context, part string, docs []writtenDoc) ([]kb.Record, error) {
+	next := make(map[string]int, len(docs)) // document -> next record number to probe
+	for _, d := range docs {
+		next[d.id] = d.records
+	}
+	var stale []kb.Record
+	for len(next) > 0 {
+		var probe []string
+		for _, d := range docs {
+			if n, ok := next[d.id]; ok {
+				for j := n; j < n+staleProbe; j++ {
+					probe = append(probe, recordID(d.id, j))
+				}
+			}
+		}
+		got, err := v.store.Get(ctx, part, probe)
+		if err != nil {
+			return nil, err
+		}
+		found := map[string]bool{}
+		for _, r := range got {
+			cut := strings.LastIndexByte(r.ID, '#')
+			if cut < 0 {
+				continue
+			}
+			doc := r.ID[:cut]
+			if _, probed := next[doc]; !probed || (r.DocumentID != doc && r.DocumentID != tombstone(doc)) {
+				continue
+			}
+			found[doc] = true
+			stale = append(stale, kb.Record{ID: r.ID, DocumentID: tombstone(doc), Partition: part})
+		}
+		for id, n := range next {
+			if found[id] {
+				next[id] = n + staleProbe
+			} else {
+				delete(next, id)
+			}
+		}
+	}
+	return stale, nil
+}
+
+// tombstone is the document ID stale records of document id are moved to
+// before they are deleted. The unit separator keeps it apart from any
+// ordinary document ID.
+func tombstone(id string) string { return id + "\x1freplaced" }
 
 // SimilaritySearch embeds query (as a query: bedrockkit.PurposeQuery) and
 // returns the numDocuments stored chunks closest to it, best first. Each
@@ -405,9 +598,10 @@ func unique(ids []string) []string {
 	return out
 }
 
-// documentID returns the document ID (MetaDocumentID in raw, else a content
-// hash) and the fingerprint of the document's content and stored metadata.
-func documentID(i int, text string, raw, md map[string]any) (id, fp string, err error) {
+// documentID returns the document ID (the string under idKey in raw, else a
+// content hash) and the fingerprint of the document's content and stored
+// metadata.
+func documentID(i int, text string, raw, md map[string]any, idKey string) (id, fp string, err error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%d\x00%s", len(text), text)
 	if len(md) > 0 {
@@ -419,10 +613,10 @@ func documentID(i int, text string, raw, md map[string]any) (id, fp string, err 
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	fp = "sha256:" + sum
-	if x, ok := raw[MetaDocumentID]; ok && x != nil {
+	if x, ok := raw[idKey]; idKey != "" && ok && x != nil {
 		s, ok := x.(string)
 		if !ok || s == "" {
-			return "", "", &MetadataError{Document: i, Key: MetaDocumentID, Value: x, Reason: "the document ID must be a non-empty string"}
+			return "", "", &MetadataError{Document: i, Key: idKey, Value: x, Reason: "the document ID (VectorStoreOptions.IDKey) must be a non-empty string"}
 		}
 		return s, fp, nil
 	}

@@ -121,7 +121,7 @@ func TestVectorStoreRoundTrip(t *testing.T) {
 func TestVectorStoreExplicitIDReplaces(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, localindex.Options{})
-	vs := newVS(t, store, &lcgo.VectorStoreOptions{Chunker: chunk.FixedSize{MaxTokens: 20}})
+	vs := newVS(t, store, &lcgo.VectorStoreOptions{Chunker: chunk.FixedSize{MaxTokens: 20}, IDKey: lcgo.MetaDocumentID})
 	long := strings.Repeat("Cards can be frozen in the app at any time. ", 20)
 	ids, err := vs.AddDocuments(ctx, []schema.Document{{PageContent: long, Metadata: map[string]any{lcgo.MetaDocumentID: "faq-7"}}})
 	if err != nil || len(ids) != 1 || ids[0] != "faq-7" {
