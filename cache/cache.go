@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/internal/cachehit"
 )
 
 // Config configures a response Cache. The zero value is ready to use.
@@ -122,11 +123,13 @@ type Stats struct {
 // adds the event SpanEventHit to the span in its context
 // (trace.SpanFromContext), with the attributes bedrockkit.cache.shared and
 // bedrockkit.cache.saved_tokens. Package otelkit's model middleware,
-// placed outside the cache, turns that event into the attribute
+// placed outside the cache, gives such a call the attribute
 // bedrockkit.cache.hit=true on its "chat" span and leaves the call out of
 // the token usage metric; placed inside the cache it is not called on a
 // hit, so only real model calls get a "chat" span. Neither package imports
-// the other: the event name is the contract.
+// the other: otelkit learns of the hit through a context value it installs
+// (the span in the context stays the tracer's own), and the event serves
+// every other tracer.
 type Cache struct {
 	store    Store
 	ttl      time.Duration
@@ -278,13 +281,13 @@ func (m *cachedModel) Generate(ctx context.Context, req *bedrockkit.Request) (*b
 		if key := m.key(ctx, req); key != "" {
 			return m.sharedGenerate(ctx, key, req)
 		}
-		return m.next.Generate(ctx, req)
+		return m.next.Generate(cachehit.Detach(ctx), req)
 	}
 	key, resp, ok := m.lookup(ctx, req)
 	if ok {
 		return resp, nil
 	}
-	resp, err := m.next.Generate(ctx, req)
+	resp, err := m.next.Generate(cachehit.Detach(ctx), req)
 	m.save(ctx, key, resp, err)
 	return resp, err
 }
@@ -296,7 +299,7 @@ func (m *cachedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.
 				m.sharedStream(ctx, key, req, yield)
 				return
 			}
-			for ev, err := range m.next.Stream(ctx, req) {
+			for ev, err := range m.next.Stream(cachehit.Detach(ctx), req) {
 				if !yield(ev, err) {
 					return
 				}
@@ -315,7 +318,7 @@ func (m *cachedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.
 		}
 		abandoned := false
 		resp, err := bedrockkit.Collect(func(collect func(bedrockkit.Event, error) bool) {
-			for ev, err := range m.next.Stream(ctx, req) {
+			for ev, err := range m.next.Stream(cachehit.Detach(ctx), req) {
 				if !yield(ev, err) {
 					abandoned = true
 					return

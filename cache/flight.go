@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/internal/cachehit"
 )
 
 // SpanEventHit is the name of the span event a Cache adds to the span in a
@@ -20,8 +21,9 @@ import (
 // the model: from the Store, or shared from an identical call in flight.
 // The event carries bedrockkit.cache.shared (bool) and
 // bedrockkit.cache.saved_tokens (int, the original call's total tokens).
-// Package otelkit recognises this name; it is the only coupling between the
-// two packages.
+// Package otelkit, placed outside the cache, is told of the hit through
+// the context as well (the span in the context stays the tracer's own), so
+// it does not rely on this event.
 const SpanEventHit = "bedrockkit.cache.hit"
 
 // Attribute keys of the SpanEventHit event.
@@ -31,11 +33,13 @@ const (
 )
 
 // markSpan records on ctx's span that the call was answered without
-// calling the model. It is done even when the span is not recording: a
-// tracing middleware may still want to know (for its metrics).
+// calling the model, and tells a tracing middleware (package otelkit) that
+// put its recorder in ctx, even when the span is not recording: it still
+// wants to know for its metrics.
 func markSpan(ctx context.Context, shared bool, saved bedrockkit.Usage) {
 	trace.SpanFromContext(ctx).AddEvent(SpanEventHit,
 		trace.WithAttributes(AttrShared.Bool(shared), AttrSavedTokens.Int(saved.Total())))
+	cachehit.Mark(ctx, shared, saved.Total())
 }
 
 // errLeaderGone is the error waiters get when the call they waited for
@@ -193,7 +197,7 @@ func (m *cachedModel) lead(ctx context.Context, f *flight, key string, stream bo
 		f.complete()
 		return
 	}
-	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	fctx, cancel := context.WithCancel(context.WithoutCancel(cachehit.Detach(ctx)))
 	m.c.fmu.Lock()
 	f.cancel = cancel
 	m.c.fmu.Unlock()

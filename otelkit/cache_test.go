@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
@@ -187,4 +189,90 @@ func TestCacheSharedOutside(t *testing.T) {
 
 func q(text string) *bedrockkit.Request {
 	return &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText(text)}}
+}
+
+// spanProbe starts a child span in the call and looks at the span it was
+// given, as an HTTP client or a user's middleware would.
+type spanProbe struct {
+	tp     trace.TracerProvider
+	sdk    bool
+	traced sdktrace.ReadOnlySpan
+}
+
+func (p *spanProbe) Generate(ctx context.Context, _ *bedrockkit.Request) (*bedrockkit.Response, error) {
+	_, child := p.tp.Tracer("http").Start(ctx, "POST /converse")
+	child.End()
+	s, ok := trace.SpanFromContext(ctx).(sdktrace.ReadWriteSpan)
+	p.sdk, p.traced = ok, s
+	return &bedrockkit.Response{Message: bedrockkit.AssistantText("hi"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}, nil
+}
+
+func (p *spanProbe) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+	panic("not used")
+}
+
+// TestChatSpanIsTheSDKSpan: the chat span in the wrapped model's context is
+// the SDK's own, so child spans are counted on it and type assertions work,
+// with or without a cache between.
+func TestChatSpanIsTheSDKSpan(t *testing.T) {
+	for _, cached := range []bool{false, true} {
+		r := newRig(t, false)
+		p := &spanProbe{tp: r.tp}
+		mws := []bedrockkit.Middleware{r.tel.Middleware("m")}
+		if cached {
+			mws = append(mws, cache.New(cache.Config{}).Middleware("m"))
+		}
+		m := bedrockkit.Chain(bedrockkit.Model(p), mws...)
+		if _, err := m.Generate(context.Background(), q("hello")); err != nil {
+			t.Fatal(err)
+		}
+		spans := chatSpans(r)
+		if len(spans) != 1 || spans[0].ChildSpanCount != 1 {
+			t.Fatalf("cached=%v: chat spans %+v", cached, spans)
+		}
+		if !p.sdk || p.traced.Name() != "chat m" {
+			t.Fatalf("cached=%v: the model sees %T, not the SDK's chat span", cached, p.traced)
+		}
+	}
+}
+
+// TestNestedCacheHitDoesNotMarkOuterSpan: a cache hit in a call made inside
+// the traced model under its own span is that call's, not the chat span's.
+func TestNestedCacheHitDoesNotMarkOuterSpan(t *testing.T) {
+	r := newRig(t, false)
+	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
+		Message: bedrockkit.AssistantText("hi"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}})
+	nested := cache.New(cache.Config{}).Middleware("n")(sm)
+	if _, err := nested.Generate(context.Background(), q("classify")); err != nil { // fill the cache
+		t.Fatal(err)
+	}
+	outer := generateFunc(func(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+		ctx, span := r.tp.Tracer("guard").Start(ctx, "guard")
+		defer span.End()
+		if _, err := nested.Generate(ctx, q("classify")); err != nil { // a hit
+			return nil, err
+		}
+		return &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}, nil
+	})
+	m := r.tel.Model("m", outer)
+	if _, err := m.Generate(context.Background(), q("hello")); err != nil {
+		t.Fatal(err)
+	}
+	spans := chatSpans(r)
+	if len(spans) != 1 {
+		t.Fatalf("%d chat spans", len(spans))
+	}
+	if a := attrs(spans[0]); a[otelkit.AttrCacheHit].AsBool() || a[otelkit.AttrInputTokens].AsInt64() != 40 {
+		t.Fatalf("chat span %v", spans[0].Attributes)
+	}
+}
+
+type generateFunc func(context.Context, *bedrockkit.Request) (*bedrockkit.Response, error)
+
+func (f generateFunc) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+	return f(ctx, req)
+}
+
+func (f generateFunc) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+	panic("not used")
 }

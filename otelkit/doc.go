@@ -21,10 +21,11 @@
 // traced model gets bedrockkit.cache.hit=true on its "chat" span (and
 // bedrockkit.cache.shared=true when it shared an identical call in
 // flight) and is left out of gen_ai.client.token.usage; the conventions
-// define no attribute for this. The cache signals a hit with the span
-// event EventCacheHit, so neither package imports the other. Put the
-// tracing middleware outside the cache; inside it, only calls that reach
-// the model are traced.
+// define no attribute for this. The cache adds the span event
+// EventCacheHit to the "chat" span and signals the hit to this package
+// through a context value (neither package imports the other); the span
+// in the context stays the SDK's own. Put the tracing middleware outside
+// the cache; inside it, only calls that reach the model are traced.
 //
 // Message content (system prompt, input and output messages, retrieval
 // queries and documents) is recorded only when Config.CaptureContent is

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -16,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/internal/cachehit"
 )
 
 // Attribute keys of the OpenTelemetry GenAI semantic conventions (v1.40)
@@ -63,11 +63,14 @@ const (
 	AttrCacheShared = attribute.Key("bedrockkit.cache.shared")
 )
 
-// EventCacheHit is the name of the span event by which a response cache
-// (package cache: cache.SpanEventHit) says that a call was answered without
-// reaching the model. A traced model notices it on its span (see
-// Telemetry.Model); any middleware may add it. Its boolean attribute
-// bedrockkit.cache.shared tells a shared answer from a store hit.
+// EventCacheHit is the name of the span event that a response cache
+// (package cache: cache.SpanEventHit) adds to the span in a call's context
+// when it answers without reaching the model; its boolean attribute
+// bedrockkit.cache.shared tells a shared answer from a store hit. A traced
+// model (Telemetry.Model) leaves the SDK's span in the context untouched
+// and learns of package cache's hits through a context value of its own,
+// not from this event: another middleware adding the event does not make
+// the "chat" span a hit.
 const EventCacheHit = "bedrockkit.cache.hit"
 
 // Metric names, as in the GenAI semantic conventions.
@@ -154,10 +157,14 @@ func (t *Telemetry) Middleware(modelID string) bedrockkit.Middleware {
 // are also given on their own. A stream's span ends when the stream does
 // (also when the caller stops early).
 //
+// The span is put in the context given to next as the tracer made it
+// (child spans are counted on it; trace.SpanFromContext gives the SDK's
+// span).
+//
 // Response caches: when the wrapped model is, or contains, a response
 // cache (package cache), a call the cache answers adds the event
-// EventCacheHit to the span in its context, which is this span; the span
-// then gets AttrCacheHit (and AttrCacheShared for a shared answer), its
+// EventCacheHit to this span and tells this model so through the context;
+// the span then gets AttrCacheHit (and AttrCacheShared for a shared answer), its
 // usage attributes say zero tokens, no gen_ai.client.token.usage is
 // recorded for it (no token was consumed) and its duration point carries
 // AttrCacheHit, so hits neither count as consumed tokens nor skew model
@@ -167,7 +174,9 @@ func (t *Telemetry) Middleware(modelID string) bedrockkit.Middleware {
 //
 // Inside the cache instead, the traced model is not called on a hit: only
 // real model calls get a "chat" span and the cache's event lands on the
-// caller's span.
+// caller's span. A hit of a cache used by a call nested inside next (one
+// that starts its own span, or below another cache) does not mark this
+// span.
 func (t *Telemetry) Model(modelID string, next bedrockkit.Model) bedrockkit.Model {
 	return &tracedModel{t: t, id: modelID, next: next}
 }
@@ -187,28 +196,14 @@ func (m *tracedModel) base() []attribute.KeyValue {
 	}
 }
 
-// callSpan is a model call's span as the wrapped model sees it in its
-// context: it notices the cache's EventCacheHit.
+// callSpan is a model call's span and the Recorder by which a response
+// cache inside the call says it answered without calling the model.
 type callSpan struct {
-	trace.Span
-	hit, shared atomic.Bool
+	span trace.Span
+	hit  *cachehit.Recorder
 }
 
-// AddEvent records the event and notices a cache hit.
-func (s *callSpan) AddEvent(name string, opts ...trace.EventOption) {
-	if name == EventCacheHit {
-		s.hit.Store(true)
-		cfg := trace.NewEventConfig(opts...)
-		for _, kv := range cfg.Attributes() {
-			if kv.Key == AttrCacheShared && kv.Value.AsBool() {
-				s.shared.Store(true)
-			}
-		}
-	}
-	s.Span.AddEvent(name, opts...)
-}
-
-func (m *tracedModel) start(ctx context.Context, req *bedrockkit.Request, stream bool) (context.Context, *callSpan) {
+func (m *tracedModel) start(ctx context.Context, req *bedrockkit.Request, stream bool) (context.Context, callSpan) {
 	attrs := m.base()
 	if stream {
 		attrs = append(attrs, AttrStream.Bool(true))
@@ -238,18 +233,20 @@ func (m *tracedModel) start(ctx context.Context, req *bedrockkit.Request, stream
 		name += " " + m.id
 	}
 	ctx, span := m.t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
-	cs := &callSpan{Span: span}
-	return trace.ContextWithSpan(ctx, cs), cs
+	// The context keeps the SDK's own span (child spans are counted on it,
+	// and callers may type-assert it); the cache's news travels apart.
+	ctx, rec := cachehit.WithRecorder(ctx)
+	return ctx, callSpan{span: span, hit: rec}
 }
 
 // finish records the outcome on the span and the metrics, then ends the span.
-func (m *tracedModel) finish(ctx context.Context, cs *callSpan, start time.Time, resp *bedrockkit.Response, err error) {
-	span := cs.Span
+func (m *tracedModel) finish(ctx context.Context, cs callSpan, start time.Time, resp *bedrockkit.Response, err error) {
+	span := cs.span
 	metricAttrs := m.base()
-	hit := cs.hit.Load()
+	hit := cs.hit.Hit()
 	if hit {
 		span.SetAttributes(AttrCacheHit.Bool(true))
-		if cs.shared.Load() {
+		if cs.hit.Shared() {
 			span.SetAttributes(AttrCacheShared.Bool(true))
 		}
 	}
@@ -310,7 +307,7 @@ func (m *tracedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.
 		resp, err := bedrockkit.Collect(func(collect func(bedrockkit.Event, error) bool) {
 			for ev, err := range m.next.Stream(ctx, req) {
 				if first && err == nil {
-					span.AddEvent("gen_ai.first_chunk")
+					span.span.AddEvent("gen_ai.first_chunk")
 					first = false
 				}
 				if !yield(ev, err) {
@@ -323,7 +320,7 @@ func (m *tracedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.
 			}
 		})
 		if stoppedEarly {
-			span.SetAttributes(attribute.Bool("bedrockkit.stream.abandoned", true))
+			span.span.SetAttributes(attribute.Bool("bedrockkit.stream.abandoned", true))
 		}
 		m.finish(ctx, span, start, resp, err)
 	}

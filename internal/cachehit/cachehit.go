@@ -1,0 +1,58 @@
+package cachehit
+
+import (
+	"context"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Recorder collects the marks made on one traced call. Its methods are safe
+// for concurrent use.
+type Recorder struct {
+	span        trace.SpanContext
+	hit, shared atomic.Bool
+	saved       atomic.Int64
+}
+
+type key struct{}
+
+// WithRecorder returns ctx carrying a new Recorder for the span in ctx
+// (trace.SpanFromContext), and that Recorder.
+func WithRecorder(ctx context.Context) (context.Context, *Recorder) {
+	r := &Recorder{span: trace.SpanContextFromContext(ctx)}
+	return context.WithValue(ctx, key{}, r), r
+}
+
+// Detach returns ctx without its Recorder, if it has one.
+func Detach(ctx context.Context) context.Context {
+	if ctx.Value(key{}) == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, key{}, (*Recorder)(nil))
+}
+
+// Mark records on ctx's Recorder, if any and if it belongs to ctx's span,
+// that the call was answered without calling the model: shared is true for
+// an answer shared with an identical call in flight, saved is the total
+// tokens the answer originally cost.
+func Mark(ctx context.Context, shared bool, saved int) {
+	r, _ := ctx.Value(key{}).(*Recorder)
+	if r == nil || !r.span.Equal(trace.SpanContextFromContext(ctx)) {
+		return
+	}
+	if shared {
+		r.shared.Store(true)
+	}
+	r.saved.Add(int64(saved))
+	r.hit.Store(true)
+}
+
+// Hit reports whether Mark was called for the Recorder.
+func (r *Recorder) Hit() bool { return r.hit.Load() }
+
+// Shared reports whether a Mark said the answer was shared.
+func (r *Recorder) Shared() bool { return r.shared.Load() }
+
+// Saved is the sum of the saved tokens given to Mark.
+func (r *Recorder) Saved() int { return int(r.saved.Load()) }
