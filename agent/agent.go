@@ -854,20 +854,21 @@ func (r *runner) exec(ctx context.Context, j job, info CallInfo) (res bedrockkit
 	if timeout == 0 {
 		timeout = r.limits.ToolTimeout
 	}
-	parts, err := j.tool.call(cctx, j.call.Input, timeout)
+	parts, f, err := j.tool.call(cctx, j.call.Input, timeout)
 	out.start, out.dur = start, max(time.Since(start), 1)
 	if err != nil {
-		// Type switch, not errors.As: a tool whose function calls another
-		// tool may return that tool's errors, wrapped; they are its own failure.
-		switch e := err.(type) {
-		case *panicError:
+		// Classified by where the error arose in this call, not by its
+		// type: a tool whose function calls another tool may return that
+		// tool's refusal, panic or timeout; those are this tool's failure.
+		switch f {
+		case faultPanicked:
 			out.panicked = true
-			return textResult(j.call.ID, fmt.Sprintf("tool %q failed unexpectedly (it panicked: %v). Try different arguments or another approach.", j.call.Name, e.value), true), out
-		case *timeoutError:
-			return textResult(j.call.ID, fmt.Sprintf("tool %q timed out after %s", j.call.Name, e.after), true), out
-		case *CallError:
+			return textResult(j.call.ID, fmt.Sprintf("tool %q failed unexpectedly (it panicked: %v). Try different arguments or another approach.", j.call.Name, err.(*panicError).value), true), out
+		case faultTimedOut:
+			return textResult(j.call.ID, fmt.Sprintf("tool %q timed out after %s", j.call.Name, timeout), true), out
+		case faultRefused:
 			// Reachable on Resume, whose stored call is validated again.
-			return textResult(j.call.ID, e.Error()+". Correct the call and try again.", true), out
+			return textResult(j.call.ID, err.Error()+". Correct the call and try again.", true), out
 		}
 		return textResult(j.call.ID, fmt.Sprintf("tool %q failed: %v", j.call.Name, err), true), out
 	}

@@ -21,6 +21,11 @@ var (
 	// ErrInvalidToolCall: a tool call was refused before running. The model
 	// is shown the reason; this error reaches callers only through CallError.
 	ErrInvalidToolCall = errors.New("agent: invalid tool call")
+	// ErrToolPanicked: a tool's function panicked; the panic was recovered
+	// and the error says with what value. Tool.Call returns it wrapped; in
+	// an agent run the model is shown the failure and ToolCalled.Panicked
+	// is set.
+	ErrToolPanicked = errors.New("agent: tool panicked")
 	// ErrInvalidTool: a tool definition is invalid (bad name, schema that does
 	// not compile, Go type without a JSON schema). Fix the tool.
 	ErrInvalidTool = fmt.Errorf("agent: invalid tool: %w", bedrockkit.ErrInvalidInput)

@@ -228,24 +228,46 @@ func (t *Tool) Validate(input json.RawMessage) error {
 //     which has no function to run;
 //   - an error wrapping context.DeadlineExceeded when the tool ran longer
 //     than its WithTimeout;
-//   - an error saying the tool panicked, when it did (the panic is recovered);
+//   - an error wrapping ErrToolPanicked, saying the tool panicked with
+//     what value, when it did (the panic is recovered);
 //   - otherwise the tool's own error, unchanged.
+//
+// A tool whose function calls another tool may return that tool's errors,
+// so errors.Is(err, ErrInvalidToolCall) does not by itself mean that this
+// call's input was refused: to tell, check the input with Validate before
+// calling.
 //
 // The parts are the tool's result as the model would see it; they may be
 // empty. Call does not apply an Agent's guardrail, limits or idempotency
 // records: those belong to a run.
 func (t *Tool) Call(ctx context.Context, input json.RawMessage) ([]bedrockkit.Part, error) {
-	return t.call(ctx, input, t.timeout)
+	parts, _, err := t.call(ctx, input, t.timeout)
+	return parts, err
 }
 
-// call is Call with the timeout the caller chose: the tool's own, or for an
-// agent run the tool's own falling back to Limits.ToolTimeout.
-func (t *Tool) call(ctx context.Context, input json.RawMessage, timeout time.Duration) ([]bedrockkit.Part, error) {
+// fault says which part of one call produced its error. It is decided by
+// where the error arose in that call, never by the error's type: a tool's
+// function may return the errors of another tool it calls (a refused
+// call, a panic, a timeout), and those are the tool's own failure.
+type fault int
+
+const (
+	faultNone     fault = iota // success, or the tool function's own error
+	faultRefused               // the input failed this call's validation, or the tool is invalid
+	faultNoFunc                // a ReturnControl tool, which has no function
+	faultPanicked              // this call's function panicked
+	faultTimedOut              // this call's function outlived this call's timeout
+)
+
+// call is Call with the timeout the caller chose (the tool's own, or for an
+// agent run the tool's own falling back to Limits.ToolTimeout), and says
+// which part of the call failed.
+func (t *Tool) call(ctx context.Context, input json.RawMessage, timeout time.Duration) ([]bedrockkit.Part, fault, error) {
 	if err := t.Validate(input); err != nil {
-		return nil, err
+		return nil, faultRefused, err
 	}
 	if t.run == nil {
-		return nil, fmt.Errorf("agent: tool %q returns control to the caller, who runs it; it has no function to call: %w", t.name, bedrockkit.ErrInvalidInput)
+		return nil, faultNoFunc, fmt.Errorf("agent: tool %q returns control to the caller, who runs it; it has no function to call: %w", t.name, bedrockkit.ErrInvalidInput)
 	}
 	if len(bytes.TrimSpace(input)) == 0 {
 		input = json.RawMessage(`{}`)
@@ -256,25 +278,29 @@ func (t *Tool) call(ctx context.Context, input json.RawMessage, timeout time.Dur
 		cctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	parts, err := safeRun(cctx, t.name, t.run, input)
-	if _, panicked := err.(*panicError); err != nil && !panicked && timeout > 0 &&
-		errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-		return nil, &timeoutError{tool: t.name, after: timeout}
+	parts, panicked, err := safeRun(cctx, t.name, t.run, input)
+	switch {
+	case panicked:
+		return nil, faultPanicked, err
+	case err != nil && timeout > 0 && errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+		return nil, faultTimedOut, &timeoutError{tool: t.name, after: timeout}
 	}
-	return parts, err
+	return parts, faultNone, err
 }
 
-// safeRun runs fn, turning a panic into a *panicError.
-func safeRun(ctx context.Context, name string, fn RunFunc, input json.RawMessage) (parts []bedrockkit.Part, err error) {
+// safeRun runs fn, turning a panic into a *panicError and reporting it.
+func safeRun(ctx context.Context, name string, fn RunFunc, input json.RawMessage) (parts []bedrockkit.Part, panicked bool, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			parts, err = nil, &panicError{tool: name, value: v}
+			parts, panicked, err = nil, true, &panicError{tool: name, value: v}
 		}
 	}()
-	return fn(ctx, input)
+	parts, err = fn(ctx, input)
+	return parts, false, err
 }
 
-// panicError is a tool function's recovered panic.
+// panicError is a tool function's recovered panic. It matches
+// ErrToolPanicked.
 type panicError struct {
 	tool  string
 	value any
@@ -283,6 +309,9 @@ type panicError struct {
 func (e *panicError) Error() string {
 	return fmt.Sprintf("agent: tool %q panicked: %v", e.tool, e.value)
 }
+
+// Unwrap returns ErrToolPanicked.
+func (e *panicError) Unwrap() error { return ErrToolPanicked }
 
 // timeoutError is a tool run that outlived its timeout.
 type timeoutError struct {
