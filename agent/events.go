@@ -52,7 +52,9 @@ type ToolCalled struct {
 	Replayed bool
 	// Invalid is true when the call was refused (unknown tool, bad arguments).
 	Invalid bool
-	// Panicked is true when the tool panicked; the panic was recovered.
+	// Panicked is true when the tool's function panicked; the panic was
+	// recovered. A panic of another tool that the function called and
+	// returned as its error is the tool's own failure and does not set it.
 	Panicked bool
 }
 

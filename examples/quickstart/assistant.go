@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -389,15 +388,18 @@ func offlineAssistant(ctx context.Context, out io.Writer, o options, guard *guar
 
 // callTool runs the tool with Tool.Call, the code path an agent uses for a
 // model's call: the arguments are checked against the tool's schema first.
+// The check is made here with Validate (Call repeats it) so that a refusal
+// is told apart from the tool's own errors: a tool whose function calls
+// another tool may return that tool's ErrInvalidToolCall.
 func callTool(ctx context.Context, out io.Writer, t *agent.Tool, args string) error {
 	start := time.Now()
 	fmt.Fprintf(out, "   %s(%s)", t.Name(), args)
-	parts, err := t.Call(ctx, json.RawMessage(args))
-	switch {
-	case errors.Is(err, agent.ErrInvalidToolCall):
+	if err := t.Validate(json.RawMessage(args)); err != nil {
 		fmt.Fprintf(out, ": REFUSED by the tool's schema check: %v\n", err)
 		return nil
-	case err != nil:
+	}
+	parts, err := t.Call(ctx, json.RawMessage(args))
+	if err != nil {
 		fmt.Fprintf(out, ": tool error: %v\n", err)
 		return nil
 	}
