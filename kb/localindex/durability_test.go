@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bedrockkit/bedrockkit/kb"
 )
@@ -392,4 +393,122 @@ func TestVectorFileFailures(t *testing.T) {
 			t.Fatalf("record %d after reopen: %v %v", i, got, err)
 		}
 	}
+}
+
+// TestSnapshotDoesNotBlockWriters: while one Upsert writes a snapshot,
+// other writers and readers go on; records written meanwhile (including
+// ones that would reuse freed slots) survive, with their vectors, in the
+// snapshot plus the log.
+func TestSnapshotDoesNotBlockWriters(t *testing.T) {
+	for name, o := range map[string]Options{
+		"auto":         {NoSync: true, SnapshotBytes: 1},
+		"int8-on-disk": {NoSync: true, SnapshotBytes: 1, Quantization: Int8},
+		"hnsw":         {NoSync: true, SnapshotBytes: 1, HNSW: &HNSWOptions{MinRecords: 50, M: 4, EfConstruction: 16}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o.Dir = t.TempDir()
+			vecs := clustered(400, 16, 30)
+			ix, err := Open(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := func(i int, doc string) kb.Record {
+				return kb.Record{ID: strconv.Itoa(i), DocumentID: doc, Vector: vecs[i]}
+			}
+			var first []kb.Record
+			for i := range 200 {
+				first = append(first, rec(i, "d"+strconv.Itoa(i%10)))
+			}
+			if err := ix.Upsert(bg, first[:100]); err != nil { // snapshot without the hook
+				t.Fatal(err)
+			}
+			started, release := make(chan struct{}), make(chan struct{})
+			testSnapshotHook = func() { close(started); <-release }
+			defer func() { testSnapshotHook = nil }()
+			done := make(chan error)
+			go func() { done <- ix.Upsert(bg, first[100:]) }() // crosses SnapshotBytes: snapshots
+			select {
+			case <-started:
+			case err := <-done:
+				t.Fatalf("Upsert returned (%v) without snapshotting", err)
+			}
+			testSnapshotHook = nil
+			// Meanwhile: delete documents (freeing slots), write new records,
+			// search. None of it may wait for the snapshot.
+			wrote := make(chan error)
+			go func() {
+				if _, err := ix.DeleteDocuments(bg, "", []string{"d1", "d2"}); err != nil {
+					wrote <- err
+					return
+				}
+				var more []kb.Record
+				for i := 200; i < 300; i++ {
+					more = append(more, rec(i, "e"))
+				}
+				if err := ix.Upsert(bg, more); err != nil {
+					wrote <- err
+					return
+				}
+				_, err := ix.Search(bg, kb.Query{Vector: vecs[250], K: 3})
+				wrote <- err
+			}()
+			select {
+			case err := <-wrote:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("writers blocked behind a snapshot being written")
+			}
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if ix.slotsShared() {
+				t.Fatal("two live records share a slot")
+			}
+			ix.close(false) // as after a crash: the snapshot and the log
+			ix, err = Open(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ix.Close()
+			if ix.Recovery().SnapshotLSN == 0 {
+				t.Fatal("no snapshot loaded")
+			}
+			want := map[string]int{}
+			for i := range 300 {
+				if i < 200 && (i%10 == 1 || i%10 == 2) {
+					continue
+				}
+				want[strconv.Itoa(i)] = i
+			}
+			if ix.Len() != len(want) {
+				t.Fatalf("%d records after reopen, want %d", ix.Len(), len(want))
+			}
+			for id, i := range want {
+				got, err := ix.Get(bg, "", []string{id})
+				if err != nil || len(got) != 1 || !slices.Equal(got[0].Vector, vecs[i]) {
+					t.Fatalf("record %s after reopen: %v %v", id, got, err)
+				}
+			}
+		})
+	}
+}
+
+// slotsShared reports whether two live records share a slot, or a record's
+// slot names another record.
+func (ix *Index) slotsShared() bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	seen := map[int32]bool{}
+	for _, e := range ix.entries {
+		if e.slot >= 0 {
+			if seen[e.slot] || ix.slots[e.slot] != e {
+				return true
+			}
+			seen[e.slot] = true
+		}
+	}
+	return false
 }

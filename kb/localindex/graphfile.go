@@ -1,7 +1,6 @@
 package localindex
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -51,50 +50,38 @@ func (s idSum) add(partition, id string) {
 
 func (s idSum) sum() uint32 { return s.h.Sum32() }
 
-// writeGraph saves the graph for the snapshot at lsn, whose records with
-// vectors were written in the order of live (slot order). It reports
-// whether a file was written. Caller holds walMu and mu (read).
-func (ix *Index) writeGraph(lsn uint64, live []int32, ids uint32) (bool, error) {
+// encodeGraph returns the graph file for the snapshot at lsn, whose
+// records with vectors are those of the live slots, in that order (ids is
+// their identity check), or nil when no file should be written. Caller
+// holds mu (read).
+func (ix *Index) encodeGraph(lsn uint64, live []int32, ids uint32) []byte {
 	g := ix.graph
 	if g == nil || len(live) == 0 {
-		return false, nil
+		return nil
 	}
 	if dead := len(ix.slots) - len(live); float64(dead) > maxGraphTombstones*float64(len(live)) {
-		return false, nil
+		return nil
 	}
 	num := make([]int32, len(ix.slots)) // slot -> node number + 1 (0: not saved)
 	entry, top := int32(-1), -1
 	for i, s := range live {
 		if int(s) >= len(g.level) || g.level[s] < 0 {
-			return false, nil // not in the graph (cannot happen after a flush)
+			return nil // not in the graph (cannot happen after a flush)
 		}
 		num[s] = int32(i) + 1
 		if l := int(g.level[s]); l > top || (l == top && s == g.entry) {
 			entry, top = int32(i), l
 		}
 	}
-	final := graphName(ix.opts.Dir, lsn)
-	tmp := final + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return false, err
-	}
-	crc := crc32.New(crcTable)
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := func(b []byte) {
-		crc.Write(b)
-		bw.Write(b)
-	}
-	var b []byte
+	b := make([]byte, 0, len(graphMagic)+28+len(live)*(1+4*(g.m0+2)))
 	b = append(b, graphMagic...)
 	b = binary.LittleEndian.AppendUint64(b, lsn)
 	for _, v := range []uint32{ids, uint32(len(live)), uint32(g.m), uint32(top), uint32(entry)} {
 		b = binary.LittleEndian.AppendUint32(b, v)
 	}
-	w(b)
 	for _, s := range live {
 		lvl := int(g.level[s])
-		b = append(b[:0], byte(lvl))
+		b = append(b, byte(lvl))
 		for l := 0; l <= lvl; l++ {
 			at := len(b)
 			b = append(b, 0, 0, 0, 0)
@@ -107,24 +94,8 @@ func (ix *Index) writeGraph(lsn uint64, live []int32, ids uint32) (bool, error) 
 			}
 			binary.LittleEndian.PutUint32(b[at:], n)
 		}
-		w(b)
 	}
-	bw.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
-	err = bw.Flush()
-	if err == nil && !ix.opts.NoSync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, final)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return false, err
-	}
-	return true, nil
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 }
 
 // errGraphMismatch: the graph file belongs to other data or other HNSW

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/internal/simd"
@@ -127,8 +128,13 @@ type entry struct {
 type Index struct {
 	opts Options
 
-	walMu sync.Mutex   // serialises writers so log order equals apply order
-	mu    sync.RWMutex // guards the state below
+	walMu sync.Mutex // serialises writers so log order equals apply order
+	// snapMu is held while a snapshot is captured and written (taken
+	// after walMu, never before it); snapshotting stops slot reuse
+	// meanwhile, so the captured slots keep their vectors.
+	snapMu       sync.Mutex
+	snapshotting atomic.Bool
+	mu           sync.RWMutex // guards the state below
 	// closed is set by Close.
 	closed bool
 	broken error // a failed log write that could not be undone
@@ -304,10 +310,20 @@ func (ix *Index) usable() error {
 }
 
 // Upsert implements kb.Store. The batch is one log record: durable (fsync)
-// before Upsert returns, and all-or-nothing after a crash.
+// before Upsert returns, and all-or-nothing after a crash. The call that
+// crosses Options.SnapshotBytes also writes a snapshot before returning;
+// other writers and readers go on meanwhile.
 func (ix *Index) Upsert(ctx context.Context, records []kb.Record) error {
-	if err := ctx.Err(); err != nil {
+	st, err := ix.upsert(ctx, records)
+	if err != nil {
 		return err
+	}
+	return ix.writeSnapshot(st)
+}
+
+func (ix *Index) upsert(ctx context.Context, records []kb.Record) (*snapState, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	ix.walMu.Lock()
 	defer ix.walMu.Unlock()
@@ -315,10 +331,10 @@ func (ix *Index) Upsert(ctx context.Context, records []kb.Record) error {
 	err, dim := ix.usable(), ix.dim
 	ix.mu.RUnlock()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if ix.broken != nil {
-		return ix.broken
+		return nil, ix.broken
 	}
 	valid := make([]kb.Record, len(records))
 	for i, r := range records {
@@ -327,19 +343,19 @@ func (ix *Index) Upsert(ctx context.Context, records []kb.Record) error {
 		}
 		v, err := kb.ValidateRecord(r, dim, ix.opts.RequirePartition)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		valid[i] = v
 	}
 	if len(valid) == 0 {
-		return nil
+		return nil, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if ix.log != nil {
 		if err := ix.log.append(opUpsert, encodeUpsert(valid), !ix.opts.NoSync); err != nil {
-			return ix.logFailed(err)
+			return nil, ix.logFailed(err)
 		}
 	}
 	ix.mu.Lock()
@@ -348,16 +364,25 @@ func (ix *Index) Upsert(ctx context.Context, records []kb.Record) error {
 	}
 	ix.flushGraph()
 	ix.mu.Unlock()
-	return ix.maybeSnapshot()
+	return ix.maybeSnapshot(), nil
 }
 
-// DeleteDocuments implements kb.Store.
+// DeleteDocuments implements kb.Store. Like Upsert, the call that crosses
+// Options.SnapshotBytes writes a snapshot before returning.
 func (ix *Index) DeleteDocuments(ctx context.Context, partition string, documentIDs []string) (int, error) {
-	if err := ctx.Err(); err != nil {
+	n, st, err := ix.deleteDocuments(ctx, partition, documentIDs)
+	if err != nil {
 		return 0, err
 	}
+	return n, ix.writeSnapshot(st)
+}
+
+func (ix *Index) deleteDocuments(ctx context.Context, partition string, documentIDs []string) (int, *snapState, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, nil, err
+	}
 	if ix.opts.RequirePartition && partition == "" {
-		return 0, kb.ErrPartitionRequired
+		return 0, nil, kb.ErrPartitionRequired
 	}
 	ix.walMu.Lock()
 	defer ix.walMu.Unlock()
@@ -371,20 +396,20 @@ func (ix *Index) DeleteDocuments(ctx context.Context, partition string, document
 	}
 	ix.mu.RUnlock()
 	if err != nil || n == 0 {
-		return 0, err
+		return 0, nil, err
 	}
 	if ix.broken != nil {
-		return 0, ix.broken
+		return 0, nil, ix.broken
 	}
 	if ix.log != nil {
 		if err := ix.log.append(opDelete, encodeDelete(partition, documentIDs), !ix.opts.NoSync); err != nil {
-			return 0, ix.logFailed(err)
+			return 0, nil, ix.logFailed(err)
 		}
 	}
 	ix.mu.Lock()
 	n = ix.applyDelete(partition, documentIDs)
 	ix.mu.Unlock()
-	return n, ix.maybeSnapshot()
+	return n, ix.maybeSnapshot(), nil
 }
 
 // logFailed handles a failed log append: the log is rolled back to its
@@ -475,7 +500,7 @@ func (ix *Index) partitionID(p string) uint32 {
 func (ix *Index) addVector(e *entry, vec []float32) {
 	dim := ix.dim
 	var s int32
-	if n := len(ix.free); n > 0 && ix.graph == nil {
+	if n := len(ix.free); n > 0 && ix.graph == nil && !ix.snapshotting.Load() {
 		s = ix.free[n-1]
 		ix.free = ix.free[:n-1]
 	} else {
@@ -752,6 +777,8 @@ func (ix *Index) Close() error {
 func (ix *Index) close(snapshot bool) error {
 	ix.walMu.Lock()
 	defer ix.walMu.Unlock()
+	ix.snapMu.Lock() // waits for a snapshot being written
+	defer ix.snapMu.Unlock()
 	ix.mu.Lock()
 	if ix.closed {
 		ix.mu.Unlock()

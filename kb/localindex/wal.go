@@ -499,73 +499,146 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 	return nil
 }
 
-// maybeSnapshot snapshots when the log has grown past SnapshotBytes.
+// snapState is what one snapshot writes, captured under the index's locks
+// so that writers can go on while the files are written.
+type snapState struct {
+	lsn     uint64
+	dim     int
+	recs    []kb.Record // records with vectors (in slot order) first, Vector nil
+	slots   []int32     // slots of the first len(slots) records
+	vecs    []float32   // the slot array as captured (nil with a vector file)
+	spill   map[int32][]float32
+	graph   []byte // encoded graph file, nil for none
+	entries int
+	err     error // starting the snapshot failed (nothing else is set)
+}
+
+// maybeSnapshot starts a snapshot when the log has grown past
+// SnapshotBytes and none is running. It returns the captured state for
+// the caller to write with finishSnapshot after releasing walMu, or nil.
 // Caller holds walMu.
-func (ix *Index) maybeSnapshot() error {
-	if ix.log == nil || ix.log.size < ix.opts.SnapshotBytes {
+func (ix *Index) maybeSnapshot() *snapState {
+	if ix.log == nil || ix.log.size < ix.opts.SnapshotBytes || !ix.snapMu.TryLock() {
 		return nil
 	}
-	if err := ix.snapshot(); err != nil {
-		// The data is safe in the log; report but keep working.
+	st, err := ix.beginSnapshot()
+	if err != nil {
+		ix.snapMu.Unlock()
+		return &snapState{err: err}
+	}
+	return st
+}
+
+// writeSnapshot writes a snapshot started by maybeSnapshot (st may be nil)
+// and reports a failure; the data stays safe in the log either way.
+func (ix *Index) writeSnapshot(st *snapState) error {
+	var err error
+	switch {
+	case st == nil:
+	case st.err != nil:
+		err = st.err
+	default:
+		err = ix.finishSnapshot(st)
+	}
+	if err != nil {
 		return fmt.Errorf("localindex: snapshot failed (data is safe in the log): %w", err)
 	}
 	return nil
 }
 
-// snapshot writes the state to a new snapshot file, starts a new log
-// segment and removes files no longer needed. Caller holds walMu.
+// snapshot writes a snapshot while the caller holds walMu and snapMu
+// (Close, tests): writers wait.
 func (ix *Index) snapshot() error {
-	w := ix.log
+	st, err := ix.beginSnapshot()
+	if err != nil {
+		return err
+	}
+	return ix.writeSnapshotFiles(st)
+}
+
+// beginSnapshot captures the state after the last log record and starts a
+// new log segment for the records that follow. From here until the
+// snapshot is written, freed slots are not reused, so the captured slots
+// keep their vectors while writers go on. Caller holds walMu and snapMu.
+func (ix *Index) beginSnapshot() (*snapState, error) {
+	ix.mu.RLock()
+	st := &snapState{lsn: ix.log.lsn, dim: ix.dim, vecs: ix.vecs, entries: len(ix.entries)}
+	st.recs = make([]kb.Record, 0, len(ix.entries))
+	st.slots = make([]int32, 0, ix.live)
+	ids := newIDSum()
+	for s, e := range ix.slots {
+		if e == nil {
+			continue
+		}
+		st.recs = append(st.recs, e.rec)
+		st.slots = append(st.slots, int32(s))
+		ids.add(e.rec.Partition, e.rec.ID)
+		if v, ok := ix.spill[int32(s)]; ok {
+			if st.spill == nil {
+				st.spill = map[int32][]float32{}
+			}
+			st.spill[int32(s)] = v // spilled vectors are never written to
+		}
+	}
+	for _, e := range ix.entries {
+		if e.slot < 0 {
+			st.recs = append(st.recs, e.rec)
+		}
+	}
+	st.graph = ix.encodeGraph(st.lsn, st.slots, ids.sum())
+	ix.snapshotting.Store(true)
+	ix.mu.RUnlock()
+	if err := ix.log.newSegment(); err != nil {
+		ix.snapshotting.Store(false)
+		return nil, err
+	}
+	return st, nil
+}
+
+// finishSnapshot writes the files of a snapshot begun by maybeSnapshot
+// and releases snapMu. Caller holds neither walMu nor mu.
+func (ix *Index) finishSnapshot(st *snapState) error {
+	defer ix.snapMu.Unlock()
+	return ix.writeSnapshotFiles(st)
+}
+
+// writeSnapshotFiles writes the snapshot (and graph) files of st, then
+// removes files no longer needed. Caller holds snapMu.
+func (ix *Index) writeSnapshotFiles(st *snapState) error {
+	defer ix.snapshotting.Store(false)
+	if testSnapshotHook != nil {
+		testSnapshotHook()
+	}
 	dir := ix.opts.Dir
-	final := snapName(dir, w.lsn)
+	final := snapName(dir, st.lsn)
 	tmp := final + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	ix.mu.RLock()
 	var h [len(snapMagic) + 20]byte
 	copy(h[:], snapMagic)
-	binary.LittleEndian.PutUint64(h[len(snapMagic):], w.lsn)
-	binary.LittleEndian.PutUint32(h[len(snapMagic)+8:], uint32(ix.dim))
-	binary.LittleEndian.PutUint64(h[len(snapMagic)+12:], uint64(len(ix.entries)))
+	binary.LittleEndian.PutUint64(h[len(snapMagic):], st.lsn)
+	binary.LittleEndian.PutUint32(h[len(snapMagic)+8:], uint32(st.dim))
+	binary.LittleEndian.PutUint64(h[len(snapMagic)+12:], uint64(st.entries))
 	bw.Write(h[:])
-	buf := make([]float32, ix.dim)
+	buf := make([]float32, st.dim)
 	var enc []byte
-	// Records with vectors go first, in slot order: Open gives them slots
-	// in file order, which the saved graph's node numbers rely on.
-	live := make([]int32, 0, ix.live)
-	ids := newIDSum()
-	for s, e := range ix.slots {
-		if e == nil {
-			continue
+	for i, r := range st.recs {
+		if i < len(st.slots) {
+			if r.Vector, err = st.vector(ix, st.slots[i], buf); err != nil {
+				f.Close()
+				os.Remove(tmp)
+				return err
+			}
 		}
-		r := e.rec
-		if r.Vector, err = ix.vector(int32(s), buf); err != nil {
-			ix.mu.RUnlock()
-			f.Close()
-			os.Remove(tmp)
-			return err
-		}
-		live = append(live, int32(s))
-		ids.add(r.Partition, r.ID)
 		enc = appendRecord(enc[:0], r)
 		bw.Write(frame(enc))
 	}
-	for _, e := range ix.entries {
-		if e.slot < 0 {
-			enc = appendRecord(enc[:0], e.rec)
-			bw.Write(frame(enc))
-		}
-	}
 	trailer := make([]byte, 11)
 	copy(trailer, "END")
-	binary.LittleEndian.PutUint64(trailer[3:], uint64(len(ix.entries)))
-	// The graph file is written first: a crash before the snapshot's
-	// rename leaves a graph file without a snapshot, which is ignored.
-	graphSaved, graphErr := ix.writeGraph(w.lsn, live, ids.sum())
-	ix.mu.RUnlock()
+	binary.LittleEndian.PutUint64(trailer[3:], uint64(st.entries))
 	bw.Write(frame(trailer))
 	err = bw.Flush()
 	if err == nil {
@@ -573,6 +646,13 @@ func (ix *Index) snapshot() error {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	// The graph file goes first: a crash before the snapshot's rename
+	// leaves a graph file without a snapshot, which Open removes.
+	graphSaved := false
+	if err == nil && st.graph != nil {
+		// Only speed is lost if this fails: Open rebuilds the graph.
+		graphSaved = writeFileAtomic(graphName(dir, st.lsn), st.graph, !ix.opts.NoSync) == nil
 	}
 	if err == nil {
 		err = os.Rename(tmp, final)
@@ -583,18 +663,12 @@ func (ix *Index) snapshot() error {
 	if err != nil {
 		os.Remove(tmp)
 		if graphSaved {
-			os.Remove(graphName(dir, w.lsn))
+			os.Remove(graphName(dir, st.lsn))
 		}
 		return err
 	}
-	if graphErr != nil {
-		// Only speed is lost: Open rebuilds the graph.
-		os.Remove(graphName(dir, w.lsn) + ".tmp")
-	}
-	w.snapLSN = append(w.snapLSN, w.lsn)
-	if err := w.newSegment(); err != nil {
-		return err
-	}
+	w := ix.log
+	w.snapLSN = append(w.snapLSN, st.lsn)
 	// Keep the newest two snapshots and the segments after the older one,
 	// so a damaged newest snapshot still leaves a way back.
 	if n := len(w.snapLSN); n > 2 {
@@ -612,6 +686,44 @@ func (ix *Index) snapshot() error {
 		}
 	}
 	return nil
+}
+
+// testSnapshotHook, when set by a test, runs as a snapshot starts writing.
+var testSnapshotHook func()
+
+// vector returns the captured vector of slot s.
+func (st *snapState) vector(ix *Index, s int32, buf []float32) ([]float32, error) {
+	if v, ok := st.spill[s]; ok {
+		return v, nil
+	}
+	if ix.vfile == nil {
+		return st.vecs[int(s)*st.dim : int(s+1)*st.dim], nil
+	}
+	return ix.readVectorFileAt(s, buf)
+}
+
+// writeFileAtomic writes data to name through a temporary file, fsync (if
+// sync) and rename.
+func writeFileAtomic(name string, data []byte, sync bool) error {
+	tmp := name + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil && sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // Record encoding: strings as uvarint length + bytes; vector as uvarint
@@ -787,8 +899,14 @@ func (ix *Index) readVectorFile(s int32, buf []float32) ([]float32, error) {
 	if v, ok := ix.spill[s]; ok {
 		return v, nil
 	}
-	b := make([]byte, 4*ix.dim)
-	if _, err := ix.vfile.ReadAt(b, int64(s)*int64(4*ix.dim)); err != nil {
+	return ix.readVectorFileAt(s, buf)
+}
+
+// readVectorFileAt reads slot s's vector from the file (safe without mu:
+// a slot's bytes are not rewritten while anyone may read them).
+func (ix *Index) readVectorFileAt(s int32, buf []float32) ([]float32, error) {
+	b := make([]byte, 4*len(buf))
+	if _, err := ix.vfile.ReadAt(b, int64(s)*int64(len(b))); err != nil {
 		return nil, fmt.Errorf("%w: slot %d: %w", ErrVectorFile, s, err)
 	}
 	for i := range buf {
