@@ -24,12 +24,26 @@ type Config struct {
 	Skip func(ctx context.Context, req *bedrockkit.Request) bool
 	// OnLookup, when set, is called after each lookup with what happened.
 	// It runs on the caller's goroutine; it must be quick and safe for
-	// concurrent use.
+	// concurrent use. With de-duplication on, a Stream's miss is reported
+	// when its stream ends (see Lookup.Saved), and a shared answer when
+	// the caller is done with it.
 	OnLookup func(ctx context.Context, l Lookup)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// DisableDedup turns off in-flight de-duplication: identical requests
 	// that miss at the same time then each call the model. See Cache.
+	//
+	// With de-duplication on, the shared model call runs with the context
+	// of the request that started it (the leader), stripped of its
+	// cancellation only: every middleware and model inside the cache sees
+	// the leader's context values, not those of the other requests that
+	// share the answer. A budget, tenant, credential or rate limiter kept
+	// in the context and read inside the cache is therefore the leader's
+	// (one tenant's budget is charged for an answer several tenants
+	// receive; the call carries the leader's trace span). Middleware that
+	// must see every caller's context (pricing meters, budgets, tracing)
+	// belongs outside the cache; if that is not possible, set DisableDedup
+	// or make such values part of the request (for instance with Skip).
 	DisableDedup bool
 }
 
@@ -49,8 +63,11 @@ type Lookup struct {
 	// Age is how long ago a hit was stored.
 	Age time.Duration
 	// Saved is, on a hit or a shared answer, the usage the original call
-	// reported: the tokens this call did not spend. Price it with pricing.Cost(model, Saved) to
-	// report savings.
+	// reported: the tokens this call did not spend. Price it with
+	// pricing.Cost(model, Saved) to report savings. It is also set on the
+	// miss of a Stream whose model call was shared and whose usage was
+	// received by an identical stream that read the Metadata event first
+	// (the usage goes to one caller only; see Cache).
 	Saved bedrockkit.Usage
 	// Err is a store error; the call then went to the model (a failing
 	// cache never fails a call).
@@ -80,6 +97,15 @@ type Stats struct {
 	// Saved sums the original usage of every hit and of every shared
 	// answer: tokens not spent.
 	Saved bedrockkit.Usage
+	// Unreported sums the usage of shared model calls (in-flight
+	// de-duplication) that the model reported but no caller received:
+	// every caller stopped reading the stream before its Metadata event,
+	// or every caller left before the call ended and it completed all the
+	// same. Those tokens were billed, yet appear in no caller's Usage (a
+	// pricing meter outside the cache does not see them) and are not
+	// counted in Saved. Without de-duplication such usage is lost
+	// silently, as it is for any stream its caller stops reading.
+	Unreported bedrockkit.Usage
 }
 
 // Cache is an exact-match response cache for bedrockkit models. Wrap a model
@@ -103,17 +129,25 @@ type Stats struct {
 // context ends returns its context's error at once and the call goes on for
 // the others, the leader included; when every waiter has gone the call is
 // cancelled, and the last one to leave returns once the model call has
-// returned, so no goroutine outlives the calls that share it. The answer's
-// usage is reported once, to the leader, or to the first waiter to receive
-// it if the leader has gone. A failed call is not cached and its error is
+// returned, so no goroutine outlives the calls that share it (also when a
+// caller's loop over a shared stream panics or calls runtime.Goexit). A
+// Generate answer's usage is reported once, to the leader, or to the first
+// waiter to receive it if the leader has gone; a caller whose context ends
+// just as the answer arrives receives the answer rather than leaving it
+// unreported. A failed call is not cached and its error is
 // given to every waiter (they do not retry: the same request would most
 // likely fail the same way); the next request calls the model again.
 //
 // Streams share the same way, with Stream calls only (a Generate never
 // waits for a Stream, nor the reverse): the waiters follow the leader's
 // stream live, each at its own pace, receiving the events received so far
-// and then the rest as they arrive; their Metadata reports zero usage. A
-// waiter that stops reading leaves without disturbing the others.
+// and then the rest as they arrive. The usage in the Metadata event goes
+// to the first caller to receive that event, leader or waiter (callers
+// read at their own pace, and any other rule can deny it to a caller that
+// reads it and then give it to nobody); the others' Metadata reports zero
+// usage. A waiter that stops reading leaves without disturbing the others.
+// Usage that no caller receives (all stopped reading before Metadata) is
+// counted in Stats.Unreported, not in Stats.Saved.
 //
 // Set Config.DisableDedup to let every miss call the model.
 //
@@ -220,8 +254,16 @@ func (m *cachedModel) key(ctx context.Context, req *bedrockkit.Request) string {
 // lookupKey looks key up in the store, counts the outcome, reports it to
 // OnLookup and, on a hit, marks the span in ctx.
 func (m *cachedModel) lookupKey(ctx context.Context, key string) (resp *bedrockkit.Response, saved bedrockkit.Usage, ok bool) {
+	resp, l := m.check(ctx, key)
+	m.report(ctx, l)
+	return resp, l.Saved, l.Hit
+}
+
+// check looks key up in the store and counts the outcome.
+func (m *cachedModel) check(ctx context.Context, key string) (*bedrockkit.Response, Lookup) {
 	start := m.c.now()
 	l := Lookup{Model: m.id, Key: key}
+	var resp *bedrockkit.Response
 	b, found, err := m.c.store.Get(ctx, key)
 	if err == nil && found {
 		var stored time.Time
@@ -244,13 +286,17 @@ func (m *cachedModel) lookupKey(ctx context.Context, key string) (resp *bedrockk
 		l.Err = err
 	}
 	m.c.mu.Unlock()
+	return resp, l
+}
+
+// report gives l to OnLookup and, on a hit, marks the span in ctx.
+func (m *cachedModel) report(ctx context.Context, l Lookup) {
 	if m.c.onLookup != nil {
 		m.c.onLookup(ctx, l)
 	}
 	if l.Hit {
 		markSpan(ctx, false, l.Saved)
 	}
-	return resp, l.Saved, l.Hit
 }
 
 func (m *cachedModel) save(ctx context.Context, key string, resp *bedrockkit.Response, callErr error) {

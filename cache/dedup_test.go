@@ -5,6 +5,7 @@ import (
 	"errors"
 	"iter"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -372,13 +373,15 @@ func TestDedupStream(t *testing.T) {
 	if !reflect.DeepEqual(lg.evs[:3], fg.evs[:3]) {
 		t.Fatalf("follower saw other events: %v vs %v", fg.evs, lg.evs)
 	}
-	if lg.evs[3].(bedrockkit.Metadata).Usage != gatedUsage || fg.evs[3].(bedrockkit.Metadata).Usage != (bedrockkit.Usage{}) {
+	// The usage goes to whichever of the two read the Metadata event first.
+	lu, fu := lg.evs[3].(bedrockkit.Metadata).Usage, fg.evs[3].(bedrockkit.Metadata).Usage
+	if lu.Add(fu) != gatedUsage || (lu != gatedUsage && fu != gatedUsage) {
 		t.Fatalf("usage: leader %v follower %v", lg.evs[3], fg.evs[3])
 	}
 	if gm.calls.Load() != 1 || gm.cancelled.Load() != 0 {
 		t.Fatalf("calls %d cancelled %d", gm.calls.Load(), gm.cancelled.Load())
 	}
-	if st := c.Stats(); st.Stores != 1 || st.Saved != gatedUsage {
+	if st := c.Stats(); st.Stores != 1 || st.Saved != gatedUsage || st.Unreported != (bedrockkit.Usage{}) {
 		t.Fatalf("stats %+v", st)
 	}
 }
@@ -460,5 +463,258 @@ func TestHitMarksSpan(t *testing.T) {
 	ev := exp.GetSpans()[1].Events[0]
 	if len(ev.Attributes) != 2 || ev.Attributes[0] != cache.AttrShared.Bool(false) || ev.Attributes[1] != cache.AttrSavedTokens.Int(35) {
 		t.Fatalf("event attributes %v", ev.Attributes)
+	}
+}
+
+// TestDedupStreamUsageToFirstReader: a waiter reads the Metadata event
+// while the leader, still there, lags; the leader then stops reading before
+// Metadata. The usage, billed once, must reach the waiter, which read it,
+// and not be reported as saved.
+func TestDedupStreamUsageToFirstReader(t *testing.T) {
+	gm := newGated()
+	var mu sync.Mutex
+	var looks []cache.Lookup
+	c := cache.New(cache.Config{OnLookup: func(_ context.Context, l cache.Lookup) {
+		mu.Lock()
+		looks = append(looks, l)
+		mu.Unlock()
+	}})
+	m := c.Middleware("m")(gm)
+	leaderFirst, waiterDone := make(chan struct{}), make(chan struct{})
+	var leaderUsage, waiterUsage bedrockkit.Usage
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for ev := range m.Stream(context.Background(), q("a")) {
+			if md, ok := ev.(bedrockkit.Metadata); ok {
+				leaderUsage = md.Usage
+			}
+			close(leaderFirst)
+			<-waiterDone
+			break // before Metadata
+		}
+	}()
+	<-leaderFirst
+	go func() {
+		defer wg.Done()
+		defer close(waiterDone)
+		for ev := range m.Stream(context.Background(), q("a")) {
+			if md, ok := ev.(bedrockkit.Metadata); ok {
+				waiterUsage = md.Usage
+			}
+		}
+	}()
+	waitFor(t, "the waiter", func() bool { return c.Stats().Shared == 1 })
+	close(gm.gate)
+	wg.Wait()
+	if leaderUsage != (bedrockkit.Usage{}) || waiterUsage != gatedUsage {
+		t.Fatalf("leader got %+v, waiter %+v; want the waiter to get %+v", leaderUsage, waiterUsage, gatedUsage)
+	}
+	st := c.Stats()
+	if st.Saved != (bedrockkit.Usage{}) || st.Unreported != (bedrockkit.Usage{}) || st.Misses != 1 || st.Shared != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, l := range looks {
+		if l.Saved != (bedrockkit.Usage{}) {
+			t.Fatalf("lookup reports a saving nobody made: %+v", l)
+		}
+	}
+	if len(looks) != 2 {
+		t.Fatalf("%d lookups", len(looks))
+	}
+}
+
+// TestDedupStreamLeaderSaved: when a waiter reads the usage first, the
+// leader, which reads the whole stream too, saved it.
+func TestDedupStreamLeaderSaved(t *testing.T) {
+	gm := newGated()
+	var mu sync.Mutex
+	var looks []cache.Lookup
+	c := cache.New(cache.Config{OnLookup: func(_ context.Context, l cache.Lookup) {
+		mu.Lock()
+		looks = append(looks, l)
+		mu.Unlock()
+	}})
+	m := c.Middleware("m")(gm)
+	leaderFirst, waiterDone := make(chan struct{}), make(chan struct{})
+	var leaderUsage, waiterUsage bedrockkit.Usage
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		first := true
+		for ev := range m.Stream(context.Background(), q("a")) {
+			if md, ok := ev.(bedrockkit.Metadata); ok {
+				leaderUsage = md.Usage
+			}
+			if first {
+				first = false
+				close(leaderFirst)
+				<-waiterDone
+			}
+		}
+	}()
+	<-leaderFirst
+	go func() {
+		defer wg.Done()
+		defer close(waiterDone)
+		for ev := range m.Stream(context.Background(), q("a")) {
+			if md, ok := ev.(bedrockkit.Metadata); ok {
+				waiterUsage = md.Usage
+			}
+		}
+	}()
+	waitFor(t, "the waiter", func() bool { return c.Stats().Shared == 1 })
+	close(gm.gate)
+	wg.Wait()
+	if leaderUsage != (bedrockkit.Usage{}) || waiterUsage != gatedUsage {
+		t.Fatalf("leader got %+v, waiter %+v", leaderUsage, waiterUsage)
+	}
+	if st := c.Stats(); st.Saved != gatedUsage || st.Unreported != (bedrockkit.Usage{}) {
+		t.Fatalf("stats %+v", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The waiter's lookup (usage received) comes first; the leader's miss is
+	// reported when its stream ends, with what it saved.
+	want := []cache.Lookup{{Model: "m", Key: looks[0].Key, Shared: true}, {Model: "m", Key: looks[0].Key, Saved: gatedUsage}}
+	if !reflect.DeepEqual(looks, want) {
+		t.Fatalf("lookups %+v, want %+v", looks, want)
+	}
+}
+
+// TestDedupStreamUsageUnreported: the model reported usage but every caller
+// stopped reading before the Metadata event: it is counted as unreported,
+// not as saved.
+func TestDedupStreamUsageUnreported(t *testing.T) {
+	gm := newGated()
+	close(gm.gate)
+	c := cache.New(cache.Config{})
+	m := c.Middleware("m")(gm)
+	for ev := range m.Stream(context.Background(), q("a")) {
+		if _, ok := ev.(bedrockkit.Stop); ok {
+			// The call has ended (its answer is stored), Metadata included.
+			waitFor(t, "the call to end", func() bool { return c.Stats().Stores == 1 })
+			break
+		}
+	}
+	if st := c.Stats(); st.Unreported != gatedUsage || st.Saved != (bedrockkit.Usage{}) {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestDedupStreamConsumerPanics: a caller whose loop body panics (or calls
+// runtime.Goexit) leaves the flight: the model call is cancelled once no
+// caller is left, and the next identical request starts afresh instead of
+// joining the orphan.
+func TestDedupStreamConsumerPanics(t *testing.T) {
+	for _, how := range []string{"panic", "goexit"} {
+		gm := newGated()
+		c := cache.New(cache.Config{})
+		m := c.Middleware("m")(gm)
+		done := make(chan any)
+		go func() {
+			defer func() { done <- recover() }()
+			for range m.Stream(context.Background(), q("a")) {
+				if how == "panic" {
+					panic("handler bug")
+				}
+				runtime.Goexit()
+			}
+		}()
+		if p := <-done; (how == "panic") != (p == "handler bug") {
+			t.Fatalf("%s: recovered %v", how, p)
+		}
+		if gm.cancelled.Load() != 1 || gm.returned.Load() != 1 {
+			t.Fatalf("%s: model call left running: cancelled %d returned %d", how, gm.cancelled.Load(), gm.returned.Load())
+		}
+		close(gm.gate)
+		resp, err := bedrockkit.Collect(m.Stream(context.Background(), q("a")))
+		if err != nil || resp.Usage != gatedUsage || gm.calls.Load() != 2 {
+			t.Fatalf("%s: next request: %v %+v calls %d", how, err, resp, gm.calls.Load())
+		}
+		if st := c.Stats(); st.Shared != 0 || st.Misses != 2 {
+			t.Fatalf("%s: stats %+v", how, st)
+		}
+	}
+}
+
+// TestDedupStreamWaiterPanics: a waiter whose loop body panics leaves the
+// flight without disturbing the leader.
+func TestDedupStreamWaiterPanics(t *testing.T) {
+	gm := newGated()
+	c := cache.New(cache.Config{})
+	m := c.Middleware("m")(gm)
+	leader := make(chan result, 1)
+	go func() {
+		resp, err := bedrockkit.Collect(m.Stream(context.Background(), q("a")))
+		leader <- result{resp, err}
+	}()
+	waitFor(t, "the model call", func() bool { return gm.calls.Load() == 1 })
+	func() {
+		defer func() { recover() }()
+		for range m.Stream(context.Background(), q("a")) {
+			panic("handler bug")
+		}
+	}()
+	close(gm.gate)
+	if r := <-leader; r.err != nil || r.resp.Usage != gatedUsage {
+		t.Fatalf("leader: %v %+v", r.err, r.resp)
+	}
+	if gm.cancelled.Load() != 0 {
+		t.Fatal("the waiter's panic cancelled the leader's call")
+	}
+}
+
+// TestDedupGenerateCancelRace races the callers' cancellation against the
+// end of the call: whatever happens, the usage billed once is received by
+// exactly one caller or counted as unreported, and every saving reported
+// is a caller that received the answer without its usage.
+func TestDedupGenerateCancelRace(t *testing.T) {
+	for i := range 200 {
+		gm := newGated()
+		c := cache.New(cache.Config{})
+		m := c.Middleware("m")(gm)
+		ctx1, cancel1 := context.WithCancel(context.Background())
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		a := goGenerate(ctx1, m, q("a"))
+		waitFor(t, "the model call", func() bool { return gm.calls.Load() == 1 })
+		b := goGenerate(ctx2, m, q("a"))
+		waitFor(t, "the waiter", func() bool { return c.Stats().Shared == 1 })
+		go cancel1()
+		if i%2 == 0 {
+			go cancel2()
+		}
+		close(gm.gate)
+		var got bedrockkit.Usage
+		answeredFree := 0
+		for _, ch := range []<-chan result{a, b} {
+			r := <-ch
+			if r.err == nil {
+				got = got.Add(r.resp.Usage)
+				if r.resp.Usage == (bedrockkit.Usage{}) {
+					answeredFree++
+				}
+			}
+		}
+		cancel2()
+		st := c.Stats()
+		billed := gatedUsage
+		if gm.cancelled.Load() == 1 { // every caller left and the call saw it
+			billed = bedrockkit.Usage{}
+		}
+		if got.Add(st.Unreported) != billed {
+			t.Fatalf("run %d: callers received %+v, unreported %+v; want %+v in all", i, got, st.Unreported, billed)
+		}
+		var want bedrockkit.Usage
+		for range answeredFree {
+			want = want.Add(gatedUsage)
+		}
+		if st.Saved != want {
+			t.Fatalf("run %d: saved %+v for %d free answers", i, st.Saved, answeredFree)
+		}
 	}
 }

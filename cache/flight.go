@@ -72,9 +72,11 @@ type flight struct {
 	done chan struct{} // closed when the call has ended and its answer is saved
 
 	// Guarded by c.fmu.
-	waiters  int
+	waiters  int                // callers still waiting for (the rest of) the answer
+	attached int                // callers that have not returned yet
 	leaderIn bool               // the leader is still waiting
-	claimed  bool               // the usage has been given to a waiter
+	claimed  bool               // the usage has been given to a caller
+	finished bool               // the call has ended: a Generate caller can no longer leave
 	cancel   context.CancelFunc // cancels the model call; nil until it starts
 
 	// Written before done is closed (and, for streams, before ended is set),
@@ -83,6 +85,7 @@ type flight struct {
 	err      error
 	hit      bool             // answered from the store
 	saved    bedrockkit.Usage // what the answer originally cost
+	billed   bedrockkit.Usage // the usage the model reported, even for an abandoned stream
 	panicked *panicError
 
 	// The stream log, guarded by mu.
@@ -99,21 +102,29 @@ func (c *Cache) join(fkey string) (f *flight, leader bool) {
 	defer c.fmu.Unlock()
 	if f := c.flights[fkey]; f != nil {
 		f.waiters++
+		f.attached++
 		c.mu.Lock()
 		c.stats.Shared++
 		c.mu.Unlock()
 		return f, false
 	}
-	f = &flight{c: c, fkey: fkey, done: make(chan struct{}), more: make(chan struct{}), waiters: 1, leaderIn: true}
+	f = &flight{c: c, fkey: fkey, done: make(chan struct{}), more: make(chan struct{}), waiters: 1, attached: 1, leaderIn: true}
 	c.flights[fkey] = f
 	return f, true
 }
 
 // leave removes a waiter that stops waiting before the end. The last one to
-// leave cancels the call and waits for it to return.
-func (f *flight) leave(leader bool) {
+// leave cancels the call and waits for it to return. With ifRunning (a
+// Generate caller, which receives the answer all at once) it does nothing
+// and returns false when the call has already ended: the caller must then
+// take the answer, so that its usage cannot be left to nobody.
+func (f *flight) leave(leader, ifRunning bool) bool {
 	c := f.c
 	c.fmu.Lock()
+	if ifRunning && f.finished {
+		c.fmu.Unlock()
+		return false
+	}
 	f.waiters--
 	if leader {
 		f.leaderIn = false
@@ -128,6 +139,29 @@ func (f *flight) leave(leader bool) {
 		cancel()
 		<-f.done
 	}
+	return true
+}
+
+// exit is called by every caller of the flight when it returns. The last
+// one counts the usage the model reported that no caller received (every
+// caller stopped reading a stream before its Metadata event, or left a
+// call that then completed) as Stats.Unreported: it was billed, but is
+// neither anyone's usage nor a saving.
+func (f *flight) exit() {
+	c := f.c
+	c.fmu.Lock()
+	f.attached--
+	last, claimed := f.attached == 0, f.claimed
+	c.fmu.Unlock()
+	if !last {
+		return
+	}
+	<-f.done // no caller is left to cancel it, so it has ended or is ending
+	if !f.hit && !claimed && f.billed != (bedrockkit.Usage{}) {
+		c.mu.Lock()
+		c.stats.Unreported = c.stats.Unreported.Add(f.billed)
+		c.mu.Unlock()
+	}
 }
 
 // complete ends the flight: later requests start a new one (and find the
@@ -138,6 +172,7 @@ func (f *flight) complete() {
 	if c.flights[f.fkey] == f {
 		delete(c.flights, f.fkey)
 	}
+	f.finished = true
 	c.fmu.Unlock()
 	f.mu.Lock()
 	f.ended = true
@@ -146,12 +181,28 @@ func (f *flight) complete() {
 	close(f.done)
 }
 
-// claim reports whether the caller receives the answer's usage: the leader
-// if it is still there, else the first waiter to ask.
+// claim reports whether a Generate caller receives the answer's usage: the
+// leader if it is still there (it cannot leave once the call has ended),
+// else the first waiter to ask.
 func (f *flight) claim(leader bool) bool {
 	f.c.fmu.Lock()
 	defer f.c.fmu.Unlock()
 	if f.claimed || (!leader && f.leaderIn) {
+		return false
+	}
+	f.claimed = true
+	return true
+}
+
+// claimStream reports whether a Stream caller about to receive the
+// Metadata event receives the usage in it: the first caller to get there,
+// leader or waiter. Callers read at their own pace, so this is the only
+// rule under which a caller that gets the Metadata event cannot be denied
+// usage that then reaches nobody (a leader that stops reading before it).
+func (f *flight) claimStream() bool {
+	f.c.fmu.Lock()
+	defer f.c.fmu.Unlock()
+	if f.claimed {
 		return false
 	}
 	f.claimed = true
@@ -168,6 +219,9 @@ func (f *flight) alone() bool {
 
 func (f *flight) append(ev bedrockkit.Event, err error) {
 	f.mu.Lock()
+	if md, ok := ev.(bedrockkit.Metadata); ok {
+		f.billed = md.Usage // the last one counts, as in bedrockkit.Collect
+	}
 	f.log = append(f.log, logEntry{ev, err})
 	close(f.more)
 	f.more = make(chan struct{})
@@ -177,7 +231,11 @@ func (f *flight) append(ev bedrockkit.Event, err error) {
 // lead looks key up and completes f with a hit, or starts call on its own
 // goroutine with a context that keeps ctx's values but not its
 // cancellation; the context is cancelled when every waiter has left.
-func (m *cachedModel) lead(ctx context.Context, f *flight, key string, stream bool, call func(context.Context)) {
+//
+// A hit is reported at once. A miss is reported at once too, unless
+// deferMiss: it is then returned for the caller to report when it knows
+// what the call saved it (see sharedStream).
+func (m *cachedModel) lead(ctx context.Context, f *flight, key string, stream, deferMiss bool, call func(context.Context)) (miss *Lookup) {
 	started := false
 	defer func() {
 		if !started { // the lookup panicked: do not leave the waiters hanging
@@ -185,9 +243,14 @@ func (m *cachedModel) lead(ctx context.Context, f *flight, key string, stream bo
 			f.complete()
 		}
 	}()
-	resp, saved, hit := m.lookupKey(ctx, key)
-	if hit {
-		f.resp, f.saved, f.hit = resp, saved, true
+	resp, l := m.check(ctx, key)
+	if l.Hit || !deferMiss {
+		m.report(ctx, l)
+	} else {
+		miss = &l
+	}
+	if l.Hit {
+		f.resp, f.saved, f.hit = resp, l.Saved, true
 		if stream {
 			for _, ev := range Replay(resp) {
 				f.append(ev, nil)
@@ -195,7 +258,7 @@ func (m *cachedModel) lead(ctx context.Context, f *flight, key string, stream bo
 		}
 		started = true
 		f.complete()
-		return
+		return miss
 	}
 	fctx, cancel := context.WithCancel(context.WithoutCancel(cachehit.Detach(ctx)))
 	m.c.fmu.Lock()
@@ -212,6 +275,7 @@ func (m *cachedModel) lead(ctx context.Context, f *flight, key string, stream bo
 		}()
 		call(fctx)
 	}()
+	return miss
 }
 
 // reportShared counts and reports a waiter's outcome. saved is what it did
@@ -231,28 +295,29 @@ func (m *cachedModel) reportShared(ctx context.Context, key string, saved bedroc
 func (m *cachedModel) sharedGenerate(ctx context.Context, key string, req *bedrockkit.Request) (*bedrockkit.Response, error) {
 	joined := m.c.now()
 	f, leader := m.c.join("g" + key)
+	defer f.exit()
 	if leader {
-		m.lead(ctx, f, key, false, func(fctx context.Context) {
+		m.lead(ctx, f, key, false, false, func(fctx context.Context) {
 			resp, err := m.next.Generate(fctx, req)
 			m.save(fctx, key, resp, err)
 			f.resp, f.err = resp, err
 			if resp != nil {
-				f.saved = resp.Usage
+				f.saved, f.billed = resp.Usage, resp.Usage
 			}
 		})
 	}
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		select {
-		case <-f.done: // finished too: take the answer
-		default:
-			f.leave(leader)
+		// Leave unless the call has ended meanwhile: then take the answer,
+		// for this caller may be the one its usage is reserved for.
+		if f.leave(leader, true) {
 			if !leader {
 				m.reportShared(ctx, key, bedrockkit.Usage{}, false)
 			}
 			return nil, ctx.Err()
 		}
+		<-f.done
 	}
 	if f.panicked != nil {
 		panic(f.panicked)
@@ -284,8 +349,41 @@ func (m *cachedModel) sharedGenerate(ctx context.Context, key string, req *bedro
 
 func (m *cachedModel) sharedStream(ctx context.Context, key string, req *bedrockkit.Request, yield func(bedrockkit.Event, error) bool) {
 	f, leader := m.c.join("s" + key)
+	var (
+		miss     *Lookup // the leader's miss, reported when it returns
+		left     bool    // no longer among f's waiters: read to the end, or left
+		finished bool    // read to the end
+		owner    bool    // received the usage in the Metadata event
+		gotMeta  bool    // received a Metadata event
+	)
+	// Whatever way this returns, a panic or runtime.Goexit in the caller's
+	// loop body included, it leaves the flight (the last caller out cancels
+	// the model call), reports its outcome and exits.
+	defer func() {
+		if !left {
+			f.leave(leader, false)
+		}
+		if leader {
+			if miss != nil {
+				if finished && gotMeta && !owner && f.err == nil && f.resp != nil {
+					// The call was this leader's, but a waiter read its
+					// usage first: the leader saved it.
+					miss.Saved = f.saved
+					m.c.mu.Lock()
+					m.c.stats.Saved = m.c.stats.Saved.Add(f.saved)
+					m.c.mu.Unlock()
+				}
+				m.report(ctx, *miss)
+			}
+		} else if finished && !owner && f.err == nil && f.resp != nil {
+			m.reportShared(ctx, key, f.saved, true)
+		} else {
+			m.reportShared(ctx, key, bedrockkit.Usage{}, false)
+		}
+		f.exit()
+	}()
 	if leader {
-		m.lead(ctx, f, key, true, func(fctx context.Context) {
+		miss = m.lead(ctx, f, key, true, true, func(fctx context.Context) {
 			abandoned := false
 			resp, err := bedrockkit.Collect(func(collect func(bedrockkit.Event, error) bool) {
 				for ev, err := range m.next.Stream(fctx, req) {
@@ -309,13 +407,6 @@ func (m *cachedModel) sharedStream(ctx context.Context, key string, req *bedrock
 			}
 		})
 	}
-	owner := false
-	gone := func() {
-		f.leave(leader)
-		if !leader {
-			m.reportShared(ctx, key, bedrockkit.Usage{}, false)
-		}
-	}
 	for i := 0; ; {
 		f.mu.Lock()
 		batch := f.log[i:len(f.log):len(f.log)]
@@ -324,14 +415,16 @@ func (m *cachedModel) sharedStream(ctx context.Context, key string, req *bedrock
 		for _, e := range batch {
 			i++
 			ev := e.ev
-			if md, ok := ev.(bedrockkit.Metadata); ok && !f.hit && !owner {
-				if owner = f.claim(leader); !owner {
-					md.Usage = bedrockkit.Usage{}
-					ev = md
+			if md, ok := ev.(bedrockkit.Metadata); ok && !f.hit {
+				gotMeta = true
+				if !owner {
+					if owner = f.claimStream(); !owner {
+						md.Usage = bedrockkit.Usage{}
+						ev = md
+					}
 				}
 			}
 			if !yield(ev, e.err) {
-				gone()
 				return
 			}
 		}
@@ -341,22 +434,16 @@ func (m *cachedModel) sharedStream(ctx context.Context, key string, req *bedrock
 		select {
 		case <-more:
 		case <-ctx.Done():
-			gone()
+			f.leave(leader, false)
+			left = true
 			yield(nil, ctx.Err())
 			return
 		}
 	}
+	left, finished = true, true
 	if f.panicked != nil {
 		panic(f.panicked)
 	}
-	if leader {
-		return // a hit was reported by lookupKey; a miss is the leader's own call
-	}
-	if owner || f.err != nil || f.resp == nil {
-		m.reportShared(ctx, key, bedrockkit.Usage{}, false)
-		return
-	}
-	m.reportShared(ctx, key, f.saved, true)
 }
 
 // cloneResponse copies r deeply enough that callers sharing one answer can
