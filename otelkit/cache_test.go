@@ -276,3 +276,86 @@ func (f generateFunc) Generate(ctx context.Context, req *bedrockkit.Request) (*b
 func (f generateFunc) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
 	panic("not used")
 }
+
+// gatedStream streams a first delta, then the rest once gate is closed.
+type gatedStream struct{ gate chan struct{} }
+
+func (g *gatedStream) Generate(context.Context, *bedrockkit.Request) (*bedrockkit.Response, error) {
+	panic("not used")
+}
+
+func (g *gatedStream) Stream(ctx context.Context, _ *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+	return func(yield func(bedrockkit.Event, error) bool) {
+		if !yield(bedrockkit.TextDelta{Text: "h"}, nil) {
+			return
+		}
+		select {
+		case <-g.gate:
+		case <-ctx.Done():
+			yield(nil, ctx.Err())
+			return
+		}
+		for _, ev := range []bedrockkit.Event{bedrockkit.TextDelta{Text: "i"},
+			bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, bedrockkit.Metadata{Usage: cachedUsage}} {
+			if !yield(ev, nil) {
+				return
+			}
+		}
+	}
+}
+
+// TestCacheSharedStreamOutside: a waiter reads a shared stream's usage
+// before the lagging leader: its span carries the tokens, the leader's
+// says zero, and the tokens are counted once.
+func TestCacheSharedStreamOutside(t *testing.T) {
+	r := newRig(t, false)
+	g := &gatedStream{gate: make(chan struct{})}
+	responses := cache.New(cache.Config{})
+	m := bedrockkit.Chain(bedrockkit.Model(g), r.tel.Middleware("m"), responses.Middleware("m"))
+	leaderFirst, waiterDone := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		first := true
+		for range m.Stream(context.Background(), q("hello")) {
+			if first {
+				first = false
+				close(leaderFirst)
+				<-waiterDone
+			}
+		}
+	}()
+	<-leaderFirst
+	go func() {
+		defer wg.Done()
+		defer close(waiterDone)
+		for range m.Stream(context.Background(), q("hello")) {
+		}
+	}()
+	for deadline := time.Now().Add(20 * time.Second); responses.Stats().Shared != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no shared call")
+		}
+	}
+	close(g.gate)
+	wg.Wait()
+	spans := chatSpans(r)
+	if len(spans) != 2 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	var tokens int64
+	for _, s := range spans {
+		a := attrs(s)
+		if a[otelkit.AttrCacheHit].AsBool() {
+			t.Fatalf("a span marked as a hit: %v", s.Attributes)
+		}
+		tokens += a[otelkit.AttrInputTokens].AsInt64()
+	}
+	if tokens != 40 {
+		t.Fatalf("spans carry %d input tokens, want 40 once", tokens)
+	}
+	if v, ok := find(r.histograms(t), otelkit.MetricTokenUsage, "gen_ai.token.type=input"); !ok || v[1] != 40 {
+		t.Errorf("input tokens %v: counted more or less than once", v)
+	}
+}

@@ -168,7 +168,12 @@ func (t *Telemetry) Middleware(modelID string) bedrockkit.Middleware {
 // usage attributes say zero tokens, no gen_ai.client.token.usage is
 // recorded for it (no token was consumed) and its duration point carries
 // AttrCacheHit, so hits neither count as consumed tokens nor skew model
-// latency. This is the supported order (tracing outside the cache):
+// latency. When identical streams share one model call, the usage goes to
+// the first stream to read the Metadata event: that span carries the
+// tokens and is not marked; the other waiters' spans are marked shared,
+// and the leader's, if it was not first, says zero tokens unmarked (it did
+// reach the model). The token metric counts the call once either way.
+// This is the supported order (tracing outside the cache):
 //
 //	bedrockkit.Chain(converse, tel.Middleware(id), responses.Middleware(id))
 //
