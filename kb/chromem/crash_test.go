@@ -70,7 +70,7 @@ func TestCrashKill(t *testing.T) {
 		if s.Recovery().CutBytes > 0 {
 			cuts++
 		}
-		checkCrash(t, s, st.Acked, st.Starts, st.Limit)
+		checkCrash(t, s, st)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -78,9 +78,10 @@ func TestCrashKill(t *testing.T) {
 	t.Logf("%d kills, %d acknowledged operations all present; %d reopens cut a torn tail", kills, total, cuts)
 }
 
-func checkCrash(t *testing.T, s *Store, acked map[int]bool, starts map[int]int, limit int) {
+func checkCrash(t *testing.T, s *Store, st crashtest.State) {
 	t.Helper()
 	ctx := context.Background()
+	acked, starts := st.Acked, st.Starts
 	for i := range acked {
 		got, err := s.Get(ctx, "", []string{strconv.Itoa(i)})
 		if err != nil {
@@ -111,22 +112,5 @@ func checkCrash(t *testing.T, s *Store, acked map[int]bool, starts map[int]int, 
 			}
 		}
 	}
-	n := s.Len()
-	hits, err := s.Search(ctx, kb.Query{Vector: crashVec(1), K: n + 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(hits) != n {
-		t.Fatalf("search returned %d records, store holds %d", len(hits), n)
-	}
-	seen := map[string]bool{}
-	for _, h := range hits {
-		if seen[h.ID] {
-			t.Fatalf("record %s returned twice", h.ID)
-		}
-		seen[h.ID] = true
-		if id, _ := strconv.Atoi(h.ID); id >= limit {
-			t.Fatalf("record %s was never written", h.ID)
-		}
-	}
+	st.CheckSearch(t, s, crashVec(1), s.Len())
 }

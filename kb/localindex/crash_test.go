@@ -58,7 +58,7 @@ func TestCrashKill(t *testing.T) {
 		if rec.SnapshotLSN > 0 {
 			snapshotsSeen++
 		}
-		checkCrashState(t, ix, st.Acked, st.Limit, st.PerRun)
+		checkCrashState(t, ix, st)
 		// Alternate between closing with a snapshot and leaving only the log.
 		if st.Run%2 == 0 {
 			err = ix.Close()
@@ -72,9 +72,10 @@ func TestCrashKill(t *testing.T) {
 	t.Logf("%d kills, %d acknowledged upserts, all present; %d reopens started from a snapshot", kills, totalAcked, snapshotsSeen)
 }
 
-func checkCrashState(t *testing.T, ix *Index, acked map[int]bool, limit, perRun int) {
+func checkCrashState(t *testing.T, ix *Index, st crashtest.State) {
 	t.Helper()
 	ctx := context.Background()
+	acked, perRun := st.Acked, st.PerRun
 	for i := range acked {
 		got, err := ix.Get(ctx, "", []string{strconv.Itoa(i)})
 		if err != nil || len(got) != 1 {
@@ -97,24 +98,7 @@ func checkCrashState(t *testing.T, ix *Index, acked map[int]bool, limit, perRun 
 	}
 	// No duplicates: every record is returned exactly once by a full search.
 	n := ix.Len()
-	hits, err := ix.Search(ctx, kb.Query{Vector: crashVec(1), K: n + 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(hits) != n {
-		t.Fatalf("search returned %d records, index holds %d", len(hits), n)
-	}
-	seen := map[string]bool{}
-	for _, h := range hits {
-		if seen[h.ID] {
-			t.Fatalf("record %s returned twice", h.ID)
-		}
-		seen[h.ID] = true
-		id, _ := strconv.Atoi(h.ID)
-		if id >= limit {
-			t.Fatalf("record %s was never written", h.ID)
-		}
-	}
+	st.CheckSearch(t, ix, crashVec(1), n)
 	if n < len(acked) {
 		t.Fatalf("index holds %d records, %d were acknowledged", n, len(acked))
 	}

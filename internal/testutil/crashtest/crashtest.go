@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/bedrockkit/bedrockkit/kb"
 )
 
 // FullEnv names the environment variable that, set to "1", makes [Kill] run
@@ -160,4 +162,34 @@ func Kill(t *testing.T, cfg Config, check func(State)) (kills, acked int) {
 		st.Start += perRun
 	}
 	return kills, acked
+}
+
+// Searcher is the part of a kb.Store that [State.CheckSearch] uses.
+type Searcher interface {
+	Search(ctx context.Context, q kb.Query) ([]kb.Hit, error)
+}
+
+// CheckSearch checks a reopened store that holds n records, whose IDs are
+// operation numbers, with one search for q and more than n results: it
+// must return every record exactly once (no duplicates left by replaying a
+// log), and none at or above st.Limit, which no child was asked to write.
+func (st State) CheckSearch(t testing.TB, s Searcher, q []float32, n int) {
+	t.Helper()
+	hits, err := s.Search(context.Background(), kb.Query{Vector: q, K: n + 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != n {
+		t.Fatalf("search returned %d records, store holds %d", len(hits), n)
+	}
+	seen := map[string]bool{}
+	for _, h := range hits {
+		if seen[h.ID] {
+			t.Fatalf("record %s returned twice", h.ID)
+		}
+		seen[h.ID] = true
+		if id, _ := strconv.Atoi(h.ID); id >= st.Limit {
+			t.Fatalf("record %s was never written", h.ID)
+		}
+	}
 }

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/bedrockkit/bedrockkit/internal/testutil/crashtest"
+	"github.com/bedrockkit/bedrockkit/kb"
 )
 
 const envPrefix = "BEDROCKKIT_CRASHTEST_SELF"
@@ -111,4 +114,57 @@ func ExampleVector() {
 	v := crashtest.Vector(7, 4)
 	fmt.Println(len(v), slices.Equal(v, crashtest.Vector(7, 4)))
 	// Output: 4 true
+}
+
+// fakeTB records the first failure and stops the goroutine, as t.Fatal does.
+type fakeTB struct {
+	testing.TB
+	failed string
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Fatal(args ...any) {
+	f.failed = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+type hitsSearcher []kb.Hit
+
+func (h hitsSearcher) Search(context.Context, kb.Query) ([]kb.Hit, error) { return h, nil }
+
+func TestCheckSearch(t *testing.T) {
+	hits := func(ids ...string) hitsSearcher {
+		var hs hitsSearcher
+		for _, id := range ids {
+			hs = append(hs, kb.Hit{Record: kb.Record{ID: id}})
+		}
+		return hs
+	}
+	st := crashtest.State{Limit: 10}
+	for _, c := range []struct {
+		name string
+		s    crashtest.Searcher
+		n    int
+		want string // "" for a pass, else a fragment of the failure
+	}{
+		{"ok", hits("0", "3", "9"), 3, ""},
+		{"short", hits("0", "3"), 3, "search returned 2 records, store holds 3"},
+		{"twice", hits("0", "3", "3"), 3, "record 3 returned twice"},
+		{"unwritten", hits("0", "3", "10"), 3, "record 10 was never written"},
+	} {
+		tb := &fakeTB{TB: t}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			st.CheckSearch(tb, c.s, nil, c.n)
+		}()
+		<-done
+		if (c.want == "") != (tb.failed == "") || !strings.Contains(tb.failed, c.want) {
+			t.Errorf("%s: CheckSearch failed with %q, want %q", c.name, tb.failed, c.want)
+		}
+	}
 }
