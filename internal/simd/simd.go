@@ -107,3 +107,10 @@ func PrefetchFloat32(v []float32) {
 		prefetch((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
 	}
 }
+
+// PrefetchInt32 is PrefetchInt8 for int32 slices (such as adjacency lists).
+func PrefetchInt32(v []int32) {
+	if accelerated && len(v) > 0 {
+		prefetch((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+	}
+}

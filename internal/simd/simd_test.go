@@ -102,6 +102,8 @@ func BenchmarkDot(b *testing.B) {
 // TestPrefetch: prefetching is only a hint; it must accept any length,
 // including empty slices and ones ending mid cache line, without faulting.
 func TestPrefetch(t *testing.T) {
+	PrefetchInt32(nil)
+	PrefetchInt32(make([]int32, 33)[1:])
 	for _, n := range []int{0, 1, 7, 63, 64, 65, 384, 1000} {
 		codes := make([]int8, n)
 		v := make([]float32, n)

@@ -213,39 +213,54 @@ func (h *maxHeap) pop() cand {
 func (g *hnsw) searchLayer(qn []float32, eps []cand, ef, layer int, accept func(int32) bool, quick bool) []cand {
 	vs := g.getVisits()
 	defer g.visits.Put(vs)
+	mark, gen := vs.mark, vs.gen
 	var c maxHeap
 	w := newTopK(ef)
 	for _, e := range eps {
-		vs.mark[e.slot] = vs.gen
+		mark[e.slot] = gen
 		c.push(e)
 		if accept == nil || accept(e.slot) {
 			w.push(e)
 		}
 	}
-	var buf []int32
+	var buf, fresh []int32
+	dim := g.ix.dim
+	codes, scales := g.ix.codes, g.ix.scales
 	for len(c) > 0 {
 		cur := c.pop()
 		if w.full() && cur.score < w.h[0].score {
 			break
 		}
-		buf = g.neighbors(cur.slot, layer, buf)
-		for _, n := range buf {
-			if vs.mark[n] != vs.gen {
+		// Mark the unvisited neighbours and start loading their vectors,
+		// then score them: the loads overlap instead of queueing.
+		fresh = fresh[:0]
+		for _, n := range g.neighbors(cur.slot, layer, buf) {
+			if mark[n] != gen {
+				mark[n] = gen
+				fresh = append(fresh, n)
 				g.prefetch(n, quick)
 			}
 		}
-		for _, n := range buf {
-			if vs.mark[n] == vs.gen {
-				continue
+		for _, n := range fresh {
+			var s float32
+			if quick {
+				o := int(n) * dim
+				s = simd.DotInt8(qn, codes[o:o+dim:o+dim]) * scales[n]
+			} else {
+				s = g.simQ(qn, n)
 			}
-			vs.mark[n] = vs.gen
-			s := g.score(qn, n, quick)
 			if !w.full() || s > w.h[0].score {
 				c.push(cand{s, n})
 				if accept == nil || accept(n) {
 					w.push(cand{s, n})
 				}
 			}
+		}
+		if layer == 0 && len(c) > 0 && !g.building {
+			// The next node expanded is most likely the best candidate:
+			// start loading its links.
+			base := int(c[0].slot) * (g.m0 + 1)
+			simd.PrefetchInt32(g.l0[base : base+g.m0+1])
 		}
 	}
 	return w.sorted()
