@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/agent"
+	"github.com/bedrockkit/bedrockkit/chunk"
 	"github.com/bedrockkit/bedrockkit/guardrail"
 	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/pricing"
@@ -370,19 +372,39 @@ func offlineAssistant(ctx context.Context, out io.Writer, o options, guard *guar
 		}
 	}
 
-	fmt.Fprintf(out, "\n4. What the conversation would cost on %s (prices from the pricing catalog dated %s):\n", o.modelID, catalog.AsOf())
-	in, err := catalog.Cost(o.modelID, bedrockkit.Usage{InputTokens: 1000})
-	if err != nil {
+	// The cost table: the first model call of the first conversation, built
+	// from the real system prompt, tool definitions and customer message,
+	// counted with a tokenizer (an estimate: Bedrock models count a few
+	// percent differently) and priced for several models.
+	req := &bedrockkit.Request{
+		System:   []bedrockkit.Part{bedrockkit.Text{Text: instructions}},
+		Messages: []bedrockkit.Message{bedrockkit.UserText(conversations[0].turns[0])},
+		Tools:    []bedrockkit.Tool{lookup.Definition(), summary.Definition(), policies.Tool().Definition()},
+	}
+	inTokens := pricing.EstimateRequest(req, chunk.CL100K().Count)
+	const outTokens = 150 // a tool call or a short reply
+	fmt.Fprintf(out, "\n4. What one model call of the assistant would cost (prices from the pricing catalog dated %s):\n", catalog.AsOf())
+	fmt.Fprintf(out, "   the first call of conversation %s: system prompt, 3 tool definitions and the customer's message,\n", conversations[0].session)
+	fmt.Fprintf(out, "   about %d input tokens (counted with cl100k; each model's tokenizer differs a little) and %d output tokens:\n\n", inTokens, outTokens)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "   model\tinput\toutput\tper call\tper 1,000 calls\t")
+	models := []string{o.modelID, "us.amazon.nova-pro-v1:0", "us.anthropic.claude-haiku-4-5-20251001-v1:0", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"}
+	for i, id := range models {
+		if slices.Contains(models[:i], id) {
+			continue
+		}
+		bill, err := catalog.Cost(id, bedrockkit.Usage{InputTokens: inTokens, OutputTokens: outTokens})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\t%s\t\n", id, bill.Input, bill.Output, bill.Total, bill.Total*1000)
+	}
+	if err := tw.Flush(); err != nil {
 		return err
 	}
-	outp, err := catalog.Cost(o.modelID, bedrockkit.Usage{OutputTokens: 1000})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "   per 1,000 input tokens:  %s\n", in.Total)
-	fmt.Fprintf(out, "   per 1,000 output tokens: %s\n", outp.Total)
-	fmt.Fprintln(out, "   With -bedrock, a pricing.Meter around the model prints each conversation's measured cost")
-	fmt.Fprintln(out, "   (with -openai-base-url, its token counts: the catalog has Amazon Bedrock prices only).")
+	fmt.Fprintln(out, "\n   A conversation makes a few such calls (each resends the history and tool results). With -bedrock,")
+	fmt.Fprintln(out, "   a pricing.Meter around the model prints each conversation's measured cost; with -openai-base-url,")
+	fmt.Fprintln(out, "   its token counts (the catalog has Amazon Bedrock prices only).")
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,12 +44,20 @@ func TestOffline(t *testing.T) {
 		`-> BLOCKED (denied word "hot stocks")`,
 		`question: How long do I have to dispute a card transaction?
      -> allowed unchanged`,
-		"per 1,000 input tokens:  $0.00006",
-		"per 1,000 output tokens: $0.00024",
+		"What one model call of the assistant would cost",
+		"   us.amazon.nova-lite-v1:0  ",
+		"   us.anthropic.claude-sonnet-4-5-20250929-v1:0  ",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
+	}
+	// The cost table prices the real first request: its token count is in
+	// the hundreds (system prompt, three tool schemas, the message).
+	if m := regexp.MustCompile(`about (\d+) input tokens`).FindStringSubmatch(s); m == nil {
+		t.Errorf("no token count in the cost table:\n%s", s)
+	} else if n, _ := strconv.Atoi(m[1]); n < 150 || n > 2000 {
+		t.Errorf("first request estimated at %d input tokens", n)
 	}
 	for _, never := range []string{"Assistant:", "Cost per conversation"} {
 		if strings.Contains(s, never) {
