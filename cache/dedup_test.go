@@ -718,3 +718,70 @@ func TestDedupGenerateCancelRace(t *testing.T) {
 		}
 	}
 }
+
+// panickyStore's Get waits for release, then panics.
+type panickyStore struct {
+	entered, release chan struct{}
+}
+
+func (s panickyStore) Get(context.Context, string) ([]byte, bool, error) {
+	close(s.entered)
+	<-s.release
+	panic("store exploded")
+}
+
+func (panickyStore) Set(context.Context, string, []byte, time.Duration) error { return nil }
+
+// TestDedupLeaderLookupPanics: when the leader's store lookup panics, the
+// model is never called, and a waiter, Generate or Stream, ends with an
+// error telling it to retry instead of an empty answer.
+func TestDedupLeaderLookupPanics(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		gm := newGated()
+		close(gm.gate)
+		st := panickyStore{entered: make(chan struct{}), release: make(chan struct{})}
+		c := cache.New(cache.Config{Store: st})
+		m := c.Middleware("m")(gm)
+		call := func() (n int, err error) {
+			if !stream {
+				resp, err := m.Generate(context.Background(), q("a"))
+				if resp != nil {
+					n = 1
+				}
+				return n, err
+			}
+			for _, err := range m.Stream(context.Background(), q("a")) {
+				if err != nil {
+					return n, err
+				}
+				n++
+			}
+			return n, nil
+		}
+		leaderPanic := make(chan any, 1)
+		go func() {
+			defer func() { leaderPanic <- recover() }()
+			call()
+		}()
+		<-st.entered
+		waiter := make(chan result, 1)
+		go func() {
+			n, err := call()
+			if n != 0 {
+				err = errors.Join(err, errors.New("got an answer"))
+			}
+			waiter <- result{nil, err}
+		}()
+		waitFor(t, "the waiter", func() bool { return c.Stats().Shared == 1 })
+		close(st.release)
+		if p := <-leaderPanic; p == nil {
+			t.Fatalf("stream=%v: the leader's panic was swallowed", stream)
+		}
+		if r := <-waiter; r.err == nil || !strings.Contains(r.err.Error(), "retry") {
+			t.Fatalf("stream=%v: waiter ended with %v, want an error saying to retry", stream, r.err)
+		}
+		if gm.calls.Load() != 0 {
+			t.Fatalf("stream=%v: the model was called %d times", stream, gm.calls.Load())
+		}
+	}
+}

@@ -240,6 +240,9 @@ func (m *cachedModel) lead(ctx context.Context, f *flight, key string, stream, d
 	defer func() {
 		if !started { // the lookup panicked: do not leave the waiters hanging
 			f.err = errLeaderGone
+			if stream { // stream waiters read only the log
+				f.append(nil, errLeaderGone)
+			}
 			f.complete()
 		}
 	}()
