@@ -512,3 +512,45 @@ func (ix *Index) slotsShared() bool {
 	}
 	return false
 }
+
+// TestFailedSnapshotStartKeepsWriting: if the next log segment cannot be
+// created, the snapshot fails but writes go on in the current segment and
+// nothing is lost.
+func TestFailedSnapshotStartKeepsWriting(t *testing.T) {
+	dir := t.TempDir()
+	vecs := clustered(10, 8, 40)
+	o := Options{Dir: dir, NoSync: true, SnapshotBytes: 1}
+	ix, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := func(i int) []kb.Record {
+		return []kb.Record{{ID: strconv.Itoa(i), DocumentID: "d", Vector: vecs[i]}}
+	}
+	if err := ix.Upsert(bg, rec(0)); err != nil {
+		t.Fatal(err)
+	}
+	// The segment the next snapshot would start: make it uncreatable.
+	block := segName(dir, ix.log.lsn+2)
+	if err := os.Mkdir(block, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Upsert(bg, rec(1)); err == nil || !strings.Contains(err.Error(), "snapshot failed") {
+		t.Fatalf("upsert whose snapshot cannot start: %v", err)
+	}
+	for i := 2; i < 5; i++ {
+		if err := ix.Upsert(bg, rec(i)); err != nil && !strings.Contains(err.Error(), "snapshot failed") {
+			t.Fatalf("upsert %d after a failed snapshot start: %v", i, err)
+		}
+	}
+	os.Remove(block)
+	ix.close(false)
+	ix, err = Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if ix.Len() != 5 {
+		t.Fatalf("%d records after reopen, want 5", ix.Len())
+	}
+}

@@ -126,7 +126,7 @@ func (ix *Index) readGraph(lsn uint64, ids uint32) error {
 		return errGraphMismatch
 	}
 	top, entry := int(u32(o+20)), int32(u32(o+24))
-	if top > 30 || int(entry) >= n {
+	if top > 30 || entry < 0 || int(entry) >= n {
 		return errors.New("bad entry point")
 	}
 	g := newHNSW(ix, h.M, h.EfConstruction, h.EfSearch, h.Seed)

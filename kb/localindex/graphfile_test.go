@@ -206,6 +206,9 @@ func FuzzReadGraph(f *testing.F) {
 	flipped := slices.Clone(valid)
 	flipped[40] ^= 1
 	f.Add(flipped)
+	negEntry := slices.Clone(valid) // entry point field = -1 (the fuzz body fixes the checksum)
+	binary.LittleEndian.PutUint32(negEntry[len(graphMagic)+8+16:], 0xFFFFFFFF)
+	f.Add(negEntry)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 4 { // fix the checksum so the parser behind it is reached
 			body := data[:len(data)-4]

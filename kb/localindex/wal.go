@@ -188,29 +188,33 @@ func (w *wal) close() error {
 }
 
 // newSegment starts a fresh segment whose first record will be lsn+1.
+// If it cannot be created, the current segment stays in use, so a failed
+// snapshot start never stops writes.
 func (w *wal) newSegment() error {
-	if w.f != nil {
-		if err := w.f.Close(); err != nil {
-			return err
-		}
-		w.f = nil
-	}
 	name := segName(w.dir, w.lsn+1)
+	if w.f != nil && w.records == 0 && w.start == w.lsn+1 {
+		return nil // the current segment is empty and already starts there
+	}
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err := f.WriteString(walMagic); err != nil {
+	fail := func(err error) error {
 		f.Close()
+		os.Remove(name)
 		return err
+	}
+	if _, err := f.WriteString(walMagic); err != nil {
+		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+		return fail(err)
 	}
 	if err := syncDir(w.dir); err != nil {
-		f.Close()
-		return err
+		return fail(err)
+	}
+	if w.f != nil {
+		w.f.Close() // every record in it is already synced (or NoSync)
 	}
 	w.f, w.start, w.size, w.good, w.records = f, w.lsn+1, int64(len(walMagic)), int64(len(walMagic)), 0
 	return nil
@@ -653,6 +657,12 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 	if err == nil && st.graph != nil {
 		// Only speed is lost if this fails: Open rebuilds the graph.
 		graphSaved = writeFileAtomic(graphName(dir, st.lsn), st.graph, !ix.opts.NoSync) == nil
+	}
+	if !graphSaved {
+		// A graph file left under this log position by an earlier history
+		// (a position reused after a damaged segment) must not be loaded
+		// with this snapshot.
+		os.Remove(graphName(dir, st.lsn))
 	}
 	if err == nil {
 		err = os.Rename(tmp, final)
