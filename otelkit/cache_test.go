@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
@@ -357,5 +359,54 @@ func TestCacheSharedStreamOutside(t *testing.T) {
 	}
 	if v, ok := find(r.histograms(t), otelkit.MetricTokenUsage, "gen_ai.token.type=input"); !ok || v[1] != 40 {
 		t.Errorf("input tokens %v: counted more or less than once", v)
+	}
+}
+
+// TestCacheHitMetricsOnly: with a no-op tracer (metrics only) all span
+// contexts are invalid and equal; a hit of the cache inside the traced
+// call still marks it, and a hit in a nested call under its own span
+// still does not, so the outer call's tokens are counted.
+func TestCacheHitMetricsOnly(t *testing.T) {
+	tp := noop.NewTracerProvider()
+	r := &rig{reader: sdkmetric.NewManualReader()}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r.reader))
+	t.Cleanup(func() { mp.Shutdown(context.Background()) })
+	tel, err := otelkit.New(otelkit.Config{TracerProvider: tp, MeterProvider: mp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
+		Message: bedrockkit.AssistantText("hi"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}})
+	responses := cache.New(cache.Config{})
+	direct := bedrockkit.Chain(sm, tel.Middleware("d"), responses.Middleware("d"))
+	for range 2 { // a miss, then a hit
+		if _, err := direct.Generate(context.Background(), q("classify")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nested := responses.Middleware("d")(sm)
+	outer := generateFunc(func(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+		ctx, span := tp.Tracer("guard").Start(ctx, "guard")
+		defer span.End()
+		if _, err := nested.Generate(ctx, q("classify")); err != nil { // a hit
+			return nil, err
+		}
+		return &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}, nil
+	})
+	if _, err := tel.Model("o", outer).Generate(context.Background(), q("hello")); err != nil {
+		t.Fatal(err)
+	}
+	h := r.histograms(t)
+	if v, ok := find(h, otelkit.MetricTokenUsage, "gen_ai.request.model=d", "gen_ai.token.type=input"); !ok || v != [2]float64{1, 40} {
+		t.Errorf("direct input tokens %v: the miss counts, the hit does not (all: %v)", v, h)
+	}
+	if v, ok := find(h, otelkit.MetricOperationDuration, "gen_ai.request.model=d", "bedrockkit.cache.hit=true"); !ok || v[0] != 1 {
+		t.Errorf("direct hit duration %v %v (all: %v)", v, ok, h)
+	}
+	if v, ok := find(h, otelkit.MetricTokenUsage, "gen_ai.request.model=o", "gen_ai.token.type=input"); !ok || v != [2]float64{1, 40} {
+		t.Errorf("outer input tokens %v: a nested hit marked the outer call (all: %v)", v, h)
+	}
+	if _, ok := find(h, otelkit.MetricOperationDuration, "gen_ai.request.model=o", "bedrockkit.cache.hit=true"); ok {
+		t.Errorf("outer call's duration marked a hit (all: %v)", h)
 	}
 }

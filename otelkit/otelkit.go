@@ -159,7 +159,9 @@ func (t *Telemetry) Middleware(modelID string) bedrockkit.Middleware {
 //
 // The span is put in the context given to next as the tracer made it
 // (child spans are counted on it; trace.SpanFromContext gives the SDK's
-// span).
+// span); only a span with an invalid span context (a no-op tracer, as in
+// metrics-only use) is wrapped, so that a cache hit in a nested call can
+// still be told from one of this call.
 //
 // Response caches: when the wrapped model is, or contains, a response
 // cache (package cache), a call the cache answers adds the event

@@ -19,9 +19,35 @@ type key struct{}
 
 // WithRecorder returns ctx carrying a new Recorder for the span in ctx
 // (trace.SpanFromContext), and that Recorder.
+//
+// A span with an invalid span context (a no-op tracer) cannot be told from
+// a nested one by its span context, as all of them are equal: the
+// Recorder then wraps the span in ctx, and a Mark counts only when ctx's
+// span is still that wrapper (a nested call that started a span of its
+// own, even a no-op one, has replaced it). A valid span is left as the
+// tracer made it (an SDK span counts its children on itself).
 func WithRecorder(ctx context.Context) (context.Context, *Recorder) {
-	r := &Recorder{span: trace.SpanContextFromContext(ctx)}
+	span := trace.SpanFromContext(ctx)
+	r := &Recorder{span: span.SpanContext()}
+	if !r.span.IsValid() {
+		ctx = trace.ContextWithSpan(ctx, ownedSpan{Span: span, r: r})
+	}
 	return context.WithValue(ctx, key{}, r), r
+}
+
+// ownedSpan marks the span of a Recorder whose span context is invalid.
+type ownedSpan struct {
+	trace.Span
+	r *Recorder
+}
+
+// owns reports whether a Mark on ctx is for r's own call.
+func (r *Recorder) owns(ctx context.Context) bool {
+	if r.span.IsValid() {
+		return r.span.Equal(trace.SpanContextFromContext(ctx))
+	}
+	o, ok := trace.SpanFromContext(ctx).(ownedSpan)
+	return ok && o.r == r
 }
 
 // Detach returns ctx without its Recorder, if it has one.
@@ -38,7 +64,7 @@ func Detach(ctx context.Context) context.Context {
 // tokens the answer originally cost.
 func Mark(ctx context.Context, shared bool, saved int) {
 	r, _ := ctx.Value(key{}).(*Recorder)
-	if r == nil || !r.span.Equal(trace.SpanContextFromContext(ctx)) {
+	if r == nil || !r.owns(ctx) {
 		return
 	}
 	if shared {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/bedrockkit/bedrockkit/internal/cachehit"
 )
@@ -43,5 +44,36 @@ func TestMark(t *testing.T) {
 	}
 	if cachehit.Detach(context.Background()) != context.Background() {
 		t.Fatal("Detach of a context without recorder made a new context")
+	}
+}
+
+// TestMarkNoopTracer: with a no-op tracer every span context is invalid and
+// equal, yet a mark under a nested span must still not reach the recorder.
+func TestMarkNoopTracer(t *testing.T) {
+	tr := noop.NewTracerProvider().Tracer("t")
+	ctx, span := tr.Start(context.Background(), "chat")
+	defer span.End()
+	ctx, r := cachehit.WithRecorder(ctx)
+
+	nested, inner := tr.Start(ctx, "nested")
+	cachehit.Mark(nested, false, 1)
+	inner.End()
+	cachehit.Mark(cachehit.Detach(ctx), false, 1)
+	if r.Hit() {
+		t.Fatal("a nested or detached mark reached the recorder")
+	}
+	cachehit.Mark(context.WithValue(ctx, struct{}{}, 1), true, 4) // values added below: same call
+	if !r.Hit() || !r.Shared() || r.Saved() != 4 {
+		t.Fatalf("hit %v shared %v saved %d", r.Hit(), r.Shared(), r.Saved())
+	}
+	// Another recorder under the same (no-op) span is a different call.
+	ctx2, r2 := cachehit.WithRecorder(nested)
+	cachehit.Mark(ctx, false, 1)
+	if r2.Hit() || r.Saved() != 5 {
+		t.Fatalf("r2 hit %v, r saved %d", r2.Hit(), r.Saved())
+	}
+	cachehit.Mark(ctx2, false, 2)
+	if !r2.Hit() || r.Saved() != 5 {
+		t.Fatalf("r2 hit %v, r saved %d", r2.Hit(), r.Saved())
 	}
 }
