@@ -232,3 +232,38 @@ func TestVectorStoreWrongDimensionsRefusedFirst(t *testing.T) {
 		t.Fatalf("after a refused replacement: %+v %v", docs, err)
 	}
 }
+
+// An ID with the unit separator could equal the hidden document that a
+// replaced document's old records are moved to (D + "\x1freplaced"), and
+// replacing D would then delete it: such IDs are refused, and replacing D
+// leaves every other document alone.
+func TestVectorStoreReservedIDRefused(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t, localindex.Options{})
+	vs := newVS(t, store, &lcgo.VectorStoreOptions{IDKey: "source", Chunker: chunk.FixedSize{MaxTokens: 20}})
+	long := strings.Repeat("Savings accounts pay interest monthly and fees are low. ", 8)
+	_, err := vs.AddDocuments(ctx, []schema.Document{
+		{PageContent: long, Metadata: map[string]any{"source": "X"}},
+		{PageContent: "An unrelated user document.", Metadata: map[string]any{"source": "X\x1freplaced"}},
+	})
+	var me *lcgo.MetadataError
+	if !errors.Is(err, bedrockkit.ErrInvalidInput) || !errors.As(err, &me) || me.Document != 1 || me.Key != "source" {
+		t.Fatalf("ID with \\x1f: %v", err)
+	}
+	if infos, _ := store.Documents(ctx, ""); len(infos) != 0 {
+		t.Fatalf("the refused call stored %+v", infos)
+	}
+	if _, err := vs.AddDocuments(ctx, []schema.Document{
+		{PageContent: long, Metadata: map[string]any{"source": "X"}},
+		{PageContent: "An unrelated user document.", Metadata: map[string]any{"source": "X replaced"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vs.AddDocuments(ctx, []schema.Document{{PageContent: "Short now.", Metadata: map[string]any{"source": "X"}}}); err != nil {
+		t.Fatal(err)
+	}
+	infos, err := store.Documents(ctx, "")
+	if err != nil || len(infos) != 2 || infos[0].ID != "X" || infos[0].Records != 1 || infos[1].ID != "X replaced" {
+		t.Fatalf("after replacing X: %+v %v", infos, err)
+	}
+}

@@ -35,10 +35,11 @@ type VectorStoreOptions struct {
 	Chunker chunk.Chunker
 	// BatchSize is how many texts one Embed call carries; 0 means 16.
 	BatchSize int
-	// IDKey names the metadata key whose value, a non-empty string, is a
-	// document's ID, so that adding a document with the same ID again
-	// replaces it (for example "source" for file paths, or MetaDocumentID
-	// to re-add search results under the IDs they came back with).
+	// IDKey names the metadata key whose value, a non-empty string
+	// without the unit separator \x1f (reserved), is a document's ID, so
+	// that adding a document with the same ID again replaces it (for
+	// example "source" for file paths, or MetaDocumentID to re-add search
+	// results under the IDs they came back with).
 	// Documents without the key get a content hash. Empty (the default)
 	// means every document's ID is the hash of its content and metadata,
 	// and no metadata key is read as an ID. See VectorStore.
@@ -466,7 +467,7 @@ func (v *VectorStore) staleRecords(ctx context.Context, part string, docs []writ
 
 // tombstone is the document ID stale records of document id are moved to
 // before they are deleted. The unit separator keeps it apart from any
-// ordinary document ID.
+// ordinary document ID: documentID rejects IDs containing it.
 func tombstone(id string) string { return id + "\x1freplaced" }
 
 // SimilaritySearch embeds query (as a query: bedrockkit.PurposeQuery) and
@@ -617,6 +618,10 @@ func documentID(i int, text string, raw, md map[string]any, idKey string) (id, f
 		s, ok := x.(string)
 		if !ok || s == "" {
 			return "", "", &MetadataError{Document: i, Key: idKey, Value: x, Reason: "the document ID (VectorStoreOptions.IDKey) must be a non-empty string"}
+		}
+		if strings.IndexByte(s, '\x1f') >= 0 {
+			return "", "", &MetadataError{Document: i, Key: idKey, Value: x,
+				Reason: "the document ID (VectorStoreOptions.IDKey) must not contain the unit separator \\x1f, which the adapter keeps for its own records; remove it from the ID"}
 		}
 		return s, fp, nil
 	}
