@@ -224,8 +224,6 @@ func (g *hnsw) searchLayer(qn []float32, eps []cand, ef, layer int, accept func(
 		}
 	}
 	var buf, fresh []int32
-	dim := g.ix.dim
-	codes, scales := g.ix.codes, g.ix.scales
 	for len(c) > 0 {
 		cur := c.pop()
 		if w.full() && cur.score < w.h[0].score {
@@ -242,13 +240,7 @@ func (g *hnsw) searchLayer(qn []float32, eps []cand, ef, layer int, accept func(
 			}
 		}
 		for _, n := range fresh {
-			var s float32
-			if quick {
-				o := int(n) * dim
-				s = simd.DotInt8(qn, codes[o:o+dim:o+dim]) * scales[n]
-			} else {
-				s = g.simQ(qn, n)
-			}
+			s := g.score(qn, n, quick)
 			if !w.full() || s > w.h[0].score {
 				c.push(cand{s, n})
 				if accept == nil || accept(n) {
