@@ -1,14 +1,17 @@
 package localindex
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/internal/simd"
 	"github.com/bedrockkit/bedrockkit/kb"
 )
@@ -401,4 +404,13 @@ func cosine(a, b []float32) float64 {
 		bb += float64(b[i]) * float64(b[i])
 	}
 	return ab / math.Sqrt(aa*bb)
+}
+
+func TestOpenRefusesUnknownQuantization(t *testing.T) {
+	for _, q := range []Quantization{-1, Int8 + 1} {
+		_, err := Open(Options{Quantization: q})
+		if !errors.Is(err, bedrockkit.ErrInvalidInput) || !strings.Contains(err.Error(), "use Auto, Float32 or Int8") {
+			t.Errorf("Quantization %d: %v", q, err)
+		}
+	}
 }
