@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/agent"
+	gjs "github.com/google/jsonschema-go/jsonschema"
 )
 
 func init() { suites["toolcalls"] = runToolcalls }
@@ -65,15 +67,38 @@ func runToolcalls(args []string) error {
 	if total.badSpecs > 0 {
 		fmt.Printf("specs that did not convert: %d\n", total.badSpecs)
 	}
-	fmt.Printf("accept=%.4f reject=%.4f specs=%d calls=%d\n",
-		ratio(total.accepted, total.calls), ratio(total.rejected, total.mutations), total.specs, total.calls)
+	if len(total.defects) > 0 {
+		fmt.Printf("dataset defects (no listed alternative is valid under the function's own schema, by both validators): %d\n", len(total.defects))
+		for _, d := range total.defects {
+			fmt.Printf("  defect %s %s: %s\n", d.id, d.function, d.why)
+		}
+	}
+	for _, d := range total.refused {
+		fmt.Printf("  refused %s %s: %s\n", d.id, d.function, d.why)
+	}
+	valid := total.calls - len(total.defects)
+	fmt.Printf("accept=%.4f reject=%.4f refused=%d defects=%d validator_disagreements=%d specs=%d calls=%d\n",
+		ratio(total.accepted, valid), ratio(total.rejected, total.mutations), len(total.refused), len(total.defects),
+		total.disagree, total.specs, total.calls)
 	return nil
 }
 
 type stats struct {
 	specs, badSpecs, calls, accepted, mutations, rejected int
 	byKind                                                map[string][2]int // kind -> {tried, rejected}
+	// defects are ground-truth calls that no combination of their listed
+	// alternatives makes valid under the function's own schema, by our
+	// validator and by an independent one: the dataset contradicts itself.
+	defects []defect
+	// refused are calls the independent validator accepts in some
+	// combination while agent's validation refuses every one: our fault.
+	refused []defect
+	// disagree counts mutated calls on which the two validators disagree.
+	disagree int
 }
+
+// defect names one ground-truth call and why it was not accepted.
+type defect struct{ id, function, why string }
 
 func (s *stats) add(o stats) {
 	s.specs += o.specs
@@ -82,6 +107,9 @@ func (s *stats) add(o stats) {
 	s.accepted += o.accepted
 	s.mutations += o.mutations
 	s.rejected += o.rejected
+	s.defects = append(s.defects, o.defects...)
+	s.refused = append(s.refused, o.refused...)
+	s.disagree += o.disagree
 	if s.byKind == nil {
 		s.byKind = map[string][2]int{}
 	}
@@ -141,6 +169,10 @@ func readJSONL[T any](path string) ([]T, error) {
 type fnSpec struct {
 	tool   *agent.Tool
 	schema map[string]any
+	// indep validates with an independent JSON Schema implementation
+	// (github.com/google/jsonschema-go), to tell our validator's mistakes
+	// from the dataset's; nil when it cannot compile the schema.
+	indep *gjs.Resolved
 }
 
 func evalFile(qpath, apath string, verbose bool) (stats, error) {
@@ -175,30 +207,26 @@ func evalFile(qpath, apath string, verbose bool) (stats, error) {
 				}
 				continue
 			}
-			specs[f.Name] = fnSpec{tool: t, schema: schema}
+			specs[f.Name] = fnSpec{tool: t, schema: schema, indep: independent(raw)}
 		}
 		for _, gt := range a.GroundTruth {
 			for name, args := range gt {
 				st.calls++
 				spec, ok := specs[name]
 				if !ok {
-					if verbose {
-						fmt.Printf("  reject %s: function %s not among the question's specs\n", a.ID, name)
-					}
+					st.defects = append(st.defects, defect{a.ID, name, "function not among the question's specs"})
 					continue
 				}
-				call := map[string]any{}
-				for k, alts := range args {
-					v, present := pickAlternative(alts)
-					if present {
-						call[k] = v
-					}
-				}
-				input, _ := json.Marshal(call)
-				if err := spec.tool.Validate(input); err != nil {
+				call, verdict, why := findValidCall(spec, args)
+				switch verdict {
+				case verdictDefect:
+					st.defects = append(st.defects, defect{a.ID, name, why})
+					continue
+				case verdictRefused:
 					if verbose {
-						fmt.Printf("  reject %s %s %s: %v\n", a.ID, name, input, err)
+						fmt.Printf("  refused %s %s: %s\n", a.ID, name, why)
 					}
+					st.refused = append(st.refused, defect{a.ID, name, why})
 					continue
 				}
 				st.accepted++
@@ -213,6 +241,9 @@ func evalFile(qpath, apath string, verbose bool) (stats, error) {
 						c[1]++
 					} else if verbose {
 						fmt.Printf("  accepted mutation %s %s %s: %s\n", m.kind, a.ID, name, in)
+					}
+					if spec.indep != nil && (err == nil) != (spec.indep.Validate(m.call) == nil) {
+						st.disagree++
 					}
 					st.byKind[m.kind] = c
 				}
@@ -234,10 +265,13 @@ func toolName(s string) string {
 	return s
 }
 
-// convertSchema maps BFCL's parameter schema to JSON Schema: dict -> object
-// (closed to unknown properties when it lists them), float -> number,
-// tuple -> array, any -> no type constraint; BFCL's non-standard "optional"
-// flag is dropped.
+// convertSchema maps BFCL's parameter schema to JSON Schema. BFCL writes
+// Python-flavoured type names (dict, float, tuple, list, int, str, bool,
+// any; any case): they become object, number, array, integer, string,
+// boolean and no type constraint. A dict that lists its properties is closed
+// to unknown ones. An enum on an array whose values are not arrays lists
+// what each item may be (BFCL's convention), so it moves to the items.
+// BFCL's non-standard "optional" flag is dropped.
 func convertSchema(s map[string]any, top bool) map[string]any {
 	out := map[string]any{}
 	for k, v := range s {
@@ -246,16 +280,8 @@ func convertSchema(s map[string]any, top bool) map[string]any {
 			continue
 		case "type":
 			t, _ := v.(string)
-			switch t {
-			case "dict":
-				out["type"] = "object"
-			case "float":
-				out["type"] = "number"
-			case "tuple":
-				out["type"] = "array"
-			case "any", "":
-			default:
-				out["type"] = t
+			if jt := jsonType(t); jt != "" {
+				out["type"] = jt
 			}
 		case "properties":
 			props := map[string]any{}
@@ -280,59 +306,216 @@ func convertSchema(s map[string]any, top bool) map[string]any {
 			out["additionalProperties"] = false
 		}
 	}
+	if enum, ok := out["enum"].([]any); ok && out["type"] == "array" && len(enum) > 0 {
+		if _, isList := enum[0].([]any); !isList {
+			items, _ := out["items"].(map[string]any)
+			if items == nil {
+				items = map[string]any{}
+			}
+			items["enum"] = enum
+			out["items"] = items
+			delete(out, "enum")
+		}
+	}
 	if top && out["type"] == nil {
 		out["type"] = "object"
 	}
 	return out
 }
 
-// pickAlternative returns the first acceptable value of a BFCL answer list;
-// "" means the argument may be omitted, and so does null (Python's None, the
-// default of an optional argument); present is false when omission is the
-// only choice. Dicts inside a value hold lists of alternatives too.
-func pickAlternative(raw json.RawMessage) (v any, present bool) {
-	var alts []any
-	if err := json.Unmarshal(raw, &alts); err != nil {
-		var one any
-		_ = json.Unmarshal(raw, &one)
-		return resolveNested(one), true
+// jsonType maps a BFCL type name to a JSON Schema type, or "" for none
+// (any, or a name it does not know, which then constrains nothing).
+func jsonType(t string) string {
+	switch strings.ToLower(t) {
+	case "dict", "object", "map":
+		return "object"
+	case "float", "double", "number":
+		return "number"
+	case "int", "integer", "long":
+		return "integer"
+	case "str", "string":
+		return "string"
+	case "bool", "boolean":
+		return "boolean"
+	case "tuple", "list", "array", "set":
+		return "array"
+	case "null", "none":
+		return "null"
 	}
-	for _, a := range alts {
-		if s, ok := a.(string); (ok && s == "") || a == nil {
-			continue
-		}
-		return resolveNested(a), true
-	}
-	return nil, false
+	return ""
 }
 
-func resolveNested(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, alts := range x {
-			list, ok := alts.([]any)
-			if !ok {
-				out[k] = resolveNested(alts)
-				continue
-			}
-			for _, a := range list {
-				if s, ok := a.(string); ok && s == "" {
+// maxCombinations bounds the search over one call's alternatives; a call
+// with more combinations is judged on the first maxCombinations of them,
+// enumerated with every argument's first-listed alternative first.
+const maxCombinations = 4096
+
+type verdict int
+
+const (
+	verdictAccepted verdict = iota
+	verdictRefused
+	verdictDefect
+)
+
+// omit stands for BFCL's "" (or null) alternative: the argument may be left
+// out.
+type omit struct{}
+
+// findValidCall looks for a combination of the listed alternatives of every
+// argument that the tool's schema accepts. It returns the first such call.
+// When there is none, the call is a dataset defect if the independent
+// validator rejects every combination too, and refused (our validator's
+// fault) if the independent one accepts some combination.
+func findValidCall(spec fnSpec, args map[string]json.RawMessage) (map[string]any, verdict, string) {
+	keys := slices.Sorted(maps.Keys(args))
+	choices := make([][]any, len(keys))
+	for i, k := range keys {
+		var v any
+		if err := json.Unmarshal(args[k], &v); err != nil {
+			return nil, verdictDefect, fmt.Sprintf("argument %s: %v", k, err)
+		}
+		if list, ok := v.([]any); ok {
+			for _, alt := range list {
+				if s, ok := alt.(string); (ok && s == "") || alt == nil {
+					choices[i] = append(choices[i], omit{})
 					continue
 				}
-				out[k] = resolveNested(a)
-				break
+				choices[i] = append(choices[i], expand(alt, maxCombinations)...)
+			}
+		} else {
+			choices[i] = expand(v, maxCombinations)
+		}
+		if len(choices[i]) == 0 {
+			return nil, verdictDefect, fmt.Sprintf("argument %s lists no alternative", k)
+		}
+	}
+	var combos []map[string]any
+	forEachCombination(choices, maxCombinations, func(pick []any) bool {
+		call := map[string]any{}
+		for i, k := range keys {
+			if _, o := pick[i].(omit); !o {
+				call[k] = pick[i]
 			}
 		}
+		combos = append(combos, call)
+		return true
+	})
+	var firstErr error
+	for _, call := range combos {
+		in, _ := json.Marshal(call)
+		err := spec.tool.Validate(in)
+		if err == nil {
+			return call, verdictAccepted, ""
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	why := fmt.Sprintf("%d combination(s) tried; first: %v", len(combos), firstErr)
+	if spec.indep == nil {
+		return nil, verdictRefused, why + " (the independent validator could not compile the schema)"
+	}
+	for _, call := range combos {
+		if spec.indep.Validate(call) == nil {
+			in, _ := json.Marshal(call)
+			return nil, verdictRefused, fmt.Sprintf("%s; the independent validator accepts %s", why, in)
+		}
+	}
+	return nil, verdictDefect, why
+}
+
+// expand returns the concrete values one BFCL value stands for: inside a
+// dict every key again holds a list of alternatives ("" meaning the key may
+// be left out), and arrays are expanded element by element. At most limit
+// values are returned.
+func expand(v any, limit int) []any {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := slices.Sorted(maps.Keys(x))
+		choices := make([][]any, len(keys))
+		for i, k := range keys {
+			if list, ok := x[k].([]any); ok {
+				for _, alt := range list {
+					if s, ok := alt.(string); (ok && s == "") || alt == nil {
+						choices[i] = append(choices[i], omit{})
+						continue
+					}
+					choices[i] = append(choices[i], expand(alt, limit)...)
+				}
+			} else {
+				choices[i] = expand(x[k], limit)
+			}
+			if len(choices[i]) == 0 {
+				choices[i] = []any{omit{}}
+			}
+		}
+		var out []any
+		forEachCombination(choices, limit, func(pick []any) bool {
+			m := map[string]any{}
+			for i, k := range keys {
+				if _, o := pick[i].(omit); !o {
+					m[k] = pick[i]
+				}
+			}
+			out = append(out, m)
+			return true
+		})
 		return out
 	case []any:
-		out := make([]any, len(x))
+		choices := make([][]any, len(x))
 		for i, e := range x {
-			out[i] = resolveNested(e)
+			choices[i] = expand(e, limit)
 		}
+		var out []any
+		forEachCombination(choices, limit, func(pick []any) bool {
+			out = append(out, slices.Clone(pick))
+			return true
+		})
 		return out
 	}
-	return v
+	return []any{v}
+}
+
+// forEachCombination calls fn with one pick from every list, odometer
+// order with the first list varying slowest, at most limit times. An empty
+// list of lists has one (empty) combination.
+func forEachCombination(lists [][]any, limit int, fn func([]any) bool) {
+	idx := make([]int, len(lists))
+	pick := make([]any, len(lists))
+	for n := 0; n < limit; n++ {
+		for i, j := range idx {
+			pick[i] = lists[i][j]
+		}
+		if !fn(pick) {
+			return
+		}
+		i := len(idx) - 1
+		for ; i >= 0; i-- {
+			idx[i]++
+			if idx[i] < len(lists[i]) {
+				break
+			}
+			idx[i] = 0
+		}
+		if i < 0 {
+			return
+		}
+	}
+}
+
+// independent compiles schema with github.com/google/jsonschema-go, an
+// implementation unrelated to the one agent uses; nil when it cannot.
+func independent(schema json.RawMessage) *gjs.Resolved {
+	var s gjs.Schema
+	if err := json.Unmarshal(schema, &s); err != nil {
+		return nil
+	}
+	r, err := s.Resolve(nil)
+	if err != nil {
+		return nil
+	}
+	return r
 }
 
 type mutation struct {
