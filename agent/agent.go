@@ -28,7 +28,11 @@ type Limits struct {
 	// schema violation) the model may make in one turn before the run fails
 	// with ErrTooManyInvalidCalls; 0 means 3, a negative value means none.
 	MaxToolRetries int
-	// ToolTimeout bounds each tool run unless the tool sets its own; 0 means none.
+	// ToolTimeout bounds each tool run unless the tool sets its own; 0 means
+	// none. A tool still running at its deadline is told through its context;
+	// one that does not return within AbandonGrace after that is abandoned
+	// (see Tool.Abandoned): the model gets a timeout error result and the run
+	// goes on. Cancelling the run abandons a stuck tool the same way.
 	ToolTimeout time.Duration
 	// Parallelism is how many tool calls of one model turn run at once; 0 means 4.
 	Parallelism int
@@ -756,9 +760,10 @@ func (r *runner) handleCalls(ctx context.Context, calls []bedrockkit.ToolCall) (
 }
 
 type outcome struct {
-	start    time.Time
-	dur      time.Duration
-	panicked bool
+	start     time.Time
+	dur       time.Duration
+	panicked  bool
+	abandoned bool
 }
 
 // runJobs runs the jobs, at most Limits.Parallelism at once, puts their
@@ -805,7 +810,7 @@ func (r *runner) runJobs(ctx context.Context, jobs []job, results []bedrockkit.T
 			results[j.index] = res
 		}
 		r.record(j.key, res)
-		r.emit(ToolCalled{Iteration: r.iter, Call: j.call, Result: res, Start: outs[i].start, Duration: outs[i].dur, IdempotencyKey: j.key, Panicked: outs[i].panicked})
+		r.emit(ToolCalled{Iteration: r.iter, Call: j.call, Result: res, Start: outs[i].start, Duration: outs[i].dur, IdempotencyKey: j.key, Panicked: outs[i].panicked, Abandoned: outs[i].abandoned})
 	}
 	return nil
 }
@@ -854,8 +859,8 @@ func (r *runner) exec(ctx context.Context, j job, info CallInfo) (res bedrockkit
 	if timeout == 0 {
 		timeout = r.limits.ToolTimeout
 	}
-	parts, f, err := j.tool.call(cctx, j.call.Input, timeout)
-	out.start, out.dur = start, max(time.Since(start), 1)
+	parts, f, abandoned, err := j.tool.call(cctx, j.call.Input, timeout)
+	out.start, out.dur, out.abandoned = start, max(time.Since(start), 1), abandoned
 	if err != nil {
 		// Classified by where the error arose in this call, not by its
 		// type: a tool whose function calls another tool may return that

@@ -56,6 +56,11 @@ type ToolCalled struct {
 	// recovered. A panic of another tool that the function called and
 	// returned as its error is the tool's own failure and does not set it.
 	Panicked bool
+	// Abandoned is true when the tool did not return within AbandonGrace
+	// after its timeout (or the run's cancellation): the run went on without
+	// it, the model was told it timed out, and its goroutine is left to
+	// finish on its own, its result discarded (see Tool.Abandoned).
+	Abandoned bool
 }
 
 // Observation reports the tool results sent back to the model.

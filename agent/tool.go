@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -39,6 +40,8 @@ type Tool struct {
 	timeout       time.Duration
 	compiled      *jsonschema.Schema
 	err           error
+	// abandoned counts calls that overran and were left running.
+	abandoned atomic.Int64
 }
 
 // ToolOption configures a Tool.
@@ -50,7 +53,10 @@ type ToolOption func(*Tool)
 func RequireConfirmation() ToolOption { return func(t *Tool) { t.confirm = true } }
 
 // WithTimeout bounds each run of the tool; it overrides Limits.ToolTimeout.
-// The tool must honour its context for the timeout to take effect.
+// The tool's context is cancelled at the deadline. A tool that does not
+// return within a short grace after that (AbandonGrace) is abandoned: the
+// call fails with a timeout and the run goes on, while the tool's goroutine
+// keeps running until its function returns (see Tool.Abandoned).
 func WithTimeout(d time.Duration) ToolOption { return func(t *Tool) { t.timeout = d } }
 
 var toolNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
@@ -227,7 +233,8 @@ func (t *Tool) Validate(input json.RawMessage) error {
 //   - an error wrapping bedrockkit.ErrInvalidInput for a ReturnControl tool,
 //     which has no function to run;
 //   - an error wrapping context.DeadlineExceeded when the tool ran longer
-//     than its WithTimeout;
+//     than its WithTimeout, whether or not it returned (see Abandoned);
+//   - ctx's error when ctx ended before the tool returned;
 //   - an error wrapping ErrToolPanicked, saying the tool panicked with
 //     what value, when it did (the panic is recovered);
 //   - otherwise the tool's own error, unchanged.
@@ -241,9 +248,29 @@ func (t *Tool) Validate(input json.RawMessage) error {
 // empty. Call does not apply an Agent's guardrail, limits or idempotency
 // records: those belong to a run.
 func (t *Tool) Call(ctx context.Context, input json.RawMessage) ([]bedrockkit.Part, error) {
-	parts, _, err := t.call(ctx, input, t.timeout)
+	parts, _, _, err := t.call(ctx, input, t.timeout)
 	return parts, err
 }
+
+// AbandonGrace is how long a tool may take to return once its context is
+// done (its timeout passed, or the run or Call was cancelled) before it is
+// abandoned.
+const AbandonGrace = 100 * time.Millisecond
+
+// Abandoned returns how many calls of this tool are still running after
+// being abandoned: their timeout passed (or their context was cancelled)
+// and they did not return within AbandonGrace.
+//
+// Go cannot stop a goroutine. A tool function that ignores its context is
+// therefore run on a goroutine of its own, and when it overruns, the call
+// returns a timeout error without it: the run goes on and the model is told
+// the tool timed out. The abandoned goroutine ends when the function
+// returns; what it returns then is discarded (a panic is recovered). A
+// function that never returns keeps its goroutine, and whatever it holds,
+// for the life of the process, so write tools that honour ctx, and watch
+// this count (ToolCalled.Abandoned marks each such call in a run's events).
+// A server can also wait for it to reach zero before it exits.
+func (t *Tool) Abandoned() int { return int(t.abandoned.Load()) }
 
 // fault says which part of one call produced its error. It is decided by
 // where the error arose in that call, never by the error's type: a tool's
@@ -261,13 +288,13 @@ const (
 
 // call is Call with the timeout the caller chose (the tool's own, or for an
 // agent run the tool's own falling back to Limits.ToolTimeout), and says
-// which part of the call failed.
-func (t *Tool) call(ctx context.Context, input json.RawMessage, timeout time.Duration) ([]bedrockkit.Part, fault, error) {
+// which part of the call failed and whether the tool was abandoned.
+func (t *Tool) call(ctx context.Context, input json.RawMessage, timeout time.Duration) ([]bedrockkit.Part, fault, bool, error) {
 	if err := t.Validate(input); err != nil {
-		return nil, faultRefused, err
+		return nil, faultRefused, false, err
 	}
 	if t.run == nil {
-		return nil, faultNoFunc, fmt.Errorf("agent: tool %q returns control to the caller, who runs it; it has no function to call: %w", t.name, bedrockkit.ErrInvalidInput)
+		return nil, faultNoFunc, false, fmt.Errorf("agent: tool %q returns control to the caller, who runs it; it has no function to call: %w", t.name, bedrockkit.ErrInvalidInput)
 	}
 	if len(bytes.TrimSpace(input)) == 0 {
 		input = json.RawMessage(`{}`)
@@ -278,14 +305,79 @@ func (t *Tool) call(ctx context.Context, input json.RawMessage, timeout time.Dur
 		cctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	parts, panicked, err := safeRun(cctx, t.name, t.run, input)
+	o, abandoned := t.runDetached(cctx, input)
+	timedOut := timeout > 0 && errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 	switch {
-	case panicked:
-		return nil, faultPanicked, err
-	case err != nil && timeout > 0 && errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
-		return nil, faultTimedOut, &timeoutError{tool: t.name, after: timeout}
+	case abandoned && timedOut:
+		return nil, faultTimedOut, true, &timeoutError{tool: t.name, after: timeout, abandoned: true}
+	case abandoned:
+		return nil, faultNone, true, fmt.Errorf("agent: tool %q did not return after its context ended; it was abandoned: %w", t.name, ctx.Err())
+	case o.panicked:
+		return nil, faultPanicked, false, o.err
+	case o.exited:
+		return nil, faultNone, false, fmt.Errorf("agent: tool %q ended its goroutine (runtime.Goexit) without returning a result", t.name)
+	case o.err != nil && timedOut:
+		return nil, faultTimedOut, false, &timeoutError{tool: t.name, after: timeout}
 	}
-	return parts, faultNone, err
+	return o.parts, faultNone, false, o.err
+}
+
+// runOutcome is what a tool's function did.
+type runOutcome struct {
+	parts    []bedrockkit.Part
+	err      error
+	panicked bool
+	exited   bool // runtime.Goexit: the function neither returned nor panicked
+}
+
+// Call states, for the race between a tool returning and its caller
+// abandoning it.
+const (
+	callRunning int32 = iota
+	callReturned
+	callAbandoned
+)
+
+// runDetached runs the tool's function on a goroutine of its own and waits
+// for it until ctx is done, then for AbandonGrace more. A function still
+// running then is abandoned: the outcome is not waited for, the goroutine
+// sends it into a buffered channel nobody reads (it never blocks, and the
+// channel is never closed), and it ends when the function returns. Nothing
+// else is shared with the goroutine, so a late result cannot race with the
+// run. t.abandoned counts the abandoned calls still running.
+func (t *Tool) runDetached(ctx context.Context, input json.RawMessage) (runOutcome, bool) {
+	done := make(chan runOutcome, 1)
+	var state atomic.Int32
+	go func() {
+		o := runOutcome{exited: true}
+		defer func() {
+			done <- o
+			if !state.CompareAndSwap(callRunning, callReturned) {
+				t.abandoned.Add(-1) // the caller left; this call is no longer running
+			}
+		}()
+		o.parts, o.panicked, o.err = safeRun(ctx, t.name, t.run, input)
+		o.exited = false
+	}()
+	select {
+	case o := <-done:
+		return o, false
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(AbandonGrace)
+	defer grace.Stop()
+	select {
+	case o := <-done:
+		return o, false
+	case <-grace.C:
+	}
+	t.abandoned.Add(1)
+	if !state.CompareAndSwap(callRunning, callAbandoned) {
+		// It returned just now: take its outcome after all.
+		t.abandoned.Add(-1)
+		return <-done, false
+	}
+	return runOutcome{}, true
 }
 
 // safeRun runs fn, turning a panic into a *panicError and reporting it.
@@ -315,11 +407,15 @@ func (e *panicError) Unwrap() error { return ErrToolPanicked }
 
 // timeoutError is a tool run that outlived its timeout.
 type timeoutError struct {
-	tool  string
-	after time.Duration
+	tool      string
+	after     time.Duration
+	abandoned bool
 }
 
 func (e *timeoutError) Error() string {
+	if e.abandoned {
+		return fmt.Sprintf("agent: tool %q timed out after %s (it ignored the deadline and was abandoned)", e.tool, e.after)
+	}
 	return fmt.Sprintf("agent: tool %q timed out after %s", e.tool, e.after)
 }
 
