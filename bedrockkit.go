@@ -33,12 +33,16 @@ func AssistantText(text string) Message {
 	return Message{Role: RoleAssistant, Parts: []Part{Text{Text: text}}}
 }
 
-// Text concatenates the message's Text parts in order. Other parts are ignored.
+// Text concatenates the message's Text and CitedText parts in order. Other
+// parts are ignored.
 func (m Message) Text() string {
 	var b strings.Builder
 	for _, p := range m.Parts {
-		if t, ok := p.(Text); ok {
-			b.WriteString(t.Text)
+		switch p := p.(type) {
+		case Text:
+			b.WriteString(p.Text)
+		case CitedText:
+			b.WriteString(p.Text)
 		}
 	}
 	return b.String()
@@ -56,8 +60,8 @@ func (m Message) ToolCalls() []ToolCall {
 }
 
 // Part is one piece of message content. It is sealed: the concrete types are
-// Text, Image, Document, JSON, ToolCall, ToolResult, Reasoning and CachePoint.
-// Use a type switch to handle them.
+// Text, CitedText, Image, Document, JSON, ToolCall, ToolResult, Reasoning and
+// CachePoint. Use a type switch to handle them.
 type Part interface {
 	isPart()
 }
@@ -111,6 +115,11 @@ type Document struct {
 	Bytes  []byte
 	Text   string
 	S3URI  string
+	// Citations asks the model to cite this document: the answer comes back
+	// with CitedText parts naming the passages that support it (see
+	// Message.Citations). Models that cannot cite (Capabilities.Citations)
+	// refuse it with ErrUnsupported.
+	Citations bool
 }
 
 // JSON is structured content, used inside a ToolResult.
@@ -159,6 +168,7 @@ type CachePoint struct {
 }
 
 func (Text) isPart()       {}
+func (CitedText) isPart()  {}
 func (Image) isPart()      {}
 func (Document) isPart()   {}
 func (JSON) isPart()       {}
@@ -173,6 +183,10 @@ type Tool struct {
 	Name        string
 	Description string
 	InputSchema json.RawMessage
+	// Strict asks the model to follow InputSchema exactly (Bedrock's strict
+	// tool use, offered by the models that offer native structured output,
+	// see Capabilities.StructuredOutput).
+	Strict bool
 }
 
 // ToolChoiceKind says how the model must use the tools.
@@ -202,6 +216,30 @@ type GuardrailConfig struct {
 	StreamMode string
 }
 
+// ServiceTier is a Bedrock processing tier. Priority serves first at a
+// premium price, flex serves when capacity allows at a discount, default is
+// the standard on-demand tier and reserved is reserved capacity.
+type ServiceTier string
+
+// Bedrock's service tiers. The empty value sends no tier (Bedrock's default).
+const (
+	ServiceTierDefault  ServiceTier = "default"
+	ServiceTierPriority ServiceTier = "priority"
+	ServiceTierFlex     ServiceTier = "flex"
+	ServiceTierReserved ServiceTier = "reserved"
+)
+
+// LatencyMode selects standard or latency-optimized inference
+// (Bedrock's performanceConfig). Only some models in some Regions offer the
+// optimized mode; Bedrock refuses it elsewhere.
+type LatencyMode string
+
+// Latency modes. The empty value sends nothing (standard).
+const (
+	LatencyStandard  LatencyMode = "standard"
+	LatencyOptimized LatencyMode = "optimized"
+)
+
 // Request is one model invocation.
 type Request struct {
 	// System holds system-prompt parts: Text and CachePoint.
@@ -220,6 +258,16 @@ type Request struct {
 	// Extra is passed to the model as additionalModelRequestFields
 	// (for example Claude's "thinking" or "top_k").
 	Extra map[string]any
+	// Output asks for a JSON value matching a schema instead of prose: the
+	// response's text is that value (see OutputSchema). Wrap the model with
+	// StructuredOutput, or call GenerateValue, to have the answer validated
+	// and repaired and to reach models that do not honour Output
+	// themselves (see OutputCapable).
+	Output *OutputSchema
+	// ServiceTier asks Bedrock for a processing tier; empty sends none.
+	ServiceTier ServiceTier
+	// LatencyMode asks for latency-optimized inference; empty sends none.
+	LatencyMode LatencyMode
 }
 
 // Response is a model's complete answer.
@@ -230,6 +278,12 @@ type Response struct {
 	Latency    time.Duration
 	// AdditionalFields holds additionalModelResponseFields as raw JSON, if any.
 	AdditionalFields json.RawMessage
+	// ServiceTier is the tier that served the request, as the service
+	// reports it; empty when it reports none.
+	ServiceTier ServiceTier
+	// LatencyMode is the latency mode that served the request, as the
+	// service reports it; empty when it reports none.
+	LatencyMode LatencyMode
 }
 
 // Usage counts the tokens of one or more calls.
@@ -276,7 +330,9 @@ const (
 )
 
 // Event is one item of a model stream. It is sealed: the concrete types are
-// TextDelta, ReasoningDelta, ToolCallDelta, ToolCallDone, Stop and Metadata.
+// TextDelta, ReasoningDelta, CitationDelta, ToolCallDelta, ToolCallDone,
+// Stop, Metadata, and, in structured streams (see StructuredOutput),
+// OutputRetry and OutputValue.
 type Event interface {
 	isEvent()
 }
@@ -319,14 +375,26 @@ type Stop struct {
 	AdditionalFields json.RawMessage
 }
 
+// CitationDelta adds a source to the text of content block Index: that text
+// is cited (see CitedText).
+type CitationDelta struct {
+	Index  int
+	Source CitationSource
+}
+
 // Metadata reports the usage and latency of the stream; it arrives last.
 type Metadata struct {
 	Usage   Usage
 	Latency time.Duration
+	// ServiceTier and LatencyMode are what served the stream, as the
+	// service reports them; empty when it reports none.
+	ServiceTier ServiceTier
+	LatencyMode LatencyMode
 }
 
 func (TextDelta) isEvent()      {}
 func (ReasoningDelta) isEvent() {}
+func (CitationDelta) isEvent()  {}
 func (ToolCallDelta) isEvent()  {}
 func (ToolCallDone) isEvent()   {}
 func (Stop) isEvent()           {}

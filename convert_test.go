@@ -210,7 +210,7 @@ func TestFromContentBlocksAllParts(t *testing.T) {
 		`bedrockkit.Text{Text:"t"}`,
 		`bedrockkit.Image{Format:"png", Bytes:[]uint8{0x1}, S3URI:""}`,
 		`bedrockkit.Image{Format:"jpeg", Bytes:[]uint8(nil), S3URI:"s3://b/i"}`,
-		`bedrockkit.Document{Name:"d", Format:"md", Bytes:[]uint8(nil), Text:"# x", S3URI:""}`,
+		`bedrockkit.Document{Name:"d", Format:"md", Bytes:[]uint8(nil), Text:"# x", S3URI:"", Citations:false}`,
 		`bedrockkit.ToolCall{ID:"c", Name:"n", Input:json.RawMessage{0x7b, 0x22, 0x6b, 0x22, 0x3a, 0x31, 0x7d}}`,
 		`bedrockkit.ToolResult{CallID:"c", Parts:[]bedrockkit.Part{bedrockkit.Text{Text:"boom"}, bedrockkit.JSON{Value:json.RawMessage{0x7b, 0x22, 0x65, 0x22, 0x3a, 0x31, 0x7d}}}, IsError:true}`,
 		`bedrockkit.Reasoning{Text:"hm", Signature:"sig", Redacted:[]uint8(nil)}`,

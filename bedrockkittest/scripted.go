@@ -55,14 +55,40 @@ func ToolStep(calls ...bedrockkit.ToolCall) Step {
 // Each Generate call and each iteration of a sequence returned by Stream is
 // one call. A call whose context is already done returns the context's error
 // without taking a step or being recorded.
+//
+// A ScriptedModel is bedrockkit.OutputCapable: it answers a request with
+// Output the way a model with native structured output does, so script the
+// JSON text of the answer (TextStep(`{"total": 12}`)). Call
+// SetSupportsOutput(false) to have bedrockkit.StructuredOutput ask it
+// through the forced answer tool instead, and script a call of that tool
+// (ToolStep with the schema's name).
 type ScriptedModel struct {
-	mu    sync.Mutex
-	steps []Step
-	next  int
-	reqs  []*bedrockkit.Request
+	mu        sync.Mutex
+	steps     []Step
+	next      int
+	reqs      []*bedrockkit.Request
+	noOutputs bool
 }
 
-var _ bedrockkit.Model = (*ScriptedModel)(nil)
+var (
+	_ bedrockkit.Model         = (*ScriptedModel)(nil)
+	_ bedrockkit.OutputCapable = (*ScriptedModel)(nil)
+)
+
+// SupportsOutput reports whether the model presents itself as honouring
+// Request.Output (true unless SetSupportsOutput(false) was called).
+func (m *ScriptedModel) SupportsOutput() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return !m.noOutputs
+}
+
+// SetSupportsOutput sets what SupportsOutput reports.
+func (m *ScriptedModel) SetSupportsOutput(v bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.noOutputs = !v
+}
 
 // NewScriptedModel returns a model that answers with steps, in order.
 func NewScriptedModel(steps ...Step) *ScriptedModel {
@@ -201,8 +227,8 @@ func defaultStopReason(m bedrockkit.Message) bedrockkit.StopReason {
 // ResponseEvents returns the stream events a model would send for r: for each
 // part (its index is the content-block index) TextDelta chunks, ReasoningDelta
 // chunks then the signature or redacted content, or a ToolCallDelta with ID
-// and Name followed by input fragments and a ToolCallDone; then Stop and
-// Metadata. Text is split into chunks of chunkRunes runes and tool input into
+// and Name followed by input fragments and a ToolCallDone (CitedText: text
+// chunks then a CitationDelta per source); then Stop and Metadata. Text is split into chunks of chunkRunes runes and tool input into
 // fragments of chunkRunes bytes; chunkRunes <= 0 splits text after each run
 // of white space and tool input into 8-byte fragments. Parts that models do
 // not stream (images, documents, tool results, cache points) are skipped.
@@ -214,6 +240,13 @@ func ResponseEvents(r *bedrockkit.Response, chunkRunes int) []bedrockkit.Event {
 		case bedrockkit.Text:
 			for _, c := range splitText(p.Text, chunkRunes) {
 				evs = append(evs, bedrockkit.TextDelta{Index: i, Text: c})
+			}
+		case bedrockkit.CitedText:
+			for _, c := range splitText(p.Text, chunkRunes) {
+				evs = append(evs, bedrockkit.TextDelta{Index: i, Text: c})
+			}
+			for _, src := range p.Sources {
+				evs = append(evs, bedrockkit.CitationDelta{Index: i, Source: src})
 			}
 		case bedrockkit.Reasoning:
 			for _, c := range splitText(p.Text, chunkRunes) {
@@ -245,7 +278,7 @@ func ResponseEvents(r *bedrockkit.Response, chunkRunes int) []bedrockkit.Event {
 	}
 	evs = append(evs,
 		bedrockkit.Stop{Reason: reason, AdditionalFields: slices.Clone(r.AdditionalFields)},
-		bedrockkit.Metadata{Usage: r.Usage, Latency: r.Latency})
+		bedrockkit.Metadata{Usage: r.Usage, Latency: r.Latency, ServiceTier: r.ServiceTier, LatencyMode: r.LatencyMode})
 	return evs
 }
 
@@ -400,6 +433,14 @@ func clonePart(p bedrockkit.Part) bedrockkit.Part {
 		return p
 	case bedrockkit.Reasoning:
 		p.Redacted = slices.Clone(p.Redacted)
+		return p
+	case bedrockkit.CitedText:
+		p.Sources = slices.Clone(p.Sources)
+		for i := range p.Sources {
+			if p.Sources[i].Metadata != nil {
+				p.Sources[i].Metadata = cloneValue(p.Sources[i].Metadata).(map[string]any)
+			}
+		}
 		return p
 	}
 	return p
