@@ -3,19 +3,29 @@
 // byte range of the original text it came from, so that a match found in the
 // folded text can be masked in the original.
 //
-// Full folding applies, in order: Unicode NFKC (golang.org/x/text/unicode/norm),
-// removal of format characters (zero-width, bidi controls, soft hyphen,
-// variation selectors), removal of combining marks (diacritics), lower-casing,
-// a confusables map that turns Cyrillic and Greek look-alikes into Latin
-// letters, whitespace collapsing, leetspeak folding inside words (h3ll0,
-// sh!t) and separator folding of spelled-out words (s.p.a.c.e.d, s p a c e d).
-// Folding is idempotent: Full(Full(s).String()) equals Full(s).
+// Both foldings apply Unicode NFKC (golang.org/x/text/unicode/norm), remove
+// format characters (zero-width, bidi controls, soft hyphen, variation
+// selectors), map every decimal digit of any script (Unicode Nd: Arabic-Indic,
+// Devanagari, ...) to its ASCII digit and every dash (Unicode Pd: en dash,
+// U+2011 non-breaking hyphen, ..., and minus signs) to '-'.
 //
-// Basic folding applies only NFKC, format-character removal and whitespace
-// mapping; it keeps case and digits and is what the PII detectors read.
+// Full folding then removes combining marks (diacritics), lower-cases, folds
+// look-alike letters to Latin ones (Unicode TR39 confusables, see
+// confusables.go), collapses whitespace, folds leetspeak inside words (h3ll0,
+// sh!t) and spelled-out words (s.p.a.c.e.d, s p a c e d).
+//
+// Basic folding keeps case, digits and punctuation and is what the PII
+// detectors read. Besides the common steps it folds dot- and slash-like
+// marks to '.' and '/', and look-alike letters in tokens that mix them with
+// ASCII letters or digits or consist of them only (jаne@exаmple.com with
+// Cyrillic а); it never turns a letter into a digit.
+//
+// Both foldings are idempotent: Full(Full(s).String()) equals Full(s), and
+// likewise for Basic. Both are linear in the length of the input.
 package normalize
 
 import (
+	"sort"
 	"strings"
 	"sync"
 	"unicode"
@@ -107,14 +117,48 @@ func fold(s string, full bool) *Text {
 	} else {
 		var it norm.Iter
 		it.InitString(norm.NFKC, s)
+		// The iterator may return part of a decomposition (¼ -> 1 ⁄ 4)
+		// before it moves past the input; such output belongs to the input
+		// consumed next, so that every folded byte maps to a non-empty range.
+		pending := -1
+		orphan := false
 		for !it.Done() {
 			p0 := it.Pos()
 			seg := it.Next()
 			p1 := it.Pos()
+			n0 := len(items)
 			for len(seg) > 0 {
 				r, sz := utf8.DecodeRune(seg)
 				seg = seg[sz:]
+				// Marks that followed a removed format character are removed
+				// too: kept, they would combine with the character before it
+				// when the folded text is folded again.
+				if invisible(r) {
+					orphan = true
+					continue
+				}
+				if orphan && unicode.In(r, unicode.Mn, unicode.Me, unicode.Mc) {
+					continue
+				}
+				orphan = false
 				items = appendRune(items, r, int32(p0), int32(p1), full)
+			}
+			if p1 == p0 {
+				if pending < 0 {
+					pending = n0
+				}
+				continue
+			}
+			if pending >= 0 {
+				for k := pending; k < n0; k++ {
+					items[k].e = int32(p1)
+				}
+				pending = -1
+			}
+		}
+		if pending >= 0 {
+			for k := pending; k < len(items); k++ {
+				items[k].e = int32(len(s))
 			}
 		}
 	}
@@ -122,6 +166,8 @@ func fold(s string, full bool) *Text {
 		items = collapseSpace(items)
 		items = leet(items)
 		items = separators(items)
+	} else {
+		foldLookalikeTokens(items)
 	}
 	if cap(items) > 1<<16 {
 		defer func() { items = nil }() // do not keep huge buffers alive
@@ -178,7 +224,20 @@ func appendRune(items []item, r rune, s, e int32, full bool) []item {
 		}
 		return append(items, item{' ', s, e})
 	}
+	if r >= utf8.RuneSelf {
+		if d, ok := DigitValue(r); ok {
+			return append(items, item{'0' + rune(d), s, e})
+		}
+		if isDash(r) {
+			return append(items, item{'-', s, e})
+		}
+	}
 	if !full {
+		if r >= utf8.RuneSelf {
+			if m := basicPunct(r); m != 0 {
+				r = m
+			}
+		}
 		return append(items, item{r, s, e})
 	}
 	if r < utf8.RuneSelf {
@@ -198,7 +257,7 @@ func appendRune(items []item, r rune, s, e int32, full bool) []item {
 			continue
 		}
 		c = unicode.ToLower(c)
-		if m, ok := confusables[c]; ok {
+		if m := confusable(c); m != 0 {
 			c = m
 		}
 		items = append(items, item{c, s, e})
@@ -372,4 +431,115 @@ func encode(items []item, n int) *Text {
 		k += l
 	}
 	return &Text{s: b.String(), start: start[:k], end: end[:k], n: n}
+}
+
+// DigitValue returns the value of r if it is a decimal digit (Unicode
+// category Nd) of any script: Arabic-Indic ٣, Devanagari ३, Bengali ৩ and
+// so on. Unicode encodes every such digit set as ten contiguous code points
+// from zero to nine, each range of the Nd table starting at a zero, so the
+// value is the offset from the start of its range modulo ten.
+func DigitValue(r rune) (int, bool) {
+	if r >= '0' && r <= '9' {
+		return int(r - '0'), true
+	}
+	if r < utf8.RuneSelf {
+		return 0, false
+	}
+	nd := unicode.Nd
+	if r <= 0xFFFF {
+		rs := nd.R16
+		i := sort.Search(len(rs), func(i int) bool { return rune(rs[i].Hi) >= r })
+		if i < len(rs) && rune(rs[i].Lo) <= r && (r-rune(rs[i].Lo))%rune(rs[i].Stride) == 0 {
+			return int(r-rune(rs[i].Lo)) % 10, true
+		}
+		return 0, false
+	}
+	rs := nd.R32
+	i := sort.Search(len(rs), func(i int) bool { return rune(rs[i].Hi) >= r })
+	if i < len(rs) && rune(rs[i].Lo) <= r && (r-rune(rs[i].Lo))%rune(rs[i].Stride) == 0 {
+		return int(r-rune(rs[i].Lo)) % 10, true
+	}
+	return 0, false
+}
+
+// isDash reports dash punctuation (Unicode category Pd: hyphen, non-breaking
+// hyphen, figure, en and em dashes, ...) and the minus signs, all folded to
+// an ASCII hyphen-minus.
+func isDash(r rune) bool {
+	switch r {
+	case '\u2212', '\u2796', '\u02D7':
+		return true
+	}
+	return unicode.Is(unicode.Pd, r)
+}
+
+// basicPunct folds the dot- and slash-like marks people put between digit
+// groups (middle dot, bullet, hyphenation point, dot and bullet operators,
+// division slash) to '.' and '/', for the PII view only.
+func basicPunct(r rune) rune {
+	switch r {
+	case '\u00B7', '\u2022', '\u2027', '\u2219', '\u22C5', '\u30FB', '\u0387', '\u2024':
+		return '.'
+	case '\u2215', '\u2044', '\u29F8':
+		return '/'
+	}
+	return 0
+}
+
+// basicConfusable returns the ASCII letter a non-ASCII look-alike letter
+// folds to in the Basic view, keeping its case, or 0. Look-alikes of digits
+// are not folded there.
+func basicConfusable(r rune) rune {
+	if r < utf8.RuneSelf {
+		return 0
+	}
+	m := confusable(unicode.ToLower(r))
+	if m < 'a' || m > 'z' {
+		return 0
+	}
+	if unicode.IsUpper(r) {
+		m -= 'a' - 'A'
+	}
+	return m
+}
+
+// foldLookalikeTokens folds look-alike letters in the Basic view, token by
+// token (a token is a run of non-space characters): a token is folded when it
+// mixes them with ASCII letters or digits (jаne@exаmple.com with Cyrillic а)
+// or when every non-ASCII letter in it is a look-alike (ѕѕո). Words written
+// wholly in another script, with letters that have no Latin twin, are left
+// alone.
+func foldLookalikeTokens(items []item) {
+	for i := 0; i < len(items); {
+		if isSpace(items[i].r) {
+			i++
+			continue
+		}
+		j := i
+		ascii, look, other := false, false, false
+		for ; j < len(items) && !isSpace(items[j].r); j++ {
+			r := items[j].r
+			switch {
+			case r < utf8.RuneSelf:
+				ascii = ascii || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+			case basicConfusable(r) != 0:
+				look = true
+			case unicode.IsLetter(r):
+				other = true
+			}
+		}
+		if look && (ascii || !other) {
+			for k := i; k < j; k++ {
+				// A letter carrying a combining mark is left alone: folded, it
+				// would compose with the mark into another letter under NFKC.
+				if k+1 < j && unicode.In(items[k+1].r, unicode.Mn, unicode.Me, unicode.Mc) {
+					continue
+				}
+				if m := basicConfusable(items[k].r); m != 0 {
+					items[k].r = m
+				}
+			}
+		}
+		i = j
+	}
 }
