@@ -172,19 +172,19 @@ func TestDigitValueMatchesUnicodeNames(t *testing.T) {
 // look-alike letters in mixed tokens, with spans mapping back.
 func TestBasicFoldsHowNumbersAreWritten(t *testing.T) {
 	cases := []struct{ in, want string }{
-		{"123\u201345\u20136780", "123-45-6780"},        // en dash
-		{"123\u201145\u20116780", "123-45-6780"},        // non-breaking hyphen
-		{"123\u201245\u20146780\u2212", "123-45-6780-"}, // figure dash, em dash, minus
-		{"123\ufe6345\uff0d6780", "123-45-6780"},        // small and fullwidth hyphen-minus
-		{"\u0661\u0662\u0663-\u0664\u0665", "123-45"},     // Arabic-Indic
-		{"\u06f1\u06f2\u06f3", "123"},                    // Eastern Arabic-Indic
-		{"\u0967\u0968\u0969", "123"},                    // Devanagari
-		{"\u09e7\u0be8\u0e53\u1041", "1231"},             // Bengali, Tamil, Thai, Myanmar
-		{"4111\u00b71111\u20221111", "4111.1111.1111"},    // middle dot, bullet
-		{"12\u221534", "12/34"},                           // division slash
-		{"j\u0430ne@ex\u0430mple.com", "jane@example.com"}, // Cyrillic а in an ASCII token
-		{"\u0455\u0455\u0578: 1", "ssn: 1"},               // all look-alikes (Cyrillic ѕ, Armenian ո)
-		{"\u0405SN", "SSN"},                               // capital keeps its case
+		{"123\u201345\u20136780", "123-45-6780"},                 // en dash
+		{"123\u201145\u20116780", "123-45-6780"},                 // non-breaking hyphen
+		{"123\u201245\u20146780\u2212", "123-45-6780-"},          // figure dash, em dash, minus
+		{"123\ufe6345\uff0d6780", "123-45-6780"},                 // small and fullwidth hyphen-minus
+		{"\u0661\u0662\u0663-\u0664\u0665", "123-45"},            // Arabic-Indic
+		{"\u06f1\u06f2\u06f3", "123"},                            // Eastern Arabic-Indic
+		{"\u0967\u0968\u0969", "123"},                            // Devanagari
+		{"\u09e7\u0be8\u0e53\u1041", "1231"},                     // Bengali, Tamil, Thai, Myanmar
+		{"4111\u00b71111\u20221111", "4111.1111.1111"},           // middle dot, bullet
+		{"12\u221534", "12/34"},                                  // division slash
+		{"j\u0430ne@ex\u0430mple.com", "jane@example.com"},       // Cyrillic а in an ASCII token
+		{"\u0455\u0455\u0578: 1", "ssn: 1"},                      // all look-alikes (Cyrillic ѕ, Armenian ո)
+		{"\u0405SN", "SSN"},                                      // capital keeps its case
 		{"\u0418\u0432\u0430\u043d", "\u0418\u0432\u0430\u043d"}, // a Russian word is left alone
 		{"\u0437\u0430 1", "\u0437\u0430 1"},                     // no letter becomes a digit
 	}
