@@ -2,9 +2,11 @@ package bedrockkit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,10 +46,16 @@ type ConverseOptions struct {
 	// to decide. Use it for models newer than the table.
 	NoCapabilityCheck bool
 	// Strict makes a response block or stream event that bedrockkit cannot
-	// represent (video, audio, search results, citations, members newer than
-	// the SDK) an error wrapping ErrUnsupported. By default such content is
-	// skipped; citation content keeps its text.
+	// represent (video, audio, search results, members newer than the SDK)
+	// an error wrapping ErrUnsupported. By default such content is skipped.
 	Strict bool
+	// OutputTechnique chooses how requests with Request.Output are sent:
+	// OutputAuto (the default) sends the schema natively
+	// (outputConfig.textFormat) to models whose capabilities say they
+	// support it, and uses a forced answer tool otherwise or once Bedrock
+	// has refused the native schema for this model; OutputNative and
+	// OutputForcedTool force one technique.
+	OutputTechnique OutputTechnique
 }
 
 // ConverseModel is a Model backed by Amazon Bedrock's Converse and
@@ -60,15 +68,30 @@ type ConverseOptions struct {
 // ErrInvalidInput, or ErrUnsupported when the capability table says the
 // model cannot do what is asked. Service errors are *APIError values
 // wrapping a class sentinel such as ErrThrottled or ErrValidation.
+//
+// Requests with Request.Output get the JSON value as the response's text:
+// see ConverseOptions.OutputTechnique. The value is not validated here;
+// wrap the model with StructuredOutput (or call GenerateValue) for
+// validation and repairs.
 type ConverseModel struct {
 	client  ConverseAPI
 	id      ModelID
 	caps    Capabilities
 	opts    ConverseOptions
 	checked bool
+	// nativeRefused is set once Bedrock refused a native output schema for
+	// this model; later requests use the forced answer tool.
+	nativeRefused atomic.Bool
 }
 
-var _ Model = (*ConverseModel)(nil)
+var (
+	_ Model         = (*ConverseModel)(nil)
+	_ OutputCapable = (*ConverseModel)(nil)
+	_ TokenCounter  = (*ConverseModel)(nil)
+)
+
+// SupportsOutput reports true: ConverseModel honours Request.Output.
+func (m *ConverseModel) SupportsOutput() bool { return true }
 
 // NewConverseModel returns a Model that calls modelID through client
 // (usually a *bedrockruntime.Client, see NewRuntimeClient). modelID may be a
@@ -152,7 +175,164 @@ func (m *ConverseModel) capsForCheck() *Capabilities {
 // latency Bedrock reports (metrics.latencyMs), or the measured time of the
 // successful call when Bedrock reports none.
 func (m *ConverseModel) Generate(ctx context.Context, req *Request) (*Response, error) {
-	parts, err := toConverse(req, m.capsForCheck())
+	for {
+		plan, err := m.plan(req)
+		if err != nil {
+			return nil, err
+		}
+		in, err := m.converseInput(plan)
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		var out *bedrockruntime.ConverseOutput
+		err = m.opts.Retry.do(ctx, "Converse", func(ctx context.Context) error {
+			var err error
+			out, err = m.client.Converse(ctx, in, disableSDKRetry, safeRequestBody)
+			return err
+		})
+		if err != nil {
+			if m.refusedNative(plan, err) {
+				continue
+			}
+			return nil, err
+		}
+		resp, err := m.fromConverseOutput(out, time.Since(start))
+		if err != nil {
+			return nil, err
+		}
+		return plan.answer(resp), nil
+	}
+}
+
+// outputPlan is how one request is sent: the request as given, or with its
+// Output turned into a forced answer tool.
+type outputPlan struct {
+	orig *Request
+	// req is what toConverse maps: orig, or the forced-tool request.
+	req *Request
+	// native is set when Output goes as outputConfig; tool when it goes as
+	// the answer tool.
+	native, tool bool
+	// auto is set when the technique was chosen by capability, so a refusal
+	// of the native schema may fall back to the tool.
+	auto bool
+}
+
+// plan decides how req's Output (if any) is sent.
+func (m *ConverseModel) plan(req *Request) (*outputPlan, error) {
+	p := &outputPlan{orig: req, req: req}
+	if req == nil || req.Output == nil {
+		return p, nil
+	}
+	if req.Output.schema == nil {
+		return nil, invalid("Request.Output is a zero OutputSchema; build one with NewOutputSchema or OutputSchemaFor")
+	}
+	switch m.opts.OutputTechnique {
+	case OutputNative:
+		p.native = true
+	case OutputForcedTool:
+		p.tool = true
+	default:
+		p.auto = true
+		p.native = m.caps.StructuredOutput && !m.nativeRefused.Load()
+		p.tool = !p.native
+	}
+	if p.tool {
+		level := chooseAuto
+		switch {
+		case m.caps.ToolChoiceTool:
+			level = chooseTool
+		case m.caps.ToolChoiceAny:
+			level = chooseAny
+		}
+		strict := m.caps.StructuredOutput && !m.nativeRefused.Load()
+		tr, err := outputToolRequest(req, level, strict)
+		if err != nil {
+			return nil, err
+		}
+		p.req = tr
+	}
+	return p, nil
+}
+
+// refusedNative reports whether err is Bedrock refusing a native output
+// schema chosen by capability; it then switches this model to the forced
+// tool for good. Bedrock answers such requests with a ValidationException
+// such as "The model returned the following errors: output_config.format:
+// Extra inputs are not permitted" (vercel/ai#15288, #19988).
+func (m *ConverseModel) refusedNative(p *outputPlan, err error) bool {
+	if !p.native || !p.auto {
+		return false
+	}
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || !errors.Is(err, ErrValidation) {
+		return false
+	}
+	msg := strings.ToLower(apiErr.Message)
+	for _, s := range []string{"output_config", "outputconfig", "textformat", "output format", "structured output", "json_schema", "jsonschema"} {
+		if strings.Contains(msg, s) {
+			m.nativeRefused.Store(true)
+			return true
+		}
+	}
+	return false
+}
+
+// outputConfig returns the native structured-output configuration.
+func (p *outputPlan) outputConfig() *types.OutputConfig {
+	if !p.native {
+		return nil
+	}
+	s := p.orig.Output
+	def := types.JsonSchemaDefinition{Schema: aws.String(string(s.wire)), Name: aws.String(s.name)}
+	if s.description != "" {
+		def.Description = aws.String(s.description)
+	}
+	return &types.OutputConfig{TextFormat: &types.OutputFormat{
+		Type:      types.OutputFormatTypeJsonSchema,
+		Structure: &types.OutputFormatStructureMemberJsonSchema{Value: def},
+	}}
+}
+
+// answer turns the model's response into the response to the original
+// request: the answer tool's call or the native (possibly wrapped) JSON
+// becomes the text.
+func (p *outputPlan) answer(resp *Response) *Response {
+	switch {
+	case p.tool:
+		out, _ := answerFromToolCall(resp, p.orig.Output)
+		return out
+	case p.native && p.orig.Output.wrapped && len(resp.Message.ToolCalls()) == 0:
+		out := *resp
+		var parts []Part
+		for _, q := range resp.Message.Parts {
+			switch q.(type) {
+			case Text, CitedText:
+			default:
+				parts = append(parts, q)
+			}
+		}
+		out.Message = Message{Role: resp.Message.Role, Parts: append(parts, Text{Text: string(p.orig.Output.fromWire(answerText(resp.Message)))})}
+		return &out
+	}
+	return resp
+}
+
+// events returns the converter of the model's stream events into the
+// events of the answer to the original request.
+func (p *outputPlan) events() *answerStream {
+	if p.tool {
+		return newAnswerStream(p.orig.Output, true)
+	}
+	if p.native && p.orig.Output.wrapped {
+		return newWrappedTextStream(p.orig.Output)
+	}
+	return newAnswerStream(nil, false)
+}
+
+func (m *ConverseModel) converseInput(p *outputPlan) (*bedrockruntime.ConverseInput, error) {
+	parts, err := toConverse(p.req, m.capsForCheck())
 	if err != nil {
 		return nil, err
 	}
@@ -164,29 +344,23 @@ func (m *ConverseModel) Generate(ctx context.Context, req *Request) (*Response, 
 		ToolConfig:                        parts.toolConfig,
 		AdditionalModelRequestFields:      parts.extra,
 		AdditionalModelResponseFieldPaths: m.opts.AdditionalResponseFieldPaths,
+		ServiceTier:                       parts.serviceTier,
+		PerformanceConfig:                 parts.performance,
+		OutputConfig:                      p.outputConfig(),
 	}
-	if g := req.Guardrail; g != nil {
+	if g := p.req.Guardrail; g != nil {
 		gc, err := toGuardrail(g)
 		if err != nil {
 			return nil, err
 		}
 		in.GuardrailConfig = &types.GuardrailConfiguration{GuardrailIdentifier: gc.id, GuardrailVersion: gc.version, Trace: gc.trace}
 	}
-	start := time.Now()
-	var out *bedrockruntime.ConverseOutput
-	err = m.opts.Retry.do(ctx, "Converse", func(ctx context.Context) error {
-		var err error
-		out, err = m.client.Converse(ctx, in, disableSDKRetry, safeRequestBody)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return m.fromConverseOutput(out, time.Since(start))
+	return in, nil
 }
 
 func (m *ConverseModel) fromConverseOutput(out *bedrockruntime.ConverseOutput, elapsed time.Duration) (*Response, error) {
-	resp := &Response{Message: Message{Role: RoleAssistant}, StopReason: StopReason(out.StopReason), Usage: fromUsage(out.Usage), Latency: elapsed}
+	resp := &Response{Message: Message{Role: RoleAssistant}, StopReason: StopReason(out.StopReason), Usage: fromUsage(out.Usage), Latency: elapsed,
+		ServiceTier: fromServiceTier(out.ServiceTier), LatencyMode: fromPerformance(out.PerformanceConfig)}
 	if out.Metrics != nil && out.Metrics.LatencyMs != nil {
 		resp.Latency = time.Duration(*out.Metrics.LatencyMs) * time.Millisecond
 	}
@@ -260,16 +434,49 @@ func toGuardrail(g *GuardrailConfig) (guardrailParams, error) {
 //     path, including a consumer breaking out of the loop.
 func (m *ConverseModel) Stream(ctx context.Context, req *Request) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		in, err := m.streamInput(req)
-		if err != nil {
-			yield(nil, err)
-			return
+		for {
+			plan, err := m.plan(req)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			in, err := m.streamInput(plan)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			conv := plan.events()
+			yielded, retry := false, false
+			m.runStream(ctx, in, func(ev Event, err error) bool {
+				if err != nil {
+					if !yielded && m.refusedNative(plan, err) {
+						retry = true
+						return false
+					}
+					for _, out := range conv.flush() {
+						if !yield(out, nil) {
+							return false
+						}
+					}
+					return yield(nil, err)
+				}
+				for _, out := range conv.convert(ev) {
+					yielded = true
+					if !yield(out, nil) {
+						return false
+					}
+				}
+				return true
+			})
+			if !retry {
+				return
+			}
 		}
-		m.runStream(ctx, in, yield)
 	}
 }
 
-func (m *ConverseModel) streamInput(req *Request) (*bedrockruntime.ConverseStreamInput, error) {
+func (m *ConverseModel) streamInput(p *outputPlan) (*bedrockruntime.ConverseStreamInput, error) {
+	req := p.req
 	parts, err := toConverse(req, m.capsForCheck())
 	if err != nil {
 		return nil, err
@@ -282,6 +489,9 @@ func (m *ConverseModel) streamInput(req *Request) (*bedrockruntime.ConverseStrea
 		ToolConfig:                        parts.toolConfig,
 		AdditionalModelRequestFields:      parts.extra,
 		AdditionalModelResponseFieldPaths: m.opts.AdditionalResponseFieldPaths,
+		ServiceTier:                       parts.serviceTier,
+		PerformanceConfig:                 parts.performance,
+		OutputConfig:                      p.outputConfig(),
 	}
 	if g := req.Guardrail; g != nil {
 		gc, err := toGuardrail(g)
@@ -293,4 +503,18 @@ func (m *ConverseModel) streamInput(req *Request) (*bedrockruntime.ConverseStrea
 		}
 	}
 	return in, nil
+}
+
+func fromServiceTier(t *types.ServiceTier) ServiceTier {
+	if t == nil {
+		return ""
+	}
+	return ServiceTier(t.Type)
+}
+
+func fromPerformance(p *types.PerformanceConfiguration) LatencyMode {
+	if p == nil {
+		return ""
+	}
+	return LatencyMode(p.Latency)
 }

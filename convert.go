@@ -65,11 +65,13 @@ func invalid(format string, args ...any) error {
 // converseParts is the part of a Converse request shared by Converse and
 // ConverseStream.
 type converseParts struct {
-	messages   []types.Message
-	system     []types.SystemContentBlock
-	inference  *types.InferenceConfiguration
-	toolConfig *types.ToolConfiguration
-	extra      document.Interface
+	messages    []types.Message
+	system      []types.SystemContentBlock
+	inference   *types.InferenceConfiguration
+	toolConfig  *types.ToolConfiguration
+	extra       document.Interface
+	serviceTier *types.ServiceTier
+	performance *types.PerformanceConfiguration
 }
 
 // maxCachePoints is Bedrock's limit of cache points per request.
@@ -151,6 +153,21 @@ func toConverse(req *Request, caps *Capabilities) (*converseParts, error) {
 		return nil, err
 	}
 	out.inference = inf
+
+	switch req.ServiceTier {
+	case "":
+	case ServiceTierDefault, ServiceTierPriority, ServiceTierFlex, ServiceTierReserved:
+		out.serviceTier = &types.ServiceTier{Type: types.ServiceTierType(req.ServiceTier)}
+	default:
+		return nil, invalid("ServiceTier %q; use ServiceTierDefault, ServiceTierPriority, ServiceTierFlex or ServiceTierReserved", req.ServiceTier)
+	}
+	switch req.LatencyMode {
+	case "":
+	case LatencyStandard, LatencyOptimized:
+		out.performance = &types.PerformanceConfiguration{Latency: types.PerformanceConfigLatency(req.LatencyMode)}
+	default:
+		return nil, invalid("LatencyMode %q; use LatencyStandard or LatencyOptimized", req.LatencyMode)
+	}
 
 	if len(req.Extra) > 0 {
 		raw, err := json.Marshal(req.Extra)
@@ -323,6 +340,12 @@ func toToolConfig(req *Request, caps *Capabilities, cache *cacheCheck) (*types.T
 		if t.Description != "" {
 			spec.Description = aws.String(t.Description)
 		}
+		if t.Strict {
+			if caps != nil && caps.Known && !caps.StructuredOutput {
+				return nil, fmt.Errorf("%w: tool %q is Strict, but model family %s has no strict tool use (Capabilities.StructuredOutput); remove Strict", ErrUnsupported, t.Name, caps.Family)
+			}
+			spec.Strict = aws.Bool(true)
+		}
 		tc.Tools = append(tc.Tools, &types.ToolMemberToolSpec{Value: spec})
 	}
 	if req.ToolCache != nil {
@@ -385,6 +408,16 @@ func toContentBlock(p Part, role Role, where string, caps *Capabilities, cache *
 	case Text:
 		if p.Text == "" {
 			return nil, invalid("%s: empty text; Bedrock rejects blank text blocks", where)
+		}
+		return &types.ContentBlockMemberText{Value: p.Text}, nil
+	case CitedText:
+		// A cited answer goes back as its text: the model sees its own
+		// words, and the citations stay with the caller.
+		if p.Text == "" {
+			return nil, invalid("%s: empty cited text; Bedrock rejects blank text blocks", where)
+		}
+		if role != RoleAssistant {
+			return nil, invalid("%s: CitedText is generated text and belongs in an assistant message", where)
 		}
 		return &types.ContentBlockMemberText{Value: p.Text}, nil
 	case Image:
@@ -526,6 +559,12 @@ func toDocument(p Document, where string, caps *Capabilities) (types.DocumentBlo
 	}
 	if caps != nil && caps.Known && !caps.Documents {
 		return doc, fmt.Errorf("%w: %s: model family %s does not accept documents", ErrUnsupported, where, caps.Family)
+	}
+	if p.Citations {
+		if caps != nil && caps.Known && !caps.Citations {
+			return doc, fmt.Errorf("%w: %s: model family %s does not cite documents; remove Document.Citations", ErrUnsupported, where, caps.Family)
+		}
+		doc.Citations = &types.CitationsConfig{Enabled: aws.Bool(true)}
 	}
 	return doc, nil
 }
@@ -673,24 +712,72 @@ func fromContentBlock(b types.ContentBlock, strict bool) ([]Part, error) {
 	case *types.ContentBlockMemberCachePoint:
 		return []Part{CachePoint{TTL: CacheTTL(b.Value.Ttl)}}, nil
 	case *types.ContentBlockMemberCitationsContent:
-		// The generated text is the answer; the citations themselves are
-		// not represented yet.
-		var parts []Part
+		var text strings.Builder
 		for _, c := range b.Value.Content {
-			if t, ok := c.(*types.CitationGeneratedContentMemberText); ok && t.Value != "" {
-				parts = append(parts, Text{Text: t.Value})
+			switch c := c.(type) {
+			case *types.CitationGeneratedContentMemberText:
+				text.WriteString(c.Value)
+			default:
+				if strict {
+					return nil, unsupportedBlock(fmt.Sprintf("cited content %T", c))
+				}
 			}
 		}
-		if strict && len(b.Value.Citations) > 0 {
-			return nil, unsupportedBlock("citations")
+		sources := make([]CitationSource, 0, len(b.Value.Citations))
+		for _, c := range b.Value.Citations {
+			src, ok := fromCitation(c.Title, c.Source, c.Location)
+			if !ok && strict {
+				return nil, unsupportedBlock(fmt.Sprintf("citation location %T", c.Location))
+			}
+			var cited []string
+			for _, sc := range c.SourceContent {
+				if t, ok := sc.(*types.CitationSourceContentMemberText); ok {
+					cited = append(cited, t.Value)
+				}
+			}
+			src.Text = strings.Join(cited, "")
+			sources = append(sources, src)
 		}
-		return parts, nil
+		if text.Len() == 0 && len(sources) == 0 {
+			return nil, nil
+		}
+		if len(sources) == 0 {
+			return []Part{Text{Text: text.String()}}, nil
+		}
+		return []Part{CitedText{Text: text.String(), Sources: sources}}, nil
 	case *types.UnknownUnionMember:
 		return skip(fmt.Sprintf("unknown %q", b.Tag))
 	case nil:
 		return skip("nil")
 	}
 	return skip(fmt.Sprintf("%T", b))
+}
+
+// fromCitation maps a Converse citation's title, source and location. It
+// reports false for a location member bedrockkit does not know (the source
+// is kept, without location).
+func fromCitation(title, source *string, loc types.CitationLocation) (CitationSource, bool) {
+	src := CitationSource{Title: aws.ToString(title), URI: aws.ToString(source)}
+	i32 := func(p *int32) int { return int(aws.ToInt32(p)) }
+	switch l := loc.(type) {
+	case *types.CitationLocationMemberDocumentChar:
+		src.Location = SourceLocation{Kind: LocationDocumentChar, Index: i32(l.Value.DocumentIndex), Start: i32(l.Value.Start), End: i32(l.Value.End)}
+	case *types.CitationLocationMemberDocumentChunk:
+		src.Location = SourceLocation{Kind: LocationDocumentChunk, Index: i32(l.Value.DocumentIndex), Start: i32(l.Value.Start), End: i32(l.Value.End)}
+	case *types.CitationLocationMemberDocumentPage:
+		src.Location = SourceLocation{Kind: LocationDocumentPage, Index: i32(l.Value.DocumentIndex), Start: i32(l.Value.Start), End: i32(l.Value.End)}
+	case *types.CitationLocationMemberSearchResultLocation:
+		src.Location = SourceLocation{Kind: LocationSearchResult, Index: i32(l.Value.SearchResultIndex), Start: i32(l.Value.Start), End: i32(l.Value.End)}
+	case *types.CitationLocationMemberWeb:
+		src.Location = SourceLocation{Kind: LocationWeb}
+		if src.URI == "" {
+			src.URI = aws.ToString(l.Value.Url)
+		}
+	case nil:
+	default:
+		return src, false
+	}
+	return src, true
 }
 
 func fromImage(b types.ImageBlock) (Image, bool) {

@@ -167,18 +167,15 @@ func TestFromContentBlocksUnknown(t *testing.T) {
 		&types.ContentBlockMemberText{Value: "a"},
 		&types.UnknownUnionMember{Tag: "hologram", Value: []byte(`{}`)},
 		&types.ContentBlockMemberVideo{Value: types.VideoBlock{}},
-		&types.ContentBlockMemberCitationsContent{Value: types.CitationsContentBlock{
-			Content:   []types.CitationGeneratedContent{&types.CitationGeneratedContentMemberText{Value: "b"}},
-			Citations: []types.Citation{{}},
-		}},
+		&types.ContentBlockMemberSearchResult{},
 		&types.ContentBlockMemberImage{Value: types.ImageBlock{Format: "png"}}, // no source
 	}
 	parts, err := fromContentBlocks(blocks, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(parts) != 2 || parts[0] != (Text{"a"}) || parts[1] != (Text{"b"}) {
-		t.Fatalf("lenient mapping = %#v, want the two texts", parts)
+	if len(parts) != 1 || parts[0] != (Text{"a"}) {
+		t.Fatalf("lenient mapping = %#v, want the text", parts)
 	}
 	for i := 1; i < len(blocks); i++ {
 		_, err := fromContentBlocks(blocks[i:i+1], true)
@@ -287,4 +284,49 @@ func FuzzToConverseJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFromContentBlocksCitations(t *testing.T) {
+	blocks := []types.ContentBlock{
+		&types.ContentBlockMemberText{Value: "Per the policy, "},
+		&types.ContentBlockMemberCitationsContent{Value: types.CitationsContentBlock{
+			Content: []types.CitationGeneratedContent{&types.CitationGeneratedContentMemberText{Value: "refunds take 5 days"}},
+			Citations: []types.Citation{
+				{Title: ptr("policy"), SourceContent: []types.CitationSourceContent{&types.CitationSourceContentMemberText{Value: "Refunds are paid within 5 days."}},
+					Location: &types.CitationLocationMemberDocumentChar{Value: types.DocumentCharLocation{DocumentIndex: i32(1), Start: i32(10), End: i32(41)}}},
+				{Location: &types.CitationLocationMemberDocumentPage{Value: types.DocumentPageLocation{DocumentIndex: i32(0), Start: i32(2), End: i32(3)}}},
+				{Location: &types.CitationLocationMemberWeb{Value: types.WebLocation{Url: ptr("https://example.com/p"), Domain: ptr("example.com")}}},
+				{Location: &types.UnknownUnionMember{Tag: "future"}},
+			},
+		}},
+		&types.ContentBlockMemberCitationsContent{Value: types.CitationsContentBlock{
+			Content: []types.CitationGeneratedContent{&types.CitationGeneratedContentMemberText{Value: "."}},
+		}},
+	}
+	parts, err := fromContentBlocks(blocks, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := Message{Role: RoleAssistant, Parts: parts}
+	if msg.Text() != "Per the policy, refunds take 5 days." {
+		t.Fatalf("text %q", msg.Text())
+	}
+	cits := msg.Citations()
+	if len(cits) != 1 {
+		t.Fatalf("citations %+v", cits)
+	}
+	c := cits[0]
+	if c.Text != "refunds take 5 days" || msg.Text()[c.Span.Start:c.Span.End] != c.Text || len(c.Sources) != 4 {
+		t.Fatalf("citation %+v", c)
+	}
+	s0 := c.Sources[0]
+	if s0.Title != "policy" || s0.Text != "Refunds are paid within 5 days." || s0.Location != (SourceLocation{Kind: LocationDocumentChar, Index: 1, Start: 10, End: 41}) {
+		t.Fatalf("source 0 %+v", s0)
+	}
+	if c.Sources[1].Location.Kind != LocationDocumentPage || c.Sources[2].URI != "https://example.com/p" || c.Sources[2].Location.Kind != LocationWeb || c.Sources[3].Location.Kind != "" {
+		t.Fatalf("sources %+v", c.Sources)
+	}
+	if _, err := fromContentBlocks(blocks[1:2], true); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("strict with an unknown location: %v", err)
+	}
 }

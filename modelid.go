@@ -257,6 +257,15 @@ type Capabilities struct {
 	// NeedsInferenceProfile: on-demand use requires an inference profile
 	// (a geo-prefixed ID or a profile ARN), not the bare base model ID.
 	NeedsInferenceProfile bool
+	// StructuredOutput: the model takes a JSON schema natively
+	// (outputConfig.textFormat) and strict tool schemas. Other models get
+	// structured output through a forced answer tool (see ConverseModel).
+	StructuredOutput bool
+	// Citations: the model cites documents given with Document.Citations.
+	Citations bool
+	// CountTokens: Bedrock's CountTokens operation counts the model's
+	// input (through its base model ID).
+	CountTokens bool
 }
 
 type capRule struct {
@@ -269,26 +278,37 @@ type capRule struct {
 // come before general ones. Sources: Bedrock user guide "Supported models and
 // model features" (Converse), prompt-caching, and the SDK's ToolChoice
 // documentation ("tool" only for Anthropic Claude 3+ and Amazon Nova).
+//
+// StructuredOutput follows the Bedrock model cards as summarised in
+// anomalyco/models.dev#1765 (Claude 4.1, 4.5 and 4.6; not Opus 4.7, which
+// answers "output_config.format: Extra inputs are not permitted", see
+// vercel/ai#15288) and the Nova 2 documentation ("structured output
+// support"). Bedrock has withdrawn it from models before (vercel/ai#19988,
+// Haiku 4.5), so ConverseModel falls back to the forced tool when Bedrock
+// refuses the schema. Citations: Claude 3.5 Sonnet v2 and later (Anthropic
+// citations). CountTokens: the Claude models of the user guide's
+// count-tokens page, called by base model ID; Nova and inference-profile
+// IDs are refused ("The provided model doesn't support counting tokens").
 var capRules = []capRule{
 	// Anthropic Claude.
-	{"anthropic", "claude-opus-4-5", claude("claude-opus-4.5", 4096, true, true)},
-	{"anthropic", "claude-haiku-4-5", claude("claude-haiku-4.5", 4096, true, true)},
-	{"anthropic", "claude-sonnet-4-5", claude("claude-sonnet-4.5", 1024, true, true)},
-	{"anthropic", "claude-sonnet-4-6", claude("claude-sonnet-4.6", 1024, true, true)},
-	{"anthropic", "claude-opus-4-6", claude("claude-opus-4.6", 4096, true, true)},
-	{"anthropic", "claude-opus-4-1", claude("claude-opus-4.1", 1024, true, false)},
+	{"anthropic", "claude-opus-4-5", structured(claude("claude-opus-4.5", 4096, true, true))},
+	{"anthropic", "claude-haiku-4-5", structured(claude("claude-haiku-4.5", 4096, true, true))},
+	{"anthropic", "claude-sonnet-4-5", structured(claude("claude-sonnet-4.5", 1024, true, true))},
+	{"anthropic", "claude-sonnet-4-6", structured(claude("claude-sonnet-4.6", 1024, true, true))},
+	{"anthropic", "claude-opus-4-6", structured(claude("claude-opus-4.6", 4096, true, true))},
+	{"anthropic", "claude-opus-4-1", structured(claude("claude-opus-4.1", 1024, true, false))},
 	{"anthropic", "claude-opus-4", claude("claude-opus-4", 1024, true, false)},
 	{"anthropic", "claude-sonnet-4", claude("claude-sonnet-4", 1024, true, false)},
 	{"anthropic", "claude-3-7-sonnet", claude("claude-3.7-sonnet", 1024, true, false)},
 	{"anthropic", "claude-3-5-haiku", withProfile(claude("claude-3.5-haiku", 2048, false, false), false)},
 	{"anthropic", "claude-3-5-sonnet-20241022", withProfile(claude("claude-3.5-sonnet-v2", 1024, false, false), false)},
-	{"anthropic", "claude-3-5-sonnet", withProfile(claude("claude-3.5-sonnet", 0, false, false), false)},
-	{"anthropic", "claude-3-opus", withProfile(claude("claude-3-opus", 0, false, false), false)},
-	{"anthropic", "claude-3-sonnet", withProfile(claude("claude-3-sonnet", 0, false, false), false)},
-	{"anthropic", "claude-3-haiku", withProfile(claude("claude-3-haiku", 0, false, false), false)},
+	{"anthropic", "claude-3-5-sonnet", legacyClaude(withProfile(claude("claude-3.5-sonnet", 0, false, false), false))},
+	{"anthropic", "claude-3-opus", legacyClaude(withProfile(claude("claude-3-opus", 0, false, false), false))},
+	{"anthropic", "claude-3-sonnet", legacyClaude(withProfile(claude("claude-3-sonnet", 0, false, false), false))},
+	{"anthropic", "claude-3-haiku", legacyClaude(withProfile(claude("claude-3-haiku", 0, false, false), false))},
 	// Amazon Nova. Micro is text-only; Nova does not cache tool definitions.
 	{"amazon", "nova-micro", Capabilities{Known: true, Family: "nova-micro", Tools: true, ToolChoiceAny: true, ToolChoiceTool: true, PromptCacheMinTokens: 1000}},
-	{"amazon", "nova-2-lite", Capabilities{Known: true, Family: "nova-2-lite", Tools: true, ToolChoiceAny: true, ToolChoiceTool: true, Images: true, Documents: true, Reasoning: true, PromptCacheMinTokens: 1000, NeedsInferenceProfile: true}},
+	{"amazon", "nova-2-lite", Capabilities{Known: true, Family: "nova-2-lite", Tools: true, ToolChoiceAny: true, ToolChoiceTool: true, Images: true, Documents: true, Reasoning: true, PromptCacheMinTokens: 1000, NeedsInferenceProfile: true, StructuredOutput: true}},
 	{"amazon", "nova-premier", Capabilities{Known: true, Family: "nova-premier", Tools: true, ToolChoiceAny: true, ToolChoiceTool: true, Images: true, Documents: true, NeedsInferenceProfile: true}},
 	{"amazon", "nova-", Capabilities{Known: true, Family: "nova", Tools: true, ToolChoiceAny: true, ToolChoiceTool: true, Images: true, Documents: true, PromptCacheMinTokens: 1000}},
 	// Meta Llama: tool use from 3.1; vision in 3.2 11B/90B and Llama 4; tool choice auto only.
@@ -314,8 +334,21 @@ func claude(family string, cacheMin int, reasoning, ttl1h bool) Capabilities {
 		Known: true, Family: family, Tools: true, ToolChoiceAny: true, ToolChoiceTool: true,
 		Images: true, Documents: true, Reasoning: reasoning,
 		PromptCacheMinTokens: cacheMin, CacheTTL1h: ttl1h, ToolCache: cacheMin > 0,
-		NeedsInferenceProfile: true,
+		NeedsInferenceProfile: true, Citations: true, CountTokens: true,
 	}
+}
+
+// structured marks a model with native structured output.
+func structured(c Capabilities) Capabilities {
+	c.StructuredOutput = true
+	return c
+}
+
+// legacyClaude marks a Claude 3 / 3.5 (v1) model: no citations and no
+// token counting.
+func legacyClaude(c Capabilities) Capabilities {
+	c.Citations, c.CountTokens = false, false
+	return c
 }
 
 func withProfile(c Capabilities, need bool) Capabilities {

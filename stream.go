@@ -158,6 +158,19 @@ func (r *streamReader) convert(ev types.ConverseStreamOutput) error {
 			frag := aws.ToString(d.Value.Input)
 			tb.input.WriteString(frag)
 			r.emit(ToolCallDelta{Index: i, InputFragment: frag})
+		case *types.ContentBlockDeltaMemberCitation:
+			src, ok := fromCitation(d.Value.Title, d.Value.Source, d.Value.Location)
+			if !ok {
+				if err := r.unsupported(fmt.Sprintf("citation location %T", d.Value.Location)); err != nil {
+					return err
+				}
+			}
+			var cited strings.Builder
+			for _, sc := range d.Value.SourceContent {
+				cited.WriteString(aws.ToString(sc.Text))
+			}
+			src.Text = cited.String()
+			r.emit(CitationDelta{Index: i, Source: src})
 		case *types.ContentBlockDeltaMemberReasoningContent:
 			switch rd := d.Value.(type) {
 			case *types.ReasoningContentBlockDeltaMemberText:
@@ -197,7 +210,7 @@ func (r *streamReader) convert(ev types.ConverseStreamOutput) error {
 		r.emit(Stop{Reason: StopReason(e.Value.StopReason), AdditionalFields: extra})
 		return nil
 	case *types.ConverseStreamOutputMemberMetadata:
-		md := Metadata{Usage: fromUsage(e.Value.Usage)}
+		md := Metadata{Usage: fromUsage(e.Value.Usage), ServiceTier: fromServiceTier(e.Value.ServiceTier), LatencyMode: fromPerformance(e.Value.PerformanceConfig)}
 		if e.Value.Metrics != nil && e.Value.Metrics.LatencyMs != nil {
 			md.Latency = time.Duration(*e.Value.Metrics.LatencyMs) * time.Millisecond
 		}

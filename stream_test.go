@@ -188,7 +188,7 @@ func TestStreamReaderUnknownMembers(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	evs := []types.ConverseStreamOutput{
 		&types.UnknownUnionMember{Tag: "futureEvent"},
-		&types.ConverseStreamOutputMemberContentBlockDelta{Value: types.ContentBlockDeltaEvent{ContentBlockIndex: i32(0), Delta: &types.ContentBlockDeltaMemberCitation{}}},
+		&types.ConverseStreamOutputMemberContentBlockDelta{Value: types.ContentBlockDeltaEvent{ContentBlockIndex: i32(0), Delta: &types.ContentBlockDeltaMemberImage{}}},
 		&types.ConverseStreamOutputMemberContentBlockStart{Value: types.ContentBlockStartEvent{ContentBlockIndex: i32(0), Start: &types.ContentBlockStartMemberImage{}}},
 		evText(0, "ok"),
 		evMessageStop(types.StopReasonEndTurn),

@@ -364,13 +364,53 @@ type answerStream struct {
 	index   int
 	active  bool
 	called  bool
+	// wrappedText is set for a native answer to a wrapped schema: text is
+	// held back and its unwrapped value sent before Stop.
+	wrappedText bool
+	held        bytes.Buffer
+	heldIndex   int
 }
 
 func newAnswerStream(s *OutputSchema, enabled bool) *answerStream {
 	return &answerStream{schema: s, enabled: enabled, index: -1}
 }
 
+// newWrappedTextStream holds back the text of a native answer to a schema
+// wrapped under "value" and sends the unwrapped value in one delta before
+// Stop.
+func newWrappedTextStream(s *OutputSchema) *answerStream {
+	return &answerStream{schema: s, wrappedText: true, index: -1, heldIndex: -1}
+}
+
+// flush returns the held-back text, if any (for a stream that fails).
+func (c *answerStream) flush() []Event {
+	if !c.wrappedText || c.heldIndex < 0 {
+		return nil
+	}
+	i := c.heldIndex
+	c.heldIndex = -1
+	return []Event{TextDelta{Index: i, Text: c.held.String()}}
+}
+
 func (c *answerStream) convert(ev Event) []Event {
+	if c.wrappedText {
+		switch e := ev.(type) {
+		case TextDelta:
+			if c.heldIndex < 0 {
+				c.heldIndex = e.Index
+			}
+			c.held.WriteString(e.Text)
+			return nil
+		case Stop:
+			if c.heldIndex < 0 {
+				return []Event{ev}
+			}
+			i := c.heldIndex
+			c.heldIndex = -1
+			return []Event{TextDelta{Index: i, Text: string(c.schema.fromWire(c.held.Bytes()))}, ev}
+		}
+		return []Event{ev}
+	}
 	if !c.enabled {
 		return []Event{ev}
 	}
