@@ -19,24 +19,43 @@
 // FakeBedrock serves:
 //
 //   - Converse: restJson1 bodies with every content block bedrockkit models
-//     (text, image, document, toolUse, toolResult, reasoningContent,
-//     cachePoint), stop reason, usage (cache tokens included) and metrics.
+//     (text, cited text as citationsContent, image, document, toolUse,
+//     toolResult, reasoningContent, cachePoint), stop reason, usage (cache
+//     tokens included), metrics, and the service tier and latency mode that
+//     served the call.
 //   - ConverseStream: the binary application/vnd.amazon.eventstream framing,
 //     with messageStart, contentBlockStart/Delta/Stop (text in chunks,
-//     tool-input JSON in fragments, reasoning and signatures), messageStop
-//     and metadata, each flushed; and, on request, a mid-stream exception
-//     event, a stall, or a frame the SDK cannot decode.
+//     citation deltas, tool-input JSON in fragments, reasoning and
+//     signatures), messageStop and metadata, each flushed; and, on request,
+//     a mid-stream exception event, a stall, or a frame the SDK cannot
+//     decode.
+//   - CountTokens: a scripted count or a deterministic estimate, for the
+//     models Bedrock counts.
 //   - InvokeModel: Titan Text Embeddings V2 and Cohere Embed v3 answered
 //     with HashEmbedder vectors and those models' request validation;
 //     any other model answers a scripted raw body.
+//   - InvokeModelWithResponseStream: scripted chunks of the model's native
+//     streaming JSON, framed as Bedrock frames them.
 //   - ApplyGuardrail: action NONE by default, or a scripted raw body.
 //   - Errors the Bedrock way (status, X-Amzn-ErrorType, {"message": ...}),
 //     which the SDK turns into its typed errors such as
 //     *types.ThrottlingException.
 //
+// FakeBedrock refuses what Bedrock refuses, with Bedrock's messages: a
+// conversation that starts with the assistant or does not alternate, tool
+// results that do not answer the previous turn's tool uses, tool blocks
+// without a toolConfig, maxTokens below 1, temperature or topP outside
+// [0, 1], malformed or unknown model IDs, bare IDs of models that need an
+// inference profile, blank text, empty content, a top-level json block,
+// more than four cache points, a forced tool choice with extended thinking,
+// and more (see Check). Relax turns classes of checks off.
+//
 // Script FakeBedrock per operation with Enqueue and inspect what it received
 // with Requests and Calls. NewFakeBedrockTLS and WithBearerToken test Bedrock
 // API-key (bearer) authentication, which the SDK sends over HTTPS only.
+//
+// FakeAgentRuntime serves the Bedrock Agent Runtime's Retrieve (knowledge
+// bases) and Rerank operations the same way.
 //
 // A note on aws-sdk-go-v2 (smithy-go v1.28.9): all event streams opened by one
 // *bedrockruntime.Client share one event-stream codec, so concurrent

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,8 +45,17 @@ type RetrieveRequest struct {
 }
 
 // FakeAgentRuntime is an in-process Bedrock Agent Runtime endpoint serving
-// Retrieve over its real REST-JSON protocol, so a real
+// Retrieve and Rerank over their real REST-JSON protocol, so a real
 // *bedrockagentruntime.Client pointed at it (see Client) works unchanged.
+//
+// Rerank (the operation kb/bedrockrerank calls) validates the request as
+// Bedrock does (one text query, 1 to 1000 sources of the declared type, a
+// reranking model ARN of amazon.rerank-v1:0 or cohere.rerank-v3-5:0,
+// numberOfResults 1..1000), scores each source by the share of query words
+// it contains, returns the best numberOfResults in descending order with
+// their indexes, and pages them with nextToken when PageSize is set.
+// Rerank calls are recorded in RerankRequests; FailNext faults apply to
+// both operations.
 //
 // Knowledge bases are filled with AddChunks. Retrieve validates the request
 // as Bedrock does (query text present, numberOfResults 1..100, search type
@@ -61,11 +71,12 @@ type RetrieveRequest struct {
 type FakeAgentRuntime struct {
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	kbs      map[string][]KBChunk
-	reqs     []RetrieveRequest
-	faults   []Fault
-	pageSize int
+	mu        sync.Mutex
+	kbs       map[string][]KBChunk
+	reqs      []RetrieveRequest
+	rerankReq [][]byte
+	faults    []Fault
+	pageSize  int
 }
 
 // NewFakeAgentRuntime starts a FakeAgentRuntime closed when the test ends.
@@ -82,8 +93,9 @@ func StartFakeAgentRuntime() *FakeAgentRuntime {
 	f := &FakeAgentRuntime{kbs: map[string][]KBChunk{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /knowledgebases/{kbId}/retrieve", f.serveRetrieve)
+	mux.HandleFunc("POST /rerank", f.serveRerank)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeFault(w, &Fault{Code: "UnknownOperationException", Message: "fakeagentruntime serves only Retrieve (POST /knowledgebases/{id}/retrieve), not " + r.Method + " " + r.URL.Path})
+		writeFault(w, &Fault{Code: "UnknownOperationException", Message: "fakeagentruntime serves only Retrieve (POST /knowledgebases/{id}/retrieve) and Rerank (POST /rerank), not " + r.Method + " " + r.URL.Path})
 	})
 	f.srv = httptest.NewServer(mux)
 	return f
@@ -476,4 +488,180 @@ func kbScalarEq(a, b any) bool {
 		return a == b // same dynamic type and value
 	}
 	return false
+}
+
+// RerankRequests returns copies of the bodies of the Rerank calls received,
+// in arrival order.
+func (f *FakeAgentRuntime) RerankRequests() [][]byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([][]byte, len(f.rerankReq))
+	for i, b := range f.rerankReq {
+		out[i] = bytes.Clone(b)
+	}
+	return out
+}
+
+type rerankBody struct {
+	Queries []struct {
+		Type      string `json:"type"`
+		TextQuery *struct {
+			Text *string `json:"text"`
+		} `json:"textQuery"`
+	} `json:"queries"`
+	Sources []struct {
+		Type                 string `json:"type"`
+		InlineDocumentSource *struct {
+			Type         string `json:"type"`
+			TextDocument *struct {
+				Text *string `json:"text"`
+			} `json:"textDocument"`
+			JSONDocument json.RawMessage `json:"jsonDocument"`
+		} `json:"inlineDocumentSource"`
+	} `json:"sources"`
+	RerankingConfiguration *struct {
+		Type                          string `json:"type"`
+		BedrockRerankingConfiguration *struct {
+			NumberOfResults    *int `json:"numberOfResults"`
+			ModelConfiguration *struct {
+				ModelArn string `json:"modelArn"`
+			} `json:"modelConfiguration"`
+		} `json:"bedrockRerankingConfiguration"`
+	} `json:"rerankingConfiguration"`
+	NextToken *string `json:"nextToken"`
+}
+
+// rerankModelARN is the pattern of reranking model ARNs Bedrock accepts
+// (API_agent-runtime_BedrockRerankingModelConfiguration).
+var rerankModelARN = regexp.MustCompile(`^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}::foundation-model/(amazon\.rerank-v1:0|cohere\.rerank-v3-5:0)$`)
+
+func (f *FakeAgentRuntime) serveRerank(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	f.rerankReq = append(f.rerankReq, body)
+	var fault *Fault
+	if len(f.faults) > 0 {
+		fault = &f.faults[0]
+		f.faults = f.faults[1:]
+	}
+	pageSize := f.pageSize
+	f.mu.Unlock()
+	if fault != nil {
+		writeFault(w, fault)
+		return
+	}
+	var c constraints
+	var req rerankBody
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeFault(w, validationFault("fakeagentruntime: malformed Rerank request body: %v", err))
+		return
+	}
+	if n := len(req.Queries); n != 1 {
+		op := "have length less than or equal to 1"
+		if n == 0 {
+			op = "have length greater than or equal to 1"
+		}
+		c.add(fmt.Sprintf("%d queries", n), "queries", op)
+	}
+	if n := len(req.Sources); n < 1 || n > 1000 {
+		op := "have length less than or equal to 1000"
+		if n == 0 {
+			op = "have length greater than or equal to 1"
+		}
+		c.add(fmt.Sprintf("%d sources", n), "sources", op)
+	}
+	rc := req.RerankingConfiguration
+	if rc == nil || rc.BedrockRerankingConfiguration == nil || rc.BedrockRerankingConfiguration.ModelConfiguration == nil {
+		writeFault(w, validationFault("fakeagentruntime: rerankingConfiguration.bedrockRerankingConfiguration.modelConfiguration is required"))
+		return
+	}
+	if rc.Type != "BEDROCK_RERANKING_MODEL" {
+		c.add(rc.Type, "rerankingConfiguration.type", "satisfy enum value set: [BEDROCK_RERANKING_MODEL]")
+	}
+	arn := rc.BedrockRerankingConfiguration.ModelConfiguration.ModelArn
+	if !rerankModelARN.MatchString(arn) {
+		c.add(arn, "rerankingConfiguration.bedrockRerankingConfiguration.modelConfiguration.modelArn", "satisfy regular expression pattern: "+rerankModelARN.String())
+	}
+	n := len(req.Sources)
+	if p := rc.BedrockRerankingConfiguration.NumberOfResults; p != nil {
+		n = *p
+		if n < 1 || n > 1000 {
+			c.add(strconv.Itoa(n), "rerankingConfiguration.bedrockRerankingConfiguration.numberOfResults", "have value between 1 and 1000")
+		}
+	}
+	if f := c.fault(); f != nil {
+		writeFault(w, f)
+		return
+	}
+	q := req.Queries[0]
+	if q.Type != "TEXT" || q.TextQuery == nil || q.TextQuery.Text == nil || *q.TextQuery.Text == "" {
+		writeFault(w, validationFault("fakeagentruntime: queries[0] must be of type TEXT with a non-empty textQuery.text"))
+		return
+	}
+	words := kbWords(*q.TextQuery.Text)
+	type scored struct {
+		index int
+		score float64
+	}
+	hits := make([]scored, 0, len(req.Sources))
+	for i, src := range req.Sources {
+		d := src.InlineDocumentSource
+		if src.Type != "INLINE" || d == nil {
+			writeFault(w, validationFault("fakeagentruntime: sources[%d] must be of type INLINE with an inlineDocumentSource", i))
+			return
+		}
+		var text string
+		switch {
+		case d.Type == "TEXT" && d.TextDocument != nil && d.TextDocument.Text != nil:
+			text = *d.TextDocument.Text
+		case d.Type == "JSON" && len(d.JSONDocument) > 0:
+			text = string(d.JSONDocument)
+		default:
+			writeFault(w, validationFault("fakeagentruntime: sources[%d].inlineDocumentSource must be TEXT with textDocument or JSON with jsonDocument", i))
+			return
+		}
+		have := map[string]bool{}
+		for _, w := range kbWords(text) {
+			have[w] = true
+		}
+		got := 0
+		for _, w := range words {
+			if have[w] {
+				got++
+			}
+		}
+		score := 0.0
+		if len(words) > 0 {
+			score = float64(got) / float64(len(words))
+		}
+		hits = append(hits, scored{i, score})
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].score > hits[j].score })
+	hits = hits[:min(n, len(hits))]
+	start := 0
+	if req.NextToken != nil {
+		v, err := strconv.Atoi(strings.TrimPrefix(*req.NextToken, "rerank-"))
+		if err != nil || v < 0 || v > len(hits) {
+			writeFault(w, validationFault("fakeagentruntime: invalid nextToken %q", *req.NextToken))
+			return
+		}
+		start = v
+	}
+	end := len(hits)
+	if pageSize > 0 && start+pageSize < end {
+		end = start + pageSize
+	}
+	results := make([]map[string]any, 0, end-start)
+	for _, h := range hits[start:end] {
+		results = append(results, map[string]any{"index": h.index, "relevanceScore": h.score})
+	}
+	resp := map[string]any{"results": results}
+	if end < len(hits) {
+		resp["nextToken"] = "rerank-" + strconv.Itoa(end)
+	}
+	out, _ := json.Marshal(resp)
+	writeJSON(w, http.StatusOK, out)
 }

@@ -26,31 +26,47 @@ type Op string
 
 // The operations FakeBedrock serves.
 const (
-	OpConverse       Op = "Converse"
-	OpConverseStream Op = "ConverseStream"
-	OpInvokeModel    Op = "InvokeModel"
-	OpApplyGuardrail Op = "ApplyGuardrail"
+	OpConverse                      Op = "Converse"
+	OpConverseStream                Op = "ConverseStream"
+	OpInvokeModel                   Op = "InvokeModel"
+	OpInvokeModelWithResponseStream Op = "InvokeModelWithResponseStream"
+	OpApplyGuardrail                Op = "ApplyGuardrail"
+	OpCountTokens                   Op = "CountTokens"
 )
 
 // Reply is one scripted answer of FakeBedrock, taken in FIFO order per
 // operation by Enqueue.
 type Reply struct {
 	// Message is the Converse or ConverseStream answer. Its role is sent as
-	// assistant whatever it says.
+	// assistant whatever it says. Its parts must be ContentBlock members: a
+	// top-level JSON part (allowed only inside a ToolResult) makes the call
+	// fail with an InternalServerException naming the mistake.
 	Message bedrockkit.Message
 	// StopReason defaults to tool_use when Message has tool calls, else end_turn.
 	StopReason bedrockkit.StopReason
 	// Usage is reported in the usage field (Converse) or metadata event
-	// (ConverseStream); totalTokens is Usage.Total().
+	// (ConverseStream); totalTokens is Usage.Total(). For CountTokens,
+	// Usage.InputTokens is the count returned.
 	Usage bedrockkit.Usage
+	// ServiceTier is reported as the tier that served the call; empty
+	// reports the tier the request asked for, if any.
+	ServiceTier bedrockkit.ServiceTier
+	// LatencyMode is reported as the latency that served the call; empty
+	// reports the one the request asked for, if any.
+	LatencyMode bedrockkit.LatencyMode
+	// Chunks are the payloads of an InvokeModelWithResponseStream answer,
+	// one chunk event each (the model's native streaming JSON).
+	Chunks []json.RawMessage
 	// Fault fails the call itself with an HTTP error. It counts as a call.
 	Fault *Fault
-	// Interrupt says what happens to a ConverseStream after some events.
-	// It is ignored by other operations.
+	// Interrupt says what happens to a ConverseStream or
+	// InvokeModelWithResponseStream after some events. It is ignored by
+	// other operations.
 	Interrupt *Interrupt
 	// Body is sent verbatim as the JSON response body: the model's answer for
-	// InvokeModel, the ApplyGuardrail response, or a Converse response that
-	// replaces the one built from Message. Ignored by ConverseStream.
+	// InvokeModel, the ApplyGuardrail response, or a Converse (or
+	// CountTokens) response that replaces the one built from Message.
+	// Ignored by the streaming operations.
 	Body json.RawMessage
 	// ChunkSize is, for ConverseStream, how many runes each text or reasoning
 	// delta carries and how many bytes each tool-input fragment carries.
@@ -113,15 +129,27 @@ type RecordedRequest struct {
 
 // FakeBedrock is an in-process Bedrock runtime endpoint for tests. It speaks
 // the real wire protocols of Converse, ConverseStream (binary event stream),
-// InvokeModel and ApplyGuardrail, so a real *bedrockruntime.Client pointed at
-// it (see Client) works unchanged.
+// InvokeModel, InvokeModelWithResponseStream, CountTokens and
+// ApplyGuardrail, so a real *bedrockruntime.Client pointed at it (see
+// Client) — or any other conforming client, such as the AWS SDK for
+// JavaScript — works unchanged.
+//
+// It refuses what Bedrock refuses: every Converse, ConverseStream and
+// CountTokens request is validated the way Bedrock validates it (see Check
+// for the classes: model IDs, parameter ranges, the shape of the
+// conversation, content blocks, tool use pairing, output schemas) and
+// answered with a ValidationException carrying Bedrock's own message where
+// it is known. A refused request is recorded but takes no scripted reply.
+// Relax turns classes of checks off for tests that send such requests on
+// purpose.
 //
 // Answers are scripted per operation with Enqueue. Without a queued reply,
-// Converse and ConverseStream fail with a ValidationException telling the
-// test to call Enqueue; InvokeModel answers embedding requests for Titan Text
-// Embeddings V2 and Cohere Embed v3 deterministically with HashEmbedder,
-// enforcing those models' request validation; ApplyGuardrail answers action
-// NONE.
+// Converse, ConverseStream and InvokeModelWithResponseStream fail with a
+// ValidationException telling the test to call Enqueue; CountTokens
+// estimates the count (see serveCountTokens); InvokeModel answers embedding
+// requests for Titan Text Embeddings V2 and Cohere Embed v3
+// deterministically with HashEmbedder, enforcing those models' request
+// validation; ApplyGuardrail answers action NONE.
 //
 // Authentication is not checked: SigV4 signatures and bearer tokens are both
 // accepted and recorded in RecordedRequest.Header.
@@ -134,11 +162,12 @@ type FakeBedrock struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	mu     sync.Mutex
-	queues map[Op][]Reply
-	calls  map[Op]int
-	reqs   []RecordedRequest
-	seq    int
+	mu      sync.Mutex
+	queues  map[Op][]Reply
+	calls   map[Op]int
+	reqs    []RecordedRequest
+	seq     int
+	relaxed map[Check]bool
 }
 
 // NewFakeBedrock starts a FakeBedrock on plain HTTP. It is closed when the
@@ -172,10 +201,37 @@ func StartFakeBedrock() *FakeBedrock {
 
 func newFake() *FakeBedrock {
 	return &FakeBedrock{
-		done:   make(chan struct{}),
-		queues: map[Op][]Reply{},
-		calls:  map[Op]int{},
+		done:    make(chan struct{}),
+		queues:  map[Op][]Reply{},
+		calls:   map[Op]int{},
+		relaxed: map[Check]bool{},
 	}
+}
+
+// Relax turns off the given classes of request validation, or all of them
+// when called without arguments, for tests that send requests Bedrock
+// would refuse (to test the code under test's own handling, say). The
+// fake then still refuses bodies that are not JSON.
+func (f *FakeBedrock) Relax(checks ...Check) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(checks) == 0 {
+		checks = allChecks
+	}
+	for _, c := range checks {
+		f.relaxed[c] = true
+	}
+}
+
+// validator returns the checks in force.
+func (f *FakeBedrock) validator() validator {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v := validator{on: map[Check]bool{}}
+	for _, c := range allChecks {
+		v.on[c] = !f.relaxed[c]
+	}
+	return v
 }
 
 // URL returns the server's base URL, for BaseEndpoint.
@@ -279,18 +335,32 @@ func (f *FakeBedrock) Calls(op Op) int {
 
 // record stores the request and takes the next reply for op, if any.
 func (f *FakeBedrock) record(op Op, id string, r *http.Request, body []byte) (Reply, bool, int) {
+	seq := f.note(op, id, r, body)
+	rep, ok := f.take(op)
+	return rep, ok, seq
+}
+
+// note stores the request and returns its sequence number.
+func (f *FakeBedrock) note(op Op, id string, r *http.Request, body []byte) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[op]++
 	f.seq++
 	f.reqs = append(f.reqs, RecordedRequest{Op: op, ModelID: id, Body: body, Header: r.Header.Clone(), Path: r.URL.EscapedPath()})
+	return f.seq
+}
+
+// take returns the next reply queued for op, if any.
+func (f *FakeBedrock) take(op Op) (Reply, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	q := f.queues[op]
 	if len(q) == 0 {
-		return Reply{}, false, f.seq
+		return Reply{}, false
 	}
 	rep := q[0]
 	f.queues[op] = q[1:]
-	return rep, true, f.seq
+	return rep, true
 }
 
 func (f *FakeBedrock) handler() http.Handler {
@@ -298,10 +368,12 @@ func (f *FakeBedrock) handler() http.Handler {
 	mux.HandleFunc("POST /model/{modelId}/converse", f.serveConverse)
 	mux.HandleFunc("POST /model/{modelId}/converse-stream", f.serveConverseStream)
 	mux.HandleFunc("POST /model/{modelId}/invoke", f.serveInvokeModel)
+	mux.HandleFunc("POST /model/{modelId}/invoke-with-response-stream", f.serveInvokeModelStream)
+	mux.HandleFunc("POST /model/{modelId}/count-tokens", f.serveCountTokens)
 	mux.HandleFunc("POST /guardrail/{id}/version/{version}/apply", f.serveApplyGuardrail)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, &Fault{Code: "UnknownOperationException", Status: http.StatusNotFound,
-			Message: fmt.Sprintf("fakebedrock: no operation at %s %s; FakeBedrock serves Converse, ConverseStream, InvokeModel and ApplyGuardrail", r.Method, r.URL.EscapedPath())})
+			Message: fmt.Sprintf("fakebedrock: no operation at %s %s; FakeBedrock serves Converse, ConverseStream, InvokeModel, InvokeModelWithResponseStream, CountTokens and ApplyGuardrail", r.Method, r.URL.EscapedPath())})
 	})
 	return mux
 }
@@ -316,18 +388,22 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return body, true
 }
 
-// checkConverseBody answers a ValidationException if body is not a JSON
-// object with messages, as Bedrock would.
-func checkConverseBody(w http.ResponseWriter, body []byte) bool {
-	var req struct {
-		Messages []json.RawMessage `json:"messages"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeFault(w, &Fault{Code: "ValidationException", Message: "fakebedrock: request body is not valid JSON: " + err.Error()})
+// checkConverseRequest validates a Converse or ConverseStream request the
+// way Bedrock does, answering the ValidationException itself; it reports
+// whether the request may proceed.
+func (f *FakeBedrock) checkConverseRequest(w http.ResponseWriter, op Op, modelID string, body []byte) bool {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(body, &probe); err != nil {
+		writeFault(w, &Fault{Code: "ValidationException", Message: "fakebedrock: request body is not a JSON object: " + err.Error()})
 		return false
 	}
-	if len(req.Messages) == 0 {
-		writeFault(w, &Fault{Code: "ValidationException", Message: "fakebedrock: messages must not be empty"})
+	v := f.validator()
+	if fault := v.checkModel(op, modelID); fault != nil {
+		writeFault(w, fault)
+		return false
+	}
+	if fault := v.checkConverse(body); fault != nil {
+		writeFault(w, fault)
 		return false
 	}
 	return true
@@ -343,7 +419,12 @@ func (f *FakeBedrock) serveConverse(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rep, ok, _ := f.record(OpConverse, r.PathValue("modelId"), r, body)
+	modelID := r.PathValue("modelId")
+	f.note(OpConverse, modelID, r, body)
+	if !f.checkConverseRequest(w, OpConverse, modelID, body) {
+		return
+	}
+	rep, ok := f.take(OpConverse)
 	switch {
 	case !ok:
 		noReply(w, OpConverse)
@@ -351,10 +432,10 @@ func (f *FakeBedrock) serveConverse(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, rep.Fault)
 	case len(rep.Body) > 0:
 		writeJSON(w, http.StatusOK, rep.Body)
-	case checkConverseBody(w, body):
-		out, err := converseResponse(rep)
+	default:
+		out, err := converseResponse(rep, body)
 		if err != nil {
-			writeFault(w, &Fault{Code: "InternalServerException", Message: "fakebedrock: cannot encode scripted reply: " + err.Error()})
+			writeFault(w, &Fault{Code: "InternalServerException", Message: "fakebedrock: invalid scripted reply: " + err.Error()})
 			return
 		}
 		writeJSON(w, http.StatusOK, out)
@@ -386,10 +467,9 @@ func StatusFor(code string) int {
 		return http.StatusNotFound
 	case "ModelErrorException", "ModelStreamErrorException":
 		return http.StatusFailedDependency
-	case "ConflictException":
-		return http.StatusConflict
 	}
-	// ValidationException, ServiceQuotaExceededException and the rest.
+	// ValidationException, ServiceQuotaExceededException, ConflictException
+	// (400 in Bedrock's service model, not 409) and the rest.
 	return http.StatusBadRequest
 }
 
@@ -435,8 +515,8 @@ type wireMessage struct {
 	Content []map[string]any `json:"content"`
 }
 
-func converseResponse(rep Reply) ([]byte, error) {
-	content, err := encodeParts(rep.Message.Parts)
+func converseResponse(rep Reply, reqBody []byte) ([]byte, error) {
+	content, err := encodeMessageParts(rep.Message.Parts)
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +529,37 @@ func converseResponse(rep Reply) ([]byte, error) {
 	if len(rep.AdditionalFields) > 0 {
 		out["additionalModelResponseFields"] = rep.AdditionalFields
 	}
+	servedTier(rep, reqBody, out)
 	return json.Marshal(out)
+}
+
+// servedTier adds serviceTier and performanceConfig to a response (or the
+// metadata event): the reply's, else what the request asked for.
+func servedTier(rep Reply, reqBody []byte, out map[string]any) {
+	tier, latency := requestedTier(reqBody)
+	if rep.ServiceTier != "" {
+		tier = string(rep.ServiceTier)
+	}
+	if rep.LatencyMode != "" {
+		latency = string(rep.LatencyMode)
+	}
+	if tier != "" {
+		out["serviceTier"] = map[string]any{"type": tier}
+	}
+	if latency != "" {
+		out["performanceConfig"] = map[string]any{"latency": latency}
+	}
+}
+
+// encodeMessageParts maps the parts of a message (not of a tool result):
+// a JSON part there is not a ContentBlock.
+func encodeMessageParts(parts []bedrockkit.Part) ([]map[string]any, error) {
+	for i, p := range parts {
+		if _, ok := p.(bedrockkit.JSON); ok {
+			return nil, fmt.Errorf("part %d is a JSON part, which is not a Bedrock ContentBlock (JSON content is allowed only inside a ToolResult); script the JSON as Text, or inside a ToolResult", i)
+		}
+	}
+	return encodeParts(parts)
 }
 
 func stopReason(rep Reply) string {
@@ -491,6 +601,15 @@ func encodePart(p bedrockkit.Part) (map[string]any, error) {
 	switch p := p.(type) {
 	case bedrockkit.Text:
 		return map[string]any{"text": p.Text}, nil
+	case bedrockkit.CitedText:
+		cits := make([]map[string]any, 0, len(p.Sources))
+		for _, s := range p.Sources {
+			cits = append(cits, wireCitation(s))
+		}
+		return map[string]any{"citationsContent": map[string]any{
+			"content":   []map[string]any{{"text": p.Text}},
+			"citations": cits,
+		}}, nil
 	case bedrockkit.Image:
 		src, err := source(p.Bytes, "", p.S3URI)
 		if err != nil {
@@ -502,7 +621,11 @@ func encodePart(p bedrockkit.Part) (map[string]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("document %q: %w", p.Name, err)
 		}
-		return map[string]any{"document": map[string]any{"format": string(p.Format), "name": p.Name, "source": src}}, nil
+		doc := map[string]any{"format": string(p.Format), "name": p.Name, "source": src}
+		if p.Citations {
+			doc["citations"] = map[string]any{"enabled": true}
+		}
+		return map[string]any{"document": doc}, nil
 	case bedrockkit.JSON:
 		if !json.Valid(p.Value) {
 			return nil, fmt.Errorf("json part is not valid JSON")
@@ -546,6 +669,36 @@ func encodePart(p bedrockkit.Part) (map[string]any, error) {
 	return nil, fmt.Errorf("unsupported part type %T", p)
 }
 
+// wireCitation builds a Converse Citation (or the fields of a
+// CitationsDelta) from a source.
+func wireCitation(s bedrockkit.CitationSource) map[string]any {
+	c := map[string]any{}
+	if s.Title != "" {
+		c["title"] = s.Title
+	}
+	if s.URI != "" && s.Location.Kind != bedrockkit.LocationWeb {
+		c["source"] = s.URI
+	}
+	if s.Text != "" {
+		c["sourceContent"] = []map[string]any{{"text": s.Text}}
+	}
+	l := s.Location
+	span := map[string]any{"documentIndex": l.Index, "start": l.Start, "end": l.End}
+	switch l.Kind {
+	case bedrockkit.LocationDocumentChar:
+		c["location"] = map[string]any{"documentChar": span}
+	case bedrockkit.LocationDocumentChunk:
+		c["location"] = map[string]any{"documentChunk": span}
+	case bedrockkit.LocationDocumentPage:
+		c["location"] = map[string]any{"documentPage": span}
+	case bedrockkit.LocationSearchResult:
+		c["location"] = map[string]any{"searchResultLocation": map[string]any{"searchResultIndex": l.Index, "start": l.Start, "end": l.End}}
+	case bedrockkit.LocationWeb:
+		c["location"] = map[string]any{"web": map[string]any{"url": s.URI}}
+	}
+	return c
+}
+
 // source builds an ImageSource / DocumentSource. []byte marshals as base64,
 // which is how restJson1 sends blobs.
 func source(b []byte, text, s3 string) (map[string]any, error) {
@@ -568,7 +721,10 @@ type wireEvent struct {
 	payload any
 }
 
-func streamEvents(rep Reply) []wireEvent {
+func streamEvents(rep Reply, reqBody []byte) ([]wireEvent, error) {
+	if _, err := encodeMessageParts(rep.Message.Parts); err != nil {
+		return nil, err
+	}
 	chunk := rep.ChunkSize
 	if chunk <= 0 {
 		chunk = 4
@@ -584,6 +740,13 @@ func streamEvents(rep Reply) []wireEvent {
 		case bedrockkit.Text:
 			for _, c := range splitText(p.Text, chunk) {
 				evs = append(evs, delta(i, map[string]any{"text": c}))
+			}
+		case bedrockkit.CitedText:
+			for _, c := range splitText(p.Text, chunk) {
+				evs = append(evs, delta(i, map[string]any{"text": c}))
+			}
+			for _, src := range p.Sources {
+				evs = append(evs, delta(i, map[string]any{"citation": wireCitation(src)}))
 			}
 		case bedrockkit.Reasoning:
 			for _, c := range splitText(p.Text, chunk) {
@@ -617,11 +780,10 @@ func streamEvents(rep Reply) []wireEvent {
 	if len(rep.AdditionalFields) > 0 {
 		stop["additionalModelResponseFields"] = rep.AdditionalFields
 	}
-	evs = append(evs,
-		wireEvent{"messageStop", stop},
-		wireEvent{"metadata", map[string]any{"usage": wireUsage(rep.Usage), "metrics": map[string]any{"latencyMs": rep.LatencyMs}}},
-	)
-	return evs
+	md := map[string]any{"usage": wireUsage(rep.Usage), "metrics": map[string]any{"latencyMs": rep.LatencyMs}}
+	servedTier(rep, reqBody, md)
+	evs = append(evs, wireEvent{"messageStop", stop}, wireEvent{"metadata", md})
+	return evs, nil
 }
 
 func (f *FakeBedrock) serveConverseStream(w http.ResponseWriter, r *http.Request) {
@@ -629,7 +791,12 @@ func (f *FakeBedrock) serveConverseStream(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
-	rep, ok, _ := f.record(OpConverseStream, r.PathValue("modelId"), r, body)
+	modelID := r.PathValue("modelId")
+	f.note(OpConverseStream, modelID, r, body)
+	if !f.checkConverseRequest(w, OpConverseStream, modelID, body) {
+		return
+	}
+	rep, ok := f.take(OpConverseStream)
 	switch {
 	case !ok:
 		noReply(w, OpConverseStream)
@@ -637,10 +804,17 @@ func (f *FakeBedrock) serveConverseStream(w http.ResponseWriter, r *http.Request
 	case rep.Fault != nil:
 		writeFault(w, rep.Fault)
 		return
-	case !checkConverseBody(w, body):
+	}
+	evs, err := streamEvents(rep, body)
+	if err != nil {
+		writeFault(w, &Fault{Code: "InternalServerException", Message: "fakebedrock: invalid scripted reply: " + err.Error()})
 		return
 	}
-	evs := streamEvents(rep)
+	f.sendEvents(w, r, evs, rep.Interrupt)
+}
+
+// sendEvents writes evs as an event stream, with the interrupt if any.
+func (f *FakeBedrock) sendEvents(w http.ResponseWriter, r *http.Request, evs []wireEvent, interrupt *Interrupt) {
 	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	w.Header().Set("X-Amzn-RequestId", "fakebedrock-request")
 	w.WriteHeader(http.StatusOK)
@@ -648,7 +822,7 @@ func (f *FakeBedrock) serveConverseStream(w http.ResponseWriter, r *http.Request
 	_ = rc.Flush()
 	enc := eventstream.NewEncoder()
 	for i := 0; i <= len(evs); i++ {
-		if in := rep.Interrupt; in != nil && (i == in.AfterEvents || (i == len(evs) && in.AfterEvents > len(evs))) {
+		if in := interrupt; in != nil && (i == in.AfterEvents || (i == len(evs) && in.AfterEvents > len(evs))) {
 			f.interrupt(w, rc, enc, r, in)
 			return
 		}
