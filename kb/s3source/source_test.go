@@ -1,10 +1,11 @@
-package kb
+package s3source
 
 import (
 	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -16,7 +17,45 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"go.uber.org/goleak"
+
+	"github.com/bedrockkit/bedrockkit/kb"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// listing collects a source's items, writing failed ones as "ERR <uri>".
+func listing(t *testing.T, src kb.Source) ([]string, []kb.SourceItem, error) {
+	t.Helper()
+	var (
+		lines []string
+		items []kb.SourceItem
+	)
+	for item, err := range src.Items(context.Background()) {
+		if err != nil {
+			var ie *kb.ItemError
+			if !errors.As(err, &ie) {
+				return lines, items, err
+			}
+			lines = append(lines, "ERR "+ie.URI)
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("%s %s %d", item.URI, item.Name, item.Size))
+		items = append(items, item)
+	}
+	return lines, items, nil
+}
+
+func readItem(t *testing.T, item kb.SourceItem) (string, error) {
+	t.Helper()
+	rc, err := item.Open(context.Background())
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	return string(b), err
+}
 
 // fakeS3 speaks enough of the S3 REST API (path-style ListObjectsV2 and
 // GetObject) for the real SDK client. Pages hold pageSize keys, so the
@@ -156,7 +195,7 @@ func TestS3Source(t *testing.T) {
 		},
 		denied: map[string]bool{"kb/denied.txt.metadata.json": true},
 	}
-	src := &S3Source{Client: newFakeS3Client(t, f), Bucket: "bank-docs", Prefix: "kb/", MaxSize: 32}
+	src := New(newFakeS3Client(t, f), "bank-docs", Options{Prefix: "kb/", MaxSize: 32})
 	lines, items, err := listing(t, src)
 	if err != nil {
 		t.Fatal(err)
@@ -181,24 +220,24 @@ func TestS3Source(t *testing.T) {
 
 	errs := map[string]error{}
 	for _, err := range src.Items(context.Background()) {
-		var ie *ItemError
+		var ie *kb.ItemError
 		if errors.As(err, &ie) {
 			errs[ie.URI] = err
 		}
 	}
-	if err := errs["s3://bank-docs/kb/bad.txt"]; !errors.Is(err, ErrInvalidMetadata) || !strings.Contains(err.Error(), "bad.txt.metadata.json") {
+	if err := errs["s3://bank-docs/kb/bad.txt"]; !errors.Is(err, kb.ErrInvalidMetadata) || !strings.Contains(err.Error(), "bad.txt.metadata.json") {
 		t.Errorf("bad sidecar: %v", err)
 	}
 	if err := errs["s3://bank-docs/kb/denied.txt"]; err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("denied sidecar: %v", err)
 	}
-	if err := errs["s3://bank-docs/kb/big.txt"]; !errors.Is(err, ErrTooLarge) {
+	if err := errs["s3://bank-docs/kb/big.txt"]; !errors.Is(err, kb.ErrTooLarge) {
 		t.Errorf("big: %v", err)
 	}
 
 	// A document that became too large after listing fails on Open.
 	f.objects["kb/fees.md"] = strings.Repeat("y", 40)
-	if _, err := readItem(t, items[0]); !errors.Is(err, ErrTooLarge) {
+	if _, err := readItem(t, items[0]); !errors.Is(err, kb.ErrTooLarge) {
 		t.Errorf("grown object: %v", err)
 	}
 	// A document deleted after listing fails on Open with the SDK's error.
@@ -212,17 +251,17 @@ func TestS3Source(t *testing.T) {
 func TestS3SourceListingFails(t *testing.T) {
 	f := &fakeS3{bucket: "b", pageSize: 10, objects: map[string]string{}}
 	client := newFakeS3Client(t, f)
-	_, _, err := listing(t, &S3Source{Client: client, Bucket: "missing"})
-	var ie *ItemError
+	_, _, err := listing(t, New(client, "missing", Options{}))
+	var ie *kb.ItemError
 	if err == nil || errors.As(err, &ie) || !strings.Contains(err.Error(), "NoSuchBucket") || !strings.Contains(err.Error(), "s3://missing/") {
 		t.Fatalf("listing a missing bucket: %v", err)
 	}
-	if _, _, err := listing(t, &S3Source{Bucket: "b"}); err == nil {
+	if _, _, err := listing(t, New(nil, "b", Options{})); err == nil {
 		t.Fatal("nil client accepted")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, err := range (&S3Source{Client: client, Bucket: "b"}).Items(ctx) {
+	for _, err := range New(client, "b", Options{}).Items(ctx) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancelled: %v", err)
 		}
@@ -235,12 +274,12 @@ func TestS3SourceSidecarAcrossPages(t *testing.T) {
 	for i := range 7 {
 		k := fmt.Sprintf("d%d.txt", i)
 		objects[k] = "t"
-		objects[k+MetadataSuffix] = fmt.Sprintf(`{"metadataAttributes": {"i": %d}}`, i)
+		objects[k+kb.MetadataSuffix] = fmt.Sprintf(`{"metadataAttributes": {"i": %d}}`, i)
 	}
 	objects["d1.txt.extra"] = "between a key and its sidecar"
 	for _, pageSize := range []int{1, 2, 3, 1000} {
 		f := &fakeS3{bucket: "b", pageSize: pageSize, objects: objects}
-		_, items, err := listing(t, &S3Source{Client: newFakeS3Client(t, f), Bucket: "b"})
+		_, items, err := listing(t, New(newFakeS3Client(t, f), "b", Options{}))
 		if err != nil {
 			t.Fatal(err)
 		}
