@@ -313,6 +313,13 @@ func (s *localSandbox) Execute(ctx context.Context, code string) (*Execution, er
 		s.discardRuntime()
 		return ex, &LimitError{Limit: LimitStack, Detail: fmt.Sprintf("call depth over %d (runaway recursion?): use a loop or fewer nested calls", s.opts.MaxCallDepth)}
 	case errors.As(runErr, &intr):
+		if sig, ok := intr.Value().(exitSignal); ok {
+			// process.exit: the program chose to stop; its state stays.
+			if sig.code != 0 {
+				ex.Error = fmt.Sprintf("process.exit: the program stopped with exit code %d", sig.code)
+			}
+			return ex, nil
+		}
 		s.discardRuntime()
 		if errors.Is(runErr, ErrClosed) {
 			return ex, ErrClosed
@@ -369,10 +376,9 @@ func (s *localSandbox) watched(ctx context.Context, rt *goja.Runtime, st *execSt
 	metrics.Read(samples)
 	base := int64(samples[1].Value.Uint64()) // live heap at the last GC
 	limit := s.opts.MemoryLimit
-	trigger := int64(samples[0].Value.Uint64()) + limit
-	if t := base + limit; t > trigger {
-		trigger = t
-	}
+	// Garbage left by earlier work may already pass the trigger: the first
+	// tick then collects it and measures from what is live.
+	trigger := base + limit
 
 	done := make(chan struct{})
 	var wg sync.WaitGroup
