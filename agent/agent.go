@@ -99,6 +99,10 @@ type Agent struct {
 	// OnEvent, if set, receives every event of Run and Resume as it happens,
 	// on the run's goroutine. Stream and ResumeStream yield events instead.
 	OnEvent func(Event)
+	// Pause signs and checks paused runs handed out of the process: set
+	// Pause.Key to resume in another process or from a client (see
+	// Pending and PauseOptions).
+	Pause PauseOptions
 
 	memOnce sync.Once
 	mem     Memory
@@ -200,11 +204,28 @@ func (a *Agent) Stream(ctx context.Context, sessionID, input string, opts ...Run
 
 // Resume continues a paused run with a decision for every pending call:
 // Approve or Deny for confirmations, Respond or RespondError for return of
-// control. p may have been decoded from JSON in another process; the
-// session's stored copy, when Memory has one, is authoritative. Resuming a
-// state twice fails with ErrNotPending; decisions for calls p does not hold
-// fail with ErrUnknownCall. If Resume fails midway (a model error), it can be
-// retried with the same decisions; tools that already ran are not run again.
+// control.
+//
+// p names the pause; the run continues from the copy stored in Memory, so
+// the session must be in the Memory the run paused in. p is the *Pending
+// Run returned in this process, or one decoded (UnmarshalBinary,
+// json.Unmarshal) from the signed form made with Agent.Pause.Key. Resume
+// refuses, running nothing:
+//   - an unsigned state from outside the process (ErrPendingUnsigned)
+//     unless Pause.InsecureAllowUnsigned;
+//   - a bad signature, a state that differs from the stored pause in any
+//     way (session, turn, call IDs, tool names, arguments, kinds), or a
+//     stored pause with calls the model did not make or counters out of
+//     range (ErrPendingTampered);
+//   - an expired pause (ErrPendingExpired);
+//   - a pause already resumed or abandoned, or one Memory does not hold
+//     (ErrNotPending);
+//   - decisions for calls p does not hold (ErrUnknownCall), missing ones
+//     (ErrMissingDecision), and results or reasons a tool result cannot
+//     carry (ErrInvalidDecision).
+//
+// If Resume fails midway (a model error), it can be retried with the same
+// state; tools that already ran are not run again.
 func (a *Agent) Resume(ctx context.Context, p *Pending, decisions ...Decision) (*Result, error) {
 	return a.resume(ctx, p, decisions, false, a.callback())
 }
@@ -275,6 +296,9 @@ func (a *Agent) newRunner(ctx context.Context, stream bool, emit func(Event)) (*
 	}
 	if a.Model == nil {
 		return nil, fmt.Errorf("agent: Agent.Model is nil; set a bedrockkit.Model: %w", bedrockkit.ErrInvalidInput)
+	}
+	if err := a.Pause.check(); err != nil {
+		return nil, err
 	}
 	r := &runner{a: a, limits: a.Limits.withDefaults(), mem: a.memory(), stream: stream, emit: emit,
 		tools: make(map[string]*Tool, len(a.Tools)+len(a.KnowledgeBases))}
@@ -361,7 +385,9 @@ func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOp
 		// its checkpoint instead of asking the model again, so tools that ran
 		// are not run again.
 		r.buildSystem()
-		r.restore(cp)
+		if err := r.restore(cp); err != nil {
+			return nil, err
+		}
 		return r.continueTurn(ctx)
 	}
 	if err := r.summarize(ctx); err != nil {
@@ -400,26 +426,29 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 	if err != nil {
 		return nil, err
 	}
-	sess, found, err := a.loadSession(ctx, r.mem, p.SessionID)
+	claimed, digest, err := a.authenticate(p)
 	if err != nil {
 		return nil, err
 	}
+	sess, found, err := a.loadSession(ctx, r.mem, claimed.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: Memory holds no session %q, so pause %s cannot be resumed; resume with the Memory the run paused in", ErrNotPending, claimed.SessionID, claimed.ID)
+	}
 	r.sess = sess
-	if found {
-		switch {
-		case sess.Pending == nil || sess.Pending.ID != p.ID:
-			if slices.Contains(sess.Resumed, p.ID) {
-				return nil, fmt.Errorf("%w: pending state %s of session %q was already resumed or abandoned", ErrNotPending, p.ID, p.SessionID)
-			}
-			return nil, fmt.Errorf("%w: session %q has no pause with ID %s", ErrNotPending, p.SessionID, p.ID)
+	if sess.Pending == nil || sess.Pending.ID != claimed.ID {
+		if slices.Contains(sess.Resumed, claimed.ID) {
+			return nil, fmt.Errorf("%w: pending state %s of session %q was already resumed or abandoned", ErrNotPending, claimed.ID, claimed.SessionID)
 		}
-		p = sess.Pending // the stored copy is authoritative
-	} else {
-		sess.Turns = p.Turn
+		return nil, fmt.Errorf("%w: session %q has no pause with ID %s", ErrNotPending, claimed.SessionID, claimed.ID)
 	}
-	if len(p.Messages) == 0 || p.Messages[len(p.Messages)-1].Role != bedrockkit.RoleAssistant {
-		return nil, fmt.Errorf("agent: pending state %s is malformed (its last message is not the assistant's tool calls): %w", p.ID, bedrockkit.ErrInvalidInput)
+	stored := sess.Pending // the stored copy is what runs
+	if err := r.checkStored(stored, claimed, digest); err != nil {
+		return nil, err
 	}
+	p = stored
 	byID := map[string]Decision{}
 	for _, d := range decisions {
 		if _, dup := byID[d.CallID]; dup {
@@ -440,6 +469,9 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 		case c.Kind == KindReturnControl && d.Result == nil:
 			return nil, fmt.Errorf("agent: call %q returns control; answer it with Respond or RespondError: %w", c.Call.ID, bedrockkit.ErrInvalidInput)
 		}
+		if err := a.checkDecision(d); err != nil {
+			return nil, err
+		}
 	}
 	for id := range byID {
 		if _, ok := pendingByID[id]; !ok {
@@ -454,7 +486,9 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 		r.sess.InProgress = nil
 		r.sess.PromptAttributes = cloneAttrs(p.PromptAttributes)
 		r.buildSystem()
-		r.restore(cp)
+		if err := r.restore(cp); err != nil {
+			return nil, err
+		}
 		return r.continueTurn(ctx)
 	}
 	r.sess.InProgress = nil
@@ -484,8 +518,7 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 		d := byID[c.ID]
 		switch {
 		case pc.Kind == KindReturnControl:
-			res := *d.Result
-			res.CallID = c.ID
+			res := bedrockkit.ToolResult{CallID: c.ID, Parts: slices.Clone(d.Result.Parts), IsError: d.Result.IsError}
 			results[i] = res
 			r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: res, IdempotencyKey: pc.IdempotencyKey})
 		case !d.Approved:
@@ -905,9 +938,20 @@ func (r *runner) pause(ctx context.Context, calls []bedrockkit.ToolCall, results
 			known = append(known, results[i])
 		}
 	}
+	now := time.Now()
 	p := &Pending{ID: newID(), SessionID: r.sess.ID, Turn: r.sess.Turns, Iteration: r.iter,
 		Messages: slices.Clone(r.turn), Calls: pending, Results: known, Usage: r.usage,
-		PromptAttributes: cloneAttrs(r.sess.PromptAttributes), InvalidCalls: r.invalid}
+		PromptAttributes: cloneAttrs(r.sess.PromptAttributes), InvalidCalls: r.invalid, origin: originRun}
+	if ttl := r.a.Pause.ttl(); ttl > 0 {
+		p.ExpiresAt = now.Add(ttl).UTC()
+	}
+	if key := r.a.Pause.Key; len(key) > 0 {
+		tok, err := signPending(key, r.a.Name, p, now)
+		if err != nil {
+			return r.fail(ctx, err)
+		}
+		p.token = tok
+	}
 	if r.resumeID != "" {
 		r.sess.Resumed = appendResumed(r.sess.Resumed, r.resumeID)
 	}
@@ -968,12 +1012,21 @@ func (r *runner) finish(ctx context.Context, resp *bedrockkit.Response) (*Result
 	return res, nil
 }
 
-// restore loads an unfinished turn.
-func (r *runner) restore(cp *Checkpoint) {
+// restore loads an unfinished turn, refusing one whose counters no run
+// could have saved (a damaged or edited store).
+func (r *runner) restore(cp *Checkpoint) error {
+	u := cp.Usage
+	if len(cp.Messages) == 0 || cp.Iteration < 0 || cp.Iteration > r.limits.MaxIterations ||
+		cp.InvalidCalls < 0 || cp.InvalidCalls > r.limits.MaxToolRetries ||
+		!tokensInRange(u.InputTokens) || !tokensInRange(u.OutputTokens) || !tokensInRange(u.CacheReadTokens) || !tokensInRange(u.CacheWriteTokens) {
+		return fmt.Errorf("agent: session %q holds an unfinished turn that is damaged (%d messages, iteration %d, invalid calls %d, usage %+v); run a different input to abandon it: %w",
+			r.sess.ID, len(cp.Messages), cp.Iteration, cp.InvalidCalls, u, bedrockkit.ErrInvalidInput)
+	}
 	r.turn = slices.Clone(cp.Messages)
 	r.iter = cp.Iteration
 	r.usage = cp.Usage
 	r.invalid = cp.InvalidCalls
+	return nil
 }
 
 // continueTurn finishes the tool calls of a restored turn, if it stopped

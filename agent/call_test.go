@@ -143,16 +143,17 @@ func ExampleTool_Call() {
 	// invalid call to tool "add": at '/a': got string, want integer
 }
 
-// An approved call is validated again when it runs on Resume: a pending state
-// stored outside the process and edited there cannot smuggle arguments the
-// schema refuses into the tool.
-func TestResumeValidatesApprovedCallAgain(t *testing.T) {
+// A pending state edited outside the process cannot smuggle other
+// arguments into an approved call: even with signatures switched off, the
+// state must match the stored pause, and the tool does not run.
+func TestResumeRefusesEditedArguments(t *testing.T) {
 	var runs atomic.Int32
 	m := bedrockkittest.NewScriptedModel(
 		bedrockkittest.ToolStep(call("t1", "transfer", `{"to":"bob","amount":10}`)),
 		bedrockkittest.TextStep("The transfer was refused."),
 	)
-	a := &agent.Agent{Model: m, Tools: []*agent.Tool{bank(&runs)}}
+	mem := agent.NewInMemory()
+	a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs)}}
 	res, err := a.Run(context.Background(), "s", "send bob 10")
 	if err != nil || !res.Paused() {
 		t.Fatalf("want a pause, got %+v, %v", res, err)
@@ -166,16 +167,11 @@ func TestResumeValidatesApprovedCallAgain(t *testing.T) {
 	if err := json.Unmarshal(state, &p); err != nil {
 		t.Fatal(err)
 	}
-	// A fresh agent with fresh memory trusts the caller's copy of the state.
-	b := &agent.Agent{Model: m, Tools: []*agent.Tool{bank(&runs)}}
-	if _, err := b.Resume(context.Background(), &p, agent.Approve("t1")); err != nil {
-		t.Fatal(err)
+	b := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs)}, Pause: agent.PauseOptions{InsecureAllowUnsigned: true}}
+	if _, err := b.Resume(context.Background(), &p, agent.Approve("t1")); !errors.Is(err, agent.ErrPendingTampered) {
+		t.Fatalf("want ErrPendingTampered, got %v", err)
 	}
 	if runs.Load() != 0 {
-		t.Fatal("the tool ran with arguments its schema refuses")
-	}
-	rs := lastResults(t, m)
-	if len(rs) != 1 || !rs[0].IsError || !strings.Contains(resultText(rs[0]), "at '/amount'") {
-		t.Fatalf("model was not told why: %+v", rs)
+		t.Fatal("the tool ran with edited arguments")
 	}
 }

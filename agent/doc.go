@@ -10,6 +10,10 @@
 // without a tool call or Limits.MaxIterations (default 10) is reached, which
 // returns ErrMaxIterations with the partial Result. A tool that returns an
 // error, times out or panics is reported to the model; the run continues.
+// Timeouts (Limits.ToolTimeout, WithTimeout) hold whatever the tool does:
+// a tool that ignores its context is abandoned AbandonGrace after its
+// deadline, left to finish on its own goroutine with its result discarded,
+// and counted by Tool.Abandoned and ToolCalled.Abandoned.
 //
 // Tools come from typed Go functions (Func derives the schema from the input
 // struct: json tags, required fields, enums and descriptions), from raw JSON
@@ -20,9 +24,15 @@
 // same code path the agent uses (tests, return-of-control handlers).
 //
 // Human in the loop: a tool built with RequireConfirmation, or with
-// ReturnControl, pauses the run. The Result carries a Pending state that
-// encodes to JSON; Resume it — in this process or another — with Approve,
-// Deny, Respond or RespondError for each call. A state resumes once.
+// ReturnControl, pauses the run. The Result carries a Pending state; Resume
+// it with Approve, Deny, Respond or RespondError for each call. A pause
+// resumes once, before it expires, and only into the calls the model made:
+// Resume continues the copy stored in Memory and refuses a Pending that
+// differs from it. To resume in another process or from a client, set
+// Agent.Pause.Key: the Pending then encodes (MarshalBinary, json.Marshal) to
+// a form signed with HMAC-SHA256 that is safe to hand to an untrusted
+// client, and Resume refuses unsigned, altered, forged or expired states
+// (ErrPendingUnsigned, ErrPendingTampered, ErrPendingExpired).
 //
 // Retries: each call has an idempotency key (CallInfoFrom) and its result is
 // recorded in the session until the turn completes. A run that fails midway

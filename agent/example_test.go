@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 
@@ -55,20 +56,26 @@ func ExampleAgent_Resume() {
 		bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "r1", Name: "refund", Input: json.RawMessage(`{"order":"A7"}`)}),
 		bedrockkittest.TextStep("Order A7 was refunded."),
 	)
-	a := &agent.Agent{Model: model, Tools: []*agent.Tool{refund}}
+	// The key signs paused runs handed out of the process; every process
+	// that resumes needs the same one. Keep it secret.
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	a := &agent.Agent{Model: model, Tools: []*agent.Tool{refund}, Pause: agent.PauseOptions{Key: key}}
 	res, _ := a.Run(context.Background(), "s", "Refund order A7")
 	for _, c := range res.Pending.Calls {
 		fmt.Printf("needs %s: %s(%s)\n", c.Kind, c.Call.Name, c.Call.Input)
 	}
-	// The state can be stored and resumed later, even by another process.
+	// In this process, a.Resume(ctx, res.Pending, ...) is enough. To ask a
+	// person elsewhere, send the signed state (it holds the calls and an
+	// opaque token, not the conversation) and resume with what comes back.
 	state, _ := json.Marshal(res.Pending)
 	var p agent.Pending
 	_ = json.Unmarshal(state, &p)
-	res, _ = a.Resume(context.Background(), &p, agent.Approve("r1"))
-	fmt.Println(res.Output)
+	res, err := a.Resume(context.Background(), &p, agent.Approve("r1"))
+	fmt.Println(res.Output, err)
 	// Output:
 	// needs confirm: refund({"order":"A7"})
-	// Order A7 was refunded.
+	// Order A7 was refunded. <nil>
 }
 
 func ExampleAgent_Stream() {

@@ -31,8 +31,8 @@ func bank(runs *atomic.Int32) *agent.Tool {
 }
 
 // TestPauseAndResumeInNewProcess pauses on a confirmation, serialises the
-// state to JSON, and resumes with a fresh Agent value and a fresh FileMemory
-// on the same directory, as a restarted process would.
+// signed state to JSON, and resumes with a fresh Agent value (same key) and
+// a fresh FileMemory on the same directory, as a restarted process would.
 func TestPauseAndResumeInNewProcess(t *testing.T) {
 	dir := t.TempDir()
 	var runs atomic.Int32
@@ -49,7 +49,7 @@ func TestPauseAndResumeInNewProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := bedrockkittest.NewScriptedModel(script[0])
-		a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs), echoTool()}}
+		a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs), echoTool()}, Pause: testPause()}
 		res, err := a.Run(context.Background(), "user-1", "send bob 10", agent.WithPromptAttributes(map[string]string{"currency": "EUR"}))
 		if err != nil {
 			t.Fatal(err)
@@ -75,7 +75,7 @@ func TestPauseAndResumeInNewProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := bedrockkittest.NewScriptedModel(script[1])
-	a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs), echoTool()}}
+	a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs), echoTool()}, Pause: testPause()}
 	res, err := a.Resume(context.Background(), &p, agent.Approve(p.Calls[0].Call.ID))
 	if err != nil {
 		t.Fatal(err)

@@ -54,7 +54,7 @@ type wireSession struct {
 	Summary          string                `json:"summary,omitempty"`
 	Attributes       map[string]string     `json:"attributes,omitempty"`
 	PromptAttributes map[string]string     `json:"prompt_attributes,omitempty"`
-	Pending          *Pending              `json:"pending,omitempty"`
+	Pending          *wirePending          `json:"pending,omitempty"`
 	InProgress       *wireCheckpoint       `json:"in_progress,omitempty"`
 	Records          map[string][]wirePart `json:"records,omitempty"`
 	Resumed          []string              `json:"resumed,omitempty"`
@@ -70,8 +70,13 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	w := wireSession{ID: s.ID, Messages: ms, Summary: s.Summary, Attributes: s.Attributes,
-		PromptAttributes: s.PromptAttributes, Pending: s.Pending, Resumed: s.Resumed,
+		PromptAttributes: s.PromptAttributes, Resumed: s.Resumed,
 		Turns: s.Turns, Version: s.Version, UpdatedAt: s.UpdatedAt}
+	if s.Pending != nil {
+		if w.Pending, err = toStored(s.Pending); err != nil {
+			return nil, err
+		}
+	}
 	if cp := s.InProgress; cp != nil {
 		ms, err := encodeMessages(cp.Messages)
 		if err != nil {
@@ -103,8 +108,13 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*s = Session{ID: w.ID, Messages: ms, Summary: w.Summary, Attributes: w.Attributes,
-		PromptAttributes: w.PromptAttributes, Pending: w.Pending, Resumed: w.Resumed,
+		PromptAttributes: w.PromptAttributes, Resumed: w.Resumed,
 		Turns: w.Turns, Version: w.Version, UpdatedAt: w.UpdatedAt}
+	if w.Pending != nil {
+		if s.Pending, err = fromStored(w.Pending); err != nil {
+			return err
+		}
+	}
 	if cp := w.InProgress; cp != nil {
 		ms, err := decodeMessages(cp.Messages)
 		if err != nil {

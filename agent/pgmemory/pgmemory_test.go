@@ -177,9 +177,12 @@ func bank(runs *atomic.Int32) *agent.Tool {
 	}, agent.RequireConfirmation())
 }
 
+// pauseKey signs the pending state handed between the two "processes".
+var pauseKey = []byte("pgmemory test key, 32 bytes long")
+
 // TestAgentPauseAndResume pauses a run on a confirmation with the session
 // in PostgreSQL, then resumes it with a fresh pool, Memory and Agent from
-// the pending state decoded from JSON; a second resume is refused.
+// the signed pending state decoded from JSON; a second resume is refused.
 func TestAgentPauseAndResume(t *testing.T) {
 	ctx := context.Background()
 	table := newTable(t)
@@ -191,7 +194,7 @@ func TestAgentPauseAndResume(t *testing.T) {
 		must(t, err)
 		m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(
 			bedrockkit.ToolCall{ID: "t1", Name: "transfer", Input: json.RawMessage(`{"to":"bob","amount":10}`)}))
-		a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs)}}
+		a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs)}, Pause: agent.PauseOptions{Key: pauseKey}}
 		res, err := a.Run(ctx, "user-1", "send bob 10", agent.WithPromptAttributes(map[string]string{"currency": "EUR"}))
 		must(t, err)
 		if !res.Paused() || len(res.Pending.Calls) != 1 || res.Pending.Calls[0].Kind != agent.KindConfirm || runs.Load() != 0 {
@@ -212,7 +215,7 @@ func TestAgentPauseAndResume(t *testing.T) {
 	mem, err := pgmemory.New(ctx, newPool(t), pgmemory.Options{Table: table})
 	must(t, err)
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Sent 10 to bob."))
-	a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs)}}
+	a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs)}, Pause: agent.PauseOptions{Key: pauseKey}}
 	res, err := a.Resume(ctx, &p, agent.Approve("t1"))
 	must(t, err)
 	if res.Output != "Sent 10 to bob." || runs.Load() != 1 {
