@@ -116,6 +116,14 @@ type retryModel struct {
 	policy RetryPolicy
 }
 
+// SupportsOutput forwards the wrapped model's OutputCapable answer, so
+// StructuredOutput outside the retry still hands Output to a model that
+// honours it.
+func (m retryModel) SupportsOutput() bool {
+	oc, ok := m.next.(OutputCapable)
+	return ok && oc.SupportsOutput()
+}
+
 func (m retryModel) Generate(ctx context.Context, req *Request) (*Response, error) {
 	var resp *Response
 	err := m.policy.loop(ctx, func(ctx context.Context, _ int) error {

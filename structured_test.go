@@ -338,3 +338,16 @@ func TestDecodeOutputTypeMismatch(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestRetryMiddlewareForwardsOutputCapability(t *testing.T) {
+	m := bedrockkittest.NewScriptedModel()
+	wrapped := bedrockkit.Chain(m, bedrockkit.RetryPolicy{}.Middleware())
+	oc, ok := wrapped.(bedrockkit.OutputCapable)
+	if !ok || !oc.SupportsOutput() {
+		t.Fatal("the retry middleware hides the model's structured-output support")
+	}
+	m.SetSupportsOutput(false)
+	if oc.SupportsOutput() {
+		t.Fatal("the retry middleware claims support the model lacks")
+	}
+}
