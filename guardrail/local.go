@@ -158,22 +158,32 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 		defer v.release()
 		// Sensitive information.
 		if l.piiDet != nil {
-			for _, e := range l.piiDet.Detect(text) {
-				cfg := l.piiCfg[PIIType(e.Type)]
-				if !cfg.enabled(source) {
+			ents, err := l.piiDet.Detect(ctx, text)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range ents {
+				typ, act, ok := l.piiAction(source, e)
+				if !ok {
 					continue
 				}
-				act := cfg.action(source, cfg.Action)
 				if a.SensitiveInformationPolicy == nil {
 					a.SensitiveInformationPolicy = &SensitiveAssessment{}
 				}
+				reason := e.Reason
+				if typ != PIIType(e.Type) {
+					reason += "; also fits " + string(typ) + ", whose action is stricter"
+				}
 				a.SensitiveInformationPolicy.PiiEntities = append(a.SensitiveInformationPolicy.PiiEntities, PIIFinding{
-					Type: PIIType(e.Type), Match: text[e.Start:e.End], Action: reportAction(act), Detected: true,
-					Score: e.Score, Reason: e.Reason, Span: &Span{bi, e.Start, e.End},
+					Type: typ, Match: text[e.Start:e.End], Action: reportAction(act), Detected: true,
+					Score: e.Score, Reason: reason, Span: &Span{bi, e.Start, e.End},
 				})
 				note(act)
-				fs = append(fs, finding{bi, e.Start, e.End, act, PIIType(e.Type).Tag()})
+				fs = append(fs, finding{bi, e.Start, e.End, act, typ.Tag()})
 			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		for ri, re := range l.regexes {
 			cfg := l.p.SensitiveInformationPolicyConfig.RegexesConfig[ri]
@@ -195,6 +205,9 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 				note(act)
 				fs = append(fs, finding{bi, m[0], m[1], act, "{" + cfg.Name + "}"})
 			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		// Word filters.
 		if l.wordMatch != nil {
@@ -222,9 +235,16 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 				note(act)
 			})
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		// Content filters.
 		if c := l.p.ContentPolicyConfig; c != nil {
-			for _, f := range l.contentFindings(source, v, c) {
+			cf, err := l.contentFindings(ctx, source, v, c)
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range cf {
 				if a.ContentPolicy == nil {
 					a.ContentPolicy = &ContentAssessment{}
 				}
@@ -234,6 +254,9 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 					blocked = true
 				}
 			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		// Denied topics.
 		if c := l.p.TopicPolicyConfig; c != nil {
@@ -289,6 +312,40 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 		}
 	}
 	return res, nil
+}
+
+// actionRank orders actions by strictness.
+func actionRank(a Action) int {
+	switch a {
+	case ActionBlock:
+		return 3
+	case ActionAnonymize:
+		return 2
+	case ActionNone:
+		return 1
+	}
+	return 0
+}
+
+// piiAction picks, among the types an entity fits (its type, then its
+// alternatives), the enabled one with the strictest action for source: a
+// nine-digit number that reads as a phone but passes the SSN rules is
+// blocked when SSNs are blocked, not masked as a phone. Ties keep the
+// detector's order.
+func (l *Local) piiAction(source Source, e pii.Entity) (PIIType, Action, bool) {
+	var best PIIType
+	var bestAct Action
+	for _, t := range append([]pii.Type{e.Type}, e.Alts...) {
+		cfg, ok := l.piiCfg[PIIType(t)]
+		if !ok || !cfg.enabled(source) {
+			continue
+		}
+		act := cfg.action(source, cfg.Action)
+		if best == "" || actionRank(act) > actionRank(bestAct) {
+			best, bestAct = PIIType(t), act
+		}
+	}
+	return best, bestAct, best != ""
 }
 
 func reportAction(a Action) string {
@@ -414,11 +471,14 @@ func (v *blockView) release() {
 	v.featBuf = nil
 }
 
-func (l *Local) contentFindings(source Source, v *blockView, c *ContentPolicyConfig) []ContentFinding {
+func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView, c *ContentPolicyConfig) ([]ContentFinding, error) {
 	var out []ContentFinding
 	folded, raw := v.folded, v.raw
 	features := v.features
 	for _, f := range c.FiltersConfig {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		if !f.enabled(source) {
 			continue
 		}
@@ -451,6 +511,9 @@ func (l *Local) contentFindings(source Source, v *blockView, c *ContentPolicyCon
 					r13 = rot13(raw)
 				}
 				for _, dec := range decodedPayloads(raw, withROT13) {
+					if err := ctx.Err(); err != nil {
+						return nil, err
+					}
 					df := normalize.Full(dec).String()
 					if r := ruleAttack(df); r != "" {
 						p, conf, reason = 1, StrengthHigh, "encoded payload: "+r
@@ -498,5 +561,5 @@ func (l *Local) contentFindings(source Source, v *blockView, c *ContentPolicyCon
 		out = append(out, ContentFinding{Type: f.Type, Confidence: conf, FilterStrength: strength, Action: rep,
 			Detected: strength.Blocks(conf), Score: p, Reason: reason})
 	}
-	return out
+	return out, nil
 }

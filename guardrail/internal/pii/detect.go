@@ -2,11 +2,19 @@
 // checked by validators (Luhn, IBAN mod-97, SSN/ITIN rules, ABA routing
 // checksum, VIN check digit, NHS mod-11, IP parsing via net/netip), context
 // words that confirm otherwise ambiguous numbers, and gazetteer-plus-shape
-// heuristics for names and addresses. Detection runs on NFKC-folded text
-// with zero-width characters removed, and spans map back to the original.
+// heuristics for names and addresses. Detection runs on the Basic view of
+// internal/normalize (NFKC, format characters removed, digits of every
+// script, dashes and look-alike letters folded), and spans map back to the
+// original.
+//
+// Every scanner is linear in the length of the text (each byte is visited a
+// bounded number of times) and polls the context as it goes, so Detect
+// returns the context's error promptly once it is cancelled.
 package pii
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -25,6 +33,11 @@ type Entity struct {
 	Start, End int
 	Score      float64
 	Reason     string
+	// Alts are the other enabled types the same characters also fit (a
+	// nine-digit number with phone context that also passes the SSN rules,
+	// a Luhn-valid number with account context), in priority order. The
+	// caller applies the strictest action among Type and Alts.
+	Alts []Type
 }
 
 // Detector finds the enabled types. The zero value finds nothing; use New.
@@ -41,36 +54,127 @@ func New(types []Type) *Detector {
 	return d
 }
 
+// pollEvery is how many units of work a scan does between two looks at its
+// context.
+const pollEvery = 1 << 12
+
 type scan struct {
 	s    string
 	ents []Entity
 	on   map[Type]bool
+	cov  []uint64 // bytes covered by an entity found so far
+
+	ctx      context.Context
+	work     int // units of work done: bytes visited by the scanners
+	nextPoll int
+	err      error
+
+	wordsCache []word
+	wordsDone  bool
+	titleA     int // line [titleA, titleEnd) of the last titleLine answer titleB; titleA -1 if none
+	titleEnd   int
+	titleB     bool
+}
+
+// errStop unwinds a scan whose context is done.
+var errStop = errors.New("pii: scan stopped")
+
+// tick records n units of work and, every pollEvery units, checks the
+// context; once it is done the scan unwinds (Detect recovers and returns
+// the context's error).
+func (c *scan) tick(n int) {
+	c.work += n
+	if c.work < c.nextPoll {
+		return
+	}
+	c.nextPoll = c.work + pollEvery
+	if err := c.ctx.Err(); err != nil {
+		c.err = err
+		panic(errStop)
+	}
 }
 
 func (c *scan) add(t Type, a, b int, score float64, reason string) {
-	if !c.on[t] || a >= b {
+	c.addAlts(t, nil, a, b, score, reason)
+}
+
+// addAlts adds an entity of the first enabled type among t and alts; the
+// other enabled ones become its Alts.
+func (c *scan) addAlts(t Type, alts []Type, a, b int, score float64, reason string) {
+	if a >= b {
 		return
 	}
-	c.ents = append(c.ents, Entity{Type: t, Start: a, End: b, Score: score, Reason: reason})
+	var on []Type
+	for _, x := range append([]Type{t}, alts...) {
+		if c.on[x] && !slices.Contains(on, x) {
+			on = append(on, x)
+		}
+	}
+	if len(on) == 0 {
+		return
+	}
+	e := Entity{Type: on[0], Start: a, End: b, Score: score, Reason: reason}
+	if len(on) > 1 {
+		e.Alts = on[1:]
+		if on[0] != t {
+			e.Reason += " (as " + string(on[0]) + ": " + string(t) + " is not enabled)"
+		}
+	} else if on[0] != t {
+		e.Reason += " (as " + string(on[0]) + ": " + string(t) + " is not enabled)"
+	}
+	c.ents = append(c.ents, e)
+	c.tick(b - a)
+	for i := a; i < b; i++ {
+		c.cov[i>>6] |= 1 << (i & 63)
+	}
 }
 
 // covered reports whether [a,b) overlaps an entity found so far.
 func (c *scan) covered(a, b int) bool {
-	for _, e := range c.ents {
-		if a < e.End && e.Start < b {
+	c.tick(b - a)
+	for i := max(a, 0); i < b && i < len(c.s); i++ {
+		if c.cov[i>>6]&(1<<(i&63)) != 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// Detect returns the entities found in text, non-overlapping, in order.
-func (d *Detector) Detect(text string) []Entity {
+// Detect returns the entities found in text, non-overlapping, in order. It
+// returns ctx's error if ctx is done before the scan ends.
+func (d *Detector) Detect(ctx context.Context, text string) ([]Entity, error) {
+	ents, _, err := d.detect(ctx, text)
+	return ents, err
+}
+
+// detect is Detect that also returns the units of work the scan did.
+func (d *Detector) detect(ctx context.Context, text string) (ents []Entity, work int, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
 	if len(d.on) == 0 || text == "" {
-		return nil
+		return nil, 0, nil
 	}
 	n := normalize.Basic(text)
-	c := &scan{s: n.String(), on: d.on}
+	c := &scan{s: n.String(), on: d.on, ctx: ctx, nextPoll: pollEvery, titleA: -1}
+	c.cov = make([]uint64, len(c.s)/64+1)
+	defer func() {
+		if r := recover(); r != nil {
+			if r != errStop {
+				panic(r)
+			}
+			ents, work, err = nil, c.work, c.err
+		}
+	}()
+	c.run()
+	ents = resolve(c.ents, len(c.s))
+	for i := range ents {
+		ents[i].Start, ents[i].End = n.Span(ents[i].Start, ents[i].End)
+	}
+	return ents, c.work, nil
+}
+
+func (c *scan) run() {
 	// A scanner whose types are all off could only call add, which ignores
 	// them, so skipping it changes nothing.
 	if c.any("EMAIL") {
@@ -93,11 +197,6 @@ func (d *Detector) Detect(text string) []Entity {
 	if c.any("NAME", "ADDRESS") {
 		c.names()
 	}
-	ents := resolve(c.ents)
-	for i := range ents {
-		ents[i].Start, ents[i].End = n.Span(ents[i].Start, ents[i].End)
-	}
-	return ents
 }
 
 // any reports whether one of the types is enabled.
@@ -110,21 +209,44 @@ func (c *scan) any(types ...Type) bool {
 	return false
 }
 
-// resolve drops overlaps, keeping the earlier-found (higher-priority) entity,
-// and sorts by position. The kept entities are held sorted; being disjoint,
-// a new one can overlap only the last kept entity starting before its end.
-func resolve(es []Entity) []Entity {
+// resolve drops overlaps, keeping the earlier-found (higher-priority)
+// entity, and sorts by position. The type of a dropped entity is added to
+// the Alts of the kept one it overlaps, so that a stricter action on it is
+// not lost. n is the length of the scanned text; the cost is linear in it
+// plus the total length of the entities.
+func resolve(es []Entity, n int) []Entity {
 	if len(es) == 0 {
 		return nil
 	}
-	out := make([]Entity, 0, len(es))
-	for _, e := range es {
-		k := sort.Search(len(out), func(i int) bool { return out[i].Start >= e.End })
-		if k > 0 && out[k-1].End > e.Start {
+	owner := make([]int32, n) // 1 + index in es of the kept entity owning the byte
+	kept := make([]int, 0, len(es))
+	for i, e := range es {
+		hit := -1
+		for k := e.Start; k < e.End; k++ {
+			if owner[k] != 0 {
+				hit = int(owner[k]) - 1
+				break
+			}
+		}
+		if hit >= 0 {
+			k := &es[hit]
+			for _, t := range append([]Type{e.Type}, e.Alts...) {
+				if t != k.Type && !slices.Contains(k.Alts, t) {
+					k.Alts = append(k.Alts, t)
+				}
+			}
 			continue
 		}
-		out = slices.Insert(out, k, e)
+		for k := e.Start; k < e.End; k++ {
+			owner[k] = int32(i + 1)
+		}
+		kept = append(kept, i)
 	}
+	out := make([]Entity, 0, len(kept))
+	for _, i := range kept {
+		out = append(out, es[i])
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
 	return out
 }
 
@@ -134,12 +256,27 @@ func isAlnum(b byte) bool { return isDigit(b) || b >= 'a' && b <= 'z' || b >= 'A
 // before returns up to n bytes of lower-cased text before position i.
 func (c *scan) before(i, n int) string {
 	a := max(0, i-n)
+	c.tick(i - a)
 	return strings.ToLower(c.s[a:i])
 }
 
 func (c *scan) after(i, n int) string {
 	b := min(len(c.s), i+n)
+	c.tick(b - i)
 	return strings.ToLower(c.s[i:b])
+}
+
+// asciiLower lower-cases ASCII letters only, so that byte offsets in the
+// result are those of s (strings.ToLower may change the length of some
+// non-ASCII letters).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, ch := range b {
+		if ch >= 'A' && ch <= 'Z' {
+			b[i] = ch + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func hasAny(s string, words ...string) bool {
@@ -153,31 +290,90 @@ func hasAny(s string, words ...string) bool {
 
 // ---- email and URL ----
 
-func localChar(b byte) bool {
-	return isAlnum(b) || b == '.' || b == '_' || b == '%' || b == '+' || b == '-'
+// wordRuneAt returns the size of the letter, digit or mark starting at s[i]
+// (any script), or 0.
+func wordRuneAt(s string, i int) int {
+	if i >= len(s) {
+		return 0
+	}
+	if b := s[i]; b < utf8.RuneSelf {
+		if isAlnum(b) {
+			return 1
+		}
+		return 0
+	}
+	r, sz := utf8.DecodeRuneInString(s[i:])
+	if r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)) {
+		return sz
+	}
+	return 0
 }
 
+// wordRuneBefore returns the size of the letter, digit or mark ending at
+// s[i-1], or 0.
+func wordRuneBefore(s string, i int) int {
+	if i <= 0 {
+		return 0
+	}
+	if b := s[i-1]; b < utf8.RuneSelf {
+		if isAlnum(b) {
+			return 1
+		}
+		return 0
+	}
+	r, sz := utf8.DecodeLastRuneInString(s[:i])
+	if r != utf8.RuneError && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)) {
+		return sz
+	}
+	return 0
+}
+
+// emails finds address@domain.tld, with letters of any script in the local
+// part and the domain (internationalised addresses, RFC 6531), so that an
+// address written partly in look-alike letters is still one.
 func (c *scan) emails() {
 	s := c.s
 	for i := strings.IndexByte(s, '@'); i >= 0; {
 		a := i
-		for a > 0 && localChar(s[a-1]) {
-			a--
+		for a > 0 {
+			c.tick(1)
+			if b := s[a-1]; b == '.' || b == '_' || b == '%' || b == '+' || b == '-' {
+				a--
+			} else if sz := wordRuneBefore(s, a); sz > 0 {
+				a -= sz
+			} else {
+				break
+			}
 		}
 		for a < i && s[a] == '.' {
 			a++
 		}
 		b := i + 1
-		for b < len(s) && (isAlnum(s[b]) || s[b] == '.' || s[b] == '-') {
-			b++
+		lastDot := -1
+		for b < len(s) {
+			c.tick(1)
+			if ch := s[b]; ch == '.' || ch == '-' {
+				if ch == '.' {
+					lastDot = b
+				}
+				b++
+			} else if sz := wordRuneAt(s, b); sz > 0 {
+				b += sz
+			} else {
+				break
+			}
 		}
 		for b > i+1 && (s[b-1] == '.' || s[b-1] == '-') {
 			b--
 		}
-		dom := s[i+1 : b]
-		if a < i && strings.Contains(dom, ".") {
-			tld := dom[strings.LastIndexByte(dom, '.')+1:]
-			if len(tld) >= 2 && isAlpha(tld) {
+		for lastDot >= b {
+			lastDot = strings.LastIndexByte(s[i+1:b], '.')
+			if lastDot >= 0 {
+				lastDot += i + 1
+			}
+		}
+		if a < i && lastDot > i+1 {
+			if tld := s[lastDot+1 : b]; utf8.RuneCountInString(tld) >= 2 && isLetters(tld) {
 				c.add("EMAIL", a, b, 0.95, "address@domain.tld")
 			}
 		}
@@ -189,6 +385,16 @@ func (c *scan) emails() {
 	}
 }
 
+// isLetters reports whether s is non-empty and all letters (any script).
+func isLetters(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsMark(r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
 func isAlpha(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if !(s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z') {
@@ -198,7 +404,9 @@ func isAlpha(s string) bool {
 	return s != ""
 }
 
-func urlEnd(s string, b int) int {
+func urlEnd(c *scan, b int) int {
+	s := c.s
+	b0 := b
 	for b < len(s) {
 		ch := s[b]
 		if ch <= ' ' || ch == '"' || ch == '<' || ch == '>' || ch == '\'' || ch == '`' {
@@ -206,26 +414,30 @@ func urlEnd(s string, b int) int {
 		}
 		b++
 	}
+	c.tick(b - b0)
 	return b
 }
 
 var commonTLDs = set(`com org net edu gov io co us uk de fr es it nl be se dk no fi pl cz hu ee br au ca ch at ru jp cn in info biz app dev ai me tv ly eu`)
 
+func isHostByte(b byte) bool { return isAlnum(b) || b == '-' || b == '.' }
+
 func (c *scan) urls() {
 	s := c.s
-	low := strings.ToLower(s)
+	low := asciiLower(s)
 	for _, pre := range []string{"https://", "http://", "ftp://", "www."} {
 		for off := 0; ; {
 			i := strings.Index(low[off:], pre)
 			if i < 0 {
 				break
 			}
+			c.tick(i)
 			i += off
 			off = i + len(pre)
 			if pre == "www." && i >= 3 && strings.HasSuffix(low[:i], "://") {
 				continue
 			}
-			b := urlEnd(s, i+len(pre))
+			b := urlEnd(c, i+len(pre))
 			for b > i+len(pre) && strings.IndexByte(".,;:!?)]}", s[b-1]) >= 0 {
 				b--
 			}
@@ -235,38 +447,60 @@ func (c *scan) urls() {
 			off = max(off, b)
 		}
 	}
-	// Bare domains with a common TLD: example.com, foo.co.uk/path.
-	for i := 0; i < len(s); i++ {
-		if s[i] != '.' || i == 0 || !isAlnum(s[i-1]) {
-			continue
-		}
-		j := i + 1
-		for j < len(s) && isAlnum(s[j]) {
-			j++
-		}
-		tld := strings.ToLower(s[i+1 : j])
-		if !commonTLDs[tld] || (j < len(s) && (s[j] == '@')) {
+	// Bare domains with a common TLD: example.com, foo.co.uk/path. Each run
+	// of host characters is read once: the first dot followed by a common
+	// TLD (and a label of two or more characters, not all digits, before
+	// it) makes the run's one URL.
+	for i := 0; i < len(s); {
+		c.tick(1)
+		if !isHostByte(s[i]) {
+			i++
 			continue
 		}
 		a := i
-		for a > 0 && (isAlnum(s[a-1]) || s[a-1] == '-' || s[a-1] == '.') {
-			a--
+		e := i
+		for e < len(s) && isHostByte(s[e]) {
+			e++
 		}
+		c.tick(e - a)
+		i = e
 		if a > 0 && (s[a-1] == '@' || s[a-1] == '/') {
 			continue
 		}
-		b := j
-		if b < len(s) && s[b] == '/' {
-			b = urlEnd(s, b)
-			for b > j && strings.IndexByte(".,;:!?)]}", s[b-1]) >= 0 {
-				b--
+		nonDigit := false // s[a:k] holds a byte other than a digit or '.'
+		for k := a; k < e; k++ {
+			if s[k] != '.' {
+				if !isDigit(s[k]) {
+					nonDigit = true
+				}
+				continue
 			}
+			if k == a || !isAlnum(s[k-1]) {
+				continue
+			}
+			j := k + 1
+			for j < e && isAlnum(s[j]) {
+				j++
+			}
+			if !commonTLDs[asciiLower(s[k+1:j])] || (j < len(s) && s[j] == '@') {
+				continue
+			}
+			if k-a < 2 || !nonDigit {
+				continue
+			}
+			b := j
+			if b < len(s) && s[b] == '/' {
+				b = urlEnd(c, b)
+				for b > j && strings.IndexByte(".,;:!?)]}", s[b-1]) >= 0 {
+					b--
+				}
+			}
+			if !c.covered(a, b) {
+				c.add("URL", a, b, 0.7, "domain with common TLD")
+			}
+			i = max(e, b)
+			break
 		}
-		label := s[a:i]
-		if len(label) >= 2 && !isDigitsOnly(label) && !c.covered(a, b) {
-			c.add("URL", a, b, 0.7, "domain with common TLD")
-		}
-		i = b
 	}
 }
 
@@ -285,6 +519,7 @@ func (c *scan) alnum() {
 	s := c.s
 	for i := 0; i < len(s); {
 		if !isAlnum(s[i]) || (i > 0 && isAlnum(s[i-1])) {
+			c.tick(1)
 			i++
 			continue
 		}
@@ -292,6 +527,7 @@ func (c *scan) alnum() {
 		for j < len(s) && isAlnum(s[j]) {
 			j++
 		}
+		c.tick(j - i + 1)
 		tok := s[i:j]
 		c.alnumToken(i, j, tok)
 		i = j
@@ -366,28 +602,34 @@ func hasAnyPrefix(s string, ps ...string) bool {
 
 func (c *scan) colonTokens() {
 	s := c.s
+	isTok := func(b byte) bool { return isHex(b) || b == ':' || b == '-' || b == '.' }
 	for i := 0; i < len(s); i++ {
+		c.tick(1)
 		if s[i] != ':' && s[i] != '-' {
 			continue
 		}
+		// The token around i; the next one starts after its end, so every
+		// byte is read at most twice.
 		a := i
-		for a > 0 && (isHex(s[a-1]) || s[a-1] == ':' || s[a-1] == '-' || s[a-1] == '.') {
+		for a > 0 && isTok(s[a-1]) {
 			a--
 		}
-		b := i
-		for b < len(s) && (isHex(s[b]) || s[b] == ':' || s[b] == '-' || s[b] == '.') {
-			b++
+		end := i
+		for end < len(s) && isTok(s[end]) {
+			end++
 		}
+		c.tick(end - a)
+		b := end
 		for b > a && (s[b-1] == '.' || s[b-1] == '-' || s[b-1] == ':') {
 			b--
 		}
 		tok := s[a:b]
 		if len(tok) == 17 && isMAC(tok) {
 			c.add("MAC_ADDRESS", a, b, 0.9, "six hex pairs")
-		} else if strings.Count(tok, ":") >= 2 && !strings.Contains(tok, "-") && IP(tok) {
+		} else if len(tok) <= 64 && strings.Count(tok, ":") >= 2 && !strings.Contains(tok, "-") && IP(tok) {
 			c.add("IP_ADDRESS", a, b, 0.9, "IPv6 address")
 		}
-		i = max(i, b)
+		i = max(i, end)
 	}
 }
 
@@ -412,63 +654,319 @@ func isMAC(t string) bool {
 
 // ---- numbers: cards, SSN, phone, IP, routing, ... ----
 
+// numSep reports the bytes that may stand between the digit groups of one
+// number: "123-45-6789", "4111 1111 1111 1111", "(555) 123.4567",
+// "123_45_6789", "1 2 3 4 5 6 7 8 9".
+func numSep(b byte) bool {
+	return b == '-' || b == '.' || b == '/' || b == '_' || b == ' ' || b == '(' || b == ')' || b == '+'
+}
+
+// maxSepRun is the longest run of separators inside one number (" - ").
+const maxSepRun = 3
+
+// numbers reads each run of digit groups once: a run starts at a digit (or
+// a '+' or '(' just before one) not glued to a word, and goes on while at
+// most maxSepRun separators lead to another digit.
 func (c *scan) numbers() {
 	s := c.s
 	for i := 0; i < len(s); {
+		c.tick(1)
 		ch := s[i]
-		startOK := isDigit(ch) || (ch == '+' || ch == '(') && i+1 < len(s) && (isDigit(s[i+1]) || s[i+1] == '(')
-		if !startOK || (i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.' && i > 1 && isDigit(s[i-2]))) {
+		if !isDigit(ch) && ch != '+' && ch != '(' {
+			i++
+			continue
+		}
+		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '_' || s[i-1] == '.' && i > 1 && isDigit(s[i-2])) {
+			i++
+			continue
+		}
+		first := i // first digit
+		for first < len(s) && first-i < maxSepRun && (s[first] == '+' || s[first] == '(' || s[first] == ' ') {
+			first++
+		}
+		c.tick(first - i)
+		if first >= len(s) || !isDigit(s[first]) {
 			i++
 			continue
 		}
 		if n := dateAt(s, i); n > 0 {
+			c.tick(n)
 			i += n
 			continue
 		}
-		j := i
-		for j < len(s) {
-			ch := s[j]
-			if isDigit(ch) || ch == '-' || ch == '.' || ch == '(' || ch == ')' || ch == '/' || ch == '+' {
+		j := first
+		for {
+			for j < len(s) && isDigit(s[j]) {
 				j++
-				continue
 			}
-			if ch == ' ' && j+1 < len(s) && (isDigit(s[j+1]) || s[j+1] == '(') {
-				j++
+			k := j
+			for k < len(s) && k-j < maxSepRun && numSep(s[k]) {
+				k++
+			}
+			c.tick(k - j + 1)
+			if k > j && k < len(s) && isDigit(s[k]) {
+				j = k
 				continue
 			}
 			break
 		}
-		for j > i && !isDigit(s[j-1]) && s[j-1] != ')' {
-			j--
+		// A closing parenthesis that balances one inside the run belongs to it.
+		if j < len(s) && s[j] == ')' && strings.Count(s[i:j], "(") > strings.Count(s[i:j], ")") {
+			j++
 		}
-		if j > i && s[j-1] == ')' && strings.Count(s[i:j], "(") < strings.Count(s[i:j], ")") {
-			j--
-		}
-		if j < len(s) && isAlpha(s[j:j+1]) && s[j] != 'x' && s[j] != 'X' {
+		c.tick(j - i)
+		if j < len(s) && isAlpha(s[j:j+1]) && s[j] != 'x' && s[j] != 'X' || j < len(s) && s[j] == '_' {
 			// digits glued to letters (ids, model numbers) are left to other scanners
-			for j < len(s) && isAlnum(s[j]) {
+			for j < len(s) && (isAlnum(s[j]) || s[j] == '_') {
 				j++
 			}
+			c.tick(j - i)
 			i = j
 			continue
 		}
-		if j > i {
-			c.classifyNumber(i, j)
-		}
+		c.classifyRun(i, j)
 		i = max(j, i+1)
 	}
 }
 
-func (c *scan) classifyNumber(i, j int) {
+// numRun describes the digit groups of s[i:j].
+type numRun struct {
+	starts, ends []int // byte offsets of each digit group
+}
+
+func (c *scan) groupsOf(i, j int) numRun {
+	var g numRun
+	s := c.s
+	for k := i; k < j; {
+		if !isDigit(s[k]) {
+			k++
+			continue
+		}
+		e := k
+		for e < j && isDigit(s[e]) {
+			e++
+		}
+		g.starts = append(g.starts, k)
+		g.ends = append(g.ends, e)
+		k = e
+	}
+	return g
+}
+
+// maxNumberDigits is the most digits any number entity has (a 19-digit card).
+const maxNumberDigits = 19
+
+// classifyRun classifies the whole run and, if it is no entity, the
+// longest runs of its groups that are, from left to right, so that several
+// numbers written one after another ("123-45-6780 234-56-7891") are each
+// found. A candidate part has at most maxNumberDigits digits, and only parts
+// that can pass (a checksum, an SSN layout, a context word read once per
+// start) are classified, so the work per group is bounded.
+func (c *scan) classifyRun(i, j int) {
+	if c.classifyNumber(i, j, false) {
+		return
+	}
+	s := c.s
+	g := c.groupsOf(i, j)
+	n := len(g.starts)
+	if n < 2 {
+		return
+	}
+	glen := func(k int) int { return g.ends[k] - g.starts[k] }
+	sep := func(k int) string { return s[g.ends[k]:g.starts[k+1]] } // after group k
+	var dig [maxNumberDigits]byte
+	var cum [maxNumberDigits + 2]int      // digits in groups a..a+m-1
+	var uniform [maxNumberDigits + 2]bool // one separator throughout groups a..a+m-1
+	var single [maxNumberDigits + 2]bool  // groups a..a+m-1 all of one digit
+	for a := 0; a < n; {
+		st := g.starts[a]
+		if a == 0 {
+			st = i // keep a leading '+' or '('
+		}
+		ctx := c.before(st, 48)
+		phoneOK := s[st] == '+' || s[st] == '(' || hasAny(ctx, phoneWords...)
+		idCtx := hasAny(ctx, "routing", "aba", "rtn", "social insurance", " sin", "nhs", "itin", "taxpayer identification", "ssn", "social security")
+		m, nd := 0, 0
+		for a+m < n && nd+glen(a+m) <= maxNumberDigits {
+			k := a + m
+			copy(dig[nd:], s[g.starts[k]:g.ends[k]])
+			nd += glen(k)
+			m++
+			cum[m] = nd
+			single[m] = glen(k) == 1 && (m == 1 || single[m-1])
+			uniform[m] = m == 1 || (uniform[m-1] && (m == 2 || sep(k-1) == sep(a)))
+		}
+		c.tick(nd + m)
+		found := false
+		for ; m > 0; m-- {
+			if a == 0 && m == n {
+				continue // the whole run was tried
+			}
+			c.tick(1)
+			k, d := cum[m], dig[:cum[m]]
+			worth := k == 9 && (idCtx || single[m] && m >= 7 || m == 3 && uniform[m] && glen(a) == 3 && glen(a+1) == 2) ||
+				k >= 12 && k <= 19 && luhnBytes(d) ||
+				k >= 7 && k <= 15 && phoneOK ||
+				k == 10 && idCtx ||
+				k >= 4 && k <= 12 && m == 4 && sep(a) == "." && uniform[m]
+			if worth && c.classifyNumber(st, g.ends[a+m-1], true) {
+				found = true
+				break
+			}
+		}
+		if found {
+			a += m
+		} else {
+			a++
+		}
+	}
+}
+
+// luhnBytes is Luhn for a digit slice, without a copy.
+func luhnBytes(d []byte) bool {
+	sum, dbl := 0, false
+	for i := len(d) - 1; i >= 0; i-- {
+		n := int(d[i] - '0')
+		if dbl {
+			n *= 2
+			if n > 9 {
+				n -= 9
+			}
+		}
+		sum += n
+		dbl = !dbl
+	}
+	return len(d) >= 2 && sum%10 == 0
+}
+
+// phoneWords before a number say it is a phone number.
+var phoneWords = []string{"phone", "tel", "call", "mobile", "cell", "fax", "desk", "contact", "number", "reach", "text me", "whatsapp", "sms", "answering", "dial"}
+
+// numShape is what the classifiers read of a run of digit groups.
+type numShape struct {
+	raw    string
+	d      string   // the digits
+	groups []string // the digit groups
+	seps   []string // the separators between groups
+	// uniform: every separator is the same string and, spaces aside, at
+	// most one of - . / _
+	uniform bool
+	// spaced: at least seven groups, all of one digit (1 2 3 4 5 6 7 8 9)
+	spaced bool
+}
+
+func shapeOf(raw string) numShape {
+	sh := numShape{raw: raw, uniform: true}
+	var d []byte
+	for k := 0; k < len(raw); {
+		if isDigit(raw[k]) {
+			e := k
+			for e < len(raw) && isDigit(raw[e]) {
+				e++
+			}
+			sh.groups = append(sh.groups, raw[k:e])
+			d = append(d, raw[k:e]...)
+			k = e
+			continue
+		}
+		e := k
+		for e < len(raw) && !isDigit(raw[e]) {
+			e++
+		}
+		if len(sh.groups) > 0 && e < len(raw) {
+			sh.seps = append(sh.seps, raw[k:e])
+		}
+		k = e
+	}
+	sh.d = string(d)
+	for _, sp := range sh.seps {
+		t := strings.TrimSpace(sp)
+		if sp != sh.seps[0] || len(t) > 1 || t != "" && strings.IndexByte("-./_", t[0]) < 0 {
+			sh.uniform = false
+		}
+	}
+	sh.spaced = len(sh.groups) >= 7 && len(sh.groups) == len(sh.d)
+	return sh
+}
+
+// ssnShape reports the layouts in which nine digits are written as an SSN
+// or ITIN without context words: 3-2-4 with one separator throughout (any
+// dash, dot, slash, underscore or space), or one digit at a time.
+func (sh numShape) ssnShape() bool {
+	if len(sh.d) != 9 || strings.ContainsAny(sh.raw, "()+") {
+		return false
+	}
+	if sh.spaced {
+		return true
+	}
+	return len(sh.groups) == 3 && len(sh.groups[0]) == 3 && len(sh.groups[1]) == 2 && len(sh.groups[2]) == 4 && sh.uniform
+}
+
+// cardShape reports plausible card layouts: no separators, 4-4-4-4(-3),
+// 4-6-5 (Amex) or 4-6-4 (Diners) with dashes, dots, slashes, underscores or
+// spaces, or one digit at a time.
+func (sh numShape) cardShape() bool {
+	if strings.ContainsAny(sh.raw, "()+") {
+		return false
+	}
+	if len(sh.groups) == 1 || sh.spaced {
+		return true
+	}
+	for _, sp := range sh.seps {
+		if t := strings.TrimSpace(sp); len(t) > 1 || t != "" && strings.IndexByte("-./_", t[0]) < 0 {
+			return false
+		}
+	}
+	for k, g := range sh.groups {
+		if len(g) != 4 && !(k > 0 && (len(g) == 6 || len(g) == 5 || len(g) == 3)) {
+			return false
+		}
+	}
+	return len(sh.groups) >= 3
+}
+
+// validated returns the types whose validity rules the digits pass in this
+// layout, without context words: SSN/ITIN, payment card. A number taken as
+// another type on context (phone, account) lists them as alternatives.
+func (c *scan) validated(sh numShape, ctx string) []Type {
+	var out []Type
+	d := sh.d
+	// Nine digits can be an SSN or ITIN written bare, in the SSN layout or
+	// one digit at a time; with parentheses, a plus or another grouping
+	// (555) 123-456 they are written as something else.
+	if len(d) == 9 && (len(sh.groups) == 1 && !strings.ContainsAny(sh.raw, "()+") || sh.ssnShape()) {
+		if ITIN(d) {
+			out = append(out, "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER")
+		} else if SSN(d) && !hasAny(ctx, "driver", "licen") {
+			out = append(out, "US_SOCIAL_SECURITY_NUMBER")
+		}
+	}
+	if len(d) >= 12 && len(d) <= 19 && d[0] >= '1' && d[0] <= '6' && Luhn(d) && sh.cardShape() {
+		out = append(out, "CREDIT_DEBIT_CARD_NUMBER")
+	}
+	return out
+}
+
+// classifyNumber classifies s[i:j] and adds the entity; it reports whether
+// it found one (or, for a whole run, whether the run is settled: a date is
+// no entity, and its parts are none either). In a part of a longer run
+// (part), only types confirmed by a validator or a layout are accepted, not
+// bare shapes or context words alone.
+func (c *scan) classifyNumber(i, j int, part bool) bool {
 	s := c.s
 	raw := s[i:j]
-	d := digitsOf(raw)
+	c.tick(len(raw))
+	sh := shapeOf(raw)
+	d := sh.d
 	nd := len(d)
+	if nd == 0 {
+		return false
+	}
 	ctx := c.before(i, 48)
 	// IPv4.
-	if strings.Count(raw, ".") == 3 && !strings.ContainsAny(raw, " -()/+") && IP(raw) {
+	if strings.Count(raw, ".") == 3 && !strings.ContainsAny(raw, " -()/+_") && IP(raw) {
 		c.add("IP_ADDRESS", i, j, 0.9, "IPv4 address")
-		return
+		return true
 	}
 	seps := strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {
@@ -476,71 +974,98 @@ func (c *scan) classifyNumber(i, j int) {
 		}
 		return r
 	}, raw)
-	// Dates are not PII numbers here.
+	// Dates are not PII numbers here, nor parts of them.
 	if isDateLike(raw) {
-		if hasAny(ctx, "exp", "valid thru", "valid through", "good thru") && (nd == 4 || nd == 6) {
+		if !part && hasAny(ctx, "exp", "valid thru", "valid through", "good thru") && (nd == 4 || nd == 6) {
 			c.add("CREDIT_DEBIT_CARD_EXPIRY", i, j, 0.8, "date with expiry context")
+			return true
 		}
-		return
+		return !part // a whole date ends the run's classification
 	}
-	// SSN / ITIN with dashes or spaces: ddd-dd-dddd.
-	if nd == 9 && len(raw) == 11 && (raw[3] == '-' && raw[6] == '-' || raw[3] == ' ' && raw[6] == ' ') {
+	valid := c.validated(sh, ctx)
+	alts := func(t Type) []Type {
+		var out []Type
+		for _, v := range valid {
+			if v != t {
+				out = append(out, v)
+			}
+		}
+		if t != "PHONE" {
+			if ext, ok := c.phoneEnd(i, j, raw, d, seps, ctx); ok && ext == j {
+				out = append(out, "PHONE")
+			}
+		}
+		return out
+	}
+	// SSN / ITIN in an SSN layout.
+	if sh.ssnShape() {
 		if ITIN(d) {
-			c.add("US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", i, j, 0.85, "ITIN ranges")
-			return
+			c.addAlts("US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", alts("US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER"), i, j, 0.85, "ITIN ranges")
+			return true
 		}
 		if SSN(d) && !hasAny(ctx, "driver", "licen") {
-			c.add("US_SOCIAL_SECURITY_NUMBER", i, j, 0.85, "SSN area/group/serial rules")
-			return
+			c.addAlts("US_SOCIAL_SECURITY_NUMBER", alts("US_SOCIAL_SECURITY_NUMBER"), i, j, 0.85, "SSN area/group/serial rules")
+			return true
 		}
 	}
 	// Payment cards: 12-19 digits, Luhn, plausible grouping and issuer prefix.
-	if nd >= 12 && nd <= 19 && d[0] >= '1' && d[0] <= '6' && Luhn(d) && cardGrouping(raw) {
-		c.add("CREDIT_DEBIT_CARD_NUMBER", i, j, 0.95, "Luhn-valid card number")
-		return
+	if slices.Contains(valid, "CREDIT_DEBIT_CARD_NUMBER") {
+		c.addAlts("CREDIT_DEBIT_CARD_NUMBER", alts("CREDIT_DEBIT_CARD_NUMBER"), i, j, 0.95, "Luhn-valid card number")
+		return true
 	}
 	// Context-confirmed identifiers.
+	var t Type
+	score, reason := 0.0, ""
 	switch {
 	case nd == 9 && hasAny(ctx, "routing", "aba", "rtn") && ABARouting(d):
-		c.add("US_BANK_ROUTING_NUMBER", i, j, 0.9, "ABA checksum with context")
-		return
+		t, score, reason = "US_BANK_ROUTING_NUMBER", 0.9, "ABA checksum with context"
 	case nd == 9 && hasAny(ctx, "social insurance", " sin") && Luhn(d):
-		c.add("CA_SOCIAL_INSURANCE_NUMBER", i, j, 0.85, "Luhn with SIN context")
-		return
+		t, score, reason = "CA_SOCIAL_INSURANCE_NUMBER", 0.85, "Luhn with SIN context"
 	case nd == 10 && hasAny(ctx, "nhs") && NHS(d):
-		c.add("UK_NATIONAL_HEALTH_SERVICE_NUMBER", i, j, 0.9, "NHS mod-11 with context")
-		return
+		t, score, reason = "UK_NATIONAL_HEALTH_SERVICE_NUMBER", 0.9, "NHS mod-11 with context"
 	case nd == 10 && hasAny(ctx, "health card", "health number", "ohip", "health insurance number"):
-		c.add("CA_HEALTH_NUMBER", i, j, 0.75, "10 digits with health-card context")
-		return
+		t, score, reason = "CA_HEALTH_NUMBER", 0.75, "10 digits with health-card context"
 	case nd == 10 && hasAny(ctx, "utr", "unique taxpayer", "tax reference"):
-		c.add("UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER", i, j, 0.8, "10 digits with UTR context")
-		return
+		t, score, reason = "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER", 0.8, "10 digits with UTR context"
 	case nd == 9 && hasAny(ctx, "itin", "taxpayer identification") && ITIN(d):
-		c.add("US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", i, j, 0.85, "ITIN with context")
-		return
+		t, score, reason = "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", 0.85, "ITIN with context"
 	case nd == 9 && hasAny(ctx, "ssn", "social security") && SSN(d):
-		c.add("US_SOCIAL_SECURITY_NUMBER", i, j, 0.85, "SSN with context")
-		return
+		t, score, reason = "US_SOCIAL_SECURITY_NUMBER", 0.85, "SSN with context"
+	case nd == 9 && SSN(d) && hasAny(c.after(j, 24), "ssn", "social security"):
+		t, score, reason = "US_SOCIAL_SECURITY_NUMBER", 0.85, "SSN with context after it"
 	case nd >= 6 && nd <= 9 && len(seps) == 0 && hasAny(ctx, "passport"):
-		c.add("US_PASSPORT_NUMBER", i, j, 0.8, "number with passport context")
-		return
+		t, score, reason = "US_PASSPORT_NUMBER", 0.8, "number with passport context"
 	case nd >= 5 && nd <= 16 && hasAny(ctx, "driver", "licence", "license", " dl ", "dl#", "dl:"):
-		c.add("DRIVER_ID", i, j, 0.75, "number with driver's licence context")
-		return
+		t, score, reason = "DRIVER_ID", 0.75, "number with driver's licence context"
 	case (nd == 3 || nd == 4) && len(seps) == 0 && hasAny(ctx, "cvv", "cvc", "cvv2", "security code", "card verification"):
-		c.add("CREDIT_DEBIT_CARD_CVV", i, j, 0.85, "3-4 digits with CVV context")
-		return
+		t, score, reason = "CREDIT_DEBIT_CARD_CVV", 0.85, "3-4 digits with CVV context"
 	case nd >= 4 && nd <= 8 && len(seps) == 0 && hasAny(ctx, " pin", "pin:", "pin code", "pin number"):
-		c.add("PIN", i, j, 0.8, "digits with PIN context")
-		return
+		t, score, reason = "PIN", 0.8, "digits with PIN context"
 	case nd >= 6 && nd <= 17 && !strings.ContainsAny(seps, "()+") && hasAny(ctx, "account", "acct", "a/c"):
-		c.add("US_BANK_ACCOUNT_NUMBER", i, j, 0.75, "digits with account context")
-		return
+		t, score, reason = "US_BANK_ACCOUNT_NUMBER", 0.75, "digits with account context"
 	}
-	// Phone numbers.
-	if c.phone(i, j, raw, d, seps, ctx) {
-		return
+	if t != "" && part && !strings.Contains(reason, "checksum") && !strings.Contains(reason, "Luhn") && !strings.Contains(reason, "mod-11") &&
+		t != "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER" && t != "US_SOCIAL_SECURITY_NUMBER" {
+		t = "" // a context word alone does not single out part of a run
+	}
+	if t != "" {
+		c.addAlts(t, alts(t), i, j, score, reason)
+		return true
+	}
+	// Phone numbers. In part of a longer run, only with phone context or an
+	// international or area-code prefix.
+	if ext, ok := c.phoneEnd(i, j, raw, d, seps, ctx); ok && (!part || raw[0] == '+' || raw[0] == '(' || hasAny(ctx, phoneWords...)) {
+		c.addAlts("PHONE", alts("PHONE"), i, ext, 0.85, "phone-number shape")
+		return true
+	}
+	if len(valid) > 0 {
+		// Digits that pass a validator in a layout that is neither its own
+		// nor a phone's ("1234 5678 9012 3456 7" with context missing): no
+		// entity without context.
+		return false
+	}
+	if part {
+		return false
 	}
 	// Ages.
 	if nd <= 3 && len(seps) == 0 {
@@ -554,9 +1079,11 @@ func (c *scan) classifyNumber(i, j int) {
 			strings.HasPrefix(aft, " year old") || strings.HasPrefix(aft, " yo") || strings.HasPrefix(aft, "yo ") || strings.HasPrefix(aft, " y/o") || strings.HasPrefix(aft, " yrs")) {
 			if !strings.HasPrefix(aft, " years ago") && !strings.HasPrefix(aft, " years of experience") {
 				c.add("AGE", i, j, 0.7, "number with age context")
+				return true
 			}
 		}
 	}
+	return false
 }
 
 // wordFollows reports whether a word starts right after position i (after
@@ -639,40 +1166,33 @@ func isDateLike(raw string) bool {
 	return true
 }
 
-func cardGrouping(raw string) bool {
-	if !strings.ContainsAny(raw, " -") {
-		return !strings.ContainsAny(raw, "().+/")
-	}
-	if strings.ContainsAny(raw, "().+/") {
-		return false
-	}
-	groups := strings.FieldsFunc(raw, func(r rune) bool { return r == ' ' || r == '-' })
-	// 4-4-4-4(-3), 4-6-5 (Amex), 4-6-4 (Diners)
-	for k, g := range groups {
-		if len(g) != 4 && !(k > 0 && (len(g) == 6 || len(g) == 5 || len(g) == 3)) {
-			return false
-		}
-	}
-	return len(groups) >= 3
+// phoneContext reports phone context words before a number (ctx) or after
+// its end.
+func (c *scan) phoneContext(ctx string, end int) bool {
+	aft := c.after(end, 12)
+	return hasAny(ctx, phoneWords...) || hasAny(aft, "office", "fax", "mobile", "cell", "home", "work", "phone")
 }
 
-func (c *scan) phone(i, j int, raw, d, seps, ctx string) bool {
+// phoneEnd reports whether s[i:j] reads as a phone number, and where it ends
+// (after an extension such as x123).
+func (c *scan) phoneEnd(i, j int, raw, d, seps, ctx string) (int, bool) {
 	s := c.s
 	nd := len(d)
+	if nd < 7 || nd > 15 {
+		return 0, false
+	}
 	ext := j
 	// Extension: x123, ext. 123
 	if k := j; k < len(s) && (s[k] == 'x' || s[k] == 'X') {
 		e := k + 1
-		for e < len(s) && isDigit(s[e]) {
+		for e < len(s) && e-k <= 8 && isDigit(s[e]) {
 			e++
 		}
 		if e > k+1 && (e == len(s) || !isAlnum(s[e])) {
 			ext = e
 		}
 	}
-	aft := c.after(ext, 12)
-	phoneCtx := hasAny(ctx, "phone", "tel", "call", "mobile", "cell", "fax", "desk", "contact", "number", "reach", "text me", "whatsapp", "sms", "answering", "dial") ||
-		hasAny(aft, "office", "fax", "mobile", "cell", "home", "work", "phone")
+	phoneCtx := c.phoneContext(ctx, ext)
 	formatted := raw[0] == '+' || raw[0] == '(' || strings.ContainsAny(seps, "-. ()")
 	if strings.Count(seps, ".") > 0 && strings.Count(seps, ".") != len(seps) {
 		formatted = formatted && !strings.Contains(seps, ".")
@@ -681,10 +1201,9 @@ func (c *scan) phone(i, j int, raw, d, seps, ctx string) bool {
 	case nd >= 10 && nd <= 15 && (formatted || phoneCtx):
 	case nd >= 7 && nd <= 9 && (phoneCtx || formatted && looksPhoneGrouped(raw) && !c.wordFollows(ext)):
 	default:
-		return false
+		return 0, false
 	}
-	c.add("PHONE", i, ext, 0.85, "phone-number shape")
-	return true
+	return ext, true
 }
 
 // looksPhoneGrouped accepts short local numbers written like 781 1704,
@@ -728,19 +1247,22 @@ func (c *scan) contextTokens() {
 			continue
 		}
 		if low == "" {
-			low = strings.ToLower(c.s)
+			low = asciiLower(c.s)
 		}
 		for _, w := range k.words {
 			for off := 0; ; {
 				p := strings.Index(low[off:], w)
 				if p < 0 {
+					c.tick(len(low) - off)
 					break
 				}
+				c.tick(p + len(w))
 				p += off
 				off = p + len(w)
 				q := off
 				// skip separators and filler: ':', '=', 'is', 'number', '#'
-				for q < len(low) {
+				// (a bounded stretch, so repeated keywords cost linear time)
+				for q < len(low) && q-off < 32 {
 					if strings.IndexByte(" :=#\"'\t", low[q]) >= 0 {
 						q++
 						continue
@@ -756,9 +1278,10 @@ func (c *scan) contextTokens() {
 					break
 				}
 				e := q
-				for e < len(c.s) && c.s[e] > ' ' && c.s[e] != '"' && c.s[e] != '\'' && c.s[e] != ',' {
+				for e < len(c.s) && e-q <= 64 && c.s[e] > ' ' && c.s[e] != '"' && c.s[e] != '\'' && c.s[e] != ',' {
 					e++
 				}
+				c.tick(e - off)
 				trim := ".;:!?)"
 				if k.typ == "PASSWORD" {
 					trim = ".;"
@@ -815,16 +1338,27 @@ type word struct {
 }
 
 func (c *scan) words() []word {
+	if c.wordsDone {
+		return c.wordsCache
+	}
+	c.wordsDone = true
+	c.wordsCache = c.splitWords()
+	return c.wordsCache
+}
+
+func (c *scan) splitWords() []word {
 	s := c.s
 	var ws []word
 	for i := 0; i < len(s); {
 		r, sz := utf8.DecodeRuneInString(s[i:])
+		c.tick(1)
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			i += sz
 			continue
 		}
 		j := i
 		for j < len(s) {
+			c.tick(1)
 			r2, sz2 := utf8.DecodeRuneInString(s[j:])
 			if unicode.IsLetter(r2) || unicode.IsDigit(r2) || (r2 == '\'' || r2 == '-') && j+sz2 < len(s) && isLetterAt(s, j+sz2) && j > i {
 				j += sz2
@@ -882,9 +1416,10 @@ func (c *scan) addresses() {
 	if !c.on["ADDRESS"] {
 		return
 	}
-	ws := c.words()
+	ws := slices.Clone(c.words()) // adjusted below; names reads the originals
 	s := c.s
 	for k := 0; k < len(ws); k++ {
+		c.tick(1)
 		w := ws[k]
 		if w.digit && k+2 < len(ws) && ws[k+1].digit && c.gap(w, ws[k+1]) == " " && ws[k+2].cap {
 			// Two numbers before the street name: "3378 217 Lovers Lane".
@@ -971,6 +1506,7 @@ func (c *scan) names() {
 	ws := c.words()
 	s := c.s
 	for k := 0; k < len(ws); {
+		c.tick(1)
 		if !ws[k].cap || c.covered(ws[k].a, ws[k].b) {
 			k++
 			continue
@@ -1072,18 +1608,26 @@ func commonWordShape(w string) bool {
 // titleLine reports whether the line holding position i is in title case
 // (most of at least four words capitalised): a heading, a title or a list of
 // genres, where capitals say nothing about names.
+//
+// The answer is kept per line; names asks in increasing order of i, so each
+// line is read once.
 func (c *scan) titleLine(i int) bool {
-	a := strings.LastIndexByte(c.s[:i], '\n') + 1
+	if c.titleA >= 0 && c.titleA <= i && i < c.titleEnd {
+		return c.titleB
+	}
+	from := 0
+	if c.titleA >= 0 && i >= c.titleEnd {
+		from = c.titleEnd
+	}
+	a := from + strings.LastIndexByte(c.s[from:i], '\n') + 1
 	b := strings.IndexByte(c.s[i:], '\n')
 	if b < 0 {
 		b = len(c.s)
 	} else {
 		b += i
 	}
+	c.tick(b - from)
 	fields := strings.Fields(c.s[a:b])
-	if len(fields) < 5 {
-		return false
-	}
 	caps := 0
 	for _, f := range fields {
 		r, _ := utf8.DecodeRuneInString(f)
@@ -1091,5 +1635,7 @@ func (c *scan) titleLine(i int) bool {
 			caps++
 		}
 	}
-	return caps*10 >= len(fields)*6
+	c.titleA, c.titleEnd = a, max(b, i+1)
+	c.titleB = len(fields) >= 5 && caps*10 >= len(fields)*6
+	return c.titleB
 }

@@ -55,7 +55,7 @@ func TestDevSet(t *testing.T) {
 				}
 			}
 		}
-		ents := d.Detect(r.Text)
+		ents := detect(d, r.Text)
 		for _, en := range ents {
 			for ti, tk := range toks {
 				if tk[0] < en.End && en.Start < tk[1] {
