@@ -56,9 +56,15 @@
 // With Options.Dir every Upsert or DeleteDocuments call is appended to
 // Dir/chromem.log as one frame (length, CRC-32C, payload) and fsynced
 // before the call returns, so a batch survives a crash whole or not at
-// all. Open replays the log; the first torn or corrupt frame ends the
-// replay, and the bytes from there on are copied aside
-// (chromem.log.damaged-<offset>) and cut, as Recovery reports. The log is
+// all. Open replays the log. The unfinished last write a crash can leave
+// at its end is copied aside (chromem.log.damaged-<offset>) and cut, as
+// Recovery reports. A frame that does not verify anywhere else is skipped
+// and the replay goes on with the next frame that does, in file order;
+// since records were lost, Open then fails with a *CorruptionError
+// (matching ErrCorrupt) that names each damaged region and the records it
+// held, unless Options.AllowDataLoss, which keeps every record read,
+// copies the damaged log to chromem.log.corrupt and rewrites the log. The
+// log is
 // rewritten with only the live records (temporary file, fsync, rename)
 // when it outgrows them (Options.CompactBytes) or on Compact. chromem-go's
 // own persistence is not used: it names files by a 32-bit hash of the ID

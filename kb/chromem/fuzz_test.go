@@ -3,6 +3,7 @@ package chromem
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -48,9 +49,9 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzReplay: any bytes after a valid header either open (with the bad
-// tail cut) or fail with an error; Open never panics, and a store that
-// opened reopens with the same contents.
+// FuzzReplay: any bytes after a valid header either open (a torn tail
+// cut) or fail with ErrCorrupt; with AllowDataLoss they open; Open never
+// panics, and a store that opened reopens clean with the same contents.
 func FuzzReplay(f *testing.F) {
 	r, _ := kb.ValidateRecord(kb.Record{ID: "a", DocumentID: "d", Vector: []float32{1, 2}, Metadata: map[string]any{"n": 1}}, 0, false)
 	good := frame(encodeUpsert([]kb.Record{r}))
@@ -59,6 +60,9 @@ func FuzzReplay(f *testing.F) {
 	f.Add(good[:len(good)-3])
 	f.Add(append(append([]byte{}, good...), 1, 2, 3))
 	f.Add(frame([]byte{9, 9}))
+	flipped := append(append([]byte{}, good...), good...)
+	flipped[12] ^= 0x10
+	f.Add(flipped)
 	f.Fuzz(func(t *testing.T, tail []byte) {
 		dir := t.TempDir()
 		var b bytes.Buffer
@@ -71,7 +75,12 @@ func FuzzReplay(f *testing.F) {
 		}
 		s, err := Open(Options{Dir: dir, NoSync: true})
 		if err != nil {
-			return
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open = %v, want nil or ErrCorrupt", err)
+			}
+			if s, err = Open(Options{Dir: dir, NoSync: true, AllowDataLoss: true}); err != nil {
+				t.Fatalf("Open with AllowDataLoss: %v", err)
+			}
 		}
 		n := s.Len()
 		s.Close()
@@ -80,8 +89,8 @@ func FuzzReplay(f *testing.F) {
 			t.Fatalf("reopen of a repaired log failed: %v", err)
 		}
 		defer s.Close()
-		if s.Len() != n || s.Recovery().CutBytes != 0 {
-			t.Fatalf("reopen: %d records (was %d), Recovery %+v", s.Len(), n, s.Recovery())
+		if rv := s.Recovery(); s.Len() != n || rv.CutBytes != 0 || len(rv.Damage) != 0 {
+			t.Fatalf("reopen: %d records (was %d), Recovery %+v", s.Len(), n, rv)
 		}
 	})
 }

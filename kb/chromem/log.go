@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/bedrockkit/bedrockkit/kb/internal/framelog"
 )
 
 // The log is one append-only file, Dir/chromem.log:
@@ -17,12 +19,13 @@ import (
 //
 // Every Upsert or DeleteDocuments call is one frame, written and fsynced
 // before the call returns, so a batch is all-or-nothing across a crash.
-// Open replays the frames in order. The first frame that is torn (the file
-// ends inside it) or fails its checksum ends the replay: the bytes from
-// there on are copied to chromem.log.damaged-<offset> for inspection and
-// cut from the log, and Recovery reports it. A frame that passes its
-// checksum but does not decode is not a torn write but a foreign or newer
-// file, and Open refuses it rather than cut committed data.
+// Open replays the frames in order (kb/internal/framelog). A frame that
+// does not verify or decode is skipped and the replay goes on at the next
+// one that does. The unfinished last write a crash can leave is cut
+// (copied to chromem.log.damaged-<offset> first). Any other damage that
+// loses records fails Open with a *CorruptionError unless
+// Options.AllowDataLoss; then, and for damage that loses nothing, the log
+// is copied to chromem.log.corrupt and rewritten with the records read.
 //
 // New logs and compactions are written to chromem.log.tmp, fsynced and
 // renamed over chromem.log, and the directory is fsynced, so a crash leaves
@@ -123,10 +126,24 @@ func createLog(dir, name string, frames func(w *bufio.Writer) error) error {
 	return err
 }
 
-// replayLog opens Dir/chromem.log (creating it if absent), calls apply
-// for every complete frame in order, cuts a torn tail and returns the log
-// positioned for appending.
-func replayLog(dir string, sync bool, apply func(payload []byte) error, rec *Recovery) (*wlog, error) {
+// replayed is what replayLog found.
+type replayed struct {
+	f      *os.File
+	size   int64 // bytes in the file
+	damage []Damage
+	// torn is the unfinished last write a crash left, if any.
+	torn *framelog.Piece
+}
+
+// replayLog opens Dir/chromem.log (creating it if absent) and applies
+// every record that verifies, in file order. A record that does not
+// verify is skipped and the log resynchronised at the next one that does
+// (kb/internal/framelog); damage is returned for Open to decide on, and
+// nothing on disk is changed here. decode checks and decodes a verified
+// payload; apply applies it (an error wrapping errCorrupt makes that
+// record lost; any other, such as a conflict with Options, fails the
+// replay).
+func replayLog(dir string, decode func([]byte) (logOp, error), apply func(logOp) error, rec *Recovery) (*replayed, error) {
 	path := filepath.Join(dir, logName)
 	os.Remove(path + ".tmp") // left by a crash during create or compaction
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -138,60 +155,88 @@ func replayLog(dir string, sync bool, apply func(payload []byte) error, rec *Rec
 	if err != nil {
 		return nil, err
 	}
-	fail := func(err error) (*wlog, error) {
+	data, err := io.ReadAll(f)
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	r := bufio.NewReaderSize(f, 1<<20)
-	magic := make([]byte, len(logMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != logMagic {
-		return fail(fmt.Errorf("%s is not a kb/chromem log (bad header); move it away or point Dir elsewhere", path))
+	r := &replayed{f: f, size: int64(len(data))}
+	from := int64(len(logMagic))
+	if len(data) < len(logMagic) || string(data[:len(logMagic)]) != logMagic {
+		// A new log is written whole and renamed, so its header is
+		// never torn: this is damage (or not a kb/chromem log at all, in
+		// which case nothing below verifies either).
+		r.damage = append(r.damage, Damage{File: logName, Bytes: int64(min(len(data), len(logMagic))), Records: 0, Reason: "log header damaged (the header holds no records)"})
+		from = min(from, int64(len(data)))
 	}
-	good := int64(len(logMagic))
-	for {
-		p, err := readFrame(r)
-		if err == io.EOF {
-			break
-		}
+	var cached struct {
+		off int64
+		op  logOp
+	}
+	accept := func(off int64, p []byte, _ bool) bool {
+		op, err := decode(p)
 		if err != nil {
-			rec.Damage = err.Error()
-			break
+			return false
 		}
-		if len(p) == 0 {
-			return fail(fmt.Errorf("%s: empty record at offset %d; the file was not written by kb/chromem", path, good))
-		}
-		if err := apply(p); err != nil {
-			return fail(fmt.Errorf("%s: record at offset %d: %w", path, good, err))
-		}
-		good += 8 + int64(len(p))
-		rec.Replayed++
+		cached.off, cached.op = off, op
+		return true
 	}
-	end, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		return fail(err)
+	for pc := range framelog.Scan(data, framelog.ScanOptions{Start: from, Tail: true, MinPayload: 1, MaxPayload: maxFrame, Accept: accept}) {
+		switch pc.Kind {
+		case framelog.Record:
+			op := cached.op
+			if cached.off != pc.Off {
+				if op, err = decode(pc.Payload); err != nil {
+					f.Close()
+					return nil, fmt.Errorf("%s: internal error: the record at offset %d no longer decodes", path, pc.Off)
+				}
+			}
+			if pc.Repaired {
+				r.damage = append(r.damage, Damage{File: logName, Offset: pc.Off, Bytes: 4, Records: 0,
+					Reason: "record length field damaged; the record verified against its checksum and was kept"})
+			}
+			if err := apply(op); err != nil {
+				if !errors.Is(err, errCorrupt) {
+					f.Close()
+					return nil, fmt.Errorf("%s: record at offset %d: %w", path, pc.Off, err)
+				}
+				r.damage = append(r.damage, Damage{File: logName, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: 1, Reason: err.Error()})
+				continue
+			}
+			rec.Replayed++
+		case framelog.Damaged:
+			r.damage = append(r.damage, Damage{File: logName, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: pc.Frames, Reason: pc.Reason})
+		case framelog.Torn:
+			r.torn = &pc
+		}
 	}
-	if end > good {
-		// Keep the cut bytes beside the log, then cut them.
+	return r, nil
+}
+
+// keep positions the log for appending after a clean replay, cutting a
+// torn tail (copied aside first, chromem.log.damaged-<offset>).
+func (r *replayed) keep(dir string, sync bool, rec *Recovery) (*wlog, error) {
+	good := r.size
+	if t := r.torn; t != nil {
+		good = t.Off
 		side := filepath.Join(dir, fmt.Sprintf("%s.damaged-%d", logName, good))
-		if err := copyTail(f, good, side); err != nil {
-			return fail(fmt.Errorf("save the damaged tail of %s: %w", path, err))
+		if err := copyTail(r.f, good, side); err != nil {
+			return nil, fmt.Errorf("save the torn tail of %s: %w", logName, err)
 		}
-		if err := f.Truncate(good); err != nil {
-			return fail(err)
+		if err := r.f.Truncate(good); err != nil {
+			return nil, err
 		}
-		if err := f.Sync(); err != nil {
-			return fail(err)
+		if err := r.f.Sync(); err != nil {
+			return nil, err
 		}
-		rec.CutBytes = end - good
+		rec.CutBytes = r.size - good
 		rec.SetAside = side
-		if rec.Damage == "" {
-			rec.Damage = "unreadable bytes after the last record"
-		}
+		rec.Torn = t.Reason
 	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		return fail(err)
+	if _, err := r.f.Seek(good, io.SeekStart); err != nil {
+		return nil, err
 	}
-	return &wlog{dir: dir, f: f, size: good, sync: sync}, nil
+	return &wlog{dir: dir, f: r.f, size: good, sync: sync}, nil
 }
 
 func copyTail(f *os.File, off int64, name string) error {

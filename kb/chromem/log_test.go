@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit"
@@ -123,8 +124,9 @@ func TestTornTail(t *testing.T) {
 	}
 }
 
-// TestCorruptTail flips a byte inside the last record: its checksum fails,
-// it is cut, and the cut bytes are kept aside.
+// TestCorruptTail flips a byte inside the last record: its checksum
+// fails, and since one changed byte is not a crash's torn write (the
+// record was acknowledged), Open refuses until told to accept the loss.
 func TestCorruptTail(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, Options{Dir: dir})
@@ -137,15 +139,23 @@ func TestCorruptTail(t *testing.T) {
 	b, _ := os.ReadFile(logPath(dir))
 	b[len(b)-10] ^= 0x40
 	os.WriteFile(logPath(dir), b, 0o644)
-	s = mustOpen(t, Options{Dir: dir})
+	_, err := Open(Options{Dir: dir})
+	var ce *CorruptionError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("Open = %v, want a *CorruptionError naming the checksum failure", err)
+	}
+	if n, exact := ce.RecordsLost(); n != 1 || !exact {
+		t.Fatalf("RecordsLost = %d, %v", n, exact)
+	}
+	s = mustOpen(t, Options{Dir: dir, AllowDataLoss: true})
 	defer s.Close()
 	rv := s.Recovery()
-	if s.Len() != 4 || rv.CutBytes == 0 || rv.Damage == "" {
-		t.Fatalf("after corrupting the last record: %d records, Recovery %+v; want 4 and a cut", s.Len(), rv)
+	if s.Len() != 4 || len(rv.Damage) != 1 || rv.Damage[0].Records != 1 {
+		t.Fatalf("after corrupting the last record: %d records, Recovery %+v; want 4 and the loss reported", s.Len(), rv)
 	}
-	aside, err := os.ReadFile(rv.SetAside)
-	if err != nil || int64(len(aside)) != rv.CutBytes {
-		t.Fatalf("set-aside file: %d bytes, %v; want %d", len(aside), err, rv.CutBytes)
+	aside, err := os.ReadFile(filepath.Join(dir, rv.Damage[0].SetAside))
+	if err != nil || string(aside) != string(b) {
+		t.Fatalf("set-aside copy: %d bytes, %v; want the damaged log", len(aside), err)
 	}
 }
 

@@ -39,20 +39,38 @@ type Options struct {
 	// Zero means 64 MiB; negative never compacts automatically (Compact
 	// still does).
 	CompactBytes int64
+	// AllowDataLoss lets Open succeed when the log is damaged and holds
+	// records it cannot read. Open then keeps every record it can read (it
+	// skips a damaged record and goes on with the next one that verifies),
+	// copies the damaged log aside as chromem.log.corrupt, rewrites the
+	// log with the records read, and lists what was lost in
+	// Recovery().Damage. Without it such an Open fails with a
+	// *CorruptionError and changes nothing. A torn last write after a
+	// crash, or damage that loses nothing, never needs it.
+	AllowDataLoss bool
 }
 
 // Recovery reports what Open found in the log.
 type Recovery struct {
 	// Replayed is the number of log records (write calls) replayed.
 	Replayed int
-	// CutBytes is the size of the torn or corrupt tail cut from the log;
-	// zero when the log was clean.
+	// CutBytes is the size of the torn tail (the unfinished last write of
+	// a crash) cut from the log; zero when the log ended cleanly.
 	CutBytes int64
-	// Damage describes the first bad record when CutBytes > 0.
-	Damage string
-	// SetAside is the file holding the cut bytes, kept for inspection.
+	// Torn says what the torn tail looked like when CutBytes > 0.
+	Torn string
+	// SetAside is the file holding the cut torn tail, kept for inspection.
 	SetAside string
+	// Damage lists the damaged regions of the log, with the records each
+	// lost; empty after a clean open or the repair of a torn tail. Regions
+	// that lose records appear here only when Options.AllowDataLoss let
+	// Open proceed.
+	Damage []Damage
 }
+
+// RecordsLost returns how many log records the damage lost; exact is
+// false when some region's count is unknown (n is then a lower bound).
+func (r Recovery) RecordsLost() (n int, exact bool) { return recordsLost(r.Damage) }
 
 // entry is one stored record.
 type entry struct {
@@ -103,8 +121,10 @@ var errNoEmbed = errors.New("kb/chromem: records are stored with their vectors; 
 func noEmbed(context.Context, string) ([]float32, error) { return nil, errNoEmbed }
 
 // Open opens a store. With Options.Dir it creates the directory if needed,
-// takes an exclusive lock on it and replays the log; a torn or corrupt
-// tail is cut (see Recovery) rather than failing the open.
+// takes an exclusive lock on it and replays the log. The unfinished last
+// write a crash can leave is cut (see Recovery). If the log is damaged and
+// holds records that cannot be read, Open fails with a *CorruptionError
+// (matching ErrCorrupt) naming them, unless Options.AllowDataLoss.
 func Open(opts Options) (*Store, error) {
 	if opts.Dimensions < 0 {
 		return nil, fmt.Errorf("kb/chromem: Dimensions %d is negative: %w", opts.Dimensions, bedrockkit.ErrInvalidInput)
@@ -124,24 +144,71 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.lock = lock
-	w, err := replayLog(opts.Dir, !opts.NoSync, s.replay, &s.recovery)
+	r, err := replayLog(opts.Dir, decodeOp, s.replay, &s.recovery)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("kb/chromem: %w", err)
 	}
-	s.wal = w
+	fail := func(err error) (*Store, error) {
+		r.f.Close()
+		lock.Close()
+		return nil, err
+	}
+	if lossy(r.damage) && !opts.AllowDataLoss {
+		return fail(&CorruptionError{Dir: opts.Dir, Damage: r.damage})
+	}
+	if len(r.damage) == 0 {
+		if s.wal, err = r.keep(opts.Dir, !opts.NoSync, &s.recovery); err != nil {
+			return fail(fmt.Errorf("kb/chromem: %w", err))
+		}
+	} else {
+		// Keep the damaged log, then rewrite it with what was read, so
+		// the next Open is clean.
+		aside, err := copyAside(opts.Dir, logName)
+		if err != nil {
+			return fail(fmt.Errorf("kb/chromem: keep a copy of the damaged log before rewriting it (free space and retry): %w", err))
+		}
+		for i := range r.damage {
+			r.damage[i].SetAside = aside
+		}
+		s.recovery.Damage = r.damage
+		s.wal = &wlog{dir: opts.Dir, f: r.f, size: r.size, sync: !opts.NoSync}
+		if err := s.compact(); err != nil {
+			return fail(fmt.Errorf("kb/chromem: rewrite the damaged log: %w", err))
+		}
+	}
 	s.nextCheck = max(opts.CompactBytes, 2*s.liveBytes)
 	return s, nil
 }
 
-// replay applies one log payload.
-func (s *Store) replay(p []byte) error {
+// logOp is one decoded log payload.
+type logOp struct {
+	op   byte
+	recs []kb.Record
+	part string
+	docs []string
+}
+
+// decodeOp decodes a verified log payload.
+func decodeOp(p []byte) (logOp, error) {
+	o := logOp{op: p[0]}
+	var err error
 	switch p[0] {
 	case opUpsert:
-		recs, err := decodeUpsert(p[1:], 0)
-		if err != nil {
-			return err
-		}
+		o.recs, err = decodeUpsert(p[1:], 0)
+	case opDelete:
+		o.part, o.docs, err = decodeDelete(p[1:])
+	default:
+		err = fmt.Errorf("%w: unknown operation %d", errCorrupt, p[0])
+	}
+	return o, err
+}
+
+// replay applies one decoded log payload.
+func (s *Store) replay(o logOp) error {
+	switch o.op {
+	case opUpsert:
+		recs := o.recs
 		dim := s.dim
 		for _, r := range recs {
 			if r.Vector == nil {
@@ -160,18 +227,18 @@ func (s *Store) replay(p []byte) error {
 		s.dim = dim
 		return s.applyUpsert(recs)
 	case opDelete:
-		part, docs, err := decodeDelete(p[1:])
-		if err != nil {
-			return err
-		}
-		s.applyDelete(part, docs)
+		s.applyDelete(o.part, o.docs)
 		return nil
 	}
-	return fmt.Errorf("%w: unknown operation %d", errCorrupt, p[0])
+	return fmt.Errorf("%w: unknown operation %d", errCorrupt, o.op)
 }
 
 // Recovery reports what Open found in the log.
-func (s *Store) Recovery() Recovery { return s.recovery }
+func (s *Store) Recovery() Recovery {
+	r := s.recovery
+	r.Damage = append([]Damage(nil), r.Damage...)
+	return r
+}
 
 // Len returns the number of records (with or without vectors) across all
 // partitions.

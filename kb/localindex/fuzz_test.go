@@ -1,6 +1,7 @@
 package localindex
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,8 +27,10 @@ func validSegment(t testing.TB) []byte {
 	return b
 }
 
-// FuzzOpenSegment: whatever bytes a log segment holds, Open succeeds, keeps
-// only records that verify, and the index works afterwards.
+// FuzzOpenSegment: whatever bytes a log segment holds, Open either
+// recovers or refuses with a *CorruptionError; with AllowDataLoss it
+// opens, keeps only records that verify, the index works afterwards, and
+// the next Open is clean.
 func FuzzOpenSegment(f *testing.F) {
 	seg := validSegment(f)
 	f.Add(seg)
@@ -37,6 +40,10 @@ func FuzzOpenSegment(f *testing.F) {
 	flipped := append([]byte(nil), seg...)
 	flipped[len(flipped)/2] ^= 1
 	f.Add(flipped)
+	header := append([]byte(nil), seg...)
+	header[2] ^= 0x40
+	f.Add(header)
+	f.Add(append(append([]byte(nil), seg...), seg[8:]...)) // records repeated
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, "wal-0000000000000001.log"), data, 0o644); err != nil {
@@ -44,14 +51,28 @@ func FuzzOpenSegment(f *testing.F) {
 		}
 		ix, err := Open(Options{Dir: dir, NoSync: true})
 		if err != nil {
-			t.Fatalf("Open refused a damaged segment: %v", err)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open failed with %v, want nil or ErrCorrupt", err)
+			}
+			if ix, err = Open(Options{Dir: dir, NoSync: true, AllowDataLoss: true}); err != nil {
+				t.Fatalf("Open with AllowDataLoss: %v", err)
+			}
 		}
-		defer ix.Close()
 		if ix.Len() > 3 {
 			t.Fatalf("%d records from a 3-record log", ix.Len())
 		}
 		if err := ix.Upsert(bg, []kb.Record{{ID: "new", DocumentID: "n", Vector: []float32{1, 1}}}); err != nil && ix.Dimensions() == 2 {
 			t.Fatalf("index unusable after recovery: %v", err)
+		}
+		n := ix.Len()
+		ix.close(false)
+		ix, err = Open(Options{Dir: dir, NoSync: true})
+		if err != nil {
+			t.Fatalf("reopen after recovery: %v", err)
+		}
+		defer ix.Close()
+		if ix.Len() != n || len(ix.Recovery().Damage) != 0 {
+			t.Fatalf("reopen: %d records (was %d), %+v", ix.Len(), n, ix.Recovery())
 		}
 	})
 }

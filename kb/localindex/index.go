@@ -90,6 +90,17 @@ type Options struct {
 	SnapshotBytes int64
 	// Workers bounds the goroutines one search uses. Default GOMAXPROCS.
 	Workers int
+	// AllowDataLoss lets Open succeed when damaged files hold records it
+	// cannot read. Open then keeps every record it can read (it skips a
+	// damaged log record and goes on with the next one that verifies, and
+	// salvages what still verifies in a damaged snapshot), copies the
+	// damaged files aside as *.corrupt, writes a fresh snapshot so the next
+	// Open starts clean, and lists what was lost in Recovery().Damage.
+	// Without it such an Open fails with a *CorruptionError and changes
+	// nothing. Damage that loses nothing (a damaged snapshot whose records
+	// an older snapshot and the log still hold, a damaged segment header, a
+	// torn last write after a crash) never needs it.
+	AllowDataLoss bool
 }
 
 // Recovery reports what Open found and repaired.
@@ -103,10 +114,19 @@ type Recovery struct {
 	// GraphLoaded reports that the HNSW graph was read from the file saved
 	// with the snapshot instead of being rebuilt.
 	GraphLoaded bool
-	// Problems lists files that could not be used and why (a corrupt
-	// snapshot, a damaged log segment). Open still succeeds.
+	// Problems lists, for people, what Open found and repaired: a torn
+	// tail cut, a snapshot skipped, a graph rebuilt, each damaged region.
 	Problems []string
+	// Damage lists the damaged regions of files in Dir (see Damage), with
+	// the records each lost; empty after a clean open or the repair of a
+	// torn tail. Regions that lose records appear here only when
+	// Options.AllowDataLoss let Open proceed.
+	Damage []Damage
 }
+
+// RecordsLost returns how many records the damage lost; exact is false
+// when some region's count is unknown (n is then a lower bound).
+func (r Recovery) RecordsLost() (n int, exact bool) { return recordsLost(r.Damage) }
 
 // ErrVectorFile reports that a float32 vector could not be read back from
 // the index's vector file (Int8 with a Dir keeps them only on disk). The
@@ -169,9 +189,13 @@ type Index struct {
 
 var _ kb.Store = (*Index)(nil)
 
-// Open opens (or creates) an index. With a Dir it replays the snapshot and
-// the log; a torn or corrupt log tail is cut and a bad snapshot is skipped
-// (see Recovery) rather than failing the open.
+// Open opens (or creates) an index. With a Dir it loads the newest
+// snapshot that verifies and replays the log after it. The unfinished last
+// write a crash can leave is cut, and a damaged file whose records other
+// files still hold is set aside, without an error (see Recovery). If
+// damaged files hold records that cannot be read, Open fails with a
+// *CorruptionError (matching ErrCorrupt) naming them, unless
+// Options.AllowDataLoss.
 func Open(opts Options) (*Index, error) {
 	if opts.Dimensions < 0 {
 		return nil, fmt.Errorf("localindex: Dimensions %d is negative: %w", opts.Dimensions, bedrockkit.ErrInvalidInput)
@@ -268,6 +292,7 @@ func (ix *Index) Recovery() Recovery {
 	defer ix.mu.RUnlock()
 	r := ix.recov
 	r.Problems = append([]string(nil), r.Problems...)
+	r.Damage = append([]Damage(nil), r.Damage...)
 	return r
 }
 

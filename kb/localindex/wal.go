@@ -38,10 +38,13 @@ import (
 //
 // Open loads the newest snapshot that verifies (older ones and the log
 // segments since the previous snapshot are kept for this), then replays the
-// log records after it in order. The first torn or corrupt record ends the
-// replay: in the last segment the tail is cut off; a damaged earlier
-// segment and everything after it are set aside (renamed *.damaged) and
-// reported in Recovery.
+// log records after it in order (recover.go). A record that does not
+// verify is skipped and the log resynchronised at the next one that does
+// (kb/internal/framelog); the positions it held are counted as lost. Only
+// an unfinished last write at the end of the newest segment (a crash) is
+// cut silently. Any other loss makes Open fail with a *CorruptionError
+// unless Options.AllowDataLoss; damaged files are copied (segments) or
+// moved (snapshots) aside as *.corrupt before anything is repaired.
 const (
 	walMagic  = "BKWAL01\n"
 	snapMagic = "BKSNP01\n"
@@ -220,109 +223,6 @@ func (w *wal) newSegment() error {
 	return nil
 }
 
-// recover loads the newest good snapshot and replays the log after it.
-func (ix *Index) recover() error {
-	dir := ix.opts.Dir
-	snaps, err := listFiles(dir, "snap-", ".snap")
-	if err != nil {
-		return fmt.Errorf("localindex: read %s: %w", dir, err)
-	}
-	segs, err := listFiles(dir, "wal-", ".log")
-	if err != nil {
-		return fmt.Errorf("localindex: read %s: %w", dir, err)
-	}
-	ix.removeLeftovers(snaps)
-	w := &wal{dir: dir}
-	ix.log = w
-	var loaded uint64
-	for i := len(snaps) - 1; i >= 0; i-- {
-		if err := ix.loadSnapshot(snapName(dir, snaps[i]), snaps[i]); err != nil {
-			var ce *configError
-			if errors.As(err, &ce) {
-				return ce.err
-			}
-			ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("snapshot %s skipped: %v", filepath.Base(snapName(dir, snaps[i])), err))
-			ix.resetState()
-			continue
-		}
-		loaded = snaps[i]
-		break
-	}
-	ix.recov.SnapshotLSN = loaded
-	w.lsn = loaded
-	for _, s := range snaps {
-		if s <= loaded {
-			w.snapLSN = append(w.snapLSN, s)
-		}
-	}
-
-	// Replay segments in order; a segment is relevant if it may hold
-	// records after the snapshot.
-	var active string
-	stopped := false
-	for i, start := range segs {
-		name := segName(dir, start)
-		if i+1 < len(segs) && segs[i+1] <= loaded+1 {
-			continue // entirely covered by the snapshot
-		}
-		if stopped {
-			ix.setAside(name, "follows a damaged log position")
-			continue
-		}
-		last := i == len(segs)-1
-		good, problem, fatal := ix.replaySegment(name, last)
-		if fatal != nil {
-			return fatal
-		}
-		if problem == "" {
-			if last {
-				active = name
-				w.start = start
-			}
-			continue
-		}
-		if last {
-			// Torn tail: cut it and keep appending here.
-			fi, err := os.Stat(name)
-			if err == nil && fi.Size() > good {
-				ix.recov.TruncatedBytes += fi.Size() - good
-			}
-			if good < int64(len(walMagic)) {
-				ix.setAside(name, problem)
-				break
-			}
-			if err := os.Truncate(name, good); err != nil {
-				return fmt.Errorf("localindex: cut torn log tail of %s: %w", name, err)
-			}
-			ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("log %s: %s; cut %d bytes at offset %d", filepath.Base(name), problem, ix.recov.TruncatedBytes, good))
-			active = name
-			w.start = start
-			continue
-		}
-		ix.setAside(name, problem)
-		stopped = true
-	}
-	if active != "" {
-		f, err := os.OpenFile(active, os.O_RDWR, 0o644)
-		if err != nil {
-			return fmt.Errorf("localindex: open log: %w", err)
-		}
-		size, err := f.Seek(0, io.SeekEnd)
-		if err != nil {
-			f.Close()
-			return fmt.Errorf("localindex: open log: %w", err)
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return fmt.Errorf("localindex: sync log: %w", err)
-		}
-		w.f, w.size, w.good = f, size, size
-	} else if err := w.newSegment(); err != nil {
-		return fmt.Errorf("localindex: create log: %w", err)
-	}
-	return nil
-}
-
 // removeLeftovers deletes what a crash during a snapshot can leave: its
 // temporary files, and graph files whose snapshot never landed.
 func (ix *Index) removeLeftovers(snaps []uint64) {
@@ -340,96 +240,6 @@ func (ix *Index) removeLeftovers(snaps []uint64) {
 			os.Remove(graphName(dir, g))
 		}
 	}
-}
-
-func (ix *Index) setAside(name, why string) {
-	ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("log %s set aside (%s)", filepath.Base(name), why))
-	if err := os.Rename(name, name+".damaged"); err != nil {
-		ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("could not rename %s: %v", name, err))
-	}
-}
-
-// replaySegment applies the records of one segment that follow the current
-// lsn. It returns the offset after the last good record and, if it stopped
-// early, why.
-func (ix *Index) replaySegment(name string, last bool) (int64, string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return 0, err.Error(), nil
-	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
-	magic := make([]byte, len(walMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != walMagic {
-		return 0, "missing or bad segment header", nil
-	}
-	off := int64(len(walMagic))
-	for {
-		p, err := readFrame(r)
-		if err == io.EOF {
-			return off, "", nil
-		}
-		if err != nil {
-			return off, err.Error(), nil
-		}
-		if len(p) < 9 {
-			return off, "record too short", nil
-		}
-		lsn := binary.LittleEndian.Uint64(p)
-		switch {
-		case lsn <= ix.log.lsn:
-			// already in the snapshot
-		case lsn != ix.log.lsn+1:
-			return off, fmt.Sprintf("log sequence jumps from %d to %d", ix.log.lsn, lsn), nil
-		default:
-			if err := ix.applyLogged(p[8], p[9:]); err != nil {
-				var ce *configError
-				if errors.As(err, &ce) {
-					return off, "", ce.err
-				}
-				return off, err.Error(), nil
-			}
-			ix.log.lsn = lsn
-			ix.recov.Replayed++
-			if last {
-				ix.log.records++
-			}
-		}
-		off += 8 + int64(len(p))
-	}
-}
-
-func (ix *Index) applyLogged(op byte, body []byte) error {
-	switch op {
-	case opUpsert:
-		recs, err := decodeUpsert(body)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			if r.Vector != nil && ix.dim != 0 && len(r.Vector) != ix.dim {
-				err := fmt.Errorf("localindex: %s holds %d-dimension vectors but the index has %d; open it with the same dimensions (or a new Dir to re-embed): %w",
-					ix.opts.Dir, len(r.Vector), ix.dim, &kb.DimensionError{Want: ix.dim, Got: len(r.Vector)})
-				if ix.opts.Dimensions != 0 {
-					return &configError{err}
-				}
-				return err
-			}
-		}
-		for _, r := range recs {
-			ix.applyUpsert(r)
-		}
-		ix.flushGraph()
-	case opDelete:
-		part, docs, err := decodeDelete(body)
-		if err != nil {
-			return err
-		}
-		ix.applyDelete(part, docs)
-	default:
-		return fmt.Errorf("unknown log operation %d", op)
-	}
-	return nil
 }
 
 func (ix *Index) resetState() {
@@ -678,7 +488,9 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 		return err
 	}
 	w := ix.log
-	w.snapLSN = append(w.snapLSN, st.lsn)
+	if n := len(w.snapLSN); n == 0 || w.snapLSN[n-1] != st.lsn {
+		w.snapLSN = append(w.snapLSN, st.lsn)
+	}
 	// Keep the newest two snapshots and the segments after the older one,
 	// so a damaged newest snapshot still leaves a way back.
 	if n := len(w.snapLSN); n > 2 {

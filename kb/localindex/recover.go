@@ -1,0 +1,776 @@
+package localindex
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/internal/framelog"
+)
+
+// ErrCorrupt is matched (errors.Is) by the *CorruptionError Open returns
+// when damaged files hold acknowledged records it could not read.
+var ErrCorrupt = errors.New("localindex: damaged index files")
+
+// Damage describes one damaged region of a file in Options.Dir.
+type Damage struct {
+	// File is the damaged file's name in Dir.
+	File string
+	// Offset and Bytes locate the bytes that could not be read.
+	Offset, Bytes int64
+	// Records is how many records the region held that are now lost: log
+	// records (each one Upsert or DeleteDocuments call) for a log segment,
+	// stored records for a snapshot. 0 means nothing was lost (the region
+	// held no record, or its records were rebuilt from other files); -1
+	// means the number cannot be known.
+	Records int
+	// FirstLSN and LastLSN are the log positions lost, when known.
+	FirstLSN, LastLSN uint64
+	// SetAside is the name in Dir of the copy of the damaged file Open kept
+	// before repairing anything (empty when Open refused and changed
+	// nothing).
+	SetAside string
+	// Reason says what was wrong.
+	Reason string
+}
+
+func (d Damage) String() string {
+	var what string
+	switch {
+	case d.Records < 0:
+		what = "an unknown number of records"
+	case d.Records == 0:
+		what = "no lost records"
+	case d.Records == 1:
+		what = "1 record"
+	default:
+		what = fmt.Sprintf("%d records", d.Records)
+	}
+	if d.FirstLSN != 0 && d.Records > 0 {
+		if d.FirstLSN == d.LastLSN {
+			what += fmt.Sprintf(" (log position %d)", d.FirstLSN)
+		} else {
+			what += fmt.Sprintf(" (log positions %d-%d)", d.FirstLSN, d.LastLSN)
+		}
+	}
+	return fmt.Sprintf("%s: %d bytes at offset %d, %s: %s", d.File, d.Bytes, d.Offset, what, d.Reason)
+}
+
+// recordsLost sums the records lost in ds; exact is false when some count
+// is unknown (n is then a lower bound).
+func recordsLost(ds []Damage) (n int, exact bool) {
+	exact = true
+	for _, d := range ds {
+		if d.Records < 0 {
+			exact = false
+			n++ // at least one
+			continue
+		}
+		n += d.Records
+	}
+	return n, exact
+}
+
+// lossy reports whether ds loses (or may lose) any record.
+func lossy(ds []Damage) bool {
+	n, exact := recordsLost(ds)
+	return n > 0 || !exact
+}
+
+// CorruptionError is returned by Open when files in Options.Dir are
+// damaged and acknowledged records could not be read. Open changed
+// nothing on disk; reopen with Options.AllowDataLoss to open with every
+// record that could be read (the damaged files are copied aside first), or
+// restore the directory from a backup. It matches ErrCorrupt.
+type CorruptionError struct {
+	// Dir is the index directory.
+	Dir string
+	// Damage lists the damaged regions, in the order Open met them.
+	Damage []Damage
+}
+
+// RecordsLost returns how many records could not be read; exact is false
+// when the damage hides how many (n is then a lower bound).
+func (e *CorruptionError) RecordsLost() (n int, exact bool) { return recordsLost(e.Damage) }
+
+// Error names each damaged region and what it held.
+func (e *CorruptionError) Error() string {
+	n, exact := e.RecordsLost()
+	count := fmt.Sprintf("%d records", n)
+	if n == 1 {
+		count = "1 record"
+	}
+	if !exact {
+		count = "at least " + count
+	}
+	parts := make([]string, len(e.Damage))
+	for i, d := range e.Damage {
+		parts[i] = d.String()
+	}
+	return fmt.Sprintf("localindex: %s is damaged and %s could not be read (%s); nothing was changed: restore the directory from a backup, or open it with Options.AllowDataLoss to keep every readable record (the damaged files are copied aside as *.corrupt first)",
+		e.Dir, count, strings.Join(parts, "; "))
+}
+
+// Unwrap returns ErrCorrupt.
+func (e *CorruptionError) Unwrap() error { return ErrCorrupt }
+
+// minFrame is the smallest log frame: header, log position, operation.
+const minFrame = 8 + 9
+
+// recoverer carries the state of one Open's recovery.
+type recoverer struct {
+	ix  *Index
+	dir string
+
+	damage   []Damage
+	badSnaps []uint64 // snapshots that did not verify (set aside on success)
+	salvaged bool     // the state came from a damaged snapshot
+	logHurt  bool     // a log segment was damaged (a snapshot is written)
+
+	// Replay of one segment.
+	seg      string
+	segStart uint64
+	segLast  uint64 // last log position seen in this segment (0: none)
+	lastEnd  int64  // end of the last record yielded
+	last     bool
+	// pending are damage entries (indexes) waiting for the next applied
+	// log position to tell how many records they held.
+	pending []pendingDamage
+	cached  decodedOp
+
+	torn       *tornTail
+	freshSeg   string // last segment to recreate (torn header)
+	activeSeg  string // last segment to keep appending to
+	activeFrom uint64
+}
+
+type pendingDamage struct {
+	i      int
+	before uint64 // last log position before the region
+	frames int    // the region's own frame count (framelog)
+}
+
+type tornTail struct {
+	name      string
+	off, size int64
+	why       string
+}
+
+type decodedOp struct {
+	off  int64
+	seg  string
+	lsn  uint64
+	op   byte
+	recs []kb.Record
+	part string
+	docs []string
+}
+
+// recover loads the newest usable snapshot and replays the log after it;
+// see the package documentation for what happens with damaged files.
+func (ix *Index) recover() error {
+	dir := ix.opts.Dir
+	snaps, err := listFiles(dir, "snap-", ".snap")
+	if err != nil {
+		return fmt.Errorf("localindex: read %s: %w", dir, err)
+	}
+	segs, err := listFiles(dir, "wal-", ".log")
+	if err != nil {
+		return fmt.Errorf("localindex: read %s: %w", dir, err)
+	}
+	ix.removeLeftovers(snaps)
+	w := &wal{dir: dir}
+	ix.log = w
+	rc := &recoverer{ix: ix, dir: dir}
+	loaded, err := rc.loadBase(snaps, segs)
+	if err != nil {
+		return err
+	}
+	ix.recov.SnapshotLSN = loaded
+	w.lsn = loaded
+	for _, s := range snaps {
+		if s <= loaded && !slices.Contains(rc.badSnaps, s) {
+			w.snapLSN = append(w.snapLSN, s)
+		}
+	}
+	for i, start := range segs {
+		if i+1 < len(segs) && segs[i+1] <= loaded+1 {
+			continue // entirely covered by the snapshot
+		}
+		if err := rc.replaySegment(start, i == len(segs)-1); err != nil {
+			return err
+		}
+	}
+	rc.settlePending()
+	if lossy(rc.damage) && !ix.opts.AllowDataLoss {
+		return &CorruptionError{Dir: dir, Damage: rc.damage}
+	}
+	return rc.repair()
+}
+
+// loadBase loads the state the log replay starts from and returns its log
+// position: the newest snapshot that verifies; else, if the log since the
+// first write is still there, nothing; else the damaged snapshot that
+// loses the fewest records, salvaged frame by frame.
+func (rc *recoverer) loadBase(snaps, segs []uint64) (uint64, error) {
+	ix := rc.ix
+	var bad []uint64
+	why := map[uint64]error{}
+	for i := len(snaps) - 1; i >= 0; i-- {
+		err := ix.loadSnapshot(snapName(rc.dir, snaps[i]), snaps[i])
+		if err == nil {
+			rc.noteBadSnaps(bad, why, fmt.Sprintf("the older snapshot %d and the log hold its records", snaps[i]))
+			return snaps[i], nil
+		}
+		var ce *configError
+		if errors.As(err, &ce) {
+			return 0, ce.err
+		}
+		bad = append(bad, snaps[i])
+		why[snaps[i]] = err
+		ix.resetState()
+	}
+	if len(bad) == 0 {
+		return 0, nil
+	}
+	if len(segs) > 0 && segs[0] == 1 {
+		rc.noteBadSnaps(bad, why, "the log since the first write holds its records")
+		return 0, nil
+	}
+	// Salvage: count what each damaged snapshot still holds, load the best.
+	best, bestLost := -1, 0
+	for i, s := range bad {
+		_, ds, err := ix.salvageSnapshot(s, false)
+		if err != nil {
+			return 0, err
+		}
+		n, exact := recordsLost(ds)
+		if !exact {
+			n = 1 << 62
+		}
+		if best < 0 || n < bestLost {
+			best, bestLost = i, n
+		}
+	}
+	s := bad[best]
+	ix.resetState()
+	n, ds, err := ix.salvageSnapshot(s, true)
+	if err != nil {
+		return 0, err
+	}
+	rc.salvaged = true
+	rc.badSnaps = bad
+	for _, o := range bad {
+		if o != s {
+			rc.damage = append(rc.damage, Damage{File: filepath.Base(snapName(rc.dir, o)), Records: 0,
+				Reason: fmt.Sprintf("snapshot does not verify (%v); snapshot %d was salvaged instead", why[o], s)})
+		}
+	}
+	rc.damage = append(rc.damage, ds...)
+	ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("no snapshot verifies; %d records salvaged from %s", n, filepath.Base(snapName(rc.dir, s))))
+	return s, nil
+}
+
+func (rc *recoverer) noteBadSnaps(bad []uint64, why map[uint64]error, rebuilt string) {
+	rc.badSnaps = bad
+	for _, s := range bad {
+		name := filepath.Base(snapName(rc.dir, s))
+		rc.damage = append(rc.damage, Damage{File: name, Records: 0, Reason: fmt.Sprintf("snapshot does not verify (%v); nothing lost: %s", why[s], rebuilt)})
+		rc.ix.recov.Problems = append(rc.ix.recov.Problems, fmt.Sprintf("snapshot %s skipped: %v", name, why[s]))
+	}
+}
+
+// salvageSnapshot reads every record of snapshot lsn that still verifies
+// and, if apply, loads them. It returns how many it read and the damaged
+// regions with the records each lost.
+func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) {
+	name := snapName(ix.opts.Dir, lsn)
+	base := filepath.Base(name)
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return 0, []Damage{{File: base, Records: -1, Reason: err.Error()}}, nil
+	}
+	var ds []Damage
+	const hdr = len(snapMagic) + 20
+	var counts []uint64
+	hdrDim := 0
+	if len(data) >= hdr && string(data[:len(snapMagic)]) == snapMagic && binary.LittleEndian.Uint64(data[len(snapMagic):]) == lsn {
+		hdrDim = int(binary.LittleEndian.Uint32(data[len(snapMagic)+8:]))
+		counts = append(counts, binary.LittleEndian.Uint64(data[len(snapMagic)+12:]))
+	} else {
+		ds = append(ds, Damage{File: base, Bytes: int64(min(hdr, len(data))), Records: 0, Reason: "snapshot header damaged"})
+	}
+	// Read every frame that verifies; the vector length most records agree
+	// on is the index's.
+	var recs []kb.Record
+	dims := map[int]int{}
+	var regions []framelog.Piece
+	if len(data) > hdr {
+		for pc := range framelog.Scan(data, framelog.ScanOptions{Start: int64(hdr), MinPayload: 1, MaxPayload: maxRecord, Accept: acceptSnapFrame}) {
+			switch {
+			case pc.Kind != framelog.Record:
+				regions = append(regions, pc)
+			case isTrailer(pc.Payload):
+				counts = append(counts, binary.LittleEndian.Uint64(pc.Payload[3:]))
+			default:
+				r, _, _ := decodeRecord(pc.Payload)
+				recs = append(recs, r)
+				if r.Vector != nil {
+					dims[len(r.Vector)]++
+				}
+			}
+		}
+	}
+	dim := hdrDim
+	if dims[dim] == 0 {
+		for d, c := range dims {
+			if c > dims[dim] || (c == dims[dim] && d < dim) {
+				dim = d
+			}
+		}
+	}
+	if ix.opts.Dimensions != 0 && dim != 0 && dim != ix.opts.Dimensions {
+		return 0, nil, fmt.Errorf("localindex: %s holds %d-dimension vectors but Options.Dimensions is %d; open it with the same dimensions (or a new Dir to re-embed): %w",
+			ix.opts.Dir, dim, ix.opts.Dimensions, &kb.DimensionError{Want: ix.opts.Dimensions, Got: dim})
+	}
+	kept := 0
+	odd := 0
+	for _, r := range recs {
+		if r.Vector != nil && len(r.Vector) != dim {
+			odd++
+			continue
+		}
+		kept++
+		if apply {
+			if ix.dim == 0 && r.Vector != nil {
+				ix.dim = dim
+			}
+			ix.applyUpsert(r)
+		}
+	}
+	if apply {
+		ix.flushGraph()
+	}
+	// Count what was lost: the stored count (header or trailer, whichever
+	// agrees with what was read) minus what was read.
+	lost, known := 0, false
+	for _, c := range counts {
+		if c == uint64(len(recs)) {
+			lost, known = 0, true
+			break
+		}
+		if c > uint64(len(recs)) && c-uint64(len(recs)) < 1<<40 && (!known || int(c-uint64(len(recs))) > lost) {
+			lost, known = int(c-uint64(len(recs))), true
+		}
+	}
+	for _, pc := range regions {
+		ds = append(ds, Damage{File: base, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: pc.Frames, Reason: pc.Reason})
+	}
+	switch {
+	case known:
+		// The stored count settles the total, charged to the first region.
+		first := -1
+		for i := range ds {
+			if ds[i].Offset > 0 || ds[i].Bytes > int64(hdr) {
+				ds[i].Records = 0
+				if first < 0 {
+					first = i
+				}
+			}
+		}
+		if lost > 0 && first >= 0 {
+			ds[first].Records = lost
+		} else if lost > 0 {
+			ds = append(ds, Damage{File: base, Offset: int64(len(data)), Records: lost, Reason: "the snapshot holds fewer records than it counts"})
+		}
+	case len(regions) == 0:
+		ds = append(ds, Damage{File: base, Offset: int64(len(data)), Records: -1, Reason: "snapshot count and trailer unreadable"})
+	}
+	if odd > 0 {
+		ds = append(ds, Damage{File: base, Records: odd, Reason: fmt.Sprintf("%d records have vectors of another length than the %d the others have", odd, dim)})
+	}
+	return kept, ds, nil
+}
+
+func isTrailer(p []byte) bool { return len(p) == 11 && string(p[:3]) == "END" }
+
+func acceptSnapFrame(_ int64, p []byte, _ bool) bool {
+	if isTrailer(p) {
+		return true
+	}
+	_, rest, err := decodeRecord(p)
+	return err == nil && len(rest) == 0
+}
+
+// replaySegment applies the records of one segment that follow the
+// state, and notes damage.
+func (rc *recoverer) replaySegment(start uint64, last bool) error {
+	ix := rc.ix
+	name := segName(rc.dir, start)
+	base := filepath.Base(name)
+	rc.seg, rc.segStart, rc.segLast, rc.last = base, start, 0, last
+	data, err := os.ReadFile(name)
+	if err != nil {
+		rc.logHurt = true
+		rc.addPending(Damage{File: base, Records: -1, Reason: "unreadable: " + err.Error()}, -1)
+		return nil
+	}
+	from := int64(len(walMagic))
+	switch {
+	case len(data) >= len(walMagic) && string(data[:len(walMagic)]) == walMagic:
+	case last && strings.HasPrefix(walMagic, string(data)):
+		// A crash while the segment was being created: it holds nothing.
+		rc.freshSeg = name
+		return nil
+	default:
+		rc.logHurt = true
+		rc.damage = append(rc.damage, Damage{File: base, Bytes: int64(min(len(data), len(walMagic))), Records: 0,
+			Reason: "segment header damaged (a segment header holds no records)"})
+		from = min(from, int64(len(data)))
+	}
+	rc.lastEnd = from
+	if start > ix.log.lsn+1 {
+		// The positions before this segment's first were never applied:
+		// lost in damage met before, or a segment is missing.
+		rc.gap(ix.log.lsn+1, start-1, 0, "log positions %d-%d are missing (a log segment was deleted)")
+		ix.log.lsn = start - 1 // counted once
+	}
+	for pc := range framelog.Scan(data, framelog.ScanOptions{Start: from, Tail: last, MinPayload: 9, MaxPayload: maxRecord,
+		Accept: rc.accept, Plausible: rc.plausible}) {
+		switch pc.Kind {
+		case framelog.Record:
+			if err := rc.apply(pc); err != nil {
+				return err
+			}
+		case framelog.Damaged:
+			rc.logHurt = true
+			rc.addPending(Damage{File: base, Offset: pc.Off, Bytes: pc.End - pc.Off, Reason: pc.Reason}, pc.Frames)
+		case framelog.Torn:
+			rc.torn = &tornTail{name: name, off: pc.Off, size: int64(len(data)), why: pc.Reason}
+		}
+	}
+	if last {
+		rc.activeSeg, rc.activeFrom = name, start
+	}
+	return nil
+}
+
+// bound is the highest log position a record found at off, after damage
+// that began at the end of the last record, can have: each lost record
+// takes at least minFrame bytes.
+func (rc *recoverer) bound(off int64) uint64 {
+	seen := max(rc.segLast, rc.segStart-1)
+	return seen + 1 + uint64(max(0, off-rc.lastEnd))/minFrame
+}
+
+// plausible checks a resynchronisation candidate's log position and
+// operation before its checksum is computed.
+func (rc *recoverer) plausible(_, off int64, p []byte) bool {
+	if len(p) < 9 || (p[8] != opUpsert && p[8] != opDelete) {
+		return false
+	}
+	lsn := binary.LittleEndian.Uint64(p)
+	return lsn >= rc.segStart && lsn > rc.segLast && lsn <= rc.bound(off)
+}
+
+// accept decides whether a verified frame is a record of this log. In
+// sequence, log positions within a segment are consecutive, starting at
+// the segment's name; after damage (resync) a candidate's position must
+// be after the last one seen and within what the damaged bytes can hold.
+// A position at or below the state's is a record the snapshot already
+// holds: accepted, and skipped when applied. The decoded operation is
+// kept for apply.
+func (rc *recoverer) accept(off int64, p []byte, resync bool) bool {
+	if len(p) < 9 {
+		return false
+	}
+	lsn := binary.LittleEndian.Uint64(p)
+	if resync {
+		if !rc.plausible(0, off, p) {
+			return false
+		}
+	} else {
+		want := rc.segStart
+		if rc.segLast != 0 {
+			want = rc.segLast + 1
+		}
+		if lsn != want {
+			return false
+		}
+	}
+	d := decodedOp{off: off, seg: rc.seg, lsn: lsn, op: p[8]}
+	var err error
+	switch p[8] {
+	case opUpsert:
+		d.recs, err = decodeUpsert(p[9:])
+	case opDelete:
+		d.part, d.docs, err = decodeDelete(p[9:])
+	default:
+		err = errors.New("unknown operation")
+	}
+	if err != nil {
+		return false
+	}
+	rc.cached = d
+	return true
+}
+
+// apply applies one record of the log (unless the state already holds
+// its position) and settles the damage before it.
+func (rc *recoverer) apply(pc framelog.Piece) error {
+	ix := rc.ix
+	d := rc.cached
+	if d.off != pc.Off || d.seg != rc.seg {
+		if !rc.accept(pc.Off, pc.Payload, true) && !rc.accept(pc.Off, pc.Payload, false) {
+			return fmt.Errorf("localindex: internal error: record at %s:%d no longer decodes", rc.seg, pc.Off)
+		}
+		d = rc.cached
+	}
+	rc.segLast = d.lsn
+	rc.lastEnd = pc.End
+	if pc.Repaired {
+		rc.logHurt = true
+		rc.damage = append(rc.damage, Damage{File: rc.seg, Offset: pc.Off, Bytes: 4, Records: 0,
+			Reason: "record length field damaged; the record verified against its checksum and was kept"})
+	}
+	if d.lsn <= ix.log.lsn {
+		return nil // the snapshot holds it
+	}
+	if d.lsn > ix.log.lsn+1 {
+		rc.gap(ix.log.lsn+1, d.lsn-1, pc.Off, "log positions %d-%d are missing")
+	} else {
+		rc.gap(d.lsn, d.lsn-1, pc.Off, "") // settles pending damage: nothing lost
+	}
+	var err error
+	switch d.op {
+	case opUpsert:
+		err = ix.applyRecords(d.recs)
+	case opDelete:
+		ix.applyDelete(d.part, d.docs)
+	}
+	if err != nil {
+		var ce *configError
+		if errors.As(err, &ce) {
+			return ce.err
+		}
+		rc.logHurt = true
+		rc.damage = append(rc.damage, Damage{File: rc.seg, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: 1,
+			FirstLSN: d.lsn, LastLSN: d.lsn, Reason: err.Error()})
+	} else {
+		ix.recov.Replayed++
+		if rc.last {
+			ix.log.records++
+		}
+	}
+	ix.log.lsn = d.lsn
+	return nil
+}
+
+func (rc *recoverer) addPending(d Damage, frames int) {
+	rc.pending = append(rc.pending, pendingDamage{i: len(rc.damage), before: max(rc.segLast, rc.segStart-1), frames: frames})
+	rc.damage = append(rc.damage, d)
+}
+
+// gap records that positions from..to (none if to < from) were never
+// applied: the pending damage held them (the last pending region is
+// charged), or, with none pending, they are missing.
+func (rc *recoverer) gap(from, to uint64, off int64, missing string) {
+	n := 0
+	if to >= from {
+		n = int(min(to-from+1, 1<<40))
+	}
+	if len(rc.pending) == 0 {
+		if n > 0 {
+			rc.damage = append(rc.damage, Damage{File: rc.seg, Offset: off, Records: n, FirstLSN: from, LastLSN: to,
+				Reason: fmt.Sprintf(missing, from, to)})
+		}
+		return
+	}
+	for _, p := range rc.pending {
+		rc.damage[p.i].Records = 0
+	}
+	if n > 0 {
+		d := &rc.damage[rc.pending[len(rc.pending)-1].i]
+		d.Records, d.FirstLSN, d.LastLSN = n, from, to
+	}
+	rc.pending = rc.pending[:0]
+}
+
+// settlePending counts the damage no later record explains: a region of
+// known frames loses those after the state's position; otherwise unknown.
+func (rc *recoverer) settlePending() {
+	applied := rc.ix.log.lsn
+	for _, p := range rc.pending {
+		d := &rc.damage[p.i]
+		switch {
+		case p.frames < 0:
+			d.Records = -1
+		case p.before+uint64(p.frames) <= applied:
+			d.Records = 0 // the snapshot holds them
+		default:
+			d.Records = int(p.before + uint64(p.frames) - max(applied, p.before))
+			d.FirstLSN, d.LastLSN = max(applied, p.before)+1, p.before+uint64(p.frames)
+		}
+	}
+	rc.pending = nil
+}
+
+// applyRecords validates a replayed upsert against the index's
+// dimensions, then applies it. Caller holds nothing (Open).
+func (ix *Index) applyRecords(recs []kb.Record) error {
+	for _, r := range recs {
+		if r.Vector != nil && ix.dim != 0 && len(r.Vector) != ix.dim {
+			err := fmt.Errorf("localindex: %s holds %d-dimension vectors but the index has %d; open it with the same dimensions (or a new Dir to re-embed): %w",
+				ix.opts.Dir, len(r.Vector), ix.dim, &kb.DimensionError{Want: ix.dim, Got: len(r.Vector)})
+			if ix.opts.Dimensions != 0 {
+				return &configError{err}
+			}
+			return err
+		}
+	}
+	for _, r := range recs {
+		ix.applyUpsert(r)
+	}
+	ix.flushGraph()
+	return nil
+}
+
+// repair makes the directory consistent with what Open keeps: damaged
+// files are copied (log) or moved (snapshots) aside, a torn tail is cut,
+// and after any damage a snapshot makes the recovered state the new
+// starting point. Then the log is opened for appending.
+func (rc *recoverer) repair() error {
+	ix, w := rc.ix, rc.ix.log
+	asides := map[string]string{}
+	for i := range rc.damage {
+		d := &rc.damage[i]
+		aside, ok := asides[d.File]
+		if !ok {
+			var err error
+			if strings.HasPrefix(d.File, "snap-") {
+				aside, err = moveAside(rc.dir, d.File)
+			} else {
+				aside, err = copyAside(rc.dir, d.File)
+			}
+			if err != nil {
+				return fmt.Errorf("localindex: keep a copy of the damaged file %s before repairing it (free space and retry): %w", d.File, err)
+			}
+			asides[d.File] = aside
+		}
+		d.SetAside = aside
+		ix.recov.Problems = append(ix.recov.Problems, d.String())
+	}
+	for _, s := range rc.badSnaps {
+		os.Remove(graphName(rc.dir, s))
+	}
+	ix.recov.Damage = rc.damage
+	if t := rc.torn; t != nil {
+		if err := os.Truncate(t.name, t.off); err != nil {
+			return fmt.Errorf("localindex: cut torn log tail of %s: %w", t.name, err)
+		}
+		ix.recov.TruncatedBytes += t.size - t.off
+		ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("log %s: torn tail after a crash (%s); cut %d bytes at offset %d",
+			filepath.Base(t.name), t.why, t.size-t.off, t.off))
+	}
+	if rc.freshSeg != "" {
+		os.Remove(rc.freshSeg) // holds a partial header and nothing else
+		rc.activeSeg = ""
+	}
+	if rc.logHurt || rc.salvaged {
+		// Start afresh from the recovered state: the damaged segments are
+		// then covered by the snapshot and never replayed again.
+		if err := ix.snapshot(); err != nil {
+			ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("snapshot after recovery failed (%v); the damage will be met again on the next Open", err))
+			if w.f == nil {
+				if err := w.newSegment(); err != nil {
+					return fmt.Errorf("localindex: create log: %w", err)
+				}
+			}
+		}
+		w.records = 0
+		return nil
+	}
+	if rc.activeSeg == "" {
+		if err := w.newSegment(); err != nil {
+			return fmt.Errorf("localindex: create log: %w", err)
+		}
+		return nil
+	}
+	f, err := os.OpenFile(rc.activeSeg, os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("localindex: open log: %w", err)
+	}
+	size, err := f.Seek(0, io.SeekEnd)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("localindex: open log: %w", err)
+	}
+	w.f, w.start, w.size, w.good = f, rc.activeFrom, size, size
+	return nil
+}
+
+// copyAside copies name to a new name.corrupt file in dir (fsynced).
+func copyAside(dir, name string) (string, error) {
+	src, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return "", err
+	}
+	defer src.Close()
+	aside, f, err := createAside(dir, name)
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(f, src)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		os.Remove(filepath.Join(dir, aside))
+		return "", err
+	}
+	return aside, nil
+}
+
+// moveAside renames name to a new name.corrupt file in dir.
+func moveAside(dir, name string) (string, error) {
+	aside, f, err := createAside(dir, name)
+	if err != nil {
+		return "", err
+	}
+	f.Close()
+	if err := os.Rename(filepath.Join(dir, name), filepath.Join(dir, aside)); err != nil {
+		os.Remove(filepath.Join(dir, aside))
+		return "", err
+	}
+	return aside, syncDir(dir)
+}
+
+// createAside creates name.corrupt, or name.N.corrupt if taken.
+func createAside(dir, name string) (string, *os.File, error) {
+	for n := 1; ; n++ {
+		aside := name + ".corrupt"
+		if n > 1 {
+			aside = fmt.Sprintf("%s.%d.corrupt", name, n)
+		}
+		f, err := os.OpenFile(filepath.Join(dir, aside), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, os.ErrExist) && n < 1000 {
+			continue
+		}
+		return aside, f, err
+	}
+}
