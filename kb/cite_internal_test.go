@@ -16,11 +16,10 @@ func FuzzCite(f *testing.F) {
 			t.Fatalf("%d citations from %q", len(cits), raw)
 		}
 		for _, c := range cits {
-			p := c.GeneratedResponsePart.TextResponsePart
-			if p.Span.Start < 0 || p.Span.End > len(text) || p.Span.Start >= p.Span.End || text[p.Span.Start:p.Span.End] != p.Text {
-				t.Fatalf("bad span %+v in %q (raw %q)", p, text, raw)
+			if c.Span.Start < 0 || c.Span.End > len(text) || c.Span.Start >= c.Span.End || text[c.Span.Start:c.Span.End] != c.Text {
+				t.Fatalf("bad span %+v in %q (raw %q)", c, text, raw)
 			}
-			if len(c.RetrievedReferences) == 0 {
+			if len(c.Sources) == 0 {
 				t.Fatalf("citation without reference from %q", raw)
 			}
 		}
@@ -33,9 +32,8 @@ func FuzzExtractive(f *testing.F) {
 	f.Fuzz(func(t *testing.T, q, passage string) {
 		text, cits := extractive(q, []Result{{ID: "p", Text: passage}})
 		for _, c := range cits {
-			p := c.GeneratedResponsePart.TextResponsePart
-			if p.Span.End > len(text) || text[p.Span.Start:p.Span.End] != p.Text {
-				t.Fatalf("bad span %+v in %q", p, text)
+			if c.Span.End > len(text) || text[c.Span.Start:c.Span.End] != c.Text {
+				t.Fatalf("bad span %+v in %q", c, text)
 			}
 		}
 	})

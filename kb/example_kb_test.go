@@ -39,7 +39,7 @@ func ExampleKnowledgeBase() {
 	ans, _ := base.RetrieveAndGenerate(ctx, "When is the monthly fee waived?", nil)
 	fmt.Println(ans.Extractive, ans.Text)
 	c := ans.Citations[0]
-	fmt.Println(c.GeneratedResponsePart.TextResponsePart.Span, c.RetrievedReferences[0].Location.URI)
+	fmt.Println(c.Span, c.Sources[0].URI)
 
 	// Nothing changed: the second sync embeds nothing.
 	rep, _ = base.Sync(ctx, docs, nil)

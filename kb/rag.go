@@ -81,7 +81,10 @@ func (s *Session) add(question, answer string) {
 type Answer struct {
 	// Text is the answer, without citation markers.
 	Text string
-	// Citations link spans of Text to the passages that support them.
+	// Citations link spans of Text to the passages that support them: each
+	// source is a retrieved chunk (URI, text, location kind, metadata and
+	// record ID). It is the shape of a Converse answer's citations
+	// (bedrockkit.Message.Citations), so callers handle both alike.
 	Citations []Citation
 	// SessionID is the session's ID, or "" without a session.
 	SessionID string
@@ -95,48 +98,25 @@ type Answer struct {
 	Usage bedrockkit.Usage
 }
 
-// Citation is Bedrock's Citation: a part of the generated text and the
-// references that support it.
-type Citation struct {
-	GeneratedResponsePart GeneratedResponsePart `json:"generatedResponsePart"`
-	RetrievedReferences   []RetrievedReference  `json:"retrievedReferences"`
-}
+// Citation is a cited part of an answer and the retrieved chunks that
+// support it: Answer.Text[Span.Start:Span.End] == Text (byte offsets; Bedrock
+// counts characters, which differ only for non-ASCII text). It is
+// bedrockkit.Citation, the type Converse citations use; each source holds a
+// chunk's text (Text), document URI (URI), location type (Location.Kind:
+// bedrockkit.LocationS3, LocationWeb or LocationCustom), metadata and record
+// ID.
+type Citation = bedrockkit.Citation
 
-// GeneratedResponsePart holds the cited part of the answer.
-type GeneratedResponsePart struct {
-	TextResponsePart TextResponsePart `json:"textResponsePart"`
-}
-
-// TextResponsePart is a span of the answer and its text:
-// Answer.Text[Span.Start:Span.End] == Text.
-type TextResponsePart struct {
-	Text string `json:"text"`
-	Span Span   `json:"span"`
-}
-
-// Span delimits a part of the answer by byte offsets (Go string indexes;
-// Bedrock counts characters, which differ only for non-ASCII text).
-type Span struct {
-	Start int `json:"start"`
-	End   int `json:"end"`
-}
-
-// RetrievedReference is a passage supporting a cited span.
-type RetrievedReference struct {
-	Content  ReferenceContent `json:"content"`
-	Location Location         `json:"location"`
-	Metadata map[string]any   `json:"metadata,omitempty"`
-	// ID is the chunk's record ID in the store.
-	ID string `json:"-"`
-}
-
-// ReferenceContent is a reference's text.
-type ReferenceContent struct {
-	Text string `json:"text"`
-}
-
-func reference(r Result) RetrievedReference {
-	return RetrievedReference{Content: ReferenceContent{Text: r.Text}, Location: r.Location, Metadata: r.Metadata, ID: r.ID}
+// reference turns a retrieved chunk into a citation source.
+func reference(r Result) bedrockkit.CitationSource {
+	kind := bedrockkit.LocationCustom
+	switch r.Location.Type {
+	case "S3":
+		kind = bedrockkit.LocationS3
+	case "WEB":
+		kind = bedrockkit.LocationWeb
+	}
+	return bedrockkit.CitationSource{URI: r.Location.URI, Text: r.Text, Location: bedrockkit.SourceLocation{Kind: kind}, Metadata: r.Metadata, ID: r.ID}
 }
 
 const defaultInstructions = "You are a careful assistant that answers questions using only the search results provided with the question. If the search results do not contain the answer, say that you don't know; never make up facts."
@@ -327,21 +307,22 @@ func cite(raw string, passages []Result) (string, []Citation) {
 		}
 		if start >= end {
 			// A marker directly after another: cite the same part again.
-			if n := len(cits); n > 0 && cits[n-1].GeneratedResponsePart.TextResponsePart.Span.End == end {
-				cits[n-1].RetrievedReferences = addRefs(cits[n-1].RetrievedReferences, m.refs, passages)
+			if n := len(cits); n > 0 && cits[n-1].Span.End == end {
+				cits[n-1].Sources = addRefs(cits[n-1].Sources, m.refs, passages)
 			}
 			continue
 		}
 		cits = append(cits, Citation{
-			GeneratedResponsePart: GeneratedResponsePart{TextResponsePart{Text: text[start:end], Span: Span{start, end}}},
-			RetrievedReferences:   addRefs(nil, m.refs, passages),
+			Text:    text[start:end],
+			Span:    bedrockkit.Span{Start: start, End: end},
+			Sources: addRefs(nil, m.refs, passages),
 		})
 		prevEnd = end
 	}
 	return text, cits
 }
 
-func addRefs(refs []RetrievedReference, idx []int, passages []Result) []RetrievedReference {
+func addRefs(refs []bedrockkit.CitationSource, idx []int, passages []Result) []bedrockkit.CitationSource {
 	for _, i := range idx {
 		dup := false
 		for _, r := range refs {
@@ -533,8 +514,9 @@ func extractive(question string, passages []Result) (string, []Citation) {
 		start := b.Len()
 		b.WriteString(s.text)
 		cits = append(cits, Citation{
-			GeneratedResponsePart: GeneratedResponsePart{TextResponsePart{Text: s.text, Span: Span{start, b.Len()}}},
-			RetrievedReferences:   []RetrievedReference{reference(passages[s.passage])},
+			Text:    s.text,
+			Span:    bedrockkit.Span{Start: start, End: b.Len()},
+			Sources: []bedrockkit.CitationSource{reference(passages[s.passage])},
 		})
 	}
 	return b.String(), cits

@@ -17,19 +17,18 @@ import (
 func checkCitations(t *testing.T, store kb.Store, part string, ans *kb.Answer) {
 	t.Helper()
 	for i, c := range ans.Citations {
-		p := c.GeneratedResponsePart.TextResponsePart
-		if p.Span.Start < 0 || p.Span.End > len(ans.Text) || p.Span.Start >= p.Span.End {
-			t.Fatalf("citation %d: span %+v outside answer of %d bytes", i, p.Span, len(ans.Text))
+		if c.Span.Start < 0 || c.Span.End > len(ans.Text) || c.Span.Start >= c.Span.End {
+			t.Fatalf("citation %d: span %+v outside answer of %d bytes", i, c.Span, len(ans.Text))
 		}
-		if ans.Text[p.Span.Start:p.Span.End] != p.Text || !strings.Contains(ans.Text, p.Text) {
-			t.Fatalf("citation %d: span text %q is not answer[%d:%d]=%q", i, p.Text, p.Span.Start, p.Span.End, ans.Text[p.Span.Start:p.Span.End])
+		if ans.Text[c.Span.Start:c.Span.End] != c.Text || !strings.Contains(ans.Text, c.Text) {
+			t.Fatalf("citation %d: span text %q is not answer[%d:%d]=%q", i, c.Text, c.Span.Start, c.Span.End, ans.Text[c.Span.Start:c.Span.End])
 		}
-		if len(c.RetrievedReferences) == 0 {
+		if len(c.Sources) == 0 {
 			t.Fatalf("citation %d has no reference", i)
 		}
-		for _, r := range c.RetrievedReferences {
+		for _, r := range c.Sources {
 			recs, err := store.Get(context.Background(), part, []string{r.ID})
-			if err != nil || len(recs) != 1 || recs[0].Text != r.Content.Text {
+			if err != nil || len(recs) != 1 || recs[0].Text != r.Text || r.URI == "" || r.Location.Kind == "" {
 				t.Fatalf("citation %d: reference %s is not in the store (%v)", i, r.ID, err)
 			}
 		}
@@ -68,10 +67,10 @@ func TestRetrieveAndGenerateCitations(t *testing.T) {
 	if len(ans.Citations) != 2 {
 		t.Fatalf("want 2 citations, got %+v", ans.Citations)
 	}
-	if got := ans.Citations[0].GeneratedResponsePart.TextResponsePart.Text; got != "The monthly fee is 5 dollars." {
+	if got := ans.Citations[0].Text; got != "The monthly fee is 5 dollars." {
 		t.Fatalf("first cited part %q", got)
 	}
-	if len(ans.Citations[1].RetrievedReferences) != 2 {
+	if len(ans.Citations[1].Sources) != 2 {
 		t.Fatalf("second citation should have two references: %+v", ans.Citations[1])
 	}
 	checkCitations(t, store, "", ans)
@@ -164,8 +163,8 @@ func TestRetrieveAndGenerateFakeBedrock(t *testing.T) {
 	if ans.Text != "Phone us at once; a new card arrives within 5 days." || len(ans.Citations) != 2 || ans.Usage.OutputTokens != 20 {
 		t.Fatalf("answer %+v", ans)
 	}
-	if ans.Citations[0].RetrievedReferences[0].Location.URI != "mem:lost.txt" {
-		t.Fatalf("cited %+v", ans.Citations[0].RetrievedReferences)
+	if ans.Citations[0].Sources[0].URI != "mem:lost.txt" || ans.Citations[0].Sources[0].Location.Kind != bedrockkit.LocationCustom {
+		t.Fatalf("cited %+v", ans.Citations[0].Sources)
 	}
 	checkCitations(t, store, "", ans)
 }
