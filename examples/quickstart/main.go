@@ -49,6 +49,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
@@ -199,14 +200,13 @@ func printAnswer(out io.Writer, q string, ans *kb.Answer) {
 	fmt.Fprintln(out, "Q:", q)
 	// Number the cited sources and mark each cited span in the answer.
 	num := map[string]int{}
-	var sources []kb.RetrievedReference
+	var sources []bedrockkit.CitationSource
 	var b strings.Builder
 	last := 0
 	for _, c := range ans.Citations {
-		span := c.GeneratedResponsePart.TextResponsePart.Span
-		b.WriteString(ans.Text[last:span.End])
-		last = span.End
-		for _, r := range c.RetrievedReferences {
+		b.WriteString(ans.Text[last:c.Span.End])
+		last = c.Span.End
+		for _, r := range c.Sources {
 			n, ok := num[r.ID]
 			if !ok {
 				sources = append(sources, r)
@@ -223,7 +223,7 @@ func printAnswer(out io.Writer, q string, ans *kb.Answer) {
 	}
 	fmt.Fprintln(out, label, b.String())
 	for i, r := range sources {
-		where := r.Location.URI
+		where := r.URI
 		if h, ok := r.Metadata[kb.KeyHeadings].([]any); ok && len(h) > 0 {
 			where += " > " + fmt.Sprint(h[len(h)-1])
 		}

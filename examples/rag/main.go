@@ -110,9 +110,8 @@ func run(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(out, "RetrieveAndGenerate %q (extractive=%v):\n", question, ans.Extractive)
 	fmt.Fprintf(out, "  answer: %s\n", ans.Text)
 	for i, c := range ans.Citations {
-		span := c.GeneratedResponsePart.TextResponsePart.Span
-		for _, r := range c.RetrievedReferences {
-			fmt.Fprintf(out, "  citation %d: answer[%d:%d] is supported by %s\n", i+1, span.Start, span.End, r.Location.URI)
+		for _, r := range c.Sources {
+			fmt.Fprintf(out, "  citation %d: answer[%d:%d] is supported by %s\n", i+1, c.Span.Start, c.Span.End, r.URI)
 		}
 	}
 

@@ -130,8 +130,8 @@ func ragChecks(ctx context.Context, c *checker) error {
 		return err
 	}
 	c.check("the answer's [1] marker becomes a citation of the first passage",
-		len(ans.Citations) == 1 && len(ans.Citations[0].RetrievedReferences) == 1 &&
-			ans.Citations[0].RetrievedReferences[0].Location.URI == "mem:cards.md" && !strings.Contains(ans.Text, "[1]"),
+		len(ans.Citations) == 1 && len(ans.Citations[0].Sources) == 1 &&
+			ans.Citations[0].Sources[0].URI == "mem:cards.md" && !strings.Contains(ans.Text, "[1]"),
 		"answer %q, citations %+v", ans.Text, ans.Citations)
 	reqs := model.Requests()
 	prompt := ""
