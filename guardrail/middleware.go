@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -64,6 +66,14 @@ type MiddlewareConfig struct {
 	// results (model input). Bedrock itself does not guard them; by default
 	// this middleware does.
 	SkipTools bool
+	// SkipReasoning turns off guarding of reasoning (extended thinking):
+	// Reasoning parts and streamed ReasoningDelta text. By default reasoning
+	// is guarded like text: a violation in it blocks the response, and PII
+	// in it is masked. Masked reasoning no longer matches its Signature, so
+	// a model that checks signatures refuses it when it is sent back in a
+	// later turn; that refusal is the price of not leaking what the
+	// reasoning held. Redacted reasoning is opaque and passes unassessed.
+	SkipReasoning bool
 }
 
 // Middleware guards a model with g using the defaults: sync streaming,
@@ -72,11 +82,21 @@ func Middleware(g Guard) bedrockkit.Middleware { return MiddlewareConfig{Guard: 
 
 // Middleware returns the configured middleware.
 //
-// Input: the text and tool results of the last message are assessed before
-// the model is called (as AWS recommends, earlier turns were assessed when
-// they were new). Blocked input never reaches the model; anonymized input is
-// sent masked. Output: response text and tool-call inputs are assessed;
-// blocked output is replaced by the blocked message, anonymized output masked.
+// Input: the text, reasoning and tool results of the last message are
+// assessed before the model is called (as AWS recommends, earlier turns were
+// assessed when they were new). Blocked input never reaches the model;
+// anonymized input is sent masked. Output: response text, reasoning and
+// tool-call inputs are assessed; blocked output is replaced by the blocked
+// message, anonymized output masked.
+//
+// Sync streaming assesses each text or reasoning block in windows: the
+// text released next (HoldBack bytes), HoldBack bytes after it that are held
+// back, and HoldBack bytes (at least 128) before it for context. A window is assessed once
+// enough text has arrived, so guarding a stream costs time linear in its
+// length, and where the stream's chunks were split never changes what is
+// found. Within a window, only findings that start in the part to be
+// released can block it; the rest are judged by the next window. A PII
+// entity or blocked word no longer than HoldBack is never released partly.
 func (c MiddlewareConfig) Middleware() bedrockkit.Middleware {
 	if c.HoldBack <= 0 {
 		c.HoldBack = MaxEntityLen
@@ -109,6 +129,12 @@ func (g *guarded) inputSlots(req *bedrockkit.Request) ([]slot, []Content) {
 	for pi, p := range req.Messages[mi].Parts {
 		switch x := p.(type) {
 		case bedrockkit.Text:
+			slots = append(slots, slot{mi, pi, -1, false})
+			content = append(content, Content{Text: x.Text})
+		case bedrockkit.Reasoning:
+			if g.cfg.SkipReasoning || x.Text == "" {
+				continue
+			}
 			slots = append(slots, slot{mi, pi, -1, false})
 			content = append(content, Content{Text: x.Text})
 		case bedrockkit.ToolResult:
@@ -159,6 +185,11 @@ func (g *guarded) checkInput(ctx context.Context, req *bedrockkit.Request) (*bed
 	for i, s := range slots {
 		txt := texts[i]
 		if s.sub < 0 {
+			if r, ok := parts[s.part].(bedrockkit.Reasoning); ok {
+				r.Text = txt
+				parts[s.part] = r
+				continue
+			}
 			parts[s.part] = bedrockkit.Text{Text: txt}
 			continue
 		}
@@ -214,6 +245,11 @@ func (g *guarded) checkOutput(ctx context.Context, resp *bedrockkit.Response) (*
 		case bedrockkit.Text:
 			idx = append(idx, i)
 			content = append(content, Content{Text: x.Text})
+		case bedrockkit.Reasoning:
+			if !g.cfg.SkipReasoning && x.Text != "" {
+				idx = append(idx, i)
+				content = append(content, Content{Text: x.Text})
+			}
 		case bedrockkit.ToolCall:
 			if !g.cfg.SkipTools {
 				idx = append(idx, i)
@@ -248,6 +284,9 @@ func (g *guarded) checkOutput(ctx context.Context, resp *bedrockkit.Response) (*
 		switch x := out.Message.Parts[i].(type) {
 		case bedrockkit.Text:
 			out.Message.Parts[i] = bedrockkit.Text{Text: texts[k]}
+		case bedrockkit.Reasoning:
+			x.Text = texts[k]
+			out.Message.Parts[i] = x
 		case bedrockkit.ToolCall:
 			if !json.Valid([]byte(texts[k])) {
 				return g.blockedResponse(SourceOutput, unmaskable(res))
@@ -295,91 +334,252 @@ func (g *guarded) yieldBlocked(src Source, res *Result, index int, yield func(be
 	yield(bedrockkit.Stop{Reason: bedrockkit.StopGuardrailIntervened}, nil)
 }
 
-// textBlock is the sync-mode state of one streamed text block.
+// blockKey names one streamed block: its content index and whether it holds
+// reasoning.
+type blockKey struct {
+	index     int
+	reasoning bool
+}
+
+// textBlock is the sync-mode state of one streamed text or reasoning block.
+// It keeps only the text a later window can still read.
 type textBlock struct {
-	acc      strings.Builder
-	released int // original bytes already released
-	assessed int // length of acc at the last assessment
+	key      blockKey
+	buf      []byte // the block's text from offset base on
+	base     int
+	total    int  // length of the block's text so far
+	released int  // offset up to which text has been released
+	hold     bool // a finding could not be placed: hold the rest until the end
+}
+
+func (b *textBlock) append(s string) {
+	b.buf = append(b.buf, s...)
+	b.total += len(s)
+}
+
+// trim drops the text before keep, copying only when at least half of the
+// buffer is dead, so that trimming costs amortised constant time per byte.
+func (b *textBlock) trim(keep int) {
+	n := keep - b.base
+	if n <= 0 || n < len(b.buf)/2 {
+		return
+	}
+	b.buf = append(b.buf[:0], b.buf[n:]...)
+	b.base = keep
+}
+
+// runeStart moves i forward (at most to limit) to the start of a character.
+func (b *textBlock) runeStart(i, limit int) int {
+	for i < limit && i-b.base < len(b.buf) && !utf8.RuneStart(b.buf[i-b.base]) {
+		i++
+	}
+	return i
 }
 
 var errStopped = errors.New("stopped")
 
-// release assesses the block's text and yields what is safe: everything up to
-// the hold-back window (or all of it when final), never cutting a finding.
-// It returns errStopped when the stream must end (blocked or caller gone).
-func (g *guarded) release(ctx context.Context, idx int, b *textBlock, final bool, yield func(bedrockkit.Event, error) bool) error {
-	text := b.acc.String()
-	if !final && len(text)-b.assessed < 32 && len(text)-b.released <= g.cfg.HoldBack {
+// emit yields released text of block k.
+func emit(k blockKey, piece string, yield func(bedrockkit.Event, error) bool) bool {
+	if k.reasoning {
+		return yield(bedrockkit.ReasoningDelta{Index: k.index, Text: piece}, nil)
+	}
+	return yield(bedrockkit.TextDelta{Index: k.index, Text: piece}, nil)
+}
+
+// advance releases what the block's windows allow (see Middleware): while
+// HoldBack bytes past the next HoldBack-byte piece have arrived, that piece
+// is assessed in its window and released. With final, the rest is assessed
+// and released. It returns errStopped when the stream must end (blocked,
+// failed or caller gone).
+func (g *guarded) advance(ctx context.Context, b *textBlock, final bool, yield func(bedrockkit.Event, error) bool) error {
+	hb := g.cfg.HoldBack
+	for !b.hold && b.total-b.released >= 2*hb {
+		if err := g.window(ctx, b, b.released+hb, false, yield); err != nil {
+			return err
+		}
+	}
+	if !final || b.released >= b.total {
 		return nil
 	}
-	b.assessed = len(text)
+	if b.hold {
+		return g.releaseHeld(ctx, b, yield)
+	}
+	return g.window(ctx, b, b.total, true, yield)
+}
+
+// window assesses the text from HoldBack bytes before the released point to
+// HoldBack bytes after target (the end, when final) and releases the text up
+// to target, masked, never cutting a finding.
+func (g *guarded) window(ctx context.Context, b *textBlock, target int, final bool, yield func(bedrockkit.Event, error) bool) error {
+	hb := g.cfg.HoldBack
+	ws := b.runeStart(max(b.base, b.released-lookBehind(hb)), b.released)
+	we, cut := b.total, b.total
+	if !final {
+		cut = b.runeStart(target, b.total)
+		we = b.runeStart(min(b.total, cut+hb), b.total)
+	}
+	text := string(b.buf[ws-b.base : we-b.base])
+	rel, rc := b.released-ws, cut-ws
 	res, err := g.cfg.Guard.Assess(ctx, SourceOutput, Content{Text: text})
 	if err != nil {
 		yield(nil, fmt.Errorf("guardrail: assess streamed output: %w", err))
 		return errStopped
 	}
-	if res.Blocked {
-		g.yieldBlocked(SourceOutput, res, idx, yield)
+	if res.Blocked && blocksWithin(res, rel, rc) {
+		g.yieldBlocked(SourceOutput, res, b.key.index, yield)
 		return errStopped
 	}
-	cut := len(text)
-	if !final {
-		cut = len(text) - g.cfg.HoldBack
-		if cut <= b.released {
-			return nil
+	spans, ok := maskSpans(res)
+	if !ok {
+		// Findings without a place in the text (a remote guard could not
+		// locate them): release nothing more until the end.
+		b.hold = true
+		if final {
+			return g.releaseHeld(ctx, b, yield)
+		}
+		return nil
+	}
+	// Never cut a finding: a masked span that began in released text is
+	// released whole, one that begins later is left for the next window.
+	iv := mergeSpans(spans)
+	for _, s := range iv {
+		if s.start <= rel && rel < s.end && s.end > rc {
+			rc = s.end
 		}
 	}
-	spans, ok := maskSpans(res)
-	if !ok && res.Action == OutcomeIntervened {
-		// Findings without a place in the text (a remote guard could not
-		// locate them): release nothing until the end, then the guard's own
-		// masked text if nothing was released yet, else block.
-		if !final {
-			return nil
+	for _, s := range iv {
+		if s.start > rel && s.start < rc && rc < s.end {
+			rc = s.start
 		}
-		if b.released == 0 && len(res.Outputs) == 1 {
-			b.released = len(text)
-			if !yield(bedrockkit.TextDelta{Index: idx, Text: res.Outputs[0].Text}, nil) {
+	}
+	var fs []finding
+	for _, s := range spans {
+		if s.end > rel && s.start < rc {
+			fs = append(fs, finding{0, max(s.start, rel) - rel, min(s.end, rc) - rel, ActionAnonymize, s.mask})
+		}
+	}
+	piece := mask(text[rel:rc], 0, fs)
+	b.released = ws + rc
+	b.trim(b.released - lookBehind(hb))
+	if piece != "" && !emit(b.key, piece, yield) {
+		return errStopped
+	}
+	return nil
+}
+
+// minLookBehind is the least context a window keeps before the released
+// point: more than the 48 bytes in which the PII detectors look for context
+// words before a number.
+const minLookBehind = 128
+
+// lookBehind is how much text before the released point a window reads.
+func lookBehind(holdBack int) int { return max(holdBack, minLookBehind) }
+
+// releaseHeld ends a block whose findings could not all be placed: if
+// nothing was released yet, the guard's own masked text of the whole block
+// is released; otherwise the block is withheld.
+func (g *guarded) releaseHeld(ctx context.Context, b *textBlock, yield func(bedrockkit.Event, error) bool) error {
+	if b.released == 0 && b.base == 0 {
+		res, err := g.cfg.Guard.Assess(ctx, SourceOutput, Content{Text: string(b.buf)})
+		if err != nil {
+			yield(nil, fmt.Errorf("guardrail: assess streamed output: %w", err))
+			return errStopped
+		}
+		if res.Blocked {
+			g.yieldBlocked(SourceOutput, res, b.key.index, yield)
+			return errStopped
+		}
+		if texts, ok := maskedTexts(res, []Content{{Text: string(b.buf)}}); ok || res.Action != OutcomeIntervened {
+			out := string(b.buf)
+			if ok {
+				out = texts[0]
+			}
+			b.released = b.total
+			if !emit(b.key, out, yield) {
 				return errStopped
 			}
 			return nil
 		}
-		g.yieldBlocked(SourceOutput, unmaskable(res), idx, yield)
-		return errStopped
 	}
-	for moved := true; moved; {
-		moved = false
-		for _, s := range spans {
-			if s.start < cut && cut < s.end {
-				cut = s.start
-				moved = true
+	g.yieldBlocked(SourceOutput, unmaskable(&Result{}), b.key.index, yield)
+	return errStopped
+}
+
+// mergeSpans returns the union of the spans as sorted disjoint intervals.
+func mergeSpans(spans []finding) []finding {
+	iv := append([]finding(nil), spans...)
+	sort.Slice(iv, func(i, j int) bool { return iv[i].start < iv[j].start })
+	out := iv[:0]
+	for _, s := range iv {
+		if n := len(out); n > 0 && s.start < out[n-1].end {
+			out[n-1].end = max(out[n-1].end, s.end)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// blocksWithin reports whether a blocked window result blocks the text
+// [lo, hi) of the window: a finding that blocks without a place in the text
+// (content filters and topics judge the whole window, a remote guard may
+// not place a finding) does, and so does a placed one that overlaps
+// [lo, hi). Blocked findings wholly before lo were judged by the window that
+// released them; those from hi on are judged by the next window. A blocked
+// result that shows no blocked finding blocks (fail closed).
+func blocksWithin(res *Result, lo, hi int) bool {
+	if !res.Blocked {
+		return false
+	}
+	placed := false
+	hit := false
+	check := func(action string, sp *Span, whole bool) {
+		if action != actBlocked {
+			return
+		}
+		if sp == nil || whole {
+			hit = true
+			return
+		}
+		placed = true
+		if sp.End > lo && sp.Start < hi {
+			hit = true
+		}
+	}
+	for _, a := range res.Assessments {
+		if p := a.SensitiveInformationPolicy; p != nil {
+			for _, e := range p.PiiEntities {
+				check(e.Action, e.Span, false)
+			}
+			for _, e := range p.Regexes {
+				check(e.Action, e.Span, false)
+			}
+		}
+		if w := a.WordPolicy; w != nil {
+			for _, e := range w.CustomWords {
+				check(e.Action, e.Span, false)
+			}
+			for _, e := range w.ManagedWordLists {
+				check(e.Action, e.Span, false)
+			}
+		}
+		if c := a.ContentPolicy; c != nil {
+			for _, e := range c.Filters {
+				check(e.Action, e.Span, true)
+			}
+		}
+		if t := a.TopicPolicy; t != nil {
+			for _, e := range t.Topics {
+				check(e.Action, e.Span, true)
+			}
+		}
+		if gp := a.ContextualGroundingPolicy; gp != nil {
+			for _, e := range gp.Filters {
+				check(e.Action, nil, true)
 			}
 		}
 	}
-	for cut > b.released && cut < len(text) && !utf8.RuneStart(text[cut]) {
-		cut--
-	}
-	if cut <= b.released {
-		return nil
-	}
-	var fs []finding
-	for _, s := range spans {
-		if s.start >= b.released && s.end <= cut {
-			fs = append(fs, finding{0, s.start - b.released, s.end - b.released, ActionAnonymize, s.mask})
-		} else if s.start < b.released && s.end > b.released {
-			// Detected only now across an earlier release: mask the rest of it.
-			fs = append(fs, finding{0, 0, min(s.end, cut) - b.released, ActionAnonymize, s.mask})
-		}
-	}
-	piece := mask(text[b.released:cut], 0, fs)
-	b.released = cut
-	if piece == "" {
-		return nil
-	}
-	if !yield(bedrockkit.TextDelta{Index: idx, Text: piece}, nil) {
-		return errStopped
-	}
-	return nil
+	return hit || !placed
 }
 
 // maskSpans returns the anonymized spans of a single-block result and
@@ -423,15 +623,32 @@ func unmaskable(res *Result) *Result {
 }
 
 func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield func(bedrockkit.Event, error) bool) {
-	blocks := map[int]*textBlock{}
-	var order []int
+	blocks := map[blockKey]*textBlock{}
+	var order []blockKey
+	get := func(k blockKey) *textBlock {
+		b := blocks[k]
+		if b == nil {
+			b = &textBlock{key: k}
+			blocks[k] = b
+			order = append(order, k)
+		}
+		return b
+	}
+	finish := func(k blockKey) error {
+		b := blocks[k]
+		if b == nil {
+			return nil
+		}
+		delete(blocks, k)
+		order = slices.DeleteFunc(order, func(x blockKey) bool { return x == k })
+		return g.advance(ctx, b, true, yield)
+	}
 	flush := func() error {
-		for _, i := range order {
-			if err := g.release(ctx, i, blocks[i], true, yield); err != nil {
+		for len(order) > 0 {
+			if err := finish(order[0]); err != nil {
 				return err
 			}
 		}
-		order = nil
 		return nil
 	}
 	for ev, err := range g.next.Stream(ctx, req) {
@@ -443,17 +660,33 @@ func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield
 		}
 		switch e := ev.(type) {
 		case bedrockkit.TextDelta:
-			b := blocks[e.Index]
-			if b == nil {
-				b = &textBlock{}
-				blocks[e.Index] = b
-				order = append(order, e.Index)
-			}
-			b.acc.WriteString(e.Text)
-			if g.release(ctx, e.Index, b, false, yield) != nil {
+			b := get(blockKey{e.Index, false})
+			b.append(e.Text)
+			if g.advance(ctx, b, false, yield) != nil {
 				return
 			}
 			continue
+		case bedrockkit.ReasoningDelta:
+			if g.cfg.SkipReasoning {
+				break
+			}
+			k := blockKey{e.Index, true}
+			if e.Text != "" {
+				b := get(k)
+				b.append(e.Text)
+				if g.advance(ctx, b, false, yield) != nil {
+					return
+				}
+			}
+			if e.Signature == "" && e.Redacted == nil {
+				continue
+			}
+			// A signature or redacted content closes the reasoning: its
+			// text is released first, in order.
+			if finish(k) != nil {
+				return
+			}
+			ev = bedrockkit.ReasoningDelta{Index: e.Index, Signature: e.Signature, Redacted: e.Redacted}
 		case bedrockkit.ToolCallDelta:
 			if !g.cfg.SkipTools {
 				continue // the checked input is sent whole before ToolCallDone
@@ -507,32 +740,65 @@ func (g *guarded) checkToolCall(ctx context.Context, e bedrockkit.ToolCallDone, 
 }
 
 // streamAsync releases events at once while one background goroutine
-// assesses the text so far; after a violation the stream is cut short. The
-// goroutine ends before Stream returns.
+// assesses the new text of each block (with HoldBack bytes before it for
+// context), so each byte is assessed about once however the stream is
+// split; after a violation the stream is cut short. Before the stream ends,
+// each block is assessed whole once more. The goroutine ends before Stream
+// returns.
 func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yield func(bedrockkit.Event, error) bool) {
 	actx, cancel := context.WithCancel(ctx)
-	snaps := make(chan string, 1)
 	var mu sync.Mutex
+	pending := map[blockKey]*strings.Builder{} // text the checker has not taken yet
 	var violation *Result
+	wake := make(chan struct{}, 1)
+	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for s := range snaps {
-			res, err := g.cfg.Guard.Assess(actx, SourceOutput, Content{Text: s})
-			if err == nil && res.Blocked {
+		tails := map[blockKey]string{}
+		for {
+			select {
+			case <-wake:
+			case <-done:
+				return
+			}
+			for {
 				mu.Lock()
-				if violation == nil {
-					violation = res
+				var k blockKey
+				var s string
+				for key, p := range pending {
+					if p.Len() > 0 {
+						k, s = key, p.String()
+						p.Reset()
+						break
+					}
 				}
 				mu.Unlock()
+				if s == "" {
+					break
+				}
+				text := tails[k] + s
+				res, err := g.cfg.Guard.Assess(actx, SourceOutput, Content{Text: text})
+				if err == nil && res.Blocked {
+					mu.Lock()
+					if violation == nil {
+						violation = res
+					}
+					mu.Unlock()
+				}
+				t := max(0, len(text)-g.cfg.HoldBack)
+				for t < len(text) && !utf8.RuneStart(text[t]) {
+					t++
+				}
+				tails[k] = text[t:]
 			}
 		}
 	}()
 	var once sync.Once
 	stopWorker := func() {
 		once.Do(func() {
-			close(snaps)
+			close(done)
 			cancel()
 			wg.Wait()
 		})
@@ -543,10 +809,31 @@ func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yiel
 		defer mu.Unlock()
 		return violation
 	}
-	var text strings.Builder
-	final := false
+	whole := map[blockKey]*strings.Builder{}
+	var order []blockKey
+	add := func(k blockKey, s string) {
+		w := whole[k]
+		if w == nil {
+			w = &strings.Builder{}
+			whole[k] = w
+			order = append(order, k)
+		}
+		w.WriteString(s)
+		mu.Lock()
+		p := pending[k]
+		if p == nil {
+			p = &strings.Builder{}
+			pending[k] = p
+		}
+		p.WriteString(s)
+		mu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
 	for ev, err := range g.next.Stream(ctx, req) {
-		if v := violated(); v != nil && !final {
+		if v := violated(); v != nil {
 			stopWorker()
 			g.yieldBlocked(SourceOutput, v, 0, yield)
 			return
@@ -557,13 +844,10 @@ func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yiel
 		}
 		switch e := ev.(type) {
 		case bedrockkit.TextDelta:
-			text.WriteString(e.Text)
-			if !final {
-				select { // keep only the newest snapshot
-				case <-snaps:
-				default:
-				}
-				snaps <- text.String()
+			add(blockKey{e.Index, false}, e.Text)
+		case bedrockkit.ReasoningDelta:
+			if !g.cfg.SkipReasoning && e.Text != "" {
+				add(blockKey{e.Index, true}, e.Text)
 			}
 		case bedrockkit.ToolCallDone:
 			if !g.cfg.SkipTools {
@@ -574,22 +858,24 @@ func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yiel
 				ev = bedrockkit.ToolCallDone{Index: e.Index, Call: call}
 			}
 		case bedrockkit.Stop:
-			// Final verdict on the whole text before the stream ends.
+			// Final verdict on each whole block before the stream ends.
 			stopWorker()
-			final = true
 			if v := violated(); v != nil {
 				g.yieldBlocked(SourceOutput, v, 0, yield)
 				return
 			}
-			res, err := g.cfg.Guard.Assess(ctx, SourceOutput, Content{Text: text.String()})
-			if err != nil {
-				yield(nil, fmt.Errorf("guardrail: assess streamed output: %w", err))
-				return
+			for _, k := range order {
+				res, err := g.cfg.Guard.Assess(ctx, SourceOutput, Content{Text: whole[k].String()})
+				if err != nil {
+					yield(nil, fmt.Errorf("guardrail: assess streamed output: %w", err))
+					return
+				}
+				if res.Blocked {
+					g.yieldBlocked(SourceOutput, res, k.index, yield)
+					return
+				}
 			}
-			if res.Blocked {
-				g.yieldBlocked(SourceOutput, res, 0, yield)
-				return
-			}
+			order = nil
 		}
 		if !yield(ev, nil) {
 			return
