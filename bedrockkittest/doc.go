@@ -14,7 +14,10 @@
 //     get similar vectors, so retrieval tests have meaningful rankings.
 //   - FakeBedrock, an HTTP server that speaks the Bedrock runtime's real wire
 //     protocols, so a real *bedrockruntime.Client from aws-sdk-go-v2 — and
-//     any adapter built on it — is tested end to end.
+//     any adapter built on it — is tested end to end. It answers HTTP/1.1
+//     and HTTP/2 with prior knowledge on plain HTTP, so other SDKs (the AWS
+//     SDK for JavaScript sends bedrock-runtime calls over HTTP/2) work
+//     against it too; testdata/jssdk/run.sh checks that.
 //
 // FakeBedrock serves:
 //

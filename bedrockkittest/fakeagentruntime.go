@@ -97,7 +97,7 @@ func StartFakeAgentRuntime() *FakeAgentRuntime {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, &Fault{Code: "UnknownOperationException", Message: "fakeagentruntime serves only Retrieve (POST /knowledgebases/{id}/retrieve) and Rerank (POST /rerank), not " + r.Method + " " + r.URL.Path})
 	})
-	f.srv = httptest.NewServer(mux)
+	f.srv = newPlainServer(mux)
 	return f
 }
 

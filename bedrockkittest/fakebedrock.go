@@ -195,8 +195,22 @@ func NewFakeBedrockTLS(t testing.TB) *FakeBedrock {
 // prefer NewFakeBedrock, which closes the server when the test ends.
 func StartFakeBedrock() *FakeBedrock {
 	f := newFake()
-	f.srv = httptest.NewServer(f.handler())
+	f.srv = newPlainServer(f.handler())
 	return f
+}
+
+// newPlainServer starts an httptest server on plain HTTP that speaks both
+// HTTP/1.1 and HTTP/2 with prior knowledge (h2c): the AWS SDK for
+// JavaScript sends bedrock-runtime calls over HTTP/2 even to an http://
+// endpoint, and the Go SDK uses HTTP/1.1.
+func newPlainServer(h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	srv.Config.Protocols = &p
+	srv.Start()
+	return srv
 }
 
 func newFake() *FakeBedrock {
