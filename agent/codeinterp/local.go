@@ -262,6 +262,11 @@ func (s *localSandbox) Execute(ctx context.Context, code string) (*Execution, er
 	rt := s.rt
 	s.rtMu.Lock()
 	s.running = rt
+	if s.closed.Load() {
+		// Close ran after this call took the sandbox and before the program
+		// started: it may not have seen the runtime to interrupt.
+		rt.Interrupt(ErrClosed)
+	}
 	s.rtMu.Unlock()
 
 	var value []byte
