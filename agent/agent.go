@@ -366,6 +366,7 @@ func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOp
 	if r.sess.Pending != nil { // a new turn abandons the pause
 		r.sess.Resumed = appendResumed(r.sess.Resumed, r.sess.Pending.ID)
 		r.sess.Pending = nil
+		r.sess.Resuming = time.Time{}
 		r.sess.Records = nil
 		cp = nil
 	}
@@ -478,6 +479,17 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 			return nil, fmt.Errorf("%w: %q is not one of the pending calls", ErrUnknownCall, id)
 		}
 	}
+	// Claim the pause before running anything: the save fails with
+	// ErrConflict if another Resume loaded the session at the same time,
+	// and a Resume that comes later sees the claim.
+	if since := sess.Resuming; !since.IsZero() && time.Since(since) < a.Pause.resumeLease() {
+		return nil, fmt.Errorf("%w: pause %s of session %q is being resumed by another call since %s; wait for it to finish", ErrConflict, p.ID, sess.ID, since.Format(time.RFC3339))
+	}
+	sess.Resuming = time.Now().UTC()
+	if err := r.mem.Save(ctx, sess); err != nil {
+		return nil, fmt.Errorf("agent: claim pause %s of session %q: %w", p.ID, sess.ID, err)
+	}
+	r.dirty = true // fail must release the claim
 
 	r.resumeID = p.ID
 	if cp := sess.InProgress; cp != nil && cp.ResumeID == p.ID {
@@ -487,7 +499,7 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 		r.sess.PromptAttributes = cloneAttrs(p.PromptAttributes)
 		r.buildSystem()
 		if err := r.restore(cp); err != nil {
-			return nil, err
+			return r.fail(ctx, err)
 		}
 		return r.continueTurn(ctx)
 	}
@@ -513,7 +525,7 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 		}
 		pc, ok := pendingByID[c.ID]
 		if !ok {
-			return nil, fmt.Errorf("agent: pending state %s has no result or pending entry for call %q: %w", p.ID, c.ID, bedrockkit.ErrInvalidInput)
+			return r.fail(ctx, fmt.Errorf("agent: pending state %s has no result or pending entry for call %q: %w", p.ID, c.ID, bedrockkit.ErrInvalidInput))
 		}
 		d := byID[c.ID]
 		switch {
@@ -537,7 +549,7 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 			}
 			t := r.tools[c.Name]
 			if t == nil {
-				return nil, fmt.Errorf("agent: approved call %q names tool %q, which this agent does not have; resume with the same tools: %w", c.ID, c.Name, bedrockkit.ErrInvalidInput)
+				return r.fail(ctx, fmt.Errorf("agent: approved call %q names tool %q, which this agent does not have; resume with the same tools: %w", c.ID, c.Name, bedrockkit.ErrInvalidInput))
 			}
 			jobs = append(jobs, job{index: i, tool: t, call: c, key: pc.IdempotencyKey})
 		}
@@ -956,6 +968,7 @@ func (r *runner) pause(ctx context.Context, calls []bedrockkit.ToolCall, results
 		r.sess.Resumed = appendResumed(r.sess.Resumed, r.resumeID)
 	}
 	r.sess.Pending = p
+	r.sess.Resuming = time.Time{}
 	r.sess.InProgress = nil
 	if err := r.mem.Save(ctx, r.sess); err != nil {
 		return r.fail(ctx, fmt.Errorf("agent: save paused session: %w", err))
@@ -992,6 +1005,7 @@ func (r *runner) finish(ctx context.Context, resp *bedrockkit.Response) (*Result
 	r.sess.Records = nil
 	r.sess.PromptAttributes = nil
 	r.sess.Pending = nil
+	r.sess.Resuming = time.Time{}
 	r.sess.InProgress = nil
 	if r.resumeID != "" {
 		r.sess.Resumed = appendResumed(r.sess.Resumed, r.resumeID)
@@ -1058,6 +1072,7 @@ func (r *runner) fail(ctx context.Context, err error) (*Result, error) {
 			Iteration: r.iter, Usage: r.usage, InvalidCalls: r.invalid}
 		r.dirty = true
 	}
+	r.sess.Resuming = time.Time{} // release a Resume's claim on its pause
 	if r.dirty {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

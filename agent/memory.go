@@ -40,6 +40,10 @@ type Session struct {
 	Records map[string]bedrockkit.ToolResult
 	// Resumed lists the IDs of recent pending states already resumed.
 	Resumed []string
+	// Resuming is when a Resume of Pending started, while it runs; a second
+	// Resume of the pause meanwhile fails with ErrConflict instead of
+	// running its tools again. Zero when no Resume runs.
+	Resuming time.Time
 	// Turns counts completed turns.
 	Turns int
 	// Version is incremented by every Save; Memory implementations use it to
@@ -58,6 +62,7 @@ type wireSession struct {
 	InProgress       *wireCheckpoint       `json:"in_progress,omitempty"`
 	Records          map[string][]wirePart `json:"records,omitempty"`
 	Resumed          []string              `json:"resumed,omitempty"`
+	Resuming         int64                 `json:"resuming,omitempty"` // Unix nanoseconds
 	Turns            int                   `json:"turns"`
 	Version          int64                 `json:"version"`
 	UpdatedAt        time.Time             `json:"updated_at"`
@@ -76,6 +81,9 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 		if w.Pending, err = toStored(s.Pending); err != nil {
 			return nil, err
 		}
+	}
+	if !s.Resuming.IsZero() {
+		w.Resuming = s.Resuming.UnixNano()
 	}
 	if cp := s.InProgress; cp != nil {
 		ms, err := encodeMessages(cp.Messages)
@@ -114,6 +122,9 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 		if s.Pending, err = fromStored(w.Pending); err != nil {
 			return err
 		}
+	}
+	if w.Resuming != 0 {
+		s.Resuming = time.Unix(0, w.Resuming).UTC()
 	}
 	if cp := w.InProgress; cp != nil {
 		ms, err := decodeMessages(cp.Messages)

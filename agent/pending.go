@@ -116,6 +116,12 @@ type PauseOptions struct {
 	// parts of a Respond or RespondError result, the reason of a Deny.
 	// 0 means 1 MiB.
 	MaxResultBytes int
+	// ResumeLease is how long a Resume holds its pause against a second
+	// Resume of the same pause (which fails with ErrConflict meanwhile, so
+	// that a double submission does not run the approved tools twice). A
+	// Resume that returns, even with an error, releases it; the lease only
+	// matters when a process dies while resuming. 0 means 10 minutes.
+	ResumeLease time.Duration
 	// InsecureAllowUnsigned makes Resume accept a pending state that is
 	// neither the value Run returned nor signed with Key: hand-built or
 	// decoded from an unsigned form. It is still checked against the
@@ -126,6 +132,13 @@ type PauseOptions struct {
 }
 
 const defaultPauseTTL = 24 * time.Hour
+
+func (o PauseOptions) resumeLease() time.Duration {
+	if o.ResumeLease <= 0 {
+		return 10 * time.Minute
+	}
+	return o.ResumeLease
+}
 
 func (o PauseOptions) ttl() time.Duration {
 	if o.TTL == 0 {

@@ -558,3 +558,49 @@ func TestMarshalBinaryWithoutKey(t *testing.T) {
 		t.Fatalf("want ErrPendingUnsigned, got %v", err)
 	}
 }
+
+// A pause submitted twice at once (a double click, a replayed request)
+// runs its approved tool once: the second Resume fails with ErrConflict
+// while the first runs, and ErrNotPending after it finished.
+func TestAttackConcurrentDoubleResume(t *testing.T) {
+	var runs atomic.Int32
+	entered, release := make(chan struct{}), make(chan struct{})
+	slowBank := agent.Func("transfer", "Send money", func(ctx context.Context, in transferIn) (string, error) {
+		if runs.Add(1) == 1 { // only the first run waits
+			close(entered)
+			<-release
+		}
+		return "sent", nil
+	}, agent.RequireConfirmation())
+	m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(call("t1", "transfer", `{"to":"bob","amount":1}`)), bedrockkittest.TextStep("done"))
+	mem := agent.NewInMemory()
+	a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{slowBank}, Pause: testPause()}
+	res, err := a.Run(context.Background(), "s", "pay")
+	if err != nil || !res.Paused() {
+		t.Fatal(err, res)
+	}
+	tok, _ := res.Pending.MarshalBinary()
+	first := make(chan error, 1)
+	go func() {
+		_, err := a.Resume(context.Background(), res.Pending, agent.Approve("t1"))
+		first <- err
+	}()
+	<-entered
+	var p agent.Pending
+	if err := p.UnmarshalBinary(tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Resume(context.Background(), &p, agent.Approve("t1")); !errors.Is(err, agent.ErrConflict) {
+		t.Fatalf("second Resume while the first runs: want ErrConflict, got %v", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Resume(context.Background(), &p, agent.Approve("t1")); !errors.Is(err, agent.ErrNotPending) {
+		t.Fatalf("Resume after the first finished: want ErrNotPending, got %v", err)
+	}
+	if runs.Load() != 1 {
+		t.Fatalf("transfer ran %d times, want 1", runs.Load())
+	}
+}
