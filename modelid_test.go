@@ -157,3 +157,27 @@ func FuzzParseModelID(f *testing.F) {
 		_ = CapabilitiesOf(id) // must not panic
 	})
 }
+
+func TestCapabilitiesStructuredOutputCitationsCountTokens(t *testing.T) {
+	type want struct{ native, cite, count bool }
+	for id, w := range map[string]want{
+		"us.anthropic.claude-sonnet-4-5-20250929-v1:0":    {true, true, true},
+		"global.anthropic.claude-haiku-4-5-20251001-v1:0": {true, true, true},
+		"us.anthropic.claude-opus-4-1-20250805-v1:0":      {true, true, true},
+		"us.anthropic.claude-opus-4-6-v1":                 {true, true, true},
+		"us.anthropic.claude-opus-4-7":                    {false, true, true}, // refuses output_config.format
+		"us.anthropic.claude-opus-4-20250514-v1:0":        {false, true, true},
+		"us.anthropic.claude-3-7-sonnet-20250219-v1:0":    {false, true, true},
+		"anthropic.claude-3-5-sonnet-20240620-v1:0":       {false, false, false},
+		"anthropic.claude-3-haiku-20240307-v1:0":          {false, false, false},
+		"us.amazon.nova-2-lite-v1:0":                      {true, false, false},
+		"amazon.nova-lite-v1:0":                           {false, false, false},
+		"us.meta.llama3-3-70b-instruct-v1:0":              {false, false, false},
+		"example.unknown-v1:0":                            {false, false, false},
+	} {
+		c := CapabilitiesOfBase(id)
+		if got := (want{c.StructuredOutput, c.Citations, c.CountTokens}); got != w {
+			t.Errorf("%s (%s): structured/citations/count = %+v, want %+v", id, c.Family, got, w)
+		}
+	}
+}

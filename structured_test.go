@@ -351,3 +351,38 @@ func TestRetryMiddlewareForwardsOutputCapability(t *testing.T) {
 		t.Fatal("the retry middleware claims support the model lacks")
 	}
 }
+
+// FuzzStructuredAnswer gives the middleware arbitrary model answers, as
+// text and as calls of the answer tool: the result is either a value the
+// schema accepts or an *OutputError, never a panic.
+func FuzzStructuredAnswer(f *testing.F) {
+	for _, seed := range []string{goodInvoice, "", "```json\n{}\n```", "```", `{"value":1}`, "null", `{"number":1}`, "\xff", strings.Repeat("[", 2000)} {
+		f.Add(seed, false)
+		f.Add(seed, true)
+	}
+	schema, err := bedrockkit.OutputSchemaFor[invoice]("")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, answer string, tool bool) {
+		step := bedrockkittest.TextStep(answer)
+		if tool {
+			step = bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "t", Name: "invoice", Input: json.RawMessage(answer)})
+		}
+		m := bedrockkittest.NewScriptedModel(step)
+		m.SetSupportsOutput(!tool)
+		req := ask("x")
+		req.Output = schema
+		resp, err := bedrockkit.StructuredOutput(bedrockkit.StructuredOptions{MaxRepairs: -1})(m).Generate(context.Background(), req)
+		if err != nil {
+			var oe *bedrockkit.OutputError
+			if !errors.As(err, &oe) {
+				t.Fatalf("%q: error %v is not an *OutputError", answer, err)
+			}
+			return
+		}
+		if err := schema.Validate(json.RawMessage(resp.Message.Text())); err != nil {
+			t.Fatalf("%q: accepted an answer the schema refuses: %v", answer, err)
+		}
+	})
+}
