@@ -549,3 +549,24 @@ func TestMountedUnderPrefix(t *testing.T) {
 		t.Fatalf("ping under prefix: %+v %v", st, err)
 	}
 }
+
+// TestStreamKeepsGuardrailMasking: with a guardrail, the raw model text
+// (which the guardrail rewrites) is never streamed; the final answer is
+// the guarded one.
+func TestStreamKeepsGuardrailMasking(t *testing.T) {
+	a := newAgent(funcModel(func(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+		return &bedrockkit.Response{Message: bedrockkit.AssistantText("your account is HV-1234-5678-90"), StopReason: bedrockkit.StopEndTurn}, nil
+	}))
+	a.Guardrail = agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Verdict, error) {
+		if stage == agent.StageOutput && strings.Contains(text, "HV-1234") {
+			return agent.Verdict{Text: strings.ReplaceAll(text, "HV-1234-5678-90", "HV-****-****-90")}, nil
+		}
+		return agent.Verdict{}, nil
+	})
+	_, srv, _ := start(t, a, serve.Options{})
+	resp := post(t, srv, sid("mask"), `{"prompt":"account?"}`, map[string]string{"Accept": "text/event-stream"})
+	b, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(b), "5678") || !strings.Contains(string(b), "HV-****-****-90") {
+		t.Fatalf("stream: %s", b)
+	}
+}

@@ -371,9 +371,13 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		fail(code, typ, err.Error(), sessionID)
 		return
 	}
+	// The lock is released as soon as the run has saved its state, before
+	// the final reply is written, so a client that sends its next
+	// invocation the moment it reads the reply never finds the session busy.
+	release = sync.OnceFunc(release)
 	defer release()
 
-	run := &invocation{h: h, req: req, key: key, sessionID: sessionID, span: span}
+	run := &invocation{h: h, req: req, key: key, sessionID: sessionID, span: span, release: release}
 	if h.opts.RecordContent && req.Prompt != "" {
 		span.SetAttributes(attribute.String("gen_ai.input.messages", messagesJSON("user", req.Prompt)))
 	}
@@ -382,6 +386,7 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := run.invoke(ctx)
+	release()
 	if err != nil {
 		code, typ := classify(err)
 		if ctx.Err() != nil && r.Context().Err() != nil {
@@ -463,6 +468,7 @@ type invocation struct {
 	key       string // stored session ID (namespaced)
 	sessionID string // the caller's session ID
 	span      trace.Span
+	release   func() // releases the session lock; idempotent
 }
 
 func (v *invocation) runOptions() []agent.RunOption {
@@ -581,7 +587,7 @@ func (v *invocation) stream(ctx context.Context, w http.ResponseWriter) int {
 	usage := bedrockkit.Usage{}
 	iterations := 0
 	var runErr error
-	done := false
+	var final *InvocationEvent // sent once the run has ended and the lock is released
 	for ev, err := range events {
 		if err != nil {
 			runErr = err
@@ -591,16 +597,22 @@ func (v *invocation) stream(ctx context.Context, w http.ResponseWriter) int {
 		case agent.ModelCalled:
 			usage = usage.Add(e.Usage)
 			iterations = e.Iteration
+		case agent.TextDelta:
+			if v.h.a.Guardrail != nil {
+				// The raw model text may hold what the output guardrail
+				// masks or blocks; only the guarded answer is sent.
+				continue
+			}
 		case agent.Finished:
 			resp := v.response(e.Result, StatusSuccess)
 			v.h.recordOutput(v.span, resp)
-			done = send(InvocationEvent{Type: "finished", Response: resp})
+			final = &InvocationEvent{Type: "finished", Response: resp}
 			continue
 		case agent.Paused:
 			resp := &InvocationResponse{SessionID: v.sessionID, Status: StatusPaused, StopReason: string(bedrockkit.StopToolUse),
 				Usage: usageOf(e.Pending.Usage), Iterations: e.Pending.Iteration, Pending: pendingOf(e.Pending)}
 			v.h.recordOutput(v.span, resp)
-			done = send(InvocationEvent{Type: "paused", Response: resp})
+			final = &InvocationEvent{Type: "paused", Response: resp}
 			continue
 		}
 		if out, ok := eventOf(ev, v.h.opts.ExposeToolContent); ok && !send(out) {
@@ -608,8 +620,12 @@ func (v *invocation) stream(ctx context.Context, w http.ResponseWriter) int {
 			break
 		}
 	}
+	v.release()
 	var ge *agent.GuardrailError
 	switch {
+	case final != nil && runErr == nil:
+		tr.End(nil)
+		send(*final)
 	case errors.As(runErr, &ge):
 		tr.End(nil)
 		resp := &InvocationResponse{SessionID: v.sessionID, Status: StatusBlocked, Output: ge.Verdict.Message,
@@ -622,11 +638,9 @@ func (v *invocation) stream(ctx context.Context, w http.ResponseWriter) int {
 		v.span.SetStatus(codes.Error, runErr.Error())
 		v.span.SetAttributes(attribute.String("error.type", typ))
 		send(InvocationEvent{Type: "error", Error: runErr.Error(), ErrorType: typ, Message: runErr.Error(), StatusCode: code})
-	case !done:
-		tr.End(nil)
-		send(InvocationEvent{Type: "error", Error: "serve: the run ended without a result", ErrorType: "InternalServerException", Message: "the run ended without a result", StatusCode: 500})
 	default:
 		tr.End(nil)
+		send(InvocationEvent{Type: "error", Error: "serve: the run ended without a result", ErrorType: "InternalServerException", Message: "the run ended without a result", StatusCode: 500})
 	}
 	return http.StatusOK
 }
