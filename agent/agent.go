@@ -208,9 +208,10 @@ func (a *Agent) Stream(ctx context.Context, sessionID, input string, opts ...Run
 //
 // p names the pause; the run continues from the copy stored in Memory, so
 // the session must be in the Memory the run paused in. p is the *Pending
-// Run returned in this process, or one decoded (UnmarshalBinary,
-// json.Unmarshal) from the signed form made with Agent.Pause.Key. Resume
-// refuses, running nothing:
+// Run returned in this process, the Session.Pending of the session loaded
+// from Memory (a server that authenticated its client and identifies the
+// pause itself), or one decoded (UnmarshalBinary, json.Unmarshal) from the
+// signed form made with Agent.Pause.Key. Resume refuses, running nothing:
 //   - an unsigned state from outside the process (ErrPendingUnsigned)
 //     unless Pause.InsecureAllowUnsigned;
 //   - a bad signature, a state that differs from the stored pause in any

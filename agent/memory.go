@@ -122,6 +122,7 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 		if s.Pending, err = fromStored(w.Pending); err != nil {
 			return err
 		}
+		s.Pending.origin = originStored
 	}
 	if w.Resuming != 0 {
 		s.Resuming = time.Unix(0, w.Resuming).UTC()

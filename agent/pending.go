@@ -42,7 +42,8 @@ type PendingCall struct {
 // calls the model made, and only before it expires (PauseOptions.TTL).
 //
 // In the process that paused, pass the *Pending Run returned (or a copy of
-// it) as it is. To hand a pause to someone else — a browser, another
+// it) as it is; a server that authenticates its clients itself may also
+// pass the Session.Pending it loads from Memory. To hand a pause to someone else — a browser, another
 // service, a queue — set Agent.Pause.Key and send the signed form:
 // MarshalBinary gives an opaque token, and json.Marshal a JSON object with
 // the calls (for display) and that token. Decode what comes back with
@@ -94,6 +95,9 @@ const (
 	originUnknown pendingOrigin = iota
 	// originRun: returned by Run or Resume in this process.
 	originRun
+	// originStored: decoded from a Session, that is, read from a Memory
+	// (Session.Pending): the stored pause itself.
+	originStored
 )
 
 // PauseOptions secure paused runs that leave the process (see Pending). The

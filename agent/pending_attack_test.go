@@ -604,3 +604,28 @@ func TestAttackConcurrentDoubleResume(t *testing.T) {
 		t.Fatalf("transfer ran %d times, want 1", runs.Load())
 	}
 }
+
+// A server that authenticated its client may resume the pause it loads from
+// Memory by ID, without a key; edits to that value are still caught.
+func TestResumeStoredPause(t *testing.T) {
+	var runs atomic.Int32
+	m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(call("t1", "transfer", `{"to":"bob","amount":1}`)), bedrockkittest.TextStep("done"))
+	mem := agent.NewInMemory()
+	a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs)}}
+	if _, err := a.Run(context.Background(), "s", "pay"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := mem.Load(context.Background(), "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := *s.Pending
+	edited.Calls = []agent.PendingCall{s.Pending.Calls[0]}
+	edited.Calls[0].Call.Input = json.RawMessage(`{"to":"mallory","amount":1}`)
+	if _, err := a.Resume(context.Background(), &edited, agent.Approve("t1")); !errors.Is(err, agent.ErrPendingTampered) || runs.Load() != 0 {
+		t.Fatalf("edited stored pause: want ErrPendingTampered, got %v (%d runs)", err, runs.Load())
+	}
+	if res, err := a.Resume(context.Background(), s.Pending, agent.Approve("t1")); err != nil || res.Output != "done" || runs.Load() != 1 {
+		t.Fatalf("stored pause: %v %+v (%d runs)", err, res, runs.Load())
+	}
+}

@@ -15,8 +15,8 @@ import (
 // the claim (the signed one, for a token) with the digest the token binds
 // it to ("" when there is no token).
 func (a *Agent) authenticate(p *Pending) (*Pending, string, error) {
-	if p.origin == originRun {
-		return p, "", nil // the value Run returned in this process
+	if p.origin == originRun || p.origin == originStored {
+		return p, "", nil // the value Run returned in this process, or the stored pause itself
 	}
 	refuse := func(sentinel error, reason string) error {
 		return &PendingError{PendingID: p.ID, SessionID: p.SessionID, Err: sentinel, Reason: reason}
