@@ -295,3 +295,64 @@ func TestConverseCountTokens(t *testing.T) {
 		t.Fatalf("retried count: %d %v", n, err)
 	}
 }
+
+func TestConverseStructuredStreamForcedToolWithRepair(t *testing.T) {
+	leakCheck(t)
+	f := bedrockkittest.NewFakeBedrock(t)
+	m := newModel(t, f, nova, bedrockkit.ConverseOptions{})
+	bad := `{"number":"INV-7","currency":"XXX","lines":[{"sku":"A1","quantity":2,"price":9.5}]}`
+	f.Enqueue(bedrockkittest.OpConverseStream,
+		bedrockkittest.Reply{Message: bedrockkit.Message{Parts: []bedrockkit.Part{bedrockkit.ToolCall{ID: "t1", Name: "invoice", Input: json.RawMessage(bad)}}}, ChunkSize: 7},
+		bedrockkittest.Reply{Message: bedrockkit.Message{Parts: []bedrockkit.Part{bedrockkit.ToolCall{ID: "t2", Name: "invoice", Input: json.RawMessage(goodInvoice)}}}, ChunkSize: 7},
+	)
+	s, _ := bedrockkit.OutputSchemaFor[invoice]("")
+	req := ask("x")
+	req.Output = s
+	var deltas, retries int
+	var value json.RawMessage
+	for ev, err := range bedrockkit.StructuredOutput(bedrockkit.StructuredOptions{})(m).Stream(context.Background(), req) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch e := ev.(type) {
+		case bedrockkit.TextDelta:
+			deltas++
+		case bedrockkit.ToolCallDelta, bedrockkit.ToolCallDone:
+			t.Fatalf("the answer tool leaked into the stream: %+v", e)
+		case bedrockkit.OutputRetry:
+			retries++
+		case bedrockkit.OutputValue:
+			value = e.Value
+		}
+	}
+	var got, want invoice
+	_ = json.Unmarshal(value, &got)
+	_ = json.Unmarshal([]byte(goodInvoice), &want)
+	if retries != 1 || deltas < 10 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("retries %d, text deltas %d, value %s", retries, deltas, value)
+	}
+}
+
+func TestConverseStreamFallsBackWhenBedrockRefusesTheSchema(t *testing.T) {
+	leakCheck(t)
+	f := bedrockkittest.NewFakeBedrock(t)
+	m := newModel(t, f, sonnet45, bedrockkit.ConverseOptions{})
+	f.Enqueue(bedrockkittest.OpConverseStream,
+		bedrockkittest.Reply{Fault: &bedrockkittest.Fault{Code: "ValidationException", Message: "The model returned the following errors: output_config.format: Extra inputs are not permitted"}},
+		bedrockkittest.Reply{Message: bedrockkit.Message{Parts: []bedrockkit.Part{bedrockkit.ToolCall{ID: "t1", Name: "invoice", Input: json.RawMessage(goodInvoice)}}}},
+	)
+	s, _ := bedrockkit.OutputSchemaFor[invoice]("")
+	req := ask("x")
+	req.Output = s
+	resp, err := bedrockkit.Collect(m.Stream(context.Background(), req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got invoice
+	if err := json.Unmarshal([]byte(resp.Message.Text()), &got); err != nil || got.Number != "INV-7" || resp.StopReason != bedrockkit.StopEndTurn {
+		t.Fatalf("%q %s %v", resp.Message.Text(), resp.StopReason, err)
+	}
+	if n := f.Calls(bedrockkittest.OpConverseStream); n != 2 {
+		t.Fatalf("%d stream calls", n)
+	}
+}
