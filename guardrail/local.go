@@ -504,6 +504,8 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 			reason = fmt.Sprintf("classifier p=%.2f", p)
 			if r := ruleAttack(folded); r != "" {
 				p, conf, reason = 1, StrengthHigh, "rule: "+r
+			} else if r := evasiveAttack(raw, folded); r != "" {
+				p, conf, reason = 1, StrengthHigh, "rule: "+r
 			} else {
 				withROT13 := mayHoldROT13Attack(folded)
 				r13 := ""

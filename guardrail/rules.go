@@ -8,9 +8,11 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/bedrockkit/bedrockkit/guardrail/internal/ahocorasick"
 	"github.com/bedrockkit/bedrockkit/guardrail/internal/classify"
+	"github.com/bedrockkit/bedrockkit/guardrail/internal/normalize"
 )
 
 // attackRules are known prompt-attack shapes, matched on folded text (lower
@@ -29,6 +31,321 @@ var attackRules = []struct {
 	{"role-play jailbreak", regexp.MustCompile(`\b(pretend|act|behave|roleplay|role-play|imagine)\b.{0,40}\b(you (are|have)|as|to be)\b.{0,60}\b(no|without|never|free of|not bound by)\b.{0,20}\b(restrictions|limits|filters|rules|censorship|guidelines|ethics|morals|polic(y|ies)|refus\w*)\b`)},
 	{"role-play jailbreak", regexp.MustCompile(`\b(stay in character|never break character|you will always answer|you must answer every|you can do anything|you have been freed|you are free from|openai('s)? (content )?polic(y|ies))\b`)},
 	{"safety bypass", regexp.MustCompile(`\b(disable|turn off|bypass|remove|deactivate)\b.{0,20}\b(safety|content) (filters?|guardrails?|mode|policies|restrictions)\b`)},
+	// Paraphrases of an override: another verb of dismissal, and "what you
+	// were told" for the instructions.
+	{"instruction override", regexp.MustCompile(`\b(disregard|ignore|forget|overlook|dismiss|discard|abandon|scrap|set aside|throw (out|away)|pay no (attention|heed|mind) to|take no notice of|never ?mind|(do not|don't|stop|no longer|quit) (follow(ing)?|obey(ing)?|listen(ing)? to|heed(ing)?|adher(e|ing) to))\b(\s+\w+){0,3}?\s+(everything|anything|all|whatever|what|the things?|the stuff)\b.{0,30}\b(you (were|have been|'ve been|got|had been) (told|given|instructed|taught|programmed|trained|asked)|(said|written|stated|mentioned|instructed|told) (before|above|earlier|previously|so far)|before this|up to (now|this point)|until now|so far)\b`)},
+	{"instruction override", regexp.MustCompile(`\b(overlook|dismiss|discard|abandon|scrap|set aside|throw (out|away)|pay no (attention|heed|mind) to|take no notice of|never ?mind|(do not|don't|stop|no longer|quit) (follow(ing)?|obey(ing)?|listen(ing)? to|heed(ing)?|adher(e|ing) to))\b(\s+\w+){0,3}?\s+(previous|prior|above|earlier|preceding|initial|original|system|your|these|those|the|all|any)\s+(\w+\s+)?(instructions?|rules|prompts?|directions|guidelines|directives|programming|restrictions|constraints|guardrails|training)\b`)},
+	{"instruction override", regexp.MustCompile(`\b(previous|prior|above|earlier|preceding|initial|original|old|existing|system|developer'?s?|your) (\w+ )?(instructions|rules|guidelines|directives|prompt|programming|constraints|restrictions|policies|orders) (are|is|have been|were|has been) (now |hereby |officially )?(void|cancell?ed|revoked|obsolete|invalid|null|lifted|removed|overridden|suspended|deleted|disabled|no longer (valid|apply|applicable|in effect|relevant|active))\b`)},
+	{"instruction override", regexp.MustCompile(`\b(previous|prior|above|earlier|preceding|initial|original|system|your) (\w+ )?(instructions|rules|guidelines|directives|prompt|restrictions) (no longer|don't|do not|shall not|won't) (apply|matter|count|bind you)\b`)},
+	{"instruction override", regexp.MustCompile(`\b(the|your|all|these|those|any) (\w+ )?(instructions|rules|guidelines|directives|restrictions|prompts?) (above|before|given (earlier|before|above)|you were given|you have been given|you got) (no longer|don't|do not|shall not|won't|are void|are cancell?ed|are revoked|are obsolete)\b`)},
+	{"memory wipe", regexp.MustCompile(`\b(erase|wipe|clear|delete|reset|purge)\b(\s+\w+){0,2}?\s+(your|all (of )?your|all (of )?the (previous|prior|above|earlier))\s+(\w+\s+)?(memory|memories|training|programming|instructions|rules|guidelines|conditioning|system prompt|restrictions)\b`)},
+	{"jailbreak persona", regexp.MustCompile(`\b(you are|you're|you will be) (now )?no longer (bound|restricted|limited|constrained|required|obligated|governed)\b`)},
+	{"role-play jailbreak", regexp.MustCompile(`\b(act|behave|respond|answer|reply|operate|pretend) (as if|as though|like) (you (have|had|were) )?(no|without|never had|free of|free from) (rules|restrictions|guidelines|instructions|system prompt|filters|limits|limitations|guardrails|content polic(y|ies))\b`)},
+}
+
+// squashedAttacks are attack phrases with every space and punctuation
+// removed. They are looked for in the squashed view of a text (letters
+// only), which is how an attack spelled out with any spacing or separators
+// (i  g  n  o  r  e, I.g.n.o.r.e, IgnoreAllPreviousInstructions) reads, and
+// in its reverse (text written backwards).
+var squashedAttacks = func() []string {
+	var out []string
+	verbs := []string{"ignore", "disregard", "forget", "bypass", "override", "skip"}
+	quants := []string{"", "all", "allthe", "allyour", "the", "your", "any", "anyof", "allof", "allofyour", "alloftheabove"}
+	adjs := []string{"", "previous", "prior", "above", "earlier", "preceding", "initial", "original", "system"}
+	nouns := []string{"instructions", "instruction", "rules", "prompts", "prompt", "directions", "guidelines", "commands", "directives"}
+	for _, v := range verbs {
+		for _, q := range quants {
+			for _, a := range adjs {
+				if q == "" && a == "" {
+					continue
+				}
+				for _, n := range nouns {
+					out = append(out, v+q+a+n)
+				}
+			}
+		}
+		for _, w := range []string{"everythingyouweretold", "everythingyouvebeentold", "everythingbefore", "everythingabove", "allpreviouslysaid"} {
+			out = append(out, v+w)
+		}
+	}
+	for _, v := range []string{"reveal", "print", "show", "showme", "repeat", "output", "leak", "tellme", "whatis", "display"} {
+		for _, o := range []string{"yoursystemprompt", "thesystemprompt", "yourinitialprompt", "yourhiddenprompt", "yourinstructions"} {
+			out = append(out, v+o)
+		}
+	}
+	return append(out, "doanythingnow", "developermodeenabled", "youarenowdan", "youarenolongerbound", "nolongerboundbyyour",
+		"withoutanyrestrictions", "actasifyouhavenorules", "jailbreakmodeenabled")
+}()
+
+// squashMatcher finds squashedAttacks.
+var squashMatcher = ahocorasick.New(squashedAttacks)
+
+// squashed returns the letters of folded text only.
+func squashed(folded string) string {
+	b := make([]byte, 0, len(folded))
+	for i := 0; i < len(folded); i++ {
+		if c := folded[i]; c >= 'a' && c <= 'z' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// reverseBytes reverses an ASCII string.
+func reverseBytes(s string) string {
+	b := []byte(s)
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b)
+}
+
+// reverseRunes reverses s character by character.
+func reverseRunes(s string) string {
+	r := []rune(s)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	return string(r)
+}
+
+// reverseWords reverses the order of the words of s.
+func reverseWords(s string) string {
+	ws := strings.Fields(s)
+	for i, j := 0, len(ws)-1; i < j; i, j = i+1, j-1 {
+		ws[i], ws[j] = ws[j], ws[i]
+	}
+	return strings.Join(ws, " ")
+}
+
+// evasiveAttack looks for an attack written so that ruleAttack cannot read
+// it: spelled out with any spacing (squashed view), written backwards
+// character by character (reversed squashed view and reversed text), or
+// with its words in reverse order. It returns the reason, or "". Each view
+// costs one linear pass; text written backwards is checked by the rules only
+// when it holds a trigger written backwards, and text of more than 1 KB
+// with its words reversed only when an override's object comes before its
+// verb.
+func evasiveAttack(raw, folded string) string {
+	sq := squashed(folded)
+	if squashMatcher.Contains(sq, squashedAttacks) {
+		return "spelled-out attack phrase"
+	}
+	if squashMatcher.Contains(reverseBytes(sq), squashedAttacks) {
+		return "reversed text: attack phrase"
+	}
+	type view struct{ name, text string }
+	views := []view{{"", folded}}
+	// Word boundaries that folding loses: letters spelled out one at a time
+	// with a wider gap between words (P a y  n o  a t t e n t i o n), and
+	// words run together in camel case, forwards or backwards.
+	if spelledOut(raw) {
+		views = append(views, view{"spelled out: ", normalize.Full(despell(raw)).String()})
+	}
+	fwd, rev := hasCamel(raw)
+	if fwd {
+		views = append(views, view{"words run together: ", normalize.Full(camelSplit(raw, false)).String()})
+	}
+	if rev {
+		views = append(views, view{"words run together, reversed: ", reverseRunes(normalize.Full(camelSplit(raw, true)).String())})
+	}
+	for i, v := range views {
+		if i > 0 {
+			if r := ruleAttack(v.text); r != "" {
+				return v.name + r
+			}
+		}
+		if reversedTriggerMatcher.Contains(v.text, reversedTriggers) {
+			if r := ruleAttack(reverseRunes(v.text)); r != "" {
+				return v.name + "reversed text: " + r
+			}
+		}
+		if len(v.text) <= 1024 || objectBeforeVerb(v.text) {
+			if r := ruleAttack(reverseWords(v.text)); r != "" {
+				return v.name + "reversed words: " + r
+			}
+		}
+	}
+	return ""
+}
+
+// reversedTriggers are the attack triggers written backwards: text written
+// backwards holds one if it holds an attack.
+var (
+	reversedTriggers = func() []string {
+		out := make([]string, len(attackTriggers))
+		for i, t := range attackTriggers {
+			out[i] = reverseBytes(t)
+		}
+		return out
+	}()
+	reversedTriggerMatcher = ahocorasick.New(reversedTriggers)
+)
+
+// overrideVerbs and overrideObjects are the two halves of an instruction
+// override; with the words in reverse order, an object comes first.
+var (
+	overrideVerbs   = []string{"ignor", "disregard", "forget", "overrid", "bypass", "skip", "overlook", "dismiss", "discard", "abandon", "follow", "obey", "erase", "wipe", "reveal", "print", "show", "repeat"}
+	overrideObjects = []string{"instruction", "rules", "prompt", "guideline", "told", "directive", "programming", "restriction", "memor", "training"}
+	overrideMatcher = ahocorasick.New(append(append([]string{}, overrideVerbs...), overrideObjects...))
+)
+
+// objectBeforeVerb reports whether an override object (instructions,
+// rules, what you were told) comes before an override verb within 200
+// bytes: how an override reads with its words in reverse order.
+func objectBeforeVerb(folded string) bool {
+	lastObject := -1 << 30
+	found := false
+	overrideMatcher.FindAll(folded, nil, func(m ahocorasick.Match) {
+		if m.Pattern >= len(overrideVerbs) {
+			lastObject = m.Start
+		} else if m.Start-lastObject <= 200 {
+			found = true
+		}
+	})
+	return found
+}
+
+// isSpellSep marks the separators people put between spelled-out letters.
+func isSpellSep(r rune) bool {
+	switch r {
+	case ' ', '.', '-', '_', '*', '~', '/', ',', '|', '·', '•', '+':
+		return true
+	}
+	return false
+}
+
+// spelledOut reports whether raw holds six or more letters in a row each
+// standing alone between separators (P a y n o, P.a.y.n.o).
+func spelledOut(raw string) bool {
+	run := 0
+	for i := 0; i < len(raw); {
+		r, sz := utf8.DecodeRuneInString(raw[i:])
+		if !unicode.IsLetter(r) {
+			i += sz
+			continue
+		}
+		j := i + sz
+		next, nsz := utf8.DecodeRuneInString(raw[j:])
+		if j < len(raw) && (unicode.IsLetter(next) || unicode.IsDigit(next)) {
+			run = 0
+			for j < len(raw) {
+				next, nsz = utf8.DecodeRuneInString(raw[j:])
+				if !unicode.IsLetter(next) && !unicode.IsDigit(next) {
+					break
+				}
+				j += nsz
+			}
+			i = j
+			continue
+		}
+		run++
+		if run >= 6 {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+// despell rebuilds the words of text spelled out a letter at a time, where
+// one separator stands between letters and more than one between words
+// ("P a y  n o", "P.a.y..n.o").
+func despell(raw string) string {
+	var b strings.Builder
+	prevSingle := false
+	rs := []rune(raw)
+	letter := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\'' || r == '’' }
+	for i := 0; i < len(rs); {
+		if !letter(rs[i]) {
+			j := i
+			for j < len(rs) && !letter(rs[j]) {
+				j++
+			}
+			gap := rs[i:j]
+			seps := true
+			for _, r := range gap {
+				seps = seps && isSpellSep(r)
+			}
+			switch {
+			case seps && len(gap) == 1 && prevSingle:
+				// between letters of one word
+			case seps:
+				b.WriteByte(' ')
+			default:
+				b.WriteString(string(gap))
+			}
+			i = j
+			continue
+		}
+		j := i
+		for j < len(rs) && letter(rs[j]) {
+			j++
+		}
+		single := j-i == 1
+		if !single && prevSingle {
+			b.WriteByte(' ')
+		}
+		b.WriteString(string(rs[i:j]))
+		prevSingle = single
+		i = j
+	}
+	return b.String()
+}
+
+// camelBreak reports whether camelSplit breaks the text after rs[i] (or,
+// not reversed, before it).
+func camelBreak(rs []rune, i int, reversed bool) bool {
+	if !reversed {
+		return i > 0 && unicode.IsLower(rs[i-1]) && unicode.IsUpper(rs[i])
+	}
+	return i > 0 && i+1 < len(rs) && unicode.IsUpper(rs[i]) && unicode.IsLower(rs[i-1]) && unicode.IsLower(rs[i+1])
+}
+
+// hasCamel reports whether a word of raw holds three camel-case breaks
+// (fwd), and three breaks of camel case written backwards (rev).
+func hasCamel(raw string) (fwd, rev bool) {
+	var prev, cur rune = ' ', ' '
+	nf, nr := 0, 0
+	step := func(next rune) {
+		if cur == ' ' || unicode.IsSpace(cur) {
+			nf, nr = 0, 0
+			return
+		}
+		if unicode.IsUpper(cur) && unicode.IsLower(prev) {
+			nf++
+			if unicode.IsLower(next) {
+				nr++
+			}
+		}
+		fwd, rev = fwd || nf >= 3, rev || nr >= 3
+	}
+	for _, next := range raw {
+		step(next)
+		prev, cur = cur, next
+	}
+	step(' ')
+	return fwd, rev
+}
+
+// camelSplit puts a space where a lower-case letter meets an upper-case one
+// (PayNoAttention -> Pay No Attention); with reversed, after an upper-case
+// letter between two lower-case ones, which is where words of camel case
+// written backwards end (noitnettAoNyaP -> noitnettA oN yaP).
+func camelSplit(raw string, reversed bool) string {
+	rs := []rune(raw)
+	var b strings.Builder
+	for i, r := range rs {
+		if !reversed && camelBreak(rs, i, false) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+		if reversed && camelBreak(rs, i, true) {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
 }
 
 // attackTriggers are literals at least one of which every attack rule
@@ -36,7 +353,10 @@ var attackRules = []struct {
 // long benign texts fast.
 var attackTriggers = []string{"ignor", "disregard", "forget", "overrid", "bypass", "skip", "drop", "vergiss",
 	"instruction", "task", "rules", "prompt", "guideline", "restrict", "limit", "filter", "censor", "ethic", "moral",
-	"polic", "refus", "character", "always answer", "answer every", "do anything", "freed", "free from", "safety"}
+	"polic", "refus", "character", "always answer", "answer every", "do anything", "freed", "free from", "safety",
+	"overlook", "dismiss", "discard", "abandon", "scrap", "set aside", "throw", "pay no", "notice", "never mind", "nevermind",
+	"follow", "obey", "listen", "heed", "adher", "told", "directive", "programming", "constraint", "erase", "wipe", "memor",
+	"training", "no longer", "as if", "as though"}
 
 // triggerMatcher finds every attackTriggers occurrence in one pass;
 // rot13Triggers finds their ROT13 forms, which a ROT13-encoded attack must
