@@ -32,11 +32,13 @@ func TestAgentStopsAtBudget(t *testing.T) {
 	}
 	model := bedrockkittest.NewScriptedModel(call("c1"), call("c2"), call("c3"), bedrockkittest.TextStep("done"))
 
-	// Each step reserves (input estimate + MaxTokens 500) x $3.20/1M, about
-	// $0.0017, and settles at 800 x $0.80/1M + 50 x $3.20/1M = $0.0008.
-	// $0.0030 holds the first reservation, then the second (0.0008 spent +
-	// ~0.0017 reserved), but not a third on top of 0.0016 spent.
-	budget := pricing.NewBudget(pricing.ScopeRun, "run-1", pricing.MustMoney("0.0030"))
+	// Each step reserves its input bound (about 1,200 tokens with the tool
+	// definition and its system prompt) x $0.80/1M + MaxTokens 500 x
+	// $3.20/1M, about $0.0026 to $0.0027, and settles at 800 x $0.80/1M +
+	// 50 x $3.20/1M = $0.0008. $0.0038 holds the first reservation, then the
+	// second (0.0008 spent + ~0.0027 reserved), but not a third on top of
+	// 0.0016 spent.
+	budget := pricing.NewBudget(pricing.ScopeRun, "run-1", pricing.MustMoney("0.0038"))
 	hook, err := pricing.NewBudgetHook(meter, modelID, budget)
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +60,10 @@ func TestAgentStopsAtBudget(t *testing.T) {
 	res, err := a.Run(context.Background(), "s1", "What is my balance?")
 	if !errors.Is(err, bedrockkit.ErrBudgetExceeded) {
 		t.Fatalf("Run error = %v, want ErrBudgetExceeded", err)
+	}
+	var be *pricing.BudgetError
+	if errors.As(err, &be) {
+		t.Logf("refused step needed %v with %v spent", be.Needed, be.Spent)
 	}
 	if res == nil {
 		t.Fatal("no partial result with the budget error")

@@ -142,3 +142,13 @@ func (r reservation) settle(actual Money) {
 		b.Settle(r.amount, actual)
 	}
 }
+
+// adjust corrects the spending of a settled reservation by delta.
+func (r reservation) adjust(delta Money) {
+	if delta == 0 {
+		return
+	}
+	for _, b := range r.budgets {
+		b.Settle(0, delta)
+	}
+}

@@ -42,8 +42,11 @@ func TestBudgetStopsAgentLoopBeforeOvershoot(t *testing.T) {
 	)
 	for done < len(steps) {
 		req := &bedrockkit.Request{Messages: history, MaxTokens: maxTokens}
-		// The reservation rule, written out: (estimated input + MaxTokens) at the output rate.
-		worst = append(worst, Money(int64(EstimateRequest(req, nil)+maxTokens)*5000)) // $5/1M = 5,000 n$ a token
+		// The reservation rule: the input bound at the highest input-side
+		// rate ($1.25/1M, the 5-minute cache write) plus MaxTokens at the
+		// output rate ($5/1M), each rounded up, plus 2 n$ for line rounding.
+		in := must(InputTokenBound(req, TokenBounds{}))
+		worst = append(worst, ceilMillionths(uint64(in), 1_250_000_000)+ceilMillionths(maxTokens, 5_000_000_000)+2)
 		resp, err := model.Generate(ctx, req)
 		if err != nil {
 			stopErr = err
@@ -146,8 +149,8 @@ func TestBudgetReleasedOnFailure(t *testing.T) {
 
 func TestBudgetConcurrentNeverOvershoots(t *testing.T) {
 	m := newMeter(t, MeterConfig{})
-	// Real usage within the reservation ((2+4 estimated input + 100) tokens at
-	// $0.14/1M = $0.00001484), as the overshoot guarantee requires.
+	// Real usage within the reservation (the input bound of "hello" and 100
+	// output tokens), as every real call is.
 	model := m.Model(micro, newUsageModel(bedrockkit.Usage{InputTokens: 5, OutputTokens: 100}))
 	limit := MustMoney("0.001")
 	run := NewBudget(ScopeRun, "r", limit)

@@ -55,18 +55,57 @@
 //
 // A Budget limits spending for a tenant (Meter.SetTenantBudget), a session
 // (Meter.SetSessionBudget) or a run (NewBudget and WithBudget). Before a
-// call reaches the model the meter reserves its worst case on every budget
-// that applies: estimated input tokens plus MaxTokens (or
-// MeterConfig.DefaultMaxTokens when MaxTokens is 0), all priced at the
-// model's highest rate. A call whose reservation does not fit is refused with
-// a *BudgetError wrapping bedrockkit.ErrBudgetExceeded, so an agent loop stops
-// before the step that would overspend. After the call the reservation is
-// settled with the real cost, or released if the call failed without usage.
-// Spending can pass a limit only if a call costs more than it reserved, which
-// needs the input estimate to be off by more than the ratio of the highest
-// rate to the input rate (5x on Claude). BudgetHook offers the same
-// reservation as an Allow/Spend pair for loops that call an unmetered model
-// (it has the shape of agent.Budget).
+// call reaches the model the meter reserves, on every budget that applies
+// and atomically on each, the most the call can cost: InputTokenBound of the
+// request (or MeterConfig.InputCounter's exact count) at the highest rate an
+// input token can be billed at (input, cache read, or the cache write the
+// request may cause), plus MaxTokens at the output rate. A call whose
+// reservation does not fit is refused with a *BudgetError wrapping
+// bedrockkit.ErrBudgetExceeded, so an agent loop stops before the step that
+// would overspend. After the call the reservation is settled with the real
+// cost (a stream settles on its Metadata event, before the caller sees it),
+// and the rest is released.
+//
+// The guarantee: a call that reports its usage never costs more than it
+// reserved, so such calls cannot take spending past the limit, however many
+// run at once (concurrent calls against a budget of ten calls' cost admit
+// at most ten). It rests on a byte-level
+// BPE token covering at least one byte (input never has more tokens than
+// bytes, whatever it holds; the chars/4 estimate undercounts hex by more
+// than half) and on the overheads InputTokenBound documents. What a budget
+// cannot see is usage that is never reported:
+//
+//   - A call that fails without usage (an error from Generate, a stream that
+//     fails before its first event, a cancelled call, a panicking model)
+//     releases its reservation, although Bedrock may have billed part of it.
+//     This is the slack: at most the reservations of the calls in flight
+//     that end this way, one call for a sequential agent loop.
+//   - A stream that ends without Metadata after producing events (it broke,
+//     or its reader stopped early) is charged everything it was seen to cost:
+//     its whole input bound and the output received, by size, within its
+//     reservation. Tokens the model generated but never delivered are
+//     unknown.
+//   - An Embedder reports no usage; its budgets are charged the bound (the
+//     bytes of the texts plus 8 tokens each), while the meter records the
+//     Estimator's estimate.
+//
+// Some calls have no bound and are refused under a budget with an error
+// wrapping ErrUnbounded (and bedrockkit.ErrInvalidInput): a request with
+// MaxTokens 0 (the model's own default is unknown; set MaxTokens, or
+// MeterConfig.DefaultMaxTokens to assert one), and a PDF, Office or S3
+// document (a few compressed bytes can hold any amount of text; set
+// MeterConfig.Bounds.Document, or count exactly with an InputCounter).
+// Calls without a budget are never refused or counted.
+//
+// Retries inside the wrapped model are one call with one reservation;
+// failed attempts are not billed by Bedrock for throttling and availability
+// errors. Put a retry middleware inside the meter (after it in
+// bedrockkit.Chain) for that, or outside it to reserve per attempt. A
+// response cache outside the meter answers hits without reserving; inside
+// it, a hit reports zero usage and releases its reservation.
+//
+// BudgetHook offers the same reservation as an Allow/Spend pair for loops
+// that call an unmetered model (it has the shape of agent.Budget).
 //
 // # Estimates
 //
@@ -74,4 +113,6 @@
 // whole request. The default, EstimateBytes, is the chars/4 rule. Any
 // tokenizer's count method fits, for example
 // pricing.Estimator(chunk.CL100K().Count), without this package importing it.
+// The meter uses estimates only for usage a model never reported; budgets
+// never reserve by them.
 package pricing

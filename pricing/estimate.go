@@ -2,10 +2,10 @@ package pricing
 
 import "github.com/bedrockkit/bedrockkit"
 
-// Estimator estimates how many tokens a text is. Budgets use it to reserve
-// a call's worst case before the call, and the meter uses it for usage that
-// a model never reported (a stream that failed early, an Embedder, which
-// reports no usage). A tokenizer's counting method fits, e.g.
+// Estimator estimates how many tokens a text is. The meter uses it for usage
+// that a model never reported (a stream that failed early, an Embedder,
+// which reports no usage). Budgets do not: an estimate can be low, so they
+// reserve by InputTokenBound. A tokenizer's counting method fits, e.g.
 // pricing.Estimator(tok.Count).
 type Estimator func(text string) int
 
@@ -14,10 +14,8 @@ type Estimator func(text string) int
 // more). Against exact cl100k_base counts it measured -7% on English prose,
 // -11% on Go source, -21% on JSON and -21% on Japanese (TestEstimatorError);
 // Claude's and Nova's own tokenizers differ from cl100k by a few percent more.
-// It tends to underestimate, so budgets price estimated input at the model's
-// highest rate (see Meter), which covers that error with a wide margin.
-// chunk.Estimate overestimates instead (+5% to +27% on the same texts):
-// pricing.Estimator(chunk.Estimate.Count) gives more conservative reservations.
+// On hex it undercounts by more than half. It tends to underestimate;
+// chunk.Estimate overestimates instead (+5% to +27% on the same texts).
 func EstimateBytes(text string) int { return (len(text) + 3) / 4 }
 
 // Per-item overheads used by EstimateRequest. They are rough: Bedrock's

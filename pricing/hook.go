@@ -19,9 +19,10 @@ import (
 // that finds the previous call's reservation unsettled (the call failed
 // without usage, so Spend was not called) releases it first.
 type BudgetHook struct {
-	meter  *Meter
-	price  Price
-	budget *Budget
+	meter   *Meter
+	modelID string
+	price   Price
+	budget  *Budget
 
 	mu      sync.Mutex
 	pending Money
@@ -39,11 +40,12 @@ func NewBudgetHook(m *Meter, modelID string, budget *Budget) (*BudgetHook, error
 	if err != nil {
 		return nil, err
 	}
-	return &BudgetHook{meter: m, price: p, budget: budget}, nil
+	return &BudgetHook{meter: m, modelID: modelID, price: p, budget: budget}, nil
 }
 
-// Allow reserves the worst case of req (see Meter) or refuses with a
-// *BudgetError wrapping bedrockkit.ErrBudgetExceeded.
+// Allow reserves the most req can cost (see Meter) or refuses with a
+// *BudgetError wrapping bedrockkit.ErrBudgetExceeded (or, for a request
+// with no bound, an error wrapping ErrUnbounded).
 func (h *BudgetHook) Allow(ctx context.Context, req *bedrockkit.Request) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -54,11 +56,14 @@ func (h *BudgetHook) Allow(ctx context.Context, req *bedrockkit.Request) error {
 		h.budget.Release(h.pending)
 		h.held = false
 	}
-	worst := h.meter.worstCase(h.price, req)
-	if err := h.budget.Reserve(worst); err != nil {
+	cb, err := h.meter.bound(ctx, h.price, h.modelID, req)
+	if err != nil {
 		return err
 	}
-	h.pending, h.held = worst, true
+	if err := h.budget.Reserve(cb.amount); err != nil {
+		return err
+	}
+	h.pending, h.held = cb.amount, true
 	return nil
 }
 

@@ -47,7 +47,8 @@ func TestBudgetHookInLoop(t *testing.T) {
 		}
 		outcomes = append(outcomes, "ok")
 	}
-	// Each ok step costs $0.00208 and reserves (6+1000) x $3.20/1M = $0.0032192.
+	// Each ok step costs $0.00208 and reserves its input bound (90 tokens) x
+	// $0.80/1M + 1000 x $3.20/1M = $0.003272.
 	want := []string{"ok", "failed", "ok", "refused"}
 	if len(outcomes) != len(want) || outcomes[0] != want[0] || outcomes[1] != want[1] || outcomes[2] != want[2] || outcomes[3] != want[3] {
 		t.Fatalf("outcomes %v, want %v", outcomes, want)

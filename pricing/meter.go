@@ -2,6 +2,7 @@ package pricing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"math/bits"
@@ -13,33 +14,41 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 )
 
-// DefaultMaxTokens is the output cap a budget reserves for a request whose
-// MaxTokens is 0, unless MeterConfig.DefaultMaxTokens says otherwise.
-const DefaultMaxTokens = 4096
-
 // MeterConfig configures a Meter. The zero value is usable: the Default
-// catalog, EstimateBytes, DefaultMaxTokens, no OpenTelemetry metrics.
+// catalog, EstimateBytes, default token bounds, no OpenTelemetry metrics,
+// and budgets that refuse calls without MaxTokens.
 type MeterConfig struct {
 	// Catalog prices the calls; nil means Default().
 	Catalog *Catalog
-	// Estimator counts tokens for budget reservations and for usage a model
-	// did not report; nil means EstimateBytes.
+	// Estimator counts tokens for usage a model did not report (a stream
+	// that ended without its Metadata, an Embedder); nil means
+	// EstimateBytes. Budgets never reserve by it: an estimate can be low.
 	Estimator Estimator
-	// DefaultMaxTokens is the output a budget reserves for requests with
-	// MaxTokens 0 (the model's own default, which the meter cannot know).
-	// Set it to the largest default output of the models you use; 0 means
-	// DefaultMaxTokens.
+	// DefaultMaxTokens is the output a budget reserves for a request whose
+	// MaxTokens is 0. The meter cannot know the model's own default (Bedrock
+	// lets some models write 64,000 tokens), so with DefaultMaxTokens 0 such
+	// a call under a budget is refused with an error wrapping ErrUnbounded.
+	// Setting it asserts that no model you meter writes more when MaxTokens
+	// is 0; calls without budgets are never affected.
 	DefaultMaxTokens int
+	// Bounds are the per-image and per-document token limits budgets assume
+	// (see InputTokenBound); the zero value means the defaults.
+	Bounds TokenBounds
+	// InputCounter, if set, counts each budgeted call's input tokens
+	// exactly (for example with Bedrock's CountTokens) so that budgets
+	// reserve that count instead of InputTokenBound. It is called once
+	// before each call that has a budget, never for calls without one.
+	InputCounter InputCounter
 	// MeterProvider receives cost, token and call counters; nil means none.
 	MeterProvider metric.MeterProvider
 	// SessionAttribute adds the session ID to metric attributes. Off by
 	// default: session IDs are unbounded and make one series each.
 	SessionAttribute bool
 	// OnError, if set, is told about calls the meter could not price (usage in
-	// a class the catalog row has no rate for). Such calls still return the
-	// model's answer, are counted as Unpriced in the snapshot (their tokens
-	// are kept, their cost is missing) and charge their budgets the whole
-	// reservation.
+	// a class the catalog row has no rate for) and about InputCounter
+	// failures. Unpriced calls still return the model's answer, are counted
+	// as Unpriced in the snapshot (their tokens are kept, their cost is
+	// missing) and charge their budgets the whole reservation.
 	OnError func(ctx context.Context, err error)
 }
 
@@ -48,11 +57,13 @@ type MeterConfig struct {
 // before calls. Wrap a model with Model or Middleware, an embedder with
 // Embedder. A Meter is safe for concurrent use.
 type Meter struct {
-	cat    *Catalog
-	est    Estimator
-	defMax int
-	inst   *instruments
-	onErr  func(context.Context, error)
+	cat     *Catalog
+	est     Estimator
+	defMax  int
+	bounds  TokenBounds
+	counter InputCounter
+	inst    *instruments
+	onErr   func(context.Context, error)
 
 	mu      sync.Mutex
 	entries map[entryKey]*entry
@@ -77,16 +88,13 @@ type entry struct {
 // NewMeter returns a meter configured by cfg. It fails only when the
 // OpenTelemetry instruments cannot be created.
 func NewMeter(cfg MeterConfig) (*Meter, error) {
-	m := &Meter{cat: cfg.Catalog, est: cfg.Estimator, defMax: cfg.DefaultMaxTokens, onErr: cfg.OnError,
-		entries: map[entryKey]*entry{}, series: map[entryKey]*series{}, budgets: map[budgetKey]*Budget{}}
+	m := &Meter{cat: cfg.Catalog, est: cfg.Estimator, defMax: cfg.DefaultMaxTokens, bounds: cfg.Bounds, counter: cfg.InputCounter,
+		onErr: cfg.OnError, entries: map[entryKey]*entry{}, series: map[entryKey]*series{}, budgets: map[budgetKey]*Budget{}}
 	if m.cat == nil {
 		m.cat = Default()
 	}
 	if m.est == nil {
 		m.est = EstimateBytes
-	}
-	if m.defMax <= 0 {
-		m.defMax = DefaultMaxTokens
 	}
 	if cfg.MeterProvider != nil {
 		inst, err := newInstruments(m, cfg.MeterProvider, cfg.SessionAttribute)
@@ -190,23 +198,54 @@ type meteredModel struct {
 	next  bedrockkit.Model
 }
 
-// worstCase returns the most a call can cost: estimated input plus the output
-// cap, all at the row's highest rate (the output rate for every model in the
-// embedded table). Pricing input at that rate covers cache writes, which cost
-// more than input, and leaves room for the estimator's error.
-func (m *Meter) worstCase(p Price, req *bedrockkit.Request) Money {
-	tokens := EstimateRequest(req, m.est)
-	maxOut := m.defMax
-	if req != nil && req.MaxTokens > 0 {
+// bound returns the reservation of a call to p with req: the input bound
+// (or the InputCounter's exact count) at the highest input-side rate plus
+// the output cap at the output rate. It fails with ErrUnbounded when the
+// call has no bound.
+func (m *Meter) bound(ctx context.Context, p Price, modelID string, req *bedrockkit.Request) (callBound, error) {
+	var cb callBound
+	cb.inRate, cb.outRate = boundRates(p, req)
+	maxOut := 0
+	if req != nil {
 		maxOut = req.MaxTokens
 	}
-	rate := p.Input.perM
-	for _, r := range []Rate{p.Output, p.CacheWrite5m, p.CacheWrite1h, p.CacheRead} {
-		if r.set && r.perM > rate {
-			rate = r.perM
+	if maxOut <= 0 {
+		maxOut = m.defMax
+	}
+	if maxOut <= 0 {
+		return cb, fmt.Errorf("pricing: a call to %s under a budget has MaxTokens 0, and the model's own output limit is unknown to the meter; set Request.MaxTokens (or MeterConfig.DefaultMaxTokens to the most any of your models writes by default): %w", modelID, ErrUnbounded)
+	}
+	cb.outTokens = maxOut
+	in := -1
+	if m.counter != nil {
+		n, err := m.counter.CountInputTokens(ctx, modelID, req)
+		switch {
+		case err == nil && n >= 0:
+			in = n
+		case ctx.Err() != nil:
+			return cb, ctx.Err()
+		case err == nil:
+			m.report(ctx, fmt.Errorf("pricing: InputCounter counted %d input tokens for %s; reserving by the input's size instead", n, modelID))
+		case !errors.Is(err, bedrockkit.ErrUnsupported):
+			m.report(ctx, fmt.Errorf("pricing: InputCounter failed for %s (reserving by the input's size instead): %w", modelID, err))
 		}
 	}
-	return ceilMillionths(uint64(tokens+maxOut), uint64(rate))
+	if in < 0 {
+		n, err := InputTokenBound(req, m.bounds)
+		if err != nil {
+			return cb, err
+		}
+		in = n
+	}
+	cb.inTokens = in
+	cb.amount = cb.cost(in, maxOut)
+	return cb, nil
+}
+
+func (m *Meter) report(ctx context.Context, err error) {
+	if m.onErr != nil {
+		m.onErr(ctx, err)
+	}
 }
 
 // ceilMillionths returns n*rate/1e6 rounded up, saturating at the Money maximum.
@@ -226,21 +265,27 @@ func ceilMillionths(n, rate uint64) Money {
 	return Money(q)
 }
 
-// begin checks the budgets of a call and reserves its worst case.
-func (m *Meter) begin(ctx context.Context, a *attribution, modelID string, worst func() Money) (reservation, error) {
+// begin checks the budgets of a call and reserves its bound. Without
+// budgets it does nothing (and bound is not called).
+func (m *Meter) begin(ctx context.Context, a *attribution, modelID string, bound func() (callBound, error)) (reservation, callBound, error) {
 	budgets := m.budgetsFor(a)
 	if len(budgets) == 0 {
-		return reservation{}, nil
+		return reservation{}, callBound{}, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return reservation{}, err
+		return reservation{}, callBound{}, err
 	}
-	res, err := reserveAll(budgets, worst())
-	if err != nil {
+	cb, err := bound()
+	if err == nil {
+		var res reservation
+		if res, err = reserveAll(budgets, cb.amount); err == nil {
+			return res, cb, nil
+		}
+	}
+	if ctx.Err() == nil {
 		m.record(ctx, a, modelID, Bill{}, outcomeRefused)
-		return reservation{}, err
 	}
-	return res, nil
+	return reservation{}, callBound{}, err
 }
 
 // cacheTTL returns CacheTTL1h when any cache point of req asks for one hour:
@@ -272,40 +317,66 @@ func partsHave1h(parts []bedrockkit.Part) bool {
 	return false
 }
 
-// finish prices usage, settles the reservation and records the call.
-func (m *Meter) finish(ctx context.Context, a *attribution, modelID string, p Price, res reservation, u bedrockkit.Usage, terms Terms, o outcome) Bill {
+// price prices usage. When the catalog cannot, it reports the error and
+// returns a Bill that keeps the usage without a cost, and ok false.
+func (m *Meter) price(ctx context.Context, modelID string, p Price, u bedrockkit.Usage, terms Terms) (bill Bill, ok bool) {
 	bill, err := p.Cost(u, terms)
 	bill.ModelID, bill.Fallback = modelID, p.Fallback
 	if err != nil {
-		if m.onErr != nil {
-			m.onErr(ctx, fmt.Errorf("pricing: meter %s: %w", modelID, err))
-		}
-		// Keep the usage; the cost is unknown. Charge budgets the reservation.
-		bill = Bill{ModelID: modelID, PriceID: p.ID(), Usage: u, Estimated: u.Estimated}
-		res.settle(res.amount)
-		m.record(ctx, a, modelID, bill, outcomeUnpriced)
-		return bill
+		m.report(ctx, fmt.Errorf("pricing: meter %s: %w", modelID, err))
+		return Bill{ModelID: modelID, PriceID: p.ID(), Usage: u, Estimated: u.Estimated}, false
 	}
-	res.settle(bill.Total)
-	if o == outcomeOK && u.Estimated {
+	return bill, true
+}
+
+// charge is what a priced bill costs the budgets: its total, or the whole
+// reservation when the usage could not be priced.
+func charge(res reservation, bill Bill, ok bool) Money {
+	if !ok {
+		return res.amount
+	}
+	return bill.Total
+}
+
+// recordBill records a priced (or unpriceable) bill with outcome o.
+func (m *Meter) recordBill(ctx context.Context, a *attribution, modelID string, bill Bill, ok bool, o outcome) {
+	switch {
+	case !ok:
+		o = outcomeUnpriced
+	case o == outcomeOK && bill.Usage.Estimated:
 		o = outcomeEstimated
 	}
 	m.record(ctx, a, modelID, bill, o)
+}
+
+// finish prices usage, settles the reservation and records the call.
+func (m *Meter) finish(ctx context.Context, a *attribution, modelID string, p Price, res reservation, u bedrockkit.Usage, terms Terms, o outcome) Bill {
+	bill, ok := m.price(ctx, modelID, p, u, terms)
+	res.settle(charge(res, bill, ok))
+	m.recordBill(ctx, a, modelID, bill, ok, o)
 	return bill
 }
 
-// Generate meters one call: reserve, call, settle, record.
+// Generate meters one call: reserve, call, settle, record. A reservation is
+// released if the wrapped model panics.
 func (mm *meteredModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
 	if mm.err != nil {
 		return nil, mm.err
 	}
 	m := mm.m
 	a := attributionFrom(ctx)
-	res, err := m.begin(ctx, a, mm.id, func() Money { return m.worstCase(mm.price, req) })
+	res, _, err := m.begin(ctx, a, mm.id, func() (callBound, error) { return m.bound(ctx, mm.price, mm.id, req) })
 	if err != nil {
 		return nil, err
 	}
+	returned := false
+	defer func() {
+		if !returned {
+			res.settle(0) // the model panicked; the panic goes on
+		}
+	}()
 	resp, err := mm.next.Generate(ctx, req)
+	returned = true
 	if err == nil && resp == nil {
 		err = fmt.Errorf("pricing: model %s returned no response and no error: %w", mm.id, bedrockkit.ErrModelError)
 	}
@@ -313,6 +384,9 @@ func (mm *meteredModel) Generate(ctx context.Context, req *bedrockkit.Request) (
 		if resp != nil && resp.Usage.Total() > 0 {
 			m.finish(ctx, a, mm.id, mm.price, res, resp.Usage, Terms{CacheWriteTTL: cacheTTL(req)}, outcomeFailed)
 		} else {
+			// The usage is unknowable: Bedrock may have billed a call that
+			// failed late, but nothing says so. The reservation is released;
+			// this is the slack the budget guarantee documents.
 			res.settle(0)
 			m.record(ctx, a, mm.id, Bill{}, outcomeFailed)
 		}
@@ -326,7 +400,10 @@ func (mm *meteredModel) Generate(ctx context.Context, req *bedrockkit.Request) (
 // without Metadata (it failed, or the caller stopped early) after the model
 // produced output, usage is estimated from the request and the output seen
 // and flagged Estimated. A stream that fails before any event is charged
-// nothing. Budgets are reserved when iteration starts.
+// nothing. Budgets are reserved when iteration starts and settled as soon
+// as the Metadata event arrives (before it is passed on), or when the
+// stream ends without it; see the package documentation for what a stream
+// without usage is charged.
 func (mm *meteredModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
 	return func(yield func(bedrockkit.Event, error) bool) {
 		if mm.err != nil {
@@ -335,73 +412,149 @@ func (mm *meteredModel) Stream(ctx context.Context, req *bedrockkit.Request) ite
 		}
 		m := mm.m
 		a := attributionFrom(ctx)
-		res, err := m.begin(ctx, a, mm.id, func() Money { return m.worstCase(mm.price, req) })
+		res, cb, err := m.begin(ctx, a, mm.id, func() (callBound, error) { return m.bound(ctx, mm.price, mm.id, req) })
 		if err != nil {
 			yield(nil, err)
 			return
 		}
-		var (
-			usage     bedrockkit.Usage
-			gotUsage  bool
-			events    int
-			outTokens int
-			streamErr error
-			settled   bool
-		)
-		settle := func() {
-			if settled {
-				return
-			}
-			settled = true
-			terms := Terms{CacheWriteTTL: cacheTTL(req)}
-			switch {
-			case gotUsage:
-				o := outcomeOK
-				if streamErr != nil {
-					o = outcomeFailed
-				}
-				m.finish(ctx, a, mm.id, mm.price, res, usage, terms, o)
-			case events == 0 && streamErr != nil:
-				res.settle(0)
-				m.record(ctx, a, mm.id, Bill{}, outcomeFailed)
-			default:
-				est := bedrockkit.Usage{InputTokens: EstimateRequest(req, m.est), OutputTokens: outTokens, Estimated: true}
-				o := outcomeEstimated
-				if streamErr != nil {
-					o = outcomeFailed
-				}
-				m.finish(ctx, a, mm.id, mm.price, res, est, terms, o)
-			}
-		}
-		defer settle() // also when yield panics
+		sc := meteredStream{mm: mm, ctx: ctx, a: a, req: req, res: res, cb: cb, terms: Terms{CacheWriteTTL: cacheTTL(req)}, lastBlock: -1}
+		defer sc.finish() // also when yield or the wrapped stream panics
 		for ev, err := range mm.next.Stream(ctx, req) {
 			if err != nil {
-				streamErr = err
+				sc.streamErr = err
 			} else {
-				events++
-				switch e := ev.(type) {
-				case bedrockkit.Metadata:
-					usage, gotUsage = e.Usage, true
-				case bedrockkit.TextDelta:
-					outTokens += estimateOutput(e.Text, m.est)
-				case bedrockkit.ReasoningDelta:
-					outTokens += estimateOutput(e.Text, m.est)
-				case bedrockkit.ToolCallDelta:
-					outTokens += estimateOutput(e.Name, m.est) + estimateOutput(e.InputFragment, m.est)
-				}
+				sc.observe(ev)
 			}
 			if !yield(ev, err) || err != nil {
 				break
 			}
 		}
-		settle()
+		sc.finish()
 	}
 }
 
+// meteredStream is the state of one metered stream.
+type meteredStream struct {
+	mm    *meteredModel
+	ctx   context.Context
+	a     *attribution
+	req   *bedrockkit.Request
+	res   reservation
+	cb    callBound
+	terms Terms
+
+	gotUsage  bool
+	bill      Bill  // of the reported usage
+	billOK    bool  // bill is priced
+	charged   Money // what the budgets were charged for the reported usage
+	events    int
+	outTokens int // estimated, for the meter
+	outBytes  int // bytes of output seen, for the budgets
+	blocks    int // content blocks seen (counted at each change of index)
+	lastBlock int
+	streamErr error
+	settled   bool // the reservation is settled
+	finished  bool // the call is recorded
+}
+
+func (s *meteredStream) observe(ev bedrockkit.Event) {
+	s.events++
+	est := s.mm.m.est
+	switch e := ev.(type) {
+	case bedrockkit.Metadata:
+		s.onUsage(e.Usage)
+	case bedrockkit.TextDelta:
+		s.outTokens += estimateOutput(e.Text, est)
+		s.output(e.Index, len(e.Text))
+	case bedrockkit.ReasoningDelta:
+		s.outTokens += estimateOutput(e.Text, est)
+		s.output(e.Index, len(e.Text)+len(e.Signature)+len(e.Redacted))
+	case bedrockkit.ToolCallDelta:
+		s.outTokens += estimateOutput(e.Name, est) + estimateOutput(e.InputFragment, est)
+		s.output(e.Index, len(e.ID)+len(e.Name)+len(e.InputFragment))
+	}
+}
+
+func (s *meteredStream) output(block, bytes int) {
+	s.outBytes += bytes
+	if block != s.lastBlock {
+		s.lastBlock = block
+		s.blocks++
+	}
+}
+
+// onUsage settles the budgets with reported usage as soon as it arrives; a
+// later Metadata event corrects the charge.
+func (s *meteredStream) onUsage(u bedrockkit.Usage) {
+	mm := s.mm
+	s.gotUsage = true
+	s.bill, s.billOK = mm.m.price(s.ctx, mm.id, mm.price, u, s.terms)
+	c := charge(s.res, s.bill, s.billOK)
+	if !s.settled {
+		s.settled = true
+		s.res.settle(c)
+	} else {
+		s.res.adjust(c - s.charged)
+	}
+	s.charged = c
+}
+
+// finish settles what is not settled yet and records the call, once.
+func (s *meteredStream) finish() {
+	if s.finished {
+		return
+	}
+	s.finished = true
+	mm, m := s.mm, s.mm.m
+	switch {
+	case s.gotUsage:
+		o := outcomeOK
+		if s.streamErr != nil {
+			o = outcomeFailed
+		}
+		m.recordBill(s.ctx, s.a, mm.id, s.bill, s.billOK, o)
+	case s.events == 0 && s.streamErr != nil:
+		s.settled = true
+		s.res.settle(0)
+		m.record(s.ctx, s.a, mm.id, Bill{}, outcomeFailed)
+	default:
+		// The usage never arrived. The meter records an estimate; the
+		// budgets are charged the most the call was seen to cost: all its
+		// input (the model read it) and the output received, by size,
+		// within the reservation.
+		if !s.settled {
+			s.settled = true
+			if s.events == 0 {
+				s.res.settle(0) // nothing is known (the wrapped stream panicked, or was empty)
+			} else {
+				known := s.cb.cost(s.cb.inTokens, satMulAdd(s.outBytes, s.blocks+1))
+				s.res.settle(min(known, s.res.amount))
+			}
+		}
+		est := bedrockkit.Usage{InputTokens: EstimateRequest(s.req, m.est), OutputTokens: s.outTokens, Estimated: true}
+		o := outcomeEstimated
+		if s.streamErr != nil {
+			o = outcomeFailed
+		}
+		b, ok := m.price(s.ctx, mm.id, mm.price, est, s.terms)
+		m.recordBill(s.ctx, s.a, mm.id, b, ok, o)
+	}
+}
+
+// satMulAdd returns bytes plus boundOutputOverhead per block, saturating.
+func satMulAdd(bytes, blocks int) int {
+	var n satInt
+	n.add(bytes)
+	n.mul(boundOutputOverhead, blocks)
+	return n.v
+}
+
 // Embedder returns next metered as modelID. Embedders report no usage, so
-// input tokens are estimated with the meter's Estimator and flagged Estimated.
-// Budgets reserve the same estimate. An unknown modelID fails every call
-// with an error wrapping ErrUnknownModel.
+// input tokens are estimated with the meter's Estimator and flagged
+// Estimated. Budgets reserve, and are charged, a bound instead: the bytes of
+// the texts plus 8 tokens each (an embedding model's tokens cover at least a
+// byte each). An unknown modelID fails every call with an error wrapping
+// ErrUnknownModel.
 func (m *Meter) Embedder(modelID string, next bedrockkit.Embedder) bedrockkit.Embedder {
 	p, err := m.cat.Lookup(modelID)
 	return &meteredEmbedder{m: m, id: modelID, price: p, err: err, next: next}
@@ -418,7 +571,8 @@ type meteredEmbedder struct {
 // Dimensions returns the wrapped embedder's dimensions.
 func (me *meteredEmbedder) Dimensions() int { return me.next.Dimensions() }
 
-// Embed reserves, embeds, then records the estimated tokens.
+// Embed reserves the bound of the texts, embeds, then records the estimated
+// tokens and charges the budgets the bound.
 func (me *meteredEmbedder) Embed(ctx context.Context, texts []string, purpose bedrockkit.Purpose) ([][]float32, error) {
 	if me.err != nil {
 		return nil, me.err
@@ -430,19 +584,36 @@ func (me *meteredEmbedder) Embed(ctx context.Context, texts []string, purpose be
 		tokens += m.est(t)
 	}
 	u := bedrockkit.Usage{InputTokens: tokens, Estimated: true}
-	res, err := m.begin(ctx, a, me.id, func() Money {
-		return ceilMillionths(uint64(tokens), uint64(me.price.Input.perM))
+	res, _, err := m.begin(ctx, a, me.id, func() (callBound, error) {
+		var n satInt
+		for _, t := range texts {
+			n.add(len(t) + boundEmbedOverhead)
+		}
+		cb := callBound{inTokens: n.v, inRate: uint64(me.price.Input.perM)}
+		cb.outRate = cb.inRate
+		cb.amount = cb.cost(n.v, 0)
+		return cb, nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	returned := false
+	defer func() {
+		if !returned {
+			res.settle(0) // the embedder panicked; the panic goes on
+		}
+	}()
 	vecs, err := me.next.Embed(ctx, texts, purpose)
+	returned = true
 	if err != nil {
 		res.settle(0)
 		m.record(ctx, a, me.id, Bill{}, outcomeFailed)
 		return vecs, err
 	}
-	m.finish(ctx, a, me.id, me.price, res, u, Terms{}, outcomeEstimated)
+	// The usage is never reported: the budgets keep the bound they reserved.
+	bill, ok := m.price(ctx, me.id, me.price, u, Terms{})
+	res.settle(res.amount)
+	m.recordBill(ctx, a, me.id, bill, ok, outcomeEstimated)
 	return vecs, nil
 }
 
