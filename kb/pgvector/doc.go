@@ -23,8 +23,12 @@
 //     Probes), for Cosine, InnerProduct or L2 distance; B-tree expression
 //     indexes on chosen metadata keys (IndexedKeys).
 //   - Filters: every kb.Filter operator compiles to SQL on the JSONB column
-//     (WhereClause) with exactly kb.Filter's semantics. The filter is part of
-//     the query, not applied to a top-K afterwards. pgvector's HNSW index
+//     (WhereClause) with exactly kb.Filter's semantics. Keys and values are
+//     bind parameters, never SQL text, so no key or value can change the
+//     statement, whatever the session's standard_conforming_strings; a key
+//     or string value PostgreSQL cannot hold (a NUL byte, invalid UTF-8) is
+//     refused as an invalid filter before it reaches the server. The filter
+//     is part of the query, not applied to a top-K afterwards. pgvector's HNSW index
 //     otherwise post-filters its ef_search candidates (40 by default), so a
 //     selective filter would silently return too few rows; this store turns
 //     on pgvector's iterative index scans (relaxed order, re-sorted) so the
@@ -44,8 +48,15 @@
 //     policy and every transaction sets the tenant with SET LOCAL
 //     (set_config(..., true)), so even a hand-written query on the same
 //     connection sees only that tenant and a query without a tenant sees
-//     nothing. Superusers and BYPASSRLS roles would bypass the policy, so the
-//     store refuses to run as one (ErrRLSBypassed): create the table with
+//     nothing and writes nothing. The policy treats an empty setting as no
+//     tenant: a connection that has served a tenant keeps the setting
+//     defined, as the empty string, after its transaction ends, and the
+//     empty string is also the default partition's name. (Schema version 1
+//     read it as the default partition; version 2 fixes the policy, and
+//     Open or Migrate as the owner applies it. A SkipMigrate Open refuses a
+//     table still at version 1.) Superusers and BYPASSRLS roles would
+//     bypass the policy, so the store refuses to run as one
+//     (ErrRLSBypassed): create the table with
 //     Migrate as its owner, GrantTo the application role, and Open as that
 //     role with SkipMigrate.
 //   - Sync: Documents reports each document's fingerprint for incremental sync.

@@ -9,8 +9,9 @@ import (
 )
 
 // WhereClause shows the SQL a filter becomes; Store.Search adds it to the
-// WHERE clause of the vector query. Keys are literals (so expression indexes
-// on metadata -> 'key' apply) and values are parameters.
+// WHERE clause of the vector query. Keys and values are parameters, so no
+// filter can change the statement; in a custom plan, expression indexes on
+// metadata -> 'key' still apply.
 func ExampleWhereClause() {
 	f := kb.AndAll(kb.Equals("type", "faq"), kb.NotIn("lang", "de", "fr"))
 	sql, args, err := pgvector.WhereClause(f, "metadata", 4)
@@ -18,10 +19,10 @@ func ExampleWhereClause() {
 		panic(err)
 	}
 	fmt.Println(sql)
-	fmt.Println(args)
+	fmt.Printf("%q\n", args)
 	// Output:
-	// (((metadata -> 'type') = $4::jsonb) AND (NOT coalesce((metadata -> 'lang') IN ($5::jsonb, $6::jsonb), false)))
-	// ["faq" "de" "fr"]
+	// (((metadata -> $4::text) = $5::jsonb) AND (NOT coalesce((metadata -> $6::text) IN ($7::jsonb, $8::jsonb), false)))
+	// ["type" "\"faq\"" "lang" "\"de\"" "\"fr\""]
 }
 
 // Opening a store needs a pgxpool.Pool; see the package documentation.

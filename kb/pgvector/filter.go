@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bedrockkit/bedrockkit/kb"
 )
@@ -17,8 +18,17 @@ import (
 // unexpected type. It is true for matching rows and false or NULL for the
 // others (NULL where an equals or in meets an absent key, so that an
 // expression index on (column -> 'key') can serve it): wrap it in
-// coalesce(..., false) before negating it. Keys are written as SQL string
-// literals, values are parameters.
+// coalesce(..., false) before negating it.
+//
+// Keys and values are bind parameters, never SQL text: the expression is safe
+// whatever the session's standard_conforming_strings. The only text written
+// into it is column, which must be a trusted SQL expression. A key or string
+// value holding a NUL byte or invalid UTF-8 (which PostgreSQL text cannot
+// hold, and no stored record can match) is a *kb.FilterError. An expression
+// index on (column -> 'key') serves a key parameter only in a custom plan
+// (PostgreSQL substitutes the parameter before planning): the Store plans
+// every search that way; with your own SQL, set plan_cache_mode to
+// force_custom_plan for the same effect.
 //
 // The Store uses it for every filtered search; it is exported for callers
 // that query the table with their own SQL.
@@ -39,6 +49,7 @@ type compiler struct {
 	col  string
 	next int
 	args []any
+	keys map[string]string // key -> its placeholder, each key bound once
 }
 
 func (c *compiler) arg(v any) string {
@@ -48,21 +59,65 @@ func (c *compiler) arg(v any) string {
 	return s
 }
 
+// key binds a filter key as a text parameter (once per distinct key).
+func (c *compiler) key(k string) (string, error) {
+	if err := checkFilterText("key", k); err != nil {
+		return "", err
+	}
+	if p, ok := c.keys[k]; ok {
+		return p, nil
+	}
+	if c.keys == nil {
+		c.keys = map[string]string{}
+	}
+	p := c.arg(k) + "::text"
+	c.keys[k] = p
+	return p, nil
+}
+
 // jsonArg binds a normalised scalar as a jsonb parameter.
 func (c *compiler) jsonArg(v any) (string, error) {
+	if s, ok := v.(string); ok {
+		if err := checkFilterText("value", s); err != nil {
+			return "", err
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return "", err
+		return "", &kb.FilterError{Reason: fmt.Sprintf("value %v cannot be encoded: %v", v, err)}
 	}
 	return c.arg(string(b)) + "::jsonb", nil
 }
 
-// quoteLiteral writes s as a standard-conforming SQL string literal.
-func quoteLiteral(s string) (string, error) {
-	if strings.IndexByte(s, 0) >= 0 {
-		return "", &kb.FilterError{Reason: fmt.Sprintf("key %q contains a NUL byte, which PostgreSQL cannot store", s)}
+// textArg binds a string value as a text parameter.
+func (c *compiler) textArg(v any) (string, error) {
+	s, _ := v.(string)
+	if err := checkFilterText("value", s); err != nil {
+		return "", err
 	}
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'", nil
+	return c.arg(s) + "::text", nil
+}
+
+// checkFilterText refuses what PostgreSQL text and jsonb cannot hold, before
+// it reaches the server.
+func checkFilterText(what, s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return &kb.FilterError{Reason: fmt.Sprintf("%s %q contains a NUL byte, which PostgreSQL cannot store", what, s)}
+	}
+	if !utf8.ValidString(s) {
+		return &kb.FilterError{Reason: fmt.Sprintf("%s %q is not valid UTF-8", what, s)}
+	}
+	return nil
+}
+
+// quoteLiteral writes s as an escape string literal (E'...'), which means
+// the same whatever standard_conforming_strings is. Only DDL uses it (for
+// the configured IndexedKeys), since DDL takes no parameters.
+func quoteLiteral(s string) (string, error) {
+	if err := checkFilterText("key", s); err != nil {
+		return "", err
+	}
+	return "E'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(s) + "'", nil
 }
 
 func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
@@ -84,7 +139,7 @@ func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
 		b.WriteByte(')')
 		return nil
 	}
-	key, err := quoteLiteral(f.Key)
+	key, err := c.key(f.Key)
 	if err != nil {
 		return err
 	}
@@ -126,7 +181,10 @@ func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
 		// CASE guarantees the cast only runs on numbers.
 		fmt.Fprintf(b, "(CASE WHEN %s THEN %s::float8 %s %s ELSE false END)", typeIs("number"), attr, op, v)
 	case kb.OpStartsWith:
-		v := c.arg(f.Value) + "::text"
+		v, err := c.textArg(f.Value)
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(b, "(CASE WHEN %s THEN starts_with(%s ->> %s, %s) ELSE false END)", typeIs("string"), c.col, key, v)
 	case kb.OpListContains:
 		v, err := c.jsonArg(f.Value)
@@ -135,7 +193,10 @@ func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
 		}
 		fmt.Fprintf(b, "(CASE WHEN %s THEN %s @> jsonb_build_array(%s) ELSE false END)", typeIs("array"), attr, v)
 	case kb.OpStringContains:
-		v := c.arg(f.Value) + "::text"
+		v, err := c.textArg(f.Value)
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(b, "(CASE jsonb_typeof%s WHEN 'string' THEN strpos(%s ->> %s, %s) > 0 "+
 			"WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS e(v) WHERE jsonb_typeof(e.v) = 'string' AND strpos(e.v #>> '{}', %s) > 0) "+
 			"ELSE false END)", attr, c.col, key, v, attr, v)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,9 +15,11 @@ import (
 
 var placeholderRe = regexp.MustCompile(`\$(\d+)`)
 
-// FuzzWhereClause: any filter kb accepts compiles; the placeholders used
-// are exactly firstArg..firstArg+len(args)-1; keys appear only as escaped
-// literals (every quote doubled), so no key can end the literal early.
+// FuzzWhereClause: any filter kb accepts compiles or is refused as an
+// invalid filter; the placeholders used are exactly
+// firstArg..firstArg+len(args)-1, each key and value is one of the args, and
+// the only string literals in the SQL are the fixed type names the compiler
+// writes: no key or value is ever SQL text, whatever it holds.
 func FuzzWhereClause(f *testing.F) {
 	for _, s := range []string{
 		`{"equals":{"key":"a","value":1}}`,
@@ -24,9 +27,13 @@ func FuzzWhereClause(f *testing.F) {
 		`{"orAll":[{"startsWith":{"key":"a'); DROP TABLE t; --","value":"p"}},{"listContains":{"key":"t","value":"x"}},{"stringContains":{"key":"s","value":"y"}}]}`,
 		`{"lessThanOrEquals":{"key":"n","value":2.5}}`,
 		`{"notIn":{"key":"$1","value":["$2"]}}`,
+		`{"equals":{"key":"x\\' OR true --","value":"\\'"}}`,
+		`{"stringContains":{"key":"k","value":"\u0000"}}`,
+		`{"andAll":[{"equals":{"key":"k","value":1}},{"greaterThan":{"key":"k","value":0}}]}`,
 	} {
 		f.Add(s, 1)
 	}
+	allowed := map[string]bool{"string": true, "number": true, "array": true, "{}": true}
 	f.Fuzz(func(t *testing.T, s string, first int) {
 		var flt kb.Filter
 		if json.Unmarshal([]byte(s), &flt) != nil {
@@ -40,25 +47,26 @@ func FuzzWhereClause(f *testing.F) {
 			}
 			return
 		}
-		// Strip string literals ('' is an escaped quote inside one).
-		var outside strings.Builder
-		in := false
-		for i := 0; i < len(sql); i++ {
-			c := sql[i]
-			if c == '\'' {
-				if in && i+1 < len(sql) && sql[i+1] == '\'' {
-					i++
-					continue
-				}
-				in = !in
-				continue
-			}
-			if !in {
-				outside.WriteByte(c)
-			}
+		if strings.ContainsRune(sql, '\\') {
+			t.Fatalf("a backslash in %s", sql)
 		}
-		if in {
-			t.Fatalf("unterminated literal in %s", sql)
+		// Every literal is a fixed type name ('' never occurs inside one).
+		var outside strings.Builder
+		for rest := sql; ; {
+			i := strings.IndexByte(rest, '\'')
+			if i < 0 {
+				outside.WriteString(rest)
+				break
+			}
+			outside.WriteString(rest[:i])
+			j := strings.IndexByte(rest[i+1:], '\'')
+			if j < 0 {
+				t.Fatalf("unterminated literal in %s", sql)
+			}
+			if lit := rest[i+1 : i+1+j]; !allowed[lit] {
+				t.Fatalf("literal %q in %s", lit, sql)
+			}
+			rest = rest[i+2+j:]
 		}
 		seen := map[int]bool{}
 		for _, m := range placeholderRe.FindAllStringSubmatch(outside.String(), -1) {
@@ -74,7 +82,39 @@ func FuzzWhereClause(f *testing.F) {
 		if strings.Count(outside.String(), "(") != strings.Count(outside.String(), ")") {
 			t.Fatalf("unbalanced parentheses in %s", sql)
 		}
+		// Each key is bound once, as a text argument.
+		var keys func(kb.Filter)
+		keys = func(f kb.Filter) {
+			if f.Key != "" && !slices.Contains(args, any(f.Key)) {
+				t.Fatalf("key %q is not an argument of %s (args %v)", f.Key, sql, args)
+			}
+			for _, c := range f.Filters {
+				keys(c)
+			}
+		}
+		keys(flt)
 	})
+}
+
+// quoteLiteral (DDL only) writes an escape string: it reads the same under
+// either standard_conforming_strings setting.
+func TestQuoteLiteral(t *testing.T) {
+	for in, want := range map[string]string{
+		"a":       `E'a'`,
+		"it's":    `E'it''s'`,
+		`back\`:   `E'back\\'`,
+		`\'); --`: `E'\\''); --'`,
+	} {
+		got, err := quoteLiteral(in)
+		if err != nil || got != want {
+			t.Errorf("quoteLiteral(%q) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"a\x00", "\xff"} {
+		if _, err := quoteLiteral(bad); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+			t.Errorf("quoteLiteral(%q): %v", bad, err)
+		}
+	}
 }
 
 func TestOptionsValidation(t *testing.T) {

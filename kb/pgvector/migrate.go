@@ -48,6 +48,16 @@ CREATE POLICY {{n}}_tenant ON {{t}}
 	USING (partition = current_setting('bedrockkit.partition', true))
 	WITH CHECK (partition = current_setting('bedrockkit.partition', true));
 `},
+	// Version 1's policy let a statement without a tenant see the rows of
+	// the default partition (''): once a connection has run a transaction
+	// with SET LOCAL bedrockkit.partition, the setting reverts to the empty
+	// string, not NULL. An empty setting now means no tenant, which sees
+	// and writes nothing.
+	{2, "tenant policy: an empty partition setting means no tenant", `
+ALTER POLICY {{n}}_tenant ON {{t}}
+	USING (partition = nullif(current_setting('bedrockkit.partition', true), ''))
+	WITH CHECK (partition = nullif(current_setting('bedrockkit.partition', true), ''));
+`},
 }
 
 // SchemaVersion is the schema version this package creates and reads.

@@ -880,8 +880,7 @@ func (s *Store) SearchText(ctx context.Context, q kb.TextQuery) ([]kb.Hit, error
 	if len(kept) == 0 {
 		return nil, nil
 	}
-	cfg := "'" + s.o.TextSearchConfig + "'::regconfig"
-	args := []any{strings.Join(kept, " or "), q.Partition, q.K}
+	args := []any{strings.Join(kept, " or "), q.Partition, q.K, s.o.TextSearchConfig}
 	where := "partition = $2 AND tsv @@ q.query"
 	if q.Filter != nil {
 		w, fargs, err := WhereClause(*q.Filter, "metadata", len(args)+1)
@@ -892,7 +891,7 @@ func (s *Store) SearchText(ctx context.Context, q kb.TextQuery) ([]kb.Hit, error
 		args = append(args, fargs...)
 	}
 	sql := `SELECT ` + recordColumns + `, NULL::vector, ts_rank_cd(tsv, q.query, 1) AS score
-		FROM ` + s.table + `, (SELECT websearch_to_tsquery(` + cfg + `, $1) AS query) q
+		FROM ` + s.table + `, (SELECT websearch_to_tsquery($4::text::regconfig, $1) AS query) q
 		WHERE ` + where + ` ORDER BY score DESC, id LIMIT $3`
 	var hits []kb.Hit
 	err := s.inTx(ctx, q.Partition, func(tx pgx.Tx) error {
