@@ -127,6 +127,7 @@ func (l *Local) Start(ctx context.Context) (Sandbox, error) {
 		opts:    l.opts,
 		prelude: l.prelude,
 		sem:     make(chan struct{}, 1),
+		done:    make(chan struct{}),
 		files:   newFileSpace(l.opts.MaxFileSpace, l.opts.MaxFiles),
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}, nil
@@ -138,6 +139,7 @@ type localSandbox struct {
 	opts    Options
 	prelude func() (*goja.Program, error)
 	sem     chan struct{} // held while a call runs; serialises executions
+	done    chan struct{} // closed by Close
 
 	closed atomic.Bool
 	files  *fileSpace
@@ -171,6 +173,8 @@ func (s *localSandbox) acquire(ctx context.Context) error {
 	}
 	select {
 	case s.sem <- struct{}{}:
+	case <-s.done:
+		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -226,6 +230,7 @@ func (s *localSandbox) Close(ctx context.Context) error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	close(s.done)
 	s.rtMu.Lock()
 	if s.running != nil {
 		s.running.Interrupt(ErrClosed)
