@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/bedrockkit/bedrockkit"
@@ -30,8 +31,33 @@ const (
 	OpOrAll               Op = "orAll"
 )
 
-// maxFilterDepth bounds the nesting of andAll/orAll.
-const maxFilterDepth = 32
+// Limits on one filter. Validate, Normalize, Compile, MarshalJSON and
+// UnmarshalJSON refuse a filter beyond them with a *FilterError (matching
+// bedrockkit.ErrInvalidInput) that names the limit. Bedrock's API
+// reference gives no number for any of them (it documents a key of 1 to
+// 100 characters and at least two filters in andAll and orAll, nothing on
+// list lengths or overall size), so these are bedrockkit's own: they bound
+// the memory a filter takes and the time it costs per record. A compiled
+// filter (Compile) costs one hash lookup per in/notIn list and record,
+// whatever the list's length.
+const (
+	// MaxFilterDepth is the deepest nesting of andAll and orAll.
+	MaxFilterDepth = 32
+	// MaxFilterNodes is the most operators (andAll, orAll and leaf
+	// filters) in one filter.
+	MaxFilterNodes = 1000
+	// MaxFilterValues is the most values in the in and notIn lists of one
+	// filter, all lists together.
+	MaxFilterValues = 10000
+	// MaxFilterBytes bounds the keys and string values of one filter, all
+	// together, in bytes.
+	MaxFilterBytes = 1 << 20
+)
+
+// maxFilterJSON is the largest JSON document UnmarshalJSON parses: more
+// than any filter within the limits needs, even with every character
+// escaped.
+const maxFilterJSON = 8 << 20
 
 // Filter is a metadata filter with Bedrock's operators. It marshals to and
 // from Bedrock's RetrievalFilter JSON, for example
@@ -148,10 +174,15 @@ func (f Filter) Validate() error {
 // Normalize validates f and returns a copy whose values are in canonical
 // form (float64 numbers, []any lists), ready for Match.
 func (f Filter) Normalize() (Filter, error) {
-	return f.normalize("", 0)
+	return f.normalize("", 0, &filterSize{})
 }
 
-func (f Filter) normalize(path string, depth int) (Filter, error) {
+// filterSize counts what a filter holds, against the limits.
+type filterSize struct {
+	nodes, values, bytes int
+}
+
+func (f Filter) normalize(path string, depth int, size *filterSize) (Filter, error) {
 	at := string(f.Op)
 	if path != "" {
 		at = path + "." + at
@@ -159,8 +190,14 @@ func (f Filter) normalize(path string, depth int) (Filter, error) {
 	fail := func(format string, args ...any) (Filter, error) {
 		return Filter{}, &FilterError{Path: at, Reason: fmt.Sprintf(format, args...)}
 	}
-	if depth > maxFilterDepth {
-		return fail("nested deeper than %d levels", maxFilterDepth)
+	if depth > MaxFilterDepth {
+		return fail("nested deeper than %d levels (MaxFilterDepth)", MaxFilterDepth)
+	}
+	if size.nodes++; size.nodes > MaxFilterNodes {
+		return fail("more than %d operators in one filter (MaxFilterNodes); use in or notIn for many values of one key", MaxFilterNodes)
+	}
+	if size.bytes += len(f.Key); size.bytes > MaxFilterBytes {
+		return fail("keys and string values exceed %d bytes (MaxFilterBytes)", MaxFilterBytes)
 	}
 	switch f.Op {
 	case OpAndAll, OpOrAll:
@@ -172,7 +209,7 @@ func (f Filter) normalize(path string, depth int) (Filter, error) {
 		}
 		out := Filter{Op: f.Op, Filters: make([]Filter, len(f.Filters))}
 		for i, c := range f.Filters {
-			nc, err := c.normalize(fmt.Sprintf("%s[%d]", at, i), depth+1)
+			nc, err := c.normalize(fmt.Sprintf("%s[%d]", at, i), depth+1, size)
 			if err != nil {
 				return Filter{}, err
 			}
@@ -192,12 +229,31 @@ func (f Filter) normalize(path string, depth int) (Filter, error) {
 	if f.Key == "" {
 		return fail("missing key")
 	}
+	if rv := reflect.ValueOf(f.Value); rv.Kind() == reflect.Slice {
+		// Checked before the list is copied.
+		if size.values += rv.Len(); size.values > MaxFilterValues {
+			return fail("in and notIn lists hold more than %d values in all (MaxFilterValues); split the search or filter on a coarser attribute", MaxFilterValues)
+		}
+	}
 	v, err := normalizeValue(f.Value, true)
 	if err != nil {
 		if f.Value == nil {
 			return fail("missing value")
 		}
 		return fail("%v", err)
+	}
+	switch x := v.(type) {
+	case string:
+		size.bytes += len(x)
+	case []any:
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				size.bytes += len(s)
+			}
+		}
+	}
+	if size.bytes > MaxFilterBytes {
+		return fail("keys and string values exceed %d bytes (MaxFilterBytes)", MaxFilterBytes)
 	}
 	out := Filter{Op: f.Op, Key: f.Key, Value: v}
 	switch f.Op {
@@ -227,6 +283,8 @@ func (f Filter) normalize(path string, depth int) (Filter, error) {
 
 // Match reports whether metadata md satisfies f. Both must be normalised
 // (see Normalize and NormalizeMetadata); stores keep metadata that way.
+// Match is the reference evaluation: it scans in and notIn lists. To
+// match many records, compile the filter once (Compile).
 func (f *Filter) Match(md map[string]any) bool {
 	switch f.Op {
 	case OpAndAll:
@@ -243,27 +301,34 @@ func (f *Filter) Match(md map[string]any) bool {
 			}
 		}
 		return false
-	case OpNotEquals:
-		return !scalarEqual(md[f.Key], f.Value)
-	case OpNotIn:
-		return !inList(md[f.Key], f.Value)
 	}
-	a, ok := md[f.Key]
+	return leafMatch(f.Op, f.Key, f.Value, md)
+}
+
+// leafMatch evaluates a leaf operator (normalised operand v) on md.
+func leafMatch(op Op, key string, v any, md map[string]any) bool {
+	switch op {
+	case OpNotEquals:
+		return !scalarEqual(md[key], v)
+	case OpNotIn:
+		return !inList(md[key], v)
+	}
+	a, ok := md[key]
 	if !ok {
 		return false
 	}
-	switch f.Op {
+	switch op {
 	case OpEquals:
-		return scalarEqual(a, f.Value)
+		return scalarEqual(a, v)
 	case OpIn:
-		return inList(a, f.Value)
+		return inList(a, v)
 	case OpGreaterThan, OpGreaterThanOrEquals, OpLessThan, OpLessThanOrEquals:
 		x, ok1 := a.(float64)
-		y, ok2 := f.Value.(float64)
+		y, ok2 := v.(float64)
 		if !ok1 || !ok2 {
 			return false
 		}
-		switch f.Op {
+		switch op {
 		case OpGreaterThan:
 			return x > y
 		case OpGreaterThanOrEquals:
@@ -275,7 +340,7 @@ func (f *Filter) Match(md map[string]any) bool {
 		}
 	case OpStartsWith:
 		s, ok1 := a.(string)
-		p, ok2 := f.Value.(string)
+		p, ok2 := v.(string)
 		return ok1 && ok2 && strings.HasPrefix(s, p)
 	case OpListContains:
 		l, ok := a.([]any)
@@ -283,13 +348,13 @@ func (f *Filter) Match(md map[string]any) bool {
 			return false
 		}
 		for _, e := range l {
-			if scalarEqual(e, f.Value) {
+			if scalarEqual(e, v) {
 				return true
 			}
 		}
 		return false
 	case OpStringContains:
-		sub, ok := f.Value.(string)
+		sub, ok := v.(string)
 		if !ok {
 			return false
 		}
@@ -374,8 +439,12 @@ func (f Filter) marshal() ([]byte, error) {
 	return append(out, '}'), nil
 }
 
-// UnmarshalJSON reads Bedrock's RetrievalFilter JSON and validates it.
+// UnmarshalJSON reads Bedrock's RetrievalFilter JSON and validates it
+// (see the limits above; a document over 8 MiB is refused unread).
 func (f *Filter) UnmarshalJSON(data []byte) error {
+	if len(data) > maxFilterJSON {
+		return &FilterError{Reason: fmt.Sprintf("the filter JSON is %d bytes; at most %d are read (see MaxFilterBytes and MaxFilterValues)", len(data), maxFilterJSON)}
+	}
 	g, err := parseFilter(data, "", 0)
 	if err != nil {
 		return err
@@ -389,8 +458,8 @@ func (f *Filter) UnmarshalJSON(data []byte) error {
 }
 
 func parseFilter(data []byte, path string, depth int) (Filter, error) {
-	if depth > maxFilterDepth {
-		return Filter{}, &FilterError{Path: path, Reason: fmt.Sprintf("nested deeper than %d levels", maxFilterDepth)}
+	if depth > MaxFilterDepth {
+		return Filter{}, &FilterError{Path: path, Reason: fmt.Sprintf("nested deeper than %d levels (MaxFilterDepth)", MaxFilterDepth)}
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
@@ -442,4 +511,127 @@ func parseFilter(data []byte, path string, depth int) (Filter, error) {
 	default:
 		return Filter{}, &FilterError{Path: path, Reason: fmt.Sprintf("unknown operator %q", op)}
 	}
+}
+
+// CompiledFilter is a filter prepared for matching many records: its in
+// and notIn lists are hash sets, so a record costs one lookup per list
+// whatever the list's length. Stores compile a query's filter once per
+// search. It is safe for concurrent use.
+type CompiledFilter struct {
+	f    Filter
+	root matchNode
+}
+
+// matchNode is one compiled operator.
+type matchNode struct {
+	op   Op
+	key  string
+	val  any       // a leaf's scalar operand
+	set  *valueSet // in, notIn
+	kids []matchNode
+}
+
+// valueSet holds the scalar values of an in or notIn list by type.
+type valueSet struct {
+	strs            map[string]struct{}
+	nums            map[float64]struct{} // +0 and -0 are one key, as == has it
+	hasTrue, hasFal bool
+}
+
+func newValueSet(list []any) *valueSet {
+	s := &valueSet{strs: map[string]struct{}{}, nums: map[float64]struct{}{}}
+	for _, e := range list {
+		switch x := e.(type) {
+		case string:
+			s.strs[x] = struct{}{}
+		case float64:
+			s.nums[x] = struct{}{}
+		case bool:
+			if x {
+				s.hasTrue = true
+			} else {
+				s.hasFal = true
+			}
+		}
+	}
+	return s
+}
+
+// has is inList for a normalised attribute value: a scalar equal to one
+// of the values (a list attribute is never in).
+func (s *valueSet) has(a any) bool {
+	switch x := a.(type) {
+	case string:
+		_, ok := s.strs[x]
+		return ok
+	case float64:
+		_, ok := s.nums[x]
+		return ok
+	case bool:
+		if x {
+			return s.hasTrue
+		}
+		return s.hasFal
+	}
+	return false
+}
+
+// Compile validates f (see Normalize and the limits) and prepares it for
+// matching many records.
+func (f Filter) Compile() (*CompiledFilter, error) {
+	n, err := f.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	return &CompiledFilter{f: n, root: compileNode(&n)}, nil
+}
+
+func compileNode(f *Filter) matchNode {
+	m := matchNode{op: f.Op, key: f.Key, val: f.Value}
+	switch f.Op {
+	case OpAndAll, OpOrAll:
+		m.kids = make([]matchNode, len(f.Filters))
+		for i := range f.Filters {
+			m.kids[i] = compileNode(&f.Filters[i])
+		}
+		m.val = nil
+	case OpIn, OpNotIn:
+		l, _ := f.Value.([]any)
+		m.set = newValueSet(l)
+		m.val = nil
+	}
+	return m
+}
+
+// Filter returns the normalised filter c was compiled from.
+func (c *CompiledFilter) Filter() Filter { return c.f }
+
+// Match reports whether normalised metadata md satisfies the filter, with
+// the same rules as Filter.Match.
+func (c *CompiledFilter) Match(md map[string]any) bool { return c.root.match(md) }
+
+func (m *matchNode) match(md map[string]any) bool {
+	switch m.op {
+	case OpAndAll:
+		for i := range m.kids {
+			if !m.kids[i].match(md) {
+				return false
+			}
+		}
+		return true
+	case OpOrAll:
+		for i := range m.kids {
+			if m.kids[i].match(md) {
+				return true
+			}
+		}
+		return false
+	case OpIn:
+		a, ok := md[m.key]
+		return ok && m.set.has(a)
+	case OpNotIn:
+		return !m.set.has(md[m.key])
+	}
+	// The other leaves evaluate as the reference does.
+	return leafMatch(m.op, m.key, m.val, md)
 }

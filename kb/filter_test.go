@@ -3,7 +3,11 @@ package kb
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit"
@@ -222,11 +226,197 @@ func TestFilterInvalid(t *testing.T) {
 
 func TestFilterDepthLimit(t *testing.T) {
 	f := Equals("a", 1)
-	for range maxFilterDepth + 2 {
+	for range MaxFilterDepth + 2 {
 		f = AndAll(f, Equals("b", 2))
 	}
 	if err := f.Validate(); err == nil {
 		t.Fatal("a filter nested too deep was accepted")
+	}
+}
+
+// bigList returns n distinct values: strings, numbers and the two bools.
+func bigList(n int) []any {
+	out := make([]any, 0, n)
+	for i := range n {
+		switch i % 3 {
+		case 0:
+			out = append(out, fmt.Sprint("v", i))
+		default:
+			out = append(out, float64(i))
+		}
+	}
+	return out
+}
+
+// TestFilterLimits: every documented limit is enforced by Validate, by
+// UnmarshalJSON and by Compile, with a *FilterError matching
+// ErrInvalidInput that names the limit; at the limit the filter is fine.
+func TestFilterLimits(t *testing.T) {
+	ok := []Filter{
+		In("k", bigList(MaxFilterValues)...),
+		AndAll(In("a", bigList(MaxFilterValues/2)...), NotIn("b", bigList(MaxFilterValues/2)...)),
+		Equals("k", strings.Repeat("x", MaxFilterBytes-1)),
+	}
+	for i, f := range ok {
+		if err := f.Validate(); err != nil {
+			t.Errorf("ok %d: %v", i, err)
+		}
+		if _, err := f.Compile(); err != nil {
+			t.Errorf("ok %d: Compile: %v", i, err)
+		}
+	}
+	many := make([]Filter, MaxFilterNodes)
+	for i := range many {
+		many[i] = Equals("k", i)
+	}
+	bad := map[string]Filter{
+		"MaxFilterValues (one list)":    In("k", bigList(MaxFilterValues+1)...),
+		"MaxFilterValues (two lists)":   OrAll(In("a", bigList(MaxFilterValues/2+1)...), NotIn("b", bigList(MaxFilterValues/2)...)),
+		"MaxFilterNodes":                OrAll(many...),
+		"MaxFilterBytes (one value)":    Equals("k", strings.Repeat("x", MaxFilterBytes+1)),
+		"MaxFilterBytes (list strings)": In("k", strings.Repeat("x", MaxFilterBytes/2), strings.Repeat("y", MaxFilterBytes/2+1)),
+		"MaxFilterBytes (keys)":         StartsWith(strings.Repeat("k", MaxFilterBytes+1), "x"),
+	}
+	for name, f := range bad {
+		for how, err := range map[string]error{"Validate": f.Validate(), "Compile": compileErr(f)} {
+			var fe *FilterError
+			if !errors.As(err, &fe) || !errors.Is(err, bedrockkit.ErrInvalidInput) {
+				t.Errorf("%s: %s = %v, want a *FilterError matching ErrInvalidInput", name, how, err)
+				continue
+			}
+			limit := strings.Fields(name)[0]
+			if !strings.Contains(err.Error(), limit) {
+				t.Errorf("%s: %s error %q does not name %s", name, how, err, limit)
+			}
+		}
+		// The same filter as JSON (built by hand: Marshal refuses it).
+		if b, err := f.marshal(); err == nil {
+			var g Filter
+			if err := json.Unmarshal(b, &g); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+				t.Errorf("%s: UnmarshalJSON = %v, want ErrInvalidInput", name, err)
+			}
+		}
+	}
+	// A JSON document larger than any valid filter is refused before it is
+	// parsed.
+	huge := `{"in":{"key":"k","value":["` + strings.Repeat("x", maxFilterJSON) + `"]}}`
+	var g Filter
+	if err := json.Unmarshal([]byte(huge), &g); !errors.Is(err, bedrockkit.ErrInvalidInput) || !strings.Contains(err.Error(), "bytes") {
+		t.Errorf("UnmarshalJSON of %d bytes = %v", len(huge), err)
+	}
+}
+
+func compileErr(f Filter) error {
+	_, err := f.Compile()
+	return err
+}
+
+// randomMeta returns metadata drawn from a small vocabulary so filters
+// match sometimes.
+func randomMeta(r *rand.Rand) map[string]any {
+	vals := []any{"a", "b", "v3", "v6", 0.0, math.Copysign(0, -1), 1.0, 2.0, 4.0, true, false, ""}
+	md := map[string]any{}
+	for _, k := range []string{"k", "l", "m"} {
+		switch r.IntN(4) {
+		case 0:
+		case 1:
+			var l []any
+			for range r.IntN(4) {
+				l = append(l, vals[r.IntN(len(vals))])
+			}
+			md[k] = l
+		default:
+			md[k] = vals[r.IntN(len(vals))]
+		}
+	}
+	return md
+}
+
+func randomFilter(r *rand.Rand, depth int) Filter {
+	keys := []string{"k", "l", "m", "z"}
+	vals := []any{"a", "b", "v3", "", 0.0, math.Copysign(0, -1), 1.0, 2.0, true, false}
+	key := keys[r.IntN(len(keys))]
+	val := vals[r.IntN(len(vals))]
+	list := func() []any {
+		var l []any
+		n := 1 + r.IntN(5)
+		if r.IntN(3) == 0 {
+			n = 50 + r.IntN(100) // long enough for the hash sets
+		}
+		for range n {
+			if r.IntN(4) == 0 {
+				l = append(l, vals[r.IntN(len(vals))])
+			} else {
+				l = append(l, bigList(200)[r.IntN(200)])
+			}
+		}
+		return l
+	}
+	if depth < 3 && r.IntN(3) == 0 {
+		kids := make([]Filter, 2+r.IntN(3))
+		for i := range kids {
+			kids[i] = randomFilter(r, depth+1)
+		}
+		if r.IntN(2) == 0 {
+			return AndAll(kids...)
+		}
+		return OrAll(kids...)
+	}
+	s, _ := val.(string)
+	switch r.IntN(11) {
+	case 0:
+		return Equals(key, val)
+	case 1:
+		return NotEquals(key, val)
+	case 2:
+		return GreaterThan(key, float64(r.IntN(5)))
+	case 3:
+		return LessThanOrEquals(key, float64(r.IntN(5)))
+	case 4:
+		return In(key, list()...)
+	case 5:
+		return NotIn(key, list()...)
+	case 6:
+		return StartsWith(key, s)
+	case 7:
+		return ListContains(key, val)
+	case 8:
+		return StringContains(key, s)
+	case 9:
+		return GreaterThanOrEquals(key, 1.0)
+	default:
+		return LessThan(key, 2.0)
+	}
+}
+
+// TestCompiledFilterAgrees: the compiled matcher (hash sets) answers
+// exactly as the reference Match on random filters and metadata,
+// including -0 against 0 and type mismatches.
+func TestCompiledFilterAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	mds := make([]map[string]any, 300)
+	for i := range mds {
+		mds[i] = md(t, randomMeta(r))
+	}
+	mds = append(mds, nil, map[string]any{})
+	for range 500 {
+		f, err := randomFilter(r, 0).Normalize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := f.Compile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(c.Filter(), f) {
+			t.Fatalf("Compile changed the filter")
+		}
+		for _, m := range mds {
+			if got, want := c.Match(m), f.Match(m); got != want {
+				b, _ := json.Marshal(f)
+				t.Fatalf("filter %s on %v: compiled %v, reference %v", b, m, got, want)
+			}
+		}
 	}
 }
 
@@ -237,9 +427,21 @@ func FuzzFilterJSON(f *testing.F) {
 	f.Add(`{"greaterThan":{"key":"y","value":1e308}}`)
 	f.Add(`{"listContains":{"key":"l","value":1.5}}`)
 	f.Add(`{"in":{"key":"l","value":[1e400]}}`)
+	f.Add(`{"notIn":{"key":"a","value":["x",-0,0,true,"y"]}}`)
+	f.Add(`{"orAll":[{"in":{"key":"b","value":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18]}},{"listContains":{"key":"l","value":"x"}}]}`)
+	mds := []map[string]any{
+		{"a": "x", "b": 1.0, "l": []any{"x", 1.5}},
+		{"a": -0.0, "b": "1", "l": "x", "t": "abc"},
+		{"a": true, "b": []any{1.0}, "y": 1e308},
+		nil,
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		var flt Filter
 		if err := json.Unmarshal([]byte(s), &flt); err != nil {
+			var fe *FilterError
+			if json.Valid([]byte(s)) && (!errors.As(err, &fe) || !errors.Is(err, bedrockkit.ErrInvalidInput)) {
+				t.Fatalf("error %v is not a *FilterError matching ErrInvalidInput", err)
+			}
 			return
 		}
 		// Anything accepted must be valid, re-marshal, and round-trip unchanged.
@@ -257,6 +459,36 @@ func FuzzFilterJSON(f *testing.F) {
 		if !reflect.DeepEqual(flt, again) {
 			t.Fatalf("round trip changed the filter: %s", b)
 		}
-		flt.Match(map[string]any{"a": "x", "b": 1.0, "l": []any{"x", 1.5}})
+		c, err := flt.Compile()
+		if err != nil {
+			t.Fatalf("Compile of a valid filter: %v", err)
+		}
+		for _, m := range mds {
+			if c.Match(m) != flt.Match(m) {
+				t.Fatalf("compiled and reference disagree on %s for %v", b, m)
+			}
+		}
+	})
+}
+
+// BenchmarkFilterInList matches records against an in filter of 10,000
+// values (the limit), with the reference Match (a scan of the list per
+// record) and compiled (a hash lookup).
+func BenchmarkFilterInList(b *testing.B) {
+	f, _ := In("n", bigList(MaxFilterValues)...).Normalize()
+	c, _ := f.Compile()
+	mds := make([]map[string]any, 1000)
+	for i := range mds {
+		mds[i] = map[string]any{"n": float64(20000 + i)} // no match: the whole list is scanned
+	}
+	b.Run("Match", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			f.Match(mds[i%len(mds)])
+		}
+	})
+	b.Run("Compiled", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			c.Match(mds[i%len(mds)])
+		}
 	})
 }

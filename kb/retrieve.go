@@ -92,6 +92,7 @@ type retrieval struct {
 	RetrieveOptions
 	n, depth int
 	filter   *Filter
+	match    *CompiledFilter // filter, compiled for the keyword scan
 }
 
 func (k *KnowledgeBase) prepare(opts *RetrieveOptions) (retrieval, error) {
@@ -136,11 +137,12 @@ func (k *KnowledgeBase) prepare(opts *RetrieveOptions) (retrieval, error) {
 		}
 	}
 	if r.Filter != nil {
-		f, err := r.Filter.Normalize()
+		c, err := r.Filter.Compile()
 		if err != nil {
 			return r, err
 		}
-		r.filter = &f
+		f := c.Filter()
+		r.filter, r.match = &f, c
 	}
 	return r, nil
 }
@@ -234,10 +236,21 @@ func (k *KnowledgeBase) keyword(ctx context.Context, p *partition, query string,
 		return ks.SearchText(ctx, TextQuery{Text: query, K: r.depth, Filter: r.filter, Partition: r.Partition})
 	}
 	var accept func(map[string]any) bool
-	if r.filter != nil {
-		accept = r.filter.Match
+	if r.match != nil {
+		// Checked every 1,024 records: once ctx is done every record is
+		// refused, so the scan ends at once (and the error is returned).
+		n := 0
+		accept = func(md map[string]any) bool {
+			if n++; n%1024 == 0 && ctx.Err() != nil {
+				return false
+			}
+			return r.match.Match(md)
+		}
 	}
 	found := p.keyword.Search(query, r.depth, accept)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if len(found) == 0 {
 		return nil, nil
 	}

@@ -51,6 +51,13 @@
 // search is still a full scan in chromem-go, which walks a map of
 // documents; expect it to be several times slower than kb/localindex.
 //
+// The query's filter is compiled once per search (kb.Filter.Compile: in
+// and notIn lists are hash sets), kb refuses filters beyond its documented
+// limits (kb.MaxFilterValues and the others) with
+// bedrockkit.ErrInvalidInput, and the scans that evaluate it check the
+// context every 1,024 records, so a deadline ends a search promptly and
+// releases the store's read lock.
+//
 // # Durability
 //
 // With Options.Dir every Upsert or DeleteDocuments call is appended to

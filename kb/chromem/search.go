@@ -46,13 +46,13 @@ func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 	if err := kb.ValidateQuery(q, s.dim, s.opts.RequirePartition); err != nil {
 		return nil, err
 	}
-	var f *kb.Filter
+	var f *kb.CompiledFilter
 	if q.Filter != nil {
-		n, err := q.Filter.Normalize()
+		c, err := q.Filter.Compile() // hash sets for in/notIn: one lookup per record
 		if err != nil {
 			return nil, err
 		}
-		f = &n
+		f = c
 	}
 	p := s.parts[q.Partition]
 	if p == nil || p.vectors == 0 {
@@ -85,15 +85,21 @@ func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 	return hits, nil
 }
 
+// checkEvery is how many records the filter is evaluated on between
+// context checks, so a done context ends a search (and releases the read
+// lock) promptly.
+const checkEvery = 1024
+
 // search returns the IDs of the top k matching records, best first.
 // Caller holds mu (shared).
-func (s *Store) search(ctx context.Context, p *partition, vec []float32, k int, f *kb.Filter) ([]string, plan, error) {
+func (s *Store) search(ctx context.Context, p *partition, vec []float32, k int, f *kb.CompiledFilter) ([]string, plan, error) {
 	total := p.vectors
 	if f == nil {
 		ids, err := query(ctx, p.coll, vec, min(k, total), nil)
 		return ids, planAll, err
 	}
-	if where, ok, none := whereOf(f); ok {
+	nf := f.Filter()
+	if where, ok, none := whereOf(&nf); ok {
 		if none {
 			return nil, planNone, nil
 		}
@@ -102,7 +108,11 @@ func (s *Store) search(ctx context.Context, p *partition, vec []float32, k int, 
 	}
 	// chromem-go cannot express the filter: find the matching records.
 	var matches []*entry
+	i := 0
 	for _, e := range p.entries {
+		if i++; i%checkEvery == 0 && ctx.Err() != nil {
+			return nil, planNone, ctx.Err()
+		}
 		if e.rec.Vector != nil && f.Match(e.rec.Metadata) {
 			matches = append(matches, e)
 		}
@@ -130,7 +140,10 @@ func (s *Store) search(ctx context.Context, p *partition, vec []float32, k int, 
 			return nil, planOverfetch, err
 		}
 		out := make([]string, 0, k)
-		for _, id := range ids {
+		for i, id := range ids {
+			if i%checkEvery == checkEvery-1 && ctx.Err() != nil {
+				return nil, planOverfetch, ctx.Err()
+			}
 			if f.Match(p.entries[id].rec.Metadata) {
 				if out = append(out, id); len(out) == k {
 					break

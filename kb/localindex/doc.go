@@ -64,4 +64,16 @@
 // copy of a log record, say) could only be taken for a record when the
 // length field of the record holding it is itself damaged, and must then
 // still fit the log position order.
+//
+// # Search limits
+//
+// A search checks its context every 1,024 slots of a scan and every 64
+// nodes a graph walk expands, so a deadline or cancellation ends it
+// promptly with the context's error and releases the index's read lock
+// (writers wait for that lock). The query's filter is compiled once per
+// search (kb.Filter.Compile): in and notIn lists are hash sets, one lookup
+// per record whatever their length, and kb refuses filters beyond its
+// documented limits (kb.MaxFilterValues and the others) with
+// bedrockkit.ErrInvalidInput. Without a deadline a search costs at most
+// one pass over the partition's records.
 package localindex

@@ -1,6 +1,7 @@
 package localindex
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -207,10 +208,17 @@ func (h *maxHeap) pop() cand {
 	return top
 }
 
+// walkCheck is how many nodes a graph walk expands between context
+// checks (each expansion scores up to 2*M neighbours).
+const walkCheck = 64
+
 // searchLayer returns up to ef nodes of layer closest to qn, reached from
 // eps, best first. Only nodes accept allows enter the result (all nodes
-// are walked through); accept nil allows all.
-func (g *hnsw) searchLayer(qn []float32, eps []cand, ef, layer int, accept func(int32) bool, quick bool) []cand {
+// are walked through); accept nil allows all. A selective accept can make
+// the walk visit the whole layer, so it checks ctx every walkCheck
+// expansions and stops early when it is done (the caller reports
+// ctx.Err()).
+func (g *hnsw) searchLayer(ctx context.Context, qn []float32, eps []cand, ef, layer int, accept func(int32) bool, quick bool) []cand {
 	vs := g.getVisits()
 	defer g.visits.Put(vs)
 	mark, gen := vs.mark, vs.gen
@@ -224,7 +232,10 @@ func (g *hnsw) searchLayer(qn []float32, eps []cand, ef, layer int, accept func(
 		}
 	}
 	var buf, fresh []int32
-	for len(c) > 0 {
+	for pops := 0; len(c) > 0; pops++ {
+		if pops%walkCheck == 0 && ctx.Err() != nil {
+			break
+		}
 		cur := c.pop()
 		if w.full() && cur.score < w.h[0].score {
 			break
@@ -377,10 +388,10 @@ func (g *hnsw) insertAt(s int32, lvl int) {
 	}
 	ep := []cand{{g.simQ(qn, entry), entry}}
 	for l := maxLevel; l > lvl; l-- {
-		ep = g.searchLayer(qn, ep, 1, l, nil, false)
+		ep = g.searchLayer(context.Background(), qn, ep, 1, l, nil, false)
 	}
 	for l := min(lvl, maxLevel); l >= 0; l-- {
-		w := g.searchLayer(qn, ep, g.efC, l, nil, false)
+		w := g.searchLayer(context.Background(), qn, ep, g.efC, l, nil, false)
 		mmax := g.m
 		if l == 0 {
 			mmax = g.m0
@@ -422,18 +433,21 @@ func (g *hnsw) unlock(s int32) {
 // search returns the k best live slots accept allows (nil: all). When the
 // index keeps int8 codes the walk scores with them and the ef candidates
 // found are rescored in float32, so returned scores are exact.
-func (g *hnsw) search(qn []float32, k int, accept func(int32) bool) []cand {
+func (g *hnsw) search(ctx context.Context, qn []float32, k int, accept func(int32) bool) ([]cand, error) {
 	if g.entry < 0 {
-		return nil
+		return nil, nil
 	}
 	slots := g.ix.slots
 	quick := g.ix.codes != nil
 	live := func(s int32) bool { return slots[s] != nil && (accept == nil || accept(s)) }
 	ep := []cand{{g.score(qn, g.entry, quick), g.entry}}
 	for l := g.maxLevel; l > 0; l-- {
-		ep = g.searchLayer(qn, ep, 1, l, nil, quick)
+		ep = g.searchLayer(ctx, qn, ep, 1, l, nil, quick)
 	}
-	res := g.searchLayer(qn, ep, max(g.efS, k), 0, live, quick)
+	res := g.searchLayer(ctx, qn, ep, max(g.efS, k), 0, live, quick)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if quick {
 		t := newTopK(k)
 		for i, c := range res {
@@ -449,5 +463,5 @@ func (g *hnsw) search(qn []float32, k int, accept func(int32) bool) []cand {
 	if len(res) > k {
 		res = res[:k]
 	}
-	return res
+	return res, nil
 }

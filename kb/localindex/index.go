@@ -719,10 +719,13 @@ func (ix *Index) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 	if err := kb.ValidateQuery(q, ix.dim, ix.opts.RequirePartition); err != nil {
 		return nil, err
 	}
-	var filter *kb.Filter
+	var filter *kb.CompiledFilter
 	if q.Filter != nil {
-		f, _ := q.Filter.Normalize() // validated above
-		filter = &f
+		f, err := q.Filter.Compile() // hash sets for in/notIn: one lookup per record
+		if err != nil {
+			return nil, err
+		}
+		filter = f
 	}
 	pid, ok := ix.partID[q.Partition]
 	if !ok || ix.partLive[pid] == 0 {
@@ -753,7 +756,10 @@ func (ix *Index) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 }
 
 // search picks the strategy and returns the best k slots, best first.
-func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, filter *kb.Filter) ([]cand, error) {
+// Every path checks ctx as it goes (every checkEvery slots of a scan,
+// every walkCheck nodes of a graph walk), so a done context ends the
+// search, and releases the read lock, promptly.
+func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, filter *kb.CompiledFilter) ([]cand, error) {
 	var accept func(int32) bool
 	needPart := len(ix.partLive) > 1
 	switch {
@@ -766,7 +772,7 @@ func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, fi
 	}
 	if ix.graph != nil {
 		if accept == nil {
-			return ix.graph.search(qn, k, nil), nil
+			return ix.graph.search(ctx, qn, k, nil)
 		}
 		// Count the matches first: a selective filter is answered exactly
 		// from the matching slots; a broad one walks the graph with the
@@ -774,18 +780,21 @@ func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, fi
 		var match []int32
 		if filter == nil {
 			if n := ix.partLive[pid]; n*10 >= ix.live && n >= ix.opts.HNSW.MinRecords {
-				return ix.graph.search(qn, k, accept), nil
+				return ix.graph.search(ctx, qn, k, accept)
 			}
 		}
 		for s, e := range ix.slots {
+			if s%checkEvery == checkEvery-1 && ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			if e != nil && accept(int32(s)) {
 				match = append(match, int32(s))
 			}
 		}
 		if len(match)*10 >= ix.live && len(match) >= ix.opts.HNSW.MinRecords {
-			return ix.graph.search(qn, k, accept), nil
+			return ix.graph.search(ctx, qn, k, accept)
 		}
-		return ix.scanList(qn, k, match)
+		return ix.scanList(ctx, qn, k, match)
 	}
 	if ix.hasCodes() && (ix.opts.Quantization == Int8 || len(ix.slots) >= minScreened) {
 		return ix.scanInt8(ctx, qn, k, accept)

@@ -126,8 +126,10 @@ func parallel(ctx context.Context, n, workers, k int, fn func(lo, hi int, t *top
 	return all.sorted(), nil
 }
 
-// checkEvery is how many slots a worker scans between context checks.
-const checkEvery = 8192
+// checkEvery is how many slots a scan visits between context checks: a
+// filter costs at most its operators per slot (kb's limits), so a done
+// context is seen within well under a millisecond of work.
+const checkEvery = 1024
 
 // scanFloat is the exact scan over float32 vectors.
 func (ix *Index) scanFloat(ctx context.Context, qn []float32, k int, accept func(int32) bool) ([]cand, error) {
@@ -216,7 +218,10 @@ func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(
 		approx[s] = skip
 		return nil
 	}
-	for _, c := range first {
+	for i, c := range first {
+		if i%checkEvery == checkEvery-1 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err := exact(c.slot); err != nil {
 			return nil, err
 		}
@@ -226,6 +231,9 @@ func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(
 	}
 	resid, margin := ix.resid, boundMargin(dim)
 	for s, a := range approx {
+		if s%checkEvery == checkEvery-1 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if a == skip {
 			continue
 		}
@@ -239,10 +247,13 @@ func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(
 }
 
 // scanList scores the given slots exactly.
-func (ix *Index) scanList(qn []float32, k int, list []int32) ([]cand, error) {
+func (ix *Index) scanList(ctx context.Context, qn []float32, k int, list []int32) ([]cand, error) {
 	t := newTopK(k)
 	buf := make([]float32, ix.dim)
-	for _, s := range list {
+	for i, s := range list {
+		if i%checkEvery == checkEvery-1 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		v, err := ix.vector(s, buf)
 		if err != nil {
 			return nil, err

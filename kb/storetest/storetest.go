@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExactTopK", testExactTopK},
 		{"FilterOperators", testFilterOperators},
 		{"FilterProperty", testFilterProperty},
+		{"LargeListFilter", testLargeListFilter},
 		{"SelectiveFilterTopK", testSelectiveFilter},
 		{"NoAliasing", testNoAliasing},
 		{"WithVectors", testWithVectors},
@@ -522,6 +523,57 @@ func testFilterProperty(t *testing.T, open Opener) {
 			b, _ := f.MarshalJSON()
 			t.Fatalf("filter %s: store matched %d records, reference %d", b, len(got), len(want))
 		}
+	}
+}
+
+// testLargeListFilter checks in and notIn lists of thousands of values
+// (stores evaluate them with hash sets or push them down) against the
+// reference evaluator, and that a filter over kb's limits is refused with
+// ErrInvalidInput.
+func testLargeListFilter(t *testing.T, open Opener) {
+	s := open(t, Config{Dimensions: 4})
+	r := rand.New(rand.NewPCG(11, 12))
+	var recs []kb.Record
+	for i := range 400 {
+		recs = append(recs, kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: vec(r, 4),
+			Metadata: map[string]any{"n": i, "s": fmt.Sprint("s", i), "tags": []any{fmt.Sprint("t", i%7)}}})
+	}
+	mustUpsert(t, s, recs...)
+	list := func(n int, f func(i int) any) []any {
+		out := make([]any, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	nums := list(3000, func(i int) any { return float64(i * 3) }) // every third record, and many misses
+	strs := list(3000, func(i int) any { return fmt.Sprint("s", i*2) })
+	for _, f := range []kb.Filter{
+		kb.In("n", nums...),
+		kb.NotIn("s", strs...),
+		kb.OrAll(kb.In("s", strs...), kb.ListContains("tags", "t3")),
+		kb.AndAll(kb.NotIn("n", nums...), kb.In("s", list(100, func(i int) any { return fmt.Sprint("s", i) })...)),
+	} {
+		n, err := f.Normalize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, rec := range recs {
+			m, _ := kb.NormalizeMetadata(rec.Metadata)
+			if n.Match(m) {
+				want = append(want, rec.ID)
+			}
+		}
+		sort.Strings(want)
+		got := sortedIDs(mustSearch(t, s, kb.Query{Vector: vec(r, 4), K: 1000, Filter: &f}))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s filter with thousands of values: store matched %d records, reference %d", f.Op, len(got), len(want))
+		}
+	}
+	over := kb.In("n", list(kb.MaxFilterValues+1, func(i int) any { return float64(i) })...)
+	if _, err := s.Search(ctx, kb.Query{Vector: vec(r, 4), K: 1, Filter: &over}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Errorf("Search with %d in values (over kb.MaxFilterValues) = %v, want ErrInvalidInput", kb.MaxFilterValues+1, err)
 	}
 }
 
