@@ -212,6 +212,9 @@ func (e *Encoding) pieceCount(p string) int {
 		var buf [stackParts]part
 		return len(e.merge(p, buf[:0])) - 1
 	}
+	if len(p) > longPiece {
+		return len(e.mergeLong(p)) - 1
+	}
 	return len(e.merge(p, make([]part, 0, len(p)+1))) - 1
 }
 
@@ -220,10 +223,13 @@ func (e *Encoding) pieceTokens(dst []int, p string) []int {
 		return append(dst, int(r))
 	}
 	var parts []part
-	if len(p) <= stackParts-1 {
+	switch {
+	case len(p) <= stackParts-1:
 		var buf [stackParts]part
 		parts = e.merge(p, buf[:0])
-	} else {
+	case len(p) > longPiece:
+		parts = e.mergeLong(p)
+	default:
 		parts = e.merge(p, make([]part, 0, len(p)+1))
 	}
 	for i := 0; i+1 < len(parts); i++ {
@@ -238,6 +244,13 @@ type part struct {
 	start int32
 	rank  uint32 // rank of the merge of this part with the next one
 }
+
+// longPiece is the length above which a pre-token is merged by mergeLong.
+// merge rescans every pair after each merge, quadratic in the piece's
+// length: fast for words, but a single pre-token can be a whole document
+// (50,000 repeated letters, a long run of emoji) and must not stall the
+// caller for seconds.
+const longPiece = 256
 
 // merge runs byte-pair merging on p (len(p) >= 2) and returns the part
 // boundaries: tokens are p[parts[i].start:parts[i+1].start].
@@ -273,4 +286,125 @@ func (e *Encoding) merge(p string, parts []part) []part {
 		}
 	}
 	return parts
+}
+
+// mergeLong is merge in O(n log n): the pairs sit in a min-heap ordered by
+// rank and then by position, so the pair merged at each step is the one
+// merge would pick (the lowest rank, the leftmost among equals). Parts form
+// a linked list; a heap entry whose pair has changed since it was pushed is
+// skipped when it comes up.
+func (e *Encoding) mergeLong(p string) []part {
+	n := len(p)
+	next := make([]int32, n+1) // next[i]: start of the part after the one at i; -1 at the end
+	prev := make([]int32, n+1)
+	alive := make([]bool, n+1)
+	for i := 0; i <= n; i++ {
+		next[i], prev[i], alive[i] = int32(i+1), int32(i-1), true
+	}
+	next[n] = -1
+	pairRank := func(i int32) uint32 { // rank of the part at i merged with the next one
+		j := next[i]
+		if j < 0 || next[j] < 0 {
+			return noRank
+		}
+		if r, ok := e.ranks[p[i:next[j]]]; ok {
+			return r
+		}
+		return noRank
+	}
+	h := make(pairHeap, 0, n)
+	for i := int32(0); i+1 < int32(n); i++ {
+		if r := pairRank(i); r != noRank {
+			h = append(h, pairEntry{rank: r, start: i, end: i + 2})
+		}
+	}
+	h.init()
+	for len(h) > 0 {
+		top := h.pop()
+		i := top.start
+		if !alive[i] || next[i] < 0 || next[next[i]] != top.end {
+			continue // the pair changed since this entry was pushed
+		}
+		// Merge the part at i with the next one.
+		j := next[i]
+		alive[j] = false
+		next[i] = next[j]
+		if next[j] >= 0 {
+			prev[next[j]] = i
+		}
+		if r := pairRank(i); r != noRank {
+			h.push(pairEntry{rank: r, start: i, end: next[next[i]]})
+		}
+		if pi := prev[i]; pi >= 0 {
+			if r := pairRank(pi); r != noRank {
+				h.push(pairEntry{rank: r, start: pi, end: next[next[pi]]})
+			}
+		}
+	}
+	parts := make([]part, 0, 16)
+	for i := int32(0); i >= 0; i = next[i] {
+		parts = append(parts, part{start: i, rank: noRank})
+	}
+	return parts
+}
+
+// pairEntry is a candidate merge of the part starting at start with the
+// next one, which together end at end.
+type pairEntry struct {
+	rank       uint32
+	start, end int32
+}
+
+// pairHeap is a binary min-heap of pair entries by (rank, start).
+type pairHeap []pairEntry
+
+func (h pairHeap) less(a, b int) bool {
+	return h[a].rank < h[b].rank || h[a].rank == h[b].rank && h[a].start < h[b].start
+}
+
+func (h pairHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h *pairHeap) push(x pairEntry) {
+	*h = append(*h, x)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !s.less(i, parent) {
+			break
+		}
+		s[i], s[parent] = s[parent], s[i]
+		i = parent
+	}
+}
+
+func (h *pairHeap) pop() pairEntry {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	*h = s[:last]
+	h.down(0)
+	return top
+}
+
+func (h pairHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
 }

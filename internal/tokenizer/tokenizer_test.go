@@ -1,7 +1,9 @@
 package tokenizer
 
 import (
+	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -224,5 +227,67 @@ func BenchmarkCountUncached(b *testing.B) {
 		for _, d := range docs {
 			countUncached(CL100K(), d)
 		}
+	}
+}
+
+// mergeLong must split exactly as merge does; pieces are drawn from text
+// that exercises many merges (repeats, mixed scripts, digits, emoji).
+func TestMergeLongEqualsMerge(t *testing.T) {
+	inputs := []string{
+		strings.Repeat("a", 1000), strings.Repeat("ab", 700), strings.Repeat("😀", 300),
+		strings.Repeat("Zyzzyva", 90), strings.Repeat("абв", 200), strings.Repeat("中文字", 150),
+		strings.Repeat("0123456789", 60), strings.Repeat(" ", 600), strings.Repeat("!?", 400),
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("aeiounstrlAEBZ éüß中😀-_.0")
+	for range 200 {
+		b := make([]rune, 257+rng.IntN(700))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		inputs = append(inputs, string(b))
+	}
+	for _, e := range []*Encoding{CL100K(), O200K()} {
+		e.mustLoad()
+		for _, in := range inputs {
+			want := e.merge(in, make([]part, 0, len(in)+1))
+			got := e.mergeLong(in)
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d parts, want %d, for %.40q", e.Name(), len(got), len(want), in)
+			}
+			for i := range got {
+				if got[i].start != want[i].start {
+					t.Fatalf("%s: part %d starts at %d, want %d, for %.40q", e.Name(), i, got[i].start, want[i].start, in)
+				}
+			}
+		}
+	}
+}
+
+// A single pre-token as long as a document is counted in n log n: 200,000
+// repeated letters were minutes with the quadratic merge. The count must
+// also match the encoding (tokens decode back to the input).
+func TestLongPieceCount(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, in := range []string{strings.Repeat("a", 200_000), strings.Repeat("😀", 50_000)} {
+			for _, e := range []*Encoding{CL100K(), O200K()} {
+				toks := e.Encode(nil, in)
+				if got := e.Count(in); got != len(toks) {
+					t.Errorf("%s: Count %d, Encode %d tokens", e.Name(), got, len(toks))
+				}
+				if e.Decode(toks) != in {
+					t.Errorf("%s: tokens do not decode to the input", e.Name())
+				}
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("counting 200,000 repeated letters did not finish in 2 minutes")
 	}
 }
