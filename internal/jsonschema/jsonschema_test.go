@@ -195,3 +195,17 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+func TestViolationsAreSorted(t *testing.T) {
+	s, err := Compile(json.RawMessage(`{"type":"object","properties":{"b":{"type":"string"},"a":{"type":"string"},"c":{"type":"string"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		err := s.Validate(json.RawMessage(`{"c":1,"a":1,"b":1}`))
+		var ve *ValidationError
+		if !errors.As(err, &ve) || len(ve.Violations) != 3 || ve.Violations[0].Path != "/a" || ve.Violations[1].Path != "/b" || ve.Violations[2].Path != "/c" {
+			t.Fatalf("violations not sorted by path: %v", err)
+		}
+	}
+}

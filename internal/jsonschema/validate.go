@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	js "github.com/santhosh-tekuri/jsonschema/v6"
@@ -86,8 +87,7 @@ type ValidationError struct {
 	// NotJSON is set when the value could not be parsed; Violations is then
 	// empty.
 	NotJSON error
-	// Violations lists the broken constraints, innermost first in document
-	// order.
+	// Violations lists the broken constraints, sorted by path.
 	Violations []Violation
 }
 
@@ -132,6 +132,15 @@ func (s *Schema) Validate(value json.RawMessage) error {
 		}
 	}
 	walk(ve)
+	// The validator visits object properties in map order; sort so the
+	// same value always gives the same message (a repair prompt that
+	// differs between runs would also defeat prompt caching).
+	slices.SortStableFunc(out.Violations, func(a, b Violation) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Message, b.Message)
+	})
 	return out
 }
 
