@@ -14,12 +14,24 @@
 //   - PII: validated patterns (Luhn, IBAN mod-97, SSN/ITIN rules, ABA routing
 //     checksum, VIN check digit, NHS mod-11, net/netip addresses), context
 //     words, and gazetteer-plus-shape heuristics for names and addresses;
-//     anonymized entities are masked with tags such as {EMAIL}.
+//     anonymized entities are masked with tags such as {EMAIL}. A number is
+//     read however it is written: digits of any script (Arabic-Indic,
+//     Devanagari, ...), any dash (en dash, U+2011, minus), dots, slashes,
+//     underscores or spaces between groups or between every digit, several
+//     numbers in one run. Addresses may hold letters of any script. When the
+//     same characters fit several enabled types (a phone-shaped number that
+//     passes the SSN rules), the strictest action among them applies and the
+//     finding names that type.
 //   - Word filters: one Aho-Corasick automaton over normalised text.
-//   - Every match runs on normalised text (NFKC, look-alike letters,
-//     zero-width and bidi characters removed, leetspeak and s.p.a.c.e.d
-//     words folded) whose positions map back to the original, so masks land
-//     on the original characters.
+//   - Every match runs on normalised text (NFKC, digits of every script and
+//     dashes folded, look-alike letters from Unicode TR39 folded, zero-width
+//     and bidi characters removed, leetspeak and s.p.a.c.e.d words folded)
+//     whose positions map back to the original, so masks land on the
+//     original characters.
+//   - Bounded time: every detector is linear in the length of the text, and
+//     Assess returns the context's error promptly when it is cancelled or
+//     its deadline passes (the PII scanners poll it as they go, the other
+//     stages between passes).
 //   - PROMPT_ATTACK and HATE: logistic regression over hashed word and
 //     character n-grams, trained by `go generate ./guardrail/internal/classify`
 //     from the project's shared data (and everyday requests, so ordinary
@@ -28,11 +40,15 @@
 //     a named protected group and derogation: its model reads the text with
 //     group names removed, plus evaluative-lexicon features (praise, insult,
 //     threat, negation, quotation, slurs), so a neutral or positive mention
-//     of a group is no evidence, and abuse naming no group is damped. Plus rules for instruction overrides,
-//     role-play jailbreaks and encoded payloads (base64, hex, ROT13 are
-//     decoded and checked again; the ROT13 view only when the text holds the
-//     ROT13 form of an attack trigger word, so plain text is folded once). INSULTS, SEXUAL, VIOLENCE and MISCONDUCT use
-//     weighted lexicons. Strength maps to a probability threshold.
+//     of a group is no evidence, and abuse naming no group is damped. Plus
+//     rules for instruction overrides and their paraphrases, role-play
+//     jailbreaks and encoded payloads (base64, hex, ROT13 are decoded and
+//     checked again; the ROT13 view only when the text holds the ROT13 form
+//     of an attack trigger word, so plain text is folded once), and for
+//     attacks written backwards (by character or by word), spelled out a
+//     letter at a time or run together in camel case. INSULTS, SEXUAL,
+//     VIOLENCE and MISCONDUCT use weighted lexicons. Strength maps to a
+//     probability threshold.
 //   - Denied topics: similarity to the topic's definition and examples
 //     through an optional bedrockkit.Embedder, plus keyword evidence.
 //   - Contextual grounding: sentence-level lexical support of the response by
@@ -46,12 +62,16 @@
 // two guards at once (typically Local and Remote): it blocks if either
 // blocks and otherwise applies the masks of both.
 //
-// Middleware wraps any bedrockkit.Model: the last message (text and tool
-// results) is assessed before the call and blocked input never reaches the
-// model; output text and tool-call inputs are assessed after. Streams use a
-// hold-back window (sync mode) so that no unmasked PII or blocked word is
-// released whatever the chunk boundaries, or release at once and cut the
-// stream on a violation (async mode). A blocked call returns, as Bedrock
+// Middleware wraps any bedrockkit.Model: the last message (text, reasoning
+// and tool results) is assessed before the call and blocked input never
+// reaches the model; output text, reasoning (extended thinking) and
+// tool-call inputs are assessed after (MiddlewareConfig.SkipReasoning and
+// SkipTools turn those off explicitly). Streams use a hold-back window (sync
+// mode): text and reasoning are assessed in windows of a few HoldBack
+// lengths, each once, so guarding costs time linear in the length of the
+// stream, no unmasked PII or blocked word is released and where the chunks
+// were split never changes the output; or streams release at once and cut
+// the stream on a violation (async mode). A blocked call returns, as Bedrock
 // does, the blocked message with StopReason guardrail_intervened; with
 // MiddlewareConfig.BlockAsError it returns a *BlockedError wrapping
 // bedrockkit.ErrGuardrailBlocked instead.

@@ -55,8 +55,11 @@ type MiddlewareConfig struct {
 	// Mode is StreamSync (default) or StreamAsync.
 	Mode StreamMode
 	// HoldBack is how many bytes of streamed text are held until more text
-	// arrives (sync mode); 0 means MaxEntityLen. A PII entity or blocked word
-	// no longer than HoldBack is never released partly.
+	// arrives (sync mode), and the size of the piece released after each
+	// assessment; 0 means MaxEntityLen. A PII entity or blocked word no
+	// longer than HoldBack is never released partly. A larger HoldBack means
+	// fewer, larger assessments (each byte is assessed about three times
+	// whatever its value) and more latency.
 	HoldBack int
 	// BlockAsError makes a blocked call return a *BlockedError (wrapping
 	// bedrockkit.ErrGuardrailBlocked) instead of, as Bedrock does, a normal

@@ -51,9 +51,239 @@ func runGuardrail(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("pii_f2=%.3f pii_pattern_precision=%.3f pii_pattern_recall=%.3f injection_accuracy=%.3f injection_fpr=%.3f hatecheck_accuracy=%.3f\n",
-		piiRes.f2, piiRes.patP, piiRes.patR, injAcc, injFPR, hcAcc)
+	varRecall, err := grEvalPIIVariants(ctx, filepath.Join(*data, "pii"))
+	if err != nil {
+		return err
+	}
+	evRecall, err := grEvalInjectionEvasions(ctx, filepath.Join(*data, "injection"))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("pii_f2=%.3f pii_pattern_precision=%.3f pii_pattern_recall=%.3f injection_accuracy=%.3f injection_fpr=%.3f hatecheck_accuracy=%.3f pii_variant_recall=%.3f injection_evasion_recall=%.3f\n",
+		piiRes.f2, piiRes.patP, piiRes.patR, injAcc, injFPR, hcAcc, varRecall, evRecall)
 	return nil
+}
+
+// grDigitZeros are the zeros of digit sets numbers are rewritten in.
+var grDigitZeros = []rune{'0', '\u0660', '\u06F0', '\u0966', '\uFF10'}
+
+// grSeparators replace the separators of a number (or are put between
+// every digit of one written without them).
+var grSeparators = []string{"-", "\u2013", "\u2011", "\u2212", ".", "/", "_", " "}
+
+// grRewriteNumber writes a number's digits in the digit set of zero, with
+// sep for every separator it had, or between every digit if it had none.
+func grRewriteNumber(v string, zero rune, sep string) string {
+	var b strings.Builder
+	hadSep := strings.IndexFunc(v, func(r rune) bool { return !unicode.IsDigit(r) }) >= 0
+	for i, r := range v {
+		switch {
+		case r >= '0' && r <= '9':
+			if !hadSep && i > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteRune(zero + r - '0')
+		case r == '-' || r == ' ' || r == '.':
+			b.WriteString(sep)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// grEvalPIIVariants rewrites each payment card, SSN and phone number of the
+// PII set in other digit scripts and separators (en dash, U+2011, minus,
+// dots, slashes, underscores, spaces, or a separator between every digit)
+// and reports the share of rewritten numbers still found as PII of any type
+// over their whole span.
+func grEvalPIIVariants(ctx context.Context, dir string) (float64, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	sort.Strings(files)
+	pol := &guardrail.Policy{BlockedInputMessaging: "blocked", BlockedOutputsMessaging: "blocked",
+		SensitiveInformationPolicyConfig: &guardrail.SensitiveInfoConfig{}}
+	for _, t := range guardrail.PIITypes {
+		pol.SensitiveInformationPolicyConfig.PiiEntitiesConfig = append(pol.SensitiveInformationPolicyConfig.PiiEntitiesConfig,
+			guardrail.PIIEntityConfig{Type: t, Action: guardrail.ActionAnonymize})
+	}
+	g, err := guardrail.NewLocal(pol, guardrail.Options{})
+	if err != nil {
+		return 0, err
+	}
+	type tally struct{ found, n int }
+	per := map[string]*tally{}
+	var all tally
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return 0, err
+		}
+		var recs []struct {
+			Text  string `json:"full_text"`
+			Spans []struct {
+				Type  string `json:"entity_type"`
+				Start int    `json:"start_position"`
+				End   int    `json:"end_position"`
+			} `json:"spans"`
+		}
+		if err := json.Unmarshal(b, &recs); err != nil {
+			return 0, fmt.Errorf("%s: %w", f, err)
+		}
+		for _, r := range recs {
+			for _, sp := range r.Spans {
+				if sp.Type != "CREDIT_CARD" && sp.Type != "US_SSN" && sp.Type != "PHONE_NUMBER" {
+					continue
+				}
+				a, e := grRuneToByte(r.Text, sp.Start), grRuneToByte(r.Text, sp.End)
+				for zi, zero := range grDigitZeros {
+					for si, sep := range grSeparators {
+						if (zi+si)%3 != 0 && zi != 0 {
+							continue // a sample of the combinations: every separator in ASCII digits, a third in other scripts
+						}
+						v := grRewriteNumber(r.Text[a:e], zero, sep)
+						text := r.Text[:a] + v + r.Text[e:]
+						res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: text})
+						if err != nil {
+							return 0, err
+						}
+						ok := false
+						if p := res.Assessments[0].SensitiveInformationPolicy; p != nil {
+							for _, en := range p.PiiEntities {
+								ok = ok || en.Span.Start <= a && en.Span.End >= a+len(v)
+							}
+						}
+						key := sp.Type
+						if per[key] == nil {
+							per[key] = &tally{}
+						}
+						per[key].n++
+						all.n++
+						if ok {
+							per[key].found++
+							all.found++
+						}
+					}
+				}
+			}
+		}
+	}
+	fmt.Println("== PII numbers rewritten (digit scripts, Unicode dashes, dots, slashes, underscores, a separator between every digit): found whole, any type")
+	for _, k := range []string{"CREDIT_CARD", "US_SSN", "PHONE_NUMBER"} {
+		if t := per[k]; t != nil {
+			fmt.Printf("%-28s %6d %8.3f\n", k, t.n, grRatio(t.found, t.n))
+		}
+	}
+	fmt.Printf("%-28s %6d %8.3f\n\n", "all", all.n, grRatio(all.found, all.n))
+	return grRatio(all.found, all.n), nil
+}
+
+// grEvalInjectionEvasions rewrites each attack of the injection sets that
+// the guard blocks as written: backwards by character, with its words in
+// reverse order, spelled out a letter at a time, and run together in camel
+// case; it reports the share of rewritten attacks still blocked.
+func grEvalInjectionEvasions(ctx context.Context, dir string) (float64, error) {
+	pol := &guardrail.Policy{BlockedInputMessaging: "blocked", BlockedOutputsMessaging: "blocked",
+		ContentPolicyConfig: &guardrail.ContentPolicyConfig{FiltersConfig: []guardrail.ContentFilterConfig{
+			{Type: guardrail.FilterPromptAttack, InputStrength: guardrail.StrengthHigh, OutputStrength: guardrail.StrengthNone}}}}
+	g, err := guardrail.NewLocal(pol, guardrail.Options{})
+	if err != nil {
+		return 0, err
+	}
+	var attacks []string
+	jsonl, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	sort.Strings(jsonl)
+	for _, f := range jsonl {
+		fh, err := os.Open(f)
+		if err != nil {
+			return 0, err
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			var r struct {
+				Label int    `json:"label"`
+				Text  string `json:"text"`
+			}
+			if json.Unmarshal(sc.Bytes(), &r) == nil && r.Label == 1 {
+				attacks = append(attacks, r.Text)
+			}
+		}
+		fh.Close()
+	}
+	csvs, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
+	sort.Strings(csvs)
+	for _, f := range csvs {
+		recs, err := grReadCSV(f)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range recs {
+			if strings.EqualFold(r["type"], "jailbreak") {
+				attacks = append(attacks, r["prompt"])
+			}
+		}
+	}
+	reverse := func(s string) string {
+		r := []rune(s)
+		for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+			r[i], r[j] = r[j], r[i]
+		}
+		return string(r)
+	}
+	rewrites := []struct {
+		name string
+		f    func(string) string
+	}{
+		{"backwards", reverse},
+		{"words reversed", func(s string) string {
+			w := strings.Fields(s)
+			for i, j := 0, len(w)-1; i < j; i, j = i+1, j-1 {
+				w[i], w[j] = w[j], w[i]
+			}
+			return strings.Join(w, " ")
+		}},
+		{"spelled out", func(s string) string {
+			var ws []string
+			for _, w := range strings.Fields(s) {
+				ws = append(ws, strings.Join(strings.Split(w, ""), " "))
+			}
+			return strings.Join(ws, "   ")
+		}},
+		{"camel case", func(s string) string {
+			var b strings.Builder
+			for _, w := range strings.Fields(s) {
+				r := []rune(w)
+				b.WriteString(strings.ToUpper(string(r[0])) + string(r[1:]))
+			}
+			return b.String()
+		}},
+	}
+	fmt.Println("== Prompt attacks rewritten (of those blocked as written, PROMPT_ATTACK HIGH): share still blocked")
+	var found, n int
+	for _, rw := range rewrites {
+		var f, m int
+		for _, a := range attacks {
+			res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: a})
+			if err != nil {
+				return 0, err
+			}
+			if !res.Blocked {
+				continue
+			}
+			res, err = g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: rw.f(a)})
+			if err != nil {
+				return 0, err
+			}
+			m++
+			if res.Blocked {
+				f++
+			}
+		}
+		fmt.Printf("%-28s %6d %8.3f\n", rw.name, m, grRatio(f, m))
+		found, n = found+f, n+m
+	}
+	fmt.Printf("%-28s %6d %8.3f\n\n", "all", n, grRatio(found, n))
+	return grRatio(found, n), nil
 }
 
 type grPIISummary struct{ f2, patP, patR float64 }
