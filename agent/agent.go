@@ -103,6 +103,9 @@ type Agent struct {
 	// Pause.Key to resume in another process or from a client (see
 	// Pending and PauseOptions).
 	Pause PauseOptions
+	// Authorizer, if set, decides whether each tool call may run, before
+	// it runs (see ToolAuthorizer); denied calls get a refusal result.
+	Authorizer ToolAuthorizer
 
 	memOnce sync.Once
 	mem     Memory
@@ -543,6 +546,10 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 			results[i] = res
 			r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: res, IdempotencyKey: pc.IdempotencyKey})
 		default:
+			if res, ok := r.authorize(ctx, r.tools[c.Name], c, pc.IdempotencyKey); !ok {
+				results[i] = res
+				continue
+			}
 			if rec, ok := r.sess.Records[pc.IdempotencyKey]; ok {
 				results[i] = rec
 				r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: rec, IdempotencyKey: pc.IdempotencyKey, Replayed: true})
@@ -781,6 +788,10 @@ func (r *runner) handleCalls(ctx context.Context, calls []bedrockkit.ToolCall) (
 				r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: results[i], IdempotencyKey: key})
 				continue
 			}
+		}
+		if res, ok := r.authorize(ctx, t, c, key); !ok {
+			results[i] = res
+			continue
 		}
 		if rec, ok := r.sess.Records[key]; ok {
 			results[i] = rec

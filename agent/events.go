@@ -8,8 +8,8 @@ import (
 )
 
 // Event is one step of a run, for tracing and streaming. It is sealed: the
-// concrete types are TextDelta, ModelCalled, ToolCalled, Observation,
-// GuardrailIntervened, Summarized, Failure, Paused and Finished. They mirror
+// concrete types are TextDelta, ModelCalled, ToolAuthorized, ToolCalled,
+// Observation, GuardrailIntervened, Summarized, Failure, Paused and Finished. They mirror
 // Bedrock's agent traces (model invocation, invocation input, observation,
 // guardrail, failure) and map onto OpenTelemetry GenAI spans.
 type Event interface {
