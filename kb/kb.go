@@ -34,7 +34,7 @@ type Config struct {
 	Chunker chunk.Chunker
 	// Loaders maps a lower-case file extension without the dot ("md") to
 	// its Loader. Nil means DefaultLoaders() (txt, md, html, csv, json,
-	// pdf, docx, ...).
+	// docx, ...); PDF needs the loader of kb/pdf.
 	Loaders map[string]Loader
 	// Model answers RetrieveAndGenerate. Nil means extractive answers: the
 	// best supporting sentences of the retrieved passages, cited, with
@@ -57,14 +57,28 @@ type Config struct {
 	// error (bedrockkit.IsRetryable). Zero means 5 attempts from 200 ms.
 	Retry bedrockkit.RetryPolicy
 	// MaxDocumentBytes is the largest document Sync reads; larger ones fail
-	// alone. Default 50 MiB (Bedrock's limit).
+	// alone with ErrTooLarge. Default 50 MiB (Bedrock's limit).
 	MaxDocumentBytes int64
+	// MaxTextBytes bounds the text a Loader may extract from one document
+	// (LoadLimits.MaxTextBytes, passed to every Load); a document over it
+	// fails alone with ErrTextTooLarge. Default DefaultMaxTextBytes (64
+	// MiB).
+	MaxTextBytes int64
+	// LoadTimeout bounds the time one document may take to load; past it
+	// the Loader's context is cancelled and the document fails alone with
+	// ErrLoadTimeout. Default 1 minute; negative means no limit. Loaders
+	// must honour their context for it to bite (the built-in ones and
+	// kb/pdf do).
+	LoadTimeout time.Duration
 	// Keyword sets the BM25 parameters of keyword search; a zero field takes
 	// its default (k1=0.9, b=0.4, Anserini's; on SciFact's train split the
 	// six settings tried, k1 0.7-1.5 and b 0.3-0.75, all scored nDCG@10
 	// within 0.005 of it).
 	Keyword BM25Params
 }
+
+// DefaultLoadTimeout is the default of Config.LoadTimeout.
+const DefaultLoadTimeout = time.Minute
 
 // BM25Params are the Okapi BM25 parameters of keyword search.
 type BM25Params struct {
@@ -147,6 +161,12 @@ func New(cfg Config) (*KnowledgeBase, error) {
 	}
 	if cfg.MaxDocumentBytes <= 0 {
 		cfg.MaxDocumentBytes = 50 << 20
+	}
+	if cfg.MaxTextBytes <= 0 {
+		cfg.MaxTextBytes = DefaultMaxTextBytes
+	}
+	if cfg.LoadTimeout == 0 {
+		cfg.LoadTimeout = DefaultLoadTimeout
 	}
 	if cfg.Keyword.B < 0 || cfg.Keyword.B > 1 || cfg.Keyword.K1 < 0 {
 		return nil, invalid("Config.Keyword: k1 must be >= 0 and b within 0..1 (got k1=%v b=%v)", cfg.Keyword.K1, cfg.Keyword.B)

@@ -32,6 +32,85 @@ var (
 	ErrNoText = fmt.Errorf("%w: kb: no extractable text", bedrockkit.ErrInvalidInput)
 )
 
+// Errors of the load limits (see LoadLimits and Config). Each wraps
+// ErrLoadLimit, which wraps bedrockkit.ErrInvalidInput: the document fails
+// alone and a Sync goes on with the others, counting it in
+// SyncReport.OverLimit.
+var (
+	// ErrLoadLimit is wrapped by every error of a document that went over
+	// a limit on its size, text, structure, memory or time.
+	ErrLoadLimit = fmt.Errorf("%w: kb: document over a load limit", bedrockkit.ErrInvalidInput)
+	// ErrTooLarge: the document's bytes are over the limit of its source
+	// (FSSource.MaxSize) or of Config.MaxDocumentBytes.
+	ErrTooLarge = fmt.Errorf("%w: document too large", ErrLoadLimit)
+	// ErrTextTooLarge: the text extracted from the document is over
+	// LoadLimits.MaxTextBytes (Config.MaxTextBytes).
+	ErrTextTooLarge = fmt.Errorf("%w: extracted text too large", ErrLoadLimit)
+	// ErrTooComplex: the document's structure is over a loader's limit,
+	// such as the nesting depth or element count of a DOCX, the nesting
+	// of a JSON value, the size of one CSV record or of a zip member once
+	// decompressed.
+	ErrTooComplex = fmt.Errorf("%w: document structure too complex", ErrLoadLimit)
+	// ErrLoadMemory: the loader's engine used up its memory budget on the
+	// document (see kb/pdf).
+	ErrLoadMemory = fmt.Errorf("%w: out of the loader's memory budget", ErrLoadLimit)
+	// ErrLoadTimeout: loading the document took longer than
+	// Config.LoadTimeout.
+	ErrLoadTimeout = fmt.Errorf("%w: loading took too long", ErrLoadLimit)
+)
+
+// DefaultMaxTextBytes is the default of LoadLimits.MaxTextBytes: 64 MiB.
+const DefaultMaxTextBytes = 64 << 20
+
+// LoadLimits bound what loading one document may produce. Sync hands
+// Config's limits to every Loader in the context it passes to Load (see
+// WithLoadLimits); a Loader reads them with LoadLimitsFromContext and fails
+// with an error wrapping ErrTextTooLarge once its output would go over.
+// Sync also checks the Document a Loader returns, so a Loader that ignores
+// the limits cannot get a larger text indexed, but it can still use the
+// memory: a Loader must bound its own work by the limits and honour ctx.
+type LoadLimits struct {
+	// MaxTextBytes is the most text, in UTF-8 bytes, one document may yield;
+	// every heading and page boundary a loader records counts as
+	// HeadingCost bytes more. Zero or negative means DefaultMaxTextBytes.
+	MaxTextBytes int64
+}
+
+// HeadingCost is what one recorded heading or page boundary counts
+// toward LoadLimits.MaxTextBytes, so that a document of many empty headings
+// cannot grow the structure beside the text without bound.
+const HeadingCost = 64
+
+type loadLimitsKey struct{}
+
+// WithLoadLimits returns a context carrying the limits for Loaders.
+func WithLoadLimits(ctx context.Context, l LoadLimits) context.Context {
+	return context.WithValue(ctx, loadLimitsKey{}, l)
+}
+
+// LoadLimitsFromContext returns the limits WithLoadLimits put in ctx, with
+// defaults in place of zero fields (all defaults when there are none).
+func LoadLimitsFromContext(ctx context.Context) LoadLimits {
+	l, _ := ctx.Value(loadLimitsKey{}).(LoadLimits)
+	if l.MaxTextBytes <= 0 {
+		l.MaxTextBytes = DefaultMaxTextBytes
+	}
+	return l
+}
+
+// textTooLarge is the error of a loader whose output would exceed max.
+func textTooLarge(format string, max int64) error {
+	return fmt.Errorf("%w: the %s text is over the limit of %d bytes; split the document or raise Config.MaxTextBytes", ErrTextTooLarge, format, max)
+}
+
+// checkDocSize fails a Document whose text and structure exceed max.
+func checkDocSize(format string, doc chunk.Document, max int64) error {
+	if int64(len(doc.Text))+HeadingCost*int64(len(doc.Headings)+len(doc.Pages)) > max {
+		return textTooLarge(format, max)
+	}
+	return nil
+}
+
 // DefaultLoaders returns a new map of the built-in loaders keyed by
 // lowercase file extension without the dot:
 //
@@ -42,11 +121,12 @@ var (
 //	tsv                    CSVLoader with Comma '\t'
 //	json                   JSONLoader
 //	jsonl, ndjson          JSONLoader with Lines
-//	pdf                    PDFLoader
 //	docx                   DOCXLoader
 //
-// The map is the caller's to change: add or replace entries to support
-// other formats.
+// PDF is not among them: its loader, in package kb/pdf, runs a PDF engine
+// that adds several megabytes to a program, so a program that wants it
+// registers it (loaders["pdf"] = pdf.NewLoader(pdf.Options{})). The map is
+// the caller's to change: add or replace entries to support other formats.
 func DefaultLoaders() map[string]Loader {
 	return map[string]Loader{
 		"txt":      TextLoader{},
@@ -60,7 +140,6 @@ func DefaultLoaders() map[string]Loader {
 		"json":     JSONLoader{},
 		"jsonl":    JSONLoader{Lines: true},
 		"ndjson":   JSONLoader{Lines: true},
-		"pdf":      PDFLoader{},
 		"docx":     DOCXLoader{},
 	}
 }
@@ -86,7 +165,7 @@ func LoaderFor(loaders map[string]Loader, name string) (Loader, error) {
 	if ext == "" {
 		return nil, fmt.Errorf("%w: %q has no file extension; give it one of the loaders' extensions or add a loader", ErrUnsupportedFormat, name)
 	}
-	return nil, fmt.Errorf("%w: no loader for %q files; add one to the loaders map or convert the file", ErrUnsupportedFormat, "."+ext)
+	return nil, fmt.Errorf("%w: no loader for %q files; %s", ErrUnsupportedFormat, "."+ext, addLoaderHint(ext))
 }
 
 // Load loads one item with the loader its name picks: a convenience for
@@ -112,6 +191,14 @@ func Load(ctx context.Context, loaders map[string]Loader, item SourceItem, data 
 		doc.Metadata = md
 	}
 	return doc, nil
+}
+
+// addLoaderHint says how to get a loader for ext.
+func addLoaderHint(ext string) string {
+	if ext == "pdf" {
+		return "register the PDF loader of package github.com/bedrockkit/bedrockkit/kb/pdf (loaders[\"pdf\"] = pdf.NewLoader(pdf.Options{}))"
+	}
+	return "add one to the loaders map or convert the file"
 }
 
 // decodeText returns data as UTF-8 text: UTF-8 (a byte order mark is

@@ -11,7 +11,6 @@ import (
 // hundred KB (b.SetBytes, so the output reads in MB/s of input).
 func BenchmarkLoaders(b *testing.B) {
 	var md, html, csv, json strings.Builder
-	var pages [][]pdfLine
 	var paras []docxPara
 	for i := range 2000 {
 		line := fmt.Sprintf("Clause %d: the annual fee of %d USD is waived in the first year for premium cards.", i, i%300)
@@ -19,15 +18,12 @@ func BenchmarkLoaders(b *testing.B) {
 			fmt.Fprintf(&md, "## Section %d\n\n", i/50)
 			fmt.Fprintf(&html, "<h2>Section %d</h2>", i/50)
 			paras = append(paras, docxPara{"Heading2", fmt.Sprintf("Section %d", i/50)})
-			pages = append(pages, nil)
 		}
 		md.WriteString(line + "\n\n")
 		fmt.Fprintf(&html, "<p>%s <b>bold</b> &amp; more</p>\n", line)
 		fmt.Fprintf(&csv, "%d,%q,%d\n", i, line, i%300)
 		fmt.Fprintf(&json, `{"id": %d, "text": %q, "fee": {"usd": %d}},`, i, line, i%300)
 		paras = append(paras, docxPara{"", line})
-		p := &pages[len(pages)-1]
-		*p = append(*p, pdfLine{X: 72, Y: float64(760 - 14*len(*p)), Text: line})
 	}
 	docs := []struct {
 		name string
@@ -39,7 +35,6 @@ func BenchmarkLoaders(b *testing.B) {
 		{"html", HTMLLoader{}, []byte("<html><body>" + html.String() + "</body></html>")},
 		{"csv", CSVLoader{}, []byte("id,text,fee\n" + csv.String())},
 		{"json", JSONLoader{}, []byte("[" + strings.TrimSuffix(json.String(), ",") + "]")},
-		{"pdf", PDFLoader{}, buildPDF(pages, true)},
 		{"docx", DOCXLoader{}, buildDOCX(paras, map[string]string{"Heading2": "heading 2"}, nil)},
 	}
 	for _, d := range docs {

@@ -28,12 +28,71 @@ import (
 // "column N" (1-based); rows may have fewer or more fields than the header.
 // The text is decoded like TextLoader's. Syntax errors (such as a bare
 // quote) fail with ErrMalformedDocument and the line number.
+//
+// # Limits
+//
+// Rows are read one at a time. A record (one row, with the line breaks
+// inside its quoted fields) longer than MaxRecordBytes fails with
+// ErrTooComplex before it is parsed, since parsing keeps every field of a
+// record at once: a one-line file of millions of commas would otherwise
+// cost tens of bytes per comma. So does a record of more than MaxFields
+// fields. Each row repeats the header's names, so the
+// output is counted as it is written and stops at LoadLimits.MaxTextBytes
+// with ErrTextTooLarge. A cancelled context stops it within a thousand
+// rows.
 type CSVLoader struct {
 	// Comma is the field delimiter; 0 means ','. Use '\t' for TSV.
 	Comma rune
 	// NoHeader says the first row is data: columns are then named
 	// "column 1", "column 2", ...
 	NoHeader bool
+	// MaxRecordBytes is the longest record accepted, in bytes; 0 means
+	// 1 MiB.
+	MaxRecordBytes int
+	// MaxFields is the most fields one record may have; 0 means 100,000.
+	MaxFields int
+}
+
+// Defaults of CSVLoader's limits.
+const (
+	csvMaxRecord = 1 << 20
+	csvMaxFields = 100_000
+)
+
+// csvGuard passes the text to encoding/csv and fails once one record runs
+// longer than max bytes or has more than maxFields fields. A record ends
+// at a line break outside quotes; quotes toggle, which also holds for the
+// doubled quotes of RFC 4180 (and a stray quote is a syntax error the
+// parser reports). comma is the delimiter's first byte.
+type csvGuard struct {
+	r         io.Reader
+	max       int
+	maxFields int
+	comma     byte
+	n, fields int
+	inQuote   bool
+}
+
+func (g *csvGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	for _, c := range p[:n] {
+		switch {
+		case c == '"':
+			g.inQuote = !g.inQuote
+		case c == '\n' && !g.inQuote:
+			g.n, g.fields = 0, 0
+			continue
+		case c == g.comma && !g.inQuote:
+			if g.fields++; g.fields >= g.maxFields {
+				return 0, fmt.Errorf("%w: a CSV record has more than %d fields (CSVLoader.MaxFields)", ErrTooComplex, g.maxFields)
+			}
+		}
+		g.n++
+		if g.n > g.max {
+			return 0, fmt.Errorf("%w: a CSV record is longer than %d bytes (CSVLoader.MaxRecordBytes); check its quotes", ErrTooComplex, g.max)
+		}
+	}
+	return n, err
 }
 
 // Load implements Loader.
@@ -45,7 +104,20 @@ func (l CSVLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.D
 	if err != nil {
 		return chunk.Document{}, err
 	}
-	r := csv.NewReader(strings.NewReader(text))
+	maxRec := l.MaxRecordBytes
+	if maxRec <= 0 {
+		maxRec = csvMaxRecord
+	}
+	maxText := LoadLimitsFromContext(ctx).MaxTextBytes
+	maxFields := l.MaxFields
+	if maxFields <= 0 {
+		maxFields = csvMaxFields
+	}
+	comma := ','
+	if l.Comma != 0 {
+		comma = l.Comma
+	}
+	r := csv.NewReader(&csvGuard{r: strings.NewReader(text), max: maxRec, maxFields: maxFields, comma: string(comma)[0]})
 	if l.Comma != 0 {
 		r.Comma = l.Comma
 	}
@@ -62,6 +134,9 @@ func (l CSVLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.D
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if errors.Is(err, ErrLoadLimit) {
+			return chunk.Document{}, err
 		}
 		if err != nil {
 			return chunk.Document{}, fmt.Errorf("%w: CSV: %v; quote fields that contain the delimiter, quotes or line breaks", ErrMalformedDocument, err)
@@ -90,6 +165,9 @@ func (l CSVLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.D
 			}
 			if name == "" {
 				name = "column " + strconv.Itoa(i+1)
+			}
+			if int64(b.Len()+len(name)+len(v)+4) > maxText {
+				return chunk.Document{}, textTooLarge("CSV", maxText)
 			}
 			b.WriteString(name)
 			b.WriteString(": ")

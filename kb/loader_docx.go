@@ -32,14 +32,158 @@ import (
 // pages (pagination happens when Word renders), so
 // Document.Pages stays nil. Legacy .doc files are not supported. A damaged
 // archive or XML fails with ErrMalformedDocument.
-type DOCXLoader struct{}
+//
+// # Limits
+//
+// The XML is streamed token by token, never held whole, and the loader
+// stops with an error wrapping ErrTooComplex as soon as an archive member
+// decompresses past MaxXMLBytes (a zip bomb), elements nest deeper than
+// MaxDepth, more than MaxElements elements are read, or one tag is longer
+// than 1 MiB (an element with a million attributes). The text, plus
+// HeadingCost per heading, stops at LoadLimits.MaxTextBytes with
+// ErrTextTooLarge. A cancelled context stops it within a few thousand
+// tokens. Memory therefore stays within a small multiple of these limits
+// whatever the file holds.
+type DOCXLoader struct {
+	// MaxDepth is the deepest element nesting accepted; 0 means 256 (Word
+	// documents nest a few dozen deep, tables in tables included).
+	MaxDepth int
+	// MaxElements is the most XML elements read from the document and its
+	// styles together; 0 means 4,000,000 (about 2,000 pages).
+	MaxElements int
+	// MaxXMLBytes is the most bytes one archive member may decompress to;
+	// 0 means 128 MiB.
+	MaxXMLBytes int64
+}
 
-// docxMaxXML bounds the uncompressed size read from one archive member, so
-// a zip bomb cannot exhaust memory.
-const docxMaxXML = 256 << 20
+// Defaults of DOCXLoader's limits.
+const (
+	docxMaxDepth    = 256
+	docxMaxElements = 4_000_000
+	docxMaxXML      = 128 << 20
+	xmlMaxTag       = 1 << 20
+)
+
+func (l DOCXLoader) limits() (depth, elements int, xmlBytes int64) {
+	depth, elements, xmlBytes = l.MaxDepth, l.MaxElements, l.MaxXMLBytes
+	if depth <= 0 {
+		depth = docxMaxDepth
+	}
+	if elements <= 0 {
+		elements = docxMaxElements
+	}
+	if xmlBytes <= 0 {
+		xmlBytes = docxMaxXML
+	}
+	return depth, elements, xmlBytes
+}
+
+// xmlStream is a DOCX member being decoded within the loader's limits.
+type xmlStream struct {
+	dec      *xml.Decoder
+	depth    int
+	maxDepth int
+	elements *int // shared count across members
+	maxElems int
+	tokens   int
+}
+
+func (l DOCXLoader) open(f *zip.File, elements *int) (*xmlStream, io.Closer, error) {
+	maxDepth, maxElems, maxBytes := l.limits()
+	if f.UncompressedSize64 > uint64(maxBytes) {
+		return nil, nil, fmt.Errorf("%w: DOCX member %s decompresses to %d bytes, over the limit of %d (DOCXLoader.MaxXMLBytes)", ErrTooComplex, f.Name, f.UncompressedSize64, maxBytes)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: DOCX %s: %v", ErrMalformedDocument, f.Name, err)
+	}
+	r := &xmlGuard{r: rc, left: maxBytes, name: f.Name}
+	return &xmlStream{dec: xml.NewDecoder(r), maxDepth: maxDepth, elements: elements, maxElems: maxElems}, rc, nil
+}
+
+// next returns the next token, enforcing the limits and ctx.
+func (x *xmlStream) next(ctx context.Context) (xml.Token, error) {
+	x.tokens++
+	if x.tokens%4096 == 0 && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	tok, err := x.dec.Token()
+	if err != nil {
+		var le *limitError
+		if errors.As(err, &le) {
+			return nil, le.err
+		}
+		return nil, err
+	}
+	switch tok.(type) {
+	case xml.StartElement:
+		x.depth++
+		*x.elements++
+		if x.depth > x.maxDepth {
+			return nil, fmt.Errorf("%w: DOCX elements nest deeper than %d levels (DOCXLoader.MaxDepth)", ErrTooComplex, x.maxDepth)
+		}
+		if *x.elements > x.maxElems {
+			return nil, fmt.Errorf("%w: the DOCX has more than %d XML elements (DOCXLoader.MaxElements)", ErrTooComplex, x.maxElems)
+		}
+	case xml.EndElement:
+		x.depth--
+	}
+	return tok, nil
+}
+
+// limitError carries a limit error through encoding/xml, which wraps the
+// reader's errors in its own.
+type limitError struct{ err error }
+
+func (e *limitError) Error() string { return e.err.Error() }
+
+// xmlGuard fails reads past the member's size limit and tags longer than
+// xmlMaxTag (encoding/xml holds a whole tag, attributes included, in
+// memory). Inside CDATA sections and comments '<' starts no tag, but no
+// DOCX writer emits megabytes of those.
+type xmlGuard struct {
+	r      io.Reader
+	left   int64
+	name   string
+	inTag  bool
+	tagLen int
+}
+
+func (g *xmlGuard) Read(p []byte) (int, error) {
+	if g.left <= 0 {
+		// One byte more tells a member of exactly the limit from a larger one.
+		var one [1]byte
+		if n, _ := g.r.Read(one[:]); n == 0 {
+			return 0, io.EOF
+		}
+		return 0, &limitError{fmt.Errorf("%w: DOCX member %s decompresses to more than the limit of its size (DOCXLoader.MaxXMLBytes); a zip bomb?", ErrTooComplex, g.name)}
+	}
+	if int64(len(p)) > g.left {
+		p = p[:g.left]
+	}
+	n, err := g.r.Read(p)
+	g.left -= int64(n)
+	for _, c := range p[:n] {
+		switch {
+		case c == '<':
+			g.inTag, g.tagLen = true, 0
+		case c == '>':
+			g.inTag = false
+		case g.inTag:
+			g.tagLen++
+			if g.tagLen > xmlMaxTag {
+				return n, &limitError{fmt.Errorf("%w: DOCX member %s has a tag longer than %d bytes", ErrTooComplex, g.name, xmlMaxTag)}
+			}
+		}
+	}
+	if errors.Is(err, io.EOF) && g.left <= 0 {
+		err = nil // let the next Read check for more
+	}
+	return n, err
+}
 
 // Load implements Loader.
-func (DOCXLoader) Load(ctx context.Context, _ SourceItem, data []byte) (doc chunk.Document, err error) {
+func (l DOCXLoader) Load(ctx context.Context, _ SourceItem, data []byte) (doc chunk.Document, err error) {
 	if err := loadCheck(ctx); err != nil {
 		return chunk.Document{}, err
 	}
@@ -60,25 +204,41 @@ func (DOCXLoader) Load(ctx context.Context, _ SourceItem, data []byte) (doc chun
 	if main == nil {
 		return chunk.Document{}, fmt.Errorf("%w: DOCX archive has no word/document.xml; is it a Word document?", ErrMalformedDocument)
 	}
+	elements := 0
 	levels := map[string]int{}
 	if styles != nil {
-		if levels, err = docxStyleLevels(styles); err != nil {
-			return chunk.Document{}, fmt.Errorf("%w: DOCX word/styles.xml: %v", ErrMalformedDocument, err)
+		x, c, err := l.open(styles, &elements)
+		if err != nil {
+			return chunk.Document{}, err
+		}
+		levels, err = docxStyleLevels(ctx, x)
+		c.Close()
+		if err != nil {
+			return chunk.Document{}, docxError("word/styles.xml", err)
 		}
 	}
-	rc, err := main.Open()
+	x, c, err := l.open(main, &elements)
 	if err != nil {
-		return chunk.Document{}, fmt.Errorf("%w: DOCX word/document.xml: %v", ErrMalformedDocument, err)
+		return chunk.Document{}, err
 	}
-	defer rc.Close()
-	doc, err = docxText(ctx, io.LimitReader(rc, docxMaxXML), levels)
+	defer c.Close()
+	doc, err = docxText(ctx, x, levels, LoadLimitsFromContext(ctx).MaxTextBytes)
 	if err != nil {
 		if ctx.Err() != nil {
 			return chunk.Document{}, ctx.Err()
 		}
-		return chunk.Document{}, fmt.Errorf("%w: DOCX word/document.xml: %v", ErrMalformedDocument, err)
+		return chunk.Document{}, docxError("word/document.xml", err)
 	}
 	return doc, nil
+}
+
+// docxError keeps limit and cancellation errors as they are and reports
+// anything else as a malformed member.
+func docxError(member string, err error) error {
+	if errors.Is(err, ErrLoadLimit) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w: DOCX %s: %v", ErrMalformedDocument, member, err)
 }
 
 const wordNS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -93,18 +253,12 @@ func wattr(se xml.StartElement, name string) string {
 }
 
 // docxStyleLevels maps paragraph style IDs to heading levels.
-func docxStyleLevels(f *zip.File) (map[string]int, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	dec := xml.NewDecoder(io.LimitReader(rc, docxMaxXML))
+func docxStyleLevels(ctx context.Context, x *xmlStream) (map[string]int, error) {
 	levels := map[string]int{}
 	var id string
 	level := 0
 	for {
-		tok, err := dec.Token()
+		tok, err := x.next(ctx)
 		if errors.Is(err, io.EOF) {
 			return levels, nil
 		}
@@ -132,7 +286,7 @@ func docxStyleLevels(f *zip.File) (map[string]int, error) {
 			}
 		case xml.EndElement:
 			if t.Name.Space == wordNS && t.Name.Local == "style" {
-				if id != "" && level > 0 {
+				if id != "" && level > 0 && len(levels) < 1<<16 {
 					levels[id] = level
 				}
 				id, level = "", 0
@@ -155,8 +309,7 @@ func headingStyleLevel(name string) int {
 	return 0
 }
 
-func docxText(ctx context.Context, r io.Reader, styleLevels map[string]int) (chunk.Document, error) {
-	dec := xml.NewDecoder(r)
+func docxText(ctx context.Context, x *xmlStream, styleLevels map[string]int, maxText int64) (chunk.Document, error) {
 	var (
 		b        strings.Builder
 		para     strings.Builder
@@ -166,6 +319,7 @@ func docxText(ctx context.Context, r io.Reader, styleLevels map[string]int) (chu
 		cellDep  int // nesting of table cells
 		rowCells int // cells written in the current row
 	)
+	size := func() int64 { return int64(b.Len()+para.Len()) + HeadingCost*int64(len(heads)) }
 	endPara := func() {
 		p := strings.TrimSpace(para.String())
 		para.Reset()
@@ -193,16 +347,17 @@ func docxText(ctx context.Context, r io.Reader, styleLevels map[string]int) (chu
 		b.WriteString(p)
 		level = 0
 	}
-	for n := 0; ; n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return chunk.Document{}, ctx.Err()
-		}
-		tok, err := dec.Token()
+	for {
+		tok, err := x.next(ctx)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return chunk.Document{}, err
+		}
+		// Separators and the heading entry add a few bytes per paragraph.
+		if size()+HeadingCost+8 > maxText {
+			return chunk.Document{}, textTooLarge("DOCX", maxText)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -251,6 +406,9 @@ func docxText(ctx context.Context, r io.Reader, styleLevels map[string]int) (chu
 			}
 		case xml.CharData:
 			if inText {
+				if size()+int64(len(t)) > maxText {
+					return chunk.Document{}, textTooLarge("DOCX", maxText)
+				}
 				para.Write(t)
 			}
 		}

@@ -57,12 +57,6 @@ func FuzzJSONLinesLoader(f *testing.F) {
 	fuzzLoader(f, JSONLoader{Lines: true}, []byte("{\"a\":1}\n{\"b\":[2]}\n"), []byte("1\n\n{"))
 }
 
-func FuzzPDFLoader(f *testing.F) {
-	good := buildPDF([][]pdfLine{{{72, 720, "Fees", ""}, {72, 700, "Annual (95) USD", ""}}, {{72, 720, "Page two", ""}}}, false)
-	packed := buildPDF([][]pdfLine{{{72, 720, "Compressed", ""}}}, true)
-	fuzzLoader(f, PDFLoader{}, good, packed, good[:len(good)/2], packed[:len(packed)-20], []byte("%PDF-1.4\n%%EOF"), []byte("%PDF-"))
-}
-
 func FuzzDOCXLoader(f *testing.F) {
 	d := buildDOCX([]docxPara{{"Heading1", "Title"}, {"", "Body & text"}}, map[string]string{"Heading1": "heading 1"}, [][]string{{"a", "b"}})
 	fuzzLoader(f, DOCXLoader{}, d, d[:len(d)/2], []byte("PK\x03\x04"))

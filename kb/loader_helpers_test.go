@@ -3,7 +3,6 @@ package kb
 import (
 	"archive/zip"
 	"bytes"
-	"compress/zlib"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,86 +10,6 @@ import (
 
 	"github.com/bedrockkit/bedrockkit/chunk"
 )
-
-// pdfLine is one run of text placed at (X, Y) on a page, shown with Tj;
-// when TJ is set it is a raw TJ array ("[(Hel) -20 (lo)]") shown instead,
-// or, after "raw:", text operators written as is.
-type pdfLine struct {
-	X, Y float64
-	Text string
-	TJ   string
-}
-
-// buildPDF writes a minimal valid PDF (PDF 1.4, one Helvetica font,
-// a correct xref table) with one content stream per page. With compress the
-// streams are FlateDecode-compressed, as most generators write them.
-func buildPDF(pages [][]pdfLine, compress bool) []byte {
-	return buildPDFFont(pages, compress, false)
-}
-
-// buildPDFFont is buildPDF whose font, with widths, declares every glyph
-// 600/1000 em wide, so glyph positions advance as in real PDFs.
-func buildPDFFont(pages [][]pdfLine, compress, widths bool) []byte {
-	var objs []string
-	font := "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
-	if widths {
-		font = "<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding /FirstChar 32 /LastChar 126 /Widths [" +
-			strings.TrimSpace(strings.Repeat("600 ", 95)) + "] >>"
-	}
-	n := len(pages)
-	// 1 catalog, 2 pages, 3 font, then page i at 4+2i and content at 5+2i.
-	kids := make([]string, n)
-	for i := range pages {
-		kids[i] = fmt.Sprintf("%d 0 R", 4+2*i)
-	}
-	objs = append(objs,
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), n),
-		font,
-	)
-	for i, lines := range pages {
-		var cs strings.Builder
-		for _, l := range lines {
-			if raw, ok := strings.CutPrefix(l.TJ, "raw:"); ok {
-				fmt.Fprintf(&cs, "BT /F1 12 Tf %s ET\n", raw)
-				continue
-			}
-			if l.TJ != "" {
-				fmt.Fprintf(&cs, "BT /F1 12 Tf %g %g Td %s TJ ET\n", l.X, l.Y, l.TJ)
-				continue
-			}
-			esc := strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`).Replace(l.Text)
-			fmt.Fprintf(&cs, "BT /F1 12 Tf %g %g Td (%s) Tj ET\n", l.X, l.Y, esc)
-		}
-		stream := cs.String()
-		filter := ""
-		if compress {
-			var zb bytes.Buffer
-			zw := zlib.NewWriter(&zb)
-			zw.Write([]byte(stream))
-			zw.Close()
-			stream, filter = zb.String(), " /Filter /FlateDecode"
-		}
-		objs = append(objs,
-			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 5+2*i),
-			fmt.Sprintf("<< /Length %d%s >>\nstream\n%s\nendstream", len(stream), filter, stream),
-		)
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n%\xE2\xE3\xCF\xD3\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
-}
 
 // docxPara is one paragraph of a test DOCX: style "" for body text.
 type docxPara struct {

@@ -10,7 +10,8 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
-	"golang.org/x/net/html/charset"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
 
 	"github.com/bedrockkit/bedrockkit/chunk"
 )
@@ -29,24 +30,50 @@ import (
 //   - runs of white space collapse to one space, except inside pre;
 //   - character references are decoded.
 //
-// The page's encoding is UTF-8 or UTF-16 with a byte order mark; other
-// bytes are decoded with the charset a <meta> tag declares, or
-// windows-1252 when none is declared, as browsers do.
-type HTMLLoader struct{}
+// The page's encoding is UTF-8 or UTF-16 with a byte order mark. Other
+// bytes are decoded as windows-1252 when no charset is declared, or a
+// <meta> tag declares it or ISO-8859-1 or ASCII (which browsers read as
+// windows-1252). Any other declared charset is decoded by Encodings; without
+// it the page fails with ErrInvalidEncoding.
+//
+// # Limits
+//
+// The page is streamed token by token and no tree is built, so deep
+// nesting costs nothing. The text, plus HeadingCost per heading, stops at
+// LoadLimits.MaxTextBytes with ErrTextTooLarge; a cancelled context stops
+// the loader within a few thousand tokens.
+type HTMLLoader struct {
+	// Encodings returns the decoder of a charset label declared by a page,
+	// such as "shift_jis". Nil supports only the encodings above; set it to
+	// htmlindex.Get (golang.org/x/text/encoding/htmlindex) to read every
+	// encoding browsers know, at the cost of their tables in the program.
+	Encodings func(label string) (encoding.Encoding, error)
+}
 
 // Load implements Loader.
-func (HTMLLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.Document, error) {
+func (l HTMLLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.Document, error) {
 	if err := loadCheck(ctx); err != nil {
 		return chunk.Document{}, err
 	}
-	src, err := decodeHTML(data)
+	src, err := l.decode(data)
 	if err != nil {
 		return chunk.Document{}, err
 	}
-	return extractHTML(ctx, src)
+	return extractHTML(ctx, src, LoadLimitsFromContext(ctx).MaxTextBytes)
 }
 
-func decodeHTML(data []byte) (string, error) {
+// latin1Labels are the labels the WHATWG Encoding Standard maps to
+// windows-1252.
+var latin1Labels = map[string]bool{
+	"ansi_x3.4-1968": true, "ascii": true, "cp1252": true, "cp819": true, "csisolatin1": true,
+	"ibm819": true, "iso-8859-1": true, "iso-ir-100": true, "iso8859-1": true, "iso88591": true,
+	"iso_8859-1": true, "iso_8859-1:1987": true, "l1": true, "latin1": true, "us-ascii": true,
+	"windows-1252": true, "x-cp1252": true,
+}
+
+var utf8Labels = map[string]bool{"utf-8": true, "utf8": true, "unicode-1-1-utf-8": true, "unicode11utf8": true, "unicode20utf8": true, "x-unicode20utf8": true}
+
+func (l HTMLLoader) decode(data []byte) (string, error) {
 	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
 		return decodeUTF16(data)
 	}
@@ -54,20 +81,76 @@ func decodeHTML(data []byte) (string, error) {
 	if utf8.Valid(data) {
 		return string(data), nil
 	}
-	enc, name, _ := charset.DetermineEncoding(data, "text/html")
-	if name == "utf-8" || enc == nil {
+	label := metaCharset(data)
+	var enc encoding.Encoding = charmap.Windows1252
+	switch {
+	case label == "" || latin1Labels[label]:
+	case utf8Labels[label]:
 		return "", checkText(data) // declared UTF-8 but is not: report where
+	case l.Encodings != nil:
+		e, err := l.Encodings(label)
+		if err != nil || e == nil {
+			return "", fmt.Errorf("%w: the page declares the charset %q, which HTMLLoader.Encodings does not know (%v); save it as UTF-8", ErrInvalidEncoding, label, err)
+		}
+		enc = e
+	default:
+		return "", fmt.Errorf("%w: the page declares the charset %q; save it as UTF-8, or set HTMLLoader.Encodings to htmlindex.Get (golang.org/x/text/encoding/htmlindex) to read it", ErrInvalidEncoding, label)
 	}
 	out, err := enc.NewDecoder().Bytes(data)
 	if err != nil {
-		return "", fmt.Errorf("%w: decoding the page as %s: %v; save it as UTF-8", ErrInvalidEncoding, name, err)
+		return "", fmt.Errorf("%w: decoding the page as %s: %v; save it as UTF-8", ErrInvalidEncoding, label, err)
 	}
 	return strings.ToValidUTF8(string(out), "\uFFFD"), nil
+}
+
+// metaCharset returns the lower-cased charset a <meta> tag in the first
+// 1024 bytes declares, or "": <meta charset=...> or <meta
+// http-equiv="content-type" content="...; charset=...">.
+func metaCharset(data []byte) string {
+	z := html.NewTokenizer(bytes.NewReader(data[:min(len(data), 1024)]))
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			return ""
+		}
+		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+			continue
+		}
+		name, hasAttr := z.TagName()
+		if atom.Lookup(name) != atom.Meta {
+			continue
+		}
+		var charset, content string
+		httpEquiv := false
+		for hasAttr {
+			var k, v []byte
+			k, v, hasAttr = z.TagAttr()
+			switch string(k) {
+			case "charset":
+				charset = string(v)
+			case "content":
+				content = string(v)
+			case "http-equiv":
+				httpEquiv = strings.EqualFold(string(v), "content-type")
+			}
+		}
+		if charset == "" && httpEquiv {
+			if _, after, ok := strings.Cut(strings.ToLower(content), "charset="); ok {
+				after, _, _ = strings.Cut(after, ";")
+				charset = strings.Trim(strings.TrimSpace(after), `"'`)
+			}
+		}
+		if charset = strings.ToLower(strings.TrimSpace(charset)); charset != "" {
+			return charset
+		}
+	}
 }
 
 // htmlText accumulates extracted text with lazy breaks and spaces, so the
 // output has no leading, trailing or doubled blank lines.
 type htmlText struct {
+	max       int64 // limit on the text plus HeadingCost per heading
+	over      bool  // the limit was passed
 	b         strings.Builder
 	brk       int  // pending break: 0 none, 1 newline, 2 blank line
 	space     bool // pending space
@@ -106,6 +189,15 @@ func (t *htmlText) flush() {
 	t.brk, t.space, t.sep, t.bullet = 0, false, false, false
 }
 
+// fits reports whether n more bytes stay within the limit, and records
+// when they do not.
+func (t *htmlText) fits(n int) bool {
+	if int64(t.b.Len()+n+4)+HeadingCost*int64(len(t.headings)+1) > t.max {
+		t.over = true
+	}
+	return !t.over
+}
+
 // text writes text with runs of white space collapsed to one space.
 func (t *htmlText) text(s string) {
 	if s == "" {
@@ -117,6 +209,9 @@ func (t *htmlText) text(s string) {
 	for i, f := range strings.FieldsFunc(s, isHTMLSpace) {
 		if i > 0 {
 			t.space = true
+		}
+		if !t.fits(len(f)) {
+			return
 		}
 		t.flush()
 		t.b.WriteString(f)
@@ -133,7 +228,7 @@ func (t *htmlText) atLineStart() bool {
 
 // pre writes text as is.
 func (t *htmlText) pre(s string) {
-	if s == "" {
+	if s == "" || !t.fits(len(s)) {
 		return
 	}
 	t.flush()
@@ -177,15 +272,18 @@ func headingLevel(a atom.Atom) int {
 	return 0
 }
 
-func extractHTML(ctx context.Context, src string) (chunk.Document, error) {
+func extractHTML(ctx context.Context, src string, maxText int64) (chunk.Document, error) {
 	z := html.NewTokenizer(strings.NewReader(src))
-	t := &htmlText{headStart: -1}
+	t := &htmlText{headStart: -1, max: maxText}
 	dropped := map[atom.Atom]int{} // open dropped elements by tag
 	inDropped := 0
 	inTitle, inPre := 0, 0
 	for n := 0; ; n++ {
 		if n%4096 == 0 && ctx.Err() != nil {
 			return chunk.Document{}, ctx.Err()
+		}
+		if t.over {
+			return chunk.Document{}, textTooLarge("HTML", maxText)
 		}
 		tt := z.Next()
 		if tt == html.ErrorToken {
@@ -194,8 +292,16 @@ func extractHTML(ctx context.Context, src string) (chunk.Document, error) {
 			}
 			break
 		}
-		tok := z.Token()
-		a := tok.DataAtom
+		// TagName and Text, unlike Token, allocate no attributes.
+		var a atom.Atom
+		var data string
+		switch tt {
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			name, _ := z.TagName()
+			a = atom.Lookup(name)
+		case html.TextToken:
+			data = string(z.Text())
+		}
 		switch tt {
 		case html.StartTagToken, html.SelfClosingTagToken:
 			if a == atom.Title {
@@ -226,6 +332,9 @@ func extractHTML(ctx context.Context, src string) (chunk.Document, error) {
 					t.headStart, t.headLevel = t.b.Len(), headingLevel(a)
 				}
 			case a == atom.Li:
+				if !t.fits(3) {
+					continue
+				}
 				t.breakLine(1)
 				t.bullet = true
 			case htmlBlocks[a]:
@@ -279,11 +388,14 @@ func extractHTML(ctx context.Context, src string) (chunk.Document, error) {
 				continue
 			}
 			if inPre > 0 {
-				t.pre(tok.Data)
+				t.pre(data)
 			} else {
-				t.text(tok.Data)
+				t.text(data)
 			}
 		}
+	}
+	if t.over {
+		return chunk.Document{}, textTooLarge("HTML", maxText)
 	}
 	text := t.b.String()
 	if t.headStart >= 0 { // unclosed heading at the end

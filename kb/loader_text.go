@@ -10,7 +10,8 @@ import (
 // TextLoader loads plain text. UTF-8 is taken as is (a byte order mark is
 // dropped); UTF-16 with a byte order mark is converted to UTF-8. Any other
 // encoding fails with ErrInvalidEncoding and the offset of the first bad
-// byte, rather than loading mangled text.
+// byte, rather than loading mangled text. Text longer than
+// LoadLimits.MaxTextBytes fails with ErrTextTooLarge.
 type TextLoader struct{}
 
 // Load implements Loader.
@@ -18,9 +19,16 @@ func (TextLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.Do
 	if err := loadCheck(ctx); err != nil {
 		return chunk.Document{}, err
 	}
+	max := LoadLimitsFromContext(ctx).MaxTextBytes
+	if int64(len(data)) > 2*max { // UTF-16 halves when converted
+		return chunk.Document{}, textTooLarge("plain", max)
+	}
 	text, err := decodeText(data)
 	if err != nil {
 		return chunk.Document{}, err
+	}
+	if int64(len(text)) > max {
+		return chunk.Document{}, textTooLarge("plain", max)
 	}
 	return chunk.Document{Text: text}, nil
 }
@@ -30,7 +38,8 @@ func (TextLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.Do
 // section path for citations: ATX headings ("# Fees", "## Card loss ##")
 // and setext headings (a paragraph underlined with === or ---). Lines in
 // fenced code blocks and a leading YAML front matter block are not taken
-// for headings.
+// for headings. The text, plus HeadingCost per heading, stops at
+// LoadLimits.MaxTextBytes with ErrTextTooLarge.
 type MarkdownLoader struct{}
 
 // Load implements Loader.
@@ -38,17 +47,32 @@ func (MarkdownLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chun
 	if err := loadCheck(ctx); err != nil {
 		return chunk.Document{}, err
 	}
+	max := LoadLimitsFromContext(ctx).MaxTextBytes
+	if int64(len(data)) > 2*max {
+		return chunk.Document{}, textTooLarge("Markdown", max)
+	}
 	text, err := decodeText(data)
 	if err != nil {
 		return chunk.Document{}, err
 	}
-	return chunk.Document{Text: text, Headings: markdownHeadings(text)}, nil
+	if int64(len(text)) > max {
+		return chunk.Document{}, textTooLarge("Markdown", max)
+	}
+	heads := markdownHeadings(text, int((max-int64(len(text)))/HeadingCost))
+	if heads == nil {
+		return chunk.Document{}, textTooLarge("Markdown", max)
+	}
+	if len(heads) == 0 {
+		heads = nil
+	}
+	return chunk.Document{Text: text, Headings: heads}, nil
 }
 
-// markdownHeadings finds the ATX and setext headings of Markdown text.
-func markdownHeadings(text string) []chunk.Heading {
+// markdownHeadings finds the ATX and setext headings of Markdown text. It
+// returns nil, rather than an empty slice, when there are more than max.
+func markdownHeadings(text string, max int) []chunk.Heading {
 	var (
-		heads     []chunk.Heading
+		heads     = []chunk.Heading{}
 		fence     string // the opening fence while inside a fenced block
 		paraStart = -1   // offset of the current paragraph's first line
 		paraLines []string
@@ -59,6 +83,9 @@ func markdownHeadings(text string) []chunk.Heading {
 		off = fm
 	}
 	for off < len(text) {
+		if len(heads) > max {
+			return nil
+		}
 		end := strings.IndexByte(text[off:], '\n')
 		next := len(text)
 		if end >= 0 {
@@ -121,6 +148,9 @@ func markdownHeadings(text string) []chunk.Heading {
 			paraStart = start
 		}
 		paraLines = append(paraLines, strings.TrimSpace(line))
+	}
+	if len(heads) > max {
+		return nil
 	}
 	return heads
 }

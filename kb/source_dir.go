@@ -17,10 +17,6 @@ import (
 // Amazon Bedrock's limit for a data source file.
 const DefaultMaxDocumentSize = 50 << 20
 
-// ErrTooLarge is wrapped by the error of a document larger than its
-// source's size limit. It wraps bedrockkit.ErrInvalidInput.
-var ErrTooLarge = fmt.Errorf("%w: kb: document too large", bedrockkit.ErrInvalidInput)
-
 // FSSource is a Source over the files of an fs.FS: a directory on disk
 // (see DirSource), an embed.FS, an fstest.MapFS, a zip archive, ...
 //

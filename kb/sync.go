@@ -74,10 +74,44 @@ type SyncReport struct {
 	// Chunks is how many chunks were embedded; EmbedCalls how many Embed
 	// calls that took (retries included).
 	Chunks, EmbedCalls int
+	// OverLimit counts the failed documents that went over a load limit,
+	// by limit (they are among Failed).
+	OverLimit LimitCounts
 	// Failures and skips, one per document, with the reason.
 	Failures []*ItemError
 	// Duration is the wall time of the Sync.
 	Duration time.Duration
+}
+
+// LimitCounts counts documents that failed on each load limit.
+type LimitCounts struct {
+	// Size: over the source's or Config.MaxDocumentBytes (ErrTooLarge).
+	Size int
+	// Text: extracted text over Config.MaxTextBytes (ErrTextTooLarge).
+	Text int
+	// Structure: over a loader's limit on nesting, element count, record
+	// or member size (ErrTooComplex).
+	Structure int
+	// Memory: over a loader's memory budget (ErrLoadMemory).
+	Memory int
+	// Time: over Config.LoadTimeout (ErrLoadTimeout).
+	Time int
+}
+
+// count adds err to the counts when it is a limit error.
+func (c *LimitCounts) count(err error) {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		c.Size++
+	case errors.Is(err, ErrTextTooLarge):
+		c.Text++
+	case errors.Is(err, ErrTooComplex):
+		c.Structure++
+	case errors.Is(err, ErrLoadMemory):
+		c.Memory++
+	case errors.Is(err, ErrLoadTimeout):
+		c.Time++
+	}
 }
 
 // ErrSourceListing wraps an error that ended a source's listing early. The
@@ -295,6 +329,7 @@ func (r *syncRun) fail(uri string, err error) {
 
 func (r *syncRun) failLocked(uri string, err error) {
 	r.rep.Failed++
+	r.rep.OverLimit.count(err)
 	r.rep.Failures = append(r.rep.Failures, &ItemError{URI: uri, Err: err})
 	r.done++
 	r.progressLocked()
@@ -336,10 +371,10 @@ func (r *syncRun) ingest(item SourceItem, existed bool, oldFP string) {
 				return
 			}
 		}
-		r.skip(item.URI, existed, fmt.Errorf("no loader for file type %q; add one to Config.Loaders", ext))
+		r.skip(item.URI, existed, fmt.Errorf("no loader for file type %q; %s", ext, strings.Replace(addLoaderHint(ext), "the loaders map", "Config.Loaders", 1)))
 		return
 	}
-	doc, err := loader.Load(r.ctx, item, data)
+	doc, err := r.load(loader, item, data)
 	if err != nil {
 		r.fail(item.URI, fmt.Errorf("load: %w", err))
 		return
@@ -396,6 +431,38 @@ func (r *syncRun) ingest(item SourceItem, existed bool, oldFP string) {
 	}
 }
 
+// load runs the loader within the load limits: the text limit travels in
+// the context and is checked again on the result, and the time limit
+// cancels the loader's context.
+func (r *syncRun) load(loader Loader, item SourceItem, data []byte) (doc chunk.Document, err error) {
+	cfg := r.kb.cfg
+	ctx := WithLoadLimits(r.ctx, LoadLimits{MaxTextBytes: cfg.MaxTextBytes})
+	if cfg.LoadTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, cfg.LoadTimeout, errLoadTimeout)
+		defer cancel()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: the loader panicked on this file (%v); check that it opens in its application or re-save it", ErrMalformedDocument, r)
+		}
+	}()
+	doc, err = loader.Load(ctx, item, data)
+	if context.Cause(ctx) == errLoadTimeout && r.ctx.Err() == nil {
+		return chunk.Document{}, fmt.Errorf("%w: stopped after %v (Config.LoadTimeout); split the document or raise the limit", ErrLoadTimeout, cfg.LoadTimeout)
+	}
+	if err != nil {
+		return chunk.Document{}, err
+	}
+	if err := checkDocSize("extracted", doc, cfg.MaxTextBytes); err != nil {
+		return chunk.Document{}, err
+	}
+	return doc, nil
+}
+
+// errLoadTimeout is the cause of a load's cancelled context.
+var errLoadTimeout = errors.New("kb: load timeout")
+
 func (r *syncRun) skip(uri string, existed bool, why error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -409,7 +476,7 @@ func (r *syncRun) skip(uri string, existed bool, why error) {
 func (r *syncRun) read(item SourceItem) ([]byte, error) {
 	max := r.kb.cfg.MaxDocumentBytes
 	if item.Size > max {
-		return nil, fmt.Errorf("%d bytes is over the %d-byte limit (Config.MaxDocumentBytes)", item.Size, max)
+		return nil, fmt.Errorf("%w: %d bytes is over the %d-byte limit (Config.MaxDocumentBytes)", ErrTooLarge, item.Size, max)
 	}
 	if item.Open == nil {
 		return nil, fmt.Errorf("the source gave no Open function")
@@ -424,7 +491,7 @@ func (r *syncRun) read(item SourceItem) ([]byte, error) {
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("over the %d-byte limit (Config.MaxDocumentBytes)", max)
+		return nil, fmt.Errorf("%w: over the %d-byte limit (Config.MaxDocumentBytes)", ErrTooLarge, max)
 	}
 	return data, nil
 }

@@ -1,0 +1,201 @@
+package pdf
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"unicode/utf8"
+
+	pdfium "github.com/klippa-app/go-pdfium"
+	"github.com/klippa-app/go-pdfium/references"
+	"github.com/klippa-app/go-pdfium/requests"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/bedrockkit/bedrockkit/chunk"
+	"github.com/bedrockkit/bedrockkit/kb"
+)
+
+// extract reads every page's text. maxText bounds the text plus
+// kb.HeadingCost per page.
+func extract(ctx context.Context, inst pdfium.Pdfium, data []byte, maxText int64) (chunk.Document, error) {
+	opened, err := inst.OpenDocument(&requests.OpenDocument{File: &data})
+	if err != nil {
+		return chunk.Document{}, openError(err)
+	}
+	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: opened.Document})
+	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: opened.Document})
+	if err != nil {
+		return chunk.Document{}, fmt.Errorf("%w: PDF page count: %v", kb.ErrMalformedDocument, err)
+	}
+	if count.PageCount <= 0 {
+		return chunk.Document{}, fmt.Errorf("%w: the PDF has no pages", kb.ErrMalformedDocument)
+	}
+	if int64(count.PageCount)*kb.HeadingCost > maxText {
+		return chunk.Document{}, fmt.Errorf("%w: the PDF has %d pages, more than its text limit of %d bytes allows; split it or raise Config.MaxTextBytes", kb.ErrTextTooLarge, count.PageCount, maxText)
+	}
+	budget := maxText - int64(count.PageCount)*kb.HeadingCost
+	var b strings.Builder
+	offsets := make([]int, 0, count.PageCount)
+	for i := 0; i < count.PageCount; i++ {
+		if err := ctx.Err(); err != nil {
+			return chunk.Document{}, err
+		}
+		text, err := pageText(ctx, inst, opened.Document, i)
+		if err != nil {
+			if ctx.Err() != nil {
+				return chunk.Document{}, ctx.Err()
+			}
+			return chunk.Document{}, fmt.Errorf("%w: PDF page %d: %v", kb.ErrMalformedDocument, i+1, err)
+		}
+		if text != "" && b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		if int64(b.Len()+len(text)) > budget {
+			return chunk.Document{}, fmt.Errorf("%w: the PDF's text passes the limit of %d bytes at page %d of %d; split the document or raise Config.MaxTextBytes", kb.ErrTextTooLarge, maxText, i+1, count.PageCount)
+		}
+		offsets = append(offsets, b.Len())
+		b.WriteString(text)
+	}
+	if strings.TrimSpace(b.String()) == "" {
+		return chunk.Document{}, fmt.Errorf("%w: none of the PDF's %d pages holds text (a scan?); run OCR on it first", kb.ErrNoText, count.PageCount)
+	}
+	return chunk.Document{Text: b.String(), Pages: offsets}, nil
+}
+
+// glyph is one character of a page with its loose box (the advance and
+// the font's full height, in points).
+type glyph struct {
+	r                        rune
+	left, right, bottom, top float64
+}
+
+// pageText lays out one page: PDFium gives the characters in reading
+// order with the spaces and line breaks it infers; a space is added where
+// two characters on one line are further apart than a fifth of the font
+// height (words placed one by one without a space character), and
+// ligatures are expanded.
+func pageText(ctx context.Context, inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, index int) (string, error) {
+	page, err := inst.FPDF_LoadPage(&requests.FPDF_LoadPage{Document: doc, Index: index})
+	if err != nil {
+		return "", err
+	}
+	defer inst.FPDF_ClosePage(&requests.FPDF_ClosePage{Page: page.Page})
+	tp, err := inst.FPDFText_LoadPage(&requests.FPDFText_LoadPage{Page: requests.Page{ByReference: &page.Page}})
+	if err != nil {
+		return "", err
+	}
+	defer inst.FPDFText_ClosePage(&requests.FPDFText_ClosePage{TextPage: tp.TextPage})
+	n, err := inst.FPDFText_CountChars(&requests.FPDFText_CountChars{TextPage: tp.TextPage})
+	if err != nil {
+		return "", err
+	}
+	if n.Count <= 0 {
+		return "", nil
+	}
+	all, err := inst.FPDFText_GetText(&requests.FPDFText_GetText{TextPage: tp.TextPage, StartIndex: 0, Count: n.Count})
+	if err != nil {
+		return "", err
+	}
+	// One rune per character index, unless characters outside the BMP
+	// made the text longer: then ask for each one.
+	runes := []rune(all.Text)
+	perChar := len(runes) != n.Count
+	var (
+		b    strings.Builder
+		prev glyph
+		have bool // prev is a visible character on the current line
+	)
+	for i := 0; i < n.Count; i++ {
+		if i%1024 == 0 && ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		var r rune
+		if perChar {
+			u, err := inst.FPDFText_GetUnicode(&requests.FPDFText_GetUnicode{TextPage: tp.TextPage, Index: i})
+			if err != nil {
+				return "", err
+			}
+			r = rune(u.Unicode)
+		} else {
+			r = runes[i]
+		}
+		switch {
+		case r == '\r':
+			continue
+		case r == '\n':
+			b.WriteByte('\n')
+			have = false
+			continue
+		case r == 2:
+			// PDFium's mark for a hyphen ending a line it joined to the
+			// next: keep the hyphen as printed.
+			b.WriteByte('-')
+			have = false
+			continue
+		case r == ' ' || r == '\t' || r == 0xA0 || r == 0x3000:
+			b.WriteByte(' ')
+			have = false
+			continue
+		case r < 0x20 || r == 0x7F || r == 0xFEFF || r == 0xFFFE || r == 0xFFFF || r == utf8.RuneError || !utf8.ValidRune(r):
+			continue // fillers and glyphs without a Unicode value
+		}
+		box, err := inst.FPDFText_GetLooseCharBox(&requests.FPDFText_GetLooseCharBox{TextPage: tp.TextPage, Index: i})
+		if err != nil {
+			return "", err
+		}
+		g := glyph{r: r, left: float64(box.Rect.Left), right: float64(box.Rect.Right), bottom: float64(box.Rect.Bottom), top: float64(box.Rect.Top)}
+		if have && wordGap(prev, g) {
+			b.WriteByte(' ')
+		}
+		prev, have = g, true
+		if r >= 0xFB00 && r <= 0xFB06 { // ff, fi, fl, ffi, ffl, ſt, st ligatures
+			b.WriteString(norm.NFKC.String(string(r)))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return tidy(b.String()), nil
+}
+
+// wordGap reports whether b, drawn after a, starts a new word on the same
+// line: their boxes overlap vertically by half the smaller height and b
+// starts more than a fifth of that height right of a's end, or well left
+// of a's start (the next column on the same baseline).
+func wordGap(a, b glyph) bool {
+	ha, hb := math.Abs(a.top-a.bottom), math.Abs(b.top-b.bottom)
+	h := math.Min(ha, hb)
+	if h <= 0 || math.IsNaN(h) || math.IsInf(h, 0) {
+		return false
+	}
+	overlap := math.Min(math.Max(a.top, a.bottom), math.Max(b.top, b.bottom)) - math.Max(math.Min(a.top, a.bottom), math.Min(b.top, b.bottom))
+	if overlap < h/2 {
+		return false
+	}
+	return b.left-a.right > h/5 || b.left < a.left-h
+}
+
+// tidy collapses runs of spaces, drops spaces at line ends and starts,
+// and keeps at most one blank line in a row.
+func tidy(s string) string {
+	lines := strings.Split(s, "\n")
+	var b strings.Builder
+	blank := 0
+	for _, l := range lines {
+		l = strings.Join(strings.Fields(l), " ")
+		if l == "" {
+			blank++
+			continue
+		}
+		if b.Len() > 0 {
+			if blank > 0 {
+				b.WriteString("\n\n")
+			} else {
+				b.WriteByte('\n')
+			}
+		}
+		blank = 0
+		b.WriteString(l)
+	}
+	return b.String()
+}
