@@ -507,6 +507,13 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 			} else if r := evasiveAttack(raw, folded); r != "" {
 				p, conf, reason = 1, StrengthHigh, "rule: "+r
 			} else {
+				// Reworded text (backwards, spelled out, camel case) is
+				// read by the model too.
+				for _, cv := range classifierViews(raw, folded) {
+					if dp := m.Prob(classify.Features(cv.text)); dp >= float64(m.Medium) && dp > p {
+						p, conf, reason = dp, confidence(dp, float64(m.Low), float64(m.Medium), float64(m.High)), cv.name+"classifier"
+					}
+				}
 				withROT13 := mayHoldROT13Attack(folded)
 				r13 := ""
 				if withROT13 {

@@ -135,21 +135,7 @@ func evasiveAttack(raw, folded string) string {
 	if squashMatcher.Contains(reverseBytes(sq), squashedAttacks) {
 		return "reversed text: attack phrase"
 	}
-	type view struct{ name, text string }
-	views := []view{{"", folded}}
-	// Word boundaries that folding loses: letters spelled out one at a time
-	// with a wider gap between words (P a y  n o  a t t e n t i o n), and
-	// words run together in camel case, forwards or backwards.
-	if spelledOut(raw) {
-		views = append(views, view{"spelled out: ", normalize.Full(despell(raw)).String()})
-	}
-	fwd, rev := hasCamel(raw)
-	if fwd {
-		views = append(views, view{"words run together: ", normalize.Full(camelSplit(raw, false)).String()})
-	}
-	if rev {
-		views = append(views, view{"words run together, reversed: ", reverseRunes(normalize.Full(camelSplit(raw, true)).String())})
-	}
+	views := rewordedViews(raw, folded)
 	for i, v := range views {
 		if i > 0 {
 			if r := ruleAttack(v.text); r != "" {
@@ -168,6 +154,73 @@ func evasiveAttack(raw, folded string) string {
 		}
 	}
 	return ""
+}
+
+// attackView is a rewording of a text, named for the reason it gives.
+type attackView struct{ name, text string }
+
+// rewordedViews returns the folded text, then the readings that restore
+// word boundaries folding loses: letters spelled out one at a time with a
+// wider gap between words (P a y  n o  a t t e n t i o n), and words run
+// together in camel case, forwards or backwards. Each is built only when
+// the text has that shape.
+func rewordedViews(raw, folded string) []attackView {
+	views := []attackView{{"", folded}}
+	if spelledOut(raw) {
+		views = append(views, attackView{"spelled out: ", normalize.Full(despell(raw)).String()})
+	}
+	fwd, rev := hasCamel(raw)
+	if fwd {
+		views = append(views, attackView{"words run together: ", normalize.Full(camelSplit(raw, false)).String()})
+	}
+	if rev {
+		views = append(views, attackView{"words run together, reversed: ", reverseRunes(normalize.Full(camelSplit(raw, true)).String())})
+	}
+	return views
+}
+
+// classifierViews are the texts besides the folded text that the
+// prompt-attack model reads: the reworded views and, for each that reads
+// as English written backwards, its reverse.
+func classifierViews(raw, folded string) []attackView {
+	var out []attackView
+	for i, v := range rewordedViews(raw, folded) {
+		if i > 0 {
+			out = append(out, v)
+		}
+		if looksReversed(v.text) {
+			out = append(out, attackView{v.name + "reversed text: ", reverseRunes(v.text)})
+		}
+	}
+	return out
+}
+
+var (
+	commonWords   = set(`the and you to of is in that it for your are all me this with be not what do`)
+	reversedWords = func() map[string]bool {
+		m := map[string]bool{}
+		for w := range commonWords {
+			if r := reverseBytes(w); !commonWords[r] {
+				m[r] = true
+			}
+		}
+		return m
+	}()
+)
+
+// looksReversed reports whether folded text reads as English written
+// backwards: its common words appear reversed (eht, dna, uoy) more often
+// than as they are, at least twice.
+func looksReversed(folded string) bool {
+	fwd, rev := 0, 0
+	for _, w := range strings.FieldsFunc(folded, func(r rune) bool { return r < 'a' || r > 'z' }) {
+		if commonWords[w] {
+			fwd++
+		} else if reversedWords[w] {
+			rev++
+		}
+	}
+	return rev >= 2 && rev > fwd
 }
 
 // reversedTriggers are the attack triggers written backwards: text written
