@@ -367,7 +367,7 @@ func (st *execState) limitHit(rt *goja.Runtime, le *LimitError) {
 	}
 }
 
-var memSamples = []string{"/memory/classes/heap/objects:bytes", "/gc/heap/live:bytes"}
+var memSamples = []string{"/memory/classes/heap/objects:bytes", "/gc/heap/live:bytes", "/gc/gogc:percent"}
 
 // watched runs fn on the calling goroutine, locked to its OS thread so its
 // CPU time can be measured, while a watchdog goroutine stops the program
@@ -386,6 +386,12 @@ func (s *localSandbox) watched(ctx context.Context, rt *goja.Runtime, st *execSt
 	metrics.Read(samples)
 	base := int64(samples[1].Value.Uint64()) // live heap at the last GC
 	limit := s.opts.MemoryLimit
+	// The collector lets garbage reach GOGC% of the live heap before it
+	// collects; growth beyond that plus the limit cannot be garbage.
+	hard := int64(-1)
+	if gogc := int64(samples[2].Value.Uint64()); gogc > 0 {
+		hard = limit + max(base*gogc/100, limit)
+	}
 	// Garbage left by earlier work may already pass the trigger: the first
 	// tick then collects it and measures from what is live.
 	trigger := base + limit
@@ -418,13 +424,21 @@ func (s *localSandbox) watched(ctx context.Context, rt *goja.Runtime, st *execSt
 				}
 			}
 			metrics.Read(samples[:1])
-			if int64(samples[0].Value.Uint64()) <= trigger {
+			objects := int64(samples[0].Value.Uint64())
+			if objects <= trigger {
 				continue
+			}
+			// Past the hard mark the growth cannot be garbage: stop at once
+			// rather than after a collection, during which a program can
+			// grow much further.
+			if hard > 0 && objects-base > hard {
+				st.limitHit(rt, &LimitError{Limit: LimitMemory, Detail: fmt.Sprintf("the program holds more than %d MiB: process data in smaller pieces and keep less of it", limit>>20)})
+				return
 			}
 			// The heap passed the trigger: collect garbage and look at
 			// what is still live.
 			runtime.GC()
-			metrics.Read(samples)
+			metrics.Read(samples[:2])
 			live := int64(samples[0].Value.Uint64())
 			if live-base > limit {
 				st.limitHit(rt, &LimitError{Limit: LimitMemory, Detail: fmt.Sprintf("the program holds more than %d MiB: process data in smaller pieces and keep less of it", limit>>20)})

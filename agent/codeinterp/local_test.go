@@ -11,6 +11,7 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/agent"
 	"github.com/bedrockkit/bedrockkit/agent/codeinterp"
+	"github.com/bedrockkit/bedrockkit/agent/codeinterp/codeinterptest"
 )
 
 func start(t *testing.T, opts codeinterp.Options) codeinterp.Sandbox {
@@ -295,4 +296,33 @@ func partJSON(p bedrockkit.Part) []byte {
 		return j.Value
 	}
 	return nil
+}
+
+// TestCodeInterpTasks runs every reference JavaScript program of the task
+// set unmodified; each must print its expected answer (checked against
+// CPython's run of the Python twin when the set was written).
+func TestCodeInterpTasks(t *testing.T) {
+	interp := codeinterp.NewLocal(codeinterp.Options{})
+	ctx := context.Background()
+	for _, task := range codeinterptest.Tasks() {
+		sb, err := interp.Start(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, c := range task.Files {
+			if err := sb.WriteFiles(ctx, codeinterp.File{Path: p, Content: []byte(c)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ex, err := sb.Execute(ctx, task.JS)
+		switch {
+		case err != nil:
+			t.Errorf("%s: %v", task.Name, err)
+		case ex.Error != "":
+			t.Errorf("%s: %s", task.Name, ex.Error)
+		case !task.Correct(ex.Stdout):
+			t.Errorf("%s: printed %q, want %q", task.Name, ex.Stdout, task.Want)
+		}
+		sb.Close(ctx)
+	}
 }
