@@ -15,12 +15,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestCodeInterpTaskCorrect(t *testing.T) {
 	task := codeinterptest.Task{Want: "12.50"}
 	for out, want := range map[string]bool{
-		"12.50\n":              true,
-		"debug\n12.5\n\n":      true, // numbers compare as numbers
-		"12.5000000001":        true,
-		"12.51":                false,
-		"12.50 USD":            false,
-		"":                     false,
+		"12.50\n":               true,
+		"debug\n12.5\n\n":       true, // numbers compare as numbers
+		"12.5000000001":         true,
+		"12.51":                 false,
+		"12.50 USD":             false,
+		"":                      false,
 		"12.50\nsomething else": false, // only the last line counts
 	} {
 		if got := task.Correct(out); got != want {
