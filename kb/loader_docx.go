@@ -88,7 +88,7 @@ type xmlStream struct {
 	tokens   int
 }
 
-func (l DOCXLoader) open(f *zip.File, elements *int) (*xmlStream, io.Closer, error) {
+func (l DOCXLoader) open(f *zip.File, elements *int, maxText int64) (*xmlStream, io.Closer, error) {
 	maxDepth, maxElems, maxBytes := l.limits()
 	if f.UncompressedSize64 > uint64(maxBytes) {
 		return nil, nil, fmt.Errorf("%w: DOCX member %s decompresses to %d bytes, over the limit of %d (DOCXLoader.MaxXMLBytes)", ErrTooComplex, f.Name, f.UncompressedSize64, maxBytes)
@@ -97,7 +97,7 @@ func (l DOCXLoader) open(f *zip.File, elements *int) (*xmlStream, io.Closer, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: DOCX %s: %v", ErrMalformedDocument, f.Name, err)
 	}
-	r := &xmlGuard{r: rc, left: maxBytes, name: f.Name}
+	r := &xmlGuard{r: rc, left: maxBytes, name: f.Name, maxRun: maxText}
 	return &xmlStream{dec: xml.NewDecoder(r), maxDepth: maxDepth, elements: elements, maxElems: maxElems}, rc, nil
 }
 
@@ -147,6 +147,9 @@ type xmlGuard struct {
 	name   string
 	inTag  bool
 	tagLen int
+	// A text node is held whole by encoding/xml too: one longer than the
+	// text limit fails at once.
+	runLen, maxRun int64
 }
 
 func (g *xmlGuard) Read(p []byte) (int, error) {
@@ -166,13 +169,18 @@ func (g *xmlGuard) Read(p []byte) (int, error) {
 	for _, c := range p[:n] {
 		switch {
 		case c == '<':
-			g.inTag, g.tagLen = true, 0
+			g.inTag, g.tagLen, g.runLen = true, 0, 0
 		case c == '>':
 			g.inTag = false
 		case g.inTag:
 			g.tagLen++
 			if g.tagLen > xmlMaxTag {
 				return n, &limitError{fmt.Errorf("%w: DOCX member %s has a tag longer than %d bytes", ErrTooComplex, g.name, xmlMaxTag)}
+			}
+		default:
+			g.runLen++
+			if g.runLen > g.maxRun {
+				return n, &limitError{textTooLarge("DOCX", g.maxRun)}
 			}
 		}
 	}
@@ -205,9 +213,10 @@ func (l DOCXLoader) Load(ctx context.Context, _ SourceItem, data []byte) (doc ch
 		return chunk.Document{}, fmt.Errorf("%w: DOCX archive has no word/document.xml; is it a Word document?", ErrMalformedDocument)
 	}
 	elements := 0
+	maxText := LoadLimitsFromContext(ctx).MaxTextBytes
 	levels := map[string]int{}
 	if styles != nil {
-		x, c, err := l.open(styles, &elements)
+		x, c, err := l.open(styles, &elements, maxText)
 		if err != nil {
 			return chunk.Document{}, err
 		}
@@ -217,12 +226,12 @@ func (l DOCXLoader) Load(ctx context.Context, _ SourceItem, data []byte) (doc ch
 			return chunk.Document{}, docxError("word/styles.xml", err)
 		}
 	}
-	x, c, err := l.open(main, &elements)
+	x, c, err := l.open(main, &elements, maxText)
 	if err != nil {
 		return chunk.Document{}, err
 	}
 	defer c.Close()
-	doc, err = docxText(ctx, x, levels, LoadLimitsFromContext(ctx).MaxTextBytes)
+	doc, err = docxText(ctx, x, levels, maxText)
 	if err != nil {
 		if ctx.Err() != nil {
 			return chunk.Document{}, ctx.Err()

@@ -2,6 +2,7 @@ package kb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,6 +18,19 @@ import (
 // Amazon Bedrock's limit for a data source file.
 const DefaultMaxDocumentSize = 50 << 20
 
+// Errors of symbolic links met by an FSSource or DirSource. Each is
+// reported as an *ItemError for the link (or for the document whose
+// sidecar it is), and the listing goes on.
+var (
+	// ErrSymlink: a symbolic link that was not followed: FollowSymlinks is
+	// not set, the link leads back into a folder it is in (a loop), or its
+	// target does not exist.
+	ErrSymlink = fmt.Errorf("%w: kb: symbolic link not followed", bedrockkit.ErrInvalidInput)
+	// ErrOutsideRoot: a symbolic link leads outside the source's folder
+	// (or is absolute); it is never followed.
+	ErrOutsideRoot = fmt.Errorf("%w: it leads outside the folder", ErrSymlink)
+)
+
 // FSSource is a Source over the files of an fs.FS: a directory on disk
 // (see DirSource), an embed.FS, an fstest.MapFS, a zip archive, ...
 //
@@ -24,8 +38,7 @@ const DefaultMaxDocumentSize = 50 << 20
 // (sorted by name within each directory), with the URI URIPrefix + its
 // slash-separated path relative to Root, such as "file:policies/fees.md".
 // Files and directories whose names start with "." are skipped unless
-// IncludeHidden is set; symbolic links to files are followed, links to
-// directories are not.
+// IncludeHidden is set.
 //
 // A file named "<document>.metadata.json" is not a document: it is the
 // sidecar of "<document>" in the same directory, and its attributes (see
@@ -35,6 +48,20 @@ const DefaultMaxDocumentSize = 50 << 20
 // (ErrTooLarge), a file that cannot be stat'ed, and a subdirectory that
 // cannot be read (its ItemError's URI is the directory's URI ending in
 // "/"). Only a Root that cannot be read ends the listing with an error.
+//
+// # Symbolic links
+//
+// A source never reads outside its folder. By default a symbolic link is
+// not followed: it is reported as an *ItemError wrapping ErrSymlink (so is
+// a document whose sidecar is a link). With FollowSymlinks, a link whose
+// target stays inside the folder is followed (a link to a directory is
+// walked, under the link's path); a link leading outside, or absolute,
+// fails with ErrOutsideRoot, and a link back into a folder it is in fails
+// with ErrSymlink, so loops end. DirSource enforces this with os.Root,
+// which also refuses a file swapped for an outside link after the listing.
+// An FSSource over another fs.FS follows a link only if the FS can read
+// links (fs.ReadLinkFS) and the target, taken relative to the link, stays
+// inside the FS; else the link fails with ErrSymlink.
 //
 // The zero value is not usable: set FS. An FSSource is safe for
 // concurrent use when its fields are not modified.
@@ -52,12 +79,20 @@ type FSSource struct {
 	MaxSize int64
 	// IncludeHidden lists files and directories whose names start with ".".
 	IncludeHidden bool
+	// FollowSymlinks follows symbolic links whose target stays inside the
+	// folder; see the type's documentation.
+	FollowSymlinks bool
+
+	dir string // set by DirSource: list and open through os.Root
 }
 
-// DirSource returns a Source over the directory dir on disk (os.DirFS),
-// with URIs "file:<path relative to dir>".
+// DirSource returns a Source over the directory dir on disk, with URIs
+// "file:<path relative to dir>". Files are listed and opened through
+// os.Root, so no path, however linked, reaches outside dir; see FSSource
+// for symbolic links (set FollowSymlinks on the result to follow links
+// inside dir).
 func DirSource(dir string) *FSSource {
-	return &FSSource{FS: os.DirFS(dir)}
+	return &FSSource{dir: dir}
 }
 
 func (s *FSSource) maxSize() int64 { return effectiveMaxSize(s.MaxSize) }
@@ -80,8 +115,18 @@ func (s *FSSource) uri(p string) string {
 // Items implements Source.
 func (s *FSSource) Items(ctx context.Context) iter.Seq2[SourceItem, error] {
 	return func(yield func(SourceItem, error) bool) {
-		if s.FS == nil {
-			yield(SourceItem{}, fmt.Errorf("%w: kb: FSSource.FS is nil; set it, for example with os.DirFS(dir)", bedrockkit.ErrInvalidInput))
+		fsys := s.FS
+		if s.dir != "" {
+			root, err := os.OpenRoot(s.dir)
+			if err != nil {
+				yield(SourceItem{}, fmt.Errorf("kb: listing %s: %w", s.uri(""), err))
+				return
+			}
+			defer root.Close()
+			fsys = root.FS()
+		}
+		if fsys == nil {
+			yield(SourceItem{}, fmt.Errorf("%w: kb: FSSource.FS is nil; set it, or use DirSource(dir) for a folder on disk", bedrockkit.ErrInvalidInput))
 			return
 		}
 		root := s.Root
@@ -92,25 +137,39 @@ func (s *FSSource) Items(ctx context.Context) iter.Seq2[SourceItem, error] {
 			yield(SourceItem{}, fmt.Errorf("%w: kb: FSSource.Root %q is not a valid fs path (slash-separated, relative, no ..)", bedrockkit.ErrInvalidInput, root))
 			return
 		}
-		entries, err := fs.ReadDir(s.FS, root)
+		entries, err := fs.ReadDir(fsys, root)
 		if err != nil {
 			yield(SourceItem{}, fmt.Errorf("kb: listing %s: %w", s.uri(""), err))
 			return
 		}
-		s.walk(ctx, root, "", entries, yield)
+		var ancestors []fs.FileInfo
+		if info, err := fs.Stat(fsys, root); err == nil {
+			ancestors = append(ancestors, info)
+		}
+		w := &fsWalk{s: s, fsys: fsys, yield: yield}
+		w.walk(ctx, root, "", entries, ancestors)
 	}
 }
 
+// fsWalk is one listing of an FSSource.
+type fsWalk struct {
+	s     *FSSource
+	fsys  fs.FS
+	yield func(SourceItem, error) bool
+}
+
 // walk lists one directory; rel is its path relative to Root ("" at the
-// top). It returns false when the listing must stop.
-func (s *FSSource) walk(ctx context.Context, dir, rel string, entries []fs.DirEntry, yield func(SourceItem, error) bool) bool {
-	names := make(map[string]bool, len(entries))
+// top) and ancestors the directories it is in, itself last. It returns
+// false when the listing must stop.
+func (w *fsWalk) walk(ctx context.Context, dir, rel string, entries []fs.DirEntry, ancestors []fs.FileInfo) bool {
+	s := w.s
+	byName := make(map[string]fs.DirEntry, len(entries))
 	for _, e := range entries {
-		names[e.Name()] = true
+		byName[e.Name()] = e
 	}
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
-			yield(SourceItem{}, err)
+			w.yield(SourceItem{}, err)
 			return false
 		}
 		name := e.Name()
@@ -118,41 +177,59 @@ func (s *FSSource) walk(ctx context.Context, dir, rel string, entries []fs.DirEn
 			continue
 		}
 		full, relPath := path.Join(dir, name), path.Join(rel, name)
-		if e.IsDir() {
-			sub, err := fs.ReadDir(s.FS, full)
+		uri := s.uri(relPath)
+		fail := func(err error) bool { return w.yield(SourceItem{}, &ItemError{URI: uri, Err: err}) }
+		if strings.HasSuffix(name, MetadataSuffix) && !e.IsDir() {
+			continue // a sidecar, read with its document
+		}
+		target := full // the path to read: the link's resolved target for an FS without os.Root
+		var info fs.FileInfo
+		if e.Type()&fs.ModeSymlink != 0 {
+			var err error
+			if target, info, err = w.follow(full); err != nil {
+				if !fail(err) {
+					return false
+				}
+				continue
+			}
+		} else if e.IsDir() {
+			var err error
+			if info, err = e.Info(); err != nil {
+				info = nil
+			}
+		}
+		if e.IsDir() || info != nil && info.IsDir() {
+			if looped(ancestors, info) {
+				if !fail(fmt.Errorf("%w: the link leads back into a folder it is in (a loop)", ErrSymlink)) {
+					return false
+				}
+				continue
+			}
+			sub, err := fs.ReadDir(w.fsys, target)
 			if err != nil {
-				if !yield(SourceItem{}, &ItemError{URI: s.uri(relPath) + "/", Err: fmt.Errorf("cannot read directory: %w", err)}) {
+				if !w.yield(SourceItem{}, &ItemError{URI: uri + "/", Err: fmt.Errorf("cannot read directory: %w", err)}) {
 					return false
 				}
 				if len(sub) == 0 {
 					continue
 				}
 			}
-			if !s.walk(ctx, full, relPath, sub, yield) {
+			if !w.walk(ctx, target, relPath, sub, append(ancestors[:len(ancestors):len(ancestors)], info)) {
 				return false
 			}
 			continue
 		}
-		if strings.HasSuffix(name, MetadataSuffix) {
-			continue
-		}
-		uri := s.uri(relPath)
-		fail := func(err error) bool { return yield(SourceItem{}, &ItemError{URI: uri, Err: err}) }
-		var info fs.FileInfo
-		var err error
-		if e.Type()&fs.ModeSymlink != 0 {
-			info, err = fs.Stat(s.FS, full)
-		} else {
-			info, err = e.Info()
-		}
-		if err != nil {
-			if !fail(fmt.Errorf("cannot stat file: %w", err)) {
-				return false
+		if info == nil {
+			var err error
+			if info, err = e.Info(); err != nil {
+				if !fail(fmt.Errorf("cannot stat file: %w", err)) {
+					return false
+				}
+				continue
 			}
-			continue
 		}
 		if !info.Mode().IsRegular() {
-			continue // directories behind links, devices, pipes, sockets
+			continue // devices, pipes, sockets
 		}
 		size, limit := info.Size(), s.maxSize()
 		if limit > 0 && size > limit {
@@ -162,8 +239,8 @@ func (s *FSSource) walk(ctx context.Context, dir, rel string, entries []fs.DirEn
 			continue
 		}
 		item := SourceItem{URI: uri, Name: name, Size: size}
-		if names[name+MetadataSuffix] {
-			md, err := s.readSidecar(full + MetadataSuffix)
+		if se, ok := byName[name+MetadataSuffix]; ok && !se.IsDir() {
+			md, err := w.readSidecar(se, full+MetadataSuffix)
 			if err != nil {
 				if !fail(fmt.Errorf("%s: %w", name+MetadataSuffix, err)) {
 					return false
@@ -172,26 +249,125 @@ func (s *FSSource) walk(ctx context.Context, dir, rel string, entries []fs.DirEn
 			}
 			item.Metadata = md
 		}
-		fsys := s.FS
-		item.Open = func(ctx context.Context) (io.ReadCloser, error) {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			f, err := fsys.Open(full)
-			if err != nil {
-				return nil, err
-			}
-			return limitReadCloser(ctx, f, limit), nil
-		}
-		if !yield(item, nil) {
+		item.Open = s.opener(w.fsys, target, limit)
+		if !w.yield(item, nil) {
 			return false
 		}
 	}
 	return true
 }
 
-func (s *FSSource) readSidecar(p string) (map[string]any, error) {
-	f, err := s.FS.Open(p)
+// looped reports whether info is the same directory as one of ancestors.
+func looped(ancestors []fs.FileInfo, info fs.FileInfo) bool {
+	if info == nil {
+		return false
+	}
+	for _, a := range ancestors {
+		if a != nil && os.SameFile(a, info) {
+			return true
+		}
+	}
+	return false
+}
+
+// follow resolves the symbolic link at p, which must stay inside the
+// folder, and returns the path to read and its target's info.
+func (w *fsWalk) follow(p string) (string, fs.FileInfo, error) {
+	if !w.s.FollowSymlinks {
+		return "", nil, fmt.Errorf("%w: set FollowSymlinks to follow links whose target is inside the folder", ErrSymlink)
+	}
+	if w.s.dir != "" {
+		// os.Root resolves the link and refuses any step outside.
+		info, err := fs.Stat(w.fsys, p)
+		switch {
+		case err == nil:
+			return p, info, nil
+		case errors.Is(err, fs.ErrNotExist):
+			return "", nil, fmt.Errorf("%w: its target does not exist", ErrSymlink)
+		case strings.Contains(err.Error(), "escapes"):
+			return "", nil, fmt.Errorf("%w (absolute links count as outside)", ErrOutsideRoot)
+		}
+		return "", nil, fmt.Errorf("cannot stat the link's target: %w", err)
+	}
+	// Another fs.FS: resolve the link by its text, a few hops at most.
+	rl, ok := w.fsys.(fs.ReadLinkFS)
+	if !ok {
+		return "", nil, fmt.Errorf("%w: this file system cannot read links, so where it leads is unknown", ErrSymlink)
+	}
+	cur := p
+	for range 8 {
+		t, err := rl.ReadLink(cur)
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: %v", ErrSymlink, err)
+		}
+		if path.IsAbs(t) || strings.HasPrefix(t, "/") {
+			return "", nil, fmt.Errorf("%w (absolute links count as outside)", ErrOutsideRoot)
+		}
+		next := path.Join(path.Dir(cur), t)
+		if !fs.ValidPath(next) || next == ".." || strings.HasPrefix(next, "../") {
+			return "", nil, ErrOutsideRoot
+		}
+		info, err := rl.Lstat(next)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return "", nil, fmt.Errorf("%w: its target does not exist", ErrSymlink)
+			}
+			return "", nil, fmt.Errorf("cannot stat the link's target: %w", err)
+		}
+		if info.Mode()&fs.ModeSymlink == 0 {
+			return next, info, nil
+		}
+		cur = next
+	}
+	return "", nil, fmt.Errorf("%w: more than 8 links in a row", ErrSymlink)
+}
+
+// opener opens the file at p for reading, within limit bytes.
+func (s *FSSource) opener(fsys fs.FS, p string, limit int64) func(context.Context) (io.ReadCloser, error) {
+	dir := s.dir
+	return func(ctx context.Context) (io.ReadCloser, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if dir != "" {
+			// The listing's root may be closed by now: open it again, so
+			// the path is resolved inside dir at the time of reading.
+			root, err := os.OpenRoot(dir)
+			if err != nil {
+				return nil, err
+			}
+			defer root.Close()
+			if !s.FollowSymlinks {
+				if info, err := root.Lstat(p); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+					return nil, fmt.Errorf("%w: the file became a link after it was listed", ErrSymlink)
+				}
+			}
+			f, err := root.Open(p)
+			if err != nil {
+				return nil, err
+			}
+			return limitReadCloser(ctx, f, limit), nil
+		}
+		f, err := fsys.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		return limitReadCloser(ctx, f, limit), nil
+	}
+}
+
+func (w *fsWalk) readSidecar(e fs.DirEntry, p string) (map[string]any, error) {
+	if e.Type()&fs.ModeSymlink != 0 {
+		target, info, err := w.follow(p)
+		if err != nil {
+			return nil, fmt.Errorf("the sidecar is a link: %w", err)
+		}
+		if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("%w: the sidecar's link does not lead to a file", ErrSymlink)
+		}
+		p = target
+	}
+	f, err := w.fsys.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read metadata sidecar: %w", err)
 	}

@@ -241,20 +241,52 @@ func TestDirSource(t *testing.T) {
 	must(os.WriteFile(filepath.Join(dir, "docs", "b.md"), []byte("# B"), 0o644))
 	must(os.WriteFile(filepath.Join(dir, "docs", "b.md.metadata.json"), []byte(`{"metadataAttributes":{"k":"v"}}`), 0o644))
 	must(os.WriteFile(filepath.Join(dir, "a.txt"), []byte("A"), 0o644))
-	// A link to a file is followed; a link to a directory is not (no cycles).
-	must(os.Symlink(filepath.Join(dir, "a.txt"), filepath.Join(dir, "link.txt")))
-	must(os.Symlink(dir, filepath.Join(dir, "loop")))
+	// Links are reported, not followed, unless FollowSymlinks is set; then
+	// a link inside the folder is followed and a loop is reported.
+	must(os.Symlink("a.txt", filepath.Join(dir, "link.txt")))
+	must(os.Symlink(".", filepath.Join(dir, "loop")))
 	lines, items, err := listing(t, DirSource(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"file:a.txt a.txt 1", "file:docs/b.md b.md 3", "file:link.txt link.txt 1"}; !reflect.DeepEqual(lines, want) {
+	if want := []string{"file:a.txt a.txt 1", "file:docs/b.md b.md 3", "ERR file:link.txt", "ERR file:loop"}; !reflect.DeepEqual(lines, want) {
 		t.Fatalf("got %q want %q", lines, want)
 	}
 	if items[1].Metadata["k"] != "v" {
 		t.Fatalf("metadata %v", items[1].Metadata)
 	}
+	src := DirSource(dir)
+	src.FollowSymlinks = true
+	lines, items, err = listing(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"file:a.txt a.txt 1", "file:docs/b.md b.md 3", "file:link.txt link.txt 1", "ERR file:loop"}; !reflect.DeepEqual(lines, want) {
+		t.Fatalf("following: got %q want %q", lines, want)
+	}
 	if text, err := readItem(t, items[2]); err != nil || text != "A" {
 		t.Fatalf("link: %q %v", text, err)
+	}
+	if _, _, err := listing(t, DirSource(filepath.Join(dir, "missing"))); err == nil {
+		t.Fatal("a missing folder listed without error")
+	}
+}
+
+// An fs.FS that can read links (os.DirFS) is followed only inside.
+func TestFSSourceLinksOverDirFS(t *testing.T) {
+	root := linkTree(t)
+	src := &FSSource{FS: os.DirFS(root), FollowSymlinks: true}
+	ok, failed := itemErrors(t, src)
+	if want := []string{"file:a.txt", "file:d.txt", "file:in-dir/b.md", "file:in-file.txt", "file:sub/b.md"}; !reflect.DeepEqual(ok, want) {
+		t.Fatalf("listed %q, want %q", ok, want)
+	}
+	for _, uri := range []string{"file:abs-file", "file:rel-file", "file:abs-dir", "file:rel-dir", "file:c.txt"} {
+		if err := failed[uri]; !errors.Is(err, ErrOutsideRoot) {
+			t.Errorf("%s: %v, want ErrOutsideRoot", uri, err)
+		}
+	}
+	ok, _ = itemErrors(t, &FSSource{FS: os.DirFS(root)})
+	if want := []string{"file:a.txt", "file:sub/b.md"}; !reflect.DeepEqual(ok, want) {
+		t.Fatalf("not following: listed %q, want %q", ok, want)
 	}
 }
