@@ -288,6 +288,11 @@ func (s *localSandbox) Execute(ctx context.Context, code string) (*Execution, er
 			return err
 		}
 		if !goja.IsUndefined(j) && !goja.IsNull(j) {
+			if n := len(j.String()); n > s.opts.MaxOutput {
+				st.truncated = true
+				st.errOut.WriteString(fmt.Sprintf("codeinterp: the last expression's value is %d bytes of JSON, over the %d-byte limit, and was dropped: print a summary or write it to a file\n", n, s.opts.MaxOutput))
+				return nil
+			}
 			value = []byte(j.String())
 		}
 		return nil
