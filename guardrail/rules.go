@@ -213,12 +213,23 @@ var (
 // than as they are, at least twice.
 func looksReversed(folded string) bool {
 	fwd, rev := 0, 0
-	for _, w := range strings.FieldsFunc(folded, func(r rune) bool { return r < 'a' || r > 'z' }) {
-		if commonWords[w] {
-			fwd++
-		} else if reversedWords[w] {
-			rev++
+	for i := 0; i < len(folded); {
+		if c := folded[i]; c < 'a' || c > 'z' {
+			i++
+			continue
 		}
+		j := i + 1
+		for j < len(folded) && folded[j] >= 'a' && folded[j] <= 'z' {
+			j++
+		}
+		if j-i <= 4 { // every common word is short
+			if w := folded[i:j]; commonWords[w] {
+				fwd++
+			} else if reversedWords[w] {
+				rev++
+			}
+		}
+		i = j
 	}
 	return rev >= 2 && rev > fwd
 }
@@ -359,26 +370,54 @@ func camelBreak(rs []rune, i int, reversed bool) bool {
 // hasCamel reports whether a word of raw holds three camel-case breaks
 // (fwd), and three breaks of camel case written backwards (rev).
 func hasCamel(raw string) (fwd, rev bool) {
-	var prev, cur rune = ' ', ' '
-	nf, nr := 0, 0
-	step := func(next rune) {
-		if cur == ' ' || unicode.IsSpace(cur) {
-			nf, nr = 0, 0
-			return
+	// Letter classes: 0 other, 1 lower, 2 upper, 3 space.
+	class := func(r rune) int {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return 1
+		case r >= 'A' && r <= 'Z':
+			return 2
+		case r == ' ' || r == '\n' || r == '\t' || r == '\r':
+			return 3
+		case r < utf8.RuneSelf:
+			return 0
+		case unicode.IsLower(r):
+			return 1
+		case unicode.IsUpper(r):
+			return 2
+		case unicode.IsSpace(r):
+			return 3
 		}
-		if unicode.IsUpper(cur) && unicode.IsLower(prev) {
+		return 0
+	}
+	prev, cur := 3, 3
+	nf, nr := 0, 0
+	step := func(next int) {
+		switch {
+		case cur == 3:
+			nf, nr = 0, 0
+		case cur == 2 && prev == 1:
 			nf++
-			if unicode.IsLower(next) {
+			if next == 1 {
 				nr++
 			}
+			fwd, rev = fwd || nf >= 3, rev || nr >= 3
 		}
-		fwd, rev = fwd || nf >= 3, rev || nr >= 3
 	}
-	for _, next := range raw {
+	for i := 0; i < len(raw); {
+		var next int
+		if b := raw[i]; b < utf8.RuneSelf {
+			next = class(rune(b))
+			i++
+		} else {
+			r, sz := utf8.DecodeRuneInString(raw[i:])
+			next = class(r)
+			i += sz
+		}
 		step(next)
 		prev, cur = cur, next
 	}
-	step(' ')
+	step(3)
 	return fwd, rev
 }
 

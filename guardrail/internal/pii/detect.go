@@ -84,9 +84,14 @@ var errStop = errors.New("pii: scan stopped")
 // the context's error).
 func (c *scan) tick(n int) {
 	c.work += n
-	if c.work < c.nextPoll {
-		return
+	if c.work >= c.nextPoll {
+		c.poll()
 	}
+}
+
+// poll checks the context (the slow path of tick, kept out of line so that
+// tick is inlined).
+func (c *scan) poll() {
 	c.nextPoll = c.work + pollEvery
 	if err := c.ctx.Err(); err != nil {
 		c.err = err
