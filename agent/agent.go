@@ -106,6 +106,10 @@ type Agent struct {
 	// Authorizer, if set, decides whether each tool call may run, before
 	// it runs (see ToolAuthorizer); denied calls get a refusal result.
 	Authorizer ToolAuthorizer
+	// LongTerm, if set, is what the agent remembers about the caller across
+	// sessions: recalled at the start of each turn, handed each finished
+	// turn (see LongTermMemory).
+	LongTerm LongTermMemory
 
 	memOnce sync.Once
 	mem     Memory
@@ -291,6 +295,8 @@ type runner struct {
 	input    string
 	dirty    bool
 	modelID  string
+	recalled bool            // long-term memory was asked this turn
+	memory   bedrockkit.Part // the recalled note, or nil
 }
 
 func (a *Agent) newRunner(ctx context.Context, stream bool, emit func(Event)) (*runner, error) {
@@ -601,6 +607,9 @@ func (r *runner) result() *Result {
 
 // loop calls the model and runs tools until an answer, a pause or an error.
 func (r *runner) loop(ctx context.Context) (*Result, error) {
+	if err := r.recall(ctx); err != nil {
+		return r.fail(ctx, err)
+	}
 	for {
 		resp, err := r.callModel(ctx)
 		if err != nil {
@@ -691,6 +700,7 @@ func (r *runner) callModel(ctx context.Context) (*bedrockkit.Response, error) {
 		return nil, &LimitError{Limit: "MaxTokens", Value: r.limits.MaxTokens, Err: bedrockkit.ErrBudgetExceeded}
 	}
 	r.msgs = append(append(r.msgs[:0], r.sess.Messages...), r.turn...)
+	r.withMemory()
 	inf := r.a.Inference
 	req := &bedrockkit.Request{System: r.system, Messages: r.msgs, Tools: r.defs,
 		MaxTokens: inf.MaxTokens, Temperature: inf.Temperature, TopP: inf.TopP,
@@ -1034,6 +1044,7 @@ func (r *runner) finish(ctx context.Context, resp *bedrockkit.Response) (*Result
 		r.emit(Failure{Iteration: r.iter, Err: gerr})
 		return res, gerr
 	}
+	r.remember(ctx)
 	r.emit(Finished{Result: res})
 	return res, nil
 }
