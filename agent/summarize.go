@@ -6,12 +6,14 @@ import (
 	"strings"
 
 	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/pricing"
 )
 
 // HistoryLimits bound the history sent to the model. When the estimated
-// tokens of a session's history exceed MaxTokens, the older turns are
-// summarised by the agent's model into Session.Summary (which is sent in the
-// system prompt) and dropped, keeping the latest KeepTurns turns verbatim.
+// tokens of a session's history (pricing.EstimateRequest's estimate, about
+// four bytes a token) exceed MaxTokens, the older turns are summarised by
+// the agent's model into Session.Summary (which is sent in the system
+// prompt) and dropped, keeping the latest KeepTurns turns verbatim.
 type HistoryLimits struct {
 	// MaxTokens is the history budget; 0 disables summarisation.
 	MaxTokens int
@@ -23,38 +25,11 @@ type HistoryLimits struct {
 
 const defaultSummaryPrompt = "Summarize the conversation below for your own later use. Keep facts, names, numbers, decisions, tool results that matter and open questions. Write plain prose, at most a few paragraphs."
 
-// EstimateTokens estimates the tokens of messages at about four bytes per
-// token, counting text, tool inputs and tool results. It is deliberately
-// simple and slightly pessimistic; use it only for budgets.
-func EstimateTokens(ms []bedrockkit.Message) int {
-	n := 0
-	for _, m := range ms {
-		n += 4 + partsBytes(m.Parts)/4
-	}
-	return n
-}
-
-func partsBytes(ps []bedrockkit.Part) int {
-	n := 0
-	for _, p := range ps {
-		switch p := p.(type) {
-		case bedrockkit.Text:
-			n += len(p.Text)
-		case bedrockkit.JSON:
-			n += len(p.Value)
-		case bedrockkit.ToolCall:
-			n += len(p.Name) + len(p.Input)
-		case bedrockkit.ToolResult:
-			n += partsBytes(p.Parts)
-		case bedrockkit.Reasoning:
-			n += len(p.Text)
-		case bedrockkit.Document:
-			n += len(p.Text) + len(p.Bytes)
-		case bedrockkit.Image:
-			n += 6000 // images cost a roughly fixed number of tokens
-		}
-	}
-	return n
+// historyTokens estimates the tokens of messages with the estimate budgets
+// use for requests (pricing.EstimateRequest: about four bytes per token,
+// counting text, tool inputs and results, plus a little per message).
+func historyTokens(ms []bedrockkit.Message) int {
+	return pricing.EstimateRequest(&bedrockkit.Request{Messages: ms}, nil)
 }
 
 // turnStarts returns the indexes of messages that start a turn: user
@@ -82,7 +57,7 @@ func turnStarts(ms []bedrockkit.Message) []int {
 // summarize folds old history into the summary when it is over budget.
 func (r *runner) summarize(ctx context.Context) error {
 	h := r.a.History
-	if h.MaxTokens <= 0 || EstimateTokens(r.sess.Messages) <= h.MaxTokens {
+	if h.MaxTokens <= 0 || historyTokens(r.sess.Messages) <= h.MaxTokens {
 		return nil
 	}
 	keep := h.KeepTurns

@@ -7,15 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
-
 	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/internal/jsonschema"
 )
 
 // RunFunc runs a tool on its arguments, which have already been validated
@@ -148,7 +144,7 @@ func (t *Tool) compile() {
 	if len(t.schema) == 0 {
 		t.schema = json.RawMessage(`{"type":"object","properties":{}}`)
 	}
-	s, err := CompileSchema(t.schema)
+	s, err := compileSchema(t.schema)
 	if err != nil {
 		t.err = fmt.Errorf("%w: tool %q: %v", ErrInvalidTool, t.name, err)
 		return
@@ -156,28 +152,21 @@ func (t *Tool) compile() {
 	t.compiled = s
 }
 
-// CompileSchema compiles a JSON Schema (draft 2020-12 unless it says
+// compileSchema compiles a JSON Schema (draft 2020-12 unless it says
 // otherwise) for tool arguments. The top level must be of type "object".
-func CompileSchema(schema json.RawMessage) (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schema))
-	if err != nil {
-		return nil, fmt.Errorf("schema is not valid JSON: %v", err)
+// The schema must be self-contained: a "$ref" to a file or a URL is
+// refused, never loaded (a tool definition from an MCP server or a
+// configuration file must not make the agent read local files or fetch
+// URLs), and schemas over jsonschema.MaxSchemaBytes are refused.
+func compileSchema(schema json.RawMessage) (*jsonschema.Schema, error) {
+	if len(schema) <= jsonschema.MaxSchemaBytes { // larger ones Compile refuses
+		var top map[string]json.RawMessage
+		var typ string
+		if json.Unmarshal(schema, &top) != nil || json.Unmarshal(top["type"], &typ) != nil || typ != "object" {
+			return nil, errors.New(`schema must be a JSON object with "type": "object" at the top level`)
+		}
 	}
-	obj, ok := doc.(map[string]any)
-	if !ok || obj["type"] != "object" {
-		return nil, errors.New(`schema must be a JSON object with "type": "object" at the top level`)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	const url = "mem:///tool.json"
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, fmt.Errorf("schema: %v", err)
-	}
-	s, err := c.Compile(url)
-	if err != nil {
-		return nil, fmt.Errorf("schema: %v", err)
-	}
-	return s, nil
+	return jsonschema.Compile(schema)
 }
 
 // Name returns the tool's name.
@@ -207,14 +196,10 @@ func (t *Tool) Validate(input json.RawMessage) error {
 	if len(bytes.TrimSpace(input)) == 0 {
 		input = json.RawMessage(`{}`)
 	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(input))
-	if err != nil {
-		return &CallError{Tool: t.name, Reason: "arguments are not valid JSON: " + err.Error()}
-	}
-	if err := t.compiled.Validate(inst); err != nil {
+	if err := t.compiled.Validate(input); err != nil {
 		var ve *jsonschema.ValidationError
-		if errors.As(err, &ve) {
-			return &CallError{Tool: t.name, Reason: describe(ve)}
+		if errors.As(err, &ve) && ve.NotJSON != nil {
+			return &CallError{Tool: t.name, Reason: "arguments are not valid JSON: " + ve.NotJSON.Error()}
 		}
 		return &CallError{Tool: t.name, Reason: err.Error()}
 	}
@@ -421,26 +406,6 @@ func (e *timeoutError) Error() string {
 
 // Unwrap returns context.DeadlineExceeded.
 func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
-
-var printer = message.NewPrinter(language.English)
-
-// describe flattens a validation error into "at '/path': message" lines.
-func describe(ve *jsonschema.ValidationError) string {
-	var leaves []string
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) == 0 {
-			loc := "/" + strings.Join(e.InstanceLocation, "/")
-			leaves = append(leaves, fmt.Sprintf("at '%s': %s", loc, e.ErrorKind.LocalizedString(printer)))
-			return
-		}
-		for _, c := range e.Causes {
-			walk(c)
-		}
-	}
-	walk(ve)
-	return strings.Join(leaves, "; ")
-}
 
 // CallError is a tool call the agent refused to run: unknown tool, arguments
 // that are not JSON, or arguments that break the schema. Its message is what
