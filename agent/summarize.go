@@ -6,14 +6,13 @@ import (
 	"strings"
 
 	"github.com/bedrockkit/bedrockkit"
-	"github.com/bedrockkit/bedrockkit/pricing"
 )
 
-// HistoryLimits bound the history sent to the model. When the estimated
-// tokens of a session's history (pricing.EstimateRequest's estimate, about
-// four bytes a token) exceed MaxTokens, the older turns are summarised by
-// the agent's model into Session.Summary (which is sent in the system
-// prompt) and dropped, keeping the latest KeepTurns turns verbatim.
+// HistoryLimits bound the history sent to the model. When the tokens of a
+// session's history, estimated as pricing.EstimateRequest does (about four
+// bytes a token), exceed MaxTokens, the older turns are summarised by the
+// agent's model into Session.Summary (which is sent in the system prompt)
+// and dropped, keeping the latest KeepTurns turns verbatim.
 type HistoryLimits struct {
 	// MaxTokens is the history budget; 0 disables summarisation.
 	MaxTokens int
@@ -25,11 +24,42 @@ type HistoryLimits struct {
 
 const defaultSummaryPrompt = "Summarize the conversation below for your own later use. Keep facts, names, numbers, decisions, tool results that matter and open questions. Write plain prose, at most a few paragraphs."
 
-// historyTokens estimates the tokens of messages with the estimate budgets
-// use for requests (pricing.EstimateRequest: about four bytes per token,
-// counting text, tool inputs and results, plus a little per message).
+// historyTokens estimates the tokens of messages exactly as
+// pricing.EstimateRequest does for a request holding only them (one token
+// per started four bytes of each text, tool input and result, four per
+// message, a flat 1,600 per image), without importing pricing, which would
+// bring OpenTelemetry into every agent. A test holds the two equal.
 func historyTokens(ms []bedrockkit.Message) int {
-	return pricing.EstimateRequest(&bedrockkit.Request{Messages: ms}, nil)
+	n := 0
+	for _, m := range ms {
+		n += 4 + partsTokens(m.Parts)
+	}
+	return n
+}
+
+func estimateText(s string) int { return (len(s) + 3) / 4 }
+
+func partsTokens(ps []bedrockkit.Part) int {
+	n := 0
+	for _, p := range ps {
+		switch p := p.(type) {
+		case bedrockkit.Text:
+			n += estimateText(p.Text)
+		case bedrockkit.ToolCall:
+			n += estimateText(p.Name) + estimateText(string(p.Input))
+		case bedrockkit.ToolResult:
+			n += partsTokens(p.Parts)
+		case bedrockkit.JSON:
+			n += estimateText(string(p.Value))
+		case bedrockkit.Reasoning:
+			n += estimateText(p.Text)
+		case bedrockkit.Document:
+			n += estimateText(p.Name) + estimateText(p.Text) + (len(p.Bytes)+3)/4
+		case bedrockkit.Image:
+			n += 1600
+		}
+	}
+	return n
 }
 
 // turnStarts returns the indexes of messages that start a turn: user

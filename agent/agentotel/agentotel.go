@@ -36,6 +36,12 @@ const (
 	AttrErrorType        = attribute.Key("error.type")
 )
 
+// AttrToolAbandoned marks a tool span whose tool did not return within
+// agent.AbandonGrace after its timeout: the run went on without it and its
+// goroutine was left running (agent.ToolCalled.Abandoned). Such spans also
+// carry error.type "tool_abandoned".
+const AttrToolAbandoned = attribute.Key("bedrockkit.tool.abandoned")
+
 // Options configure the spans.
 type Options struct {
 	// Provider is gen_ai.provider.name; empty means "aws.bedrock".
@@ -166,12 +172,19 @@ func (r *Run) observe(e agent.Event) {
 		case e.Panicked:
 			s.SetStatus(codes.Error, "tool panicked")
 			s.SetAttributes(AttrErrorType.String("panic"))
+		case e.Abandoned:
+			s.SetStatus(codes.Error, "tool abandoned after its timeout")
+			s.SetAttributes(AttrErrorType.String("tool_abandoned"))
 		case e.Result.IsError:
 			s.SetStatus(codes.Error, "tool returned an error")
 			s.SetAttributes(AttrErrorType.String("tool_error"))
 		}
 		if e.Replayed {
 			s.SetAttributes(attribute.Bool("bedrockkit.tool.replayed", true))
+		}
+		if e.Abandoned {
+			// The tool's goroutine is still running (see agent.Tool.Abandoned).
+			s.SetAttributes(AttrToolAbandoned.Bool(true))
 		}
 		if !e.Start.IsZero() {
 			s.End(trace.WithTimestamp(e.Start.Add(e.Duration)))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -113,4 +114,52 @@ func TestErrorRun(t *testing.T) {
 		}
 	}
 	t.Fatal("no span with error.type throttled")
+}
+
+// TestAbandonedToolSpan: a tool that ignores its context past its timeout
+// is abandoned; its span says so (bedrockkit.tool.abandoned) and carries
+// error.type tool_abandoned, so a dashboard can count goroutines left
+// running.
+func TestAbandonedToolSpan(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	release := make(chan struct{})
+	stuck := agent.Func("stuck", "Never looks at ctx", func(ctx context.Context, v in) (string, error) {
+		<-release
+		return "late", nil
+	}, agent.WithTimeout(20*time.Millisecond))
+	fine := agent.Func("fine", "Returns", func(ctx context.Context, v in) (string, error) { return "ok", nil })
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(
+			bedrockkit.ToolCall{ID: "c1", Name: "stuck", Input: json.RawMessage(`{"city":"Oslo"}`)},
+			bedrockkit.ToolCall{ID: "c2", Name: "fine", Input: json.RawMessage(`{"city":"Oslo"}`)},
+		),
+		bedrockkittest.TextStep("It timed out."),
+	)
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{stuck, fine}}
+	ctx, run := agentotel.Start(context.Background(), tp.Tracer("t"), "", "s", agentotel.Options{})
+	_, err := a.Run(ctx, "s", "go")
+	run.End(err)
+	close(release)
+	for stuck.Abandoned() > 0 { // let the abandoned goroutine end before goleak looks
+		time.Sleep(time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]map[string]string{}
+	for _, s := range rec.Ended() {
+		attrs := map[string]string{}
+		for _, kv := range s.Attributes() {
+			attrs[string(kv.Key)] = kv.Value.Emit()
+		}
+		found[s.Name()] = attrs
+	}
+	if a := found["execute_tool stuck"]; a["bedrockkit.tool.abandoned"] != "true" || a["error.type"] != "tool_abandoned" {
+		t.Fatalf("abandoned tool span attributes %v", a)
+	}
+	if a := found["execute_tool fine"]; a["bedrockkit.tool.abandoned"] != "" || a["error.type"] != "" {
+		t.Fatalf("finished tool span attributes %v", a)
+	}
 }
