@@ -172,6 +172,9 @@ func Open(opts Options) (*Store, error) {
 			r.damage[i].SetAside = aside
 		}
 		s.recovery.Damage = r.damage
+		if t := r.torn; t != nil { // dropped by the rewrite; the copy keeps it
+			s.recovery.CutBytes, s.recovery.Torn = r.size-t.Off, t.Reason
+		}
 		s.wal = &wlog{dir: opts.Dir, f: r.f, size: r.size, sync: !opts.NoSync}
 		if err := s.compact(); err != nil {
 			return fail(fmt.Errorf("kb/chromem: rewrite the damaged log: %w", err))
