@@ -96,6 +96,19 @@ type Agent struct {
 	// History bounds the history sent to the model; see HistoryLimits.
 	History   HistoryLimits
 	Inference Inference
+	// Output, if set, makes the final answer a JSON value matching this
+	// schema (bedrockkit.OutputSchemaFor[T] or NewOutputSchema) while the
+	// model may still call tools: every model call carries the schema with
+	// the tools, through bedrockkit.StructuredOutput; an answer that calls
+	// tools runs them and goes on, the final one is validated (and sent back
+	// for repair while invalid). Result.Output is then the JSON value;
+	// RunValue, ResumeValue and DecodeOutput decode it. An answer still
+	// invalid after the repairs ends the run with a *bedrockkit.OutputError.
+	Output *bedrockkit.OutputSchema
+	// OutputOptions chooses how a structured answer is obtained (natively
+	// or through an answer tool) and how many repairs are allowed; the zero
+	// value means bedrockkit's defaults.
+	OutputOptions bedrockkit.StructuredOptions
 	// OnEvent, if set, receives every event of Run and Resume as it happens,
 	// on the run's goroutine. Stream and ResumeStream yield events instead.
 	OnEvent func(Event)
@@ -295,6 +308,7 @@ type runner struct {
 	input    string
 	dirty    bool
 	modelID  string
+	model    bedrockkit.Model
 	recalled bool            // long-term memory was asked this turn
 	memory   bedrockkit.Part // the recalled note, or nil
 }
@@ -335,6 +349,9 @@ func (a *Agent) newRunner(ctx context.Context, stream bool, emit func(Event)) (*
 		if err := add(k.Tool()); err != nil {
 			return nil, err
 		}
+	}
+	if err := r.setupModel(); err != nil {
+		return nil, err
 	}
 	if m, ok := a.Model.(interface{ ModelID() bedrockkit.ModelID }); ok {
 		r.modelID = m.ModelID().Raw
@@ -611,7 +628,7 @@ func (r *runner) loop(ctx context.Context) (*Result, error) {
 		return r.fail(ctx, err)
 	}
 	for {
-		resp, err := r.callModel(ctx)
+		resp, gerr, err := r.callModel(ctx)
 		if err != nil {
 			return r.fail(ctx, err)
 		}
@@ -635,7 +652,7 @@ func (r *runner) loop(ctx context.Context) (*Result, error) {
 		sanitizeCalls(&msg)
 		r.turn = append(r.turn, msg)
 		if len(calls) == 0 {
-			return r.finish(ctx, resp)
+			return r.finish(ctx, resp, gerr)
 		}
 		if err := r.checkIterations(); err != nil {
 			return r.fail(ctx, err)
@@ -692,58 +709,92 @@ func (r *runner) observe(results []bedrockkit.ToolResult) {
 	r.emit(Observation{Iteration: r.iter, Results: results})
 }
 
-func (r *runner) callModel(ctx context.Context) (*bedrockkit.Response, error) {
+// callModel makes the next model call and guards the text of its answer
+// (see guardText) before reporting it: the returned response holds the
+// guarded message, and gerr is set when the guardrail blocked a final
+// answer.
+func (r *runner) callModel(ctx context.Context) (resp *bedrockkit.Response, gerr *GuardrailError, err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if r.limits.MaxTokens > 0 && r.usage.Total() >= r.limits.MaxTokens {
-		return nil, &LimitError{Limit: "MaxTokens", Value: r.limits.MaxTokens, Err: bedrockkit.ErrBudgetExceeded}
+		return nil, nil, &LimitError{Limit: "MaxTokens", Value: r.limits.MaxTokens, Err: bedrockkit.ErrBudgetExceeded}
 	}
 	r.msgs = append(append(r.msgs[:0], r.sess.Messages...), r.turn...)
 	r.withMemory()
 	inf := r.a.Inference
 	req := &bedrockkit.Request{System: r.system, Messages: r.msgs, Tools: r.defs,
 		MaxTokens: inf.MaxTokens, Temperature: inf.Temperature, TopP: inf.TopP,
-		StopSequences: inf.StopSequences, Extra: inf.Extra}
-	if r.a.Budget != nil {
+		StopSequences: inf.StopSequences, Extra: inf.Extra, Output: r.a.Output}
+	// With Output, the budget is asked per attempt under StructuredOutput
+	// (setupModel); otherwise here, once per call.
+	outerBudget := r.a.Budget != nil && r.a.Output == nil
+	if outerBudget {
 		if err := r.a.Budget.Allow(ctx, req); err != nil {
-			return nil, fmt.Errorf("agent: budget refused model call %d: %w", r.iter+1, err)
+			return nil, nil, fmt.Errorf("agent: budget refused model call %d: %w", r.iter+1, err)
 		}
 	}
 	r.iter++
 	start := time.Now()
-	var resp *bedrockkit.Response
-	var err error
 	if r.stream {
-		resp, err = bedrockkit.Collect(r.forward(r.a.Model.Stream(ctx, req)))
+		resp, err = bedrockkit.Collect(r.forward(ctx, r.model.Stream(ctx, req)))
 	} else {
-		resp, err = r.a.Model.Generate(ctx, req)
+		resp, err = r.model.Generate(ctx, req)
 	}
-	ev := ModelCalled{Iteration: r.iter, Model: r.modelID, Start: start, Duration: time.Since(start), Err: err}
-	if resp != nil {
+	ev := ModelCalled{Iteration: r.iter, Model: r.modelID, Start: start, Duration: time.Since(start)}
+	var oe *bedrockkit.OutputError
+	switch {
+	case resp != nil:
 		r.usage = r.usage.Add(resp.Usage)
-		if r.a.Budget != nil {
+		if outerBudget {
 			r.a.Budget.Spend(ctx, resp.Usage)
 		}
 		ev.StopReason, ev.Usage = resp.StopReason, resp.Usage
-		if err == nil {
-			m := resp.Message
-			ev.Message = &m
+	case errors.As(err, &oe):
+		// Generate's invalid structured answer: its attempts used tokens.
+		r.usage = r.usage.Add(oe.Usage)
+		ev.Usage = oe.Usage
+	}
+	if err != nil {
+		err = r.redactOutputError(ctx, err)
+		ev.Err = err
+		r.emit(ev)
+		return nil, nil, fmt.Errorf("agent: model call %d: %w", r.iter, err)
+	}
+	msg := resp.Message
+	final := len(msg.ToolCalls()) == 0 && resp.StopReason != bedrockkit.StopMalformedToolUse
+	msg, gerr, err = r.guardText(ctx, msg, final)
+	if err != nil {
+		r.emit(ev) // the call succeeded; its unguarded answer is not shown
+		return nil, nil, err
+	}
+	if r.stream && r.a.Guardrail != nil {
+		if text := msg.Text(); text != "" {
+			r.emit(TextDelta{Iteration: r.iter, Text: text})
 		}
 	}
+	ev.Message = &msg
 	r.emit(ev)
-	if err != nil {
-		return nil, fmt.Errorf("agent: model call %d: %w", r.iter, err)
-	}
-	return resp, nil
+	out := *resp
+	out.Message = msg
+	return &out, gerr, nil
 }
 
-// forward passes stream events through, emitting text deltas.
-func (r *runner) forward(s iter.Seq2[bedrockkit.Event, error]) iter.Seq2[bedrockkit.Event, error] {
+// forward passes stream events through. Text deltas are emitted as they
+// come unless a Guardrail must see the text first (callModel sends the
+// guarded text); a structured answer's repairs are reported as OutputRetry.
+func (r *runner) forward(ctx context.Context, s iter.Seq2[bedrockkit.Event, error]) iter.Seq2[bedrockkit.Event, error] {
 	return func(yield func(bedrockkit.Event, error) bool) {
 		for ev, err := range s {
-			if td, ok := ev.(bedrockkit.TextDelta); ok && err == nil {
-				r.emit(TextDelta{Iteration: r.iter, Text: td.Text})
+			if err == nil {
+				switch e := ev.(type) {
+				case bedrockkit.TextDelta:
+					if r.a.Guardrail == nil {
+						r.emit(TextDelta{Iteration: r.iter, Text: e.Text})
+					}
+				case bedrockkit.OutputRetry:
+					r.emit(OutputRetry{Iteration: r.iter, Attempt: e.Attempt, Err: r.redactOutputError(ctx, e.Err)})
+				}
 			}
 			if !yield(ev, err) {
 				return
@@ -1002,26 +1053,11 @@ func (r *runner) pause(ctx context.Context, calls []bedrockkit.ToolCall, results
 	return res, nil
 }
 
-// finish guards the answer, commits the turn to the session and saves it.
-func (r *runner) finish(ctx context.Context, resp *bedrockkit.Response) (*Result, error) {
+// finish commits the turn, whose last message is the answer callModel
+// guarded, to the session and saves it. gerr is the guardrail's block of
+// the answer, if it blocked it.
+func (r *runner) finish(ctx context.Context, resp *bedrockkit.Response, gerr *GuardrailError) (*Result, error) {
 	final := r.turn[len(r.turn)-1]
-	var gerr error
-	if r.a.Guardrail != nil {
-		v, err := r.a.Guardrail.Check(ctx, StageOutput, final.Text())
-		if err != nil {
-			return r.fail(ctx, fmt.Errorf("agent: guardrail on output: %w", err))
-		}
-		if v.Intervened() {
-			r.emit(GuardrailIntervened{Stage: StageOutput, Verdict: v})
-			text := v.Text
-			if v.Blocked {
-				text = v.Message
-				gerr = &GuardrailError{Stage: StageOutput, Verdict: v}
-			}
-			final = bedrockkit.AssistantText(text)
-			r.turn[len(r.turn)-1] = final
-		}
-	}
 	r.sess.Messages = append(r.sess.Messages, r.turn...)
 	r.sess.Turns++
 	r.sess.Records = nil
@@ -1045,6 +1081,9 @@ func (r *runner) finish(ctx context.Context, resp *bedrockkit.Response) (*Result
 		return res, gerr
 	}
 	r.remember(ctx)
+	if r.a.Output != nil {
+		r.emit(OutputValue{Iteration: r.iter, Value: json.RawMessage(res.Output)})
+	}
 	r.emit(Finished{Result: res})
 	return res, nil
 }

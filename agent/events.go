@@ -2,21 +2,30 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/bedrockkit/bedrockkit"
 )
 
 // Event is one step of a run, for tracing and streaming. It is sealed: the
-// concrete types are TextDelta, ModelCalled, ToolAuthorized, ToolCalled,
-// Observation, GuardrailIntervened, Summarized, Failure, Paused and Finished. They mirror
+// concrete types are TextDelta, ModelCalled, OutputRetry, ToolAuthorized,
+// ToolCalled, Observation, GuardrailIntervened, Summarized, OutputValue,
+// Failure, Paused and Finished. They mirror
 // Bedrock's agent traces (model invocation, invocation input, observation,
 // guardrail, failure) and map onto OpenTelemetry GenAI spans.
 type Event interface {
 	isEvent()
 }
 
-// TextDelta is a piece of model text, sent only by Stream, as it arrives.
+// TextDelta is a piece of model text, sent only by Stream and
+// ResumeStream. Without a Guardrail it is sent as the model writes it.
+// With a Guardrail, no text is sent before the guardrail has checked it:
+// the text of each model call is held until the call ends and the output
+// check is done, then sent as one TextDelta holding the guarded text (the
+// masked text, or for a blocked answer the blocked message; text beside
+// tool calls that the guardrail blocks is not sent at all). The TextDeltas
+// of the last model call then spell Result.Output.
 type TextDelta struct {
 	Iteration int
 	Text      string
@@ -32,9 +41,33 @@ type ModelCalled struct {
 	StopReason bedrockkit.StopReason
 	Usage      bedrockkit.Usage
 	Duration   time.Duration
-	// Message is what the model answered (nil when the call failed).
+	// Message is what the model answered (nil when the call failed). With
+	// a Guardrail its text is the guarded text (nil when the guardrail
+	// failed), never the raw text the guardrail masked or blocked.
 	Message *bedrockkit.Message
 	Err     error
+}
+
+// OutputRetry reports that the structured answer of an agent with Output
+// did not match the schema and the model is being asked to repair it (see
+// bedrockkit.StructuredOutput); Stream and ResumeStream send it, between
+// the model's text deltas. Discard the TextDeltas of this Iteration sent
+// before it: a repaired answer follows. Err is the *bedrockkit.OutputError
+// (wrapping bedrockkit.ErrInvalidOutput); with a Guardrail, the answer text
+// and the violation messages (which may quote the answer) are withheld
+// unless the guardrail passes them.
+type OutputRetry struct {
+	Iteration int
+	Attempt   int
+	Err       error
+}
+
+// OutputValue is the validated final answer of an agent with Output, sent
+// just before Finished (after the output guardrail). Value is the JSON
+// value, also Result.Output; decode it with DecodeOutput.
+type OutputValue struct {
+	Iteration int
+	Value     json.RawMessage
 }
 
 // ToolCalled reports one tool call and its result.
@@ -100,6 +133,8 @@ type Finished struct {
 }
 
 func (TextDelta) isEvent()           {}
+func (OutputRetry) isEvent()         {}
+func (OutputValue) isEvent()         {}
 func (ModelCalled) isEvent()         {}
 func (ToolCalled) isEvent()          {}
 func (Observation) isEvent()         {}
