@@ -125,6 +125,46 @@
     return apply(nativeJoin, parts, [sep]);
   });
   wrap(A, 'from', function (self, args) { checkLen(args[0], 'Array.from'); });
+  // flat and flatMap walk nested arrays natively: a sparse inner array
+  // (Array(1e9)) would keep them looping. Written here, every array they
+  // visit is checked and every step can be stopped.
+  const flatInto = function (out, src, depth) {
+    const n = checkLen(src, 'the array');
+    for (let i = 0; i < n; i++) {
+      if (!(i in src)) continue;
+      const v = src[i];
+      if (depth > 0 && isArray(v)) flatInto(out, v, depth - 1);
+      else {
+        out[out.length] = v;
+        if (out.length > MAX_ARR) return tooBig('the flattened array', out.length, MAX_ARR);
+      }
+    }
+  };
+  hide(AP, 'flat', function flat(depth) {
+    let d = depth === undefined ? 1 : M.trunc(N(depth));
+    if (d !== d) d = 0;
+    const out = [];
+    flatInto(out, O(this), d);
+    return out;
+  });
+  hide(AP, 'flatMap', function flatMap(fn, thisArg) {
+    if (typeof fn !== 'function') throw new TypeError('flatMap mapper function is not callable');
+    const o = O(this);
+    const n = checkLen(o, 'the array');
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      if (!(i in o)) continue;
+      const v = apply(fn, thisArg, [o[i], i, o]);
+      if (isArray(v)) flatInto(out, v, 0);
+      else out[out.length] = v;
+    }
+    return out;
+  });
+  wrap(S, 'raw', function (self, args) {
+    const t = args[0];
+    if (t !== null && typeof t === 'object') checkLen(t.raw, 'String.raw');
+  });
+
   wrap(FP, 'apply', function (self, args) { checkLen(args[1], 'the argument list'); });
   wrap(R, 'apply', function (self, args) { checkLen(args[2], 'the argument list'); });
   wrap(R, 'construct', function (self, args) { checkLen(args[1], 'the argument list'); });
