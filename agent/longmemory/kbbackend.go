@@ -351,10 +351,24 @@ func (b *KBBackend) DeleteRecords(ctx context.Context, actor string, ids []strin
 	if err := ValidateActor(actor); err != nil {
 		return 0, err
 	}
-	var docs []string
+	var cand []string
 	for _, id := range ids {
 		if strings.HasPrefix(id, "mem-") {
-			docs = append(docs, id)
+			cand = append(cand, id)
+		}
+	}
+	if len(cand) == 0 {
+		return 0, nil
+	}
+	// Delete only what reads back as actor's record.
+	have, err := b.store.Get(ctx, b.partition(actor), cand)
+	if err != nil {
+		return 0, fmt.Errorf("longmemory: read records: %w", err)
+	}
+	var docs []string
+	for _, c := range have {
+		if _, ok := decodeRecord(c, actor); ok {
+			docs = append(docs, c.ID)
 		}
 	}
 	if len(docs) == 0 {
