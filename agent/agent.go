@@ -737,7 +737,11 @@ func (r *runner) callModel(ctx context.Context) (resp *bedrockkit.Response, gerr
 	r.iter++
 	start := time.Now()
 	if r.stream {
-		resp, err = bedrockkit.Collect(r.forward(ctx, r.model.Stream(ctx, req)))
+		var answered bool
+		resp, err = bedrockkit.Collect(r.forward(ctx, r.model.Stream(ctx, req), &answered))
+		if answered && err == nil {
+			resp.Message = answerOnly(resp.Message)
+		}
 	} else {
 		resp, err = r.model.Generate(ctx, req)
 	}
@@ -783,11 +787,15 @@ func (r *runner) callModel(ctx context.Context) (resp *bedrockkit.Response, gerr
 // forward passes stream events through. Text deltas are emitted as they
 // come unless a Guardrail must see the text first (callModel sends the
 // guarded text); a structured answer's repairs are reported as OutputRetry.
-func (r *runner) forward(ctx context.Context, s iter.Seq2[bedrockkit.Event, error]) iter.Seq2[bedrockkit.Event, error] {
+// answered is set when the stream ends with a bedrockkit.OutputValue: the
+// structured answer is final.
+func (r *runner) forward(ctx context.Context, s iter.Seq2[bedrockkit.Event, error], answered *bool) iter.Seq2[bedrockkit.Event, error] {
 	return func(yield func(bedrockkit.Event, error) bool) {
 		for ev, err := range s {
 			if err == nil {
 				switch e := ev.(type) {
+				case bedrockkit.OutputValue:
+					*answered = true
 				case bedrockkit.TextDelta:
 					if r.a.Guardrail == nil {
 						r.emit(TextDelta{Iteration: r.iter, Text: e.Text})

@@ -151,6 +151,21 @@ func (b budgetedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter
 	}
 }
 
+// answerOnly drops the tool calls of a streamed message that ended with
+// the validated answer (a bedrockkit.OutputValue): StructuredOutput streams
+// the events of other tools called beside the answer tool, but the answer
+// ends the turn and they are not run, as in Generate, where the
+// middleware drops them itself.
+func answerOnly(m bedrockkit.Message) bedrockkit.Message {
+	out := bedrockkit.Message{Role: m.Role}
+	for _, p := range m.Parts {
+		if _, ok := p.(bedrockkit.ToolCall); !ok {
+			out.Parts = append(out.Parts, p)
+		}
+	}
+	return out
+}
+
 // withheldAnswer replaces a structured answer that masking made invalid.
 const withheldAnswer = "The answer was withheld by a guardrail."
 

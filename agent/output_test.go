@@ -193,6 +193,31 @@ func TestRunValueRepairsRunOut(t *testing.T) {
 // the turn: the other call is not run, the transcript holds no call
 // without a result, and the next turn goes on normally.
 func TestRunValueAnswerToolBesideOtherTools(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Run", true: "Stream"}[stream], func(t *testing.T) { answerToolBesideOtherTools(t, stream) })
+	}
+}
+
+// runTicket runs one turn with RunValue, or with Stream and DecodeOutput.
+func runTicket(t *testing.T, a *agent.Agent, stream bool, input string) (Ticket, *agent.Result, error) {
+	t.Helper()
+	if !stream {
+		return agent.RunValue[Ticket](context.Background(), a, "s1", input)
+	}
+	var res *agent.Result
+	for ev, err := range a.Stream(context.Background(), "s1", input) {
+		if err != nil {
+			return Ticket{}, res, err
+		}
+		if f, ok := ev.(agent.Finished); ok {
+			res = f.Result
+		}
+	}
+	v, err := agent.DecodeOutput[Ticket](res)
+	return v, res, err
+}
+
+func answerToolBesideOtherTools(t *testing.T, stream bool) {
 	m := bedrockkittest.NewScriptedModel(
 		bedrockkittest.ToolStep(call("c1", "balance", `{"account":"A-1"}`)),
 		bedrockkittest.ToolStep(call("c2", "balance", `{"account":"A-2"}`), call("c3", "Ticket", goodTicket)),
@@ -200,7 +225,7 @@ func TestRunValueAnswerToolBesideOtherTools(t *testing.T) {
 	)
 	m.SetSupportsOutput(false)
 	a, calls := ticketAgent(t, m)
-	ticket, res, err := agent.RunValue[Ticket](context.Background(), a, "s1", "Card declined, account A-1.")
+	ticket, res, err := runTicket(t, a, stream, "Card declined, account A-1.")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +247,7 @@ func TestRunValueAnswerToolBesideOtherTools(t *testing.T) {
 		t.Fatalf("final message %+v; want only the answer's text", final)
 	}
 	// Turn two: the history the model gets pairs every call with a result.
-	if _, _, err := agent.RunValue[Ticket](context.Background(), a, "s1", "Thanks!"); err != nil {
+	if _, _, err := runTicket(t, a, stream, "Thanks!"); err != nil {
 		t.Fatal(err)
 	}
 	reqs = m.Requests()
