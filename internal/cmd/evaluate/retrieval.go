@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -72,7 +73,7 @@ func runRetrieval(args []string) error {
 	defer store.Close()
 	base, err := kb.New(kb.Config{
 		Store: store, Embedder: emb, EmbedderID: id, Chunker: chunk.None{Tokenizer: chunk.Estimate},
-		Loaders:   map[string]kb.Loader{"txt": kb.LoaderFunc(rtLoad)},
+		Loaders:   map[string]kb.Loader{"beir": kb.LoaderFunc(rtLoad)},
 		BatchSize: 64, Concurrency: 8, RequestsPerMinute: *rpm,
 		Keyword: kb.BM25Params{K1: *k1, B: *b},
 	})
@@ -120,14 +121,32 @@ func runRetrieval(args []string) error {
 	return nil
 }
 
+// rtLoad reads one corpus record as rtCorpus serves it: the title and text
+// joined (as Pyserini's flat index) with the title also the document's
+// heading, so keyword search can weigh it as a field.
 func rtLoad(_ context.Context, _ kb.SourceItem, data []byte) (chunk.Document, error) {
-	return chunk.Document{Text: string(data)}, nil
+	var d rtDoc
+	if err := json.Unmarshal(data, &d); err != nil {
+		return chunk.Document{}, fmt.Errorf("corpus record: %w", err)
+	}
+	doc := chunk.Document{Text: strings.TrimSpace(d.Title + "\n" + d.Text)}
+	if t := strings.TrimSpace(d.Title); t != "" {
+		doc.Headings = []chunk.Heading{{Offset: 0, Level: 1, Text: t}}
+	}
+	return doc, nil
+}
+
+// rtDoc is one corpus.jsonl record.
+type rtDoc struct {
+	ID    string `json:"_id"`
+	Title string `json:"title"`
+	Text  string `json:"text"`
 }
 
 type rtQuery struct{ id, text string }
 
-// rtCorpus streams corpus.jsonl as a kb.Source: one document per line, its
-// title and text joined, keyed "beir:<_id>".
+// rtCorpus streams corpus.jsonl as a kb.Source: one document per line,
+// served as its JSON record (read by rtLoad), keyed "beir:<_id>".
 type rtCorpus string
 
 func (c rtCorpus) Items(ctx context.Context) iter.Seq2[kb.SourceItem, error] {
@@ -143,20 +162,16 @@ func (c rtCorpus) Items(ctx context.Context) iter.Seq2[kb.SourceItem, error] {
 		line := 0
 		for sc.Scan() {
 			line++
-			var d struct {
-				ID    string `json:"_id"`
-				Title string `json:"title"`
-				Text  string `json:"text"`
-			}
+			var d rtDoc
 			if err := json.Unmarshal(sc.Bytes(), &d); err != nil || d.ID == "" {
 				if !yield(kb.SourceItem{}, &kb.ItemError{URI: fmt.Sprintf("%s:%d", c, line), Err: fmt.Errorf("bad corpus line: %v", err)}) {
 					return
 				}
 				continue
 			}
-			text := strings.TrimSpace(d.Title + "\n" + d.Text)
-			item := kb.SourceItem{URI: "beir:" + d.ID, Name: d.ID + ".txt", Size: int64(len(text)),
-				Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil }}
+			rec, _ := json.Marshal(d)
+			item := kb.SourceItem{URI: "beir:" + d.ID, Name: d.ID + ".beir", Size: int64(len(rec)),
+				Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(rec)), nil }}
 			if !yield(item, nil) {
 				return
 			}

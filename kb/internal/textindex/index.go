@@ -1,51 +1,76 @@
 package textindex
 
 import (
+	"hash/maphash"
 	"math"
 	"sort"
 	"sync"
 )
 
-// Params are the BM25 parameters.
+// Params are the scoring parameters. A zero field takes its default.
 type Params struct {
 	// K1 controls term-frequency saturation. Default 0.9 (Anserini's).
 	K1 float64
 	// B controls length normalisation, 0 to 1. Default 0.4 (Anserini's).
 	B float64
+	// PhraseWeight is the query weight of each pair of adjacent query
+	// terms (stop words skipped), scored as one more term against the same
+	// pair in the records (sequential dependence, as Metzler and Croft's
+	// model weighs ordered pairs). Default 0.3; negative turns phrases off.
+	PhraseWeight float64
+	// HeadingWeight is how much a term in the record's heading path
+	// (metadata HeadingsKey) counts against one in its text, BM25F-style:
+	// heading and text frequencies are length-normalised separately and
+	// summed before saturation. Default 1; negative ignores headings.
+	HeadingWeight float64
 }
 
-// DefaultParams are Anserini's BM25 defaults, which this analyzer reaches
-// its best SciFact train-split score with (see kb's evaluation notes).
-var DefaultParams = Params{K1: 0.9, B: 0.4}
+// DefaultParams are the defaults New fills in.
+var DefaultParams = Params{K1: 0.9, B: 0.4, PhraseWeight: 0.3, HeadingWeight: 1}
+
+// HeadingsKey is the metadata key of a record's heading path (a list of
+// strings, outermost first); kb sets it as kb.KeyHeadings.
+const HeadingsKey = "bedrockkit-headings"
+
+// maxHeadingBytes bounds the heading text one record contributes.
+const maxHeadingBytes = 4096
 
 type posting struct {
 	slot int32
-	tf   uint32
+	tf   uint32 // occurrences in the text
+	hf   uint32 // occurrences in the headings
 }
 
 type docEntry struct {
 	id, doc string
-	length  int
+	length  int      // positions in the text
+	hlength int      // positions in the headings
 	terms   []string // distinct terms, to remove the postings
+	phrases []uint64 // distinct phrase keys, likewise
 	meta    map[string]any
 }
 
-// Index is an inverted index scored with BM25. It is safe for concurrent
-// use. Metadata given to Add is kept by reference and must not be modified.
+// Index is an inverted index scored with BM25F over a record's text and
+// heading path, with subword terms and adjacent-term phrases. It is safe
+// for concurrent use. Metadata given to Add is kept by reference and must
+// not be modified.
 type Index struct {
 	p        Params
+	seed     maphash.Seed
 	mu       sync.RWMutex
 	postings map[string][]posting
+	phrases  map[uint64][]posting
 	slots    []*docEntry // nil = free
 	free     []int32
 	byID     map[string]int32
 	byDoc    map[string]map[string]struct{}
-	total    int // sum of lengths
+	total    int // sum of text lengths
+	htotal   int // sum of heading lengths
 	live     int
 }
 
-// New returns an empty index. A K1 or B of zero (or less) takes the
-// default; B is capped at 1.
+// New returns an empty index. A K1 or B of zero (or less), or a zero
+// PhraseWeight or HeadingWeight, takes the default; B is capped at 1.
 func New(p Params) *Index {
 	if p.K1 <= 0 {
 		p.K1 = DefaultParams.K1
@@ -54,7 +79,14 @@ func New(p Params) *Index {
 		p.B = DefaultParams.B
 	}
 	p.B = min(p.B, 1)
-	return &Index{p: p, postings: map[string][]posting{}, byID: map[string]int32{}, byDoc: map[string]map[string]struct{}{}}
+	if p.PhraseWeight == 0 {
+		p.PhraseWeight = DefaultParams.PhraseWeight
+	}
+	if p.HeadingWeight == 0 {
+		p.HeadingWeight = DefaultParams.HeadingWeight
+	}
+	return &Index{p: p, seed: maphash.MakeSeed(), postings: map[string][]posting{}, phrases: map[uint64][]posting{},
+		byID: map[string]int32{}, byDoc: map[string]map[string]struct{}{}}
 }
 
 // Len returns the number of indexed records.
@@ -64,18 +96,72 @@ func (ix *Index) Len() int {
 	return ix.live
 }
 
+// headingText joins the record's heading path, bounded.
+func headingText(meta map[string]any) string {
+	var b []byte
+	add := func(s string) {
+		if len(b) > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, s[:min(len(s), maxHeadingBytes-len(b))]...)
+	}
+	switch hs := meta[HeadingsKey].(type) {
+	case []any:
+		for _, h := range hs {
+			if s, ok := h.(string); ok && len(b) < maxHeadingBytes {
+				add(s)
+			}
+		}
+	case []string:
+		for _, s := range hs {
+			if len(b) < maxHeadingBytes {
+				add(s)
+			}
+		}
+	case string:
+		add(hs)
+	}
+	return string(b)
+}
+
+// counts are a field's term and phrase frequencies.
+type counts struct {
+	terms   map[string]uint32
+	phrases map[uint64]uint32
+	length  int
+}
+
+func (ix *Index) count(text string) counts {
+	pos := analyzeFields(text, false)
+	c := counts{terms: make(map[string]uint32, len(pos)), length: len(pos)}
+	if ix.p.PhraseWeight > 0 {
+		c.phrases = make(map[uint64]uint32, len(pos))
+	}
+	for i, p := range pos {
+		c.terms[p.term]++
+		for _, s := range p.parts {
+			c.terms[s]++
+		}
+		if c.phrases != nil && i > 0 {
+			c.phrases[phraseKey(ix.seed, pos[i-1].term, p.term)]++
+		}
+	}
+	return c
+}
+
 // Add indexes the record id of document doc, replacing an earlier record
-// with the same id.
+// with the same id. Its heading path (metadata HeadingsKey) is indexed as
+// a second field.
 func (ix *Index) Add(id, doc, text string, meta map[string]any) {
-	terms := Analyze(text)
-	tf := make(map[string]uint32, len(terms))
-	for _, t := range terms {
-		tf[t]++
+	body := ix.count(text)
+	var head counts
+	if ix.p.HeadingWeight > 0 {
+		head = ix.count(headingText(meta))
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.remove(id)
-	e := &docEntry{id: id, doc: doc, length: len(terms), meta: meta, terms: make([]string, 0, len(tf))}
+	e := &docEntry{id: id, doc: doc, length: body.length, hlength: head.length, meta: meta}
 	var slot int32
 	if n := len(ix.free); n > 0 {
 		slot = ix.free[n-1]
@@ -85,9 +171,27 @@ func (ix *Index) Add(id, doc, text string, meta map[string]any) {
 		slot = int32(len(ix.slots))
 		ix.slots = append(ix.slots, e)
 	}
-	for t, n := range tf {
+	e.terms = make([]string, 0, len(body.terms))
+	for t, n := range body.terms {
 		e.terms = append(e.terms, t)
-		ix.postings[t] = append(ix.postings[t], posting{slot, n})
+		ix.postings[t] = append(ix.postings[t], posting{slot, n, head.terms[t]})
+	}
+	for t, n := range head.terms {
+		if body.terms[t] == 0 {
+			e.terms = append(e.terms, t)
+			ix.postings[t] = append(ix.postings[t], posting{slot, 0, n})
+		}
+	}
+	e.phrases = make([]uint64, 0, len(body.phrases))
+	for k, n := range body.phrases {
+		e.phrases = append(e.phrases, k)
+		ix.phrases[k] = append(ix.phrases[k], posting{slot, n, head.phrases[k]})
+	}
+	for k, n := range head.phrases {
+		if body.phrases[k] == 0 {
+			e.phrases = append(e.phrases, k)
+			ix.phrases[k] = append(ix.phrases[k], posting{slot, 0, n})
+		}
 	}
 	ix.byID[id] = slot
 	ids := ix.byDoc[doc]
@@ -97,6 +201,7 @@ func (ix *Index) Add(id, doc, text string, meta map[string]any) {
 	}
 	ids[id] = struct{}{}
 	ix.total += e.length
+	ix.htotal += e.hlength
 	ix.live++
 }
 
@@ -109,6 +214,17 @@ func (ix *Index) RemoveDocument(doc string) {
 	}
 }
 
+// dropSlot removes slot's posting from list.
+func dropSlot(list []posting, slot int32) []posting {
+	for i := range list {
+		if list[i].slot == slot {
+			list[i] = list[len(list)-1]
+			return list[:len(list)-1]
+		}
+	}
+	return list
+}
+
 func (ix *Index) remove(id string) {
 	slot, ok := ix.byID[id]
 	if !ok {
@@ -116,18 +232,17 @@ func (ix *Index) remove(id string) {
 	}
 	e := ix.slots[slot]
 	for _, t := range e.terms {
-		list := ix.postings[t]
-		for i := range list {
-			if list[i].slot == slot {
-				list[i] = list[len(list)-1]
-				list = list[:len(list)-1]
-				break
-			}
-		}
-		if len(list) == 0 {
+		if list := dropSlot(ix.postings[t], slot); len(list) == 0 {
 			delete(ix.postings, t)
 		} else {
 			ix.postings[t] = list
+		}
+	}
+	for _, k := range e.phrases {
+		if list := dropSlot(ix.phrases[k], slot); len(list) == 0 {
+			delete(ix.phrases, k)
+		} else {
+			ix.phrases[k] = list
 		}
 	}
 	delete(ix.byID, id)
@@ -140,6 +255,7 @@ func (ix *Index) remove(id string) {
 	ix.slots[slot] = nil
 	ix.free = append(ix.free, slot)
 	ix.total -= e.length
+	ix.htotal -= e.hlength
 	ix.live--
 }
 
@@ -149,17 +265,38 @@ type Hit struct {
 	Score float64
 }
 
+// queryWeights analyses a query into term and phrase weights.
+func (ix *Index) queryWeights(query string) (map[string]float64, map[uint64]float64) {
+	pos := analyzeFields(query, true)
+	terms := make(map[string]float64, len(pos))
+	var phrases map[uint64]float64
+	if ix.p.PhraseWeight > 0 && len(pos) > 1 {
+		phrases = make(map[uint64]float64, len(pos)-1)
+	}
+	for i, p := range pos {
+		terms[p.term]++
+		for _, s := range p.parts {
+			terms[s]++
+		}
+		if phrases != nil && i > 0 {
+			phrases[phraseKey(ix.seed, pos[i-1].term, p.term)] += ix.p.PhraseWeight
+		}
+	}
+	return terms, phrases
+}
+
 // Search returns the k best records for the query text, best first (ties by
 // ID), among those whose metadata accept allows (nil accepts all). Only
-// records sharing at least one term with the query are returned.
+// records sharing at least one term with the query are returned. Its work
+// is linear in the query's length plus the postings of its distinct terms
+// and phrases, each visited once.
 func (ix *Index) Search(query string, k int, accept func(map[string]any) bool) []Hit {
-	qterms := AnalyzeQuery(query)
-	if len(qterms) == 0 || k <= 0 {
+	if k <= 0 {
 		return nil
 	}
-	weight := map[string]float64{}
-	for _, t := range qterms {
-		weight[t]++
+	terms, phrases := ix.queryWeights(query)
+	if len(terms) == 0 {
+		return nil
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -167,17 +304,14 @@ func (ix *Index) Search(query string, k int, accept func(map[string]any) bool) [
 		return nil
 	}
 	n := float64(ix.live)
-	avg := float64(ix.total) / n
-	if avg == 0 {
-		avg = 1
-	}
+	avg := max(float64(ix.total)/n, 1)
+	havg := max(float64(ix.htotal)/n, 1)
 	scores := make(map[int32]float64)
 	allowed := make(map[int32]bool)
-	k1, b := ix.p.K1, ix.p.B
-	for t, w := range weight {
-		list := ix.postings[t]
+	k1, b, hw := ix.p.K1, ix.p.B, ix.p.HeadingWeight
+	score := func(list []posting, w float64) {
 		if len(list) == 0 {
-			continue
+			return
 		}
 		df := float64(len(list))
 		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
@@ -192,10 +326,20 @@ func (ix *Index) Search(query string, k int, accept func(map[string]any) bool) [
 					continue
 				}
 			}
-			tf := float64(p.tf)
-			dl := float64(ix.slots[p.slot].length)
-			scores[p.slot] += w * idf * tf / (tf + k1*(1-b+b*dl/avg))
+			e := ix.slots[p.slot]
+			tf := float64(p.tf) / (1 - b + b*float64(e.length)/avg)
+			if p.hf > 0 {
+				tf += hw * float64(p.hf) / (1 - b + b*float64(e.hlength)/havg)
+			}
+			scores[p.slot] += w * idf * tf / (tf + k1)
 		}
+	}
+	for t, w := range terms {
+		score(ix.postings[t], w)
+	}
+	for key, w := range phrases {
+		// A phrase alone does not make a hit: its terms already did.
+		score(ix.phrases[key], w)
 	}
 	hits := make([]Hit, 0, len(scores))
 	for s, sc := range scores {
