@@ -12,6 +12,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/agent"
 	"github.com/bedrockkit/bedrockkit/agent/codeinterp"
 	"github.com/bedrockkit/bedrockkit/agent/codeinterp/codeinterptest"
+	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 )
 
 func start(t *testing.T, opts codeinterp.Options) codeinterp.Sandbox {
@@ -324,5 +325,65 @@ func TestCodeInterpTasks(t *testing.T) {
 			t.Errorf("%s: printed %q, want %q", task.Name, ex.Stdout, task.Want)
 		}
 		sb.Close(ctx)
+	}
+}
+
+// TestCodeInterpToolInAgentRun runs the tool inside agent runs: each agent
+// session gets its own sandbox, whose variables persist across the session's
+// turns and never leak into another session.
+func TestCodeInterpToolInAgentRun(t *testing.T) {
+	pool := codeinterp.NewPool(codeinterp.NewLocal(codeinterp.Options{}), codeinterp.PoolOptions{})
+	defer pool.Close(context.Background())
+	call := func(id, code string) bedrockkittest.Step {
+		in, _ := json.Marshal(codeinterp.CodeInput{Code: code})
+		return bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: id, Name: "run_code", Input: in})
+	}
+	model := bedrockkittest.NewScriptedModel(
+		call("c1", `var spent = 12.5 + 7.25; spent`), bedrockkittest.TextStep("noted"),
+		call("c2", `typeof spent`), bedrockkittest.TextStep("other session"),
+		call("c3", `spent * 2`), bedrockkittest.TextStep("doubled"),
+	)
+	var results []string
+	a := &agent.Agent{Model: model, Tools: []*agent.Tool{codeinterp.NewTool(pool, codeinterp.ToolOptions{})},
+		OnEvent: func(ev agent.Event) {
+			if e, ok := ev.(agent.ToolCalled); ok {
+				results = append(results, string(partJSON(e.Result.Parts[0])))
+			}
+		}}
+	ctx := context.Background()
+	for _, turn := range []struct{ session, input string }{{"alice", "a"}, {"bob", "b"}, {"alice", "c"}} {
+		if _, err := a.Run(ctx, turn.session, turn.input); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{`{"status":"ok","value":19.75}`, `{"status":"ok","value":"undefined"}`, `{"status":"ok","value":39.5}`}
+	if strings.Join(results, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("tool results:\n%s\nwant:\n%s", strings.Join(results, "\n"), strings.Join(want, "\n"))
+	}
+	if pool.Len() != 2 {
+		t.Fatalf("pool holds %d sandboxes, want one per session", pool.Len())
+	}
+}
+
+func BenchmarkCodeInterpColdCall(b *testing.B) {
+	interp := codeinterp.NewLocal(codeinterp.Options{})
+	ctx := context.Background()
+	for b.Loop() {
+		sb, _ := interp.Start(ctx)
+		if _, err := sb.Execute(ctx, `[1, 2, 3].reduce((a, b) => a + b, 0)`); err != nil {
+			b.Fatal(err)
+		}
+		sb.Close(ctx)
+	}
+}
+
+func BenchmarkCodeInterpWarmCall(b *testing.B) {
+	sb, _ := codeinterp.NewLocal(codeinterp.Options{}).Start(context.Background())
+	defer sb.Close(context.Background())
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := sb.Execute(ctx, `[1, 2, 3].reduce((a, b) => a + b, 0)`); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
