@@ -2,8 +2,15 @@ package longmemory_test
 
 import (
 	"testing"
-
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the tests through pg (pgvector_test.go), which reports to
+// CI how many tests reached PostgreSQL and then checks for leaked
+// goroutines (goleak).
+func TestMain(m *testing.M) {
+	pg.Main(m, func() {
+		if appPool != nil {
+			appPool.Close()
+		}
+	})
+}
