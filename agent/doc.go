@@ -47,14 +47,37 @@
 // idempotency records. With HistoryLimits set, history over budget is
 // summarised by the model, keeping the latest turns verbatim.
 //
+// Typed answers: with Agent.Output set (bedrockkit.OutputSchemaFor[T]), the
+// model may call tools as usual and its final answer is a JSON value
+// validated against the schema, sent back for repair while invalid
+// (Agent.OutputOptions), and decoded by RunValue, ResumeValue or
+// DecodeOutput. Models with native structured output get the schema
+// natively; others an answer tool, offered beside the agent's tools (not
+// forced, so the model can still call them); calling it ends the turn, and
+// calls made beside it are not run. Each repair is a model call the Budget
+// is asked about. An answer still invalid after the repairs ends the run
+// with a *bedrockkit.OutputError.
+//
 // Every step is an Event (ModelCalled with usage, ToolCalled with arguments
-// and duration, Observation, GuardrailIntervened, Summarized, Failure, Paused,
-// Finished), delivered to Agent.OnEvent and to observers attached with
-// WithObserver, or yielded by Stream, which also yields the model's text as
-// it arrives. Package agent/agentotel turns them into OpenTelemetry spans
-// following the GenAI semantic conventions.
+// and duration, Observation, GuardrailIntervened, Summarized, OutputRetry,
+// OutputValue, Failure, Paused, Finished), delivered to Agent.OnEvent and to
+// observers attached with WithObserver, or yielded by Stream, which also
+// yields the model's text (TextDelta). Package agent/agentotel turns them
+// into OpenTelemetry spans following the GenAI semantic conventions.
 //
 // Guardrails and budgets plug in through the small Guard and Budget
-// interfaces; the Guard sees user input, final output, tool inputs and tool
-// results.
+// interfaces; the Guard sees user input, the model's text (the final answer
+// and text written beside tool calls), tool inputs and tool results. No
+// event, stream or result carries model text the Guard has not checked:
+// without a Guard, Stream sends text as it arrives; with one, each model
+// call's text is held until the call has ended and been checked, then sent
+// guarded in one TextDelta. The price is latency: the first text of an
+// answer arrives when the model has finished it, not with its first token.
+// A Guard decides on the whole text (a denied topic may only show in the
+// whole answer), so nothing shorter can be released without risking text
+// the verdict would block. For a structured answer, the Guard checks the
+// JSON text; a masked answer must still match the schema, or it is
+// withheld (a GuardrailError), never passed on as invalid JSON. Reasoning
+// parts are not given to the Guard; guard them by wrapping Agent.Model in
+// guardrail.Middleware.
 package agent

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/agent"
@@ -96,4 +97,57 @@ func ExampleAgent_Stream() {
 	// "Hello "
 	// "there."
 	// done: Hello there.
+}
+
+func ExampleRunValue() {
+	type Transfer struct {
+		To       string  `json:"to"`
+		Amount   float64 `json:"amount" jsonschema:"minimum=0.01"`
+		Currency string  `json:"currency" jsonschema:"enum=EUR|USD"`
+	}
+	rate := agent.Func("exchange_rate", "EUR per USD today",
+		func(ctx context.Context, in struct{}) (string, error) { return "0.92", nil })
+	// The scripted model calls the tool, answers with an invalid value (a
+	// currency outside the enum), is asked to repair it, then answers.
+	model := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "1", Name: "exchange_rate", Input: json.RawMessage(`{}`)}),
+		bedrockkittest.TextStep(`{"to":"Ana","amount":46,"currency":"eur"}`),
+		bedrockkittest.TextStep(`{"to":"Ana","amount":46,"currency":"EUR"}`),
+	)
+	out, err := bedrockkit.OutputSchemaFor[Transfer]("A money transfer to make.")
+	if err != nil {
+		panic(err)
+	}
+	a := &agent.Agent{Model: model, Tools: []*agent.Tool{rate}, Output: out}
+	tr, res, err := agent.RunValue[Transfer](context.Background(), a, "s", "Send Ana 50 dollars, in euros.")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%+v after %d agent steps and %d model calls\n", tr, res.Iterations, model.Calls())
+	// Output:
+	// {To:Ana Amount:46 Currency:EUR} after 2 agent steps and 3 model calls
+}
+
+// With a Guardrail, Stream sends no text the guardrail has not checked:
+// each model call's text is held until the call ends and then sent once,
+// guarded (here the e-mail address masked).
+func ExampleAgent_Stream_guardrail() {
+	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Write to sam@shop.example."))
+	mask := agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Verdict, error) {
+		if stage == agent.StageOutput && strings.Contains(text, "@") {
+			return agent.Verdict{Text: "Write to {EMAIL}."}, nil
+		}
+		return agent.Verdict{}, nil
+	})
+	a := &agent.Agent{Model: model, Guardrail: mask}
+	for ev, err := range a.Stream(context.Background(), "s", "Who do I write to?") {
+		if err != nil {
+			panic(err)
+		}
+		if e, ok := ev.(agent.TextDelta); ok {
+			fmt.Printf("%q\n", e.Text)
+		}
+	}
+	// Output:
+	// "Write to {EMAIL}."
 }

@@ -13,8 +13,9 @@ import (
 // what Bedrock's own guardrails leave unchecked.
 //
 // User input and tool results are assessed as guardrail.SourceInput (the
-// model reads them); the final answer and tool-call arguments as
-// guardrail.SourceOutput (the model wrote them). A BLOCK action blocks the
+// model reads them); the model's text (the final answer, and text beside
+// tool calls) and tool-call arguments as guardrail.SourceOutput (the model
+// wrote them). A BLOCK action blocks the
 // content with the policy's blocked message; masking replaces the content
 // with the masked text. An intervention that neither blocks nor gives masked
 // text withholds the content rather than letting it through.

@@ -15,7 +15,7 @@ type Stage string
 // guards tool inputs and tool results, where prompt injection arrives.
 const (
 	StageInput      Stage = "input"       // the user's input, before the model sees it
-	StageOutput     Stage = "output"      // the final answer, before the caller sees it
+	StageOutput     Stage = "output"      // the model's text (the final answer, and text beside tool calls), before anyone sees it
 	StageToolInput  Stage = "tool_input"  // a tool call's arguments, before the tool runs
 	StageToolResult Stage = "tool_result" // a tool's result, before the model sees it
 )
@@ -23,7 +23,8 @@ const (
 // Verdict is a Guard's decision on one piece of content.
 type Verdict struct {
 	// Blocked stops the content: the input or answer is replaced by Message,
-	// a tool call is not run, a tool result is replaced by Message.
+	// text the model wrote beside tool calls is dropped, a tool call is not
+	// run, a tool result is replaced by Message.
 	Blocked bool
 	// Text, when not empty and not blocked, replaces the content (for
 	// example with PII masked).
