@@ -69,7 +69,7 @@ type TokenBounds struct {
 // parts, plain-text documents, which Bedrock may reformat) at three tokens
 // a byte; 2,048 tokens plus three a byte of its JSON for Request.Extra;
 // TokenBounds.Image per image; TokenBounds.Document per compressed or
-// S3 document.
+// S3 document; a Request.Output schema as one more tool definition.
 //
 // Bedrock's CountTokens (through MeterConfig.InputCounter) gives the exact
 // count instead; a count from another model's tokenizer is not a bound.
@@ -101,6 +101,15 @@ func InputTokenBound(req *bedrockkit.Request, b TokenBounds) (int, error) {
 		n.mul(boundJSONFactor, len(t.InputSchema))
 	}
 	n.add(len(req.ToolChoice.Name))
+	if req.Output != nil {
+		// The output schema travels natively (outputConfig) or as a forced
+		// answer tool: bound it as a tool definition either way.
+		n.add(boundToolsOverhead)
+		n.add(boundToolOverhead)
+		n.add(len(req.Output.Name()))
+		n.add(len(req.Output.Description()))
+		n.mul(boundJSONFactor, len(req.Output.WireJSON()))
+	}
 	if len(req.Extra) > 0 {
 		raw, err := json.Marshal(req.Extra)
 		if err != nil {
@@ -221,6 +230,17 @@ type callBound struct {
 	inRate    uint64 // highest rate an input-side token can be billed at
 	outRate   uint64 // the output rate (the highest rate when unset)
 	amount    Money  // the reservation
+	counted   bool   // inTokens is the InputCounter's count
+}
+
+// checkCount reports a count that fell short of the billed input.
+func (m *Meter) checkCount(ctx context.Context, cb callBound, modelID string, u bedrockkit.Usage) {
+	if !cb.counted {
+		return
+	}
+	if billed := u.InputTokens + u.CacheReadTokens + u.CacheWriteTokens; billed > cb.inTokens {
+		m.report(ctx, &CountMismatchError{ModelID: modelID, Counted: cb.inTokens, Billed: billed})
+	}
 }
 
 // lineRounding covers Row.Cost rounding each of its four lines up by at most
@@ -251,6 +271,9 @@ func boundRates(p Price, req *bedrockkit.Request) (in, out uint64) {
 // cost returns the most in input-side and out output tokens can cost,
 // with the rounding margin, saturating.
 func (c *callBound) cost(in, out int) Money {
+	if c.inRate == 0 && c.outRate == 0 {
+		return 0 // committed capacity (Provisioned Throughput, reserved tier): nothing per token
+	}
 	return satAdd(satAdd(ceilMillionths(uint64(max(in, 0)), c.inRate), ceilMillionths(uint64(max(out, 0)), c.outRate)), lineRounding)
 }
 

@@ -111,7 +111,20 @@ type Row struct {
 	NoPromptCaching bool
 	// Note records disagreements between sources and other caveats.
 	Note string
+
+	// ServiceTier and LatencyMode say which way of serving the row prices.
+	// Both empty: Bedrock's standard tier at standard latency, the row a
+	// call is priced by unless it was served otherwise. A row with
+	// ServiceTier bedrockkit.ServiceTierPriority or ServiceTierFlex, or
+	// LatencyMode bedrockkit.LatencyOptimized, prices only calls served
+	// that way (see Variant); a model without such a row has no price for
+	// them, and pricing such a call is an error wrapping ErrUnpriced.
+	ServiceTier bedrockkit.ServiceTier
+	LatencyMode bedrockkit.LatencyMode
 }
+
+// Variant returns the way of serving the row prices.
+func (r Row) Variant() Variant { return Variant{Tier: r.ServiceTier, Latency: r.LatencyMode}.normal() }
 
 // ID returns the row's canonical model ID.
 func (r Row) ID() string {
@@ -131,6 +144,11 @@ type Catalog struct {
 	rows     []Row
 	index    map[string][]int // normalized id -> row indices
 	fallback *Row
+
+	prov       []ProvisionedRow            // published Provisioned Throughput prices
+	provIndex  map[string]int              // normalized id -> prov index
+	provModels map[string]ProvisionedModel // lower-cased ARN -> a purchased Provisioned Throughput
+	services   []ServicePrice              // runtime, storage and request prices
 }
 
 //go:embed prices.json
@@ -199,6 +217,24 @@ func Parse(data []byte) (*Catalog, error) {
 		c.rows = append(c.rows, row)
 	}
 	c.reindex()
+	for i, pj := range t.Provisioned {
+		row, err := pj.row()
+		if err != nil {
+			return nil, fmt.Errorf("pricing: price table provisioned_throughput row %d (%v): %w", i, pj.IDs, err)
+		}
+		c.prov = append(c.prov, row)
+	}
+	c.reindexProvisioned()
+	for i, sj := range t.Services {
+		sp, err := sj.price()
+		if err != nil {
+			return nil, fmt.Errorf("pricing: price table services row %d (%s): %w", i, sj.ID, err)
+		}
+		c.services = append(c.services, sp)
+	}
+	if err := checkServiceIDs(c.services); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -236,6 +272,9 @@ func (r Row) validate() error {
 	if !r.Input.IsSet() {
 		return fmt.Errorf("row has no input price: %w", bedrockkit.ErrInvalidInput)
 	}
+	if err := r.Variant().validate(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -271,7 +310,7 @@ func addCandidate(rows []Row, cands []int, i int) []int {
 }
 
 func sameScope(a, b Row) bool {
-	if a.Global != b.Global || len(a.Regions) != len(b.Regions) {
+	if a.Global != b.Global || len(a.Regions) != len(b.Regions) || a.Variant() != b.Variant() {
 		return false
 	}
 	x, y := slices.Clone(a.Regions), slices.Clone(b.Regions)
@@ -331,6 +370,11 @@ type Price struct {
 	Row
 	// Fallback is true when no row matched and the catalog's fallback row was used.
 	Fallback bool
+	// Committed is true when the call is served by capacity paid for by the
+	// hour or month (a Provisioned Throughput ARN, or the reserved tier): its
+	// rates are all Free, and the capacity's cost is counted apart (see
+	// ProvisionedModel).
+	Committed bool
 }
 
 // Lookup returns the row pricing modelID in any Region. See LookupRegion.
@@ -349,6 +393,30 @@ func (c *Catalog) Lookup(modelID string) (Price, error) {
 // An ID matches a row ID also when they differ only after the first ':'
 // (a version or context-window suffix).
 func (c *Catalog) LookupRegion(modelID, region string) (Price, error) {
+	return c.LookupVariant(modelID, region, Variant{})
+}
+
+// LookupVariant returns the row pricing modelID in region (see
+// LookupRegion) when served as v: the standard tier at standard latency
+// for the zero Variant, otherwise the row whose ServiceTier and
+// LatencyMode match v exactly. A model the catalog knows but has no row
+// for v is a *VariantUnpricedError (wrapping ErrUnpriced): the catalog
+// never prices one tier at another's rates, and a fallback row is not used
+// for it.
+func (c *Catalog) LookupVariant(modelID, region string, v Variant) (Price, error) {
+	v = v.normal()
+	if v.Tier == bedrockkit.ServiceTierReserved {
+		p, err := c.LookupVariant(modelID, region, Variant{Latency: v.Latency})
+		if err != nil {
+			return Price{}, err
+		}
+		p.Row = committedRow(p.Row, "served by the reserved tier: capacity billed per reserved tokens-per-minute by the month, nothing per token")
+		p.Committed = true
+		return p, nil
+	}
+	if p, ok := c.provisioned(modelID); ok {
+		return p, nil
+	}
 	ref := parseModelRef(modelID)
 	if region == "" {
 		region = ref.region
@@ -358,14 +426,25 @@ func (c *Catalog) LookupRegion(modelID, region string) (Price, error) {
 		cands = c.index[ref.base]
 	}
 	if len(cands) == 0 {
-		if c.fallback != nil {
+		if id, err := bedrockkit.ParseModelID(strings.TrimSpace(modelID)); err == nil && id.Kind == bedrockkit.KindProvisionedModel {
+			// Never priced per token, nor by a fallback row.
+			return Price{}, &UnknownModelError{ModelID: modelID, Resolved: ref.id, Provisioned: true}
+		}
+		if c.fallback != nil && v.isStandard() {
 			return Price{Row: *c.fallback, Fallback: true}, nil
 		}
 		return Price{}, &UnknownModelError{ModelID: modelID, Resolved: ref.id}
 	}
 	best, bestScore := -1, -1
+	known := false // a row for the model exists in the Region, in another variant
 	for _, i := range cands {
 		r := c.rows[i]
+		if r.Variant() != v {
+			if len(r.Regions) == 0 || region == "" || slices.Contains(r.Regions, region) {
+				known = true
+			}
+			continue
+		}
 		score := 0
 		switch {
 		case len(r.Regions) == 0:
@@ -384,8 +463,11 @@ func (c *Catalog) LookupRegion(modelID, region string) (Price, error) {
 			best, bestScore = i, score
 		}
 	}
+	if best < 0 && known {
+		return Price{}, &VariantUnpricedError{ModelID: modelID, Resolved: ref.id, Variant: v}
+	}
 	if best < 0 {
-		if c.fallback != nil {
+		if c.fallback != nil && v.isStandard() {
 			return Price{Row: *c.fallback, Fallback: true}, nil
 		}
 		return Price{}, &UnknownModelError{ModelID: modelID, Resolved: ref.id, Region: region}
@@ -398,10 +480,16 @@ type UnknownModelError struct {
 	ModelID  string // as given
 	Resolved string // after stripping ARN and inference-profile prefix
 	Region   string // the Region asked for, if any
+	// Provisioned is true for a Provisioned Throughput ARN the catalog
+	// was not told about (Catalog.WithProvisionedModel).
+	Provisioned bool
 }
 
 // Error says which model is missing and how to price it.
 func (e *UnknownModelError) Error() string {
+	if e.Provisioned {
+		return fmt.Sprintf("pricing: %q is a Provisioned Throughput the catalog does not know; its calls cost nothing per token and its capacity costs by the hour: add it with Catalog.WithProvisionedModel", e.ModelID)
+	}
 	where := ""
 	if e.Region != "" {
 		where = " in " + e.Region
@@ -419,6 +507,12 @@ func (c *Catalog) MarshalJSON() ([]byte, error) {
 	for _, r := range c.rows {
 		t.Models = append(t.Models, rowToJSON(r))
 	}
+	for _, r := range c.prov {
+		t.Provisioned = append(t.Provisioned, provToJSON(r))
+	}
+	for _, sp := range c.services {
+		t.Services = append(t.Services, serviceToJSON(sp))
+	}
 	return json.Marshal(t)
 }
 
@@ -428,6 +522,10 @@ type tableJSON struct {
 	Currency      string    `json:"currency"`
 	Notes         []string  `json:"notes,omitempty"`
 	Models        []rowJSON `json:"models"`
+	// Provisioned holds published Provisioned Throughput prices, Services
+	// runtime, storage and request prices (both optional).
+	Provisioned []provJSON    `json:"provisioned_throughput,omitempty"`
+	Services    []serviceJSON `json:"services,omitempty"`
 }
 
 type rowJSON struct {
@@ -450,6 +548,8 @@ type rowJSON struct {
 	Unverified   bool     `json:"unverified,omitempty"`
 	NoCaching    bool     `json:"no_prompt_caching,omitempty"`
 	Note         string   `json:"note,omitempty"`
+	ServiceTier  string   `json:"service_tier,omitempty"`
+	Latency      string   `json:"latency,omitempty"`
 }
 
 // Scope values in the JSON table.
@@ -462,7 +562,8 @@ var rateFields = []string{"input", "output", "cache_read", "cache_write_5m", "ca
 
 func (rj rowJSON) row() (Row, error) {
 	r := Row{IDs: rj.IDs, Name: rj.Name, Kind: rj.Kind, Unit: rj.Unit, Regions: rj.Regions,
-		Source: rj.Source, AsOf: rj.AsOf, Derived: rj.Derived, Unverified: rj.Unverified, NoPromptCaching: rj.NoCaching, Note: rj.Note}
+		Source: rj.Source, AsOf: rj.AsOf, Derived: rj.Derived, Unverified: rj.Unverified, NoPromptCaching: rj.NoCaching, Note: rj.Note,
+		ServiceTier: bedrockkit.ServiceTier(rj.ServiceTier), LatencyMode: bedrockkit.LatencyMode(rj.Latency)}
 	switch rj.Scope {
 	case scopeGlobal:
 		r.Global = true
@@ -518,5 +619,6 @@ func rowToJSON(r Row) rowJSON {
 		Input: q(r.Input), Output: q(r.Output), CacheRead: q(r.CacheRead), CacheWrite5m: q(r.CacheWrite5m),
 		CacheWrite1h: q(r.CacheWrite1h), BatchInput: q(r.BatchInput), BatchOutput: q(r.BatchOutput),
 		Scope: scope, Regions: r.Regions, Source: r.Source, AsOf: r.AsOf, Derived: r.Derived,
-		Unverified: r.Unverified, NoCaching: r.NoPromptCaching, Note: r.Note}
+		Unverified: r.Unverified, NoCaching: r.NoPromptCaching, Note: r.Note,
+		ServiceTier: string(r.ServiceTier), Latency: string(r.LatencyMode)}
 }

@@ -26,7 +26,7 @@ func TestDefaultCatalogIsValid(t *testing.T) {
 		if r.Unverified && r.Note == "" {
 			t.Errorf("%s: unverified without a note saying why", r.ID())
 		}
-		key := r.ID() + map[bool]string{true: "/global", false: "/regional"}[r.Global]
+		key := r.ID() + map[bool]string{true: "/global", false: "/regional"}[r.Global] + "/" + r.Variant().String()
 		if seen[key] {
 			t.Errorf("duplicate row %s", key)
 		}

@@ -20,6 +20,18 @@ type Terms struct {
 	CacheWriteTTL bedrockkit.CacheTTL
 	// Region prefers a row limited to this AWS Region; empty means any.
 	Region string
+	// ServiceTier and LatencyMode select the row of the tier and latency
+	// mode that served the call (see Variant and ServedVariant); empty
+	// means the standard tier at standard latency. A variant the model has
+	// no row for is an error wrapping ErrUnpriced, never priced at another
+	// tier's rates.
+	ServiceTier bedrockkit.ServiceTier
+	LatencyMode bedrockkit.LatencyMode
+}
+
+// variant returns the terms' service variant.
+func (t Terms) variant() Variant {
+	return Variant{Tier: t.ServiceTier, Latency: t.LatencyMode}.normal()
 }
 
 // Breakdown is a cost split by token class. Each line is rounded once (see
@@ -50,6 +62,12 @@ type Bill struct {
 	Estimated bool
 	// Fallback is true when the catalog's fallback row priced an unknown model.
 	Fallback bool
+	// Variant is the service tier and latency mode the usage was priced at.
+	Variant Variant
+	// Committed is true when the call was served by capacity paid for by
+	// the hour or month (Provisioned Throughput, the reserved tier): the
+	// tokens are counted and cost nothing per call.
+	Committed bool
 }
 
 // Cost prices usage on modelID with the embedded Default catalog at on-demand
@@ -68,13 +86,17 @@ func (c *Catalog) Cost(modelID string, u bedrockkit.Usage) (Bill, error) {
 
 // CostWith prices usage on modelID under the given terms.
 func (c *Catalog) CostWith(modelID string, u bedrockkit.Usage, t Terms) (Bill, error) {
-	p, err := c.LookupRegion(modelID, t.Region)
+	p, err := c.LookupVariant(modelID, t.Region, t.variant())
 	if err != nil {
 		return Bill{}, err
 	}
 	b, err := p.Cost(u, t)
 	b.ModelID = modelID
 	b.Fallback = p.Fallback
+	b.Committed = p.Committed
+	if !p.Committed || t.variant().Tier == bedrockkit.ServiceTierReserved {
+		b.Variant = t.variant()
+	}
 	return b, err
 }
 

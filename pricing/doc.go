@@ -36,6 +36,34 @@
 // wrapping ErrNoPromptCaching (and bedrockkit.ErrUnsupported), which points
 // at a usage attributed to the wrong model rather than at a missing price.
 //
+// # Service tiers, latency and committed capacity
+//
+// Bedrock serves a call in a service tier (standard, priority, flex,
+// reserved) and at a latency (standard or optimized), each with its own
+// prices. Rows with ServiceTier or LatencyMode set price those variants;
+// Terms.ServiceTier and LatencyMode select them, and the meter prices each
+// call by the variant that served it (ServedVariant: the response's tier,
+// else the request's, else standard). A variant without a published row is
+// an error wrapping ErrUnpriced (VariantUnpricedError), never priced at
+// another tier's rates; a budgeted call asking for one is refused as
+// unbounded. Calls served by the reserved tier or by a Provisioned
+// Throughput ARN (Catalog.WithProvisionedModel) cost nothing per token and
+// are marked Committed: their capacity is paid by the hour or month.
+//
+// # Capacity, knowledge-base and session costs
+//
+// ProvisionedHourly gives published Provisioned Throughput prices by
+// Commitment; PlanCapacity compares a Workload (measured, from
+// Snapshot.Workload, or forecast) on demand, as a batch job and on
+// provisioned capacity for a month, with savings and break-even, and
+// reports options without a published price as unknown with the reason.
+// Services holds runtime, storage and request prices (AgentCore Runtime
+// vCPU- and GB-hours, AgentCore Gateway requests, OpenSearch Serverless),
+// used by RuntimeCost, Meter.SessionCost (a session's model, tool and
+// runtime cost) and KnowledgeBaseMonthly (a knowledge base's monthly cost
+// on a backend, where a public price exists). EmbeddingCost prices the
+// tokens a Sync embedded.
+//
 // # Metering
 //
 // A Meter wraps a bedrockkit.Model together with its model ID
@@ -88,6 +116,11 @@
 //   - An Embedder reports no usage; its budgets are charged the bound (the
 //     bytes of the texts plus 8 tokens each), while the meter records the
 //     Estimator's estimate.
+//
+// TokenCounters adapts bedrockkit.TokenCounter values (ConverseModel
+// counts with Bedrock's CountTokens) to an InputCounter, by model ID; it
+// falls back to the bound where CountTokens cannot count, and a count the
+// billed input later passes is reported as a CountMismatchError.
 //
 // Some calls have no bound and are refused under a budget with an error
 // wrapping ErrUnbounded (and bedrockkit.ErrInvalidInput): a request with

@@ -198,6 +198,14 @@ type meteredModel struct {
 	next  bedrockkit.Model
 }
 
+// SupportsOutput forwards the wrapped model's bedrockkit.OutputCapable
+// answer, so bedrockkit.StructuredOutput placed outside the meter still
+// hands Request.Output to a model that honours it.
+func (mm *meteredModel) SupportsOutput() bool {
+	oc, ok := mm.next.(bedrockkit.OutputCapable)
+	return ok && oc.SupportsOutput()
+}
+
 // bound returns the reservation of a call to p with req: the input bound
 // (or the InputCounter's exact count) at the highest input-side rate plus
 // the output cap at the output rate. It fails with ErrUnbounded when the
@@ -205,6 +213,17 @@ type meteredModel struct {
 func (m *Meter) bound(ctx context.Context, p Price, modelID string, req *bedrockkit.Request) (callBound, error) {
 	var cb callBound
 	cb.inRate, cb.outRate = boundRates(p, req)
+	if v := requestedVariant(req); !v.isStandard() && !p.Committed {
+		// The call may be served as asked or as the standard tier (Bedrock
+		// serves a latency-optimized request at standard latency past its
+		// quota): reserve at the higher of the two rates.
+		vp, err := m.cat.LookupVariant(modelID, "", v)
+		if err != nil {
+			return cb, fmt.Errorf("pricing: a call to %s under a budget asks for the %s tier, whose price is unknown, so the budget cannot bound it: %w: %w", modelID, v, ErrUnbounded, err)
+		}
+		in, out := boundRates(vp, req)
+		cb.inRate, cb.outRate = max(cb.inRate, in), max(cb.outRate, out)
+	}
 	maxOut := 0
 	if req != nil {
 		maxOut = req.MaxTokens
@@ -222,6 +241,7 @@ func (m *Meter) bound(ctx context.Context, p Price, modelID string, req *bedrock
 		switch {
 		case err == nil && n >= 0:
 			in = n
+			cb.counted = true
 		case ctx.Err() != nil:
 			return cb, ctx.Err()
 		case err == nil:
@@ -317,11 +337,23 @@ func partsHave1h(parts []bedrockkit.Part) bool {
 	return false
 }
 
-// price prices usage. When the catalog cannot, it reports the error and
-// returns a Bill that keeps the usage without a cost, and ok false.
+// price prices usage served as terms say (tier and latency). When the
+// catalog cannot, it reports the error and returns a Bill that keeps the
+// usage without a cost, and ok false.
 func (m *Meter) price(ctx context.Context, modelID string, p Price, u bedrockkit.Usage, terms Terms) (bill Bill, ok bool) {
+	if v := terms.variant(); !v.isStandard() && !p.Committed {
+		vp, err := m.cat.LookupVariant(modelID, "", v)
+		if err != nil {
+			m.report(ctx, fmt.Errorf("pricing: meter %s: %w", modelID, err))
+			return Bill{ModelID: modelID, PriceID: p.ID(), Usage: u, Estimated: u.Estimated, Variant: v}, false
+		}
+		p = vp
+	}
 	bill, err := p.Cost(u, terms)
-	bill.ModelID, bill.Fallback = modelID, p.Fallback
+	bill.ModelID, bill.Fallback, bill.Committed = modelID, p.Fallback, p.Committed
+	if !p.Committed {
+		bill.Variant = terms.variant()
+	}
 	if err != nil {
 		m.report(ctx, fmt.Errorf("pricing: meter %s: %w", modelID, err))
 		return Bill{ModelID: modelID, PriceID: p.ID(), Usage: u, Estimated: u.Estimated}, false
@@ -365,7 +397,7 @@ func (mm *meteredModel) Generate(ctx context.Context, req *bedrockkit.Request) (
 	}
 	m := mm.m
 	a := attributionFrom(ctx)
-	res, _, err := m.begin(ctx, a, mm.id, func() (callBound, error) { return m.bound(ctx, mm.price, mm.id, req) })
+	res, cb, err := m.begin(ctx, a, mm.id, func() (callBound, error) { return m.bound(ctx, mm.price, mm.id, req) })
 	if err != nil {
 		return nil, err
 	}
@@ -382,7 +414,7 @@ func (mm *meteredModel) Generate(ctx context.Context, req *bedrockkit.Request) (
 	}
 	if err != nil {
 		if resp != nil && resp.Usage.Total() > 0 {
-			m.finish(ctx, a, mm.id, mm.price, res, resp.Usage, Terms{CacheWriteTTL: cacheTTL(req)}, outcomeFailed)
+			m.finish(ctx, a, mm.id, mm.price, res, resp.Usage, servedTerms(req, resp), outcomeFailed)
 		} else {
 			// The usage is unknowable: Bedrock may have billed a call that
 			// failed late, but nothing says so. The reservation is released;
@@ -392,8 +424,16 @@ func (mm *meteredModel) Generate(ctx context.Context, req *bedrockkit.Request) (
 		}
 		return resp, err
 	}
-	m.finish(ctx, a, mm.id, mm.price, res, resp.Usage, Terms{CacheWriteTTL: cacheTTL(req)}, outcomeOK)
+	m.checkCount(ctx, cb, mm.id, resp.Usage)
+	m.finish(ctx, a, mm.id, mm.price, res, resp.Usage, servedTerms(req, resp), outcomeOK)
 	return resp, nil
+}
+
+// servedTerms are the terms a call is priced under: its cache-write TTL
+// and the tier and latency that served it (see ServedVariant).
+func servedTerms(req *bedrockkit.Request, resp *bedrockkit.Response) Terms {
+	v := ServedVariant(req, resp)
+	return Terms{CacheWriteTTL: cacheTTL(req), ServiceTier: v.Tier, LatencyMode: v.Latency}
 }
 
 // Stream meters a stream from its Metadata usage. When the stream ends
@@ -417,7 +457,7 @@ func (mm *meteredModel) Stream(ctx context.Context, req *bedrockkit.Request) ite
 			yield(nil, err)
 			return
 		}
-		sc := meteredStream{mm: mm, ctx: ctx, a: a, req: req, res: res, cb: cb, terms: Terms{CacheWriteTTL: cacheTTL(req)}, lastBlock: -1}
+		sc := meteredStream{mm: mm, ctx: ctx, a: a, req: req, res: res, cb: cb, terms: servedTerms(req, nil), lastBlock: -1}
 		defer sc.finish() // also when yield or the wrapped stream panics
 		for ev, err := range mm.next.Stream(ctx, req) {
 			if err != nil {
@@ -462,6 +502,7 @@ func (s *meteredStream) observe(ev bedrockkit.Event) {
 	est := s.mm.m.est
 	switch e := ev.(type) {
 	case bedrockkit.Metadata:
+		s.terms = servedTerms(s.req, &bedrockkit.Response{ServiceTier: e.ServiceTier, LatencyMode: e.LatencyMode})
 		s.onUsage(e.Usage)
 	case bedrockkit.TextDelta:
 		s.outTokens += estimateOutput(e.Text, est)
@@ -487,6 +528,9 @@ func (s *meteredStream) output(block, bytes int) {
 // later Metadata event corrects the charge.
 func (s *meteredStream) onUsage(u bedrockkit.Usage) {
 	mm := s.mm
+	if !s.gotUsage {
+		mm.m.checkCount(s.ctx, s.cb, mm.id, u)
+	}
 	s.gotUsage = true
 	s.bill, s.billOK = mm.m.price(s.ctx, mm.id, mm.price, u, s.terms)
 	c := charge(s.res, s.bill, s.billOK)
