@@ -61,7 +61,7 @@ type Config struct {
 	MaxDocumentBytes int64
 	// MaxTextBytes bounds the text a Loader may extract from one document
 	// (LoadLimits.MaxTextBytes, passed to every Load); a document over it
-	// fails alone with ErrTextTooLarge. Default DefaultMaxTextBytes (64
+	// fails alone with ErrTextTooLarge. Default DefaultMaxTextBytes (32
 	// MiB).
 	MaxTextBytes int64
 	// LoadTimeout bounds the time one document may take to load; past it

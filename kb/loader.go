@@ -59,8 +59,9 @@ var (
 	ErrLoadTimeout = fmt.Errorf("%w: loading took too long", ErrLoadLimit)
 )
 
-// DefaultMaxTextBytes is the default of LoadLimits.MaxTextBytes: 64 MiB.
-const DefaultMaxTextBytes = 64 << 20
+// DefaultMaxTextBytes is the default of LoadLimits.MaxTextBytes: 32 MiB,
+// some eight million tokens, 25,000 chunks of Bedrock's default size.
+const DefaultMaxTextBytes = 32 << 20
 
 // LoadLimits bound what loading one document may produce. Sync hands
 // Config's limits to every Loader in the context it passes to Load (see

@@ -158,3 +158,23 @@ func PDFHugeImage() []byte {
 		stream("/Type /XObject /Subtype /Image /Width 100000 /Height 100000 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode", zl(bytes.Repeat([]byte{0}, 1<<16))),
 	}, "/Root 1 0 R")
 }
+
+// PDFText returns a valid PDF with one page per entry of pages, each
+// line of text shown on its own baseline in Helvetica.
+func PDFText(pages ...[]string) []byte {
+	objs := []string{"<< /Type /Catalog /Pages 2 0 R >>", "", "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"}
+	var kids []string
+	for i, lines := range pages {
+		var c strings.Builder
+		for j, l := range lines {
+			esc := strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`).Replace(l)
+			fmt.Fprintf(&c, "BT /F1 12 Tf 72 %d Td (%s) Tj ET\n", 720-16*j, esc)
+		}
+		kids = append(kids, fmt.Sprintf("%d 0 R", 4+2*i))
+		objs = append(objs,
+			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 5+2*i),
+			stream("/Filter /FlateDecode", zl([]byte(c.String()))))
+	}
+	objs[1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(pages))
+	return file(objs, "/Root 1 0 R")
+}

@@ -26,7 +26,7 @@ func extract(ctx context.Context, inst pdfium.Pdfium, data []byte, maxText int64
 	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: opened.Document})
 	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: opened.Document})
 	if err != nil {
-		return chunk.Document{}, fmt.Errorf("%w: PDF page count: %v", kb.ErrMalformedDocument, err)
+		return chunk.Document{}, fmt.Errorf("%w: PDF page count: %v", kb.ErrMalformedDocument, firstLine(err))
 	}
 	if count.PageCount <= 0 {
 		return chunk.Document{}, fmt.Errorf("%w: the PDF has no pages", kb.ErrMalformedDocument)
@@ -46,7 +46,7 @@ func extract(ctx context.Context, inst pdfium.Pdfium, data []byte, maxText int64
 			if ctx.Err() != nil {
 				return chunk.Document{}, ctx.Err()
 			}
-			return chunk.Document{}, fmt.Errorf("%w: PDF page %d: %v", kb.ErrMalformedDocument, i+1, err)
+			return chunk.Document{}, fmt.Errorf("%w: PDF page %d: %v", kb.ErrMalformedDocument, i+1, firstLine(err))
 		}
 		if text != "" && b.Len() > 0 {
 			b.WriteString("\n\n")
@@ -198,4 +198,10 @@ func tidy(s string) string {
 		b.WriteString(l)
 	}
 	return b.String()
+}
+
+// firstLine drops the WebAssembly stack trace the engine's errors carry.
+func firstLine(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
 }

@@ -22,8 +22,11 @@ import (
 	"github.com/bedrockkit/bedrockkit/kb"
 )
 
-// DefaultMaxMemoryBytes is the default of Options.MaxMemoryBytes: 512 MiB.
-const DefaultMaxMemoryBytes = 512 << 20
+// DefaultMaxMemoryBytes is the default of Options.MaxMemoryBytes: 256 MiB.
+const DefaultMaxMemoryBytes = 256 << 20
+
+// errNoMemory is a growth the runtime could not satisfy.
+var errNoMemory = errors.New("pdf: out of memory")
 
 // ErrEngine wraps the error of a PDF engine that could not be started (the
 // WebAssembly module failed to compile or instantiate). It wraps
@@ -231,7 +234,7 @@ func (l *Loader) Load(ctx context.Context, _ kb.SourceItem, data []byte) (doc ch
 			exhausted := mem.exhausted()
 			mem.release()
 			if err != nil && exhausted && ctx.Err() == nil {
-				err = fmt.Errorf("%w: the PDF needs more than the engine's %d-byte memory budget; raise pdf.Options.MaxMemoryBytes if the file is trusted (%v)", kb.ErrLoadMemory, l.opts.MaxMemoryBytes, err)
+				err = fmt.Errorf("%w: the PDF needs more than the engine's %d-byte memory budget; raise pdf.Options.MaxMemoryBytes if the file is trusted", kb.ErrLoadMemory, l.opts.MaxMemoryBytes)
 			}
 		}
 		if err != nil && ctx.Err() != nil {
@@ -259,5 +262,5 @@ func openError(err error) error {
 	case errors.Is(err, pdfiumerrors.ErrSecurity):
 		return fmt.Errorf("%w: the PDF is encrypted with an unsupported security handler; save an unprotected copy", kb.ErrMalformedDocument)
 	}
-	return fmt.Errorf("%w: PDF: %v; check that it opens in a viewer or re-save it", kb.ErrMalformedDocument, err)
+	return fmt.Errorf("%w: PDF: %v; check that it opens in a viewer or re-save it", kb.ErrMalformedDocument, firstLine(err))
 }

@@ -6,37 +6,50 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 )
 
-// linearMemory backs one engine instance's WebAssembly memory. It never
-// grows past max: a request beyond it is refused (the engine's allocation
-// fails and PDFium aborts the call) and remembered, so the loader can tell
-// an exhausted memory budget from a damaged file. wazero's own limit is
-// left at the WebAssembly maximum, so every growth request reaches it.
+// linearMemory backs one engine instance's WebAssembly memory. It grows
+// only as the engine asks, and never past max: a request beyond it, or one
+// the operating system refuses (an address-space limit), is refused (the
+// engine's allocation fails and PDFium aborts the call) and remembered, so
+// the loader can tell an exhausted memory budget from a damaged file.
+// wazero's own limit is left at the WebAssembly maximum, so every growth
+// request reaches it.
 //
-// The backing store is reserved at its maximum size up front (see
-// reserve), so growing never copies, and it is released by release, which
-// the loader calls only once no engine call can run any more: wazero frees
-// a memory when its module closes, which may happen while a cancelled call
-// is still unwinding on another goroutine.
+// The backing store is released by release, which the loader calls only
+// once no engine call can run any more: wazero frees a memory when its
+// module closes, which may happen while a cancelled call is still
+// unwinding on another goroutine.
 type linearMemory struct {
 	mu      sync.Mutex
-	buf     []byte // len = current size, cap = max
+	buf     []byte // len = current size
 	max     uint64
 	refused bool
-	free    func() // releases the reservation
 }
 
 func (m *linearMemory) Reallocate(size uint64) []byte {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if size > m.max || m.buf == nil {
+	if size > m.max {
 		m.refused = true
 		return nil
 	}
-	if size > uint64(len(m.buf)) {
-		// Pages past the old length were never handed out: they are zero.
-		m.buf = m.buf[:size]
+	if size > uint64(cap(m.buf)) {
+		// Grow by doubling, to the page, within max; fall back to the exact
+		// size when the larger mapping is refused.
+		want := min(m.max, max(size, 2*uint64(cap(m.buf))))
+		want = (want + 65535) &^ 65535
+		b, err := remap(m.buf, min(want, m.max))
+		if err != nil && want > size {
+			b, err = remap(m.buf, size)
+		}
+		if err != nil {
+			m.refused = true
+			return nil
+		}
+		m.buf = b
 	}
-	return m.buf[:size]
+	// Bytes past the old length were never handed out: they are zero.
+	m.buf = m.buf[:size]
+	return m.buf
 }
 
 // Free is called by wazero when the module closes; the memory is released
@@ -49,16 +62,15 @@ func (m *linearMemory) exhausted() bool {
 	return m.refused
 }
 
-// release frees the reservation. It must run only after every call into
+// release frees the backing store. It must run only after every call into
 // the instance has returned.
 func (m *linearMemory) release() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.free != nil {
-		m.free()
-		m.free = nil
+	if m.buf != nil {
+		unmap(m.buf)
+		m.buf = nil
 	}
-	m.buf = nil
 }
 
 // allocator hands out linearMemory values capped at limit bytes and keeps
@@ -72,10 +84,8 @@ type allocator struct {
 
 var _ experimental.MemoryAllocator = (*allocator)(nil)
 
-func (a *allocator) Allocate(capacity, max uint64) experimental.LinearMemory {
-	max = min(max, a.limit)
-	m := &linearMemory{max: max}
-	m.buf, m.free = reserve(max)
+func (a *allocator) Allocate(capacity, maxBytes uint64) experimental.LinearMemory {
+	m := &linearMemory{max: min(maxBytes, a.limit)}
 	a.mu.Lock()
 	a.last = m
 	a.mu.Unlock()
