@@ -264,3 +264,56 @@ func TestUnguardedStreamStillStreams(t *testing.T) {
 		}
 	}
 }
+
+// FuzzGuardedStream: whatever the answer and however it is split into
+// deltas, a guarded stream never emits a character the guard removed, and
+// the streamed text of the answer is the guarded answer. The guard masks
+// every digit, so a digit anywhere in an event is a leak.
+func FuzzGuardedStream(f *testing.F) {
+	for _, s := range []struct {
+		text  string
+		chunk uint8
+	}{{"card 4111 1111 1111 1111", 1}, {"no digits here", 3}, {"", 2}, {"1", 0}, {"日本語 123 ünï", 2}} {
+		f.Add(s.text, s.chunk)
+	}
+	mask := agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Verdict, error) {
+		if stage != agent.StageOutput || !strings.ContainsAny(text, "0123456789") {
+			return agent.Verdict{}, nil
+		}
+		return agent.Verdict{Text: strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return '#'
+			}
+			return r
+		}, text)}, nil
+	})
+	f.Fuzz(func(t *testing.T, text string, chunk uint8) {
+		if !strings.ContainsAny(text, "0123456789") {
+			text += " 7" // always something to mask
+		}
+		resp := &bedrockkit.Response{Message: bedrockkit.AssistantText(text), StopReason: bedrockkit.StopEndTurn}
+		model := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Events: bedrockkittest.ResponseEvents(resp, int(chunk%8))})
+		a := &agent.Agent{Model: model, Guardrail: mask}
+		var streamed strings.Builder
+		var final *agent.Result
+		for ev, err := range a.Stream(context.Background(), "s", "hi") {
+			if err != nil {
+				t.Fatal(err)
+			}
+			for d := range 10 {
+				if p := leaks(ev, string(rune('0'+d))); p != "" {
+					t.Fatalf("%T holds a digit at %s", ev, p)
+				}
+			}
+			switch e := ev.(type) {
+			case agent.TextDelta:
+				streamed.WriteString(e.Text)
+			case agent.Finished:
+				final = e.Result
+			}
+		}
+		if final == nil || streamed.String() != final.Output {
+			t.Fatalf("streamed %q, final %+v", streamed.String(), final)
+		}
+	})
+}
