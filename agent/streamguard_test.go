@@ -29,7 +29,7 @@ const streamGuardPolicy = `{
   ]}
 }`
 
-func streamGuard(t *testing.T) agent.Guard {
+func streamGuard(t testing.TB) agent.Guard {
 	t.Helper()
 	p, err := guardrail.ParsePolicy([]byte(streamGuardPolicy))
 	if err != nil {
