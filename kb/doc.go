@@ -27,6 +27,45 @@
 //     not know without calling the model; with no Model it answers
 //     extractively.
 //
+// # Sources and loaders
+//
+// A Source lists documents: DirSource (a folder on disk), FSSource (any
+// fs.FS), MemorySource; kb/s3source lists an S3 prefix. A Loader turns a
+// document's bytes into text by its extension: DefaultLoaders covers text,
+// Markdown, HTML, CSV/TSV, JSON/JSON Lines and DOCX; PDF is the opt-in
+// loader of kb/pdf. Heavy formats and sources live in their own packages
+// so that importing kb links neither the S3 SDK, nor a PDF engine, nor the
+// tables of legacy text encodings.
+//
+// # Limits
+//
+// One document can never take down or stall a Sync. Each runs within
+// limits, and a document that reaches one fails alone with an *ItemError
+// in SyncReport.Failures, wrapping ErrLoadLimit and the limit's own error,
+// counted in SyncReport.OverLimit; the Sync goes on with the others:
+//
+//   - Config.MaxDocumentBytes (50 MiB) and a source's MaxSize bound the
+//     bytes read (ErrTooLarge).
+//   - Config.MaxTextBytes (32 MiB) bounds the text a loader extracts, with
+//     HeadingCost bytes more per heading or page; loaders stop as soon as
+//     they would pass it, so a small file that expands (flattened JSON
+//     keys, CSV header names repeated per row, decompressed DOCX) cannot
+//     build it first (ErrTextTooLarge).
+//   - Each loader bounds the structure it streams: DOCX nesting depth,
+//     element count, tag length and decompressed member size (zip bombs);
+//     JSON nesting; CSV record length and fields per record
+//     (ErrTooComplex). See the loaders' fields for the defaults.
+//   - Config.LoadTimeout (one minute) bounds the time of one Load; the
+//     loaders check their context inside every loop (ErrLoadTimeout).
+//   - kb/pdf's engine runs each PDF in its own bounded memory
+//     (ErrLoadMemory).
+//
+// A panicking loader fails its document with ErrMalformedDocument.
+// Sources never read outside their folder: see FSSource for symbolic
+// links (ErrSymlink, ErrOutsideRoot).
+//
+// # Storage contract
+//
 // The rest of the package defines the storage contract every vector-store
 // backend implements:
 //

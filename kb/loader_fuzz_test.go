@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/internal/hostiledoc"
 )
 
 // fuzzLoader checks the loader contract on arbitrary bytes: no panic, and
@@ -42,15 +43,19 @@ func FuzzHTMLLoader(f *testing.F) {
 		[]byte(`<html><head><title>T</title><script>x</script></head><body><nav>n</nav><h1>A</h1><p>b<br>c</p><ul><li>d</li></ul><table><tr><td>1</td><td>2</td></tr></table><pre> x
  y</pre></body></html>`),
 		[]byte("<meta charset=iso-8859-1><p>caf\xE9</p>"), []byte("<h2>unclosed <b>heading"),
-		[]byte("<p>&#xD800; &#0; &amp;&lt;\x00</p>"), []byte(utf16Bytes("<h1>x</h1>", false)))
+		[]byte("<p>&#xD800; &#0; &amp;&lt;\x00</p>"), []byte(utf16Bytes("<h1>x</h1>", false)),
+		[]byte("<meta http-equiv=content-type content='text/html; charset=shift_jis'><p>\x82\xa0</p>"),
+		hostiledoc.HTMLDeep(2000), hostiledoc.HTMLListBomb(2000))
 }
 
 func FuzzCSVLoader(f *testing.F) {
-	fuzzLoader(f, CSVLoader{}, []byte("a,b\n1,2\n\"x,y\",3\n"), []byte("a\n\"bad"), []byte(",,\n,,\n"), []byte("h\r\n\"a\"\"b\"\r\n"))
+	fuzzLoader(f, CSVLoader{MaxRecordBytes: 256, MaxFields: 16}, []byte("a,b\n1,2\n\"x,y\",3\n"), []byte("a\n\"bad"), []byte(",,\n,,\n"), []byte("h\r\n\"a\"\"b\"\r\n"),
+		hostiledoc.CSVWideRecord(100), hostiledoc.CSVLongHeader(10, 10, 10), []byte("\"a\nb\",c\n"))
 }
 
 func FuzzJSONLoader(f *testing.F) {
-	fuzzLoader(f, JSONLoader{}, []byte(`{"a":{"b":[1,{"c":"d"}]},"e":null}`), []byte(`[{"q":1},2,"s"]`), []byte(`{"a":`), []byte(`"x"`), []byte(`[[[[]]]]`))
+	fuzzLoader(f, JSONLoader{MaxDepth: 8}, []byte(`{"a":{"b":[1,{"c":"d"}]},"e":null}`), []byte(`[{"q":1},2,"s"]`), []byte(`{"a":`), []byte(`"x"`), []byte(`[[[[]]]]`),
+		hostiledoc.JSONDeep(20), hostiledoc.JSONDeepKeys(10, 10), hostiledoc.JSONLongKeys(100, 100))
 }
 
 func FuzzJSONLinesLoader(f *testing.F) {
@@ -59,5 +64,6 @@ func FuzzJSONLinesLoader(f *testing.F) {
 
 func FuzzDOCXLoader(f *testing.F) {
 	d := buildDOCX([]docxPara{{"Heading1", "Title"}, {"", "Body & text"}}, map[string]string{"Heading1": "heading 1"}, [][]string{{"a", "b"}})
-	fuzzLoader(f, DOCXLoader{}, d, d[:len(d)/2], []byte("PK\x03\x04"))
+	fuzzLoader(f, DOCXLoader{MaxDepth: 16, MaxElements: 1000, MaxXMLBytes: 1 << 16}, d, d[:len(d)/2], []byte("PK\x03\x04"),
+		hostiledoc.DOCXDeep(100), hostiledoc.DOCXManyElements(2000), hostiledoc.DOCXTextBomb(1), hostiledoc.DOCXManyHeadings(50), hostiledoc.DOCXManyAttributes(100))
 }
