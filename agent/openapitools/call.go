@@ -34,6 +34,9 @@ func (c *caller) run(ctx context.Context, input json.RawMessage) ([]bedrockkit.P
 	if err := dec.Decode(&args); err != nil {
 		return nil, fmt.Errorf("arguments are not a JSON object: %v", err)
 	}
+	if c.opts.Invoke != nil {
+		return c.opts.Invoke(ctx, c.invokeRequest(args))
+	}
 	req, err := c.request(ctx, args)
 	if err != nil {
 		return nil, err
@@ -88,6 +91,20 @@ func (c *caller) run(ctx context.Context, input json.RawMessage) ([]bedrockkit.P
 		return []bedrockkit.Part{bedrockkit.Text{Text: fmt.Sprintf("HTTP %d: %d bytes of %s (binary, not shown)", resp.StatusCode, len(body), ct)}}, nil
 	}
 	return []bedrockkit.Part{bedrockkit.Text{Text: string(body)}}, nil
+}
+
+// invokeRequest splits the arguments for Options.Invoke.
+func (c *caller) invokeRequest(args map[string]any) Request {
+	r := Request{OperationID: c.op.operationID, Method: strings.ToUpper(c.op.method), Path: c.op.path, MediaType: c.op.bodyType, BodyTypes: c.op.bodyTypes}
+	for _, p := range c.op.params {
+		if v, ok := args[p.prop]; ok && v != nil {
+			r.Parameters = append(r.Parameters, RequestParameter{Name: p.name, In: p.in, Type: p.typ, Value: v})
+		}
+	}
+	if c.op.bodyProp != "" {
+		r.Body = args[c.op.bodyProp]
+	}
+	return r
 }
 
 // transportError describes a failed request without its URL, whose query

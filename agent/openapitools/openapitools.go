@@ -1,6 +1,7 @@
 package openapitools
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -107,6 +108,38 @@ type Options struct {
 	// ToolOptions are passed to every tool (agent.RequireConfirmation,
 	// agent.WithTimeout, ...).
 	ToolOptions []agent.ToolOption
+	// Invoke, if set, runs the calls instead of HTTP: it receives each
+	// validated call split by parameter location (agent/lambdatools uses
+	// it to send Bedrock Agents' API-schema events to a Lambda function).
+	// BaseURL, Auth, HTTPClient and MaxResponseBytes are then unused.
+	Invoke func(ctx context.Context, req Request) ([]bedrockkit.Part, error)
+}
+
+// Request is one operation call as Options.Invoke receives it.
+type Request struct {
+	OperationID string
+	// Method is upper case; Path is the path template ("/pets/{petId}").
+	Method, Path string
+	// Parameters are the parameters the call gives, in the operation's
+	// order.
+	Parameters []RequestParameter
+	// Body is the decoded request body (numbers as json.Number), or nil
+	// when the call has none; MediaType is the body's media type.
+	Body      any
+	MediaType string
+	// BodyTypes are the JSON Schema types of the body's top-level
+	// properties, where the schema declares them.
+	BodyTypes map[string]string
+}
+
+// RequestParameter is one parameter of a Request.
+type RequestParameter struct {
+	// Name and In are the parameter's name and location (path, query,
+	// header, cookie); Type is its schema's type ("string" when the
+	// schema declares none).
+	Name, In, Type string
+	// Value is the decoded argument (numbers as json.Number).
+	Value any
 }
 
 // Report says what became of each operation.
@@ -131,6 +164,7 @@ type Skipped struct {
 type param struct {
 	prop    string // property name in the tool's arguments
 	name    string
+	typ     string // the schema's type, for Options.Invoke
 	in      string // path, query, header, cookie
 	style   string
 	explode bool
@@ -143,6 +177,8 @@ type operation struct {
 	params       []param
 	bodyProp     string
 	bodyType     string // media type sent; "" when no body
+	bodyTypes    map[string]string
+	operationID  string
 }
 
 var invalidName = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
@@ -151,7 +187,7 @@ var invalidName = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
 func toolName(prefix, id, method, path string) string {
 	base := id
 	if base == "" {
-		base = strings.ToLower(method) + "_" + path
+		base = strings.ToLower(method) + path
 	}
 	n := strings.Trim(invalidName.ReplaceAllString(base, "_"), "_")
 	if n == "" {
@@ -171,9 +207,12 @@ func toolName(prefix, id, method, path string) string {
 // work (an unknown operation, no usable server URL); operations that
 // cannot be converted are reported in the Report and left out.
 func (d *Document) Tools(opts Options) ([]*agent.Tool, *Report, error) {
-	base, err := d.baseURL(opts.BaseURL)
-	if err != nil {
-		return nil, nil, err
+	var base *url.URL
+	if opts.Invoke == nil {
+		var err error
+		if base, err = d.baseURL(opts.BaseURL); err != nil {
+			return nil, nil, err
+		}
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
@@ -272,9 +311,9 @@ func (d *Document) baseURL(override string) (*url.URL, error) {
 // come from Options.Auth and never from the model.
 var ignoredHeaders = map[string]bool{"accept": true, "content-type": true, "authorization": true}
 
-// tool builds one operation's tool.
-func (d *Document) tool(name, method, path string, item *openapi3.PathItem, op *openapi3.Operation, base *url.URL, opts Options, rep *Report) (*agent.Tool, error) {
-	conv := newConverter()
+// arguments builds the argument properties of an operation and the plan
+// of its call.
+func arguments(conv *converter, method, path string, item *openapi3.PathItem, op *openapi3.Operation) (map[string]any, []any, *operation, error) {
 	props := map[string]any{}
 	var required []any
 	o := &operation{method: method, path: path}
@@ -306,7 +345,7 @@ func (d *Document) tool(name, method, path string, item *openapi3.PathItem, op *
 		switch p.In {
 		case "path", "query", "header", "cookie":
 		default:
-			return nil, fmt.Errorf("parameter %q is in %q, which OpenAPI does not define", p.Name, p.In)
+			return nil, nil, nil, fmt.Errorf("parameter %q is in %q, which OpenAPI does not define", p.Name, p.In)
 		}
 		prop := p.Name
 		if names[p.Name] > 1 || p.Name == "body" {
@@ -332,7 +371,7 @@ func (d *Document) tool(name, method, path string, item *openapi3.PathItem, op *
 			}
 			pa.json = true
 		default:
-			return nil, fmt.Errorf("parameter %q has neither a schema nor content", p.Name)
+			return nil, nil, nil, fmt.Errorf("parameter %q has neither a schema nor content", p.Name)
 		}
 		if pa.style == "" {
 			if p.In == "query" || p.In == "cookie" {
@@ -348,6 +387,17 @@ func (d *Document) tool(name, method, path string, item *openapi3.PathItem, op *
 		if p.Description != "" {
 			if _, ok := schema["description"]; !ok {
 				schema["description"] = p.Description
+			}
+		}
+		pa.typ, _ = schema["type"].(string)
+		if pa.typ == "" {
+			pa.typ = "string"
+		}
+		if (p.Required || p.In == "path") && schema["type"] == "array" {
+			// A required array parameter sent empty is no parameter at
+			// all on the wire: ask for at least one item.
+			if _, ok := schema["minItems"]; !ok {
+				schema["minItems"] = 1
 			}
 		}
 		props[prop] = schema
@@ -377,24 +427,65 @@ func (d *Document) tool(name, method, path string, item *openapi3.PathItem, op *
 				}
 			}
 			props[o.bodyProp] = schema
+			if bp, ok := schema["properties"].(map[string]any); ok {
+				o.bodyTypes = map[string]string{}
+				for k, v := range bp {
+					if m, ok := v.(map[string]any); ok {
+						if t, ok := m["type"].(string); ok {
+							o.bodyTypes[k] = t
+						}
+					}
+				}
+			}
 			if rb.Value.Required {
 				required = append(required, o.bodyProp)
 			}
 		case rb.Value.Required:
-			return nil, fmt.Errorf("the request body is required and none of its media types (%s) can be sent; JSON, form-urlencoded and text/plain are supported", strings.Join(sortedKeys(rb.Value.Content), ", "))
+			return nil, nil, nil, fmt.Errorf("the request body is required and none of its media types (%s) can be sent; JSON, form-urlencoded and text/plain are supported", strings.Join(sortedKeys(rb.Value.Content), ", "))
 		}
 	}
-	rep.DroppedPatterns += len(conv.dropped)
-	schema := map[string]any{"type": "object", "properties": props}
-	if len(required) > 0 {
-		schema["required"] = required
+	return props, required, o, nil
+}
+
+// tool builds one operation's tool. The argument schema inlines every
+// reference; when that is too large (descriptions whose schemas share
+// parts grow exponentially when inlined) it is built again with the
+// referenced schemas in $defs, each once.
+func (d *Document) tool(name, method, path string, item *openapi3.PathItem, op *openapi3.Operation, base *url.URL, opts Options, rep *Report) (*agent.Tool, error) {
+	var raw []byte
+	var o *operation
+	for _, defs := range []bool{false, true} {
+		conv := newConverter()
+		conv.defsMode = defs
+		conv.budget = opts.MaxSchemaBytes / 8
+		props, required, op2, err := arguments(conv, method, path, item, op)
+		if err != nil {
+			return nil, err
+		}
+		if conv.over {
+			continue
+		}
+		schema := map[string]any{"type": "object", "properties": props}
+		if len(required) > 0 {
+			schema["required"] = required
+		}
+		if len(conv.defs) > 0 {
+			schema["$defs"] = conv.defs
+		}
+		b, err := json.Marshal(schema)
+		if err != nil {
+			return nil, fmt.Errorf("schema cannot be encoded: %v", err)
+		}
+		if len(b) > opts.MaxSchemaBytes {
+			continue
+		}
+		raw, o = b, op2
+		o.operationID = op.OperationID
+		rep.DroppedPatterns += len(conv.dropped)
+		break
 	}
-	raw, err := json.Marshal(schema)
-	if err != nil {
-		return nil, fmt.Errorf("schema cannot be encoded: %v", err)
-	}
-	if len(raw) > opts.MaxSchemaBytes {
-		return nil, fmt.Errorf("argument schema is %d bytes once references are inlined, more than MaxSchemaBytes (%d)", len(raw), opts.MaxSchemaBytes)
+	if raw == nil {
+		return nil, fmt.Errorf("argument schema is larger than MaxSchemaBytes (%d), even with shared schemas in $defs", opts.MaxSchemaBytes)
 	}
 	desc := strings.TrimSpace(op.Summary)
 	if op.Description != "" && op.Description != op.Summary {

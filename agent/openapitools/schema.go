@@ -21,13 +21,46 @@ const maxSchemaDepth = 48
 // server still checks them).
 type converter struct {
 	visiting map[*openapi3.Schema]string
-	// notes collects what was simplified, for the report.
+	// dropped collects the patterns left out, for the report.
 	dropped []string
-	size    int // rough count of emitted keywords
+	// nodes counts converted schemas; past budget the conversion stops
+	// and over is set, so an exponential inlining costs bounded time.
+	nodes, budget int
+	over          bool
+	// defsMode puts each referenced schema in defs once and refers to it
+	// with {"$ref": "#/$defs/<name>"} instead of inlining it.
+	defsMode bool
+	defs     map[string]any
+	defNames map[string]string // $ref -> defs key
 }
 
 func newConverter() *converter {
-	return &converter{visiting: map[*openapi3.Schema]string{}}
+	return &converter{visiting: map[*openapi3.Schema]string{}, budget: 1 << 30}
+}
+
+var defNameRE = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// def converts a referenced schema into defs once and returns the
+// reference to it.
+func (c *converter) def(sr *openapi3.SchemaRef, depth int) map[string]any {
+	if c.defs == nil {
+		c.defs, c.defNames = map[string]any{}, map[string]string{}
+	}
+	name, ok := c.defNames[sr.Ref]
+	if !ok {
+		base := defNameRE.ReplaceAllString(refName(sr.Ref), "_")
+		if base == "" {
+			base = "schema"
+		}
+		name = base
+		for i := 2; c.defs[name] != nil; i++ {
+			name = fmt.Sprintf("%s_%d", base, i)
+		}
+		c.defNames[sr.Ref] = name
+		c.defs[name] = map[string]any{} // placeholder: a cycle refers to it
+		c.defs[name] = c.convertValue(sr, depth)
+	}
+	return map[string]any{"$ref": "#/$defs/" + name}
 }
 
 // refName is the last segment of a $ref.
@@ -40,6 +73,18 @@ func refName(ref string) string {
 
 func (c *converter) convert(sr *openapi3.SchemaRef, depth int) map[string]any {
 	if sr == nil || sr.Value == nil {
+		return map[string]any{}
+	}
+	if c.defsMode && strings.HasPrefix(sr.Ref, "#/") {
+		return c.def(sr, depth)
+	}
+	return c.convertValue(sr, depth)
+}
+
+func (c *converter) convertValue(sr *openapi3.SchemaRef, depth int) map[string]any {
+	c.nodes++
+	if c.over || c.nodes > c.budget {
+		c.over = true
 		return map[string]any{}
 	}
 	s := sr.Value
@@ -55,7 +100,6 @@ func (c *converter) convert(sr *openapi3.SchemaRef, depth int) map[string]any {
 	name := refName(sr.Ref)
 	c.visiting[s] = name
 	defer delete(c.visiting, s)
-	c.size++
 
 	out := map[string]any{}
 	if s.Always != nil { // a boolean schema (3.1)
