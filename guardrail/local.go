@@ -540,16 +540,12 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 		case FilterHate:
 			// Hate needs a protected target and derogation of it: the model
 			// reads the text with group names removed (so a mention alone
-			// weighs nothing) and its score is damped when no group is named.
+			// weighs nothing) plus what the lexicons say about whom, with
+			// negation and reported speech (slurs included), and its score
+			// is damped when no group is named.
 			m := classify.Hate()
-			p = classify.HateScore(m, folded, v.words(), v.features)
-			lp, hits := lexiconScore(words, FilterHate)
-			if lp > p {
-				p = lp
-				reason = "lexicon: " + strings.Join(hits, ", ")
-			} else {
-				reason = fmt.Sprintf("classifier p=%.2f", p)
-			}
+			p = classify.HateScore(m, folded, words, v.features)
+			reason = fmt.Sprintf("classifier p=%.2f", p)
 			conf = confidence(p, float64(m.Low), float64(m.Medium), float64(m.High))
 		default:
 			var hits []string

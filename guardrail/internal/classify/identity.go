@@ -62,7 +62,8 @@ var slurs = func() map[string]bool {
 	paki pakis coon coons beaner beaners retard retards retarded spastic spastics mong mongs cripple cripples
 	bitch bitches slut sluts whore whores skank skanks hoe hoes cunt cunts twat twats sandnigger sandniggers kaffir
 	kaffirs muzzie muzzies rapefugee rapefugees dothead dotheads gyppo gyppos pikey pikeys golliwog darkie darkies
-	zipperhead yid yids heeb heebs shylock lesbo lesbos poofter poofters batty`) {
+	zipperhead yid yids heeb heebs shylock lesbo lesbos poofter poofters batty jihadi jihadis camelfucker
+	camelfuckers`) {
 		m[w] = true
 	}
 	return m
@@ -70,7 +71,7 @@ var slurs = func() map[string]bool {
 
 // MentionsTarget reports whether folded text names a protected group, by an
 // identity word (also with one vowel dropped) or a slur.
-func MentionsTarget(folded string) bool { return scanText(folded, Words(folded)).target }
+func MentionsTarget(folded string) bool { return scanHate(folded, Words(folded)).target }
 
 // HateScore is the probability that folded text is hateful: the hate
 // model's probability that it demeans, threatens or dehumanises, scaled by
@@ -83,15 +84,15 @@ func MentionsTarget(folded string) bool { return scanText(folded, Words(folded))
 // called only when no group name is masked, so a caller that already holds
 // those features (for another model) need not compute n-grams again.
 func HateScore(m *Model, folded string, words []string, features func() []Feature) float64 {
-	t := scanText(folded, words)
+	t := scanHate(folded, words)
 	var ngrams []Feature
 	if t.identity {
 		ngrams = Features(MaskIdentity(folded))
 	} else {
 		ngrams = features()
 	}
-	var buf [8]Feature
-	lex := appendLexicon(buf[:0], t)
+	var buf [32]Feature
+	lex := appendHateLexicon(buf[:0], t)
 	z := float64(m.Bias)
 	for _, f := range ngrams {
 		z += float64(m.Weights[f.Index] * f.Value)
@@ -136,12 +137,12 @@ func MaskIdentity(folded string) string {
 }
 
 // HateFeatures returns the features the hate model reads: Features of
-// MaskIdentity(folded) followed by the evaluative-lexicon features of folded.
+// MaskIdentity(folded) followed by the hate lexicon features of folded.
 func HateFeatures(folded string) []Feature {
-	return AppendHateFeatures(make([]Feature, 0, len(folded)*3+8), folded)
+	return AppendHateFeatures(make([]Feature, 0, len(folded)*3+32), folded)
 }
 
 // AppendHateFeatures is HateFeatures appending to dst (see AppendFeatures).
 func AppendHateFeatures(dst []Feature, folded string) []Feature {
-	return appendLexicon(AppendFeatures(dst, MaskIdentity(folded)), scanText(folded, Words(folded)))
+	return appendHateLexicon(AppendFeatures(dst, MaskIdentity(folded)), scanHate(folded, Words(folded)))
 }

@@ -2,6 +2,7 @@ package classify
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"testing"
@@ -112,4 +113,57 @@ func FuzzHateScore(f *testing.F) {
 			t.Fatalf("Words(%q) holds an empty word", s)
 		}
 	})
+}
+
+// TestHateScanReadsComposition checks the lexicon features on sentences
+// written for this test: negation scope (before and after the evaluative
+// word), rhetorical questions, reported speech, sentence scope and the
+// speaker's own slur.
+func TestHateScanReadsComposition(t *testing.T) {
+	type want struct {
+		set, unset uint32
+	}
+	for s, w := range map[string]want{
+		"sikhs are not worthy of anyone's respect":               {hNeg | hNegTarget | hNegatedPos, hPos},
+		"sikhs are worthy of respect":                            {hPos | hPosTarget | hPosOnlyTarget, hNeg},
+		"hindus don't deserve any kindness":                      {hNegTarget, hPosTarget},
+		"christians contribute nothing of value":                 {hNegTarget, 0},
+		"jewish lives are not worth any less than anyone else's": {0, hNegTarget},
+		"jews are not dangerous at all":                          {hPosTarget | hNegatedNeg, hNegTarget},
+		"i would never hurt a roma family":                       {hPosTarget, hThreatTarget},
+		"isn't it obvious that i despise asians?":                {hNegTarget, hPosTarget},
+		"is it not clear that i loathe asians?":                  {hNegTarget, hPosTarget},
+		"i really can't stand hindus":                            {hNegTarget, hPos},
+		"no matter what, hindus are welcome here":                {0, hNegTarget},
+		"saying that mexicans are lazy is racist":                {hReport | hCondemn | hReportCondemn, 0},
+		"\"asians are vermin\" is a bigoted thing to write":      {hQuote | hQuoteCondemn, 0},
+		"i hate mondays. my neighbours are sikhs.":               {hNeg, hNegTarget},
+		"i met some sikhs. they are scum.":                       {hNegTarget, 0},
+		"they are all crooks. needless to say they are hindus.":  {hNegTarget, 0},
+		"i don't like crowds but i have nothing against hindus":  {0, hNegTarget},
+		"people like you are idiots":                             {hNeg, hPos},
+		"i like hindus":                                          {hPosTarget, hNeg},
+		"will it rain tomorrow?":                                 {hNone, hNeg | hPos},
+	} {
+		f := scanHate(s, Words(s)).flags
+		if f&w.set != w.set || f&w.unset != 0 {
+			t.Errorf("%q: flags %s; want set %s, unset %s", s, flagNames(f), flagNames(w.set), flagNames(w.unset))
+		}
+	}
+}
+
+func flagNames(f uint32) string {
+	var out []string
+	for i, n := range hateFeatureNames {
+		if f&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return "[" + strings.Join(out, " ") + "]"
+}
+
+func TestHateFeatureNames(t *testing.T) {
+	if len(hateFeatureNames) != bits.TrailingZeros(hBits) {
+		t.Fatalf("%d feature names for %d feature bits", len(hateFeatureNames), bits.TrailingZeros(hBits))
+	}
 }

@@ -6,46 +6,100 @@ import (
 	"unicode/utf8"
 )
 
-// The evaluative lexicons give the hate model knowledge that no
-// data set of templated cases can: which words praise, which demean, which
-// threaten, and which negate. Each becomes one shared feature, so a template
-// the model never saw still scores by the kind of words it uses. Written for
-// this project from general English (not from any evaluation set); folded
+// The evaluative lexicons give the hate model knowledge that no data set of
+// templated cases can: which words praise, which demean, which threaten,
+// which deny a group its worth when negated, which negate, which report
+// what someone else said and which condemn it. Each becomes a shared
+// feature (see hateScan), so a sentence frame the model never saw still
+// scores by the kind of words it uses and how they combine. Written for this
+// project from general English (not from any evaluation set); folded
 // (lower-case) forms with common inflections.
 var (
-	negativeWords = wordSet(`hate hates hated hating hatred despise despises despised loathe loathes loathed detest detests
-	detested disgust disgusts disgusted disgusting revolting repulsive repugnant vile filthy dirty foul nasty gross
-	sickening sick sickened nauseating abhorrent abominable despicable contemptible contempt disdain scorn scum
-	vermin parasite parasites parasitic rats rat cockroaches cockroach pests pest plague disease diseased cancer
-	virus infestation filth garbage trash rubbish waste animals animal beasts savages savage barbaric barbarians
-	primitive subhuman inferior worthless useless pathetic stupid dumb idiots idiotic moronic morons brainless
-	ignorant lazy dishonest liars lying criminals criminal thugs thieves dangerous evil wicked ugly freaks freak
-	abnormal unnatural perverted perverts degenerate degenerates deviant sick twisted mentally retarded burden
-	inferiority lesser dregs scourge menace threat threats invaders invasion infest infesting pollute polluting
-	ruin ruining ruined destroy destroying problem problems shameful disgrace disgraceful embarrassment annoying
-	horrible horrendous terrible awful dreadful appalling hideous grotesque monstrous monsters monster demons
-	devils unwanted unwelcome can't cannot stand tired enough`)
-	threatWords = wordSet(`kill killed killing kills murder murdered murdering slaughter slaughtered exterminate
-	exterminated extermination eradicate eradicated eliminate eliminated wipe wiped die dead death deaths hang
-	hanged hanging lynch lynched shoot shot shooting stab stabbed burn burned burning gas gassed bomb bombed
-	beat beaten hurt hurting harm rape raped torture tortured execute executed execution deport deported
-	deportation ban banned expel expelled removed remove punish punished suffer suffering disappear gone
-	cleanse cleansing purge genocide`)
-	positiveWords = wordSet(`love loves loved loving lovely like likes liked admire admires admired admirable respect
-	respects respected respectful cherish cherished adore adored appreciate appreciated appreciation value valued
-	valuable welcome welcomed welcoming support supports supported supporting celebrate celebrated celebrating
-	proud pride wonderful great good brilliant amazing awesome beautiful gorgeous smart clever intelligent
-	wise talented gifted skilled honest kind kindness generous friendly warm caring compassionate brave
-	courageous strong inspiring inspirational inspire inspired heroes hero fantastic excellent incredible
-	remarkable outstanding delightful pleasant nice sweet fun funny happy glad joy joyful grateful thankful
-	thanks thank hug hugs hugged embrace embraced smile smiles smiling honour honoured honor honored protect
-	protected protecting defend defended defending include included inclusion equal equality rights deserve
-	deserves deserving worthy valid human humans people friends friend neighbours neighbors colleagues
-	family welcome safe safety help helping helped care cares contribute contributes contribution enrich
-	enriches benefit benefits trust trusted trustworthy fair peace peaceful`)
+	// negativeWords demean: contempt, disgust, negative attributes,
+	// dehumanising nouns.
+	negativeWords = wordSet(`hate hates hated hating hatred despise despises despised despising loathe loathes
+	loathed loathing detest detests detested disgust disgusts disgusted disgusting revolting revolt revolts
+	repulsive repugnant repellent vile filthy dirty foul nasty gross sickening nauseating abhorrent abominable
+	despicable contemptible contempt disdain scorn resent resents resented loathsome odious
+	scum scumbag scumbags vermin parasite parasites parasitic leech leeches locust locusts rats rat rodents
+	cockroaches cockroach roaches pests pest plague plagues disease diseases diseased cancer cancerous tumour tumor
+	virus infestation infest infested infesting swarm swarms hordes horde filth garbage trash rubbish waste
+	animals animal beasts beast savages savage barbaric barbarians barbarian primitive subhuman subhumans
+	inhuman apes ape monkeys monkey pigs swine dogs mongrels mongrel
+	inferior inferiority lesser worthless useless pathetic stupid stupidity dumb idiot idiots idiotic moronic
+	moron morons brainless ignorant imbecile imbeciles retarded cretins cretin dimwits
+	lazy dishonest liars liar lying cheats cheat thieves thief criminals criminal crooks thugs thug
+	greedy sneaky untrustworthy treacherous deceitful devious cunning irrational hysterical hypocrites hypocrite
+	violent dangerous evil wicked malicious ugly hideous grotesque smelly stinking stink stinks
+	freaks freak abnormal unnatural perverted perverts pervert degenerate degenerates deviant deviants depraved
+	twisted psychos psycho lunatics lunatic insane deranged paedophiles pedophiles predators predator rapists
+	terrorists terrorist extremists fanatics invaders invasion freeloaders scroungers spongers burden burdens
+	dregs scourge menace threat threats problem problems pollute polluting ruin ruining ruined ruins destroy
+	destroying destroys shameful disgrace disgraceful embarrassment horrible horrendous terrible awful dreadful
+	appalling monstrous monsters monster demons demon devils devil unwanted unwelcome undesirable
+	sick sickens sickened rage anger angry furious uncivilised uncivilized backward inbred ungrateful entitled
+	arrogant incompetent inept clueless hopeless unclean impure soulless heartless illiterate uneducated
+	unintelligent ruthless corrupt
+	mock mocked mocking ridicule ridiculed humiliate humiliated cruel cruelty bully bullied oppress oppressed
+	abuse abused harass harassed insult insulted`)
+	// threatWords are violence, expulsion and its means.
+	threatWords = wordSet(`kill killed killing kills murder murdered murdering slaughter slaughtered slaughtering
+	exterminate exterminated exterminating extermination eradicate eradicated eradication eliminate eliminated
+	annihilate annihilated wipe wiped die dead death deaths dying hang hanged hanging lynch lynched lynching
+	shoot shot shooting stab stabbed stabbing burn burned burnt burning gas gassed bomb bombed bombing beat
+	beaten beating hurt hurting harm harmed rape raped raping torture tortured torturing execute executed
+	execution executions behead beheaded strangle strangled drown drowned hunt hunted punch punched
+	deport deported deporting deportation expel expelled banish banished punish punished suffer suffering
+	disappear cleanse cleansing purge purged genocide massacre massacred butcher butchered cages caged
+	sterilise sterilised sterilize sterilized throats bullet bullets rid attack attacks attacking attacked`)
+	// positiveWords praise, welcome or show warmth. "like" is a verb only
+	// after a subject or auxiliary (see likeVerb); "people" is no praise.
+	positiveWords = wordSet(`love loves loved loving lovely adore adored adores admire admires admired admirable
+	admiration respect respects respected respectful cherish cherished cherishes appreciate appreciated
+	appreciates appreciation treasure treasured celebrate celebrated celebrating celebrates
+	proud pride wonderful great good brilliant amazing awesome beautiful gorgeous stunning mercy
+	smart clever intelligent wise talented gifted skilled honest kind kindest kinder kindness generous friendly
+	warm caring compassionate compassion sympathy empathy brave courageous strong inspiring inspirational
+	inspiration inspire inspired heroes hero fantastic excellent incredible remarkable outstanding delightful
+	pleasant nice sweet happy glad joy joyful grateful thankful thanks thank hug hugs hugged embrace
+	embraced smile smiles smiling laugh honour honoured honor honored protect protected protecting defend
+	defended defending support supports supported supporting include included inclusion valuable enrich
+	enriches enriched benefit benefits contribute contributes contributed contribution contributions care
+	cares caring help helping helped fair peace peaceful hardworking hard-working capable competent rational
+	reasonable trustworthy decent deserving dignity backbone asset assets blessing`)
+	// worthWords are neutral on their own but deny a group its worth,
+	// rights or place when negated ("no right to", "not human", "have no
+	// place", "can never be trusted", "do not matter").
+	worthWords = wordSet(`human humans humanity worth worthy value valued right rights equal equals equality place
+	belong belongs welcome welcomed matter matters exist existence alive trust trusted trusting accepted
+	tolerated`)
+	// verdictWords judge a statement or act as fine; negated ("never
+	// acceptable", "not true", "not funny") they condemn it.
+	verdictWords = wordSet(`acceptable okay ok true fine appropriate funny cool justified excusable`)
+	// negators negate an evaluative word within the next few words of the
+	// same clause.
 	negators = wordSet(`not no never nobody none nothing neither nor don't doesn't didn't isn't aren't wasn't
-	weren't won't wouldn't shouldn't can't cannot couldn't haven't hasn't hadn't without stop against wrong
-	unacceptable`)
+	weren't won't wouldn't shouldn't can't cannot couldn't mustn't haven't hasn't hadn't ain't without zero
+	lack lacks lacking less hardly barely nowhere stop stopped`)
+	// reportWords introduce what someone else said or wrote: the frame of
+	// counter speech ("saying that ...", "calling them ..."). Opinions of
+	// the speaker (think, believe) are not among them.
+	reportWords = wordSet(`say says saying said call calls calling called claim claims claiming claimed tweet
+	tweets tweeted tweeting post posts posted posting wrote write writes writing written comment comments
+	commented statement statements remark remarks words shout shouts shouted shouting tell tells telling told
+	spread spreads spreading suggest suggests suggesting suggested repeat repeating chant chanting chanted
+	slogan slogans label labelling labeling labelled labeled quote quoted quoting`)
+	// condemnWords judge speech or behaviour as bigoted, false or harmful:
+	// the verdict of counter speech.
+	condemnWords = wordSet(`hateful bigot bigots bigoted bigotry racist racists racism sexist sexists sexism
+	homophobic homophobe homophobes homophobia transphobic transphobe transphobes transphobia xenophobic
+	xenophobe xenophobes xenophobia islamophobic islamophobia antisemitic antisemite antisemites antisemitism
+	anti-semitic ableist ableism misogynist misogynists misogynistic misogyny prejudice prejudiced
+	discrimination discriminatory discriminate discriminating offensive unacceptable misguided
+	ashamed shame shameful outrageous outrage appalled banned ban bans report reported reporting flagged
+	deleted consequences lies lie lied myth myths stereotype stereotypes stereotyping nonsense wrong harmful
+	hurtful hurts upsetting dehumanising dehumanizing slur slurs abusive harassment toxic ignorance
+	misinformation disinformation untrue false baseless bullshit`)
 )
 
 func wordSet(s string) map[string]bool {
@@ -56,22 +110,6 @@ func wordSet(s string) map[string]bool {
 	return m
 }
 
-// lexicon feature kinds.
-var (
-	lexNeg        = fnv(fnvBasis, "lex:neg") & (Dim - 1)
-	lexThreat     = fnv(fnvBasis, "lex:threat") & (Dim - 1)
-	lexPos        = fnv(fnvBasis, "lex:pos") & (Dim - 1)
-	lexNegatedNeg = fnv(fnvBasis, "lex:negated-neg") & (Dim - 1)
-	lexNegatedPos = fnv(fnvBasis, "lex:negated-pos") & (Dim - 1)
-	lexQuote      = fnv(fnvBasis, "lex:quote") & (Dim - 1)
-	lexNone       = fnv(fnvBasis, "lex:none") & (Dim - 1)
-	lexSlur       = fnv(fnvBasis, "lex:slur") & (Dim - 1)
-)
-
-// lexiconWeight is the value of one lexicon feature; the n-gram part of the
-// vector has unit norm.
-const lexiconWeight = 1.0
-
 // Word kinds, as bits of wordKinds.
 const (
 	kindIdentity = 1 << iota
@@ -80,17 +118,22 @@ const (
 	kindThreat
 	kindPositive
 	kindNegator
+	kindWorth
+	kindReport
+	kindCondemn
+	kindVerdict
 )
 
 // wordKinds holds every word of the identity, slur and evaluative lists
 // with its kinds, so that a text is scanned with one lookup per word.
-var wordKinds = func() map[string]uint8 {
-	m := map[string]uint8{}
+var wordKinds = func() map[string]uint16 {
+	m := map[string]uint16{}
 	for _, l := range []struct {
 		set  map[string]bool
-		kind uint8
+		kind uint16
 	}{{identityWords, kindIdentity}, {identityVariants, kindIdentity}, {slurs, kindSlur}, {negativeWords, kindNegative},
-		{threatWords, kindThreat}, {positiveWords, kindPositive}, {negators, kindNegator}} {
+		{threatWords, kindThreat}, {positiveWords, kindPositive}, {negators, kindNegator}, {worthWords, kindWorth},
+		{reportWords, kindReport}, {condemnWords, kindCondemn}, {verdictWords, kindVerdict}} {
 		for w := range l.set {
 			m[w] |= l.kind
 		}
@@ -110,7 +153,7 @@ var kindFirst, kindMaxLen = func() (t [256]bool, n int) {
 }()
 
 // kindOf returns the kinds of folded word w.
-func kindOf(w string) (uint8, bool) {
+func kindOf(w string) (uint16, bool) {
 	if len(w) == 0 || len(w) > kindMaxLen || !kindFirst[w[0]] {
 		return 0, false
 	}
@@ -122,7 +165,7 @@ func kindOf(w string) (uint8, bool) {
 // part of it they belong to: the word without trailing apostrophes or, when
 // that is not listed, its part before the first apostrophe ("women's"; a
 // negator is not looked for there).
-func lookupKind(w string) (kind uint8, n int) {
+func lookupKind(w string) (kind uint16, n int) {
 	w = strings.TrimRight(w, "'")
 	if k, ok := kindOf(w); ok {
 		return k, len(w)
@@ -133,65 +176,6 @@ func lookupKind(w string) (kind uint8, n int) {
 		}
 	}
 	return 0, 0
-}
-
-// textInfo is what one scan of a folded text finds.
-type textInfo struct {
-	lex      [7]bool // negative, threat, positive, negated negative, negated positive, quote, slur
-	target   bool    // names a protected group (identity word or slur)
-	identity bool    // holds an identity word (MaskIdentity changes the text)
-}
-
-// scanText reads the words of folded text (Words) once: the
-// evaluative-lexicon findings (a negator up to five words before an
-// evaluative word negates it) and whether a protected group is named. A word
-// with an apostrophe is also looked up without its suffix ("women's").
-func scanText(folded string, words []string) textInfo {
-	var t textInfo
-	lastNeg := -10
-	for k, w := range words {
-		kind, _ := lookupKind(w)
-		t.target = t.target || kind&(kindIdentity|kindSlur) != 0
-		t.identity = t.identity || kind&kindIdentity != 0
-		negated := k-lastNeg <= 5
-		switch {
-		case kind&kindSlur != 0:
-			t.lex[6] = true
-		case kind&kindNegator != 0:
-			lastNeg = k
-		case kind&kindThreat != 0:
-			t.lex[1] = true
-			t.lex[3] = t.lex[3] || negated
-		case kind&kindNegative != 0:
-			t.lex[0] = true
-			t.lex[3] = t.lex[3] || negated
-		case kind&kindPositive != 0:
-			t.lex[2] = true
-			t.lex[4] = t.lex[4] || negated
-		}
-	}
-	t.lex[5] = strings.IndexByte(folded, '"') >= 0 || strings.Contains(folded, "“") || strings.Contains(folded, "”")
-	return t
-}
-
-// appendLexicon appends the evaluative-lexicon features of a scanned text:
-// one feature per kind of evaluative word present (negative, threat,
-// positive), the negated forms, whether the text quotes someone
-// (counter-speech often does), whether it holds a slur, and a feature for
-// text with no evaluative word or slur at all.
-func appendLexicon(dst []Feature, t textInfo) []Feature {
-	ids := [7]uint32{lexNeg, lexThreat, lexPos, lexNegatedNeg, lexNegatedPos, lexQuote, lexSlur}
-	any := false
-	for i, h := range t.lex {
-		if h {
-			dst = append(dst, Feature{ids[i], lexiconWeight})
-			any = any || i < 3 || i == 6
-		}
-	}
-	if !any {
-		dst = append(dst, Feature{lexNone, lexiconWeight})
-	}
-	return dst
 }
 
 // Words splits folded text into words: runs of letters, digits and '.

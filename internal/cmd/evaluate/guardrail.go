@@ -35,6 +35,7 @@ var grPatternTypes = []guardrail.PIIType{guardrail.PIIEmail, guardrail.PIIPhone,
 func runGuardrail(args []string) error {
 	fs := flag.NewFlagSet("guardrail", flag.ContinueOnError)
 	data := fs.String("data", defaultDataDir(), "shared data directory (pii/, injection/, toxicity/)")
+	written := fs.String("hate-cases", "guardrail/testdata/hate_functional.tsv", "HATE functional cases written for the project (never trained on); empty to skip")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +51,11 @@ func runGuardrail(args []string) error {
 	hcAcc, err := grEvalHateCheck(ctx, filepath.Join(*data, "toxicity"))
 	if err != nil {
 		return err
+	}
+	if *written != "" {
+		if _, err := grEvalHateWritten(ctx, *written); err != nil {
+			return err
+		}
 	}
 	varRecall, err := grEvalPIIVariants(ctx, filepath.Join(*data, "pii"))
 	if err != nil {
@@ -626,6 +632,76 @@ func grEvalHateCheck(ctx context.Context, dir string) (float64, error) {
 		}
 	}
 	fmt.Println("== HateCheck (HATE filter, strength HIGH); the shipped classifier was trained on these cases (held-out templates: go generate ./guardrail/internal/classify)")
+	fmt.Printf("%-28s %6s %8s\n", "functionality", "n", "accuracy")
+	names := make([]string, 0, len(per))
+	for k := range per {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Printf("%-28s %6d %8.3f\n", k, per[k].n, grRatio(per[k].ok, per[k].n))
+	}
+	fmt.Printf("%-28s %6d %8.3f\n\n", "all", all.n, grRatio(all.ok, all.n))
+	return grRatio(all.ok, all.n), nil
+}
+
+// grEvalHateWritten scores the HATE filter (strength HIGH) on functional
+// cases written for the project in HateCheck's functionalities but with
+// other wording and groups; the classifier never saw them, so these are
+// held-out figures.
+func grEvalHateWritten(ctx context.Context, path string) (float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("%w (run from the module root, or pass -hate-cases)", err)
+	}
+	var rows []grLabelled
+	for l := range strings.Lines(string(b)) {
+		l = strings.TrimRight(l, "\r\n")
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		f := strings.SplitN(l, "\t", 3)
+		if len(f) != 3 {
+			return 0, fmt.Errorf("%s: malformed line %q", path, l)
+		}
+		rows = append(rows, grLabelled{f[2], f[1] == "1", f[0]})
+	}
+	g, err := grHateGuard()
+	if err != nil {
+		return 0, err
+	}
+	fmt.Printf("== HATE functional cases written for the project (%s; never trained on), strength HIGH\n", path)
+	return grHateAccuracy(ctx, g, rows)
+}
+
+func grHateGuard() (*guardrail.Local, error) {
+	pol := &guardrail.Policy{BlockedInputMessaging: "blocked", BlockedOutputsMessaging: "blocked",
+		ContentPolicyConfig: &guardrail.ContentPolicyConfig{FiltersConfig: []guardrail.ContentFilterConfig{
+			{Type: guardrail.FilterHate, InputStrength: guardrail.StrengthHigh, OutputStrength: guardrail.StrengthHigh}}}}
+	return guardrail.NewLocal(pol, guardrail.Options{})
+}
+
+// grHateAccuracy prints and returns the accuracy of g on rows, overall and
+// per functionality.
+func grHateAccuracy(ctx context.Context, g guardrail.Guard, rows []grLabelled) (float64, error) {
+	type acc struct{ ok, n int }
+	per := map[string]*acc{}
+	var all acc
+	for _, r := range rows {
+		res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: r.text})
+		if err != nil {
+			return 0, err
+		}
+		if per[r.group] == nil {
+			per[r.group] = &acc{}
+		}
+		per[r.group].n++
+		all.n++
+		if res.Blocked == r.label {
+			per[r.group].ok++
+			all.ok++
+		}
+	}
 	fmt.Printf("%-28s %6s %8s\n", "functionality", "n", "accuracy")
 	names := make([]string, 0, len(per))
 	for k := range per {

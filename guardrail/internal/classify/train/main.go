@@ -63,6 +63,8 @@ func main() {
 	data := flag.String("data", "", "shared data directory (default $BEDROCKKIT_DATA or ../../../../shared/data)")
 	out := flag.String("out", "models", "output directory")
 	everydayFile := flag.String("everyday", "train/everyday.txt", "everyday requests written for the project (one a line, # comments), extra negatives for the prompt-attack model")
+	only := flag.String("only", "", "fit only this model (prompt_attack or hate); nothing is written")
+	writtenHate := flag.String("hate-cases", "../../testdata/hate_functional.tsv", "HATE functional cases written for the project, reported (never fitted) with the development-only model")
 	flag.BoolVar(&holdout, "holdout", false, "ship the model fitted without the held-out 20% (for measuring the guard on unseen templates)")
 	flag.Parse()
 	if *data == "" {
@@ -80,17 +82,26 @@ func main() {
 	written, err := loadLines(*everydayFile)
 	check(err)
 	check(os.MkdirAll(*out, 0o755))
-	fit("prompt_attack", append(append(inj, everyday...), written...), *out, false, func(s string) ([]classify.Feature, float64) {
-		return classify.Features(normalize.Full(s).String()), 1
-	})
-	fit("hate", append(hate, everyday...), *out, true, func(s string) ([]classify.Feature, float64) {
-		f := normalize.Full(s).String()
-		gate := 1.0
-		if !classify.MentionsTarget(f) {
-			gate = classify.NoTargetFactor
-		}
-		return classify.HateFeatures(f), gate
-	})
+	if *only != "" {
+		*out = ""
+	}
+	if *only == "" || *only == "prompt_attack" {
+		fit("prompt_attack", append(append(inj, everyday...), written...), *out, false, nil, func(s string) ([]classify.Feature, float64) {
+			return classify.Features(normalize.Full(s).String()), 1
+		})
+	}
+	if *only == "" || *only == "hate" {
+		cases, err := loadHateCases(*writtenHate)
+		check(err)
+		fit("hate", append(hate, everyday...), *out, true, cases, func(s string) ([]classify.Feature, float64) {
+			f := normalize.Full(s).String()
+			gate := 1.0
+			if !classify.MentionsTarget(f) {
+				gate = classify.NoTargetFactor
+			}
+			return classify.HateFeatures(f), gate
+		})
+	}
 }
 
 var holdout bool
@@ -234,6 +245,35 @@ func loadLines(path string) ([]example, error) {
 	}
 	if len(ex) == 0 {
 		return nil, fmt.Errorf("no requests in %s", path)
+	}
+	return ex, nil
+}
+
+// loadHateCases reads the HATE functional cases written for the project
+// (functionality TAB hateful TAB text), which are reported, never fitted.
+func loadHateCases(path string) ([]example, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var ex []example
+	for l := range strings.Lines(string(b)) {
+		l = strings.TrimRight(l, "\r\n")
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		f := strings.SplitN(l, "\t", 3)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("%s: malformed line %q", path, l)
+		}
+		lab := 0
+		if f[1] == "1" {
+			lab = 1
+		}
+		ex = append(ex, example{text: f[2], label: lab, key: f[2], group: f[0], target: "written"})
 	}
 	return ex, nil
 }
@@ -411,7 +451,7 @@ func quantileAbove(scores []float64, fpr, floor float64) float32 {
 	return float32(math.Max(floor, s[i]+1e-6))
 }
 
-func fit(name string, ex []example, outDir string, hate bool, feats func(string) ([]classify.Feature, float64)) {
+func fit(name string, ex []example, outDir string, hate bool, extraTest []example, feats func(string) ([]classify.Feature, float64)) {
 	var dev, test, all []vec
 	for i := range ex {
 		e := &ex[i]
@@ -470,6 +510,15 @@ func fit(name string, ex []example, outDir string, hate bool, feats func(string)
 	heldOut.Low, heldOut.Medium, heldOut.High = low, med, high
 	report(name+" cross-validated", dev, bestProbs, heldOut)
 	report(name+" held-out", test, probsOf(heldOut, test), heldOut)
+	if len(extraTest) > 0 {
+		var xs []vec
+		for i := range extraTest {
+			e := &extraTest[i]
+			fs, gate := feats(e.text)
+			xs = append(xs, vec{fs, e.label, e.label, gate, e})
+		}
+		report(name+" written", xs, probsOf(heldOut, xs), heldOut)
+	}
 	if hate {
 		perTarget(name, all, best, low)
 	}
@@ -478,7 +527,9 @@ func fit(name string, ex []example, outDir string, hate bool, feats func(string)
 		ship = train(all, best)
 		ship.Low, ship.Medium, ship.High = low, med, high
 	}
-	check(os.WriteFile(filepath.Join(outDir, name+".bin"), ship.Marshal(), 0o644))
+	if outDir != "" {
+		check(os.WriteFile(filepath.Join(outDir, name+".bin"), ship.Marshal(), 0o644))
+	}
 }
 
 func probsOf(m *classify.Model, vs []vec) []float64 {
@@ -593,13 +644,13 @@ func report(title string, vs []vec, probs []float64, m *classify.Model) {
 		a.n++
 		if (probs[i] >= float64(m.Low)) == (v.label == 1) {
 			a.ok++
+		} else if os.Getenv("DUMP") != "" {
+			fmt.Fprintf(os.Stderr, "MISS %s %s p=%.2f %q\n", title, v.ex.group, probs[i], v.ex.text)
 		}
 	}
 	var names []string
 	for k := range per {
-		if strings.HasSuffix(k, "_nh") {
-			names = append(names, k)
-		}
+		names = append(names, k)
 	}
 	sort.Strings(names)
 	for _, k := range names {
