@@ -114,6 +114,7 @@ type Keeper struct {
 	running int
 	idle    chan struct{} // closed when queue and running are empty
 	gen     map[string]uint64
+	busy    map[string]bool // actors with a queued turn being extracted
 	actors  map[string]*actorState
 	stats   Stats
 	ctx     context.Context
@@ -176,7 +177,7 @@ func New(b Backend, opts Options) *Keeper {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	k := &Keeper{b: b, o: opts, gen: map[string]uint64{}, actors: map[string]*actorState{}}
+	k := &Keeper{b: b, o: opts, gen: map[string]uint64{}, busy: map[string]bool{}, actors: map[string]*actorState{}}
 	k.cond = sync.NewCond(&k.mu)
 	k.ctx, k.cancel = context.WithCancel(context.Background())
 	if b == nil {
@@ -227,16 +228,35 @@ func (k *Keeper) Recall(ctx context.Context, q agent.RecallQuery) ([]agent.Recol
 	}
 	text = clip(text, 10000-3)
 	now := k.o.Now()
+	// Each namespace's results are ranked by its backend; their scores are
+	// not comparable across namespaces (rank fusion, or another search's
+	// similarity), so the union is ranked again: its rank in its namespace
+	// fused with a BM25 rank over the union.
 	var found []MemoryRecord
+	nsRank := map[string]int{}
 	for _, spec := range k.specs {
 		recs, err := k.b.SearchRecords(ctx, actor, RecordQuery{RecordFilter: spec.recallFilter(actor), Text: text, K: k.o.RecallPerStrategy})
 		if err != nil {
 			return nil, fmt.Errorf("longmemory: recall %s: %w", spec.Name, err)
 		}
+		rank := 0
 		for _, r := range recs {
-			if !r.Expired(now) && r.Actor == actor {
-				found = append(found, r)
+			if _, dup := nsRank[r.ID]; dup || r.Expired(now) || r.Actor != actor {
+				continue
 			}
+			nsRank[r.ID] = rank
+			rank++
+			found = append(found, r)
+		}
+	}
+	lexRank := map[string]int{}
+	for i, r := range rankBM25(text, found, len(found)) {
+		lexRank[r.ID] = i
+	}
+	for i := range found {
+		found[i].Score = 1 / float64(rrfK+nsRank[found[i].ID]+1)
+		if lr, ok := lexRank[found[i].ID]; ok {
+			found[i].Score += 1 / float64(rrfK+lr+1)
 		}
 	}
 	slices.SortStableFunc(found, func(a, b MemoryRecord) int {
@@ -246,7 +266,10 @@ func (k *Keeper) Recall(ctx context.Context, q agent.RecallQuery) ([]agent.Recol
 		case a.Score < b.Score:
 			return 1
 		}
-		return b.Updated.Compare(a.Updated)
+		if c := b.Updated.Compare(a.Updated); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Text, b.Text)
 	})
 	var out []agent.Recollection
 	budget := k.o.RecallTokens
@@ -325,15 +348,20 @@ func (k *Keeper) work() {
 	defer k.wg.Done()
 	for {
 		k.mu.Lock()
-		for len(k.queue) == 0 && !k.closed {
+		i := -1
+		for !k.closed {
+			if i = k.next(); i >= 0 {
+				break
+			}
 			k.cond.Wait()
 		}
 		if k.closed {
 			k.mu.Unlock()
 			return
 		}
-		j := k.queue[0]
-		k.queue = k.queue[1:]
+		j := k.queue[i]
+		k.queue = slices.Delete(k.queue, i, i+1)
+		k.busy[j.actor] = true
 		k.running++
 		k.mu.Unlock()
 
@@ -343,6 +371,8 @@ func (k *Keeper) work() {
 
 		k.mu.Lock()
 		k.running--
+		delete(k.busy, j.actor)
+		k.cond.Broadcast() // the actor's next turn may run now
 		switch {
 		case errors.Is(rep.Err, errForgotten):
 			k.stats.Dropped++
@@ -357,6 +387,18 @@ func (k *Keeper) work() {
 			k.o.OnExtracted(rep)
 		}
 	}
+}
+
+// next returns the index of the oldest queued turn whose actor has no turn
+// running, or -1: turns of one actor are extracted in the order they were
+// queued (a later turn may correct an earlier one). k.mu is held.
+func (k *Keeper) next() int {
+	for i, j := range k.queue {
+		if !k.busy[j.actor] {
+			return i
+		}
+	}
+	return -1
 }
 
 // settle closes idle when nothing is queued or running. k.mu is held.

@@ -40,11 +40,45 @@ func validateEvent(actor string, ev *ConversationEvent) error {
 	return nil
 }
 
-// terms splits text into lower-case words of letters and digits.
+// terms splits text into lower-case words of letters and digits, drops
+// stop words and strips common English inflections, so that a question
+// ("where do I live") matches a statement ("the user lives in Porto").
 func terms(text string) []string {
-	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\''
 	})
+	out := words[:0]
+	for _, w := range words {
+		w = strings.TrimSuffix(strings.Trim(w, "'"), "'s")
+		if w == "" || stopWords[w] {
+			continue
+		}
+		out = append(out, stem(w))
+	}
+	return out
+}
+
+var stopWords = map[string]bool{"a": true, "an": true, "the": true, "and": true, "or": true, "of": true, "to": true, "in": true,
+	"on": true, "at": true, "for": true, "by": true, "is": true, "are": true, "was": true, "be": true, "do": true, "does": true,
+	"did": true, "i": true, "me": true, "my": true, "you": true, "your": true, "it": true, "this": true, "that": true, "what": true,
+	"which": true, "who": true, "how": true, "where": true, "when": true, "user": true, "with": true, "from": true, "now": true}
+
+// stem strips common English inflections (ASCII only; other scripts are
+// left as they are): lives, lived, living and live all become "liv".
+func stem(w string) string {
+	if len(w) < 4 {
+		return w
+	}
+	for _, suf := range []string{"ing", "ed", "s"} {
+		if strings.HasSuffix(w, suf) && len(w)-len(suf) >= 3 {
+			w = w[:len(w)-len(suf)]
+			break
+		}
+	}
+	if len(w) >= 4 && strings.HasSuffix(w, "e") {
+		w = w[:len(w)-1]
+	}
+	return w
 }
 
 // rankBM25 returns up to n of recs that share a term with query, best
