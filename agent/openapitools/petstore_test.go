@@ -15,7 +15,9 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/agent"
 	"github.com/bedrockkit/bedrockkit/agent/credentials"
+	"github.com/bedrockkit/bedrockkit/agent/identity"
 	"github.com/bedrockkit/bedrockkit/agent/openapitools"
+	"github.com/bedrockkit/bedrockkit/agent/policy"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 )
 
@@ -203,7 +205,11 @@ func TestSecretsStayOut(t *testing.T) {
 	)
 	var trace strings.Builder
 	mem := agent.NewInMemory()
-	a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{tools["getPetById"], tools["getOrderById"], dead[0]},
+	engine, err := policy.New([]byte(`@id("all") permit(principal, action, resource);`), policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{tools["getPetById"], tools["getOrderById"], dead[0]}, Authorizer: engine,
 		OnEvent: func(e agent.Event) { fmt.Fprintf(&trace, "%#v\n%+v\n", e, e) }}
 	res, err := a.Run(context.Background(), "s", "go")
 	if err != nil {
@@ -226,8 +232,44 @@ func TestSecretsStayOut(t *testing.T) {
 		i := strings.Index(trace.String(), petSecret)
 		t.Fatalf("the secret reached the trace, results or history: ...%s...", trace.String()[max(0, i-300):i+20])
 	}
-	if !strings.Contains(trace.String(), "could not be reached") || !strings.Contains(trace.String(), "HTTP 500") {
-		t.Fatal("the failures were not reported to the model")
+	if !strings.Contains(trace.String(), "could not be reached") || !strings.Contains(trace.String(), "HTTP 500") || !strings.Contains(trace.String(), "ToolAuthorized") {
+		t.Fatal("the failures or the decisions are missing from the trace")
+	}
+}
+
+// TestAgentCoreIdentityKey: the API key comes from AgentCore Identity
+// (FakeIdentity through the real SDK client) for the verified caller, per
+// call, and appears nowhere but on the wire.
+func TestAgentCoreIdentityKey(t *testing.T) {
+	srv := newSpecServer(t, readKin(t, petstorePath), "/v2")
+	srv.apiKey = petSecret
+	fake := bedrockkittest.NewFakeIdentity(t)
+	fake.AddWorkload("pet-agent")
+	fake.AddAPIKey("petstore-key", petSecret)
+	provider := credentials.NewAgentCore(fake.Client(), credentials.AgentCoreOptions{WorkloadName: "pet-agent"})
+	tools, _ := petTools(t, srv, openapitools.Options{Auth: credentials.APIKey{Provider: provider, Name: "petstore-key", Param: "api_key"}})
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "1", Name: "getPetById", Input: json.RawMessage(`{"petId": 1}`)}),
+		bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "2", Name: "getPetById", Input: json.RawMessage(`{"petId": 2}`)}),
+		bedrockkittest.TextStep("done"),
+	)
+	var trace strings.Builder
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{tools["getPetById"]}, OnEvent: func(e agent.Event) { fmt.Fprintf(&trace, "%#v\n", e) }}
+	ctx := identity.WithCaller(context.Background(), &identity.Caller{Issuer: "https://idp", Subject: "u1"})
+	res, err := a.Run(ctx, "s", "go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.rejected) != 0 || srv.last().Header.Get("api_key") != petSecret {
+		t.Fatalf("the key did not arrive: %v", srv.rejected)
+	}
+	if fake.Calls("GetWorkloadAccessTokenForUserId") != 2 || fake.Calls("GetResourceApiKey") != 2 {
+		t.Fatalf("the key was not resolved per call for the caller: %d %d", fake.Calls("GetWorkloadAccessTokenForUserId"), fake.Calls("GetResourceApiKey"))
+	}
+	b, _ := json.Marshal(res)
+	fmt.Fprintf(&trace, "%s%+v%+v", b, res, m.Requests())
+	if strings.Contains(trace.String(), petSecret) {
+		t.Fatal("the key reached the trace or the history")
 	}
 }
 
