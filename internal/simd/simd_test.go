@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"testing"
 )
 
@@ -96,6 +98,11 @@ func BenchmarkDot(b *testing.B) {
 				DotInt8(x, c)
 			}
 		})
+		b.Run(fmt.Sprint("int8go/", n), func(b *testing.B) {
+			for b.Loop() {
+				DotInt8Generic(x, c)
+			}
+		})
 	}
 }
 
@@ -112,6 +119,56 @@ func TestPrefetch(t *testing.T) {
 		if n > 1 {
 			PrefetchInt8(codes[1:])
 			PrefetchFloat32(v[n-1:])
+		}
+	}
+}
+
+// TestKernelSelected: on amd64 with AVX2+FMA and on every arm64 (ASIMD is
+// part of ARMv8-A) the assembly kernels must be the ones in use unless
+// BEDROCKKIT_NOSIMD=1, so a CI run under emulation proves the NEON code
+// ran rather than the fallback.
+func TestKernelSelected(t *testing.T) {
+	if os.Getenv("BEDROCKKIT_NOSIMD") == "1" {
+		if Accelerated() {
+			t.Fatal("BEDROCKKIT_NOSIMD=1 but the assembly kernels are in use")
+		}
+		return
+	}
+	if runtime.GOARCH == "arm64" && !Accelerated() {
+		t.Fatal("arm64 without the NEON kernels")
+	}
+	t.Logf("GOARCH=%s accelerated=%v", runtime.GOARCH, Accelerated())
+}
+
+// TestAsmMatchesGeneric compares the kernels with the pure-Go ones on long
+// vectors of every length class (multiples of 16, of 8 only, with a
+// tail), with values of very different magnitudes and every int8 code.
+func TestAsmMatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{8, 16, 24, 32, 40, 384, 392, 1024, 1031, 4096 + 8} {
+		a := make([]float32, n)
+		b := make([]float32, n)
+		c := make([]int8, n)
+		for i := range a {
+			a[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(7)-3)))
+			b[i] = float32(r.NormFloat64())
+			c[i] = int8(i*37 + r.IntN(256))
+		}
+		want := naive(a, b)
+		var scale float64
+		for i := range a {
+			scale += math.Abs(float64(a[i]) * float64(b[i]))
+		}
+		if got := Dot(a, b); math.Abs(float64(got)-want) > 1e-5*scale+1e-6 {
+			t.Fatalf("n=%d: Dot = %v, want %v", n, got, want)
+		}
+		var wantI, scaleI float64
+		for i := range a {
+			wantI += float64(a[i]) * float64(c[i])
+			scaleI += math.Abs(float64(a[i]) * float64(c[i]))
+		}
+		if got := DotInt8(a, c); math.Abs(float64(got)-wantI) > 1e-5*scaleI+1e-6 {
+			t.Fatalf("n=%d: DotInt8 = %v, want %v", n, got, wantI)
 		}
 	}
 }
