@@ -53,6 +53,7 @@ const (
 	ReasonKeys         = "keys_unavailable"
 )
 
+// Error says why the request was refused and what failed.
 func (e *AuthError) Error() string {
 	return "identity: " + e.Reason + ": " + e.Detail
 }

@@ -37,6 +37,7 @@ type Error struct {
 	SessionID string
 }
 
+// Error gives the HTTP status, the error type and the server's message.
 func (e *Error) Error() string {
 	return fmt.Sprintf("serve: invocation failed with HTTP %d %s: %s", e.StatusCode, e.Type, e.Message)
 }

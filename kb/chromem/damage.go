@@ -32,6 +32,8 @@ type Damage struct {
 	Reason string
 }
 
+// String describes the damage: where, how much was lost and where the
+// damaged bytes were set aside.
 func (d Damage) String() string {
 	what := fmt.Sprintf("%d records lost", d.Records)
 	switch d.Records {

@@ -40,6 +40,8 @@ type Damage struct {
 	Reason string
 }
 
+// String describes the damage: where, how much was lost and where the
+// damaged bytes were set aside.
 func (d Damage) String() string {
 	var what string
 	switch {
