@@ -357,13 +357,19 @@ func eventSeq(evs []Event) iter.Seq2[Event, error] {
 // of a text answer: the answer tool's input fragments become text deltas
 // (for a schema wrapped under "value", the unwrapped value arrives in one
 // delta when the call is done), its ToolCallDone is dropped, and the
-// tool_use stop reason becomes end_turn. Other events pass unchanged.
+// tool_use stop reason becomes end_turn. The events of other tool calls are
+// held until Stop: when the answer tool was called in the same message they
+// are dropped (the answer ends the turn, as Generate does), otherwise they
+// are released just before Stop. Other events pass unchanged.
 type answerStream struct {
 	schema  *OutputSchema
 	enabled bool
 	index   int
 	active  bool
 	called  bool
+	// otherCalls holds the deltas and completions of other tool calls
+	// until Stop says whether the answer tool was called too.
+	otherCalls []Event
 	// wrappedText is set for a native answer to a wrapped schema: text is
 	// held back and its unwrapped value sent before Stop.
 	wrappedText bool
@@ -426,6 +432,8 @@ func (c *answerStream) convert(ev Event) []Event {
 			}
 			return []Event{TextDelta{Index: e.Index, Text: e.InputFragment}}
 		}
+		c.otherCalls = append(c.otherCalls, ev)
+		return nil
 	case ToolCallDone:
 		if c.active && e.Index == c.index {
 			c.active = false
@@ -434,11 +442,20 @@ func (c *answerStream) convert(ev Event) []Event {
 			}
 			return nil
 		}
+		if e.Call.Name != c.schema.name {
+			c.otherCalls = append(c.otherCalls, ev)
+			return nil
+		}
 	case Stop:
-		if c.called && e.Reason == StopToolUse {
-			e.Reason = StopEndTurn
+		held := c.otherCalls
+		c.otherCalls = nil
+		if c.called {
+			if e.Reason == StopToolUse {
+				e.Reason = StopEndTurn
+			}
 			return []Event{e}
 		}
+		return append(held, ev)
 	}
 	return []Event{ev}
 }
