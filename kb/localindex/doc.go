@@ -20,9 +20,11 @@
 //
 // Durability (with Options.Dir): every Upsert or DeleteDocuments call is one
 // log record, framed with its length and CRC-32C and fsynced before the call
-// returns. When the log passes Options.SnapshotBytes, and on Close, the
-// state is written to a snapshot through a temporary file, fsync and
-// rename; other writers and readers go on while it is written. With HNSW,
+// returns. When the log passes Options.SnapshotBytes (or half the newest
+// snapshot's size, whichever is more, so the cost of snapshots stays
+// proportional to what is written), and on Close, the state is written to
+// a snapshot through a temporary file, fsync and rename; other writers and
+// readers go on while it is written. With HNSW,
 // the graph is saved beside the snapshot, so reopening does not rebuild it
 // (1.3 s instead of 11 s at 100,000 x 384 here). Records are keyed by
 // (partition, ID) in full, so distinct IDs never collide.

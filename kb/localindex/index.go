@@ -86,7 +86,11 @@ type Options struct {
 	// NoSync skips fsync on commit: faster bulk loads, but a machine crash
 	// (not a process crash) may lose the last commits.
 	NoSync bool
-	// SnapshotBytes is the log size that triggers a snapshot. Default 64 MiB.
+	// SnapshotBytes is the log size that triggers a snapshot. Default 64
+	// MiB. Once snapshots are larger than twice this, the log may grow to
+	// half the newest snapshot's size before the next one, so snapshots
+	// never write more than about twice what the log received (a fixed
+	// threshold would rewrite a large index over and over while loading).
 	SnapshotBytes int64
 	// Workers bounds the goroutines one search uses. Default GOMAXPROCS.
 	Workers int

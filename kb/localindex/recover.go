@@ -196,6 +196,9 @@ func (ix *Index) recover() error {
 	}
 	ix.recov.SnapshotLSN = loaded
 	w.lsn = loaded
+	if fi, err := os.Stat(snapName(dir, loaded)); loaded > 0 && err == nil {
+		w.snapSize = fi.Size()
+	}
 	for _, s := range snaps {
 		if s <= loaded && !slices.Contains(rc.badSnaps, s) {
 			w.snapLSN = append(w.snapLSN, s)

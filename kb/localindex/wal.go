@@ -72,6 +72,12 @@ type wal struct {
 	good    int64  // size after the last complete record
 	records int    // records in the current segment
 	snapLSN []uint64
+	// snapSize is the size of the newest snapshot (written or loaded);
+	// snapCount and snapTotal count the snapshots this process wrote and
+	// their bytes.
+	snapSize  int64
+	snapCount int
+	snapTotal int64
 }
 
 func segName(dir string, lsn uint64) string {
@@ -332,7 +338,7 @@ type snapState struct {
 // the caller to write with finishSnapshot after releasing walMu, or nil.
 // Caller holds walMu.
 func (ix *Index) maybeSnapshot() *snapState {
-	if ix.log == nil || ix.log.size < ix.opts.SnapshotBytes || !ix.snapMu.TryLock() {
+	if ix.log == nil || ix.log.size < ix.snapshotThreshold() || !ix.snapMu.TryLock() {
 		return nil
 	}
 	st, err := ix.beginSnapshot()
@@ -341,6 +347,16 @@ func (ix *Index) maybeSnapshot() *snapState {
 		return &snapState{err: err}
 	}
 	return st
+}
+
+// snapshotThreshold is the log size that starts a snapshot:
+// Options.SnapshotBytes, or half the newest snapshot's size if that is
+// more. A snapshot rewrites the whole state, so a fixed threshold made
+// the cost of loading grow with the square of the index size; with this
+// one, snapshots write at most about twice the bytes the log received,
+// and a reopen replays at most about half a snapshot's worth of log.
+func (ix *Index) snapshotThreshold() int64 {
+	return max(ix.opts.SnapshotBytes, ix.log.snapSize/2)
 }
 
 // writeSnapshot writes a snapshot started by maybeSnapshot (st may be nil)
@@ -455,6 +471,10 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 	binary.LittleEndian.PutUint64(trailer[3:], uint64(st.entries))
 	bw.Write(frame(trailer))
 	err = bw.Flush()
+	var size int64
+	if err == nil {
+		size, err = f.Seek(0, io.SeekCurrent)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -488,6 +508,9 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 		return err
 	}
 	w := ix.log
+	w.snapSize = size
+	w.snapCount++
+	w.snapTotal += size
 	if n := len(w.snapLSN); n == 0 || w.snapLSN[n-1] != st.lsn {
 		w.snapLSN = append(w.snapLSN, st.lsn)
 	}
