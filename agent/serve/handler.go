@@ -597,12 +597,6 @@ func (v *invocation) stream(ctx context.Context, w http.ResponseWriter) int {
 		case agent.ModelCalled:
 			usage = usage.Add(e.Usage)
 			iterations = e.Iteration
-		case agent.TextDelta:
-			if v.h.a.Guardrail != nil {
-				// The raw model text may hold what the output guardrail
-				// masks or blocks; only the guarded answer is sent.
-				continue
-			}
 		case agent.Finished:
 			resp := v.response(e.Result, StatusSuccess)
 			v.h.recordOutput(v.span, resp)

@@ -193,8 +193,8 @@ func pendingOf(p *agent.Pending) *PendingState {
 // InvocationEvent is one server-sent event of a streaming invocation: the
 // JSON of one "data:" line. Type says which fields are set:
 //
-//   - "text_delta": Iteration, Text (model text as it arrives; not sent
-//     when the agent has a Guardrail, which the raw text would bypass)
+//   - "text_delta": Iteration, Text (model text as it arrives; with a
+//     Guardrail, each model call's text once the guardrail has checked it)
 //   - "model_called": Iteration, Model, StopReason, Usage, DurationMS, Error
 //   - "tool_called": Iteration, CallID, Name, IsError, Invalid, Replayed,
 //     DurationMS, and Input and Result when Options.ExposeToolContent is set
