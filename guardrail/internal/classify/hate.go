@@ -77,8 +77,8 @@ var clauseWords = wordSet(`because unless while if when`)
 var likeSubjects = wordSet(`i we they you he she really do don't does doesn't did didn't would wouldn't i'd we'd
 	they'd just also still actually genuinely truly totally`)
 
-// negatedVerbs follow a negator to make a phrase of contempt rather than a
-// negation: can't stand, cannot bear.
+// negatedVerbs follow can't, cannot or couldn't to make a phrase of
+// contempt rather than a negation: can't stand, cannot bear.
 var negatedVerbs = wordSet(`stand bear tolerate stomach`)
 
 // notNegating are negator phrases that negate nothing.
@@ -89,12 +89,6 @@ var themWords = wordSet(`they them their theirs these those`)
 
 // selfWords put the speaker in the sentence as its subject.
 var selfWords = wordSet(`i i'm im i've we we're we've our ourselves myself proud`)
-
-// profaneWords are swearing: not hate alone, but contempt when aimed at a
-// group.
-var profaneWords = wordSet(`fuck fucks fucking fucked fucker fuckers motherfucker motherfuckers shit shits shitty
-	shithead shitheads crap crappy damn damned bloody arse ass asshole assholes arsehole arseholes bastard bastards
-	piss pissed dick dicks dickhead dickheads prick pricks wanker wankers twat twats bollocks`)
 
 // postNegators after an evaluative word negate it ("contribute nothing",
 // "worth nothing"); "less" also undoes a negation before it ("not worth any
@@ -117,14 +111,16 @@ const postScope = 2
 // hateScanner is the state of scanHate.
 type hateScanner struct {
 	flags       uint32
-	identity    bool
-	lastNeg     int // index of the last negator in words
-	clauseStart int // index of the first word of the clause
+	identity    bool // an identity word as listed
+	spelt       bool // an identity word misspelt or run into another
+	lastNeg     int  // index of the last negator in words
+	clauseStart int  // index of the first word of the clause
 	// pending is the last evaluative word, committed once postScope words
 	// have passed without a post-negator, or at a clause boundary.
 	pending struct {
 		kind    uint16 // 0: none
 		negated bool
+		weak    bool // weakWords
 		at      int
 	}
 	// The segment (a sentence, or the part of one on either side of a
@@ -276,57 +272,22 @@ func scanHate(folded string, words []string) hateInfo {
 		if h.pending.kind != 0 && k-h.pending.at > postScope {
 			h.commit()
 		}
-		kind, _ := lookupKind(w)
-		negated := h.lastNeg >= h.clauseStart && k-h.lastNeg <= negationScope
-		if kind&kindIdentity != 0 {
-			h.identity = true
-			h.seg.target = true
-		}
-		h.seg.them = h.seg.them || themWords[w]
-		h.seg.self = h.seg.self || selfWords[w]
-		h.seg.profane = h.seg.profane || profaneWords[w]
-		if kind&kindReport != 0 {
-			h.flags |= hReport
-		}
-		if kind&kindCondemn != 0 && !negated {
-			h.flags |= hCondemn
-		}
 		next := ""
 		if k+1 < len(words) {
 			next = strings.Trim(words[k+1], "'")
 		}
-		switch {
-		case kind&kindSlur != 0:
-			h.flags |= hSlur
-			h.seg.slur = true
-		case postNegators[w] && h.pending.kind != 0:
-			// "contribute nothing", "not worth any less".
-			h.pending.negated = !h.pending.negated
-			h.commit()
-			h.lastNeg = -100
-		case kind&kindNegator != 0:
-			switch {
-			case negatedVerbs[next]:
-				// "can't stand": contempt, read at the next word.
-				h.commit()
-				h.pending.kind, h.pending.negated, h.pending.at = kindNegative, false, k+1
-			case notNegating[w+"_"+next]:
-			case invertingAux[w] && subjects[next]:
-				// "isn't it obvious that", "shouldn't we".
-			case w == "not" && subjects[prevWord] && k >= 2 && h.clauseStart <= k-2:
-				// "is it not obvious that".
-			default:
-				h.lastNeg = k
-			}
-		case negatedVerbs[w] && h.pending.kind == kindNegative && h.pending.at == k:
-			// The verb of "can't stand", already pending.
-		case kind&(kindThreat|kindNegative|kindPositive|kindWorth|kindVerdict|kindCondemn) != 0 ||
-			w == "like" && likeSubjects[prevWord]:
-			h.commit()
-			if w == "like" {
-				kind = kindPositive
-			}
-			h.pending.kind, h.pending.negated, h.pending.at = kind, negated, k
+		kind, _ := lookupKind(w)
+		if kind != 0 || len(w) < 4 {
+			h.visit(k, w, next, prevWord, kind, false)
+		} else if kind, split := spellKind(w); split > 0 {
+			// Run together: each part in turn.
+			a, b := w[:split], w[split:]
+			ka, _ := lookupKind(a)
+			kb, _ := lookupKind(b)
+			h.visit(k, a, b, prevWord, ka, true)
+			h.visit(k, b, next, a, kb, true)
+		} else {
+			h.visit(k, w, next, prevWord, kind, true)
 		}
 		prevWord = w
 	}
@@ -350,8 +311,79 @@ func scanHate(folded string, words []string) hateInfo {
 	if flags&(hNeg|hPos|hThreat|hSlur) == 0 {
 		flags |= hNone
 	}
-	return hateInfo{flags: flags, identity: h.identity, target: h.identity || flags&hSlur != 0}
+	return hateInfo{flags: flags, identity: h.identity, target: h.identity || h.spelt || flags&hSlur != 0}
 }
+
+// visit reads word k of the text, w, with the kinds of the lexicon; next
+// and prev are the words around it; spelt is whether w was read as a
+// misspelt or run-together lexicon word.
+func (h *hateScanner) visit(k int, w, next, prev string, kind uint16, spelt bool) {
+	negated := h.lastNeg >= h.clauseStart && k-h.lastNeg <= negationScope
+	if kind&kindIdentity != 0 {
+		if spelt {
+			h.spelt = true
+		} else {
+			h.identity = true
+		}
+		h.seg.target = true
+	}
+	h.seg.them = h.seg.them || themWords[w]
+	h.seg.self = h.seg.self || selfWords[w]
+	h.seg.profane = h.seg.profane || kind&kindProfane != 0
+	if kind&kindReport != 0 {
+		h.flags |= hReport
+	}
+	if kind&kindCondemn != 0 && !negated {
+		h.flags |= hCondemn
+	}
+	if prev == "camel" && (w == "fucker" || w == "fuckers") {
+		kind |= kindSlur
+	}
+	switch {
+	case kind&kindSlur != 0:
+		h.flags |= hSlur
+		h.seg.slur = true
+	case postNegators[w] && h.pending.kind != 0:
+		// "contribute nothing", "not worth any less".
+		h.pending.negated = !h.pending.negated
+		h.commit()
+		h.lastNeg = -100
+	case kind&kindNegator != 0:
+		switch {
+		case negatedVerbs[next] && (w == "can't" || w == "cannot" || w == "couldn't"):
+			// "can't stand": contempt, read at the next word.
+			h.commit()
+			h.pending.kind, h.pending.negated, h.pending.at, h.pending.weak = kindNegative, false, k+1, false
+		case notNegating[w+"_"+next]:
+		case invertingAux[w] && subjects[next]:
+			// "isn't it obvious that", "shouldn't we".
+		case w == "not" && subjects[prev] && k >= 2 && h.clauseStart <= k-2:
+			// "is it not obvious that".
+		default:
+			h.lastNeg = k
+		}
+	case negatedVerbs[w] && h.pending.kind == kindNegative && h.pending.at == k:
+		// The verb of "can't stand", already pending.
+	case kind&(kindThreat|kindNegative|kindPositive|kindWorth|kindVerdict|kindCondemn) != 0 ||
+		w == "like" && likeSubjects[prev]:
+		if h.pending.kind != 0 && h.pending.weak && k-h.pending.at <= negationScope {
+			// "do not deserve respect": the word after deserve is what
+			// the negation falls on.
+			h.pending.kind = 0
+		}
+		h.commit()
+		if w == "like" {
+			kind = kindPositive
+		}
+		h.pending.kind, h.pending.negated, h.pending.at, h.pending.weak = kind, negated, k, weakWords[w]
+	}
+}
+
+// weakWords are worth words that pass a negation on to the evaluative word
+// after them and take it only when none follows: "do not deserve
+// respect" denies respect, "no one deserves to be mocked" defends, "do not
+// deserve to live" denies life.
+var weakWords = wordSet(`deserve deserves deserved deserving`)
 
 // appendHateLexicon appends one feature per feature bit of t.
 func appendHateLexicon(dst []Feature, t hateInfo) []Feature {

@@ -39,7 +39,7 @@ var (
 	appalling monstrous monsters monster demons demon devils devil unwanted unwelcome undesirable
 	sick sickens sickened rage anger angry furious uncivilised uncivilized backward inbred ungrateful entitled
 	arrogant incompetent inept clueless hopeless unclean impure soulless heartless illiterate uneducated
-	unintelligent ruthless corrupt
+	unintelligent ruthless corrupt incapable inhumane indecent
 	mock mocked mocking ridicule ridiculed humiliate humiliated cruel cruelty bully bullied oppress oppressed
 	abuse abused harass harassed insult insulted`)
 	// threatWords are violence, expulsion and its means.
@@ -66,11 +66,12 @@ var (
 	defended defending support supports supported supporting include included inclusion valuable enrich
 	enriches enriched benefit benefits contribute contributes contributed contribution contributions care
 	cares caring help helping helped fair peace peaceful hardworking hard-working capable competent rational
-	reasonable trustworthy decent deserving dignity backbone asset assets blessing`)
+	reasonable trustworthy decent dignity backbone asset assets blessing`)
 	// worthWords are neutral on their own but deny a group its worth,
 	// rights or place when negated ("no right to", "not human", "have no
 	// place", "can never be trusted", "do not matter").
 	worthWords = wordSet(`human humans humanity worth worthy value valued right rights equal equals equality place
+	deserve deserves deserved deserving
 	belong belongs welcome welcomed matter matters exist existence alive trust trusted trusting accepted
 	tolerated`)
 	// verdictWords judge a statement or act as fine; negated ("never
@@ -102,6 +103,12 @@ var (
 	misinformation disinformation untrue false baseless bullshit`)
 )
 
+// profaneWords are swearing: not hate alone, but contempt when aimed at a
+// group.
+var profaneWords = wordSet(`fuck fucks fucking fucked fucker fuckers motherfucker motherfuckers shit shits shitty
+	shithead shitheads crap crappy damn damned bloody arse ass asshole assholes arsehole arseholes bastard bastards
+	piss pissed dick dicks dickhead dickheads prick pricks wanker wankers twat twats bollocks`)
+
 func wordSet(s string) map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(s) {
@@ -122,6 +129,7 @@ const (
 	kindReport
 	kindCondemn
 	kindVerdict
+	kindProfane
 )
 
 // wordKinds holds every word of the identity, slur and evaluative lists
@@ -133,7 +141,7 @@ var wordKinds = func() map[string]uint16 {
 		kind uint16
 	}{{identityWords, kindIdentity}, {identityVariants, kindIdentity}, {slurs, kindSlur}, {negativeWords, kindNegative},
 		{threatWords, kindThreat}, {positiveWords, kindPositive}, {negators, kindNegator}, {worthWords, kindWorth},
-		{reportWords, kindReport}, {condemnWords, kindCondemn}, {verdictWords, kindVerdict}} {
+		{reportWords, kindReport}, {condemnWords, kindCondemn}, {verdictWords, kindVerdict}, {profaneWords, kindProfane}} {
 		for w := range l.set {
 			m[w] |= l.kind
 		}

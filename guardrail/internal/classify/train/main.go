@@ -20,6 +20,13 @@
 // (classify.HateFeatures): a mention of a group is no evidence by itself,
 // only what is said about it.
 //
+// The hate model reads misspelt words as the lexicon words they stand for
+// unless they are English words of their own; that list
+// (spelling_ordinary.txt) is regenerated from a dictionary with -dict
+// whenever the lexicons change:
+//
+//	go run ./train -dict /usr/share/dict/american-english,/usr/share/dict/british-english
+//
 // Each set is split by a hash of the text (injection, BFCL) or of the
 // template id (HateCheck, so held-out cases come from unseen templates) into
 // 80% development and 20% held-out test. On the development part, 5-fold
@@ -63,6 +70,7 @@ func main() {
 	data := flag.String("data", "", "shared data directory (default $BEDROCKKIT_DATA or ../../../../shared/data)")
 	out := flag.String("out", "models", "output directory")
 	everydayFile := flag.String("everyday", "train/everyday.txt", "everyday requests written for the project (one a line, # comments), extra negatives for the prompt-attack model")
+	dict := flag.String("dict", "", "comma-separated dictionary files (one word a line, e.g. /usr/share/dict/american-english from Debian's wamerican); if set, spelling_ordinary.txt is regenerated from them and the lexicons")
 	only := flag.String("only", "", "fit only this model (prompt_attack or hate); nothing is written")
 	writtenHate := flag.String("hate-cases", "../../testdata/hate_functional.tsv", "HATE functional cases written for the project, reported (never fitted) with the development-only model")
 	flag.BoolVar(&holdout, "holdout", false, "ship the model fitted without the held-out 20% (for measuring the guard on unseen templates)")
@@ -82,6 +90,18 @@ func main() {
 	written, err := loadLines(*everydayFile)
 	check(err)
 	check(os.MkdirAll(*out, 0o755))
+	if *dict != "" {
+		var words []string
+		for _, f := range strings.Split(*dict, ",") {
+			b, err := os.ReadFile(f)
+			check(err)
+			words = append(words, string(b))
+		}
+		ord := classify.OrdinaryCandidates(strings.Join(words, "\n"))
+		sort.Strings(ord)
+		check(os.WriteFile("spelling_ordinary.txt", []byte(strings.Join(ord, "\n")+"\n"), 0o644))
+		fmt.Printf("spelling_ordinary.txt: %d words\n", len(ord))
+	}
 	if *only != "" {
 		*out = ""
 	}
@@ -505,6 +525,28 @@ func fit(name string, ex []example, outDir string, hate bool, extraTest []exampl
 		}
 	}
 	low, med, high := thresholds(dev, bestProbs, hate)
+	if os.Getenv("CURVE") != "" {
+		for _, t := range []float64{0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98} {
+			tp, fp, n1, n0 := 0, 0, 0, 0
+			for i, v := range dev {
+				if v.ex.extra {
+					continue
+				}
+				if v.label == 1 {
+					n1++
+					if bestProbs[i] >= t {
+						tp++
+					}
+				} else {
+					n0++
+					if bestProbs[i] >= t {
+						fp++
+					}
+				}
+			}
+			fmt.Printf("%s curve t=%.2f recall=%.3f fpr=%.3f\n", name, t, float64(tp)/float64(n1), float64(fp)/float64(n0))
+		}
+	}
 	fmt.Printf("%s chosen l2=%g epochs=%d thresholds LOW=%.3f MEDIUM=%.3f HIGH=%.3f\n", name, best.l2, best.epochs, low, med, high)
 	heldOut := train(dev, best)
 	heldOut.Low, heldOut.Medium, heldOut.High = low, med, high
@@ -545,16 +587,20 @@ func probsOf(m *classify.Model, vs []vec) []float64 {
 // LOW confidence up, MEDIUM from MEDIUM, LOW only HIGH.
 //
 // Prompt attack: the task negatives' false-positive rate is at most 5%, 2%
-// and 0.5%, never below p=0.5.
+// and 1%. never below p=0.5.
 //
 // Hate: HateCheck's non-hateful cases are adversarial by design (counter
 // speech, reclaimed slurs, negation, abuse of non-protected targets), so a
 // fixed rate on them alone is a poor operating point. LOW takes the best
 // balanced accuracy (mean of recall and specificity, so the two-to-one share
 // of hateful cases does not push the threshold down onto neutral mentions of
-// groups); MEDIUM and HIGH cap the non-hateful false-positive rate at 10% and
-// 3%. Every threshold also keeps the everyday requests' false-positive rate
-// at or below 0.5%.
+// groups). MEDIUM and HIGH are probabilities of the class-balanced model,
+// 0.5 (hate more likely than not) and 0.85: a handful of hard non-hateful
+// cases score near 1 whatever the threshold (the non-hateful false-positive
+// rate levels off near 2% from p=0.4 up), so rate caps would put them at 1
+// and block nothing, while each step up still trades recall for certainty.
+// Every threshold also keeps the everyday requests' false-positive rate at
+// or below 0.5%.
 func thresholds(vs []vec, probs []float64, hate bool) (low, med, high float32) {
 	var negs, pos, extra []float64
 	for i, v := range vs {
@@ -591,7 +637,7 @@ func thresholds(vs []vec, probs []float64, hate bool) (low, med, high float32) {
 			}
 		}
 		low = float32(bestT)
-		med, high = quantileAbove(negs, 0.10, floor), quantileAbove(negs, 0.03, floor)
+		med, high = 0.5, 0.85
 	}
 	med = max(med, low)
 	high = max(high, med)
