@@ -58,7 +58,10 @@ func (MarkdownLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chun
 	if int64(len(text)) > max {
 		return chunk.Document{}, textTooLarge("Markdown", max)
 	}
-	heads := markdownHeadings(text, int((max-int64(len(text)))/HeadingCost))
+	heads := markdownHeadings(ctx, text, int((max-int64(len(text)))/HeadingCost))
+	if err := ctx.Err(); err != nil {
+		return chunk.Document{}, err
+	}
 	if heads == nil {
 		return chunk.Document{}, textTooLarge("Markdown", max)
 	}
@@ -69,8 +72,9 @@ func (MarkdownLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chun
 }
 
 // markdownHeadings finds the ATX and setext headings of Markdown text. It
-// returns nil, rather than an empty slice, when there are more than max.
-func markdownHeadings(text string, max int) []chunk.Heading {
+// returns nil, rather than an empty slice, when there are more than max
+// or ctx is done.
+func markdownHeadings(ctx context.Context, text string, max int) []chunk.Heading {
 	var (
 		heads     = []chunk.Heading{}
 		fence     string // the opening fence while inside a fenced block
@@ -82,8 +86,8 @@ func markdownHeadings(text string, max int) []chunk.Heading {
 	if fm := frontMatterEnd(text); fm > 0 {
 		off = fm
 	}
-	for off < len(text) {
-		if len(heads) > max {
+	for lines := 0; off < len(text); lines++ {
+		if len(heads) > max || lines%4096 == 0 && ctx.Err() != nil {
 			return nil
 		}
 		end := strings.IndexByte(text[off:], '\n')

@@ -14,7 +14,7 @@
 // broken files are handled the way a browser handles them. Each page's text
 // comes in reading order with the spaces and line breaks PDFium infers,
 // plus a space where two words sit apart on a line without one;
-// ligatures are expanded and a hyphen that ends a line is kept. The
+// ligatures are expanded and a word hyphenated across lines is joined. The
 // Document records where each page starts, so chunks cite their page
 // number. Files with no text (scans) fail with kb.ErrNoText, damaged or
 // password-protected ones with kb.ErrMalformedDocument.

@@ -127,17 +127,19 @@ func pageText(ctx context.Context, inst pdfium.Pdfium, doc references.FPDF_DOCUM
 			b.WriteByte('\n')
 			have = false
 			continue
-		case r == 2:
+		case r == 2 || r == 0xFFFE:
 			// PDFium's mark for a hyphen ending a line it joined to the
-			// next: keep the hyphen as printed.
-			b.WriteByte('-')
+			// next (2 from FPDFText_GetUnicode, U+FFFE in FPDFText_GetText):
+			// the word is joined, as PDFium and pdftotext do. That undoes
+			// hyphenation, which typeset documents use a lot; a compound
+			// word broken at its own hyphen loses it.
 			have = false
 			continue
 		case r == ' ' || r == '\t' || r == 0xA0 || r == 0x3000:
 			b.WriteByte(' ')
 			have = false
 			continue
-		case r < 0x20 || r == 0x7F || r == 0xFEFF || r == 0xFFFE || r == 0xFFFF || r == utf8.RuneError || !utf8.ValidRune(r):
+		case r < 0x20 || r == 0x7F || r == 0xFEFF || r == 0xFFFF || r == utf8.RuneError || !utf8.ValidRune(r):
 			continue // fillers and glyphs without a Unicode value
 		}
 		box, err := inst.FPDFText_GetLooseCharBox(&requests.FPDFText_GetLooseCharBox{TextPage: tp.TextPage, Index: i})
