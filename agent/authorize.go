@@ -11,9 +11,16 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 )
 
-// ErrToolCallDenied is returned by CallAuthorized when the authorizer
-// denied the call or could not decide. It wraps bedrockkit.ErrAccessDenied.
-var ErrToolCallDenied = fmt.Errorf("agent: tool call denied: %w", bedrockkit.ErrAccessDenied)
+var (
+	// ErrToolCallDenied is returned by CallAuthorized when the authorizer
+	// denied the call or could not decide. It wraps
+	// bedrockkit.ErrAccessDenied.
+	ErrToolCallDenied = fmt.Errorf("agent: tool call denied: %w", bedrockkit.ErrAccessDenied)
+	// ErrAuthorizerFailed is returned by CallAuthorized when the
+	// authorizer returned an error or panicked: the call was refused
+	// without a decision (fail closed). It wraps ErrToolCallDenied.
+	ErrAuthorizerFailed = fmt.Errorf("agent: the tool authorizer failed: %w", ErrToolCallDenied)
+)
 
 // ToolAuthorizer decides whether a tool call may run. The agent asks it
 // about every call the model makes, after the call's arguments passed the
@@ -148,9 +155,10 @@ func askAuthorizer(ctx context.Context, az ToolAuthorizer, t *Tool, c bedrockkit
 
 // CallAuthorized is Tool.Call behind an authorizer, for calls made outside
 // an agent run: the input is validated, then az decides, and only an
-// allowed call runs. A denied call, or one az could not decide on, returns
-// an error wrapping ErrToolCallDenied (and, for a failure, the authorizer's
-// error) without running the tool; the decision is returned either way.
+// allowed call runs. A denied call returns an error wrapping
+// ErrToolCallDenied, and one az could not decide on an error wrapping
+// ErrAuthorizerFailed and the authorizer's error, without running the
+// tool; the decision is returned either way.
 // The CallInfo in ctx, if any, is passed to az.
 func CallAuthorized(ctx context.Context, az ToolAuthorizer, t *Tool, input json.RawMessage) ([]bedrockkit.Part, ToolDecision, error) {
 	if t == nil {
@@ -165,7 +173,7 @@ func CallAuthorized(ctx context.Context, az ToolAuthorizer, t *Tool, input json.
 	info, _ := CallInfoFrom(ctx)
 	d, err := askAuthorizer(ctx, az, t, bedrockkit.ToolCall{ID: info.CallID, Name: t.name, Input: input}, info)
 	if err != nil {
-		return nil, d, fmt.Errorf("%w: %w", ErrToolCallDenied, err)
+		return nil, d, fmt.Errorf("%w: %w", ErrAuthorizerFailed, err)
 	}
 	if !d.Allowed {
 		return nil, d, fmt.Errorf("%w: %s", ErrToolCallDenied, d.refusal(t.name))

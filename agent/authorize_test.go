@@ -206,7 +206,7 @@ func TestCallAuthorized(t *testing.T) {
 		t.Fatalf("allowed call: %v %+v %d", err, d, runs.Load())
 	}
 	_, d, err = agent.CallAuthorized(context.Background(), az, tool, json.RawMessage(`{"account":"a","amount":1000}`))
-	if !errors.Is(err, agent.ErrToolCallDenied) || !errors.Is(err, bedrockkit.ErrAccessDenied) || d.Allowed || runs.Load() != 1 {
+	if !errors.Is(err, agent.ErrToolCallDenied) || errors.Is(err, agent.ErrAuthorizerFailed) || !errors.Is(err, bedrockkit.ErrAccessDenied) || d.Allowed || runs.Load() != 1 {
 		t.Fatalf("denied call: %v %+v %d", err, d, runs.Load())
 	}
 	_, _, err = agent.CallAuthorized(context.Background(), az, tool, json.RawMessage(`{"amount":"x"}`))
@@ -217,7 +217,7 @@ func TestCallAuthorized(t *testing.T) {
 		return agent.ToolDecision{Allowed: true}, errors.New("boom")
 	})
 	_, _, err = agent.CallAuthorized(context.Background(), failing, tool, json.RawMessage(`{"account":"a","amount":1}`))
-	if !errors.Is(err, agent.ErrToolCallDenied) || runs.Load() != 1 {
+	if !errors.Is(err, agent.ErrAuthorizerFailed) || !errors.Is(err, agent.ErrToolCallDenied) || runs.Load() != 1 {
 		t.Fatalf("failing authorizer: %v, runs %d", err, runs.Load())
 	}
 	if _, _, err = agent.CallAuthorized(context.Background(), nil, tool, nil); !errors.Is(err, bedrockkit.ErrInvalidInput) {

@@ -240,13 +240,13 @@ func (g *Gateway) handler(t *agent.Tool) mcp.ToolHandler {
 			parts, d, err = agent.CallAuthorized(ctx, g.opts.Authorizer, t, input)
 			ev := agent.ToolAuthorized{Call: call, Decision: d}
 			if errors.Is(err, agent.ErrToolCallDenied) {
-				if !d.Allowed {
-					g.emit(ev)
-				} else { // the authorizer failed: fail closed
+				text := strings.TrimPrefix(err.Error(), agent.ErrToolCallDenied.Error()+": ")
+				if errors.Is(err, agent.ErrAuthorizerFailed) { // fail closed
 					ev.Err = err
-					g.emit(ev)
+					text = fmt.Sprintf("The call to tool %q could not be authorized (the policy check failed), so it was not run.", t.Name())
 				}
-				res := errorResult(strings.TrimPrefix(err.Error(), agent.ErrToolCallDenied.Error()+": "))
+				g.emit(ev)
+				res := errorResult(text)
 				g.emit(agent.ToolCalled{Call: call, Result: toolResult(res)})
 				return res, nil
 			}

@@ -306,6 +306,43 @@ func TestSessionBoundToCaller(t *testing.T) {
 	}
 }
 
+// TestGatewayFailsClosed: an authorizer that errors runs nothing and the
+// event carries the error.
+func TestGatewayFailsClosed(t *testing.T) {
+	ran := false
+	ping := agent.Func("ping", "p", func(ctx context.Context, in struct{}) (string, error) { ran = true; return "pong", nil })
+	var mu sync.Mutex
+	var failed []agent.ToolAuthorized
+	g, err := gateway.New(gateway.Options{
+		Authorizer: agent.ToolAuthorizerFunc(func(context.Context, agent.ToolCallRequest) (agent.ToolDecision, error) {
+			return agent.ToolDecision{Allowed: true}, errors.New("policy store unreachable")
+		}),
+		OnEvent: func(e agent.Event) {
+			if d, ok := e.(agent.ToolAuthorized); ok && d.Err != nil {
+				mu.Lock()
+				failed = append(failed, d)
+				mu.Unlock()
+			}
+		},
+	}, gateway.Target{Tools: []*agent.Tool{ping}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g.Handler(testAuthorizer, identity.RequireOptions{}))
+	defer srv.Close()
+	cs, err := connect(t, srv.URL, "teller-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	out, isErr := callText(t, cs, "ping", nil)
+	mu.Lock()
+	defer mu.Unlock()
+	if !isErr || ran || len(failed) != 1 || !strings.Contains(out, "could not be authorized") || strings.Contains(out, "unreachable") {
+		t.Fatalf("isErr=%v ran=%v failed=%d out=%q", isErr, ran, len(failed), out)
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	ping := agent.Func("ping", "p", func(ctx context.Context, in struct{}) (string, error) { return "pong", nil })
 	if _, err := gateway.New(gateway.Options{}, gateway.Target{Tools: []*agent.Tool{ping}}, gateway.Target{Tools: []*agent.Tool{ping}}); err == nil {

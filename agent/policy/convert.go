@@ -19,6 +19,9 @@ import (
 // maxDepth bounds how deeply nested arguments may be.
 const maxDepth = 32
 
+// maxCachedSchemas bounds the per-tool schema cache.
+const maxCachedSchemas = 4096
+
 // schemaNode is the part of a tool's JSON Schema that types its arguments
 // for Cedar: a declared "integer" becomes a Long and a declared "number" a
 // decimal, as AgentCore Policy maps tool inputs; values with no declared
@@ -41,6 +44,12 @@ func (e *Engine) schemaOf(t *agent.Tool) *schemaNode {
 		return nil
 	}
 	s := buildSchema(raw, 0)
+	// Tools made per request (imported per session, say) must not grow the
+	// cache without bound: past maxCachedSchemas it starts over.
+	if e.cached.Add(1) > maxCachedSchemas {
+		e.schemas.Clear()
+		e.cached.Store(1)
+	}
 	e.schemas.Store(t, s)
 	return s
 }

@@ -110,6 +110,7 @@ type Engine struct {
 	opts    Options
 	set     atomic.Pointer[loaded]
 	schemas sync.Map // *agent.Tool -> *schemaNode
+	cached  atomic.Int64
 }
 
 // loaded is one parsed policy set.

@@ -147,10 +147,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 
 // decisionLine renders a decision for the trace.
 func decisionLine(d agent.ToolDecision, err error) string {
-	if err != nil && d.Allowed {
-		return "ERROR, refused (fail closed): " + err.Error()
-	}
-	if err != nil && !errors.Is(err, agent.ErrToolCallDenied) {
+	if err != nil && (errors.Is(err, agent.ErrAuthorizerFailed) || !errors.Is(err, agent.ErrToolCallDenied)) {
 		return "ERROR, refused (fail closed): " + err.Error()
 	}
 	var who string
