@@ -1,6 +1,8 @@
 // Command pricing prices Amazon Bedrock usage with the dated catalog bundled in
-// the pricing package, meters calls through a model per tenant, and shows a
-// budget refusing the call that could overspend.
+// the pricing package, meters calls through a model per tenant, shows a
+// budget refusing the call that could overspend, and compares a month of
+// the bank assistant's measured usage on demand, as batch jobs and on
+// Provisioned Throughput.
 //
 //	go run ./examples/pricing
 //
@@ -19,6 +21,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
@@ -129,5 +132,96 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "\nThe model was called %d times in total; the meter's grand total is %s.\n",
 		len(scripted.Requests()), meter.Snapshot().Total().Cost.Total)
+
+	return capacity(ctx, out, catalog)
+}
+
+// The bank assistant's conversation, as measured: a lookup-tool turn and an
+// answer turn (token counts fixed by the scripted model, stated below).
+var bankTurns = []bedrockkit.Usage{
+	{InputTokens: 2_400, OutputTokens: 60},  // the model asks for account_lookup
+	{InputTokens: 2_900, OutputTokens: 180}, // the model answers with the balance
+}
+
+// conversationsPerMonth is the assumed volume the measurement is scaled to.
+const conversationsPerMonth = 300_000
+
+// capacity meters one bank-assistant conversation per model and compares
+// a month of them on demand, as batch jobs and on Provisioned Throughput.
+func capacity(ctx context.Context, out io.Writer, catalog *pricing.Catalog) error {
+	meter, err := pricing.NewMeter(pricing.MeterConfig{Catalog: catalog})
+	if err != nil {
+		return err
+	}
+	defer meter.Close()
+	models := []string{
+		"us.amazon.nova-lite-v1:0", // the bank assistant's default model (examples/quickstart)
+		"us.amazon.nova-pro-v1:0",
+		"us.anthropic.claude-3-5-haiku-20241022-v1:0",
+		"anthropic.claude-instant-v1", // legacy: the catalog has its published provisioned prices
+	}
+	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("What is my checking balance?")}, MaxTokens: 400}
+	for _, id := range models {
+		var steps []bedrockkittest.Step
+		for _, u := range bankTurns {
+			steps = append(steps, bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("..."), Usage: u}})
+		}
+		m := meter.Model(id, bedrockkittest.NewScriptedModel(steps...))
+		for range bankTurns {
+			if _, err := m.Generate(pricing.WithSession(ctx, "conversation"), req); err != nil {
+				return err
+			}
+		}
+	}
+	// One conversation is 1/conversationsPerMonth of a month.
+	period := time.Duration(pricing.HoursPerMonth) * time.Hour / conversationsPerMonth
+	fmt.Fprintf(out, "\nA month of the bank assistant (catalog as of %s): one measured conversation (%d model calls, %d input and %d output tokens)\nscaled to %d conversations, on one model unit of Provisioned Throughput:\n\n",
+		catalog.AsOf(), len(bankTurns), bankTurns[0].InputTokens+bankTurns[1].InputTokens, bankTurns[0].OutputTokens+bankTurns[1].OutputTokens, conversationsPerMonth)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "model\ton-demand\tbatch\tprovisioned 1 month\tprovisioned 6 months\tcheapest\t")
+	show := func(q pricing.Quote) string {
+		if !q.Known {
+			return "unknown"
+		}
+		return q.Cost.String()
+	}
+	var notes []string
+	for _, id := range models {
+		plan, err := catalog.PlanCapacity(meter.Snapshot().Workload(id, period), pricing.CapacityOptions{})
+		if err != nil {
+			return err
+		}
+		best, _, _ := plan.Best()
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", id, show(plan.OnDemand), show(plan.Batch),
+			show(plan.Provisioned[1].Quote), show(plan.Provisioned[2].Quote), best)
+		for _, pq := range plan.Provisioned[1:] {
+			if pq.Known && plan.OnDemand.Known && pq.Savings < 0 {
+				notes = append(notes, fmt.Sprintf("%s: %s-commitment capacity costs %s more than on demand; it pays off above %s of on-demand spend a month (published $%s per unit-hour, %s)",
+					id, pq.Commitment, -pq.Savings, pq.BreakEven, strings.TrimPrefix(pq.HourlyPerUnit.String(), "$"), strings.SplitN(pq.Source, ";", 2)[0]))
+			}
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "\nunknown: no published price in the catalog (provisioned prices for current models come from your AWS account team;")
+	fmt.Fprintln(out, "add your quote with Catalog.WithProvisionedModel). Batch suits only work that can wait up to a day.")
+	for _, n := range notes {
+		fmt.Fprintln(out, "  "+n)
+	}
+
+	// The same flex-tier request, priced by the tier that served it.
+	u := bedrockkit.Usage{InputTokens: 1_000_000, OutputTokens: 100_000}
+	std, err := catalog.CostWith("us.amazon.nova-pro-v1:0", u, pricing.Terms{})
+	if err != nil {
+		return err
+	}
+	flex, err := catalog.CostWith("us.amazon.nova-pro-v1:0", u, pricing.Terms{ServiceTier: bedrockkit.ServiceTierFlex})
+	if err != nil {
+		return err
+	}
+	_, perr := catalog.CostWith("us.amazon.nova-pro-v1:0", u, pricing.Terms{ServiceTier: bedrockkit.ServiceTierPriority})
+	fmt.Fprintf(out, "\nService tiers, Nova Pro, 1M input + 100k output tokens: standard %s, flex %s, priority: %v (errors.Is ErrUnpriced: %v)\n",
+		std.Total, flex.Total, perr != nil, errors.Is(perr, pricing.ErrUnpriced))
 	return nil
 }
