@@ -43,7 +43,9 @@ func (e *Engine) schemaOf(t *agent.Tool) *schemaNode {
 	if err := json.Unmarshal(t.Definition().InputSchema, &raw); err != nil {
 		return nil
 	}
-	s := buildSchema(raw, 0)
+	root, _ := raw.(map[string]any)
+	defs, _ := root["$defs"].(map[string]any)
+	s := buildSchema(raw, defs, 0)
 	// Tools made per request (imported per session, say) must not grow the
 	// cache without bound: past maxCachedSchemas it starts over.
 	if e.cached.Add(1) > maxCachedSchemas {
@@ -54,9 +56,18 @@ func (e *Engine) schemaOf(t *agent.Tool) *schemaNode {
 	return s
 }
 
-func buildSchema(raw any, depth int) *schemaNode {
+// buildSchema reads the typing of a schema, following local references
+// into the root's $defs ("#/$defs/<name>"), as agent/openapitools emits
+// for large descriptions.
+func buildSchema(raw any, defs map[string]any, depth int) *schemaNode {
 	m, ok := raw.(map[string]any)
 	if !ok || depth > maxDepth {
+		return nil
+	}
+	if ref, ok := m["$ref"].(string); ok {
+		if name, found := strings.CutPrefix(ref, "#/$defs/"); found {
+			return buildSchema(defs[name], defs, depth+1)
+		}
 		return nil
 	}
 	n := &schemaNode{}
@@ -77,12 +88,12 @@ func buildSchema(raw any, depth int) *schemaNode {
 	if props, ok := m["properties"].(map[string]any); ok {
 		n.properties = make(map[string]*schemaNode, len(props))
 		for k, v := range props {
-			if c := buildSchema(v, depth+1); c != nil {
+			if c := buildSchema(v, defs, depth+1); c != nil {
 				n.properties[k] = c
 			}
 		}
 	}
-	n.items = buildSchema(m["items"], depth+1)
+	n.items = buildSchema(m["items"], defs, depth+1)
 	return n
 }
 

@@ -435,3 +435,18 @@ func cedarToJSON(s string) string {
 		s = s[:i] + `{"__extn":{"fn":"decimal","arg":"` + s[i+9:i+9+j] + `"}}` + s[i+9+j+2:]
 	}
 }
+
+// TestSchemaRefsTypeArguments: a number declared through $defs (as
+// agent/openapitools emits for large descriptions) is a decimal, so
+// decimal comparisons work; an integer stays a Long.
+func TestSchemaRefsTypeArguments(t *testing.T) {
+	schema := json.RawMessage(`{"type":"object","properties":{"body":{"$ref":"#/$defs/Transfer"}},"$defs":{"Transfer":{"type":"object","properties":{"amount":{"type":"number"},"count":{"type":"integer"}}}}}`)
+	tool := agent.NewTool("pay", "p", schema, func(ctx context.Context, in json.RawMessage) ([]bedrockkit.Part, error) { return nil, nil })
+	e := mustEngine(t, `@id("small") permit(principal, action, resource) when { context.input.body.amount.lessThan(decimal("10.0")) && context.input.body.count < 3 };`, policy.Options{})
+	if d := decide(t, e, teller(context.Background()), tool, `{"body":{"amount":5,"count":2}}`); !d.Allowed {
+		t.Fatalf("an integral number declared as number was not a decimal: %+v", d)
+	}
+	if d := decide(t, e, teller(context.Background()), tool, `{"body":{"amount":50,"count":2}}`); d.Allowed {
+		t.Fatalf("%+v", d)
+	}
+}
