@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,6 +19,7 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/chunk"
+	"github.com/bedrockkit/bedrockkit/eval"
 	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
@@ -91,28 +91,35 @@ func runRetrieval(args []string) error {
 		fmt.Println("  failed:", f)
 	}
 
+	cases := make([]eval.Case, len(queries))
+	for i, q := range queries {
+		cases[i] = eval.Case{ID: q.id, Question: q.text, RelevantDocuments: qrels[q.id]}
+	}
 	type row struct{ ndcg, recall, mrr float64 }
 	results := map[kb.SearchType]row{}
 	fmt.Printf("%-8s  %8s  %10s  %7s  %s\n", "search", "nDCG@10", "recall@100", "MRR@10", "time")
 	for _, st := range []kb.SearchType{kb.Keyword, kb.Semantic, kb.Hybrid} {
-		var sum row
 		t0 := time.Now()
-		for _, q := range queries {
-			res, err := base.Retrieve(ctx, q.text, &kb.RetrieveOptions{SearchType: st, NumberOfResults: 100})
-			if err != nil {
-				return fmt.Errorf("query %s: %w", q.id, err)
-			}
-			ranked := make([]string, len(res))
-			for i, r := range res {
-				ranked[i] = strings.TrimPrefix(r.DocumentID, "beir:")
-			}
-			rel := qrels[q.id]
-			sum.ndcg += rtNDCG(ranked, rel, 10)
-			sum.recall += rtRecall(ranked, rel, 100)
-			sum.mrr += rtMRR(ranked, rel, 10)
+		target := eval.Retriever(base, eval.RetrieverOptions{
+			Retrieve:   kb.RetrieveOptions{SearchType: st, NumberOfResults: 100},
+			DocumentID: func(r kb.Result) string { return strings.TrimPrefix(r.DocumentID, "beir:") },
+		})
+		rep, err := eval.Run(ctx, target, cases, eval.Options{Name: "retrieval " + string(st), Cutoffs: []int{10, 100}})
+		if err != nil {
+			return err
 		}
-		n := float64(len(queries))
-		r := row{sum.ndcg / n, sum.recall / n, sum.mrr / n}
+		if rep.Failed > 0 {
+			for _, c := range rep.Cases {
+				if c.Error != "" {
+					return fmt.Errorf("query %s: %s", c.ID, c.Error)
+				}
+			}
+		}
+		// A query that retrieved nothing has no retrieval metrics: it
+		// counts as 0, as trec_eval counts it.
+		n := float64(len(cases))
+		m := rep.Metrics
+		r := row{m["ndcg@10"] * float64(rep.Counts["ndcg@10"]) / n, m["recall@100"] * float64(rep.Counts["recall@100"]) / n, m["mrr@10"] * float64(rep.Counts["mrr@10"]) / n}
 		results[st] = r
 		fmt.Printf("%-8s  %8.4f  %10.4f  %7.4f  %s\n", strings.ToLower(string(st)), r.ndcg, r.recall, r.mrr, time.Since(t0).Round(time.Millisecond))
 	}
@@ -184,13 +191,13 @@ func (c rtCorpus) Items(ctx context.Context) iter.Seq2[kb.SourceItem, error] {
 
 // rtReadQrels reads a BEIR qrels TSV (query-id, corpus-id, score; optional
 // header) into query -> document -> grade (grades > 0 only).
-func rtReadQrels(path string) (map[string]map[string]int, error) {
+func rtReadQrels(path string) (map[string]eval.Relevance, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	out := map[string]map[string]int{}
+	out := map[string]eval.Relevance{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
@@ -202,7 +209,7 @@ func rtReadQrels(path string) (map[string]map[string]int, error) {
 			continue // header or non-relevant
 		}
 		if out[fields[0]] == nil {
-			out[fields[0]] = map[string]int{}
+			out[fields[0]] = eval.Relevance{}
 		}
 		out[fields[0]][fields[1]] = grade
 	}
@@ -212,7 +219,7 @@ func rtReadQrels(path string) (map[string]map[string]int, error) {
 	return out, sc.Err()
 }
 
-func rtReadQueries(path string, qrels map[string]map[string]int) ([]rtQuery, error) {
+func rtReadQueries(path string, qrels map[string]eval.Relevance) ([]rtQuery, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -238,46 +245,4 @@ func rtReadQueries(path string, qrels map[string]map[string]int) ([]rtQuery, err
 		return nil, fmt.Errorf("no query of %s has relevance judgements", path)
 	}
 	return out, sc.Err()
-}
-
-// rtNDCG is nDCG@k with graded gains (2^g - 1, as trec_eval/BEIR).
-func rtNDCG(ranked []string, rel map[string]int, k int) float64 {
-	var dcg float64
-	for i, d := range ranked[:min(k, len(ranked))] {
-		if g := rel[d]; g > 0 {
-			dcg += (math.Pow(2, float64(g)) - 1) / math.Log2(float64(i+2))
-		}
-	}
-	grades := make([]int, 0, len(rel))
-	for _, g := range rel {
-		grades = append(grades, g)
-	}
-	sort.Sort(sort.Reverse(sort.IntSlice(grades)))
-	var idcg float64
-	for i, g := range grades[:min(k, len(grades))] {
-		idcg += (math.Pow(2, float64(g)) - 1) / math.Log2(float64(i+2))
-	}
-	if idcg == 0 {
-		return 0
-	}
-	return dcg / idcg
-}
-
-func rtRecall(ranked []string, rel map[string]int, k int) float64 {
-	found := 0
-	for _, d := range ranked[:min(k, len(ranked))] {
-		if rel[d] > 0 {
-			found++
-		}
-	}
-	return float64(found) / float64(len(rel))
-}
-
-func rtMRR(ranked []string, rel map[string]int, k int) float64 {
-	for i, d := range ranked[:min(k, len(ranked))] {
-		if rel[d] > 0 {
-			return 1 / float64(i+1)
-		}
-	}
-	return 0
 }

@@ -2,35 +2,12 @@ package main
 
 import (
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 )
-
-func TestRetrievalMetrics(t *testing.T) {
-	rel := map[string]int{"a": 1, "b": 2}
-	// b (gain 3) at rank 1 and a (gain 1) at rank 3: DCG = 3 + 1/2.
-	// Ideal: 3 + 1/log2(3).
-	want := (3 + 0.5) / (3 + 1/math.Log2(3))
-	if got := rtNDCG([]string{"b", "x", "a"}, rel, 10); math.Abs(got-want) > 1e-12 {
-		t.Fatalf("nDCG = %v, want %v", got, want)
-	}
-	if got := rtNDCG([]string{"x"}, rel, 10); got != 0 {
-		t.Fatalf("nDCG of a miss = %v", got)
-	}
-	if got := rtRecall([]string{"x", "a"}, rel, 100); got != 0.5 {
-		t.Fatalf("recall = %v", got)
-	}
-	if got := rtRecall([]string{"x", "a"}, rel, 1); got != 0 {
-		t.Fatalf("recall@1 = %v", got)
-	}
-	if got := rtMRR([]string{"x", "y", "a"}, rel, 10); got != 1.0/3 {
-		t.Fatalf("MRR = %v", got)
-	}
-}
 
 func TestRetrievalSuite(t *testing.T) {
 	dir := t.TempDir()

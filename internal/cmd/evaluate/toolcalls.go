@@ -17,6 +17,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/agent"
+	"github.com/bedrockkit/bedrockkit/eval"
 	gjs "github.com/google/jsonschema-go/jsonschema"
 )
 
@@ -76,6 +77,9 @@ func runToolcalls(args []string) error {
 	for _, d := range total.refused {
 		fmt.Printf("  refused %s %s: %s\n", d.id, d.function, d.why)
 	}
+	for _, d := range total.unmatched {
+		fmt.Printf("  eval's trajectory matcher refused accepted call %s %s: %s\n", d.id, d.function, d.why)
+	}
 	valid := total.calls - len(total.defects)
 	fmt.Printf("accept=%.4f reject=%.4f refused=%d defects=%d validator_disagreements=%d specs=%d calls=%d\n",
 		ratio(total.accepted, valid), ratio(total.rejected, total.mutations), len(total.refused), len(total.defects),
@@ -95,6 +99,9 @@ type stats struct {
 	refused []defect
 	// disagree counts mutated calls on which the two validators disagree.
 	disagree int
+	// unmatched are accepted calls that eval's trajectory matcher does not
+	// find equal to their own expected call (should be none).
+	unmatched []defect
 }
 
 // defect names one ground-truth call and why it was not accepted.
@@ -110,6 +117,7 @@ func (s *stats) add(o stats) {
 	s.defects = append(s.defects, o.defects...)
 	s.refused = append(s.refused, o.refused...)
 	s.disagree += o.disagree
+	s.unmatched = append(s.unmatched, o.unmatched...)
 	if s.byKind == nil {
 		s.byKind = map[string][2]int{}
 	}
@@ -230,6 +238,12 @@ func evalFile(qpath, apath string, verbose bool) (stats, error) {
 					continue
 				}
 				st.accepted++
+				if exp, err := expectedCall(spec.tool.Name(), args); err == nil {
+					in, _ := json.Marshal(call)
+					if t := eval.MatchTrajectory([]eval.ExpectedCall{exp}, []eval.ToolCall{{Name: spec.tool.Name(), Input: in}}, eval.ExactOrder); !t.Match {
+						st.unmatched = append(st.unmatched, defect{a.ID, name, t.Why})
+					}
+				}
 				for _, m := range mutate(spec.schema, call) {
 					st.mutations++
 					c := st.byKind[m.kind]
@@ -358,71 +372,81 @@ const (
 	verdictDefect
 )
 
-// omit stands for BFCL's "" (or null) alternative: the argument may be left
-// out.
+// omit stands for BFCL's "" (or null) alternative inside a nested value:
+// the key may be left out.
 type omit struct{}
 
-// findValidCall looks for a combination of the listed alternatives of every
-// argument that the tool's schema accepts. It returns the first such call.
-// When there is none, the call is a dataset defect if the independent
-// validator rejects every combination too, and refused (our validator's
-// fault) if the independent one accepts some combination.
+// findValidCall builds the eval.ExpectedCall of a BFCL ground truth (every
+// argument's alternatives, nested ones expanded; "" or null meaning the
+// argument may be left out) and asks eval for a combination the tool's
+// schema accepts. It returns the first such call. When there is none, the
+// call is a dataset defect if the independent validator rejects every
+// combination too, and refused (our validator's fault) if the independent
+// one accepts some combination.
 func findValidCall(spec fnSpec, args map[string]json.RawMessage) (map[string]any, verdict, string) {
-	keys := slices.Sorted(maps.Keys(args))
-	choices := make([][]any, len(keys))
-	for i, k := range keys {
-		var v any
-		if err := json.Unmarshal(args[k], &v); err != nil {
-			return nil, verdictDefect, fmt.Sprintf("argument %s: %v", k, err)
-		}
-		if list, ok := v.([]any); ok {
-			for _, alt := range list {
-				if s, ok := alt.(string); (ok && s == "") || alt == nil {
-					choices[i] = append(choices[i], omit{})
-					continue
-				}
-				choices[i] = append(choices[i], expand(alt, maxCombinations)...)
-			}
-		} else {
-			choices[i] = expand(v, maxCombinations)
-		}
-		if len(choices[i]) == 0 {
-			return nil, verdictDefect, fmt.Sprintf("argument %s lists no alternative", k)
-		}
+	exp, err := expectedCall(spec.tool.Name(), args)
+	if err != nil {
+		return nil, verdictDefect, err.Error()
 	}
-	var combos []map[string]any
-	forEachCombination(choices, maxCombinations, func(pick []any) bool {
-		call := map[string]any{}
-		for i, k := range keys {
-			if _, o := pick[i].(omit); !o {
-				call[k] = pick[i]
-			}
+	in, tried, firstErr := exp.ValidCall(spec.tool.Validate, maxCombinations)
+	if firstErr == nil {
+		var call map[string]any
+		if err := json.Unmarshal(in, &call); err != nil {
+			return nil, verdictDefect, fmt.Sprintf("accepted call %s does not decode: %v", in, err)
 		}
-		combos = append(combos, call)
-		return true
-	})
-	var firstErr error
-	for _, call := range combos {
-		in, _ := json.Marshal(call)
-		err := spec.tool.Validate(in)
-		if err == nil {
-			return call, verdictAccepted, ""
-		}
-		if firstErr == nil {
-			firstErr = err
-		}
+		return call, verdictAccepted, ""
 	}
-	why := fmt.Sprintf("%d combination(s) tried; first: %v", len(combos), firstErr)
+	why := fmt.Sprintf("%d combination(s) tried; first: %v", tried, firstErr)
 	if spec.indep == nil {
 		return nil, verdictRefused, why + " (the independent validator could not compile the schema)"
 	}
-	for _, call := range combos {
-		if spec.indep.Validate(call) == nil {
-			in, _ := json.Marshal(call)
-			return nil, verdictRefused, fmt.Sprintf("%s; the independent validator accepts %s", why, in)
+	indep := func(in json.RawMessage) error {
+		var v any
+		if err := json.Unmarshal(in, &v); err != nil {
+			return err
 		}
+		return spec.indep.Validate(v)
+	}
+	if in, _, err := exp.ValidCall(indep, maxCombinations); err == nil {
+		return nil, verdictRefused, fmt.Sprintf("%s; the independent validator accepts %s", why, in)
 	}
 	return nil, verdictDefect, why
+}
+
+// expectedCall turns BFCL's possible answer for one call into an
+// eval.ExpectedCall whose Alternatives list every concrete value of each
+// argument (null: may be left out).
+func expectedCall(name string, args map[string]json.RawMessage) (eval.ExpectedCall, error) {
+	exp := eval.ExpectedCall{Name: name, Alternatives: map[string][]json.RawMessage{}}
+	for _, k := range slices.Sorted(maps.Keys(args)) {
+		var v any
+		if err := json.Unmarshal(args[k], &v); err != nil {
+			return exp, fmt.Errorf("argument %s: %v", k, err)
+		}
+		var alts []any
+		if list, ok := v.([]any); ok {
+			for _, alt := range list {
+				if s, ok := alt.(string); (ok && s == "") || alt == nil {
+					alts = append(alts, nil)
+					continue
+				}
+				alts = append(alts, expand(alt, maxCombinations)...)
+			}
+		} else {
+			alts = expand(v, maxCombinations)
+		}
+		if len(alts) == 0 {
+			return exp, fmt.Errorf("argument %s lists no alternative", k)
+		}
+		for _, a := range alts {
+			b, err := json.Marshal(a)
+			if err != nil {
+				return exp, fmt.Errorf("argument %s: %v", k, err)
+			}
+			exp.Alternatives[k] = append(exp.Alternatives[k], b)
+		}
+	}
+	return exp, nil
 }
 
 // expand returns the concrete values one BFCL value stands for: inside a
