@@ -35,9 +35,10 @@ type KBOptions struct {
 // store with a Compact() error method (kb/chromem) is compacted, so the
 // removed data is gone from its files; kb/localindex keeps it in its log
 // and the older of its two snapshots until two more snapshots have been
-// written (each Close writes one; so does a log past
-// localindex.Options.SnapshotBytes); PostgreSQL (kb/pgvector) keeps dead
-// rows until VACUUM and in its WAL and backups. Erasure.Residue says so.
+// written (it writes one when its log outgrows SnapshotBytes or half its
+// newest snapshot, and on a Close after writes), and has no call to force
+// that; PostgreSQL (kb/pgvector) keeps dead rows until VACUUM and in its
+// WAL and backups. Erasure.Residue says so.
 type KBBackend struct {
 	store kb.Store
 	emb   bedrockkit.Embedder

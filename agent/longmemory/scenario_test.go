@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,14 +62,23 @@ func TestScenarioLocalindex(t *testing.T) {
 	if e.Compacted || e.Residue == "" {
 		t.Fatalf("erasure %+v: localindex cannot compact, and the erasure must say so", e)
 	}
-	for i := range 2 { // another customer's writes
+	// The index writes a snapshot when its log reaches SnapshotBytes or half
+	// the newest snapshot's size, keeping the previous one: another
+	// customer's writes make it write two, after which the files are clean.
+	var left []string
+	filler := strings.Repeat("lorem ipsum ", 400)
+	for i := range 200 {
 		if _, err := backend.AppendEvent(ctx, "customer-2002", longmemory.ConversationEvent{SessionID: "x", At: time.Now(),
-			Messages: []longmemory.EventMessage{{Role: longmemory.RoleUser, Text: fmt.Sprint("hello ", i)}}}); err != nil {
+			Messages: []longmemory.EventMessage{{Role: longmemory.RoleUser, Text: fmt.Sprint("hello ", i, filler)}}}); err != nil {
 			t.Fatal(err)
 		}
+		if left = grepDir(t, dir, append(secrets, actor)...); len(left) == 0 {
+			t.Logf("clean after %d writes", i+1)
+			break
+		}
 	}
-	if left := grepDir(t, dir, append(secrets, actor)...); len(left) > 0 {
-		t.Fatalf("after DeleteActor and two snapshots the index files still hold: %v", left)
+	if len(left) > 0 {
+		t.Fatalf("after DeleteActor and 200 more writes the index files still hold: %v", left)
 	}
 }
 
