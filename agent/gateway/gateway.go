@@ -57,7 +57,14 @@ type Options struct {
 	Stateless bool
 	// SessionTimeout closes idle MCP sessions; 0 means the SDK's default.
 	SessionTimeout time.Duration
+	// MaxRequestBytes bounds a request body; 0 means
+	// DefaultMaxRequestBytes.
+	MaxRequestBytes int64
 }
+
+// DefaultMaxRequestBytes bounds request bodies when
+// Options.MaxRequestBytes is 0.
+const DefaultMaxRequestBytes = 4 << 20
 
 // Gateway serves agent tools as an MCP server over streamable HTTP (the
 // official github.com/modelcontextprotocol/go-sdk), as AgentCore Gateway
@@ -170,7 +177,12 @@ func (g *Gateway) Handler(authz identity.Authorizer, ropts identity.RequireOptio
 		}
 		return &auth.TokenInfo{UserID: c.Namespace(), Scopes: c.Scopes, Expiration: c.ExpiresAt, Extra: extra}, nil
 	}, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(mcpHandler)
+	limit := g.opts.MaxRequestBytes
+	if limit <= 0 {
+		limit = DefaultMaxRequestBytes
+	}
 	return identity.Require(authz, ropts, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if c, ok := identity.CallerFrom(r.Context()); ok && c != nil && !c.Anonymous {
 			if _, err := identity.BearerToken(r); err == nil {
 				bind.ServeHTTP(w, r)

@@ -252,6 +252,17 @@ func TestGatewayAuthentication(t *testing.T) {
 	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 		t.Fatalf("no token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
+	// An oversized body is refused without taking the server down.
+	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"x":"`+strings.Repeat("a", 5<<20)+`"}}`))
+	req.Header.Set("Authorization", "Bearer teller-token")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Fatalf("oversized request: %d", resp.StatusCode)
+		}
+	}
 	// A nil authorizer refuses everything.
 	closed := httptest.NewServer(g.Handler(nil, identity.RequireOptions{}))
 	defer closed.Close()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -90,8 +91,11 @@ type Options struct {
 	// Auth authenticates every request (see agent/credentials); nil sends
 	// none.
 	Auth credentials.Auth
-	// HTTPClient makes the calls; nil means a client with no overall
-	// timeout (Timeout bounds each call through its context).
+	// HTTPClient makes the calls; nil means a client that follows
+	// redirects only within the server's scheme and host (so a credential
+	// set by Auth never follows a redirect elsewhere) and has no overall
+	// timeout (Timeout bounds each call through its context). A client
+	// given here redirects as it is configured to.
 	HTTPClient *http.Client
 	// Timeout bounds each call; 0 means DefaultTimeout.
 	Timeout time.Duration
@@ -223,8 +227,17 @@ func (d *Document) Tools(opts Options) ([]*agent.Tool, *Report, error) {
 	if opts.MaxSchemaBytes <= 0 {
 		opts.MaxSchemaBytes = DefaultMaxSchemaBytes
 	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
+	if opts.HTTPClient == nil && base != nil {
+		host, scheme := base.Host, base.Scheme
+		opts.HTTPClient = &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host != host || req.URL.Scheme != scheme {
+				return fmt.Errorf("redirect to %s://%s refused: tools follow redirects only within %s://%s", req.URL.Scheme, req.URL.Host, scheme, host)
+			}
+			if len(via) >= 10 {
+				return errors.New("stopped after 10 redirects")
+			}
+			return nil
+		}}
 	}
 	want := map[string]bool{}
 	for _, o := range opts.Operations {

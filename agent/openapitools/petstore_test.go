@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -296,5 +298,40 @@ func TestOptions(t *testing.T) {
 		if _, err := openapitools.Parse([]byte(bad)); !errors.Is(err, openapitools.ErrInvalidDocument) {
 			t.Fatalf("%q: want ErrInvalidDocument, got %v", bad, err)
 		}
+	}
+}
+
+// TestRedirectsStayOnTheServer: a server redirecting elsewhere does not
+// get the API key header sent to the other host.
+func TestRedirectsStayOnTheServer(t *testing.T) {
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("api_key") != "" {
+			leaked.Store(true)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{}`)
+	}))
+	defer other.Close()
+	srv := newSpecServer(t, readKin(t, petstorePath), "/v2")
+	srv.reply = func(w http.ResponseWriter, r *http.Request, route *routers.Route) bool {
+		if route.Operation.OperationID == "getInventory" {
+			http.Redirect(w, r, other.URL+"/steal", http.StatusFound)
+			return true
+		}
+		if route.Operation.OperationID == "logoutUser" {
+			http.Redirect(w, r, "/v2/store/inventory", http.StatusFound) // same host: followed
+			return true
+		}
+		return false
+	}
+	tools, _ := petTools(t, srv, openapitools.Options{})
+	_, err := call(t, tools["getInventory"], `{}`)
+	if err == nil || !strings.Contains(err.Error(), "redirect to") || leaked.Load() {
+		t.Fatalf("cross-host redirect: %v, leaked=%v", err, leaked.Load())
+	}
+	if _, err := call(t, tools["logoutUser"], `{}`); err == nil || !strings.Contains(err.Error(), "redirect to") {
+		// the same-host redirect is followed, into the cross-host one
+		t.Fatalf("same-host redirect: %v", err)
 	}
 }
