@@ -441,7 +441,8 @@ func (k *Keeper) lockActor(actor string, cancel context.CancelFunc) func() {
 
 // run extracts one turn under the actor's lock.
 func (k *Keeper) run(ctx context.Context, j job) ExtractionReport {
-	rep := ExtractionReport{Actor: j.actor, SessionID: j.turn.SessionID}
+	session := SessionKey(j.turn.SessionID)
+	rep := ExtractionReport{Actor: j.actor, SessionID: session}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	unlock := k.lockActor(j.actor, cancel)
@@ -462,7 +463,7 @@ func (k *Keeper) run(ctx context.Context, j job) ExtractionReport {
 		at = k.o.Now()
 	}
 	now := k.o.Now()
-	ev := ConversationEvent{SessionID: j.turn.SessionID, At: at.UTC(), Messages: msgs}
+	ev := ConversationEvent{SessionID: session, At: at.UTC(), Messages: msgs}
 	err := k.retry(ctx, func() error {
 		ref, err := k.b.AppendEvent(ctx, j.actor, ev)
 		rep.Event = ref
@@ -478,7 +479,7 @@ func (k *Keeper) run(ctx context.Context, j job) ExtractionReport {
 		var sr StrategyReport
 		err := k.retry(ctx, func() error {
 			var err error
-			sr, err = k.extractOne(ctx, s, spec, j.actor, j.turn.SessionID, msgs, rep.Event, now)
+			sr, err = k.extractOne(ctx, s, spec, j.actor, session, msgs, rep.Event, now)
 			return err
 		})
 		if err != nil {

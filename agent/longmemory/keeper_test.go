@@ -614,3 +614,25 @@ func TestBusyActorDoesNotHoldUpOthers(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestAnySessionID: agent session IDs that cannot name an AgentCore
+// session (or a namespace segment) are remembered under a stable key.
+func TestAnySessionID(t *testing.T) {
+	b := memBackend(t)
+	model := bedrockkittest.NewScriptedModel(answer(), answer(longmemory.ExtractedMemory{Action: "add", Topic: "session summary", Text: "The user said hello."}))
+	keeper := longmemory.New(b, longmemory.Options{Model: model, Strategies: []longmemory.Strategy{longmemory.Facts(), longmemory.Summaries()}})
+	defer keeper.Close()
+	ctx := longmemory.WithActor(context.Background(), "c1")
+	id := "chat/2026-01-01 user@example.com"
+	rep, err := keeper.Extract(ctx, turn(id, "hello", "hi"))
+	key := longmemory.SessionKey(id)
+	if err != nil || rep.SessionID != key || !strings.HasPrefix(key, "s-") || longmemory.SessionKey(id) != key || longmemory.SessionKey("ok-1") != "ok-1" {
+		t.Fatalf("report %+v, key %q, err %v", rep, key, err)
+	}
+	if evs, err := b.ListEvents(ctx, "c1", key); err != nil || len(evs) != 1 {
+		t.Fatalf("events %+v %v", evs, err)
+	}
+	if recs, err := b.ListRecords(ctx, "c1", longmemory.RecordFilter{Namespace: "/summaries/c1/" + key}); err != nil || len(recs) != 1 {
+		t.Fatalf("summaries %+v %v", recs, err)
+	}
+}

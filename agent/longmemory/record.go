@@ -2,6 +2,8 @@ package longmemory
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/hex"
 	"fmt"
 	"regexp"
@@ -128,6 +130,19 @@ var sessionRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$`)
 // validSession reports whether id can name a session in a namespace and at
 // AgentCore Memory.
 func validSession(id string) bool { return sessionRe.MatchString(id) }
+
+// SessionKey returns the ID under which a session's events and summaries
+// are stored: id itself when it is a valid AgentCore Memory session ID (1
+// to 100 letters, digits, '-' and '_', starting with a letter or digit),
+// else "s-" and 26 base32 characters of its SHA-256, so any agent session
+// ID can be remembered without reaching into a namespace's structure.
+func SessionKey(id string) string {
+	if validSession(id) {
+		return id
+	}
+	h := sha256.Sum256([]byte(id))
+	return "s-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(h[:])[:26])
+}
 
 // ValidateNamespace checks a resolved namespace of actor: it starts with
 // '/', is at most 512 bytes, and has the actor as one whole segment, so
