@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -140,6 +141,7 @@ func askAuthorizer(ctx context.Context, az ToolAuthorizer, t *Tool, c bedrockkit
 		c.Input = json.RawMessage(`{}`)
 	}
 	c.Input = bytes.Clone(c.Input)
+	info.Attributes, info.PromptAttributes = maps.Clone(info.Attributes), maps.Clone(info.PromptAttributes)
 	defer func() {
 		if v := recover(); v != nil {
 			d, err = ToolDecision{}, fmt.Errorf("agent: tool authorizer panicked: %v", v)

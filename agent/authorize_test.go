@@ -180,6 +180,7 @@ func TestAuthorizerCannotChangeInput(t *testing.T) {
 	var got string
 	tool := agent.Func("pay", "t", func(ctx context.Context, in amountIn) (string, error) { got = in.Account; return "ok", nil })
 	az := agent.ToolAuthorizerFunc(func(ctx context.Context, req agent.ToolCallRequest) (agent.ToolDecision, error) {
+		req.Info.Attributes["role"] = "admin" // must not reach the session
 		for i := range req.Call.Input {
 			if req.Call.Input[i] == 'x' {
 				req.Call.Input[i] = 'y'
@@ -188,12 +189,16 @@ func TestAuthorizerCannotChangeInput(t *testing.T) {
 		return agent.ToolDecision{Allowed: true}, nil
 	})
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(call("a", "pay", `{"account":"x","amount":1}`)), bedrockkittest.TextStep("ok"))
-	a := &agent.Agent{Model: m, Authorizer: az, Tools: []*agent.Tool{tool}}
-	if _, err := a.Run(context.Background(), "s", "go"); err != nil {
+	mem := agent.NewInMemory()
+	a := &agent.Agent{Model: m, Memory: mem, Authorizer: az, Tools: []*agent.Tool{tool}}
+	if _, err := a.Run(context.Background(), "s", "go", agent.WithSessionAttributes(map[string]string{"role": "user"})); err != nil {
 		t.Fatal(err)
 	}
 	if got != "x" {
 		t.Fatalf("tool saw account %q; the authorizer changed the input", got)
+	}
+	if s, err := mem.Load(context.Background(), "s"); err != nil || s.Attributes["role"] != "user" {
+		t.Fatalf("the authorizer changed the session attributes: %v %v", s.Attributes, err)
 	}
 }
 
