@@ -488,7 +488,7 @@ func (b *KBBackend) DeleteActor(ctx context.Context, actor string) (Erasure, err
 		}
 		e.Compacted = true
 	} else {
-		e.Residue = fmt.Sprintf("%T removed the records from every query; its files may keep the bytes until it rewrites them (see NewKBBackend)", b.store)
+		e.Residue = fmt.Sprintf("%T removed the records from every query but cannot be compacted on demand: if it keeps files, they may hold the removed bytes until it rewrites them (see NewKBBackend)", b.store)
 	}
 	return e, nil
 }
