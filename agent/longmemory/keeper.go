@@ -42,8 +42,10 @@ type Options struct {
 	// IncludeToolResults adds tool results to the events (role TOOL);
 	// by default only the user's and the assistant's text is kept.
 	IncludeToolResults bool
-	// Workers is how many turns are extracted at once (turns of one actor
-	// always one at a time); 0 means 2.
+	// Workers is how many turns are extracted at once; 0 means 2. Turns of
+	// one actor are always extracted one at a time, in the order they were
+	// remembered, so a later turn's correction is never undone by an
+	// earlier one.
 	Workers int
 	// QueueSize bounds the turns waiting for extraction; Remember refuses
 	// more with ErrQueueFull. 0 means 256.
