@@ -135,9 +135,9 @@ type JudgeOptions struct {
 	// Output chooses how the verdict is obtained (native structured output
 	// or the answer tool) and how many repairs are allowed.
 	Output bedrockkit.StructuredOptions
-	// MaxContextBytes bounds the context (passages and tool results) sent
-	// to the judge; 0 means 200,000 bytes. Past it the context is cut and
-	// the judge told so.
+	// MaxContextBytes bounds the context (passages and tool results) and,
+	// separately, the response sent to the judge; 0 means 200,000 bytes.
+	// Past it the text is cut and the judge told so.
 	MaxContextBytes int
 }
 
@@ -282,7 +282,11 @@ func (j *ModelJudge) request(r Rubric, c Case, out *Output) (*bedrockkit.Request
 		}
 		section("context", b.String())
 	}
-	section("response", out.Answer)
+	answer := out.Answer
+	if len(answer) > j.opts.MaxContextBytes {
+		answer = cut(answer, j.opts.MaxContextBytes) + "\n[the rest of the response was cut for length]"
+	}
+	section("response", answer)
 	return &bedrockkit.Request{
 		System:      []bedrockkit.Part{bedrockkit.Text{Text: sys.String()}},
 		Messages:    []bedrockkit.Message{bedrockkit.UserText(u.String())},

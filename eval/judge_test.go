@@ -155,3 +155,20 @@ func TestModelJudgeFakeBedrock(t *testing.T) {
 		})
 	}
 }
+
+// A huge answer or context is cut before it reaches the judge.
+func TestModelJudgeBoundsItsInput(t *testing.T) {
+	m := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep(`{"reasons":"r","grade":"half_faithful"}`))
+	j, _ := eval.NewModelJudge(m, eval.JudgeOptions{MaxContextBytes: 1000})
+	out := &eval.Output{Answer: strings.Repeat("claim. ", 200_000)}
+	for range 100 {
+		out.Retrieved = append(out.Retrieved, eval.Passage{Text: strings.Repeat("passage ", 100)})
+	}
+	if _, err := j.Judge(context.Background(), eval.Faithfulness, ragCase(), out); err != nil {
+		t.Fatal(err)
+	}
+	user := m.Requests()[0].Messages[0].Text()
+	if len(user) > 4000 || !strings.Contains(user, "response was cut") || !strings.Contains(user, "context was cut") {
+		t.Fatalf("judge input of %d bytes", len(user))
+	}
+}

@@ -441,7 +441,7 @@ func (r *runner) score(c Case, out *Output, res *CaseResult) {
 		ranked[i] = p.DocumentID
 	}
 	res.Retrieved = dedupe(ranked)[:min(10, len(dedupe(ranked)))]
-	res.ToolCalls = out.ToolCalls[:min(len(out.ToolCalls), MaxTrajectory)]
+	res.ToolCalls = clipCalls(out.ToolCalls[:min(len(out.ToolCalls), MaxTrajectory)])
 	res.Scores[LatencySeconds] = out.Latency.Seconds()
 	if out.Steps > 0 {
 		res.Scores[Steps] = float64(out.Steps)
@@ -496,6 +496,24 @@ func (r *runner) score(c Case, out *Output, res *CaseResult) {
 		}
 		res.Scores[ArgumentsValid] = 1 - float64(invalid)/float64(len(out.ToolCalls))
 	}
+}
+
+// maxStoredInput bounds a tool call's input kept in a CaseResult (and so
+// in the progress file); a longer input is kept as a JSON string of its
+// beginning.
+const maxStoredInput = 4 << 10
+
+func clipCalls(calls []ToolCall) []ToolCall {
+	out := make([]ToolCall, len(calls))
+	for i, c := range calls {
+		if len(c.Input) > maxStoredInput || !json.Valid(c.Input) {
+			s, _ := json.Marshal(cut(string(c.Input), maxStoredInput))
+			c.Input = s
+		}
+		c.Output = ""
+		out[i] = c
+	}
+	return out
 }
 
 func b2f(b bool) float64 {

@@ -390,3 +390,29 @@ func crashChild() bool {
 	os.Exit(0)
 	return true
 }
+
+// A target returning hostile output (a huge, invalid tool input; a huge
+// answer) is recorded bounded, and the progress file still resumes.
+func TestHostileOutputStaysBounded(t *testing.T) {
+	progress := filepath.Join(t.TempDir(), "p.jsonl")
+	huge := strings.Repeat("x", 3<<20)
+	target := eval.TargetFunc(func(context.Context, eval.Case) (*eval.Output, error) {
+		return &eval.Output{Answer: huge, ToolCalls: []eval.ToolCall{{Name: "f", Input: json.RawMessage(`{"a":"` + huge + `"}`)}, {Name: "g", Input: json.RawMessage(`{not json`)}}}, nil
+	})
+	cases := numberedCases(2)
+	if _, err := eval.Run(context.Background(), target, cases, eval.Options{Progress: progress}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(progress)
+	if st.Size() > 1<<20 {
+		t.Fatalf("progress file of %d bytes", st.Size())
+	}
+	a := &adder{}
+	rep, err := eval.Run(context.Background(), a, cases, eval.Options{Progress: progress})
+	if err != nil || a.calls.Load() != 0 || rep.Resumed != 2 {
+		t.Fatalf("resume: %v, %d calls, %d resumed", err, a.calls.Load(), rep.Resumed)
+	}
+	if in := rep.Cases[0].ToolCalls[1].Input; !json.Valid(in) {
+		t.Fatalf("stored input %s is not JSON", in)
+	}
+}
