@@ -1,0 +1,66 @@
+package textindex
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// benchCorpus generates n abstract-like records (Zipf-distributed words,
+// some gene-like names) so the benchmarks need no data files.
+func benchCorpus(n int) []string {
+	r := rand.New(rand.NewPCG(1, 2))
+	z := rand.NewZipf(r, 1.1, 1, 20000)
+	out := make([]string, n)
+	for i := range out {
+		var b strings.Builder
+		for j := 0; j < 200; j++ {
+			w := z.Uint64()
+			if w%97 == 0 {
+				fmt.Fprintf(&b, "FOXO%da ", w%10)
+			} else {
+				fmt.Fprintf(&b, "w%d ", w)
+			}
+		}
+		out[i] = b.String()
+	}
+	return out
+}
+
+func benchIndex(b *testing.B, p Params, docs []string) *Index {
+	b.Helper()
+	ix := New(p)
+	for i, d := range docs {
+		ix.Add(fmt.Sprint(i), fmt.Sprint(i), d, map[string]any{HeadingsKey: []any{"Title w1 w2"}})
+	}
+	return ix
+}
+
+var benchParams = map[string]Params{"bm25": {PhraseWeight: -1, HeadingWeight: -1}, "default": {}}
+
+func BenchmarkAdd(b *testing.B) {
+	docs := benchCorpus(1000)
+	for _, name := range []string{"bm25", "default"} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				benchIndex(b, benchParams[name], docs)
+			}
+		})
+	}
+}
+
+func BenchmarkSearch(b *testing.B) {
+	docs := benchCorpus(5000)
+	queries := []string{"w3 w17 w250 FOXO3a w9", "w1 w2 w3 w4 w5 w6 w7 w8", "w1234 w77 w5"}
+	for _, name := range []string{"bm25", "default"} {
+		ix := benchIndex(b, benchParams[name], docs)
+		b.Run(name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				ix.Search(queries[i%len(queries)], 100, nil)
+				i++
+			}
+		})
+	}
+}
