@@ -128,8 +128,8 @@ func (l *Loader) start() {
 	}()
 }
 
-// Close stops the engine, waiting for a compilation in progress to end. A
-// closed Loader fails every Load.
+// Close stops the engine, waiting for a compilation and for Loads in
+// progress to end. A closed Loader fails every Load.
 func (l *Loader) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -143,6 +143,9 @@ func (l *Loader) Close() error {
 		l.stop()
 	}
 	<-l.ready
+	// Loads hold the semaphore while they use an instance.
+	l.sem.Acquire(context.Background(), int64(l.opts.MaxConcurrent))
+	defer l.sem.Release(int64(l.opts.MaxConcurrent))
 	if l.pool != nil {
 		return l.pool.Close()
 	}
