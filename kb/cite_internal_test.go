@@ -66,10 +66,10 @@ func TestExtractiveMatchesTheKindOfQuantity(t *testing.T) {
 		t.Fatalf("a money question should be answered by the sum: %q", text)
 	}
 	for q, want := range map[string]float64{
-		"How long does it take?":  1.5,
-		"When is it due?":         1.5,
-		"How much is the fee?":    1.5,
-		"How many branches?":      1.5,
+		"How long does it take?":  2,
+		"When is it due?":         2,
+		"How much is the fee?":    2,
+		"How many branches?":      2,
 		"What does a wire cost?":  1.2,
 		"How soon is the refund?": 1,
 	} {
@@ -84,5 +84,42 @@ func TestExtractiveMatchesTheKindOfQuantity(t *testing.T) {
 		if got := quantityBoost(q, s); got != want {
 			t.Errorf("quantityBoost(%q, %q) = %v, want %v", q, s, got, want)
 		}
+	}
+}
+
+// TestExtractiveTables: a superlative question over table rows is answered
+// by the row with the extreme value among the rows the question narrows
+// to; a row quoted for a question about some of its columns keeps only
+// those (and its name); headings glued to the text under them are left out
+// of sentences.
+func TestExtractiveTables(t *testing.T) {
+	rows := "product: Everyday Checking\ntype: checking\nmonthly_fee: $6\ninterest_rate: 0.01% APY\n\n" +
+		"product: Harbor Savings\ntype: savings\nmonthly_fee: $4\ninterest_rate: 0.50% APY\n\n" +
+		"product: High-Yield Savings\ntype: savings\nmonthly_fee: $0\ninterest_rate: 3.80% APY\n\n" +
+		"product: Premier Checking\ntype: checking\nmonthly_fee: $18\ninterest_rate: 4.50% APY"
+	p := []Result{{ID: "csv", Text: rows}}
+	for q, want := range map[string]string{
+		"Which savings product pays the highest interest rate?": "High-Yield Savings has the highest interest rate: 3.80% APY.",
+		"Which checking account has the lowest monthly fee?":    "Everyday Checking has the lowest monthly fee: $6.",
+		"What is the cheapest account?":                         "", // no column named: not a table answer
+	} {
+		text, cits, ok := tableAnswer(q, p)
+		if want == "" {
+			if ok {
+				t.Errorf("%q: table answer %q", q, text)
+			}
+			continue
+		}
+		if !ok || text != want || len(cits) != 1 || !strings.Contains(cits[0].Text, "product: ") {
+			t.Errorf("%q: got %q (%v, %+v), want %q", q, text, ok, cits, want)
+		}
+	}
+	text, _ := extractive("What is the monthly fee of Harbor Savings?", p)
+	if !strings.HasPrefix(text, "product: Harbor Savings; monthly_fee: $4.") {
+		t.Errorf("a row should be trimmed to the fields asked: %q", text)
+	}
+	got := sentences("Failed payments\nIf a payment fails, we retry it once.\n\n## Overdrafts\nAn overdraft fee is $25.")
+	if len(got) != 2 || got[0] != "If a payment fails, we retry it once." || got[1] != "An overdraft fee is $25." {
+		t.Errorf("headings glued to sentences: %q", got)
 	}
 }
