@@ -114,6 +114,7 @@ func Max(metric string, v float64) Threshold {
 	return Threshold{Metric: metric, Bound: v, AtMost: true}
 }
 
+// String writes the threshold as "metric >= bound" or "metric <= bound".
 func (t Threshold) String() string {
 	if t.AtMost {
 		return fmt.Sprintf("%s <= %g", t.Metric, t.Bound)
