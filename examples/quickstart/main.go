@@ -46,6 +46,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -109,7 +110,15 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		cfg.Model = p.model
 	}
 
-	store, err := localindex.Open(localindex.Options{}) // in memory; set Dir to persist
+	// The index lives on disk, one folder per embedder (vectors of two
+	// embedders cannot share an index), so a second run reads it back and
+	// its sync finds nothing new to embed.
+	storeDir := ""
+	if o.dir != "" {
+		storeDir = filepath.Join(o.dir, folderName(cfg.EmbedderID))
+		fmt.Fprintf(out, "Index: %s\n(kept between runs: run again and the sync reads it back instead of re-embedding; delete the folder to start over)\n\n", storeDir)
+	}
+	store, err := localindex.Open(localindex.Options{Dir: storeDir})
 	if err != nil {
 		return err
 	}
@@ -125,7 +134,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		return err
 	}
 	src := &kb.FSSource{FS: docs, URIPrefix: "harborview:"}
-	bar := progressBar{start: time.Now()}
+	bar := progressBar{start: time.Now(), enabled: isTerminal(os.Stderr)}
 	rep, err := base.Sync(ctx, src, &kb.SyncOptions{Progress: bar.update})
 	bar.done()
 	if err != nil {
@@ -159,13 +168,35 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	return runAssistant(ctx, out, o, base, p)
 }
 
-// progressBar draws the sync's progress on one terminal line.
+// progressBar draws the sync's progress on one terminal line; it draws
+// nothing when stderr is not a terminal (a log file or a pipe would fill
+// with carriage-return frames).
 type progressBar struct {
-	start time.Time
-	drawn bool
+	start   time.Time
+	enabled bool
+	drawn   bool
+}
+
+// isTerminal reports whether f is a character device, such as a terminal.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// folderName makes an embedder ID usable as a folder name.
+func folderName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, id)
 }
 
 func (b *progressBar) update(p kb.SyncProgress) {
+	if !b.enabled {
+		return
+	}
 	total := p.Scanned
 	const width = 30
 	filled := 0
@@ -218,8 +249,11 @@ func printAnswer(out io.Writer, q string, ans *kb.Answer) {
 	}
 	b.WriteString(ans.Text[last:])
 	label := "A:"
-	if ans.Extractive {
-		label = "A (extractive, quoted from the documents):"
+	switch {
+	case ans.Text == kb.NoAnswerText:
+		label = "A (no answer: nothing in the documents matches):"
+	case ans.Extractive:
+		label = "A (extractive, from the documents' own sentences and table rows):"
 	}
 	fmt.Fprintln(out, label, b.String())
 	for i, r := range sources {

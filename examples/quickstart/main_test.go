@@ -16,6 +16,25 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// TestIndexKeptOnDisk: with -dir, the first run embeds every document and
+// the second, a new process in real use, reads the index back: its first
+// sync finds every document unchanged and embeds nothing.
+func TestIndexKeptOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	for i, want := range []string{
+		"Sync: scanned 5, new 5, modified 0, deleted 0, unchanged 0, skipped 0, failed 0",
+		"Sync: scanned 5, new 0, modified 0, deleted 0, unchanged 5, skipped 0, failed 0; 0 chunks in 0 embedding calls",
+	} {
+		var out strings.Builder
+		if err := run(context.Background(), &out, options{modelID: "us.amazon.nova-lite-v1:0", dir: dir}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), "Index: "+dir) {
+			t.Fatalf("run %d: output lacks %q:\n%s", i+1, want, out.String())
+		}
+	}
+}
+
 func TestOffline(t *testing.T) {
 	var out strings.Builder
 	if err := run(context.Background(), &out, options{modelID: "us.amazon.nova-lite-v1:0"}); err != nil {
@@ -25,7 +44,7 @@ func TestOffline(t *testing.T) {
 	for _, want := range []string{
 		"Offline mode",
 		"Sync: scanned 5, new 5, modified 0, deleted 0, unchanged 0, skipped 0, failed 0",
-		"A (extractive, quoted from the documents): The Everyday Checking account has a monthly maintenance fee of $6.[1]",
+		"A (extractive, from the documents' own sentences and table rows): The Everyday Checking account has a monthly maintenance fee of $6.[1]",
 		"[1] harborview:fees.md > Checking accounts",
 		"We never sell your personal information.",
 		"Second sync (nothing changed): scanned 5, new 0, modified 0, deleted 0, unchanged 5, skipped 0, failed 0; 0 chunks in 0 embedding calls",

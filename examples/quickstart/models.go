@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/tmc/langchaingo/llms"
@@ -37,6 +38,20 @@ type options struct {
 	// openaiBaseURL selects a chat model behind an OpenAI-compatible API
 	// (Ollama, vLLM, LM Studio, OpenAI), called through langchaingo.
 	openaiBaseURL, openaiModel string
+
+	// dir is where the knowledge base's index is kept between runs (one
+	// folder per embedder under it); "" keeps it in memory.
+	dir string
+}
+
+// defaultIndexDir is where the quickstart keeps its index unless -dir says
+// otherwise: the user's cache folder.
+func defaultIndexDir() string {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	return filepath.Join(base, "bedrockkit", "quickstart")
 }
 
 // flagError is an error the flag package has already printed with the usage.
@@ -58,6 +73,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.openaiBaseURL, "openai-base-url", "", "use the OpenAI-compatible chat API at this URL, through langchaingo\n(Ollama: "+ollamaBaseURL+"; OpenAI: https://api.openai.com/v1 with OPENAI_API_KEY)")
 	fs.StringVar(&o.openaiModel, "openai-model", defaultOpenAIModel, "model name for -openai-base-url; it must support tool calling")
 	fs.StringVar(&o.question, "q", "", "ask this question instead of the built-in ones")
+	fs.StringVar(&o.dir, "dir", defaultIndexDir(), "keep the knowledge base's index in this folder between runs (\"\" keeps it in memory)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, flagError{err}
 	}
