@@ -1,0 +1,12 @@
+package browser
+
+import (
+	"testing"
+
+	"github.com/bedrockkit/bedrockkit/agent/browser/internal/chromiumtest"
+)
+
+// ChromiumSuite counts the tests that ran in Chromium, for CI's report.
+var ChromiumSuite = &chromiumtest.Suite{Package: "agent/browser"}
+
+func TestMain(m *testing.M) { ChromiumSuite.Main(m) }
