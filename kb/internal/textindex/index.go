@@ -265,13 +265,24 @@ type Hit struct {
 	Score float64
 }
 
-// queryWeights analyses a query into term and phrase weights.
-func (ix *Index) queryWeights(query string) (map[string]float64, map[uint64]float64) {
+// weighted is a query term or phrase with its weight.
+type weighted[K comparable] struct {
+	key K
+	w   float64
+}
+
+// queryWeights analyses a query into term and phrase weights, each in a
+// fixed order (terms by text, phrases by their two terms' text) so that a
+// record's score is summed in the same order whatever the map order or the
+// index's phrase seed: float addition is not associative, and scores that
+// differed in the last bit reordered equal hits between runs and reopens.
+func (ix *Index) queryWeights(query string) ([]weighted[string], []weighted[uint64]) {
 	pos := analyzeFields(query, true)
 	terms := make(map[string]float64, len(pos))
-	var phrases map[uint64]float64
+	type pair struct{ a, b string }
+	var phrases map[pair]float64
 	if ix.p.PhraseWeight > 0 && len(pos) > 1 {
-		phrases = make(map[uint64]float64, len(pos)-1)
+		phrases = make(map[pair]float64, len(pos)-1)
 	}
 	for i, p := range pos {
 		terms[p.term]++
@@ -279,10 +290,26 @@ func (ix *Index) queryWeights(query string) (map[string]float64, map[uint64]floa
 			terms[s]++
 		}
 		if phrases != nil && i > 0 {
-			phrases[phraseKey(ix.seed, pos[i-1].term, p.term)] += ix.p.PhraseWeight
+			phrases[pair{pos[i-1].term, p.term}] += ix.p.PhraseWeight
 		}
 	}
-	return terms, phrases
+	tl := make([]weighted[string], 0, len(terms))
+	for t, w := range terms {
+		tl = append(tl, weighted[string]{t, w})
+	}
+	sort.Slice(tl, func(i, j int) bool { return tl[i].key < tl[j].key })
+	pairs := make([]pair, 0, len(phrases))
+	for pr := range phrases {
+		pairs = append(pairs, pr)
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		return pairs[i].a < pairs[j].a || pairs[i].a == pairs[j].a && pairs[i].b < pairs[j].b
+	})
+	pl := make([]weighted[uint64], len(pairs))
+	for i, pr := range pairs {
+		pl[i] = weighted[uint64]{phraseKey(ix.seed, pr.a, pr.b), phrases[pr]}
+	}
+	return tl, pl
 }
 
 // Search returns the k best records for the query text, best first (ties by
@@ -334,12 +361,12 @@ func (ix *Index) Search(query string, k int, accept func(map[string]any) bool) [
 			scores[p.slot] += w * idf * tf / (tf + k1)
 		}
 	}
-	for t, w := range terms {
-		score(ix.postings[t], w)
+	for _, t := range terms {
+		score(ix.postings[t.key], t.w)
 	}
-	for key, w := range phrases {
+	for _, p := range phrases {
 		// A phrase alone does not make a hit: its terms already did.
-		score(ix.phrases[key], w)
+		score(ix.phrases[p.key], p.w)
 	}
 	hits := make([]Hit, 0, len(scores))
 	for s, sc := range scores {
