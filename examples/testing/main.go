@@ -24,6 +24,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -53,6 +54,14 @@ func (c *checker) check(name string, ok bool, detailf string, args ...any) {
 }
 
 func main() {
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./examples/testing\n\nThe example runs the test-kit checks (scripted model, fake Bedrock) and reports each.\nIt takes no flags.\n")
+	}
+	flag.Parse()
+	if flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
 	c := &checker{out: os.Stdout}
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "testing:", err)
