@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 
@@ -10,8 +9,8 @@ import (
 
 // Event is one step of a run, for tracing and streaming. It is sealed: the
 // concrete types are TextDelta, ModelCalled, OutputRetry, ToolAuthorized,
-// ToolCalled, Observation, GuardrailIntervened, Summarized, OutputValue,
-// Failure, Paused and Finished. They mirror
+// ToolCalled, Observation, GuardrailIntervened, Summarized, MemoryRecalled,
+// MemoryHandedOff, OutputValue, Failure, Paused and Finished. They mirror
 // Bedrock's agent traces (model invocation, invocation input, observation,
 // guardrail, failure) and map onto OpenTelemetry GenAI spans.
 type Event interface {
@@ -143,22 +142,3 @@ func (Summarized) isEvent()          {}
 func (Failure) isEvent()             {}
 func (Paused) isEvent()              {}
 func (Finished) isEvent()            {}
-
-type observerKey struct{}
-
-// WithObserver returns a context whose runs (Run, Stream, Resume and
-// ResumeStream called with it) also deliver every event to fn, on the run's
-// goroutine, before Agent.OnEvent. Tracing integrations such as
-// agent/agentotel use it to follow one run.
-func WithObserver(ctx context.Context, fn func(Event)) context.Context {
-	if prev, ok := ctx.Value(observerKey{}).(func(Event)); ok && prev != nil {
-		inner := fn
-		fn = func(e Event) { prev(e); inner(e) }
-	}
-	return context.WithValue(ctx, observerKey{}, fn)
-}
-
-func observerFrom(ctx context.Context) func(Event) {
-	fn, _ := ctx.Value(observerKey{}).(func(Event))
-	return fn
-}

@@ -1,0 +1,198 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/bedrockkit/bedrockkit"
+)
+
+func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, stream bool, emit func(Event)) (*Result, error) {
+	if p == nil || p.SessionID == "" || p.ID == "" {
+		return nil, fmt.Errorf("agent: Resume needs the pending state returned by Run (with its ID and session ID): %w", bedrockkit.ErrInvalidInput)
+	}
+	r, err := a.newRunner(ctx, stream, emit)
+	if err != nil {
+		return nil, err
+	}
+	claimed, digest, err := a.authenticate(p)
+	if err != nil {
+		return nil, err
+	}
+	sess, found, err := a.loadSession(ctx, r.mem, claimed.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: Memory holds no session %q, so pause %s cannot be resumed; resume with the Memory the run paused in", ErrNotPending, claimed.SessionID, claimed.ID)
+	}
+	r.sess = sess
+	if sess.Pending == nil || sess.Pending.ID != claimed.ID {
+		if slices.Contains(sess.Resumed, claimed.ID) {
+			return nil, fmt.Errorf("%w: pending state %s of session %q was already resumed or abandoned", ErrNotPending, claimed.ID, claimed.SessionID)
+		}
+		return nil, fmt.Errorf("%w: session %q has no pause with ID %s", ErrNotPending, claimed.SessionID, claimed.ID)
+	}
+	stored := sess.Pending // the stored copy is what runs
+	if err := r.checkStored(stored, claimed, digest); err != nil {
+		return nil, err
+	}
+	p = stored
+	byID := map[string]Decision{}
+	for _, d := range decisions {
+		if _, dup := byID[d.CallID]; dup {
+			return nil, fmt.Errorf("agent: two decisions for call %q: %w", d.CallID, bedrockkit.ErrInvalidInput)
+		}
+		byID[d.CallID] = d
+	}
+	pendingByID := map[string]PendingCall{}
+	for _, c := range p.Calls {
+		pendingByID[c.Call.ID] = c
+		d, ok := byID[c.Call.ID]
+		if !ok {
+			return nil, fmt.Errorf("%w: call %q (tool %q) has none", ErrMissingDecision, c.Call.ID, c.Call.Name)
+		}
+		switch {
+		case c.Kind == KindConfirm && d.Result != nil:
+			return nil, fmt.Errorf("agent: call %q needs Approve or Deny, not a result: %w", c.Call.ID, bedrockkit.ErrInvalidInput)
+		case c.Kind == KindReturnControl && d.Result == nil:
+			return nil, fmt.Errorf("agent: call %q returns control; answer it with Respond or RespondError: %w", c.Call.ID, bedrockkit.ErrInvalidInput)
+		}
+		if err := a.checkDecision(d); err != nil {
+			return nil, err
+		}
+	}
+	for id := range byID {
+		if _, ok := pendingByID[id]; !ok {
+			return nil, fmt.Errorf("%w: %q is not one of the pending calls", ErrUnknownCall, id)
+		}
+	}
+	// Claim the pause before running anything: the save fails with
+	// ErrConflict if another Resume loaded the session at the same time,
+	// and a Resume that comes later sees the claim.
+	if since := sess.Resuming; !since.IsZero() && time.Since(since) < a.Pause.resumeLease() {
+		return nil, fmt.Errorf("%w: pause %s of session %q is being resumed by another call since %s; wait for it to finish", ErrConflict, p.ID, sess.ID, since.Format(time.RFC3339))
+	}
+	sess.Resuming = time.Now().UTC()
+	if err := r.mem.Save(ctx, sess); err != nil {
+		return nil, fmt.Errorf("agent: claim pause %s of session %q: %w", p.ID, sess.ID, err)
+	}
+	r.dirty = true // fail must release the claim
+
+	r.resumeID = p.ID
+	if cp := sess.InProgress; cp != nil && cp.ResumeID == p.ID {
+		// This resume already ran and failed later in the turn: continue
+		// from where it stopped.
+		r.sess.InProgress = nil
+		r.sess.PromptAttributes = cloneAttrs(p.PromptAttributes)
+		r.buildSystem()
+		if err := r.restore(cp); err != nil {
+			return r.fail(ctx, err)
+		}
+		return r.continueTurn(ctx)
+	}
+	r.sess.InProgress = nil
+	r.turn = slices.Clone(p.Messages)
+	r.iter = p.Iteration
+	r.usage = p.Usage
+	r.invalid = p.InvalidCalls
+	r.sess.PromptAttributes = cloneAttrs(p.PromptAttributes)
+	r.buildSystem()
+
+	known := map[string]bedrockkit.ToolResult{}
+	for _, res := range p.Results {
+		known[res.CallID] = res
+	}
+	calls := r.turn[len(r.turn)-1].ToolCalls()
+	results := make([]bedrockkit.ToolResult, len(calls))
+	var jobs []job
+	for i, c := range calls {
+		if res, ok := known[c.ID]; ok {
+			results[i] = res
+			continue
+		}
+		pc, ok := pendingByID[c.ID]
+		if !ok {
+			return r.fail(ctx, fmt.Errorf("agent: pending state %s has no result or pending entry for call %q: %w", p.ID, c.ID, bedrockkit.ErrInvalidInput))
+		}
+		d := byID[c.ID]
+		switch {
+		case pc.Kind == KindReturnControl:
+			res := bedrockkit.ToolResult{CallID: c.ID, Parts: slices.Clone(d.Result.Parts), IsError: d.Result.IsError}
+			results[i] = res
+			r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: res, IdempotencyKey: pc.IdempotencyKey})
+		case !d.Approved:
+			reason := d.Reason
+			if reason == "" {
+				reason = "no reason given"
+			}
+			res := textResult(c.ID, fmt.Sprintf("The user denied this call to %s (%s). Do not retry it; continue without it.", c.Name, reason), true)
+			results[i] = res
+			r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: res, IdempotencyKey: pc.IdempotencyKey})
+		default:
+			if res, ok := r.authorize(ctx, r.tools[c.Name], c, pc.IdempotencyKey); !ok {
+				results[i] = res
+				continue
+			}
+			if rec, ok := r.sess.Records[pc.IdempotencyKey]; ok {
+				results[i] = rec
+				r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: rec, IdempotencyKey: pc.IdempotencyKey, Replayed: true})
+				continue
+			}
+			t := r.tools[c.Name]
+			if t == nil {
+				return r.fail(ctx, fmt.Errorf("agent: approved call %q names tool %q, which this agent does not have; resume with the same tools: %w", c.ID, c.Name, bedrockkit.ErrInvalidInput))
+			}
+			jobs = append(jobs, job{index: i, tool: t, call: c, key: pc.IdempotencyKey})
+		}
+	}
+	if err := r.runJobs(ctx, jobs, results); err != nil {
+		return r.fail(ctx, err)
+	}
+	r.observe(results)
+	return r.loop(ctx)
+}
+
+// pause stores the pending state and returns it.
+func (r *runner) pause(ctx context.Context, calls []bedrockkit.ToolCall, results []bedrockkit.ToolResult, pending []PendingCall) (*Result, error) {
+	waiting := map[string]bool{}
+	for _, p := range pending {
+		waiting[p.Call.ID] = true
+	}
+	var known []bedrockkit.ToolResult
+	for i, c := range calls {
+		if !waiting[c.ID] {
+			known = append(known, results[i])
+		}
+	}
+	now := time.Now()
+	p := &Pending{ID: newID(), SessionID: r.sess.ID, Turn: r.sess.Turns, Iteration: r.iter,
+		Messages: slices.Clone(r.turn), Calls: pending, Results: known, Usage: r.usage,
+		PromptAttributes: cloneAttrs(r.sess.PromptAttributes), InvalidCalls: r.invalid, origin: originRun}
+	if ttl := r.a.Pause.ttl(); ttl > 0 {
+		p.ExpiresAt = now.Add(ttl).UTC()
+	}
+	if key := r.a.Pause.Key; len(key) > 0 {
+		tok, err := signPending(key, r.a.Name, p, now)
+		if err != nil {
+			return r.fail(ctx, err)
+		}
+		p.token = tok
+	}
+	if r.resumeID != "" {
+		r.sess.Resumed = appendResumed(r.sess.Resumed, r.resumeID)
+	}
+	r.sess.Pending = p
+	r.sess.Resuming = time.Time{}
+	r.sess.InProgress = nil
+	if err := r.mem.Save(ctx, r.sess); err != nil {
+		return r.fail(ctx, fmt.Errorf("agent: save paused session: %w", err))
+	}
+	res := r.result()
+	res.Pending = p
+	res.StopReason = bedrockkit.StopToolUse
+	r.emit(Paused{Pending: p})
+	return res, nil
+}
