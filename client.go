@@ -86,3 +86,17 @@ func NewRuntimeClient(ctx context.Context, opts RuntimeClientOptions) (*bedrockr
 	fns = append(fns, opts.ClientOptions...)
 	return bedrockruntime.NewFromConfig(cfg, fns...), nil
 }
+
+// defaultRuntimeClient is the client of an adapter constructed with a nil
+// client: NewRuntimeClient with zero options, that is the default AWS
+// configuration (AWS_REGION or the shared config file for the Region; the
+// standard credential chain, or a Bedrock API key from
+// AWS_BEARER_TOKEN_BEDROCK). Loading it reads the environment and files
+// only; credentials are resolved at the first call.
+func defaultRuntimeClient(ctor string) (*bedrockruntime.Client, error) {
+	c, err := NewRuntimeClient(context.Background(), RuntimeClientOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("bedrockkit: %s with a nil client uses the default AWS configuration (set AWS_REGION, or pass a client from NewRuntimeClient): %w", ctor, err)
+	}
+	return c, nil
+}

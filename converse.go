@@ -94,16 +94,24 @@ var (
 func (m *ConverseModel) SupportsOutput() bool { return true }
 
 // NewConverseModel returns a Model that calls modelID through client
-// (usually a *bedrockruntime.Client, see NewRuntimeClient). modelID may be a
-// base model ID, a cross-Region inference profile ID or an ARN (see
-// ParseModelID). It fails, wrapping ErrInvalidInput, for a nil client, a
-// malformed model ID, bad options or a bare base-model ID of a model that
-// the capability table says needs an inference profile (Claude 3.7 and 4.x,
-// Llama 3.2+, ...), and, wrapping ErrUnsupported, for identifiers Converse
-// cannot serve (imported models, prompt ARNs, embedding models).
+// (usually a *bedrockruntime.Client, see NewRuntimeClient). A nil client
+// means the default AWS configuration, as NewRuntimeClient with zero
+// options: the Region from AWS_REGION or the shared config file, and the
+// standard credential chain (environment, shared files, SSO, web identity,
+// container and instance roles) or a Bedrock API key from
+// AWS_BEARER_TOKEN_BEDROCK; credentials are resolved at the first call.
+// modelID may be a base model ID, a cross-Region inference profile ID or an
+// ARN (see ParseModelID).
+//
+// It fails, wrapping ErrInvalidInput, for a nil client when no Region is
+// configured, a nil *bedrockruntime.Client, a malformed model ID, bad
+// options or a bare base-model ID of a model that the capability table says
+// needs an inference profile (Claude 3.7 and 4.x, Llama 3.2+, ...), and,
+// wrapping ErrUnsupported, for identifiers Converse cannot serve (imported
+// models, prompt ARNs, embedding models).
 func NewConverseModel(client ConverseAPI, modelID string, opts ConverseOptions) (*ConverseModel, error) {
-	if c, ok := client.(*bedrockruntime.Client); client == nil || (ok && c == nil) {
-		return nil, fmt.Errorf("%w: NewConverseModel needs a client; pass a *bedrockruntime.Client (see NewRuntimeClient)", ErrInvalidInput)
+	if c, ok := client.(*bedrockruntime.Client); ok && c == nil {
+		return nil, fmt.Errorf("%w: NewConverseModel was given a nil *bedrockruntime.Client; pass a client from NewRuntimeClient, or an untyped nil for the default AWS configuration", ErrInvalidInput)
 	}
 	id, err := ParseModelID(modelID)
 	if err != nil {
@@ -143,6 +151,13 @@ func NewConverseModel(client ConverseAPI, modelID string, opts ConverseOptions) 
 	}
 	if !opts.NoCapabilityCheck && id.Kind == KindFoundationModel && caps.Known && caps.NeedsInferenceProfile {
 		return nil, fmt.Errorf("%w: %s (%s) is served on demand only through an inference profile; use a geography-prefixed ID such as us.%s (or eu., apac., global.), or set ConverseOptions.NoCapabilityCheck if your account has it on demand", ErrInvalidInput, modelID, caps.Family, id.BaseModel)
+	}
+	if client == nil {
+		c, err := defaultRuntimeClient("NewConverseModel")
+		if err != nil {
+			return nil, err
+		}
+		client = c
 	}
 	return &ConverseModel{client: client, id: id, caps: caps, opts: opts, checked: !opts.NoCapabilityCheck}, nil
 }

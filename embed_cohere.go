@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 )
 
 // Model IDs of Cohere Embed v3 on Bedrock. Both return 1024-dimensional vectors.
@@ -86,13 +88,15 @@ type CohereEmbedder struct {
 }
 
 // NewCohereEmbedder returns a CohereEmbedder that calls client (usually a
-// *bedrockruntime.Client). It fails, wrapping ErrInvalidInput, on a nil
-// client, a BatchSize outside 0..96, a negative Concurrency or an unknown
-// Truncate, and, wrapping ErrUnsupported, when ModelID names a model other
-// than Cohere Embed v3.
+// *bedrockruntime.Client). A nil client means the default AWS
+// configuration, as for NewConverseModel. It fails, wrapping
+// ErrInvalidInput, for a nil client when no Region is configured, a nil
+// *bedrockruntime.Client, a BatchSize outside 0..96, a negative Concurrency
+// or an unknown Truncate, and, wrapping ErrUnsupported, when ModelID names
+// a model other than Cohere Embed v3.
 func NewCohereEmbedder(client InvokeModelAPI, opts CohereOptions) (*CohereEmbedder, error) {
-	if client == nil {
-		return nil, fmt.Errorf("%w: NewCohereEmbedder needs a client; pass a *bedrockruntime.Client", ErrInvalidInput)
+	if c, ok := client.(*bedrockruntime.Client); ok && c == nil {
+		return nil, fmt.Errorf("%w: NewCohereEmbedder was given a nil *bedrockruntime.Client; pass a client from NewRuntimeClient, or an untyped nil for the default AWS configuration", ErrInvalidInput)
 	}
 	e := &CohereEmbedder{
 		client:      client,
@@ -126,6 +130,13 @@ func NewCohereEmbedder(client InvokeModelAPI, opts CohereOptions) (*CohereEmbedd
 	case CohereTruncateNone, CohereTruncateStart, CohereTruncateEnd:
 	default:
 		return nil, fmt.Errorf("%w: CohereOptions.Truncate is %q; use CohereTruncateNone, CohereTruncateStart or CohereTruncateEnd", ErrInvalidInput, opts.Truncate)
+	}
+	if client == nil {
+		c, err := defaultRuntimeClient("NewCohereEmbedder")
+		if err != nil {
+			return nil, err
+		}
+		e.client = c
 	}
 	return e, nil
 }

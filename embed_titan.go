@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 )
 
 // TitanEmbedTextV2 is the model ID of Amazon Titan Text Embeddings V2.
@@ -62,13 +64,15 @@ type TitanEmbedder struct {
 }
 
 // NewTitanEmbedder returns a TitanEmbedder that calls client (usually a
-// *bedrockruntime.Client). It fails, wrapping ErrInvalidInput, when client is
-// nil, Dimensions is not 256, 512 or 1024, or Concurrency is negative, and,
-// wrapping ErrUnsupported, when ModelID names a model other than Titan Text
-// Embeddings V2.
+// *bedrockruntime.Client). A nil client means the default AWS
+// configuration, as for NewConverseModel. It fails, wrapping
+// ErrInvalidInput, for a nil client when no Region is configured, a nil
+// *bedrockruntime.Client, Dimensions other than 256, 512 or 1024, or a
+// negative Concurrency, and, wrapping ErrUnsupported, when ModelID names a
+// model other than Titan Text Embeddings V2.
 func NewTitanEmbedder(client InvokeModelAPI, opts TitanOptions) (*TitanEmbedder, error) {
-	if client == nil {
-		return nil, fmt.Errorf("%w: NewTitanEmbedder needs a client; pass a *bedrockruntime.Client", ErrInvalidInput)
+	if c, ok := client.(*bedrockruntime.Client); ok && c == nil {
+		return nil, fmt.Errorf("%w: NewTitanEmbedder was given a nil *bedrockruntime.Client; pass a client from NewRuntimeClient, or an untyped nil for the default AWS configuration", ErrInvalidInput)
 	}
 	e := &TitanEmbedder{
 		client:      client,
@@ -96,6 +100,13 @@ func NewTitanEmbedder(client InvokeModelAPI, opts TitanOptions) (*TitanEmbedder,
 		e.concurrency = 8
 	case e.concurrency < 0:
 		return nil, fmt.Errorf("%w: TitanOptions.Concurrency is %d; use 0 for the default or a positive limit", ErrInvalidInput, opts.Concurrency)
+	}
+	if client == nil {
+		c, err := defaultRuntimeClient("NewTitanEmbedder")
+		if err != nil {
+			return nil, err
+		}
+		e.client = c
 	}
 	return e, nil
 }

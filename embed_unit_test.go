@@ -599,9 +599,6 @@ func TestEmbedderConstructors(t *testing.T) {
 	if _, err := NewTitanEmbedder(f, TitanOptions{Concurrency: -1}); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("Titan concurrency -1: %v", err)
 	}
-	if _, err := NewTitanEmbedder(nil, TitanOptions{}); !errors.Is(err, ErrInvalidInput) {
-		t.Errorf("Titan nil client: %v", err)
-	}
 
 	for _, id := range []string{"", CohereEmbedMultilingualV3, "us.cohere.embed-english-v3", "arn:aws:bedrock:eu-west-1::foundation-model/cohere.embed-multilingual-v3"} {
 		e, err := NewCohereEmbedder(f, CohereOptions{ModelID: id})
@@ -618,9 +615,6 @@ func TestEmbedderConstructors(t *testing.T) {
 		if _, err := NewCohereEmbedder(f, cfg); !errors.Is(err, ErrInvalidInput) {
 			t.Errorf("Cohere %+v: err = %v, want ErrInvalidInput", cfg, err)
 		}
-	}
-	if _, err := NewCohereEmbedder(nil, CohereOptions{}); !errors.Is(err, ErrInvalidInput) {
-		t.Errorf("Cohere nil client: %v", err)
 	}
 }
 

@@ -124,6 +124,10 @@ func (m retryModel) SupportsOutput() bool {
 	return ok && oc.SupportsOutput()
 }
 
+// ModelID forwards the wrapped model's ID (see ModelIDOf): retries call
+// the same model.
+func (m retryModel) ModelID() string { return ModelIDOf(m.next) }
+
 func (m retryModel) Generate(ctx context.Context, req *Request) (*Response, error) {
 	var resp *Response
 	err := m.policy.loop(ctx, func(ctx context.Context, _ int) error {

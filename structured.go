@@ -90,6 +90,10 @@ type structuredModel struct {
 // SupportsOutput reports true: the middleware honours Request.Output.
 func (s *structuredModel) SupportsOutput() bool { return true }
 
+// ModelID forwards the wrapped model's ID (see ModelIDOf): repairs call the
+// same model.
+func (s *structuredModel) ModelID() string { return ModelIDOf(s.next) }
+
 func (s *structuredModel) native() bool {
 	switch s.opts.Technique {
 	case OutputNative:
