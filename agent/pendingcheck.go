@@ -60,90 +60,128 @@ const maxUsageTokens = 1 << 40
 // with the idempotency key derived from this session, and counters within
 // the agent's limits. r.sess must be loaded.
 func (r *runner) checkStored(stored, claimed *Pending, digest string) error {
-	tampered := func(format string, args ...any) error {
-		return &PendingError{PendingID: stored.ID, SessionID: stored.SessionID, Err: ErrPendingTampered, Reason: fmt.Sprintf(format, args...)}
+	if err := checkClaim(stored, claimed, digest); err != nil {
+		return err
 	}
+	if err := r.checkCounters(stored); err != nil {
+		return err
+	}
+	return r.checkCalls(stored)
+}
+
+// tamperedPause is the error for a stored pause that no run could have made.
+func tamperedPause(p *Pending, format string, args ...any) error {
+	return &PendingError{PendingID: p.ID, SessionID: p.SessionID, Err: ErrPendingTampered, Reason: fmt.Sprintf(format, args...)}
+}
+
+// checkClaim checks that the stored pause is the one the token was signed
+// for (digest, "" without a token) and the one the caller claims, and that
+// it has not expired.
+func checkClaim(stored, claimed *Pending, digest string) error {
 	if digest != "" {
 		d, err := digestPending(stored)
 		if err != nil {
 			return fmt.Errorf("agent: encode stored pause %s: %w", stored.ID, err)
 		}
 		if d != digest {
-			return tampered("the stored pause differs from the one its token was signed for")
+			return tamperedPause(stored, "the stored pause differs from the one its token was signed for")
 		}
 	}
 	if !bytes.Equal(canonicalView(claimed), canonicalView(stored)) {
-		return tampered("it differs from the stored pause (session, turn, expiry or calls: IDs, tools, arguments, kinds)")
+		return tamperedPause(stored, "it differs from the stored pause (session, turn, expiry or calls: IDs, tools, arguments, kinds)")
 	}
 	if !stored.ExpiresAt.IsZero() && !time.Now().Before(stored.ExpiresAt) {
 		return &PendingError{PendingID: stored.ID, SessionID: stored.SessionID, Err: ErrPendingExpired,
 			Reason: "it expired at " + stored.ExpiresAt.Format(time.RFC3339)}
 	}
+	return nil
+}
+
+// checkCounters checks that the stored pause belongs to this session and
+// turn, that its counters are within the agent's limits, and that its turn
+// starts with the user's input.
+func (r *runner) checkCounters(stored *Pending) error {
 	u := stored.Usage
 	switch {
 	case stored.SessionID != r.sess.ID:
-		return tampered("the stored pause names session %q", stored.SessionID)
+		return tamperedPause(stored, "the stored pause names session %q", stored.SessionID)
 	case stored.Turn != r.sess.Turns:
-		return tampered("it is for turn %d and the session is at turn %d", stored.Turn, r.sess.Turns)
+		return tamperedPause(stored, "it is for turn %d and the session is at turn %d", stored.Turn, r.sess.Turns)
 	case stored.Iteration < 1 || stored.Iteration > r.limits.MaxIterations:
-		return tampered("its iteration %d is outside 1..%d (Limits.MaxIterations)", stored.Iteration, r.limits.MaxIterations)
+		return tamperedPause(stored, "its iteration %d is outside 1..%d (Limits.MaxIterations)", stored.Iteration, r.limits.MaxIterations)
 	case stored.InvalidCalls < 0 || stored.InvalidCalls > r.limits.MaxToolRetries:
-		return tampered("its count of invalid calls %d is outside 0..%d (Limits.MaxToolRetries)", stored.InvalidCalls, r.limits.MaxToolRetries)
+		return tamperedPause(stored, "its count of invalid calls %d is outside 0..%d (Limits.MaxToolRetries)", stored.InvalidCalls, r.limits.MaxToolRetries)
 	case !tokensInRange(u.InputTokens) || !tokensInRange(u.OutputTokens) || !tokensInRange(u.CacheReadTokens) || !tokensInRange(u.CacheWriteTokens):
-		return tampered("its token usage %+v is out of range", u)
+		return tamperedPause(stored, "its token usage %+v is out of range", u)
 	case len(stored.Messages) < 2 || stored.Messages[0].Role != bedrockkit.RoleUser:
-		return tampered("its turn does not start with the user's input")
+		return tamperedPause(stored, "its turn does not start with the user's input")
 	}
+	return nil
+}
+
+// checkCalls checks that every call of the model's last message is either
+// pending (each as its tool asks, with this session's idempotency key) or
+// has a result, and that the pause holds nothing else.
+func (r *runner) checkCalls(stored *Pending) error {
 	last := stored.Messages[len(stored.Messages)-1]
 	made := map[string]bedrockkit.ToolCall{}
 	if last.Role == bedrockkit.RoleAssistant {
 		for _, c := range last.ToolCalls() {
 			if c.ID == "" || made[c.ID].ID != "" {
-				return tampered("the model's call ID %q is empty or repeated", c.ID)
+				return tamperedPause(stored, "the model's call ID %q is empty or repeated", c.ID)
 			}
 			made[c.ID] = c
 		}
 	}
 	if len(made) == 0 {
-		return tampered("its last message holds no tool call of the model's")
+		return tamperedPause(stored, "its last message holds no tool call of the model's")
 	}
 	waiting := map[string]bool{}
 	for _, pc := range stored.Calls {
-		c, ok := made[pc.Call.ID]
-		switch {
-		case !ok:
-			return tampered("call %q is not one the model made", pc.Call.ID)
-		case waiting[c.ID]:
-			return tampered("call %q is pending twice", c.ID)
-		case c.Name != pc.Call.Name || !sameInput(c.Input, pc.Call.Input):
-			return tampered("call %q differs from the model's (tool %q with %s)", c.ID, c.Name, c.Input)
-		case pc.IdempotencyKey != r.key(c.ID):
-			return tampered("call %q has an idempotency key not derived from this session and turn", c.ID)
+		if err := r.checkPendingCall(stored, pc, made, waiting); err != nil {
+			return err
 		}
-		waiting[c.ID] = true
-		t := r.tools[c.Name]
-		if t == nil {
-			return fmt.Errorf("agent: pending call %q names tool %q, which this agent does not have; resume with the tools the run paused with: %w", c.ID, c.Name, bedrockkit.ErrInvalidInput)
-		}
-		want := KindConfirm
-		if t.returnControl {
-			want = KindReturnControl
-		} else if !t.confirm {
-			want = ""
-		}
-		if pc.Kind != want {
-			return tampered("call %q waits as %q, but tool %q asks for %q", c.ID, pc.Kind, c.Name, want)
-		}
+		waiting[pc.Call.ID] = true
 	}
 	known := map[string]bool{}
 	for _, res := range stored.Results {
 		if _, ok := made[res.CallID]; !ok || waiting[res.CallID] || known[res.CallID] {
-			return tampered("it holds a result for call %q, which is not one of the model's other calls", res.CallID)
+			return tamperedPause(stored, "it holds a result for call %q, which is not one of the model's other calls", res.CallID)
 		}
 		known[res.CallID] = true
 	}
 	if len(known)+len(waiting) != len(made) {
-		return tampered("some of the model's calls have neither a result nor a pending entry")
+		return tamperedPause(stored, "some of the model's calls have neither a result nor a pending entry")
+	}
+	return nil
+}
+
+// checkPendingCall checks one pending call against the call the model made
+// and the tool it names.
+func (r *runner) checkPendingCall(stored *Pending, pc PendingCall, made map[string]bedrockkit.ToolCall, waiting map[string]bool) error {
+	c, ok := made[pc.Call.ID]
+	switch {
+	case !ok:
+		return tamperedPause(stored, "call %q is not one the model made", pc.Call.ID)
+	case waiting[c.ID]:
+		return tamperedPause(stored, "call %q is pending twice", c.ID)
+	case c.Name != pc.Call.Name || !sameInput(c.Input, pc.Call.Input):
+		return tamperedPause(stored, "call %q differs from the model's (tool %q with %s)", c.ID, c.Name, c.Input)
+	case pc.IdempotencyKey != r.key(c.ID):
+		return tamperedPause(stored, "call %q has an idempotency key not derived from this session and turn", c.ID)
+	}
+	t := r.tools[c.Name]
+	if t == nil {
+		return fmt.Errorf("agent: pending call %q names tool %q, which this agent does not have; resume with the tools the run paused with: %w", c.ID, c.Name, bedrockkit.ErrInvalidInput)
+	}
+	want := KindConfirm
+	if t.returnControl {
+		want = KindReturnControl
+	} else if !t.confirm {
+		want = ""
+	}
+	if pc.Kind != want {
+		return tamperedPause(stored, "call %q waits as %q, but tool %q asks for %q", c.ID, pc.Kind, c.Name, want)
 	}
 	return nil
 }

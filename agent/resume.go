@@ -9,6 +9,11 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 )
 
+// resume continues a paused run in named steps: find and check the stored
+// pause p names (loadPause), match the decisions to its calls
+// (matchDecisions), claim it (claim), then either continue a resume of it
+// that failed midway, or apply the decisions (decide), run the approved
+// calls and go on with the loop.
 func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, stream bool, emit func(Event)) (*Result, error) {
 	if p == nil || p.SessionID == "" || p.ID == "" {
 		return nil, fmt.Errorf("agent: Resume needs the pending state returned by Run (with its ID and session ID): %w", bedrockkit.ErrInvalidInput)
@@ -17,11 +22,49 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 	if err != nil {
 		return nil, err
 	}
-	claimed, digest, err := a.authenticate(p)
+	if p, err = r.loadPause(ctx, p); err != nil {
+		return nil, err
+	}
+	ds, err := a.matchDecisions(p, decisions)
 	if err != nil {
 		return nil, err
 	}
-	sess, found, err := a.loadSession(ctx, r.mem, claimed.SessionID)
+	if err := r.claim(ctx, p); err != nil {
+		return nil, err
+	}
+	r.resumeID = p.ID
+	if cp := r.sess.InProgress; cp != nil && cp.ResumeID == p.ID {
+		// This resume already ran and failed later in the turn: continue
+		// from where it stopped.
+		r.sess.InProgress = nil
+		r.sess.PromptAttributes = cloneAttrs(p.PromptAttributes)
+		r.buildSystem()
+		if err := r.restore(cp); err != nil {
+			return r.fail(ctx, err)
+		}
+		return r.continueTurn(ctx)
+	}
+	r.restorePause(p)
+	results, jobs, err := r.decide(ctx, p, ds)
+	if err != nil {
+		return r.fail(ctx, err)
+	}
+	if err := r.runJobs(ctx, jobs, results); err != nil {
+		return r.fail(ctx, err)
+	}
+	r.observe(results)
+	return r.loop(ctx)
+}
+
+// loadPause authenticates what the caller claims, loads its session into
+// r.sess and returns the stored pause, which is what runs, once it matches
+// the claim (checkStored).
+func (r *runner) loadPause(ctx context.Context, p *Pending) (*Pending, error) {
+	claimed, digest, err := r.a.authenticate(p)
+	if err != nil {
+		return nil, err
+	}
+	sess, found, err := r.a.loadSession(ctx, r.mem, claimed.SessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -35,64 +78,72 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 		}
 		return nil, fmt.Errorf("%w: session %q has no pause with ID %s", ErrNotPending, claimed.SessionID, claimed.ID)
 	}
-	stored := sess.Pending // the stored copy is what runs
+	stored := sess.Pending
 	if err := r.checkStored(stored, claimed, digest); err != nil {
 		return nil, err
 	}
-	p = stored
-	byID := map[string]Decision{}
+	return stored, nil
+}
+
+// decisionSet is the caller's decisions matched to the calls of a pause.
+type decisionSet struct {
+	byCall  map[string]Decision    // the decision for each call ID
+	pending map[string]PendingCall // the pause's calls by ID
+}
+
+// matchDecisions checks that there is exactly one fitting decision for
+// every pending call of p, and none for any other call.
+func (a *Agent) matchDecisions(p *Pending, decisions []Decision) (decisionSet, error) {
+	ds := decisionSet{byCall: map[string]Decision{}, pending: map[string]PendingCall{}}
 	for _, d := range decisions {
-		if _, dup := byID[d.CallID]; dup {
-			return nil, fmt.Errorf("agent: two decisions for call %q: %w", d.CallID, bedrockkit.ErrInvalidInput)
+		if _, dup := ds.byCall[d.CallID]; dup {
+			return decisionSet{}, fmt.Errorf("agent: two decisions for call %q: %w", d.CallID, bedrockkit.ErrInvalidInput)
 		}
-		byID[d.CallID] = d
+		ds.byCall[d.CallID] = d
 	}
-	pendingByID := map[string]PendingCall{}
 	for _, c := range p.Calls {
-		pendingByID[c.Call.ID] = c
-		d, ok := byID[c.Call.ID]
+		ds.pending[c.Call.ID] = c
+		d, ok := ds.byCall[c.Call.ID]
 		if !ok {
-			return nil, fmt.Errorf("%w: call %q (tool %q) has none", ErrMissingDecision, c.Call.ID, c.Call.Name)
+			return decisionSet{}, fmt.Errorf("%w: call %q (tool %q) has none", ErrMissingDecision, c.Call.ID, c.Call.Name)
 		}
 		switch {
 		case c.Kind == KindConfirm && d.Result != nil:
-			return nil, fmt.Errorf("agent: call %q needs Approve or Deny, not a result: %w", c.Call.ID, bedrockkit.ErrInvalidInput)
+			return decisionSet{}, fmt.Errorf("agent: call %q needs Approve or Deny, not a result: %w", c.Call.ID, bedrockkit.ErrInvalidInput)
 		case c.Kind == KindReturnControl && d.Result == nil:
-			return nil, fmt.Errorf("agent: call %q returns control; answer it with Respond or RespondError: %w", c.Call.ID, bedrockkit.ErrInvalidInput)
+			return decisionSet{}, fmt.Errorf("agent: call %q returns control; answer it with Respond or RespondError: %w", c.Call.ID, bedrockkit.ErrInvalidInput)
 		}
 		if err := a.checkDecision(d); err != nil {
-			return nil, err
+			return decisionSet{}, err
 		}
 	}
-	for id := range byID {
-		if _, ok := pendingByID[id]; !ok {
-			return nil, fmt.Errorf("%w: %q is not one of the pending calls", ErrUnknownCall, id)
+	for id := range ds.byCall {
+		if _, ok := ds.pending[id]; !ok {
+			return decisionSet{}, fmt.Errorf("%w: %q is not one of the pending calls", ErrUnknownCall, id)
 		}
 	}
-	// Claim the pause before running anything: the save fails with
-	// ErrConflict if another Resume loaded the session at the same time,
-	// and a Resume that comes later sees the claim.
-	if since := sess.Resuming; !since.IsZero() && time.Since(since) < a.Pause.resumeLease() {
-		return nil, fmt.Errorf("%w: pause %s of session %q is being resumed by another call since %s; wait for it to finish", ErrConflict, p.ID, sess.ID, since.Format(time.RFC3339))
+	return ds, nil
+}
+
+// claim marks the pause as being resumed before anything runs: the save
+// fails with ErrConflict if another Resume loaded the session at the same
+// time, and a Resume that comes later sees the claim until it lapses
+// (PauseOptions.ResumeLease). fail releases it.
+func (r *runner) claim(ctx context.Context, p *Pending) error {
+	sess := r.sess
+	if since := sess.Resuming; !since.IsZero() && time.Since(since) < r.a.Pause.resumeLease() {
+		return fmt.Errorf("%w: pause %s of session %q is being resumed by another call since %s; wait for it to finish", ErrConflict, p.ID, sess.ID, since.Format(time.RFC3339))
 	}
 	sess.Resuming = time.Now().UTC()
 	if err := r.mem.Save(ctx, sess); err != nil {
-		return nil, fmt.Errorf("agent: claim pause %s of session %q: %w", p.ID, sess.ID, err)
+		return fmt.Errorf("agent: claim pause %s of session %q: %w", p.ID, sess.ID, err)
 	}
 	r.dirty = true // fail must release the claim
+	return nil
+}
 
-	r.resumeID = p.ID
-	if cp := sess.InProgress; cp != nil && cp.ResumeID == p.ID {
-		// This resume already ran and failed later in the turn: continue
-		// from where it stopped.
-		r.sess.InProgress = nil
-		r.sess.PromptAttributes = cloneAttrs(p.PromptAttributes)
-		r.buildSystem()
-		if err := r.restore(cp); err != nil {
-			return r.fail(ctx, err)
-		}
-		return r.continueTurn(ctx)
-	}
+// restorePause puts the runner back where the run paused.
+func (r *runner) restorePause(p *Pending) {
 	r.sess.InProgress = nil
 	r.turn = slices.Clone(p.Messages)
 	r.iter = p.Iteration
@@ -100,7 +151,14 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 	r.invalid = p.InvalidCalls
 	r.sess.PromptAttributes = cloneAttrs(p.PromptAttributes)
 	r.buildSystem()
+}
 
+// decide applies the decisions to the calls of the paused model turn: the
+// results known at the pause are kept, return-of-control answers and denials
+// become results, and approved calls that pass the authorizer become jobs
+// (or replay their recorded result). It returns the results in call order,
+// the jobs filling the rest.
+func (r *runner) decide(ctx context.Context, p *Pending, ds decisionSet) ([]bedrockkit.ToolResult, []job, error) {
 	known := map[string]bedrockkit.ToolResult{}
 	for _, res := range p.Results {
 		known[res.CallID] = res
@@ -113,46 +171,46 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 			results[i] = res
 			continue
 		}
-		pc, ok := pendingByID[c.ID]
+		pc, ok := ds.pending[c.ID]
 		if !ok {
-			return r.fail(ctx, fmt.Errorf("agent: pending state %s has no result or pending entry for call %q: %w", p.ID, c.ID, bedrockkit.ErrInvalidInput))
+			return nil, nil, fmt.Errorf("agent: pending state %s has no result or pending entry for call %q: %w", p.ID, c.ID, bedrockkit.ErrInvalidInput)
 		}
-		d := byID[c.ID]
-		switch {
-		case pc.Kind == KindReturnControl:
-			res := bedrockkit.ToolResult{CallID: c.ID, Parts: slices.Clone(d.Result.Parts), IsError: d.Result.IsError}
-			results[i] = res
-			r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: res, IdempotencyKey: pc.IdempotencyKey})
-		case !d.Approved:
-			reason := d.Reason
-			if reason == "" {
-				reason = "no reason given"
-			}
-			res := textResult(c.ID, fmt.Sprintf("The user denied this call to %s (%s). Do not retry it; continue without it.", c.Name, reason), true)
-			results[i] = res
-			r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: res, IdempotencyKey: pc.IdempotencyKey})
-		default:
-			if res, ok := r.authorize(ctx, r.tools[c.Name], c, pc.IdempotencyKey); !ok {
-				results[i] = res
-				continue
-			}
-			if rec, ok := r.sess.Records[pc.IdempotencyKey]; ok {
-				results[i] = rec
-				r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: rec, IdempotencyKey: pc.IdempotencyKey, Replayed: true})
-				continue
-			}
-			t := r.tools[c.Name]
-			if t == nil {
-				return r.fail(ctx, fmt.Errorf("agent: approved call %q names tool %q, which this agent does not have; resume with the same tools: %w", c.ID, c.Name, bedrockkit.ErrInvalidInput))
-			}
-			jobs = append(jobs, job{index: i, tool: t, call: c, key: pc.IdempotencyKey})
+		d := ds.byCall[c.ID]
+		if pc.Kind == KindReturnControl || !d.Approved {
+			results[i] = answered(c, pc.Kind, d)
+			r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: results[i], IdempotencyKey: pc.IdempotencyKey})
+			continue
 		}
+		if res, ok := r.authorize(ctx, r.tools[c.Name], c, pc.IdempotencyKey); !ok {
+			results[i] = res
+			continue
+		}
+		if rec, ok := r.sess.Records[pc.IdempotencyKey]; ok {
+			results[i] = rec
+			r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: rec, IdempotencyKey: pc.IdempotencyKey, Replayed: true})
+			continue
+		}
+		t := r.tools[c.Name]
+		if t == nil {
+			return nil, nil, fmt.Errorf("agent: approved call %q names tool %q, which this agent does not have; resume with the same tools: %w", c.ID, c.Name, bedrockkit.ErrInvalidInput)
+		}
+		jobs = append(jobs, job{index: i, tool: t, call: c, key: pc.IdempotencyKey})
 	}
-	if err := r.runJobs(ctx, jobs, results); err != nil {
-		return r.fail(ctx, err)
+	return results, jobs, nil
+}
+
+// answered is the result of a call the caller answered without it running
+// here: the caller's result of a return-of-control call, or the refusal of
+// a denied one.
+func answered(c bedrockkit.ToolCall, kind PendingKind, d Decision) bedrockkit.ToolResult {
+	if kind == KindReturnControl { // matchDecisions made sure d.Result is set
+		return bedrockkit.ToolResult{CallID: c.ID, Parts: slices.Clone(d.Result.Parts), IsError: d.Result.IsError}
 	}
-	r.observe(results)
-	return r.loop(ctx)
+	reason := d.Reason
+	if reason == "" {
+		reason = "no reason given"
+	}
+	return textResult(c.ID, fmt.Sprintf("The user denied this call to %s (%s). Do not retry it; continue without it.", c.Name, reason), true)
 }
 
 // pause stores the pending state and returns it.

@@ -101,6 +101,9 @@ func (a *Agent) loadSession(ctx context.Context, mem Memory, id string) (*Sessio
 	return s, true, nil
 }
 
+// start runs a new turn of session sessionID in named steps: load the
+// session and decide whether an unfinished turn continues (openTurn),
+// summarise old history, guard the input (guardInput), then the loop.
 func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOption, stream bool, emit func(Event)) (*Result, error) {
 	var cfg runConfig
 	for _, o := range opts {
@@ -113,7 +116,46 @@ func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOp
 	if err != nil {
 		return nil, err
 	}
-	if r.sess, _, err = a.loadSession(ctx, r.mem, sessionID); err != nil {
+	cp, err := r.openTurn(ctx, sessionID, input, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cp != nil {
+		// The same input after a failure: continue the unfinished turn from
+		// its checkpoint instead of asking the model again, so tools that ran
+		// are not run again.
+		r.buildSystem()
+		if err := r.restore(cp); err != nil {
+			return nil, err
+		}
+		return r.continueTurn(ctx)
+	}
+	if err := r.summarize(ctx); err != nil {
+		return r.fail(ctx, err)
+	}
+	input, blocked, err := r.guardInput(ctx, input)
+	if err != nil {
+		return r.fail(ctx, err)
+	}
+	if blocked != nil {
+		res := r.result()
+		res.Output = blocked.Verdict.Message
+		res.StopReason = bedrockkit.StopGuardrailIntervened
+		r.emit(Failure{Err: blocked})
+		return res, blocked
+	}
+	r.buildSystem()
+	r.turn = []bedrockkit.Message{bedrockkit.UserText(input)}
+	return r.loop(ctx)
+}
+
+// openTurn loads the session into r.sess for a new turn with input: a
+// pending pause is abandoned, the run options' attributes are applied, and
+// the checkpoint of an unfinished turn is returned when input is the same
+// (nil otherwise: a different turn abandons it).
+func (r *runner) openTurn(ctx context.Context, sessionID, input string, cfg runConfig) (*Checkpoint, error) {
+	var err error
+	if r.sess, _, err = r.a.loadSession(ctx, r.mem, sessionID); err != nil {
 		return nil, err
 	}
 	r.input = input
@@ -137,42 +179,30 @@ func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOp
 		maps.Copy(r.sess.Attributes, cfg.sessionAttrs)
 	}
 	r.sess.PromptAttributes = cloneAttrs(cfg.promptAttrs)
-	if cp != nil {
-		// The same input after a failure: continue the unfinished turn from
-		// its checkpoint instead of asking the model again, so tools that ran
-		// are not run again.
-		r.buildSystem()
-		if err := r.restore(cp); err != nil {
-			return nil, err
-		}
-		return r.continueTurn(ctx)
+	return cp, nil
+}
+
+// guardInput checks the user's input with the Guardrail and returns the
+// text the turn goes on with (the guard's rewrite, if it rewrote it), or
+// the guard's block.
+func (r *runner) guardInput(ctx context.Context, input string) (string, *GuardrailError, error) {
+	if r.a.Guardrail == nil {
+		return input, nil, nil
 	}
-	if err := r.summarize(ctx); err != nil {
-		return r.fail(ctx, err)
+	v, err := r.a.Guardrail.Check(ctx, StageInput, input)
+	if err != nil {
+		return "", nil, fmt.Errorf("agent: guardrail on input: %w", err)
 	}
-	if a.Guardrail != nil {
-		v, err := a.Guardrail.Check(ctx, StageInput, input)
-		if err != nil {
-			return r.fail(ctx, fmt.Errorf("agent: guardrail on input: %w", err))
-		}
-		if v.Intervened() {
-			r.emit(GuardrailIntervened{Stage: StageInput, Verdict: v})
-		}
-		if v.Blocked {
-			res := r.result()
-			res.Output = v.Message
-			res.StopReason = bedrockkit.StopGuardrailIntervened
-			err := &GuardrailError{Stage: StageInput, Verdict: v}
-			r.emit(Failure{Err: err})
-			return res, err
-		}
-		if v.Text != "" {
-			input = v.Text
-		}
+	if v.Intervened() {
+		r.emit(GuardrailIntervened{Stage: StageInput, Verdict: v})
 	}
-	r.buildSystem()
-	r.turn = []bedrockkit.Message{bedrockkit.UserText(input)}
-	return r.loop(ctx)
+	if v.Blocked {
+		return "", &GuardrailError{Stage: StageInput, Verdict: v}, nil
+	}
+	if v.Text != "" {
+		input = v.Text
+	}
+	return input, nil, nil
 }
 
 // buildSystem assembles the system prompt: instructions, the summary of
@@ -303,12 +333,7 @@ func (r *runner) callModel(ctx context.Context) (resp *bedrockkit.Response, gerr
 	if r.limits.MaxTokens > 0 && r.usage.Total() >= r.limits.MaxTokens {
 		return nil, nil, &LimitError{Limit: "MaxTokens", Value: r.limits.MaxTokens, Err: bedrockkit.ErrBudgetExceeded}
 	}
-	r.msgs = append(append(r.msgs[:0], r.sess.Messages...), r.turn...)
-	r.withMemory()
-	inf := r.a.Inference
-	req := &bedrockkit.Request{System: r.system, Messages: r.msgs, Tools: r.defs,
-		MaxTokens: inf.MaxTokens, Temperature: inf.Temperature, TopP: inf.TopP,
-		StopSequences: inf.StopSequences, Extra: inf.Extra, Output: r.a.Output}
+	req := r.nextRequest()
 	// With Output, the budget is asked per attempt under StructuredOutput
 	// (setupModel); otherwise here, once per call.
 	outerBudget := r.a.Budget != nil && r.a.Output == nil
@@ -319,15 +344,7 @@ func (r *runner) callModel(ctx context.Context) (resp *bedrockkit.Response, gerr
 	}
 	r.iter++
 	start := time.Now()
-	if r.stream {
-		var answered bool
-		resp, err = bedrockkit.Collect(r.forward(ctx, r.model.Stream(ctx, req), &answered))
-		if answered && err == nil {
-			resp.Message = answerOnly(resp.Message)
-		}
-	} else {
-		resp, err = r.model.Generate(ctx, req)
-	}
+	resp, err = r.generate(ctx, req)
 	ev := ModelCalled{Iteration: r.iter, Model: r.modelID, Start: start, Duration: time.Since(start)}
 	var oe *bedrockkit.OutputError
 	switch {
@@ -365,6 +382,31 @@ func (r *runner) callModel(ctx context.Context) (resp *bedrockkit.Response, gerr
 	out := *resp
 	out.Message = msg
 	return &out, gerr, nil
+}
+
+// nextRequest builds the request of the next model call: the session's
+// history and the turn so far (with the recalled memory), the system
+// prompt, the tools and the inference parameters.
+func (r *runner) nextRequest() *bedrockkit.Request {
+	r.msgs = append(append(r.msgs[:0], r.sess.Messages...), r.turn...)
+	r.withMemory()
+	inf := r.a.Inference
+	return &bedrockkit.Request{System: r.system, Messages: r.msgs, Tools: r.defs,
+		MaxTokens: inf.MaxTokens, Temperature: inf.Temperature, TopP: inf.TopP,
+		StopSequences: inf.StopSequences, Extra: inf.Extra, Output: r.a.Output}
+}
+
+// generate calls the model, streaming when the run streams (see forward).
+func (r *runner) generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+	if !r.stream {
+		return r.model.Generate(ctx, req)
+	}
+	var answered bool
+	resp, err := bedrockkit.Collect(r.forward(ctx, r.model.Stream(ctx, req), &answered))
+	if answered && err == nil {
+		resp.Message = answerOnly(resp.Message)
+	}
+	return resp, err
 }
 
 // forward passes stream events through. Text deltas are emitted as they

@@ -41,23 +41,13 @@ func (r *runner) handleCalls(ctx context.Context, calls []bedrockkit.ToolCall) (
 			r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: results[i], IdempotencyKey: key, Invalid: true})
 			continue
 		}
-		if r.a.Guardrail != nil {
-			v, err := r.a.Guardrail.Check(ctx, StageToolInput, string(c.Input))
-			if err != nil {
-				return nil, nil, fmt.Errorf("agent: guardrail on tool input: %w", err)
-			}
-			if v.Intervened() {
-				r.emit(GuardrailIntervened{Stage: StageToolInput, Verdict: v, CallID: c.ID})
-			}
-			if v.Blocked {
-				msg := v.Message
-				if msg == "" {
-					msg = "This call was blocked by a guardrail."
-				}
-				results[i] = textResult(c.ID, msg, true)
-				r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: results[i], IdempotencyKey: key})
-				continue
-			}
+		guarded, ok, err := r.guardInputOf(ctx, c, key)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			results[i] = guarded
+			continue
 		}
 		if res, ok := r.authorize(ctx, t, c, key); !ok {
 			results[i] = res
@@ -84,6 +74,32 @@ func (r *runner) handleCalls(ctx context.Context, calls []bedrockkit.ToolCall) (
 		return nil, nil, err
 	}
 	return results, pending, nil
+}
+
+// guardInputOf checks a validated call's arguments with the Guardrail. It
+// returns true when the call may go on; otherwise it emits ToolCalled and
+// returns the refusal the model sees.
+func (r *runner) guardInputOf(ctx context.Context, c bedrockkit.ToolCall, key string) (bedrockkit.ToolResult, bool, error) {
+	if r.a.Guardrail == nil {
+		return bedrockkit.ToolResult{}, true, nil
+	}
+	v, err := r.a.Guardrail.Check(ctx, StageToolInput, string(c.Input))
+	if err != nil {
+		return bedrockkit.ToolResult{}, false, fmt.Errorf("agent: guardrail on tool input: %w", err)
+	}
+	if v.Intervened() {
+		r.emit(GuardrailIntervened{Stage: StageToolInput, Verdict: v, CallID: c.ID})
+	}
+	if !v.Blocked {
+		return bedrockkit.ToolResult{}, true, nil
+	}
+	msg := v.Message
+	if msg == "" {
+		msg = "This call was blocked by a guardrail."
+	}
+	res := textResult(c.ID, msg, true)
+	r.emit(ToolCalled{Iteration: r.iter, Call: c, Result: res, IdempotencyKey: key})
+	return res, false, nil
 }
 
 type outcome struct {
