@@ -77,7 +77,7 @@ func checkDamaged(t *testing.T, dir string, n int, what string) bool {
 // snapshot: fsyncs).
 func checkDamagedOpts(t *testing.T, dir string, n int, what string, full bool) bool {
 	t.Helper()
-	ix, err := Open(Options{Dir: dir, NoSync: true})
+	ix, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 	if err == nil {
 		if m := missingAcked(t, ix, n, what); len(m) > 0 {
 			t.Fatalf("%s: Open succeeded without an error but acknowledged records %v are missing (Recovery %+v)", what, m, ix.Recovery())
@@ -97,14 +97,14 @@ func checkDamagedOpts(t *testing.T, dir string, n int, what string, full bool) b
 		t.Fatalf("%s: error does not say what was lost or how to proceed: %v", what, err)
 	}
 	// The refused Open changed nothing: it refuses again.
-	if _, err2 := Open(Options{Dir: dir, NoSync: true}); !errors.Is(err2, ErrCorrupt) {
+	if _, err2 := Open(tOpts(Options{Dir: dir, NoSync: true})); !errors.Is(err2, ErrCorrupt) {
 		t.Fatalf("%s: second Open = %v, want the same refusal", what, err2)
 	}
 	if !full {
 		return true
 	}
 
-	ix, err = Open(Options{Dir: dir, NoSync: true, AllowDataLoss: true})
+	ix, err = Open(tOpts(Options{Dir: dir, NoSync: true, AllowDataLoss: true}))
 	if err != nil {
 		t.Fatalf("%s: Open with AllowDataLoss: %v", what, err)
 	}
@@ -133,7 +133,7 @@ func checkDamagedOpts(t *testing.T, dir string, n int, what string, full bool) b
 		t.Fatalf("%s: write after recovery: %v", what, err)
 	}
 	ix.close(false)
-	ix, err = Open(Options{Dir: dir, NoSync: true})
+	ix, err = Open(tOpts(Options{Dir: dir, NoSync: true}))
 	if err != nil {
 		t.Fatalf("%s: Open after accepting the loss: %v", what, err)
 	}
@@ -155,7 +155,7 @@ func checkDamagedOpts(t *testing.T, dir string, n int, what string, full bool) b
 func logOnly(t *testing.T, n int) string {
 	t.Helper()
 	dir := t.TempDir()
-	ix, err := Open(Options{Dir: dir, NoSync: true})
+	ix, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,9 @@ func withFile(t *testing.T, dir, name string, b []byte) string {
 // record, and every third byte in between (file operations are slow on
 // some CI disks; every byte of the middle records is covered by the
 // framelog tests).
-func TestFlipEveryLogByte(t *testing.T) {
+func TestFlipEveryLogByte(t *testing.T) { bothModes(t, testFlipEveryLogByte) }
+
+func testFlipEveryLogByte(t *testing.T) {
 	const n = 8
 	base := logOnly(t, n)
 	seg := lastSegment(t, base)
@@ -212,14 +214,16 @@ func TestFlipEveryLogByte(t *testing.T) {
 
 // TestFlipInMiddleKeepsLaterRecords is the reported case: one flipped
 // byte in the middle of a 500-record log must not drop the 250 after it.
-func TestFlipInMiddleKeepsLaterRecords(t *testing.T) {
+func TestFlipInMiddleKeepsLaterRecords(t *testing.T) { bothModes(t, testFlipInMiddleKeepsLaterRecords) }
+
+func testFlipInMiddleKeepsLaterRecords(t *testing.T) {
 	const n = 500
 	base := logOnly(t, n)
 	seg := lastSegment(t, base)
 	b, _ := os.ReadFile(seg)
 	b[len(b)/2] ^= 0x20
 	dir := withFile(t, base, seg, b)
-	_, err := Open(Options{Dir: dir, NoSync: true})
+	_, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 	var ce *CorruptionError
 	if !errors.As(err, &ce) {
 		t.Fatalf("Open = %v, want a *CorruptionError", err)
@@ -232,7 +236,7 @@ func TestFlipInMiddleKeepsLaterRecords(t *testing.T) {
 		t.Fatalf("damage = %+v", d)
 	}
 	t.Log(err)
-	ix, err := Open(Options{Dir: dir, NoSync: true, AllowDataLoss: true})
+	ix, err := Open(tOpts(Options{Dir: dir, NoSync: true, AllowDataLoss: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,15 +255,17 @@ func TestFlipInMiddleKeepsLaterRecords(t *testing.T) {
 
 // TestTwoSegmentsFlips damages bytes of a log of two segments (no
 // snapshot left), where damage at the end of the first is not a torn tail.
-func TestTwoSegmentsFlips(t *testing.T) {
+func TestTwoSegmentsFlips(t *testing.T) { bothModes(t, testTwoSegmentsFlips) }
+
+func testTwoSegmentsFlips(t *testing.T) {
 	const n = 12
 	base := t.TempDir()
-	ix, _ := Open(Options{Dir: base})
+	ix, _ := Open(tOpts(Options{Dir: base}))
 	writeAcked(t, ix, 0, 6)
 	if err := ix.Close(); err != nil { // snapshot; a new segment follows
 		t.Fatal(err)
 	}
-	ix, _ = Open(Options{Dir: base})
+	ix, _ = Open(tOpts(Options{Dir: base}))
 	writeAcked(t, ix, 6, n)
 	ix.close(false)
 	snaps, _ := listFiles(base, "snap-", ".snap")
@@ -283,13 +289,17 @@ func TestTwoSegmentsFlips(t *testing.T) {
 		b := append([]byte(nil), orig...)
 		b[len(b)-3] ^= 0x01
 		dir := withFile(t, base, name, b)
-		if _, err := Open(Options{Dir: dir, NoSync: true}); !errors.Is(err, ErrCorrupt) {
+		if _, err := Open(tOpts(Options{Dir: dir, NoSync: true})); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("%s: last record damaged: Open = %v, want ErrCorrupt", filepath.Base(name), err)
 		}
 	}
 }
 
 func TestDamagedSegmentHeaderKeepsRecords(t *testing.T) {
+	bothModes(t, testDamagedSegmentHeaderKeepsRecords)
+}
+
+func testDamagedSegmentHeaderKeepsRecords(t *testing.T) {
 	base := logOnly(t, 20)
 	seg := lastSegment(t, base)
 	orig, _ := os.ReadFile(seg)
@@ -301,7 +311,7 @@ func TestDamagedSegmentHeaderKeepsRecords(t *testing.T) {
 		b := append([]byte(nil), orig...)
 		damage(b)
 		dir := withFile(t, base, seg, b)
-		ix, err := Open(Options{Dir: dir, NoSync: true})
+		ix, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 		if err != nil {
 			t.Fatalf("header damage alone loses nothing, Open = %v", err)
 		}
@@ -314,7 +324,7 @@ func TestDamagedSegmentHeaderKeepsRecords(t *testing.T) {
 		}
 		writeAcked(t, ix, 20, 21)
 		ix.close(false)
-		ix, err = Open(Options{Dir: dir, NoSync: true})
+		ix, err = Open(tOpts(Options{Dir: dir, NoSync: true}))
 		if err != nil || ix.Len() != 21 || len(ix.Recovery().Damage) != 0 {
 			t.Fatalf("reopen: %v, %d records, %+v", err, ix.Len(), ix.Recovery())
 		}
@@ -325,11 +335,13 @@ func TestDamagedSegmentHeaderKeepsRecords(t *testing.T) {
 // TestTornTailStaysSilent: what a crash leaves (a cut last record, or
 // zeros where its bytes never reached the disk) is repaired without an
 // error or a damage report.
-func TestTornTailStaysSilent(t *testing.T) {
+func TestTornTailStaysSilent(t *testing.T) { bothModes(t, testTornTailStaysSilent) }
+
+func testTornTailStaysSilent(t *testing.T) {
 	base := logOnly(t, 10)
 	seg := lastSegment(t, base)
 	orig, _ := os.ReadFile(seg)
-	ix, _ := Open(Options{Dir: base})
+	ix, _ := Open(tOpts(Options{Dir: base}))
 	ix.close(false)
 	cases := map[string][]byte{
 		"cut":          orig[:len(orig)-5],
@@ -344,7 +356,7 @@ func TestTornTailStaysSilent(t *testing.T) {
 	cases["zeroed-last"] = last
 	for name, b := range cases {
 		dir := withFile(t, base, seg, b)
-		ix, err := Open(Options{Dir: dir, NoSync: true})
+		ix, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 		if err != nil {
 			t.Fatalf("%s: Open = %v", name, err)
 		}
@@ -363,7 +375,7 @@ func TestTornTailStaysSilent(t *testing.T) {
 		}
 		writeAcked(t, ix, 50, 51)
 		ix.close(false)
-		ix, err = Open(Options{Dir: dir, NoSync: true})
+		ix, err = Open(tOpts(Options{Dir: dir, NoSync: true}))
 		if err != nil || ix.Len() != want+1 {
 			t.Fatalf("%s: reopen after a write: %v, %d records", name, err, ix.Len())
 		}
@@ -388,7 +400,7 @@ func lastRecordSize(t *testing.T, b []byte) int64 {
 func twoSnapshots(t *testing.T) (dir string, n int) {
 	dir = t.TempDir()
 	for round := range 3 {
-		ix, err := Open(Options{Dir: dir, NoSync: true})
+		ix, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -397,7 +409,7 @@ func twoSnapshots(t *testing.T) (dir string, n int) {
 			t.Fatal(err)
 		}
 	}
-	ix, _ := Open(Options{Dir: dir, NoSync: true})
+	ix, _ := Open(tOpts(Options{Dir: dir, NoSync: true}))
 	writeAcked(t, ix, 30, 35)
 	ix.close(false)
 	if snaps, _ := listFiles(dir, "snap-", ".snap"); len(snaps) != 2 {
@@ -410,6 +422,10 @@ func twoSnapshots(t *testing.T) (dir string, n int) {
 }
 
 func TestDamagedNewestSnapshotFallsBackWithoutLoss(t *testing.T) {
+	bothModes(t, testDamagedNewestSnapshotFallsBackWithoutLoss)
+}
+
+func testDamagedNewestSnapshotFallsBackWithoutLoss(t *testing.T) {
 	base, n := twoSnapshots(t)
 	snaps, _ := listFiles(base, "snap-", ".snap")
 	newest := snapName(base, snaps[1])
@@ -418,7 +434,7 @@ func TestDamagedNewestSnapshotFallsBackWithoutLoss(t *testing.T) {
 		b := append([]byte(nil), orig...)
 		b[pos] ^= 0x10
 		dir := withFile(t, base, newest, b)
-		ix, err := Open(Options{Dir: dir, NoSync: true})
+		ix, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 		if err != nil {
 			t.Fatalf("pos %d: the older snapshot and the log hold everything, Open = %v", pos, err)
 		}
@@ -439,7 +455,9 @@ func TestDamagedNewestSnapshotFallsBackWithoutLoss(t *testing.T) {
 // TestBothSnapshotsDamaged: with the early log gone, the records only the
 // snapshots hold are salvaged frame by frame; what cannot be read is
 // named.
-func TestBothSnapshotsDamaged(t *testing.T) {
+func TestBothSnapshotsDamaged(t *testing.T) { bothModes(t, testBothSnapshotsDamaged) }
+
+func testBothSnapshotsDamaged(t *testing.T) {
 	base, n := twoSnapshots(t)
 	snaps, _ := listFiles(base, "snap-", ".snap")
 	dir := copyDir(t, base)
@@ -449,7 +467,7 @@ func TestBothSnapshotsDamaged(t *testing.T) {
 		b[len(snapMagic)+20+8+10] ^= 0xff // inside the first record's payload
 		os.WriteFile(name, b, 0o644)
 	}
-	_, err := Open(Options{Dir: dir, NoSync: true})
+	_, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 	var ce *CorruptionError
 	if !errors.As(err, &ce) {
 		t.Fatalf("Open = %v, want a *CorruptionError", err)
@@ -482,10 +500,12 @@ func TestBothSnapshotsDamaged(t *testing.T) {
 // TestDamagedSnapshotsWholeLog: while the log since the first write is
 // still there (fewer than three snapshots so far), damaged snapshots lose
 // nothing.
-func TestDamagedSnapshotsWholeLog(t *testing.T) {
+func TestDamagedSnapshotsWholeLog(t *testing.T) { bothModes(t, testDamagedSnapshotsWholeLog) }
+
+func testDamagedSnapshotsWholeLog(t *testing.T) {
 	dir := t.TempDir()
 	for round := range 2 {
-		ix, _ := Open(Options{Dir: dir, NoSync: true})
+		ix, _ := Open(tOpts(Options{Dir: dir, NoSync: true}))
 		writeAcked(t, ix, round*10, round*10+10)
 		ix.Close()
 	}
@@ -495,7 +515,7 @@ func TestDamagedSnapshotsWholeLog(t *testing.T) {
 		b[len(b)/2] ^= 0x01
 		os.WriteFile(snapName(dir, s), b, 0o644)
 	}
-	ix, err := Open(Options{Dir: dir, NoSync: true})
+	ix, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 	if err != nil {
 		t.Fatalf("Open = %v; the whole log is there", err)
 	}
@@ -510,13 +530,15 @@ func TestDamagedSnapshotsWholeLog(t *testing.T) {
 
 // TestMissingSegmentIsALoss: a log segment deleted from the directory is
 // a gap in the log positions, not a clean open.
-func TestMissingSegmentIsALoss(t *testing.T) {
+func TestMissingSegmentIsALoss(t *testing.T) { bothModes(t, testMissingSegmentIsALoss) }
+
+func testMissingSegmentIsALoss(t *testing.T) {
 	base, n := twoSnapshots(t)
 	snaps, _ := listFiles(base, "snap-", ".snap")
 	dir := copyDir(t, base)
 	os.Remove(snapName(dir, snaps[1]))
 	os.Remove(snapName(dir, snaps[0]))
-	_, err := Open(Options{Dir: dir, NoSync: true})
+	_, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 	var ce *CorruptionError
 	if !errors.As(err, &ce) {
 		t.Fatalf("Open without the snapshots that hold the first records = %v", err)

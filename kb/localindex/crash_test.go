@@ -29,7 +29,7 @@ func crashVec(i int) []float32 { return crashtest.Vector(i, 8) }
 // same (atomic) batch. After an op commits, the writer prints i.
 func crashWriterMain() bool {
 	return crashtest.Child(envCrash, func(dir string) (crashtest.Writer, error) {
-		ix, err := Open(Options{Dir: dir, SnapshotBytes: 96 << 10})
+		ix, err := Open(tOpts(Options{Dir: dir, SnapshotBytes: 96 << 10}))
 		if err != nil {
 			return crashtest.Writer{}, err
 		}
@@ -47,10 +47,12 @@ func crashWriterMain() bool {
 	})
 }
 
-func TestCrashKill(t *testing.T) {
+func TestCrashKill(t *testing.T) { bothModes(t, testCrashKill) }
+
+func testCrashKill(t *testing.T) {
 	snapshotsSeen := 0
 	kills, totalAcked := crashtest.Kill(t, crashtest.Config{EnvPrefix: envCrash, Kills: 5, PerRun: 2000}, func(st crashtest.State) {
-		ix, err := Open(Options{Dir: st.Dir})
+		ix, err := Open(tOpts(Options{Dir: st.Dir}))
 		if err != nil {
 			t.Fatalf("run %d: reopen after kill failed: %v", st.Run, err)
 		}

@@ -67,6 +67,20 @@
 // length field of the record holding it is itself damaged, and must then
 // still fit the log position order.
 //
+// # Encryption at rest
+//
+// With Options.Encryption the log, snapshots, graph files and the Int8
+// vector file are encrypted with AES-256-GCM under data keys wrapped by a
+// KeyProvider: AWS KMS (keyprovider/awskms) or a key the caller holds
+// (keyprovider.NewStatic). Every record is sealed on its own with its
+// file and log position as associated data, and no nonce repeats under a
+// key (each file, and each process appending to a log segment, seals
+// under a fresh key), so the treatment of crashes and damaged files above
+// is unchanged: a record that does not authenticate is damage, never
+// data. A wrong or missing key fails Open before anything is read.
+// RotateKey re-encrypts everything under a new data key while writers go
+// on, then deletes the old key. See EncryptionOptions.
+//
 // # Search limits
 //
 // A search checks its context every 1,024 slots of a scan and every 64

@@ -58,9 +58,11 @@ func copyDir(t *testing.T, src string) string {
 	return dst
 }
 
-func TestReopenKeepsEverything(t *testing.T) {
+func TestReopenKeepsEverything(t *testing.T) { bothModes(t, testReopenKeepsEverything) }
+
+func testReopenKeepsEverything(t *testing.T) {
 	dir := t.TempDir()
-	ix, err := Open(Options{Dir: dir})
+	ix, err := Open(tOpts(Options{Dir: dir}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	for round := range 3 {
-		ix, err = Open(Options{Dir: dir})
+		ix, err = Open(tOpts(Options{Dir: dir}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,9 +95,11 @@ func TestReopenKeepsEverything(t *testing.T) {
 	}
 }
 
-func TestTornTailIsCut(t *testing.T) {
+func TestTornTailIsCut(t *testing.T) { bothModes(t, testTornTailIsCut) }
+
+func testTornTailIsCut(t *testing.T) {
 	base := t.TempDir()
-	ix, err := Open(Options{Dir: base})
+	ix, err := Open(tOpts(Options{Dir: base}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +115,7 @@ func TestTornTailIsCut(t *testing.T) {
 			if err := os.Truncate(seg, fi.Size()-cut); err != nil {
 				t.Fatal(err)
 			}
-			ix, err := Open(Options{Dir: dir})
+			ix, err := Open(tOpts(Options{Dir: dir}))
 			if err != nil {
 				t.Fatalf("open refused: %v", err)
 			}
@@ -125,7 +129,7 @@ func TestTornTailIsCut(t *testing.T) {
 			// The log keeps working after the cut.
 			writeN(t, ix, 100, 101)
 			ix.close(false)
-			ix, err = Open(Options{Dir: dir})
+			ix, err = Open(tOpts(Options{Dir: dir}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,9 +147,11 @@ func TestTornTailIsCut(t *testing.T) {
 // TestCorruptLastRecordIsReported: a changed byte in the last record is
 // not a crash's torn write: that record was acknowledged, and losing it
 // takes AllowDataLoss.
-func TestCorruptLastRecordIsReported(t *testing.T) {
+func TestCorruptLastRecordIsReported(t *testing.T) { bothModes(t, testCorruptLastRecordIsReported) }
+
+func testCorruptLastRecordIsReported(t *testing.T) {
 	dir := t.TempDir()
-	ix, err := Open(Options{Dir: dir})
+	ix, err := Open(tOpts(Options{Dir: dir}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +161,7 @@ func TestCorruptLastRecordIsReported(t *testing.T) {
 	b, _ := os.ReadFile(seg)
 	b[len(b)-10] ^= 0xff // inside the last record's payload
 	os.WriteFile(seg, b, 0o644)
-	_, err = Open(Options{Dir: dir})
+	_, err = Open(tOpts(Options{Dir: dir}))
 	var ce *CorruptionError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "checksum") {
 		t.Fatalf("Open = %v, want a *CorruptionError naming the checksum failure", err)
@@ -163,7 +169,7 @@ func TestCorruptLastRecordIsReported(t *testing.T) {
 	if n, exact := ce.RecordsLost(); n != 1 || !exact || ce.Damage[0].FirstLSN != 20 {
 		t.Fatalf("lost %d (exact %v), damage %+v; want log position 20", n, exact, ce.Damage)
 	}
-	ix, err = Open(Options{Dir: dir, AllowDataLoss: true})
+	ix, err = Open(tOpts(Options{Dir: dir, AllowDataLoss: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,12 +179,14 @@ func TestCorruptLastRecordIsReported(t *testing.T) {
 	}
 }
 
-func TestBadSnapshotFallsBack(t *testing.T) {
+func TestBadSnapshotFallsBack(t *testing.T) { bothModes(t, testBadSnapshotFallsBack) }
+
+func testBadSnapshotFallsBack(t *testing.T) {
 	dir := t.TempDir()
-	ix, _ := Open(Options{Dir: dir})
+	ix, _ := Open(tOpts(Options{Dir: dir}))
 	writeN(t, ix, 0, 30)
 	ix.Close() // snapshot 1
-	ix, _ = Open(Options{Dir: dir})
+	ix, _ = Open(tOpts(Options{Dir: dir}))
 	writeN(t, ix, 30, 60)
 	ix.Close() // snapshot 2
 	snaps, _ := listFiles(dir, "snap-", ".snap")
@@ -192,7 +200,7 @@ func TestBadSnapshotFallsBack(t *testing.T) {
 	// Garbage in the directory is ignored.
 	os.WriteFile(filepath.Join(dir, "wal-zz.log"), []byte("junk"), 0o644)
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("junk"), 0o644)
-	ix, err := Open(Options{Dir: dir})
+	ix, err := Open(tOpts(Options{Dir: dir}))
 	if err != nil {
 		t.Fatalf("open refused: %v", err)
 	}
@@ -209,12 +217,14 @@ func TestBadSnapshotFallsBack(t *testing.T) {
 // TestDamagedMiddleSegment: with the newest snapshot gone, a damaged
 // record in the segment after the older one is skipped, the rest of that
 // segment and the next are kept.
-func TestDamagedMiddleSegment(t *testing.T) {
+func TestDamagedMiddleSegment(t *testing.T) { bothModes(t, testDamagedMiddleSegment) }
+
+func testDamagedMiddleSegment(t *testing.T) {
 	dir := t.TempDir()
-	ix, _ := Open(Options{Dir: dir})
+	ix, _ := Open(tOpts(Options{Dir: dir}))
 	writeN(t, ix, 0, 10)
 	ix.Close() // snap A; segment after A
-	ix, _ = Open(Options{Dir: dir})
+	ix, _ = Open(tOpts(Options{Dir: dir}))
 	writeN(t, ix, 10, 20)
 	ix.Close() // snap B
 	snaps, _ := listFiles(dir, "snap-", ".snap")
@@ -228,10 +238,10 @@ func TestDamagedMiddleSegment(t *testing.T) {
 	b, _ := os.ReadFile(mid)
 	b[len(b)/2] ^= 0xff
 	os.WriteFile(mid, b, 0o644)
-	if _, err := Open(Options{Dir: dir}); !errors.Is(err, ErrCorrupt) {
+	if _, err := Open(tOpts(Options{Dir: dir})); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Open = %v, want ErrCorrupt", err)
 	}
-	ix, err := Open(Options{Dir: dir, AllowDataLoss: true})
+	ix, err := Open(tOpts(Options{Dir: dir, AllowDataLoss: true}))
 	if err != nil {
 		t.Fatalf("open refused: %v", err)
 	}
@@ -243,7 +253,7 @@ func TestDamagedMiddleSegment(t *testing.T) {
 	}
 	writeN(t, ix, 100, 105)
 	ix.Close()
-	ix, err = Open(Options{Dir: dir})
+	ix, err = Open(tOpts(Options{Dir: dir}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +266,7 @@ func TestDamagedMiddleSegment(t *testing.T) {
 func TestHundredThousandIDs(t *testing.T) {
 	const n = 100_000
 	dir := t.TempDir()
-	ix, err := Open(Options{Dir: dir, NoSync: true})
+	ix, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +286,7 @@ func TestHundredThousandIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, how := range []string{"log replay", "snapshot"} {
-		ix, err = Open(Options{Dir: dir})
+		ix, err = Open(tOpts(Options{Dir: dir}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -295,26 +305,26 @@ func TestHundredThousandIDs(t *testing.T) {
 
 func TestDirIsLocked(t *testing.T) {
 	dir := t.TempDir()
-	ix, err := Open(Options{Dir: dir})
+	ix, err := Open(tOpts(Options{Dir: dir}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	if _, err := Open(Options{Dir: dir}); err == nil {
+	if _, err := Open(tOpts(Options{Dir: dir})); err == nil {
 		t.Fatal("a second Open of the same directory succeeded")
 	}
 }
 
 func TestDimensionsOption(t *testing.T) {
 	dir := t.TempDir()
-	ix, _ := Open(Options{Dir: dir})
+	ix, _ := Open(tOpts(Options{Dir: dir}))
 	writeN(t, ix, 0, 3)
 	ix.Close()
-	_, err := Open(Options{Dir: dir, Dimensions: 16})
+	_, err := Open(tOpts(Options{Dir: dir, Dimensions: 16}))
 	if !errors.Is(err, kb.ErrDimensionMismatch) {
 		t.Fatalf("opening 8-dimension data with Dimensions 16: %v, want ErrDimensionMismatch", err)
 	}
-	ix, err = Open(Options{Dir: dir, Dimensions: 8})
+	ix, err = Open(tOpts(Options{Dir: dir, Dimensions: 8}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,10 +342,12 @@ func TestDimensionsOption(t *testing.T) {
 // only in the vector file. A failed write keeps the vector in memory (no
 // loss, results stay exact, a snapshot persists it); a failed read fails
 // the search, Get and snapshot instead of scoring a vector as zero.
-func TestVectorFileFailures(t *testing.T) {
+func TestVectorFileFailures(t *testing.T) { bothModes(t, testVectorFileFailures) }
+
+func testVectorFileFailures(t *testing.T) {
 	dir := t.TempDir()
 	vecs := clustered(600, 32, 4)
-	ix, err := Open(Options{Dir: dir, Quantization: Int8, NoSync: true})
+	ix, err := Open(tOpts(Options{Dir: dir, Quantization: Int8, NoSync: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +404,7 @@ func TestVectorFileFailures(t *testing.T) {
 	}
 
 	// Nothing was lost: reopen and compare every vector.
-	ix, err = Open(Options{Dir: dir, Quantization: Int8, NoSync: true})
+	ix, err = Open(tOpts(Options{Dir: dir, Quantization: Int8, NoSync: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +424,9 @@ func TestVectorFileFailures(t *testing.T) {
 // other writers and readers go on; records written meanwhile (including
 // ones that would reuse freed slots) survive, with their vectors, in the
 // snapshot plus the log.
-func TestSnapshotDoesNotBlockWriters(t *testing.T) {
+func TestSnapshotDoesNotBlockWriters(t *testing.T) { bothModes(t, testSnapshotDoesNotBlockWriters) }
+
+func testSnapshotDoesNotBlockWriters(t *testing.T) {
 	for name, o := range map[string]Options{
 		"auto":         {NoSync: true, SnapshotBytes: 1},
 		"int8-on-disk": {NoSync: true, SnapshotBytes: 1, Quantization: Int8},
@@ -421,7 +435,7 @@ func TestSnapshotDoesNotBlockWriters(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			o.Dir = t.TempDir()
 			vecs := clustered(400, 16, 30)
-			ix, err := Open(o)
+			ix, err := Open(tOpts(o))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -481,7 +495,7 @@ func TestSnapshotDoesNotBlockWriters(t *testing.T) {
 				t.Fatal("two live records share a slot")
 			}
 			ix.close(false) // as after a crash: the snapshot and the log
-			ix, err = Open(o)
+			ix, err = Open(tOpts(o))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -530,10 +544,14 @@ func (ix *Index) slotsShared() bool {
 // created, the snapshot fails but writes go on in the current segment and
 // nothing is lost.
 func TestFailedSnapshotStartKeepsWriting(t *testing.T) {
+	bothModes(t, testFailedSnapshotStartKeepsWriting)
+}
+
+func testFailedSnapshotStartKeepsWriting(t *testing.T) {
 	dir := t.TempDir()
 	vecs := clustered(10, 8, 40)
 	o := Options{Dir: dir, NoSync: true, SnapshotBytes: 1}
-	ix, err := Open(o)
+	ix, err := Open(tOpts(o))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,7 +576,7 @@ func TestFailedSnapshotStartKeepsWriting(t *testing.T) {
 	}
 	os.Remove(block)
 	ix.close(false)
-	ix, err = Open(o)
+	ix, err = Open(tOpts(o))
 	if err != nil {
 		t.Fatal(err)
 	}

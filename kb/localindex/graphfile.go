@@ -8,6 +8,8 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+
+	"github.com/bedrockkit/bedrockkit/internal/envelope"
 )
 
 // The HNSW graph is saved beside each snapshot, so Open does not rebuild it
@@ -98,6 +100,40 @@ func (ix *Index) encodeGraph(lsn uint64, live []int32, ids uint32) []byte {
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
 }
 
+// sealGraph returns the bytes of the graph file: data itself, or with
+// encryption graphMagicSealed followed by data (without its magic) sealed.
+func (ix *Index) sealGraph(lsn uint64, data []byte) ([]byte, error) {
+	if ix.keys == nil {
+		return data, nil
+	}
+	seal, err := ix.keys.NewSealer("graph")
+	if err != nil {
+		return nil, err
+	}
+	out := append(make([]byte, 0, len(graphMagicSealed)+len(data)+envelope.Overhead), graphMagicSealed...)
+	out, _ = seal.Seal(out, data[len(graphMagic):], graphAAD(lsn))
+	return out, nil
+}
+
+// openGraph returns the plain graph file of data read from disk.
+func (ix *Index) openGraph(lsn uint64, data []byte) ([]byte, error) {
+	sealed := len(data) >= len(graphMagicSealed) && string(data[:len(graphMagicSealed)]) == graphMagicSealed
+	switch {
+	case sealed && ix.keys == nil:
+		return nil, errors.New("encrypted, and the index is opened without Encryption")
+	case sealed:
+		out := append(make([]byte, 0, len(data)), graphMagic...)
+		out, _, err := ix.keys.Open(out, data[len(graphMagicSealed):], graphAAD(lsn), "graph")
+		if err != nil {
+			return nil, fmt.Errorf("does not decrypt: %w", err)
+		}
+		return out, nil
+	case ix.keys != nil && !ix.opts.Encryption.AllowPlaintext:
+		return nil, errors.New("not encrypted")
+	}
+	return data, nil
+}
+
 // errGraphMismatch: the graph file belongs to other data or other HNSW
 // options; the graph is rebuilt.
 var errGraphMismatch = errors.New("does not match the snapshot or the HNSW options")
@@ -108,6 +144,9 @@ var errGraphMismatch = errors.New("does not match the snapshot or the HNSW optio
 func (ix *Index) readGraph(lsn uint64, ids uint32) error {
 	data, err := os.ReadFile(graphName(ix.opts.Dir, lsn))
 	if err != nil {
+		return err
+	}
+	if data, err = ix.openGraph(lsn, data); err != nil {
 		return err
 	}
 	const head = len(graphMagic) + 8 + 5*4

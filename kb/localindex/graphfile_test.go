@@ -57,11 +57,13 @@ func sameGraph(t *testing.T, a, b map[string][][]string) {
 // TestHNSWGraphSaved: Close saves the graph beside the snapshot and Open
 // loads it (no rebuild) with every node's links intact, tombstones left
 // out; a damaged file or changed options cost only a rebuild.
-func TestHNSWGraphSaved(t *testing.T) {
+func TestHNSWGraphSaved(t *testing.T) { bothModes(t, testHNSWGraphSaved) }
+
+func testHNSWGraphSaved(t *testing.T) {
 	dir := t.TempDir()
 	vecs := clustered(3000, 16, 21)
 	o := Options{Dir: dir, NoSync: true, HNSW: &HNSWOptions{MinRecords: 1000, M: 8, EfConstruction: 32}}
-	ix, err := Open(o)
+	ix, err := Open(tOpts(o))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func TestHNSWGraphSaved(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ix, err = Open(o)
+	ix, err = Open(tOpts(o))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,12 +124,12 @@ func TestHNSWGraphSaved(t *testing.T) {
 	b, _ := os.ReadFile(gname)
 	b[len(b)/2] ^= 0x40
 	os.WriteFile(gname, b, 0o644)
-	ix, err = Open(o)
+	ix, err = Open(tOpts(o))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := ix.Recovery()
-	if r.GraphLoaded || len(r.Problems) != 1 || !strings.Contains(r.Problems[0], "checksum") {
+	if r.GraphLoaded || len(r.Problems) != 1 || !(strings.Contains(r.Problems[0], "checksum") || testEnc != nil && strings.Contains(r.Problems[0], "authenticate")) {
 		t.Fatalf("damaged graph file: %+v", r)
 	}
 	if ix.graph == nil || ix.Len() != 3001 {
@@ -140,7 +142,7 @@ func TestHNSWGraphSaved(t *testing.T) {
 	// Other HNSW options: the saved graph does not fit and is rebuilt.
 	o2 := o
 	o2.HNSW = &HNSWOptions{MinRecords: 1000, M: 12, EfConstruction: 32}
-	ix, err = Open(o2)
+	ix, err = Open(tOpts(o2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +153,7 @@ func TestHNSWGraphSaved(t *testing.T) {
 
 	// Same options again, with the file repaired: it loads and equals the
 	// graph before the damage.
-	ix, err = Open(o)
+	ix, err = Open(tOpts(o))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,12 +166,14 @@ func TestHNSWGraphSaved(t *testing.T) {
 
 // TestHNSWGraphLeftovers: a crash during a snapshot can leave temporary
 // files and a graph file whose snapshot never landed; Open removes them.
-func TestHNSWGraphLeftovers(t *testing.T) {
+func TestHNSWGraphLeftovers(t *testing.T) { bothModes(t, testHNSWGraphLeftovers) }
+
+func testHNSWGraphLeftovers(t *testing.T) {
 	dir := t.TempDir()
 	for _, n := range []string{"snap-0000000000000009.snap.tmp", "graph-0000000000000009.hnsw.tmp", "graph-0000000000000009.hnsw"} {
 		os.WriteFile(dir+"/"+n, []byte("partial"), 0o644)
 	}
-	ix, err := Open(Options{Dir: dir, NoSync: true})
+	ix, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +192,7 @@ func FuzzReadGraph(f *testing.F) {
 	dir := f.TempDir()
 	vecs := clustered(60, 8, 3)
 	o := Options{Dir: dir, NoSync: true, HNSW: &HNSWOptions{MinRecords: 50, M: 4, EfConstruction: 16}}
-	ix, err := Open(o)
+	ix, err := Open(tOpts(o))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -215,7 +219,7 @@ func FuzzReadGraph(f *testing.F) {
 			data = binary.LittleEndian.AppendUint32(slices.Clone(body), crc32.Checksum(body, crcTable))
 		}
 		os.WriteFile(graphName(dir, lsn), data, 0o644)
-		ix, err := Open(o)
+		ix, err := Open(tOpts(o))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/internal/envelope"
 	"github.com/bedrockkit/bedrockkit/internal/simd"
 	"github.com/bedrockkit/bedrockkit/kb"
 )
@@ -94,6 +95,9 @@ type Options struct {
 	SnapshotBytes int64
 	// Workers bounds the goroutines one search uses. Default GOMAXPROCS.
 	Workers int
+	// Encryption encrypts the files in Dir at rest (see
+	// EncryptionOptions). Nil means they are not encrypted.
+	Encryption *EncryptionOptions
 	// AllowDataLoss lets Open succeed when damaged files hold records it
 	// cannot read. Open then keeps every record it can read (it skips a
 	// damaged log record and goes on with the next one that verifies, and
@@ -187,6 +191,9 @@ type Index struct {
 	lock  *os.File
 	graph *hnsw
 
+	keys  *envelope.Keyring // nil without Options.Encryption
+	vseal *envelope.Sealer  // seals vfile's slots (key only in memory)
+
 	log   *wal
 	recov Recovery
 }
@@ -199,8 +206,18 @@ var _ kb.Store = (*Index)(nil)
 // files still hold is set aside, without an error (see Recovery). If
 // damaged files hold records that cannot be read, Open fails with a
 // *CorruptionError (matching ErrCorrupt) naming them, unless
-// Options.AllowDataLoss.
+// Options.AllowDataLoss. An encrypted Dir opened without its key fails
+// with an error matching keyprovider.ErrWrongKey or
+// keyprovider.ErrKeyUnavailable, having read and changed nothing. Open is
+// OpenContext with context.Background().
 func Open(opts Options) (*Index, error) {
+	return OpenContext(context.Background(), opts)
+}
+
+// OpenContext is Open with a context for the calls to the key provider
+// (Options.Encryption), the only part of opening that can wait on the
+// network.
+func OpenContext(ctx context.Context, opts Options) (*Index, error) {
 	if opts.Dimensions < 0 {
 		return nil, fmt.Errorf("localindex: Dimensions %d is negative: %w", opts.Dimensions, bedrockkit.ErrInvalidInput)
 	}
@@ -243,6 +260,16 @@ func Open(opts Options) (*Index, error) {
 		partID:   map[string]uint32{},
 		partLive: map[uint32]int{},
 	}
+	if e := opts.Encryption; e != nil {
+		if e.Keys == nil {
+			return nil, fmt.Errorf("localindex: Encryption without a key provider; set Encryption.Keys: %w", bedrockkit.ErrInvalidInput)
+		}
+		if opts.Dir == "" {
+			return nil, fmt.Errorf("localindex: Encryption needs a Dir (an in-memory index writes nothing to encrypt): %w", bedrockkit.ErrInvalidInput)
+		}
+		c := *e
+		ix.opts.Encryption = &c
+	}
 	if opts.Dir == "" {
 		return ix, nil
 	}
@@ -254,7 +281,14 @@ func Open(opts Options) (*Index, error) {
 		return nil, err
 	}
 	ix.lock = lock
+	if err := ix.openKeys(ctx); err != nil {
+		ix.closeFiles()
+		return nil, err
+	}
 	if ix.onDiskFloats() {
+		if ix.keys != nil {
+			ix.vseal = envelope.NewEphemeralSealer("vec")
+		}
 		f, err := os.OpenFile(filepath.Join(opts.Dir, "vectors.f32"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			ix.closeFiles()

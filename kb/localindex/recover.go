@@ -10,8 +10,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bedrockkit/bedrockkit/internal/envelope"
 	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/kb/internal/framelog"
+	"github.com/bedrockkit/bedrockkit/keyprovider"
 )
 
 // ErrCorrupt is matched (errors.Is) by the *CorruptionError Open returns
@@ -146,6 +148,12 @@ type recoverer struct {
 	pending []pendingDamage
 	cached  decodedOp
 
+	// keyErr is set when a record could not be read for want of a key
+	// (or, encrypted, was not encrypted): Open fails with it rather than
+	// counting damage. buf holds decrypted payloads.
+	keyErr error
+	buf    []byte
+
 	torn       *tornTail
 	freshSeg   string // last segment to recreate (torn header)
 	activeSeg  string // last segment to keep appending to
@@ -187,7 +195,7 @@ func (ix *Index) recover() error {
 		return fmt.Errorf("localindex: read %s: %w", dir, err)
 	}
 	ix.removeLeftovers(snaps)
-	w := &wal{dir: dir}
+	w := &wal{dir: dir, keys: ix.keys}
 	ix.log = w
 	rc := &recoverer{ix: ix, dir: dir}
 	loaded, err := rc.loadBase(snaps, segs)
@@ -197,7 +205,7 @@ func (ix *Index) recover() error {
 	ix.recov.SnapshotLSN = loaded
 	w.lsn = loaded
 	if fi, err := os.Stat(snapName(dir, loaded)); loaded > 0 && err == nil {
-		w.snapSize = fi.Size()
+		w.snapSize.Store(fi.Size())
 	}
 	for _, s := range snaps {
 		if s <= loaded && !slices.Contains(rc.badSnaps, s) {
@@ -213,6 +221,9 @@ func (ix *Index) recover() error {
 		}
 	}
 	rc.settlePending()
+	if rc.keyErr != nil {
+		return rc.keyErr
+	}
 	if lossy(rc.damage) && !ix.opts.AllowDataLoss {
 		return &CorruptionError{Dir: dir, Damage: rc.damage}
 	}
@@ -305,32 +316,80 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 	const hdr = len(snapMagic) + 20
 	var counts []uint64
 	hdrDim := 0
-	if len(data) >= hdr && string(data[:len(snapMagic)]) == snapMagic && binary.LittleEndian.Uint64(data[len(snapMagic):]) == lsn {
+	magic := ""
+	if len(data) >= len(snapMagic) {
+		magic = string(data[:len(snapMagic)])
+	}
+	if magic == snapMagicSealed && ix.keys == nil {
+		return 0, nil, ix.errNoKey(base)
+	}
+	if len(data) >= hdr && (magic == snapMagic || magic == snapMagicSealed) && binary.LittleEndian.Uint64(data[len(snapMagic):]) == lsn {
 		hdrDim = int(binary.LittleEndian.Uint32(data[len(snapMagic)+8:]))
 		counts = append(counts, binary.LittleEndian.Uint64(data[len(snapMagic)+12:]))
 	} else {
 		ds = append(ds, Damage{File: base, Bytes: int64(min(hdr, len(data))), Records: 0, Reason: "snapshot header damaged"})
 	}
-	// Read every frame that verifies; the vector length most records agree
-	// on is the index's.
+	// Read every frame that verifies (and, encrypted, authenticates: a
+	// frame's counter is its place, so a repeated one is skipped); the
+	// vector length most records agree on is the index's.
 	var recs []kb.Record
 	dims := map[int]int{}
 	var regions []framelog.Piece
-	if len(data) > hdr {
-		for pc := range framelog.Scan(data, framelog.ScanOptions{Start: int64(hdr), MinPayload: 1, MaxPayload: maxRecord, Accept: acceptSnapFrame}) {
-			switch {
-			case pc.Kind != framelog.Record:
-				regions = append(regions, pc)
-			case isTrailer(pc.Payload):
-				counts = append(counts, binary.LittleEndian.Uint64(pc.Payload[3:]))
-			default:
-				r, _, _ := decodeRecord(pc.Payload)
-				recs = append(recs, r)
-				if r.Vector != nil {
-					dims[len(r.Vector)]++
-				}
+	var buf []byte
+	seen := map[uint64]bool{}
+	var keyErr error
+	plain := func(p []byte) ([]byte, bool) {
+		if ix.keys != nil {
+			out, c, err := ix.keys.Open(buf[:0], p, snapAAD(lsn), "snap")
+			if err == nil && !seen[c] {
+				buf = out
+				return out, true
+			}
+			if errors.Is(err, keyprovider.ErrKeyUnavailable) && keyErr == nil {
+				keyErr = err
+			}
+			if !ix.opts.Encryption.AllowPlaintext {
+				return nil, false
 			}
 		}
+		return p, true
+	}
+	accept := func(_ int64, p []byte, _ bool) bool {
+		q, ok := plain(p)
+		if !ok {
+			return false
+		}
+		if isTrailer(q) {
+			return true
+		}
+		_, rest, err := decodeRecord(q)
+		return err == nil && len(rest) == 0
+	}
+	if len(data) > hdr {
+		for pc := range framelog.Scan(data, framelog.ScanOptions{Start: int64(hdr), MinPayload: 1, MaxPayload: maxRecord, Accept: accept}) {
+			if pc.Kind != framelog.Record {
+				regions = append(regions, pc)
+				continue
+			}
+			p, _ := plain(pc.Payload)
+			if ix.keys != nil {
+				if _, _, c, _, err := envelope.Parse(pc.Payload); err == nil {
+					seen[c] = true
+				}
+			}
+			if isTrailer(p) {
+				counts = append(counts, binary.LittleEndian.Uint64(p[3:]))
+				continue
+			}
+			r, _, _ := decodeRecord(p)
+			recs = append(recs, r)
+			if r.Vector != nil {
+				dims[len(r.Vector)]++
+			}
+		}
+	}
+	if keyErr != nil {
+		return 0, nil, fmt.Errorf("localindex: %s: %w", base, keyErr)
 	}
 	dim := hdrDim
 	if dims[dim] == 0 {
@@ -405,14 +464,6 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 
 func isTrailer(p []byte) bool { return len(p) == 11 && string(p[:3]) == "END" }
 
-func acceptSnapFrame(_ int64, p []byte, _ bool) bool {
-	if isTrailer(p) {
-		return true
-	}
-	_, rest, err := decodeRecord(p)
-	return err == nil && len(rest) == 0
-}
-
 // replaySegment applies the records of one segment that follow the
 // state, and notes damage.
 func (rc *recoverer) replaySegment(start uint64, last bool) error {
@@ -429,7 +480,8 @@ func (rc *recoverer) replaySegment(start uint64, last bool) error {
 	from := int64(len(walMagic))
 	switch {
 	case len(data) >= len(walMagic) && string(data[:len(walMagic)]) == walMagic:
-	case last && strings.HasPrefix(walMagic, string(data)):
+	case len(data) >= len(walMagic) && string(data[:len(walMagic)]) == walMagicSealed:
+	case last && (strings.HasPrefix(walMagic, string(data)) || strings.HasPrefix(walMagicSealed, string(data))):
 		// A crash while the segment was being created: it holds nothing.
 		rc.freshSeg = name
 		return nil
@@ -477,7 +529,7 @@ func (rc *recoverer) bound(off int64) uint64 {
 // plausible checks a resynchronisation candidate's log position and
 // operation before its checksum is computed.
 func (rc *recoverer) plausible(_, off int64, p []byte) bool {
-	if len(p) < 9 || (p[8] != opUpsert && p[8] != opDelete) {
+	if len(p) < 9 || !validOp(p[8]) {
 		return false
 	}
 	lsn := binary.LittleEndian.Uint64(p)
@@ -509,13 +561,23 @@ func (rc *recoverer) accept(off int64, p []byte, resync bool) bool {
 			return false
 		}
 	}
-	d := decodedOp{off: off, seg: rc.seg, lsn: lsn, op: p[8]}
+	_, op, body, kerr, ok := rc.ix.openWALPayload(rc.segStart, p, rc.buf)
+	if !ok {
+		if kerr != nil && rc.keyErr == nil {
+			rc.keyErr = kerr
+		}
+		return false
+	}
+	if p[8]&opSealed != 0 {
+		rc.buf = body[:0] // keep the grown buffer
+	}
+	d := decodedOp{off: off, seg: rc.seg, lsn: lsn, op: op}
 	var err error
-	switch p[8] {
+	switch op {
 	case opUpsert:
-		d.recs, err = decodeUpsert(p[9:])
+		d.recs, err = decodeUpsert(body)
 	case opDelete:
-		d.part, d.docs, err = decodeDelete(p[9:])
+		d.part, d.docs, err = decodeDelete(body)
 	default:
 		err = errors.New("unknown operation")
 	}
@@ -693,7 +755,7 @@ func (rc *recoverer) repair() error {
 		if err := ix.snapshot(); err != nil {
 			ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("snapshot after recovery failed (%v); the damage will be met again on the next Open", err))
 			if w.f == nil {
-				if err := w.newSegment(); err != nil {
+				if err := w.newSegment(false); err != nil {
 					return fmt.Errorf("localindex: create log: %w", err)
 				}
 			}
@@ -702,7 +764,7 @@ func (rc *recoverer) repair() error {
 		return nil
 	}
 	if rc.activeSeg == "" {
-		if err := w.newSegment(); err != nil {
+		if err := w.newSegment(false); err != nil {
 			return fmt.Errorf("localindex: create log: %w", err)
 		}
 		return nil

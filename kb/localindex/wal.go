@@ -15,8 +15,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
+	"github.com/bedrockkit/bedrockkit/internal/envelope"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/internal/framelog"
+	"github.com/bedrockkit/bedrockkit/keyprovider"
 )
 
 // On-disk layout of Dir:
@@ -72,10 +76,15 @@ type wal struct {
 	good    int64  // size after the last complete record
 	records int    // records in the current segment
 	snapLSN []uint64
+	// With encryption: the keyring, and the sealer of the current
+	// segment's records (a new one, with a new key, for every segment and
+	// every process that appends to it).
+	keys *envelope.Keyring
+	seal *envelope.Sealer
 	// snapSize is the size of the newest snapshot (written or loaded);
 	// snapCount and snapTotal count the snapshots this process wrote and
 	// their bytes.
-	snapSize  int64
+	snapSize  atomic.Int64 // written under snapMu, read under walMu
 	snapCount int
 	snapTotal int64
 }
@@ -153,11 +162,27 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 
 // append writes one record and, if sync, fsyncs it.
 func (w *wal) append(op byte, body []byte, sync bool) error {
-	p := make([]byte, 9, 9+len(body))
-	binary.LittleEndian.PutUint64(p, w.lsn+1)
-	p[8] = op
-	p = append(p, body...)
-	rec := frame(p)
+	var rec []byte
+	if w.keys != nil {
+		if w.seal == nil {
+			s, err := w.keys.NewSealer("wal")
+			if err != nil {
+				return err
+			}
+			w.seal = s
+		}
+		p := make([]byte, 9, 9+len(body)+envelope.Overhead)
+		binary.LittleEndian.PutUint64(p, w.lsn+1)
+		p[8] = op | opSealed
+		p, _ = w.seal.Seal(p, body, walAAD(w.start, w.lsn+1, op))
+		rec = frame(p)
+	} else {
+		p := make([]byte, 9, 9+len(body))
+		binary.LittleEndian.PutUint64(p, w.lsn+1)
+		p[8] = op
+		p = append(p, body...)
+		rec = frame(p)
+	}
 	if _, err := w.f.Write(rec); err != nil {
 		w.size = -1
 		return err
@@ -198,11 +223,35 @@ func (w *wal) close() error {
 
 // newSegment starts a fresh segment whose first record will be lsn+1.
 // If it cannot be created, the current segment stays in use, so a failed
-// snapshot start never stops writes.
-func (w *wal) newSegment() error {
+// snapshot start never stops writes. With force (a key rotation) it starts
+// one even if the current segment is empty.
+func (w *wal) newSegment(force bool) error {
 	name := segName(w.dir, w.lsn+1)
-	if w.f != nil && w.records == 0 && w.start == w.lsn+1 {
+	if w.f != nil && w.records == 0 && w.start == w.lsn+1 && !force {
 		return nil // the current segment is empty and already starts there
+	}
+	if force && w.f != nil && w.start == w.lsn+1 {
+		// The current segment holds no record this process wrote and its
+		// name is the one a new segment would take: seal what follows
+		// under the current key instead of replacing the file.
+		if w.records > 0 {
+			return fmt.Errorf("localindex: internal error: segment %d holds records past its start", w.start)
+		}
+		s, err := w.keys.NewSealer("wal")
+		if err != nil {
+			return err
+		}
+		w.seal = s
+		return nil
+	}
+	var seal *envelope.Sealer
+	magic := walMagic
+	if w.keys != nil {
+		s, err := w.keys.NewSealer("wal")
+		if err != nil {
+			return err
+		}
+		seal, magic = s, walMagicSealed
 	}
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -213,7 +262,7 @@ func (w *wal) newSegment() error {
 		os.Remove(name)
 		return err
 	}
-	if _, err := f.WriteString(walMagic); err != nil {
+	if _, err := f.WriteString(magic); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
@@ -226,6 +275,7 @@ func (w *wal) newSegment() error {
 		w.f.Close() // every record in it is already synced (or NoSync)
 	}
 	w.f, w.start, w.size, w.good, w.records = f, w.lsn+1, int64(len(walMagic)), int64(len(walMagic)), 0
+	w.seal = seal
 	return nil
 }
 
@@ -236,7 +286,7 @@ func (ix *Index) removeLeftovers(snaps []uint64) {
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		n := e.Name()
-		if (strings.HasPrefix(n, "snap-") || strings.HasPrefix(n, "graph-")) && strings.HasSuffix(n, ".tmp") {
+		if (strings.HasPrefix(n, "snap-") || strings.HasPrefix(n, "graph-") || strings.HasPrefix(n, "wal-")) && strings.HasSuffix(n, ".tmp") {
 			os.Remove(filepath.Join(dir, n))
 		}
 	}
@@ -268,7 +318,21 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
 	var h [len(snapMagic) + 20]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil || string(h[:len(snapMagic)]) != snapMagic {
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return errors.New("bad header")
+	}
+	sealed := false
+	switch string(h[:len(snapMagic)]) {
+	case snapMagic:
+		if ix.keys != nil && !ix.opts.Encryption.AllowPlaintext {
+			return &configError{ix.errPlaintext(filepath.Base(name))}
+		}
+	case snapMagicSealed:
+		if ix.keys == nil {
+			return &configError{ix.errNoKey(filepath.Base(name))}
+		}
+		sealed = true
+	default:
 		return errors.New("bad header")
 	}
 	if got := binary.LittleEndian.Uint64(h[len(snapMagic):]); got != lsn {
@@ -284,11 +348,19 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 		ix.dim = dim
 	}
 	ids := newIDSum()
+	var buf []byte
 	for i := uint64(0); i < count; i++ {
 		p, err := readFrame(r)
 		if err != nil {
 			return fmt.Errorf("record %d: %v", i, err)
 		}
+		if p, _, err = ix.openSnapFrame(sealed, lsn, p, buf, int64(i)); err != nil {
+			if errors.Is(err, keyprovider.ErrKeyUnavailable) {
+				return &configError{fmt.Errorf("localindex: %s: %w", filepath.Base(name), err)}
+			}
+			return fmt.Errorf("record %d: %v", i, err)
+		}
+		buf = p
 		rec, _, err := decodeRecord(p)
 		if err != nil {
 			return fmt.Errorf("record %d: %v", i, err)
@@ -302,6 +374,9 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 		ix.applyUpsert(rec)
 	}
 	p, err := readFrame(r)
+	if err == nil {
+		p, _, err = ix.openSnapFrame(sealed, lsn, p, buf, int64(count))
+	}
 	if err != nil || len(p) != 11 || string(p[:3]) != "END" || binary.LittleEndian.Uint64(p[3:]) != count {
 		return errors.New("missing or bad trailer")
 	}
@@ -356,7 +431,7 @@ func (ix *Index) maybeSnapshot() *snapState {
 // one, snapshots write at most about twice the bytes the log received,
 // and a reopen replays at most about half a snapshot's worth of log.
 func (ix *Index) snapshotThreshold() int64 {
-	return max(ix.opts.SnapshotBytes, ix.log.snapSize/2)
+	return max(ix.opts.SnapshotBytes, ix.log.snapSize.Load()/2)
 }
 
 // writeSnapshot writes a snapshot started by maybeSnapshot (st may be nil)
@@ -418,7 +493,7 @@ func (ix *Index) beginSnapshot() (*snapState, error) {
 	st.graph = ix.encodeGraph(st.lsn, st.slots, ids.sum())
 	ix.snapshotting.Store(true)
 	ix.mu.RUnlock()
-	if err := ix.log.newSegment(); err != nil {
+	if err := ix.log.newSegment(false); err != nil {
 		ix.snapshotting.Store(false)
 		return nil, err
 	}
@@ -447,14 +522,33 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 		return err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
+	var seal *envelope.Sealer
+	magic := snapMagic
+	if ix.keys != nil {
+		if seal, err = ix.keys.NewSealer("snap"); err != nil {
+			f.Close()
+			os.Remove(tmp)
+			return err
+		}
+		magic = snapMagicSealed
+	}
 	var h [len(snapMagic) + 20]byte
-	copy(h[:], snapMagic)
+	copy(h[:], magic)
 	binary.LittleEndian.PutUint64(h[len(snapMagic):], st.lsn)
 	binary.LittleEndian.PutUint32(h[len(snapMagic)+8:], uint32(st.dim))
 	binary.LittleEndian.PutUint64(h[len(snapMagic)+12:], uint64(st.entries))
 	bw.Write(h[:])
 	buf := make([]float32, st.dim)
-	var enc []byte
+	var enc, sealed, fr []byte
+	aad := snapAAD(st.lsn)
+	put := func(p []byte) {
+		if seal != nil {
+			sealed, _ = seal.Seal(sealed[:0], p, aad)
+			p = sealed
+		}
+		fr = framelog.Append(fr[:0], p)
+		bw.Write(fr)
+	}
 	for i, r := range st.recs {
 		if i < len(st.slots) {
 			if r.Vector, err = st.vector(ix, st.slots[i], buf); err != nil {
@@ -464,12 +558,12 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 			}
 		}
 		enc = appendRecord(enc[:0], r)
-		bw.Write(frame(enc))
+		put(enc)
 	}
 	trailer := make([]byte, 11)
 	copy(trailer, "END")
 	binary.LittleEndian.PutUint64(trailer[3:], uint64(st.entries))
-	bw.Write(frame(trailer))
+	put(trailer)
 	err = bw.Flush()
 	var size int64
 	if err == nil {
@@ -486,7 +580,8 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 	graphSaved := false
 	if err == nil && st.graph != nil {
 		// Only speed is lost if this fails: Open rebuilds the graph.
-		graphSaved = writeFileAtomic(graphName(dir, st.lsn), st.graph, !ix.opts.NoSync) == nil
+		data, gerr := ix.sealGraph(st.lsn, st.graph)
+		graphSaved = gerr == nil && writeFileAtomic(graphName(dir, st.lsn), data, !ix.opts.NoSync) == nil
 	}
 	if !graphSaved {
 		// A graph file left under this log position by an earlier history
@@ -508,7 +603,7 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 		return err
 	}
 	w := ix.log
-	w.snapSize = size
+	w.snapSize.Store(size)
 	w.snapCount++
 	w.snapTotal += size
 	if n := len(w.snapLSN); n == 0 || w.snapLSN[n-1] != st.lsn {
@@ -530,6 +625,9 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 			}
 		}
 	}
+	// Data keys only files removed above used (after RotateKey failed
+	// part way, say) are no longer needed.
+	ix.retireKeys()
 	return nil
 }
 
@@ -727,7 +825,10 @@ func (ix *Index) writeVectorFile(s int32, vec []float32) {
 	for i, x := range vec {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
 	}
-	if _, err := ix.vfile.WriteAt(b, int64(s)*int64(4*ix.dim)); err != nil {
+	if ix.vseal != nil {
+		b, _ = ix.vseal.Seal(make([]byte, 0, len(b)+envelope.Overhead), b, vecAAD(s))
+	}
+	if _, err := ix.vfile.WriteAt(b, int64(s)*int64(ix.vecFileStride())); err != nil {
 		if ix.spill == nil {
 			ix.spill = map[int32][]float32{}
 		}
@@ -750,12 +851,27 @@ func (ix *Index) readVectorFile(s int32, buf []float32) ([]float32, error) {
 // readVectorFileAt reads slot s's vector from the file (safe without mu:
 // a slot's bytes are not rewritten while anyone may read them).
 func (ix *Index) readVectorFileAt(s int32, buf []float32) ([]float32, error) {
-	b := make([]byte, 4*len(buf))
-	if _, err := ix.vfile.ReadAt(b, int64(s)*int64(len(b))); err != nil {
+	stride := ix.vecFileStride()
+	b := make([]byte, stride)
+	if _, err := ix.vfile.ReadAt(b, int64(s)*int64(stride)); err != nil {
 		return nil, fmt.Errorf("%w: slot %d: %w", ErrVectorFile, s, err)
+	}
+	if ix.vseal != nil {
+		var err error
+		if b, err = ix.vseal.Open(make([]byte, 0, 4*len(buf)), b, vecAAD(s)); err != nil || len(b) != 4*len(buf) {
+			return nil, fmt.Errorf("%w: slot %d does not authenticate", ErrVectorFile, s)
+		}
 	}
 	for i := range buf {
 		buf[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return buf, nil
+}
+
+// vecFileStride is the bytes a slot takes in the vector file.
+func (ix *Index) vecFileStride() int {
+	if ix.vseal != nil {
+		return 4*ix.dim + envelope.Overhead
+	}
+	return 4 * ix.dim
 }
