@@ -8,13 +8,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	chromem "github.com/philippgille/chromem-go"
@@ -27,26 +26,51 @@ import (
 
 func init() { commands["vector"] = runVector }
 
-// runVector measures the embedded index (exact, int8, HNSW), chromem-go
-// v0.7.0 used directly, and a plain SIMD scan over contiguous memory (the
-// floor), on the same data in one run. The last line holds the metrics of
-// the last size/dimension case. "exact" is the index as a user gets it by
-// default (Quantization Auto: an int8 screen with error-bounded float32
-// rescoring, identical results); the plain float32 scan is measured too and
-// its ratios printed on a "#" line. hnsw_vs_exact compares HNSW with that
-// default exact index; int8_bytes_ratio is the Int8 index's memory per
-// vector over a float32 index's (4*dim+4 bytes).
+// runVector measures the embedded index and its peers on the same data,
+// one engine at a time, printing each engine's row as soon as it is done:
+//
+//   - floor-f32: a plain SIMD float32 scan over one contiguous array (all
+//     cores); it also gives the ground truth.
+//   - floor-int8: a plain scan of int8 codes (one byte a dimension and a
+//     scale per vector, as the index keeps them), no rescoring: the least
+//     an int8-screened exact search can cost.
+//   - exact: localindex as a user gets it by default (Quantization Auto:
+//     int8 screen, float32 rescoring of what the error bound cannot rule
+//     out; results identical to float32), durable in a temporary Dir.
+//   - exact+filter1%: the same index with a 1%-selective metadata filter.
+//   - hnsw: localindex with HNSW, durable; built by batched Upserts (each
+//     batch inserted in parallel on every core), then reopened once per
+//     EfSearch value (the graph is read from disk), so open time is
+//     measured too.
+//   - pgvector: kb/pgvector over BEDROCKKIT_PG_DSN (skipped without it):
+//     COPY load, HNSW build with the same M and EfConstruction, one row per
+//     ef_search.
+//   - chromem-go (raw) and kb/chromem: chromem-go's exact search (default
+//     only up to 300,000 vectors: it scans every document per query).
+//
+// Data: unit vectors around n/1000 (at least 20) random centres, like
+// embeddings of a corpus with topics; queries from the same mixture.
+// Memory: the command refuses to start an engine whose estimated resident
+// memory would pass -mem, and stops if resident memory passes it anyway.
+// bytes/vec is the index's own accounting of its vector memory; rss/vec is
+// the growth of the process's resident memory while the engine was loaded
+// (records, maps, graph and all) per vector. The last line holds the
+// metrics of the last case as name=value pairs.
 func runVector(args []string) error {
 	fs := flag.NewFlagSet("vector", flag.ContinueOnError)
-	nFlag := fs.String("n", "100000", "collection sizes, comma separated (e.g. 10000,100000)")
+	nFlag := fs.String("n", "100000", "collection sizes, comma separated (e.g. 100000,1000000)")
 	dimFlag := fs.String("dim", "384", "dimensions, comma separated (e.g. 384,1024)")
-	queries := fs.Int("queries", 50, "timed queries per engine")
-	noChromem := fs.Bool("no-chromem", false, "skip chromem-go")
-	ef := fs.Int("ef", 0, "HNSW EfSearch (0: the index default)")
-	m := fs.Int("m", 0, "HNSW M (0: the index default)")
-	efc := fs.Int("efc", 0, "HNSW EfConstruction (0: the index default)")
+	queries := fs.Int("queries", 100, "timed queries per engine")
+	engines := fs.String("engines", "floor-f32,floor-int8,exact,hnsw,pgvector,chromem", "engines to run, comma separated")
+	efFlag := fs.String("ef", "32,64,96,160,256", "HNSW EfSearch values, comma separated (one reopen and row each)")
+	pgEfFlag := fs.String("pg-ef", "40,64,100,200", "pgvector hnsw.ef_search values, comma separated")
+	m := fs.Int("m", 16, "HNSW M (pgvector gets the same)")
+	efc := fs.Int("efc", 128, "HNSW EfConstruction (pgvector's ef_construction gets the same)")
+	batch := fs.Int("batch", 1000, "records per Upsert")
 	seed := fs.Uint64("seed", 1, "data seed")
-	exactMode := fs.String("exact", "auto", "configuration measured as the exact index: auto (the default: int8-screened float32 scan, identical results), float32 (plain scan) or int8 (floats on disk)")
+	memFlag := fs.String("mem", "", "memory budget for this process, e.g. 14GiB (default: 75% of MemAvailable at start)")
+	pgMem := fs.String("pg-maintenance-mem", "", "maintenance_work_mem for pgvector's index build (default: enough for the graph, at most 1/3 of the budget)")
+	pgWorkers := fs.Int("pg-workers", runtime.GOMAXPROCS(0)-1, "max_parallel_maintenance_workers for pgvector's build (leader + workers = cores used)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -58,31 +82,55 @@ func runVector(args []string) error {
 	if err != nil {
 		return err
 	}
-	modes := map[string]localindex.Quantization{"auto": localindex.Auto, "float32": localindex.Float32, "int8": localindex.Int8}
-	mode, ok := modes[*exactMode]
-	if !ok {
-		return fmt.Errorf("-exact must be auto, float32 or int8, not %q", *exactMode)
+	efs, err := intList(*efFlag)
+	if err != nil {
+		return err
 	}
-	fmt.Printf("# vector bench: GOMAXPROCS=%d simd=%v queries=%d\n", runtime.GOMAXPROCS(0), simd.Accelerated(), *queries)
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "engine\tdata\tn\tdim\tp50_ms\tp95_ms\trecall@10\tinsert/s\tbytes/vec\t")
+	pgEfs, err := intList(*pgEfFlag)
+	if err != nil {
+		return err
+	}
+	budget, err := memBudget(*memFlag)
+	if err != nil {
+		return err
+	}
+	var pgMemBytes int64
+	if *pgMem != "" {
+		if pgMemBytes, err = parseBytes(*pgMem); err != nil {
+			return err
+		}
+	}
+	want := map[string]bool{}
+	for _, e := range strings.Split(*engines, ",") {
+		e = strings.TrimSpace(e)
+		switch e {
+		case "floor-f32", "floor-int8", "exact", "hnsw", "pgvector", "chromem":
+			want[e] = true
+		default:
+			return fmt.Errorf("unknown engine %q (floor-f32, floor-int8, exact, hnsw, pgvector, chromem)", e)
+		}
+	}
+	// The Go heap is kept under the budget (the GC works harder near
+	// it); the watchdog stops the run if resident memory passes it anyway.
+	debug.SetMemoryLimit(budget * 9 / 10)
+	wd := startWatchdog(budget)
+	defer wd.stop()
+
+	fmt.Printf("# vector bench: GOMAXPROCS=%d simd=%v queries=%d memory budget %.1f GiB (MemAvailable %.1f GiB at start) load %s\n",
+		runtime.GOMAXPROCS(0), simd.Accelerated(), *queries, gib(budget), gib(memAvailable()), loadAvg())
 	var last string
 	for _, n := range ns {
 		for _, dim := range dims {
-			c := &vcase{n: n, dim: dim, q: *queries, seed: *seed, chromem: !*noChromem, tw: tw, exactMode: mode, exactName: *exactMode,
-				hnsw: localindex.HNSWOptions{M: *m, EfConstruction: *efc, EfSearch: *ef}}
+			c := &vcase{n: n, dim: dim, q: *queries, seed: *seed, batch: *batch, want: want, efs: efs, pgEfs: pgEfs,
+				m: *m, efc: *efc, budget: budget, wd: wd, pgMem: pgMemBytes, pgWorkers: *pgWorkers,
+				explicitChromem: strings.Contains(*engines, "chromem") && *engines != fs.Lookup("engines").DefValue}
 			line, err := c.run()
 			if err != nil {
 				return err
 			}
 			last = line
-			tw.Flush()
-			for _, n := range c.notes {
-				fmt.Println(n)
-			}
 		}
 	}
-	tw.Flush()
 	fmt.Println(last)
 	return nil
 }
@@ -100,106 +148,542 @@ func intList(s string) ([]int, error) {
 }
 
 type vcase struct {
-	n, dim, q int
-	seed      uint64
-	chromem   bool
-	hnsw      localindex.HNSWOptions
-	tw        *tabwriter.Writer
-	f32       float64                        // recall of the in-memory Float32 index
-	backend   struct{ recall, rate float64 } // our chromem-go backend (kb/chromem)
-	exactMode localindex.Quantization        // configuration of the durable exact index
-	exactName string
-	notes     []string // printed after the table
+	n, dim, q, batch int
+	seed             uint64
+	want             map[string]bool
+	explicitChromem  bool
+	efs, pgEfs       []int
+	m, efc           int
+	budget           int64
+	wd               *watchdog
+	pgMem            int64
+	pgWorkers        int
+
+	tmp   string
+	flat  []float32 // the data, n x dim
+	qs    [][]float32
+	truth [][]int // float32 top-10 of each query
+	ftrue [][]int // float32 top-10 among i%100 == 7 (the filter)
+
+	res map[string]vrow // rows by engine name, for the ratios
 }
 
-type timing struct{ p50, p95 time.Duration }
-
-func (t timing) ms() (string, string) {
-	return fmt.Sprintf("%.3f", t.p50.Seconds()*1000), fmt.Sprintf("%.3f", t.p95.Seconds()*1000)
+// vrow is one engine's measurements; a negative or zero field is not
+// measured.
+type vrow struct {
+	engine       string
+	rate         float64 // vectors per second loaded (built, for HNSW)
+	open         time.Duration
+	p50, p95     time.Duration
+	recall       float64
+	bytesPerVec  int     // the index's own accounting
+	rssPerVec    float64 // resident memory growth per vector
+	peak         int64   // peak resident memory of the process while it ran
+	note         string
+	skippedBytes int64
 }
 
-func (c *vcase) row(engine, data string, t timing, recall float64, insertRate float64, bytes int) {
-	p50, p95 := t.ms()
-	rs, ir, bs := "-", "-", "-"
-	if recall >= 0 {
-		rs = fmt.Sprintf("%.3f", recall)
-	}
-	if insertRate > 0 {
-		ir = fmt.Sprintf("%.0f", insertRate)
-	}
-	if bytes > 0 {
-		bs = strconv.Itoa(bytes)
-	}
-	fmt.Fprintf(c.tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", engine, data, c.n, c.dim, p50, p95, rs, ir, bs)
+func (c *vcase) header() {
+	fmt.Printf("\n# n=%d dim=%d: data %.2f GiB as float32, %d queries, top-10\n", c.n, c.dim, gib(int64(c.n)*int64(c.dim)*4), c.q)
+	fmt.Printf("%-22s %8s %5s %10s %7s %9s %9s %9s %9s %9s %8s %6s  %s\n",
+		"engine", "n", "dim", "load/s", "open_s", "p50_ms", "p95_ms", "recall@10", "bytes/vec", "rss/vec", "peak_GiB", "load1", "note")
 }
 
-// measureAll times several engines on the same queries. Engines take
-// turns in blocks of up to 10 consecutive queries, so noise from other
-// processes hits all of them alike while each engine still runs with its
-// own data warm in cache (as it would serving a stream of queries). The
-// first query of each block is an untimed warm-up, and garbage is
-// collected between blocks, outside the timed calls. It returns each
-// engine's p50/p95.
-func measureAll(qs [][]float32, fns ...func(i int, q []float32) error) ([]timing, error) {
-	const block = 10
-	ds := make([][]time.Duration, len(fns))
-	for lo := 0; lo < len(qs); lo += block {
-		hi := min(lo+block, len(qs))
-		for e, fn := range fns {
-			runtime.GC()
-			if err := fn(lo, qs[lo]); err != nil { // warm-up
-				return nil, err
+func (c *vcase) print(r vrow) {
+	c.res[r.engine] = r
+	f := func(v float64, format string) string {
+		if v <= 0 || math.IsNaN(v) {
+			return "-"
+		}
+		return fmt.Sprintf(format, v)
+	}
+	recall := "-"
+	if r.recall >= 0 {
+		recall = fmt.Sprintf("%.4f", r.recall)
+	}
+	fmt.Printf("%-22s %8d %5d %10s %7s %9s %9s %9s %9s %9s %8s %6s  %s\n", r.engine, c.n, c.dim,
+		f(r.rate, "%.0f"), f(r.open.Seconds(), "%.2f"), f(r.p50.Seconds()*1000, "%.3f"), f(r.p95.Seconds()*1000, "%.3f"),
+		recall, f(float64(r.bytesPerVec), "%.0f"), f(r.rssPerVec, "%.0f"), f(gib(r.peak), "%.2f"), loadAvg(), r.note)
+}
+
+// fits reports whether an engine estimated to need perVec bytes a vector
+// (plus fixed bytes) can start within the budget; if not it prints a
+// skipped row.
+func (c *vcase) fits(engine string, perVec float64, fixed int64) bool {
+	need := int64(perVec*float64(c.n)) + fixed
+	if rss := residentBytes(); rss+need > c.budget*95/100 {
+		c.print(vrow{engine: engine, recall: -1, note: fmt.Sprintf("skipped: needs about %.1f GiB more, %.1f GiB resident, budget %.1f GiB",
+			gib(need), gib(rss), gib(c.budget))})
+		return false
+	}
+	return true
+}
+
+func (c *vcase) run() (string, error) {
+	c.res = map[string]vrow{}
+	tmp, err := os.MkdirTemp("", "bedrockkit-bench-vector")
+	if err != nil {
+		return "", err
+	}
+	c.tmp = tmp
+	defer os.RemoveAll(tmp)
+	c.header()
+	if !c.fits("data", float64(4*c.dim+16), 0) {
+		return "", fmt.Errorf("the data alone does not fit the memory budget")
+	}
+	t0 := time.Now()
+	c.flat, c.qs = clusteredFlat(c.n, c.dim, c.q, c.seed)
+	fmt.Printf("# data generated in %.1f s\n", time.Since(t0).Seconds())
+
+	if err := c.floorF32(); err != nil {
+		return "", err
+	}
+	if c.want["floor-int8"] {
+		c.floorInt8()
+	}
+	if c.want["exact"] {
+		if err := c.exact(); err != nil {
+			return "", err
+		}
+	}
+	if c.want["hnsw"] {
+		if err := c.hnsw(); err != nil {
+			return "", err
+		}
+	}
+	if c.want["pgvector"] {
+		if err := c.pgvector(); err != nil {
+			return "", err
+		}
+	}
+	if c.want["chromem"] {
+		if c.n > 300000 && !c.explicitChromem {
+			c.print(vrow{engine: "chromem-go", recall: -1, note: "skipped above 300,000 vectors (name it in -engines to run it)"})
+		} else if err := c.chromem(); err != nil {
+			return "", err
+		}
+	}
+	return c.ratios(), nil
+}
+
+// ratios prints how the engines compare and returns the metrics line.
+func (c *vcase) ratios() string {
+	r := c.res
+	ratio := func(a, b time.Duration) float64 {
+		if a <= 0 || b <= 0 {
+			return math.NaN()
+		}
+		return a.Seconds() / b.Seconds()
+	}
+	ex, f32, i8 := r["exact"], r["floor-f32"], r["floor-int8"]
+	fmt.Printf("# n=%d dim=%d exact p50 vs int8 floor %.2fx, vs float32 floor %.2fx; exact recall %.4f\n",
+		c.n, c.dim, ratio(ex.p50, i8.p50), ratio(ex.p50, f32.p50), ex.recall)
+	// HNSW rows against exact, and against pgvector at matched latency.
+	var hrows, prows []vrow
+	for _, ef := range c.efs {
+		if h, ok := r[fmt.Sprintf("hnsw ef=%d", ef)]; ok && h.p50 > 0 {
+			hrows = append(hrows, h)
+		}
+	}
+	for _, ef := range c.pgEfs {
+		if p, ok := r[fmt.Sprintf("pgvector ef=%d", ef)]; ok && p.p50 > 0 {
+			prows = append(prows, p)
+		}
+	}
+	for _, h := range hrows {
+		fmt.Printf("# %s: recall %.4f, %.1fx faster than exact (p50)\n", h.engine, h.recall, ratio(ex.p50, h.p50))
+	}
+	// Recall at matched latency: for each pgvector setting, the best
+	// recall localindex reaches in at most its p50, and the other way.
+	bestWithin := func(rows []vrow, p50 time.Duration) (vrow, bool) {
+		var best vrow
+		ok := false
+		for _, r := range rows {
+			if r.p50 <= p50 && (!ok || r.recall > best.recall) {
+				best, ok = r, true
 			}
-			for i := lo; i < hi; i++ {
-				start := time.Now()
-				if err := fn(i, qs[i]); err != nil {
-					return nil, err
-				}
-				ds[e] = append(ds[e], time.Since(start))
+		}
+		return best, ok
+	}
+	for _, p := range prows {
+		if h, ok := bestWithin(hrows, p.p50); ok {
+			fmt.Printf("# matched latency: %s p50 %.2f ms recall %.4f | localindex within that p50: %s p50 %.2f ms recall %.4f\n",
+				p.engine, p.p50.Seconds()*1000, p.recall, h.engine, h.p50.Seconds()*1000, h.recall)
+		}
+	}
+	for _, h := range hrows {
+		if p, ok := bestWithin(prows, h.p50); ok {
+			fmt.Printf("# matched latency: %s p50 %.2f ms recall %.4f | pgvector within that p50: %s p50 %.2f ms recall %.4f\n",
+				h.engine, h.p50.Seconds()*1000, h.recall, p.engine, p.p50.Seconds()*1000, p.recall)
+		} else if len(prows) > 0 {
+			fmt.Printf("# matched latency: %s p50 %.2f ms recall %.4f | no pgvector setting measured is that fast\n",
+				h.engine, h.p50.Seconds()*1000, h.recall)
+		}
+	}
+	hb, pb := r["hnsw build"], r["pgvector build"]
+	if hb.rate > 0 && pb.rate > 0 {
+		fmt.Printf("# HNSW build rate: localindex %.0f/s (WAL and snapshots included), pgvector %.0f/s (CREATE INDEX only): %.2fx\n",
+			hb.rate, pb.rate, hb.rate/pb.rate)
+	}
+	h0 := vrow{}
+	if len(hrows) > 0 {
+		h0 = hrows[0]
+		for _, h := range hrows {
+			if h.engine == "hnsw ef=96" {
+				h0 = h
 			}
 		}
 	}
-	out := make([]timing, len(fns))
-	for e, d := range ds {
-		slices.Sort(d)
-		out[e] = timing{p50: d[len(d)/2], p95: d[min(len(d)-1, len(d)*95/100)]}
-	}
-	return out, nil
+	return fmt.Sprintf("n=%d dim=%d exact_p50_ms=%.3f exact_vs_int8_floor=%.2f exact_vs_f32_floor=%.2f exact_recall10=%.4f hnsw_recall10=%.4f hnsw_p50_ms=%.3f hnsw_vs_exact=%.1f hnsw_build_per_s=%.0f pg_build_per_s=%.0f hnsw_open_s=%.2f exact_open_s=%.2f exact_rss_per_vec=%.0f hnsw_rss_per_vec=%.0f",
+		c.n, c.dim, ex.p50.Seconds()*1000, ratio(ex.p50, i8.p50), ratio(ex.p50, f32.p50), ex.recall, h0.recall, h0.p50.Seconds()*1000,
+		ratio(ex.p50, h0.p50), hb.rate, pb.rate, h0.open.Seconds(), ex.open.Seconds(), ex.rssPerVec, hb.rssPerVec)
 }
 
-func randomData(n, dim int, seed uint64) [][]float32 {
-	r := rand.New(rand.NewPCG(seed, 11))
-	out := make([][]float32, n)
-	for i := range out {
-		out[i] = unit(gauss(r, dim))
+// timeQueries runs fn on every query after one untimed warm-up (i is -1
+// for it), with a garbage collection every 10 queries outside the timed
+// calls, and returns p50 and p95.
+func timeQueries(qs [][]float32, fn func(i int, q []float32) error) (p50, p95 time.Duration, err error) {
+	if err := fn(-1, qs[0]); err != nil {
+		return 0, 0, err
 	}
-	return out
+	ds := make([]time.Duration, 0, len(qs))
+	for i, q := range qs {
+		if i%10 == 0 {
+			runtime.GC()
+		}
+		start := time.Now()
+		if err := fn(i, q); err != nil {
+			return 0, 0, err
+		}
+		ds = append(ds, time.Since(start))
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], ds[min(len(ds)-1, len(ds)*95/100)], nil
 }
 
-// clusteredData draws n points around n/1000 (at least 20) random centres.
-func clusteredData(n, dim int, seed uint64) ([][]float32, [][]float32) {
+func (c *vcase) floorF32() error {
+	workers := runtime.GOMAXPROCS(0)
+	c.truth = make([][]int, len(c.qs))
+	c.ftrue = make([][]int, len(c.qs))
+	keep := func(i int) bool { return i%100 == 7 }
+	for i, q := range c.qs {
+		c.truth[i] = floorScan(c.flat, c.dim, q, 10, workers, nil)
+		c.ftrue[i] = floorScan(c.flat, c.dim, q, 10, workers, keep)
+	}
+	if !c.want["floor-f32"] {
+		return nil
+	}
+	c.wd.resetPeak()
+	p50, p95, err := timeQueries(c.qs, func(_ int, q []float32) error {
+		floorScan(c.flat, c.dim, q, 10, workers, nil)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.print(vrow{engine: "floor-f32", p50: p50, p95: p95, recall: 1, bytesPerVec: 4 * c.dim, peak: c.wd.peak()})
+	return nil
+}
+
+// floorInt8 scans int8 codes quantised like the index's (per-vector
+// scale, max |x| -> 127) in parallel: the int8 scan floor.
+func (c *vcase) floorInt8() {
+	if !c.fits("floor-int8", float64(c.dim+4), 0) {
+		return
+	}
+	c.wd.resetPeak()
+	codes := make([]int8, c.n*c.dim)
+	scales := make([]float32, c.n)
+	for i := range c.n {
+		v := c.flat[i*c.dim : (i+1)*c.dim]
+		var mx float32
+		for _, x := range v {
+			mx = max(mx, float32(math.Abs(float64(x))))
+		}
+		if mx == 0 {
+			continue
+		}
+		s := mx / 127
+		scales[i] = s
+		for j, x := range v {
+			codes[i*c.dim+j] = int8(math.Round(float64(x / s)))
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	scan := func(q []float32) []int {
+		return topScan(c.n, workers, 10, func(i int) float32 {
+			return simd.DotInt8(q, codes[i*c.dim:(i+1)*c.dim:(i+1)*c.dim]) * scales[i]
+		})
+	}
+	var sum float64
+	p50, p95, _ := timeQueries(c.qs, func(i int, q []float32) error {
+		got := scan(q)
+		if i >= 0 {
+			sum += recallInts(got, c.truth[i])
+		}
+		return nil
+	})
+	c.print(vrow{engine: "floor-int8", p50: p50, p95: p95, recall: sum / float64(len(c.qs)), bytesPerVec: c.dim + 4, peak: c.wd.peak(),
+		note: "codes only, no rescoring"})
+	runtime.KeepAlive(codes)
+	freeMemory()
+}
+
+// records returns the records of data rows lo..hi-1 (vectors alias the
+// data; the stores copy them).
+func (c *vcase) records(lo, hi int, recs []kb.Record) []kb.Record {
+	recs = recs[:0]
+	for i := lo; i < hi; i++ {
+		recs = append(recs, kb.Record{ID: strconv.Itoa(i), DocumentID: strconv.Itoa(i / 10), Vector: c.flat[i*c.dim : (i+1)*c.dim : (i+1)*c.dim],
+			Metadata: map[string]any{"group": float64(i % 100)}})
+	}
+	return recs
+}
+
+// load writes the data in batches and returns the rate.
+func (c *vcase) load(s kb.Store) (float64, error) {
+	ctx := context.Background()
+	start := time.Now()
+	recs := make([]kb.Record, 0, c.batch)
+	lastReport := start
+	for lo := 0; lo < c.n; lo += c.batch {
+		recs = c.records(lo, min(lo+c.batch, c.n), recs)
+		if err := s.Upsert(ctx, recs); err != nil {
+			return 0, err
+		}
+		if time.Since(lastReport) > 30*time.Second {
+			lastReport = time.Now()
+			fmt.Printf("#   ... %d/%d loaded in %.0f s (%.0f/s), resident %.2f GiB\n", lo+len(recs), c.n, time.Since(start).Seconds(),
+				float64(lo+len(recs))/time.Since(start).Seconds(), gib(residentBytes()))
+		}
+	}
+	return float64(c.n) / time.Since(start).Seconds(), nil
+}
+
+func (c *vcase) search(ix kb.Store, f *kb.Filter, truth [][]int) (p50, p95 time.Duration, recall float64, err error) {
+	ctx := context.Background()
+	var sum float64
+	p50, p95, err = timeQueries(c.qs, func(i int, q []float32) error {
+		hits, err := ix.Search(ctx, kb.Query{Vector: q, K: 10, Filter: f})
+		if err == nil && i >= 0 {
+			sum += recallOf(hitIDs(hits), truth[i])
+		}
+		return err
+	})
+	return p50, p95, sum / float64(len(c.qs)), err
+}
+
+// perRecord is the estimated memory of one record's entry beside its
+// vector (maps, strings, metadata), for the budget check.
+const perRecord = 700
+
+func (c *vcase) exact() error {
+	if !c.fits("exact", float64(5*c.dim+12+perRecord), 256<<20) {
+		return nil
+	}
+	freeMemory()
+	base := residentBytes()
+	c.wd.resetPeak()
+	opts := localindex.Options{Dir: c.tmp + "/exact"}
+	ix, err := localindex.Open(opts)
+	if err != nil {
+		return err
+	}
+	rate, err := c.load(ix)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	if err := ix.Close(); err != nil {
+		return err
+	}
+	closeT := time.Since(t0)
+	freeMemory()
+	t0 = time.Now()
+	if ix, err = localindex.Open(opts); err != nil {
+		return err
+	}
+	open := time.Since(t0)
+	freeMemory()
+	rss := float64(residentBytes()-base) / float64(c.n)
+	p50, p95, rec, err := c.search(ix, nil, c.truth)
+	if err != nil {
+		return err
+	}
+	c.print(vrow{engine: "exact", rate: rate, open: open, p50: p50, p95: p95, recall: rec, bytesPerVec: ix.BytesPerVector(), rssPerVec: rss,
+		peak: c.wd.peak(), note: fmt.Sprintf("Auto, durable; close %.1f s", closeT.Seconds())})
+	f := kb.Equals("group", 7)
+	p50, p95, rec, err = c.search(ix, &f, c.ftrue)
+	if err != nil {
+		return err
+	}
+	c.print(vrow{engine: "exact+filter1%", p50: p50, p95: p95, recall: rec, note: "group == 7"})
+	ix.Close()
+	os.RemoveAll(opts.Dir)
+	freeMemory()
+	return nil
+}
+
+func (c *vcase) hnsw() error {
+	graph := float64((2*c.m+1)*4 + 2*c.m*4/c.m + 64)
+	if !c.fits("hnsw", float64(5*c.dim+12+perRecord)+graph, 256<<20) {
+		return nil
+	}
+	freeMemory()
+	base := residentBytes()
+	c.wd.resetPeak()
+	hopts := localindex.HNSWOptions{M: c.m, EfConstruction: c.efc, EfSearch: c.efs[0]}
+	opts := localindex.Options{Dir: c.tmp + "/hnsw", HNSW: &hopts}
+	ix, err := localindex.Open(opts)
+	if err != nil {
+		return err
+	}
+	rate, err := c.load(ix)
+	if err != nil {
+		return err
+	}
+	freeMemory()
+	rss := float64(residentBytes()-base) / float64(c.n)
+	bytes := ix.BytesPerVector()
+	t0 := time.Now()
+	if err := ix.Close(); err != nil {
+		return err
+	}
+	c.print(vrow{engine: "hnsw build", rate: rate, recall: -1, bytesPerVec: bytes, rssPerVec: rss, peak: c.wd.peak(),
+		note: fmt.Sprintf("M=%d efC=%d, %d cores, batches of %d; close %.1f s", c.m, c.efc, runtime.GOMAXPROCS(0), c.batch, time.Since(t0).Seconds())})
+	for _, ef := range c.efs {
+		freeMemory()
+		c.wd.resetPeak()
+		hopts.EfSearch = ef
+		t0 := time.Now()
+		ix, err := localindex.Open(opts)
+		if err != nil {
+			return err
+		}
+		open := time.Since(t0)
+		note := "graph loaded"
+		if !ix.Recovery().GraphLoaded {
+			note = "graph REBUILT on open"
+		}
+		p50, p95, rec, err := c.search(ix, nil, c.truth)
+		if err != nil {
+			return err
+		}
+		c.print(vrow{engine: fmt.Sprintf("hnsw ef=%d", ef), open: open, p50: p50, p95: p95, recall: rec, peak: c.wd.peak(), note: note,
+			rssPerVec: rss, bytesPerVec: bytes})
+		if err := ix.Close(); err != nil {
+			return err
+		}
+	}
+	os.RemoveAll(opts.Dir)
+	freeMemory()
+	return nil
+}
+
+func (c *vcase) chromem() error {
+	ctx := context.Background()
+	if !c.fits("chromem-go", float64(4*c.dim+600), 0) {
+		return nil
+	}
+	freeMemory()
+	base := residentBytes()
+	c.wd.resetPeak()
+	db := chromem.NewDB()
+	noEmbed := func(context.Context, string) ([]float32, error) {
+		return nil, errors.New("bench: embeddings are precomputed")
+	}
+	col, err := db.CreateCollection("bench", nil, noEmbed)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	for lo := 0; lo < c.n; lo += c.batch {
+		docs := make([]chromem.Document, 0, c.batch)
+		for i := lo; i < min(lo+c.batch, c.n); i++ {
+			docs = append(docs, chromem.Document{ID: strconv.Itoa(i), Embedding: slices.Clone(c.flat[i*c.dim : (i+1)*c.dim]), Content: "x",
+				Metadata: map[string]string{"group": strconv.Itoa(i % 100)}})
+		}
+		if err := col.AddDocuments(ctx, docs, runtime.GOMAXPROCS(0)); err != nil {
+			return err
+		}
+	}
+	rate := float64(c.n) / time.Since(start).Seconds()
+	freeMemory()
+	rss := float64(residentBytes()-base) / float64(c.n)
+	var sum float64
+	p50, p95, err := timeQueries(c.qs, func(i int, q []float32) error {
+		res, err := col.QueryEmbedding(ctx, q, 10, nil, nil)
+		if err != nil {
+			return err
+		}
+		ids := make([]string, len(res))
+		for j, r := range res {
+			ids[j] = r.ID
+		}
+		if i >= 0 {
+			sum += recallOf(ids, c.truth[i])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.print(vrow{engine: "chromem-go", rate: rate, p50: p50, p95: p95, recall: sum / float64(len(c.qs)), rssPerVec: rss, peak: c.wd.peak(),
+		note: "v0.7.0 in memory, exact"})
+	db, col = nil, nil
+	runtime.KeepAlive(db)
+	freeMemory()
+
+	if !c.fits("kb/chromem", float64(4*c.dim+800), 0) {
+		return nil
+	}
+	base = residentBytes()
+	c.wd.resetPeak()
+	backend, err := kbchromem.Open(kbchromem.Options{Dimensions: c.dim})
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	brate, err := c.load(backend)
+	if err != nil {
+		return err
+	}
+	freeMemory()
+	rss = float64(residentBytes()-base) / float64(c.n)
+	p50, p95, rec, err := c.search(backend, nil, c.truth)
+	if err != nil {
+		return err
+	}
+	c.print(vrow{engine: "kb/chromem", rate: brate, p50: p50, p95: p95, recall: rec, rssPerVec: rss, peak: c.wd.peak(), note: "our kb.Store over chromem-go"})
+	return nil
+}
+
+// clusteredFlat draws n unit vectors around n/1000 (at least 20) random
+// centres into one contiguous array, and q queries from the same mixture.
+func clusteredFlat(n, dim, q int, seed uint64) ([]float32, [][]float32) {
 	r := rand.New(rand.NewPCG(seed, 12))
 	centres := make([][]float32, max(20, n/1000))
 	for i := range centres {
 		centres[i] = unit(gauss(r, dim))
 	}
-	point := func() []float32 {
+	spread := float32(0.6 / math.Sqrt(float64(dim)))
+	point := func(v []float32) {
 		c := centres[r.IntN(len(centres))]
-		v := gauss(r, dim)
 		for j := range v {
-			v[j] = c[j] + v[j]*float32(0.6/math.Sqrt(float64(dim)))
+			v[j] = c[j] + float32(r.NormFloat64())*spread
 		}
-		return unit(v)
+		unit(v)
 	}
-	data := make([][]float32, n)
-	for i := range data {
-		data[i] = point()
+	flat := make([]float32, n*dim)
+	for i := range n {
+		point(flat[i*dim : (i+1)*dim])
 	}
-	qs := make([][]float32, 0)
-	for range 1000 {
-		qs = append(qs, point())
+	qs := make([][]float32, q)
+	for i := range qs {
+		qs[i] = make([]float32, dim)
+		point(qs[i])
 	}
-	return data, qs
+	return flat, qs
 }
 
 func gauss(r *rand.Rand, dim int) []float32 {
@@ -222,11 +706,9 @@ func unit(v []float32) []float32 {
 	return v
 }
 
-// floorScan is the reference: a plain SIMD scan over one contiguous array,
-// split across workers goroutines, keeping a top-k per worker. keep, when
-// set, filters rows.
-func floorScan(flat []float32, dim int, q []float32, k, workers int, keep func(int) bool) []int {
-	n := len(flat) / dim
+// topScan scores rows 0..n-1 with score, split across workers goroutines,
+// and returns the k best row numbers, best first (ties: lower row first).
+func topScan(n, workers, k int, score func(i int) float32) []int {
 	type sc struct {
 		s float32
 		i int
@@ -240,10 +722,7 @@ func floorScan(flat []float32, dim int, q []float32, k, workers int, keep func(i
 			defer wg.Done()
 			top := make([]sc, 0, k+1)
 			for i := lo; i < hi; i++ {
-				if keep != nil && !keep(i) {
-					continue
-				}
-				s := simd.Dot(q, flat[i*dim:(i+1)*dim])
+				s := score(i)
 				if len(top) == k && s <= top[k-1].s {
 					continue
 				}
@@ -282,13 +761,23 @@ func floorScan(flat []float32, dim int, q []float32, k, workers int, keep func(i
 	return out
 }
 
-func flatten(data [][]float32) []float32 {
-	dim := len(data[0])
-	flat := make([]float32, len(data)*dim)
-	for i, v := range data {
-		copy(flat[i*dim:], v)
+// floorScan is the reference: a plain SIMD scan over one contiguous array,
+// split across workers goroutines, keeping a top-k per worker. keep, when
+// set, filters rows (a row it rejects scores -Inf and is never returned
+// while k rows pass).
+func floorScan(flat []float32, dim int, q []float32, k, workers int, keep func(int) bool) []int {
+	n := len(flat) / dim
+	neg := float32(math.Inf(-1))
+	out := topScan(n, workers, k, func(i int) float32 {
+		if keep != nil && !keep(i) {
+			return neg
+		}
+		return simd.Dot(q, flat[i*dim:(i+1)*dim:(i+1)*dim])
+	})
+	if keep != nil {
+		out = slices.DeleteFunc(out, func(i int) bool { return !keep(i) })
 	}
-	return flat
+	return out
 }
 
 func recallOf(got []string, want []int) float64 {
@@ -305,322 +794,20 @@ func recallOf(got []string, want []int) float64 {
 	return float64(n) / float64(len(want))
 }
 
+func recallInts(got, want []int) float64 {
+	n := 0
+	for _, g := range got {
+		if slices.Contains(want, g) {
+			n++
+		}
+	}
+	return float64(n) / float64(len(want))
+}
+
 func hitIDs(hits []kb.Hit) []string {
 	out := make([]string, len(hits))
 	for i, h := range hits {
 		out[i] = h.ID
 	}
 	return out
-}
-
-// loadIndex writes data in batches and returns the insert rate.
-func loadIndex(ix kb.Store, data [][]float32) (float64, error) {
-	const batch = 1000
-	start := time.Now()
-	recs := make([]kb.Record, 0, batch)
-	for i, v := range data {
-		recs = append(recs, kb.Record{ID: strconv.Itoa(i), DocumentID: strconv.Itoa(i / 10), Vector: v,
-			Metadata: map[string]any{"group": float64(i % 100)}})
-		if len(recs) == batch || i == len(data)-1 {
-			if err := ix.Upsert(context.Background(), recs); err != nil {
-				return 0, err
-			}
-			recs = recs[:0]
-		}
-	}
-	return float64(len(data)) / time.Since(start).Seconds(), nil
-}
-
-func meanRecall(ix *localindex.Index, qs [][]float32, truth [][]int, f *kb.Filter) (float64, error) {
-	var sum float64
-	for i, q := range qs {
-		hits, err := ix.Search(context.Background(), kb.Query{Vector: q, K: 10, Filter: f})
-		if err != nil {
-			return 0, err
-		}
-		sum += recallOf(hitIDs(hits), truth[i])
-	}
-	return sum / float64(len(qs)), nil
-}
-
-func (c *vcase) run() (string, error) {
-	ctx := context.Background()
-	workers := runtime.GOMAXPROCS(0)
-	tmp, err := os.MkdirTemp("", "bedrockkit-bench-vector")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-
-	// ---- Random normalized vectors: floor, exact, filtered, chromem-go.
-	data := randomData(c.n, c.dim, c.seed)
-	qs := randomData(c.q, c.dim, c.seed+100)
-	flat := flatten(data)
-	truth := make([][]int, len(qs))
-	for i, q := range qs {
-		truth[i] = floorScan(flat, c.dim, q, 10, workers, nil)
-	}
-	exactOpts := localindex.Options{Dir: tmp + "/exact", Quantization: c.exactMode}
-	exact, err := localindex.Open(exactOpts)
-	if err != nil {
-		return "", err
-	}
-	rate, err := loadIndex(exact, data)
-	if err != nil {
-		return "", err
-	}
-	rec, err := meanRecall(exact, qs, truth, nil)
-	if err != nil {
-		return "", err
-	}
-	exactBytes := exact.BytesPerVector()
-
-	// 1%-selective filter: the top-10 must be exactly the brute-force one.
-	f := kb.Equals("group", 7)
-	exactMatches := 0
-	for _, q := range qs {
-		hits, err := exact.Search(ctx, kb.Query{Vector: q, K: 10, Filter: &f})
-		if err != nil {
-			return "", err
-		}
-		want := floorScan(flat, c.dim, q, 10, workers, func(i int) bool { return i%100 == 7 })
-		got := hitIDs(hits)
-		ok := len(got) == len(want)
-		for i := range want {
-			if ok && got[i] != strconv.Itoa(want[i]) {
-				ok = false
-			}
-		}
-		if ok {
-			exactMatches++
-		}
-	}
-	filtered := float64(exactMatches) / float64(len(qs))
-
-	// Float32 in memory: the plain exact scan without the int8 screen.
-	q8, err := localindex.Open(localindex.Options{Quantization: localindex.Float32})
-	if err != nil {
-		return "", err
-	}
-	if _, err := loadIndex(q8, data); err != nil {
-		return "", err
-	}
-	f32rec, err := meanRecall(q8, qs, truth, nil)
-	if err != nil {
-		return "", err
-	}
-	c.f32 = f32rec
-
-	fns := []func(int, []float32) error{
-		func(_ int, q []float32) error { floorScan(flat, c.dim, q, 10, workers, nil); return nil },
-		func(_ int, q []float32) error { floorScan(flat, c.dim, q, 10, 1, nil); return nil },
-		func(_ int, q []float32) error {
-			_, err := exact.Search(ctx, kb.Query{Vector: q, K: 10})
-			return err
-		},
-		func(_ int, q []float32) error {
-			_, err := exact.Search(ctx, kb.Query{Vector: q, K: 10, Filter: &f})
-			return err
-		},
-		func(_ int, q []float32) error {
-			_, err := q8.Search(ctx, kb.Query{Vector: q, K: 10})
-			return err
-		},
-	}
-	var crec, crate float64
-	if c.chromem {
-		query, r, err := c.chromemLoad(data)
-		if err != nil {
-			return "", err
-		}
-		crate = r
-		var sum float64
-		fns = append(fns, func(i int, q []float32) error {
-			ids, err := query(q)
-			if i >= 0 {
-				sum += recallOf(ids, truth[i])
-			}
-			return err
-		})
-		// Our kb.Store over chromem-go: same data, same queries.
-		backend, err := kbchromem.Open(kbchromem.Options{Dimensions: c.dim})
-		if err != nil {
-			return "", err
-		}
-		defer backend.Close()
-		if c.backend.rate, err = loadIndex(backend, data); err != nil {
-			return "", err
-		}
-		var bsum float64
-		fns = append(fns, func(i int, q []float32) error {
-			hits, err := backend.Search(ctx, kb.Query{Vector: q, K: 10})
-			if err == nil {
-				bsum += recallOf(hitIDs(hits), truth[i])
-			}
-			return err
-		})
-		ts, err := measureAll(qs, fns...)
-		exact.Close()
-		q8.Close()
-		if err != nil {
-			return "", err
-		}
-		blocks := (len(qs) + 9) / 10
-		crec = sum / float64(len(qs)+blocks) // one warm-up call per block
-		c.backend.recall = bsum / float64(len(qs)+blocks)
-		return c.finishRandom(ts, rec, rate, exactBytes, filtered, crec, crate, data, flat, qs, tmp)
-	}
-	ts, err := measureAll(qs, fns...)
-	exact.Close()
-	q8.Close()
-	if err != nil {
-		return "", err
-	}
-	return c.finishRandom(ts, rec, rate, exactBytes, filtered, -1, 0, data, flat, qs, tmp)
-}
-
-func (c *vcase) finishRandom(ts []timing, rec, rate float64, exactBytes int, filtered, crec, crate float64, data [][]float32, flat []float32, qs [][]float32, tmp string) (string, error) {
-	ctx := context.Background()
-	workers := runtime.GOMAXPROCS(0)
-	floor, exactT := ts[0], ts[2]
-	c.row("floor-scan", "random", floor, 1, 0, 4*c.dim)
-	c.row("floor-scan-1thread", "random", ts[1], 1, 0, 4*c.dim)
-	c.row("exact("+c.exactName+",durable)", "random", exactT, rec, rate, exactBytes)
-	c.row("exact+filter1%", "random", ts[3], filtered, 0, 0)
-	c.row("exact(float32,mem)", "random", ts[4], c.f32, 0, 4*c.dim+4)
-	chromemSpeedup := math.NaN()
-	if len(ts) > 5 {
-		c.row("chromem-go-raw", "random", ts[5], crec, crate, 0)
-		chromemSpeedup = ts[5].p50.Seconds() / exactT.p50.Seconds()
-		c.notes = append(c.notes, fmt.Sprintf("# n=%d dim=%d plain float32 exact scan (Quantization Float32): vs_floor=%.2f vs_chromem=%.1f",
-			c.n, c.dim, ts[4].p50.Seconds()/floor.p50.Seconds(), ts[5].p50.Seconds()/ts[4].p50.Seconds()))
-	}
-	if len(ts) > 6 {
-		c.row("chromem-backend", "random", ts[6], c.backend.recall, c.backend.rate, 0)
-	}
-	data, flat = nil, nil
-	runtime.GC()
-
-	// ---- Clustered vectors: exact vs HNSW vs int8.
-	cdata, cqs := clusteredData(c.n, c.dim, c.seed+1)
-	cqs = cqs[:c.q]
-	cflat := flatten(cdata)
-	ctruth := make([][]int, len(cqs))
-	for i, q := range cqs {
-		ctruth[i] = floorScan(cflat, c.dim, q, 10, workers, nil)
-	}
-	cflat = nil
-
-	cexact, _ := localindex.Open(localindex.Options{})
-	defer cexact.Close()
-	if _, err := loadIndex(cexact, cdata); err != nil {
-		return "", err
-	}
-	crecall, _ := meanRecall(cexact, cqs, ctruth, nil)
-	h := c.hnsw
-	hopts := localindex.Options{Dir: tmp + "/hnsw", HNSW: &h}
-	hix, err := localindex.Open(hopts)
-	if err != nil {
-		return "", err
-	}
-	defer func() { hix.Close() }()
-	hrate, err := loadIndex(hix, cdata)
-	if err != nil {
-		return "", err
-	}
-	hrec, _ := meanRecall(hix, cqs, ctruth, nil)
-	qix, err := localindex.Open(localindex.Options{Dir: tmp + "/int8", Quantization: localindex.Int8})
-	if err != nil {
-		return "", err
-	}
-	defer qix.Close()
-	qrate, err := loadIndex(qix, cdata)
-	if err != nil {
-		return "", err
-	}
-	qrec, _ := meanRecall(qix, cqs, ctruth, nil)
-	qBytes := qix.BytesPerVector()
-	search := func(ix *localindex.Index) func(int, []float32) error {
-		return func(_ int, q []float32) error {
-			_, err := ix.Search(ctx, kb.Query{Vector: q, K: 10})
-			return err
-		}
-	}
-	cts, err := measureAll(cqs, search(cexact), search(hix), search(qix))
-	if err != nil {
-		return "", err
-	}
-	cexactT, hT, qT := cts[0], cts[1], cts[2]
-	c.row("exact", "clustered", cexactT, crecall, 0, cexact.BytesPerVector())
-	c.row("hnsw", "clustered", hT, hrec, hrate, 0)
-	c.row("int8+rescore", "clustered", qT, qrec, qrate, qBytes)
-
-	// Reopening the durable HNSW index: with the graph saved beside the
-	// snapshot, then with the graph file removed (rebuilt from vectors).
-	if err := hix.Close(); err != nil {
-		return "", err
-	}
-	reopen := func() (time.Duration, bool, error) {
-		start := time.Now()
-		ix, err := localindex.Open(hopts)
-		if err != nil {
-			return 0, false, err
-		}
-		d := time.Since(start)
-		loaded := ix.Recovery().GraphLoaded
-		return d, loaded, ix.Close()
-	}
-	withGraph, loaded, err := reopen()
-	if err != nil {
-		return "", err
-	}
-	graphs, _ := filepath.Glob(filepath.Join(tmp, "hnsw", "graph-*.hnsw"))
-	for _, g := range graphs {
-		os.Remove(g)
-	}
-	rebuilt, _, err := reopen()
-	if err != nil {
-		return "", err
-	}
-	c.notes = append(c.notes, fmt.Sprintf("# n=%d dim=%d hnsw reopen: %.2fs with the saved graph (loaded=%v), %.2fs rebuilding it (%.1fx)",
-		c.n, c.dim, withGraph.Seconds(), loaded, rebuilt.Seconds(), rebuilt.Seconds()/withGraph.Seconds()))
-
-	return fmt.Sprintf("exact_vs_floor=%.2f exact_vs_chromem=%.1f filtered_top10_exact=%.2f hnsw_recall10=%.3f hnsw_vs_exact=%.1f int8_recall10=%.3f int8_bytes_ratio=%.3f",
-		exactT.p50.Seconds()/floor.p50.Seconds(), chromemSpeedup, filtered, hrec,
-		cexactT.p50.Seconds()/hT.p50.Seconds(), qrec, float64(qBytes)/float64(4*c.dim+4)), nil
-}
-
-// chromemLoad loads chromem-go in memory (its own exact search) and returns
-// a query function and the insert rate.
-func (c *vcase) chromemLoad(data [][]float32) (func(q []float32) ([]string, error), float64, error) {
-	ctx := context.Background()
-	db := chromem.NewDB()
-	noEmbed := func(context.Context, string) ([]float32, error) {
-		return nil, errors.New("bench: embeddings are precomputed")
-	}
-	col, err := db.CreateCollection("bench", nil, noEmbed)
-	if err != nil {
-		return nil, 0, err
-	}
-	docs := make([]chromem.Document, len(data))
-	for i, v := range data {
-		docs[i] = chromem.Document{ID: strconv.Itoa(i), Embedding: v, Content: "x",
-			Metadata: map[string]string{"group": strconv.Itoa(i % 100)}}
-	}
-	start := time.Now()
-	if err := col.AddDocuments(ctx, docs, runtime.GOMAXPROCS(0)); err != nil {
-		return nil, 0, err
-	}
-	rate := float64(len(data)) / time.Since(start).Seconds()
-	return func(q []float32) ([]string, error) {
-		res, err := col.QueryEmbedding(ctx, q, 10, nil, nil)
-		if err != nil {
-			return nil, err
-		}
-		ids := make([]string, len(res))
-		for j, r := range res {
-			ids[j] = r.ID
-		}
-		return ids, nil
-	}, rate, nil
 }
