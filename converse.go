@@ -195,10 +195,11 @@ func (m *ConverseModel) Generate(ctx context.Context, req *Request) (*Response, 
 		if err != nil {
 			return nil, err
 		}
-		in, err := m.converseInput(plan)
+		c, err := m.call(plan)
 		if err != nil {
 			return nil, err
 		}
+		in := c.converseInput()
 		start := time.Now()
 		var out *bedrockruntime.ConverseOutput
 		err = m.opts.Retry.do(ctx, "Converse", func(ctx context.Context) error {
@@ -346,31 +347,67 @@ func (p *outputPlan) events() *answerStream {
 	return newAnswerStream(nil, false)
 }
 
-func (m *ConverseModel) converseInput(p *outputPlan) (*bedrockruntime.ConverseInput, error) {
+// converseCall is one request in Bedrock's terms, built once (validated
+// and converted by toConverse) and sent as the input of Converse,
+// ConverseStream or CountTokens.
+type converseCall struct {
+	*converseParts
+	modelID      string
+	outputConfig *types.OutputConfig
+	fieldPaths   []string
+}
+
+// call builds the request of plan p.
+func (m *ConverseModel) call(p *outputPlan) (*converseCall, error) {
 	parts, err := toConverse(p.req, m.capsForCheck())
 	if err != nil {
 		return nil, err
 	}
+	return &converseCall{converseParts: parts, modelID: m.id.Raw, outputConfig: p.outputConfig(), fieldPaths: m.opts.AdditionalResponseFieldPaths}, nil
+}
+
+// converseInput is c as the input of Converse.
+func (c *converseCall) converseInput() *bedrockruntime.ConverseInput {
 	in := &bedrockruntime.ConverseInput{
-		ModelId:                           aws.String(m.id.Raw),
-		Messages:                          parts.messages,
-		System:                            parts.system,
-		InferenceConfig:                   parts.inference,
-		ToolConfig:                        parts.toolConfig,
-		AdditionalModelRequestFields:      parts.extra,
-		AdditionalModelResponseFieldPaths: m.opts.AdditionalResponseFieldPaths,
-		ServiceTier:                       parts.serviceTier,
-		PerformanceConfig:                 parts.performance,
-		OutputConfig:                      p.outputConfig(),
+		ModelId:                           aws.String(c.modelID),
+		Messages:                          c.messages,
+		System:                            c.system,
+		InferenceConfig:                   c.inference,
+		ToolConfig:                        c.toolConfig,
+		AdditionalModelRequestFields:      c.extra,
+		AdditionalModelResponseFieldPaths: c.fieldPaths,
+		ServiceTier:                       c.serviceTier,
+		PerformanceConfig:                 c.performance,
+		OutputConfig:                      c.outputConfig,
 	}
-	if g := p.req.Guardrail; g != nil {
-		gc, err := toGuardrail(g)
-		if err != nil {
-			return nil, err
+	if g := c.guardrail; g != nil {
+		in.GuardrailConfig = &types.GuardrailConfiguration{GuardrailIdentifier: g.id, GuardrailVersion: g.version, Trace: g.trace}
+	}
+	return in
+}
+
+// streamInput is c as the input of ConverseStream: the same fields, and the
+// guardrail's stream processing mode.
+func (c *converseCall) streamInput() *bedrockruntime.ConverseStreamInput {
+	in := c.converseInput()
+	out := &bedrockruntime.ConverseStreamInput{
+		ModelId:                           in.ModelId,
+		Messages:                          in.Messages,
+		System:                            in.System,
+		InferenceConfig:                   in.InferenceConfig,
+		ToolConfig:                        in.ToolConfig,
+		AdditionalModelRequestFields:      in.AdditionalModelRequestFields,
+		AdditionalModelResponseFieldPaths: in.AdditionalModelResponseFieldPaths,
+		ServiceTier:                       in.ServiceTier,
+		PerformanceConfig:                 in.PerformanceConfig,
+		OutputConfig:                      in.OutputConfig,
+	}
+	if g := c.guardrail; g != nil {
+		out.GuardrailConfig = &types.GuardrailStreamConfiguration{
+			GuardrailIdentifier: g.id, GuardrailVersion: g.version, Trace: g.trace, StreamProcessingMode: g.mode,
 		}
-		in.GuardrailConfig = &types.GuardrailConfiguration{GuardrailIdentifier: gc.id, GuardrailVersion: gc.version, Trace: gc.trace}
 	}
-	return in, nil
+	return out
 }
 
 func (m *ConverseModel) fromConverseOutput(out *bedrockruntime.ConverseOutput, elapsed time.Duration) (*Response, error) {
@@ -455,11 +492,12 @@ func (m *ConverseModel) Stream(ctx context.Context, req *Request) iter.Seq2[Even
 				yield(nil, err)
 				return
 			}
-			in, err := m.streamInput(plan)
+			c, err := m.call(plan)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
+			in := c.streamInput()
 			conv := plan.events()
 			yielded, retry := false, false
 			m.runStream(ctx, in, func(ev Event, err error) bool {
@@ -488,36 +526,6 @@ func (m *ConverseModel) Stream(ctx context.Context, req *Request) iter.Seq2[Even
 			}
 		}
 	}
-}
-
-func (m *ConverseModel) streamInput(p *outputPlan) (*bedrockruntime.ConverseStreamInput, error) {
-	req := p.req
-	parts, err := toConverse(req, m.capsForCheck())
-	if err != nil {
-		return nil, err
-	}
-	in := &bedrockruntime.ConverseStreamInput{
-		ModelId:                           aws.String(m.id.Raw),
-		Messages:                          parts.messages,
-		System:                            parts.system,
-		InferenceConfig:                   parts.inference,
-		ToolConfig:                        parts.toolConfig,
-		AdditionalModelRequestFields:      parts.extra,
-		AdditionalModelResponseFieldPaths: m.opts.AdditionalResponseFieldPaths,
-		ServiceTier:                       parts.serviceTier,
-		PerformanceConfig:                 parts.performance,
-		OutputConfig:                      p.outputConfig(),
-	}
-	if g := req.Guardrail; g != nil {
-		gc, err := toGuardrail(g)
-		if err != nil {
-			return nil, err
-		}
-		in.GuardrailConfig = &types.GuardrailStreamConfiguration{
-			GuardrailIdentifier: gc.id, GuardrailVersion: gc.version, Trace: gc.trace, StreamProcessingMode: gc.mode,
-		}
-	}
-	return in, nil
 }
 
 func fromServiceTier(t *types.ServiceTier) ServiceTier {

@@ -62,8 +62,8 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidInput, fmt.Sprintf(format, args...))
 }
 
-// converseParts is the part of a Converse request shared by Converse and
-// ConverseStream.
+// converseParts is the part of a Converse request shared by Converse,
+// ConverseStream and CountTokens.
 type converseParts struct {
 	messages    []types.Message
 	system      []types.SystemContentBlock
@@ -72,6 +72,7 @@ type converseParts struct {
 	extra       document.Interface
 	serviceTier *types.ServiceTier
 	performance *types.PerformanceConfiguration
+	guardrail   *guardrailParams
 }
 
 // maxCachePoints is Bedrock's limit of cache points per request.
@@ -88,33 +89,57 @@ func toConverse(req *Request, caps *Capabilities) (*converseParts, error) {
 	}
 	out := &converseParts{}
 	cache := cacheCheck{}
-
+	var err error
 	// Tools come first in Bedrock's cache order: tools, system, messages.
-	tc, err := toToolConfig(req, caps, &cache)
-	if err != nil {
+	if out.toolConfig, err = toToolConfig(req, caps, &cache); err != nil {
 		return nil, err
 	}
-	out.toolConfig = tc
+	if out.system, err = toSystem(req.System, &cache); err != nil {
+		return nil, err
+	}
+	if out.messages, err = toMessages(req.Messages, caps, &cache); err != nil {
+		return nil, err
+	}
+	if out.toolConfig == nil && hasToolBlocks(req.Messages) {
+		return nil, invalid("the conversation holds ToolCall or ToolResult parts but Request.Tools is empty; Bedrock requires the tool definitions whenever tool blocks are present (pass the tools again)")
+	}
+	if out.inference, err = toInference(req); err != nil {
+		return nil, err
+	}
+	if err := out.setSettings(req); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
-	for i, p := range req.System {
+// toSystem converts the system prompt: Text and CachePoint parts.
+func toSystem(system []Part, cache *cacheCheck) ([]types.SystemContentBlock, error) {
+	var out []types.SystemContentBlock
+	for i, p := range system {
 		switch p := p.(type) {
 		case Text:
 			if p.Text == "" {
 				return nil, invalid("system part %d: empty text", i)
 			}
-			out.system = append(out.system, &types.SystemContentBlockMemberText{Value: p.Text})
+			out = append(out, &types.SystemContentBlockMemberText{Value: p.Text})
 		case CachePoint:
 			cp, err := cache.add(p, fmt.Sprintf("system part %d", i))
 			if err != nil {
 				return nil, err
 			}
-			out.system = append(out.system, &types.SystemContentBlockMemberCachePoint{Value: cp})
+			out = append(out, &types.SystemContentBlockMemberCachePoint{Value: cp})
 		default:
 			return nil, invalid("system part %d: %T is not allowed in a system prompt (use Text and CachePoint)", i, p)
 		}
 	}
+	return out, nil
+}
 
-	for i, m := range req.Messages {
+// toMessages checks the conversation's shape (roles alternate from a user
+// message, every message has parts) and converts its parts.
+func toMessages(msgs []Message, caps *Capabilities, cache *cacheCheck) ([]types.Message, error) {
+	out := make([]types.Message, 0, len(msgs))
+	for i, m := range msgs {
 		where := fmt.Sprintf("message %d", i)
 		switch m.Role {
 		case RoleUser, RoleAssistant:
@@ -124,7 +149,7 @@ func toConverse(req *Request, caps *Capabilities) (*converseParts, error) {
 		if i == 0 && m.Role != RoleUser {
 			return nil, invalid("%s: a conversation must start with a user message", where)
 		}
-		if i > 0 && m.Role == req.Messages[i-1].Role {
+		if i > 0 && m.Role == msgs[i-1].Role {
 			return nil, invalid("%s: two %s messages in a row; roles must alternate (merge their parts into one message)", where, m.Role)
 		}
 		if len(m.Parts) == 0 {
@@ -135,48 +160,49 @@ func toConverse(req *Request, caps *Capabilities) (*converseParts, error) {
 		}
 		blocks := make([]types.ContentBlock, 0, len(m.Parts))
 		for j, p := range m.Parts {
-			b, err := toContentBlock(p, m.Role, fmt.Sprintf("%s part %d", where, j), caps, &cache)
+			b, err := toContentBlock(p, m.Role, fmt.Sprintf("%s part %d", where, j), caps, cache)
 			if err != nil {
 				return nil, err
 			}
 			blocks = append(blocks, b)
 		}
-		out.messages = append(out.messages, types.Message{Role: types.ConversationRole(m.Role), Content: blocks})
+		out = append(out, types.Message{Role: types.ConversationRole(m.Role), Content: blocks})
 	}
+	return out, nil
+}
 
-	if out.toolConfig == nil && hasToolBlocks(req.Messages) {
-		return nil, invalid("the conversation holds ToolCall or ToolResult parts but Request.Tools is empty; Bedrock requires the tool definitions whenever tool blocks are present (pass the tools again)")
-	}
-
-	inf, err := toInference(req)
-	if err != nil {
-		return nil, err
-	}
-	out.inference = inf
-
+// setSettings converts the request's service tier, latency mode,
+// guardrail and extra model fields.
+func (out *converseParts) setSettings(req *Request) error {
 	switch req.ServiceTier {
 	case "":
 	case ServiceTierDefault, ServiceTierPriority, ServiceTierFlex, ServiceTierReserved:
 		out.serviceTier = &types.ServiceTier{Type: types.ServiceTierType(req.ServiceTier)}
 	default:
-		return nil, invalid("ServiceTier %q; use ServiceTierDefault, ServiceTierPriority, ServiceTierFlex or ServiceTierReserved", req.ServiceTier)
+		return invalid("ServiceTier %q; use ServiceTierDefault, ServiceTierPriority, ServiceTierFlex or ServiceTierReserved", req.ServiceTier)
 	}
 	switch req.LatencyMode {
 	case "":
 	case LatencyStandard, LatencyOptimized:
 		out.performance = &types.PerformanceConfiguration{Latency: types.PerformanceConfigLatency(req.LatencyMode)}
 	default:
-		return nil, invalid("LatencyMode %q; use LatencyStandard or LatencyOptimized", req.LatencyMode)
+		return invalid("LatencyMode %q; use LatencyStandard or LatencyOptimized", req.LatencyMode)
 	}
-
+	if g := req.Guardrail; g != nil {
+		gp, err := toGuardrail(g)
+		if err != nil {
+			return err
+		}
+		out.guardrail = &gp
+	}
 	if len(req.Extra) > 0 {
 		raw, err := json.Marshal(req.Extra)
 		if err != nil {
-			return nil, invalid("Request.Extra cannot be encoded as JSON: %v", err)
+			return invalid("Request.Extra cannot be encoded as JSON: %v", err)
 		}
 		out.extra = newRawDocument(raw)
 	}
-	return out, nil
+	return nil
 }
 
 func hasToolBlocks(msgs []Message) bool {
@@ -442,16 +468,7 @@ func toContentBlock(p Part, role Role, where string, caps *Capabilities, cache *
 		if role != RoleAssistant {
 			return nil, invalid("%s: a ToolCall belongs in an assistant message", where)
 		}
-		if p.ID == "" || p.Name == "" {
-			return nil, invalid("%s: ToolCall needs ID and Name (echo the model's call unchanged)", where)
-		}
-		in, err := toolInput(p.Input)
-		if err != nil {
-			return nil, invalid("%s: ToolCall %q input: %v", where, p.Name, err)
-		}
-		return &types.ContentBlockMemberToolUse{Value: types.ToolUseBlock{
-			ToolUseId: aws.String(p.ID), Name: aws.String(p.Name), Input: newRawDocument(in),
-		}}, nil
+		return toToolUse(p, where)
 	case ToolResult:
 		if role != RoleUser {
 			return nil, invalid("%s: a ToolResult belongs in a user message", where)
@@ -461,17 +478,7 @@ func toContentBlock(p Part, role Role, where string, caps *Capabilities, cache *
 		if role != RoleAssistant {
 			return nil, invalid("%s: Reasoning belongs in an assistant message", where)
 		}
-		if len(p.Redacted) > 0 {
-			if p.Text != "" || p.Signature != "" {
-				return nil, invalid("%s: Reasoning has both Redacted and Text/Signature; echo the model's block unchanged", where)
-			}
-			return &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberRedactedContent{Value: p.Redacted}}, nil
-		}
-		rt := types.ReasoningTextBlock{Text: aws.String(p.Text)}
-		if p.Signature != "" {
-			rt.Signature = aws.String(p.Signature)
-		}
-		return &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberReasoningText{Value: rt}}, nil
+		return toReasoning(p, where)
 	case CachePoint:
 		cp, err := cache.add(p, where)
 		if err != nil {
@@ -484,6 +491,36 @@ func toContentBlock(p Part, role Role, where string, caps *Capabilities, cache *
 		return nil, invalid("%s: nil part", where)
 	}
 	return nil, invalid("%s: unsupported part type %T", where, p)
+}
+
+// toToolUse converts a tool call echoed back in an assistant message.
+func toToolUse(p ToolCall, where string) (types.ContentBlock, error) {
+	if p.ID == "" || p.Name == "" {
+		return nil, invalid("%s: ToolCall needs ID and Name (echo the model's call unchanged)", where)
+	}
+	in, err := toolInput(p.Input)
+	if err != nil {
+		return nil, invalid("%s: ToolCall %q input: %v", where, p.Name, err)
+	}
+	return &types.ContentBlockMemberToolUse{Value: types.ToolUseBlock{
+		ToolUseId: aws.String(p.ID), Name: aws.String(p.Name), Input: newRawDocument(in),
+	}}, nil
+}
+
+// toReasoning converts reasoning echoed back in an assistant message:
+// text with its signature, or the redacted bytes alone.
+func toReasoning(p Reasoning, where string) (types.ContentBlock, error) {
+	if len(p.Redacted) > 0 {
+		if p.Text != "" || p.Signature != "" {
+			return nil, invalid("%s: Reasoning has both Redacted and Text/Signature; echo the model's block unchanged", where)
+		}
+		return &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberRedactedContent{Value: p.Redacted}}, nil
+	}
+	rt := types.ReasoningTextBlock{Text: aws.String(p.Text)}
+	if p.Signature != "" {
+		rt.Signature = aws.String(p.Signature)
+	}
+	return &types.ContentBlockMemberReasoningContent{Value: &types.ReasoningContentBlockMemberReasoningText{Value: rt}}, nil
 }
 
 // toolInput checks raw tool-call input; empty input becomes {}.
@@ -659,48 +696,9 @@ func fromContentBlock(b types.ContentBlock, strict bool) ([]Part, error) {
 		}
 		return []Part{doc}, nil
 	case *types.ContentBlockMemberToolUse:
-		in, err := readDocument(b.Value.Input)
-		if err != nil {
-			return nil, fmt.Errorf("%w: tool call %q input: %v", ErrMalformedStream, aws.ToString(b.Value.Name), err)
-		}
-		switch t := bytes.TrimSpace(in); {
-		case len(t) == 0 || string(t) == "null":
-			in = json.RawMessage("{}")
-		case t[0] != '{':
-			return nil, fmt.Errorf("%w: tool call %q input is not a JSON object: %q", ErrMalformedStream, aws.ToString(b.Value.Name), truncate(string(t), 200))
-		}
-		return []Part{ToolCall{ID: aws.ToString(b.Value.ToolUseId), Name: aws.ToString(b.Value.Name), Input: in}}, nil
+		return fromToolUse(b.Value)
 	case *types.ContentBlockMemberToolResult:
-		tr := ToolResult{CallID: aws.ToString(b.Value.ToolUseId), IsError: b.Value.Status == types.ToolResultStatusError}
-		for _, c := range b.Value.Content {
-			switch c := c.(type) {
-			case *types.ToolResultContentBlockMemberText:
-				tr.Parts = append(tr.Parts, Text{Text: c.Value})
-			case *types.ToolResultContentBlockMemberJson:
-				raw, err := readDocument(c.Value)
-				if err != nil {
-					return nil, fmt.Errorf("%w: tool result JSON: %v", ErrMalformedStream, err)
-				}
-				tr.Parts = append(tr.Parts, JSON{Value: raw})
-			case *types.ToolResultContentBlockMemberImage:
-				if img, ok := fromImage(c.Value); ok {
-					tr.Parts = append(tr.Parts, img)
-				} else if strict {
-					return nil, unsupportedBlock("tool result image (unknown source)")
-				}
-			case *types.ToolResultContentBlockMemberDocument:
-				if doc, ok := fromDocument(c.Value); ok {
-					tr.Parts = append(tr.Parts, doc)
-				} else if strict {
-					return nil, unsupportedBlock("tool result document (unknown source)")
-				}
-			default:
-				if strict {
-					return nil, unsupportedBlock(fmt.Sprintf("tool result %T", c))
-				}
-			}
-		}
-		return []Part{tr}, nil
+		return fromToolResult(b.Value, strict)
 	case *types.ContentBlockMemberReasoningContent:
 		switch r := b.Value.(type) {
 		case *types.ReasoningContentBlockMemberReasoningText:
@@ -712,45 +710,102 @@ func fromContentBlock(b types.ContentBlock, strict bool) ([]Part, error) {
 	case *types.ContentBlockMemberCachePoint:
 		return []Part{CachePoint{TTL: CacheTTL(b.Value.Ttl)}}, nil
 	case *types.ContentBlockMemberCitationsContent:
-		var text strings.Builder
-		for _, c := range b.Value.Content {
-			switch c := c.(type) {
-			case *types.CitationGeneratedContentMemberText:
-				text.WriteString(c.Value)
-			default:
-				if strict {
-					return nil, unsupportedBlock(fmt.Sprintf("cited content %T", c))
-				}
-			}
-		}
-		sources := make([]CitationSource, 0, len(b.Value.Citations))
-		for _, c := range b.Value.Citations {
-			src, ok := fromCitation(c.Title, c.Source, c.Location)
-			if !ok && strict {
-				return nil, unsupportedBlock(fmt.Sprintf("citation location %T", c.Location))
-			}
-			var cited []string
-			for _, sc := range c.SourceContent {
-				if t, ok := sc.(*types.CitationSourceContentMemberText); ok {
-					cited = append(cited, t.Value)
-				}
-			}
-			src.Text = strings.Join(cited, "")
-			sources = append(sources, src)
-		}
-		if text.Len() == 0 && len(sources) == 0 {
-			return nil, nil
-		}
-		if len(sources) == 0 {
-			return []Part{Text{Text: text.String()}}, nil
-		}
-		return []Part{CitedText{Text: text.String(), Sources: sources}}, nil
+		return fromCitations(b.Value, strict)
 	case *types.UnknownUnionMember:
 		return skip(fmt.Sprintf("unknown %q", b.Tag))
 	case nil:
 		return skip("nil")
 	}
 	return skip(fmt.Sprintf("%T", b))
+}
+
+// fromToolUse reads a tool call; its input must be a JSON object (empty
+// or null input becomes {}).
+func fromToolUse(b types.ToolUseBlock) ([]Part, error) {
+	in, err := readDocument(b.Input)
+	if err != nil {
+		return nil, fmt.Errorf("%w: tool call %q input: %v", ErrMalformedStream, aws.ToString(b.Name), err)
+	}
+	switch t := bytes.TrimSpace(in); {
+	case len(t) == 0 || string(t) == "null":
+		in = json.RawMessage("{}")
+	case t[0] != '{':
+		return nil, fmt.Errorf("%w: tool call %q input is not a JSON object: %q", ErrMalformedStream, aws.ToString(b.Name), truncate(string(t), 200))
+	}
+	return []Part{ToolCall{ID: aws.ToString(b.ToolUseId), Name: aws.ToString(b.Name), Input: in}}, nil
+}
+
+// fromToolResult reads a tool result and its text, JSON, image and
+// document content; other content is skipped, or an error when strict.
+func fromToolResult(b types.ToolResultBlock, strict bool) ([]Part, error) {
+	tr := ToolResult{CallID: aws.ToString(b.ToolUseId), IsError: b.Status == types.ToolResultStatusError}
+	for _, c := range b.Content {
+		switch c := c.(type) {
+		case *types.ToolResultContentBlockMemberText:
+			tr.Parts = append(tr.Parts, Text{Text: c.Value})
+		case *types.ToolResultContentBlockMemberJson:
+			raw, err := readDocument(c.Value)
+			if err != nil {
+				return nil, fmt.Errorf("%w: tool result JSON: %v", ErrMalformedStream, err)
+			}
+			tr.Parts = append(tr.Parts, JSON{Value: raw})
+		case *types.ToolResultContentBlockMemberImage:
+			if img, ok := fromImage(c.Value); ok {
+				tr.Parts = append(tr.Parts, img)
+			} else if strict {
+				return nil, unsupportedBlock("tool result image (unknown source)")
+			}
+		case *types.ToolResultContentBlockMemberDocument:
+			if doc, ok := fromDocument(c.Value); ok {
+				tr.Parts = append(tr.Parts, doc)
+			} else if strict {
+				return nil, unsupportedBlock("tool result document (unknown source)")
+			}
+		default:
+			if strict {
+				return nil, unsupportedBlock(fmt.Sprintf("tool result %T", c))
+			}
+		}
+	}
+	return []Part{tr}, nil
+}
+
+// fromCitations reads cited generated text: a CitedText with its sources,
+// plain Text when there are none, nothing when the block is empty.
+func fromCitations(b types.CitationsContentBlock, strict bool) ([]Part, error) {
+	var text strings.Builder
+	for _, c := range b.Content {
+		switch c := c.(type) {
+		case *types.CitationGeneratedContentMemberText:
+			text.WriteString(c.Value)
+		default:
+			if strict {
+				return nil, unsupportedBlock(fmt.Sprintf("cited content %T", c))
+			}
+		}
+	}
+	sources := make([]CitationSource, 0, len(b.Citations))
+	for _, c := range b.Citations {
+		src, ok := fromCitation(c.Title, c.Source, c.Location)
+		if !ok && strict {
+			return nil, unsupportedBlock(fmt.Sprintf("citation location %T", c.Location))
+		}
+		var cited []string
+		for _, sc := range c.SourceContent {
+			if t, ok := sc.(*types.CitationSourceContentMemberText); ok {
+				cited = append(cited, t.Value)
+			}
+		}
+		src.Text = strings.Join(cited, "")
+		sources = append(sources, src)
+	}
+	if text.Len() == 0 && len(sources) == 0 {
+		return nil, nil
+	}
+	if len(sources) == 0 {
+		return []Part{Text{Text: text.String()}}, nil
+	}
+	return []Part{CitedText{Text: text.String(), Sources: sources}}, nil
 }
 
 // fromCitation maps a Converse citation's title, source and location. It

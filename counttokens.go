@@ -52,17 +52,17 @@ func (m *ConverseModel) CountTokens(ctx context.Context, req *Request) (int, err
 	if err != nil {
 		return 0, err
 	}
-	parts, err := toConverse(plan.req, m.capsForCheck())
+	c, err := m.call(plan)
 	if err != nil {
 		return 0, err
 	}
 	in := &bedrockruntime.CountTokensInput{
 		ModelId: aws.String(m.countModelID()),
 		Input: &types.CountTokensInputMemberConverse{Value: types.ConverseTokensRequest{
-			Messages:                     parts.messages,
-			System:                       parts.system,
-			ToolConfig:                   parts.toolConfig,
-			AdditionalModelRequestFields: parts.extra,
+			Messages:                     c.messages,
+			System:                       c.system,
+			ToolConfig:                   c.toolConfig,
+			AdditionalModelRequestFields: c.extra,
 		}},
 	}
 	var out *bedrockruntime.CountTokensOutput

@@ -124,91 +124,19 @@ func (r *streamReader) unsupported(what string) error {
 	return nil
 }
 
+// convert turns one SDK stream event into pending bedrockkit events.
 func (r *streamReader) convert(ev types.ConverseStreamOutput) error {
 	switch e := ev.(type) {
 	case *types.ConverseStreamOutputMemberMessageStart:
 		return nil
 	case *types.ConverseStreamOutputMemberContentBlockStart:
-		i := int(aws.ToInt32(e.Value.ContentBlockIndex))
-		switch s := e.Value.Start.(type) {
-		case *types.ContentBlockStartMemberToolUse:
-			if _, dup := r.tools[i]; dup {
-				return fmt.Errorf("%w: content block %d started twice", ErrMalformedStream, i)
-			}
-			tb := &toolBlock{id: aws.ToString(s.Value.ToolUseId), name: aws.ToString(s.Value.Name)}
-			if tb.id == "" || tb.name == "" {
-				return fmt.Errorf("%w: tool call in content block %d has no ID or name", ErrMalformedStream, i)
-			}
-			r.tools[i] = tb
-			r.emit(ToolCallDelta{Index: i, ID: tb.id, Name: tb.name})
-			return nil
-		default:
-			return r.unsupported(fmt.Sprintf("content block start %T", s))
-		}
+		return r.blockStart(e.Value)
 	case *types.ConverseStreamOutputMemberContentBlockDelta:
-		i := int(aws.ToInt32(e.Value.ContentBlockIndex))
-		switch d := e.Value.Delta.(type) {
-		case *types.ContentBlockDeltaMemberText:
-			r.emit(TextDelta{Index: i, Text: d.Value})
-		case *types.ContentBlockDeltaMemberToolUse:
-			tb, ok := r.tools[i]
-			if !ok {
-				return fmt.Errorf("%w: tool input for content block %d arrived before its contentBlockStart", ErrMalformedStream, i)
-			}
-			frag := aws.ToString(d.Value.Input)
-			tb.input.WriteString(frag)
-			r.emit(ToolCallDelta{Index: i, InputFragment: frag})
-		case *types.ContentBlockDeltaMemberCitation:
-			src, ok := fromCitation(d.Value.Title, d.Value.Source, d.Value.Location)
-			if !ok {
-				if err := r.unsupported(fmt.Sprintf("citation location %T", d.Value.Location)); err != nil {
-					return err
-				}
-			}
-			var cited strings.Builder
-			for _, sc := range d.Value.SourceContent {
-				cited.WriteString(aws.ToString(sc.Text))
-			}
-			src.Text = cited.String()
-			r.emit(CitationDelta{Index: i, Source: src})
-		case *types.ContentBlockDeltaMemberReasoningContent:
-			switch rd := d.Value.(type) {
-			case *types.ReasoningContentBlockDeltaMemberText:
-				r.emit(ReasoningDelta{Index: i, Text: rd.Value})
-			case *types.ReasoningContentBlockDeltaMemberSignature:
-				r.emit(ReasoningDelta{Index: i, Signature: rd.Value})
-			case *types.ReasoningContentBlockDeltaMemberRedactedContent:
-				r.emit(ReasoningDelta{Index: i, Redacted: rd.Value})
-			default:
-				return r.unsupported(fmt.Sprintf("reasoning delta %T", rd))
-			}
-		default:
-			return r.unsupported(fmt.Sprintf("content block delta %T", d))
-		}
-		return nil
+		return r.blockDelta(e.Value)
 	case *types.ConverseStreamOutputMemberContentBlockStop:
 		return r.finishTool(int(aws.ToInt32(e.Value.ContentBlockIndex)))
 	case *types.ConverseStreamOutputMemberMessageStop:
-		// A tool block the model never stopped is finished here, so a
-		// complete call is not lost; invalid JSON is still an error.
-		for len(r.tools) > 0 {
-			first := -1
-			for i := range r.tools {
-				if first < 0 || i < first {
-					first = i
-				}
-			}
-			if err := r.finishTool(first); err != nil {
-				return err
-			}
-		}
-		extra, err := readDocument(e.Value.AdditionalModelResponseFields)
-		if err != nil {
-			return fmt.Errorf("%w: additionalModelResponseFields: %v", ErrMalformedStream, err)
-		}
-		r.gotStop = true
-		r.emit(Stop{Reason: StopReason(e.Value.StopReason), AdditionalFields: extra})
-		return nil
+		return r.messageStop(e.Value)
 	case *types.ConverseStreamOutputMemberMetadata:
 		md := Metadata{Usage: fromUsage(e.Value.Usage), ServiceTier: fromServiceTier(e.Value.ServiceTier), LatencyMode: fromPerformance(e.Value.PerformanceConfig)}
 		if e.Value.Metrics != nil && e.Value.Metrics.LatencyMs != nil {
@@ -222,6 +150,93 @@ func (r *streamReader) convert(ev types.ConverseStreamOutput) error {
 		return fmt.Errorf("%w: nil stream event", ErrMalformedStream)
 	}
 	return r.unsupported(fmt.Sprintf("stream event %T", ev))
+}
+
+// blockStart opens a tool-call block (text and reasoning blocks have no
+// start event).
+func (r *streamReader) blockStart(e types.ContentBlockStartEvent) error {
+	i := int(aws.ToInt32(e.ContentBlockIndex))
+	s, ok := e.Start.(*types.ContentBlockStartMemberToolUse)
+	if !ok {
+		return r.unsupported(fmt.Sprintf("content block start %T", e.Start))
+	}
+	if _, dup := r.tools[i]; dup {
+		return fmt.Errorf("%w: content block %d started twice", ErrMalformedStream, i)
+	}
+	tb := &toolBlock{id: aws.ToString(s.Value.ToolUseId), name: aws.ToString(s.Value.Name)}
+	if tb.id == "" || tb.name == "" {
+		return fmt.Errorf("%w: tool call in content block %d has no ID or name", ErrMalformedStream, i)
+	}
+	r.tools[i] = tb
+	r.emit(ToolCallDelta{Index: i, ID: tb.id, Name: tb.name})
+	return nil
+}
+
+// blockDelta converts a piece of text, tool input, citation or reasoning.
+func (r *streamReader) blockDelta(e types.ContentBlockDeltaEvent) error {
+	i := int(aws.ToInt32(e.ContentBlockIndex))
+	switch d := e.Delta.(type) {
+	case *types.ContentBlockDeltaMemberText:
+		r.emit(TextDelta{Index: i, Text: d.Value})
+	case *types.ContentBlockDeltaMemberToolUse:
+		tb, ok := r.tools[i]
+		if !ok {
+			return fmt.Errorf("%w: tool input for content block %d arrived before its contentBlockStart", ErrMalformedStream, i)
+		}
+		frag := aws.ToString(d.Value.Input)
+		tb.input.WriteString(frag)
+		r.emit(ToolCallDelta{Index: i, InputFragment: frag})
+	case *types.ContentBlockDeltaMemberCitation:
+		src, ok := fromCitation(d.Value.Title, d.Value.Source, d.Value.Location)
+		if !ok {
+			if err := r.unsupported(fmt.Sprintf("citation location %T", d.Value.Location)); err != nil {
+				return err
+			}
+		}
+		var cited strings.Builder
+		for _, sc := range d.Value.SourceContent {
+			cited.WriteString(aws.ToString(sc.Text))
+		}
+		src.Text = cited.String()
+		r.emit(CitationDelta{Index: i, Source: src})
+	case *types.ContentBlockDeltaMemberReasoningContent:
+		switch rd := d.Value.(type) {
+		case *types.ReasoningContentBlockDeltaMemberText:
+			r.emit(ReasoningDelta{Index: i, Text: rd.Value})
+		case *types.ReasoningContentBlockDeltaMemberSignature:
+			r.emit(ReasoningDelta{Index: i, Signature: rd.Value})
+		case *types.ReasoningContentBlockDeltaMemberRedactedContent:
+			r.emit(ReasoningDelta{Index: i, Redacted: rd.Value})
+		default:
+			return r.unsupported(fmt.Sprintf("reasoning delta %T", rd))
+		}
+	default:
+		return r.unsupported(fmt.Sprintf("content block delta %T", d))
+	}
+	return nil
+}
+
+// messageStop finishes the tool blocks the model never stopped (so a
+// complete call is not lost; invalid JSON is still an error) and emits Stop.
+func (r *streamReader) messageStop(e types.MessageStopEvent) error {
+	for len(r.tools) > 0 {
+		first := -1
+		for i := range r.tools {
+			if first < 0 || i < first {
+				first = i
+			}
+		}
+		if err := r.finishTool(first); err != nil {
+			return err
+		}
+	}
+	extra, err := readDocument(e.AdditionalModelResponseFields)
+	if err != nil {
+		return fmt.Errorf("%w: additionalModelResponseFields: %v", ErrMalformedStream, err)
+	}
+	r.gotStop = true
+	r.emit(Stop{Reason: StopReason(e.StopReason), AdditionalFields: extra})
+	return nil
 }
 
 // finishTool validates the buffered input of the tool block at i (if any)
@@ -269,69 +284,48 @@ func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.Con
 	// The stream's HTTP request lives in ctx: cancelling it aborts the body
 	// read, so nothing outlives this function.
 	ctx, cancel := context.WithCancel(parent)
-	var r *streamReader
+	o := &streamOpener{m: m, in: in}
 	defer func() {
 		cancel()
-		if r != nil {
-			r.close()
-		}
+		o.closeReader()
 	}()
+	first, err := o.open(ctx)
+	if err != nil {
+		yield(nil, err)
+		return
+	}
+	relay(ctx, o.r, first, o.attempts, yield)
+}
 
+// streamOpener opens one ConverseStream call, retrying per the model's
+// RetryPolicy.
+type streamOpener struct {
+	m        *ConverseModel
+	in       *bedrockruntime.ConverseStreamInput
+	r        *streamReader // the reader of the latest attempt, if it opened
+	attempts int
+}
+
+func (o *streamOpener) closeReader() {
+	if o.r != nil {
+		o.r.close()
+		o.r = nil
+	}
+}
+
+// open returns the stream's first event. Opening is retried, and so is a
+// stream that fails before its first event reaches the consumer. A stream
+// that opened and then failed is reported as a *StreamError.
+func (o *streamOpener) open(ctx context.Context) (Event, error) {
 	var (
 		first    Event
-		localErr error
 		started  bool
-		attempts int
+		localErr error
 	)
-	// Opening is retried, and so is a stream that fails before its first
-	// event reaches the consumer.
-	err := m.opts.Retry.do(ctx, "ConverseStream", func(ctx context.Context) error {
-		attempts++
-		started = false
-		if r != nil {
-			r.close()
-			r = nil
-		}
-		// The attempt's context carries the stream's HTTP request; the
-		// idle timeout also bounds the wait for the response headers.
-		actx, acancel := context.WithCancel(ctx)
-		timer := time.AfterFunc(m.opts.IdleTimeout, acancel)
-		out, err := m.client.ConverseStream(actx, in, disableSDKRetry, freshProtocol, safeRequestBody)
-		if !timer.Stop() {
-			if err == nil && out.GetStream() != nil {
-				_ = out.GetStream().Close()
-			}
-			acancel()
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			localErr = &IdleTimeoutError{Timeout: m.opts.IdleTimeout}
-			return nil
-		}
-		if err != nil {
-			acancel()
-			return err
-		}
-		es := out.GetStream()
-		if es == nil {
-			acancel()
-			localErr = fmt.Errorf("%w: ConverseStream returned no event stream", ErrMalformedStream)
-			return nil
-		}
-		started = true
-		r = newStreamReader(es, m.opts.IdleTimeout, m.opts.Strict)
-		r.cancel = acancel
-		ev, err := r.next(ctx)
-		if err == nil {
-			first = ev
-			return nil
-		}
-		var remote errRemote
-		if errors.As(err, &remote) {
-			return classifyStream(remote.err)
-		}
-		localErr = err
-		return nil
+	err := o.m.opts.Retry.do(ctx, "ConverseStream", func(ctx context.Context) error {
+		var err error
+		first, started, localErr, err = o.attempt(ctx)
+		return err
 	})
 	if err == nil {
 		err = localErr
@@ -340,23 +334,61 @@ func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.Con
 		if started {
 			err = &StreamError{Err: err}
 		}
-		yield(nil, err)
-		return
+		return nil, err
 	}
+	return first, nil
+}
 
+// attempt opens the stream once and reads its first event. It returns err
+// for the retry loop to classify and maybe retry, or localErr, a failure
+// detected here that is final; started says whether the stream opened.
+func (o *streamOpener) attempt(ctx context.Context) (first Event, started bool, localErr, err error) {
+	o.attempts++
+	o.closeReader()
+	idle := o.m.opts.IdleTimeout
+	// The attempt's context carries the stream's HTTP request; the idle
+	// timeout also bounds the wait for the response headers.
+	actx, acancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(idle, acancel)
+	out, err := o.m.client.ConverseStream(actx, o.in, disableSDKRetry, freshProtocol, safeRequestBody)
+	if !timer.Stop() {
+		if err == nil && out.GetStream() != nil {
+			_ = out.GetStream().Close()
+		}
+		acancel()
+		if ctx.Err() != nil {
+			return nil, false, nil, ctx.Err()
+		}
+		return nil, false, &IdleTimeoutError{Timeout: idle}, nil
+	}
+	if err != nil {
+		acancel()
+		return nil, false, nil, err
+	}
+	es := out.GetStream()
+	if es == nil {
+		acancel()
+		return nil, false, fmt.Errorf("%w: ConverseStream returned no event stream", ErrMalformedStream), nil
+	}
+	o.r = newStreamReader(es, idle, o.m.opts.Strict)
+	o.r.cancel = acancel
+	ev, err := o.r.next(ctx)
+	if err == nil {
+		return ev, true, nil, nil
+	}
+	var remote errRemote
+	if errors.As(err, &remote) {
+		return nil, true, nil, classifyStream(remote.err)
+	}
+	return nil, true, err, nil
+}
+
+// relay yields the events of an open stream from first on. A failure ends
+// it with a *StreamError saying whether content was yielded, and with the
+// text yielded so far.
+func relay(ctx context.Context, r *streamReader, first Event, attempts int, yield func(Event, error) bool) {
 	var text strings.Builder
 	content := false // whether text, reasoning or a tool call was yielded
-	fail := func(err error) {
-		var remote errRemote
-		if errors.As(err, &remote) {
-			err = classifyStream(remote.err)
-			var apiErr *APIError
-			if errors.As(err, &apiErr) {
-				apiErr.Attempts = attempts
-			}
-		}
-		yield(nil, &StreamError{Partial: content, Text: text.String(), Err: err})
-	}
 	ev := first
 	for {
 		switch e := ev.(type) {
@@ -375,8 +407,23 @@ func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.Con
 			return
 		}
 		if err != nil {
-			fail(err)
+			yield(nil, &StreamError{Partial: content, Text: text.String(), Err: streamFailure(err, attempts)})
 			return
 		}
 	}
+}
+
+// streamFailure classifies an error that ended an open stream: one from
+// the service becomes an *APIError that counts the attempts.
+func streamFailure(err error, attempts int) error {
+	var remote errRemote
+	if !errors.As(err, &remote) {
+		return err
+	}
+	err = classifyStream(remote.err)
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		apiErr.Attempts = attempts
+	}
+	return err
 }

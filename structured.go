@@ -273,60 +273,27 @@ func (s *structuredModel) Stream(ctx context.Context, req *Request) iter.Seq2[Ev
 				yield(nil, err)
 				return
 			}
-			conv := newAnswerStream(a.schema, !a.native)
-			var raw []Event
-			var stop *Stop
-			yielded := false
-			var streamErr error
-			for ev, err := range s.next.Stream(ctx, callReq) {
-				if err != nil {
-					streamErr = err
-					break
-				}
-				if _, ok := ev.(OutputValue); ok {
-					continue // an inner StructuredOutput's value; this one validates again
-				}
-				raw = append(raw, ev)
-				for _, out := range conv.convert(ev) {
-					switch e := out.(type) {
-					case Stop:
-						stop = &e
-						continue
-					case Metadata:
-						last.ServiceTier, last.LatencyMode = e.ServiceTier, e.LatencyMode
-						continue
-					}
-					yielded = true
-					if !yield(out, nil) {
-						return
-					}
-				}
-			}
-			rawResp, collectErr := Collect(eventSeq(raw))
-			if streamErr == nil {
-				streamErr = collectErr
-			}
-			if streamErr != nil {
-				if !yielded && a.downgrade(streamErr) {
-					continue
-				}
-				a.usage = a.usage.Add(rawResp.Usage)
-				if !finish() {
-					return
-				}
-				yield(nil, streamErr)
+			st := s.streamAttempt(ctx, a, callReq, &last, yield)
+			if st.aborted {
 				return
 			}
-			resp, err := a.judge(rawResp)
+			if st.err != nil {
+				if !st.yielded && a.downgrade(st.err) {
+					continue
+				}
+				a.usage = a.usage.Add(st.resp.Usage)
+				if finish() {
+					yield(nil, st.err)
+				}
+				return
+			}
+			resp, err := a.judge(st.resp)
 			if err == nil {
-				st := Stop{Reason: resp.StopReason}
-				if stop != nil {
-					st.AdditionalFields = stop.AdditionalFields
+				stop := Stop{Reason: resp.StopReason}
+				if st.stop != nil {
+					stop.AdditionalFields = st.stop.AdditionalFields
 				}
-				if !yield(st, nil) || !finish() {
-					return
-				}
-				if len(resp.Message.ToolCalls()) == 0 {
+				if yield(stop, nil) && finish() && len(resp.Message.ToolCalls()) == 0 {
 					yield(OutputValue{Value: answerText(resp.Message)}, nil)
 				}
 				return
@@ -341,9 +308,58 @@ func (s *structuredModel) Stream(ctx context.Context, req *Request) iter.Seq2[Ev
 			if !yield(OutputRetry{Attempt: a.n, Err: oe}, nil) {
 				return
 			}
-			a.repair(rawResp, oe)
+			a.repair(st.resp, oe)
 		}
 	}
+}
+
+// streamedAttempt is what one attempt of a structured stream produced.
+type streamedAttempt struct {
+	resp    *Response // the attempt's events, collected
+	stop    *Stop     // its Stop event, held back until the answer is judged
+	yielded bool      // an event was passed on
+	err     error     // the stream's failure
+	aborted bool      // the consumer stopped reading
+}
+
+// streamAttempt streams one attempt, passing on the answer's events as they
+// come but holding back Stop and Metadata (whose tier and latency it
+// records in last): those are sent once, when the answer is judged.
+func (s *structuredModel) streamAttempt(ctx context.Context, a *attempt, req *Request, last *Metadata, yield func(Event, error) bool) streamedAttempt {
+	conv := newAnswerStream(a.schema, !a.native)
+	var st streamedAttempt
+	var raw []Event
+	for ev, err := range s.next.Stream(ctx, req) {
+		if err != nil {
+			st.err = err
+			break
+		}
+		if _, ok := ev.(OutputValue); ok {
+			continue // an inner StructuredOutput's value; this one validates again
+		}
+		raw = append(raw, ev)
+		for _, out := range conv.convert(ev) {
+			switch e := out.(type) {
+			case Stop:
+				st.stop = &e
+				continue
+			case Metadata:
+				last.ServiceTier, last.LatencyMode = e.ServiceTier, e.LatencyMode
+				continue
+			}
+			st.yielded = true
+			if !yield(out, nil) {
+				st.aborted = true
+				return st
+			}
+		}
+	}
+	resp, err := Collect(eventSeq(raw))
+	st.resp = resp
+	if st.err == nil {
+		st.err = err
+	}
+	return st
 }
 
 // eventSeq yields evs with nil errors.
