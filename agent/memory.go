@@ -278,8 +278,9 @@ func encodeNext(s *Session) ([]byte, error) {
 // several processes sharing a directory, the version check narrows but does
 // not close the race, so give each session one writer.
 type FileMemory struct {
-	dir string
-	mu  sync.Mutex
+	dir   string
+	mu    sync.Mutex
+	crypt *fileCrypt // nil: plain JSON (see OpenFileMemory)
 }
 
 // NewFileMemory returns a FileMemory storing sessions in dir, creating it if needed.
@@ -315,6 +316,9 @@ func (m *FileMemory) Load(ctx context.Context, id string) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent: read session %q: %w", id, err)
 	}
+	if b, err = m.decode(id, b); err != nil {
+		return nil, err
+	}
 	var s Session
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("agent: decode session file %s: %w", m.path(id), err)
@@ -334,10 +338,18 @@ func (m *FileMemory) Save(ctx context.Context, s *Session) error {
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("agent: read session %q: %w", s.ID, err)
 	}
+	if old != nil {
+		if old, err = m.decode(s.ID, old); err != nil {
+			return err
+		}
+	}
 	if err := checkVersion(old, s); err != nil {
 		return err
 	}
 	b, err := encodeNext(s)
+	if err == nil {
+		b, err = m.encode(s.ID, b)
+	}
 	if err != nil {
 		return err
 	}
