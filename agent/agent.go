@@ -107,6 +107,12 @@ func (a *Agent) memory() Memory {
 //
 // A Run on a session that has a pending pause abandons that pause: it can no
 // longer be resumed.
+//
+// The run's model calls are attributed to sessionID for cost: a
+// pricing.Meter wrapped around Model reports them in Meter.SessionCost
+// (sessionID) unless ctx already names a session (pricing.WithSession), in
+// which case they count toward that one. An agent run as another agent's
+// tool counts toward the outer run's session.
 func (a *Agent) Run(ctx context.Context, sessionID, input string, opts ...RunOption) (*Result, error) {
 	return a.start(ctx, sessionID, input, opts, false, a.callback())
 }
@@ -145,6 +151,9 @@ func (a *Agent) Stream(ctx context.Context, sessionID, input string, opts ...Run
 //
 // If Resume fails midway (a model error), it can be retried with the same
 // state; tools that already ran are not run again.
+//
+// Its model calls are attributed to the pause's session for cost, as Run's
+// are.
 func (a *Agent) Resume(ctx context.Context, p *Pending, decisions ...Decision) (*Result, error) {
 	return a.resume(ctx, p, decisions, false, a.callback())
 }

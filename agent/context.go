@@ -1,6 +1,10 @@
 package agent
 
-import "context"
+import (
+	"context"
+
+	"github.com/bedrockkit/bedrockkit/internal/costsession"
+)
 
 // CallInfo describes the tool call being run; tools read it with CallInfoFrom.
 type CallInfo struct {
@@ -42,4 +46,16 @@ func WithObserver(ctx context.Context, fn func(Event)) context.Context {
 func observerFrom(ctx context.Context) func(Event) {
 	fn, _ := ctx.Value(observerKey{}).(func(Event))
 	return fn
+}
+
+// withCostSession attributes the run's metered calls to sessionID, so that
+// a pricing.Meter wrapped around the model reports the session's cost
+// (pricing.SessionFrom, Meter.SessionCost), unless ctx already names a
+// session: one the caller set with pricing.WithSession, or the session of
+// an outer agent run whose tool this run is.
+func withCostSession(ctx context.Context, sessionID string) context.Context {
+	if costsession.From(ctx) != "" {
+		return ctx
+	}
+	return costsession.With(ctx, sessionID)
 }

@@ -20,6 +20,7 @@ type delegateIn struct {
 // keeps its history per conversation; it does not see the supervisor's
 // conversation. A collaborator that pauses (confirmation or return of
 // control) answers with an error result: nested pauses are not supported.
+// Its model calls count toward the caller's session's cost (see Agent.Run).
 func (a *Agent) AsTool(name, description string) *Tool {
 	return Func(name, description, func(ctx context.Context, in delegateIn) (string, error) {
 		session := name
@@ -121,8 +122,10 @@ func (r *Router) Route(ctx context.Context, input string) (string, error) {
 // Run routes input and runs a turn of the chosen collaborator (in session
 // "<sessionID>/<name>") or of the Fallback (in sessionID). It returns the
 // result and the name of the collaborator that handled it ("" for the
-// Fallback).
+// Fallback). The routing call and the turn count toward sessionID's cost
+// (see Agent.Run).
 func (r *Router) Run(ctx context.Context, sessionID, input string, opts ...RunOption) (*Result, string, error) {
+	ctx = withCostSession(ctx, sessionID)
 	name, err := r.Route(ctx, input)
 	if err != nil {
 		return nil, "", err

@@ -25,6 +25,7 @@ func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, st
 	if p, err = r.loadPause(ctx, p); err != nil {
 		return nil, err
 	}
+	ctx = withCostSession(ctx, r.sess.ID)
 	ds, err := a.matchDecisions(p, decisions)
 	if err != nil {
 		return nil, err

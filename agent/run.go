@@ -112,6 +112,7 @@ func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOp
 	if sessionID == "" {
 		return nil, fmt.Errorf("agent: empty session ID; pass a stable ID per conversation: %w", bedrockkit.ErrInvalidInput)
 	}
+	ctx = withCostSession(ctx, sessionID)
 	r, err := a.newRunner(ctx, stream, emit)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/bedrockkit/bedrockkit/internal/costsession"
 )
 
 // attribution is what the context carries for the meter: one value, so a
@@ -23,7 +25,16 @@ type ctxKey struct{}
 func attributionFrom(ctx context.Context) *attribution {
 	a, _ := ctx.Value(ctxKey{}).(*attribution)
 	if a == nil {
-		return &noAttribution
+		a = &noAttribution
+	}
+	if a.session == "" {
+		// A session set without this package: an agent run's (package
+		// agent sets it through internal/costsession, not importing pricing).
+		if s := costsession.From(ctx); s != "" {
+			c := *a
+			c.session = s
+			return &c
+		}
 	}
 	return a
 }
@@ -44,7 +55,11 @@ func WithTenant(ctx context.Context, tenant string) context.Context {
 
 // WithSession returns a context whose metered calls are attributed to
 // session and checked against its budget (Meter.SetBudget with ScopeSession).
+//
+// An agent run (package agent) sets its session ID unless ctx already has
+// a session.
 func WithSession(ctx context.Context, session string) context.Context {
+	ctx = costsession.With(ctx, session) // what agent runs look for
 	return with(ctx, func(a *attribution) { a.session = session })
 }
 
