@@ -65,6 +65,17 @@ type Agent struct {
 	// sessions: recalled at the start of each turn, handed each finished
 	// turn (see LongTermMemory).
 	LongTerm LongTermMemory
+	// ContinueOnRecallError makes a failed LongTerm.Recall leave the turn
+	// without memory instead of ending the run: the turn goes on as for a
+	// caller with nothing remembered, and the MemoryRecalled event carries
+	// the error. By default (false) the run ends with the error (fail
+	// closed): what is remembered may be what the answer must respect (a
+	// preference, a consent), and a Recall that fails because the caller
+	// cannot be identified is an error to fix, not a caller without a past.
+	// Set it when an answer without memory is better than none (a memory
+	// store that is down). A Guardrail that fails on the recollections
+	// still ends the run.
+	ContinueOnRecallError bool
 
 	memOnce sync.Once
 	mem     Memory

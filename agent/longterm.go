@@ -25,9 +25,11 @@ import (
 // Whose memory it is comes from ctx — the verified caller that
 // agent/identity put there, or an actor the application set in code — and
 // never from anything the model wrote. An error from Recall ends the run
-// (fail closed: a run whose caller cannot be identified sees no memory); an
-// error from Remember is reported by a MemoryHandedOff event and does not
-// change the turn's result. Implementations must be safe for concurrent use.
+// (fail closed: a run whose caller cannot be identified sees no memory),
+// unless Agent.ContinueOnRecallError is set, in which case the turn goes on
+// without memory and a MemoryRecalled event reports the error. An error
+// from Remember is reported by a MemoryHandedOff event and does not change
+// the turn's result. Implementations must be safe for concurrent use.
 type LongTermMemory interface {
 	// Recall returns the recollections relevant to q for the caller in ctx,
 	// most relevant first, already cut to the implementation's token budget.
@@ -79,6 +81,11 @@ type MemoryRecalled struct {
 	Recollections []Recollection
 	// Withheld counts recollections the Guard blocked.
 	Withheld int
+	// Err is the error of a Recall that failed while
+	// Agent.ContinueOnRecallError is set: the turn goes on without memory.
+	// (Without it, a failed Recall ends the run and no MemoryRecalled is
+	// sent.)
+	Err error
 }
 
 // MemoryHandedOff reports that a finished turn was handed to
@@ -104,7 +111,12 @@ func (r *runner) recall(ctx context.Context) error {
 	r.recalled = true
 	recs, err := r.a.LongTerm.Recall(ctx, RecallQuery{SessionID: r.sess.ID, Input: r.turn[0].Text()})
 	if err != nil {
-		return fmt.Errorf("agent: long-term memory recall: %w", err)
+		err = fmt.Errorf("agent: long-term memory recall: %w", err)
+		if !r.a.ContinueOnRecallError {
+			return err
+		}
+		r.emit(MemoryRecalled{Err: err})
+		return nil
 	}
 	shown := make([]Recollection, 0, len(recs))
 	withheld := 0

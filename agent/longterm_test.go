@@ -164,6 +164,49 @@ func TestLongTermMemoryRecallErrorFailsClosed(t *testing.T) {
 	}
 }
 
+// TestLongTermMemoryRecallErrorCanContinue: with ContinueOnRecallError a
+// failed Recall leaves the turn without memory instead of failing it, and
+// the error is reported; a Guard that fails on the recollections still
+// ends the run.
+func TestLongTermMemoryRecallErrorCanContinue(t *testing.T) {
+	boom := errors.New("memory store unreachable")
+	lt := &fakeLongTerm{recallErr: boom, recall: []agent.Recollection{{ID: "m", Text: "stale"}}}
+	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("answer without memory"))
+	var recalled []agent.MemoryRecalled
+	a := &agent.Agent{Model: model, LongTerm: lt, ContinueOnRecallError: true, OnEvent: func(e agent.Event) {
+		if m, ok := e.(agent.MemoryRecalled); ok {
+			recalled = append(recalled, m)
+		}
+	}}
+	res, err := a.Run(context.Background(), "s", "hi")
+	if err != nil || res.Output != "answer without memory" {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+	if req := model.Requests()[0]; len(req.Messages[0].Parts) != 1 || req.Messages[0].Text() != "hi" {
+		t.Fatalf("the model was shown something besides the input: %+v", req.Messages[0])
+	}
+	if len(recalled) != 1 || !errors.Is(recalled[0].Err, boom) || len(recalled[0].Recollections) != 0 {
+		t.Fatalf("MemoryRecalled events = %+v; want one carrying the recall error", recalled)
+	}
+	if len(lt.turns) != 1 {
+		t.Fatalf("the finished turn was not handed over: %+v", lt.turns)
+	}
+
+	guardDown := errors.New("guard down")
+	lt2 := &fakeLongTerm{recall: []agent.Recollection{{ID: "m", Text: "fact"}}}
+	model2 := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("never"))
+	a2 := &agent.Agent{Model: model2, LongTerm: lt2, ContinueOnRecallError: true,
+		Guardrail: agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Verdict, error) {
+			if stage == agent.StageToolResult {
+				return agent.Verdict{}, guardDown
+			}
+			return agent.Verdict{}, nil
+		})}
+	if _, err := a2.Run(context.Background(), "s", "hi"); !errors.Is(err, guardDown) || model2.Calls() != 0 {
+		t.Fatalf("err %v, model calls %d; a guard failure on recalled memory must still end the run", err, model2.Calls())
+	}
+}
+
 func TestLongTermMemoryHandOffErrorKeepsTheAnswer(t *testing.T) {
 	lt := &fakeLongTerm{rememberEr: errors.New("queue full")}
 	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("answer"))
