@@ -42,6 +42,29 @@ const (
 // carry error.type "tool_abandoned".
 const AttrToolAbandoned = attribute.Key("bedrockkit.tool.abandoned")
 
+// Attributes of authorization and long-term memory (bedrockkit's own; the
+// GenAI conventions have none for them).
+const (
+	// AttrToolAuthorized is set on a tool span, and on the run's
+	// "tool_authorized" event, when the agent has an Authorizer: true when
+	// the call was allowed. A denied call's span also has error.type
+	// "tool_denied", a call the authorizer failed to decide on
+	// "authorizer_failed".
+	AttrToolAuthorized = attribute.Key("bedrockkit.tool.authorized")
+	// AttrAuthzPolicies are the IDs of the policies that decided a call.
+	AttrAuthzPolicies = attribute.Key("bedrockkit.authz.policies")
+	// AttrMemoryRecalled and AttrMemoryWithheld count the recollections of
+	// long-term memory shown to the model and withheld by the guardrail
+	// ("memory_recalled" event); AttrMemoryIDs are the IDs of those shown.
+	AttrMemoryRecalled = attribute.Key("bedrockkit.memory.recalled")
+	AttrMemoryWithheld = attribute.Key("bedrockkit.memory.withheld")
+	AttrMemoryIDs      = attribute.Key("bedrockkit.memory.ids")
+	// AttrMemoryError is the error of a recall the run went on without
+	// (agent.Agent.ContinueOnRecallError) or of a refused hand-off
+	// ("memory_handed_off" event).
+	AttrMemoryError = attribute.Key("bedrockkit.memory.error")
+)
+
 // Options configure the spans.
 type Options struct {
 	// Provider is gen_ai.provider.name; empty means "aws.bedrock".
@@ -62,6 +85,9 @@ type Run struct {
 	mu    sync.Mutex
 	usage bedrockkit.Usage
 	ended bool
+	// authz holds the authorization of calls whose tool span is not made
+	// yet, by call ID; an entry goes when the span is made.
+	authz map[string]agent.ToolAuthorized
 }
 
 // Start begins the "invoke_agent" span of a run of the agent named name on
@@ -130,79 +156,139 @@ func (r *Run) observe(e agent.Event) {
 	switch e := e.(type) {
 	case agent.ModelCalled:
 		r.usage = r.usage.Add(e.Usage)
-		name := "chat"
-		if e.Model != "" {
-			name += " " + e.Model
-		}
-		_, s := r.tr.Start(r.ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(e.Start),
-			trace.WithAttributes(
-				AttrOperationName.String("chat"),
-				AttrProviderName.String(r.opts.Provider),
-				AttrRequestModel.String(e.Model),
-			))
-		s.SetAttributes(usageAttrs(e.Usage)...)
-		if e.StopReason != "" {
-			s.SetAttributes(AttrFinishReasons.StringSlice([]string{string(e.StopReason)}))
-		}
-		if e.Err != nil {
-			s.RecordError(e.Err)
-			s.SetStatus(codes.Error, e.Err.Error())
-			s.SetAttributes(AttrErrorType.String(errorType(e.Err)))
-		}
-		s.End(trace.WithTimestamp(e.Start.Add(e.Duration)))
+		r.modelSpan(e)
+	case agent.ToolAuthorized:
+		r.authorized(e)
 	case agent.ToolCalled:
-		opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(
-			AttrOperationName.String("execute_tool"),
-			AttrToolName.String(e.Call.Name),
-			AttrToolCallID.String(e.Call.ID),
-			AttrToolType.String("function"),
-		)}
-		if !e.Start.IsZero() {
-			opts = append(opts, trace.WithTimestamp(e.Start))
-		}
-		_, s := r.tr.Start(r.ctx, "execute_tool "+e.Call.Name, opts...)
-		if r.opts.RecordContent {
-			s.SetAttributes(AttrToolArguments.String(string(e.Call.Input)),
-				AttrToolResult.String(bedrockkit.Message{Parts: e.Result.Parts}.Text()))
-		}
-		switch {
-		case e.Invalid:
-			s.SetStatus(codes.Error, "invalid tool call")
-			s.SetAttributes(AttrErrorType.String("invalid_tool_call"))
-		case e.Panicked:
-			s.SetStatus(codes.Error, "tool panicked")
-			s.SetAttributes(AttrErrorType.String("panic"))
-		case e.Abandoned:
-			s.SetStatus(codes.Error, "tool abandoned after its timeout")
-			s.SetAttributes(AttrErrorType.String("tool_abandoned"))
-		case e.Result.IsError:
-			s.SetStatus(codes.Error, "tool returned an error")
-			s.SetAttributes(AttrErrorType.String("tool_error"))
-		}
-		if e.Replayed {
-			s.SetAttributes(attribute.Bool("bedrockkit.tool.replayed", true))
-		}
-		if e.Abandoned {
-			// The tool's goroutine is still running (see agent.Tool.Abandoned).
-			s.SetAttributes(AttrToolAbandoned.Bool(true))
-		}
-		if !e.Start.IsZero() {
-			s.End(trace.WithTimestamp(e.Start.Add(e.Duration)))
-		} else {
-			s.End()
-		}
+		r.toolSpan(e)
 	case agent.GuardrailIntervened:
 		r.span.AddEvent("guardrail_intervened", trace.WithAttributes(
 			attribute.String("bedrockkit.guardrail.stage", string(e.Stage)),
 			attribute.Bool("bedrockkit.guardrail.blocked", e.Verdict.Blocked),
 			attribute.String("bedrockkit.guardrail.detail", e.Verdict.Detail),
 		))
+	case agent.MemoryRecalled:
+		ids := make([]string, len(e.Recollections))
+		for i, rec := range e.Recollections {
+			ids[i] = rec.ID
+		}
+		attrs := append([]attribute.KeyValue{AttrMemoryRecalled.Int(len(e.Recollections)),
+			AttrMemoryWithheld.Int(e.Withheld), AttrMemoryIDs.StringSlice(ids)}, memoryErrorAttrs(e.Err)...)
+		r.span.AddEvent("memory_recalled", trace.WithAttributes(attrs...))
+	case agent.MemoryHandedOff:
+		r.span.AddEvent("memory_handed_off", trace.WithAttributes(memoryErrorAttrs(e.Err)...))
 	case agent.Summarized:
 		r.usage = r.usage.Add(e.Usage)
 		r.span.AddEvent("history_summarized", trace.WithAttributes(attribute.Int("bedrockkit.summarized_messages", e.Messages)))
 	case agent.Paused:
 		r.span.AddEvent("paused", trace.WithAttributes(attribute.Int("bedrockkit.pending_calls", len(e.Pending.Calls))))
 	}
+}
+
+// modelSpan records a model call as a "chat" span.
+func (r *Run) modelSpan(e agent.ModelCalled) {
+	name := "chat"
+	if e.Model != "" {
+		name += " " + e.Model
+	}
+	_, s := r.tr.Start(r.ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithTimestamp(e.Start),
+		trace.WithAttributes(
+			AttrOperationName.String("chat"),
+			AttrProviderName.String(r.opts.Provider),
+			AttrRequestModel.String(e.Model),
+		))
+	s.SetAttributes(usageAttrs(e.Usage)...)
+	if e.StopReason != "" {
+		s.SetAttributes(AttrFinishReasons.StringSlice([]string{string(e.StopReason)}))
+	}
+	if e.Err != nil {
+		s.RecordError(e.Err)
+		s.SetStatus(codes.Error, e.Err.Error())
+		s.SetAttributes(AttrErrorType.String(errorType(e.Err)))
+	}
+	s.End(trace.WithTimestamp(e.Start.Add(e.Duration)))
+}
+
+// authorized records an authorization as an event of the run and keeps it
+// for the call's tool span.
+func (r *Run) authorized(e agent.ToolAuthorized) {
+	attrs := []attribute.KeyValue{
+		AttrToolName.String(e.Call.Name),
+		AttrToolCallID.String(e.Call.ID),
+		AttrToolAuthorized.Bool(e.Err == nil && e.Decision.Allowed),
+		AttrAuthzPolicies.StringSlice(e.Decision.Policies),
+	}
+	if e.Err != nil {
+		attrs = append(attrs, AttrErrorType.String("authorizer_failed"))
+	}
+	r.span.AddEvent("tool_authorized", trace.WithAttributes(attrs...))
+	if r.authz == nil {
+		r.authz = map[string]agent.ToolAuthorized{}
+	}
+	r.authz[e.Call.ID] = e
+}
+
+// toolSpan records a tool call as an "execute_tool" span.
+func (r *Run) toolSpan(e agent.ToolCalled) {
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(
+		AttrOperationName.String("execute_tool"),
+		AttrToolName.String(e.Call.Name),
+		AttrToolCallID.String(e.Call.ID),
+		AttrToolType.String("function"),
+	)}
+	if !e.Start.IsZero() {
+		opts = append(opts, trace.WithTimestamp(e.Start))
+	}
+	_, s := r.tr.Start(r.ctx, "execute_tool "+e.Call.Name, opts...)
+	if r.opts.RecordContent {
+		s.SetAttributes(AttrToolArguments.String(string(e.Call.Input)),
+			AttrToolResult.String(bedrockkit.Message{Parts: e.Result.Parts}.Text()))
+	}
+	az, hasAuthz := r.authz[e.Call.ID]
+	delete(r.authz, e.Call.ID)
+	if hasAuthz {
+		s.SetAttributes(AttrToolAuthorized.Bool(az.Err == nil && az.Decision.Allowed), AttrAuthzPolicies.StringSlice(az.Decision.Policies))
+	}
+	switch {
+	case e.Invalid:
+		s.SetStatus(codes.Error, "invalid tool call")
+		s.SetAttributes(AttrErrorType.String("invalid_tool_call"))
+	case hasAuthz && az.Err != nil:
+		s.SetStatus(codes.Error, "the tool authorizer failed; the call did not run")
+		s.SetAttributes(AttrErrorType.String("authorizer_failed"))
+	case hasAuthz && !az.Decision.Allowed:
+		s.SetStatus(codes.Error, "tool call denied")
+		s.SetAttributes(AttrErrorType.String("tool_denied"))
+	case e.Panicked:
+		s.SetStatus(codes.Error, "tool panicked")
+		s.SetAttributes(AttrErrorType.String("panic"))
+	case e.Abandoned:
+		s.SetStatus(codes.Error, "tool abandoned after its timeout")
+		s.SetAttributes(AttrErrorType.String("tool_abandoned"))
+	case e.Result.IsError:
+		s.SetStatus(codes.Error, "tool returned an error")
+		s.SetAttributes(AttrErrorType.String("tool_error"))
+	}
+	if e.Replayed {
+		s.SetAttributes(attribute.Bool("bedrockkit.tool.replayed", true))
+	}
+	if e.Abandoned {
+		// The tool's goroutine is still running (see agent.Tool.Abandoned).
+		s.SetAttributes(AttrToolAbandoned.Bool(true))
+	}
+	if !e.Start.IsZero() {
+		s.End(trace.WithTimestamp(e.Start.Add(e.Duration)))
+	} else {
+		s.End()
+	}
+}
+
+// memoryErrorAttrs describes a long-term memory error, if any.
+func memoryErrorAttrs(err error) []attribute.KeyValue {
+	if err == nil {
+		return nil
+	}
+	return []attribute.KeyValue{AttrErrorType.String(errorType(err)), AttrMemoryError.String(err.Error())}
 }
 
 // errorType names an error's class for error.type.
