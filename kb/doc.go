@@ -1,8 +1,8 @@
 // Package kb is bedrockkit's knowledge base: what Amazon Bedrock Knowledge
 // Bases do, in-process.
 //
-// A KnowledgeBase (New with a Config: Store, Embedder, optional Chunker,
-// Loaders and Model) does three things:
+// A KnowledgeBase (New with a Config: a Store, and optionally an Embedder,
+// Chunker, Loaders and Model) does three things:
 //
 //   - Sync(ctx, source, opts) makes the store reflect a Source: documents
 //     are keyed by URI and fingerprinted by content hash, so only new and
@@ -26,6 +26,18 @@
 //     A Session carries the conversation. With no passages it says it does
 //     not know without calling the model; with no Model it answers
 //     extractively.
+//
+// # Without an embedder
+//
+// A Config with no Embedder is a keyword-only knowledge base: Sync stores
+// the chunks without vectors, Retrieve searches them with BM25 (Keyword is
+// then the default search type; Semantic and Hybrid fail with
+// ErrNoEmbedder) and RetrieveAndGenerate answers from them, extractively
+// or with a Model. Nothing is sent to an embedding model, so it runs
+// offline with no test kit. Given an Embedder later, it refuses to mix
+// vectors with the keyword-only data (*EmbedderChangedError) until one Sync
+// with ReEmbed has embedded every document; from then on Hybrid is the
+// default.
 //
 // # Sources and loaders
 //

@@ -94,6 +94,13 @@ type Filter struct {
 	Filters []Filter
 }
 
+// IsZero reports whether f is the zero Filter. Where a knowledge base
+// takes a filter (RetrieveOptions.Filter and Where) the zero Filter means no
+// filter; Validate, Compile and MarshalJSON, which stores use, refuse it.
+func (f Filter) IsZero() bool {
+	return f.Op == "" && f.Key == "" && f.Value == nil && len(f.Filters) == 0
+}
+
 // Equals matches records whose attribute key equals value.
 func Equals(key string, value any) Filter { return leaf(OpEquals, key, value) }
 

@@ -2,7 +2,6 @@ package kb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -14,19 +13,27 @@ import (
 	"github.com/bedrockkit/bedrockkit/kb/internal/textindex"
 )
 
-// Config configures a KnowledgeBase. Store and Embedder are required; every
-// other field has a default.
+// Config configures a KnowledgeBase. Store is required; every other field
+// has a default.
 type Config struct {
 	// Store holds the chunk records (kb/localindex is the embedded default).
 	Store Store
 	// Embedder embeds chunks and queries. One knowledge base uses one
 	// embedding model: Sync records it and refuses a different one.
+	//
+	// Nil means a keyword-only knowledge base: Sync stores chunks without
+	// vectors, Retrieve searches with BM25 (SearchType Keyword, the default
+	// without an embedder; Semantic and Hybrid fail with ErrNoEmbedder) and
+	// RetrieveAndGenerate answers from those passages. To switch to hybrid
+	// search later, set an Embedder and Sync once with ReEmbed.
 	Embedder bedrockkit.Embedder
 	// EmbedderID names the embedding model, for example
 	// "amazon.titan-embed-text-v2:0". It is recorded with the data and
-	// compared on every Sync and Retrieve. Default: the embedder's Go type
-	// and dimensions, which tells models of different types or sizes apart
-	// but not two models of the same type: set it for Bedrock embedders.
+	// compared on every Sync and Retrieve. Default: the embedder's
+	// ModelID() when it has that method (bedrockkit.TitanEmbedder and
+	// CohereEmbedder do), else its Go type and dimensions, which tells
+	// models of different types or sizes apart but not two models of the
+	// same type. Leave it empty without an Embedder.
 	EmbedderID string
 	// Chunker splits documents; default chunk.Default{} (Bedrock's default
 	// chunking, about 300 tokens). Changing it re-chunks documents only when
@@ -93,8 +100,13 @@ type BM25Params struct {
 // semantic, keyword or hybrid retrieval and with cited answers. It is safe
 // for concurrent use; Syncs of the same partition are serialised.
 type KnowledgeBase struct {
-	cfg        Config
-	embedderID string
+	cfg Config
+	// embedderID is the identity recorded with the data ("ID/dimensions",
+	// or noEmbedder); modelID the model ID alone, for SyncReport. legacyID
+	// is the identity older versions recorded for an embedder whose ID now
+	// comes from its ModelID ("Go type/dimensions"): data built with it is
+	// accepted as built with this embedder.
+	embedderID, modelID, legacyID string
 
 	mu         sync.Mutex
 	parts      map[string]*partition
@@ -113,19 +125,31 @@ type partition struct {
 // Errors of the knowledge base.
 var (
 	// ErrEmbedderChanged: the partition was synced with a different
-	// embedding model or dimension. Sync with ReEmbed (into a store that
-	// accepts the new dimension) or use the original embedder.
+	// embedding model or dimension, or without an embedder. Sync with
+	// ReEmbed (into a store that accepts the new dimension) or use the
+	// original embedder.
 	ErrEmbedderChanged = fmt.Errorf("kb: embedding model differs from the one this knowledge base was built with: %w", bedrockkit.ErrInvalidInput)
+	// ErrNoEmbedder: semantic or hybrid search was asked of a knowledge
+	// base without an embedder. Set Config.Embedder (and Sync with ReEmbed
+	// once), or search with kb.Keyword.
+	ErrNoEmbedder = fmt.Errorf("kb: no embedder is configured: %w", bedrockkit.ErrInvalidInput)
 )
 
 // EmbedderChangedError says which embedder the data was built with.
 type EmbedderChangedError struct {
-	// Stored and Configured are the embedder identities ("ID/dimensions").
+	// Stored and Configured are the embedder identities ("ID/dimensions",
+	// or "keyword-only" for a knowledge base without an embedder).
 	Stored, Configured string
 }
 
 // Error says what to do.
 func (e *EmbedderChangedError) Error() string {
+	switch {
+	case e.Stored == noEmbedder:
+		return fmt.Sprintf("kb: this knowledge base was built keyword-only (without an embedder) but is configured with %s; Sync once with ReEmbed to embed every document, after which hybrid and semantic search work (or leave Config.Embedder nil to keep searching by keyword)", e.Configured)
+	case e.Configured == noEmbedder:
+		return fmt.Sprintf("kb: this knowledge base was embedded with %s but is configured without an embedder; keyword search still works, but Sync needs the same embedder (or ReEmbed, which rebuilds it keyword-only and drops the vectors)", e.Stored)
+	}
 	return fmt.Sprintf("kb: this knowledge base was embedded with %s but is configured with %s; use the same embedder, or Sync with ReEmbed to re-embed every document (a new dimension also needs a new store)", e.Stored, e.Configured)
 }
 
@@ -138,12 +162,26 @@ func New(cfg Config) (*KnowledgeBase, error) {
 	if cfg.Store == nil {
 		return nil, invalid("Config.Store is nil; use localindex.Open(localindex.Options{}) for an embedded store")
 	}
-	if cfg.Embedder == nil {
-		return nil, invalid("Config.Embedder is nil; use bedrockkit.NewTitanEmbedder, or bedrockkittest.NewHashEmbedder offline")
+	ids, err := embedderIdentity(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Embedder.Dimensions() <= 0 {
-		return nil, invalid("the embedder reports %d dimensions", cfg.Embedder.Dimensions())
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
 	}
+	return &KnowledgeBase{
+		cfg:        cfg,
+		embedderID: ids.identity,
+		modelID:    ids.model,
+		legacyID:   ids.legacy,
+		parts:      map[string]*partition{},
+		syncLock:   map[string]*sync.Mutex{},
+		embedderOK: map[string]bool{},
+	}, nil
+}
+
+// withDefaults checks cfg's settings and fills in the defaults.
+func (cfg *Config) withDefaults() error {
 	if cfg.Chunker == nil {
 		cfg.Chunker = chunk.Default{}
 	}
@@ -157,7 +195,7 @@ func New(cfg Config) (*KnowledgeBase, error) {
 		cfg.Concurrency = 4
 	}
 	if cfg.RequestsPerMinute < 0 {
-		return nil, invalid("Config.RequestsPerMinute is %d; use 0 for no limit", cfg.RequestsPerMinute)
+		return invalid("Config.RequestsPerMinute is %d; use 0 for no limit", cfg.RequestsPerMinute)
 	}
 	if cfg.MaxDocumentBytes <= 0 {
 		cfg.MaxDocumentBytes = 50 << 20
@@ -169,19 +207,48 @@ func New(cfg Config) (*KnowledgeBase, error) {
 		cfg.LoadTimeout = DefaultLoadTimeout
 	}
 	if cfg.Keyword.B < 0 || cfg.Keyword.B > 1 || cfg.Keyword.K1 < 0 {
-		return nil, invalid("Config.Keyword: k1 must be >= 0 and b within 0..1 (got k1=%v b=%v)", cfg.Keyword.K1, cfg.Keyword.B)
+		return invalid("Config.Keyword: k1 must be >= 0 and b within 0..1 (got k1=%v b=%v)", cfg.Keyword.K1, cfg.Keyword.B)
 	}
-	id := cfg.EmbedderID
-	if id == "" {
-		id = fmt.Sprintf("%T", cfg.Embedder)
+	return nil
+}
+
+// noEmbedder is the embedder identity recorded by a keyword-only knowledge
+// base. Real identities always hold a "/" (ID/dimensions).
+const noEmbedder = "keyword-only"
+
+// embedderIDs are the names of the configured embedder (see the fields of
+// KnowledgeBase).
+type embedderIDs struct {
+	identity, model, legacy string
+}
+
+// embedderIdentity names the configured embedder: the model ID is
+// Config.EmbedderID, else the embedder's ModelID(), else "" (then the
+// identity uses the Go type).
+func embedderIdentity(cfg Config) (embedderIDs, error) {
+	if cfg.Embedder == nil {
+		if cfg.EmbedderID != "" {
+			return embedderIDs{}, invalid("Config.EmbedderID is %q but Config.Embedder is nil; set the embedder too, or leave both empty for a keyword-only knowledge base", cfg.EmbedderID)
+		}
+		return embedderIDs{identity: noEmbedder}, nil
 	}
-	return &KnowledgeBase{
-		cfg:        cfg,
-		embedderID: fmt.Sprintf("%s/%d", id, cfg.Embedder.Dimensions()),
-		parts:      map[string]*partition{},
-		syncLock:   map[string]*sync.Mutex{},
-		embedderOK: map[string]bool{},
-	}, nil
+	dims := cfg.Embedder.Dimensions()
+	if dims <= 0 {
+		return embedderIDs{}, invalid("the embedder reports %d dimensions", dims)
+	}
+	typeID := fmt.Sprintf("%T/%d", cfg.Embedder, dims)
+	ids := embedderIDs{model: cfg.EmbedderID}
+	if ids.model == "" {
+		if m, ok := cfg.Embedder.(interface{ ModelID() string }); ok && m.ModelID() != "" {
+			ids.model = m.ModelID()
+			ids.legacy = typeID
+		}
+	}
+	ids.identity = typeID
+	if ids.model != "" {
+		ids.identity = fmt.Sprintf("%s/%d", ids.model, dims)
+	}
+	return ids, nil
 }
 
 // metaID is the reserved document and record ID holding a partition's
@@ -200,6 +267,17 @@ const (
 	// KeyHeadings is the chunk's heading path, outermost first.
 	KeyHeadings = "bedrockkit-headings"
 )
+
+// StoreSize returns the size of the store (Config.Store), for pricing its
+// storage. A store that cannot tell (one that does not implement
+// StoreSizer) fails with an error wrapping bedrockkit.ErrUnsupported.
+func (k *KnowledgeBase) StoreSize(ctx context.Context) (StoreSize, error) {
+	s, ok := k.cfg.Store.(StoreSizer)
+	if !ok {
+		return StoreSize{}, fmt.Errorf("kb: the store (%T) cannot report its size (it does not implement kb.StoreSizer): %w", k.cfg.Store, bedrockkit.ErrUnsupported)
+	}
+	return s.Size(ctx)
+}
 
 func (k *KnowledgeBase) checkPartition(p string) error {
 	if k.cfg.RequirePartition && p == "" {
@@ -256,13 +334,36 @@ func (k *KnowledgeBase) load(ctx context.Context, name string, p *partition) err
 		if err != nil {
 			return err
 		}
+		k.addKeyword(p, recs, func(r Record) bool { return r.DocumentID == d.ID })
+	}
+	return nil
+}
+
+// addKeyword adds to the partition's keyword index the records among recs
+// that are searched: with an embedder, the ones with a vector (as in
+// semantic search); without one, all but the parents of hierarchical chunks
+// (records another record of recs names as its ParentID), which are
+// returned in their children's place. keep, when set, must accept a record
+// too.
+func (k *KnowledgeBase) addKeyword(p *partition, recs []Record, keep func(Record) bool) {
+	if p.keyword == nil {
+		return
+	}
+	var parents map[string]bool
+	if k.cfg.Embedder == nil {
+		parents = map[string]bool{}
 		for _, r := range recs {
-			if r.DocumentID == d.ID && r.Vector != nil {
-				p.keyword.Add(r.ID, r.DocumentID, r.Text, r.Metadata)
+			if r.ParentID != "" {
+				parents[r.ParentID] = true
 			}
 		}
 	}
-	return nil
+	for _, r := range recs {
+		searched := r.Vector != nil || (k.cfg.Embedder == nil && !parents[r.ID])
+		if searched && (keep == nil || keep(r)) {
+			p.keyword.Add(r.ID, r.DocumentID, r.Text, r.Metadata)
+		}
+	}
 }
 
 // storedEmbedder returns the embedder identity recorded in the partition,
@@ -276,11 +377,19 @@ func (k *KnowledgeBase) storedEmbedder(ctx context.Context, part string) (string
 	return s, nil
 }
 
-func (k *KnowledgeBase) writeEmbedder(ctx context.Context, part string) error {
+// writeEmbedder records the embedder identity id in the partition.
+func (k *KnowledgeBase) writeEmbedder(ctx context.Context, part, id string) error {
 	return k.cfg.Store.Upsert(ctx, []Record{{
-		ID: metaID, DocumentID: metaID, Partition: part, Fingerprint: k.embedderID,
-		Metadata: map[string]any{"embedder": k.embedderID},
+		ID: metaID, DocumentID: metaID, Partition: part, Fingerprint: id,
+		Metadata: map[string]any{"embedder": id},
 	}})
+}
+
+// sameEmbedder reports whether the recorded identity stored names the
+// configured embedder: its identity, or the one an older version recorded
+// for it (see legacyID).
+func (k *KnowledgeBase) sameEmbedder(stored string) bool {
+	return stored == k.embedderID || (k.legacyID != "" && stored == k.legacyID)
 }
 
 // checkEmbedder fails with *EmbedderChangedError when the partition was
@@ -300,7 +409,7 @@ func (k *KnowledgeBase) checkEmbedder(ctx context.Context, part string) error {
 	if err != nil {
 		return err
 	}
-	if stored != "" && stored != k.embedderID {
+	if stored != "" && !k.sameEmbedder(stored) {
 		return &EmbedderChangedError{Stored: stored, Configured: k.embedderID}
 	}
 	if stored != "" {
@@ -332,38 +441,6 @@ func (k *KnowledgeBase) loaderFor(name string) (Loader, string) {
 		return l, ext
 	}
 	return nil, ext
-}
-
-// retry runs call with the configured policy, retrying errors that
-// bedrockkit.IsRetryable accepts.
-func (k *KnowledgeBase) retry(ctx context.Context, call func() error) error {
-	p := k.cfg.Retry
-	attempts := p.MaxAttempts
-	if attempts <= 0 {
-		attempts = 5
-	}
-	delay := p.BaseDelay
-	if delay <= 0 {
-		delay = 200 * time.Millisecond
-	}
-	maxDelay := p.MaxDelay
-	if maxDelay <= 0 {
-		maxDelay = 20 * time.Second
-	}
-	for n := 1; ; n++ {
-		err := call()
-		if err == nil || n >= attempts || !bedrockkit.IsRetryable(err) || ctx.Err() != nil {
-			return err
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return errors.Join(err, ctx.Err())
-		case <-t.C:
-		}
-		delay = min(2*delay, maxDelay)
-	}
 }
 
 // analyze is the keyword analyzer (lower-case, stop words, Porter stems).

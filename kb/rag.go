@@ -95,6 +95,30 @@ type Answer struct {
 	Usage bedrockkit.Usage
 }
 
+// Sources returns the documents the answer cites, each once, in the order
+// they are first cited: for each, the first cited chunk of that document
+// (its URI, text, location, metadata and record ID). Sources with no URI
+// are told apart by record ID. An answer that cites nothing (NoAnswerText,
+// or a model that cited no passage) has none; Passages still lists what
+// was retrieved.
+func (a *Answer) Sources() []bedrockkit.CitationSource {
+	var out []bedrockkit.CitationSource
+	seen := map[string]bool{}
+	for _, c := range a.Citations {
+		for _, s := range c.Sources {
+			key := "uri:" + s.URI
+			if s.URI == "" {
+				key = "id:" + s.ID
+			}
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
 // Citation is a cited part of an answer and the retrieved chunks that
 // support it: Answer.Text[Span.Start:Span.End] == Text (byte offsets; Bedrock
 // counts characters, which differ only for non-ASCII text). It is

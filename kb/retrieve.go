@@ -24,7 +24,8 @@ const (
 )
 
 // RetrieveOptions controls Retrieve. The zero value (or nil) asks for 5
-// hybrid results from the default partition.
+// hybrid results from the default partition (keyword results without an
+// embedder).
 type RetrieveOptions struct {
 	// Partition is the tenant searched.
 	Partition string
@@ -32,11 +33,18 @@ type RetrieveOptions struct {
 	// Hierarchical chunking can return fewer: children that share a parent
 	// collapse into it, as in Bedrock.
 	NumberOfResults int
-	// SearchType is Hybrid (default), Semantic or Keyword.
+	// SearchType is Hybrid (the default with an embedder), Semantic or
+	// Keyword (the default without one; the others then fail with
+	// ErrNoEmbedder).
 	SearchType SearchType
 	// Filter restricts the chunks searched by their metadata. It is
 	// applied inside each search, never by trimming results afterwards.
+	// Nil, or the zero Filter, means no filter.
 	Filter *Filter
+	// Where is Filter by value, for example kb.Equals("type", "faq"); the
+	// zero Filter means no filter. When both are set, a chunk must match
+	// both.
+	Where Filter
 	// SemanticWeight and KeywordWeight weigh the two rankings in hybrid
 	// fusion; 0 means 1 for both. A weight must not be negative.
 	SemanticWeight, KeywordWeight float64
@@ -113,7 +121,14 @@ func (k *KnowledgeBase) prepare(opts *RetrieveOptions) (retrieval, error) {
 	switch r.SearchType {
 	case "":
 		r.SearchType = Hybrid
-	case Hybrid, Semantic, Keyword:
+		if k.cfg.Embedder == nil {
+			r.SearchType = Keyword
+		}
+	case Hybrid, Semantic:
+		if k.cfg.Embedder == nil {
+			return r, fmt.Errorf("kb: SearchType %s needs an embedder; set Config.Embedder (for example bedrockkit.NewTitanEmbedder) and Sync once with ReEmbed, or search with kb.Keyword: %w", r.SearchType, ErrNoEmbedder)
+		}
+	case Keyword:
 	default:
 		return r, invalid("SearchType %q is unknown; use kb.Hybrid, kb.Semantic or kb.Keyword", r.SearchType)
 	}
@@ -136,8 +151,8 @@ func (k *KnowledgeBase) prepare(opts *RetrieveOptions) (retrieval, error) {
 			r.depth = max(r.Candidates, r.n)
 		}
 	}
-	if r.Filter != nil {
-		c, err := r.Filter.Compile()
+	if f, ok := r.combinedFilter(); ok {
+		c, err := f.Compile()
 		if err != nil {
 			return r, err
 		}
@@ -145,6 +160,25 @@ func (k *KnowledgeBase) prepare(opts *RetrieveOptions) (retrieval, error) {
 		r.filter, r.match = &f, c
 	}
 	return r, nil
+}
+
+// combinedFilter returns the filter of Filter and Where (both when both are
+// set), and false when neither holds one.
+func (o RetrieveOptions) combinedFilter() (Filter, bool) {
+	var fs []Filter
+	if o.Filter != nil && !o.Filter.IsZero() {
+		fs = append(fs, *o.Filter)
+	}
+	if !o.Where.IsZero() {
+		fs = append(fs, o.Where)
+	}
+	switch len(fs) {
+	case 0:
+		return Filter{}, false
+	case 1:
+		return fs[0], true
+	}
+	return AndAll(fs...), true
 }
 
 // Retrieve returns the chunks most relevant to query, best first.
@@ -160,8 +194,12 @@ func (k *KnowledgeBase) Retrieve(ctx context.Context, query string, opts *Retrie
 }
 
 func (k *KnowledgeBase) retrieve(ctx context.Context, query string, r retrieval) ([]Result, error) {
-	if err := k.checkEmbedder(ctx, r.Partition); err != nil {
-		return nil, err
+	if k.cfg.Embedder != nil {
+		// Without an embedder only keyword search runs, which compares no
+		// vectors: any recorded embedder will do.
+		if err := k.checkEmbedder(ctx, r.Partition); err != nil {
+			return nil, err
+		}
 	}
 	p, err := k.part(ctx, r.Partition)
 	if err != nil {
@@ -205,7 +243,7 @@ func (k *KnowledgeBase) retrieve(ctx context.Context, query string, r retrieval)
 
 func (k *KnowledgeBase) semantic(ctx context.Context, query string, r retrieval) ([]Hit, error) {
 	var vecs [][]float32
-	err := k.retry(ctx, func() error {
+	err := k.cfg.Retry.Do(ctx, func(ctx context.Context) error {
 		var err error
 		vecs, err = k.cfg.Embedder.Embed(ctx, []string{query}, bedrockkit.PurposeQuery)
 		return err

@@ -122,6 +122,29 @@ type KeywordSearcher interface {
 	SearchText(ctx context.Context, q TextQuery) ([]Hit, error)
 }
 
+// StoreSize is how big a store is, as the store itself can tell.
+type StoreSize struct {
+	// Records is every record in every partition, with or without a vector.
+	Records int64
+	// Vectors is the records that hold a vector.
+	Vectors int64
+	// Dimensions is the vector length, or 0 before the first vector.
+	Dimensions int
+	// TextBytes is the stored text and metadata, when the store knows it.
+	TextBytes int64
+	// Bytes is the space the store takes (on disk, in the database, or in
+	// memory for an in-memory store), index and overhead included; 0 when
+	// the store cannot say.
+	Bytes int64
+}
+
+// StoreSizer is implemented by stores that can say how big they are, for
+// pricing a knowledge base's storage (pricing's Catalog.KnowledgeBaseMonthly
+// takes the same figures). KnowledgeBase.StoreSize asks it.
+type StoreSizer interface {
+	Size(ctx context.Context) (StoreSize, error)
+}
+
 // Errors returned by stores. Each wraps bedrockkit.ErrInvalidInput where the
 // caller's input is at fault, so both errors.Is checks work.
 var (

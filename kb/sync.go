@@ -71,9 +71,25 @@ type SyncReport struct {
 	// Unchanged documents matched their stored fingerprint and were left
 	// alone without any embedding call.
 	Unchanged int
-	// Chunks is how many chunks were embedded; EmbedCalls how many Embed
-	// calls that took (retries included).
+	// Chunks is how many chunks were embedded (indexed, for a keyword-only
+	// knowledge base); EmbedCalls how many Embed calls that took (retries
+	// included).
 	Chunks, EmbedCalls int
+	// EmbeddedTokens is the input tokens of the successful Embed calls: what
+	// the embedding model bills. They are the embedder's own counts when it
+	// reports them (an EmbedWithUsage method, as bedrockkit.TitanEmbedder
+	// and CohereEmbedder have), else estimated at one token per started 4
+	// bytes of text (pricing.EstimateBytes's rule), and then
+	// EmbeddedTokensEstimated is set. Price them with
+	// pricing's Catalog.EmbeddingCost(rep.EmbeddingModel, rep.EmbeddedTokens).
+	EmbeddedTokens int
+	// EmbeddedTokensEstimated reports that some of EmbeddedTokens were
+	// estimated rather than reported by the embedder.
+	EmbeddedTokensEstimated bool
+	// EmbeddingModel is the embedding model's ID (Config.EmbedderID or the
+	// embedder's ModelID), or "" when neither names it or there is no
+	// embedder.
+	EmbeddingModel string
 	// OverLimit counts the failed documents that went over a load limit,
 	// by limit (they are among Failed).
 	OverLimit LimitCounts
@@ -153,119 +169,182 @@ func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions)
 	k.forgetEmbedder(o.Partition)
 	defer k.forgetEmbedder(o.Partition)
 
+	plan, err := k.planSync(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	r := k.startSync(ctx, o, plan)
+	defer r.cancel()
+	l := r.list(src)
+	err = r.wait(ctx, l)
+	if err == nil {
+		err = r.deleteMissing(ctx, plan.existing, l.seen, l.keptFolders)
+	}
+	if err == nil {
+		err = r.recordEmbedder(ctx)
+	}
+	return r.report(start), err
+}
+
+// syncPlan is what a Sync learns from the store before it starts.
+type syncPlan struct {
+	// stored is the embedder identity recorded in the partition ("" for a
+	// new partition); identity is the one this Sync writes with.
+	stored, identity string
+	part             *partition
+	// existing maps the stored documents to their fingerprints.
+	existing map[string]string
+}
+
+// planSync checks the recorded embedder, loads the partition and lists its
+// documents. A new partition records its embedder first; a changed one
+// (ReEmbed) is recorded only once every document is re-embedded
+// (recordEmbedder), so an interrupted re-embed is refused until it is run
+// again.
+func (k *KnowledgeBase) planSync(ctx context.Context, o SyncOptions) (*syncPlan, error) {
 	stored, err := k.storedEmbedder(ctx, o.Partition)
 	if err != nil {
 		return nil, err
 	}
-	if stored != "" && stored != k.embedderID && !o.ReEmbed {
+	if stored != "" && !k.sameEmbedder(stored) && !o.ReEmbed {
 		return nil, &EmbedderChangedError{Stored: stored, Configured: k.embedderID}
 	}
-	p, err := k.part(ctx, o.Partition)
-	if err != nil {
+	plan := &syncPlan{stored: stored, identity: k.embedderID}
+	if stored != "" && k.sameEmbedder(stored) {
+		// Keep the identity the data was built with (see legacyID), so
+		// unchanged documents keep their fingerprints.
+		plan.identity = stored
+	}
+	if plan.part, err = k.part(ctx, o.Partition); err != nil {
 		return nil, err
 	}
 	infos, err := k.cfg.Store.Documents(ctx, o.Partition)
 	if err != nil {
 		return nil, err
 	}
-	existing := make(map[string]string, len(infos))
+	plan.existing = make(map[string]string, len(infos))
 	for _, d := range infos {
 		if d.ID != metaID {
-			existing[d.ID] = d.Fingerprint
+			plan.existing[d.ID] = d.Fingerprint
 		}
 	}
 	if stored == "" {
-		// A new partition records its embedder first. A changed one (ReEmbed)
-		// is recorded only once every document is re-embedded, so an
-		// interrupted re-embed is refused until it is run again.
-		if err := k.writeEmbedder(ctx, o.Partition); err != nil {
+		if err := k.writeEmbedder(ctx, o.Partition, k.embedderID); err != nil {
 			return nil, err
 		}
 	}
+	return plan, nil
+}
 
-	r := &syncRun{kb: k, opts: o, part: p, rep: &SyncReport{}}
+// startSync returns a run with its committer started. One committer
+// goroutine writes finished documents, so embedding slots are freed as soon
+// as their call returns; the embedders are tracked by r.embedding so the
+// committer's channel can be closed after them.
+func (k *KnowledgeBase) startSync(ctx context.Context, o SyncOptions, plan *syncPlan) *syncRun {
+	r := &syncRun{kb: k, opts: o, plan: plan, part: plan.part, rep: &SyncReport{EmbeddingModel: k.modelID}}
 	if rpm := k.cfg.RequestsPerMinute; rpm > 0 {
 		r.limiter = rate.NewLimiter(rate.Limit(float64(rpm)/60), 1)
 	}
-	// One committer goroutine writes finished documents, so embedding slots
-	// are freed as soon as their call returns; the embedders are tracked by
-	// r.embedding so the committer's channel can be closed after them.
 	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	r.cancel = cancel
 	g, gctx := errgroup.WithContext(cctx)
 	g.SetLimit(k.cfg.Concurrency + 1)
 	r.g, r.ctx = g, gctx
 	r.ready = make(chan *docJob, k.cfg.Concurrency*k.cfg.BatchSize)
 	g.Go(r.committer)
+	return r
+}
 
-	seen := make(map[string]bool)
-	var keptFolders []string // URIs of folders that could not be listed: keep what is under them
-	var listErr error
-	for item, err := range src.Items(gctx) {
+// sourceListing is what a Sync saw of its source.
+type sourceListing struct {
+	seen        map[string]bool
+	keptFolders []string // URIs of folders that could not be listed: keep what is under them
+	err         error    // the error that ended the listing early
+}
+
+// list walks the source and ingests every document it lists. A document
+// the source could not read fails alone; an error that ends the listing is
+// returned in its err.
+func (r *syncRun) list(src Source) sourceListing {
+	l := sourceListing{seen: make(map[string]bool)}
+	for item, err := range src.Items(r.ctx) {
 		if err != nil {
 			var ie *ItemError
-			if errors.As(err, &ie) {
-				seen[ie.URI] = true
-				if strings.HasSuffix(ie.URI, "/") {
-					keptFolders = append(keptFolders, ie.URI)
-				}
-				r.mu.Lock()
-				r.rep.Scanned++
-				r.failLocked(ie.URI, ie.Err)
-				r.mu.Unlock()
-				continue
+			if !errors.As(err, &ie) {
+				l.err = err
+				break
 			}
-			listErr = err
-			break
+			l.seen[ie.URI] = true
+			if strings.HasSuffix(ie.URI, "/") {
+				l.keptFolders = append(l.keptFolders, ie.URI)
+			}
+			r.mu.Lock()
+			r.rep.Scanned++
+			r.failLocked(ie.URI, ie.Err)
+			r.mu.Unlock()
+			continue
 		}
 		r.mu.Lock()
 		r.rep.Scanned++
 		r.progressLocked()
 		r.mu.Unlock()
-		if seen[item.URI] {
+		if l.seen[item.URI] {
 			r.fail(item.URI, fmt.Errorf("the source lists this URI twice; URIs must be unique"))
 			continue
 		}
-		seen[item.URI] = true
-		if gctx.Err() != nil {
+		l.seen[item.URI] = true
+		if r.ctx.Err() != nil {
 			break
 		}
-		fp, had := existing[item.URI]
+		fp, had := r.plan.existing[item.URI]
 		r.ingest(item, had, fp)
 	}
 	r.mu.Lock()
-	r.listed = listErr == nil && gctx.Err() == nil
+	r.listed = l.err == nil && r.ctx.Err() == nil
 	r.progressLocked()
 	r.mu.Unlock()
+	return l
+}
+
+// wait sends the last batch, waits for the embedders and the committer, and
+// returns the error that ended the Sync, if any: a failed embedding or
+// store write first, then a failed listing, then ctx's end.
+func (r *syncRun) wait(ctx context.Context, l sourceListing) error {
 	r.flush()
 	r.embedding.Wait()
 	close(r.ready)
-	werr := g.Wait()
-	switch {
+	switch werr := r.g.Wait(); {
 	case werr != nil:
-		err = werr
-	case listErr != nil:
-		err = fmt.Errorf("%w: %w", ErrSourceListing, listErr)
-	case ctx.Err() != nil:
-		err = ctx.Err()
+		return werr
+	case l.err != nil:
+		return fmt.Errorf("%w: %w", ErrSourceListing, l.err)
 	}
-	if err == nil {
-		err = r.deleteMissing(ctx, existing, seen, keptFolders)
-	}
-	if err == nil && stored != "" && stored != k.embedderID {
-		if r.rep.Failed > 0 {
-			err = fmt.Errorf("kb: %d documents failed during the re-embed; fix them and Sync with ReEmbed again to switch to %s", r.rep.Failed, k.embedderID)
-		} else {
-			err = k.writeEmbedder(ctx, o.Partition)
-		}
+	return ctx.Err()
+}
+
+// recordEmbedder records the configured embedder once a re-embed into a
+// partition built with another one has finished without failures.
+func (r *syncRun) recordEmbedder(ctx context.Context) error {
+	k, stored := r.kb, r.plan.stored
+	if stored == "" || stored == r.plan.identity {
+		return nil
 	}
 	r.mu.Lock()
+	failed := r.rep.Failed
+	r.mu.Unlock()
+	if failed > 0 {
+		return fmt.Errorf("kb: %d documents failed during the re-embed; fix them and Sync with ReEmbed again to switch to %s", failed, k.embedderID)
+	}
+	return k.writeEmbedder(ctx, r.opts.Partition, r.plan.identity)
+}
+
+// report returns the final report.
+func (r *syncRun) report(start time.Time) *SyncReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.progressLocked()
 	r.rep.Duration = time.Since(start)
-	rep := r.rep
-	r.mu.Unlock()
-	return rep, err
+	return r.rep
 }
 
 func (k *KnowledgeBase) lockSync(part string) func() {
@@ -284,6 +363,7 @@ func (k *KnowledgeBase) lockSync(part string) func() {
 type syncRun struct {
 	kb      *KnowledgeBase
 	opts    SyncOptions
+	plan    *syncPlan
 	part    *partition
 	limiter *rate.Limiter
 	g       *errgroup.Group
@@ -346,13 +426,12 @@ func (r *syncRun) finish(count *int) {
 // ingest reads, fingerprints, loads and chunks one document and queues its
 // chunks for embedding. Failures of the document are recorded, not returned.
 func (r *syncRun) ingest(item SourceItem, existed bool, oldFP string) {
-	k := r.kb
 	data, err := r.read(item)
 	if err != nil {
 		r.fail(item.URI, err)
 		return
 	}
-	fp, err := fingerprint(k.embedderID, data, item.Metadata)
+	fp, err := fingerprint(r.plan.identity, data, item.Metadata)
 	if err != nil {
 		r.fail(item.URI, err)
 		return
@@ -361,23 +440,44 @@ func (r *syncRun) ingest(item SourceItem, existed bool, oldFP string) {
 		r.finish(&r.rep.Unchanged)
 		return
 	}
-	loader, ext := k.loaderFor(item.Name)
+	doc, ok := r.loadItem(item, data, existed)
+	if !ok {
+		return
+	}
+	chunks, err := r.kb.cfg.Chunker.Chunk(r.ctx, doc)
+	if err != nil {
+		r.fail(item.URI, fmt.Errorf("chunk: %w", err))
+		return
+	}
+	job, err := r.newJob(item, existed, fp, chunks)
+	if err != nil {
+		r.fail(item.URI, err)
+		return
+	}
+	if job.left == 0 {
+		// Nothing to embed: drop the old version, if any, and say why.
+		r.drop(job, false, fmt.Errorf("the document holds no text to index"))
+		return
+	}
+	r.queue(job, chunks)
+}
+
+// loadItem loads the document with the loader of its type and merges the
+// source's metadata over the loader's. A document no loader handles is
+// skipped, one that fails to load fails; both are recorded and ok is false.
+func (r *syncRun) loadItem(item SourceItem, data []byte, existed bool) (doc chunk.Document, ok bool) {
+	loader, ext := r.kb.loaderFor(item.Name)
 	if loader == nil {
 		// The content changed and can no longer be loaded: its old chunks
 		// are stale, so drop them rather than keep serving them.
-		if existed {
-			if err := r.commit(&docJob{uri: item.URI, existed: true}); err != nil {
-				r.fail(item.URI, err)
-				return
-			}
-		}
-		r.skip(item.URI, existed, fmt.Errorf("no loader for file type %q; %s", ext, strings.Replace(addLoaderHint(ext), "the loaders map", "Config.Loaders", 1)))
-		return
+		hint := strings.Replace(addLoaderHint(ext), "the loaders map", "Config.Loaders", 1)
+		r.drop(&docJob{uri: item.URI, existed: existed}, existed, fmt.Errorf("no loader for file type %q; %s", ext, hint))
+		return chunk.Document{}, false
 	}
 	doc, err := r.load(loader, item, data)
 	if err != nil {
 		r.fail(item.URI, fmt.Errorf("load: %w", err))
-		return
+		return chunk.Document{}, false
 	}
 	if len(item.Metadata) > 0 {
 		md := make(map[string]any, len(doc.Metadata)+len(item.Metadata))
@@ -389,17 +489,30 @@ func (r *syncRun) ingest(item SourceItem, existed bool, oldFP string) {
 		}
 		doc.Metadata = md
 	}
-	chunks, err := k.cfg.Chunker.Chunk(r.ctx, doc)
-	if err != nil {
-		r.fail(item.URI, fmt.Errorf("chunk: %w", err))
-		return
+	return doc, true
+}
+
+// drop skips a document that has nothing to index, first deleting its old
+// version, if any. skippedExisted is what the skip reports as existed.
+func (r *syncRun) drop(job *docJob, skippedExisted bool, why error) {
+	if job.existed {
+		if err := r.commit(job); err != nil {
+			r.fail(job.uri, err)
+			return
+		}
 	}
+	r.skip(job.uri, skippedExisted, why)
+}
+
+// newJob makes the document's records from its chunks; left counts the
+// chunks to embed (the leaves: parents of hierarchical chunks are stored
+// without a vector).
+func (r *syncRun) newJob(item SourceItem, existed bool, fp string, chunks []chunk.Chunk) (*docJob, error) {
 	job := &docJob{uri: item.URI, existed: existed, records: make([]Record, len(chunks))}
 	for i, c := range chunks {
 		md, err := chunkMetadata(item.URI, chunkID(item.URI, i), c)
 		if err != nil {
-			r.fail(item.URI, err)
-			return
+			return nil, err
 		}
 		rec := Record{ID: chunkID(item.URI, i), DocumentID: item.URI, Partition: r.opts.Partition, Fingerprint: fp, Text: c.Text, Metadata: md}
 		if c.Parent >= 0 {
@@ -410,15 +523,21 @@ func (r *syncRun) ingest(item SourceItem, existed bool, oldFP string) {
 			job.left++
 		}
 	}
-	if job.left == 0 {
-		// Nothing to embed: drop the old version, if any, and say why.
-		if existed {
-			if err := r.commit(job); err != nil {
-				r.fail(item.URI, err)
-				return
-			}
-		}
-		r.skip(item.URI, false, fmt.Errorf("the document holds no text to index"))
+	return job, nil
+}
+
+// queue sends the job's leaf chunks to the embedder in batches of
+// Config.BatchSize, or, without an embedder, the job to the committer.
+func (r *syncRun) queue(job *docJob, chunks []chunk.Chunk) {
+	k := r.kb
+	if k.cfg.Embedder == nil {
+		// Keyword only: nothing to embed, the document is ready to write.
+		r.mu.Lock()
+		r.rep.Chunks += job.left
+		job.left = 0
+		r.progressLocked()
+		r.mu.Unlock()
+		_ = r.send(job) // fails only when the Sync is ending, which wait reports
 		return
 	}
 	for i, c := range chunks {
@@ -557,8 +676,9 @@ func (r *syncRun) embed(batch []pending) error {
 		texts[i] = p.doc.records[p.i].Text
 	}
 	var vecs [][]float32
+	var usage bedrockkit.Usage
 	calls := 0
-	err := r.kb.retry(ctx, func() error {
+	err := r.kb.cfg.Retry.Do(ctx, func(ctx context.Context) error {
 		if r.limiter != nil {
 			if err := r.limiter.Wait(ctx); err != nil {
 				return err
@@ -566,11 +686,15 @@ func (r *syncRun) embed(batch []pending) error {
 		}
 		calls++
 		var err error
-		vecs, err = r.kb.cfg.Embedder.Embed(ctx, texts, bedrockkit.PurposeDocument)
+		vecs, usage, err = embedWithUsage(ctx, r.kb.cfg.Embedder, texts, bedrockkit.PurposeDocument)
 		return err
 	})
 	r.mu.Lock()
 	r.rep.EmbedCalls += calls
+	if err == nil {
+		r.rep.EmbeddedTokens += usage.InputTokens
+		r.rep.EmbeddedTokensEstimated = r.rep.EmbeddedTokensEstimated || usage.Estimated
+	}
 	r.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("kb: embedding %d chunks: %w", len(texts), err)
@@ -591,13 +715,45 @@ func (r *syncRun) embed(batch []pending) error {
 	r.progressLocked()
 	r.mu.Unlock()
 	for _, d := range ready {
-		select {
-		case r.ready <- d:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := r.send(d); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// usageEmbedder is an embedder that reports the input tokens of each call
+// (bedrockkit.TitanEmbedder, CohereEmbedder).
+type usageEmbedder interface {
+	EmbedWithUsage(ctx context.Context, texts []string, purpose bedrockkit.Purpose) ([][]float32, bedrockkit.Usage, error)
+}
+
+// embedWithUsage embeds texts and returns their input tokens: reported by
+// the embedder when it can, else estimated (one token per started 4 bytes)
+// and flagged Estimated.
+func embedWithUsage(ctx context.Context, e bedrockkit.Embedder, texts []string, p bedrockkit.Purpose) ([][]float32, bedrockkit.Usage, error) {
+	if ue, ok := e.(usageEmbedder); ok {
+		return ue.EmbedWithUsage(ctx, texts, p)
+	}
+	vecs, err := e.Embed(ctx, texts, p)
+	if err != nil {
+		return nil, bedrockkit.Usage{}, err
+	}
+	u := bedrockkit.Usage{Estimated: true}
+	for _, t := range texts {
+		u.InputTokens += (len(t) + 3) / 4
+	}
+	return vecs, u, nil
+}
+
+// send hands a document whose chunks are all embedded to the committer.
+func (r *syncRun) send(d *docJob) error {
+	select {
+	case r.ready <- d:
+		return nil
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
 }
 
 // committer writes the documents whose chunks are all embedded, taking
@@ -653,7 +809,10 @@ func (r *syncRun) commit(docs ...*docJob) error {
 		return err
 	}
 	ctx := context.WithoutCancel(r.ctx)
-	dims := r.kb.cfg.Embedder.Dimensions()
+	dims := 0
+	if e := r.kb.cfg.Embedder; e != nil {
+		dims = e.Dimensions()
+	}
 	valid := docs[:0:0]
 	for _, d := range docs {
 		if err := checkRecords(d.records, dims); err != nil {
@@ -735,13 +894,7 @@ func (r *syncRun) write(ctx context.Context, docs []*docJob) error {
 			return fmt.Errorf("kb: writing %s: %w", docs[0].uri, err)
 		}
 	}
-	if kw := r.part.keyword; kw != nil {
-		for _, rec := range recs {
-			if rec.Vector != nil {
-				kw.Add(rec.ID, rec.DocumentID, rec.Text, rec.Metadata)
-			}
-		}
-	}
+	r.kb.addKeyword(r.part, recs, nil)
 	for _, d := range docs {
 		d.records = nil // release memory
 	}

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteDocuments", testDeleteDocuments},
 		{"Documents", testDocuments},
 		{"VectorlessRecords", testVectorless},
+		{"OnlyVectorlessRecords", testOnlyVectorless},
 		{"InvalidInput", testInvalidInput},
 		{"KLargerThanCollection", testKLarger},
 		{"ExactTopK", testExactTopK},
@@ -321,6 +322,57 @@ func testVectorless(t *testing.T, open Opener) {
 	}
 	if n, _ := s.DeleteDocuments(ctx, "", []string{"d"}); n != 2 {
 		t.Fatalf("DeleteDocuments removed %d, want 2 (vector-less included)", n)
+	}
+}
+
+// testOnlyVectorless: a keyword-only knowledge base writes records without
+// any vector (and a record without text, its configuration): the store
+// keeps, lists, returns and deletes them, a vector search finds nothing
+// rather than failing, and vectors written later (when the knowledge base
+// is given an embedder and re-embedded) are searched.
+func testOnlyVectorless(t *testing.T, open Opener) {
+	s := open(t, Config{Dimensions: 2})
+	mustUpsert(t, s,
+		kb.Record{ID: "cfg", DocumentID: "cfg", Fingerprint: "keyword-only", Metadata: map[string]any{"embedder": "keyword-only"}},
+		kb.Record{ID: "d#0", DocumentID: "d", Fingerprint: "f1", Text: "overdraft fees", Metadata: map[string]any{"type": "faq"}},
+		kb.Record{ID: "d#1", DocumentID: "d", Fingerprint: "f1", Text: "refunds"},
+		kb.Record{ID: "e#0", DocumentID: "e", Fingerprint: "f2", Text: "wire transfers"},
+	)
+	docs, err := s.Documents(ctx, "")
+	want := []kb.DocumentInfo{{ID: "cfg", Fingerprint: "keyword-only", Records: 1}, {ID: "d", Fingerprint: "f1", Records: 2}, {ID: "e", Fingerprint: "f2", Records: 1}}
+	if err != nil || !reflect.DeepEqual(docs, want) {
+		t.Fatalf("Documents = %v, %v\nwant %v", docs, err, want)
+	}
+	got, err := s.Get(ctx, "", []string{"d#0", "cfg", "e#0"})
+	if err != nil || len(got) != 3 || got[0].Text != "overdraft fees" || got[0].Metadata["type"] != "faq" ||
+		got[1].Metadata["embedder"] != "keyword-only" || got[2].Text != "wire transfers" {
+		t.Fatalf("Get = %#v, %v", got, err)
+	}
+	for _, r := range got {
+		if r.Vector != nil {
+			t.Fatalf("Get returned a vector for vector-less record %s: %v", r.ID, r.Vector)
+		}
+	}
+	if hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0}, K: 10}); len(hits) != 0 {
+		t.Fatalf("vector search over vector-less records = %v, want none", hitIDs(hits))
+	}
+	f := kb.Equals("type", "faq")
+	if hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0}, K: 10, Filter: &f}); len(hits) != 0 {
+		t.Fatalf("filtered vector search over vector-less records = %v, want none", hitIDs(hits))
+	}
+	// Re-embedded: the same records gain vectors and are searched.
+	mustUpsert(t, s,
+		kb.Record{ID: "d#0", DocumentID: "d", Fingerprint: "f3", Text: "overdraft fees", Vector: []float32{1, 0}},
+		kb.Record{ID: "d#1", DocumentID: "d", Fingerprint: "f3", Text: "refunds", Vector: []float32{0, 1}},
+	)
+	if hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0.1}, K: 10}); !slices.Equal(hitIDs(hits), []string{"d#0", "d#1"}) {
+		t.Fatalf("search after the re-embed = %v, want [d#0 d#1]", hitIDs(hits))
+	}
+	if n, err := s.DeleteDocuments(ctx, "", []string{"e", "cfg"}); err != nil || n != 2 {
+		t.Fatalf("DeleteDocuments of vector-less documents removed %d, %v; want 2", n, err)
+	}
+	if docs, err := s.Documents(ctx, ""); err != nil || len(docs) != 1 || docs[0].ID != "d" {
+		t.Fatalf("Documents after the delete = %v, %v", docs, err)
 	}
 }
 
