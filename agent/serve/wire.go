@@ -198,7 +198,16 @@ func pendingOf(p *agent.Pending) *PendingState {
 //   - "model_called": Iteration, Model, StopReason, Usage, DurationMS, Error
 //   - "tool_called": Iteration, CallID, Name, IsError, Invalid, Replayed,
 //     DurationMS, and Input and Result when Options.ExposeToolContent is set
+//   - "tool_authorized": Iteration, CallID, Name, Allowed, Policies, and
+//     Error when the authorizer failed (the call was refused); sent only
+//     when the agent has an Authorizer
 //   - "guardrail": Stage, Blocked, CallID
+//   - "memory_recalled": Recalled (how many long-term memory records were
+//     shown to the model), Withheld (how many the guardrail blocked), and
+//     Error when the recall failed and the turn went on without memory
+//     (agent.Agent.ContinueOnRecallError); never the remembered text
+//   - "memory_handed_off": Error when long-term memory refused the
+//     finished turn, which will then not be remembered
 //   - "summarized": Messages
 //   - "paused", "finished": Response (the last event of the stream)
 //   - "error": Error, ErrorType, Message, StatusCode (the last event)
@@ -217,8 +226,12 @@ type InvocationEvent struct {
 	IsError    bool                `json:"is_error,omitempty"`
 	Invalid    bool                `json:"invalid,omitempty"`
 	Replayed   bool                `json:"replayed,omitempty"`
+	Allowed    bool                `json:"allowed,omitempty"`
+	Policies   []string            `json:"policies,omitempty"`
 	Stage      string              `json:"stage,omitempty"`
 	Blocked    bool                `json:"blocked,omitempty"`
+	Recalled   int                 `json:"recalled,omitempty"`
+	Withheld   int                 `json:"withheld,omitempty"`
 	Messages   int                 `json:"messages,omitempty"`
 	Response   *InvocationResponse `json:"response,omitempty"`
 	Error      string              `json:"error,omitempty"`
@@ -253,8 +266,27 @@ func eventOf(ev agent.Event, exposeTools bool) (InvocationEvent, bool) {
 			out.Result, _ = json.Marshal(bedrockkit.Message{Parts: e.Result.Parts}.Text())
 		}
 		return out, true
+	case agent.ToolAuthorized:
+		out := InvocationEvent{Type: "tool_authorized", Iteration: e.Iteration, CallID: e.Call.ID, Name: e.Call.Name,
+			Allowed: e.Err == nil && e.Decision.Allowed, Policies: e.Decision.Policies}
+		if e.Err != nil {
+			out.Error = "the tool authorizer failed; the call was refused"
+		}
+		return out, true
 	case agent.GuardrailIntervened:
 		return InvocationEvent{Type: "guardrail", Stage: string(e.Stage), Blocked: e.Verdict.Blocked, CallID: e.CallID}, true
+	case agent.MemoryRecalled:
+		out := InvocationEvent{Type: "memory_recalled", Recalled: len(e.Recollections), Withheld: e.Withheld}
+		if e.Err != nil {
+			out.Error = "the long-term memory recall failed; the turn went on without memory"
+		}
+		return out, true
+	case agent.MemoryHandedOff:
+		out := InvocationEvent{Type: "memory_handed_off"}
+		if e.Err != nil {
+			out.Error = "long-term memory refused the turn; it will not be remembered"
+		}
+		return out, true
 	case agent.Summarized:
 		return InvocationEvent{Type: "summarized", Messages: e.Messages}, true
 	}
