@@ -58,12 +58,23 @@
 // is asked about. An answer still invalid after the repairs ends the run
 // with a *bedrockkit.OutputError.
 //
-// Every step is an Event (ModelCalled with usage, ToolCalled with arguments
-// and duration, Observation, GuardrailIntervened, Summarized, OutputRetry,
-// OutputValue, Failure, Paused, Finished), delivered to Agent.OnEvent and to
-// observers attached with WithObserver, or yielded by Stream, which also
-// yields the model's text (TextDelta). Package agent/agentotel turns them
-// into OpenTelemetry spans following the GenAI semantic conventions.
+// Every step is an Event (ModelCalled with usage, ToolAuthorized,
+// ToolCalled with arguments and duration, Observation, GuardrailIntervened,
+// MemoryRecalled, MemoryHandedOff, Summarized, OutputRetry, OutputValue,
+// Failure, Paused, Finished), delivered to Agent.OnEvent and to observers
+// attached with WithObserver, or yielded by Stream, which also yields the
+// model's text (TextDelta). Package agent/agentotel turns them into
+// OpenTelemetry spans following the GenAI semantic conventions.
+//
+// Cost: a run attributes its model calls to its session ID, so wrapping
+// Agent.Model in a pricing.Meter is enough for Meter.SessionCost to report
+// what each session cost (unless the caller chose a session with
+// pricing.WithSession, which wins; collaborators run as tools count toward
+// the caller's session). Package agent does not import pricing.
+//
+// Long-term memory (Agent.LongTerm) is recalled at the start of each turn
+// and handed each finished turn. A failed recall ends the run (fail
+// closed) unless Agent.ContinueOnRecallError is set.
 //
 // Guardrails and budgets plug in through the small Guard and Budget
 // interfaces; the Guard sees user input, the model's text (the final answer
