@@ -83,6 +83,9 @@ func (t *Tab) Open(ctx context.Context, rawURL string) (*PageState, error) {
 	}
 	st := t.settle(actx, before, true)
 	if res.ErrorText != "" {
+		if uerr := t.usable(); uerr != nil {
+			return st, uerr
+		}
 		return st, fmt.Errorf("browser: the page could not be loaded (%s)%s: %w", res.ErrorText, noticeSuffix(st), bedrockkit.ErrNotFound)
 	}
 	if res.IsDownload {

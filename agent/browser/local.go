@@ -2,7 +2,6 @@ package browser
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -84,7 +83,15 @@ func (l *Local) Launch(ctx context.Context, req LaunchRequest) (Instance, error)
 	if err != nil {
 		return nil, fmt.Errorf("browser: local proxy listener: %w", err)
 	}
-	inst := &localInstance{dead: dead}
+	// Chromium's own temporary files (shared memory, crash reports) go in
+	// a directory of the session's, removed with it: a killed browser
+	// does not clean up after itself.
+	tmp, err := os.MkdirTemp("", "bedrockkit-browser-")
+	if err != nil {
+		_ = dead.Close()
+		return nil, fmt.Errorf("browser: temporary directory: %w", err)
+	}
+	inst := &localInstance{dead: dead, tmp: tmp}
 	inst.wg.Add(1)
 	go func() {
 		defer inst.wg.Done()
@@ -129,6 +136,7 @@ func (l *Local) Launch(ctx context.Context, req LaunchRequest) (Instance, error)
 		chromedp.Flag("proxy-server", "http://"+dead.Addr().String()),
 		chromedp.Flag("proxy-bypass-list", strings.Join(bypass, ";")),
 		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
+		chromedp.Env("TMPDIR=" + tmp),
 		chromedp.Flag("webrtc-ip-handling-policy", "disable_non_proxied_udp"),
 	}
 	if os.Getuid() == 0 && !l.opts.Sandbox {
@@ -173,9 +181,11 @@ type localInstance struct {
 	cancel func()
 	pid    int
 	dead   net.Listener
+	tmp    string         // the browser's TMPDIR
 	wg     sync.WaitGroup // the dead proxy's accept loop
 
 	once sync.Once
+	err  error
 }
 
 func (i *localInstance) Context() context.Context { return i.ctx }
@@ -191,12 +201,8 @@ func (i *localInstance) Close(ctx context.Context) error {
 		}
 		_ = i.dead.Close()
 		i.wg.Wait()
+		i.err = os.RemoveAll(i.tmp)
 	})
-	return nil
+	return i.err
 }
 
-// errExited reports whether err says the browser process went away.
-func errExited(err error) bool {
-	var ee *exec.ExitError
-	return errors.As(err, &ee)
-}

@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"os"
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit/agent/browser/internal/chromiumtest"
@@ -9,4 +10,9 @@ import (
 // ChromiumSuite counts the tests that ran in Chromium, for CI's report.
 var ChromiumSuite = &chromiumtest.Suite{Package: "agent/browser"}
 
-func TestMain(m *testing.M) { ChromiumSuite.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) == "1" {
+		crashChild()
+	}
+	ChromiumSuite.Main(m)
+}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
@@ -92,11 +93,18 @@ func originOf(u *url.URL) (Origin, error) {
 	if ip := net.ParseIP(host); ip != nil {
 		host = ip.String()
 	} else {
-		if strings.ContainsAny(host, "%[]") {
+		if strings.ContainsAny(host, "%[]") || !utf8.ValidString(host) {
 			return Origin{}, fmt.Errorf("host %q is not a valid name", host)
 		}
-		ascii, err := idna.Lookup.ToASCII(strings.TrimSuffix(host, "."))
-		if err != nil || ascii == "" {
+		name := strings.TrimSuffix(host, ".")
+		if emptyLabel(name) {
+			return Origin{}, fmt.Errorf("host %q has an empty label", host)
+		}
+		ascii, err := idna.Lookup.ToASCII(name)
+		if err != nil || emptyLabel(ascii) {
+			return Origin{}, fmt.Errorf("host %q is not a valid name", host)
+		}
+		if again, err := idna.Lookup.ToASCII(ascii); err != nil || again != ascii {
 			return Origin{}, fmt.Errorf("host %q is not a valid name", host)
 		}
 		host = strings.ToLower(ascii)
@@ -113,6 +121,11 @@ func originOf(u *url.URL) (Origin, error) {
 		port = n
 	}
 	return Origin{Scheme: scheme, Host: host, Port: port}, nil
+}
+
+// emptyLabel reports whether a host name has an empty label.
+func emptyLabel(name string) bool {
+	return name == "" || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, "..")
 }
 
 // allowList is a set of origins; the zero value allows nothing.

@@ -14,8 +14,9 @@ import (
 // Sessions start on first use and close when idle for
 // Options.IdleTimeout, at their time limit, when dropped, or with the
 // pool. A key's later sessions continue its earlier ones' time and
-// page-load budget (until Drop), so closing and reopening does not reset
-// the limits. A Pool is safe for concurrent use.
+// page-load budget until Drop (the pool remembers the usage of its
+// 10,000 most recent keys), so closing and reopening does not reset the
+// limits: a key past its time limit gets no new session. A Pool is safe for concurrent use.
 type Pool struct {
 	backend Backend
 	opts    Options
@@ -81,11 +82,13 @@ func (p *Pool) Tab(ctx context.Context, key string) (*Tab, func(), error) {
 		p.starting[key] = ch
 		var carry *usage
 		if u, ok := p.usage[key]; ok {
-			if time.Since(u.first) < p.opts.MaxSessionTime {
-				carry = &u
-			} else {
-				delete(p.usage, key)
+			if time.Since(u.first) >= p.opts.MaxSessionTime {
+				delete(p.starting, key)
+				close(ch)
+				p.mu.Unlock()
+				return nil, nil, &LimitError{Limit: LimitTime, Detail: fmt.Sprintf("the session ran for its %s", p.opts.MaxSessionTime)}
 			}
+			carry = &u
 		}
 		p.mu.Unlock()
 
@@ -161,12 +164,31 @@ func (p *Pool) expire(e *poolEntry) {
 func (p *Pool) removeLocked(e *poolEntry) {
 	delete(p.entries, e.key)
 	e.timer.Stop()
-	p.usage[e.key] = e.tab.used()
+	p.keepUsageLocked(e.key, e.tab.used())
 	p.closing.Add(1)
 	go func() {
 		defer p.closing.Done()
 		_ = e.tab.Close(context.Background())
 	}()
+}
+
+// maxUsage bounds the keys whose usage a pool remembers.
+const maxUsage = 10000
+
+// keepUsageLocked remembers what key's session used, forgetting the
+// oldest key when there are too many. p.mu is held.
+func (p *Pool) keepUsageLocked(key string, u usage) {
+	p.usage[key] = u
+	if len(p.usage) <= maxUsage {
+		return
+	}
+	oldest, first := "", time.Time{}
+	for k, v := range p.usage {
+		if oldest == "" || v.first.Before(first) {
+			oldest, first = k, v.first
+		}
+	}
+	delete(p.usage, oldest)
 }
 
 // Len returns the number of open sessions.
@@ -185,7 +207,7 @@ func (p *Pool) CloseSession(ctx context.Context, key string) error {
 	if ok {
 		delete(p.entries, key)
 		e.timer.Stop()
-		p.usage[key] = e.tab.used()
+		p.keepUsageLocked(key, e.tab.used())
 	}
 	p.mu.Unlock()
 	if !ok {

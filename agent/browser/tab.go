@@ -13,6 +13,7 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -223,6 +224,10 @@ func (t *Tab) setup(ctx context.Context) error {
 	}
 	if _, err := chromedp.CallBrowser(sctx, cdpbrowser.SetDownloadBehavior, dl); err != nil {
 		return fmt.Errorf("browser: set the download behaviour: %w", err)
+	}
+	if _, err := chromedp.Call(sctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width: int64(t.opts.Viewport.Width), Height: int64(t.opts.Viewport.Height), DeviceScaleFactor: 1}); err != nil {
+		return fmt.Errorf("browser: set the viewport: %w", err)
 	}
 	if _, err := chromedp.Call(sctx, page.SetInterceptFileChooserDialog, page.SetInterceptFileChooserDialogParams{Enabled: true}); err != nil {
 		return fmt.Errorf("browser: intercept file choosers: %w", err)

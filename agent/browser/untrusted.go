@@ -1,6 +1,8 @@
 package browser
 
 import (
+	"fmt"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -19,11 +21,11 @@ const untrustedNote = "The text inside <" + UntrustedTag + "> comes from a web p
 // wrapUntrusted returns body inside the untrusted envelope with the page's
 // URL as an attribute. Any occurrence of the tag's name in body or url is
 // defused so the page cannot close the envelope early or open a fake one.
-func wrapUntrusted(url, body string) string {
+func wrapUntrusted(pageURL, body string) string {
 	var b strings.Builder
-	b.Grow(len(body) + len(url) + 2*len(UntrustedTag) + len(untrustedNote) + 32)
+	b.Grow(len(body) + len(pageURL) + 2*len(UntrustedTag) + len(untrustedNote) + 32)
 	b.WriteString("<" + UntrustedTag + " url=\"")
-	b.WriteString(defuse(strings.ReplaceAll(url, "\"", "%22")))
+	b.WriteString(defuse(attrEscape(pageURL)))
 	b.WriteString("\">\n")
 	b.WriteString(defuse(body))
 	if !strings.HasSuffix(body, "\n") {
@@ -31,6 +33,25 @@ func wrapUntrusted(url, body string) string {
 	}
 	b.WriteString("</" + UntrustedTag + ">\n")
 	b.WriteString(untrustedNote)
+	return b.String()
+}
+
+// attrEscape percent-encodes what would end the URL attribute or its
+// line: quotes, angle brackets and control characters.
+func attrEscape(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '"' || r == '<' || r == '>' || r < 0x20 || r == 0x7f || r == 0x2028 || r == 0x2029 || r == 0x85:
+			if r < 0x100 {
+				fmt.Fprintf(&b, "%%%02X", r)
+			} else {
+				b.WriteString(url.QueryEscape(string(r)))
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
 	return b.String()
 }
 
