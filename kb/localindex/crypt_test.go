@@ -534,3 +534,74 @@ func TestNoncesNeverRepeat(t *testing.T) {
 		t.Fatalf("only %d sealed blobs seen", len(seen))
 	}
 }
+
+// BenchmarkEncryptionCost measures writes (Upsert of 500-record batches,
+// NoSync, so the cost is the CPU's), snapshot writes (Close) and opens
+// (snapshot load) with and without encryption; compare the /plain and
+// /encrypted results of one run (go run ./internal/cmd/bench encryption
+// prints the ratios at a larger size).
+func BenchmarkEncryptionCost(b *testing.B) {
+	const n, dim = 20000, 384
+	vecs := clustered(n, dim, 5)
+	batches := make([][]kb.Record, 0, n/500)
+	for lo := 0; lo < n; lo += 500 {
+		var recs []kb.Record
+		for i := lo; i < lo+500; i++ {
+			recs = append(recs, kb.Record{ID: strconv.Itoa(i), DocumentID: strconv.Itoa(i / 10), Text: strings.Repeat("chunk text ", 100), Vector: vecs[i]})
+		}
+		batches = append(batches, recs)
+	}
+	for _, mode := range []string{"plain", "encrypted"} {
+		opts := func(dir string) Options {
+			o := Options{Dir: dir, NoSync: true}
+			if mode == "encrypted" {
+				o.Encryption = &EncryptionOptions{Keys: testKey("bench")}
+			}
+			return o
+		}
+		b.Run("upsert/"+mode, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				dir := b.TempDir()
+				ix, _ := Open(opts(dir))
+				b.StartTimer()
+				for _, recs := range batches {
+					if err := ix.Upsert(bg, recs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				ix.close(false)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n), "records/op")
+		})
+		dir := b.TempDir()
+		ix, _ := Open(opts(dir))
+		for _, recs := range batches {
+			ix.Upsert(bg, recs)
+		}
+		b.Run("snapshot/"+mode, func(b *testing.B) {
+			for b.Loop() {
+				ix.walMu.Lock()
+				ix.snapMu.Lock()
+				err := ix.snapshot()
+				ix.snapMu.Unlock()
+				ix.walMu.Unlock()
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		ix.Close()
+		b.Run("open/"+mode, func(b *testing.B) {
+			for b.Loop() {
+				ix, err := Open(opts(dir))
+				if err != nil || ix.Len() != n {
+					b.Fatal(err)
+				}
+				ix.close(false)
+			}
+		})
+	}
+}
