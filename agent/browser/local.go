@@ -86,7 +86,7 @@ func (l *Local) Launch(ctx context.Context, req LaunchRequest) (Instance, error)
 	// Chromium's own temporary files (shared memory, crash reports) go in
 	// a directory of the session's, removed with it: a killed browser
 	// does not clean up after itself.
-	tmp, err := os.MkdirTemp("", "bedrockkit-browser-")
+	tmp, err := os.MkdirTemp("", "bkb-") // short: Chromium puts Unix sockets under it
 	if err != nil {
 		_ = dead.Close()
 		return nil, fmt.Errorf("browser: temporary directory: %w", err)
@@ -205,4 +205,3 @@ func (i *localInstance) Close(ctx context.Context) error {
 	})
 	return i.err
 }
-

@@ -19,6 +19,18 @@ import (
 	"github.com/bedrockkit/bedrockkit/agent/credentials"
 )
 
+// shortTempDir returns a temporary directory with a short path: Chromium
+// puts Unix sockets under TMPDIR, whose paths are limited to 108 bytes.
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "bt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
 // processesWith returns the PIDs of processes whose command line contains
 // marker (a profile directory).
 func processesWith(marker string) []int {
@@ -97,7 +109,7 @@ func running(t *testing.T, tb *Tab) string {
 func TestBrowserProcessGoneAfterClose(t *testing.T) {
 	exe := ChromiumSuite.Chromium(t)
 	site := testsite.Start(t)
-	tmp := t.TempDir()
+	tmp := shortTempDir(t)
 	t.Setenv("TMPDIR", tmp) // the profile and Chromium's own temporary files go here
 	tb, err := OpenTab(context.Background(), NewLocal(LocalOptions{ExecPath: exe}), Options{AllowedOrigins: []string{site.Bank.URL}})
 	if err != nil {
@@ -149,7 +161,7 @@ func TestBrowserProcessGoneAfterContextCancel(t *testing.T) {
 // A context that ends while the browser starts leaves nothing behind.
 func TestBrowserProcessGoneAfterCancelledLaunch(t *testing.T) {
 	exe := ChromiumSuite.Chromium(t)
-	tmp := t.TempDir()
+	tmp := shortTempDir(t)
 	t.Setenv("TMPDIR", tmp) // the profile directories go here
 	for _, after := range []time.Duration{0, 20 * time.Millisecond, 150 * time.Millisecond, 400 * time.Millisecond} {
 		ctx, cancel := context.WithTimeout(context.Background(), after)
