@@ -159,8 +159,7 @@ type Console struct {
 	version atomic.Uint64 // bumped on every change, for live updates
 
 	mu          sync.Mutex
-	runs        []*runRec // oldest first
-	byID        map[string]*runRec
+	runs        []*runRec          // oldest first
 	pending     map[string]*runRec // call ID of a paused run's pending call
 	runBytes    int64
 	nextRun     uint64
@@ -189,7 +188,6 @@ func New(opts Options) *Console {
 	c := &Console{
 		opts:    opts.withDefaults(),
 		closed:  make(chan struct{}),
-		byID:    map[string]*runRec{},
 		pending: map[string]*runRec{},
 		cache:   map[string]*runView{},
 		kbs:     map[string]*kbRec{},

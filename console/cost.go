@@ -125,7 +125,7 @@ func (c *Console) runCostPoints() []costPoint {
 			p := costPoint{at: mc.Start, source: "agent runs", model: mc.Model, tenant: r.info.Tenant, session: r.info.Session,
 				tags: r.info.Tags, calls: 1, in: int64(mc.Usage.InputTokens), out: int64(mc.Usage.OutputTokens)}
 			if p.at.IsZero() {
-				p.at = e.at
+				p.at = e.time()
 			}
 			money, why := c.cost(mc.Model, mc.Usage)
 			if why != "" {

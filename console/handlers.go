@@ -81,7 +81,7 @@ func (c *Console) summaries(ctx context.Context, keep func(*runRec) bool) []runS
 			}
 		}
 		if end.IsZero() && len(s.events) > 0 {
-			end = s.events[len(s.events)-1].at
+			end = s.events[len(s.events)-1].time()
 		}
 		rs.Duration = fmtDur(end.Sub(s.started))
 		out = append(out, rs)

@@ -1,10 +1,12 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"maps"
+	"slices"
 	"strconv"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/bedrockkit/bedrockkit"
@@ -58,8 +60,7 @@ func (c *Console) Observer(info RunInfo) func(agent.Event) {
 type tracker struct {
 	c    *Console
 	info RunInfo
-	mu   sync.Mutex
-	cur  *runRec
+	cur  *runRec // guarded by c.mu
 }
 
 // Run states.
@@ -88,20 +89,35 @@ type runRec struct {
 	resumedBy string
 }
 
-// recEvent is an event with the time it arrived.
+// recEvent is an event with the time it arrived (Unix nanoseconds: a
+// time.Time would make every kept event 16 bytes larger).
 type recEvent struct {
-	at time.Time
+	at int64
 	ev agent.Event
 }
 
+func (e recEvent) time() time.Time { return time.Unix(0, e.at) }
+
 func (t *tracker) observe(e agent.Event) {
-	if _, ok := e.(agent.TextDelta); ok {
-		return // the model call's event carries the whole text
+	var at int64 // when the event happened, in Unix nanoseconds
+	switch ev := e.(type) {
+	case agent.TextDelta, agent.Observation:
+		// The model call's event carries the whole text, and the tool
+		// events every result the observation repeats.
+		return
+	case agent.ModelCalled: // these say when they ended: no clock read
+		at = ev.Start.UnixNano() + int64(ev.Duration)
+	case agent.ToolCalled:
+		if !ev.Start.IsZero() {
+			at = ev.Start.UnixNano() + int64(ev.Duration)
+		}
 	}
-	now := time.Now()
+	if at == 0 {
+		at = time.Now().UnixNano()
+	}
+	now := time.Unix(0, at)
 	e, size := trim(e)
 	c := t.c
-	t.mu.Lock()
 	c.mu.Lock()
 	r := t.cur
 	if r == nil || r.status != statusRunning {
@@ -113,7 +129,7 @@ func (t *tracker) observe(e agent.Event) {
 		r.dropped++ // nobody can see it any more; the overview counts evicted runs
 	} else {
 		if len(r.events) < c.opts.MaxEventsPerRun {
-			r.events = append(r.events, recEvent{at: now, ev: e})
+			r.events = append(r.events, recEvent{at: at, ev: e})
 			r.bytes += size
 			c.runBytes += size
 		} else {
@@ -124,7 +140,6 @@ func (t *tracker) observe(e agent.Event) {
 		c.evictLocked()
 	}
 	c.mu.Unlock()
-	t.mu.Unlock()
 	if sample {
 		c.sampleMeters(now, false)
 	}
@@ -136,7 +151,8 @@ func (t *tracker) observe(e agent.Event) {
 // that pause's resumption.
 func (c *Console) startRunLocked(info RunInfo, e agent.Event, now time.Time) *runRec {
 	c.nextRun++
-	r := &runRec{id: "r" + strconv.FormatUint(c.nextRun, 10), seq: c.nextRun, info: info, started: now, status: statusRunning}
+	r := &runRec{id: "r" + strconv.FormatUint(c.nextRun, 10), seq: c.nextRun, info: info, started: now, status: statusRunning,
+		events: make([]recEvent, 0, 32)}
 	if tc, ok := e.(agent.ToolCalled); ok {
 		if p := c.pending[tc.Call.ID]; p != nil {
 			r.resumeOf = p.id
@@ -159,7 +175,6 @@ func (c *Console) startRunLocked(info RunInfo, e agent.Event, now time.Time) *ru
 		r.started = mc.Start
 	}
 	c.runs = append(c.runs, r)
-	c.byID[r.id] = r
 	return r
 }
 
@@ -194,6 +209,20 @@ func (c *Console) endLocked(r *runRec, e agent.Event, now time.Time) bool {
 	return false
 }
 
+// runLocked returns the kept run with ID id ("r<seq>"), or nil. The kept
+// runs are in seq order, so it is a binary search.
+func (c *Console) runLocked(id string) *runRec {
+	seq, err := strconv.ParseUint(strings.TrimPrefix(id, "r"), 10, 64)
+	if err != nil || !strings.HasPrefix(id, "r") {
+		return nil
+	}
+	i, ok := slices.BinarySearchFunc(c.runs, seq, func(r *runRec, s uint64) int { return cmp.Compare(r.seq, s) })
+	if !ok {
+		return nil
+	}
+	return c.runs[i]
+}
+
 // evictLocked drops the oldest runs while over MaxRuns or MaxBytes; the
 // newest run is always kept.
 func (c *Console) evictLocked() {
@@ -204,7 +233,6 @@ func (c *Console) evictLocked() {
 		old.evicted = true
 		old.events = nil
 		c.runBytes -= old.bytes
-		delete(c.byID, old.id)
 		delete(c.cache, old.id)
 		for id, q := range c.pending {
 			if q == old {
@@ -220,48 +248,43 @@ func (c *Console) evictLocked() {
 
 // trim returns the event to keep and the approximate bytes it holds. The
 // final result and the pause keep their counters but not the turn's
-// messages, which the model and tool events already hold.
-func trim(e agent.Event) (agent.Event, int64) {
+// messages, which the model and tool events already hold. Other events are
+// kept as they came (the same interface value: no copy).
+func trim(ev agent.Event) (agent.Event, int64) {
 	const overhead = 96
-	switch e := e.(type) {
+	switch e := ev.(type) {
 	case agent.ModelCalled:
-		n := int64(overhead)
 		if e.Message != nil {
-			n += partsSize(e.Message.Parts)
+			return ev, overhead + partsSize(e.Message.Parts)
 		}
-		return e, n
 	case agent.ToolCalled:
-		return e, overhead + int64(len(e.Call.Input)) + partsSize(e.Result.Parts)
+		return ev, overhead + int64(len(e.Call.Input)) + partsSize(e.Result.Parts)
 	case agent.ToolAuthorized:
-		return e, overhead + int64(len(e.Call.Input)+len(e.Decision.Reason))
-	case agent.Observation:
-		return e, overhead // the same results as the tool events
+		return ev, overhead + int64(len(e.Call.Input)+len(e.Decision.Reason))
 	case agent.GuardrailIntervened:
-		return e, overhead + int64(len(e.Verdict.Text)+len(e.Verdict.Message)+len(e.Verdict.Detail))
+		return ev, overhead + int64(len(e.Verdict.Text)+len(e.Verdict.Message)+len(e.Verdict.Detail))
 	case agent.OutputValue:
-		return e, overhead + int64(len(e.Value))
+		return ev, overhead + int64(len(e.Value))
 	case agent.Finished:
 		if e.Result != nil {
 			res := *e.Result
 			res.Messages = nil
 			res.Message = bedrockkit.Message{}
 			res.Pending = nil
-			e.Result = &res
-			return e, overhead + int64(len(res.Output))
+			return agent.Finished{Result: &res}, overhead + int64(len(res.Output))
 		}
 	case agent.Paused:
 		if e.Pending != nil {
 			p := agent.Pending{ID: e.Pending.ID, SessionID: e.Pending.SessionID, Turn: e.Pending.Turn,
 				Iteration: e.Pending.Iteration, Calls: e.Pending.Calls, Usage: e.Pending.Usage, ExpiresAt: e.Pending.ExpiresAt}
-			e.Pending = &p
 			n := int64(overhead)
 			for _, pc := range p.Calls {
 				n += int64(len(pc.Call.Input))
 			}
-			return e, n
+			return agent.Paused{Pending: &p}, n
 		}
 	}
-	return e, overhead
+	return ev, overhead
 }
 
 func partsSize(parts []bedrockkit.Part) int64 {

@@ -115,7 +115,7 @@ func (c *Console) snapshotLocked(r *runRec) runSnapshot {
 // changed.
 func (c *Console) runView(ctx context.Context, id string) (*runView, bool) {
 	c.mu.Lock()
-	r := c.byID[id]
+	r := c.runLocked(id)
 	if r == nil {
 		c.mu.Unlock()
 		return nil, false
@@ -128,7 +128,7 @@ func (c *Console) runView(ctx context.Context, id string) (*runView, bool) {
 	c.mu.Unlock()
 	v := c.buildRun(ctx, s)
 	c.mu.Lock()
-	if r := c.byID[id]; r != nil && r.version == v.version {
+	if r := c.runLocked(id); r != nil && r.version == v.version {
 		c.cache[id] = v
 	}
 	c.mu.Unlock()
@@ -182,7 +182,7 @@ func (c *Console) buildRun(ctx context.Context, s runSnapshot) *runView {
 	}
 	end := s.ended
 	if end.IsZero() && len(s.events) > 0 {
-		end = s.events[len(s.events)-1].at
+		end = s.events[len(s.events)-1].time()
 	}
 	v.Duration = end.Sub(s.started)
 	off := func(t time.Time) time.Duration {
