@@ -194,60 +194,73 @@ func (f Filter) normalize(path string, depth int, size *filterSize) (Filter, err
 	if path != "" {
 		at = path + "." + at
 	}
-	fail := func(format string, args ...any) (Filter, error) {
-		return Filter{}, &FilterError{Path: at, Reason: fmt.Sprintf(format, args...)}
-	}
 	if depth > MaxFilterDepth {
-		return fail("nested deeper than %d levels (MaxFilterDepth)", MaxFilterDepth)
+		return Filter{}, filterFail(at, "nested deeper than %d levels (MaxFilterDepth)", MaxFilterDepth)
 	}
 	if size.nodes++; size.nodes > MaxFilterNodes {
-		return fail("more than %d operators in one filter (MaxFilterNodes); use in or notIn for many values of one key", MaxFilterNodes)
+		return Filter{}, filterFail(at, "more than %d operators in one filter (MaxFilterNodes); use in or notIn for many values of one key", MaxFilterNodes)
 	}
 	if size.bytes += len(f.Key); size.bytes > MaxFilterBytes {
-		return fail("keys and string values exceed %d bytes (MaxFilterBytes)", MaxFilterBytes)
+		return Filter{}, filterFail(at, "keys and string values exceed %d bytes (MaxFilterBytes)", MaxFilterBytes)
 	}
 	switch f.Op {
 	case OpAndAll, OpOrAll:
-		if f.Key != "" || f.Value != nil {
-			return fail("%s takes only child filters, not a key or value", f.Op)
-		}
-		if len(f.Filters) < 2 {
-			return fail("%s needs at least 2 filters (Bedrock rejects fewer); use the single filter directly", f.Op)
-		}
-		out := Filter{Op: f.Op, Filters: make([]Filter, len(f.Filters))}
-		for i, c := range f.Filters {
-			nc, err := c.normalize(fmt.Sprintf("%s[%d]", at, i), depth+1, size)
-			if err != nil {
-				return Filter{}, err
-			}
-			out.Filters[i] = nc
-		}
-		return out, nil
+		return f.normalizeGroup(at, depth, size)
 	case OpEquals, OpNotEquals, OpGreaterThan, OpGreaterThanOrEquals, OpLessThan,
 		OpLessThanOrEquals, OpIn, OpNotIn, OpStartsWith, OpListContains, OpStringContains:
+		return f.normalizeLeaf(at, size)
 	case "":
-		return fail("empty filter: set an operator")
+		return Filter{}, filterFail(at, "empty filter: set an operator")
 	default:
-		return fail("unknown operator %q", string(f.Op))
+		return Filter{}, filterFail(at, "unknown operator %q", string(f.Op))
 	}
+}
+
+// filterFail returns a *FilterError for the node at path at.
+func filterFail(at, format string, args ...any) error {
+	return &FilterError{Path: at, Reason: fmt.Sprintf(format, args...)}
+}
+
+// normalizeGroup normalises an andAll or orAll node and its children.
+func (f Filter) normalizeGroup(at string, depth int, size *filterSize) (Filter, error) {
+	if f.Key != "" || f.Value != nil {
+		return Filter{}, filterFail(at, "%s takes only child filters, not a key or value", f.Op)
+	}
+	if len(f.Filters) < 2 {
+		return Filter{}, filterFail(at, "%s needs at least 2 filters (Bedrock rejects fewer); use the single filter directly", f.Op)
+	}
+	out := Filter{Op: f.Op, Filters: make([]Filter, len(f.Filters))}
+	for i, c := range f.Filters {
+		nc, err := c.normalize(fmt.Sprintf("%s[%d]", at, i), depth+1, size)
+		if err != nil {
+			return Filter{}, err
+		}
+		out.Filters[i] = nc
+	}
+	return out, nil
+}
+
+// normalizeLeaf normalises a leaf node: its key and its value, counted
+// against the limits and checked against the operator.
+func (f Filter) normalizeLeaf(at string, size *filterSize) (Filter, error) {
 	if len(f.Filters) > 0 {
-		return fail("a %s filter has no child filters", f.Op)
+		return Filter{}, filterFail(at, "a %s filter has no child filters", f.Op)
 	}
 	if f.Key == "" {
-		return fail("missing key")
+		return Filter{}, filterFail(at, "missing key")
 	}
 	if rv := reflect.ValueOf(f.Value); rv.Kind() == reflect.Slice {
 		// Checked before the list is copied.
 		if size.values += rv.Len(); size.values > MaxFilterValues {
-			return fail("in and notIn lists hold more than %d values in all (MaxFilterValues); split the search or filter on a coarser attribute", MaxFilterValues)
+			return Filter{}, filterFail(at, "in and notIn lists hold more than %d values in all (MaxFilterValues); split the search or filter on a coarser attribute", MaxFilterValues)
 		}
 	}
 	v, err := normalizeValue(f.Value, true)
 	if err != nil {
 		if f.Value == nil {
-			return fail("missing value")
+			return Filter{}, filterFail(at, "missing value")
 		}
-		return fail("%v", err)
+		return Filter{}, filterFail(at, "%v", err)
 	}
 	switch x := v.(type) {
 	case string:
@@ -260,32 +273,40 @@ func (f Filter) normalize(path string, depth int, size *filterSize) (Filter, err
 		}
 	}
 	if size.bytes > MaxFilterBytes {
-		return fail("keys and string values exceed %d bytes (MaxFilterBytes)", MaxFilterBytes)
+		return Filter{}, filterFail(at, "keys and string values exceed %d bytes (MaxFilterBytes)", MaxFilterBytes)
 	}
-	out := Filter{Op: f.Op, Key: f.Key, Value: v}
-	switch f.Op {
+	if reason := leafValueProblem(f.Op, f.Value, v); reason != "" {
+		return Filter{}, filterFail(at, "%s", reason)
+	}
+	return Filter{Op: f.Op, Key: f.Key, Value: v}, nil
+}
+
+// leafValueProblem says what is wrong with the normalised value v (given
+// as raw) for op, or "" when nothing is.
+func leafValueProblem(op Op, raw, v any) string {
+	switch op {
 	case OpEquals, OpNotEquals, OpListContains:
 		if _, isList := v.([]any); isList {
-			return fail("value must be a string, number or bool, not a list")
+			return "value must be a string, number or bool, not a list"
 		}
 	case OpGreaterThan, OpGreaterThanOrEquals, OpLessThan, OpLessThanOrEquals:
 		if _, ok := v.(float64); !ok {
-			return fail("value must be a number, got %T", f.Value)
+			return fmt.Sprintf("value must be a number, got %T", raw)
 		}
 	case OpIn, OpNotIn:
 		l, ok := v.([]any)
 		if !ok {
-			return fail("value must be a list")
+			return "value must be a list"
 		}
 		if len(l) == 0 {
-			return fail("value must be a non-empty list")
+			return "value must be a non-empty list"
 		}
 	case OpStartsWith, OpStringContains:
 		if _, ok := v.(string); !ok {
-			return fail("value must be a string, got %T", f.Value)
+			return fmt.Sprintf("value must be a string, got %T", raw)
 		}
 	}
-	return out, nil
+	return ""
 }
 
 // Match reports whether metadata md satisfies f. Both must be normalised

@@ -318,44 +318,11 @@ func headingStyleLevel(name string) int {
 	return 0
 }
 
+// docxText streams document.xml into text: paragraphs separated by blank
+// lines, table cells of a row joined by " | ", headings from paragraph
+// styles and outline levels.
 func docxText(ctx context.Context, x *xmlStream, styleLevels map[string]int, maxText int64) (chunk.Document, error) {
-	var (
-		b        strings.Builder
-		para     strings.Builder
-		heads    []chunk.Heading
-		inText   bool
-		level    int // heading level of the current paragraph
-		cellDep  int // nesting of table cells
-		rowCells int // cells written in the current row
-	)
-	size := func() int64 { return int64(b.Len()+para.Len()) + HeadingCost*int64(len(heads)) }
-	endPara := func() {
-		p := strings.TrimSpace(para.String())
-		para.Reset()
-		if p == "" {
-			level = 0
-			return
-		}
-		if cellDep > 0 {
-			if rowCells > 0 {
-				b.WriteString(" | ")
-			} else if b.Len() > 0 {
-				b.WriteString("\n\n")
-			}
-			rowCells++
-			b.WriteString(strings.ReplaceAll(p, "\n", " "))
-			level = 0
-			return
-		}
-		if b.Len() > 0 {
-			b.WriteString("\n\n")
-		}
-		if level > 0 {
-			heads = append(heads, chunk.Heading{Offset: b.Len(), Level: level, Text: strings.Join(strings.Fields(p), " ")})
-		}
-		b.WriteString(p)
-		level = 0
-	}
+	d := &docxBuilder{styleLevels: styleLevels}
 	for {
 		tok, err := x.next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -365,64 +332,117 @@ func docxText(ctx context.Context, x *xmlStream, styleLevels map[string]int, max
 			return chunk.Document{}, err
 		}
 		// Separators and the heading entry add a few bytes per paragraph.
-		if size()+HeadingCost+8 > maxText {
+		if d.size()+HeadingCost+8 > maxText {
 			return chunk.Document{}, textTooLarge("DOCX", maxText)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Space != wordNS {
-				continue
-			}
-			switch t.Name.Local {
-			case "t":
-				inText = true
-			case "tab":
-				para.WriteByte('\t')
-			case "br", "cr":
-				para.WriteByte('\n')
-			case "pStyle":
-				if l := styleLevels[wattr(t, "val")]; l > 0 {
-					level = l
-				} else if l := headingStyleLevel(wattr(t, "val")); l > 0 {
-					level = l // documents without styles.xml use IDs like "Heading1"
-				} else if l := headingStyleLevel(strings.Replace(wattr(t, "val"), "Heading", "heading ", 1)); l > 0 {
-					level = l
-				}
-			case "outlineLvl":
-				if n, err := strconv.Atoi(wattr(t, "val")); err == nil && n >= 0 && n < 9 && level == 0 {
-					level = n + 1
-				}
-			case "tc":
-				cellDep++
-			case "tr":
-				rowCells = 0
+			if t.Name.Space == wordNS {
+				d.start(t)
 			}
 		case xml.EndElement:
-			if t.Name.Space != wordNS {
-				continue
-			}
-			switch t.Name.Local {
-			case "t":
-				inText = false
-			case "p":
-				endPara()
-			case "tc":
-				if cellDep > 0 {
-					cellDep--
-				}
-			case "tbl":
-				rowCells = 0
+			if t.Name.Space == wordNS {
+				d.end(t)
 			}
 		case xml.CharData:
-			if inText {
-				if size()+int64(len(t)) > maxText {
+			if d.inText {
+				if d.size()+int64(len(t)) > maxText {
 					return chunk.Document{}, textTooLarge("DOCX", maxText)
 				}
-				para.Write(t)
+				d.para.Write(t)
 			}
 		}
 	}
-	endPara()
+	d.endPara()
 	// encoding/xml rejects invalid UTF-8, so the text is valid.
-	return chunk.Document{Text: b.String(), Headings: heads}, nil
+	return chunk.Document{Text: d.b.String(), Headings: d.heads}, nil
+}
+
+// docxBuilder is the state of docxText.
+type docxBuilder struct {
+	styleLevels map[string]int
+	b           strings.Builder
+	para        strings.Builder
+	heads       []chunk.Heading
+	inText      bool
+	level       int // heading level of the current paragraph
+	cellDep     int // nesting of table cells
+	rowCells    int // cells written in the current row
+}
+
+// size is the text so far, with the cost of its headings.
+func (d *docxBuilder) size() int64 {
+	return int64(d.b.Len()+d.para.Len()) + HeadingCost*int64(len(d.heads))
+}
+
+// start handles the start of a WordprocessingML element.
+func (d *docxBuilder) start(t xml.StartElement) {
+	switch t.Name.Local {
+	case "t":
+		d.inText = true
+	case "tab":
+		d.para.WriteByte('\t')
+	case "br", "cr":
+		d.para.WriteByte('\n')
+	case "pStyle":
+		if l := d.styleLevels[wattr(t, "val")]; l > 0 {
+			d.level = l
+		} else if l := headingStyleLevel(wattr(t, "val")); l > 0 {
+			d.level = l // documents without styles.xml use IDs like "Heading1"
+		} else if l := headingStyleLevel(strings.Replace(wattr(t, "val"), "Heading", "heading ", 1)); l > 0 {
+			d.level = l
+		}
+	case "outlineLvl":
+		if n, err := strconv.Atoi(wattr(t, "val")); err == nil && n >= 0 && n < 9 && d.level == 0 {
+			d.level = n + 1
+		}
+	case "tc":
+		d.cellDep++
+	case "tr":
+		d.rowCells = 0
+	}
+}
+
+// end handles the end of a WordprocessingML element.
+func (d *docxBuilder) end(t xml.EndElement) {
+	switch t.Name.Local {
+	case "t":
+		d.inText = false
+	case "p":
+		d.endPara()
+	case "tc":
+		if d.cellDep > 0 {
+			d.cellDep--
+		}
+	case "tbl":
+		d.rowCells = 0
+	}
+}
+
+// endPara writes the finished paragraph: as a cell of the current table
+// row, or as a paragraph (a heading when its style says so).
+func (d *docxBuilder) endPara() {
+	p := strings.TrimSpace(d.para.String())
+	d.para.Reset()
+	defer func() { d.level = 0 }()
+	if p == "" {
+		return
+	}
+	if d.cellDep > 0 {
+		if d.rowCells > 0 {
+			d.b.WriteString(" | ")
+		} else if d.b.Len() > 0 {
+			d.b.WriteString("\n\n")
+		}
+		d.rowCells++
+		d.b.WriteString(strings.ReplaceAll(p, "\n", " "))
+		return
+	}
+	if d.b.Len() > 0 {
+		d.b.WriteString("\n\n")
+	}
+	if d.level > 0 {
+		d.heads = append(d.heads, chunk.Heading{Offset: d.b.Len(), Level: d.level, Text: strings.Join(strings.Fields(p), " ")})
+	}
+	d.b.WriteString(p)
 }

@@ -272,12 +272,14 @@ func headingLevel(a atom.Atom) int {
 	return 0
 }
 
+// extractHTML turns HTML into text with headings: block elements become
+// paragraphs, list items bullets, table cells of a row are separated, and
+// dropped elements (scripts, styles, navigation, ...) are left out, except
+// the page title.
 func extractHTML(ctx context.Context, src string, maxText int64) (chunk.Document, error) {
 	z := html.NewTokenizer(strings.NewReader(src))
-	t := &htmlText{headStart: -1, max: maxText}
-	dropped := map[atom.Atom]int{} // open dropped elements by tag
-	inDropped := 0
-	inTitle, inPre := 0, 0
+	w := &htmlWalk{t: &htmlText{headStart: -1, max: maxText}, dropped: map[atom.Atom]int{}}
+	t := w.t
 	for n := 0; ; n++ {
 		if n%4096 == 0 && ctx.Err() != nil {
 			return chunk.Document{}, ctx.Err()
@@ -293,105 +295,15 @@ func extractHTML(ctx context.Context, src string, maxText int64) (chunk.Document
 			break
 		}
 		// TagName and Text, unlike Token, allocate no attributes.
-		var a atom.Atom
-		var data string
-		switch tt {
-		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
-			name, _ := z.TagName()
-			a = atom.Lookup(name)
-		case html.TextToken:
-			data = string(z.Text())
-		}
 		switch tt {
 		case html.StartTagToken, html.SelfClosingTagToken:
-			if a == atom.Title {
-				inTitle++
-			}
-			if htmlDropped[a] && tt == html.StartTagToken {
-				dropped[a]++
-				inDropped++
-				continue
-			}
-			if inDropped > 0 && !(inTitle > 0 && dropped[atom.Head] == inDropped) {
-				continue
-			}
-			switch {
-			case a == atom.Br:
-				t.breakLine(1)
-			case a == atom.Tr:
-				t.breakLine(1)
-			case a == atom.Td || a == atom.Th:
-				if !t.atLineStart() && t.brk == 0 {
-					t.sep = true
-				}
-			case headingLevel(a) > 0:
-				t.breakLine(2)
-				if t.headStart < 0 {
-					t.bullet = false // a heading inside a list item starts its line
-					t.flush()
-					t.headStart, t.headLevel = t.b.Len(), headingLevel(a)
-				}
-			case a == atom.Li:
-				if !t.fits(3) {
-					continue
-				}
-				t.breakLine(1)
-				t.bullet = true
-			case htmlBlocks[a]:
-				t.breakLine(2)
-				if a == atom.Pre && tt == html.StartTagToken {
-					inPre++
-				}
-			}
+			name, _ := z.TagName()
+			w.startTag(atom.Lookup(name), tt == html.StartTagToken)
 		case html.EndTagToken:
-			if a == atom.Title && inTitle > 0 {
-				inTitle--
-			}
-			if htmlDropped[a] && dropped[a] > 0 {
-				dropped[a]--
-				inDropped--
-				continue
-			}
-			if inDropped > 0 && !(inTitle > 0 && dropped[atom.Head] == inDropped) {
-				if a == atom.Title {
-					t.breakLine(2)
-				}
-				continue
-			}
-			switch {
-			case headingLevel(a) > 0:
-				if t.headStart >= 0 {
-					title := strings.Join(strings.Fields(t.b.String()[t.headStart:]), " ")
-					if title != "" {
-						t.headings = append(t.headings, chunk.Heading{Offset: t.headStart, Level: t.headLevel, Text: title})
-					}
-					t.headStart = -1
-				}
-				t.breakLine(2)
-			case a == atom.Td || a == atom.Th:
-				// the next cell adds the separator
-			case a == atom.Tr:
-				t.breakLine(1)
-			case htmlBlocks[a]:
-				if a == atom.Pre && inPre > 0 {
-					inPre--
-				}
-				if a == atom.Li {
-					t.bullet = false
-					t.breakLine(1)
-				} else {
-					t.breakLine(2)
-				}
-			}
+			name, _ := z.TagName()
+			w.endTag(atom.Lookup(name))
 		case html.TextToken:
-			if inDropped > 0 && !(inTitle > 0 && dropped[atom.Head] == inDropped) {
-				continue
-			}
-			if inPre > 0 {
-				t.pre(data)
-			} else {
-				t.text(data)
-			}
+			w.textToken(string(z.Text()))
 		}
 	}
 	if t.over {
@@ -406,4 +318,119 @@ func extractHTML(ctx context.Context, src string, maxText int64) (chunk.Document
 	// The source is valid UTF-8 and the tokenizer decodes character
 	// references to valid runes, so text is valid UTF-8 (fuzzed).
 	return chunk.Document{Text: text, Headings: t.headings}, nil
+}
+
+// htmlWalk is the state of extractHTML between tokens.
+type htmlWalk struct {
+	t         *htmlText
+	dropped   map[atom.Atom]int // open dropped elements by tag
+	inDropped int
+	inTitle   int
+	inPre     int
+}
+
+// hidden reports whether the current position is inside a dropped
+// element, the title of the head excepted.
+func (w *htmlWalk) hidden() bool {
+	return w.inDropped > 0 && !(w.inTitle > 0 && w.dropped[atom.Head] == w.inDropped)
+}
+
+// startTag handles a start tag (open) or a self-closing one.
+func (w *htmlWalk) startTag(a atom.Atom, open bool) {
+	t := w.t
+	if a == atom.Title {
+		w.inTitle++
+	}
+	if htmlDropped[a] && open {
+		w.dropped[a]++
+		w.inDropped++
+		return
+	}
+	if w.hidden() {
+		return
+	}
+	switch {
+	case a == atom.Br:
+		t.breakLine(1)
+	case a == atom.Tr:
+		t.breakLine(1)
+	case a == atom.Td || a == atom.Th:
+		if !t.atLineStart() && t.brk == 0 {
+			t.sep = true
+		}
+	case headingLevel(a) > 0:
+		t.breakLine(2)
+		if t.headStart < 0 {
+			t.bullet = false // a heading inside a list item starts its line
+			t.flush()
+			t.headStart, t.headLevel = t.b.Len(), headingLevel(a)
+		}
+	case a == atom.Li:
+		if !t.fits(3) {
+			return
+		}
+		t.breakLine(1)
+		t.bullet = true
+	case htmlBlocks[a]:
+		t.breakLine(2)
+		if a == atom.Pre && open {
+			w.inPre++
+		}
+	}
+}
+
+// endTag handles an end tag.
+func (w *htmlWalk) endTag(a atom.Atom) {
+	t := w.t
+	if a == atom.Title && w.inTitle > 0 {
+		w.inTitle--
+	}
+	if htmlDropped[a] && w.dropped[a] > 0 {
+		w.dropped[a]--
+		w.inDropped--
+		return
+	}
+	if w.hidden() {
+		if a == atom.Title {
+			t.breakLine(2)
+		}
+		return
+	}
+	switch {
+	case headingLevel(a) > 0:
+		if t.headStart >= 0 {
+			title := strings.Join(strings.Fields(t.b.String()[t.headStart:]), " ")
+			if title != "" {
+				t.headings = append(t.headings, chunk.Heading{Offset: t.headStart, Level: t.headLevel, Text: title})
+			}
+			t.headStart = -1
+		}
+		t.breakLine(2)
+	case a == atom.Td || a == atom.Th:
+		// the next cell adds the separator
+	case a == atom.Tr:
+		t.breakLine(1)
+	case htmlBlocks[a]:
+		if a == atom.Pre && w.inPre > 0 {
+			w.inPre--
+		}
+		if a == atom.Li {
+			t.bullet = false
+			t.breakLine(1)
+		} else {
+			t.breakLine(2)
+		}
+	}
+}
+
+// textToken handles a text token.
+func (w *htmlWalk) textToken(data string) {
+	if w.hidden() {
+		return
+	}
+	if w.inPre > 0 {
+		w.t.pre(data)
+	} else {
+		w.t.text(data)
+	}
 }

@@ -75,19 +75,13 @@ func (MarkdownLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chun
 // returns nil, rather than an empty slice, when there are more than max
 // or ctx is done.
 func markdownHeadings(ctx context.Context, text string, max int) []chunk.Heading {
-	var (
-		heads     = []chunk.Heading{}
-		fence     string // the opening fence while inside a fenced block
-		paraStart = -1   // offset of the current paragraph's first line
-		paraLines []string
-	)
-	endPara := func() { paraStart, paraLines = -1, paraLines[:0] }
+	m := &mdHeadings{heads: []chunk.Heading{}, paraStart: -1}
 	off := 0
 	if fm := frontMatterEnd(text); fm > 0 {
 		off = fm
 	}
 	for lines := 0; off < len(text); lines++ {
-		if len(heads) > max || lines%4096 == 0 && ctx.Err() != nil {
+		if len(m.heads) > max || lines%4096 == 0 && ctx.Err() != nil {
 			return nil
 		}
 		end := strings.IndexByte(text[off:], '\n')
@@ -98,65 +92,85 @@ func markdownHeadings(ctx context.Context, text string, max int) []chunk.Heading
 		} else {
 			end = len(text)
 		}
-		line := strings.TrimRight(text[off:end], "\r")
-		start := off
+		m.line(off, strings.TrimRight(text[off:end], "\r"))
 		off = next
-
-		indent := len(line) - len(strings.TrimLeft(line, " "))
-		body := strings.TrimLeft(line, " ")
-		if fence != "" {
-			if indent < 4 && strings.HasPrefix(body, fence) && strings.Trim(body, fence[:1]+" \t") == "" {
-				fence = ""
-			}
-			continue
-		}
-		if indent < 4 {
-			if f := fenceOpen(body); f != "" {
-				fence = f
-				endPara()
-				continue
-			}
-		}
-		if strings.TrimSpace(line) == "" {
-			endPara()
-			continue
-		}
-		if indent < 4 {
-			if level, title, ok := atxHeading(body); ok {
-				if title != "" {
-					heads = append(heads, chunk.Heading{Offset: start, Level: level, Text: title})
-				}
-				endPara()
-				continue
-			}
-			if paraStart >= 0 {
-				if level := setextUnderline(body); level > 0 {
-					title := strings.Join(paraLines, " ")
-					if title != "" {
-						heads = append(heads, chunk.Heading{Offset: paraStart, Level: level, Text: title})
-					}
-					endPara()
-					continue
-				}
-			}
-			if startsBlock(body) {
-				// List items, quotes and tables are not setext heading text.
-				endPara()
-				continue
-			}
-		}
-		if paraStart < 0 {
-			if indent >= 4 {
-				continue // indented code
-			}
-			paraStart = start
-		}
-		paraLines = append(paraLines, strings.TrimSpace(line))
 	}
-	if len(heads) > max {
+	if len(m.heads) > max {
 		return nil
 	}
-	return heads
+	return m.heads
+}
+
+// mdHeadings is the state of markdownHeadings between lines.
+type mdHeadings struct {
+	heads     []chunk.Heading
+	fence     string // the opening fence while inside a fenced block
+	paraStart int    // offset of the current paragraph's first line, or -1
+	paraLines []string
+}
+
+func (m *mdHeadings) endPara() { m.paraStart, m.paraLines = -1, m.paraLines[:0] }
+
+// line takes the next line, which starts at offset start.
+func (m *mdHeadings) line(start int, line string) {
+	indent := len(line) - len(strings.TrimLeft(line, " "))
+	body := strings.TrimLeft(line, " ")
+	if m.fence != "" {
+		if indent < 4 && strings.HasPrefix(body, m.fence) && strings.Trim(body, m.fence[:1]+" \t") == "" {
+			m.fence = ""
+		}
+		return
+	}
+	if indent < 4 {
+		if f := fenceOpen(body); f != "" {
+			m.fence = f
+			m.endPara()
+			return
+		}
+	}
+	if strings.TrimSpace(line) == "" {
+		m.endPara()
+		return
+	}
+	if indent < 4 && m.blockLine(start, body) {
+		return
+	}
+	if m.paraStart < 0 {
+		if indent >= 4 {
+			return // indented code
+		}
+		m.paraStart = start
+	}
+	m.paraLines = append(m.paraLines, strings.TrimSpace(line))
+}
+
+// blockLine handles a line (indented less than 4) that is an ATX heading,
+// a setext underline of the current paragraph, or the start of a list
+// item, quote or table; it reports whether the line was one of those.
+func (m *mdHeadings) blockLine(start int, body string) bool {
+	if level, title, ok := atxHeading(body); ok {
+		if title != "" {
+			m.heads = append(m.heads, chunk.Heading{Offset: start, Level: level, Text: title})
+		}
+		m.endPara()
+		return true
+	}
+	if m.paraStart >= 0 {
+		if level := setextUnderline(body); level > 0 {
+			title := strings.Join(m.paraLines, " ")
+			if title != "" {
+				m.heads = append(m.heads, chunk.Heading{Offset: m.paraStart, Level: level, Text: title})
+			}
+			m.endPara()
+			return true
+		}
+	}
+	if startsBlock(body) {
+		// List items, quotes and tables are not setext heading text.
+		m.endPara()
+		return true
+	}
+	return false
 }
 
 // frontMatterEnd returns the offset just after a leading YAML front matter

@@ -162,7 +162,6 @@ type fsWalk struct {
 // top) and ancestors the directories it is in, itself last. It returns
 // false when the listing must stop.
 func (w *fsWalk) walk(ctx context.Context, dir, rel string, entries []fs.DirEntry, ancestors []fs.FileInfo) bool {
-	s := w.s
 	byName := make(map[string]fs.DirEntry, len(entries))
 	for _, e := range entries {
 		byName[e.Name()] = e
@@ -173,88 +172,106 @@ func (w *fsWalk) walk(ctx context.Context, dir, rel string, entries []fs.DirEntr
 			return false
 		}
 		name := e.Name()
-		if !s.IncludeHidden && strings.HasPrefix(name, ".") {
+		if !w.s.IncludeHidden && strings.HasPrefix(name, ".") {
 			continue
 		}
-		full, relPath := path.Join(dir, name), path.Join(rel, name)
-		uri := s.uri(relPath)
-		fail := func(err error) bool { return w.yield(SourceItem{}, &ItemError{URI: uri, Err: err}) }
 		if strings.HasSuffix(name, MetadataSuffix) && !e.IsDir() {
 			continue // a sidecar, read with its document
 		}
-		target := full // the path to read: the link's resolved target for an FS without os.Root
-		var info fs.FileInfo
-		if e.Type()&fs.ModeSymlink != 0 {
-			var err error
-			if target, info, err = w.follow(full); err != nil {
-				if !fail(err) {
-					return false
-				}
-				continue
-			}
-		} else if e.IsDir() {
-			var err error
-			if info, err = e.Info(); err != nil {
-				info = nil
-			}
-		}
-		if e.IsDir() || info != nil && info.IsDir() {
-			if looped(ancestors, info) {
-				if !fail(fmt.Errorf("%w: the link leads back into a folder it is in (a loop)", ErrSymlink)) {
-					return false
-				}
-				continue
-			}
-			sub, err := fs.ReadDir(w.fsys, target)
-			if err != nil {
-				if !w.yield(SourceItem{}, &ItemError{URI: uri + "/", Err: fmt.Errorf("cannot read directory: %w", err)}) {
-					return false
-				}
-				if len(sub) == 0 {
-					continue
-				}
-			}
-			if !w.walk(ctx, target, relPath, sub, append(ancestors[:len(ancestors):len(ancestors)], info)) {
-				return false
-			}
-			continue
-		}
-		if info == nil {
-			var err error
-			if info, err = e.Info(); err != nil {
-				if !fail(fmt.Errorf("cannot stat file: %w", err)) {
-					return false
-				}
-				continue
-			}
-		}
-		if !info.Mode().IsRegular() {
-			continue // devices, pipes, sockets
-		}
-		size, limit := info.Size(), s.maxSize()
-		if limit > 0 && size > limit {
-			if !fail(tooLarge(size, limit)) {
-				return false
-			}
-			continue
-		}
-		item := SourceItem{URI: uri, Name: name, Size: size}
-		if se, ok := byName[name+MetadataSuffix]; ok && !se.IsDir() {
-			md, err := w.readSidecar(se, full+MetadataSuffix)
-			if err != nil {
-				if !fail(fmt.Errorf("%s: %w", name+MetadataSuffix, err)) {
-					return false
-				}
-				continue
-			}
-			item.Metadata = md
-		}
-		item.Open = s.opener(w.fsys, target, limit)
-		if !w.yield(item, nil) {
+		relPath := path.Join(rel, name)
+		we := walkEntry{e: e, full: path.Join(dir, name), relPath: relPath, uri: w.s.uri(relPath)}
+		if !w.entry(ctx, we, byName, ancestors) {
 			return false
 		}
 	}
 	return true
+}
+
+// walkEntry is one entry of a listed directory.
+type walkEntry struct {
+	e       fs.DirEntry
+	full    string // its path in the file system
+	relPath string // its path relative to Root
+	uri     string
+}
+
+// fail reports the entry as failed; it returns false when the listing must
+// stop.
+func (w *fsWalk) fail(we walkEntry, err error) bool {
+	return w.yield(SourceItem{}, &ItemError{URI: we.uri, Err: err})
+}
+
+// entry lists one directory entry: a folder is walked, a regular file
+// yielded, anything else skipped. It returns false when the listing must
+// stop.
+func (w *fsWalk) entry(ctx context.Context, we walkEntry, byName map[string]fs.DirEntry, ancestors []fs.FileInfo) bool {
+	target, info, err := w.resolve(we)
+	if err != nil {
+		return w.fail(we, err)
+	}
+	if we.e.IsDir() || info != nil && info.IsDir() {
+		return w.subdir(ctx, we, target, info, ancestors)
+	}
+	if info == nil {
+		if info, err = we.e.Info(); err != nil {
+			return w.fail(we, fmt.Errorf("cannot stat file: %w", err))
+		}
+	}
+	if !info.Mode().IsRegular() {
+		return true // devices, pipes, sockets
+	}
+	return w.file(we, target, info, byName)
+}
+
+// resolve returns the path to read (the link's resolved target, for an FS
+// without os.Root) and, for a link or a folder, its FileInfo.
+func (w *fsWalk) resolve(we walkEntry) (target string, info fs.FileInfo, err error) {
+	if we.e.Type()&fs.ModeSymlink != 0 {
+		return w.follow(we.full)
+	}
+	if we.e.IsDir() {
+		if info, err := we.e.Info(); err == nil {
+			return we.full, info, nil
+		}
+	}
+	return we.full, nil, nil
+}
+
+// subdir walks a folder (target) unless it is one of its own ancestors.
+func (w *fsWalk) subdir(ctx context.Context, we walkEntry, target string, info fs.FileInfo, ancestors []fs.FileInfo) bool {
+	if looped(ancestors, info) {
+		return w.fail(we, fmt.Errorf("%w: the link leads back into a folder it is in (a loop)", ErrSymlink))
+	}
+	sub, err := fs.ReadDir(w.fsys, target)
+	if err != nil {
+		if !w.yield(SourceItem{}, &ItemError{URI: we.uri + "/", Err: fmt.Errorf("cannot read directory: %w", err)}) {
+			return false
+		}
+		if len(sub) == 0 {
+			return true
+		}
+	}
+	return w.walk(ctx, target, we.relPath, sub, append(ancestors[:len(ancestors):len(ancestors)], info))
+}
+
+// file yields a regular file, with the metadata of its sidecar, unless it
+// is over the size limit or its sidecar is bad.
+func (w *fsWalk) file(we walkEntry, target string, info fs.FileInfo, byName map[string]fs.DirEntry) bool {
+	s, name := w.s, we.e.Name()
+	size, limit := info.Size(), s.maxSize()
+	if limit > 0 && size > limit {
+		return w.fail(we, tooLarge(size, limit))
+	}
+	item := SourceItem{URI: we.uri, Name: name, Size: size}
+	if se, ok := byName[name+MetadataSuffix]; ok && !se.IsDir() {
+		md, err := w.readSidecar(se, we.full+MetadataSuffix)
+		if err != nil {
+			return w.fail(we, fmt.Errorf("%s: %w", name+MetadataSuffix, err))
+		}
+		item.Metadata = md
+	}
+	item.Open = s.opener(w.fsys, target, limit)
+	return w.yield(item, nil)
 }
 
 // looped reports whether info is the same directory as one of ancestors.
