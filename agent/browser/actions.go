@@ -157,6 +157,13 @@ func (t *Tab) state(actx context.Context) *PageState {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := &PageState{URL: t.red.apply(t.url), Title: t.red.apply(oneLine(title, 300))}
+	for _, o := range t.refusedOrder {
+		st.Notices = append(st.Notices, fmt.Sprintf("not loaded, because %s is not an allowed site: %s", o, strings.Join(t.refused[o], ", ")))
+	}
+	if t.refusedMore > 0 {
+		st.Notices = append(st.Notices, fmt.Sprintf("(requests to %d more sites that are not allowed were not made)", t.refusedMore))
+	}
+	t.refused, t.refusedOrder, t.refusedMore = nil, nil, 0
 	for _, n := range t.notices {
 		st.Notices = append(st.Notices, t.red.apply(n))
 	}

@@ -39,14 +39,14 @@ func TestBrowserAllowListHoldsEverywhere(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(strings.Join(st.Notices, "\n"), "blocked a request for a image at "+site.Evil.URL) {
+		if !strings.Contains(strings.Join(st.Notices, "\n"), "not loaded, because "+site.Evil.URL+" is not an allowed site: an image") {
 			t.Errorf("no notice of the blocked image: %q", st.Notices)
 		}
 	})
 
 	t.Run("a redirect to another origin", func(t *testing.T) {
 		_, err := tb.Open(ctx, site.Bank.URL+"/redirect-out")
-		if err == nil || !strings.Contains(err.Error(), "ERR_BLOCKED_BY_CLIENT") || !strings.Contains(err.Error(), "blocked a request for a page at "+site.Evil.URL) {
+		if err == nil || !strings.Contains(err.Error(), "ERR_BLOCKED_BY_CLIENT") || !strings.Contains(err.Error(), "not loaded, because "+site.Evil.URL+" is not an allowed site: a page") {
 			t.Fatalf("redirect out: %v", err)
 		}
 		if _, err := tb.ReadText(ctx); err == nil {
@@ -118,7 +118,7 @@ func TestBrowserAllowListHoldsEverywhere(t *testing.T) {
 			t.Fatal(err)
 		}
 		st, _ = tb.Click(ctx, refFor(t, tree.Text, `button "Send elsewhere"`))
-		if st == nil || !strings.Contains(strings.Join(st.Notices, "\n"), "blocked a request for a page at "+site.Evil.URL) {
+		if st == nil || !strings.Contains(strings.Join(st.Notices, "\n"), "not loaded, because "+site.Evil.URL+" is not an allowed site: a page") {
 			t.Errorf("the form post to another origin was not reported: %+v", st)
 		}
 	})

@@ -73,6 +73,12 @@ type Tab struct {
 	limitHit    *LimitError
 	notices     []string
 	dropped     int
+	// refused lists, per origin, the kinds of requests refused since the
+	// last state(); one line per origin reads as a plain report (a list of
+	// near-identical lines is what prompt-attack filters flag).
+	refused      map[string][]string
+	refusedOrder []string
+	refusedMore  int
 	refs        map[cdp.BackendNodeID]element
 	red         redactor
 	isolated    isolatedWorld
@@ -326,11 +332,7 @@ func (t *Tab) decide(ev *fetch.EventRequestPaused) bool {
 	}
 	mainDoc := ev.ResourceType == network.ResourceTypeDocument && (ev.FrameID == t.mainFrame || ev.FrameID == "")
 	if !t.allow.allows(u) {
-		what := strings.ToLower(string(ev.ResourceType))
-		if mainDoc {
-			what = "page"
-		}
-		t.noteLocked("blocked a request for a %s at %s (origin not allowed)", what, originForNote(u))
+		t.refusedLocked(originForNote(u), resourceKind(ev.ResourceType, mainDoc))
 		return false
 	}
 	if mainDoc {
@@ -344,6 +346,59 @@ func (t *Tab) decide(ev *fetch.EventRequestPaused) bool {
 		}
 	}
 	return true
+}
+
+// maxRefusedOrigins bounds the origins listed between two calls.
+const maxRefusedOrigins = 5
+
+// refusedLocked records a request refused for its origin; state() reports
+// them as one line per origin. t.mu is held.
+func (t *Tab) refusedLocked(origin, kind string) {
+	kinds, ok := t.refused[origin]
+	if !ok {
+		if len(t.refusedOrder) >= maxRefusedOrigins {
+			t.refusedMore++
+			return
+		}
+		t.refusedOrder = append(t.refusedOrder, origin)
+	}
+	for _, k := range kinds {
+		if k == kind {
+			return
+		}
+	}
+	if t.refused == nil {
+		t.refused = map[string][]string{}
+	}
+	t.refused[origin] = append(kinds, kind)
+}
+
+// resourceKind names a request's resource type for a notice.
+func resourceKind(rt network.ResourceType, mainDoc bool) string {
+	switch rt {
+	case network.ResourceTypeDocument:
+		if mainDoc {
+			return "a page"
+		}
+		return "a frame"
+	case network.ResourceTypeImage:
+		return "an image"
+	case network.ResourceTypeStylesheet:
+		return "a stylesheet"
+	case network.ResourceTypeScript:
+		return "a script"
+	case network.ResourceTypeFont:
+		return "a font"
+	case network.ResourceTypeMedia:
+		return "a media file"
+	case network.ResourceTypeXHR, network.ResourceTypeFetch, network.ResourceTypeEventSource:
+		return "a data request"
+	case network.ResourceTypePing:
+		return "a beacon"
+	case network.ResourceTypeWebSocket:
+		return "a WebSocket"
+	}
+	return "a resource"
 }
 
 // originForNote shortens a URL to its origin (or scheme) for a notice.
