@@ -79,9 +79,9 @@ type Tab struct {
 	refused      map[string][]string
 	refusedOrder []string
 	refusedMore  int
-	refs        map[cdp.BackendNodeID]element
-	red         redactor
-	isolated    isolatedWorld
+	refs         map[cdp.BackendNodeID]element
+	red          redactor
+	isolated     isolatedWorld
 }
 
 type isolatedWorld struct {
