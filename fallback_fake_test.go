@@ -70,9 +70,10 @@ func TestFallbackThroughFakeBedrock(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fallbacks atomic.Int32
-	model := bedrockkit.Chain(meter.Model(haikuID, haiku), bedrockkit.Fallback(bedrockkit.FallbackOptions{
+	// Each meter takes its model's ID from the ConverseModel it wraps.
+	model := bedrockkit.Chain(meter.Middleware()(haiku), bedrockkit.Fallback(bedrockkit.FallbackOptions{
 		OnFallback: func(context.Context, bedrockkit.FallbackEvent) { fallbacks.Add(1) },
-	}, bedrockkit.FallbackTarget{Name: novaID, Model: meter.Model(novaID, nova), Capabilities: bedrockkit.CapabilitiesOfBase(novaID)}))
+	}, bedrockkit.FallbackTarget{Name: novaID, Model: meter.Middleware()(nova), Capabilities: bedrockkit.CapabilitiesOfBase(novaID)}))
 
 	throttle := bedrockkittest.Reply{Fault: &bedrockkittest.Fault{Code: "ThrottlingException", Message: "Too many requests, please wait before trying again."}}
 	call := bedrockkit.ToolCall{ID: "tooluse_1", Name: "transfer", Input: json.RawMessage(`{"amount":250}`)}
@@ -142,10 +143,10 @@ func TestCascadeThroughFakeBedrock(t *testing.T) {
 		}
 		return nil
 	}
-	model := bedrockkit.Chain(meter.Model(liteID, lite), bedrockkit.Cascade(bedrockkit.CascadeOptions{
+	model := bedrockkit.Chain(meter.Middleware()(lite), bedrockkit.Cascade(bedrockkit.CascadeOptions{
 		Check:      bedrockkit.CheckText(namesAFee),
 		OnEscalate: func(context.Context, bedrockkit.CascadeEvent) { escalations.Add(1) },
-	}, meter.Model(haikuID, haiku)))
+	}, meter.Middleware()(haiku)))
 
 	fake.Enqueue(bedrockkittest.OpConverse,
 		bedrockkittest.Reply{Message: bedrockkit.AssistantText("Fees vary."), Usage: bedrockkit.Usage{InputTokens: 300, OutputTokens: 5}},                 // lite: fails the check

@@ -31,12 +31,21 @@
 // queries and documents) is recorded only when Config.CaptureContent is
 // set: it may hold personal data.
 //
-// Cost metrics come from package pricing (MeterConfig.MeterProvider). Agent
-// runs are traced by package agent/agentotel, which already emits a "chat"
-// span per model call of an agent from the agent's events: wrapping that
-// agent's model with Telemetry.Model as well gives two spans per call (the
-// one from this package, a child of the run span, carries the request
-// settings and the time to the first streamed chunk).
+// Wrap a model with Telemetry.Middleware (it takes the model's ID from
+// the model, see bedrockkit.ModelIDOf) and an embedder with
+// Telemetry.Embedder:
+//
+//	model := bedrockkit.Chain(converse, tel.Middleware())
+//
+// NewCostMetrics reports a pricing.Meter's calls as counters of cost (in
+// nano-dollars), tokens and calls per model, tenant and tags, so that
+// package pricing itself needs no OpenTelemetry.
+//
+// Agent runs are traced by package agent/agentotel, which already emits a
+// "chat" span per model call of an agent from the agent's events: tracing
+// that agent's model with Telemetry.Middleware as well gives two spans per
+// call (the one from this package, a child of the run span, carries the
+// request settings and the time to the first streamed chunk).
 //
 // Both packages follow the v1.40 conventions: gen_ai.usage.input_tokens
 // includes cache reads and writes, which are also reported on their own.

@@ -13,6 +13,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/cache"
 	"github.com/bedrockkit/bedrockkit/otelkit"
+	"github.com/bedrockkit/bedrockkit/pricing"
 )
 
 func Example() {
@@ -99,4 +100,36 @@ func Example_responseCache() {
 	// Output:
 	// chat amazon.nova-lite-v1:0: cache hit false, input tokens 120
 	// chat amazon.nova-lite-v1:0: cache hit true, input tokens 0
+}
+
+// NewCostMetrics reports a pricing meter's cost, tokens and calls as
+// OpenTelemetry counters.
+func ExampleNewCostMetrics() {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer mp.Shutdown(context.Background())
+
+	meter, _ := pricing.NewMeter(pricing.MeterConfig{})
+	costs, err := otelkit.NewCostMetrics(meter, otelkit.CostMetricsOptions{MeterProvider: mp})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer costs.Close()
+	model := meter.Middleware("amazon.nova-lite-v1:0")(bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
+		Message: bedrockkit.AssistantText("Hello"),
+		Usage:   bedrockkit.Usage{InputTokens: 2000, OutputTokens: 500},
+	}}))
+	model.Generate(pricing.WithTenant(context.Background(), "acme"), bedrockkit.Prompt("Hi"))
+
+	var rm metricdata.ResourceMetrics
+	reader.Collect(context.Background(), &rm)
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		if m.Name == otelkit.MetricCost {
+			dp := m.Data.(metricdata.Sum[int64]).DataPoints[0]
+			tenant, _ := dp.Attributes.Value(otelkit.AttrTenant)
+			fmt.Println(m.Name, dp.Value, "nano-dollars for", tenant.AsString())
+		}
+	}
+	// Output: bedrockkit.pricing.cost 240000 nano-dollars for acme
 }

@@ -142,10 +142,25 @@ func New(cfg Config) (*Telemetry, error) {
 }
 
 // Middleware returns a bedrockkit.Middleware tracing each call of the model
-// named modelID (the Bedrock model ID or any name; it becomes
-// gen_ai.request.model and the span name "chat {modelID}").
-func (t *Telemetry) Middleware(modelID string) bedrockkit.Middleware {
-	return func(next bedrockkit.Model) bedrockkit.Model { return t.Model(modelID, next) }
+// it wraps, named by the model's own ID (bedrockkit.ModelIDOf: a
+// ConverseModel says it, also inside retry, structured-output or pricing
+// middleware):
+//
+//	model := bedrockkit.Chain(converse, tel.Middleware())
+//
+// Give modelID (the Bedrock model ID or any name) for a model that does not
+// report one, or to name it otherwise; it takes precedence. The name
+// becomes gen_ai.request.model and the span name "chat {modelID}"; a model
+// with no name is traced as "chat" without gen_ai.request.model. Only the
+// first modelID is used. See Model for what is traced.
+func (t *Telemetry) Middleware(modelID ...string) bedrockkit.Middleware {
+	return func(next bedrockkit.Model) bedrockkit.Model {
+		id := bedrockkit.ModelIDOf(next)
+		if len(modelID) > 0 && modelID[0] != "" {
+			id = modelID[0]
+		}
+		return &tracedModel{t: t, id: id, next: next}
+	}
 }
 
 // Model returns next traced: each Generate and each Stream is one client
@@ -184,6 +199,9 @@ func (t *Telemetry) Middleware(modelID string) bedrockkit.Middleware {
 // caller's span. A hit of a cache used by a call nested inside next (one
 // that starts its own span, or below another cache) does not mark this
 // span.
+//
+// Deprecated: use Middleware, which takes the ID from the model:
+// bedrockkit.Chain(next, t.Middleware()), or t.Middleware(modelID)(next).
 func (t *Telemetry) Model(modelID string, next bedrockkit.Model) bedrockkit.Model {
 	return &tracedModel{t: t, id: modelID, next: next}
 }
@@ -194,13 +212,20 @@ type tracedModel struct {
 	next bedrockkit.Model
 }
 
+// ModelID returns the name the model is traced as (see
+// bedrockkit.ModelIDOf): tracing calls the one model it wraps.
+func (m *tracedModel) ModelID() string { return m.id }
+
 func (m *tracedModel) base() []attribute.KeyValue {
-	return []attribute.KeyValue{
+	attrs := []attribute.KeyValue{
 		AttrOperationName.String("chat"),
 		AttrSystem.String(m.t.cfg.System),
 		AttrProviderName.String(m.t.cfg.System),
-		AttrRequestModel.String(m.id),
 	}
+	if m.id != "" {
+		attrs = append(attrs, AttrRequestModel.String(m.id))
+	}
+	return attrs
 }
 
 // callSpan is a model call's span and the Recorder by which a response
@@ -374,8 +399,13 @@ var errorClasses = []struct {
 // "embeddings {modelID}" with gen_ai.embeddings.dimension.count and the
 // number of texts, and records gen_ai.client.operation.duration. Embedders
 // report no token usage, so no token metric is recorded (pricing's meter
-// estimates embedding tokens for cost).
+// estimates embedding tokens for cost). An empty modelID means the ID the
+// embedder reports (bedrockkit.ModelIDOf: TitanEmbedder and CohereEmbedder
+// do).
 func (t *Telemetry) Embedder(modelID string, next bedrockkit.Embedder) bedrockkit.Embedder {
+	if modelID == "" {
+		modelID = bedrockkit.ModelIDOf(next)
+	}
 	return &tracedEmbedder{t: t, id: modelID, next: next}
 }
 
@@ -387,13 +417,19 @@ type tracedEmbedder struct {
 
 func (e *tracedEmbedder) Dimensions() int { return e.next.Dimensions() }
 
+// ModelID returns the name the embedder is traced as (see
+// bedrockkit.ModelIDOf).
+func (e *tracedEmbedder) ModelID() string { return e.id }
+
 func (e *tracedEmbedder) Embed(ctx context.Context, texts []string, purpose bedrockkit.Purpose) ([][]float32, error) {
 	start := time.Now()
 	base := []attribute.KeyValue{
 		AttrOperationName.String("embeddings"),
 		AttrSystem.String(e.t.cfg.System),
 		AttrProviderName.String(e.t.cfg.System),
-		AttrRequestModel.String(e.id),
+	}
+	if e.id != "" {
+		base = append(base, AttrRequestModel.String(e.id))
 	}
 	name := "embeddings"
 	if e.id != "" {

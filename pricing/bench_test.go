@@ -2,15 +2,15 @@ package pricing
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
-
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/bedrockkit/bedrockkit"
 )
 
 // BenchmarkMeterGenerate measures what metering adds to a call. "raw" calls
-// the model directly; the others go through the meter. The overhead per
+// the model directly; the others go through the meter ("metered+hook" with
+// one OnCall function, as otelkit.NewCostMetrics adds). The overhead per
 // call is the difference in ns/op.
 func BenchmarkMeterGenerate(b *testing.B) {
 	u := bedrockkit.Usage{InputTokens: 1234, OutputTokens: 567, CacheReadTokens: 8901, CacheWriteTokens: 2345}
@@ -33,11 +33,11 @@ func BenchmarkMeterGenerate(b *testing.B) {
 		m := newMeter(b, MeterConfig{})
 		run(b, m.Model(haiku45, newUsageModel(u)), base)
 	})
-	b.Run("metered+otel", func(b *testing.B) {
-		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-		defer mp.Shutdown(context.Background())
-		m := newMeter(b, MeterConfig{MeterProvider: mp})
-		run(b, m.Model(haiku45, newUsageModel(u)), base)
+	b.Run("metered+hook", func(b *testing.B) {
+		m := newMeter(b, MeterConfig{})
+		var calls atomic.Int64
+		defer m.OnCall(func(context.Context, MeteredCall) { calls.Add(1) })()
+		run(b, m.Middleware(haiku45)(newUsageModel(u)), base)
 	})
 	b.Run("metered+budgets", func(b *testing.B) {
 		m := newMeter(b, MeterConfig{})

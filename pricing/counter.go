@@ -12,7 +12,7 @@ import (
 // tokens with the bedrockkit.TokenCounter registered for the call's model
 // ID (a *bedrockkit.ConverseModel counts with Bedrock's CountTokens), so
 // budgets reserve the exact count instead of InputTokenBound. Model IDs
-// match exactly as given to Meter.Model (case-insensitively). Middleware
+// match the ID a model is metered as (case-insensitively). Middleware
 // hides the concrete model, so the counters are passed here explicitly:
 //
 //	conv := bedrockkit.NewConverseModel(client, id, opts)

@@ -66,15 +66,18 @@
 //
 // # Metering
 //
-// A Meter wraps a bedrockkit.Model together with its model ID
-// (Meter.Model, or Meter.Middleware for bedrockkit.Chain) and a
-// bedrockkit.Embedder (Meter.Embedder). Each call is priced and attributed to
-// the tenant, session and tags on its context (WithTenant, WithSession,
-// WithTags). Snapshot and Reset read the totals; a Snapshot exports as CSV or
-// JSON with exact decimal costs. With MeterConfig.MeterProvider set, the
-// meter also reports OpenTelemetry counters of cost (in nano-dollars),
-// tokens and calls; they are observed at collection, so metering a call does
-// no metric work. Streams are metered from their final Metadata usage; a
+// A Meter wraps a bedrockkit.Model (Meter.Middleware, priced by the ID the
+// model reports, as a ConverseModel does, or by the ID given) and a
+// bedrockkit.Embedder (Meter.Embedder):
+//
+//	model := bedrockkit.Chain(converse, meter.Middleware())
+//
+// Each call is priced and attributed to the tenant, session and tags on its
+// context (WithTenant, WithSession, WithTags). Snapshot and Reset read the
+// totals; a Snapshot exports as CSV or JSON with exact decimal costs.
+// Meter.OnCall tells a function about each call; otelkit.NewCostMetrics
+// uses it to report OpenTelemetry counters of cost, tokens and calls, so
+// this package does not depend on OpenTelemetry. Streams are metered from their final Metadata usage; a
 // stream that ends without it after producing output (it failed, or the
 // caller stopped reading) is metered from an estimate and flagged Estimated.
 // Embedders report no usage, so embedding tokens are always estimated.

@@ -62,14 +62,15 @@ func ExampleCatalog_Override() {
 	// true
 }
 
-// A meter wraps a model with its ID and attributes every call to the
-// tenant, session and tags on the context.
+// A meter attributes every call to the tenant, session and tags on the
+// context. A scripted model does not know its model ID, so the meter is
+// given the one to price it by.
 func ExampleMeter() {
 	m, err := pricing.NewMeter(pricing.MeterConfig{})
 	if err != nil {
 		panic(err)
 	}
-	model := m.Model("us.anthropic.claude-3-5-haiku-20241022-v1:0", bedrockkittest.NewScriptedModel(
+	model := m.Middleware("us.anthropic.claude-3-5-haiku-20241022-v1:0")(bedrockkittest.NewScriptedModel(
 		bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("hi"),
 			Usage: bedrockkit.Usage{InputTokens: 1200, OutputTokens: 300}}},
 	))
@@ -85,6 +86,43 @@ func ExampleMeter() {
 	// acme,,us.anthropic.claude-3-5-haiku-20241022-v1:0,feature=chat,1,0,0,0,0,1200,300,0,0,0.00096,0.0012,0.00,0.00,0.00216
 }
 
+// Middleware takes the model ID from a ConverseModel, also through retry
+// middleware inside the meter.
+func ExampleMeter_Middleware() {
+	fake := bedrockkittest.StartFakeBedrock() // stands in for Bedrock
+	defer fake.Close()
+	fake.Enqueue(bedrockkittest.OpConverse, bedrockkittest.Reply{Message: bedrockkit.AssistantText("Hello."), Usage: bedrockkit.Usage{InputTokens: 2000, OutputTokens: 500}})
+	converse, err := bedrockkit.NewConverseModel(fake.Client(), "us.amazon.nova-lite-v1:0", bedrockkit.ConverseOptions{})
+	if err != nil {
+		panic(err)
+	}
+	m, _ := pricing.NewMeter(pricing.MeterConfig{})
+
+	model := bedrockkit.Chain(converse, m.Middleware(), bedrockkit.RetryPolicy{}.Middleware())
+	if _, err := model.Generate(context.Background(), bedrockkit.Prompt("Hi")); err != nil {
+		panic(err)
+	}
+	e := m.Snapshot().Entries[0]
+	fmt.Println(e.Model, e.Cost.Total)
+	// Output: us.amazon.nova-lite-v1:0 $0.00024
+}
+
+// OnCall tells a function about every metered call, for logs or metrics
+// (otelkit.NewCostMetrics exports them to OpenTelemetry).
+func ExampleMeter_OnCall() {
+	m, _ := pricing.NewMeter(pricing.MeterConfig{})
+	remove := m.OnCall(func(ctx context.Context, c pricing.MeteredCall) {
+		fmt.Println(c.Tenant, c.Model, c.Outcome, c.Bill.Total)
+	})
+	defer remove()
+	model := m.Middleware("amazon.nova-micro-v1:0")(bedrockkittest.NewScriptedModel(
+		bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("hi"), Usage: bedrockkit.Usage{InputTokens: 1000, OutputTokens: 100}}}))
+	if _, err := model.Generate(pricing.WithTenant(context.Background(), "acme"), bedrockkit.Prompt("hello")); err != nil {
+		panic(err)
+	}
+	// Output: acme amazon.nova-micro-v1:0 ok $0.000049
+}
+
 // A run budget stops an agent loop before the step that would exceed it.
 func ExampleWithBudget() {
 	m, _ := pricing.NewMeter(pricing.MeterConfig{})
@@ -92,7 +130,7 @@ func ExampleWithBudget() {
 		return bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("working"),
 			Usage: bedrockkit.Usage{InputTokens: 1000, OutputTokens: 400}}}
 	}
-	model := m.Model("amazon.nova-pro-v1:0", bedrockkittest.NewScriptedModel(step(), step(), step(), step()))
+	model := m.Middleware("amazon.nova-pro-v1:0")(bedrockkittest.NewScriptedModel(step(), step(), step(), step()))
 	budget := pricing.NewBudget(pricing.ScopeRun, "run-7", pricing.MustMoney("0.006"))
 	ctx := pricing.WithBudget(context.Background(), budget)
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("go")}, MaxTokens: 1000}

@@ -11,7 +11,7 @@ import (
 // BudgetHook adapts a Budget to a before-and-after hook pair, the shape of
 // agent.Budget: Allow reserves a call's worst case before it is made and
 // Spend settles the reservation with the call's usage. Use it when a loop
-// calls an unmetered model; a model wrapped by Meter.Model already enforces
+// calls an unmetered model; a model wrapped by Meter.Middleware already enforces
 // the budgets on its context (use one or the other, or the call is counted
 // twice).
 //

@@ -7,16 +7,15 @@ import (
 	"iter"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"go.opentelemetry.io/otel/metric"
 
 	"github.com/bedrockkit/bedrockkit"
 )
 
 // MeterConfig configures a Meter. The zero value is usable: the Default
-// catalog, EstimateBytes, default token bounds, no OpenTelemetry metrics,
-// and budgets that refuse calls without MaxTokens.
+// catalog, EstimateBytes, default token bounds, and budgets that refuse
+// calls without MaxTokens.
 type MeterConfig struct {
 	// Catalog prices the calls; nil means Default().
 	Catalog *Catalog
@@ -39,11 +38,6 @@ type MeterConfig struct {
 	// reserve that count instead of InputTokenBound. It is called once
 	// before each call that has a budget, never for calls without one.
 	InputCounter InputCounter
-	// MeterProvider receives cost, token and call counters; nil means none.
-	MeterProvider metric.MeterProvider
-	// SessionAttribute adds the session ID to metric attributes. Off by
-	// default: session IDs are unbounded and make one series each.
-	SessionAttribute bool
 	// OnError, if set, is told about calls the meter could not price (usage in
 	// a class the catalog row has no rate for) and about InputCounter
 	// failures. Unpriced calls still return the model's answer, are counted
@@ -54,20 +48,22 @@ type MeterConfig struct {
 
 // Meter attributes the usage and cost of model and embedder calls to the
 // tenant, session and tags on each call's context, and enforces budgets
-// before calls. Wrap a model with Model or Middleware, an embedder with
-// Embedder. A Meter is safe for concurrent use.
+// before calls. Wrap a model with Middleware, an embedder with Embedder.
+// Functions registered with OnCall are told about every call (package
+// otelkit exports them as OpenTelemetry metrics). A Meter is safe for
+// concurrent use.
 type Meter struct {
 	cat     *Catalog
 	est     Estimator
 	defMax  int
 	bounds  TokenBounds
 	counter InputCounter
-	inst    *instruments
 	onErr   func(context.Context, error)
+	hooks   atomic.Pointer[[]*callHook] // copied on write, under hookMu
+	hookMu  sync.Mutex
 
 	mu      sync.Mutex
-	entries map[entryKey]*entry
-	series  map[entryKey]*series // metric series; never reset
+	entries map[entryKey]*Entry
 
 	bmu     sync.RWMutex
 	budgets map[budgetKey]*Budget
@@ -80,41 +76,26 @@ type budgetKey struct {
 	id    string
 }
 
-type entry struct {
-	e      Entry
-	series *series // nil without metrics
-}
-
-// NewMeter returns a meter configured by cfg. It fails only when the
-// OpenTelemetry instruments cannot be created.
+// NewMeter returns a meter configured by cfg. The error is always nil: the
+// meter no longer creates OpenTelemetry instruments (see
+// otelkit.NewCostMetrics).
 func NewMeter(cfg MeterConfig) (*Meter, error) {
 	m := &Meter{cat: cfg.Catalog, est: cfg.Estimator, defMax: cfg.DefaultMaxTokens, bounds: cfg.Bounds, counter: cfg.InputCounter,
-		onErr: cfg.OnError, entries: map[entryKey]*entry{}, series: map[entryKey]*series{}, budgets: map[budgetKey]*Budget{}}
+		onErr: cfg.OnError, entries: map[entryKey]*Entry{}, budgets: map[budgetKey]*Budget{}}
 	if m.cat == nil {
 		m.cat = Default()
 	}
 	if m.est == nil {
 		m.est = EstimateBytes
 	}
-	if cfg.MeterProvider != nil {
-		inst, err := newInstruments(m, cfg.MeterProvider, cfg.SessionAttribute)
-		if err != nil {
-			return nil, err
-		}
-		m.inst = inst
-	}
 	return m, nil
 }
 
-// Close stops reporting metrics to the MeterProvider (it unregisters the
-// meter's collection callback). Metering and budgets keep working. Close is
-// only needed when the meter is discarded before its MeterProvider.
-func (m *Meter) Close() error {
-	if m.inst == nil {
-		return nil
-	}
-	return m.inst.close()
-}
+// Close does nothing and returns nil.
+//
+// Deprecated: a Meter holds nothing to release. OpenTelemetry metrics moved
+// to otelkit.NewCostMetrics, whose Close stops them.
+func (m *Meter) Close() error { return nil }
 
 // Catalog returns the catalog the meter prices with.
 func (m *Meter) Catalog() *Catalog { return m.cat }
@@ -175,19 +156,64 @@ func (m *Meter) budgetsFor(a *attribution) []*Budget {
 	return out
 }
 
+// Middleware returns a bedrockkit.Middleware that meters the model it
+// wraps, priced by the model's own ID (bedrockkit.ModelIDOf: a
+// ConverseModel says it, also inside retry or structured-output
+// middleware):
+//
+//	model := bedrockkit.Chain(converse, meter.Middleware())
+//
+// Give modelID (a model ID, inference-profile ID or ARN the catalog
+// prices) for a model that does not report its ID, or to price it by
+// another ID than the one it calls (an application inference profile ARN
+// hides its model); it takes precedence over the model's.
+//
+// Calls fail without reaching the model, with an error wrapping
+// ErrUnknownModel when the catalog cannot price the ID, and wrapping
+// bedrockkit.ErrInvalidInput when there is no ID (the model reports none
+// and modelID is not given) or more than one modelID is given: a model is
+// never metered at zero. The metered model reports its ID to ModelIDOf.
+func (m *Meter) Middleware(modelID ...string) bedrockkit.Middleware {
+	return func(next bedrockkit.Model) bedrockkit.Model {
+		id, err := meteredID("Middleware", next, modelID)
+		if err != nil {
+			return &meteredModel{m: m, id: id, err: err, next: next}
+		}
+		return m.wrap(id, next)
+	}
+}
+
+// meteredID is the ID a model or embedder is metered as: the one given,
+// else its own.
+func meteredID(method string, next any, given []string) (string, error) {
+	switch {
+	case len(given) > 1:
+		return "", fmt.Errorf("pricing: Meter.%s takes at most one model ID, got %d (%q): %w", method, len(given), given, bedrockkit.ErrInvalidInput)
+	case len(given) == 1 && given[0] != "":
+		return given[0], nil
+	}
+	if id := bedrockkit.ModelIDOf(next); id != "" {
+		return id, nil
+	}
+	return "", fmt.Errorf("pricing: cannot meter %T: it does not report its model ID; pass the ID to price it by, as in meter.%s(\"us.amazon.nova-lite-v1:0\"), or put the meter directly around a ConverseModel: %w", next, method, bedrockkit.ErrInvalidInput)
+}
+
 // Model returns next metered as modelID (a model ID, inference-profile ID or
 // ARN the catalog prices). If the catalog cannot price modelID, every call
 // fails with an error wrapping ErrUnknownModel without reaching next: an
 // unpriced model is never metered at zero.
+//
+// Deprecated: use Middleware, which takes the ID from the model:
+// bedrockkit.Chain(next, m.Middleware()), or m.Middleware(modelID)(next)
+// for a model that does not report its ID.
 func (m *Meter) Model(modelID string, next bedrockkit.Model) bedrockkit.Model {
-	p, err := m.cat.Lookup(modelID)
-	return &meteredModel{m: m, id: modelID, price: p, err: err, next: next}
+	return m.wrap(modelID, next)
 }
 
-// Middleware returns a bedrockkit.Middleware that meters the model it wraps
-// as modelID. See Model.
-func (m *Meter) Middleware(modelID string) bedrockkit.Middleware {
-	return func(next bedrockkit.Model) bedrockkit.Model { return m.Model(modelID, next) }
+// wrap meters next as modelID; calls fail when the catalog cannot price it.
+func (m *Meter) wrap(modelID string, next bedrockkit.Model) *meteredModel {
+	p, err := m.cat.Lookup(modelID)
+	return &meteredModel{m: m, id: modelID, price: p, err: err, next: next}
 }
 
 type meteredModel struct {
@@ -197,6 +223,9 @@ type meteredModel struct {
 	err   error
 	next  bedrockkit.Model
 }
+
+// ModelID returns the ID the model is metered as (see bedrockkit.ModelIDOf).
+func (mm *meteredModel) ModelID() string { return mm.id }
 
 // SupportsOutput forwards the wrapped model's bedrockkit.OutputCapable
 // answer, so bedrockkit.StructuredOutput placed outside the meter still
@@ -593,15 +622,22 @@ func satMulAdd(bytes, blocks int) int {
 	return n.v
 }
 
-// Embedder returns next metered as modelID. Embedders report no usage, so
+// Embedder returns next metered as modelID, or, when modelID is empty, as
+// the ID the embedder reports (bedrockkit.ModelIDOf: TitanEmbedder and
+// CohereEmbedder do). Embedders report no usage, so
 // input tokens are estimated with the meter's Estimator and flagged
 // Estimated. Budgets reserve, and are charged, a bound instead: the bytes of
 // the texts plus 8 tokens each (an embedding model's tokens cover at least a
-// byte each). An unknown modelID fails every call with an error wrapping
-// ErrUnknownModel.
+// byte each). An unknown model ID fails every call with an error wrapping
+// ErrUnknownModel, and no ID at all with one wrapping
+// bedrockkit.ErrInvalidInput.
 func (m *Meter) Embedder(modelID string, next bedrockkit.Embedder) bedrockkit.Embedder {
-	p, err := m.cat.Lookup(modelID)
-	return &meteredEmbedder{m: m, id: modelID, price: p, err: err, next: next}
+	id, err := meteredID("Embedder", next, []string{modelID})
+	if err != nil {
+		return &meteredEmbedder{m: m, id: id, err: err, next: next}
+	}
+	p, err := m.cat.Lookup(id)
+	return &meteredEmbedder{m: m, id: id, price: p, err: err, next: next}
 }
 
 type meteredEmbedder struct {
@@ -611,6 +647,9 @@ type meteredEmbedder struct {
 	err   error
 	next  bedrockkit.Embedder
 }
+
+// ModelID returns the ID the embedder is metered as (see bedrockkit.ModelIDOf).
+func (me *meteredEmbedder) ModelID() string { return me.id }
 
 // Dimensions returns the wrapped embedder's dimensions.
 func (me *meteredEmbedder) Dimensions() int { return me.next.Dimensions() }
@@ -693,31 +732,17 @@ const (
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"ok", "estimated", "failed", "refused", "unpriced"}
+var outcomeNames = [numOutcomes]CallOutcome{CallOK, CallEstimated, CallFailed, CallRefused, CallUnpriced}
 
-// record adds one call to its entry and to the metrics.
+// record adds one call to its entry, then tells the OnCall hooks.
 func (m *Meter) record(ctx context.Context, a *attribution, modelID string, bill Bill, o outcome) {
 	k := entryKey{a.tenant, a.session, modelID, a.tagsKey}
 	m.mu.Lock()
-	e := m.entries[k]
-	if e == nil {
-		e = &entry{e: Entry{Tenant: a.tenant, Session: a.session, Model: modelID, Tags: a.tags}}
-		if m.inst != nil {
-			// One series per attribute set: without the session attribute,
-			// sessions share their tenant's series.
-			sk := k
-			if !m.inst.session {
-				sk.session = ""
-			}
-			e.series = m.series[sk]
-			if e.series == nil {
-				e.series = m.inst.newSeries(a, modelID)
-				m.series[sk] = e.series
-			}
-		}
-		m.entries[k] = e
+	x := m.entries[k]
+	if x == nil {
+		x = &Entry{Tenant: a.tenant, Session: a.session, Model: modelID, Tags: a.tags}
+		m.entries[k] = x
 	}
-	x := &e.e
 	switch o {
 	case outcomeRefused:
 		x.Refused++
@@ -738,10 +763,8 @@ func (m *Meter) record(ctx context.Context, a *attribution, modelID string, bill
 	x.CacheReadTokens += int64(bill.Usage.CacheReadTokens)
 	x.CacheWriteTokens += int64(bill.Usage.CacheWriteTokens)
 	x.Cost = x.Cost.Add(bill.Breakdown)
-	if e.series != nil {
-		e.series.add(bill, o)
-	}
 	m.mu.Unlock()
+	m.notify(ctx, a, modelID, bill, o)
 }
 
 // Entry is the metered total of one tenant, session, model and tag set.
@@ -792,20 +815,20 @@ func (m *Meter) Snapshot() Snapshot {
 
 // Reset clears the entries and returns them as they were, atomically: no
 // call is lost or counted twice between the snapshot and the reset.
-// OpenTelemetry counters are cumulative and are not reset. Budgets are not
-// affected.
+// OnCall hooks are not affected (OpenTelemetry counters stay cumulative),
+// nor are budgets.
 func (m *Meter) Reset() Snapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.snapshotLocked()
-	m.entries = map[entryKey]*entry{}
+	m.entries = map[entryKey]*Entry{}
 	return s
 }
 
 func (m *Meter) snapshotLocked() Snapshot {
 	s := Snapshot{Taken: time.Now().UTC(), Entries: make([]Entry, 0, len(m.entries))}
 	for _, e := range m.entries {
-		s.Entries = append(s.Entries, e.e)
+		s.Entries = append(s.Entries, *e)
 	}
 	s.sort()
 	return s

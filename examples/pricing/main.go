@@ -16,6 +16,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,10 +30,37 @@ import (
 )
 
 func main() {
+	if err := parseArgs(os.Args[1:], os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		os.Exit(2)
+	}
 	if err := run(context.Background(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "pricing:", err)
 		os.Exit(1)
 	}
+}
+
+// parseArgs accepts -h (usage on stderr, flag.ErrHelp) and no arguments.
+func parseArgs(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("pricing", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run ./examples/pricing")
+		fmt.Fprintln(stderr, "Prices usage with the bundled catalog, meters a scripted model per tenant, shows a budget")
+		fmt.Fprintln(stderr, "refusing the call that could overspend, and plans a month of capacity. It runs offline.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		err := fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		fmt.Fprintln(stderr, "pricing:", err)
+		fs.Usage()
+		return err
+	}
+	return nil
 }
 
 func run(ctx context.Context, out io.Writer) error {
@@ -82,7 +110,6 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer meter.Close()
 	const modelID = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 	// A prompt of about 2,000 tokens; the scripted model reports exactly the
 	// meter's own estimate of it as input, and 500 output tokens.
@@ -98,7 +125,9 @@ func run(ctx context.Context, out io.Writer) error {
 		}}
 	}
 	scripted := bedrockkittest.NewScriptedModel(reply(), reply(), reply(), reply(), reply(), reply())
-	model := meter.Model(modelID, scripted)
+	// A ConverseModel reports its ID (bedrockkit.Chain(converse,
+	// meter.Middleware())); the scripted stand-in does not, so it is given.
+	model := meter.Middleware(modelID)(scripted)
 	fmt.Fprintf(out, "\nMetering %s (a ScriptedModel with fixed replies reporting %d input and 500 output tokens per call):\n", modelID, inputTokens)
 
 	for _, tenant := range []string{"acme", "acme", "globex"} {
@@ -153,7 +182,6 @@ func capacity(ctx context.Context, out io.Writer, catalog *pricing.Catalog) erro
 	if err != nil {
 		return err
 	}
-	defer meter.Close()
 	models := []string{
 		"us.amazon.nova-lite-v1:0", // the bank assistant's default model (examples/quickstart)
 		"us.amazon.nova-pro-v1:0",
@@ -166,7 +194,7 @@ func capacity(ctx context.Context, out io.Writer, catalog *pricing.Catalog) erro
 		for _, u := range bankTurns {
 			steps = append(steps, bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("..."), Usage: u}})
 		}
-		m := meter.Model(id, bedrockkittest.NewScriptedModel(steps...))
+		m := meter.Middleware(id)(bedrockkittest.NewScriptedModel(steps...))
 		for range bankTurns {
 			if _, err := m.Generate(pricing.WithSession(ctx, "conversation"), req); err != nil {
 				return err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"strings"
 	"testing"
 
@@ -38,5 +40,19 @@ func TestOutput(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+func TestArgs(t *testing.T) {
+	var stderr strings.Builder
+	if err := parseArgs([]string{"-h"}, &stderr); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "usage: go run ./examples/pricing") {
+		t.Fatalf("-h: %v, %q", err, stderr.String())
+	}
+	stderr.Reset()
+	if err := parseArgs([]string{"extra"}, &stderr); err == nil || !strings.Contains(stderr.String(), "usage:") {
+		t.Fatalf("an argument: %v, %q", err, stderr.String())
+	}
+	if err := parseArgs(nil, &stderr); err != nil {
+		t.Fatal(err)
 	}
 }
