@@ -124,18 +124,46 @@ func (p CapacityPlan) Best() (name string, cost Money, ok bool) {
 // for is an error wrapping ErrUnknownModel. Options without a published
 // price are reported unknown.
 func (c *Catalog) PlanCapacity(w Workload, o CapacityOptions) (CapacityPlan, error) {
-	if w.Period <= 0 {
-		return CapacityPlan{}, fmt.Errorf("pricing: workload of %s has no period: %w; give the time the usage took", w.ModelID, bedrockkit.ErrInvalidInput)
-	}
-	u := w.Usage
-	if u.InputTokens < 0 || u.OutputTokens < 0 || u.CacheReadTokens < 0 || u.CacheWriteTokens < 0 {
-		return CapacityPlan{}, fmt.Errorf("pricing: workload of %s has negative token counts: %w", w.ModelID, bedrockkit.ErrInvalidInput)
+	monthly, err := w.monthly()
+	if err != nil {
+		return CapacityPlan{}, err
 	}
 	units := o.ModelUnits
 	if units <= 0 {
 		units = 1
 	}
-	plan := CapacityPlan{ModelID: w.ModelID, CatalogAsOf: c.asOf}
+	plan := CapacityPlan{ModelID: w.ModelID, CatalogAsOf: c.asOf, Monthly: monthly}
+	tokens := int64(monthly.InputTokens) + int64(monthly.OutputTokens) + int64(monthly.CacheReadTokens) + int64(monthly.CacheWriteTokens)
+	plan.TokensPerMinute = tokens / (HoursPerMonth * 60)
+
+	lookupErr := c.quoteOnDemand(&plan, o.Region)
+	if lookupErr != nil && !errors.Is(lookupErr, ErrUnknownModel) {
+		return CapacityPlan{}, lookupErr
+	}
+	anyKnown := plan.OnDemand.Known
+	for _, cm := range Commitments {
+		pq, err := c.quoteProvisioned(plan, cm, units, o.TokensPerMinutePerUnit)
+		if err != nil {
+			return CapacityPlan{}, err
+		}
+		plan.Provisioned = append(plan.Provisioned, pq)
+		anyKnown = anyKnown || pq.Known
+	}
+	if !anyKnown && lookupErr != nil {
+		return CapacityPlan{}, lookupErr
+	}
+	return plan, nil
+}
+
+// monthly checks w and scales its usage to a month (HoursPerMonth).
+func (w Workload) monthly() (bedrockkit.Usage, error) {
+	if w.Period <= 0 {
+		return bedrockkit.Usage{}, fmt.Errorf("pricing: workload of %s has no period: %w; give the time the usage took", w.ModelID, bedrockkit.ErrInvalidInput)
+	}
+	u := w.Usage
+	if u.InputTokens < 0 || u.OutputTokens < 0 || u.CacheReadTokens < 0 || u.CacheWriteTokens < 0 {
+		return bedrockkit.Usage{}, fmt.Errorf("pricing: workload of %s has negative token counts: %w", w.ModelID, bedrockkit.ErrInvalidInput)
+	}
 	month := time.Duration(HoursPerMonth) * time.Hour
 	scale := func(n int) int {
 		v := new(big.Int).Mul(big.NewInt(int64(n)), big.NewInt(int64(month)))
@@ -145,66 +173,65 @@ func (c *Catalog) PlanCapacity(w Workload, o CapacityOptions) (CapacityPlan, err
 		}
 		return int(v.Int64())
 	}
-	plan.Monthly = bedrockkit.Usage{InputTokens: scale(u.InputTokens), OutputTokens: scale(u.OutputTokens),
+	m := bedrockkit.Usage{InputTokens: scale(u.InputTokens), OutputTokens: scale(u.OutputTokens),
 		CacheReadTokens: scale(u.CacheReadTokens), CacheWriteTokens: scale(u.CacheWriteTokens), Estimated: u.Estimated}
-	if plan.Monthly.InputTokens < 0 || plan.Monthly.OutputTokens < 0 || plan.Monthly.CacheReadTokens < 0 || plan.Monthly.CacheWriteTokens < 0 {
-		return CapacityPlan{}, fmt.Errorf("pricing: workload of %s is too large to scale to a month: %w", w.ModelID, bedrockkit.ErrInvalidInput)
+	if m.InputTokens < 0 || m.OutputTokens < 0 || m.CacheReadTokens < 0 || m.CacheWriteTokens < 0 {
+		return bedrockkit.Usage{}, fmt.Errorf("pricing: workload of %s is too large to scale to a month: %w", w.ModelID, bedrockkit.ErrInvalidInput)
 	}
-	tokens := int64(plan.Monthly.InputTokens) + int64(plan.Monthly.OutputTokens) + int64(plan.Monthly.CacheReadTokens) + int64(plan.Monthly.CacheWriteTokens)
-	plan.TokensPerMinute = tokens / (HoursPerMonth * 60)
+	return m, nil
+}
 
-	p, lookupErr := c.LookupRegion(w.ModelID, o.Region)
-	switch {
-	case lookupErr == nil:
-		quote := func(t Terms) Quote {
-			b, err := p.Cost(plan.Monthly, t)
-			if err != nil {
-				return Quote{Reason: err.Error()}
-			}
-			return Quote{Cost: b.Total, Known: true, Source: p.Source, AsOf: p.AsOf}
-		}
-		plan.OnDemand = quote(Terms{Region: o.Region})
-		plan.Batch = quote(Terms{Region: o.Region, Batch: true})
-		if !plan.Batch.Known && !p.BatchInput.IsSet() {
-			plan.Batch.Reason = fmt.Sprintf("no batch price for %s in the catalog (batch is offered for select models only)", p.ID())
-		}
-	case errors.Is(lookupErr, ErrUnknownModel):
-		// A custom model, say: only provisioned capacity may be priced.
-		plan.OnDemand.Reason = lookupErr.Error()
-		plan.Batch.Reason = lookupErr.Error()
-	default:
-		return CapacityPlan{}, lookupErr
+// quoteOnDemand prices the plan's monthly usage on demand and at batch
+// rates. It returns the catalog's lookup error; for an unknown model (a
+// custom model, say: only provisioned capacity may be priced) both quotes
+// say why they are unknown.
+func (c *Catalog) quoteOnDemand(plan *CapacityPlan, region string) error {
+	p, err := c.LookupRegion(plan.ModelID, region)
+	if err != nil {
+		plan.OnDemand.Reason = err.Error()
+		plan.Batch.Reason = err.Error()
+		return err
 	}
-	anyKnown := plan.OnDemand.Known
-	for _, cm := range Commitments {
-		pq := ProvisionedQuote{Commitment: cm, ModelUnits: units, Carries: "unknown"}
-		hourly, row, err := c.ProvisionedHourly(w.ModelID, cm)
+	quote := func(t Terms) Quote {
+		b, err := p.Cost(plan.Monthly, t)
 		if err != nil {
-			pq.Reason = fmt.Sprintf("no published %s-commitment Provisioned Throughput price for %s", cm, w.ModelID)
-			plan.Provisioned = append(plan.Provisioned, pq)
-			continue
+			return Quote{Reason: err.Error()}
 		}
-		cost, err := mulMoney(hourly, int64(units), HoursPerMonth)
-		if err != nil {
-			return CapacityPlan{}, err
-		}
-		pq.HourlyPerUnit = hourly
-		pq.Quote = Quote{Cost: cost, Known: true, Source: row.Source, AsOf: row.AsOf}
-		pq.BreakEven = cost
-		if plan.OnDemand.Known {
-			pq.Savings = plan.OnDemand.Cost - cost
-		}
-		if o.TokensPerMinutePerUnit > 0 {
-			pq.Carries = "no"
-			if plan.TokensPerMinute <= o.TokensPerMinutePerUnit*int64(units) {
-				pq.Carries = "yes"
-			}
-		}
-		plan.Provisioned = append(plan.Provisioned, pq)
-		anyKnown = true
+		return Quote{Cost: b.Total, Known: true, Source: p.Source, AsOf: p.AsOf}
 	}
-	if !anyKnown && lookupErr != nil {
-		return CapacityPlan{}, lookupErr
+	plan.OnDemand = quote(Terms{Region: region})
+	plan.Batch = quote(Terms{Region: region, Batch: true})
+	if !plan.Batch.Known && !p.BatchInput.IsSet() {
+		plan.Batch.Reason = fmt.Sprintf("no batch price for %s in the catalog (batch is offered for select models only)", p.ID())
 	}
-	return plan, nil
+	return nil
+}
+
+// quoteProvisioned prices a month of units model units under commitment
+// cm, against the plan's on-demand cost and throughput (tpmPerUnit 0:
+// unknown whether the units carry it).
+func (c *Catalog) quoteProvisioned(plan CapacityPlan, cm Commitment, units int, tpmPerUnit int64) (ProvisionedQuote, error) {
+	pq := ProvisionedQuote{Commitment: cm, ModelUnits: units, Carries: "unknown"}
+	hourly, row, err := c.ProvisionedHourly(plan.ModelID, cm)
+	if err != nil {
+		pq.Reason = fmt.Sprintf("no published %s-commitment Provisioned Throughput price for %s", cm, plan.ModelID)
+		return pq, nil
+	}
+	cost, err := mulMoney(hourly, int64(units), HoursPerMonth)
+	if err != nil {
+		return pq, err
+	}
+	pq.HourlyPerUnit = hourly
+	pq.Quote = Quote{Cost: cost, Known: true, Source: row.Source, AsOf: row.AsOf}
+	pq.BreakEven = cost
+	if plan.OnDemand.Known {
+		pq.Savings = plan.OnDemand.Cost - cost
+	}
+	if tpmPerUnit > 0 {
+		pq.Carries = "no"
+		if plan.TokensPerMinute <= tpmPerUnit*int64(units) {
+			pq.Carries = "yes"
+		}
+	}
+	return pq, nil
 }
