@@ -487,7 +487,11 @@ func (ix *Index) logFailed(err error) error {
 }
 
 // applyUpsert stores r (validated) in memory. Caller holds mu.
-func (ix *Index) applyUpsert(r kb.Record) {
+func (ix *Index) applyUpsert(r kb.Record) { ix.applyUpsertPre(r, nil) }
+
+// applyUpsertPre is applyUpsert with r's vector already quantised (pre
+// may be nil).
+func (ix *Index) applyUpsertPre(r kb.Record, pre *vecPre) {
 	k := pkey{r.Partition, r.ID}
 	if old := ix.entries[k]; old != nil {
 		ix.removeEntry(k, old)
@@ -511,7 +515,7 @@ func (ix *Index) applyUpsert(r kb.Record) {
 		if ix.dim == 0 {
 			ix.dim = len(vec)
 		}
-		ix.addVector(e, vec)
+		ix.addVectorPre(e, vec, pre)
 	}
 }
 
@@ -559,8 +563,55 @@ func (ix *Index) partitionID(p string) uint32 {
 	return id
 }
 
+// vecPre is what addVector computes from a vector alone (its inverse
+// norm and int8 codes), computed ahead, in parallel, while loading.
+type vecPre struct {
+	inv, scale, resid float32
+	codes             []int8
+}
+
+// prepare computes vec's vecPre (codes only if the index keeps them).
+func (ix *Index) prepare(vec []float32) *vecPre {
+	p := &vecPre{inv: invNorm(vec)}
+	if ix.hasCodes() {
+		p.codes = make([]int8, len(vec))
+		p.resid = quantize(vec, p.inv, p.codes, &p.scale)
+	}
+	return p
+}
+
+func invNorm(vec []float32) float32 {
+	var sum float64
+	for _, x := range vec {
+		sum += float64(x) * float64(x)
+	}
+	return float32(1 / math.Sqrt(sum))
+}
+
+// reserve makes room for n more slots, so loading a snapshot does not
+// copy the slot arrays over and over as they grow.
+func (ix *Index) reserve(n int) {
+	if n <= 0 || ix.dim == 0 {
+		return
+	}
+	ix.slots = slices.Grow(ix.slots, n)
+	ix.inv = slices.Grow(ix.inv, n)
+	ix.part = slices.Grow(ix.part, n)
+	if !ix.onDiskFloats() {
+		ix.vecs = slices.Grow(ix.vecs, n*ix.dim)
+	}
+	if ix.hasCodes() {
+		ix.codes = slices.Grow(ix.codes, n*ix.dim)
+		ix.scales = slices.Grow(ix.scales, n)
+		ix.resid = slices.Grow(ix.resid, n)
+	}
+}
+
 // addVector gives e a slot holding vec.
-func (ix *Index) addVector(e *entry, vec []float32) {
+func (ix *Index) addVector(e *entry, vec []float32) { ix.addVectorPre(e, vec, nil) }
+
+// addVectorPre is addVector with vec's vecPre computed ahead (or nil).
+func (ix *Index) addVectorPre(e *entry, vec []float32, pre *vecPre) {
 	dim := ix.dim
 	var s int32
 	if n := len(ix.free); n > 0 && ix.graph == nil && !ix.snapshotting.Load() {
@@ -582,11 +633,12 @@ func (ix *Index) addVector(e *entry, vec []float32) {
 	}
 	e.slot = s
 	ix.slots[s] = e
-	var sum float64
-	for _, x := range vec {
-		sum += float64(x) * float64(x)
+	var inv float32
+	if pre != nil {
+		inv = pre.inv
+	} else {
+		inv = invNorm(vec)
 	}
-	inv := float32(1 / math.Sqrt(sum))
 	ix.inv[s] = inv
 	pid := ix.partitionID(e.rec.Partition)
 	ix.part[s] = pid
@@ -598,7 +650,12 @@ func (ix *Index) addVector(e *entry, vec []float32) {
 		copy(ix.vecs[int(s)*dim:], vec)
 	}
 	if ix.hasCodes() {
-		ix.resid[s] = quantize(vec, inv, ix.codes[int(s)*dim:int(s+1)*dim], &ix.scales[s])
+		if pre != nil && len(pre.codes) == dim {
+			copy(ix.codes[int(s)*dim:int(s+1)*dim], pre.codes)
+			ix.scales[s], ix.resid[s] = pre.scale, pre.resid
+		} else {
+			ix.resid[s] = quantize(vec, inv, ix.codes[int(s)*dim:int(s+1)*dim], &ix.scales[s])
+		}
 	}
 	if ix.graph != nil {
 		ix.pending = append(ix.pending, s)

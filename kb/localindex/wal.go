@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/bedrockkit/bedrockkit/internal/envelope"
@@ -348,30 +349,86 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 		ix.dim = dim
 	}
 	ids := newIDSum()
-	var buf []byte
-	for i := uint64(0); i < count; i++ {
-		p, err := readFrame(r)
+	// The slot arrays are sized once (the count is bounded by what the
+	// file can hold, in case the header is damaged), and records are
+	// decoded, decrypted and quantised by ix.opts.Workers goroutines a
+	// chunk at a time, then applied in order.
+	if fi, err := f.Stat(); err == nil && ix.dim > 0 {
+		ix.reserve(int(min(count, uint64(fi.Size())/uint64(4*ix.dim+8))))
+	}
+	type decoded struct {
+		rec kb.Record
+		pre *vecPre
+		err error
+	}
+	const chunk = 1024
+	frames := make([][]byte, 0, chunk)
+	out := make([]decoded, chunk)
+	decode := func(p []byte, i uint64, buf *[]byte) decoded {
+		p, _, err := ix.openSnapFrame(sealed, lsn, p, *buf, int64(i))
 		if err != nil {
-			return fmt.Errorf("record %d: %v", i, err)
-		}
-		if p, _, err = ix.openSnapFrame(sealed, lsn, p, buf, int64(i)); err != nil {
 			if errors.Is(err, keyprovider.ErrKeyUnavailable) {
-				return &configError{fmt.Errorf("localindex: %s: %w", filepath.Base(name), err)}
+				return decoded{err: &configError{fmt.Errorf("localindex: %s: %w", filepath.Base(name), err)}}
 			}
-			return fmt.Errorf("record %d: %v", i, err)
+			return decoded{err: fmt.Errorf("record %d: %v", i, err)}
 		}
-		buf = p
+		if sealed {
+			*buf = p[:0]
+		}
 		rec, _, err := decodeRecord(p)
 		if err != nil {
-			return fmt.Errorf("record %d: %v", i, err)
+			return decoded{err: fmt.Errorf("record %d: %v", i, err)}
 		}
 		if rec.Vector != nil && len(rec.Vector) != ix.dim {
-			return fmt.Errorf("record %d has %d dimensions, snapshot %d", i, len(rec.Vector), ix.dim)
+			return decoded{err: fmt.Errorf("record %d has %d dimensions, snapshot %d", i, len(rec.Vector), ix.dim)}
 		}
+		d := decoded{rec: rec}
 		if rec.Vector != nil {
-			ids.add(rec.Partition, rec.ID)
+			d.pre = ix.prepare(rec.Vector)
 		}
-		ix.applyUpsert(rec)
+		return d
+	}
+	var buf []byte
+	for i := uint64(0); i < count; {
+		frames = frames[:0]
+		first := i
+		for ; i < count && len(frames) < chunk; i++ {
+			p, err := readFrame(r)
+			if err != nil {
+				return fmt.Errorf("record %d: %v", i, err)
+			}
+			frames = append(frames, p)
+		}
+		if w := min(ix.opts.Workers, len(frames)/64); w > 1 {
+			var wg sync.WaitGroup
+			for k := range w {
+				lo, hi := len(frames)*k/w, len(frames)*(k+1)/w
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var buf []byte
+					for j := lo; j < hi; j++ {
+						out[j] = decode(frames[j], first+uint64(j), &buf)
+					}
+				}()
+			}
+			wg.Wait()
+		} else {
+			for j := range frames {
+				out[j] = decode(frames[j], first+uint64(j), &buf)
+			}
+		}
+		for j := range frames {
+			d := out[j]
+			out[j] = decoded{}
+			if d.err != nil {
+				return d.err
+			}
+			if d.rec.Vector != nil {
+				ids.add(d.rec.Partition, d.rec.ID)
+			}
+			ix.applyUpsertPre(d.rec, d.pre)
+		}
 	}
 	p, err := readFrame(r)
 	if err == nil {
