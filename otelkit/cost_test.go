@@ -3,6 +3,7 @@ package otelkit_test
 import (
 	"context"
 	"errors"
+	"iter"
 	"sync"
 	"testing"
 
@@ -167,5 +168,52 @@ func TestCostMetricsSessionsAndConcurrency(t *testing.T) {
 func TestNewCostMetricsNilMeter(t *testing.T) {
 	if _, err := otelkit.NewCostMetrics(nil, otelkit.CostMetricsOptions{}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("nil meter: %v, want ErrInvalidInput", err)
+	}
+}
+
+// usageModel answers every call with fixed usage, allocating nothing.
+type usageModel struct{ resp bedrockkit.Response }
+
+func (m *usageModel) Generate(context.Context, *bedrockkit.Request) (*bedrockkit.Response, error) {
+	return &m.resp, nil
+}
+
+func (m *usageModel) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+	return func(func(bedrockkit.Event, error) bool) {}
+}
+
+// BenchmarkCostMetrics measures a metered call with and without
+// NewCostMetrics counting it (compare with pricing's
+// BenchmarkMeterGenerate/metered).
+func BenchmarkCostMetrics(b *testing.B) {
+	u := bedrockkit.Usage{InputTokens: 1234, OutputTokens: 567, CacheReadTokens: 8901, CacheWriteTokens: 2345}
+	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("What does this cost?")}, MaxTokens: 512}
+	ctx := pricing.WithTags(pricing.WithSession(pricing.WithTenant(context.Background(), "acme"), "s1"), map[string]string{"feature": "chat"})
+	for _, withMetrics := range []bool{false, true} {
+		name := "metered"
+		if withMetrics {
+			name = "metered+otel"
+		}
+		b.Run(name, func(b *testing.B) {
+			m, _ := pricing.NewMeter(pricing.MeterConfig{})
+			if withMetrics {
+				mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+				defer mp.Shutdown(context.Background())
+				cm, err := otelkit.NewCostMetrics(m, otelkit.CostMetricsOptions{MeterProvider: mp})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer cm.Close()
+			}
+			model := m.Middleware(haiku45)(&usageModel{resp: bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), Usage: u}})
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := model.Generate(ctx, req); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
 	}
 }
