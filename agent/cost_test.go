@@ -42,7 +42,6 @@ func TestRunCostPerSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer meter.Close()
 	script := bedrockkittest.NewScriptedModel(
 		// session s-1, turn 1: a tool call, then the answer.
 		withUsage(bedrockkittest.ToolStep(call("e1", "echo", `{"city":"Rome"}`)), 1000, 100),
@@ -55,7 +54,7 @@ func TestRunCostPerSession(t *testing.T) {
 		withUsage(bedrockkittest.TextStep("Hello."), 300, 5),
 	)
 	var runs atomic.Int32
-	a := &agent.Agent{Model: meter.Model(costModel, script), Tools: []*agent.Tool{echoTool(), bank(&runs)}}
+	a := &agent.Agent{Model: meter.Middleware(costModel)(script), Tools: []*agent.Tool{echoTool(), bank(&runs)}}
 	ctx := context.Background()
 
 	if _, err := a.Run(ctx, "s-1", "weather in Rome?"); err != nil {
@@ -110,12 +109,11 @@ func TestNestedRunCostCountsTowardOuterSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer meter.Close()
-	inner := &agent.Agent{Name: "researcher", Model: meter.Model(costModel, bedrockkittest.NewScriptedModel(
+	inner := &agent.Agent{Name: "researcher", Model: meter.Middleware(costModel)(bedrockkittest.NewScriptedModel(
 		withUsage(bedrockkittest.TextStep("Rome is sunny."), 400, 10),
 	))}
 	outer := &agent.Agent{Name: "supervisor", Tools: []*agent.Tool{inner.AsTool("researcher", "Looks things up")},
-		Model: meter.Model(costModel, bedrockkittest.NewScriptedModel(
+		Model: meter.Middleware(costModel)(bedrockkittest.NewScriptedModel(
 			withUsage(bedrockkittest.ToolStep(call("r1", "researcher", `{"request":"weather in Rome"}`)), 500, 20),
 			withUsage(bedrockkittest.TextStep("It is sunny."), 600, 10),
 		))}
@@ -133,12 +131,12 @@ func TestNestedRunCostCountsTowardOuterSession(t *testing.T) {
 	}
 
 	router := &agent.Router{
-		Model: meter.Model(costModel, bedrockkittest.NewScriptedModel(
+		Model: meter.Middleware(costModel)(bedrockkittest.NewScriptedModel(
 			withUsage(bedrockkittest.ToolStep(call("x", "route", `{"collaborator":"researcher"}`)), 300, 5),
 		)),
 		Collaborators: []agent.Collaborator{{Name: "researcher", Instruction: "weather", Agent: inner}},
 	}
-	inner.Model = meter.Model(costModel, bedrockkittest.NewScriptedModel(
+	inner.Model = meter.Middleware(costModel)(bedrockkittest.NewScriptedModel(
 		withUsage(bedrockkittest.TextStep("Paris is grey."), 450, 15),
 	))
 	if _, name, err := router.Run(context.Background(), "conv2", "weather in Paris?"); err != nil || name != "researcher" {

@@ -27,8 +27,8 @@ const defaultSummaryPrompt = "Summarize the conversation below for your own late
 // historyTokens estimates the tokens of messages exactly as
 // pricing.EstimateRequest does for a request holding only them (one token
 // per started four bytes of each text, tool input and result, four per
-// message, a flat 1,600 per image), without importing pricing, which would
-// bring OpenTelemetry into every agent. A test holds the two equal.
+// message, a flat 1,600 per image), without importing pricing and its price
+// catalog, which running an agent does not need. A test holds the two equal.
 func historyTokens(ms []bedrockkit.Message) int {
 	n := 0
 	for _, m := range ms {

@@ -10,7 +10,7 @@ import (
 
 // TestHistoryTokensMatchesPricing holds the summarisation estimate equal to
 // pricing.EstimateRequest, the one estimate budgets use, so the two never
-// drift apart (agent does not import pricing, which brings OpenTelemetry).
+// drift apart (agent does not import pricing).
 func TestHistoryTokensMatchesPricing(t *testing.T) {
 	cases := [][]bedrockkit.Message{
 		nil,
