@@ -139,7 +139,9 @@ func (s *genSource) Items(ctx context.Context) iter.Seq2[kb.SourceItem, error] {
 			}
 			name := fmt.Sprintf("doc-%07d.txt", i)
 			it := kb.SourceItem{URI: "gen:" + name, Name: name, Size: -1, Metadata: map[string]any{"shard": float64(i % 16)},
-				Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(genText(i, s.words))), nil }}
+				Open: func(context.Context) (io.ReadCloser, error) {
+					return io.NopCloser(bytes.NewReader(genText(i, s.words))), nil
+				}}
 			if !yield(it, nil) {
 				return
 			}
