@@ -160,7 +160,11 @@ func TestBrowserPagesRender(t *testing.T) {
 		demoLatency = 30 * time.Millisecond
 		defer func() { demoLatency = old }()
 	}
-	d := newDemo(t, console.Options{Redaction: console.Redaction{Guard: newGuard(t)}})
+	opts := console.Options{Redaction: console.Redaction{Guard: newGuard(t)}}
+	if shots != "" {
+		opts.CostSampleInterval = time.Millisecond // a meter sample at every run's end
+	}
+	d := newDemo(t, opts)
 	defer d.cleanup()
 	b := newBrowser(t, d.c)
 	pages := []string{"/", "/runs", "/runs/r1", "/runs/r2", "/runs/r3", "/runs/r4", "/runs/r5", "/sessions", "/kb",
@@ -370,6 +374,7 @@ func screenshots(t *testing.T, b *browser, d *demo, dir string) {
 		if err := chromedp.Do(b.ctx, actions...); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+		js[bool](b, `window.scrollTo(0, 0), true`)
 		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
@@ -382,8 +387,10 @@ func screenshots(t *testing.T, b *browser, d *demo, dir string) {
 		t.Fatal(err)
 	}
 	shot("overview", "/")
-	shot("run", "/runs/"+d.multi+"#it1", chromedp.Click(chromedp.CSS("#it1-t1 > summary")), chromedp.Click(chromedp.CSS("#it2-t1 > summary")))
-	shot("session", "/runs/r2")
+	shot("run", "/runs/"+d.multi, chromedp.Click(chromedp.CSS("#it1-t1 > summary")), chromedp.Click(chromedp.CSS("#it2-t1 > summary")))
+	b.open("/runs/r2")
+	session := js[string](b, `document.querySelector("dl.facts a[href*='/sessions/']").getAttribute("href")`)
+	shot("session", session)
 	shot("knowledge-base", "/kb/bank-docs",
 		chromedp.SetValue(chromedp.ID("query"), "what does a wire transfer cost"),
 		chromedp.SetValue(chromedp.ID("numberOfResults"), "3"),

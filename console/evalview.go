@@ -127,9 +127,12 @@ func (c *Console) evalView(ctx context.Context, e *evalRec) evalView {
 	var vals []float64
 	var labels []string
 	for _, m := range names {
+		v.Counts = append(v.Counts, kv{c.label(ctx, m), strconv.Itoa(r.Counts[m])})
+		if !isScore(m) {
+			continue // a cost, a latency or a count: not on the 0..1 chart
+		}
 		labels = append(labels, c.label(ctx, m))
 		vals = append(vals, clamp01(r.Metrics[m]))
-		v.Counts = append(v.Counts, kv{c.label(ctx, m), strconv.Itoa(r.Counts[m])})
 	}
 	v.Chart = newBarChart(labels, vals, func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }, true, 1)
 	cols := map[string]bool{}
@@ -168,6 +171,17 @@ func (c *Console) evalView(ctx context.Context, e *evalRec) evalView {
 		v.Cases = append(v.Cases, cv)
 	}
 	return v
+}
+
+// isScore reports whether metric is a 0..1 score (eval's costs, latencies,
+// steps and token counts are not).
+func isScore(metric string) bool {
+	for _, w := range []string{"cost", "latency", "seconds", "steps", "tokens"} {
+		if strings.Contains(metric, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func clamp01(f float64) float64 {

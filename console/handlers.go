@@ -251,16 +251,20 @@ func (c *Console) kbPage(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) kbQuery(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	d, ok := c.kbData(r.Context(), name)
-	if !ok {
+	c.mu.Lock()
+	var ret Retriever
+	k := c.kbs[name]
+	if k != nil {
+		ret = k.r
+	}
+	c.mu.Unlock()
+	if k == nil {
 		c.fail(w, r, http.StatusNotFound, fmt.Errorf("console: no knowledge base %q", name))
 		return
 	}
-	c.mu.Lock()
-	ret := c.kbs[name].r
-	c.mu.Unlock()
 	f := playgroundForm{Query: r.PostForm.Get("query"), SearchType: r.PostForm.Get("searchType"), Partition: r.PostForm.Get("partition"),
 		Filter: r.PostForm.Get("filter"), N: r.PostForm.Get("numberOfResults")}
+	d, _ := c.kbData(r.Context(), name)
 	d.Form = f
 	p := page{Title: d.Name, Nav: "kb", Data: &d}
 	if ret == nil {
@@ -280,6 +284,10 @@ func (c *Console) kbQuery(w http.ResponseWriter, r *http.Request) {
 	res, err := ret.Retrieve(ctx, q, opts)
 	dur := time.Since(start)
 	c.recordQuery(name, "playground", q, opts, res, dur, err)
+	if fresh, ok := c.kbData(r.Context(), name); ok { // with this query in the recent ones
+		fresh.Form = f
+		d = fresh
+	}
 	qv := c.queryView(r.Context(), queryRec{at: start, source: "playground", query: q, opts: *opts, results: res, duration: dur, err: err})
 	d.Result = &qv
 	status := http.StatusOK

@@ -235,7 +235,7 @@ func (c *Console) traceView(ctx context.Context, id string) traceView {
 		if s.failed {
 			class = "bar-error"
 		}
-		label, _ := cut(sv.Name, 40)
+		label := ellipsis(sv.Name, 30)
 		g.Rows = append(g.Rows, ganttRow{Y: y + 3, TextY: y + 15, Label: label, Title: sv.Name + ": " + sv.Duration,
 			X: round1(x), W: round1(w), Class: class, Href: "#s-" + s.id, Indent: 8 + 12*min(depth, 8)})
 		for _, ch := range children[i] {
@@ -249,6 +249,7 @@ func (c *Console) traceView(ctx context.Context, id string) traceView {
 	for _, f := range []float64{0, 0.25, 0.5, 0.75, 1} {
 		g.Ticks = append(g.Ticks, tick{X: round1(float64(ganttLabelW) + f*plot), Label: fmtDur(time.Duration(f * float64(total)))})
 	}
+	g.Ticks = anchored(g.Ticks)
 	v.Gantt = g
 	return v
 }

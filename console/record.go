@@ -171,8 +171,15 @@ func (c *Console) startRunLocked(info RunInfo, e agent.Event, now time.Time) *ru
 			}
 		}
 	}
-	if mc, ok := e.(agent.ModelCalled); ok && !mc.Start.IsZero() && mc.Start.Before(now) {
-		r.started = mc.Start
+	var start time.Time // when the first event began, if it says
+	switch ev := e.(type) {
+	case agent.ModelCalled:
+		start = ev.Start
+	case agent.ToolCalled:
+		start = ev.Start
+	}
+	if !start.IsZero() && start.Before(now) {
+		r.started = start
 	}
 	c.runs = append(c.runs, r)
 	return r

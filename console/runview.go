@@ -224,6 +224,9 @@ func (c *Console) buildRun(ctx context.Context, s runSnapshot) *runView {
 		n++
 		return &stepView{Anchor: "e" + strconv.Itoa(n), Kind: kind, Title: title, Class: class}
 	}
+	if s.resumeOf != "" {
+		v.Prelude = append(v.Prelude, step("resumed", "Resumed the pause of run "+s.resumeOf+": the calls it waited for come first", "pause"))
+	}
 	for _, re := range s.events {
 		switch e := re.ev.(type) {
 		case agent.ModelCalled:

@@ -31,8 +31,43 @@ type ganttRow struct {
 }
 
 type tick struct {
-	X, Y  float64
-	Label string
+	X, Y   float64
+	Label  string
+	Anchor string // text-anchor: start, middle or end
+}
+
+// anchored sets the first tick's text to start at it and the last one's to
+// end at it, so neither is cut at the chart's edge.
+func anchored(ts []tick) []tick {
+	for i := range ts {
+		ts[i].Anchor = "middle"
+	}
+	if n := len(ts); n > 1 {
+		ts[0].Anchor, ts[n-1].Anchor = "start", "end"
+	}
+	return ts
+}
+
+// shortModel drops a model ID's region and provider prefixes
+// ("us.anthropic.claude-..." is "claude-...").
+func shortModel(id string) string {
+	if i := strings.LastIndex(id, "/"); i >= 0 { // an ARN
+		id = id[i+1:]
+	}
+	parts := strings.Split(id, ".")
+	if len(parts) > 1 {
+		return strings.Join(parts[len(parts)-1:], ".")
+	}
+	return id
+}
+
+// ellipsis cuts s to at most n runes, ending with "…" when cut.
+func ellipsis(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 const (
@@ -59,7 +94,7 @@ func runGantt(v *runView) gantt {
 			}
 			name := "model"
 			if m.Model != "" {
-				name = m.Model
+				name = shortModel(m.Model)
 			}
 			bars = append(bars, bar{label: fmt.Sprintf("%d · %s", it.N, name), class: class, href: "#" + m.Anchor,
 				title: fmt.Sprintf("model call %d: %s, %d in / %d out tokens", it.N, fmtDur(m.Duration), m.Usage.InputTokens, m.Usage.OutputTokens),
@@ -94,7 +129,7 @@ func runGantt(v *runView) gantt {
 		if x+w > float64(ganttW-8) {
 			x = float64(ganttW-8) - w
 		}
-		label, _ := cut(b.label, 40)
+		label := ellipsis(b.label, 30)
 		g.Rows = append(g.Rows, ganttRow{Y: y + 3, TextY: y + 15, Label: label, Title: b.title, X: round1(x), W: round1(w),
 			Class: b.class, Href: b.href, Indent: 8 + 14*b.indent})
 	}
@@ -102,6 +137,7 @@ func runGantt(v *runView) gantt {
 	for _, f := range []float64{0, 0.25, 0.5, 0.75, 1} {
 		g.Ticks = append(g.Ticks, tick{X: round1(float64(ganttLabelW) + f*plot), Label: fmtDur(time.Duration(f * float64(total)))})
 	}
+	g.Ticks = anchored(g.Ticks)
 	return g
 }
 
@@ -197,13 +233,17 @@ func newLineChart(series []seriesData, format func(float64) string) lineChart {
 		lc.YTicks = append(lc.YTicks, tick{X: chartLeft - 6, Y: round1(yOf(v)), Label: format(v)})
 	}
 	layout := "15:04:05"
-	if t1.Sub(t0) > 24*time.Hour {
+	switch d := t1.Sub(t0); {
+	case d > 24*time.Hour:
 		layout = "Jan 2 15:04"
+	case d < 10*time.Second:
+		layout = "15:04:05.000"
 	}
 	for i := 0; i <= 4; i++ {
 		t := t0.Add(time.Duration(float64(t1.Sub(t0)) * float64(i) / 4))
 		lc.XTicks = append(lc.XTicks, tick{X: round1(xOf(t)), Y: float64(chartH - chartBottom + 16), Label: t.Format(layout)})
 	}
+	lc.XTicks = anchored(lc.XTicks)
 	return lc
 }
 
@@ -247,7 +287,7 @@ func newBarChart(labels []string, values []float64, format func(float64) string,
 	for row, i := range idx {
 		y := 8 + row*24
 		w := math.Max(values[i]/maxV*pw, 1)
-		label, _ := cut(labels[i], 48)
+		label := ellipsis(labels[i], 40)
 		bc.Bars = append(bc.Bars, hbar{Y: y, TextY: y + 13, W: round1(w), Label: label, Value: format(values[i]),
 			Class: "s" + strconv.Itoa(row%8), ValueX: round1(float64(bc.LabelW) + w + 6)})
 	}
