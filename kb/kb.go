@@ -61,7 +61,9 @@ type Config struct {
 	// RequestsPerMinute limits Embed calls; 0 means no limit.
 	RequestsPerMinute int
 	// Retry controls retries of Embed calls that fail with a retryable
-	// error (bedrockkit.IsRetryable). Zero means 5 attempts from 200 ms.
+	// error (bedrockkit.IsRetryable), through bedrockkit.RetryPolicy.Do:
+	// exponential backoff with full jitter, never waiting past the
+	// context's deadline. Zero means 5 attempts from 200 ms.
 	Retry bedrockkit.RetryPolicy
 	// MaxDocumentBytes is the largest document Sync reads; larger ones fail
 	// alone with ErrTooLarge. Default 50 MiB (Bedrock's limit).

@@ -41,7 +41,8 @@ type SyncProgress struct {
 	// Done is how many of them are finished (indexed, unchanged, skipped
 	// or failed). The source's total is unknown until it is exhausted.
 	Done int
-	// Chunks is how many chunks have been embedded so far.
+	// Chunks is how many chunks have been embedded so far (indexed, for a
+	// keyword-only knowledge base).
 	Chunks int
 	// Listed reports that the source is exhausted, so Scanned is the total.
 	Listed bool
