@@ -11,6 +11,7 @@
 //	go run ./examples/quickstart -bedrock        # Bedrock models and Titan embeddings
 //	go run ./examples/quickstart -openai-base-url http://localhost:11434/v1 -openai-model llama3.1   # a local Ollama
 //	go run ./examples/quickstart -q "What does a wire transfer cost?"
+//	go run ./examples/quickstart -console            # and look at it all in the developer console
 //
 // Offline it embeds with bedrockkittest.HashEmbedder (a deterministic
 // bag-of-words hash, not a neural model) and, with no generation model,
@@ -68,7 +69,8 @@ var questions = []string{
 }
 
 func main() {
-	o, err := parseOptions(os.Args[1:], os.Stderr)
+	args, withConsole := consoleFlag(os.Args[1:])
+	o, err := parseOptions(args, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
@@ -79,7 +81,14 @@ func main() {
 		}
 		os.Exit(2)
 	}
-	if err := run(context.Background(), os.Stdout, o); err != nil {
+	ctx := context.Background()
+	if withConsole {
+		if ctx, err = startConsole(ctx, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "quickstart:", err)
+			os.Exit(1)
+		}
+	}
+	if err := run(ctx, os.Stdout, o); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
@@ -128,6 +137,8 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
+	dev := consoleFrom(ctx) // nil without -console
+	dev.knowledgeBase(base)
 
 	docs, err := fs.Sub(corpus, "corpus")
 	if err != nil {
@@ -137,6 +148,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	bar := progressBar{start: time.Now(), enabled: isTerminal(os.Stderr)}
 	rep, err := base.Sync(ctx, src, &kb.SyncOptions{Progress: bar.update})
 	bar.done()
+	dev.sync(rep, err)
 	if err != nil {
 		return err
 	}
@@ -155,17 +167,21 @@ func run(ctx context.Context, out io.Writer, o options) error {
 			return err
 		}
 		printAnswer(out, q, ans)
+		dev.question(ctx, q, kb.RetrieveOptions{NumberOfResults: 5})
 	}
 
 	// A second sync finds nothing to do: no document is re-read into the
 	// embedder.
 	rep, err = base.Sync(ctx, src, nil)
+	dev.sync(rep, err)
 	if err != nil {
 		return err
 	}
 	printReport(out, "Second sync (nothing changed)", rep)
 
-	return runAssistant(ctx, out, o, base, p)
+	err = runAssistant(ctx, out, o, base, p)
+	dev.serve(ctx) // with -console: until Ctrl-C, while the index is open
+	return err
 }
 
 // progressBar draws the sync's progress on one terminal line; it draws
