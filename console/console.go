@@ -158,6 +158,8 @@ type Console struct {
 
 	version atomic.Uint64 // bumped on every change, for live updates
 
+	sampleMu sync.Mutex // one meter sample at a time
+
 	mu          sync.Mutex
 	runs        []*runRec          // oldest first
 	pending     map[string]*runRec // call ID of a paused run's pending call

@@ -909,3 +909,57 @@ func TestRecordedQueriesAndSyncs(t *testing.T) {
 		t.Errorf("playground after RecordSync: %d", code)
 	}
 }
+
+// TestReusedCallIDs: a model that reuses call IDs from step to step gets
+// each call shown in its own step.
+func TestReusedCallIDs(t *testing.T) {
+	c := console.New(console.Options{})
+	defer c.Close()
+	m := bedrockkittest.NewScriptedModel(
+		bedrockkittest.ToolStep(call("c1", "take_note", `{"note":"a"}`)),
+		bedrockkittest.ToolStep(call("c1", "get_local_time", `{"city":"Oslo"}`)),
+		bedrockkittest.TextStep("done"))
+	a := &agent.Agent{Model: m, Tools: tools()}
+	if _, err := a.Run(c.Observe(context.Background(), console.RunInfo{}), "s", "go"); err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, c, "/runs/r1")
+	doc := parseHTML(t, body)
+	for id, tool := range map[string]string{"it1": "take_note", "it2": "get_local_time"} {
+		tc := byClass(byID(doc, id), "details", "tool-call")
+		if len(tc) != 1 || attr(tc[0], "data-tool") != tool {
+			t.Errorf("%s: %d tool calls, want %s", id, len(tc), tool)
+		}
+	}
+}
+
+// TestResumeAcrossSessions: two sessions paused on calls with the same ID;
+// the resumption of the first is linked to the first, not to the latest
+// pause.
+func TestResumeAcrossSessions(t *testing.T) {
+	c := console.New(console.Options{})
+	defer c.Close()
+	mem := agent.NewInMemory()
+	var agents []*agent.Agent
+	var pend []*agent.Pending
+	for _, s := range []string{"s1", "s2"} {
+		m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(call("t1", "transfer", `{"to":"x","amount":1}`)), bedrockkittest.TextStep("ok"))
+		a := &agent.Agent{Model: m, Tools: tools(), Memory: mem}
+		res, err := a.Run(c.Observe(context.Background(), console.RunInfo{}), s, "pay")
+		if err != nil || !res.Paused() {
+			t.Fatalf("%s did not pause: %v", s, err)
+		}
+		agents, pend = append(agents, a), append(pend, res.Pending)
+	}
+	if _, err := agents[0].Resume(c.Observe(context.Background(), console.RunInfo{}), pend[0], agent.Approve("t1")); err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, c, "/runs/r3")
+	if !strings.Contains(body, `href="/runs/r1"`) || strings.Contains(body, `href="/runs/r2"`) {
+		t.Error("the resumption of s1 is not linked to s1's pause")
+	}
+	_, body = get(t, c, "/runs/r2")
+	if strings.Contains(body, "Resumed by") {
+		t.Error("s2's pause is shown resumed")
+	}
+}

@@ -53,6 +53,8 @@ func entryKey(e pricing.Entry) string {
 // unless the last sample is more recent than the interval (force samples
 // anyway).
 func (c *Console) sampleMeters(now time.Time, force bool) {
+	c.sampleMu.Lock() // samples in order: a later snapshot never precedes an earlier one
+	defer c.sampleMu.Unlock()
 	c.mu.Lock()
 	if len(c.meters) == 0 || (!force && now.Sub(c.lastSample) < c.opts.CostSampleInterval) {
 		c.mu.Unlock()

@@ -154,7 +154,7 @@ func (c *Console) startRunLocked(info RunInfo, e agent.Event, now time.Time) *ru
 	r := &runRec{id: "r" + strconv.FormatUint(c.nextRun, 10), seq: c.nextRun, info: info, started: now, status: statusRunning,
 		events: make([]recEvent, 0, 32)}
 	if tc, ok := e.(agent.ToolCalled); ok {
-		if p := c.pending[tc.Call.ID]; p != nil {
+		if p := c.pending[pendingKey(tc.IdempotencyKey, tc.Call.ID)]; p != nil && (info.Session == "" || info.Session == p.info.Session) {
 			r.resumeOf = p.id
 			p.resumedBy = r.id
 			p.version++
@@ -185,6 +185,16 @@ func (c *Console) startRunLocked(info RunInfo, e agent.Event, now time.Time) *ru
 	return r
 }
 
+// pendingKey names a paused call: by its idempotency key, which the agent
+// derives from the session, the turn and the call ID, so call IDs a model
+// reuses in other sessions do not match.
+func pendingKey(idempotencyKey, callID string) string {
+	if idempotencyKey != "" {
+		return idempotencyKey
+	}
+	return "id:" + callID
+}
+
 // endLocked notes a terminal event; it reports whether meters should be
 // sampled now.
 func (c *Console) endLocked(r *runRec, e agent.Event, now time.Time) bool {
@@ -201,7 +211,7 @@ func (c *Console) endLocked(r *runRec, e agent.Event, now time.Time) bool {
 				r.info.Session = e.Pending.SessionID
 			}
 			for _, pc := range e.Pending.Calls {
-				c.pending[pc.Call.ID] = r
+				c.pending[pendingKey(pc.IdempotencyKey, pc.Call.ID)] = r
 			}
 		}
 	case agent.Failure:

@@ -201,15 +201,18 @@ func (c *Console) buildRun(ctx context.Context, s runSnapshot) *runView {
 		}
 		return it
 	}
-	tools := map[string]*toolView{} // by call ID, for guardrails and authorizations
+	// Tool calls by step and call ID (models may reuse call IDs from one
+	// step to the next), for their authorizations and guardrail events.
+	tools := map[string]*toolView{}
+	callKey := func(iter int, id string) string { return strconv.Itoa(iter) + "\x00" + id }
 	toolFor := func(it *iterView, call bedrockkit.ToolCall) *toolView {
-		if t := tools[call.ID]; t != nil && call.ID != "" {
+		if t := tools[callKey(it.N, call.ID)]; t != nil && call.ID != "" {
 			return t
 		}
 		t := &toolView{Anchor: fmt.Sprintf("it%d-t%d", it.N, len(it.Tools)+1), Name: c.label(ctx, call.Name),
 			CallID: call.ID, Args: c.field(ctx, prettyJSON(call.Input))}
 		it.Tools = append(it.Tools, t)
-		tools[call.ID] = t
+		tools[callKey(it.N, call.ID)] = t
 		return t
 	}
 	var (
@@ -284,8 +287,9 @@ func (c *Console) buildRun(ctx context.Context, s runSnapshot) *runView {
 			t.start = e.Start
 			t.Offset, t.Duration = off(e.Start), e.Duration
 			t.Status, t.StatusClass = toolStatus(e, t.Auth)
-			t.Guardrails = append(t.Guardrails, heldTool[e.Call.ID]...)
-			delete(heldTool, e.Call.ID)
+			k := callKey(e.Iteration, e.Call.ID)
+			t.Guardrails = append(t.Guardrails, heldTool[k]...)
+			delete(heldTool, k)
 		case agent.GuardrailIntervened:
 			v.Guardrails++
 			sv := step("guardrail", "Guardrail "+verdictWord(e.Verdict)+" the "+strings.ReplaceAll(string(e.Stage), "_", " "), "guard")
@@ -296,11 +300,14 @@ func (c *Console) buildRun(ctx context.Context, s runSnapshot) *runView {
 			if e.Verdict.Message != "" {
 				sv.Items = append(sv.Items, "message: "+c.field(ctx, e.Verdict.Message).Text)
 			}
+			// A tool stage's event comes after its step's model call and
+			// before the tool's own event.
+			k := callKey(lastIter, e.CallID)
 			switch {
-			case e.CallID != "" && tools[e.CallID] != nil:
-				tools[e.CallID].Guardrails = append(tools[e.CallID].Guardrails, sv)
+			case e.CallID != "" && tools[k] != nil:
+				tools[k].Guardrails = append(tools[k].Guardrails, sv)
 			case e.CallID != "":
-				heldTool[e.CallID] = append(heldTool[e.CallID], sv)
+				heldTool[k] = append(heldTool[k], sv)
 			case e.Stage == agent.StageInput && lastIter == 0:
 				v.Prelude = append(v.Prelude, sv)
 			default:
