@@ -208,9 +208,9 @@ func New(opts Options) *Console {
 	return c
 }
 
-// Close ends the live-update streams of connected browsers and stops
-// sampling meters. The console keeps what it recorded and still serves
-// pages.
+// Close ends the live-update streams of connected browsers (and the meter
+// sampling they drive); pages no longer update by themselves. The console
+// keeps what it recorded and still serves pages and records events.
 func (c *Console) Close() error {
 	c.once.Do(func() { close(c.closed) })
 	return nil

@@ -242,8 +242,9 @@ func (c *Console) Start(addr string) (*Server, error) {
 	return s, nil
 }
 
-// Close stops the server: live-update streams end and open connections
-// are closed. It returns when the server has stopped.
+// Close stops the server: the Console's live-update streams end (see
+// Console.Close) and open connections are closed. It returns when the
+// server has stopped.
 func (s *Server) Close() error {
 	s.c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
