@@ -81,7 +81,9 @@ func (t *Tab) Open(ctx context.Context, rawURL string) (*PageState, error) {
 	if err != nil {
 		return nil, t.actionError(actx, "open the page", err)
 	}
-	st := t.settle(actx, before, true)
+	// A same-document navigation (a #fragment) loads nothing: do not wait
+	// for a load.
+	st := t.settle(actx, before, res.LoaderID != "")
 	if res.ErrorText != "" {
 		if uerr := t.usable(); uerr != nil {
 			return st, uerr

@@ -55,6 +55,10 @@ func TestBrowserReadsTextAndTree(t *testing.T) {
 	if !st.Navigated || st.Title != "Fees and charges - Harborview Bank" {
 		t.Fatalf("state after open: %+v", st)
 	}
+	// A fragment of the same page is a same-document navigation.
+	if st, err := tb.Open(ctx, site.Bank.URL+"/fees#fees"); err != nil || st.URL != site.Bank.URL+"/fees#fees" {
+		t.Fatalf("open a fragment: %+v, %v", st, err)
+	}
 	text, err := tb.ReadText(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +75,6 @@ func TestBrowserReadsTextAndTree(t *testing.T) {
 			t.Errorf("tree lacks %q:\n%s", want, tree.Text)
 		}
 	}
-	t.Logf("tree:\n%s", tree.Text)
 	if len(site.EvilHits()) != 0 {
 		t.Fatalf("evil hits: %v", site.EvilHits())
 	}
