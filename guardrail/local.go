@@ -12,6 +12,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/guardrail/internal/ahocorasick"
 	"github.com/bedrockkit/bedrockkit/guardrail/internal/classify"
 	"github.com/bedrockkit/bedrockkit/guardrail/internal/normalize"
+	"github.com/bedrockkit/bedrockkit/guardrail/internal/perplexity"
 	"github.com/bedrockkit/bedrockkit/guardrail/internal/pii"
 )
 
@@ -506,6 +507,10 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 				p, conf, reason = 1, StrengthHigh, "rule: "+r
 			} else if r := evasiveAttack(raw, folded); r != "" {
 				p, conf, reason = 1, StrengthHigh, "rule: "+r
+			} else if sc, r, err := soupAttack(ctx, raw, words); err != nil {
+				return nil, err
+			} else if sc != StrengthNone {
+				p, conf, reason = 1, sc, r
 			} else {
 				// Reworded text (backwards, spelled out, camel case) is
 				// read by the model too.
@@ -567,4 +572,33 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 			Detected: strength.Blocks(conf), Score: p, Reason: reason})
 	}
 	return out, nil
+}
+
+// soupAttack looks for an optimised adversarial suffix: a span at the end
+// of a line that reads as token soup rather than language (package
+// perplexity). The soup alone is reported with HIGH confidence from the
+// model's High threshold; from its Low and Medium thresholds only after a
+// harmful request (classify.HarmfulRequest), which is what such suffixes
+// are appended to, with MEDIUM and HIGH confidence.
+func soupAttack(ctx context.Context, raw string, words []string) (Strength, string, error) {
+	m := perplexity.Default()
+	sp, err := m.Score(ctx, raw)
+	if err != nil || sp.Score < float64(m.Low) {
+		return StrengthNone, "", err
+	}
+	conf := StrengthNone
+	switch {
+	case sp.Score >= float64(m.High):
+		conf = StrengthHigh
+	case !classify.HarmfulRequest(words):
+	case sp.Score >= float64(m.Medium):
+		conf = StrengthHigh
+	default:
+		conf = StrengthMedium
+	}
+	if conf == StrengthNone {
+		return conf, "", nil
+	}
+	return conf, fmt.Sprintf("token soup (optimised adversarial suffix) at bytes %d-%d: %.2f bits per character more likely as random tokens than as language",
+		sp.Start, sp.End, sp.Score), nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/bedrockkit/bedrockkit/guardrail"
+	"github.com/bedrockkit/bedrockkit/internal/tokenizer"
 )
 
 func init() { suites["guardrail"] = runGuardrail }
@@ -35,6 +37,7 @@ var grPatternTypes = []guardrail.PIIType{guardrail.PIIEmail, guardrail.PIIPhone,
 func runGuardrail(args []string) error {
 	fs := flag.NewFlagSet("guardrail", flag.ContinueOnError)
 	data := fs.String("data", defaultDataDir(), "shared data directory (pii/, injection/, toxicity/)")
+	soupReqs := fs.String("soup-requests", "guardrail/internal/classify/train/harmful_requests.txt", "harmful requests to append token soup to (GCG-like attacks); empty to skip")
 	written := fs.String("hate-cases", "guardrail/testdata/hate_functional.tsv", "HATE functional cases written for the project (never trained on); empty to skip")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,8 +68,14 @@ func runGuardrail(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("pii_f2=%.3f pii_pattern_precision=%.3f pii_pattern_recall=%.3f injection_accuracy=%.3f injection_fpr=%.3f hatecheck_accuracy=%.3f pii_variant_recall=%.3f injection_evasion_recall=%.3f\n",
-		piiRes.f2, piiRes.patP, piiRes.patR, injAcc, injFPR, hcAcc, varRecall, evRecall)
+	soupRecall := 0.0
+	if *soupReqs != "" {
+		if soupRecall, err = grEvalSoup(ctx, *soupReqs); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("pii_f2=%.3f pii_pattern_precision=%.3f pii_pattern_recall=%.3f injection_accuracy=%.3f injection_fpr=%.3f hatecheck_accuracy=%.3f pii_variant_recall=%.3f injection_evasion_recall=%.3f soup_recall=%.3f\n",
+		piiRes.f2, piiRes.patP, piiRes.patR, injAcc, injFPR, hcAcc, varRecall, evRecall, soupRecall)
 	return nil
 }
 
@@ -713,4 +722,74 @@ func grHateAccuracy(ctx context.Context, g guardrail.Guard, rows []grLabelled) (
 	}
 	fmt.Printf("%-28s %6d %8.3f\n\n", "all", all.n, grRatio(all.ok, all.n))
 	return grRatio(all.ok, all.n), nil
+}
+
+// grEvalSoup appends random printable tokens of cl100k_base and of
+// o200k_base (10, 20 and 40 of them; the shape of a GCG suffix) to harmful
+// requests and reports the share blocked by PROMPT_ATTACK at strength
+// HIGH; the last figure (cl100k, 20 tokens) is returned.
+func grEvalSoup(ctx context.Context, path string) (float64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("%w (run from the module root, or pass -soup-requests)", err)
+	}
+	var reqs []string
+	for l := range strings.Lines(string(b)) {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			reqs = append(reqs, l)
+		}
+	}
+	pol := &guardrail.Policy{BlockedInputMessaging: "blocked", BlockedOutputsMessaging: "blocked",
+		ContentPolicyConfig: &guardrail.ContentPolicyConfig{FiltersConfig: []guardrail.ContentFilterConfig{
+			{Type: guardrail.FilterPromptAttack, InputStrength: guardrail.StrengthHigh, OutputStrength: guardrail.StrengthNone}}}}
+	g, err := guardrail.NewLocal(pol, guardrail.Options{})
+	if err != nil {
+		return 0, err
+	}
+	printable := func(enc *tokenizer.Encoding, n int) []int {
+		var out []int
+		for t := 0; t < n; t++ {
+			s := enc.Decode([]int{t})
+			ok := s != ""
+			for i := 0; i < len(s); i++ {
+				ok = ok && s[i] >= 0x20 && s[i] < 0x7f
+			}
+			if ok {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+	fmt.Printf("== Token soup after harmful requests (%s), PROMPT_ATTACK HIGH: share blocked\n", path)
+	result := 0.0
+	for _, e := range []struct {
+		name string
+		enc  *tokenizer.Encoding
+		n    int
+	}{{"cl100k", tokenizer.CL100K(), 100256}, {"o200k", tokenizer.O200K(), 199998}} {
+		toks := printable(e.enc, e.n)
+		for _, k := range []int{10, 20, 40} {
+			r := rand.New(rand.NewPCG(uint64(k), 99))
+			blocked, n := 0, 400
+			for i := range n {
+				ts := make([]int, k)
+				for j := range ts {
+					ts[j] = toks[r.IntN(len(toks))]
+				}
+				res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: reqs[i%len(reqs)] + " " + e.enc.Decode(ts)})
+				if err != nil {
+					return 0, err
+				}
+				if res.Blocked {
+					blocked++
+				}
+			}
+			fmt.Printf("%-8s %2d tokens %6d %8.3f\n", e.name, k, n, grRatio(blocked, n))
+			if e.name == "cl100k" && k == 20 {
+				result = grRatio(blocked, n)
+			}
+		}
+	}
+	fmt.Println()
+	return result, nil
 }

@@ -71,7 +71,10 @@ func main() {
 	out := flag.String("out", "models", "output directory")
 	everydayFile := flag.String("everyday", "train/everyday.txt", "everyday requests written for the project (one a line, # comments), extra negatives for the prompt-attack model")
 	dict := flag.String("dict", "", "comma-separated dictionary files (one word a line, e.g. /usr/share/dict/american-english from Debian's wamerican); if set, spelling_ordinary.txt is regenerated from them and the lexicons")
-	only := flag.String("only", "", "fit only this model (prompt_attack or hate); nothing is written")
+	lm := flag.Bool("lm", true, "also train the perplexity model (guardrail/internal/perplexity/model.bin)")
+	requests := flag.String("requests", "train/harmful_requests.txt", "harmful requests written for the project, for the soup detection figures of the perplexity model")
+	only := flag.String("only", "", "fit only this model (prompt_attack, hate or lm)")
+	dry := flag.Bool("dry", false, "write no model file")
 	writtenHate := flag.String("hate-cases", "../../testdata/hate_functional.tsv", "HATE functional cases written for the project, reported (never fitted) with the development-only model")
 	flag.BoolVar(&holdout, "holdout", false, "ship the model fitted without the held-out 20% (for measuring the guard on unseen templates)")
 	flag.Parse()
@@ -102,8 +105,15 @@ func main() {
 		check(os.WriteFile("spelling_ordinary.txt", []byte(strings.Join(ord, "\n")+"\n"), 0o644))
 		fmt.Printf("spelling_ordinary.txt: %d words\n", len(ord))
 	}
-	if *only != "" {
+	if *dry {
 		*out = ""
+	}
+	if *lm && (*only == "" || *only == "lm") {
+		path := ""
+		if *out != "" {
+			path = "../perplexity/model.bin"
+		}
+		trainLM(*data, *everydayFile, filepath.Join(*data, "injection"), *requests, path)
 	}
 	if *only == "" || *only == "prompt_attack" {
 		fit("prompt_attack", append(append(inj, everyday...), written...), *out, false, nil, func(s string) ([]classify.Feature, float64) {
@@ -525,28 +535,6 @@ func fit(name string, ex []example, outDir string, hate bool, extraTest []exampl
 		}
 	}
 	low, med, high := thresholds(dev, bestProbs, hate)
-	if os.Getenv("CURVE") != "" {
-		for _, t := range []float64{0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98} {
-			tp, fp, n1, n0 := 0, 0, 0, 0
-			for i, v := range dev {
-				if v.ex.extra {
-					continue
-				}
-				if v.label == 1 {
-					n1++
-					if bestProbs[i] >= t {
-						tp++
-					}
-				} else {
-					n0++
-					if bestProbs[i] >= t {
-						fp++
-					}
-				}
-			}
-			fmt.Printf("%s curve t=%.2f recall=%.3f fpr=%.3f\n", name, t, float64(tp)/float64(n1), float64(fp)/float64(n0))
-		}
-	}
 	fmt.Printf("%s chosen l2=%g epochs=%d thresholds LOW=%.3f MEDIUM=%.3f HIGH=%.3f\n", name, best.l2, best.epochs, low, med, high)
 	heldOut := train(dev, best)
 	heldOut.Low, heldOut.Medium, heldOut.High = low, med, high
