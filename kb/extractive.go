@@ -136,6 +136,10 @@ func scoreSentences(question string, q []string, sents []*sentence) float64 {
 		}
 	}
 	weight := func(t string) float64 { return 1 / (1 + float64(df[t])) }
+	distinct := map[string]bool{}
+	for _, t := range q {
+		distinct[t] = true
+	}
 	numeric := quantityRE.MatchString(question) || phoneQuestionRE.MatchString(question)
 	best := 0.0
 	for _, s := range sents {
@@ -158,6 +162,15 @@ func scoreSentences(question string, q []string, sents []*sentence) float64 {
 		if numeric {
 			s.score *= quantityBoost(question, s.text)
 		}
+		// A sentence holding more of the question's terms answers more of
+		// it: scale by the share of them it holds (in it or its headings).
+		covered := len(s.terms)
+		for t := range s.heading {
+			if !s.terms[t] {
+				covered++
+			}
+		}
+		s.score *= float64(covered) / float64(max(len(distinct), 1))
 		s.score /= 1 + 0.1*float64(s.passage)
 		best = max(best, s.score)
 	}
