@@ -13,10 +13,9 @@
 //	go run ./examples/quickstart -q "What does a wire transfer cost?"
 //	go run ./examples/quickstart -console            # and look at it all in the developer console
 //
-// Offline it embeds with bedrockkittest.HashEmbedder (a deterministic
-// bag-of-words hash, not a neural model) and, with no generation model,
-// answers extractively: the retrieved passages' best-matching sentences,
-// cited. The agent conversation needs a language model, so offline it is
+// Offline the knowledge base is keyword-only (BM25, no embedder at all) and,
+// with no generation model, answers extractively: the retrieved passages'
+// best-matching sentences and table rows, cited. The agent conversation needs a language model, so offline it is
 // skipped with a note saying how to configure one (no scripted model stands
 // in for it); the tools, the knowledge-base search, the guardrail and the
 // price table still run for real.
@@ -52,7 +51,6 @@ import (
 	"time"
 
 	"github.com/bedrockkit/bedrockkit"
-	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
@@ -104,7 +102,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	case o.openaiBaseURL != "":
 		p, err = openAIProvider(out, o)
 	default:
-		fmt.Fprintln(out, "Offline mode: hash embeddings and extractive answers (no generation model).")
+		fmt.Fprintln(out, "Offline mode: keyword (BM25) search and extractive answers (no embedder, no generation model).")
 		fmt.Fprintln(out, "Run with -bedrock (Amazon Bedrock) or -openai-base-url (a local Ollama or another")
 		fmt.Fprintln(out, "OpenAI-compatible server) to use a model; the assistant section below shows how.")
 		fmt.Fprintln(out)
@@ -112,19 +110,20 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Embedder == nil {
-		cfg.Embedder, cfg.EmbedderID = bedrockkittest.NewHashEmbedder(512), "bedrockkittest.HashEmbedder"
-	}
 	if p != nil {
 		cfg.Model = p.model
 	}
 
 	// The index lives on disk, one folder per embedder (vectors of two
-	// embedders cannot share an index), so a second run reads it back and
-	// its sync finds nothing new to embed.
+	// embedders cannot share an index; "keyword" without one), so a second
+	// run reads it back and its sync finds nothing new to index.
 	storeDir := ""
 	if o.dir != "" {
-		storeDir = filepath.Join(o.dir, folderName(cfg.EmbedderID))
+		name := "keyword"
+		if cfg.Embedder != nil {
+			name = folderName(bedrockkit.ModelIDOf(cfg.Embedder) + cfg.EmbedderID)
+		}
+		storeDir = filepath.Join(o.dir, name)
 		fmt.Fprintf(out, "Index: %s\n(kept between runs: run again and the sync reads it back instead of re-embedding; delete the folder to start over)\n\n", storeDir)
 	}
 	store, err := localindex.Open(localindex.Options{Dir: storeDir})

@@ -44,8 +44,8 @@ func TestOffline(t *testing.T) {
 	for _, want := range []string{
 		"Offline mode",
 		"Sync: scanned 5, new 5, modified 0, deleted 0, unchanged 0, skipped 0, failed 0",
-		"A (extractive, from the documents' own sentences and table rows): The Everyday Checking account has a monthly maintenance fee of $6.[1]",
-		"[1] harborview:fees.md > Checking accounts",
+		"A (extractive, from the documents' own sentences and table rows): product: Everyday Checking; monthly_fee: $6; fee_waived_when: daily balance of $1,500 or $500 of direct deposits or under 25.[1] The Everyday Checking account has a monthly maintenance fee of $6.[2]",
+		"[2] harborview:fees.md > Checking accounts",
 		"We never sell your personal information.",
 		"Second sync (nothing changed): scanned 5, new 0, modified 0, deleted 0, unchanged 5, skipped 0, failed 0; 0 chunks in 0 embedding calls",
 		// The assistant part says plainly that no model runs, then shows

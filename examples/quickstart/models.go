@@ -175,7 +175,7 @@ func openAIProvider(out io.Writer, o options) (*provider, error) {
 			o.openaiBaseURL, o.openaiModel, o.openaiModel)
 	}
 	fmt.Fprintf(out, "Using %s at %s (OpenAI-compatible API, through langchaingo) for answers and the agent;\n", o.openaiModel, o.openaiBaseURL)
-	fmt.Fprintln(out, "embeddings stay offline: bedrockkittest.HashEmbedder (a deterministic hash, not a neural model).")
+	fmt.Fprintln(out, "the knowledge base stays keyword-only (BM25, no embedder).")
 	fmt.Fprintln(out)
 	return &provider{model: lc.FromLLM(llm, &lc.Options{CallOptions: callOpts}), id: o.openaiModel, hint: hint}, nil
 }

@@ -165,6 +165,7 @@ func TestOpenAICompatible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	o.dir = t.TempDir() // not the user cache folder
 	var out strings.Builder
 	if err := run(context.Background(), &out, o); err != nil {
 		t.Fatalf("%v\noutput:\n%s", err, out.String())
@@ -230,7 +231,7 @@ func TestOpenAICompatible(t *testing.T) {
 
 	for _, want := range []string{
 		"Using llama3.1 at " + fake.baseURL() + " (OpenAI-compatible API, through langchaingo)",
-		"embeddings stay offline: bedrockkittest.HashEmbedder",
+		"the knowledge base stays keyword-only (BM25, no embedder).",
 		"A: Lock the card in the app and call us.[1] The replacement is free.[2]",
 		"Agent on llama3.1 with tools",
 		"[step 1] model call: 1000 input + 40 output tokens, stop reason tool_use",
@@ -277,6 +278,7 @@ func TestOpenAIFailureSaysWhatToCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	o.dir = t.TempDir() // not the user cache folder
 	err = run(context.Background(), io.Discard, o)
 	if err == nil {
 		t.Fatal("run succeeded against a server that refuses every call")
@@ -303,6 +305,7 @@ func TestOpenAIRemoteNeedsKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	o.dir = t.TempDir() // not the user cache folder
 	err = run(context.Background(), io.Discard, o)
 	if err == nil || !strings.Contains(err.Error(), "export OPENAI_API_KEY=") {
 		t.Fatalf("got %v, want an error saying to set OPENAI_API_KEY", err)
