@@ -181,7 +181,9 @@ func (ix *Index) readGraph(lsn uint64, ids uint32) error {
 			return errors.New("node above the top layer")
 		}
 		g.level[s] = int8(lvl)
-		g.links[s] = make([][]int32, lvl+1)
+		if lvl > 0 {
+			g.links[s] = make([][]int32, lvl+1) // layer 0 lives in g.l0
+		}
 		for l := 0; l <= lvl; l++ {
 			if p+4 > len(body) {
 				return errors.New("truncated")
@@ -195,7 +197,16 @@ func (ix *Index) readGraph(lsn uint64, ids uint32) error {
 			if c > mmax || p+4*c > len(body) {
 				return errors.New("bad link count")
 			}
-			list := make([]int32, c)
+			var list []int32
+			if l == 0 {
+				// Straight into the layer-0 array: no allocation per node.
+				base := int(s) * (g.m0 + 1)
+				g.l0[base] = int32(c)
+				list = g.l0[base+1 : base+1+c]
+			} else {
+				list = make([]int32, c)
+				g.links[s][l] = list
+			}
 			for i := range list {
 				x := binary.LittleEndian.Uint32(body[p:])
 				p += 4
@@ -204,7 +215,6 @@ func (ix *Index) readGraph(lsn uint64, ids uint32) error {
 				}
 				list[i] = int32(x)
 			}
-			g.set(s, l, list)
 		}
 	}
 	if p != len(body) {

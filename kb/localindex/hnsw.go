@@ -386,17 +386,42 @@ func (g *hnsw) insertAt(s int32, lvl int) {
 	for i := range qn {
 		qn[i] *= inv
 	}
-	ep := []cand{{g.simQ(qn, entry), entry}}
+	// With int8 codes the walk scores with them (a quarter of the memory
+	// traffic, which bounds the build at a million vectors), and the
+	// efConstruction candidates found are rescored exactly before the
+	// neighbours are chosen, so links are picked on exact similarities.
+	quick := g.ix.codes != nil
+	ep := []cand{{g.score(qn, entry, quick), entry}}
 	for l := maxLevel; l > lvl; l-- {
-		ep = g.searchLayer(context.Background(), qn, ep, 1, l, nil, false)
+		ep = g.searchLayer(context.Background(), qn, ep, 1, l, nil, quick)
 	}
 	for l := min(lvl, maxLevel); l >= 0; l-- {
-		w := g.searchLayer(context.Background(), qn, ep, g.efC, l, nil, false)
+		w := g.searchLayer(context.Background(), qn, ep, g.efC, l, nil, quick)
+		sel := w
+		if quick {
+			// Rescored exactly and chosen from on exact similarities
+			// (rescoring only the best few dozen cost recall: the
+			// heuristic often reaches further); the walk on the layer
+			// below starts from w as the codes scored it.
+			sel = slices.Clone(w)
+			for i := range sel {
+				sel[i].score = g.simQ(qn, sel[i].slot)
+			}
+			slices.SortFunc(sel, func(a, b cand) int {
+				if worse(a, b) {
+					return 1
+				}
+				if worse(b, a) {
+					return -1
+				}
+				return 0
+			})
+		}
 		mmax := g.m
 		if l == 0 {
 			mmax = g.m0
 		}
-		nb := g.selectNeighbors(w, g.m)
+		nb := g.selectNeighbors(sel, g.m)
 		g.lock(s)
 		g.set(s, l, nb)
 		g.unlock(s)
