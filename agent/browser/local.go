@@ -201,7 +201,14 @@ func (i *localInstance) Close(ctx context.Context) error {
 		}
 		_ = i.dead.Close()
 		i.wg.Wait()
-		i.err = os.RemoveAll(i.tmp)
+		// A helper process may still be writing there for a moment after
+		// the kill (as chromedp also finds for the profile directory).
+		for try := 0; ; try++ {
+			if i.err = os.RemoveAll(i.tmp); i.err == nil || try == 50 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	})
 	return i.err
 }

@@ -256,6 +256,9 @@ func TestBrowserProcessGoneAfterProgramDies(t *testing.T) {
 			if d, ok := strings.CutPrefix(sc.Text(), "PROFILE "); ok {
 				dir = d
 			}
+			if d, ok := strings.CutPrefix(sc.Text(), "TMP "); ok {
+				t.Cleanup(func() { _ = os.RemoveAll(d) }) // nobody was left to remove it
+			}
 		}
 		err = cmd.Wait()
 		if dir == "" {
@@ -283,6 +286,7 @@ func crashChild() {
 			fmt.Printf("PROFILE %s\n", dir)
 		}
 	}
+	fmt.Printf("TMP %s\n", inst.(*localInstance).tmp)
 	_ = os.Stdout.Sync()
 	if os.Getenv("BROWSER_TEST_CRASH_HOW") == "exit" {
 		os.Exit(3)
