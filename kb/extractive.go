@@ -159,18 +159,25 @@ func scoreSentences(question string, q []string, sents []*sentence) float64 {
 		for i := 0; i+1 < len(s.bigrams); i += 2 {
 			s.score += max(weight(s.bigrams[i]), weight(s.bigrams[i+1])) / 2
 		}
+		boost := 1.0
 		if numeric {
-			s.score *= quantityBoost(question, s.text)
+			boost = quantityBoost(question, s.text)
 		}
+		s.score *= boost
 		// A sentence holding more of the question's terms answers more of
-		// it: scale by the share of them it holds (in it or its headings).
-		covered := len(s.terms)
-		for t := range s.heading {
-			if !s.terms[t] {
-				covered++
+		// it: scale by the share of them it holds (in it or its headings),
+		// unless it holds the very kind of quantity asked for ("Disputes
+		// close within 60 days" answers "How long does it take to dispute
+		// a charge?" without saying "charge").
+		if boost < 2 {
+			covered := len(s.terms)
+			for t := range s.heading {
+				if !s.terms[t] {
+					covered++
+				}
 			}
+			s.score *= float64(covered) / float64(max(len(distinct), 1))
 		}
-		s.score *= float64(covered) / float64(max(len(distinct), 1))
 		s.score /= 1 + 0.1*float64(s.passage)
 		best = max(best, s.score)
 	}
