@@ -983,3 +983,22 @@ func (ix *Index) buildGraph() {
 
 // simdDot is the kernel used everywhere (tests may compare it with scalar code).
 var simdDot = simd.Dot
+
+// SetEfSearch changes HNSWOptions.EfSearch of an open index: searches
+// that start after it returns walk the graph with the new candidate list
+// size (larger: better recall, slower), with no reopen. It does nothing
+// without HNSW; ef below 1 restores the default, 96.
+func (ix *Index) SetEfSearch(ef int) {
+	if ef < 1 {
+		ef = 96
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.opts.HNSW == nil {
+		return
+	}
+	ix.opts.HNSW.EfSearch = ef
+	if ix.graph != nil {
+		ix.graph.efS = ef
+	}
+}

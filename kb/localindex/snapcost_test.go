@@ -36,3 +36,47 @@ func TestSnapshotCostStaysProportional(t *testing.T) {
 		t.Fatalf("snapshots wrote %d bytes for %d logged (%.1fx): snapshot cost is not proportional", bytes, logged, float64(bytes)/float64(logged))
 	}
 }
+
+// TestSetEfSearch: a larger candidate list at run time finds at least as
+// many true neighbours, and a search never walks less than K.
+func TestSetEfSearch(t *testing.T) {
+	vecs := clustered(3000, 16, 9)
+	ix, err := Open(Options{HNSW: &HNSWOptions{MinRecords: 100, M: 4, EfConstruction: 16, EfSearch: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	load(t, ix, vecs)
+	exact, _ := Open(Options{})
+	defer exact.Close()
+	load(t, exact, vecs)
+	recall := func() float64 {
+		var sum float64
+		for i := 0; i < 200; i++ {
+			q := vecs[(i*37)%len(vecs)]
+			want, _ := exact.Search(bg, kb.Query{Vector: q, K: 10})
+			got, err := ix.Search(bg, kb.Query{Vector: q, K: 10})
+			if err != nil || len(got) != 10 {
+				t.Fatalf("search: %d hits, %v", len(got), err)
+			}
+			set := map[string]bool{}
+			for _, h := range want {
+				set[h.ID] = true
+			}
+			for _, h := range got {
+				if set[h.ID] {
+					sum++
+				}
+			}
+		}
+		return sum / 2000
+	}
+	low := recall()
+	ix.SetEfSearch(200)
+	high := recall()
+	t.Logf("recall@10 at ef 4 (K rules): %.3f, at ef 200: %.3f", low, high)
+	if high < low || high < 0.95 {
+		t.Fatalf("recall %.3f at ef 200, %.3f at ef 4", high, low)
+	}
+	(&Index{}).SetEfSearch(5) // no HNSW: nothing happens
+}

@@ -159,8 +159,11 @@ type vcase struct {
 	pgMem            int64
 	pgWorkers        int
 
-	tmp   string
-	flat  []float32 // the data, n x dim
+	tmp       string
+	flat      []float32 // the data, n x dim
+	f32, i8   *eng      // the floor engines (i8 nil if it does not fit)
+	hnswBuilt bool
+	pg        *pgState
 	qs    [][]float32
 	truth [][]int // float32 top-10 of each query
 	ftrue [][]int // float32 top-10 among i%100 == 7 (the filter)
@@ -180,7 +183,7 @@ type vrow struct {
 	rssPerVec    float64 // resident memory growth per vector
 	peak         int64   // peak resident memory of the process while it ran
 	note         string
-	skippedBytes int64
+	ref          time.Duration // p50 of the int8 floor timed alongside
 }
 
 func (c *vcase) header() {
@@ -233,21 +236,31 @@ func (c *vcase) run() (string, error) {
 	}
 	t0 := time.Now()
 	c.flat, c.qs = clusteredFlat(c.n, c.dim, c.q, c.seed)
-	fmt.Printf("# data generated in %.1f s\n", time.Since(t0).Seconds())
-
-	if err := c.floorF32(); err != nil {
-		return "", err
-	}
-	if c.want["floor-int8"] {
-		c.floorInt8()
-	}
+	c.groundTruth()
+	fmt.Printf("# data and ground truth in %.1f s\n", time.Since(t0).Seconds())
+	c.buildCodes()
 	if c.want["exact"] {
 		if err := c.exact(); err != nil {
 			return "", err
 		}
+	} else if c.want["floor-f32"] || c.want["floor-int8"] {
+		var engs []*eng
+		if c.want["floor-f32"] {
+			engs = append(engs, c.f32)
+		}
+		if c.want["floor-int8"] && c.i8 != nil {
+			engs = append(engs, c.i8)
+		}
+		ts, err := c.measure(engs...)
+		if err != nil {
+			return "", err
+		}
+		for i, e := range engs {
+			c.print(vrow{engine: e.name, p50: ts[i].p50, p95: ts[i].p95, recall: e.recall(len(c.qs)), note: e.note})
+		}
 	}
 	if c.want["hnsw"] {
-		if err := c.hnsw(); err != nil {
+		if err := c.hnswBuild(); err != nil {
 			return "", err
 		}
 	}
@@ -255,6 +268,14 @@ func (c *vcase) run() (string, error) {
 		if err := c.pgvector(); err != nil {
 			return "", err
 		}
+	}
+	if c.want["hnsw"] || c.pg != nil {
+		if err := c.query(); err != nil {
+			return "", err
+		}
+	}
+	if c.pg != nil {
+		c.pg.close()
 	}
 	if c.want["chromem"] {
 		if c.n > 300000 && !c.explicitChromem {
@@ -267,6 +288,9 @@ func (c *vcase) run() (string, error) {
 }
 
 // ratios prints how the engines compare and returns the metrics line.
+// Latencies measured in different phases are compared through the int8
+// floor scan timed alongside each (other load on the machine slows both
+// alike).
 func (c *vcase) ratios() string {
 	r := c.res
 	ratio := func(a, b time.Duration) float64 {
@@ -276,9 +300,8 @@ func (c *vcase) ratios() string {
 		return a.Seconds() / b.Seconds()
 	}
 	ex, f32, i8 := r["exact"], r["floor-f32"], r["floor-int8"]
-	fmt.Printf("# n=%d dim=%d exact p50 vs int8 floor %.2fx, vs float32 floor %.2fx; exact recall %.4f\n",
+	fmt.Printf("# n=%d dim=%d exact p50 vs int8 floor %.2fx, vs float32 floor %.2fx (timed together); exact recall %.4f\n",
 		c.n, c.dim, ratio(ex.p50, i8.p50), ratio(ex.p50, f32.p50), ex.recall)
-	// HNSW rows against exact, and against pgvector at matched latency.
 	var hrows, prows []vrow
 	for _, ef := range c.efs {
 		if h, ok := r[fmt.Sprintf("hnsw ef=%d", ef)]; ok && h.p50 > 0 {
@@ -290,11 +313,16 @@ func (c *vcase) ratios() string {
 			prows = append(prows, p)
 		}
 	}
-	for _, h := range hrows {
-		fmt.Printf("# %s: recall %.4f, %.1fx faster than exact (p50)\n", h.engine, h.recall, ratio(ex.p50, h.p50))
+	// HNSW against exact: each over the int8 floor of its own phase.
+	speedup := func(h vrow) float64 {
+		return ratio(ex.p50, i8.p50) / ratio(h.p50, h.ref)
 	}
-	// Recall at matched latency: for each pgvector setting, the best
-	// recall localindex reaches in at most its p50, and the other way.
+	for _, h := range hrows {
+		fmt.Printf("# %s: recall@10 %.4f, %.1fx faster than exact at p50 (normalised by the int8 floor timed with each)\n", h.engine, h.recall, speedup(h))
+	}
+	// Recall at matched latency (all timed together): for each pgvector
+	// setting, the best recall localindex reaches within its p50, and the
+	// other way.
 	bestWithin := func(rows []vrow, p50 time.Duration) (vrow, bool) {
 		var best vrow
 		ok := false
@@ -320,48 +348,90 @@ func (c *vcase) ratios() string {
 				h.engine, h.p50.Seconds()*1000, h.recall)
 		}
 	}
-	hb, pb := r["hnsw build"], r["pgvector build"]
+	hb, pb, ho := r["hnsw build"], r["pgvector build"], r["hnsw open"]
 	if hb.rate > 0 && pb.rate > 0 {
-		fmt.Printf("# HNSW build rate: localindex %.0f/s (WAL and snapshots included), pgvector %.0f/s (CREATE INDEX only): %.2fx\n",
+		fmt.Printf("# HNSW build: localindex %.0f vectors/s (Upserts with log, snapshots and graph), pgvector %.0f vectors/s (CREATE INDEX alone): %.2fx\n",
 			hb.rate, pb.rate, hb.rate/pb.rate)
 	}
 	h0 := vrow{}
-	if len(hrows) > 0 {
-		h0 = hrows[0]
-		for _, h := range hrows {
-			if h.engine == "hnsw ef=96" {
-				h0 = h
-			}
+	for _, h := range hrows {
+		if h0.engine == "" || h.engine == "hnsw ef=96" {
+			h0 = h
 		}
 	}
 	return fmt.Sprintf("n=%d dim=%d exact_p50_ms=%.3f exact_vs_int8_floor=%.2f exact_vs_f32_floor=%.2f exact_recall10=%.4f hnsw_recall10=%.4f hnsw_p50_ms=%.3f hnsw_vs_exact=%.1f hnsw_build_per_s=%.0f pg_build_per_s=%.0f hnsw_open_s=%.2f exact_open_s=%.2f exact_rss_per_vec=%.0f hnsw_rss_per_vec=%.0f",
 		c.n, c.dim, ex.p50.Seconds()*1000, ratio(ex.p50, i8.p50), ratio(ex.p50, f32.p50), ex.recall, h0.recall, h0.p50.Seconds()*1000,
-		ratio(ex.p50, h0.p50), hb.rate, pb.rate, h0.open.Seconds(), ex.open.Seconds(), ex.rssPerVec, hb.rssPerVec)
+		speedup(h0), hb.rate, pb.rate, ho.open.Seconds(), ex.open.Seconds(), ex.rssPerVec, hb.rssPerVec)
 }
 
-// timeQueries runs fn on every query after one untimed warm-up (i is -1
-// for it), with a garbage collection every 10 queries outside the timed
-// calls, and returns p50 and p95.
-func timeQueries(qs [][]float32, fn func(i int, q []float32) error) (p50, p95 time.Duration, err error) {
-	if err := fn(-1, qs[0]); err != nil {
-		return 0, 0, err
+type timing struct{ p50, p95 time.Duration }
+
+// eng is one engine's search for measure: it returns the IDs of the top
+// 10, scored against truth. before, if set, runs (untimed) before each
+// block of the engine's queries.
+type eng struct {
+	name   string
+	note   string
+	search func(q []float32) ([]string, error)
+	truth  [][]int
+	before func()
+	sum    float64
+}
+
+func (e *eng) recall(n int) float64 { return e.sum / float64(n) }
+
+// measure times several engines on the same queries, taking turns in
+// blocks of up to 10 consecutive queries, so load from other processes
+// hits all of them alike while each runs with its own data warm in cache.
+// The first query of each block is an untimed warm-up, and garbage is
+// collected between blocks, outside the timed calls.
+func (c *vcase) measure(engs ...*eng) ([]timing, error) {
+	const block = 10
+	ds := make([][]time.Duration, len(engs))
+	for _, e := range engs {
+		e.sum = 0
 	}
-	ds := make([]time.Duration, 0, len(qs))
-	for i, q := range qs {
-		if i%10 == 0 {
+	for lo := 0; lo < len(c.qs); lo += block {
+		hi := min(lo+block, len(c.qs))
+		for k, e := range engs {
 			runtime.GC()
+			if e.before != nil {
+				e.before()
+			}
+			if _, err := e.search(c.qs[lo]); err != nil { // warm-up
+				return nil, fmt.Errorf("%s: %w", e.name, err)
+			}
+			for i := lo; i < hi; i++ {
+				start := time.Now()
+				ids, err := e.search(c.qs[i])
+				d := time.Since(start)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", e.name, err)
+				}
+				ds[k] = append(ds[k], d)
+				e.sum += recallOf(ids, e.truth[i])
+			}
 		}
-		start := time.Now()
-		if err := fn(i, q); err != nil {
-			return 0, 0, err
-		}
-		ds = append(ds, time.Since(start))
 	}
-	slices.Sort(ds)
-	return ds[len(ds)/2], ds[min(len(ds)-1, len(ds)*95/100)], nil
+	out := make([]timing, len(engs))
+	for k, d := range ds {
+		slices.Sort(d)
+		out[k] = timing{p50: d[len(d)/2], p95: d[min(len(d)-1, len(d)*95/100)]}
+	}
+	return out, nil
 }
 
-func (c *vcase) floorF32() error {
+func intIDs(ids []int) []string {
+	out := make([]string, len(ids))
+	for i, v := range ids {
+		out[i] = strconv.Itoa(v)
+	}
+	return out
+}
+
+// groundTruth computes each query's float32 top 10, overall and among
+// the rows the filter keeps, and sets up the float32 floor engine.
+func (c *vcase) groundTruth() {
 	workers := runtime.GOMAXPROCS(0)
 	c.truth = make([][]int, len(c.qs))
 	c.ftrue = make([][]int, len(c.qs))
@@ -370,28 +440,18 @@ func (c *vcase) floorF32() error {
 		c.truth[i] = floorScan(c.flat, c.dim, q, 10, workers, nil)
 		c.ftrue[i] = floorScan(c.flat, c.dim, q, 10, workers, keep)
 	}
-	if !c.want["floor-f32"] {
-		return nil
-	}
-	c.wd.resetPeak()
-	p50, p95, err := timeQueries(c.qs, func(_ int, q []float32) error {
-		floorScan(c.flat, c.dim, q, 10, workers, nil)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	c.print(vrow{engine: "floor-f32", p50: p50, p95: p95, recall: 1, bytesPerVec: 4 * c.dim, peak: c.wd.peak()})
-	return nil
+	c.f32 = &eng{name: "floor-f32", truth: c.truth, note: "plain float32 SIMD scan, all cores", search: func(q []float32) ([]string, error) {
+		return intIDs(floorScan(c.flat, c.dim, q, 10, workers, nil)), nil
+	}}
 }
 
-// floorInt8 scans int8 codes quantised like the index's (per-vector
-// scale, max |x| -> 127) in parallel: the int8 scan floor.
-func (c *vcase) floorInt8() {
+// buildCodes quantises the data like the index does (per-vector scale,
+// max |x| -> 127) for the int8 floor engine: a plain parallel scan of the
+// codes, no rescoring. It is the reference timed alongside every engine.
+func (c *vcase) buildCodes() {
 	if !c.fits("floor-int8", float64(c.dim+4), 0) {
 		return
 	}
-	c.wd.resetPeak()
 	codes := make([]int8, c.n*c.dim)
 	scales := make([]float32, c.n)
 	for i := range c.n {
@@ -410,23 +470,19 @@ func (c *vcase) floorInt8() {
 		}
 	}
 	workers := runtime.GOMAXPROCS(0)
-	scan := func(q []float32) []int {
-		return topScan(c.n, workers, 10, func(i int) float32 {
+	c.i8 = &eng{name: "floor-int8", truth: c.truth, note: "int8 codes only, no rescoring, all cores", search: func(q []float32) ([]string, error) {
+		return intIDs(topScan(c.n, workers, 10, func(i int) float32 {
 			return simd.DotInt8(q, codes[i*c.dim:(i+1)*c.dim:(i+1)*c.dim]) * scales[i]
-		})
-	}
-	var sum float64
-	p50, p95, _ := timeQueries(c.qs, func(i int, q []float32) error {
-		got := scan(q)
-		if i >= 0 {
-			sum += recallInts(got, c.truth[i])
-		}
+		})), nil
+	}}
+}
+
+// refs returns the int8 floor engine in a list (empty without it).
+func (c *vcase) refs() []*eng {
+	if c.i8 == nil {
 		return nil
-	})
-	c.print(vrow{engine: "floor-int8", p50: p50, p95: p95, recall: sum / float64(len(c.qs)), bytesPerVec: c.dim + 4, peak: c.wd.peak(),
-		note: "codes only, no rescoring"})
-	runtime.KeepAlive(codes)
-	freeMemory()
+	}
+	return []*eng{c.i8}
 }
 
 // records returns the records of data rows lo..hi-1 (vectors alias the
@@ -453,29 +509,25 @@ func (c *vcase) load(s kb.Store) (float64, error) {
 		}
 		if time.Since(lastReport) > 30*time.Second {
 			lastReport = time.Now()
-			fmt.Printf("#   ... %d/%d loaded in %.0f s (%.0f/s), resident %.2f GiB\n", lo+len(recs), c.n, time.Since(start).Seconds(),
-				float64(lo+len(recs))/time.Since(start).Seconds(), gib(residentBytes()))
+			fmt.Printf("#   ... %d/%d loaded in %.0f s (%.0f/s), resident %.2f GiB, load %s\n", lo+len(recs), c.n, time.Since(start).Seconds(),
+				float64(lo+len(recs))/time.Since(start).Seconds(), gib(residentBytes()), loadAvg())
 		}
 	}
 	return float64(c.n) / time.Since(start).Seconds(), nil
 }
 
-func (c *vcase) search(ix kb.Store, f *kb.Filter, truth [][]int) (p50, p95 time.Duration, recall float64, err error) {
+// storeEng is an engine over a kb.Store.
+func storeEng(name string, s kb.Store, f *kb.Filter, truth [][]int) *eng {
 	ctx := context.Background()
-	var sum float64
-	p50, p95, err = timeQueries(c.qs, func(i int, q []float32) error {
-		hits, err := ix.Search(ctx, kb.Query{Vector: q, K: 10, Filter: f})
-		if err == nil && i >= 0 {
-			sum += recallOf(hitIDs(hits), truth[i])
-		}
-		return err
-	})
-	return p50, p95, sum / float64(len(c.qs)), err
+	return &eng{name: name, truth: truth, search: func(q []float32) ([]string, error) {
+		hits, err := s.Search(ctx, kb.Query{Vector: q, K: 10, Filter: f})
+		return hitIDs(hits), err
+	}}
 }
 
 // perRecord is the estimated memory of one record's entry beside its
 // vector (maps, strings, metadata), for the budget check.
-const perRecord = 700
+const perRecord = 1000
 
 func (c *vcase) exact() error {
 	if !c.fits("exact", float64(5*c.dim+12+perRecord), 256<<20) {
@@ -506,35 +558,55 @@ func (c *vcase) exact() error {
 	open := time.Since(t0)
 	freeMemory()
 	rss := float64(residentBytes()-base) / float64(c.n)
-	p50, p95, rec, err := c.search(ix, nil, c.truth)
-	if err != nil {
-		return err
-	}
-	c.print(vrow{engine: "exact", rate: rate, open: open, p50: p50, p95: p95, recall: rec, bytesPerVec: ix.BytesPerVector(), rssPerVec: rss,
-		peak: c.wd.peak(), note: fmt.Sprintf("Auto, durable; close %.1f s", closeT.Seconds())})
+	peak := c.wd.peak()
 	f := kb.Equals("group", 7)
-	p50, p95, rec, err = c.search(ix, &f, c.ftrue)
+	engs := []*eng{c.f32}
+	engs = append(engs, c.refs()...)
+	ex, exf := storeEng("exact", ix, nil, c.truth), storeEng("exact+filter1%", ix, &f, c.ftrue)
+	engs = append(engs, ex, exf)
+	ts, err := c.measure(engs...)
 	if err != nil {
 		return err
 	}
-	c.print(vrow{engine: "exact+filter1%", p50: p50, p95: p95, recall: rec, note: "group == 7"})
+	for i, e := range engs {
+		r := vrow{engine: e.name, p50: ts[i].p50, p95: ts[i].p95, recall: e.recall(len(c.qs)), note: e.note}
+		switch e {
+		case c.f32:
+			r.bytesPerVec = 4 * c.dim
+		case c.i8:
+			r.bytesPerVec = c.dim + 4
+		case ex:
+			r.rate, r.open, r.bytesPerVec, r.rssPerVec, r.peak = rate, open, ix.BytesPerVector(), rss, peak
+			r.note = fmt.Sprintf("Auto (int8 screen, exact rescoring), durable, batches of %d; close %.1f s", c.batch, closeT.Seconds())
+		case exf:
+			r.note = "group == 7, exact top 10 among them"
+		}
+		c.print(r)
+	}
 	ix.Close()
 	os.RemoveAll(opts.Dir)
 	freeMemory()
 	return nil
 }
 
-func (c *vcase) hnsw() error {
-	graph := float64((2*c.m+1)*4 + 2*c.m*4/c.m + 64)
-	if !c.fits("hnsw", float64(5*c.dim+12+perRecord)+graph, 256<<20) {
+func (c *vcase) hnswOpts(ef int) localindex.Options {
+	return localindex.Options{Dir: c.tmp + "/hnsw", HNSW: &localindex.HNSWOptions{M: c.m, EfConstruction: c.efc, EfSearch: ef}}
+}
+
+// hnswEstimate is the memory per vector of the HNSW index, for the
+// budget checks.
+func (c *vcase) hnswEstimate() float64 {
+	return float64(5*c.dim+12+perRecord) + float64((2*c.m+1)*4+64)
+}
+
+func (c *vcase) hnswBuild() error {
+	if !c.fits("hnsw build", c.hnswEstimate(), 256<<20) {
 		return nil
 	}
 	freeMemory()
 	base := residentBytes()
 	c.wd.resetPeak()
-	hopts := localindex.HNSWOptions{M: c.m, EfConstruction: c.efc, EfSearch: c.efs[0]}
-	opts := localindex.Options{Dir: c.tmp + "/hnsw", HNSW: &hopts}
-	ix, err := localindex.Open(opts)
+	ix, err := localindex.Open(c.hnswOpts(c.efs[0]))
 	if err != nil {
 		return err
 	}
@@ -550,33 +622,65 @@ func (c *vcase) hnsw() error {
 		return err
 	}
 	c.print(vrow{engine: "hnsw build", rate: rate, recall: -1, bytesPerVec: bytes, rssPerVec: rss, peak: c.wd.peak(),
-		note: fmt.Sprintf("M=%d efC=%d, %d cores, batches of %d; close %.1f s", c.m, c.efc, runtime.GOMAXPROCS(0), c.batch, time.Since(t0).Seconds())})
-	for _, ef := range c.efs {
+		note: fmt.Sprintf("M=%d efC=%d, %d cores (parallel inserts), batches of %d; close %.1f s", c.m, c.efc, runtime.GOMAXPROCS(0), c.batch, time.Since(t0).Seconds())})
+	c.hnswBuilt = true
+	freeMemory()
+	return nil
+}
+
+// query reopens the HNSW index (timing the open with the saved graph) and
+// times it at every EfSearch together with pgvector at every ef_search
+// and the int8 floor, so recall at matched latency compares numbers taken
+// at the same time.
+func (c *vcase) query() error {
+	var engs []*eng
+	var ix *localindex.Index
+	if c.hnswBuilt && c.fits("hnsw query", c.hnswEstimate(), 256<<20) {
 		freeMemory()
 		c.wd.resetPeak()
-		hopts.EfSearch = ef
 		t0 := time.Now()
-		ix, err := localindex.Open(opts)
-		if err != nil {
+		var err error
+		if ix, err = localindex.Open(c.hnswOpts(c.efs[0])); err != nil {
 			return err
 		}
 		open := time.Since(t0)
-		note := "graph loaded"
+		note := "saved graph loaded"
 		if !ix.Recovery().GraphLoaded {
 			note = "graph REBUILT on open"
 		}
-		p50, p95, rec, err := c.search(ix, nil, c.truth)
-		if err != nil {
-			return err
-		}
-		c.print(vrow{engine: fmt.Sprintf("hnsw ef=%d", ef), open: open, p50: p50, p95: p95, recall: rec, peak: c.wd.peak(), note: note,
-			rssPerVec: rss, bytesPerVec: bytes})
-		if err := ix.Close(); err != nil {
-			return err
+		c.print(vrow{engine: "hnsw open", open: open, recall: -1, peak: c.wd.peak(), note: note})
+		defer ix.Close()
+		for _, ef := range c.efs {
+			e := storeEng(fmt.Sprintf("hnsw ef=%d", ef), ix, nil, c.truth)
+			e.before = func() { ix.SetEfSearch(ef) }
+			engs = append(engs, e)
 		}
 	}
-	os.RemoveAll(opts.Dir)
-	freeMemory()
+	if c.pg != nil {
+		engs = append(engs, c.pg.engines...)
+	}
+	if len(engs) == 0 {
+		return nil
+	}
+	engs = append(engs, c.refs()...)
+	ts, err := c.measure(engs...)
+	if err != nil {
+		return err
+	}
+	var ref timing
+	if c.i8 != nil {
+		ref = ts[len(ts)-1]
+	}
+	for i, e := range engs {
+		if e == c.i8 {
+			continue
+		}
+		r := vrow{engine: e.name, p50: ts[i].p50, p95: ts[i].p95, recall: e.recall(len(c.qs)), note: e.note, ref: ref.p50}
+		if c.i8 != nil {
+			r.note = strings.TrimPrefix(r.note+fmt.Sprintf("; int8 floor meanwhile %.2f ms", ref.p50.Seconds()*1000), "; ")
+		}
+		c.print(r)
+	}
 	return nil
 }
 
@@ -610,26 +714,17 @@ func (c *vcase) chromem() error {
 	rate := float64(c.n) / time.Since(start).Seconds()
 	freeMemory()
 	rss := float64(residentBytes()-base) / float64(c.n)
-	var sum float64
-	p50, p95, err := timeQueries(c.qs, func(i int, q []float32) error {
+	e := &eng{name: "chromem-go", truth: c.truth, search: func(q []float32) ([]string, error) {
 		res, err := col.QueryEmbedding(ctx, q, 10, nil, nil)
-		if err != nil {
-			return err
-		}
 		ids := make([]string, len(res))
 		for j, r := range res {
 			ids[j] = r.ID
 		}
-		if i >= 0 {
-			sum += recallOf(ids, c.truth[i])
-		}
-		return nil
-	})
-	if err != nil {
+		return ids, err
+	}}
+	if err := c.measureOne(e, vrow{engine: "chromem-go", rate: rate, rssPerVec: rss, note: "v0.7.0 in memory, exact"}); err != nil {
 		return err
 	}
-	c.print(vrow{engine: "chromem-go", rate: rate, p50: p50, p95: p95, recall: sum / float64(len(c.qs)), rssPerVec: rss, peak: c.wd.peak(),
-		note: "v0.7.0 in memory, exact"})
 	db, col = nil, nil
 	runtime.KeepAlive(db)
 	freeMemory()
@@ -650,11 +745,23 @@ func (c *vcase) chromem() error {
 	}
 	freeMemory()
 	rss = float64(residentBytes()-base) / float64(c.n)
-	p50, p95, rec, err := c.search(backend, nil, c.truth)
+	return c.measureOne(storeEng("kb/chromem", backend, nil, c.truth), vrow{engine: "kb/chromem", rate: brate, rssPerVec: rss, note: "our kb.Store over chromem-go"})
+}
+
+// measureOne times e with the int8 floor and prints its row (r gives the
+// other fields).
+func (c *vcase) measureOne(e *eng, r vrow) error {
+	engs := append([]*eng{e}, c.refs()...)
+	ts, err := c.measure(engs...)
 	if err != nil {
 		return err
 	}
-	c.print(vrow{engine: "kb/chromem", rate: brate, p50: p50, p95: p95, recall: rec, rssPerVec: rss, peak: c.wd.peak(), note: "our kb.Store over chromem-go"})
+	r.p50, r.p95, r.recall, r.peak = ts[0].p50, ts[0].p95, e.recall(len(c.qs)), c.wd.peak()
+	if len(ts) > 1 {
+		r.ref = ts[1].p50
+		r.note += fmt.Sprintf("; int8 floor meanwhile %.2f ms", ts[1].p50.Seconds()*1000)
+	}
+	c.print(r)
 	return nil
 }
 

@@ -11,15 +11,29 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bedrockkit/bedrockkit/kb"
-
 	"github.com/bedrockkit/bedrockkit/kb/pgvector"
 )
 
-// pgvector loads the same data into kb/pgvector over BEDROCKKIT_PG_DSN,
+// pgState holds the pgvector table of a case and one engine per
+// ef_search, timed in the query phase beside localindex.
+type pgState struct {
+	pool    *pgxpool.Pool
+	table   string
+	engines []*eng
+}
+
+func (p *pgState) close() {
+	ctx := context.Background()
+	p.pool.Exec(ctx, "DROP TABLE IF EXISTS "+p.table)
+	p.pool.Exec(ctx, "DELETE FROM bedrockkit_pgvector_migrations WHERE table_name = $1", p.table)
+	p.pool.Close()
+}
+
+// pgvector loads the same data into kb/pgvector over BEDROCKKIT_PG_DSN and
 // builds its HNSW index with the same M and EfConstruction on the same
-// cores (leader plus -pg-workers parallel workers), and measures one row
-// per ef_search value. The server's memory is outside this process's
-// budget; the table and index sizes are reported per vector instead.
+// cores (leader plus -pg-workers parallel workers). The server's memory is
+// outside this process's budget; the table and index sizes are reported
+// per vector instead.
 func (c *vcase) pgvector() error {
 	dsn := os.Getenv("BEDROCKKIT_PG_DSN")
 	if dsn == "" {
@@ -43,21 +57,18 @@ func (c *vcase) pgvector() error {
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
 	var server string
 	if err := pool.QueryRow(ctx, `SELECT 'PostgreSQL ' || current_setting('server_version') || ', pgvector ' ||
 		coalesce((SELECT extversion FROM pg_extension WHERE extname = 'vector'), 'not installed')`).Scan(&server); err != nil {
+		pool.Close()
 		return err
 	}
-	table := fmt.Sprintf("bench_vector_%d", os.Getpid())
-	defer func() {
-		pool.Exec(ctx, "DROP TABLE IF EXISTS "+table)
-		pool.Exec(ctx, "DELETE FROM bedrockkit_pgvector_migrations WHERE table_name = $1", table)
-	}()
-	opts := pgvector.Options{Table: table, Dimensions: c.dim, DeferIndex: true, Search: pgvector.Index,
+	st := &pgState{pool: pool, table: fmt.Sprintf("bench_vector_%d", os.Getpid())}
+	opts := pgvector.Options{Table: st.table, Dimensions: c.dim, DeferIndex: true, Search: pgvector.Index,
 		HNSW: pgvector.HNSWOptions{M: c.m, EfConstruction: c.efc, EfSearch: c.pgEfs[0]}}
 	s, err := pgvector.Open(ctx, pool, opts)
 	if err != nil {
+		st.close()
 		return err
 	}
 	batch := c.batch
@@ -65,41 +76,42 @@ func (c *vcase) pgvector() error {
 	rate, err := c.load(s)
 	c.batch = batch
 	if err != nil {
+		st.close()
 		return err
 	}
 	t0 := time.Now()
 	if err := s.CreateIndex(ctx); err != nil {
+		st.close()
 		return err
 	}
 	build := time.Since(t0)
 	var tableBytes, indexBytes int64
-	if err := pool.QueryRow(ctx, "SELECT pg_table_size($1::regclass), pg_indexes_size($1::regclass)", table).Scan(&tableBytes, &indexBytes); err != nil {
+	if err := pool.QueryRow(ctx, "SELECT pg_table_size($1::regclass), pg_indexes_size($1::regclass)", st.table).Scan(&tableBytes, &indexBytes); err != nil {
+		st.close()
 		return err
 	}
 	c.print(vrow{engine: "pgvector build", rate: float64(c.n) / build.Seconds(), recall: -1,
-		note: fmt.Sprintf("%s; CREATE INDEX %.0f s, M=%d ef_construction=%d, %d+1 processes, maintenance_work_mem %d MB; COPY %.0f rows/s; table %.0f + index %.0f B/vec on disk",
+		note: fmt.Sprintf("%s; CREATE INDEX %.0f s, M=%d ef_construction=%d, 1+%d processes, maintenance_work_mem %d MB; COPY %.0f rows/s; table %.0f + index %.0f B/vec on disk",
 			server, build.Seconds(), c.m, c.efc, c.pgWorkers, maint>>20, rate, float64(tableBytes)/float64(c.n), float64(indexBytes)/float64(c.n))})
 	for _, ef := range c.pgEfs {
 		opts.HNSW.EfSearch = ef
-		st, err := pgvector.Open(ctx, pool, opts)
+		es, err := pgvector.Open(ctx, pool, opts)
 		if err != nil {
+			st.close()
 			return err
 		}
-		p50, p95, rec, err := c.search(st, nil, c.truth)
+		plan, err := es.Explain(ctx, kb.Query{Vector: c.qs[0], K: 10})
 		if err != nil {
+			st.close()
 			return err
 		}
-		plan, err := st.Explain(ctx, pgQuery(c.qs[0]))
-		if err != nil {
-			return err
-		}
-		note := "HNSW index scan"
+		e := storeEng(fmt.Sprintf("pgvector ef=%d", ef), es, nil, c.truth)
+		e.note = "HNSW index scan"
 		if !strings.Contains(plan, "hnsw") {
-			note = "NOT the HNSW index: " + strings.Join(strings.Fields(plan), " ")
+			e.note = "NOT the HNSW index: " + strings.Join(strings.Fields(plan), " ")
 		}
-		c.print(vrow{engine: fmt.Sprintf("pgvector ef=%d", ef), p50: p50, p95: p95, recall: rec, note: note})
+		st.engines = append(st.engines, e)
 	}
+	c.pg = st
 	return nil
 }
-
-func pgQuery(q []float32) kb.Query { return kb.Query{Vector: q, K: 10} }
