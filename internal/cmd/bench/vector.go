@@ -164,9 +164,9 @@ type vcase struct {
 	f32, i8   *eng      // the floor engines (i8 nil if it does not fit)
 	hnswBuilt bool
 	pg        *pgState
-	qs    [][]float32
-	truth [][]int // float32 top-10 of each query
-	ftrue [][]int // float32 top-10 among i%100 == 7 (the filter)
+	qs        [][]float32
+	truth     [][]int // float32 top-10 of each query
+	ftrue     [][]int // float32 top-10 among i%100 == 7 (the filter)
 
 	res map[string]vrow // rows by engine name, for the ratios
 }
@@ -174,16 +174,16 @@ type vcase struct {
 // vrow is one engine's measurements; a negative or zero field is not
 // measured.
 type vrow struct {
-	engine       string
-	rate         float64 // vectors per second loaded (built, for HNSW)
-	open         time.Duration
-	p50, p95     time.Duration
-	recall       float64
-	bytesPerVec  int     // the index's own accounting
-	rssPerVec    float64 // resident memory growth per vector
-	peak         int64   // peak resident memory of the process while it ran
-	note         string
-	ref          time.Duration // p50 of the int8 floor timed alongside
+	engine      string
+	rate        float64 // vectors per second loaded (built, for HNSW)
+	open        time.Duration
+	p50, p95    time.Duration
+	recall      float64
+	bytesPerVec int     // the index's own accounting
+	rssPerVec   float64 // resident memory growth per vector
+	peak        int64   // peak resident memory of the process while it ran
+	note        string
+	ref         time.Duration // p50 of the int8 floor timed alongside
 }
 
 func (c *vcase) header() {
