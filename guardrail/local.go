@@ -511,6 +511,8 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 				return nil, err
 			} else if sc != StrengthNone {
 				p, conf, reason = 1, sc, r
+			} else if pc, r := persuasionAttack(folded, words); pc != StrengthNone {
+				p, conf, reason = 1, pc, "rule: "+r
 			} else {
 				// Reworded text (backwards, spelled out, camel case) is
 				// read by the model too.

@@ -17,7 +17,7 @@ var harmTopics = wordSet(`bomb bombs explosive explosives detonate detonator gre
 	radicalize radicalise extremist manipulate evade evading bypass harm harmful harming dangerous violence
 	violent fake racism hatred hateful assault abuse illegal cheat cheating incite incites inciting harasses
 	harassing burgle burglar spy spying arson vandalize vandalise dox doxx swatting cyberbully cyberbullying
-	anorexia bulimia lockpicking`)
+	anorexia bulimia lockpicking napalm incendiary toxic launders smugglers steals stole forged`)
 
 // HarmfulRequest reports whether words (Words of folded text) name a
 // harmful topic.
@@ -29,3 +29,6 @@ func HarmfulRequest(words []string) bool {
 	}
 	return false
 }
+
+// HarmTopic reports whether folded word w names a harmful topic.
+func HarmTopic(w string) bool { return harmTopics[w] }

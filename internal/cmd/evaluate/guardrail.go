@@ -68,14 +68,18 @@ func runGuardrail(args []string) error {
 	if err != nil {
 		return err
 	}
+	persRecall, persFPR, err := grEvalPersuasion(ctx, "guardrail/testdata/persuasion_attacks.txt", "guardrail/testdata/roleplay_benign.txt")
+	if err != nil {
+		return err
+	}
 	soupRecall := 0.0
 	if *soupReqs != "" {
 		if soupRecall, err = grEvalSoup(ctx, *soupReqs); err != nil {
 			return err
 		}
 	}
-	fmt.Printf("pii_f2=%.3f pii_pattern_precision=%.3f pii_pattern_recall=%.3f injection_accuracy=%.3f injection_fpr=%.3f hatecheck_accuracy=%.3f pii_variant_recall=%.3f injection_evasion_recall=%.3f soup_recall=%.3f\n",
-		piiRes.f2, piiRes.patP, piiRes.patR, injAcc, injFPR, hcAcc, varRecall, evRecall, soupRecall)
+	fmt.Printf("pii_f2=%.3f pii_pattern_precision=%.3f pii_pattern_recall=%.3f injection_accuracy=%.3f injection_fpr=%.3f hatecheck_accuracy=%.3f pii_variant_recall=%.3f injection_evasion_recall=%.3f soup_recall=%.3f persuasion_recall=%.3f roleplay_fpr=%.3f\n",
+		piiRes.f2, piiRes.patP, piiRes.patR, injAcc, injFPR, hcAcc, varRecall, evRecall, soupRecall, persRecall, persFPR)
 	return nil
 }
 
@@ -792,4 +796,49 @@ func grEvalSoup(ctx context.Context, path string) (float64, error) {
 	}
 	fmt.Println()
 	return result, nil
+}
+
+// grEvalPersuasion reports the share of persuasive framings of harmful
+// requests (PAIR-style, written for the project) and of ordinary role-play
+// and hypothetical requests blocked by PROMPT_ATTACK at strength HIGH.
+func grEvalPersuasion(ctx context.Context, attacks, benign string) (float64, float64, error) {
+	pol := &guardrail.Policy{BlockedInputMessaging: "blocked", BlockedOutputsMessaging: "blocked",
+		ContentPolicyConfig: &guardrail.ContentPolicyConfig{FiltersConfig: []guardrail.ContentFilterConfig{
+			{Type: guardrail.FilterPromptAttack, InputStrength: guardrail.StrengthHigh, OutputStrength: guardrail.StrengthNone}}}}
+	g, err := guardrail.NewLocal(pol, guardrail.Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	rate := func(path string) (float64, int, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%w (run from the module root)", err)
+		}
+		blocked, n := 0, 0
+		for l := range strings.Lines(string(b)) {
+			if l = strings.TrimSpace(l); l == "" || strings.HasPrefix(l, "#") {
+				continue
+			}
+			res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: l})
+			if err != nil {
+				return 0, 0, err
+			}
+			n++
+			if res.Blocked {
+				blocked++
+			}
+		}
+		return grRatio(blocked, n), n, nil
+	}
+	a, na, err := rate(attacks)
+	if err != nil {
+		return 0, 0, err
+	}
+	f, nf, err := rate(benign)
+	if err != nil {
+		return 0, 0, err
+	}
+	fmt.Println("== Persuasive framings (PAIR-style) and ordinary role-play, written for the project; PROMPT_ATTACK HIGH: share blocked")
+	fmt.Printf("%-28s %6d %8.3f\n%-28s %6d %8.3f\n\n", "persuasive framings", na, a, "ordinary role-play", nf, f)
+	return a, f, nil
 }
