@@ -174,3 +174,29 @@ func TestFileMemoryRotateKeyAndMigrate(t *testing.T) {
 		t.Fatalf("RotateKey without encryption: %v", err)
 	}
 }
+
+// FuzzEncryptedSessionFile: whatever an encrypted FileMemory's session
+// file holds, Load never panics and returns a session only for the bytes
+// Save wrote.
+func FuzzEncryptedSessionFile(f *testing.F) {
+	ctx := context.Background()
+	dir := f.TempDir()
+	mem, err := agent.OpenFileMemory(ctx, dir, agent.FileMemoryOptions{Keys: staticKeys(&testing.T{}, kek("k", 1))})
+	if err != nil {
+		f.Fatal(err)
+	}
+	mem.Save(ctx, secretSession("s"))
+	name := filepath.Join(dir, "session-s.json")
+	good, _ := os.ReadFile(name)
+	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Add([]byte("BKSESS1\n"))
+	f.Add([]byte(`{"id":"s","version":1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		os.WriteFile(name, b, 0o644)
+		s, err := mem.Load(ctx, "s")
+		if err == nil && !bytes.Equal(b, good) {
+			t.Fatalf("loaded %+v from bytes Save never wrote", s)
+		}
+	})
+}

@@ -605,3 +605,63 @@ func BenchmarkEncryptionCost(b *testing.B) {
 		})
 	}
 }
+
+// FuzzOpenEncryptedSegment: whatever bytes an encrypted index's log
+// segment holds, Open returns every record that authenticates or fails
+// with ErrCorrupt or a key error; it never panics and never returns a
+// record that was not written.
+func FuzzOpenEncryptedSegment(f *testing.F) {
+	tmpl := f.TempDir()
+	p := testKey("fuzz")
+	ix, err := Open(encOpts(tmpl, p))
+	if err != nil {
+		f.Fatal(err)
+	}
+	written := map[string]bool{}
+	for i := range 4 {
+		r := ackRecord(i)
+		written[r.ID] = true
+		ix.Upsert(bg, []kb.Record{r})
+	}
+	ix.DeleteDocuments(bg, ackRecord(1).Partition, []string{ackRecord(1).DocumentID})
+	ix.close(false)
+	segPath := lastSegment(f, tmpl)
+	seg, _ := os.ReadFile(segPath)
+	f.Add(seg)
+	f.Add(seg[:len(seg)-5])
+	f.Add([]byte(walMagicSealed))
+	f.Add(append(bytes.Clone(seg), seg[8:]...))
+	flipped := bytes.Clone(seg)
+	flipped[len(flipped)/2] ^= 1
+	f.Add(flipped)
+	f.Add(validSegment(f)) // plain records in an encrypted index
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := copyDir(t, tmpl)
+		os.Remove(lastSegment(t, dir))
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(segPath)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o := encOpts(dir, p)
+		ix, err := Open(o)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, bedrockkit.ErrInvalidInput) {
+				t.Fatalf("Open failed with %v", err)
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				return // a key or plaintext refusal
+			}
+			o.AllowDataLoss = true
+			if ix, err = Open(o); err != nil {
+				t.Fatalf("Open with AllowDataLoss: %v", err)
+			}
+		}
+		defer ix.Close()
+		ix.mu.RLock()
+		defer ix.mu.RUnlock()
+		for k := range ix.entries {
+			if !written[k.id] {
+				t.Fatalf("record %q was never written", k.id)
+			}
+		}
+	})
+}
