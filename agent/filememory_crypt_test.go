@@ -15,7 +15,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/keyprovider"
 )
 
-func staticKeys(t *testing.T, keys ...keyprovider.StaticKey) *keyprovider.Static {
+func staticKeys(t testing.TB, keys ...keyprovider.StaticKey) *keyprovider.Static {
 	t.Helper()
 	p, err := keyprovider.NewStatic(keys[0], keys[1:]...)
 	if err != nil {
@@ -181,7 +181,7 @@ func TestFileMemoryRotateKeyAndMigrate(t *testing.T) {
 func FuzzEncryptedSessionFile(f *testing.F) {
 	ctx := context.Background()
 	dir := f.TempDir()
-	mem, err := agent.OpenFileMemory(ctx, dir, agent.FileMemoryOptions{Keys: staticKeys(&testing.T{}, kek("k", 1))})
+	mem, err := agent.OpenFileMemory(ctx, dir, agent.FileMemoryOptions{Keys: staticKeys(f, kek("k", 1))})
 	if err != nil {
 		f.Fatal(err)
 	}
