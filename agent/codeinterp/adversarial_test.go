@@ -61,3 +61,25 @@ func TestCodeInterpAttacks(t *testing.T) {
 		t.Fatalf("host heap still holds %d MiB after the attacks", ms.HeapAlloc>>20)
 	}
 }
+
+// TestFileSpaceLimit: writing past MaxFileSpace ends the call with the size
+// limit (with CPU time to spare, so no other limit can stop it first on a
+// loaded machine), and the files written before it stay readable.
+func TestFileSpaceLimit(t *testing.T) {
+	interp := codeinterp.NewLocal(codeinterp.Options{Timeout: time.Minute, CPUTime: 30 * time.Second, MaxFileSpace: 1 << 20})
+	ctx := context.Background()
+	sb, err := interp.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(ctx)
+	_, err = sb.Execute(ctx, `const s = 'x'.repeat(300000); for (let i = 0; ; i++) writeFile('f' + i + '.txt', s)`)
+	var le *codeinterp.LimitError
+	if !errors.As(err, &le) || le.Limit != codeinterp.LimitSize {
+		t.Fatalf("want the size limit, got %v", err)
+	}
+	ex, err := sb.Execute(ctx, `readFile('f0.txt').length`)
+	if err != nil || string(ex.Value) != "300000" {
+		t.Fatalf("file written before the limit: %v %+v", err, ex)
+	}
+}

@@ -80,7 +80,7 @@ func Attacks() []Attack {
 		{Name: "output flood", Code: `for (;;) console.log('x'.repeat(1000))`, Limit: codeinterp.LimitOutput},
 		{Name: "stdout.write flood", Code: `for (;;) process.stdout.write('y')`, Limit: codeinterp.LimitOutput},
 		{Name: "console.error flood", Code: `for (;;) console.error('e'.repeat(100))`, Limit: codeinterp.LimitOutput},
-		{Name: "file space flood", Code: `for (let i = 0; ; i++) writeFile('f' + i + '.txt', 'x'.repeat(1e6))`, Limit: codeinterp.LimitSize},
+		{Name: "file space flood", Code: `const s = 'x'.repeat(1e6); for (let i = 0; ; i++) writeFile('f' + i + '.txt', s)`, Limit: codeinterp.LimitSize},
 		{Name: "append flood", Code: `const fs = require('fs'); for (;;) fs.appendFileSync('log.txt', 'x'.repeat(1e5))`, AnyLimit: true},
 
 		// Catastrophic regular expressions.
