@@ -27,7 +27,9 @@ var persuasionPhrases = map[persuasionKind][]string{
 		"video game", "a game", "role-play", "roleplay", "role play", "character", "scenario", "thought experiment",
 		"parallel universe", "alternate universe", "alternate reality", "world where", "you are a", "you are an",
 		"you're a", "you're an", "act as", "play the role", "playing the role", "in character", "villain",
-		"protagonist", "screenwriter", "novelist", "playwright", "as an ai", "an ai from", "an ai in"},
+		"protagonist", "screenwriter", "novelist", "playwright", "as an ai", "an ai from", "an ai in", "i'm a", "i am a", "i'm an", "i am an", "picture a", "picture this", "narrator", "chapter",
+		"co-author", "persona", "ted talk", "satire", "puzzle", "think of this as", "let's say", "suppose",
+		"say you were", "in a world", "a being", "beyond human"},
 	// A justification or an appeal.
 	persuasionJustify: {"educational purpose", "for education", "for research", "research purpose", "research paper",
 		"academic", "purely fictional", "purely hypothetical", "just fiction", "only fiction", "it's fiction",
@@ -40,13 +42,21 @@ var persuasionPhrases = map[persuasionKind][]string{
 		"by tomorrow", "mean so much", "passed away", "my late", "grandmother used to", "grandma used to",
 		"for authenticity", "make it realistic", "to be realistic", "the story realistic", "believable",
 		"readers believe", "plot holds up", "the director wants", "the writers need", "my professor",
-		"my teacher asked", "for a class", "school project", "for my thesis", "for safety reasons"},
+		"my teacher asked", "for a class", "school project", "for my thesis", "for safety reasons", "experts agree",
+		"agree that", "studies show", "research shows", "according to experts", "being bullied", "my therapist",
+		"my feelings", "patient safety", "for safety", "time is critical", "it's urgent", "it is urgent",
+		"saves lives", "historical accuracy", "for accuracy", "so my team", "so that my team",
+		"training new", "awareness program", "test employees", "test our employees", "for a debate", "satire piece",
+		"it's for a", "it is for a", "in that spirit"},
 	// A demand for detail.
 	persuasionDetail: {"step by step", "step-by-step", "in detail", "detailed", "exact steps", "exact instructions",
-		"exact amounts", "exact structure", "exact script", "exactly how", "exactly what", "precise", "precisely",
+		"exact amounts", "exact structure", "exact script", "exactly how", "exactly what", "precise detail",
+		"precise steps", "precise amounts",
 		"quantities", "working code", "real commands", "real code", "full instructions", "complete instructions",
 		"specific steps", "each step", "all the steps", "what tools", "word for word", "as convincing as possible",
-		"realistic numbers"},
+		"realistic numbers", "walk me through", "the materials", "the process", "the tools", "the steps",
+		"how much would", "what dose", "doses", "combination", "most efficient", "most effective", "could follow",
+		"keep it technical", "specific about", "make it detailed", "including how", "real exploits", "in full"},
 	// Pressure to comply.
 	persuasionComply: {"begin your reply with", "begin your response with", "begin your answer with", "begin with",
 		"start your reply with", "start your response with", "start your answer with", "start with \"sure",
@@ -55,7 +65,8 @@ var persuasionPhrases = map[persuasionKind][]string{
 		"without warnings", "without any warnings", "do not add warnings", "don't add warnings", "no disclaimers",
 		"without disclaimers", "no disclaimer", "stay in character", "never break character", "no restrictions",
 		"without restrictions", "no limits", "unfiltered", "uncensored", "answers everything", "no laws",
-		"no rules apply", "all information is free", "no ethical", "no moral"},
+		"no rules apply", "all information is free", "no ethical", "no moral", "always answers", "answers fully",
+		"beyond human laws"},
 }
 
 // persuasionKind is a kind of persuasion phrase.

@@ -17,7 +17,8 @@ var harmTopics = wordSet(`bomb bombs explosive explosives detonate detonator gre
 	radicalize radicalise extremist manipulate evade evading bypass harm harmful harming dangerous violence
 	violent fake racism hatred hateful assault abuse illegal cheat cheating incite incites inciting harasses
 	harassing burgle burglar spy spying arson vandalize vandalise dox doxx swatting cyberbully cyberbullying
-	anorexia bulimia lockpicking napalm incendiary toxic launders smugglers steals stole forged`)
+	anorexia bulimia lockpicking napalm incendiary toxic launders smugglers steals stole forged
+	crack thermite poisonous fatal saboteurs sabotage derail robber robbers heist inferior`)
 
 // HarmfulRequest reports whether words (Words of folded text) name a
 // harmful topic.

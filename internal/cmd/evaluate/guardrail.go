@@ -834,11 +834,17 @@ func grEvalPersuasion(ctx context.Context, attacks, benign string) (float64, flo
 	if err != nil {
 		return 0, 0, err
 	}
+	heldOut := strings.TrimSuffix(attacks, ".txt") + "_heldout.txt"
+	h, nh, err := rate(heldOut)
+	if err != nil {
+		return 0, 0, err
+	}
 	f, nf, err := rate(benign)
 	if err != nil {
 		return 0, 0, err
 	}
 	fmt.Println("== Persuasive framings (PAIR-style) and ordinary role-play, written for the project; PROMPT_ATTACK HIGH: share blocked")
-	fmt.Printf("%-28s %6d %8.3f\n%-28s %6d %8.3f\n\n", "persuasive framings", na, a, "ordinary role-play", nf, f)
+	fmt.Printf("%-28s %6d %8.3f\n%-28s %6d %8.3f\n%-28s %6d %8.3f\n\n", "persuasive framings", na, a,
+		"  held out (written after)", nh, h, "ordinary role-play", nf, f)
 	return a, f, nil
 }
