@@ -855,15 +855,28 @@ func (ix *Index) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 // every walkCheck nodes of a graph walk), so a done context ends the
 // search, and releases the read lock, promptly.
 func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, filter *kb.CompiledFilter) ([]cand, error) {
-	var accept func(int32) bool
+	// part is the cheap partition check; match evaluates the filter on a
+	// record's metadata (a map lookup per operator), which the scans defer
+	// until a record's score could place it among the best.
+	var accept, part, match func(int32) bool
 	needPart := len(ix.partLive) > 1
+	if needPart {
+		part = func(s int32) bool { return ix.part[s] == pid }
+	}
+	if filter != nil {
+		match = func(s int32) bool { return filter.Match(ix.slots[s].rec.Metadata) }
+		if testMatchCount != nil {
+			m := match
+			match = func(s int32) bool { testMatchCount.Add(1); return m(s) }
+		}
+	}
 	switch {
-	case filter != nil && needPart:
-		accept = func(s int32) bool { return ix.part[s] == pid && filter.Match(ix.slots[s].rec.Metadata) }
-	case filter != nil:
-		accept = func(s int32) bool { return filter.Match(ix.slots[s].rec.Metadata) }
-	case needPart:
-		accept = func(s int32) bool { return ix.part[s] == pid }
+	case match != nil && part != nil:
+		accept = func(s int32) bool { return part(s) && match(s) }
+	case match != nil:
+		accept = match
+	case part != nil:
+		accept = part
 	}
 	if ix.graph != nil {
 		if accept == nil {
@@ -892,10 +905,13 @@ func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, fi
 		return ix.scanList(ctx, qn, k, match)
 	}
 	if ix.hasCodes() && (ix.opts.Quantization == Int8 || len(ix.slots) >= minScreened) {
-		return ix.scanInt8(ctx, qn, k, accept)
+		return ix.scanInt8(ctx, qn, k, part, match)
 	}
-	return ix.scanFloat(ctx, qn, k, accept)
+	return ix.scanFloat(ctx, qn, k, part, match)
 }
+
+// testMatchCount, when set by a test, counts filter evaluations.
+var testMatchCount *atomic.Int64
 
 // Close implements kb.Store. With a Dir it writes a snapshot first, so the
 // next Open does not replay the log. Closing twice is harmless.

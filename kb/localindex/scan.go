@@ -131,8 +131,11 @@ func parallel(ctx context.Context, n, workers, k int, fn func(lo, hi int, t *top
 // context is seen within well under a millisecond of work.
 const checkEvery = 1024
 
-// scanFloat is the exact scan over float32 vectors.
-func (ix *Index) scanFloat(ctx context.Context, qn []float32, k int, accept func(int32) bool) ([]cand, error) {
+// scanFloat is the exact scan over float32 vectors. part (the partition)
+// is checked for every slot, match (the filter) only for those whose
+// score would enter the best k: a record that could not enter needs no
+// filter.
+func (ix *Index) scanFloat(ctx context.Context, qn []float32, k int, part, match func(int32) bool) ([]cand, error) {
 	dim, vecs, inv, slots := ix.dim, ix.vecs, ix.inv, ix.slots
 	return parallel(ctx, len(slots), ix.opts.Workers, k, func(lo, hi int, t *topK) {
 		thr := float32(-2)
@@ -140,11 +143,14 @@ func (ix *Index) scanFloat(ctx context.Context, qn []float32, k int, accept func
 			if (s-lo)%checkEvery == checkEvery-1 && ctx.Err() != nil {
 				return
 			}
-			if slots[s] == nil || (accept != nil && !accept(int32(s))) {
+			if slots[s] == nil || (part != nil && !part(int32(s))) {
 				continue
 			}
 			sc := simd.Dot(qn, vecs[s*dim:(s+1)*dim:(s+1)*dim]) * inv[s]
 			if sc > thr || !t.full() {
+				if match != nil && !match(int32(s)) {
+					continue
+				}
 				t.push(cand{sc, int32(s)})
 				if t.full() {
 					thr = t.h[0].score
@@ -173,8 +179,11 @@ var approxPool = sync.Pool{New: func() any { return new([]float32) }}
 // max(k*RescoreFactor, 64). Those are rescored exactly; the k-th exact
 // score T is then a threshold: a vector whose approximate score plus its
 // residual bound is below T cannot be in the top k. Pass 2 rescores the
-// rest that are not ruled out. The result equals a float32 scan's.
-func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(int32) bool) ([]cand, error) {
+// rest that are not ruled out. The result equals a float32 scan's. As
+// in scanFloat, the filter (match) is evaluated only where a record's
+// approximate score would enter pass 1's list or its bound reaches the
+// threshold in pass 2.
+func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, part, match func(int32) bool) ([]cand, error) {
 	dim, codes, scales, slots := ix.dim, ix.codes, ix.scales, ix.slots
 	ap := approxPool.Get().(*[]float32)
 	defer approxPool.Put(ap)
@@ -190,13 +199,17 @@ func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(
 			if (s-lo)%checkEvery == checkEvery-1 && ctx.Err() != nil {
 				return
 			}
-			if slots[s] == nil || (accept != nil && !accept(int32(s))) {
+			if slots[s] == nil || (part != nil && !part(int32(s))) {
 				approx[s] = skip
 				continue
 			}
 			sc := simd.DotInt8(qn, codes[s*dim:(s+1)*dim:(s+1)*dim]) * scales[s]
 			approx[s] = sc
 			if sc > thr || !t.full() {
+				if match != nil && !match(int32(s)) {
+					approx[s] = skip
+					continue
+				}
 				t.push(cand{sc, int32(s)})
 				if t.full() {
 					thr = t.h[0].score
@@ -238,6 +251,9 @@ func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, accept func(
 			continue
 		}
 		if a+resid[s]+margin >= top.h[0].score {
+			if match != nil && !match(int32(s)) {
+				continue // not checked in pass 1, and filtered out
+			}
 			if err := exact(int32(s)); err != nil {
 				return nil, err
 			}

@@ -1,7 +1,11 @@
 package localindex
 
 import (
+	"math"
+	"slices"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit/kb"
@@ -79,4 +83,73 @@ func TestSetEfSearch(t *testing.T) {
 		t.Fatalf("recall %.3f at ef 200, %.3f at ef 4", high, low)
 	}
 	(&Index{}).SetEfSearch(5) // no HNSW: nothing happens
+}
+
+// TestFilterEvaluatedLazily: an exact search with a selective filter
+// evaluates it only for records whose score could place them among the
+// best (at a million records, evaluating it for every record made a 1%
+// filter cost twice the unfiltered search), and still returns exactly
+// the brute-force top K among the matching records.
+func TestFilterEvaluatedLazily(t *testing.T) {
+	const n = 200000 // pass 1 of the int8 scan keeps 100 candidates: the filter must match more
+	vecs := clustered(n, 8, 21)
+	for name, o := range map[string]Options{"auto": {}, "float32": {Quantization: Float32}, "int8": {Quantization: Int8}} {
+		t.Run(name, func(t *testing.T) {
+			ix, _ := Open(o)
+			defer ix.Close()
+			var recs []kb.Record
+			for i, v := range vecs {
+				recs = append(recs, kb.Record{ID: strconv.Itoa(i), DocumentID: "d", Partition: "p" + strconv.Itoa(i%2), Vector: v,
+					Metadata: map[string]any{"g": float64(i % 100)}})
+			}
+			if err := ix.Upsert(bg, recs); err != nil {
+				t.Fatal(err)
+			}
+			var count atomic.Int64
+			testMatchCount = &count
+			defer func() { testMatchCount = nil }()
+			f := kb.Equals("g", 42)
+			queries := 20
+			for qi := range queries {
+				q := vecs[(qi*131)%n]
+				got, err := ix.Search(bg, kb.Query{Vector: q, K: 10, Filter: &f, Partition: "p0"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Brute force among the matching records of p0.
+				type sc struct {
+					s  float64
+					id string
+				}
+				var all []sc
+				for i, v := range vecs {
+					if i%2 == 0 && i%100 == 42 {
+						all = append(all, sc{cosine(q, v), strconv.Itoa(i)})
+					}
+				}
+				slices.SortFunc(all, func(a, b sc) int {
+					switch {
+					case a.s > b.s:
+						return -1
+					case a.s < b.s:
+						return 1
+					}
+					return strings.Compare(a.id, b.id)
+				})
+				if len(got) != 10 {
+					t.Fatalf("%d hits", len(got))
+				}
+				for i, h := range got {
+					if h.ID != all[i].id && math.Abs(h.Score-all[i].s) > 1e-5 {
+						t.Fatalf("query %d hit %d: %s (%.6f), want %s (%.6f)", qi, i, h.ID, h.Score, all[i].id, all[i].s)
+					}
+				}
+			}
+			per := float64(count.Load()) / float64(queries)
+			t.Logf("filter evaluated %.0f times per query over %d records in the partition", per, n/2)
+			if per > n/2/2 {
+				t.Fatalf("filter evaluated %.0f times per query: not deferred", per)
+			}
+		})
+	}
 }
