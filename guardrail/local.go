@@ -500,7 +500,7 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 		switch f.Type {
 		case FilterPromptAttack:
 			m := classify.PromptAttack()
-			p = m.Prob(features())
+			p = classify.AttackProb(m, features(), folded)
 			conf = confidence(p, float64(m.Low), float64(m.Medium), float64(m.High))
 			reason = fmt.Sprintf("classifier p=%.2f", p)
 			if r := ruleAttack(folded); r != "" {
@@ -517,7 +517,11 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 				// Reworded text (backwards, spelled out, camel case) is
 				// read by the model too.
 				for _, cv := range classifierViews(raw, folded) {
-					if dp := m.Prob(classify.Features(cv.text)); dp >= float64(m.Medium) && dp > p {
+					bar := float64(m.Medium)
+					if cv.strict {
+						bar = max(float64(m.High), strictViewBar)
+					}
+					if dp := classify.AttackProb(m, classify.Features(cv.text), cv.text); dp >= bar && dp > p {
 						p, conf, reason = dp, confidence(dp, float64(m.Low), float64(m.Medium), float64(m.High)), cv.name+"classifier"
 					}
 				}
@@ -538,7 +542,7 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 					if withROT13 && dec == r13 {
 						continue
 					}
-					if dp := m.Prob(classify.Features(df)); dp >= float64(m.Medium) {
+					if dp := classify.AttackProb(m, classify.Features(df), df); dp >= float64(m.Medium) {
 						p, conf, reason = dp, confidence(dp, float64(m.Low), float64(m.Medium), float64(m.High)), "encoded payload: classifier"
 						break
 					}
@@ -575,6 +579,10 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 	}
 	return out, nil
 }
+
+// strictViewBar is the least probability a strict classifier view (see
+// attackView) counts from.
+const strictViewBar = 0.8
 
 // soupAttack looks for an optimised adversarial suffix: a span at the end
 // of a line that reads as token soup rather than language (package

@@ -156,8 +156,14 @@ func evasiveAttack(raw, folded string) string {
 	return ""
 }
 
-// attackView is a rewording of a text, named for the reason it gives.
-type attackView struct{ name, text string }
+// attackView is a rewording of a text, named for the reason it gives;
+// strict views count for the model only from its HIGH confidence
+// threshold (they are read for every short text, so a lower bar would
+// add false positives).
+type attackView struct {
+	name, text string
+	strict     bool
+}
 
 // rewordedViews returns the folded text, then the readings that restore
 // word boundaries folding loses: letters spelled out one at a time with a
@@ -165,23 +171,25 @@ type attackView struct{ name, text string }
 // together in camel case, forwards or backwards. Each is built only when
 // the text has that shape.
 func rewordedViews(raw, folded string) []attackView {
-	views := []attackView{{"", folded}}
+	views := []attackView{{name: "", text: folded}}
 	if spelledOut(raw) {
-		views = append(views, attackView{"spelled out: ", normalize.Full(despell(raw)).String()})
+		views = append(views, attackView{name: "spelled out: ", text: normalize.Full(despell(raw)).String()})
 	}
 	fwd, rev := hasCamel(raw)
 	if fwd {
-		views = append(views, attackView{"words run together: ", normalize.Full(camelSplit(raw, false)).String()})
+		views = append(views, attackView{name: "words run together: ", text: normalize.Full(camelSplit(raw, false)).String()})
 	}
 	if rev {
-		views = append(views, attackView{"words run together, reversed: ", reverseRunes(normalize.Full(camelSplit(raw, true)).String())})
+		views = append(views, attackView{name: "words run together, reversed: ", text: reverseRunes(normalize.Full(camelSplit(raw, true)).String())})
 	}
 	return views
 }
 
 // classifierViews are the texts besides the folded text that the
 // prompt-attack model reads: the reworded views and, for each that reads
-// as English written backwards, its reverse.
+// as English written backwards, its reverse; and the folded text with its
+// words in reverse order (the model reads word order across words), when
+// it is short or an override's object comes before its verb.
 func classifierViews(raw, folded string) []attackView {
 	var out []attackView
 	for i, v := range rewordedViews(raw, folded) {
@@ -189,8 +197,11 @@ func classifierViews(raw, folded string) []attackView {
 			out = append(out, v)
 		}
 		if looksReversed(v.text) {
-			out = append(out, attackView{v.name + "reversed text: ", reverseRunes(v.text)})
+			out = append(out, attackView{name: v.name + "reversed text: ", text: reverseRunes(v.text)})
 		}
+	}
+	if len(folded) <= 1024 || objectBeforeVerb(folded) {
+		out = append(out, attackView{name: "reversed words: ", text: reverseWords(folded), strict: true})
 	}
 	return out
 }

@@ -4,7 +4,8 @@
 //
 //	go generate ./guardrail/internal/classify
 //
-// Prompt attack: DIR/injection/*.jsonl (label, text) and *.csv (prompt, type).
+// Prompt attack: DIR/injection/*.jsonl (label, text) and *.csv (prompt, type),
+// read as classify.AttackFeatures (n-grams, n-grams across words, cues).
 // Hate: DIR/toxicity/*.csv (HateCheck: test_case, label_gold, templ_id).
 // Both also learn from everyday requests that are neither: the user turns of
 // DIR/bfcl/question/*.json (weather, recipes, finance, code, ...), so that
@@ -40,6 +41,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"flag"
@@ -52,6 +54,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bedrockkit/bedrockkit/guardrail"
 	"github.com/bedrockkit/bedrockkit/guardrail/internal/classify"
 	"github.com/bedrockkit/bedrockkit/guardrail/internal/normalize"
 )
@@ -117,7 +120,7 @@ func main() {
 	}
 	if *only == "" || *only == "prompt_attack" {
 		fit("prompt_attack", append(append(inj, everyday...), written...), *out, false, nil, func(s string) ([]classify.Feature, float64) {
-			return classify.Features(normalize.Full(s).String()), 1
+			return classify.AttackFeatures(normalize.Full(s).String()), 1
 		})
 	}
 	if *only == "" || *only == "hate" {
@@ -135,6 +138,16 @@ func main() {
 }
 
 var holdout bool
+
+// epochs is the number of passes of SGD.
+var epochs = func() int {
+	if v := os.Getenv("EPOCHS"); v != "" {
+		var n int
+		fmt.Sscan(v, &n)
+		return n
+	}
+	return 24
+}()
 
 func check(err error) {
 	if err != nil {
@@ -514,7 +527,7 @@ func fit(name string, ex []example, outDir string, hate bool, extraTest []exampl
 	var runs []cvRun
 	bestLoss := math.Inf(1)
 	for _, l2 := range []float64{1e-6, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2} {
-		h := hyper{l2, 12}
+		h := hyper{l2, epochs}
 		probs := crossVal(dev, h)
 		loss, se := logLoss(dev, probs)
 		fmt.Printf("%s cv l2=%g balanced log loss=%.4f ± %.4f\n", name, h.l2, loss, se)
@@ -539,6 +552,15 @@ func fit(name string, ex []example, outDir string, hate bool, extraTest []exampl
 	heldOut := train(dev, best)
 	heldOut.Low, heldOut.Medium, heldOut.High = low, med, high
 	report(name+" cross-validated", dev, bestProbs, heldOut)
+	if !hate {
+		guardCV(dev, bestProbs, heldOut.Low)
+		if os.Getenv("SWEEP") != "" {
+			for _, t := range []float32{0.3, 0.35, 0.4, 0.45} {
+				fmt.Printf("-- classifier threshold %.2f\n", t)
+				guardCV(dev, bestProbs, t)
+			}
+		}
+	}
 	report(name+" held-out", test, probsOf(heldOut, test), heldOut)
 	if len(extraTest) > 0 {
 		var xs []vec
@@ -644,6 +666,9 @@ func report(title string, vs []vec, probs []float64, m *classify.Model) {
 		tp, fp, tn, fn, efp, en := 0, 0, 0, 0, 0, 0
 		for i, v := range vs {
 			pred := probs[i] >= float64(st.t)
+			if os.Getenv("DUMPALL") != "" && st.name == "HIGH" && !v.ex.extra && pred != (v.label == 1) {
+				fmt.Fprintf(os.Stderr, "MISS %s %s label=%d p=%.2f %.200q\n", title, v.ex.group, v.label, probs[i], v.ex.text)
+			}
 			switch {
 			case v.ex.extra:
 				en++
@@ -727,4 +752,68 @@ func perTarget(name string, vs []vec, h hyper, t float32) {
 		fmt.Printf("%s target held out %-16s n=%3d accuracy=%.3f\n", name, g, len(te), float64(ok)/float64(len(te)))
 	}
 	fmt.Printf("%s target held out %-16s n=%3d accuracy=%.3f\n", name, "(all)", nAll, float64(okAll)/float64(max(nAll, 1)))
+}
+
+// guardCV estimates the whole PROMPT_ATTACK filter (strength HIGH) on
+// cross-validation: a text is blocked if the guard's rules block it (the
+// reason names a rule, a decoded payload's rule, token soup or a
+// persuasive framing; these do not depend on the model) or if its
+// out-of-fold probability reaches the LOW confidence threshold. The
+// reworded views the guard also reads are left out (they use the shipped,
+// in-sample model), so the estimate is slightly low.
+func guardCV(vs []vec, probs []float64, low float32) {
+	g, err := guardrail.NewLocal(&guardrail.Policy{BlockedInputMessaging: "x", BlockedOutputsMessaging: "x",
+		ContentPolicyConfig: &guardrail.ContentPolicyConfig{FiltersConfig: []guardrail.ContentFilterConfig{
+			{Type: guardrail.FilterPromptAttack, InputStrength: guardrail.StrengthHigh, OutputStrength: guardrail.StrengthNone}}}},
+		guardrail.Options{})
+	check(err)
+	per := map[string]*[4]int{} // tp fp tn fn by set
+	for i, v := range vs {
+		if v.ex.extra {
+			continue
+		}
+		res, err := g.Assess(context.Background(), guardrail.SourceInput, guardrail.Content{Text: v.ex.text})
+		check(err)
+		rule := false
+		if a := res.Assessments[0].ContentPolicy; a != nil {
+			for _, f := range a.Filters {
+				rule = rule || f.Detected && !strings.HasSuffix(f.Reason, "classifier") && !strings.HasPrefix(f.Reason, "classifier")
+			}
+		}
+		pred := rule || probs[i] >= float64(low)
+		c := per[v.ex.group]
+		if c == nil {
+			c = &[4]int{}
+			per[v.ex.group] = c
+		}
+		switch {
+		case pred && v.label == 1:
+			c[0]++
+		case pred:
+			c[1]++
+		case v.label == 0:
+			c[2]++
+		default:
+			c[3]++
+		}
+	}
+	var all [4]int
+	var names []string
+	for k := range per {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range append(names, "all") {
+		c := per[k]
+		if k == "all" {
+			c = &all
+		} else {
+			for j := range all {
+				all[j] += c[j]
+			}
+		}
+		n := c[0] + c[1] + c[2] + c[3]
+		fmt.Printf("prompt_attack guard cross-validated %-20s n=%4d accuracy=%.3f recall=%.3f fpr=%.3f\n", k, n,
+			float64(c[0]+c[2])/float64(max(n, 1)), float64(c[0])/float64(max(c[0]+c[3], 1)), float64(c[1])/float64(max(c[1]+c[2], 1)))
+	}
 }
