@@ -41,7 +41,7 @@ var attackCuePhrases = [...][]string{
 		"die artikel", "alles davor", "alles zuvor", "alle anweisungen", "tus instrucciones", "todas las instrucciones",
 		"tes instructions", "le tue istruzioni", "sve instrukcije", "sve upute"},
 	cueOpinion: {"what do you think of", "wie findest du", "was haltst du von", "que opinas de", "qu'en penses-tu"},
-	cuePwn: {"pwned", "jailbreak", "jailbroken", "dan mode", "developer mode"},
+	cuePwn:     {"pwned", "jailbreak", "jailbroken", "dan mode", "developer mode"},
 }
 
 // Cue kinds, as bits.
@@ -84,7 +84,9 @@ var attackCueIndex = func() (t [cueKinds + cueKinds*cueKinds]uint32) {
 	return t
 }()
 
-func isWordByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80 || c == '\'' }
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80 || c == '\''
+}
 
 // attackCues returns the cue kinds of folded text, as bits.
 func attackCues(folded string) uint32 {
