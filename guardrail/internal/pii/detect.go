@@ -1453,6 +1453,11 @@ func (c *scan) addresses() {
 				if last+1 < len(ws) && ws[last+1].digit && c.gap(ws[last], ws[last+1]) == " " {
 					end = ws[last+1].b
 				}
+			} else if m > k+1 && m-k-1 <= 3 && m < len(ws) && ws[m].digit && len(ws[m].text) <= 5 && c.gap(ws[m-1], ws[m]) == " " &&
+				(m+1 == len(ws) || c.gap(ws[m], ws[m+1]) != " " || addrUnits[strings.ToLower(ws[m+1].text)]) {
+				// A number, a street name and the house number after it,
+				// as most of Europe writes it: "20789 Allika 46".
+				start, end = w.a, ws[m].b
 			} else if m > k+1 && m-k-1 <= 4 && hasAny(c.before(w.a, 40), "address", "live", "at ", "to ", "on ", "moved", "located", "ship", "send", "deliver", "visit") {
 				start, end = w.a, ws[m-1].b
 			}
@@ -1471,6 +1476,23 @@ func (c *scan) addresses() {
 			}
 		case lw == "box" && k > 0 && strings.HasSuffix(strings.ToLower(strings.TrimSpace(s[max(0, w.a-6):w.a])), "o.") && k+1 < len(ws) && ws[k+1].digit:
 			start, end = max(0, strings.LastIndex(s[:w.a], "P")), ws[k+1].b
+		case shipPrefixes[lw] && k+1 < len(ws) && ws[k+1].cap && c.gap(w, ws[k+1]) == " ":
+			// A ship of a military address: "USNS Botolen\nFPO AE 12345".
+			start, end = w.a, ws[k+1].b
+		case lw == "corner" && k > 0 && strings.ToLower(ws[k-1].text) == "the" && k+1 < len(ws) && strings.ToLower(ws[k+1].text) == "of":
+			// "the corner of Main Street and 5th Avenue".
+			m, and := k+2, false
+			for m < len(ws) && m <= k+12 && strings.Trim(c.gap(ws[m-1], ws[m]), " .") == "" && strings.Count(c.gap(ws[m-1], ws[m]), "\n") == 0 {
+				lm := strings.ToLower(ws[m].text)
+				if !(ws[m].cap || ws[m].digit || isStreetWord(ws[m].text) || lm == "and" || len(lm) <= 4) || commonCaps[lm] && lm != "and" && lm != "street" && lm != "road" && lm != "avenue" && lm != "lane" && lm != "drive" {
+					break
+				}
+				and = and || lm == "and"
+				m++
+			}
+			if and && m > k+3 {
+				start, end = ws[k-1].a, ws[m-1].b
+			}
 		}
 		if start < 0 || c.covered(start, end) {
 			continue
@@ -1481,12 +1503,13 @@ func (c *scan) addresses() {
 				continue
 			}
 			g := s[end:ws[m].a]
-			if len(g) > 6 || strings.Count(g, "\n") > 1 || strings.TrimLeft(g, " ,\n.") != "" {
+			if len(g) > 8 || strings.Count(g, "\n") > 2 || strings.TrimLeft(g, " ,\n.") != "" {
 				break
 			}
 			x := ws[m]
 			lx := strings.ToLower(x.text)
-			if x.cap || x.digit && len(x.text) <= 6 || usStates[x.text] || addrUnits[lx] || isStreetWord(x.text) || places[lx] || len(x.text) == 2 && strings.ToUpper(x.text) == x.text {
+			upper := len(x.text) >= 2 && strings.ToUpper(x.text) == x.text && strings.ToLower(x.text) != x.text
+			if x.cap || x.digit && len(x.text) <= 6 || usStates[x.text] || addrUnits[lx] || isStreetWord(x.text) || places[lx] || upper {
 				if x.cap && commonCaps[lx] && !places[lx] && !addrUnits[lx] {
 					break
 				}
@@ -1526,6 +1549,17 @@ func (c *scan) names() {
 		}
 		run := ws[k:m]
 		k = m
+		// An organisation, a law or a body: neither a person nor a place.
+		org := false
+		for _, w := range run {
+			org = org || orgWords[strings.ToLower(w.text)]
+		}
+		if m < len(ws) && c.gap(run[len(run)-1], ws[m]) == " " && orgWords[strings.ToLower(ws[m].text)] {
+			org = true
+		}
+		if org {
+			continue
+		}
 		// Trim ordinary words at both ends.
 		for len(run) > 0 && (commonCaps[strings.ToLower(run[0].text)] || run[0].init && len(run) > 1 && false) {
 			run = run[1:]

@@ -130,7 +130,20 @@ var streetEndings = []string{"tie", "katu", "gatan", "vägen", "vagen", "vej", "
 	"laan", "straat", "veien", "gate", "utca", "ulica", "street", "road", "stræde", "vegen", "polku", "kuja"}
 
 // addrUnits introduce a unit inside an address.
-var addrUnits = set(`apt apt. apartment suite ste ste. unit flat room floor fl. bldg building no. nr.`)
+var addrUnits = set(`apt apt. apartment suite ste ste. unit flat room floor fl. bldg building no. nr. box psc cmr apo fpo dpo`)
+
+// shipPrefixes start the name of a ship in a military (FPO) address.
+var shipPrefixes = set(`usns usnv uss uscgc`)
 
 var usStates = set(`AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC
 ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR`)
+
+// orgWords mark a run of capitalised words as the name of an organisation,
+// a law or a body ("Allstate Insurance Group", "Civil Rights Act",
+// "American Border Force"), not of a person or a place.
+var orgWords = set(`inc inc. corp corp. corporation company co co. llc ltd ltd. limited gmbh ag sa plc nv bv group holdings
+partners associates bank insurance investments investment capital resources solutions systems technologies
+technology agency foundation institute university college school hospital clinic association society council
+committee department ministry services consulting industries enterprises media labs laboratories studios
+airlines airways motors pharmaceuticals pharma energy records publishing network fund trust club union act
+force commission authority bureau board museum library journal magazine`)
