@@ -440,7 +440,16 @@ type blockView struct {
 	raw, folded string
 	ws          []string
 	wsDone      bool
+	views       []attackView        // rewordedViews, once computed
 	featBuf     *[]classify.Feature // from featurePool
+}
+
+// reworded returns rewordedViews(raw, folded).
+func (v *blockView) reworded() []attackView {
+	if v.views == nil {
+		v.views = rewordedViews(v.raw, v.folded)
+	}
+	return v.views
 }
 
 // words returns wordsOf(folded).
@@ -505,7 +514,7 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 			reason = fmt.Sprintf("classifier p=%.2f", p)
 			if r := ruleAttack(folded); r != "" {
 				p, conf, reason = 1, StrengthHigh, "rule: "+r
-			} else if r := evasiveAttack(raw, folded); r != "" {
+			} else if r := evasiveAttack(raw, folded, v.reworded()); r != "" {
 				p, conf, reason = 1, StrengthHigh, "rule: "+r
 			} else if sc, r, err := soupAttack(ctx, raw, words); err != nil {
 				return nil, err
@@ -516,7 +525,7 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 			} else {
 				// Reworded text (backwards, spelled out, camel case) is
 				// read by the model too.
-				for _, cv := range classifierViews(raw, folded) {
+				for _, cv := range classifierViews(folded, v.reworded()) {
 					bar := float64(m.Medium)
 					if cv.strict {
 						bar = max(float64(m.High), strictViewBar)

@@ -106,8 +106,8 @@ func FuzzPromptAttackRules(f *testing.F) {
 		if len(s) > 1<<14 {
 			return
 		}
-		a, b := ruleAttack(s), evasiveAttack(s, s)
-		if a != ruleAttack(s) || b != evasiveAttack(s, s) {
+		a, b := ruleAttack(s), evasiveAttack(s, s, rewordedViews(s, s))
+		if a != ruleAttack(s) || b != evasiveAttack(s, s, rewordedViews(s, s)) {
 			t.Fatal("rules are not deterministic")
 		}
 		for _, d := range decodedPayloads(s, true) {

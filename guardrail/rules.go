@@ -39,7 +39,8 @@ var attackRules = []struct {
 	{"instruction override", regexp.MustCompile(`\b(previous|prior|above|earlier|preceding|initial|original|system|your) (\w+ )?(instructions|rules|guidelines|directives|prompt|restrictions) (no longer|don't|do not|shall not|won't) (apply|matter|count|bind you)\b`)},
 	{"instruction override", regexp.MustCompile(`\b(the|your|all|these|those|any) (\w+ )?(instructions|rules|guidelines|directives|restrictions|prompts?) (above|before|given (earlier|before|above)|you were given|you have been given|you got) (no longer|don't|do not|shall not|won't|are void|are cancell?ed|are revoked|are obsolete)\b`)},
 	{"memory wipe", regexp.MustCompile(`\b(erase|wipe|clear|delete|reset|purge)\b(\s+\w+){0,2}?\s+(your|all (of )?your|all (of )?the (previous|prior|above|earlier))\s+(\w+\s+)?(memory|memories|training|programming|instructions|rules|guidelines|conditioning|system prompt|restrictions)\b`)},
-	{"jailbreak persona", regexp.MustCompile(`\b(you are|you're|you will be) (now )?no longer (bound|restricted|limited|constrained|required|obligated|governed)\b`)},
+	{"jailbreak persona", regexp.MustCompile(`\b(you are|you're|you will be) (now )?no longer (bound|restricted|limited|constrained|required|obligated|governed|an? (ai|assistant|chatbot|language model|ai model|ai assistant))\b`)},
+	{"jailbreak persona", regexp.MustCompile(`\b(answer|respond to|reply to)\b.{0,20}\b(every|any|all)\b.{0,30}\b(without|with no|free of)\b(\s+\w+){0,2}?\s+(filters?|restrictions|limits|limitations|censorship|rules|guidelines|warnings|refusals?)\b`)},
 	{"role-play jailbreak", regexp.MustCompile(`\b(act|behave|respond|answer|reply|operate|pretend) (as if|as though|like) (you (have|had|were) )?(no|without|never had|free of|free from) (rules|restrictions|guidelines|instructions|system prompt|filters|limits|limitations|guardrails|content polic(y|ies))\b`)},
 }
 
@@ -127,7 +128,9 @@ func reverseWords(s string) string {
 // when it holds a trigger written backwards, and text of more than 1 KB
 // with its words reversed only when an override's object comes before its
 // verb.
-func evasiveAttack(raw, folded string) string {
+//
+// views must be rewordedViews(raw, folded).
+func evasiveAttack(raw, folded string, views []attackView) string {
 	sq := squashed(folded)
 	if squashMatcher.Contains(sq, squashedAttacks) {
 		return "spelled-out attack phrase"
@@ -135,7 +138,6 @@ func evasiveAttack(raw, folded string) string {
 	if squashMatcher.Contains(reverseBytes(sq), squashedAttacks) {
 		return "reversed text: attack phrase"
 	}
-	views := rewordedViews(raw, folded)
 	for i, v := range views {
 		if i > 0 {
 			if r := ruleAttack(v.text); r != "" {
@@ -147,7 +149,7 @@ func evasiveAttack(raw, folded string) string {
 				return v.name + "reversed text: " + r
 			}
 		}
-		if len(v.text) <= 1024 || objectBeforeVerb(v.text) {
+		if len(v.text) <= 1024 || views[i].objectBeforeVerb() {
 			if r := ruleAttack(reverseWords(v.text)); r != "" {
 				return v.name + "reversed words: " + r
 			}
@@ -163,6 +165,18 @@ func evasiveAttack(raw, folded string) string {
 type attackView struct {
 	name, text string
 	strict     bool
+	obv        int8 // objectBeforeVerb(text): 0 not known yet, 1 true, 2 false
+}
+
+// objectBeforeVerb is objectBeforeVerb(v.text), computed once.
+func (v *attackView) objectBeforeVerb() bool {
+	if v.obv == 0 {
+		v.obv = 2
+		if objectBeforeVerb(v.text) {
+			v.obv = 1
+		}
+	}
+	return v.obv == 1
 }
 
 // rewordedViews returns the folded text, then the readings that restore
@@ -190,9 +204,11 @@ func rewordedViews(raw, folded string) []attackView {
 // as English written backwards, its reverse; and the folded text with its
 // words in reverse order (the model reads word order across words), when
 // it is short or an override's object comes before its verb.
-func classifierViews(raw, folded string) []attackView {
+//
+// views must be rewordedViews(raw, folded).
+func classifierViews(folded string, views []attackView) []attackView {
 	var out []attackView
-	for i, v := range rewordedViews(raw, folded) {
+	for i, v := range views {
 		if i > 0 {
 			out = append(out, v)
 		}
@@ -200,7 +216,7 @@ func classifierViews(raw, folded string) []attackView {
 			out = append(out, attackView{name: v.name + "reversed text: ", text: reverseRunes(v.text)})
 		}
 	}
-	if len(folded) <= 1024 || objectBeforeVerb(folded) {
+	if len(folded) <= 1024 || views[0].objectBeforeVerb() {
 		out = append(out, attackView{name: "reversed words: ", text: reverseWords(folded), strict: true})
 	}
 	return out

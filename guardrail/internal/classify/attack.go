@@ -166,20 +166,42 @@ func appendCrossWord(dst []Feature, folded string) []Feature {
 		return dst
 	}
 	v := float32(CrossWordWeight / math.Sqrt(float64(k)))
-	for i := 0; i+crossN <= len(folded); i++ {
-		if folded[i] != ' ' {
-			dst = append(dst, Feature{fnvString(crossBasis, folded[i:i+crossN]) & (Dim - 1), v})
-		}
-	}
+	crossWordHashes(folded, func(idx uint32) { dst = append(dst, Feature{idx, v}) })
 	return dst
 }
 
-func fnvString(h uint32, s string) uint32 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint32(s[i])
-		h *= 16777619
+// crossBase is the base of the rolling hash of the cross-word n-grams, and
+// crossTop its power crossN-1.
+const crossBase = 16777619
+
+var crossTop = func() uint32 {
+	p := uint32(1)
+	for range crossN - 1 {
+		p *= crossBase
 	}
-	return h
+	return p
+}()
+
+// crossWordHashes calls fn with the feature index of every cross-word
+// n-gram of folded text, in order: a polynomial hash rolled over the text,
+// two multiplications a byte.
+func crossWordHashes(folded string, fn func(uint32)) {
+	if len(folded) < crossN {
+		return
+	}
+	var h uint32
+	for i := 0; i < crossN; i++ {
+		h = h*crossBase + uint32(folded[i])
+	}
+	for i := 0; ; i++ {
+		if folded[i] != ' ' {
+			fn(((h ^ crossBasis) * 0x9e3779b1) >> (32 - Bits))
+		}
+		if i+crossN >= len(folded) {
+			return
+		}
+		h = (h-uint32(folded[i])*crossTop)*crossBase + uint32(folded[i+crossN])
+	}
 }
 
 // AttackProb is the prompt-attack model's probability for folded text
@@ -191,14 +213,10 @@ func AttackProb(m *Model, ngrams []Feature, folded string) float64 {
 		z += float64(m.Weights[f.Index] * f.Value)
 	}
 	if k := crossWordCount(folded); k > 0 {
-		v := float32(CrossWordWeight / math.Sqrt(float64(k)))
 		var sum float32
-		for i := 0; i+crossN <= len(folded); i++ {
-			if folded[i] != ' ' {
-				sum += m.Weights[fnvString(crossBasis, folded[i:i+crossN])&(Dim-1)] * v
-			}
-		}
-		z += float64(sum)
+		w := m.Weights
+		crossWordHashes(folded, func(idx uint32) { sum += w[idx] })
+		z += float64(sum * float32(CrossWordWeight/math.Sqrt(float64(k))))
 	}
 	var buf [cueKinds * cueKinds]Feature
 	for _, f := range AppendAttackCues(buf[:0], folded) {

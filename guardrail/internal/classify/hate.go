@@ -118,7 +118,7 @@ type hateScanner struct {
 	// pending is the last evaluative word, committed once postScope words
 	// have passed without a post-negator, or at a clause boundary.
 	pending struct {
-		kind    uint16 // 0: none
+		kind    uint32 // 0: none
 		negated bool
 		weak    bool // weakWords
 		at      int
@@ -126,6 +126,7 @@ type hateScanner struct {
 	// The segment (a sentence, or the part of one on either side of a
 	// contrast) being read, and the one before.
 	seg, prev segment
+	camel     bool // the word before was "camel" (a slur with the next)
 }
 
 type segment struct {
@@ -240,7 +241,11 @@ func scanHate(folded string, words []string) hateInfo {
 	h := hateScanner{lastNeg: -100}
 	quote := false
 	pos := 0 // end of the previous word in folded
-	prevWord := ""
+	prevKind := uint32(0)
+	var nextKind uint32
+	if len(words) > 0 {
+		nextKind, _ = lookupKind(strings.Trim(words[0], "'"))
+	}
 	for k, w := range words {
 		i := pos + strings.Index(folded[pos:], w)
 		// The gap between the previous word and this one.
@@ -263,33 +268,36 @@ func scanHate(folded string, words []string) hateInfo {
 		}
 		pos = i + len(w)
 		w = strings.Trim(w, "'")
+		kind := nextKind
+		next := ""
+		nextKind = 0
+		if k+1 < len(words) {
+			next = strings.Trim(words[k+1], "'")
+			nextKind, _ = lookupKind(next)
+		}
 		switch {
-		case contrastWords[w]:
+		case kind&kindContrast != 0:
 			h.endSegment(k, false)
-		case clauseWords[w]:
+		case kind&kindClause != 0:
 			h.endClause(k)
 		}
 		if h.pending.kind != 0 && k-h.pending.at > postScope {
 			h.commit()
 		}
-		next := ""
-		if k+1 < len(words) {
-			next = strings.Trim(words[k+1], "'")
-		}
-		kind, _ := lookupKind(w)
 		if kind != 0 || len(w) < 4 {
-			h.visit(k, w, next, prevWord, kind, false)
-		} else if kind, split := spellKind(w); split > 0 {
+			h.visit(k, w, next, kind, nextKind, prevKind, false)
+		} else if sk, split := spellKind(w); split > 0 {
 			// Run together: each part in turn.
 			a, b := w[:split], w[split:]
 			ka, _ := lookupKind(a)
 			kb, _ := lookupKind(b)
-			h.visit(k, a, b, prevWord, ka, true)
-			h.visit(k, b, next, a, kb, true)
+			h.visit(k, a, b, ka, kb, prevKind, true)
+			h.visit(k, b, next, kb, nextKind, ka, true)
 		} else {
-			h.visit(k, w, next, prevWord, kind, true)
+			h.visit(k, w, next, sk, nextKind, prevKind, true)
+			kind = sk
 		}
-		prevWord = w
+		prevKind = kind
 	}
 	if strings.IndexByte(folded[pos:], '"') >= 0 || strings.Contains(folded[pos:], "“") || strings.Contains(folded[pos:], "”") {
 		quote = true
@@ -314,10 +322,10 @@ func scanHate(folded string, words []string) hateInfo {
 	return hateInfo{flags: flags, identity: h.identity, target: h.identity || h.spelt || flags&hSlur != 0}
 }
 
-// visit reads word k of the text, w, with the kinds of the lexicon; next
-// and prev are the words around it; spelt is whether w was read as a
-// misspelt or run-together lexicon word.
-func (h *hateScanner) visit(k int, w, next, prev string, kind uint16, spelt bool) {
+// visit reads word k of the text, w, with its kinds; next is the word
+// after it, and nextKind and prevKind the kinds of the words around it;
+// spelt is whether w was read as a misspelt or run-together lexicon word.
+func (h *hateScanner) visit(k int, w, next string, kind, nextKind, prevKind uint32, spelt bool) {
 	negated := h.lastNeg >= h.clauseStart && k-h.lastNeg <= negationScope
 	if kind&kindIdentity != 0 {
 		if spelt {
@@ -327,8 +335,8 @@ func (h *hateScanner) visit(k int, w, next, prev string, kind uint16, spelt bool
 		}
 		h.seg.target = true
 	}
-	h.seg.them = h.seg.them || themWords[w]
-	h.seg.self = h.seg.self || selfWords[w]
+	h.seg.them = h.seg.them || kind&kindThem != 0
+	h.seg.self = h.seg.self || kind&kindSelf != 0
 	h.seg.profane = h.seg.profane || kind&kindProfane != 0
 	if kind&kindReport != 0 {
 		h.flags |= hReport
@@ -336,47 +344,48 @@ func (h *hateScanner) visit(k int, w, next, prev string, kind uint16, spelt bool
 	if kind&kindCondemn != 0 && !negated {
 		h.flags |= hCondemn
 	}
-	if prev == "camel" && (w == "fucker" || w == "fuckers") {
-		kind |= kindSlur
-	}
 	switch {
-	case kind&kindSlur != 0:
+	case kind&kindSlur != 0 || h.camel && (w == "fucker" || w == "fuckers"):
 		h.flags |= hSlur
 		h.seg.slur = true
-	case postNegators[w] && h.pending.kind != 0:
+	case kind&kindPostNeg != 0 && h.pending.kind != 0:
 		// "contribute nothing", "not worth any less".
 		h.pending.negated = !h.pending.negated
 		h.commit()
 		h.lastNeg = -100
 	case kind&kindNegator != 0:
 		switch {
-		case negatedVerbs[next] && (w == "can't" || w == "cannot" || w == "couldn't"):
+		case nextKind&kindNegatedVerb != 0 && (w == "can't" || w == "cannot" || w == "couldn't"):
 			// "can't stand": contempt, read at the next word.
 			h.commit()
 			h.pending.kind, h.pending.negated, h.pending.at, h.pending.weak = kindNegative, false, k+1, false
-		case notNegating[w+"_"+next]:
-		case invertingAux[w] && subjects[next]:
+		case w == "no" && (next == "matter" || next == "doubt") || w == "not" && (next == "only" || next == "just") ||
+			w == "never" && next == "mind":
+			// Phrases that negate nothing.
+		case kind&kindInvertingAux != 0 && nextKind&kindSubject != 0:
 			// "isn't it obvious that", "shouldn't we".
-		case w == "not" && subjects[prev] && k >= 2 && h.clauseStart <= k-2:
+		case w == "not" && prevKind&kindSubject != 0 && k >= 2 && h.clauseStart <= k-2:
 			// "is it not obvious that".
 		default:
 			h.lastNeg = k
 		}
-	case negatedVerbs[w] && h.pending.kind == kindNegative && h.pending.at == k:
+	case kind&kindNegatedVerb != 0 && h.pending.kind == kindNegative && h.pending.at == k:
 		// The verb of "can't stand", already pending.
 	case kind&(kindThreat|kindNegative|kindPositive|kindWorth|kindVerdict|kindCondemn) != 0 ||
-		w == "like" && likeSubjects[prev]:
+		w == "like" && prevKind&kindLikeSubject != 0:
 		if h.pending.kind != 0 && h.pending.weak && k-h.pending.at <= negationScope {
 			// "do not deserve respect": the word after deserve is what
 			// the negation falls on.
 			h.pending.kind = 0
 		}
 		h.commit()
+		lk := kind & lexicalKinds
 		if w == "like" {
-			kind = kindPositive
+			lk = kindPositive
 		}
-		h.pending.kind, h.pending.negated, h.pending.at, h.pending.weak = kind, negated, k, weakWords[w]
+		h.pending.kind, h.pending.negated, h.pending.at, h.pending.weak = lk, negated, k, kind&kindWeak != 0
 	}
+	h.camel = w == "camel"
 }
 
 // weakWords are worth words that pass a negation on to the evaluative word

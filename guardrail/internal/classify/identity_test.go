@@ -167,3 +167,16 @@ func TestHateFeatureNames(t *testing.T) {
 		t.Fatalf("%d feature names for %d feature bits", len(hateFeatureNames), bits.TrailingZeros(hBits))
 	}
 }
+
+// BenchmarkHateScan4K reads 4 KB of ordinary text for hate (the scan and
+// the lexicon features, without the n-grams it shares with other models).
+func BenchmarkHateScan4K(b *testing.B) {
+	para := "our support team answers questions about billing, shipping and returns. contact maria lopez at maria.lopez@example.com " +
+		"or call (555) 123-4567 between nine and five. orders usually arrive within three business days of dispatch. "
+	text := strings.Repeat(para, 4096/len(para)+1)[:4096]
+	words := Words(text)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		scanHate(text, words)
+	}
+}

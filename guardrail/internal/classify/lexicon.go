@@ -130,24 +130,41 @@ const (
 	kindCondemn
 	kindVerdict
 	kindProfane
+	// Grammar the hate scan reads (see hate.go).
+	kindContrast
+	kindClause
+	kindThem
+	kindSelf
+	kindPostNeg
+	kindWeak
+	kindLikeSubject
+	kindNegatedVerb
+	kindInvertingAux
+	kindSubject
 )
 
 // wordKinds holds every word of the identity, slur and evaluative lists
 // with its kinds, so that a text is scanned with one lookup per word.
-var wordKinds = func() map[string]uint16 {
-	m := map[string]uint16{}
+var wordKinds = func() map[string]uint32 {
+	m := map[string]uint32{}
 	for _, l := range []struct {
 		set  map[string]bool
-		kind uint16
+		kind uint32
 	}{{identityWords, kindIdentity}, {identityVariants, kindIdentity}, {slurs, kindSlur}, {negativeWords, kindNegative},
 		{threatWords, kindThreat}, {positiveWords, kindPositive}, {negators, kindNegator}, {worthWords, kindWorth},
-		{reportWords, kindReport}, {condemnWords, kindCondemn}, {verdictWords, kindVerdict}, {profaneWords, kindProfane}} {
+		{reportWords, kindReport}, {condemnWords, kindCondemn}, {verdictWords, kindVerdict}, {profaneWords, kindProfane},
+		{contrastWords, kindContrast}, {clauseWords, kindClause}, {themWords, kindThem}, {selfWords, kindSelf},
+		{postNegators, kindPostNeg}, {weakWords, kindWeak}, {likeSubjects, kindLikeSubject},
+		{negatedVerbs, kindNegatedVerb}, {invertingAux, kindInvertingAux}, {subjects, kindSubject}} {
 		for w := range l.set {
 			m[w] |= l.kind
 		}
 	}
 	return m
 }()
+
+// lexicalKinds are the kinds of the lexicons proper (not grammar).
+const lexicalKinds = kindContrast - 1
 
 // kindFirst marks the bytes that start a word of wordKinds, and
 // kindMaxLen is the longest such word: words that cannot be in the map are
@@ -161,7 +178,7 @@ var kindFirst, kindMaxLen = func() (t [256]bool, n int) {
 }()
 
 // kindOf returns the kinds of folded word w.
-func kindOf(w string) (uint16, bool) {
+func kindOf(w string) (uint32, bool) {
 	if len(w) == 0 || len(w) > kindMaxLen || !kindFirst[w[0]] {
 		return 0, false
 	}
@@ -173,14 +190,14 @@ func kindOf(w string) (uint16, bool) {
 // part of it they belong to: the word without trailing apostrophes or, when
 // that is not listed, its part before the first apostrophe ("women's"; a
 // negator is not looked for there).
-func lookupKind(w string) (kind uint16, n int) {
+func lookupKind(w string) (kind uint32, n int) {
 	w = strings.TrimRight(w, "'")
 	if k, ok := kindOf(w); ok {
 		return k, len(w)
 	}
 	if i := strings.IndexByte(w, '\''); i > 0 {
 		if k, ok := kindOf(w[:i]); ok {
-			return k &^ kindNegator, i
+			return k & lexicalKinds &^ kindNegator, i
 		}
 	}
 	return 0, 0

@@ -56,6 +56,31 @@ var letterValue = func() (t [26]uint64) {
 //     fuzzyKinds (at least four letters) and every glue word, marking which.
 var bySig, byShortSig, wordHash = buildSpelling()
 
+// bitset is a one-hash Bloom filter over uint64 keys: words are looked up
+// in the tables above only when their key's bit is set, which for ordinary
+// words it seldom is.
+type bitset [1 << 16 / 64]uint64
+
+func bitOf(k uint64) uint64 { return (k * 0x9e3779b97f4a7c15) >> 48 }
+
+func (b *bitset) add(k uint64)      { i := bitOf(k); b[i>>6] |= 1 << (i & 63) }
+func (b *bitset) has(k uint64) bool { i := bitOf(k); return b[i>>6]&(1<<(i&63)) != 0 }
+
+// Filters over the keys of bySig, byShortSig and wordHash.
+var sigBits, shortSigBits, hashBits = func() (a, b, c *bitset) {
+	a, b, c = new(bitset), new(bitset), new(bitset)
+	for k := range bySig {
+		a.add(k)
+	}
+	for k := range byShortSig {
+		b.add(k)
+	}
+	for k := range wordHash {
+		c.add(k)
+	}
+	return a, b, c
+}()
+
 const (
 	hashLexicon = 1
 	hashGlue    = 2
@@ -121,32 +146,36 @@ const maxSpellLen = 24
 // misspelt or run-together lexicon word. It returns the kinds read and,
 // for run-together words, where to split (0 if none): then the kinds are
 // those of w[:split] and w[split:] together.
-func spellKind(w string) (kind uint16, split int) {
-	if ordinaryWords[w] {
+func spellKind(w string) (kind uint32, split int) {
+	kind, _, split = spellMatch(w)
+	if kind != 0 && ordinaryWords[w] {
 		return 0, 0
 	}
-	kind, _, split = spellMatch(w)
 	return kind, split
 }
 
 // spellMatch is spellKind without the ordinary words, also returning the
 // lexicon word a misspelt word was read as ("" for run-together words).
-func spellMatch(w string) (kind uint16, match string, split int) {
+func spellMatch(w string) (kind uint32, match string, split int) {
 	n := len(w)
 	if n < 4 || n > maxSpellLen || !lowerLetters(w) {
 		return 0, "", 0
 	}
 	s := signature(w)
 	// Two letters swapped: same letters.
-	for _, c := range bySig[s] {
-		if len(c) == n && swapped(w, c) {
-			return wordKinds[c] & fuzzyKinds, c, 0
+	if sigBits.has(s) {
+		for _, c := range bySig[s] {
+			if len(c) == n && swapped(w, c) {
+				return wordKinds[c] & fuzzyKinds, c, 0
+			}
 		}
 	}
 	// One letter dropped from a word of five or more.
-	for _, c := range byShortSig[s] {
-		if len(c) == n+1 && dropped(w, c) {
-			return wordKinds[c] & fuzzyKinds, c, 0
+	if shortSigBits.has(s) {
+		for _, c := range byShortSig[s] {
+			if len(c) == n+1 && dropped(w, c) {
+				return wordKinds[c] & fuzzyKinds, c, 0
+			}
 		}
 	}
 	if n >= 6 {
@@ -155,7 +184,11 @@ func spellMatch(w string) (kind uint16, match string, split int) {
 			if i > 0 && w[i] == w[i-1] {
 				continue // same deletion as the one before
 			}
-			for _, c := range bySig[s-letterValue[w[i]-'a']] {
+			t := s - letterValue[w[i]-'a']
+			if !sigBits.has(t) {
+				continue
+			}
+			for _, c := range bySig[t] {
 				if len(c) == n-1 && dropped(c, w) {
 					return wordKinds[c] & fuzzyKinds, c, 0
 				}
@@ -176,6 +209,9 @@ func spellMatch(w string) (kind uint16, match string, split int) {
 	var prefix uint64
 	for i := 1; i < n; i++ {
 		prefix = prefix*polyBase + uint64(w[i-1])
+		if !hashBits.has(prefix) || !hashBits.has(suffix[i]) {
+			continue
+		}
 		a, b := wordHash[prefix], wordHash[suffix[i]]
 		if a == 0 || b == 0 {
 			continue
@@ -184,7 +220,7 @@ func spellMatch(w string) (kind uint16, match string, split int) {
 		if ka < 0 || kb < 0 || ka == 0 && kb == 0 {
 			continue
 		}
-		return uint16(max(ka, 0) | max(kb, 0)), "", i
+		return uint32(max(ka, 0) | max(kb, 0)), "", i
 	}
 	return 0, "", 0
 }

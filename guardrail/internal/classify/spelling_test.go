@@ -8,7 +8,7 @@ import (
 func TestSpellKind(t *testing.T) {
 	for _, c := range []struct {
 		w     string
-		kind  uint16 // a kind the word must be read with; 0: not read
+		kind  uint32 // a kind the word must be read with; 0: not read
 		split int
 	}{
 		{"thraet", kindNegative, 0}, // swapped

@@ -74,6 +74,15 @@ var symOf = func() (t [256]byte) {
 	return t
 }()
 
+// gramMask keeps the last Order symbols of a packed n-gram: 6 bits each,
+// the predicted symbol in the lowest bits.
+const gramMask = 1<<(6*Order) - 1
+
+// gramKey is the key of the last k symbols of packed n-gram g.
+func gramKey(g uint32, k int) uint64 {
+	return uint64(k-1)<<(6*Order) | uint64(g&(1<<(6*k)-1))
+}
+
 // key packs an n-gram of 1 to Order symbols (the last one predicted): its
 // length less one above 6 bits per symbol.
 func key(g []byte) uint64 {
@@ -88,6 +97,13 @@ func key(g []byte) uint64 {
 type Model struct {
 	keys []uint64 // sorted
 	vals []int8   // log2 P(soup) - log2 P(language), in 1/8 bit
+	// index[b] is the first key at or above b<<indexShift: a lookup
+	// searches one bucket only.
+	index []uint32
+	// short holds the ratios of the n-grams shorter than Order densely,
+	// by their packed symbols (absent: -128).
+	short [Order - 1][]int8
+	long  bloom // the n-grams of length Order
 
 	// Window is the number of scored characters a window holds; Tail is
 	// how far from the end of a line a window may end; MinScored is the
@@ -98,16 +114,65 @@ type Model struct {
 	Low, Medium, High float32
 }
 
-// llr returns the ratio for the last symbol of g (len Order; a context cut
-// short is padded with symBoundary), from the longest n-gram present.
-func (m *Model) llr(g []byte) float64 {
-	for k := len(g); k >= 1; k-- {
-		kk := key(g[len(g)-k:])
-		if i, ok := slices.BinarySearch(m.keys, kk); ok {
-			return float64(m.vals[i]) / 8
+// llr returns the ratio for the last symbol of packed n-gram g (a context
+// cut short is padded with symBoundary), from the longest n-gram present.
+func (m *Model) llr(g uint32) float64 {
+	if m.long.has(uint64(g)) {
+		kk := gramKey(g, Order)
+		b := kk >> indexShift
+		lo, hi := int(m.index[b]), int(m.index[b+1])
+		if i, ok := slices.BinarySearch(m.keys[lo:hi], kk); ok {
+			return float64(m.vals[lo+i]) / 8
+		}
+	}
+	for k := Order - 1; k >= 1; k-- {
+		if v := m.short[k-1][g&(1<<(6*k)-1)]; v != -128 {
+			return float64(v) / 8
 		}
 	}
 	return 0
+}
+
+// bloom is a one-hash Bloom filter over the packed n-grams of length Order
+// in the model, so that most absent ones are not searched for.
+type bloom []uint64
+
+const bloomBits = 21
+
+func bloomBit(k uint64) uint64 { return (k * 0x9e3779b97f4a7c15) >> (64 - bloomBits) }
+
+func (b bloom) has(k uint64) bool { i := bloomBit(k); return b[i>>6]&(1<<(i&63)) != 0 }
+
+// indexShift sets the buckets of Model.index: keys are below
+// 1<<(6*Order+2), so there are 1<<(6*Order+2-indexShift) of them.
+const indexShift = 6*Order + 2 - 14
+
+// buildIndex fills m.index and m.short from the sorted keys.
+func (m *Model) buildIndex() {
+	for k := range m.short {
+		m.short[k] = make([]int8, 1<<(6*(k+1)))
+		for i := range m.short[k] {
+			m.short[k][i] = -128
+		}
+	}
+	m.long = make(bloom, 1<<bloomBits/64)
+	for i, kk := range m.keys {
+		if n := int(kk>>(6*Order)) + 1; n < Order {
+			m.short[n-1][kk&(1<<(6*Order)-1)] = m.vals[i]
+		} else {
+			i := bloomBit(kk & gramMask)
+			m.long[i>>6] |= 1 << (i & 63)
+		}
+	}
+	n := 1<<(6*Order+2-indexShift) + 1
+	m.index = make([]uint32, n)
+	j := 0
+	for b := range n {
+		for j < len(m.keys) && m.keys[j]>>indexShift < uint64(b) {
+			j++
+		}
+		m.index[b] = uint32(j)
+	}
 }
 
 // Span is the highest-scoring window found by Score, in byte offsets of
@@ -197,11 +262,12 @@ func name(tok string) bool {
 }
 
 // symbols calls fn for every scored character of one line of text (no
-// '\n'), with its byte offset (plus base) and the n-gram that ends at it,
-// padded with symBoundary after the start and after every reset.
-func symbols(line string, base int, fn func(off int, g []byte)) {
-	var g [Order]byte // g[Order-1] is the current symbol
-	reset := func() { g = [Order]byte{} }
+// '\n'), with its byte offset (plus base) and the n-gram that ends at it
+// (packed, see gramMask), padded with symBoundary after the start and after
+// every reset.
+func symbols(line string, base int, fn func(off int, g uint32)) {
+	var g uint32 // the last Order symbols, 6 bits each, the current one lowest
+	reset := func() { g = 0 }
 	prevLower := false
 	for i := 0; i < len(line); {
 		// One space-separated token at a time, to skip opaque ones.
@@ -212,8 +278,7 @@ func symbols(line string, base int, fn func(off int, g []byte)) {
 		if j < len(line) {
 			j++ // the space belongs to the token before it
 		}
-		tok := line[i:j]
-		if t := bytes.TrimRight([]byte(tok), " \t"); opaque(string(t)) || name(string(t)) {
+		if t := strings.TrimRight(line[i:j], " \t"); opaque(t) || name(t) {
 			reset()
 			prevLower = false
 			i = j
@@ -232,14 +297,12 @@ func symbols(line string, base int, fn func(off int, g []byte)) {
 			}
 			upper := c >= 'A' && c <= 'Z'
 			if upper && prevLower {
-				copy(g[:], g[1:])
-				g[Order-1] = symCase
-				fn(base+k, g[:])
+				g = (g<<6 | symCase) & gramMask
+				fn(base+k, g)
 			}
 			prevLower = c >= 'a' && c <= 'z'
-			copy(g[:], g[1:])
-			g[Order-1] = s
-			fn(base+k, g[:])
+			g = (g<<6 | uint32(s)) & gramMask
+			fn(base+k, g)
 		}
 		i = j
 	}
@@ -247,13 +310,13 @@ func symbols(line string, base int, fn func(off int, g []byte)) {
 
 // Score returns the highest-scoring window of text (see the package
 // documentation); Score is -Inf when no line has MinScored characters. It
-// is linear in the length of text (the ratio is looked up only for the
-// last Tail+Window-1 characters of each line) and returns ctx's error when
-// it is done.
+// reads only the tail of each line (about four bytes for each of the last
+// Tail+Window-1 characters, from a token boundary), so it costs at most
+// linear time, and returns ctx's error when it is done.
 func (m *Model) Score(ctx context.Context, text string) (Span, error) {
 	best := Span{Score: math.Inf(-1)}
 	k := m.Tail + m.Window - 1
-	grams := make([][Order]byte, k) // ring of the last k n-grams of the line
+	grams := make([]uint32, k) // ring of the last k n-grams of the line
 	offs := make([]int32, k)
 	per := make([]float64, 0, k)
 	total, totalN := 0.0, 0
@@ -266,14 +329,25 @@ func (m *Model) Score(ctx context.Context, text string) (Span, error) {
 		} else {
 			end += start
 		}
-		line := text[start:end]
+		line, base := text[start:end], start
+		// Only the tail of a line is scored: read it from a token
+		// boundary about four bytes per character it must hold before
+		// the end (a skipped token or letters outside ASCII make the
+		// tail shorter, never the scan longer).
+		if lim := 4*k + 16; len(line) > lim {
+			cut := len(line) - lim
+			if sp := strings.IndexByte(line[cut:], ' '); sp >= 0 {
+				cut += sp + 1
+			}
+			line, base = line[cut:], start+cut
+		}
 		n := 0
-		symbols(line, start, func(off int, g []byte) {
-			copy(grams[n%k][:], g)
+		symbols(line, base, func(off int, g uint32) {
+			grams[n%k] = g
 			offs[n%k] = int32(off)
 			n++
 		})
-		if work += len(line); work >= 1<<14 {
+		if work += end - start; work >= 1<<14 {
 			work = 0
 			if err := ctx.Err(); err != nil {
 				return best, err
@@ -287,7 +361,7 @@ func (m *Model) Score(ctx context.Context, text string) (Span, error) {
 		first := max(0, n-k)
 		per = per[:0]
 		for i := first; i < n; i++ {
-			v := m.llr(grams[i%k][:])
+			v := m.llr(grams[i%k])
 			per = append(per, v)
 			total += v
 		}
@@ -371,7 +445,7 @@ func Unmarshal(data []byte) (*Model, error) {
 			return nil, fmt.Errorf("perplexity: keys: %w", err)
 		}
 		prev += d
-		if prev >= 1<<(6*Order+3) || i > 0 && d == 0 {
+		if prev >= 1<<(6*Order+2) || i > 0 && d == 0 {
 			return nil, fmt.Errorf("perplexity: keys out of order")
 		}
 		m.keys[i] = prev
@@ -383,6 +457,7 @@ func Unmarshal(data []byte) (*Model, error) {
 		c, _ := r.ReadByte()
 		m.vals[i] = int8(c)
 	}
+	m.buildIndex()
 	return m, nil
 }
 

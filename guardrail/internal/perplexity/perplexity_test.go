@@ -127,3 +127,21 @@ func FuzzUnmarshal(f *testing.F) {
 		m.Score(context.Background(), "some text to score with a model read from fuzzed bytes, long enough to be scored")
 	})
 }
+
+// BenchmarkScore4K scores 4 KB of ordinary text on one line (only its tail
+// is read) and 4 KB over 40 lines.
+func BenchmarkScore4K(b *testing.B) {
+	para := "Our support team answers questions about billing, shipping and returns. Orders usually arrive within three business days. "
+	oneLine := strings.Repeat(para, 4096/len(para)+1)[:4096]
+	lines := strings.Repeat(para[:100]+"\n", 41)[:4096]
+	m := Default()
+	ctx := context.Background()
+	for _, c := range []struct{ name, text string }{{"one-line", oneLine}, {"40-lines", lines}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.text)))
+			for b.Loop() {
+				m.Score(ctx, c.text)
+			}
+		})
+	}
+}

@@ -41,9 +41,9 @@ func count(texts []string, min uint32) *counts {
 	c := &counts{grams: map[uint64]uint32{}, ctx: map[uint64]uint32{}, min: min}
 	for _, t := range texts {
 		for _, line := range strings.Split(t, "\n") {
-			symbols(line, 0, func(_ int, g []byte) {
+			symbols(line, 0, func(_ int, g uint32) {
 				for k := 1; k <= Order; k++ {
-					s := g[Order-k:]
+					s := unpack(gramKey(g, k))
 					c.grams[key(s)]++
 					c.ctx[ctxKey(s)]++
 				}
@@ -140,6 +140,7 @@ func Train(language, soup []string, o TrainOptions) *Model {
 	for i, k := range m.keys {
 		m.vals[i] = table[k]
 	}
+	m.buildIndex()
 	return m
 }
 
