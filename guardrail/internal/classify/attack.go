@@ -213,9 +213,22 @@ func AttackProb(m *Model, ngrams []Feature, folded string) float64 {
 		z += float64(m.Weights[f.Index] * f.Value)
 	}
 	if k := crossWordCount(folded); k > 0 {
+		// crossWordHashes inlined: this runs for every input.
 		var sum float32
 		w := m.Weights
-		crossWordHashes(folded, func(idx uint32) { sum += w[idx] })
+		var h uint32
+		for i := 0; i < crossN; i++ {
+			h = h*crossBase + uint32(folded[i])
+		}
+		for i := 0; ; i++ {
+			if folded[i] != ' ' {
+				sum += w[((h^crossBasis)*0x9e3779b1)>>(32-Bits)]
+			}
+			if i+crossN >= len(folded) {
+				break
+			}
+			h = (h-uint32(folded[i])*crossTop)*crossBase + uint32(folded[i+crossN])
+		}
 		z += float64(sum * float32(CrossWordWeight/math.Sqrt(float64(k))))
 	}
 	var buf [cueKinds * cueKinds]Feature

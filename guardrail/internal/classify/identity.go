@@ -78,13 +78,18 @@ func MentionsTarget(folded string) bool { return scanHate(folded, Words(folded))
 // NoTargetFactor when it names no protected group. Hate needs both a target
 // and derogation; a mention alone scores as the rest of the sentence does,
 // and abuse of a person, an object or a non-protected group stays low. It
-// equals Prob(HateFeatures(folded)), scaled.
+// equals Prob(HateFeatures(folded)), scaled; for text naming no group it is
+// 0 when NoTargetFactor is below the model's lowest threshold (the damped
+// score could not reach it), so the model is not evaluated.
 //
 // words must be Words(folded). features returns Features(folded); it is
 // called only when no group name is masked, so a caller that already holds
 // those features (for another model) need not compute n-grams again.
 func HateScore(m *Model, folded string, words []string, features func() []Feature) float64 {
 	t := scanHate(folded, words)
+	if !t.target && NoTargetFactor < float64(m.Low) {
+		return 0 // damped, it could not reach the lowest threshold
+	}
 	var ngrams []Feature
 	if t.identity {
 		ngrams = Features(MaskIdentity(folded))
