@@ -10,10 +10,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
+	"github.com/bedrockkit/bedrockkit/eval"
 	"github.com/bedrockkit/bedrockkit/guardrail"
 	"github.com/bedrockkit/bedrockkit/internal/tokenizer"
 )
@@ -569,35 +572,41 @@ func grEvalInjection(ctx context.Context, dir string) (float64, float64, error) 
 	if err != nil {
 		return 0, 0, err
 	}
-	fmt.Println("== Prompt attack (PROMPT_ATTACK filter, input strength HIGH)")
-	fmt.Println("note: the shipped classifier was trained on these files; held-out numbers are printed by go generate ./guardrail/internal/classify")
+	fmt.Println("== Prompt attack (PROMPT_ATTACK filter, input strength HIGH; scored by eval.EvaluateGuard)")
+	fmt.Println("note: the shipped classifier was trained on these files; cross-validated figures are printed by go generate ./guardrail/internal/classify")
 	fmt.Printf("%-24s %6s %8s %8s %8s\n", "file", "n", "accuracy", "recall", "fpr")
-	var tp, fp, tn, fn int
+	var all eval.PolicyScores
 	for _, s := range sets {
-		var a, b, c, d int
-		for _, r := range s.rows {
-			res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: r.text})
-			if err != nil {
-				return 0, 0, err
-			}
-			switch {
-			case res.Blocked && r.label:
-				a++
-			case res.Blocked:
-				b++
-			case r.label:
-				d++
-			default:
-				c++
-			}
+		rep, err := grScore(ctx, g, s.rows, string(guardrail.FilterPromptAttack), s.name)
+		if err != nil {
+			return 0, 0, err
 		}
-		n := a + b + c + d
-		fmt.Printf("%-24s %6d %8.3f %8.3f %8.3f\n", s.name, n, grRatio(a+c, n), grRatio(a, a+d), grRatio(b, b+c))
-		tp, fp, tn, fn = tp+a, fp+b, tn+c, fn+d
+		sc := rep.Policies[string(guardrail.FilterPromptAttack)]
+		fmt.Printf("%-24s %6d %8.3f %8.3f %8.3f\n", s.name, len(s.rows), sc.Accuracy(), sc.Recall(), sc.FalsePositiveRate())
+		all.TP, all.FP, all.TN, all.FN = all.TP+sc.TP, all.FP+sc.FP, all.TN+sc.TN, all.FN+sc.FN
 	}
-	n := tp + fp + tn + fn
-	fmt.Printf("%-24s %6d %8.3f %8.3f %8.3f\n\n", "all", n, grRatio(tp+tn, n), grRatio(tp, tp+fn), grRatio(fp, fp+tn))
-	return grRatio(tp+tn, n), grRatio(fp, fp+tn), nil
+	fmt.Printf("%-24s %6d %8.3f %8.3f %8.3f\n\n", "all", all.TP+all.FP+all.TN+all.FN, all.Accuracy(), all.Recall(), all.FalsePositiveRate())
+	return all.Accuracy(), all.FalsePositiveRate(), nil
+}
+
+// grScore assesses every row with g through eval.EvaluateGuard; a row
+// labelled true is expected to be detected by policy.
+func grScore(ctx context.Context, g guardrail.Guard, rows []grLabelled, policy, name string) (*eval.GuardReport, error) {
+	cases := make([]eval.GuardCase, len(rows))
+	for i, r := range rows {
+		cases[i] = eval.GuardCase{ID: strconv.Itoa(i), Text: r.text}
+		if r.label {
+			cases[i].Expected = []string{policy}
+		}
+	}
+	rep, err := eval.EvaluateGuard(ctx, g, cases, eval.GuardOptions{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	if rep.Failed > 0 {
+		return nil, fmt.Errorf("%s: the guard failed on %d texts", name, rep.Failed)
+	}
+	return rep, nil
 }
 
 func grEvalHateCheck(ctx context.Context, dir string) (float64, error) {
@@ -619,43 +628,12 @@ func grEvalHateCheck(ctx context.Context, dir string) (float64, error) {
 	if len(rows) == 0 {
 		return 0, fmt.Errorf("no HateCheck *.csv rows in %s", dir)
 	}
-	pol := &guardrail.Policy{BlockedInputMessaging: "blocked", BlockedOutputsMessaging: "blocked",
-		ContentPolicyConfig: &guardrail.ContentPolicyConfig{FiltersConfig: []guardrail.ContentFilterConfig{
-			{Type: guardrail.FilterHate, InputStrength: guardrail.StrengthHigh, OutputStrength: guardrail.StrengthHigh}}}}
-	g, err := guardrail.NewLocal(pol, guardrail.Options{})
+	g, err := grHateGuard()
 	if err != nil {
 		return 0, err
 	}
-	type acc struct{ ok, n int }
-	per := map[string]*acc{}
-	var all acc
-	for _, r := range rows {
-		res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: r.text})
-		if err != nil {
-			return 0, err
-		}
-		if per[r.group] == nil {
-			per[r.group] = &acc{}
-		}
-		per[r.group].n++
-		all.n++
-		if res.Blocked == r.label {
-			per[r.group].ok++
-			all.ok++
-		}
-	}
-	fmt.Println("== HateCheck (HATE filter, strength HIGH); the shipped classifier was trained on these cases (held-out templates: go generate ./guardrail/internal/classify)")
-	fmt.Printf("%-28s %6s %8s\n", "functionality", "n", "accuracy")
-	names := make([]string, 0, len(per))
-	for k := range per {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		fmt.Printf("%-28s %6d %8.3f\n", k, per[k].n, grRatio(per[k].ok, per[k].n))
-	}
-	fmt.Printf("%-28s %6d %8.3f\n\n", "all", all.n, grRatio(all.ok, all.n))
-	return grRatio(all.ok, all.n), nil
+	fmt.Println("== HateCheck (HATE filter, strength HIGH); the shipped classifier was trained on these cases (template-grouped cross-validation: go generate ./guardrail/internal/classify)")
+	return grHateAccuracy(ctx, g, rows)
 }
 
 // grEvalHateWritten scores the HATE filter (strength HIGH) on functional
@@ -694,25 +672,23 @@ func grHateGuard() (*guardrail.Local, error) {
 	return guardrail.NewLocal(pol, guardrail.Options{})
 }
 
-// grHateAccuracy prints and returns the accuracy of g on rows, overall and
-// per functionality.
+// grHateAccuracy prints and returns the accuracy of g (HATE) on rows,
+// overall and per functionality.
 func grHateAccuracy(ctx context.Context, g guardrail.Guard, rows []grLabelled) (float64, error) {
+	rep, err := grScore(ctx, g, rows, string(guardrail.FilterHate), "hate")
+	if err != nil {
+		return 0, err
+	}
 	type acc struct{ ok, n int }
 	per := map[string]*acc{}
-	var all acc
-	for _, r := range rows {
-		res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: r.text})
-		if err != nil {
-			return 0, err
-		}
+	for i, c := range rep.Cases {
+		r := rows[i]
 		if per[r.group] == nil {
 			per[r.group] = &acc{}
 		}
 		per[r.group].n++
-		all.n++
-		if res.Blocked == r.label {
+		if slices.Contains(c.Detected, string(guardrail.FilterHate)) == r.label {
 			per[r.group].ok++
-			all.ok++
 		}
 	}
 	fmt.Printf("%-28s %6s %8s\n", "functionality", "n", "accuracy")
@@ -724,8 +700,9 @@ func grHateAccuracy(ctx context.Context, g guardrail.Guard, rows []grLabelled) (
 	for _, k := range names {
 		fmt.Printf("%-28s %6d %8.3f\n", k, per[k].n, grRatio(per[k].ok, per[k].n))
 	}
-	fmt.Printf("%-28s %6d %8.3f\n\n", "all", all.n, grRatio(all.ok, all.n))
-	return grRatio(all.ok, all.n), nil
+	all := rep.Policies[string(guardrail.FilterHate)]
+	fmt.Printf("%-28s %6d %8.3f\n\n", "all", len(rows), all.Accuracy())
+	return all.Accuracy(), nil
 }
 
 // grEvalSoup appends random printable tokens of cl100k_base and of
@@ -814,21 +791,17 @@ func grEvalPersuasion(ctx context.Context, attacks, benign string) (float64, flo
 		if err != nil {
 			return 0, 0, fmt.Errorf("%w (run from the module root)", err)
 		}
-		blocked, n := 0, 0
+		var rows []grLabelled
 		for l := range strings.Lines(string(b)) {
-			if l = strings.TrimSpace(l); l == "" || strings.HasPrefix(l, "#") {
-				continue
-			}
-			res, err := g.Assess(ctx, guardrail.SourceInput, guardrail.Content{Text: l})
-			if err != nil {
-				return 0, 0, err
-			}
-			n++
-			if res.Blocked {
-				blocked++
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				rows = append(rows, grLabelled{l, true, ""})
 			}
 		}
-		return grRatio(blocked, n), n, nil
+		rep, err := grScore(ctx, g, rows, string(guardrail.FilterPromptAttack), path)
+		if err != nil {
+			return 0, 0, err
+		}
+		return grRatio(rep.Any.TP+rep.Any.FP, len(rows)), len(rows), nil
 	}
 	a, na, err := rate(attacks)
 	if err != nil {
