@@ -13,7 +13,10 @@
 //
 //   - PII: validated patterns (Luhn, IBAN mod-97, SSN/ITIN rules, ABA routing
 //     checksum, VIN check digit, NHS mod-11, net/netip addresses), context
-//     words, and gazetteer-plus-shape heuristics for names and addresses;
+//     words, and gazetteer-plus-shape heuristics for names and addresses
+//     (street first or house number first, military PSC/APO/FPO, "the
+//     corner of", blocks over several lines; capitalised runs that name a
+//     company, law or body are no person);
 //     anonymized entities are masked with tags such as {EMAIL}. A number is
 //     read however it is written: digits of any script (Arabic-Indic,
 //     Devanagari, ...), any dash (en dash, U+2011, minus), dots, slashes,
@@ -36,19 +39,38 @@
 //     character n-grams, trained by `go generate ./guardrail/internal/classify`
 //     from the project's shared data (and everyday requests, so ordinary
 //     questions are not flagged), with the penalty chosen and the per-strength
-//     thresholds set by template-grouped cross-validation. HATE requires both
-//     a named protected group and derogation: its model reads the text with
-//     group names removed, plus evaluative-lexicon features (praise, insult,
-//     threat, negation, quotation, slurs), so a neutral or positive mention
-//     of a group is no evidence, and abuse naming no group is damped. Plus
-//     rules for instruction overrides and their paraphrases, role-play
+//     thresholds set by template-grouped cross-validation.
+//   - HATE requires both a named protected group and derogation of it. The
+//     model reads the text with group names removed plus what is said about
+//     whom: praise and demeaning with negation scope (before and after the
+//     word: "not worthy of respect", "contribute nothing"; rhetorical
+//     questions are no negation), in the sentence that names the group or
+//     takes it up with they/them, reported speech and its condemnation
+//     (counter speech quoting or reporting hate), threats, swearing at a
+//     group, slurs and the speaker's own (reclaimed) slur. Misspelt and
+//     run-together words ("thraet", "manybitches") are read as the words
+//     they stand for unless they are English words of their own. So a
+//     neutral or positive mention of a group is no evidence, negated praise
+//     is, and text naming no group is damped below every threshold.
+//   - PROMPT_ATTACK: the model also reads character n-grams across word
+//     boundaries and the moves attacks make (persona, override, task
+//     switch, dictated output, talk of instructions), in several languages.
+//     Rules catch instruction overrides and their paraphrases, role-play
 //     jailbreaks and encoded payloads (base64, hex, ROT13 are decoded and
 //     checked again; the ROT13 view only when the text holds the ROT13 form
-//     of an attack trigger word, so plain text is folded once), and for
-//     attacks written backwards (by character or by word), spelled out a
-//     letter at a time or run together in camel case. INSULTS, SEXUAL,
-//     VIOLENCE and MISCONDUCT use weighted lexicons. Strength maps to a
-//     probability threshold.
+//     of an attack trigger word, so plain text is folded once), and attacks
+//     written backwards (by character or by word), spelled out a letter at a
+//     time or run together in camel case. Optimised adversarial suffixes
+//     (GCG-style token soup) are found without a neural model: the tail of
+//     each line is scored by the likelihood ratio of a character model of
+//     token soup to one of ordinary text (prose, code, many languages);
+//     soup alone blocks from a high score, after a harmful request from a
+//     lower one. Harmful requests wrapped in a persuasive framing (a role or
+//     fiction, a justification, a demand for detail, pressure such as
+//     "begin your reply with 'Sure, here is'"), all close together, are
+//     attacks; ordinary role-play is not. INSULTS, SEXUAL, VIOLENCE and
+//     MISCONDUCT use weighted lexicons. Strength maps to a probability
+//     threshold. Figures: docs/guardrail-quality.md.
 //   - Denied topics: similarity to the topic's definition and examples
 //     through an optional bedrockkit.Embedder, plus keyword evidence.
 //   - Contextual grounding: sentence-level lexical support of the response by
