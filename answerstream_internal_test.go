@@ -14,25 +14,25 @@ func TestAnswerStreamDropsOtherCallsWithTheAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := []Event{
+	other := []StreamEvent{
 		ToolCallDelta{Index: 0, ID: "t1", Name: "lookup"},
 		ToolCallDelta{Index: 0, InputFragment: `{"q":1}`},
 		ToolCallDone{Index: 0, Call: ToolCall{ID: "t1", Name: "lookup", Input: json.RawMessage(`{"q":1}`)}},
 	}
-	answer := []Event{
+	answer := []StreamEvent{
 		ToolCallDelta{Index: 1, ID: "t2", Name: s.Name()},
 		ToolCallDelta{Index: 1, InputFragment: `{"x":1}`},
 		ToolCallDone{Index: 1, Call: ToolCall{ID: "t2", Name: s.Name(), Input: json.RawMessage(`{"x":1}`)}},
 	}
-	run := func(evs []Event) []Event {
+	run := func(evs []StreamEvent) []StreamEvent {
 		c := newAnswerStream(s, true)
-		var out []Event
+		var out []StreamEvent
 		for _, e := range evs {
 			out = append(out, c.convert(e)...)
 		}
 		return out
 	}
-	out := run(append(append(append([]Event{}, other...), answer...), Stop{Reason: StopToolUse}))
+	out := run(append(append(append([]StreamEvent{}, other...), answer...), Stop{Reason: StopToolUse}))
 	for _, e := range out {
 		switch e.(type) {
 		case ToolCallDelta, ToolCallDone:
@@ -42,7 +42,7 @@ func TestAnswerStreamDropsOtherCallsWithTheAnswer(t *testing.T) {
 	if len(out) != 2 || out[0] != (TextDelta{Index: 1, Text: `{"x":1}`}) || out[1].(Stop).Reason != StopEndTurn {
 		t.Fatalf("events %#v", out)
 	}
-	out = run(append(append([]Event{}, other...), Stop{Reason: StopToolUse}))
+	out = run(append(append([]StreamEvent{}, other...), Stop{Reason: StopToolUse}))
 	if len(out) != 4 || out[2].(ToolCallDone).Call.Name != "lookup" || out[3].(Stop).Reason != StopToolUse {
 		t.Fatalf("without the answer tool: events %#v", out)
 	}

@@ -177,9 +177,9 @@ func (ToolResult) isPart() {}
 func (Reasoning) isPart()  {}
 func (CachePoint) isPart() {}
 
-// Tool describes a tool the model may call. InputSchema is a JSON Schema whose
+// ToolSpec describes a tool the model may call. InputSchema is a JSON Schema whose
 // top level must be of type "object".
-type Tool struct {
+type ToolSpec struct {
 	Name        string
 	Description string
 	InputSchema json.RawMessage
@@ -245,7 +245,7 @@ type Request struct {
 	// System holds system-prompt parts: Text and CachePoint.
 	System   []Part
 	Messages []Message
-	Tools    []Tool
+	Tools    []ToolSpec
 	// ToolCache, when set, places a cache point after the tool definitions.
 	ToolCache  *CachePoint
 	ToolChoice ToolChoice
@@ -329,11 +329,11 @@ const (
 	StopModelContextWindowExceeded StopReason = "model_context_window_exceeded"
 )
 
-// Event is one item of a model stream. It is sealed: the concrete types are
+// StreamEvent is one item of a model stream. It is sealed: the concrete types are
 // TextDelta, ReasoningDelta, CitationDelta, ToolCallDelta, ToolCallDone,
 // Stop, Metadata, and, in structured streams (see StructuredOutput),
 // OutputRetry and OutputValue.
-type Event interface {
+type StreamEvent interface {
 	isEvent()
 }
 
@@ -382,8 +382,8 @@ type CitationDelta struct {
 	Source CitationSource
 }
 
-// Metadata reports the usage and latency of the stream; it arrives last.
-type Metadata struct {
+// StreamMetadata reports the usage and latency of the stream; it arrives last.
+type StreamMetadata struct {
 	Usage   Usage
 	Latency time.Duration
 	// ServiceTier and LatencyMode are what served the stream, as the
@@ -398,7 +398,7 @@ func (CitationDelta) isEvent()  {}
 func (ToolCallDelta) isEvent()  {}
 func (ToolCallDone) isEvent()   {}
 func (Stop) isEvent()           {}
-func (Metadata) isEvent()       {}
+func (StreamMetadata) isEvent() {}
 
 // Model generates responses. Implementations must be safe for concurrent use.
 //
@@ -407,7 +407,7 @@ func (Metadata) isEvent()       {}
 // partial output. Breaking out of the loop early releases the stream.
 type Model interface {
 	Generate(ctx context.Context, req *Request) (*Response, error)
-	Stream(ctx context.Context, req *Request) iter.Seq2[Event, error]
+	Stream(ctx context.Context, req *Request) iter.Seq2[StreamEvent, error]
 }
 
 // Purpose says what an embedding is for; asymmetric models (Cohere's

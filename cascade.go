@@ -161,13 +161,13 @@ func withUsage(resp *Response, u Usage, d time.Duration) *Response {
 
 // Stream buffers each attempt, checks it, and replays the accepted one,
 // ending with one Metadata event carrying the summed usage.
-func (c *cascadeModel) Stream(ctx context.Context, req *Request) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+func (c *cascadeModel) Stream(ctx context.Context, req *Request) iter.Seq2[StreamEvent, error] {
+	return func(yield func(StreamEvent, error) bool) {
 		var total Usage
 		var latency time.Duration
 		var rejections []error
-		var lastEvents []Event
-		var lastMeta Metadata
+		var lastEvents []StreamEvent
+		var lastMeta StreamMetadata
 		for i, m := range c.models {
 			events, meta, resp, err := bufferStream(m.Stream(ctx, req))
 			total = total.Add(meta.Usage)
@@ -206,12 +206,12 @@ func (c *cascadeModel) Stream(ctx context.Context, req *Request) iter.Seq2[Event
 }
 
 // bufferStream collects a stream's events and its response.
-func bufferStream(s iter.Seq2[Event, error]) (events []Event, meta Metadata, resp *Response, err error) {
-	var evs []Event
-	tee := func(yield func(Event, error) bool) {
+func bufferStream(s iter.Seq2[StreamEvent, error]) (events []StreamEvent, meta StreamMetadata, resp *Response, err error) {
+	var evs []StreamEvent
+	tee := func(yield func(StreamEvent, error) bool) {
 		for ev, e := range s {
 			if e == nil {
-				if md, ok := ev.(Metadata); ok {
+				if md, ok := ev.(StreamMetadata); ok {
 					meta = md
 				}
 				evs = append(evs, ev)
@@ -227,9 +227,9 @@ func bufferStream(s iter.Seq2[Event, error]) (events []Event, meta Metadata, res
 
 // replay yields events, replacing the Metadata event by one with the
 // summed usage and latency. It reports false when the caller stopped.
-func replay(events []Event, meta Metadata, u Usage, d time.Duration, yield func(Event, error) bool) bool {
+func replay(events []StreamEvent, meta StreamMetadata, u Usage, d time.Duration, yield func(StreamEvent, error) bool) bool {
 	for _, ev := range events {
-		if _, ok := ev.(Metadata); ok {
+		if _, ok := ev.(StreamMetadata); ok {
 			continue
 		}
 		if !yield(ev, nil) {

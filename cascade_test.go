@@ -104,7 +104,7 @@ func TestCascadeStreamYieldsOnlyTheAcceptedAnswer(t *testing.T) {
 		return nil
 	})}, strong))
 	var text strings.Builder
-	var metas []bedrockkit.Metadata
+	var metas []bedrockkit.StreamMetadata
 	for ev, err := range m.Stream(context.Background(), hi()) {
 		if err != nil {
 			t.Fatal(err)
@@ -112,7 +112,7 @@ func TestCascadeStreamYieldsOnlyTheAcceptedAnswer(t *testing.T) {
 		switch e := ev.(type) {
 		case bedrockkit.TextDelta:
 			text.WriteString(e.Text)
-		case bedrockkit.Metadata:
+		case bedrockkit.StreamMetadata:
 			metas = append(metas, e)
 		}
 	}

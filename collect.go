@@ -16,7 +16,7 @@ import (
 // the stream yields an error, Collect returns it together with the partial
 // response gathered so far (its Usage marked Estimated when no Metadata
 // arrived).
-func Collect(stream iter.Seq2[Event, error]) (*Response, error) {
+func Collect(stream iter.Seq2[StreamEvent, error]) (*Response, error) {
 	c := collector{blocks: map[int]*collectedBlock{}, resp: &Response{Message: Message{Role: RoleAssistant}}}
 	var streamErr error
 	for ev, err := range stream {
@@ -61,7 +61,7 @@ func (c *collector) block(i int) *collectedBlock {
 }
 
 // add folds one event into the response; a nil event is an error.
-func (c *collector) add(ev Event) error {
+func (c *collector) add(ev StreamEvent) error {
 	switch e := ev.(type) {
 	case TextDelta:
 		c.block(e.Index).text.WriteString(e.Text)
@@ -84,7 +84,7 @@ func (c *collector) add(ev Event) error {
 	case Stop:
 		c.resp.StopReason = e.Reason
 		c.resp.AdditionalFields = e.AdditionalFields
-	case Metadata:
+	case StreamMetadata:
 		c.resp.Usage = e.Usage
 		c.resp.Latency = e.Latency
 		c.resp.ServiceTier = e.ServiceTier

@@ -484,8 +484,8 @@ func toGuardrail(g *GuardrailConfig) (guardrailParams, error) {
 //   - The stream stops promptly when ctx is done and when no event arrives
 //     for ConverseOptions.IdleTimeout (ErrStreamIdle). It is closed on every
 //     path, including a consumer breaking out of the loop.
-func (m *ConverseModel) Stream(ctx context.Context, req *Request) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+func (m *ConverseModel) Stream(ctx context.Context, req *Request) iter.Seq2[StreamEvent, error] {
+	return func(yield func(StreamEvent, error) bool) {
 		for {
 			plan, err := m.plan(req)
 			if err != nil {
@@ -500,7 +500,7 @@ func (m *ConverseModel) Stream(ctx context.Context, req *Request) iter.Seq2[Even
 			in := c.streamInput()
 			conv := plan.events()
 			yielded, retry := false, false
-			m.runStream(ctx, in, func(ev Event, err error) bool {
+			m.runStream(ctx, in, func(ev StreamEvent, err error) bool {
 				if err != nil {
 					if !yielded && m.refusedNative(plan, err) {
 						retry = true

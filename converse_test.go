@@ -64,7 +64,7 @@ func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) 
 func fullRequest() *bedrockkit.Request {
 	return &bedrockkit.Request{
 		System:     []bedrockkit.Part{bedrockkit.Text{Text: "You are terse."}, bedrockkit.CachePoint{TTL: bedrockkit.CacheTTL1h}},
-		Tools:      []bedrockkit.Tool{{Name: "lookup", Description: "Look up a record", InputSchema: json.RawMessage(`{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}`)}},
+		Tools:      []bedrockkit.ToolSpec{{Name: "lookup", Description: "Look up a record", InputSchema: json.RawMessage(`{"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}`)}},
 		ToolCache:  &bedrockkit.CachePoint{TTL: bedrockkit.CacheTTL1h},
 		ToolChoice: bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceTool, Name: "lookup"},
 		Messages: []bedrockkit.Message{
@@ -210,7 +210,7 @@ func TestConverseToolChoiceKinds(t *testing.T) {
 	leakCheck(t)
 	f := bedrockkittest.NewFakeBedrock(t)
 	m := newModel(t, f, "amazon.nova-lite-v1:0", bedrockkit.ConverseOptions{})
-	tools := []bedrockkit.Tool{{Name: "a", InputSchema: json.RawMessage(`{"type":"object"}`)}}
+	tools := []bedrockkit.ToolSpec{{Name: "a", InputSchema: json.RawMessage(`{"type":"object"}`)}}
 	for _, tc := range []struct {
 		choice bedrockkit.ToolChoice
 		want   string
@@ -260,11 +260,11 @@ func TestConverseStreamToolCallFragments(t *testing.T) {
 	})
 	req := &bedrockkit.Request{
 		Messages:  []bedrockkit.Message{bedrockkit.UserText("Weather in Paris?")},
-		Tools:     []bedrockkit.Tool{{Name: "forecast", InputSchema: json.RawMessage(`{"type":"object"}`)}},
+		Tools:     []bedrockkit.ToolSpec{{Name: "forecast", InputSchema: json.RawMessage(`{"type":"object"}`)}},
 		Guardrail: &bedrockkit.GuardrailConfig{ID: "gr", Version: "DRAFT", StreamMode: "async"},
 	}
 	var fragments []string
-	var events []bedrockkit.Event
+	var events []bedrockkit.StreamEvent
 	for ev, err := range m.Stream(context.Background(), req) {
 		if err != nil {
 			t.Fatal(err)
@@ -277,7 +277,7 @@ func TestConverseStreamToolCallFragments(t *testing.T) {
 	if len(fragments) < 5 || strings.Join(fragments, "") != input {
 		t.Fatalf("fragments = %q, want the input in several pieces", fragments)
 	}
-	resp, err := bedrockkit.Collect(func(yield func(bedrockkit.Event, error) bool) {
+	resp, err := bedrockkit.Collect(func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for _, ev := range events {
 			if !yield(ev, nil) {
 				return
@@ -301,7 +301,7 @@ func TestConverseStreamToolCallFragments(t *testing.T) {
 	if string(resp.AdditionalFields) != `{"x":1}` {
 		t.Errorf("additional fields = %s", resp.AdditionalFields)
 	}
-	if _, ok := events[len(events)-1].(bedrockkit.Metadata); !ok {
+	if _, ok := events[len(events)-1].(bedrockkit.StreamMetadata); !ok {
 		t.Errorf("last event is %T, want Metadata (usage arrives last)", events[len(events)-1])
 	}
 	var body struct {
@@ -607,10 +607,10 @@ func TestConverseLocalValidationSendsNothing(t *testing.T) {
 	leakCheck(t)
 	f := bedrockkittest.NewFakeBedrock(t)
 	m := newModel(t, f, "meta.llama3-1-70b-instruct-v1:0", bedrockkit.ConverseOptions{})
-	tools := []bedrockkit.Tool{{Name: "a", InputSchema: json.RawMessage(`{"type":"object"}`)}}
+	tools := []bedrockkit.ToolSpec{{Name: "a", InputSchema: json.RawMessage(`{"type":"object"}`)}}
 	bad := []*bedrockkit.Request{
 		{},
-		{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}, Tools: []bedrockkit.Tool{{Name: "a", InputSchema: json.RawMessage(`{"type":"array"}`)}}},
+		{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}, Tools: []bedrockkit.ToolSpec{{Name: "a", InputSchema: json.RawMessage(`{"type":"array"}`)}}},
 		{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}, Tools: tools, ToolChoice: bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceTool, Name: "b"}},
 		{Messages: []bedrockkit.Message{{Role: bedrockkit.RoleUser, Parts: []bedrockkit.Part{bedrockkit.Image{Format: bedrockkit.ImagePNG}}}}},
 	}

@@ -410,7 +410,7 @@ func toToolConfig(req *Request, caps *Capabilities, cache *cacheCheck) (*types.T
 // checkToolSchema returns the tool's schema, compacted, after checking that
 // it is a JSON object whose top-level type is "object". An empty schema
 // becomes an object schema with no properties.
-func checkToolSchema(t Tool) (json.RawMessage, error) {
+func checkToolSchema(t ToolSpec) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(t.InputSchema)) == 0 {
 		return emptyObjectSchema, nil
 	}

@@ -15,7 +15,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestToConverseValidation(t *testing.T) {
 	user := UserText("hi")
-	tool := Tool{Name: "get_weather", InputSchema: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}
+	tool := ToolSpec{Name: "get_weather", InputSchema: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}
 	claude := CapabilitiesOfBase("anthropic.claude-3-5-sonnet-20240620-v1:0")
 	llama := CapabilitiesOfBase("meta.llama3-1-70b-instruct-v1:0")
 	micro := CapabilitiesOfBase("amazon.nova-micro-v1:0")
@@ -43,31 +43,31 @@ func TestToConverseValidation(t *testing.T) {
 		{"doc no source", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Text{"q"}, Document{Name: "a", Format: DocTXT}}}}}, nil, ErrInvalidInput, "exactly one"},
 		{"doc no name", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Text{"q"}, Document{Format: DocTXT, Text: "x"}}}}}, nil, ErrInvalidInput, "Name"},
 		{"doc without text", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Document{Name: "a", Format: DocTXT, Text: "x"}}}}}, nil, ErrInvalidInput, "needs a Text part"},
-		{"tool schema not object", &Request{Messages: []Message{user}, Tools: []Tool{{Name: "t", InputSchema: json.RawMessage(`{"type":"string"}`)}}}, nil, ErrInvalidInput, `"type": "object"`},
-		{"tool schema not json", &Request{Messages: []Message{user}, Tools: []Tool{{Name: "t", InputSchema: json.RawMessage(`[1]`)}}}, nil, ErrInvalidInput, "not a JSON object"},
-		{"tool bad name", &Request{Messages: []Message{user}, Tools: []Tool{{Name: "get weather"}}}, nil, ErrInvalidInput, "1-64"},
-		{"tool duplicate", &Request{Messages: []Message{user}, Tools: []Tool{tool, tool}}, nil, ErrInvalidInput, "twice"},
-		{"choice unknown tool", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceTool, Name: "nope"}}, nil, ErrInvalidInput, "not in Request.Tools"},
+		{"tool schema not object", &Request{Messages: []Message{user}, Tools: []ToolSpec{{Name: "t", InputSchema: json.RawMessage(`{"type":"string"}`)}}}, nil, ErrInvalidInput, `"type": "object"`},
+		{"tool schema not json", &Request{Messages: []Message{user}, Tools: []ToolSpec{{Name: "t", InputSchema: json.RawMessage(`[1]`)}}}, nil, ErrInvalidInput, "not a JSON object"},
+		{"tool bad name", &Request{Messages: []Message{user}, Tools: []ToolSpec{{Name: "get weather"}}}, nil, ErrInvalidInput, "1-64"},
+		{"tool duplicate", &Request{Messages: []Message{user}, Tools: []ToolSpec{tool, tool}}, nil, ErrInvalidInput, "twice"},
+		{"choice unknown tool", &Request{Messages: []Message{user}, Tools: []ToolSpec{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceTool, Name: "nope"}}, nil, ErrInvalidInput, "not in Request.Tools"},
 		{"choice without tools", &Request{Messages: []Message{user}, ToolChoice: ToolChoice{Kind: ToolChoiceAny}}, nil, ErrInvalidInput, "needs tools"},
-		{"choice bad kind", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: "some"}}, nil, ErrInvalidInput, "kind"},
-		{"choice named unsupported", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceTool, Name: "get_weather"}}, &llama, ErrUnsupported, "llama"},
-		{"choice any unsupported", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceAny}}, &llama, ErrUnsupported, "ToolChoiceAny"},
+		{"choice bad kind", &Request{Messages: []Message{user}, Tools: []ToolSpec{tool}, ToolChoice: ToolChoice{Kind: "some"}}, nil, ErrInvalidInput, "kind"},
+		{"choice named unsupported", &Request{Messages: []Message{user}, Tools: []ToolSpec{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceTool, Name: "get_weather"}}, &llama, ErrUnsupported, "llama"},
+		{"choice any unsupported", &Request{Messages: []Message{user}, Tools: []ToolSpec{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceAny}}, &llama, ErrUnsupported, "ToolChoiceAny"},
 		{"image unsupported", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Image{Format: ImagePNG, Bytes: []byte{1}}}}}}, &micro, ErrUnsupported, "images"},
-		{"tool cache unsupported", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolCache: &CachePoint{}}, &micro, ErrUnsupported, "cache"},
-		{"tool call in user", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolCall{ID: "1", Name: "t"}}}}, Tools: []Tool{tool}}, nil, ErrInvalidInput, "assistant"},
-		{"tool call bad json", &Request{Messages: []Message{user, {Role: RoleAssistant, Parts: []Part{ToolCall{ID: "1", Name: "t", Input: json.RawMessage(`{"a":`)}}}}, Tools: []Tool{tool}}, nil, ErrInvalidInput, "not valid JSON"},
-		{"tool call array", &Request{Messages: []Message{user, {Role: RoleAssistant, Parts: []Part{ToolCall{ID: "1", Name: "t", Input: json.RawMessage(`[1]`)}}}}, Tools: []Tool{tool}}, nil, ErrInvalidInput, "object"},
-		{"tool result no id", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{Parts: []Part{Text{"x"}}}}}}, Tools: []Tool{tool}}, nil, ErrInvalidInput, "CallID"},
-		{"tool result bad part", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1", Parts: []Part{CachePoint{}}}}}}, Tools: []Tool{tool}}, nil, ErrInvalidInput, "not allowed"},
-		{"tool result bad json", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1", Parts: []Part{JSON{Value: json.RawMessage(`{`)}}}}}}, Tools: []Tool{tool}}, nil, ErrInvalidInput, "valid JSON"},
-		{"tool result empty", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1"}}}}, Tools: []Tool{tool}}, nil, ErrInvalidInput, "no parts"},
-		{"tool result blank text", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1", Parts: []Part{Text{}}}}}}, Tools: []Tool{tool}}, nil, ErrInvalidInput, "empty text"},
+		{"tool cache unsupported", &Request{Messages: []Message{user}, Tools: []ToolSpec{tool}, ToolCache: &CachePoint{}}, &micro, ErrUnsupported, "cache"},
+		{"tool call in user", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolCall{ID: "1", Name: "t"}}}}, Tools: []ToolSpec{tool}}, nil, ErrInvalidInput, "assistant"},
+		{"tool call bad json", &Request{Messages: []Message{user, {Role: RoleAssistant, Parts: []Part{ToolCall{ID: "1", Name: "t", Input: json.RawMessage(`{"a":`)}}}}, Tools: []ToolSpec{tool}}, nil, ErrInvalidInput, "not valid JSON"},
+		{"tool call array", &Request{Messages: []Message{user, {Role: RoleAssistant, Parts: []Part{ToolCall{ID: "1", Name: "t", Input: json.RawMessage(`[1]`)}}}}, Tools: []ToolSpec{tool}}, nil, ErrInvalidInput, "object"},
+		{"tool result no id", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{Parts: []Part{Text{"x"}}}}}}, Tools: []ToolSpec{tool}}, nil, ErrInvalidInput, "CallID"},
+		{"tool result bad part", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1", Parts: []Part{CachePoint{}}}}}}, Tools: []ToolSpec{tool}}, nil, ErrInvalidInput, "not allowed"},
+		{"tool result bad json", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1", Parts: []Part{JSON{Value: json.RawMessage(`{`)}}}}}}, Tools: []ToolSpec{tool}}, nil, ErrInvalidInput, "valid JSON"},
+		{"tool result empty", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1"}}}}, Tools: []ToolSpec{tool}}, nil, ErrInvalidInput, "no parts"},
+		{"tool result blank text", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1", Parts: []Part{Text{}}}}}}, Tools: []ToolSpec{tool}}, nil, ErrInvalidInput, "empty text"},
 		{"tool blocks without tools", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{ToolResult{CallID: "1", Parts: []Part{Text{"x"}}}}}}}, nil, ErrInvalidInput, "Request.Tools is empty"},
 		{"reasoning in user", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{Reasoning{Text: "x"}}}}}, nil, ErrInvalidInput, "assistant"},
 		{"system image", &Request{System: []Part{Image{}}, Messages: []Message{user}}, nil, ErrInvalidInput, "system"},
 		{"bad ttl", &Request{System: []Part{Text{"s"}, CachePoint{TTL: "2h"}}, Messages: []Message{user}}, nil, ErrInvalidInput, "TTL"},
 		{"increasing ttl", &Request{System: []Part{Text{"s"}, CachePoint{TTL: CacheTTL5m}}, Messages: []Message{{Role: RoleUser, Parts: []Part{Text{"x"}, CachePoint{TTL: CacheTTL1h}}}}}, nil, ErrInvalidInput, "must not increase"},
-		{"five cache points", &Request{System: []Part{Text{"s"}, CachePoint{}, CachePoint{}, CachePoint{}, CachePoint{}}, Messages: []Message{user}, Tools: []Tool{tool}, ToolCache: &CachePoint{}}, nil, ErrInvalidInput, "more than 4"},
+		{"five cache points", &Request{System: []Part{Text{"s"}, CachePoint{}, CachePoint{}, CachePoint{}, CachePoint{}}, Messages: []Message{user}, Tools: []ToolSpec{tool}, ToolCache: &CachePoint{}}, nil, ErrInvalidInput, "more than 4"},
 		{"negative max tokens", &Request{Messages: []Message{user}, MaxTokens: -1}, nil, ErrInvalidInput, "MaxTokens"},
 		{"temperature", &Request{Messages: []Message{user}, Temperature: ptr(float32(1.5))}, nil, ErrInvalidInput, "Temperature"},
 		{"topP", &Request{Messages: []Message{user}, TopP: ptr(float32(-0.1))}, nil, ErrInvalidInput, "TopP"},
@@ -76,9 +76,9 @@ func TestToConverseValidation(t *testing.T) {
 		{"tool cache without tools", &Request{Messages: []Message{user}, ToolCache: &CachePoint{}}, nil, ErrInvalidInput, "ToolCache"},
 		{"nil part", &Request{Messages: []Message{{Role: RoleUser, Parts: []Part{nil}}}}, nil, ErrInvalidInput, "nil part"},
 		// Valid requests for comparison.
-		{"valid named choice on claude", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceTool, Name: "get_weather"}}, &claude, nil, ""},
-		{"valid unknown model anything", &Request{Messages: []Message{user}, Tools: []Tool{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceAny}}, &Capabilities{}, nil, ""},
-		{"valid ttl order", &Request{Tools: []Tool{tool}, ToolCache: &CachePoint{TTL: CacheTTL1h}, System: []Part{Text{"s"}, CachePoint{TTL: CacheTTL1h}}, Messages: []Message{{Role: RoleUser, Parts: []Part{Text{"x"}, CachePoint{}}}}}, nil, nil, ""},
+		{"valid named choice on claude", &Request{Messages: []Message{user}, Tools: []ToolSpec{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceTool, Name: "get_weather"}}, &claude, nil, ""},
+		{"valid unknown model anything", &Request{Messages: []Message{user}, Tools: []ToolSpec{tool}, ToolChoice: ToolChoice{Kind: ToolChoiceAny}}, &Capabilities{}, nil, ""},
+		{"valid ttl order", &Request{Tools: []ToolSpec{tool}, ToolCache: &CachePoint{TTL: CacheTTL1h}, System: []Part{Text{"s"}, CachePoint{TTL: CacheTTL1h}}, Messages: []Message{{Role: RoleUser, Parts: []Part{Text{"x"}, CachePoint{}}}}}, nil, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,7 +102,7 @@ func TestToConverseValidation(t *testing.T) {
 func TestToConverseMapping(t *testing.T) {
 	req := &Request{
 		System:    []Part{Text{"be brief"}, CachePoint{TTL: CacheTTL5m}},
-		Tools:     []Tool{{Name: "t", Description: "d"}},
+		Tools:     []ToolSpec{{Name: "t", Description: "d"}},
 		ToolCache: &CachePoint{},
 		Messages: []Message{
 			{Role: RoleUser, Parts: []Part{Text{"q"}}},
@@ -228,7 +228,7 @@ func TestFromContentBlocksAllParts(t *testing.T) {
 func BenchmarkToConverse(b *testing.B) {
 	req := &Request{
 		System: []Part{Text{"You are terse."}, CachePoint{}},
-		Tools:  []Tool{{Name: "lookup", InputSchema: json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"}}}`)}},
+		Tools:  []ToolSpec{{Name: "lookup", InputSchema: json.RawMessage(`{"type":"object","properties":{"id":{"type":"integer"}}}`)}},
 	}
 	for i := range 5 {
 		id := fmt.Sprintf("tu-%d", i)
@@ -257,7 +257,7 @@ func FuzzToConverseJSON(f *testing.F) {
 	f.Add([]byte(`{"type":["object"]}`), []byte(`"x"`), []byte(`1e999`))
 	f.Fuzz(func(t *testing.T, schema, input, result []byte) {
 		req := &Request{
-			Tools: []Tool{{Name: "t", InputSchema: schema}},
+			Tools: []ToolSpec{{Name: "t", InputSchema: schema}},
 			Messages: []Message{
 				UserText("q"),
 				{Role: RoleAssistant, Parts: []Part{ToolCall{ID: "1", Name: "t", Input: input}}},

@@ -39,7 +39,7 @@ func ExampleConverseModel() {
 	resp, err := model.Generate(context.Background(), &bedrockkit.Request{
 		System:   []bedrockkit.Part{bedrockkit.Text{Text: "Use tools when they help."}},
 		Messages: []bedrockkit.Message{bedrockkit.UserText("What is the weather in Paris?")},
-		Tools: []bedrockkit.Tool{{
+		Tools: []bedrockkit.ToolSpec{{
 			Name:        "get_weather",
 			Description: "Current weather for a city",
 			InputSchema: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}`),

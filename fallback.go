@@ -340,8 +340,8 @@ func (f *fallbackModel) Generate(ctx context.Context, req *Request) (*Response, 
 }
 
 // Stream tries the targets in order while nothing has been yielded.
-func (f *fallbackModel) Stream(ctx context.Context, req *Request) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+func (f *fallbackModel) Stream(ctx context.Context, req *Request) iter.Seq2[StreamEvent, error] {
+	return func(yield func(StreamEvent, error) bool) {
 		var fe FallbackError
 		for i, t := range f.targets {
 			r, err := f.prepare(t, req)
@@ -371,7 +371,7 @@ func (f *fallbackModel) Stream(ctx context.Context, req *Request) iter.Seq2[Even
 
 // streamOne streams one attempt. The attempt timeout stops applying at the
 // first event.
-func (f *fallbackModel) streamOne(ctx context.Context, i int, t FallbackTarget, r *Request, yield func(Event, error) bool) (yielded, stopped bool, err error) {
+func (f *fallbackModel) streamOne(ctx context.Context, i int, t FallbackTarget, r *Request, yield func(StreamEvent, error) bool) (yielded, stopped bool, err error) {
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var timer *time.Timer

@@ -23,13 +23,13 @@ const (
 	liteID  = "us.amazon.nova-lite-v1:0"
 )
 
-var transferTool = bedrockkit.Tool{Name: "transfer", Description: "Move money between the caller's accounts.",
+var transferTool = bedrockkit.ToolSpec{Name: "transfer", Description: "Move money between the caller's accounts.",
 	InputSchema: json.RawMessage(`{"type":"object","properties":{"amount":{"type":"number"}},"required":["amount"]}`)}
 
 // runTools is the loop an agent runs: call the model, run the tools it
 // asks for, send the results back, until it answers.
 func runTools(ctx context.Context, m bedrockkit.Model, question string, tool func(bedrockkit.ToolCall) string) (*bedrockkit.Response, error) {
-	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText(question)}, Tools: []bedrockkit.Tool{transferTool}, MaxTokens: 200}
+	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText(question)}, Tools: []bedrockkit.ToolSpec{transferTool}, MaxTokens: 200}
 	for range 5 {
 		resp, err := m.Generate(ctx, req)
 		if err != nil {
@@ -200,7 +200,7 @@ func (t traced) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrock
 	return t.next.Generate(ctx, req)
 }
 
-func (t traced) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+func (t traced) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
 	t.spans.Add(1)
 	return t.next.Stream(ctx, req)
 }

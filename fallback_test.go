@@ -133,8 +133,8 @@ func (blocking) Generate(ctx context.Context, _ *bedrockkit.Request) (*bedrockki
 	return nil, ctx.Err()
 }
 
-func (blocking) Stream(ctx context.Context, _ *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (blocking) Stream(ctx context.Context, _ *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		<-ctx.Done()
 		yield(nil, ctx.Err())
 	}
@@ -174,7 +174,7 @@ func TestFallbackStreamNeverRepeatsOutput(t *testing.T) {
 	// The primary starts a tool call, then is throttled mid-stream: the
 	// caller has seen output, so the error comes back and the second
 	// model is not asked (it would produce the tool call again).
-	partial := bedrockkittest.Step{Events: []bedrockkit.Event{bedrockkit.ToolCallDelta{Index: 0, ID: "t1", Name: "transfer"}}, Err: throttled()}
+	partial := bedrockkittest.Step{Events: []bedrockkit.StreamEvent{bedrockkit.ToolCallDelta{Index: 0, ID: "t1", Name: "transfer"}}, Err: throttled()}
 	primary := bedrockkittest.NewScriptedModel(partial, bedrockkittest.Step{Err: throttled()})
 	second := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(call))
 	m := bedrockkit.Chain(primary, bedrockkit.Fallback(bedrockkit.FallbackOptions{}, bedrockkit.FallbackTarget{Name: "second", Model: second}))

@@ -308,7 +308,7 @@ func outputToolRequest(req *Request, level toolChoiceLevel, strict bool) (*Reque
 	if desc == "" {
 		desc = "Give the final answer as this tool's input."
 	}
-	out.Tools = append(append([]Tool(nil), req.Tools...), Tool{Name: s.name, Description: desc, InputSchema: bytes.Clone(s.wire), Strict: strict})
+	out.Tools = append(append([]ToolSpec(nil), req.Tools...), ToolSpec{Name: s.name, Description: desc, InputSchema: bytes.Clone(s.wire), Strict: strict})
 	switch {
 	case len(req.Tools) > 0 && req.ToolChoice.Kind != ToolChoiceAuto:
 		// The caller's choice stands.

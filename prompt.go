@@ -35,7 +35,7 @@ func Prompt(text string) *Request {
 // error wrapping ErrUnsupported; read such streams with Collect. A nil
 // event ends it with an error wrapping ErrMalformedStream. Breaking out of
 // the loop stops the underlying stream.
-func TextStream(stream iter.Seq2[Event, error]) iter.Seq2[string, error] {
+func TextStream(stream iter.Seq2[StreamEvent, error]) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		for ev, err := range stream {
 			if err != nil {

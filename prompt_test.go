@@ -30,14 +30,14 @@ func TestPrompt(t *testing.T) {
 
 // seq replays events and then err, and records how far the consumer read.
 type seq struct {
-	events   []bedrockkit.Event
+	events   []bedrockkit.StreamEvent
 	err      error
 	produced int
 	stopped  bool
 }
 
-func (s *seq) stream() iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (s *seq) stream() iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for _, ev := range s.events {
 			s.produced++
 			if !yield(ev, nil) {
@@ -63,7 +63,7 @@ func collectText(st iter.Seq2[string, error]) ([]string, error) {
 }
 
 func TestTextStream(t *testing.T) {
-	full := []bedrockkit.Event{
+	full := []bedrockkit.StreamEvent{
 		bedrockkit.ReasoningDelta{Index: 0, Text: "thinking"},
 		bedrockkit.TextDelta{Index: 1, Text: "Hello"},
 		bedrockkit.CitationDelta{Index: 1},
@@ -72,7 +72,7 @@ func TestTextStream(t *testing.T) {
 		bedrockkit.ToolCallDelta{Index: 2, ID: "t1", Name: "f"},
 		bedrockkit.ToolCallDone{Index: 2, Call: bedrockkit.ToolCall{ID: "t1", Name: "f", Input: json.RawMessage(`{}`)}},
 		bedrockkit.Stop{Reason: bedrockkit.StopToolUse},
-		bedrockkit.Metadata{Usage: bedrockkit.Usage{InputTokens: 3}},
+		bedrockkit.StreamMetadata{Usage: bedrockkit.Usage{InputTokens: 3}},
 	}
 	got, err := collectText(bedrockkit.TextStream((&seq{events: full}).stream()))
 	if err != nil || strings.Join(got, "|") != "Hello|, world" {
@@ -87,14 +87,14 @@ func TestTextStream(t *testing.T) {
 	}
 
 	// A structured repair cannot be shown as text: the view fails closed.
-	retry := []bedrockkit.Event{bedrockkit.TextDelta{Text: `{"a":`}, bedrockkit.OutputRetry{Attempt: 1}, bedrockkit.TextDelta{Text: `{"a":1}`}}
+	retry := []bedrockkit.StreamEvent{bedrockkit.TextDelta{Text: `{"a":`}, bedrockkit.OutputRetry{Attempt: 1}, bedrockkit.TextDelta{Text: `{"a":1}`}}
 	got, err = collectText(bedrockkit.TextStream((&seq{events: retry}).stream()))
 	if len(got) != 1 || !errors.Is(err, bedrockkit.ErrUnsupported) || !strings.Contains(err.Error(), "Collect") {
 		t.Fatalf("got %q, %v; want the first text, then ErrUnsupported naming Collect", got, err)
 	}
 
 	// A nil event is a malformed stream, not an empty string.
-	_, err = collectText(bedrockkit.TextStream((&seq{events: []bedrockkit.Event{nil}}).stream()))
+	_, err = collectText(bedrockkit.TextStream((&seq{events: []bedrockkit.StreamEvent{nil}}).stream()))
 	if !errors.Is(err, bedrockkit.ErrMalformedStream) {
 		t.Fatalf("nil event: %v", err)
 	}

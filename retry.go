@@ -138,8 +138,8 @@ func (m retryModel) Generate(ctx context.Context, req *Request) (*Response, erro
 	return resp, err
 }
 
-func (m retryModel) Stream(ctx context.Context, req *Request) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+func (m retryModel) Stream(ctx context.Context, req *Request) iter.Seq2[StreamEvent, error] {
+	return func(yield func(StreamEvent, error) bool) {
 		yielded := false
 		stopped := false
 		err := m.policy.loop(ctx, func(ctx context.Context, _ int) error {

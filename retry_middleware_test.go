@@ -56,7 +56,7 @@ func TestRetryMiddlewareStream(t *testing.T) {
 
 	// Failing after text was yielded: never retried, the error reaches the caller.
 	inner = bedrockkittest.NewScriptedModel(
-		bedrockkittest.Step{Events: []bedrockkit.Event{bedrockkit.TextDelta{Text: "partial"}}, Err: throttled},
+		bedrockkittest.Step{Events: []bedrockkit.StreamEvent{bedrockkit.TextDelta{Text: "partial"}}, Err: throttled},
 		bedrockkittest.TextStep("must not be used"),
 	)
 	resp, err = bedrockkit.Collect(mwRetry.Middleware()(inner).Stream(context.Background(), req))

@@ -38,7 +38,7 @@ type streamReader struct {
 	timer   *time.Timer
 	strict  bool
 	tools   map[int]*toolBlock
-	pending []Event
+	pending []StreamEvent
 	gotStop bool
 	closed  bool
 	// cancel, if set, ends the context of the stream's HTTP request.
@@ -70,7 +70,7 @@ func (r *streamReader) close() {
 // next returns the next event; io.EOF after a complete stream; an errRemote
 // for a failure reported by the service or the transport; any other error
 // for a failure detected here (ctx done, idle timeout, malformed stream).
-func (r *streamReader) next(ctx context.Context) (Event, error) {
+func (r *streamReader) next(ctx context.Context) (StreamEvent, error) {
 	if len(r.pending) == 0 {
 		// Idleness is measured while waiting, not while the consumer works
 		// on the previous event.
@@ -115,7 +115,7 @@ func (r *streamReader) end(ctx context.Context) error {
 	return io.EOF
 }
 
-func (r *streamReader) emit(ev Event) { r.pending = append(r.pending, ev) }
+func (r *streamReader) emit(ev StreamEvent) { r.pending = append(r.pending, ev) }
 
 func (r *streamReader) unsupported(what string) error {
 	if r.strict {
@@ -138,7 +138,7 @@ func (r *streamReader) convert(ev types.ConverseStreamOutput) error {
 	case *types.ConverseStreamOutputMemberMessageStop:
 		return r.messageStop(e.Value)
 	case *types.ConverseStreamOutputMemberMetadata:
-		md := Metadata{Usage: fromUsage(e.Value.Usage), ServiceTier: fromServiceTier(e.Value.ServiceTier), LatencyMode: fromPerformance(e.Value.PerformanceConfig)}
+		md := StreamMetadata{Usage: fromUsage(e.Value.Usage), ServiceTier: fromServiceTier(e.Value.ServiceTier), LatencyMode: fromPerformance(e.Value.PerformanceConfig)}
 		if e.Value.Metrics != nil && e.Value.Metrics.LatencyMs != nil {
 			md.Latency = time.Duration(*e.Value.Metrics.LatencyMs) * time.Millisecond
 		}
@@ -280,7 +280,7 @@ func classifyStream(err error) error {
 }
 
 // runStream opens the stream (with retries), then yields its events.
-func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.ConverseStreamInput, yield func(Event, error) bool) {
+func (m *ConverseModel) runStream(parent context.Context, in *bedrockruntime.ConverseStreamInput, yield func(StreamEvent, error) bool) {
 	// The stream's HTTP request lives in ctx: cancelling it aborts the body
 	// read, so nothing outlives this function.
 	ctx, cancel := context.WithCancel(parent)
@@ -316,9 +316,9 @@ func (o *streamOpener) closeReader() {
 // open returns the stream's first event. Opening is retried, and so is a
 // stream that fails before its first event reaches the consumer. A stream
 // that opened and then failed is reported as a *StreamError.
-func (o *streamOpener) open(ctx context.Context) (Event, error) {
+func (o *streamOpener) open(ctx context.Context) (StreamEvent, error) {
 	var (
-		first    Event
+		first    StreamEvent
 		started  bool
 		localErr error
 	)
@@ -342,7 +342,7 @@ func (o *streamOpener) open(ctx context.Context) (Event, error) {
 // attempt opens the stream once and reads its first event. It returns err
 // for the retry loop to classify and maybe retry, or localErr, a failure
 // detected here that is final; started says whether the stream opened.
-func (o *streamOpener) attempt(ctx context.Context) (first Event, started bool, localErr, err error) {
+func (o *streamOpener) attempt(ctx context.Context) (first StreamEvent, started bool, localErr, err error) {
 	o.attempts++
 	o.closeReader()
 	idle := o.m.opts.IdleTimeout
@@ -386,7 +386,7 @@ func (o *streamOpener) attempt(ctx context.Context) (first Event, started bool, 
 // relay yields the events of an open stream from first on. A failure ends
 // it with a *StreamError saying whether content was yielded, and with the
 // text yielded so far.
-func relay(ctx context.Context, r *streamReader, first Event, attempts int, yield func(Event, error) bool) {
+func relay(ctx context.Context, r *streamReader, first StreamEvent, attempts int, yield func(StreamEvent, error) bool) {
 	var text strings.Builder
 	content := false // whether text, reasoning or a tool call was yielded
 	ev := first

@@ -82,10 +82,10 @@ func evMetadata(in, out int32) types.ConverseStreamOutput {
 }
 
 // drain reads a streamReader to its end.
-func drain(t *testing.T, r *streamReader, ctx context.Context) ([]Event, error) {
+func drain(t *testing.T, r *streamReader, ctx context.Context) ([]StreamEvent, error) {
 	t.Helper()
 	defer r.close()
-	var evs []Event
+	var evs []StreamEvent
 	for {
 		ev, err := r.next(ctx)
 		if err == io.EOF {
@@ -117,7 +117,7 @@ func TestStreamReaderToolFragments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := Collect(func(yield func(Event, error) bool) {
+	resp, err := Collect(func(yield func(StreamEvent, error) bool) {
 		for _, ev := range evs {
 			if !yield(ev, nil) {
 				return

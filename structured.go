@@ -256,13 +256,13 @@ func (s *structuredModel) Generate(ctx context.Context, req *Request) (*Response
 }
 
 // Stream obtains the structured answer as a stream; see StructuredOutput.
-func (s *structuredModel) Stream(ctx context.Context, req *Request) iter.Seq2[Event, error] {
+func (s *structuredModel) Stream(ctx context.Context, req *Request) iter.Seq2[StreamEvent, error] {
 	if req == nil || req.Output == nil {
 		return s.next.Stream(ctx, req)
 	}
-	return func(yield func(Event, error) bool) {
+	return func(yield func(StreamEvent, error) bool) {
 		a := s.start(req)
-		var last Metadata
+		var last StreamMetadata
 		finish := func() bool {
 			last.Usage, last.Latency = a.usage, a.latency
 			return yield(last, nil)
@@ -325,10 +325,10 @@ type streamedAttempt struct {
 // streamAttempt streams one attempt, passing on the answer's events as they
 // come but holding back Stop and Metadata (whose tier and latency it
 // records in last): those are sent once, when the answer is judged.
-func (s *structuredModel) streamAttempt(ctx context.Context, a *attempt, req *Request, last *Metadata, yield func(Event, error) bool) streamedAttempt {
+func (s *structuredModel) streamAttempt(ctx context.Context, a *attempt, req *Request, last *StreamMetadata, yield func(StreamEvent, error) bool) streamedAttempt {
 	conv := newAnswerStream(a.schema, !a.native)
 	var st streamedAttempt
-	var raw []Event
+	var raw []StreamEvent
 	for ev, err := range s.next.Stream(ctx, req) {
 		if err != nil {
 			st.err = err
@@ -343,7 +343,7 @@ func (s *structuredModel) streamAttempt(ctx context.Context, a *attempt, req *Re
 			case Stop:
 				st.stop = &e
 				continue
-			case Metadata:
+			case StreamMetadata:
 				last.ServiceTier, last.LatencyMode = e.ServiceTier, e.LatencyMode
 				continue
 			}
@@ -363,8 +363,8 @@ func (s *structuredModel) streamAttempt(ctx context.Context, a *attempt, req *Re
 }
 
 // eventSeq yields evs with nil errors.
-func eventSeq(evs []Event) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+func eventSeq(evs []StreamEvent) iter.Seq2[StreamEvent, error] {
+	return func(yield func(StreamEvent, error) bool) {
 		for _, e := range evs {
 			if !yield(e, nil) {
 				return
@@ -389,7 +389,7 @@ type answerStream struct {
 	called  bool
 	// otherCalls holds the deltas and completions of other tool calls
 	// until Stop says whether the answer tool was called too.
-	otherCalls []Event
+	otherCalls []StreamEvent
 	// wrappedText is set for a native answer to a wrapped schema: text is
 	// held back and its unwrapped value sent before Stop.
 	wrappedText bool
@@ -409,16 +409,16 @@ func newWrappedTextStream(s *OutputSchema) *answerStream {
 }
 
 // flush returns the held-back text, if any (for a stream that fails).
-func (c *answerStream) flush() []Event {
+func (c *answerStream) flush() []StreamEvent {
 	if !c.wrappedText || c.heldIndex < 0 {
 		return nil
 	}
 	i := c.heldIndex
 	c.heldIndex = -1
-	return []Event{TextDelta{Index: i, Text: c.held.String()}}
+	return []StreamEvent{TextDelta{Index: i, Text: c.held.String()}}
 }
 
-func (c *answerStream) convert(ev Event) []Event {
+func (c *answerStream) convert(ev StreamEvent) []StreamEvent {
 	if c.wrappedText {
 		switch e := ev.(type) {
 		case TextDelta:
@@ -429,16 +429,16 @@ func (c *answerStream) convert(ev Event) []Event {
 			return nil
 		case Stop:
 			if c.heldIndex < 0 {
-				return []Event{ev}
+				return []StreamEvent{ev}
 			}
 			i := c.heldIndex
 			c.heldIndex = -1
-			return []Event{TextDelta{Index: i, Text: string(c.schema.fromWire(c.held.Bytes()))}, ev}
+			return []StreamEvent{TextDelta{Index: i, Text: string(c.schema.fromWire(c.held.Bytes()))}, ev}
 		}
-		return []Event{ev}
+		return []StreamEvent{ev}
 	}
 	if !c.enabled {
-		return []Event{ev}
+		return []StreamEvent{ev}
 	}
 	switch e := ev.(type) {
 	case ToolCallDelta:
@@ -450,7 +450,7 @@ func (c *answerStream) convert(ev Event) []Event {
 			if c.schema.wrapped || e.InputFragment == "" {
 				return nil
 			}
-			return []Event{TextDelta{Index: e.Index, Text: e.InputFragment}}
+			return []StreamEvent{TextDelta{Index: e.Index, Text: e.InputFragment}}
 		}
 		c.otherCalls = append(c.otherCalls, ev)
 		return nil
@@ -458,7 +458,7 @@ func (c *answerStream) convert(ev Event) []Event {
 		if c.active && e.Index == c.index {
 			c.active = false
 			if c.schema.wrapped {
-				return []Event{TextDelta{Index: e.Index, Text: string(c.schema.fromWire(e.Call.Input))}}
+				return []StreamEvent{TextDelta{Index: e.Index, Text: string(c.schema.fromWire(e.Call.Input))}}
 			}
 			return nil
 		}
@@ -473,11 +473,11 @@ func (c *answerStream) convert(ev Event) []Event {
 			if e.Reason == StopToolUse {
 				e.Reason = StopEndTurn
 			}
-			return []Event{e}
+			return []StreamEvent{e}
 		}
 		return append(held, ev)
 	}
-	return []Event{ev}
+	return []StreamEvent{ev}
 }
 
 // GenerateValue asks m for a value of type T and decodes the validated

@@ -188,7 +188,7 @@ func TestToolCallsOfOtherToolsAreReturned(t *testing.T) {
 	}
 	req := ask("x")
 	req.Output = s
-	req.Tools = []bedrockkit.Tool{{Name: "weather", InputSchema: json.RawMessage(`{"type":"object"}`)}}
+	req.Tools = []bedrockkit.ToolSpec{{Name: "weather", InputSchema: json.RawMessage(`{"type":"object"}`)}}
 	resp, err := bedrockkit.StructuredOutput(bedrockkit.StructuredOptions{})(m).Generate(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +201,7 @@ func TestToolCallsOfOtherToolsAreReturned(t *testing.T) {
 		t.Fatalf("with the caller's tools the answer tool is offered, not forced: %+v", r)
 	}
 	// A tool named like the schema is refused.
-	req.Tools = append(req.Tools, bedrockkit.Tool{Name: "invoice"})
+	req.Tools = append(req.Tools, bedrockkit.ToolSpec{Name: "invoice"})
 	if _, err := bedrockkit.StructuredOutput(bedrockkit.StructuredOptions{})(m).Generate(context.Background(), req); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("name clash: %v", err)
 	}
@@ -255,7 +255,7 @@ func TestStructuredStreamRetriesAndEndsWithValue(t *testing.T) {
 				text.Reset()
 			case bedrockkit.Stop:
 				kinds = append(kinds, "stop:"+string(e.Reason))
-			case bedrockkit.Metadata:
+			case bedrockkit.StreamMetadata:
 				kinds = append(kinds, "meta")
 				if e.Usage.InputTokens != 20 {
 					t.Errorf("metadata usage %+v", e.Usage)
@@ -294,7 +294,7 @@ func TestStructuredStreamFailsAfterRepairs(t *testing.T) {
 		if err != nil {
 			last = err
 		}
-		if _, ok := ev.(bedrockkit.Metadata); ok {
+		if _, ok := ev.(bedrockkit.StreamMetadata); ok {
 			sawMeta = true
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/guardrail"
 )
 
 // Agent runs a tool-calling loop: the model is called with the conversation
@@ -27,11 +28,22 @@ type Agent struct {
 	Instructions string
 	Tools        []*Tool
 	// KnowledgeBases are offered to the model as search tools.
-	KnowledgeBases []KnowledgeBase
-	// Guardrail, if set, checks input, output, tool inputs and tool results.
-	Guardrail Guard
-	// Budget, if set, is consulted around every model call.
-	Budget Budget
+	KnowledgeBases []KnowledgeBaseTool
+	// Guardrail, if set, checks the user's input, the model's text (the
+	// answer and text beside tool calls), tool-call arguments and tool
+	// results: guardrail.NewLocal, NewRemote, Both, or a GuardFunc. User
+	// input and tool results are assessed as guardrail.SourceInput (the
+	// model reads them), the model's text and tool-call arguments as
+	// guardrail.SourceOutput; GuardStageFrom tells a guard which stage it
+	// is looking at.
+	//
+	// Budgets are not set here: wrap Model in pricing's meter middleware
+	// and give the run's context a budget (pricing.WithBudget); every
+	// model call of the run, summaries and structured-output repairs
+	// included, is then reserved and refused past the limit, ending the
+	// run with the partial result and an error wrapping
+	// bedrockkit.ErrBudgetExceeded.
+	Guardrail guardrail.Guard
 	// Memory stores sessions; nil means a private in-memory store.
 	Memory Memory
 	Limits Limits
@@ -43,7 +55,7 @@ type Agent struct {
 	// model may still call tools: every model call carries the schema with
 	// the tools, through bedrockkit.StructuredOutput; an answer that calls
 	// tools runs them and goes on, the final one is validated (and sent back
-	// for repair while invalid). Result.Output is then the JSON value;
+	// for repair while invalid). RunResult.Output is then the JSON value;
 	// RunValue, ResumeValue and DecodeOutput decode it. An answer still
 	// invalid after the repairs ends the run with a *bedrockkit.OutputError.
 	Output *bedrockkit.OutputSchema
@@ -53,7 +65,7 @@ type Agent struct {
 	OutputOptions bedrockkit.StructuredOptions
 	// OnEvent, if set, receives every event of Run and Resume as it happens,
 	// on the run's goroutine. Stream and ResumeStream yield events instead.
-	OnEvent func(Event)
+	OnEvent func(RunEvent)
 	// Pause signs and checks paused runs handed out of the process: set
 	// Pause.Key to resume in another process or from a client (see
 	// Pending and PauseOptions).
@@ -81,8 +93,8 @@ type Agent struct {
 	mem     Memory
 }
 
-// Result is the outcome of a turn.
-type Result struct {
+// RunResult is the outcome of a turn.
+type RunResult struct {
 	SessionID string
 	// Output is the final answer's text (or the guardrail's message when
 	// blocked). Empty while paused.
@@ -101,7 +113,7 @@ type Result struct {
 }
 
 // Paused reports whether the run is waiting for Resume.
-func (r *Result) Paused() bool { return r != nil && r.Pending != nil }
+func (r *RunResult) Paused() bool { return r != nil && r.Pending != nil }
 
 func (a *Agent) memory() Memory {
 	if a.Memory != nil {
@@ -112,9 +124,9 @@ func (a *Agent) memory() Memory {
 }
 
 // Run runs one turn of the session: input goes to the model, tools run as
-// asked, and the final answer comes back in Result.Output. A paused run
-// returns a Result with Pending set and a nil error. When a limit or an error
-// stops the run, the partial Result is returned with the error.
+// asked, and the final answer comes back in RunResult.Output. A paused run
+// returns a RunResult with Pending set and a nil error. When a limit or an error
+// stops the run, the partial RunResult is returned with the error.
 //
 // A Run on a session that has a pending pause abandons that pause: it can no
 // longer be resumed.
@@ -124,15 +136,15 @@ func (a *Agent) memory() Memory {
 // (sessionID) unless ctx already names a session (pricing.WithSession), in
 // which case they count toward that one. An agent run as another agent's
 // tool counts toward the outer run's session.
-func (a *Agent) Run(ctx context.Context, sessionID, input string, opts ...RunOption) (*Result, error) {
+func (a *Agent) Run(ctx context.Context, sessionID, input string, opts ...RunOption) (*RunResult, error) {
 	return a.start(ctx, sessionID, input, opts, false, a.callback())
 }
 
 // Stream is Run yielding the events of the turn as they happen, model text
-// included (TextDelta), ending with Finished, Paused or, on error, Failure
+// included (ModelText), ending with Finished, Paused or, on error, Failure
 // followed by the error. Breaking out of the loop cancels the run.
-func (a *Agent) Stream(ctx context.Context, sessionID, input string, opts ...RunOption) iter.Seq2[Event, error] {
-	return streamOf(ctx, func(ctx context.Context, emit func(Event)) (*Result, error) {
+func (a *Agent) Stream(ctx context.Context, sessionID, input string, opts ...RunOption) iter.Seq2[RunEvent, error] {
+	return streamOf(ctx, func(ctx context.Context, emit func(RunEvent)) (*RunResult, error) {
 		return a.start(ctx, sessionID, input, opts, true, emit)
 	})
 }
@@ -165,31 +177,31 @@ func (a *Agent) Stream(ctx context.Context, sessionID, input string, opts ...Run
 //
 // Its model calls are attributed to the pause's session for cost, as Run's
 // are.
-func (a *Agent) Resume(ctx context.Context, p *Pending, decisions ...Decision) (*Result, error) {
+func (a *Agent) Resume(ctx context.Context, p *Pending, decisions ...Decision) (*RunResult, error) {
 	return a.resume(ctx, p, decisions, false, a.callback())
 }
 
 // ResumeStream is Resume yielding events as Stream does.
-func (a *Agent) ResumeStream(ctx context.Context, p *Pending, decisions ...Decision) iter.Seq2[Event, error] {
-	return streamOf(ctx, func(ctx context.Context, emit func(Event)) (*Result, error) {
+func (a *Agent) ResumeStream(ctx context.Context, p *Pending, decisions ...Decision) iter.Seq2[RunEvent, error] {
+	return streamOf(ctx, func(ctx context.Context, emit func(RunEvent)) (*RunResult, error) {
 		return a.resume(ctx, p, decisions, true, emit)
 	})
 }
 
-func (a *Agent) callback() func(Event) {
+func (a *Agent) callback() func(RunEvent) {
 	if a.OnEvent != nil {
 		return a.OnEvent
 	}
-	return func(Event) {}
+	return func(RunEvent) {}
 }
 
 // streamOf turns a run into an iterator. Breaking out cancels the run.
-func streamOf(ctx context.Context, run func(ctx context.Context, emit func(Event)) (*Result, error)) iter.Seq2[Event, error] {
-	return func(yield func(Event, error) bool) {
+func streamOf(ctx context.Context, run func(ctx context.Context, emit func(RunEvent)) (*RunResult, error)) iter.Seq2[RunEvent, error] {
+	return func(yield func(RunEvent, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stopped := false
-		emit := func(ev Event) {
+		emit := func(ev RunEvent) {
 			if stopped {
 				return
 			}

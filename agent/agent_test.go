@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -165,8 +166,8 @@ func TestPanickingToolIsRecovered(t *testing.T) {
 		bedrockkittest.ToolStep(call("c1", "boom", `{"city":"x"}`)),
 		bedrockkittest.TextStep("The tool failed, sorry."),
 	)
-	var events []agent.Event
-	a := &agent.Agent{Model: m, Tools: []*agent.Tool{boom}, OnEvent: func(e agent.Event) { events = append(events, e) }}
+	var events []agent.RunEvent
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{boom}, OnEvent: func(e agent.RunEvent) { events = append(events, e) }}
 	res, err := a.Run(context.Background(), "s", "go")
 	if err != nil {
 		t.Fatal(err)
@@ -306,13 +307,13 @@ func TestStreamYieldsTextAndFinish(t *testing.T) {
 	a := &agent.Agent{Model: m, Tools: []*agent.Tool{echoTool()}}
 	var text strings.Builder
 	var kinds []string
-	var final *agent.Result
+	var final *agent.RunResult
 	for ev, err := range a.Stream(context.Background(), "s", "where is Oslo") {
 		if err != nil {
 			t.Fatal(err)
 		}
 		switch e := ev.(type) {
-		case agent.TextDelta:
+		case agent.ModelText:
 			text.WriteString(e.Text)
 			continue
 		case agent.Finished:
@@ -381,7 +382,7 @@ func TestCancelledTurnResumesWithoutRerunningFinishedTools(t *testing.T) {
 		t.Fatalf("want cancellation, got %v", err)
 	}
 	var replayed []string
-	a.OnEvent = func(e agent.Event) {
+	a.OnEvent = func(e agent.RunEvent) {
 		if tc, ok := e.(agent.ToolCalled); ok && tc.Replayed {
 			replayed = append(replayed, tc.Call.Name)
 		}
@@ -441,7 +442,7 @@ func TestConcurrentRunsOnOneSessionConflict(t *testing.T) {
 
 func TestStreamErrorEndsWithFailure(t *testing.T) {
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.Step{
-		Events: []bedrockkit.Event{bedrockkit.TextDelta{Text: "partial "}},
+		Events: []bedrockkit.StreamEvent{bedrockkit.TextDelta{Text: "partial "}},
 		Err:    bedrockkit.ErrThrottled,
 	})
 	a := &agent.Agent{Model: m}
@@ -477,39 +478,41 @@ func TestMalformedToolUseIsRetried(t *testing.T) {
 	}
 }
 
-type countingBudget struct {
+// refusingModel refuses every call after the first allowed ones with
+// ErrBudgetExceeded, as pricing's meter middleware does under a budget.
+type refusingModel struct {
+	bedrockkit.Model
 	allowed int
-	spent   bedrockkit.Usage
 }
 
-func (b *countingBudget) Allow(ctx context.Context, req *bedrockkit.Request) error {
-	if b.allowed == 0 {
-		return bedrockkit.ErrBudgetExceeded
+func (m *refusingModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+	if m.allowed == 0 {
+		return nil, fmt.Errorf("refused: %w", bedrockkit.ErrBudgetExceeded)
 	}
-	b.allowed--
-	return nil
+	m.allowed--
+	return m.Model.Generate(ctx, req)
 }
 
-func (b *countingBudget) Spend(ctx context.Context, u bedrockkit.Usage) { b.spent = b.spent.Add(u) }
-
-func TestBudgetHook(t *testing.T) {
+// TestBudgetRefusalEndsRun: a model call refused for the budget (pricing's
+// meter middleware around the model) ends the run with the partial result;
+// the refused call counts as the run's second iteration.
+func TestBudgetRefusalEndsRun(t *testing.T) {
 	resp := &bedrockkit.Response{Message: bedrockkit.Message{Role: bedrockkit.RoleAssistant, Parts: []bedrockkit.Part{call("c", "echo", `{"city":"x"}`)}},
 		Usage: bedrockkit.Usage{InputTokens: 7, OutputTokens: 1}}
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: resp}, bedrockkittest.TextStep("never"))
-	b := &countingBudget{allowed: 1}
-	a := &agent.Agent{Model: m, Budget: b, Tools: []*agent.Tool{echoTool()}}
+	a := &agent.Agent{Model: &refusingModel{Model: m, allowed: 1}, Tools: []*agent.Tool{echoTool()}}
 	res, err := a.Run(context.Background(), "s", "go")
-	if !errors.Is(err, bedrockkit.ErrBudgetExceeded) || m.Calls() != 1 || b.spent.InputTokens != 7 || res.Iterations != 1 {
-		t.Fatalf("err %v calls %d spent %+v", err, m.Calls(), b.spent)
+	if !errors.Is(err, bedrockkit.ErrBudgetExceeded) || m.Calls() != 1 || res == nil || res.Iterations != 2 || res.Usage.InputTokens != 7 {
+		t.Fatalf("err %v calls %d result %+v", err, m.Calls(), res)
 	}
 }
 
 func TestOutputGuardBlocks(t *testing.T) {
-	guard := agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Verdict, error) {
+	guard := agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Intervention, error) {
 		if stage == agent.StageOutput && strings.Contains(text, "secret") {
-			return agent.Verdict{Blocked: true, Message: "[removed]"}, nil
+			return agent.Intervention{Blocked: true, Message: "[removed]"}, nil
 		}
-		return agent.Verdict{}, nil
+		return agent.Intervention{}, nil
 	})
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("the secret is 42"), bedrockkittest.TextStep("ok"))
 	a := &agent.Agent{Model: m, Guardrail: guard}

@@ -57,9 +57,9 @@ func TestAuthorizerDeniesBeforeRunning(t *testing.T) {
 		bedrockkittest.TextStep("ok"),
 	)
 	az := &limitAuthorizer{limit: 100}
-	var events []agent.Event
+	var events []agent.RunEvent
 	a := &agent.Agent{Model: m, Tools: []*agent.Tool{countingTool("pay", &runs)}, Authorizer: az,
-		OnEvent: func(e agent.Event) { events = append(events, e) }}
+		OnEvent: func(e agent.RunEvent) { events = append(events, e) }}
 	_, err := a.Run(context.Background(), "s1", "pay", agent.WithSessionAttributes(map[string]string{"branch": "north"}))
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +115,7 @@ func TestAuthorizerFailsClosed(t *testing.T) {
 				countingTool("pay", &runs),
 				countingTool("confirm_pay", &confirmRuns, agent.RequireConfirmation()),
 				agent.ReturnControl("handoff", "the caller runs it", nil),
-			}, OnEvent: func(e agent.Event) {
+			}, OnEvent: func(e agent.RunEvent) {
 				if d, ok := e.(agent.ToolAuthorized); ok && d.Err != nil {
 					failed++
 				}

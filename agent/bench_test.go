@@ -27,8 +27,8 @@ func (m *loopModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bed
 	return m.tool, nil
 }
 
-func (m *loopModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {}
+func (m *loopModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {}
 }
 
 // BenchmarkLoopStep measures the agent's own cost per step (one model call

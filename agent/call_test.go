@@ -112,7 +112,7 @@ func TestNestedToolErrorsAreTheOuterToolsFailure(t *testing.T) {
 			bedrockkittest.TextStep("done"),
 		),
 		Tools: []*agent.Tool{outer},
-		OnEvent: func(ev agent.Event) {
+		OnEvent: func(ev agent.RunEvent) {
 			if tc, ok := ev.(agent.ToolCalled); ok {
 				events = append(events, tc)
 			}

@@ -35,16 +35,16 @@ type observerKey struct{}
 // ResumeStream called with it) also deliver every event to fn, on the run's
 // goroutine, before Agent.OnEvent. Tracing integrations such as
 // agent/agentotel use it to follow one run.
-func WithObserver(ctx context.Context, fn func(Event)) context.Context {
-	if prev, ok := ctx.Value(observerKey{}).(func(Event)); ok && prev != nil {
+func WithObserver(ctx context.Context, fn func(RunEvent)) context.Context {
+	if prev, ok := ctx.Value(observerKey{}).(func(RunEvent)); ok && prev != nil {
 		inner := fn
-		fn = func(e Event) { prev(e); inner(e) }
+		fn = func(e RunEvent) { prev(e); inner(e) }
 	}
 	return context.WithValue(ctx, observerKey{}, fn)
 }
 
-func observerFrom(ctx context.Context) func(Event) {
-	fn, _ := ctx.Value(observerKey{}).(func(Event))
+func observerFrom(ctx context.Context) func(RunEvent) {
+	fn, _ := ctx.Value(observerKey{}).(func(RunEvent))
 	return fn
 }
 

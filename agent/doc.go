@@ -8,7 +8,7 @@
 // when the model asks for several, bounded by Limits.Parallelism, results in
 // call order — and their results go back to the model, until it answers
 // without a tool call or Limits.MaxIterations (default 10) is reached, which
-// returns ErrMaxIterations with the partial Result. A tool that returns an
+// returns ErrMaxIterations with the partial RunResult. A tool that returns an
 // error, times out or panics is reported to the model; the run continues.
 // Timeouts (Limits.ToolTimeout, WithTimeout) hold whatever the tool does:
 // a tool that ignores its context is abandoned AbandonGrace after its
@@ -24,7 +24,7 @@
 // same code path the agent uses (tests, return-of-control handlers).
 //
 // Human in the loop: a tool built with RequireConfirmation, or with
-// ReturnControl, pauses the run. The Result carries a Pending state; Resume
+// ReturnControl, pauses the run. The RunResult carries a Pending state; Resume
 // it with Approve, Deny, Respond or RespondError for each call. A pause
 // resumes once, before it expires, and only into the calls the model made:
 // Resume continues the copy stored in Memory and refuses a Pending that
@@ -63,7 +63,7 @@
 // MemoryRecalled, MemoryHandedOff, Summarized, OutputRetry, OutputValue,
 // Failure, Paused, Finished), delivered to Agent.OnEvent and to observers
 // attached with WithObserver, or yielded by Stream, which also yields the
-// model's text (TextDelta). Package agent/agentotel turns them into
+// model's text (ModelText). Package agent/agentotel turns them into
 // OpenTelemetry spans following the GenAI semantic conventions.
 //
 // Cost: a run attributes its model calls to its session ID, so wrapping
@@ -82,7 +82,7 @@
 // event, stream or result carries model text the Guard has not checked:
 // without a Guard, Stream sends text as it arrives; with one, each model
 // call's text is held until the call has ended and been checked, then sent
-// guarded in one TextDelta. The price is latency: the first text of an
+// guarded in one ModelText. The price is latency: the first text of an
 // answer arrives when the model has finished it, not with its first token.
 // A Guard decides on the whole text (a denied topic may only show in the
 // whole answer), so nothing shorter can be released without risking text

@@ -12,7 +12,7 @@ import (
 var (
 	// ErrMaxIterations: the run reached Limits.MaxIterations model calls
 	// without a final answer. Raise the limit, simplify the task, or check the
-	// tools' results for a loop. The partial Result is returned with it.
+	// tools' results for a loop. The partial RunResult is returned with it.
 	ErrMaxIterations = errors.New("agent: maximum iterations reached")
 	// ErrTooManyInvalidCalls: the model made more invalid tool calls (unknown
 	// tool, bad JSON, schema violation) than Limits.MaxToolRetries allows.

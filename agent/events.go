@@ -7,25 +7,25 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 )
 
-// Event is one step of a run, for tracing and streaming. It is sealed: the
-// concrete types are TextDelta, ModelCalled, OutputRetry, ToolAuthorized,
+// RunEvent is one step of a run, for tracing and streaming. It is sealed: the
+// concrete types are ModelText, ModelCalled, OutputRetry, ToolAuthorized,
 // ToolCalled, Observation, GuardrailIntervened, Summarized, MemoryRecalled,
 // MemoryHandedOff, OutputValue, Failure, Paused and Finished. They mirror
 // Bedrock's agent traces (model invocation, invocation input, observation,
 // guardrail, failure) and map onto OpenTelemetry GenAI spans.
-type Event interface {
+type RunEvent interface {
 	isEvent()
 }
 
-// TextDelta is a piece of model text, sent only by Stream and
+// ModelText is a piece of model text, sent only by Stream and
 // ResumeStream. Without a Guardrail it is sent as the model writes it.
 // With a Guardrail, no text is sent before the guardrail has checked it:
 // the text of each model call is held until the call ends and the output
-// check is done, then sent as one TextDelta holding the guarded text (the
+// check is done, then sent as one ModelText holding the guarded text (the
 // masked text, or for a blocked answer the blocked message; text beside
 // tool calls that the guardrail blocks is not sent at all). The TextDeltas
-// of the last model call then spell Result.Output.
-type TextDelta struct {
+// of the last model call then spell RunResult.Output.
+type ModelText struct {
 	Iteration int
 	Text      string
 }
@@ -63,7 +63,7 @@ type OutputRetry struct {
 
 // OutputValue is the validated final answer of an agent with Output, sent
 // just before Finished (after the output guardrail). Value is the JSON
-// value, also Result.Output; decode it with DecodeOutput.
+// value, also RunResult.Output; decode it with DecodeOutput.
 type OutputValue struct {
 	Iteration int
 	Value     json.RawMessage
@@ -104,7 +104,7 @@ type Observation struct {
 // GuardrailIntervened reports a Guard that blocked or rewrote content.
 type GuardrailIntervened struct {
 	Stage   Stage
-	Verdict Verdict
+	Verdict Intervention
 	// CallID is set for the tool stages.
 	CallID string
 }
@@ -128,10 +128,10 @@ type Paused struct {
 
 // Finished reports the final result of a run.
 type Finished struct {
-	Result *Result
+	Result *RunResult
 }
 
-func (TextDelta) isEvent()           {}
+func (ModelText) isEvent()           {}
 func (OutputRetry) isEvent()         {}
 func (OutputValue) isEvent()         {}
 func (ModelCalled) isEvent()         {}

@@ -87,7 +87,7 @@ func ExampleAgent_Stream() {
 			panic(err)
 		}
 		switch e := ev.(type) {
-		case agent.TextDelta:
+		case agent.ModelText:
 			fmt.Printf("%q\n", e.Text)
 		case agent.Finished:
 			fmt.Println("done:", e.Result.Output)
@@ -133,18 +133,18 @@ func ExampleRunValue() {
 // guarded (here the e-mail address masked).
 func ExampleAgent_Stream_guardrail() {
 	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Write to sam@shop.example."))
-	mask := agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Verdict, error) {
+	mask := agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Intervention, error) {
 		if stage == agent.StageOutput && strings.Contains(text, "@") {
-			return agent.Verdict{Text: "Write to {EMAIL}."}, nil
+			return agent.Intervention{Text: "Write to {EMAIL}."}, nil
 		}
-		return agent.Verdict{}, nil
+		return agent.Intervention{}, nil
 	})
 	a := &agent.Agent{Model: model, Guardrail: mask}
 	for ev, err := range a.Stream(context.Background(), "s", "Who do I write to?") {
 		if err != nil {
 			panic(err)
 		}
-		if e, ok := ev.(agent.TextDelta); ok {
+		if e, ok := ev.(agent.ModelText); ok {
 			fmt.Printf("%q\n", e.Text)
 		}
 	}

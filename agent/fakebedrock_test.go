@@ -34,14 +34,14 @@ func TestStreamThroughFakeBedrock(t *testing.T) {
 	})
 	a := &agent.Agent{Model: model, Instructions: "Be brief.", Tools: []*agent.Tool{tool}}
 	var text strings.Builder
-	var final *agent.Result
+	var final *agent.RunResult
 	var toolEvents int
 	for ev, err := range a.Stream(context.Background(), "s", "Weather in Lisbon?") {
 		if err != nil {
 			t.Fatal(err)
 		}
 		switch e := ev.(type) {
-		case agent.TextDelta:
+		case agent.ModelText:
 			text.WriteString(e.Text)
 		case agent.ToolCalled:
 			toolEvents++

@@ -13,10 +13,10 @@ import (
 	"github.com/bedrockkit/bedrockkit/guardrail"
 )
 
-// TestFromGuardrail runs an agent guarded by a local guardrail policy: the
+// TestGuardrailPolicyGuardsAgent runs an agent guarded by a local guardrail policy: the
 // e-mail address a tool returns is masked before the model sees it, and an
 // answer holding a denied word is replaced by the blocked message.
-func TestFromGuardrail(t *testing.T) {
+func TestGuardrailPolicyGuardsAgent(t *testing.T) {
 	policy, err := guardrail.ParsePolicy([]byte(`{
 	  "name": "agent-guard",
 	  "blockedInputMessaging": "Sorry, I can't help with that.",
@@ -41,7 +41,7 @@ func TestFromGuardrail(t *testing.T) {
 		bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "c1", Name: "lookup", Input: json.RawMessage(`{"name":"Sam"}`)}),
 		bedrockkittest.TextStep("Sam works on Project Falcon."),
 	)
-	a := &agent.Agent{Model: model, Tools: []*agent.Tool{lookup}, Guardrail: agent.FromGuardrail(local)}
+	a := &agent.Agent{Model: model, Tools: []*agent.Tool{lookup}, Guardrail: local}
 	res, err := a.Run(context.Background(), "s1", "How do I reach Sam?")
 	var gerr *agent.GuardrailError
 	if !errors.As(err, &gerr) || gerr.Stage != agent.StageOutput || !errors.Is(err, bedrockkit.ErrGuardrailBlocked) {

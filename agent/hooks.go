@@ -6,9 +6,10 @@ import (
 	"strings"
 
 	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/guardrail"
 )
 
-// Stage is where a Guard looks at content.
+// Stage is where in a run a guardrail looks at content.
 type Stage string
 
 // Guard stages. Bedrock guards model input and output only; the agent also
@@ -20,8 +21,9 @@ const (
 	StageToolResult Stage = "tool_result" // a tool's result, before the model sees it
 )
 
-// Verdict is a Guard's decision on one piece of content.
-type Verdict struct {
+// Intervention is what the agent makes of a guardrail's verdict on one
+// piece of content (or what a GuardFunc decides).
+type Intervention struct {
 	// Blocked stops the content: the input or answer is replaced by Message,
 	// text the model wrote beside tool calls is dropped, a tool call is not
 	// run, a tool result is replaced by Message.
@@ -36,29 +38,65 @@ type Verdict struct {
 }
 
 // Intervened reports whether the verdict blocks or rewrites content.
-func (v Verdict) Intervened() bool { return v.Blocked || v.Text != "" }
+func (v Intervention) Intervened() bool { return v.Blocked || v.Text != "" }
 
-// Guard inspects content at a stage. FromGuardrail turns any guardrail.Guard
-// (local, remote or both) into one; GuardFunc adapts a function. An error
-// ends the run.
-type Guard interface {
-	Check(ctx context.Context, stage Stage, text string) (Verdict, error)
+// GuardFunc adapts a function that checks one text at a stage of the run
+// to guardrail.Guard, for custom checks in an Agent's Guardrail. Its
+// Assess reads the stage from the context (GuardStageFrom; StageInput for
+// guardrail.SourceInput and StageOutput for SourceOutput when called from
+// elsewhere) and checks each content block's text in turn.
+type GuardFunc func(ctx context.Context, stage Stage, text string) (Intervention, error)
+
+// Assess checks each block of content with f and returns the first
+// intervention as a guardrail verdict: blocked with the Message, or masked
+// with the rewritten Text; Detail becomes the verdict's ActionReason.
+func (f GuardFunc) Assess(ctx context.Context, source guardrail.Source, content ...guardrail.Content) (*guardrail.Verdict, error) {
+	stage, ok := GuardStageFrom(ctx)
+	if !ok {
+		stage = StageInput
+		if source == guardrail.SourceOutput {
+			stage = StageOutput
+		}
+	}
+	for _, c := range content {
+		v, err := f(ctx, stage, c.Text)
+		if err != nil {
+			return nil, err
+		}
+		if v.Intervened() {
+			return v.verdict(), nil
+		}
+	}
+	return &guardrail.Verdict{Action: guardrail.OutcomeNone}, nil
 }
 
-// GuardFunc adapts a function to Guard.
-type GuardFunc func(ctx context.Context, stage Stage, text string) (Verdict, error)
-
-// Check calls f.
-func (f GuardFunc) Check(ctx context.Context, stage Stage, text string) (Verdict, error) {
-	return f(ctx, stage, text)
+// verdict is the guardrail verdict of an intervention.
+func (v Intervention) verdict() *guardrail.Verdict {
+	out := &guardrail.Verdict{Action: guardrail.OutcomeIntervened, ActionReason: v.Detail, Blocked: v.Blocked}
+	if v.Blocked {
+		out.Outputs = []guardrail.Output{{Text: v.Message}}
+	} else {
+		out.Outputs = []guardrail.Output{{Text: v.Text}}
+	}
+	return out
 }
 
-// GuardrailError is returned when a Guard blocked the input or the answer. It
-// wraps bedrockkit.ErrGuardrailBlocked; the Result returned with it holds
+type guardStageKey struct{}
+
+// GuardStageFrom returns the stage of the run whose content a guard is
+// assessing, when the agent called it: a custom guardrail.Guard can tell a
+// tool-call argument from a final answer, both guardrail.SourceOutput.
+func GuardStageFrom(ctx context.Context) (Stage, bool) {
+	s, ok := ctx.Value(guardStageKey{}).(Stage)
+	return s, ok
+}
+
+// GuardrailError is returned when the guardrail blocked the input or the answer. It
+// wraps bedrockkit.ErrGuardrailBlocked; the RunResult returned with it holds
 // the blocked message as its Output.
 type GuardrailError struct {
 	Stage   Stage
-	Verdict Verdict
+	Verdict Intervention
 }
 
 // Error names the stage and what matched.
@@ -72,16 +110,6 @@ func (e *GuardrailError) Error() string {
 
 // Unwrap returns bedrockkit.ErrGuardrailBlocked.
 func (e *GuardrailError) Unwrap() error { return bedrockkit.ErrGuardrailBlocked }
-
-// Budget is consulted around every model call of a run, summarisation
-// included. Allow runs before the call and may refuse it with an error
-// wrapping bedrockkit.ErrBudgetExceeded, which ends the run with the partial
-// Result; Spend records what the call used. The pricing package's budgets
-// satisfy it through a small adapter.
-type Budget interface {
-	Allow(ctx context.Context, req *bedrockkit.Request) error
-	Spend(ctx context.Context, usage bedrockkit.Usage)
-}
 
 // Passage is one piece of retrieved text.
 type Passage struct {
@@ -105,9 +133,9 @@ func (f RetrieverFunc) Retrieve(ctx context.Context, query string, n int) ([]Pas
 	return f(ctx, query, n)
 }
 
-// KnowledgeBase attaches a Retriever to an agent as a search tool the model
+// KnowledgeBaseTool attaches a Retriever to an agent as a search tool the model
 // can call (Bedrock's knowledge-base association).
-type KnowledgeBase struct {
+type KnowledgeBaseTool struct {
 	// Name is the tool name (letters, digits, '_' and '-').
 	Name string
 	// Description tells the model what the knowledge base holds and when to search it.
@@ -123,7 +151,7 @@ type kbQuery struct {
 
 // Tool returns the knowledge base as a tool taking {"query": "..."} and
 // answering with numbered passages and their sources.
-func (k KnowledgeBase) Tool() *Tool {
+func (k KnowledgeBaseTool) Tool() *Tool {
 	n := k.NumberOfResults
 	if n <= 0 {
 		n = 5

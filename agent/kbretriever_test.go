@@ -41,7 +41,7 @@ func TestKnowledgeBaseAsTool(t *testing.T) {
 	)
 	a := &agent.Agent{
 		Model: model,
-		Tools: []*agent.Tool{agent.KnowledgeBase{
+		Tools: []*agent.Tool{agent.KnowledgeBaseTool{
 			Name:            "search_policies",
 			Description:     "Search the bank's policy documents.",
 			Retriever:       agent.FromKnowledgeBase(k, &kb.RetrieveOptions{SearchType: kb.Keyword}),

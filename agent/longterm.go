@@ -122,7 +122,7 @@ func (r *runner) recall(ctx context.Context) error {
 	withheld := 0
 	for _, rec := range recs {
 		if r.a.Guardrail != nil {
-			v, err := r.a.Guardrail.Check(ctx, StageToolResult, rec.Text)
+			v, err := GuardText(ctx, r.a.Guardrail, StageToolResult, rec.Text)
 			if err != nil {
 				return fmt.Errorf("agent: guardrail on recalled memory: %w", err)
 			}

@@ -109,7 +109,7 @@ func TestSummarizationKeepsRecentTurns(t *testing.T) {
 	// summarised, the second is kept verbatim.
 	m.Push(bedrockkittest.TextStep("The user asked a first question with many words."), bedrockkittest.TextStep("answer three"))
 	var summarized bool
-	a.OnEvent = func(e agent.Event) {
+	a.OnEvent = func(e agent.RunEvent) {
 		if s, ok := e.(agent.Summarized); ok && s.Messages == 2 {
 			summarized = true
 		}
@@ -134,14 +134,14 @@ func TestSummarizationKeepsRecentTurns(t *testing.T) {
 }
 
 func TestGuardrailStages(t *testing.T) {
-	guard := agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Verdict, error) {
+	guard := agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Intervention, error) {
 		switch {
 		case stage == agent.StageInput && strings.Contains(text, "attack"):
-			return agent.Verdict{Blocked: true, Message: "Sorry, I can't help with that.", Detail: "denied topic"}, nil
+			return agent.Intervention{Blocked: true, Message: "Sorry, I can't help with that.", Detail: "denied topic"}, nil
 		case stage == agent.StageToolResult && strings.Contains(text, "555-0100"):
-			return agent.Verdict{Text: strings.ReplaceAll(text, "555-0100", "{PHONE}")}, nil
+			return agent.Intervention{Text: strings.ReplaceAll(text, "555-0100", "{PHONE}")}, nil
 		}
-		return agent.Verdict{}, nil
+		return agent.Intervention{}, nil
 	})
 	phone := agent.Func("phone", "Phone number", func(ctx context.Context, in cityIn) (string, error) {
 		return "call 555-0100", nil
@@ -165,12 +165,12 @@ func TestGuardrailStages(t *testing.T) {
 }
 
 func TestKnowledgeBaseTool(t *testing.T) {
-	kb := agent.KnowledgeBase{Name: "handbook", Description: "Company handbook", NumberOfResults: 2,
+	kb := agent.KnowledgeBaseTool{Name: "handbook", Description: "Company handbook", NumberOfResults: 2,
 		Retriever: agent.RetrieverFunc(func(ctx context.Context, q string, n int) ([]agent.Passage, error) {
 			return []agent.Passage{{Text: "Leave is 25 days.", Source: "hr.md"}}, nil
 		})}
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(call("k", "handbook", `{"query":"leave days"}`)), bedrockkittest.TextStep("25 days."))
-	a := &agent.Agent{Model: m, KnowledgeBases: []agent.KnowledgeBase{kb}}
+	a := &agent.Agent{Model: m, KnowledgeBases: []agent.KnowledgeBaseTool{kb}}
 	if _, err := a.Run(context.Background(), "s", "how much leave?"); err != nil {
 		t.Fatal(err)
 	}

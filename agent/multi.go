@@ -28,7 +28,7 @@ func (a *Agent) AsTool(name, description string) *Tool {
 			session = ci.SessionID + "/" + name
 		}
 		// The collaborator's events are its own (Agent.OnEvent), not the caller's run's.
-		ctx = context.WithValue(ctx, observerKey{}, (func(Event))(nil))
+		ctx = context.WithValue(ctx, observerKey{}, (func(RunEvent))(nil))
 		res, err := a.Run(ctx, session, in.Request)
 		if err != nil {
 			return "", err
@@ -96,7 +96,7 @@ func (r *Router) Route(ctx context.Context, input string) (string, error) {
 	resp, err := r.Model.Generate(ctx, &bedrockkit.Request{
 		System:     []bedrockkit.Part{bedrockkit.Text{Text: b.String()}},
 		Messages:   []bedrockkit.Message{bedrockkit.UserText(input)},
-		Tools:      []bedrockkit.Tool{tool.Definition()},
+		Tools:      []bedrockkit.ToolSpec{tool.Definition()},
 		ToolChoice: bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceTool, Name: "route"},
 	})
 	if err != nil {
@@ -124,7 +124,7 @@ func (r *Router) Route(ctx context.Context, input string) (string, error) {
 // result and the name of the collaborator that handled it ("" for the
 // Fallback). The routing call and the turn count toward sessionID's cost
 // (see Agent.Run).
-func (r *Router) Run(ctx context.Context, sessionID, input string, opts ...RunOption) (*Result, string, error) {
+func (r *Router) Run(ctx context.Context, sessionID, input string, opts ...RunOption) (*RunResult, string, error) {
 	ctx = withCostSession(ctx, sessionID)
 	name, err := r.Route(ctx, input)
 	if err != nil {

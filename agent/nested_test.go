@@ -56,7 +56,7 @@ func TestNestedToolErrorsAreTheToolsOwnFailure(t *testing.T) {
 	)
 	var mu sync.Mutex
 	var called []agent.ToolCalled
-	a := &agent.Agent{Model: m, Tools: []*agent.Tool{nestedTools()}, OnEvent: func(e agent.Event) {
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{nestedTools()}, OnEvent: func(e agent.RunEvent) {
 		if tc, ok := e.(agent.ToolCalled); ok {
 			mu.Lock()
 			called = append(called, tc)
@@ -107,7 +107,7 @@ func TestOwnToolFailuresStillClassified(t *testing.T) {
 	)
 	var mu sync.Mutex
 	panicked := map[string]bool{}
-	a := &agent.Agent{Model: m, Tools: []*agent.Tool{boom, slow, nestedTools()}, OnEvent: func(e agent.Event) {
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{boom, slow, nestedTools()}, OnEvent: func(e agent.RunEvent) {
 		if tc, ok := e.(agent.ToolCalled); ok {
 			mu.Lock()
 			panicked[tc.Call.ID] = tc.Panicked

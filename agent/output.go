@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"strings"
 
 	"github.com/bedrockkit/bedrockkit"
@@ -17,14 +16,14 @@ import (
 // invalid, see Agent.OutputOptions) before it is decoded. T should be the
 // type Output was derived from (bedrockkit.OutputSchemaFor[T]).
 //
-// A paused run returns the zero T, the Result with Pending set and a nil
+// A paused run returns the zero T, the RunResult with Pending set and a nil
 // error; ResumeValue continues it to the typed value. The error is Run's
 // error, a *bedrockkit.OutputError (wrapping bedrockkit.ErrInvalidOutput)
 // when the answer stayed invalid after the repairs or does not decode into
 // T, or a *GuardrailError when the output guardrail blocked the answer (or
-// masked it into a value that no longer matches the schema). The Result is
+// masked it into a value that no longer matches the schema). The RunResult is
 // returned whenever Run returned one.
-func RunValue[T any](ctx context.Context, a *Agent, sessionID, input string, opts ...RunOption) (T, *Result, error) {
+func RunValue[T any](ctx context.Context, a *Agent, sessionID, input string, opts ...RunOption) (T, *RunResult, error) {
 	if err := needsOutput(a, "RunValue"); err != nil {
 		var zero T
 		return zero, nil, err
@@ -35,7 +34,7 @@ func RunValue[T any](ctx context.Context, a *Agent, sessionID, input string, opt
 
 // ResumeValue is Resume for an agent with Output: it continues a paused
 // run and decodes the final answer into a T, as RunValue does.
-func ResumeValue[T any](ctx context.Context, a *Agent, p *Pending, decisions ...Decision) (T, *Result, error) {
+func ResumeValue[T any](ctx context.Context, a *Agent, p *Pending, decisions ...Decision) (T, *RunResult, error) {
 	if err := needsOutput(a, "ResumeValue"); err != nil {
 		var zero T
 		return zero, nil, err
@@ -45,11 +44,11 @@ func ResumeValue[T any](ctx context.Context, a *Agent, p *Pending, decisions ...
 }
 
 // DecodeOutput decodes the final answer of a finished run of an agent with
-// Output (Result.Output, the validated JSON value) into a T: use it with
-// the Result of Run, Resume or a stream's Finished event. A value that
+// Output (RunResult.Output, the validated JSON value) into a T: use it with
+// the RunResult of Run, Resume or a stream's Finished event. A value that
 // does not decode into T is a *bedrockkit.OutputError; a paused or nil
 // Result is an error wrapping bedrockkit.ErrInvalidInput.
-func DecodeOutput[T any](res *Result) (T, error) {
+func DecodeOutput[T any](res *RunResult) (T, error) {
 	var zero T
 	switch {
 	case res == nil:
@@ -67,7 +66,7 @@ func needsOutput(a *Agent, fn string) error {
 	return nil
 }
 
-func valueOf[T any](res *Result, err error) (T, *Result, error) {
+func valueOf[T any](res *RunResult, err error) (T, *RunResult, error) {
 	var zero T
 	if err != nil || res == nil || res.Paused() {
 		return zero, res, err
@@ -92,63 +91,8 @@ func (r *runner) setupModel() error {
 	if _, clash := r.tools[out.Name()]; clash {
 		return fmt.Errorf("%w: a tool is named %q like Agent.Output's schema, whose name the model may see as the answer tool; rename one", ErrInvalidTool, out.Name())
 	}
-	inner := r.a.Model
-	if r.a.Budget != nil {
-		inner = budgetedModel{r: r, next: inner}
-	}
-	r.model = bedrockkit.StructuredOutput(r.a.OutputOptions)(inner)
+	r.model = bedrockkit.StructuredOutput(r.a.OutputOptions)(r.a.Model)
 	return nil
-}
-
-// budgetedModel consults the agent's Budget around each call it passes on.
-// It sits under StructuredOutput, so every attempt of a structured answer
-// (each repair is a model call of its own) is allowed and spent.
-type budgetedModel struct {
-	r    *runner
-	next bedrockkit.Model
-}
-
-// SupportsOutput forwards the wrapped model's bedrockkit.OutputCapable.
-func (b budgetedModel) SupportsOutput() bool {
-	oc, ok := b.next.(bedrockkit.OutputCapable)
-	return ok && oc.SupportsOutput()
-}
-
-func (b budgetedModel) allow(ctx context.Context, req *bedrockkit.Request) error {
-	if err := b.r.a.Budget.Allow(ctx, req); err != nil {
-		return fmt.Errorf("agent: budget refused model call %d: %w", b.r.iter, err)
-	}
-	return nil
-}
-
-func (b budgetedModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
-	if err := b.allow(ctx, req); err != nil {
-		return nil, err
-	}
-	resp, err := b.next.Generate(ctx, req)
-	if resp != nil {
-		b.r.a.Budget.Spend(ctx, resp.Usage)
-	}
-	return resp, err
-}
-
-func (b budgetedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
-		if err := b.allow(ctx, req); err != nil {
-			yield(nil, err)
-			return
-		}
-		var usage bedrockkit.Usage
-		defer func() { b.r.a.Budget.Spend(ctx, usage) }()
-		for ev, err := range b.next.Stream(ctx, req) {
-			if md, ok := ev.(bedrockkit.Metadata); ok && err == nil {
-				usage = md.Usage
-			}
-			if !yield(ev, err) {
-				return
-			}
-		}
-	}
 }
 
 // answerOnly drops the tool calls of a streamed message that ended with
@@ -187,7 +131,7 @@ func (r *runner) guardText(ctx context.Context, msg bedrockkit.Message, final bo
 	if !final && strings.TrimSpace(text) == "" {
 		return msg, nil, nil
 	}
-	v, err := r.a.Guardrail.Check(ctx, StageOutput, text)
+	v, err := GuardText(ctx, r.a.Guardrail, StageOutput, text)
 	if err != nil {
 		return msg, nil, fmt.Errorf("agent: guardrail on output: %w", err)
 	}
@@ -200,7 +144,7 @@ func (r *runner) guardText(ctx context.Context, msg bedrockkit.Message, final bo
 			if v.Detail != "" {
 				detail = v.Detail + "; " + detail
 			}
-			v = Verdict{Blocked: true, Message: withheldAnswer, Detail: detail}
+			v = Intervention{Blocked: true, Message: withheldAnswer, Detail: detail}
 		}
 	}
 	r.emit(GuardrailIntervened{Stage: StageOutput, Verdict: v})
@@ -238,7 +182,7 @@ func (r *runner) redactOutputError(ctx context.Context, err error) error {
 	if r.a.Guardrail == nil || !errors.As(err, &oe) {
 		return err
 	}
-	v, gerr := r.a.Guardrail.Check(ctx, StageOutput, oe.Text+"\n"+oe.Details())
+	v, gerr := GuardText(ctx, r.a.Guardrail, StageOutput, oe.Text+"\n"+oe.Details())
 	if gerr == nil && !v.Intervened() {
 		return err
 	}

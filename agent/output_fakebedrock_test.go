@@ -134,8 +134,8 @@ func TestFakeBedrockAnswerToolWithTools(t *testing.T) {
 			a.OutputOptions.Technique = tc.technique
 			var streamed strings.Builder
 			var deltas int
-			ticket, _, err := runTicketEvents(t, a, tc.stream, "Card declined, account A-1.", func(ev agent.Event) {
-				if td, ok := ev.(agent.TextDelta); ok && td.Iteration == 2 {
+			ticket, _, err := runTicketEvents(t, a, tc.stream, "Card declined, account A-1.", func(ev agent.RunEvent) {
+				if td, ok := ev.(agent.ModelText); ok && td.Iteration == 2 {
 					streamed.WriteString(td.Text)
 					deltas++
 				}
@@ -172,12 +172,12 @@ func TestFakeBedrockAnswerToolWithTools(t *testing.T) {
 }
 
 // runTicketEvents is runTicket passing each streamed event to fn.
-func runTicketEvents(t *testing.T, a *agent.Agent, stream bool, input string, fn func(agent.Event)) (Ticket, *agent.Result, error) {
+func runTicketEvents(t *testing.T, a *agent.Agent, stream bool, input string, fn func(agent.RunEvent)) (Ticket, *agent.RunResult, error) {
 	t.Helper()
 	if !stream {
 		return agent.RunValue[Ticket](context.Background(), a, "s1", input)
 	}
-	var res *agent.Result
+	var res *agent.RunResult
 	for ev, err := range a.Stream(context.Background(), "s1", input) {
 		if err != nil {
 			return Ticket{}, res, err

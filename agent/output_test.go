@@ -56,7 +56,7 @@ func TestRunValueWithTools(t *testing.T) {
 	)
 	a, calls := ticketAgent(t, m)
 	var values []json.RawMessage
-	a.OnEvent = func(e agent.Event) {
+	a.OnEvent = func(e agent.RunEvent) {
 		if v, ok := e.(agent.OutputValue); ok {
 			values = append(values, v.Value)
 		}
@@ -79,7 +79,7 @@ func TestRunValueWithTools(t *testing.T) {
 			t.Fatalf("request %d: Output %v, %d tools; want both", i, req.Output, len(req.Tools))
 		}
 	}
-	// DecodeOutput gives the same from the Result.
+	// DecodeOutput gives the same from the RunResult.
 	again, err := agent.DecodeOutput[Ticket](res)
 	if err != nil || again != ticket {
 		t.Fatalf("DecodeOutput %+v %v", again, err)
@@ -87,8 +87,8 @@ func TestRunValueWithTools(t *testing.T) {
 }
 
 // TestRunValueRepair: an invalid answer is sent back with what is wrong
-// and the repaired one is the value; usage sums every attempt, and the
-// Budget is asked before each attempt (a repair is a model call).
+// and the repaired one is the value; usage sums every attempt, and a meter
+// around Agent.Model sees each attempt (a repair is a model call).
 func TestRunValueRepair(t *testing.T) {
 	bad := `{"category":"card","priority":7,"summary":"Card declined.","balance":1250}`
 	steps := func() []bedrockkittest.Step {
@@ -100,9 +100,8 @@ func TestRunValueRepair(t *testing.T) {
 	}
 	t.Run("Run", func(t *testing.T) {
 		m := bedrockkittest.NewScriptedModel(steps()...)
-		a, _ := ticketAgent(t, m)
-		b := &attemptBudget{}
-		a.Budget = b
+		b := &attemptMeter{Model: m}
+		a, _ := ticketAgent(t, b)
 		ticket, res, err := agent.RunValue[Ticket](context.Background(), a, "s1", "Card declined, account A-1.")
 		if err != nil {
 			t.Fatal(err)
@@ -111,7 +110,7 @@ func TestRunValueRepair(t *testing.T) {
 			t.Fatalf("ticket %+v, usage %+v, iterations %d", ticket, res.Usage, res.Iterations)
 		}
 		if b.allows != 3 || b.spent.InputTokens != 380 || b.spent.OutputTokens != 51 {
-			t.Fatalf("budget asked %d times, spent %+v; want 3 and every attempt", b.allows, b.spent)
+			t.Fatalf("meter saw %d calls, spent %+v; want 3 and every attempt", b.allows, b.spent)
 		}
 		reqs := m.Requests()
 		last := reqs[2].Messages[len(reqs[2].Messages)-1].Text()
@@ -124,14 +123,14 @@ func TestRunValueRepair(t *testing.T) {
 		a, _ := ticketAgent(t, m)
 		var retries []agent.OutputRetry
 		var text strings.Builder
-		var final *agent.Result
+		var final *agent.RunResult
 		var value json.RawMessage
 		for ev, err := range a.Stream(context.Background(), "s1", "Card declined, account A-1.") {
 			if err != nil {
 				t.Fatal(err)
 			}
 			switch e := ev.(type) {
-			case agent.TextDelta:
+			case agent.ModelText:
 				text.WriteString(e.Text)
 			case agent.OutputRetry:
 				retries = append(retries, e)
@@ -156,7 +155,7 @@ func TestRunValueRepair(t *testing.T) {
 
 // TestRunValueRepairsRunOut: an answer still invalid after MaxRepairs ends
 // the run with the *bedrockkit.OutputError; the usage of every attempt is
-// in the Result.
+// in the RunResult.
 func TestRunValueRepairsRunOut(t *testing.T) {
 	bad := bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText(`{"category":"loan"}`), Usage: bedrockkit.Usage{InputTokens: 10, OutputTokens: 5}}}
 	for _, stream := range []bool{false, true} {
@@ -164,7 +163,7 @@ func TestRunValueRepairsRunOut(t *testing.T) {
 		a, _ := ticketAgent(t, m)
 		a.OutputOptions.MaxRepairs = 1
 		var err error
-		var res *agent.Result
+		var res *agent.RunResult
 		if stream {
 			for _, e := range a.Stream(context.Background(), "s1", "x") {
 				if e != nil {
@@ -199,12 +198,12 @@ func TestRunValueAnswerToolBesideOtherTools(t *testing.T) {
 }
 
 // runTicket runs one turn with RunValue, or with Stream and DecodeOutput.
-func runTicket(t *testing.T, a *agent.Agent, stream bool, input string) (Ticket, *agent.Result, error) {
+func runTicket(t *testing.T, a *agent.Agent, stream bool, input string) (Ticket, *agent.RunResult, error) {
 	t.Helper()
 	if !stream {
 		return agent.RunValue[Ticket](context.Background(), a, "s1", input)
 	}
-	var res *agent.Result
+	var res *agent.RunResult
 	for ev, err := range a.Stream(context.Background(), "s1", input) {
 		if err != nil {
 			return Ticket{}, res, err
@@ -349,24 +348,33 @@ func TestOutputConfigErrors(t *testing.T) {
 	}
 }
 
-// attemptBudget counts Allow calls and sums Spend.
-type attemptBudget struct {
+// attemptMeter stands where pricing's meter middleware goes, around
+// Agent.Model: it counts the calls it sees and sums their usage.
+type attemptMeter struct {
+	bedrockkit.Model
 	mu     sync.Mutex
 	allows int
 	spent  bedrockkit.Usage
 }
 
-func (b *attemptBudget) Allow(ctx context.Context, req *bedrockkit.Request) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.allows++
-	return nil
+// SupportsOutput forwards the model's native structured output, as
+// pricing's meter middleware does.
+func (b *attemptMeter) SupportsOutput() bool {
+	oc, ok := b.Model.(bedrockkit.OutputCapable)
+	return ok && oc.SupportsOutput()
 }
 
-func (b *attemptBudget) Spend(ctx context.Context, u bedrockkit.Usage) {
+func (b *attemptMeter) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.spent = b.spent.Add(u)
+	b.allows++
+	b.mu.Unlock()
+	resp, err := b.Model.Generate(ctx, req)
+	if resp != nil {
+		b.mu.Lock()
+		b.spent = b.spent.Add(resp.Usage)
+		b.mu.Unlock()
+	}
+	return resp, err
 }
 
 // Contact is an answer whose e-mail field only a real address matches, so
@@ -383,11 +391,11 @@ type Contact struct {
 // holds the raw e-mail in any case.
 func TestOutputGuardrail(t *testing.T) {
 	const email = "sam@shop.example"
-	run := func(t *testing.T, a *agent.Agent, stream bool) (*agent.Result, error, []agent.Event) {
+	run := func(t *testing.T, a *agent.Agent, stream bool) (*agent.RunResult, error, []agent.RunEvent) {
 		t.Helper()
-		var events []agent.Event
+		var events []agent.RunEvent
 		if stream {
-			var res *agent.Result
+			var res *agent.RunResult
 			var err error
 			for ev, e := range a.Stream(context.Background(), "s", "Who handles my case?") {
 				if e != nil {
@@ -401,18 +409,18 @@ func TestOutputGuardrail(t *testing.T) {
 			}
 			return res, err, events
 		}
-		a.OnEvent = func(e agent.Event) { events = append(events, e) }
+		a.OnEvent = func(e agent.RunEvent) { events = append(events, e) }
 		res, err := a.Run(context.Background(), "s", "Who handles my case?")
 		return res, err, events
 	}
-	noLeak := func(t *testing.T, res *agent.Result, err error, events []agent.Event) {
+	noLeak := func(t *testing.T, res *agent.RunResult, err error, events []agent.RunEvent) {
 		t.Helper()
 		var text strings.Builder
 		for i, ev := range events {
 			if p := leaks(ev, email); p != "" {
 				t.Fatalf("event %d (%T) holds the raw e-mail at %s", i, ev, p)
 			}
-			if td, ok := ev.(agent.TextDelta); ok {
+			if td, ok := ev.(agent.ModelText); ok {
 				text.WriteString(td.Text)
 			}
 		}
@@ -443,8 +451,8 @@ func TestOutputGuardrail(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := &agent.Agent{Model: m, Output: out, Guardrail: streamGuard(t)}
-			var res *agent.Result
-			var events []agent.Event
+			var res *agent.RunResult
+			var events []agent.RunEvent
 			res, err, events = run(t, a, stream)
 			var gerr *agent.GuardrailError
 			if !errors.As(err, &gerr) || !errors.Is(err, bedrockkit.ErrGuardrailBlocked) || !strings.Contains(gerr.Verdict.Detail, "output schema") {
@@ -453,7 +461,7 @@ func TestOutputGuardrail(t *testing.T) {
 			noLeak(t, res, err, events)
 			var text string
 			for _, ev := range events {
-				if td, ok := ev.(agent.TextDelta); ok {
+				if td, ok := ev.(agent.ModelText); ok {
 					text += td.Text
 				}
 			}

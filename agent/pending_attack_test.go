@@ -37,8 +37,10 @@ func (m *loopingModel) Generate(ctx context.Context, req *bedrockkit.Request) (*
 		StopReason: bedrockkit.StopToolUse, Usage: bedrockkit.Usage{InputTokens: 10, OutputTokens: 10}}, nil
 }
 
-func (m *loopingModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) { yield(nil, errors.New("loopingModel does not stream")) }
+func (m *loopingModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
+		yield(nil, errors.New("loopingModel does not stream"))
+	}
 }
 
 // forged returns a pending state written by hand: the model never called
@@ -109,7 +111,7 @@ func pauseOnTransfer(t *testing.T, runs *atomic.Int32, model bedrockkit.Model, e
 
 // resumeAll answers every call of p: approve confirmations, respond to
 // returns of control.
-func resumeAll(ctx context.Context, a *agent.Agent, p *agent.Pending) (*agent.Result, error) {
+func resumeAll(ctx context.Context, a *agent.Agent, p *agent.Pending) (*agent.RunResult, error) {
 	var ds []agent.Decision
 	for _, c := range p.Calls {
 		if c.Kind == agent.KindReturnControl {

@@ -14,7 +14,7 @@ import (
 // (matchDecisions), claim it (claim), then either continue a resume of it
 // that failed midway, or apply the decisions (decide), run the approved
 // calls and go on with the loop.
-func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, stream bool, emit func(Event)) (*Result, error) {
+func (a *Agent) resume(ctx context.Context, p *Pending, decisions []Decision, stream bool, emit func(RunEvent)) (*RunResult, error) {
 	if p == nil || p.SessionID == "" || p.ID == "" {
 		return nil, fmt.Errorf("agent: Resume needs the pending state returned by Run (with its ID and session ID): %w", bedrockkit.ErrInvalidInput)
 	}
@@ -215,7 +215,7 @@ func answered(c bedrockkit.ToolCall, kind PendingKind, d Decision) bedrockkit.To
 }
 
 // pause stores the pending state and returns it.
-func (r *runner) pause(ctx context.Context, calls []bedrockkit.ToolCall, results []bedrockkit.ToolResult, pending []PendingCall) (*Result, error) {
+func (r *runner) pause(ctx context.Context, calls []bedrockkit.ToolCall, results []bedrockkit.ToolResult, pending []PendingCall) (*RunResult, error) {
 	waiting := map[string]bool{}
 	for _, p := range pending {
 		waiting[p.Call.ID] = true

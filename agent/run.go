@@ -23,7 +23,7 @@ type runner struct {
 	mem      Memory
 	sess     *Session
 	tools    map[string]*Tool
-	defs     []bedrockkit.Tool
+	defs     []bedrockkit.ToolSpec
 	names    string
 	system   []bedrockkit.Part
 	turn     []bedrockkit.Message
@@ -32,7 +32,7 @@ type runner struct {
 	iter     int
 	invalid  int
 	stream   bool
-	emit     func(Event)
+	emit     func(RunEvent)
 	resumeID string
 	input    string
 	dirty    bool
@@ -42,10 +42,10 @@ type runner struct {
 	memory   bedrockkit.Part // the recalled note, or nil
 }
 
-func (a *Agent) newRunner(ctx context.Context, stream bool, emit func(Event)) (*runner, error) {
+func (a *Agent) newRunner(ctx context.Context, stream bool, emit func(RunEvent)) (*runner, error) {
 	if obs := observerFrom(ctx); obs != nil {
 		inner := emit
-		emit = func(e Event) { obs(e); inner(e) }
+		emit = func(e RunEvent) { obs(e); inner(e) }
 	}
 	if a.Model == nil {
 		return nil, fmt.Errorf("agent: Agent.Model is nil; set a bedrockkit.Model: %w", bedrockkit.ErrInvalidInput)
@@ -104,7 +104,7 @@ func (a *Agent) loadSession(ctx context.Context, mem Memory, id string) (*Sessio
 // start runs a new turn of session sessionID in named steps: load the
 // session and decide whether an unfinished turn continues (openTurn),
 // summarise old history, guard the input (guardInput), then the loop.
-func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOption, stream bool, emit func(Event)) (*Result, error) {
+func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOption, stream bool, emit func(RunEvent)) (*RunResult, error) {
 	var cfg runConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -190,7 +190,7 @@ func (r *runner) guardInput(ctx context.Context, input string) (string, *Guardra
 	if r.a.Guardrail == nil {
 		return input, nil, nil
 	}
-	v, err := r.a.Guardrail.Check(ctx, StageInput, input)
+	v, err := GuardText(ctx, r.a.Guardrail, StageInput, input)
 	if err != nil {
 		return "", nil, fmt.Errorf("agent: guardrail on input: %w", err)
 	}
@@ -232,12 +232,12 @@ func (r *runner) buildSystem() {
 	}
 }
 
-func (r *runner) result() *Result {
-	return &Result{SessionID: r.sess.ID, Usage: r.usage, Iterations: r.iter, Messages: slices.Clone(r.turn)}
+func (r *runner) result() *RunResult {
+	return &RunResult{SessionID: r.sess.ID, Usage: r.usage, Iterations: r.iter, Messages: slices.Clone(r.turn)}
 }
 
 // loop calls the model and runs tools until an answer, a pause or an error.
-func (r *runner) loop(ctx context.Context) (*Result, error) {
+func (r *runner) loop(ctx context.Context) (*RunResult, error) {
 	if err := r.recall(ctx); err != nil {
 		return r.fail(ctx, err)
 	}
@@ -335,14 +335,6 @@ func (r *runner) callModel(ctx context.Context) (resp *bedrockkit.Response, gerr
 		return nil, nil, &LimitError{Limit: "MaxTokens", Value: r.limits.MaxTokens, Err: bedrockkit.ErrBudgetExceeded}
 	}
 	req := r.nextRequest()
-	// With Output, the budget is asked per attempt under StructuredOutput
-	// (setupModel); otherwise here, once per call.
-	outerBudget := r.a.Budget != nil && r.a.Output == nil
-	if outerBudget {
-		if err := r.a.Budget.Allow(ctx, req); err != nil {
-			return nil, nil, fmt.Errorf("agent: budget refused model call %d: %w", r.iter+1, err)
-		}
-	}
 	r.iter++
 	start := time.Now()
 	resp, err = r.generate(ctx, req)
@@ -351,9 +343,6 @@ func (r *runner) callModel(ctx context.Context) (resp *bedrockkit.Response, gerr
 	switch {
 	case resp != nil:
 		r.usage = r.usage.Add(resp.Usage)
-		if outerBudget {
-			r.a.Budget.Spend(ctx, resp.Usage)
-		}
 		ev.StopReason, ev.Usage = resp.StopReason, resp.Usage
 	case errors.As(err, &oe):
 		// Generate's invalid structured answer: its attempts used tokens.
@@ -375,7 +364,7 @@ func (r *runner) callModel(ctx context.Context) (resp *bedrockkit.Response, gerr
 	}
 	if r.stream && r.a.Guardrail != nil {
 		if text := msg.Text(); text != "" {
-			r.emit(TextDelta{Iteration: r.iter, Text: text})
+			r.emit(ModelText{Iteration: r.iter, Text: text})
 		}
 	}
 	ev.Message = &msg
@@ -415,8 +404,8 @@ func (r *runner) generate(ctx context.Context, req *bedrockkit.Request) (*bedroc
 // guarded text); a structured answer's repairs are reported as OutputRetry.
 // answered is set when the stream ends with a bedrockkit.OutputValue: the
 // structured answer is final.
-func (r *runner) forward(ctx context.Context, s iter.Seq2[bedrockkit.Event, error], answered *bool) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (r *runner) forward(ctx context.Context, s iter.Seq2[bedrockkit.StreamEvent, error], answered *bool) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for ev, err := range s {
 			if err == nil {
 				switch e := ev.(type) {
@@ -424,7 +413,7 @@ func (r *runner) forward(ctx context.Context, s iter.Seq2[bedrockkit.Event, erro
 					*answered = true
 				case bedrockkit.TextDelta:
 					if r.a.Guardrail == nil {
-						r.emit(TextDelta{Iteration: r.iter, Text: e.Text})
+						r.emit(ModelText{Iteration: r.iter, Text: e.Text})
 					}
 				case bedrockkit.OutputRetry:
 					r.emit(OutputRetry{Iteration: r.iter, Attempt: e.Attempt, Err: r.redactOutputError(ctx, e.Err)})
@@ -440,7 +429,7 @@ func (r *runner) forward(ctx context.Context, s iter.Seq2[bedrockkit.Event, erro
 // finish commits the turn, whose last message is the answer callModel
 // guarded, to the session and saves it. gerr is the guardrail's block of
 // the answer, if it blocked it.
-func (r *runner) finish(ctx context.Context, resp *bedrockkit.Response, gerr *GuardrailError) (*Result, error) {
+func (r *runner) finish(ctx context.Context, resp *bedrockkit.Response, gerr *GuardrailError) (*RunResult, error) {
 	final := r.turn[len(r.turn)-1]
 	r.sess.Messages = append(r.sess.Messages, r.turn...)
 	r.sess.Turns++
@@ -491,7 +480,7 @@ func (r *runner) restore(cp *Checkpoint) error {
 
 // continueTurn finishes the tool calls of a restored turn, if it stopped
 // among them, and goes on with the loop.
-func (r *runner) continueTurn(ctx context.Context) (*Result, error) {
+func (r *runner) continueTurn(ctx context.Context) (*RunResult, error) {
 	last := r.turn[len(r.turn)-1]
 	if calls := last.ToolCalls(); last.Role == bedrockkit.RoleAssistant && len(calls) > 0 {
 		results, pending, err := r.handleCalls(ctx, calls)
@@ -510,7 +499,7 @@ func (r *runner) continueTurn(ctx context.Context) (*Result, error) {
 // unfinished turn is saved as the session's checkpoint, with the idempotency
 // records of tools that already ran, so that running the same input again
 // (or retrying the same Resume) continues the turn instead of repeating it.
-func (r *runner) fail(ctx context.Context, err error) (*Result, error) {
+func (r *runner) fail(ctx context.Context, err error) (*RunResult, error) {
 	var le *LimitError
 	var ge *GuardrailError
 	if len(r.turn) > 0 && !errors.As(err, &le) && !errors.As(err, &ge) && !errors.Is(err, ErrConflict) {

@@ -8,6 +8,7 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/agent"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
+	"github.com/bedrockkit/bedrockkit/guardrail"
 )
 
 // BenchmarkGuardedStream streams a 100 KB answer in 16-byte deltas through
@@ -21,7 +22,7 @@ func BenchmarkGuardedStream(b *testing.B) {
 	for _, guarded := range []bool{false, true} {
 		name := map[bool]string{false: "unguarded", true: "guarded"}[guarded]
 		b.Run(name, func(b *testing.B) {
-			var g agent.Guard
+			var g guardrail.Guard
 			if guarded {
 				g = streamGuard(b)
 			}
@@ -34,7 +35,7 @@ func BenchmarkGuardedStream(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if td, ok := ev.(agent.TextDelta); ok {
+					if td, ok := ev.(agent.ModelText); ok {
 						n += len(td.Text)
 					}
 				}

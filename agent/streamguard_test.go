@@ -29,7 +29,7 @@ const streamGuardPolicy = `{
   ]}
 }`
 
-func streamGuard(t testing.TB) agent.Guard {
+func streamGuard(t testing.TB) guardrail.Guard {
 	t.Helper()
 	p, err := guardrail.ParsePolicy([]byte(streamGuardPolicy))
 	if err != nil {
@@ -39,7 +39,7 @@ func streamGuard(t testing.TB) agent.Guard {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return agent.FromGuardrail(g)
+	return g
 }
 
 // chunked scripts resp as a stream of 3-rune text deltas (tool inputs in
@@ -182,7 +182,7 @@ func TestGuardedStreamNeverLeaks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			model := bedrockkittest.NewScriptedModel(tc.steps...)
 			a := &agent.Agent{Model: model, Tools: []*agent.Tool{lookup}, Guardrail: streamGuard(t)}
-			var events []agent.Event
+			var events []agent.RunEvent
 			var runErr error
 			texts := map[int]string{}
 			for ev, err := range a.Stream(context.Background(), "s", "Help me please.") {
@@ -191,7 +191,7 @@ func TestGuardedStreamNeverLeaks(t *testing.T) {
 					continue
 				}
 				events = append(events, ev)
-				if td, ok := ev.(agent.TextDelta); ok {
+				if td, ok := ev.(agent.ModelText); ok {
 					texts[td.Iteration] += td.Text
 				}
 			}
@@ -223,8 +223,8 @@ func TestGuardedStreamNeverLeaks(t *testing.T) {
 			// Run (no stream) gives the same guarded events, text aside.
 			model2 := bedrockkittest.NewScriptedModel(tc.steps...)
 			b := &agent.Agent{Model: model2, Tools: []*agent.Tool{lookup}, Guardrail: streamGuard(t)}
-			var runEvents []agent.Event
-			b.OnEvent = func(e agent.Event) { runEvents = append(runEvents, e) }
+			var runEvents []agent.RunEvent
+			b.OnEvent = func(e agent.RunEvent) { runEvents = append(runEvents, e) }
 			res, err := b.Run(context.Background(), "s", "Help me please.")
 			for i, ev := range runEvents {
 				if p := leaks(ev, tc.secret); p != "" {
@@ -255,7 +255,7 @@ func TestUnguardedStreamStillStreams(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch ev.(type) {
-		case agent.TextDelta:
+		case agent.ModelText:
 			deltas++
 		case agent.ModelCalled:
 			if deltas < 5 {
@@ -276,11 +276,11 @@ func FuzzGuardedStream(f *testing.F) {
 	}{{"card 4111 1111 1111 1111", 1}, {"no digits here", 3}, {"", 2}, {"1", 0}, {"日本語 123 ünï", 2}} {
 		f.Add(s.text, s.chunk)
 	}
-	mask := agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Verdict, error) {
+	mask := agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Intervention, error) {
 		if stage != agent.StageOutput || !strings.ContainsAny(text, "0123456789") {
-			return agent.Verdict{}, nil
+			return agent.Intervention{}, nil
 		}
-		return agent.Verdict{Text: strings.Map(func(r rune) rune {
+		return agent.Intervention{Text: strings.Map(func(r rune) rune {
 			if r >= '0' && r <= '9' {
 				return '#'
 			}
@@ -295,7 +295,7 @@ func FuzzGuardedStream(f *testing.F) {
 		model := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Events: bedrockkittest.ResponseEvents(resp, int(chunk%8))})
 		a := &agent.Agent{Model: model, Guardrail: mask}
 		var streamed strings.Builder
-		var final *agent.Result
+		var final *agent.RunResult
 		for ev, err := range a.Stream(context.Background(), "s", "hi") {
 			if err != nil {
 				t.Fatal(err)
@@ -306,7 +306,7 @@ func FuzzGuardedStream(f *testing.F) {
 				}
 			}
 			switch e := ev.(type) {
-			case agent.TextDelta:
+			case agent.ModelText:
 				streamed.WriteString(e.Text)
 			case agent.Finished:
 				final = e.Result

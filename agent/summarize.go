@@ -126,19 +126,11 @@ func (r *runner) summarize(ctx context.Context) error {
 		Messages:  []bedrockkit.Message{bedrockkit.UserText(b.String())},
 		MaxTokens: r.a.Inference.MaxTokens,
 	}
-	if r.a.Budget != nil {
-		if err := r.a.Budget.Allow(ctx, req); err != nil {
-			return fmt.Errorf("agent: budget refused the summarisation call: %w", err)
-		}
-	}
 	resp, err := r.a.Model.Generate(ctx, req)
 	if err != nil {
 		return fmt.Errorf("agent: summarise history of session %q: %w", r.sess.ID, err)
 	}
 	r.usage = r.usage.Add(resp.Usage)
-	if r.a.Budget != nil {
-		r.a.Budget.Spend(ctx, resp.Usage)
-	}
 	summary := strings.TrimSpace(resp.Message.Text())
 	if summary == "" {
 		return fmt.Errorf("agent: summarise history of session %q: the model returned no text: %w", r.sess.ID, bedrockkit.ErrModelError)

@@ -45,7 +45,7 @@ func hangGuard[T any](t *testing.T, what string, fn func() T) T {
 }
 
 type runOutcome struct {
-	res *agent.Result
+	res *agent.RunResult
 	err error
 }
 
@@ -80,7 +80,7 @@ func TestStuckToolTimesOutAndRunContinues(t *testing.T) {
 				bedrockkittest.TextStep("the tool timed out"),
 			)
 			a := &agent.Agent{Model: m, Tools: []*agent.Tool{stuck}, Limits: agent.Limits{ToolTimeout: 20 * time.Millisecond},
-				OnEvent: func(ev agent.Event) {
+				OnEvent: func(ev agent.RunEvent) {
 					if tc, ok := ev.(agent.ToolCalled); ok {
 						events = append(events, tc)
 					}

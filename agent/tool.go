@@ -182,8 +182,8 @@ func (t *Tool) NeedsConfirmation() bool { return t.confirm }
 func (t *Tool) ReturnsControl() bool { return t.returnControl }
 
 // Definition returns the tool as the model sees it.
-func (t *Tool) Definition() bedrockkit.Tool {
-	return bedrockkit.Tool{Name: t.name, Description: t.description, InputSchema: t.schema}
+func (t *Tool) Definition() bedrockkit.ToolSpec {
+	return bedrockkit.ToolSpec{Name: t.name, Description: t.description, InputSchema: t.schema}
 }
 
 // Validate checks arguments against the tool's schema. It returns nil, or an

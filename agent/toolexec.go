@@ -83,7 +83,7 @@ func (r *runner) guardInputOf(ctx context.Context, c bedrockkit.ToolCall, key st
 	if r.a.Guardrail == nil {
 		return bedrockkit.ToolResult{}, true, nil
 	}
-	v, err := r.a.Guardrail.Check(ctx, StageToolInput, string(c.Input))
+	v, err := GuardText(ctx, r.a.Guardrail, StageToolInput, string(c.Input))
 	if err != nil {
 		return bedrockkit.ToolResult{}, false, fmt.Errorf("agent: guardrail on tool input: %w", err)
 	}
@@ -173,7 +173,7 @@ func (r *runner) guardResult(ctx context.Context, callID string, res bedrockkit.
 			text += string(j.Value)
 		}
 	}
-	v, err := r.a.Guardrail.Check(ctx, StageToolResult, text)
+	v, err := GuardText(ctx, r.a.Guardrail, StageToolResult, text)
 	if err != nil {
 		return res, fmt.Errorf("agent: guardrail on tool result: %w", err)
 	}

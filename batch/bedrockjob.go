@@ -298,7 +298,7 @@ func (j *Jobs) Results(ctx context.Context, job Job, outPath string, c *pricing.
 		if !ok {
 			break
 		}
-		var res Result
+		var res RecordResult
 		if sp, found := index[in.id]; found {
 			buf := make([]byte, sp.n)
 			if _, err := raw.ReadAt(buf, sp.off); err != nil {
@@ -308,7 +308,7 @@ func (j *Jobs) Results(ctx context.Context, job Job, outPath string, c *pricing.
 				return sum, fmt.Errorf("batch: job output for %s: %w", in.id, err)
 			}
 		} else {
-			res = Result{RecordID: in.id, ModelInput: in.rec.ModelInput, Error: &RecordError{ErrorCode: 500, ErrorMessage: "batch: the job's output has no result for this record"}}
+			res = RecordResult{RecordID: in.id, ModelInput: in.rec.ModelInput, Error: &RecordError{ErrorCode: 500, ErrorMessage: "batch: the job's output has no result for this record"}}
 		}
 		line, err := json.Marshal(res)
 		if err != nil {

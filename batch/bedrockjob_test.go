@@ -148,7 +148,7 @@ func TestBedrockJobFailuresAndRefusals(t *testing.T) {
 	// Records a batch job cannot run are refused before anything is uploaded.
 	before := len(fake.Requests())
 	withTools, _ := NewRecord("T1", &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("x")},
-		Tools: []bedrockkit.Tool{{Name: "t", InputSchema: json.RawMessage(`{"type":"object"}`)}}, MaxTokens: 5})
+		Tools: []bedrockkit.ToolSpec{{Name: "t", InputSchema: json.RawMessage(`{"type":"object"}`)}}, MaxTokens: 5})
 	_, err = jobs.Submit(context.Background(), spec, strings.NewReader(mustJSON(withTools)+"\n"))
 	if !errors.Is(err, bedrockkit.ErrUnsupported) {
 		t.Errorf("tools: %v", err)

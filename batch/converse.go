@@ -179,7 +179,7 @@ func decodeRequest(body []byte) (*bedrockkit.Request, error) {
 		for _, t := range tc.Tools {
 			switch {
 			case t.ToolSpec != nil:
-				tool := bedrockkit.Tool{Name: t.ToolSpec.Name, Description: t.ToolSpec.Description, InputSchema: t.ToolSpec.InputSchema.JSON}
+				tool := bedrockkit.ToolSpec{Name: t.ToolSpec.Name, Description: t.ToolSpec.Description, InputSchema: t.ToolSpec.InputSchema.JSON}
 				if t.ToolSpec.Strict != nil {
 					tool.Strict = *t.ToolSpec.Strict
 				}

@@ -22,9 +22,9 @@ type Record struct {
 	ModelInput json.RawMessage `json:"modelInput"`
 }
 
-// Result is one line of a batch output file, in Bedrock's format: the
+// RecordResult is one line of a batch output file, in Bedrock's format: the
 // record, and its modelOutput (a Converse response body) or its error.
-type Result struct {
+type RecordResult struct {
 	RecordID    string          `json:"recordId"`
 	ModelInput  json.RawMessage `json:"modelInput"`
 	ModelOutput json.RawMessage `json:"modelOutput,omitempty"`
@@ -70,7 +70,7 @@ func NewRecord(id string, req *bedrockkit.Request) (Record, error) {
 func (r Record) Request() (*bedrockkit.Request, error) { return decodeRequest(r.ModelInput) }
 
 // Response decodes the result's modelOutput, or returns its error.
-func (r Result) Response() (*bedrockkit.Response, error) {
+func (r RecordResult) Response() (*bedrockkit.Response, error) {
 	if r.Error != nil {
 		return nil, r.Error
 	}

@@ -45,7 +45,7 @@ type Options struct {
 	Catalog *pricing.Catalog
 	// OnResult, if set, is called with each result as it is written, in
 	// order, with its index (from 0) in the input.
-	OnResult func(index int, r Result)
+	OnResult func(index int, r RecordResult)
 }
 
 // Summary describes a run's output file.
@@ -65,7 +65,7 @@ type Summary struct {
 	OnDemand, Batch pricing.Quote
 }
 
-func (s *Summary) add(r Result) {
+func (s *Summary) add(r RecordResult) {
 	s.Records++
 	if r.Error != nil {
 		s.Failed++
@@ -142,7 +142,7 @@ func Run(ctx context.Context, m bedrockkit.Model, input io.Reader, outPath strin
 	}
 	sum.Resumed = sum.Records
 
-	w := &orderedWriter{f: out, sync: opts.Sync, next: sum.Records, pending: map[int]Result{}, sum: &sum, onResult: opts.OnResult}
+	w := &orderedWriter{f: out, sync: opts.Sync, next: sum.Records, pending: map[int]RecordResult{}, sum: &sum, onResult: opts.OnResult}
 	sem := semaphore.NewWeighted(int64(conc))
 	w.release = func() { sem.Release(1) }
 	g, gctx := errgroup.WithContext(ctx)
@@ -197,8 +197,8 @@ type input struct {
 
 // runRecord runs one record. abort is true when the context ended the
 // call: the record is left for the next run.
-func runRecord(ctx context.Context, m bedrockkit.Model, in input) (Result, bool) {
-	res := Result{RecordID: in.id, ModelInput: in.rec.ModelInput}
+func runRecord(ctx context.Context, m bedrockkit.Model, in input) (RecordResult, bool) {
+	res := RecordResult{RecordID: in.id, ModelInput: in.rec.ModelInput}
 	if len(res.ModelInput) == 0 {
 		res.ModelInput = json.RawMessage("null")
 	}
@@ -242,9 +242,9 @@ type orderedWriter struct {
 	next     int // index of the next result to write
 	stopAt   int // first aborted index; -1 none
 	aborted  bool
-	pending  map[int]Result
+	pending  map[int]RecordResult
 	sum      *Summary
-	onResult func(int, Result)
+	onResult func(int, RecordResult)
 	release  func()
 }
 
@@ -263,7 +263,7 @@ func (w *orderedWriter) abort(idx int) {
 	}
 }
 
-func (w *orderedWriter) put(idx int, r Result) error {
+func (w *orderedWriter) put(idx int, r RecordResult) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.pending[idx] = r
@@ -397,7 +397,7 @@ func resume(out *os.File, in *recordReader, sum *Summary, maxRec int) error {
 		if tooLong {
 			return fmt.Errorf("batch: output line %d is longer than %d bytes: %w", sum.Records+1, limit, ErrOutputMismatch)
 		}
-		var r Result
+		var r RecordResult
 		if err := json.Unmarshal(line, &r); err != nil {
 			return fmt.Errorf("batch: output line %d is not a result: %v: %w", sum.Records+1, err, ErrOutputMismatch)
 		}

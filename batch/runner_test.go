@@ -44,8 +44,8 @@ func (e *echoModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bed
 		Usage: bedrockkit.Usage{InputTokens: 1000 + len(q), OutputTokens: 100}}, nil
 }
 
-func (e *echoModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) { yield(nil, errors.New("not used")) }
+func (e *echoModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) { yield(nil, errors.New("not used")) }
 }
 
 // writeInput writes n records asking "question i" (IDs Q0000000001...).
@@ -68,17 +68,17 @@ func writeInput(t testing.TB, dir string, n int) string {
 	return p
 }
 
-func readResults(t testing.TB, p string) []Result {
+func readResults(t testing.TB, p string) []RecordResult {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []Result
+	var out []RecordResult
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 1<<24)
 	for sc.Scan() {
-		var r Result
+		var r RecordResult
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("line %d: %v", len(out)+1, err)
 		}
@@ -141,7 +141,7 @@ func TestRunWritesInOrderWithPerRecordErrors(t *testing.T) {
 	var seen []int
 	m := &echoModel{delay: time.Millisecond}
 	sum, err := runFile(t, m, in, out, Options{Concurrency: 3, MaxRecordBytes: 2048, ModelID: "us.amazon.nova-lite-v1:0",
-		OnResult: func(i int, _ Result) { seen = append(seen, i) }})
+		OnResult: func(i int, _ RecordResult) { seen = append(seen, i) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestRunResumes(t *testing.T) {
 	// Cancel after ten results; the run stops with the context's error.
 	ctx, cancel := context.WithCancel(context.Background())
 	f, _ := os.Open(in)
-	_, err := Run(ctx, &echoModel{delay: time.Millisecond}, f, out, Options{Concurrency: 4, OnResult: func(i int, _ Result) {
+	_, err := Run(ctx, &echoModel{delay: time.Millisecond}, f, out, Options{Concurrency: 4, OnResult: func(i int, _ RecordResult) {
 		if i == 9 {
 			cancel()
 		}
@@ -324,7 +324,7 @@ func TestRecordCodecRoundTrip(t *testing.T) {
 			{Role: bedrockkit.RoleAssistant, Parts: []bedrockkit.Part{bedrockkit.ToolCall{ID: "t1", Name: "lookup", Input: json.RawMessage(`{"id":1}`)}}},
 			{Role: bedrockkit.RoleUser, Parts: []bedrockkit.Part{bedrockkit.ToolResult{CallID: "t1", Parts: []bedrockkit.Part{bedrockkit.JSON{Value: json.RawMessage(`{"balance":5}`)}}}}},
 		},
-		Tools:       []bedrockkit.Tool{{Name: "lookup", Description: "d", InputSchema: json.RawMessage(`{"type":"object"}`)}},
+		Tools:       []bedrockkit.ToolSpec{{Name: "lookup", Description: "d", InputSchema: json.RawMessage(`{"type":"object"}`)}},
 		ToolChoice:  bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceTool, Name: "lookup"},
 		MaxTokens:   64,
 		Temperature: &temp,
@@ -361,7 +361,7 @@ func TestRecordCodecRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Result{RecordID: "R1", ModelOutput: body}.Response()
+	got, err := RecordResult{RecordID: "R1", ModelOutput: body}.Response()
 	if err != nil || got.Message.Text() != "ok" || got.Usage != resp.Usage || got.StopReason != bedrockkit.StopEndTurn {
 		t.Errorf("response round trip: %+v %v", got, err)
 	}

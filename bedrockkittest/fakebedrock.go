@@ -21,17 +21,17 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 )
 
-// Op names a Bedrock runtime operation served by FakeBedrock.
-type Op string
+// Operation names a Bedrock runtime operation served by FakeBedrock.
+type Operation string
 
 // The operations FakeBedrock serves.
 const (
-	OpConverse                      Op = "Converse"
-	OpConverseStream                Op = "ConverseStream"
-	OpInvokeModel                   Op = "InvokeModel"
-	OpInvokeModelWithResponseStream Op = "InvokeModelWithResponseStream"
-	OpApplyGuardrail                Op = "ApplyGuardrail"
-	OpCountTokens                   Op = "CountTokens"
+	OpConverse                      Operation = "Converse"
+	OpConverseStream                Operation = "ConverseStream"
+	OpInvokeModel                   Operation = "InvokeModel"
+	OpInvokeModelWithResponseStream Operation = "InvokeModelWithResponseStream"
+	OpApplyGuardrail                Operation = "ApplyGuardrail"
+	OpCountTokens                   Operation = "CountTokens"
 )
 
 // Reply is one scripted answer of FakeBedrock, taken in FIFO order per
@@ -115,7 +115,7 @@ type Interrupt struct {
 
 // RecordedRequest is a request received by FakeBedrock.
 type RecordedRequest struct {
-	Op Op
+	Op Operation
 	// ModelID is the decoded model ID or ARN from the path; for
 	// ApplyGuardrail it is the guardrail identifier.
 	ModelID string
@@ -163,8 +163,8 @@ type FakeBedrock struct {
 	closeOnce sync.Once
 
 	mu      sync.Mutex
-	queues  map[Op][]Reply
-	calls   map[Op]int
+	queues  map[Operation][]Reply
+	calls   map[Operation]int
 	reqs    []RecordedRequest
 	seq     int
 	relaxed map[Check]bool
@@ -216,8 +216,8 @@ func newPlainServer(h http.Handler) *httptest.Server {
 func newFake() *FakeBedrock {
 	return &FakeBedrock{
 		done:    make(chan struct{}),
-		queues:  map[Op][]Reply{},
-		calls:   map[Op]int{},
+		queues:  map[Operation][]Reply{},
+		calls:   map[Operation]int{},
 		relaxed: map[Check]bool{},
 	}
 }
@@ -314,14 +314,14 @@ func WithBearerToken(token string) func(*bedrockruntime.Options) {
 }
 
 // Enqueue appends replies to op's queue. Each call of op takes the next one.
-func (f *FakeBedrock) Enqueue(op Op, replies ...Reply) {
+func (f *FakeBedrock) Enqueue(op Operation, replies ...Reply) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.queues[op] = append(f.queues[op], replies...)
 }
 
 // Pending returns how many replies are still queued for op.
-func (f *FakeBedrock) Pending(op Op) int {
+func (f *FakeBedrock) Pending(op Operation) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.queues[op])
@@ -341,21 +341,21 @@ func (f *FakeBedrock) Requests() []RecordedRequest {
 }
 
 // Calls returns how many calls of op the server received, scripted or not.
-func (f *FakeBedrock) Calls(op Op) int {
+func (f *FakeBedrock) Calls(op Operation) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[op]
 }
 
 // record stores the request and takes the next reply for op, if any.
-func (f *FakeBedrock) record(op Op, id string, r *http.Request, body []byte) (Reply, bool, int) {
+func (f *FakeBedrock) record(op Operation, id string, r *http.Request, body []byte) (Reply, bool, int) {
 	seq := f.note(op, id, r, body)
 	rep, ok := f.take(op)
 	return rep, ok, seq
 }
 
 // note stores the request and returns its sequence number.
-func (f *FakeBedrock) note(op Op, id string, r *http.Request, body []byte) int {
+func (f *FakeBedrock) note(op Operation, id string, r *http.Request, body []byte) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[op]++
@@ -365,7 +365,7 @@ func (f *FakeBedrock) note(op Op, id string, r *http.Request, body []byte) int {
 }
 
 // take returns the next reply queued for op, if any.
-func (f *FakeBedrock) take(op Op) (Reply, bool) {
+func (f *FakeBedrock) take(op Operation) (Reply, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	q := f.queues[op]
@@ -405,7 +405,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 // checkConverseRequest validates a Converse or ConverseStream request the
 // way Bedrock does, answering the ValidationException itself; it reports
 // whether the request may proceed.
-func (f *FakeBedrock) checkConverseRequest(w http.ResponseWriter, op Op, modelID string, body []byte) bool {
+func (f *FakeBedrock) checkConverseRequest(w http.ResponseWriter, op Operation, modelID string, body []byte) bool {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(body, &probe); err != nil {
 		writeFault(w, &Fault{Code: "ValidationException", Message: "fakebedrock: request body is not a JSON object: " + err.Error()})
@@ -423,7 +423,7 @@ func (f *FakeBedrock) checkConverseRequest(w http.ResponseWriter, op Op, modelID
 	return true
 }
 
-func noReply(w http.ResponseWriter, op Op) {
+func noReply(w http.ResponseWriter, op Operation) {
 	writeFault(w, &Fault{Code: "ValidationException",
 		Message: fmt.Sprintf("fakebedrock: no scripted reply for %s; call Enqueue(bedrockkittest.Op%s, ...)", op, op)})
 }

@@ -175,7 +175,7 @@ func TestFaultsMapToSDKErrorTypes(t *testing.T) {
 		{"Throttling", 429, new(*types.ThrottlingException)}, // suffix may be omitted
 	}
 	for _, tc := range cases {
-		for _, op := range []Op{OpConverse, OpConverseStream, OpInvokeModel, OpApplyGuardrail} {
+		for _, op := range []Operation{OpConverse, OpConverseStream, OpInvokeModel, OpApplyGuardrail} {
 			f.Enqueue(op, Reply{Fault: &Fault{Code: tc.code, Message: "scripted " + tc.code}})
 			var err error
 			switch op {

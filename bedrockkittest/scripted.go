@@ -29,7 +29,7 @@ var ErrScriptExhausted = errors.New("bedrockkittest: script exhausted")
 // otherwise.
 type Step struct {
 	Response *bedrockkit.Response
-	Events   []bedrockkit.Event
+	Events   []bedrockkit.StreamEvent
 	Err      error
 }
 
@@ -168,8 +168,8 @@ func (m *ScriptedModel) Generate(ctx context.Context, req *bedrockkit.Request) (
 
 // Stream yields the next scripted answer as events. See Step for what is
 // yielded. The stream stops with the context's error when ctx is done.
-func (m *ScriptedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (m *ScriptedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		if err := ctx.Err(); err != nil {
 			yield(nil, err)
 			return
@@ -233,8 +233,8 @@ func defaultStopReason(m bedrockkit.Message) bedrockkit.StopReason {
 // of white space and tool input into 8-byte fragments. Parts that models do
 // not stream (images, documents, tool results, cache points) are skipped.
 // bedrockkit.Collect of the events gives back r's message.
-func ResponseEvents(r *bedrockkit.Response, chunkRunes int) []bedrockkit.Event {
-	var evs []bedrockkit.Event
+func ResponseEvents(r *bedrockkit.Response, chunkRunes int) []bedrockkit.StreamEvent {
+	var evs []bedrockkit.StreamEvent
 	for i, p := range r.Message.Parts {
 		switch p := p.(type) {
 		case bedrockkit.Text:
@@ -278,7 +278,7 @@ func ResponseEvents(r *bedrockkit.Response, chunkRunes int) []bedrockkit.Event {
 	}
 	evs = append(evs,
 		bedrockkit.Stop{Reason: reason, AdditionalFields: slices.Clone(r.AdditionalFields)},
-		bedrockkit.Metadata{Usage: r.Usage, Latency: r.Latency, ServiceTier: r.ServiceTier, LatencyMode: r.LatencyMode})
+		bedrockkit.StreamMetadata{Usage: r.Usage, Latency: r.Latency, ServiceTier: r.ServiceTier, LatencyMode: r.LatencyMode})
 	return evs
 }
 
@@ -344,7 +344,7 @@ func CloneRequest(req *bedrockkit.Request) *bedrockkit.Request {
 		}
 	}
 	if req.Tools != nil {
-		out.Tools = make([]bedrockkit.Tool, len(req.Tools))
+		out.Tools = make([]bedrockkit.ToolSpec, len(req.Tools))
 		for i, t := range req.Tools {
 			t.InputSchema = slices.Clone(t.InputSchema)
 			out.Tools[i] = t
@@ -447,8 +447,8 @@ func clonePart(p bedrockkit.Part) bedrockkit.Part {
 }
 
 // eventSeq yields evs with nil errors.
-func eventSeq(evs []bedrockkit.Event) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func eventSeq(evs []bedrockkit.StreamEvent) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for _, e := range evs {
 			if !yield(e, nil) {
 				return

@@ -35,8 +35,8 @@ func TestScriptedGenerateAndStreamAgree(t *testing.T) {
 	if got.StopReason != bedrockkit.StopToolUse {
 		t.Errorf("StopReason = %q, want tool_use (default for a message with tool calls)", got.StopReason)
 	}
-	var evs []bedrockkit.Event
-	streamed, err := bedrockkit.Collect(func(yield func(bedrockkit.Event, error) bool) {
+	var evs []bedrockkit.StreamEvent
+	streamed, err := bedrockkit.Collect(func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for ev, err := range m.Stream(ctx, &bedrockkit.Request{}) {
 			if err == nil {
 				evs = append(evs, ev)
@@ -67,7 +67,7 @@ func TestScriptedGenerateAndStreamAgree(t *testing.T) {
 	if !sawStart || len(frags) < 2 || strings.Join(frags, "") != `{"city":"Paris","units":"metric"}` {
 		t.Errorf("tool deltas: start=%v frags=%q", sawStart, frags)
 	}
-	if _, ok := evs[len(evs)-1].(bedrockkit.Metadata); !ok {
+	if _, ok := evs[len(evs)-1].(bedrockkit.StreamMetadata); !ok {
 		t.Errorf("last event = %T, want Metadata", evs[len(evs)-1])
 	}
 	if m.Calls() != 2 || m.Remaining() != 0 {
@@ -105,8 +105,8 @@ func TestScriptedErrorsAndEvents(t *testing.T) {
 	boom := errors.New("boom")
 	m := NewScriptedModel(
 		Step{Err: boom},
-		Step{Events: []bedrockkit.Event{bedrockkit.TextDelta{Text: "par"}, bedrockkit.TextDelta{Text: "tial"}}, Err: boom},
-		Step{Events: []bedrockkit.Event{bedrockkit.TextDelta{Text: "ok"}, bedrockkit.Stop{Reason: bedrockkit.StopMaxTokens}}},
+		Step{Events: []bedrockkit.StreamEvent{bedrockkit.TextDelta{Text: "par"}, bedrockkit.TextDelta{Text: "tial"}}, Err: boom},
+		Step{Events: []bedrockkit.StreamEvent{bedrockkit.TextDelta{Text: "ok"}, bedrockkit.Stop{Reason: bedrockkit.StopMaxTokens}}},
 	)
 	ctx := context.Background()
 	if _, err := m.Generate(ctx, &bedrockkit.Request{}); !errors.Is(err, boom) {

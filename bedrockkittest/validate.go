@@ -147,7 +147,7 @@ type validator struct {
 func (v validator) enabled(c Check) bool { return v.on[c] }
 
 // checkModel validates the model ID of op. It returns nil for a valid one.
-func (v validator) checkModel(op Op, id string) *Fault {
+func (v validator) checkModel(op Operation, id string) *Fault {
 	if !v.enabled(CheckModelID) {
 		return nil
 	}

@@ -42,7 +42,7 @@ func FuzzCheckModel(f *testing.F) {
 	}
 	v := validator{on: map[Check]bool{CheckModelID: true, CheckCountTokens: true}}
 	f.Fuzz(func(t *testing.T, id string) {
-		for _, op := range []Op{OpConverse, OpCountTokens, OpInvokeModelWithResponseStream} {
+		for _, op := range []Operation{OpConverse, OpCountTokens, OpInvokeModelWithResponseStream} {
 			if fault := v.checkModel(op, id); fault != nil && fault.Code != "ValidationException" {
 				t.Fatalf("%q: %+v", id, fault)
 			}

@@ -104,7 +104,7 @@ func TestFakeRefusesWhatBedrockRefuses(t *testing.T) {
 	f := NewFakeBedrock(t)
 	c := f.Client()
 	for _, tc := range invalidRequests() {
-		for _, op := range []Op{OpConverse, OpConverseStream} {
+		for _, op := range []Operation{OpConverse, OpConverseStream} {
 			f.Enqueue(op, Reply{Message: bedrockkit.AssistantText("should not be used")})
 			in := tc.in
 			in.ModelId = aws.String(claude)

@@ -338,9 +338,9 @@ func (m *cachedModel) Generate(ctx context.Context, req *bedrockkit.Request) (*b
 	return resp, err
 }
 
-func (m *cachedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+func (m *cachedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
 	if m.c.dedup {
-		return func(yield func(bedrockkit.Event, error) bool) {
+		return func(yield func(bedrockkit.StreamEvent, error) bool) {
 			if key := m.key(ctx, req); key != "" {
 				m.sharedStream(ctx, key, req, yield)
 				return
@@ -352,7 +352,7 @@ func (m *cachedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.
 			}
 		}
 	}
-	return func(yield func(bedrockkit.Event, error) bool) {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		key, resp, ok := m.lookup(ctx, req)
 		if ok {
 			for _, ev := range Replay(resp) {
@@ -363,7 +363,7 @@ func (m *cachedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.
 			return
 		}
 		abandoned := false
-		resp, err := bedrockkit.Collect(func(collect func(bedrockkit.Event, error) bool) {
+		resp, err := bedrockkit.Collect(func(collect func(bedrockkit.StreamEvent, error) bool) {
 			for ev, err := range m.next.Stream(cachehit.Detach(ctx), req) {
 				if !yield(ev, err) {
 					abandoned = true
@@ -386,8 +386,8 @@ func (m *cachedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.
 // a ReasoningDelta, a TextDelta, or a ToolCallDelta (ID and name), a
 // ToolCallDelta (the input) and a ToolCallDone; then Stop and Metadata with
 // resp's usage and latency. Collect of the events gives resp back.
-func Replay(resp *bedrockkit.Response) []bedrockkit.Event {
-	var evs []bedrockkit.Event
+func Replay(resp *bedrockkit.Response) []bedrockkit.StreamEvent {
+	var evs []bedrockkit.StreamEvent
 	for i, p := range resp.Message.Parts {
 		switch p := p.(type) {
 		case bedrockkit.Reasoning:
@@ -402,5 +402,5 @@ func Replay(resp *bedrockkit.Response) []bedrockkit.Event {
 		}
 	}
 	return append(evs, bedrockkit.Stop{Reason: resp.StopReason, AdditionalFields: resp.AdditionalFields},
-		bedrockkit.Metadata{Usage: resp.Usage, Latency: resp.Latency})
+		bedrockkit.StreamMetadata{Usage: resp.Usage, Latency: resp.Latency})
 }

@@ -24,7 +24,7 @@ func baseReq() *bedrockkit.Request {
 	return &bedrockkit.Request{
 		System:      []bedrockkit.Part{bedrockkit.Text{Text: "You are a bank assistant."}},
 		Messages:    []bedrockkit.Message{bedrockkit.UserText("What is the fee?")},
-		Tools:       []bedrockkit.Tool{{Name: "lookup", Description: "Look up", InputSchema: json.RawMessage(`{"type":"object","properties":{"id":{"type":"string"}}}`)}},
+		Tools:       []bedrockkit.ToolSpec{{Name: "lookup", Description: "Look up", InputSchema: json.RawMessage(`{"type":"object","properties":{"id":{"type":"string"}}}`)}},
 		MaxTokens:   200,
 		Temperature: f32(0),
 		Extra:       map[string]any{"top_k": 5},
@@ -196,12 +196,12 @@ func TestMemoryStoreBounds(t *testing.T) {
 
 func TestStream(t *testing.T) {
 	ctx := context.Background()
-	events := []bedrockkit.Event{
+	events := []bedrockkit.StreamEvent{
 		bedrockkit.TextDelta{Index: 0, Text: "Hel"}, bedrockkit.TextDelta{Index: 0, Text: "lo"},
 		bedrockkit.ToolCallDelta{Index: 1, ID: "t", Name: "lookup"}, bedrockkit.ToolCallDelta{Index: 1, InputFragment: `{"id":1}`},
 		bedrockkit.ToolCallDone{Index: 1, Call: bedrockkit.ToolCall{ID: "t", Name: "lookup", Input: json.RawMessage(`{"id":1}`)}},
 		bedrockkit.Stop{Reason: bedrockkit.StopToolUse},
-		bedrockkit.Metadata{Usage: bedrockkit.Usage{InputTokens: 9, OutputTokens: 4}},
+		bedrockkit.StreamMetadata{Usage: bedrockkit.Usage{InputTokens: 9, OutputTokens: 4}},
 	}
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Events: events[:2]}, bedrockkittest.Step{Events: events})
 	c := cache.New(cache.Config{})
@@ -211,7 +211,7 @@ func TestStream(t *testing.T) {
 	for range m.Stream(ctx, baseReq()) {
 		break
 	}
-	var passed []bedrockkit.Event
+	var passed []bedrockkit.StreamEvent
 	for ev, err := range m.Stream(ctx, baseReq()) {
 		if err != nil {
 			t.Fatal(err)
@@ -241,8 +241,8 @@ func TestStream(t *testing.T) {
 	}
 }
 
-func seq(evs []bedrockkit.Event) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func seq(evs []bedrockkit.StreamEvent) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for _, e := range evs {
 			if !yield(e, nil) {
 				return
@@ -259,9 +259,9 @@ func (m *countingModel) Generate(_ context.Context, req *bedrockkit.Request) (*b
 	return &bedrockkit.Response{Message: bedrockkit.AssistantText("echo " + req.Messages[0].Text()), StopReason: bedrockkit.StopEndTurn, Usage: bedrockkit.Usage{InputTokens: 1}}, nil
 }
 
-func (m *countingModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+func (m *countingModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
 	resp, err := m.Generate(ctx, req)
-	return func(yield func(bedrockkit.Event, error) bool) {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		if err != nil {
 			yield(nil, err)
 			return

@@ -60,8 +60,8 @@ func (m *gatedModel) Generate(ctx context.Context, req *bedrockkit.Request) (*be
 		StopReason: bedrockkit.StopEndTurn, Usage: gatedUsage}, nil
 }
 
-func (m *gatedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (m *gatedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		m.calls.Add(1)
 		defer m.returned.Add(1)
 		if !yield(bedrockkit.TextDelta{Text: "answer "}, nil) {
@@ -71,8 +71,8 @@ func (m *gatedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.S
 			yield(nil, err)
 			return
 		}
-		for _, ev := range []bedrockkit.Event{bedrockkit.TextDelta{Text: "to " + req.Messages[0].Text()},
-			bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, bedrockkit.Metadata{Usage: gatedUsage}} {
+		for _, ev := range []bedrockkit.StreamEvent{bedrockkit.TextDelta{Text: "to " + req.Messages[0].Text()},
+			bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, bedrockkit.StreamMetadata{Usage: gatedUsage}} {
 			if !yield(ev, nil) {
 				return
 			}
@@ -330,7 +330,7 @@ func TestDedupStream(t *testing.T) {
 	c := cache.New(cache.Config{})
 	m := c.Middleware("m")(gm)
 	type got struct {
-		evs []bedrockkit.Event
+		evs []bedrockkit.StreamEvent
 		err error
 	}
 	run := func(ctx context.Context, stopAfter int) <-chan got {
@@ -374,7 +374,7 @@ func TestDedupStream(t *testing.T) {
 		t.Fatalf("follower saw other events: %v vs %v", fg.evs, lg.evs)
 	}
 	// The usage goes to whichever of the two read the Metadata event first.
-	lu, fu := lg.evs[3].(bedrockkit.Metadata).Usage, fg.evs[3].(bedrockkit.Metadata).Usage
+	lu, fu := lg.evs[3].(bedrockkit.StreamMetadata).Usage, fg.evs[3].(bedrockkit.StreamMetadata).Usage
 	if lu.Add(fu) != gatedUsage || (lu != gatedUsage && fu != gatedUsage) {
 		t.Fatalf("usage: leader %v follower %v", lg.evs[3], fg.evs[3])
 	}
@@ -487,7 +487,7 @@ func TestDedupStreamUsageToFirstReader(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for ev := range m.Stream(context.Background(), q("a")) {
-			if md, ok := ev.(bedrockkit.Metadata); ok {
+			if md, ok := ev.(bedrockkit.StreamMetadata); ok {
 				leaderUsage = md.Usage
 			}
 			close(leaderFirst)
@@ -500,7 +500,7 @@ func TestDedupStreamUsageToFirstReader(t *testing.T) {
 		defer wg.Done()
 		defer close(waiterDone)
 		for ev := range m.Stream(context.Background(), q("a")) {
-			if md, ok := ev.(bedrockkit.Metadata); ok {
+			if md, ok := ev.(bedrockkit.StreamMetadata); ok {
 				waiterUsage = md.Usage
 			}
 		}
@@ -547,7 +547,7 @@ func TestDedupStreamLeaderSaved(t *testing.T) {
 		defer wg.Done()
 		first := true
 		for ev := range m.Stream(context.Background(), q("a")) {
-			if md, ok := ev.(bedrockkit.Metadata); ok {
+			if md, ok := ev.(bedrockkit.StreamMetadata); ok {
 				leaderUsage = md.Usage
 			}
 			if first {
@@ -562,7 +562,7 @@ func TestDedupStreamLeaderSaved(t *testing.T) {
 		defer wg.Done()
 		defer close(waiterDone)
 		for ev := range m.Stream(context.Background(), q("a")) {
-			if md, ok := ev.(bedrockkit.Metadata); ok {
+			if md, ok := ev.(bedrockkit.StreamMetadata); ok {
 				waiterUsage = md.Usage
 			}
 		}

@@ -77,8 +77,8 @@ func (m *heldModel) Generate(ctx context.Context, _ *bedrockkit.Request) (*bedro
 		Usage: bedrockkit.Usage{InputTokens: 120, OutputTokens: 9}}, nil
 }
 
-func (m *heldModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (m *heldModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		resp, err := m.Generate(ctx, req)
 		if err != nil {
 			yield(nil, err)

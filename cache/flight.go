@@ -58,7 +58,7 @@ func (p *panicError) Error() string {
 
 // logEntry is one item of a shared stream.
 type logEntry struct {
-	ev  bedrockkit.Event
+	ev  bedrockkit.StreamEvent
 	err error
 }
 
@@ -217,9 +217,9 @@ func (f *flight) alone() bool {
 	return f.waiters == 1 && f.leaderIn
 }
 
-func (f *flight) append(ev bedrockkit.Event, err error) {
+func (f *flight) append(ev bedrockkit.StreamEvent, err error) {
 	f.mu.Lock()
-	if md, ok := ev.(bedrockkit.Metadata); ok {
+	if md, ok := ev.(bedrockkit.StreamMetadata); ok {
 		f.billed = md.Usage // the last one counts, as in bedrockkit.Collect
 	}
 	f.log = append(f.log, logEntry{ev, err})
@@ -350,7 +350,7 @@ func (m *cachedModel) sharedGenerate(ctx context.Context, key string, req *bedro
 	return resp, f.err
 }
 
-func (m *cachedModel) sharedStream(ctx context.Context, key string, req *bedrockkit.Request, yield func(bedrockkit.Event, error) bool) {
+func (m *cachedModel) sharedStream(ctx context.Context, key string, req *bedrockkit.Request, yield func(bedrockkit.StreamEvent, error) bool) {
 	f, leader := m.c.join("s" + key)
 	var (
 		miss     *Lookup // the leader's miss, reported when it returns
@@ -388,7 +388,7 @@ func (m *cachedModel) sharedStream(ctx context.Context, key string, req *bedrock
 	if leader {
 		miss = m.lead(ctx, f, key, true, true, func(fctx context.Context) {
 			abandoned := false
-			resp, err := bedrockkit.Collect(func(collect func(bedrockkit.Event, error) bool) {
+			resp, err := bedrockkit.Collect(func(collect func(bedrockkit.StreamEvent, error) bool) {
 				for ev, err := range m.next.Stream(fctx, req) {
 					f.append(ev, err)
 					if fctx.Err() != nil { // every waiter has left
@@ -418,7 +418,7 @@ func (m *cachedModel) sharedStream(ctx context.Context, key string, req *bedrock
 		for _, e := range batch {
 			i++
 			ev := e.ev
-			if md, ok := ev.(bedrockkit.Metadata); ok && !f.hit {
+			if md, ok := ev.(bedrockkit.StreamMetadata); ok && !f.hit {
 				gotMeta = true
 				if !owner {
 					if owner = f.claimStream(); !owner {

@@ -77,7 +77,7 @@ func (p *promptCached) Generate(ctx context.Context, req *bedrockkit.Request) (*
 	return p.next.Generate(ctx, PlaceCachePoints(req, p.caps, p.min, p.cfg.TTL, p.cfg.Estimate))
 }
 
-func (p *promptCached) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+func (p *promptCached) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
 	return p.next.Stream(ctx, PlaceCachePoints(req, p.caps, p.min, p.cfg.TTL, p.cfg.Estimate))
 }
 

@@ -26,7 +26,7 @@ func longReq(sysBytes, toolBytes int) *bedrockkit.Request {
 		Messages: []bedrockkit.Message{bedrockkit.UserText("hi")},
 	}
 	if toolBytes > 0 {
-		r.Tools = []bedrockkit.Tool{{Name: "t", Description: strings.Repeat("d", toolBytes), InputSchema: json.RawMessage(`{"type":"object"}`)}}
+		r.Tools = []bedrockkit.ToolSpec{{Name: "t", Description: strings.Repeat("d", toolBytes), InputSchema: json.RawMessage(`{"type":"object"}`)}}
 	}
 	return r
 }

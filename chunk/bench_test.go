@@ -46,7 +46,7 @@ func benchChunkDocs(b *testing.B, c Chunker, docs []string, n int64) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, d := range docs {
-			if _, err := c.Chunk(context.Background(), Document{Text: d}); err != nil {
+			if _, err := c.Chunk(context.Background(), ParsedDocument{Text: d}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -9,9 +9,9 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 )
 
-// Document is the input of a Chunker: text plus the structure its loader
+// ParsedDocument is the input of a Chunker: text plus the structure its loader
 // found. Offsets are byte offsets into Text.
-type Document struct {
+type ParsedDocument struct {
 	// Text is the document's text. It must be valid UTF-8.
 	Text string
 	// Pages holds the byte offset where each page starts, in increasing
@@ -74,7 +74,7 @@ type Chunk struct {
 // Chunker splits a document into chunks. Implementations are safe for
 // concurrent use when their configuration is not modified.
 type Chunker interface {
-	Chunk(ctx context.Context, doc Document) ([]Chunk, error)
+	Chunk(ctx context.Context, doc ParsedDocument) ([]Chunk, error)
 }
 
 // InvalidUTF8Error reports text that is not valid UTF-8. It wraps
@@ -116,7 +116,7 @@ func configError(format string, args ...any) error {
 }
 
 // checkDoc validates the document's text and structure.
-func checkDoc(doc Document) error {
+func checkDoc(doc ParsedDocument) error {
 	if err := checkUTF8(doc.Text); err != nil {
 		return err
 	}

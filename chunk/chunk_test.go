@@ -11,7 +11,7 @@ import (
 
 func TestValidation(t *testing.T) {
 	ctx := context.Background()
-	doc := Document{Text: "text"}
+	doc := ParsedDocument{Text: "text"}
 	bad := []Chunker{
 		FixedSize{MaxTokens: -1}, FixedSize{OverlapPercent: 100}, FixedSize{OverlapPercent: -1},
 		Hierarchical{ParentMaxTokens: 9000}, Hierarchical{ChildMaxTokens: 2000}, Hierarchical{ChildMaxTokens: 10, OverlapTokens: 10},
@@ -23,12 +23,12 @@ func TestValidation(t *testing.T) {
 			t.Errorf("%#v: got %v, want ErrInvalidInput", c, err)
 		}
 	}
-	_, err := Default{}.Chunk(ctx, Document{Text: "ok \xffbad"})
+	_, err := Default{}.Chunk(ctx, ParsedDocument{Text: "ok \xffbad"})
 	var ue *InvalidUTF8Error
 	if !errors.As(err, &ue) || ue.Offset != 3 || !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("invalid UTF-8: %v", err)
 	}
-	if _, err := (Default{}).Chunk(ctx, Document{Text: "abc", Pages: []int{0, 5}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := (Default{}).Chunk(ctx, ParsedDocument{Text: "abc", Pages: []int{0, 5}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("bad pages: %v", err)
 	}
 }
@@ -55,7 +55,7 @@ func TestPagesHeadingsMetadata(t *testing.T) {
 	text := "# Guide\n\nIntro text.\n\n## Install\n\nRun the installer. It is quick.\n\n## Use\n\nOpen the app."
 	p2 := strings.Index(text, "## Use")
 	meta := map[string]any{"source": "guide.md"}
-	cs, err := Recursive{Markdown: true}.Chunk(context.Background(), Document{Text: text, Pages: []int{0, p2}, Metadata: meta})
+	cs, err := Recursive{Markdown: true}.Chunk(context.Background(), ParsedDocument{Text: text, Pages: []int{0, p2}, Metadata: meta})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestPagesHeadingsMetadata(t *testing.T) {
 func TestMarkdownKeepsCodeWhole(t *testing.T) {
 	code := "```go\nfunc f() {\n\n\treturn\n}\n```"
 	text := "Some intro words here.\n\n" + code + "\n\nAfter the code."
-	cs, err := Recursive{MaxTokens: 20, Markdown: true}.Chunk(context.Background(), Document{Text: text})
+	cs, err := Recursive{MaxTokens: 20, Markdown: true}.Chunk(context.Background(), ParsedDocument{Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,16 +97,16 @@ func TestMarkdownKeepsCodeWhole(t *testing.T) {
 	if !found {
 		t.Fatalf("fenced code split although it fits: %+v", cs)
 	}
-	check(t, Document{Text: text}, cs, nil, 20, 0)
+	check(t, ParsedDocument{Text: text}, cs, nil, 20, 0)
 }
 
 func TestFixedSizeOverlap(t *testing.T) {
 	text := strings.Repeat("alpha beta gamma delta epsilon. ", 50)
-	cs, err := FixedSize{MaxTokens: 40, OverlapPercent: 25}.Chunk(context.Background(), Document{Text: text})
+	cs, err := FixedSize{MaxTokens: 40, OverlapPercent: 25}.Chunk(context.Background(), ParsedDocument{Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(t, Document{Text: text}, cs, nil, 40, 10)
+	check(t, ParsedDocument{Text: text}, cs, nil, 40, 10)
 	withOverlap := 0
 	for _, c := range cs[1:] {
 		if c.Overlap > 0 {
@@ -145,7 +145,7 @@ func TestCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for _, c := range []Chunker{Default{}, FixedSize{}, Hierarchical{}, Recursive{}, None{}} {
-		if _, err := c.Chunk(ctx, Document{Text: "x"}); !errors.Is(err, context.Canceled) {
+		if _, err := c.Chunk(ctx, ParsedDocument{Text: "x"}); !errors.Is(err, context.Canceled) {
 			t.Errorf("%T: %v", c, err)
 		}
 	}
@@ -153,7 +153,7 @@ func TestCancelled(t *testing.T) {
 
 func TestMarkdownSetextHeadings(t *testing.T) {
 	text := "Guide\n=====\n\nIntro text.\n\nInstall\nsteps\n-------\n\nRun it.\n\n---\n\nA paragraph, then a rule above.\n\n- item\n---\n"
-	cs, err := Recursive{Markdown: true}.Chunk(context.Background(), Document{Text: text})
+	cs, err := Recursive{Markdown: true}.Chunk(context.Background(), ParsedDocument{Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,5 +168,5 @@ func TestMarkdownSetextHeadings(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
-	check(t, Document{Text: text}, cs, nil, DefaultMaxTokens, 0)
+	check(t, ParsedDocument{Text: text}, cs, nil, DefaultMaxTokens, 0)
 }

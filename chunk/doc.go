@@ -13,9 +13,9 @@
 //   - None: one chunk per document.
 //
 // Every strategy implements Chunker. Each Chunk records exact byte offsets
-// for citations: Document.Text[Start:End] is its own text and Text is
-// Document.Text[Start-Overlap:End]. Chunks also carry the page (from
-// Document.Pages), the heading path and the document's metadata. Pages and
+// for citations: ParsedDocument.Text[Start:End] is its own text and Text is
+// ParsedDocument.Text[Start-Overlap:End]. Chunks also carry the page (from
+// ParsedDocument.Pages), the heading path and the document's metadata. Pages and
 // headings are hard boundaries: no chunk spans two pages or two sections.
 //
 // Text handling: chunks never split a UTF-8 sequence or a grapheme cluster

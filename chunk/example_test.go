@@ -8,7 +8,7 @@ import (
 )
 
 func ExampleFixedSize() {
-	doc := chunk.Document{
+	doc := chunk.ParsedDocument{
 		Text:     "Chunking splits documents. Each chunk keeps its byte offsets. Citations point back to the source.",
 		Metadata: map[string]any{"source": "notes.txt"},
 	}
@@ -25,7 +25,7 @@ func ExampleFixedSize() {
 }
 
 func ExampleRecursive_markdown() {
-	doc := chunk.Document{Text: "# Guide\n\nRead this first.\n\n## Install\n\nRun `make`.\n"}
+	doc := chunk.ParsedDocument{Text: "# Guide\n\nRead this first.\n\n## Install\n\nRun `make`.\n"}
 	chunks, _ := chunk.Recursive{Markdown: true}.Chunk(context.Background(), doc)
 	for _, c := range chunks {
 		fmt.Printf("%v page=%d %q\n", c.Headings, c.Page, c.Text)

@@ -29,7 +29,7 @@ var seeds = []string{
 }
 
 // check verifies the invariants every strategy promises.
-func check(t *testing.T, doc Document, chunks []Chunk, tk Tokenizer, max, overlap int) {
+func check(t *testing.T, doc ParsedDocument, chunks []Chunk, tk Tokenizer, max, overlap int) {
 	t.Helper()
 	text := doc.Text
 	if tk == nil {
@@ -97,7 +97,7 @@ func fuzzStrategy(f *testing.F, run func(t *testing.T, text string, a, b uint8))
 	}
 	f.Fuzz(func(t *testing.T, text string, a, b uint8) {
 		if !utf8.ValidString(text) {
-			_, err := Default{}.Chunk(context.Background(), Document{Text: text})
+			_, err := Default{}.Chunk(context.Background(), ParsedDocument{Text: text})
 			if err == nil {
 				t.Fatal("invalid UTF-8 accepted")
 			}
@@ -110,11 +110,11 @@ func fuzzStrategy(f *testing.F, run func(t *testing.T, text string, a, b uint8))
 func FuzzDefault(f *testing.F) {
 	fuzzStrategy(f, func(t *testing.T, text string, a, _ uint8) {
 		max := 1 + int(a)%64
-		cs, err := Default{MaxTokens: max}.Chunk(context.Background(), Document{Text: text})
+		cs, err := Default{MaxTokens: max}.Chunk(context.Background(), ParsedDocument{Text: text})
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(t, Document{Text: text}, cs, nil, max, 0)
+		check(t, ParsedDocument{Text: text}, cs, nil, max, 0)
 	})
 }
 
@@ -123,11 +123,11 @@ func FuzzFixedSize(f *testing.F) {
 		s := FixedSize{MaxTokens: 1 + int(a)%64, OverlapPercent: int(b) % 100}
 		for _, tk := range []Tokenizer{nil, O200K(), Characters, Estimate} {
 			s.Tokenizer = tk
-			cs, err := s.Chunk(context.Background(), Document{Text: text})
+			cs, err := s.Chunk(context.Background(), ParsedDocument{Text: text})
 			if err != nil {
 				t.Fatal(err)
 			}
-			check(t, Document{Text: text}, cs, tk, s.MaxTokens, s.MaxTokens*s.OverlapPercent/100)
+			check(t, ParsedDocument{Text: text}, cs, tk, s.MaxTokens, s.MaxTokens*s.OverlapPercent/100)
 		}
 	})
 }
@@ -136,11 +136,11 @@ func FuzzHierarchical(f *testing.F) {
 	fuzzStrategy(f, func(t *testing.T, text string, a, b uint8) {
 		child := 1 + int(a)%32
 		s := Hierarchical{ParentMaxTokens: child * (1 + int(b)%4), ChildMaxTokens: child, OverlapTokens: int(b) % child}
-		cs, err := s.Chunk(context.Background(), Document{Text: text})
+		cs, err := s.Chunk(context.Background(), ParsedDocument{Text: text})
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(t, Document{Text: text}, cs, nil, child, s.OverlapTokens)
+		check(t, ParsedDocument{Text: text}, cs, nil, child, s.OverlapTokens)
 		for i, c := range cs {
 			if c.Level == 1 {
 				if c.Parent != -1 || c.Tokens > s.ParentMaxTokens && uniseg.GraphemeClusterCount(c.Text) > 1 {
@@ -160,23 +160,23 @@ func FuzzRecursive(f *testing.F) {
 	fuzzStrategy(f, func(t *testing.T, text string, a, b uint8) {
 		max := 1 + int(a)%64
 		s := Recursive{MaxTokens: max, OverlapTokens: int(b) % max, Markdown: b%2 == 0}
-		cs, err := s.Chunk(context.Background(), Document{Text: text})
+		cs, err := s.Chunk(context.Background(), ParsedDocument{Text: text})
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(t, Document{Text: text}, cs, nil, max, s.OverlapTokens)
+		check(t, ParsedDocument{Text: text}, cs, nil, max, s.OverlapTokens)
 	})
 }
 
 func FuzzNone(f *testing.F) {
 	fuzzStrategy(f, func(t *testing.T, text string, _, _ uint8) {
-		cs, err := None{}.Chunk(context.Background(), Document{Text: text})
+		cs, err := None{}.Chunk(context.Background(), ParsedDocument{Text: text})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(cs) > 1 {
 			t.Fatalf("%d chunks", len(cs))
 		}
-		check(t, Document{Text: text}, cs, nil, 1<<30, 0)
+		check(t, ParsedDocument{Text: text}, cs, nil, 1<<30, 0)
 	})
 }

@@ -51,13 +51,13 @@ func FuzzOpportunities(f *testing.F) {
 func chunkBoth(t *testing.T, c Chunker, text string) (lazy, eager []Chunk) {
 	t.Helper()
 	var err error
-	lazy, err = c.Chunk(context.Background(), Document{Text: text})
+	lazy, err = c.Chunk(context.Background(), ParsedDocument{Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
 	eagerOnly = true
 	defer func() { eagerOnly = false }()
-	eager, err = c.Chunk(context.Background(), Document{Text: text})
+	eager, err = c.Chunk(context.Background(), ParsedDocument{Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func FuzzLazyPacking(f *testing.F) {
 				overlap = c.MaxTokens * c.OverlapPercent / 100
 			}
 			lazy, eager := chunkBoth(t, c, text)
-			check(t, Document{Text: text}, lazy, nil, max, overlap)
+			check(t, ParsedDocument{Text: text}, lazy, nil, max, overlap)
 			if !reflect.DeepEqual(lazy, eager) {
 				t.Fatalf("%#v on %q:\nlazy  %+v\neager %+v", c, text, lazy, eager)
 			}
@@ -103,25 +103,25 @@ func FuzzLazyPacking(f *testing.F) {
 				cc = FixedSize{MaxTokens: chars, OverlapPercent: int(b) % 100, Tokenizer: Characters}
 				overlap = chars * (int(b) % 100) / 100
 			}
-			cs, err := cc.Chunk(context.Background(), Document{Text: text})
+			cs, err := cc.Chunk(context.Background(), ParsedDocument{Text: text})
 			if err != nil {
 				t.Fatal(err)
 			}
-			check(t, Document{Text: text}, cs, Characters, chars, overlap)
+			check(t, ParsedDocument{Text: text}, cs, Characters, chars, overlap)
 		}
 	})
 }
 
 func TestLazyRecursivePrefersParagraphs(t *testing.T) {
 	text := "First paragraph, one sentence. Two.\n\nSecond paragraph is here and it goes on for a while."
-	cs, err := Recursive{MaxTokens: 70, Tokenizer: Characters}.Chunk(context.Background(), Document{Text: text})
+	cs, err := Recursive{MaxTokens: 70, Tokenizer: Characters}.Chunk(context.Background(), ParsedDocument{Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cs) != 2 || cs[0].Text != "First paragraph, one sentence. Two." {
 		t.Fatalf("got %+v", cs)
 	}
-	check(t, Document{Text: text}, cs, Characters, 70, 0)
+	check(t, ParsedDocument{Text: text}, cs, Characters, 70, 0)
 }
 
 // FuzzChooseRecursive checks the level-by-level search of the recursive

@@ -12,7 +12,7 @@ const DefaultMaxTokens = 300
 
 // doc is a validated document prepared for packing.
 type prepared struct {
-	doc      Document
+	doc      ParsedDocument
 	text     string
 	tk       Tokenizer
 	headings []Heading
@@ -26,7 +26,7 @@ var eagerOnly bool
 // prepare validates doc and sets up its packer. Packing is lazy (see
 // lazy.go) unless Markdown structure or every opportunity (allBounds) is
 // needed, or the tokenizer is neither Characters nor a BPE encoding.
-func prepare(ctx context.Context, doc Document, tk Tokenizer, markdown, allBounds bool) (*prepared, error) {
+func prepare(ctx context.Context, doc ParsedDocument, tk Tokenizer, markdown, allBounds bool) (*prepared, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

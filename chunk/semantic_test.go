@@ -39,7 +39,7 @@ func TestSemanticScriptedBreakpoints(t *testing.T) {
 	emb := &topicEmbedder{}
 	// 8 sentences, 7 gaps, 3 of which change topic (distance 1, the others 0).
 	// Percentile 58: round(7*0.42) = 3 breakpoints, exactly the topic changes.
-	cs, err := Semantic{Embedder: emb, BreakpointPercentile: 58, BatchSize: 3}.Chunk(context.Background(), Document{Text: text})
+	cs, err := Semantic{Embedder: emb, BreakpointPercentile: 58, BatchSize: 3}.Chunk(context.Background(), ParsedDocument{Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,20 +54,20 @@ func TestSemanticScriptedBreakpoints(t *testing.T) {
 	if len(emb.calls) != 3 || len(emb.calls[0]) != 3 || len(emb.calls[2]) != 2 {
 		t.Fatalf("embedding batches: %d calls %v", len(emb.calls), emb.calls)
 	}
-	check(t, Document{Text: text}, cs, nil, DefaultMaxTokens, 0)
+	check(t, ParsedDocument{Text: text}, cs, nil, DefaultMaxTokens, 0)
 }
 
 func TestSemanticBufferAndResplit(t *testing.T) {
 	text := strings.Repeat("The cat sleeps on the warm mat all day long. ", 40)
 	emb := &topicEmbedder{}
-	cs, err := Semantic{Embedder: emb, BufferSize: 1, BreakpointPercentile: 90, MaxTokens: 50}.Chunk(context.Background(), Document{Text: text})
+	cs, err := Semantic{Embedder: emb, BufferSize: 1, BreakpointPercentile: 90, MaxTokens: 50}.Chunk(context.Background(), ParsedDocument{Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cs) < 5 {
 		t.Fatalf("oversize piece not re-split: %d chunks", len(cs))
 	}
-	check(t, Document{Text: text}, cs, nil, 50, 0)
+	check(t, ParsedDocument{Text: text}, cs, nil, 50, 0)
 	// With buffer 1, the second text embedded holds three sentences.
 	if g := emb.calls[0][1]; strings.Count(g, "The cat") != 3 {
 		t.Fatalf("buffered group %q", g)
@@ -78,11 +78,11 @@ func TestSemanticHashEmbedder(t *testing.T) {
 	text := "Go programs use goroutines and channels. Go programs use channels and goroutines often. Go programs use goroutines. " +
 		"Bread dough needs flour and water. Bread dough needs water and flour. Bread dough rises."
 	// 6 sentences, 5 gaps; percentile 80 gives one breakpoint: the topic change.
-	cs, err := Semantic{Embedder: bedrockkittest.NewHashEmbedder(256), BreakpointPercentile: 80, MaxTokens: 100}.Chunk(context.Background(), Document{Text: text})
+	cs, err := Semantic{Embedder: bedrockkittest.NewHashEmbedder(256), BreakpointPercentile: 80, MaxTokens: 100}.Chunk(context.Background(), ParsedDocument{Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(t, Document{Text: text}, cs, nil, 100, 0)
+	check(t, ParsedDocument{Text: text}, cs, nil, 100, 0)
 	if len(cs) < 2 {
 		t.Fatalf("no breakpoint found: %+v", cs)
 	}
@@ -111,7 +111,7 @@ func (failingEmbedder) Embed(context.Context, []string, bedrockkit.Purpose) ([][
 
 func TestSemanticErrors(t *testing.T) {
 	ctx := context.Background()
-	doc := Document{Text: "One. Two. Three."}
+	doc := ParsedDocument{Text: "One. Two. Three."}
 	if _, err := (Semantic{Embedder: failingEmbedder{}}).Chunk(ctx, doc); !errors.Is(err, bedrockkit.ErrThrottled) {
 		t.Fatalf("embedder error not wrapped: %v", err)
 	}
@@ -131,10 +131,10 @@ func FuzzSemantic(f *testing.F) {
 	emb := bedrockkittest.NewHashEmbedder(16)
 	fuzzStrategy(f, func(t *testing.T, text string, a, b uint8) {
 		s := Semantic{Embedder: emb, BufferSize: int(b) % 2, BreakpointPercentile: 50 + int(b)%50, MaxTokens: 1 + int(a)%64}
-		cs, err := s.Chunk(context.Background(), Document{Text: text})
+		cs, err := s.Chunk(context.Background(), ParsedDocument{Text: text})
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(t, Document{Text: text}, cs, nil, s.MaxTokens, 0)
+		check(t, ParsedDocument{Text: text}, cs, nil, s.MaxTokens, 0)
 	})
 }

@@ -21,7 +21,7 @@ type Default struct {
 }
 
 // Chunk splits doc.
-func (s Default) Chunk(ctx context.Context, doc Document) ([]Chunk, error) {
+func (s Default) Chunk(ctx context.Context, doc ParsedDocument) ([]Chunk, error) {
 	max, err := maxTokens("Default", s.MaxTokens)
 	if err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func (s FixedSize) Validate() error {
 }
 
 // Chunk splits doc.
-func (s FixedSize) Chunk(ctx context.Context, doc Document) ([]Chunk, error) {
+func (s FixedSize) Chunk(ctx context.Context, doc ParsedDocument) ([]Chunk, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -119,7 +119,7 @@ func (s Hierarchical) Validate() error {
 }
 
 // Chunk splits doc.
-func (s Hierarchical) Chunk(ctx context.Context, doc Document) ([]Chunk, error) {
+func (s Hierarchical) Chunk(ctx context.Context, doc ParsedDocument) ([]Chunk, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (s Recursive) Validate() error {
 }
 
 // Chunk splits doc.
-func (s Recursive) Chunk(ctx context.Context, doc Document) ([]Chunk, error) {
+func (s Recursive) Chunk(ctx context.Context, doc ParsedDocument) ([]Chunk, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ type None struct {
 }
 
 // Chunk returns doc as one chunk.
-func (s None) Chunk(ctx context.Context, doc Document) ([]Chunk, error) {
+func (s None) Chunk(ctx context.Context, doc ParsedDocument) ([]Chunk, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -283,7 +283,7 @@ func (s Semantic) Validate() error {
 }
 
 // Chunk splits doc, calling the embedder.
-func (s Semantic) Chunk(ctx context.Context, doc Document) ([]Chunk, error) {
+func (s Semantic) Chunk(ctx context.Context, doc ParsedDocument) ([]Chunk, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}

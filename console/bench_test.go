@@ -31,8 +31,8 @@ func (m *loopModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bed
 	return m.tool, nil
 }
 
-func (m *loopModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {}
+func (m *loopModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {}
 }
 
 var benchMaxRuns = 0
@@ -114,12 +114,12 @@ func BenchmarkObserveEvent(b *testing.B) {
 	now := time.Now()
 	msg := &bedrockkit.Message{Role: bedrockkit.RoleAssistant, Parts: []bedrockkit.Part{call("c1", "echo", `{"city":"Paris"}`), call("c2", "echo", `{"city":"Rome"}`)}}
 	res := bedrockkit.ToolResult{CallID: "c1", Parts: []bedrockkit.Part{bedrockkit.Text{Text: "Paris"}}}
-	events := []agent.Event{
+	events := []agent.RunEvent{
 		agent.ModelCalled{Iteration: 1, Start: now, Duration: time.Millisecond, Message: msg, Usage: bedrockkit.Usage{InputTokens: 100, OutputTokens: 10}},
 		agent.ToolCalled{Iteration: 1, Call: call("c1", "echo", `{"city":"Paris"}`), Result: res, Start: now, Duration: time.Microsecond},
 		agent.ToolCalled{Iteration: 1, Call: call("c2", "echo", `{"city":"Rome"}`), Result: res, Start: now, Duration: time.Microsecond},
 		agent.Observation{Iteration: 1, Results: []bedrockkit.ToolResult{res, res}},
-		agent.Finished{Result: &agent.Result{SessionID: "s", Output: "done", Iterations: 1}},
+		agent.Finished{Result: &agent.RunResult{SessionID: "s", Output: "done", Iterations: 1}},
 	}
 	b.ReportAllocs()
 	for b.Loop() {

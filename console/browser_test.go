@@ -354,7 +354,7 @@ func TestBrowserLiveUpdate(t *testing.T) {
 	js[bool](b, `window.__sameDocument = true`)
 	obs := d.c.Observer(console.RunInfo{Agent: "late-agent", Session: "late"})
 	obs(agent.ModelCalled{Iteration: 1, Start: time.Now(), Duration: time.Millisecond, Usage: bedrockkit.Usage{InputTokens: 5, OutputTokens: 1}})
-	obs(agent.Finished{Result: &agent.Result{SessionID: "late", Output: "ok"}})
+	obs(agent.Finished{Result: &agent.RunResult{SessionID: "late", Output: "ok"}})
 	if err := chromedp.Do(b.ctx, chromedp.WaitVisible(chromedp.CSS(`tr[data-run="r6"]`))); err != nil {
 		t.Fatalf("the new run did not appear: %v", err)
 	}

@@ -250,7 +250,7 @@ func TestRedaction(t *testing.T) {
 // failingGuard fails every assessment.
 type failingGuard struct{}
 
-func (failingGuard) Assess(context.Context, guardrail.Source, ...guardrail.Content) (*guardrail.Result, error) {
+func (failingGuard) Assess(context.Context, guardrail.Source, ...guardrail.Content) (*guardrail.Verdict, error) {
 	return nil, errors.New("guard down")
 }
 
@@ -266,13 +266,13 @@ func TestRedactionFailsClosed(t *testing.T) {
 }
 
 // playground posts a query and returns the results as the page shows them.
-func playground(t *testing.T, h http.Handler, vals url.Values) (int, []kb.Result, string) {
+func playground(t *testing.T, h http.Handler, vals url.Values) (int, []kb.RetrievalResult, string) {
 	t.Helper()
 	f := &form{t: t, h: h}
 	vals.Set("csrf", f.token("/kb/bank-docs"))
 	code, body := f.post("/kb/bank-docs", vals, nil)
 	doc := parseHTML(t, body)
-	var out []kb.Result
+	var out []kb.RetrievalResult
 	for _, li := range byClass(doc, "li", "result") {
 		if n := li.Parent; n == nil || byID(doc, "results") == nil {
 			continue
@@ -282,7 +282,7 @@ func playground(t *testing.T, h http.Handler, vals url.Values) (int, []kb.Result
 			t.Fatal(err)
 		}
 		chunk := byClass(li, "pre", "chunk")
-		out = append(out, kb.Result{ID: attr(li, "data-id"), DocumentID: attr(li, "data-document"), Score: score, Text: text(chunk[0])})
+		out = append(out, kb.RetrievalResult{ID: attr(li, "data-id"), DocumentID: attr(li, "data-document"), Score: score, Text: text(chunk[0])})
 	}
 	if r := byID(doc, "results"); r != nil {
 		n, _ := strconv.Atoi(attr(r, "data-count"))
@@ -581,7 +581,7 @@ func TestEvalReports(t *testing.T) {
 // futureEvent stands for an event type this console does not know (a
 // newer agent package's, such as a policy decision).
 type futureEvent struct {
-	agent.TextDelta // makes it an agent.Event
+	agent.ModelText // makes it an agent.RunEvent
 	Decision        string
 	Tool            string
 }
@@ -596,7 +596,7 @@ func TestUnknownEvents(t *testing.T) {
 	obs(agent.ModelCalled{Iteration: 1, Start: now, Duration: time.Millisecond, Message: &bedrockkit.Message{Parts: []bedrockkit.Part{call("x", "t", `{}`)}}})
 	obs(futureEvent{Decision: "deny <b>bold</b> for bob@example.com", Tool: "t"})
 	obs(agent.ToolCalled{Iteration: 1, Call: call("x", "t", `{}`), Result: bedrockkit.ToolResult{CallID: "x", Parts: []bedrockkit.Part{bedrockkit.Text{Text: "ok"}}}, Start: now, Duration: time.Millisecond})
-	obs(agent.Finished{Result: &agent.Result{SessionID: "s", Output: "done", Iterations: 1}})
+	obs(agent.Finished{Result: &agent.RunResult{SessionID: "s", Output: "done", Iterations: 1}})
 	_, body := get(t, c, "/runs/r1")
 	doc := parseHTML(t, body)
 	it := byID(doc, "it1")
@@ -654,7 +654,7 @@ func TestRetention(t *testing.T) {
 		for j := range 6 {
 			obs(agent.ToolCalled{Iteration: 1, Call: call(fmt.Sprintf("c%d-%d", i, j), "t", `{}`)})
 		}
-		obs(agent.Finished{Result: &agent.Result{SessionID: fmt.Sprint(i)}})
+		obs(agent.Finished{Result: &agent.RunResult{SessionID: fmt.Sprint(i)}})
 	}
 	_, body := get(t, c, "/runs")
 	if n := strings.Count(body, `class="run-row"`); n != 3 {
@@ -718,7 +718,7 @@ func TestLiveUpdates(t *testing.T) {
 	if ev := next(); ev != "hello" {
 		t.Fatalf("first event %q", ev)
 	}
-	c.Observer(console.RunInfo{})(agent.Finished{Result: &agent.Result{}})
+	c.Observer(console.RunInfo{})(agent.Finished{Result: &agent.RunResult{}})
 	if ev := next(); ev != "change" {
 		t.Fatalf("after a run: %q", ev)
 	}

@@ -235,7 +235,7 @@ func newDemo(t testing.TB, opts console.Options) *demo {
 	// A run the guardrail stops at the input.
 	m3 := bedrockkittest.NewScriptedModel()
 	a3 := newAgent(m3)
-	a3.Guardrail = agent.FromGuardrail(d.guard)
+	a3.Guardrail = d.guard
 	_, err = a3.Run(observe("cara-1003", "globex", nil), "cara-1003", "Should I invest my savings in bitcoin or hot stocks?")
 	if !errors.Is(err, bedrockkit.ErrGuardrailBlocked) {
 		t.Fatalf("the guardrail did not block: %v", err)

@@ -53,7 +53,7 @@ func FuzzMaskFindings(f *testing.F) {
 	f.Add("short", -5, 100, 3, 1, "")
 	f.Add("héllo wörld", 1, 2, 2, 9, "ö")
 	f.Fuzz(func(t *testing.T, text string, s1, e1, s2, e2 int, match string) {
-		res := &guardrail.Result{Assessments: []guardrail.Assessment{{SensitiveInformationPolicy: &guardrail.SensitiveAssessment{
+		res := &guardrail.Verdict{Assessments: []guardrail.Assessment{{SensitiveInformationPolicy: &guardrail.SensitiveAssessment{
 			PiiEntities: []guardrail.PIIFinding{
 				{Type: "EMAIL", Action: "ANONYMIZED", Detected: true, Span: &guardrail.Span{Start: s1, End: e1}},
 				{Type: "PHONE", Action: "BLOCKED", Detected: true, Span: &guardrail.Span{Start: s2, End: e2}},
@@ -85,7 +85,7 @@ func FuzzAssessmentSegments(f *testing.F) {
 	f.Add("ab", 1, 1, -1, 3, 1)
 	f.Add("日本語のテキスト", 1, 4, 3, 8, 0)
 	f.Fuzz(func(t *testing.T, text string, s1, e1, s2, e2, block int) {
-		res := &guardrail.Result{Action: guardrail.OutcomeIntervened, Assessments: []guardrail.Assessment{{
+		res := &guardrail.Verdict{Action: guardrail.OutcomeIntervened, Assessments: []guardrail.Assessment{{
 			WordPolicy: &guardrail.WordAssessment{CustomWords: []guardrail.WordFinding{{Match: "w", Action: "BLOCKED", Detected: true, Span: &guardrail.Span{Content: block, Start: s1, End: e1}}}},
 			SensitiveInformationPolicy: &guardrail.SensitiveAssessment{PiiEntities: []guardrail.PIIFinding{
 				{Type: "EMAIL", Action: "ANONYMIZED", Detected: true, Span: &guardrail.Span{Start: s2, End: e2}},

@@ -83,7 +83,7 @@ type assessView struct {
 	Usage                string
 }
 
-func assessmentView(res *guardrail.Result, text string, block int) assessView {
+func assessmentView(res *guardrail.Verdict, text string, block int) assessView {
 	v := assessView{Action: string(res.Action), ActionReason: res.ActionReason, Blocked: res.Blocked}
 	for _, o := range res.Outputs {
 		v.Outputs = append(v.Outputs, o.Text)

@@ -16,7 +16,7 @@ import (
 // Retriever is what the query playground searches: *kb.KnowledgeBase and
 // kb/bedrockkb's *Retriever have this method.
 type Retriever interface {
-	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.Result, error)
+	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error)
 }
 
 // Syncer is what Sync runs: *kb.KnowledgeBase has this method.
@@ -47,7 +47,7 @@ type queryRec struct {
 	source   string // "playground" or "program"
 	query    string
 	opts     kb.RetrieveOptions
-	results  []kb.Result
+	results  []kb.RetrievalResult
 	duration time.Duration
 	err      error
 }
@@ -88,14 +88,14 @@ type recordingRetriever struct {
 	next Retriever
 }
 
-func (rr *recordingRetriever) Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.Result, error) {
+func (rr *recordingRetriever) Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error) {
 	start := time.Now()
 	res, err := rr.next.Retrieve(ctx, query, opts)
 	rr.c.recordQuery(rr.name, "program", query, opts, res, time.Since(start), err)
 	return res, err
 }
 
-func (c *Console) recordQuery(name, source, query string, opts *kb.RetrieveOptions, res []kb.Result, d time.Duration, err error) {
+func (c *Console) recordQuery(name, source, query string, opts *kb.RetrieveOptions, res []kb.RetrievalResult, d time.Duration, err error) {
 	q := queryRec{at: time.Now(), source: source, query: query, results: slices.Clone(res), duration: d, err: err}
 	if opts != nil {
 		q.opts = *opts
@@ -263,7 +263,7 @@ func (c *Console) queryView(ctx context.Context, q queryRec) queryView {
 	return v
 }
 
-func (c *Console) resultView(ctx context.Context, rank int, r kb.Result) resultView {
+func (c *Console) resultView(ctx context.Context, rank int, r kb.RetrievalResult) resultView {
 	v := resultView{Rank: rank, ID: c.label(ctx, r.ID), DocumentID: c.label(ctx, r.DocumentID),
 		Score: strconv.FormatFloat(r.Score, 'f', 4, 64), ScoreExact: strconv.FormatFloat(r.Score, 'g', -1, 64),
 		LocationType: r.Location.Type, Location: c.label(ctx, r.Location.URI), Text: c.field(ctx, r.Text)}

@@ -49,7 +49,7 @@ func (c *Console) Observe(ctx context.Context, info RunInfo) context.Context {
 // Observer returns a function for agent.Agent.OnEvent that records the
 // agent's runs into the console, one after another. An agent that runs
 // concurrently should use Observe per run instead.
-func (c *Console) Observer(info RunInfo) func(agent.Event) {
+func (c *Console) Observer(info RunInfo) func(agent.RunEvent) {
 	info.Tags = maps.Clone(info.Tags)
 	t := &tracker{c: c, info: info}
 	return t.observe
@@ -93,15 +93,15 @@ type runRec struct {
 // time.Time would make every kept event 16 bytes larger).
 type recEvent struct {
 	at int64
-	ev agent.Event
+	ev agent.RunEvent
 }
 
 func (e recEvent) time() time.Time { return time.Unix(0, e.at) }
 
-func (t *tracker) observe(e agent.Event) {
+func (t *tracker) observe(e agent.RunEvent) {
 	var at int64 // when the event happened, in Unix nanoseconds
 	switch ev := e.(type) {
-	case agent.TextDelta, agent.Observation:
+	case agent.ModelText, agent.Observation:
 		// The model call's event carries the whole text, and the tool
 		// events every result the observation repeats.
 		return
@@ -149,7 +149,7 @@ func (t *tracker) observe(e agent.Event) {
 // startRunLocked begins a record for a run whose first event is e. A run
 // whose first event is the result of a call a paused run was waiting for is
 // that pause's resumption.
-func (c *Console) startRunLocked(info RunInfo, e agent.Event, now time.Time) *runRec {
+func (c *Console) startRunLocked(info RunInfo, e agent.RunEvent, now time.Time) *runRec {
 	c.nextRun++
 	r := &runRec{id: "r" + strconv.FormatUint(c.nextRun, 10), seq: c.nextRun, info: info, started: now, status: statusRunning,
 		events: make([]recEvent, 0, 32)}
@@ -197,7 +197,7 @@ func pendingKey(idempotencyKey, callID string) string {
 
 // endLocked notes a terminal event; it reports whether meters should be
 // sampled now.
-func (c *Console) endLocked(r *runRec, e agent.Event, now time.Time) bool {
+func (c *Console) endLocked(r *runRec, e agent.RunEvent, now time.Time) bool {
 	switch e := e.(type) {
 	case agent.Finished:
 		r.status = statusFinished
@@ -267,7 +267,7 @@ func (c *Console) evictLocked() {
 // final result and the pause keep their counters but not the turn's
 // messages, which the model and tool events already hold. Other events are
 // kept as they came (the same interface value: no copy).
-func trim(ev agent.Event) (agent.Event, int64) {
+func trim(ev agent.RunEvent) (agent.RunEvent, int64) {
 	const overhead = 96
 	switch e := ev.(type) {
 	case agent.ModelCalled:

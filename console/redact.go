@@ -157,7 +157,7 @@ func maskKeys(v any, depth int) bool {
 // guardrail would mask or block with their type in braces. Findings with a
 // span (local guards) are masked where they are; findings without one
 // (Bedrock's ApplyGuardrail) are masked wherever their match occurs.
-func maskFindings(s string, res *guardrail.Result) string {
+func maskFindings(s string, res *guardrail.Verdict) string {
 	if res == nil || len(res.Assessments) == 0 {
 		return s
 	}

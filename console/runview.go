@@ -429,7 +429,7 @@ func toolStatus(e agent.ToolCalled, auth *authView) (string, string) {
 	return "ok", "ok"
 }
 
-func verdictWord(v agent.Verdict) string {
+func verdictWord(v agent.Intervention) string {
 	if v.Blocked {
 		return "blocked"
 	}
@@ -496,7 +496,7 @@ func prettyJSON(raw []byte) string {
 
 // describeUnknown shows an event of an unknown type: its JSON when it has
 // one, else its Go value.
-func describeUnknown(e agent.Event) (s string) {
+func describeUnknown(e agent.RunEvent) (s string) {
 	defer func() {
 		if recover() != nil { // a hostile MarshalJSON or String method
 			s = fmt.Sprintf("(%T: its fields could not be shown)", e)

@@ -32,7 +32,7 @@ type GuardCase struct {
 // list as "PROFANITY", a PII entity as "PII:<type>", a custom regex as
 // "REGEX:<name>", a contextual grounding check as "GROUNDING:<type>".
 // Findings are counted when Detected, whatever their action.
-func GuardPolicies(res *guardrail.Result) []string {
+func GuardPolicies(res *guardrail.Verdict) []string {
 	set := map[string]bool{}
 	if res == nil {
 		return nil

@@ -14,12 +14,12 @@ import (
 // wordGuard detects the content filters and PII types named by words in the text.
 type wordGuard struct{}
 
-func (wordGuard) Assess(_ context.Context, _ guardrail.Source, content ...guardrail.Content) (*guardrail.Result, error) {
+func (wordGuard) Assess(_ context.Context, _ guardrail.Source, content ...guardrail.Content) (*guardrail.Verdict, error) {
 	text := content[0].Text
 	if strings.Contains(text, "FAIL") {
 		return nil, errors.New("service unavailable")
 	}
-	res := &guardrail.Result{Action: guardrail.OutcomeNone}
+	res := &guardrail.Verdict{Action: guardrail.OutcomeNone}
 	a := guardrail.Assessment{ContentPolicy: &guardrail.ContentAssessment{}, SensitiveInformationPolicy: &guardrail.SensitiveAssessment{}}
 	if strings.Contains(text, "attack") {
 		a.ContentPolicy.Filters = append(a.ContentPolicy.Filters, guardrail.ContentFinding{Type: guardrail.FilterPromptAttack, Detected: true, Action: "BLOCKED"})

@@ -38,11 +38,11 @@ type Judge interface {
 	// Metrics lists the metrics the judge can score.
 	Metrics() []string
 	// Judge scores out, the answer to c, on metric.
-	Judge(ctx context.Context, metric string, c Case, out *Output) (Verdict, error)
+	Judge(ctx context.Context, metric string, c Case, out *Output) (Judgment, error)
 }
 
-// Verdict is a judge's score of one output on one metric.
-type Verdict struct {
+// Judgment is a judge's score of one output on one metric.
+type Judgment struct {
 	Metric string `json:"metric"`
 	// Score is 0 (worst) to 1 (best).
 	Score float64 `json:"score"`
@@ -297,30 +297,30 @@ func (j *ModelJudge) request(r Rubric, c Case, out *Output) (*bedrockkit.Request
 
 // Judge grades out on metric. A rubric needing a reference or context the
 // case lacks, and an empty answer, are ErrNotApplicable.
-func (j *ModelJudge) Judge(ctx context.Context, metric string, c Case, out *Output) (Verdict, error) {
+func (j *ModelJudge) Judge(ctx context.Context, metric string, c Case, out *Output) (Judgment, error) {
 	r, ok := j.rubrics[metric]
 	if !ok {
-		return Verdict{}, fmt.Errorf("eval: the model judge has no rubric for %q (it has %s); add one with JudgeOptions.Rubrics: %w", metric, strings.Join(j.order, ", "), bedrockkit.ErrUnsupported)
+		return Judgment{}, fmt.Errorf("eval: the model judge has no rubric for %q (it has %s); add one with JudgeOptions.Rubrics: %w", metric, strings.Join(j.order, ", "), bedrockkit.ErrUnsupported)
 	}
 	if out == nil || strings.TrimSpace(out.Answer) == "" {
-		return Verdict{}, fmt.Errorf("%w: %s needs an answer", ErrNotApplicable, metric)
+		return Judgment{}, fmt.Errorf("%w: %s needs an answer", ErrNotApplicable, metric)
 	}
 	if r.NeedsReference && c.ExpectedAnswer == "" {
-		return Verdict{}, fmt.Errorf("%w: %s needs an expected answer", ErrNotApplicable, metric)
+		return Judgment{}, fmt.Errorf("%w: %s needs an expected answer", ErrNotApplicable, metric)
 	}
 	if (r.NeedsContext || metric == Faithfulness) && len(contextOf(c, out)) == 0 {
-		return Verdict{}, fmt.Errorf("%w: %s needs retrieved passages, tool results or the case's context", ErrNotApplicable, metric)
+		return Judgment{}, fmt.Errorf("%w: %s needs retrieved passages, tool results or the case's context", ErrNotApplicable, metric)
 	}
 	schema, err := r.schema()
 	if err != nil {
-		return Verdict{}, err
+		return Judgment{}, err
 	}
 	req, err := j.request(r, c, out)
 	if err != nil {
-		return Verdict{}, err
+		return Judgment{}, err
 	}
 	req.Output = schema
-	v := Verdict{Metric: metric, Judge: "model:" + j.opts.ModelID}
+	v := Judgment{Metric: metric, Judge: "model:" + j.opts.ModelID}
 	ans, resp, err := bedrockkit.GenerateValue[verdictAnswer](ctx, j.m, req, j.opts.Output)
 	if resp != nil {
 		v.Usage = []ModelUsage{{ModelID: j.opts.ModelID, Usage: resp.Usage}}
@@ -398,11 +398,11 @@ func (c combined) EstimateJudge(metric string, cs Case, answerTokens int) []Mode
 	return nil
 }
 
-func (c combined) Judge(ctx context.Context, metric string, cs Case, out *Output) (Verdict, error) {
+func (c combined) Judge(ctx context.Context, metric string, cs Case, out *Output) (Judgment, error) {
 	for _, j := range c {
 		if slices.Contains(j.Metrics(), metric) {
 			return j.Judge(ctx, metric, cs, out)
 		}
 	}
-	return Verdict{}, fmt.Errorf("eval: no judge scores %q: %w", metric, bedrockkit.ErrUnsupported)
+	return Judgment{}, fmt.Errorf("eval: no judge scores %q: %w", metric, bedrockkit.ErrUnsupported)
 }

@@ -228,7 +228,7 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	}
 	type low struct {
 		id string
-		v  Verdict
+		v  Judgment
 	}
 	var lows []low
 	for _, c := range r.Cases {

@@ -60,7 +60,7 @@ type CaseResult struct {
 	// Scores holds the case's metrics by name.
 	Scores map[string]float64 `json:"scores"`
 	// Verdicts are the judges' verdicts, with their reasons.
-	Verdicts []Verdict `json:"verdicts,omitempty"`
+	Verdicts []Judgment `json:"verdicts,omitempty"`
 	// Answer is the answer (cut to 8 KiB).
 	Answer string `json:"answer,omitempty"`
 	// Retrieved are the first ten retrieved documents.
@@ -414,10 +414,10 @@ func (r *runner) safeAnswer(ctx context.Context, c Case) (out *Output, err error
 	return r.target.Answer(ctx, c)
 }
 
-func (r *runner) safeJudge(ctx context.Context, m string, c Case, out *Output) (v Verdict, err error) {
+func (r *runner) safeJudge(ctx context.Context, m string, c Case, out *Output) (v Judgment, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			v, err = Verdict{}, fmt.Errorf("eval: the judge panicked: %v", p)
+			v, err = Judgment{}, fmt.Errorf("eval: the judge panicked: %v", p)
 		}
 	}()
 	return r.opts.Judge.Judge(ctx, m, c, out)

@@ -99,8 +99,8 @@ type RetrieverOptions struct {
 	// means 100, so recall@100 is measurable.
 	Retrieve kb.RetrieveOptions
 	// DocumentID names a result's document as the cases do; nil means
-	// kb.Result.DocumentID (the source URI).
-	DocumentID func(kb.Result) string
+	// kb.RetrievalResult.DocumentID (the source URI).
+	DocumentID func(kb.RetrievalResult) string
 }
 
 // Retriever evaluates a knowledge base's Retrieve: the question is the
@@ -130,7 +130,7 @@ func (r *retriever) Answer(ctx context.Context, c Case) (*Output, error) {
 // query embedding is not priced).
 func (r *retriever) EstimateUsage(Case) []ModelUsage { return nil }
 
-func passages(res []kb.Result, docID func(kb.Result) string) []Passage {
+func passages(res []kb.RetrievalResult, docID func(kb.RetrievalResult) string) []Passage {
 	out := make([]Passage, len(res))
 	for i, r := range res {
 		id := r.DocumentID
@@ -151,8 +151,8 @@ type RAGOptions struct {
 	// Empty leaves the usage unpriced.
 	ModelID string
 	// DocumentID names a passage's document as the cases do; nil means
-	// kb.Result.DocumentID.
-	DocumentID func(kb.Result) string
+	// kb.RetrievalResult.DocumentID.
+	DocumentID func(kb.RetrievalResult) string
 	// PassageTokens is the size of one passage assumed by the cost
 	// estimate; 0 means 300 (Bedrock's default chunk size).
 	PassageTokens int
@@ -171,7 +171,7 @@ type rag struct {
 
 func (r *rag) Answer(ctx context.Context, c Case) (*Output, error) {
 	o := r.opts.Generate
-	o.Session = nil
+	o.Conversation = nil
 	a, err := r.base.RetrieveAndGenerate(ctx, c.Question, &o)
 	if err != nil {
 		return nil, err
@@ -313,7 +313,7 @@ func (t *agentTarget) Answer(ctx context.Context, c Case) (*Output, error) {
 	out := &Output{}
 	usage := map[string]bedrockkit.Usage{}
 	var models []string
-	obs := func(e agent.Event) {
+	obs := func(e agent.RunEvent) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch e := e.(type) {

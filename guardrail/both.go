@@ -25,21 +25,21 @@ func Both(a, b Guard) Guard { return both{a, b} }
 
 type both struct{ a, b Guard }
 
-func (g both) Assess(ctx context.Context, source Source, content ...Content) (*Result, error) {
+func (g both) Assess(ctx context.Context, source Source, content ...Content) (*Verdict, error) {
 	if g.a == nil || g.b == nil {
 		return nil, fmt.Errorf("%w: guardrail.Both needs two non-nil guards", bedrockkit.ErrInvalidInput)
 	}
-	var ra, rb *Result
+	var ra, rb *Verdict
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.Go(func() (err error) { ra, err = g.a.Assess(ectx, source, content...); return err })
 	eg.Go(func() (err error) { rb, err = g.b.Assess(ectx, source, content...); return err })
 	if err := eg.Wait(); err != nil {
 		return nil, err
 	}
-	res := &Result{Action: OutcomeNone, Outputs: []Output{},
+	res := &Verdict{Action: OutcomeNone, Outputs: []Output{},
 		Assessments: append(append([]Assessment{}, ra.Assessments...), rb.Assessments...),
 		Usage:       ra.Usage.add(rb.Usage)}
-	for _, r := range []*Result{ra, rb} {
+	for _, r := range []*Verdict{ra, rb} {
 		if r.ActionReason != "" && res.ActionReason == "" {
 			res.ActionReason = r.ActionReason
 		}
@@ -102,7 +102,7 @@ func (g both) Assess(ctx context.Context, source Source, content ...Content) (*R
 
 // anonymizedSpans returns the anonymized findings of res with their spans,
 // and whether every anonymized finding had one.
-func anonymizedSpans(res *Result) ([]finding, bool) {
+func anonymizedSpans(res *Verdict) ([]finding, bool) {
 	var out []finding
 	ok := true
 	add := func(sp *Span, tag string) {

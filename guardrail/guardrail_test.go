@@ -244,15 +244,15 @@ func (c chunkModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bed
 	return bedrockkit.Collect(c.Stream(ctx, req))
 }
 
-func (c chunkModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (c chunkModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for _, s := range c.chunks {
 			if !yield(bedrockkit.TextDelta{Text: s}, nil) {
 				return
 			}
 		}
 		if yield(bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, nil) {
-			yield(bedrockkit.Metadata{}, nil)
+			yield(bedrockkit.StreamMetadata{}, nil)
 		}
 	}
 }
@@ -375,7 +375,7 @@ func FuzzMask(f *testing.F) {
 
 // maskedOutside returns the text with every anonymized span removed, to tell
 // a leaked entity from the same characters appearing elsewhere.
-func maskedOutside(s string, res *Result) string {
+func maskedOutside(s string, res *Verdict) string {
 	b := []byte(s)
 	spans, _ := maskSpans(res)
 	for _, f := range spans {

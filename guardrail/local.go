@@ -19,7 +19,7 @@ import (
 // Guard assesses content against a guardrail, the way ApplyGuardrail does.
 // Local (in-process), Remote (Bedrock) and Both satisfy it.
 type Guard interface {
-	Assess(ctx context.Context, source Source, content ...Content) (*Result, error)
+	Assess(ctx context.Context, source Source, content ...Content) (*Verdict, error)
 }
 
 // Options configures a Local guard. The zero value is valid.
@@ -133,7 +133,7 @@ type finding struct {
 // grounding_source or query are context for the grounding check; if any block
 // is qualified guard_content only those are assessed, otherwise every
 // unqualified block is.
-func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (*Result, error) {
+func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (*Verdict, error) {
 	if source != SourceInput && source != SourceOutput {
 		return nil, fmt.Errorf("%w: guardrail source %q must be INPUT or OUTPUT", bedrockkit.ErrInvalidInput, source)
 	}
@@ -292,7 +292,7 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 			}
 		}
 	}
-	res := &Result{Action: OutcomeNone, Outputs: []Output{}, Assessments: []Assessment{a}}
+	res := &Verdict{Action: OutcomeNone, Outputs: []Output{}, Assessments: []Assessment{a}}
 	if blocked {
 		res.Action, res.Blocked = OutcomeIntervened, true
 		msg := l.p.BlockedInputMessaging

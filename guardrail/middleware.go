@@ -34,7 +34,7 @@ const (
 // MiddlewareConfig.BlockAsError is set.
 type BlockedError struct {
 	Source Source
-	Result *Result
+	Result *Verdict
 }
 
 // Error names the direction and the blocked message.
@@ -161,7 +161,7 @@ func (g *guarded) inputSlots(req *bedrockkit.Request) ([]slot, []Content) {
 
 // checkInput assesses the request. It returns the request to send (masked
 // if needed) or the result that blocked it.
-func (g *guarded) checkInput(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Request, *Result, error) {
+func (g *guarded) checkInput(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Request, *Verdict, error) {
 	slots, content := g.inputSlots(req)
 	if len(content) == 0 {
 		return req, nil, nil
@@ -213,7 +213,7 @@ func (g *guarded) checkInput(ctx context.Context, req *bedrockkit.Request) (*bed
 	return &cp, nil, nil
 }
 
-func (g *guarded) blockedResponse(src Source, res *Result) (*bedrockkit.Response, error) {
+func (g *guarded) blockedResponse(src Source, res *Verdict) (*bedrockkit.Response, error) {
 	if g.cfg.BlockAsError {
 		return nil, &BlockedError{Source: src, Result: res}
 	}
@@ -303,8 +303,8 @@ func (g *guarded) checkOutput(ctx context.Context, resp *bedrockkit.Response) (*
 
 // Stream guards the input, then streams the output through the hold-back
 // window (sync) or the background checker (async).
-func (g *guarded) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (g *guarded) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		sent, blocked, err := g.checkInput(ctx, req)
 		if err != nil {
 			yield(nil, err)
@@ -322,7 +322,7 @@ func (g *guarded) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2
 	}
 }
 
-func (g *guarded) yieldBlocked(src Source, res *Result, index int, yield func(bedrockkit.Event, error) bool) {
+func (g *guarded) yieldBlocked(src Source, res *Verdict, index int, yield func(bedrockkit.StreamEvent, error) bool) {
 	if g.cfg.BlockAsError {
 		yield(nil, &BlockedError{Source: src, Result: res})
 		return
@@ -382,7 +382,7 @@ func (b *textBlock) runeStart(i, limit int) int {
 var errStopped = errors.New("stopped")
 
 // emit yields released text of block k.
-func emit(k blockKey, piece string, yield func(bedrockkit.Event, error) bool) bool {
+func emit(k blockKey, piece string, yield func(bedrockkit.StreamEvent, error) bool) bool {
 	if k.reasoning {
 		return yield(bedrockkit.ReasoningDelta{Index: k.index, Text: piece}, nil)
 	}
@@ -394,7 +394,7 @@ func emit(k blockKey, piece string, yield func(bedrockkit.Event, error) bool) bo
 // is assessed in its window and released. With final, the rest is assessed
 // and released. It returns errStopped when the stream must end (blocked,
 // failed or caller gone).
-func (g *guarded) advance(ctx context.Context, b *textBlock, final bool, yield func(bedrockkit.Event, error) bool) error {
+func (g *guarded) advance(ctx context.Context, b *textBlock, final bool, yield func(bedrockkit.StreamEvent, error) bool) error {
 	hb := g.cfg.HoldBack
 	for !b.hold && b.total-b.released >= 2*hb {
 		if err := g.window(ctx, b, b.released+hb, false, yield); err != nil {
@@ -413,7 +413,7 @@ func (g *guarded) advance(ctx context.Context, b *textBlock, final bool, yield f
 // window assesses the text from HoldBack bytes before the released point to
 // HoldBack bytes after target (the end, when final) and releases the text up
 // to target, masked, never cutting a finding.
-func (g *guarded) window(ctx context.Context, b *textBlock, target int, final bool, yield func(bedrockkit.Event, error) bool) error {
+func (g *guarded) window(ctx context.Context, b *textBlock, target int, final bool, yield func(bedrockkit.StreamEvent, error) bool) error {
 	hb := g.cfg.HoldBack
 	ws := b.runeStart(max(b.base, b.released-lookBehind(hb)), b.released)
 	we, cut := b.total, b.total
@@ -481,7 +481,7 @@ func lookBehind(holdBack int) int { return max(holdBack, minLookBehind) }
 // releaseHeld ends a block whose findings could not all be placed: if
 // nothing was released yet, the guard's own masked text of the whole block
 // is released; otherwise the block is withheld.
-func (g *guarded) releaseHeld(ctx context.Context, b *textBlock, yield func(bedrockkit.Event, error) bool) error {
+func (g *guarded) releaseHeld(ctx context.Context, b *textBlock, yield func(bedrockkit.StreamEvent, error) bool) error {
 	if b.released == 0 && b.base == 0 {
 		res, err := g.cfg.Guard.Assess(ctx, SourceOutput, Content{Text: string(b.buf)})
 		if err != nil {
@@ -504,7 +504,7 @@ func (g *guarded) releaseHeld(ctx context.Context, b *textBlock, yield func(bedr
 			return nil
 		}
 	}
-	g.yieldBlocked(SourceOutput, unmaskable(&Result{}), b.key.index, yield)
+	g.yieldBlocked(SourceOutput, unmaskable(&Verdict{}), b.key.index, yield)
 	return errStopped
 }
 
@@ -530,7 +530,7 @@ func mergeSpans(spans []finding) []finding {
 // [lo, hi). Blocked findings wholly before lo were judged by the window that
 // released them; those from hi on are judged by the next window. A blocked
 // result that shows no blocked finding blocks (fail closed).
-func blocksWithin(res *Result, lo, hi int) bool {
+func blocksWithin(res *Verdict, lo, hi int) bool {
 	if !res.Blocked {
 		return false
 	}
@@ -587,7 +587,7 @@ func blocksWithin(res *Result, lo, hi int) bool {
 
 // maskSpans returns the anonymized spans of a single-block result and
 // whether every anonymized finding has one.
-func maskSpans(res *Result) ([]finding, bool) {
+func maskSpans(res *Verdict) ([]finding, bool) {
 	spans, ok := anonymizedSpans(res)
 	for i := range spans {
 		spans[i].block = 0
@@ -598,7 +598,7 @@ func maskSpans(res *Result) ([]finding, bool) {
 // maskedTexts returns the masked text of each content block of an
 // anonymizing result: its Outputs when there is one per block, else the
 // blocks masked by the findings' spans. ok is false when neither is possible.
-func maskedTexts(res *Result, content []Content) (texts []string, ok bool) {
+func maskedTexts(res *Verdict, content []Content) (texts []string, ok bool) {
 	if len(res.Outputs) == len(content) {
 		for _, o := range res.Outputs {
 			texts = append(texts, o.Text)
@@ -620,12 +620,12 @@ const unmaskableMessage = "Sorry, this content was withheld by a guardrail."
 
 // unmaskable turns an anonymizing result whose masks cannot be applied into
 // a block, so that nothing unmasked is sent or released.
-func unmaskable(res *Result) *Result {
-	return &Result{Action: OutcomeIntervened, Blocked: true, Outputs: []Output{{Text: unmaskableMessage}},
+func unmaskable(res *Verdict) *Verdict {
+	return &Verdict{Action: OutcomeIntervened, Blocked: true, Outputs: []Output{{Text: unmaskableMessage}},
 		Assessments: res.Assessments, Usage: res.Usage, ActionReason: "masks could not be applied to the content"}
 }
 
-func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield func(bedrockkit.Event, error) bool) {
+func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield func(bedrockkit.StreamEvent, error) bool) {
 	blocks := map[blockKey]*textBlock{}
 	var order []blockKey
 	get := func(k blockKey) *textBlock {
@@ -708,7 +708,7 @@ func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield
 				}
 				ev = bedrockkit.ToolCallDone{Index: e.Index, Call: call}
 			}
-		case bedrockkit.Stop, bedrockkit.Metadata:
+		case bedrockkit.Stop, bedrockkit.StreamMetadata:
 			if flush() != nil {
 				return
 			}
@@ -720,7 +720,7 @@ func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield
 	flush()
 }
 
-func (g *guarded) checkToolCall(ctx context.Context, e bedrockkit.ToolCallDone, yield func(bedrockkit.Event, error) bool) (bedrockkit.ToolCall, bool) {
+func (g *guarded) checkToolCall(ctx context.Context, e bedrockkit.ToolCallDone, yield func(bedrockkit.StreamEvent, error) bool) (bedrockkit.ToolCall, bool) {
 	call := e.Call
 	res, err := g.cfg.Guard.Assess(ctx, SourceOutput, Content{Text: string(call.Input)})
 	if err != nil {
@@ -748,11 +748,11 @@ func (g *guarded) checkToolCall(ctx context.Context, e bedrockkit.ToolCallDone, 
 // split; after a violation the stream is cut short. Before the stream ends,
 // each block is assessed whole once more. The goroutine ends before Stream
 // returns.
-func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yield func(bedrockkit.Event, error) bool) {
+func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yield func(bedrockkit.StreamEvent, error) bool) {
 	actx, cancel := context.WithCancel(ctx)
 	var mu sync.Mutex
 	pending := map[blockKey]*strings.Builder{} // text the checker has not taken yet
-	var violation *Result
+	var violation *Verdict
 	wake := make(chan struct{}, 1)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -807,7 +807,7 @@ func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yiel
 		})
 	}
 	defer stopWorker()
-	violated := func() *Result {
+	violated := func() *Verdict {
 		mu.Lock()
 		defer mu.Unlock()
 		return violation

@@ -73,7 +73,7 @@ func isNilClient(c ApplyGuardrailAPI) bool {
 // Assess calls ApplyGuardrail and maps its answer onto Result. Errors are
 // *bedrockkit.APIError values wrapping the root sentinels (ErrThrottled,
 // ErrValidation, ErrAccessDenied, ...); retryable ones are retried first.
-func (r *Remote) Assess(ctx context.Context, source Source, content ...Content) (*Result, error) {
+func (r *Remote) Assess(ctx context.Context, source Source, content ...Content) (*Verdict, error) {
 	if source != SourceInput && source != SourceOutput {
 		return nil, fmt.Errorf("%w: guardrail source %q must be INPUT or OUTPUT", bedrockkit.ErrInvalidInput, source)
 	}
@@ -196,8 +196,8 @@ func classifyRemote(err error, attempt int) *bedrockkit.APIError {
 }
 
 // remoteResult maps ApplyGuardrail's answer onto Result.
-func remoteResult(out *bedrockruntime.ApplyGuardrailOutput, content []Content) *Result {
-	res := &Result{Action: OutcomeNone, Outputs: []Output{}, Assessments: []Assessment{}}
+func remoteResult(out *bedrockruntime.ApplyGuardrailOutput, content []Content) *Verdict {
+	res := &Verdict{Action: OutcomeNone, Outputs: []Output{}, Assessments: []Assessment{}}
 	if out.Action == types.GuardrailActionGuardrailIntervened {
 		res.Action = OutcomeIntervened
 	}

@@ -43,10 +43,10 @@ const (
 	OutcomeIntervened Outcome = "GUARDRAIL_INTERVENED"
 )
 
-// Result has the shape of Bedrock's ApplyGuardrail response: an action,
+// Verdict has the shape of Bedrock's ApplyGuardrail response: an action,
 // outputs (the blocked message, or the masked text of each content block when
 // something was anonymized) and one assessment.
-type Result struct {
+type Verdict struct {
 	Action      Outcome      `json:"action"`
 	Outputs     []Output     `json:"outputs"`
 	Assessments []Assessment `json:"assessments"`

@@ -12,14 +12,14 @@ import (
 )
 
 // eventModel streams fixed events; Generate collects them.
-type eventModel struct{ events []bedrockkit.Event }
+type eventModel struct{ events []bedrockkit.StreamEvent }
 
 func (m eventModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
 	return bedrockkit.Collect(m.Stream(ctx, req))
 }
 
-func (m eventModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (m eventModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for _, e := range m.events {
 			if !yield(e, nil) {
 				return
@@ -33,7 +33,7 @@ type streamed struct {
 	stop                       bedrockkit.StopReason
 }
 
-func runStream(t *testing.T, mw bedrockkit.Middleware, events []bedrockkit.Event) streamed {
+func runStream(t *testing.T, mw bedrockkit.Middleware, events []bedrockkit.StreamEvent) streamed {
 	t.Helper()
 	var out streamed
 	var text, reasoning strings.Builder
@@ -64,8 +64,8 @@ func chunked(s string, n int) []string {
 	return out
 }
 
-func reasoningEvents(reasoning, text string, n int) []bedrockkit.Event {
-	var evs []bedrockkit.Event
+func reasoningEvents(reasoning, text string, n int) []bedrockkit.StreamEvent {
+	var evs []bedrockkit.StreamEvent
 	for _, c := range chunked(reasoning, n) {
 		evs = append(evs, bedrockkit.ReasoningDelta{Index: 0, Text: c})
 	}
@@ -73,7 +73,7 @@ func reasoningEvents(reasoning, text string, n int) []bedrockkit.Event {
 	for _, c := range chunked(text, n) {
 		evs = append(evs, bedrockkit.TextDelta{Index: 1, Text: c})
 	}
-	return append(evs, bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, bedrockkit.Metadata{})
+	return append(evs, bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, bedrockkit.StreamMetadata{})
 }
 
 // TestReasoningIsGuarded: reasoning, streamed or whole, is assessed like
@@ -131,7 +131,7 @@ func (m *recordingModel) Generate(ctx context.Context, req *bedrockkit.Request) 
 	return &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), StopReason: bedrockkit.StopEndTurn}, nil
 }
 
-func (m *recordingModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+func (m *recordingModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
 	return nil
 }
 
@@ -159,7 +159,7 @@ func TestStreamSplitNeverMatters(t *testing.T) {
 	whole, _ := g.Assess(context.Background(), SourceOutput, Content{Text: text})
 	var first string
 	for _, n := range []int{1, 3, 16, 63, 64, 65, 200, 6000} {
-		var evs []bedrockkit.Event
+		var evs []bedrockkit.StreamEvent
 		for _, c := range chunked(text, n) {
 			evs = append(evs, bedrockkit.TextDelta{Text: c})
 		}
@@ -188,7 +188,7 @@ type countingGuard struct {
 	bytes, calls atomic.Int64
 }
 
-func (c *countingGuard) Assess(ctx context.Context, s Source, content ...Content) (*Result, error) {
+func (c *countingGuard) Assess(ctx context.Context, s Source, content ...Content) (*Verdict, error) {
 	c.calls.Add(1)
 	for _, x := range content {
 		c.bytes.Add(int64(len(x.Text)))
@@ -205,7 +205,7 @@ func TestStreamGuardingIsLinear(t *testing.T) {
 		for _, n := range []int{10 << 10, 40 << 10} {
 			cg := &countingGuard{g: testGuard(t)}
 			text := longText(n)
-			var evs []bedrockkit.Event
+			var evs []bedrockkit.StreamEvent
 			for _, c := range chunked(text, 16) {
 				evs = append(evs, bedrockkit.TextDelta{Text: c})
 			}
@@ -234,7 +234,7 @@ func FuzzStreamSplits(f *testing.F) {
 			return
 		}
 		r := rand.New(rand.NewPCG(seed, 1))
-		var evs, one []bedrockkit.Event
+		var evs, one []bedrockkit.StreamEvent
 		for i := 0; i < len(text); {
 			n := 1 + r.IntN(40)
 			evs = append(evs, bedrockkit.TextDelta{Text: text[i:min(i+n, len(text))]})
@@ -262,7 +262,7 @@ func FuzzStreamSplits(f *testing.F) {
 	})
 }
 
-func anonymizedMatches(res *Result) []string {
+func anonymizedMatches(res *Verdict) []string {
 	var out []string
 	for _, a := range res.Assessments {
 		if sp := a.SensitiveInformationPolicy; sp != nil {
@@ -286,7 +286,7 @@ func anonymizedMatches(res *Result) []string {
 func BenchmarkStreamSync100KDeltas16(b *testing.B) {
 	g := testGuard(b)
 	text := longText(100 << 10)
-	var evs []bedrockkit.Event
+	var evs []bedrockkit.StreamEvent
 	for _, c := range chunked(text, 16) {
 		evs = append(evs, bedrockkit.TextDelta{Text: c})
 	}

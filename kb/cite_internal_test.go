@@ -9,7 +9,7 @@ func FuzzCite(f *testing.F) {
 	for _, s := range []string{"A [1]. B [2][1].", "[1]", "x [1, 2] y [3]", "  [2] lead", "a.[1]\n[2] b!", "[999] [0] [1", "é [1]ü [2]"} {
 		f.Add(s)
 	}
-	passages := []Result{{ID: "a", Text: "A"}, {ID: "b", Text: "B"}}
+	passages := []RetrievalResult{{ID: "a", Text: "A"}, {ID: "b", Text: "B"}}
 	f.Fuzz(func(t *testing.T, raw string) {
 		text, cits := cite(raw, passages)
 		if len(cits) > len(markerRE.FindAllString(raw, -1)) {
@@ -30,7 +30,7 @@ func FuzzExtractive(f *testing.F) {
 	f.Add("fees?", "The fee is 5 dollars. It is waived.\n# Heading\nMore text here!")
 	f.Add("", "")
 	f.Fuzz(func(t *testing.T, q, passage string) {
-		text, cits := extractive(q, []Result{{ID: "p", Text: passage}})
+		text, cits := extractive(q, []RetrievalResult{{ID: "p", Text: passage}})
 		for _, c := range cits {
 			if c.Span.End > len(text) || text[c.Span.Start:c.Span.End] != c.Text {
 				t.Fatalf("bad span %+v in %q", c, text)
@@ -40,7 +40,7 @@ func FuzzExtractive(f *testing.F) {
 }
 
 func TestExtractivePrefersNumbersForQuantityQuestions(t *testing.T) {
-	p := []Result{{ID: "d", Text: "You can dispute a charge in the app. Disputes close within 60 days."}}
+	p := []RetrievalResult{{ID: "d", Text: "You can dispute a charge in the app. Disputes close within 60 days."}}
 	text, _ := extractive("How long does it take to dispute a charge?", p)
 	if !strings.Contains(text, "within 60 days") {
 		t.Fatalf("a duration question should get the sentence with a number: %q", text)
@@ -55,7 +55,7 @@ func TestExtractivePrefersNumbersForQuantityQuestions(t *testing.T) {
 // sentence with a duration over one with another number, and a money
 // question a sum over a duration.
 func TestExtractiveMatchesTheKindOfQuantity(t *testing.T) {
-	p := []Result{{ID: "d", Text: "A foreign card transaction costs a fee of 3% of the amount. " +
+	p := []RetrievalResult{{ID: "d", Text: "A foreign card transaction costs a fee of 3% of the amount. " +
 		"You must dispute a card transaction within 60 days of the statement."}}
 	text, _ := extractive("How long do I have to dispute a card transaction?", p)
 	if !strings.HasPrefix(text, "You must dispute") || strings.Contains(text, "3%") {
@@ -97,7 +97,7 @@ func TestExtractiveTables(t *testing.T) {
 		"product: Harbor Savings\ntype: savings\nmonthly_fee: $4\ninterest_rate: 0.50% APY\n\n" +
 		"product: High-Yield Savings\ntype: savings\nmonthly_fee: $0\ninterest_rate: 3.80% APY\n\n" +
 		"product: Premier Checking\ntype: checking\nmonthly_fee: $18\ninterest_rate: 4.50% APY"
-	p := []Result{{ID: "csv", Text: rows}}
+	p := []RetrievalResult{{ID: "csv", Text: rows}}
 	for q, want := range map[string]string{
 		"Which savings product pays the highest interest rate?": "High-Yield Savings has the highest interest rate: 3.80% APY.",
 		"Which checking account has the lowest monthly fee?":    "Everyday Checking has the lowest monthly fee: $6.",

@@ -79,8 +79,8 @@ func ExampleCSVLoader() {
 }
 
 // A metadata sidecar in Bedrock's format, with plain and typed values.
-func ExampleParseMetadata() {
-	md, err := kb.ParseMetadata([]byte(`{"metadataAttributes": {
+func ExampleParseSidecar() {
+	md, err := kb.ParseSidecar([]byte(`{"metadataAttributes": {
 		"year": 2024,
 		"tags": ["fees", "cards"],
 		"region": {"value": {"type": "STRING", "stringValue": "eu"}, "includeForEmbedding": true}

@@ -19,7 +19,7 @@ import (
 
 // extractive answers question from passages, or returns NoAnswerText when
 // no sentence shares a term with it.
-func extractive(question string, passages []Result) (string, []Citation) {
+func extractive(question string, passages []RetrievalResult) (string, []Citation) {
 	if text, cits, ok := tableAnswer(question, passages); ok {
 		return text, cits
 	}
@@ -71,7 +71,7 @@ func questionTerms(question string) []string {
 
 // candidates splits the passages into sentences and notes the question
 // terms each holds, in the sentence and in its passage's headings.
-func candidates(q []string, passages []Result) []*sentence {
+func candidates(q []string, passages []RetrievalResult) []*sentence {
 	inQ := map[string]bool{}
 	for _, t := range q {
 		inQ[t] = true
@@ -111,7 +111,7 @@ func candidates(q []string, passages []Result) []*sentence {
 }
 
 // headings returns the heading path of a passage's chunk, outermost first.
-func headings(r Result) []string {
+func headings(r RetrievalResult) []string {
 	l, _ := r.Metadata[KeyHeadings].([]any)
 	out := make([]string, 0, len(l))
 	for _, h := range l {
@@ -213,7 +213,7 @@ func pickSentences(sents []*sentence, best float64) []*sentence {
 
 // compose joins the picked sentences into the answer, each cited. A table
 // row is trimmed to the fields the question asks about.
-func compose(q []string, picked []*sentence, passages []Result) (string, []Citation) {
+func compose(q []string, picked []*sentence, passages []RetrievalResult) (string, []Citation) {
 	var b strings.Builder
 	var cits []Citation
 	for i, s := range picked {

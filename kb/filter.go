@@ -10,25 +10,25 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 )
 
-// Op is a metadata filter operator. Its value is the operator's name in
+// FilterOp is a metadata filter operator. Its value is the operator's name in
 // Bedrock's RetrievalFilter JSON.
-type Op string
+type FilterOp string
 
 // The filter operators of Bedrock Knowledge Bases.
 const (
-	OpEquals              Op = "equals"
-	OpNotEquals           Op = "notEquals"
-	OpGreaterThan         Op = "greaterThan"
-	OpGreaterThanOrEquals Op = "greaterThanOrEquals"
-	OpLessThan            Op = "lessThan"
-	OpLessThanOrEquals    Op = "lessThanOrEquals"
-	OpIn                  Op = "in"
-	OpNotIn               Op = "notIn"
-	OpStartsWith          Op = "startsWith"
-	OpListContains        Op = "listContains"
-	OpStringContains      Op = "stringContains"
-	OpAndAll              Op = "andAll"
-	OpOrAll               Op = "orAll"
+	OpEquals              FilterOp = "equals"
+	OpNotEquals           FilterOp = "notEquals"
+	OpGreaterThan         FilterOp = "greaterThan"
+	OpGreaterThanOrEquals FilterOp = "greaterThanOrEquals"
+	OpLessThan            FilterOp = "lessThan"
+	OpLessThanOrEquals    FilterOp = "lessThanOrEquals"
+	OpIn                  FilterOp = "in"
+	OpNotIn               FilterOp = "notIn"
+	OpStartsWith          FilterOp = "startsWith"
+	OpListContains        FilterOp = "listContains"
+	OpStringContains      FilterOp = "stringContains"
+	OpAndAll              FilterOp = "andAll"
+	OpOrAll               FilterOp = "orAll"
 )
 
 // Limits on one filter. Validate, Normalize, Compile, MarshalJSON and
@@ -84,7 +84,7 @@ const maxFilterJSON = 8 << 20
 //   - andAll / orAll: all / any of the children match.
 type Filter struct {
 	// Op is the operator.
-	Op Op
+	Op FilterOp
 	// Key is the metadata attribute a leaf filter tests.
 	Key string
 	// Value is a leaf filter's operand: string, bool or float64, or for
@@ -143,7 +143,7 @@ func AndAll(filters ...Filter) Filter { return Filter{Op: OpAndAll, Filters: fil
 // OrAll matches records that match any filter. Bedrock requires at least two.
 func OrAll(filters ...Filter) Filter { return Filter{Op: OpOrAll, Filters: filters} }
 
-func leaf(op Op, key string, value any) Filter {
+func leaf(op FilterOp, key string, value any) Filter {
 	f := Filter{Op: op, Key: key, Value: value}
 	if nv, err := normalizeValue(value, true); err == nil {
 		f.Value = nv
@@ -283,7 +283,7 @@ func (f Filter) normalizeLeaf(at string, size *filterSize) (Filter, error) {
 
 // leafValueProblem says what is wrong with the normalised value v (given
 // as raw) for op, or "" when nothing is.
-func leafValueProblem(op Op, raw, v any) string {
+func leafValueProblem(op FilterOp, raw, v any) string {
 	switch op {
 	case OpEquals, OpNotEquals, OpListContains:
 		if _, isList := v.([]any); isList {
@@ -334,7 +334,7 @@ func (f *Filter) Match(md map[string]any) bool {
 }
 
 // leafMatch evaluates a leaf operator (normalised operand v) on md.
-func leafMatch(op Op, key string, v any, md map[string]any) bool {
+func leafMatch(op FilterOp, key string, v any, md map[string]any) bool {
 	switch op {
 	case OpNotEquals:
 		return !scalarEqual(md[key], v)
@@ -505,13 +505,13 @@ func parseFilter(data []byte, path string, depth int) (Filter, error) {
 	if path != "" {
 		at = path + "." + op
 	}
-	switch Op(op) {
+	switch FilterOp(op) {
 	case OpAndAll, OpOrAll:
 		var kids []json.RawMessage
 		if err := json.Unmarshal(body, &kids); err != nil {
 			return Filter{}, &FilterError{Path: at, Reason: "value must be a list of filters"}
 		}
-		f := Filter{Op: Op(op), Filters: make([]Filter, len(kids))}
+		f := Filter{Op: FilterOp(op), Filters: make([]Filter, len(kids))}
 		for i, k := range kids {
 			c, err := parseFilter(k, fmt.Sprintf("%s[%d]", at, i), depth+1)
 			if err != nil {
@@ -535,7 +535,7 @@ func parseFilter(data []byte, path string, depth int) (Filter, error) {
 		if l.Key == nil {
 			return Filter{}, &FilterError{Path: at, Reason: "missing key"}
 		}
-		return Filter{Op: Op(op), Key: *l.Key, Value: l.Value}, nil
+		return Filter{Op: FilterOp(op), Key: *l.Key, Value: l.Value}, nil
 	default:
 		return Filter{}, &FilterError{Path: path, Reason: fmt.Sprintf("unknown operator %q", op)}
 	}
@@ -552,7 +552,7 @@ type CompiledFilter struct {
 
 // matchNode is one compiled operator.
 type matchNode struct {
-	op   Op
+	op   FilterOp
 	key  string
 	val  any       // a leaf's scalar operand
 	set  *valueSet // in, notIn

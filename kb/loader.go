@@ -105,7 +105,7 @@ func textTooLarge(format string, max int64) error {
 }
 
 // checkDocSize fails a Document whose text and structure exceed max.
-func checkDocSize(format string, doc chunk.Document, max int64) error {
+func checkDocSize(format string, doc chunk.ParsedDocument, max int64) error {
 	if int64(len(doc.Text))+HeadingCost*int64(len(doc.Headings)+len(doc.Pages)) > max {
 		return textTooLarge(format, max)
 	}
@@ -172,14 +172,14 @@ func LoaderFor(loaders map[string]Loader, name string) (Loader, error) {
 // Load loads one item with the loader its name picks: a convenience for
 // LoaderFor followed by Load, with the item's Metadata merged over the
 // document's.
-func Load(ctx context.Context, loaders map[string]Loader, item SourceItem, data []byte) (chunk.Document, error) {
+func Load(ctx context.Context, loaders map[string]Loader, item SourceItem, data []byte) (chunk.ParsedDocument, error) {
 	l, err := LoaderFor(loaders, item.Name)
 	if err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	doc, err := l.Load(ctx, item, data)
 	if err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	if len(item.Metadata) > 0 {
 		md := make(map[string]any, len(doc.Metadata)+len(item.Metadata))

@@ -96,13 +96,13 @@ func (g *csvGuard) Read(p []byte) (int, error) {
 }
 
 // Load implements Loader.
-func (l CSVLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.Document, error) {
+func (l CSVLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.ParsedDocument, error) {
 	if err := loadCheck(ctx); err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	text, err := decodeText(data)
 	if err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	maxRec := l.MaxRecordBytes
 	if maxRec <= 0 {
@@ -129,17 +129,17 @@ func (l CSVLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.D
 	)
 	for n := 0; ; n++ {
 		if n%1024 == 0 && ctx.Err() != nil {
-			return chunk.Document{}, ctx.Err()
+			return chunk.ParsedDocument{}, ctx.Err()
 		}
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if errors.Is(err, ErrLoadLimit) {
-			return chunk.Document{}, err
+			return chunk.ParsedDocument{}, err
 		}
 		if err != nil {
-			return chunk.Document{}, fmt.Errorf("%w: CSV: %v; quote fields that contain the delimiter, quotes or line breaks", ErrMalformedDocument, err)
+			return chunk.ParsedDocument{}, fmt.Errorf("%w: CSV: %v; quote fields that contain the delimiter, quotes or line breaks", ErrMalformedDocument, err)
 		}
 		if header == nil && !l.NoHeader {
 			header = make([]string, len(rec))
@@ -167,12 +167,12 @@ func (l CSVLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.D
 				name = "column " + strconv.Itoa(i+1)
 			}
 			if int64(b.Len()+len(name)+len(v)+4) > maxText {
-				return chunk.Document{}, textTooLarge("CSV", maxText)
+				return chunk.ParsedDocument{}, textTooLarge("CSV", maxText)
 			}
 			b.WriteString(name)
 			b.WriteString(": ")
 			b.WriteString(v)
 		}
 	}
-	return chunk.Document{Text: b.String()}, nil
+	return chunk.ParsedDocument{Text: b.String()}, nil
 }

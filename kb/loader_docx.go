@@ -191,14 +191,14 @@ func (g *xmlGuard) Read(p []byte) (int, error) {
 }
 
 // Load implements Loader.
-func (l DOCXLoader) Load(ctx context.Context, _ SourceItem, data []byte) (doc chunk.Document, err error) {
+func (l DOCXLoader) Load(ctx context.Context, _ SourceItem, data []byte) (doc chunk.ParsedDocument, err error) {
 	if err := loadCheck(ctx); err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	defer recoverLoad("DOCX", &err)
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return chunk.Document{}, fmt.Errorf("%w: DOCX is not a valid zip archive (%v); legacy .doc files must be converted to .docx", ErrMalformedDocument, err)
+		return chunk.ParsedDocument{}, fmt.Errorf("%w: DOCX is not a valid zip archive (%v); legacy .doc files must be converted to .docx", ErrMalformedDocument, err)
 	}
 	var main, styles *zip.File
 	for _, f := range zr.File {
@@ -210,7 +210,7 @@ func (l DOCXLoader) Load(ctx context.Context, _ SourceItem, data []byte) (doc ch
 		}
 	}
 	if main == nil {
-		return chunk.Document{}, fmt.Errorf("%w: DOCX archive has no word/document.xml; is it a Word document?", ErrMalformedDocument)
+		return chunk.ParsedDocument{}, fmt.Errorf("%w: DOCX archive has no word/document.xml; is it a Word document?", ErrMalformedDocument)
 	}
 	elements := 0
 	maxText := LoadLimitsFromContext(ctx).MaxTextBytes
@@ -218,25 +218,25 @@ func (l DOCXLoader) Load(ctx context.Context, _ SourceItem, data []byte) (doc ch
 	if styles != nil {
 		x, c, err := l.open(styles, &elements, maxText)
 		if err != nil {
-			return chunk.Document{}, err
+			return chunk.ParsedDocument{}, err
 		}
 		levels, err = docxStyleLevels(ctx, x)
 		c.Close()
 		if err != nil {
-			return chunk.Document{}, docxError("word/styles.xml", err)
+			return chunk.ParsedDocument{}, docxError("word/styles.xml", err)
 		}
 	}
 	x, c, err := l.open(main, &elements, maxText)
 	if err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	defer c.Close()
 	doc, err = docxText(ctx, x, levels, maxText)
 	if err != nil {
 		if ctx.Err() != nil {
-			return chunk.Document{}, ctx.Err()
+			return chunk.ParsedDocument{}, ctx.Err()
 		}
-		return chunk.Document{}, docxError("word/document.xml", err)
+		return chunk.ParsedDocument{}, docxError("word/document.xml", err)
 	}
 	return doc, nil
 }
@@ -321,7 +321,7 @@ func headingStyleLevel(name string) int {
 // docxText streams document.xml into text: paragraphs separated by blank
 // lines, table cells of a row joined by " | ", headings from paragraph
 // styles and outline levels.
-func docxText(ctx context.Context, x *xmlStream, styleLevels map[string]int, maxText int64) (chunk.Document, error) {
+func docxText(ctx context.Context, x *xmlStream, styleLevels map[string]int, maxText int64) (chunk.ParsedDocument, error) {
 	d := &docxBuilder{styleLevels: styleLevels}
 	for {
 		tok, err := x.next(ctx)
@@ -329,11 +329,11 @@ func docxText(ctx context.Context, x *xmlStream, styleLevels map[string]int, max
 			break
 		}
 		if err != nil {
-			return chunk.Document{}, err
+			return chunk.ParsedDocument{}, err
 		}
 		// Separators and the heading entry add a few bytes per paragraph.
 		if d.size()+HeadingCost+8 > maxText {
-			return chunk.Document{}, textTooLarge("DOCX", maxText)
+			return chunk.ParsedDocument{}, textTooLarge("DOCX", maxText)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -347,7 +347,7 @@ func docxText(ctx context.Context, x *xmlStream, styleLevels map[string]int, max
 		case xml.CharData:
 			if d.inText {
 				if d.size()+int64(len(t)) > maxText {
-					return chunk.Document{}, textTooLarge("DOCX", maxText)
+					return chunk.ParsedDocument{}, textTooLarge("DOCX", maxText)
 				}
 				d.para.Write(t)
 			}
@@ -355,7 +355,7 @@ func docxText(ctx context.Context, x *xmlStream, styleLevels map[string]int, max
 	}
 	d.endPara()
 	// encoding/xml rejects invalid UTF-8, so the text is valid.
-	return chunk.Document{Text: d.b.String(), Headings: d.heads}, nil
+	return chunk.ParsedDocument{Text: d.b.String(), Headings: d.heads}, nil
 }
 
 // docxBuilder is the state of docxText.

@@ -70,7 +70,7 @@ func xmlEscape(s string) string {
 
 // checkDoc asserts what every loader promises: valid UTF-8 text and page
 // and heading offsets in order inside the text, at line starts.
-func checkDoc(t testing.TB, doc chunk.Document) {
+func checkDoc(t testing.TB, doc chunk.ParsedDocument) {
 	t.Helper()
 	if !utf8.ValidString(doc.Text) {
 		t.Fatalf("text is not valid UTF-8: %q", doc.Text)

@@ -51,13 +51,13 @@ type HTMLLoader struct {
 }
 
 // Load implements Loader.
-func (l HTMLLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.Document, error) {
+func (l HTMLLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.ParsedDocument, error) {
 	if err := loadCheck(ctx); err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	src, err := l.decode(data)
 	if err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	return extractHTML(ctx, src, LoadLimitsFromContext(ctx).MaxTextBytes)
 }
@@ -276,21 +276,21 @@ func headingLevel(a atom.Atom) int {
 // paragraphs, list items bullets, table cells of a row are separated, and
 // dropped elements (scripts, styles, navigation, ...) are left out, except
 // the page title.
-func extractHTML(ctx context.Context, src string, maxText int64) (chunk.Document, error) {
+func extractHTML(ctx context.Context, src string, maxText int64) (chunk.ParsedDocument, error) {
 	z := html.NewTokenizer(strings.NewReader(src))
 	w := &htmlWalk{t: &htmlText{headStart: -1, max: maxText}, dropped: map[atom.Atom]int{}}
 	t := w.t
 	for n := 0; ; n++ {
 		if n%4096 == 0 && ctx.Err() != nil {
-			return chunk.Document{}, ctx.Err()
+			return chunk.ParsedDocument{}, ctx.Err()
 		}
 		if t.over {
-			return chunk.Document{}, textTooLarge("HTML", maxText)
+			return chunk.ParsedDocument{}, textTooLarge("HTML", maxText)
 		}
 		tt := z.Next()
 		if tt == html.ErrorToken {
 			if err := z.Err(); err != io.EOF {
-				return chunk.Document{}, fmt.Errorf("%w: HTML: %v", ErrMalformedDocument, err)
+				return chunk.ParsedDocument{}, fmt.Errorf("%w: HTML: %v", ErrMalformedDocument, err)
 			}
 			break
 		}
@@ -307,7 +307,7 @@ func extractHTML(ctx context.Context, src string, maxText int64) (chunk.Document
 		}
 	}
 	if t.over {
-		return chunk.Document{}, textTooLarge("HTML", maxText)
+		return chunk.ParsedDocument{}, textTooLarge("HTML", maxText)
 	}
 	text := t.b.String()
 	if t.headStart >= 0 { // unclosed heading at the end
@@ -317,7 +317,7 @@ func extractHTML(ctx context.Context, src string, maxText int64) (chunk.Document
 	}
 	// The source is valid UTF-8 and the tokenizer decodes character
 	// references to valid runes, so text is valid UTF-8 (fuzzed).
-	return chunk.Document{Text: text, Headings: t.headings}, nil
+	return chunk.ParsedDocument{Text: text, Headings: t.headings}, nil
 }
 
 // htmlWalk is the state of extractHTML between tokens.

@@ -69,19 +69,19 @@ func (l JSONLoader) maxDepth() int {
 }
 
 // Load implements Loader.
-func (l JSONLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.Document, error) {
+func (l JSONLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.ParsedDocument, error) {
 	if err := loadCheck(ctx); err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	text, err := decodeText(data)
 	if err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	w := &jsonWriter{ctx: ctx, max: LoadLimitsFromContext(ctx).MaxTextBytes, maxDepth: l.maxDepth()}
 	if l.Lines {
 		for i, rest := 0, text; rest != ""; i++ {
 			if i%1024 == 0 && ctx.Err() != nil {
-				return chunk.Document{}, ctx.Err()
+				return chunk.ParsedDocument{}, ctx.Err()
 			}
 			line := rest
 			if j := strings.IndexByte(rest, '\n'); j >= 0 {
@@ -94,13 +94,13 @@ func (l JSONLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.
 				continue
 			}
 			if err := l.value(w, line, false); err != nil {
-				return chunk.Document{}, jsonError(fmt.Sprintf("JSON Lines line %d", i+1), err)
+				return chunk.ParsedDocument{}, jsonError(fmt.Sprintf("JSON Lines line %d", i+1), err)
 			}
 		}
 	} else if err := l.value(w, text, true); err != nil {
-		return chunk.Document{}, jsonError("JSON", err)
+		return chunk.ParsedDocument{}, jsonError("JSON", err)
 	}
-	return chunk.Document{Text: w.b.String()}, nil
+	return chunk.ParsedDocument{Text: w.b.String()}, nil
 }
 
 // jsonError keeps limit and cancellation errors as they are and reports

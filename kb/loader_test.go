@@ -11,7 +11,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/chunk"
 )
 
-func load(t *testing.T, l Loader, data string) (chunk.Document, error) {
+func load(t *testing.T, l Loader, data string) (chunk.ParsedDocument, error) {
 	t.Helper()
 	doc, err := l.Load(context.Background(), SourceItem{URI: "mem:x", Name: "x"}, []byte(data))
 	if err == nil {
@@ -20,7 +20,7 @@ func load(t *testing.T, l Loader, data string) (chunk.Document, error) {
 	return doc, err
 }
 
-func mustLoad(t *testing.T, l Loader, data string) chunk.Document {
+func mustLoad(t *testing.T, l Loader, data string) chunk.ParsedDocument {
 	t.Helper()
 	doc, err := load(t, l, data)
 	if err != nil {
@@ -83,7 +83,7 @@ func TestTextLoaderEncodings(t *testing.T) {
 	}
 }
 
-func headingTexts(doc chunk.Document) []string {
+func headingTexts(doc chunk.ParsedDocument) []string {
 	var out []string
 	for _, h := range doc.Headings {
 		out = append(out, strings.Repeat("#", h.Level)+" "+h.Text+" @"+doc.Text[h.Offset:h.Offset+min(3, len(doc.Text)-h.Offset)])

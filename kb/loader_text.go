@@ -15,22 +15,22 @@ import (
 type TextLoader struct{}
 
 // Load implements Loader.
-func (TextLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.Document, error) {
+func (TextLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.ParsedDocument, error) {
 	if err := loadCheck(ctx); err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	max := LoadLimitsFromContext(ctx).MaxTextBytes
 	if int64(len(data)) > 2*max { // UTF-16 halves when converted
-		return chunk.Document{}, textTooLarge("plain", max)
+		return chunk.ParsedDocument{}, textTooLarge("plain", max)
 	}
 	text, err := decodeText(data)
 	if err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	if int64(len(text)) > max {
-		return chunk.Document{}, textTooLarge("plain", max)
+		return chunk.ParsedDocument{}, textTooLarge("plain", max)
 	}
-	return chunk.Document{Text: text}, nil
+	return chunk.ParsedDocument{Text: text}, nil
 }
 
 // MarkdownLoader loads Markdown. The text is kept as written (decoded like
@@ -43,32 +43,32 @@ func (TextLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.Do
 type MarkdownLoader struct{}
 
 // Load implements Loader.
-func (MarkdownLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.Document, error) {
+func (MarkdownLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.ParsedDocument, error) {
 	if err := loadCheck(ctx); err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	max := LoadLimitsFromContext(ctx).MaxTextBytes
 	if int64(len(data)) > 2*max {
-		return chunk.Document{}, textTooLarge("Markdown", max)
+		return chunk.ParsedDocument{}, textTooLarge("Markdown", max)
 	}
 	text, err := decodeText(data)
 	if err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	if int64(len(text)) > max {
-		return chunk.Document{}, textTooLarge("Markdown", max)
+		return chunk.ParsedDocument{}, textTooLarge("Markdown", max)
 	}
 	heads := markdownHeadings(ctx, text, int((max-int64(len(text)))/HeadingCost))
 	if err := ctx.Err(); err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	if heads == nil {
-		return chunk.Document{}, textTooLarge("Markdown", max)
+		return chunk.ParsedDocument{}, textTooLarge("Markdown", max)
 	}
 	if len(heads) == 0 {
 		heads = nil
 	}
-	return chunk.Document{Text: text, Headings: heads}, nil
+	return chunk.ParsedDocument{Text: text, Headings: heads}, nil
 }
 
 // markdownHeadings finds the ATX and setext headings of Markdown text. It

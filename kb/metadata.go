@@ -33,8 +33,8 @@ var ErrInvalidMetadata = fmt.Errorf("%w: kb: invalid metadata sidecar", bedrockk
 // document cannot forge its own citation.
 const reservedMetadataPrefix = "x-amz-bedrock-kb-"
 
-// Metadata is a parsed metadata sidecar.
-type Metadata struct {
+// Sidecar is a parsed metadata sidecar.
+type Sidecar struct {
 	// Attributes maps each attribute to its value: a string, a float64, a
 	// bool or a []string (Bedrock's STRING, NUMBER, BOOLEAN and
 	// STRING_LIST).
@@ -42,11 +42,11 @@ type Metadata struct {
 	// IncludeForEmbedding lists, sorted, the attributes whose typed form
 	// set "includeForEmbedding": true. Sources do not carry it on
 	// SourceItem; callers that want the values embedded with the text can
-	// read it from ParseMetadata.
+	// read it from ParseSidecar.
 	IncludeForEmbedding []string
 }
 
-// ParseMetadata parses a metadata sidecar in Bedrock's format:
+// ParseSidecar parses a metadata sidecar in Bedrock's format:
 //
 //	{"metadataAttributes": {
 //	    "year": 2024,
@@ -63,7 +63,7 @@ type Metadata struct {
 // most MaxMetadataSize bytes; null values, nested objects, mixed lists,
 // unknown fields, duplicate keys and keys starting with "x-amz-bedrock-kb-"
 // are rejected. Every error wraps ErrInvalidMetadata and says what is wrong.
-func ParseMetadata(data []byte) (*Metadata, error) {
+func ParseSidecar(data []byte) (*Sidecar, error) {
 	if len(data) > MaxMetadataSize {
 		return nil, metadataError("is %d bytes; Bedrock allows at most %d (10 KB): move long values into the document", len(data), MaxMetadataSize)
 	}
@@ -93,7 +93,7 @@ func ParseMetadata(data []byte) (*Metadata, error) {
 	if err != nil || tok != json.Delim('{') {
 		return nil, metadataError(`"metadataAttributes" must be a JSON object of attributes`)
 	}
-	md := &Metadata{Attributes: map[string]any{}}
+	md := &Sidecar{Attributes: map[string]any{}}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {

@@ -10,8 +10,8 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 )
 
-func TestParseMetadata(t *testing.T) {
-	md, err := ParseMetadata([]byte("\xEF\xBB\xBF" + `{"metadataAttributes": {
+func TestParseSidecar(t *testing.T) {
+	md, err := ParseSidecar([]byte("\xEF\xBB\xBF" + `{"metadataAttributes": {
 		"year": 2024, "team": "payments", "tags": ["fees", "cards"], "public": true,
 		"region": {"value": {"type": "STRING", "stringValue": "eu"}, "includeForEmbedding": true},
 		"score": {"value": {"type": "NUMBER", "numberValue": 1.5}},
@@ -31,13 +31,13 @@ func TestParseMetadata(t *testing.T) {
 	if !reflect.DeepEqual(md.IncludeForEmbedding, []string{"langs", "region"}) {
 		t.Fatalf("includeForEmbedding %v", md.IncludeForEmbedding)
 	}
-	empty, err := ParseMetadata([]byte(`{"metadataAttributes": {}}`))
+	empty, err := ParseSidecar([]byte(`{"metadataAttributes": {}}`))
 	if err != nil || len(empty.Attributes) != 0 {
 		t.Fatalf("empty: %v %v", empty, err)
 	}
 }
 
-func TestParseMetadataRejects(t *testing.T) {
+func TestParseSidecarRejects(t *testing.T) {
 	for _, tc := range []struct{ data, msg string }{
 		{`{"metadataAttributes": {"a": 1}, "x": 2}`, `unknown field "x"`},
 		{`{}`, `no "metadataAttributes"`},
@@ -59,7 +59,7 @@ func TestParseMetadataRejects(t *testing.T) {
 		{"{\"metadataAttributes\": {\"a\": \"\xff\"}}", "not valid UTF-8"},
 		{`{"metadataAttributes": {"a": "` + strings.Repeat("x", MaxMetadataSize) + `"}}`, "at most 10240"},
 	} {
-		_, err := ParseMetadata([]byte(tc.data))
+		_, err := ParseSidecar([]byte(tc.data))
 		if !errors.Is(err, ErrInvalidMetadata) || !errors.Is(err, bedrockkit.ErrInvalidInput) {
 			t.Errorf("%.60s: err = %v, want ErrInvalidMetadata", tc.data, err)
 			continue
@@ -70,7 +70,7 @@ func TestParseMetadataRejects(t *testing.T) {
 	}
 }
 
-func FuzzParseMetadata(f *testing.F) {
+func FuzzParseSidecar(f *testing.F) {
 	for _, s := range []string{
 		`{"metadataAttributes": {"year": 2024, "tags": ["a"], "ok": true, "s": "x"}}`,
 		`{"metadataAttributes": {"r": {"value": {"type": "STRING", "stringValue": "eu"}, "includeForEmbedding": true}}}`,
@@ -81,7 +81,7 @@ func FuzzParseMetadata(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		md, err := ParseMetadata(data)
+		md, err := ParseSidecar(data)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidMetadata) {
 				t.Fatalf("error does not wrap ErrInvalidMetadata: %v", err)

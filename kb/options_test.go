@@ -12,7 +12,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
-func resultIDs(res []kb.Result) []string {
+func resultIDs(res []kb.RetrievalResult) []string {
 	ids := make([]string, len(res))
 	for i, r := range res {
 		ids[i] = r.ID

@@ -23,10 +23,10 @@ type GenerateOptions struct {
 	// Retrieve selects the passages (partition, filter, search type,
 	// number of results).
 	Retrieve RetrieveOptions
-	// Session carries the conversation: its history is sent to the model
-	// and the question and answer are appended to it. Nil means a one-off
-	// question.
-	Session *Session
+	// Conversation carries the conversation (Bedrock's session): its
+	// history is sent to the model and the question and answer are appended
+	// to it. Nil means a one-off question.
+	Conversation *Conversation
 	// Instructions replace the default system prompt. The passages are
 	// always delimited as untrusted data and the citation format is always
 	// requested after these instructions.
@@ -42,32 +42,33 @@ type GenerateOptions struct {
 	Decompose bool
 }
 
-// Session is a conversation with a knowledge base. It is safe for
-// concurrent use, though turns of one conversation are normally sequential.
-type Session struct {
-	// ID identifies the session; NewSession sets a random one.
+// Conversation is a conversation with a knowledge base (what Bedrock's
+// RetrieveAndGenerate calls a session). It is safe for concurrent use,
+// though turns of one conversation are normally sequential.
+type Conversation struct {
+	// ID identifies the conversation; NewConversation sets a random one.
 	ID string
 
 	mu      sync.Mutex
 	history []bedrockkit.Message
 }
 
-// NewSession returns an empty session with a random ID.
-func NewSession() *Session {
+// NewConversation returns an empty conversation with a random ID.
+func NewConversation() *Conversation {
 	var b [16]byte
 	rand.Read(b[:])
-	return &Session{ID: hex.EncodeToString(b[:])}
+	return &Conversation{ID: hex.EncodeToString(b[:])}
 }
 
 // History returns a copy of the conversation so far: the user's questions
 // and the answers (without passages or citation markers).
-func (s *Session) History() []bedrockkit.Message {
+func (s *Conversation) History() []bedrockkit.Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]bedrockkit.Message(nil), s.history...)
 }
 
-func (s *Session) add(question, answer string) {
+func (s *Conversation) add(question, answer string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.history = append(s.history, bedrockkit.UserText(question), bedrockkit.AssistantText(answer))
@@ -83,14 +84,14 @@ type Answer struct {
 	// record ID). It is the shape of a Converse answer's citations
 	// (bedrockkit.Message.Citations), so callers handle both alike.
 	Citations []Citation
-	// SessionID is the session's ID, or "" without a session.
-	SessionID string
+	// ConversationID is the conversation's ID, or "" without one.
+	ConversationID string
 	// Extractive is set when no Model is configured: Text is made of the
 	// retrieved passages' best sentences, not generated.
 	Extractive bool
 	// Passages are every passage retrieved for the question, in rank order;
 	// the citations refer to some of them.
-	Passages []Result
+	Passages []RetrievalResult
 	// Usage is the model's token usage (zero when it was not called).
 	Usage bedrockkit.Usage
 }
@@ -129,7 +130,7 @@ func (a *Answer) Sources() []bedrockkit.CitationSource {
 type Citation = bedrockkit.Citation
 
 // reference turns a retrieved chunk into a citation source.
-func reference(r Result) bedrockkit.CitationSource {
+func reference(r RetrievalResult) bedrockkit.CitationSource {
 	kind := bedrockkit.LocationCustom
 	switch r.Location.Type {
 	case "S3":
@@ -162,7 +163,7 @@ func (k *KnowledgeBase) RetrieveAndGenerate(ctx context.Context, question string
 	if err != nil {
 		return nil, err
 	}
-	var passages []Result
+	var passages []RetrievalResult
 	if o.Decompose && k.cfg.Model != nil {
 		passages, err = k.decomposed(ctx, question, r, o)
 	} else {
@@ -172,8 +173,8 @@ func (k *KnowledgeBase) RetrieveAndGenerate(ctx context.Context, question string
 		return nil, err
 	}
 	ans := &Answer{Passages: passages}
-	if o.Session != nil {
-		ans.SessionID = o.Session.ID
+	if o.Conversation != nil {
+		ans.ConversationID = o.Conversation.ID
 	}
 	switch {
 	case len(passages) == 0:
@@ -190,8 +191,8 @@ func (k *KnowledgeBase) RetrieveAndGenerate(ctx context.Context, question string
 		ans.Usage = resp.Usage
 		ans.Text, ans.Citations = cite(resp.Message.Text(), passages)
 	}
-	if o.Session != nil {
-		o.Session.add(question, ans.Text)
+	if o.Conversation != nil {
+		o.Conversation.add(question, ans.Text)
 	}
 	return ans, nil
 }
@@ -205,7 +206,7 @@ func nonce() string {
 // ragRequest builds the model request: instructions, history, then the
 // passages inside a tag carrying a random nonce (so passage text cannot
 // close it) followed by the question.
-func (k *KnowledgeBase) ragRequest(question string, passages []Result, o GenerateOptions) *bedrockkit.Request {
+func (k *KnowledgeBase) ragRequest(question string, passages []RetrievalResult, o GenerateOptions) *bedrockkit.Request {
 	tag := "search_results_" + nonce()
 	instr := o.Instructions
 	if instr == "" {
@@ -222,8 +223,8 @@ func (k *KnowledgeBase) ragRequest(question string, passages []Result, o Generat
 	}
 	fmt.Fprintf(&b, "</%s>\n\nQuestion: %s", tag, question)
 	var msgs []bedrockkit.Message
-	if o.Session != nil {
-		msgs = o.Session.History()
+	if o.Conversation != nil {
+		msgs = o.Conversation.History()
 	}
 	msgs = append(msgs, bedrockkit.UserText(b.String()))
 	max := o.MaxTokens
@@ -235,7 +236,7 @@ func (k *KnowledgeBase) ragRequest(question string, passages []Result, o Generat
 
 // decomposed splits the question with the model, retrieves for each part
 // and interleaves the rankings (best of each first), without duplicates.
-func (k *KnowledgeBase) decomposed(ctx context.Context, question string, r retrieval, o GenerateOptions) ([]Result, error) {
+func (k *KnowledgeBase) decomposed(ctx context.Context, question string, r retrieval, o GenerateOptions) ([]RetrievalResult, error) {
 	resp, err := k.cfg.Model.Generate(ctx, &bedrockkit.Request{
 		System:   []bedrockkit.Part{bedrockkit.Text{Text: "Split the user's question into at most 4 standalone sub-questions needed to answer it, one per line, with no numbering or other text. If it is a single question, repeat it unchanged."}},
 		Messages: []bedrockkit.Message{bedrockkit.UserText(question)}, MaxTokens: 300,
@@ -253,13 +254,13 @@ func (k *KnowledgeBase) decomposed(ctx context.Context, question string, r retri
 	if len(subs) == 0 {
 		subs = []string{question}
 	}
-	lists := make([][]Result, len(subs))
+	lists := make([][]RetrievalResult, len(subs))
 	for i, s := range subs {
 		if lists[i], err = k.retrieve(ctx, s, r); err != nil {
 			return nil, err
 		}
 	}
-	var out []Result
+	var out []RetrievalResult
 	seen := map[string]bool{}
 	for rank := 0; len(out) < r.n; rank++ {
 		more := false
@@ -290,7 +291,7 @@ var numRE = regexp.MustCompile(`\d+`)
 // punctuation right after it. Numbers outside 1..len(passages) name no
 // passage: their markers are removed and cite nothing. Only markers of one
 // to three digits count, so "[2023]" stays in the text.
-func cite(raw string, passages []Result) (string, []Citation) {
+func cite(raw string, passages []RetrievalResult) (string, []Citation) {
 	type mark struct {
 		pos  int // in the clean text
 		refs []int
@@ -343,7 +344,7 @@ func cite(raw string, passages []Result) (string, []Citation) {
 	return text, cits
 }
 
-func addRefs(refs []bedrockkit.CitationSource, idx []int, passages []Result) []bedrockkit.CitationSource {
+func addRefs(refs []bedrockkit.CitationSource, idx []int, passages []RetrievalResult) []bedrockkit.CitationSource {
 	for _, i := range idx {
 		dup := false
 		for _, r := range refs {

@@ -109,18 +109,18 @@ func TestRetrieveAndGenerateSession(t *testing.T) {
 		bedrockkittest.TextStep("We answer within 10 business days [1]."),
 	)
 	k, store := ragKB(t, model)
-	s := kb.NewSession()
-	a1, err := k.RetrieveAndGenerate(ctx, "How do I dispute a charge?", &kb.GenerateOptions{Session: s})
+	s := kb.NewConversation()
+	a1, err := k.RetrieveAndGenerate(ctx, "How do I dispute a charge?", &kb.GenerateOptions{Conversation: s})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a2, err := k.RetrieveAndGenerate(ctx, "And how long does the investigation take?", &kb.GenerateOptions{Session: s})
+	a2, err := k.RetrieveAndGenerate(ctx, "And how long does the investigation take?", &kb.GenerateOptions{Conversation: s})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkCitations(t, store, "", a1)
 	checkCitations(t, store, "", a2)
-	if a1.SessionID != s.ID || a2.SessionID != s.ID || s.ID == "" {
+	if a1.ConversationID != s.ID || a2.ConversationID != s.ID || s.ID == "" {
 		t.Fatal("session ID not reported")
 	}
 	msgs := model.Requests()[1].Messages

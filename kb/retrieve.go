@@ -57,9 +57,9 @@ type RetrieveOptions struct {
 	Reranker Reranker
 }
 
-// Result is one retrieved chunk, shaped like Bedrock's
+// RetrievalResult is one retrieved chunk, shaped like Bedrock's
 // KnowledgeBaseRetrievalResult.
-type Result struct {
+type RetrievalResult struct {
 	// ID is the chunk's record ID (the parent's for hierarchical chunks).
 	ID string
 	// DocumentID is the source document's URI.
@@ -79,7 +79,8 @@ type Result struct {
 
 // Location is a document's origin, like Bedrock's RetrievalResultLocation.
 type Location struct {
-	// Type is "S3", "WEB" or "CUSTOM".
+	// Type is "S3", "WEB" or "CUSTOM" (for a remote Bedrock knowledge
+	// base also CONFLUENCE, SALESFORCE, SHAREPOINT, KENDRA, SQL, ...).
 	Type string
 	// URI is the document's URI.
 	URI string
@@ -182,7 +183,7 @@ func (o RetrieveOptions) combinedFilter() (Filter, bool) {
 }
 
 // Retrieve returns the chunks most relevant to query, best first.
-func (k *KnowledgeBase) Retrieve(ctx context.Context, query string, opts *RetrieveOptions) ([]Result, error) {
+func (k *KnowledgeBase) Retrieve(ctx context.Context, query string, opts *RetrieveOptions) ([]RetrievalResult, error) {
 	r, err := k.prepare(opts)
 	if err != nil {
 		return nil, err
@@ -193,7 +194,7 @@ func (k *KnowledgeBase) Retrieve(ctx context.Context, query string, opts *Retrie
 	return k.retrieve(ctx, query, r)
 }
 
-func (k *KnowledgeBase) retrieve(ctx context.Context, query string, r retrieval) ([]Result, error) {
+func (k *KnowledgeBase) retrieve(ctx context.Context, query string, r retrieval) ([]RetrievalResult, error) {
 	if k.cfg.Embedder != nil {
 		// Without an embedder only keyword search runs, which compares no
 		// vectors: any recorded embedder will do.
@@ -234,9 +235,9 @@ func (k *KnowledgeBase) retrieve(ctx context.Context, query string, r retrieval)
 	if len(hits) > r.n {
 		hits = hits[:r.n]
 	}
-	out := make([]Result, len(hits))
+	out := make([]RetrievalResult, len(hits))
 	for i, h := range hits {
-		out[i] = Result{ID: h.ID, DocumentID: h.DocumentID, Text: h.Text, Score: h.Score, Location: locationOf(h.DocumentID), Metadata: h.Metadata}
+		out[i] = RetrievalResult{ID: h.ID, DocumentID: h.DocumentID, Text: h.Text, Score: h.Score, Location: locationOf(h.DocumentID), Metadata: h.Metadata}
 	}
 	return out, nil
 }

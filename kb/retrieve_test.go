@@ -29,8 +29,8 @@ func bankSource() *memSource {
 
 func TestRetrieveSearchTypes(t *testing.T) {
 	ctx := context.Background()
-	k := newKB(t, kb.Config{Loaders: map[string]kb.Loader{"md": kb.LoaderFunc(func(_ context.Context, _ kb.SourceItem, b []byte) (chunk.Document, error) {
-		return chunk.Document{Text: string(b)}, nil
+	k := newKB(t, kb.Config{Loaders: map[string]kb.Loader{"md": kb.LoaderFunc(func(_ context.Context, _ kb.SourceItem, b []byte) (chunk.ParsedDocument, error) {
+		return chunk.ParsedDocument{Text: string(b)}, nil
 	})}})
 	if _, err := k.Sync(ctx, bankSource(), nil); err != nil {
 		t.Fatal(err)

@@ -62,13 +62,13 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // headings, when the format has them) for chunking. The returned Document's
 // Metadata is merged over by the item's Metadata.
 type Loader interface {
-	Load(ctx context.Context, item SourceItem, data []byte) (chunk.Document, error)
+	Load(ctx context.Context, item SourceItem, data []byte) (chunk.ParsedDocument, error)
 }
 
 // LoaderFunc adapts a function to the Loader interface.
-type LoaderFunc func(ctx context.Context, item SourceItem, data []byte) (chunk.Document, error)
+type LoaderFunc func(ctx context.Context, item SourceItem, data []byte) (chunk.ParsedDocument, error)
 
 // Load calls f.
-func (f LoaderFunc) Load(ctx context.Context, item SourceItem, data []byte) (chunk.Document, error) {
+func (f LoaderFunc) Load(ctx context.Context, item SourceItem, data []byte) (chunk.ParsedDocument, error) {
 	return f(ctx, item, data)
 }

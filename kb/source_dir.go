@@ -42,7 +42,7 @@ var (
 //
 // A file named "<document>.metadata.json" is not a document: it is the
 // sidecar of "<document>" in the same directory, and its attributes (see
-// ParseMetadata) become the item's Metadata. A sidecar larger than 10 KB or
+// ParseSidecar) become the item's Metadata. A sidecar larger than 10 KB or
 // not in Bedrock's format makes its document fail alone, with an
 // *ItemError saying why. So does a file larger than MaxSize
 // (ErrTooLarge), a file that cannot be stat'ed, and a subdirectory that
@@ -393,7 +393,7 @@ func (w *fsWalk) readSidecar(e fs.DirEntry, p string) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read metadata sidecar: %w", err)
 	}
-	md, err := ParseMetadata(data)
+	md, err := ParseSidecar(data)
 	if err != nil {
 		return nil, err
 	}

@@ -466,19 +466,19 @@ func (r *syncRun) ingest(item SourceItem, existed bool, oldFP string) {
 // loadItem loads the document with the loader of its type and merges the
 // source's metadata over the loader's. A document no loader handles is
 // skipped, one that fails to load fails; both are recorded and ok is false.
-func (r *syncRun) loadItem(item SourceItem, data []byte, existed bool) (doc chunk.Document, ok bool) {
+func (r *syncRun) loadItem(item SourceItem, data []byte, existed bool) (doc chunk.ParsedDocument, ok bool) {
 	loader, ext := r.kb.loaderFor(item.Name)
 	if loader == nil {
 		// The content changed and can no longer be loaded: its old chunks
 		// are stale, so drop them rather than keep serving them.
 		hint := strings.Replace(addLoaderHint(ext), "the loaders map", "Config.Loaders", 1)
 		r.drop(&docJob{uri: item.URI, existed: existed}, existed, fmt.Errorf("no loader for file type %q; %s", ext, hint))
-		return chunk.Document{}, false
+		return chunk.ParsedDocument{}, false
 	}
 	doc, err := r.load(loader, item, data)
 	if err != nil {
 		r.fail(item.URI, fmt.Errorf("load: %w", err))
-		return chunk.Document{}, false
+		return chunk.ParsedDocument{}, false
 	}
 	if len(item.Metadata) > 0 {
 		md := make(map[string]any, len(doc.Metadata)+len(item.Metadata))
@@ -554,7 +554,7 @@ func (r *syncRun) queue(job *docJob, chunks []chunk.Chunk) {
 // load runs the loader within the load limits: the text limit travels in
 // the context and is checked again on the result, and the time limit
 // cancels the loader's context.
-func (r *syncRun) load(loader Loader, item SourceItem, data []byte) (doc chunk.Document, err error) {
+func (r *syncRun) load(loader Loader, item SourceItem, data []byte) (doc chunk.ParsedDocument, err error) {
 	cfg := r.kb.cfg
 	ctx := WithLoadLimits(r.ctx, LoadLimits{MaxTextBytes: cfg.MaxTextBytes})
 	if cfg.LoadTimeout > 0 {
@@ -569,13 +569,13 @@ func (r *syncRun) load(loader Loader, item SourceItem, data []byte) (doc chunk.D
 	}()
 	doc, err = loader.Load(ctx, item, data)
 	if context.Cause(ctx) == errLoadTimeout && r.ctx.Err() == nil {
-		return chunk.Document{}, fmt.Errorf("%w: stopped after %v (Config.LoadTimeout); split the document or raise the limit", ErrLoadTimeout, cfg.LoadTimeout)
+		return chunk.ParsedDocument{}, fmt.Errorf("%w: stopped after %v (Config.LoadTimeout); split the document or raise the limit", ErrLoadTimeout, cfg.LoadTimeout)
 	}
 	if err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	if err := checkDocSize("extracted", doc, cfg.MaxTextBytes); err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	return doc, nil
 }

@@ -18,14 +18,14 @@ func TestSyncLoadLimits(t *testing.T) {
 	loaders := kb.DefaultLoaders()
 	// A loader that ignores its context until it is cancelled, one that
 	// ignores the text limit, and one that panics.
-	loaders["slow"] = kb.LoaderFunc(func(ctx context.Context, _ kb.SourceItem, _ []byte) (chunk.Document, error) {
+	loaders["slow"] = kb.LoaderFunc(func(ctx context.Context, _ kb.SourceItem, _ []byte) (chunk.ParsedDocument, error) {
 		<-ctx.Done()
-		return chunk.Document{}, ctx.Err()
+		return chunk.ParsedDocument{}, ctx.Err()
 	})
-	loaders["greedy"] = kb.LoaderFunc(func(context.Context, kb.SourceItem, []byte) (chunk.Document, error) {
-		return chunk.Document{Text: strings.Repeat("word ", 100_000)}, nil
+	loaders["greedy"] = kb.LoaderFunc(func(context.Context, kb.SourceItem, []byte) (chunk.ParsedDocument, error) {
+		return chunk.ParsedDocument{Text: strings.Repeat("word ", 100_000)}, nil
 	})
-	loaders["crash"] = kb.LoaderFunc(func(context.Context, kb.SourceItem, []byte) (chunk.Document, error) {
+	loaders["crash"] = kb.LoaderFunc(func(context.Context, kb.SourceItem, []byte) (chunk.ParsedDocument, error) {
 		panic("parser bug")
 	})
 	base := newKB(t, kb.Config{Loaders: loaders, MaxTextBytes: 64 << 10, LoadTimeout: 50 * time.Millisecond, MaxDocumentBytes: 1 << 20})

@@ -101,7 +101,7 @@ func cellNumber(cell string) (float64, bool) {
 // ("savings"), and the answer names the row with the extreme value, citing
 // it. ok is false when the question is not of that kind or the rows do not
 // settle it.
-func tableAnswer(question string, passages []Result) (string, []Citation, bool) {
+func tableAnswer(question string, passages []RetrievalResult) (string, []Citation, bool) {
 	m := superlativeRE.FindString(question)
 	if m == "" {
 		return "", nil, false

@@ -139,7 +139,7 @@ func (g *gated) Generate(ctx context.Context, _ *bedrockkit.Request) (*bedrockki
 	return &bedrockkit.Response{Message: bedrockkit.AssistantText("hi"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}, nil
 }
 
-func (g *gated) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+func (g *gated) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
 	panic("not used")
 }
 
@@ -209,7 +209,7 @@ func (p *spanProbe) Generate(ctx context.Context, _ *bedrockkit.Request) (*bedro
 	return &bedrockkit.Response{Message: bedrockkit.AssistantText("hi"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}, nil
 }
 
-func (p *spanProbe) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+func (p *spanProbe) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
 	panic("not used")
 }
 
@@ -275,7 +275,7 @@ func (f generateFunc) Generate(ctx context.Context, req *bedrockkit.Request) (*b
 	return f(ctx, req)
 }
 
-func (f generateFunc) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+func (f generateFunc) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
 	panic("not used")
 }
 
@@ -286,8 +286,8 @@ func (g *gatedStream) Generate(context.Context, *bedrockkit.Request) (*bedrockki
 	panic("not used")
 }
 
-func (g *gatedStream) Stream(ctx context.Context, _ *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (g *gatedStream) Stream(ctx context.Context, _ *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		if !yield(bedrockkit.TextDelta{Text: "h"}, nil) {
 			return
 		}
@@ -297,8 +297,8 @@ func (g *gatedStream) Stream(ctx context.Context, _ *bedrockkit.Request) iter.Se
 			yield(nil, ctx.Err())
 			return
 		}
-		for _, ev := range []bedrockkit.Event{bedrockkit.TextDelta{Text: "i"},
-			bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, bedrockkit.Metadata{Usage: cachedUsage}} {
+		for _, ev := range []bedrockkit.StreamEvent{bedrockkit.TextDelta{Text: "i"},
+			bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, bedrockkit.StreamMetadata{Usage: cachedUsage}} {
 			if !yield(ev, nil) {
 				return
 			}

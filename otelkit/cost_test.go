@@ -178,8 +178,8 @@ func (m *usageModel) Generate(context.Context, *bedrockkit.Request) (*bedrockkit
 	return &m.resp, nil
 }
 
-func (m *usageModel) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(func(bedrockkit.Event, error) bool) {}
+func (m *usageModel) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(func(bedrockkit.StreamEvent, error) bool) {}
 }
 
 // BenchmarkCostMetrics measures a metered call with and without

@@ -328,15 +328,15 @@ func (m *tracedModel) Generate(ctx context.Context, req *bedrockkit.Request) (*b
 	return resp, err
 }
 
-func (m *tracedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (m *tracedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		start := time.Now()
 		ctx, span := m.start(ctx, req, true)
 		first := true
 		// Collect gathers the response for the span while the events pass
 		// through to the caller unchanged.
 		stoppedEarly := false
-		resp, err := bedrockkit.Collect(func(collect func(bedrockkit.Event, error) bool) {
+		resp, err := bedrockkit.Collect(func(collect func(bedrockkit.StreamEvent, error) bool) {
 			for ev, err := range m.next.Stream(ctx, req) {
 				if first && err == nil {
 					span.span.AddEvent("gen_ai.first_chunk")

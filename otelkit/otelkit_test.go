@@ -208,14 +208,14 @@ func TestGenerateError(t *testing.T) {
 
 func TestStream(t *testing.T) {
 	r := newRig(t, false)
-	events := []bedrockkit.Event{
+	events := []bedrockkit.StreamEvent{
 		bedrockkit.TextDelta{Text: "a"}, bedrockkit.TextDelta{Text: "b"},
 		bedrockkit.Stop{Reason: bedrockkit.StopMaxTokens},
-		bedrockkit.Metadata{Usage: bedrockkit.Usage{InputTokens: 4, OutputTokens: 2}},
+		bedrockkit.StreamMetadata{Usage: bedrockkit.Usage{InputTokens: 4, OutputTokens: 2}},
 	}
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Events: events}, bedrockkittest.Step{Events: events})
 	m := r.tel.Model("m", sm)
-	var got []bedrockkit.Event
+	var got []bedrockkit.StreamEvent
 	for ev, err := range m.Stream(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}}) {
 		if err != nil {
 			t.Fatal(err)

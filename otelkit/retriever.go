@@ -16,7 +16,7 @@ import (
 // Retriever is what a knowledge base offers for retrieval: *kb.KnowledgeBase
 // and kb/bedrockkb's remote knowledge base both have this method.
 type Retriever interface {
-	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.Result, error)
+	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error)
 }
 
 // Retriever returns next traced: each Retrieve is a span "retrieval {name}"
@@ -34,7 +34,7 @@ type tracedRetriever struct {
 	next Retriever
 }
 
-func (r *tracedRetriever) Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.Result, error) {
+func (r *tracedRetriever) Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error) {
 	start := time.Now()
 	base := []attribute.KeyValue{
 		AttrOperationName.String("retrieval"),

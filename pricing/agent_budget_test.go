@@ -39,10 +39,6 @@ func TestAgentStopsAtBudget(t *testing.T) {
 	// second (0.0008 spent + ~0.0027 reserved), but not a third on top of
 	// 0.0016 spent.
 	budget := pricing.NewBudget(pricing.ScopeRun, "run-1", pricing.MustMoney("0.0038"))
-	hook, err := pricing.NewBudgetHook(meter, modelID, budget)
-	if err != nil {
-		t.Fatal(err)
-	}
 	toolRuns := 0
 	type lookupIn struct {
 		Q string `json:"q"`
@@ -52,12 +48,11 @@ func TestAgentStopsAtBudget(t *testing.T) {
 		return "42", nil
 	})
 	a := &agent.Agent{
-		Model:     model,
+		Model:     meter.Middleware(modelID)(model),
 		Tools:     []*agent.Tool{lookup},
-		Budget:    hook,
 		Inference: agent.Inference{MaxTokens: 500},
 	}
-	res, err := a.Run(context.Background(), "s1", "What is my balance?")
+	res, err := a.Run(pricing.WithBudget(context.Background(), budget), "s1", "What is my balance?")
 	if !errors.Is(err, bedrockkit.ErrBudgetExceeded) {
 		t.Fatalf("Run error = %v, want ErrBudgetExceeded", err)
 	}

@@ -41,7 +41,7 @@ func FuzzReservationCoversCost(f *testing.F) {
 		}
 		if json.Valid([]byte(text)) {
 			req.Messages[1].Parts = append(req.Messages[1].Parts, bedrockkit.ToolCall{ID: "t", Name: "n", Input: json.RawMessage(text)})
-			req.Tools = []bedrockkit.Tool{{Name: "n", Description: text, InputSchema: json.RawMessage(text)}}
+			req.Tools = []bedrockkit.ToolSpec{{Name: "n", Description: text, InputSchema: json.RawMessage(text)}}
 		}
 		if hour {
 			req.System = append(req.System, bedrockkit.CachePoint{TTL: bedrockkit.CacheTTL1h})
@@ -99,7 +99,7 @@ func TestInputTokenBoundCountsEveryPart(t *testing.T) {
 		min  int // at least this much above the empty request
 	}{
 		{"text", &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("abcdef")}}, 6 + boundMessageOverhead},
-		{"tools", &bedrockkit.Request{Tools: []bedrockkit.Tool{{Name: "lookup", Description: "d", InputSchema: schema}}}, boundToolsOverhead + 3*len(schema)},
+		{"tools", &bedrockkit.Request{Tools: []bedrockkit.ToolSpec{{Name: "lookup", Description: "d", InputSchema: schema}}}, boundToolsOverhead + 3*len(schema)},
 		{"tool call and result", &bedrockkit.Request{Messages: []bedrockkit.Message{{Role: bedrockkit.RoleAssistant, Parts: []bedrockkit.Part{
 			bedrockkit.ToolCall{ID: "1", Name: "lookup", Input: json.RawMessage(`{"q":"x"}`)}}}, {Role: bedrockkit.RoleUser, Parts: []bedrockkit.Part{
 			bedrockkit.ToolResult{CallID: "1", Parts: []bedrockkit.Part{bedrockkit.Text{Text: "0123456789"}, bedrockkit.JSON{Value: json.RawMessage(`[1]`)}}}}}}}, 3*9 + 10 + 3*3},

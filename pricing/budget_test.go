@@ -131,7 +131,7 @@ func TestBudgetsTenantSessionRollback(t *testing.T) {
 func TestBudgetReleasedOnFailure(t *testing.T) {
 	m := newMeter(t, MeterConfig{})
 	boom := errors.New("throttled")
-	model := m.Model(micro, bedrockkittest.NewScriptedModel(bedrockkittest.Step{Err: boom}, bedrockkittest.Step{Events: []bedrockkit.Event{}, Err: boom}))
+	model := m.Model(micro, bedrockkittest.NewScriptedModel(bedrockkittest.Step{Err: boom}, bedrockkittest.Step{Events: []bedrockkit.StreamEvent{}, Err: boom}))
 	run := NewBudget(ScopeRun, "r", Dollar)
 	ctx := WithBudget(context.Background(), run)
 	if _, err := model.Generate(ctx, userReq("x", 100)); !errors.Is(err, boom) {

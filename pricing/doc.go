@@ -140,8 +140,10 @@
 // response cache outside the meter answers hits without reserving; inside
 // it, a hit reports zero usage and releases its reservation.
 //
-// BudgetHook offers the same reservation as an Allow/Spend pair for loops
-// that call an unmetered model (it has the shape of agent.Budget).
+// An agent is held to a budget the same way: wrap its Model in the meter's
+// middleware and run it with a context that carries the budget; every call
+// of the run (summaries and structured-output repairs included) is reserved,
+// and the call past the limit ends the run with the partial result.
 //
 // # Estimates
 //

@@ -53,15 +53,15 @@ func (g *gateModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bed
 	return &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), StopReason: bedrockkit.StopEndTurn, Usage: g.usage(req)}, nil
 }
 
-func (g *gateModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (g *gateModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		resp, err := g.Generate(ctx, req)
 		if err != nil {
 			yield(nil, err)
 			return
 		}
 		_ = yield(bedrockkit.TextDelta{Text: "ok"}, nil) && yield(bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, nil) &&
-			yield(bedrockkit.Metadata{Usage: resp.Usage}, nil)
+			yield(bedrockkit.StreamMetadata{Usage: resp.Usage}, nil)
 	}
 }
 
@@ -205,7 +205,7 @@ func TestStreamSettlesOnMetadata(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := ev.(bedrockkit.Metadata); ok {
+		if _, ok := ev.(bedrockkit.StreamMetadata); ok {
 			sawMetadata = true
 			if st := run.State(); st.Reserved != 0 || st.Spent != want {
 				t.Fatalf("at the Metadata event the budget is %+v; want settled at %v", st, want)
@@ -232,8 +232,8 @@ func (f failingStream) Generate(ctx context.Context, req *bedrockkit.Request) (*
 	return nil, errors.New("not used")
 }
 
-func (f failingStream) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (f failingStream) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for i, p := range f.parts {
 			if f.panicAt == i+1 {
 				panic("model exploded")
@@ -368,8 +368,8 @@ func (panicModel) Generate(context.Context, *bedrockkit.Request) (*bedrockkit.Re
 	panic("model exploded")
 }
 
-func (panicModel) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(func(bedrockkit.Event, error) bool) { panic("model exploded") }
+func (panicModel) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(func(bedrockkit.StreamEvent, error) bool) { panic("model exploded") }
 }
 
 type panicEmbedder struct{}

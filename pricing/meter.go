@@ -473,8 +473,8 @@ func servedTerms(req *bedrockkit.Request, resp *bedrockkit.Response) Terms {
 // as the Metadata event arrives (before it is passed on), or when the
 // stream ends without it; see the package documentation for what a stream
 // without usage is charged.
-func (mm *meteredModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (mm *meteredModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		if mm.err != nil {
 			yield(nil, mm.err)
 			return
@@ -526,11 +526,11 @@ type meteredStream struct {
 	finished  bool // the call is recorded
 }
 
-func (s *meteredStream) observe(ev bedrockkit.Event) {
+func (s *meteredStream) observe(ev bedrockkit.StreamEvent) {
 	s.events++
 	est := s.mm.m.est
 	switch e := ev.(type) {
-	case bedrockkit.Metadata:
+	case bedrockkit.StreamMetadata:
 		s.terms = servedTerms(s.req, &bedrockkit.Response{ServiceTier: e.ServiceTier, LatencyMode: e.LatencyMode})
 		s.onUsage(e.Usage)
 	case bedrockkit.TextDelta:

@@ -38,11 +38,11 @@ func (m *usageModel) Generate(ctx context.Context, req *bedrockkit.Request) (*be
 	return &m.resp, nil
 }
 
-func (m *usageModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (m *usageModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		m.calls.Add(1)
 		_ = yield(bedrockkit.TextDelta{Text: "ok"}, nil) && yield(bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, nil) &&
-			yield(bedrockkit.Metadata{Usage: m.resp.Usage}, nil)
+			yield(bedrockkit.StreamMetadata{Usage: m.resp.Usage}, nil)
 	}
 }
 
@@ -197,7 +197,7 @@ func TestMeterStreams(t *testing.T) {
 	}{
 		{name: "complete", step: bedrockkittest.Step{Events: full}, wantUsage: true},
 		{name: "failed midway", step: bedrockkittest.Step{Events: textOnly, Err: boom}, wantErr: true, wantFailed: 1, wantEst: 1},
-		{name: "failed before any event", step: bedrockkittest.Step{Events: []bedrockkit.Event{}, Err: boom}, wantErr: true, wantFailed: 1},
+		{name: "failed before any event", step: bedrockkittest.Step{Events: []bedrockkit.StreamEvent{}, Err: boom}, wantErr: true, wantFailed: 1},
 		{name: "caller stopped early", step: bedrockkittest.Step{Events: full}, breakAfter: 2, wantEst: 1},
 		{name: "error after metadata", step: bedrockkittest.Step{Events: full, Err: boom}, wantErr: true, wantFailed: 1, wantUsage: true},
 	}

@@ -147,7 +147,7 @@ func usageAttrs(u bedrockkit.Usage) []attribute.KeyValue {
 	return attrs
 }
 
-func (r *Run) observe(e agent.Event) {
+func (r *Run) observe(e agent.RunEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended {

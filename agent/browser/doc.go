@@ -44,7 +44,7 @@
 //     text, tree, title, address, dialog messages — is inside an
 //     <untrusted_web_content> element followed by a note that it is data,
 //     not instructions. Pages are the classic indirect prompt-injection
-//     path: give the agent a guardrail (agent.FromGuardrail with a
+//     path: give the agent a guardrail (Agent.Guardrail, any guardrail.Guard, with a
 //     PROMPT_ATTACK filter), which checks tool results before the model
 //     sees them. Page scripts run in the page; the tools read pages from
 //     an isolated JavaScript world the page cannot tamper with.

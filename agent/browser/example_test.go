@@ -48,7 +48,7 @@ func ExamplePool_Tools() {
 		Model:        nil, // a bedrockkit.Model, such as bedrockkit.NewConverseModel(...)
 		Instructions: "Answer from the bank's website and cite the page you read.",
 		Tools:        pool.Tools(),
-		Guardrail:    agent.FromGuardrail(guard),
+		Guardrail:    guard,
 	}
 	_ = a
 }

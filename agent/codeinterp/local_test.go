@@ -345,7 +345,7 @@ func TestCodeInterpToolInAgentRun(t *testing.T) {
 	)
 	var results []string
 	a := &agent.Agent{Model: model, Tools: []*agent.Tool{codeinterp.NewTool(pool, codeinterp.ToolOptions{})},
-		OnEvent: func(ev agent.Event) {
+		OnEvent: func(ev agent.RunEvent) {
 			if e, ok := ev.(agent.ToolCalled); ok {
 				results = append(results, string(partJSON(e.Result.Parts[0])))
 			}

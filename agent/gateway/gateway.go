@@ -49,7 +49,7 @@ type Options struct {
 	// OnEvent, if set, receives an agent.ToolAuthorized event (when an
 	// Authorizer is set) and an agent.ToolCalled event for every call. It
 	// is called concurrently.
-	OnEvent func(agent.Event)
+	OnEvent func(agent.RunEvent)
 	// ToolTimeout bounds each tool run unless the tool sets its own; 0
 	// means none.
 	ToolTimeout time.Duration
@@ -216,7 +216,7 @@ func callContext(ctx context.Context, req *mcp.CallToolRequest) context.Context 
 	return ctx
 }
 
-func (g *Gateway) emit(e agent.Event) {
+func (g *Gateway) emit(e agent.RunEvent) {
 	if g.opts.OnEvent != nil {
 		g.opts.OnEvent(e)
 	}

@@ -159,8 +159,8 @@ func TestGatewayServesAllKindsBehindPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var events []agent.Event
-	g, err := gateway.New(gateway.Options{Authorizer: engine, OnEvent: func(e agent.Event) {
+	var events []agent.RunEvent
+	g, err := gateway.New(gateway.Options{Authorizer: engine, OnEvent: func(e agent.RunEvent) {
 		mu.Lock()
 		events = append(events, e)
 		mu.Unlock()
@@ -328,7 +328,7 @@ func TestGatewayFailsClosed(t *testing.T) {
 		Authorizer: agent.ToolAuthorizerFunc(func(context.Context, agent.ToolCallRequest) (agent.ToolDecision, error) {
 			return agent.ToolDecision{Allowed: true}, errors.New("policy store unreachable")
 		}),
-		OnEvent: func(e agent.Event) {
+		OnEvent: func(e agent.RunEvent) {
 			if d, ok := e.(agent.ToolAuthorized); ok && d.Err != nil {
 				mu.Lock()
 				failed = append(failed, d)

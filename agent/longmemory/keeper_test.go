@@ -111,8 +111,8 @@ func (m *blockingModel) Generate(ctx context.Context, req *bedrockkit.Request) (
 	}
 }
 
-func (m *blockingModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) { yield(nil, bedrockkit.ErrUnsupported) }
+func (m *blockingModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) { yield(nil, bedrockkit.ErrUnsupported) }
 }
 
 func (m *blockingModel) SupportsOutput() bool { return true }
@@ -157,7 +157,7 @@ func TestQueueFullIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	var handed error
-	a := &agent.Agent{Model: bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("fine")), LongTerm: keeper, OnEvent: func(e agent.Event) {
+	a := &agent.Agent{Model: bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("fine")), LongTerm: keeper, OnEvent: func(e agent.RunEvent) {
 		if h, ok := e.(agent.MemoryHandedOff); ok {
 			handed = h.Err
 		}

@@ -212,7 +212,7 @@ func TestSecretsStayOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{tools["getPetById"], tools["getOrderById"], dead[0]}, Authorizer: engine,
-		OnEvent: func(e agent.Event) { fmt.Fprintf(&trace, "%#v\n%+v\n", e, e) }}
+		OnEvent: func(e agent.RunEvent) { fmt.Fprintf(&trace, "%#v\n%+v\n", e, e) }}
 	res, err := a.Run(context.Background(), "s", "go")
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +256,7 @@ func TestAgentCoreIdentityKey(t *testing.T) {
 		bedrockkittest.TextStep("done"),
 	)
 	var trace strings.Builder
-	a := &agent.Agent{Model: m, Tools: []*agent.Tool{tools["getPetById"]}, OnEvent: func(e agent.Event) { fmt.Fprintf(&trace, "%#v\n", e) }}
+	a := &agent.Agent{Model: m, Tools: []*agent.Tool{tools["getPetById"]}, OnEvent: func(e agent.RunEvent) { fmt.Fprintf(&trace, "%#v\n", e) }}
 	ctx := identity.WithCaller(context.Background(), &identity.Caller{Issuer: "https://idp", Subject: "u1"})
 	res, err := a.Run(ctx, "s", "go")
 	if err != nil {

@@ -162,7 +162,7 @@ func TestAgentEnforces(t *testing.T) {
 	)
 	var decisions []agent.ToolAuthorized
 	a := &agent.Agent{Model: m, Tools: bankTools(&runs), Authorizer: mustEngine(t, bankPolicies, bankOptions()),
-		OnEvent: func(e agent.Event) {
+		OnEvent: func(e agent.RunEvent) {
 			if d, ok := e.(agent.ToolAuthorized); ok {
 				decisions = append(decisions, d)
 			}

@@ -493,11 +493,11 @@ func TestModelFailure(t *testing.T) {
 
 func TestGuardrailBlocked(t *testing.T) {
 	a := newAgent(echo())
-	a.Guardrail = agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Verdict, error) {
+	a.Guardrail = agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Intervention, error) {
 		if stage == agent.StageInput && strings.Contains(text, "stocks") {
-			return agent.Verdict{Blocked: true, Message: "No investment advice."}, nil
+			return agent.Intervention{Blocked: true, Message: "No investment advice."}, nil
 		}
-		return agent.Verdict{}, nil
+		return agent.Intervention{}, nil
 	})
 	_, _, c := start(t, a, serve.Options{})
 	out, err := c.Invoke(context.Background(), sid("guard"), serve.InvocationRequest{Prompt: "Which stocks?"})
@@ -557,11 +557,11 @@ func TestStreamKeepsGuardrailMasking(t *testing.T) {
 	a := newAgent(funcModel(func(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
 		return &bedrockkit.Response{Message: bedrockkit.AssistantText("your account is HV-1234-5678-90"), StopReason: bedrockkit.StopEndTurn}, nil
 	}))
-	a.Guardrail = agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Verdict, error) {
+	a.Guardrail = agent.GuardFunc(func(ctx context.Context, stage agent.Stage, text string) (agent.Intervention, error) {
 		if stage == agent.StageOutput && strings.Contains(text, "HV-1234") {
-			return agent.Verdict{Text: strings.ReplaceAll(text, "HV-1234-5678-90", "HV-****-****-90")}, nil
+			return agent.Intervention{Text: strings.ReplaceAll(text, "HV-1234-5678-90", "HV-****-****-90")}, nil
 		}
-		return agent.Verdict{}, nil
+		return agent.Intervention{}, nil
 	})
 	_, srv, _ := start(t, a, serve.Options{})
 	resp := post(t, srv, sid("mask"), `{"prompt":"account?"}`, map[string]string{"Accept": "text/event-stream"})

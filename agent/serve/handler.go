@@ -519,7 +519,7 @@ func (v *invocation) tracing(ctx context.Context) (context.Context, *agentotel.R
 // invoke runs the invocation to its end and returns the JSON reply.
 func (v *invocation) invoke(ctx context.Context) (*InvocationResponse, error) {
 	ctx, tr := v.tracing(ctx)
-	var res *agent.Result
+	var res *agent.RunResult
 	var err error
 	if v.req.Resume != nil {
 		var p *agent.Pending
@@ -545,7 +545,7 @@ func (v *invocation) invoke(ctx context.Context) (*InvocationResponse, error) {
 	return v.response(res, StatusSuccess), nil
 }
 
-func (v *invocation) response(res *agent.Result, status string) *InvocationResponse {
+func (v *invocation) response(res *agent.RunResult, status string) *InvocationResponse {
 	return &InvocationResponse{SessionID: v.sessionID, Status: status, Output: res.Output, StopReason: string(res.StopReason),
 		Usage: usageOf(res.Usage), Iterations: res.Iterations, Pending: pendingOf(res.Pending)}
 }
@@ -553,7 +553,7 @@ func (v *invocation) response(res *agent.Result, status string) *InvocationRespo
 // stream runs the invocation as server-sent events and returns the HTTP
 // status sent.
 func (v *invocation) stream(ctx context.Context, w http.ResponseWriter) int {
-	var events func(yield func(agent.Event, error) bool)
+	var events func(yield func(agent.RunEvent, error) bool)
 	ctx, tr := v.tracing(ctx)
 	if v.req.Resume != nil {
 		p, ds, err := v.pending(ctx)

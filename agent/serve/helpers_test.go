@@ -29,8 +29,8 @@ func (f funcModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bedr
 	return f(ctx, req)
 }
 
-func (f funcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (f funcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		resp, err := f(ctx, req)
 		if err != nil {
 			yield(nil, err)

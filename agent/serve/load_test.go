@@ -40,7 +40,7 @@ func (m *timedModel) Generate(ctx context.Context, req *bedrockkit.Request) (*be
 	return resp, err
 }
 
-func (m *timedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
+func (m *timedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
 	return m.inner.Stream(ctx, req)
 }
 

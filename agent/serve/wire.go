@@ -245,9 +245,9 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // eventOf converts an agent event; ok is false for events not streamed
 // (Observation, Failure, Finished and Paused, which the handler turns
 // into the final event itself).
-func eventOf(ev agent.Event, exposeTools bool) (InvocationEvent, bool) {
+func eventOf(ev agent.RunEvent, exposeTools bool) (InvocationEvent, bool) {
 	switch e := ev.(type) {
-	case agent.TextDelta:
+	case agent.ModelText:
 		return InvocationEvent{Type: "text_delta", Iteration: e.Iteration, Text: e.Text}, true
 	case agent.ModelCalled:
 		u := usageOf(e.Usage)

@@ -230,17 +230,17 @@ const maxSpans = 1000
 // usage under ModelID. Cases without what a metric needs (tool calls for
 // tool-level evaluators, an answer for trace-level ones) are
 // eval.ErrNotApplicable.
-func (j *Judge) Judge(ctx context.Context, metric string, c eval.Case, out *eval.Output) (eval.Verdict, error) {
+func (j *Judge) Judge(ctx context.Context, metric string, c eval.Case, out *eval.Output) (eval.Judgment, error) {
 	level, ok := j.levels[metric]
 	if !ok {
-		return eval.Verdict{}, fmt.Errorf("agentcore: no evaluator %q (Completeness has none in AgentCore; judge it with eval.NewModelJudge): %w", metric, bedrockkit.ErrUnsupported)
+		return eval.Judgment{}, fmt.Errorf("agentcore: no evaluator %q (Completeness has none in AgentCore; judge it with eval.NewModelJudge): %w", metric, bedrockkit.ErrUnsupported)
 	}
 	if out == nil {
 		out = &eval.Output{}
 	}
 	s := j.buildSession(c, out, level == LevelTrace)
 	if len(s.docs) > maxSpans {
-		return eval.Verdict{}, fmt.Errorf("agentcore: the case makes %d span documents; Evaluate takes at most %d: %w", len(s.docs), maxSpans, bedrockkit.ErrInvalidInput)
+		return eval.Judgment{}, fmt.Errorf("agentcore: the case makes %d span documents; Evaluate takes at most %d: %w", len(s.docs), maxSpans, bedrockkit.ErrInvalidInput)
 	}
 	in := &bedrockagentcore.EvaluateInput{EvaluatorId: aws.String(metric), EvaluationInput: &types.EvaluationInputMemberSessionSpans{Value: s.docs}}
 	ref := types.EvaluationReferenceInput{}
@@ -248,7 +248,7 @@ func (j *Judge) Judge(ctx context.Context, metric string, c eval.Case, out *eval
 	switch level {
 	case LevelTrace:
 		if strings.TrimSpace(out.Answer) == "" {
-			return eval.Verdict{}, fmt.Errorf("%w: %s needs an answer", eval.ErrNotApplicable, metric)
+			return eval.Judgment{}, fmt.Errorf("%w: %s needs an answer", eval.ErrNotApplicable, metric)
 		}
 		in.EvaluationTarget = &types.EvaluationTargetMemberTraceIds{Value: []string{s.trace}}
 		ref.Context = &types.ContextMemberSpanContext{Value: types.SpanContext{SessionId: aws.String(s.id), TraceId: aws.String(s.trace)}}
@@ -269,7 +269,7 @@ func (j *Judge) Judge(ctx context.Context, metric string, c eval.Case, out *eval
 		}
 	case LevelToolCall:
 		if len(s.toolSpans) == 0 {
-			return eval.Verdict{}, fmt.Errorf("%w: %s needs tool calls", eval.ErrNotApplicable, metric)
+			return eval.Judgment{}, fmt.Errorf("%w: %s needs tool calls", eval.ErrNotApplicable, metric)
 		}
 		for i := 0; i < len(s.toolSpans); i += 10 {
 			targets = append(targets, s.toolSpans[i:min(i+10, len(s.toolSpans))])
@@ -278,7 +278,7 @@ func (j *Judge) Judge(ctx context.Context, metric string, c eval.Case, out *eval
 	if ref.Context != nil && (ref.ExpectedResponse != nil || len(ref.Assertions) > 0 || ref.ExpectedTrajectory != nil) {
 		in.EvaluationReferenceInputs = []types.EvaluationReferenceInput{ref}
 	}
-	v := eval.Verdict{Metric: metric, Judge: "agentcore"}
+	v := eval.Judgment{Metric: metric, Judge: "agentcore"}
 	var usage bedrockkit.Usage
 	var sum float64
 	var n int

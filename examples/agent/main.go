@@ -112,7 +112,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		Instructions: "You are a shop's support assistant. Use the order_status tool to answer questions about orders. Be brief.",
 		Tools:        []*agent.Tool{lookup},
 		Limits:       agent.Limits{MaxIterations: 5},
-		OnEvent:      func(ev agent.Event) { trace(out, ev) },
+		OnEvent:      func(ev agent.RunEvent) { trace(out, ev) },
 	}
 	fmt.Fprintln(out, "User:", question)
 	res, err := a.Run(ctx, "session-1", question)
@@ -133,7 +133,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 }
 
 // trace prints one agent event.
-func trace(out io.Writer, ev agent.Event) {
+func trace(out io.Writer, ev agent.RunEvent) {
 	switch e := ev.(type) {
 	case agent.ModelCalled:
 		if e.Err != nil {

@@ -186,7 +186,7 @@ func converse(ctx context.Context, out io.Writer, model bedrockkit.Model, b *ban
 			"Amounts are in EUR. If a call is denied, tell the user plainly that it is not permitted; do not retry it.",
 		Tools:      b.tools(),
 		Authorizer: engine,
-		OnEvent: func(ev agent.Event) {
+		OnEvent: func(ev agent.RunEvent) {
 			switch e := ev.(type) {
 			case agent.ToolAuthorized:
 				fmt.Fprintf(out, "    [policy] %s(%s): %s\n", e.Call.Name, e.Call.Input, decisionLine(e.Decision, e.Err))

@@ -76,7 +76,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	guard := agent.FromGuardrail(g)
+	guard := g
 	tools := map[string]*agent.Tool{}
 	for _, t := range pool.Tools() {
 		tools[t.Name()] = t
@@ -89,7 +89,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 
 // call runs a tool as the agent would, guardrail included, and returns
 // the text the model would read.
-func call(ctx context.Context, out io.Writer, tools map[string]*agent.Tool, guard agent.Guard, name string, args map[string]any) (string, error) {
+func call(ctx context.Context, out io.Writer, tools map[string]*agent.Tool, guard guardrail.Guard, name string, args map[string]any) (string, error) {
 	in, _ := json.Marshal(args)
 	fmt.Fprintf(out, "\n--- %s %s\n", name, in)
 	parts, err := tools[name].Call(ctx, in)
@@ -97,7 +97,7 @@ func call(ctx context.Context, out io.Writer, tools map[string]*agent.Tool, guar
 		return "", err
 	}
 	text := bedrockkit.Message{Parts: parts}.Text()
-	v, err := guard.Check(ctx, agent.StageToolResult, text)
+	v, err := agent.GuardText(ctx, guard, agent.StageToolResult, text)
 	if err != nil {
 		return "", err
 	}
@@ -111,7 +111,7 @@ func call(ctx context.Context, out io.Writer, tools map[string]*agent.Tool, guar
 
 var feeRow = regexp.MustCompile(`(?m)^International wire transfer\s+(.+)$`)
 
-func offline(ctx context.Context, out io.Writer, siteURL string, tools map[string]*agent.Tool, guard agent.Guard) error {
+func offline(ctx context.Context, out io.Writer, siteURL string, tools map[string]*agent.Tool, guard guardrail.Guard) error {
 	fmt.Fprintln(out, "No model is configured (run with -bedrock for one), so this run calls the browser tools directly")
 	fmt.Fprintln(out, "as a model would. The pages are loaded and read by a real headless Chromium.")
 	fmt.Fprintln(out)
@@ -154,7 +154,7 @@ func offline(ctx context.Context, out io.Writer, siteURL string, tools map[strin
 }
 
 // withModel lets a Bedrock model answer with the browser tools.
-func withModel(ctx context.Context, out io.Writer, o options, siteURL string, tools []*agent.Tool, guard agent.Guard) error {
+func withModel(ctx context.Context, out io.Writer, o options, siteURL string, tools []*agent.Tool, guard guardrail.Guard) error {
 	client, err := bedrockkit.NewRuntimeClient(ctx, bedrockkit.RuntimeClientOptions{Endpoint: o.endpoint})
 	if err != nil {
 		return fmt.Errorf("%w\nSet AWS credentials and AWS_REGION, or run without -bedrock", err)
@@ -172,7 +172,7 @@ func withModel(ctx context.Context, out io.Writer, o options, siteURL string, to
 		Tools:     tools,
 		Guardrail: guard,
 		Limits:    agent.Limits{MaxIterations: 10},
-		OnEvent: func(ev agent.Event) {
+		OnEvent: func(ev agent.RunEvent) {
 			switch e := ev.(type) {
 			case agent.ToolCalled:
 				fmt.Fprintf(out, "--- the model called %s %s\n", e.Call.Name, e.Call.Input)

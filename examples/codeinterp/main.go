@@ -221,7 +221,7 @@ func withModel(ctx context.Context, out io.Writer, o options, tool *agent.Tool) 
 			"Use the run_code tool for every number you report: never do arithmetic yourself. Answer briefly, with a small table.",
 		Tools:   []*agent.Tool{tool},
 		Limits:  agent.Limits{MaxIterations: 8},
-		OnEvent: func(ev agent.Event) { trace(out, ev) },
+		OnEvent: func(ev agent.RunEvent) { trace(out, ev) },
 	}
 	fmt.Fprintln(out, "User:", question)
 	res, err := a.Run(ctx, "customer-C-1001", question)
@@ -233,7 +233,7 @@ func withModel(ctx context.Context, out io.Writer, o options, tool *agent.Tool) 
 	return nil
 }
 
-func trace(out io.Writer, ev agent.Event) {
+func trace(out io.Writer, ev agent.RunEvent) {
 	e, ok := ev.(agent.ToolCalled)
 	if !ok {
 		return

@@ -119,7 +119,7 @@ func run(ctx context.Context, out io.Writer) error {
 }
 
 // reasons summarises which policies fired.
-func reasons(res *guardrail.Result) string {
+func reasons(res *guardrail.Verdict) string {
 	var r []string
 	for _, a := range res.Assessments {
 		if a.SensitiveInformationPolicy != nil {

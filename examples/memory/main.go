@@ -137,9 +137,9 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	if err != nil {
 		return err
 	}
-	assistant := &agent.Agent{Name: "harborview", Model: chat, LongTerm: keeper, Guardrail: agent.FromGuardrail(guard),
+	assistant := &agent.Agent{Name: "harborview", Model: chat, LongTerm: keeper, Guardrail: guard,
 		Instructions: "You are Harborview Bank's assistant. Be brief.",
-		OnEvent: func(e agent.Event) {
+		OnEvent: func(e agent.RunEvent) {
 			switch e := e.(type) {
 			case agent.MemoryRecalled:
 				for _, r := range e.Recollections {

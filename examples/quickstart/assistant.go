@@ -96,7 +96,7 @@ func (t *tracer) printf(format string, args ...any) {
 }
 
 // event prints one agent event.
-func (t *tracer) event(ev agent.Event) {
+func (t *tracer) event(ev agent.RunEvent) {
 	switch e := ev.(type) {
 	case agent.ModelCalled:
 		if e.Err != nil {
@@ -130,7 +130,7 @@ type tracedGuard struct {
 	t *tracer
 }
 
-func (g tracedGuard) Assess(ctx context.Context, src guardrail.Source, content ...guardrail.Content) (*guardrail.Result, error) {
+func (g tracedGuard) Assess(ctx context.Context, src guardrail.Source, content ...guardrail.Content) (*guardrail.Verdict, error) {
 	res, err := g.Guard.Assess(ctx, src, content...)
 	if err == nil && res.Action != guardrail.OutcomeNone {
 		g.t.printf("    [guardrail] %s %s\n", strings.ToLower(string(src)), describe(res))
@@ -140,7 +140,7 @@ func (g tracedGuard) Assess(ctx context.Context, src guardrail.Source, content .
 
 // describe says what the guardrail did and why: "BLOCKED (...) -> message"
 // or "masked (...) -> text".
-func describe(res *guardrail.Result) string {
+func describe(res *guardrail.Verdict) string {
 	out := ""
 	if len(res.Outputs) > 0 {
 		out = res.Outputs[0].Text
@@ -152,7 +152,7 @@ func describe(res *guardrail.Result) string {
 }
 
 // reasons lists the policies that fired.
-func reasons(res *guardrail.Result) string {
+func reasons(res *guardrail.Verdict) string {
 	var r []string
 	for _, a := range res.Assessments {
 		if a.TopicPolicy != nil {
@@ -184,7 +184,7 @@ func runAssistant(ctx context.Context, out io.Writer, o options, base *kb.Knowle
 	fmt.Fprintln(out, "=== The customer-service assistant ===")
 	fmt.Fprintln(out)
 	lookup, summary := bankTools()
-	policies := agent.KnowledgeBase{
+	policies := agent.KnowledgeBaseTool{
 		Name:            "bank_policies",
 		Description:     "Search Harborview Bank's policy and product documents (fees, lost cards, disputes, privacy, products).",
 		Retriever:       agent.FromKnowledgeBase(base, nil),
@@ -225,7 +225,7 @@ func runAssistant(ctx context.Context, out io.Writer, o options, base *kb.Knowle
 		Model:          guarded,
 		Instructions:   instructions,
 		Tools:          []*agent.Tool{lookup, summary},
-		KnowledgeBases: []agent.KnowledgeBase{policies},
+		KnowledgeBases: []agent.KnowledgeBaseTool{policies},
 		Limits:         agent.Limits{MaxIterations: 6},
 		OnEvent:        tr.event,
 	}
@@ -306,7 +306,7 @@ func printTokens(out io.Writer, snap pricing.Snapshot, modelID string) error {
 // runs without one: the tools, the knowledge-base search, the guardrail and
 // the price table.
 func offlineAssistant(ctx context.Context, out io.Writer, o options, guard *guardrail.Local, catalog *pricing.Catalog,
-	lookup, summary *agent.Tool, policies agent.KnowledgeBase) error {
+	lookup, summary *agent.Tool, policies agent.KnowledgeBaseTool) error {
 	fmt.Fprintln(out, "No model is configured, so the agent conversation is skipped: deciding which tool to call")
 	fmt.Fprintln(out, "and writing the reply needs a language model, and this example does not fake one.")
 	fmt.Fprintln(out, "To run it, configure a model in one of two ways.")
@@ -379,7 +379,7 @@ func offlineAssistant(ctx context.Context, out io.Writer, o options, guard *guar
 	req := &bedrockkit.Request{
 		System:   []bedrockkit.Part{bedrockkit.Text{Text: instructions}},
 		Messages: []bedrockkit.Message{bedrockkit.UserText(conversations[0].turns[0])},
-		Tools:    []bedrockkit.Tool{lookup.Definition(), summary.Definition(), policies.Tool().Definition()},
+		Tools:    []bedrockkit.ToolSpec{lookup.Definition(), summary.Definition(), policies.Tool().Definition()},
 	}
 	inTokens := pricing.EstimateRequest(req, chunk.CL100K().Count)
 	const outTokens = 150 // a tool call or a short reply

@@ -136,7 +136,7 @@ func run(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-func printResults(out io.Writer, res []kb.Result) {
+func printResults(out io.Writer, res []kb.RetrievalResult) {
 	for i, r := range res {
 		text := []rune(strings.Join(strings.Fields(r.Text), " "))
 		if len(text) > 60 {

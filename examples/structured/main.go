@@ -121,7 +121,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 				fmt.Fprintf(out, "   invalid: %s\n   -> sent back to the model for repair\n", oe.Details())
 			}
 			answer.Reset()
-		case bedrockkit.Metadata:
+		case bedrockkit.StreamMetadata:
 			final = &bedrockkit.Response{Usage: e.Usage}
 		case bedrockkit.OutputValue:
 			fmt.Fprintf(out, "   validated: %s\n", e.Value)

@@ -160,7 +160,7 @@ func ragChecks(ctx context.Context, c *checker) error {
 	return nil
 }
 
-func ids(res []kb.Result) []string {
+func ids(res []kb.RetrievalResult) []string {
 	var out []string
 	for _, r := range res {
 		out = append(out, r.DocumentID)
@@ -212,7 +212,7 @@ func agentChecks(ctx context.Context, c *checker) error {
 	)
 	a = &agent.Agent{Model: model, Tools: []*agent.Tool{balance}}
 	var invalid bool
-	a.OnEvent = func(ev agent.Event) {
+	a.OnEvent = func(ev agent.RunEvent) {
 		if tc, ok := ev.(agent.ToolCalled); ok && tc.Invalid {
 			invalid = true
 		}

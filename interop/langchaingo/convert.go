@@ -710,7 +710,7 @@ func fromLCOptions(o *llms.CallOptions, req *bedrockkit.Request) error {
 			}
 			schema = b
 		}
-		req.Tools = append(req.Tools, bedrockkit.Tool{Name: d.Name, Description: d.Description, InputSchema: schema})
+		req.Tools = append(req.Tools, bedrockkit.ToolSpec{Name: d.Name, Description: d.Description, InputSchema: schema})
 	}
 	switch c := o.ToolChoice.(type) {
 	case nil:

@@ -21,7 +21,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
-var balanceTool = bedrockkit.Tool{
+var balanceTool = bedrockkit.ToolSpec{
 	Name:        "get_balance",
 	Description: "Balance of an account",
 	InputSchema: json.RawMessage(`{"type":"object","properties":{"account":{"type":"string"}},"required":["account"]}`),
@@ -53,7 +53,7 @@ func TestFromLLMFakeGenerateAndStream(t *testing.T) {
 			t.Fatalf("delta %q", d.Text)
 		}
 	}
-	if want := []string{"TextDelta", "Stop", "Metadata"}; !reflect.DeepEqual(kinds, want) {
+	if want := []string{"TextDelta", "Stop", "StreamMetadata"}; !reflect.DeepEqual(kinds, want) {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}
 }
@@ -70,7 +70,7 @@ func TestFromLLMOpenAIToolRoundTrip(t *testing.T) {
 	req := &bedrockkit.Request{
 		System:      []bedrockkit.Part{bedrockkit.Text{Text: "You are a bank."}, bedrockkit.CachePoint{}},
 		Messages:    []bedrockkit.Message{bedrockkit.UserText("balance of A-1?")},
-		Tools:       []bedrockkit.Tool{balanceTool},
+		Tools:       []bedrockkit.ToolSpec{balanceTool},
 		ToolChoice:  bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceTool, Name: "get_balance"},
 		MaxTokens:   100,
 		Temperature: &temp,
@@ -121,7 +121,7 @@ func TestFromLLMOpenAIStreamText(t *testing.T) {
 	srv.push(sseReply(textChunk("Hel"), textChunk("lo, "), textChunk("world"), finishChunk("length"), usageChunk(12, 3, 0)))
 	m := lcgo.FromLLM(srv.llm(t), nil)
 	var deltas []string
-	resp, err := bedrockkit.Collect(func(yield func(bedrockkit.Event, error) bool) {
+	resp, err := bedrockkit.Collect(func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for ev, err := range m.Stream(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}}) {
 			if d, ok := ev.(bedrockkit.TextDelta); ok {
 				deltas = append(deltas, d.Text)
@@ -157,7 +157,7 @@ func TestFromLLMOpenAIStreamToolCall(t *testing.T) {
 	var text strings.Builder
 	var done []bedrockkit.ToolCall
 	var stop bedrockkit.StopReason
-	for ev, err := range m.Stream(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("balance B-2")}, Tools: []bedrockkit.Tool{balanceTool}}) {
+	for ev, err := range m.Stream(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("balance B-2")}, Tools: []bedrockkit.ToolSpec{balanceTool}}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +200,7 @@ func TestFromLLMErrors(t *testing.T) {
 	srv := newFakeOpenAI(t)
 	srv.push(jsonReply(`{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"get_balance","arguments":"{not json"}}]}`, "tool_calls", `{}`))
 	m := lcgo.FromLLM(srv.llm(t), nil)
-	_, err := m.Generate(ctx, &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}, Tools: []bedrockkit.Tool{balanceTool}})
+	_, err := m.Generate(ctx, &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}, Tools: []bedrockkit.ToolSpec{balanceTool}})
 	if !errors.Is(err, bedrockkit.ErrModelError) {
 		t.Fatalf("invalid tool JSON: %v", err)
 	}
@@ -268,9 +268,9 @@ func TestNewLLMTools(t *testing.T) {
 }
 
 func TestNewLLMStreaming(t *testing.T) {
-	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Events: []bedrockkit.Event{
+	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Events: []bedrockkit.StreamEvent{
 		bedrockkit.TextDelta{Text: "Hello"}, bedrockkit.TextDelta{Text: ", you"},
-		bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, bedrockkit.Metadata{Usage: bedrockkit.Usage{InputTokens: 3, OutputTokens: 2}},
+		bedrockkit.Stop{Reason: bedrockkit.StopEndTurn}, bedrockkit.StreamMetadata{Usage: bedrockkit.Usage{InputTokens: 3, OutputTokens: 2}},
 	}}, bedrockkittest.TextStep("never reached"))
 	llm := lcgo.NewLLM(sm, nil)
 	var chunks []string
@@ -314,7 +314,7 @@ func TestRoundTrip(t *testing.T) {
 	m := lcgo.FromLLM(lcgo.NewLLM(sm, nil), nil)
 	resp, err := m.Generate(context.Background(), &bedrockkit.Request{
 		Messages: []bedrockkit.Message{{Role: bedrockkit.RoleUser, Parts: []bedrockkit.Part{bedrockkit.Text{Text: "see"}, bedrockkit.Image{Format: bedrockkit.ImagePNG, Bytes: []byte{1, 2, 3}}}}},
-		Tools:    []bedrockkit.Tool{balanceTool},
+		Tools:    []bedrockkit.ToolSpec{balanceTool},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -457,7 +457,7 @@ func (a anthropicShaped) Call(ctx context.Context, p string, o ...llms.CallOptio
 
 func TestFromLLMMergesContentBlocks(t *testing.T) {
 	m := lcgo.FromLLM(anthropicShaped{}, nil)
-	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("balance?")}, Tools: []bedrockkit.Tool{balanceTool}}
+	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("balance?")}, Tools: []bedrockkit.ToolSpec{balanceTool}}
 	want := []bedrockkit.Part{
 		bedrockkit.Reasoning{Text: "need the balance", Signature: "sig1"},
 		bedrockkit.Text{Text: "Let me check."},

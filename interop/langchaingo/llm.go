@@ -64,7 +64,7 @@ func (l *LLM) GenerateContent(ctx context.Context, messages []llms.MessageConten
 	}
 	req.System = append(req.System, system...)
 	req.Messages = append(append([]bedrockkit.Message(nil), l.base.Messages...), msgs...)
-	req.Tools = append([]bedrockkit.Tool(nil), l.base.Tools...)
+	req.Tools = append([]bedrockkit.ToolSpec(nil), l.base.Tools...)
 	base := req
 	if err := fromLCOptions(&o, &req); err != nil {
 		return nil, err
@@ -95,8 +95,8 @@ func (l *LLM) GenerateContent(ctx context.Context, messages []llms.MessageConten
 
 // forward passes text and reasoning deltas to the langchaingo callbacks; a
 // callback error ends the stream with that error.
-func forward(ctx context.Context, s func(func(bedrockkit.Event, error) bool), o *llms.CallOptions) func(func(bedrockkit.Event, error) bool) {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func forward(ctx context.Context, s func(func(bedrockkit.StreamEvent, error) bool), o *llms.CallOptions) func(func(bedrockkit.StreamEvent, error) bool) {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for ev, err := range s {
 			if err == nil {
 				var cbErr error

@@ -163,8 +163,8 @@ func (m *lcModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bedro
 var errStopped = errors.New("langchaingo: stream consumer stopped")
 
 // Stream calls the langchaingo model with a streaming callback.
-func (m *lcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (m *lcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		msgs, opts, err := m.prepare(req)
 		if err != nil {
 			yield(nil, err)
@@ -226,7 +226,7 @@ func (m *lcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2
 			yield(nil, err)
 			return
 		}
-		var events []bedrockkit.Event
+		var events []bedrockkit.StreamEvent
 		if rest, ok := strings.CutPrefix(resp.Message.Text(), sent.String()); ok && rest != "" {
 			events = append(events, bedrockkit.TextDelta{Index: textBlock, Text: rest})
 		}
@@ -244,7 +244,7 @@ func (m *lcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2
 			rest = ""
 		}
 		if rest != "" || signature != "" {
-			events = append([]bedrockkit.Event{bedrockkit.ReasoningDelta{Index: 0, Text: rest, Signature: signature}}, events...)
+			events = append([]bedrockkit.StreamEvent{bedrockkit.ReasoningDelta{Index: 0, Text: rest, Signature: signature}}, events...)
 		}
 		block := textBlock + 1
 		for _, p := range resp.Message.Parts {
@@ -257,7 +257,7 @@ func (m *lcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2
 				block++
 			}
 		}
-		events = append(events, bedrockkit.Stop{Reason: resp.StopReason}, bedrockkit.Metadata{Usage: resp.Usage, Latency: resp.Latency})
+		events = append(events, bedrockkit.Stop{Reason: resp.StopReason}, bedrockkit.StreamMetadata{Usage: resp.Usage, Latency: resp.Latency})
 		for _, ev := range events {
 			if !yield(ev, nil) {
 				return

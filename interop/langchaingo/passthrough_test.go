@@ -123,7 +123,7 @@ func TestFromLLMDropsOrRefuses(t *testing.T) {
 	cases := map[string]*bedrockkit.Request{
 		"reasoning":        {Messages: reasoning},
 		"guardrail":        {Messages: reasoning[:1], Guardrail: &bedrockkit.GuardrailConfig{ID: "g", Version: "1"}},
-		"tool cache":       {Messages: reasoning[:1], Tools: []bedrockkit.Tool{balanceTool}, ToolCache: &bedrockkit.CachePoint{}},
+		"tool cache":       {Messages: reasoning[:1], Tools: []bedrockkit.ToolSpec{balanceTool}, ToolCache: &bedrockkit.CachePoint{}},
 		"unknown extra":    {Messages: reasoning[:1], Extra: map[string]any{"inferenceConfig": map[string]any{"topK": 5}}},
 		"other beta":       {Messages: reasoning[:1], Extra: map[string]any{"anthropic_beta": []string{"context-1m-2025-08-07"}}},
 		"system cache":     {System: []bedrockkit.Part{bedrockkit.Text{Text: "sys"}, bedrockkit.CachePoint{}}, Messages: reasoning[:1]},
@@ -216,8 +216,8 @@ func TestFromLLMStreamsReasoning(t *testing.T) {
 			{Content: "Let me check.", StopReason: "end_turn"},
 		}},
 	}
-	var events []bedrockkit.Event
-	resp, err := bedrockkit.Collect(func(yield func(bedrockkit.Event, error) bool) {
+	var events []bedrockkit.StreamEvent
+	resp, err := bedrockkit.Collect(func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for ev, err := range lcgo.FromLLM(llm, nil).Stream(context.Background(), userReq(nil)) {
 			events = append(events, ev)
 			if !yield(ev, err) {
@@ -228,7 +228,7 @@ func TestFromLLMStreamsReasoning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantStart := []bedrockkit.Event{
+	wantStart := []bedrockkit.StreamEvent{
 		bedrockkit.ReasoningDelta{Text: "The user "},
 		bedrockkit.ReasoningDelta{Text: "wants a balance."},
 		bedrockkit.TextDelta{Index: 1, Text: "Let me "},
@@ -268,7 +268,7 @@ func TestFromLLMOpenAIStreamReasoning(t *testing.T) {
 	srv.push(sseReply(reasoningChunk("Two plus "), reasoningChunk("two is four."), textChunk("4"), finishChunk("stop"), usageChunk(9, 7, 0)))
 	m := lcgo.FromLLM(srv.llm(t), nil)
 	var kinds []string
-	resp, err := bedrockkit.Collect(func(yield func(bedrockkit.Event, error) bool) {
+	resp, err := bedrockkit.Collect(func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for ev, err := range m.Stream(context.Background(), userReq(nil)) {
 			kinds = append(kinds, reflect.TypeOf(ev).Name())
 			if !yield(ev, err) {
@@ -279,7 +279,7 @@ func TestFromLLMOpenAIStreamReasoning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"ReasoningDelta", "ReasoningDelta", "TextDelta", "Stop", "Metadata"}; !reflect.DeepEqual(kinds, want) {
+	if want := []string{"ReasoningDelta", "ReasoningDelta", "TextDelta", "Stop", "StreamMetadata"}; !reflect.DeepEqual(kinds, want) {
 		t.Fatalf("events %v, want %v", kinds, want)
 	}
 	want := []bedrockkit.Part{bedrockkit.Reasoning{Text: "Two plus two is four."}, bedrockkit.Text{Text: "4"}}

@@ -12,7 +12,7 @@ import (
 // Searcher is what NewRetriever needs: *kb.KnowledgeBase and kb/bedrockkb's
 // remote knowledge base both have this method.
 type Searcher interface {
-	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.Result, error)
+	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error)
 }
 
 // Metadata keys NewRetriever adds to each document, next to the chunk's own

@@ -296,7 +296,7 @@ func (v *VectorStore) AddDocuments(ctx context.Context, docs []schema.Document, 
 		ids = append(ids, id)
 		chunks := []chunk.Chunk{{Text: d.PageContent, Parent: -1}}
 		if v.chunker != nil {
-			chunks, err = v.chunker.Chunk(ctx, chunk.Document{Text: d.PageContent, Metadata: md})
+			chunks, err = v.chunker.Chunk(ctx, chunk.ParsedDocument{Text: d.PageContent, Metadata: md})
 			if err != nil {
 				return nil, fmt.Errorf("document %d: %w", i, err)
 			}

@@ -76,7 +76,7 @@ func metadataValue(v any, list bool) (any, string) {
 	return nil, fmt.Sprintf("a %s is not a value a kb.Store holds; use a string, bool, number or a slice of those (encode structured values as a JSON string)", rv.Kind())
 }
 
-var filterOps = map[kb.Op]bool{
+var filterOps = map[kb.FilterOp]bool{
 	kb.OpEquals: true, kb.OpNotEquals: true, kb.OpGreaterThan: true, kb.OpGreaterThanOrEquals: true,
 	kb.OpLessThan: true, kb.OpLessThanOrEquals: true, kb.OpIn: true, kb.OpNotIn: true,
 	kb.OpStartsWith: true, kb.OpListContains: true, kb.OpStringContains: true,
@@ -110,7 +110,7 @@ func parseFilters(x any) (*kb.Filter, error) {
 		}
 		if len(x) == 1 {
 			for k := range x {
-				if filterOps[kb.Op(k)] {
+				if filterOps[kb.FilterOp(k)] {
 					b, err := json.Marshal(x)
 					if err != nil {
 						return nil, fmt.Errorf("%w: the filter map does not encode as JSON: %v", ErrUnsupportedFilter, err)

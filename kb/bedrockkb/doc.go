@@ -7,14 +7,14 @@
 //	res, err := r.Query(ctx, bedrockkb.Request{
 //		Query:           "how are card fees charged?",
 //		NumberOfResults: 10,
-//		SearchType:      bedrockkb.Hybrid,
+//		SearchType:      kb.Hybrid,
 //		Filter:          &f, // a kb.Filter
 //	})
 //
 // A kb.Filter is translated to the SDK's RetrievalFilter union
 // (TranslateFilter), so the same filter value works against the local
 // stores and against Bedrock. Retrieve has the signature of
-// kb.KnowledgeBase.Retrieve (kb.RetrieveOptions in, kb.Result out), so the
+// kb.KnowledgeBase.Retrieve (kb.RetrieveOptions in, kb.RetrievalResult out), so the
 // two are interchangeable behind an interface; Query takes a Request with
 // every Bedrock option and returns this package's Result. Requests are
 // validated before they are sent

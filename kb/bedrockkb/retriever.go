@@ -25,18 +25,6 @@ type Client interface {
 
 var _ Client = (*bedrockagentruntime.Client)(nil)
 
-// SearchType overrides the knowledge base's search type.
-type SearchType string
-
-// Search types. The zero value lets Bedrock choose.
-const (
-	// Semantic searches by vector only.
-	Semantic SearchType = "SEMANTIC"
-	// Hybrid combines vector and keyword search; only vector stores with a
-	// filterable text field support it (e.g. OpenSearch Serverless).
-	Hybrid SearchType = "HYBRID"
-)
-
 // Reranking asks Bedrock to rerank the results with a reranker model.
 type Reranking struct {
 	// ModelARN is the reranker model's ARN, such as
@@ -54,39 +42,32 @@ type Reranking struct {
 	AdditionalModelRequestFields map[string]any
 }
 
-// Request is one retrieval.
-type Request struct {
+// QueryRequest is one retrieval.
+type QueryRequest struct {
 	// Query is the text to search for. Required.
 	Query string
 	// NumberOfResults is how many results to return, 1..100 (default 5).
 	// Retrieve follows nextToken until it has them or Bedrock has no more.
 	NumberOfResults int
-	// SearchType overrides the knowledge base's search type; "" keeps it.
-	SearchType SearchType
+	// SearchType overrides the knowledge base's search type: kb.Semantic
+	// or kb.Hybrid (only vector stores with a filterable text field, such
+	// as OpenSearch Serverless, support it); "" lets Bedrock choose.
+	// Bedrock offers no keyword-only search.
+	SearchType kb.SearchType
 	// Filter restricts the results by metadata; nil means no filter.
 	Filter *kb.Filter
 	// Reranking, when set, reranks the results with a Bedrock reranker model.
 	Reranking *Reranking
 }
 
-// Location says where a result's source document is.
-type Location struct {
-	// Type is Bedrock's location type: S3, WEB, CONFLUENCE, SALESFORCE,
-	// SHAREPOINT, CUSTOM, KENDRA, SQL, ...
-	Type string
-	// URI is the location's address: the S3 URI, the URL, the custom
-	// document ID or the SQL query, whichever the type has.
-	URI string
-}
-
-// Result is one retrieved chunk.
-type Result struct {
+// RetrievedChunk is one retrieved chunk.
+type RetrievedChunk struct {
 	// Text is the chunk's text.
 	Text string
 	// Score is Bedrock's relevance score (higher is more relevant).
 	Score float64
 	// Location is where the chunk's document is.
-	Location Location
+	Location kb.Location
 	// Metadata are the chunk's attributes, including Bedrock's
 	// x-amz-bedrock-kb-* keys: string, bool, float64, []any or map[string]any.
 	Metadata map[string]any
@@ -121,12 +102,12 @@ func (r *Retriever) KnowledgeBaseID() string { return r.id }
 // Query runs req and returns up to req.NumberOfResults results, best
 // first, following nextToken across pages. It exposes every Bedrock option;
 // Retrieve is the same call shaped like kb.KnowledgeBase.Retrieve.
-func (r *Retriever) Query(ctx context.Context, req Request) ([]Result, error) {
+func (r *Retriever) Query(ctx context.Context, req QueryRequest) ([]RetrievedChunk, error) {
 	want := req.NumberOfResults
 	if want == 0 {
 		want = 5
 	}
-	var out []Result
+	var out []RetrievedChunk
 	token := ""
 	for {
 		page, next, err := r.QueryPage(ctx, req, token)
@@ -150,7 +131,7 @@ func (r *Retriever) Query(ctx context.Context, req Request) ([]Result, error) {
 
 // QueryPage runs one Retrieve call with the given nextToken ("" for the
 // first page) and returns its results and the next token ("" when done).
-func (r *Retriever) QueryPage(ctx context.Context, req Request, nextToken string) ([]Result, string, error) {
+func (r *Retriever) QueryPage(ctx context.Context, req QueryRequest, nextToken string) ([]RetrievedChunk, string, error) {
 	in, err := r.input(req)
 	if err != nil {
 		return nil, "", err
@@ -162,7 +143,7 @@ func (r *Retriever) QueryPage(ctx context.Context, req Request, nextToken string
 	if err != nil {
 		return nil, "", classify(err)
 	}
-	res := make([]Result, 0, len(outp.RetrievalResults))
+	res := make([]RetrievedChunk, 0, len(outp.RetrievalResults))
 	for _, rr := range outp.RetrievalResults {
 		x, err := convertResult(rr)
 		if err != nil {
@@ -182,10 +163,10 @@ func (r *Retriever) QueryPage(ctx context.Context, req Request, nextToken string
 // max(50, 2*NumberOfResults), at most 100) results locally. Partition and
 // the hybrid weights have no Bedrock equivalent and fail with
 // bedrockkit.ErrUnsupported (filter on a tenant metadata key instead).
-// Each kb.Result's ID is the chunk ID and its DocumentID the source URI
+// Each kb.RetrievalResult's ID is the chunk ID and its DocumentID the source URI
 // when Bedrock reports them (x-amz-bedrock-kb-chunk-id,
 // x-amz-bedrock-kb-source-uri), else the location's URI.
-func (r *Retriever) Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.Result, error) {
+func (r *Retriever) Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error) {
 	var o kb.RetrieveOptions
 	if opts != nil {
 		o = *opts
@@ -199,13 +180,13 @@ func (r *Retriever) Retrieve(ctx context.Context, query string, opts *kb.Retriev
 	if o.SemanticWeight != 0 || o.KeywordWeight != 0 || o.RRFK != 0 {
 		return nil, unsupported("Bedrock does not expose hybrid fusion weights or the RRF constant; leave them zero")
 	}
-	req := Request{Query: query, NumberOfResults: o.NumberOfResults, Filter: o.Filter}
+	req := QueryRequest{Query: query, NumberOfResults: o.NumberOfResults, Filter: o.Filter}
 	switch o.SearchType {
 	case "":
 	case kb.Hybrid:
-		req.SearchType = Hybrid
+		req.SearchType = kb.Hybrid
 	case kb.Semantic:
-		req.SearchType = Semantic
+		req.SearchType = kb.Semantic
 	case kb.Keyword:
 		return nil, unsupported("Bedrock Knowledge Bases offer no keyword-only search; use kb.Hybrid or kb.Semantic")
 	default:
@@ -228,7 +209,7 @@ func (r *Retriever) Retrieve(ctx context.Context, query string, opts *kb.Retriev
 	if err != nil {
 		return nil, err
 	}
-	out := make([]kb.Result, len(res))
+	out := make([]kb.RetrievalResult, len(res))
 	for i, x := range res {
 		out[i] = x.KBResult()
 	}
@@ -257,8 +238,8 @@ func (r *Retriever) Retrieve(ctx context.Context, query string, opts *kb.Retriev
 
 // KBResult converts r to the kb package's result type (see Retrieve for
 // how ID and DocumentID are chosen). Metadata is shared, not copied.
-func (r Result) KBResult() kb.Result {
-	out := kb.Result{Text: r.Text, Score: r.Score, Location: kb.Location{Type: r.Location.Type, URI: r.Location.URI}, Metadata: r.Metadata}
+func (r RetrievedChunk) KBResult() kb.RetrievalResult {
+	out := kb.RetrievalResult{Text: r.Text, Score: r.Score, Location: r.Location, Metadata: r.Metadata}
 	if s, ok := r.Metadata[kb.KeyChunkID].(string); ok {
 		out.ID = s
 	}
@@ -270,7 +251,7 @@ func (r Result) KBResult() kb.Result {
 }
 
 // input validates req and builds the SDK input.
-func (r *Retriever) input(req Request) (*bedrockagentruntime.RetrieveInput, error) {
+func (r *Retriever) input(req QueryRequest) (*bedrockagentruntime.RetrieveInput, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("bedrockkb: "+format+": %w", append(args, bedrockkit.ErrInvalidInput)...)
 	}
@@ -287,10 +268,12 @@ func (r *Retriever) input(req Request) (*bedrockagentruntime.RetrieveInput, erro
 	vc := &types.KnowledgeBaseVectorSearchConfiguration{NumberOfResults: aws.Int32(int32(n))}
 	switch req.SearchType {
 	case "":
-	case Semantic, Hybrid:
+	case kb.Semantic, kb.Hybrid:
 		vc.OverrideSearchType = types.SearchType(req.SearchType)
+	case kb.Keyword:
+		return nil, bad("Bedrock Knowledge Bases offer no keyword-only search; use kb.Hybrid or kb.Semantic")
 	default:
-		return nil, bad("unknown SearchType %q; use Semantic or Hybrid", req.SearchType)
+		return nil, bad("unknown SearchType %q; use kb.Semantic or kb.Hybrid", req.SearchType)
 	}
 	if req.Filter != nil {
 		f, err := TranslateFilter(*req.Filter)
@@ -402,8 +385,8 @@ func translate(f kb.Filter) types.RetrievalFilter {
 	}
 }
 
-func convertResult(rr types.KnowledgeBaseRetrievalResult) (Result, error) {
-	var out Result
+func convertResult(rr types.KnowledgeBaseRetrievalResult) (RetrievedChunk, error) {
+	var out RetrievedChunk
 	if rr.Content != nil {
 		out.Text = aws.ToString(rr.Content.Text)
 	}
@@ -435,7 +418,7 @@ func convertResult(rr types.KnowledgeBaseRetrievalResult) (Result, error) {
 			var v any
 			if d != nil {
 				if err := d.UnmarshalSmithyDocument(&v); err != nil {
-					return Result{}, fmt.Errorf("bedrockkb: metadata %q of a result: %w", k, err)
+					return RetrievedChunk{}, fmt.Errorf("bedrockkb: metadata %q of a result: %w", k, err)
 				}
 			}
 			out.Metadata[k] = plain(v)

@@ -42,23 +42,23 @@ func TestRetrieveConvertsResults(t *testing.T) {
 		bedrockkittest.KBChunk{Text: "Lost cards are blocked.", Location: "https://example.com/lost"},
 		bedrockkittest.KBChunk{Text: "Unrelated text.", Location: "doc-7"},
 	)
-	res, err := r.Query(ctx, bedrockkb.Request{Query: "card fees", NumberOfResults: 3})
+	res, err := r.Query(ctx, bedrockkb.QueryRequest{Query: "card fees", NumberOfResults: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res) != 3 {
 		t.Fatalf("%d results, want 3", len(res))
 	}
-	want0 := bedrockkb.Result{Text: "Card fees are waived for students.", Score: 1,
-		Location: bedrockkb.Location{Type: "S3", URI: "s3://docs/fees.md"},
+	want0 := bedrockkb.RetrievedChunk{Text: "Card fees are waived for students.", Score: 1,
+		Location: kb.Location{Type: "S3", URI: "s3://docs/fees.md"},
 		Metadata: map[string]any{"year": 2024.0, "tags": []any{"fees", 3.0, true}, "x-amz-bedrock-kb-source-uri": "s3://docs/fees.md"}}
 	if !reflect.DeepEqual(res[0], want0) {
 		t.Fatalf("result 0 = %#v\nwant %#v", res[0], want0)
 	}
-	if res[1].Location != (bedrockkb.Location{Type: "WEB", URI: "https://example.com/lost"}) || res[1].Metadata != nil {
+	if res[1].Location != (kb.Location{Type: "WEB", URI: "https://example.com/lost"}) || res[1].Metadata != nil {
 		t.Fatalf("result 1 = %#v", res[1])
 	}
-	if res[2].Location != (bedrockkb.Location{Type: "CUSTOM", URI: "doc-7"}) || res[2].Score != 0 {
+	if res[2].Location != (kb.Location{Type: "CUSTOM", URI: "doc-7"}) || res[2].Score != 0 {
 		t.Fatalf("result 2 = %#v", res[2])
 	}
 }
@@ -67,8 +67,8 @@ func TestRetrieveConvertsResults(t *testing.T) {
 func TestRequestShape(t *testing.T) {
 	r, f := newRetriever(t, bedrockkittest.KBChunk{Text: "a b c", Location: "s3://x/a"})
 	f1 := kb.AndAll(kb.Equals("type", "faq"), kb.OrAll(kb.GreaterThan("year", 2020), kb.In("lang", "en", "de")))
-	_, err := r.Query(ctx, bedrockkb.Request{
-		Query: "a", NumberOfResults: 7, SearchType: bedrockkb.Hybrid, Filter: &f1,
+	_, err := r.Query(ctx, bedrockkb.QueryRequest{
+		Query: "a", NumberOfResults: 7, SearchType: kb.Hybrid, Filter: &f1,
 		Reranking: &bedrockkb.Reranking{ModelARN: "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0", NumberOfResults: 3,
 			IncludeFields: []string{"title"}, AdditionalModelRequestFields: map[string]any{"top_k": 3}},
 	})
@@ -130,7 +130,7 @@ func TestFilterSemantics(t *testing.T) {
 				want = append(want, fmt.Sprint("id-", i))
 			}
 		}
-		res, err := r.Query(ctx, bedrockkb.Request{Query: "chunk", NumberOfResults: 100, Filter: &f})
+		res, err := r.Query(ctx, bedrockkb.QueryRequest{Query: "chunk", NumberOfResults: 100, Filter: &f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +154,7 @@ func TestPagination(t *testing.T) {
 	}
 	r, f := newRetriever(t, chunks...)
 	f.SetPageSize(2)
-	res, err := r.Query(ctx, bedrockkb.Request{Query: "words", NumberOfResults: 5})
+	res, err := r.Query(ctx, bedrockkb.QueryRequest{Query: "words", NumberOfResults: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,11 +175,11 @@ func TestPagination(t *testing.T) {
 		t.Fatal("the third call sent no nextToken")
 	}
 	// One page at a time.
-	page, next, err := r.QueryPage(ctx, bedrockkb.Request{Query: "words", NumberOfResults: 3}, "")
+	page, next, err := r.QueryPage(ctx, bedrockkb.QueryRequest{Query: "words", NumberOfResults: 3}, "")
 	if err != nil || len(page) != 2 || next == "" {
 		t.Fatalf("RetrievePage = %d results, next %q, %v", len(page), next, err)
 	}
-	page, next, err = r.QueryPage(ctx, bedrockkb.Request{Query: "words", NumberOfResults: 3}, next)
+	page, next, err = r.QueryPage(ctx, bedrockkb.QueryRequest{Query: "words", NumberOfResults: 3}, next)
 	if err != nil || len(page) != 1 || next != "" {
 		t.Fatalf("second page = %d results, next %q, %v", len(page), next, err)
 	}
@@ -188,18 +188,18 @@ func TestPagination(t *testing.T) {
 func TestErrors(t *testing.T) {
 	r, f := newRetriever(t, bedrockkittest.KBChunk{Text: "x", Location: "l"})
 	f.FailNext(bedrockkittest.Fault{Code: "ThrottlingException", Message: "slow down"})
-	_, err := r.Query(ctx, bedrockkb.Request{Query: "x"})
+	_, err := r.Query(ctx, bedrockkb.QueryRequest{Query: "x"})
 	var ae *bedrockkit.APIError
 	if !errors.Is(err, bedrockkit.ErrThrottled) || !errors.As(err, &ae) || ae.Code != "ThrottlingException" || ae.Op != "Retrieve" || !bedrockkit.IsRetryable(err) {
 		t.Fatalf("throttled: %v", err)
 	}
 	other, _ := bedrockkb.New(f.Client(), "NOSUCHKB00")
-	if _, err := other.Query(ctx, bedrockkb.Request{Query: "x"}); !errors.Is(err, bedrockkit.ErrNotFound) {
+	if _, err := other.Query(ctx, bedrockkb.QueryRequest{Query: "x"}); !errors.Is(err, bedrockkit.ErrNotFound) {
 		t.Fatalf("unknown knowledge base: %v, want ErrNotFound", err)
 	}
 	before := len(f.Requests())
 	bad := kb.AndAll(kb.Equals("a", 1))
-	for name, req := range map[string]bedrockkb.Request{
+	for name, req := range map[string]bedrockkb.QueryRequest{
 		"empty query":       {Query: " "},
 		"too many":          {Query: "x", NumberOfResults: 101},
 		"negative":          {Query: "x", NumberOfResults: -1},
@@ -218,7 +218,7 @@ func TestErrors(t *testing.T) {
 	}
 	c, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := r.Query(c, bedrockkb.Request{Query: "x"}); !errors.Is(err, context.Canceled) {
+	if _, err := r.Query(c, bedrockkb.QueryRequest{Query: "x"}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
 	}
 	if _, err := bedrockkb.New(nil, "KB"); !errors.Is(err, bedrockkit.ErrInvalidInput) {
@@ -254,7 +254,7 @@ func FuzzTranslateFilter(f *testing.F) {
 // kbRetriever is what code written against a local knowledge base needs;
 // both *kb.KnowledgeBase and *bedrockkb.Retriever provide it.
 type kbRetriever interface {
-	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.Result, error)
+	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error)
 }
 
 var (

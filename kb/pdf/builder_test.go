@@ -12,7 +12,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/kb"
 )
 
-func mustLoadPDF(t *testing.T, data []byte) chunk.Document {
+func mustLoadPDF(t *testing.T, data []byte) chunk.ParsedDocument {
 	t.Helper()
 	doc, err := load(t, shared, data)
 	if err != nil {

@@ -18,49 +18,49 @@ import (
 
 // extract reads every page's text. maxText bounds the text plus
 // kb.HeadingCost per page.
-func extract(ctx context.Context, inst pdfium.Pdfium, data []byte, maxText int64) (chunk.Document, error) {
+func extract(ctx context.Context, inst pdfium.Pdfium, data []byte, maxText int64) (chunk.ParsedDocument, error) {
 	opened, err := inst.OpenDocument(&requests.OpenDocument{File: &data})
 	if err != nil {
-		return chunk.Document{}, openError(err)
+		return chunk.ParsedDocument{}, openError(err)
 	}
 	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: opened.Document})
 	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: opened.Document})
 	if err != nil {
-		return chunk.Document{}, fmt.Errorf("%w: PDF page count: %v", kb.ErrMalformedDocument, firstLine(err))
+		return chunk.ParsedDocument{}, fmt.Errorf("%w: PDF page count: %v", kb.ErrMalformedDocument, firstLine(err))
 	}
 	if count.PageCount <= 0 {
-		return chunk.Document{}, fmt.Errorf("%w: the PDF has no pages", kb.ErrMalformedDocument)
+		return chunk.ParsedDocument{}, fmt.Errorf("%w: the PDF has no pages", kb.ErrMalformedDocument)
 	}
 	if int64(count.PageCount)*kb.HeadingCost > maxText {
-		return chunk.Document{}, fmt.Errorf("%w: the PDF has %d pages, more than its text limit of %d bytes allows; split it or raise Config.MaxTextBytes", kb.ErrTextTooLarge, count.PageCount, maxText)
+		return chunk.ParsedDocument{}, fmt.Errorf("%w: the PDF has %d pages, more than its text limit of %d bytes allows; split it or raise Config.MaxTextBytes", kb.ErrTextTooLarge, count.PageCount, maxText)
 	}
 	budget := maxText - int64(count.PageCount)*kb.HeadingCost
 	var b strings.Builder
 	offsets := make([]int, 0, count.PageCount)
 	for i := 0; i < count.PageCount; i++ {
 		if err := ctx.Err(); err != nil {
-			return chunk.Document{}, err
+			return chunk.ParsedDocument{}, err
 		}
 		text, err := pageText(ctx, inst, opened.Document, i)
 		if err != nil {
 			if ctx.Err() != nil {
-				return chunk.Document{}, ctx.Err()
+				return chunk.ParsedDocument{}, ctx.Err()
 			}
-			return chunk.Document{}, fmt.Errorf("%w: PDF page %d: %v", kb.ErrMalformedDocument, i+1, firstLine(err))
+			return chunk.ParsedDocument{}, fmt.Errorf("%w: PDF page %d: %v", kb.ErrMalformedDocument, i+1, firstLine(err))
 		}
 		if text != "" && b.Len() > 0 {
 			b.WriteString("\n\n")
 		}
 		if int64(b.Len()+len(text)) > budget {
-			return chunk.Document{}, fmt.Errorf("%w: the PDF's text passes the limit of %d bytes at page %d of %d; split the document or raise Config.MaxTextBytes", kb.ErrTextTooLarge, maxText, i+1, count.PageCount)
+			return chunk.ParsedDocument{}, fmt.Errorf("%w: the PDF's text passes the limit of %d bytes at page %d of %d; split the document or raise Config.MaxTextBytes", kb.ErrTextTooLarge, maxText, i+1, count.PageCount)
 		}
 		offsets = append(offsets, b.Len())
 		b.WriteString(text)
 	}
 	if strings.TrimSpace(b.String()) == "" {
-		return chunk.Document{}, fmt.Errorf("%w: none of the PDF's %d pages holds text (a scan?); run OCR on it first", kb.ErrNoText, count.PageCount)
+		return chunk.ParsedDocument{}, fmt.Errorf("%w: none of the PDF's %d pages holds text (a scan?); run OCR on it first", kb.ErrNoText, count.PageCount)
 	}
-	return chunk.Document{Text: b.String(), Pages: offsets}, nil
+	return chunk.ParsedDocument{Text: b.String(), Pages: offsets}, nil
 }
 
 // glyph is one character of a page with its loose box (the advance and

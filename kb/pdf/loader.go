@@ -202,23 +202,23 @@ func (l *Loader) instance(ctx context.Context) (pdfium.Pdfium, *linearMemory, er
 // Load implements kb.Loader. It extracts the text of every page, in order,
 // and records where each page starts in Document.Pages, so chunks cite
 // their page number.
-func (l *Loader) Load(ctx context.Context, _ kb.SourceItem, data []byte) (doc chunk.Document, err error) {
+func (l *Loader) Load(ctx context.Context, _ kb.SourceItem, data []byte) (doc chunk.ParsedDocument, err error) {
 	if err := ctx.Err(); err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	if !looksLikePDF(data) {
-		return chunk.Document{}, fmt.Errorf("%w: not a PDF file (no %%PDF- header); check the file's extension", kb.ErrMalformedDocument)
+		return chunk.ParsedDocument{}, fmt.Errorf("%w: not a PDF file (no %%PDF- header); check the file's extension", kb.ErrMalformedDocument)
 	}
 	if err := l.engine(ctx); err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	if err := l.sem.Acquire(ctx, 1); err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	defer l.sem.Release(1)
 	inst, mem, err := l.instance(ctx)
 	if err != nil {
-		return chunk.Document{}, err
+		return chunk.ParsedDocument{}, err
 	}
 	// A call that runs past ctx is interrupted by killing the instance.
 	killed := make(chan struct{})

@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func load(t testing.TB, l *Loader, data []byte) (chunk.Document, error) {
+func load(t testing.TB, l *Loader, data []byte) (chunk.ParsedDocument, error) {
 	t.Helper()
 	return l.Load(context.Background(), kb.SourceItem{URI: "mem:t.pdf", Name: "t.pdf"}, data)
 }
@@ -71,7 +71,7 @@ func recall(want, got string) float64 {
 	return float64(n) / float64(len(ww))
 }
 
-func pages(doc chunk.Document) []string {
+func pages(doc chunk.ParsedDocument) []string {
 	var out []string
 	for i, off := range doc.Pages {
 		end := len(doc.Text)

@@ -176,7 +176,7 @@ func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
 		}
 		b.WriteString(in)
 	case kb.OpGreaterThan, kb.OpGreaterThanOrEquals, kb.OpLessThan, kb.OpLessThanOrEquals:
-		op := map[kb.Op]string{kb.OpGreaterThan: ">", kb.OpGreaterThanOrEquals: ">=", kb.OpLessThan: "<", kb.OpLessThanOrEquals: "<="}[f.Op]
+		op := map[kb.FilterOp]string{kb.OpGreaterThan: ">", kb.OpGreaterThanOrEquals: ">=", kb.OpLessThan: "<", kb.OpLessThanOrEquals: "<="}[f.Op]
 		v := c.arg(f.Value) + "::float8"
 		// CASE guarantees the cast only runs on numbers.
 		fmt.Fprintf(b, "(CASE WHEN %s THEN %s::float8 %s %s ELSE false END)", typeIs("number"), attr, op, v)

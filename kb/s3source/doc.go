@@ -8,7 +8,7 @@
 //
 // Each object is a document with the URI "s3://bucket/key". An object
 // "<key>.metadata.json" is the sidecar of "<key>" in Bedrock's format (see
-// kb.ParseMetadata).
+// kb.ParseSidecar).
 //
 // # Limits
 //

@@ -182,7 +182,7 @@ func (s *Source) readSidecar(ctx context.Context, key string, size int64) (map[s
 	if err != nil {
 		return nil, fmt.Errorf("cannot read metadata sidecar: %w", err)
 	}
-	md, err := kb.ParseMetadata(data)
+	md, err := kb.ParseSidecar(data)
 	if err != nil {
 		return nil, err
 	}

@@ -217,7 +217,7 @@ func Scenario(t *testing.T, backend longmemory.Backend, opts ScenarioOptions) (s
 	}
 	var withheld int
 	var blockedIDs []string
-	guarded := &agent.Agent{Model: chat, LongTerm: keeper, Guardrail: agent.FromGuardrail(local), OnEvent: func(e agent.Event) {
+	guarded := &agent.Agent{Model: chat, LongTerm: keeper, Guardrail: local, OnEvent: func(e agent.RunEvent) {
 		switch e := e.(type) {
 		case agent.MemoryRecalled:
 			withheld = e.Withheld

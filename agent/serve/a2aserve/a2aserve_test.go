@@ -35,8 +35,8 @@ func (f funcModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bedr
 	return f(ctx, req)
 }
 
-func (f funcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (f funcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		resp, err := f(ctx, req)
 		if err != nil {
 			yield(nil, err)
@@ -316,11 +316,11 @@ func TestGuardrailHoldsBackStreamedText(t *testing.T) {
 	a.Model = funcModel(func(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
 		return &bedrockkit.Response{Message: bedrockkit.AssistantText("your account is HV-1234-5678-90, ok"), StopReason: bedrockkit.StopEndTurn}, nil
 	})
-	a.Guardrail = agent.GuardFunc(func(ctx context.Context, stage agent.Stage, s string) (agent.Verdict, error) {
+	a.Guardrail = agent.GuardFunc(func(ctx context.Context, stage agent.Stage, s string) (agent.Intervention, error) {
 		if stage == agent.StageOutput && strings.Contains(s, "HV-1234") {
-			return agent.Verdict{Text: strings.ReplaceAll(s, "HV-1234-5678-90", "HV-****-****-90")}, nil
+			return agent.Intervention{Text: strings.ReplaceAll(s, "HV-1234-5678-90", "HV-****-****-90")}, nil
 		}
-		return agent.Verdict{}, nil
+		return agent.Intervention{}, nil
 	})
 	srv, hc := serveA2A(t, a, a2aserve.Options{})
 	c, err := a2aclient.NewFromEndpoints(context.Background(), []a2a.AgentInterface{{URL: srv.URL, Transport: a2a.TransportProtocolJSONRPC}},

@@ -156,7 +156,7 @@ func (e *executor) Execute(ctx context.Context, rc *a2asrv.RequestContext, q eve
 	if err != nil {
 		return fail(err.Error())
 	}
-	var events func(yield func(agent.Event, error) bool)
+	var events func(yield func(agent.RunEvent, error) bool)
 	if resume != nil {
 		sess, err := e.a.Memory.Load(ctx, key)
 		if err != nil || sess.Pending == nil || sess.Pending.ID != resume.PendingID {
@@ -215,7 +215,7 @@ func (e *executor) Execute(ctx context.Context, rc *a2asrv.RequestContext, q eve
 			break
 		}
 		switch ev := ev.(type) {
-		case agent.TextDelta:
+		case agent.ModelText:
 			if stream {
 				if err := emitText(ev.Text, false); err != nil {
 					return err

@@ -81,8 +81,8 @@ func (m replicaModel) Generate(ctx context.Context, req *bedrockkit.Request) (*b
 		StopReason: bedrockkit.StopEndTurn}, nil
 }
 
-func (m replicaModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) {
+func (m replicaModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) {
 		resp, err := m.Generate(ctx, req)
 		if err != nil {
 			yield(nil, err)

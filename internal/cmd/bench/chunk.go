@@ -150,7 +150,7 @@ func runChunk(args []string) error {
 	}
 	ourSplit := func(c chunk.Chunker) func(string) ([]string, error) {
 		return func(text string) ([]string, error) {
-			cs, err := c.Chunk(ctx, chunk.Document{Text: text})
+			cs, err := c.Chunk(ctx, chunk.ParsedDocument{Text: text})
 			out := make([]string, len(cs))
 			for i, c := range cs {
 				out[i] = c.Text

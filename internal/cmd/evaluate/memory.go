@@ -154,8 +154,8 @@ type simExtractor struct {
 
 func (m *simExtractor) SupportsOutput() bool { return true }
 
-func (m *simExtractor) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.Event, error] {
-	return func(yield func(bedrockkit.Event, error) bool) { yield(nil, bedrockkit.ErrUnsupported) }
+func (m *simExtractor) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	return func(yield func(bedrockkit.StreamEvent, error) bool) { yield(nil, bedrockkit.ErrUnsupported) }
 }
 
 var (

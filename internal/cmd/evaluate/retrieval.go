@@ -102,7 +102,7 @@ func runRetrieval(args []string) error {
 		t0 := time.Now()
 		target := eval.Retriever(base, eval.RetrieverOptions{
 			Retrieve:   kb.RetrieveOptions{SearchType: st, NumberOfResults: 100},
-			DocumentID: func(r kb.Result) string { return strings.TrimPrefix(r.DocumentID, "beir:") },
+			DocumentID: func(r kb.RetrievalResult) string { return strings.TrimPrefix(r.DocumentID, "beir:") },
 		})
 		rep, err := eval.Run(ctx, target, cases, eval.Options{Name: "retrieval " + string(st), Cutoffs: []int{10, 100}})
 		if err != nil {
@@ -131,12 +131,12 @@ func runRetrieval(args []string) error {
 // rtLoad reads one corpus record as rtCorpus serves it: the title and text
 // joined (as Pyserini's flat index) with the title also the document's
 // heading, so keyword search can weigh it as a field.
-func rtLoad(_ context.Context, _ kb.SourceItem, data []byte) (chunk.Document, error) {
+func rtLoad(_ context.Context, _ kb.SourceItem, data []byte) (chunk.ParsedDocument, error) {
 	var d rtDoc
 	if err := json.Unmarshal(data, &d); err != nil {
-		return chunk.Document{}, fmt.Errorf("corpus record: %w", err)
+		return chunk.ParsedDocument{}, fmt.Errorf("corpus record: %w", err)
 	}
-	doc := chunk.Document{Text: strings.TrimSpace(d.Title + "\n" + d.Text)}
+	doc := chunk.ParsedDocument{Text: strings.TrimSpace(d.Title + "\n" + d.Text)}
 	if t := strings.TrimSpace(d.Title); t != "" {
 		doc.Headings = []chunk.Heading{{Offset: 0, Level: 1, Text: t}}
 	}
