@@ -72,11 +72,11 @@ var checks = map[string]check{
 		runs: 2,
 		setup: func(t *testing.T, fake *bedrockkittest.FakeBedrock, dir string) {
 			files := map[string]string{
-				"docs/refunds.md":               "# Refunds\n\nWe refund a returned item to the original payment method within 5 business days of receiving it.\n",
-				"docs/refunds.md.metadata.json": `{"metadataAttributes": {"region": "eu"}}`,
-				"docs/refunds-us.md":            "# Refunds in the United States\n\nA refund takes up to 10 business days in the United States.\n",
+				"docs/refunds.md":                  "# Refunds\n\nWe refund a returned item to the original payment method within 5 business days of receiving it.\n",
+				"docs/refunds.md.metadata.json":    `{"metadataAttributes": {"region": "eu"}}`,
+				"docs/refunds-us.md":               "# Refunds in the United States\n\nA refund takes up to 10 business days in the United States.\n",
 				"docs/refunds-us.md.metadata.json": `{"metadataAttributes": {"region": "us"}}`,
-				"docs/shipping.md":              "# Shipping\n\nStandard shipping takes 3 to 5 business days.\n",
+				"docs/shipping.md":                 "# Shipping\n\nStandard shipping takes 3 to 5 business days.\n",
 			}
 			for name, body := range files {
 				p := filepath.Join(dir, name)
