@@ -3,13 +3,13 @@ package tokenizer
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
+	"compress/flate"
+	"embed"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
-	"strconv"
+	"io"
 	"sync"
-
-	"github.com/pkoukk/tiktoken-go-loader/assets"
 )
 
 // Encoding is one BPE encoding: its merge ranks and its pre-tokenizer.
@@ -70,8 +70,8 @@ func (e *Encoding) cachedCount(c *wordCache, p string) int {
 }
 
 var (
-	cl100k = &Encoding{name: "cl100k_base", file: "cl100k_base.tiktoken", next: nextCL100K}
-	o200k  = &Encoding{name: "o200k_base", file: "o200k_base.tiktoken", next: nextO200K}
+	cl100k = &Encoding{name: "cl100k_base", file: "cl100k_base.ranks", next: nextCL100K}
+	o200k  = &Encoding{name: "o200k_base", file: "o200k_base.ranks", next: nextO200K}
 )
 
 // CL100K returns the cl100k_base encoding (GPT-3.5/GPT-4, text-embedding-3).
@@ -96,42 +96,51 @@ func (e *Encoding) mustLoad() {
 	}
 }
 
+//go:generate go run ./internal/genranks
+
+// rankFiles holds the merge ranks of the supported encodings in the compact
+// form written by internal/genranks: a DEFLATE stream of records in rank
+// order, uvarint(rank - previous rank - 1), uvarint(len(token)), token.
+//
+//go:embed cl100k_base.ranks o200k_base.ranks
+var rankFiles embed.FS
+
 func parseRanks(file string) (map[string]uint32, []string, error) {
-	data, err := assets.Assets.ReadFile(file)
+	data, err := rankFiles.ReadFile(file)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tokenizer: embedded %s: %w", file, err)
 	}
-	n := bytes.Count(data, []byte{'\n'}) + 1
-	ranks := make(map[string]uint32, n)
+	r := bufio.NewReader(flate.NewReader(bytes.NewReader(data)))
+	ranks := make(map[string]uint32, 1<<17)
 	var decoder []string
+	next := uint64(0)
 	buf := make([]byte, 0, 256)
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 {
-			continue
+	for {
+		gap, err := binary.ReadUvarint(r)
+		if err == io.EOF {
+			break
 		}
-		sp := bytes.IndexByte(line, ' ')
-		if sp < 0 {
-			return nil, nil, fmt.Errorf("tokenizer: %s: malformed line %q", file, line)
-		}
-		buf = buf[:base64.StdEncoding.DecodedLen(sp)]
-		m, err := base64.StdEncoding.Decode(buf, line[:sp])
 		if err != nil {
 			return nil, nil, fmt.Errorf("tokenizer: %s: %w", file, err)
 		}
-		r, err := strconv.ParseUint(string(line[sp+1:]), 10, 32)
-		if err != nil {
+		n, err := binary.ReadUvarint(r)
+		if err != nil || n > 1<<16 || next+gap > 1<<31 {
+			return nil, nil, fmt.Errorf("tokenizer: %s: malformed record after rank %d", file, next)
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(r, buf); err != nil {
 			return nil, nil, fmt.Errorf("tokenizer: %s: %w", file, err)
 		}
-		tok := string(buf[:m])
-		ranks[tok] = uint32(r)
-		for int(r) >= len(decoder) {
+		rank := next + gap
+		tok := string(buf)
+		ranks[tok] = uint32(rank)
+		for uint64(len(decoder)) < rank {
 			decoder = append(decoder, "")
 		}
-		decoder[r] = tok
+		decoder = append(decoder, tok)
+		next = rank + 1
 	}
-	return ranks, decoder, sc.Err()
+	return ranks, decoder, nil
 }
 
 const noRank = ^uint32(0)

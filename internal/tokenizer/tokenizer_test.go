@@ -2,12 +2,14 @@ package tokenizer
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/pkoukk/tiktoken-go"
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
+	"github.com/pkoukk/tiktoken-go-loader/assets"
 )
 
 var refOnce sync.Once
@@ -289,5 +292,61 @@ func TestLongPieceCount(t *testing.T) {
 	case <-done:
 	case <-ctx.Done():
 		t.Fatal("counting 200,000 repeated letters did not finish in 2 minutes")
+	}
+}
+
+// TestCompactRanksMatchTiktokenFiles checks the embedded compact rank files
+// (written by internal/genranks) against the .tiktoken files they were made
+// from, token for token: a stale or damaged file would change every count.
+func TestCompactRanksMatchTiktokenFiles(t *testing.T) {
+	for _, e := range []*Encoding{CL100K(), O200K()} {
+		if err := e.Load(); err != nil {
+			t.Fatal(err)
+		}
+		data, err := assets.Assets.ReadFile(e.name + ".tiktoken")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if len(lines) != len(e.ranks) {
+			t.Fatalf("%s: %d ranks embedded, %d in the .tiktoken file", e.name, len(e.ranks), len(lines))
+		}
+		for _, line := range lines {
+			b64, rank, _ := strings.Cut(line, " ")
+			tok, err := base64.StdEncoding.DecodeString(b64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := strconv.Atoi(rank)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := e.ranks[string(tok)]; !ok || int(got) != want || e.decoder[want] != string(tok) {
+				t.Fatalf("%s: token %q has rank %d (present %v), want %d", e.name, tok, got, ok, want)
+			}
+		}
+	}
+}
+
+// BenchmarkLoad is the one-time cost of making an encoding ready: parsing
+// the embedded compact ranks, against tiktoken-go parsing its .tiktoken file
+// (the offline loader, no download) in the same run.
+func BenchmarkLoad(b *testing.B) {
+	for _, name := range []string{"cl100k_base", "o200k_base"} {
+		b.Run("bedrockkit/"+name, func(b *testing.B) {
+			for range b.N {
+				if _, _, err := parseRanks(name + ".ranks"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("tiktoken-go/"+name, func(b *testing.B) {
+			loader := tiktoken_loader.NewOfflineLoader()
+			for range b.N {
+				if _, err := loader.LoadTiktokenBpe(name + ".tiktoken"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
