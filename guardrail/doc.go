@@ -87,7 +87,7 @@
 // Middleware wraps any bedrockkit.Model: the last message (text, reasoning
 // and tool results) is assessed before the call and blocked input never
 // reaches the model; output text, reasoning (extended thinking) and
-// tool-call inputs are assessed after (MiddlewareConfig.SkipReasoning and
+// tool-call inputs are assessed after (MiddlewareOptions.SkipReasoning and
 // SkipTools turn those off explicitly). Streams use a hold-back window (sync
 // mode): text and reasoning are assessed in windows of a few HoldBack
 // lengths, each once, so guarding costs time linear in the length of the
@@ -95,6 +95,6 @@
 // were split never changes the output; or streams release at once and cut
 // the stream on a violation (async mode). A blocked call returns, as Bedrock
 // does, the blocked message with StopReason guardrail_intervened; with
-// MiddlewareConfig.BlockAsError it returns a *BlockedError wrapping
+// MiddlewareOptions.BlockAsError it returns a *BlockedError wrapping
 // bedrockkit.ErrGuardrailBlocked instead.
 package guardrail

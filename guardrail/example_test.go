@@ -50,7 +50,7 @@ func ExampleMiddleware() {
 	if err != nil {
 		panic(err)
 	}
-	model := bedrockkit.Chain(bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Call us on (555) 123-4567.")), guardrail.Middleware(g))
+	model := bedrockkit.Chain(bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Call us on (555) 123-4567.")), guardrail.Middleware(g, guardrail.MiddlewareOptions{}))
 	resp, err := model.Generate(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("How do I reach you?")}})
 	if err != nil {
 		panic(err)

@@ -228,7 +228,7 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 					a.WordPolicy = &WordAssessment{}
 				}
 				if w.managed {
-					f.Type = "PROFANITY"
+					f.Type = string(ManagedProfanity)
 					a.WordPolicy.ManagedWordLists = append(a.WordPolicy.ManagedWordLists, f)
 				} else {
 					a.WordPolicy.CustomWords = append(a.WordPolicy.CustomWords, f)

@@ -31,7 +31,7 @@ const (
 
 // BlockedError reports that a guardrail blocked a request or response. It
 // wraps bedrockkit.ErrGuardrailBlocked. It is returned only when
-// MiddlewareConfig.BlockAsError is set.
+// MiddlewareOptions.BlockAsError is set.
 type BlockedError struct {
 	Source Source
 	Result *Verdict
@@ -49,9 +49,10 @@ func (e *BlockedError) Error() string {
 // Unwrap returns bedrockkit.ErrGuardrailBlocked.
 func (e *BlockedError) Unwrap() error { return bedrockkit.ErrGuardrailBlocked }
 
-// MiddlewareConfig configures the guarding middleware. Only Guard is required.
-type MiddlewareConfig struct {
-	Guard Guard
+// MiddlewareOptions configures Middleware. The zero value means sync
+// streaming, blocked calls answered as Bedrock answers them, and tool calls,
+// tool results and reasoning guarded.
+type MiddlewareOptions struct {
 	// Mode is StreamSync (default) or StreamAsync.
 	Mode StreamMode
 	// HoldBack is how many bytes of streamed text are held until more text
@@ -79,11 +80,10 @@ type MiddlewareConfig struct {
 	SkipReasoning bool
 }
 
-// Middleware guards a model with g using the defaults: sync streaming,
-// blocked calls answered Bedrock-style, tool inputs and results guarded.
-func Middleware(g Guard) bedrockkit.Middleware { return MiddlewareConfig{Guard: g}.Middleware() }
-
-// Middleware returns the configured middleware.
+// Middleware returns a bedrockkit.Middleware that guards the model it wraps
+// with g; the zero MiddlewareOptions are the usual choice:
+//
+//	model := bedrockkit.Chain(converse, guardrail.Middleware(g, guardrail.MiddlewareOptions{}))
 //
 // Input: the text, reasoning and tool results of the last message are
 // assessed before the model is called (as AWS recommends, earlier turns were
@@ -100,19 +100,27 @@ func Middleware(g Guard) bedrockkit.Middleware { return MiddlewareConfig{Guard: 
 // found. Within a window, only findings that start in the part to be
 // released can block it; the rest are judged by the next window. A PII
 // entity or blocked word no longer than HoldBack is never released partly.
-func (c MiddlewareConfig) Middleware() bedrockkit.Middleware {
-	if c.HoldBack <= 0 {
-		c.HoldBack = MaxEntityLen
+//
+// A nil g fails every call, without reaching the model, with an error
+// wrapping bedrockkit.ErrInvalidInput: an unguarded model is never passed
+// off as guarded.
+func Middleware(g Guard, opts MiddlewareOptions) bedrockkit.Middleware {
+	if opts.HoldBack <= 0 {
+		opts.HoldBack = MaxEntityLen
 	}
-	if c.Mode == "" {
-		c.Mode = StreamSync
+	if opts.Mode == "" {
+		opts.Mode = StreamSync
 	}
-	return func(m bedrockkit.Model) bedrockkit.Model { return &guarded{cfg: c, next: m} }
+	return func(m bedrockkit.Model) bedrockkit.Model { return &guarded{guard: g, cfg: opts, next: m} }
 }
 
+// errNoGuard is returned by every call of a model guarded by a nil Guard.
+var errNoGuard = fmt.Errorf("guardrail: Middleware was given a nil Guard; pass a Guard such as the one guardrail.NewLocal returns: %w", bedrockkit.ErrInvalidInput)
+
 type guarded struct {
-	cfg  MiddlewareConfig
-	next bedrockkit.Model
+	guard Guard
+	cfg   MiddlewareOptions
+	next  bedrockkit.Model
 }
 
 // slot points at one guarded piece of a request or response.
@@ -166,7 +174,7 @@ func (g *guarded) checkInput(ctx context.Context, req *bedrockkit.Request) (*bed
 	if len(content) == 0 {
 		return req, nil, nil
 	}
-	res, err := g.cfg.Guard.Assess(ctx, SourceInput, content...)
+	res, err := g.guard.Assess(ctx, SourceInput, content...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("guardrail: assess input: %w", err)
 	}
@@ -226,6 +234,9 @@ func (g *guarded) blockedResponse(src Source, res *Verdict) (*bedrockkit.Respons
 
 // Generate guards the input, calls the model, and guards the output.
 func (g *guarded) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+	if g.guard == nil {
+		return nil, errNoGuard
+	}
 	sent, blocked, err := g.checkInput(ctx, req)
 	if err != nil {
 		return nil, err
@@ -263,7 +274,7 @@ func (g *guarded) checkOutput(ctx context.Context, resp *bedrockkit.Response) (*
 	if len(content) == 0 {
 		return resp, nil
 	}
-	res, err := g.cfg.Guard.Assess(ctx, SourceOutput, content...)
+	res, err := g.guard.Assess(ctx, SourceOutput, content...)
 	if err != nil {
 		return nil, fmt.Errorf("guardrail: assess output: %w", err)
 	}
@@ -305,6 +316,10 @@ func (g *guarded) checkOutput(ctx context.Context, resp *bedrockkit.Response) (*
 // window (sync) or the background checker (async).
 func (g *guarded) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
 	return func(yield func(bedrockkit.StreamEvent, error) bool) {
+		if g.guard == nil {
+			yield(nil, errNoGuard)
+			return
+		}
 		sent, blocked, err := g.checkInput(ctx, req)
 		if err != nil {
 			yield(nil, err)
@@ -423,7 +438,7 @@ func (g *guarded) window(ctx context.Context, b *textBlock, target int, final bo
 	}
 	text := string(b.buf[ws-b.base : we-b.base])
 	rel, rc := b.released-ws, cut-ws
-	res, err := g.cfg.Guard.Assess(ctx, SourceOutput, Content{Text: text})
+	res, err := g.guard.Assess(ctx, SourceOutput, Content{Text: text})
 	if err != nil {
 		yield(nil, fmt.Errorf("guardrail: assess streamed output: %w", err))
 		return errStopped
@@ -483,7 +498,7 @@ func lookBehind(holdBack int) int { return max(holdBack, minLookBehind) }
 // is released; otherwise the block is withheld.
 func (g *guarded) releaseHeld(ctx context.Context, b *textBlock, yield func(bedrockkit.StreamEvent, error) bool) error {
 	if b.released == 0 && b.base == 0 {
-		res, err := g.cfg.Guard.Assess(ctx, SourceOutput, Content{Text: string(b.buf)})
+		res, err := g.guard.Assess(ctx, SourceOutput, Content{Text: string(b.buf)})
 		if err != nil {
 			yield(nil, fmt.Errorf("guardrail: assess streamed output: %w", err))
 			return errStopped
@@ -722,7 +737,7 @@ func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield
 
 func (g *guarded) checkToolCall(ctx context.Context, e bedrockkit.ToolCallDone, yield func(bedrockkit.StreamEvent, error) bool) (bedrockkit.ToolCall, bool) {
 	call := e.Call
-	res, err := g.cfg.Guard.Assess(ctx, SourceOutput, Content{Text: string(call.Input)})
+	res, err := g.guard.Assess(ctx, SourceOutput, Content{Text: string(call.Input)})
 	if err != nil {
 		yield(nil, fmt.Errorf("guardrail: assess tool call %s: %w", call.Name, err))
 		return call, false
@@ -782,7 +797,7 @@ func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yiel
 					break
 				}
 				text := tails[k] + s
-				res, err := g.cfg.Guard.Assess(actx, SourceOutput, Content{Text: text})
+				res, err := g.guard.Assess(actx, SourceOutput, Content{Text: text})
 				if err == nil && res.Blocked {
 					mu.Lock()
 					if violation == nil {
@@ -868,7 +883,7 @@ func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yiel
 				return
 			}
 			for _, k := range order {
-				res, err := g.cfg.Guard.Assess(ctx, SourceOutput, Content{Text: whole[k].String()})
+				res, err := g.guard.Assess(ctx, SourceOutput, Content{Text: whole[k].String()})
 				if err != nil {
 					yield(nil, fmt.Errorf("guardrail: assess streamed output: %w", err))
 					return

@@ -130,18 +130,37 @@ type TopicPolicyConfig struct {
 	TierConfig   *TierConfig   `json:"tierConfig,omitempty"`
 }
 
-// TierConfig selects Bedrock's safeguard tier (CLASSIC or STANDARD). The local
-// engine accepts both; STANDARD allows 1,000-character topic definitions.
+// TierConfig selects Bedrock's safeguard tier. The local engine accepts
+// both tiers; TierStandard allows 1,000-character topic definitions.
 type TierConfig struct {
-	TierName string `json:"tierName"`
+	TierName TierName `json:"tierName"`
 }
 
-// TopicConfig is one denied topic: a name, a definition and up to five examples.
+// TierName is a Bedrock safeguard tier.
+type TierName string
+
+// Safeguard tiers, as in Bedrock.
+const (
+	TierClassic  TierName = "CLASSIC"
+	TierStandard TierName = "STANDARD"
+)
+
+// TopicType is the type of a topic; Bedrock has only TopicDeny.
+type TopicType string
+
+// Topic types, as in Bedrock.
+const (
+	// TopicDeny makes the topic a denied topic.
+	TopicDeny TopicType = "DENY"
+)
+
+// TopicConfig is one denied topic: a name, a definition, up to five
+// examples, and Type TopicDeny.
 type TopicConfig struct {
-	Name       string   `json:"name"`
-	Definition string   `json:"definition"`
-	Examples   []string `json:"examples,omitempty"`
-	Type       string   `json:"type"`
+	Name       string    `json:"name"`
+	Definition string    `json:"definition"`
+	Examples   []string  `json:"examples,omitempty"`
+	Type       TopicType `json:"type"`
 	Direction
 }
 
@@ -152,14 +171,25 @@ type ContentPolicyConfig struct {
 }
 
 // ContentFilterConfig is one content filter with a strength per direction.
+// The modalities say which content it applies to; the local engine
+// assesses text only.
 type ContentFilterConfig struct {
 	Type             ContentFilterType `json:"type"`
 	InputStrength    Strength          `json:"inputStrength"`
 	OutputStrength   Strength          `json:"outputStrength"`
-	InputModalities  []string          `json:"inputModalities,omitempty"`
-	OutputModalities []string          `json:"outputModalities,omitempty"`
+	InputModalities  []Modality        `json:"inputModalities,omitempty"`
+	OutputModalities []Modality        `json:"outputModalities,omitempty"`
 	Direction
 }
+
+// Modality is a kind of content a content filter applies to.
+type Modality string
+
+// Content-filter modalities, as in Bedrock.
+const (
+	ModalityText  Modality = "TEXT"
+	ModalityImage Modality = "IMAGE"
+)
 
 // WordPolicyConfig lists custom words and managed word lists.
 type WordPolicyConfig struct {
@@ -173,11 +203,21 @@ type WordConfig struct {
 	Direction
 }
 
-// ManagedWordListConfig enables a managed list; the only type is PROFANITY.
+// ManagedWordListConfig enables a managed word list.
 type ManagedWordListConfig struct {
-	Type string `json:"type"`
+	Type ManagedWordListType `json:"type"`
 	Direction
 }
+
+// ManagedWordListType names a managed word list; Bedrock has only
+// ManagedProfanity.
+type ManagedWordListType string
+
+// Managed word lists, as in Bedrock.
+const (
+	// ManagedProfanity is the managed profanity list.
+	ManagedProfanity ManagedWordListType = "PROFANITY"
+)
 
 // SensitiveInfoConfig lists PII entities and custom regexes.
 type SensitiveInfoConfig struct {
@@ -295,7 +335,7 @@ func (p *Policy) Validate() error {
 	}
 	if c := p.TopicPolicyConfig; c != nil {
 		maxDef := 200
-		if c.TierConfig != nil && strings.EqualFold(c.TierConfig.TierName, "STANDARD") {
+		if c.TierConfig != nil && strings.EqualFold(string(c.TierConfig.TierName), string(TierStandard)) {
 			maxDef = 1000
 		}
 		if len(c.TopicsConfig) > 30 {
@@ -322,7 +362,7 @@ func (p *Policy) Validate() error {
 					add("%s.examples[%d] must be 1-100 characters", w, j)
 				}
 			}
-			if t.Type != "DENY" {
+			if t.Type != TopicDeny {
 				add("%s.type must be DENY, got %q", w, t.Type)
 			}
 			checkDir(w, t.Direction, false)
@@ -367,7 +407,7 @@ func (p *Policy) Validate() error {
 		}
 		for i, m := range c.ManagedWordListsConfig {
 			w := fmt.Sprintf("wordPolicyConfig.managedWordListsConfig[%d]", i)
-			if m.Type != "PROFANITY" {
+			if m.Type != ManagedProfanity {
 				add("%s.type must be PROFANITY, got %q", w, m.Type)
 			}
 			checkDir(w, m.Direction, false)

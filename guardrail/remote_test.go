@@ -321,7 +321,7 @@ func TestMiddlewareStreamsWithRemoteMasks(t *testing.T) {
 			  "outputs":[{"text":"masked"}],
 			  "assessments":[{"sensitiveInformationPolicy":{"piiEntities":[{"match":"Jane Roe","type":"NAME","action":"ANONYMIZED"}]}}]}`)})
 		}
-		mw := MiddlewareConfig{Guard: newTestRemote(t, f, RemoteOptions{}), HoldBack: 16}.Middleware()
+		mw := Middleware(newTestRemote(t, f, RemoteOptions{}), MiddlewareOptions{HoldBack: 16})
 		got, _ := streamText(t, mw, []string{text[:split], text[split:]})
 		if strings.Contains(got, "Jane") || !strings.Contains(got, "{NAME}") {
 			t.Fatalf("split %d: %q", split, got)

@@ -83,25 +83,25 @@ func TestReasoningIsGuarded(t *testing.T) {
 	g := testGuard(t)
 	reasoning := "The user is jane.doe@example.com; I should answer briefly."
 	for _, n := range []int{1, 5, 16, 1000} {
-		got := runStream(t, MiddlewareConfig{Guard: g, HoldBack: 32}.Middleware(), reasoningEvents(reasoning, "Hello!", n))
+		got := runStream(t, Middleware(g, MiddlewareOptions{HoldBack: 32}), reasoningEvents(reasoning, "Hello!", n))
 		if strings.Contains(got.reasoning, "jane") || got.reasoning != "The user is {EMAIL}; I should answer briefly." || got.signature != "c2ln" || got.text != "Hello!" {
 			t.Fatalf("chunks of %d: %+v", n, got)
 		}
-		got = runStream(t, MiddlewareConfig{Guard: g, HoldBack: 32}.Middleware(), reasoningEvents("They want the badword, fine.", "Hello!", n))
+		got = runStream(t, Middleware(g, MiddlewareOptions{HoldBack: 32}), reasoningEvents("They want the badword, fine.", "Hello!", n))
 		if got.stop != bedrockkit.StopGuardrailIntervened || strings.Contains(got.reasoning+got.text, "badword") || strings.Contains(got.text, "Hello") {
 			t.Fatalf("blocked word in reasoning, chunks of %d: %+v", n, got)
 		}
-		got = runStream(t, MiddlewareConfig{Guard: g, Mode: StreamAsync}.Middleware(), reasoningEvents("They want the badword, fine.", "Hello!", n))
+		got = runStream(t, Middleware(g, MiddlewareOptions{Mode: StreamAsync}), reasoningEvents("They want the badword, fine.", "Hello!", n))
 		if got.stop != bedrockkit.StopGuardrailIntervened {
 			t.Fatalf("async: blocked word in reasoning, chunks of %d: %+v", n, got)
 		}
 	}
-	got := runStream(t, MiddlewareConfig{Guard: g, SkipReasoning: true}.Middleware(), reasoningEvents(reasoning, "Hello!", 7))
+	got := runStream(t, Middleware(g, MiddlewareOptions{SkipReasoning: true}), reasoningEvents(reasoning, "Hello!", 7))
 	if got.reasoning != reasoning || got.stop != bedrockkit.StopEndTurn {
 		t.Fatalf("SkipReasoning: %+v", got)
 	}
 	// Generate: Reasoning parts.
-	resp, err := Middleware(g)(eventModel{reasoningEvents(reasoning, "Hello!", 1000)}).Generate(context.Background(),
+	resp, err := Middleware(g, MiddlewareOptions{})(eventModel{reasoningEvents(reasoning, "Hello!", 1000)}).Generate(context.Background(),
 		&bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}})
 	if err != nil {
 		t.Fatal(err)
@@ -110,14 +110,14 @@ func TestReasoningIsGuarded(t *testing.T) {
 	if !ok || r.Text != "The user is {EMAIL}; I should answer briefly." || r.Signature != "c2ln" {
 		t.Fatalf("Generate reasoning: %+v", resp.Message.Parts)
 	}
-	resp, _ = Middleware(g)(eventModel{reasoningEvents("the badword", "Hello!", 1000)}).Generate(context.Background(),
+	resp, _ = Middleware(g, MiddlewareOptions{})(eventModel{reasoningEvents("the badword", "Hello!", 1000)}).Generate(context.Background(),
 		&bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}})
 	if resp.StopReason != bedrockkit.StopGuardrailIntervened || strings.Contains(resp.Message.Text(), "Hello") {
 		t.Fatalf("Generate blocked reasoning: %+v", resp)
 	}
 	// Input: reasoning in the last message is assessed too.
 	model := &recordingModel{}
-	_, _ = Middleware(g)(model).Generate(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{
+	_, _ = Middleware(g, MiddlewareOptions{})(model).Generate(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{
 		{Role: bedrockkit.RoleAssistant, Parts: []bedrockkit.Part{bedrockkit.Reasoning{Text: "mail jane@example.com", Signature: "s"}}}}})
 	if r := model.last.Messages[0].Parts[0].(bedrockkit.Reasoning); r.Text != "mail {EMAIL}" {
 		t.Fatalf("input reasoning: %+v", r)
@@ -154,7 +154,7 @@ func longText(n int) string {
 // released the same, with every entity of the whole text masked.
 func TestStreamSplitNeverMatters(t *testing.T) {
 	g := testGuard(t)
-	mw := MiddlewareConfig{Guard: g, HoldBack: 64}.Middleware()
+	mw := Middleware(g, MiddlewareOptions{HoldBack: 64})
 	text := longText(6000)
 	whole, _ := g.Assess(context.Background(), SourceOutput, Content{Text: text})
 	var first string
@@ -210,7 +210,7 @@ func TestStreamGuardingIsLinear(t *testing.T) {
 				evs = append(evs, bedrockkit.TextDelta{Text: c})
 			}
 			evs = append(evs, bedrockkit.Stop{Reason: bedrockkit.StopEndTurn})
-			runStream(t, MiddlewareConfig{Guard: cg, Mode: mode}.Middleware(), evs)
+			runStream(t, Middleware(cg, MiddlewareOptions{Mode: mode}), evs)
 			perByte := float64(cg.bytes.Load()) / float64(n)
 			if perByte > 3.2 || mode == StreamSync && cg.calls.Load() > int64(n/MaxEntityLen+2) {
 				t.Errorf("%s, %d bytes: %d bytes assessed in %d calls (%.1f per byte)", mode, n, cg.bytes.Load(), cg.calls.Load(), perByte)
@@ -225,7 +225,7 @@ func TestStreamGuardingIsLinear(t *testing.T) {
 // occurring outside its span) is released.
 func FuzzStreamSplits(f *testing.F) {
 	g := testGuard(f)
-	mw := MiddlewareConfig{Guard: g, HoldBack: 24}.Middleware()
+	mw := Middleware(g, MiddlewareOptions{HoldBack: 24})
 	f.Add("Thanks! Reach jane.doe@example.com or (555) 123-4567 for order ORD-654321 today.", uint64(7))
 	f.Add(longText(300), uint64(1))
 	f.Add("a@b.co "+strings.Repeat("x", 40)+" 555-123-4567 ORD-000001", uint64(99))
@@ -291,7 +291,7 @@ func BenchmarkStreamSync100KDeltas16(b *testing.B) {
 		evs = append(evs, bedrockkit.TextDelta{Text: c})
 	}
 	evs = append(evs, bedrockkit.Stop{Reason: bedrockkit.StopEndTurn})
-	m := Middleware(g)(eventModel{evs})
+	m := Middleware(g, MiddlewareOptions{})(eventModel{evs})
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}}
 	b.SetBytes(int64(len(text)))
 	cpu0 := cpuTime()

@@ -147,7 +147,7 @@ func (l *Local) topicFindings(ctx context.Context, source Source, v *blockView, 
 			continue
 		}
 		act := t.action(source, ActionBlock)
-		out = append(out, TopicFinding{Name: t.Name, Type: "DENY", Action: reportAction(act), Detected: true, Score: score, Reason: reason})
+		out = append(out, TopicFinding{Name: t.Name, Type: string(TopicDeny), Action: reportAction(act), Detected: true, Score: score, Reason: reason})
 	}
 	return out, nil
 }

@@ -96,7 +96,7 @@ func run(ctx context.Context, out io.Writer) error {
 	scripted := bedrockkittest.NewScriptedModel(
 		bedrockkittest.TextStep("Sure: our agent Sam can be reached at sam@shop.example or 555-010-7788."),
 	)
-	model := bedrockkit.Chain(scripted, guardrail.Middleware(guard))
+	model := bedrockkit.Chain(scripted, guardrail.Middleware(guard, guardrail.MiddlewareOptions{}))
 	fmt.Fprintln(out, "\nAs middleware around a model (a ScriptedModel replaying a fixed reply, not an LLM):")
 	resp, err := model.Generate(ctx, &bedrockkit.Request{
 		Messages: []bedrockkit.Message{bedrockkit.UserText("How do I reach a human?")},
