@@ -66,7 +66,7 @@ func (e *CascadeError) Unwrap() []error {
 // asks each stronger model in turn. The answer returned is the first one
 // the check accepts; its Usage and Latency sum every attempt (as
 // StructuredOutput's do), so wrap each model with its own meter
-// (pricing.Meter.Model) for each attempt to be priced at its own rates —
+// (pricing.Meter.Middleware) for each attempt to be priced at its own rates —
 // a meter outside the cascade would price every attempt as one model.
 // When the strongest model's answer fails too it is returned with a
 // *CascadeError. A request the check must see whole is buffered: Stream

@@ -18,7 +18,7 @@ type FallbackTarget struct {
 	// or Region.
 	Name string
 	// Model answers the requests. Wrap it with its own meter
-	// (pricing.Meter.Model) so each attempt is priced at its own model's
+	// (pricing.Meter.Middleware) so each attempt is priced at its own model's
 	// rates.
 	Model Model
 	// Capabilities are the target model's (CapabilitiesOf): a target that

@@ -65,10 +65,7 @@ func TestFallbackThroughFakeBedrock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meter, err := pricing.NewMeter(pricing.MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	meter := pricing.NewMeter(pricing.MeterConfig{})
 	var fallbacks atomic.Int32
 	// Each meter takes its model's ID from the ConverseModel it wraps.
 	model := bedrockkit.Chain(meter.Middleware()(haiku), bedrockkit.Fallback(bedrockkit.FallbackOptions{
@@ -131,10 +128,7 @@ func TestCascadeThroughFakeBedrock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meter, err := pricing.NewMeter(pricing.MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	meter := pricing.NewMeter(pricing.MeterConfig{})
 	var checks, escalations atomic.Int32
 	namesAFee := func(_ context.Context, text string) error {
 		checks.Add(1)
@@ -210,27 +204,27 @@ func (t traced) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[b
 // retry and meters (with a run budget) inside each model.
 func TestFallbackAndCascadeComposeInChain(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	meter, err := pricing.NewMeter(pricing.MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	meter := pricing.NewMeter(pricing.MeterConfig{})
 	var spans atomic.Int32
 	trace := func(next bedrockkit.Model) bedrockkit.Model { return traced{next: next, spans: &spans} }
 	retry := bedrockkit.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}.Middleware()
 	cheap := bedrockkittest.NewScriptedModel(answer("not sure", 100, 5), answer("not sure", 100, 5))
 	primary := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Err: throttled()}, bedrockkittest.Step{Err: throttled()})
 	backup := bedrockkittest.NewScriptedModel(answer("A wire costs $25.", 100, 8))
-	strong := bedrockkit.Chain(bedrockkit.Chain(primary, meter.Middleware(haikuID), retry),
-		bedrockkit.Fallback(bedrockkit.FallbackOptions{}, bedrockkit.FallbackTarget{Name: novaID, Model: bedrockkit.Chain(backup, meter.Middleware(novaID))}))
+	strong := bedrockkit.Chain(bedrockkit.Chain(bedrockkit.WithModelID(primary, haikuID), meter.Middleware(), retry),
+		bedrockkit.Fallback(bedrockkit.FallbackOptions{}, bedrockkit.FallbackTarget{Name: novaID, Model: bedrockkit.Chain(bedrockkit.WithModelID(backup, novaID), meter.Middleware())}))
 	store := cache.New(cache.Config{})
-	model := bedrockkit.Chain(bedrockkit.Chain(cheap, meter.Middleware(liteID)),
-		store.Middleware("bank-assistant"), trace,
+	cascade := bedrockkit.Chain(bedrockkit.Chain(bedrockkit.WithModelID(cheap, liteID), meter.Middleware()),
+		trace,
 		bedrockkit.Cascade(bedrockkit.CascadeOptions{Check: bedrockkit.CheckText(func(_ context.Context, s string) error {
 			if !strings.Contains(s, "$") {
 				return errors.New("no fee")
 			}
 			return nil
 		})}, strong))
+	// A cascade may answer from either model, so it says no ID: the cache
+	// keys its answers by a name given to the whole.
+	model := bedrockkit.Chain(bedrockkit.WithModelID(cascade, "bank-assistant"), store.Middleware())
 	budget := pricing.NewBudget(pricing.ScopeRun, "run", pricing.Dollar)
 	ctx := pricing.WithBudget(context.Background(), budget)
 	for i := range 2 { // the second is a cache hit
@@ -251,7 +245,7 @@ func TestFallbackAndCascadeComposeInChain(t *testing.T) {
 	}
 	// A budget refusal is not a reason to fall back or escalate.
 	tiny := pricing.WithBudget(context.Background(), pricing.NewBudget(pricing.ScopeRun, "tiny", pricing.NanoDollar))
-	_, err = model.Generate(tiny, &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("other")}, MaxTokens: 50})
+	_, err := model.Generate(tiny, &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("other")}, MaxTokens: 50})
 	if !errors.Is(err, bedrockkit.ErrBudgetExceeded) || cheap.Calls() != 1 {
 		t.Errorf("budget refusal: %v (cheap calls %d)", err, cheap.Calls())
 	}

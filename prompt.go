@@ -1,6 +1,7 @@
 package bedrockkit
 
 import (
+	"context"
 	"fmt"
 	"iter"
 )
@@ -71,6 +72,7 @@ func TextStream(stream iter.Seq2[StreamEvent, error]) iter.Seq2[string, error] {
 //	func (m *myMiddleware) ModelID() string { return bedrockkit.ModelIDOf(m.next) }
 //
 // Middleware that may call another model (Fallback, Cascade) must not.
+// A model that does not say its ID can be given one with WithModelID.
 func ModelIDOf(v any) string {
 	switch x := v.(type) {
 	case interface{ ModelID() string }:
@@ -79,4 +81,38 @@ func ModelIDOf(v any) string {
 		return x.ModelID().Raw
 	}
 	return ""
+}
+
+// WithModelID returns m reporting id to ModelIDOf, for the middleware that
+// takes a model's ID from the model (pricing, tracing, response caching).
+// Use it for a model that does not say its ID (a custom Model, a
+// bedrockkittest.ScriptedModel), or to name a model by another ID than
+// its own (an application inference profile ARN priced as the model it
+// copies):
+//
+//	model := bedrockkit.Chain(bedrockkit.WithModelID(custom, "us.amazon.nova-lite-v1:0"), meter.Middleware())
+//
+// Calls go to m unchanged; the OutputCapable answer is m's.
+func WithModelID(m Model, id string) Model { return &namedModel{next: m, id: id} }
+
+type namedModel struct {
+	next Model
+	id   string
+}
+
+// ModelID returns the ID given to WithModelID.
+func (n *namedModel) ModelID() string { return n.id }
+
+// SupportsOutput forwards the wrapped model's OutputCapable answer.
+func (n *namedModel) SupportsOutput() bool {
+	oc, ok := n.next.(OutputCapable)
+	return ok && oc.SupportsOutput()
+}
+
+func (n *namedModel) Generate(ctx context.Context, req *Request) (*Response, error) {
+	return n.next.Generate(ctx, req)
+}
+
+func (n *namedModel) Stream(ctx context.Context, req *Request) iter.Seq2[StreamEvent, error] {
+	return n.next.Stream(ctx, req)
 }

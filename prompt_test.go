@@ -151,9 +151,20 @@ func TestModelIDOf(t *testing.T) {
 		// A fallback may call another model: it must not claim one ID.
 		{"fallback", bedrockkit.Fallback(bedrockkit.FallbackOptions{}, bedrockkit.FallbackTarget{Name: "b", Model: scripted})(cm), ""},
 		{"nil", nil, ""},
+		{"named scripted", bedrockkit.WithModelID(scripted, "amazon.nova-lite-v1:0"), "amazon.nova-lite-v1:0"},
+		{"named converse, renamed", bedrockkit.WithModelID(cm, "amazon.nova-pro-v1:0"), "amazon.nova-pro-v1:0"},
+		{"retry around named", bedrockkit.RetryPolicy{}.Middleware()(bedrockkit.WithModelID(scripted, "x")), "x"},
 	} {
 		if got := bedrockkit.ModelIDOf(tc.v); got != tc.want {
 			t.Errorf("%s: ModelIDOf = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	// WithModelID passes on the model's OutputCapable answer, both ways.
+	for _, want := range []bool{true, false} {
+		scripted.SetSupportsOutput(want)
+		oc, ok := bedrockkit.WithModelID(scripted, "x").(bedrockkit.OutputCapable)
+		if !ok || oc.SupportsOutput() != want {
+			t.Errorf("WithModelID: SupportsOutput = %v, want %v", ok && oc.SupportsOutput(), want)
 		}
 	}
 }

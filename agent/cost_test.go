@@ -38,10 +38,7 @@ func billOf(t *testing.T, us ...bedrockkit.Usage) pricing.Money {
 // Meter.SessionCost reports what the session's turns cost; a session the
 // caller set with pricing.WithSession is kept.
 func TestRunCostPerSession(t *testing.T) {
-	meter, err := pricing.NewMeter(pricing.MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	meter := pricing.NewMeter(pricing.MeterConfig{})
 	script := bedrockkittest.NewScriptedModel(
 		// session s-1, turn 1: a tool call, then the answer.
 		withUsage(bedrockkittest.ToolStep(call("e1", "echo", `{"city":"Rome"}`)), 1000, 100),
@@ -54,7 +51,7 @@ func TestRunCostPerSession(t *testing.T) {
 		withUsage(bedrockkittest.TextStep("Hello."), 300, 5),
 	)
 	var runs atomic.Int32
-	a := &agent.Agent{Model: meter.Middleware(costModel)(script), Tools: []*agent.Tool{echoTool(), bank(&runs)}}
+	a := &agent.Agent{Model: meter.Middleware()(bedrockkit.WithModelID(script, costModel)), Tools: []*agent.Tool{echoTool(), bank(&runs)}}
 	ctx := context.Background()
 
 	if _, err := a.Run(ctx, "s-1", "weather in Rome?"); err != nil {
@@ -105,18 +102,15 @@ func TestRunCostPerSession(t *testing.T) {
 // (AsTool) and a Router's routing call count toward the session of the
 // run that used them, not a session of their own.
 func TestNestedRunCostCountsTowardOuterSession(t *testing.T) {
-	meter, err := pricing.NewMeter(pricing.MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inner := &agent.Agent{Name: "researcher", Model: meter.Middleware(costModel)(bedrockkittest.NewScriptedModel(
+	meter := pricing.NewMeter(pricing.MeterConfig{})
+	inner := &agent.Agent{Name: "researcher", Model: meter.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(
 		withUsage(bedrockkittest.TextStep("Rome is sunny."), 400, 10),
-	))}
+	), costModel))}
 	outer := &agent.Agent{Name: "supervisor", Tools: []*agent.Tool{inner.AsTool("researcher", "Looks things up")},
-		Model: meter.Middleware(costModel)(bedrockkittest.NewScriptedModel(
+		Model: meter.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(
 			withUsage(bedrockkittest.ToolStep(call("r1", "researcher", `{"request":"weather in Rome"}`)), 500, 20),
 			withUsage(bedrockkittest.TextStep("It is sunny."), 600, 10),
-		))}
+		), costModel))}
 	if _, err := outer.Run(context.Background(), "conv", "weather in Rome?"); err != nil {
 		t.Fatal(err)
 	}
@@ -131,14 +125,14 @@ func TestNestedRunCostCountsTowardOuterSession(t *testing.T) {
 	}
 
 	router := &agent.Router{
-		Model: meter.Middleware(costModel)(bedrockkittest.NewScriptedModel(
+		Model: meter.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(
 			withUsage(bedrockkittest.ToolStep(call("x", "route", `{"collaborator":"researcher"}`)), 300, 5),
-		)),
+		), costModel)),
 		Collaborators: []agent.Collaborator{{Name: "researcher", Instruction: "weather", Agent: inner}},
 	}
-	inner.Model = meter.Middleware(costModel)(bedrockkittest.NewScriptedModel(
+	inner.Model = meter.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(
 		withUsage(bedrockkittest.TextStep("Paris is grey."), 450, 15),
-	))
+	), costModel))
 	if _, name, err := router.Run(context.Background(), "conv2", "weather in Paris?"); err != nil || name != "researcher" {
 		t.Fatalf("routed to %q, %v", name, err)
 	}

@@ -38,7 +38,7 @@ func BenchmarkGenerateHit(b *testing.B) {
 	}{{"dedup", cache.Config{}}, {"nodedup", cache.Config{DisableDedup: true}}} {
 		b.Run(tc.name, func(b *testing.B) {
 			ctx := context.Background()
-			m := cache.New(tc.cfg).Middleware("m")(bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: answer}))
+			m := cache.New(tc.cfg).Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: answer}), "m"))
 			r := benchReq()
 			if _, err := m.Generate(ctx, r); err != nil {
 				b.Fatal(err)

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"sync"
 	"time"
@@ -206,17 +207,36 @@ func (c *Cache) Stats() Stats {
 }
 
 // Middleware returns a bedrockkit.Middleware caching the answers of the
-// model named modelID (the name is part of every key, so one Store can
-// serve several models).
-func (c *Cache) Middleware(modelID string) bedrockkit.Middleware {
-	return func(next bedrockkit.Model) bedrockkit.Model { return &cachedModel{c: c, id: modelID, next: next} }
+// model it wraps, keyed by the model's own ID (bedrockkit.ModelIDOf: a
+// ConverseModel says it, also inside retry middleware), so one Store can
+// serve several models:
+//
+//	model := bedrockkit.Chain(converse, responses.Middleware())
+//
+// Name a model that does not say its ID with bedrockkit.WithModelID. Calls
+// to a model that says none fail, without reaching it, with an error
+// wrapping bedrockkit.ErrInvalidInput: two unnamed models sharing a Store
+// would answer each other's requests.
+func (c *Cache) Middleware() bedrockkit.Middleware {
+	return func(next bedrockkit.Model) bedrockkit.Model {
+		id := bedrockkit.ModelIDOf(next)
+		if id == "" {
+			return &cachedModel{c: c, next: next, err: fmt.Errorf("cache: cannot key the answers of %T: it does not say its model ID; name it with bedrockkit.WithModelID(model, \"us.amazon.nova-lite-v1:0\") under the cache: %w", next, bedrockkit.ErrInvalidInput)}
+		}
+		return &cachedModel{c: c, id: id, next: next}
+	}
 }
 
 type cachedModel struct {
 	c    *Cache
 	id   string
 	next bedrockkit.Model
+	err  error // set when the model has no ID: every call fails with it
 }
+
+// ModelID returns the ID the answers are keyed by (see
+// bedrockkit.ModelIDOf): the cache answers for the one model it wraps.
+func (m *cachedModel) ModelID() string { return m.id }
 
 // cacheable reports whether an answer with this stop reason may be stored.
 func cacheable(r bedrockkit.StopReason) bool {
@@ -323,6 +343,9 @@ func (m *cachedModel) save(ctx context.Context, key string, resp *bedrockkit.Res
 }
 
 func (m *cachedModel) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
+	if m.err != nil {
+		return nil, m.err
+	}
 	if m.c.dedup {
 		if key := m.key(ctx, req); key != "" {
 			return m.sharedGenerate(ctx, key, req)
@@ -339,6 +362,9 @@ func (m *cachedModel) Generate(ctx context.Context, req *bedrockkit.Request) (*b
 }
 
 func (m *cachedModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[bedrockkit.StreamEvent, error] {
+	if m.err != nil {
+		return func(yield func(bedrockkit.StreamEvent, error) bool) { yield(nil, m.err) }
+	}
 	if m.c.dedup {
 		return func(yield func(bedrockkit.StreamEvent, error) bool) {
 			if key := m.key(ctx, req); key != "" {

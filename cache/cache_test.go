@@ -99,7 +99,7 @@ func TestGenerateHit(t *testing.T) {
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: answer})
 	var lookups []cache.Lookup
 	c := cache.New(cache.Config{OnLookup: func(_ context.Context, l cache.Lookup) { lookups = append(lookups, l) }})
-	m := bedrockkit.Chain(sm, c.Middleware("m"))
+	m := bedrockkit.Chain(bedrockkit.WithModelID(sm, "m"), c.Middleware())
 	first, err := m.Generate(ctx, baseReq())
 	if err != nil || first.Usage != answer.Usage {
 		t.Fatalf("miss: %v %+v", err, first)
@@ -138,7 +138,7 @@ func TestTTLAndUncacheable(t *testing.T) {
 		bedrockkittest.Step{Err: bedrockkit.ErrThrottled},
 		bedrockkittest.TextStep("c"),
 	)
-	m := c.Middleware("m")(sm)
+	m := c.Middleware()(bedrockkit.WithModelID(sm, "m"))
 	get := func(r *bedrockkit.Request) string {
 		resp, err := m.Generate(ctx, r)
 		if err != nil {
@@ -205,7 +205,7 @@ func TestStream(t *testing.T) {
 	}
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Events: events[:2]}, bedrockkittest.Step{Events: events})
 	c := cache.New(cache.Config{})
-	m := c.Middleware("m")(sm)
+	m := c.Middleware()(bedrockkit.WithModelID(sm, "m"))
 
 	// An abandoned stream is not stored.
 	for range m.Stream(ctx, baseReq()) {
@@ -278,7 +278,7 @@ func TestConcurrent(t *testing.T) {
 	ctx := context.Background()
 	cm := &countingModel{}
 	c := cache.New(cache.Config{Store: cache.NewMemoryStore(cache.MemoryOptions{MaxEntries: 8})})
-	m := c.Middleware("m")(cm)
+	m := c.Middleware()(bedrockkit.WithModelID(cm, "m"))
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -320,7 +320,7 @@ func (failingStore) Set(context.Context, string, []byte, time.Duration) error {
 func TestStoreFailureNeverFailsACall(t *testing.T) {
 	var lerr error
 	c := cache.New(cache.Config{Store: failingStore{}, OnLookup: func(_ context.Context, l cache.Lookup) { lerr = l.Err }})
-	resp, err := c.Middleware("m")(bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("ok"))).Generate(context.Background(), baseReq())
+	resp, err := c.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("ok")), "m")).Generate(context.Background(), baseReq())
 	if err != nil || resp.Message.Text() != "ok" {
 		t.Fatalf("%v %+v", err, resp)
 	}
@@ -334,12 +334,46 @@ func TestSkip(t *testing.T) {
 	c := cache.New(cache.Config{Skip: func(_ context.Context, r *bedrockkit.Request) bool {
 		return r.Temperature == nil || *r.Temperature > 0.5
 	}})
-	m := c.Middleware("m")(sm)
+	m := c.Middleware()(bedrockkit.WithModelID(sm, "m"))
 	r := baseReq()
 	r.Temperature = f32(0.9)
 	a, _ := m.Generate(context.Background(), r)
 	b, _ := m.Generate(context.Background(), r)
 	if a.Message.Text() != "1" || b.Message.Text() != "2" || c.Stats().Hits+c.Stats().Misses != 0 {
 		t.Fatal("skipped request was cached")
+	}
+}
+
+// Two models that say no ID would share keys in one Store and answer each
+// other's requests: the cache refuses to wrap them silently.
+func TestMiddlewareWithoutModelIDFailsClosed(t *testing.T) {
+	for _, dedup := range []bool{false, true} {
+		c := cache.New(cache.Config{DisableDedup: !dedup})
+		a := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("a"))
+		m := c.Middleware()(a)
+		if _, err := m.Generate(context.Background(), baseReq()); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+			t.Fatalf("dedup %v: Generate err = %v, want ErrInvalidInput", dedup, err)
+		}
+		if _, err := bedrockkit.Collect(m.Stream(context.Background(), baseReq())); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+			t.Fatalf("dedup %v: Stream err = %v, want ErrInvalidInput", dedup, err)
+		}
+		if a.Calls() != 0 || c.Stats().Misses != 0 {
+			t.Fatalf("dedup %v: model calls %d, stats %+v", dedup, a.Calls(), c.Stats())
+		}
+		// Named, two models sharing the store keep their answers apart.
+		b := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("b"))
+		ma := c.Middleware()(bedrockkit.WithModelID(a, "model-a"))
+		mb := c.Middleware()(bedrockkit.WithModelID(b, "model-b"))
+		ra, err := ma.Generate(context.Background(), baseReq())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := mb.Generate(context.Background(), baseReq())
+		if err != nil || ra.Message.Text() != "a" || rb.Message.Text() != "b" {
+			t.Fatalf("dedup %v: answers %q %q (%v)", dedup, ra.Message.Text(), rb.Message.Text(), err)
+		}
+		if got := bedrockkit.ModelIDOf(ma); got != "model-a" {
+			t.Fatalf("the cached model says ID %q", got)
+		}
 	}
 }

@@ -112,7 +112,7 @@ func TestDedupGenerate(t *testing.T) {
 	gm := newGated()
 	var lookups sync.Map
 	c := cache.New(cache.Config{OnLookup: func(_ context.Context, l cache.Lookup) { lookups.Store(&l, true) }})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	const n = 50
 	var chans []<-chan result
 	for range n {
@@ -165,7 +165,7 @@ func TestDedupGenerate(t *testing.T) {
 func TestDedupWaiterCancelled(t *testing.T) {
 	gm := newGated()
 	c := cache.New(cache.Config{})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	leader := goGenerate(context.Background(), m, q("a"))
 	waitFor(t, "the model call", func() bool { return gm.calls.Load() == 1 })
 	ctx, cancel := context.WithCancel(context.Background())
@@ -188,7 +188,7 @@ func TestDedupWaiterCancelled(t *testing.T) {
 func TestDedupLeaderCancelled(t *testing.T) {
 	gm := newGated()
 	c := cache.New(cache.Config{})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	ctx, cancel := context.WithCancel(context.Background())
 	leader := goGenerate(ctx, m, q("a"))
 	waitFor(t, "the model call", func() bool { return gm.calls.Load() == 1 })
@@ -213,7 +213,7 @@ func TestDedupLeaderCancelled(t *testing.T) {
 func TestDedupAllGoneCancelsTheCall(t *testing.T) {
 	gm := newGated()
 	c := cache.New(cache.Config{})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	a := goGenerate(ctx1, m, q("a"))
@@ -244,7 +244,7 @@ func TestDedupError(t *testing.T) {
 	gm := newGated()
 	gm.err = bedrockkit.ErrThrottled
 	c := cache.New(cache.Config{})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	var chans []<-chan result
 	for range 5 {
 		chans = append(chans, goGenerate(context.Background(), m, q("a")))
@@ -269,7 +269,7 @@ func TestDedupPanic(t *testing.T) {
 	gm := newGated()
 	gm.panicVal = "boom"
 	c := cache.New(cache.Config{})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	panics := make(chan any, 2)
 	for range 2 {
 		go func() {
@@ -289,7 +289,7 @@ func TestDedupPanic(t *testing.T) {
 func TestDedupDifferentKeysAndModes(t *testing.T) {
 	gm := newGated()
 	c := cache.New(cache.Config{})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	a := goGenerate(context.Background(), m, q("a"))
 	b := goGenerate(context.Background(), m, q("b"))
 	s := make(chan result, 1)
@@ -313,7 +313,7 @@ func TestDedupDifferentKeysAndModes(t *testing.T) {
 func TestDedupDisabled(t *testing.T) {
 	gm := newGated()
 	c := cache.New(cache.Config{DisableDedup: true})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	a := goGenerate(context.Background(), m, q("a"))
 	b := goGenerate(context.Background(), m, q("a"))
 	waitFor(t, "two model calls", func() bool { return gm.calls.Load() == 2 })
@@ -328,7 +328,7 @@ func TestDedupDisabled(t *testing.T) {
 func TestDedupStream(t *testing.T) {
 	gm := newGated()
 	c := cache.New(cache.Config{})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	type got struct {
 		evs []bedrockkit.StreamEvent
 		err error
@@ -389,7 +389,7 @@ func TestDedupStream(t *testing.T) {
 func TestDedupStreamAllGone(t *testing.T) {
 	gm := newGated()
 	c := cache.New(cache.Config{})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	for range m.Stream(context.Background(), q("a")) {
 		break // the model is now held at the gate
 	}
@@ -419,7 +419,7 @@ func TestDedupSharedHit(t *testing.T) {
 	close(gm.gate)
 	store := &gatedStore{MemoryStore: cache.NewMemoryStore(cache.MemoryOptions{}), gate: make(chan struct{})}
 	c := cache.New(cache.Config{Store: store})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	first := goGenerate(context.Background(), m, q("a"))
 	store.gate <- struct{}{} // let one Get through: a miss
 	if r := <-first; r.err != nil {
@@ -445,7 +445,7 @@ func TestHitMarksSpan(t *testing.T) {
 	defer tp.Shutdown(context.Background())
 	gm := newGated()
 	close(gm.gate)
-	m := cache.New(cache.Config{}).Middleware("m")(gm)
+	m := cache.New(cache.Config{}).Middleware()(bedrockkit.WithModelID(gm, "m"))
 	for i := range 2 {
 		ctx, span := tp.Tracer("t").Start(context.Background(), "call")
 		if _, err := m.Generate(ctx, q("a")); err != nil {
@@ -479,7 +479,7 @@ func TestDedupStreamUsageToFirstReader(t *testing.T) {
 		looks = append(looks, l)
 		mu.Unlock()
 	}})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	leaderFirst, waiterDone := make(chan struct{}), make(chan struct{})
 	var leaderUsage, waiterUsage bedrockkit.Usage
 	var wg sync.WaitGroup
@@ -538,7 +538,7 @@ func TestDedupStreamLeaderSaved(t *testing.T) {
 		looks = append(looks, l)
 		mu.Unlock()
 	}})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	leaderFirst, waiterDone := make(chan struct{}), make(chan struct{})
 	var leaderUsage, waiterUsage bedrockkit.Usage
 	var wg sync.WaitGroup
@@ -593,7 +593,7 @@ func TestDedupStreamUsageUnreported(t *testing.T) {
 	gm := newGated()
 	close(gm.gate)
 	c := cache.New(cache.Config{})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	for ev := range m.Stream(context.Background(), q("a")) {
 		if _, ok := ev.(bedrockkit.Stop); ok {
 			// The call has ended (its answer is stored), Metadata included.
@@ -614,7 +614,7 @@ func TestDedupStreamConsumerPanics(t *testing.T) {
 	for _, how := range []string{"panic", "goexit"} {
 		gm := newGated()
 		c := cache.New(cache.Config{})
-		m := c.Middleware("m")(gm)
+		m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 		done := make(chan any)
 		go func() {
 			defer func() { done <- recover() }()
@@ -647,7 +647,7 @@ func TestDedupStreamConsumerPanics(t *testing.T) {
 func TestDedupStreamWaiterPanics(t *testing.T) {
 	gm := newGated()
 	c := cache.New(cache.Config{})
-	m := c.Middleware("m")(gm)
+	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	leader := make(chan result, 1)
 	go func() {
 		resp, err := bedrockkit.Collect(m.Stream(context.Background(), q("a")))
@@ -677,7 +677,7 @@ func TestDedupGenerateCancelRace(t *testing.T) {
 	for i := range 200 {
 		gm := newGated()
 		c := cache.New(cache.Config{})
-		m := c.Middleware("m")(gm)
+		m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 		ctx1, cancel1 := context.WithCancel(context.Background())
 		ctx2, cancel2 := context.WithCancel(context.Background())
 		a := goGenerate(ctx1, m, q("a"))
@@ -741,7 +741,7 @@ func TestDedupLeaderLookupPanics(t *testing.T) {
 		close(gm.gate)
 		st := panickyStore{entered: make(chan struct{}), release: make(chan struct{})}
 		c := cache.New(cache.Config{Store: st})
-		m := c.Middleware("m")(gm)
+		m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 		call := func() (n int, err error) {
 			if !stream {
 				resp, err := m.Generate(context.Background(), q("a"))

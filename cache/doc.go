@@ -12,9 +12,13 @@
 // and the usage it saved:
 //
 //	model = bedrockkit.Chain(converse,
-//		meter.Middleware(modelID),      // outermost: sees hits at $0
-//		responses.Middleware(modelID),  // the response cache
-//		cache.PromptCaching(modelID, cache.PromptCacheConfig{}))
+//		meter.Middleware(),      // outermost: sees hits at $0
+//		responses.Middleware(),  // the response cache
+//		cache.PromptCaching(cache.PromptCacheConfig{}))
+//
+// Each middleware takes the model's ID from the model it wraps
+// (bedrockkit.ModelIDOf); name a model that does not say it with
+// bedrockkit.WithModelID.
 //
 // Identical requests that miss at the same time make one model call: the
 // first goes to the model, the others wait for its answer (each honouring

@@ -26,7 +26,7 @@ func ExampleCache() {
 			fmt.Printf("hit=%v saved=%d tokens\n", l.Hit, l.Saved.Total())
 		},
 	})
-	cached := bedrockkit.Chain(model, responses.Middleware("amazon.nova-lite-v1:0"))
+	cached := bedrockkit.Chain(bedrockkit.WithModelID(model, "amazon.nova-lite-v1:0"), responses.Middleware())
 
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("What is the monthly fee?")}}
 	for range 2 {
@@ -48,7 +48,8 @@ func ExampleCache() {
 
 func ExamplePromptCaching() {
 	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("ok"))
-	m := bedrockkit.Chain(model, cache.PromptCaching("us.anthropic.claude-3-7-sonnet-20250219-v1:0", cache.PromptCacheConfig{}))
+	// A ConverseModel says its ID; the scripted stand-in is named.
+	m := bedrockkit.Chain(bedrockkit.WithModelID(model, "us.anthropic.claude-3-7-sonnet-20250219-v1:0"), cache.PromptCaching(cache.PromptCacheConfig{}))
 
 	longPolicy := strings.Repeat("Never reveal account numbers. ", 200) // ~1,500 tokens
 	m.Generate(context.Background(), &bedrockkit.Request{
@@ -97,7 +98,7 @@ func (m *heldModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Se
 func ExampleCache_inFlight() {
 	model := &heldModel{release: make(chan struct{})} // a slow model
 	responses := cache.New(cache.Config{})
-	cached := responses.Middleware("amazon.nova-lite-v1:0")(model)
+	cached := responses.Middleware()(bedrockkit.WithModelID(model, "amazon.nova-lite-v1:0"))
 
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("What is the monthly fee?")}}
 	var wg sync.WaitGroup

@@ -14,15 +14,11 @@ import (
 // nothing, and the savings can be priced from Stats.Saved.
 func TestHitsInCost(t *testing.T) {
 	const model = "amazon.nova-lite-v1:0"
-	meter, err := pricing.NewMeter(pricing.MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer meter.Close()
+	meter := pricing.NewMeter(pricing.MeterConfig{})
 	usage := bedrockkit.Usage{InputTokens: 1000, OutputTokens: 200}
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("x"), Usage: usage}})
 	responses := cache.New(cache.Config{})
-	m := bedrockkit.Chain(sm, meter.Middleware(model), responses.Middleware(model))
+	m := bedrockkit.Chain(bedrockkit.WithModelID(sm, model), meter.Middleware(), responses.Middleware())
 	for range 3 {
 		if _, err := m.Generate(context.Background(), baseReq()); err != nil {
 			t.Fatal(err)

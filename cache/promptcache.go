@@ -31,7 +31,7 @@ type PromptCacheConfig struct {
 }
 
 // PromptCaching returns a middleware that places Bedrock prompt-cache
-// points automatically on requests to the model modelID: one after the
+// points automatically on requests to the model it wraps: one after the
 // system prompt and one after the tool definitions (Request.ToolCache), when
 //
 //   - the model supports prompt caching (bedrockkit.CapabilitiesOf gives a
@@ -49,21 +49,40 @@ type PromptCacheConfig struct {
 // modified: a changed copy goes to the model. Results show in Usage as
 // CacheWriteTokens on the first call and CacheReadTokens on later calls
 // within the TTL, which package pricing prices at the cache rates.
-func PromptCaching(modelID string, cfg PromptCacheConfig) bedrockkit.Middleware {
-	caps := bedrockkit.CapabilitiesOfBase(modelID)
-	if cfg.Capabilities != nil {
-		caps = *cfg.Capabilities
-	}
+//
+// The model's capabilities are PromptCacheConfig.Capabilities when set,
+// else those the model reports (a ConverseModel's Capabilities, which
+// honour ConverseOptions.BaseModel), else those of the ID it says
+// (bedrockkit.ModelIDOf). A model that says neither is returned unwrapped:
+// no cache point is placed.
+func PromptCaching(cfg PromptCacheConfig) bedrockkit.Middleware {
 	if cfg.Estimate == nil {
 		cfg.Estimate = func(s string) int { return (len(s) + 3) / 4 }
 	}
-	minTokens := max(caps.PromptCacheMinTokens, cfg.MinTokens)
 	return func(next bedrockkit.Model) bedrockkit.Model {
+		caps := capabilitiesOf(next)
+		if cfg.Capabilities != nil {
+			caps = *cfg.Capabilities
+		}
 		if caps.PromptCacheMinTokens <= 0 {
 			return next // the model cannot cache: nothing to do
 		}
-		return &promptCached{next: next, caps: caps, cfg: cfg, min: minTokens}
+		return &promptCached{next: next, caps: caps, cfg: cfg, min: max(caps.PromptCacheMinTokens, cfg.MinTokens)}
 	}
+}
+
+// capabler is a model that reports its capabilities (a ConverseModel).
+type capabler interface {
+	Capabilities() bedrockkit.Capabilities
+}
+
+// capabilitiesOf returns what m reports of its capabilities, else those of
+// its model ID.
+func capabilitiesOf(m bedrockkit.Model) bedrockkit.Capabilities {
+	if c, ok := m.(capabler); ok {
+		return c.Capabilities()
+	}
+	return bedrockkit.CapabilitiesOfBase(bedrockkit.ModelIDOf(m))
 }
 
 type promptCached struct {
@@ -72,6 +91,9 @@ type promptCached struct {
 	cfg  PromptCacheConfig
 	min  int
 }
+
+// ModelID forwards the wrapped model's ID (see bedrockkit.ModelIDOf).
+func (p *promptCached) ModelID() string { return bedrockkit.ModelIDOf(p.next) }
 
 func (p *promptCached) Generate(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
 	return p.next.Generate(ctx, PlaceCachePoints(req, p.caps, p.min, p.cfg.TTL, p.cfg.Estimate))

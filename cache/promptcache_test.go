@@ -139,7 +139,7 @@ func TestPlaceTTL(t *testing.T) {
 
 func TestPromptCachingMiddleware(t *testing.T) {
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("a"), bedrockkittest.TextStep("b"))
-	m := bedrockkit.Chain(sm, cache.PromptCaching(claude37, cache.PromptCacheConfig{}))
+	m := bedrockkit.Chain(bedrockkit.WithModelID(sm, claude37), cache.PromptCaching(cache.PromptCacheConfig{}))
 	m.Generate(context.Background(), longReq(tokens4kB, 0))
 	for range m.Stream(context.Background(), longReq(tokens4kB, 0)) {
 	}
@@ -148,8 +148,26 @@ func TestPromptCachingMiddleware(t *testing.T) {
 			t.Fatalf("request %d: no system point", i)
 		}
 	}
-	// A model without caching is returned unwrapped.
-	if got := cache.PromptCaching(llama, cache.PromptCacheConfig{})(sm); got != bedrockkit.Model(sm) {
-		t.Fatal("wrapped a model that cannot cache")
+	// A model without caching, or one that says neither its ID nor its
+	// capabilities, is returned unwrapped.
+	for _, m := range []bedrockkit.Model{bedrockkit.WithModelID(sm, llama), sm} {
+		if got := cache.PromptCaching(cache.PromptCacheConfig{})(m); got != m {
+			t.Fatalf("wrapped %T, a model that cannot cache", m)
+		}
+	}
+	// The capabilities a model reports win over its ID (a ConverseModel
+	// with ConverseOptions.BaseModel under an application profile ARN).
+	arn := "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123"
+	f := bedrockkittest.NewFakeBedrock(t)
+	conv, err := bedrockkit.NewConverseModel(f.Client(), arn, bedrockkit.ConverseOptions{BaseModel: claude37})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cache.PromptCaching(cache.PromptCacheConfig{})(conv); got == bedrockkit.Model(conv) {
+		t.Fatal("did not wrap an application profile whose BaseModel caches")
+	}
+	// Capabilities given in the config win over both.
+	if got := cache.PromptCaching(cache.PromptCacheConfig{Capabilities: &bedrockkit.Capabilities{}})(conv); got != bedrockkit.Model(conv) {
+		t.Fatal("wrapped a model the config says cannot cache")
 	}
 }

@@ -192,15 +192,12 @@ func newDemo(t testing.TB, opts console.Options) *demo {
 	d.guard = newGuard(t)
 	c.AddGuardrail("demo", d.guard)
 
-	d.meter, err = pricing.NewMeter(pricing.MeterConfig{Catalog: pricing.Default()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d.meter = pricing.NewMeter(pricing.MeterConfig{Catalog: pricing.Default()})
 	c.AddMeter("llm", d.meter)
 
 	u := func(in, out int) bedrockkit.Usage { return bedrockkit.Usage{InputTokens: in, OutputTokens: out} }
 	newAgent := func(m *bedrockkittest.ScriptedModel) *agent.Agent {
-		return &agent.Agent{Name: "concierge", Model: withID(d.meter.Model(modelID, m)), Tools: tools()}
+		return &agent.Agent{Name: "concierge", Model: withID(d.meter.Middleware()(bedrockkit.WithModelID(m, modelID))), Tools: tools()}
 	}
 	observe := func(session, tenant string, tags map[string]string) context.Context {
 		ctx := pricing.WithTags(pricing.WithSession(pricing.WithTenant(ctx, tenant), session), tags)

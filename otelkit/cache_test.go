@@ -44,7 +44,7 @@ func TestCacheHitOutside(t *testing.T) {
 		sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
 			Message: bedrockkit.AssistantText("hi"), Usage: cachedUsage}})
 		responses := cache.New(cache.Config{})
-		m := bedrockkit.Chain(sm, r.tel.Middleware("m"), responses.Middleware("m"))
+		m := bedrockkit.Chain(bedrockkit.WithModelID(sm, "m"), r.tel.Middleware(), responses.Middleware())
 		for range 2 {
 			var err error
 			if stream {
@@ -86,7 +86,7 @@ func TestCacheHitInside(t *testing.T) {
 	r := newRig(t, false)
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
 		Message: bedrockkit.AssistantText("hi"), Usage: cachedUsage}})
-	m := bedrockkit.Chain(sm, cache.New(cache.Config{}).Middleware("m"), r.tel.Middleware("m"))
+	m := bedrockkit.Chain(bedrockkit.WithModelID(sm, "m"), cache.New(cache.Config{}).Middleware(), r.tel.Middleware())
 	for range 2 {
 		ctx, parent := r.tp.Tracer("test").Start(context.Background(), "request")
 		if _, err := m.Generate(ctx, q("hello")); err != nil {
@@ -149,7 +149,7 @@ func TestCacheSharedOutside(t *testing.T) {
 	r := newRig(t, false)
 	g := &gated{gate: make(chan struct{})}
 	responses := cache.New(cache.Config{})
-	m := bedrockkit.Chain(bedrockkit.Model(g), r.tel.Middleware("m"), responses.Middleware("m"))
+	m := bedrockkit.Chain(bedrockkit.WithModelID(bedrockkit.Model(g), "m"), r.tel.Middleware(), responses.Middleware())
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
@@ -220,11 +220,11 @@ func TestChatSpanIsTheSDKSpan(t *testing.T) {
 	for _, cached := range []bool{false, true} {
 		r := newRig(t, false)
 		p := &spanProbe{tp: r.tp}
-		mws := []bedrockkit.Middleware{r.tel.Middleware("m")}
+		mws := []bedrockkit.Middleware{r.tel.Middleware()}
 		if cached {
-			mws = append(mws, cache.New(cache.Config{}).Middleware("m"))
+			mws = append(mws, cache.New(cache.Config{}).Middleware())
 		}
-		m := bedrockkit.Chain(bedrockkit.Model(p), mws...)
+		m := bedrockkit.Chain(bedrockkit.WithModelID(p, "m"), mws...)
 		if _, err := m.Generate(context.Background(), q("hello")); err != nil {
 			t.Fatal(err)
 		}
@@ -244,7 +244,7 @@ func TestNestedCacheHitDoesNotMarkOuterSpan(t *testing.T) {
 	r := newRig(t, false)
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
 		Message: bedrockkit.AssistantText("hi"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}})
-	nested := cache.New(cache.Config{}).Middleware("n")(sm)
+	nested := cache.New(cache.Config{}).Middleware()(bedrockkit.WithModelID(sm, "n"))
 	if _, err := nested.Generate(context.Background(), q("classify")); err != nil { // fill the cache
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestNestedCacheHitDoesNotMarkOuterSpan(t *testing.T) {
 		}
 		return &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}, nil
 	})
-	m := r.tel.Model("m", outer)
+	m := r.tel.Middleware()(bedrockkit.WithModelID(outer, "m"))
 	if _, err := m.Generate(context.Background(), q("hello")); err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestCacheSharedStreamOutside(t *testing.T) {
 	r := newRig(t, false)
 	g := &gatedStream{gate: make(chan struct{})}
 	responses := cache.New(cache.Config{})
-	m := bedrockkit.Chain(bedrockkit.Model(g), r.tel.Middleware("m"), responses.Middleware("m"))
+	m := bedrockkit.Chain(bedrockkit.WithModelID(bedrockkit.Model(g), "m"), r.tel.Middleware(), responses.Middleware())
 	leaderFirst, waiterDone := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -378,13 +378,13 @@ func TestCacheHitMetricsOnly(t *testing.T) {
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
 		Message: bedrockkit.AssistantText("hi"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}})
 	responses := cache.New(cache.Config{})
-	direct := bedrockkit.Chain(sm, tel.Middleware("d"), responses.Middleware("d"))
+	direct := bedrockkit.Chain(bedrockkit.WithModelID(sm, "d"), tel.Middleware(), responses.Middleware())
 	for range 2 { // a miss, then a hit
 		if _, err := direct.Generate(context.Background(), q("classify")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	nested := responses.Middleware("d")(sm)
+	nested := responses.Middleware()(bedrockkit.WithModelID(sm, "d"))
 	outer := generateFunc(func(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
 		ctx, span := tp.Tracer("guard").Start(ctx, "guard")
 		defer span.End()
@@ -393,7 +393,7 @@ func TestCacheHitMetricsOnly(t *testing.T) {
 		}
 		return &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}, nil
 	})
-	if _, err := tel.Model("o", outer).Generate(context.Background(), q("hello")); err != nil {
+	if _, err := tel.Middleware()(bedrockkit.WithModelID(outer, "o")).Generate(context.Background(), q("hello")); err != nil {
 		t.Fatal(err)
 	}
 	h := r.histograms(t)

@@ -55,7 +55,7 @@ func TestCostMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	m, _ := pricing.NewMeter(pricing.MeterConfig{})
+	m := pricing.NewMeter(pricing.MeterConfig{})
 	cm, err := otelkit.NewCostMetrics(m, otelkit.CostMetricsOptions{MeterProvider: mp})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestCostMetrics(t *testing.T) {
 	for i := range steps {
 		steps[i] = usageStep(u)
 	}
-	model := m.Middleware(haiku45)(bedrockkittest.NewScriptedModel(steps...))
+	model := m.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(steps...), haiku45))
 	ctx := pricing.WithTags(pricing.WithSession(pricing.WithTenant(context.Background(), "acme"), "s1"), map[string]string{"feature": "chat"})
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}, MaxTokens: 10}
 	for i := range 5 {
@@ -124,7 +124,7 @@ func TestCostMetricsSessionsAndConcurrency(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	m, _ := pricing.NewMeter(pricing.MeterConfig{})
+	m := pricing.NewMeter(pricing.MeterConfig{})
 	cm, err := otelkit.NewCostMetrics(m, otelkit.CostMetricsOptions{MeterProvider: mp, SessionAttribute: true})
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestCostMetricsSessionsAndConcurrency(t *testing.T) {
 	for range 200 {
 		steps = append(steps, usageStep(bedrockkit.Usage{InputTokens: 10, OutputTokens: 1}))
 	}
-	model := m.Middleware(haiku45)(bedrockkittest.NewScriptedModel(steps...))
+	model := m.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(steps...), haiku45))
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}}
 	var wg sync.WaitGroup
 	for _, session := range []string{"a", "b", "c", "d"} {
@@ -195,7 +195,7 @@ func BenchmarkCostMetrics(b *testing.B) {
 			name = "metered+otel"
 		}
 		b.Run(name, func(b *testing.B) {
-			m, _ := pricing.NewMeter(pricing.MeterConfig{})
+			m := pricing.NewMeter(pricing.MeterConfig{})
 			if withMetrics {
 				mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 				defer mp.Shutdown(context.Background())
@@ -205,7 +205,7 @@ func BenchmarkCostMetrics(b *testing.B) {
 				}
 				defer cm.Close()
 			}
-			model := m.Middleware(haiku45)(&usageModel{resp: bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), Usage: u}})
+			model := m.Middleware()(bedrockkit.WithModelID(&usageModel{resp: bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), Usage: u}}, haiku45))
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {

@@ -35,7 +35,7 @@ func Example() {
 		Message: bedrockkit.AssistantText("Hello"),
 		Usage:   bedrockkit.Usage{InputTokens: 12, OutputTokens: 3},
 	}}) // or bedrockkit.NewConverseModel(...)
-	traced := bedrockkit.Chain(model, tel.Middleware("amazon.nova-lite-v1:0"))
+	traced := bedrockkit.Chain(bedrockkit.WithModelID(model, "amazon.nova-lite-v1:0"), tel.Middleware())
 
 	traced.Generate(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("Hi")}})
 
@@ -79,7 +79,7 @@ func Example_responseCache() {
 	}})
 	responses := cache.New(cache.Config{})
 	// Tracing outside, cache inside: every call gets a span.
-	m := bedrockkit.Chain(model, tel.Middleware("amazon.nova-lite-v1:0"), responses.Middleware("amazon.nova-lite-v1:0"))
+	m := bedrockkit.Chain(bedrockkit.WithModelID(model, "amazon.nova-lite-v1:0"), tel.Middleware(), responses.Middleware())
 
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("What is the monthly fee?")}}
 	m.Generate(context.Background(), req)
@@ -109,17 +109,17 @@ func ExampleNewCostMetrics() {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
 
-	meter, _ := pricing.NewMeter(pricing.MeterConfig{})
+	meter := pricing.NewMeter(pricing.MeterConfig{})
 	costs, err := otelkit.NewCostMetrics(meter, otelkit.CostMetricsOptions{MeterProvider: mp})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer costs.Close()
-	model := meter.Middleware("amazon.nova-lite-v1:0")(bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
+	model := meter.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
 		Message: bedrockkit.AssistantText("Hello"),
 		Usage:   bedrockkit.Usage{InputTokens: 2000, OutputTokens: 500},
-	}}))
+	}}), "amazon.nova-lite-v1:0"))
 	model.Generate(pricing.WithTenant(context.Background(), "acme"), bedrockkit.Prompt("Hi"))
 
 	var rm metricdata.ResourceMetrics

@@ -20,7 +20,7 @@ func TestMiddlewareTakesTheModelID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meter, _ := pricing.NewMeter(pricing.MeterConfig{})
+	meter := pricing.NewMeter(pricing.MeterConfig{})
 	for _, tc := range []struct {
 		name      string
 		wrap      func(tel *otelkit.Telemetry) bedrockkit.Model
@@ -30,7 +30,7 @@ func TestMiddlewareTakesTheModelID(t *testing.T) {
 			return bedrockkit.Chain(converse, tel.Middleware(), meter.Middleware(), bedrockkit.RetryPolicy{}.Middleware())
 		}, "chat " + id, id},
 		{"explicit", func(tel *otelkit.Telemetry) bedrockkit.Model {
-			return bedrockkit.Chain(converse, tel.Middleware("assistant"))
+			return bedrockkit.Chain(bedrockkit.WithModelID(converse, "assistant"), tel.Middleware())
 		}, "chat assistant", "assistant"},
 		{"no ID", func(tel *otelkit.Telemetry) bedrockkit.Model {
 			return bedrockkit.Chain(bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("hi")), tel.Middleware())

@@ -67,7 +67,7 @@ const (
 // (package cache: cache.SpanEventHit) adds to the span in a call's context
 // when it answers without reaching the model; its boolean attribute
 // bedrockkit.cache.shared tells a shared answer from a store hit. A traced
-// model (Telemetry.Model) leaves the SDK's span in the context untouched
+// model (Telemetry.Middleware) leaves the SDK's span in the context untouched
 // and learns of package cache's hits through a context value of its own,
 // not from this event: another middleware adding the event does not make
 // the "chat" span a hit.
@@ -148,23 +148,12 @@ func New(cfg Config) (*Telemetry, error) {
 //
 //	model := bedrockkit.Chain(converse, tel.Middleware())
 //
-// Give modelID (the Bedrock model ID or any name) for a model that does not
-// report one, or to name it otherwise; it takes precedence. The name
-// becomes gen_ai.request.model and the span name "chat {modelID}"; a model
-// with no name is traced as "chat" without gen_ai.request.model. Only the
-// first modelID is used. See Model for what is traced.
-func (t *Telemetry) Middleware(modelID ...string) bedrockkit.Middleware {
-	return func(next bedrockkit.Model) bedrockkit.Model {
-		id := bedrockkit.ModelIDOf(next)
-		if len(modelID) > 0 && modelID[0] != "" {
-			id = modelID[0]
-		}
-		return &tracedModel{t: t, id: id, next: next}
-	}
-}
-
-// Model returns next traced: each Generate and each Stream is one client
-// span "chat {modelID}" with the request settings, the usage, the finish
+// The ID becomes gen_ai.request.model and the span name "chat {modelID}";
+// a model that says no ID is traced as "chat" without
+// gen_ai.request.model. Name such a model, or name one otherwise, with
+// bedrockkit.WithModelID.
+//
+// Each Generate and each Stream is one client span "chat {modelID}" with the request settings, the usage, the finish
 // reason and, on failure, error.type and an error status; and each records
 // gen_ai.client.operation.duration and gen_ai.client.token.usage (input
 // and output). gen_ai.usage.input_tokens counts every input token,
@@ -192,18 +181,17 @@ func (t *Telemetry) Middleware(modelID ...string) bedrockkit.Middleware {
 // reach the model). The token metric counts the call once either way.
 // This is the supported order (tracing outside the cache):
 //
-//	bedrockkit.Chain(converse, tel.Middleware(id), responses.Middleware(id))
+//	bedrockkit.Chain(converse, tel.Middleware(), responses.Middleware())
 //
 // Inside the cache instead, the traced model is not called on a hit: only
 // real model calls get a "chat" span and the cache's event lands on the
 // caller's span. A hit of a cache used by a call nested inside next (one
 // that starts its own span, or below another cache) does not mark this
 // span.
-//
-// Deprecated: use Middleware, which takes the ID from the model:
-// bedrockkit.Chain(next, t.Middleware()), or t.Middleware(modelID)(next).
-func (t *Telemetry) Model(modelID string, next bedrockkit.Model) bedrockkit.Model {
-	return &tracedModel{t: t, id: modelID, next: next}
+func (t *Telemetry) Middleware() bedrockkit.Middleware {
+	return func(next bedrockkit.Model) bedrockkit.Model {
+		return &tracedModel{t: t, id: bedrockkit.ModelIDOf(next), next: next}
+	}
 }
 
 type tracedModel struct {

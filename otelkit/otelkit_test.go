@@ -105,7 +105,7 @@ func TestGenerateSpanAndMetrics(t *testing.T) {
 		StopReason: bedrockkit.StopEndTurn,
 		Usage:      bedrockkit.Usage{InputTokens: 10, OutputTokens: 5, CacheReadTokens: 1000, CacheWriteTokens: 7},
 	}})
-	m := bedrockkit.Chain(sm, r.tel.Middleware("us.anthropic.claude-3-7-sonnet-20250219-v1:0"))
+	m := bedrockkit.Chain(bedrockkit.WithModelID(sm, "us.anthropic.claude-3-7-sonnet-20250219-v1:0"), r.tel.Middleware())
 	temp, topP := float32(0.25), float32(0.5)
 	parentCtx, parent := r.tp.Tracer("test").Start(context.Background(), "parent")
 	_, err := m.Generate(parentCtx, &bedrockkit.Request{
@@ -167,7 +167,7 @@ func TestGenerateSpanAndMetrics(t *testing.T) {
 func TestCaptureContent(t *testing.T) {
 	r := newRig(t, true)
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("the answer"))
-	m := r.tel.Model("m", sm)
+	m := r.tel.Middleware()(bedrockkit.WithModelID(sm, "m"))
 	if _, err := m.Generate(context.Background(), &bedrockkit.Request{
 		System:   []bedrockkit.Part{bedrockkit.Text{Text: "be nice"}},
 		Messages: []bedrockkit.Message{bedrockkit.UserText("the question")},
@@ -189,7 +189,7 @@ func TestCaptureContent(t *testing.T) {
 func TestGenerateError(t *testing.T) {
 	r := newRig(t, false)
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Err: fmt.Errorf("slow down: %w", bedrockkit.ErrThrottled)})
-	_, err := r.tel.Model("m", sm).Generate(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}})
+	_, err := r.tel.Middleware()(bedrockkit.WithModelID(sm, "m")).Generate(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}})
 	if !errors.Is(err, bedrockkit.ErrThrottled) {
 		t.Fatalf("error not passed through: %v", err)
 	}
@@ -214,7 +214,7 @@ func TestStream(t *testing.T) {
 		bedrockkit.StreamMetadata{Usage: bedrockkit.Usage{InputTokens: 4, OutputTokens: 2}},
 	}
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Events: events}, bedrockkittest.Step{Events: events})
-	m := r.tel.Model("m", sm)
+	m := r.tel.Middleware()(bedrockkit.WithModelID(sm, "m"))
 	var got []bedrockkit.StreamEvent
 	for ev, err := range m.Stream(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}}) {
 		if err != nil {

@@ -19,11 +19,7 @@ import (
 // limit.
 func TestAgentStopsAtBudget(t *testing.T) {
 	const modelID = "amazon.nova-pro-v1:0" // $0.80 in / $3.20 out per 1M tokens
-	meter, err := pricing.NewMeter(pricing.MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer meter.Close()
+	meter := pricing.NewMeter(pricing.MeterConfig{})
 
 	call := func(id string) bedrockkittest.Step {
 		s := bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: id, Name: "lookup", Input: json.RawMessage(`{"q":"balance"}`)})
@@ -48,7 +44,7 @@ func TestAgentStopsAtBudget(t *testing.T) {
 		return "42", nil
 	})
 	a := &agent.Agent{
-		Model:     meter.Middleware(modelID)(model),
+		Model:     meter.Middleware()(bedrockkit.WithModelID(model, modelID)),
 		Tools:     []*agent.Tool{lookup},
 		Inference: agent.Inference{MaxTokens: 500},
 	}

@@ -31,20 +31,20 @@ func BenchmarkMeterGenerate(b *testing.B) {
 	})
 	b.Run("metered", func(b *testing.B) {
 		m := newMeter(b, MeterConfig{})
-		run(b, m.Model(haiku45, newUsageModel(u)), base)
+		run(b, metered(m, haiku45, newUsageModel(u)), base)
 	})
 	b.Run("metered+hook", func(b *testing.B) {
 		m := newMeter(b, MeterConfig{})
 		var calls atomic.Int64
 		defer m.OnCall(func(context.Context, MeteredCall) { calls.Add(1) })()
-		run(b, m.Middleware(haiku45)(newUsageModel(u)), base)
+		run(b, metered(m, haiku45, newUsageModel(u)), base)
 	})
 	b.Run("metered+budgets", func(b *testing.B) {
 		m := newMeter(b, MeterConfig{})
 		m.SetTenantBudget("acme", 1<<62)
 		m.SetSessionBudget("s1", 1<<62)
 		ctx := WithBudget(base, NewBudget(ScopeRun, "r", 1<<62))
-		run(b, m.Model(haiku45, newUsageModel(u)), ctx)
+		run(b, metered(m, haiku45, newUsageModel(u)), ctx)
 	})
 }
 
@@ -58,7 +58,7 @@ func BenchmarkMeterGenerateSerial(b *testing.B) {
 		model func() bedrockkit.Model
 	}{
 		{"raw", func() bedrockkit.Model { return newUsageModel(u) }},
-		{"metered", func() bedrockkit.Model { return newMeter(b, MeterConfig{}).Model(haiku45, newUsageModel(u)) }},
+		{"metered", func() bedrockkit.Model { return metered(newMeter(b, MeterConfig{}), haiku45, newUsageModel(u)) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			model := tc.model()
@@ -82,7 +82,7 @@ func BenchmarkMeterStream(b *testing.B) {
 		model func() bedrockkit.Model
 	}{
 		{"raw", func() bedrockkit.Model { return newUsageModel(u) }},
-		{"metered", func() bedrockkit.Model { return newMeter(b, MeterConfig{}).Model(haiku45, newUsageModel(u)) }},
+		{"metered", func() bedrockkit.Model { return metered(newMeter(b, MeterConfig{}), haiku45, newUsageModel(u)) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			model := tc.model()

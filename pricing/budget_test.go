@@ -30,7 +30,7 @@ func TestBudgetStopsAgentLoopBeforeOvershoot(t *testing.T) {
 	}
 	script := bedrockkittest.NewScriptedModel(steps...)
 	m := newMeter(t, MeterConfig{})
-	model := m.Model(haiku45, script) // $1 in / $5 out / $0.10 cache read per 1M
+	model := metered(m, haiku45, script) // $1 in / $5 out / $0.10 cache read per 1M
 	run := NewBudget(ScopeRun, "run-1", MustMoney("0.01"))
 	ctx := WithBudget(WithTenant(context.Background(), "acme"), run)
 
@@ -92,7 +92,7 @@ func TestBudgetStopsAgentLoopBeforeOvershoot(t *testing.T) {
 func TestBudgetsTenantSessionRollback(t *testing.T) {
 	m := newMeter(t, MeterConfig{DefaultMaxTokens: 1000})
 	inner := newUsageModel(bedrockkit.Usage{InputTokens: 10, OutputTokens: 10})
-	model := m.Model(micro, inner)
+	model := metered(m, micro, inner)
 	tenant := m.SetTenantBudget("acme", Dollar)
 	session := m.SetSessionBudget("s1", MustMoney("0.0000001")) // far below one call's worst case
 	ctx := WithSession(WithTenant(context.Background(), "acme"), "s1")
@@ -131,7 +131,7 @@ func TestBudgetsTenantSessionRollback(t *testing.T) {
 func TestBudgetReleasedOnFailure(t *testing.T) {
 	m := newMeter(t, MeterConfig{})
 	boom := errors.New("throttled")
-	model := m.Model(micro, bedrockkittest.NewScriptedModel(bedrockkittest.Step{Err: boom}, bedrockkittest.Step{Events: []bedrockkit.StreamEvent{}, Err: boom}))
+	model := metered(m, micro, bedrockkittest.NewScriptedModel(bedrockkittest.Step{Err: boom}, bedrockkittest.Step{Events: []bedrockkit.StreamEvent{}, Err: boom}))
 	run := NewBudget(ScopeRun, "r", Dollar)
 	ctx := WithBudget(context.Background(), run)
 	if _, err := model.Generate(ctx, userReq("x", 100)); !errors.Is(err, boom) {
@@ -151,7 +151,7 @@ func TestBudgetConcurrentNeverOvershoots(t *testing.T) {
 	m := newMeter(t, MeterConfig{})
 	// Real usage within the reservation (the input bound of "hello" and 100
 	// output tokens), as every real call is.
-	model := m.Model(micro, newUsageModel(bedrockkit.Usage{InputTokens: 5, OutputTokens: 100}))
+	model := metered(m, micro, newUsageModel(bedrockkit.Usage{InputTokens: 5, OutputTokens: 100}))
 	limit := MustMoney("0.001")
 	run := NewBudget(ScopeRun, "r", limit)
 	ctx := WithBudget(context.Background(), run)
@@ -189,7 +189,7 @@ func TestBudgetConcurrentNeverOvershoots(t *testing.T) {
 func TestBudgetRespectsCanceledContext(t *testing.T) {
 	m := newMeter(t, MeterConfig{})
 	inner := newUsageModel(bedrockkit.Usage{InputTokens: 1})
-	model := m.Model(micro, inner)
+	model := metered(m, micro, inner)
 	ctx, cancel := context.WithCancel(WithBudget(context.Background(), NewBudget(ScopeRun, "r", Dollar)))
 	cancel()
 	if _, err := model.Generate(ctx, userReq("x", 1)); !errors.Is(err, context.Canceled) {

@@ -57,15 +57,12 @@ func TestProvisionedARNsArePricedAsProvisioned(t *testing.T) {
 	if _, err := c.Cost(ptARN, bedrockkit.Usage{InputTokens: 1}); err == nil {
 		t.Error("WithProvisionedModel changed the original catalog")
 	}
-	m, err := NewMeter(MeterConfig{Catalog: pc})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := NewMeter(MeterConfig{Catalog: pc})
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"),
 		Usage: bedrockkit.Usage{InputTokens: 1000, OutputTokens: 2000}}})
 	// A budget of one nano-dollar admits it: the call costs nothing more.
 	b := NewBudget(ScopeRun, "r", NanoDollar)
-	_, err = m.Model(ptARN, sm).Generate(WithBudget(context.Background(), b),
+	_, err = metered(m, ptARN, sm).Generate(WithBudget(context.Background(), b),
 		&bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}, MaxTokens: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -177,15 +174,12 @@ func TestPlanCapacity(t *testing.T) {
 }
 
 func TestSnapshotWorkload(t *testing.T) {
-	m, err := NewMeter(MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := NewMeter(MeterConfig{})
 	step := func() bedrockkittest.Step {
 		return bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), Usage: bedrockkit.Usage{InputTokens: 10, OutputTokens: 5}}}
 	}
 	sm := bedrockkittest.NewScriptedModel(step(), step(), step())
-	model := m.Model("us.amazon.nova-lite-v1:0", sm)
+	model := metered(m, "us.amazon.nova-lite-v1:0", sm)
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}, MaxTokens: 10}
 	for _, tenant := range []string{"a", "b", "a"} {
 		if _, err := model.Generate(WithTenant(context.Background(), tenant), req); err != nil {
@@ -243,14 +237,11 @@ func TestServicesAndSessionCost(t *testing.T) {
 	}
 
 	// A session: two model calls, 2,000 gateway requests, a minute of CPU.
-	m, err := NewMeter(MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := NewMeter(MeterConfig{})
 	step := func() bedrockkittest.Step {
 		return bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), Usage: bedrockkit.Usage{InputTokens: 1_000_000, OutputTokens: 100_000}}}
 	}
-	model := m.Model("us.amazon.nova-lite-v1:0", bedrockkittest.NewScriptedModel(step(), step(), step()))
+	model := metered(m, "us.amazon.nova-lite-v1:0", bedrockkittest.NewScriptedModel(step(), step(), step()))
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}, MaxTokens: 10}
 	for _, s := range []string{"s1", "s1", "s2"} {
 		if _, err := model.Generate(WithSession(context.Background(), s), req); err != nil {

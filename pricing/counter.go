@@ -16,7 +16,7 @@ import (
 // hides the concrete model, so the counters are passed here explicitly:
 //
 //	conv := bedrockkit.NewConverseModel(client, id, opts)
-//	meter, _ := pricing.NewMeter(pricing.MeterConfig{
+//	meter := pricing.NewMeter(pricing.MeterConfig{
 //		InputCounter: pricing.TokenCounters(map[string]bedrockkit.TokenCounter{id: conv}),
 //	})
 //

@@ -42,12 +42,9 @@ func TestTokenCountersThroughFakeBedrock(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sink errSink
-	m, err := NewMeter(MeterConfig{OnError: sink.add, InputCounter: TokenCounters(map[string]bedrockkit.TokenCounter{
+	m := NewMeter(MeterConfig{OnError: sink.add, InputCounter: TokenCounters(map[string]bedrockkit.TokenCounter{
 		haiku35: haiku, "us.amazon.nova-lite-v1:0": nova,
 	})})
-	if err != nil {
-		t.Fatal(err)
-	}
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("What does a wire transfer cost?")}, MaxTokens: 100}
 	ctx := context.Background()
 
@@ -106,7 +103,7 @@ func TestTokenCountersThroughFakeBedrock(t *testing.T) {
 	fake.Enqueue(bedrockkittest.OpCountTokens, bedrockkittest.Reply{Usage: bedrockkit.Usage{InputTokens: 10}})
 	fake.Enqueue(bedrockkittest.OpConverse, bedrockkittest.Reply{Message: bedrockkit.AssistantText("$25"), Usage: bedrockkit.Usage{InputTokens: 8, CacheReadTokens: 5, OutputTokens: 3}})
 	bctx := WithBudget(ctx, NewBudget(ScopeRun, "r", Dollar))
-	if _, err := m.Model(haiku35, haiku).Generate(bctx, req); err != nil {
+	if _, err := metered(m, haiku35, haiku).Generate(bctx, req); err != nil {
 		t.Fatal(err)
 	}
 	errs := sink.all()
@@ -117,7 +114,7 @@ func TestTokenCountersThroughFakeBedrock(t *testing.T) {
 	// A count that holds is not reported.
 	fake.Enqueue(bedrockkittest.OpCountTokens, bedrockkittest.Reply{Usage: bedrockkit.Usage{InputTokens: 20}})
 	fake.Enqueue(bedrockkittest.OpConverseStream, bedrockkittest.Reply{Message: bedrockkit.AssistantText("$25"), Usage: bedrockkit.Usage{InputTokens: 20, OutputTokens: 3}})
-	if _, err := bedrockkit.Collect(m.Model(haiku35, haiku).Stream(bctx, req)); err != nil {
+	if _, err := bedrockkit.Collect(metered(m, haiku35, haiku).Stream(bctx, req)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(sink.all()); n != 1 {
@@ -141,12 +138,9 @@ func TestInputTokenBoundCountsTheOutputSchema(t *testing.T) {
 }
 
 func TestMeterForwardsSupportsOutput(t *testing.T) {
-	m, err := NewMeter(MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := NewMeter(MeterConfig{})
 	sm := bedrockkittest.NewScriptedModel()
-	wrapped := m.Model(novaPro, sm)
+	wrapped := metered(m, novaPro, sm)
 	oc, ok := wrapped.(bedrockkit.OutputCapable)
 	if !ok || !oc.SupportsOutput() {
 		t.Fatal("metered ScriptedModel does not report SupportsOutput")
@@ -155,7 +149,7 @@ func TestMeterForwardsSupportsOutput(t *testing.T) {
 	if oc.SupportsOutput() {
 		t.Error("SupportsOutput not forwarded after the wrapped model changed its answer")
 	}
-	plain := m.Model(novaPro, struct{ bedrockkit.Model }{sm})
+	plain := metered(m, novaPro, struct{ bedrockkit.Model }{sm})
 	if plain.(bedrockkit.OutputCapable).SupportsOutput() {
 		t.Error("a model that is not OutputCapable reported true through the meter")
 	}

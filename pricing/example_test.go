@@ -63,17 +63,14 @@ func ExampleCatalog_Override() {
 }
 
 // A meter attributes every call to the tenant, session and tags on the
-// context. A scripted model does not know its model ID, so the meter is
-// given the one to price it by.
+// context. A scripted model does not know its model ID, so it is named
+// with bedrockkit.WithModelID.
 func ExampleMeter() {
-	m, err := pricing.NewMeter(pricing.MeterConfig{})
-	if err != nil {
-		panic(err)
-	}
-	model := m.Middleware("us.anthropic.claude-3-5-haiku-20241022-v1:0")(bedrockkittest.NewScriptedModel(
+	m := pricing.NewMeter(pricing.MeterConfig{})
+	model := m.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(
 		bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("hi"),
 			Usage: bedrockkit.Usage{InputTokens: 1200, OutputTokens: 300}}},
-	))
+	), "us.anthropic.claude-3-5-haiku-20241022-v1:0"))
 	ctx := pricing.WithTags(pricing.WithTenant(context.Background(), "acme"), map[string]string{"feature": "chat"})
 	if _, err := model.Generate(ctx, &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hello")}}); err != nil {
 		panic(err)
@@ -96,7 +93,7 @@ func ExampleMeter_Middleware() {
 	if err != nil {
 		panic(err)
 	}
-	m, _ := pricing.NewMeter(pricing.MeterConfig{})
+	m := pricing.NewMeter(pricing.MeterConfig{})
 
 	model := bedrockkit.Chain(converse, m.Middleware(), bedrockkit.RetryPolicy{}.Middleware())
 	if _, err := model.Generate(context.Background(), bedrockkit.Prompt("Hi")); err != nil {
@@ -110,13 +107,13 @@ func ExampleMeter_Middleware() {
 // OnCall tells a function about every metered call, for logs or metrics
 // (otelkit.NewCostMetrics exports them to OpenTelemetry).
 func ExampleMeter_OnCall() {
-	m, _ := pricing.NewMeter(pricing.MeterConfig{})
+	m := pricing.NewMeter(pricing.MeterConfig{})
 	remove := m.OnCall(func(ctx context.Context, c pricing.MeteredCall) {
 		fmt.Println(c.Tenant, c.Model, c.Outcome, c.Bill.Total)
 	})
 	defer remove()
-	model := m.Middleware("amazon.nova-micro-v1:0")(bedrockkittest.NewScriptedModel(
-		bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("hi"), Usage: bedrockkit.Usage{InputTokens: 1000, OutputTokens: 100}}}))
+	model := m.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(
+		bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("hi"), Usage: bedrockkit.Usage{InputTokens: 1000, OutputTokens: 100}}}), "amazon.nova-micro-v1:0"))
 	if _, err := model.Generate(pricing.WithTenant(context.Background(), "acme"), bedrockkit.Prompt("hello")); err != nil {
 		panic(err)
 	}
@@ -125,12 +122,12 @@ func ExampleMeter_OnCall() {
 
 // A run budget stops an agent loop before the step that would exceed it.
 func ExampleWithBudget() {
-	m, _ := pricing.NewMeter(pricing.MeterConfig{})
+	m := pricing.NewMeter(pricing.MeterConfig{})
 	step := func() bedrockkittest.Step {
 		return bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("working"),
 			Usage: bedrockkit.Usage{InputTokens: 1000, OutputTokens: 400}}}
 	}
-	model := m.Middleware("amazon.nova-pro-v1:0")(bedrockkittest.NewScriptedModel(step(), step(), step(), step()))
+	model := m.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(step(), step(), step(), step()), "amazon.nova-pro-v1:0"))
 	budget := pricing.NewBudget(pricing.ScopeRun, "run-7", pricing.MustMoney("0.006"))
 	ctx := pricing.WithBudget(context.Background(), budget)
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("go")}, MaxTokens: 1000}

@@ -108,7 +108,7 @@ func TestBudgetConcurrentHexAdmitsAtMostTen(t *testing.T) {
 				release := make(chan struct{})
 				inner := &gateModel{usage: usage, arrived: arrived, release: release}
 				m := newMeter(t, MeterConfig{})
-				model := m.Model(llama70, inner)
+				model := metered(m, llama70, inner)
 				budget := m.SetTenantBudget("acme", limit)
 				ctx := WithTenant(context.Background(), "acme")
 
@@ -168,7 +168,7 @@ func TestBudgetSequentialHexNeverOvershoots(t *testing.T) {
 	m := newMeter(t, MeterConfig{})
 	text := hexText(2, 3000)
 	u := bedrockkit.Usage{InputTokens: len(text) + 20, OutputTokens: maxTokens} // worse than any BPE
-	model := m.Model(llama70, newUsageModel(u))
+	model := metered(m, llama70, newUsageModel(u))
 	one := must(Default().Cost(llama70, u))
 	limit := 10 * one.Total
 	run := NewBudget(ScopeRun, "r", limit)
@@ -196,7 +196,7 @@ func TestBudgetSequentialHexNeverOvershoots(t *testing.T) {
 func TestStreamSettlesOnMetadata(t *testing.T) {
 	u := bedrockkit.Usage{InputTokens: 40, OutputTokens: 7}
 	m := newMeter(t, MeterConfig{})
-	model := m.Model(micro, newUsageModel(u))
+	model := metered(m, micro, newUsageModel(u))
 	run := NewBudget(ScopeRun, "r", Dollar)
 	ctx := WithBudget(context.Background(), run)
 	want := must(Default().Cost(micro, u)).Total
@@ -274,7 +274,7 @@ func TestBrokenStreamsSettle(t *testing.T) {
 			m := newMeter(t, MeterConfig{})
 			run := NewBudget(ScopeRun, "r", Dollar)
 			ctx := WithBudget(context.Background(), run)
-			model := m.Model(llama70, tc.model)
+			model := metered(m, llama70, tc.model)
 			p := must(Default().Lookup(llama70))
 			cb, err := m.bound(ctx, p, llama70, req)
 			if err != nil {
@@ -321,7 +321,7 @@ func TestCanceledCallsReleaseReservations(t *testing.T) {
 	arrived := make(chan struct{}, calls)
 	inner := &gateModel{usage: func(*bedrockkit.Request) bedrockkit.Usage { return bedrockkit.Usage{InputTokens: 1} },
 		arrived: arrived, release: make(chan struct{})} // never released
-	model := m.Model(micro, inner)
+	model := metered(m, micro, inner)
 	budget := m.SetTenantBudget("acme", Dollar)
 	ctx, cancel := context.WithCancel(WithTenant(context.Background(), "acme"))
 	var wg sync.WaitGroup
@@ -384,9 +384,9 @@ func TestPanickingModelReleasesReservation(t *testing.T) {
 	run := NewBudget(ScopeRun, "r", Dollar)
 	ctx := WithBudget(context.Background(), run)
 	calls := []func(){
-		func() { m.Model(micro, panicModel{}).Generate(ctx, userReq("x", 10)) },
+		func() { metered(m, micro, panicModel{}).Generate(ctx, userReq("x", 10)) },
 		func() {
-			for range m.Model(micro, panicModel{}).Stream(ctx, userReq("x", 10)) {
+			for range metered(m, micro, panicModel{}).Stream(ctx, userReq("x", 10)) {
 			}
 		},
 		func() {
@@ -413,7 +413,7 @@ func TestPanickingModelReleasesReservation(t *testing.T) {
 func TestBudgetNeedsMaxTokens(t *testing.T) {
 	inner := newUsageModel(bedrockkit.Usage{InputTokens: 3, OutputTokens: 3})
 	m := newMeter(t, MeterConfig{})
-	model := m.Model(micro, inner)
+	model := metered(m, micro, inner)
 	ctx := WithBudget(context.Background(), NewBudget(ScopeRun, "r", Dollar))
 	if _, err := model.Generate(ctx, userReq("hi", 0)); !errors.Is(err, ErrUnbounded) || !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("no MaxTokens under a budget: %v", err)
@@ -436,7 +436,7 @@ func TestBudgetNeedsMaxTokens(t *testing.T) {
 	// With DefaultMaxTokens the caller asserts the cap.
 	m2 := newMeter(t, MeterConfig{DefaultMaxTokens: 2000})
 	run := NewBudget(ScopeRun, "r", Dollar)
-	if _, err := m2.Model(micro, inner).Generate(WithBudget(context.Background(), run), userReq("hi", 0)); err != nil {
+	if _, err := metered(m2, micro, inner).Generate(WithBudget(context.Background(), run), userReq("hi", 0)); err != nil {
 		t.Fatal(err)
 	}
 	cb := must(m2.bound(context.Background(), must(Default().Lookup(micro)), micro, userReq("hi", 0)))
@@ -476,7 +476,7 @@ func TestBudgetDocumentsAndImages(t *testing.T) {
 	inner := newUsageModel(bedrockkit.Usage{InputTokens: 1})
 	m := newMeter(t, MeterConfig{})
 	ctx := WithBudget(context.Background(), NewBudget(ScopeRun, "r", Dollar))
-	if _, err := m.Model(micro, inner).Generate(ctx, pdf); !errors.Is(err, ErrUnbounded) || inner.calls.Load() != 0 {
+	if _, err := metered(m, micro, inner).Generate(ctx, pdf); !errors.Is(err, ErrUnbounded) || inner.calls.Load() != 0 {
 		t.Fatalf("pdf under a budget: %v (model called %d times)", err, inner.calls.Load())
 	}
 }
@@ -515,7 +515,7 @@ func TestInputCounterSeam(t *testing.T) {
 	})
 	var reported []error
 	m := newMeter(t, MeterConfig{InputCounter: counter, OnError: func(_ context.Context, err error) { reported = append(reported, err) }})
-	model := m.Model(micro, newUsageModel(bedrockkit.Usage{InputTokens: 5, OutputTokens: 5}))
+	model := metered(m, micro, newUsageModel(bedrockkit.Usage{InputTokens: 5, OutputTokens: 5}))
 	if _, err := model.Generate(context.Background(), userReq("no budget", 10)); err != nil || counted.Load() != 0 {
 		t.Fatalf("call without a budget: %v, counter called %d times", err, counted.Load())
 	}
@@ -560,7 +560,7 @@ func TestBudgetRetryInsideCall(t *testing.T) {
 	)
 	m := newMeter(t, MeterConfig{})
 	retry := bedrockkit.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Microsecond, MaxDelay: time.Microsecond}
-	model := bedrockkit.Chain(script, m.Middleware(micro), retry.Middleware())
+	model := bedrockkit.Chain(bedrockkit.WithModelID(script, micro), m.Middleware(), retry.Middleware())
 	run := NewBudget(ScopeRun, "r", Dollar)
 	if _, err := model.Generate(WithBudget(context.Background(), run), userReq("hi", 50)); err != nil {
 		t.Fatal(err)

@@ -76,10 +76,8 @@ type budgetKey struct {
 	id    string
 }
 
-// NewMeter returns a meter configured by cfg. The error is always nil: the
-// meter no longer creates OpenTelemetry instruments (see
-// otelkit.NewCostMetrics).
-func NewMeter(cfg MeterConfig) (*Meter, error) {
+// NewMeter returns a meter configured by cfg.
+func NewMeter(cfg MeterConfig) *Meter {
 	m := &Meter{cat: cfg.Catalog, est: cfg.Estimator, defMax: cfg.DefaultMaxTokens, bounds: cfg.Bounds, counter: cfg.InputCounter,
 		onErr: cfg.OnError, entries: map[entryKey]*Entry{}, budgets: map[budgetKey]*Budget{}}
 	if m.cat == nil {
@@ -88,14 +86,8 @@ func NewMeter(cfg MeterConfig) (*Meter, error) {
 	if m.est == nil {
 		m.est = EstimateBytes
 	}
-	return m, nil
+	return m
 }
-
-// Close does nothing and returns nil.
-//
-// Deprecated: a Meter holds nothing to release. OpenTelemetry metrics moved
-// to otelkit.NewCostMetrics, whose Close stops them.
-func (m *Meter) Close() error { return nil }
 
 // Catalog returns the catalog the meter prices with.
 func (m *Meter) Catalog() *Catalog { return m.cat }
@@ -163,51 +155,24 @@ func (m *Meter) budgetsFor(a *attribution) []*Budget {
 //
 //	model := bedrockkit.Chain(converse, meter.Middleware())
 //
-// Give modelID (a model ID, inference-profile ID or ARN the catalog
-// prices) for a model that does not report its ID, or to price it by
-// another ID than the one it calls (an application inference profile ARN
-// hides its model); it takes precedence over the model's.
+// Name a model that does not say its ID, or price it by another ID than
+// the one it calls (an application inference profile ARN hides its
+// model), with bedrockkit.WithModelID:
+//
+//	model := bedrockkit.Chain(bedrockkit.WithModelID(custom, "us.amazon.nova-lite-v1:0"), meter.Middleware())
 //
 // Calls fail without reaching the model, with an error wrapping
 // ErrUnknownModel when the catalog cannot price the ID, and wrapping
-// bedrockkit.ErrInvalidInput when there is no ID (the model reports none
-// and modelID is not given) or more than one modelID is given: a model is
-// never metered at zero. The metered model reports its ID to ModelIDOf.
-func (m *Meter) Middleware(modelID ...string) bedrockkit.Middleware {
+// bedrockkit.ErrInvalidInput when the model says no ID: a model is never
+// metered at zero. The metered model reports its ID to ModelIDOf.
+func (m *Meter) Middleware() bedrockkit.Middleware {
 	return func(next bedrockkit.Model) bedrockkit.Model {
-		id, err := meteredID("Middleware", next, modelID)
-		if err != nil {
-			return &meteredModel{m: m, id: id, err: err, next: next}
+		id := bedrockkit.ModelIDOf(next)
+		if id == "" {
+			return &meteredModel{m: m, err: fmt.Errorf("pricing: cannot meter %T: it does not say its model ID; name it with bedrockkit.WithModelID(model, \"us.amazon.nova-lite-v1:0\") under the meter, or put the meter directly around a ConverseModel: %w", next, bedrockkit.ErrInvalidInput), next: next}
 		}
 		return m.wrap(id, next)
 	}
-}
-
-// meteredID is the ID a model or embedder is metered as: the one given,
-// else its own.
-func meteredID(method string, next any, given []string) (string, error) {
-	switch {
-	case len(given) > 1:
-		return "", fmt.Errorf("pricing: Meter.%s takes at most one model ID, got %d (%q): %w", method, len(given), given, bedrockkit.ErrInvalidInput)
-	case len(given) == 1 && given[0] != "":
-		return given[0], nil
-	}
-	if id := bedrockkit.ModelIDOf(next); id != "" {
-		return id, nil
-	}
-	return "", fmt.Errorf("pricing: cannot meter %T: it does not report its model ID; pass the ID to price it by, as in meter.%s(\"us.amazon.nova-lite-v1:0\"), or put the meter directly around a ConverseModel: %w", next, method, bedrockkit.ErrInvalidInput)
-}
-
-// Model returns next metered as modelID (a model ID, inference-profile ID or
-// ARN the catalog prices). If the catalog cannot price modelID, every call
-// fails with an error wrapping ErrUnknownModel without reaching next: an
-// unpriced model is never metered at zero.
-//
-// Deprecated: use Middleware, which takes the ID from the model:
-// bedrockkit.Chain(next, m.Middleware()), or m.Middleware(modelID)(next)
-// for a model that does not report its ID.
-func (m *Meter) Model(modelID string, next bedrockkit.Model) bedrockkit.Model {
-	return m.wrap(modelID, next)
 }
 
 // wrap meters next as modelID; calls fail when the catalog cannot price it.
@@ -632,9 +597,12 @@ func satMulAdd(bytes, blocks int) int {
 // ErrUnknownModel, and no ID at all with one wrapping
 // bedrockkit.ErrInvalidInput.
 func (m *Meter) Embedder(modelID string, next bedrockkit.Embedder) bedrockkit.Embedder {
-	id, err := meteredID("Embedder", next, []string{modelID})
-	if err != nil {
-		return &meteredEmbedder{m: m, id: id, err: err, next: next}
+	id := modelID
+	if id == "" {
+		id = bedrockkit.ModelIDOf(next)
+	}
+	if id == "" {
+		return &meteredEmbedder{m: m, err: fmt.Errorf("pricing: cannot meter %T: it does not say its model ID; pass the ID to price it by, as in meter.Embedder(\"amazon.titan-embed-text-v2:0\", next): %w", next, bedrockkit.ErrInvalidInput), next: next}
 	}
 	p, err := m.cat.Lookup(id)
 	return &meteredEmbedder{m: m, id: id, price: p, err: err, next: next}

@@ -48,11 +48,13 @@ func (m *usageModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.S
 
 func newMeter(t testing.TB, cfg MeterConfig) *Meter {
 	t.Helper()
-	m, err := NewMeter(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := NewMeter(cfg)
 	return m
+}
+
+// metered returns next metered by m as id.
+func metered(m *Meter, id string, next bedrockkit.Model) bedrockkit.Model {
+	return m.Middleware()(bedrockkit.WithModelID(next, id))
 }
 
 func userReq(text string, maxTokens int) *bedrockkit.Request {
@@ -62,7 +64,7 @@ func userReq(text string, maxTokens int) *bedrockkit.Request {
 func TestMeterAttributesToTenantSessionTags(t *testing.T) {
 	m := newMeter(t, MeterConfig{})
 	u := bedrockkit.Usage{InputTokens: 1000, OutputTokens: 200, CacheReadTokens: 5000, CacheWriteTokens: 400}
-	model := bedrockkit.Chain(newUsageModel(u), m.Middleware(haiku45))
+	model := bedrockkit.Chain(bedrockkit.WithModelID(newUsageModel(u), haiku45), m.Middleware())
 
 	ctxA := WithTags(WithSession(WithTenant(context.Background(), "acme"), "s1"), map[string]string{"feature": "search"})
 	ctxB := WithTenant(context.Background(), "globex")
@@ -137,7 +139,7 @@ func must[T any](v T, err error) T {
 func TestMeterOneHourCacheWritesFromRequest(t *testing.T) {
 	m := newMeter(t, MeterConfig{})
 	u := bedrockkit.Usage{CacheWriteTokens: 1_000_000}
-	model := m.Model(haiku45, newUsageModel(u))
+	model := metered(m, haiku45, newUsageModel(u))
 	req := userReq("hi", 10)
 	req.System = []bedrockkit.Part{bedrockkit.Text{Text: "sys"}, bedrockkit.CachePoint{TTL: bedrockkit.CacheTTL1h}}
 	if _, err := model.Generate(context.Background(), req); err != nil {
@@ -151,7 +153,7 @@ func TestMeterOneHourCacheWritesFromRequest(t *testing.T) {
 func TestMeterUnknownModelFailsLoudly(t *testing.T) {
 	m := newMeter(t, MeterConfig{})
 	inner := newUsageModel(bedrockkit.Usage{InputTokens: 1})
-	model := m.Model("acme.mystery-v1", inner)
+	model := metered(m, "acme.mystery-v1", inner)
 	if _, err := model.Generate(context.Background(), userReq("x", 1)); !errors.Is(err, ErrUnknownModel) {
 		t.Fatalf("Generate: %v", err)
 	}
@@ -172,7 +174,7 @@ func TestMeterUnpricedUsageIsCountedNotZeroed(t *testing.T) {
 	var reported []error
 	m := newMeter(t, MeterConfig{OnError: func(_ context.Context, err error) { reported = append(reported, err) }})
 	// Claude 3 Haiku has no cache prices in the table.
-	model := m.Model("anthropic.claude-3-haiku-20240307-v1:0", newUsageModel(bedrockkit.Usage{InputTokens: 10, CacheReadTokens: 10}))
+	model := metered(m, "anthropic.claude-3-haiku-20240307-v1:0", newUsageModel(bedrockkit.Usage{InputTokens: 10, CacheReadTokens: 10}))
 	if _, err := model.Generate(context.Background(), userReq("x", 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +206,7 @@ func TestMeterStreams(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newMeter(t, MeterConfig{})
-			model := m.Model(micro, bedrockkittest.NewScriptedModel(tc.step))
+			model := metered(m, micro, bedrockkittest.NewScriptedModel(tc.step))
 			n, gotErr := 0, false
 			for _, err := range model.Stream(context.Background(), userReq("say hello", 50)) {
 				if err != nil {
@@ -289,7 +291,7 @@ func TestMeterConcurrentTotalsExact(t *testing.T) {
 	}
 	models := make([]bedrockkit.Model, len(kinds))
 	for i, k := range kinds {
-		models[i] = m.Model(k.model, newUsageModel(k.u))
+		models[i] = metered(m, k.model, newUsageModel(k.u))
 	}
 	tenants := []string{"a", "b", "c", "d", "e"}
 	var next atomic.Int64

@@ -27,14 +27,14 @@ func TestOnCallSeesEveryRecordedCall(t *testing.T) {
 		mu.Unlock()
 	})
 	u := bedrockkit.Usage{InputTokens: 1000, OutputTokens: 200}
-	model := m.Middleware(haiku45)(newUsageModel(u))
+	model := metered(m, haiku45, newUsageModel(u))
 	ctx := WithTags(WithSession(WithTenant(context.Background(), "acme"), "s1"), map[string]string{"feature": "chat", "a b": "c&d"})
 	if _, err := model.Generate(ctx, userReq("hi", 10)); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = model.Generate(WithBudget(ctx, NewBudget(ScopeRun, "r", 0)), userReq("hi", 10)) // refused
 	boom := errors.New("boom")
-	failing := m.Middleware(haiku45)(bedrockkittest.NewScriptedModel(bedrockkittest.Step{Err: boom}))
+	failing := metered(m, haiku45, bedrockkittest.NewScriptedModel(bedrockkittest.Step{Err: boom}))
 	if _, err := failing.Generate(ctx, userReq("hi", 10)); !errors.Is(err, boom) {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestOnCallSeesEveryRecordedCall(t *testing.T) {
 // duration reaches it.
 func TestOnCallConcurrent(t *testing.T) {
 	m := newMeter(t, MeterConfig{})
-	model := m.Middleware(haiku45)(newUsageModel(bedrockkit.Usage{InputTokens: 1, OutputTokens: 1}))
+	model := metered(m, haiku45, newUsageModel(bedrockkit.Usage{InputTokens: 1, OutputTokens: 1}))
 	var mu sync.Mutex
 	seen := 0
 	stay := m.OnCall(func(context.Context, MeteredCall) {
@@ -128,10 +128,10 @@ func TestMiddlewareTakesTheModelID(t *testing.T) {
 	for name, model := range map[string]bedrockkit.Model{
 		"converse":     bedrockkit.Chain(converse, m.Middleware()),
 		"retry inside": bedrockkit.Chain(converse, m.Middleware(), bedrockkit.RetryPolicy{}.Middleware()),
-		// An explicit ID meters a model that reports none, and wins over one
-		// that does.
-		"explicit, no ID of its own": m.Middleware(id)(newUsageModel(u)),
-		"explicit wins":              m.Middleware(id)(mustConverse(t, f, "us.amazon.nova-lite-v1:0")),
+		// bedrockkit.WithModelID names a model that reports no ID, and
+		// renames one that does.
+		"named, no ID of its own": metered(m, id, newUsageModel(u)),
+		"renamed":                 metered(m, id, mustConverse(t, f, "us.amazon.nova-lite-v1:0")),
 	} {
 		f.Enqueue(bedrockkittest.OpConverse, bedrockkittest.Reply{Message: bedrockkit.AssistantText("ok"), Usage: u})
 		m.Reset()
@@ -163,9 +163,8 @@ func TestMiddlewareWithoutIDFailsClosed(t *testing.T) {
 	scripted := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("never"))
 	for name, model := range map[string]bedrockkit.Model{
 		"no ID":      bedrockkit.Chain(scripted, m.Middleware()),
-		"empty ID":   m.Middleware("")(scripted),
-		"two IDs":    m.Middleware(haiku45, micro)(scripted),
-		"unknown ID": m.Middleware("acme.mystery-v1")(scripted),
+		"empty ID":   metered(m, "", scripted),
+		"unknown ID": metered(m, "acme.mystery-v1", scripted),
 	} {
 		_, err := model.Generate(context.Background(), userReq("hi", 10))
 		want := bedrockkit.ErrInvalidInput

@@ -160,17 +160,14 @@ func tierReply(tier bedrockkit.ServiceTier, lat bedrockkit.LatencyMode) bedrockk
 func TestMeterPricesTheServedTier(t *testing.T) {
 	var mu sync.Mutex
 	var reported []error
-	m, err := NewMeter(MeterConfig{OnError: func(_ context.Context, err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := NewMeter(MeterConfig{OnError: func(_ context.Context, err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }})
 	sm := bedrockkittest.NewScriptedModel(
 		tierReply(bedrockkit.ServiceTierFlex, ""),    // asked flex, served flex
 		tierReply(bedrockkit.ServiceTierDefault, ""), // asked flex, served default
 		tierReply("", ""),                            // asked flex, nothing reported: the request's tier
 		tierReply(bedrockkit.ServiceTierPriority, ""),
 	)
-	model := m.Model(novaPro, sm)
+	model := metered(m, novaPro, sm)
 	ctx := context.Background()
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}, MaxTokens: 10, ServiceTier: bedrockkit.ServiceTierFlex}
 	want := []Money{MustMoney("2.00"), MustMoney("4.00"), MustMoney("2.00")}
@@ -200,17 +197,14 @@ func TestMeterPricesTheServedTier(t *testing.T) {
 }
 
 func TestBudgetReservesForTheTier(t *testing.T) {
-	m, err := NewMeter(MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := NewMeter(MeterConfig{})
 	sm := bedrockkittest.NewScriptedModel(tierReply(bedrockkit.ServiceTierFlex, ""))
-	model := m.Model(novaPro, sm)
+	model := metered(m, novaPro, sm)
 	b := NewBudget(ScopeRun, "r", Dollar)
 	ctx := WithBudget(context.Background(), b)
 	// A priority call under a budget cannot be bounded: refused before the model.
 	pri := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}, MaxTokens: 10, ServiceTier: bedrockkit.ServiceTierPriority}
-	_, err = model.Generate(ctx, pri)
+	_, err := model.Generate(ctx, pri)
 	if !errors.Is(err, ErrUnbounded) || !errors.Is(err, ErrUnpriced) || sm.Calls() != 0 {
 		t.Fatalf("priority under a budget: %v (model calls %d)", err, sm.Calls())
 	}
@@ -243,11 +237,8 @@ func TestServiceTierThroughFakeBedrock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewMeter(MeterConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := m.Model(novaPro, conv)
+	m := NewMeter(MeterConfig{})
+	model := metered(m, novaPro, conv)
 	usage := bedrockkit.Usage{InputTokens: 500_000, OutputTokens: 250_000}
 	fake.Enqueue(bedrockkittest.OpConverse, bedrockkittest.Reply{Message: bedrockkit.AssistantText("flex answer"), Usage: usage})
 	fake.Enqueue(bedrockkittest.OpConverseStream, bedrockkittest.Reply{Message: bedrockkit.AssistantText("flex stream"), Usage: usage})

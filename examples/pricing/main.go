@@ -106,10 +106,7 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// 2. A meter around a model attributes each call to the tenant on the
 	// context.
-	meter, err := pricing.NewMeter(pricing.MeterConfig{Catalog: catalog})
-	if err != nil {
-		return err
-	}
+	meter := pricing.NewMeter(pricing.MeterConfig{Catalog: catalog})
 	const modelID = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 	// A prompt of about 2,000 tokens; the scripted model reports exactly the
 	// meter's own estimate of it as input, and 500 output tokens.
@@ -127,7 +124,7 @@ func run(ctx context.Context, out io.Writer) error {
 	scripted := bedrockkittest.NewScriptedModel(reply(), reply(), reply(), reply(), reply(), reply())
 	// A ConverseModel reports its ID (bedrockkit.Chain(converse,
 	// meter.Middleware())); the scripted stand-in does not, so it is given.
-	model := meter.Middleware(modelID)(scripted)
+	model := meter.Middleware()(bedrockkit.WithModelID(scripted, modelID))
 	fmt.Fprintf(out, "\nMetering %s (a ScriptedModel with fixed replies reporting %d input and 500 output tokens per call):\n", modelID, inputTokens)
 
 	for _, tenant := range []string{"acme", "acme", "globex"} {
@@ -178,10 +175,7 @@ const conversationsPerMonth = 300_000
 // capacity meters one bank-assistant conversation per model and compares
 // a month of them on demand, as batch jobs and on Provisioned Throughput.
 func capacity(ctx context.Context, out io.Writer, catalog *pricing.Catalog) error {
-	meter, err := pricing.NewMeter(pricing.MeterConfig{Catalog: catalog})
-	if err != nil {
-		return err
-	}
+	meter := pricing.NewMeter(pricing.MeterConfig{Catalog: catalog})
 	models := []string{
 		"us.amazon.nova-lite-v1:0", // the bank assistant's default model (examples/quickstart)
 		"us.amazon.nova-pro-v1:0",
@@ -194,7 +188,7 @@ func capacity(ctx context.Context, out io.Writer, catalog *pricing.Catalog) erro
 		for _, u := range bankTurns {
 			steps = append(steps, bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("..."), Usage: u}})
 		}
-		m := meter.Middleware(id)(bedrockkittest.NewScriptedModel(steps...))
+		m := meter.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(steps...), id))
 		for range bankTurns {
 			if _, err := m.Generate(pricing.WithSession(ctx, "conversation"), req); err != nil {
 				return err

@@ -211,15 +211,11 @@ func runAssistant(ctx context.Context, out io.Writer, o options, base *kb.Knowle
 	}
 
 	tr := &tracer{out: out}
-	meter, err := pricing.NewMeter(pricing.MeterConfig{Catalog: catalog})
-	if err != nil {
-		return err
-	}
-	defer meter.Close()
+	meter := pricing.NewMeter(pricing.MeterConfig{Catalog: catalog})
 	// The meter sits next to the model, so it counts only calls that reach
 	// it; the guardrail is outside, so it sees what the user sends and what
 	// the caller gets back.
-	guarded := bedrockkit.Chain(meter.Model(p.id, p.model), guardrail.Middleware(tracedGuard{guard, tr}))
+	guarded := bedrockkit.Chain(meter.Middleware()(bedrockkit.WithModelID(p.model, p.id)), guardrail.Middleware(tracedGuard{guard, tr}, guardrail.MiddlewareOptions{}))
 	a := &agent.Agent{
 		Name:           "harborview-assistant",
 		Model:          guarded,
