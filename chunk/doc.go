@@ -30,17 +30,8 @@
 // approximation. Amazon Titan and Anthropic Claude tokenize differently from
 // OpenAI's encodings: plug your own Tokenizer when exact model counts matter.
 //
-// Measured by `go run ./internal/cmd/bench chunk` on 20.1 MB of the Go
-// distribution (Go source, licences, Markdown, HTML; 3 interleaved rounds
-// per run on a shared 2-core machine, ratios are medians of per-round
-// ratios): the cl100k encoder counts 96 MB/s, 33x tiktoken-go, with token
-// ids identical to tiktoken-go's on every file; FixedSize at 300 exact
-// tokens chunks 62 MB/s, 111x langchaingo v0.1.14's TokenSplitter;
-// Recursive at 1,000 characters chunks 441 MB/s, 3.0x langchaingo's
-// RecursiveCharacter at the same size (3.0x to 3.8x over four runs) with 7%
-// of its allocations, and at 300 cl100k tokens 113x RecursiveCharacter
-// given a tiktoken-go length function. Estimate over-counts that corpus by
-// 9.8% in total, with a mean absolute error of 14.8% per file.
+// Throughput against tiktoken-go and langchaingo, and the error of
+// Estimate, are measured in docs/chunk-performance.md.
 //
 // Break opportunities are found lazily: the packer measures how far a chunk
 // may reach and looks back from there, so most bytes are only counted, never
