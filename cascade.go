@@ -98,7 +98,7 @@ func (c *cascadeModel) SupportsOutput() bool {
 
 func (c *cascadeModel) check(ctx context.Context, req *Request, resp *Response) error {
 	if c.opts.Check == nil {
-		return fmt.Errorf("%w: CascadeOptions.Check is nil; give a check (CheckOutput, CheckJudge, CheckText, or your own)", ErrInvalidInput)
+		return fmt.Errorf("bedrockkit: CascadeOptions.Check is nil; give a check (CheckOutput, CheckJudge, CheckText, or your own): %w", ErrInvalidInput)
 	}
 	return c.opts.Check(ctx, req, resp)
 }
@@ -130,7 +130,7 @@ func (c *cascadeModel) Generate(ctx context.Context, req *Request) (*Response, e
 			continue
 		}
 		if resp == nil {
-			return nil, fmt.Errorf("%w: cascade model %d returned no response and no error", ErrModelError, i)
+			return nil, fmt.Errorf("bedrockkit: cascade model %d returned no response and no error: %w", i, ErrModelError)
 		}
 		last = resp
 		cerr := c.check(ctx, req, resp)
@@ -315,7 +315,7 @@ func CheckJudge(judge Model, criteria string) CascadeCheck {
 			resp.Message.Text() + "\n</answer>\n\nReply PASS if the answer meets the criteria, otherwise FAIL, then one sentence saying why."
 		jr, err := judge.Generate(ctx, &Request{Messages: []Message{UserText(prompt)}, MaxTokens: 200})
 		if err != nil {
-			return fmt.Errorf("%w: the judge failed: %w", ErrJudgeRejected, err)
+			return fmt.Errorf("bedrockkit: the judge failed: %w: %w", err, ErrJudgeRejected)
 		}
 		verdict := strings.TrimSpace(jr.Message.Text())
 		upper := strings.ToUpper(verdict)
@@ -323,8 +323,8 @@ func CheckJudge(judge Model, criteria string) CascadeCheck {
 		case strings.HasPrefix(upper, "PASS"):
 			return nil
 		case strings.HasPrefix(upper, "FAIL"):
-			return fmt.Errorf("%w: %s", ErrJudgeRejected, verdict)
+			return fmt.Errorf("bedrockkit: %s: %w", verdict, ErrJudgeRejected)
 		}
-		return fmt.Errorf("%w: the judge's reply is neither PASS nor FAIL: %q", ErrJudgeRejected, verdict)
+		return fmt.Errorf("bedrockkit: the judge's reply is neither PASS nor FAIL: %q: %w", verdict, ErrJudgeRejected)
 	}
 }

@@ -63,7 +63,7 @@ func NewRuntimeClient(ctx context.Context, opts RuntimeClientOptions) (*bedrockr
 		return nil, fmt.Errorf("bedrockkit: loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, fmt.Errorf("%w: no AWS Region configured; set RuntimeClientOptions.Region or AWS_REGION", ErrInvalidInput)
+		return nil, fmt.Errorf("bedrockkit: no AWS Region configured; set RuntimeClientOptions.Region or AWS_REGION: %w", ErrInvalidInput)
 	}
 	var fns []func(*bedrockruntime.Options)
 	if opts.Endpoint != "" {

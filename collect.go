@@ -97,7 +97,7 @@ func (c *collector) add(ev StreamEvent) error {
 		v := e
 		c.value = &v
 	case nil:
-		return fmt.Errorf("%w: nil event", ErrMalformedStream)
+		return fmt.Errorf("bedrockkit: nil event: %w", ErrMalformedStream)
 	}
 	return nil
 }

@@ -111,7 +111,7 @@ func (m *ConverseModel) SupportsOutput() bool { return true }
 // models, prompt ARNs, embedding models).
 func NewConverseModel(client ConverseAPI, modelID string, opts ConverseOptions) (*ConverseModel, error) {
 	if c, ok := client.(*bedrockruntime.Client); ok && c == nil {
-		return nil, fmt.Errorf("%w: NewConverseModel was given a nil *bedrockruntime.Client; pass a client from NewRuntimeClient, or an untyped nil for the default AWS configuration", ErrInvalidInput)
+		return nil, fmt.Errorf("bedrockkit: NewConverseModel was given a nil *bedrockruntime.Client; pass a client from NewRuntimeClient, or an untyped nil for the default AWS configuration: %w", ErrInvalidInput)
 	}
 	id, err := ParseModelID(modelID)
 	if err != nil {
@@ -119,15 +119,15 @@ func NewConverseModel(client ConverseAPI, modelID string, opts ConverseOptions) 
 	}
 	switch id.Kind {
 	case KindImportedModel:
-		return nil, fmt.Errorf("%w: model %s is an imported model, which Converse does not serve; call it with InvokeModel", ErrUnsupported, modelID)
+		return nil, fmt.Errorf("bedrockkit: model %s is an imported model, which Converse does not serve; call it with InvokeModel: %w", modelID, ErrUnsupported)
 	case KindPrompt:
-		return nil, fmt.Errorf("%w: model %s is a Prompt management ARN; ConverseModel sends system prompts, tools and inference settings, which Bedrock forbids with prompt ARNs", ErrUnsupported, modelID)
+		return nil, fmt.Errorf("bedrockkit: model %s is a Prompt management ARN; ConverseModel sends system prompts, tools and inference settings, which Bedrock forbids with prompt ARNs: %w", modelID, ErrUnsupported)
 	}
 	if isEmbeddingModel(id.BaseModel) {
-		return nil, fmt.Errorf("%w: %s is an embedding model; use NewTitanEmbedder or NewCohereEmbedder", ErrUnsupported, modelID)
+		return nil, fmt.Errorf("bedrockkit: %s is an embedding model; use NewTitanEmbedder or NewCohereEmbedder: %w", modelID, ErrUnsupported)
 	}
 	if opts.IdleTimeout < 0 {
-		return nil, fmt.Errorf("%w: ConverseOptions.IdleTimeout is %s; use 0 for the default (%s) or a positive duration", ErrInvalidInput, opts.IdleTimeout, DefaultIdleTimeout)
+		return nil, fmt.Errorf("bedrockkit: ConverseOptions.IdleTimeout is %s; use 0 for the default (%s) or a positive duration: %w", opts.IdleTimeout, DefaultIdleTimeout, ErrInvalidInput)
 	}
 	if opts.IdleTimeout == 0 {
 		opts.IdleTimeout = DefaultIdleTimeout
@@ -135,22 +135,22 @@ func NewConverseModel(client ConverseAPI, modelID string, opts ConverseOptions) 
 	opts.AdditionalResponseFieldPaths = append([]string(nil), opts.AdditionalResponseFieldPaths...)
 	for _, p := range opts.AdditionalResponseFieldPaths {
 		if len(p) == 0 || p[0] != '/' {
-			return nil, fmt.Errorf("%w: additional response field path %q must be a JSON Pointer starting with '/'", ErrInvalidInput, p)
+			return nil, fmt.Errorf("bedrockkit: additional response field path %q must be a JSON Pointer starting with '/': %w", p, ErrInvalidInput)
 		}
 	}
 	caps := CapabilitiesOf(id)
 	if opts.BaseModel != "" {
 		base, err := ParseModelID(opts.BaseModel)
 		if err != nil {
-			return nil, fmt.Errorf("ConverseOptions.BaseModel: %w", err)
+			return nil, fmt.Errorf("bedrockkit: ConverseOptions.BaseModel: %w", err)
 		}
 		if base.BaseModel == "" {
-			return nil, fmt.Errorf("%w: ConverseOptions.BaseModel %q must name a foundation model, such as anthropic.claude-3-7-sonnet-20250219-v1:0", ErrInvalidInput, opts.BaseModel)
+			return nil, fmt.Errorf("bedrockkit: ConverseOptions.BaseModel %q must name a foundation model, such as anthropic.claude-3-7-sonnet-20250219-v1:0: %w", opts.BaseModel, ErrInvalidInput)
 		}
 		caps = CapabilitiesOf(base)
 	}
 	if !opts.NoCapabilityCheck && id.Kind == KindFoundationModel && caps.Known && caps.NeedsInferenceProfile {
-		return nil, fmt.Errorf("%w: %s (%s) is served on demand only through an inference profile; use a geography-prefixed ID such as us.%s (or eu., apac., global.), or set ConverseOptions.NoCapabilityCheck if your account has it on demand", ErrInvalidInput, modelID, caps.Family, id.BaseModel)
+		return nil, fmt.Errorf("bedrockkit: %s (%s) is served on demand only through an inference profile; use a geography-prefixed ID such as us.%s (or eu., apac., global.), or set ConverseOptions.NoCapabilityCheck if your account has it on demand: %w", modelID, caps.Family, id.BaseModel, ErrInvalidInput)
 	}
 	if client == nil {
 		c, err := defaultRuntimeClient("NewConverseModel")
@@ -435,7 +435,7 @@ func (m *ConverseModel) fromConverseOutput(out *bedrockruntime.ConverseOutput, e
 	}
 	extra, err := readDocument(out.AdditionalModelResponseFields)
 	if err != nil {
-		return nil, fmt.Errorf("%w: additionalModelResponseFields: %v", ErrMalformedStream, err)
+		return nil, fmt.Errorf("bedrockkit: additionalModelResponseFields: %v: %w", err, ErrMalformedStream)
 	}
 	resp.AdditionalFields = extra
 	return resp, nil

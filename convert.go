@@ -59,7 +59,7 @@ func readDocument(doc document.Interface) (json.RawMessage, error) {
 
 // invalid returns an error wrapping ErrInvalidInput.
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrInvalidInput, fmt.Sprintf(format, args...))
+	return fmt.Errorf("bedrockkit: %s: %w", fmt.Sprintf(format, args...), ErrInvalidInput)
 }
 
 // converseParts is the part of a Converse request shared by Converse,
@@ -343,7 +343,7 @@ func toToolConfig(req *Request, caps *Capabilities, cache *cacheCheck) (*types.T
 		return nil, nil
 	}
 	if caps != nil && caps.Known && !caps.Tools {
-		return nil, fmt.Errorf("%w: model family %s does not support tool use through Converse", ErrUnsupported, caps.Family)
+		return nil, fmt.Errorf("bedrockkit: model family %s does not support tool use through Converse: %w", caps.Family, ErrUnsupported)
 	}
 	tc := &types.ToolConfiguration{}
 	names := map[string]bool{}
@@ -368,7 +368,7 @@ func toToolConfig(req *Request, caps *Capabilities, cache *cacheCheck) (*types.T
 		}
 		if t.Strict {
 			if caps != nil && caps.Known && !caps.StructuredOutput {
-				return nil, fmt.Errorf("%w: tool %q is Strict, but model family %s has no strict tool use (Capabilities.StructuredOutput); remove Strict", ErrUnsupported, t.Name, caps.Family)
+				return nil, fmt.Errorf("bedrockkit: tool %q is Strict, but model family %s has no strict tool use (Capabilities.StructuredOutput); remove Strict: %w", t.Name, caps.Family, ErrUnsupported)
 			}
 			spec.Strict = aws.Bool(true)
 		}
@@ -376,7 +376,7 @@ func toToolConfig(req *Request, caps *Capabilities, cache *cacheCheck) (*types.T
 	}
 	if req.ToolCache != nil {
 		if caps != nil && caps.Known && !caps.ToolCache {
-			return nil, fmt.Errorf("%w: model family %s does not cache tool definitions; remove Request.ToolCache", ErrUnsupported, caps.Family)
+			return nil, fmt.Errorf("bedrockkit: model family %s does not cache tool definitions; remove Request.ToolCache: %w", caps.Family, ErrUnsupported)
 		}
 		cp, err := cache.add(*req.ToolCache, "ToolCache")
 		if err != nil {
@@ -390,7 +390,7 @@ func toToolConfig(req *Request, caps *Capabilities, cache *cacheCheck) (*types.T
 		// explicit choice working.
 	case ToolChoiceAny:
 		if caps != nil && caps.Known && !caps.ToolChoiceAny {
-			return nil, fmt.Errorf("%w: model family %s does not support ToolChoiceAny; use ToolChoiceAuto", ErrUnsupported, caps.Family)
+			return nil, fmt.Errorf("bedrockkit: model family %s does not support ToolChoiceAny; use ToolChoiceAuto: %w", caps.Family, ErrUnsupported)
 		}
 		tc.ToolChoice = &types.ToolChoiceMemberAny{Value: types.AnyToolChoice{}}
 	case ToolChoiceTool:
@@ -398,7 +398,7 @@ func toToolConfig(req *Request, caps *Capabilities, cache *cacheCheck) (*types.T
 			return nil, invalid("ToolChoice names tool %q, which is not in Request.Tools", req.ToolChoice.Name)
 		}
 		if caps != nil && caps.Known && !caps.ToolChoiceTool {
-			return nil, fmt.Errorf("%w: model family %s does not support naming a tool in ToolChoice (Bedrock supports it for Claude and Nova); use ToolChoiceAny or ToolChoiceAuto", ErrUnsupported, caps.Family)
+			return nil, fmt.Errorf("bedrockkit: model family %s does not support naming a tool in ToolChoice (Bedrock supports it for Claude and Nova); use ToolChoiceAny or ToolChoiceAuto: %w", caps.Family, ErrUnsupported)
 		}
 		tc.ToolChoice = &types.ToolChoiceMemberTool{Value: types.SpecificToolChoice{Name: aws.String(req.ToolChoice.Name)}}
 	default:
@@ -560,7 +560,7 @@ func toImage(p Image, where string, caps *Capabilities) (types.ImageBlock, error
 		return img, invalid("%s: image has neither Bytes nor S3URI; set exactly one", where)
 	}
 	if caps != nil && caps.Known && !caps.Images {
-		return img, fmt.Errorf("%w: %s: model family %s does not accept images", ErrUnsupported, where, caps.Family)
+		return img, fmt.Errorf("bedrockkit: %s: model family %s does not accept images: %w", where, caps.Family, ErrUnsupported)
 	}
 	return img, nil
 }
@@ -595,11 +595,11 @@ func toDocument(p Document, where string, caps *Capabilities) (types.DocumentBlo
 		return doc, invalid("%s: document %q must set exactly one of Bytes, Text and S3URI (it sets %d)", where, p.Name, n)
 	}
 	if caps != nil && caps.Known && !caps.Documents {
-		return doc, fmt.Errorf("%w: %s: model family %s does not accept documents", ErrUnsupported, where, caps.Family)
+		return doc, fmt.Errorf("bedrockkit: %s: model family %s does not accept documents: %w", where, caps.Family, ErrUnsupported)
 	}
 	if p.Citations {
 		if caps != nil && caps.Known && !caps.Citations {
-			return doc, fmt.Errorf("%w: %s: model family %s does not cite documents; remove Document.Citations", ErrUnsupported, where, caps.Family)
+			return doc, fmt.Errorf("bedrockkit: %s: model family %s does not cite documents; remove Document.Citations: %w", where, caps.Family, ErrUnsupported)
 		}
 		doc.Citations = &types.CitationsConfig{Enabled: aws.Bool(true)}
 	}
@@ -655,7 +655,7 @@ func toToolResult(p ToolResult, where string, caps *Capabilities) (types.Content
 
 // unsupportedBlock reports a response block bedrockkit cannot represent.
 func unsupportedBlock(what string) error {
-	return fmt.Errorf("%w: the response holds a %s block, which bedrockkit does not represent (ConverseOptions.Strict is set)", ErrUnsupported, what)
+	return fmt.Errorf("bedrockkit: the response holds a %s block, which bedrockkit does not represent (ConverseOptions.Strict is set): %w", what, ErrUnsupported)
 }
 
 // fromContentBlocks maps response content. Blocks bedrockkit cannot
@@ -724,13 +724,13 @@ func fromContentBlock(b types.ContentBlock, strict bool) ([]Part, error) {
 func fromToolUse(b types.ToolUseBlock) ([]Part, error) {
 	in, err := readDocument(b.Input)
 	if err != nil {
-		return nil, fmt.Errorf("%w: tool call %q input: %v", ErrMalformedStream, aws.ToString(b.Name), err)
+		return nil, fmt.Errorf("bedrockkit: tool call %q input: %v: %w", aws.ToString(b.Name), err, ErrMalformedStream)
 	}
 	switch t := bytes.TrimSpace(in); {
 	case len(t) == 0 || string(t) == "null":
 		in = json.RawMessage("{}")
 	case t[0] != '{':
-		return nil, fmt.Errorf("%w: tool call %q input is not a JSON object: %q", ErrMalformedStream, aws.ToString(b.Name), truncate(string(t), 200))
+		return nil, fmt.Errorf("bedrockkit: tool call %q input is not a JSON object: %q: %w", aws.ToString(b.Name), truncate(string(t), 200), ErrMalformedStream)
 	}
 	return []Part{ToolCall{ID: aws.ToString(b.ToolUseId), Name: aws.ToString(b.Name), Input: in}}, nil
 }
@@ -746,7 +746,7 @@ func fromToolResult(b types.ToolResultBlock, strict bool) ([]Part, error) {
 		case *types.ToolResultContentBlockMemberJson:
 			raw, err := readDocument(c.Value)
 			if err != nil {
-				return nil, fmt.Errorf("%w: tool result JSON: %v", ErrMalformedStream, err)
+				return nil, fmt.Errorf("bedrockkit: tool result JSON: %v: %w", err, ErrMalformedStream)
 			}
 			tr.Parts = append(tr.Parts, JSON{Value: raw})
 		case *types.ToolResultContentBlockMemberImage:

@@ -43,10 +43,10 @@ type CountTokensAPI interface {
 func (m *ConverseModel) CountTokens(ctx context.Context, req *Request) (int, error) {
 	counter, ok := m.client.(CountTokensAPI)
 	if !ok {
-		return 0, fmt.Errorf("%w: the client given to NewConverseModel (%T) has no CountTokens method; pass a *bedrockruntime.Client", ErrUnsupported, m.client)
+		return 0, fmt.Errorf("bedrockkit: the client given to NewConverseModel (%T) has no CountTokens method; pass a *bedrockruntime.Client: %w", m.client, ErrUnsupported)
 	}
 	if m.checked && m.caps.Known && !m.caps.CountTokens {
-		return 0, fmt.Errorf("%w: Bedrock's CountTokens does not count model family %s; estimate with a tokenizer instead (or set ConverseOptions.NoCapabilityCheck to ask Bedrock anyway)", ErrUnsupported, m.caps.Family)
+		return 0, fmt.Errorf("bedrockkit: Bedrock's CountTokens does not count model family %s; estimate with a tokenizer instead (or set ConverseOptions.NoCapabilityCheck to ask Bedrock anyway): %w", m.caps.Family, ErrUnsupported)
 	}
 	plan, err := m.plan(req)
 	if err != nil {
@@ -73,12 +73,12 @@ func (m *ConverseModel) CountTokens(ctx context.Context, req *Request) (int, err
 	})
 	if err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "support counting tokens") {
-			return 0, fmt.Errorf("%w: %w", ErrUnsupported, err)
+			return 0, fmt.Errorf("bedrockkit: %w: %w", err, ErrUnsupported)
 		}
 		return 0, err
 	}
 	if out.InputTokens == nil || *out.InputTokens < 0 {
-		return 0, fmt.Errorf("%w: CountTokens returned no inputTokens", ErrMalformedStream)
+		return 0, fmt.Errorf("bedrockkit: CountTokens returned no inputTokens: %w", ErrMalformedStream)
 	}
 	return int(*out.InputTokens), nil
 }

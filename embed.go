@@ -78,7 +78,7 @@ func embedInvoke(ctx context.Context, client InvokeModelAPI, policy RetryPolicy,
 		return nil, 0, err
 	}
 	if out == nil {
-		return nil, 0, fmt.Errorf("%w: InvokeModel returned no output", ErrModelError)
+		return nil, 0, fmt.Errorf("bedrockkit: InvokeModel returned no output: %w", ErrModelError)
 	}
 	return out.Body, headerTokens(out.ResultMetadata), nil
 }
@@ -161,7 +161,7 @@ func embedFanOut(ctx context.Context, n, limit int, job func(ctx context.Context
 
 // embedPurposeError reports an unknown Purpose value.
 func embedPurposeError(p Purpose) error {
-	return fmt.Errorf("%w: unknown Purpose %d; use PurposeDocument or PurposeQuery", ErrInvalidInput, int(p))
+	return fmt.Errorf("bedrockkit: unknown Purpose %d; use PurposeDocument or PurposeQuery: %w", int(p), ErrInvalidInput)
 }
 
 var (

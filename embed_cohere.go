@@ -96,7 +96,7 @@ type CohereEmbedder struct {
 // a model other than Cohere Embed v3.
 func NewCohereEmbedder(client InvokeModelAPI, opts CohereOptions) (*CohereEmbedder, error) {
 	if c, ok := client.(*bedrockruntime.Client); ok && c == nil {
-		return nil, fmt.Errorf("%w: NewCohereEmbedder was given a nil *bedrockruntime.Client; pass a client from NewRuntimeClient, or an untyped nil for the default AWS configuration", ErrInvalidInput)
+		return nil, fmt.Errorf("bedrockkit: NewCohereEmbedder was given a nil *bedrockruntime.Client; pass a client from NewRuntimeClient, or an untyped nil for the default AWS configuration: %w", ErrInvalidInput)
 	}
 	e := &CohereEmbedder{
 		client:      client,
@@ -112,24 +112,24 @@ func NewCohereEmbedder(client InvokeModelAPI, opts CohereOptions) (*CohereEmbedd
 	}
 	if name := embedModelName(e.modelID); name != "" &&
 		!strings.Contains(name, "cohere.embed-english-v3") && !strings.Contains(name, "cohere.embed-multilingual-v3") {
-		return nil, fmt.Errorf("%w: CohereEmbedder speaks Cohere Embed v3 (%s, %s), not %q", ErrUnsupported, CohereEmbedEnglishV3, CohereEmbedMultilingualV3, e.modelID)
+		return nil, fmt.Errorf("bedrockkit: CohereEmbedder speaks Cohere Embed v3 (%s, %s), not %q: %w", CohereEmbedEnglishV3, CohereEmbedMultilingualV3, e.modelID, ErrUnsupported)
 	}
 	switch {
 	case e.batch == 0:
 		e.batch = cohereMaxBatch
 	case e.batch < 0 || e.batch > cohereMaxBatch:
-		return nil, fmt.Errorf("%w: CohereOptions.BatchSize is %d; Cohere Embed v3 takes 1 to %d texts per request", ErrInvalidInput, opts.BatchSize, cohereMaxBatch)
+		return nil, fmt.Errorf("bedrockkit: CohereOptions.BatchSize is %d; Cohere Embed v3 takes 1 to %d texts per request: %w", opts.BatchSize, cohereMaxBatch, ErrInvalidInput)
 	}
 	switch {
 	case e.concurrency == 0:
 		e.concurrency = 4
 	case e.concurrency < 0:
-		return nil, fmt.Errorf("%w: CohereOptions.Concurrency is %d; use 0 for the default or a positive limit", ErrInvalidInput, opts.Concurrency)
+		return nil, fmt.Errorf("bedrockkit: CohereOptions.Concurrency is %d; use 0 for the default or a positive limit: %w", opts.Concurrency, ErrInvalidInput)
 	}
 	switch e.truncate {
 	case CohereTruncateNone, CohereTruncateStart, CohereTruncateEnd:
 	default:
-		return nil, fmt.Errorf("%w: CohereOptions.Truncate is %q; use CohereTruncateNone, CohereTruncateStart or CohereTruncateEnd", ErrInvalidInput, opts.Truncate)
+		return nil, fmt.Errorf("bedrockkit: CohereOptions.Truncate is %q; use CohereTruncateNone, CohereTruncateStart or CohereTruncateEnd: %w", opts.Truncate, ErrInvalidInput)
 	}
 	if client == nil {
 		c, err := defaultRuntimeClient("NewCohereEmbedder")
@@ -227,7 +227,7 @@ func (e *CohereEmbedder) EmbedWithUsage(ctx context.Context, texts []string, pur
 // prepare checks one text and truncates it when configured to.
 func (e *CohereEmbedder) prepare(t string) (string, error) {
 	if strings.TrimSpace(t) == "" {
-		return "", fmt.Errorf("%w: text is empty or blank; drop or replace empty texts before embedding", ErrInvalidInput)
+		return "", fmt.Errorf("text is empty or blank; drop or replace empty texts before embedding: %w", ErrInvalidInput)
 	}
 	if len(t) <= cohereMaxChars { // bytes >= runes
 		return t, nil
@@ -242,7 +242,7 @@ func (e *CohereEmbedder) prepare(t string) (string, error) {
 	case CohereTruncateStart:
 		return string([]rune(t)[n-cohereMaxChars:]), nil
 	}
-	return "", fmt.Errorf("%w: text has %d characters, Cohere Embed v3 accepts at most %d; split it into chunks first or set CohereOptions.Truncate", ErrInvalidInput, n, cohereMaxChars)
+	return "", fmt.Errorf("text has %d characters, Cohere Embed v3 accepts at most %d; split it into chunks first or set CohereOptions.Truncate: %w", n, cohereMaxChars, ErrInvalidInput)
 }
 
 type cohereRequest struct {
@@ -271,7 +271,7 @@ func (e *cohereDimError) Unwrap() error { return e.err }
 func (e *CohereEmbedder) embedBatch(ctx context.Context, texts []string, inputType string, out [][]float32) (tokens int, est bool, err error) {
 	body, err := json.Marshal(cohereRequest{Texts: texts, InputType: inputType, Truncate: string(e.truncate)})
 	if err != nil {
-		return 0, false, fmt.Errorf("%w: cannot encode request: %v", ErrInvalidInput, err)
+		return 0, false, fmt.Errorf("cannot encode request: %v: %w", err, ErrInvalidInput)
 	}
 	raw, hdrTokens, err := embedInvoke(ctx, e.client, e.retry, e.modelID, body)
 	if err != nil {
@@ -279,18 +279,18 @@ func (e *CohereEmbedder) embedBatch(ctx context.Context, texts []string, inputTy
 	}
 	var resp cohereResponse
 	if err := json.Unmarshal(raw, &resp); err != nil {
-		return 0, false, fmt.Errorf("%w: cannot decode Cohere response (%v); check that the model ID is Cohere Embed v3", ErrModelError, err)
+		return 0, false, fmt.Errorf("cannot decode Cohere response (%v); check that the model ID is Cohere Embed v3: %w", err, ErrModelError)
 	}
 	vecs, err := cohereVectors(resp.Embeddings)
 	if err != nil {
 		return 0, false, err
 	}
 	if len(vecs) != len(texts) {
-		return 0, false, fmt.Errorf("%w: Cohere returned %d embeddings for %d texts", ErrModelError, len(vecs), len(texts))
+		return 0, false, fmt.Errorf("Cohere returned %d embeddings for %d texts: %w", len(vecs), len(texts), ErrModelError)
 	}
 	for j, v := range vecs {
 		if len(v) != cohereDims {
-			return 0, false, &cohereDimError{offset: j, err: fmt.Errorf("%w: model returned %d dimensions, Cohere Embed v3 has %d; check that ModelID is Cohere Embed v3", ErrDimensionMismatch, len(v), cohereDims)}
+			return 0, false, &cohereDimError{offset: j, err: fmt.Errorf("model returned %d dimensions, Cohere Embed v3 has %d; check that ModelID is Cohere Embed v3: %w", len(v), cohereDims, ErrDimensionMismatch)}
 		}
 	}
 	copy(out, vecs)
@@ -309,21 +309,21 @@ func cohereVectors(raw json.RawMessage) ([][]float32, error) {
 	switch {
 	case strings.HasPrefix(trimmed, "["):
 		if err := json.Unmarshal(raw, &vecs); err != nil {
-			return nil, fmt.Errorf("%w: cannot decode Cohere embeddings: %v", ErrModelError, err)
+			return nil, fmt.Errorf("cannot decode Cohere embeddings: %v: %w", err, ErrModelError)
 		}
 	case strings.HasPrefix(trimmed, "{"):
 		var byType struct {
 			Float [][]float32 `json:"float"`
 		}
 		if err := json.Unmarshal(raw, &byType); err != nil {
-			return nil, fmt.Errorf("%w: cannot decode Cohere embeddings: %v", ErrModelError, err)
+			return nil, fmt.Errorf("cannot decode Cohere embeddings: %v: %w", err, ErrModelError)
 		}
 		if byType.Float == nil {
-			return nil, fmt.Errorf("%w: Cohere response has no float embeddings", ErrModelError)
+			return nil, fmt.Errorf("Cohere response has no float embeddings: %w", ErrModelError)
 		}
 		vecs = byType.Float
 	default:
-		return nil, fmt.Errorf("%w: Cohere response holds no embeddings", ErrModelError)
+		return nil, fmt.Errorf("Cohere response holds no embeddings: %w", ErrModelError)
 	}
 	return vecs, nil
 }

@@ -72,7 +72,7 @@ type TitanEmbedder struct {
 // model other than Titan Text Embeddings V2.
 func NewTitanEmbedder(client InvokeModelAPI, opts TitanOptions) (*TitanEmbedder, error) {
 	if c, ok := client.(*bedrockruntime.Client); ok && c == nil {
-		return nil, fmt.Errorf("%w: NewTitanEmbedder was given a nil *bedrockruntime.Client; pass a client from NewRuntimeClient, or an untyped nil for the default AWS configuration", ErrInvalidInput)
+		return nil, fmt.Errorf("bedrockkit: NewTitanEmbedder was given a nil *bedrockruntime.Client; pass a client from NewRuntimeClient, or an untyped nil for the default AWS configuration: %w", ErrInvalidInput)
 	}
 	e := &TitanEmbedder{
 		client:      client,
@@ -86,20 +86,20 @@ func NewTitanEmbedder(client InvokeModelAPI, opts TitanOptions) (*TitanEmbedder,
 		e.modelID = TitanEmbedTextV2
 	}
 	if name := embedModelName(e.modelID); name != "" && !strings.Contains(name, "amazon.titan-embed-text-v2") {
-		return nil, fmt.Errorf("%w: TitanEmbedder speaks Titan Text Embeddings V2 (%s), not %q; use CohereEmbedder for Cohere models", ErrUnsupported, TitanEmbedTextV2, e.modelID)
+		return nil, fmt.Errorf("bedrockkit: TitanEmbedder speaks Titan Text Embeddings V2 (%s), not %q; use CohereEmbedder for Cohere models: %w", TitanEmbedTextV2, e.modelID, ErrUnsupported)
 	}
 	switch e.dims {
 	case 0:
 		e.dims = 1024
 	case 256, 512, 1024:
 	default:
-		return nil, fmt.Errorf("%w: Titan Text Embeddings V2 supports 256, 512 or 1024 dimensions, not %d", ErrInvalidInput, opts.Dimensions)
+		return nil, fmt.Errorf("bedrockkit: Titan Text Embeddings V2 supports 256, 512 or 1024 dimensions, not %d: %w", opts.Dimensions, ErrInvalidInput)
 	}
 	switch {
 	case e.concurrency == 0:
 		e.concurrency = 8
 	case e.concurrency < 0:
-		return nil, fmt.Errorf("%w: TitanOptions.Concurrency is %d; use 0 for the default or a positive limit", ErrInvalidInput, opts.Concurrency)
+		return nil, fmt.Errorf("bedrockkit: TitanOptions.Concurrency is %d; use 0 for the default or a positive limit: %w", opts.Concurrency, ErrInvalidInput)
 	}
 	if client == nil {
 		c, err := defaultRuntimeClient("NewTitanEmbedder")
@@ -173,11 +173,11 @@ func (e *TitanEmbedder) EmbedWithUsage(ctx context.Context, texts []string, purp
 
 func titanCheckText(t string) error {
 	if strings.TrimSpace(t) == "" {
-		return fmt.Errorf("%w: text is empty or blank; drop or replace empty texts before embedding", ErrInvalidInput)
+		return fmt.Errorf("text is empty or blank; drop or replace empty texts before embedding: %w", ErrInvalidInput)
 	}
 	if len(t) > titanMaxChars { // cheap pre-check: bytes >= runes
 		if n := utf8.RuneCountInString(t); n > titanMaxChars {
-			return fmt.Errorf("%w: text has %d characters, Titan Text Embeddings V2 accepts at most %d (and 8,192 tokens); split it into chunks first", ErrInvalidInput, n, titanMaxChars)
+			return fmt.Errorf("text has %d characters, Titan Text Embeddings V2 accepts at most %d (and 8,192 tokens); split it into chunks first: %w", n, titanMaxChars, ErrInvalidInput)
 		}
 	}
 	return nil
@@ -202,7 +202,7 @@ type titanResponse struct {
 func (e *TitanEmbedder) embedOne(ctx context.Context, text string) (vec []float32, tokens int, est bool, err error) {
 	body, err := json.Marshal(titanRequest{InputText: text, Dimensions: e.dims, Normalize: e.normalize})
 	if err != nil {
-		return nil, 0, false, fmt.Errorf("%w: cannot encode request: %v", ErrInvalidInput, err)
+		return nil, 0, false, fmt.Errorf("cannot encode request: %v: %w", err, ErrInvalidInput)
 	}
 	out, hdrTokens, err := embedInvoke(ctx, e.client, e.retry, e.modelID, body)
 	if err != nil {
@@ -210,17 +210,17 @@ func (e *TitanEmbedder) embedOne(ctx context.Context, text string) (vec []float3
 	}
 	var resp titanResponse
 	if err := json.Unmarshal(out, &resp); err != nil {
-		return nil, 0, false, fmt.Errorf("%w: cannot decode Titan response (%v); check that the model ID is Titan Text Embeddings V2", ErrModelError, err)
+		return nil, 0, false, fmt.Errorf("cannot decode Titan response (%v); check that the model ID is Titan Text Embeddings V2: %w", err, ErrModelError)
 	}
 	vec = resp.Embedding
 	if len(vec) == 0 {
 		vec = resp.EmbeddingsByType.Float
 	}
 	if len(vec) == 0 {
-		return nil, 0, false, fmt.Errorf("%w: Titan response holds no embedding", ErrModelError)
+		return nil, 0, false, fmt.Errorf("Titan response holds no embedding: %w", ErrModelError)
 	}
 	if len(vec) != e.dims {
-		return nil, 0, false, fmt.Errorf("%w: model returned %d dimensions, embedder is configured for %d; check that ModelID is Titan Text Embeddings V2 and Dimensions matches the index", ErrDimensionMismatch, len(vec), e.dims)
+		return nil, 0, false, fmt.Errorf("model returned %d dimensions, embedder is configured for %d; check that ModelID is Titan Text Embeddings V2 and Dimensions matches the index: %w", len(vec), e.dims, ErrDimensionMismatch)
 	}
 	switch {
 	case resp.InputTextTokenCount != nil:

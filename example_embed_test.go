@@ -68,7 +68,7 @@ func ExampleEmbedError() {
 	// Output:
 	// failed input: 1
 	// invalid input: true
-	// bedrockkit: embedding input 1 with amazon.titan-embed-text-v2:0 failed: bedrockkit: invalid input: text is empty or blank; drop or replace empty texts before embedding
+	// bedrockkit: embedding input 1 with amazon.titan-embed-text-v2:0 failed: text is empty or blank; drop or replace empty texts before embedding: bedrockkit: invalid input
 }
 
 // offlineCohere answers Cohere Embed v3 requests with 1024-dimensional

@@ -153,11 +153,11 @@ func Fallback(opts FallbackOptions, targets ...FallbackTarget) Middleware {
 // The error when every target fails is a *FallbackError.
 func NewFallbackModel(opts FallbackOptions, targets ...FallbackTarget) (Model, error) {
 	if len(targets) == 0 {
-		return nil, fmt.Errorf("%w: NewFallbackModel needs at least one target", ErrInvalidInput)
+		return nil, fmt.Errorf("bedrockkit: NewFallbackModel needs at least one target: %w", ErrInvalidInput)
 	}
 	for i, t := range targets {
 		if t.Model == nil {
-			return nil, fmt.Errorf("%w: fallback target %d (%q) has no Model", ErrInvalidInput, i, t.Name)
+			return nil, fmt.Errorf("bedrockkit: fallback target %d (%q) has no Model: %w", i, t.Name, ErrInvalidInput)
 		}
 	}
 	return &fallbackModel{targets: targets, opts: opts}, nil
@@ -287,7 +287,7 @@ func (f *fallbackModel) attemptCtx(ctx context.Context, i int) (context.Context,
 // attempt's own timeout (not the caller's context) ended it.
 func attemptErr(ctx, actx context.Context, err error) error {
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), ErrAttemptTimeout) {
-		return fmt.Errorf("%w: %w", ErrAttemptTimeout, err)
+		return fmt.Errorf("bedrockkit: %w: %w", err, ErrAttemptTimeout)
 	}
 	return err
 }
@@ -394,7 +394,7 @@ func (f *fallbackModel) streamOne(ctx context.Context, i int, t FallbackTarget, 
 			to := timedOut
 			mu.Unlock()
 			if to && ctx.Err() == nil {
-				serr = fmt.Errorf("%w: %w", ErrAttemptTimeout, serr)
+				serr = fmt.Errorf("bedrockkit: %w: %w", serr, ErrAttemptTimeout)
 			}
 			return yielded, false, serr
 		}
@@ -413,7 +413,7 @@ func (f *fallbackModel) streamOne(ctx context.Context, i int, t FallbackTarget, 
 	to := timedOut
 	mu.Unlock()
 	if to && ctx.Err() == nil {
-		return false, false, fmt.Errorf("%w after %s without an event", ErrAttemptTimeout, f.opts.AttemptTimeout)
+		return false, false, fmt.Errorf("bedrockkit: no event for %s: %w", f.opts.AttemptTimeout, ErrAttemptTimeout)
 	}
 	return yielded, false, nil
 }

@@ -93,7 +93,7 @@ const maxModelIDLen = 2048
 // wraps ErrInvalidInput and says what is wrong.
 func ParseModelID(s string) (ModelID, error) {
 	bad := func(why string) (ModelID, error) {
-		return ModelID{}, fmt.Errorf("%w: model ID %q: %s", ErrInvalidInput, s, why)
+		return ModelID{}, fmt.Errorf("bedrockkit: model ID %q: %s: %w", s, why, ErrInvalidInput)
 	}
 	if s == "" {
 		return bad("empty; use a base model ID such as anthropic.claude-3-5-haiku-20241022-v1:0, an inference profile such as us.anthropic.claude-sonnet-4-20250514-v1:0, or an ARN")
@@ -160,7 +160,7 @@ func isProviderName(s string) bool {
 // parseModelARN parses arn:partition:service:region:account:type/resource.
 func parseModelARN(s string) (ModelID, error) {
 	bad := func(why string) (ModelID, error) {
-		return ModelID{}, fmt.Errorf("%w: model ARN %q: %s", ErrInvalidInput, s, why)
+		return ModelID{}, fmt.Errorf("bedrockkit: model ARN %q: %s: %w", s, why, ErrInvalidInput)
 	}
 	parts := strings.SplitN(s, ":", 6)
 	if len(parts) != 6 {

@@ -49,10 +49,10 @@ func TextStream(stream iter.Seq2[StreamEvent, error]) iter.Seq2[string, error] {
 					return
 				}
 			case OutputRetry:
-				yield("", fmt.Errorf("%w: TextStream cannot take back text it already yielded, and the structured stream is repairing its answer (attempt %d); read structured streams with Collect or GenerateValue", ErrUnsupported, e.Attempt))
+				yield("", fmt.Errorf("bedrockkit: TextStream cannot take back text it already yielded, and the structured stream is repairing its answer (attempt %d); read structured streams with Collect or GenerateValue: %w", e.Attempt, ErrUnsupported))
 				return
 			case nil:
-				yield("", fmt.Errorf("%w: nil event", ErrMalformedStream))
+				yield("", fmt.Errorf("bedrockkit: nil event: %w", ErrMalformedStream))
 				return
 			}
 		}

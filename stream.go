@@ -110,7 +110,7 @@ func (r *streamReader) end(ctx context.Context) error {
 		return ctx.Err()
 	}
 	if !r.gotStop {
-		return fmt.Errorf("%w: the stream ended without a messageStop event; the response is incomplete", ErrMalformedStream)
+		return fmt.Errorf("bedrockkit: the stream ended without a messageStop event; the response is incomplete: %w", ErrMalformedStream)
 	}
 	return io.EOF
 }
@@ -119,7 +119,7 @@ func (r *streamReader) emit(ev StreamEvent) { r.pending = append(r.pending, ev) 
 
 func (r *streamReader) unsupported(what string) error {
 	if r.strict {
-		return fmt.Errorf("%w: the stream sent a %s, which bedrockkit does not represent (ConverseOptions.Strict is set)", ErrUnsupported, what)
+		return fmt.Errorf("bedrockkit: the stream sent a %s, which bedrockkit does not represent (ConverseOptions.Strict is set): %w", what, ErrUnsupported)
 	}
 	return nil
 }
@@ -147,7 +147,7 @@ func (r *streamReader) convert(ev types.ConverseStreamOutput) error {
 	case *types.UnknownUnionMember:
 		return r.unsupported(fmt.Sprintf("stream event %q", e.Tag))
 	case nil:
-		return fmt.Errorf("%w: nil stream event", ErrMalformedStream)
+		return fmt.Errorf("bedrockkit: nil stream event: %w", ErrMalformedStream)
 	}
 	return r.unsupported(fmt.Sprintf("stream event %T", ev))
 }
@@ -161,11 +161,11 @@ func (r *streamReader) blockStart(e types.ContentBlockStartEvent) error {
 		return r.unsupported(fmt.Sprintf("content block start %T", e.Start))
 	}
 	if _, dup := r.tools[i]; dup {
-		return fmt.Errorf("%w: content block %d started twice", ErrMalformedStream, i)
+		return fmt.Errorf("bedrockkit: content block %d started twice: %w", i, ErrMalformedStream)
 	}
 	tb := &toolBlock{id: aws.ToString(s.Value.ToolUseId), name: aws.ToString(s.Value.Name)}
 	if tb.id == "" || tb.name == "" {
-		return fmt.Errorf("%w: tool call in content block %d has no ID or name", ErrMalformedStream, i)
+		return fmt.Errorf("bedrockkit: tool call in content block %d has no ID or name: %w", i, ErrMalformedStream)
 	}
 	r.tools[i] = tb
 	r.emit(ToolCallDelta{Index: i, ID: tb.id, Name: tb.name})
@@ -181,7 +181,7 @@ func (r *streamReader) blockDelta(e types.ContentBlockDeltaEvent) error {
 	case *types.ContentBlockDeltaMemberToolUse:
 		tb, ok := r.tools[i]
 		if !ok {
-			return fmt.Errorf("%w: tool input for content block %d arrived before its contentBlockStart", ErrMalformedStream, i)
+			return fmt.Errorf("bedrockkit: tool input for content block %d arrived before its contentBlockStart: %w", i, ErrMalformedStream)
 		}
 		frag := aws.ToString(d.Value.Input)
 		tb.input.WriteString(frag)
@@ -232,7 +232,7 @@ func (r *streamReader) messageStop(e types.MessageStopEvent) error {
 	}
 	extra, err := readDocument(e.AdditionalModelResponseFields)
 	if err != nil {
-		return fmt.Errorf("%w: additionalModelResponseFields: %v", ErrMalformedStream, err)
+		return fmt.Errorf("bedrockkit: additionalModelResponseFields: %v: %w", err, ErrMalformedStream)
 	}
 	r.gotStop = true
 	r.emit(Stop{Reason: StopReason(e.StopReason), AdditionalFields: extra})
@@ -252,7 +252,7 @@ func (r *streamReader) finishTool(i int) error {
 		raw = []byte("{}")
 	}
 	if !json.Valid(raw) || raw[0] != '{' {
-		return fmt.Errorf("%w: tool call %q (%s) input is not a JSON object: %q", ErrMalformedStream, tb.name, tb.id, truncate(string(raw), 200))
+		return fmt.Errorf("bedrockkit: tool call %q (%s) input is not a JSON object: %q: %w", tb.name, tb.id, truncate(string(raw), 200), ErrMalformedStream)
 	}
 	var buf bytes.Buffer
 	_ = json.Compact(&buf, raw)
@@ -368,7 +368,7 @@ func (o *streamOpener) attempt(ctx context.Context) (first StreamEvent, started 
 	es := out.GetStream()
 	if es == nil {
 		acancel()
-		return nil, false, fmt.Errorf("%w: ConverseStream returned no event stream", ErrMalformedStream), nil
+		return nil, false, fmt.Errorf("bedrockkit: ConverseStream returned no event stream: %w", ErrMalformedStream), nil
 	}
 	o.r = newStreamReader(es, idle, o.m.opts.Strict)
 	o.r.cancel = acancel

@@ -509,7 +509,7 @@ func GenerateValue[T any](ctx context.Context, m Model, req *Request, opts Struc
 		return zero, nil, err
 	}
 	if calls := resp.Message.ToolCalls(); len(calls) > 0 {
-		return zero, resp, fmt.Errorf("%w: GenerateValue: the model called tool %q instead of answering; GenerateValue does not run tools (use an agent, or remove Request.Tools)", ErrUnsupported, calls[0].Name)
+		return zero, resp, fmt.Errorf("bedrockkit: GenerateValue: the model called tool %q instead of answering; GenerateValue does not run tools (use an agent, or remove Request.Tools): %w", calls[0].Name, ErrUnsupported)
 	}
 	v, err := decodeOutput[T](resp, r.Output.name)
 	return v, resp, err

@@ -97,10 +97,10 @@ type JobStatus struct {
 func (j *Jobs) Submit(ctx context.Context, spec JobSpec, input io.Reader) (Job, error) {
 	bucket, key, err := parseS3URI(spec.InputURI)
 	if err != nil || key == "" || strings.HasSuffix(key, "/") {
-		return Job{}, fmt.Errorf("batch: InputURI %q: %w; want s3://bucket/key.jsonl", spec.InputURI, bedrockkit.ErrInvalidInput)
+		return Job{}, fmt.Errorf("batch: InputURI %q; want s3://bucket/key.jsonl: %w", spec.InputURI, bedrockkit.ErrInvalidInput)
 	}
 	if _, _, err := parseS3URI(spec.OutputURI); err != nil {
-		return Job{}, fmt.Errorf("batch: OutputURI %q: %w; want s3://bucket/prefix/", spec.OutputURI, bedrockkit.ErrInvalidInput)
+		return Job{}, fmt.Errorf("batch: OutputURI %q; want s3://bucket/prefix/: %w", spec.OutputURI, bedrockkit.ErrInvalidInput)
 	}
 	if spec.Name == "" || spec.ModelID == "" || spec.RoleARN == "" {
 		return Job{}, fmt.Errorf("batch: a job needs Name, ModelID and RoleARN: %w", bedrockkit.ErrInvalidInput)
@@ -133,7 +133,7 @@ func (j *Jobs) Submit(ctx context.Context, spec JobSpec, input io.Reader) (Job, 
 			return Job{}, fmt.Errorf("batch: record %d (%s): %w", idx+1, in.id, err)
 		}
 		if len(req.Tools) > 0 {
-			return Job{}, fmt.Errorf("batch: record %d (%s) offers tools: %w; Bedrock batch jobs cannot call tools (run it with Run instead)", idx+1, in.id, bedrockkit.ErrUnsupported)
+			return Job{}, fmt.Errorf("batch: record %d (%s) offers tools; Bedrock batch jobs cannot call tools (run it with Run instead): %w", idx+1, in.id, bedrockkit.ErrUnsupported)
 		}
 		line, err := json.Marshal(Record{RecordID: in.id, ModelInput: in.rec.ModelInput})
 		if err != nil {
@@ -141,7 +141,7 @@ func (j *Jobs) Submit(ctx context.Context, spec JobSpec, input io.Reader) (Job, 
 		}
 		size += int64(len(line)) + 1
 		if size > limit {
-			return Job{}, fmt.Errorf("batch: the input passes %d bytes (JobSpec.MaxInputBytes): %w; split it into several files", limit, bedrockkit.ErrInvalidInput)
+			return Job{}, fmt.Errorf("batch: the input passes %d bytes (JobSpec.MaxInputBytes); split it into several files: %w", limit, bedrockkit.ErrInvalidInput)
 		}
 		if _, err := tmp.Write(append(line, '\n')); err != nil {
 			return Job{}, fmt.Errorf("batch: stage input: %w", err)
@@ -216,7 +216,7 @@ func (j *Jobs) Wait(ctx context.Context, job Job, interval time.Duration) (JobSt
 			case string(btypes.ModelInvocationJobStatusCompleted), string(btypes.ModelInvocationJobStatusPartiallyCompleted):
 				return st, nil
 			}
-			return st, fmt.Errorf("%w: %s: %s", ErrJobFailed, st.Status, st.Message)
+			return st, fmt.Errorf("batch: %s: %s: %w", st.Status, st.Message, ErrJobFailed)
 		}
 		select {
 		case <-ctx.Done():

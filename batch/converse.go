@@ -149,7 +149,7 @@ func decodeRequest(body []byte) (*bedrockkit.Request, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
-		return nil, fmt.Errorf("batch: modelInput is not a Converse request body this package reads: %w: %w", bedrockkit.ErrInvalidInput, err)
+		return nil, fmt.Errorf("batch: modelInput is not a Converse request body this package reads: %w: %w", err, bedrockkit.ErrInvalidInput)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("batch: modelInput has data after the request body: %w", bedrockkit.ErrInvalidInput)
@@ -165,7 +165,7 @@ func decodeRequest(body []byte) (*bedrockkit.Request, error) {
 			return nil, fmt.Errorf("batch: message %d: %w", i, err)
 		}
 		if m.Role != string(bedrockkit.RoleUser) && m.Role != string(bedrockkit.RoleAssistant) {
-			return nil, fmt.Errorf("batch: message %d has role %q: %w; want user or assistant", i, m.Role, bedrockkit.ErrInvalidInput)
+			return nil, fmt.Errorf("batch: message %d has role %q; want user or assistant: %w", i, m.Role, bedrockkit.ErrInvalidInput)
 		}
 		req.Messages = append(req.Messages, bedrockkit.Message{Role: bedrockkit.Role(m.Role), Parts: parts})
 	}
@@ -297,7 +297,7 @@ func encodeRequest(req *bedrockkit.Request) (json.RawMessage, error) {
 		return nil, fmt.Errorf("batch: nil request: %w", bedrockkit.ErrInvalidInput)
 	}
 	if req.Output != nil {
-		return nil, fmt.Errorf("batch: Bedrock batch jobs do not support structured output (Request.Output): %w; ask for JSON in the prompt and validate the results", bedrockkit.ErrUnsupported)
+		return nil, fmt.Errorf("batch: Bedrock batch jobs do not support structured output (Request.Output); ask for JSON in the prompt and validate the results: %w", bedrockkit.ErrUnsupported)
 	}
 	w := wireRequest{}
 	var err error
@@ -344,7 +344,7 @@ func encodeRequest(req *bedrockkit.Request) (json.RawMessage, error) {
 	}
 	if len(req.Extra) > 0 {
 		if w.Additional, err = json.Marshal(req.Extra); err != nil {
-			return nil, fmt.Errorf("batch: Request.Extra: %w: %w", bedrockkit.ErrInvalidInput, err)
+			return nil, fmt.Errorf("batch: Request.Extra: %w: %w", err, bedrockkit.ErrInvalidInput)
 		}
 	}
 	if g := req.Guardrail; g != nil {
@@ -496,7 +496,7 @@ func encodeResponse(resp *bedrockkit.Response) (json.RawMessage, error) {
 func decodeResponse(body []byte) (*bedrockkit.Response, error) {
 	var w wireResponse
 	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, fmt.Errorf("batch: modelOutput is not a Converse response body: %w: %w", bedrockkit.ErrInvalidInput, err)
+		return nil, fmt.Errorf("batch: modelOutput is not a Converse response body: %w: %w", err, bedrockkit.ErrInvalidInput)
 	}
 	resp := &bedrockkit.Response{StopReason: bedrockkit.StopReason(w.StopReason), AdditionalFields: w.AdditionalFields,
 		Usage: bedrockkit.Usage{InputTokens: w.Usage.InputTokens, OutputTokens: w.Usage.OutputTokens,

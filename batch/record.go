@@ -56,7 +56,7 @@ func RecordIDFor(line int) string { return fmt.Sprintf("%011d", line) }
 // bedrockkit.ErrInvalidInput.
 func NewRecord(id string, req *bedrockkit.Request) (Record, error) {
 	if id != "" && !recordIDRE.MatchString(id) {
-		return Record{}, fmt.Errorf("batch: record ID %q: %w; Bedrock takes 1 to 11 letters and digits", id, bedrockkit.ErrInvalidInput)
+		return Record{}, fmt.Errorf("batch: record ID %q; Bedrock takes 1 to 11 letters and digits: %w", id, bedrockkit.ErrInvalidInput)
 	}
 	body, err := encodeRequest(req)
 	if err != nil {

@@ -37,7 +37,7 @@ func ExampleScriptedModel() {
 	// Output:
 	// tool_use get_time
 	// ["It " "is " "noon."]
-	// bedrockkittest: script exhausted: Generate call 3 but only 2 step(s) scripted; Push more steps or check for an unexpected model call
+	// bedrockkittest: Generate call 3 but only 2 step(s) scripted; Push more steps or check for an unexpected model call: bedrockkittest: script exhausted
 	// calls: 3 first question: What time is it?
 }
 

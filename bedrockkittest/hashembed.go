@@ -52,7 +52,7 @@ func (e *HashEmbedder) Dimensions() int { return e.dims }
 // Embed returns one unit vector per text, in order. purpose is ignored.
 func (e *HashEmbedder) Embed(ctx context.Context, texts []string, _ bedrockkit.Purpose) ([][]float32, error) {
 	if e == nil || e.dims <= 0 {
-		return nil, fmt.Errorf("%w: HashEmbedder has no dimensions; create it with NewHashEmbedder", bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("bedrockkittest: HashEmbedder has no dimensions; create it with NewHashEmbedder: %w", bedrockkit.ErrInvalidInput)
 	}
 	out := make([][]float32, len(texts))
 	for i, t := range texts {

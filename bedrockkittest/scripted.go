@@ -134,8 +134,7 @@ func (m *ScriptedModel) take(op string, req *bedrockkit.Request) (Step, error) {
 	defer m.mu.Unlock()
 	m.reqs = append(m.reqs, CloneRequest(req))
 	if m.next >= len(m.steps) {
-		return Step{}, fmt.Errorf("%w: %s call %d but only %d step(s) scripted; Push more steps or check for an unexpected model call",
-			ErrScriptExhausted, op, len(m.reqs), len(m.steps))
+		return Step{}, fmt.Errorf("bedrockkittest: %s call %d but only %d step(s) scripted; Push more steps or check for an unexpected model call: %w", op, len(m.reqs), len(m.steps), ErrScriptExhausted)
 	}
 	s := m.steps[m.next]
 	m.next++

@@ -66,7 +66,7 @@ func encodeParts(parts []bedrockkit.Part, forKey bool) ([]wirePart, error) {
 			}
 			w = wirePart{T: "cache_point", Format: string(p.TTL)}
 		default:
-			return nil, fmt.Errorf("%w: cannot cache a part of type %T", bedrockkit.ErrUnsupported, p)
+			return nil, fmt.Errorf("cache: cannot cache a part of type %T: %w", p, bedrockkit.ErrUnsupported)
 		}
 		out = append(out, w)
 	}
@@ -174,7 +174,7 @@ func Key(modelID string, req *bedrockkit.Request) (string, error) {
 
 func canonicalRequest(modelID string, req *bedrockkit.Request) ([]byte, error) {
 	if req == nil {
-		return nil, fmt.Errorf("%w: nil request", bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("cache: nil request: %w", bedrockkit.ErrInvalidInput)
 	}
 	k := keyRequest{V: 1, Model: modelID, ToolChoice: req.ToolChoice, MaxTokens: req.MaxTokens,
 		Temperature: req.Temperature, TopP: req.TopP, StopSequences: req.StopSequences, Guardrail: req.Guardrail,
@@ -196,7 +196,7 @@ func canonicalRequest(modelID string, req *bedrockkit.Request) ([]byte, error) {
 	if len(req.Extra) > 0 {
 		b, err := json.Marshal(req.Extra)
 		if err != nil {
-			return nil, fmt.Errorf("%w: Request.Extra does not encode as JSON: %v", bedrockkit.ErrInvalidInput, err)
+			return nil, fmt.Errorf("cache: Request.Extra does not encode as JSON: %v: %w", err, bedrockkit.ErrInvalidInput)
 		}
 		k.Extra = canon(b, true)
 	}

@@ -112,7 +112,7 @@ func checkUTF8(s string) error {
 }
 
 func configError(format string, args ...any) error {
-	return fmt.Errorf("%w: chunk: "+format, append([]any{bedrockkit.ErrInvalidInput}, args...)...)
+	return fmt.Errorf("chunk: "+format+": %w", append(args, bedrockkit.ErrInvalidInput)...)
 }
 
 // checkDoc validates the document's text and structure.

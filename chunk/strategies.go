@@ -267,7 +267,7 @@ type Semantic struct {
 // Validate reports a configuration Bedrock would reject.
 func (s Semantic) Validate() error {
 	if s.Embedder == nil {
-		return fmt.Errorf("%w: %w", bedrockkit.ErrInvalidInput, errNilEmbedder)
+		return fmt.Errorf("chunk: %w: %w", errNilEmbedder, bedrockkit.ErrInvalidInput)
 	}
 	if s.BufferSize < 0 || s.BufferSize > 1 {
 		return configError("Semantic.BufferSize is %d; use 0 or 1", s.BufferSize)
@@ -345,7 +345,7 @@ func (s Semantic) Chunk(ctx context.Context, doc ParsedDocument) ([]Chunk, error
 			return nil, fmt.Errorf("chunk: semantic chunking: embedding sentences %d..%d: %w", i, j-1, err)
 		}
 		if len(v) != j-i {
-			return nil, fmt.Errorf("%w: chunk: semantic chunking: embedder returned %d vectors for %d texts", bedrockkit.ErrModelError, len(v), j-i)
+			return nil, fmt.Errorf("chunk: semantic chunking: embedder returned %d vectors for %d texts: %w", len(v), j-i, bedrockkit.ErrModelError)
 		}
 		vecs = append(vecs, v...)
 	}

@@ -161,29 +161,29 @@ func LoadCases(r io.Reader) ([]Case, error) {
 	for line := 1; ; line++ {
 		raw, err := readLine(br, MaxCaseBytes)
 		if errors.Is(err, errLineTooLong) {
-			return nil, fmt.Errorf("%w: line %d is longer than %d bytes", ErrInvalidCase, line, MaxCaseBytes)
+			return nil, fmt.Errorf("eval: line %d is longer than %d bytes: %w", line, MaxCaseBytes, ErrInvalidCase)
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("eval: reading cases: %w", err)
 		}
 		if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] != '#' {
 			if len(out) >= MaxCases {
-				return nil, fmt.Errorf("%w: more than %d cases; split the dataset", ErrInvalidCase, MaxCases)
+				return nil, fmt.Errorf("eval: more than %d cases; split the dataset: %w", MaxCases, ErrInvalidCase)
 			}
 			var c Case
 			dec := json.NewDecoder(bytes.NewReader(t))
 			dec.DisallowUnknownFields()
 			if derr := dec.Decode(&c); derr != nil {
-				return nil, fmt.Errorf("%w: line %d: %v", ErrInvalidCase, line, derr)
+				return nil, fmt.Errorf("eval: line %d: %v: %w", line, derr, ErrInvalidCase)
 			}
 			if dec.More() {
-				return nil, fmt.Errorf("%w: line %d holds more than one JSON value; put one case per line", ErrInvalidCase, line)
+				return nil, fmt.Errorf("eval: line %d holds more than one JSON value; put one case per line: %w", line, ErrInvalidCase)
 			}
 			if verr := c.Validate(); verr != nil {
 				return nil, fmt.Errorf("line %d: %w", line, verr)
 			}
 			if prev, dup := seen[c.ID]; dup {
-				return nil, fmt.Errorf("%w: line %d repeats the id %q of line %d; IDs key the progress file and must be unique", ErrInvalidCase, line, c.ID, prev)
+				return nil, fmt.Errorf("eval: line %d repeats the id %q of line %d; IDs key the progress file and must be unique: %w", line, c.ID, prev, ErrInvalidCase)
 			}
 			seen[c.ID] = line
 			out = append(out, c)
@@ -239,33 +239,33 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 func (c *Case) Validate() error {
 	switch {
 	case c.ID == "":
-		return fmt.Errorf("%w: a case needs an \"id\"", ErrInvalidCase)
+		return fmt.Errorf("eval: a case needs an \"id\": %w", ErrInvalidCase)
 	case len(c.ID) > maxIDBytes || !utf8.ValidString(c.ID) || strings.ContainsAny(c.ID, "\r\n"):
-		return fmt.Errorf("%w: id %.40q is over %d bytes, not UTF-8, or holds a line break", ErrInvalidCase, c.ID, maxIDBytes)
+		return fmt.Errorf("eval: id %.40q is over %d bytes, not UTF-8, or holds a line break: %w", c.ID, maxIDBytes, ErrInvalidCase)
 	case strings.TrimSpace(c.Question) == "":
-		return fmt.Errorf("%w: case %q has no \"question\"", ErrInvalidCase, c.ID)
+		return fmt.Errorf("eval: case %q has no \"question\": %w", c.ID, ErrInvalidCase)
 	}
 	switch c.ToolOrder {
 	case "", AnyOrder, InOrder, ExactOrder:
 	default:
-		return fmt.Errorf("%w: case %q: tool_order %q is unknown; use %q, %q or %q", ErrInvalidCase, c.ID, c.ToolOrder, AnyOrder, InOrder, ExactOrder)
+		return fmt.Errorf("eval: case %q: tool_order %q is unknown; use %q, %q or %q: %w", c.ID, c.ToolOrder, AnyOrder, InOrder, ExactOrder, ErrInvalidCase)
 	}
 	for i, e := range c.ExpectedToolCalls {
 		if e.Name == "" {
-			return fmt.Errorf("%w: case %q: expected_tool_calls[%d] has no name", ErrInvalidCase, c.ID, i)
+			return fmt.Errorf("eval: case %q: expected_tool_calls[%d] has no name: %w", c.ID, i, ErrInvalidCase)
 		}
 		for _, k := range sortedKeys(e.Arguments) {
 			if !json.Valid(e.Arguments[k]) {
-				return fmt.Errorf("%w: case %q: expected_tool_calls[%d] argument %q is not a JSON value", ErrInvalidCase, c.ID, i, k)
+				return fmt.Errorf("eval: case %q: expected_tool_calls[%d] argument %q is not a JSON value: %w", c.ID, i, k, ErrInvalidCase)
 			}
 		}
 		for _, k := range sortedKeys(e.Alternatives) {
 			if len(e.Alternatives[k]) == 0 {
-				return fmt.Errorf("%w: case %q: expected_tool_calls[%d] lists no alternative for %q", ErrInvalidCase, c.ID, i, k)
+				return fmt.Errorf("eval: case %q: expected_tool_calls[%d] lists no alternative for %q: %w", c.ID, i, k, ErrInvalidCase)
 			}
 			for _, v := range e.Alternatives[k] {
 				if !json.Valid(v) {
-					return fmt.Errorf("%w: case %q: expected_tool_calls[%d] alternative of %q is not a JSON value", ErrInvalidCase, c.ID, i, k)
+					return fmt.Errorf("eval: case %q: expected_tool_calls[%d] alternative of %q is not a JSON value: %w", c.ID, i, k, ErrInvalidCase)
 				}
 			}
 		}

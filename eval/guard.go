@@ -168,9 +168,9 @@ func EvaluateGuard(ctx context.Context, g guardrail.Guard, cases []GuardCase, op
 	for i, c := range cases {
 		switch {
 		case c.ID == "" || seen[c.ID]:
-			return nil, fmt.Errorf("%w: guard case %d: id %q is empty or repeated", ErrInvalidCase, i, c.ID)
+			return nil, fmt.Errorf("eval: guard case %d: id %q is empty or repeated: %w", i, c.ID, ErrInvalidCase)
 		case c.Source != "" && c.Source != guardrail.SourceInput && c.Source != guardrail.SourceOutput:
-			return nil, fmt.Errorf("%w: guard case %q: source %q is neither INPUT nor OUTPUT", ErrInvalidCase, c.ID, c.Source)
+			return nil, fmt.Errorf("eval: guard case %q: source %q is neither INPUT nor OUTPUT: %w", c.ID, c.Source, ErrInvalidCase)
 		}
 		seen[c.ID] = true
 	}

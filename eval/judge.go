@@ -303,13 +303,13 @@ func (j *ModelJudge) Judge(ctx context.Context, metric string, c Case, out *Outp
 		return Judgment{}, fmt.Errorf("eval: the model judge has no rubric for %q (it has %s); add one with JudgeOptions.Rubrics: %w", metric, strings.Join(j.order, ", "), bedrockkit.ErrUnsupported)
 	}
 	if out == nil || strings.TrimSpace(out.Answer) == "" {
-		return Judgment{}, fmt.Errorf("%w: %s needs an answer", ErrNotApplicable, metric)
+		return Judgment{}, fmt.Errorf("eval: %s needs an answer: %w", metric, ErrNotApplicable)
 	}
 	if r.NeedsReference && c.ExpectedAnswer == "" {
-		return Judgment{}, fmt.Errorf("%w: %s needs an expected answer", ErrNotApplicable, metric)
+		return Judgment{}, fmt.Errorf("eval: %s needs an expected answer: %w", metric, ErrNotApplicable)
 	}
 	if (r.NeedsContext || metric == Faithfulness) && len(contextOf(c, out)) == 0 {
-		return Judgment{}, fmt.Errorf("%w: %s needs retrieved passages, tool results or the case's context", ErrNotApplicable, metric)
+		return Judgment{}, fmt.Errorf("eval: %s needs retrieved passages, tool results or the case's context: %w", metric, ErrNotApplicable)
 	}
 	schema, err := r.schema()
 	if err != nil {

@@ -104,10 +104,10 @@ func readProgress(r io.Reader, path, config string) (map[string]progressLine, in
 		if n == 0 {
 			var h progressHeader
 			if json.Unmarshal(line, &h) != nil || h.Format != progressVersion {
-				return nil, 0, fmt.Errorf("%w: %s is not an eval progress file (version %d); delete it or choose another path", ErrProgressMismatch, path, progressVersion)
+				return nil, 0, fmt.Errorf("eval: %s is not an eval progress file (version %d); delete it or choose another path: %w", path, progressVersion, ErrProgressMismatch)
 			}
 			if h.Config != config {
-				return nil, 0, fmt.Errorf("%w: %s was written with %q, this run asks for %q", ErrProgressMismatch, path, h.Config, config)
+				return nil, 0, fmt.Errorf("eval: %s was written with %q, this run asks for %q: %w", path, h.Config, config, ErrProgressMismatch)
 			}
 		} else {
 			var p progressLine

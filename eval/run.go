@@ -159,7 +159,7 @@ func newRunner(target Target, cases []Case, opts Options) (*runner, error) {
 			return nil, fmt.Errorf("case %d: %w", i, err)
 		}
 		if seen[cases[i].ID] {
-			return nil, fmt.Errorf("%w: id %q appears twice; IDs key the progress file and must be unique", ErrInvalidCase, cases[i].ID)
+			return nil, fmt.Errorf("eval: id %q appears twice; IDs key the progress file and must be unique: %w", cases[i].ID, ErrInvalidCase)
 		}
 		seen[cases[i].ID] = true
 	}

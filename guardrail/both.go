@@ -27,7 +27,7 @@ type both struct{ a, b Guard }
 
 func (g both) Assess(ctx context.Context, source Source, content ...Content) (*Verdict, error) {
 	if g.a == nil || g.b == nil {
-		return nil, fmt.Errorf("%w: guardrail.Both needs two non-nil guards", bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("guardrail: Both needs two non-nil guards: %w", bedrockkit.ErrInvalidInput)
 	}
 	var ra, rb *Verdict
 	eg, ectx := errgroup.WithContext(ctx)
@@ -76,7 +76,7 @@ func (g both) Assess(ctx context.Context, source Source, content ...Content) (*V
 	}
 	// Both masked and some masks cannot be placed: let b mask a's output.
 	if len(ra.Outputs) != len(guarded) {
-		return nil, fmt.Errorf("%w: guardrail.Both cannot combine the masks of its guards (%d outputs for %d guarded blocks); use one guard for anonymization", bedrockkit.ErrUnsupported, len(ra.Outputs), len(guarded))
+		return nil, fmt.Errorf("guardrail: Both cannot combine the masks of its guards (%d outputs for %d guarded blocks); use one guard for anonymization: %w", len(ra.Outputs), len(guarded), bedrockkit.ErrUnsupported)
 	}
 	masked := append([]Content(nil), content...)
 	for k, bi := range guarded {

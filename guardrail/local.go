@@ -64,13 +64,13 @@ type wordEntry struct {
 // NewLocal validates p and compiles it into a local guard.
 func NewLocal(p *Policy, opts Options) (*Local, error) {
 	if p == nil {
-		return nil, fmt.Errorf("%w: %v", bedrockkit.ErrInvalidInput, errNoPolicy)
+		return nil, fmt.Errorf("guardrail: %v: %w", errNoPolicy, bedrockkit.ErrInvalidInput)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	if len(p.AutomatedReasoningPolicyConfig) > 0 {
-		return nil, fmt.Errorf("%w: guardrail: automated reasoning policies are evaluated by Bedrock only; guard with NewRemote, or remove automatedReasoningPolicyConfig to run the rest locally", bedrockkit.ErrUnsupported)
+		return nil, fmt.Errorf("guardrail: automated reasoning policies are evaluated by Bedrock only; guard with NewRemote, or remove automatedReasoningPolicyConfig to run the rest locally: %w", bedrockkit.ErrUnsupported)
 	}
 	l := &Local{p: p, opts: opts, piiCfg: map[PIIType]PIIEntityConfig{}}
 	if c := p.SensitiveInformationPolicyConfig; c != nil {
@@ -135,7 +135,7 @@ type finding struct {
 // unqualified block is.
 func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (*Verdict, error) {
 	if source != SourceInput && source != SourceOutput {
-		return nil, fmt.Errorf("%w: guardrail source %q must be INPUT or OUTPUT", bedrockkit.ErrInvalidInput, source)
+		return nil, fmt.Errorf("guardrail: source %q must be INPUT or OUTPUT: %w", source, bedrockkit.ErrInvalidInput)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -43,7 +43,7 @@ func (e *BlockedError) Error() string {
 	if e.Result != nil && len(e.Result.Outputs) > 0 {
 		msg = ": " + e.Result.Outputs[0].Text
 	}
-	return fmt.Sprintf("bedrockkit: guardrail blocked the %s%s; inspect Result.Assessments for why", strings.ToLower(string(e.Source)), msg)
+	return fmt.Sprintf("guardrail: blocked the %s%s; inspect Result.Assessments for why", strings.ToLower(string(e.Source)), msg)
 }
 
 // Unwrap returns bedrockkit.ErrGuardrailBlocked.

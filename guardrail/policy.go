@@ -271,7 +271,7 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	dec.DisallowUnknownFields()
 	var p Policy
 	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("%w: guardrail policy JSON: %v (use the field names of Bedrock's CreateGuardrail request)", bedrockkit.ErrInvalidInput, err)
+		return nil, fmt.Errorf("guardrail: policy JSON: %v (use the field names of Bedrock's CreateGuardrail request): %w", err, bedrockkit.ErrInvalidInput)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err

@@ -54,13 +54,13 @@ type Remote struct {
 // identifier (ID or ARN) and version ("DRAFT" or a number such as "1").
 func NewRemote(client ApplyGuardrailAPI, guardrailID, version string, opts RemoteOptions) (*Remote, error) {
 	if client == nil || isNilClient(client) {
-		return nil, fmt.Errorf("%w: guardrail.NewRemote needs a Bedrock runtime client (bedrockruntime.NewFromConfig)", bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("guardrail: NewRemote needs a Bedrock runtime client (bedrockruntime.NewFromConfig): %w", bedrockkit.ErrInvalidInput)
 	}
 	if strings.TrimSpace(guardrailID) == "" {
-		return nil, fmt.Errorf("%w: guardrail.NewRemote needs the guardrail ID or ARN", bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("guardrail: NewRemote needs the guardrail ID or ARN: %w", bedrockkit.ErrInvalidInput)
 	}
 	if strings.TrimSpace(version) == "" {
-		return nil, fmt.Errorf("%w: guardrail.NewRemote needs a guardrail version: \"DRAFT\" or a published version such as \"1\"", bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("guardrail: NewRemote needs a guardrail version: \"DRAFT\" or a published version such as \"1\": %w", bedrockkit.ErrInvalidInput)
 	}
 	return &Remote{client: client, id: guardrailID, version: version, opts: opts}, nil
 }
@@ -75,10 +75,10 @@ func isNilClient(c ApplyGuardrailAPI) bool {
 // ErrValidation, ErrAccessDenied, ...); retryable ones are retried first.
 func (r *Remote) Assess(ctx context.Context, source Source, content ...Content) (*Verdict, error) {
 	if source != SourceInput && source != SourceOutput {
-		return nil, fmt.Errorf("%w: guardrail source %q must be INPUT or OUTPUT", bedrockkit.ErrInvalidInput, source)
+		return nil, fmt.Errorf("guardrail: source %q must be INPUT or OUTPUT: %w", source, bedrockkit.ErrInvalidInput)
 	}
 	if len(content) == 0 {
-		return nil, fmt.Errorf("%w: guardrail: nothing to assess; pass at least one Content", bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("guardrail: nothing to assess; pass at least one Content: %w", bedrockkit.ErrInvalidInput)
 	}
 	in := &bedrockruntime.ApplyGuardrailInput{
 		GuardrailIdentifier: aws.String(r.id),

@@ -311,7 +311,7 @@ func judge(ctx context.Context, m bedrockkit.Model, typ GroundingFilterType, src
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(out.Message.Text()), 64)
 	if err != nil || v < 0 || v > 1 {
-		return 0, fmt.Errorf("%w: grounding judge answered %q, want a number in [0,1]", bedrockkit.ErrModelError, out.Message.Text())
+		return 0, fmt.Errorf("guardrail: grounding judge answered %q, want a number in [0,1]: %w", out.Message.Text(), bedrockkit.ErrModelError)
 	}
 	return v, nil
 }

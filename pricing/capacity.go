@@ -158,7 +158,7 @@ func (c *Catalog) PlanCapacity(w Workload, o CapacityOptions) (CapacityPlan, err
 // monthly checks w and scales its usage to a month (HoursPerMonth).
 func (w Workload) monthly() (bedrockkit.Usage, error) {
 	if w.Period <= 0 {
-		return bedrockkit.Usage{}, fmt.Errorf("pricing: workload of %s has no period: %w; give the time the usage took", w.ModelID, bedrockkit.ErrInvalidInput)
+		return bedrockkit.Usage{}, fmt.Errorf("pricing: workload of %s has no period; give the time the usage took: %w", w.ModelID, bedrockkit.ErrInvalidInput)
 	}
 	u := w.Usage
 	if u.InputTokens < 0 || u.OutputTokens < 0 || u.CacheReadTokens < 0 || u.CacheWriteTokens < 0 {

@@ -196,17 +196,16 @@ func Parse(data []byte) (*Catalog, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&t); err != nil {
-		return nil, fmt.Errorf("pricing: decode price table: %w: %w", bedrockkit.ErrInvalidInput, err)
+		return nil, fmt.Errorf("pricing: decode price table: %w: %w", err, bedrockkit.ErrInvalidInput)
 	}
 	if t.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("pricing: price table schema_version %d: %w; this package reads version %d",
-			t.SchemaVersion, bedrockkit.ErrInvalidInput, SchemaVersion)
+		return nil, fmt.Errorf("pricing: price table schema_version %d; this package reads version %d: %w", t.SchemaVersion, SchemaVersion, bedrockkit.ErrInvalidInput)
 	}
 	if !dateRE.MatchString(t.AsOf) {
-		return nil, fmt.Errorf("pricing: price table as_of %q: %w; want YYYY-MM-DD", t.AsOf, bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("pricing: price table as_of %q; want YYYY-MM-DD: %w", t.AsOf, bedrockkit.ErrInvalidInput)
 	}
 	if t.Currency != "USD" {
-		return nil, fmt.Errorf("pricing: price table currency %q: %w; only USD is supported", t.Currency, bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("pricing: price table currency %q; only USD is supported: %w", t.Currency, bedrockkit.ErrInvalidInput)
 	}
 	c := &Catalog{version: t.SchemaVersion, asOf: t.AsOf, currency: t.Currency, notes: t.Notes}
 	for i, rj := range t.Models {
@@ -252,22 +251,21 @@ func (r Row) validate() error {
 		}
 	}
 	if _, ok := r.Unit.extraDigits(); !ok {
-		return fmt.Errorf("unit %q: %w; use %q, %q or %q", r.Unit, bedrockkit.ErrInvalidInput,
-			UnitPer1MTokens, UnitPer1KTokens, UnitPer1KTextUnits)
+		return fmt.Errorf("unit %q; use %q, %q or %q: %w", r.Unit, UnitPer1MTokens, UnitPer1KTokens, UnitPer1KTextUnits, bedrockkit.ErrInvalidInput)
 	}
 	switch r.Kind {
 	case KindText, KindEmbedding, KindGuardrail:
 	default:
-		return fmt.Errorf("kind %q: %w; use %q, %q or %q", r.Kind, bedrockkit.ErrInvalidInput, KindText, KindEmbedding, KindGuardrail)
+		return fmt.Errorf("kind %q; use %q, %q or %q: %w", r.Kind, KindText, KindEmbedding, KindGuardrail, bedrockkit.ErrInvalidInput)
 	}
 	if !rowDateRE.MatchString(r.AsOf) {
-		return fmt.Errorf("as_of %q: %w; want YYYY, YYYY-MM or YYYY-MM-DD", r.AsOf, bedrockkit.ErrInvalidInput)
+		return fmt.Errorf("as_of %q; want YYYY, YYYY-MM or YYYY-MM-DD: %w", r.AsOf, bedrockkit.ErrInvalidInput)
 	}
 	if r.NoPromptCaching && (r.CacheRead.IsSet() || r.CacheWrite5m.IsSet() || r.CacheWrite1h.IsSet()) {
-		return fmt.Errorf("row %s says the model has no prompt caching but has cache rates: %w; drop one or the other", r.IDs[0], bedrockkit.ErrInvalidInput)
+		return fmt.Errorf("row %s says the model has no prompt caching but has cache rates; drop one or the other: %w", r.IDs[0], bedrockkit.ErrInvalidInput)
 	}
 	if r.Global && len(r.Regions) > 0 {
-		return fmt.Errorf("row is global and lists regions: %w; a global-endpoint price has no region", bedrockkit.ErrInvalidInput)
+		return fmt.Errorf("row is global and lists regions; a global-endpoint price has no region: %w", bedrockkit.ErrInvalidInput)
 	}
 	if !r.Input.IsSet() {
 		return fmt.Errorf("row has no input price: %w", bedrockkit.ErrInvalidInput)
@@ -569,19 +567,18 @@ func (rj rowJSON) row() (Row, error) {
 		r.Global = true
 	case scopeRegional:
 	default:
-		return Row{}, fmt.Errorf("scope %q: %w; use %q or %q", rj.Scope, bedrockkit.ErrInvalidInput, scopeGlobal, scopeRegional)
+		return Row{}, fmt.Errorf("scope %q; use %q or %q: %w", rj.Scope, scopeGlobal, scopeRegional, bedrockkit.ErrInvalidInput)
 	}
 	if rj.Source == "" {
-		return Row{}, fmt.Errorf("row has no source: %w; every price needs one", bedrockkit.ErrInvalidInput)
+		return Row{}, fmt.Errorf("row has no source; every price needs one: %w", bedrockkit.ErrInvalidInput)
 	}
 	for _, d := range rj.Derived {
 		if !slices.Contains(rateFields, d) {
-			return Row{}, fmt.Errorf("derived %q: %w; use rate field names %v", d, bedrockkit.ErrInvalidInput, rateFields)
+			return Row{}, fmt.Errorf("derived %q; use rate field names %v: %w", d, rateFields, bedrockkit.ErrInvalidInput)
 		}
 	}
 	if _, ok := r.Unit.extraDigits(); !ok {
-		return Row{}, fmt.Errorf("unit %q: %w; use %q, %q or %q", r.Unit, bedrockkit.ErrInvalidInput,
-			UnitPer1MTokens, UnitPer1KTokens, UnitPer1KTextUnits)
+		return Row{}, fmt.Errorf("unit %q; use %q, %q or %q: %w", r.Unit, UnitPer1MTokens, UnitPer1KTokens, UnitPer1KTextUnits, bedrockkit.ErrInvalidInput)
 	}
 	for _, f := range []struct {
 		s   *string

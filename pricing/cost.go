@@ -130,7 +130,7 @@ func (r Row) Cost(u bedrockkit.Usage, t Terms) (Bill, error) {
 			return 0
 		}
 		if n < 0 {
-			err = fmt.Errorf("pricing: %d %s tokens: %w; token counts cannot be negative", n, name, bedrockkit.ErrInvalidInput)
+			err = fmt.Errorf("pricing: %d %s tokens; token counts cannot be negative: %w", n, name, bedrockkit.ErrInvalidInput)
 			return 0
 		}
 		if !rate.IsSet() {

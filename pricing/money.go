@@ -140,7 +140,7 @@ func ParseMoney(s string) (Money, error) {
 	}
 	v, err := parseDecimal(t, 9)
 	if err != nil {
-		return 0, fmt.Errorf("pricing: parse money: %w: %w", bedrockkit.ErrInvalidInput, err)
+		return 0, fmt.Errorf("pricing: parse money: %w: %w", err, bedrockkit.ErrInvalidInput)
 	}
 	if neg {
 		return -Money(v), nil
@@ -185,14 +185,13 @@ func PerMillion(m Money) Rate {
 func ParseRate(price string, unit Unit) (Rate, error) {
 	extra, ok := unit.extraDigits()
 	if !ok {
-		return Rate{}, fmt.Errorf("pricing: unknown price unit %q: %w; use one of %q, %q, %q",
-			unit, bedrockkit.ErrInvalidInput, UnitPer1MTokens, UnitPer1KTokens, UnitPer1KTextUnits)
+		return Rate{}, fmt.Errorf("pricing: unknown price unit %q; use one of %q, %q, %q: %w", unit, UnitPer1MTokens, UnitPer1KTokens, UnitPer1KTextUnits, bedrockkit.ErrInvalidInput)
 	}
 	// A price p per quote unit is p*10^extra dollars per million units, which
 	// is p*10^(9+extra) nano-dollars: parse at that scale.
 	v, err := parseDecimal(price, 9+extra)
 	if err != nil {
-		return Rate{}, fmt.Errorf("pricing: parse price: %w: %w", bedrockkit.ErrInvalidInput, err)
+		return Rate{}, fmt.Errorf("pricing: parse price: %w: %w", err, bedrockkit.ErrInvalidInput)
 	}
 	return Rate{perM: Money(v), set: true}, nil
 }

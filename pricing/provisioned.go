@@ -145,13 +145,13 @@ func (e *UnpublishedError) Unwrap() []error { return []error{ErrUnpublished, Err
 func (c *Catalog) WithProvisionedModel(pm ProvisionedModel) (*Catalog, error) {
 	id, err := bedrockkit.ParseModelID(pm.ARN)
 	if err != nil || id.Kind != bedrockkit.KindProvisionedModel {
-		return nil, fmt.Errorf("pricing: provisioned model %q: %w; use the provisionedModelArn CreateProvisionedModelThroughput returned (arn:aws:bedrock:<region>:<account>:provisioned-model/<id>)", pm.ARN, bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("pricing: provisioned model %q; use the provisionedModelArn CreateProvisionedModelThroughput returned (arn:aws:bedrock:<region>:<account>:provisioned-model/<id>): %w", pm.ARN, bedrockkit.ErrInvalidInput)
 	}
 	if pm.ModelUnits <= 0 {
-		return nil, fmt.Errorf("pricing: provisioned model %s has %d model units: %w; give the units you bought", pm.ARN, pm.ModelUnits, bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("pricing: provisioned model %s has %d model units; give the units you bought: %w", pm.ARN, pm.ModelUnits, bedrockkit.ErrInvalidInput)
 	}
 	if !slices.Contains(Commitments, pm.Commitment) {
-		return nil, fmt.Errorf("pricing: provisioned model %s: commitment %q: %w; use %v", pm.ARN, pm.Commitment, bedrockkit.ErrInvalidInput, Commitments)
+		return nil, fmt.Errorf("pricing: provisioned model %s: commitment %q; use %v: %w", pm.ARN, pm.Commitment, Commitments, bedrockkit.ErrInvalidInput)
 	}
 	if pm.HourlyPerUnit < 0 {
 		return nil, fmt.Errorf("pricing: provisioned model %s: negative hourly price: %w", pm.ARN, bedrockkit.ErrInvalidInput)
@@ -184,7 +184,7 @@ func (c *Catalog) ProvisionedModels() []ProvisionedModel {
 func (c *Catalog) ProvisionedCost(arn string, hours int64) (Money, error) {
 	pm, ok := c.provModels[strings.ToLower(strings.TrimSpace(arn))]
 	if !ok {
-		return 0, fmt.Errorf("pricing: %q is not a Provisioned Throughput the catalog knows: %w; add it with Catalog.WithProvisionedModel", arn, ErrUnknownModel)
+		return 0, fmt.Errorf("pricing: %q is not a Provisioned Throughput the catalog knows; add it with Catalog.WithProvisionedModel: %w", arn, ErrUnknownModel)
 	}
 	hourly := pm.HourlyPerUnit
 	if hourly == 0 {
@@ -245,10 +245,10 @@ func (pj provJSON) row() (ProvisionedRow, error) {
 		return r, fmt.Errorf("row has no IDs or an empty one: %w", bedrockkit.ErrInvalidInput)
 	}
 	if r.Source == "" {
-		return r, fmt.Errorf("row has no source: %w; every price needs one", bedrockkit.ErrInvalidInput)
+		return r, fmt.Errorf("row has no source; every price needs one: %w", bedrockkit.ErrInvalidInput)
 	}
 	if !rowDateRE.MatchString(r.AsOf) {
-		return r, fmt.Errorf("as_of %q: %w; want YYYY, YYYY-MM or YYYY-MM-DD", r.AsOf, bedrockkit.ErrInvalidInput)
+		return r, fmt.Errorf("as_of %q; want YYYY, YYYY-MM or YYYY-MM-DD: %w", r.AsOf, bedrockkit.ErrInvalidInput)
 	}
 	for _, f := range []struct {
 		s *string

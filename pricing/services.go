@@ -101,13 +101,13 @@ func (sj serviceJSON) price() (ServicePrice, error) {
 		sp.Per = 1
 	}
 	if !serviceIDRE.MatchString(sp.ID) || sp.Unit == "" || sp.Per < 0 {
-		return sp, fmt.Errorf("id %q, unit %q, per %d: %w; want a lower-case id, a unit and a positive per", sp.ID, sp.Unit, sp.Per, bedrockkit.ErrInvalidInput)
+		return sp, fmt.Errorf("id %q, unit %q, per %d; want a lower-case id, a unit and a positive per: %w", sp.ID, sp.Unit, sp.Per, bedrockkit.ErrInvalidInput)
 	}
 	if sp.Source == "" {
-		return sp, fmt.Errorf("row has no source: %w; every price needs one", bedrockkit.ErrInvalidInput)
+		return sp, fmt.Errorf("row has no source; every price needs one: %w", bedrockkit.ErrInvalidInput)
 	}
 	if !rowDateRE.MatchString(sp.AsOf) {
-		return sp, fmt.Errorf("as_of %q: %w; want YYYY, YYYY-MM or YYYY-MM-DD", sp.AsOf, bedrockkit.ErrInvalidInput)
+		return sp, fmt.Errorf("as_of %q; want YYYY, YYYY-MM or YYYY-MM-DD: %w", sp.AsOf, bedrockkit.ErrInvalidInput)
 	}
 	m, err := ParseMoney(sj.Price)
 	if err != nil || m < 0 {

@@ -58,14 +58,14 @@ func (v Variant) validate() error {
 	switch v.Tier {
 	case "", bedrockkit.ServiceTierPriority, bedrockkit.ServiceTierFlex:
 	case bedrockkit.ServiceTierReserved:
-		return fmt.Errorf("service tier %q: %w; the reserved tier is billed per reserved capacity, not per token, so it has no row (calls it serves are priced at zero, Committed)", v.Tier, bedrockkit.ErrInvalidInput)
+		return fmt.Errorf("service tier %q; the reserved tier is billed per reserved capacity, not per token, so it has no row (calls it serves are priced at zero, Committed): %w", v.Tier, bedrockkit.ErrInvalidInput)
 	default:
-		return fmt.Errorf("service tier %q: %w; use %q or %q (empty for the standard tier)", v.Tier, bedrockkit.ErrInvalidInput, bedrockkit.ServiceTierPriority, bedrockkit.ServiceTierFlex)
+		return fmt.Errorf("service tier %q; use %q or %q (empty for the standard tier): %w", v.Tier, bedrockkit.ServiceTierPriority, bedrockkit.ServiceTierFlex, bedrockkit.ErrInvalidInput)
 	}
 	switch v.Latency {
 	case "", bedrockkit.LatencyOptimized:
 	default:
-		return fmt.Errorf("latency %q: %w; use %q (empty for standard latency)", v.Latency, bedrockkit.ErrInvalidInput, bedrockkit.LatencyOptimized)
+		return fmt.Errorf("latency %q; use %q (empty for standard latency): %w", v.Latency, bedrockkit.LatencyOptimized, bedrockkit.ErrInvalidInput)
 	}
 	return nil
 }

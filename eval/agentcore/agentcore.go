@@ -248,7 +248,7 @@ func (j *Judge) Judge(ctx context.Context, metric string, c eval.Case, out *eval
 	switch level {
 	case LevelTrace:
 		if strings.TrimSpace(out.Answer) == "" {
-			return eval.Judgment{}, fmt.Errorf("%w: %s needs an answer", eval.ErrNotApplicable, metric)
+			return eval.Judgment{}, fmt.Errorf("agentcore: %s needs an answer: %w", metric, eval.ErrNotApplicable)
 		}
 		in.EvaluationTarget = &types.EvaluationTargetMemberTraceIds{Value: []string{s.trace}}
 		ref.Context = &types.ContextMemberSpanContext{Value: types.SpanContext{SessionId: aws.String(s.id), TraceId: aws.String(s.trace)}}
@@ -269,7 +269,7 @@ func (j *Judge) Judge(ctx context.Context, metric string, c eval.Case, out *eval
 		}
 	case LevelToolCall:
 		if len(s.toolSpans) == 0 {
-			return eval.Judgment{}, fmt.Errorf("%w: %s needs tool calls", eval.ErrNotApplicable, metric)
+			return eval.Judgment{}, fmt.Errorf("agentcore: %s needs tool calls: %w", metric, eval.ErrNotApplicable)
 		}
 		for i := 0; i < len(s.toolSpans); i += 10 {
 			targets = append(targets, s.toolSpans[i:min(i+10, len(s.toolSpans))])

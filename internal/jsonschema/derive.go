@@ -42,7 +42,7 @@ var ErrNoSchema = errors.New("jsonschema: no JSON Schema for this Go type")
 // field.
 func Derive(t reflect.Type) (map[string]any, error) {
 	if t == nil {
-		return nil, fmt.Errorf("%w: nil type", ErrNoSchema)
+		return nil, fmt.Errorf("jsonschema: nil type: %w", ErrNoSchema)
 	}
 	d := deriver{seen: map[reflect.Type]bool{}}
 	return d.schema(t)
@@ -104,7 +104,7 @@ func (d *deriver) schema(t reflect.Type) (map[string]any, error) {
 		return s, nil
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String {
-			return nil, fmt.Errorf("%w: map key type %s is not a string; JSON object keys are strings", ErrNoSchema, t.Key())
+			return nil, fmt.Errorf("jsonschema: map key type %s is not a string; JSON object keys are strings: %w", t.Key(), ErrNoSchema)
 		}
 		vals, err := d.schema(t.Elem())
 		if err != nil {
@@ -117,7 +117,7 @@ func (d *deriver) schema(t reflect.Type) (map[string]any, error) {
 			return map[string]any{}, nil
 		}
 		if d.seen[t] {
-			return nil, fmt.Errorf("%w: type %s is recursive; a derived schema cannot describe it, so write the schema by hand", ErrNoSchema, t)
+			return nil, fmt.Errorf("jsonschema: type %s is recursive; a derived schema cannot describe it, so write the schema by hand: %w", t, ErrNoSchema)
 		}
 		d.seen[t] = true
 		defer delete(d.seen, t)
@@ -132,7 +132,7 @@ func (d *deriver) schema(t reflect.Type) (map[string]any, error) {
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("%w: type %s (%s) cannot be expressed in JSON", ErrNoSchema, t, t.Kind())
+	return nil, fmt.Errorf("jsonschema: type %s (%s) cannot be expressed in JSON: %w", t, t.Kind(), ErrNoSchema)
 }
 
 func (d *deriver) fields(t reflect.Type, props map[string]any, required *[]string) error {
@@ -172,7 +172,7 @@ func (d *deriver) fields(t reflect.Type, props map[string]any, required *[]strin
 		if js := f.Tag.Get("jsonschema"); js != "" {
 			r, err := applyKeywords(fs, js, f.Type)
 			if err != nil {
-				return fmt.Errorf("%w: field %s.%s: %v", ErrNoSchema, t.Name(), f.Name, err)
+				return fmt.Errorf("jsonschema: field %s.%s: %v: %w", t.Name(), f.Name, err, ErrNoSchema)
 			}
 			if r != nil {
 				req = *r

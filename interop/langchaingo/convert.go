@@ -30,7 +30,7 @@ func (c toLCConfig) drop(format string, args ...any) error {
 	if !c.strict {
 		return nil
 	}
-	return fmt.Errorf("%w: %s: langchaingo v0.1.14 has no way to send it; remove it from the request or unset Options.Strict to drop it", bedrockkit.ErrUnsupported, fmt.Sprintf(format, args...))
+	return fmt.Errorf("langchaingo: %s: langchaingo v0.1.14 has no way to send it; remove it from the request or unset Options.Strict to drop it: %w", fmt.Sprintf(format, args...), bedrockkit.ErrUnsupported)
 }
 
 // cacheControl is langchaingo's form of a cache point: Anthropic's
@@ -79,7 +79,7 @@ func toLCMessages(req *bedrockkit.Request, cfg toLCConfig) ([]llms.MessageConten
 		if m.Role == bedrockkit.RoleAssistant {
 			role = llms.ChatMessageTypeAI
 		} else if m.Role != bedrockkit.RoleUser {
-			return nil, fmt.Errorf("%w: message %d has role %q; use user or assistant", bedrockkit.ErrInvalidInput, i, m.Role)
+			return nil, fmt.Errorf("langchaingo: message %d has role %q; use user or assistant: %w", i, m.Role, bedrockkit.ErrInvalidInput)
 		}
 		cur := llms.MessageContent{Role: role}
 		flush := func() {
@@ -94,7 +94,7 @@ func toLCMessages(req *bedrockkit.Request, cfg toLCConfig) ([]llms.MessageConten
 				cur.Parts = append(cur.Parts, llms.TextContent{Text: p.Text})
 			case bedrockkit.Image:
 				if p.S3URI != "" {
-					return nil, fmt.Errorf("%w: message %d: an image given by S3 URI cannot be sent to a langchaingo model; pass its bytes", bedrockkit.ErrUnsupported, i)
+					return nil, fmt.Errorf("langchaingo: message %d: an image given by S3 URI cannot be sent to a langchaingo model; pass its bytes: %w", i, bedrockkit.ErrUnsupported)
 				}
 				cur.Parts = append(cur.Parts, llms.BinaryContent{MIMEType: "image/" + string(p.Format), Data: p.Bytes})
 			case bedrockkit.Document:
@@ -102,7 +102,7 @@ func toLCMessages(req *bedrockkit.Request, cfg toLCConfig) ([]llms.MessageConten
 				case p.Text != "":
 					cur.Parts = append(cur.Parts, llms.TextContent{Text: p.Text})
 				case p.S3URI != "":
-					return nil, fmt.Errorf("%w: message %d: a document given by S3 URI cannot be sent to a langchaingo model; pass its bytes or text", bedrockkit.ErrUnsupported, i)
+					return nil, fmt.Errorf("langchaingo: message %d: a document given by S3 URI cannot be sent to a langchaingo model; pass its bytes or text: %w", i, bedrockkit.ErrUnsupported)
 				default:
 					cur.Parts = append(cur.Parts, llms.BinaryContent{MIMEType: docMIME(p.Format), Data: p.Bytes})
 				}
@@ -133,7 +133,7 @@ func toLCMessages(req *bedrockkit.Request, cfg toLCConfig) ([]llms.MessageConten
 					return nil, err
 				}
 			default:
-				return nil, fmt.Errorf("%w: message %d: part type %T", bedrockkit.ErrUnsupported, i, p)
+				return nil, fmt.Errorf("langchaingo: message %d: part type %T: %w", i, p, bedrockkit.ErrUnsupported)
 			}
 		}
 		flush()
@@ -227,7 +227,7 @@ func toLCOptions(req *bedrockkit.Request, cfg toLCConfig) ([]llms.CallOption, er
 			var params map[string]any
 			if len(t.InputSchema) > 0 {
 				if err := json.Unmarshal(t.InputSchema, &params); err != nil {
-					return nil, fmt.Errorf("%w: tool %q: input schema is not a JSON object: %v", bedrockkit.ErrInvalidInput, t.Name, err)
+					return nil, fmt.Errorf("langchaingo: tool %q: input schema is not a JSON object: %v: %w", t.Name, err, bedrockkit.ErrInvalidInput)
 				}
 			}
 			tools[i] = llms.Tool{Type: "function", Function: &llms.FunctionDefinition{Name: t.Name, Description: t.Description, Parameters: params}}
@@ -281,7 +281,7 @@ func extraOptions(extra map[string]any, cfg toLCConfig) ([]llms.CallOption, erro
 		return think
 	}
 	bad := func(k string, v any, want string) error {
-		return fmt.Errorf("%w: Request.Extra[%q] is %.80v; want %s", bedrockkit.ErrInvalidInput, k, v, want)
+		return fmt.Errorf("langchaingo: Request.Extra[%q] is %.80v; want %s: %w", k, v, want, bedrockkit.ErrInvalidInput)
 	}
 	for _, k := range slices.Sorted(maps.Keys(extra)) {
 		v := extra[k]
@@ -449,7 +449,7 @@ func fromLCToolCalls(c *llms.ContentChoice) ([]bedrockkit.ToolCall, error) {
 			args = "{}"
 		}
 		if !json.Valid([]byte(args)) {
-			return nil, fmt.Errorf("%w: tool call %q: arguments are not valid JSON: %.200q", bedrockkit.ErrModelError, t.FunctionCall.Name, args)
+			return nil, fmt.Errorf("langchaingo: tool call %q: arguments are not valid JSON: %.200q: %w", t.FunctionCall.Name, args, bedrockkit.ErrModelError)
 		}
 		id := t.ID
 		if id == "" {
@@ -599,7 +599,7 @@ func fromLCMessages(msgs []llms.MessageContent) (system []bedrockkit.Part, out [
 					continue
 				}
 				if _, ok := p.(bedrockkit.Text); !ok {
-					return nil, nil, fmt.Errorf("%w: message %d: a system message may hold text only, not %T", bedrockkit.ErrInvalidInput, i, p)
+					return nil, nil, fmt.Errorf("langchaingo: message %d: a system message may hold text only, not %T: %w", i, p, bedrockkit.ErrInvalidInput)
 				}
 			}
 			system = append(system, parts...)
@@ -608,7 +608,7 @@ func fromLCMessages(msgs []llms.MessageContent) (system []bedrockkit.Part, out [
 		case llms.ChatMessageTypeAI:
 			add(bedrockkit.RoleAssistant, parts...)
 		default:
-			return nil, nil, fmt.Errorf("%w: message %d has role %q; use system, human, ai or tool", bedrockkit.ErrUnsupported, i, m.Role)
+			return nil, nil, fmt.Errorf("langchaingo: message %d has role %q; use system, human, ai or tool: %w", i, m.Role, bedrockkit.ErrUnsupported)
 		}
 	}
 	return system, out, nil
@@ -623,25 +623,25 @@ func fromLCPart(p llms.ContentPart) (bedrockkit.Part, error) {
 	case llms.ImageURLContent:
 		mime, data, ok := parseDataURL(p.URL)
 		if !ok {
-			return nil, fmt.Errorf("%w: image URL %.60q: only data: URLs can be sent; download the image and pass it with llms.BinaryPart", bedrockkit.ErrUnsupported, p.URL)
+			return nil, fmt.Errorf("langchaingo: image URL %.60q: only data: URLs can be sent; download the image and pass it with llms.BinaryPart: %w", p.URL, bedrockkit.ErrUnsupported)
 		}
 		return binaryPart(mime, data)
 	case llms.ToolCall:
 		if p.FunctionCall == nil {
-			return nil, fmt.Errorf("%w: tool call %q has no function", bedrockkit.ErrInvalidInput, p.ID)
+			return nil, fmt.Errorf("langchaingo: tool call %q has no function: %w", p.ID, bedrockkit.ErrInvalidInput)
 		}
 		args := strings.TrimSpace(p.FunctionCall.Arguments)
 		if args == "" {
 			args = "{}"
 		}
 		if !json.Valid([]byte(args)) {
-			return nil, fmt.Errorf("%w: tool call %q: arguments are not valid JSON", bedrockkit.ErrInvalidInput, p.FunctionCall.Name)
+			return nil, fmt.Errorf("langchaingo: tool call %q: arguments are not valid JSON: %w", p.FunctionCall.Name, bedrockkit.ErrInvalidInput)
 		}
 		return bedrockkit.ToolCall{ID: p.ID, Name: p.FunctionCall.Name, Input: json.RawMessage(args)}, nil
 	case llms.ToolCallResponse:
 		return bedrockkit.ToolResult{CallID: p.ToolCallID, Parts: []bedrockkit.Part{bedrockkit.Text{Text: p.Content}}}, nil
 	}
-	return nil, fmt.Errorf("%w: content part %T", bedrockkit.ErrUnsupported, p)
+	return nil, fmt.Errorf("langchaingo: content part %T: %w", p, bedrockkit.ErrUnsupported)
 }
 
 func binaryPart(mime string, data []byte) (bedrockkit.Part, error) {
@@ -661,7 +661,7 @@ func binaryPart(mime string, data []byte) (bedrockkit.Part, error) {
 			return bedrockkit.Document{Name: "document-" + string(f), Format: f, Bytes: data}, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: MIME type %q; Bedrock takes png, jpeg, gif and webp images and pdf, csv, html, txt, md, doc(x) and xls(x) documents", bedrockkit.ErrUnsupported, mime)
+	return nil, fmt.Errorf("langchaingo: MIME type %q; Bedrock takes png, jpeg, gif and webp images and pdf, csv, html, txt, md, doc(x) and xls(x) documents: %w", mime, bedrockkit.ErrUnsupported)
 }
 
 // parseDataURL decodes "data:<mime>;base64,<data>".
@@ -706,7 +706,7 @@ func fromLCOptions(o *llms.CallOptions, req *bedrockkit.Request) error {
 		if d.Parameters != nil {
 			b, err := json.Marshal(d.Parameters)
 			if err != nil {
-				return fmt.Errorf("%w: tool %q: parameters do not encode as JSON: %v", bedrockkit.ErrInvalidInput, d.Name, err)
+				return fmt.Errorf("langchaingo: tool %q: parameters do not encode as JSON: %v: %w", d.Name, err, bedrockkit.ErrInvalidInput)
 			}
 			schema = b
 		}
@@ -722,20 +722,20 @@ func fromLCOptions(o *llms.CallOptions, req *bedrockkit.Request) error {
 		case "none":
 			req.Tools = nil // Bedrock has no "none": offer no tools.
 		default:
-			return fmt.Errorf("%w: tool choice %q; use auto, required, none or an llms.ToolChoice naming a function", bedrockkit.ErrInvalidInput, c)
+			return fmt.Errorf("langchaingo: tool choice %q; use auto, required, none or an llms.ToolChoice naming a function: %w", c, bedrockkit.ErrInvalidInput)
 		}
 	case llms.ToolChoice:
 		if c.Function == nil || c.Function.Name == "" {
-			return fmt.Errorf("%w: llms.ToolChoice without a function name", bedrockkit.ErrInvalidInput)
+			return fmt.Errorf("langchaingo: llms.ToolChoice without a function name: %w", bedrockkit.ErrInvalidInput)
 		}
 		req.ToolChoice = bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceTool, Name: c.Function.Name}
 	case *llms.ToolChoice:
 		if c == nil || c.Function == nil || c.Function.Name == "" {
-			return fmt.Errorf("%w: llms.ToolChoice without a function name", bedrockkit.ErrInvalidInput)
+			return fmt.Errorf("langchaingo: llms.ToolChoice without a function name: %w", bedrockkit.ErrInvalidInput)
 		}
 		req.ToolChoice = bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceTool, Name: c.Function.Name}
 	default:
-		return fmt.Errorf("%w: tool choice of type %T", bedrockkit.ErrUnsupported, o.ToolChoice)
+		return fmt.Errorf("langchaingo: tool choice of type %T: %w", o.ToolChoice, bedrockkit.ErrUnsupported)
 	}
 	return nil
 }

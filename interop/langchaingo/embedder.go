@@ -52,7 +52,7 @@ func (f *fromEmbedder) Embed(ctx context.Context, texts []string, purpose bedroc
 		}
 	}
 	if len(vecs) != len(texts) {
-		return nil, fmt.Errorf("%w: langchaingo embedder returned %d vectors for %d texts", bedrockkit.ErrModelError, len(vecs), len(texts))
+		return nil, fmt.Errorf("langchaingo: the embedder returned %d vectors for %d texts: %w", len(vecs), len(texts), bedrockkit.ErrModelError)
 	}
 	want := int(f.dims.Load())
 	for i, v := range vecs {
@@ -62,7 +62,7 @@ func (f *fromEmbedder) Embed(ctx context.Context, texts []string, purpose bedroc
 			want = int(f.dims.Load())
 		}
 		if len(v) != want || want == 0 {
-			return nil, fmt.Errorf("%w: langchaingo embedder returned a vector of %d dimensions for text %d, want %d; pass the model's size to FromEmbedder", bedrockkit.ErrModelError, len(v), i, want)
+			return nil, fmt.Errorf("langchaingo: the embedder returned a vector of %d dimensions for text %d, want %d; pass the model's size to FromEmbedder: %w", len(v), i, want, bedrockkit.ErrModelError)
 		}
 	}
 	return vecs, nil
@@ -85,7 +85,7 @@ func (t toEmbedder) EmbedQuery(ctx context.Context, text string) ([]float32, err
 		return nil, err
 	}
 	if len(v) != 1 {
-		return nil, fmt.Errorf("%w: embedder returned %d vectors for one query", bedrockkit.ErrModelError, len(v))
+		return nil, fmt.Errorf("langchaingo: embedder returned %d vectors for one query: %w", len(v), bedrockkit.ErrModelError)
 	}
 	return v[0], nil
 }

@@ -29,7 +29,7 @@ type Error struct {
 
 // Error describes the failure.
 func (e *Error) Error() string {
-	return fmt.Sprintf("langchaingo model: %v", e.Err)
+	return fmt.Sprintf("langchaingo: the model failed: %v", e.Err)
 }
 
 // Unwrap returns Kind (when known) and Err.

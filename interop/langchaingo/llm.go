@@ -114,7 +114,7 @@ func forward(ctx context.Context, s func(func(bedrockkit.StreamEvent, error) boo
 					}
 				}
 				if cbErr != nil {
-					yield(nil, fmt.Errorf("langchaingo streaming callback: %w", cbErr))
+					yield(nil, fmt.Errorf("langchaingo: streaming callback: %w", cbErr))
 					return
 				}
 			}

@@ -118,7 +118,7 @@ type lcModel struct {
 
 func (m *lcModel) prepare(req *bedrockkit.Request) ([]llms.MessageContent, []llms.CallOption, error) {
 	if req == nil {
-		return nil, nil, fmt.Errorf("%w: nil request", bedrockkit.ErrInvalidInput)
+		return nil, nil, fmt.Errorf("langchaingo: nil request: %w", bedrockkit.ErrInvalidInput)
 	}
 	msgs, err := toLCMessages(req, m.cfg)
 	if err != nil {
@@ -141,7 +141,7 @@ func (m *lcModel) call(ctx context.Context, req *bedrockkit.Request, msgs []llms
 		return nil, classify(err)
 	}
 	if out == nil || len(out.Choices) == 0 {
-		return nil, fmt.Errorf("%w: the langchaingo model returned no choices", bedrockkit.ErrModelError)
+		return nil, fmt.Errorf("langchaingo: the langchaingo model returned no choices: %w", bedrockkit.ErrModelError)
 	}
 	resp, err := fromLCResponse(out.Choices, m.est, req)
 	if err != nil {

@@ -179,16 +179,16 @@ func (e *MetadataError) Unwrap() error { return ErrUnsupportedMetadata }
 // overrides it per call). opts may be nil.
 func NewVectorStore(store kb.Store, embedder bedrockkit.Embedder, opts *VectorStoreOptions) (*VectorStore, error) {
 	if store == nil {
-		return nil, fmt.Errorf("%w: NewVectorStore: store is nil; use localindex.Open(localindex.Options{}) for an embedded one", bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("langchaingo: NewVectorStore: store is nil; use localindex.Open(localindex.Options{}) for an embedded one: %w", bedrockkit.ErrInvalidInput)
 	}
 	if embedder == nil {
-		return nil, fmt.Errorf("%w: NewVectorStore: embedder is nil; use bedrockkit.NewTitanEmbedder, or FromEmbedder for a langchaingo one", bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("langchaingo: NewVectorStore: embedder is nil; use bedrockkit.NewTitanEmbedder, or FromEmbedder for a langchaingo one: %w", bedrockkit.ErrInvalidInput)
 	}
 	v := &VectorStore{store: store, embedder: embedder, batch: 16}
 	if opts != nil {
 		v.partition, v.chunker, v.idKey = opts.Partition, opts.Chunker, opts.IDKey
 		if opts.BatchSize < 0 {
-			return nil, fmt.Errorf("%w: NewVectorStore: BatchSize is %d; use 0 for the default", bedrockkit.ErrInvalidInput, opts.BatchSize)
+			return nil, fmt.Errorf("langchaingo: NewVectorStore: BatchSize is %d; use 0 for the default: %w", opts.BatchSize, bedrockkit.ErrInvalidInput)
 		}
 		if opts.BatchSize > 0 {
 			v.batch = opts.BatchSize
@@ -220,7 +220,7 @@ func (v *VectorStore) config(options []vectorstores.Option) (callConfig, error) 
 	}
 	t := float64(o.ScoreThreshold)
 	if math.IsNaN(t) || t < 0 || t > 1 {
-		return c, fmt.Errorf("%w: score threshold %v; use a cosine similarity between 0 and 1 (0 means none)", bedrockkit.ErrInvalidInput, o.ScoreThreshold)
+		return c, fmt.Errorf("langchaingo: score threshold %v; use a cosine similarity between 0 and 1 (0 means none): %w", o.ScoreThreshold, bedrockkit.ErrInvalidInput)
 	}
 	c.threshold = t
 	f, err := parseFilters(o.Filters)
@@ -275,7 +275,7 @@ func (v *VectorStore) AddDocuments(ctx context.Context, docs []schema.Document, 
 			continue
 		}
 		if strings.TrimSpace(d.PageContent) == "" {
-			return nil, fmt.Errorf("%w: document %d has no page content; there is nothing to embed", bedrockkit.ErrInvalidInput, i)
+			return nil, fmt.Errorf("langchaingo: document %d has no page content; there is nothing to embed: %w", i, bedrockkit.ErrInvalidInput)
 		}
 		md, err := toKBMetadata(i, d.Metadata)
 		if err != nil {
@@ -346,7 +346,7 @@ func (v *VectorStore) AddDocuments(ctx context.Context, docs []schema.Document, 
 			return nil, err
 		}
 		if len(vecs) != end-start {
-			return nil, fmt.Errorf("%w: the embedder returned %d vectors for %d texts", bedrockkit.ErrModelError, len(vecs), end-start)
+			return nil, fmt.Errorf("langchaingo: the embedder returned %d vectors for %d texts: %w", len(vecs), end-start, bedrockkit.ErrModelError)
 		}
 		for k, vec := range vecs {
 			records[slots[start+k]].Vector = vec
@@ -496,17 +496,17 @@ func (v *VectorStore) SimilaritySearch(ctx context.Context, query string, numDoc
 		return nil, err
 	}
 	if strings.TrimSpace(query) == "" {
-		return nil, fmt.Errorf("%w: the query is empty", bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("langchaingo: the query is empty: %w", bedrockkit.ErrInvalidInput)
 	}
 	if numDocuments < 1 {
-		return nil, fmt.Errorf("%w: numDocuments is %d; ask for at least 1", bedrockkit.ErrInvalidInput, numDocuments)
+		return nil, fmt.Errorf("langchaingo: numDocuments is %d; ask for at least 1: %w", numDocuments, bedrockkit.ErrInvalidInput)
 	}
 	vecs, err := c.embedder.Embed(ctx, []string{query}, bedrockkit.PurposeQuery)
 	if err != nil {
 		return nil, err
 	}
 	if len(vecs) != 1 {
-		return nil, fmt.Errorf("%w: the embedder returned %d vectors for one query", bedrockkit.ErrModelError, len(vecs))
+		return nil, fmt.Errorf("langchaingo: the embedder returned %d vectors for one query: %w", len(vecs), bedrockkit.ErrModelError)
 	}
 	hits, err := v.store.Search(ctx, kb.Query{Vector: vecs[0], K: numDocuments, Filter: c.filter, Partition: c.partition})
 	if err != nil {

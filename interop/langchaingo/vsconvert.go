@@ -113,7 +113,7 @@ func parseFilters(x any) (*kb.Filter, error) {
 				if filterOps[kb.FilterOp(k)] {
 					b, err := json.Marshal(x)
 					if err != nil {
-						return nil, fmt.Errorf("%w: the filter map does not encode as JSON: %v", ErrUnsupportedFilter, err)
+						return nil, fmt.Errorf("langchaingo: the filter map does not encode as JSON: %v: %w", err, ErrUnsupportedFilter)
 					}
 					return filterJSON(b)
 				}
@@ -121,11 +121,11 @@ func parseFilters(x any) (*kb.Filter, error) {
 		}
 		return flatFilter(x)
 	default:
-		return nil, fmt.Errorf("%w: got a %T", ErrUnsupportedFilter, x)
+		return nil, fmt.Errorf("langchaingo: got a %T: %w", x, ErrUnsupportedFilter)
 	}
 	n, err := f.Normalize()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnsupportedFilter, err)
+		return nil, fmt.Errorf("langchaingo: %w: %w", err, ErrUnsupportedFilter)
 	}
 	return &n, nil
 }
@@ -133,7 +133,7 @@ func parseFilters(x any) (*kb.Filter, error) {
 func filterJSON(b []byte) (*kb.Filter, error) {
 	var f kb.Filter
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnsupportedFilter, err)
+		return nil, fmt.Errorf("langchaingo: %w: %w", err, ErrUnsupportedFilter)
 	}
 	return &f, nil
 }
@@ -150,7 +150,7 @@ func flatFilter(m map[string]any) (*kb.Filter, error) {
 	for _, k := range keys {
 		v, reason := metadataValue(m[k], true)
 		if reason != "" {
-			return nil, fmt.Errorf("%w: key %q: %s", ErrUnsupportedFilter, k, reason)
+			return nil, fmt.Errorf("langchaingo: key %q: %s: %w", k, reason, ErrUnsupportedFilter)
 		}
 		if l, ok := v.([]any); ok {
 			leaves = append(leaves, kb.In(k, l...))
@@ -164,7 +164,7 @@ func flatFilter(m map[string]any) (*kb.Filter, error) {
 	}
 	n, err := f.Normalize()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnsupportedFilter, err)
+		return nil, fmt.Errorf("langchaingo: %w: %w", err, ErrUnsupportedFilter)
 	}
 	return &n, nil
 }
