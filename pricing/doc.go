@@ -67,8 +67,8 @@
 // # Metering
 //
 // A Meter wraps a bedrockkit.Model (Meter.Middleware, priced by the ID the
-// model reports, as a ConverseModel does, or by the ID given) and a
-// bedrockkit.Embedder (Meter.Embedder):
+// model reports, as a ConverseModel does; name another model with
+// bedrockkit.WithModelID) and a bedrockkit.Embedder (Meter.Embedder):
 //
 //	model := bedrockkit.Chain(converse, meter.Middleware())
 //
