@@ -226,6 +226,18 @@ func TestMiddlewareNilGuardFailsClosed(t *testing.T) {
 	}
 }
 
+// Middleware that takes the model's ID from the model (pricing, tracing,
+// caching) still finds it outside the guard.
+func TestMiddlewareForwardsModelID(t *testing.T) {
+	model := bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(), "amazon.nova-lite-v1:0")
+	if got := bedrockkit.ModelIDOf(Middleware(testGuard(t), MiddlewareOptions{})(model)); got != "amazon.nova-lite-v1:0" {
+		t.Fatalf("ModelIDOf(guarded) = %q", got)
+	}
+	if got := bedrockkit.ModelIDOf(Middleware(testGuard(t), MiddlewareOptions{})(bedrockkittest.NewScriptedModel())); got != "" {
+		t.Fatalf("ModelIDOf(guarded unnamed) = %q", got)
+	}
+}
+
 func TestMiddlewareMasksInputOutputAndTools(t *testing.T) {
 	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Sure, write to bob@example.org."),
 		bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "1", Name: "send", Input: json.RawMessage(`{"to":"carol@example.net"}`)}))

@@ -123,6 +123,11 @@ type guarded struct {
 	next  bedrockkit.Model
 }
 
+// ModelID forwards the wrapped model's ID (see bedrockkit.ModelIDOf): the
+// guard calls only the model it wraps, so a meter or tracer outside it
+// still learns the ID.
+func (g *guarded) ModelID() string { return bedrockkit.ModelIDOf(g.next) }
+
 // slot points at one guarded piece of a request or response.
 type slot struct {
 	msg, part, sub int // sub: index inside a ToolResult's parts; -1 otherwise
