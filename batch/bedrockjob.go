@@ -251,30 +251,9 @@ func (j *Jobs) Results(ctx context.Context, job Job, outPath string, c *pricing.
 	}
 	defer os.Remove(raw.Name())
 	defer raw.Close()
-	// Index the results by record ID: offset and length in raw.
-	type span struct{ off, n int64 }
-	index := map[string]span{}
-	br := bufio.NewReaderSize(raw, 64<<10)
-	var off int64
-	for {
-		line, tooLong, n, err := readLineN(br, 2*DefaultMaxRecordBytes+1<<20)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return Summary{}, fmt.Errorf("batch: read job output: %w", err)
-		}
-		if len(line) > 0 && !tooLong {
-			var r struct {
-				RecordID string `json:"recordId"`
-			}
-			if json.Unmarshal(line, &r) == nil && r.RecordID != "" {
-				if _, dup := index[r.RecordID]; !dup {
-					index[r.RecordID] = span{off, int64(len(line))}
-				}
-			}
-		}
-		off += int64(n)
-		if err != nil {
-			break
-		}
+	index, err := indexJobOutput(raw)
+	if err != nil {
+		return Summary{}, err
 	}
 	input, err := j.download(ctx, inBucket, inKey)
 	if err != nil {
@@ -287,6 +266,51 @@ func (j *Jobs) Results(ctx context.Context, job Job, outPath string, c *pricing.
 		return Summary{}, fmt.Errorf("batch: create %s: %w", outPath, err)
 	}
 	defer out.Close()
+	sum, err := writeInInputOrder(input, raw, index, out, outPath)
+	if err != nil {
+		return sum, err
+	}
+	if err := out.Sync(); err != nil {
+		return sum, fmt.Errorf("batch: sync %s: %w", outPath, err)
+	}
+	sum.price(job.Spec.ModelID, c)
+	return sum, nil
+}
+
+// outputSpan is where one result lies in the job's output file.
+type outputSpan struct{ off, n int64 }
+
+// indexJobOutput indexes the job's output by record ID (the first result
+// of each); lines that are too long or not JSON are skipped.
+func indexJobOutput(raw io.Reader) (map[string]outputSpan, error) {
+	index := map[string]outputSpan{}
+	br := bufio.NewReaderSize(raw, 64<<10)
+	var off int64
+	for {
+		line, tooLong, n, err := readLineN(br, 2*DefaultMaxRecordBytes+1<<20)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("batch: read job output: %w", err)
+		}
+		if len(line) > 0 && !tooLong {
+			var r struct {
+				RecordID string `json:"recordId"`
+			}
+			if json.Unmarshal(line, &r) == nil && r.RecordID != "" {
+				if _, dup := index[r.RecordID]; !dup {
+					index[r.RecordID] = outputSpan{off, int64(len(line))}
+				}
+			}
+		}
+		off += int64(n)
+		if err != nil {
+			return index, nil
+		}
+	}
+}
+
+// writeInInputOrder writes to out, in the input's order, each record's
+// result from raw, or an error line for a record raw has none for.
+func writeInInputOrder(input io.Reader, raw io.ReaderAt, index map[string]outputSpan, out io.Writer, outPath string) (Summary, error) {
 	bw := bufio.NewWriter(out)
 	var sum Summary
 	rr := &recordReader{r: bufio.NewReaderSize(input, 64<<10), max: DefaultMaxRecordBytes}
@@ -322,10 +346,6 @@ func (j *Jobs) Results(ctx context.Context, job Job, outPath string, c *pricing.
 	if err := bw.Flush(); err != nil {
 		return sum, fmt.Errorf("batch: write %s: %w", outPath, err)
 	}
-	if err := out.Sync(); err != nil {
-		return sum, fmt.Errorf("batch: sync %s: %w", outPath, err)
-	}
-	sum.price(job.Spec.ModelID, c)
 	return sum, nil
 }
 

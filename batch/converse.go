@@ -176,38 +176,8 @@ func decodeRequest(body []byte) (*bedrockkit.Request, error) {
 		req.Temperature, req.TopP, req.StopSequences = ic.Temperature, ic.TopP, ic.StopSequences
 	}
 	if tc := w.ToolConfig; tc != nil {
-		for _, t := range tc.Tools {
-			switch {
-			case t.ToolSpec != nil:
-				tool := bedrockkit.ToolSpec{Name: t.ToolSpec.Name, Description: t.ToolSpec.Description, InputSchema: t.ToolSpec.InputSchema.JSON}
-				if t.ToolSpec.Strict != nil {
-					tool.Strict = *t.ToolSpec.Strict
-				}
-				req.Tools = append(req.Tools, tool)
-			case t.CachePoint != nil:
-				req.ToolCache = &bedrockkit.CachePoint{TTL: bedrockkit.CacheTTL(t.CachePoint.TTL)}
-			default:
-				return nil, fmt.Errorf("batch: a tool is neither toolSpec nor cachePoint: %w", bedrockkit.ErrInvalidInput)
-			}
-		}
-		if len(tc.ToolChoice) > 0 {
-			var choice map[string]struct {
-				Name string `json:"name"`
-			}
-			if err := json.Unmarshal(tc.ToolChoice, &choice); err != nil || len(choice) != 1 {
-				return nil, fmt.Errorf("batch: toolChoice must have exactly one of auto, any, tool: %w", bedrockkit.ErrInvalidInput)
-			}
-			for k, v := range choice {
-				switch k {
-				case "auto":
-				case "any":
-					req.ToolChoice = bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceAny}
-				case "tool":
-					req.ToolChoice = bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceTool, Name: v.Name}
-				default:
-					return nil, fmt.Errorf("batch: toolChoice %q: %w", k, bedrockkit.ErrInvalidInput)
-				}
-			}
+		if err := decodeToolConfig(req, tc); err != nil {
+			return nil, err
 		}
 	}
 	if len(w.Additional) > 0 && !bytes.Equal(bytes.TrimSpace(w.Additional), []byte("null")) {
@@ -225,6 +195,46 @@ func decodeRequest(body []byte) (*bedrockkit.Request, error) {
 		req.LatencyMode = bedrockkit.LatencyMode(w.Performance.Latency)
 	}
 	return req, nil
+}
+
+// decodeToolConfig reads the tools, the tool cache point and the tool
+// choice into req.
+func decodeToolConfig(req *bedrockkit.Request, tc *wireToolConfig) error {
+	for _, t := range tc.Tools {
+		switch {
+		case t.ToolSpec != nil:
+			tool := bedrockkit.ToolSpec{Name: t.ToolSpec.Name, Description: t.ToolSpec.Description, InputSchema: t.ToolSpec.InputSchema.JSON}
+			if t.ToolSpec.Strict != nil {
+				tool.Strict = *t.ToolSpec.Strict
+			}
+			req.Tools = append(req.Tools, tool)
+		case t.CachePoint != nil:
+			req.ToolCache = &bedrockkit.CachePoint{TTL: bedrockkit.CacheTTL(t.CachePoint.TTL)}
+		default:
+			return fmt.Errorf("batch: a tool is neither toolSpec nor cachePoint: %w", bedrockkit.ErrInvalidInput)
+		}
+	}
+	if len(tc.ToolChoice) == 0 {
+		return nil
+	}
+	var choice map[string]struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(tc.ToolChoice, &choice); err != nil || len(choice) != 1 {
+		return fmt.Errorf("batch: toolChoice must have exactly one of auto, any, tool: %w", bedrockkit.ErrInvalidInput)
+	}
+	for k, v := range choice {
+		switch k {
+		case "auto":
+		case "any":
+			req.ToolChoice = bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceAny}
+		case "tool":
+			req.ToolChoice = bedrockkit.ToolChoice{Kind: bedrockkit.ToolChoiceTool, Name: v.Name}
+		default:
+			return fmt.Errorf("batch: toolChoice %q: %w", k, bedrockkit.ErrInvalidInput)
+		}
+	}
+	return nil
 }
 
 func decodeBlocks(blocks []wireBlock, depth int) ([]bedrockkit.Part, error) {
@@ -397,73 +407,98 @@ func encodeBlock(p bedrockkit.Part) (wireBlock, error) {
 			Source wireSource `json:"source"`
 		}{Format: string(p.Format), Source: src(p.Bytes, "", p.S3URI)}
 	case bedrockkit.Document:
-		d := &struct {
-			Format    string     `json:"format"`
-			Name      string     `json:"name"`
-			Source    wireSource `json:"source"`
-			Citations *struct {
-				Enabled bool `json:"enabled"`
-			} `json:"citations,omitempty"`
-		}{Format: string(p.Format), Name: p.Name, Source: src(p.Bytes, p.Text, p.S3URI)}
-		if p.Citations {
-			d.Citations = &struct {
-				Enabled bool `json:"enabled"`
-			}{Enabled: true}
-		}
-		b.Document = d
+		encodeDocument(&b, p)
 	case bedrockkit.JSON:
 		if !json.Valid(p.Value) {
 			return b, fmt.Errorf("batch: a JSON part is not valid JSON: %w", bedrockkit.ErrInvalidInput)
 		}
 		b.JSON = p.Value
 	case bedrockkit.ToolCall:
-		in := json.RawMessage(p.Input)
-		if len(bytes.TrimSpace(in)) == 0 {
-			in = json.RawMessage("{}")
-		}
-		if !json.Valid(in) {
-			return b, fmt.Errorf("batch: tool call %q input is not valid JSON: %w", p.Name, bedrockkit.ErrInvalidInput)
-		}
-		b.ToolUse = &struct {
-			ToolUseID string          `json:"toolUseId"`
-			Name      string          `json:"name"`
-			Input     json.RawMessage `json:"input"`
-		}{ToolUseID: p.ID, Name: p.Name, Input: in}
-	case bedrockkit.ToolResult:
-		inner, err := encodeBlocks(p.Parts)
-		if err != nil {
+		if err := encodeToolCall(&b, p); err != nil {
 			return b, err
 		}
-		status := "success"
-		if p.IsError {
-			status = "error"
+	case bedrockkit.ToolResult:
+		if err := encodeToolResult(&b, p); err != nil {
+			return b, err
 		}
-		b.ToolResult = &struct {
-			ToolUseID string      `json:"toolUseId"`
-			Content   []wireBlock `json:"content"`
-			Status    string      `json:"status,omitempty"`
-		}{ToolUseID: p.CallID, Content: inner, Status: status}
 	case bedrockkit.Reasoning:
-		r := &struct {
-			ReasoningText *struct {
-				Text      string `json:"text"`
-				Signature string `json:"signature,omitempty"`
-			} `json:"reasoningText,omitempty"`
-			RedactedContent []byte `json:"redactedContent,omitempty"`
-		}{RedactedContent: p.Redacted}
-		if len(p.Redacted) == 0 {
-			r.ReasoningText = &struct {
-				Text      string `json:"text"`
-				Signature string `json:"signature,omitempty"`
-			}{Text: p.Text, Signature: p.Signature}
-		}
-		b.Reasoning = r
+		encodeReasoning(&b, p)
 	case bedrockkit.CachePoint:
 		b.CachePoint = &wireCachePoint{Type: "default", TTL: string(p.TTL)}
 	default:
 		return b, fmt.Errorf("batch: a %T part has no Converse form: %w", p, bedrockkit.ErrUnsupported)
 	}
 	return b, nil
+}
+
+func encodeDocument(b *wireBlock, p bedrockkit.Document) {
+	d := &struct {
+		Format    string     `json:"format"`
+		Name      string     `json:"name"`
+		Source    wireSource `json:"source"`
+		Citations *struct {
+			Enabled bool `json:"enabled"`
+		} `json:"citations,omitempty"`
+	}{Format: string(p.Format), Name: p.Name, Source: src(p.Bytes, p.Text, p.S3URI)}
+	if p.Citations {
+		d.Citations = &struct {
+			Enabled bool `json:"enabled"`
+		}{Enabled: true}
+	}
+	b.Document = d
+}
+
+// encodeToolCall encodes a tool call; an empty input is sent as {}.
+func encodeToolCall(b *wireBlock, p bedrockkit.ToolCall) error {
+	in := json.RawMessage(p.Input)
+	if len(bytes.TrimSpace(in)) == 0 {
+		in = json.RawMessage("{}")
+	}
+	if !json.Valid(in) {
+		return fmt.Errorf("batch: tool call %q input is not valid JSON: %w", p.Name, bedrockkit.ErrInvalidInput)
+	}
+	b.ToolUse = &struct {
+		ToolUseID string          `json:"toolUseId"`
+		Name      string          `json:"name"`
+		Input     json.RawMessage `json:"input"`
+	}{ToolUseID: p.ID, Name: p.Name, Input: in}
+	return nil
+}
+
+func encodeToolResult(b *wireBlock, p bedrockkit.ToolResult) error {
+	inner, err := encodeBlocks(p.Parts)
+	if err != nil {
+		return err
+	}
+	status := "success"
+	if p.IsError {
+		status = "error"
+	}
+	b.ToolResult = &struct {
+		ToolUseID string      `json:"toolUseId"`
+		Content   []wireBlock `json:"content"`
+		Status    string      `json:"status,omitempty"`
+	}{ToolUseID: p.CallID, Content: inner, Status: status}
+	return nil
+}
+
+// encodeReasoning encodes reasoning: its redacted content, else its text
+// and signature.
+func encodeReasoning(b *wireBlock, p bedrockkit.Reasoning) {
+	r := &struct {
+		ReasoningText *struct {
+			Text      string `json:"text"`
+			Signature string `json:"signature,omitempty"`
+		} `json:"reasoningText,omitempty"`
+		RedactedContent []byte `json:"redactedContent,omitempty"`
+	}{RedactedContent: p.Redacted}
+	if len(p.Redacted) == 0 {
+		r.ReasoningText = &struct {
+			Text      string `json:"text"`
+			Signature string `json:"signature,omitempty"`
+		}{Text: p.Text, Signature: p.Signature}
+	}
+	b.Reasoning = r
 }
 
 // encodeResponse writes resp as a Converse response body.

@@ -352,64 +352,41 @@ func (m *cachedModel) sharedGenerate(ctx context.Context, key string, req *bedro
 
 func (m *cachedModel) sharedStream(ctx context.Context, key string, req *bedrockkit.Request, yield func(bedrockkit.StreamEvent, error) bool) {
 	f, leader := m.c.join("s" + key)
-	var (
-		miss     *Lookup // the leader's miss, reported when it returns
-		left     bool    // no longer among f's waiters: read to the end, or left
-		finished bool    // read to the end
-		owner    bool    // received the usage in the Metadata event
-		gotMeta  bool    // received a Metadata event
-	)
+	st := &streamReader{f: f, leader: leader}
 	// Whatever way this returns, a panic or runtime.Goexit in the caller's
 	// loop body included, it leaves the flight (the last caller out cancels
 	// the model call), reports its outcome and exits.
-	defer func() {
-		if !left {
-			f.leave(leader, false)
-		}
-		if leader {
-			if miss != nil {
-				if finished && gotMeta && !owner && f.err == nil && f.resp != nil {
-					// The call was this leader's, but a waiter read its
-					// usage first: the leader saved it.
-					miss.Saved = f.saved
-					m.c.mu.Lock()
-					m.c.stats.Saved = m.c.stats.Saved.Add(f.saved)
-					m.c.mu.Unlock()
-				}
-				m.report(ctx, *miss)
-			}
-		} else if finished && !owner && f.err == nil && f.resp != nil {
-			m.reportShared(ctx, key, f.saved, true)
-		} else {
-			m.reportShared(ctx, key, bedrockkit.Usage{}, false)
-		}
-		f.exit()
-	}()
+	defer m.endSharedStream(ctx, key, st)
 	if leader {
-		miss = m.lead(ctx, f, key, true, true, func(fctx context.Context) {
-			abandoned := false
-			resp, err := bedrockkit.Collect(func(collect func(bedrockkit.StreamEvent, error) bool) {
-				for ev, err := range m.next.Stream(fctx, req) {
-					f.append(ev, err)
-					if fctx.Err() != nil { // every waiter has left
-						abandoned = true
-						return
-					}
-					if !collect(ev, err) {
-						return
-					}
-				}
-			})
-			if abandoned && err == nil {
-				resp = nil // possibly incomplete
-			}
-			m.save(fctx, key, resp, err)
-			f.resp, f.err = resp, err
-			if resp != nil {
-				f.saved = resp.Usage
-			}
+		st.miss = m.lead(ctx, f, key, true, true, func(fctx context.Context) {
+			m.leadStream(fctx, f, key, req)
 		})
 	}
+	if !st.relay(ctx, yield) {
+		return
+	}
+	st.left, st.finished = true, true
+	if f.panicked != nil {
+		panic(f.panicked)
+	}
+}
+
+// streamReader is one caller's reading of a shared stream.
+type streamReader struct {
+	f        *flight
+	leader   bool
+	miss     *Lookup // the leader's miss, reported when it returns
+	left     bool    // no longer among f's waiters: read to the end, or left
+	finished bool    // read to the end
+	owner    bool    // received the usage in the Metadata event
+	gotMeta  bool    // received a Metadata event
+}
+
+// relay yields the flight's events as they are logged, the usage of the
+// Metadata event to its first reader only. It reports whether the stream
+// was read to its end; when ctx ends it leaves the flight first.
+func (st *streamReader) relay(ctx context.Context, yield func(bedrockkit.StreamEvent, error) bool) bool {
+	f := st.f
 	for i := 0; ; {
 		f.mu.Lock()
 		batch := f.log[i:len(f.log):len(f.log)]
@@ -419,34 +396,83 @@ func (m *cachedModel) sharedStream(ctx context.Context, key string, req *bedrock
 			i++
 			ev := e.ev
 			if md, ok := ev.(bedrockkit.StreamMetadata); ok && !f.hit {
-				gotMeta = true
-				if !owner {
-					if owner = f.claimStream(); !owner {
+				st.gotMeta = true
+				if !st.owner {
+					if st.owner = f.claimStream(); !st.owner {
 						md.Usage = bedrockkit.Usage{}
 						ev = md
 					}
 				}
 			}
 			if !yield(ev, e.err) {
-				return
+				return false
 			}
 		}
 		if ended {
-			break
+			return true
 		}
 		select {
 		case <-more:
 		case <-ctx.Done():
-			f.leave(leader, false)
-			left = true
+			f.leave(st.leader, false)
+			st.left = true
 			yield(nil, ctx.Err())
-			return
+			return false
 		}
 	}
-	left, finished = true, true
-	if f.panicked != nil {
-		panic(f.panicked)
+}
+
+// leadStream is the leader's model call: it logs every event for the
+// flight's readers while collecting the response, and saves it.
+func (m *cachedModel) leadStream(fctx context.Context, f *flight, key string, req *bedrockkit.Request) {
+	abandoned := false
+	resp, err := bedrockkit.Collect(func(collect func(bedrockkit.StreamEvent, error) bool) {
+		for ev, err := range m.next.Stream(fctx, req) {
+			f.append(ev, err)
+			if fctx.Err() != nil { // every waiter has left
+				abandoned = true
+				return
+			}
+			if !collect(ev, err) {
+				return
+			}
+		}
+	})
+	if abandoned && err == nil {
+		resp = nil // possibly incomplete
 	}
+	m.save(fctx, key, resp, err)
+	f.resp, f.err = resp, err
+	if resp != nil {
+		f.saved = resp.Usage
+	}
+}
+
+// endSharedStream leaves the flight if still in it, reports the caller's
+// outcome (the leader's miss, or a shared hit) and exits the flight.
+func (m *cachedModel) endSharedStream(ctx context.Context, key string, st *streamReader) {
+	f, leader := st.f, st.leader
+	if !st.left {
+		f.leave(leader, false)
+	}
+	if leader {
+		if st.miss != nil {
+			if st.finished && st.gotMeta && !st.owner && f.err == nil && f.resp != nil {
+				// The call was this leader's, but a waiter read its
+				// usage first: the leader saved it.
+				st.miss.Saved = f.saved
+				m.c.mu.Lock()
+				m.c.stats.Saved = m.c.stats.Saved.Add(f.saved)
+				m.c.mu.Unlock()
+			}
+			m.report(ctx, *st.miss)
+		}
+	} else if st.finished && !st.owner && f.err == nil && f.resp != nil {
+		m.reportShared(ctx, key, f.saved, true)
+	} else {
+		m.reportShared(ctx, key, bedrockkit.Usage{}, false)
+	}
+	f.exit()
 }
 
 // cloneResponse copies r deeply enough that callers sharing one answer can

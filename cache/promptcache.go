@@ -140,74 +140,27 @@ func PlaceCachePoints(req *bedrockkit.Request, caps bedrockkit.Capabilities, min
 	if ttl == bedrockkit.CacheTTL1h && !caps.CacheTTL1h {
 		ttl = bedrockkit.CacheTTLDefault
 	}
-
-	// Existing points and TTLs, in prefix order tools -> system -> messages.
-	sysN, sysMax, sysMin := partsPoints(req.System)
-	msgN, msgMax := 0, -1
-	for _, m := range req.Messages {
-		n, mx, _ := partsPoints(m.Parts)
-		msgN += n
-		msgMax = max(msgMax, mx)
-	}
-	toolN, toolRank := 0, -1
-	if req.ToolCache != nil {
-		toolN, toolRank = 1, ttlRank(req.ToolCache.TTL)
-	}
-	free := MaxCachePoints - sysN - msgN - toolN
+	p := newCachePlacement(req, caps, minTokens, ttl)
+	free := MaxCachePoints - p.sysN - p.msgN - p.toolN
 	if free <= 0 {
 		return req
 	}
-
-	toolTokens := 0
 	for _, t := range req.Tools {
-		toolTokens += est(t.Name) + est(t.Description) + est(string(t.InputSchema))
+		p.toolTokens += est(t.Name) + est(t.Description) + est(string(t.InputSchema))
 	}
-	sysTokens := est((bedrockkit.Message{Parts: req.System}).Text())
-
-	// choose returns the TTL for a new point that must not be shorter than
-	// any later point (laterMax) nor longer than any earlier one
-	// (earlierMin), or false when no TTL the model accepts fits.
-	choose := func(laterMax, earlierMin int) (bedrockkit.CacheTTL, bool) {
-		r := max(ttlRank(ttl), laterMax)
-		if r > earlierMin || (r == 1 && !caps.CacheTTL1h) {
-			return "", false
-		}
-		if r == 1 {
-			return bedrockkit.CacheTTL1h, true
-		}
-		return ttl, true
-	}
+	p.sysTokens = est((bedrockkit.Message{Parts: req.System}).Text())
 
 	out := *req
 	changed := false
-
-	// System point: at the end of the system prompt, unless it already ends
-	// with one; its prefix is the tools plus the system prompt.
-	sysEndsWithPoint := false
-	if n := len(req.System); n > 0 {
-		_, sysEndsWithPoint = req.System[n-1].(bedrockkit.CachePoint)
+	sysPlacedRank := -1
+	if t, ok := p.systemPoint(); ok {
+		out.System = append(append(make([]bedrockkit.Part, 0, len(req.System)+1), req.System...), bedrockkit.CachePoint{TTL: t})
+		sysPlacedRank = ttlRank(t)
+		free--
+		changed = true
 	}
-	var sysPlacedRank = -1
-	if sysTokens > 0 && !sysEndsWithPoint && toolTokens+sysTokens >= minTokens {
-		earlierMin := 1
-		if toolRank >= 0 {
-			earlierMin = toolRank
-		}
-		if sysN > 0 {
-			earlierMin = min(earlierMin, sysMin)
-		}
-		if t, ok := choose(msgMax, earlierMin); ok {
-			out.System = append(append(make([]bedrockkit.Part, 0, len(req.System)+1), req.System...), bedrockkit.CachePoint{TTL: t})
-			sysPlacedRank = ttlRank(t)
-			free--
-			changed = true
-		}
-	}
-
-	// Tool point: after the tool definitions, if the model caches them.
-	if free > 0 && caps.ToolCache && req.ToolCache == nil && len(req.Tools) > 0 && toolTokens >= minTokens {
-		laterMax := max(sysMax, msgMax, sysPlacedRank)
-		if t, ok := choose(laterMax, 1); ok {
+	if free > 0 {
+		if t, ok := p.toolPoint(sysPlacedRank); ok {
 			out.ToolCache = &bedrockkit.CachePoint{TTL: t}
 			changed = true
 		}
@@ -216,4 +169,79 @@ func PlaceCachePoints(req *bedrockkit.Request, caps bedrockkit.Capabilities, min
 		return req
 	}
 	return &out
+}
+
+// cachePlacement is what PlaceCachePoints weighs: the request's existing
+// points and their TTL ranks, in prefix order tools -> system -> messages,
+// and the tokens of the tools and the system prompt.
+type cachePlacement struct {
+	req                  *bedrockkit.Request
+	caps                 bedrockkit.Capabilities
+	minTokens            int
+	ttl                  bedrockkit.CacheTTL
+	sysN, sysMax, sysMin int
+	msgN, msgMax         int
+	toolN, toolRank      int
+	toolTokens           int
+	sysTokens            int
+}
+
+func newCachePlacement(req *bedrockkit.Request, caps bedrockkit.Capabilities, minTokens int, ttl bedrockkit.CacheTTL) *cachePlacement {
+	p := &cachePlacement{req: req, caps: caps, minTokens: minTokens, ttl: ttl, msgMax: -1, toolRank: -1}
+	p.sysN, p.sysMax, p.sysMin = partsPoints(req.System)
+	for _, m := range req.Messages {
+		n, mx, _ := partsPoints(m.Parts)
+		p.msgN += n
+		p.msgMax = max(p.msgMax, mx)
+	}
+	if req.ToolCache != nil {
+		p.toolN, p.toolRank = 1, ttlRank(req.ToolCache.TTL)
+	}
+	return p
+}
+
+// choose returns the TTL for a new point that must not be shorter than
+// any later point (laterMax) nor longer than any earlier one
+// (earlierMin), or false when no TTL the model accepts fits.
+func (p *cachePlacement) choose(laterMax, earlierMin int) (bedrockkit.CacheTTL, bool) {
+	r := max(ttlRank(p.ttl), laterMax)
+	if r > earlierMin || (r == 1 && !p.caps.CacheTTL1h) {
+		return "", false
+	}
+	if r == 1 {
+		return bedrockkit.CacheTTL1h, true
+	}
+	return p.ttl, true
+}
+
+// systemPoint is the TTL of a point at the end of the system prompt,
+// unless it already ends with one or its prefix (the tools plus the
+// system prompt) is too short.
+func (p *cachePlacement) systemPoint() (bedrockkit.CacheTTL, bool) {
+	sysEndsWithPoint := false
+	if n := len(p.req.System); n > 0 {
+		_, sysEndsWithPoint = p.req.System[n-1].(bedrockkit.CachePoint)
+	}
+	if p.sysTokens <= 0 || sysEndsWithPoint || p.toolTokens+p.sysTokens < p.minTokens {
+		return "", false
+	}
+	earlierMin := 1
+	if p.toolRank >= 0 {
+		earlierMin = p.toolRank
+	}
+	if p.sysN > 0 {
+		earlierMin = min(earlierMin, p.sysMin)
+	}
+	return p.choose(p.msgMax, earlierMin)
+}
+
+// toolPoint is the TTL of a point after the tool definitions, if the
+// model caches them and they are long enough; sysPlacedRank is the rank
+// of the system point just placed, or -1.
+func (p *cachePlacement) toolPoint(sysPlacedRank int) (bedrockkit.CacheTTL, bool) {
+	req := p.req
+	if !p.caps.ToolCache || req.ToolCache != nil || len(req.Tools) == 0 || p.toolTokens < p.minTokens {
+		return "", false
+	}
+	return p.choose(max(p.sysMax, p.msgMax, sysPlacedRank), 1)
 }

@@ -150,30 +150,7 @@ func (pr *prepared) chunks(spans []span) []Chunk {
 // code blocks and tables break only between lines inside and are blocks as a
 // whole; list items are items; headings start sections.
 func markdownStructure(text string, bounds []boundary) ([]Heading, []boundary) {
-	var hs []Heading
-	at := func(pos int) int { // index of the boundary at pos, or -1
-		i := sort.Search(len(bounds), func(i int) bool { return int(bounds[i].pos) >= pos })
-		if i < len(bounds) && int(bounds[i].pos) == pos {
-			return i
-		}
-		return -1
-	}
-	raise := func(pos int, lv uint8) {
-		if i := at(pos); i >= 0 && bounds[i].level < lv {
-			bounds[i].level = lv
-		}
-	}
-	demote := func(a, b int, lv uint8) { // boundaries in (a, b) to at most lv
-		i := sort.Search(len(bounds), func(i int) bool { return int(bounds[i].pos) > a })
-		for ; i < len(bounds) && int(bounds[i].pos) < b; i++ {
-			if bounds[i].level > lv {
-				bounds[i].level = lv
-			}
-		}
-	}
-	fence, fenceStart := "", 0
-	tableStart := -1
-	paraStart, para := -1, []string(nil) // the paragraph a setext underline would make a heading
+	m := &mdScanner{text: text, bounds: bounds, tableStart: -1, paraStart: -1}
 	for ls := 0; ls < len(text); {
 		le := strings.IndexByte(text[ls:], '\n')
 		next := len(text)
@@ -182,71 +159,118 @@ func markdownStructure(text string, bounds []boundary) ([]Heading, []boundary) {
 		} else {
 			le = len(text) - ls
 		}
-		line := text[ls : ls+le]
-		trimmed := strings.TrimLeft(line, " ")
-		indent := len(line) - len(trimmed)
-		if fence != "" {
-			if indent <= 3 && strings.HasPrefix(trimmed, fence) && strings.TrimSpace(strings.TrimLeft(trimmed, fence[:1])) == "" {
-				demote(fenceStart, next, lvLine)
-				raise(fenceStart, lvBlock)
-				raise(trimLeft(text, next, len(text)), lvBlock)
-				fence = ""
-			}
-			ls = next
-			continue
-		}
-		isTable := strings.HasPrefix(trimmed, "|")
-		if tableStart >= 0 && !isTable {
-			demote(tableStart, ls, lvLine)
-			raise(tableStart, lvBlock)
-			raise(trimLeft(text, ls, len(text)), lvBlock)
-			tableStart = -1
-		}
-		inPara := false
-		switch {
-		case indent <= 3 && (strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~")):
-			n := len(trimmed) - len(strings.TrimLeft(trimmed, trimmed[:1]))
-			fence, fenceStart = trimmed[:n], ls
-		case isTable:
-			if tableStart < 0 {
-				tableStart = ls
-			}
-		case paraStart >= 0 && indent <= 3 && setextLevel(trimmed) > 0:
-			// Setext heading: the paragraph above, underlined with = or -.
-			hs = append(hs, Heading{Offset: paraStart, Level: setextLevel(trimmed), Text: strings.Join(para, " ")})
-		case indent <= 3 && strings.HasPrefix(trimmed, "#"):
-			n := len(trimmed) - len(strings.TrimLeft(trimmed, "#"))
-			if n <= 6 && (n == len(trimmed) || trimmed[n] == ' ' || trimmed[n] == '\t') {
-				t := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(trimmed[n:]), "#"))
-				hs = append(hs, Heading{Offset: ls, Level: n, Text: t})
-			} else {
-				inPara = true
-			}
-		case isListItem(trimmed):
-			raise(ls+indent, lvItem)
-		case strings.TrimSpace(trimmed) == "":
-		default:
-			inPara = paraStart >= 0 || indent <= 3
-		}
-		if !inPara {
-			paraStart, para = -1, para[:0]
-		} else {
-			if paraStart < 0 {
-				paraStart = ls
-			}
-			para = append(para, strings.TrimSpace(trimmed))
-		}
+		m.line(ls, next, text[ls:ls+le])
 		ls = next
 	}
-	if fence != "" {
-		demote(fenceStart, len(text), lvLine)
-		raise(fenceStart, lvBlock)
+	if m.fence != "" {
+		m.demote(m.fenceStart, len(text), lvLine)
+		m.raise(m.fenceStart, lvBlock)
 	}
-	if tableStart >= 0 {
-		demote(tableStart, len(text), lvLine)
-		raise(tableStart, lvBlock)
+	if m.tableStart >= 0 {
+		m.demote(m.tableStart, len(text), lvLine)
+		m.raise(m.tableStart, lvBlock)
 	}
-	return hs, bounds
+	return m.hs, m.bounds
+}
+
+// mdScanner is markdownStructure's state, line by line.
+type mdScanner struct {
+	text       string
+	bounds     []boundary
+	hs         []Heading
+	fence      string // the open code fence's marker, or ""
+	fenceStart int
+	tableStart int      // offset of the open table, or -1
+	paraStart  int      // the paragraph a setext underline would make a heading, or -1
+	para       []string // its lines
+}
+
+// at returns the index of the boundary at pos, or -1.
+func (m *mdScanner) at(pos int) int {
+	i := sort.Search(len(m.bounds), func(i int) bool { return int(m.bounds[i].pos) >= pos })
+	if i < len(m.bounds) && int(m.bounds[i].pos) == pos {
+		return i
+	}
+	return -1
+}
+
+// raise raises the boundary at pos to at least lv.
+func (m *mdScanner) raise(pos int, lv uint8) {
+	if i := m.at(pos); i >= 0 && m.bounds[i].level < lv {
+		m.bounds[i].level = lv
+	}
+}
+
+// demote lowers the boundaries in (a, b) to at most lv.
+func (m *mdScanner) demote(a, b int, lv uint8) {
+	i := sort.Search(len(m.bounds), func(i int) bool { return int(m.bounds[i].pos) > a })
+	for ; i < len(m.bounds) && int(m.bounds[i].pos) < b; i++ {
+		if m.bounds[i].level > lv {
+			m.bounds[i].level = lv
+		}
+	}
+}
+
+// line reads the line at ls (next is the offset of the line after it).
+func (m *mdScanner) line(ls, next int, line string) {
+	text := m.text
+	trimmed := strings.TrimLeft(line, " ")
+	indent := len(line) - len(trimmed)
+	if m.fence != "" {
+		if indent <= 3 && strings.HasPrefix(trimmed, m.fence) && strings.TrimSpace(strings.TrimLeft(trimmed, m.fence[:1])) == "" {
+			m.demote(m.fenceStart, next, lvLine)
+			m.raise(m.fenceStart, lvBlock)
+			m.raise(trimLeft(text, next, len(text)), lvBlock)
+			m.fence = ""
+		}
+		return
+	}
+	isTable := strings.HasPrefix(trimmed, "|")
+	if m.tableStart >= 0 && !isTable {
+		m.demote(m.tableStart, ls, lvLine)
+		m.raise(m.tableStart, lvBlock)
+		m.raise(trimLeft(text, ls, len(text)), lvBlock)
+		m.tableStart = -1
+	}
+	if !m.block(ls, trimmed, indent, isTable) {
+		m.paraStart, m.para = -1, m.para[:0]
+	} else {
+		if m.paraStart < 0 {
+			m.paraStart = ls
+		}
+		m.para = append(m.para, strings.TrimSpace(trimmed))
+	}
+}
+
+// block handles what the line at ls starts (a fence, a table, a heading, a
+// list item) and reports whether it is paragraph text.
+func (m *mdScanner) block(ls int, trimmed string, indent int, isTable bool) (inPara bool) {
+	switch {
+	case indent <= 3 && (strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~")):
+		n := len(trimmed) - len(strings.TrimLeft(trimmed, trimmed[:1]))
+		m.fence, m.fenceStart = trimmed[:n], ls
+	case isTable:
+		if m.tableStart < 0 {
+			m.tableStart = ls
+		}
+	case m.paraStart >= 0 && indent <= 3 && setextLevel(trimmed) > 0:
+		// Setext heading: the paragraph above, underlined with = or -.
+		m.hs = append(m.hs, Heading{Offset: m.paraStart, Level: setextLevel(trimmed), Text: strings.Join(m.para, " ")})
+	case indent <= 3 && strings.HasPrefix(trimmed, "#"):
+		n := len(trimmed) - len(strings.TrimLeft(trimmed, "#"))
+		if n <= 6 && (n == len(trimmed) || trimmed[n] == ' ' || trimmed[n] == '\t') {
+			t := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(trimmed[n:]), "#"))
+			m.hs = append(m.hs, Heading{Offset: ls, Level: n, Text: t})
+		} else {
+			return true
+		}
+	case isListItem(trimmed):
+		m.raise(ls+indent, lvItem)
+	case strings.TrimSpace(trimmed) == "":
+	default:
+		return m.paraStart >= 0 || indent <= 3
+	}
+	return false
 }
 
 // setextLevel returns 1 for a setext underline of '=', 2 for one of '-'

@@ -300,72 +300,15 @@ func (s Semantic) Chunk(ctx context.Context, doc ParsedDocument) ([]Chunk, error
 	if err != nil {
 		return nil, err
 	}
-	// Sentences, per segment.
-	type sentence struct{ a, e, seg int }
-	var sents []sentence
-	seg := 0
-	pr.segments(func(a, b int) {
-		lo := sort.Search(len(pr.p.bounds), func(i int) bool { return int(pr.p.bounds[i].pos) > a })
-		for i := lo; i < len(pr.p.bounds) && int(pr.p.bounds[i].pos) < b; i++ {
-			if bd := pr.p.bounds[i]; bd.level >= lvSentence {
-				sents = append(sents, sentence{a, trimRight(pr.text, a, int(bd.pos)), seg})
-				a = int(bd.pos)
-			}
-		}
-		if e := trimRight(pr.text, a, b); e > a {
-			sents = append(sents, sentence{a, e, seg})
-		}
-		seg++
-	})
+	sents := sentencesOf(pr)
 	if len(sents) == 0 {
 		return nil, nil
 	}
-	// Embed each sentence with its buffer, in batches.
-	groups := make([]string, len(sents))
-	for i, st := range sents {
-		lo, hi := i, i
-		for k := 1; k <= s.BufferSize; k++ {
-			if lo > 0 && sents[lo-1].seg == st.seg {
-				lo--
-			}
-			if hi+1 < len(sents) && sents[hi+1].seg == st.seg {
-				hi++
-			}
-		}
-		groups[i] = pr.text[sents[lo].a:sents[hi].e]
+	vecs, err := s.embedSentences(ctx, bufferedSentences(pr.text, sents, s.BufferSize), batch)
+	if err != nil {
+		return nil, err
 	}
-	vecs := make([][]float32, 0, len(groups))
-	for i := 0; i < len(groups); i += batch {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		j := min(i+batch, len(groups))
-		v, err := s.Embedder.Embed(ctx, groups[i:j], bedrockkit.PurposeDocument)
-		if err != nil {
-			return nil, fmt.Errorf("chunk: semantic chunking: embedding sentences %d..%d: %w", i, j-1, err)
-		}
-		if len(v) != j-i {
-			return nil, fmt.Errorf("chunk: semantic chunking: embedder returned %d vectors for %d texts: %w", len(v), j-i, bedrockkit.ErrModelError)
-		}
-		vecs = append(vecs, v...)
-	}
-	// Distances between neighbours within a segment.
-	type gap struct {
-		i    int // break between sentence i and i+1
-		dist float64
-	}
-	var gaps []gap
-	for i := 0; i+1 < len(sents); i++ {
-		if sents[i].seg == sents[i+1].seg {
-			gaps = append(gaps, gap{i, 1 - cosine(vecs[i], vecs[i+1])})
-		}
-	}
-	k := int(math.Round(float64(len(gaps)) * float64(100-pct) / 100))
-	sort.SliceStable(gaps, func(x, y int) bool { return gaps[x].dist > gaps[y].dist })
-	breaks := make(map[int]bool, k)
-	for _, g := range gaps[:k] {
-		breaks[g.i] = true
-	}
+	breaks := semanticBreaks(sents, vecs, pct)
 	var spans []span
 	first := 0
 	for i := range sents {
@@ -382,6 +325,91 @@ func (s Semantic) Chunk(ctx context.Context, doc ParsedDocument) ([]Chunk, error
 		first = i + 1
 	}
 	return pr.chunks(spans), nil
+}
+
+// sentence is a sentence's byte span in the prepared text, and the index
+// of the segment it is in.
+type sentence struct{ a, e, seg int }
+
+// sentencesOf splits each segment of pr into sentences.
+func sentencesOf(pr *prepared) []sentence {
+	var sents []sentence
+	seg := 0
+	pr.segments(func(a, b int) {
+		lo := sort.Search(len(pr.p.bounds), func(i int) bool { return int(pr.p.bounds[i].pos) > a })
+		for i := lo; i < len(pr.p.bounds) && int(pr.p.bounds[i].pos) < b; i++ {
+			if bd := pr.p.bounds[i]; bd.level >= lvSentence {
+				sents = append(sents, sentence{a, trimRight(pr.text, a, int(bd.pos)), seg})
+				a = int(bd.pos)
+			}
+		}
+		if e := trimRight(pr.text, a, b); e > a {
+			sents = append(sents, sentence{a, e, seg})
+		}
+		seg++
+	})
+	return sents
+}
+
+// bufferedSentences is the text of each sentence with up to buffer
+// neighbours of its segment on each side: what is embedded for it.
+func bufferedSentences(text string, sents []sentence, buffer int) []string {
+	groups := make([]string, len(sents))
+	for i, st := range sents {
+		lo, hi := i, i
+		for k := 1; k <= buffer; k++ {
+			if lo > 0 && sents[lo-1].seg == st.seg {
+				lo--
+			}
+			if hi+1 < len(sents) && sents[hi+1].seg == st.seg {
+				hi++
+			}
+		}
+		groups[i] = text[sents[lo].a:sents[hi].e]
+	}
+	return groups
+}
+
+// embedSentences embeds groups in batches of batch texts.
+func (s Semantic) embedSentences(ctx context.Context, groups []string, batch int) ([][]float32, error) {
+	vecs := make([][]float32, 0, len(groups))
+	for i := 0; i < len(groups); i += batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		j := min(i+batch, len(groups))
+		v, err := s.Embedder.Embed(ctx, groups[i:j], bedrockkit.PurposeDocument)
+		if err != nil {
+			return nil, fmt.Errorf("chunk: semantic chunking: embedding sentences %d..%d: %w", i, j-1, err)
+		}
+		if len(v) != j-i {
+			return nil, fmt.Errorf("chunk: semantic chunking: embedder returned %d vectors for %d texts: %w", len(v), j-i, bedrockkit.ErrModelError)
+		}
+		vecs = append(vecs, v...)
+	}
+	return vecs, nil
+}
+
+// semanticBreaks picks the breaks (after sentence i) at the largest
+// distances between neighbours within a segment: the top (100-pct)%.
+func semanticBreaks(sents []sentence, vecs [][]float32, pct int) map[int]bool {
+	type gap struct {
+		i    int // break between sentence i and i+1
+		dist float64
+	}
+	var gaps []gap
+	for i := 0; i+1 < len(sents); i++ {
+		if sents[i].seg == sents[i+1].seg {
+			gaps = append(gaps, gap{i, 1 - cosine(vecs[i], vecs[i+1])})
+		}
+	}
+	k := int(math.Round(float64(len(gaps)) * float64(100-pct) / 100))
+	sort.SliceStable(gaps, func(x, y int) bool { return gaps[x].dist > gaps[y].dist })
+	breaks := make(map[int]bool, k)
+	for _, g := range gaps[:k] {
+		breaks[g.i] = true
+	}
+	return breaks
 }
 
 func cosine(a, b []float32) float64 {

@@ -166,29 +166,47 @@ const maxSeries = 6
 // costSection groups pts by dim and charts the top groups' cumulative spend.
 func (c *Console) costSection(ctx context.Context, title, note string, pts []costPoint, dim string) costSection {
 	sec := costSection{Title: title, Note: note, Points: len(pts)}
-	keys := func(p costPoint) []string {
-		switch dim {
-		case "tenant":
-			return []string{orNone(p.tenant)}
-		case "session":
-			return []string{orNone(p.session)}
-		case "tag":
-			if len(p.tags) == 0 {
-				return []string{"(no tags)"}
-			}
-			var ks []string
-			for _, k := range slices.Sorted(maps.Keys(p.tags)) {
-				ks = append(ks, k+"="+p.tags[k])
-			}
-			return ks
-		}
-		return []string{orNone(p.model)}
+	groups, total := groupCosts(pts, dim)
+	sec.Total = total.String()
+	order := rankCostGroups(groups)
+	sec.Chart = newLineChart(c.costSeries(ctx, pts, dim, order), dollars)
+	for _, k := range order {
+		g := groups[k]
+		g.Name = c.label(ctx, g.Name)
+		g.Cost = g.cost.String()
+		sec.Groups = append(sec.Groups, *g)
 	}
+	return sec
+}
+
+// costKeys names the groups of dimension dim that p counts in: one tenant,
+// session or model, or every tag.
+func costKeys(p costPoint, dim string) []string {
+	switch dim {
+	case "tenant":
+		return []string{orNone(p.tenant)}
+	case "session":
+		return []string{orNone(p.session)}
+	case "tag":
+		if len(p.tags) == 0 {
+			return []string{"(no tags)"}
+		}
+		var ks []string
+		for _, k := range slices.Sorted(maps.Keys(p.tags)) {
+			ks = append(ks, k+"="+p.tags[k])
+		}
+		return ks
+	}
+	return []string{orNone(p.model)}
+}
+
+// groupCosts sums pts by their groups of dimension dim, and in total.
+func groupCosts(pts []costPoint, dim string) (map[string]*costGroup, pricing.Money) {
 	groups := map[string]*costGroup{}
 	var total pricing.Money
 	for _, p := range pts {
 		total += p.cost
-		for _, k := range keys(p) {
+		for _, k := range costKeys(p, dim) {
 			g := groups[k]
 			if g == nil {
 				g = &costGroup{Name: k}
@@ -201,7 +219,11 @@ func (c *Console) costSection(ctx context.Context, title, note string, pts []cos
 			g.cost += p.cost
 		}
 	}
-	sec.Total = total.String()
+	return groups, total
+}
+
+// rankCostGroups orders the group names by cost, then tokens, then name.
+func rankCostGroups(groups map[string]*costGroup) []string {
 	order := slices.Collect(maps.Keys(groups))
 	sort.Slice(order, func(i, j int) bool {
 		a, b := groups[order[i]], groups[order[j]]
@@ -213,6 +235,12 @@ func (c *Console) costSection(ctx context.Context, title, note string, pts []cos
 		}
 		return a.Name < b.Name
 	})
+	return order
+}
+
+// costSeries is the cumulative spend over time of the top maxSeries groups
+// in order, plus "other" for the rest.
+func (c *Console) costSeries(ctx context.Context, pts []costPoint, dim string, order []string) []seriesData {
 	top := map[string]int{}
 	for i, k := range order {
 		if i < maxSeries {
@@ -229,7 +257,7 @@ func (c *Console) costSection(ctx context.Context, title, note string, pts []cos
 		series = append(series, seriesData{name: "other"})
 	}
 	for _, p := range pts {
-		for _, k := range keys(p) {
+		for _, k := range costKeys(p, dim) {
 			i, ok := top[k]
 			if !ok {
 				if !other {
@@ -246,14 +274,7 @@ func (c *Console) costSection(ctx context.Context, title, note string, pts []cos
 			}
 		}
 	}
-	sec.Chart = newLineChart(series, dollars)
-	for _, k := range order {
-		g := groups[k]
-		g.Name = c.label(ctx, g.Name)
-		g.Cost = g.cost.String()
-		sec.Groups = append(sec.Groups, *g)
-	}
-	return sec
+	return series
 }
 
 func orNone(s string) string {

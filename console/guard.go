@@ -92,82 +92,110 @@ func assessmentView(res *guardrail.Verdict, text string, block int) assessView {
 		v.Usage = fmt.Sprintf("text units: topics %d, content %d, words %d, sensitive information %d, grounding %d",
 			u.TopicPolicyUnits, u.ContentPolicyUnits, u.WordPolicyUnits, u.SensitiveInformationPolicyUnits, u.ContextualGroundingPolicyUnits)
 	}
-	type marked struct {
-		start, end int
-		id, label  string
-		class      string
-	}
-	var marks []marked
-	add := func(policy, class, kind, match, action, detail string, detected bool, sp *guardrail.Span) {
-		f := findingView{ID: "f" + strconv.Itoa(len(v.Findings)+1), Policy: policy, Kind: kind, Match: match,
-			Action: action, Detail: detail, Detected: detected, Class: class}
-		switch {
-		case sp == nil:
-			f.Span = "—"
-			v.Unspanned++
-		case sp.Content != block:
-			f.Span = fmt.Sprintf("block %d, bytes %d–%d", sp.Content, sp.Start, sp.End)
-		default:
-			f.Span = fmt.Sprintf("bytes %d–%d", sp.Start, sp.End)
-			if sp.Start >= 0 && sp.Start < sp.End && sp.End <= len(text) {
-				marks = append(marks, marked{sp.Start, sp.End, f.ID, policy + ": " + kind, class})
-			}
-		}
-		v.Findings = append(v.Findings, f)
-	}
-	score := func(s float64) string {
-		if s == 0 {
-			return ""
-		}
-		return "score " + strconv.FormatFloat(s, 'f', 3, 64)
-	}
-	join := func(parts ...string) string {
-		var out []string
-		for _, p := range parts {
-			if p != "" {
-				out = append(out, p)
-			}
-		}
-		return strings.Join(out, "; ")
-	}
+	fc := findingCollector{v: &v, text: text, block: block}
 	for _, a := range res.Assessments {
-		if p := a.TopicPolicy; p != nil {
-			for _, f := range p.Topics {
-				add("Denied topic", "topic", f.Name, "", f.Action, join(score(f.Score), f.Reason), f.Detected, f.Span)
-			}
-		}
-		if p := a.ContentPolicy; p != nil {
-			for _, f := range p.Filters {
-				add("Content filter", "content", string(f.Type), "", f.Action,
-					join("confidence "+string(f.Confidence), "filter strength "+string(f.FilterStrength), score(f.Score), f.Reason), f.Detected, f.Span)
-			}
-		}
-		if p := a.WordPolicy; p != nil {
-			for _, f := range p.CustomWords {
-				add("Word filter", "word", "custom word", f.Match, f.Action, f.Text, f.Detected, f.Span)
-			}
-			for _, f := range p.ManagedWordLists {
-				add("Word filter", "word", "managed list "+f.Type, f.Match, f.Action, f.Text, f.Detected, f.Span)
-			}
-		}
-		if p := a.SensitiveInformationPolicy; p != nil {
-			for _, f := range p.PiiEntities {
-				add("Sensitive information", "pii", string(f.Type), f.Match, f.Action, join(score(f.Score), f.Reason), f.Detected, f.Span)
-			}
-			for _, f := range p.Regexes {
-				add("Sensitive information", "pii", "regex "+f.Name, f.Match, f.Action, f.Regex, f.Detected, f.Span)
-			}
-		}
-		if p := a.ContextualGroundingPolicy; p != nil {
-			for _, f := range p.Filters {
-				add("Contextual grounding", "grounding", string(f.Type), "", f.Action,
-					join(fmt.Sprintf("score %.3f against threshold %.3f", f.Score, f.Threshold), f.Reason), f.Detected, nil)
-				v.Unspanned-- // grounding scores the whole text: no span is expected
-			}
+		fc.assessment(a)
+	}
+	v.Segments = markedSegments(text, fc.marks)
+	return v
+}
+
+// findingMark is the part of the assessed text one finding covers.
+type findingMark struct {
+	start, end int
+	id, label  string
+	class      string
+}
+
+// findingCollector lists an assessment's findings in v and marks those
+// with a span in block of the assessed text.
+type findingCollector struct {
+	v     *assessView
+	text  string
+	block int
+	marks []findingMark
+}
+
+func (fc *findingCollector) add(policy, class, kind, match, action, detail string, detected bool, sp *guardrail.Span) {
+	v := fc.v
+	f := findingView{ID: "f" + strconv.Itoa(len(v.Findings)+1), Policy: policy, Kind: kind, Match: match,
+		Action: action, Detail: detail, Detected: detected, Class: class}
+	switch {
+	case sp == nil:
+		f.Span = "—"
+		v.Unspanned++
+	case sp.Content != fc.block:
+		f.Span = fmt.Sprintf("block %d, bytes %d–%d", sp.Content, sp.Start, sp.End)
+	default:
+		f.Span = fmt.Sprintf("bytes %d–%d", sp.Start, sp.End)
+		if sp.Start >= 0 && sp.Start < sp.End && sp.End <= len(fc.text) {
+			fc.marks = append(fc.marks, findingMark{sp.Start, sp.End, f.ID, policy + ": " + kind, class})
 		}
 	}
-	// Cut the text at every span boundary (moved to rune starts) and mark
-	// each piece with the findings covering it.
+	v.Findings = append(v.Findings, f)
+}
+
+// assessment adds the findings of one assessment, policy by policy.
+func (fc *findingCollector) assessment(a guardrail.Assessment) {
+	if p := a.TopicPolicy; p != nil {
+		for _, f := range p.Topics {
+			fc.add("Denied topic", "topic", f.Name, "", f.Action, joinNonEmpty(scoreText(f.Score), f.Reason), f.Detected, f.Span)
+		}
+	}
+	if p := a.ContentPolicy; p != nil {
+		for _, f := range p.Filters {
+			fc.add("Content filter", "content", string(f.Type), "", f.Action,
+				joinNonEmpty("confidence "+string(f.Confidence), "filter strength "+string(f.FilterStrength), scoreText(f.Score), f.Reason), f.Detected, f.Span)
+		}
+	}
+	if p := a.WordPolicy; p != nil {
+		for _, f := range p.CustomWords {
+			fc.add("Word filter", "word", "custom word", f.Match, f.Action, f.Text, f.Detected, f.Span)
+		}
+		for _, f := range p.ManagedWordLists {
+			fc.add("Word filter", "word", "managed list "+f.Type, f.Match, f.Action, f.Text, f.Detected, f.Span)
+		}
+	}
+	if p := a.SensitiveInformationPolicy; p != nil {
+		for _, f := range p.PiiEntities {
+			fc.add("Sensitive information", "pii", string(f.Type), f.Match, f.Action, joinNonEmpty(scoreText(f.Score), f.Reason), f.Detected, f.Span)
+		}
+		for _, f := range p.Regexes {
+			fc.add("Sensitive information", "pii", "regex "+f.Name, f.Match, f.Action, f.Regex, f.Detected, f.Span)
+		}
+	}
+	if p := a.ContextualGroundingPolicy; p != nil {
+		for _, f := range p.Filters {
+			fc.add("Contextual grounding", "grounding", string(f.Type), "", f.Action,
+				joinNonEmpty(fmt.Sprintf("score %.3f against threshold %.3f", f.Score, f.Threshold), f.Reason), f.Detected, nil)
+			fc.v.Unspanned-- // grounding scores the whole text: no span is expected
+		}
+	}
+}
+
+// scoreText shows a finding's score, or nothing for 0.
+func scoreText(s float64) string {
+	if s == 0 {
+		return ""
+	}
+	return "score " + strconv.FormatFloat(s, 'f', 3, 64)
+}
+
+// joinNonEmpty joins the non-empty parts with "; ".
+func joinNonEmpty(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// markedSegments cuts text at every mark boundary (moved to rune starts)
+// and marks each piece with the findings covering it.
+func markedSegments(text string, marks []findingMark) []segment {
+	var segs []segment
 	cuts := map[int]bool{0: true, len(text): true}
 	runeStart := func(i int) int {
 		for i > 0 && i < len(text) && !utf8.RuneStart(text[i]) {
@@ -203,7 +231,7 @@ func assessmentView(res *guardrail.Verdict, text string, block int) assessView {
 		}
 		s.Findings = strings.Join(ids, " ")
 		s.Title = strings.Join(labels, "\n")
-		v.Segments = append(v.Segments, s)
+		segs = append(segs, s)
 	}
-	return v
+	return segs
 }

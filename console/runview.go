@@ -185,196 +185,261 @@ func (c *Console) buildRun(ctx context.Context, s runSnapshot) *runView {
 		end = s.events[len(s.events)-1].time()
 	}
 	v.Duration = end.Sub(s.started)
-	off := func(t time.Time) time.Duration {
-		if t.IsZero() {
-			return 0
-		}
-		return max(t.Sub(s.started), 0)
-	}
-	iters := map[int]*iterView{}
-	iter := func(n int) *iterView {
-		it := iters[n]
-		if it == nil {
-			it = &iterView{N: n, Anchor: "it" + strconv.Itoa(n)}
-			iters[n] = it
-			v.Iterations = append(v.Iterations, it)
-		}
-		return it
-	}
-	// Tool calls by step and call ID (models may reuse call IDs from one
-	// step to the next), for their authorizations and guardrail events.
-	tools := map[string]*toolView{}
-	callKey := func(iter int, id string) string { return strconv.Itoa(iter) + "\x00" + id }
-	toolFor := func(it *iterView, call bedrockkit.ToolCall) *toolView {
-		if t := tools[callKey(it.N, call.ID)]; t != nil && call.ID != "" {
-			return t
-		}
-		t := &toolView{Anchor: fmt.Sprintf("it%d-t%d", it.N, len(it.Tools)+1), Name: c.label(ctx, call.Name),
-			CallID: call.ID, Args: c.field(ctx, prettyJSON(call.Input))}
-		it.Tools = append(it.Tools, t)
-		tools[callKey(it.N, call.ID)] = t
-		return t
-	}
-	var (
-		cost       pricing.Money
-		unpriced   bool
-		lastIter   = 0
-		heldOutput []*stepView // output-stage guardrail events wait for their model call
-		heldTool   = map[string][]*stepView{}
-		n          = 0
-	)
-	step := func(kind, title, class string) *stepView {
-		n++
-		return &stepView{Anchor: "e" + strconv.Itoa(n), Kind: kind, Title: title, Class: class}
-	}
+	b := &runBuilder{c: c, ctx: ctx, started: s.started, v: v, iters: map[int]*iterView{},
+		tools: map[string]*toolView{}, heldTool: map[string][]*stepView{}}
 	if s.resumeOf != "" {
-		v.Prelude = append(v.Prelude, step("resumed", "Resumed the pause of run "+s.resumeOf+": the calls it waited for come first", "pause"))
+		v.Prelude = append(v.Prelude, b.step("resumed", "Resumed the pause of run "+s.resumeOf+": the calls it waited for come first", "pause"))
 	}
 	for _, re := range s.events {
-		switch e := re.ev.(type) {
-		case agent.ModelCalled:
-			it := iter(e.Iteration)
-			lastIter = e.Iteration
-			v.ModelCalls++
-			v.Usage = v.Usage.Add(e.Usage)
-			m := &modelView{Anchor: it.Anchor + "-m", Model: c.label(ctx, e.Model), StopReason: string(e.StopReason),
-				Offset: off(e.Start), Duration: e.Duration, Usage: e.Usage, Err: c.errText(ctx, e.Err), Guardrails: heldOutput}
-			heldOutput = nil
-			money, why := c.cost(e.Model, e.Usage)
-			if why != "" {
-				m.Cost = why
-				unpriced = unpriced || why == "unpriced"
-			} else {
-				m.Cost = money.String()
-				cost += money
-			}
-			if e.Message != nil {
-				var text, reasoning strings.Builder
-				for _, p := range e.Message.Parts {
-					switch p := p.(type) {
-					case bedrockkit.Text:
-						text.WriteString(p.Text)
-					case bedrockkit.CitedText:
-						text.WriteString(p.Text)
-					case bedrockkit.Reasoning:
-						reasoning.WriteString(p.Text)
-					case bedrockkit.ToolCall:
-						m.Calls = append(m.Calls, c.label(ctx, p.Name))
-					}
-				}
-				m.Text = c.field(ctx, text.String())
-				m.Reasoning = c.field(ctx, reasoning.String())
-			}
-			it.Model = m
-		case agent.ToolAuthorized:
-			it := iter(e.Iteration)
-			t := toolFor(it, e.Call)
-			a := &authView{Allowed: e.Decision.Allowed, Reason: c.field(ctx, e.Decision.Reason).Text, Err: c.errText(ctx, e.Err)}
-			for _, p := range e.Decision.Policies {
-				a.Policies = append(a.Policies, c.label(ctx, p))
-			}
-			for _, p := range e.Decision.Errors {
-				a.Errors = append(a.Errors, c.label(ctx, p))
-			}
-			t.Auth = a
-		case agent.ToolCalled:
-			it := iter(e.Iteration)
-			v.ToolCalls++
-			t := toolFor(it, e.Call)
-			t.Result = c.field(ctx, partsText(e.Result.Parts))
-			t.Key = e.IdempotencyKey
-			t.Ran = !e.Start.IsZero()
-			t.start = e.Start
-			t.Offset, t.Duration = off(e.Start), e.Duration
-			t.Status, t.StatusClass = toolStatus(e, t.Auth)
-			k := callKey(e.Iteration, e.Call.ID)
-			t.Guardrails = append(t.Guardrails, heldTool[k]...)
-			delete(heldTool, k)
-		case agent.GuardrailIntervened:
-			v.Guardrails++
-			sv := step("guardrail", "Guardrail "+verdictWord(e.Verdict)+" the "+strings.ReplaceAll(string(e.Stage), "_", " "), "guard")
-			sv.Body = c.field(ctx, e.Verdict.Detail)
-			if e.Verdict.Text != "" {
-				sv.Items = append(sv.Items, "replaced by: "+c.field(ctx, e.Verdict.Text).Text)
-			}
-			if e.Verdict.Message != "" {
-				sv.Items = append(sv.Items, "message: "+c.field(ctx, e.Verdict.Message).Text)
-			}
-			// A tool stage's event comes after its step's model call and
-			// before the tool's own event.
-			k := callKey(lastIter, e.CallID)
-			switch {
-			case e.CallID != "" && tools[k] != nil:
-				tools[k].Guardrails = append(tools[k].Guardrails, sv)
-			case e.CallID != "":
-				heldTool[k] = append(heldTool[k], sv)
-			case e.Stage == agent.StageInput && lastIter == 0:
-				v.Prelude = append(v.Prelude, sv)
-			default:
-				heldOutput = append(heldOutput, sv)
-			}
-		case agent.Observation:
-			// The tool events already show every result.
-		case agent.OutputRetry:
-			sv := step("output-retry", fmt.Sprintf("Structured answer retried (attempt %d)", e.Attempt), "warn")
-			sv.Body = c.field(ctx, errString(e.Err))
-			iter(e.Iteration).Notes = append(iter(e.Iteration).Notes, sv)
-		case agent.OutputValue:
-			sv := step("output", "Structured answer", "ok")
-			sv.Body = c.field(ctx, prettyJSON(e.Value))
+		b.event(re.ev)
+	}
+	b.finish()
+	return v
+}
+
+// runBuilder lays a run's events out as a runView, step by step.
+type runBuilder struct {
+	c       *Console
+	ctx     context.Context
+	started time.Time
+	v       *runView
+	iters   map[int]*iterView
+	// Tool calls by step and call ID (models may reuse call IDs from one
+	// step to the next), for their authorizations and guardrail events.
+	tools      map[string]*toolView
+	cost       pricing.Money
+	unpriced   bool
+	lastIter   int
+	heldOutput []*stepView // output-stage guardrail events wait for their model call
+	heldTool   map[string][]*stepView
+	n          int
+}
+
+// off is t's offset from the run's start.
+func (b *runBuilder) off(t time.Time) time.Duration {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.Sub(b.started), 0)
+}
+
+// iter returns step n's view, adding it on first use.
+func (b *runBuilder) iter(n int) *iterView {
+	it := b.iters[n]
+	if it == nil {
+		it = &iterView{N: n, Anchor: "it" + strconv.Itoa(n)}
+		b.iters[n] = it
+		b.v.Iterations = append(b.v.Iterations, it)
+	}
+	return it
+}
+
+func callKey(iter int, id string) string { return strconv.Itoa(iter) + "\x00" + id }
+
+// toolFor returns the view of call in step it, adding it on first use.
+func (b *runBuilder) toolFor(it *iterView, call bedrockkit.ToolCall) *toolView {
+	if t := b.tools[callKey(it.N, call.ID)]; t != nil && call.ID != "" {
+		return t
+	}
+	t := &toolView{Anchor: fmt.Sprintf("it%d-t%d", it.N, len(it.Tools)+1), Name: b.c.label(b.ctx, call.Name),
+		CallID: call.ID, Args: b.c.field(b.ctx, prettyJSON(call.Input))}
+	it.Tools = append(it.Tools, t)
+	b.tools[callKey(it.N, call.ID)] = t
+	return t
+}
+
+// step returns a new numbered step.
+func (b *runBuilder) step(kind, title, class string) *stepView {
+	b.n++
+	return &stepView{Anchor: "e" + strconv.Itoa(b.n), Kind: kind, Title: title, Class: class}
+}
+
+// event places one run event.
+func (b *runBuilder) event(ev agent.RunEvent) {
+	c, ctx, v := b.c, b.ctx, b.v
+	switch e := ev.(type) {
+	case agent.ModelCalled:
+		b.modelCalled(e)
+	case agent.ToolAuthorized:
+		b.toolAuthorized(e)
+	case agent.ToolCalled:
+		b.toolCalled(e)
+	case agent.GuardrailIntervened:
+		b.guardrail(e)
+	case agent.Observation:
+		// The tool events already show every result.
+	case agent.OutputRetry:
+		sv := b.step("output-retry", fmt.Sprintf("Structured answer retried (attempt %d)", e.Attempt), "warn")
+		sv.Body = c.field(ctx, errString(e.Err))
+		b.iter(e.Iteration).Notes = append(b.iter(e.Iteration).Notes, sv)
+	case agent.OutputValue:
+		sv := b.step("output", "Structured answer", "ok")
+		sv.Body = c.field(ctx, prettyJSON(e.Value))
+		v.Epilogue = append(v.Epilogue, sv)
+	case agent.Summarized:
+		sv := b.step("summarized", fmt.Sprintf("History summarized (%d messages, %d tokens)", e.Messages, e.Usage.Total()), "info")
+		v.Usage = v.Usage.Add(e.Usage)
+		if b.lastIter == 0 {
+			v.Prelude = append(v.Prelude, sv)
+		} else {
 			v.Epilogue = append(v.Epilogue, sv)
-		case agent.Summarized:
-			sv := step("summarized", fmt.Sprintf("History summarized (%d messages, %d tokens)", e.Messages, e.Usage.Total()), "info")
-			v.Usage = v.Usage.Add(e.Usage)
-			if lastIter == 0 {
-				v.Prelude = append(v.Prelude, sv)
-			} else {
-				v.Epilogue = append(v.Epilogue, sv)
-			}
-		case agent.Paused:
-			sv := step("paused", "Paused: waiting for the caller", "pause")
-			if e.Pending != nil {
-				sv.Title = fmt.Sprintf("Paused: %d call(s) wait for the caller", len(e.Pending.Calls))
-				for _, pc := range e.Pending.Calls {
-					sv.Items = append(sv.Items, fmt.Sprintf("%s %s(%s)", pc.Kind, c.label(ctx, pc.Call.Name), c.field(ctx, string(pc.Call.Input)).Text))
-				}
-				if !e.Pending.ExpiresAt.IsZero() {
-					sv.Items = append(sv.Items, "expires "+e.Pending.ExpiresAt.Format(time.RFC3339))
-				}
-			}
-			v.Epilogue = append(v.Epilogue, sv)
-		case agent.Failure:
-			sv := step("failure", "Failed", "error")
-			sv.Body = c.field(ctx, errString(e.Err))
-			var ge *agent.GuardrailError
-			if errors.As(e.Err, &ge) {
-				sv.Title = "Stopped by the guardrail (" + strings.ReplaceAll(string(ge.Stage), "_", " ") + ")"
-			}
-			v.Epilogue = append(v.Epilogue, sv)
-		case agent.Finished:
-			sv := step("finished", "Finished", "ok")
-			if e.Result != nil {
-				sv.Title = fmt.Sprintf("Finished after %d model call(s): %s", e.Result.Iterations, e.Result.StopReason)
-				sv.Body = c.field(ctx, e.Result.Output)
-			}
-			v.Epilogue = append(v.Epilogue, sv)
-		default:
-			// An event type this console does not know (a newer agent
-			// package): shown with its type name and fields.
-			sv := step("unknown", fmt.Sprintf("%T", re.ev), "info")
-			sv.Body = c.field(ctx, describeUnknown(re.ev))
-			if lastIter > 0 {
-				iter(lastIter).Notes = append(iter(lastIter).Notes, sv)
-			} else {
-				v.Prelude = append(v.Prelude, sv)
+		}
+	case agent.Paused:
+		v.Epilogue = append(v.Epilogue, b.paused(e))
+	case agent.Failure:
+		sv := b.step("failure", "Failed", "error")
+		sv.Body = c.field(ctx, errString(e.Err))
+		var ge *agent.GuardrailError
+		if errors.As(e.Err, &ge) {
+			sv.Title = "Stopped by the guardrail (" + strings.ReplaceAll(string(ge.Stage), "_", " ") + ")"
+		}
+		v.Epilogue = append(v.Epilogue, sv)
+	case agent.Finished:
+		sv := b.step("finished", "Finished", "ok")
+		if e.Result != nil {
+			sv.Title = fmt.Sprintf("Finished after %d model call(s): %s", e.Result.Iterations, e.Result.StopReason)
+			sv.Body = c.field(ctx, e.Result.Output)
+		}
+		v.Epilogue = append(v.Epilogue, sv)
+	default:
+		b.unknown(ev)
+	}
+}
+
+// modelCalled adds a model call to its step, with its cost and the
+// output-stage guardrail events held for it.
+func (b *runBuilder) modelCalled(e agent.ModelCalled) {
+	c, ctx, v := b.c, b.ctx, b.v
+	it := b.iter(e.Iteration)
+	b.lastIter = e.Iteration
+	v.ModelCalls++
+	v.Usage = v.Usage.Add(e.Usage)
+	m := &modelView{Anchor: it.Anchor + "-m", Model: c.label(ctx, e.Model), StopReason: string(e.StopReason),
+		Offset: b.off(e.Start), Duration: e.Duration, Usage: e.Usage, Err: c.errText(ctx, e.Err), Guardrails: b.heldOutput}
+	b.heldOutput = nil
+	money, why := c.cost(e.Model, e.Usage)
+	if why != "" {
+		m.Cost = why
+		b.unpriced = b.unpriced || why == "unpriced"
+	} else {
+		m.Cost = money.String()
+		b.cost += money
+	}
+	if e.Message != nil {
+		var text, reasoning strings.Builder
+		for _, p := range e.Message.Parts {
+			switch p := p.(type) {
+			case bedrockkit.Text:
+				text.WriteString(p.Text)
+			case bedrockkit.CitedText:
+				text.WriteString(p.Text)
+			case bedrockkit.Reasoning:
+				reasoning.WriteString(p.Text)
+			case bedrockkit.ToolCall:
+				m.Calls = append(m.Calls, c.label(ctx, p.Name))
 			}
 		}
+		m.Text = c.field(ctx, text.String())
+		m.Reasoning = c.field(ctx, reasoning.String())
 	}
-	for _, id := range slices.Sorted(maps.Keys(heldTool)) { // guardrail events of calls never reported
-		v.Epilogue = append(v.Epilogue, heldTool[id]...)
+	it.Model = m
+}
+
+// toolAuthorized attaches an authorization decision to its tool call.
+func (b *runBuilder) toolAuthorized(e agent.ToolAuthorized) {
+	c, ctx := b.c, b.ctx
+	t := b.toolFor(b.iter(e.Iteration), e.Call)
+	a := &authView{Allowed: e.Decision.Allowed, Reason: c.field(ctx, e.Decision.Reason).Text, Err: c.errText(ctx, e.Err)}
+	for _, p := range e.Decision.Policies {
+		a.Policies = append(a.Policies, c.label(ctx, p))
 	}
-	if len(heldOutput) > 0 {
-		v.Epilogue = append(v.Epilogue, heldOutput...)
+	for _, p := range e.Decision.Errors {
+		a.Errors = append(a.Errors, c.label(ctx, p))
+	}
+	t.Auth = a
+}
+
+// toolCalled fills in a tool call's result, with the guardrail events held
+// for it.
+func (b *runBuilder) toolCalled(e agent.ToolCalled) {
+	b.v.ToolCalls++
+	t := b.toolFor(b.iter(e.Iteration), e.Call)
+	t.Result = b.c.field(b.ctx, partsText(e.Result.Parts))
+	t.Key = e.IdempotencyKey
+	t.Ran = !e.Start.IsZero()
+	t.start = e.Start
+	t.Offset, t.Duration = b.off(e.Start), e.Duration
+	t.Status, t.StatusClass = toolStatus(e, t.Auth)
+	k := callKey(e.Iteration, e.Call.ID)
+	t.Guardrails = append(t.Guardrails, b.heldTool[k]...)
+	delete(b.heldTool, k)
+}
+
+// guardrail places a guardrail intervention: on its tool call, held for a
+// tool or model call still to come, or in the prelude.
+func (b *runBuilder) guardrail(e agent.GuardrailIntervened) {
+	c, ctx, v := b.c, b.ctx, b.v
+	v.Guardrails++
+	sv := b.step("guardrail", "Guardrail "+verdictWord(e.Verdict)+" the "+strings.ReplaceAll(string(e.Stage), "_", " "), "guard")
+	sv.Body = c.field(ctx, e.Verdict.Detail)
+	if e.Verdict.Text != "" {
+		sv.Items = append(sv.Items, "replaced by: "+c.field(ctx, e.Verdict.Text).Text)
+	}
+	if e.Verdict.Message != "" {
+		sv.Items = append(sv.Items, "message: "+c.field(ctx, e.Verdict.Message).Text)
+	}
+	// A tool stage's event comes after its step's model call and
+	// before the tool's own event.
+	k := callKey(b.lastIter, e.CallID)
+	switch {
+	case e.CallID != "" && b.tools[k] != nil:
+		b.tools[k].Guardrails = append(b.tools[k].Guardrails, sv)
+	case e.CallID != "":
+		b.heldTool[k] = append(b.heldTool[k], sv)
+	case e.Stage == agent.StageInput && b.lastIter == 0:
+		v.Prelude = append(v.Prelude, sv)
+	default:
+		b.heldOutput = append(b.heldOutput, sv)
+	}
+}
+
+// paused is the step of a pause, with the calls it waits for.
+func (b *runBuilder) paused(e agent.Paused) *stepView {
+	c, ctx := b.c, b.ctx
+	sv := b.step("paused", "Paused: waiting for the caller", "pause")
+	if e.Pending != nil {
+		sv.Title = fmt.Sprintf("Paused: %d call(s) wait for the caller", len(e.Pending.Calls))
+		for _, pc := range e.Pending.Calls {
+			sv.Items = append(sv.Items, fmt.Sprintf("%s %s(%s)", pc.Kind, c.label(ctx, pc.Call.Name), c.field(ctx, string(pc.Call.Input)).Text))
+		}
+		if !e.Pending.ExpiresAt.IsZero() {
+			sv.Items = append(sv.Items, "expires "+e.Pending.ExpiresAt.Format(time.RFC3339))
+		}
+	}
+	return sv
+}
+
+// unknown shows an event type this console does not know (a newer agent
+// package) with its type name and fields.
+func (b *runBuilder) unknown(ev agent.RunEvent) {
+	sv := b.step("unknown", fmt.Sprintf("%T", ev), "info")
+	sv.Body = b.c.field(b.ctx, describeUnknown(ev))
+	if b.lastIter > 0 {
+		b.iter(b.lastIter).Notes = append(b.iter(b.lastIter).Notes, sv)
+	} else {
+		b.v.Prelude = append(b.v.Prelude, sv)
+	}
+}
+
+// finish places the guardrail events still held, orders the steps, marks
+// parallel tool calls and totals the cost.
+func (b *runBuilder) finish() {
+	v := b.v
+	for _, id := range slices.Sorted(maps.Keys(b.heldTool)) { // guardrail events of calls never reported
+		v.Epilogue = append(v.Epilogue, b.heldTool[id]...)
+	}
+	if len(b.heldOutput) > 0 {
+		v.Epilogue = append(v.Epilogue, b.heldOutput...)
 	}
 	sort.SliceStable(v.Iterations, func(i, j int) bool { return v.Iterations[i].N < v.Iterations[j].N })
 	for _, it := range v.Iterations {
@@ -387,12 +452,11 @@ func (c *Console) buildRun(ctx context.Context, s runSnapshot) *runView {
 		it.Parallel = len(it.Tools) > 1
 		it.Overlap = ran > 1 && overlapping(it.Tools)
 	}
-	v.Cost = cost.String()
-	if unpriced {
+	v.Cost = b.cost.String()
+	if b.unpriced {
 		v.Cost += " (some calls unpriced)"
 	}
 	v.Gantt = runGantt(v)
-	return v
 }
 
 // overlapping reports whether two of the tools' runs overlapped in time.

@@ -191,19 +191,11 @@ func fingerprint(c Case) string {
 func (r *runner) run(ctx context.Context) (*Report, error) {
 	rep := &Report{Name: r.opts.Name, Started: time.Now()}
 	if r.opts.Progress != "" {
-		p, recorded, err := openProgress(r.opts.Progress, r.configKey())
+		p, err := r.resume()
 		if err != nil {
 			return nil, err
 		}
 		defer p.close()
-		r.prog = p
-		for _, c := range r.cases {
-			if rec, ok := recorded[c.ID]; ok && rec.Fingerprint == fingerprint(c) {
-				res := rec.Result
-				res.Resumed = true
-				r.done[c.ID] = res
-			}
-		}
 	}
 	var todo []int
 	for i, c := range r.cases {
@@ -214,13 +206,8 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	est, unpriced := r.estimate(todo)
 	rep.Cost.Estimated = est
 	rep.Cost.EstimateUnpriced = unpriced
-	if r.opts.Budget > 0 {
-		if len(unpriced) > 0 {
-			return nil, fmt.Errorf("eval: cannot hold the run to its budget: the catalog has no price for %s; add rows with pricing.Catalog.Override: %w", strings.Join(unpriced, ", "), bedrockkit.ErrBudgetExceeded)
-		}
-		if est > r.opts.Budget {
-			return nil, fmt.Errorf("eval: the run of %d cases is estimated at up to %s, over its budget of %s; raise Options.Budget or run fewer cases: %w", len(todo), est, r.opts.Budget, bedrockkit.ErrBudgetExceeded)
-		}
+	if err := r.checkEstimate(len(todo), est, unpriced); err != nil {
+		return nil, err
 	}
 
 	results := make([]*CaseResult, len(r.cases))
@@ -229,43 +216,7 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 			results[i] = &res
 		}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.opts.Concurrency)
-	var stopErr error
-	for _, i := range todo {
-		if gctx.Err() != nil {
-			break
-		}
-		if r.opts.Budget > 0 {
-			r.mu.Lock()
-			over := r.metered >= r.opts.Budget
-			r.mu.Unlock()
-			if over {
-				stopErr = fmt.Errorf("eval: the metered cost reached the budget of %s; %d cases were not started: %w", r.opts.Budget, countNil(results), bedrockkit.ErrBudgetExceeded)
-				break
-			}
-		}
-		g.Go(func() error {
-			res, finished := r.runCase(gctx, r.cases[i])
-			if !finished {
-				return nil
-			}
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			results[i] = &res
-			r.metered += res.Cost
-			if res.Error == "" && r.prog != nil {
-				if err := r.prog.record(r.cases[i].ID, fingerprint(r.cases[i]), res); err != nil {
-					return err
-				}
-			}
-			if r.opts.OnCase != nil {
-				r.opts.OnCase(res)
-			}
-			return nil
-		})
-	}
-	werr := g.Wait()
+	werr, stopErr := r.runCases(ctx, todo, results)
 	if r.prog != nil {
 		if err := r.prog.close(); err != nil && werr == nil {
 			werr = err
@@ -286,6 +237,87 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		return rep, ctx.Err()
 	}
 	return rep, stopErr
+}
+
+// resume opens the progress file and takes the results it recorded for
+// unchanged cases as done.
+func (r *runner) resume() (*progress, error) {
+	p, recorded, err := openProgress(r.opts.Progress, r.configKey())
+	if err != nil {
+		return nil, err
+	}
+	r.prog = p
+	for _, c := range r.cases {
+		if rec, ok := recorded[c.ID]; ok && rec.Fingerprint == fingerprint(c) {
+			res := rec.Result
+			res.Resumed = true
+			r.done[c.ID] = res
+		}
+	}
+	return p, nil
+}
+
+// checkEstimate refuses a run of n cases whose estimated cost est is over
+// the budget or, with a budget, could not be priced.
+func (r *runner) checkEstimate(n int, est pricing.Money, unpriced []string) error {
+	if r.opts.Budget <= 0 {
+		return nil
+	}
+	if len(unpriced) > 0 {
+		return fmt.Errorf("eval: cannot hold the run to its budget: the catalog has no price for %s; add rows with pricing.Catalog.Override: %w", strings.Join(unpriced, ", "), bedrockkit.ErrBudgetExceeded)
+	}
+	if est > r.opts.Budget {
+		return fmt.Errorf("eval: the run of %d cases is estimated at up to %s, over its budget of %s; raise Options.Budget or run fewer cases: %w", n, est, r.opts.Budget, bedrockkit.ErrBudgetExceeded)
+	}
+	return nil
+}
+
+// runCases runs the todo cases, Concurrency at a time, into results; it
+// stops starting cases when ctx ends or the metered cost reaches the
+// budget (stopErr). werr is the first error recording a result.
+func (r *runner) runCases(ctx context.Context, todo []int, results []*CaseResult) (werr, stopErr error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Concurrency)
+	for _, i := range todo {
+		if gctx.Err() != nil {
+			break
+		}
+		if r.opts.Budget > 0 {
+			r.mu.Lock()
+			over := r.metered >= r.opts.Budget
+			r.mu.Unlock()
+			if over {
+				stopErr = fmt.Errorf("eval: the metered cost reached the budget of %s; %d cases were not started: %w", r.opts.Budget, countNil(results), bedrockkit.ErrBudgetExceeded)
+				break
+			}
+		}
+		g.Go(func() error {
+			res, finished := r.runCase(gctx, r.cases[i])
+			if !finished {
+				return nil
+			}
+			return r.finishCase(i, res, results)
+		})
+	}
+	return g.Wait(), stopErr
+}
+
+// finishCase records case i's result: in results, the metered cost, the
+// progress file and OnCase.
+func (r *runner) finishCase(i int, res CaseResult, results []*CaseResult) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	results[i] = &res
+	r.metered += res.Cost
+	if res.Error == "" && r.prog != nil {
+		if err := r.prog.record(r.cases[i].ID, fingerprint(r.cases[i]), res); err != nil {
+			return err
+		}
+	}
+	if r.opts.OnCase != nil {
+		r.opts.OnCase(res)
+	}
+	return nil
 }
 
 func countNil(rs []*CaseResult) int {

@@ -129,6 +129,28 @@ type finding struct {
 	mask       string // replacement for ANONYMIZE
 }
 
+// assessRun gathers one Assess call's findings across the guarded blocks.
+type assessRun struct {
+	a       Assessment
+	fs      []finding
+	blocked bool
+}
+
+// note records that a finding took act.
+func (r *assessRun) note(act Action) {
+	if act == ActionBlock {
+		r.blocked = true
+	}
+}
+
+// sensitive returns the sensitive-information assessment, creating it.
+func (r *assessRun) sensitive() *SensitiveAssessment {
+	if r.a.SensitiveInformationPolicy == nil {
+		r.a.SensitiveInformationPolicy = &SensitiveAssessment{}
+	}
+	return r.a.SensitiveInformationPolicy
+}
+
 // Assess evaluates content against the policy. Blocks qualified
 // grounding_source or query are context for the grounding check; if any block
 // is qualified guard_content only those are assessed, otherwise every
@@ -141,14 +163,7 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 		return nil, err
 	}
 	guarded := guardedBlocks(content)
-	var a Assessment
-	var fs []finding
-	blocked := false
-	note := func(act Action) {
-		if act == ActionBlock {
-			blocked = true
-		}
-	}
+	var r assessRun
 	for _, bi := range guarded {
 		text := content[bi].Text
 		if text == "" {
@@ -157,162 +172,198 @@ func (l *Local) Assess(ctx context.Context, source Source, content ...Content) (
 		folded := normalize.Full(text)
 		v := &blockView{raw: text, folded: folded.String()}
 		defer v.release()
-		// Sensitive information.
-		if l.piiDet != nil {
-			ents, err := l.piiDet.Detect(ctx, text)
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range ents {
-				typ, act, ok := l.piiAction(source, e)
-				if !ok {
-					continue
-				}
-				if a.SensitiveInformationPolicy == nil {
-					a.SensitiveInformationPolicy = &SensitiveAssessment{}
-				}
-				reason := e.Reason
-				if typ != PIIType(e.Type) {
-					reason += "; also fits " + string(typ) + ", whose action is stricter"
-				}
-				a.SensitiveInformationPolicy.PiiEntities = append(a.SensitiveInformationPolicy.PiiEntities, PIIFinding{
-					Type: typ, Match: text[e.Start:e.End], Action: reportAction(act), Detected: true,
-					Score: e.Score, Reason: reason, Span: &Span{bi, e.Start, e.End},
-				})
-				note(act)
-				fs = append(fs, finding{bi, e.Start, e.End, act, typ.Tag()})
-			}
-		}
-		if err := ctx.Err(); err != nil {
+		if err := l.assessBlock(ctx, source, bi, v, folded, &r); err != nil {
 			return nil, err
 		}
-		for ri, re := range l.regexes {
-			cfg := l.p.SensitiveInformationPolicyConfig.RegexesConfig[ri]
-			if !cfg.enabled(source) {
+	}
+	if err := l.assessGrounding(ctx, content, guarded, &r); err != nil {
+		return nil, err
+	}
+	return l.verdict(source, content, guarded, &r), nil
+}
+
+// assessBlock runs the per-block policies (sensitive information, regexes,
+// words, content filters, denied topics) over guarded block bi.
+func (l *Local) assessBlock(ctx context.Context, source Source, bi int, v *blockView, folded *normalize.Text, r *assessRun) error {
+	if l.piiDet != nil {
+		if err := l.assessPII(ctx, source, bi, v.raw, r); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.assessRegexes(source, bi, v.raw, r)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if l.wordMatch != nil {
+		l.assessWords(source, bi, v, folded, r)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c := l.p.ContentPolicyConfig; c != nil {
+		cf, err := l.contentFindings(ctx, source, v, c)
+		if err != nil {
+			return err
+		}
+		for _, f := range cf {
+			if r.a.ContentPolicy == nil {
+				r.a.ContentPolicy = &ContentAssessment{}
+			}
+			f.Span = &Span{bi, 0, len(v.raw)}
+			r.a.ContentPolicy.Filters = append(r.a.ContentPolicy.Filters, f)
+			if f.Action == actBlocked {
+				r.blocked = true
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c := l.p.TopicPolicyConfig; c != nil {
+		tf, err := l.topicFindings(ctx, source, v, c)
+		if err != nil {
+			return err
+		}
+		for _, f := range tf {
+			if r.a.TopicPolicy == nil {
+				r.a.TopicPolicy = &TopicAssessment{}
+			}
+			f.Span = &Span{bi, 0, len(v.raw)}
+			r.a.TopicPolicy.Topics = append(r.a.TopicPolicy.Topics, f)
+			if f.Action == actBlocked {
+				r.blocked = true
+			}
+		}
+	}
+	return nil
+}
+
+// assessPII records the PII entities of block bi that the policy enables.
+func (l *Local) assessPII(ctx context.Context, source Source, bi int, text string, r *assessRun) error {
+	ents, err := l.piiDet.Detect(ctx, text)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		typ, act, ok := l.piiAction(source, e)
+		if !ok {
+			continue
+		}
+		reason := e.Reason
+		if typ != PIIType(e.Type) {
+			reason += "; also fits " + string(typ) + ", whose action is stricter"
+		}
+		s := r.sensitive()
+		s.PiiEntities = append(s.PiiEntities, PIIFinding{
+			Type: typ, Match: text[e.Start:e.End], Action: reportAction(act), Detected: true,
+			Score: e.Score, Reason: reason, Span: &Span{bi, e.Start, e.End},
+		})
+		r.note(act)
+		r.fs = append(r.fs, finding{bi, e.Start, e.End, act, typ.Tag()})
+	}
+	return nil
+}
+
+// assessRegexes records the non-empty matches of the enabled custom regexes
+// in block bi.
+func (l *Local) assessRegexes(source Source, bi int, text string, r *assessRun) {
+	for ri, re := range l.regexes {
+		cfg := l.p.SensitiveInformationPolicyConfig.RegexesConfig[ri]
+		if !cfg.enabled(source) {
+			continue
+		}
+		act := cfg.action(source, cfg.Action)
+		for _, m := range re.FindAllStringIndex(text, -1) {
+			if m[0] == m[1] {
 				continue
 			}
-			act := cfg.action(source, cfg.Action)
-			for _, m := range re.FindAllStringIndex(text, -1) {
-				if m[0] == m[1] {
-					continue
-				}
-				if a.SensitiveInformationPolicy == nil {
-					a.SensitiveInformationPolicy = &SensitiveAssessment{}
-				}
-				a.SensitiveInformationPolicy.Regexes = append(a.SensitiveInformationPolicy.Regexes, RegexFinding{
-					Name: cfg.Name, Regex: cfg.Pattern, Match: text[m[0]:m[1]], Action: reportAction(act), Detected: true,
-					Span: &Span{bi, m[0], m[1]},
-				})
-				note(act)
-				fs = append(fs, finding{bi, m[0], m[1], act, "{" + cfg.Name + "}"})
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		// Word filters.
-		if l.wordMatch != nil {
-			s := v.folded
-			l.wordMatch.FindAll(s, l.wordPats, func(m ahocorasick.Match) {
-				if !wordBoundary(s, m.Start, m.End) {
-					return
-				}
-				w := l.words[m.Pattern]
-				if !w.dir.enabled(source) {
-					return
-				}
-				act := w.dir.action(source, ActionBlock)
-				os, oe := folded.Span(m.Start, m.End)
-				f := WordFinding{Match: w.text, Action: reportAction(act), Detected: true, Text: text[os:oe], Span: &Span{bi, os, oe}}
-				if a.WordPolicy == nil {
-					a.WordPolicy = &WordAssessment{}
-				}
-				if w.managed {
-					f.Type = string(ManagedProfanity)
-					a.WordPolicy.ManagedWordLists = append(a.WordPolicy.ManagedWordLists, f)
-				} else {
-					a.WordPolicy.CustomWords = append(a.WordPolicy.CustomWords, f)
-				}
-				note(act)
+			s := r.sensitive()
+			s.Regexes = append(s.Regexes, RegexFinding{
+				Name: cfg.Name, Regex: cfg.Pattern, Match: text[m[0]:m[1]], Action: reportAction(act), Detected: true,
+				Span: &Span{bi, m[0], m[1]},
 			})
+			r.note(act)
+			r.fs = append(r.fs, finding{bi, m[0], m[1], act, "{" + cfg.Name + "}"})
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	}
+}
+
+// assessWords records the custom and managed words found, on word
+// boundaries, in the folded text of block bi.
+func (l *Local) assessWords(source Source, bi int, v *blockView, folded *normalize.Text, r *assessRun) {
+	s := v.folded
+	l.wordMatch.FindAll(s, l.wordPats, func(m ahocorasick.Match) {
+		if !wordBoundary(s, m.Start, m.End) {
+			return
 		}
-		// Content filters.
-		if c := l.p.ContentPolicyConfig; c != nil {
-			cf, err := l.contentFindings(ctx, source, v, c)
-			if err != nil {
-				return nil, err
-			}
-			for _, f := range cf {
-				if a.ContentPolicy == nil {
-					a.ContentPolicy = &ContentAssessment{}
-				}
-				f.Span = &Span{bi, 0, len(text)}
-				a.ContentPolicy.Filters = append(a.ContentPolicy.Filters, f)
-				if f.Action == actBlocked {
-					blocked = true
-				}
-			}
+		w := l.words[m.Pattern]
+		if !w.dir.enabled(source) {
+			return
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		act := w.dir.action(source, ActionBlock)
+		os, oe := folded.Span(m.Start, m.End)
+		f := WordFinding{Match: w.text, Action: reportAction(act), Detected: true, Text: v.raw[os:oe], Span: &Span{bi, os, oe}}
+		if r.a.WordPolicy == nil {
+			r.a.WordPolicy = &WordAssessment{}
 		}
-		// Denied topics.
-		if c := l.p.TopicPolicyConfig; c != nil {
-			tf, err := l.topicFindings(ctx, source, v, c)
-			if err != nil {
-				return nil, err
-			}
-			for _, f := range tf {
-				if a.TopicPolicy == nil {
-					a.TopicPolicy = &TopicAssessment{}
-				}
-				f.Span = &Span{bi, 0, len(text)}
-				a.TopicPolicy.Topics = append(a.TopicPolicy.Topics, f)
-				if f.Action == actBlocked {
-					blocked = true
-				}
+		if w.managed {
+			f.Type = string(ManagedProfanity)
+			r.a.WordPolicy.ManagedWordLists = append(r.a.WordPolicy.ManagedWordLists, f)
+		} else {
+			r.a.WordPolicy.CustomWords = append(r.a.WordPolicy.CustomWords, f)
+		}
+		r.note(act)
+	})
+}
+
+// assessGrounding runs the contextual grounding check over all of content.
+func (l *Local) assessGrounding(ctx context.Context, content []Content, guarded []int, r *assessRun) error {
+	c := l.p.ContextualGroundingPolicyConfig
+	if c == nil {
+		return nil
+	}
+	gf, err := l.groundingFindings(ctx, content, guarded, c)
+	if err != nil {
+		return err
+	}
+	if len(gf) > 0 {
+		r.a.ContextualGroundingPolicy = &GroundingAssessment{Filters: gf}
+		for _, f := range gf {
+			if f.Action == actBlocked {
+				r.blocked = true
 			}
 		}
 	}
-	// Contextual grounding.
-	if c := l.p.ContextualGroundingPolicyConfig; c != nil {
-		gf, err := l.groundingFindings(ctx, content, guarded, c)
-		if err != nil {
-			return nil, err
-		}
-		if len(gf) > 0 {
-			a.ContextualGroundingPolicy = &GroundingAssessment{Filters: gf}
-			for _, f := range gf {
-				if f.Action == actBlocked {
-					blocked = true
-				}
-			}
-		}
-	}
-	res := &Verdict{Action: OutcomeNone, Outputs: []Output{}, Assessments: []Assessment{a}}
-	if blocked {
+	return nil
+}
+
+// verdict turns the findings into the outcome: the blocked message, the
+// masked guarded blocks, or no intervention.
+func (l *Local) verdict(source Source, content []Content, guarded []int, r *assessRun) *Verdict {
+	res := &Verdict{Action: OutcomeNone, Outputs: []Output{}, Assessments: []Assessment{r.a}}
+	if r.blocked {
 		res.Action, res.Blocked = OutcomeIntervened, true
 		msg := l.p.BlockedInputMessaging
 		if source == SourceOutput {
 			msg = l.p.BlockedOutputsMessaging
 		}
 		res.Outputs = []Output{{Text: msg}}
-		return res, nil
+		return res
 	}
 	anon := false
-	for _, f := range fs {
+	for _, f := range r.fs {
 		anon = anon || f.action == ActionAnonymize
 	}
 	if anon {
 		res.Action = OutcomeIntervened
 		for _, bi := range guarded {
-			res.Outputs = append(res.Outputs, Output{Text: mask(content[bi].Text, bi, fs)})
+			res.Outputs = append(res.Outputs, Output{Text: mask(content[bi].Text, bi, r.fs)})
 		}
 	}
-	return res, nil
+	return res
 }
 
 // actionRank orders actions by strictness.
@@ -483,97 +534,17 @@ func (v *blockView) release() {
 
 func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView, c *ContentPolicyConfig) ([]ContentFinding, error) {
 	var out []ContentFinding
-	folded, raw := v.folded, v.raw
-	features := v.features
 	for _, f := range c.FiltersConfig {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if !f.enabled(source) {
+		strength, ok := filterStrength(f, source)
+		if !ok {
 			continue
 		}
-		strength := f.InputStrength
-		if source == SourceOutput {
-			strength = f.OutputStrength
-		}
-		if strength == StrengthNone || strength == "" {
-			continue
-		}
-		if f.Type == FilterPromptAttack && source != SourceInput {
-			continue
-		}
-		words := v.words()
-		var p float64
-		var conf Strength
-		reason := ""
-		switch f.Type {
-		case FilterPromptAttack:
-			m := classify.PromptAttack()
-			p = classify.AttackProb(m, features(), folded)
-			conf = confidence(p, float64(m.Low), float64(m.Medium), float64(m.High))
-			reason = fmt.Sprintf("classifier p=%.2f", p)
-			if r := ruleAttack(folded); r != "" {
-				p, conf, reason = 1, StrengthHigh, "rule: "+r
-			} else if r := evasiveAttack(raw, folded, v.reworded()); r != "" {
-				p, conf, reason = 1, StrengthHigh, "rule: "+r
-			} else if sc, r, err := soupAttack(ctx, raw, words); err != nil {
-				return nil, err
-			} else if sc != StrengthNone {
-				p, conf, reason = 1, sc, r
-			} else if pc, r := persuasionAttack(folded, words); pc != StrengthNone {
-				p, conf, reason = 1, pc, "rule: "+r
-			} else {
-				// Reworded text (backwards, spelled out, camel case) is
-				// read by the model too.
-				for _, cv := range classifierViews(folded, v.reworded()) {
-					bar := float64(m.Medium)
-					if cv.strict {
-						bar = max(float64(m.High), strictViewBar)
-					}
-					if dp := classify.AttackProb(m, classify.Features(cv.text), cv.text); dp >= bar && dp > p {
-						p, conf, reason = dp, confidence(dp, float64(m.Low), float64(m.Medium), float64(m.High)), cv.name+"classifier"
-					}
-				}
-				withROT13 := mayHoldROT13Attack(folded)
-				r13 := ""
-				if withROT13 {
-					r13 = rot13(raw)
-				}
-				for _, dec := range decodedPayloads(raw, withROT13) {
-					if err := ctx.Err(); err != nil {
-						return nil, err
-					}
-					df := normalize.Full(dec).String()
-					if r := ruleAttack(df); r != "" {
-						p, conf, reason = 1, StrengthHigh, "encoded payload: "+r
-						break
-					}
-					if withROT13 && dec == r13 {
-						continue
-					}
-					if dp := classify.AttackProb(m, classify.Features(df), df); dp >= float64(m.Medium) {
-						p, conf, reason = dp, confidence(dp, float64(m.Low), float64(m.Medium), float64(m.High)), "encoded payload: classifier"
-						break
-					}
-				}
-			}
-		case FilterHate:
-			// Hate needs a protected target and derogation of it: the model
-			// reads the text with group names removed (so a mention alone
-			// weighs nothing) plus what the lexicons say about whom, with
-			// negation and reported speech (slurs included), and its score
-			// is damped when no group is named.
-			m := classify.Hate()
-			p = classify.HateScore(m, folded, words, v.features)
-			reason = fmt.Sprintf("classifier p=%.2f", p)
-			conf = confidence(p, float64(m.Low), float64(m.Medium), float64(m.High))
-		default:
-			var hits []string
-			p, hits = lexiconScore(words, f.Type)
-			conf = confidence(p, 0.55, 0.75, 0.9)
-			if len(hits) > 0 {
-				reason = "lexicon: " + strings.Join(hits, ", ")
-			}
+		p, conf, reason, err := filterScore(ctx, f.Type, v)
+		if err != nil {
+			return nil, err
 		}
 		if conf == StrengthNone {
 			continue
@@ -587,6 +558,120 @@ func (l *Local) contentFindings(ctx context.Context, source Source, v *blockView
 			Detected: strength.Blocks(conf), Score: p, Reason: reason})
 	}
 	return out, nil
+}
+
+// filterStrength is the strength filter f applies to source; ok is false
+// when the filter does not run there (disabled, strength NONE, or a prompt
+// attack filter on output).
+func filterStrength(f ContentFilterConfig, source Source) (strength Strength, ok bool) {
+	if !f.enabled(source) {
+		return "", false
+	}
+	strength = f.InputStrength
+	if source == SourceOutput {
+		strength = f.OutputStrength
+	}
+	if strength == StrengthNone || strength == "" {
+		return "", false
+	}
+	if f.Type == FilterPromptAttack && source != SourceInput {
+		return "", false
+	}
+	return strength, true
+}
+
+// filterScore scores block v for one content filter type: its probability,
+// the confidence that maps to, and why.
+func filterScore(ctx context.Context, typ ContentFilterType, v *blockView) (p float64, conf Strength, reason string, err error) {
+	words := v.words()
+	switch typ {
+	case FilterPromptAttack:
+		return promptAttackScore(ctx, v, words)
+	case FilterHate:
+		// Hate needs a protected target and derogation of it: the model
+		// reads the text with group names removed (so a mention alone
+		// weighs nothing) plus what the lexicons say about whom, with
+		// negation and reported speech (slurs included), and its score
+		// is damped when no group is named.
+		m := classify.Hate()
+		p = classify.HateScore(m, v.folded, words, v.features)
+		reason = fmt.Sprintf("classifier p=%.2f", p)
+		conf = confidence(p, float64(m.Low), float64(m.Medium), float64(m.High))
+	default:
+		var hits []string
+		p, hits = lexiconScore(words, typ)
+		conf = confidence(p, 0.55, 0.75, 0.9)
+		if len(hits) > 0 {
+			reason = "lexicon: " + strings.Join(hits, ", ")
+		}
+	}
+	return p, conf, reason, nil
+}
+
+// promptAttackScore scores block v as a prompt attack: the classifier,
+// overridden by the attack rules, evasion, token soup and persuasion, and
+// otherwise raised by reworded and encoded readings of the text.
+func promptAttackScore(ctx context.Context, v *blockView, words []string) (p float64, conf Strength, reason string, err error) {
+	folded, raw := v.folded, v.raw
+	m := classify.PromptAttack()
+	p = classify.AttackProb(m, v.features(), folded)
+	conf = confidence(p, float64(m.Low), float64(m.Medium), float64(m.High))
+	reason = fmt.Sprintf("classifier p=%.2f", p)
+	if r := ruleAttack(folded); r != "" {
+		return 1, StrengthHigh, "rule: " + r, nil
+	}
+	if r := evasiveAttack(raw, folded, v.reworded()); r != "" {
+		return 1, StrengthHigh, "rule: " + r, nil
+	}
+	sc, r, err := soupAttack(ctx, raw, words)
+	if err != nil {
+		return 0, "", "", err
+	}
+	if sc != StrengthNone {
+		return 1, sc, r, nil
+	}
+	if pc, r := persuasionAttack(folded, words); pc != StrengthNone {
+		return 1, pc, "rule: " + r, nil
+	}
+	// Reworded text (backwards, spelled out, camel case) is read by the
+	// model too.
+	for _, cv := range classifierViews(folded, v.reworded()) {
+		bar := float64(m.Medium)
+		if cv.strict {
+			bar = max(float64(m.High), strictViewBar)
+		}
+		if dp := classify.AttackProb(m, classify.Features(cv.text), cv.text); dp >= bar && dp > p {
+			p, conf, reason = dp, confidence(dp, float64(m.Low), float64(m.Medium), float64(m.High)), cv.name+"classifier"
+		}
+	}
+	return encodedAttackScore(ctx, m, raw, folded, p, conf, reason)
+}
+
+// encodedAttackScore reads the payloads encoded in raw (base64, hex, ROT13
+// ...) with the attack rules and model m; the first payload that reads as
+// an attack replaces the score so far (p, conf, reason).
+func encodedAttackScore(ctx context.Context, m *classify.Model, raw, folded string, p float64, conf Strength, reason string) (float64, Strength, string, error) {
+	withROT13 := mayHoldROT13Attack(folded)
+	r13 := ""
+	if withROT13 {
+		r13 = rot13(raw)
+	}
+	for _, dec := range decodedPayloads(raw, withROT13) {
+		if err := ctx.Err(); err != nil {
+			return 0, "", "", err
+		}
+		df := normalize.Full(dec).String()
+		if r := ruleAttack(df); r != "" {
+			return 1, StrengthHigh, "encoded payload: " + r, nil
+		}
+		if withROT13 && dec == r13 {
+			continue
+		}
+		if dp := classify.AttackProb(m, classify.Features(df), df); dp >= float64(m.Medium) {
+			return dp, confidence(dp, float64(m.Low), float64(m.Medium), float64(m.High)), "encoded payload: classifier", nil
+		}
+	}
+	return p, conf, reason, nil
 }
 
 // strictViewBar is the least probability a strict classifier view (see

@@ -307,162 +307,194 @@ var topicNameRE = regexp.MustCompile(`^[0-9a-zA-Z\-_ !?.]{1,100}$`)
 // Validate checks the policy against Bedrock's CreateGuardrail limits and
 // returns a *ValidationError listing every problem, or nil.
 func (p *Policy) Validate() error {
-	var probs []string
-	add := func(format string, a ...any) { probs = append(probs, fmt.Sprintf(format, a...)) }
-	checkAction := func(where string, a Action, allowAnon bool) {
-		switch a {
-		case "", ActionBlock, ActionNone:
-		case ActionAnonymize:
-			if !allowAnon {
-				add("%s: action ANONYMIZE is only valid for sensitive information", where)
-			}
-		default:
-			add("%s: unknown action %q (want BLOCK, NONE%s)", where, a, map[bool]string{true: " or ANONYMIZE"}[allowAnon])
-		}
-	}
-	checkDir := func(where string, d Direction, anon bool) {
-		checkAction(where+".inputAction", d.InputAction, anon)
-		checkAction(where+".outputAction", d.OutputAction, anon)
-	}
+	var v policyProblems
 	if p.BlockedInputMessaging == "" {
-		add("blockedInputMessaging is required (the text returned when input is blocked)")
+		v.add("blockedInputMessaging is required (the text returned when input is blocked)")
 	}
 	if p.BlockedOutputsMessaging == "" {
-		add("blockedOutputsMessaging is required (the text returned when output is blocked)")
+		v.add("blockedOutputsMessaging is required (the text returned when output is blocked)")
 	}
 	if len(p.BlockedInputMessaging) > 500 || len(p.BlockedOutputsMessaging) > 500 {
-		add("blocked messages are limited to 500 characters")
+		v.add("blocked messages are limited to 500 characters")
 	}
 	if c := p.TopicPolicyConfig; c != nil {
-		maxDef := 200
-		if c.TierConfig != nil && strings.EqualFold(string(c.TierConfig.TierName), string(TierStandard)) {
-			maxDef = 1000
-		}
-		if len(c.TopicsConfig) > 30 {
-			add("topicPolicyConfig: at most 30 topics, got %d", len(c.TopicsConfig))
-		}
-		seen := map[string]bool{}
-		for i, t := range c.TopicsConfig {
-			w := fmt.Sprintf("topicsConfig[%d]", i)
-			if !topicNameRE.MatchString(t.Name) {
-				add("%s.name %q must be 1-100 characters of letters, digits, space and -_!?.", w, t.Name)
-			}
-			if seen[strings.ToLower(t.Name)] {
-				add("%s.name %q is duplicated", w, t.Name)
-			}
-			seen[strings.ToLower(t.Name)] = true
-			if t.Definition == "" || len([]rune(t.Definition)) > maxDef {
-				add("%s.definition must be 1-%d characters", w, maxDef)
-			}
-			if len(t.Examples) > 5 {
-				add("%s: at most 5 examples, got %d", w, len(t.Examples))
-			}
-			for j, ex := range t.Examples {
-				if ex == "" || len([]rune(ex)) > 100 {
-					add("%s.examples[%d] must be 1-100 characters", w, j)
-				}
-			}
-			if t.Type != TopicDeny {
-				add("%s.type must be DENY, got %q", w, t.Type)
-			}
-			checkDir(w, t.Direction, false)
-		}
+		v.topics(c)
 	}
 	if c := p.ContentPolicyConfig; c != nil {
-		seen := map[ContentFilterType]bool{}
-		for i, f := range c.FiltersConfig {
-			w := fmt.Sprintf("contentPolicyConfig.filtersConfig[%d]", i)
-			switch f.Type {
-			case FilterHate, FilterInsults, FilterSexual, FilterViolence, FilterMisconduct, FilterPromptAttack:
-			default:
-				add("%s.type %q is not one of HATE, INSULTS, SEXUAL, VIOLENCE, MISCONDUCT, PROMPT_ATTACK", w, f.Type)
-			}
-			if seen[f.Type] {
-				add("%s.type %s appears twice", w, f.Type)
-			}
-			seen[f.Type] = true
-			for _, s := range []Strength{f.InputStrength, f.OutputStrength} {
-				switch s {
-				case StrengthNone, StrengthLow, StrengthMedium, StrengthHigh:
-				default:
-					add("%s: strength %q must be NONE, LOW, MEDIUM or HIGH", w, s)
-				}
-			}
-			if f.Type == FilterPromptAttack && f.OutputStrength != StrengthNone && f.OutputStrength != "" {
-				add("%s: PROMPT_ATTACK applies to input only; set outputStrength to NONE", w)
-			}
-			checkDir(w, f.Direction, false)
-		}
+		v.content(c)
 	}
 	if c := p.WordPolicyConfig; c != nil {
-		if len(c.WordsConfig) > 10000 {
-			add("wordPolicyConfig: at most 10,000 words, got %d", len(c.WordsConfig))
-		}
-		for i, wc := range c.WordsConfig {
-			w := fmt.Sprintf("wordPolicyConfig.wordsConfig[%d]", i)
-			if strings.TrimSpace(wc.Text) == "" || len([]rune(wc.Text)) > 100 {
-				add("%s.text must be 1-100 characters", w)
-			}
-			checkDir(w, wc.Direction, false)
-		}
-		for i, m := range c.ManagedWordListsConfig {
-			w := fmt.Sprintf("wordPolicyConfig.managedWordListsConfig[%d]", i)
-			if m.Type != ManagedProfanity {
-				add("%s.type must be PROFANITY, got %q", w, m.Type)
-			}
-			checkDir(w, m.Direction, false)
-		}
+		v.words(c)
 	}
 	if c := p.SensitiveInformationPolicyConfig; c != nil {
-		seen := map[PIIType]bool{}
-		for i, e := range c.PiiEntitiesConfig {
-			w := fmt.Sprintf("sensitiveInformationPolicyConfig.piiEntitiesConfig[%d]", i)
-			if !e.Type.Valid() {
-				add("%s.type %q is not a Bedrock PII entity type (see guardrail.PIITypes)", w, e.Type)
-			}
-			if seen[e.Type] {
-				add("%s.type %s appears twice", w, e.Type)
-			}
-			seen[e.Type] = true
-			if e.Action == "" && e.InputAction == "" && e.OutputAction == "" {
-				add("%s.action is required (BLOCK, ANONYMIZE or NONE)", w)
-			}
-			checkAction(w+".action", e.Action, true)
-			checkDir(w, e.Direction, true)
-		}
-		for i, r := range c.RegexesConfig {
-			w := fmt.Sprintf("sensitiveInformationPolicyConfig.regexesConfig[%d]", i)
-			if r.Name == "" || len(r.Name) > 100 {
-				add("%s.name must be 1-100 characters", w)
-			}
-			if r.Pattern == "" {
-				add("%s.pattern is required", w)
-			} else if _, err := regexp.Compile(r.Pattern); err != nil {
-				add("%s.pattern does not compile as Go RE2 (%v); lookarounds and backreferences are not supported", w, err)
-			}
-			if r.Action == "" && r.InputAction == "" && r.OutputAction == "" {
-				add("%s.action is required (BLOCK, ANONYMIZE or NONE)", w)
-			}
-			checkAction(w+".action", r.Action, true)
-			checkDir(w, r.Direction, true)
-		}
+		v.sensitive(c)
 	}
 	if c := p.ContextualGroundingPolicyConfig; c != nil {
-		for i, f := range c.FiltersConfig {
-			w := fmt.Sprintf("contextualGroundingPolicyConfig.filtersConfig[%d]", i)
-			if f.Type != GroundingFilter && f.Type != RelevanceFilter {
-				add("%s.type must be GROUNDING or RELEVANCE, got %q", w, f.Type)
-			}
-			if f.Threshold < 0 || f.Threshold >= 1 {
-				add("%s.threshold must be in [0, 1), got %g", w, f.Threshold)
-			}
-			checkAction(w+".action", f.Action, false)
-		}
+		v.grounding(c)
 	}
-	if len(probs) > 0 {
-		return &ValidationError{Problems: probs}
+	if len(v.probs) > 0 {
+		return &ValidationError{Problems: v.probs}
 	}
 	return nil
+}
+
+// policyProblems collects what Validate finds wrong, in policy order.
+type policyProblems struct {
+	probs []string
+}
+
+func (v *policyProblems) add(format string, a ...any) {
+	v.probs = append(v.probs, fmt.Sprintf(format, a...))
+}
+
+// checkAction checks one action; ANONYMIZE only where allowAnon.
+func (v *policyProblems) checkAction(where string, a Action, allowAnon bool) {
+	switch a {
+	case "", ActionBlock, ActionNone:
+	case ActionAnonymize:
+		if !allowAnon {
+			v.add("%s: action ANONYMIZE is only valid for sensitive information", where)
+		}
+	default:
+		v.add("%s: unknown action %q (want BLOCK, NONE%s)", where, a, map[bool]string{true: " or ANONYMIZE"}[allowAnon])
+	}
+}
+
+// checkDir checks the input and output actions of a Direction.
+func (v *policyProblems) checkDir(where string, d Direction, anon bool) {
+	v.checkAction(where+".inputAction", d.InputAction, anon)
+	v.checkAction(where+".outputAction", d.OutputAction, anon)
+}
+
+func (v *policyProblems) topics(c *TopicPolicyConfig) {
+	maxDef := 200
+	if c.TierConfig != nil && strings.EqualFold(string(c.TierConfig.TierName), string(TierStandard)) {
+		maxDef = 1000
+	}
+	if len(c.TopicsConfig) > 30 {
+		v.add("topicPolicyConfig: at most 30 topics, got %d", len(c.TopicsConfig))
+	}
+	seen := map[string]bool{}
+	for i, t := range c.TopicsConfig {
+		w := fmt.Sprintf("topicsConfig[%d]", i)
+		if !topicNameRE.MatchString(t.Name) {
+			v.add("%s.name %q must be 1-100 characters of letters, digits, space and -_!?.", w, t.Name)
+		}
+		if seen[strings.ToLower(t.Name)] {
+			v.add("%s.name %q is duplicated", w, t.Name)
+		}
+		seen[strings.ToLower(t.Name)] = true
+		if t.Definition == "" || len([]rune(t.Definition)) > maxDef {
+			v.add("%s.definition must be 1-%d characters", w, maxDef)
+		}
+		if len(t.Examples) > 5 {
+			v.add("%s: at most 5 examples, got %d", w, len(t.Examples))
+		}
+		for j, ex := range t.Examples {
+			if ex == "" || len([]rune(ex)) > 100 {
+				v.add("%s.examples[%d] must be 1-100 characters", w, j)
+			}
+		}
+		if t.Type != TopicDeny {
+			v.add("%s.type must be DENY, got %q", w, t.Type)
+		}
+		v.checkDir(w, t.Direction, false)
+	}
+}
+
+func (v *policyProblems) content(c *ContentPolicyConfig) {
+	seen := map[ContentFilterType]bool{}
+	for i, f := range c.FiltersConfig {
+		w := fmt.Sprintf("contentPolicyConfig.filtersConfig[%d]", i)
+		switch f.Type {
+		case FilterHate, FilterInsults, FilterSexual, FilterViolence, FilterMisconduct, FilterPromptAttack:
+		default:
+			v.add("%s.type %q is not one of HATE, INSULTS, SEXUAL, VIOLENCE, MISCONDUCT, PROMPT_ATTACK", w, f.Type)
+		}
+		if seen[f.Type] {
+			v.add("%s.type %s appears twice", w, f.Type)
+		}
+		seen[f.Type] = true
+		for _, s := range []Strength{f.InputStrength, f.OutputStrength} {
+			switch s {
+			case StrengthNone, StrengthLow, StrengthMedium, StrengthHigh:
+			default:
+				v.add("%s: strength %q must be NONE, LOW, MEDIUM or HIGH", w, s)
+			}
+		}
+		if f.Type == FilterPromptAttack && f.OutputStrength != StrengthNone && f.OutputStrength != "" {
+			v.add("%s: PROMPT_ATTACK applies to input only; set outputStrength to NONE", w)
+		}
+		v.checkDir(w, f.Direction, false)
+	}
+}
+
+func (v *policyProblems) words(c *WordPolicyConfig) {
+	if len(c.WordsConfig) > 10000 {
+		v.add("wordPolicyConfig: at most 10,000 words, got %d", len(c.WordsConfig))
+	}
+	for i, wc := range c.WordsConfig {
+		w := fmt.Sprintf("wordPolicyConfig.wordsConfig[%d]", i)
+		if strings.TrimSpace(wc.Text) == "" || len([]rune(wc.Text)) > 100 {
+			v.add("%s.text must be 1-100 characters", w)
+		}
+		v.checkDir(w, wc.Direction, false)
+	}
+	for i, m := range c.ManagedWordListsConfig {
+		w := fmt.Sprintf("wordPolicyConfig.managedWordListsConfig[%d]", i)
+		if m.Type != ManagedProfanity {
+			v.add("%s.type must be PROFANITY, got %q", w, m.Type)
+		}
+		v.checkDir(w, m.Direction, false)
+	}
+}
+
+func (v *policyProblems) sensitive(c *SensitiveInfoConfig) {
+	seen := map[PIIType]bool{}
+	for i, e := range c.PiiEntitiesConfig {
+		w := fmt.Sprintf("sensitiveInformationPolicyConfig.piiEntitiesConfig[%d]", i)
+		if !e.Type.Valid() {
+			v.add("%s.type %q is not a Bedrock PII entity type (see guardrail.PIITypes)", w, e.Type)
+		}
+		if seen[e.Type] {
+			v.add("%s.type %s appears twice", w, e.Type)
+		}
+		seen[e.Type] = true
+		if e.Action == "" && e.InputAction == "" && e.OutputAction == "" {
+			v.add("%s.action is required (BLOCK, ANONYMIZE or NONE)", w)
+		}
+		v.checkAction(w+".action", e.Action, true)
+		v.checkDir(w, e.Direction, true)
+	}
+	for i, r := range c.RegexesConfig {
+		w := fmt.Sprintf("sensitiveInformationPolicyConfig.regexesConfig[%d]", i)
+		if r.Name == "" || len(r.Name) > 100 {
+			v.add("%s.name must be 1-100 characters", w)
+		}
+		if r.Pattern == "" {
+			v.add("%s.pattern is required", w)
+		} else if _, err := regexp.Compile(r.Pattern); err != nil {
+			v.add("%s.pattern does not compile as Go RE2 (%v); lookarounds and backreferences are not supported", w, err)
+		}
+		if r.Action == "" && r.InputAction == "" && r.OutputAction == "" {
+			v.add("%s.action is required (BLOCK, ANONYMIZE or NONE)", w)
+		}
+		v.checkAction(w+".action", r.Action, true)
+		v.checkDir(w, r.Direction, true)
+	}
+}
+
+func (v *policyProblems) grounding(c *GroundingPolicyConfig) {
+	for i, f := range c.FiltersConfig {
+		w := fmt.Sprintf("contextualGroundingPolicyConfig.filtersConfig[%d]", i)
+		if f.Type != GroundingFilter && f.Type != RelevanceFilter {
+			v.add("%s.type must be GROUNDING or RELEVANCE, got %q", w, f.Type)
+		}
+		if f.Threshold < 0 || f.Threshold >= 1 {
+			v.add("%s.threshold must be in [0, 1), got %g", w, f.Threshold)
+		}
+		v.checkAction(w+".action", f.Action, false)
+	}
 }
 
 // errNoPolicy is returned by NewLocal for a nil policy.

@@ -209,73 +209,9 @@ func remoteResult(out *bedrockruntime.ApplyGuardrailOutput, content []Content) *
 		res.Usage = remoteUsage(u)
 	}
 	loc := newLocator(content)
-	blocked, anonymized := false, false
-	seen := func(action string) {
-		switch action {
-		case actBlocked:
-			blocked = true
-		case actAnonymized:
-			anonymized = true
-		}
-	}
+	var acts remoteActions
 	for _, ra := range out.Assessments {
-		var a Assessment
-		if tp := ra.TopicPolicy; tp != nil {
-			a.TopicPolicy = &TopicAssessment{Topics: []TopicFinding{}}
-			for _, t := range tp.Topics {
-				a.TopicPolicy.Topics = append(a.TopicPolicy.Topics, TopicFinding{Name: aws.ToString(t.Name), Type: string(t.Type),
-					Action: string(t.Action), Detected: detected(t.Detected)})
-				seen(string(t.Action))
-			}
-		}
-		if cp := ra.ContentPolicy; cp != nil {
-			a.ContentPolicy = &ContentAssessment{Filters: []ContentFinding{}}
-			for _, f := range cp.Filters {
-				a.ContentPolicy.Filters = append(a.ContentPolicy.Filters, ContentFinding{Type: ContentFilterType(f.Type),
-					Confidence: Strength(f.Confidence), FilterStrength: Strength(f.FilterStrength), Action: string(f.Action),
-					Detected: detected(f.Detected)})
-				seen(string(f.Action))
-			}
-		}
-		if wp := ra.WordPolicy; wp != nil {
-			a.WordPolicy = &WordAssessment{}
-			for _, w := range wp.CustomWords {
-				a.WordPolicy.CustomWords = append(a.WordPolicy.CustomWords, WordFinding{Match: aws.ToString(w.Match),
-					Action: string(w.Action), Detected: detected(w.Detected)})
-				seen(string(w.Action))
-			}
-			for _, w := range wp.ManagedWordLists {
-				a.WordPolicy.ManagedWordLists = append(a.WordPolicy.ManagedWordLists, WordFinding{Match: aws.ToString(w.Match),
-					Type: string(w.Type), Action: string(w.Action), Detected: detected(w.Detected)})
-				seen(string(w.Action))
-			}
-		}
-		if sp := ra.SensitiveInformationPolicy; sp != nil {
-			a.SensitiveInformationPolicy = &SensitiveAssessment{}
-			for _, e := range sp.PiiEntities {
-				m := aws.ToString(e.Match)
-				a.SensitiveInformationPolicy.PiiEntities = append(a.SensitiveInformationPolicy.PiiEntities, PIIFinding{
-					Type: PIIType(e.Type), Match: m, Action: string(e.Action), Detected: detected(e.Detected), Span: loc.find(m)})
-				seen(string(e.Action))
-			}
-			for _, e := range sp.Regexes {
-				m := aws.ToString(e.Match)
-				a.SensitiveInformationPolicy.Regexes = append(a.SensitiveInformationPolicy.Regexes, RegexFinding{
-					Name: aws.ToString(e.Name), Regex: aws.ToString(e.Regex), Match: m, Action: string(e.Action),
-					Detected: detected(e.Detected), Span: loc.find(m)})
-				seen(string(e.Action))
-			}
-		}
-		if gp := ra.ContextualGroundingPolicy; gp != nil {
-			a.ContextualGroundingPolicy = &GroundingAssessment{Filters: []GroundingFinding{}}
-			for _, f := range gp.Filters {
-				a.ContextualGroundingPolicy.Filters = append(a.ContextualGroundingPolicy.Filters, GroundingFinding{
-					Type: GroundingFilterType(f.Type), Threshold: aws.ToFloat64(f.Threshold), Score: aws.ToFloat64(f.Score),
-					Action: string(f.Action), Detected: detected(f.Detected)})
-				seen(string(f.Action))
-			}
-		}
-		res.Assessments = append(res.Assessments, a)
+		res.Assessments = append(res.Assessments, acts.assessment(ra, loc))
 	}
 	if len(res.Assessments) == 0 {
 		res.Assessments = []Assessment{{}}
@@ -283,8 +219,108 @@ func remoteResult(out *bedrockruntime.ApplyGuardrailOutput, content []Content) *
 	// An intervention that masked nothing replaced the content: treat it as
 	// a block (this covers policies bedrockkit does not map, such as
 	// automated reasoning).
-	res.Blocked = res.Action == OutcomeIntervened && (blocked || !anonymized)
+	res.Blocked = res.Action == OutcomeIntervened && (acts.blocked || !acts.anonymized)
 	return res
+}
+
+// remoteActions records which actions Bedrock's findings report.
+type remoteActions struct {
+	blocked, anonymized bool
+}
+
+func (s *remoteActions) seen(action string) {
+	switch action {
+	case actBlocked:
+		s.blocked = true
+	case actAnonymized:
+		s.anonymized = true
+	}
+}
+
+// assessment maps one of Bedrock's assessments, policy by policy.
+func (s *remoteActions) assessment(ra types.GuardrailAssessment, loc *locator) Assessment {
+	var a Assessment
+	if tp := ra.TopicPolicy; tp != nil {
+		a.TopicPolicy = s.topics(tp)
+	}
+	if cp := ra.ContentPolicy; cp != nil {
+		a.ContentPolicy = s.content(cp)
+	}
+	if wp := ra.WordPolicy; wp != nil {
+		a.WordPolicy = s.words(wp)
+	}
+	if sp := ra.SensitiveInformationPolicy; sp != nil {
+		a.SensitiveInformationPolicy = s.sensitive(sp, loc)
+	}
+	if gp := ra.ContextualGroundingPolicy; gp != nil {
+		a.ContextualGroundingPolicy = s.grounding(gp)
+	}
+	return a
+}
+
+func (s *remoteActions) topics(tp *types.GuardrailTopicPolicyAssessment) *TopicAssessment {
+	out := &TopicAssessment{Topics: []TopicFinding{}}
+	for _, t := range tp.Topics {
+		out.Topics = append(out.Topics, TopicFinding{Name: aws.ToString(t.Name), Type: string(t.Type),
+			Action: string(t.Action), Detected: detected(t.Detected)})
+		s.seen(string(t.Action))
+	}
+	return out
+}
+
+func (s *remoteActions) content(cp *types.GuardrailContentPolicyAssessment) *ContentAssessment {
+	out := &ContentAssessment{Filters: []ContentFinding{}}
+	for _, f := range cp.Filters {
+		out.Filters = append(out.Filters, ContentFinding{Type: ContentFilterType(f.Type),
+			Confidence: Strength(f.Confidence), FilterStrength: Strength(f.FilterStrength), Action: string(f.Action),
+			Detected: detected(f.Detected)})
+		s.seen(string(f.Action))
+	}
+	return out
+}
+
+func (s *remoteActions) words(wp *types.GuardrailWordPolicyAssessment) *WordAssessment {
+	out := &WordAssessment{}
+	for _, w := range wp.CustomWords {
+		out.CustomWords = append(out.CustomWords, WordFinding{Match: aws.ToString(w.Match),
+			Action: string(w.Action), Detected: detected(w.Detected)})
+		s.seen(string(w.Action))
+	}
+	for _, w := range wp.ManagedWordLists {
+		out.ManagedWordLists = append(out.ManagedWordLists, WordFinding{Match: aws.ToString(w.Match),
+			Type: string(w.Type), Action: string(w.Action), Detected: detected(w.Detected)})
+		s.seen(string(w.Action))
+	}
+	return out
+}
+
+func (s *remoteActions) sensitive(sp *types.GuardrailSensitiveInformationPolicyAssessment, loc *locator) *SensitiveAssessment {
+	out := &SensitiveAssessment{}
+	for _, e := range sp.PiiEntities {
+		m := aws.ToString(e.Match)
+		out.PiiEntities = append(out.PiiEntities, PIIFinding{
+			Type: PIIType(e.Type), Match: m, Action: string(e.Action), Detected: detected(e.Detected), Span: loc.find(m)})
+		s.seen(string(e.Action))
+	}
+	for _, e := range sp.Regexes {
+		m := aws.ToString(e.Match)
+		out.Regexes = append(out.Regexes, RegexFinding{
+			Name: aws.ToString(e.Name), Regex: aws.ToString(e.Regex), Match: m, Action: string(e.Action),
+			Detected: detected(e.Detected), Span: loc.find(m)})
+		s.seen(string(e.Action))
+	}
+	return out
+}
+
+func (s *remoteActions) grounding(gp *types.GuardrailContextualGroundingPolicyAssessment) *GroundingAssessment {
+	out := &GroundingAssessment{Filters: []GroundingFinding{}}
+	for _, f := range gp.Filters {
+		out.Filters = append(out.Filters, GroundingFinding{
+			Type: GroundingFilterType(f.Type), Threshold: aws.ToFloat64(f.Threshold), Score: aws.ToFloat64(f.Score),
+			Action: string(f.Action), Detected: detected(f.Detected)})
+		s.seen(string(f.Action))
+	}
+	return out
 }
 
 // detected reads Bedrock's optional detected flag; older responses leave it

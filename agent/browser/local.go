@@ -93,16 +93,30 @@ func (l *Local) Launch(ctx context.Context, req LaunchRequest) (Instance, error)
 	}
 	inst := &localInstance{dead: dead, tmp: tmp}
 	inst.wg.Add(1)
-	go func() {
-		defer inst.wg.Done()
-		for {
-			c, err := dead.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.Close()
+	go inst.refuseConnections()
+	if err := l.start(ctx, inst, path, l.allocatorOptions(path, dead.Addr().String(), tmp, req)); err != nil {
+		return nil, err
+	}
+	return inst, nil
+}
+
+// refuseConnections accepts and closes every connection to the dead proxy
+// until it is closed.
+func (inst *localInstance) refuseConnections() {
+	defer inst.wg.Done()
+	for {
+		c, err := inst.dead.Accept()
+		if err != nil {
+			return
 		}
-	}()
+		_ = c.Close()
+	}
+}
+
+// allocatorOptions are Chromium's flags: headless, quiet, its traffic
+// through the dead proxy at proxyAddr except for loopback and the allowed
+// origins, its temporary files in tmp.
+func (l *Local) allocatorOptions(path, proxyAddr, tmp string, req LaunchRequest) []chromedp.ExecAllocatorOption {
 	bypass := []string{"<-loopback>"}
 	for _, o := range req.Allowed {
 		bypass = append(bypass, o.hostPort())
@@ -133,7 +147,7 @@ func (l *Local) Launch(ctx context.Context, req LaunchRequest) (Instance, error)
 		chromedp.Flag("password-store", "basic"),
 		chromedp.Flag("use-mock-keychain", true),
 		chromedp.Flag("mute-audio", true),
-		chromedp.Flag("proxy-server", "http://"+dead.Addr().String()),
+		chromedp.Flag("proxy-server", "http://"+proxyAddr),
 		chromedp.Flag("proxy-bypass-list", strings.Join(bypass, ";")),
 		chromedp.Flag("force-webrtc-ip-handling-policy", "disable_non_proxied_udp"),
 		chromedp.Env("TMPDIR=" + tmp),
@@ -145,6 +159,12 @@ func (l *Local) Launch(ctx context.Context, req LaunchRequest) (Instance, error)
 	if l.opts.Output != nil {
 		opts = append(opts, chromedp.CombinedOutput(l.opts.Output))
 	}
+	return opts
+}
+
+// start runs the browser with opts for inst, bounded by ctx and
+// StartTimeout; on failure inst is closed.
+func (l *Local) start(ctx context.Context, inst *localInstance, path string, opts []chromedp.ExecAllocatorOption) error {
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	tabCtx, tabCancel := chromedp.NewContext(allocCtx)
 	inst.ctx = tabCtx
@@ -152,11 +172,11 @@ func (l *Local) Launch(ctx context.Context, req LaunchRequest) (Instance, error)
 		tabCancel()
 		allocCancel() // kills the process and waits for it, its children and its profile
 	}
-	// Start, bounded by ctx and StartTimeout: either ending kills the
-	// browser, which makes chromedp.Do return.
+	// Either ctx or StartTimeout ending kills the browser, which makes
+	// chromedp.Do return.
 	timer := time.AfterFunc(l.opts.StartTimeout, allocCancel)
 	stop := context.AfterFunc(ctx, allocCancel)
-	err = chromedp.Do(tabCtx)
+	err := chromedp.Do(tabCtx)
 	timer.Stop()
 	stop()
 	if err == nil && ctx.Err() != nil {
@@ -165,14 +185,14 @@ func (l *Local) Launch(ctx context.Context, req LaunchRequest) (Instance, error)
 	if err != nil {
 		_ = inst.Close(context.Background())
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
-		return nil, fmt.Errorf("browser: start %s: %w", path, classifyStart(err))
+		return fmt.Errorf("browser: start %s: %w", path, classifyStart(err))
 	}
 	if c := chromedp.FromContext(tabCtx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
 		inst.pid = c.Browser.Process().Pid
 	}
-	return inst, nil
+	return nil
 }
 
 // localInstance is one local Chromium process.

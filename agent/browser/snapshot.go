@@ -124,23 +124,7 @@ func renderTree(nodes []*accessibility.Node, lim treeLimits) (string, map[cdp.Ba
 	var b strings.Builder
 	truncated := false
 	visited := make(map[accessibility.NodeID]bool, len(byID))
-
-	type frame struct {
-		n          *accessibility.Node
-		depth      int
-		parentName string
-	}
-	// Roots: nodes whose parent is absent from the tree, in input order.
-	var stack []frame
-	for i := len(nodes) - 1; i >= 0; i-- {
-		n := nodes[i]
-		if n == nil || byID[n.NodeID] != n {
-			continue
-		}
-		if _, ok := byID[n.ParentID]; !ok || n.ParentID == "" {
-			stack = append(stack, frame{n: n})
-		}
-	}
+	stack := treeRoots(nodes, byID)
 	for len(stack) > 0 && !truncated {
 		f := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -149,30 +133,18 @@ func renderTree(nodes []*accessibility.Node, lim treeLimits) (string, map[cdp.Ba
 			continue
 		}
 		visited[n.NodeID] = true
-		role := axString(n.Role)
 		name := oneLine(axString(n.Name), lim.MaxName)
 		depth := f.depth
 		shown := false
-		if !n.Ignored {
-			line := ""
-			switch {
-			case role == "StaticText":
-				if name != "" && name != f.parentName {
-					line = name
-				}
-			case interactiveRoles[role] || (!silentRoles[role] && role != "" && (name != "" || role == "table" || role == "row" || role == "list" || role == "listitem" || role == "heading" || role == "cell" || role == "columnheader" || role == "rowheader" || role == "img" || role == "image" || role == "dialog" || role == "alert")):
-				line = nodeLine(n, role, name, lim, refs)
+		if line := treeLine(n, name, f.parentName, lim, refs); line != "" {
+			if b.Len()+len(line)+2*min(depth, lim.MaxDepth)+1 > lim.MaxBytes && lim.MaxBytes > 0 {
+				truncated = true
+				break
 			}
-			if line != "" {
-				if b.Len()+len(line)+2*min(depth, lim.MaxDepth)+1 > lim.MaxBytes && lim.MaxBytes > 0 {
-					truncated = true
-					break
-				}
-				b.WriteString(strings.Repeat("  ", min(depth, lim.MaxDepth)))
-				b.WriteString(line)
-				b.WriteByte('\n')
-				shown = true
-			}
+			b.WriteString(strings.Repeat("  ", min(depth, lim.MaxDepth)))
+			b.WriteString(line)
+			b.WriteByte('\n')
+			shown = true
 		}
 		childDepth, parentName := depth, f.parentName
 		if shown {
@@ -180,11 +152,54 @@ func renderTree(nodes []*accessibility.Node, lim treeLimits) (string, map[cdp.Ba
 		}
 		for i := len(n.ChildIDs) - 1; i >= 0; i-- {
 			if c, ok := byID[n.ChildIDs[i]]; ok && !visited[c.NodeID] {
-				stack = append(stack, frame{n: c, depth: childDepth, parentName: parentName})
+				stack = append(stack, treeFrame{n: c, depth: childDepth, parentName: parentName})
 			}
 		}
 	}
 	return b.String(), refs, truncated
+}
+
+// treeFrame is a node waiting to be rendered, with its indentation and the
+// name of the nearest shown ancestor.
+type treeFrame struct {
+	n          *accessibility.Node
+	depth      int
+	parentName string
+}
+
+// treeRoots is the stack of the nodes whose parent is absent from the
+// tree, the first in input order on top.
+func treeRoots(nodes []*accessibility.Node, byID map[accessibility.NodeID]*accessibility.Node) []treeFrame {
+	var stack []treeFrame
+	for i := len(nodes) - 1; i >= 0; i-- {
+		n := nodes[i]
+		if n == nil || byID[n.NodeID] != n {
+			continue
+		}
+		if _, ok := byID[n.ParentID]; !ok || n.ParentID == "" {
+			stack = append(stack, treeFrame{n: n})
+		}
+	}
+	return stack
+}
+
+// treeLine is the line of node n (named name), or "" when it is not shown:
+// ignored, a text repeating its parent's name, or a silent or unnamed
+// container.
+func treeLine(n *accessibility.Node, name, parentName string, lim treeLimits, refs map[cdp.BackendNodeID]element) string {
+	if n.Ignored {
+		return ""
+	}
+	role := axString(n.Role)
+	switch {
+	case role == "StaticText":
+		if name != "" && name != parentName {
+			return name
+		}
+	case interactiveRoles[role] || (!silentRoles[role] && role != "" && (name != "" || role == "table" || role == "row" || role == "list" || role == "listitem" || role == "heading" || role == "cell" || role == "columnheader" || role == "rowheader" || role == "img" || role == "image" || role == "dialog" || role == "alert")):
+		return nodeLine(n, role, name, lim, refs)
+	}
+	return ""
 }
 
 // nodeLine renders one node and records its reference if it gets one.

@@ -263,6 +263,27 @@ func (s *localSandbox) Execute(ctx context.Context, code string) (*Execution, er
 		}
 	}
 	st := &execState{budget: s.opts.MaxOutput, changed: map[string]bool{}}
+	rt := s.beginRun(st)
+	value, runErr := s.runProgram(ctx, rt, st, prg)
+	s.endRun(rt)
+
+	ex := &Execution{
+		Stdout:    st.out.String(),
+		Stderr:    st.errOut.String(),
+		Value:     value,
+		Truncated: st.truncated,
+		Files:     s.files.infos(st.changed),
+		Duration:  time.Since(start),
+	}
+	if runErr == nil {
+		return ex, nil
+	}
+	return s.stopped(ctx, ex, st, runErr)
+}
+
+// beginRun makes st the running execution and publishes the runtime for
+// Close to interrupt.
+func (s *localSandbox) beginRun(st *execState) *goja.Runtime {
 	s.cur = st
 	rt := s.rt
 	s.rtMu.Lock()
@@ -273,9 +294,23 @@ func (s *localSandbox) Execute(ctx context.Context, code string) (*Execution, er
 		rt.Interrupt(ErrClosed)
 	}
 	s.rtMu.Unlock()
+	return rt
+}
 
+// endRun undoes beginRun.
+func (s *localSandbox) endRun(rt *goja.Runtime) {
+	s.rtMu.Lock()
+	s.running = nil
+	s.rtMu.Unlock()
+	rt.ClearInterrupt()
+	s.cur = nil
+}
+
+// runProgram runs prg under the watchdog and returns the JSON of its last
+// expression's value, if any and within the output limit.
+func (s *localSandbox) runProgram(ctx context.Context, rt *goja.Runtime, st *execState, prg *goja.Program) ([]byte, error) {
 	var value []byte
-	runErr := s.watched(ctx, rt, st, func() error {
+	err := s.watched(ctx, rt, st, func() error {
 		v, err := rt.RunProgram(prg)
 		if err != nil {
 			return err
@@ -297,24 +332,13 @@ func (s *localSandbox) Execute(ctx context.Context, code string) (*Execution, er
 		}
 		return nil
 	})
+	return value, err
+}
 
-	s.rtMu.Lock()
-	s.running = nil
-	s.rtMu.Unlock()
-	rt.ClearInterrupt()
-	s.cur = nil
-
-	ex := &Execution{
-		Stdout:    st.out.String(),
-		Stderr:    st.errOut.String(),
-		Value:     value,
-		Truncated: st.truncated,
-		Files:     s.files.infos(st.changed),
-		Duration:  time.Since(start),
-	}
-	if runErr == nil {
-		return ex, nil
-	}
+// stopped sorts out why a program stopped with runErr: a limit, a stack
+// overflow, an exit, an interruption or an uncaught exception. The runtime
+// is discarded unless the program's state is still sound.
+func (s *localSandbox) stopped(ctx context.Context, ex *Execution, st *execState, runErr error) (*Execution, error) {
 	var (
 		jsErr *goja.Exception
 		so    *goja.StackOverflowError
@@ -383,80 +407,108 @@ func (s *localSandbox) watched(ctx context.Context, rt *goja.Runtime, st *execSt
 	defer runtime.UnlockOSThread()
 	clock, haveClock := threadCPUClock()
 	cpu0, _ := clock.read()
-
-	samples := make([]metrics.Sample, len(memSamples))
-	for i, n := range memSamples {
-		samples[i].Name = n
-	}
-	metrics.Read(samples)
-	base := int64(samples[1].Value.Uint64()) // live heap at the last GC
-	limit := s.opts.MemoryLimit
-	// The collector lets garbage reach GOGC% of the live heap before it
-	// collects; growth beyond that plus the limit cannot be garbage.
-	hard := int64(-1)
-	if gogc := int64(samples[2].Value.Uint64()); gogc > 0 {
-		hard = limit + max(base*gogc/100, limit)
-	}
-	// Garbage left by earlier work may already pass the trigger: the first
-	// tick then collects it and measures from what is live.
-	trigger := base + limit
+	mem := newMemoryWatch(s.opts.MemoryLimit)
 
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	start := time.Now()
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				rt.Interrupt(ctx.Err())
-				return
-			case <-tick.C:
-			}
-			if el := time.Since(start); el > s.opts.Timeout {
-				st.limitHit(rt, &LimitError{Limit: LimitTime, Detail: fmt.Sprintf("the program ran longer than %s: do less work per call or use a faster algorithm", s.opts.Timeout)})
-				return
-			}
-			if haveClock {
-				if c, ok := clock.read(); ok && c-cpu0 > s.opts.CPUTime {
-					st.limitHit(rt, &LimitError{Limit: LimitCPU, Detail: fmt.Sprintf("the program used more than %s of CPU time: do less work per call or use a faster algorithm", s.opts.CPUTime)})
-					return
-				}
-			}
-			metrics.Read(samples[:1])
-			objects := int64(samples[0].Value.Uint64())
-			if objects <= trigger {
-				continue
-			}
-			// Past the hard mark the growth cannot be garbage: stop at once
-			// rather than after a collection, during which a program can
-			// grow much further.
-			if hard > 0 && objects-base > hard {
-				st.limitHit(rt, &LimitError{Limit: LimitMemory, Detail: fmt.Sprintf("the program holds more than %d MiB: process data in smaller pieces and keep less of it", limit>>20)})
-				return
-			}
-			// The heap passed the trigger: collect garbage and look at
-			// what is still live.
-			runtime.GC()
-			metrics.Read(samples[:2])
-			live := int64(samples[0].Value.Uint64())
-			if live-base > limit {
-				st.limitHit(rt, &LimitError{Limit: LimitMemory, Detail: fmt.Sprintf("the program holds more than %d MiB: process data in smaller pieces and keep less of it", limit>>20)})
-				return
-			}
-			trigger = live + limit/4
-			if t := base + limit; t > trigger {
-				trigger = t
+	overLimit := func() *LimitError {
+		if el := time.Since(start); el > s.opts.Timeout {
+			return &LimitError{Limit: LimitTime, Detail: fmt.Sprintf("the program ran longer than %s: do less work per call or use a faster algorithm", s.opts.Timeout)}
+		}
+		if haveClock {
+			if c, ok := clock.read(); ok && c-cpu0 > s.opts.CPUTime {
+				return &LimitError{Limit: LimitCPU, Detail: fmt.Sprintf("the program used more than %s of CPU time: do less work per call or use a faster algorithm", s.opts.CPUTime)}
 			}
 		}
+		return mem.check()
+	}
+	go func() {
+		defer wg.Done()
+		watchdog(ctx, rt, st, done, overLimit)
 	}()
 	err := fn()
 	close(done)
 	wg.Wait()
 	return err
+}
+
+// watchdog checks overLimit every millisecond until done is closed, and
+// stops the program when ctx ends or a limit is reached.
+func watchdog(ctx context.Context, rt *goja.Runtime, st *execState, done <-chan struct{}, overLimit func() *LimitError) {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			rt.Interrupt(ctx.Err())
+			return
+		case <-tick.C:
+		}
+		if le := overLimit(); le != nil {
+			st.limitHit(rt, le)
+			return
+		}
+	}
+}
+
+// memoryWatch tells when a program's heap growth passes the memory limit.
+type memoryWatch struct {
+	samples []metrics.Sample
+	base    int64 // live heap at the last GC before the program ran
+	limit   int64
+	hard    int64 // growth that cannot be garbage; -1 if unknown
+	trigger int64 // heap size from which to collect and measure
+}
+
+func newMemoryWatch(limit int64) *memoryWatch {
+	m := &memoryWatch{samples: make([]metrics.Sample, len(memSamples)), limit: limit}
+	for i, n := range memSamples {
+		m.samples[i].Name = n
+	}
+	metrics.Read(m.samples)
+	m.base = int64(m.samples[1].Value.Uint64()) // live heap at the last GC
+	// The collector lets garbage reach GOGC% of the live heap before it
+	// collects; growth beyond that plus the limit cannot be garbage.
+	m.hard = -1
+	if gogc := int64(m.samples[2].Value.Uint64()); gogc > 0 {
+		m.hard = limit + max(m.base*gogc/100, limit)
+	}
+	// Garbage left by earlier work may already pass the trigger: the first
+	// tick then collects it and measures from what is live.
+	m.trigger = m.base + limit
+	return m
+}
+
+// check returns the memory LimitError once the program holds more than
+// the limit, collecting garbage when the heap passes the trigger.
+func (m *memoryWatch) check() *LimitError {
+	limit := m.limit
+	metrics.Read(m.samples[:1])
+	objects := int64(m.samples[0].Value.Uint64())
+	if objects <= m.trigger {
+		return nil
+	}
+	// Past the hard mark the growth cannot be garbage: stop at once
+	// rather than after a collection, during which a program can
+	// grow much further.
+	if m.hard > 0 && objects-m.base > m.hard {
+		return &LimitError{Limit: LimitMemory, Detail: fmt.Sprintf("the program holds more than %d MiB: process data in smaller pieces and keep less of it", limit>>20)}
+	}
+	// The heap passed the trigger: collect garbage and look at
+	// what is still live.
+	runtime.GC()
+	metrics.Read(m.samples[:2])
+	live := int64(m.samples[0].Value.Uint64())
+	if live-m.base > limit {
+		return &LimitError{Limit: LimitMemory, Detail: fmt.Sprintf("the program holds more than %d MiB: process data in smaller pieces and keep less of it", limit>>20)}
+	}
+	m.trigger = live + limit/4
+	if t := m.base + limit; t > m.trigger {
+		m.trigger = t
+	}
+	return nil
 }

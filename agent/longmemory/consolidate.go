@@ -45,100 +45,144 @@ func normText(s string) string {
 // or shares its topic updates it, a delete removes it, and only the rest
 // are created. Every change records the turn's events.
 func consolidate(ctx context.Context, b Backend, actor string, spec StrategySpec, ns string, all []MemoryRecord, cands []Candidate, events []EventRef, now time.Time) (StrategyReport, error) {
-	rep := StrategyReport{Strategy: spec.Name, Namespace: ns}
-	byID := map[string]*MemoryRecord{}
-	byText := map[string]*MemoryRecord{}
-	byTopic := map[string]*MemoryRecord{}
-	index := func(r *MemoryRecord) {
-		byID[r.ID] = r
-		byText[normText(r.Text)] = r
-		if t := normText(r.Topic); t != "" {
-			byTopic[t] = r
-		}
-	}
+	m := &consolidation{rep: StrategyReport{Strategy: spec.Name, Namespace: ns}, actor: actor, spec: spec, ns: ns,
+		events: events, now: now, byID: map[string]*MemoryRecord{}, byText: map[string]*MemoryRecord{},
+		byTopic: map[string]*MemoryRecord{}, changed: map[string]ChangeAction{}, deleted: map[string]bool{}}
 	for i := range all {
-		index(&all[i])
-	}
-	changed := map[string]ChangeAction{} // stored record ID -> strongest change
-	deleted := map[string]bool{}
-	var created []*MemoryRecord
-	expires := func() time.Time {
-		if spec.TTL > 0 {
-			return now.Add(spec.TTL)
-		}
-		return time.Time{}
+		m.index(&all[i])
 	}
 	for _, c := range cands {
-		text, topic := strings.TrimSpace(c.Text), strings.TrimSpace(c.Topic)
-		if len(text) > MaxTextBytes {
-			text = clip(text, MaxTextBytes-3)
-		}
-		if len(topic) > MaxTopicBytes {
-			topic = clip(topic, MaxTopicBytes-3)
-		}
-		if c.Action == ActionDelete {
-			r := byID[c.RecordID]
-			if r == nil || deleted[r.ID] || isNew(r, created) {
-				rep.Ignored++
-				continue
-			}
-			deleted[r.ID] = true
-			delete(changed, r.ID)
-			continue
-		}
-		if normText(text) == "" {
-			rep.Ignored++
-			continue
-		}
-		var target *MemoryRecord
-		if c.Action == ActionUpdate {
-			target = byID[c.RecordID]
-		}
-		if target == nil {
-			target = byText[normText(text)]
-		}
-		if target == nil && normText(topic) != "" {
-			target = byTopic[normText(topic)]
-		}
-		if target != nil && deleted[target.ID] {
-			target = nil // deleted in this turn: a new record replaces it
-		}
-		if target == nil {
-			r := &MemoryRecord{Actor: actor, Namespace: ns, Strategy: spec.Name, Topic: topic, Text: text,
-				Sources: addSources(nil, events...), Created: now, Updated: now, Expires: expires(),
-				History: []Change{{At: now, Action: Created, Reason: c.Reason, Events: events}}}
-			r.ID = fmt.Sprintf("new-%d", len(created))
-			created = append(created, r)
-			index(r)
-			continue
-		}
-		target.Sources = addSources(target.Sources, events...)
-		target.Updated, target.Expires = now, expires()
-		if normText(target.Text) == normText(text) {
-			target.History = addChange(target.History, Change{At: now, Action: Confirmed, Reason: c.Reason, Events: events})
-			if !isNew(target, created) && changed[target.ID] == "" {
-				changed[target.ID] = Confirmed
-			}
-			continue
-		}
-		target.History = addChange(target.History, Change{At: now, Action: Updated, Previous: target.Text, Reason: c.Reason, Events: events})
-		delete(byText, normText(target.Text))
-		target.Text = text
-		if topic != "" {
-			target.Topic = topic
-		}
-		index(target)
-		if !isNew(target, created) {
-			changed[target.ID] = Updated
-		}
+		m.apply(c)
 	}
-	if len(created) > 0 {
-		recs := make([]MemoryRecord, len(created))
-		for i, r := range created {
+	return m.store(ctx, b, all)
+}
+
+// consolidation is one strategy's turn of consolidate: the records by ID,
+// text and topic, and what the candidates changed so far.
+type consolidation struct {
+	rep    StrategyReport
+	actor  string
+	spec   StrategySpec
+	ns     string
+	events []EventRef
+	now    time.Time
+
+	byID, byText, byTopic map[string]*MemoryRecord
+	changed               map[string]ChangeAction // stored record ID -> strongest change
+	deleted               map[string]bool
+	created               []*MemoryRecord
+}
+
+// index makes r findable by ID, text and topic.
+func (m *consolidation) index(r *MemoryRecord) {
+	m.byID[r.ID] = r
+	m.byText[normText(r.Text)] = r
+	if t := normText(r.Topic); t != "" {
+		m.byTopic[t] = r
+	}
+}
+
+// expires is when a record touched now expires, or zero.
+func (m *consolidation) expires() time.Time {
+	if m.spec.TTL > 0 {
+		return m.now.Add(m.spec.TTL)
+	}
+	return time.Time{}
+}
+
+// apply applies one candidate: a delete, or a confirmation, update or
+// creation of the record it matches.
+func (m *consolidation) apply(c Candidate) {
+	text, topic := strings.TrimSpace(c.Text), strings.TrimSpace(c.Topic)
+	if len(text) > MaxTextBytes {
+		text = clip(text, MaxTextBytes-3)
+	}
+	if len(topic) > MaxTopicBytes {
+		topic = clip(topic, MaxTopicBytes-3)
+	}
+	if c.Action == ActionDelete {
+		r := m.byID[c.RecordID]
+		if r == nil || m.deleted[r.ID] || isNew(r, m.created) {
+			m.rep.Ignored++
+			return
+		}
+		m.deleted[r.ID] = true
+		delete(m.changed, r.ID)
+		return
+	}
+	if normText(text) == "" {
+		m.rep.Ignored++
+		return
+	}
+	target := m.target(c, text, topic)
+	if target == nil {
+		r := &MemoryRecord{Actor: m.actor, Namespace: m.ns, Strategy: m.spec.Name, Topic: topic, Text: text,
+			Sources: addSources(nil, m.events...), Created: m.now, Updated: m.now, Expires: m.expires(),
+			History: []Change{{At: m.now, Action: Created, Reason: c.Reason, Events: m.events}}}
+		r.ID = fmt.Sprintf("new-%d", len(m.created))
+		m.created = append(m.created, r)
+		m.index(r)
+		return
+	}
+	m.revise(target, c.Reason, text, topic)
+}
+
+// target is the record a candidate confirms or updates: the one it names
+// (for an update), else the one with its text, else the one with its
+// topic; nil if none, or if that record was deleted in this turn.
+func (m *consolidation) target(c Candidate, text, topic string) *MemoryRecord {
+	var target *MemoryRecord
+	if c.Action == ActionUpdate {
+		target = m.byID[c.RecordID]
+	}
+	if target == nil {
+		target = m.byText[normText(text)]
+	}
+	if target == nil && normText(topic) != "" {
+		target = m.byTopic[normText(topic)]
+	}
+	if target != nil && m.deleted[target.ID] {
+		target = nil // deleted in this turn: a new record replaces it
+	}
+	return target
+}
+
+// revise confirms target when text repeats it, and otherwise updates it
+// to text (and topic, if given).
+func (m *consolidation) revise(target *MemoryRecord, reason, text, topic string) {
+	now := m.now
+	target.Sources = addSources(target.Sources, m.events...)
+	target.Updated, target.Expires = now, m.expires()
+	if normText(target.Text) == normText(text) {
+		target.History = addChange(target.History, Change{At: now, Action: Confirmed, Reason: reason, Events: m.events})
+		if !isNew(target, m.created) && m.changed[target.ID] == "" {
+			m.changed[target.ID] = Confirmed
+		}
+		return
+	}
+	target.History = addChange(target.History, Change{At: now, Action: Updated, Previous: target.Text, Reason: reason, Events: m.events})
+	delete(m.byText, normText(target.Text))
+	target.Text = text
+	if topic != "" {
+		target.Topic = topic
+	}
+	m.index(target)
+	if !isNew(target, m.created) {
+		m.changed[target.ID] = Updated
+	}
+}
+
+// store writes the turn's changes to b: the created records, the confirmed
+// and updated ones among all, and the deletions; and reports them.
+func (m *consolidation) store(ctx context.Context, b Backend, all []MemoryRecord) (StrategyReport, error) {
+	rep := m.rep
+	if len(m.created) > 0 {
+		recs := make([]MemoryRecord, len(m.created))
+		for i, r := range m.created {
 			recs[i] = *r
 			recs[i].ID = ""
 		}
-		stored, err := b.CreateRecords(ctx, actor, recs)
+		stored, err := b.CreateRecords(ctx, m.actor, recs)
 		if err != nil {
 			return rep, err
 		}
@@ -148,7 +192,7 @@ func consolidate(ctx context.Context, b Backend, actor string, spec StrategySpec
 	}
 	var upd []MemoryRecord
 	for i := range all {
-		if a := changed[all[i].ID]; a != "" {
+		if a := m.changed[all[i].ID]; a != "" {
 			upd = append(upd, all[i])
 			if a == Updated {
 				rep.Updated = append(rep.Updated, all[i].ID)
@@ -157,17 +201,17 @@ func consolidate(ctx context.Context, b Backend, actor string, spec StrategySpec
 			}
 		}
 	}
-	if err := b.UpdateRecords(ctx, actor, upd); err != nil {
+	if err := b.UpdateRecords(ctx, m.actor, upd); err != nil {
 		return rep, err
 	}
 	var del []string
 	for i := range all {
-		if deleted[all[i].ID] {
+		if m.deleted[all[i].ID] {
 			del = append(del, all[i].ID)
 		}
 	}
 	if len(del) > 0 {
-		if _, err := b.DeleteRecords(ctx, actor, del); err != nil {
+		if _, err := b.DeleteRecords(ctx, m.actor, del); err != nil {
 			return rep, err
 		}
 		rep.Deleted = del

@@ -122,10 +122,7 @@ func (c *caller) transportError(ctx context.Context, err error) error {
 
 // request builds the HTTP request from validated arguments.
 func (c *caller) request(ctx context.Context, args map[string]any) (*http.Request, error) {
-	path := c.op.path
-	query := url.Values{}
-	header := http.Header{}
-	var cookies []string
+	parts := requestParts{path: c.op.path, query: url.Values{}, header: http.Header{}}
 	for _, p := range c.op.params {
 		v, ok := args[p.prop]
 		if !ok || v == nil {
@@ -134,61 +131,15 @@ func (c *caller) request(ctx context.Context, args map[string]any) (*http.Reques
 			}
 			continue
 		}
-		if p.json {
-			b, err := json.Marshal(v)
-			if err != nil {
-				return nil, fmt.Errorf("parameter %q: %v", p.prop, err)
-			}
-			v = string(b)
-		}
-		switch p.in {
-		case "path":
-			s, err := simple(v, p.explode)
-			if err != nil {
-				return nil, fmt.Errorf("path parameter %q: %v", p.prop, err)
-			}
-			if s == "" || s == "." || s == ".." {
-				return nil, fmt.Errorf("path parameter %q cannot be %q", p.prop, s)
-			}
-			path = strings.ReplaceAll(path, "{"+p.name+"}", url.PathEscape(s))
-		case "query":
-			if err := addQuery(query, p, v); err != nil {
-				return nil, fmt.Errorf("query parameter %q: %v", p.prop, err)
-			}
-		case "header":
-			s, err := simple(v, p.explode)
-			if err != nil {
-				return nil, fmt.Errorf("header parameter %q: %v", p.prop, err)
-			}
-			if strings.ContainsAny(s, "\r\n\x00") {
-				return nil, fmt.Errorf("header parameter %q cannot hold line breaks", p.prop)
-			}
-			header.Set(p.name, s)
-		case "cookie":
-			s, err := simple(v, false)
-			if err != nil {
-				return nil, fmt.Errorf("cookie parameter %q: %v", p.prop, err)
-			}
-			if strings.ContainsAny(s, ";\r\n\x00") {
-				return nil, fmt.Errorf("cookie parameter %q cannot hold ';' or line breaks", p.prop)
-			}
-			cookies = append(cookies, p.name+"="+url.QueryEscape(s))
+		if err := parts.add(p, v); err != nil {
+			return nil, err
 		}
 	}
-	if strings.Contains(path, "{") {
-		return nil, fmt.Errorf("the path %s still has a template after filling the parameters", path)
-	}
-	// path holds escaped parameter values: keep that form as RawPath so a
-	// "/" or "?" inside a value never becomes a path or query separator.
-	u := *c.base
-	escaped := c.base.EscapedPath() + path
-	unescaped, err := url.PathUnescape(escaped)
+	u, err := c.requestURL(parts.path, parts.query)
 	if err != nil {
-		return nil, fmt.Errorf("the path %s is not valid: %v", path, err)
+		return nil, err
 	}
-	u.Path, u.RawPath = unescaped, escaped
-	u.RawQuery = query.Encode()
-
+	header := parts.header
 	var body io.Reader
 	if c.op.bodyProp != "" {
 		if v, ok := args[c.op.bodyProp]; ok {
@@ -207,11 +158,82 @@ func (c *caller) request(ctx context.Context, args map[string]any) (*http.Reques
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
-	if len(cookies) > 0 {
-		req.Header.Set("Cookie", strings.Join(cookies, "; "))
+	if len(parts.cookies) > 0 {
+		req.Header.Set("Cookie", strings.Join(parts.cookies, "; "))
 	}
 	req.Header.Set("Accept", "application/json, */*;q=0.5")
 	return req, nil
+}
+
+// requestParts are the parts of a request the parameters fill in.
+type requestParts struct {
+	path    string // the path template, filled with escaped values
+	query   url.Values
+	header  http.Header
+	cookies []string
+}
+
+// add serializes one parameter's value in its style into its place.
+func (r *requestParts) add(p param, v any) error {
+	if p.json {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("parameter %q: %v", p.prop, err)
+		}
+		v = string(b)
+	}
+	switch p.in {
+	case "path":
+		s, err := simple(v, p.explode)
+		if err != nil {
+			return fmt.Errorf("path parameter %q: %v", p.prop, err)
+		}
+		if s == "" || s == "." || s == ".." {
+			return fmt.Errorf("path parameter %q cannot be %q", p.prop, s)
+		}
+		r.path = strings.ReplaceAll(r.path, "{"+p.name+"}", url.PathEscape(s))
+	case "query":
+		if err := addQuery(r.query, p, v); err != nil {
+			return fmt.Errorf("query parameter %q: %v", p.prop, err)
+		}
+	case "header":
+		s, err := simple(v, p.explode)
+		if err != nil {
+			return fmt.Errorf("header parameter %q: %v", p.prop, err)
+		}
+		if strings.ContainsAny(s, "\r\n\x00") {
+			return fmt.Errorf("header parameter %q cannot hold line breaks", p.prop)
+		}
+		r.header.Set(p.name, s)
+	case "cookie":
+		s, err := simple(v, false)
+		if err != nil {
+			return fmt.Errorf("cookie parameter %q: %v", p.prop, err)
+		}
+		if strings.ContainsAny(s, ";\r\n\x00") {
+			return fmt.Errorf("cookie parameter %q cannot hold ';' or line breaks", p.prop)
+		}
+		r.cookies = append(r.cookies, p.name+"="+url.QueryEscape(s))
+	}
+	return nil
+}
+
+// requestURL joins the filled path to the base URL and adds the query.
+func (c *caller) requestURL(path string, query url.Values) (*url.URL, error) {
+	if strings.Contains(path, "{") {
+		return nil, fmt.Errorf("the path %s still has a template after filling the parameters", path)
+	}
+	// path holds escaped parameter values: keep that form as RawPath so a
+	// "/" or "?" inside a value never becomes a path or query separator.
+	u := *c.base
+	escaped := c.base.EscapedPath() + path
+	unescaped, err := url.PathUnescape(escaped)
+	if err != nil {
+		return nil, fmt.Errorf("the path %s is not valid: %v", path, err)
+	}
+	u.Path, u.RawPath = unescaped, escaped
+	u.RawQuery = query.Encode()
+	return &u, nil
 }
 
 // scalar formats a primitive JSON value.

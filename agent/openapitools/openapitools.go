@@ -218,6 +218,48 @@ func (d *Document) Tools(opts Options) ([]*agent.Tool, *Report, error) {
 			return nil, nil, err
 		}
 	}
+	opts = withToolDefaults(opts, base)
+	want := map[string]bool{}
+	for _, o := range opts.Operations {
+		want[o] = false
+	}
+	rep := &Report{}
+	var tools []*agent.Tool
+	used := map[string]int{}
+	paths := d.doc.Paths.Map()
+	for _, p := range sortedKeys(paths) {
+		item := paths[p]
+		ops := item.Operations()
+		for _, m := range sortedKeys(ops) {
+			op := ops[m]
+			name := toolName(opts.NamePrefix, op.OperationID, m, p)
+			if !selectOperation(want, op.OperationID, name) {
+				continue
+			}
+			if n := used[name]; n > 0 {
+				used[name] = n + 1
+				name = toolName("", fmt.Sprintf("%s_%d", name, n+1), "", "")
+			} else {
+				used[name] = 1
+			}
+			t, err := d.tool(name, m, p, item, op, base, opts, rep)
+			if err != nil {
+				rep.Skipped = append(rep.Skipped, Skipped{Method: m, Path: p, OperationID: op.OperationID, Reason: err.Error()})
+				continue
+			}
+			tools = append(tools, t)
+			rep.Converted = append(rep.Converted, fmt.Sprintf("%s %s -> %s", m, p, name))
+		}
+	}
+	if err := missingOperations(want); err != nil {
+		return nil, nil, err
+	}
+	return tools, rep, nil
+}
+
+// withToolDefaults fills in the zero limits and, when calling base, a
+// client that follows redirects only within base's origin.
+func withToolDefaults(opts Options, base *url.URL) Options {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
@@ -239,48 +281,33 @@ func (d *Document) Tools(opts Options) ([]*agent.Tool, *Report, error) {
 			return nil
 		}}
 	}
-	want := map[string]bool{}
-	for _, o := range opts.Operations {
-		want[o] = false
+	return opts
+}
+
+// selectOperation reports whether Options.Operations (want; empty for
+// all) selects the operation by its ID or tool name, and marks what it
+// named as found.
+func selectOperation(want map[string]bool, id, name string) bool {
+	if len(want) == 0 {
+		return true
 	}
-	rep := &Report{}
-	var tools []*agent.Tool
-	used := map[string]int{}
-	paths := d.doc.Paths.Map()
-	for _, p := range sortedKeys(paths) {
-		item := paths[p]
-		ops := item.Operations()
-		for _, m := range sortedKeys(ops) {
-			op := ops[m]
-			name := toolName(opts.NamePrefix, op.OperationID, m, p)
-			if len(want) > 0 {
-				_, byID := want[op.OperationID]
-				_, byName := want[name]
-				if !byID && !byName {
-					continue
-				}
-				if byID {
-					want[op.OperationID] = true
-				}
-				if byName {
-					want[name] = true
-				}
-			}
-			if n := used[name]; n > 0 {
-				used[name] = n + 1
-				name = toolName("", fmt.Sprintf("%s_%d", name, n+1), "", "")
-			} else {
-				used[name] = 1
-			}
-			t, err := d.tool(name, m, p, item, op, base, opts, rep)
-			if err != nil {
-				rep.Skipped = append(rep.Skipped, Skipped{Method: m, Path: p, OperationID: op.OperationID, Reason: err.Error()})
-				continue
-			}
-			tools = append(tools, t)
-			rep.Converted = append(rep.Converted, fmt.Sprintf("%s %s -> %s", m, p, name))
-		}
+	_, byID := want[id]
+	_, byName := want[name]
+	if !byID && !byName {
+		return false
 	}
+	if byID {
+		want[id] = true
+	}
+	if byName {
+		want[name] = true
+	}
+	return true
+}
+
+// missingOperations reports the operations Options.Operations named that
+// the document does not have.
+func missingOperations(want map[string]bool) error {
 	var missing []string
 	for o, found := range want {
 		if !found {
@@ -289,9 +316,9 @@ func (d *Document) Tools(opts Options) ([]*agent.Tool, *Report, error) {
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return nil, nil, fmt.Errorf("openapitools: the document has no operation %s; Options.Operations takes operationIds or tool names: %w", strings.Join(missing, ", "), bedrockkit.ErrInvalidInput)
+		return fmt.Errorf("openapitools: the document has no operation %s; Options.Operations takes operationIds or tool names: %w", strings.Join(missing, ", "), bedrockkit.ErrInvalidInput)
 	}
-	return tools, rep, nil
+	return nil
 }
 
 // baseURL picks the server to call.
@@ -330,8 +357,41 @@ func arguments(conv *converter, method, path string, item *openapi3.PathItem, op
 	props := map[string]any{}
 	var required []any
 	o := &operation{method: method, path: path}
+	all := mergedParameters(item, op)
+	names := map[string]int{}
+	for _, pr := range all {
+		names[pr.Value.Name]++
+	}
+	for _, pr := range all {
+		p := pr.Value
+		if p.In == "header" && ignoredHeaders[strings.ToLower(p.Name)] {
+			continue
+		}
+		pa, schema, err := paramArgument(conv, p, names[p.Name] > 1)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		props[pa.prop] = schema
+		if p.Required || p.In == "path" {
+			required = append(required, pa.prop)
+		}
+		o.params = append(o.params, pa)
+	}
+	if rb := op.RequestBody; rb != nil && rb.Value != nil {
+		req, err := bodyArgument(conv, rb.Value, props, o)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if req {
+			required = append(required, o.bodyProp)
+		}
+	}
+	return props, required, o, nil
+}
 
-	// Path-level parameters apply unless the operation overrides them.
+// mergedParameters is the operation's parameters followed by the path
+// item's: path-level parameters apply unless the operation overrides them.
+func mergedParameters(item *openapi3.PathItem, op *openapi3.Operation) openapi3.Parameters {
 	var all openapi3.Parameters
 	seen := map[string]bool{}
 	for _, ps := range []openapi3.Parameters{op.Parameters, item.Parameters} {
@@ -346,118 +406,119 @@ func arguments(conv *converter, method, path string, item *openapi3.PathItem, op
 			}
 		}
 	}
-	names := map[string]int{}
-	for _, pr := range all {
-		names[pr.Value.Name]++
+	return all
+}
+
+// paramArgument builds the argument of one parameter (named by location
+// too when its name is shared, or is "body") and how to send it.
+func paramArgument(conv *converter, p *openapi3.Parameter, shared bool) (param, map[string]any, error) {
+	switch p.In {
+	case "path", "query", "header", "cookie":
+	default:
+		return param{}, nil, fmt.Errorf("parameter %q is in %q, which OpenAPI does not define", p.Name, p.In)
 	}
-	for _, pr := range all {
-		p := pr.Value
-		if p.In == "header" && ignoredHeaders[strings.ToLower(p.Name)] {
-			continue
-		}
-		switch p.In {
-		case "path", "query", "header", "cookie":
-		default:
-			return nil, nil, nil, fmt.Errorf("parameter %q is in %q, which OpenAPI does not define", p.Name, p.In)
-		}
-		prop := p.Name
-		if names[p.Name] > 1 || p.Name == "body" {
-			prop = p.In + "_" + p.Name
-		}
-		pa := param{prop: prop, name: p.Name, in: p.In, style: p.Style}
-		var schema map[string]any
-		switch {
-		case p.Schema != nil:
-			schema = conv.convert(p.Schema, 0)
-		case len(p.Content) > 0:
-			mt := p.Content.Get("application/json")
-			if mt == nil {
-				for _, k := range sortedKeys(p.Content) {
-					mt = p.Content[k]
-					break
-				}
-			}
-			if mt != nil && mt.Schema != nil {
-				schema = conv.convert(mt.Schema, 0)
-			} else {
-				schema = map[string]any{}
-			}
-			pa.json = true
-		default:
-			return nil, nil, nil, fmt.Errorf("parameter %q has neither a schema nor content", p.Name)
-		}
-		if pa.style == "" {
-			if p.In == "query" || p.In == "cookie" {
-				pa.style = "form"
-			} else {
-				pa.style = "simple"
-			}
-		}
-		pa.explode = pa.style == "form"
-		if p.Explode != nil {
-			pa.explode = *p.Explode
-		}
-		if p.Description != "" {
-			if _, ok := schema["description"]; !ok {
-				schema["description"] = p.Description
-			}
-		}
-		pa.typ, _ = schema["type"].(string)
-		if pa.typ == "" {
-			pa.typ = "string"
-		}
-		if (p.Required || p.In == "path") && schema["type"] == "array" {
-			// A required array parameter sent empty is no parameter at
-			// all on the wire: ask for at least one item.
-			if _, ok := schema["minItems"]; !ok {
-				schema["minItems"] = 1
-			}
-		}
-		props[prop] = schema
-		if p.Required || p.In == "path" {
-			required = append(required, prop)
-		}
-		o.params = append(o.params, pa)
+	prop := p.Name
+	if shared || p.Name == "body" {
+		prop = p.In + "_" + p.Name
 	}
-	if rb := op.RequestBody; rb != nil && rb.Value != nil {
-		mediaType, mt := pickBody(rb.Value.Content)
-		switch {
-		case mt != nil:
-			o.bodyProp = "body"
-			if _, clash := props["body"]; clash {
-				o.bodyProp = "request_body"
-			}
-			o.bodyType = mediaType
-			var schema map[string]any
-			if mt.Schema != nil {
-				schema = conv.convert(mt.Schema, 0)
-			} else {
-				schema = map[string]any{}
-			}
-			if rb.Value.Description != "" {
-				if _, ok := schema["description"]; !ok {
-					schema["description"] = rb.Value.Description
-				}
-			}
-			props[o.bodyProp] = schema
-			if bp, ok := schema["properties"].(map[string]any); ok {
-				o.bodyTypes = map[string]string{}
-				for k, v := range bp {
-					if m, ok := v.(map[string]any); ok {
-						if t, ok := m["type"].(string); ok {
-							o.bodyTypes[k] = t
-						}
-					}
-				}
-			}
-			if rb.Value.Required {
-				required = append(required, o.bodyProp)
-			}
-		case rb.Value.Required:
-			return nil, nil, nil, fmt.Errorf("the request body is required and none of its media types (%s) can be sent; JSON, form-urlencoded and text/plain are supported", strings.Join(sortedKeys(rb.Value.Content), ", "))
+	pa := param{prop: prop, name: p.Name, in: p.In, style: p.Style}
+	schema, isJSON, err := paramSchema(conv, p)
+	if err != nil {
+		return param{}, nil, err
+	}
+	pa.json = isJSON
+	if pa.style == "" {
+		if p.In == "query" || p.In == "cookie" {
+			pa.style = "form"
+		} else {
+			pa.style = "simple"
 		}
 	}
-	return props, required, o, nil
+	pa.explode = pa.style == "form"
+	if p.Explode != nil {
+		pa.explode = *p.Explode
+	}
+	if p.Description != "" {
+		if _, ok := schema["description"]; !ok {
+			schema["description"] = p.Description
+		}
+	}
+	pa.typ, _ = schema["type"].(string)
+	if pa.typ == "" {
+		pa.typ = "string"
+	}
+	if (p.Required || p.In == "path") && schema["type"] == "array" {
+		// A required array parameter sent empty is no parameter at
+		// all on the wire: ask for at least one item.
+		if _, ok := schema["minItems"]; !ok {
+			schema["minItems"] = 1
+		}
+	}
+	return pa, schema, nil
+}
+
+// paramSchema converts a parameter's schema, or that of its content
+// (JSON preferred), which is then sent as JSON text.
+func paramSchema(conv *converter, p *openapi3.Parameter) (schema map[string]any, isJSON bool, err error) {
+	switch {
+	case p.Schema != nil:
+		return conv.convert(p.Schema, 0), false, nil
+	case len(p.Content) > 0:
+		mt := p.Content.Get("application/json")
+		if mt == nil {
+			for _, k := range sortedKeys(p.Content) {
+				mt = p.Content[k]
+				break
+			}
+		}
+		if mt != nil && mt.Schema != nil {
+			return conv.convert(mt.Schema, 0), true, nil
+		}
+		return map[string]any{}, true, nil
+	default:
+		return nil, false, fmt.Errorf("parameter %q has neither a schema nor content", p.Name)
+	}
+}
+
+// bodyArgument adds the request body's argument to props ("body", or
+// "request_body" when a parameter took that name) and records how to send
+// it in o; required reports whether the body is.
+func bodyArgument(conv *converter, rb *openapi3.RequestBody, props map[string]any, o *operation) (required bool, err error) {
+	mediaType, mt := pickBody(rb.Content)
+	if mt == nil {
+		if rb.Required {
+			return false, fmt.Errorf("the request body is required and none of its media types (%s) can be sent; JSON, form-urlencoded and text/plain are supported", strings.Join(sortedKeys(rb.Content), ", "))
+		}
+		return false, nil
+	}
+	o.bodyProp = "body"
+	if _, clash := props["body"]; clash {
+		o.bodyProp = "request_body"
+	}
+	o.bodyType = mediaType
+	var schema map[string]any
+	if mt.Schema != nil {
+		schema = conv.convert(mt.Schema, 0)
+	} else {
+		schema = map[string]any{}
+	}
+	if rb.Description != "" {
+		if _, ok := schema["description"]; !ok {
+			schema["description"] = rb.Description
+		}
+	}
+	props[o.bodyProp] = schema
+	if bp, ok := schema["properties"].(map[string]any); ok {
+		o.bodyTypes = map[string]string{}
+		for k, v := range bp {
+			if m, ok := v.(map[string]any); ok {
+				if t, ok := m["type"].(string); ok {
+					o.bodyTypes[k] = t
+				}
+			}
+		}
+	}
+	return rb.Required, nil
 }
 
 // tool builds one operation's tool. The argument schema inlines every

@@ -108,6 +108,19 @@ func (c *converter) convertValue(sr *openapi3.SchemaRef, depth int) map[string]a
 		}
 		return out
 	}
+	setTypes(out, s)
+	setAnnotations(out, s)
+	setNumberBounds(out, s)
+	c.setStringBounds(out, s)
+	c.setArrayKeywords(out, s, depth)
+	c.setObjectKeywords(out, s, depth)
+	c.setCombinators(out, s, depth)
+	return out
+}
+
+// setTypes sets "type": one name or a list, with "null" for a nullable
+// (3.0) schema.
+func setTypes(out map[string]any, s *openapi3.Schema) {
 	types := []string{}
 	if s.Type != nil {
 		types = append(types, s.Type.Slice()...)
@@ -126,6 +139,11 @@ func (c *converter) convertValue(sr *openapi3.SchemaRef, depth int) map[string]a
 		}
 		out["type"] = anyT
 	}
+}
+
+// setAnnotations sets title, format, description (marking deprecation),
+// enum (with null for a nullable schema), const and default.
+func setAnnotations(out map[string]any, s *openapi3.Schema) {
 	setStr(out, "title", s.Title)
 	setStr(out, "format", s.Format)
 	desc := s.Description
@@ -147,6 +165,11 @@ func (c *converter) convertValue(sr *openapi3.SchemaRef, depth int) map[string]a
 	if s.Default != nil {
 		out["default"] = s.Default
 	}
+}
+
+// setNumberBounds sets the numeric bounds, mapping 3.0's boolean
+// exclusiveMinimum and exclusiveMaximum onto 3.1's numbers.
+func setNumberBounds(out map[string]any, s *openapi3.Schema) {
 	if s.Min != nil {
 		if s.ExclusiveMin.IsTrue() {
 			out["exclusiveMinimum"] = *s.Min
@@ -170,6 +193,11 @@ func (c *converter) convertValue(sr *openapi3.SchemaRef, depth int) map[string]a
 	if s.MultipleOf != nil && *s.MultipleOf > 0 {
 		out["multipleOf"] = *s.MultipleOf
 	}
+}
+
+// setStringBounds sets the length bounds and the pattern, which is dropped
+// (and noted) when Go cannot compile it.
+func (c *converter) setStringBounds(out map[string]any, s *openapi3.Schema) {
 	if s.MinLength > 0 {
 		out["minLength"] = s.MinLength
 	}
@@ -183,6 +211,9 @@ func (c *converter) convertValue(sr *openapi3.SchemaRef, depth int) map[string]a
 			c.dropped = append(c.dropped, "pattern "+s.Pattern)
 		}
 	}
+}
+
+func (c *converter) setArrayKeywords(out map[string]any, s *openapi3.Schema, depth int) {
 	if s.MinItems > 0 {
 		out["minItems"] = s.MinItems
 	}
@@ -198,6 +229,12 @@ func (c *converter) convertValue(sr *openapi3.SchemaRef, depth int) map[string]a
 	if len(s.PrefixItems) > 0 {
 		out["prefixItems"] = c.list(s.PrefixItems, depth)
 	}
+}
+
+// setObjectKeywords sets the properties (leaving out read-only ones, and
+// the required names they took along), the property counts and
+// additionalProperties.
+func (c *converter) setObjectKeywords(out map[string]any, s *openapi3.Schema, depth int) {
 	if len(s.Properties) > 0 {
 		props := map[string]any{}
 		for _, k := range sortedKeys(s.Properties) {
@@ -235,6 +272,9 @@ func (c *converter) convertValue(sr *openapi3.SchemaRef, depth int) map[string]a
 	} else if ap.Schema != nil {
 		out["additionalProperties"] = c.convert(ap.Schema, depth+1)
 	}
+}
+
+func (c *converter) setCombinators(out map[string]any, s *openapi3.Schema, depth int) {
 	if len(s.AllOf) > 0 {
 		out["allOf"] = c.list(s.AllOf, depth)
 	}
@@ -247,7 +287,6 @@ func (c *converter) convertValue(sr *openapi3.SchemaRef, depth int) map[string]a
 	if s.Not != nil {
 		out["not"] = c.convert(s.Not, depth+1)
 	}
-	return out
 }
 
 func (c *converter) list(srs openapi3.SchemaRefs, depth int) []any {

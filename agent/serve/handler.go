@@ -294,70 +294,38 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		trace.WithAttributes(attribute.String("http.request.method", "POST"), attribute.String("http.route", "/invocations"),
 			agentotel.AttrAgentName.String(h.a.Name)))
 	defer span.End()
-	status := 0
-	fail := func(code int, typ, msg, session string) {
-		status = code
-		span.SetStatus(codes.Error, msg)
-		span.SetAttributes(attribute.String("error.type", typ))
-		writeError(w, code, typ, msg, session)
-	}
-	defer func() {
-		if status != 0 {
-			span.SetAttributes(attribute.Int("http.response.status_code", status))
-		}
-	}()
+	rep := &invocationReply{w: w, span: span}
+	defer rep.recordStatus()
 
 	if !h.begin() {
 		w.Header().Set("Connection", "close")
 		w.Header().Set("Retry-After", "1")
-		fail(http.StatusServiceUnavailable, "ServiceUnavailableException", ErrDraining.Error(), "")
+		rep.fail(http.StatusServiceUnavailable, "ServiceUnavailableException", ErrDraining.Error(), "")
 		return
 	}
 	defer h.end()
-	if h.sem != nil {
-		select {
-		case h.sem <- struct{}{}:
-			defer func() { <-h.sem }()
-		default:
-			w.Header().Set("Retry-After", "1")
-			fail(http.StatusTooManyRequests, "ThrottlingException", "serve: too many invocations at once (Options.MaxConcurrent); retry later", "")
-			return
-		}
+	freeSlot, ok := h.takeSlot(rep)
+	if !ok {
+		return
 	}
+	defer freeSlot()
 
 	caller, err := identity.Authorize(h.opts.Authorizer, r)
 	if err != nil {
-		var ae *identity.AuthError
-		errors.As(err, &ae)
-		if ae != nil {
-			status = ae.StatusCode()
-			span.SetAttributes(attribute.String("error.type", "auth."+ae.Reason))
-		}
-		span.SetStatus(codes.Error, "caller not authorized")
-		identity.WriteError(w, err, h.opts.Challenge)
+		rep.unauthorized(err, h.opts.Challenge)
 		return
 	}
 	ctx = identity.WithCaller(ctx, caller)
 	if !caller.Anonymous {
 		span.SetAttributes(attribute.String("enduser.id", caller.Subject))
 	}
-
-	sessionID := r.Header.Get(SessionHeader)
-	if sessionID == "" {
-		sessionID = NewSessionID()
-	} else if err := validSessionID(sessionID); err != nil {
-		fail(http.StatusBadRequest, "ValidationException", err.Error(), "")
+	sessionID, ok := sessionOf(r, rep)
+	if !ok {
 		return
 	}
-	w.Header().Set(SessionHeader, sessionID)
-	span.SetAttributes(attribute.String("session.id", sessionID), agentotel.AttrConversation.String(sessionID))
-	if rid := r.Header.Get(RequestIDHeader); rid != "" && len(rid) <= 256 {
-		span.SetAttributes(attribute.String("aws.agentcore.request_id", rid))
-	}
-
 	req, code, typ, err := h.readRequest(w, r)
 	if err != nil {
-		fail(code, typ, err.Error(), sessionID)
+		rep.fail(code, typ, err.Error(), sessionID)
 		return
 	}
 
@@ -368,7 +336,7 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		if code == http.StatusConflict {
 			w.Header().Set("Retry-After", "1")
 		}
-		fail(code, typ, err.Error(), sessionID)
+		rep.fail(code, typ, err.Error(), sessionID)
 		return
 	}
 	// The lock is released as soon as the run has saved its state, before
@@ -382,24 +350,98 @@ func (h *Handler) serveInvocation(w http.ResponseWriter, r *http.Request) {
 		span.SetAttributes(attribute.String("gen_ai.input.messages", messagesJSON("user", req.Prompt)))
 	}
 	if wantsSSE(r) {
-		status = run.stream(ctx, w)
+		rep.status = run.stream(ctx, w)
 		return
 	}
+	h.replyJSON(ctx, r, run, rep)
+}
+
+// invocationReply writes an invocation's error replies and keeps the HTTP
+// status sent for the server span.
+type invocationReply struct {
+	w      http.ResponseWriter
+	span   trace.Span
+	status int
+}
+
+// fail sends an error reply and marks the span failed.
+func (rep *invocationReply) fail(code int, typ, msg, session string) {
+	rep.status = code
+	rep.span.SetStatus(codes.Error, msg)
+	rep.span.SetAttributes(attribute.String("error.type", typ))
+	writeError(rep.w, code, typ, msg, session)
+}
+
+// unauthorized sends identity's reply to a caller it did not authorize.
+func (rep *invocationReply) unauthorized(err error, challenge identity.RequireOptions) {
+	var ae *identity.AuthError
+	errors.As(err, &ae)
+	if ae != nil {
+		rep.status = ae.StatusCode()
+		rep.span.SetAttributes(attribute.String("error.type", "auth."+ae.Reason))
+	}
+	rep.span.SetStatus(codes.Error, "caller not authorized")
+	identity.WriteError(rep.w, err, challenge)
+}
+
+// recordStatus puts the status sent, if known, on the span.
+func (rep *invocationReply) recordStatus() {
+	if rep.status != 0 {
+		rep.span.SetAttributes(attribute.Int("http.response.status_code", rep.status))
+	}
+}
+
+// takeSlot takes one of Options.MaxConcurrent slots, or replies 429 when
+// none is free; free gives the slot back.
+func (h *Handler) takeSlot(rep *invocationReply) (free func(), ok bool) {
+	if h.sem == nil {
+		return func() {}, true
+	}
+	select {
+	case h.sem <- struct{}{}:
+		return func() { <-h.sem }, true
+	default:
+		rep.w.Header().Set("Retry-After", "1")
+		rep.fail(http.StatusTooManyRequests, "ThrottlingException", "serve: too many invocations at once (Options.MaxConcurrent); retry later", "")
+		return nil, false
+	}
+}
+
+// sessionOf returns the request's session ID, or a new one, and echoes it
+// in the reply; an invalid ID is answered with 400.
+func sessionOf(r *http.Request, rep *invocationReply) (string, bool) {
+	sessionID := r.Header.Get(SessionHeader)
+	if sessionID == "" {
+		sessionID = NewSessionID()
+	} else if err := validSessionID(sessionID); err != nil {
+		rep.fail(http.StatusBadRequest, "ValidationException", err.Error(), "")
+		return "", false
+	}
+	rep.w.Header().Set(SessionHeader, sessionID)
+	rep.span.SetAttributes(attribute.String("session.id", sessionID), agentotel.AttrConversation.String(sessionID))
+	if rid := r.Header.Get(RequestIDHeader); rid != "" && len(rid) <= 256 {
+		rep.span.SetAttributes(attribute.String("aws.agentcore.request_id", rid))
+	}
+	return sessionID, true
+}
+
+// replyJSON runs the invocation to its end and replies with its JSON.
+func (h *Handler) replyJSON(ctx context.Context, r *http.Request, run *invocation, rep *invocationReply) {
 	resp, err := run.invoke(ctx)
-	release()
+	run.release()
 	if err != nil {
 		code, typ := classify(err)
 		if ctx.Err() != nil && r.Context().Err() != nil {
 			code, typ = 499, "ClientClosedRequest" // nobody reads it; for the span
 		}
-		fail(code, typ, err.Error(), sessionID)
+		rep.fail(code, typ, err.Error(), run.sessionID)
 		return
 	}
-	status = http.StatusOK
-	h.recordOutput(span, resp)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(resp)
+	rep.status = http.StatusOK
+	h.recordOutput(rep.span, resp)
+	rep.w.Header().Set("Content-Type", "application/json")
+	rep.w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(rep.w).Encode(resp)
 }
 
 func (h *Handler) recordOutput(span trace.Span, resp *InvocationResponse) {
@@ -553,8 +595,8 @@ func (v *invocation) response(res *agent.RunResult, status string) *InvocationRe
 // stream runs the invocation as server-sent events and returns the HTTP
 // status sent.
 func (v *invocation) stream(ctx context.Context, w http.ResponseWriter) int {
-	var events func(yield func(agent.RunEvent, error) bool)
 	ctx, tr := v.tracing(ctx)
+	var events func(yield func(agent.RunEvent, error) bool)
 	if v.req.Resume != nil {
 		p, ds, err := v.pending(ctx)
 		if err != nil {
@@ -567,13 +609,23 @@ func (v *invocation) stream(ctx context.Context, w http.ResponseWriter) int {
 	} else {
 		events = v.h.a.Stream(ctx, v.key, v.req.Prompt, v.runOptions()...)
 	}
+	send := startSSE(w)
+	sum, runErr := v.forward(events, send)
+	v.release()
+	v.endStream(tr, sum, runErr, send)
+	return http.StatusOK
+}
+
+// startSSE sends the event-stream headers and returns a function that
+// sends one event, reporting false if it could not.
+func startSSE(w http.ResponseWriter) func(InvocationEvent) bool {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
-	send := func(e InvocationEvent) bool {
+	return func(e InvocationEvent) bool {
 		b, err := json.Marshal(e)
 		if err != nil {
 			return false
@@ -584,46 +636,58 @@ func (v *invocation) stream(ctx context.Context, w http.ResponseWriter) int {
 		_ = rc.Flush()
 		return true
 	}
-	usage := bedrockkit.Usage{}
-	iterations := 0
-	var runErr error
-	var final *InvocationEvent // sent once the run has ended and the lock is released
+}
+
+// streamSummary is what a streamed run leaves for its last event.
+type streamSummary struct {
+	usage      bedrockkit.Usage
+	iterations int
+	final      *InvocationEvent // sent once the run has ended and the lock is released
+}
+
+// forward sends the run's events as they come, keeping back the final
+// one, and returns the summary and the error that ended the run.
+func (v *invocation) forward(events func(yield func(agent.RunEvent, error) bool), send func(InvocationEvent) bool) (streamSummary, error) {
+	var sum streamSummary
 	for ev, err := range events {
 		if err != nil {
-			runErr = err
-			break
+			return sum, err
 		}
 		switch e := ev.(type) {
 		case agent.ModelCalled:
-			usage = usage.Add(e.Usage)
-			iterations = e.Iteration
+			sum.usage = sum.usage.Add(e.Usage)
+			sum.iterations = e.Iteration
 		case agent.Finished:
 			resp := v.response(e.Result, StatusSuccess)
 			v.h.recordOutput(v.span, resp)
-			final = &InvocationEvent{Type: "finished", Response: resp}
+			sum.final = &InvocationEvent{Type: "finished", Response: resp}
 			continue
 		case agent.Paused:
 			resp := &InvocationResponse{SessionID: v.sessionID, Status: StatusPaused, StopReason: string(bedrockkit.StopToolUse),
 				Usage: usageOf(e.Pending.Usage), Iterations: e.Pending.Iteration, Pending: pendingOf(e.Pending)}
 			v.h.recordOutput(v.span, resp)
-			final = &InvocationEvent{Type: "paused", Response: resp}
+			sum.final = &InvocationEvent{Type: "paused", Response: resp}
 			continue
 		}
 		if out, ok := eventOf(ev, v.h.opts.ExposeToolContent); ok && !send(out) {
-			runErr = errors.New("serve: the client went away")
-			break
+			return sum, errors.New("serve: the client went away")
 		}
 	}
-	v.release()
+	return sum, nil
+}
+
+// endStream sends the last event: the final reply, a guardrail block, or
+// the error that ended the run; and ends the agent span.
+func (v *invocation) endStream(tr *agentotel.Run, sum streamSummary, runErr error, send func(InvocationEvent) bool) {
 	var ge *agent.GuardrailError
 	switch {
-	case final != nil && runErr == nil:
+	case sum.final != nil && runErr == nil:
 		tr.End(nil)
-		send(*final)
+		send(*sum.final)
 	case errors.As(runErr, &ge):
 		tr.End(nil)
 		resp := &InvocationResponse{SessionID: v.sessionID, Status: StatusBlocked, Output: ge.Verdict.Message,
-			StopReason: string(bedrockkit.StopGuardrailIntervened), Usage: usageOf(usage), Iterations: iterations}
+			StopReason: string(bedrockkit.StopGuardrailIntervened), Usage: usageOf(sum.usage), Iterations: sum.iterations}
 		v.h.recordOutput(v.span, resp)
 		send(InvocationEvent{Type: "finished", Response: resp})
 	case runErr != nil:
@@ -636,7 +700,6 @@ func (v *invocation) stream(ctx context.Context, w http.ResponseWriter) int {
 		tr.End(nil)
 		send(InvocationEvent{Type: "error", Error: "serve: the run ended without a result", ErrorType: "InternalServerException", Message: "the run ended without a result", StatusCode: 500})
 	}
-	return http.StatusOK
 }
 
 func writeError(w http.ResponseWriter, code int, typ, msg, session string) {

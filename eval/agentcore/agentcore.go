@@ -242,13 +242,45 @@ func (j *Judge) Judge(ctx context.Context, metric string, c eval.Case, out *eval
 	if len(s.docs) > maxSpans {
 		return eval.Judgment{}, fmt.Errorf("agentcore: the case makes %d span documents; Evaluate takes at most %d: %w", len(s.docs), maxSpans, bedrockkit.ErrInvalidInput)
 	}
+	in, targets, err := evaluateRequest(metric, level, c, out, s)
+	if err != nil {
+		return eval.Judgment{}, err
+	}
+	v := eval.Judgment{Metric: metric, Judge: "agentcore"}
+	var t evalTally
+	if len(targets) == 0 {
+		err = j.evaluate(ctx, metric, in, &t)
+	}
+	for _, target := range targets {
+		cp := *in
+		cp.EvaluationTarget = &types.EvaluationTargetMemberSpanIds{Value: target}
+		if err = j.evaluate(ctx, metric, &cp, &t); err != nil {
+			break
+		}
+	}
+	if t.usage.Total() > 0 {
+		v.Usage = []eval.ModelUsage{{ModelID: ModelID, Usage: t.usage}}
+	}
+	if err != nil {
+		return v, err
+	}
+	v.Score = t.sum / float64(t.n)
+	v.Label = strings.Join(t.labels, ", ")
+	v.Reasons = strings.Join(t.reasons, "\n")
+	return v, nil
+}
+
+// evaluateRequest builds the Evaluate request for an evaluator of level:
+// its target and reference inputs; a tool-call-level evaluator gets the
+// tool spans as targets, ten per request.
+func evaluateRequest(metric string, level Level, c eval.Case, out *eval.Output, s session) (*bedrockagentcore.EvaluateInput, [][]string, error) {
 	in := &bedrockagentcore.EvaluateInput{EvaluatorId: aws.String(metric), EvaluationInput: &types.EvaluationInputMemberSessionSpans{Value: s.docs}}
 	ref := types.EvaluationReferenceInput{}
 	var targets [][]string
 	switch level {
 	case LevelTrace:
 		if strings.TrimSpace(out.Answer) == "" {
-			return eval.Judgment{}, fmt.Errorf("agentcore: %s needs an answer: %w", metric, eval.ErrNotApplicable)
+			return nil, nil, fmt.Errorf("agentcore: %s needs an answer: %w", metric, eval.ErrNotApplicable)
 		}
 		in.EvaluationTarget = &types.EvaluationTargetMemberTraceIds{Value: []string{s.trace}}
 		ref.Context = &types.ContextMemberSpanContext{Value: types.SpanContext{SessionId: aws.String(s.id), TraceId: aws.String(s.trace)}}
@@ -269,7 +301,7 @@ func (j *Judge) Judge(ctx context.Context, metric string, c eval.Case, out *eval
 		}
 	case LevelToolCall:
 		if len(s.toolSpans) == 0 {
-			return eval.Judgment{}, fmt.Errorf("agentcore: %s needs tool calls: %w", metric, eval.ErrNotApplicable)
+			return nil, nil, fmt.Errorf("agentcore: %s needs tool calls: %w", metric, eval.ErrNotApplicable)
 		}
 		for i := 0; i < len(s.toolSpans); i += 10 {
 			targets = append(targets, s.toolSpans[i:min(i+10, len(s.toolSpans))])
@@ -278,63 +310,48 @@ func (j *Judge) Judge(ctx context.Context, metric string, c eval.Case, out *eval
 	if ref.Context != nil && (ref.ExpectedResponse != nil || len(ref.Assertions) > 0 || ref.ExpectedTrajectory != nil) {
 		in.EvaluationReferenceInputs = []types.EvaluationReferenceInput{ref}
 	}
-	v := eval.Judgment{Metric: metric, Judge: "agentcore"}
-	var usage bedrockkit.Usage
-	var sum float64
-	var n int
-	var reasons, labels []string
-	call := func(in *bedrockagentcore.EvaluateInput) error {
-		res, err := j.client.Evaluate(ctx, in)
-		if err != nil {
-			return fmt.Errorf("agentcore: Evaluate %s: %w", metric, err)
-		}
-		if len(res.EvaluationResults) == 0 {
-			return fmt.Errorf("agentcore: Evaluate %s returned no result: %w", metric, bedrockkit.ErrInvalidOutput)
-		}
-		for _, r := range res.EvaluationResults {
-			if u := r.TokenUsage; u != nil {
-				usage.InputTokens += int(aws.ToInt32(u.InputTokens))
-				usage.OutputTokens += int(aws.ToInt32(u.OutputTokens))
-			}
-			if r.ErrorCode != nil || r.ErrorMessage != nil {
-				return fmt.Errorf("agentcore: %s failed: %s: %s", metric, aws.ToString(r.ErrorCode), aws.ToString(r.ErrorMessage))
-			}
-			score, ok := scoreOf(r)
-			if !ok {
-				return fmt.Errorf("agentcore: %s returned neither a value nor a known label (%q): %w", metric, aws.ToString(r.Label), bedrockkit.ErrInvalidOutput)
-			}
-			sum += score
-			n++
-			if l := aws.ToString(r.Label); l != "" && !slices.Contains(labels, l) {
-				labels = append(labels, l)
-			}
-			if e := aws.ToString(r.Explanation); e != "" {
-				reasons = append(reasons, e)
-			}
-		}
-		return nil
-	}
-	var err error
-	if len(targets) == 0 {
-		err = call(in)
-	}
-	for _, t := range targets {
-		cp := *in
-		cp.EvaluationTarget = &types.EvaluationTargetMemberSpanIds{Value: t}
-		if err = call(&cp); err != nil {
-			break
-		}
-	}
-	if usage.Total() > 0 {
-		v.Usage = []eval.ModelUsage{{ModelID: ModelID, Usage: usage}}
-	}
+	return in, targets, nil
+}
+
+// evalTally sums the results of one judgment's Evaluate calls.
+type evalTally struct {
+	usage           bedrockkit.Usage
+	sum             float64
+	n               int
+	reasons, labels []string
+}
+
+// evaluate makes one Evaluate call and adds its results to t.
+func (j *Judge) evaluate(ctx context.Context, metric string, in *bedrockagentcore.EvaluateInput, t *evalTally) error {
+	res, err := j.client.Evaluate(ctx, in)
 	if err != nil {
-		return v, err
+		return fmt.Errorf("agentcore: Evaluate %s: %w", metric, err)
 	}
-	v.Score = sum / float64(n)
-	v.Label = strings.Join(labels, ", ")
-	v.Reasons = strings.Join(reasons, "\n")
-	return v, nil
+	if len(res.EvaluationResults) == 0 {
+		return fmt.Errorf("agentcore: Evaluate %s returned no result: %w", metric, bedrockkit.ErrInvalidOutput)
+	}
+	for _, r := range res.EvaluationResults {
+		if u := r.TokenUsage; u != nil {
+			t.usage.InputTokens += int(aws.ToInt32(u.InputTokens))
+			t.usage.OutputTokens += int(aws.ToInt32(u.OutputTokens))
+		}
+		if r.ErrorCode != nil || r.ErrorMessage != nil {
+			return fmt.Errorf("agentcore: %s failed: %s: %s", metric, aws.ToString(r.ErrorCode), aws.ToString(r.ErrorMessage))
+		}
+		score, ok := scoreOf(r)
+		if !ok {
+			return fmt.Errorf("agentcore: %s returned neither a value nor a known label (%q): %w", metric, aws.ToString(r.Label), bedrockkit.ErrInvalidOutput)
+		}
+		t.sum += score
+		t.n++
+		if l := aws.ToString(r.Label); l != "" && !slices.Contains(t.labels, l) {
+			t.labels = append(t.labels, l)
+		}
+		if e := aws.ToString(r.Explanation); e != "" {
+			t.reasons = append(t.reasons, e)
+		}
+	}
+	return nil
 }
 
 // scoreOf reads a result's score: its value, or for a categorical result

@@ -49,9 +49,24 @@ func cacheControl(p bedrockkit.CachePoint) *llms.CacheControl {
 // parts become llms.CachedContent when cfg.cache is set. What cannot be
 // sent is dropped, or fails the call when cfg.strict is set.
 func toLCMessages(req *bedrockkit.Request, cfg toLCConfig) ([]llms.MessageContent, error) {
-	var out []llms.MessageContent
+	out, err := lcSystemMessages(req.System, cfg)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{} // tool call ID -> tool name
+	for i, m := range req.Messages {
+		if out, err = appendLCMessage(out, i, m, names, cfg); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// lcSystemMessages converts the system prompt: its text, as one system
+// message, with its cache point when cfg.cache is set.
+func lcSystemMessages(system []bedrockkit.Part, cfg toLCConfig) ([]llms.MessageContent, error) {
 	var sysCache *bedrockkit.CachePoint
-	for _, p := range req.System {
+	for _, p := range system {
 		switch p := p.(type) {
 		case bedrockkit.Text:
 		case bedrockkit.CachePoint:
@@ -62,83 +77,102 @@ func toLCMessages(req *bedrockkit.Request, cfg toLCConfig) ([]llms.MessageConten
 			}
 		}
 	}
-	if sys := (bedrockkit.Message{Parts: req.System}).Text(); sys != "" {
-		var part llms.ContentPart = llms.TextContent{Text: sys}
-		if sysCache != nil {
-			if cfg.cache {
-				part = llms.WithCacheControl(part, cacheControl(*sysCache))
-			} else if err := cfg.drop("a cache point in the system prompt (set Options.CacheControl for providers that read llms.CachedContent)"); err != nil {
+	sys := (bedrockkit.Message{Parts: system}).Text()
+	if sys == "" {
+		return nil, nil
+	}
+	var part llms.ContentPart = llms.TextContent{Text: sys}
+	if sysCache != nil {
+		if cfg.cache {
+			part = llms.WithCacheControl(part, cacheControl(*sysCache))
+		} else if err := cfg.drop("a cache point in the system prompt (set Options.CacheControl for providers that read llms.CachedContent)"); err != nil {
+			return nil, err
+		}
+	}
+	return []llms.MessageContent{{Role: llms.ChatMessageTypeSystem, Parts: []llms.ContentPart{part}}}, nil
+}
+
+// appendLCMessage appends message i: its parts in one message of its
+// role, split around each tool result, which becomes a tool message.
+// names records the tool name of each tool call ID.
+func appendLCMessage(out []llms.MessageContent, i int, m bedrockkit.Message, names map[string]string, cfg toLCConfig) ([]llms.MessageContent, error) {
+	role := llms.ChatMessageTypeHuman
+	if m.Role == bedrockkit.RoleAssistant {
+		role = llms.ChatMessageTypeAI
+	} else if m.Role != bedrockkit.RoleUser {
+		return nil, fmt.Errorf("langchaingo: message %d has role %q; use user or assistant: %w", i, m.Role, bedrockkit.ErrInvalidInput)
+	}
+	cur := llms.MessageContent{Role: role}
+	flush := func() {
+		if len(cur.Parts) > 0 {
+			out = append(out, cur)
+		}
+		cur = llms.MessageContent{Role: role}
+	}
+	for _, p := range m.Parts {
+		switch p := p.(type) {
+		case bedrockkit.Text:
+			cur.Parts = append(cur.Parts, llms.TextContent{Text: p.Text})
+		case bedrockkit.Image, bedrockkit.Document:
+			part, err := lcMediaPart(p, i)
+			if err != nil {
 				return nil, err
 			}
-		}
-		out = append(out, llms.MessageContent{Role: llms.ChatMessageTypeSystem, Parts: []llms.ContentPart{part}})
-	}
-	names := map[string]string{} // tool call ID -> tool name
-	for i, m := range req.Messages {
-		role := llms.ChatMessageTypeHuman
-		if m.Role == bedrockkit.RoleAssistant {
-			role = llms.ChatMessageTypeAI
-		} else if m.Role != bedrockkit.RoleUser {
-			return nil, fmt.Errorf("langchaingo: message %d has role %q; use user or assistant: %w", i, m.Role, bedrockkit.ErrInvalidInput)
-		}
-		cur := llms.MessageContent{Role: role}
-		flush := func() {
-			if len(cur.Parts) > 0 {
-				out = append(out, cur)
+			cur.Parts = append(cur.Parts, part)
+		case bedrockkit.JSON:
+			cur.Parts = append(cur.Parts, llms.TextContent{Text: string(p.Value)})
+		case bedrockkit.ToolCall:
+			names[p.ID] = p.Name
+			args := string(p.Input)
+			if args == "" {
+				args = "{}"
 			}
-			cur = llms.MessageContent{Role: role}
-		}
-		for _, p := range m.Parts {
-			switch p := p.(type) {
-			case bedrockkit.Text:
-				cur.Parts = append(cur.Parts, llms.TextContent{Text: p.Text})
-			case bedrockkit.Image:
-				if p.S3URI != "" {
-					return nil, fmt.Errorf("langchaingo: message %d: an image given by S3 URI cannot be sent to a langchaingo model; pass its bytes: %w", i, bedrockkit.ErrUnsupported)
-				}
-				cur.Parts = append(cur.Parts, llms.BinaryContent{MIMEType: "image/" + string(p.Format), Data: p.Bytes})
-			case bedrockkit.Document:
-				switch {
-				case p.Text != "":
-					cur.Parts = append(cur.Parts, llms.TextContent{Text: p.Text})
-				case p.S3URI != "":
-					return nil, fmt.Errorf("langchaingo: message %d: a document given by S3 URI cannot be sent to a langchaingo model; pass its bytes or text: %w", i, bedrockkit.ErrUnsupported)
-				default:
-					cur.Parts = append(cur.Parts, llms.BinaryContent{MIMEType: docMIME(p.Format), Data: p.Bytes})
-				}
-			case bedrockkit.JSON:
-				cur.Parts = append(cur.Parts, llms.TextContent{Text: string(p.Value)})
-			case bedrockkit.ToolCall:
-				names[p.ID] = p.Name
-				args := string(p.Input)
-				if args == "" {
-					args = "{}"
-				}
-				cur.Parts = append(cur.Parts, llms.ToolCall{ID: p.ID, Type: "function", FunctionCall: &llms.FunctionCall{Name: p.Name, Arguments: args}})
-			case bedrockkit.ToolResult:
-				flush()
-				content := resultText(p.Parts)
-				if p.IsError && content == "" {
-					content = "error"
-				}
-				out = append(out, llms.MessageContent{Role: llms.ChatMessageTypeTool, Parts: []llms.ContentPart{
-					llms.ToolCallResponse{ToolCallID: p.CallID, Name: names[p.CallID], Content: content},
-				}})
-			case bedrockkit.Reasoning:
-				if err := cfg.drop("message %d holds reasoning (langchaingo has no content part for reasoning or its signature)", i); err != nil {
-					return nil, err
-				}
-			case bedrockkit.CachePoint:
-				if err := cachePart(&cur, p, i, cfg); err != nil {
-					return nil, err
-				}
-			default:
-				return nil, fmt.Errorf("langchaingo: message %d: part type %T: %w", i, p, bedrockkit.ErrUnsupported)
+			cur.Parts = append(cur.Parts, llms.ToolCall{ID: p.ID, Type: "function", FunctionCall: &llms.FunctionCall{Name: p.Name, Arguments: args}})
+		case bedrockkit.ToolResult:
+			flush()
+			content := resultText(p.Parts)
+			if p.IsError && content == "" {
+				content = "error"
 			}
+			out = append(out, llms.MessageContent{Role: llms.ChatMessageTypeTool, Parts: []llms.ContentPart{
+				llms.ToolCallResponse{ToolCallID: p.CallID, Name: names[p.CallID], Content: content},
+			}})
+		case bedrockkit.Reasoning:
+			if err := cfg.drop("message %d holds reasoning (langchaingo has no content part for reasoning or its signature)", i); err != nil {
+				return nil, err
+			}
+		case bedrockkit.CachePoint:
+			if err := cachePart(&cur, p, i, cfg); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("langchaingo: message %d: part type %T: %w", i, p, bedrockkit.ErrUnsupported)
 		}
-		flush()
 	}
+	flush()
 	return out, nil
+}
+
+// lcMediaPart converts an image or a document of message i: by bytes
+// (or a document's text), never by S3 URI.
+func lcMediaPart(p bedrockkit.Part, i int) (llms.ContentPart, error) {
+	switch p := p.(type) {
+	case bedrockkit.Image:
+		if p.S3URI != "" {
+			return nil, fmt.Errorf("langchaingo: message %d: an image given by S3 URI cannot be sent to a langchaingo model; pass its bytes: %w", i, bedrockkit.ErrUnsupported)
+		}
+		return llms.BinaryContent{MIMEType: "image/" + string(p.Format), Data: p.Bytes}, nil
+	case bedrockkit.Document:
+		switch {
+		case p.Text != "":
+			return llms.TextContent{Text: p.Text}, nil
+		case p.S3URI != "":
+			return nil, fmt.Errorf("langchaingo: message %d: a document given by S3 URI cannot be sent to a langchaingo model; pass its bytes or text: %w", i, bedrockkit.ErrUnsupported)
+		default:
+			return llms.BinaryContent{MIMEType: docMIME(p.Format), Data: p.Bytes}, nil
+		}
+	}
+	return nil, fmt.Errorf("langchaingo: message %d: part type %T: %w", i, p, bedrockkit.ErrUnsupported)
 }
 
 // cachePart marks the last part of cur as the end of a cached prefix by
@@ -273,96 +307,124 @@ func extraOptions(extra map[string]any, cfg toLCConfig) ([]llms.CallOption, erro
 		return nil, nil
 	}
 	var opts []llms.CallOption
-	var think *llms.ThinkingConfig
-	thinking := func() *llms.ThinkingConfig {
-		if think == nil {
-			think = &llms.ThinkingConfig{Mode: llms.ThinkingModeAuto, ReturnThinking: true, StreamThinking: true}
-		}
-		return think
-	}
-	bad := func(k string, v any, want string) error {
-		return fmt.Errorf("langchaingo: Request.Extra[%q] is %.80v; want %s: %w", k, v, want, bedrockkit.ErrInvalidInput)
-	}
+	var t extraThinking
 	for _, k := range slices.Sorted(maps.Keys(extra)) {
 		v := extra[k]
+		var err error
 		switch k {
 		case "thinking":
-			m, _ := v.(map[string]any)
-			switch m["type"] {
-			case "enabled":
-				n, ok := intOf(m, "budget_tokens")
-				if !ok || n <= 0 {
-					return nil, bad(k, v, `{"type":"enabled","budget_tokens":N} with N > 0`)
-				}
-				thinking().BudgetTokens = n
-			case "disabled":
-				thinking().Mode = llms.ThinkingModeNone
-			default:
-				return nil, bad(k, v, `{"type":"enabled","budget_tokens":N} or {"type":"disabled"}`)
-			}
+			err = t.claude(k, v)
 		case "reasoning_effort":
 			mode, ok := effortMode(v)
 			if !ok {
-				return nil, bad(k, v, `"low", "medium" or "high"`)
+				return nil, badExtra(k, v, `"low", "medium" or "high"`)
 			}
-			thinking().Mode = mode
+			t.config().Mode = mode
 		case "reasoningConfig":
-			m, _ := v.(map[string]any)
-			switch m["type"] {
-			case "enabled":
-				if e, ok := m["maxReasoningEffort"]; ok {
-					mode, ok := effortMode(e)
-					if !ok {
-						return nil, bad(k, v, `maxReasoningEffort "low", "medium" or "high"`)
-					}
-					thinking().Mode = mode
-				} else {
-					thinking()
-				}
-			case "disabled":
-				thinking().Mode = llms.ThinkingModeNone
-			default:
-				return nil, bad(k, v, `{"type":"enabled","maxReasoningEffort":"low"} or {"type":"disabled"}`)
-			}
+			err = t.nova(k, v)
 		case "anthropic_beta":
-			var interleaved, other bool
-			list, _ := v.([]any)
-			if s, ok := v.([]string); ok {
-				for _, x := range s {
-					list = append(list, x)
-				}
-			}
-			for _, x := range list {
-				if s, _ := x.(string); strings.HasPrefix(s, "interleaved-thinking-") {
-					interleaved = true
-				} else {
-					other = true
-				}
-			}
-			if interleaved {
-				thinking().InterleaveThinking = true
-			}
-			if other || len(list) == 0 {
-				if err := cfg.drop("Request.Extra[%q] beyond interleaved thinking (use the provider's own options, such as anthropic.WithBetaHeader, in Options.CallOptions)", k); err != nil {
-					return nil, err
-				}
-			}
+			err = t.anthropicBeta(k, v, cfg)
 		case "top_k":
 			n, ok := intOf(extra, k)
 			if !ok || n <= 0 {
-				return nil, bad(k, v, "a positive integer")
+				return nil, badExtra(k, v, "a positive integer")
 			}
 			opts = append(opts, llms.WithTopK(n))
 		default:
-			if err := cfg.drop("Request.Extra[%q] (put provider options in Options.CallOptions)", k); err != nil {
-				return nil, err
-			}
+			err = cfg.drop("Request.Extra[%q] (put provider options in Options.CallOptions)", k)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	if think != nil {
-		opts = append(opts, llms.WithThinking(think))
+	if t.think != nil {
+		opts = append(opts, llms.WithThinking(t.think))
 	}
 	return opts, nil
+}
+
+// badExtra says that Request.Extra[k] is v but should be want.
+func badExtra(k string, v any, want string) error {
+	return fmt.Errorf("langchaingo: Request.Extra[%q] is %.80v; want %s: %w", k, v, want, bedrockkit.ErrInvalidInput)
+}
+
+// extraThinking is the thinking config the Extra fields build, if any.
+type extraThinking struct {
+	think *llms.ThinkingConfig
+}
+
+// config returns the thinking config, creating it.
+func (t *extraThinking) config() *llms.ThinkingConfig {
+	if t.think == nil {
+		t.think = &llms.ThinkingConfig{Mode: llms.ThinkingModeAuto, ReturnThinking: true, StreamThinking: true}
+	}
+	return t.think
+}
+
+// claude reads Claude's "thinking" field.
+func (t *extraThinking) claude(k string, v any) error {
+	m, _ := v.(map[string]any)
+	switch m["type"] {
+	case "enabled":
+		n, ok := intOf(m, "budget_tokens")
+		if !ok || n <= 0 {
+			return badExtra(k, v, `{"type":"enabled","budget_tokens":N} with N > 0`)
+		}
+		t.config().BudgetTokens = n
+	case "disabled":
+		t.config().Mode = llms.ThinkingModeNone
+	default:
+		return badExtra(k, v, `{"type":"enabled","budget_tokens":N} or {"type":"disabled"}`)
+	}
+	return nil
+}
+
+// nova reads Nova's "reasoningConfig" field.
+func (t *extraThinking) nova(k string, v any) error {
+	m, _ := v.(map[string]any)
+	switch m["type"] {
+	case "enabled":
+		if e, ok := m["maxReasoningEffort"]; ok {
+			mode, ok := effortMode(e)
+			if !ok {
+				return badExtra(k, v, `maxReasoningEffort "low", "medium" or "high"`)
+			}
+			t.config().Mode = mode
+		} else {
+			t.config()
+		}
+	case "disabled":
+		t.config().Mode = llms.ThinkingModeNone
+	default:
+		return badExtra(k, v, `{"type":"enabled","maxReasoningEffort":"low"} or {"type":"disabled"}`)
+	}
+	return nil
+}
+
+// anthropicBeta reads "anthropic_beta": an interleaved-thinking flag sets
+// InterleaveThinking; other flags cannot be sent.
+func (t *extraThinking) anthropicBeta(k string, v any, cfg toLCConfig) error {
+	var interleaved, other bool
+	list, _ := v.([]any)
+	if s, ok := v.([]string); ok {
+		for _, x := range s {
+			list = append(list, x)
+		}
+	}
+	for _, x := range list {
+		if s, _ := x.(string); strings.HasPrefix(s, "interleaved-thinking-") {
+			interleaved = true
+		} else {
+			other = true
+		}
+	}
+	if interleaved {
+		t.config().InterleaveThinking = true
+	}
+	if other || len(list) == 0 {
+		return cfg.drop("Request.Extra[%q] beyond interleaved thinking (use the provider's own options, such as anthropic.WithBetaHeader, in Options.CallOptions)", k)
+	}
+	return nil
 }
 
 func effortMode(v any) (llms.ThinkingMode, bool) {

@@ -172,98 +172,114 @@ func (m *lcModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2
 		}
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		var (
-			sent    strings.Builder // text yielded so far
-			thought strings.Builder // reasoning yielded so far
-			holding bool            // a tool-call-looking chunk was seen: buffer from here
-			stopped bool
-		)
-		const textBlock = 1 // reasoning is block 0, text 1, tool calls 2...
-		reason := func(_ context.Context, chunk, _ []byte) error {
-			// The text chunk (second argument) also goes to the streaming
-			// func, which handles it.
-			if stopped {
-				return errStopped
-			}
-			if len(chunk) == 0 {
-				return nil
-			}
-			thought.Write(chunk)
-			if !yield(bedrockkit.ReasoningDelta{Index: 0, Text: string(chunk)}, nil) {
-				stopped = true
-				cancel()
-				return errStopped
-			}
-			return nil
-		}
-		stream := func(_ context.Context, chunk []byte) error {
-			if stopped {
-				return errStopped
-			}
-			if len(chunk) == 0 || holding {
-				return nil
-			}
-			if looksLikeToolFragment(chunk) {
-				holding = true
-				return nil
-			}
-			sent.Write(chunk)
-			if !yield(bedrockkit.TextDelta{Index: textBlock, Text: string(chunk)}, nil) {
-				stopped = true
-				cancel()
-				return errStopped
-			}
-			return nil
-		}
-		resp, err := m.call(ctx, req, msgs, append(opts, llms.WithStreamingFunc(stream), llms.WithStreamingReasoningFunc(reason)))
-		if stopped {
+		s := &lcStreamer{yield: yield, cancel: cancel}
+		resp, err := m.call(ctx, req, msgs, append(opts, llms.WithStreamingFunc(s.text), llms.WithStreamingReasoningFunc(s.reason)))
+		if s.stopped {
 			return
 		}
 		if err != nil {
-			if sent.Len() > 0 {
-				err = &bedrockkit.StreamError{Partial: true, Text: sent.String(), Err: err}
+			if s.sent.Len() > 0 {
+				err = &bedrockkit.StreamError{Partial: true, Text: s.sent.String(), Err: err}
 			}
 			yield(nil, err)
 			return
 		}
-		var events []bedrockkit.StreamEvent
-		if rest, ok := strings.CutPrefix(resp.Message.Text(), sent.String()); ok && rest != "" {
-			events = append(events, bedrockkit.TextDelta{Index: textBlock, Text: rest})
-		}
-		var reasoning, signature string
-		for _, p := range resp.Message.Parts {
-			if r, ok := p.(bedrockkit.Reasoning); ok {
-				reasoning += r.Text
-				if r.Signature != "" {
-					signature = r.Signature
-				}
-			}
-		}
-		rest, ok := strings.CutPrefix(reasoning, thought.String())
-		if !ok { // the provider's final reasoning differs from what it streamed
-			rest = ""
-		}
-		if rest != "" || signature != "" {
-			events = append([]bedrockkit.StreamEvent{bedrockkit.ReasoningDelta{Index: 0, Text: rest, Signature: signature}}, events...)
-		}
-		block := textBlock + 1
-		for _, p := range resp.Message.Parts {
-			switch p := p.(type) {
-			case bedrockkit.ToolCall:
-				events = append(events,
-					bedrockkit.ToolCallDelta{Index: block, ID: p.ID, Name: p.Name},
-					bedrockkit.ToolCallDelta{Index: block, InputFragment: string(p.Input)},
-					bedrockkit.ToolCallDone{Index: block, Call: p})
-				block++
-			}
-		}
-		events = append(events, bedrockkit.Stop{Reason: resp.StopReason}, bedrockkit.StreamMetadata{Usage: resp.Usage, Latency: resp.Latency})
-		for _, ev := range events {
+		for _, ev := range finalEvents(resp, s.sent.String(), s.thought.String()) {
 			if !yield(ev, nil) {
 				return
 			}
 		}
 	}
+}
+
+const textBlock = 1 // reasoning is block 0, text 1, tool calls 2...
+
+// lcStreamer yields langchaingo's streaming callbacks as stream events.
+type lcStreamer struct {
+	yield   func(bedrockkit.StreamEvent, error) bool
+	cancel  context.CancelFunc
+	sent    strings.Builder // text yielded so far
+	thought strings.Builder // reasoning yielded so far
+	holding bool            // a tool-call-looking chunk was seen: buffer from here
+	stopped bool
+}
+
+// reason is the streaming reasoning func. The text chunk (second
+// argument) also goes to the streaming func, which handles it.
+func (s *lcStreamer) reason(_ context.Context, chunk, _ []byte) error {
+	if s.stopped {
+		return errStopped
+	}
+	if len(chunk) == 0 {
+		return nil
+	}
+	s.thought.Write(chunk)
+	if !s.yield(bedrockkit.ReasoningDelta{Index: 0, Text: string(chunk)}, nil) {
+		s.stopped = true
+		s.cancel()
+		return errStopped
+	}
+	return nil
+}
+
+// text is the streaming func; from the first chunk that looks like a tool
+// call on, text is held back for the final response.
+func (s *lcStreamer) text(_ context.Context, chunk []byte) error {
+	if s.stopped {
+		return errStopped
+	}
+	if len(chunk) == 0 || s.holding {
+		return nil
+	}
+	if looksLikeToolFragment(chunk) {
+		s.holding = true
+		return nil
+	}
+	s.sent.Write(chunk)
+	if !s.yield(bedrockkit.TextDelta{Index: textBlock, Text: string(chunk)}, nil) {
+		s.stopped = true
+		s.cancel()
+		return errStopped
+	}
+	return nil
+}
+
+// finalEvents are the events of resp not streamed yet (given the text
+// sent and the reasoning thought so far): the rest of the reasoning and
+// text, the tool calls, the stop and the metadata.
+func finalEvents(resp *bedrockkit.Response, sent, thought string) []bedrockkit.StreamEvent {
+	var events []bedrockkit.StreamEvent
+	if rest, ok := strings.CutPrefix(resp.Message.Text(), sent); ok && rest != "" {
+		events = append(events, bedrockkit.TextDelta{Index: textBlock, Text: rest})
+	}
+	var reasoning, signature string
+	for _, p := range resp.Message.Parts {
+		if r, ok := p.(bedrockkit.Reasoning); ok {
+			reasoning += r.Text
+			if r.Signature != "" {
+				signature = r.Signature
+			}
+		}
+	}
+	rest, ok := strings.CutPrefix(reasoning, thought)
+	if !ok { // the provider's final reasoning differs from what it streamed
+		rest = ""
+	}
+	if rest != "" || signature != "" {
+		events = append([]bedrockkit.StreamEvent{bedrockkit.ReasoningDelta{Index: 0, Text: rest, Signature: signature}}, events...)
+	}
+	block := textBlock + 1
+	for _, p := range resp.Message.Parts {
+		switch p := p.(type) {
+		case bedrockkit.ToolCall:
+			events = append(events,
+				bedrockkit.ToolCallDelta{Index: block, ID: p.ID, Name: p.Name},
+				bedrockkit.ToolCallDelta{Index: block, InputFragment: string(p.Input)},
+				bedrockkit.ToolCallDone{Index: block, Call: p})
+			block++
+		}
+	}
+	return append(events, bedrockkit.Stop{Reason: resp.StopReason}, bedrockkit.StreamMetadata{Usage: resp.Usage, Latency: resp.Latency})
 }
 
 // looksLikeToolFragment reports whether a streamed chunk is a tool-call

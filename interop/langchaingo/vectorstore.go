@@ -254,19 +254,7 @@ func (v *VectorStore) AddDocuments(ctx context.Context, docs []schema.Document, 
 	if err != nil {
 		return nil, err
 	}
-	type seenDoc struct {
-		index int
-		fp    string
-	}
-	var (
-		ids     []string
-		written []writtenDoc           // one per distinct document, in input order
-		seen    = map[string]seenDoc{} // document ID -> first document with it
-		records []kb.Record
-		owner   []int // owner[k] is the input index of records[k]'s document
-		texts   []string
-		slots   []int // records[slots[i]] gets the vector of texts[i]
-	)
+	b := &docBatch{seen: map[string]seenDoc{}}
 	for i, d := range docs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -274,103 +262,150 @@ func (v *VectorStore) AddDocuments(ctx context.Context, docs []schema.Document, 
 		if c.dedup != nil && c.dedup(ctx, d) {
 			continue
 		}
-		if strings.TrimSpace(d.PageContent) == "" {
-			return nil, fmt.Errorf("langchaingo: document %d has no page content; there is nothing to embed: %w", i, bedrockkit.ErrInvalidInput)
-		}
-		md, err := toKBMetadata(i, d.Metadata)
-		if err != nil {
+		if err := v.addDocument(ctx, c.partition, b, i, d); err != nil {
 			return nil, err
 		}
-		id, fp, err := documentID(i, d.PageContent, d.Metadata, md, v.idKey)
-		if err != nil {
-			return nil, err
-		}
-		if prev, ok := seen[id]; ok {
-			if prev.fp != fp {
-				return nil, &DuplicateIDError{First: prev.index, Second: i, ID: id, Key: v.idKey}
-			}
-			ids = append(ids, id) // the same document twice: stored once
-			continue
-		}
-		seen[id] = seenDoc{index: i, fp: fp}
-		ids = append(ids, id)
-		chunks := []chunk.Chunk{{Text: d.PageContent, Parent: -1}}
-		if v.chunker != nil {
-			chunks, err = v.chunker.Chunk(ctx, chunk.ParsedDocument{Text: d.PageContent, Metadata: md})
-			if err != nil {
-				return nil, fmt.Errorf("document %d: %w", i, err)
-			}
-		}
-		// Record numbers are dense (chunks with no text are dropped and
-		// the rest renumbered), so the records of a version are exactly
-		// D#0..D#n-1 and an older version's extra ones start at D#n.
-		num := make([]int, len(chunks))
-		n := 0
-		for j, ch := range chunks {
-			num[j] = -1
-			if ch.Level > 0 || strings.TrimSpace(ch.Text) != "" {
-				num[j] = n
-				n++
-			}
-		}
-		for j, ch := range chunks {
-			if num[j] < 0 {
-				continue
-			}
-			r := kb.Record{
-				ID: recordID(id, num[j]), DocumentID: id, Partition: c.partition,
-				Fingerprint: fp, Text: ch.Text, Metadata: kb.CloneMetadata(md),
-			}
-			if ch.Parent >= 0 && ch.Parent < len(chunks) && num[ch.Parent] >= 0 {
-				r.ParentID = recordID(id, num[ch.Parent])
-			}
-			if ch.Level == 0 {
-				slots = append(slots, len(records))
-				texts = append(texts, ch.Text)
-			}
-			records = append(records, r)
-			owner = append(owner, i)
-		}
-		written = append(written, writtenDoc{id: id, records: n})
 	}
-	if len(records) == 0 {
-		return ids, nil
+	if len(b.records) == 0 {
+		return b.ids, nil
 	}
-	for start := 0; start < len(texts); start += v.batch {
-		end := min(start+v.batch, len(texts))
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		vecs, err := c.embedder.Embed(ctx, texts[start:end], bedrockkit.PurposeDocument)
-		if err != nil {
-			return nil, err
-		}
-		if len(vecs) != end-start {
-			return nil, fmt.Errorf("langchaingo: the embedder returned %d vectors for %d texts: %w", len(vecs), end-start, bedrockkit.ErrModelError)
-		}
-		for k, vec := range vecs {
-			records[slots[start+k]].Vector = vec
-		}
+	if err := b.embed(ctx, c.embedder, v.batch); err != nil {
+		return nil, err
 	}
-	// Check the records as the store will, so that a deterministic refusal
-	// (most often an embedder of another dimension, via WithEmbedder) fails
-	// here, naming the document, rather than in the store.
-	dims := 0
-	if d, ok := v.store.(interface{ Dimensions() int }); ok {
-		dims = d.Dimensions()
-	}
-	if dims <= 0 && len(slots) > 0 {
-		dims = len(records[slots[0]].Vector)
-	}
-	for k, r := range records {
-		if _, err := kb.ValidateRecord(r, dims, false); err != nil {
-			return nil, fmt.Errorf("langchaingo: document %d: %w", owner[k], err)
-		}
+	if err := v.validate(b); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return ids, v.write(ctx, c.partition, records, written)
+	return b.ids, v.write(ctx, c.partition, b.records, b.written)
+}
+
+// seenDoc is the first input document with an ID, and its fingerprint.
+type seenDoc struct {
+	index int
+	fp    string
+}
+
+// docBatch is what one AddDocuments call writes.
+type docBatch struct {
+	ids     []string
+	written []writtenDoc       // one per distinct document, in input order
+	seen    map[string]seenDoc // document ID -> first document with it
+	records []kb.Record
+	owner   []int // owner[k] is the input index of records[k]'s document
+	texts   []string
+	slots   []int // records[slots[i]] gets the vector of texts[i]
+}
+
+// addDocument checks input document i and adds its records (one per chunk)
+// to b; a document repeated with the same content is stored once.
+func (v *VectorStore) addDocument(ctx context.Context, partition string, b *docBatch, i int, d schema.Document) error {
+	if strings.TrimSpace(d.PageContent) == "" {
+		return fmt.Errorf("langchaingo: document %d has no page content; there is nothing to embed: %w", i, bedrockkit.ErrInvalidInput)
+	}
+	md, err := toKBMetadata(i, d.Metadata)
+	if err != nil {
+		return err
+	}
+	id, fp, err := documentID(i, d.PageContent, d.Metadata, md, v.idKey)
+	if err != nil {
+		return err
+	}
+	if prev, ok := b.seen[id]; ok {
+		if prev.fp != fp {
+			return &DuplicateIDError{First: prev.index, Second: i, ID: id, Key: v.idKey}
+		}
+		b.ids = append(b.ids, id) // the same document twice: stored once
+		return nil
+	}
+	b.seen[id] = seenDoc{index: i, fp: fp}
+	b.ids = append(b.ids, id)
+	chunks := []chunk.Chunk{{Text: d.PageContent, Parent: -1}}
+	if v.chunker != nil {
+		chunks, err = v.chunker.Chunk(ctx, chunk.ParsedDocument{Text: d.PageContent, Metadata: md})
+		if err != nil {
+			return fmt.Errorf("document %d: %w", i, err)
+		}
+	}
+	n := b.addChunks(partition, i, id, fp, md, chunks)
+	b.written = append(b.written, writtenDoc{id: id, records: n})
+	return nil
+}
+
+// addChunks adds the records of document i's chunks and returns how many.
+// Record numbers are dense (chunks with no text are dropped and the rest
+// renumbered), so the records of a version are exactly D#0..D#n-1 and an
+// older version's extra ones start at D#n.
+func (b *docBatch) addChunks(partition string, i int, id, fp string, md map[string]any, chunks []chunk.Chunk) int {
+	num := make([]int, len(chunks))
+	n := 0
+	for j, ch := range chunks {
+		num[j] = -1
+		if ch.Level > 0 || strings.TrimSpace(ch.Text) != "" {
+			num[j] = n
+			n++
+		}
+	}
+	for j, ch := range chunks {
+		if num[j] < 0 {
+			continue
+		}
+		r := kb.Record{
+			ID: recordID(id, num[j]), DocumentID: id, Partition: partition,
+			Fingerprint: fp, Text: ch.Text, Metadata: kb.CloneMetadata(md),
+		}
+		if ch.Parent >= 0 && ch.Parent < len(chunks) && num[ch.Parent] >= 0 {
+			r.ParentID = recordID(id, num[ch.Parent])
+		}
+		if ch.Level == 0 {
+			b.slots = append(b.slots, len(b.records))
+			b.texts = append(b.texts, ch.Text)
+		}
+		b.records = append(b.records, r)
+		b.owner = append(b.owner, i)
+	}
+	return n
+}
+
+// embed gives the records their vectors, batch texts per call.
+func (b *docBatch) embed(ctx context.Context, embedder bedrockkit.Embedder, batch int) error {
+	for start := 0; start < len(b.texts); start += batch {
+		end := min(start+batch, len(b.texts))
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		vecs, err := embedder.Embed(ctx, b.texts[start:end], bedrockkit.PurposeDocument)
+		if err != nil {
+			return err
+		}
+		if len(vecs) != end-start {
+			return fmt.Errorf("langchaingo: the embedder returned %d vectors for %d texts: %w", len(vecs), end-start, bedrockkit.ErrModelError)
+		}
+		for k, vec := range vecs {
+			b.records[b.slots[start+k]].Vector = vec
+		}
+	}
+	return nil
+}
+
+// validate checks the records as the store will, so that a deterministic
+// refusal (most often an embedder of another dimension, via WithEmbedder)
+// fails here, naming the document, rather than in the store.
+func (v *VectorStore) validate(b *docBatch) error {
+	dims := 0
+	if d, ok := v.store.(interface{ Dimensions() int }); ok {
+		dims = d.Dimensions()
+	}
+	if dims <= 0 && len(b.slots) > 0 {
+		dims = len(b.records[b.slots[0]].Vector)
+	}
+	for k, r := range b.records {
+		if _, err := kb.ValidateRecord(r, dims, false); err != nil {
+			return fmt.Errorf("langchaingo: document %d: %w", b.owner[k], err)
+		}
+	}
+	return nil
 }
 
 // writtenDoc is a document AddDocuments writes and its number of records.

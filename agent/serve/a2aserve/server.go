@@ -132,19 +132,15 @@ func (e *executor) Execute(ctx context.Context, rc *a2asrv.RequestContext, q eve
 			return err
 		}
 	}
-	fail := func(msg string) error {
-		ev := a2a.NewStatusUpdateEvent(rc, a2a.TaskStateFailed, a2a.NewMessageForTask(a2a.MessageRoleAgent, rc, a2a.TextPart{Text: msg}))
-		ev.Final = true
-		return q.Write(ctx, ev)
-	}
+	tw := &taskWriter{ctx: ctx, q: q, rc: rc}
 	caller, ok := identity.CallerFrom(ctx)
 	if !ok {
-		return fail("the caller is not authenticated")
+		return tw.fail("the caller is not authenticated")
 	}
 	key := caller.Namespace() + "/a2a/" + rc.ContextID
 	release, err := e.lock.TryLock(ctx, key)
 	if err != nil {
-		return fail("another request of this conversation is running; send this one again when it has finished")
+		return tw.fail("another request of this conversation is running; send this one again when it has finished")
 	}
 	release = sync.OnceFunc(release)
 	defer release()
@@ -154,103 +150,138 @@ func (e *executor) Execute(ctx context.Context, rc *a2asrv.RequestContext, q eve
 
 	input, resume, err := readMessage(rc.Message)
 	if err != nil {
-		return fail(err.Error())
+		return tw.fail(err.Error())
 	}
-	var events func(yield func(agent.RunEvent, error) bool)
-	if resume != nil {
-		sess, err := e.a.Memory.Load(ctx, key)
-		if err != nil || sess.Pending == nil || sess.Pending.ID != resume.PendingID {
-			return fail(fmt.Sprintf("this conversation has no pause %q waiting", resume.PendingID))
-		}
-		ds := make([]agent.Decision, 0, len(resume.Decisions))
-		for _, d := range resume.Decisions {
-			dec, err := d.Decision()
-			if err != nil {
-				return fail(err.Error())
-			}
-			ds = append(ds, dec)
-		}
-		events = e.a.ResumeStream(ctx, sess.Pending, ds...)
-	} else {
-		events = e.a.Stream(ctx, key, input)
+	events, msg := e.events(ctx, key, input, resume)
+	if events == nil {
+		return tw.fail(msg)
 	}
-
-	// The answer streams as one artifact whose text chunks are appended.
 	// With a Guardrail the raw model text could hold what the guardrail
 	// masks, so only the final, guarded answer is sent.
-	stream := e.a.Guardrail == nil
-	var artifact a2a.ArtifactID
-	emitText := func(text string, last bool) error {
-		if text == "" && !last {
-			return nil
-		}
-		var ev *a2a.TaskArtifactUpdateEvent
-		if artifact == "" {
-			ev = a2a.NewArtifactEvent(rc, a2a.TextPart{Text: text})
-			ev.Artifact.Name = "answer"
-			artifact = ev.Artifact.ID
-		} else {
-			ev = a2a.NewArtifactUpdateEvent(rc, artifact, a2a.TextPart{Text: text})
-		}
-		ev.LastChunk = last
-		return q.Write(ctx, ev)
+	final, err := tw.run(events, e.a.Guardrail == nil)
+	if err != nil {
+		return err
 	}
-	// The final status is written once the run has ended and the lock is
-	// released, so a client's next message never finds the context busy.
-	var final func() error
+	release()
+	if final == nil {
+		return tw.fail("the run ended without an answer")
+	}
+	return final()
+}
+
+// events starts the run: a new turn with input, or the resumption of the
+// stored pause resume answers. Without events, msg says why.
+func (e *executor) events(ctx context.Context, key, input string, resume *resumeData) (events func(yield func(agent.RunEvent, error) bool), msg string) {
+	if resume == nil {
+		return e.a.Stream(ctx, key, input), ""
+	}
+	sess, err := e.a.Memory.Load(ctx, key)
+	if err != nil || sess.Pending == nil || sess.Pending.ID != resume.PendingID {
+		return nil, fmt.Sprintf("this conversation has no pause %q waiting", resume.PendingID)
+	}
+	ds := make([]agent.Decision, 0, len(resume.Decisions))
+	for _, d := range resume.Decisions {
+		dec, err := d.Decision()
+		if err != nil {
+			return nil, err.Error()
+		}
+		ds = append(ds, dec)
+	}
+	return e.a.ResumeStream(ctx, sess.Pending, ds...), ""
+}
+
+// taskWriter writes one task's events to the queue.
+type taskWriter struct {
+	ctx      context.Context
+	q        eventqueue.Queue
+	rc       *a2asrv.RequestContext
+	artifact a2a.ArtifactID // the answer's, once started
+}
+
+// fail ends the task as failed with msg.
+func (tw *taskWriter) fail(msg string) error {
+	ev := a2a.NewStatusUpdateEvent(tw.rc, a2a.TaskStateFailed, a2a.NewMessageForTask(a2a.MessageRoleAgent, tw.rc, a2a.TextPart{Text: msg}))
+	ev.Final = true
+	return tw.q.Write(tw.ctx, ev)
+}
+
+// emitText appends text to the answer, which streams as one artifact whose
+// text chunks are appended.
+func (tw *taskWriter) emitText(text string, last bool) error {
+	if text == "" && !last {
+		return nil
+	}
+	var ev *a2a.TaskArtifactUpdateEvent
+	if tw.artifact == "" {
+		ev = a2a.NewArtifactEvent(tw.rc, a2a.TextPart{Text: text})
+		ev.Artifact.Name = "answer"
+		tw.artifact = ev.Artifact.ID
+	} else {
+		ev = a2a.NewArtifactUpdateEvent(tw.rc, tw.artifact, a2a.TextPart{Text: text})
+	}
+	ev.LastChunk = last
+	return tw.q.Write(tw.ctx, ev)
+}
+
+// run writes the run's text as it comes when stream is set, and returns
+// the writing of the final status, which waits until the run has ended
+// and the lock is released, so a client's next message never finds the
+// context busy.
+func (tw *taskWriter) run(events func(yield func(agent.RunEvent, error) bool), stream bool) (final func() error, err error) {
+	ctx, q, rc := tw.ctx, tw.q, tw.rc
 	for ev, err := range events {
 		if err != nil {
 			var ge *agent.GuardrailError
 			if errors.As(err, &ge) {
-				final = func() error {
-					artifact = "" // the blocked message replaces anything streamed
-					if werr := emitText(ge.Verdict.Message, true); werr != nil {
+				return func() error {
+					tw.artifact = "" // the blocked message replaces anything streamed
+					if werr := tw.emitText(ge.Verdict.Message, true); werr != nil {
 						return werr
 					}
 					return complete(ctx, q, rc)
-				}
-			} else {
-				final = func() error { return fail("the agent failed: " + err.Error()) }
+				}, nil
 			}
-			break
+			return func() error { return tw.fail("the agent failed: " + err.Error()) }, nil
 		}
 		switch ev := ev.(type) {
 		case agent.ModelText:
 			if stream {
-				if err := emitText(ev.Text, false); err != nil {
-					return err
+				if err := tw.emitText(ev.Text, false); err != nil {
+					return nil, err
 				}
 			}
 		case agent.Finished:
 			text := ev.Result.Output
-			if stream && artifact != "" {
+			if stream && tw.artifact != "" {
 				text = "" // already streamed; close the artifact
 			}
 			final = func() error {
-				if err := emitText(text, true); err != nil {
+				if err := tw.emitText(text, true); err != nil {
 					return err
 				}
 				return complete(ctx, q, rc)
 			}
 		case agent.Paused:
-			data, _ := json.Marshal(pauseData{PendingID: ev.Pending.ID, Calls: pendingCalls(ev.Pending)})
-			var m map[string]any
-			_ = json.Unmarshal(data, &m)
-			msg := a2a.NewMessageForTask(a2a.MessageRoleAgent, rc,
-				a2a.TextPart{Text: "The agent needs a decision on " + callNames(ev.Pending) + " before it goes on."},
-				a2a.DataPart{Data: m})
-			final = func() error {
-				st := a2a.NewStatusUpdateEvent(rc, a2a.TaskStateInputRequired, msg)
-				st.Final = true
-				return q.Write(ctx, st)
-			}
+			final = tw.paused(ev.Pending)
 		}
 	}
-	release()
-	if final == nil {
-		return fail("the run ended without an answer")
+	return final, nil
+}
+
+// paused returns the writing of the input-required status that asks for
+// decisions on p's calls.
+func (tw *taskWriter) paused(p *agent.Pending) func() error {
+	data, _ := json.Marshal(pauseData{PendingID: p.ID, Calls: pendingCalls(p)})
+	var m map[string]any
+	_ = json.Unmarshal(data, &m)
+	msg := a2a.NewMessageForTask(a2a.MessageRoleAgent, tw.rc,
+		a2a.TextPart{Text: "The agent needs a decision on " + callNames(p) + " before it goes on."},
+		a2a.DataPart{Data: m})
+	return func() error {
+		st := a2a.NewStatusUpdateEvent(tw.rc, a2a.TaskStateInputRequired, msg)
+		st.Final = true
+		return tw.q.Write(tw.ctx, st)
 	}
-	return final()
 }
 
 func complete(ctx context.Context, q eventqueue.Queue, rc *a2asrv.RequestContext) error {

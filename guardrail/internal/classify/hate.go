@@ -249,22 +249,8 @@ func scanHate(folded string, words []string) hateInfo {
 	for k, w := range words {
 		i := pos + strings.Index(folded[pos:], w)
 		// The gap between the previous word and this one.
-		gap := folded[pos:i]
-		for j := 0; j < len(gap); j++ {
-			switch gap[j] {
-			case '.', '!', '?', '\n', ';':
-				h.endSegment(k, true)
-			case ',', ':', '(', ')', '[', ']':
-				h.endClause(k)
-			case '"':
-				quote = true
-				h.endClause(k)
-			case 0xe2: // “ ” (U+201C, U+201D)
-				if strings.HasPrefix(gap[j:], "“") || strings.HasPrefix(gap[j:], "”") {
-					quote = true
-					h.endClause(k)
-				}
-			}
+		if h.punctuation(k, folded[pos:i]) {
+			quote = true
 		}
 		pos = i + len(w)
 		w = strings.Trim(w, "'")
@@ -275,35 +261,70 @@ func scanHate(folded string, words []string) hateInfo {
 			next = strings.Trim(words[k+1], "'")
 			nextKind, _ = lookupKind(next)
 		}
-		switch {
-		case kind&kindContrast != 0:
-			h.endSegment(k, false)
-		case kind&kindClause != 0:
-			h.endClause(k)
-		}
-		if h.pending.kind != 0 && k-h.pending.at > postScope {
-			h.commit()
-		}
-		if kind != 0 || len(w) < 4 {
-			h.visit(k, w, next, kind, nextKind, prevKind, false)
-		} else if sk, split := spellKind(w); split > 0 {
-			// Run together: each part in turn.
-			a, b := w[:split], w[split:]
-			ka, _ := lookupKind(a)
-			kb, _ := lookupKind(b)
-			h.visit(k, a, b, ka, kb, prevKind, true)
-			h.visit(k, b, next, kb, nextKind, ka, true)
-		} else {
-			h.visit(k, w, next, sk, nextKind, prevKind, true)
-			kind = sk
-		}
-		prevKind = kind
+		prevKind = h.word(k, w, next, kind, nextKind, prevKind)
 	}
 	if strings.IndexByte(folded[pos:], '"') >= 0 || strings.Contains(folded[pos:], "“") || strings.Contains(folded[pos:], "”") {
 		quote = true
 	}
 	h.endSegment(len(words), true)
-	flags := h.flags
+	flags := hateFlags(h.flags, quote)
+	return hateInfo{flags: flags, identity: h.identity, target: h.identity || h.spelt || flags&hSlur != 0}
+}
+
+// punctuation ends the segments and clauses the punctuation in gap (before
+// word k) ends, and reports whether gap holds a quotation mark.
+func (h *hateScanner) punctuation(k int, gap string) (quote bool) {
+	for j := 0; j < len(gap); j++ {
+		switch gap[j] {
+		case '.', '!', '?', '\n', ';':
+			h.endSegment(k, true)
+		case ',', ':', '(', ')', '[', ']':
+			h.endClause(k)
+		case '"':
+			quote = true
+			h.endClause(k)
+		case 0xe2: // “ ” (U+201C, U+201D)
+			if strings.HasPrefix(gap[j:], "“") || strings.HasPrefix(gap[j:], "”") {
+				quote = true
+				h.endClause(k)
+			}
+		}
+	}
+	return quote
+}
+
+// word reads word k, w, of kind (its lexicon kinds), and returns the kind
+// it was read as: a word not in the lexicons is read as a misspelt or
+// run-together lexicon word when it can be.
+func (h *hateScanner) word(k int, w, next string, kind, nextKind, prevKind uint32) uint32 {
+	switch {
+	case kind&kindContrast != 0:
+		h.endSegment(k, false)
+	case kind&kindClause != 0:
+		h.endClause(k)
+	}
+	if h.pending.kind != 0 && k-h.pending.at > postScope {
+		h.commit()
+	}
+	if kind != 0 || len(w) < 4 {
+		h.visit(k, w, next, kind, nextKind, prevKind, false)
+	} else if sk, split := spellKind(w); split > 0 {
+		// Run together: each part in turn.
+		a, b := w[:split], w[split:]
+		ka, _ := lookupKind(a)
+		kb, _ := lookupKind(b)
+		h.visit(k, a, b, ka, kb, prevKind, true)
+		h.visit(k, b, next, kb, nextKind, ka, true)
+	} else {
+		h.visit(k, w, next, sk, nextKind, prevKind, true)
+		kind = sk
+	}
+	return kind
+}
+
+// hateFlags adds to the scanner's flags those derived from them and from
+// quote.
+func hateFlags(flags uint32, quote bool) uint32 {
 	if quote {
 		flags |= hQuote
 	}
@@ -319,7 +340,7 @@ func scanHate(folded string, words []string) hateInfo {
 	if flags&(hNeg|hPos|hThreat|hSlur) == 0 {
 		flags |= hNone
 	}
-	return hateInfo{flags: flags, identity: h.identity, target: h.identity || h.spelt || flags&hSlur != 0}
+	return flags
 }
 
 // visit reads word k of the text, w, with its kinds; next is the word

@@ -100,67 +100,9 @@ func fold(s string, full bool) *Text {
 	}
 	defer func() { *buf = items[:0] }()
 	if isASCII(s) {
-		for i := 0; i < len(s); i++ {
-			c := rune(s[i])
-			if full && c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-				if !full {
-					c = ' '
-				} else {
-					continue
-				}
-			}
-			items = append(items, item{c, int32(i), int32(i + 1)})
-		}
+		items = appendASCII(items, s, full)
 	} else {
-		var it norm.Iter
-		it.InitString(norm.NFKC, s)
-		// The iterator may return part of a decomposition (¼ -> 1 ⁄ 4)
-		// before it moves past the input; such output belongs to the input
-		// consumed next, so that every folded byte maps to a non-empty range.
-		pending := -1
-		orphan := false
-		for !it.Done() {
-			p0 := it.Pos()
-			seg := it.Next()
-			p1 := it.Pos()
-			n0 := len(items)
-			for len(seg) > 0 {
-				r, sz := utf8.DecodeRune(seg)
-				seg = seg[sz:]
-				// Marks that followed a removed format character are removed
-				// too: kept, they would combine with the character before it
-				// when the folded text is folded again.
-				if invisible(r) {
-					orphan = true
-					continue
-				}
-				if orphan && unicode.In(r, unicode.Mn, unicode.Me, unicode.Mc) {
-					continue
-				}
-				orphan = false
-				items = appendRune(items, r, int32(p0), int32(p1), full)
-			}
-			if p1 == p0 {
-				if pending < 0 {
-					pending = n0
-				}
-				continue
-			}
-			if pending >= 0 {
-				for k := pending; k < n0; k++ {
-					items[k].e = int32(p1)
-				}
-				pending = -1
-			}
-		}
-		if pending >= 0 {
-			for k := pending; k < len(items); k++ {
-				items[k].e = int32(len(s))
-			}
-		}
+		items = appendNFKC(items, s, full)
 	}
 	if full {
 		items = collapseSpace(items)
@@ -173,6 +115,80 @@ func fold(s string, full bool) *Text {
 		defer func() { items = nil }() // do not keep huge buffers alive
 	}
 	return encode(items, len(s))
+}
+
+// appendASCII appends the items of an ASCII s: lower-cased when full,
+// control characters other than tab and line breaks removed (full) or
+// made spaces.
+func appendASCII(items []item, s string, full bool) []item {
+	for i := 0; i < len(s); i++ {
+		c := rune(s[i])
+		if full && c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			if !full {
+				c = ' '
+			} else {
+				continue
+			}
+		}
+		items = append(items, item{c, int32(i), int32(i + 1)})
+	}
+	return items
+}
+
+// appendNFKC appends the items of s in NFKC, without format characters
+// (and the marks that followed them), each mapped to the input it came
+// from.
+func appendNFKC(items []item, s string, full bool) []item {
+	var it norm.Iter
+	it.InitString(norm.NFKC, s)
+	// The iterator may return part of a decomposition (¼ -> 1 ⁄ 4)
+	// before it moves past the input; such output belongs to the input
+	// consumed next, so that every folded byte maps to a non-empty range.
+	pending := -1
+	orphan := false
+	for !it.Done() {
+		p0 := it.Pos()
+		seg := it.Next()
+		p1 := it.Pos()
+		n0 := len(items)
+		for len(seg) > 0 {
+			r, sz := utf8.DecodeRune(seg)
+			seg = seg[sz:]
+			// Marks that followed a removed format character are removed
+			// too: kept, they would combine with the character before it
+			// when the folded text is folded again.
+			if invisible(r) {
+				orphan = true
+				continue
+			}
+			if orphan && unicode.In(r, unicode.Mn, unicode.Me, unicode.Mc) {
+				continue
+			}
+			orphan = false
+			items = appendRune(items, r, int32(p0), int32(p1), full)
+		}
+		if p1 == p0 {
+			if pending < 0 {
+				pending = n0
+			}
+			continue
+		}
+		if pending >= 0 {
+			for k := pending; k < n0; k++ {
+				items[k].e = int32(p1)
+			}
+			pending = -1
+		}
+	}
+	if pending >= 0 {
+		for k := pending; k < len(items); k++ {
+			items[k].e = int32(len(s))
+		}
+	}
+	return items
 }
 
 func isASCII(s string) bool {

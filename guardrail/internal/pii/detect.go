@@ -427,7 +427,15 @@ var commonTLDs = set(`com org net edu gov io co us uk de fr es it nl be se dk no
 
 func isHostByte(b byte) bool { return isAlnum(b) || b == '-' || b == '.' }
 
+// urls finds URLs: those with a scheme or a www prefix, then bare
+// domains with a common TLD.
 func (c *scan) urls() {
+	c.prefixedURLs()
+	c.bareDomains()
+}
+
+// prefixedURLs finds URLs that start with a scheme or www.
+func (c *scan) prefixedURLs() {
 	s := c.s
 	low := asciiLower(s)
 	for _, pre := range []string{"https://", "http://", "ftp://", "www."} {
@@ -452,10 +460,14 @@ func (c *scan) urls() {
 			off = max(off, b)
 		}
 	}
-	// Bare domains with a common TLD: example.com, foo.co.uk/path. Each run
-	// of host characters is read once: the first dot followed by a common
-	// TLD (and a label of two or more characters, not all digits, before
-	// it) makes the run's one URL.
+}
+
+// bareDomains finds bare domains with a common TLD: example.com,
+// foo.co.uk/path. Each run of host characters is read once: the first dot
+// followed by a common TLD (and a label of two or more characters, not all
+// digits, before it) makes the run's one URL.
+func (c *scan) bareDomains() {
+	s := c.s
 	for i := 0; i < len(s); {
 		c.tick(1)
 		if !isHostByte(s[i]) {
@@ -987,40 +999,87 @@ func (c *scan) classifyNumber(i, j int, part bool) bool {
 		}
 		return !part // a whole date ends the run's classification
 	}
-	valid := c.validated(sh, ctx)
-	alts := func(t Type) []Type {
-		var out []Type
-		for _, v := range valid {
-			if v != t {
-				out = append(out, v)
-			}
-		}
-		if t != "PHONE" {
-			if ext, ok := c.phoneEnd(i, j, raw, d, seps, ctx); ok && ext == j {
-				out = append(out, "PHONE")
-			}
-		}
-		return out
+	n := &numberRun{c: c, i: i, j: j, raw: raw, d: d, seps: seps, ctx: ctx, valid: c.validated(sh, ctx)}
+	if n.validatedLayout(sh) {
+		return true
 	}
+	if t, score, reason := n.contextType(part); t != "" {
+		c.addAlts(t, n.alts(t), i, j, score, reason)
+		return true
+	}
+	// Phone numbers. In part of a longer run, only with phone context or an
+	// international or area-code prefix.
+	if ext, ok := c.phoneEnd(i, j, raw, d, seps, ctx); ok && (!part || raw[0] == '+' || raw[0] == '(' || hasAny(ctx, phoneWords...)) {
+		c.addAlts("PHONE", n.alts("PHONE"), i, ext, 0.85, "phone-number shape")
+		return true
+	}
+	if len(n.valid) > 0 {
+		// Digits that pass a validator in a layout that is neither its own
+		// nor a phone's ("1234 5678 9012 3456 7" with context missing): no
+		// entity without context.
+		return false
+	}
+	if part {
+		return false
+	}
+	return n.age()
+}
+
+// numberRun is the run of digits s[i:j] classifyNumber is classifying.
+type numberRun struct {
+	c            *scan
+	i, j         int
+	raw, d, seps string // the run, its digits, its separators
+	ctx          string // the text before it
+	valid        []Type // the types its validators accept (see validated)
+}
+
+// alts are the other types the run fits besides t: the validated ones,
+// and PHONE when the whole run reads as a phone number.
+func (n *numberRun) alts(t Type) []Type {
+	var out []Type
+	for _, v := range n.valid {
+		if v != t {
+			out = append(out, v)
+		}
+	}
+	if t != "PHONE" {
+		if ext, ok := n.c.phoneEnd(n.i, n.j, n.raw, n.d, n.seps, n.ctx); ok && ext == n.j {
+			out = append(out, "PHONE")
+		}
+	}
+	return out
+}
+
+// validatedLayout adds an SSN or ITIN in an SSN layout, or a payment
+// card, and reports whether it did.
+func (n *numberRun) validatedLayout(sh numShape) bool {
+	c, d, i, j := n.c, n.d, n.i, n.j
 	// SSN / ITIN in an SSN layout.
 	if sh.ssnShape() {
 		if ITIN(d) {
-			c.addAlts("US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", alts("US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER"), i, j, 0.85, "ITIN ranges")
+			c.addAlts("US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", n.alts("US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER"), i, j, 0.85, "ITIN ranges")
 			return true
 		}
-		if SSN(d) && !hasAny(ctx, "driver", "licen") {
-			c.addAlts("US_SOCIAL_SECURITY_NUMBER", alts("US_SOCIAL_SECURITY_NUMBER"), i, j, 0.85, "SSN area/group/serial rules")
+		if SSN(d) && !hasAny(n.ctx, "driver", "licen") {
+			c.addAlts("US_SOCIAL_SECURITY_NUMBER", n.alts("US_SOCIAL_SECURITY_NUMBER"), i, j, 0.85, "SSN area/group/serial rules")
 			return true
 		}
 	}
 	// Payment cards: 12-19 digits, Luhn, plausible grouping and issuer prefix.
-	if slices.Contains(valid, "CREDIT_DEBIT_CARD_NUMBER") {
-		c.addAlts("CREDIT_DEBIT_CARD_NUMBER", alts("CREDIT_DEBIT_CARD_NUMBER"), i, j, 0.95, "Luhn-valid card number")
+	if slices.Contains(n.valid, "CREDIT_DEBIT_CARD_NUMBER") {
+		c.addAlts("CREDIT_DEBIT_CARD_NUMBER", n.alts("CREDIT_DEBIT_CARD_NUMBER"), i, j, 0.95, "Luhn-valid card number")
 		return true
 	}
-	// Context-confirmed identifiers.
-	var t Type
-	score, reason := 0.0, ""
+	return false
+}
+
+// contextType is the identifier the words before (or, for an SSN, after)
+// the run confirm, or "". In part of a longer run, a context word alone
+// does not count: a checksum or the SSN/ITIN rules must agree.
+func (n *numberRun) contextType(part bool) (t Type, score float64, reason string) {
+	d, seps, ctx := n.d, n.seps, n.ctx
+	nd := len(d)
 	switch {
 	case nd == 9 && hasAny(ctx, "routing", "aba", "rtn") && ABARouting(d):
 		t, score, reason = "US_BANK_ROUTING_NUMBER", 0.9, "ABA checksum with context"
@@ -1036,7 +1095,7 @@ func (c *scan) classifyNumber(i, j int, part bool) bool {
 		t, score, reason = "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER", 0.85, "ITIN with context"
 	case nd == 9 && hasAny(ctx, "ssn", "social security") && SSN(d):
 		t, score, reason = "US_SOCIAL_SECURITY_NUMBER", 0.85, "SSN with context"
-	case nd == 9 && SSN(d) && hasAny(c.after(j, 24), "ssn", "social security"):
+	case nd == 9 && SSN(d) && hasAny(n.c.after(n.j, 24), "ssn", "social security"):
 		t, score, reason = "US_SOCIAL_SECURITY_NUMBER", 0.85, "SSN with context after it"
 	case nd >= 6 && nd <= 9 && len(seps) == 0 && hasAny(ctx, "passport"):
 		t, score, reason = "US_PASSPORT_NUMBER", 0.8, "number with passport context"
@@ -1051,41 +1110,29 @@ func (c *scan) classifyNumber(i, j int, part bool) bool {
 	}
 	if t != "" && part && !strings.Contains(reason, "checksum") && !strings.Contains(reason, "Luhn") && !strings.Contains(reason, "mod-11") &&
 		t != "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER" && t != "US_SOCIAL_SECURITY_NUMBER" {
-		t = "" // a context word alone does not single out part of a run
+		return "", 0, "" // a context word alone does not single out part of a run
 	}
-	if t != "" {
-		c.addAlts(t, alts(t), i, j, score, reason)
-		return true
-	}
-	// Phone numbers. In part of a longer run, only with phone context or an
-	// international or area-code prefix.
-	if ext, ok := c.phoneEnd(i, j, raw, d, seps, ctx); ok && (!part || raw[0] == '+' || raw[0] == '(' || hasAny(ctx, phoneWords...)) {
-		c.addAlts("PHONE", alts("PHONE"), i, ext, 0.85, "phone-number shape")
-		return true
-	}
-	if len(valid) > 0 {
-		// Digits that pass a validator in a layout that is neither its own
-		// nor a phone's ("1234 5678 9012 3456 7" with context missing): no
-		// entity without context.
+	return t, score, reason
+}
+
+// age adds a short bare number with age context (before or after it) as
+// an AGE, and reports whether it did.
+func (n *numberRun) age() bool {
+	c, d, ctx := n.c, n.d, n.ctx
+	if len(d) > 3 || len(n.seps) != 0 {
 		return false
 	}
-	if part {
-		return false
+	v := 0
+	for k := 0; k < len(d); k++ {
+		v = v*10 + int(d[k]-'0')
 	}
-	// Ages.
-	if nd <= 3 && len(seps) == 0 {
-		n := 0
-		for k := 0; k < len(d); k++ {
-			n = n*10 + int(d[k]-'0')
-		}
-		aft := c.after(j, 16)
-		if n > 0 && n < 125 && (hasAny(ctx, "age ", "age of", "aged", "age:", "i am", "i'm", " is ", " turned", " turn ") && hasSuffixAny(strings.TrimSpace(ctx), "age", "age of", "aged", "age:", "am", "i'm", "turned", "turn", "is", "is a", "was", "a") ||
-			strings.HasPrefix(aft, " years") || strings.HasPrefix(aft, "-year") || strings.HasPrefix(aft, " year-old") ||
-			strings.HasPrefix(aft, " year old") || strings.HasPrefix(aft, " yo") || strings.HasPrefix(aft, "yo ") || strings.HasPrefix(aft, " y/o") || strings.HasPrefix(aft, " yrs")) {
-			if !strings.HasPrefix(aft, " years ago") && !strings.HasPrefix(aft, " years of experience") {
-				c.add("AGE", i, j, 0.7, "number with age context")
-				return true
-			}
+	aft := c.after(n.j, 16)
+	if v > 0 && v < 125 && (hasAny(ctx, "age ", "age of", "aged", "age:", "i am", "i'm", " is ", " turned", " turn ") && hasSuffixAny(strings.TrimSpace(ctx), "age", "age of", "aged", "age:", "am", "i'm", "turned", "turn", "is", "is a", "was", "a") ||
+		strings.HasPrefix(aft, " years") || strings.HasPrefix(aft, "-year") || strings.HasPrefix(aft, " year-old") ||
+		strings.HasPrefix(aft, " year old") || strings.HasPrefix(aft, " yo") || strings.HasPrefix(aft, "yo ") || strings.HasPrefix(aft, " y/o") || strings.HasPrefix(aft, " yrs")) {
+		if !strings.HasPrefix(aft, " years ago") && !strings.HasPrefix(aft, " years of experience") {
+			c.add("AGE", n.i, n.j, 0.7, "number with age context")
+			return true
 		}
 	}
 	return false
@@ -1422,7 +1469,6 @@ func (c *scan) addresses() {
 		return
 	}
 	ws := slices.Clone(c.words()) // adjusted below; names reads the originals
-	s := c.s
 	for k := 0; k < len(ws); k++ {
 		c.tick(1)
 		w := ws[k]
@@ -1431,98 +1477,132 @@ func (c *scan) addresses() {
 			ws[k+1].a = w.a
 			continue
 		}
-		lw := strings.ToLower(w.text)
-		start, end := -1, -1
-		switch {
-		case w.digit && len(w.text) <= 6 && k+1 < len(ws) && c.gap(w, ws[k+1]) == " " && (ws[k+1].cap || streetPrefixes[strings.ToLower(ws[k+1].text)]):
-			// 123 Main Street / 48010 Paseo del Atlántico 81
-			m := k + 1
-			last := -1
-			for m < len(ws) && m <= k+6 && (m == k+1 || c.gap(ws[m-1], ws[m]) == " " || c.gap(ws[m-1], ws[m]) == ". ") {
-				lm := strings.ToLower(ws[m].text)
-				if isStreetWord(ws[m].text) || streetPrefixes[lm] {
-					last = m
-				}
-				if !(ws[m].cap || lm == "de" || lm == "del" || lm == "la" || lm == "di" || lm == "van" || lm == "von" || isStreetWord(ws[m].text)) {
-					break
-				}
-				m++
-			}
-			if last >= 0 {
-				start, end = w.a, ws[last].b
-				if last+1 < len(ws) && ws[last+1].digit && c.gap(ws[last], ws[last+1]) == " " {
-					end = ws[last+1].b
-				}
-			} else if m > k+1 && m-k-1 <= 3 && m < len(ws) && ws[m].digit && len(ws[m].text) <= 5 && c.gap(ws[m-1], ws[m]) == " " &&
-				(m+1 == len(ws) || c.gap(ws[m], ws[m+1]) != " " || addrUnits[strings.ToLower(ws[m+1].text)]) {
-				// A number, a street name and the house number after it,
-				// as most of Europe writes it: "20789 Allika 46".
-				start, end = w.a, ws[m].b
-			} else if m > k+1 && m-k-1 <= 4 && hasAny(c.before(w.a, 40), "address", "live", "at ", "to ", "on ", "moved", "located", "ship", "send", "deliver", "visit") {
-				start, end = w.a, ws[m-1].b
-			}
-		case w.cap && (streetPrefixes[lw] || isStreetWord(w.text)) && !commonCaps[lw] || w.cap && k+1 < len(ws) && isStreetWord(ws[k+1].text) && strings.HasSuffix(strings.ToLower(ws[k+1].text), ".") == false && ws[k+1].text != "" && !commonCaps[lw]:
-			// Laukaantie 80 / Rue de Piétrain 371 / Kálmán Imre u. 12.
-			m := k
-			for m < len(ws) && m <= k+5 && !ws[m].digit && (m == k || strings.Trim(c.gap(ws[m-1], ws[m]), " .") == "") {
-				m++
-			}
-			if m < len(ws) && m > k && ws[m].digit && len(ws[m].text) <= 5 && strings.Trim(c.gap(ws[m-1], ws[m]), " .") == "" {
-				start, end = w.a, ws[m].b
-			}
-		case addrUnits[lw] || addrUnits[lw+"."]:
-			if k+1 < len(ws) && (ws[k+1].digit || len(ws[k+1].text) <= 4 && len(digitsOf(ws[k+1].text)) > 0) && len(strings.TrimSpace(strings.Trim(c.gap(w, ws[k+1]), ".#"))) == 0 {
-				start, end = w.a, ws[k+1].b
-			}
-		case lw == "box" && k > 0 && strings.HasSuffix(strings.ToLower(strings.TrimSpace(s[max(0, w.a-6):w.a])), "o.") && k+1 < len(ws) && ws[k+1].digit:
-			start, end = max(0, strings.LastIndex(s[:w.a], "P")), ws[k+1].b
-		case shipPrefixes[lw] && k+1 < len(ws) && ws[k+1].cap && c.gap(w, ws[k+1]) == " ":
-			// A ship of a military address: "USNS Botolen\nFPO AE 12345".
-			start, end = w.a, ws[k+1].b
-		case lw == "corner" && k > 0 && strings.ToLower(ws[k-1].text) == "the" && k+1 < len(ws) && strings.ToLower(ws[k+1].text) == "of":
-			// "the corner of Main Street and 5th Avenue".
-			m, and := k+2, false
-			for m < len(ws) && m <= k+12 && strings.Trim(c.gap(ws[m-1], ws[m]), " .") == "" && strings.Count(c.gap(ws[m-1], ws[m]), "\n") == 0 {
-				lm := strings.ToLower(ws[m].text)
-				if !(ws[m].cap || ws[m].digit || isStreetWord(ws[m].text) || lm == "and" || len(lm) <= 4) || commonCaps[lm] && lm != "and" && lm != "street" && lm != "road" && lm != "avenue" && lm != "lane" && lm != "drive" {
-					break
-				}
-				and = and || lm == "and"
-				m++
-			}
-			if and && m > k+3 {
-				start, end = ws[k-1].a, ws[m-1].b
-			}
-		}
+		start, end := c.addressStart(ws, k)
 		if start < 0 || c.covered(start, end) {
 			continue
 		}
-		// Extend over the rest of the address block: units, city, state, ZIP, country.
-		for m := k + 1; m < len(ws); m++ {
-			if ws[m].b <= end {
-				continue
-			}
-			g := s[end:ws[m].a]
-			if len(g) > 8 || strings.Count(g, "\n") > 2 || strings.TrimLeft(g, " ,\n.") != "" {
-				break
-			}
-			x := ws[m]
-			lx := strings.ToLower(x.text)
-			upper := len(x.text) >= 2 && strings.ToUpper(x.text) == x.text && strings.ToLower(x.text) != x.text
-			if x.cap || x.digit && len(x.text) <= 6 || usStates[x.text] || addrUnits[lx] || isStreetWord(x.text) || places[lx] || upper {
-				if x.cap && commonCaps[lx] && !places[lx] && !addrUnits[lx] {
-					break
-				}
-				if x.digit && len(x.text) > 6 {
-					break
-				}
-				end = x.b
-				continue
-			}
-			break
-		}
+		end = c.extendAddress(ws, k, end)
 		c.add("ADDRESS", start, end, 0.7, "street address shape")
 	}
+}
+
+// addressStart returns the span of the street part of an address that
+// starts at word k, or -1, -1.
+func (c *scan) addressStart(ws []word, k int) (start, end int) {
+	s := c.s
+	w := ws[k]
+	lw := strings.ToLower(w.text)
+	start, end = -1, -1
+	switch {
+	case w.digit && len(w.text) <= 6 && k+1 < len(ws) && c.gap(w, ws[k+1]) == " " && (ws[k+1].cap || streetPrefixes[strings.ToLower(ws[k+1].text)]):
+		// 123 Main Street / 48010 Paseo del Atlántico 81
+		return c.numberedStreet(ws, k)
+	case w.cap && (streetPrefixes[lw] || isStreetWord(w.text)) && !commonCaps[lw] || w.cap && k+1 < len(ws) && isStreetWord(ws[k+1].text) && strings.HasSuffix(strings.ToLower(ws[k+1].text), ".") == false && ws[k+1].text != "" && !commonCaps[lw]:
+		// Laukaantie 80 / Rue de Piétrain 371 / Kálmán Imre u. 12.
+		m := k
+		for m < len(ws) && m <= k+5 && !ws[m].digit && (m == k || strings.Trim(c.gap(ws[m-1], ws[m]), " .") == "") {
+			m++
+		}
+		if m < len(ws) && m > k && ws[m].digit && len(ws[m].text) <= 5 && strings.Trim(c.gap(ws[m-1], ws[m]), " .") == "" {
+			start, end = w.a, ws[m].b
+		}
+	case addrUnits[lw] || addrUnits[lw+"."]:
+		if k+1 < len(ws) && (ws[k+1].digit || len(ws[k+1].text) <= 4 && len(digitsOf(ws[k+1].text)) > 0) && len(strings.TrimSpace(strings.Trim(c.gap(w, ws[k+1]), ".#"))) == 0 {
+			start, end = w.a, ws[k+1].b
+		}
+	case lw == "box" && k > 0 && strings.HasSuffix(strings.ToLower(strings.TrimSpace(s[max(0, w.a-6):w.a])), "o.") && k+1 < len(ws) && ws[k+1].digit:
+		start, end = max(0, strings.LastIndex(s[:w.a], "P")), ws[k+1].b
+	case shipPrefixes[lw] && k+1 < len(ws) && ws[k+1].cap && c.gap(w, ws[k+1]) == " ":
+		// A ship of a military address: "USNS Botolen\nFPO AE 12345".
+		start, end = w.a, ws[k+1].b
+	case lw == "corner" && k > 0 && strings.ToLower(ws[k-1].text) == "the" && k+1 < len(ws) && strings.ToLower(ws[k+1].text) == "of":
+		// "the corner of Main Street and 5th Avenue".
+		return c.streetCorner(ws, k)
+	}
+	return start, end
+}
+
+// numberedStreet reads a house number at word k followed by a street:
+// "123 Main Street", or the name then the number as most of Europe writes
+// it, or capitalised words after address context.
+func (c *scan) numberedStreet(ws []word, k int) (start, end int) {
+	w := ws[k]
+	m := k + 1
+	last := -1
+	for m < len(ws) && m <= k+6 && (m == k+1 || c.gap(ws[m-1], ws[m]) == " " || c.gap(ws[m-1], ws[m]) == ". ") {
+		lm := strings.ToLower(ws[m].text)
+		if isStreetWord(ws[m].text) || streetPrefixes[lm] {
+			last = m
+		}
+		if !(ws[m].cap || lm == "de" || lm == "del" || lm == "la" || lm == "di" || lm == "van" || lm == "von" || isStreetWord(ws[m].text)) {
+			break
+		}
+		m++
+	}
+	switch {
+	case last >= 0:
+		start, end = w.a, ws[last].b
+		if last+1 < len(ws) && ws[last+1].digit && c.gap(ws[last], ws[last+1]) == " " {
+			end = ws[last+1].b
+		}
+		return start, end
+	case m > k+1 && m-k-1 <= 3 && m < len(ws) && ws[m].digit && len(ws[m].text) <= 5 && c.gap(ws[m-1], ws[m]) == " " &&
+		(m+1 == len(ws) || c.gap(ws[m], ws[m+1]) != " " || addrUnits[strings.ToLower(ws[m+1].text)]):
+		// A number, a street name and the house number after it,
+		// as most of Europe writes it: "20789 Allika 46".
+		return w.a, ws[m].b
+	case m > k+1 && m-k-1 <= 4 && hasAny(c.before(w.a, 40), "address", "live", "at ", "to ", "on ", "moved", "located", "ship", "send", "deliver", "visit"):
+		return w.a, ws[m-1].b
+	}
+	return -1, -1
+}
+
+// streetCorner reads "the corner of Main Street and 5th Avenue", with
+// "corner" at word k.
+func (c *scan) streetCorner(ws []word, k int) (start, end int) {
+	m, and := k+2, false
+	for m < len(ws) && m <= k+12 && strings.Trim(c.gap(ws[m-1], ws[m]), " .") == "" && strings.Count(c.gap(ws[m-1], ws[m]), "\n") == 0 {
+		lm := strings.ToLower(ws[m].text)
+		if !(ws[m].cap || ws[m].digit || isStreetWord(ws[m].text) || lm == "and" || len(lm) <= 4) || commonCaps[lm] && lm != "and" && lm != "street" && lm != "road" && lm != "avenue" && lm != "lane" && lm != "drive" {
+			break
+		}
+		and = and || lm == "and"
+		m++
+	}
+	if and && m > k+3 {
+		return ws[k-1].a, ws[m-1].b
+	}
+	return -1, -1
+}
+
+// extendAddress extends an address that ends at end (found from word k)
+// over the rest of the address block: units, city, state, ZIP, country.
+func (c *scan) extendAddress(ws []word, k, end int) int {
+	s := c.s
+	for m := k + 1; m < len(ws); m++ {
+		if ws[m].b <= end {
+			continue
+		}
+		g := s[end:ws[m].a]
+		if len(g) > 8 || strings.Count(g, "\n") > 2 || strings.TrimLeft(g, " ,\n.") != "" {
+			break
+		}
+		x := ws[m]
+		lx := strings.ToLower(x.text)
+		upper := len(x.text) >= 2 && strings.ToUpper(x.text) == x.text && strings.ToLower(x.text) != x.text
+		if x.cap || x.digit && len(x.text) <= 6 || usStates[x.text] || addrUnits[lx] || isStreetWord(x.text) || places[lx] || upper {
+			if x.cap && commonCaps[lx] && !places[lx] && !addrUnits[lx] {
+				break
+			}
+			if x.digit && len(x.text) > 6 {
+				break
+			}
+			end = x.b
+			continue
+		}
+		break
+	}
+	return end
 }
 
 // names finds runs of capitalised words that are not ordinary English and
@@ -1532,7 +1612,6 @@ func (c *scan) names() {
 		return
 	}
 	ws := c.words()
-	s := c.s
 	for k := 0; k < len(ws); {
 		c.tick(1)
 		if !ws[k].cap || c.covered(ws[k].a, ws[k].b) {
@@ -1549,15 +1628,7 @@ func (c *scan) names() {
 		}
 		run := ws[k:m]
 		k = m
-		// An organisation, a law or a body: neither a person nor a place.
-		org := false
-		for _, w := range run {
-			org = org || orgWords[strings.ToLower(w.text)]
-		}
-		if m < len(ws) && c.gap(run[len(run)-1], ws[m]) == " " && orgWords[strings.ToLower(ws[m].text)] {
-			org = true
-		}
-		if org {
+		if c.organisation(ws, run, m) {
 			continue
 		}
 		// Trim ordinary words at both ends.
@@ -1582,47 +1653,69 @@ func (c *scan) names() {
 		if len(run) == 1 && commonWordShape(run[0].text) {
 			continue
 		}
-		a, b := run[0].a, run[len(run)-1].b
-		allPlaces := true
-		anyFirst := false
-		for _, w := range run {
-			lw := strings.ToLower(w.text)
-			if !places[lw] {
-				allPlaces = false
-			}
-			if firstNames[lw] {
-				anyFirst = true
-			}
-			if strings.ToUpper(w.text) == w.text && len(w.text) > 1 {
-				allPlaces = allPlaces && places[lw]
-			}
+		c.nameOrPlace(run)
+	}
+}
+
+// organisation reports whether a run of capitalised words (ending before
+// word m) names an organisation, a law or a body: neither a person nor a
+// place.
+func (c *scan) organisation(ws, run []word, m int) bool {
+	org := false
+	for _, w := range run {
+		org = org || orgWords[strings.ToLower(w.text)]
+	}
+	if m < len(ws) && c.gap(run[len(run)-1], ws[m]) == " " && orgWords[strings.ToLower(ws[m].text)] {
+		org = true
+	}
+	return org
+}
+
+// nameOrPlace adds a run of capitalised words as a place (ADDRESS) or a
+// NAME, from the gazetteers and the words before it; a single word that
+// starts a sentence is taken only when what follows reads as a name's.
+func (c *scan) nameOrPlace(run []word) {
+	s := c.s
+	a, b := run[0].a, run[len(run)-1].b
+	allPlaces := true
+	anyFirst := false
+	for _, w := range run {
+		lw := strings.ToLower(w.text)
+		if !places[lw] {
+			allPlaces = false
 		}
-		prev := strings.TrimRight(s[max(0, a-24):a], " ")
-		lp := strings.ToLower(prev)
-		sentenceStart := a == 0 || strings.HasSuffix(prev, ".") || strings.HasSuffix(prev, "!") || strings.HasSuffix(prev, "?") ||
-			strings.HasSuffix(prev, "\n") || prev == "" || strings.HasSuffix(prev, "\"") || strings.HasSuffix(prev, ":") || strings.HasSuffix(prev, ">")
-		if s[max(0, a-1):a] == "\n" || a == 0 {
-			sentenceStart = true
+		if firstNames[lw] {
+			anyFirst = true
 		}
-		placeCtx := hasSuffixAny(lp, "in", "from", "to", "near", "at", "visit", "visited", "visiting", "across", "of") && !hasSuffixAny(lp, "name of", "son of", "daughter of", "wife of", "husband of")
-		nameCtx := hasAny(lp, "name is", "name:", "named", "called", "i am", "i'm", "mr", "mrs", "ms", "dr", "dear", "by", "with", "thanks", "says", "said", "contact")
-		isPlace := allPlaces || placeCtx && !anyFirst && !nameCtx
-		if sentenceStart && len(run) == 1 && !anyFirst && !allPlaces {
-			// A single capitalised word starting a sentence is usually ordinary English.
-			nxt := strings.ToLower(c.after(b, 12))
-			if !(strings.HasPrefix(nxt, "'s") || hasAny(nxt, " is ", " was ", " lives", " has ", " said", " and ")) {
-				continue
-			}
+		if strings.ToUpper(w.text) == w.text && len(w.text) > 1 {
+			allPlaces = allPlaces && places[lw]
 		}
-		if isPlace {
-			c.add("ADDRESS", a, b, 0.55, "capitalised place name")
-		} else {
-			score := 0.5
-			if anyFirst || nameCtx {
-				score = 0.7
-			}
-			c.add("NAME", a, b, score, "capitalised name sequence")
+	}
+	prev := strings.TrimRight(s[max(0, a-24):a], " ")
+	lp := strings.ToLower(prev)
+	sentenceStart := a == 0 || strings.HasSuffix(prev, ".") || strings.HasSuffix(prev, "!") || strings.HasSuffix(prev, "?") ||
+		strings.HasSuffix(prev, "\n") || prev == "" || strings.HasSuffix(prev, "\"") || strings.HasSuffix(prev, ":") || strings.HasSuffix(prev, ">")
+	if s[max(0, a-1):a] == "\n" || a == 0 {
+		sentenceStart = true
+	}
+	placeCtx := hasSuffixAny(lp, "in", "from", "to", "near", "at", "visit", "visited", "visiting", "across", "of") && !hasSuffixAny(lp, "name of", "son of", "daughter of", "wife of", "husband of")
+	nameCtx := hasAny(lp, "name is", "name:", "named", "called", "i am", "i'm", "mr", "mrs", "ms", "dr", "dear", "by", "with", "thanks", "says", "said", "contact")
+	isPlace := allPlaces || placeCtx && !anyFirst && !nameCtx
+	if sentenceStart && len(run) == 1 && !anyFirst && !allPlaces {
+		// A single capitalised word starting a sentence is usually ordinary English.
+		nxt := strings.ToLower(c.after(b, 12))
+		if !(strings.HasPrefix(nxt, "'s") || hasAny(nxt, " is ", " was ", " lives", " has ", " said", " and ")) {
+			return
 		}
+	}
+	if isPlace {
+		c.add("ADDRESS", a, b, 0.55, "capitalised place name")
+	} else {
+		score := 0.5
+		if anyFirst || nameCtx {
+			score = 0.7
+		}
+		c.add("NAME", a, b, score, "capitalised name sequence")
 	}
 }
 
