@@ -23,7 +23,7 @@ type InvokeModelAPI interface {
 
 // ErrDimensionMismatch: an embedding has a different length than the embedder
 // is configured for. Check that the model ID and the configured dimensions
-// belong together. Vector stores' dimension errors (kb.ErrDimensionMismatch)
+// belong together. Vector stores' dimension errors (kbstore.ErrDimensionMismatch)
 // match it too, so one errors.Is check covers embedders and stores.
 var ErrDimensionMismatch = errors.New("bedrockkit: embedding dimension mismatch")
 

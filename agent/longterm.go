@@ -11,7 +11,7 @@ import (
 
 // LongTermMemory is what an agent remembers about its callers from one
 // session to the next, as opposed to Memory, which keeps the history of one
-// session. Package agent/longmemory implements it, over any kb.Store or over
+// session. Package agent/longmemory implements it, over any kbstore.Store or over
 // Amazon Bedrock AgentCore Memory.
 //
 // At the start of every turn the agent calls Recall with the caller's input

@@ -8,6 +8,7 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
@@ -67,18 +68,18 @@ func TestSyncReportsEmbeddedTokens(t *testing.T) {
 
 // sizedStore reports a fixed size.
 type sizedStore struct {
-	kb.Store
-	size kb.StoreSize
+	kbstore.Store
+	size kbstore.StoreSize
 }
 
-func (s sizedStore) Size(context.Context) (kb.StoreSize, error) { return s.size, nil }
+func (s sizedStore) Size(context.Context) (kbstore.StoreSize, error) { return s.size, nil }
 
 // hiddenStore hides every method but the Store interface's.
-type hiddenStore struct{ kb.Store }
+type hiddenStore struct{ kbstore.Store }
 
 func TestStoreSize(t *testing.T) {
 	ctx := context.Background()
-	want := kb.StoreSize{Records: 10, Vectors: 8, Dimensions: 32, TextBytes: 2000, Bytes: 4096}
+	want := kbstore.StoreSize{Records: 10, Vectors: 8, Dimensions: 32, TextBytes: 2000, Bytes: 4096}
 	k := keywordKB(t, sizedStore{openIndex(t, localindex.Options{}), want}, kb.Config{})
 	if got, err := k.StoreSize(ctx); err != nil || got != want {
 		t.Fatalf("StoreSize = %+v, %v; want %+v", got, err, want)

@@ -16,6 +16,7 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
@@ -45,7 +46,7 @@ func (e slowEmbedder) Embed(ctx context.Context, texts []string, p bedrockkit.Pu
 	return e.HashEmbedder.Embed(ctx, texts, p)
 }
 
-func crashKB(t testing.TB, store kb.Store) *kb.KnowledgeBase {
+func crashKB(t testing.TB, store kbstore.Store) *kb.KnowledgeBase {
 	return newKB(t, kb.Config{Store: store, Embedder: slowEmbedder{bedrockkittest.NewHashEmbedder(48)}, BatchSize: 3, Concurrency: 2})
 }
 

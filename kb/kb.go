@@ -11,13 +11,14 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/chunk"
 	"github.com/bedrockkit/bedrockkit/kb/internal/textindex"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // Config configures a KnowledgeBase. Store is required; every other field
 // has a default.
 type Config struct {
 	// Store holds the chunk records (kb/localindex is the embedded default).
-	Store Store
+	Store kbstore.Store
 	// Embedder embeds chunks and queries. One knowledge base uses one
 	// embedding model: Sync records it and refuses a different one.
 	//
@@ -255,7 +256,7 @@ func embedderIdentity(cfg Config) (embedderIDs, error) {
 
 // metaID is the reserved document and record ID holding a partition's
 // embedder identity. Sync and Retrieve never return it.
-const metaID = "bedrockkit:kb-config"
+const metaID = kbstore.ConfigRecordID
 
 // Metadata keys the knowledge base sets on every chunk (Bedrock's system
 // keys, plus bedrockkit's own).
@@ -273,17 +274,17 @@ const (
 // StoreSize returns the size of the store (Config.Store), for pricing its
 // storage. A store that cannot tell (one that does not implement
 // StoreSizer) fails with an error wrapping bedrockkit.ErrUnsupported.
-func (k *KnowledgeBase) StoreSize(ctx context.Context) (StoreSize, error) {
-	s, ok := k.cfg.Store.(StoreSizer)
+func (k *KnowledgeBase) StoreSize(ctx context.Context) (kbstore.StoreSize, error) {
+	s, ok := k.cfg.Store.(kbstore.StoreSizer)
 	if !ok {
-		return StoreSize{}, fmt.Errorf("kb: the store (%T) cannot report its size (it does not implement kb.StoreSizer): %w", k.cfg.Store, bedrockkit.ErrUnsupported)
+		return kbstore.StoreSize{}, fmt.Errorf("kb: the store (%T) cannot report its size (it does not implement kbstore.StoreSizer): %w", k.cfg.Store, bedrockkit.ErrUnsupported)
 	}
 	return s.Size(ctx)
 }
 
 func (k *KnowledgeBase) checkPartition(p string) error {
 	if k.cfg.RequirePartition && p == "" {
-		return ErrPartitionRequired
+		return kbstore.ErrPartitionRequired
 	}
 	return nil
 }
@@ -317,7 +318,7 @@ func (k *KnowledgeBase) part(ctx context.Context, name string) (*partition, erro
 }
 
 func (k *KnowledgeBase) load(ctx context.Context, name string, p *partition) error {
-	if _, ok := k.cfg.Store.(KeywordSearcher); !ok {
+	if _, ok := k.cfg.Store.(kbstore.KeywordSearcher); !ok {
 		p.keyword = textindex.New(textindex.Params{K1: k.cfg.Keyword.K1, B: k.cfg.Keyword.B})
 	}
 	docs, err := k.cfg.Store.Documents(ctx, name)
@@ -336,7 +337,7 @@ func (k *KnowledgeBase) load(ctx context.Context, name string, p *partition) err
 		if err != nil {
 			return err
 		}
-		k.addKeyword(p, recs, func(r Record) bool { return r.DocumentID == d.ID })
+		k.addKeyword(p, recs, func(r kbstore.Record) bool { return r.DocumentID == d.ID })
 	}
 	return nil
 }
@@ -347,7 +348,7 @@ func (k *KnowledgeBase) load(ctx context.Context, name string, p *partition) err
 // (records another record of recs names as its ParentID), which are
 // returned in their children's place. keep, when set, must accept a record
 // too.
-func (k *KnowledgeBase) addKeyword(p *partition, recs []Record, keep func(Record) bool) {
+func (k *KnowledgeBase) addKeyword(p *partition, recs []kbstore.Record, keep func(kbstore.Record) bool) {
 	if p.keyword == nil {
 		return
 	}
@@ -381,7 +382,7 @@ func (k *KnowledgeBase) storedEmbedder(ctx context.Context, part string) (string
 
 // writeEmbedder records the embedder identity id in the partition.
 func (k *KnowledgeBase) writeEmbedder(ctx context.Context, part, id string) error {
-	return k.cfg.Store.Upsert(ctx, []Record{{
+	return k.cfg.Store.Upsert(ctx, []kbstore.Record{{
 		ID: metaID, DocumentID: metaID, Partition: part, Fingerprint: id,
 		Metadata: map[string]any{"embedder": id},
 	}})
@@ -450,3 +451,9 @@ func analyze(text string) []string { return textindex.Analyze(text) }
 
 // analyzeQuery is analyze without question words (how, what, do, I, ...).
 func analyzeQuery(text string) []string { return textindex.AnalyzeQuery(text) }
+
+// invalid returns an error wrapping bedrockkit.ErrInvalidInput, its message
+// prefixed with the package name.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("kb: "+format+": %w", append(args, bedrockkit.ErrInvalidInput)...)
+}

@@ -13,11 +13,12 @@ import (
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/chunk"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
 // keywordKB returns a knowledge base with no embedder over store.
-func keywordKB(t *testing.T, store kb.Store, cfg kb.Config) *kb.KnowledgeBase {
+func keywordKB(t *testing.T, store kbstore.Store, cfg kb.Config) *kb.KnowledgeBase {
 	t.Helper()
 	cfg.Store = store
 	k, err := kb.New(cfg)

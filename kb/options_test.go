@@ -9,6 +9,7 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
@@ -63,7 +64,7 @@ func TestZeroFilterMeansNone(t *testing.T) {
 		}
 	}
 	// An invalid filter is still refused, by value as by pointer.
-	if _, err := k.Retrieve(ctx, q, &kb.RetrieveOptions{Where: kb.Filter{Op: kb.OpAndAll}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := k.Retrieve(ctx, q, &kb.RetrieveOptions{Where: kb.Filter{Op: kbstore.OpAndAll}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("invalid Where: %v, want ErrInvalidInput", err)
 	}
 	if _, err := k.Retrieve(ctx, q, &kb.RetrieveOptions{Where: kb.Filter{Key: "category", Value: "x"}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {

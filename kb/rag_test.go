@@ -9,12 +9,13 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
 // checkCitations asserts the citation invariants: every span lies in the
 // answer and holds its text, and every reference is a stored record.
-func checkCitations(t *testing.T, store kb.Store, part string, ans *kb.Answer) {
+func checkCitations(t *testing.T, store kbstore.Store, part string, ans *kb.Answer) {
 	t.Helper()
 	for i, c := range ans.Citations {
 		if c.Span.Start < 0 || c.Span.End > len(ans.Text) || c.Span.Start >= c.Span.End {
@@ -35,7 +36,7 @@ func checkCitations(t *testing.T, store kb.Store, part string, ans *kb.Answer) {
 	}
 }
 
-func ragKB(t *testing.T, model bedrockkit.Model) (*kb.KnowledgeBase, kb.Store) {
+func ragKB(t *testing.T, model bedrockkit.Model) (*kb.KnowledgeBase, kbstore.Store) {
 	t.Helper()
 	store := openIndex(t, localindex.Options{})
 	k := newKB(t, kb.Config{Store: store, Model: model})

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // Reranker scores passages by their relevance to a query, like Bedrock's
@@ -23,7 +24,7 @@ func (f RerankerFunc) Rerank(ctx context.Context, query string, texts []string) 
 	return f(ctx, query, texts)
 }
 
-func rerank(ctx context.Context, rr Reranker, query string, hits []Hit) ([]Hit, error) {
+func rerank(ctx context.Context, rr Reranker, query string, hits []kbstore.Hit) ([]kbstore.Hit, error) {
 	texts := make([]string, len(hits))
 	for i, h := range hits {
 		texts[i] = h.Text
@@ -35,7 +36,7 @@ func rerank(ctx context.Context, rr Reranker, query string, hits []Hit) ([]Hit, 
 	if len(scores) != len(hits) {
 		return nil, fmt.Errorf("kb: the reranker returned %d scores for %d passages: %w", len(scores), len(hits), bedrockkit.ErrInvalidInput)
 	}
-	out := make([]Hit, len(hits))
+	out := make([]kbstore.Hit, len(hits))
 	for i, h := range hits {
 		h.Score = scores[i]
 		out[i] = h

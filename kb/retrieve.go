@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bedrockkit/bedrockkit"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // SearchType selects how Retrieve searches.
@@ -101,7 +102,7 @@ type retrieval struct {
 	RetrieveOptions
 	n, depth int
 	filter   *Filter
-	match    *CompiledFilter // filter, compiled for the keyword scan
+	match    *kbstore.CompiledFilter // filter, compiled for the keyword scan
 }
 
 func (k *KnowledgeBase) prepare(opts *RetrieveOptions) (retrieval, error) {
@@ -206,14 +207,14 @@ func (k *KnowledgeBase) retrieve(ctx context.Context, query string, r retrieval)
 	if err != nil {
 		return nil, err
 	}
-	var hits []Hit
+	var hits []kbstore.Hit
 	switch r.SearchType {
 	case Semantic:
 		hits, err = k.semantic(ctx, query, r)
 	case Keyword:
 		hits, err = k.keyword(ctx, p, query, r)
 	case Hybrid:
-		var sem, kw []Hit
+		var sem, kw []kbstore.Hit
 		if sem, err = k.semantic(ctx, query, r); err == nil {
 			if kw, err = k.keyword(ctx, p, query, r); err == nil {
 				hits = fuse(sem, kw, r.SemanticWeight, r.KeywordWeight, r.RRFK)
@@ -242,7 +243,7 @@ func (k *KnowledgeBase) retrieve(ctx context.Context, query string, r retrieval)
 	return out, nil
 }
 
-func (k *KnowledgeBase) semantic(ctx context.Context, query string, r retrieval) ([]Hit, error) {
+func (k *KnowledgeBase) semantic(ctx context.Context, query string, r retrieval) ([]kbstore.Hit, error) {
 	var vecs [][]float32
 	err := k.cfg.Retry.Do(ctx, func(ctx context.Context) error {
 		var err error
@@ -258,7 +259,7 @@ func (k *KnowledgeBase) semantic(ctx context.Context, query string, r retrieval)
 	if isZero(vecs[0]) {
 		return nil, nil // nothing to compare (e.g. a query of punctuation)
 	}
-	return k.cfg.Store.Search(ctx, Query{Vector: vecs[0], K: r.depth, Filter: r.filter, Partition: r.Partition})
+	return k.cfg.Store.Search(ctx, kbstore.Query{Vector: vecs[0], K: r.depth, Filter: r.filter, Partition: r.Partition})
 }
 
 func isZero(v []float32) bool {
@@ -270,9 +271,9 @@ func isZero(v []float32) bool {
 	return true
 }
 
-func (k *KnowledgeBase) keyword(ctx context.Context, p *partition, query string, r retrieval) ([]Hit, error) {
-	if ks, ok := k.cfg.Store.(KeywordSearcher); ok {
-		return ks.SearchText(ctx, TextQuery{Text: query, K: r.depth, Filter: r.filter, Partition: r.Partition})
+func (k *KnowledgeBase) keyword(ctx context.Context, p *partition, query string, r retrieval) ([]kbstore.Hit, error) {
+	if ks, ok := k.cfg.Store.(kbstore.KeywordSearcher); ok {
+		return ks.SearchText(ctx, kbstore.TextQuery{Text: query, K: r.depth, Filter: r.filter, Partition: r.Partition})
 	}
 	var accept func(map[string]any) bool
 	if r.match != nil {
@@ -301,25 +302,25 @@ func (k *KnowledgeBase) keyword(ctx context.Context, p *partition, query string,
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]Record, len(recs))
+	byID := make(map[string]kbstore.Record, len(recs))
 	for _, rec := range recs {
 		rec.Vector = nil
 		byID[rec.ID] = rec
 	}
-	hits := make([]Hit, 0, len(found))
+	hits := make([]kbstore.Hit, 0, len(found))
 	for _, h := range found {
 		if rec, ok := byID[h.ID]; ok { // a record deleted meanwhile is skipped
-			hits = append(hits, Hit{Record: rec, Score: h.Score})
+			hits = append(hits, kbstore.Hit{Record: rec, Score: h.Score})
 		}
 	}
 	return hits, nil
 }
 
 // fuse merges two rankings by weighted reciprocal-rank fusion.
-func fuse(sem, kw []Hit, ws, wk float64, rrfK int) []Hit {
+func fuse(sem, kw []kbstore.Hit, ws, wk float64, rrfK int) []kbstore.Hit {
 	score := map[string]float64{}
-	rec := map[string]Hit{}
-	add := func(hits []Hit, w float64) {
+	rec := map[string]kbstore.Hit{}
+	add := func(hits []kbstore.Hit, w float64) {
 		for i, h := range hits {
 			score[h.ID] += w / float64(rrfK+i+1)
 			if _, ok := rec[h.ID]; !ok {
@@ -329,7 +330,7 @@ func fuse(sem, kw []Hit, ws, wk float64, rrfK int) []Hit {
 	}
 	add(sem, ws)
 	add(kw, wk)
-	out := make([]Hit, 0, len(rec))
+	out := make([]kbstore.Hit, 0, len(rec))
 	for id, h := range rec {
 		h.Score = score[id]
 		out = append(out, h)
@@ -345,7 +346,7 @@ func fuse(sem, kw []Hit, ws, wk float64, rrfK int) []Hit {
 
 // parents replaces hierarchical child chunks by their parents, keeping the
 // rank of the best child and dropping later children of the same parent.
-func (k *KnowledgeBase) parents(ctx context.Context, part string, hits []Hit) ([]Hit, error) {
+func (k *KnowledgeBase) parents(ctx context.Context, part string, hits []kbstore.Hit) ([]kbstore.Hit, error) {
 	var ids []string
 	for _, h := range hits {
 		if h.ParentID != "" {
@@ -359,7 +360,7 @@ func (k *KnowledgeBase) parents(ctx context.Context, part string, hits []Hit) ([
 	if err != nil {
 		return nil, err
 	}
-	parent := make(map[string]Record, len(recs))
+	parent := make(map[string]kbstore.Record, len(recs))
 	for _, r := range recs {
 		r.Vector = nil
 		parent[r.ID] = r
@@ -368,7 +369,7 @@ func (k *KnowledgeBase) parents(ctx context.Context, part string, hits []Hit) ([
 	out := hits[:0]
 	for _, h := range hits {
 		if p, ok := parent[h.ParentID]; ok {
-			h = Hit{Record: p, Score: h.Score}
+			h = kbstore.Hit{Record: p, Score: h.Score}
 		}
 		if seen[h.ID] {
 			continue

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit/chunk"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // countCtx counts calls to Err.
@@ -41,7 +42,7 @@ func TestKeywordScanChecksContext(t *testing.T) {
 	if _, err := k.Sync(ctx, src, nil); err != nil {
 		t.Fatal(err)
 	}
-	vals := make([]any, kb.MaxFilterValues)
+	vals := make([]any, kbstore.MaxFilterValues)
 	for i := range vals {
 		vals[i] = float64(i + 100)
 	}

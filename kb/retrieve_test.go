@@ -10,6 +10,7 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/chunk"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
@@ -74,7 +75,7 @@ func TestRetrieveSearchTypes(t *testing.T) {
 			t.Fatalf("%+v: want ErrInvalidInput, got %v", o, err)
 		}
 	}
-	bad := kb.Filter{Op: kb.OpAndAll, Filters: []kb.Filter{kb.Equals("a", 1)}}
+	bad := kb.Filter{Op: kbstore.OpAndAll, Filters: []kb.Filter{kb.Equals("a", 1)}}
 	if _, err := k.Retrieve(ctx, "fees", &kb.RetrieveOptions{Filter: &bad}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("andAll with one child must be refused: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/chunk"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // SyncOptions controls one Sync. The zero value (or nil) syncs the default
@@ -391,7 +392,7 @@ type pending struct {
 type docJob struct {
 	uri     string
 	existed bool
-	records []Record
+	records []kbstore.Record
 	left    int  // chunks not yet embedded; guarded by syncRun.mu
 	failed  bool // the store refused the document's records; reported by commit
 }
@@ -509,13 +510,13 @@ func (r *syncRun) drop(job *docJob, skippedExisted bool, why error) {
 // chunks to embed (the leaves: parents of hierarchical chunks are stored
 // without a vector).
 func (r *syncRun) newJob(item SourceItem, existed bool, fp string, chunks []chunk.Chunk) (*docJob, error) {
-	job := &docJob{uri: item.URI, existed: existed, records: make([]Record, len(chunks))}
+	job := &docJob{uri: item.URI, existed: existed, records: make([]kbstore.Record, len(chunks))}
 	for i, c := range chunks {
 		md, err := chunkMetadata(item.URI, chunkID(item.URI, i), c)
 		if err != nil {
 			return nil, err
 		}
-		rec := Record{ID: chunkID(item.URI, i), DocumentID: item.URI, Partition: r.opts.Partition, Fingerprint: fp, Text: c.Text, Metadata: md}
+		rec := kbstore.Record{ID: chunkID(item.URI, i), DocumentID: item.URI, Partition: r.opts.Partition, Fingerprint: fp, Text: c.Text, Metadata: md}
 		if c.Parent >= 0 {
 			rec.ParentID = chunkID(item.URI, c.Parent)
 		}
@@ -633,7 +634,7 @@ func fingerprint(embedder string, data []byte, md map[string]any) (string, error
 }
 
 func chunkMetadata(uri, id string, c chunk.Chunk) (map[string]any, error) {
-	md, err := NormalizeMetadata(c.Metadata)
+	md, err := kbstore.NormalizeMetadata(c.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -842,12 +843,12 @@ func (r *syncRun) commit(docs ...*docJob) error {
 
 // checkRecords applies the checks every store makes, so a bad document is
 // caught before any old version is deleted.
-func checkRecords(recs []Record, dims int) error {
+func checkRecords(recs []kbstore.Record, dims int) error {
 	for _, rec := range recs {
 		if rec.Vector == nil {
 			continue
 		}
-		if _, err := ValidateRecord(rec, dims, false); err != nil {
+		if _, err := kbstore.ValidateRecord(rec, dims, false); err != nil {
 			return err
 		}
 	}
@@ -873,7 +874,7 @@ func (r *syncRun) refuse(ctx context.Context, d *docJob, err error) {
 func (r *syncRun) write(ctx context.Context, docs []*docJob) error {
 	store, part := r.kb.cfg.Store, r.opts.Partition
 	var old []string
-	var recs []Record
+	var recs []kbstore.Record
 	for _, d := range docs {
 		if d.existed {
 			old = append(old, d.uri)

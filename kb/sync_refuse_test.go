@@ -9,6 +9,7 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
@@ -26,7 +27,7 @@ func (z zeroOnPoison) Embed(ctx context.Context, texts []string, p bedrockkit.Pu
 	return out, err
 }
 
-func storedDocs(t *testing.T, st kb.Store) map[string]bool {
+func storedDocs(t *testing.T, st kbstore.Store) map[string]bool {
 	t.Helper()
 	ds, err := st.Documents(context.Background(), "")
 	if err != nil {
@@ -77,7 +78,7 @@ func TestBadDocumentFailsAlone(t *testing.T) {
 // cancelAfterDelete cancels the sync right after a delete, as a timeout
 // landing between a changed document's delete and its write would.
 type cancelAfterDelete struct {
-	kb.Store
+	kbstore.Store
 	cancel func()
 }
 
@@ -112,13 +113,13 @@ func TestCancelNeverLeavesChangedDocumentAbsent(t *testing.T) {
 
 // slowDocuments blocks Documents until released, honouring ctx.
 type slowDocuments struct {
-	kb.Store
+	kbstore.Store
 	gate    chan struct{}
 	entered chan struct{}
 	once    sync.Once
 }
 
-func (s *slowDocuments) Documents(ctx context.Context, p string) ([]kb.DocumentInfo, error) {
+func (s *slowDocuments) Documents(ctx context.Context, p string) ([]kbstore.DocumentInfo, error) {
 	s.once.Do(func() { close(s.entered) })
 	select {
 	case <-s.gate:

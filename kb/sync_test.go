@@ -15,6 +15,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/chunk"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
@@ -63,14 +64,14 @@ func corpus(n int) map[string]string {
 }
 
 // dump returns every record of the partition, vectors included, sorted.
-func dump(t testing.TB, s kb.Store, part string) map[string]kb.Record {
+func dump(t testing.TB, s kbstore.Store, part string) map[string]kbstore.Record {
 	t.Helper()
 	ctx := context.Background()
 	docs, err := s.Documents(ctx, part)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]kb.Record{}
+	out := map[string]kbstore.Record{}
 	for _, d := range docs {
 		ids := make([]string, d.Records)
 		for i := range ids {
@@ -291,10 +292,10 @@ func TestPartitionsFailClosed(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{RequirePartition: true})
 	k := newKB(t, kb.Config{Store: store, RequirePartition: true})
-	if _, err := k.Sync(ctx, newMemSource(corpus(1)), nil); !errors.Is(err, kb.ErrPartitionRequired) {
+	if _, err := k.Sync(ctx, newMemSource(corpus(1)), nil); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("sync without tenant: %v", err)
 	}
-	if _, err := k.Retrieve(ctx, "fees", nil); !errors.Is(err, kb.ErrPartitionRequired) {
+	if _, err := k.Retrieve(ctx, "fees", nil); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("retrieve without tenant: %v", err)
 	}
 	a := newMemSource(map[string]string{"a.txt": "Acme pays zero card fees."})

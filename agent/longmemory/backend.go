@@ -11,7 +11,7 @@ import (
 
 // Backend is where long-term memory lives: the records and the
 // conversation events they came from. NewKBBackend keeps them in any
-// kb.Store (embedded by default, PostgreSQL when scaled out); package
+// kbstore.Store (embedded by default, PostgreSQL when scaled out); package
 // agent/longmemory/agentcorememory keeps them in Amazon Bedrock AgentCore
 // Memory. Every method works on one actor, named by the caller: a backend
 // never returns, changes or deletes another actor's records or events,
@@ -109,7 +109,7 @@ type Erasure struct {
 	Events  int
 	// Compacted is true when the backend also rewrote its storage so that
 	// the removed data no longer exists on disk (see NewKBBackend for what
-	// each kb.Store guarantees).
+	// each kbstore.Store guarantees).
 	Compacted bool
 	// Residue says where removed data may still physically remain, when
 	// the backend cannot guarantee it is gone (empty when it can).

@@ -39,7 +39,7 @@
 // record and event of an actor and drops its queued turns (the right to be
 // forgotten).
 //
-// Storage is a Backend. NewKBBackend keeps memory in any kb.Store — the
+// Storage is a Backend. NewKBBackend keeps memory in any kbstore.Store — the
 // embedded kb/localindex by default, kb/chromem, or kb/pgvector when
 // several processes share it — with each actor in its own partition (with
 // pgvector's row-level security, the database itself keeps actors apart).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // KBOptions configures a KBBackend. The zero value gives the defaults.
@@ -24,10 +25,10 @@ type KBOptions struct {
 	MaxRecordsPerActor int
 }
 
-// KBBackend is a Backend over any kb.Store: records are embedded and
+// KBBackend is a Backend over any kbstore.Store: records are embedded and
 // stored as chunks, events as vector-less chunks, all in the actor's own
 // partition. Search fuses vector similarity with keyword relevance (the
-// store's own full-text search when it is a kb.KeywordSearcher, else BM25
+// store's own full-text search when it is a kbstore.KeywordSearcher, else BM25
 // over the namespace's records) by reciprocal rank.
 //
 // DeleteActor removes every document of the actor's partition and then
@@ -40,7 +41,7 @@ type KBOptions struct {
 // that; PostgreSQL (kb/pgvector) keeps dead rows until VACUUM and in its
 // WAL and backups. Erasure.Residue says so.
 type KBBackend struct {
-	store kb.Store
+	store kbstore.Store
 	emb   bedrockkit.Embedder
 	o     KBOptions
 	// create serialises record creation per actor, so the record limit holds.
@@ -52,7 +53,7 @@ var _ Backend = (*KBBackend)(nil)
 
 // NewKBBackend returns a Backend that keeps memory in store, embedding
 // record texts with emb (the store's dimensions must match).
-func NewKBBackend(store kb.Store, emb bedrockkit.Embedder, opts KBOptions) *KBBackend {
+func NewKBBackend(store kbstore.Store, emb bedrockkit.Embedder, opts KBOptions) *KBBackend {
 	if opts.PartitionPrefix == "" {
 		opts.PartitionPrefix = "longmemory:"
 	}
@@ -90,18 +91,18 @@ func (b *KBBackend) embed(ctx context.Context, texts []string, p bedrockkit.Purp
 	return vecs, nil
 }
 
-func (b *KBBackend) chunk(r MemoryRecord, vec []float32) (kb.Record, error) {
+func (b *KBBackend) chunk(r MemoryRecord, vec []float32) (kbstore.Record, error) {
 	data, err := json.Marshal(r)
 	if err != nil {
-		return kb.Record{}, err
+		return kbstore.Record{}, err
 	}
-	return kb.Record{ID: r.ID, DocumentID: r.ID, Partition: b.partition(r.Actor), Text: r.Text, Vector: vec,
+	return kbstore.Record{ID: r.ID, DocumentID: r.ID, Partition: b.partition(r.Actor), Text: r.Text, Vector: vec,
 		Metadata: map[string]any{mdKind: kindRecord, mdNamespace: r.Namespace, mdStrategy: r.Strategy, mdData: string(data)}}, nil
 }
 
 // decode turns a stored chunk back into actor's record; chunks that are
 // not actor's records are refused.
-func decodeRecord(c kb.Record, actor string) (MemoryRecord, bool) {
+func decodeRecord(c kbstore.Record, actor string) (MemoryRecord, bool) {
 	if c.Metadata[mdKind] != kindRecord {
 		return MemoryRecord{}, false
 	}
@@ -160,7 +161,7 @@ func (b *KBBackend) CreateRecords(ctx context.Context, actor string, records []M
 	if err != nil {
 		return nil, err
 	}
-	chunks := make([]kb.Record, len(out))
+	chunks := make([]kbstore.Record, len(out))
 	for i, r := range out {
 		if chunks[i], err = b.chunk(r, vecs[i]); err != nil {
 			return nil, err
@@ -209,7 +210,7 @@ func (b *KBBackend) UpdateRecords(ctx context.Context, actor string, records []M
 	if err != nil {
 		return err
 	}
-	chunks := make([]kb.Record, len(records))
+	chunks := make([]kbstore.Record, len(records))
 	for i, r := range records {
 		if chunks[i], err = b.chunk(r, vecs[i]); err != nil {
 			return err
@@ -290,8 +291,8 @@ func (b *KBBackend) ListRecords(ctx context.Context, actor string, f RecordFilte
 	return out, nil
 }
 
-func (b *KBBackend) filter(f RecordFilter) *kb.Filter {
-	parts := []kb.Filter{kb.Equals(mdKind, kindRecord)}
+func (b *KBBackend) filter(f RecordFilter) *kbstore.Filter {
+	parts := []kbstore.Filter{kb.Equals(mdKind, kindRecord)}
 	if f.Prefix {
 		parts = append(parts, kb.StartsWith(mdNamespace, f.Namespace))
 	} else {
@@ -317,7 +318,7 @@ func (b *KBBackend) SearchRecords(ctx context.Context, actor string, q RecordQue
 		return nil, err
 	}
 	flt := b.filter(q.RecordFilter)
-	hits, err := b.store.Search(ctx, kb.Query{Vector: vecs[0], K: n, Filter: flt, Partition: p})
+	hits, err := b.store.Search(ctx, kbstore.Query{Vector: vecs[0], K: n, Filter: flt, Partition: p})
 	if err != nil {
 		return nil, fmt.Errorf("longmemory: search records: %w", err)
 	}
@@ -327,8 +328,8 @@ func (b *KBBackend) SearchRecords(ctx context.Context, actor string, q RecordQue
 			semantic = append(semantic, r)
 		}
 	}
-	if ks, ok := b.store.(kb.KeywordSearcher); ok {
-		khits, err := ks.SearchText(ctx, kb.TextQuery{Text: q.Text, K: n, Filter: flt, Partition: p})
+	if ks, ok := b.store.(kbstore.KeywordSearcher); ok {
+		khits, err := ks.SearchText(ctx, kbstore.TextQuery{Text: q.Text, K: n, Filter: flt, Partition: p})
 		if err != nil {
 			return nil, fmt.Errorf("longmemory: keyword search: %w", err)
 		}
@@ -394,9 +395,9 @@ func (b *KBBackend) AppendEvent(ctx context.Context, actor string, ev Conversati
 		return EventRef{}, err
 	}
 	id := eventDocPfx + ev.Ref.String()
-	c := kb.Record{ID: id, DocumentID: id, Partition: b.partition(actor),
+	c := kbstore.Record{ID: id, DocumentID: id, Partition: b.partition(actor),
 		Text: string(data), Metadata: map[string]any{mdKind: kindEvent, mdSession: ev.SessionID}}
-	if err := b.store.Upsert(ctx, []kb.Record{c}); err != nil {
+	if err := b.store.Upsert(ctx, []kbstore.Record{c}); err != nil {
 		return EventRef{}, fmt.Errorf("longmemory: store event: %w", err)
 	}
 	return ev.Ref, nil

@@ -12,7 +12,7 @@
 //     llms.WithStreamingFunc.
 //   - NewRetriever exposes a knowledge base (kb.KnowledgeBase, or
 //     kb/bedrockkb's remote one) as a langchaingo schema.Retriever.
-//   - NewVectorStore makes any kb.Store (kb/localindex, kb/pgvector, ...)
+//   - NewVectorStore makes any kbstore.Store (kb/localindex, kb/pgvector, ...)
 //     a langchaingo vectorstores.VectorStore that embeds with a
 //     bedrockkit.Embedder, optionally chunks with a chunk strategy, and
 //     honours langchaingo's namespace, filter, score-threshold, embedder and

@@ -15,7 +15,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/chunk"
 	lcgo "github.com/bedrockkit/bedrockkit/interop/langchaingo"
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
@@ -82,16 +82,16 @@ func TestVectorStoreDuplicateIDRefused(t *testing.T) {
 	}
 }
 
-// flakyStore is a kb.Store whose Upsert or DeleteDocuments can be made to
+// flakyStore is a kbstore.Store whose Upsert or DeleteDocuments can be made to
 // fail.
 type flakyStore struct {
-	kb.Store
+	kbstore.Store
 	failUpsert, failDelete atomic.Bool
 }
 
 var errStoreDown = errors.New("store is down")
 
-func (s *flakyStore) Upsert(ctx context.Context, rs []kb.Record) error {
+func (s *flakyStore) Upsert(ctx context.Context, rs []kbstore.Record) error {
 	if s.failUpsert.Load() {
 		return errStoreDown
 	}
@@ -106,7 +106,7 @@ func (s *flakyStore) DeleteDocuments(ctx context.Context, part string, ids []str
 }
 
 // documents returns the partition's documents as "id:records" strings.
-func documents(t *testing.T, s kb.Store) string {
+func documents(t *testing.T, s kbstore.Store) string {
 	t.Helper()
 	infos, err := s.Documents(context.Background(), "")
 	if err != nil {
@@ -159,7 +159,7 @@ func TestVectorStoreFailedReplaceKeepsOldVersion(t *testing.T) {
 	// first).
 	eight := &countingLC{e: bedrockkittest.NewHashEmbedder(8)}
 	_, err := vs.AddDocuments(ctx, []schema.Document{v2}, vectorstores.WithEmbedder(eight))
-	if !errors.Is(err, kb.ErrDimensionMismatch) {
+	if !errors.Is(err, kbstore.ErrDimensionMismatch) {
 		t.Fatalf("wrong dimensions: %v", err)
 	}
 	oldStillThere("after a wrong-dimension replacement")
@@ -224,7 +224,7 @@ func TestVectorStoreWrongDimensionsRefusedFirst(t *testing.T) {
 	}
 	doc.PageContent = "keep me, version two"
 	_, err = vs.AddDocuments(ctx, []schema.Document{bankDocs[0], doc}, vectorstores.WithEmbedder(&countingLC{e: bedrockkittest.NewHashEmbedder(8)}))
-	if !errors.Is(err, kb.ErrDimensionMismatch) || !errors.Is(err, bedrockkit.ErrDimensionMismatch) || !strings.Contains(err.Error(), "langchaingo: document 0") {
+	if !errors.Is(err, kbstore.ErrDimensionMismatch) || !errors.Is(err, bedrockkit.ErrDimensionMismatch) || !strings.Contains(err.Error(), "langchaingo: document 0") {
 		t.Fatalf("wrong dimensions: %v", err)
 	}
 	docs, err := vs.SimilaritySearch(ctx, "keep me", 5)

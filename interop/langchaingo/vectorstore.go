@@ -17,7 +17,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/chunk"
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // VectorStoreOptions configure NewVectorStore. The zero value stores each
@@ -46,7 +46,7 @@ type VectorStoreOptions struct {
 	IDKey string
 }
 
-// VectorStore is a bedrockkit kb.Store (kb/localindex, kb/pgvector,
+// VectorStore is a bedrockkit kbstore.Store (kb/localindex, kb/pgvector,
 // kb/chromem, ...) seen as a langchaingo vectorstores.VectorStore, so
 // langchaingo code (vectorstores.ToRetriever, chains.NewRetrievalQA, ...)
 // can keep its documents in bedrockkit storage and embed them with a
@@ -89,7 +89,7 @@ type VectorStoreOptions struct {
 //
 // # Metadata
 //
-// Metadata values must be what a kb.Store holds: strings, bools, numbers
+// Metadata values must be what a kbstore.Store holds: strings, bools, numbers
 // (any Go integer or float type; stored as float64, so they come back as
 // float64) or slices of those. A nil value is dropped (an absent key
 // behaves as null in filters). Anything else (maps, structs, time.Time,
@@ -101,7 +101,7 @@ type VectorStoreOptions struct {
 // one of them only when IDKey names it), so search results can be added
 // to another store as they are.
 type VectorStore struct {
-	store     kb.Store
+	store     kbstore.Store
 	embedder  bedrockkit.Embedder
 	partition string
 	chunker   chunk.Chunker
@@ -119,7 +119,7 @@ var _ vectorstores.VectorStore = (*VectorStore)(nil)
 // Errors of the vector store adapter. Each wraps bedrockkit.ErrInvalidInput.
 var (
 	// ErrUnsupportedMetadata: a document's metadata holds a value a
-	// kb.Store cannot keep. The *MetadataError says which.
+	// kbstore.Store cannot keep. The *MetadataError says which.
 	ErrUnsupportedMetadata = fmt.Errorf("langchaingo: unsupported metadata value; use strings, bools, numbers or slices of those: %w", bedrockkit.ErrInvalidInput)
 	// ErrUnsupportedFilter: vectorstores.WithFilters was given a value of
 	// a type the adapter does not read, or one that is not a valid filter.
@@ -153,7 +153,7 @@ func (e *DuplicateIDError) Error() string {
 // Unwrap returns ErrDuplicateID.
 func (e *DuplicateIDError) Unwrap() error { return ErrDuplicateID }
 
-// MetadataError reports a metadata value a kb.Store cannot keep. It
+// MetadataError reports a metadata value a kbstore.Store cannot keep. It
 // matches ErrUnsupportedMetadata and bedrockkit.ErrInvalidInput.
 type MetadataError struct {
 	// Document is the index of the document in the AddDocuments call.
@@ -177,7 +177,7 @@ func (e *MetadataError) Unwrap() error { return ErrUnsupportedMetadata }
 // NewVectorStore returns store as a langchaingo vector store whose
 // documents and queries are embedded by embedder (vectorstores.WithEmbedder
 // overrides it per call). opts may be nil.
-func NewVectorStore(store kb.Store, embedder bedrockkit.Embedder, opts *VectorStoreOptions) (*VectorStore, error) {
+func NewVectorStore(store kbstore.Store, embedder bedrockkit.Embedder, opts *VectorStoreOptions) (*VectorStore, error) {
 	if store == nil {
 		return nil, fmt.Errorf("langchaingo: NewVectorStore: store is nil; use localindex.Open(localindex.Options{}) for an embedded one: %w", bedrockkit.ErrInvalidInput)
 	}
@@ -202,7 +202,7 @@ type callConfig struct {
 	partition string
 	embedder  bedrockkit.Embedder
 	threshold float64
-	filter    *kb.Filter
+	filter    *kbstore.Filter
 	dedup     func(context.Context, schema.Document) bool
 }
 
@@ -241,7 +241,7 @@ func (v *VectorStore) config(options []vectorstores.Option) (callConfig, error) 
 // The call is all or nothing for invalid input: a document with empty
 // content or unsupported metadata, two different documents with one ID
 // (*DuplicateIDError), or a vector the store would refuse (a wrong
-// dimension from the embedder: kb.ErrDimensionMismatch) fails it before
+// dimension from the embedder: kbstore.ErrDimensionMismatch) fails it before
 // anything is written. The new records are then written in one atomic
 // Upsert that also detaches the records an older version of a document has
 // beyond the new version's chunk count; those are deleted afterwards. So a
@@ -292,7 +292,7 @@ type docBatch struct {
 	ids     []string
 	written []writtenDoc       // one per distinct document, in input order
 	seen    map[string]seenDoc // document ID -> first document with it
-	records []kb.Record
+	records []kbstore.Record
 	owner   []int // owner[k] is the input index of records[k]'s document
 	texts   []string
 	slots   []int // records[slots[i]] gets the vector of texts[i]
@@ -351,9 +351,9 @@ func (b *docBatch) addChunks(partition string, i int, id, fp string, md map[stri
 		if num[j] < 0 {
 			continue
 		}
-		r := kb.Record{
+		r := kbstore.Record{
 			ID: recordID(id, num[j]), DocumentID: id, Partition: partition,
-			Fingerprint: fp, Text: ch.Text, Metadata: kb.CloneMetadata(md),
+			Fingerprint: fp, Text: ch.Text, Metadata: kbstore.CloneMetadata(md),
 		}
 		if ch.Parent >= 0 && ch.Parent < len(chunks) && num[ch.Parent] >= 0 {
 			r.ParentID = recordID(id, num[ch.Parent])
@@ -401,7 +401,7 @@ func (v *VectorStore) validate(b *docBatch) error {
 		dims = len(b.records[b.slots[0]].Vector)
 	}
 	for k, r := range b.records {
-		if _, err := kb.ValidateRecord(r, dims, false); err != nil {
+		if _, err := kbstore.ValidateRecord(r, dims, false); err != nil {
 			return fmt.Errorf("langchaingo: document %d: %w", b.owner[k], err)
 		}
 	}
@@ -427,7 +427,7 @@ const staleProbe = 16
 // vector or text, as records of a tombstone document, so that they leave
 // the document and are no longer searchable) and the tombstone documents
 // are deleted after it. A failed Upsert thus changes nothing.
-func (v *VectorStore) write(ctx context.Context, part string, records []kb.Record, docs []writtenDoc) error {
+func (v *VectorStore) write(ctx context.Context, part string, records []kbstore.Record, docs []writtenDoc) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	stale, err := v.staleRecords(ctx, part, docs)
@@ -457,12 +457,12 @@ func (v *VectorStore) write(ctx context.Context, part string, records []kb.Recor
 // new record counts (D#n, D#n+1, ...) and returns them detached: as
 // vector-less, text-less records of the tombstone document of D. Records
 // of those IDs that belong to another document are left alone.
-func (v *VectorStore) staleRecords(ctx context.Context, part string, docs []writtenDoc) ([]kb.Record, error) {
+func (v *VectorStore) staleRecords(ctx context.Context, part string, docs []writtenDoc) ([]kbstore.Record, error) {
 	next := make(map[string]int, len(docs)) // document -> next record number to probe
 	for _, d := range docs {
 		next[d.id] = d.records
 	}
-	var stale []kb.Record
+	var stale []kbstore.Record
 	for len(next) > 0 {
 		var probe []string
 		for _, d := range docs {
@@ -487,7 +487,7 @@ func (v *VectorStore) staleRecords(ctx context.Context, part string, docs []writ
 				continue
 			}
 			found[doc] = true
-			stale = append(stale, kb.Record{ID: r.ID, DocumentID: tombstone(doc), Partition: part})
+			stale = append(stale, kbstore.Record{ID: r.ID, DocumentID: tombstone(doc), Partition: part})
 		}
 		for id, n := range next {
 			if found[id] {
@@ -543,7 +543,7 @@ func (v *VectorStore) SimilaritySearch(ctx context.Context, query string, numDoc
 	if len(vecs) != 1 {
 		return nil, fmt.Errorf("langchaingo: the embedder returned %d vectors for one query: %w", len(vecs), bedrockkit.ErrModelError)
 	}
-	hits, err := v.store.Search(ctx, kb.Query{Vector: vecs[0], K: numDocuments, Filter: c.filter, Partition: c.partition})
+	hits, err := v.store.Search(ctx, kbstore.Query{Vector: vecs[0], K: numDocuments, Filter: c.filter, Partition: c.partition})
 	if err != nil {
 		return nil, err
 	}
@@ -584,7 +584,7 @@ func (v *VectorStore) DeleteDocuments(ctx context.Context, ids []string, options
 
 // parents replaces hierarchical child chunks by their parents, keeping the
 // rank and score of the best child, as kb's retrieval does.
-func (v *VectorStore) parents(ctx context.Context, part string, hits []kb.Hit) ([]kb.Hit, error) {
+func (v *VectorStore) parents(ctx context.Context, part string, hits []kbstore.Hit) ([]kbstore.Hit, error) {
 	var ids []string
 	for _, h := range hits {
 		if h.ParentID != "" {
@@ -598,7 +598,7 @@ func (v *VectorStore) parents(ctx context.Context, part string, hits []kb.Hit) (
 	if err != nil {
 		return nil, err
 	}
-	parent := make(map[string]kb.Record, len(recs))
+	parent := make(map[string]kbstore.Record, len(recs))
 	for _, r := range recs {
 		r.Vector = nil
 		parent[r.ID] = r
@@ -607,7 +607,7 @@ func (v *VectorStore) parents(ctx context.Context, part string, hits []kb.Hit) (
 	out := hits[:0]
 	for _, h := range hits {
 		if p, ok := parent[h.ParentID]; ok {
-			h = kb.Hit{Record: p, Score: h.Score}
+			h = kbstore.Hit{Record: p, Score: h.Score}
 		}
 		if seen[h.ID] {
 			continue
@@ -663,7 +663,7 @@ func documentID(i int, text string, raw, md map[string]any, idKey string) (id, f
 	return "lc-" + sum[:32], fp, nil
 }
 
-// toKBMetadata converts langchaingo metadata to a kb.Store's metadata
+// toKBMetadata converts langchaingo metadata to a kbstore.Store's metadata
 // value types, or fails with a *MetadataError.
 func toKBMetadata(doc int, md map[string]any) (map[string]any, error) {
 	out := make(map[string]any, len(md))
@@ -683,7 +683,7 @@ func toKBMetadata(doc int, md map[string]any) (map[string]any, error) {
 		}
 		out[k] = nv
 	}
-	norm, err := kb.NormalizeMetadata(out)
+	norm, err := kbstore.NormalizeMetadata(out)
 	if err != nil { // not expected after metadataValue; kept as a guard
 		return nil, &MetadataError{Document: doc, Reason: err.Error()}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/chunk"
 	lcgo "github.com/bedrockkit/bedrockkit/interop/langchaingo"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
@@ -30,7 +31,7 @@ func openStore(t *testing.T, o localindex.Options) *localindex.Index {
 	return s
 }
 
-func newVS(t *testing.T, store kb.Store, opts *lcgo.VectorStoreOptions) *lcgo.VectorStore {
+func newVS(t *testing.T, store kbstore.Store, opts *lcgo.VectorStoreOptions) *lcgo.VectorStore {
 	t.Helper()
 	vs, err := lcgo.NewVectorStore(store, bedrockkittest.NewHashEmbedder(128), opts)
 	if err != nil {
@@ -265,10 +266,10 @@ func TestVectorStoreNameSpace(t *testing.T) {
 	}
 	// A store that requires partitions refuses an adapter that names none.
 	none := newVS(t, openStore(t, localindex.Options{RequirePartition: true}), nil)
-	if _, err := none.AddDocuments(ctx, bankDocs[:1]); !errors.Is(err, kb.ErrPartitionRequired) {
+	if _, err := none.AddDocuments(ctx, bankDocs[:1]); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("add without partition: %v", err)
 	}
-	if _, err := none.SimilaritySearch(ctx, "card", 1); !errors.Is(err, kb.ErrPartitionRequired) {
+	if _, err := none.SimilaritySearch(ctx, "card", 1); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("search without partition: %v", err)
 	}
 }
@@ -358,7 +359,7 @@ func TestVectorStoreMetadataErrors(t *testing.T) {
 	}
 	// A store of another dimension refuses the vectors.
 	small := newVS(t, openStore(t, localindex.Options{Dimensions: 8}), nil)
-	if _, err := small.AddDocuments(ctx, bankDocs[:1]); !errors.Is(err, kb.ErrDimensionMismatch) {
+	if _, err := small.AddDocuments(ctx, bankDocs[:1]); !errors.Is(err, kbstore.ErrDimensionMismatch) {
 		t.Fatalf("dimensions: %v", err)
 	}
 }

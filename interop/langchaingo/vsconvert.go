@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // maxExactInt is the largest integer magnitude a float64 holds exactly.
@@ -20,7 +21,7 @@ const maxExactInt = 1 << 53
 func metadataValue(v any, list bool) (any, string) {
 	switch x := v.(type) {
 	case nil:
-		return nil, "nil is not a value a kb.Store holds"
+		return nil, "nil is not a value a kbstore.Store holds"
 	case json.Number:
 		f, err := x.Float64()
 		if err != nil || math.IsInf(f, 0) {
@@ -28,9 +29,9 @@ func metadataValue(v any, list bool) (any, string) {
 		}
 		return metadataValue(f, list)
 	case time.Time:
-		return nil, "a time is not a value a kb.Store holds; store it as an RFC 3339 string or as Unix seconds"
+		return nil, "a time is not a value a kbstore.Store holds; store it as an RFC 3339 string or as Unix seconds"
 	case []byte:
-		return nil, "bytes are not a value a kb.Store holds; store them as a string (base64 if binary)"
+		return nil, "bytes are not a value a kbstore.Store holds; store them as a string (base64 if binary)"
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
@@ -58,10 +59,10 @@ func metadataValue(v any, list bool) (any, string) {
 		return f, ""
 	case reflect.Slice, reflect.Array:
 		if rv.Type().Elem().Kind() == reflect.Uint8 { // json.RawMessage and other byte types
-			return nil, "bytes are not a value a kb.Store holds; store them as a string (base64 if binary)"
+			return nil, "bytes are not a value a kbstore.Store holds; store them as a string (base64 if binary)"
 		}
 		if !list {
-			return nil, "a list inside a list is not a value a kb.Store holds; flatten it"
+			return nil, "a list inside a list is not a value a kbstore.Store holds; flatten it"
 		}
 		out := make([]any, rv.Len())
 		for i := range out {
@@ -73,27 +74,27 @@ func metadataValue(v any, list bool) (any, string) {
 		}
 		return out, ""
 	}
-	return nil, fmt.Sprintf("a %s is not a value a kb.Store holds; use a string, bool, number or a slice of those (encode structured values as a JSON string)", rv.Kind())
+	return nil, fmt.Sprintf("a %s is not a value a kbstore.Store holds; use a string, bool, number or a slice of those (encode structured values as a JSON string)", rv.Kind())
 }
 
-var filterOps = map[kb.FilterOp]bool{
-	kb.OpEquals: true, kb.OpNotEquals: true, kb.OpGreaterThan: true, kb.OpGreaterThanOrEquals: true,
-	kb.OpLessThan: true, kb.OpLessThanOrEquals: true, kb.OpIn: true, kb.OpNotIn: true,
-	kb.OpStartsWith: true, kb.OpListContains: true, kb.OpStringContains: true,
-	kb.OpAndAll: true, kb.OpOrAll: true,
+var filterOps = map[kbstore.FilterOp]bool{
+	kbstore.OpEquals: true, kbstore.OpNotEquals: true, kbstore.OpGreaterThan: true, kbstore.OpGreaterThanOrEquals: true,
+	kbstore.OpLessThan: true, kbstore.OpLessThanOrEquals: true, kbstore.OpIn: true, kbstore.OpNotIn: true,
+	kbstore.OpStartsWith: true, kbstore.OpListContains: true, kbstore.OpStringContains: true,
+	kbstore.OpAndAll: true, kbstore.OpOrAll: true,
 }
 
 // parseFilters reads the value given to vectorstores.WithFilters (see
 // VectorStore.SimilaritySearch for the accepted forms). Nil, a nil
-// *kb.Filter and an empty map mean no filter.
-func parseFilters(x any) (*kb.Filter, error) {
-	var f kb.Filter
+// *kbstore.Filter and an empty map mean no filter.
+func parseFilters(x any) (*kbstore.Filter, error) {
+	var f kbstore.Filter
 	switch x := x.(type) {
 	case nil:
 		return nil, nil
-	case kb.Filter:
+	case kbstore.Filter:
 		f = x
-	case *kb.Filter:
+	case *kbstore.Filter:
 		if x == nil {
 			return nil, nil
 		}
@@ -110,7 +111,7 @@ func parseFilters(x any) (*kb.Filter, error) {
 		}
 		if len(x) == 1 {
 			for k := range x {
-				if filterOps[kb.FilterOp(k)] {
+				if filterOps[kbstore.FilterOp(k)] {
 					b, err := json.Marshal(x)
 					if err != nil {
 						return nil, fmt.Errorf("langchaingo: the filter map does not encode as JSON: %v: %w", err, ErrUnsupportedFilter)
@@ -130,8 +131,8 @@ func parseFilters(x any) (*kb.Filter, error) {
 	return &n, nil
 }
 
-func filterJSON(b []byte) (*kb.Filter, error) {
-	var f kb.Filter
+func filterJSON(b []byte) (*kbstore.Filter, error) {
+	var f kbstore.Filter
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("langchaingo: %w: %w", err, ErrUnsupportedFilter)
 	}
@@ -140,13 +141,13 @@ func filterJSON(b []byte) (*kb.Filter, error) {
 
 // flatFilter turns {"k1": v1, "k2": [a, b]} into
 // andAll(equals(k1, v1), in(k2, a, b)).
-func flatFilter(m map[string]any) (*kb.Filter, error) {
+func flatFilter(m map[string]any) (*kbstore.Filter, error) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var leaves []kb.Filter
+	var leaves []kbstore.Filter
 	for _, k := range keys {
 		v, reason := metadataValue(m[k], true)
 		if reason != "" {

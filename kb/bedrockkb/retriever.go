@@ -16,6 +16,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // Client is the part of *bedrockagentruntime.Client the retriever uses.
@@ -55,7 +56,7 @@ type QueryRequest struct {
 	// Bedrock offers no keyword-only search.
 	SearchType kb.SearchType
 	// Filter restricts the results by metadata; nil means no filter.
-	Filter *kb.Filter
+	Filter *kbstore.Filter
 	// Reranking, when set, reranks the results with a Bedrock reranker model.
 	Reranking *Reranking
 }
@@ -335,10 +336,10 @@ func (r *Retriever) input(req QueryRequest) (*bedrockagentruntime.RetrieveInput,
 	}, nil
 }
 
-// TranslateFilter converts a kb.Filter to the SDK's RetrievalFilter union.
+// TranslateFilter converts a kbstore.Filter to the SDK's RetrievalFilter union.
 // The filter is validated first (Bedrock's rules: andAll/orAll with at
 // least two members, a key on every leaf, values of the operator's type).
-func TranslateFilter(f kb.Filter) (types.RetrievalFilter, error) {
+func TranslateFilter(f kbstore.Filter) (types.RetrievalFilter, error) {
 	n, err := f.Normalize()
 	if err != nil {
 		return nil, err
@@ -346,41 +347,41 @@ func TranslateFilter(f kb.Filter) (types.RetrievalFilter, error) {
 	return translate(n), nil
 }
 
-func translate(f kb.Filter) types.RetrievalFilter {
+func translate(f kbstore.Filter) types.RetrievalFilter {
 	switch f.Op {
-	case kb.OpAndAll, kb.OpOrAll:
+	case kbstore.OpAndAll, kbstore.OpOrAll:
 		kids := make([]types.RetrievalFilter, len(f.Filters))
 		for i, k := range f.Filters {
 			kids[i] = translate(k)
 		}
-		if f.Op == kb.OpAndAll {
+		if f.Op == kbstore.OpAndAll {
 			return &types.RetrievalFilterMemberAndAll{Value: kids}
 		}
 		return &types.RetrievalFilterMemberOrAll{Value: kids}
 	}
 	a := types.FilterAttribute{Key: aws.String(f.Key), Value: document.NewLazyDocument(f.Value)}
 	switch f.Op {
-	case kb.OpEquals:
+	case kbstore.OpEquals:
 		return &types.RetrievalFilterMemberEquals{Value: a}
-	case kb.OpNotEquals:
+	case kbstore.OpNotEquals:
 		return &types.RetrievalFilterMemberNotEquals{Value: a}
-	case kb.OpGreaterThan:
+	case kbstore.OpGreaterThan:
 		return &types.RetrievalFilterMemberGreaterThan{Value: a}
-	case kb.OpGreaterThanOrEquals:
+	case kbstore.OpGreaterThanOrEquals:
 		return &types.RetrievalFilterMemberGreaterThanOrEquals{Value: a}
-	case kb.OpLessThan:
+	case kbstore.OpLessThan:
 		return &types.RetrievalFilterMemberLessThan{Value: a}
-	case kb.OpLessThanOrEquals:
+	case kbstore.OpLessThanOrEquals:
 		return &types.RetrievalFilterMemberLessThanOrEquals{Value: a}
-	case kb.OpIn:
+	case kbstore.OpIn:
 		return &types.RetrievalFilterMemberIn{Value: a}
-	case kb.OpNotIn:
+	case kbstore.OpNotIn:
 		return &types.RetrievalFilterMemberNotIn{Value: a}
-	case kb.OpStartsWith:
+	case kbstore.OpStartsWith:
 		return &types.RetrievalFilterMemberStartsWith{Value: a}
-	case kb.OpListContains:
+	case kbstore.OpListContains:
 		return &types.RetrievalFilterMemberListContains{Value: a}
-	default: // kb.OpStringContains; Normalize accepted no other operator
+	default: // kbstore.OpStringContains; Normalize accepted no other operator
 		return &types.RetrievalFilterMemberStringContains{Value: a}
 	}
 }

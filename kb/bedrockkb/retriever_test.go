@@ -17,7 +17,8 @@ import (
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/kb/bedrockkb"
-	"github.com/bedrockkit/bedrockkit/kb/storetest"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore/kbstoretest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -115,17 +116,17 @@ func TestFilterSemantics(t *testing.T) {
 	var chunks []bedrockkittest.KBChunk
 	var mds []map[string]any
 	for i := range 60 {
-		md := storetest.RandomMetadata(rng)
+		md := kbstoretest.RandomMetadata(rng)
 		mds = append(mds, md)
 		chunks = append(chunks, bedrockkittest.KBChunk{Text: fmt.Sprint("chunk ", i), Location: fmt.Sprint("id-", i), Metadata: md})
 	}
 	r, _ := newRetriever(t, chunks...)
 	for range 120 {
-		f := storetest.RandomFilter(rng)
+		f := kbstoretest.RandomFilter(rng)
 		n, _ := f.Normalize()
 		var want []string
 		for i, md := range mds {
-			m, _ := kb.NormalizeMetadata(md)
+			m, _ := kbstore.NormalizeMetadata(md)
 			if n.Match(m) {
 				want = append(want, fmt.Sprint("id-", i))
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // BenchmarkSearch times top-10 searches over 10,000 random 384-dimensional
@@ -25,9 +26,9 @@ func BenchmarkSearch(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	recs := make([]kb.Record, n)
+	recs := make([]kbstore.Record, n)
 	for i := range recs {
-		recs[i] = kb.Record{ID: strconv.Itoa(i), DocumentID: "d", Vector: unitVec(),
+		recs[i] = kbstore.Record{ID: strconv.Itoa(i), DocumentID: "d", Vector: unitVec(),
 			Metadata: map[string]any{"group": fmt.Sprint("g", i%100), "n": float64(i % 100)}}
 	}
 	if err := s.Upsert(bg, recs); err != nil {
@@ -57,7 +58,7 @@ func BenchmarkSearch(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for i := 0; b.Loop(); i++ {
-				if _, err := s.Search(bg, kb.Query{Vector: qs[i%len(qs)], K: 10, Filter: c.f}); err != nil {
+				if _, err := s.Search(bg, kbstore.Query{Vector: qs[i%len(qs)], K: 10, Filter: c.f}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // stallCtx is a context whose Err reports nil for its first free calls;
@@ -62,9 +63,9 @@ func boundsStore(t testing.TB, n int) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := make([]kb.Record, n)
+	recs := make([]kbstore.Record, n)
 	for i := range recs {
-		recs[i] = kb.Record{ID: strconv.Itoa(i), DocumentID: "d", Vector: crashVec(i),
+		recs[i] = kbstore.Record{ID: strconv.Itoa(i), DocumentID: "d", Vector: crashVec(i),
 			Metadata: map[string]any{"n": i, "tags": []any{"t" + strconv.Itoa(i%10)}}}
 	}
 	if err := s.Upsert(bg, recs); err != nil {
@@ -81,14 +82,14 @@ func TestSearchStopsAtDeadline(t *testing.T) {
 	const n = 6000
 	s := boundsStore(t, n)
 	defer s.Close()
-	list := inValues(kb.MaxFilterValues, n)
+	list := inValues(kbstore.MaxFilterValues, n)
 	for i, f := range []kb.Filter{
 		kb.AndAll(kb.In("n", list...), kb.ListContains("tags", "t3")), // selective: subset
 		kb.NotIn("n", list...), // broad: over-fetch
 	} {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			count := newStall(1 << 30)
-			if _, err := s.Search(count, kb.Query{Vector: crashVec(3), K: 10, Filter: &f}); err != nil {
+			if _, err := s.Search(count, kbstore.Query{Vector: crashVec(3), K: 10, Filter: &f}); err != nil {
 				t.Fatal(err)
 			}
 			if checks := count.calls.Load() - 1; checks < 2 {
@@ -97,7 +98,7 @@ func TestSearchStopsAtDeadline(t *testing.T) {
 			ctx := newStall(1)
 			done := make(chan error, 1)
 			go func() {
-				_, err := s.Search(ctx, kb.Query{Vector: crashVec(3), K: 10, Filter: &f})
+				_, err := s.Search(ctx, kbstore.Query{Vector: crashVec(3), K: 10, Filter: &f})
 				done <- err
 			}()
 			select {
@@ -107,7 +108,7 @@ func TestSearchStopsAtDeadline(t *testing.T) {
 			}
 			upserted := make(chan error, 1)
 			go func() {
-				upserted <- s.Upsert(bg, []kb.Record{{ID: "late", DocumentID: "late", Vector: crashVec(1)}})
+				upserted <- s.Upsert(bg, []kbstore.Record{{ID: "late", DocumentID: "late", Vector: crashVec(1)}})
 			}()
 			select {
 			case err := <-upserted:
@@ -130,9 +131,9 @@ func TestHugeListFilter(t *testing.T) {
 	const n = 3000
 	s := boundsStore(t, n)
 	defer s.Close()
-	list := inValues(kb.MaxFilterValues, n)
+	list := inValues(kbstore.MaxFilterValues, n)
 	f := kb.In("n", list...)
-	hits, err := s.Search(bg, kb.Query{Vector: crashVec(3), K: n, Filter: &f})
+	hits, err := s.Search(bg, kbstore.Query{Vector: crashVec(3), K: n, Filter: &f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,8 +153,8 @@ func TestHugeListFilter(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("%d hits, want %d", len(got), len(want))
 	}
-	over := kb.In("n", inValues(kb.MaxFilterValues+1, n)...)
-	if _, err := s.Search(bg, kb.Query{Vector: crashVec(3), K: 1, Filter: &over}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	over := kb.In("n", inValues(kbstore.MaxFilterValues+1, n)...)
+	if _, err := s.Search(bg, kbstore.Query{Vector: crashVec(3), K: 1, Filter: &over}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("oversized filter: %v, want ErrInvalidInput", err)
 	}
 }
@@ -164,9 +165,9 @@ func BenchmarkHugeInFilter(b *testing.B) {
 	const n = 20000
 	s := boundsStore(b, n)
 	defer s.Close()
-	f := kb.In("n", inValues(kb.MaxFilterValues, n)...)
+	f := kb.In("n", inValues(kbstore.MaxFilterValues, n)...)
 	for b.Loop() {
-		if _, err := s.Search(bg, kb.Query{Vector: crashVec(3), K: 10, Filter: &f}); err != nil {
+		if _, err := s.Search(bg, kbstore.Query{Vector: crashVec(3), K: 10, Filter: &f}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"math"
 	"sort"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // Log payload encoding. A payload is one op byte and its body:
@@ -22,7 +22,7 @@ import (
 // bytes. A typed value is a tag byte: 's' string, 'n' float64 bits (8 bytes
 // little endian), 't' true, 'f' false, or 'l' uvarint count and that many
 // scalar values. Numbers keep all 64 bits, so metadata survives a reopen
-// exactly as kb.NormalizeMetadata left it.
+// exactly as kbstore.NormalizeMetadata left it.
 const (
 	opUpsert byte = 1
 	opDelete byte = 2
@@ -53,7 +53,7 @@ func appendScalar(b []byte, v any) []byte {
 	panic(fmt.Sprintf("kb/chromem: unnormalised metadata value %T", v))
 }
 
-func appendRecord(b []byte, r *kb.Record) []byte {
+func appendRecord(b []byte, r *kbstore.Record) []byte {
 	for _, s := range [...]string{r.Partition, r.ID, r.DocumentID, r.ParentID, r.Fingerprint, r.Text} {
 		b = appendString(b, s)
 	}
@@ -82,7 +82,7 @@ func appendRecord(b []byte, r *kb.Record) []byte {
 	return b
 }
 
-func encodeUpsert(recs []kb.Record) []byte {
+func encodeUpsert(recs []kbstore.Record) []byte {
 	b := []byte{opUpsert}
 	b = binary.AppendUvarint(b, uint64(len(recs)))
 	for i := range recs {
@@ -179,8 +179,8 @@ func (d *decoder) scalar(tag byte) any {
 	return nil
 }
 
-func (d *decoder) record() kb.Record {
-	var r kb.Record
+func (d *decoder) record() kbstore.Record {
+	var r kbstore.Record
 	for _, p := range [...]*string{&r.Partition, &r.ID, &r.DocumentID, &r.ParentID, &r.Fingerprint, &r.Text} {
 		*p = d.str()
 	}
@@ -214,16 +214,16 @@ func (d *decoder) record() kb.Record {
 // decodeUpsert decodes an opUpsert body and checks every record as
 // Upsert would (dim <= 0 skips the length check), so a replayed log can
 // never put into the store what Upsert would have refused.
-func decodeUpsert(body []byte, dim int) ([]kb.Record, error) {
+func decodeUpsert(body []byte, dim int) ([]kbstore.Record, error) {
 	d := &decoder{b: body}
 	n := d.count(9)
-	recs := make([]kb.Record, 0, n)
+	recs := make([]kbstore.Record, 0, n)
 	for range n {
 		r := d.record()
 		if d.err != nil {
 			return nil, d.err
 		}
-		v, err := kb.ValidateRecord(r, dim, false)
+		v, err := kbstore.ValidateRecord(r, dim, false)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errCorrupt, err)
 		}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // The tests in this file damage the log byte by byte. Whatever the
@@ -25,7 +25,7 @@ func ackedLog(t *testing.T, n int) string {
 	dir := t.TempDir()
 	s := mustOpen(t, Options{Dir: dir, NoSync: true})
 	for i := range n {
-		if err := s.Upsert(bg, []kb.Record{rec(i)}); err != nil {
+		if err := s.Upsert(bg, []kbstore.Record{rec(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -107,7 +107,7 @@ func checkLog(t *testing.T, dir string, n int, what string, full bool) bool {
 	if aside, err := os.ReadFile(filepath.Join(dir, rv.Damage[0].SetAside)); err != nil || string(aside) != string(before) {
 		t.Fatalf("%s: the damaged log was not kept: %v", what, err)
 	}
-	if err := s.Upsert(bg, []kb.Record{rec(n + 100)}); err != nil {
+	if err := s.Upsert(bg, []kbstore.Record{rec(n + 100)}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit/internal/testutil/crashtest"
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // The crash test re-executes the test binary as a writer process
@@ -34,10 +34,10 @@ func crashWriterMain() bool {
 			return crashtest.Writer{}, err
 		}
 		apply := func(ctx context.Context, start, i int) error {
-			batch := []kb.Record{{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i), Text: "v1", Vector: crashVec(i),
+			batch := []kbstore.Record{{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i), Text: "v1", Vector: crashVec(i),
 				Metadata: map[string]any{"i": i}}}
 			if i%10 == 0 && i-5 >= start {
-				batch = append(batch, kb.Record{ID: strconv.Itoa(i - 5), DocumentID: "d" + strconv.Itoa(i-5), Text: fmt.Sprint("v2-", i), Vector: crashVec(i - 5),
+				batch = append(batch, kbstore.Record{ID: strconv.Itoa(i - 5), DocumentID: "d" + strconv.Itoa(i-5), Text: fmt.Sprint("v2-", i), Vector: crashVec(i - 5),
 					Metadata: map[string]any{"i": i - 5}})
 			}
 			if err := s.Upsert(ctx, batch); err != nil {

@@ -1,4 +1,4 @@
-// Package chromem is a kb.Store backed by chromem-go
+// Package chromem is a kbstore.Store backed by chromem-go
 // (github.com/philippgille/chromem-go), held in memory and optionally made
 // durable by this package's own log. It is for projects that already use
 // chromem-go or want to compare against it; kb/localindex is the faster
@@ -31,7 +31,7 @@
 // # Filters
 //
 // chromem-go filters only by exact string equality (all keys must match).
-// A kb.Filter that is an equals, or an andAll of equals, on scalar values
+// A kbstore.Filter that is an equals, or an andAll of equals, on scalar values
 // is passed down as chromem-go's where clause, with each value encoded
 // with its type so that the number 1, the string "1" and true stay
 // distinct. Any other filter is evaluated by the store on its typed
@@ -47,13 +47,13 @@
 //     widens fourfold until k match or it covers the partition.
 //
 // Every path returns the true top K among the matching records (the
-// storetest suite checks it), never a top K trimmed after the fact. Each
+// kbstoretest suite checks it), never a top K trimmed after the fact. Each
 // search is still a full scan in chromem-go, which walks a map of
 // documents; expect it to be several times slower than kb/localindex.
 //
-// The query's filter is compiled once per search (kb.Filter.Compile: in
+// The query's filter is compiled once per search (kbstore.Filter.Compile: in
 // and notIn lists are hash sets), kb refuses filters beyond its documented
-// limits (kb.MaxFilterValues and the others) with
+// limits (kbstore.MaxFilterValues and the others) with
 // bedrockkit.ErrInvalidInput, and the scans that evaluate it check the
 // context every 1,024 records, so a deadline ends a search promptly and
 // releases the store's read lock.

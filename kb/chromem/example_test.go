@@ -8,6 +8,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/kb/chromem"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 func Example() {
@@ -23,7 +24,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = s.Upsert(ctx, []kb.Record{
+	err = s.Upsert(ctx, []kbstore.Record{
 		{ID: "c1", DocumentID: "faq.md", Text: "Cards can be frozen in the app.", Vector: []float32{1, 0, 0},
 			Metadata: map[string]any{"year": 2024, "tags": []string{"cards"}}},
 		{ID: "c2", DocumentID: "fees.md", Text: "Transfers abroad cost 1%.", Vector: []float32{0.8, 0.6, 0},
@@ -41,7 +42,7 @@ func Example() {
 	}
 	defer s.Close()
 	recent := kb.GreaterThan("year", 2022) // chromem-go cannot express this; the store can
-	hits, err := s.Search(ctx, kb.Query{Vector: []float32{0.9, 0.1, 0}, K: 5, Filter: &recent})
+	hits, err := s.Search(ctx, kbstore.Query{Vector: []float32{0.9, 0.1, 0}, K: 5, Filter: &recent})
 	if err != nil {
 		log.Fatal(err)
 	}

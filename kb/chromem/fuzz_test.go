@@ -9,16 +9,16 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // FuzzDecode: decoding arbitrary payloads never panics, and whatever
 // decodes re-encodes to the same bytes.
 func FuzzDecode(f *testing.F) {
-	r, _ := kb.ValidateRecord(kb.Record{ID: "a", DocumentID: "d", Partition: "p", Text: "t", Vector: []float32{1, 2},
+	r, _ := kbstore.ValidateRecord(kbstore.Record{ID: "a", DocumentID: "d", Partition: "p", Text: "t", Vector: []float32{1, 2},
 		Metadata: map[string]any{"n": 1, "s": "x", "b": true, "l": []any{"y", 2.0, false}}}, 0, false)
-	f.Add(encodeUpsert([]kb.Record{r}))
-	f.Add(encodeUpsert([]kb.Record{{ID: "v", DocumentID: "d"}}))
+	f.Add(encodeUpsert([]kbstore.Record{r}))
+	f.Add(encodeUpsert([]kbstore.Record{{ID: "v", DocumentID: "d"}}))
 	f.Add(encodeDelete("p", []string{"d1", "d2"}))
 	f.Add([]byte{opUpsert, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{opDelete})
@@ -53,8 +53,8 @@ func FuzzDecode(f *testing.F) {
 // cut) or fail with ErrCorrupt; with AllowDataLoss they open; Open never
 // panics, and a store that opened reopens clean with the same contents.
 func FuzzReplay(f *testing.F) {
-	r, _ := kb.ValidateRecord(kb.Record{ID: "a", DocumentID: "d", Vector: []float32{1, 2}, Metadata: map[string]any{"n": 1}}, 0, false)
-	good := frame(encodeUpsert([]kb.Record{r}))
+	r, _ := kbstore.ValidateRecord(kbstore.Record{ID: "a", DocumentID: "d", Vector: []float32{1, 2}, Metadata: map[string]any{"n": 1}}, 0, false)
+	good := frame(encodeUpsert([]kbstore.Record{r}))
 	f.Add(good)
 	f.Add(append(append([]byte{}, good...), frame(encodeDelete("", []string{"d"}))...))
 	f.Add(good[:len(good)-3])

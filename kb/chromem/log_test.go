@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit"
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 var bg = context.Background()
@@ -26,15 +26,15 @@ func mustOpen(t *testing.T, o Options) *Store {
 	return s
 }
 
-func rec(i int) kb.Record {
-	return kb.Record{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i%7), Partition: "p" + strconv.Itoa(i%3),
+func rec(i int) kbstore.Record {
+	return kbstore.Record{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i%7), Partition: "p" + strconv.Itoa(i%3),
 		Text: fmt.Sprint("text ", i), Vector: crashVec(i),
 		Metadata: map[string]any{"i": i, "odd": i%2 == 1, "tags": []any{"a", float64(i), true}, "neg0": -0.0, "big": 1e300}}
 }
 
-func wantRec(t *testing.T, i int) kb.Record {
+func wantRec(t *testing.T, i int) kbstore.Record {
 	t.Helper()
-	r, err := kb.ValidateRecord(rec(i), 0, false)
+	r, err := kbstore.ValidateRecord(rec(i), 0, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestReopenExact(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, Options{Dir: dir})
 	for i := range 30 {
-		if err := s.Upsert(bg, []kb.Record{rec(i)}); err != nil {
+		if err := s.Upsert(bg, []kbstore.Record{rec(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -86,11 +86,11 @@ func TestReopenExact(t *testing.T) {
 func TestTornTail(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, Options{Dir: dir})
-	if err := s.Upsert(bg, []kb.Record{rec(0), rec(1)}); err != nil {
+	if err := s.Upsert(bg, []kbstore.Record{rec(0), rec(1)}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.Stat(logPath(dir))
-	if err := s.Upsert(bg, []kb.Record{rec(2), rec(3), rec(4)}); err != nil {
+	if err := s.Upsert(bg, []kbstore.Record{rec(2), rec(3), rec(4)}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -112,7 +112,7 @@ func TestTornTail(t *testing.T) {
 			t.Fatalf("cut at %d: Recovery = %+v", cut, rv)
 		}
 		// The log was cut back to the last good record and takes writes.
-		if err := s.Upsert(bg, []kb.Record{rec(9)}); err != nil {
+		if err := s.Upsert(bg, []kbstore.Record{rec(9)}); err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
@@ -131,7 +131,7 @@ func TestCorruptTail(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, Options{Dir: dir})
 	for i := range 5 {
-		if err := s.Upsert(bg, []kb.Record{rec(i)}); err != nil {
+		if err := s.Upsert(bg, []kbstore.Record{rec(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -183,7 +183,7 @@ func TestDirLocked(t *testing.T) {
 func TestDimensionConflict(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, Options{Dir: dir})
-	if err := s.Upsert(bg, []kb.Record{rec(1)}); err != nil {
+	if err := s.Upsert(bg, []kbstore.Record{rec(1)}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -208,9 +208,9 @@ func TestManyIDsSurvive(t *testing.T) {
 	}
 	dir := t.TempDir()
 	s := mustOpen(t, Options{Dir: dir, NoSync: true, Dimensions: 8})
-	batch := make([]kb.Record, 0, 500)
+	batch := make([]kbstore.Record, 0, 500)
 	for i := range n {
-		batch = append(batch, kb.Record{ID: "id-" + strconv.Itoa(i), DocumentID: "d", Vector: crashVec(i)})
+		batch = append(batch, kbstore.Record{ID: "id-" + strconv.Itoa(i), DocumentID: "d", Vector: crashVec(i)})
 		if len(batch) == cap(batch) {
 			if err := s.Upsert(bg, batch); err != nil {
 				t.Fatal(err)
@@ -220,7 +220,7 @@ func TestManyIDsSurvive(t *testing.T) {
 	}
 	// Replace half of them so compaction has garbage to drop.
 	for i := 0; i < n/2; i++ {
-		batch = append(batch, kb.Record{ID: "id-" + strconv.Itoa(i), DocumentID: "d", Text: "v2", Vector: crashVec(i)})
+		batch = append(batch, kbstore.Record{ID: "id-" + strconv.Itoa(i), DocumentID: "d", Text: "v2", Vector: crashVec(i)})
 		if len(batch) == cap(batch) {
 			if err := s.Upsert(bg, batch); err != nil {
 				t.Fatal(err)
@@ -251,7 +251,7 @@ func TestManyIDsSurvive(t *testing.T) {
 	if len(got) != 2 || got[0].Text != "v2" || got[1].Text != "" {
 		t.Fatalf("after compaction: %#v", got)
 	}
-	hits, err := s.Search(bg, kb.Query{Vector: crashVec(5), K: 1})
+	hits, err := s.Search(bg, kbstore.Query{Vector: crashVec(5), K: 1})
 	if err != nil || len(hits) != 1 || hits[0].ID != "id-5" {
 		t.Fatalf("search after compaction: %v, %v", hits, err)
 	}
@@ -263,9 +263,9 @@ func TestAutoCompact(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, Options{Dir: dir, NoSync: true, CompactBytes: 16 << 10})
 	for round := range 200 {
-		batch := make([]kb.Record, 10)
+		batch := make([]kbstore.Record, 10)
 		for i := range batch {
-			batch[i] = kb.Record{ID: strconv.Itoa(i), DocumentID: "d", Text: strconv.Itoa(round), Vector: crashVec(i)}
+			batch[i] = kbstore.Record{ID: strconv.Itoa(i), DocumentID: "d", Text: strconv.Itoa(round), Vector: crashVec(i)}
 		}
 		if err := s.Upsert(bg, batch); err != nil {
 			t.Fatal(err)

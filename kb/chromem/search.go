@@ -9,7 +9,7 @@ import (
 
 	cg "github.com/philippgille/chromem-go"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // plan is how a search was answered (see the package documentation).
@@ -32,9 +32,9 @@ type planCounts [numPlans]atomic.Int64
 // matching records; a broader one by over-fetching.
 const subsetFraction = 4
 
-// Search implements kb.Store. Scores are cosine similarities computed in
+// Search implements kbstore.Store. Scores are cosine similarities computed in
 // float64 from the stored vectors; the ranking is chromem-go's.
-func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
+func (s *Store) Search(ctx context.Context, q kbstore.Query) ([]kbstore.Hit, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -43,10 +43,10 @@ func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 	if s.closed {
 		return nil, errClosed()
 	}
-	if err := kb.ValidateQuery(q, s.dim, s.opts.RequirePartition); err != nil {
+	if err := kbstore.ValidateQuery(q, s.dim, s.opts.RequirePartition); err != nil {
 		return nil, err
 	}
-	var f *kb.CompiledFilter
+	var f *kbstore.CompiledFilter
 	if q.Filter != nil {
 		c, err := q.Filter.Compile() // hash sets for in/notIn: one lookup per record
 		if err != nil {
@@ -67,14 +67,14 @@ func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 		return nil, err
 	}
 	qn := norm(q.Vector)
-	hits := make([]kb.Hit, len(ids))
+	hits := make([]kbstore.Hit, len(ids))
 	for i, id := range ids {
 		e := p.entries[id]
 		if e == nil {
 			return nil, fmt.Errorf("kb/chromem: chromem-go returned %q, which the store does not hold (internal error)", id)
 		}
-		h := kb.Hit{Record: e.rec, Score: cosine(q.Vector, qn, e.rec.Vector)}
-		h.Metadata = kb.CloneMetadata(e.rec.Metadata)
+		h := kbstore.Hit{Record: e.rec, Score: cosine(q.Vector, qn, e.rec.Vector)}
+		h.Metadata = kbstore.CloneMetadata(e.rec.Metadata)
 		h.Vector = nil
 		if q.WithVectors {
 			h.Vector = append([]float32(nil), e.rec.Vector...)
@@ -92,7 +92,7 @@ const checkEvery = 1024
 
 // search returns the IDs of the top k matching records, best first.
 // Caller holds mu (shared).
-func (s *Store) search(ctx context.Context, p *partition, vec []float32, k int, f *kb.CompiledFilter) ([]string, plan, error) {
+func (s *Store) search(ctx context.Context, p *partition, vec []float32, k int, f *kbstore.CompiledFilter) ([]string, plan, error) {
 	total := p.vectors
 	if f == nil {
 		ids, err := query(ctx, p.coll, vec, min(k, total), nil)
@@ -202,12 +202,12 @@ func query(ctx context.Context, c *cg.Collection, vec []float32, n int, where ma
 // equals on scalars. Values carry their type (see encodeScalar), so
 // equals("n", 1) does not match "1". none reports a contradiction (the
 // same key equal to two values): nothing matches.
-func whereOf(f *kb.Filter) (where map[string]string, ok, none bool) {
+func whereOf(f *kbstore.Filter) (where map[string]string, ok, none bool) {
 	where = map[string]string{}
-	var walk func(f *kb.Filter) bool
-	walk = func(f *kb.Filter) bool {
+	var walk func(f *kbstore.Filter) bool
+	walk = func(f *kbstore.Filter) bool {
 		switch f.Op {
-		case kb.OpEquals:
+		case kbstore.OpEquals:
 			enc, ok := encodeScalar(f.Value)
 			if !ok {
 				return false
@@ -217,7 +217,7 @@ func whereOf(f *kb.Filter) (where map[string]string, ok, none bool) {
 			}
 			where[f.Key] = enc
 			return true
-		case kb.OpAndAll:
+		case kbstore.OpAndAll:
 			for i := range f.Filters {
 				if !walk(&f.Filters[i]) {
 					return false

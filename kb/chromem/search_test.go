@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 func randVec(r *rand.Rand, dim int) []float32 {
@@ -22,8 +23,8 @@ func randVec(r *rand.Rand, dim int) []float32 {
 func cos64(a, b []float32) float64 { return cosine(a, norm(a), b) }
 
 // truth returns the IDs of the k best records that keep accepts.
-func truth(recs []kb.Record, q []float32, k int, keep func(kb.Record) bool) []string {
-	var ok []kb.Record
+func truth(recs []kbstore.Record, q []float32, k int, keep func(kbstore.Record) bool) []string {
+	var ok []kbstore.Record
 	for _, r := range recs {
 		if keep(r) {
 			ok = append(ok, r)
@@ -37,7 +38,7 @@ func truth(recs []kb.Record, q []float32, k int, keep func(kb.Record) bool) []st
 	return ids
 }
 
-func ids(hits []kb.Hit) []string {
+func ids(hits []kbstore.Hit) []string {
 	out := []string{}
 	for _, h := range hits {
 		out = append(out, h.ID)
@@ -53,10 +54,10 @@ func TestSearchPlans(t *testing.T) {
 	const n, dim, k = 2000, 16, 10
 	r := rand.New(rand.NewPCG(1, 2))
 	q := randVec(r, dim)
-	recs := make([]kb.Record, n)
+	recs := make([]kbstore.Record, n)
 	for i := range recs {
 		v := randVec(r, dim)
-		recs[i] = kb.Record{ID: strconv.Itoa(i), DocumentID: "d", Vector: v, Metadata: map[string]any{
+		recs[i] = kbstore.Record{ID: strconv.Itoa(i), DocumentID: "d", Vector: v, Metadata: map[string]any{
 			"g":    []string{"a", "b", "c", "d"}[i%4],
 			"num":  float64(i % 10),
 			"str1": []any{"1", 1.0}[i%2], // the string "1" or the number 1
@@ -72,26 +73,26 @@ func TestSearchPlans(t *testing.T) {
 		name string
 		f    *kb.Filter
 		plan plan
-		keep func(kb.Record) bool
+		keep func(kbstore.Record) bool
 	}{
-		{"none", nil, planAll, func(kb.Record) bool { return true }},
-		{"equals string", ptr(kb.Equals("g", "b")), planWhere, func(r kb.Record) bool { return r.Metadata["g"] == "b" }},
-		{"equals number is not the string", ptr(kb.Equals("str1", 1)), planWhere, func(r kb.Record) bool { return r.Metadata["str1"] == 1.0 }},
-		{"equals string is not the number", ptr(kb.Equals("str1", "1")), planWhere, func(r kb.Record) bool { return r.Metadata["str1"] == "1" }},
+		{"none", nil, planAll, func(kbstore.Record) bool { return true }},
+		{"equals string", ptr(kb.Equals("g", "b")), planWhere, func(r kbstore.Record) bool { return r.Metadata["g"] == "b" }},
+		{"equals number is not the string", ptr(kb.Equals("str1", 1)), planWhere, func(r kbstore.Record) bool { return r.Metadata["str1"] == 1.0 }},
+		{"equals string is not the number", ptr(kb.Equals("str1", "1")), planWhere, func(r kbstore.Record) bool { return r.Metadata["str1"] == "1" }},
 		{"andAll of equals", ptr(kb.AndAll(kb.Equals("g", "a"), kb.Equals("num", 4))), planWhere,
-			func(r kb.Record) bool { return r.Metadata["g"] == "a" && r.Metadata["num"] == 4.0 }},
-		{"contradiction", ptr(kb.AndAll(kb.Equals("g", "a"), kb.Equals("g", "b"))), planNone, func(kb.Record) bool { return false }},
-		{"selective range", ptr(kb.LessThan("num", 1)), planSubset, func(r kb.Record) bool { return r.Metadata["num"].(float64) < 1 }},
-		{"broad range", ptr(kb.GreaterThan("num", 2)), planOverfetch, func(r kb.Record) bool { return r.Metadata["num"].(float64) > 2 }},
+			func(r kbstore.Record) bool { return r.Metadata["g"] == "a" && r.Metadata["num"] == 4.0 }},
+		{"contradiction", ptr(kb.AndAll(kb.Equals("g", "a"), kb.Equals("g", "b"))), planNone, func(kbstore.Record) bool { return false }},
+		{"selective range", ptr(kb.LessThan("num", 1)), planSubset, func(r kbstore.Record) bool { return r.Metadata["num"].(float64) < 1 }},
+		{"broad range", ptr(kb.GreaterThan("num", 2)), planOverfetch, func(r kbstore.Record) bool { return r.Metadata["num"].(float64) > 2 }},
 		{"broad and far from the query", ptr(kb.OrAll(kb.Equals("far", true), kb.Equals("num", -1))), planOverfetch,
-			func(r kb.Record) bool { return r.Metadata["far"] == true }},
-		{"matches everything", ptr(kb.GreaterThanOrEquals("num", 0)), planAll, func(kb.Record) bool { return true }},
-		{"matches nothing", ptr(kb.GreaterThan("num", 100)), planNone, func(kb.Record) bool { return false }},
+			func(r kbstore.Record) bool { return r.Metadata["far"] == true }},
+		{"matches everything", ptr(kb.GreaterThanOrEquals("num", 0)), planAll, func(kbstore.Record) bool { return true }},
+		{"matches nothing", ptr(kb.GreaterThan("num", 100)), planNone, func(kbstore.Record) bool { return false }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := s.plans[c.plan].Load()
-			hits, err := s.Search(bg, kb.Query{Vector: q, K: k, Filter: c.f})
+			hits, err := s.Search(bg, kbstore.Query{Vector: q, K: k, Filter: c.f})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +128,7 @@ func mustAtoi(t *testing.T, s string) int {
 func TestChromemHoldsOnlyVectors(t *testing.T) {
 	s := mustOpen(t, Options{})
 	defer s.Close()
-	if err := s.Upsert(bg, []kb.Record{
+	if err := s.Upsert(bg, []kbstore.Record{
 		{ID: "parent", DocumentID: "d", Partition: "t", Text: "no vector"},
 		{ID: "child", DocumentID: "d", Partition: "t", Text: "x", Vector: []float32{1, 0}},
 	}); err != nil {
@@ -153,7 +154,7 @@ func TestChromemHoldsOnlyVectors(t *testing.T) {
 func TestUnitVectorShared(t *testing.T) {
 	s := mustOpen(t, Options{})
 	defer s.Close()
-	if err := s.Upsert(bg, []kb.Record{
+	if err := s.Upsert(bg, []kbstore.Record{
 		{ID: "unit", DocumentID: "d", Vector: []float32{0.6, 0.8}},
 		{ID: "long", DocumentID: "d", Vector: []float32{3, 4}},
 	}); err != nil {

@@ -14,7 +14,7 @@ import (
 	cg "github.com/philippgille/chromem-go"
 
 	"github.com/bedrockkit/bedrockkit"
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // Options configures a Store. The zero value is an in-memory store whose
@@ -24,7 +24,7 @@ type Options struct {
 	// stored (or replayed from the log).
 	Dimensions int
 	// RequirePartition makes every call name a partition (tenant); calls
-	// without one fail with kb.ErrPartitionRequired.
+	// without one fail with kbstore.ErrPartitionRequired.
 	RequirePartition bool
 	// Dir, if set, makes the store durable: every write is appended to a
 	// checksummed log in Dir and fsynced before the call returns, and Open
@@ -74,9 +74,9 @@ func (r Recovery) RecordsLost() (n int, exact bool) { return recordsLost(r.Damag
 
 // entry is one stored record.
 type entry struct {
-	rec  kb.Record // normalised copy; rec.Vector is the caller's vector
-	norm []float32 // unit vector held by chromem-go; aliases rec.Vector when that is already unit length
-	size int64     // encoded size, for the compaction estimate
+	rec  kbstore.Record // normalised copy; rec.Vector is the caller's vector
+	norm []float32      // unit vector held by chromem-go; aliases rec.Vector when that is already unit length
+	size int64          // encoded size, for the compaction estimate
 }
 
 // partition is one tenant: a chromem-go collection holding its records
@@ -89,7 +89,7 @@ type partition struct {
 	vectors int                            // records with vectors = documents in coll
 }
 
-// Store is a kb.Store on chromem-go, held in memory and optionally made
+// Store is a kbstore.Store on chromem-go, held in memory and optionally made
 // durable by a checksummed log (see the package documentation). It is
 // safe for concurrent use.
 type Store struct {
@@ -112,7 +112,7 @@ type Store struct {
 	plans     planCounts
 }
 
-var _ kb.Store = (*Store)(nil)
+var _ kbstore.Store = (*Store)(nil)
 
 // errNoEmbed is what chromem-go would get if it ever tried to embed text:
 // this backend always passes vectors.
@@ -187,7 +187,7 @@ func Open(opts Options) (*Store, error) {
 // logOp is one decoded log payload.
 type logOp struct {
 	op   byte
-	recs []kb.Record
+	recs []kbstore.Record
 	part string
 	docs []string
 }
@@ -263,12 +263,12 @@ func (s *Store) Dimensions() int {
 }
 
 func errClosed() error {
-	return fmt.Errorf("kb/chromem: %w", kb.ErrClosed)
+	return fmt.Errorf("kb/chromem: %w", kbstore.ErrClosed)
 }
 
-// Upsert implements kb.Store. The batch is validated as a whole, written to
+// Upsert implements kbstore.Store. The batch is validated as a whole, written to
 // the log as one record (fsynced) and only then applied, so it is atomic.
-func (s *Store) Upsert(ctx context.Context, records []kb.Record) error {
+func (s *Store) Upsert(ctx context.Context, records []kbstore.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -313,10 +313,10 @@ func (s *Store) Upsert(ctx context.Context, records []kb.Record) error {
 
 // validate checks and copies records for a store of dim dimensions (0:
 // not yet known) and returns the dimensions after the batch.
-func (s *Store) validate(records []kb.Record, dim int) ([]kb.Record, int, error) {
-	out := make([]kb.Record, len(records))
+func (s *Store) validate(records []kbstore.Record, dim int) ([]kbstore.Record, int, error) {
+	out := make([]kbstore.Record, len(records))
 	for i, r := range records {
-		v, err := kb.ValidateRecord(r, dim, s.opts.RequirePartition)
+		v, err := kbstore.ValidateRecord(r, dim, s.opts.RequirePartition)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -328,7 +328,7 @@ func (s *Store) validate(records []kb.Record, dim int) ([]kb.Record, int, error)
 	return out, dim, nil
 }
 
-// DeleteDocuments implements kb.Store.
+// DeleteDocuments implements kbstore.Store.
 func (s *Store) DeleteDocuments(ctx context.Context, partition string, documentIDs []string) (int, error) {
 	if s.opts.RequirePartition && partition == "" {
 		return 0, errPartition()
@@ -363,9 +363,9 @@ func (s *Store) DeleteDocuments(ctx context.Context, partition string, documentI
 	return n, s.maybeCompact()
 }
 
-// errPartition is kb.ErrPartitionRequired with this package's name.
+// errPartition is kbstore.ErrPartitionRequired with this package's name.
 func errPartition() error {
-	return fmt.Errorf("kb/chromem: %w", kb.ErrPartitionRequired)
+	return fmt.Errorf("kb/chromem: %w", kbstore.ErrPartitionRequired)
 }
 
 // part returns the partition, creating it (and its collection) if asked.
@@ -427,7 +427,7 @@ func encodeScalar(v any) (string, bool) {
 		return "s" + x, true
 	case float64:
 		if x == 0 {
-			x = 0 // -0 == 0 for kb.Filter
+			x = 0 // -0 == 0 for kbstore.Filter
 		}
 		return "n" + strconv.FormatFloat(x, 'g', -1, 64), true
 	case bool:
@@ -441,7 +441,7 @@ func encodeScalar(v any) (string, bool) {
 
 // applyUpsert applies validated records in order (so the last of a key
 // wins). Caller holds mu exclusively (or is Open).
-func (s *Store) applyUpsert(recs []kb.Record) error {
+func (s *Store) applyUpsert(recs []kbstore.Record) error {
 	for i := range recs {
 		r := recs[i]
 		p, err := s.part(r.Partition, true)
@@ -482,7 +482,7 @@ func (s *Store) applyUpsert(recs []kb.Record) error {
 }
 
 // sizeOf estimates a record's encoded size in the log, without encoding it.
-func sizeOf(r *kb.Record) int64 {
+func sizeOf(r *kbstore.Record) int64 {
 	n := 32 + len(r.Partition) + len(r.ID) + len(r.DocumentID) + len(r.ParentID) + len(r.Fingerprint) + len(r.Text) + 4*len(r.Vector)
 	for k, v := range r.Metadata {
 		n += 4 + len(k) + 9
@@ -580,7 +580,7 @@ func (s *Store) compact() error {
 	sort.Strings(names)
 	return s.wal.replace(func(w *bufio.Writer) error {
 		// One upsert record per partition chunk of about 4 MiB.
-		var batch []kb.Record
+		var batch []kbstore.Record
 		var size int64
 		flush := func() error {
 			if len(batch) == 0 {
@@ -612,8 +612,8 @@ func (s *Store) compact() error {
 	})
 }
 
-// Get implements kb.Store.
-func (s *Store) Get(ctx context.Context, partition string, ids []string) ([]kb.Record, error) {
+// Get implements kbstore.Store.
+func (s *Store) Get(ctx context.Context, partition string, ids []string) ([]kbstore.Record, error) {
 	if s.opts.RequirePartition && partition == "" {
 		return nil, errPartition()
 	}
@@ -626,20 +626,20 @@ func (s *Store) Get(ctx context.Context, partition string, ids []string) ([]kb.R
 		return nil, errClosed()
 	}
 	p := s.parts[partition]
-	var out []kb.Record
+	var out []kbstore.Record
 	if p == nil {
 		return out, nil
 	}
 	for _, id := range ids {
 		if e := p.entries[id]; e != nil {
-			out = append(out, kb.CloneRecord(e.rec))
+			out = append(out, kbstore.CloneRecord(e.rec))
 		}
 	}
 	return out, nil
 }
 
-// Documents implements kb.Store.
-func (s *Store) Documents(ctx context.Context, partition string) ([]kb.DocumentInfo, error) {
+// Documents implements kbstore.Store.
+func (s *Store) Documents(ctx context.Context, partition string) ([]kbstore.DocumentInfo, error) {
 	if s.opts.RequirePartition && partition == "" {
 		return nil, errPartition()
 	}
@@ -655,9 +655,9 @@ func (s *Store) Documents(ctx context.Context, partition string) ([]kb.DocumentI
 	if p == nil {
 		return nil, nil
 	}
-	out := make([]kb.DocumentInfo, 0, len(p.docs))
+	out := make([]kbstore.DocumentInfo, 0, len(p.docs))
 	for d, ids := range p.docs {
-		info := kb.DocumentInfo{ID: d, Records: len(ids)}
+		info := kbstore.DocumentInfo{ID: d, Records: len(ids)}
 		first := true
 		for id := range ids {
 			fp := p.entries[id].rec.Fingerprint
@@ -675,7 +675,7 @@ func (s *Store) Documents(ctx context.Context, partition string) ([]kb.DocumentI
 }
 
 // Close releases the store: the log is synced and closed and the directory
-// lock released. Later calls fail with kb.ErrClosed; Close again is a no-op.
+// lock released. Later calls fail with kbstore.ErrClosed; Close again is a no-op.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

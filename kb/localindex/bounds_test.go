@@ -13,6 +13,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // stallCtx is a context whose Err reports nil for its first free calls;
@@ -63,9 +64,9 @@ func boundsIndex(t testing.TB, o Options, n int) *Index {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := make([]kb.Record, n)
+	recs := make([]kbstore.Record, n)
 	for i := range recs {
-		recs[i] = kb.Record{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i%50), Vector: crashVec(i),
+		recs[i] = kbstore.Record{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i%50), Vector: crashVec(i),
 			Metadata: map[string]any{"n": i, "tags": []any{"t" + strconv.Itoa(i%10)}}}
 	}
 	for i := 0; i < n; i += 2000 {
@@ -94,7 +95,7 @@ var boundsConfigs = []struct {
 // walk), a selective one (exact scan of the matches) and none.
 func TestSearchStopsAtDeadline(t *testing.T) {
 	const n = 6000
-	list := inList(kb.MaxFilterValues, n)
+	list := inList(kbstore.MaxFilterValues, n)
 	broad := kb.NotIn("n", list...)                                            // 2/3 of the records
 	selective := kb.AndAll(kb.In("n", list...), kb.ListContains("tags", "t3")) // about 3%
 	for _, c := range boundsConfigs {
@@ -108,7 +109,7 @@ func TestSearchStopsAtDeadline(t *testing.T) {
 				// The scan checks its context as it goes, not only before
 				// and after.
 				count := newStall(1 << 30)
-				if _, err := ix.Search(count, kb.Query{Vector: crashVec(3), K: 10, Filter: f}); err != nil {
+				if _, err := ix.Search(count, kbstore.Query{Vector: crashVec(3), K: 10, Filter: f}); err != nil {
 					t.Fatal(err)
 				}
 				if checks := count.calls.Load() - 1; checks < 2 {
@@ -117,7 +118,7 @@ func TestSearchStopsAtDeadline(t *testing.T) {
 				ctx := newStall(1) // Search's first check passes
 				done := make(chan error, 1)
 				go func() {
-					_, err := ix.Search(ctx, kb.Query{Vector: crashVec(3), K: 10, Filter: f})
+					_, err := ix.Search(ctx, kbstore.Query{Vector: crashVec(3), K: 10, Filter: f})
 					done <- err
 				}()
 				select {
@@ -127,7 +128,7 @@ func TestSearchStopsAtDeadline(t *testing.T) {
 				}
 				upserted := make(chan error, 1)
 				go func() {
-					upserted <- ix.Upsert(bg, []kb.Record{{ID: "late", DocumentID: "late", Vector: crashVec(1)}})
+					upserted <- ix.Upsert(bg, []kbstore.Record{{ID: "late", DocumentID: "late", Vector: crashVec(1)}})
 				}()
 				select {
 				case err := <-upserted:
@@ -155,7 +156,7 @@ func TestHugeListFilterResults(t *testing.T) {
 	const n = 6000
 	for _, c := range boundsConfigs {
 		ix := boundsIndex(t, c.o, n)
-		list := inList(kb.MaxFilterValues, n)
+		list := inList(kbstore.MaxFilterValues, n)
 		want := map[string]bool{}
 		for _, v := range list {
 			if x, ok := v.(float64); ok {
@@ -167,7 +168,7 @@ func TestHugeListFilterResults(t *testing.T) {
 			kb.AndAll(kb.In("n", list...), kb.ListContains("tags", "t3")),
 		} {
 			ctx, cancel := context.WithTimeout(bg, time.Second)
-			hits, err := ix.Search(ctx, kb.Query{Vector: crashVec(3), K: n, Filter: &f})
+			hits, err := ix.Search(ctx, kbstore.Query{Vector: crashVec(3), K: n, Filter: &f})
 			cancel()
 			if errors.Is(err, context.DeadlineExceeded) {
 				continue
@@ -183,7 +184,7 @@ func TestHugeListFilterResults(t *testing.T) {
 			var exp []string
 			for id := range want {
 				i, _ := strconv.Atoi(id)
-				if f.Op == kb.OpIn || i%10 == 3 {
+				if f.Op == kbstore.OpIn || i%10 == 3 {
 					exp = append(exp, id)
 				}
 			}
@@ -212,9 +213,9 @@ func TestHugeListFilterResults(t *testing.T) {
 func TestSearchRefusesOversizedFilter(t *testing.T) {
 	ix := boundsIndex(t, Options{}, 10)
 	defer ix.Close()
-	f := kb.In("n", inList(kb.MaxFilterValues+1, 10)...)
-	if _, err := ix.Search(bg, kb.Query{Vector: crashVec(1), K: 1, Filter: &f}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
-		t.Fatalf("Search with %d in values = %v, want ErrInvalidInput", kb.MaxFilterValues+1, err)
+	f := kb.In("n", inList(kbstore.MaxFilterValues+1, 10)...)
+	if _, err := ix.Search(bg, kbstore.Query{Vector: crashVec(1), K: 1, Filter: &f}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Fatalf("Search with %d in values = %v, want ErrInvalidInput", kbstore.MaxFilterValues+1, err)
 	}
 }
 
@@ -241,10 +242,10 @@ func BenchmarkHugeInFilter(b *testing.B) {
 	const n = 20000
 	for _, c := range boundsConfigs {
 		ix := boundsIndex(b, c.o, n)
-		f := kb.In("n", inList(kb.MaxFilterValues, n)...)
+		f := kb.In("n", inList(kbstore.MaxFilterValues, n)...)
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := ix.Search(bg, kb.Query{Vector: crashVec(3), K: 10, Filter: &f}); err != nil {
+				if _, err := ix.Search(bg, kbstore.Query{Vector: crashVec(3), K: 10, Filter: &f}); err != nil {
 					b.Fatal(err)
 				}
 			}

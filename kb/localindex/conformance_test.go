@@ -5,8 +5,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/bedrockkit/bedrockkit/kb"
-	"github.com/bedrockkit/bedrockkit/kb/storetest"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore/kbstoretest"
 )
 
 func TestMain(m *testing.M) {
@@ -16,8 +16,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func opener(base Options, dir bool) storetest.Opener {
-	return func(t *testing.T, cfg storetest.Config) kb.Store {
+func opener(base Options, dir bool) kbstoretest.Opener {
+	return func(t *testing.T, cfg kbstoretest.Config) kbstore.Store {
 		o := base
 		o.Dimensions = cfg.Dimensions
 		o.RequirePartition = cfg.RequirePartition
@@ -34,14 +34,14 @@ func opener(base Options, dir bool) storetest.Opener {
 }
 
 func TestConformance(t *testing.T) {
-	t.Run("Memory", func(t *testing.T) { storetest.Run(t, opener(Options{}, false)) })
-	t.Run("Durable", func(t *testing.T) { storetest.Run(t, opener(Options{}, true)) })
+	t.Run("Memory", func(t *testing.T) { kbstoretest.Run(t, opener(Options{}, false)) })
+	t.Run("Durable", func(t *testing.T) { kbstoretest.Run(t, opener(Options{}, true)) })
 	t.Run("DurableSmallSnapshots", func(t *testing.T) {
-		storetest.Run(t, opener(Options{NoSync: true, SnapshotBytes: 4096}, true))
+		kbstoretest.Run(t, opener(Options{NoSync: true, SnapshotBytes: 4096}, true))
 	})
-	t.Run("Int8Memory", func(t *testing.T) { storetest.Run(t, opener(Options{Quantization: Int8}, false)) })
+	t.Run("Int8Memory", func(t *testing.T) { kbstoretest.Run(t, opener(Options{Quantization: Int8}, false)) })
 	t.Run("Int8Durable", func(t *testing.T) {
-		storetest.Run(t, opener(Options{Quantization: Int8, NoSync: true}, true))
+		kbstoretest.Run(t, opener(Options{Quantization: Int8, NoSync: true}, true))
 	})
-	t.Run("SingleWorker", func(t *testing.T) { storetest.Run(t, opener(Options{Workers: 1}, false)) })
+	t.Run("SingleWorker", func(t *testing.T) { kbstoretest.Run(t, opener(Options{Workers: 1}, false)) })
 }

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // The tests in this file damage index files byte by byte. Whatever the
@@ -22,8 +22,8 @@ import (
 // and the next Open is clean.
 
 // ackRecord is the i-th acknowledged record of these tests.
-func ackRecord(i int) kb.Record {
-	return kb.Record{ID: "r" + strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i), Partition: "p" + strconv.Itoa(i%2),
+func ackRecord(i int) kbstore.Record {
+	return kbstore.Record{ID: "r" + strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i), Partition: "p" + strconv.Itoa(i%2),
 		Text: fmt.Sprint("text ", i), Vector: crashVec(i), Metadata: map[string]any{"i": float64(i)}}
 }
 
@@ -31,7 +31,7 @@ func ackRecord(i int) kb.Record {
 func writeAcked(t *testing.T, ix *Index, from, to int) {
 	t.Helper()
 	for i := from; i < to; i++ {
-		if err := ix.Upsert(bg, []kb.Record{ackRecord(i)}); err != nil {
+		if err := ix.Upsert(bg, []kbstore.Record{ackRecord(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,7 +53,7 @@ func missingAcked(t *testing.T, ix *Index, n int, what string) []int {
 			missing = append(missing, i)
 			continue
 		}
-		w, _ := kb.ValidateRecord(want, 0, false)
+		w, _ := kbstore.ValidateRecord(want, 0, false)
 		if !reflect.DeepEqual(got[0], w) {
 			t.Fatalf("%s: record %d is wrong:\n got %#v\nwant %#v", what, i, got[0], w)
 		}
@@ -129,7 +129,7 @@ func checkDamagedOpts(t *testing.T, dir string, n int, what string, full bool) b
 		t.Fatalf("%s: no copy of the damaged bytes kept: %+v", what, rec.Damage)
 	}
 	// The index works, and the next Open is clean.
-	if err := ix.Upsert(bg, []kb.Record{ackRecord(n + 1000)}); err != nil {
+	if err := ix.Upsert(bg, []kbstore.Record{ackRecord(n + 1000)}); err != nil {
 		t.Fatalf("%s: write after recovery: %v", what, err)
 	}
 	ix.close(false)

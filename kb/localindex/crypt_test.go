@@ -17,8 +17,8 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/internal/envelope"
-	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/kb/internal/framelog"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/keyprovider"
 )
 
@@ -28,12 +28,12 @@ func encOpts(dir string, p KeyProvider) Options {
 
 // secretRecord carries text and a vector whose bytes the tests look for
 // in the files.
-func secretRecord(i int) kb.Record {
+func secretRecord(i int) kbstore.Record {
 	v := make([]float32, 16)
 	for j := range v {
 		v[j] = float32(math.Sin(float64(i*(j+3)))) + 0.0123
 	}
-	return kb.Record{ID: fmt.Sprintf("secret-id-%04d", i), DocumentID: "doc-" + strconv.Itoa(i/3), Text: fmt.Sprintf("confidential text number %04d", i),
+	return kbstore.Record{ID: fmt.Sprintf("secret-id-%04d", i), DocumentID: "doc-" + strconv.Itoa(i/3), Text: fmt.Sprintf("confidential text number %04d", i),
 		Vector: v, Metadata: map[string]any{"owner": fmt.Sprintf("customer-%04d", i)}}
 }
 
@@ -68,7 +68,7 @@ func TestEncryptedFilesHoldNoPlaintext(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var recs []kb.Record
+			var recs []kbstore.Record
 			for i := range 120 {
 				recs = append(recs, secretRecord(i))
 				if i%40 == 39 {
@@ -117,14 +117,14 @@ func TestEncryptedFilesHoldNoPlaintext(t *testing.T) {
 				t.Fatalf("%d records after reopening, want 117", ix.Len())
 			}
 			got, err := ix.Get(bg, "", []string{secretRecord(7).ID})
-			want, _ := kb.ValidateRecord(secretRecord(7), 0, false)
+			want, _ := kbstore.ValidateRecord(secretRecord(7), 0, false)
 			if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 				t.Fatalf("record 7 after reopening: %+v, %v", got, err)
 			}
 			if o.HNSW != nil && !ix.Recovery().GraphLoaded {
 				t.Fatalf("encrypted graph not loaded: %+v", ix.Recovery())
 			}
-			if hits, err := ix.Search(bg, kb.Query{Vector: secretRecord(50).Vector, K: 1}); err != nil || len(hits) != 1 || hits[0].ID != secretRecord(50).ID {
+			if hits, err := ix.Search(bg, kbstore.Query{Vector: secretRecord(50).Vector, K: 1}); err != nil || len(hits) != 1 || hits[0].ID != secretRecord(50).ID {
 				t.Fatalf("search: %v %v", hits, err)
 			}
 		})
@@ -310,7 +310,7 @@ func TestRotateKeyWhileWriting(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 200; i < 400; i++ {
-			if err := ix.Upsert(bg, []kb.Record{ackRecord(i)}); err != nil {
+			if err := ix.Upsert(bg, []kbstore.Record{ackRecord(i)}); err != nil {
 				errs <- err
 				return
 			}
@@ -319,7 +319,7 @@ func TestRotateKeyWhileWriting(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := range 200 {
-			if _, err := ix.Search(bg, kb.Query{Vector: crashVec(i), Partition: ackRecord(i).Partition, K: 3}); err != nil {
+			if _, err := ix.Search(bg, kbstore.Query{Vector: crashVec(i), Partition: ackRecord(i).Partition, K: 3}); err != nil {
 				errs <- err
 				return
 			}
@@ -502,7 +502,7 @@ func TestNoncesNeverRepeat(t *testing.T) {
 			// other content at the same offset.
 			r := ackRecord(next)
 			r.Text = "rewritten after the crash"
-			if err := ix.Upsert(bg, []kb.Record{r}); err != nil {
+			if err := ix.Upsert(bg, []kbstore.Record{r}); err != nil {
 				t.Fatal(err)
 			}
 			torn = false
@@ -543,11 +543,11 @@ func TestNoncesNeverRepeat(t *testing.T) {
 func BenchmarkEncryptionCost(b *testing.B) {
 	const n, dim = 20000, 384
 	vecs := clustered(n, dim, 5)
-	batches := make([][]kb.Record, 0, n/500)
+	batches := make([][]kbstore.Record, 0, n/500)
 	for lo := 0; lo < n; lo += 500 {
-		var recs []kb.Record
+		var recs []kbstore.Record
 		for i := lo; i < lo+500; i++ {
-			recs = append(recs, kb.Record{ID: strconv.Itoa(i), DocumentID: strconv.Itoa(i / 10), Text: strings.Repeat("chunk text ", 100), Vector: vecs[i]})
+			recs = append(recs, kbstore.Record{ID: strconv.Itoa(i), DocumentID: strconv.Itoa(i / 10), Text: strings.Repeat("chunk text ", 100), Vector: vecs[i]})
 		}
 		batches = append(batches, recs)
 	}
@@ -621,7 +621,7 @@ func FuzzOpenEncryptedSegment(f *testing.F) {
 	for i := range 4 {
 		r := ackRecord(i)
 		written[r.ID] = true
-		ix.Upsert(bg, []kb.Record{r})
+		ix.Upsert(bg, []kbstore.Record{r})
 	}
 	ix.DeleteDocuments(bg, ackRecord(1).Partition, []string{ackRecord(1).DocumentID})
 	ix.close(false)

@@ -1,5 +1,5 @@
 // Package localindex is bedrockkit's default embedded vector store: a
-// kb.Store that keeps vectors contiguous in memory, scans them with SIMD dot
+// kbstore.Store that keeps vectors contiguous in memory, scans them with SIMD dot
 // products in parallel across cores, and persists through a checksummed
 // write-ahead log and snapshots.
 //
@@ -87,9 +87,9 @@
 // nodes a graph walk expands, so a deadline or cancellation ends it
 // promptly with the context's error and releases the index's read lock
 // (writers wait for that lock). The query's filter is compiled once per
-// search (kb.Filter.Compile): in and notIn lists are hash sets, one lookup
+// search (kbstore.Filter.Compile): in and notIn lists are hash sets, one lookup
 // per record whatever their length, and kb refuses filters beyond its
-// documented limits (kb.MaxFilterValues and the others) with
+// documented limits (kbstore.MaxFilterValues and the others) with
 // bedrockkit.ErrInvalidInput. Without a deadline a search costs at most
 // one pass over the partition's records.
 package localindex

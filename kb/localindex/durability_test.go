@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 var bg = context.Background()
@@ -20,7 +20,7 @@ var bg = context.Background()
 func writeN(t *testing.T, ix *Index, from, to int) {
 	t.Helper()
 	for i := from; i < to; i++ {
-		err := ix.Upsert(bg, []kb.Record{{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i%7), Partition: "p" + strconv.Itoa(i%2),
+		err := ix.Upsert(bg, []kbstore.Record{{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i%7), Partition: "p" + strconv.Itoa(i%2),
 			Text: "t" + strconv.Itoa(i), Vector: crashVec(i), Metadata: map[string]any{"i": i, "tags": []string{"a"}}}})
 		if err != nil {
 			t.Fatal(err)
@@ -270,10 +270,10 @@ func TestHundredThousandIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := make([]kb.Record, 0, 5000)
+	batch := make([]kbstore.Record, 0, 5000)
 	v := []float32{1, 2, 3, 4}
 	for i := range n {
-		batch = append(batch, kb.Record{ID: fmt.Sprintf("doc-%d#chunk", i), DocumentID: strconv.Itoa(i / 3), Vector: v})
+		batch = append(batch, kbstore.Record{ID: fmt.Sprintf("doc-%d#chunk", i), DocumentID: strconv.Itoa(i / 3), Vector: v})
 		if len(batch) == cap(batch) {
 			if err := ix.Upsert(bg, batch); err != nil {
 				t.Fatal(err)
@@ -293,7 +293,7 @@ func TestHundredThousandIDs(t *testing.T) {
 		if got := ix.Len(); got != n {
 			t.Fatalf("%s: %d records after reopen, want %d", how, got, n)
 		}
-		hits, err := ix.Search(bg, kb.Query{Vector: v, K: n + 1})
+		hits, err := ix.Search(bg, kbstore.Query{Vector: v, K: n + 1})
 		if err != nil || len(hits) != n {
 			t.Fatalf("%s: search returned %d of %d (%v)", how, len(hits), n, err)
 		}
@@ -321,7 +321,7 @@ func TestDimensionsOption(t *testing.T) {
 	writeN(t, ix, 0, 3)
 	ix.Close()
 	_, err := Open(tOpts(Options{Dir: dir, Dimensions: 16}))
-	if !errors.Is(err, kb.ErrDimensionMismatch) {
+	if !errors.Is(err, kbstore.ErrDimensionMismatch) {
 		t.Fatalf("opening 8-dimension data with Dimensions 16: %v, want ErrDimensionMismatch", err)
 	}
 	ix, err = Open(tOpts(Options{Dir: dir, Dimensions: 8}))
@@ -332,8 +332,8 @@ func TestDimensionsOption(t *testing.T) {
 	if ix.Len() != 3 {
 		t.Fatalf("%d records", ix.Len())
 	}
-	err = ix.Upsert(bg, []kb.Record{{ID: "x", DocumentID: "d", Vector: make([]float32, 16)}})
-	if !errors.Is(err, kb.ErrDimensionMismatch) {
+	err = ix.Upsert(bg, []kbstore.Record{{ID: "x", DocumentID: "d", Vector: make([]float32, 16)}})
+	if !errors.Is(err, kbstore.ErrDimensionMismatch) {
 		t.Fatalf("16-dim upsert into an 8-dim index: %v", err)
 	}
 }
@@ -365,7 +365,7 @@ func testVectorFileFailures(t *testing.T) {
 		t.Fatalf("%d vectors kept in memory after failed writes, want 300", len(ix.spill))
 	}
 	for _, i := range []int{5, 305, 599} {
-		hits, err := ix.Search(bg, kb.Query{Vector: vecs[i], K: 10})
+		hits, err := ix.Search(bg, kbstore.Query{Vector: vecs[i], K: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -385,7 +385,7 @@ func testVectorFileFailures(t *testing.T) {
 	}
 	closed.Close()
 	ix.vfile = closed
-	if _, err := ix.Search(bg, kb.Query{Vector: vecs[5], K: 10}); !errors.Is(err, ErrVectorFile) {
+	if _, err := ix.Search(bg, kbstore.Query{Vector: vecs[5], K: 10}); !errors.Is(err, ErrVectorFile) {
 		t.Fatalf("Search with an unreadable vector file: %v, want ErrVectorFile", err)
 	}
 	if _, err := ix.Get(bg, "", []string{"5"}); !errors.Is(err, ErrVectorFile) {
@@ -439,10 +439,10 @@ func testSnapshotDoesNotBlockWriters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rec := func(i int, doc string) kb.Record {
-				return kb.Record{ID: strconv.Itoa(i), DocumentID: doc, Vector: vecs[i]}
+			rec := func(i int, doc string) kbstore.Record {
+				return kbstore.Record{ID: strconv.Itoa(i), DocumentID: doc, Vector: vecs[i]}
 			}
-			var first []kb.Record
+			var first []kbstore.Record
 			for i := range 200 {
 				first = append(first, rec(i, "d"+strconv.Itoa(i%10)))
 			}
@@ -468,7 +468,7 @@ func testSnapshotDoesNotBlockWriters(t *testing.T) {
 					wrote <- err
 					return
 				}
-				var more []kb.Record
+				var more []kbstore.Record
 				for i := 200; i < 300; i++ {
 					more = append(more, rec(i, "e"))
 				}
@@ -476,7 +476,7 @@ func testSnapshotDoesNotBlockWriters(t *testing.T) {
 					wrote <- err
 					return
 				}
-				_, err := ix.Search(bg, kb.Query{Vector: vecs[250], K: 3})
+				_, err := ix.Search(bg, kbstore.Query{Vector: vecs[250], K: 3})
 				wrote <- err
 			}()
 			select {
@@ -555,8 +555,8 @@ func testFailedSnapshotStartKeepsWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := func(i int) []kb.Record {
-		return []kb.Record{{ID: strconv.Itoa(i), DocumentID: "d", Vector: vecs[i]}}
+	rec := func(i int) []kbstore.Record {
+		return []kbstore.Record{{ID: strconv.Itoa(i), DocumentID: "d", Vector: vecs[i]}}
 	}
 	if err := ix.Upsert(bg, rec(0)); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
@@ -18,7 +19,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	_ = ix.Upsert(ctx, []kb.Record{
+	_ = ix.Upsert(ctx, []kbstore.Record{
 		{ID: "fees#0", DocumentID: "fees.md", Text: "Card fees", Vector: []float32{1, 0, 0}, Metadata: map[string]any{"type": "policy"}},
 		{ID: "loss#0", DocumentID: "loss.md", Text: "Lost cards", Vector: []float32{0.8, 0.6, 0}, Metadata: map[string]any{"type": "faq"}},
 	})
@@ -28,7 +29,7 @@ func Example() {
 	ix, _ = localindex.Open(localindex.Options{Dir: dir})
 	defer ix.Close()
 	f := kb.Equals("type", "faq")
-	hits, _ := ix.Search(ctx, kb.Query{Vector: []float32{1, 0, 0}, K: 5, Filter: &f})
+	hits, _ := ix.Search(ctx, kbstore.Query{Vector: []float32{1, 0, 0}, K: 5, Filter: &f})
 	for _, h := range hits {
 		fmt.Printf("%s %.2f %s\n", h.ID, h.Score, h.Text)
 	}

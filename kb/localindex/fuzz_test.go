@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // validSegment returns the bytes of a log segment holding a few records.
@@ -16,8 +16,8 @@ func validSegment(t testing.TB) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix.Upsert(bg, []kb.Record{{ID: "a", DocumentID: "d", Text: "x", Vector: []float32{1, 2}, Metadata: map[string]any{"k": []any{"v", 1.0}}}})
-	ix.Upsert(bg, []kb.Record{{ID: "b", DocumentID: "e", Vector: []float32{2, 1}}, {ID: "p", DocumentID: "e"}})
+	ix.Upsert(bg, []kbstore.Record{{ID: "a", DocumentID: "d", Text: "x", Vector: []float32{1, 2}, Metadata: map[string]any{"k": []any{"v", 1.0}}}})
+	ix.Upsert(bg, []kbstore.Record{{ID: "b", DocumentID: "e", Vector: []float32{2, 1}}, {ID: "p", DocumentID: "e"}})
 	ix.DeleteDocuments(bg, "", []string{"d"})
 	ix.close(false)
 	b, err := os.ReadFile(lastSegment(t, dir))
@@ -61,7 +61,7 @@ func FuzzOpenSegment(f *testing.F) {
 		if ix.Len() > 3 {
 			t.Fatalf("%d records from a 3-record log", ix.Len())
 		}
-		if err := ix.Upsert(bg, []kb.Record{{ID: "new", DocumentID: "n", Vector: []float32{1, 1}}}); err != nil && ix.Dimensions() == 2 {
+		if err := ix.Upsert(bg, []kbstore.Record{{ID: "new", DocumentID: "n", Vector: []float32{1, 1}}}); err != nil && ix.Dimensions() == 2 {
 			t.Fatalf("index unusable after recovery: %v", err)
 		}
 		n := ix.Len()
@@ -78,7 +78,7 @@ func FuzzOpenSegment(f *testing.F) {
 }
 
 func FuzzDecodeUpsert(f *testing.F) {
-	f.Add(encodeUpsert([]kb.Record{{ID: "a", DocumentID: "d", Vector: []float32{1}, Metadata: map[string]any{"x": "y"}}}))
+	f.Add(encodeUpsert([]kbstore.Record{{ID: "a", DocumentID: "d", Vector: []float32{1}, Metadata: map[string]any{"x": "y"}}}))
 	f.Add(encodeDelete("p", []string{"a", "b"}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -102,9 +102,9 @@ func validSnapshot(t testing.TB) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix.Upsert(bg, []kb.Record{{ID: "a", DocumentID: "d", Text: "x", Vector: []float32{1, 2}, Metadata: map[string]any{"k": []any{"v", 1.0}}}})
-	ix.Upsert(bg, []kb.Record{{ID: "b", DocumentID: "e", Vector: []float32{2, 1}}})
-	ix.Upsert(bg, []kb.Record{{ID: "p", DocumentID: "e", Partition: "q"}})
+	ix.Upsert(bg, []kbstore.Record{{ID: "a", DocumentID: "d", Text: "x", Vector: []float32{1, 2}, Metadata: map[string]any{"k": []any{"v", 1.0}}}})
+	ix.Upsert(bg, []kbstore.Record{{ID: "b", DocumentID: "e", Vector: []float32{2, 1}}})
+	ix.Upsert(bg, []kbstore.Record{{ID: "p", DocumentID: "e", Partition: "q"}})
 	if err := ix.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func FuzzOpenSnapshot(f *testing.F) {
 		if d := ix.Dimensions(); d > 0 {
 			v := make([]float32, d)
 			v[0] = 1
-			if err := ix.Upsert(bg, []kb.Record{{ID: "new", DocumentID: "n", Vector: v}}); err != nil {
+			if err := ix.Upsert(bg, []kbstore.Record{{ID: "new", DocumentID: "n", Vector: v}}); err != nil {
 				t.Fatalf("index unusable after recovery: %v", err)
 			}
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // graphByID describes the graph by record IDs: for each live node, its
@@ -69,9 +69,9 @@ func testHNSWGraphSaved(t *testing.T) {
 	}
 	load(t, ix, vecs)
 	// 150 records of another document, then deleted: tombstones (5%).
-	var extra []kb.Record
+	var extra []kbstore.Record
 	for i := range 150 {
-		extra = append(extra, kb.Record{ID: "x" + strconv.Itoa(i), DocumentID: "x", Vector: vecs[i]})
+		extra = append(extra, kbstore.Record{ID: "x" + strconv.Itoa(i), DocumentID: "x", Vector: vecs[i]})
 	}
 	if err := ix.Upsert(bg, extra); err != nil {
 		t.Fatal(err)
@@ -98,17 +98,17 @@ func testHNSWGraphSaved(t *testing.T) {
 	if len(ix.slots) != 3000 {
 		t.Fatalf("%d slots after reopen, want 3000 (tombstones dropped)", len(ix.slots))
 	}
-	hits, err := ix.Search(bg, kb.Query{Vector: vecs[42], K: 1})
+	hits, err := ix.Search(bg, kbstore.Query{Vector: vecs[42], K: 1})
 	if err != nil || len(hits) != 1 || hits[0].ID != "42" {
 		t.Fatalf("search after loading the graph: %v %v", ids(hits), err)
 	}
 	// The loaded graph keeps growing: new records are found.
 	q := slices.Clone(vecs[7])
 	q[0] += 25
-	if err := ix.Upsert(bg, []kb.Record{{ID: "new", DocumentID: "n", Vector: q}}); err != nil {
+	if err := ix.Upsert(bg, []kbstore.Record{{ID: "new", DocumentID: "n", Vector: q}}); err != nil {
 		t.Fatal(err)
 	}
-	if hits, _ := ix.Search(bg, kb.Query{Vector: q, K: 1}); len(hits) != 1 || hits[0].ID != "new" {
+	if hits, _ := ix.Search(bg, kbstore.Query{Vector: q, K: 1}); len(hits) != 1 || hits[0].ID != "new" {
 		t.Fatalf("record added after loading the graph not found: %v", ids(hits))
 	}
 	want = graphByID(ix)
@@ -237,7 +237,7 @@ func FuzzReadGraph(f *testing.F) {
 				}
 			}
 		}
-		if hits, err := ix.Search(bg, kb.Query{Vector: vecs[5], K: 3}); err != nil || len(hits) == 0 {
+		if hits, err := ix.Search(bg, kbstore.Query{Vector: vecs[5], K: 3}); err != nil || len(hits) == 0 {
 			t.Fatalf("search: %v %v", hits, err)
 		}
 	})

@@ -16,7 +16,7 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/internal/envelope"
 	"github.com/bedrockkit/bedrockkit/internal/simd"
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // Quantization selects how vectors are held for scanning.
@@ -72,7 +72,7 @@ type Options struct {
 	// written (and from the data on reopen).
 	Dimensions int
 	// RequirePartition makes every call name a partition (tenant); calls
-	// without one fail with kb.ErrPartitionRequired.
+	// without one fail with kbstore.ErrPartitionRequired.
 	RequirePartition bool
 	// Quantization selects Auto (default: exact, int8-screened float32
 	// scan), Float32 or Int8 (floats on disk when there is a Dir).
@@ -146,13 +146,13 @@ var ErrVectorFile = errors.New("localindex: the on-disk vector file could not be
 type pkey struct{ part, id string }
 
 type entry struct {
-	rec  kb.Record // Vector is nil: the vector lives in the slot arrays
-	slot int32     // -1 for a record without a vector
+	rec  kbstore.Record // Vector is nil: the vector lives in the slot arrays
+	slot int32          // -1 for a record without a vector
 }
 
 // Index is the embedded vector store: exact (optionally int8 or HNSW)
 // search over contiguous vectors, durable through a write-ahead log.
-// It implements kb.Store and is safe for concurrent use.
+// It implements kbstore.Store and is safe for concurrent use.
 type Index struct {
 	opts Options
 
@@ -198,7 +198,7 @@ type Index struct {
 	recov Recovery
 }
 
-var _ kb.Store = (*Index)(nil)
+var _ kbstore.Store = (*Index)(nil)
 
 // Open opens (or creates) an index. With a Dir it loads the newest
 // snapshot that verifies and replays the log after it. The unfinished last
@@ -367,16 +367,16 @@ func (ix *Index) BytesPerVector() int {
 
 func (ix *Index) usable() error {
 	if ix.closed {
-		return kb.ErrClosed
+		return kbstore.ErrClosed
 	}
 	return nil
 }
 
-// Upsert implements kb.Store. The batch is one log record: durable (fsync)
+// Upsert implements kbstore.Store. The batch is one log record: durable (fsync)
 // before Upsert returns, and all-or-nothing after a crash. The call that
 // crosses Options.SnapshotBytes also writes a snapshot before returning;
 // other writers and readers go on meanwhile.
-func (ix *Index) Upsert(ctx context.Context, records []kb.Record) error {
+func (ix *Index) Upsert(ctx context.Context, records []kbstore.Record) error {
 	st, err := ix.upsert(ctx, records)
 	if err != nil {
 		return err
@@ -384,7 +384,7 @@ func (ix *Index) Upsert(ctx context.Context, records []kb.Record) error {
 	return ix.writeSnapshot(st)
 }
 
-func (ix *Index) upsert(ctx context.Context, records []kb.Record) (*snapState, error) {
+func (ix *Index) upsert(ctx context.Context, records []kbstore.Record) (*snapState, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -399,12 +399,12 @@ func (ix *Index) upsert(ctx context.Context, records []kb.Record) (*snapState, e
 	if ix.broken != nil {
 		return nil, ix.broken
 	}
-	valid := make([]kb.Record, len(records))
+	valid := make([]kbstore.Record, len(records))
 	for i, r := range records {
 		if dim == 0 && r.Vector != nil {
 			dim = len(r.Vector)
 		}
-		v, err := kb.ValidateRecord(r, dim, ix.opts.RequirePartition)
+		v, err := kbstore.ValidateRecord(r, dim, ix.opts.RequirePartition)
 		if err != nil {
 			return nil, err
 		}
@@ -430,7 +430,7 @@ func (ix *Index) upsert(ctx context.Context, records []kb.Record) (*snapState, e
 	return ix.maybeSnapshot(), nil
 }
 
-// DeleteDocuments implements kb.Store. Like Upsert, the call that crosses
+// DeleteDocuments implements kbstore.Store. Like Upsert, the call that crosses
 // Options.SnapshotBytes writes a snapshot before returning.
 func (ix *Index) DeleteDocuments(ctx context.Context, partition string, documentIDs []string) (int, error) {
 	n, st, err := ix.deleteDocuments(ctx, partition, documentIDs)
@@ -445,7 +445,7 @@ func (ix *Index) deleteDocuments(ctx context.Context, partition string, document
 		return 0, nil, err
 	}
 	if ix.opts.RequirePartition && partition == "" {
-		return 0, nil, kb.ErrPartitionRequired
+		return 0, nil, kbstore.ErrPartitionRequired
 	}
 	ix.walMu.Lock()
 	defer ix.walMu.Unlock()
@@ -487,11 +487,11 @@ func (ix *Index) logFailed(err error) error {
 }
 
 // applyUpsert stores r (validated) in memory. Caller holds mu.
-func (ix *Index) applyUpsert(r kb.Record) { ix.applyUpsertPre(r, nil) }
+func (ix *Index) applyUpsert(r kbstore.Record) { ix.applyUpsertPre(r, nil) }
 
 // applyUpsertPre is applyUpsert with r's vector already quantised (pre
 // may be nil).
-func (ix *Index) applyUpsertPre(r kb.Record, pre *vecPre) {
+func (ix *Index) applyUpsertPre(r kbstore.Record, pre *vecPre) {
 	k := pkey{r.Partition, r.ID}
 	if old := ix.entries[k]; old != nil {
 		ix.removeEntry(k, old)
@@ -728,20 +728,20 @@ func (ix *Index) vector(s int32, buf []float32) ([]float32, error) {
 	return ix.readVectorFile(s, buf)
 }
 
-// Get implements kb.Store.
-func (ix *Index) Get(ctx context.Context, partition string, ids []string) ([]kb.Record, error) {
+// Get implements kbstore.Store.
+func (ix *Index) Get(ctx context.Context, partition string, ids []string) ([]kbstore.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if ix.opts.RequirePartition && partition == "" {
-		return nil, kb.ErrPartitionRequired
+		return nil, kbstore.ErrPartitionRequired
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if err := ix.usable(); err != nil {
 		return nil, err
 	}
-	var out []kb.Record
+	var out []kbstore.Record
 	for _, id := range ids {
 		if e := ix.entries[pkey{partition, id}]; e != nil {
 			r, err := ix.export(e, true)
@@ -755,34 +755,34 @@ func (ix *Index) Get(ctx context.Context, partition string, ids []string) ([]kb.
 }
 
 // export returns a deep copy of e's record, with its vector if asked.
-func (ix *Index) export(e *entry, withVector bool) (kb.Record, error) {
-	r := kb.CloneRecord(e.rec)
+func (ix *Index) export(e *entry, withVector bool) (kbstore.Record, error) {
+	r := kbstore.CloneRecord(e.rec)
 	if withVector && e.slot >= 0 {
 		v, err := ix.vector(e.slot, make([]float32, ix.dim))
 		if err != nil {
-			return kb.Record{}, err
+			return kbstore.Record{}, err
 		}
 		r.Vector = slices.Clone(v)
 	}
 	return r, nil
 }
 
-// Documents implements kb.Store.
-func (ix *Index) Documents(ctx context.Context, partition string) ([]kb.DocumentInfo, error) {
+// Documents implements kbstore.Store.
+func (ix *Index) Documents(ctx context.Context, partition string) ([]kbstore.DocumentInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if ix.opts.RequirePartition && partition == "" {
-		return nil, kb.ErrPartitionRequired
+		return nil, kbstore.ErrPartitionRequired
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if err := ix.usable(); err != nil {
 		return nil, err
 	}
-	out := make([]kb.DocumentInfo, 0, len(ix.docs[partition]))
+	out := make([]kbstore.DocumentInfo, 0, len(ix.docs[partition]))
 	for doc, ids := range ix.docs[partition] {
-		d := kb.DocumentInfo{ID: doc, Records: len(ids)}
+		d := kbstore.DocumentInfo{ID: doc, Records: len(ids)}
 		first := true
 		for id := range ids {
 			fp := ix.entries[pkey{partition, id}].rec.Fingerprint
@@ -799,10 +799,10 @@ func (ix *Index) Documents(ctx context.Context, partition string) ([]kb.Document
 	return out, nil
 }
 
-// Search implements kb.Store. The filter and partition are applied while
+// Search implements kbstore.Store. The filter and partition are applied while
 // scanning (or walking the graph), so the result is the true top K of the
 // matching records for exact search.
-func (ix *Index) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
+func (ix *Index) Search(ctx context.Context, q kbstore.Query) ([]kbstore.Hit, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -811,10 +811,10 @@ func (ix *Index) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 	if err := ix.usable(); err != nil {
 		return nil, err
 	}
-	if err := kb.ValidateQuery(q, ix.dim, ix.opts.RequirePartition); err != nil {
+	if err := kbstore.ValidateQuery(q, ix.dim, ix.opts.RequirePartition); err != nil {
 		return nil, err
 	}
-	var filter *kb.CompiledFilter
+	var filter *kbstore.CompiledFilter
 	if q.Filter != nil {
 		f, err := q.Filter.Compile() // hash sets for in/notIn: one lookup per record
 		if err != nil {
@@ -839,13 +839,13 @@ func (ix *Index) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 	if err != nil {
 		return nil, err
 	}
-	hits := make([]kb.Hit, len(cands))
+	hits := make([]kbstore.Hit, len(cands))
 	for i, c := range cands {
 		r, err := ix.export(ix.slots[c.slot], q.WithVectors)
 		if err != nil {
 			return nil, err
 		}
-		hits[i] = kb.Hit{Record: r, Score: float64(c.score)}
+		hits[i] = kbstore.Hit{Record: r, Score: float64(c.score)}
 	}
 	return hits, nil
 }
@@ -854,7 +854,7 @@ func (ix *Index) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 // Every path checks ctx as it goes (every checkEvery slots of a scan,
 // every walkCheck nodes of a graph walk), so a done context ends the
 // search, and releases the read lock, promptly.
-func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, filter *kb.CompiledFilter) ([]cand, error) {
+func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, filter *kbstore.CompiledFilter) ([]cand, error) {
 	// part is the cheap partition check; match evaluates the filter on a
 	// record's metadata (a map lookup per operator), which the scans defer
 	// until a record's score could place it among the best.
@@ -913,7 +913,7 @@ func (ix *Index) search(ctx context.Context, qn []float32, k int, pid uint32, fi
 // testMatchCount, when set by a test, counts filter evaluations.
 var testMatchCount *atomic.Int64
 
-// Close implements kb.Store. With a Dir it writes a snapshot first, so the
+// Close implements kbstore.Store. With a Dir it writes a snapshot first, so the
 // next Open does not replay the log. Closing twice is harmless.
 func (ix *Index) Close() error {
 	return ix.close(true)

@@ -14,6 +14,7 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/internal/simd"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // clustered returns n vectors of dim dimensions around 50 centres.
@@ -83,10 +84,10 @@ func load(t testing.TB, ix *Index, vecs [][]float32) {
 // loadFrom upserts vecs[from:], record i with ID strconv.Itoa(i).
 func loadFrom(t testing.TB, ix *Index, vecs [][]float32, from int) {
 	t.Helper()
-	batch := make([]kb.Record, 0, 1000)
+	batch := make([]kbstore.Record, 0, 1000)
 	for i := from; i < len(vecs); i++ {
 		v := vecs[i]
-		batch = append(batch, kb.Record{ID: strconv.Itoa(i), DocumentID: "d", Vector: v, Metadata: map[string]any{"g": float64(i % 100)}})
+		batch = append(batch, kbstore.Record{ID: strconv.Itoa(i), DocumentID: "d", Vector: v, Metadata: map[string]any{"g": float64(i % 100)}})
 		if len(batch) == cap(batch) || i == len(vecs)-1 {
 			if err := ix.Upsert(bg, batch); err != nil {
 				t.Fatal(err)
@@ -96,7 +97,7 @@ func loadFrom(t testing.TB, ix *Index, vecs [][]float32, from int) {
 	}
 }
 
-func recall(got []kb.Hit, want []string) float64 {
+func recall(got []kbstore.Hit, want []string) float64 {
 	set := map[string]bool{}
 	for _, w := range want {
 		set[w] = true
@@ -120,7 +121,7 @@ func TestParallelScanExact(t *testing.T) {
 		r := rand.New(rand.NewPCG(2, 2))
 		for range 5 {
 			q := vecs[r.IntN(len(vecs))]
-			hits, err := ix.Search(bg, kb.Query{Vector: q, K: 10})
+			hits, err := ix.Search(bg, kbstore.Query{Vector: q, K: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +129,7 @@ func TestParallelScanExact(t *testing.T) {
 				t.Fatalf("%+v: top-10 %v, want %v", o, ids(hits), want)
 			}
 			f := kb.Equals("g", 7.0)
-			hits, _ = ix.Search(bg, kb.Query{Vector: q, K: 10, Filter: &f})
+			hits, _ = ix.Search(bg, kbstore.Query{Vector: q, K: 10, Filter: &f})
 			if want := exactTop(vecs, q, 10, func(i int) bool { return i%100 == 7 }); !slices.Equal(ids(hits), want) {
 				t.Fatalf("%+v: filtered top-10 %v, want %v", o, ids(hits), want)
 			}
@@ -137,7 +138,7 @@ func TestParallelScanExact(t *testing.T) {
 	}
 }
 
-func ids(hits []kb.Hit) []string {
+func ids(hits []kbstore.Hit) []string {
 	out := []string{}
 	for _, h := range hits {
 		out = append(out, h.ID)
@@ -173,7 +174,7 @@ func testHNSWRecall(t *testing.T, qz Quantization) {
 		for j := range q {
 			q[j] = base[j] + 0.3*float32(r.NormFloat64())
 		}
-		hits, err := ix.Search(bg, kb.Query{Vector: q, K: 10})
+		hits, err := ix.Search(bg, kbstore.Query{Vector: q, K: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +192,7 @@ func testHNSWRecall(t *testing.T, qz Quantization) {
 
 	// A broad filter walks the graph with the filter applied; every hit matches.
 	f := kb.LessThan("g", 50)
-	hits, _ := ix.Search(bg, kb.Query{Vector: vecs[0], K: 10, Filter: &f})
+	hits, _ := ix.Search(bg, kbstore.Query{Vector: vecs[0], K: 10, Filter: &f})
 	if len(hits) != 10 {
 		t.Fatalf("broad filter: %d hits", len(hits))
 	}
@@ -202,7 +203,7 @@ func testHNSWRecall(t *testing.T, qz Quantization) {
 	}
 	// A selective filter is answered exactly.
 	f = kb.Equals("g", 3.0)
-	hits, _ = ix.Search(bg, kb.Query{Vector: vecs[0], K: 10, Filter: &f})
+	hits, _ = ix.Search(bg, kbstore.Query{Vector: vecs[0], K: 10, Filter: &f})
 	if want := exactTop(vecs, vecs[0], 10, func(i int) bool { return i%100 == 3 }); !slices.Equal(ids(hits), want) {
 		t.Fatalf("selective filter under HNSW: %v, want %v", ids(hits), want)
 	}
@@ -212,7 +213,7 @@ func testHNSWRecall(t *testing.T, qz Quantization) {
 	if err != nil || n != len(vecs) {
 		t.Fatalf("delete all: %d %v", n, err)
 	}
-	hits, _ = ix.Search(bg, kb.Query{Vector: vecs[0], K: 10})
+	hits, _ = ix.Search(bg, kbstore.Query{Vector: vecs[0], K: 10})
 	if len(hits) != 0 {
 		t.Fatalf("%d hits after deleting everything", len(hits))
 	}
@@ -220,7 +221,7 @@ func testHNSWRecall(t *testing.T, qz Quantization) {
 		t.Fatalf("tombstones not compacted: %d slots", len(ix.slots))
 	}
 	load(t, ix, vecs[:2000])
-	hits, _ = ix.Search(bg, kb.Query{Vector: vecs[1], K: 1})
+	hits, _ = ix.Search(bg, kbstore.Query{Vector: vecs[1], K: 1})
 	if len(hits) != 1 || hits[0].ID != "1" {
 		t.Fatalf("after reload: %v", ids(hits))
 	}
@@ -232,7 +233,7 @@ func TestHNSWReplaceKeepsOneCopy(t *testing.T) {
 	defer ix.Close()
 	load(t, ix, vecs)
 	load(t, ix, vecs) // replace every record
-	hits, err := ix.Search(bg, kb.Query{Vector: vecs[0], K: 2000})
+	hits, err := ix.Search(bg, kbstore.Query{Vector: vecs[0], K: 2000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +261,7 @@ func TestInt8RecallAndMemory(t *testing.T) {
 	var sum float64
 	for range 20 {
 		q := vecs[r.IntN(len(vecs))]
-		hits, _ := ix.Search(bg, kb.Query{Vector: q, K: 10})
+		hits, _ := ix.Search(bg, kbstore.Query{Vector: q, K: 10})
 		sum += recall(hits, exactTop(vecs, q, 10, nil))
 	}
 	if got := sum / 20; got < 0.99 {
@@ -298,7 +299,7 @@ func BenchmarkSearchExact(b *testing.B) {
 		q := vecs[0]
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for b.Loop() {
-				ix.Search(bg, kb.Query{Vector: q, K: 10})
+				ix.Search(bg, kbstore.Query{Vector: q, K: 10})
 			}
 		})
 		ix.Close()
@@ -320,7 +321,7 @@ func TestHNSWReopen(t *testing.T) {
 		if ix.graph == nil {
 			t.Fatal("graph not rebuilt on open")
 		}
-		hits, _ := ix.Search(bg, kb.Query{Vector: vecs[42], K: 1})
+		hits, _ := ix.Search(bg, kbstore.Query{Vector: vecs[42], K: 1})
 		if len(hits) != 1 || hits[0].ID != "42" {
 			t.Fatalf("after reopen: %v", ids(hits))
 		}
@@ -360,7 +361,7 @@ func TestInt8IsExact(t *testing.T) {
 			g := kb.LessThan("g", 30)
 			f = &g
 		}
-		a, err := fl.Search(bg, kb.Query{Vector: q, K: k, Filter: f})
+		a, err := fl.Search(bg, kbstore.Query{Vector: q, K: k, Filter: f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -368,7 +369,7 @@ func TestInt8IsExact(t *testing.T) {
 		if i%5 < 2 {
 			other = auto
 		}
-		b, err := other.Search(bg, kb.Query{Vector: q, K: k, Filter: f})
+		b, err := other.Search(bg, kbstore.Query{Vector: q, K: k, Filter: f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -391,7 +392,7 @@ func BenchmarkSearchHNSW(b *testing.B) {
 	qs := clustered(100, 384, 2)
 	i := 0
 	for b.Loop() {
-		ix.Search(bg, kb.Query{Vector: qs[i%len(qs)], K: 10})
+		ix.Search(bg, kbstore.Query{Vector: qs[i%len(qs)], K: 10})
 		i++
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/bedrockkit/bedrockkit/internal/envelope"
-	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/kb/internal/framelog"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/keyprovider"
 )
 
@@ -177,7 +177,7 @@ type decodedOp struct {
 	seg  string
 	lsn  uint64
 	op   byte
-	recs []kb.Record
+	recs []kbstore.Record
 	part string
 	docs []string
 }
@@ -332,7 +332,7 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 	// Read every frame that verifies (and, encrypted, authenticates: a
 	// frame's counter is its place, so a repeated one is skipped); the
 	// vector length most records agree on is the index's.
-	var recs []kb.Record
+	var recs []kbstore.Record
 	dims := map[int]int{}
 	var regions []framelog.Piece
 	var buf []byte
@@ -401,7 +401,7 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 	}
 	if ix.opts.Dimensions != 0 && dim != 0 && dim != ix.opts.Dimensions {
 		return 0, nil, fmt.Errorf("localindex: %s holds %d-dimension vectors but Options.Dimensions is %d; open it with the same dimensions (or a new Dir to re-embed): %w",
-			ix.opts.Dir, dim, ix.opts.Dimensions, &kb.DimensionError{Want: ix.opts.Dimensions, Got: dim})
+			ix.opts.Dir, dim, ix.opts.Dimensions, &kbstore.DimensionError{Want: ix.opts.Dimensions, Got: dim})
 	}
 	kept := 0
 	odd := 0
@@ -690,11 +690,11 @@ func (rc *recoverer) settlePending() {
 
 // applyRecords validates a replayed upsert against the index's
 // dimensions, then applies it. Caller holds nothing (Open).
-func (ix *Index) applyRecords(recs []kb.Record) error {
+func (ix *Index) applyRecords(recs []kbstore.Record) error {
 	for _, r := range recs {
 		if r.Vector != nil && ix.dim != 0 && len(r.Vector) != ix.dim {
 			err := fmt.Errorf("localindex: %s holds %d-dimension vectors but the index has %d; open it with the same dimensions (or a new Dir to re-embed): %w",
-				ix.opts.Dir, len(r.Vector), ix.dim, &kb.DimensionError{Want: ix.dim, Got: len(r.Vector)})
+				ix.opts.Dir, len(r.Vector), ix.dim, &kbstore.DimensionError{Want: ix.dim, Got: len(r.Vector)})
 			if ix.opts.Dimensions != 0 {
 				return &configError{err}
 			}

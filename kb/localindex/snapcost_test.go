@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // TestSnapshotCostStaysProportional: a snapshot rewrites the whole state,
@@ -25,7 +26,7 @@ func TestSnapshotCostStaysProportional(t *testing.T) {
 	defer ix.Close()
 	var logged int64
 	for i := range 3000 {
-		recs := []kb.Record{{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i/10), Text: "some text", Vector: crashVec(i)}}
+		recs := []kbstore.Record{{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i/10), Text: "some text", Vector: crashVec(i)}}
 		logged += int64(len(frame(append(make([]byte, 9), encodeUpsert(recs)...))))
 		if err := ix.Upsert(bg, recs); err != nil {
 			t.Fatal(err)
@@ -58,8 +59,8 @@ func TestSetEfSearch(t *testing.T) {
 		var sum float64
 		for i := 0; i < 200; i++ {
 			q := vecs[(i*37)%len(vecs)]
-			want, _ := exact.Search(bg, kb.Query{Vector: q, K: 10})
-			got, err := ix.Search(bg, kb.Query{Vector: q, K: 10})
+			want, _ := exact.Search(bg, kbstore.Query{Vector: q, K: 10})
+			got, err := ix.Search(bg, kbstore.Query{Vector: q, K: 10})
 			if err != nil || len(got) != 10 {
 				t.Fatalf("search: %d hits, %v", len(got), err)
 			}
@@ -97,9 +98,9 @@ func TestFilterEvaluatedLazily(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ix, _ := Open(o)
 			defer ix.Close()
-			var recs []kb.Record
+			var recs []kbstore.Record
 			for i, v := range vecs {
-				recs = append(recs, kb.Record{ID: strconv.Itoa(i), DocumentID: "d", Partition: "p" + strconv.Itoa(i%2), Vector: v,
+				recs = append(recs, kbstore.Record{ID: strconv.Itoa(i), DocumentID: "d", Partition: "p" + strconv.Itoa(i%2), Vector: v,
 					Metadata: map[string]any{"g": float64(i % 100)}})
 			}
 			if err := ix.Upsert(bg, recs); err != nil {
@@ -112,7 +113,7 @@ func TestFilterEvaluatedLazily(t *testing.T) {
 			queries := 20
 			for qi := range queries {
 				q := vecs[(qi*131)%n]
-				got, err := ix.Search(bg, kb.Query{Vector: q, K: 10, Filter: &f, Partition: "p0"})
+				got, err := ix.Search(bg, kbstore.Query{Vector: q, K: 10, Filter: &f, Partition: "p0"})
 				if err != nil {
 					t.Fatal(err)
 				}

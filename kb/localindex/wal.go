@@ -19,8 +19,8 @@ import (
 	"sync/atomic"
 
 	"github.com/bedrockkit/bedrockkit/internal/envelope"
-	"github.com/bedrockkit/bedrockkit/kb"
 	"github.com/bedrockkit/bedrockkit/kb/internal/framelog"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/keyprovider"
 )
 
@@ -343,7 +343,7 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 	count := binary.LittleEndian.Uint64(h[len(snapMagic)+12:])
 	if ix.opts.Dimensions != 0 && dim != 0 && dim != ix.opts.Dimensions {
 		return &configError{fmt.Errorf("localindex: %s holds %d-dimension vectors but Options.Dimensions is %d; open it with the same dimensions (or a new Dir to re-embed): %w",
-			ix.opts.Dir, dim, ix.opts.Dimensions, &kb.DimensionError{Want: ix.opts.Dimensions, Got: dim})}
+			ix.opts.Dir, dim, ix.opts.Dimensions, &kbstore.DimensionError{Want: ix.opts.Dimensions, Got: dim})}
 	}
 	if dim != 0 {
 		ix.dim = dim
@@ -357,7 +357,7 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 		ix.reserve(int(min(count, uint64(fi.Size())/uint64(4*ix.dim+8))))
 	}
 	type decoded struct {
-		rec kb.Record
+		rec kbstore.Record
 		pre *vecPre
 		err error
 	}
@@ -456,9 +456,9 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 type snapState struct {
 	lsn     uint64
 	dim     int
-	recs    []kb.Record // records with vectors (in slot order) first, Vector nil
-	slots   []int32     // slots of the first len(slots) records
-	vecs    []float32   // the slot array as captured (nil with a vector file)
+	recs    []kbstore.Record // records with vectors (in slot order) first, Vector nil
+	slots   []int32          // slots of the first len(slots) records
+	vecs    []float32        // the slot array as captured (nil with a vector file)
 	spill   map[int32][]float32
 	graph   []byte // encoded graph file, nil for none
 	entries int
@@ -525,7 +525,7 @@ func (ix *Index) snapshot() error {
 func (ix *Index) beginSnapshot() (*snapState, error) {
 	ix.mu.RLock()
 	st := &snapState{lsn: ix.log.lsn, dim: ix.dim, vecs: ix.vecs, entries: len(ix.entries)}
-	st.recs = make([]kb.Record, 0, len(ix.entries))
+	st.recs = make([]kbstore.Record, 0, len(ix.entries))
 	st.slots = make([]int32, 0, ix.live)
 	ids := newIDSum()
 	for s, e := range ix.slots {
@@ -734,7 +734,7 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func appendRecord(b []byte, r kb.Record) []byte {
+func appendRecord(b []byte, r kbstore.Record) []byte {
 	for _, s := range []string{r.Partition, r.ID, r.DocumentID, r.ParentID, r.Fingerprint, r.Text} {
 		b = appendString(b, s)
 	}
@@ -785,9 +785,9 @@ func (d *decoder) bytes() []byte {
 	return out
 }
 
-func decodeRecord(b []byte) (kb.Record, []byte, error) {
+func decodeRecord(b []byte) (kbstore.Record, []byte, error) {
 	d := &decoder{b: b}
-	var r kb.Record
+	var r kbstore.Record
 	for _, p := range []*string{&r.Partition, &r.ID, &r.DocumentID, &r.ParentID, &r.Fingerprint, &r.Text} {
 		*p = string(d.bytes())
 	}
@@ -817,7 +817,7 @@ func decodeRecord(b []byte) (kb.Record, []byte, error) {
 	return r, d.b, nil
 }
 
-func encodeUpsert(recs []kb.Record) []byte {
+func encodeUpsert(recs []kbstore.Record) []byte {
 	b := binary.AppendUvarint(nil, uint64(len(recs)))
 	var enc []byte
 	for _, r := range recs {
@@ -827,13 +827,13 @@ func encodeUpsert(recs []kb.Record) []byte {
 	return b
 }
 
-func decodeUpsert(b []byte) ([]kb.Record, error) {
+func decodeUpsert(b []byte) ([]kbstore.Record, error) {
 	d := &decoder{b: b}
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(b)) {
 		return nil, errors.New("bad upsert record")
 	}
-	recs := make([]kb.Record, 0, n)
+	recs := make([]kbstore.Record, 0, n)
 	for range n {
 		p := d.bytes()
 		if d.err != nil {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/bedrockkit/bedrockkit/kb"
-	"github.com/bedrockkit/bedrockkit/kb/storetest"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore/kbstoretest"
 )
 
 // opener opens a fresh table per store. A store that must require a
@@ -13,8 +13,8 @@ import (
 // after the owner created the table: the suite's tenant-isolation property
 // then runs through PostgreSQL's policies, not only through our WHERE
 // clauses.
-func opener(base Options) storetest.Opener {
-	return func(t *testing.T, cfg storetest.Config) kb.Store {
+func opener(base Options) kbstoretest.Opener {
+	return func(t *testing.T, cfg kbstoretest.Config) kbstore.Store {
 		ctx := context.Background()
 		o := base
 		o.Table = newTable(t)
@@ -41,12 +41,12 @@ func opener(base Options) storetest.Opener {
 
 func TestConformance(t *testing.T) {
 	ownerPool(t)
-	t.Run("HNSWAuto", func(t *testing.T) { storetest.Run(t, opener(Options{})) })
-	t.Run("Exact", func(t *testing.T) { storetest.Run(t, opener(Options{Search: Exact})) })
+	t.Run("HNSWAuto", func(t *testing.T) { kbstoretest.Run(t, opener(Options{})) })
+	t.Run("Exact", func(t *testing.T) { kbstoretest.Run(t, opener(Options{Search: Exact})) })
 	t.Run("IVFFlatAuto", func(t *testing.T) {
-		storetest.Run(t, opener(Options{Index: IVFFlat, IVFFlat: IVFFlatOptions{Lists: 4}}))
+		kbstoretest.Run(t, opener(Options{Index: IVFFlat, IVFFlat: IVFFlatOptions{Lists: 4}}))
 	})
 	t.Run("NoIndexIndexedKeys", func(t *testing.T) {
-		storetest.Run(t, opener(Options{Index: NoIndex, IndexedKeys: []string{"group", "type", "owner"}}))
+		kbstoretest.Run(t, opener(Options{Index: NoIndex, IndexedKeys: []string{"group", "type", "owner"}}))
 	})
 }

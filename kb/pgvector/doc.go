@@ -1,4 +1,4 @@
-// Package pgvector is a kb.Store backed by PostgreSQL with the pgvector
+// Package pgvector is a kbstore.Store backed by PostgreSQL with the pgvector
 // extension (0.8 or newer), for knowledge bases that outgrow one process.
 // Amazon Bedrock Knowledge Bases use the same kind of store on Aurora
 // PostgreSQL.
@@ -22,8 +22,8 @@
 //   - Indexes: HNSW (M, EfConstruction, EfSearch) or IVFFlat (Lists,
 //     Probes), for Cosine, InnerProduct or L2 distance; B-tree expression
 //     indexes on chosen metadata keys (IndexedKeys).
-//   - Filters: every kb.Filter operator compiles to SQL on the JSONB column
-//     (WhereClause) with exactly kb.Filter's semantics. Keys and values are
+//   - Filters: every kbstore.Filter operator compiles to SQL on the JSONB column
+//     (WhereClause) with exactly kbstore.Filter's semantics. Keys and values are
 //     bind parameters, never SQL text, so no key or value can change the
 //     statement, whatever the session's standard_conforming_strings; a key
 //     or string value PostgreSQL cannot hold (a NUL byte, invalid UTF-8) is
@@ -40,7 +40,7 @@
 //     walks the vector index. Every search is planned afresh
 //     (plan_cache_mode), since a cached generic plan would ignore these
 //     per-search settings. Explain shows the plan of a search.
-//   - Keyword search: SearchText (kb.KeywordSearcher) uses PostgreSQL
+//   - Keyword search: SearchText (kbstore.KeywordSearcher) uses PostgreSQL
 //     full-text search (any of the query's words, ranked by ts_rank_cd), so
 //     hybrid search runs server-side.
 //   - Tenancy: RequirePartition makes every call name a tenant. With
@@ -61,7 +61,7 @@
 //     role with SkipMigrate.
 //   - Sync: Documents reports each document's fingerprint for incremental sync.
 //
-// The store runs the kb/storetest conformance suite against a real server
+// The store runs the kb/kbstore/kbstoretest conformance suite against a real server
 // when BEDROCKKIT_PG_DSN is set; .ci/pg.sh starts one (PostgreSQL 17 and
 // pgvector from a Debian trixie root).
 package pgvector

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
-// WhereClause compiles a kb.Filter to a boolean SQL expression over the
+// WhereClause compiles a kbstore.Filter to a boolean SQL expression over the
 // JSONB column named column, with placeholders numbered from $(firstArg) and
 // their values in args. As a WHERE condition it selects exactly the rows
-// kb.Filter.Match accepts (type-strict comparisons, absent keys match
+// kbstore.Filter.Match accepts (type-strict comparisons, absent keys match
 // notEquals and notIn) and never fails at run time on metadata of an
 // unexpected type. It is true for matching rows and false or NULL for the
 // others (NULL where an equals or in meets an absent key, so that an
@@ -24,7 +24,7 @@ import (
 // whatever the session's standard_conforming_strings. The only text written
 // into it is column, which must be a trusted SQL expression. A key or string
 // value holding a NUL byte or invalid UTF-8 (which PostgreSQL text cannot
-// hold, and no stored record can match) is a *kb.FilterError. An expression
+// hold, and no stored record can match) is a *kbstore.FilterError. An expression
 // index on (column -> 'key') serves a key parameter only in a custom plan
 // (PostgreSQL substitutes the parameter before planning): the Store plans
 // every search that way; with your own SQL, set plan_cache_mode to
@@ -32,7 +32,7 @@ import (
 //
 // The Store uses it for every filtered search; it is exported for callers
 // that query the table with their own SQL.
-func WhereClause(f kb.Filter, column string, firstArg int) (sql string, args []any, err error) {
+func WhereClause(f kbstore.Filter, column string, firstArg int) (sql string, args []any, err error) {
 	n, err := f.Normalize()
 	if err != nil {
 		return "", nil, err
@@ -84,7 +84,7 @@ func (c *compiler) jsonArg(v any) (string, error) {
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return "", &kb.FilterError{Reason: fmt.Sprintf("value %v cannot be encoded: %v", v, err)}
+		return "", &kbstore.FilterError{Reason: fmt.Sprintf("value %v cannot be encoded: %v", v, err)}
 	}
 	return c.arg(string(b)) + "::jsonb", nil
 }
@@ -102,10 +102,10 @@ func (c *compiler) textArg(v any) (string, error) {
 // it reaches the server.
 func checkFilterText(what, s string) error {
 	if strings.IndexByte(s, 0) >= 0 {
-		return &kb.FilterError{Reason: fmt.Sprintf("%s %q contains a NUL byte, which PostgreSQL cannot store", what, s)}
+		return &kbstore.FilterError{Reason: fmt.Sprintf("%s %q contains a NUL byte, which PostgreSQL cannot store", what, s)}
 	}
 	if !utf8.ValidString(s) {
-		return &kb.FilterError{Reason: fmt.Sprintf("%s %q is not valid UTF-8", what, s)}
+		return &kbstore.FilterError{Reason: fmt.Sprintf("%s %q is not valid UTF-8", what, s)}
 	}
 	return nil
 }
@@ -120,11 +120,11 @@ func quoteLiteral(s string) (string, error) {
 	return "E'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(s) + "'", nil
 }
 
-func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
+func (c *compiler) expr(b *strings.Builder, f kbstore.Filter) error {
 	switch f.Op {
-	case kb.OpAndAll, kb.OpOrAll:
+	case kbstore.OpAndAll, kbstore.OpOrAll:
 		join := " AND "
-		if f.Op == kb.OpOrAll {
+		if f.Op == kbstore.OpOrAll {
 			join = " OR "
 		}
 		b.WriteByte('(')
@@ -146,7 +146,7 @@ func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
 	attr := "(" + c.col + " -> " + key + ")"
 	typeIs := func(t string) string { return "jsonb_typeof" + attr + " = '" + t + "'" }
 	switch f.Op {
-	case kb.OpEquals, kb.OpNotEquals:
+	case kbstore.OpEquals, kbstore.OpNotEquals:
 		v, err := c.jsonArg(f.Value)
 		if err != nil {
 			return err
@@ -156,11 +156,11 @@ func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
 		// which is not true; the bare comparison lets an expression index
 		// on (column -> key) serve it. The negation needs coalesce.
 		eq := "(" + attr + " = " + v + ")"
-		if f.Op == kb.OpNotEquals {
+		if f.Op == kbstore.OpNotEquals {
 			eq = "(NOT coalesce(" + attr + " = " + v + ", false))"
 		}
 		b.WriteString(eq)
-	case kb.OpIn, kb.OpNotIn:
+	case kbstore.OpIn, kbstore.OpNotIn:
 		list, _ := f.Value.([]any)
 		elems := make([]string, len(list))
 		for i, e := range list {
@@ -171,28 +171,28 @@ func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
 			elems[i] = v
 		}
 		in := "(" + attr + " IN (" + strings.Join(elems, ", ") + "))"
-		if f.Op == kb.OpNotIn {
+		if f.Op == kbstore.OpNotIn {
 			in = "(NOT coalesce(" + attr + " IN (" + strings.Join(elems, ", ") + "), false))"
 		}
 		b.WriteString(in)
-	case kb.OpGreaterThan, kb.OpGreaterThanOrEquals, kb.OpLessThan, kb.OpLessThanOrEquals:
-		op := map[kb.FilterOp]string{kb.OpGreaterThan: ">", kb.OpGreaterThanOrEquals: ">=", kb.OpLessThan: "<", kb.OpLessThanOrEquals: "<="}[f.Op]
+	case kbstore.OpGreaterThan, kbstore.OpGreaterThanOrEquals, kbstore.OpLessThan, kbstore.OpLessThanOrEquals:
+		op := map[kbstore.FilterOp]string{kbstore.OpGreaterThan: ">", kbstore.OpGreaterThanOrEquals: ">=", kbstore.OpLessThan: "<", kbstore.OpLessThanOrEquals: "<="}[f.Op]
 		v := c.arg(f.Value) + "::float8"
 		// CASE guarantees the cast only runs on numbers.
 		fmt.Fprintf(b, "(CASE WHEN %s THEN %s::float8 %s %s ELSE false END)", typeIs("number"), attr, op, v)
-	case kb.OpStartsWith:
+	case kbstore.OpStartsWith:
 		v, err := c.textArg(f.Value)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(b, "(CASE WHEN %s THEN starts_with(%s ->> %s, %s) ELSE false END)", typeIs("string"), c.col, key, v)
-	case kb.OpListContains:
+	case kbstore.OpListContains:
 		v, err := c.jsonArg(f.Value)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(b, "(CASE WHEN %s THEN %s @> jsonb_build_array(%s) ELSE false END)", typeIs("array"), attr, v)
-	case kb.OpStringContains:
+	case kbstore.OpStringContains:
 		v, err := c.textArg(f.Value)
 		if err != nil {
 			return err
@@ -201,7 +201,7 @@ func (c *compiler) expr(b *strings.Builder, f kb.Filter) error {
 			"WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS e(v) WHERE jsonb_typeof(e.v) = 'string' AND strpos(e.v #>> '{}', %s) > 0) "+
 			"ELSE false END)", attr, c.col, key, v, attr, v)
 	default:
-		return &kb.FilterError{Path: string(f.Op), Reason: "operator not supported by the pgvector store"}
+		return &kbstore.FilterError{Path: string(f.Op), Reason: "operator not supported by the pgvector store"}
 	}
 	return nil
 }

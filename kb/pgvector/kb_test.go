@@ -10,7 +10,7 @@ import (
 // TestKnowledgeBaseOnPostgres: a kb.KnowledgeBase over the PostgreSQL store
 // syncs incrementally and retrieves with every search type; keyword and
 // hybrid search use PostgreSQL full-text search (the store is a
-// kb.KeywordSearcher), and a second KnowledgeBase over the same table picks
+// kbstore.KeywordSearcher), and a second KnowledgeBase over the same table picks
 // up where the first left off.
 func TestKnowledgeBaseOnPostgres(t *testing.T) {
 	emb := bedrockkittest.NewHashEmbedder(64)

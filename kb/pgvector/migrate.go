@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // migrationsTable records which schema versions each chunk table has.
@@ -164,7 +164,7 @@ func checkDimensions(ctx context.Context, q interface {
 	}
 	if typmod != o.Dimensions {
 		return fmt.Errorf("pgvector: table %s holds %d-dimensional vectors but Options.Dimensions is %d; use the table's embedding model or another table: %w",
-			o.Table, typmod, o.Dimensions, kb.ErrDimensionMismatch)
+			o.Table, typmod, o.Dimensions, kbstore.ErrDimensionMismatch)
 	}
 	return nil
 }

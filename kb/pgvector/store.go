@@ -19,7 +19,7 @@ import (
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 
 	"github.com/bedrockkit/bedrockkit"
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // Distance is the vector distance the table is indexed and searched by.
@@ -148,7 +148,7 @@ type Options struct {
 	// equals and in filters on them can use it.
 	IndexedKeys []string
 	// RequirePartition makes every call name a partition (tenant); calls
-	// without one fail with kb.ErrPartitionRequired.
+	// without one fail with kbstore.ErrPartitionRequired.
 	RequirePartition bool
 	// RowLevelSecurity enables (and forces) PostgreSQL row-level security on
 	// the table: every statement sees only the rows of the partition set for
@@ -263,7 +263,7 @@ func (o Options) withDefaults() (Options, error) {
 // (a superuser or a BYPASSRLS role), so tenant isolation would not hold.
 var ErrRLSBypassed = errors.New("pgvector: row-level security is enabled but this role bypasses it (superuser or BYPASSRLS); connect as an ordinary application role")
 
-// Store is a kb.Store (and kb.KeywordSearcher) backed by one PostgreSQL
+// Store is a kbstore.Store (and kbstore.KeywordSearcher) backed by one PostgreSQL
 // table with pgvector. It is safe for concurrent use.
 type Store struct {
 	pool   *pgxpool.Pool
@@ -277,8 +277,8 @@ type Store struct {
 const largeFor = 10 * time.Second
 
 var (
-	_ kb.Store           = (*Store)(nil)
-	_ kb.KeywordSearcher = (*Store)(nil)
+	_ kbstore.Store           = (*Store)(nil)
+	_ kbstore.KeywordSearcher = (*Store)(nil)
 )
 
 // Migrate creates or migrates the table described by opts (versioned,
@@ -368,7 +368,7 @@ func (s *Store) CreateIndex(ctx context.Context) error {
 	})
 }
 
-// Close marks the store closed; later calls fail with kb.ErrClosed. It
+// Close marks the store closed; later calls fail with kbstore.ErrClosed. It
 // does not close the pool.
 func (s *Store) Close() error {
 	s.closed.Store(true)
@@ -377,7 +377,7 @@ func (s *Store) Close() error {
 
 func (s *Store) check(ctx context.Context) error {
 	if s.closed.Load() {
-		return kb.ErrClosed
+		return kbstore.ErrClosed
 	}
 	return ctx.Err()
 }
@@ -434,7 +434,7 @@ func setPartition(ctx context.Context, tx pgx.Tx, partition string) error {
 
 func (s *Store) needPartition(p string) error {
 	if s.o.RequirePartition && p == "" {
-		return kb.ErrPartitionRequired
+		return kbstore.ErrPartitionRequired
 	}
 	return checkText("partition", p)
 }
@@ -451,7 +451,7 @@ func checkText(what, v string) error {
 	return nil
 }
 
-func checkRecordText(r *kb.Record) error {
+func checkRecordText(r *kbstore.Record) error {
 	for _, f := range []struct{ what, v string }{
 		{"ID", r.ID}, {"DocumentID", r.DocumentID}, {"Partition", r.Partition}, {"ParentID", r.ParentID},
 		{"Fingerprint", r.Fingerprint}, {"Text", r.Text},
@@ -484,7 +484,7 @@ const stageTable = "bedrockkit_pgvector_stage"
 // Upsert writes the records with one COPY into a per-connection staging
 // table and one INSERT ... ON CONFLICT per partition, all in one
 // transaction: the batch is atomic.
-func (s *Store) Upsert(ctx context.Context, records []kb.Record) error {
+func (s *Store) Upsert(ctx context.Context, records []kbstore.Record) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
@@ -493,9 +493,9 @@ func (s *Store) Upsert(ctx context.Context, records []kb.Record) error {
 	}
 	type key struct{ p, id string }
 	last := make(map[key]int, len(records))
-	clean := make([]kb.Record, len(records))
+	clean := make([]kbstore.Record, len(records))
 	for i, r := range records {
-		v, err := kb.ValidateRecord(r, s.o.Dimensions, s.o.RequirePartition)
+		v, err := kbstore.ValidateRecord(r, s.o.Dimensions, s.o.RequirePartition)
 		if err != nil {
 			return err
 		}
@@ -588,8 +588,8 @@ func (s *Store) DeleteDocuments(ctx context.Context, partition string, documentI
 const recordColumns = `partition, id, document_id, parent_id, fingerprint, content, metadata`
 
 // scanRecord scans recordColumns plus an embedding (possibly NULL).
-func scanRecord(rows pgx.Rows, extra ...any) (kb.Record, error) {
-	var r kb.Record
+func scanRecord(rows pgx.Rows, extra ...any) (kbstore.Record, error) {
+	var r kbstore.Record
 	var md []byte
 	var vec *pgv.Vector
 	dest := append([]any{&r.Partition, &r.ID, &r.DocumentID, &r.ParentID, &r.Fingerprint, &r.Text, &md, &vec}, extra...)
@@ -611,7 +611,7 @@ func scanRecord(rows pgx.Rows, extra ...any) (kb.Record, error) {
 }
 
 // Get returns the records with the given IDs, in the order asked.
-func (s *Store) Get(ctx context.Context, partition string, ids []string) ([]kb.Record, error) {
+func (s *Store) Get(ctx context.Context, partition string, ids []string) ([]kbstore.Record, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
@@ -621,7 +621,7 @@ func (s *Store) Get(ctx context.Context, partition string, ids []string) ([]kb.R
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	byID := map[string]kb.Record{}
+	byID := map[string]kbstore.Record{}
 	err := s.inTx(ctx, partition, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+recordColumns+`, embedding FROM `+s.table+` WHERE partition = $1 AND id = ANY($2::text[])`, partition, ids)
 		if err != nil {
@@ -640,24 +640,24 @@ func (s *Store) Get(ctx context.Context, partition string, ids []string) ([]kb.R
 	if err != nil {
 		return nil, s.wrap(ctx, "get", err)
 	}
-	out := make([]kb.Record, 0, len(byID))
+	out := make([]kbstore.Record, 0, len(byID))
 	for _, id := range ids {
 		if r, ok := byID[id]; ok {
-			out = append(out, kb.CloneRecord(r))
+			out = append(out, kbstore.CloneRecord(r))
 		}
 	}
 	return out, nil
 }
 
 // Documents lists the partition's documents sorted by ID (byte order).
-func (s *Store) Documents(ctx context.Context, partition string) ([]kb.DocumentInfo, error) {
+func (s *Store) Documents(ctx context.Context, partition string) ([]kbstore.DocumentInfo, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.needPartition(partition); err != nil {
 		return nil, err
 	}
-	var out []kb.DocumentInfo
+	var out []kbstore.DocumentInfo
 	err := s.inTx(ctx, partition, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT document_id,
 			CASE WHEN count(DISTINCT fingerprint) = 1 THEN min(fingerprint) ELSE '' END, count(*)
@@ -667,7 +667,7 @@ func (s *Store) Documents(ctx context.Context, partition string) ([]kb.DocumentI
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var d kb.DocumentInfo
+			var d kbstore.DocumentInfo
 			if err := rows.Scan(&d.ID, &d.Fingerprint, &d.Records); err != nil {
 				return err
 			}
@@ -683,11 +683,11 @@ func (s *Store) Documents(ctx context.Context, partition string) ([]kb.DocumentI
 // index, pgvector's iterative scan keeps walking the index until K matching
 // rows are found (or MaxScanTuples is reached), and Exact (or Auto on a
 // small partition) scans without the index for the true top K.
-func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
+func (s *Store) Search(ctx context.Context, q kbstore.Query) ([]kbstore.Hit, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	if err := kb.ValidateQuery(q, s.o.Dimensions, s.o.RequirePartition); err != nil {
+	if err := kbstore.ValidateQuery(q, s.o.Dimensions, s.o.RequirePartition); err != nil {
 		return nil, err
 	}
 	if err := checkText("partition", q.Partition); err != nil {
@@ -697,7 +697,7 @@ func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 	if err != nil {
 		return nil, err
 	}
-	var hits []kb.Hit
+	var hits []kbstore.Hit
 	err = s.inTx(ctx, q.Partition, func(tx pgx.Tx) error {
 		if err := s.searchSettings(ctx, tx, q.Partition, q.K); err != nil {
 			return err
@@ -713,7 +713,7 @@ func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 			if err != nil {
 				return err
 			}
-			hits = append(hits, kb.Hit{Record: r, Score: s.o.Distance.score(dist)})
+			hits = append(hits, kbstore.Hit{Record: r, Score: s.o.Distance.score(dist)})
 		}
 		return rows.Err()
 	})
@@ -724,7 +724,7 @@ func (s *Store) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 }
 
 // searchSQL builds the vector search statement for q.
-func (s *Store) searchSQL(q kb.Query) (string, []any, error) {
+func (s *Store) searchSQL(q kbstore.Query) (string, []any, error) {
 	op := s.o.Distance.operator()
 	args := []any{pgv.NewVector(q.Vector), q.Partition, q.K}
 	// In Index mode the partition and filter are written so that no B-tree
@@ -762,11 +762,11 @@ func (s *Store) searchSQL(q kb.Query) (string, []any, error) {
 // Explain returns PostgreSQL's plan (EXPLAIN, without running it) for the
 // search q under the store's settings: use it to see whether a filtered
 // search walks the vector index or scans exactly.
-func (s *Store) Explain(ctx context.Context, q kb.Query) (string, error) {
+func (s *Store) Explain(ctx context.Context, q kbstore.Query) (string, error) {
 	if err := s.check(ctx); err != nil {
 		return "", err
 	}
-	if err := kb.ValidateQuery(q, s.o.Dimensions, s.o.RequirePartition); err != nil {
+	if err := kbstore.ValidateQuery(q, s.o.Dimensions, s.o.RequirePartition); err != nil {
 		return "", err
 	}
 	sql, args, err := s.searchSQL(q)
@@ -854,12 +854,12 @@ func (s *Store) searchSettings(ctx context.Context, tx pgx.Tx, partition string,
 // SearchText is keyword search through PostgreSQL full-text search: the
 // query's words (any of them) against the records' text, ranked by
 // ts_rank_cd, with the same filter and partition rules as Search.
-func (s *Store) SearchText(ctx context.Context, q kb.TextQuery) ([]kb.Hit, error) {
+func (s *Store) SearchText(ctx context.Context, q kbstore.TextQuery) ([]kbstore.Hit, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
 	if s.o.RequirePartition && q.Partition == "" {
-		return nil, kb.ErrPartitionRequired
+		return nil, kbstore.ErrPartitionRequired
 	}
 	if q.K < 1 {
 		return nil, fmt.Errorf("pgvector: K is %d; ask for at least 1 result: %w", q.K, bedrockkit.ErrInvalidInput)
@@ -893,7 +893,7 @@ func (s *Store) SearchText(ctx context.Context, q kb.TextQuery) ([]kb.Hit, error
 	sql := `SELECT ` + recordColumns + `, NULL::vector, ts_rank_cd(tsv, q.query, 1) AS score
 		FROM ` + s.table + `, (SELECT websearch_to_tsquery($4::text::regconfig, $1) AS query) q
 		WHERE ` + where + ` ORDER BY score DESC, id LIMIT $3`
-	var hits []kb.Hit
+	var hits []kbstore.Hit
 	err := s.inTx(ctx, q.Partition, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
@@ -906,7 +906,7 @@ func (s *Store) SearchText(ctx context.Context, q kb.TextQuery) ([]kb.Hit, error
 			if err != nil {
 				return err
 			}
-			hits = append(hits, kb.Hit{Record: r, Score: score})
+			hits = append(hits, kbstore.Hit{Record: r, Score: score})
 		}
 		return rows.Err()
 	})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 var ctx = context.Background()
@@ -81,7 +82,7 @@ func TestRLSPooledInterleaving(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(g), 99))
 			for i := range 40 {
 				tn := tenants[(g+i)%2]
-				own := func(recs []kb.Record) error {
+				own := func(recs []kbstore.Record) error {
 					mu.Lock()
 					checked++
 					rows += int64(len(recs))
@@ -93,8 +94,8 @@ func TestRLSPooledInterleaving(t *testing.T) {
 					}
 					return nil
 				}
-				hitsOf := func(h []kb.Hit) []kb.Record {
-					out := make([]kb.Record, len(h))
+				hitsOf := func(h []kbstore.Hit) []kbstore.Record {
+					out := make([]kbstore.Record, len(h))
 					for i := range h {
 						out[i] = h[i].Record
 					}
@@ -103,26 +104,26 @@ func TestRLSPooledInterleaving(t *testing.T) {
 				var err error
 				switch i % 5 {
 				case 0: // same IDs and documents in both tenants
-					err = s.Upsert(ctx, []kb.Record{{ID: fmt.Sprint("id", r.IntN(20)), DocumentID: fmt.Sprint("doc", r.IntN(3)),
+					err = s.Upsert(ctx, []kbstore.Record{{ID: fmt.Sprint("id", r.IntN(20)), DocumentID: fmt.Sprint("doc", r.IntN(3)),
 						Partition: tn, Text: tn + " text", Vector: randVec(r, dim), Metadata: map[string]any{"owner": tn}}})
 				case 1:
-					var h []kb.Hit
-					if h, err = s.Search(ctx, kb.Query{Vector: randVec(r, dim), K: 50, Partition: tn}); err == nil {
+					var h []kbstore.Hit
+					if h, err = s.Search(ctx, kbstore.Query{Vector: randVec(r, dim), K: 50, Partition: tn}); err == nil {
 						err = own(hitsOf(h))
 					}
 				case 2:
 					f := kb.NotEquals("owner", tn) // only foreign rows would match
-					var h []kb.Hit
-					if h, err = s.Search(ctx, kb.Query{Vector: randVec(r, dim), K: 50, Partition: tn, Filter: &f}); err == nil && len(h) > 0 {
+					var h []kbstore.Hit
+					if h, err = s.Search(ctx, kbstore.Query{Vector: randVec(r, dim), K: 50, Partition: tn, Filter: &f}); err == nil && len(h) > 0 {
 						err = fmt.Errorf("tenant %s reached %d foreign rows through a filter", tn, len(h))
 					}
 				case 3:
-					var h []kb.Hit
-					if h, err = s.SearchText(ctx, kb.TextQuery{Text: "acme globex text", K: 50, Partition: tn}); err == nil {
+					var h []kbstore.Hit
+					if h, err = s.SearchText(ctx, kbstore.TextQuery{Text: "acme globex text", K: 50, Partition: tn}); err == nil {
 						err = own(hitsOf(h))
 					}
 				case 4:
-					var got []kb.Record
+					var got []kbstore.Record
 					ids := []string{}
 					for j := range 20 {
 						ids = append(ids, fmt.Sprint("id", j))
@@ -196,18 +197,18 @@ func TestSelectiveFilterWithIndex(t *testing.T) {
 	idx := open(t, Options{Table: table, Dimensions: dim, Search: Index, DeferIndex: true, HNSW: HNSWOptions{M: 8, EfConstruction: 32}})
 	exact := open(t, Options{Table: table, Dimensions: dim, Search: Exact, DeferIndex: true})
 	r := rand.New(rand.NewPCG(1, 1))
-	recs := make([]kb.Record, 0, 2*n)
+	recs := make([]kbstore.Record, 0, 2*n)
 	for i := range n {
 		g := "common"
 		if i%100 == 3 {
 			g = "rare"
 		}
-		recs = append(recs, kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: randVec(r, dim), Metadata: map[string]any{"group": g}})
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: randVec(r, dim), Metadata: map[string]any{"group": g}})
 		p := "big"
 		if i%100 == 5 {
 			p = "small"
 		}
-		recs = append(recs, kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Partition: p, Vector: randVec(r, dim)})
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint(i), DocumentID: "d", Partition: p, Vector: randVec(r, dim)})
 	}
 	for i := 0; i < len(recs); i += 4000 {
 		if err := idx.Upsert(ctx, recs[i:i+4000]); err != nil {
@@ -220,10 +221,10 @@ func TestSelectiveFilterWithIndex(t *testing.T) {
 	rare := kb.Equals("group", "rare")
 	for _, c := range []struct {
 		name string
-		q    kb.Query
+		q    kbstore.Query
 	}{
-		{"1% metadata filter", kb.Query{K: k, Filter: &rare}},
-		{"1% partition", kb.Query{K: k, Partition: "small"}},
+		{"1% metadata filter", kbstore.Query{K: k, Filter: &rare}},
+		{"1% partition", kbstore.Query{K: k, Partition: "small"}},
 	} {
 		var found, total int
 		for range 20 {
@@ -262,7 +263,7 @@ func TestSelectiveFilterWithIndex(t *testing.T) {
 	}
 	// The plan really is an HNSW index scan, and without iterative scans the
 	// same query comes back short: the pitfall this store avoids.
-	q := kb.Query{Vector: randVec(r, dim), K: k, Filter: &rare}
+	q := kbstore.Query{Vector: randVec(r, dim), K: k, Filter: &rare}
 	plan, err := idx.Explain(ctx, q)
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +303,7 @@ func TestSelectiveFilterWithIndex(t *testing.T) {
 
 func TestKeywordSearch(t *testing.T) {
 	s := open(t, Options{Dimensions: 2})
-	recs := []kb.Record{
+	recs := []kbstore.Record{
 		{ID: "1", DocumentID: "a", Text: "Card payments are settled daily.", Vector: []float32{1, 0}, Metadata: map[string]any{"type": "faq"}},
 		{ID: "2", DocumentID: "a", Text: "Lost cards are blocked at once; a new card is sent.", Vector: []float32{1, 0}, Metadata: map[string]any{"type": "faq"}},
 		{ID: "3", DocumentID: "b", Text: "Our privacy policy explains data retention.", Vector: []float32{1, 0}, Metadata: map[string]any{"type": "policy"}},
@@ -312,7 +313,7 @@ func TestKeywordSearch(t *testing.T) {
 	if err := s.Upsert(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	hits, err := s.SearchText(ctx, kb.TextQuery{Text: "lost card!", K: 10})
+	hits, err := s.SearchText(ctx, kbstore.TextQuery{Text: "lost card!", K: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,20 +330,20 @@ func TestKeywordSearch(t *testing.T) {
 		t.Fatalf("scores not decreasing and positive: %v, %v", hits[0].Score, hits[1].Score)
 	}
 	f := kb.Equals("type", "policy")
-	hits, _ = s.SearchText(ctx, kb.TextQuery{Text: "card privacy", K: 10, Filter: &f})
+	hits, _ = s.SearchText(ctx, kbstore.TextQuery{Text: "card privacy", K: 10, Filter: &f})
 	if len(hits) != 1 || hits[0].ID != "3" {
 		t.Fatalf("filtered SearchText = %+v, want only 3", hits)
 	}
 	for _, q := range []string{"", "  !! ", "or OR", "the and"} {
-		if hits, err := s.SearchText(ctx, kb.TextQuery{Text: q, K: 5}); err != nil || len(hits) != 0 {
+		if hits, err := s.SearchText(ctx, kbstore.TextQuery{Text: q, K: 5}); err != nil || len(hits) != 0 {
 			t.Fatalf("SearchText(%q) = %v, %v; want nothing", q, hits, err)
 		}
 	}
-	if _, err := s.SearchText(ctx, kb.TextQuery{Text: "x", K: 0}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := s.SearchText(ctx, kbstore.TextQuery{Text: "x", K: 0}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("K=0: %v", err)
 	}
 	// Query syntax characters are words, never operators or SQL.
-	if _, err := s.SearchText(ctx, kb.TextQuery{Text: `'; DROP TABLE x; -- "card" -lost <-> (a & b)`, K: 5}); err != nil {
+	if _, err := s.SearchText(ctx, kbstore.TextQuery{Text: `'; DROP TABLE x; -- "card" -lost <-> (a & b)`, K: 5}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -361,10 +362,10 @@ func TestDistances(t *testing.T) {
 	} {
 		for _, ix := range []IndexType{HNSW, IVFFlat, NoIndex} {
 			s := open(t, Options{Dimensions: 2, Distance: c.d, Index: ix, Search: Index, IVFFlat: IVFFlatOptions{Lists: 1}})
-			if err := s.Upsert(ctx, []kb.Record{{ID: "a", DocumentID: "d", Vector: a}, {ID: "b", DocumentID: "d", Vector: b}}); err != nil {
+			if err := s.Upsert(ctx, []kbstore.Record{{ID: "a", DocumentID: "d", Vector: a}, {ID: "b", DocumentID: "d", Vector: b}}); err != nil {
 				t.Fatal(err)
 			}
-			hits, err := s.Search(ctx, kb.Query{Vector: q, K: 2})
+			hits, err := s.Search(ctx, kbstore.Query{Vector: q, K: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -409,7 +410,7 @@ func TestMigrations(t *testing.T) {
 		}
 	}
 	s := open(t, o) // and again: idempotent
-	if err := s.Upsert(ctx, []kb.Record{{ID: "a", DocumentID: "d", Vector: []float32{1, 2, 3, 4}}}); err != nil {
+	if err := s.Upsert(ctx, []kbstore.Record{{ID: "a", DocumentID: "d", Vector: []float32{1, 2, 3, 4}}}); err != nil {
 		t.Fatal(err)
 	}
 	var versions []int
@@ -433,7 +434,7 @@ func TestMigrations(t *testing.T) {
 		t.Fatalf("indexes %v, want 6", idx)
 	}
 	// Other dimensions on the same table: refused.
-	var de = kb.ErrDimensionMismatch
+	var de = kbstore.ErrDimensionMismatch
 	if _, err := Open(ctx, pool, Options{Table: table, Dimensions: 5}); !errors.Is(err, de) {
 		t.Fatalf("Open with other dimensions: %v, want ErrDimensionMismatch", err)
 	}
@@ -453,9 +454,9 @@ func TestDeferredIVFFlatIndex(t *testing.T) {
 	const dim = 8
 	s := open(t, Options{Dimensions: dim, Index: IVFFlat, IVFFlat: IVFFlatOptions{Lists: 10, Probes: 2}, DeferIndex: true, Search: Index})
 	r := rand.New(rand.NewPCG(5, 5))
-	var recs []kb.Record
+	var recs []kbstore.Record
 	for i := range 1000 {
-		recs = append(recs, kb.Record{ID: fmt.Sprint(i), DocumentID: fmt.Sprint(i % 7), Vector: randVec(r, dim),
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint(i), DocumentID: fmt.Sprint(i % 7), Vector: randVec(r, dim),
 			Metadata: map[string]any{"g": float64(i % 50)}})
 	}
 	if err := s.Upsert(ctx, recs); err != nil {
@@ -471,7 +472,7 @@ func TestDeferredIVFFlatIndex(t *testing.T) {
 	}
 	// A 2%-selective filter still fills K through iterative probing.
 	f := kb.Equals("g", 7.0)
-	hits, err := s.Search(ctx, kb.Query{Vector: randVec(r, dim), K: 10, Filter: &f})
+	hits, err := s.Search(ctx, kbstore.Query{Vector: randVec(r, dim), K: 10, Filter: &f})
 	if err != nil || len(hits) != 10 {
 		t.Fatalf("filtered IVFFlat search: %d hits, %v; want 10", len(hits), err)
 	}
@@ -480,18 +481,18 @@ func TestDeferredIVFFlatIndex(t *testing.T) {
 
 func TestInvalidText(t *testing.T) {
 	s := open(t, Options{Dimensions: 2})
-	for name, rec := range map[string]kb.Record{
+	for name, rec := range map[string]kbstore.Record{
 		"NUL in text":      {ID: "a", DocumentID: "d", Text: "x\x00y", Vector: []float32{1, 0}},
 		"bad UTF-8 ID":     {ID: "a\xff", DocumentID: "d", Vector: []float32{1, 0}},
 		"NUL in metadata":  {ID: "a", DocumentID: "d", Vector: []float32{1, 0}, Metadata: map[string]any{"k": "\x00"}},
 		"NUL in list item": {ID: "a", DocumentID: "d", Vector: []float32{1, 0}, Metadata: map[string]any{"k": []string{"ok", "\x00"}}},
 	} {
-		if err := s.Upsert(ctx, []kb.Record{rec}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		if err := s.Upsert(ctx, []kbstore.Record{rec}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 			t.Errorf("%s: %v, want ErrInvalidInput", name, err)
 		}
 	}
 	f := kb.Equals("k\x00", "v")
-	if _, err := s.Search(ctx, kb.Query{Vector: []float32{1, 0}, K: 1, Filter: &f}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := s.Search(ctx, kbstore.Query{Vector: []float32{1, 0}, K: 1, Filter: &f}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Errorf("NUL in a filter key: %v, want ErrInvalidInput", err)
 	}
 }
@@ -507,12 +508,12 @@ func TestAutoPlansEachSearch(t *testing.T) {
 	const dim = 16
 	s := open(t, Options{Dimensions: dim, ExactThreshold: 100, HNSW: HNSWOptions{M: 8, EfConstruction: 32}})
 	r := rand.New(rand.NewPCG(8, 8))
-	var recs, small []kb.Record
+	var recs, small []kbstore.Record
 	for i := range 3000 {
-		recs = append(recs, kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Partition: "big", Vector: randVec(r, dim), Metadata: map[string]any{"g": float64(i % 3)}})
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint(i), DocumentID: "d", Partition: "big", Vector: randVec(r, dim), Metadata: map[string]any{"g": float64(i % 3)}})
 	}
 	for i := range 60 {
-		rec := kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Partition: "small", Vector: randVec(r, dim), Metadata: map[string]any{"g": float64(i % 3)}}
+		rec := kbstore.Record{ID: fmt.Sprint(i), DocumentID: "d", Partition: "small", Vector: randVec(r, dim), Metadata: map[string]any{"g": float64(i % 3)}}
 		recs = append(recs, rec)
 		small = append(small, rec)
 	}
@@ -521,13 +522,13 @@ func TestAutoPlansEachSearch(t *testing.T) {
 	}
 	f := kb.Equals("g", 1.0)
 	for range 12 {
-		if _, err := s.Search(ctx, kb.Query{Vector: randVec(r, dim), K: 10, Partition: "big", Filter: &f}); err != nil {
+		if _, err := s.Search(ctx, kbstore.Query{Vector: randVec(r, dim), K: 10, Partition: "big", Filter: &f}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for range 10 {
 		q := randVec(r, dim)
-		hits, err := s.Search(ctx, kb.Query{Vector: q, K: 10, Partition: "small", Filter: &f})
+		hits, err := s.Search(ctx, kbstore.Query{Vector: q, K: 10, Partition: "small", Filter: &f})
 		if err != nil {
 			t.Fatal(err)
 		}

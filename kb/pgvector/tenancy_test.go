@@ -13,7 +13,8 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/kb"
-	"github.com/bedrockkit/bedrockkit/kb/storetest"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore/kbstoretest"
 )
 
 // singleConnPool returns a pool of one connection with the config of base,
@@ -46,12 +47,12 @@ func rlsTableWithDefaultRows(t *testing.T) (Options, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var recs []kb.Record
+	var recs []kbstore.Record
 	for i := range 5 {
-		recs = append(recs, kb.Record{ID: fmt.Sprint("d", i), DocumentID: "shared", Text: "default partition secret", Vector: []float32{1, 0, 0, float32(i)}})
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint("d", i), DocumentID: "shared", Text: "default partition secret", Vector: []float32{1, 0, 0, float32(i)}})
 	}
 	for i := range 3 {
-		recs = append(recs, kb.Record{ID: fmt.Sprint("a", i), DocumentID: "doc", Partition: "acme", Text: "acme text", Vector: []float32{0, 1, 0, float32(i)}})
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint("a", i), DocumentID: "doc", Partition: "acme", Text: "acme text", Vector: []float32{0, 1, 0, float32(i)}})
 	}
 	if err := s.Upsert(ctx, recs); err != nil {
 		t.Fatal(err)
@@ -99,7 +100,7 @@ func TestRLSNoTenantAfterReuse(t *testing.T) {
 		if n := countIn(&acme); n != acmeRows {
 			t.Fatalf("round %d: tenant acme sees %d rows, want %d", round, n, acmeRows)
 		}
-		hits, err := s.Search(ctx, kb.Query{Vector: []float32{0, 1, 0, 0}, K: 10, Partition: "acme"})
+		hits, err := s.Search(ctx, kbstore.Query{Vector: []float32{0, 1, 0, 0}, K: 10, Partition: "acme"})
 		if err != nil || len(hits) != acmeRows {
 			t.Fatalf("round %d: store search as acme: %d hits, %v", round, len(hits), err)
 		}
@@ -238,7 +239,7 @@ func TestRLSPolicyMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if hits, err := s.Search(ctx, kb.Query{Vector: []float32{0, 1, 0, 0}, K: 5, Partition: "acme"}); err != nil || len(hits) != 1 {
+	if hits, err := s.Search(ctx, kbstore.Query{Vector: []float32{0, 1, 0, 0}, K: 5, Partition: "acme"}); err != nil || len(hits) != 1 {
 		t.Fatalf("acme after migration: %d hits, %v", len(hits), err)
 	}
 	var n int
@@ -290,7 +291,7 @@ func TestHostileFilterKeysWithStandardConformingStringsOff(t *testing.T) {
 	}
 	defer s.Close()
 	r := rand.New(rand.NewPCG(3, 4))
-	var recs []kb.Record
+	var recs []kbstore.Record
 	for i := range 40 {
 		md := map[string]any{}
 		for _, k := range hostileKeys {
@@ -302,7 +303,7 @@ func TestHostileFilterKeysWithStandardConformingStringsOff(t *testing.T) {
 				md[k] = hostileValues[r.IntN(len(hostileValues))]
 			}
 		}
-		recs = append(recs, kb.Record{ID: fmt.Sprint("r", i), DocumentID: "d", Text: "t", Vector: randVec(r, 4), Metadata: md})
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint("r", i), DocumentID: "d", Text: "t", Vector: randVec(r, 4), Metadata: md})
 	}
 	if err := s.Upsert(ctx, recs); err != nil {
 		t.Fatal(err)
@@ -353,7 +354,7 @@ func TestHostileFilterKeysWithStandardConformingStringsOff(t *testing.T) {
 
 // checkFilter runs f as an exact search over every record and compares the
 // IDs with those the in-memory filter selects.
-func checkFilter(t *testing.T, s *Store, recs []kb.Record, f kb.Filter) {
+func checkFilter(t *testing.T, s *Store, recs []kbstore.Record, f kb.Filter) {
 	t.Helper()
 	n, err := f.Normalize()
 	if err != nil {
@@ -361,7 +362,7 @@ func checkFilter(t *testing.T, s *Store, recs []kb.Record, f kb.Filter) {
 	}
 	var want []string
 	for _, r := range recs {
-		md, err := kb.NormalizeMetadata(r.Metadata)
+		md, err := kbstore.NormalizeMetadata(r.Metadata)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,7 +370,7 @@ func checkFilter(t *testing.T, s *Store, recs []kb.Record, f kb.Filter) {
 			want = append(want, r.ID)
 		}
 	}
-	hits, err := s.Search(ctx, kb.Query{Vector: []float32{1, 1, 1, 1}, K: len(recs) + 1, Filter: &f})
+	hits, err := s.Search(ctx, kbstore.Query{Vector: []float32{1, 1, 1, 1}, K: len(recs) + 1, Filter: &f})
 	if err != nil {
 		t.Fatalf("filter %+v: %v", f, err)
 	}
@@ -385,7 +386,7 @@ func checkFilter(t *testing.T, s *Store, recs []kb.Record, f kb.Filter) {
 }
 
 // TestRandomFiltersMatchReference: random filters of every operator and
-// nesting (package storetest's generator) over hostile keys and values, on
+// nesting (package kbstoretest's generator) over hostile keys and values, on
 // a session with standard_conforming_strings off, select exactly what the
 // in-memory filter selects.
 func TestRandomFiltersMatchReference(t *testing.T) {
@@ -395,7 +396,7 @@ func TestRandomFiltersMatchReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	// storetest draws keys a, b, c and string values x, y, xy: rename them.
+	// kbstoretest draws keys a, b, c and string values x, y, xy: rename them.
 	keys := map[string]string{"a": hostileKeys[1], "b": hostileKeys[3], "c": hostileKeys[4]}
 	strs := map[string]string{"x": `\'x`, "y": `y'\`, "xy": `\'xy'\`}
 	var rename func(any) any
@@ -421,19 +422,19 @@ func TestRandomFiltersMatchReference(t *testing.T) {
 		return out
 	}
 	r := rand.New(rand.NewPCG(5, 6))
-	var recs []kb.Record
+	var recs []kbstore.Record
 	for i := range 60 {
 		md := map[string]any{}
-		for k, v := range storetest.RandomMetadata(r) {
+		for k, v := range kbstoretest.RandomMetadata(r) {
 			md[keys[k]] = rename(v)
 		}
-		recs = append(recs, kb.Record{ID: fmt.Sprint("r", i), DocumentID: "d", Vector: randVec(r, 4), Metadata: md})
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint("r", i), DocumentID: "d", Vector: randVec(r, 4), Metadata: md})
 	}
 	if err := s.Upsert(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
 	for range 300 {
-		checkFilter(t, s, recs, renameFilter(storetest.RandomFilter(r)))
+		checkFilter(t, s, recs, renameFilter(kbstoretest.RandomFilter(r)))
 	}
 }
 
@@ -456,7 +457,7 @@ func FuzzFilterOnPostgres(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	var recs []kb.Record
+	var recs []kbstore.Record
 	f.Fuzz(func(t *testing.T, key, value string, op uint8) {
 		var flt kb.Filter
 		switch op % 8 {
@@ -482,9 +483,9 @@ func FuzzFilterOnPostgres(f *testing.F) {
 		}
 		// Records holding the key with the value, a prefix of it, a list
 		// containing it, and a record without it.
-		var batch []kb.Record
+		var batch []kbstore.Record
 		if checkText("", key) == nil && checkText("", value) == nil {
-			batch = []kb.Record{
+			batch = []kbstore.Record{
 				{ID: "exact", DocumentID: "d", Vector: []float32{1, 0}, Metadata: map[string]any{key: value}},
 				{ID: "prefix", DocumentID: "d", Vector: []float32{1, 0}, Metadata: map[string]any{key: value + "tail"}},
 				{ID: "list", DocumentID: "d", Vector: []float32{1, 0}, Metadata: map[string]any{key: []any{"z", value}}},
@@ -500,11 +501,11 @@ func FuzzFilterOnPostgres(f *testing.F) {
 			recs = batch
 		}
 		_, _, werr := WhereClause(flt, "metadata", 1)
-		hits, err := s.Search(ctx, kb.Query{Vector: []float32{1, 0}, K: 10, Filter: &flt})
+		hits, err := s.Search(ctx, kbstore.Query{Vector: []float32{1, 0}, K: 10, Filter: &flt})
 		if werr != nil || err != nil {
-			var fe *kb.FilterError
+			var fe *kbstore.FilterError
 			if werr == nil || !errors.As(err, &fe) || !errors.Is(err, bedrockkit.ErrInvalidInput) {
-				t.Fatalf("key %q value %q op %d: WhereClause %v, Search %v; want a *kb.FilterError from both", key, value, op, werr, err)
+				t.Fatalf("key %q value %q op %d: WhereClause %v, Search %v; want a *kbstore.FilterError from both", key, value, op, werr, err)
 			}
 			if checkText("", key) == nil && checkText("", value) == nil {
 				t.Fatalf("a valid key %q and value %q were refused: %v", key, value, err)
@@ -514,7 +515,7 @@ func FuzzFilterOnPostgres(f *testing.F) {
 		n, _ := flt.Normalize()
 		var want, got []string
 		for _, r := range recs {
-			md, _ := kb.NormalizeMetadata(r.Metadata)
+			md, _ := kbstore.NormalizeMetadata(r.Metadata)
 			if n.Match(md) {
 				want = append(want, r.ID)
 			}

@@ -12,7 +12,7 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/agent"
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 	"github.com/bedrockkit/bedrockkit/keyprovider"
 	"github.com/bedrockkit/bedrockkit/keyprovider/awskms"
@@ -31,10 +31,10 @@ func provider(t *testing.T, f *bedrockkittest.FakeKMS, key string, o awskms.Opti
 	return p
 }
 
-func records(from, to int) []kb.Record {
-	var out []kb.Record
+func records(from, to int) []kbstore.Record {
+	var out []kbstore.Record
 	for i := from; i < to; i++ {
-		out = append(out, kb.Record{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i), Text: "text " + strconv.Itoa(i),
+		out = append(out, kbstore.Record{ID: strconv.Itoa(i), DocumentID: "d" + strconv.Itoa(i), Text: "text " + strconv.Itoa(i),
 			Vector: []float32{float32(i%7) + 1, float32(i%5) + 1, float32(i%3) + 1}})
 	}
 	return out

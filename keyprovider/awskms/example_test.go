@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/bedrockkit/bedrockkit/bedrockkittest"
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 	"github.com/bedrockkit/bedrockkit/keyprovider/awskms"
 )
@@ -30,7 +30,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	ix.Upsert(context.Background(), []kb.Record{{ID: "1", DocumentID: "d", Text: "confidential", Vector: []float32{1, 0}}})
+	ix.Upsert(context.Background(), []kbstore.Record{{ID: "1", DocumentID: "d", Text: "confidential", Vector: []float32{1, 0}}})
 	ix.Close()
 
 	ix, err = localindex.Open(localindex.Options{Dir: dir, Encryption: &localindex.EncryptionOptions{Keys: keys}})

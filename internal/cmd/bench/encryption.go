@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 	"github.com/bedrockkit/bedrockkit/keyprovider"
 )
@@ -49,9 +49,9 @@ func runEncryption(args []string) error {
 	}
 	flat, _ := clusteredFlat(*n, *dim, 1, 7)
 	text := strings.Repeat("x", *textBytes)
-	recs := make([]kb.Record, *n)
+	recs := make([]kbstore.Record, *n)
 	for i := range recs {
-		recs[i] = kb.Record{ID: strconv.Itoa(i), DocumentID: strconv.Itoa(i / 10), Text: text,
+		recs[i] = kbstore.Record{ID: strconv.Itoa(i), DocumentID: strconv.Itoa(i / 10), Text: text,
 			Vector: flat[i**dim : (i+1)**dim], Metadata: map[string]any{"source": "doc-" + strconv.Itoa(i/10)}}
 	}
 	fmt.Printf("# encryption bench: n=%d dim=%d text=%d B batch=%d rounds=%d GOMAXPROCS=%d load %s\n",

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/pgvector"
 )
 
@@ -90,14 +91,14 @@ func runPgvector(args []string) error {
 
 	data, qs := pgClustered(*n, *dim, *queries, *seed)
 	rare := func(i int) bool { return i%100 == 42 } // the 1% tenant
-	recs := make([]kb.Record, 0, *batch)
+	recs := make([]kbstore.Record, 0, *batch)
 	start := time.Now()
 	for i := 0; i < *n; i++ {
 		tenant := "common"
 		if rare(i) {
 			tenant = "rare"
 		}
-		recs = append(recs, kb.Record{ID: strconv.Itoa(i), DocumentID: strconv.Itoa(i / 10), Text: "chunk " + strconv.Itoa(i),
+		recs = append(recs, kbstore.Record{ID: strconv.Itoa(i), DocumentID: strconv.Itoa(i / 10), Text: "chunk " + strconv.Itoa(i),
 			Vector: data[i], Metadata: map[string]any{"tenant": tenant}})
 		if len(recs) == *batch || i == *n-1 {
 			if err := idx.Upsert(ctx, recs); err != nil {
@@ -142,7 +143,7 @@ func runPgvector(args []string) error {
 		var rec, tie float64
 		for qi, q := range qs {
 			t0 := time.Now()
-			hits, err := r.s.Search(ctx, kb.Query{Vector: q, K: 10, Filter: r.f})
+			hits, err := r.s.Search(ctx, kbstore.Query{Vector: q, K: 10, Filter: r.f})
 			if err != nil {
 				return err
 			}
@@ -170,7 +171,7 @@ func runPgvector(args []string) error {
 		sort.Float64s(lat)
 		r.p50, r.p95 = lat[len(lat)/2], lat[len(lat)*95/100]
 		r.recall, r.tieRec = rec/float64(len(qs)), tie/float64(len(qs))
-		plan, err := r.s.Explain(ctx, kb.Query{Vector: qs[0], K: 10, Filter: r.f})
+		plan, err := r.s.Explain(ctx, kbstore.Query{Vector: qs[0], K: 10, Filter: r.f})
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/internal/simd"
 	"github.com/bedrockkit/bedrockkit/kb"
 	kbchromem "github.com/bedrockkit/bedrockkit/kb/chromem"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/localindex"
 )
 
@@ -487,20 +488,20 @@ func (c *vcase) refs() []*eng {
 
 // records returns the records of data rows lo..hi-1 (vectors alias the
 // data; the stores copy them).
-func (c *vcase) records(lo, hi int, recs []kb.Record) []kb.Record {
+func (c *vcase) records(lo, hi int, recs []kbstore.Record) []kbstore.Record {
 	recs = recs[:0]
 	for i := lo; i < hi; i++ {
-		recs = append(recs, kb.Record{ID: strconv.Itoa(i), DocumentID: strconv.Itoa(i / 10), Vector: c.flat[i*c.dim : (i+1)*c.dim : (i+1)*c.dim],
+		recs = append(recs, kbstore.Record{ID: strconv.Itoa(i), DocumentID: strconv.Itoa(i / 10), Vector: c.flat[i*c.dim : (i+1)*c.dim : (i+1)*c.dim],
 			Metadata: map[string]any{"group": float64(i % 100)}})
 	}
 	return recs
 }
 
 // load writes the data in batches and returns the rate.
-func (c *vcase) load(s kb.Store) (float64, error) {
+func (c *vcase) load(s kbstore.Store) (float64, error) {
 	ctx := context.Background()
 	start := time.Now()
-	recs := make([]kb.Record, 0, c.batch)
+	recs := make([]kbstore.Record, 0, c.batch)
 	lastReport := start
 	for lo := 0; lo < c.n; lo += c.batch {
 		recs = c.records(lo, min(lo+c.batch, c.n), recs)
@@ -516,11 +517,11 @@ func (c *vcase) load(s kb.Store) (float64, error) {
 	return float64(c.n) / time.Since(start).Seconds(), nil
 }
 
-// storeEng is an engine over a kb.Store.
-func storeEng(name string, s kb.Store, f *kb.Filter, truth [][]int) *eng {
+// storeEng is an engine over a kbstore.Store.
+func storeEng(name string, s kbstore.Store, f *kb.Filter, truth [][]int) *eng {
 	ctx := context.Background()
 	return &eng{name: name, truth: truth, search: func(q []float32) ([]string, error) {
-		hits, err := s.Search(ctx, kb.Query{Vector: q, K: 10, Filter: f})
+		hits, err := s.Search(ctx, kbstore.Query{Vector: q, K: 10, Filter: f})
 		return hitIDs(hits), err
 	}}
 }
@@ -745,7 +746,7 @@ func (c *vcase) chromem() error {
 	}
 	freeMemory()
 	rss = float64(residentBytes()-base) / float64(c.n)
-	return c.measureOne(storeEng("kb/chromem", backend, nil, c.truth), vrow{engine: "kb/chromem", rate: brate, rssPerVec: rss, note: "our kb.Store over chromem-go"})
+	return c.measureOne(storeEng("kb/chromem", backend, nil, c.truth), vrow{engine: "kb/chromem", rate: brate, rssPerVec: rss, note: "our kbstore.Store over chromem-go"})
 }
 
 // measureOne times e with the int8 floor and prints its row (r gives the
@@ -911,7 +912,7 @@ func recallInts(got, want []int) float64 {
 	return float64(n) / float64(len(want))
 }
 
-func hitIDs(hits []kb.Hit) []string {
+func hitIDs(hits []kbstore.Hit) []string {
 	out := make([]string, len(hits))
 	for i, h := range hits {
 		out[i] = h.ID

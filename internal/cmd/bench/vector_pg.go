@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 	"github.com/bedrockkit/bedrockkit/kb/pgvector"
 )
 
@@ -100,7 +100,7 @@ func (c *vcase) pgvector() error {
 			st.close()
 			return err
 		}
-		plan, err := es.Explain(ctx, kb.Query{Vector: c.qs[0], K: 10})
+		plan, err := es.Explain(ctx, kbstore.Query{Vector: c.qs[0], K: 10})
 		if err != nil {
 			st.close()
 			return err

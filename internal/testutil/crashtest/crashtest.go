@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // FullEnv names the environment variable that, set to "1", makes [Kill] run
@@ -164,9 +164,9 @@ func Kill(t *testing.T, cfg Config, check func(State)) (kills, acked int) {
 	return kills, acked
 }
 
-// Searcher is the part of a kb.Store that [State.CheckSearch] uses.
+// Searcher is the part of a kbstore.Store that [State.CheckSearch] uses.
 type Searcher interface {
-	Search(ctx context.Context, q kb.Query) ([]kb.Hit, error)
+	Search(ctx context.Context, q kbstore.Query) ([]kbstore.Hit, error)
 }
 
 // CheckSearch checks a reopened store that holds n records, whose IDs are
@@ -175,7 +175,7 @@ type Searcher interface {
 // log), and none at or above st.Limit, which no child was asked to write.
 func (st State) CheckSearch(t testing.TB, s Searcher, q []float32, n int) {
 	t.Helper()
-	hits, err := s.Search(context.Background(), kb.Query{Vector: q, K: n + 10})
+	hits, err := s.Search(context.Background(), kbstore.Query{Vector: q, K: n + 10})
 	if err != nil {
 		t.Fatal(err)
 	}

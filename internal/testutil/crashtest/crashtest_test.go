@@ -15,7 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bedrockkit/bedrockkit/internal/testutil/crashtest"
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 const envPrefix = "BEDROCKKIT_CRASHTEST_SELF"
@@ -132,15 +132,15 @@ func (f *fakeTB) Fatalf(format string, args ...any) {
 	runtime.Goexit()
 }
 
-type hitsSearcher []kb.Hit
+type hitsSearcher []kbstore.Hit
 
-func (h hitsSearcher) Search(context.Context, kb.Query) ([]kb.Hit, error) { return h, nil }
+func (h hitsSearcher) Search(context.Context, kbstore.Query) ([]kbstore.Hit, error) { return h, nil }
 
 func TestCheckSearch(t *testing.T) {
 	hits := func(ids ...string) hitsSearcher {
 		var hs hitsSearcher
 		for _, id := range ids {
-			hs = append(hs, kb.Hit{Record: kb.Record{ID: id}})
+			hs = append(hs, kbstore.Hit{Record: kbstore.Record{ID: id}})
 		}
 		return hs
 	}

@@ -1,10 +1,9 @@
-package kb
+package kbstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/bedrockkit/bedrockkit"
 )
@@ -92,9 +91,11 @@ type DocumentInfo struct {
 	Records int
 }
 
-// Store holds chunk records and searches them by vector. Implementations are
-// safe for concurrent use, return copies (never aliases of their own data),
-// and run the storetest conformance suite.
+// Store holds chunk records and searches them by vector: the interface a
+// vector-store backend implements for a knowledge base (kb.Config.Store).
+// Implementations are safe for concurrent use, return copies (never
+// aliases of their own data), and pass the conformance suite of
+// kb/kbstore/kbstoretest.
 type Store interface {
 	// Upsert inserts the records, replacing any with the same (Partition, ID).
 	// The batch is atomic: after a crash either all of it is present or none.
@@ -140,7 +141,7 @@ type StoreSize struct {
 
 // StoreSizer is implemented by stores that can say how big they are, for
 // pricing a knowledge base's storage (pricing's Catalog.KnowledgeBaseMonthly
-// takes the same figures). KnowledgeBase.StoreSize asks it.
+// takes the same figures). kb.KnowledgeBase.StoreSize asks it.
 type StoreSizer interface {
 	Size(ctx context.Context) (StoreSize, error)
 }
@@ -148,20 +149,23 @@ type StoreSizer interface {
 // Errors returned by stores. Each wraps bedrockkit.ErrInvalidInput where the
 // caller's input is at fault, so both errors.Is checks work.
 var (
-	// ErrPartitionRequired: the store is multi-tenant and the call named no
-	// partition. Set Record.Partition / Query.Partition to the tenant.
-	ErrPartitionRequired = fmt.Errorf("kb: this store requires a partition (tenant) key; set the Partition of the record or query: %w", bedrockkit.ErrInvalidInput)
+	// ErrPartitionRequired: the store (or the knowledge base, with
+	// kb.Config.RequirePartition) is multi-tenant and the call named no
+	// partition. Set the partition (kb.RetrieveOptions.Partition,
+	// kb.SyncOptions.Partition, Record.Partition, Query.Partition).
+	ErrPartitionRequired = fmt.Errorf("kbstore: this store requires a partition (tenant) key; set the Partition of the record or query: %w", bedrockkit.ErrInvalidInput)
 	// ErrDimensionMismatch: a vector's length differs from the store's
 	// dimensions. Use the same embedding model for writing and querying.
 	// It matches bedrockkit.ErrDimensionMismatch (the embedders' error for
 	// the same fault), so one errors.Is check covers embedders and stores,
 	// and bedrockkit.ErrInvalidInput.
 	ErrDimensionMismatch error = &multiSentinel{
-		msg:  "kb: vector dimension mismatch",
+		msg:  "kbstore: vector dimension mismatch",
 		errs: []error{bedrockkit.ErrDimensionMismatch, bedrockkit.ErrInvalidInput},
 	}
-	// ErrClosed: the store was closed.
-	ErrClosed = errors.New("kb: store is closed")
+	// ErrClosed: the store was closed. Store methods called after Close
+	// return it.
+	ErrClosed = errors.New("kbstore: store is closed")
 )
 
 // multiSentinel is a sentinel error that also matches the broader sentinels
@@ -184,218 +188,17 @@ type DimensionError struct {
 
 // Error says both sizes and what to do.
 func (e *DimensionError) Error() string {
-	return fmt.Sprintf("kb: vector has %d dimensions but the store holds %d; embed with the store's model (or re-embed everything into a new store)", e.Got, e.Want)
+	return fmt.Sprintf("kbstore: the vector has %d dimensions but the store holds %d-dimension vectors; embed with the model the store was built with (or re-embed everything into a new store)", e.Got, e.Want)
 }
 
 // Unwrap returns ErrDimensionMismatch.
 func (e *DimensionError) Unwrap() error { return ErrDimensionMismatch }
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("kb: "+format+": %w", append(args, bedrockkit.ErrInvalidInput)...)
-}
-
-// ValidateRecord checks a record's fields for a store of dim dimensions
-// (dim <= 0 skips the length check) and returns a copy with its metadata
-// normalised (numbers as float64, lists as []any) and its vector copied.
-// requirePartition refuses an empty Partition with ErrPartitionRequired.
-// Backends use it so that they all accept and refuse the same records.
-func ValidateRecord(r Record, dim int, requirePartition bool) (Record, error) {
-	if r.ID == "" {
-		return Record{}, invalid("record has an empty ID; give every chunk an ID unique in its partition")
-	}
-	if r.DocumentID == "" {
-		return Record{}, invalid("record %q has an empty DocumentID", r.ID)
-	}
-	if requirePartition && r.Partition == "" {
-		return Record{}, fmt.Errorf("record %q: %w", r.ID, ErrPartitionRequired)
-	}
-	if r.Vector != nil {
-		if len(r.Vector) == 0 {
-			return Record{}, invalid("record %q has an empty vector; use nil for a vector-less record", r.ID)
-		}
-		if dim > 0 && len(r.Vector) != dim {
-			return Record{}, fmt.Errorf("record %q: %w", r.ID, &DimensionError{Want: dim, Got: len(r.Vector)})
-		}
-		if err := checkVector(r.Vector); err != nil {
-			return Record{}, fmt.Errorf("record %q: %w", r.ID, err)
-		}
-		r.Vector = append([]float32(nil), r.Vector...)
-	}
-	md, err := NormalizeMetadata(r.Metadata)
-	if err != nil {
-		return Record{}, fmt.Errorf("record %q: %w", r.ID, err)
-	}
-	r.Metadata = md
-	return r, nil
-}
-
-// ValidateQuery checks a query for a store of dim dimensions (dim <= 0
-// skips the length check), including its filter.
-func ValidateQuery(q Query, dim int, requirePartition bool) error {
-	if requirePartition && q.Partition == "" {
-		return ErrPartitionRequired
-	}
-	if q.K < 1 {
-		return invalid("K is %d; ask for at least 1 result", q.K)
-	}
-	if len(q.Vector) == 0 {
-		return invalid("query has no vector")
-	}
-	if dim > 0 && len(q.Vector) != dim {
-		return &DimensionError{Want: dim, Got: len(q.Vector)}
-	}
-	if err := checkVector(q.Vector); err != nil {
-		return err
-	}
-	if q.Filter != nil {
-		if err := q.Filter.Validate(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func checkVector(v []float32) error {
-	var sum float64
-	for i, x := range v {
-		f := float64(x)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return invalid("vector element %d is %v; vectors must be finite", i, x)
-		}
-		sum += f * f
-	}
-	if sum == 0 {
-		return invalid("vector has zero norm; cosine similarity is undefined for it")
-	}
-	return nil
-}
-
-// NormalizeMetadata returns a deep copy of md with numbers as float64 and
-// lists as []any, or an error naming the first unsupported value. Nil or
-// empty metadata gives nil.
-func NormalizeMetadata(md map[string]any) (map[string]any, error) {
-	if len(md) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]any, len(md))
-	for k, v := range md {
-		if k == "" {
-			return nil, invalid("metadata has an empty key")
-		}
-		nv, err := normalizeValue(v, true)
-		if err != nil {
-			return nil, invalid("metadata %q: %v", k, err)
-		}
-		out[k] = nv
-	}
-	return out, nil
-}
-
-// CloneMetadata returns a deep copy of normalised metadata.
-func CloneMetadata(md map[string]any) map[string]any {
-	if md == nil {
-		return nil
-	}
-	out := make(map[string]any, len(md))
-	for k, v := range md {
-		if l, ok := v.([]any); ok {
-			v = append([]any(nil), l...)
-		}
-		out[k] = v
-	}
-	return out
-}
-
-// CloneRecord returns a deep copy of r (vector and metadata included).
-func CloneRecord(r Record) Record {
-	if r.Vector != nil {
-		r.Vector = append([]float32(nil), r.Vector...)
-	}
-	r.Metadata = CloneMetadata(r.Metadata)
-	return r
-}
-
-// normalizeValue converts a Go value to the canonical metadata form:
-// string, bool, float64 or (when allowList) []any of those.
-func normalizeValue(v any, allowList bool) (any, error) {
-	switch x := v.(type) {
-	case string, bool:
-		return x, nil
-	case float64:
-		return finite(x)
-	case float32:
-		return finite(float64(x))
-	case int:
-		return float64(x), nil
-	case int8:
-		return float64(x), nil
-	case int16:
-		return float64(x), nil
-	case int32:
-		return float64(x), nil
-	case int64:
-		return float64(x), nil
-	case uint:
-		return float64(x), nil
-	case uint8:
-		return float64(x), nil
-	case uint16:
-		return float64(x), nil
-	case uint32:
-		return float64(x), nil
-	case uint64:
-		return float64(x), nil
-	case interface{ Float64() (float64, error) }: // json.Number
-		f, err := x.Float64()
-		if err != nil {
-			return nil, err
-		}
-		return finite(f)
-	}
-	if !allowList {
-		return nil, fmt.Errorf("unsupported value %v (%T); use a string, bool or number", v, v)
-	}
-	var list []any
-	switch x := v.(type) {
-	case []any:
-		list = x
-	case []string:
-		list = make([]any, len(x))
-		for i, s := range x {
-			list[i] = s
-		}
-	case []float64:
-		list = make([]any, len(x))
-		for i, s := range x {
-			list[i] = s
-		}
-	case []int:
-		list = make([]any, len(x))
-		for i, s := range x {
-			list[i] = s
-		}
-	case []bool:
-		list = make([]any, len(x))
-		for i, s := range x {
-			list[i] = s
-		}
-	default:
-		return nil, fmt.Errorf("unsupported value %v (%T); use a string, bool, number or a list of those", v, v)
-	}
-	out := make([]any, len(list))
-	for i, e := range list {
-		ne, err := normalizeValue(e, false)
-		if err != nil {
-			return nil, fmt.Errorf("list element %d: %w", i, err)
-		}
-		out[i] = ne
-	}
-	return out, nil
-}
-
-func finite(f float64) (any, error) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, fmt.Errorf("number %v is not finite", f)
-	}
-	return f, nil
-}
+// ConfigRecordID is the ID of the record, and of its document, in which a
+// knowledge base keeps its configuration for a partition (the embedding
+// model the partition was built with). A store holds it like any other
+// record and Get returns it; a store may leave its document out of
+// Documents and out of the counts it shows its own users, since the
+// knowledge base reads it with Get and never lists it. Documents must not
+// use this ID.
+const ConfigRecordID = "bedrockkit:kb-config"

@@ -1,12 +1,12 @@
-package storetest_test
+package kbstoretest_test
 
 import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/bedrockkit/bedrockkit/kb"
-	"github.com/bedrockkit/bedrockkit/kb/storetest"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore/kbstoretest"
 )
 
 // A filter property test: the records a random filter selects, by the
@@ -16,16 +16,16 @@ func ExampleRandomFilter() {
 	r := rand.New(rand.NewPCG(1, 2))
 	var mds []map[string]any
 	for range 20 {
-		mds = append(mds, storetest.RandomMetadata(r))
+		mds = append(mds, kbstoretest.RandomMetadata(r))
 	}
-	f := storetest.RandomFilter(r)
+	f := kbstoretest.RandomFilter(r)
 	n, err := f.Normalize()
 	if err != nil {
 		panic(err)
 	}
 	var want []int
 	for i, md := range mds {
-		m, _ := kb.NormalizeMetadata(md)
+		m, _ := kbstore.NormalizeMetadata(md)
 		if n.Match(m) {
 			want = append(want, i)
 		}

@@ -1,4 +1,4 @@
-package kb
+package kbstore
 
 import (
 	"errors"
@@ -88,7 +88,7 @@ func TestCloneRecord(t *testing.T) {
 
 // A store's dimension error and an embedder's are the same fault: one
 // errors.Is(err, bedrockkit.ErrDimensionMismatch) check catches both, and the
-// store's still matches kb.ErrDimensionMismatch and ErrInvalidInput.
+// store's still matches ErrDimensionMismatch and ErrInvalidInput.
 func TestDimensionMismatchMatchesRootSentinel(t *testing.T) {
 	_, recErr := ValidateRecord(Record{ID: "a", DocumentID: "d", Vector: []float32{1, 2, 3}}, 2, false)
 	qErr := ValidateQuery(Query{Vector: []float32{1}, K: 1}, 2, false)
@@ -105,7 +105,7 @@ func TestDimensionMismatchMatchesRootSentinel(t *testing.T) {
 			}
 		}
 	}
-	if got := ErrDimensionMismatch.Error(); got != "kb: vector dimension mismatch" {
+	if got := ErrDimensionMismatch.Error(); got != "kbstore: vector dimension mismatch" {
 		t.Errorf("message = %q", got)
 	}
 	// The root sentinel is the broader one: an embedder's error is not a

@@ -1,9 +1,9 @@
-package storetest
+package kbstoretest
 
 import (
 	"math/rand/v2"
 
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // The vocabulary of RandomMetadata and RandomFilter: few keys and values,
@@ -34,43 +34,43 @@ func RandomMetadata(r *rand.Rand) map[string]any {
 	return m
 }
 
-// RandomFilter returns a random kb.Filter over the keys and values of
+// RandomFilter returns a random kbstore.Filter over the keys and values of
 // RandomMetadata, using every operator Bedrock has, with andAll and orAll
 // nested up to two levels. Compare a store's answer with what the filter's
 // Normalize(...).Match selects to test the store's filtering. The same r
 // state gives the same filter.
-func RandomFilter(r *rand.Rand) kb.Filter { return randomFilter(r, 0) }
+func RandomFilter(r *rand.Rand) kbstore.Filter { return randomFilter(r, 0) }
 
-func randomFilter(r *rand.Rand, depth int) kb.Filter {
+func randomFilter(r *rand.Rand, depth int) kbstore.Filter {
 	k := randomKeys[r.IntN(len(randomKeys))]
 	switch n := r.IntN(13); {
 	case n < 2 && depth < 2:
-		kids := []kb.Filter{randomFilter(r, depth+1), randomFilter(r, depth+1)}
+		kids := []kbstore.Filter{randomFilter(r, depth+1), randomFilter(r, depth+1)}
 		if n == 0 {
-			return kb.AndAll(kids...)
+			return andAll(kids...)
 		}
-		return kb.OrAll(kids...)
+		return orAll(kids...)
 	case n == 2:
-		return kb.Equals(k, randomValue(r))
+		return equals(k, randomValue(r))
 	case n == 3:
-		return kb.NotEquals(k, randomValue(r))
+		return notEquals(k, randomValue(r))
 	case n == 4:
-		return kb.GreaterThan(k, float64(r.IntN(3)))
+		return greaterThan(k, float64(r.IntN(3)))
 	case n == 5:
-		return kb.LessThanOrEquals(k, float64(r.IntN(3)))
+		return lessThanOrEquals(k, float64(r.IntN(3)))
 	case n == 6:
-		return kb.In(k, randomValue(r), randomValue(r))
+		return oneOf(k, randomValue(r), randomValue(r))
 	case n == 7:
-		return kb.NotIn(k, randomValue(r), randomValue(r))
+		return noneOf(k, randomValue(r), randomValue(r))
 	case n == 8:
-		return kb.StartsWith(k, "x")
+		return startsWith(k, "x")
 	case n == 9:
-		return kb.ListContains(k, randomValue(r))
+		return listContains(k, randomValue(r))
 	case n == 10:
-		return kb.StringContains(k, "y")
+		return stringContains(k, "y")
 	case n == 11:
-		return kb.GreaterThanOrEquals(k, 1.5)
+		return greaterThanOrEquals(k, 1.5)
 	default:
-		return kb.LessThan(k, 2)
+		return lessThan(k, 2)
 	}
 }

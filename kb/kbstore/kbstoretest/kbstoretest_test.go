@@ -1,4 +1,4 @@
-package storetest_test
+package kbstoretest_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/bedrockkit/bedrockkit/kb"
-	"github.com/bedrockkit/bedrockkit/kb/storetest"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore/kbstoretest"
 )
 
 // refStore is the simplest correct Store: a map under a mutex and a full
@@ -18,31 +18,31 @@ type refStore struct {
 	dim    int
 	part   bool
 	closed bool
-	recs   map[[2]string]kb.Record
+	recs   map[[2]string]kbstore.Record
 }
 
 func (s *refStore) check(ctx context.Context, partition string, checkPart bool) error {
 	if s.closed {
-		return kb.ErrClosed
+		return kbstore.ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if checkPart && s.part && partition == "" {
-		return kb.ErrPartitionRequired
+		return kbstore.ErrPartitionRequired
 	}
 	return nil
 }
 
-func (s *refStore) Upsert(ctx context.Context, recs []kb.Record) error {
+func (s *refStore) Upsert(ctx context.Context, recs []kbstore.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(ctx, "", false); err != nil {
 		return err
 	}
-	valid := make([]kb.Record, len(recs))
+	valid := make([]kbstore.Record, len(recs))
 	for i, r := range recs {
-		v, err := kb.ValidateRecord(r, s.dim, s.part)
+		v, err := kbstore.ValidateRecord(r, s.dim, s.part)
 		if err != nil {
 			return err
 		}
@@ -73,21 +73,21 @@ func (s *refStore) DeleteDocuments(ctx context.Context, partition string, docs [
 	return n, nil
 }
 
-func (s *refStore) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
+func (s *refStore) Search(ctx context.Context, q kbstore.Query) ([]kbstore.Hit, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(ctx, q.Partition, true); err != nil {
 		return nil, err
 	}
-	if err := kb.ValidateQuery(q, s.dim, s.part); err != nil {
+	if err := kbstore.ValidateQuery(q, s.dim, s.part); err != nil {
 		return nil, err
 	}
-	var f *kb.Filter
+	var f *kbstore.Filter
 	if q.Filter != nil {
 		n, _ := q.Filter.Normalize()
 		f = &n
 	}
-	var hits []kb.Hit
+	var hits []kbstore.Hit
 	for _, r := range s.recs {
 		if r.Partition != q.Partition || r.Vector == nil || (f != nil && !f.Match(r.Metadata)) {
 			continue
@@ -98,7 +98,7 @@ func (s *refStore) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 			na += float64(r.Vector[i]) * float64(r.Vector[i])
 			nb += float64(q.Vector[i]) * float64(q.Vector[i])
 		}
-		h := kb.Hit{Record: kb.CloneRecord(r), Score: dot / math.Sqrt(na*nb)}
+		h := kbstore.Hit{Record: kbstore.CloneRecord(r), Score: dot / math.Sqrt(na*nb)}
 		if !q.WithVectors {
 			h.Vector = nil
 		}
@@ -111,42 +111,42 @@ func (s *refStore) Search(ctx context.Context, q kb.Query) ([]kb.Hit, error) {
 	return hits, nil
 }
 
-func (s *refStore) Get(ctx context.Context, partition string, ids []string) ([]kb.Record, error) {
+func (s *refStore) Get(ctx context.Context, partition string, ids []string) ([]kbstore.Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(ctx, partition, true); err != nil {
 		return nil, err
 	}
-	var out []kb.Record
+	var out []kbstore.Record
 	for _, id := range ids {
 		if r, ok := s.recs[[2]string{partition, id}]; ok {
-			out = append(out, kb.CloneRecord(r))
+			out = append(out, kbstore.CloneRecord(r))
 		}
 	}
 	return out, nil
 }
 
-func (s *refStore) Documents(ctx context.Context, partition string) ([]kb.DocumentInfo, error) {
+func (s *refStore) Documents(ctx context.Context, partition string) ([]kbstore.DocumentInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(ctx, partition, true); err != nil {
 		return nil, err
 	}
-	docs := map[string]*kb.DocumentInfo{}
+	docs := map[string]*kbstore.DocumentInfo{}
 	for _, r := range s.recs {
 		if r.Partition != partition {
 			continue
 		}
 		d := docs[r.DocumentID]
 		if d == nil {
-			d = &kb.DocumentInfo{ID: r.DocumentID, Fingerprint: r.Fingerprint}
+			d = &kbstore.DocumentInfo{ID: r.DocumentID, Fingerprint: r.Fingerprint}
 			docs[r.DocumentID] = d
 		} else if d.Fingerprint != r.Fingerprint {
 			d.Fingerprint = ""
 		}
 		d.Records++
 	}
-	out := make([]kb.DocumentInfo, 0, len(docs))
+	out := make([]kbstore.DocumentInfo, 0, len(docs))
 	for _, d := range docs {
 		out = append(out, *d)
 	}
@@ -162,8 +162,8 @@ func (s *refStore) Close() error {
 }
 
 func TestReferenceStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, cfg storetest.Config) kb.Store {
-		s := &refStore{dim: cfg.Dimensions, part: cfg.RequirePartition, recs: map[[2]string]kb.Record{}}
+	kbstoretest.Run(t, func(t *testing.T, cfg kbstoretest.Config) kbstore.Store {
+		s := &refStore{dim: cfg.Dimensions, part: cfg.RequirePartition, recs: map[[2]string]kbstore.Record{}}
 		t.Cleanup(func() { s.Close() })
 		return s
 	})

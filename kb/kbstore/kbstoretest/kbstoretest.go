@@ -1,4 +1,4 @@
-package storetest
+package kbstoretest
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit"
-	"github.com/bedrockkit/bedrockkit/kb"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // Config describes the store a test needs.
@@ -27,7 +27,7 @@ type Config struct {
 
 // Opener returns a fresh, empty store for cfg and arranges (t.Cleanup) for
 // it to be closed. It calls t.Fatal if it cannot.
-type Opener func(t *testing.T, cfg Config) kb.Store
+type Opener func(t *testing.T, cfg Config) kbstore.Store
 
 // Run runs the whole suite as subtests of t.
 func Run(t *testing.T, open Opener) {
@@ -83,14 +83,14 @@ func cosine(a, b []float32) float64 {
 	return dot / math.Sqrt(na*nb)
 }
 
-func mustUpsert(t *testing.T, s kb.Store, recs ...kb.Record) {
+func mustUpsert(t *testing.T, s kbstore.Store, recs ...kbstore.Record) {
 	t.Helper()
 	if err := s.Upsert(ctx, recs); err != nil {
 		t.Fatalf("Upsert: %v", err)
 	}
 }
 
-func mustSearch(t *testing.T, s kb.Store, q kb.Query) []kb.Hit {
+func mustSearch(t *testing.T, s kbstore.Store, q kbstore.Query) []kbstore.Hit {
 	t.Helper()
 	hits, err := s.Search(ctx, q)
 	if err != nil {
@@ -104,7 +104,7 @@ func mustSearch(t *testing.T, s kb.Store, q kb.Query) []kb.Hit {
 	return hits
 }
 
-func hitIDs(hits []kb.Hit) []string {
+func hitIDs(hits []kbstore.Hit) []string {
 	ids := make([]string, len(hits))
 	for i, h := range hits {
 		ids[i] = h.ID
@@ -112,7 +112,7 @@ func hitIDs(hits []kb.Hit) []string {
 	return ids
 }
 
-func sortedIDs(hits []kb.Hit) []string {
+func sortedIDs(hits []kbstore.Hit) []string {
 	ids := hitIDs(hits)
 	sort.Strings(ids)
 	return ids
@@ -120,7 +120,7 @@ func sortedIDs(hits []kb.Hit) []string {
 
 // bruteForce returns the IDs of the k records closest to q among those
 // keep accepts, best first.
-func bruteForce(recs []kb.Record, q []float32, k int, keep func(kb.Record) bool) []string {
+func bruteForce(recs []kbstore.Record, q []float32, k int, keep func(kbstore.Record) bool) []string {
 	type sc struct {
 		id string
 		s  float64
@@ -145,12 +145,12 @@ func bruteForce(recs []kb.Record, q []float32, k int, keep func(kb.Record) bool)
 
 func testEmptyStore(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 4})
-	hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0, 0, 0}, K: 5})
+	hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0, 0, 0}, K: 5})
 	if len(hits) != 0 {
 		t.Fatalf("empty store returned %d hits", len(hits))
 	}
-	f := kb.Equals("a", "b")
-	if hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0, 0, 0}, K: 5, Filter: &f}); len(hits) != 0 {
+	f := equals("a", "b")
+	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0, 0, 0}, K: 5, Filter: &f}); len(hits) != 0 {
 		t.Fatalf("empty store returned %d filtered hits", len(hits))
 	}
 	docs, err := s.Documents(ctx, "")
@@ -168,21 +168,21 @@ func testEmptyStore(t *testing.T, open Opener) {
 
 func testUpsertGetReplace(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 3})
-	a := kb.Record{ID: "a", DocumentID: "d1", ParentID: "p", Fingerprint: "f1", Text: "alpha",
+	a := kbstore.Record{ID: "a", DocumentID: "d1", ParentID: "p", Fingerprint: "f1", Text: "alpha",
 		Vector: []float32{1, 0, 0}, Metadata: map[string]any{"n": 1, "tags": []string{"x", "y"}, "ok": true}}
-	b := kb.Record{ID: "b", DocumentID: "d1", Fingerprint: "f1", Text: "beta", Vector: []float32{0, 1, 0}}
-	c := kb.Record{ID: "c", DocumentID: "d2", Fingerprint: "f2", Text: "gamma", Vector: []float32{0, 0, 1}}
+	b := kbstore.Record{ID: "b", DocumentID: "d1", Fingerprint: "f1", Text: "beta", Vector: []float32{0, 1, 0}}
+	c := kbstore.Record{ID: "c", DocumentID: "d2", Fingerprint: "f2", Text: "gamma", Vector: []float32{0, 0, 1}}
 	mustUpsert(t, s, a, b, c)
 	got, err := s.Get(ctx, "", []string{"c", "missing", "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantA, _ := kb.ValidateRecord(a, 3, false)
-	wantC, _ := kb.ValidateRecord(c, 3, false)
+	wantA, _ := kbstore.ValidateRecord(a, 3, false)
+	wantC, _ := kbstore.ValidateRecord(c, 3, false)
 	if len(got) != 2 || !reflect.DeepEqual(got[0], wantC) || !reflect.DeepEqual(got[1], wantA) {
 		t.Fatalf("Get = %#v\nwant [%#v %#v]", got, wantC, wantA)
 	}
-	hits := mustSearch(t, s, kb.Query{Vector: []float32{0.9, 0.1, 0}, K: 1})
+	hits := mustSearch(t, s, kbstore.Query{Vector: []float32{0.9, 0.1, 0}, K: 1})
 	if len(hits) != 1 || hits[0].ID != "a" || hits[0].Text != "alpha" || hits[0].DocumentID != "d1" ||
 		hits[0].ParentID != "p" || hits[0].Fingerprint != "f1" || !reflect.DeepEqual(hits[0].Metadata, wantA.Metadata) {
 		t.Fatalf("Search = %#v", hits)
@@ -191,13 +191,13 @@ func testUpsertGetReplace(t *testing.T, open Opener) {
 		t.Fatalf("score %v, want cosine %v", hits[0].Score, want)
 	}
 	// Replace a: new vector, text, document and metadata.
-	a2 := kb.Record{ID: "a", DocumentID: "d2", Fingerprint: "f2", Text: "alpha2", Vector: []float32{0, 0, -1}, Metadata: map[string]any{"n": 2}}
+	a2 := kbstore.Record{ID: "a", DocumentID: "d2", Fingerprint: "f2", Text: "alpha2", Vector: []float32{0, 0, -1}, Metadata: map[string]any{"n": 2}}
 	mustUpsert(t, s, a2)
 	got, _ = s.Get(ctx, "", []string{"a"})
 	if len(got) != 1 || got[0].Text != "alpha2" || got[0].DocumentID != "d2" || got[0].ParentID != "" || got[0].Metadata["n"] != 2.0 || len(got[0].Metadata) != 1 {
 		t.Fatalf("after replace Get = %#v", got)
 	}
-	hits = mustSearch(t, s, kb.Query{Vector: []float32{0, 0, -1}, K: 10})
+	hits = mustSearch(t, s, kbstore.Query{Vector: []float32{0, 0, -1}, K: 10})
 	if !reflect.DeepEqual(hitIDs(hits), []string{"a", "b", "c"}) {
 		t.Fatalf("after replace Search = %v, want [a b c] (a first)", hitIDs(hits))
 	}
@@ -206,7 +206,7 @@ func testUpsertGetReplace(t *testing.T, open Opener) {
 	}
 	// Documents follow the replacement: d1 has only b now.
 	docs, _ := s.Documents(ctx, "")
-	want := []kb.DocumentInfo{{ID: "d1", Fingerprint: "f1", Records: 1}, {ID: "d2", Fingerprint: "f2", Records: 2}}
+	want := []kbstore.DocumentInfo{{ID: "d1", Fingerprint: "f1", Records: 1}, {ID: "d2", Fingerprint: "f2", Records: 2}}
 	if !reflect.DeepEqual(docs, want) {
 		t.Fatalf("Documents = %v, want %v", docs, want)
 	}
@@ -215,10 +215,10 @@ func testUpsertGetReplace(t *testing.T, open Opener) {
 func testBatchLastWins(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 2})
 	mustUpsert(t, s,
-		kb.Record{ID: "x", DocumentID: "d", Text: "first", Vector: []float32{1, 0}},
-		kb.Record{ID: "x", DocumentID: "d", Text: "second", Vector: []float32{0, 1}},
+		kbstore.Record{ID: "x", DocumentID: "d", Text: "first", Vector: []float32{1, 0}},
+		kbstore.Record{ID: "x", DocumentID: "d", Text: "second", Vector: []float32{0, 1}},
 	)
-	hits := mustSearch(t, s, kb.Query{Vector: []float32{0, 1}, K: 10})
+	hits := mustSearch(t, s, kbstore.Query{Vector: []float32{0, 1}, K: 10})
 	if len(hits) != 1 || hits[0].Text != "second" || hits[0].Score < 0.999 {
 		t.Fatalf("Search = %#v, want only the second record", hits)
 	}
@@ -226,11 +226,11 @@ func testBatchLastWins(t *testing.T, open Opener) {
 
 func testAtomicBatch(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 2})
-	err := s.Upsert(ctx, []kb.Record{
+	err := s.Upsert(ctx, []kbstore.Record{
 		{ID: "ok", DocumentID: "d", Vector: []float32{1, 0}},
 		{ID: "bad", DocumentID: "d", Vector: []float32{1, 0, 0}},
 	})
-	if !errors.Is(err, kb.ErrDimensionMismatch) {
+	if !errors.Is(err, kbstore.ErrDimensionMismatch) {
 		t.Fatalf("Upsert with a bad record: err = %v, want ErrDimensionMismatch", err)
 	}
 	if got, _ := s.Get(ctx, "", []string{"ok"}); len(got) != 0 {
@@ -244,9 +244,9 @@ func testAtomicBatch(t *testing.T, open Opener) {
 func testDeleteDocuments(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 2})
 	r := rand.New(rand.NewPCG(1, 2))
-	var recs []kb.Record
+	var recs []kbstore.Record
 	for i := range 30 {
-		recs = append(recs, kb.Record{ID: fmt.Sprint("r", i), DocumentID: fmt.Sprint("d", i%3), Vector: vec(r, 2)})
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint("r", i), DocumentID: fmt.Sprint("d", i%3), Vector: vec(r, 2)})
 	}
 	mustUpsert(t, s, recs...)
 	n, err := s.DeleteDocuments(ctx, "", []string{"d1", "nope"})
@@ -256,7 +256,7 @@ func testDeleteDocuments(t *testing.T, open Opener) {
 	if n, _ := s.DeleteDocuments(ctx, "", []string{"d1"}); n != 0 {
 		t.Fatalf("second delete removed %d", n)
 	}
-	hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 1}, K: 100})
+	hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 1}, K: 100})
 	if len(hits) != 20 {
 		t.Fatalf("%d hits after delete, want 20", len(hits))
 	}
@@ -266,14 +266,14 @@ func testDeleteDocuments(t *testing.T, open Opener) {
 		}
 	}
 	// Deleted IDs can be reused.
-	mustUpsert(t, s, kb.Record{ID: "r1", DocumentID: "d9", Vector: []float32{1, 1}})
-	if hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 1}, K: 1}); hits[0].ID != "r1" || hits[0].DocumentID != "d9" {
+	mustUpsert(t, s, kbstore.Record{ID: "r1", DocumentID: "d9", Vector: []float32{1, 1}})
+	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 1}, K: 1}); hits[0].ID != "r1" || hits[0].DocumentID != "d9" {
 		t.Fatalf("reused ID: %#v", hits[0])
 	}
 	if n, _ := s.DeleteDocuments(ctx, "", []string{"d0", "d2", "d9"}); n != 21 {
 		t.Fatalf("deleting the rest removed %d, want 21", n)
 	}
-	if hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 1}, K: 100}); len(hits) != 0 {
+	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 1}, K: 100}); len(hits) != 0 {
 		t.Fatalf("%d hits after deleting everything", len(hits))
 	}
 }
@@ -281,17 +281,17 @@ func testDeleteDocuments(t *testing.T, open Opener) {
 func testDocuments(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 2})
 	mustUpsert(t, s,
-		kb.Record{ID: "1", DocumentID: "b", Fingerprint: "fb", Vector: []float32{1, 0}},
-		kb.Record{ID: "2", DocumentID: "a", Fingerprint: "fa", Vector: []float32{1, 0}},
-		kb.Record{ID: "3", DocumentID: "a", Fingerprint: "fa", Vector: []float32{1, 0}},
-		kb.Record{ID: "4", DocumentID: "c", Fingerprint: "old"},
-		kb.Record{ID: "5", DocumentID: "c", Fingerprint: "new", Vector: []float32{1, 0}},
+		kbstore.Record{ID: "1", DocumentID: "b", Fingerprint: "fb", Vector: []float32{1, 0}},
+		kbstore.Record{ID: "2", DocumentID: "a", Fingerprint: "fa", Vector: []float32{1, 0}},
+		kbstore.Record{ID: "3", DocumentID: "a", Fingerprint: "fa", Vector: []float32{1, 0}},
+		kbstore.Record{ID: "4", DocumentID: "c", Fingerprint: "old"},
+		kbstore.Record{ID: "5", DocumentID: "c", Fingerprint: "new", Vector: []float32{1, 0}},
 	)
 	docs, err := s.Documents(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []kb.DocumentInfo{{ID: "a", Fingerprint: "fa", Records: 2}, {ID: "b", Fingerprint: "fb", Records: 1}, {ID: "c", Fingerprint: "", Records: 2}}
+	want := []kbstore.DocumentInfo{{ID: "a", Fingerprint: "fa", Records: 2}, {ID: "b", Fingerprint: "fb", Records: 1}, {ID: "c", Fingerprint: "", Records: 2}}
 	if !reflect.DeepEqual(docs, want) {
 		t.Fatalf("Documents = %v\nwant %v (mixed fingerprints report \"\")", docs, want)
 	}
@@ -300,10 +300,10 @@ func testDocuments(t *testing.T, open Opener) {
 func testVectorless(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 2})
 	mustUpsert(t, s,
-		kb.Record{ID: "parent", DocumentID: "d", Text: "the whole section"},
-		kb.Record{ID: "child", DocumentID: "d", ParentID: "parent", Text: "a sentence", Vector: []float32{1, 0}},
+		kbstore.Record{ID: "parent", DocumentID: "d", Text: "the whole section"},
+		kbstore.Record{ID: "child", DocumentID: "d", ParentID: "parent", Text: "a sentence", Vector: []float32{1, 0}},
 	)
-	hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0}, K: 10})
+	hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0}, K: 10})
 	if len(hits) != 1 || hits[0].ID != "child" {
 		t.Fatalf("Search = %v, want only the child", hitIDs(hits))
 	}
@@ -312,12 +312,12 @@ func testVectorless(t *testing.T, open Opener) {
 		t.Fatalf("Get(parent) = %#v, %v", got, err)
 	}
 	// A vector-less record can gain a vector and lose it again.
-	mustUpsert(t, s, kb.Record{ID: "parent", DocumentID: "d", Vector: []float32{0, 1}})
-	if hits := mustSearch(t, s, kb.Query{Vector: []float32{0, 1}, K: 1}); hits[0].ID != "parent" {
+	mustUpsert(t, s, kbstore.Record{ID: "parent", DocumentID: "d", Vector: []float32{0, 1}})
+	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{0, 1}, K: 1}); hits[0].ID != "parent" {
 		t.Fatalf("record given a vector not searched: %v", hitIDs(hits))
 	}
-	mustUpsert(t, s, kb.Record{ID: "parent", DocumentID: "d"})
-	if hits := mustSearch(t, s, kb.Query{Vector: []float32{0, 1}, K: 10}); len(hits) != 1 {
+	mustUpsert(t, s, kbstore.Record{ID: "parent", DocumentID: "d"})
+	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{0, 1}, K: 10}); len(hits) != 1 {
 		t.Fatalf("record whose vector was removed still searched: %v", hitIDs(hits))
 	}
 	if n, _ := s.DeleteDocuments(ctx, "", []string{"d"}); n != 2 {
@@ -333,13 +333,13 @@ func testVectorless(t *testing.T, open Opener) {
 func testOnlyVectorless(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 2})
 	mustUpsert(t, s,
-		kb.Record{ID: "cfg", DocumentID: "cfg", Fingerprint: "keyword-only", Metadata: map[string]any{"embedder": "keyword-only"}},
-		kb.Record{ID: "d#0", DocumentID: "d", Fingerprint: "f1", Text: "overdraft fees", Metadata: map[string]any{"type": "faq"}},
-		kb.Record{ID: "d#1", DocumentID: "d", Fingerprint: "f1", Text: "refunds"},
-		kb.Record{ID: "e#0", DocumentID: "e", Fingerprint: "f2", Text: "wire transfers"},
+		kbstore.Record{ID: "cfg", DocumentID: "cfg", Fingerprint: "keyword-only", Metadata: map[string]any{"embedder": "keyword-only"}},
+		kbstore.Record{ID: "d#0", DocumentID: "d", Fingerprint: "f1", Text: "overdraft fees", Metadata: map[string]any{"type": "faq"}},
+		kbstore.Record{ID: "d#1", DocumentID: "d", Fingerprint: "f1", Text: "refunds"},
+		kbstore.Record{ID: "e#0", DocumentID: "e", Fingerprint: "f2", Text: "wire transfers"},
 	)
 	docs, err := s.Documents(ctx, "")
-	want := []kb.DocumentInfo{{ID: "cfg", Fingerprint: "keyword-only", Records: 1}, {ID: "d", Fingerprint: "f1", Records: 2}, {ID: "e", Fingerprint: "f2", Records: 1}}
+	want := []kbstore.DocumentInfo{{ID: "cfg", Fingerprint: "keyword-only", Records: 1}, {ID: "d", Fingerprint: "f1", Records: 2}, {ID: "e", Fingerprint: "f2", Records: 1}}
 	if err != nil || !reflect.DeepEqual(docs, want) {
 		t.Fatalf("Documents = %v, %v\nwant %v", docs, err, want)
 	}
@@ -353,19 +353,19 @@ func testOnlyVectorless(t *testing.T, open Opener) {
 			t.Fatalf("Get returned a vector for vector-less record %s: %v", r.ID, r.Vector)
 		}
 	}
-	if hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0}, K: 10}); len(hits) != 0 {
+	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0}, K: 10}); len(hits) != 0 {
 		t.Fatalf("vector search over vector-less records = %v, want none", hitIDs(hits))
 	}
-	f := kb.Equals("type", "faq")
-	if hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0}, K: 10, Filter: &f}); len(hits) != 0 {
+	f := equals("type", "faq")
+	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0}, K: 10, Filter: &f}); len(hits) != 0 {
 		t.Fatalf("filtered vector search over vector-less records = %v, want none", hitIDs(hits))
 	}
 	// Re-embedded: the same records gain vectors and are searched.
 	mustUpsert(t, s,
-		kb.Record{ID: "d#0", DocumentID: "d", Fingerprint: "f3", Text: "overdraft fees", Vector: []float32{1, 0}},
-		kb.Record{ID: "d#1", DocumentID: "d", Fingerprint: "f3", Text: "refunds", Vector: []float32{0, 1}},
+		kbstore.Record{ID: "d#0", DocumentID: "d", Fingerprint: "f3", Text: "overdraft fees", Vector: []float32{1, 0}},
+		kbstore.Record{ID: "d#1", DocumentID: "d", Fingerprint: "f3", Text: "refunds", Vector: []float32{0, 1}},
 	)
-	if hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0.1}, K: 10}); !slices.Equal(hitIDs(hits), []string{"d#0", "d#1"}) {
+	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0.1}, K: 10}); !slices.Equal(hitIDs(hits), []string{"d#0", "d#1"}) {
 		t.Fatalf("search after the re-embed = %v, want [d#0 d#1]", hitIDs(hits))
 	}
 	if n, err := s.DeleteDocuments(ctx, "", []string{"e", "cfg"}); err != nil || n != 2 {
@@ -378,29 +378,29 @@ func testOnlyVectorless(t *testing.T, open Opener) {
 
 func testInvalidInput(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 3})
-	mustUpsert(t, s, kb.Record{ID: "a", DocumentID: "d", Vector: []float32{1, 2, 3}})
-	var de *kb.DimensionError
-	err := s.Upsert(ctx, []kb.Record{{ID: "b", DocumentID: "d", Vector: []float32{1, 2}}})
+	mustUpsert(t, s, kbstore.Record{ID: "a", DocumentID: "d", Vector: []float32{1, 2, 3}})
+	var de *kbstore.DimensionError
+	err := s.Upsert(ctx, []kbstore.Record{{ID: "b", DocumentID: "d", Vector: []float32{1, 2}}})
 	if !errors.As(err, &de) || de.Want != 3 || de.Got != 2 || !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("Upsert 2-dim into 3-dim store: %v, want a DimensionError{3,2}", err)
 	}
-	_, err = s.Search(ctx, kb.Query{Vector: []float32{1, 2, 3, 4}, K: 1})
+	_, err = s.Search(ctx, kbstore.Query{Vector: []float32{1, 2, 3, 4}, K: 1})
 	if !errors.As(err, &de) || de.Want != 3 || de.Got != 4 {
 		t.Fatalf("Search with 4 dims: %v, want a DimensionError{3,4}", err)
 	}
-	for name, q := range map[string]kb.Query{
+	for name, q := range map[string]kbstore.Query{
 		"K=0":         {Vector: []float32{1, 2, 3}, K: 0},
 		"K<0":         {Vector: []float32{1, 2, 3}, K: -1},
 		"no vector":   {K: 1},
 		"zero vector": {Vector: []float32{0, 0, 0}, K: 1},
 		"NaN":         {Vector: []float32{float32(math.NaN()), 0, 1}, K: 1},
-		"bad filter":  {Vector: []float32{1, 2, 3}, K: 1, Filter: &kb.Filter{Op: kb.OpAndAll}},
+		"bad filter":  {Vector: []float32{1, 2, 3}, K: 1, Filter: &kbstore.Filter{Op: kbstore.OpAndAll}},
 	} {
 		if _, err := s.Search(ctx, q); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 			t.Errorf("Search %s: err = %v, want ErrInvalidInput", name, err)
 		}
 	}
-	for name, r := range map[string]kb.Record{
+	for name, r := range map[string]kbstore.Record{
 		"no ID":          {DocumentID: "d", Vector: []float32{1, 2, 3}},
 		"no document":    {ID: "x", Vector: []float32{1, 2, 3}},
 		"zero vector":    {ID: "x", DocumentID: "d", Vector: []float32{0, 0, 0}},
@@ -410,7 +410,7 @@ func testInvalidInput(t *testing.T, open Opener) {
 		"NaN metadata":   {ID: "x", DocumentID: "d", Vector: []float32{1, 2, 3}, Metadata: map[string]any{"m": math.NaN()}},
 		"empty meta key": {ID: "x", DocumentID: "d", Vector: []float32{1, 2, 3}, Metadata: map[string]any{"": 1}},
 	} {
-		if err := s.Upsert(ctx, []kb.Record{r}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		if err := s.Upsert(ctx, []kbstore.Record{r}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 			t.Errorf("Upsert %s: err = %v, want ErrInvalidInput", name, err)
 		}
 	}
@@ -423,13 +423,13 @@ func testKLarger(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 4})
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := range 5 {
-		mustUpsert(t, s, kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: vec(r, 4)})
+		mustUpsert(t, s, kbstore.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: vec(r, 4)})
 	}
-	if hits := mustSearch(t, s, kb.Query{Vector: vec(r, 4), K: 1000}); len(hits) != 5 {
+	if hits := mustSearch(t, s, kbstore.Query{Vector: vec(r, 4), K: 1000}); len(hits) != 5 {
 		t.Fatalf("K=1000 over 5 records gave %d hits", len(hits))
 	}
-	f := kb.Equals("missing", 1)
-	if hits := mustSearch(t, s, kb.Query{Vector: vec(r, 4), K: 1000, Filter: &f}); len(hits) != 0 {
+	f := equals("missing", 1)
+	if hits := mustSearch(t, s, kbstore.Query{Vector: vec(r, 4), K: 1000, Filter: &f}); len(hits) != 0 {
 		t.Fatalf("filter matching nothing gave %d hits", len(hits))
 	}
 }
@@ -438,15 +438,15 @@ func testExactTopK(t *testing.T, open Opener) {
 	const dim = 16
 	s := open(t, Config{Dimensions: dim})
 	r := rand.New(rand.NewPCG(5, 6))
-	var recs []kb.Record
+	var recs []kbstore.Record
 	for i := range 500 {
-		recs = append(recs, kb.Record{ID: fmt.Sprint(i), DocumentID: fmt.Sprint("d", i/10), Vector: vec(r, dim)})
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint(i), DocumentID: fmt.Sprint("d", i/10), Vector: vec(r, dim)})
 	}
 	mustUpsert(t, s, recs[:250]...)
 	mustUpsert(t, s, recs[250:]...)
 	for range 20 {
 		q := vec(r, dim)
-		hits := mustSearch(t, s, kb.Query{Vector: q, K: 10})
+		hits := mustSearch(t, s, kbstore.Query{Vector: q, K: 10})
 		want := bruteForce(recs, q, 10, nil)
 		if !slices.Equal(hitIDs(hits), want) {
 			t.Fatalf("top-10 = %v, want %v", hitIDs(hits), want)
@@ -467,7 +467,7 @@ func mustAtoi(s string) int {
 
 // filterFixture is a small set whose metadata exercises every operator,
 // absent keys and type mismatches.
-func filterFixture() []kb.Record {
+func filterFixture() []kbstore.Record {
 	mds := []map[string]any{
 		{"type": "faq", "year": 2021, "tags": []string{"fees", "cards"}, "title": "Card fees", "ok": true},
 		{"type": "policy", "year": 2019.5, "tags": []string{"privacy"}, "title": "Privacy policy", "ok": false},
@@ -476,9 +476,9 @@ func filterFixture() []kb.Record {
 		{},
 		{"type": "guide", "year": 2020, "tags": []any{"cards", 3, true}, "ok": "true"},
 	}
-	recs := make([]kb.Record, len(mds))
+	recs := make([]kbstore.Record, len(mds))
 	for i, m := range mds {
-		recs[i] = kb.Record{ID: fmt.Sprint("r", i), DocumentID: "d", Vector: []float32{1, float32(i) / 10}, Metadata: m}
+		recs[i] = kbstore.Record{ID: fmt.Sprint("r", i), DocumentID: "d", Vector: []float32{1, float32(i) / 10}, Metadata: m}
 	}
 	return recs
 }
@@ -486,35 +486,35 @@ func filterFixture() []kb.Record {
 // FilterCases are the filters the suite checks with their expected matches
 // over the fixture records r0..r5 (see filterFixture in the source).
 var filterCases = []struct {
-	f    kb.Filter
+	f    kbstore.Filter
 	want []string
 }{
-	{kb.Equals("type", "faq"), []string{"r0", "r2"}},
-	{kb.Equals("year", 2021), []string{"r0"}},                       // "2021" (string) is a type mismatch
-	{kb.Equals("ok", true), []string{"r0"}},                         // "true" (string) is a type mismatch
-	{kb.Equals("tags", "fees"), []string{"r2"}},                     // a list attribute never equals a scalar
-	{kb.NotEquals("type", "faq"), []string{"r1", "r3", "r4", "r5"}}, // absent key and number match
-	{kb.NotEquals("ok", false), []string{"r0", "r2", "r3", "r4", "r5"}},
-	{kb.GreaterThan("year", 2020), []string{"r0", "r3"}},
-	{kb.GreaterThanOrEquals("year", 2020), []string{"r0", "r3", "r5"}},
-	{kb.LessThan("year", 2020), []string{"r1"}},
-	{kb.LessThanOrEquals("year", 2020), []string{"r1", "r5"}},
-	{kb.GreaterThan("type", 0), []string{"r3"}},
-	{kb.In("type", "faq", "guide"), []string{"r0", "r2", "r5"}},
-	{kb.In("year", 2021, 2024), []string{"r0", "r3"}},
-	{kb.NotIn("type", "faq", "guide"), []string{"r1", "r3", "r4"}},
-	{kb.StartsWith("title", "Card"), []string{"r0"}},
-	{kb.StartsWith("title", "Lost"), nil}, // lists are not strings
-	{kb.ListContains("tags", "cards"), []string{"r0", "r5"}},
-	{kb.ListContains("tags", "fees"), []string{"r0"}}, // r2's tags is a string, not a list
-	{kb.ListContains("tags", 3), []string{"r5"}},
-	{kb.ListContains("tags", true), []string{"r5"}},
-	{kb.StringContains("title", "card"), []string{"r3"}}, // case-sensitive; list elements count
-	{kb.StringContains("title", "i"), []string{"r1", "r2"}},
-	{kb.StringContains("tags", "ee"), []string{"r0", "r2"}},
-	{kb.AndAll(kb.Equals("type", "faq"), kb.ListContains("tags", "cards")), []string{"r0"}},
-	{kb.OrAll(kb.Equals("type", 7), kb.LessThan("year", 2020)), []string{"r1", "r3"}},
-	{kb.AndAll(kb.NotEquals("type", "faq"), kb.OrAll(kb.Equals("ok", false), kb.NotIn("year", 2024, 2020))), []string{"r1", "r4"}},
+	{equals("type", "faq"), []string{"r0", "r2"}},
+	{equals("year", 2021), []string{"r0"}},                       // "2021" (string) is a type mismatch
+	{equals("ok", true), []string{"r0"}},                         // "true" (string) is a type mismatch
+	{equals("tags", "fees"), []string{"r2"}},                     // a list attribute never equals a scalar
+	{notEquals("type", "faq"), []string{"r1", "r3", "r4", "r5"}}, // absent key and number match
+	{notEquals("ok", false), []string{"r0", "r2", "r3", "r4", "r5"}},
+	{greaterThan("year", 2020), []string{"r0", "r3"}},
+	{greaterThanOrEquals("year", 2020), []string{"r0", "r3", "r5"}},
+	{lessThan("year", 2020), []string{"r1"}},
+	{lessThanOrEquals("year", 2020), []string{"r1", "r5"}},
+	{greaterThan("type", 0), []string{"r3"}},
+	{oneOf("type", "faq", "guide"), []string{"r0", "r2", "r5"}},
+	{oneOf("year", 2021, 2024), []string{"r0", "r3"}},
+	{noneOf("type", "faq", "guide"), []string{"r1", "r3", "r4"}},
+	{startsWith("title", "Card"), []string{"r0"}},
+	{startsWith("title", "Lost"), nil}, // lists are not strings
+	{listContains("tags", "cards"), []string{"r0", "r5"}},
+	{listContains("tags", "fees"), []string{"r0"}}, // r2's tags is a string, not a list
+	{listContains("tags", 3), []string{"r5"}},
+	{listContains("tags", true), []string{"r5"}},
+	{stringContains("title", "card"), []string{"r3"}}, // case-sensitive; list elements count
+	{stringContains("title", "i"), []string{"r1", "r2"}},
+	{stringContains("tags", "ee"), []string{"r0", "r2"}},
+	{andAll(equals("type", "faq"), listContains("tags", "cards")), []string{"r0"}},
+	{orAll(equals("type", 7), lessThan("year", 2020)), []string{"r1", "r3"}},
+	{andAll(notEquals("type", "faq"), orAll(equals("ok", false), noneOf("year", 2024, 2020))), []string{"r1", "r4"}},
 }
 
 func testFilterOperators(t *testing.T, open Opener) {
@@ -523,7 +523,7 @@ func testFilterOperators(t *testing.T, open Opener) {
 	mustUpsert(t, s, recs...)
 	for _, c := range filterCases {
 		f := c.f
-		hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0}, K: 100, Filter: &f})
+		hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0}, K: 100, Filter: &f})
 		got := sortedIDs(hits)
 		if !slices.Equal(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
 			b, _ := f.MarshalJSON()
@@ -533,14 +533,14 @@ func testFilterOperators(t *testing.T, open Opener) {
 		n, _ := f.Normalize()
 		var ref []string
 		for _, r := range recs {
-			m, _ := kb.NormalizeMetadata(r.Metadata)
+			m, _ := kbstore.NormalizeMetadata(r.Metadata)
 			if n.Match(m) {
 				ref = append(ref, r.ID)
 			}
 		}
 		if !slices.Equal(ref, c.want) {
 			b, _ := f.MarshalJSON()
-			t.Errorf("kb.Filter.Match for %s = %v, want %v", b, ref, c.want)
+			t.Errorf("kbstore.Filter.Match for %s = %v, want %v", b, ref, c.want)
 		}
 	}
 }
@@ -550,10 +550,10 @@ func testFilterOperators(t *testing.T, open Opener) {
 func testFilterProperty(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 4})
 	r := rand.New(rand.NewPCG(7, 8))
-	var recs []kb.Record
+	var recs []kbstore.Record
 	for i := range 200 {
 		m := RandomMetadata(r)
-		recs = append(recs, kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: vec(r, 4), Metadata: m})
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: vec(r, 4), Metadata: m})
 	}
 	mustUpsert(t, s, recs...)
 	for range 150 {
@@ -564,13 +564,13 @@ func testFilterProperty(t *testing.T, open Opener) {
 		}
 		var want []string
 		for _, rec := range recs {
-			m, _ := kb.NormalizeMetadata(rec.Metadata)
+			m, _ := kbstore.NormalizeMetadata(rec.Metadata)
 			if n.Match(m) {
 				want = append(want, rec.ID)
 			}
 		}
 		sort.Strings(want)
-		got := sortedIDs(mustSearch(t, s, kb.Query{Vector: vec(r, 4), K: 1000, Filter: &f}))
+		got := sortedIDs(mustSearch(t, s, kbstore.Query{Vector: vec(r, 4), K: 1000, Filter: &f}))
 		if !slices.Equal(got, want) && len(got)+len(want) > 0 {
 			b, _ := f.MarshalJSON()
 			t.Fatalf("filter %s: store matched %d records, reference %d", b, len(got), len(want))
@@ -585,9 +585,9 @@ func testFilterProperty(t *testing.T, open Opener) {
 func testLargeListFilter(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 4})
 	r := rand.New(rand.NewPCG(11, 12))
-	var recs []kb.Record
+	var recs []kbstore.Record
 	for i := range 400 {
-		recs = append(recs, kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: vec(r, 4),
+		recs = append(recs, kbstore.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: vec(r, 4),
 			Metadata: map[string]any{"n": i, "s": fmt.Sprint("s", i), "tags": []any{fmt.Sprint("t", i%7)}}})
 	}
 	mustUpsert(t, s, recs...)
@@ -600,11 +600,11 @@ func testLargeListFilter(t *testing.T, open Opener) {
 	}
 	nums := list(3000, func(i int) any { return float64(i * 3) }) // every third record, and many misses
 	strs := list(3000, func(i int) any { return fmt.Sprint("s", i*2) })
-	for _, f := range []kb.Filter{
-		kb.In("n", nums...),
-		kb.NotIn("s", strs...),
-		kb.OrAll(kb.In("s", strs...), kb.ListContains("tags", "t3")),
-		kb.AndAll(kb.NotIn("n", nums...), kb.In("s", list(100, func(i int) any { return fmt.Sprint("s", i) })...)),
+	for _, f := range []kbstore.Filter{
+		oneOf("n", nums...),
+		noneOf("s", strs...),
+		orAll(oneOf("s", strs...), listContains("tags", "t3")),
+		andAll(noneOf("n", nums...), oneOf("s", list(100, func(i int) any { return fmt.Sprint("s", i) })...)),
 	} {
 		n, err := f.Normalize()
 		if err != nil {
@@ -612,20 +612,20 @@ func testLargeListFilter(t *testing.T, open Opener) {
 		}
 		var want []string
 		for _, rec := range recs {
-			m, _ := kb.NormalizeMetadata(rec.Metadata)
+			m, _ := kbstore.NormalizeMetadata(rec.Metadata)
 			if n.Match(m) {
 				want = append(want, rec.ID)
 			}
 		}
 		sort.Strings(want)
-		got := sortedIDs(mustSearch(t, s, kb.Query{Vector: vec(r, 4), K: 1000, Filter: &f}))
+		got := sortedIDs(mustSearch(t, s, kbstore.Query{Vector: vec(r, 4), K: 1000, Filter: &f}))
 		if !slices.Equal(got, want) {
 			t.Errorf("%s filter with thousands of values: store matched %d records, reference %d", f.Op, len(got), len(want))
 		}
 	}
-	over := kb.In("n", list(kb.MaxFilterValues+1, func(i int) any { return float64(i) })...)
-	if _, err := s.Search(ctx, kb.Query{Vector: vec(r, 4), K: 1, Filter: &over}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
-		t.Errorf("Search with %d in values (over kb.MaxFilterValues) = %v, want ErrInvalidInput", kb.MaxFilterValues+1, err)
+	over := oneOf("n", list(kbstore.MaxFilterValues+1, func(i int) any { return float64(i) })...)
+	if _, err := s.Search(ctx, kbstore.Query{Vector: vec(r, 4), K: 1, Filter: &over}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Errorf("Search with %d in values (over kbstore.MaxFilterValues) = %v, want ErrInvalidInput", kbstore.MaxFilterValues+1, err)
 	}
 }
 
@@ -633,22 +633,22 @@ func testSelectiveFilter(t *testing.T, open Opener) {
 	const dim, n = 16, 3000
 	s := open(t, Config{Dimensions: dim})
 	r := rand.New(rand.NewPCG(9, 10))
-	recs := make([]kb.Record, n)
+	recs := make([]kbstore.Record, n)
 	for i := range recs {
 		tenant := "common"
 		if i%100 == 7 {
 			tenant = "rare" // 1% of records
 		}
-		recs[i] = kb.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: vec(r, dim), Metadata: map[string]any{"group": tenant}}
+		recs[i] = kbstore.Record{ID: fmt.Sprint(i), DocumentID: "d", Vector: vec(r, dim), Metadata: map[string]any{"group": tenant}}
 	}
 	for i := 0; i < n; i += 500 {
 		mustUpsert(t, s, recs[i:i+500]...)
 	}
-	f := kb.Equals("group", "rare")
+	f := equals("group", "rare")
 	for range 10 {
 		q := vec(r, dim)
-		hits := mustSearch(t, s, kb.Query{Vector: q, K: 10, Filter: &f})
-		want := bruteForce(recs, q, 10, func(r kb.Record) bool { return r.Metadata["group"] == "rare" })
+		hits := mustSearch(t, s, kbstore.Query{Vector: q, K: 10, Filter: &f})
+		want := bruteForce(recs, q, 10, func(r kbstore.Record) bool { return r.Metadata["group"] == "rare" })
 		if !slices.Equal(hitIDs(hits), want) {
 			t.Fatalf("1%%-selective top-10 = %v, want %v", hitIDs(hits), want)
 		}
@@ -657,7 +657,7 @@ func testSelectiveFilter(t *testing.T, open Opener) {
 
 func testNoAliasing(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 2})
-	in := kb.Record{ID: "a", DocumentID: "d", Text: "t", Vector: []float32{1, 0},
+	in := kbstore.Record{ID: "a", DocumentID: "d", Text: "t", Vector: []float32{1, 0},
 		Metadata: map[string]any{"l": []any{"x"}, "s": "v"}}
 	mustUpsert(t, s, in)
 	// Mutating the caller's record after Upsert must not change the store.
@@ -676,7 +676,7 @@ func testNoAliasing(t *testing.T, open Opener) {
 		}
 	}
 	check("after mutating the input")
-	hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0}, K: 1, WithVectors: true})
+	hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0}, K: 1, WithVectors: true})
 	hits[0].Metadata["s"] = "x"
 	hits[0].Metadata["l"].([]any)[0] = "x"
 	delete(hits[0].Metadata, "l")
@@ -691,12 +691,12 @@ func testNoAliasing(t *testing.T, open Opener) {
 
 func testWithVectors(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 2})
-	mustUpsert(t, s, kb.Record{ID: "a", DocumentID: "d", Vector: []float32{3, 4}})
-	hits := mustSearch(t, s, kb.Query{Vector: []float32{1, 0}, K: 1, WithVectors: true})
+	mustUpsert(t, s, kbstore.Record{ID: "a", DocumentID: "d", Vector: []float32{3, 4}})
+	hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0}, K: 1, WithVectors: true})
 	if len(hits) != 1 || !slices.Equal(hits[0].Vector, []float32{3, 4}) {
 		t.Fatalf("WithVectors: got %#v, want the stored vector [3 4]", hits)
 	}
-	hits = mustSearch(t, s, kb.Query{Vector: []float32{1, 0}, K: 1})
+	hits = mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0}, K: 1})
 	if hits[0].Vector != nil {
 		t.Fatalf("vector returned without WithVectors")
 	}
@@ -714,8 +714,8 @@ func testConcurrent(t *testing.T, open Opener) {
 			r := rand.New(rand.NewPCG(uint64(w), 11))
 			for i := range perWriter {
 				doc := fmt.Sprintf("w%d-d%d", w, i%5)
-				rec := kb.Record{ID: fmt.Sprintf("w%d-%d", w, i), DocumentID: doc, Vector: vec(r, dim), Metadata: map[string]any{"w": w}}
-				if err := s.Upsert(ctx, []kb.Record{rec}); err != nil {
+				rec := kbstore.Record{ID: fmt.Sprintf("w%d-%d", w, i), DocumentID: doc, Vector: vec(r, dim), Metadata: map[string]any{"w": w}}
+				if err := s.Upsert(ctx, []kbstore.Record{rec}); err != nil {
 					errc <- err
 					return
 				}
@@ -734,8 +734,8 @@ func testConcurrent(t *testing.T, open Opener) {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(rd), 12))
 			for range perWriter {
-				f := kb.Equals("w", float64(rd%writers))
-				hits, err := s.Search(ctx, kb.Query{Vector: vec(r, dim), K: 5, Filter: &f})
+				f := equals("w", float64(rd%writers))
+				hits, err := s.Search(ctx, kbstore.Query{Vector: vec(r, dim), K: 5, Filter: &f})
 				if err != nil {
 					errc <- err
 					return
@@ -760,7 +760,7 @@ func testConcurrent(t *testing.T, open Opener) {
 	}
 	// Final state: each writer's docs d0..d4; i%20==19 deleted doc (19%5=4) at
 	// i=19, 39, 59, and records of d4 written after the last delete: none.
-	hits := mustSearch(t, s, kb.Query{Vector: vec(rand.New(rand.NewPCG(1, 1)), dim), K: 10000})
+	hits := mustSearch(t, s, kbstore.Query{Vector: vec(rand.New(rand.NewPCG(1, 1)), dim), K: 10000})
 	want := writers * perWriter * 4 / 5
 	if len(hits) != want {
 		t.Fatalf("%d records after concurrent writes, want %d", len(hits), want)
@@ -771,19 +771,19 @@ func testTenantIsolation(t *testing.T, open Opener) {
 	const dim = 4
 	s := open(t, Config{Dimensions: dim, RequirePartition: true})
 	// Fail closed without a partition.
-	if err := s.Upsert(ctx, []kb.Record{{ID: "a", DocumentID: "d", Vector: []float32{1, 0, 0, 0}}}); !errors.Is(err, kb.ErrPartitionRequired) {
+	if err := s.Upsert(ctx, []kbstore.Record{{ID: "a", DocumentID: "d", Vector: []float32{1, 0, 0, 0}}}); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("Upsert without partition: %v, want ErrPartitionRequired", err)
 	}
-	if _, err := s.Search(ctx, kb.Query{Vector: []float32{1, 0, 0, 0}, K: 1}); !errors.Is(err, kb.ErrPartitionRequired) {
+	if _, err := s.Search(ctx, kbstore.Query{Vector: []float32{1, 0, 0, 0}, K: 1}); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("Search without partition: %v, want ErrPartitionRequired", err)
 	}
-	if _, err := s.Get(ctx, "", []string{"a"}); !errors.Is(err, kb.ErrPartitionRequired) {
+	if _, err := s.Get(ctx, "", []string{"a"}); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("Get without partition: %v, want ErrPartitionRequired", err)
 	}
-	if _, err := s.Documents(ctx, ""); !errors.Is(err, kb.ErrPartitionRequired) {
+	if _, err := s.Documents(ctx, ""); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("Documents without partition: %v, want ErrPartitionRequired", err)
 	}
-	if _, err := s.DeleteDocuments(ctx, "", []string{"d"}); !errors.Is(err, kb.ErrPartitionRequired) {
+	if _, err := s.DeleteDocuments(ctx, "", []string{"d"}); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("DeleteDocuments without partition: %v, want ErrPartitionRequired", err)
 	}
 
@@ -791,7 +791,7 @@ func testTenantIsolation(t *testing.T, open Opener) {
 	// every tenant always sees exactly its own model state.
 	tenants := []string{"t1", "t2", "t3"}
 	type key struct{ tenant, id string }
-	model := map[key]kb.Record{}
+	model := map[key]kbstore.Record{}
 	r := rand.New(rand.NewPCG(13, 14))
 	verify := func(step int) {
 		t.Helper()
@@ -805,7 +805,7 @@ func testTenantIsolation(t *testing.T, open Opener) {
 				}
 			}
 			sort.Strings(wantIDs)
-			hits := mustSearch(t, s, kb.Query{Vector: vec(r, dim), K: 1000, Partition: tn})
+			hits := mustSearch(t, s, kbstore.Query{Vector: vec(r, dim), K: 1000, Partition: tn})
 			for _, h := range hits {
 				if h.Partition != tn {
 					t.Fatalf("step %d: tenant %s got a record of tenant %q", step, tn, h.Partition)
@@ -817,12 +817,12 @@ func testTenantIsolation(t *testing.T, open Opener) {
 			if got := sortedIDs(hits); !slices.Equal(got, wantIDs) && len(got)+len(wantIDs) > 0 {
 				t.Fatalf("step %d: tenant %s sees %v, want %v", step, tn, got, wantIDs)
 			}
-			f := kb.Equals("owner", tn)
-			notMine := kb.NotEquals("owner", tn)
-			if hits := mustSearch(t, s, kb.Query{Vector: vec(r, dim), K: 1000, Partition: tn, Filter: &notMine}); len(hits) != 0 {
+			f := equals("owner", tn)
+			notMine := notEquals("owner", tn)
+			if hits := mustSearch(t, s, kbstore.Query{Vector: vec(r, dim), K: 1000, Partition: tn, Filter: &notMine}); len(hits) != 0 {
 				t.Fatalf("step %d: tenant %s reached %d foreign records through a filter", step, tn, len(hits))
 			}
-			if hits := mustSearch(t, s, kb.Query{Vector: vec(r, dim), K: 1000, Partition: tn, Filter: &f}); len(hits) != len(wantIDs) {
+			if hits := mustSearch(t, s, kbstore.Query{Vector: vec(r, dim), K: 1000, Partition: tn, Filter: &f}); len(hits) != len(wantIDs) {
 				t.Fatalf("step %d: tenant %s filtered search saw %d, want %d", step, tn, len(hits), len(wantIDs))
 			}
 			ds, err := s.Documents(ctx, tn)
@@ -843,9 +843,9 @@ func testTenantIsolation(t *testing.T, open Opener) {
 		tn := tenants[r.IntN(len(tenants))]
 		switch r.IntN(4) {
 		case 0, 1, 2:
-			var batch []kb.Record
+			var batch []kbstore.Record
 			for range 1 + r.IntN(4) {
-				rec := kb.Record{
+				rec := kbstore.Record{
 					ID: fmt.Sprint("id", r.IntN(12)), DocumentID: fmt.Sprint("doc", r.IntN(4)), Partition: tn,
 					Text: fmt.Sprint(tn, "-", step), Vector: vec(r, dim), Metadata: map[string]any{"owner": tn},
 				}
@@ -890,13 +890,13 @@ func testTenantIsolation(t *testing.T, open Opener) {
 
 func testCancelled(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 2})
-	mustUpsert(t, s, kb.Record{ID: "a", DocumentID: "d", Vector: []float32{1, 0}})
+	mustUpsert(t, s, kbstore.Record{ID: "a", DocumentID: "d", Vector: []float32{1, 0}})
 	c, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := s.Search(c, kb.Query{Vector: []float32{1, 0}, K: 1}); !errors.Is(err, context.Canceled) {
+	if _, err := s.Search(c, kbstore.Query{Vector: []float32{1, 0}, K: 1}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Search with cancelled context: %v", err)
 	}
-	if err := s.Upsert(c, []kb.Record{{ID: "b", DocumentID: "d", Vector: []float32{1, 0}}}); !errors.Is(err, context.Canceled) {
+	if err := s.Upsert(c, []kbstore.Record{{ID: "b", DocumentID: "d", Vector: []float32{1, 0}}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Upsert with cancelled context: %v", err)
 	}
 	if got, _ := s.Get(ctx, "", []string{"b"}); len(got) != 0 {
@@ -906,23 +906,23 @@ func testCancelled(t *testing.T, open Opener) {
 
 func testClosed(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 2})
-	mustUpsert(t, s, kb.Record{ID: "a", DocumentID: "d", Vector: []float32{1, 0}})
+	mustUpsert(t, s, kbstore.Record{ID: "a", DocumentID: "d", Vector: []float32{1, 0}})
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := s.Search(ctx, kb.Query{Vector: []float32{1, 0}, K: 1}); !errors.Is(err, kb.ErrClosed) {
+	if _, err := s.Search(ctx, kbstore.Query{Vector: []float32{1, 0}, K: 1}); !errors.Is(err, kbstore.ErrClosed) {
 		t.Errorf("Search after Close: %v, want ErrClosed", err)
 	}
-	if err := s.Upsert(ctx, []kb.Record{{ID: "b", DocumentID: "d", Vector: []float32{1, 0}}}); !errors.Is(err, kb.ErrClosed) {
+	if err := s.Upsert(ctx, []kbstore.Record{{ID: "b", DocumentID: "d", Vector: []float32{1, 0}}}); !errors.Is(err, kbstore.ErrClosed) {
 		t.Errorf("Upsert after Close: %v, want ErrClosed", err)
 	}
-	if _, err := s.DeleteDocuments(ctx, "", []string{"d"}); !errors.Is(err, kb.ErrClosed) {
+	if _, err := s.DeleteDocuments(ctx, "", []string{"d"}); !errors.Is(err, kbstore.ErrClosed) {
 		t.Errorf("DeleteDocuments after Close: %v, want ErrClosed", err)
 	}
-	if _, err := s.Get(ctx, "", []string{"a"}); !errors.Is(err, kb.ErrClosed) {
+	if _, err := s.Get(ctx, "", []string{"a"}); !errors.Is(err, kbstore.ErrClosed) {
 		t.Errorf("Get after Close: %v, want ErrClosed", err)
 	}
-	if _, err := s.Documents(ctx, ""); !errors.Is(err, kb.ErrClosed) {
+	if _, err := s.Documents(ctx, ""); !errors.Is(err, kbstore.ErrClosed) {
 		t.Errorf("Documents after Close: %v, want ErrClosed", err)
 	}
 }

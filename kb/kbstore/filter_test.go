@@ -1,4 +1,4 @@
-package kb
+package kbstore
 
 import (
 	"encoding/json"
@@ -37,54 +37,54 @@ func TestFilterMatch(t *testing.T) {
 		f    Filter
 		want bool
 	}{
-		{"equals string", Equals("type", "faq"), true},
-		{"equals string other", Equals("type", "policy"), false},
-		{"equals number int vs float", Equals("year", 2021.0), true},
-		{"equals bool", Equals("draft", false), true},
-		{"equals missing key", Equals("nope", "faq"), false},
-		{"equals type mismatch", Equals("year", "2021"), false},
-		{"equals list attribute", Equals("tags", "fees"), false},
-		{"notEquals differs", NotEquals("type", "policy"), true},
-		{"notEquals same", NotEquals("type", "faq"), false},
-		{"notEquals missing key", NotEquals("nope", "x"), true},
-		{"notEquals type mismatch", NotEquals("year", "2021"), true},
-		{"gt", GreaterThan("year", 2020), true},
-		{"gt equal", GreaterThan("year", 2021), false},
-		{"gte equal", GreaterThanOrEquals("year", 2021), true},
-		{"lt", LessThan("score", 5), true},
-		{"lt equal", LessThan("score", 4.5), false},
-		{"lte equal", LessThanOrEquals("score", 4.5), true},
-		{"gt missing", GreaterThan("nope", 1), false},
-		{"gt on string", GreaterThan("type", 1), false},
-		{"lt on string", LessThan("type", 1), false},
-		{"in hit", In("type", "policy", "faq"), true},
-		{"in miss", In("type", "policy", "guide"), false},
-		{"in number", In("year", 2020, 2021), true},
-		{"in missing", In("nope", "faq"), false},
-		{"in type mismatch", In("year", "2021"), false},
-		{"notIn miss", NotIn("type", "policy"), true},
-		{"notIn hit", NotIn("type", "faq", "x"), false},
-		{"notIn missing", NotIn("nope", "x"), true},
-		{"startsWith", StartsWith("title", "Card"), true},
-		{"startsWith case", StartsWith("title", "card"), false},
-		{"startsWith on number", StartsWith("year", "20"), false},
-		{"startsWith missing", StartsWith("nope", ""), false},
-		{"listContains", ListContains("tags", "cards"), true},
-		{"listContains miss", ListContains("tags", "loans"), false},
-		{"listContains number", ListContains("nums", 2), true},
-		{"listContains number as string", ListContains("nums", "2"), false},
-		{"listContains on scalar", ListContains("type", "faq"), false},
-		{"listContains missing", ListContains("nope", "x"), false},
-		{"stringContains", StringContains("title", "loss"), true},
-		{"stringContains miss", StringContains("title", "gain"), false},
-		{"stringContains list", StringContains("tags", "ard"), true},
-		{"stringContains number", StringContains("year", "20"), false},
-		{"stringContains missing", StringContains("nope", ""), false},
-		{"andAll true", AndAll(Equals("type", "faq"), GreaterThan("year", 2000)), true},
-		{"andAll false", AndAll(Equals("type", "faq"), GreaterThan("year", 2030)), false},
-		{"orAll true", OrAll(Equals("type", "x"), GreaterThan("year", 2000)), true},
-		{"orAll false", OrAll(Equals("type", "x"), GreaterThan("year", 2030)), false},
-		{"nested", OrAll(AndAll(Equals("type", "faq"), Equals("draft", true)), AndAll(ListContains("tags", "fees"), NotIn("year", 1999, 2000))), true},
+		{"equals string", equals("type", "faq"), true},
+		{"equals string other", equals("type", "policy"), false},
+		{"equals number int vs float", equals("year", 2021.0), true},
+		{"equals bool", equals("draft", false), true},
+		{"equals missing key", equals("nope", "faq"), false},
+		{"equals type mismatch", equals("year", "2021"), false},
+		{"equals list attribute", equals("tags", "fees"), false},
+		{"notEquals differs", notEquals("type", "policy"), true},
+		{"notEquals same", notEquals("type", "faq"), false},
+		{"notEquals missing key", notEquals("nope", "x"), true},
+		{"notEquals type mismatch", notEquals("year", "2021"), true},
+		{"gt", greaterThan("year", 2020), true},
+		{"gt equal", greaterThan("year", 2021), false},
+		{"gte equal", greaterThanOrEquals("year", 2021), true},
+		{"lt", lessThan("score", 5), true},
+		{"lt equal", lessThan("score", 4.5), false},
+		{"lte equal", lessThanOrEquals("score", 4.5), true},
+		{"gt missing", greaterThan("nope", 1), false},
+		{"gt on string", greaterThan("type", 1), false},
+		{"lt on string", lessThan("type", 1), false},
+		{"in hit", oneOf("type", "policy", "faq"), true},
+		{"in miss", oneOf("type", "policy", "guide"), false},
+		{"in number", oneOf("year", 2020, 2021), true},
+		{"in missing", oneOf("nope", "faq"), false},
+		{"in type mismatch", oneOf("year", "2021"), false},
+		{"notIn miss", noneOf("type", "policy"), true},
+		{"notIn hit", noneOf("type", "faq", "x"), false},
+		{"notIn missing", noneOf("nope", "x"), true},
+		{"startsWith", startsWith("title", "Card"), true},
+		{"startsWith case", startsWith("title", "card"), false},
+		{"startsWith on number", startsWith("year", "20"), false},
+		{"startsWith missing", startsWith("nope", ""), false},
+		{"listContains", listContains("tags", "cards"), true},
+		{"listContains miss", listContains("tags", "loans"), false},
+		{"listContains number", listContains("nums", 2), true},
+		{"listContains number as string", listContains("nums", "2"), false},
+		{"listContains on scalar", listContains("type", "faq"), false},
+		{"listContains missing", listContains("nope", "x"), false},
+		{"stringContains", stringContains("title", "loss"), true},
+		{"stringContains miss", stringContains("title", "gain"), false},
+		{"stringContains list", stringContains("tags", "ard"), true},
+		{"stringContains number", stringContains("year", "20"), false},
+		{"stringContains missing", stringContains("nope", ""), false},
+		{"andAll true", andAll(equals("type", "faq"), greaterThan("year", 2000)), true},
+		{"andAll false", andAll(equals("type", "faq"), greaterThan("year", 2030)), false},
+		{"orAll true", orAll(equals("type", "x"), greaterThan("year", 2000)), true},
+		{"orAll false", orAll(equals("type", "x"), greaterThan("year", 2030)), false},
+		{"nested", orAll(andAll(equals("type", "faq"), equals("draft", true)), andAll(listContains("tags", "fees"), noneOf("year", 1999, 2000))), true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -131,20 +131,20 @@ func TestFilterBedrockJSON(t *testing.T) {
 		json string
 		want Filter
 	}{
-		{`{"equals":{"key":"type","value":"faq"}}`, Equals("type", "faq")},
-		{`{"notEquals":{"key":"n","value":3}}`, NotEquals("n", 3)},
-		{`{"greaterThan":{"key":"year","value":2020}}`, GreaterThan("year", 2020)},
-		{`{"greaterThanOrEquals":{"key":"year","value":2020.5}}`, GreaterThanOrEquals("year", 2020.5)},
-		{`{"lessThan":{"key":"year","value":-1}}`, LessThan("year", -1)},
-		{`{"lessThanOrEquals":{"key":"year","value":0}}`, LessThanOrEquals("year", 0)},
-		{`{"in":{"key":"type","value":["a","b"]}}`, In("type", "a", "b")},
-		{`{"notIn":{"key":"n","value":[1,2]}}`, NotIn("n", 1, 2)},
-		{`{"startsWith":{"key":"title","value":"Card"}}`, StartsWith("title", "Card")},
-		{`{"listContains":{"key":"tags","value":"fees"}}`, ListContains("tags", "fees")},
-		{`{"stringContains":{"key":"title","value":"loss"}}`, StringContains("title", "loss")},
-		{`{"equals":{"key":"draft","value":true}}`, Equals("draft", true)},
+		{`{"equals":{"key":"type","value":"faq"}}`, equals("type", "faq")},
+		{`{"notEquals":{"key":"n","value":3}}`, notEquals("n", 3)},
+		{`{"greaterThan":{"key":"year","value":2020}}`, greaterThan("year", 2020)},
+		{`{"greaterThanOrEquals":{"key":"year","value":2020.5}}`, greaterThanOrEquals("year", 2020.5)},
+		{`{"lessThan":{"key":"year","value":-1}}`, lessThan("year", -1)},
+		{`{"lessThanOrEquals":{"key":"year","value":0}}`, lessThanOrEquals("year", 0)},
+		{`{"in":{"key":"type","value":["a","b"]}}`, oneOf("type", "a", "b")},
+		{`{"notIn":{"key":"n","value":[1,2]}}`, noneOf("n", 1, 2)},
+		{`{"startsWith":{"key":"title","value":"Card"}}`, startsWith("title", "Card")},
+		{`{"listContains":{"key":"tags","value":"fees"}}`, listContains("tags", "fees")},
+		{`{"stringContains":{"key":"title","value":"loss"}}`, stringContains("title", "loss")},
+		{`{"equals":{"key":"draft","value":true}}`, equals("draft", true)},
 		{`{"andAll":[{"equals":{"key":"a","value":"x"}},{"orAll":[{"in":{"key":"b","value":[1]}},{"notEquals":{"key":"c","value":false}}]}]}`,
-			AndAll(Equals("a", "x"), OrAll(In("b", 1), NotEquals("c", false)))},
+			andAll(equals("a", "x"), orAll(oneOf("b", 1), notEquals("c", false)))},
 	}
 	for _, c := range cases {
 		var got Filter
@@ -172,21 +172,21 @@ func TestFilterInvalid(t *testing.T) {
 	bad := []Filter{
 		{},
 		{Op: "like", Key: "a", Value: "x"},
-		Equals("", "x"),
+		equals("", "x"),
 		{Op: OpEquals, Key: "a"},
-		Equals("a", []string{"x"}),
-		GreaterThan("a", "x"),
-		LessThan("a", true),
-		In("a"),
+		equals("a", []string{"x"}),
+		greaterThan("a", "x"),
+		lessThan("a", true),
+		oneOf("a"),
 		{Op: OpIn, Key: "a", Value: "x"},
 		{Op: OpStartsWith, Key: "a", Value: 3},
 		{Op: OpStringContains, Key: "a", Value: true},
-		ListContains("a", []any{"x"}),
-		AndAll(Equals("a", "x")),
-		OrAll(),
-		AndAll(Equals("a", "x"), Filter{Op: "bogus"}),
-		{Op: OpAndAll, Key: "a", Filters: []Filter{Equals("a", 1), Equals("b", 2)}},
-		{Op: OpEquals, Key: "a", Value: "x", Filters: []Filter{Equals("a", 1)}},
+		listContains("a", []any{"x"}),
+		andAll(equals("a", "x")),
+		orAll(),
+		andAll(equals("a", "x"), Filter{Op: "bogus"}),
+		{Op: OpAndAll, Key: "a", Filters: []Filter{equals("a", 1), equals("b", 2)}},
+		{Op: OpEquals, Key: "a", Value: "x", Filters: []Filter{equals("a", 1)}},
 		{Op: OpEquals, Key: "a", Value: map[string]any{"x": 1}},
 	}
 	for i, f := range bad {
@@ -225,9 +225,9 @@ func TestFilterInvalid(t *testing.T) {
 }
 
 func TestFilterDepthLimit(t *testing.T) {
-	f := Equals("a", 1)
+	f := equals("a", 1)
 	for range MaxFilterDepth + 2 {
-		f = AndAll(f, Equals("b", 2))
+		f = andAll(f, equals("b", 2))
 	}
 	if err := f.Validate(); err == nil {
 		t.Fatal("a filter nested too deep was accepted")
@@ -253,9 +253,9 @@ func bigList(n int) []any {
 // ErrInvalidInput that names the limit; at the limit the filter is fine.
 func TestFilterLimits(t *testing.T) {
 	ok := []Filter{
-		In("k", bigList(MaxFilterValues)...),
-		AndAll(In("a", bigList(MaxFilterValues/2)...), NotIn("b", bigList(MaxFilterValues/2)...)),
-		Equals("k", strings.Repeat("x", MaxFilterBytes-1)),
+		oneOf("k", bigList(MaxFilterValues)...),
+		andAll(oneOf("a", bigList(MaxFilterValues/2)...), noneOf("b", bigList(MaxFilterValues/2)...)),
+		equals("k", strings.Repeat("x", MaxFilterBytes-1)),
 	}
 	for i, f := range ok {
 		if err := f.Validate(); err != nil {
@@ -267,15 +267,15 @@ func TestFilterLimits(t *testing.T) {
 	}
 	many := make([]Filter, MaxFilterNodes)
 	for i := range many {
-		many[i] = Equals("k", i)
+		many[i] = equals("k", i)
 	}
 	bad := map[string]Filter{
-		"MaxFilterValues (one list)":    In("k", bigList(MaxFilterValues+1)...),
-		"MaxFilterValues (two lists)":   OrAll(In("a", bigList(MaxFilterValues/2+1)...), NotIn("b", bigList(MaxFilterValues/2)...)),
-		"MaxFilterNodes":                OrAll(many...),
-		"MaxFilterBytes (one value)":    Equals("k", strings.Repeat("x", MaxFilterBytes+1)),
-		"MaxFilterBytes (list strings)": In("k", strings.Repeat("x", MaxFilterBytes/2), strings.Repeat("y", MaxFilterBytes/2+1)),
-		"MaxFilterBytes (keys)":         StartsWith(strings.Repeat("k", MaxFilterBytes+1), "x"),
+		"MaxFilterValues (one list)":    oneOf("k", bigList(MaxFilterValues+1)...),
+		"MaxFilterValues (two lists)":   orAll(oneOf("a", bigList(MaxFilterValues/2+1)...), noneOf("b", bigList(MaxFilterValues/2)...)),
+		"MaxFilterNodes":                orAll(many...),
+		"MaxFilterBytes (one value)":    equals("k", strings.Repeat("x", MaxFilterBytes+1)),
+		"MaxFilterBytes (list strings)": oneOf("k", strings.Repeat("x", MaxFilterBytes/2), strings.Repeat("y", MaxFilterBytes/2+1)),
+		"MaxFilterBytes (keys)":         startsWith(strings.Repeat("k", MaxFilterBytes+1), "x"),
 	}
 	for name, f := range bad {
 		for how, err := range map[string]error{"Validate": f.Validate(), "Compile": compileErr(f)} {
@@ -358,34 +358,34 @@ func randomFilter(r *rand.Rand, depth int) Filter {
 			kids[i] = randomFilter(r, depth+1)
 		}
 		if r.IntN(2) == 0 {
-			return AndAll(kids...)
+			return andAll(kids...)
 		}
-		return OrAll(kids...)
+		return orAll(kids...)
 	}
 	s, _ := val.(string)
 	switch r.IntN(11) {
 	case 0:
-		return Equals(key, val)
+		return equals(key, val)
 	case 1:
-		return NotEquals(key, val)
+		return notEquals(key, val)
 	case 2:
-		return GreaterThan(key, float64(r.IntN(5)))
+		return greaterThan(key, float64(r.IntN(5)))
 	case 3:
-		return LessThanOrEquals(key, float64(r.IntN(5)))
+		return lessThanOrEquals(key, float64(r.IntN(5)))
 	case 4:
-		return In(key, list()...)
+		return oneOf(key, list()...)
 	case 5:
-		return NotIn(key, list()...)
+		return noneOf(key, list()...)
 	case 6:
-		return StartsWith(key, s)
+		return startsWith(key, s)
 	case 7:
-		return ListContains(key, val)
+		return listContains(key, val)
 	case 8:
-		return StringContains(key, s)
+		return stringContains(key, s)
 	case 9:
-		return GreaterThanOrEquals(key, 1.0)
+		return greaterThanOrEquals(key, 1.0)
 	default:
-		return LessThan(key, 2.0)
+		return lessThan(key, 2.0)
 	}
 }
 
@@ -475,7 +475,7 @@ func FuzzFilterJSON(f *testing.F) {
 // values (the limit), with the reference Match (a scan of the list per
 // record) and compiled (a hash lookup).
 func BenchmarkFilterInList(b *testing.B) {
-	f, _ := In("n", bigList(MaxFilterValues)...).Normalize()
+	f, _ := oneOf("n", bigList(MaxFilterValues)...).Normalize()
 	c, _ := f.Compile()
 	mds := make([]map[string]any, 1000)
 	for i := range mds {

@@ -1,10 +1,10 @@
-// Package storetest is the conformance suite every kb.Store backend runs.
+// Package storetest is the conformance suite every kbstore.Store backend runs.
 //
 // A backend's test calls Run with a function that opens a fresh, empty store
 // for the given Config:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T, cfg storetest.Config) kb.Store {
+//		kbstoretest.Run(t, func(t *testing.T, cfg kbstoretest.Config) kbstore.Store {
 //			s, err := mybackend.Open(..., cfg.Dimensions, cfg.RequirePartition)
 //			if err != nil {
 //				t.Fatal(err)
@@ -27,4 +27,4 @@
 // property test, are exported for tests that check other filter
 // implementations (a translation to a remote service's filter language,
 // say) against the reference evaluator in the same way.
-package storetest
+package kbstoretest
