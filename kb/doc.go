@@ -76,25 +76,22 @@
 // Sources never read outside their folder: see FSSource for symbolic
 // links (ErrSymlink, ErrOutsideRoot).
 //
-// # Storage contract
+// # Stores
 //
-// The rest of the package defines the storage contract every vector-store
-// backend implements:
+// Config.Store holds the chunks. Backends live in their own packages
+// (kb/localindex, the embedded default; kb/pgvector; kb/chromem) so that
+// importing kb pulls in no driver. What a store implements, and the
+// helpers store authors use, are in kb/kbstore. Users meet that package
+// only in its errors (kbstore.ErrPartitionRequired when a multi-tenant
+// knowledge base or store is called without a partition) and in the
+// figures of KnowledgeBase.StoreSize.
 //
-//   - Store: upsert chunk Records, delete by document, search by vector with
-//     a Filter evaluated inside the search, fetch by ID, and list document
-//     fingerprints for incremental sync. KeywordSearcher is the optional
-//     extension for stores that search text themselves.
-//   - Filter: Bedrock's metadata filter operators (equals, notEquals,
-//     greaterThan(OrEquals), lessThan(OrEquals), in, notIn, startsWith,
-//     listContains, stringContains, andAll, orAll) with Bedrock's
-//     RetrievalFilter JSON form and a local evaluator with documented rules
-//     for absent keys and type mismatches.
-//   - Tenancy: records and queries carry a Partition; a store configured to
-//     require one fails closed (ErrPartitionRequired) instead of searching
-//     everything.
+// # Filters
 //
-// Backends live in their own packages (kb/localindex, ...) so importing kb
-// pulls in no driver, and each runs the shared conformance suite in
-// kb/storetest.
+// RetrieveOptions.Filter and Where restrict a search by chunk metadata with
+// Bedrock's operators (equals, notEquals, greaterThan(OrEquals),
+// lessThan(OrEquals), in, notIn, startsWith, listContains, stringContains,
+// andAll, orAll), built with Equals, In, AndAll, ... . A Filter marshals to
+// and from Bedrock's RetrievalFilter JSON and is evaluated inside each
+// search, never by trimming results afterwards.
 package kb

@@ -17,7 +17,8 @@ import (
 // Config configures a KnowledgeBase. Store is required; every other field
 // has a default.
 type Config struct {
-	// Store holds the chunk records (kb/localindex is the embedded default).
+	// Store holds the chunk records: kb/localindex is the embedded default;
+	// kb/pgvector, kb/chromem and others implement kbstore.Store too.
 	Store kbstore.Store
 	// Embedder embeds chunks and queries. One knowledge base uses one
 	// embedding model: Sync records it and refuses a different one.
@@ -49,8 +50,8 @@ type Config struct {
 	// Answer.Extractive set.
 	Model bedrockkit.Model
 	// RequirePartition makes every Sync and Retrieve name a partition
-	// (tenant); one without fails with ErrPartitionRequired before the store
-	// is touched.
+	// (tenant); one without fails with kbstore.ErrPartitionRequired before
+	// the store is touched.
 	RequirePartition bool
 
 	// BatchSize is how many chunks one Embed call carries. Default 16;
@@ -273,7 +274,7 @@ const (
 
 // StoreSize returns the size of the store (Config.Store), for pricing its
 // storage. A store that cannot tell (one that does not implement
-// StoreSizer) fails with an error wrapping bedrockkit.ErrUnsupported.
+// kbstore.StoreSizer) fails with an error wrapping bedrockkit.ErrUnsupported.
 func (k *KnowledgeBase) StoreSize(ctx context.Context) (kbstore.StoreSize, error) {
 	s, ok := k.cfg.Store.(kbstore.StoreSizer)
 	if !ok {

@@ -20,7 +20,7 @@ const (
 	// Semantic searches by embedding similarity.
 	Semantic SearchType = "SEMANTIC"
 	// Keyword searches with BM25 over an English analyzer (or the store's
-	// own text search when it implements KeywordSearcher).
+	// own text search when it implements kbstore.KeywordSearcher).
 	Keyword SearchType = "KEYWORD"
 )
 
