@@ -334,11 +334,17 @@ func (ix *Index) Recovery() Recovery {
 	return r
 }
 
-// Len returns the number of records (with or without vectors).
+// Len returns the number of records (with or without vectors), not
+// counting the record a knowledge base keeps its configuration in
+// (kbstore.ConfigRecordID).
 func (ix *Index) Len() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.entries)
+	n := len(ix.entries)
+	for _, docs := range ix.docs {
+		n -= len(docs[kbstore.ConfigRecordID])
+	}
+	return n
 }
 
 // Dimensions returns the vector length, or 0 before the first vector.
@@ -767,7 +773,8 @@ func (ix *Index) export(e *entry, withVector bool) (kbstore.Record, error) {
 	return r, nil
 }
 
-// Documents implements kbstore.Store.
+// Documents implements kbstore.Store. It leaves out the document a
+// knowledge base keeps its configuration in (kbstore.ConfigRecordID).
 func (ix *Index) Documents(ctx context.Context, partition string) ([]kbstore.DocumentInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -782,6 +789,9 @@ func (ix *Index) Documents(ctx context.Context, partition string) ([]kbstore.Doc
 	}
 	out := make([]kbstore.DocumentInfo, 0, len(ix.docs[partition]))
 	for doc, ids := range ix.docs[partition] {
+		if doc == kbstore.ConfigRecordID {
+			continue
+		}
 		d := kbstore.DocumentInfo{ID: doc, Records: len(ids)}
 		first := true
 		for id := range ids {

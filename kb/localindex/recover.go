@@ -400,8 +400,7 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 		}
 	}
 	if ix.opts.Dimensions != 0 && dim != 0 && dim != ix.opts.Dimensions {
-		return 0, nil, fmt.Errorf("localindex: %s holds %d-dimension vectors but Options.Dimensions is %d; open it with the same dimensions (or a new Dir to re-embed): %w",
-			ix.opts.Dir, dim, ix.opts.Dimensions, &kbstore.DimensionError{Want: ix.opts.Dimensions, Got: dim})
+		return 0, nil, ix.errDimensions(dim)
 	}
 	kept := 0
 	odd := 0
@@ -693,12 +692,13 @@ func (rc *recoverer) settlePending() {
 func (ix *Index) applyRecords(recs []kbstore.Record) error {
 	for _, r := range recs {
 		if r.Vector != nil && ix.dim != 0 && len(r.Vector) != ix.dim {
-			err := fmt.Errorf("localindex: %s holds %d-dimension vectors but the index has %d; open it with the same dimensions (or a new Dir to re-embed): %w",
-				ix.opts.Dir, len(r.Vector), ix.dim, &kbstore.DimensionError{Want: ix.dim, Got: len(r.Vector)})
 			if ix.opts.Dimensions != 0 {
-				return &configError{err}
+				// The log holds vectors of other dimensions than asked for.
+				return &configError{ix.errDimensions(len(r.Vector))}
 			}
-			return err
+			// The log disagrees with the snapshot: the record is damage.
+			return fmt.Errorf("localindex: a logged record of %s has a %d-dimension vector but the index's vectors have %d dimensions; the record is skipped: %w",
+				ix.opts.Dir, len(r.Vector), ix.dim, kbstore.ErrDimensionMismatch)
 		}
 	}
 	for _, r := range recs {

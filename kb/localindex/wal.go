@@ -68,6 +68,15 @@ type configError struct{ err error }
 
 func (e *configError) Error() string { return e.err.Error() }
 
+// errDimensions is the conflict of a Dir holding stored-dimension vectors
+// with a different Options.Dimensions. It names each number once, says
+// whose it is, and matches kbstore.ErrDimensionMismatch (so also
+// bedrockkit.ErrDimensionMismatch and bedrockkit.ErrInvalidInput).
+func (ix *Index) errDimensions(stored int) error {
+	return fmt.Errorf("localindex: %s holds %d-dimension vectors but Options.Dimensions is %d; open it with Dimensions %d (or 0, which takes the index's), or use a new Dir and re-embed every document with the other model: %w",
+		ix.opts.Dir, stored, ix.opts.Dimensions, stored, kbstore.ErrDimensionMismatch)
+}
+
 type wal struct {
 	dir     string
 	f       *os.File
@@ -342,8 +351,7 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 	dim := int(binary.LittleEndian.Uint32(h[len(snapMagic)+8:]))
 	count := binary.LittleEndian.Uint64(h[len(snapMagic)+12:])
 	if ix.opts.Dimensions != 0 && dim != 0 && dim != ix.opts.Dimensions {
-		return &configError{fmt.Errorf("localindex: %s holds %d-dimension vectors but Options.Dimensions is %d; open it with the same dimensions (or a new Dir to re-embed): %w",
-			ix.opts.Dir, dim, ix.opts.Dimensions, &kbstore.DimensionError{Want: ix.opts.Dimensions, Got: dim})}
+		return &configError{ix.errDimensions(dim)}
 	}
 	if dim != 0 {
 		ix.dim = dim
