@@ -1,4 +1,4 @@
-// Package storetest is the conformance suite every kbstore.Store backend runs.
+// Package kbstoretest is the conformance suite every kbstore.Store backend runs.
 //
 // A backend's test calls Run with a function that opens a fresh, empty store
 // for the given Config:

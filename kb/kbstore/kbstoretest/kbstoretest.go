@@ -580,7 +580,7 @@ func testFilterProperty(t *testing.T, open Opener) {
 
 // testLargeListFilter checks in and notIn lists of thousands of values
 // (stores evaluate them with hash sets or push them down) against the
-// reference evaluator, and that a filter over kb's limits is refused with
+// reference evaluator, and that a filter over the kbstore limits is refused with
 // ErrInvalidInput.
 func testLargeListFilter(t *testing.T, open Opener) {
 	s := open(t, Config{Dimensions: 4})
