@@ -154,7 +154,7 @@ var (
 	// kb.Config.RequirePartition) is multi-tenant and the call named no
 	// partition. Set the partition (kb.RetrieveOptions.Partition,
 	// kb.SyncOptions.Partition, Record.Partition, Query.Partition).
-	ErrPartitionRequired = fmt.Errorf("kbstore: this store requires a partition (tenant) key; set the Partition of the record or query: %w", bedrockkit.ErrInvalidInput)
+	ErrPartitionRequired = fmt.Errorf("kbstore: a partition (tenant) key is required and none was given; set the Partition of the call (kb.RetrieveOptions, kb.SyncOptions) or of the record or query: %w", bedrockkit.ErrInvalidInput)
 	// ErrDimensionMismatch: a vector's length differs from the store's
 	// dimensions. Use the same embedding model for writing and querying.
 	// It matches bedrockkit.ErrDimensionMismatch (the embedders' error for
