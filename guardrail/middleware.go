@@ -645,47 +645,21 @@ func unmaskable(res *Verdict) *Verdict {
 		Assessments: res.Assessments, Usage: res.Usage, ActionReason: "masks could not be applied to the content"}
 }
 
+// streamSync holds each text and reasoning block back until its window has
+// been assessed, and checks each tool call's input whole before its
+// ToolCallDone.
 func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield func(bedrockkit.StreamEvent, error) bool) {
-	blocks := map[blockKey]*textBlock{}
-	var order []blockKey
-	get := func(k blockKey) *textBlock {
-		b := blocks[k]
-		if b == nil {
-			b = &textBlock{key: k}
-			blocks[k] = b
-			order = append(order, k)
-		}
-		return b
-	}
-	finish := func(k blockKey) error {
-		b := blocks[k]
-		if b == nil {
-			return nil
-		}
-		delete(blocks, k)
-		order = slices.DeleteFunc(order, func(x blockKey) bool { return x == k })
-		return g.advance(ctx, b, true, yield)
-	}
-	flush := func() error {
-		for len(order) > 0 {
-			if err := finish(order[0]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	s := &syncBlocks{g: g, ctx: ctx, yield: yield, blocks: map[blockKey]*textBlock{}}
 	for ev, err := range g.next.Stream(ctx, req) {
 		if err != nil {
-			if flush() == nil {
+			if s.flush() == nil {
 				yield(nil, err)
 			}
 			return
 		}
 		switch e := ev.(type) {
 		case bedrockkit.TextDelta:
-			b := get(blockKey{e.Index, false})
-			b.append(e.Text)
-			if g.advance(ctx, b, false, yield) != nil {
+			if !s.text(blockKey{e.Index, false}, e.Text) {
 				return
 			}
 			continue
@@ -693,21 +667,12 @@ func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield
 			if g.cfg.SkipReasoning {
 				break
 			}
-			k := blockKey{e.Index, true}
-			if e.Text != "" {
-				b := get(k)
-				b.append(e.Text)
-				if g.advance(ctx, b, false, yield) != nil {
-					return
-				}
-			}
-			if e.Signature == "" && e.Redacted == nil {
-				continue
-			}
-			// A signature or redacted content closes the reasoning: its
-			// text is released first, in order.
-			if finish(k) != nil {
+			closed, ok := s.reasoning(e)
+			if !ok {
 				return
+			}
+			if !closed {
+				continue
 			}
 			ev = bedrockkit.ReasoningDelta{Index: e.Index, Signature: e.Signature, Redacted: e.Redacted}
 		case bedrockkit.ToolCallDelta:
@@ -716,20 +681,14 @@ func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield
 			}
 		case bedrockkit.ToolCallDone:
 			if !g.cfg.SkipTools {
-				if flush() != nil {
-					return
-				}
-				call, ok := g.checkToolCall(ctx, e, yield)
+				call, ok := s.toolCall(e)
 				if !ok {
-					return
-				}
-				if !yield(bedrockkit.ToolCallDelta{Index: e.Index, ID: call.ID, Name: call.Name, InputFragment: string(call.Input)}, nil) {
 					return
 				}
 				ev = bedrockkit.ToolCallDone{Index: e.Index, Call: call}
 			}
 		case bedrockkit.Stop, bedrockkit.StreamMetadata:
-			if flush() != nil {
+			if s.flush() != nil {
 				return
 			}
 		}
@@ -737,7 +696,88 @@ func (g *guarded) streamSync(ctx context.Context, req *bedrockkit.Request, yield
 			return
 		}
 	}
-	flush()
+	s.flush()
+}
+
+// syncBlocks is streamSync's state: the open text and reasoning blocks, in
+// the order they started.
+type syncBlocks struct {
+	g      *guarded
+	ctx    context.Context
+	yield  func(bedrockkit.StreamEvent, error) bool
+	blocks map[blockKey]*textBlock
+	order  []blockKey
+}
+
+// get returns block k, opening it if needed.
+func (s *syncBlocks) get(k blockKey) *textBlock {
+	b := s.blocks[k]
+	if b == nil {
+		b = &textBlock{key: k}
+		s.blocks[k] = b
+		s.order = append(s.order, k)
+	}
+	return b
+}
+
+// finish closes block k, releasing the rest of its text after a final
+// assessment.
+func (s *syncBlocks) finish(k blockKey) error {
+	b := s.blocks[k]
+	if b == nil {
+		return nil
+	}
+	delete(s.blocks, k)
+	s.order = slices.DeleteFunc(s.order, func(x blockKey) bool { return x == k })
+	return s.g.advance(s.ctx, b, true, s.yield)
+}
+
+// flush closes every open block, oldest first.
+func (s *syncBlocks) flush() error {
+	for len(s.order) > 0 {
+		if err := s.finish(s.order[0]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// text adds text to block k and releases what has been assessed; false
+// means the stream must end.
+func (s *syncBlocks) text(k blockKey, text string) bool {
+	b := s.get(k)
+	b.append(text)
+	return s.g.advance(s.ctx, b, false, s.yield) == nil
+}
+
+// reasoning handles a reasoning delta. closed reports that it carried a
+// signature or redacted content, which closes the reasoning after its text
+// is released, in order; ok false means the stream must end.
+func (s *syncBlocks) reasoning(e bedrockkit.ReasoningDelta) (closed, ok bool) {
+	k := blockKey{e.Index, true}
+	if e.Text != "" && !s.text(k, e.Text) {
+		return false, false
+	}
+	if e.Signature == "" && e.Redacted == nil {
+		return false, true
+	}
+	return true, s.finish(k) == nil
+}
+
+// toolCall releases the open blocks, checks the call's input and sends it
+// whole; false means the stream must end.
+func (s *syncBlocks) toolCall(e bedrockkit.ToolCallDone) (bedrockkit.ToolCall, bool) {
+	if s.flush() != nil {
+		return e.Call, false
+	}
+	call, ok := s.g.checkToolCall(s.ctx, e, s.yield)
+	if !ok {
+		return call, false
+	}
+	if !s.yield(bedrockkit.ToolCallDelta{Index: e.Index, ID: call.ID, Name: call.Name, InputFragment: string(call.Input)}, nil) {
+		return call, false
+	}
+	return call, true
 }
 
 func (g *guarded) checkToolCall(ctx context.Context, e bedrockkit.ToolCallDone, yield func(bedrockkit.StreamEvent, error) bool) (bedrockkit.ToolCall, bool) {
@@ -769,95 +809,11 @@ func (g *guarded) checkToolCall(ctx context.Context, e bedrockkit.ToolCallDone, 
 // each block is assessed whole once more. The goroutine ends before Stream
 // returns.
 func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yield func(bedrockkit.StreamEvent, error) bool) {
-	actx, cancel := context.WithCancel(ctx)
-	var mu sync.Mutex
-	pending := map[blockKey]*strings.Builder{} // text the checker has not taken yet
-	var violation *Verdict
-	wake := make(chan struct{}, 1)
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tails := map[blockKey]string{}
-		for {
-			select {
-			case <-wake:
-			case <-done:
-				return
-			}
-			for {
-				mu.Lock()
-				var k blockKey
-				var s string
-				for key, p := range pending {
-					if p.Len() > 0 {
-						k, s = key, p.String()
-						p.Reset()
-						break
-					}
-				}
-				mu.Unlock()
-				if s == "" {
-					break
-				}
-				text := tails[k] + s
-				res, err := g.guard.Assess(actx, SourceOutput, Content{Text: text})
-				if err == nil && res.Blocked {
-					mu.Lock()
-					if violation == nil {
-						violation = res
-					}
-					mu.Unlock()
-				}
-				t := max(0, len(text)-g.cfg.HoldBack)
-				for t < len(text) && !utf8.RuneStart(text[t]) {
-					t++
-				}
-				tails[k] = text[t:]
-			}
-		}
-	}()
-	var once sync.Once
-	stopWorker := func() {
-		once.Do(func() {
-			close(done)
-			cancel()
-			wg.Wait()
-		})
-	}
-	defer stopWorker()
-	violated := func() *Verdict {
-		mu.Lock()
-		defer mu.Unlock()
-		return violation
-	}
-	whole := map[blockKey]*strings.Builder{}
-	var order []blockKey
-	add := func(k blockKey, s string) {
-		w := whole[k]
-		if w == nil {
-			w = &strings.Builder{}
-			whole[k] = w
-			order = append(order, k)
-		}
-		w.WriteString(s)
-		mu.Lock()
-		p := pending[k]
-		if p == nil {
-			p = &strings.Builder{}
-			pending[k] = p
-		}
-		p.WriteString(s)
-		mu.Unlock()
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
-	}
+	c := g.startAsyncChecker(ctx)
+	defer c.stop()
 	for ev, err := range g.next.Stream(ctx, req) {
-		if v := violated(); v != nil {
-			stopWorker()
+		if v := c.violated(); v != nil {
+			c.stop()
 			g.yieldBlocked(SourceOutput, v, 0, yield)
 			return
 		}
@@ -867,10 +823,10 @@ func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yiel
 		}
 		switch e := ev.(type) {
 		case bedrockkit.TextDelta:
-			add(blockKey{e.Index, false}, e.Text)
+			c.add(blockKey{e.Index, false}, e.Text)
 		case bedrockkit.ReasoningDelta:
 			if !g.cfg.SkipReasoning && e.Text != "" {
-				add(blockKey{e.Index, true}, e.Text)
+				c.add(blockKey{e.Index, true}, e.Text)
 			}
 		case bedrockkit.ToolCallDone:
 			if !g.cfg.SkipTools {
@@ -881,27 +837,166 @@ func (g *guarded) streamAsync(ctx context.Context, req *bedrockkit.Request, yiel
 				ev = bedrockkit.ToolCallDone{Index: e.Index, Call: call}
 			}
 		case bedrockkit.Stop:
-			// Final verdict on each whole block before the stream ends.
-			stopWorker()
-			if v := violated(); v != nil {
-				g.yieldBlocked(SourceOutput, v, 0, yield)
+			if !c.final(ctx, yield) {
 				return
 			}
-			for _, k := range order {
-				res, err := g.guard.Assess(ctx, SourceOutput, Content{Text: whole[k].String()})
-				if err != nil {
-					yield(nil, fmt.Errorf("guardrail: assess streamed output: %w", err))
-					return
-				}
-				if res.Blocked {
-					g.yieldBlocked(SourceOutput, res, k.index, yield)
-					return
-				}
-			}
-			order = nil
 		}
 		if !yield(ev, nil) {
 			return
 		}
 	}
+}
+
+// asyncChecker is streamAsync's state: the background goroutine's queue of
+// text it has not taken yet and the first violation it found, and each
+// block's whole text for the final verdict.
+type asyncChecker struct {
+	g      *guarded
+	actx   context.Context // the goroutine's; cancelled by stop
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	pending   map[blockKey]*strings.Builder // text the checker has not taken yet
+	violation *Verdict
+
+	wake chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+
+	whole map[blockKey]*strings.Builder // used by the stream's goroutine only
+	order []blockKey
+}
+
+// startAsyncChecker starts the background goroutine; stop ends it.
+func (g *guarded) startAsyncChecker(ctx context.Context) *asyncChecker {
+	actx, cancel := context.WithCancel(ctx)
+	c := &asyncChecker{
+		g: g, actx: actx, cancel: cancel,
+		pending: map[blockKey]*strings.Builder{},
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		whole:   map[blockKey]*strings.Builder{},
+	}
+	c.wg.Add(1)
+	go c.run()
+	return c
+}
+
+// run is the background goroutine: woken by add, it assesses the pending
+// text of each block after that block's tail, until stop.
+func (c *asyncChecker) run() {
+	defer c.wg.Done()
+	tails := map[blockKey]string{}
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+			return
+		}
+		for {
+			k, s := c.take()
+			if s == "" {
+				break
+			}
+			tails[k] = c.check(tails[k] + s)
+		}
+	}
+}
+
+// take removes the pending text of one block that has some.
+func (c *asyncChecker) take() (blockKey, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, p := range c.pending {
+		if p.Len() > 0 {
+			s := p.String()
+			p.Reset()
+			return key, s
+		}
+	}
+	return blockKey{}, ""
+}
+
+// check assesses text, records the first violation, and returns the tail
+// (the last HoldBack bytes, from a rune start) that gives the block's next
+// text its context.
+func (c *asyncChecker) check(text string) string {
+	res, err := c.g.guard.Assess(c.actx, SourceOutput, Content{Text: text})
+	if err == nil && res.Blocked {
+		c.mu.Lock()
+		if c.violation == nil {
+			c.violation = res
+		}
+		c.mu.Unlock()
+	}
+	t := max(0, len(text)-c.g.cfg.HoldBack)
+	for t < len(text) && !utf8.RuneStart(text[t]) {
+		t++
+	}
+	return text[t:]
+}
+
+// stop ends the background goroutine and waits for it; it may be called
+// more than once.
+func (c *asyncChecker) stop() {
+	c.once.Do(func() {
+		close(c.done)
+		c.cancel()
+		c.wg.Wait()
+	})
+}
+
+// violated returns the first violation found, or nil.
+func (c *asyncChecker) violated() *Verdict {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.violation
+}
+
+// add records s as block k's new text and wakes the goroutine.
+func (c *asyncChecker) add(k blockKey, s string) {
+	w := c.whole[k]
+	if w == nil {
+		w = &strings.Builder{}
+		c.whole[k] = w
+		c.order = append(c.order, k)
+	}
+	w.WriteString(s)
+	c.mu.Lock()
+	p := c.pending[k]
+	if p == nil {
+		p = &strings.Builder{}
+		c.pending[k] = p
+	}
+	p.WriteString(s)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// final gives the final verdict on each whole block before the stream ends:
+// it stops the goroutine, then reports a violation it found or assesses each
+// block whole. False means the stream must end.
+func (c *asyncChecker) final(ctx context.Context, yield func(bedrockkit.StreamEvent, error) bool) bool {
+	c.stop()
+	if v := c.violated(); v != nil {
+		c.g.yieldBlocked(SourceOutput, v, 0, yield)
+		return false
+	}
+	for _, k := range c.order {
+		res, err := c.g.guard.Assess(ctx, SourceOutput, Content{Text: c.whole[k].String()})
+		if err != nil {
+			yield(nil, fmt.Errorf("guardrail: assess streamed output: %w", err))
+			return false
+		}
+		if res.Blocked {
+			c.g.yieldBlocked(SourceOutput, res, k.index, yield)
+			return false
+		}
+	}
+	c.order = nil
+	return true
 }
