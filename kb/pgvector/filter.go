@@ -120,78 +120,111 @@ func quoteLiteral(s string) (string, error) {
 	return "E'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(s) + "'", nil
 }
 
+// expr writes f as an SQL condition on the metadata column, adding its
+// values as parameters.
 func (c *compiler) expr(b *strings.Builder, f kbstore.Filter) error {
 	switch f.Op {
 	case kbstore.OpAndAll, kbstore.OpOrAll:
-		join := " AND "
-		if f.Op == kbstore.OpOrAll {
-			join = " OR "
-		}
-		b.WriteByte('(')
-		for i, k := range f.Filters {
-			if i > 0 {
-				b.WriteString(join)
-			}
-			if err := c.expr(b, k); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(')')
-		return nil
+		return c.logical(b, f)
 	}
 	key, err := c.key(f.Key)
 	if err != nil {
 		return err
 	}
 	attr := "(" + c.col + " -> " + key + ")"
-	typeIs := func(t string) string { return "jsonb_typeof" + attr + " = '" + t + "'" }
 	switch f.Op {
 	case kbstore.OpEquals, kbstore.OpNotEquals:
-		v, err := c.jsonArg(f.Value)
-		if err != nil {
-			return err
-		}
-		// jsonb equality is type-strict (1 <> "1") and compares numbers by
-		// value; a list never equals a scalar. An absent key gives NULL,
-		// which is not true; the bare comparison lets an expression index
-		// on (column -> key) serve it. The negation needs coalesce.
-		eq := "(" + attr + " = " + v + ")"
-		if f.Op == kbstore.OpNotEquals {
-			eq = "(NOT coalesce(" + attr + " = " + v + ", false))"
-		}
-		b.WriteString(eq)
+		return c.equals(b, f, attr)
 	case kbstore.OpIn, kbstore.OpNotIn:
-		list, _ := f.Value.([]any)
-		elems := make([]string, len(list))
-		for i, e := range list {
-			v, err := c.jsonArg(e)
-			if err != nil {
-				return err
-			}
-			elems[i] = v
-		}
-		in := "(" + attr + " IN (" + strings.Join(elems, ", ") + "))"
-		if f.Op == kbstore.OpNotIn {
-			in = "(NOT coalesce(" + attr + " IN (" + strings.Join(elems, ", ") + "), false))"
-		}
-		b.WriteString(in)
+		return c.in(b, f, attr)
 	case kbstore.OpGreaterThan, kbstore.OpGreaterThanOrEquals, kbstore.OpLessThan, kbstore.OpLessThanOrEquals:
 		op := map[kbstore.FilterOp]string{kbstore.OpGreaterThan: ">", kbstore.OpGreaterThanOrEquals: ">=", kbstore.OpLessThan: "<", kbstore.OpLessThanOrEquals: "<="}[f.Op]
 		v := c.arg(f.Value) + "::float8"
 		// CASE guarantees the cast only runs on numbers.
-		fmt.Fprintf(b, "(CASE WHEN %s THEN %s::float8 %s %s ELSE false END)", typeIs("number"), attr, op, v)
+		fmt.Fprintf(b, "(CASE WHEN %s THEN %s::float8 %s %s ELSE false END)", jsonTypeIs(attr, "number"), attr, op, v)
+		return nil
+	case kbstore.OpStartsWith, kbstore.OpListContains, kbstore.OpStringContains:
+		return c.contains(b, f, key, attr)
+	default:
+		return &kbstore.FilterError{Path: string(f.Op), Reason: "operator not supported by the pgvector store"}
+	}
+}
+
+// jsonTypeIs is the condition that the jsonb value attr has type t.
+func jsonTypeIs(attr, t string) string { return "jsonb_typeof" + attr + " = '" + t + "'" }
+
+// logical writes an AND or OR of f's filters.
+func (c *compiler) logical(b *strings.Builder, f kbstore.Filter) error {
+	join := " AND "
+	if f.Op == kbstore.OpOrAll {
+		join = " OR "
+	}
+	b.WriteByte('(')
+	for i, k := range f.Filters {
+		if i > 0 {
+			b.WriteString(join)
+		}
+		if err := c.expr(b, k); err != nil {
+			return err
+		}
+	}
+	b.WriteByte(')')
+	return nil
+}
+
+// equals writes an equality or inequality test of the value attr.
+func (c *compiler) equals(b *strings.Builder, f kbstore.Filter, attr string) error {
+	v, err := c.jsonArg(f.Value)
+	if err != nil {
+		return err
+	}
+	// jsonb equality is type-strict (1 <> "1") and compares numbers by
+	// value; a list never equals a scalar. An absent key gives NULL,
+	// which is not true; the bare comparison lets an expression index
+	// on (column -> key) serve it. The negation needs coalesce.
+	eq := "(" + attr + " = " + v + ")"
+	if f.Op == kbstore.OpNotEquals {
+		eq = "(NOT coalesce(" + attr + " = " + v + ", false))"
+	}
+	b.WriteString(eq)
+	return nil
+}
+
+// in writes a test that the value attr is (or is not) one of a list.
+func (c *compiler) in(b *strings.Builder, f kbstore.Filter, attr string) error {
+	list, _ := f.Value.([]any)
+	elems := make([]string, len(list))
+	for i, e := range list {
+		v, err := c.jsonArg(e)
+		if err != nil {
+			return err
+		}
+		elems[i] = v
+	}
+	in := "(" + attr + " IN (" + strings.Join(elems, ", ") + "))"
+	if f.Op == kbstore.OpNotIn {
+		in = "(NOT coalesce(" + attr + " IN (" + strings.Join(elems, ", ") + "), false))"
+	}
+	b.WriteString(in)
+	return nil
+}
+
+// contains writes a prefix, list-membership or substring test of the value
+// attr (at key).
+func (c *compiler) contains(b *strings.Builder, f kbstore.Filter, key, attr string) error {
+	switch f.Op {
 	case kbstore.OpStartsWith:
 		v, err := c.textArg(f.Value)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(b, "(CASE WHEN %s THEN starts_with(%s ->> %s, %s) ELSE false END)", typeIs("string"), c.col, key, v)
+		fmt.Fprintf(b, "(CASE WHEN %s THEN starts_with(%s ->> %s, %s) ELSE false END)", jsonTypeIs(attr, "string"), c.col, key, v)
 	case kbstore.OpListContains:
 		v, err := c.jsonArg(f.Value)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(b, "(CASE WHEN %s THEN %s @> jsonb_build_array(%s) ELSE false END)", typeIs("array"), attr, v)
+		fmt.Fprintf(b, "(CASE WHEN %s THEN %s @> jsonb_build_array(%s) ELSE false END)", jsonTypeIs(attr, "array"), attr, v)
 	case kbstore.OpStringContains:
 		v, err := c.textArg(f.Value)
 		if err != nil {
@@ -200,8 +233,6 @@ func (c *compiler) expr(b *strings.Builder, f kbstore.Filter) error {
 		fmt.Fprintf(b, "(CASE jsonb_typeof%s WHEN 'string' THEN strpos(%s ->> %s, %s) > 0 "+
 			"WHEN 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements(%s) AS e(v) WHERE jsonb_typeof(e.v) = 'string' AND strpos(e.v #>> '{}', %s) > 0) "+
 			"ELSE false END)", attr, c.col, key, v, attr, v)
-	default:
-		return &kbstore.FilterError{Path: string(f.Op), Reason: "operator not supported by the pgvector store"}
 	}
 	return nil
 }

@@ -171,35 +171,68 @@ var regconfigRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 // withDefaults fills in defaults and validates.
 func (o Options) withDefaults() (Options, error) {
-	bad := func(format string, args ...any) (Options, error) {
-		return Options{}, fmt.Errorf("pgvector: "+format+": %w", append(args, bedrockkit.ErrInvalidInput)...)
+	steps := []func(*Options) error{
+		(*Options).defaultTable, (*Options).defaultIndex, (*Options).defaultIndexTuning,
+		(*Options).defaultSearch, (*Options).checkLists,
 	}
+	for _, step := range steps {
+		if err := step(&o); err != nil {
+			return Options{}, err
+		}
+	}
+	if o.RowLevelSecurity {
+		o.RequirePartition = true
+	}
+	o.IndexedKeys = append([]string(nil), o.IndexedKeys...)
+	o.GrantTo = append([]string(nil), o.GrantTo...)
+	return o, nil
+}
+
+// badOption is the error for an invalid option.
+func badOption(format string, args ...any) error {
+	return fmt.Errorf("pgvector: "+format+": %w", append(args, bedrockkit.ErrInvalidInput)...)
+}
+
+// defaultTable fills in and checks the table's name, its vectors'
+// dimensions and the distance.
+func (o *Options) defaultTable() error {
 	if o.Table == "" {
 		o.Table = "bedrockkit_chunks"
 	}
 	if !identRe.MatchString(o.Table) {
-		return bad("table name %q must be lower-case letters, digits and underscores, at most 30 characters", o.Table)
+		return badOption("table name %q must be lower-case letters, digits and underscores, at most 30 characters", o.Table)
 	}
 	if o.Dimensions < 1 || o.Dimensions > 16000 {
-		return bad("Dimensions is %d; set it to the embedding model's dimensions (1..16000)", o.Dimensions)
+		return badOption("Dimensions is %d; set it to the embedding model's dimensions (1..16000)", o.Dimensions)
 	}
 	if o.Distance == "" {
 		o.Distance = Cosine
 	}
 	if o.Distance.opclass() == "" {
-		return bad("unknown Distance %q; use Cosine, InnerProduct or L2", o.Distance)
+		return badOption("unknown Distance %q; use Cosine, InnerProduct or L2", o.Distance)
 	}
+	return nil
+}
+
+// defaultIndex fills in and checks the index kind, which must fit the
+// dimensions.
+func (o *Options) defaultIndex() error {
 	if o.Index == "" {
 		o.Index = HNSW
 	}
 	switch o.Index {
 	case HNSW, IVFFlat, NoIndex:
 	default:
-		return bad("unknown Index %q; use HNSW, IVFFlat or NoIndex", o.Index)
+		return badOption("unknown Index %q; use HNSW, IVFFlat or NoIndex", o.Index)
 	}
 	if o.Index == HNSW && o.Dimensions > 2000 || o.Index == IVFFlat && o.Dimensions > 2000 {
-		return bad("pgvector indexes hold at most 2000 dimensions, got %d; use NoIndex", o.Dimensions)
+		return badOption("pgvector indexes hold at most 2000 dimensions, got %d; use NoIndex", o.Dimensions)
 	}
+	return nil
+}
+
+// defaultIndexTuning fills in and checks the HNSW and IVFFlat settings.
+func (o *Options) defaultIndexTuning() error {
 	if o.HNSW.M == 0 {
 		o.HNSW.M = 16
 	}
@@ -210,7 +243,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.HNSW.EfSearch = 40
 	}
 	if o.HNSW.M < 2 || o.HNSW.M > 100 || o.HNSW.EfConstruction < 2*o.HNSW.M || o.HNSW.EfConstruction > 1000 || o.HNSW.EfSearch < 1 || o.HNSW.EfSearch > 1000 {
-		return bad("HNSW options %+v out of range (M 2..100, EfConstruction 2*M..1000, EfSearch 1..1000)", o.HNSW)
+		return badOption("HNSW options %+v out of range (M 2..100, EfConstruction 2*M..1000, EfSearch 1..1000)", o.HNSW)
 	}
 	if o.IVFFlat.Lists == 0 {
 		o.IVFFlat.Lists = 100
@@ -219,44 +252,50 @@ func (o Options) withDefaults() (Options, error) {
 		o.IVFFlat.Probes = 10
 	}
 	if o.IVFFlat.Lists < 1 || o.IVFFlat.Lists > 32768 || o.IVFFlat.Probes < 1 {
-		return bad("IVFFlat options %+v out of range (Lists 1..32768, Probes >= 1)", o.IVFFlat)
+		return badOption("IVFFlat options %+v out of range (Lists 1..32768, Probes >= 1)", o.IVFFlat)
 	}
+	return nil
+}
+
+// defaultSearch fills in and checks the search mode, its limits and the
+// text search configuration.
+func (o *Options) defaultSearch() error {
 	if o.Search == "" {
 		o.Search = Auto
 	}
 	switch o.Search {
 	case Auto, Index, Exact:
 	default:
-		return bad("unknown Search mode %q; use Auto, Index or Exact", o.Search)
+		return badOption("unknown Search mode %q; use Auto, Index or Exact", o.Search)
 	}
 	if o.ExactThreshold == 0 {
 		o.ExactThreshold = 10000
 	}
 	if o.MaxScanTuples < 0 {
-		return bad("MaxScanTuples is negative")
+		return badOption("MaxScanTuples is negative")
 	}
 	if o.TextSearchConfig == "" {
 		o.TextSearchConfig = "english"
 	}
 	if !regconfigRe.MatchString(o.TextSearchConfig) {
-		return bad("TextSearchConfig %q is not a text search configuration name", o.TextSearchConfig)
+		return badOption("TextSearchConfig %q is not a text search configuration name", o.TextSearchConfig)
 	}
+	return nil
+}
+
+// checkLists checks the indexed metadata keys and the roles to grant to.
+func (o *Options) checkLists() error {
 	for _, k := range o.IndexedKeys {
 		if k == "" || strings.IndexByte(k, 0) >= 0 || !utf8.ValidString(k) {
-			return bad("IndexedKeys has an invalid key %q", k)
+			return badOption("IndexedKeys has an invalid key %q", k)
 		}
 	}
 	for _, r := range o.GrantTo {
 		if r == "" {
-			return bad("GrantTo has an empty role name")
+			return badOption("GrantTo has an empty role name")
 		}
 	}
-	if o.RowLevelSecurity {
-		o.RequirePartition = true
-	}
-	o.IndexedKeys = append([]string(nil), o.IndexedKeys...)
-	o.GrantTo = append([]string(nil), o.GrantTo...)
-	return o, nil
+	return nil
 }
 
 // ErrRLSBypassed: RowLevelSecurity is on but the store's role bypasses it
