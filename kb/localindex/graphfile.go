@@ -149,81 +149,128 @@ func (ix *Index) readGraph(lsn uint64, ids uint32) error {
 	if data, err = ix.openGraph(lsn, data); err != nil {
 		return err
 	}
-	const head = len(graphMagic) + 8 + 5*4
-	if len(data) < head+4 || string(data[:len(graphMagic)]) != graphMagic {
-		return errors.New("bad header")
+	body, top, entry, err := ix.checkGraphHeader(data, lsn, ids)
+	if err != nil {
+		return err
 	}
-	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
-	if crc32.Checksum(body, crcTable) != sum {
-		return errors.New("checksum mismatch")
-	}
-	u32 := func(off int) uint32 { return binary.LittleEndian.Uint32(body[off:]) }
-	o := len(graphMagic)
+	n := len(ix.slots)
 	h := ix.opts.HNSW
-	n := int(u32(o + 12))
-	if binary.LittleEndian.Uint64(body[o:]) != lsn || u32(o+8) != ids || n != len(ix.slots) || n != ix.live || int(u32(o+16)) != h.M {
-		return errGraphMismatch
-	}
-	top, entry := int(u32(o+20)), int32(u32(o+24))
-	if top > 30 || entry < 0 || int(entry) >= n {
-		return errors.New("bad entry point")
-	}
 	g := newHNSW(ix, h.M, h.EfConstruction, h.EfSearch, h.Seed)
 	g.grow()
-	p := head
+	p := graphHeaderLen
 	for s := range int32(n) {
-		if p >= len(body) {
-			return errors.New("truncated")
-		}
-		lvl := int(body[p])
-		p++
-		if lvl > top {
-			return errors.New("node above the top layer")
-		}
-		g.level[s] = int8(lvl)
-		if lvl > 0 {
-			g.links[s] = make([][]int32, lvl+1) // layer 0 lives in g.l0
-		}
-		for l := 0; l <= lvl; l++ {
-			if p+4 > len(body) {
-				return errors.New("truncated")
-			}
-			c := int(binary.LittleEndian.Uint32(body[p:]))
-			p += 4
-			mmax := g.m
-			if l == 0 {
-				mmax = g.m0
-			}
-			if c > mmax || p+4*c > len(body) {
-				return errors.New("bad link count")
-			}
-			var list []int32
-			if l == 0 {
-				// Straight into the layer-0 array: no allocation per node.
-				base := int(s) * (g.m0 + 1)
-				g.l0[base] = int32(c)
-				list = g.l0[base+1 : base+1+c]
-			} else {
-				list = make([]int32, c)
-				g.links[s][l] = list
-			}
-			for i := range list {
-				x := binary.LittleEndian.Uint32(body[p:])
-				p += 4
-				if int(x) >= n {
-					return errors.New("link out of range")
-				}
-				list[i] = int32(x)
-			}
+		if p, err = g.readNode(body, p, s, top, n); err != nil {
+			return err
 		}
 	}
 	if p != len(body) {
 		return errors.New("trailing bytes")
 	}
+	if err := g.checkLayers(entry, top, n); err != nil {
+		return err
+	}
+	g.entry, g.maxLevel = entry, top
+	ix.graph = g
+	return nil
+}
+
+// graphHeaderLen is the length of a graph file's header: the magic, u64
+// lsn, then u32 ids, nodes, M, top layer and entry point.
+const graphHeaderLen = len(graphMagic) + 8 + 5*4
+
+// checkGraphHeader checks a graph file's checksum and that its header
+// matches the snapshot at lsn (ids), the index and its HNSW settings. It
+// returns the file without its checksum, the top layer and the entry
+// point.
+func (ix *Index) checkGraphHeader(data []byte, lsn uint64, ids uint32) (body []byte, top int, entry int32, err error) {
+	if len(data) < graphHeaderLen+4 || string(data[:len(graphMagic)]) != graphMagic {
+		return nil, 0, 0, errors.New("bad header")
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.Checksum(body, crcTable) != sum {
+		return nil, 0, 0, errors.New("checksum mismatch")
+	}
+	u32 := func(off int) uint32 { return binary.LittleEndian.Uint32(body[off:]) }
+	o := len(graphMagic)
+	n := int(u32(o + 12))
+	if binary.LittleEndian.Uint64(body[o:]) != lsn || u32(o+8) != ids || n != len(ix.slots) || n != ix.live || int(u32(o+16)) != ix.opts.HNSW.M {
+		return nil, 0, 0, errGraphMismatch
+	}
+	top, entry = int(u32(o+20)), int32(u32(o+24))
+	if top > 30 || entry < 0 || int(entry) >= n {
+		return nil, 0, 0, errors.New("bad entry point")
+	}
+	return body, top, entry, nil
+}
+
+// readNode reads node s of a graph file at body[p:]: its level (at most
+// top) and its links, to nodes below n, on each layer. It returns the
+// offset after the node.
+func (g *hnsw) readNode(body []byte, p int, s int32, top, n int) (int, error) {
+	if p >= len(body) {
+		return p, errors.New("truncated")
+	}
+	lvl := int(body[p])
+	p++
+	if lvl > top {
+		return p, errors.New("node above the top layer")
+	}
+	g.level[s] = int8(lvl)
+	if lvl > 0 {
+		g.links[s] = make([][]int32, lvl+1) // layer 0 lives in g.l0
+	}
+	for l := 0; l <= lvl; l++ {
+		var err error
+		if p, err = g.readLinks(body, p, s, l, n); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// readLinks reads node s's links on layer l at body[p:], each to a node
+// below n, and returns the offset after them.
+func (g *hnsw) readLinks(body []byte, p int, s int32, l, n int) (int, error) {
+	if p+4 > len(body) {
+		return p, errors.New("truncated")
+	}
+	c := int(binary.LittleEndian.Uint32(body[p:]))
+	p += 4
+	mmax := g.m
+	if l == 0 {
+		mmax = g.m0
+	}
+	if c > mmax || p+4*c > len(body) {
+		return p, errors.New("bad link count")
+	}
+	var list []int32
+	if l == 0 {
+		// Straight into the layer-0 array: no allocation per node.
+		base := int(s) * (g.m0 + 1)
+		g.l0[base] = int32(c)
+		list = g.l0[base+1 : base+1+c]
+	} else {
+		list = make([]int32, c)
+		g.links[s][l] = list
+	}
+	for i := range list {
+		x := binary.LittleEndian.Uint32(body[p:])
+		p += 4
+		if int(x) >= n {
+			return p, errors.New("link out of range")
+		}
+		list[i] = int32(x)
+	}
+	return p, nil
+}
+
+// checkLayers checks that the entry point is on the top layer and that
+// links point to a node only on layers the node is on; n is the number of
+// nodes.
+func (g *hnsw) checkLayers(entry int32, top, n int) error {
 	if g.level[entry] != int8(top) {
 		return errors.New("bad entry point")
 	}
-	// Links may point to a node only on layers the node is on.
 	for s := range int32(n) {
 		for l := 1; l < len(g.links[s]); l++ {
 			for _, x := range g.links[s][l] {
@@ -233,7 +280,5 @@ func (ix *Index) readGraph(lsn uint64, ids uint32) error {
 			}
 		}
 	}
-	g.entry, g.maxLevel = entry, top
-	ix.graph = g
 	return nil
 }

@@ -361,31 +361,11 @@ func (g *hnsw) insert(s int32) {
 // insertAt adds slot s at level lvl. During a build it may run
 // concurrently with other insertAt calls.
 func (g *hnsw) insertAt(s int32, lvl int) {
-	g.level[s] = int8(lvl)
-	links := make([][]int32, lvl+1)
-	if g.building {
-		g.locks[s].Lock()
-		g.links[s] = links
-		g.locks[s].Unlock()
-		g.entryMu.Lock()
-	} else {
-		g.links[s] = links
-	}
-	entry, maxLevel := g.entry, g.maxLevel
-	if entry < 0 {
-		g.entry, g.maxLevel = s, lvl
-	}
-	if g.building {
-		g.entryMu.Unlock()
-	}
+	entry, maxLevel := g.place(s, lvl)
 	if entry < 0 {
 		return
 	}
-	qn := slices.Clone(g.vec(s))
-	inv := g.ix.inv[s]
-	for i := range qn {
-		qn[i] *= inv
-	}
+	qn := g.unitVec(s)
 	// With int8 codes the walk scores with them (a quarter of the memory
 	// traffic, which bounds the build at a million vectors), and the
 	// efConstruction candidates found are rescored exactly before the
@@ -403,43 +383,96 @@ func (g *hnsw) insertAt(s int32, lvl int) {
 			// (rescoring only the best few dozen cost recall: the
 			// heuristic often reaches further); the walk on the layer
 			// below starts from w as the codes scored it.
-			sel = slices.Clone(w)
-			for i := range sel {
-				sel[i].score = g.simQ(qn, sel[i].slot)
-			}
-			slices.SortFunc(sel, func(a, b cand) int {
-				if worse(a, b) {
-					return 1
-				}
-				if worse(b, a) {
-					return -1
-				}
-				return 0
-			})
+			sel = g.rescored(qn, w)
 		}
-		mmax := g.m
-		if l == 0 {
-			mmax = g.m0
-		}
-		nb := g.selectNeighbors(sel, g.m)
-		g.lock(s)
-		g.set(s, l, nb)
-		g.unlock(s)
-		for _, n := range nb {
-			g.lock(n)
-			g.addLink(n, s, l, mmax)
-			g.unlock(n)
-		}
+		g.linkLayer(s, l, sel)
 		ep = w
 	}
 	if lvl > maxLevel {
-		if g.building {
-			g.entryMu.Lock()
-			defer g.entryMu.Unlock()
+		g.raiseEntry(s, lvl)
+	}
+}
+
+// place puts slot s in the graph at level lvl with no links yet, and makes
+// it the entry point of an empty graph. It returns the entry point and top
+// level it found (entry < 0 when the graph was empty).
+func (g *hnsw) place(s int32, lvl int) (entry int32, maxLevel int) {
+	g.level[s] = int8(lvl)
+	links := make([][]int32, lvl+1)
+	if g.building {
+		g.locks[s].Lock()
+		g.links[s] = links
+		g.locks[s].Unlock()
+		g.entryMu.Lock()
+	} else {
+		g.links[s] = links
+	}
+	entry, maxLevel = g.entry, g.maxLevel
+	if entry < 0 {
+		g.entry, g.maxLevel = s, lvl
+	}
+	if g.building {
+		g.entryMu.Unlock()
+	}
+	return entry, maxLevel
+}
+
+// unitVec returns a copy of slot s's vector scaled to unit length.
+func (g *hnsw) unitVec(s int32) []float32 {
+	qn := slices.Clone(g.vec(s))
+	inv := g.ix.inv[s]
+	for i := range qn {
+		qn[i] *= inv
+	}
+	return qn
+}
+
+// rescored returns a copy of the candidates w with exact similarities to
+// unit query qn, best first.
+func (g *hnsw) rescored(qn []float32, w []cand) []cand {
+	sel := slices.Clone(w)
+	for i := range sel {
+		sel[i].score = g.simQ(qn, sel[i].slot)
+	}
+	slices.SortFunc(sel, func(a, b cand) int {
+		if worse(a, b) {
+			return 1
 		}
-		if lvl > g.maxLevel {
-			g.entry, g.maxLevel = s, lvl
+		if worse(b, a) {
+			return -1
 		}
+		return 0
+	})
+	return sel
+}
+
+// linkLayer links slot s on layer l to the neighbours chosen from the
+// candidates sel, and each neighbour back to s.
+func (g *hnsw) linkLayer(s int32, l int, sel []cand) {
+	mmax := g.m
+	if l == 0 {
+		mmax = g.m0
+	}
+	nb := g.selectNeighbors(sel, g.m)
+	g.lock(s)
+	g.set(s, l, nb)
+	g.unlock(s)
+	for _, n := range nb {
+		g.lock(n)
+		g.addLink(n, s, l, mmax)
+		g.unlock(n)
+	}
+}
+
+// raiseEntry makes slot s, at level lvl, the entry point if lvl is above
+// the graph's top level.
+func (g *hnsw) raiseEntry(s int32, lvl int) {
+	if g.building {
+		g.entryMu.Lock()
+		defer g.entryMu.Unlock()
+	}
+	if lvl > g.maxLevel {
+		g.entry, g.maxLevel = s, lvl
 	}
 }
 

@@ -218,11 +218,39 @@ func Open(opts Options) (*Index, error) {
 // (Options.Encryption), the only part of opening that can wait on the
 // network.
 func OpenContext(ctx context.Context, opts Options) (*Index, error) {
+	opts, err := withOpenDefaults(opts)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{
+		opts:     opts,
+		dim:      opts.Dimensions,
+		entries:  map[pkey]*entry{},
+		docs:     map[string]map[string]map[string]struct{}{},
+		partID:   map[string]uint32{},
+		partLive: map[uint32]int{},
+	}
+	if e := opts.Encryption; e != nil {
+		c := *e
+		ix.opts.Encryption = &c
+	}
+	if opts.Dir == "" {
+		return ix, nil
+	}
+	if err := ix.openDir(ctx); err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// withOpenDefaults checks opts and fills in the defaults of the settings
+// left zero (HNSW's in a copy).
+func withOpenDefaults(opts Options) (Options, error) {
 	if opts.Dimensions < 0 {
-		return nil, fmt.Errorf("localindex: Dimensions %d is negative: %w", opts.Dimensions, bedrockkit.ErrInvalidInput)
+		return opts, fmt.Errorf("localindex: Dimensions %d is negative: %w", opts.Dimensions, bedrockkit.ErrInvalidInput)
 	}
 	if opts.Quantization < Auto || opts.Quantization > Int8 {
-		return nil, fmt.Errorf("localindex: unknown Quantization %d; use Auto, Float32 or Int8: %w", opts.Quantization, bedrockkit.ErrInvalidInput)
+		return opts, fmt.Errorf("localindex: unknown Quantization %d; use Auto, Float32 or Int8: %w", opts.Quantization, bedrockkit.ErrInvalidInput)
 	}
 	if opts.RescoreFactor <= 0 {
 		opts.RescoreFactor = 10
@@ -234,73 +262,72 @@ func OpenContext(ctx context.Context, opts Options) (*Index, error) {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
 	if h := opts.HNSW; h != nil {
-		c := *h
-		if c.M <= 0 {
-			c.M = 16
-		}
-		if c.EfConstruction <= 0 {
-			c.EfConstruction = 128
-		}
-		if c.EfSearch <= 0 {
-			c.EfSearch = 96
-		}
-		if c.MinRecords <= 0 {
-			c.MinRecords = 10000
-		}
-		if c.Seed == 0 {
-			c.Seed = 1
-		}
-		opts.HNSW = &c
-	}
-	ix := &Index{
-		opts:     opts,
-		dim:      opts.Dimensions,
-		entries:  map[pkey]*entry{},
-		docs:     map[string]map[string]map[string]struct{}{},
-		partID:   map[string]uint32{},
-		partLive: map[uint32]int{},
+		opts.HNSW = hnswDefaults(*h)
 	}
 	if e := opts.Encryption; e != nil {
 		if e.Keys == nil {
-			return nil, fmt.Errorf("localindex: Encryption without a key provider; set Encryption.Keys: %w", bedrockkit.ErrInvalidInput)
+			return opts, fmt.Errorf("localindex: Encryption without a key provider; set Encryption.Keys: %w", bedrockkit.ErrInvalidInput)
 		}
 		if opts.Dir == "" {
-			return nil, fmt.Errorf("localindex: Encryption needs a Dir (an in-memory index writes nothing to encrypt): %w", bedrockkit.ErrInvalidInput)
+			return opts, fmt.Errorf("localindex: Encryption needs a Dir (an in-memory index writes nothing to encrypt): %w", bedrockkit.ErrInvalidInput)
 		}
-		c := *e
-		ix.opts.Encryption = &c
 	}
-	if opts.Dir == "" {
-		return ix, nil
+	return opts, nil
+}
+
+// hnswDefaults returns c with the defaults of the settings left zero.
+func hnswDefaults(c HNSWOptions) *HNSWOptions {
+	if c.M <= 0 {
+		c.M = 16
 	}
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("localindex: create %s: %w", opts.Dir, err)
+	if c.EfConstruction <= 0 {
+		c.EfConstruction = 128
 	}
-	lock, err := lockDir(opts.Dir)
+	if c.EfSearch <= 0 {
+		c.EfSearch = 96
+	}
+	if c.MinRecords <= 0 {
+		c.MinRecords = 10000
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	return &c
+}
+
+// openDir creates and locks the index's Dir, opens its keys and the
+// vector file, and recovers the records the Dir holds. On an error the
+// files opened are closed.
+func (ix *Index) openDir(ctx context.Context) error {
+	dir := ix.opts.Dir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("localindex: create %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ix.lock = lock
 	if err := ix.openKeys(ctx); err != nil {
 		ix.closeFiles()
-		return nil, err
+		return err
 	}
 	if ix.onDiskFloats() {
 		if ix.keys != nil {
 			ix.vseal = envelope.NewEphemeralSealer("vec")
 		}
-		f, err := os.OpenFile(filepath.Join(opts.Dir, "vectors.f32"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+		f, err := os.OpenFile(filepath.Join(dir, "vectors.f32"), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			ix.closeFiles()
-			return nil, fmt.Errorf("localindex: %w", err)
+			return fmt.Errorf("localindex: %w", err)
 		}
 		ix.vfile = f
 	}
 	if err := ix.recover(); err != nil {
 		ix.closeFiles()
-		return nil, err
+		return err
 	}
-	return ix, nil
+	return nil
 }
 
 // onDiskFloats reports whether float32 vectors live in the vector file

@@ -312,10 +312,6 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 	if err != nil {
 		return 0, []Damage{{File: base, Records: -1, Reason: err.Error()}}, nil
 	}
-	var ds []Damage
-	const hdr = len(snapMagic) + 20
-	var counts []uint64
-	hdrDim := 0
 	magic := ""
 	if len(data) >= len(snapMagic) {
 		magic = string(data[:len(snapMagic)])
@@ -323,74 +319,120 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 	if magic == snapMagicSealed && ix.keys == nil {
 		return 0, nil, ix.errNoKey(base)
 	}
-	if len(data) >= hdr && (magic == snapMagic || magic == snapMagicSealed) && binary.LittleEndian.Uint64(data[len(snapMagic):]) == lsn {
-		hdrDim = int(binary.LittleEndian.Uint32(data[len(snapMagic)+8:]))
-		counts = append(counts, binary.LittleEndian.Uint64(data[len(snapMagic)+12:]))
-	} else {
-		ds = append(ds, Damage{File: base, Bytes: int64(min(hdr, len(data))), Records: 0, Reason: "snapshot header damaged"})
+	hdrDim, counts, ds := salvageHeader(data, magic, lsn, base)
+	s := &snapSalvage{ix: ix, lsn: lsn, seen: map[uint64]bool{}, dims: map[int]int{}, counts: counts}
+	s.scan(data)
+	if s.keyErr != nil {
+		return 0, nil, fmt.Errorf("localindex: %s: %w", base, s.keyErr)
 	}
-	// Read every frame that verifies (and, encrypted, authenticates: a
-	// frame's counter is its place, so a repeated one is skipped); the
-	// vector length most records agree on is the index's.
-	var recs []kbstore.Record
-	dims := map[int]int{}
-	var regions []framelog.Piece
-	var buf []byte
-	seen := map[uint64]bool{}
-	var keyErr error
-	plain := func(p []byte) ([]byte, bool) {
-		if ix.keys != nil {
-			out, c, err := ix.keys.Open(buf[:0], p, snapAAD(lsn), "snap")
-			if err == nil && !seen[c] {
-				buf = out
-				return out, true
-			}
-			if errors.Is(err, keyprovider.ErrKeyUnavailable) && keyErr == nil {
-				keyErr = err
-			}
-			if !ix.opts.Encryption.AllowPlaintext {
-				return nil, false
+	dim := salvagedDim(hdrDim, s.dims)
+	if ix.opts.Dimensions != 0 && dim != 0 && dim != ix.opts.Dimensions {
+		return 0, nil, ix.errDimensions(dim)
+	}
+	kept, odd := ix.keepSalvaged(s.recs, dim, apply)
+	lost, known := lostRecords(s.counts, len(s.recs))
+	ds = salvageDamage(ds, base, len(data), s.regions, lost, known)
+	if odd > 0 {
+		ds = append(ds, Damage{File: base, Records: odd, Reason: fmt.Sprintf("%d records have vectors of another length than the %d the others have", odd, dim)})
+	}
+	return kept, ds, nil
+}
+
+// snapHeaderLen is the length of a snapshot's header: the magic, u64 lsn,
+// u32 dims, u64 count.
+const snapHeaderLen = len(snapMagic) + 20
+
+// salvageHeader reads the vector length and record count a snapshot's
+// header states, or notes the header's damage.
+func salvageHeader(data []byte, magic string, lsn uint64, base string) (dim int, counts []uint64, ds []Damage) {
+	if len(data) >= snapHeaderLen && (magic == snapMagic || magic == snapMagicSealed) && binary.LittleEndian.Uint64(data[len(snapMagic):]) == lsn {
+		dim = int(binary.LittleEndian.Uint32(data[len(snapMagic)+8:]))
+		return dim, []uint64{binary.LittleEndian.Uint64(data[len(snapMagic)+12:])}, nil
+	}
+	return 0, nil, []Damage{{File: base, Bytes: int64(min(snapHeaderLen, len(data))), Records: 0, Reason: "snapshot header damaged"}}
+}
+
+// snapSalvage is what salvageSnapshot reads from a snapshot's frames: every
+// frame that verifies (and, encrypted, authenticates: a frame's counter is
+// its place, so a repeated one is skipped).
+type snapSalvage struct {
+	ix      *Index
+	lsn     uint64
+	buf     []byte
+	seen    map[uint64]bool // counters of the encrypted frames read
+	keyErr  error           // the first ErrKeyUnavailable
+	recs    []kbstore.Record
+	dims    map[int]int // how many records have each vector length
+	regions []framelog.Piece
+	counts  []uint64 // the header's count, then each trailer's
+}
+
+// plain returns frame payload p decrypted when the index has keys; false
+// means the frame does not authenticate (or repeats one already read).
+func (s *snapSalvage) plain(p []byte) ([]byte, bool) {
+	ix := s.ix
+	if ix.keys != nil {
+		out, c, err := ix.keys.Open(s.buf[:0], p, snapAAD(s.lsn), "snap")
+		if err == nil && !s.seen[c] {
+			s.buf = out
+			return out, true
+		}
+		if errors.Is(err, keyprovider.ErrKeyUnavailable) && s.keyErr == nil {
+			s.keyErr = err
+		}
+		if !ix.opts.Encryption.AllowPlaintext {
+			return nil, false
+		}
+	}
+	return p, true
+}
+
+// accept tells framelog.Scan whether a frame holds a whole record or a
+// trailer.
+func (s *snapSalvage) accept(_ int64, p []byte, _ bool) bool {
+	q, ok := s.plain(p)
+	if !ok {
+		return false
+	}
+	if isTrailer(q) {
+		return true
+	}
+	_, rest, err := decodeRecord(q)
+	return err == nil && len(rest) == 0
+}
+
+// scan reads the frames after the header, collecting records, trailer
+// counts and damaged regions.
+func (s *snapSalvage) scan(data []byte) {
+	if len(data) <= snapHeaderLen {
+		return
+	}
+	for pc := range framelog.Scan(data, framelog.ScanOptions{Start: int64(snapHeaderLen), MinPayload: 1, MaxPayload: maxRecord, Accept: s.accept}) {
+		if pc.Kind != framelog.Record {
+			s.regions = append(s.regions, pc)
+			continue
+		}
+		p, _ := s.plain(pc.Payload)
+		if s.ix.keys != nil {
+			if _, _, c, _, err := envelope.Parse(pc.Payload); err == nil {
+				s.seen[c] = true
 			}
 		}
-		return p, true
-	}
-	accept := func(_ int64, p []byte, _ bool) bool {
-		q, ok := plain(p)
-		if !ok {
-			return false
+		if isTrailer(p) {
+			s.counts = append(s.counts, binary.LittleEndian.Uint64(p[3:]))
+			continue
 		}
-		if isTrailer(q) {
-			return true
-		}
-		_, rest, err := decodeRecord(q)
-		return err == nil && len(rest) == 0
-	}
-	if len(data) > hdr {
-		for pc := range framelog.Scan(data, framelog.ScanOptions{Start: int64(hdr), MinPayload: 1, MaxPayload: maxRecord, Accept: accept}) {
-			if pc.Kind != framelog.Record {
-				regions = append(regions, pc)
-				continue
-			}
-			p, _ := plain(pc.Payload)
-			if ix.keys != nil {
-				if _, _, c, _, err := envelope.Parse(pc.Payload); err == nil {
-					seen[c] = true
-				}
-			}
-			if isTrailer(p) {
-				counts = append(counts, binary.LittleEndian.Uint64(p[3:]))
-				continue
-			}
-			r, _, _ := decodeRecord(p)
-			recs = append(recs, r)
-			if r.Vector != nil {
-				dims[len(r.Vector)]++
-			}
+		r, _, _ := decodeRecord(p)
+		s.recs = append(s.recs, r)
+		if r.Vector != nil {
+			s.dims[len(r.Vector)]++
 		}
 	}
-	if keyErr != nil {
-		return 0, nil, fmt.Errorf("localindex: %s: %w", base, keyErr)
-	}
+}
+
+// salvagedDim is the index's vector length: the header's if some record
+// has it, else the length most records agree on (the smallest of a tie).
+func salvagedDim(hdrDim int, dims map[int]int) int {
 	dim := hdrDim
 	if dims[dim] == 0 {
 		for d, c := range dims {
@@ -399,11 +441,12 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 			}
 		}
 	}
-	if ix.opts.Dimensions != 0 && dim != 0 && dim != ix.opts.Dimensions {
-		return 0, nil, ix.errDimensions(dim)
-	}
-	kept := 0
-	odd := 0
+	return dim
+}
+
+// keepSalvaged counts the records whose vectors have length dim (or no
+// vector) and, if apply, loads them; odd counts the others.
+func (ix *Index) keepSalvaged(recs []kbstore.Record, dim int, apply bool) (kept, odd int) {
 	for _, r := range recs {
 		if r.Vector != nil && len(r.Vector) != dim {
 			odd++
@@ -420,18 +463,28 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 	if apply {
 		ix.flushGraph()
 	}
-	// Count what was lost: the stored count (header or trailer, whichever
-	// agrees with what was read) minus what was read.
-	lost, known := 0, false
+	return kept, odd
+}
+
+// lostRecords counts what was lost: the stored count (header or trailer,
+// whichever agrees with what was read) minus what was read. known is false
+// when no stored count is usable.
+func lostRecords(counts []uint64, read int) (lost int, known bool) {
 	for _, c := range counts {
-		if c == uint64(len(recs)) {
-			lost, known = 0, true
-			break
+		if c == uint64(read) {
+			return 0, true
 		}
-		if c > uint64(len(recs)) && c-uint64(len(recs)) < 1<<40 && (!known || int(c-uint64(len(recs))) > lost) {
-			lost, known = int(c-uint64(len(recs))), true
+		if c > uint64(read) && c-uint64(read) < 1<<40 && (!known || int(c-uint64(read)) > lost) {
+			lost, known = int(c-uint64(read)), true
 		}
 	}
+	return lost, known
+}
+
+// salvageDamage adds the damaged regions to ds and charges the lost records:
+// with a stored count, all to the first region (or to the end of the file);
+// without one, an unknown number.
+func salvageDamage(ds []Damage, base string, size int, regions []framelog.Piece, lost int, known bool) []Damage {
 	for _, pc := range regions {
 		ds = append(ds, Damage{File: base, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: pc.Frames, Reason: pc.Reason})
 	}
@@ -440,7 +493,7 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 		// The stored count settles the total, charged to the first region.
 		first := -1
 		for i := range ds {
-			if ds[i].Offset > 0 || ds[i].Bytes > int64(hdr) {
+			if ds[i].Offset > 0 || ds[i].Bytes > int64(snapHeaderLen) {
 				ds[i].Records = 0
 				if first < 0 {
 					first = i
@@ -450,15 +503,12 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 		if lost > 0 && first >= 0 {
 			ds[first].Records = lost
 		} else if lost > 0 {
-			ds = append(ds, Damage{File: base, Offset: int64(len(data)), Records: lost, Reason: "the snapshot holds fewer records than it counts"})
+			ds = append(ds, Damage{File: base, Offset: int64(size), Records: lost, Reason: "the snapshot holds fewer records than it counts"})
 		}
 	case len(regions) == 0:
-		ds = append(ds, Damage{File: base, Offset: int64(len(data)), Records: -1, Reason: "snapshot count and trailer unreadable"})
+		ds = append(ds, Damage{File: base, Offset: int64(size), Records: -1, Reason: "snapshot count and trailer unreadable"})
 	}
-	if odd > 0 {
-		ds = append(ds, Damage{File: base, Records: odd, Reason: fmt.Sprintf("%d records have vectors of another length than the %d the others have", odd, dim)})
-	}
-	return kept, ds, nil
+	return ds
 }
 
 func isTrailer(p []byte) bool { return len(p) == 11 && string(p[:3]) == "END" }

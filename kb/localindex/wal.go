@@ -327,116 +327,19 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
-	var h [len(snapMagic) + 20]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return errors.New("bad header")
+	sealed, count, err := ix.readSnapHeader(r, name, lsn)
+	if err != nil {
+		return err
 	}
-	sealed := false
-	switch string(h[:len(snapMagic)]) {
-	case snapMagic:
-		if ix.keys != nil && !ix.opts.Encryption.AllowPlaintext {
-			return &configError{ix.errPlaintext(filepath.Base(name))}
-		}
-	case snapMagicSealed:
-		if ix.keys == nil {
-			return &configError{ix.errNoKey(filepath.Base(name))}
-		}
-		sealed = true
-	default:
-		return errors.New("bad header")
-	}
-	if got := binary.LittleEndian.Uint64(h[len(snapMagic):]); got != lsn {
-		return fmt.Errorf("header says log position %d, name says %d", got, lsn)
-	}
-	dim := int(binary.LittleEndian.Uint32(h[len(snapMagic)+8:]))
-	count := binary.LittleEndian.Uint64(h[len(snapMagic)+12:])
-	if ix.opts.Dimensions != 0 && dim != 0 && dim != ix.opts.Dimensions {
-		return &configError{ix.errDimensions(dim)}
-	}
-	if dim != 0 {
-		ix.dim = dim
-	}
-	ids := newIDSum()
 	// The slot arrays are sized once (the count is bounded by what the
-	// file can hold, in case the header is damaged), and records are
-	// decoded, decrypted and quantised by ix.opts.Workers goroutines a
-	// chunk at a time, then applied in order.
+	// file can hold, in case the header is damaged).
 	if fi, err := f.Stat(); err == nil && ix.dim > 0 {
 		ix.reserve(int(min(count, uint64(fi.Size())/uint64(4*ix.dim+8))))
 	}
-	type decoded struct {
-		rec kbstore.Record
-		pre *vecPre
-		err error
-	}
-	const chunk = 1024
-	frames := make([][]byte, 0, chunk)
-	out := make([]decoded, chunk)
-	decode := func(p []byte, i uint64, buf *[]byte) decoded {
-		p, _, err := ix.openSnapFrame(sealed, lsn, p, *buf, int64(i))
-		if err != nil {
-			if errors.Is(err, keyprovider.ErrKeyUnavailable) {
-				return decoded{err: &configError{fmt.Errorf("localindex: %s: %w", filepath.Base(name), err)}}
-			}
-			return decoded{err: fmt.Errorf("record %d: %v", i, err)}
-		}
-		if sealed {
-			*buf = p[:0]
-		}
-		rec, _, err := decodeRecord(p)
-		if err != nil {
-			return decoded{err: fmt.Errorf("record %d: %v", i, err)}
-		}
-		if rec.Vector != nil && len(rec.Vector) != ix.dim {
-			return decoded{err: fmt.Errorf("record %d has %d dimensions, snapshot %d", i, len(rec.Vector), ix.dim)}
-		}
-		d := decoded{rec: rec}
-		if rec.Vector != nil {
-			d.pre = ix.prepare(rec.Vector)
-		}
-		return d
-	}
-	var buf []byte
-	for i := uint64(0); i < count; {
-		frames = frames[:0]
-		first := i
-		for ; i < count && len(frames) < chunk; i++ {
-			p, err := readFrame(r)
-			if err != nil {
-				return fmt.Errorf("record %d: %v", i, err)
-			}
-			frames = append(frames, p)
-		}
-		if w := min(ix.opts.Workers, len(frames)/64); w > 1 {
-			var wg sync.WaitGroup
-			for k := range w {
-				lo, hi := len(frames)*k/w, len(frames)*(k+1)/w
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					var buf []byte
-					for j := lo; j < hi; j++ {
-						out[j] = decode(frames[j], first+uint64(j), &buf)
-					}
-				}()
-			}
-			wg.Wait()
-		} else {
-			for j := range frames {
-				out[j] = decode(frames[j], first+uint64(j), &buf)
-			}
-		}
-		for j := range frames {
-			d := out[j]
-			out[j] = decoded{}
-			if d.err != nil {
-				return d.err
-			}
-			if d.rec.Vector != nil {
-				ids.add(d.rec.Partition, d.rec.ID)
-			}
-			ix.applyUpsertPre(d.rec, d.pre)
-		}
+	l := &snapLoader{ix: ix, name: name, lsn: lsn, sealed: sealed}
+	ids, buf, err := l.records(r, count)
+	if err != nil {
+		return err
 	}
 	p, err := readFrame(r)
 	if err == nil {
@@ -445,18 +348,171 @@ func (ix *Index) loadSnapshot(name string, lsn uint64) error {
 	if err != nil || len(p) != 11 || string(p[:3]) != "END" || binary.LittleEndian.Uint64(p[3:]) != count {
 		return errors.New("missing or bad trailer")
 	}
-	if h := ix.opts.HNSW; h != nil && ix.live >= h.MinRecords {
-		err := ix.readGraph(lsn, ids.sum())
-		switch {
-		case err == nil:
-			ix.pending = ix.pending[:0]
-			ix.recov.GraphLoaded = true
-		case !errors.Is(err, os.ErrNotExist):
-			ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("graph %s not used, rebuilt (%v)", filepath.Base(graphName(ix.opts.Dir, lsn)), err))
-		}
-	}
+	ix.loadSnapGraph(lsn, ids)
 	ix.flushGraph()
 	return nil
+}
+
+// readSnapHeader reads and checks the header of snapshot name at lsn: its
+// magic against the index's keys, its log position, and its vector length,
+// which becomes the index's. It returns whether the records are sealed and
+// how many the header counts.
+func (ix *Index) readSnapHeader(r *bufio.Reader, name string, lsn uint64) (sealed bool, count uint64, err error) {
+	var h [snapHeaderLen]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return false, 0, errors.New("bad header")
+	}
+	switch string(h[:len(snapMagic)]) {
+	case snapMagic:
+		if ix.keys != nil && !ix.opts.Encryption.AllowPlaintext {
+			return false, 0, &configError{ix.errPlaintext(filepath.Base(name))}
+		}
+	case snapMagicSealed:
+		if ix.keys == nil {
+			return false, 0, &configError{ix.errNoKey(filepath.Base(name))}
+		}
+		sealed = true
+	default:
+		return false, 0, errors.New("bad header")
+	}
+	if got := binary.LittleEndian.Uint64(h[len(snapMagic):]); got != lsn {
+		return false, 0, fmt.Errorf("header says log position %d, name says %d", got, lsn)
+	}
+	dim := int(binary.LittleEndian.Uint32(h[len(snapMagic)+8:]))
+	count = binary.LittleEndian.Uint64(h[len(snapMagic)+12:])
+	if ix.opts.Dimensions != 0 && dim != 0 && dim != ix.opts.Dimensions {
+		return false, 0, &configError{ix.errDimensions(dim)}
+	}
+	if dim != 0 {
+		ix.dim = dim
+	}
+	return sealed, count, nil
+}
+
+// snapLoader loads the records of one snapshot: they are decoded,
+// decrypted and quantised by ix.opts.Workers goroutines a chunk at a time,
+// then applied in order.
+type snapLoader struct {
+	ix     *Index
+	name   string
+	lsn    uint64
+	sealed bool
+}
+
+// snapDecoded is one decoded snapshot record, or why it could not be.
+type snapDecoded struct {
+	rec kbstore.Record
+	pre *vecPre
+	err error
+}
+
+// snapChunk is how many records snapLoader decodes at a time.
+const snapChunk = 1024
+
+// records reads, decodes and applies count records. It returns the
+// identity check of the records with vectors and the decryption buffer
+// (for the trailer).
+func (l *snapLoader) records(r *bufio.Reader, count uint64) (idSum, []byte, error) {
+	ids := newIDSum()
+	frames := make([][]byte, 0, snapChunk)
+	out := make([]snapDecoded, snapChunk)
+	var buf []byte
+	for i := uint64(0); i < count; {
+		frames = frames[:0]
+		first := i
+		for ; i < count && len(frames) < snapChunk; i++ {
+			p, err := readFrame(r)
+			if err != nil {
+				return ids, buf, fmt.Errorf("record %d: %v", i, err)
+			}
+			frames = append(frames, p)
+		}
+		l.decodeAll(frames, first, out, &buf)
+		for j := range frames {
+			d := out[j]
+			out[j] = snapDecoded{}
+			if d.err != nil {
+				return ids, buf, d.err
+			}
+			if d.rec.Vector != nil {
+				ids.add(d.rec.Partition, d.rec.ID)
+			}
+			l.ix.applyUpsertPre(d.rec, d.pre)
+		}
+	}
+	return ids, buf, nil
+}
+
+// decodeAll decodes frames, numbered from first, into out: with up to
+// ix.opts.Workers goroutines (each with its own buffer) when there are
+// enough, else in turn with buf.
+func (l *snapLoader) decodeAll(frames [][]byte, first uint64, out []snapDecoded, buf *[]byte) {
+	w := min(l.ix.opts.Workers, len(frames)/64)
+	if w <= 1 {
+		for j := range frames {
+			out[j] = l.decode(frames[j], first+uint64(j), buf)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for k := range w {
+		lo, hi := len(frames)*k/w, len(frames)*(k+1)/w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for j := lo; j < hi; j++ {
+				out[j] = l.decode(frames[j], first+uint64(j), &buf)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// decode opens and decodes record i of the snapshot and prepares its
+// vector.
+func (l *snapLoader) decode(p []byte, i uint64, buf *[]byte) snapDecoded {
+	ix := l.ix
+	p, _, err := ix.openSnapFrame(l.sealed, l.lsn, p, *buf, int64(i))
+	if err != nil {
+		if errors.Is(err, keyprovider.ErrKeyUnavailable) {
+			return snapDecoded{err: &configError{fmt.Errorf("localindex: %s: %w", filepath.Base(l.name), err)}}
+		}
+		return snapDecoded{err: fmt.Errorf("record %d: %v", i, err)}
+	}
+	if l.sealed {
+		*buf = p[:0]
+	}
+	rec, _, err := decodeRecord(p)
+	if err != nil {
+		return snapDecoded{err: fmt.Errorf("record %d: %v", i, err)}
+	}
+	if rec.Vector != nil && len(rec.Vector) != ix.dim {
+		return snapDecoded{err: fmt.Errorf("record %d has %d dimensions, snapshot %d", i, len(rec.Vector), ix.dim)}
+	}
+	d := snapDecoded{rec: rec}
+	if rec.Vector != nil {
+		d.pre = ix.prepare(rec.Vector)
+	}
+	return d
+}
+
+// loadSnapGraph loads the graph file written with snapshot lsn when the
+// index uses HNSW and is large enough; a graph that does not match (ids)
+// is noted and rebuilt.
+func (ix *Index) loadSnapGraph(lsn uint64, ids idSum) {
+	h := ix.opts.HNSW
+	if h == nil || ix.live < h.MinRecords {
+		return
+	}
+	err := ix.readGraph(lsn, ids.sum())
+	switch {
+	case err == nil:
+		ix.pending = ix.pending[:0]
+		ix.recov.GraphLoaded = true
+	case !errors.Is(err, os.ErrNotExist):
+		ix.recov.Problems = append(ix.recov.Problems, fmt.Sprintf("graph %s not used, rebuilt (%v)", filepath.Base(graphName(ix.opts.Dir, lsn)), err))
+	}
 }
 
 // snapState is what one snapshot writes, captured under the index's locks
@@ -587,17 +643,48 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 		return err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := ix.encodeSnapshot(bw, st); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	size, err := closeSnapFile(f, bw)
+	// The graph file goes first: a crash before the snapshot's rename
+	// leaves a graph file without a snapshot, which Open removes.
+	graphSaved := ix.writeSnapGraph(st, err == nil)
+	if err == nil {
+		err = os.Rename(tmp, final)
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		if graphSaved {
+			os.Remove(graphName(dir, st.lsn))
+		}
+		return err
+	}
+	ix.noteSnapshot(st.lsn, size)
+	// Data keys only files removed above used (after RotateKey failed
+	// part way, say) are no longer needed.
+	ix.retireKeys()
+	return nil
+}
+
+// encodeSnapshot writes the header, the records (sealed when the index
+// has keys) and the trailer of st to bw.
+func (ix *Index) encodeSnapshot(bw *bufio.Writer, st *snapState) error {
 	var seal *envelope.Sealer
 	magic := snapMagic
 	if ix.keys != nil {
+		var err error
 		if seal, err = ix.keys.NewSealer("snap"); err != nil {
-			f.Close()
-			os.Remove(tmp)
 			return err
 		}
 		magic = snapMagicSealed
 	}
-	var h [len(snapMagic) + 20]byte
+	var h [snapHeaderLen]byte
 	copy(h[:], magic)
 	binary.LittleEndian.PutUint64(h[len(snapMagic):], st.lsn)
 	binary.LittleEndian.PutUint32(h[len(snapMagic)+8:], uint32(st.dim))
@@ -616,9 +703,8 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 	}
 	for i, r := range st.recs {
 		if i < len(st.slots) {
+			var err error
 			if r.Vector, err = st.vector(ix, st.slots[i], buf); err != nil {
-				f.Close()
-				os.Remove(tmp)
 				return err
 			}
 		}
@@ -629,7 +715,13 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 	copy(trailer, "END")
 	binary.LittleEndian.PutUint64(trailer[3:], uint64(st.entries))
 	put(trailer)
-	err = bw.Flush()
+	return nil
+}
+
+// closeSnapFile flushes bw, syncs and closes f, and returns the file's
+// size.
+func closeSnapFile(f *os.File, bw *bufio.Writer) (int64, error) {
+	err := bw.Flush()
 	var size int64
 	if err == nil {
 		size, err = f.Seek(0, io.SeekCurrent)
@@ -640,60 +732,61 @@ func (ix *Index) writeSnapshotFiles(st *snapState) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	// The graph file goes first: a crash before the snapshot's rename
-	// leaves a graph file without a snapshot, which Open removes.
+	return size, err
+}
+
+// writeSnapGraph writes st's graph file when the snapshot file was written
+// (ok) and there is a graph, and reports whether it did; otherwise it
+// removes any graph file under st's log position.
+func (ix *Index) writeSnapGraph(st *snapState, ok bool) bool {
 	graphSaved := false
-	if err == nil && st.graph != nil {
+	if ok && st.graph != nil {
 		// Only speed is lost if this fails: Open rebuilds the graph.
 		data, gerr := ix.sealGraph(st.lsn, st.graph)
-		graphSaved = gerr == nil && writeFileAtomic(graphName(dir, st.lsn), data, !ix.opts.NoSync) == nil
+		graphSaved = gerr == nil && writeFileAtomic(graphName(ix.opts.Dir, st.lsn), data, !ix.opts.NoSync) == nil
 	}
 	if !graphSaved {
 		// A graph file left under this log position by an earlier history
 		// (a position reused after a damaged segment) must not be loaded
 		// with this snapshot.
-		os.Remove(graphName(dir, st.lsn))
+		os.Remove(graphName(ix.opts.Dir, st.lsn))
 	}
-	if err == nil {
-		err = os.Rename(tmp, final)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		if graphSaved {
-			os.Remove(graphName(dir, st.lsn))
-		}
-		return err
-	}
+	return graphSaved
+}
+
+// noteSnapshot records the snapshot at lsn, of size bytes, in the log's
+// statistics and removes the files it makes unneeded.
+func (ix *Index) noteSnapshot(lsn uint64, size int64) {
 	w := ix.log
 	w.snapSize.Store(size)
 	w.snapCount++
 	w.snapTotal += size
-	if n := len(w.snapLSN); n == 0 || w.snapLSN[n-1] != st.lsn {
-		w.snapLSN = append(w.snapLSN, st.lsn)
+	if n := len(w.snapLSN); n == 0 || w.snapLSN[n-1] != lsn {
+		w.snapLSN = append(w.snapLSN, lsn)
 	}
-	// Keep the newest two snapshots and the segments after the older one,
-	// so a damaged newest snapshot still leaves a way back.
-	if n := len(w.snapLSN); n > 2 {
-		keep := w.snapLSN[n-2]
-		for _, s := range w.snapLSN[:n-2] {
-			os.Remove(snapName(dir, s))
-			os.Remove(graphName(dir, s))
-		}
-		w.snapLSN = w.snapLSN[n-2:]
-		segs, _ := listFiles(dir, "wal-", ".log")
-		for i, s := range segs {
-			if i+1 < len(segs) && segs[i+1] <= keep+1 {
-				os.Remove(segName(dir, s)) // every record in it is <= keep
-			}
+	ix.pruneSnapshots()
+}
+
+// pruneSnapshots keeps the newest two snapshots and the segments after the
+// older one, so a damaged newest snapshot still leaves a way back.
+func (ix *Index) pruneSnapshots() {
+	w, dir := ix.log, ix.opts.Dir
+	n := len(w.snapLSN)
+	if n <= 2 {
+		return
+	}
+	keep := w.snapLSN[n-2]
+	for _, s := range w.snapLSN[:n-2] {
+		os.Remove(snapName(dir, s))
+		os.Remove(graphName(dir, s))
+	}
+	w.snapLSN = w.snapLSN[n-2:]
+	segs, _ := listFiles(dir, "wal-", ".log")
+	for i, s := range segs {
+		if i+1 < len(segs) && segs[i+1] <= keep+1 {
+			os.Remove(segName(dir, s)) // every record in it is <= keep
 		}
 	}
-	// Data keys only files removed above used (after RotateKey failed
-	// part way, say) are no longer needed.
-	ix.retireKeys()
-	return nil
 }
 
 // testSnapshotHook, when set by a test, runs as a snapshot starts writing.
