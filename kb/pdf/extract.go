@@ -100,64 +100,94 @@ func pageText(ctx context.Context, inst pdfium.Pdfium, doc references.FPDF_DOCUM
 	// One rune per character index, unless characters outside the BMP
 	// made the text longer: then ask for each one.
 	runes := []rune(all.Text)
-	perChar := len(runes) != n.Count
-	var (
-		b    strings.Builder
-		prev glyph
-		have bool // prev is a visible character on the current line
-	)
+	l := &pageLayout{inst: inst, tp: tp.TextPage, runes: runes, perChar: len(runes) != n.Count}
 	for i := 0; i < n.Count; i++ {
 		if i%1024 == 0 && ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		var r rune
-		if perChar {
-			u, err := inst.FPDFText_GetUnicode(&requests.FPDFText_GetUnicode{TextPage: tp.TextPage, Index: i})
-			if err != nil {
-				return "", err
-			}
-			r = rune(u.Unicode)
-		} else {
-			r = runes[i]
-		}
-		switch {
-		case r == '\r':
-			continue
-		case r == '\n':
-			b.WriteByte('\n')
-			have = false
-			continue
-		case r == 2 || r == 0xFFFE:
-			// PDFium's mark for a hyphen ending a line it joined to the
-			// next (2 from FPDFText_GetUnicode, U+FFFE in FPDFText_GetText):
-			// the word is joined, as PDFium and pdftotext do. That undoes
-			// hyphenation, which typeset documents use a lot; a compound
-			// word broken at its own hyphen loses it.
-			have = false
-			continue
-		case r == ' ' || r == '\t' || r == 0xA0 || r == 0x3000:
-			b.WriteByte(' ')
-			have = false
-			continue
-		case r < 0x20 || r == 0x7F || r == 0xFEFF || r == 0xFFFF || r == utf8.RuneError || !utf8.ValidRune(r):
-			continue // fillers and glyphs without a Unicode value
-		}
-		box, err := inst.FPDFText_GetLooseCharBox(&requests.FPDFText_GetLooseCharBox{TextPage: tp.TextPage, Index: i})
+		r, err := l.char(i)
 		if err != nil {
 			return "", err
 		}
-		g := glyph{r: r, left: float64(box.Rect.Left), right: float64(box.Rect.Right), bottom: float64(box.Rect.Bottom), top: float64(box.Rect.Top)}
-		if have && wordGap(prev, g) {
-			b.WriteByte(' ')
+		if err := l.add(i, r); err != nil {
+			return "", err
 		}
-		prev, have = g, true
-		if r >= 0xFB00 && r <= 0xFB06 { // ff, fi, fl, ffi, ffl, ſt, st ligatures
-			b.WriteString(norm.NFKC.String(string(r)))
-			continue
-		}
-		b.WriteRune(r)
 	}
-	return tidy(b.String()), nil
+	return tidy(l.b.String()), nil
+}
+
+// pageLayout is pageText's state while it writes a page's characters.
+type pageLayout struct {
+	inst    pdfium.Pdfium
+	tp      references.FPDF_TEXTPAGE
+	runes   []rune // the page's text
+	perChar bool   // runes does not hold one rune per character index
+	b       strings.Builder
+	prev    glyph
+	have    bool // prev is a visible character on the current line
+}
+
+// char returns character i of the page.
+func (l *pageLayout) char(i int) (rune, error) {
+	if !l.perChar {
+		return l.runes[i], nil
+	}
+	u, err := l.inst.FPDFText_GetUnicode(&requests.FPDFText_GetUnicode{TextPage: l.tp, Index: i})
+	if err != nil {
+		return 0, err
+	}
+	return rune(u.Unicode), nil
+}
+
+// add writes character i, r: spacing and line breaks as they are, a space
+// before it where it stands apart from the one before, ligatures expanded.
+func (l *pageLayout) add(i int, r rune) error {
+	if l.spacing(r) {
+		return nil
+	}
+	box, err := l.inst.FPDFText_GetLooseCharBox(&requests.FPDFText_GetLooseCharBox{TextPage: l.tp, Index: i})
+	if err != nil {
+		return err
+	}
+	g := glyph{r: r, left: float64(box.Rect.Left), right: float64(box.Rect.Right), bottom: float64(box.Rect.Bottom), top: float64(box.Rect.Top)}
+	if l.have && wordGap(l.prev, g) {
+		l.b.WriteByte(' ')
+	}
+	l.prev, l.have = g, true
+	if r >= 0xFB00 && r <= 0xFB06 { // ff, fi, fl, ffi, ffl, ſt, st ligatures
+		l.b.WriteString(norm.NFKC.String(string(r)))
+		return nil
+	}
+	l.b.WriteRune(r)
+	return nil
+}
+
+// spacing handles r if it is not a visible character (a line break, a
+// joined hyphen, a space, a filler) and reports whether it was.
+func (l *pageLayout) spacing(r rune) bool {
+	switch {
+	case r == '\r':
+		return true
+	case r == '\n':
+		l.b.WriteByte('\n')
+		l.have = false
+		return true
+	case r == 2 || r == 0xFFFE:
+		// PDFium's mark for a hyphen ending a line it joined to the
+		// next (2 from FPDFText_GetUnicode, U+FFFE in FPDFText_GetText):
+		// the word is joined, as PDFium and pdftotext do. That undoes
+		// hyphenation, which typeset documents use a lot; a compound
+		// word broken at its own hyphen loses it.
+		l.have = false
+		return true
+	case r == ' ' || r == '\t' || r == 0xA0 || r == 0x3000:
+		l.b.WriteByte(' ')
+		l.have = false
+		return true
+	case r < 0x20 || r == 0x7F || r == 0xFEFF || r == 0xFFFF || r == utf8.RuneError || !utf8.ValidRune(r):
+		return true // fillers and glyphs without a Unicode value
+	}
+	return false
 }
 
 // wordGap reports whether b, drawn after a, starts a new word on the same
