@@ -253,18 +253,39 @@ func (r RetrievedChunk) KBResult() kb.RetrievalResult {
 
 // input validates req and builds the SDK input.
 func (r *Retriever) input(req QueryRequest) (*bedrockagentruntime.RetrieveInput, error) {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("bedrockkb: "+format+": %w", append(args, bedrockkit.ErrInvalidInput)...)
-	}
 	if strings.TrimSpace(req.Query) == "" {
-		return nil, bad("the query is empty")
+		return nil, badRequest("the query is empty")
 	}
+	vc, err := vectorSearchConfig(req)
+	if err != nil {
+		return nil, err
+	}
+	if rr := req.Reranking; rr != nil {
+		if vc.RerankingConfiguration, err = rerankingConfig(rr); err != nil {
+			return nil, err
+		}
+	}
+	return &bedrockagentruntime.RetrieveInput{
+		KnowledgeBaseId:        aws.String(r.id),
+		RetrievalQuery:         &types.KnowledgeBaseQuery{Text: aws.String(req.Query)},
+		RetrievalConfiguration: &types.KnowledgeBaseRetrievalConfiguration{VectorSearchConfiguration: vc},
+	}, nil
+}
+
+// badRequest is the error for an invalid query request.
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("bedrockkb: "+format+": %w", append(args, bedrockkit.ErrInvalidInput)...)
+}
+
+// vectorSearchConfig checks and translates the number of results, the
+// search type and the filter of req.
+func vectorSearchConfig(req QueryRequest) (*types.KnowledgeBaseVectorSearchConfiguration, error) {
 	n := req.NumberOfResults
 	if n == 0 {
 		n = 5
 	}
 	if n < 1 || n > 100 {
-		return nil, bad("NumberOfResults is %d; Bedrock accepts 1..100", req.NumberOfResults)
+		return nil, badRequest("NumberOfResults is %d; Bedrock accepts 1..100", req.NumberOfResults)
 	}
 	vc := &types.KnowledgeBaseVectorSearchConfiguration{NumberOfResults: aws.Int32(int32(n))}
 	switch req.SearchType {
@@ -272,9 +293,9 @@ func (r *Retriever) input(req QueryRequest) (*bedrockagentruntime.RetrieveInput,
 	case kb.Semantic, kb.Hybrid:
 		vc.OverrideSearchType = types.SearchType(req.SearchType)
 	case kb.Keyword:
-		return nil, bad("Bedrock Knowledge Bases offer no keyword-only search; use kb.Hybrid or kb.Semantic")
+		return nil, badRequest("Bedrock Knowledge Bases offer no keyword-only search; use kb.Hybrid or kb.Semantic")
 	default:
-		return nil, bad("unknown SearchType %q; use kb.Semantic or kb.Hybrid", req.SearchType)
+		return nil, badRequest("unknown SearchType %q; use kb.Semantic or kb.Hybrid", req.SearchType)
 	}
 	if req.Filter != nil {
 		f, err := TranslateFilter(*req.Filter)
@@ -283,57 +304,62 @@ func (r *Retriever) input(req QueryRequest) (*bedrockagentruntime.RetrieveInput,
 		}
 		vc.Filter = f
 	}
-	if rr := req.Reranking; rr != nil {
-		if rr.ModelARN == "" {
-			return nil, bad("Reranking.ModelARN is empty; set the reranker model's ARN")
-		}
-		if rr.NumberOfResults < 0 || rr.NumberOfResults > 100 {
-			return nil, bad("Reranking.NumberOfResults is %d; Bedrock accepts 1..100", rr.NumberOfResults)
-		}
-		if len(rr.IncludeFields) > 0 && len(rr.ExcludeFields) > 0 {
-			return nil, bad("Reranking sets both IncludeFields and ExcludeFields; set at most one")
-		}
-		bc := &types.VectorSearchBedrockRerankingConfiguration{
-			ModelConfiguration: &types.VectorSearchBedrockRerankingModelConfiguration{ModelArn: aws.String(rr.ModelARN)},
-		}
-		if rr.NumberOfResults > 0 {
-			bc.NumberOfRerankedResults = aws.Int32(int32(rr.NumberOfResults))
-		}
-		if len(rr.AdditionalModelRequestFields) > 0 {
-			bc.ModelConfiguration.AdditionalModelRequestFields = map[string]document.Interface{}
-			for k, v := range rr.AdditionalModelRequestFields {
-				bc.ModelConfiguration.AdditionalModelRequestFields[k] = document.NewLazyDocument(v)
-			}
-		}
-		fields := func(names []string) []types.FieldForReranking {
-			out := make([]types.FieldForReranking, len(names))
-			for i, n := range names {
-				out[i] = types.FieldForReranking{FieldName: aws.String(n)}
-			}
-			return out
-		}
-		switch {
-		case len(rr.IncludeFields) > 0:
-			bc.MetadataConfiguration = &types.MetadataConfigurationForReranking{
-				SelectionMode:              types.RerankingMetadataSelectionModeSelective,
-				SelectiveModeConfiguration: &types.RerankingMetadataSelectiveModeConfigurationMemberFieldsToInclude{Value: fields(rr.IncludeFields)},
-			}
-		case len(rr.ExcludeFields) > 0:
-			bc.MetadataConfiguration = &types.MetadataConfigurationForReranking{
-				SelectionMode:              types.RerankingMetadataSelectionModeSelective,
-				SelectiveModeConfiguration: &types.RerankingMetadataSelectiveModeConfigurationMemberFieldsToExclude{Value: fields(rr.ExcludeFields)},
-			}
-		}
-		vc.RerankingConfiguration = &types.VectorSearchRerankingConfiguration{
-			Type:                          types.VectorSearchRerankingConfigurationTypeBedrockRerankingModel,
-			BedrockRerankingConfiguration: bc,
+	return vc, nil
+}
+
+// rerankingConfig checks and translates rr.
+func rerankingConfig(rr *Reranking) (*types.VectorSearchRerankingConfiguration, error) {
+	if rr.ModelARN == "" {
+		return nil, badRequest("Reranking.ModelARN is empty; set the reranker model's ARN")
+	}
+	if rr.NumberOfResults < 0 || rr.NumberOfResults > 100 {
+		return nil, badRequest("Reranking.NumberOfResults is %d; Bedrock accepts 1..100", rr.NumberOfResults)
+	}
+	if len(rr.IncludeFields) > 0 && len(rr.ExcludeFields) > 0 {
+		return nil, badRequest("Reranking sets both IncludeFields and ExcludeFields; set at most one")
+	}
+	bc := &types.VectorSearchBedrockRerankingConfiguration{
+		ModelConfiguration: &types.VectorSearchBedrockRerankingModelConfiguration{ModelArn: aws.String(rr.ModelARN)},
+	}
+	if rr.NumberOfResults > 0 {
+		bc.NumberOfRerankedResults = aws.Int32(int32(rr.NumberOfResults))
+	}
+	if len(rr.AdditionalModelRequestFields) > 0 {
+		bc.ModelConfiguration.AdditionalModelRequestFields = map[string]document.Interface{}
+		for k, v := range rr.AdditionalModelRequestFields {
+			bc.ModelConfiguration.AdditionalModelRequestFields[k] = document.NewLazyDocument(v)
 		}
 	}
-	return &bedrockagentruntime.RetrieveInput{
-		KnowledgeBaseId:        aws.String(r.id),
-		RetrievalQuery:         &types.KnowledgeBaseQuery{Text: aws.String(req.Query)},
-		RetrievalConfiguration: &types.KnowledgeBaseRetrievalConfiguration{VectorSearchConfiguration: vc},
+	bc.MetadataConfiguration = rerankMetadata(rr)
+	return &types.VectorSearchRerankingConfiguration{
+		Type:                          types.VectorSearchRerankingConfigurationTypeBedrockRerankingModel,
+		BedrockRerankingConfiguration: bc,
 	}, nil
+}
+
+// rerankMetadata is the metadata the reranker reads: the fields rr
+// includes or excludes, or nil for all of them.
+func rerankMetadata(rr *Reranking) *types.MetadataConfigurationForReranking {
+	fields := func(names []string) []types.FieldForReranking {
+		out := make([]types.FieldForReranking, len(names))
+		for i, n := range names {
+			out[i] = types.FieldForReranking{FieldName: aws.String(n)}
+		}
+		return out
+	}
+	switch {
+	case len(rr.IncludeFields) > 0:
+		return &types.MetadataConfigurationForReranking{
+			SelectionMode:              types.RerankingMetadataSelectionModeSelective,
+			SelectiveModeConfiguration: &types.RerankingMetadataSelectiveModeConfigurationMemberFieldsToInclude{Value: fields(rr.IncludeFields)},
+		}
+	case len(rr.ExcludeFields) > 0:
+		return &types.MetadataConfigurationForReranking{
+			SelectionMode:              types.RerankingMetadataSelectionModeSelective,
+			SelectiveModeConfiguration: &types.RerankingMetadataSelectiveModeConfigurationMemberFieldsToExclude{Value: fields(rr.ExcludeFields)},
+		}
+	}
+	return nil
 }
 
 // TranslateFilter converts a kbstore.Filter to the SDK's RetrievalFilter union.
