@@ -136,14 +136,14 @@ func (a *Agent) memory() Memory {
 // (sessionID) unless ctx already names a session (pricing.WithSession), in
 // which case they count toward that one. An agent run as another agent's
 // tool counts toward the outer run's session.
-func (a *Agent) Run(ctx context.Context, sessionID, input string, opts ...RunOption) (*RunResult, error) {
+func (a *Agent) Run(ctx context.Context, sessionID, input string, opts ...RunOptions) (*RunResult, error) {
 	return a.start(ctx, sessionID, input, opts, false, a.callback())
 }
 
 // Stream is Run yielding the events of the turn as they happen, model text
 // included (ModelText), ending with Finished, Paused or, on error, Failure
 // followed by the error. Breaking out of the loop cancels the run.
-func (a *Agent) Stream(ctx context.Context, sessionID, input string, opts ...RunOption) iter.Seq2[RunEvent, error] {
+func (a *Agent) Stream(ctx context.Context, sessionID, input string, opts ...RunOptions) iter.Seq2[RunEvent, error] {
 	return streamOf(ctx, func(ctx context.Context, emit func(RunEvent)) (*RunResult, error) {
 		return a.start(ctx, sessionID, input, opts, true, emit)
 	})

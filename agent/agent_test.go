@@ -73,14 +73,14 @@ func TestParallelTools(t *testing.T) {
 			return errors.New("the other tool never started: calls are not parallel")
 		}
 	}
-	weather := agent.Func("weather", "Current weather", func(ctx context.Context, in cityIn) (string, error) {
+	weather := agent.MustNewFuncTool("weather", "Current weather", func(ctx context.Context, in cityIn) (string, error) {
 		if err := wait(ctx); err != nil {
 			return "", err
 		}
 		<-secondDone // finish after the second call
 		return "sunny in " + in.City, nil
 	})
-	clock := agent.Func("clock", "Local time", func(ctx context.Context, in cityIn) (map[string]string, error) {
+	clock := agent.MustNewFuncTool("clock", "Local time", func(ctx context.Context, in cityIn) (map[string]string, error) {
 		if err := wait(ctx); err != nil {
 			return nil, err
 		}
@@ -112,7 +112,7 @@ func TestParallelTools(t *testing.T) {
 }
 
 func echoTool() *agent.Tool {
-	return agent.Func("echo", "Echo the city", func(ctx context.Context, in cityIn) (string, error) {
+	return agent.MustNewFuncTool("echo", "Echo the city", func(ctx context.Context, in cityIn) (string, error) {
 		return in.City, nil
 	})
 }
@@ -157,7 +157,7 @@ func TestDefaultMaxIterationsIsTen(t *testing.T) {
 }
 
 func TestPanickingToolIsRecovered(t *testing.T) {
-	boom := agent.Func("boom", "Explodes", func(ctx context.Context, in cityIn) (string, error) {
+	boom := agent.MustNewFuncTool("boom", "Explodes", func(ctx context.Context, in cityIn) (string, error) {
 		var m map[string]int
 		m["x"] = 1 // nil map write panics
 		return "", nil
@@ -229,13 +229,13 @@ func TestInvalidCallsAreReportedAndLimited(t *testing.T) {
 }
 
 func TestToolErrorAndTimeoutGoBackToModel(t *testing.T) {
-	failing := agent.Func("fail", "Fails", func(ctx context.Context, in cityIn) (string, error) {
+	failing := agent.MustNewFuncTool("fail", "Fails", func(ctx context.Context, in cityIn) (string, error) {
 		return "", errors.New("upstream unavailable")
 	})
-	slow := agent.Func("slow", "Never returns until cancelled", func(ctx context.Context, in cityIn) (string, error) {
+	slow := agent.MustNewFuncTool("slow", "Never returns until cancelled", func(ctx context.Context, in cityIn) (string, error) {
 		<-ctx.Done()
 		return "", ctx.Err()
-	}, agent.WithTimeout(20*time.Millisecond))
+	}, agent.ToolOptions{Timeout: 20 * time.Millisecond})
 	m := bedrockkittest.NewScriptedModel(
 		bedrockkittest.ToolStep(call("c1", "fail", `{"city":"x"}`), call("c2", "slow", `{"city":"x"}`)),
 		bedrockkittest.TextStep("ok"),
@@ -259,7 +259,7 @@ func TestToolErrorAndTimeoutGoBackToModel(t *testing.T) {
 func TestCancelMidRunLeaksNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var running atomic.Int32
-	block := agent.Func("block", "Blocks until cancelled", func(ctx context.Context, in cityIn) (string, error) {
+	block := agent.MustNewFuncTool("block", "Blocks until cancelled", func(ctx context.Context, in cityIn) (string, error) {
 		if running.Add(1) == 2 {
 			cancel()
 		}
@@ -359,12 +359,12 @@ func TestCancelledTurnResumesWithoutRerunningFinishedTools(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var fastRuns, slowRuns atomic.Int32
 	fastDone := make(chan struct{})
-	fast := agent.Func("fast", "Fast", func(ctx context.Context, in cityIn) (string, error) {
+	fast := agent.MustNewFuncTool("fast", "Fast", func(ctx context.Context, in cityIn) (string, error) {
 		fastRuns.Add(1)
 		close(fastDone)
 		return "fast ok", nil
 	})
-	slow := agent.Func("slow", "Slow", func(c context.Context, in cityIn) (string, error) {
+	slow := agent.MustNewFuncTool("slow", "Slow", func(c context.Context, in cityIn) (string, error) {
 		if slowRuns.Add(1) == 1 {
 			<-fastDone
 			cancel()
@@ -412,7 +412,7 @@ func TestConcurrentRunsOnOneSessionConflict(t *testing.T) {
 	release := make(chan struct{})
 	var started atomic.Int32
 	both := make(chan struct{})
-	wait := agent.Func("wait", "Wait", func(ctx context.Context, in cityIn) (string, error) {
+	wait := agent.MustNewFuncTool("wait", "Wait", func(ctx context.Context, in cityIn) (string, error) {
 		if started.Add(1) == 2 {
 			close(both)
 		}
@@ -528,4 +528,13 @@ func TestOutputGuardBlocks(t *testing.T) {
 			t.Fatal("blocked answer kept in history")
 		}
 	}
+}
+
+// mustTool returns t and panics on err: the tools these tests build are
+// fixed, so an error is a bug in the test.
+func mustTool(t *agent.Tool, err error) *agent.Tool {
+	if err != nil {
+		panic(err)
+	}
+	return t
 }

@@ -20,8 +20,8 @@ type amountIn struct {
 }
 
 // countingTool returns a tool that counts its runs.
-func countingTool(name string, runs *atomic.Int32, opts ...agent.ToolOption) *agent.Tool {
-	return agent.Func(name, "test tool", func(ctx context.Context, in amountIn) (string, error) {
+func countingTool(name string, runs *atomic.Int32, opts ...agent.ToolOptions) *agent.Tool {
+	return agent.MustNewFuncTool(name, "test tool", func(ctx context.Context, in amountIn) (string, error) {
 		runs.Add(1)
 		return "done " + in.Account, nil
 	}, opts...)
@@ -60,7 +60,7 @@ func TestAuthorizerDeniesBeforeRunning(t *testing.T) {
 	var events []agent.RunEvent
 	a := &agent.Agent{Model: m, Tools: []*agent.Tool{countingTool("pay", &runs)}, Authorizer: az,
 		OnEvent: func(e agent.RunEvent) { events = append(events, e) }}
-	_, err := a.Run(context.Background(), "s1", "pay", agent.WithSessionAttributes(map[string]string{"branch": "north"}))
+	_, err := a.Run(context.Background(), "s1", "pay", agent.RunOptions{SessionAttributes: map[string]string{"branch": "north"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,8 +113,8 @@ func TestAuthorizerFailsClosed(t *testing.T) {
 			var failed int
 			a := &agent.Agent{Model: m, Authorizer: az, Tools: []*agent.Tool{
 				countingTool("pay", &runs),
-				countingTool("confirm_pay", &confirmRuns, agent.RequireConfirmation()),
-				agent.ReturnControl("handoff", "the caller runs it", nil),
+				countingTool("confirm_pay", &confirmRuns, agent.ToolOptions{RequireConfirmation: true}),
+				mustTool(agent.NewReturnControlTool("handoff", "the caller runs it", nil)),
 			}, OnEvent: func(e agent.RunEvent) {
 				if d, ok := e.(agent.ToolAuthorized); ok && d.Err != nil {
 					failed++
@@ -152,7 +152,7 @@ func TestAuthorizerAskedAgainOnResume(t *testing.T) {
 		bedrockkittest.TextStep("done"),
 	)
 	az := &limitAuthorizer{limit: 100}
-	a := &agent.Agent{Model: m, Authorizer: az, Tools: []*agent.Tool{countingTool("pay", &runs, agent.RequireConfirmation())}}
+	a := &agent.Agent{Model: m, Authorizer: az, Tools: []*agent.Tool{countingTool("pay", &runs, agent.ToolOptions{RequireConfirmation: true})}}
 	res, err := a.Run(context.Background(), "s1", "pay")
 	if err != nil || !res.Paused() {
 		t.Fatalf("want a pause, got %+v, %v", res, err)
@@ -178,7 +178,7 @@ func TestAuthorizerAskedAgainOnResume(t *testing.T) {
 // arguments; scribbling on it does not change what the tool receives.
 func TestAuthorizerCannotChangeInput(t *testing.T) {
 	var got string
-	tool := agent.Func("pay", "t", func(ctx context.Context, in amountIn) (string, error) { got = in.Account; return "ok", nil })
+	tool := agent.MustNewFuncTool("pay", "t", func(ctx context.Context, in amountIn) (string, error) { got = in.Account; return "ok", nil })
 	az := agent.ToolAuthorizerFunc(func(ctx context.Context, req agent.ToolCallRequest) (agent.ToolDecision, error) {
 		req.Info.Attributes["role"] = "admin" // must not reach the session
 		for i := range req.Call.Input {
@@ -191,7 +191,7 @@ func TestAuthorizerCannotChangeInput(t *testing.T) {
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(call("a", "pay", `{"account":"x","amount":1}`)), bedrockkittest.TextStep("ok"))
 	mem := agent.NewInMemory()
 	a := &agent.Agent{Model: m, Memory: mem, Authorizer: az, Tools: []*agent.Tool{tool}}
-	if _, err := a.Run(context.Background(), "s", "go", agent.WithSessionAttributes(map[string]string{"role": "user"})); err != nil {
+	if _, err := a.Run(context.Background(), "s", "go", agent.RunOptions{SessionAttributes: map[string]string{"role": "user"}}); err != nil {
 		t.Fatal(err)
 	}
 	if got != "x" {

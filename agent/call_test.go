@@ -22,7 +22,7 @@ type addIn struct {
 
 func TestToolCall(t *testing.T) {
 	ran := 0
-	add := agent.Func("add", "Add two integers", func(ctx context.Context, in addIn) (int, error) {
+	add := agent.MustNewFuncTool("add", "Add two integers", func(ctx context.Context, in addIn) (int, error) {
 		ran++
 		return in.A + in.B, nil
 	})
@@ -48,7 +48,7 @@ func TestToolCall(t *testing.T) {
 	}
 
 	// Empty input is {}: a tool without required arguments runs.
-	ping := agent.Func("ping", "Ping", func(ctx context.Context, in struct{}) (string, error) { return "pong", nil })
+	ping := agent.MustNewFuncTool("ping", "Ping", func(ctx context.Context, in struct{}) (string, error) { return "pong", nil })
 	if parts, err := ping.Call(ctx, nil); err != nil || (bedrockkit.Message{Parts: parts}).Text() != "pong" {
 		t.Fatalf("Call(nil) = %v, %v; want pong", parts, err)
 	}
@@ -57,24 +57,24 @@ func TestToolCall(t *testing.T) {
 func TestToolCallErrors(t *testing.T) {
 	ctx := context.Background()
 	sentinel := errors.New("upstream is down")
-	failing := agent.NewTool("failing", "", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) {
+	failing := mustTool(agent.NewTool("failing", "", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) {
 		return nil, sentinel
-	})
+	}))
 	if _, err := failing.Call(ctx, nil); !errors.Is(err, sentinel) {
 		t.Errorf("tool error = %v, want the tool's own error", err)
 	}
 
-	panicky := agent.NewTool("panicky", "", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) {
+	panicky := mustTool(agent.NewTool("panicky", "", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) {
 		panic("boom")
-	})
+	}))
 	if _, err := panicky.Call(ctx, nil); err == nil || !strings.Contains(err.Error(), "panicked: boom") {
 		t.Errorf("panic error = %v, want it recovered and reported", err)
 	}
 
-	slow := agent.NewTool("slow", "", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
+	slow := mustTool(agent.NewTool("slow", "", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
-	}, agent.WithTimeout(time.Millisecond))
+	}, agent.ToolOptions{Timeout: time.Millisecond}))
 	if _, err := slow.Call(ctx, nil); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), `tool "slow" timed out after 1ms`) {
 		t.Errorf("timeout error = %v, want the tool's timeout", err)
 	}
@@ -84,27 +84,27 @@ func TestToolCallErrors(t *testing.T) {
 		t.Errorf("cancelled call error = %v, want context.Canceled", err)
 	}
 
-	rc := agent.ReturnControl("lookup", "", nil)
+	rc := mustTool(agent.NewReturnControlTool("lookup", "", nil))
 	if _, err := rc.Call(ctx, nil); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Errorf("ReturnControl Call error = %v, want ErrInvalidInput", err)
 	}
 
-	bad := agent.NewTool("bad name!", "", nil, noop)
-	if _, err := bad.Call(ctx, nil); !errors.Is(err, agent.ErrInvalidTool) {
-		t.Errorf("broken tool Call error = %v, want ErrInvalidTool", err)
+	var unbuilt agent.Tool
+	if _, err := unbuilt.Call(ctx, nil); !errors.Is(err, agent.ErrInvalidTool) {
+		t.Errorf("unbuilt tool Call error = %v, want ErrInvalidTool", err)
 	}
 }
 
 // A tool whose function calls another tool reports that tool's failure as
 // its own: the agent does not mistake it for its own panic or bad arguments.
 func TestNestedToolErrorsAreTheOuterToolsFailure(t *testing.T) {
-	inner := agent.NewTool("inner", "", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) {
+	inner := mustTool(agent.NewTool("inner", "", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) {
 		panic("inner boom")
-	})
-	outer := agent.NewTool("outer", "", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
+	}))
+	outer := mustTool(agent.NewTool("outer", "", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
 		_, err := inner.Call(ctx, json.RawMessage(`{}`))
 		return nil, fmt.Errorf("inner failed: %w", err)
-	})
+	}))
 	var events []agent.ToolCalled
 	a := &agent.Agent{
 		Model: bedrockkittest.NewScriptedModel(
@@ -127,7 +127,7 @@ func TestNestedToolErrorsAreTheOuterToolsFailure(t *testing.T) {
 }
 
 func ExampleTool_Call() {
-	add := agent.Func("add", "Add two integers", func(ctx context.Context, in addIn) (int, error) {
+	add := agent.MustNewFuncTool("add", "Add two integers", func(ctx context.Context, in addIn) (int, error) {
 		return in.A + in.B, nil
 	})
 	parts, err := add.Call(context.Background(), json.RawMessage(`{"a":2,"b":3}`))

@@ -106,7 +106,7 @@ func TestNestedRunCostCountsTowardOuterSession(t *testing.T) {
 	inner := &agent.Agent{Name: "researcher", Model: meter.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(
 		withUsage(bedrockkittest.TextStep("Rome is sunny."), 400, 10),
 	), costModel))}
-	outer := &agent.Agent{Name: "supervisor", Tools: []*agent.Tool{inner.AsTool("researcher", "Looks things up")},
+	outer := &agent.Agent{Name: "supervisor", Tools: []*agent.Tool{mustTool(inner.AsTool("researcher", "Looks things up"))},
 		Model: meter.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(
 			withUsage(bedrockkittest.ToolStep(call("r1", "researcher", `{"request":"weather in Rome"}`)), 500, 20),
 			withUsage(bedrockkittest.TextStep("It is sunny."), 600, 10),

@@ -10,21 +10,21 @@
 // without a tool call or Limits.MaxIterations (default 10) is reached, which
 // returns ErrMaxIterations with the partial RunResult. A tool that returns an
 // error, times out or panics is reported to the model; the run continues.
-// Timeouts (Limits.ToolTimeout, WithTimeout) hold whatever the tool does:
+// Timeouts (Limits.ToolTimeout, ToolOptions.Timeout) hold whatever the tool does:
 // a tool that ignores its context is abandoned AbandonGrace after its
 // deadline, left to finish on its own goroutine with its result discarded,
 // and counted by Tool.Abandoned and ToolCalled.Abandoned.
 //
-// Tools come from typed Go functions (Func derives the schema from the input
-// struct: json tags, required fields, enums and descriptions), from raw JSON
-// Schemas (NewTool), from knowledge bases (KnowledgeBase, through the small
+// Tools come from typed Go functions (NewFuncTool derives the schema from the
+// input struct: json tags, required fields, enums and descriptions), from raw
+// JSON Schemas (NewTool), from knowledge bases (KnowledgeBase, through the small
 // Retriever interface) and from other agents (AsTool). Package
 // agent/mcptools imports the tools of an MCP server.
 // Tool.Call validates arguments and runs a tool outside a run, through the
 // same code path the agent uses (tests, return-of-control handlers).
 //
-// Human in the loop: a tool built with RequireConfirmation, or with
-// ReturnControl, pauses the run. The RunResult carries a Pending state; Resume
+// Human in the loop: a tool built with ToolOptions.RequireConfirmation, or
+// with NewReturnControlTool, pauses the run. The RunResult carries a Pending state; Resume
 // it with Approve, Deny, Respond or RespondError for each call. A pause
 // resumes once, before it expires, and only into the calls the model made:
 // Resume continues the copy stored in Memory and refuses a Pending that

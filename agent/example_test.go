@@ -18,7 +18,7 @@ type weatherIn struct {
 }
 
 func Example() {
-	weather := agent.Func("get_weather", "Current weather for a city",
+	weather := agent.MustNewFuncTool("get_weather", "Current weather for a city",
 		func(ctx context.Context, in weatherIn) (string, error) {
 			return "18 degrees and sunny in " + in.City, nil
 		})
@@ -47,12 +47,12 @@ func ExampleSchemaFor() {
 }
 
 func ExampleAgent_Resume() {
-	refund := agent.Func("refund", "Refund an order",
+	refund := agent.MustNewFuncTool("refund", "Refund an order",
 		func(ctx context.Context, in struct {
 			Order string `json:"order"`
 		}) (string, error) {
 			return "refunded " + in.Order, nil
-		}, agent.RequireConfirmation())
+		}, agent.ToolOptions{RequireConfirmation: true})
 	model := bedrockkittest.NewScriptedModel(
 		bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "r1", Name: "refund", Input: json.RawMessage(`{"order":"A7"}`)}),
 		bedrockkittest.TextStep("Order A7 was refunded."),
@@ -105,7 +105,7 @@ func ExampleRunValue() {
 		Amount   float64 `json:"amount" jsonschema:"minimum=0.01"`
 		Currency string  `json:"currency" jsonschema:"enum=EUR|USD"`
 	}
-	rate := agent.Func("exchange_rate", "EUR per USD today",
+	rate := agent.MustNewFuncTool("exchange_rate", "EUR per USD today",
 		func(ctx context.Context, in struct{}) (string, error) { return "0.92", nil })
 	// The scripted model calls the tool, answers with an invalid value (a
 	// currency outside the enum), is asked to repair it, then answers.

@@ -28,7 +28,7 @@ func TestStreamThroughFakeBedrock(t *testing.T) {
 		t.Fatal(err)
 	}
 	var gotCity string
-	tool := agent.Func("echo", "Echo the city", func(ctx context.Context, in cityIn) (string, error) {
+	tool := agent.MustNewFuncTool("echo", "Echo the city", func(ctx context.Context, in cityIn) (string, error) {
 		gotCity = in.City
 		return "sunny in " + in.City, nil
 	})

@@ -34,7 +34,7 @@ func TestGuardrailPolicyGuardsAgent(t *testing.T) {
 	type in struct {
 		Name string `json:"name"`
 	}
-	lookup := agent.Func("lookup", "Find a colleague's contact.", func(ctx context.Context, v in) (string, error) {
+	lookup := agent.MustNewFuncTool("lookup", "Find a colleague's contact.", func(ctx context.Context, v in) (string, error) {
 		return "Reach Sam at sam@shop.example.", nil
 	})
 	model := bedrockkittest.NewScriptedModel(

@@ -20,14 +20,14 @@ type transferIn struct {
 
 // bank returns a confirmation-gated transfer tool counting its runs.
 func bank(runs *atomic.Int32) *agent.Tool {
-	return agent.Func("transfer", "Send money", func(ctx context.Context, in transferIn) (string, error) {
+	return agent.MustNewFuncTool("transfer", "Send money", func(ctx context.Context, in transferIn) (string, error) {
 		runs.Add(1)
 		info, _ := agent.CallInfoFrom(ctx)
 		if info.IdempotencyKey == "" {
 			return "", errors.New("no idempotency key")
 		}
 		return "sent", nil
-	}, agent.RequireConfirmation())
+	}, agent.ToolOptions{RequireConfirmation: true})
 }
 
 // TestPauseAndResumeInNewProcess pauses on a confirmation, serialises the
@@ -50,7 +50,7 @@ func TestPauseAndResumeInNewProcess(t *testing.T) {
 		}
 		m := bedrockkittest.NewScriptedModel(script[0])
 		a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs), echoTool()}, Pause: testPause()}
-		res, err := a.Run(context.Background(), "user-1", "send bob 10", agent.WithPromptAttributes(map[string]string{"currency": "EUR"}))
+		res, err := a.Run(context.Background(), "user-1", "send bob 10", agent.RunOptions{PromptAttributes: map[string]string{"currency": "EUR"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestRetriedResumeDoesNotRepeatSideEffects(t *testing.T) {
 // new call ID.
 func TestRetriedRunContinuesTurn(t *testing.T) {
 	var runs atomic.Int32
-	charge := agent.Func("charge", "Charge a card", func(ctx context.Context, in transferIn) (string, error) {
+	charge := agent.MustNewFuncTool("charge", "Charge a card", func(ctx context.Context, in transferIn) (string, error) {
 		runs.Add(1)
 		return "charged", nil
 	})
@@ -226,8 +226,8 @@ func TestRetriedRunContinuesTurn(t *testing.T) {
 }
 
 func TestReturnControl(t *testing.T) {
-	lookup := agent.ReturnControl("lookup_order", "Look up an order in the caller's system",
-		json.RawMessage(`{"type":"object","properties":{"id":{"type":"string"}},"required":["id"]}`))
+	lookup := mustTool(agent.NewReturnControlTool("lookup_order", "Look up an order in the caller's system",
+		json.RawMessage(`{"type":"object","properties":{"id":{"type":"string"}},"required":["id"]}`)))
 	m := bedrockkittest.NewScriptedModel(
 		bedrockkittest.ToolStep(call("r1", "lookup_order", `{"id":"A7"}`)),
 		bedrockkittest.TextStep("Order A7 shipped."),

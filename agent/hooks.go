@@ -150,8 +150,9 @@ type kbQuery struct {
 }
 
 // Tool returns the knowledge base as a tool taking {"query": "..."} and
-// answering with numbered passages and their sources.
-func (k KnowledgeBaseTool) Tool() *Tool {
+// answering with numbered passages and their sources. The error wraps
+// ErrInvalidTool when Name breaks Bedrock's rule for tool names.
+func (k KnowledgeBaseTool) Tool() (*Tool, error) {
 	n := k.NumberOfResults
 	if n <= 0 {
 		n = 5
@@ -160,7 +161,7 @@ func (k KnowledgeBaseTool) Tool() *Tool {
 	if desc == "" {
 		desc = "Search the knowledge base for passages relevant to a query."
 	}
-	return Func(k.Name, desc, func(ctx context.Context, q kbQuery) (string, error) {
+	return NewFuncTool(k.Name, desc, func(ctx context.Context, q kbQuery) (string, error) {
 		if k.Retriever == nil {
 			return "", fmt.Errorf("knowledge base %q has no retriever", k.Name)
 		}

@@ -41,12 +41,12 @@ func TestKnowledgeBaseAsTool(t *testing.T) {
 	)
 	a := &agent.Agent{
 		Model: model,
-		Tools: []*agent.Tool{agent.KnowledgeBaseTool{
+		Tools: []*agent.Tool{mustTool(agent.KnowledgeBaseTool{
 			Name:            "search_policies",
 			Description:     "Search the bank's policy documents.",
 			Retriever:       agent.FromKnowledgeBase(k, &kb.RetrieveOptions{SearchType: kb.Keyword}),
 			NumberOfResults: 1,
-		}.Tool()},
+		}.Tool())},
 	}
 	res, err := a.Run(ctx, "s1", "What is the checking fee?")
 	if err != nil {

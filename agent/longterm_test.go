@@ -227,7 +227,7 @@ func TestLongTermMemoryOnResume(t *testing.T) {
 	type in struct {
 		Account string `json:"account"`
 	}
-	pay := agent.Func("pay", "Pay.", func(ctx context.Context, v in) (string, error) { return "paid", nil }, agent.RequireConfirmation())
+	pay := agent.MustNewFuncTool("pay", "Pay.", func(ctx context.Context, v in) (string, error) { return "paid", nil }, agent.ToolOptions{RequireConfirmation: true})
 	model := bedrockkittest.NewScriptedModel(
 		bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "c", Name: "pay", Input: json.RawMessage(`{"account":"42"}`)}),
 		bedrockkittest.TextStep("done"),

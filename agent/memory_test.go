@@ -19,14 +19,14 @@ func TestSessionSurvivesRestart(t *testing.T) {
 	{
 		mem, _ := agent.NewFileMemory(dir)
 		a := &agent.Agent{Model: bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Hi Ana.")), Memory: mem}
-		if _, err := a.Run(ctx, "user/ana", "I am Ana", agent.WithSessionAttributes(map[string]string{"tier": "gold"})); err != nil {
+		if _, err := a.Run(ctx, "user/ana", "I am Ana", agent.RunOptions{SessionAttributes: map[string]string{"tier": "gold"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mem, _ := agent.NewFileMemory(dir)
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("You are Ana."))
 	var seen map[string]string
-	who := agent.Func("who", "Who is calling", func(ctx context.Context, in struct{}) (string, error) {
+	who := agent.MustNewFuncTool("who", "Who is calling", func(ctx context.Context, in struct{}) (string, error) {
 		ci, _ := agent.CallInfoFrom(ctx)
 		seen = ci.Attributes
 		return "ok", nil
@@ -143,7 +143,7 @@ func TestGuardrailStages(t *testing.T) {
 		}
 		return agent.Intervention{}, nil
 	})
-	phone := agent.Func("phone", "Phone number", func(ctx context.Context, in cityIn) (string, error) {
+	phone := agent.MustNewFuncTool("phone", "Phone number", func(ctx context.Context, in cityIn) (string, error) {
 		return "call 555-0100", nil
 	})
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(call("p", "phone", `{"city":"x"}`)), bedrockkittest.TextStep("done"))

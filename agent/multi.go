@@ -21,8 +21,10 @@ type delegateIn struct {
 // conversation. A collaborator that pauses (confirmation or return of
 // control) answers with an error result: nested pauses are not supported.
 // Its model calls count toward the caller's session's cost (see Agent.Run).
-func (a *Agent) AsTool(name, description string) *Tool {
-	return Func(name, description, func(ctx context.Context, in delegateIn) (string, error) {
+// The error wraps ErrInvalidTool when name breaks Bedrock's rule for tool
+// names.
+func (a *Agent) AsTool(name, description string) (*Tool, error) {
+	return NewFuncTool(name, description, func(ctx context.Context, in delegateIn) (string, error) {
 		session := name
 		if ci, ok := CallInfoFrom(ctx); ok && ci.SessionID != "" {
 			session = ci.SessionID + "/" + name
@@ -89,8 +91,8 @@ func (r *Router) Route(ctx context.Context, input string) (string, error) {
 		"type": "object", "additionalProperties": false, "required": []string{"collaborator"},
 		"properties": map[string]any{"collaborator": map[string]any{"type": "string", "enum": names}},
 	})
-	tool := NewTool("route", "Send the request to one collaborator.", schema, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) { return nil, nil })
-	if err := tool.Err(); err != nil {
+	tool, err := NewTool("route", "Send the request to one collaborator.", schema, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) { return nil, nil })
+	if err != nil {
 		return "", err
 	}
 	resp, err := r.Model.Generate(ctx, &bedrockkit.Request{
@@ -124,7 +126,7 @@ func (r *Router) Route(ctx context.Context, input string) (string, error) {
 // result and the name of the collaborator that handled it ("" for the
 // Fallback). The routing call and the turn count toward sessionID's cost
 // (see Agent.Run).
-func (r *Router) Run(ctx context.Context, sessionID, input string, opts ...RunOption) (*RunResult, string, error) {
+func (r *Router) Run(ctx context.Context, sessionID, input string, opts ...RunOptions) (*RunResult, string, error) {
 	ctx = withCostSession(ctx, sessionID)
 	name, err := r.Route(ctx, input)
 	if err != nil {

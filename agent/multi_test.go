@@ -17,7 +17,7 @@ func TestAgentAsTool(t *testing.T) {
 		bedrockkittest.ToolStep(call("d1", "math", `{"request":"6 times 7"}`)),
 		bedrockkittest.TextStep("The answer is 42."),
 	)
-	a := &agent.Agent{Model: sup, Tools: []*agent.Tool{mathAgent.AsTool("math", "Does arithmetic")}}
+	a := &agent.Agent{Model: sup, Tools: []*agent.Tool{mustTool(mathAgent.AsTool("math", "Does arithmetic"))}}
 	res, err := a.Run(context.Background(), "conv", "what is 6*7?")
 	if err != nil || res.Output != "The answer is 42." {
 		t.Fatal(err, res)

@@ -22,13 +22,13 @@ type whichIn struct {
 // inner tools with Tool.Call and returns the inner error as it is (not
 // wrapped): a schema refusal, a panic or a timeout of the inner call.
 func nestedTools() *agent.Tool {
-	strict := agent.Func("strict", "Needs a city", func(ctx context.Context, in cityIn) (string, error) { return in.City, nil })
-	boom := agent.NewTool("boom", "Panics", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) { panic("inner boom") })
-	slow := agent.NewTool("slow", "Times out", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
+	strict := agent.MustNewFuncTool("strict", "Needs a city", func(ctx context.Context, in cityIn) (string, error) { return in.City, nil })
+	boom := mustTool(agent.NewTool("boom", "Panics", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) { panic("inner boom") }))
+	slow := mustTool(agent.NewTool("slow", "Times out", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
-	}, agent.WithTimeout(time.Millisecond))
-	return agent.Func("outer", "Calls another tool", func(ctx context.Context, in whichIn) (string, error) {
+	}, agent.ToolOptions{Timeout: time.Millisecond}))
+	return agent.MustNewFuncTool("outer", "Calls another tool", func(ctx context.Context, in whichIn) (string, error) {
 		var err error
 		switch in.Which {
 		case "refused":
@@ -96,11 +96,11 @@ func TestNestedToolErrorsAreTheToolsOwnFailure(t *testing.T) {
 // The outer call's own refusal, panic and timeout are still reported as
 // such, next to the nested ones.
 func TestOwnToolFailuresStillClassified(t *testing.T) {
-	boom := agent.NewTool("boom", "Panics", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) { panic("own boom") })
-	slow := agent.NewTool("slow", "Times out", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
+	boom := mustTool(agent.NewTool("boom", "Panics", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) { panic("own boom") }))
+	slow := mustTool(agent.NewTool("slow", "Times out", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
-	}, agent.WithTimeout(time.Millisecond))
+	}, agent.ToolOptions{Timeout: time.Millisecond}))
 	m := bedrockkittest.NewScriptedModel(
 		bedrockkittest.ToolStep(call("c1", "boom", `{}`), call("c2", "slow", `{}`), call("c3", "outer", `{"which":"panic"}`)),
 		bedrockkittest.TextStep("done"),
@@ -131,13 +131,13 @@ func TestOwnToolFailuresStillClassified(t *testing.T) {
 // users can detect it; a tool's ordinary error does not.
 func TestToolPanicSentinel(t *testing.T) {
 	ctx := context.Background()
-	boom := agent.NewTool("boom", "", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) { panic("x") })
+	boom := mustTool(agent.NewTool("boom", "", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) { panic("x") }))
 	if _, err := boom.Call(ctx, nil); !errors.Is(err, agent.ErrToolPanicked) || !strings.Contains(err.Error(), `tool "boom" panicked: x`) {
 		t.Fatalf("panic: %v", err)
 	}
-	failing := agent.NewTool("failing", "", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) {
+	failing := mustTool(agent.NewTool("failing", "", nil, func(context.Context, json.RawMessage) ([]bedrockkit.Part, error) {
 		return nil, errors.New("panicked? no, just failed")
-	})
+	}))
 	if _, err := failing.Call(ctx, nil); err == nil || errors.Is(err, agent.ErrToolPanicked) {
 		t.Fatalf("ordinary error: %v", err)
 	}

@@ -23,7 +23,7 @@ import (
 // T, or a *GuardrailError when the output guardrail blocked the answer (or
 // masked it into a value that no longer matches the schema). The RunResult is
 // returned whenever Run returned one.
-func RunValue[T any](ctx context.Context, a *Agent, sessionID, input string, opts ...RunOption) (T, *RunResult, error) {
+func RunValue[T any](ctx context.Context, a *Agent, sessionID, input string, opts ...RunOptions) (T, *RunResult, error) {
 	if err := needsOutput(a, "RunValue"); err != nil {
 		var zero T
 		return zero, nil, err

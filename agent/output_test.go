@@ -35,7 +35,7 @@ func ticketAgent(t *testing.T, m bedrockkit.Model) (*agent.Agent, *[]string) {
 	}
 	var mu sync.Mutex
 	var calls []string
-	balance := agent.Func("balance", "Current balance of an account.", func(ctx context.Context, in accountIn) (string, error) {
+	balance := agent.MustNewFuncTool("balance", "Current balance of an account.", func(ctx context.Context, in accountIn) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		calls = append(calls, in.Account)
@@ -275,10 +275,10 @@ func TestResumeValue(t *testing.T) {
 	)
 	a, _ := ticketAgent(t, m)
 	blocked := false
-	a.Tools = append(a.Tools, agent.Func("block_card", "Block the card.", func(ctx context.Context, in accountIn) (string, error) {
+	a.Tools = append(a.Tools, agent.MustNewFuncTool("block_card", "Block the card.", func(ctx context.Context, in accountIn) (string, error) {
 		blocked = true
 		return "blocked", nil
-	}, agent.RequireConfirmation()))
+	}, agent.ToolOptions{RequireConfirmation: true}))
 	ticket, res, err := agent.RunValue[Ticket](context.Background(), a, "s1", "Block my card.")
 	if err != nil || !res.Paused() || ticket != (Ticket{}) {
 		t.Fatalf("ticket %+v, paused %v, err %v", ticket, res.Paused(), err)
@@ -334,7 +334,7 @@ func TestOutputConfigErrors(t *testing.T) {
 		t.Fatalf("RunValue without Output: %v", err)
 	}
 	a, _ := ticketAgent(t, m)
-	a.Tools = append(a.Tools, agent.NewTool("Ticket", "", nil, noop))
+	a.Tools = append(a.Tools, mustTool(agent.NewTool("Ticket", "", nil, noop)))
 	if _, err := a.Run(context.Background(), "s", "x"); !errors.Is(err, agent.ErrInvalidTool) {
 		t.Fatalf("tool named like the schema: %v", err)
 	}

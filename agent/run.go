@@ -59,8 +59,8 @@ func (a *Agent) newRunner(ctx context.Context, stream bool, emit func(RunEvent))
 		if t == nil {
 			return fmt.Errorf("%w: nil tool", ErrInvalidTool)
 		}
-		if err := t.Err(); err != nil {
-			return err
+		if t.compiled == nil {
+			return errUnbuiltTool
 		}
 		if _, dup := r.tools[t.name]; dup {
 			return fmt.Errorf("%w: two tools are named %q", ErrInvalidTool, t.name)
@@ -75,7 +75,11 @@ func (a *Agent) newRunner(ctx context.Context, stream bool, emit func(RunEvent))
 		}
 	}
 	for _, k := range a.KnowledgeBases {
-		if err := add(k.Tool()); err != nil {
+		t, err := k.Tool()
+		if err != nil {
+			return nil, err
+		}
+		if err := add(t); err != nil {
 			return nil, err
 		}
 	}
@@ -104,10 +108,10 @@ func (a *Agent) loadSession(ctx context.Context, mem Memory, id string) (*Sessio
 // start runs a new turn of session sessionID in named steps: load the
 // session and decide whether an unfinished turn continues (openTurn),
 // summarise old history, guard the input (guardInput), then the loop.
-func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOption, stream bool, emit func(RunEvent)) (*RunResult, error) {
-	var cfg runConfig
-	for _, o := range opts {
-		o(&cfg)
+func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOptions, stream bool, emit func(RunEvent)) (*RunResult, error) {
+	cfg, err := runOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	if sessionID == "" {
 		return nil, fmt.Errorf("agent: empty session ID; pass a stable ID per conversation: %w", bedrockkit.ErrInvalidInput)
@@ -154,7 +158,7 @@ func (a *Agent) start(ctx context.Context, sessionID, input string, opts []RunOp
 // pending pause is abandoned, the run options' attributes are applied, and
 // the checkpoint of an unfinished turn is returned when input is the same
 // (nil otherwise: a different turn abandons it).
-func (r *runner) openTurn(ctx context.Context, sessionID, input string, cfg runConfig) (*Checkpoint, error) {
+func (r *runner) openTurn(ctx context.Context, sessionID, input string, cfg RunOptions) (*Checkpoint, error) {
 	var err error
 	if r.sess, _, err = r.a.loadSession(ctx, r.mem, sessionID); err != nil {
 		return nil, err
@@ -173,13 +177,13 @@ func (r *runner) openTurn(ctx context.Context, sessionID, input string, cfg runC
 		r.sess.Records = nil // a different turn abandons the unfinished one
 		cp = nil
 	}
-	if len(cfg.sessionAttrs) > 0 {
+	if len(cfg.SessionAttributes) > 0 {
 		if r.sess.Attributes == nil {
 			r.sess.Attributes = map[string]string{}
 		}
-		maps.Copy(r.sess.Attributes, cfg.sessionAttrs)
+		maps.Copy(r.sess.Attributes, cfg.SessionAttributes)
 	}
-	r.sess.PromptAttributes = cloneAttrs(cfg.promptAttrs)
+	r.sess.PromptAttributes = cloneAttrs(cfg.PromptAttributes)
 	return cp, nil
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/internal/jsonschema"
 )
 
-// SchemaFor returns the JSON Schema that Func derives for the Go type T. It
+// SchemaFor returns the JSON Schema that NewFuncTool derives for the Go type T. It
 // is exported so callers can inspect or reuse what the model will see.
 //
 // Rules, following encoding/json:

@@ -43,13 +43,11 @@ func TestToolSchemaNeverLoadsExternalRefs(t *testing.T) {
 	}
 	for name, ref := range refs {
 		schema := fmt.Sprintf(`{"type":"object","properties":{"a":{"$ref":%q}}}`, ref)
-		for _, tool := range []*agent.Tool{
-			agent.NewTool("t", "", json.RawMessage(schema), noop),
-			agent.ReturnControl("t", "", json.RawMessage(schema)),
-		} {
-			err := tool.Err()
+		_, errFn := agent.NewTool("t", "", json.RawMessage(schema), noop)
+		_, errRC := agent.NewReturnControlTool("t", "", json.RawMessage(schema))
+		for _, err := range []error{errFn, errRC} {
 			if !errors.Is(err, agent.ErrInvalidTool) || !errors.Is(err, bedrockkit.ErrInvalidInput) {
-				t.Errorf("%s: $ref %q: Err() = %v; want ErrInvalidTool (external references are never loaded)", name, ref, err)
+				t.Errorf("%s: $ref %q: error %v; want ErrInvalidTool (external references are never loaded)", name, ref, err)
 			}
 		}
 	}
@@ -57,8 +55,8 @@ func TestToolSchemaNeverLoadsExternalRefs(t *testing.T) {
 		t.Fatalf("compiling tool schemas made %d HTTP requests; want none", n)
 	}
 	// A reference inside the schema still works.
-	local := agent.NewTool("t", "", json.RawMessage(`{"type":"object","$defs":{"s":{"type":"string"}},"properties":{"a":{"$ref":"#/$defs/s"}}}`), noop)
-	if err := local.Err(); err != nil {
+	local, err := agent.NewTool("t", "", json.RawMessage(`{"type":"object","$defs":{"s":{"type":"string"}},"properties":{"a":{"$ref":"#/$defs/s"}}}`), noop)
+	if err != nil {
 		t.Fatalf("local $ref refused: %v", err)
 	}
 	if err := local.Validate(json.RawMessage(`{"a":1}`)); err == nil || !errors.Is(err, agent.ErrInvalidToolCall) {
@@ -75,13 +73,13 @@ func TestToolSchemaSizeBound(t *testing.T) {
 		big = append(big, 'x')
 	}
 	big = append(big, `"}`...)
-	if err := agent.NewTool("t", "", big, noop).Err(); !errors.Is(err, agent.ErrInvalidTool) {
-		t.Fatalf("2 MiB schema: Err() = %v; want ErrInvalidTool", err)
+	if _, err := agent.NewTool("t", "", big, noop); !errors.Is(err, agent.ErrInvalidTool) {
+		t.Fatalf("2 MiB schema: error %v; want ErrInvalidTool", err)
 	}
 }
 
 // FuzzToolSchema: any bytes as a tool schema either build a tool that
-// validates arguments, or a tool whose Err wraps ErrInvalidTool; never a
+// validates arguments, or an error wrapping ErrInvalidTool; never a
 // panic, never a file read or fetch.
 func FuzzToolSchema(f *testing.F) {
 	for _, s := range []string{
@@ -93,10 +91,10 @@ func FuzzToolSchema(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, schema []byte) {
-		tool := agent.NewTool("t", "", schema, noop)
-		if err := tool.Err(); err != nil {
-			if !errors.Is(err, agent.ErrInvalidTool) {
-				t.Fatalf("Err() = %v; want ErrInvalidTool", err)
+		tool, err := agent.NewTool("t", "", schema, noop)
+		if err != nil {
+			if !errors.Is(err, agent.ErrInvalidTool) || tool != nil {
+				t.Fatalf("NewTool = %v, %v; want nil and ErrInvalidTool", tool, err)
 			}
 			return
 		}

@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/agent"
+	"github.com/bedrockkit/bedrockkit/bedrockkittest"
 )
 
 type Base struct {
@@ -102,25 +104,62 @@ func TestSchemaForErrors(t *testing.T) {
 			t.Errorf("%s: want ErrInvalidTool, got %v", name, err)
 		}
 	}
-	// A tool built from a bad type carries the error and the agent refuses to run.
-	tool := agent.Func("bad", "bad", func(ctx contextT, in recursive) (string, error) { return "", nil })
-	if !errors.Is(tool.Err(), agent.ErrInvalidTool) {
-		t.Fatalf("tool error %v", tool.Err())
+	// A tool cannot be built from a bad type, name or schema: the
+	// constructor says why.
+	badFn := func(ctx contextT, in recursive) (string, error) { return "", nil }
+	if tool, err := agent.NewFuncTool("bad", "bad", badFn); !errors.Is(err, agent.ErrInvalidTool) || tool != nil {
+		t.Fatalf("NewFuncTool of a recursive type = %v, %v; want nil and ErrInvalidTool", tool, err)
 	}
-	if err := agent.NewTool("bad name!", "", nil, noop).Err(); !errors.Is(err, agent.ErrInvalidTool) {
+	func() {
+		defer func() {
+			if v := recover(); v == nil {
+				t.Fatal("MustNewFuncTool of a recursive type did not panic")
+			} else if err, ok := v.(error); !ok || !errors.Is(err, agent.ErrInvalidTool) {
+				t.Fatalf("MustNewFuncTool panicked with %v; want an error wrapping ErrInvalidTool", v)
+			}
+		}()
+		agent.MustNewFuncTool("bad", "bad", badFn)
+	}()
+	if _, err := agent.NewFuncTool("bad name!", "", func(ctx contextT, in searchIn) (string, error) { return "", nil }); !errors.Is(err, agent.ErrInvalidTool) {
+		t.Fatalf("NewFuncTool bad name: %v", err)
+	}
+	if _, err := agent.NewFuncTool[searchIn, string]("nil_fn", "", nil); !errors.Is(err, agent.ErrInvalidTool) {
+		t.Fatalf("NewFuncTool nil function: %v", err)
+	}
+	if _, err := agent.NewTool("bad name!", "", nil, noop); !errors.Is(err, agent.ErrInvalidTool) {
 		t.Fatalf("bad name: %v", err)
 	}
-	if err := agent.NewTool("x", "", json.RawMessage(`{"type":"array"}`), noop).Err(); !errors.Is(err, agent.ErrInvalidTool) {
+	if _, err := agent.NewTool("x", "", json.RawMessage(`{"type":"array"}`), noop); !errors.Is(err, agent.ErrInvalidTool) {
 		t.Fatalf("non-object schema: %v", err)
 	}
-	if err := agent.NewTool("x", "", json.RawMessage(`{"type":"object","properties":{"a":{"type":"nonsense"}}}`), noop).Err(); !errors.Is(err, agent.ErrInvalidTool) {
+	if _, err := agent.NewTool("x", "", json.RawMessage(`{"type":"object","properties":{"a":{"type":"nonsense"}}}`), noop); !errors.Is(err, agent.ErrInvalidTool) {
 		t.Fatalf("invalid schema: %v", err)
+	}
+	if _, err := agent.NewTool("x", "", nil, nil); !errors.Is(err, agent.ErrInvalidTool) {
+		t.Fatalf("nil function: %v", err)
+	}
+	if _, err := agent.NewReturnControlTool("bad name!", "", nil); !errors.Is(err, agent.ErrInvalidTool) {
+		t.Fatalf("return control bad name: %v", err)
+	}
+	if _, err := agent.NewTool("x", "", nil, noop, agent.ToolOptions{}, agent.ToolOptions{}); !errors.Is(err, agent.ErrInvalidTool) {
+		t.Fatalf("two ToolOptions: %v", err)
+	}
+	if _, err := agent.NewTool("x", "", nil, noop, agent.ToolOptions{Timeout: -time.Second}); !errors.Is(err, agent.ErrInvalidTool) {
+		t.Fatalf("negative timeout: %v", err)
+	}
+	// A Tool no constructor built is refused by the agent before any model call.
+	a := &agent.Agent{Model: bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("never")), Tools: []*agent.Tool{{}}}
+	if _, err := a.Run(context.Background(), "s", "hi"); !errors.Is(err, agent.ErrInvalidTool) {
+		t.Fatalf("zero Tool: Run error %v; want ErrInvalidTool", err)
+	}
+	if _, err := (&agent.Tool{}).Call(context.Background(), nil); !errors.Is(err, agent.ErrInvalidTool) {
+		t.Fatalf("zero Tool: Call error %v; want ErrInvalidTool", err)
 	}
 }
 
 func TestValidateMessages(t *testing.T) {
-	tool := agent.Func("search", "Search", func(ctx contextT, in searchIn) (string, error) { return "", nil })
-	if err := tool.Err(); err != nil {
+	tool, err := agent.NewFuncTool("search", "Search", func(ctx contextT, in searchIn) (string, error) { return "", nil })
+	if err != nil {
 		t.Fatal(err)
 	}
 	cases := map[string]string{
@@ -151,7 +190,7 @@ func TestValidateMessages(t *testing.T) {
 }
 
 func FuzzValidate(f *testing.F) {
-	tool := agent.Func("search", "Search", func(ctx contextT, in searchIn) (string, error) { return "", nil })
+	tool := agent.MustNewFuncTool("search", "Search", func(ctx contextT, in searchIn) (string, error) { return "", nil })
 	for _, s := range []string{`{}`, `{"tenant":"t","query":"q","forced":"f"}`, `{"limit":1e400}`, `[`, `null`, `{"tags":[null]}`, "\xff"} {
 		f.Add([]byte(s))
 	}

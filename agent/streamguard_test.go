@@ -125,7 +125,7 @@ func leaks(v any, secret string) string {
 // results, errors) nor in the error, while the streamed text equals the
 // guarded answer.
 func TestGuardedStreamNeverLeaks(t *testing.T) {
-	lookup := agent.Func("lookup", "Look up a customer.", func(ctx context.Context, v cityIn) (string, error) {
+	lookup := agent.MustNewFuncTool("lookup", "Look up a customer.", func(ctx context.Context, v cityIn) (string, error) {
 		return "customer found", nil
 	})
 	cases := []struct {

@@ -22,11 +22,11 @@ import (
 
 // stuckTool returns a tool that ignores its context and blocks until
 // release is closed, then does what after says.
-func stuckTool(name string, release <-chan struct{}, after func() ([]bedrockkit.Part, error), opts ...agent.ToolOption) *agent.Tool {
-	return agent.NewTool(name, "Blocks, ignoring its context", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
+func stuckTool(name string, release <-chan struct{}, after func() ([]bedrockkit.Part, error), opts ...agent.ToolOptions) *agent.Tool {
+	return mustTool(agent.NewTool(name, "Blocks, ignoring its context", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
 		<-release
 		return after()
-	}, opts...)
+	}, opts...))
 }
 
 // hangGuard fails the test if fn does not return within a minute: it
@@ -145,11 +145,11 @@ func TestCancelFreesRunFromStuckTool(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{})
 	var once sync.Once
-	stuck := agent.NewTool("stuck", "", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
+	stuck := mustTool(agent.NewTool("stuck", "", nil, func(ctx context.Context, _ json.RawMessage) ([]bedrockkit.Part, error) {
 		once.Do(func() { close(entered) })
 		<-release
 		return nil, nil
-	})
+	}))
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(call("s1", "stuck", `{}`)))
 	a := &agent.Agent{Model: m, Tools: []*agent.Tool{stuck}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -172,7 +172,7 @@ func TestCancelFreesRunFromStuckTool(t *testing.T) {
 func TestToolCallAbandonsStuckTool(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	release := make(chan struct{})
-	stuck := stuckTool("stuck", release, func() ([]bedrockkit.Part, error) { return nil, nil }, agent.WithTimeout(20*time.Millisecond))
+	stuck := stuckTool("stuck", release, func() ([]bedrockkit.Part, error) { return nil, nil }, agent.ToolOptions{Timeout: 20 * time.Millisecond})
 	err := hangGuard(t, "Tool.Call", func() error {
 		_, err := stuck.Call(context.Background(), nil)
 		return err

@@ -20,12 +20,10 @@ import (
 type RunFunc func(ctx context.Context, input json.RawMessage) ([]bedrockkit.Part, error)
 
 // Tool is a function the model may call: a name, a description, a JSON Schema
-// for its arguments and the code that runs it. Build one with Func, NewTool or
-// ReturnControl. A Tool is immutable and safe for concurrent use.
-//
-// Constructors never fail: a tool whose schema cannot be derived or compiled
-// carries the error, which Err reports and Agent.Run returns (wrapping
-// ErrInvalidTool) before calling the model.
+// for its arguments and the code that runs it. Build one with NewFuncTool,
+// NewTool or NewReturnControlTool, which return an error wrapping
+// ErrInvalidTool when the name or schema is unusable. A Tool is immutable
+// and safe for concurrent use.
 type Tool struct {
 	name          string
 	description   string
@@ -35,62 +33,65 @@ type Tool struct {
 	returnControl bool
 	timeout       time.Duration
 	compiled      *jsonschema.Schema
-	err           error
 	// abandoned counts calls that overran and were left running.
 	abandoned atomic.Int64
 }
 
-// ToolOption configures a Tool.
-type ToolOption func(*Tool)
-
-// RequireConfirmation makes the agent pause before running the tool and ask
-// the caller to approve or deny each call (Bedrock's requireConfirmation).
-// Use it for tools with side effects that a person should vet.
-func RequireConfirmation() ToolOption { return func(t *Tool) { t.confirm = true } }
-
-// WithTimeout bounds each run of the tool; it overrides Limits.ToolTimeout.
-// The tool's context is cancelled at the deadline. A tool that does not
-// return within a short grace after that (AbandonGrace) is abandoned: the
-// call fails with a timeout and the run goes on, while the tool's goroutine
-// keeps running until its function returns (see Tool.Abandoned).
-func WithTimeout(d time.Duration) ToolOption { return func(t *Tool) { t.timeout = d } }
+// ToolOptions are a tool's settings, passed as an optional last argument
+// to NewFuncTool, NewTool or NewReturnControlTool; the zero value (or no
+// argument) means none.
+type ToolOptions struct {
+	// RequireConfirmation makes the agent pause before running the tool
+	// and ask the caller to approve or deny each call (Bedrock's
+	// requireConfirmation). Use it for tools with side effects that a
+	// person should vet.
+	RequireConfirmation bool
+	// Timeout bounds each run of the tool; it overrides Limits.ToolTimeout
+	// (0 means Limits.ToolTimeout). The tool's context is cancelled at the
+	// deadline. A tool that does not return within a short grace after
+	// that (AbandonGrace) is abandoned: the call fails with a timeout and
+	// the run goes on, while the tool's goroutine keeps running until its
+	// function returns (see Tool.Abandoned).
+	Timeout time.Duration
+}
 
 var toolNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 
-// NewTool returns a tool with a raw JSON Schema (top-level type "object").
-// fn receives the arguments after they have been validated against schema.
-func NewTool(name, description string, schema json.RawMessage, fn RunFunc, opts ...ToolOption) *Tool {
-	t := &Tool{name: name, description: description, schema: bytes.Clone(schema), run: fn}
-	for _, o := range opts {
-		o(t)
+// NewTool returns a tool with a raw JSON Schema (top-level type "object";
+// nil means no arguments). fn receives the arguments after they have been
+// validated against schema. The error wraps ErrInvalidTool when the name
+// breaks Bedrock's rule, the schema does not compile or fn is nil.
+func NewTool(name, description string, schema json.RawMessage, fn RunFunc, opts ...ToolOptions) (*Tool, error) {
+	if fn == nil {
+		return nil, fmt.Errorf("%w: tool %q has no function; use NewReturnControlTool for tools the caller runs", ErrInvalidTool, name)
 	}
-	if fn == nil && !t.returnControl {
-		t.err = fmt.Errorf("%w: tool %q has no function; use ReturnControl for tools the caller runs", ErrInvalidTool, name)
-	}
-	t.compile()
-	return t
+	return newTool(name, description, schema, fn, false, opts)
 }
 
-// ReturnControl returns a tool that the agent never runs itself: when the
-// model calls it, the run pauses and hands the call to the caller, who runs it
-// and resumes with the result (Bedrock's RETURN_CONTROL action groups).
-func ReturnControl(name, description string, schema json.RawMessage, opts ...ToolOption) *Tool {
-	t := &Tool{name: name, description: description, schema: bytes.Clone(schema), returnControl: true}
-	for _, o := range opts {
-		o(t)
-	}
-	t.compile()
-	return t
+// NewReturnControlTool returns a tool that the agent never runs itself: when
+// the model calls it, the run pauses and hands the call to the caller, who
+// runs it and resumes with the result (Bedrock's RETURN_CONTROL action
+// groups). The error wraps ErrInvalidTool when the name or schema is
+// unusable.
+func NewReturnControlTool(name, description string, schema json.RawMessage, opts ...ToolOptions) (*Tool, error) {
+	return newTool(name, description, schema, nil, true, opts)
 }
 
-// Func returns a tool backed by a typed Go function. The argument schema is
-// derived from In (see SchemaFor); the model's arguments are validated
-// against it and decoded into In before fn runs. The result is shown to the
-// model as text when Out is a string, as the parts themselves when Out is
-// []bedrockkit.Part, and otherwise as JSON (objects as JSON content, other
-// values as JSON text).
-func Func[In, Out any](name, description string, fn func(ctx context.Context, in In) (Out, error), opts ...ToolOption) *Tool {
+// NewFuncTool returns a tool backed by a typed Go function. The argument
+// schema is derived from In (see SchemaFor); the model's arguments are
+// validated against it and decoded into In before fn runs. The result is
+// shown to the model as text when Out is a string, as the parts themselves
+// when Out is []bedrockkit.Part, and otherwise as JSON (objects as JSON
+// content, other values as JSON text). The error wraps ErrInvalidTool when
+// the name breaks Bedrock's rule or no schema can be derived from In.
+func NewFuncTool[In, Out any](name, description string, fn func(ctx context.Context, in In) (Out, error), opts ...ToolOptions) (*Tool, error) {
+	if fn == nil {
+		return nil, fmt.Errorf("%w: tool %q has no function", ErrInvalidTool, name)
+	}
 	schema, err := SchemaFor[In]()
+	if err != nil {
+		return nil, fmt.Errorf("tool %q: %w", name, err) // wraps ErrInvalidTool
+	}
 	run := func(ctx context.Context, input json.RawMessage) ([]bedrockkit.Part, error) {
 		var in In
 		if len(input) > 0 {
@@ -104,14 +105,51 @@ func Func[In, Out any](name, description string, fn func(ctx context.Context, in
 		}
 		return OutputParts(out)
 	}
-	t := NewTool(name, description, schema, run, opts...)
-	if err != nil && t.err == nil {
-		t.err = fmt.Errorf("tool %q: %w", name, err)
+	return newTool(name, description, schema, run, false, opts)
+}
+
+// MustNewFuncTool is NewFuncTool for tools defined in code, whose name and
+// input type are fixed when the program is written: it panics where
+// NewFuncTool returns an error (as regexp.MustCompile does), so a tool can
+// be declared in one expression.
+func MustNewFuncTool[In, Out any](name, description string, fn func(ctx context.Context, in In) (Out, error), opts ...ToolOptions) *Tool {
+	t, err := NewFuncTool(name, description, fn, opts...)
+	if err != nil {
+		panic(err)
 	}
 	return t
 }
 
-// OutputParts converts a tool's Go result to content parts the way Func does.
+// newTool checks and compiles a tool.
+func newTool(name, description string, schema json.RawMessage, fn RunFunc, returnControl bool, opts []ToolOptions) (*Tool, error) {
+	if len(opts) > 1 {
+		return nil, fmt.Errorf("%w: tool %q: %d ToolOptions passed; pass at most one", ErrInvalidTool, name, len(opts))
+	}
+	t := &Tool{name: name, description: description, schema: bytes.Clone(schema), run: fn, returnControl: returnControl}
+	if len(opts) == 1 {
+		if opts[0].Timeout < 0 {
+			return nil, fmt.Errorf("%w: tool %q: negative ToolOptions.Timeout %v", ErrInvalidTool, name, opts[0].Timeout)
+		}
+		t.confirm, t.timeout = opts[0].RequireConfirmation, opts[0].Timeout
+	}
+	if !toolNameRE.MatchString(t.name) {
+		return nil, fmt.Errorf("%w: tool name %q must be 1-64 letters, digits, '_' or '-' (Bedrock's rule)", ErrInvalidTool, t.name)
+	}
+	if len(t.schema) == 0 {
+		t.schema = json.RawMessage(`{"type":"object","properties":{}}`)
+	}
+	s, err := compileSchema(t.schema)
+	if err != nil {
+		return nil, fmt.Errorf("%w: tool %q: %v", ErrInvalidTool, t.name, err)
+	}
+	t.compiled = s
+	return t, nil
+}
+
+// errUnbuiltTool is the error of a Tool that no constructor built.
+var errUnbuiltTool = fmt.Errorf("%w: tool was not built with NewFuncTool, NewTool or NewReturnControlTool", ErrInvalidTool)
+
+// OutputParts converts a tool's Go result to content parts the way NewFuncTool does.
 func OutputParts(out any) ([]bedrockkit.Part, error) {
 	switch v := out.(type) {
 	case nil:
@@ -131,25 +169,6 @@ func OutputParts(out any) ([]bedrockkit.Part, error) {
 		return []bedrockkit.Part{bedrockkit.JSON{Value: b}}, nil
 	}
 	return []bedrockkit.Part{bedrockkit.Text{Text: string(b)}}, nil
-}
-
-func (t *Tool) compile() {
-	if t.err != nil {
-		return
-	}
-	if !toolNameRE.MatchString(t.name) {
-		t.err = fmt.Errorf("%w: tool name %q must be 1-64 letters, digits, '_' or '-' (Bedrock's rule)", ErrInvalidTool, t.name)
-		return
-	}
-	if len(t.schema) == 0 {
-		t.schema = json.RawMessage(`{"type":"object","properties":{}}`)
-	}
-	s, err := compileSchema(t.schema)
-	if err != nil {
-		t.err = fmt.Errorf("%w: tool %q: %v", ErrInvalidTool, t.name, err)
-		return
-	}
-	t.compiled = s
 }
 
 // compileSchema compiles a JSON Schema (draft 2020-12 unless it says
@@ -172,9 +191,6 @@ func compileSchema(schema json.RawMessage) (*jsonschema.Schema, error) {
 // Name returns the tool's name.
 func (t *Tool) Name() string { return t.name }
 
-// Err returns the error found when the tool was built, or nil.
-func (t *Tool) Err() error { return t.err }
-
 // NeedsConfirmation reports whether calls pause for the caller's approval.
 func (t *Tool) NeedsConfirmation() bool { return t.confirm }
 
@@ -188,10 +204,12 @@ func (t *Tool) Definition() bedrockkit.ToolSpec {
 
 // Validate checks arguments against the tool's schema. It returns nil, or an
 // error wrapping ErrInvalidToolCall whose message says what is wrong in terms
-// a model can act on (for example "at '/unit': value must be one of 'c', 'f'").
+// a model can act on (for example "at '/unit': value must be one of 'c', 'f'"),
+// or, for a Tool no constructor built (such as a zero Tool), an error
+// wrapping ErrInvalidTool.
 func (t *Tool) Validate(input json.RawMessage) error {
-	if t.err != nil {
-		return t.err
+	if t.compiled == nil {
+		return errUnbuiltTool
 	}
 	if len(bytes.TrimSpace(input)) == 0 {
 		input = json.RawMessage(`{}`)
@@ -212,13 +230,14 @@ func (t *Tool) Validate(input json.RawMessage) error {
 // pause with the real tool, or to try a tool by hand.
 //
 // Empty input counts as {}. The error is
-//   - Err's error for a tool that could not be built (wraps ErrInvalidTool);
+//   - an error wrapping ErrInvalidTool for a Tool not built by one of the
+//     constructors (such as a zero Tool);
 //   - a *CallError (wraps ErrInvalidToolCall) when input is not JSON or
 //     breaks the schema; the tool is not run;
-//   - an error wrapping bedrockkit.ErrInvalidInput for a ReturnControl tool,
+//   - an error wrapping bedrockkit.ErrInvalidInput for a return-of-control tool,
 //     which has no function to run;
 //   - an error wrapping context.DeadlineExceeded when the tool ran longer
-//     than its WithTimeout, whether or not it returned (see Abandoned);
+//     than its ToolOptions.Timeout, whether or not it returned (see Abandoned);
 //   - ctx's error when ctx ended before the tool returned;
 //   - an error wrapping ErrToolPanicked, saying the tool panicked with
 //     what value, when it did (the panic is recovered);
@@ -266,7 +285,7 @@ type fault int
 const (
 	faultNone     fault = iota // success, or the tool function's own error
 	faultRefused               // the input failed this call's validation, or the tool is invalid
-	faultNoFunc                // a ReturnControl tool, which has no function
+	faultNoFunc                // a return-of-control tool, which has no function
 	faultPanicked              // this call's function panicked
 	faultTimedOut              // this call's function outlived this call's timeout
 )

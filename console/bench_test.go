@@ -61,7 +61,7 @@ func BenchmarkObserverOverhead(b *testing.B) {
 			m := &loopModel{steps: steps,
 				tool:  &bedrockkit.Response{Message: msg, StopReason: bedrockkit.StopToolUse},
 				final: &bedrockkit.Response{Message: bedrockkit.AssistantText("done"), StopReason: bedrockkit.StopEndTurn}}
-			echo := agent.Func("echo", "Echo the city", func(ctx context.Context, in benchIn) (string, error) { return in.City, nil })
+			echo := agent.MustNewFuncTool("echo", "Echo the city", func(ctx context.Context, in benchIn) (string, error) { return in.City, nil })
 			a := &agent.Agent{Model: m, Tools: []*agent.Tool{echo}}
 			c := console.New(console.Options{MaxRuns: benchMaxRuns})
 			defer c.Close()

@@ -19,7 +19,7 @@ func Example() {
 	c := console.New(console.Options{})
 	defer c.Close()
 
-	weather := agent.Func("get_weather", "Current weather in a city.", func(ctx context.Context, in struct {
+	weather := agent.MustNewFuncTool("get_weather", "Current weather in a city.", func(ctx context.Context, in struct {
 		City string `json:"city"`
 	}) (string, error) {
 		return "sunny in " + in.City, nil

@@ -84,24 +84,24 @@ type noteIn struct {
 
 func tools() []*agent.Tool {
 	return []*agent.Tool{
-		agent.Func("get_weather", "Current weather in a city.", func(ctx context.Context, in cityIn) (map[string]any, error) {
+		agent.MustNewFuncTool("get_weather", "Current weather in a city.", func(ctx context.Context, in cityIn) (map[string]any, error) {
 			time.Sleep(40 * time.Millisecond)
 			return map[string]any{"city": in.City, "temp_c": 21, "sky": "clear"}, nil
 		}),
-		agent.Func("get_local_time", "Local time in a city.", func(ctx context.Context, in cityIn) (string, error) {
+		agent.MustNewFuncTool("get_local_time", "Local time in a city.", func(ctx context.Context, in cityIn) (string, error) {
 			time.Sleep(25 * time.Millisecond)
 			return "14:05 CET in " + in.City, nil
 		}),
-		agent.Func("lookup_account", "A customer's account.", func(ctx context.Context, in accountIn) (string, error) {
+		agent.MustNewFuncTool("lookup_account", "A customer's account.", func(ctx context.Context, in accountIn) (string, error) {
 			return "Account " + in.Account + ": owner ana@example.com, phone 555-123-4567, api_key=sk-live-0123456789abcdefghijklmnop, balance 2,431.18 EUR", nil
 		}),
-		agent.Func("flaky_search", "Searches the web.", func(ctx context.Context, in cityIn) (string, error) {
+		agent.MustNewFuncTool("flaky_search", "Searches the web.", func(ctx context.Context, in cityIn) (string, error) {
 			return "", errors.New("upstream returned 503")
 		}),
-		agent.Func("transfer", "Moves money.", func(ctx context.Context, in transferIn) (string, error) {
+		agent.MustNewFuncTool("transfer", "Moves money.", func(ctx context.Context, in transferIn) (string, error) {
 			return "transferred", nil
-		}, agent.RequireConfirmation()),
-		agent.Func("take_note", "Keeps a note.", func(ctx context.Context, in noteIn) (string, error) {
+		}, agent.ToolOptions{RequireConfirmation: true}),
+		agent.MustNewFuncTool("take_note", "Keeps a note.", func(ctx context.Context, in noteIn) (string, error) {
 			return "noted: " + in.Note, nil
 		}),
 	}

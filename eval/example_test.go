@@ -108,12 +108,12 @@ func ExampleAgentTarget() {
 		To     string  `json:"to"`
 		Amount float64 `json:"amount"`
 	}
-	balance := agent.Func("get_balance", "Balance of an account", func(ctx context.Context, in struct {
+	balance := agent.MustNewFuncTool("get_balance", "Balance of an account", func(ctx context.Context, in struct {
 		Account string `json:"account"`
 	}) (string, error) {
 		return "1,200 dollars", nil
 	})
-	transfer := agent.Func("transfer", "Move money between accounts", func(ctx context.Context, in transferIn) (string, error) {
+	transfer := agent.MustNewFuncTool("transfer", "Move money between accounts", func(ctx context.Context, in transferIn) (string, error) {
 		return "done", nil
 	})
 	// A scripted model stands in for Bedrock: it checks the balance, then

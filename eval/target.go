@@ -286,8 +286,8 @@ func (t *modelTarget) EstimateUsage(c Case) []ModelUsage {
 
 // AgentOptions configures AgentTarget.
 type AgentOptions struct {
-	// RunOptions are passed to every Run.
-	RunOptions []agent.RunOption
+	// RunOptions are the settings of every Run.
+	RunOptions agent.RunOptions
 	// StepTokens is the input assumed per model call by the cost estimate
 	// on top of the question and tool definitions; 0 means 500.
 	StepTokens int
@@ -327,7 +327,7 @@ func (t *agentTarget) Answer(ctx context.Context, c Case) (*Output, error) {
 			usage[e.Model] = usage[e.Model].Add(e.Usage)
 		}
 	}
-	res, err := t.a.Run(agent.WithObserver(ctx, obs), "eval-"+randomID(), c.Question, t.opts.RunOptions...)
+	res, err := t.a.Run(agent.WithObserver(ctx, obs), "eval-"+randomID(), c.Question, t.opts.RunOptions)
 	if err != nil {
 		return nil, err
 	}

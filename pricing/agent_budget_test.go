@@ -39,7 +39,7 @@ func TestAgentStopsAtBudget(t *testing.T) {
 	type lookupIn struct {
 		Q string `json:"q"`
 	}
-	lookup := agent.Func("lookup", "Look up an account fact.", func(ctx context.Context, in lookupIn) (string, error) {
+	lookup := agent.MustNewFuncTool("lookup", "Look up an account fact.", func(ctx context.Context, in lookupIn) (string, error) {
 		toolRuns++
 		return "42", nil
 	})

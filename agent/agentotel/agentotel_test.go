@@ -28,7 +28,7 @@ func TestSpans(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer tp.Shutdown(context.Background())
 
-	tool := agent.Func("weather", "Weather", func(ctx context.Context, v in) (string, error) { return "sunny", nil })
+	tool := agent.MustNewFuncTool("weather", "Weather", func(ctx context.Context, v in) (string, error) { return "sunny", nil })
 	m := bedrockkittest.NewScriptedModel(
 		bedrockkittest.Step{Response: &bedrockkit.Response{
 			Message: bedrockkit.Message{Role: bedrockkit.RoleAssistant, Parts: []bedrockkit.Part{
@@ -125,11 +125,11 @@ func TestAbandonedToolSpan(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer tp.Shutdown(context.Background())
 	release := make(chan struct{})
-	stuck := agent.Func("stuck", "Never looks at ctx", func(ctx context.Context, v in) (string, error) {
+	stuck := agent.MustNewFuncTool("stuck", "Never looks at ctx", func(ctx context.Context, v in) (string, error) {
 		<-release
 		return "late", nil
-	}, agent.WithTimeout(20*time.Millisecond))
-	fine := agent.Func("fine", "Returns", func(ctx context.Context, v in) (string, error) { return "ok", nil })
+	}, agent.ToolOptions{Timeout: 20 * time.Millisecond})
+	fine := agent.MustNewFuncTool("fine", "Returns", func(ctx context.Context, v in) (string, error) { return "ok", nil })
 	m := bedrockkittest.NewScriptedModel(
 		bedrockkittest.ToolStep(
 			bedrockkit.ToolCall{ID: "c1", Name: "stuck", Input: json.RawMessage(`{"city":"Oslo"}`)},

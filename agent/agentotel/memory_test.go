@@ -117,9 +117,9 @@ func TestToolAuthorizedEvents(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer tp.Shutdown(context.Background())
 
-	weather := agent.Func("weather", "Weather", func(ctx context.Context, v in) (string, error) { return "sunny", nil })
-	transfer := agent.Func("transfer", "Transfer", func(ctx context.Context, v in) (string, error) { return "sent", nil })
-	audit := agent.Func("audit", "Audit", func(ctx context.Context, v in) (string, error) { return "ok", nil })
+	weather := agent.MustNewFuncTool("weather", "Weather", func(ctx context.Context, v in) (string, error) { return "sunny", nil })
+	transfer := agent.MustNewFuncTool("transfer", "Transfer", func(ctx context.Context, v in) (string, error) { return "sent", nil })
+	audit := agent.MustNewFuncTool("audit", "Audit", func(ctx context.Context, v in) (string, error) { return "ok", nil })
 	az := agent.ToolAuthorizerFunc(func(ctx context.Context, req agent.ToolCallRequest) (agent.ToolDecision, error) {
 		switch req.Call.Name {
 		case "weather":

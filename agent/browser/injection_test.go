@@ -70,7 +70,7 @@ func runFeeQuestion(t *testing.T, site *testsite.Site, guard guardrail.Guard) ([
 	)
 	var mu sync.Mutex
 	var transfers []string
-	transfer := agent.Func("transfer", "Transfer money from the customer's account.", func(ctx context.Context, in struct {
+	transfer := agent.MustNewFuncTool("transfer", "Transfer money from the customer's account.", func(ctx context.Context, in struct {
 		Amount float64 `json:"amount"`
 		To     string  `json:"to"`
 	}) (string, error) {

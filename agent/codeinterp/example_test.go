@@ -38,7 +38,10 @@ func ExampleNewTool() {
 	ctx := context.Background()
 	pool := codeinterp.NewPool(codeinterp.NewLocal(codeinterp.Options{}), codeinterp.PoolOptions{})
 	defer pool.Close(ctx)
-	tool := codeinterp.NewTool(pool, codeinterp.ToolOptions{})
+	tool, err := codeinterp.NewTool(pool, codeinterp.ToolOptions{})
+	if err != nil {
+		panic(err)
+	}
 
 	// An agent calls the tool with the model's arguments; here we call it
 	// directly, as a test or a return-of-control handler would.

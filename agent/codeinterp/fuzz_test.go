@@ -33,7 +33,10 @@ func FuzzCodeInterpTool(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input []byte) {
 		pool := codeinterp.NewPool(interp, codeinterp.PoolOptions{})
 		defer pool.Close(context.Background())
-		tool := codeinterp.NewTool(pool, codeinterp.ToolOptions{})
+		tool, err := codeinterp.NewTool(pool, codeinterp.ToolOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		parts, err := tool.Call(context.Background(), input)
 		if err == nil && len(parts) != 1 {
 			t.Fatalf("a result must be one JSON part, got %d parts", len(parts))

@@ -253,8 +253,8 @@ func TestCodeInterpPoolEvictsLeastRecentlyUsed(t *testing.T) {
 func TestCodeInterpToolResult(t *testing.T) {
 	p := codeinterp.NewPool(codeinterp.NewLocal(codeinterp.Options{CPUTime: 200 * time.Millisecond}), codeinterp.PoolOptions{})
 	defer p.Close(context.Background())
-	tool := codeinterp.NewTool(p, codeinterp.ToolOptions{})
-	if err := tool.Err(); err != nil {
+	tool, err := codeinterp.NewTool(p, codeinterp.ToolOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	call := func(code string) codeinterp.CodeOutput {
@@ -344,7 +344,11 @@ func TestCodeInterpToolInAgentRun(t *testing.T) {
 		call("c3", `spent * 2`), bedrockkittest.TextStep("doubled"),
 	)
 	var results []string
-	a := &agent.Agent{Model: model, Tools: []*agent.Tool{codeinterp.NewTool(pool, codeinterp.ToolOptions{})},
+	tool, err := codeinterp.NewTool(pool, codeinterp.ToolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &agent.Agent{Model: model, Tools: []*agent.Tool{tool},
 		OnEvent: func(ev agent.RunEvent) {
 			if e, ok := ev.(agent.ToolCalled); ok {
 				results = append(results, string(partJSON(e.Result.Parts[0])))

@@ -61,7 +61,10 @@ type CodeFile struct {
 // "error" or "limit") so it can correct its code; the tool returns an error
 // only when the sandbox could not run the call (pool full, sandbox closed,
 // context ended, service failure).
-func NewTool(p *Pool, opts ToolOptions) *agent.Tool {
+//
+// The error wraps agent.ErrInvalidTool when opts.Name breaks Bedrock's rule
+// for tool names.
+func NewTool(p *Pool, opts ToolOptions) (*agent.Tool, error) {
 	if opts.Name == "" {
 		opts.Name = "run_code"
 	}
@@ -71,7 +74,7 @@ func NewTool(p *Pool, opts ToolOptions) *agent.Tool {
 	if opts.MaxFileBytes == 0 {
 		opts.MaxFileBytes = 4 << 10
 	}
-	return agent.Func(opts.Name, opts.Description, func(ctx context.Context, in CodeInput) ([]bedrockkit.Part, error) {
+	return agent.NewFuncTool(opts.Name, opts.Description, func(ctx context.Context, in CodeInput) ([]bedrockkit.Part, error) {
 		if strings.TrimSpace(in.Code) == "" {
 			return nil, fmt.Errorf("codeinterp: the code is empty: send the program to run in \"code\": %w", bedrockkit.ErrInvalidInput)
 		}

@@ -2,7 +2,7 @@
 // HTTP, as Amazon Bedrock AgentCore Gateway turns APIs, Lambda functions
 // and other MCP servers into one set of MCP tools.
 //
-// Any agent.Tool can be served: Go functions (agent.Func), OpenAPI
+// Any agent.Tool can be served: Go functions (agent.NewFuncTool), OpenAPI
 // operations (agent/openapitools), Bedrock Agents action-group Lambdas
 // (agent/lambdatools) and tools imported from other MCP servers
 // (agent/mcptools). Tools are grouped in Targets and named

@@ -16,7 +16,7 @@ import (
 // the official MCP client. In production pass an identity.JWTAuthorizer
 // instead of identity.Anonymous.
 func Example() {
-	balance := agent.Func("balance", "Balance of an account", func(ctx context.Context, in struct {
+	balance := agent.MustNewFuncTool("balance", "Balance of an account", func(ctx context.Context, in struct {
 		AccountID string `json:"account_id"`
 	}) (string, error) {
 		return in.AccountID + ": 120.50 EUR", nil

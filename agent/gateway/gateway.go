@@ -97,8 +97,8 @@ func New(opts Options, targets ...Target) (*Gateway, error) {
 			if t == nil {
 				return nil, fmt.Errorf("gateway: target %q has a nil tool: %w", tg.Name, bedrockkit.ErrInvalidInput)
 			}
-			if err := t.Err(); err != nil {
-				return nil, fmt.Errorf("gateway: %w", err)
+			if err := t.Validate(nil); errors.Is(err, agent.ErrInvalidTool) {
+				return nil, fmt.Errorf("gateway: target %q: %w", tg.Name, err)
 			}
 			def := t.Definition()
 			name := def.Name
@@ -106,10 +106,11 @@ func New(opts Options, targets ...Target) (*Gateway, error) {
 			if tg.Name != "" {
 				name = tg.Name + TargetSeparator + def.Name
 				inner := t
-				tool = agent.NewTool(name, def.Description, def.InputSchema, func(ctx context.Context, in json.RawMessage) ([]bedrockkit.Part, error) {
+				var err error
+				tool, err = agent.NewTool(name, def.Description, def.InputSchema, func(ctx context.Context, in json.RawMessage) ([]bedrockkit.Part, error) {
 					return inner.Call(ctx, in)
 				})
-				if err := tool.Err(); err != nil {
+				if err != nil {
 					return nil, fmt.Errorf("gateway: target %q tool %q: %w", tg.Name, def.Name, err)
 				}
 			}

@@ -14,8 +14,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/bedrockkit/bedrockkit"
-
 	"github.com/bedrockkit/bedrockkit/agent"
 	"github.com/bedrockkit/bedrockkit/agent/credentials"
 	"github.com/bedrockkit/bedrockkit/agent/gateway"
@@ -71,7 +69,7 @@ const accountsAPI = `{"openapi":"3.0.0","info":{"title":"core","version":"1"},"p
 // Lambda action group and tools imported from another MCP server.
 func allTools(t *testing.T, seenAuth *string, mu *sync.Mutex) []gateway.Target {
 	t.Helper()
-	goTool := agent.Func("get_account", "Look up an account", func(ctx context.Context, in lookupIn) (string, error) {
+	goTool := agent.MustNewFuncTool("get_account", "Look up an account", func(ctx context.Context, in lookupIn) (string, error) {
 		return "account " + in.AccountID + ": 100 EUR", nil
 	})
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +233,7 @@ func TestGatewayServesAllKindsBehindPolicy(t *testing.T) {
 }
 
 func TestGatewayAuthentication(t *testing.T) {
-	g, err := gateway.New(gateway.Options{}, gateway.Target{Tools: []*agent.Tool{agent.Func("ping", "p", func(ctx context.Context, in struct{}) (string, error) { return "pong", nil })}})
+	g, err := gateway.New(gateway.Options{}, gateway.Target{Tools: []*agent.Tool{agent.MustNewFuncTool("ping", "p", func(ctx context.Context, in struct{}) (string, error) { return "pong", nil })}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +282,7 @@ func TestGatewayAuthentication(t *testing.T) {
 
 // TestSessionBoundToCaller: another caller cannot use a session's ID.
 func TestSessionBoundToCaller(t *testing.T) {
-	g, err := gateway.New(gateway.Options{}, gateway.Target{Tools: []*agent.Tool{agent.Func("ping", "p", func(ctx context.Context, in struct{}) (string, error) { return "pong", nil })}})
+	g, err := gateway.New(gateway.Options{}, gateway.Target{Tools: []*agent.Tool{agent.MustNewFuncTool("ping", "p", func(ctx context.Context, in struct{}) (string, error) { return "pong", nil })}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +319,7 @@ func TestSessionBoundToCaller(t *testing.T) {
 // event carries the error.
 func TestGatewayFailsClosed(t *testing.T) {
 	ran := false
-	ping := agent.Func("ping", "p", func(ctx context.Context, in struct{}) (string, error) { ran = true; return "pong", nil })
+	ping := agent.MustNewFuncTool("ping", "p", func(ctx context.Context, in struct{}) (string, error) { ran = true; return "pong", nil })
 	var mu sync.Mutex
 	var failed []agent.ToolAuthorized
 	g, err := gateway.New(gateway.Options{
@@ -355,15 +353,14 @@ func TestGatewayFailsClosed(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	ping := agent.Func("ping", "p", func(ctx context.Context, in struct{}) (string, error) { return "pong", nil })
+	ping := agent.MustNewFuncTool("ping", "p", func(ctx context.Context, in struct{}) (string, error) { return "pong", nil })
 	if _, err := gateway.New(gateway.Options{}, gateway.Target{Tools: []*agent.Tool{ping}}, gateway.Target{Tools: []*agent.Tool{ping}}); err == nil {
 		t.Fatal("duplicate names accepted")
 	}
 	if _, err := gateway.New(gateway.Options{}, gateway.Target{Tools: []*agent.Tool{nil}}); err == nil {
 		t.Fatal("nil tool accepted")
 	}
-	bad := agent.NewTool("bad name", "x", nil, func(ctx context.Context, in json.RawMessage) ([]bedrockkit.Part, error) { return nil, nil })
-	if _, err := gateway.New(gateway.Options{}, gateway.Target{Tools: []*agent.Tool{bad}}); !errors.Is(err, agent.ErrInvalidTool) {
-		t.Fatalf("invalid tool: %v", err)
+	if _, err := gateway.New(gateway.Options{}, gateway.Target{Tools: []*agent.Tool{{}}}); !errors.Is(err, agent.ErrInvalidTool) {
+		t.Fatalf("tool no constructor built: %v", err)
 	}
 }

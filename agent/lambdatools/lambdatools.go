@@ -55,8 +55,8 @@ type Options struct {
 	MaxResponseBytes int
 	// NamePrefix goes before every tool name.
 	NamePrefix string
-	// ToolOptions are passed to every tool.
-	ToolOptions []agent.ToolOption
+	// ToolOptions are the settings of every tool.
+	ToolOptions agent.ToolOptions
 }
 
 func (o *Options) check() error {
@@ -167,10 +167,10 @@ func FunctionTools(client Invoker, opts Options, fns ...Function) ([]*agent.Tool
 		}
 		toolOpts := o.ToolOptions
 		if fn.RequireConfirmation {
-			toolOpts = append(append([]agent.ToolOption{}, toolOpts...), agent.RequireConfirmation())
+			toolOpts.RequireConfirmation = true
 		}
-		t := agent.NewTool(o.NamePrefix+fn.Name, fn.Description, raw, run, toolOpts...)
-		if err := t.Err(); err != nil {
+		t, err := agent.NewTool(o.NamePrefix+fn.Name, fn.Description, raw, run, toolOpts)
+		if err != nil {
 			return nil, err
 		}
 		tools = append(tools, t)

@@ -118,7 +118,7 @@ func runWithSession(t *testing.T, tool *agent.Tool, input string) ([]bedrockkit.
 	t.Helper()
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "c1", Name: tool.Name(), Input: json.RawMessage(input)}), bedrockkittest.TextStep("ok"))
 	a := &agent.Agent{Model: m, Tools: []*agent.Tool{tool}}
-	_, err := a.Run(context.Background(), "session-42", "hello", agent.WithSessionAttributes(map[string]string{"employeeId": "EMP1"}), agent.WithPromptAttributes(map[string]string{"requestType": "vacation"}))
+	_, err := a.Run(context.Background(), "session-42", "hello", agent.RunOptions{SessionAttributes: map[string]string{"employeeId": "EMP1"}, PromptAttributes: map[string]string{"requestType": "vacation"}})
 	if err != nil {
 		return nil, err
 	}

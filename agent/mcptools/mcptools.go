@@ -23,11 +23,12 @@ type Options struct {
 	Include func(t *mcp.Tool) bool
 	// ConfirmDestructive makes tools whose annotations do not mark them
 	// read-only, and do not deny being destructive, pause for confirmation
-	// (agent.RequireConfirmation). MCP's default for an unannotated tool is
+	// (agent.ToolOptions.RequireConfirmation). MCP's default for an unannotated tool is
 	// "may be destructive".
 	ConfirmDestructive bool
-	// ToolOptions are applied to every imported tool (for example agent.WithTimeout).
-	ToolOptions []agent.ToolOption
+	// ToolOptions are the settings of every imported tool (for example a
+	// Timeout).
+	ToolOptions agent.ToolOptions
 }
 
 var badChars = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
@@ -35,8 +36,8 @@ var badChars = regexp.MustCompile(`[^a-zA-Z0-9_-]`)
 // Tools lists the server's tools and returns them as agent tools that call
 // the server through session. Names are made Bedrock-safe (characters other
 // than letters, digits, '_' and '-' become '_'); two tools that collide
-// after that are an error. A tool whose schema does not compile is returned
-// with its error (Tool.Err), which Agent.Run reports.
+// after that are an error, and so is a tool whose schema does not compile
+// (wrapping agent.ErrInvalidTool; use Include to leave such a tool out).
 func Tools(ctx context.Context, session *mcp.ClientSession, opts Options) ([]*agent.Tool, error) {
 	if session == nil {
 		return nil, fmt.Errorf("mcptools: nil session: %w", bedrockkit.ErrInvalidInput)
@@ -62,15 +63,19 @@ func Tools(ctx context.Context, session *mcp.ClientSession, opts Options) ([]*ag
 		if err != nil {
 			return nil, fmt.Errorf("mcptools: tool %q: %w", t.Name, err)
 		}
-		toolOpts := append([]agent.ToolOption(nil), opts.ToolOptions...)
+		toolOpts := opts.ToolOptions
 		if opts.ConfirmDestructive && mayDestroy(t.Annotations) {
-			toolOpts = append(toolOpts, agent.RequireConfirmation())
+			toolOpts.RequireConfirmation = true
 		}
 		desc := t.Description
 		if desc == "" && t.Title != "" {
 			desc = t.Title
 		}
-		out = append(out, agent.NewTool(name, desc, schema, caller(session, t.Name), toolOpts...))
+		tool, err := agent.NewTool(name, desc, schema, caller(session, t.Name), toolOpts)
+		if err != nil {
+			return nil, fmt.Errorf("mcptools: tool %q: %w", t.Name, err)
+		}
+		out = append(out, tool)
 	}
 	return out, nil
 }

@@ -30,8 +30,8 @@ paths:
 			return
 		}
 		for _, tool := range tools {
-			if tool.Err() != nil {
-				t.Fatalf("tool %s returned with an error: %v", tool.Name(), tool.Err())
+			if tool == nil {
+				t.Fatal("Tools returned a nil tool")
 			}
 		}
 	})

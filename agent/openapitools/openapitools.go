@@ -109,9 +109,8 @@ type Options struct {
 	// NamePrefix goes before every tool name (for example "bank___" as a
 	// gateway target).
 	NamePrefix string
-	// ToolOptions are passed to every tool (agent.RequireConfirmation,
-	// agent.WithTimeout, ...).
-	ToolOptions []agent.ToolOption
+	// ToolOptions are the settings of every tool (confirmation, timeout).
+	ToolOptions agent.ToolOptions
 	// Invoke, if set, runs the calls instead of HTTP: it receives each
 	// validated call split by parameter location (agent/lambdatools uses
 	// it to send Bedrock Agents' API-schema events to a Lambda function).
@@ -575,11 +574,7 @@ func (d *Document) tool(name, method, path string, item *openapi3.PathItem, op *
 		desc = desc[:2000] + "..."
 	}
 	c := &caller{op: o, base: base, opts: opts}
-	t := agent.NewTool(name, desc, raw, c.run, opts.ToolOptions...)
-	if err := t.Err(); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return agent.NewTool(name, desc, raw, c.run, opts.ToolOptions)
 }
 
 // pickBody chooses the request media type to send: JSON first, then

@@ -133,7 +133,7 @@ func TestSessionSurvivesRestart(t *testing.T) {
 		mem, err := pgmemory.New(ctx, pool, pgmemory.Options{Table: table})
 		must(t, err)
 		a := &agent.Agent{Model: bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Hi Ana.")), Memory: mem}
-		_, err = a.Run(ctx, "user/ana", "I am Ana", agent.WithSessionAttributes(map[string]string{"tier": "gold"}))
+		_, err = a.Run(ctx, "user/ana", "I am Ana", agent.RunOptions{SessionAttributes: map[string]string{"tier": "gold"}})
 		must(t, err)
 		pool.Close()
 	}
@@ -141,7 +141,7 @@ func TestSessionSurvivesRestart(t *testing.T) {
 	mem, err := pgmemory.New(ctx, pool, pgmemory.Options{Table: table}) // migrating again is a no-op
 	must(t, err)
 	var seen map[string]string
-	who := agent.Func("who", "Who is calling", func(ctx context.Context, in struct{}) (string, error) {
+	who := agent.MustNewFuncTool("who", "Who is calling", func(ctx context.Context, in struct{}) (string, error) {
 		ci, _ := agent.CallInfoFrom(ctx)
 		seen = ci.Attributes
 		return "ok", nil
@@ -171,10 +171,10 @@ type transferIn struct {
 }
 
 func bank(runs *atomic.Int32) *agent.Tool {
-	return agent.Func("transfer", "Send money", func(ctx context.Context, in transferIn) (string, error) {
+	return agent.MustNewFuncTool("transfer", "Send money", func(ctx context.Context, in transferIn) (string, error) {
 		runs.Add(1)
 		return fmt.Sprintf("sent %g to %s", in.Amount, in.To), nil
-	}, agent.RequireConfirmation())
+	}, agent.ToolOptions{RequireConfirmation: true})
 }
 
 // pauseKey signs the pending state handed between the two "processes".
@@ -195,7 +195,7 @@ func TestAgentPauseAndResume(t *testing.T) {
 		m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(
 			bedrockkit.ToolCall{ID: "t1", Name: "transfer", Input: json.RawMessage(`{"to":"bob","amount":10}`)}))
 		a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{bank(&runs)}, Pause: agent.PauseOptions{Key: pauseKey}}
-		res, err := a.Run(ctx, "user-1", "send bob 10", agent.WithPromptAttributes(map[string]string{"currency": "EUR"}))
+		res, err := a.Run(ctx, "user-1", "send bob 10", agent.RunOptions{PromptAttributes: map[string]string{"currency": "EUR"}})
 		must(t, err)
 		if !res.Paused() || len(res.Pending.Calls) != 1 || res.Pending.Calls[0].Kind != agent.KindConfirm || runs.Load() != 0 {
 			t.Fatalf("want a pause before the transfer, got %+v (runs %d)", res, runs.Load())

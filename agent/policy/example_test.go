@@ -19,7 +19,7 @@ when { principal.hasTag("role") && principal.getTag("role") == "teller" };`), po
 	if err != nil {
 		panic(err)
 	}
-	lookup := agent.Func("get_account", "Look up an account", func(ctx context.Context, in struct {
+	lookup := agent.MustNewFuncTool("get_account", "Look up an account", func(ctx context.Context, in struct {
 		AccountID string `json:"account_id"`
 	}) (string, error) {
 		return "balance: 100", nil

@@ -46,7 +46,7 @@ func FuzzArguments(f *testing.F) {
 	f.Add(`{"account_id":"A-1","nested":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`)
 	f.Add(`{"account_id":["A-1"],"x":null,"y":[null]}`)
 	f.Add(`{"account_id":"A-1"} trailing`)
-	lookup := agent.Func("transfer", "t", func(ctx context.Context, in map[string]any) (string, error) { return "", nil })
+	lookup := agent.MustNewFuncTool("transfer", "t", func(ctx context.Context, in map[string]any) (string, error) { return "", nil })
 	e, err := policy.New([]byte(`forbid(principal, action, resource) when { context.input.amount.greaterThan(decimal("1.0")) };`), bankOptions())
 	if err != nil {
 		f.Fatal(err)

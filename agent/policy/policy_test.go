@@ -73,11 +73,11 @@ func bankOptions() policy.Options {
 
 func bankTools(runs *atomic.Int32) []*agent.Tool {
 	return []*agent.Tool{
-		agent.Func("get_account", "Look up an account", func(ctx context.Context, in lookupIn) (string, error) {
+		agent.MustNewFuncTool("get_account", "Look up an account", func(ctx context.Context, in lookupIn) (string, error) {
 			runs.Add(1)
 			return "balance of " + in.AccountID + ": 100", nil
 		}),
-		agent.Func("transfer", "Transfer money", func(ctx context.Context, in transferIn) (string, error) {
+		agent.MustNewFuncTool("transfer", "Transfer money", func(ctx context.Context, in transferIn) (string, error) {
 			runs.Add(1)
 			return "sent", nil
 		}),
@@ -369,7 +369,7 @@ func TestRequestShape(t *testing.T) {
 			Flag bool `json:"flag"`
 		} `json:"deep"`
 	}
-	tool := agent.Func("gw___op", "x", func(ctx context.Context, in nested) (string, error) { return "", nil })
+	tool := agent.MustNewFuncTool("gw___op", "x", func(ctx context.Context, in nested) (string, error) { return "", nil })
 	e := mustEngine(t, "", policy.Options{ActionGroups: map[string][]string{"gw___op": {"reads"}}})
 	ctx := identity.WithCaller(context.Background(), &identity.Caller{Issuer: "iss", Subject: "sub", ClientID: "cli", Scopes: []string{"a", "b"},
 		Claims: map[string]any{"role": "x", "n": 3.0, "groups": []any{"g1", "g2"}, "bad": []any{nil}}})
@@ -441,7 +441,10 @@ func cedarToJSON(s string) string {
 // decimal comparisons work; an integer stays a Long.
 func TestSchemaRefsTypeArguments(t *testing.T) {
 	schema := json.RawMessage(`{"type":"object","properties":{"body":{"$ref":"#/$defs/Transfer"}},"$defs":{"Transfer":{"type":"object","properties":{"amount":{"type":"number"},"count":{"type":"integer"}}}}}`)
-	tool := agent.NewTool("pay", "p", schema, func(ctx context.Context, in json.RawMessage) ([]bedrockkit.Part, error) { return nil, nil })
+	tool, err := agent.NewTool("pay", "p", schema, func(ctx context.Context, in json.RawMessage) ([]bedrockkit.Part, error) { return nil, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
 	e := mustEngine(t, `@id("small") permit(principal, action, resource) when { context.input.body.amount.lessThan(decimal("10.0")) && context.input.body.count < 3 };`, policy.Options{})
 	if d := decide(t, e, teller(context.Background()), tool, `{"body":{"amount":5,"count":2}}`); !d.Allowed {
 		t.Fatalf("an integral number declared as number was not a decimal: %+v", d)

@@ -205,7 +205,7 @@ func (c randomCall) expected(t *testing.T, text string) bool {
 func propertyTools(runs *atomic.Int32) []*agent.Tool {
 	var out []*agent.Tool
 	for _, name := range tools {
-		out = append(out, agent.Func(name, "t", func(ctx context.Context, in payIn) (string, error) {
+		out = append(out, agent.MustNewFuncTool(name, "t", func(ctx context.Context, in payIn) (string, error) {
 			runs.Add(1)
 			return "ok", nil
 		}))
@@ -250,7 +250,7 @@ func TestPropertyMatchesCedar(t *testing.T) {
 				before := runs.Load()
 				m := bedrockkittest.NewScriptedModel(bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: "x", Name: c.tool, Input: json.RawMessage(c.input())}), bedrockkittest.TextStep("ok"))
 				a := &agent.Agent{Model: m, Tools: ts, Authorizer: e}
-				if _, err := a.Run(c.ctx(), "s", "go", agent.WithSessionAttributes(c.attrs())); err != nil {
+				if _, err := a.Run(c.ctx(), "s", "go", agent.RunOptions{SessionAttributes: c.attrs()}); err != nil {
 					t.Fatal(err)
 				}
 				if ran := runs.Load() - before; (ran == 1) != want {

@@ -68,7 +68,7 @@ func TestAuthenticatedCallers(t *testing.T) {
 	iss := newIssuer(t)
 	a, _ := hitlAgent()
 	var toolCaller *identity.Caller
-	a.Tools = append(a.Tools, agent.Func("whoami", "Who is calling.", func(ctx context.Context, _ struct{}) (string, error) {
+	a.Tools = append(a.Tools, agent.MustNewFuncTool("whoami", "Who is calling.", func(ctx context.Context, _ struct{}) (string, error) {
 		toolCaller, _ = identity.CallerFrom(ctx)
 		return "ok", nil
 	}))

@@ -356,11 +356,14 @@ type transferArgs struct {
 
 func hitlAgent() (*agent.Agent, *sync.Map) {
 	ran := &sync.Map{}
-	transfer := agent.Func("transfer", "Move money.", func(ctx context.Context, in transferArgs) (string, error) {
+	transfer := agent.MustNewFuncTool("transfer", "Move money.", func(ctx context.Context, in transferArgs) (string, error) {
 		ran.Store(in.To, in.Amount)
 		return "transferred", nil
-	}, agent.RequireConfirmation())
-	fx := agent.ReturnControl("fx_rate", "Exchange rate, looked up by the caller.", json.RawMessage(`{"type":"object","properties":{"pair":{"type":"string"}},"required":["pair"]}`))
+	}, agent.ToolOptions{RequireConfirmation: true})
+	fx, err := agent.NewReturnControlTool("fx_rate", "Exchange rate, looked up by the caller.", json.RawMessage(`{"type":"object","properties":{"pair":{"type":"string"}},"required":["pair"]}`))
+	if err != nil {
+		panic(err) // a fixed, valid tool
+	}
 	m := funcModel(func(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
 		last := req.Messages[len(req.Messages)-1]
 		if _, ok := last.Parts[0].(bedrockkit.ToolResult); ok {

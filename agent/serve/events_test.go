@@ -58,8 +58,8 @@ func TestStreamAuthorizationAndMemoryEvents(t *testing.T) {
 	type cityIn struct {
 		City string `json:"city"`
 	}
-	weather := agent.Func("weather", "Weather", func(ctx context.Context, v cityIn) (string, error) { return "sunny", nil })
-	transfer := agent.Func("transfer", "Transfer", func(ctx context.Context, v cityIn) (string, error) { return "sent", nil })
+	weather := agent.MustNewFuncTool("weather", "Weather", func(ctx context.Context, v cityIn) (string, error) { return "sunny", nil })
+	transfer := agent.MustNewFuncTool("transfer", "Transfer", func(ctx context.Context, v cityIn) (string, error) { return "sent", nil })
 	a := newAgent(bedrockkittest.NewScriptedModel(
 		bedrockkittest.ToolStep(
 			bedrockkit.ToolCall{ID: "c1", Name: "weather", Input: json.RawMessage(`{"city":"Oslo"}`)},

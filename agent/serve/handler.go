@@ -513,15 +513,8 @@ type invocation struct {
 	release   func() // releases the session lock; idempotent
 }
 
-func (v *invocation) runOptions() []agent.RunOption {
-	var opts []agent.RunOption
-	if len(v.req.SessionAttributes) > 0 {
-		opts = append(opts, agent.WithSessionAttributes(v.req.SessionAttributes))
-	}
-	if len(v.req.PromptAttributes) > 0 {
-		opts = append(opts, agent.WithPromptAttributes(v.req.PromptAttributes))
-	}
-	return opts
+func (v *invocation) runOptions() agent.RunOptions {
+	return agent.RunOptions{SessionAttributes: v.req.SessionAttributes, PromptAttributes: v.req.PromptAttributes}
 }
 
 // pending loads the session's stored pause and checks it is the one the
@@ -570,7 +563,7 @@ func (v *invocation) invoke(ctx context.Context) (*InvocationResponse, error) {
 			res, err = v.h.a.Resume(ctx, p, ds...)
 		}
 	} else {
-		res, err = v.h.a.Run(ctx, v.key, v.req.Prompt, v.runOptions()...)
+		res, err = v.h.a.Run(ctx, v.key, v.req.Prompt, v.runOptions())
 	}
 	var ge *agent.GuardrailError
 	if errors.As(err, &ge) && res != nil {
@@ -607,7 +600,7 @@ func (v *invocation) stream(ctx context.Context, w http.ResponseWriter) int {
 		}
 		events = v.h.a.ResumeStream(ctx, p, ds...)
 	} else {
-		events = v.h.a.Stream(ctx, v.key, v.req.Prompt, v.runOptions()...)
+		events = v.h.a.Stream(ctx, v.key, v.req.Prompt, v.runOptions())
 	}
 	send := startSSE(w)
 	sum, runErr := v.forward(events, send)

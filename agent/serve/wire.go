@@ -31,10 +31,10 @@ type InvocationRequest struct {
 	// Prompt is the user's input for a new turn.
 	Prompt string `json:"prompt,omitempty"`
 	// SessionAttributes are merged into the session's attributes, which
-	// tools see (agent.WithSessionAttributes).
+	// tools see (agent.RunOptions.SessionAttributes).
 	SessionAttributes map[string]string `json:"session_attributes,omitempty"`
 	// PromptAttributes hold for this turn and are shown to the model
-	// (agent.WithPromptAttributes).
+	// (agent.RunOptions.PromptAttributes).
 	PromptAttributes map[string]string `json:"prompt_attributes,omitempty"`
 	// Resume answers the session's paused run instead of starting a turn.
 	Resume *ResumeRequest `json:"resume,omitempty"`

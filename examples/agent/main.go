@@ -69,7 +69,7 @@ type options struct {
 
 func run(ctx context.Context, out io.Writer, o options) error {
 	useBedrock, modelID := o.bedrock, o.modelID
-	lookup := agent.Func("order_status", "Look up the status and expected delivery date of an order.",
+	lookup := agent.MustNewFuncTool("order_status", "Look up the status and expected delivery date of an order.",
 		func(ctx context.Context, in orderQuery) (orderStatus, error) {
 			o, ok := orders[strings.ToUpper(strings.TrimSpace(in.OrderID))]
 			if !ok {

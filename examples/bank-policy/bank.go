@@ -91,7 +91,7 @@ func cents(v int64) string { return fmt.Sprintf("%d.%02d EUR", v/100, v%100) }
 
 // tools returns the bank's agent tools.
 func (b *bank) tools() []*agent.Tool {
-	lookup := agent.Func("get_account", "Look up an account's owner and balance.", func(ctx context.Context, in lookupIn) (string, error) {
+	lookup := agent.MustNewFuncTool("get_account", "Look up an account's owner and balance.", func(ctx context.Context, in lookupIn) (string, error) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		a, ok := b.accounts[in.AccountID]
@@ -100,7 +100,7 @@ func (b *bank) tools() []*agent.Tool {
 		}
 		return fmt.Sprintf("account %s of customer %s: balance %s", in.AccountID, a.owner, cents(a.balance)), nil
 	})
-	transfer := agent.Func("transfer", "Transfer money between accounts.", func(ctx context.Context, in transferIn) (string, error) {
+	transfer := agent.MustNewFuncTool("transfer", "Transfer money between accounts.", func(ctx context.Context, in transferIn) (string, error) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		from, to := b.accounts[in.AccountID], b.accounts[in.To]

@@ -142,7 +142,10 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	}
 	pool := codeinterp.NewPool(interp, codeinterp.PoolOptions{})
 	defer pool.Close(context.WithoutCancel(ctx))
-	tool := codeinterp.NewTool(pool, codeinterp.ToolOptions{})
+	tool, err := codeinterp.NewTool(pool, codeinterp.ToolOptions{})
+	if err != nil {
+		return err
+	}
 
 	// The conversation's sandbox gets the customer's data. A tool call made
 	// in an agent run uses the run's session ID; a direct call uses "".

@@ -372,10 +372,14 @@ func offlineAssistant(ctx context.Context, out io.Writer, o options, guard *guar
 	// from the real system prompt, tool definitions and customer message,
 	// counted with a tokenizer (an estimate: Bedrock models count a few
 	// percent differently) and priced for several models.
+	policyTool, err := policies.Tool()
+	if err != nil {
+		return err
+	}
 	req := &bedrockkit.Request{
 		System:   []bedrockkit.Part{bedrockkit.Text{Text: instructions}},
 		Messages: []bedrockkit.Message{bedrockkit.UserText(conversations[0].turns[0])},
-		Tools:    []bedrockkit.ToolSpec{lookup.Definition(), summary.Definition(), policies.Tool().Definition()},
+		Tools:    []bedrockkit.ToolSpec{lookup.Definition(), summary.Definition(), policyTool.Definition()},
 	}
 	inTokens := pricing.EstimateRequest(req, chunk.CL100K().Count)
 	const outTokens = 150 // a tool call or a short reply

@@ -147,10 +147,10 @@ func summarizeTransactions(_ context.Context, q txnQuery) (txnSummary, error) {
 
 // bankTools are the agent's tools over the fake bank data.
 func bankTools() (lookup, summary *agent.Tool) {
-	lookup = agent.Func("account_lookup",
+	lookup = agent.MustNewFuncTool("account_lookup",
 		"Look up a customer's checking account: product, masked account number and current balance.",
 		lookupAccount)
-	summary = agent.Func("transaction_summary",
+	summary = agent.MustNewFuncTool("transaction_summary",
 		"Summarise a customer's most recent transactions, newest first, with totals by category.",
 		summarizeTransactions)
 	return lookup, summary

@@ -73,7 +73,7 @@ var ledger struct {
 }
 
 func bankTools() []*agent.Tool {
-	lookup := agent.Func("account_lookup", "Look up a customer's checking account: product, masked account number and balance.",
+	lookup := agent.MustNewFuncTool("account_lookup", "Look up a customer's checking account: product, masked account number and balance.",
 		func(_ context.Context, q accountQuery) (map[string]string, error) {
 			c, ok := customers[strings.ToUpper(strings.TrimSpace(q.CustomerID))]
 			if !ok {
@@ -81,7 +81,7 @@ func bankTools() []*agent.Tool {
 			}
 			return map[string]string{"name": c.Name, "product": c.Product, "account_number": c.MaskedAccount, "balance": money(c.BalanceCents)}, nil
 		})
-	summary := agent.Func("transaction_summary", "Summarise a customer's most recent transactions, newest first.",
+	summary := agent.MustNewFuncTool("transaction_summary", "Summarise a customer's most recent transactions, newest first.",
 		func(_ context.Context, q txnQuery) ([]map[string]string, error) {
 			all, ok := transactions[strings.ToUpper(strings.TrimSpace(q.CustomerID))]
 			if !ok {
@@ -101,7 +101,7 @@ func bankTools() []*agent.Tool {
 			}
 			return out, nil
 		})
-	transfer := agent.Func("transfer", "Send money from the customer's account to a payee. The customer approves each transfer.",
+	transfer := agent.MustNewFuncTool("transfer", "Send money from the customer's account to a payee. The customer approves each transfer.",
 		func(ctx context.Context, t transferArgs) (string, error) {
 			if t.AmountCents <= 0 || t.AmountCents > 100000 {
 				return "", fmt.Errorf("amount_cents must be between 1 and 100000, got %d", t.AmountCents)
@@ -110,6 +110,6 @@ func bankTools() []*agent.Tool {
 			defer ledger.mu.Unlock()
 			ledger.sent = append(ledger.sent, fmt.Sprintf("%s -> %s %s", t.CustomerID, t.To, money(t.AmountCents)))
 			return fmt.Sprintf("sent %s to %s", money(t.AmountCents), t.To), nil
-		}, agent.RequireConfirmation())
+		}, agent.ToolOptions{RequireConfirmation: true})
 	return []*agent.Tool{lookup, summary, transfer}
 }

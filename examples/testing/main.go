@@ -174,7 +174,7 @@ type balanceIn struct {
 
 func agentChecks(ctx context.Context, c *checker) error {
 	var gotAccount string
-	balance := agent.Func("balance", "Current balance of an account.",
+	balance := agent.MustNewFuncTool("balance", "Current balance of an account.",
 		func(ctx context.Context, in balanceIn) (string, error) {
 			gotAccount = in.Account
 			return "1,234.56 USD", nil

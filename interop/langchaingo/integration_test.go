@@ -19,7 +19,7 @@ func TestAgentOnLangchaingoModel(t *testing.T) {
 		Account string `json:"account"`
 	}
 	var asked string
-	balance := agent.Func("get_balance", "Balance of an account", func(_ context.Context, x in) (string, error) {
+	balance := agent.MustNewFuncTool("get_balance", "Balance of an account", func(_ context.Context, x in) (string, error) {
 		asked = x.Account
 		return "12 dollars", nil
 	})

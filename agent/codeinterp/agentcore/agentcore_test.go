@@ -187,7 +187,10 @@ func TestCodeInterpAgentCoreTool(t *testing.T) {
 	_, interp := setup(t, agentcore.Options{})
 	pool := codeinterp.NewPool(interp, codeinterp.PoolOptions{})
 	defer pool.Close(context.Background())
-	tool := codeinterp.NewTool(pool, codeinterp.ToolOptions{})
+	tool, err := codeinterp.NewTool(pool, codeinterp.ToolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(tool.Definition().Description, "console.log") {
 		t.Fatalf("description for a JavaScript remote interpreter: %s", tool.Definition().Description)
 	}
@@ -198,7 +201,10 @@ func TestCodeInterpAgentCoreTool(t *testing.T) {
 	if got := string(parts[0].(bedrockkit.JSON).Value); got != `{"status":"ok","stdout":"6\n"}` {
 		t.Fatalf("tool result %s", got)
 	}
-	py := codeinterp.NewTool(codeinterp.NewPool(agentcore.New(nil, agentcore.Options{}), codeinterp.PoolOptions{}), codeinterp.ToolOptions{})
+	py, err := codeinterp.NewTool(codeinterp.NewPool(agentcore.New(nil, agentcore.Options{}), codeinterp.PoolOptions{}), codeinterp.ToolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(py.Definition().Description, "Python") {
 		t.Fatalf("default language is Python: %s", py.Definition().Description)
 	}

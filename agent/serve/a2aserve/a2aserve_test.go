@@ -84,9 +84,9 @@ type transferIn struct {
 }
 
 func bankAgent() *agent.Agent {
-	transfer := agent.Func("transfer", "Move money.", func(ctx context.Context, in transferIn) (string, error) {
+	transfer := agent.MustNewFuncTool("transfer", "Move money.", func(ctx context.Context, in transferIn) (string, error) {
 		return "sent to " + in.To, nil
-	}, agent.RequireConfirmation())
+	}, agent.ToolOptions{RequireConfirmation: true})
 	return &agent.Agent{Name: "bank", Model: echo(), Memory: agent.NewInMemory(), Tools: []*agent.Tool{transfer}}
 }
 
@@ -280,7 +280,11 @@ func TestA2AAuth(t *testing.T) {
 func TestRemoteAgentAsTool(t *testing.T) {
 	srv, hc := serveA2A(t, bankAgent(), a2aserve.Options{})
 	r := remote(t, srv.URL, hc, a2aserve.RemoteOptions{})
-	sup := &agent.Agent{Name: "supervisor", Memory: agent.NewInMemory(), Tools: []*agent.Tool{r.Tool("bank_expert", "")},
+	expert, err := r.Tool("bank_expert", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup := &agent.Agent{Name: "supervisor", Memory: agent.NewInMemory(), Tools: []*agent.Tool{expert},
 		Model: funcModel(func(ctx context.Context, req *bedrockkit.Request) (*bedrockkit.Response, error) {
 			last := req.Messages[len(req.Messages)-1]
 			if res, ok := last.Parts[0].(bedrockkit.ToolResult); ok {

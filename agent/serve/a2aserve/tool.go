@@ -132,12 +132,13 @@ type remoteIn struct {
 // Tool returns the remote agent as a tool taking {"request": "..."}. Each
 // conversation of the calling agent is its own A2A context with the remote
 // agent (derived from the session and the tool's name), so the remote
-// agent keeps its history per conversation.
-func (r *RemoteAgent) Tool(name, description string) *agent.Tool {
+// agent keeps its history per conversation. The error wraps
+// agent.ErrInvalidTool when name breaks Bedrock's rule for tool names.
+func (r *RemoteAgent) Tool(name, description string) (*agent.Tool, error) {
 	if description == "" {
 		description = r.Card.Description
 	}
-	return agent.Func(name, description, func(ctx context.Context, in remoteIn) (string, error) {
+	return agent.NewFuncTool(name, description, func(ctx context.Context, in remoteIn) (string, error) {
 		session := ""
 		if ci, ok := agent.CallInfoFrom(ctx); ok {
 			session = ci.SessionID

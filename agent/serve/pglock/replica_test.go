@@ -130,7 +130,7 @@ func replicaMain() int {
 		return fail(err)
 	}
 	gates := os.Getenv(gateDirEnv)
-	transfer := agent.Func("transfer", "Move money.", func(ctx context.Context, in transferIn) (string, error) {
+	transfer := agent.MustNewFuncTool("transfer", "Move money.", func(ctx context.Context, in transferIn) (string, error) {
 		// Record each run of the tool, to show it runs once.
 		f, err := os.OpenFile(filepath.Join(gates, "transfers"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err != nil {
@@ -139,7 +139,7 @@ func replicaMain() int {
 		defer f.Close()
 		fmt.Fprintf(f, "%s %s %d\n", name, in.To, in.Amount)
 		return fmt.Sprintf("sent %d to %s", in.Amount, in.To), nil
-	}, agent.RequireConfirmation())
+	}, agent.ToolOptions{RequireConfirmation: true})
 	a := &agent.Agent{Name: "bank", Model: replicaModel{name: name, gates: gates}, Memory: mem, Tools: []*agent.Tool{transfer}}
 	h, err := serve.New(a, serve.Options{Authorizer: identity.Anonymous(), Locker: locker})
 	if err != nil {

@@ -207,11 +207,11 @@ func evalFile(qpath, apath string, verbose bool) (stats, error) {
 			st.specs++
 			schema := convertSchema(f.Parameters, true)
 			raw, _ := json.Marshal(schema)
-			t := agent.NewTool(toolName(f.Name), f.Description, raw, nopRun)
-			if t.Err() != nil {
+			t, err := agent.NewTool(toolName(f.Name), f.Description, raw, nopRun)
+			if err != nil {
 				st.badSpecs++
 				if verbose {
-					fmt.Printf("  spec %s %s: %v\n", a.ID, f.Name, t.Err())
+					fmt.Printf("  spec %s %s: %v\n", a.ID, f.Name, err)
 				}
 				continue
 			}

@@ -100,9 +100,9 @@ func specFor(t *testing.T, params string) fnSpec {
 	}
 	s := convertSchema(p, true)
 	raw, _ := json.Marshal(s)
-	tool := agent.NewTool("f", "f", raw, nopRun)
-	if tool.Err() != nil {
-		t.Fatal(tool.Err())
+	tool, err := agent.NewTool("f", "f", raw, nopRun)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return fnSpec{tool: tool, schema: s, indep: independent(raw)}
 }
