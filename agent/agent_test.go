@@ -538,3 +538,21 @@ func mustTool(t *agent.Tool, err error) *agent.Tool {
 	}
 	return t
 }
+
+// TestOneRunOptions: a run takes at most one RunOptions; two are refused
+// before the model is called rather than one being silently dropped.
+func TestOneRunOptions(t *testing.T) {
+	m := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("hi"))
+	a := &agent.Agent{Model: m}
+	two := []agent.RunOptions{{SessionAttributes: map[string]string{"a": "1"}}, {PromptAttributes: map[string]string{"b": "2"}}}
+	if _, err := a.Run(context.Background(), "s", "hello", two...); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Fatalf("Run with two RunOptions: %v; want ErrInvalidInput", err)
+	}
+	if n := len(m.Requests()); n != 0 {
+		t.Fatalf("the model was called %d times", n)
+	}
+	res, err := a.Run(context.Background(), "s", "hello", agent.RunOptions{SessionAttributes: map[string]string{"a": "1"}})
+	if err != nil || res.Output != "hi" {
+		t.Fatalf("Run with one RunOptions: %+v, %v", res, err)
+	}
+}

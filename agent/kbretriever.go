@@ -7,21 +7,18 @@ import (
 )
 
 // FromKnowledgeBase returns a Retriever that searches k, for use as
-// KnowledgeBase.Retriever. opts (nil for the defaults: hybrid search in the
-// default partition) fixes the partition, search type, filter and reranker;
-// the n each search asks for replaces opts.NumberOfResults. Build one
-// Retriever per tenant when k requires partitions.
-func FromKnowledgeBase(k *kb.KnowledgeBase, opts *kb.RetrieveOptions) Retriever {
-	var base kb.RetrieveOptions
-	if opts != nil {
-		base = *opts
-	}
+// KnowledgeBaseTool.Retriever. opts (the zero value for the defaults:
+// hybrid search in the default partition) fixes the partition, search type,
+// filter and reranker; the n each search asks for replaces
+// opts.NumberOfResults. Build one Retriever per tenant when k requires
+// partitions.
+func FromKnowledgeBase(k *kb.KnowledgeBase, opts kb.RetrieveOptions) Retriever {
 	return RetrieverFunc(func(ctx context.Context, query string, n int) ([]Passage, error) {
-		o := base
+		o := opts
 		if n > 0 {
 			o.NumberOfResults = n
 		}
-		results, err := k.Retrieve(ctx, query, &o)
+		results, err := k.Retrieve(ctx, query, o)
 		if err != nil {
 			return nil, err
 		}

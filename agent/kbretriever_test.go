@@ -31,7 +31,7 @@ func TestKnowledgeBaseAsTool(t *testing.T) {
 		kb.MemoryDocument{URI: "mem:fees.md", Data: []byte("The monthly maintenance fee for Everyday Checking is $6.")},
 		kb.MemoryDocument{URI: "mem:privacy.md", Data: []byte("We never sell your personal information.")},
 	)
-	if _, err := k.Sync(ctx, src, nil); err != nil {
+	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)
 	}
 
@@ -44,7 +44,7 @@ func TestKnowledgeBaseAsTool(t *testing.T) {
 		Tools: []*agent.Tool{mustTool(agent.KnowledgeBaseTool{
 			Name:            "search_policies",
 			Description:     "Search the bank's policy documents.",
-			Retriever:       agent.FromKnowledgeBase(k, &kb.RetrieveOptions{SearchType: kb.Keyword}),
+			Retriever:       agent.FromKnowledgeBase(k, kb.RetrieveOptions{SearchType: kb.Keyword}),
 			NumberOfResults: 1,
 		}.Tool())},
 	}

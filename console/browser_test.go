@@ -287,7 +287,7 @@ func TestBrowserPlayground(t *testing.T) {
 		}
 		got := js[[]result](b, `[...document.querySelectorAll("#results li.result")].map(li => ({
 			id: li.dataset.id, doc: li.dataset.document, score: li.dataset.score, text: li.querySelector("pre.chunk").textContent}))`)
-		opts := &kb.RetrieveOptions{SearchType: kb.SearchType(tc.st)}
+		opts := kb.RetrieveOptions{SearchType: kb.SearchType(tc.st)}
 		fmt.Sscan(tc.n, &opts.NumberOfResults)
 		if tc.filter != "" {
 			var f kb.Filter

@@ -305,7 +305,7 @@ func TestPlaygroundMatchesRetrieve(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("%s: %d\n%s", tc.st, code, body)
 		}
-		opts := &kb.RetrieveOptions{SearchType: kb.SearchType(tc.st)}
+		opts := kb.RetrieveOptions{SearchType: kb.SearchType(tc.st)}
 		opts.NumberOfResults, _ = strconv.Atoi(tc.n)
 		if tc.filter != "" {
 			var f kb.Filter
@@ -900,7 +900,7 @@ func TestRecordedQueriesAndSyncs(t *testing.T) {
 	if !strings.Contains(body, "how much is a wire transfer") || !strings.Contains(body, "program") {
 		t.Error("the program's query is not listed")
 	}
-	d.c.RecordSync("other", &kb.SyncOptions{Partition: "t1"}, nil, errors.New("store down"))
+	d.c.RecordSync("other", kb.SyncOptions{Partition: "t1"}, nil, errors.New("store down"))
 	_, body = get(t, d.c, "/kb/other")
 	if !strings.Contains(body, "store down") || !strings.Contains(body, "t1") {
 		t.Error("a recorded failed sync is not shown")

@@ -7,7 +7,7 @@
 //
 //	c := console.New(console.Options{})
 //	ctx = c.Observe(ctx, console.RunInfo{Agent: "support"}) // every agent run made with ctx
-//	c.Sync(ctx, "docs", base, src, nil)                      // sync history and query playground
+//	c.Sync(ctx, "docs", base, src)                      // sync history and query playground
 //	c.AddGuardrail("support", guard)                         // paste text, see what each policy finds
 //	c.AddMeter("llm", meter)                                 // spend per model, tenant, session and tag
 //	c.AddEvalReport(report)                                  // eval.Run's report

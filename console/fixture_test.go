@@ -176,16 +176,16 @@ func newDemo(t testing.TB, opts console.Options) *demo {
 		t.Fatal(err)
 	}
 	src := docs()
-	if _, err := c.Sync(ctx, "bank-docs", d.kb, src, nil); err != nil {
+	if _, err := c.Sync(ctx, "bank-docs", d.kb, src); err != nil {
 		t.Fatal(err)
 	}
 	src.Put(kb.MemoryDocument{URI: "mem:wires.txt", Data: []byte("Wire transfers cost 20 EUR from 2026 and arrive the same day."), Metadata: map[string]any{"type": "pricing", "year": 2026.0}})
 	src.Delete("mem:disputes.md")
-	if _, err := c.Sync(ctx, "bank-docs", d.kb, src, nil); err != nil {
+	if _, err := c.Sync(ctx, "bank-docs", d.kb, src); err != nil {
 		t.Fatal(err)
 	}
 	r := c.Retriever("bank-docs", d.kb)
-	if _, err := r.Retrieve(ctx, "how much is a wire transfer", &kb.RetrieveOptions{NumberOfResults: 3}); err != nil {
+	if _, err := r.Retrieve(ctx, "how much is a wire transfer", kb.RetrieveOptions{NumberOfResults: 3}); err != nil {
 		t.Fatal(err)
 	}
 

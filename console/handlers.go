@@ -288,7 +288,7 @@ func (c *Console) kbQuery(w http.ResponseWriter, r *http.Request) {
 		fresh.Form = f
 		d = fresh
 	}
-	qv := c.queryView(r.Context(), queryRec{at: start, source: "playground", query: q, opts: *opts, results: res, duration: dur, err: err})
+	qv := c.queryView(r.Context(), queryRec{at: start, source: "playground", query: q, opts: opts, results: res, duration: dur, err: err})
 	d.Result = &qv
 	status := http.StatusOK
 	if err != nil {

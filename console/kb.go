@@ -16,12 +16,12 @@ import (
 // Retriever is what the query playground searches: *kb.KnowledgeBase and
 // kb/bedrockkb's *Retriever have this method.
 type Retriever interface {
-	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error)
+	Retrieve(ctx context.Context, query string, opts ...kb.RetrieveOptions) ([]kb.RetrievalResult, error)
 }
 
 // Syncer is what Sync runs: *kb.KnowledgeBase has this method.
 type Syncer interface {
-	Sync(ctx context.Context, src kb.Source, opts *kb.SyncOptions) (*kb.SyncReport, error)
+	Sync(ctx context.Context, src kb.Source, opts ...kb.SyncOptions) (*kb.SyncReport, error)
 }
 
 // kbRec is what the console knows of one knowledge base.
@@ -88,18 +88,25 @@ type recordingRetriever struct {
 	next Retriever
 }
 
-func (rr *recordingRetriever) Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error) {
+func (rr *recordingRetriever) Retrieve(ctx context.Context, query string, opts ...kb.RetrieveOptions) ([]kb.RetrievalResult, error) {
 	start := time.Now()
-	res, err := rr.next.Retrieve(ctx, query, opts)
-	rr.c.recordQuery(rr.name, "program", query, opts, res, time.Since(start), err)
+	res, err := rr.next.Retrieve(ctx, query, opts...)
+	rr.c.recordQuery(rr.name, "program", query, first(opts), res, time.Since(start), err)
 	return res, err
 }
 
-func (c *Console) recordQuery(name, source, query string, opts *kb.RetrieveOptions, res []kb.RetrievalResult, d time.Duration, err error) {
-	q := queryRec{at: time.Now(), source: source, query: query, results: slices.Clone(res), duration: d, err: err}
-	if opts != nil {
-		q.opts = *opts
+// first returns the first of a call's optional settings, or the zero value.
+// (The call itself refuses more than one.)
+func first[T any](opts []T) T {
+	var zero T
+	if len(opts) > 0 {
+		return opts[0]
 	}
+	return zero
+}
+
+func (c *Console) recordQuery(name, source, query string, opts kb.RetrieveOptions, res []kb.RetrievalResult, d time.Duration, err error) {
+	q := queryRec{at: time.Now(), source: source, query: query, opts: opts, results: slices.Clone(res), duration: d, err: err}
 	if len(q.results) > 100 {
 		q.results = q.results[:100]
 	}
@@ -118,10 +125,10 @@ func (c *Console) recordQuery(name, source, query string, opts *kb.RetrieveOptio
 // history of the knowledge base name. When k also has Retrieve and no
 // retriever was added under name, k is added to the playground. The report
 // and error are k.Sync's.
-func (c *Console) Sync(ctx context.Context, name string, k Syncer, src kb.Source, opts *kb.SyncOptions) (*kb.SyncReport, error) {
+func (c *Console) Sync(ctx context.Context, name string, k Syncer, src kb.Source, opts ...kb.SyncOptions) (*kb.SyncReport, error) {
 	start := time.Now()
-	rep, err := k.Sync(ctx, src, opts)
-	c.recordSync(name, start, opts, rep, err)
+	rep, err := k.Sync(ctx, src, opts...)
+	c.recordSync(name, start, first(opts), rep, err)
 	if r, ok := k.(Retriever); ok {
 		c.mu.Lock()
 		if rec := c.kbLocked(name); rec.r == nil {
@@ -134,7 +141,7 @@ func (c *Console) Sync(ctx context.Context, name string, k Syncer, src kb.Source
 
 // RecordSync records the outcome of a Sync the program ran itself in the
 // history of the knowledge base name.
-func (c *Console) RecordSync(name string, opts *kb.SyncOptions, rep *kb.SyncReport, err error) {
+func (c *Console) RecordSync(name string, opts kb.SyncOptions, rep *kb.SyncReport, err error) {
 	start := time.Now()
 	if rep != nil {
 		start = start.Add(-rep.Duration)
@@ -142,11 +149,8 @@ func (c *Console) RecordSync(name string, opts *kb.SyncOptions, rep *kb.SyncRepo
 	c.recordSync(name, start, opts, rep, err)
 }
 
-func (c *Console) recordSync(name string, start time.Time, opts *kb.SyncOptions, rep *kb.SyncReport, err error) {
-	s := syncRec{at: start, err: err}
-	if opts != nil {
-		s.partition = opts.Partition
-	}
+func (c *Console) recordSync(name string, start time.Time, opts kb.SyncOptions, rep *kb.SyncReport, err error) {
+	s := syncRec{at: start, partition: opts.Partition, err: err}
 	if rep != nil {
 		s.rep = *rep
 		if n := len(rep.Failures); n > maxKeptFailures {
@@ -285,33 +289,33 @@ type playgroundForm struct {
 }
 
 // parse checks the form and builds Retrieve's options.
-func (f playgroundForm) parse() (string, *kb.RetrieveOptions, error) {
+func (f playgroundForm) parse() (string, kb.RetrieveOptions, error) {
 	q := strings.TrimSpace(f.Query)
 	if q == "" {
-		return "", nil, fmt.Errorf("console: the query is empty; type what to search for")
+		return "", kb.RetrieveOptions{}, fmt.Errorf("console: the query is empty; type what to search for")
 	}
 	if len(f.Query) > 8<<10 {
-		return "", nil, fmt.Errorf("console: the query is %d bytes; the playground takes up to 8 KiB", len(f.Query))
+		return "", kb.RetrieveOptions{}, fmt.Errorf("console: the query is %d bytes; the playground takes up to 8 KiB", len(f.Query))
 	}
-	opts := &kb.RetrieveOptions{Partition: strings.TrimSpace(f.Partition)}
+	opts := kb.RetrieveOptions{Partition: strings.TrimSpace(f.Partition)}
 	switch st := kb.SearchType(f.SearchType); st {
 	case kb.Hybrid, kb.Semantic, kb.Keyword:
 		opts.SearchType = st
 	case "":
 	default:
-		return "", nil, fmt.Errorf("console: search type %q is unknown; choose HYBRID, SEMANTIC or KEYWORD", f.SearchType)
+		return "", kb.RetrieveOptions{}, fmt.Errorf("console: search type %q is unknown; choose HYBRID, SEMANTIC or KEYWORD", f.SearchType)
 	}
 	if s := strings.TrimSpace(f.N); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 100 {
-			return "", nil, fmt.Errorf("console: number of results %q must be 1 to 100", s)
+			return "", kb.RetrieveOptions{}, fmt.Errorf("console: number of results %q must be 1 to 100", s)
 		}
 		opts.NumberOfResults = n
 	}
 	if s := strings.TrimSpace(f.Filter); s != "" {
 		var flt kb.Filter
 		if err := json.Unmarshal([]byte(s), &flt); err != nil {
-			return "", nil, fmt.Errorf("console: the filter is not a Bedrock RetrievalFilter (e.g. {\"equals\":{\"key\":\"type\",\"value\":\"faq\"}}): %w", err)
+			return "", kb.RetrieveOptions{}, fmt.Errorf("console: the filter is not a Bedrock RetrievalFilter (e.g. {\"equals\":{\"key\":\"type\",\"value\":\"faq\"}}): %w", err)
 		}
 		opts.Filter = &flt
 	}

@@ -32,7 +32,7 @@ func bankKB() (*kb.KnowledgeBase, func(), error) {
 		kb.MemoryDocument{URI: "mem:fees.md", Data: []byte("# Fees\n\nThe monthly fee is 6 dollars. It is waived with a balance of 1,500 dollars.")},
 		kb.MemoryDocument{URI: "mem:cards.txt", Data: []byte("Report a lost card at once by phone. A replacement card is free.")},
 		kb.MemoryDocument{URI: "mem:wires.txt", Data: []byte("Wire transfers cost 25 dollars and arrive the same day.")},
-	), nil)
+	))
 	return base, func() { store.Close() }, err
 }
 

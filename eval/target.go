@@ -119,7 +119,7 @@ type retriever struct {
 
 func (r *retriever) Answer(ctx context.Context, c Case) (*Output, error) {
 	ro := r.opts.Retrieve
-	res, err := r.base.Retrieve(ctx, c.Question, &ro)
+	res, err := r.base.Retrieve(ctx, c.Question, ro)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ type rag struct {
 func (r *rag) Answer(ctx context.Context, c Case) (*Output, error) {
 	o := r.opts.Generate
 	o.Conversation = nil
-	a, err := r.base.RetrieveAndGenerate(ctx, c.Question, &o)
+	a, err := r.base.RetrieveAndGenerate(ctx, c.Question, o)
 	if err != nil {
 		return nil, err
 	}

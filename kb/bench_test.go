@@ -68,7 +68,7 @@ func BenchmarkSyncThroughput(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		rep, err := k.Sync(context.Background(), src, nil)
+		rep, err := k.Sync(context.Background(), src)
 		elapsed += time.Since(start)
 		if err != nil {
 			b.Fatal(err)

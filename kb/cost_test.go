@@ -31,7 +31,7 @@ func (e usageEmbedder) EmbedWithUsage(ctx context.Context, texts []string, p bed
 func TestSyncReportsEmbeddedTokens(t *testing.T) {
 	ctx := context.Background()
 	k := newKB(t, kb.Config{Embedder: usageEmbedder{bedrockkittest.NewHashEmbedder(32)}})
-	rep, err := k.Sync(ctx, bankSource(), nil)
+	rep, err := k.Sync(ctx, bankSource())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,14 +39,14 @@ func TestSyncReportsEmbeddedTokens(t *testing.T) {
 		t.Fatalf("reported usage: %+v; want 7 tokens for each of the %d chunks, not estimated, with the model ID", rep, rep.Chunks)
 	}
 	// An unchanged folder embeds nothing.
-	if rep, err = k.Sync(ctx, bankSource(), nil); err != nil || rep.EmbeddedTokens != 0 {
+	if rep, err = k.Sync(ctx, bankSource()); err != nil || rep.EmbeddedTokens != 0 {
 		t.Fatalf("second sync: %+v, %v", rep, err)
 	}
 
 	// An embedder that reports nothing: estimated from the chunks' text.
 	store := openIndex(t, localindex.Options{})
 	k = newKB(t, kb.Config{Store: store, EmbedderID: "cohere.embed-english-v3"})
-	if rep, err = k.Sync(ctx, bankSource(), nil); err != nil {
+	if rep, err = k.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
 	want := 0
@@ -61,7 +61,7 @@ func TestSyncReportsEmbeddedTokens(t *testing.T) {
 
 	// Keyword only: nothing embedded, no model.
 	k = keywordKB(t, openIndex(t, localindex.Options{}), kb.Config{})
-	if rep, err = k.Sync(ctx, bankSource(), nil); err != nil || rep.EmbeddedTokens != 0 || rep.EmbeddingModel != "" {
+	if rep, err = k.Sync(ctx, bankSource()); err != nil || rep.EmbeddedTokens != 0 || rep.EmbeddingModel != "" {
 		t.Fatalf("keyword-only sync: %+v, %v", rep, err)
 	}
 }

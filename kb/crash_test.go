@@ -62,7 +62,7 @@ func crashChild(t *testing.T, dir string, version, killAt int) {
 		t.Fatal(err)
 	}
 	k := crashKB(t, store)
-	_, err = k.Sync(context.Background(), newMemSource(crashCorpus(version)), &kb.SyncOptions{Progress: func(p kb.SyncProgress) {
+	_, err = k.Sync(context.Background(), newMemSource(crashCorpus(version)), kb.SyncOptions{Progress: func(p kb.SyncProgress) {
 		fmt.Printf("done %d\n", p.Done)
 		if p.Done >= killAt+6 {
 			select {} // hang (inside Sync, mid-flight) until killed
@@ -120,7 +120,7 @@ func TestSyncSurvivesKill(t *testing.T) {
 	// Resume on the damaged store.
 	store := openIndex(t, localindex.Options{Dir: dir, NoSync: true})
 	k := crashKB(t, store)
-	rep, err := k.Sync(context.Background(), newMemSource(crashCorpus(1)), nil)
+	rep, err := k.Sync(context.Background(), newMemSource(crashCorpus(1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestSyncSurvivesKill(t *testing.T) {
 
 	// Reference: an uninterrupted sync of the final version.
 	ref := openIndex(t, localindex.Options{})
-	if _, err := crashKB(t, ref).Sync(context.Background(), newMemSource(crashCorpus(1)), nil); err != nil {
+	if _, err := crashKB(t, ref).Sync(context.Background(), newMemSource(crashCorpus(1))); err != nil {
 		t.Fatal(err)
 	}
 	got, want := dump(t, store, ""), dump(t, ref, "")
@@ -143,7 +143,7 @@ func TestSyncSurvivesKill(t *testing.T) {
 		}
 	}
 	// And the keyword index of a fresh open agrees with the reference.
-	q := &kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 20}
+	q := kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 20}
 	a, _ := k.Retrieve(context.Background(), "revised card fees", q)
 	b, _ := crashKB(t, ref).Retrieve(context.Background(), "revised card fees", q)
 	if len(a) != len(b) || len(a) == 0 {

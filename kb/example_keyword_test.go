@@ -36,26 +36,26 @@ func Example_keywordOnly() {
 		return base, store
 	}
 	base, store := open()
-	rep, _ := base.Sync(ctx, kb.DirSource(docs), nil)
+	rep, _ := base.Sync(ctx, kb.DirSource(docs))
 	fmt.Printf("new %d, chunks %d, embedding calls %d\n", rep.New, rep.Chunks, rep.EmbedCalls)
 
-	res, _ := base.Retrieve(ctx, "replacement for a lost card", &kb.RetrieveOptions{Where: kb.Equals("topic", "cards")})
+	res, _ := base.Retrieve(ctx, "replacement for a lost card", kb.RetrieveOptions{Where: kb.Equals("topic", "cards")})
 	fmt.Println(res[0].DocumentID)
 
-	ans, _ := base.RetrieveAndGenerate(ctx, "When is the monthly fee waived?", nil)
+	ans, _ := base.RetrieveAndGenerate(ctx, "When is the monthly fee waived?")
 	fmt.Println(ans.Text)
 	for _, s := range ans.Sources() {
 		fmt.Println("source:", s.URI)
 	}
 	// Semantic and hybrid search need an embedder.
-	_, err := base.Retrieve(ctx, "fees", &kb.RetrieveOptions{SearchType: kb.Semantic})
+	_, err := base.Retrieve(ctx, "fees", kb.RetrieveOptions{SearchType: kb.Semantic})
 	fmt.Println(errors.Is(err, kb.ErrNoEmbedder))
 	store.Close()
 
 	// A new process: the index is read from disk; nothing changed.
 	base, store = open()
 	defer store.Close()
-	rep, _ = base.Sync(ctx, kb.DirSource(docs), nil)
+	rep, _ = base.Sync(ctx, kb.DirSource(docs))
 	fmt.Printf("unchanged %d\n", rep.Unchanged)
 	// Output:
 	// new 2, chunks 2, embedding calls 0

@@ -40,7 +40,7 @@ func TestKeywordOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := keywordKB(t, store, kb.Config{})
-	rep, err := k.Sync(ctx, bankSource(), nil)
+	rep, err := k.Sync(ctx, bankSource())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,9 +52,9 @@ func TestKeywordOnly(t *testing.T) {
 			t.Fatalf("record %s has a vector in a keyword-only knowledge base", id)
 		}
 	}
-	check := func(k *kb.KnowledgeBase, opts *kb.RetrieveOptions) {
+	check := func(k *kb.KnowledgeBase, opts ...kb.RetrieveOptions) {
 		t.Helper()
-		res, err := k.Retrieve(ctx, "How do I dispute a charge on my statement?", opts)
+		res, err := k.Retrieve(ctx, "How do I dispute a charge on my statement?", opts...)
 		if err != nil {
 			t.Fatalf("Retrieve %+v: %v", opts, err)
 		}
@@ -62,10 +62,10 @@ func TestKeywordOnly(t *testing.T) {
 			t.Fatalf("Retrieve %+v: %+v; want disputes.md first with a BM25 score", opts, res)
 		}
 	}
-	check(k, nil)
-	check(k, &kb.RetrieveOptions{SearchType: kb.Keyword})
-	check(k, &kb.RetrieveOptions{Filter: ptr(kb.Equals("category", "support"))})
-	res, err := k.Retrieve(ctx, "dispute a charge", &kb.RetrieveOptions{Filter: ptr(kb.Equals("category", "pricing"))})
+	check(k)
+	check(k, kb.RetrieveOptions{SearchType: kb.Keyword})
+	check(k, kb.RetrieveOptions{Filter: ptr(kb.Equals("category", "support"))})
+	res, err := k.Retrieve(ctx, "dispute a charge", kb.RetrieveOptions{Filter: ptr(kb.Equals("category", "pricing"))})
 	if err != nil || len(res) != 0 {
 		t.Fatalf("keyword search filtered to pricing: %+v, %v; want nothing (only disputes.md has the words)", res, err)
 	}
@@ -81,8 +81,8 @@ func TestKeywordOnly(t *testing.T) {
 	}
 	defer store.Close()
 	k = keywordKB(t, store, kb.Config{})
-	check(k, nil)
-	rep, err = k.Sync(ctx, bankSource(), nil)
+	check(k)
+	rep, err = k.Sync(ctx, bankSource())
 	if err != nil || rep.Unchanged != 4 || rep.New+rep.Modified != 0 {
 		t.Fatalf("second sync from disk: %+v, %v; want 4 unchanged", rep, err)
 	}
@@ -90,13 +90,13 @@ func TestKeywordOnly(t *testing.T) {
 	src := bankSource()
 	src.set("disputes.md", "# Complaints\n\nWrite to the ombudsman.")
 	src.remove("privacy.md")
-	if rep, err = k.Sync(ctx, src, nil); err != nil || rep.Modified != 1 || rep.Deleted != 1 {
+	if rep, err = k.Sync(ctx, src); err != nil || rep.Modified != 1 || rep.Deleted != 1 {
 		t.Fatalf("sync of a change: %+v, %v", rep, err)
 	}
-	if res, err := k.Retrieve(ctx, "ombudsman", nil); err != nil || len(res) != 1 || res[0].DocumentID != "mem:disputes.md" {
+	if res, err := k.Retrieve(ctx, "ombudsman"); err != nil || len(res) != 1 || res[0].DocumentID != "mem:disputes.md" {
 		t.Fatalf("modified document not searched: %+v, %v", res, err)
 	}
-	if res, err := k.Retrieve(ctx, "marketing e-mails personal data", nil); err != nil || len(res) != 0 {
+	if res, err := k.Retrieve(ctx, "marketing e-mails personal data"); err != nil || len(res) != 0 {
 		t.Fatalf("deleted document still searched: %+v, %v", res, err)
 	}
 }
@@ -108,15 +108,15 @@ func ptr[T any](v T) *T { return &v }
 func TestKeywordOnlyRefusesSemantic(t *testing.T) {
 	ctx := context.Background()
 	k := keywordKB(t, openIndex(t, localindex.Options{}), kb.Config{})
-	if _, err := k.Sync(ctx, bankSource(), nil); err != nil {
+	if _, err := k.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range []kb.SearchType{kb.Semantic, kb.Hybrid} {
-		_, err := k.Retrieve(ctx, "dispute", &kb.RetrieveOptions{SearchType: st})
+		_, err := k.Retrieve(ctx, "dispute", kb.RetrieveOptions{SearchType: st})
 		if !errors.Is(err, kb.ErrNoEmbedder) || !errors.Is(err, bedrockkit.ErrInvalidInput) || !strings.Contains(err.Error(), "Config.Embedder") {
 			t.Errorf("%s without an embedder: %v; want ErrNoEmbedder (ErrInvalidInput) naming Config.Embedder", st, err)
 		}
-		_, err = k.RetrieveAndGenerate(ctx, "dispute", &kb.GenerateOptions{Retrieve: kb.RetrieveOptions{SearchType: st}})
+		_, err = k.RetrieveAndGenerate(ctx, "dispute", kb.GenerateOptions{Retrieve: kb.RetrieveOptions{SearchType: st}})
 		if !errors.Is(err, kb.ErrNoEmbedder) {
 			t.Errorf("RetrieveAndGenerate %s without an embedder: %v", st, err)
 		}
@@ -132,10 +132,10 @@ func TestKeywordOnlyAnswers(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{})
 	k := keywordKB(t, store, kb.Config{})
-	if _, err := k.Sync(ctx, bankSource(), nil); err != nil {
+	if _, err := k.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
-	ans, err := k.RetrieveAndGenerate(ctx, "How do I report a lost card?", nil)
+	ans, err := k.RetrieveAndGenerate(ctx, "How do I report a lost card?")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestKeywordOnlyAnswers(t *testing.T) {
 
 	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Call us by phone at once [1]."))
 	k = keywordKB(t, store, kb.Config{Model: model})
-	ans, err = k.RetrieveAndGenerate(ctx, "How do I report a lost card?", nil)
+	ans, err = k.RetrieveAndGenerate(ctx, "How do I report a lost card?")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,10 +165,10 @@ func TestKeywordOnlyHierarchical(t *testing.T) {
 	for i := range 40 {
 		fmt.Fprintf(&b, "Sentence %d talks about topic %d of the manual. ", i, i%7)
 	}
-	if _, err := k.Sync(ctx, newMemSource(map[string]string{"manual.txt": b.String()}), nil); err != nil {
+	if _, err := k.Sync(ctx, newMemSource(map[string]string{"manual.txt": b.String()})); err != nil {
 		t.Fatal(err)
 	}
-	res, err := k.Retrieve(ctx, "Sentence 12 talks about topic 5", &kb.RetrieveOptions{NumberOfResults: 10})
+	res, err := k.Retrieve(ctx, "Sentence 12 talks about topic 5", kb.RetrieveOptions{NumberOfResults: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,19 +190,19 @@ func TestKeywordOnlyHierarchical(t *testing.T) {
 func TestKeywordOnlyToEmbedder(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{})
-	if _, err := keywordKB(t, store, kb.Config{}).Sync(ctx, bankSource(), nil); err != nil {
+	if _, err := keywordKB(t, store, kb.Config{}).Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
 	k := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64), EmbedderID: "hash"})
 	var ec *kb.EmbedderChangedError
-	_, err := k.Retrieve(ctx, "dispute a charge", nil)
+	_, err := k.Retrieve(ctx, "dispute a charge")
 	if !errors.As(err, &ec) || !strings.Contains(err.Error(), "keyword-only") || !strings.Contains(err.Error(), "ReEmbed") {
 		t.Fatalf("Retrieve with a new embedder over a keyword-only KB: %v; want an EmbedderChangedError saying to Sync with ReEmbed", err)
 	}
-	if _, err := k.Sync(ctx, bankSource(), nil); !errors.As(err, &ec) || !errors.Is(err, kb.ErrEmbedderChanged) {
+	if _, err := k.Sync(ctx, bankSource()); !errors.As(err, &ec) || !errors.Is(err, kb.ErrEmbedderChanged) {
 		t.Fatalf("Sync without ReEmbed: %v, want EmbedderChangedError", err)
 	}
-	rep, err := k.Sync(ctx, bankSource(), &kb.SyncOptions{ReEmbed: true})
+	rep, err := k.Sync(ctx, bankSource(), kb.SyncOptions{ReEmbed: true})
 	if err != nil || rep.Modified != 4 || rep.EmbedCalls == 0 {
 		t.Fatalf("Sync with ReEmbed: %+v, %v", rep, err)
 	}
@@ -212,13 +212,13 @@ func TestKeywordOnlyToEmbedder(t *testing.T) {
 		}
 	}
 	for _, st := range []kb.SearchType{"", kb.Semantic, kb.Hybrid, kb.Keyword} {
-		res, err := k.Retrieve(ctx, "How do I dispute a charge on my statement?", &kb.RetrieveOptions{SearchType: st})
+		res, err := k.Retrieve(ctx, "How do I dispute a charge on my statement?", kb.RetrieveOptions{SearchType: st})
 		if err != nil || len(res) == 0 || res[0].DocumentID != "mem:disputes.md" {
 			t.Fatalf("%q after the re-embed: %+v, %v", st, res, err)
 		}
 	}
 	// The default is hybrid again: its fused scores are reciprocal ranks.
-	res, _ := k.Retrieve(ctx, "dispute a charge", nil)
+	res, _ := k.Retrieve(ctx, "dispute a charge")
 	if res[0].Score >= 1 {
 		t.Fatalf("default search type with an embedder is not hybrid: score %v", res[0].Score)
 	}
@@ -230,20 +230,20 @@ func TestKeywordOnlyToEmbedder(t *testing.T) {
 func TestEmbeddedToKeywordOnly(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{})
-	if _, err := newKB(t, kb.Config{Store: store}).Sync(ctx, bankSource(), nil); err != nil {
+	if _, err := newKB(t, kb.Config{Store: store}).Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
 	k := keywordKB(t, store, kb.Config{})
-	res, err := k.Retrieve(ctx, "How do I dispute a charge on my statement?", nil)
+	res, err := k.Retrieve(ctx, "How do I dispute a charge on my statement?")
 	if err != nil || len(res) == 0 || res[0].DocumentID != "mem:disputes.md" {
 		t.Fatalf("keyword search without the embedder: %+v, %v", res, err)
 	}
 	var ec *kb.EmbedderChangedError
-	_, err = k.Sync(ctx, bankSource(), nil)
+	_, err = k.Sync(ctx, bankSource())
 	if !errors.As(err, &ec) || !strings.Contains(err.Error(), "without an embedder") {
 		t.Fatalf("Sync without the embedder: %v; want an EmbedderChangedError saying no embedder is configured", err)
 	}
-	rep, err := k.Sync(ctx, bankSource(), &kb.SyncOptions{ReEmbed: true})
+	rep, err := k.Sync(ctx, bankSource(), kb.SyncOptions{ReEmbed: true})
 	if err != nil || rep.Modified != 4 || rep.EmbedCalls != 0 {
 		t.Fatalf("rebuild keyword-only: %+v, %v", rep, err)
 	}
@@ -252,7 +252,7 @@ func TestEmbeddedToKeywordOnly(t *testing.T) {
 			t.Fatalf("record %s kept its vector after the keyword-only rebuild", id)
 		}
 	}
-	if _, err := k.Retrieve(ctx, "dispute", nil); err != nil {
+	if _, err := k.Retrieve(ctx, "dispute"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -27,7 +27,7 @@ func resultIDs(res []kb.RetrievalResult) []string {
 func TestZeroFilterMeansNone(t *testing.T) {
 	ctx := context.Background()
 	k := newKB(t, kb.Config{})
-	if _, err := k.Sync(ctx, bankSource(), nil); err != nil {
+	if _, err := k.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
 	if !(kb.Filter{}).IsZero() || kb.Equals("a", "b").IsZero() || (kb.Filter{Key: "a"}).IsZero() {
@@ -35,7 +35,7 @@ func TestZeroFilterMeansNone(t *testing.T) {
 	}
 	q := "card fees dispute privacy"
 	for _, st := range []kb.SearchType{kb.Hybrid, kb.Semantic, kb.Keyword} {
-		none, err := k.Retrieve(ctx, q, &kb.RetrieveOptions{SearchType: st, NumberOfResults: 10})
+		none, err := k.Retrieve(ctx, q, kb.RetrieveOptions{SearchType: st, NumberOfResults: 10})
 		if err != nil || len(none) < 3 {
 			t.Fatalf("%s without a filter: %v, %v", st, resultIDs(none), err)
 		}
@@ -44,30 +44,30 @@ func TestZeroFilterMeansNone(t *testing.T) {
 			"Where: Filter{}":   {Where: kb.Filter{}},
 		} {
 			o.SearchType, o.NumberOfResults = st, 10
-			got, err := k.Retrieve(ctx, q, &o)
+			got, err := k.Retrieve(ctx, q, o)
 			if err != nil || !slices.Equal(resultIDs(got), resultIDs(none)) {
 				t.Errorf("%s %s: %v, %v; want the unfiltered %v", st, name, resultIDs(got), err, resultIDs(none))
 			}
 		}
 		support := kb.Equals("category", "support")
-		byPtr, err := k.Retrieve(ctx, q, &kb.RetrieveOptions{SearchType: st, NumberOfResults: 10, Filter: &support})
+		byPtr, err := k.Retrieve(ctx, q, kb.RetrieveOptions{SearchType: st, NumberOfResults: 10, Filter: &support})
 		if err != nil {
 			t.Fatal(err)
 		}
-		byVal, err := k.Retrieve(ctx, q, &kb.RetrieveOptions{SearchType: st, NumberOfResults: 10, Where: support})
+		byVal, err := k.Retrieve(ctx, q, kb.RetrieveOptions{SearchType: st, NumberOfResults: 10, Where: support})
 		if err != nil || !slices.Equal(resultIDs(byVal), resultIDs(byPtr)) || len(byVal) != 2 {
 			t.Fatalf("%s Where = %v, %v; want Filter's %v (the two support documents)", st, resultIDs(byVal), err, resultIDs(byPtr))
 		}
-		both, err := k.Retrieve(ctx, q, &kb.RetrieveOptions{SearchType: st, NumberOfResults: 10, Filter: &support, Where: kb.GreaterThan("year", 2024)})
+		both, err := k.Retrieve(ctx, q, kb.RetrieveOptions{SearchType: st, NumberOfResults: 10, Filter: &support, Where: kb.GreaterThan("year", 2024)})
 		if err != nil || len(both) != 1 || both[0].DocumentID != "mem:lost.md" {
 			t.Fatalf("%s Filter and Where together = %v, %v; want only lost.md (support, after 2024)", st, resultIDs(both), err)
 		}
 	}
 	// An invalid filter is still refused, by value as by pointer.
-	if _, err := k.Retrieve(ctx, q, &kb.RetrieveOptions{Where: kb.Filter{Op: kbstore.OpAndAll}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := k.Retrieve(ctx, q, kb.RetrieveOptions{Where: kb.Filter{Op: kbstore.OpAndAll}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("invalid Where: %v, want ErrInvalidInput", err)
 	}
-	if _, err := k.Retrieve(ctx, q, &kb.RetrieveOptions{Where: kb.Filter{Key: "category", Value: "x"}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := k.Retrieve(ctx, q, kb.RetrieveOptions{Where: kb.Filter{Key: "category", Value: "x"}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("Where without an operator: %v, want ErrInvalidInput", err)
 	}
 }
@@ -79,10 +79,10 @@ func TestAnswerSources(t *testing.T) {
 	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("First [2]. Second [1][2]. Third [3][1]. Again [2]."))
 	store := openIndex(t, localindex.Options{})
 	k := newKB(t, kb.Config{Store: store, Model: model})
-	if _, err := k.Sync(ctx, bankSource(), nil); err != nil {
+	if _, err := k.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
-	ans, err := k.RetrieveAndGenerate(ctx, "card fees dispute privacy lost", &kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 3}})
+	ans, err := k.RetrieveAndGenerate(ctx, "card fees dispute privacy lost", kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,22 +135,22 @@ func TestEmbedderIDFromModelID(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{})
 	titan := modelEmbedder{bedrockkittest.NewHashEmbedder(32), "amazon.titan-embed-text-v2:0"}
-	if _, err := newKB(t, kb.Config{Store: store, Embedder: titan}).Sync(ctx, bankSource(), nil); err != nil {
+	if _, err := newKB(t, kb.Config{Store: store, Embedder: titan}).Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
 	// The same model through Config.EmbedderID is the same identity.
 	same := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(32), EmbedderID: "amazon.titan-embed-text-v2:0"})
-	if _, err := same.Retrieve(ctx, "fees", nil); err != nil {
+	if _, err := same.Retrieve(ctx, "fees"); err != nil {
 		t.Fatalf("same model ID given explicitly: %v", err)
 	}
 	cohere := modelEmbedder{bedrockkittest.NewHashEmbedder(32), "cohere.embed-english-v3"}
-	_, err := newKB(t, kb.Config{Store: store, Embedder: cohere}).Retrieve(ctx, "fees", nil)
+	_, err := newKB(t, kb.Config{Store: store, Embedder: cohere}).Retrieve(ctx, "fees")
 	var ec *kb.EmbedderChangedError
 	if !errors.As(err, &ec) || ec.Stored != "amazon.titan-embed-text-v2:0/32" || ec.Configured != "cohere.embed-english-v3/32" {
 		t.Fatalf("another model of the same Go type: %v; want an EmbedderChangedError naming both model IDs", err)
 	}
 	// Config.EmbedderID wins over ModelID.
-	if _, err := newKB(t, kb.Config{Store: store, Embedder: cohere, EmbedderID: "amazon.titan-embed-text-v2:0"}).Retrieve(ctx, "fees", nil); err != nil {
+	if _, err := newKB(t, kb.Config{Store: store, Embedder: cohere, EmbedderID: "amazon.titan-embed-text-v2:0"}).Retrieve(ctx, "fees"); err != nil {
 		t.Fatalf("EmbedderID set explicitly: %v", err)
 	}
 }
@@ -164,20 +164,36 @@ func TestEmbedderIDLegacyIdentity(t *testing.T) {
 	titan := modelEmbedder{bedrockkittest.NewHashEmbedder(32), "amazon.titan-embed-text-v2:0"}
 	// What an older version recorded for this embedder without EmbedderID.
 	old := newKB(t, kb.Config{Store: store, Embedder: titan, EmbedderID: "kb_test.modelEmbedder"})
-	if _, err := old.Sync(ctx, bankSource(), nil); err != nil {
+	if _, err := old.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
 	k := newKB(t, kb.Config{Store: store, Embedder: titan})
-	if _, err := k.Retrieve(ctx, "fees", nil); err != nil {
+	if _, err := k.Retrieve(ctx, "fees"); err != nil {
 		t.Fatalf("Retrieve over data recorded with the legacy identity: %v", err)
 	}
-	rep, err := k.Sync(ctx, bankSource(), nil)
+	rep, err := k.Sync(ctx, bankSource())
 	if err != nil || rep.Unchanged != 4 || rep.EmbedCalls != 0 {
 		t.Fatalf("Sync over data recorded with the legacy identity: %+v, %v; want 4 unchanged, no embedding", rep, err)
 	}
 	// The legacy identity of one embedder type does not stand for another.
 	other := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(32)})
-	if _, err := other.Retrieve(ctx, "fees", nil); !errors.Is(err, kb.ErrEmbedderChanged) {
+	if _, err := other.Retrieve(ctx, "fees"); !errors.Is(err, kb.ErrEmbedderChanged) {
 		t.Fatalf("another embedder type: %v, want ErrEmbedderChanged", err)
+	}
+}
+
+// TestOneOptionsPerCall: a call takes at most one options struct; two are
+// refused rather than one being silently dropped.
+func TestOneOptionsPerCall(t *testing.T) {
+	ctx := context.Background()
+	k := newKB(t, kb.Config{})
+	if _, err := k.Retrieve(ctx, "fees", kb.RetrieveOptions{}, kb.RetrieveOptions{SearchType: kb.Keyword}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Errorf("Retrieve with two RetrieveOptions: %v; want ErrInvalidInput", err)
+	}
+	if _, err := k.RetrieveAndGenerate(ctx, "fees", kb.GenerateOptions{}, kb.GenerateOptions{}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Errorf("RetrieveAndGenerate with two GenerateOptions: %v; want ErrInvalidInput", err)
+	}
+	if _, err := k.Sync(ctx, kb.NewMemorySource(), kb.SyncOptions{}, kb.SyncOptions{}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Errorf("Sync with two SyncOptions: %v; want ErrInvalidInput", err)
 	}
 }

@@ -150,16 +150,17 @@ const defaultInstructions = "You are a careful assistant that answers questions 
 // passages) and are removed from the text. Markers naming no retrieved
 // passage are dropped, so every reference is a retrieved, stored chunk. With no
 // passage it answers NoAnswerText without calling the model. Without a
-// Model the answer is extractive (see Answer.Extractive).
-func (k *KnowledgeBase) RetrieveAndGenerate(ctx context.Context, question string, opts *GenerateOptions) (*Answer, error) {
-	var o GenerateOptions
-	if opts != nil {
-		o = *opts
+// Model the answer is extractive (see Answer.Extractive). opts, at most
+// one, are the answer's settings; none means the defaults.
+func (k *KnowledgeBase) RetrieveAndGenerate(ctx context.Context, question string, opts ...GenerateOptions) (*Answer, error) {
+	o, err := optionsOf("GenerateOptions", opts)
+	if err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(question) == "" {
 		return nil, invalid("the question is empty")
 	}
-	r, err := k.prepare(&o.Retrieve)
+	r, err := k.prepare(o.Retrieve)
 	if err != nil {
 		return nil, err
 	}

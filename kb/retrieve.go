@@ -105,11 +105,22 @@ type retrieval struct {
 	match    *kbstore.CompiledFilter // filter, compiled for the keyword scan
 }
 
-func (k *KnowledgeBase) prepare(opts *RetrieveOptions) (retrieval, error) {
-	var r retrieval
-	if opts != nil {
-		r.RetrieveOptions = *opts
+// optionsOf returns the one options struct of a call, or the zero value
+// when there is none. More than one is refused rather than silently
+// dropping settings.
+func optionsOf[T any](name string, opts []T) (T, error) {
+	var zero T
+	switch len(opts) {
+	case 0:
+		return zero, nil
+	case 1:
+		return opts[0], nil
 	}
+	return zero, invalid("%d %s passed; pass at most one (merge the settings into one struct)", len(opts), name)
+}
+
+func (k *KnowledgeBase) prepare(opts RetrieveOptions) (retrieval, error) {
+	r := retrieval{RetrieveOptions: opts}
 	if err := k.checkPartition(r.Partition); err != nil {
 		return r, err
 	}
@@ -183,9 +194,14 @@ func (o RetrieveOptions) combinedFilter() (Filter, bool) {
 	return AndAll(fs...), true
 }
 
-// Retrieve returns the chunks most relevant to query, best first.
-func (k *KnowledgeBase) Retrieve(ctx context.Context, query string, opts *RetrieveOptions) ([]RetrievalResult, error) {
-	r, err := k.prepare(opts)
+// Retrieve returns the chunks most relevant to query, best first. opts, at
+// most one, are the search's settings; none means the defaults.
+func (k *KnowledgeBase) Retrieve(ctx context.Context, query string, opts ...RetrieveOptions) ([]RetrievalResult, error) {
+	o, err := optionsOf("RetrieveOptions", opts)
+	if err != nil {
+		return nil, err
+	}
+	r, err := k.prepare(o)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func TestKeywordScanChecksContext(t *testing.T) {
 	k := newKB(t, kb.Config{Loaders: map[string]kb.Loader{"md": kb.LoaderFunc(func(_ context.Context, _ kb.SourceItem, b []byte) (chunk.ParsedDocument, error) {
 		return chunk.ParsedDocument{Text: string(b)}, nil
 	})}})
-	if _, err := k.Sync(ctx, src, nil); err != nil {
+	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)
 	}
 	vals := make([]any, kbstore.MaxFilterValues)
@@ -49,7 +49,7 @@ func TestKeywordScanChecksContext(t *testing.T) {
 	f := kb.NotIn("n", vals...)
 	calls := func(filter *kb.Filter) int64 {
 		c := &countCtx{Context: ctx}
-		res, err := k.Retrieve(c, "common word", &kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 5, Filter: filter})
+		res, err := k.Retrieve(c, "common word", kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 5, Filter: filter})
 		if err != nil || len(res) != 5 {
 			t.Fatalf("Retrieve: %d results, %v", len(res), err)
 		}

@@ -33,11 +33,11 @@ func TestRetrieveSearchTypes(t *testing.T) {
 	k := newKB(t, kb.Config{Loaders: map[string]kb.Loader{"md": kb.LoaderFunc(func(_ context.Context, _ kb.SourceItem, b []byte) (chunk.ParsedDocument, error) {
 		return chunk.ParsedDocument{Text: string(b)}, nil
 	})}})
-	if _, err := k.Sync(ctx, bankSource(), nil); err != nil {
+	if _, err := k.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range []kb.SearchType{kb.Semantic, kb.Keyword, kb.Hybrid} {
-		res, err := k.Retrieve(ctx, "How do I dispute a charge on my statement?", &kb.RetrieveOptions{SearchType: st, NumberOfResults: 2})
+		res, err := k.Retrieve(ctx, "How do I dispute a charge on my statement?", kb.RetrieveOptions{SearchType: st, NumberOfResults: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +56,7 @@ func TestRetrieveSearchTypes(t *testing.T) {
 	// is found even though it ranks low without the filter.
 	f := kb.AndAll(kb.Equals("category", "legal"), kb.GreaterThan("year", 2000))
 	for _, st := range []kb.SearchType{kb.Semantic, kb.Keyword, kb.Hybrid} {
-		res, err := k.Retrieve(ctx, "dispute a charge", &kb.RetrieveOptions{SearchType: st, NumberOfResults: 1, Filter: &f})
+		res, err := k.Retrieve(ctx, "dispute a charge", kb.RetrieveOptions{SearchType: st, NumberOfResults: 1, Filter: &f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,16 +71,16 @@ func TestRetrieveSearchTypes(t *testing.T) {
 	}
 	// Options are checked.
 	for _, o := range []kb.RetrieveOptions{{NumberOfResults: 101}, {NumberOfResults: -1}, {SearchType: "FUZZY"}, {KeywordWeight: -1}} {
-		if _, err := k.Retrieve(ctx, "fees", &o); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		if _, err := k.Retrieve(ctx, "fees", o); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 			t.Fatalf("%+v: want ErrInvalidInput, got %v", o, err)
 		}
 	}
 	bad := kb.Filter{Op: kbstore.OpAndAll, Filters: []kb.Filter{kb.Equals("a", 1)}}
-	if _, err := k.Retrieve(ctx, "fees", &kb.RetrieveOptions{Filter: &bad}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := k.Retrieve(ctx, "fees", kb.RetrieveOptions{Filter: &bad}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("andAll with one child must be refused: %v", err)
 	}
 	// Default is 5 results at most.
-	res, err := k.Retrieve(ctx, "card", nil)
+	res, err := k.Retrieve(ctx, "card")
 	if err != nil || len(res) > 5 || len(res) == 0 {
 		t.Fatalf("default retrieve: %d %v", len(res), err)
 	}
@@ -90,11 +90,11 @@ func TestHybridWeights(t *testing.T) {
 	ctx := context.Background()
 	k := newKB(t, kb.Config{})
 	src := newMemSource(map[string]string{"a.txt": "zebra zebra stripes", "b.txt": "horses gallop in fields", "c.txt": "fields of zebra"})
-	if _, err := k.Sync(ctx, src, nil); err != nil {
+	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)
 	}
-	kw, _ := k.Retrieve(ctx, "zebra", &kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 3})
-	only, _ := k.Retrieve(ctx, "zebra", &kb.RetrieveOptions{SearchType: kb.Hybrid, NumberOfResults: 3, KeywordWeight: 1, SemanticWeight: 1e-9})
+	kw, _ := k.Retrieve(ctx, "zebra", kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 3})
+	only, _ := k.Retrieve(ctx, "zebra", kb.RetrieveOptions{SearchType: kb.Hybrid, NumberOfResults: 3, KeywordWeight: 1, SemanticWeight: 1e-9})
 	if len(kw) == 0 || len(only) < len(kw) {
 		t.Fatalf("kw %v hybrid %v", kw, only)
 	}
@@ -112,10 +112,10 @@ func TestHierarchicalReturnsParents(t *testing.T) {
 	for i := range 40 {
 		fmt.Fprintf(&b, "Sentence %d talks about topic %d of the manual. ", i, i%7)
 	}
-	if _, err := k.Sync(ctx, newMemSource(map[string]string{"manual.txt": b.String()}), nil); err != nil {
+	if _, err := k.Sync(ctx, newMemSource(map[string]string{"manual.txt": b.String()})); err != nil {
 		t.Fatal(err)
 	}
-	res, err := k.Retrieve(ctx, "Sentence 12 talks about topic 5", &kb.RetrieveOptions{NumberOfResults: 10})
+	res, err := k.Retrieve(ctx, "Sentence 12 talks about topic 5", kb.RetrieveOptions{NumberOfResults: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestHierarchicalReturnsParents(t *testing.T) {
 func TestReranker(t *testing.T) {
 	ctx := context.Background()
 	k := newKB(t, kb.Config{})
-	if _, err := k.Sync(ctx, newMemSource(corpus(10)), nil); err != nil {
+	if _, err := k.Sync(ctx, newMemSource(corpus(10))); err != nil {
 		t.Fatal(err)
 	}
 	// A reranker that prefers longer document numbers reverses nothing
@@ -151,7 +151,7 @@ func TestReranker(t *testing.T) {
 		}
 		return s, nil
 	})
-	res, err := k.Retrieve(ctx, "privacy notice policy", &kb.RetrieveOptions{Reranker: rr, NumberOfResults: 3})
+	res, err := k.Retrieve(ctx, "privacy notice policy", kb.RetrieveOptions{Reranker: rr, NumberOfResults: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestReranker(t *testing.T) {
 		t.Fatalf("reranked top: %+v", res[0])
 	}
 	wrong := kb.RerankerFunc(func(context.Context, string, []string) ([]float64, error) { return []float64{1}, nil })
-	if _, err := k.Retrieve(ctx, "privacy", &kb.RetrieveOptions{Reranker: wrong}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := k.Retrieve(ctx, "privacy", kb.RetrieveOptions{Reranker: wrong}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("short score list: %v", err)
 	}
 }
@@ -173,17 +173,17 @@ func TestKeywordIndexSurvivesReopen(t *testing.T) {
 	}
 	k := newKB(t, kb.Config{Store: store})
 	src := newMemSource(corpus(8))
-	if _, err := k.Sync(ctx, src, nil); err != nil {
+	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)
 	}
-	want, err := k.Retrieve(ctx, "Detail 5-1 explains", &kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 20})
+	want, err := k.Retrieve(ctx, "Detail 5-1 explains", kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
 	store.Close()
 	store2 := openIndex(t, localindex.Options{Dir: dir})
 	k2 := newKB(t, kb.Config{Store: store2})
-	got, err := k2.Retrieve(ctx, "Detail 5-1 explains", &kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 20})
+	got, err := k2.Retrieve(ctx, "Detail 5-1 explains", kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,10 +197,10 @@ func TestKeywordIndexSurvivesReopen(t *testing.T) {
 	}
 	// And the reopened KB keeps it in step with a new sync.
 	src.remove("doc005.txt")
-	if _, err := k2.Sync(ctx, src, nil); err != nil {
+	if _, err := k2.Sync(ctx, src); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = k2.Retrieve(ctx, "Detail 5-1 explains", &kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 20})
+	got, _ = k2.Retrieve(ctx, "Detail 5-1 explains", kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 20})
 	for _, r := range got {
 		if r.DocumentID == "mem:doc005.txt" {
 			t.Fatal("deleted document still found")

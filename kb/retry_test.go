@@ -23,7 +23,7 @@ func TestSyncRetryNeverWaitsPastDeadline(t *testing.T) {
 	k := newKB(t, kb.Config{Embedder: emb, Retry: bedrockkit.RetryPolicy{BaseDelay: time.Hour, MaxDelay: time.Hour}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rep, err := k.Sync(ctx, newMemSource(corpus(1)), nil)
+	rep, err := k.Sync(ctx, newMemSource(corpus(1)))
 	if !errors.Is(err, bedrockkit.ErrThrottled) || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v; want the throttling error, returned before the deadline", err)
 	}
@@ -37,12 +37,12 @@ func TestSyncRetryNeverWaitsPastDeadline(t *testing.T) {
 func TestRetrieveQueryEmbeddingRetried(t *testing.T) {
 	emb := newCounting(16)
 	k := newKB(t, kb.Config{Embedder: emb, Retry: bedrockkit.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Microsecond}})
-	if _, err := k.Sync(context.Background(), newMemSource(corpus(2)), nil); err != nil {
+	if _, err := k.Sync(context.Background(), newMemSource(corpus(2))); err != nil {
 		t.Fatal(err)
 	}
 	emb.reset()
 	emb.failNext.Store(2)
-	if _, err := k.Retrieve(context.Background(), "card fees", &kb.RetrieveOptions{SearchType: kb.Semantic}); err != nil {
+	if _, err := k.Retrieve(context.Background(), "card fees", kb.RetrieveOptions{SearchType: kb.Semantic}); err != nil {
 		t.Fatalf("two throttled calls then success: %v", err)
 	}
 	if got := emb.calls.Load(); got != 3 {
@@ -50,7 +50,7 @@ func TestRetrieveQueryEmbeddingRetried(t *testing.T) {
 	}
 	emb.reset()
 	emb.failNext.Store(3)
-	if _, err := k.Retrieve(context.Background(), "card fees", &kb.RetrieveOptions{SearchType: kb.Semantic}); !errors.Is(err, bedrockkit.ErrThrottled) {
+	if _, err := k.Retrieve(context.Background(), "card fees", kb.RetrieveOptions{SearchType: kb.Semantic}); !errors.Is(err, bedrockkit.ErrThrottled) {
 		t.Fatalf("three throttled calls with MaxAttempts 3: %v, want ErrThrottled", err)
 	}
 }

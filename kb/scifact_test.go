@@ -87,7 +87,7 @@ func TestSyncSciFact(t *testing.T) {
 	emb := newCounting(64)
 	store := openIndex(t, localindex.Options{})
 	k := newKB(t, kb.Config{Store: store, Embedder: emb, BatchSize: 64, Concurrency: 4, Chunker: chunk.Default{Tokenizer: chunk.Estimate}})
-	rep, err := k.Sync(ctx, scifactSource{path: path}, nil)
+	rep, err := k.Sync(ctx, scifactSource{path: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,14 +109,14 @@ func TestSyncSciFact(t *testing.T) {
 	total, per := count()
 
 	emb.reset()
-	rep, err = k.Sync(ctx, scifactSource{path: path}, nil)
+	rep, err = k.Sync(ctx, scifactSource{path: path})
 	if err != nil || emb.calls.Load() != 0 || rep.Unchanged != 5183 {
 		t.Fatalf("unchanged re-sync: %+v, %d embedding calls, %v", rep, emb.calls.Load(), err)
 	}
 
 	emb.reset()
 	touched := "Touched abstract about tau protein aggregation.\n\n" + strings.Repeat("It has a new sentence. ", 150)
-	rep, err = k.Sync(ctx, scifactSource{path: path, replace: map[string]string{"4983": touched}}, nil)
+	rep, err = k.Sync(ctx, scifactSource{path: path, replace: map[string]string{"4983": touched}})
 	if err != nil || rep.Modified != 1 || rep.Unchanged != 5182 {
 		t.Fatalf("touch: %+v %v", rep, err)
 	}
@@ -130,7 +130,7 @@ func TestSyncSciFact(t *testing.T) {
 		}
 	}
 
-	rep, err = k.Sync(ctx, scifactSource{path: path, replace: map[string]string{"4983": touched}, drop: map[string]bool{"5836": true}}, nil)
+	rep, err = k.Sync(ctx, scifactSource{path: path, replace: map[string]string{"4983": touched}, drop: map[string]bool{"5836": true}})
 	if err != nil || rep.Deleted != 1 {
 		t.Fatalf("delete: %+v %v", rep, err)
 	}

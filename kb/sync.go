@@ -153,12 +153,13 @@ var ErrSourceListing = errors.New("kb: the source's listing failed; documents no
 // throttling; at most that many batches are held in memory, so memory stays
 // bounded on a large corpus. A document that cannot be read, loaded or
 // chunked fails alone and is listed in the report; an embedding or store
-// error ends the Sync with the partial report and the error.
-func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts *SyncOptions) (*SyncReport, error) {
+// error ends the Sync with the partial report and the error. opts, at most
+// one, are the Sync's settings; none means the defaults.
+func (k *KnowledgeBase) Sync(ctx context.Context, src Source, opts ...SyncOptions) (*SyncReport, error) {
 	start := time.Now()
-	var o SyncOptions
-	if opts != nil {
-		o = *opts
+	o, err := optionsOf("SyncOptions", opts)
+	if err != nil {
+		return nil, err
 	}
 	if src == nil {
 		return nil, invalid("Sync: source is nil")

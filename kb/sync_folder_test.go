@@ -48,11 +48,11 @@ func TestSyncKeepsDocumentsUnderUnlistableFolder(t *testing.T) {
 		kb.MemoryDocument{URI: "mem:top.txt", Data: []byte("Top document about privacy.")},
 		kb.MemoryDocument{URI: "mem:gone.txt", Data: []byte("A document that will be removed.")},
 	)
-	if _, err := k.Sync(ctx, src, nil); err != nil {
+	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)
 	}
 	src.Delete("mem:gone.txt")
-	rep, err := k.Sync(ctx, hidingSource{inner: src, folder: "mem:sub/"}, nil)
+	rep, err := k.Sync(ctx, hidingSource{inner: src, folder: "mem:sub/"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func TestSyncLoadLimits(t *testing.T) {
 		kb.MemoryDocument{URI: "mem:a.greedy", Data: []byte("x")},
 		kb.MemoryDocument{URI: "mem:a.crash", Data: []byte("x")},
 	)
-	rep, err := base.Sync(context.Background(), src, nil)
+	rep, err := base.Sync(context.Background(), src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestSyncLoadLimits(t *testing.T) {
 	if got := rep.OverLimit; got != (kb.LimitCounts{Size: 1, Text: 2, Structure: 1, Time: 1}) {
 		t.Errorf("OverLimit %+v", got)
 	}
-	res, err := base.Retrieve(context.Background(), "annual fee", &kb.RetrieveOptions{SearchType: kb.Keyword})
+	res, err := base.Retrieve(context.Background(), "annual fee", kb.RetrieveOptions{SearchType: kb.Keyword})
 	if err != nil || len(res) == 0 || res[0].DocumentID != "mem:good.md" {
 		t.Fatalf("retrieve: %v %v", res, err)
 	}

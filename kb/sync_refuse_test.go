@@ -50,14 +50,14 @@ func TestBadDocumentFailsAlone(t *testing.T) {
 		kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("Alpha refunds take five days.")},
 		kb.MemoryDocument{URI: "mem:b.txt", Data: []byte("Bravo shipping is free over fifty dollars.")},
 	)
-	if _, err := k.Sync(ctx, src, nil); err != nil {
+	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)
 	}
 	src.Put(kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("Alpha refunds take six days.")})
 	src.Put(kb.MemoryDocument{URI: "mem:b.txt", Data: []byte("Bravo shipping is free over sixty dollars.")})
 	src.Put(kb.MemoryDocument{URI: "mem:c.txt", Data: []byte("POISON junk")})
 	for round := range 2 {
-		rep, err := k.Sync(ctx, src, nil)
+		rep, err := k.Sync(ctx, src)
 		if err != nil {
 			t.Fatalf("sync %d: %v", round+2, err)
 		}
@@ -69,7 +69,7 @@ func TestBadDocumentFailsAlone(t *testing.T) {
 			t.Fatalf("sync %d: store holds %v; want a and b, not c", round+2, got)
 		}
 	}
-	res, err := k.Retrieve(ctx, "refunds six days", &kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 1})
+	res, err := k.Retrieve(ctx, "refunds six days", kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 1})
 	if err != nil || len(res) != 1 || !strings.Contains(res[0].Text, "six days") {
 		t.Fatalf("retrieve after partial failure: %v %+v", err, res)
 	}
@@ -98,14 +98,14 @@ func TestCancelNeverLeavesChangedDocumentAbsent(t *testing.T) {
 	st := &cancelAfterDelete{Store: inner}
 	k := newKB(t, kb.Config{Store: st})
 	src := kb.NewMemorySource(kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("Alpha refunds take five days.")})
-	if _, err := k.Sync(context.Background(), src, nil); err != nil {
+	if _, err := k.Sync(context.Background(), src); err != nil {
 		t.Fatal(err)
 	}
 	src.Put(kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("Alpha refunds take six days.")})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st.cancel = cancel
-	k.Sync(ctx, src, nil) // may report the cancellation
+	k.Sync(ctx, src) // may report the cancellation
 	if !storedDocs(t, inner)["mem:a.txt"] {
 		t.Fatal("a.txt is absent after a cancelled sync; it had a complete version before")
 	}
@@ -136,17 +136,17 @@ func TestPartitionLoadSurvivesFirstCallerCancel(t *testing.T) {
 	inner := openIndex(t, localindex.Options{})
 	seed := newKB(t, kb.Config{Store: inner})
 	src := kb.NewMemorySource(kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("Alpha refunds take five days.")})
-	if _, err := seed.Sync(context.Background(), src, nil); err != nil {
+	if _, err := seed.Sync(context.Background(), src); err != nil {
 		t.Fatal(err)
 	}
 	st := &slowDocuments{Store: inner, gate: make(chan struct{}), entered: make(chan struct{})}
 	k := newKB(t, kb.Config{Store: st})
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	first := make(chan error, 1)
-	go func() { _, err := k.Retrieve(ctx1, "refunds", nil); first <- err }()
+	go func() { _, err := k.Retrieve(ctx1, "refunds"); first <- err }()
 	<-st.entered
 	second := make(chan error, 1)
-	go func() { _, err := k.Retrieve(context.Background(), "refunds", nil); second <- err }()
+	go func() { _, err := k.Retrieve(context.Background(), "refunds"); second <- err }()
 	cancel1()
 	close(st.gate)
 	<-first // cancelled or not, depending on timing; only the second matters
@@ -163,11 +163,11 @@ func TestChangedDocumentWithoutLoaderDropsOldChunks(t *testing.T) {
 	st := openIndex(t, localindex.Options{})
 	k := newKB(t, kb.Config{Store: st})
 	src := kb.NewMemorySource(kb.MemoryDocument{URI: "mem:notes", Name: "notes.txt", Data: []byte("Old refund policy: thirty days.")})
-	if _, err := k.Sync(ctx, src, nil); err != nil {
+	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)
 	}
 	src.Put(kb.MemoryDocument{URI: "mem:notes", Name: "notes.bin", Data: []byte{0x00, 0x01, 0x02}})
-	rep, err := k.Sync(ctx, src, nil)
+	rep, err := k.Sync(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,7 +106,7 @@ func TestSyncIncremental(t *testing.T) {
 	src.set("empty.txt", "   ")
 
 	var progress []kb.SyncProgress
-	rep, err := k.Sync(ctx, src, &kb.SyncOptions{Progress: func(p kb.SyncProgress) { progress = append(progress, p) }})
+	rep, err := k.Sync(ctx, src, kb.SyncOptions{Progress: func(p kb.SyncProgress) { progress = append(progress, p) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestSyncIncremental(t *testing.T) {
 
 	// No change: no embedding call, same store.
 	emb.reset()
-	rep, err = k.Sync(ctx, src, nil)
+	rep, err = k.Sync(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestSyncIncremental(t *testing.T) {
 	// Touch one document: only its chunks are embedded.
 	src.set("doc007.txt", "A brand new text about chargebacks.\n\nIt has two paragraphs.")
 	emb.reset()
-	rep, err = k.Sync(ctx, src, nil)
+	rep, err = k.Sync(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestSyncIncremental(t *testing.T) {
 
 	// Delete one: exactly its chunks go.
 	src.remove("doc003.txt")
-	rep, err = k.Sync(ctx, src, nil)
+	rep, err = k.Sync(ctx, src)
 	if err != nil || rep.Deleted != 1 {
 		t.Fatalf("after delete: %+v %v", rep, err)
 	}
@@ -182,7 +182,7 @@ func TestSyncIncremental(t *testing.T) {
 		}
 	}
 	// Keyword search no longer finds the deleted document.
-	res, err := k.Retrieve(ctx, "Detail 3-0 explains", &kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 100})
+	res, err := k.Retrieve(ctx, "Detail 3-0 explains", kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,12 +197,12 @@ func TestSyncListingErrorDeletesNothing(t *testing.T) {
 	ctx := context.Background()
 	k := newKB(t, kb.Config{})
 	src := newMemSource(corpus(3))
-	if _, err := k.Sync(ctx, src, nil); err != nil {
+	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)
 	}
 	src.remove("doc001.txt")
 	src.err = errors.New("network down")
-	rep, err := k.Sync(ctx, src, nil)
+	rep, err := k.Sync(ctx, src)
 	if !errors.Is(err, kb.ErrSourceListing) || rep.Deleted != 0 {
 		t.Fatalf("got %+v, %v", rep, err)
 	}
@@ -213,7 +213,7 @@ func TestSyncRetriesAndRateLimit(t *testing.T) {
 	emb := newCounting(32)
 	emb.failNext.Store(2)
 	k := newKB(t, kb.Config{Embedder: emb, RequestsPerMinute: 6000, BatchSize: 100})
-	rep, err := k.Sync(context.Background(), newMemSource(corpus(2)), nil)
+	rep, err := k.Sync(context.Background(), newMemSource(corpus(2)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestSyncRetriesAndRateLimit(t *testing.T) {
 	// A non-retryable embedder error ends the sync.
 	bad := kb.Config{Embedder: failingEmbedder{}}
 	k = newKB(t, bad)
-	if _, err := k.Sync(context.Background(), newMemSource(corpus(2)), nil); !errors.Is(err, errBoom) {
+	if _, err := k.Sync(context.Background(), newMemSource(corpus(2))); !errors.Is(err, errBoom) {
 		t.Fatalf("want errBoom, got %v", err)
 	}
 }
@@ -242,7 +242,7 @@ func TestSyncCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	k := newKB(t, kb.Config{BatchSize: 1, Concurrency: 2})
 	n := 0
-	_, err := k.Sync(ctx, newMemSource(corpus(50)), &kb.SyncOptions{Progress: func(p kb.SyncProgress) {
+	_, err := k.Sync(ctx, newMemSource(corpus(50)), kb.SyncOptions{Progress: func(p kb.SyncProgress) {
 		if n++; n == 10 {
 			cancel()
 		}
@@ -251,7 +251,7 @@ func TestSyncCancel(t *testing.T) {
 		t.Fatalf("want context.Canceled, got %v", err)
 	}
 	// The next sync completes the work.
-	rep, err := k.Sync(context.Background(), newMemSource(corpus(50)), nil)
+	rep, err := k.Sync(context.Background(), newMemSource(corpus(50)))
 	if err != nil || rep.New+rep.Unchanged != 50 {
 		t.Fatalf("%+v %v", rep, err)
 	}
@@ -262,28 +262,28 @@ func TestEmbedderChangeRefused(t *testing.T) {
 	store := openIndex(t, localindex.Options{})
 	k1 := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64), EmbedderID: "model-a"})
 	src := newMemSource(corpus(2))
-	if _, err := k1.Sync(ctx, src, nil); err != nil {
+	if _, err := k1.Sync(ctx, src); err != nil {
 		t.Fatal(err)
 	}
 	k2 := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64), EmbedderID: "model-b"})
-	_, err := k2.Sync(ctx, src, nil)
+	_, err := k2.Sync(ctx, src)
 	var ce *kb.EmbedderChangedError
 	if !errors.As(err, &ce) || !errors.Is(err, bedrockkit.ErrInvalidInput) || ce.Stored != "model-a/64" {
 		t.Fatalf("want EmbedderChangedError, got %v", err)
 	}
-	if _, err := k2.Retrieve(ctx, "fees", nil); !errors.Is(err, kb.ErrEmbedderChanged) {
+	if _, err := k2.Retrieve(ctx, "fees"); !errors.Is(err, kb.ErrEmbedderChanged) {
 		t.Fatalf("Retrieve with another embedder: %v", err)
 	}
-	rep, err := k2.Sync(ctx, src, &kb.SyncOptions{ReEmbed: true})
+	rep, err := k2.Sync(ctx, src, kb.SyncOptions{ReEmbed: true})
 	if err != nil || rep.Modified != 2 {
 		t.Fatalf("re-embed: %+v %v", rep, err)
 	}
-	if _, err := k1.Sync(ctx, src, nil); !errors.Is(err, kb.ErrEmbedderChanged) {
+	if _, err := k1.Sync(ctx, src); !errors.Is(err, kb.ErrEmbedderChanged) {
 		t.Fatalf("the old embedder must now be refused: %v", err)
 	}
 	// A dimension change with the same ID is refused too.
 	k3 := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(32), EmbedderID: "model-b"})
-	if _, err := k3.Sync(ctx, src, nil); !errors.Is(err, kb.ErrEmbedderChanged) {
+	if _, err := k3.Sync(ctx, src); !errors.Is(err, kb.ErrEmbedderChanged) {
 		t.Fatalf("dimension change: %v", err)
 	}
 }
@@ -292,22 +292,22 @@ func TestPartitionsFailClosed(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{RequirePartition: true})
 	k := newKB(t, kb.Config{Store: store, RequirePartition: true})
-	if _, err := k.Sync(ctx, newMemSource(corpus(1)), nil); !errors.Is(err, kbstore.ErrPartitionRequired) {
+	if _, err := k.Sync(ctx, newMemSource(corpus(1))); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("sync without tenant: %v", err)
 	}
-	if _, err := k.Retrieve(ctx, "fees", nil); !errors.Is(err, kbstore.ErrPartitionRequired) {
+	if _, err := k.Retrieve(ctx, "fees"); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("retrieve without tenant: %v", err)
 	}
 	a := newMemSource(map[string]string{"a.txt": "Acme pays zero card fees."})
 	b := newMemSource(map[string]string{"b.txt": "Globex pays high card fees."})
-	if _, err := k.Sync(ctx, a, &kb.SyncOptions{Partition: "acme"}); err != nil {
+	if _, err := k.Sync(ctx, a, kb.SyncOptions{Partition: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.Sync(ctx, b, &kb.SyncOptions{Partition: "globex"}); err != nil {
+	if _, err := k.Sync(ctx, b, kb.SyncOptions{Partition: "globex"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range []kb.SearchType{kb.Semantic, kb.Keyword, kb.Hybrid} {
-		res, err := k.Retrieve(ctx, "card fees", &kb.RetrieveOptions{Partition: "acme", SearchType: st, NumberOfResults: 10})
+		res, err := k.Retrieve(ctx, "card fees", kb.RetrieveOptions{Partition: "acme", SearchType: st, NumberOfResults: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -258,11 +258,11 @@ func TestEmbedderAndRetriever(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := base.Sync(ctx, kb.NewMemorySource(kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("alpha beta")}), nil); err != nil {
+	if _, err := base.Sync(ctx, kb.NewMemorySource(kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("alpha beta")})); err != nil {
 		t.Fatal(err)
 	}
 	ret := r.tel.Retriever("policies", base)
-	if _, err := ret.Retrieve(ctx, "alpha", &kb.RetrieveOptions{NumberOfResults: 1}); err != nil {
+	if _, err := ret.Retrieve(ctx, "alpha", kb.RetrieveOptions{NumberOfResults: 1}); err != nil {
 		t.Fatal(err)
 	}
 	var embSpan, retSpan *tracetest.SpanStub
@@ -319,7 +319,7 @@ func TestSyncSpan(t *testing.T) {
 	rep, err := r.tel.Sync(ctx, "policies", base, kb.NewMemorySource(
 		kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("alpha beta")},
 		kb.MemoryDocument{URI: "mem:b.unknownext", Data: []byte("?")},
-	), nil)
+	))
 	if err != nil || rep.New != 1 {
 		t.Fatalf("%v %+v", err, rep)
 	}

@@ -16,7 +16,7 @@ import (
 // Retriever is what a knowledge base offers for retrieval: *kb.KnowledgeBase
 // and kb/bedrockkb's remote knowledge base both have this method.
 type Retriever interface {
-	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error)
+	Retrieve(ctx context.Context, query string, opts ...kb.RetrieveOptions) ([]kb.RetrievalResult, error)
 }
 
 // Retriever returns next traced: each Retrieve is a span "retrieval {name}"
@@ -34,19 +34,19 @@ type tracedRetriever struct {
 	next Retriever
 }
 
-func (r *tracedRetriever) Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error) {
+func (r *tracedRetriever) Retrieve(ctx context.Context, query string, opts ...kb.RetrieveOptions) ([]kb.RetrievalResult, error) {
 	start := time.Now()
 	base := []attribute.KeyValue{
 		AttrOperationName.String("retrieval"),
 		AttrDataSourceID.String(r.name),
 	}
 	attrs := append([]attribute.KeyValue(nil), base...)
-	if opts != nil {
-		if opts.SearchType != "" {
-			attrs = append(attrs, attribute.String("bedrockkit.retrieval.search_type", string(opts.SearchType)))
+	if len(opts) > 0 { // the Retrieve called refuses more than one
+		if opts[0].SearchType != "" {
+			attrs = append(attrs, attribute.String("bedrockkit.retrieval.search_type", string(opts[0].SearchType)))
 		}
-		if opts.NumberOfResults > 0 {
-			attrs = append(attrs, attribute.Int("bedrockkit.retrieval.requested", opts.NumberOfResults))
+		if opts[0].NumberOfResults > 0 {
+			attrs = append(attrs, attribute.Int("bedrockkit.retrieval.requested", opts[0].NumberOfResults))
 		}
 	}
 	if r.t.cfg.CaptureContent {
@@ -57,7 +57,7 @@ func (r *tracedRetriever) Retrieve(ctx context.Context, query string, opts *kb.R
 		spanName += " " + r.name
 	}
 	ctx, span := r.t.tracer.Start(ctx, spanName, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
-	res, err := r.next.Retrieve(ctx, query, opts)
+	res, err := r.next.Retrieve(ctx, query, opts...)
 	span.SetAttributes(attribute.Int("bedrockkit.retrieval.returned", len(res)))
 	if r.t.cfg.CaptureContent && len(res) > 0 {
 		type doc struct {

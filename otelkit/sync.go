@@ -14,7 +14,7 @@ import (
 
 // Syncer is what Sync needs: *kb.KnowledgeBase has this method.
 type Syncer interface {
-	Sync(ctx context.Context, src kb.Source, opts *kb.SyncOptions) (*kb.SyncReport, error)
+	Sync(ctx context.Context, src kb.Source, opts ...kb.SyncOptions) (*kb.SyncReport, error)
 }
 
 // Sync runs k.Sync(ctx, src, opts) inside a span "sync {name}" (operation
@@ -25,7 +25,7 @@ type Syncer interface {
 // embedding calls of the sync are child spans when k's embedder is wrapped
 // with Embedder. It records gen_ai.client.operation.duration too. The
 // report and error are k.Sync's.
-func (t *Telemetry) Sync(ctx context.Context, name string, k Syncer, src kb.Source, opts *kb.SyncOptions) (*kb.SyncReport, error) {
+func (t *Telemetry) Sync(ctx context.Context, name string, k Syncer, src kb.Source, opts ...kb.SyncOptions) (*kb.SyncReport, error) {
 	start := time.Now()
 	base := []attribute.KeyValue{AttrOperationName.String("bedrockkit.kb.sync"), AttrDataSourceID.String(name)}
 	spanName := "sync"
@@ -33,11 +33,11 @@ func (t *Telemetry) Sync(ctx context.Context, name string, k Syncer, src kb.Sour
 		spanName += " " + name
 	}
 	attrs := append([]attribute.KeyValue(nil), base...)
-	if opts != nil && opts.Partition != "" {
-		attrs = append(attrs, attribute.String("bedrockkit.partition", opts.Partition))
+	if len(opts) > 0 && opts[0].Partition != "" { // k.Sync refuses more than one
+		attrs = append(attrs, attribute.String("bedrockkit.partition", opts[0].Partition))
 	}
 	ctx, span := t.tracer.Start(ctx, spanName, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...))
-	rep, err := k.Sync(ctx, src, opts)
+	rep, err := k.Sync(ctx, src, opts...)
 	if rep != nil {
 		span.SetAttributes(
 			attribute.Int("bedrockkit.sync.scanned", rep.Scanned),

@@ -155,7 +155,7 @@ func run(ctx context.Context, s setup, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := base.Sync(ctx, kb.NewMemorySource(docs...), nil); err != nil {
+	if _, err := base.Sync(ctx, kb.NewMemorySource(docs...)); err != nil {
 		return err
 	}
 	cases, err := eval.LoadCases(bytes.NewReader(casesJSONL))

@@ -187,7 +187,7 @@ func runAssistant(ctx context.Context, out io.Writer, o options, base *kb.Knowle
 	policies := agent.KnowledgeBaseTool{
 		Name:            "bank_policies",
 		Description:     "Search Harborview Bank's policy and product documents (fees, lost cards, disputes, privacy, products).",
-		Retriever:       agent.FromKnowledgeBase(base, nil),
+		Retriever:       agent.FromKnowledgeBase(base, kb.RetrieveOptions{}),
 		NumberOfResults: 3,
 	}
 	guard, err := newGuard()

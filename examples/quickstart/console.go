@@ -85,7 +85,7 @@ func (q *quickConsole) knowledgeBase(base *kb.KnowledgeBase) {
 // sync records a sync's report in the knowledge base's history.
 func (q *quickConsole) sync(rep *kb.SyncReport, err error) {
 	if q != nil {
-		q.c.RecordSync(kbName, nil, rep, err)
+		q.c.RecordSync(kbName, kb.SyncOptions{}, rep, err)
 	}
 }
 
@@ -96,7 +96,7 @@ func (q *quickConsole) question(ctx context.Context, question string, opts kb.Re
 	if q == nil || q.questions == nil {
 		return
 	}
-	_, _ = q.questions.Retrieve(ctx, question, &opts) // an error is recorded and shown there
+	_, _ = q.questions.Retrieve(ctx, question, opts) // an error is recorded and shown there
 }
 
 // serve keeps the console up until the user is done (Ctrl-C), then stops

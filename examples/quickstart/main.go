@@ -145,7 +145,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 	}
 	src := &kb.FSSource{FS: docs, URIPrefix: "harborview:"}
 	bar := progressBar{start: time.Now(), enabled: isTerminal(os.Stderr)}
-	rep, err := base.Sync(ctx, src, &kb.SyncOptions{Progress: bar.update})
+	rep, err := base.Sync(ctx, src, kb.SyncOptions{Progress: bar.update})
 	bar.done()
 	dev.sync(rep, err)
 	if err != nil {
@@ -158,7 +158,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 		qs = []string{o.question}
 	}
 	for _, q := range qs {
-		ans, err := base.RetrieveAndGenerate(ctx, q, &kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 5}})
+		ans, err := base.RetrieveAndGenerate(ctx, q, kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 5}})
 		if err != nil {
 			if p != nil {
 				return p.wrap(err)
@@ -171,7 +171,7 @@ func run(ctx context.Context, out io.Writer, o options) error {
 
 	// A second sync finds nothing to do: no document is re-read into the
 	// embedder.
-	rep, err = base.Sync(ctx, src, nil)
+	rep, err = base.Sync(ctx, src)
 	dev.sync(rep, err)
 	if err != nil {
 		return err

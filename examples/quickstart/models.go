@@ -177,7 +177,7 @@ func openAIProvider(out io.Writer, o options) (*provider, error) {
 	fmt.Fprintf(out, "Using %s at %s (OpenAI-compatible API, through langchaingo) for answers and the agent;\n", o.openaiModel, o.openaiBaseURL)
 	fmt.Fprintln(out, "the knowledge base stays keyword-only (BM25, no embedder).")
 	fmt.Fprintln(out)
-	return &provider{model: lc.FromLLM(llm, &lc.Options{CallOptions: callOpts}), id: o.openaiModel, hint: hint}, nil
+	return &provider{model: lc.FromLLM(llm, lc.Options{CallOptions: callOpts}), id: o.openaiModel, hint: hint}, nil
 }
 
 // isLocal reports whether host is this machine or a private network address,

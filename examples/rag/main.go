@@ -83,7 +83,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 
 	src := kb.NewMemorySource(docs...)
-	rep, err := base.Sync(ctx, src, nil)
+	rep, err := base.Sync(ctx, src)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// Without a filter both return policies compete.
 	fmt.Fprintf(out, "Retrieve %q (no filter):\n", question)
-	res, err := base.Retrieve(ctx, question, &kb.RetrieveOptions{NumberOfResults: 3})
+	res, err := base.Retrieve(ctx, question, kb.RetrieveOptions{NumberOfResults: 3})
 	if err != nil {
 		return err
 	}
@@ -103,14 +103,14 @@ func run(ctx context.Context, out io.Writer) error {
 	// RetrievalFilter is: only EU policy documents are candidates.
 	filter := kb.AndAll(kb.Equals("region", "eu"), kb.Equals("category", "policy"))
 	fmt.Fprintf(out, "Retrieve %q with filter region=eu AND category=policy:\n", question)
-	res, err = base.Retrieve(ctx, question, &kb.RetrieveOptions{NumberOfResults: 3, Filter: &filter})
+	res, err = base.Retrieve(ctx, question, kb.RetrieveOptions{NumberOfResults: 3, Filter: &filter})
 	if err != nil {
 		return err
 	}
 	printResults(out, res)
 
 	// RetrieveAndGenerate with no Model answers extractively, with citations.
-	ans, err := base.RetrieveAndGenerate(ctx, question, &kb.GenerateOptions{
+	ans, err := base.RetrieveAndGenerate(ctx, question, kb.GenerateOptions{
 		Retrieve: kb.RetrieveOptions{NumberOfResults: 2, Filter: &filter},
 	})
 	if err != nil {
@@ -126,7 +126,7 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// A question the documents cannot answer gets an honest "I don't know"
 	// instead of a guess.
-	ans, err = base.RetrieveAndGenerate(ctx, "What is the capital of Peru?", &kb.GenerateOptions{
+	ans, err = base.RetrieveAndGenerate(ctx, "What is the capital of Peru?", kb.GenerateOptions{
 		Retrieve: kb.RetrieveOptions{Filter: &filter, SearchType: kb.Keyword},
 	})
 	if err != nil {

@@ -115,26 +115,26 @@ func ragChecks(ctx context.Context, c *checker) error {
 		return err
 	}
 	defer store.Close()
-	rep, err := k.Sync(ctx, kb.NewMemorySource(corpus...), nil)
+	rep, err := k.Sync(ctx, kb.NewMemorySource(corpus...))
 	if err != nil {
 		return err
 	}
 	c.check("sync embeds every document", rep.New == len(corpus) && rep.Failed == 0, "report %+v", rep)
 
-	res, err := k.Retrieve(ctx, "I lost my card, what do I do?", &kb.RetrieveOptions{NumberOfResults: 3})
+	res, err := k.Retrieve(ctx, "I lost my card, what do I do?", kb.RetrieveOptions{NumberOfResults: 3})
 	if err != nil {
 		return err
 	}
 	c.check("the relevant document ranks first", len(res) > 0 && res[0].DocumentID == "mem:cards.md", "got %v", ids(res))
 
 	f := kb.Equals("topic", "fees")
-	res, err = k.Retrieve(ctx, "I lost my card, what do I do?", &kb.RetrieveOptions{Filter: &f})
+	res, err = k.Retrieve(ctx, "I lost my card, what do I do?", kb.RetrieveOptions{Filter: &f})
 	if err != nil {
 		return err
 	}
 	c.check("a metadata filter excludes other documents", len(res) == 1 && res[0].DocumentID == "mem:fees.md", "got %v", ids(res))
 
-	ans, err := k.RetrieveAndGenerate(ctx, "I lost my card, what do I do?", &kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 2}})
+	ans, err := k.RetrieveAndGenerate(ctx, "I lost my card, what do I do?", kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 2}})
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func ragChecks(ctx context.Context, c *checker) error {
 		strings.Contains(prompt, "freeze it in the app") && strings.Contains(prompt, "I lost my card"), "prompt %q", prompt)
 
 	none := kb.Equals("topic", "mortgages")
-	ans, err = k.RetrieveAndGenerate(ctx, "What is my mortgage rate?", &kb.GenerateOptions{Retrieve: kb.RetrieveOptions{Filter: &none}})
+	ans, err = k.RetrieveAndGenerate(ctx, "What is my mortgage rate?", kb.GenerateOptions{Retrieve: kb.RetrieveOptions{Filter: &none}})
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := base.Sync(ctx, kb.DirSource(opts.Dir), nil)
+	rep, err := base.Sync(ctx, kb.DirSource(opts.Dir))
 	res := &Result{Report: rep, Files: files}
 	if err != nil {
 		return res, fmt.Errorf("the Sync failed: %w", err)
@@ -90,7 +90,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 				problems = append(problems, fmt.Sprintf("%s: a good document failed: %v", f.Name, got))
 				continue
 			}
-			found, err := base.Retrieve(ctx, f.Phrase, &kb.RetrieveOptions{NumberOfResults: 3, SearchType: kb.Keyword})
+			found, err := base.Retrieve(ctx, f.Phrase, kb.RetrieveOptions{NumberOfResults: 3, SearchType: kb.Keyword})
 			if err != nil {
 				return res, err
 			}

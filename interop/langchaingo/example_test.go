@@ -20,7 +20,7 @@ import (
 // becomes a bedrockkit.Model; the fake LLM keeps this example offline.
 func ExampleFromLLM() {
 	var llm llms.Model = fake.NewFakeLLM([]string{"Cards are replaced for free."})
-	model := lcgo.FromLLM(llm, nil)
+	model := lcgo.FromLLM(llm, lcgo.Options{})
 
 	resp, err := model.Generate(context.Background(), &bedrockkit.Request{
 		Messages: []bedrockkit.Message{bedrockkit.UserText("Is a replacement card free?")},
@@ -52,9 +52,9 @@ func ExampleNewRetriever() {
 	base.Sync(ctx, kb.NewMemorySource(
 		kb.MemoryDocument{URI: "mem:cards.md", Data: []byte("Report a lost card by phone.")},
 		kb.MemoryDocument{URI: "mem:fees.md", Data: []byte("The monthly fee is 6 dollars.")},
-	), nil)
+	))
 
-	retriever := lcgo.NewRetriever(base, &kb.RetrieveOptions{NumberOfResults: 1})
+	retriever := lcgo.NewRetriever(base, kb.RetrieveOptions{NumberOfResults: 1})
 	docs, err := retriever.GetRelevantDocuments(ctx, "monthly fee")
 	if err != nil {
 		fmt.Println(err)
@@ -71,7 +71,7 @@ func ExampleNewVectorStore() {
 	ctx := context.Background()
 	store, _ := localindex.Open(localindex.Options{})
 	defer store.Close()
-	vs, err := lcgo.NewVectorStore(store, bedrockkittest.NewHashEmbedder(128), &lcgo.VectorStoreOptions{
+	vs, err := lcgo.NewVectorStore(store, bedrockkittest.NewHashEmbedder(128), lcgo.VectorStoreOptions{
 		Partition: "langchaingo",
 		IDKey:     "source", // documents with a "source" are replaced when added again
 	})

@@ -23,7 +23,7 @@ func TestAgentOnLangchaingoModel(t *testing.T) {
 		asked = x.Account
 		return "12 dollars", nil
 	})
-	a := &agent.Agent{Model: lcgo.FromLLM(srv.llm(t), nil), Instructions: "You are a bank assistant.", Tools: []*agent.Tool{balance}}
+	a := &agent.Agent{Model: lcgo.FromLLM(srv.llm(t), lcgo.Options{}), Instructions: "You are a bank assistant.", Tools: []*agent.Tool{balance}}
 	res, err := a.Run(context.Background(), "s1", "How much is in A-1?")
 	if err != nil {
 		t.Fatal(err)

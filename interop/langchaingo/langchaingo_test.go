@@ -29,7 +29,7 @@ var balanceTool = bedrockkit.ToolSpec{
 
 func TestFromLLMFakeGenerateAndStream(t *testing.T) {
 	ctx := context.Background()
-	m := lcgo.FromLLM(fake.NewFakeLLM([]string{"first answer", "second answer"}), nil)
+	m := lcgo.FromLLM(fake.NewFakeLLM([]string{"first answer", "second answer"}), lcgo.Options{})
 	req := &bedrockkit.Request{System: []bedrockkit.Part{bedrockkit.Text{Text: "Be brief."}}, Messages: []bedrockkit.Message{bedrockkit.UserText("hi there")}}
 	resp, err := m.Generate(ctx, req)
 	if err != nil {
@@ -64,7 +64,7 @@ func TestFromLLMOpenAIToolRoundTrip(t *testing.T) {
 	srv.push(jsonReply(`{"role":"assistant","content":null,"tool_calls":[{"id":"call_7","type":"function","function":{"name":"get_balance","arguments":"{\"account\":\"A-1\"}"}}]}`,
 		"tool_calls", `{"prompt_tokens":50,"completion_tokens":10,"total_tokens":60,"prompt_tokens_details":{"cached_tokens":20}}`))
 	srv.push(jsonReply(`{"role":"assistant","content":"You have 12 dollars."}`, "stop", `{"prompt_tokens":70,"completion_tokens":6,"total_tokens":76}`))
-	m := lcgo.FromLLM(srv.llm(t), nil)
+	m := lcgo.FromLLM(srv.llm(t), lcgo.Options{})
 
 	temp := float32(0.5)
 	req := &bedrockkit.Request{
@@ -119,7 +119,7 @@ func TestFromLLMOpenAIToolRoundTrip(t *testing.T) {
 func TestFromLLMOpenAIStreamText(t *testing.T) {
 	srv := newFakeOpenAI(t)
 	srv.push(sseReply(textChunk("Hel"), textChunk("lo, "), textChunk("world"), finishChunk("length"), usageChunk(12, 3, 0)))
-	m := lcgo.FromLLM(srv.llm(t), nil)
+	m := lcgo.FromLLM(srv.llm(t), lcgo.Options{})
 	var deltas []string
 	resp, err := bedrockkit.Collect(func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for ev, err := range m.Stream(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("hi")}}) {
@@ -153,7 +153,7 @@ func TestFromLLMOpenAIStreamToolCall(t *testing.T) {
 		toolChunk(`[{"index":0,"function":{"arguments":"{\"acc"}}]`),
 		toolChunk(`[{"index":0,"function":{"arguments":"ount\":\"B-2\"}"}}]`),
 		finishChunk("tool_calls"), usageChunk(40, 9, 0)))
-	m := lcgo.FromLLM(srv.llm(t), nil)
+	m := lcgo.FromLLM(srv.llm(t), lcgo.Options{})
 	var text strings.Builder
 	var done []bedrockkit.ToolCall
 	var stop bedrockkit.StopReason
@@ -181,7 +181,7 @@ func TestFromLLMOpenAIStreamToolCall(t *testing.T) {
 func TestFromLLMStreamBreakEarly(t *testing.T) {
 	srv := newFakeOpenAI(t)
 	srv.push(sseReply(textChunk("one"), textChunk("two"), textChunk("three"), finishChunk("stop")))
-	m := lcgo.FromLLM(srv.llm(t), nil)
+	m := lcgo.FromLLM(srv.llm(t), lcgo.Options{})
 	n := 0
 	for _, err := range m.Stream(context.Background(), &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("count")}}) {
 		if err != nil {
@@ -199,7 +199,7 @@ func TestFromLLMErrors(t *testing.T) {
 	ctx := context.Background()
 	srv := newFakeOpenAI(t)
 	srv.push(jsonReply(`{"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"get_balance","arguments":"{not json"}}]}`, "tool_calls", `{}`))
-	m := lcgo.FromLLM(srv.llm(t), nil)
+	m := lcgo.FromLLM(srv.llm(t), lcgo.Options{})
 	_, err := m.Generate(ctx, &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}, Tools: []bedrockkit.ToolSpec{balanceTool}})
 	if !errors.Is(err, bedrockkit.ErrModelError) {
 		t.Fatalf("invalid tool JSON: %v", err)
@@ -311,7 +311,7 @@ func TestRoundTrip(t *testing.T) {
 		Message: bedrockkit.Message{Role: bedrockkit.RoleAssistant, Parts: []bedrockkit.Part{bedrockkit.Text{Text: "Looking."}, bedrockkit.ToolCall{ID: "x1", Name: "get_balance", Input: json.RawMessage(`{"account":"C"}`)}}},
 		Usage:   bedrockkit.Usage{InputTokens: 11, OutputTokens: 4, CacheReadTokens: 5, CacheWriteTokens: 6},
 	}})
-	m := lcgo.FromLLM(lcgo.NewLLM(sm, nil), nil)
+	m := lcgo.FromLLM(lcgo.NewLLM(sm, nil), lcgo.Options{})
 	resp, err := m.Generate(context.Background(), &bedrockkit.Request{
 		Messages: []bedrockkit.Message{{Role: bedrockkit.RoleUser, Parts: []bedrockkit.Part{bedrockkit.Text{Text: "see"}, bedrockkit.Image{Format: bedrockkit.ImagePNG, Bytes: []byte{1, 2, 3}}}}},
 		Tools:    []bedrockkit.ToolSpec{balanceTool},
@@ -348,10 +348,10 @@ func TestRetriever(t *testing.T) {
 	if _, err := base.Sync(ctx, kb.NewMemorySource(
 		kb.MemoryDocument{URI: "mem:cards.md", Data: []byte("Report a lost card by phone. A replacement card is free.")},
 		kb.MemoryDocument{URI: "mem:fees.md", Data: []byte("The monthly fee is 6 dollars.")},
-	), nil); err != nil {
+	)); err != nil {
 		t.Fatal(err)
 	}
-	r := lcgo.NewRetriever(base, &kb.RetrieveOptions{NumberOfResults: 1})
+	r := lcgo.NewRetriever(base, kb.RetrieveOptions{NumberOfResults: 1})
 	docs, err := r.GetRelevantDocuments(ctx, "lost card replacement")
 	if err != nil {
 		t.Fatal(err)
@@ -419,7 +419,7 @@ func TestErrorsClassifiedAndRetried(t *testing.T) {
 	srv.push(func(w http.ResponseWriter, _ bool) {
 		http.Error(w, `{"error":{"message":"bad key"}}`, http.StatusUnauthorized)
 	})
-	m := bedrockkit.Chain(lcgo.FromLLM(srv.llm(t), nil), bedrockkit.RetryPolicy{BaseDelay: time.Millisecond, MaxAttempts: 3}.Middleware())
+	m := bedrockkit.Chain(lcgo.FromLLM(srv.llm(t), lcgo.Options{}), bedrockkit.RetryPolicy{BaseDelay: time.Millisecond, MaxAttempts: 3}.Middleware())
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("x")}}
 	resp, err := m.Generate(context.Background(), req)
 	if err != nil || resp.Message.Text() != "ok" {
@@ -456,7 +456,7 @@ func (a anthropicShaped) Call(ctx context.Context, p string, o ...llms.CallOptio
 }
 
 func TestFromLLMMergesContentBlocks(t *testing.T) {
-	m := lcgo.FromLLM(anthropicShaped{}, nil)
+	m := lcgo.FromLLM(anthropicShaped{}, lcgo.Options{})
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("balance?")}, Tools: []bedrockkit.ToolSpec{balanceTool}}
 	want := []bedrockkit.Part{
 		bedrockkit.Reasoning{Text: "need the balance", Signature: "sig1"},

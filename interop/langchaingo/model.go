@@ -97,14 +97,12 @@ type Options struct {
 // yielded is yielded, then each tool call (ToolCallDelta and ToolCallDone),
 // Stop and Metadata. Providers that do not stream yield the whole text at
 // the end. Breaking out of the loop cancels the provider's call.
-func FromLLM(llm llms.Model, opts *Options) bedrockkit.Model {
+func FromLLM(llm llms.Model, opts Options) bedrockkit.Model {
 	m := &lcModel{llm: llm, est: estimateBytes}
-	if opts != nil {
-		m.cfg = toLCConfig{cache: opts.CacheControl, strict: opts.Strict}
-		m.opts = opts.CallOptions
-		if opts.Estimate != nil {
-			m.est = opts.Estimate
-		}
+	m.cfg = toLCConfig{cache: opts.CacheControl, strict: opts.Strict}
+	m.opts = opts.CallOptions
+	if opts.Estimate != nil {
+		m.est = opts.Estimate
 	}
 	return m
 }

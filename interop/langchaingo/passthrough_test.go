@@ -83,7 +83,7 @@ func TestFromLLMExtraThinking(t *testing.T) {
 	}
 	for _, c := range cases {
 		llm := &capturing{}
-		if _, err := lcgo.FromLLM(llm, &lcgo.Options{Strict: true}).Generate(ctx, userReq(c.extra)); err != nil {
+		if _, err := lcgo.FromLLM(llm, lcgo.Options{Strict: true}).Generate(ctx, userReq(c.extra)); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		got := llms.GetThinkingConfig(&llm.opts[0])
@@ -97,7 +97,7 @@ func TestFromLLMExtraThinking(t *testing.T) {
 		"bad effort": {"reasoning_effort": "max"},
 		"bad top_k":  {"top_k": "forty"},
 	} {
-		_, err := lcgo.FromLLM(&capturing{}, nil).Generate(ctx, userReq(bad))
+		_, err := lcgo.FromLLM(&capturing{}, lcgo.Options{}).Generate(ctx, userReq(bad))
 		if !errors.Is(err, bedrockkit.ErrInvalidInput) {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -133,7 +133,7 @@ func TestFromLLMDropsOrRefuses(t *testing.T) {
 	}
 	for name, req := range cases {
 		llm := &capturing{}
-		if _, err := lcgo.FromLLM(llm, nil).Generate(ctx, req); err != nil {
+		if _, err := lcgo.FromLLM(llm, lcgo.Options{}).Generate(ctx, req); err != nil {
 			t.Fatalf("%s dropped: %v", name, err)
 		}
 		for _, m := range llm.msgs[0] {
@@ -147,7 +147,7 @@ func TestFromLLMDropsOrRefuses(t *testing.T) {
 			t.Fatalf("%s: metadata sent %v", name, md)
 		}
 		strict := &capturing{}
-		_, err := lcgo.FromLLM(strict, &lcgo.Options{Strict: true}).Generate(ctx, req)
+		_, err := lcgo.FromLLM(strict, lcgo.Options{Strict: true}).Generate(ctx, req)
 		if !errors.Is(err, bedrockkit.ErrUnsupported) || !strings.Contains(err.Error(), "Strict") {
 			t.Fatalf("%s strict: %v", name, err)
 		}
@@ -157,7 +157,7 @@ func TestFromLLMDropsOrRefuses(t *testing.T) {
 	}
 	// The reasoning part was dropped, the assistant's text kept.
 	llm := &capturing{}
-	lcgo.FromLLM(llm, nil).Generate(ctx, &bedrockkit.Request{Messages: reasoning})
+	lcgo.FromLLM(llm, lcgo.Options{}).Generate(ctx, &bedrockkit.Request{Messages: reasoning})
 	if ai := llm.msgs[0][1]; ai.Role != llms.ChatMessageTypeAI || len(ai.Parts) != 1 || ai.Parts[0] != (llms.TextContent{Text: "Checking."}) {
 		t.Fatalf("assistant message %+v", ai)
 	}
@@ -165,7 +165,7 @@ func TestFromLLMDropsOrRefuses(t *testing.T) {
 
 func TestFromLLMCacheControl(t *testing.T) {
 	llm := &capturing{}
-	m := lcgo.FromLLM(llm, &lcgo.Options{CacheControl: true, Strict: true})
+	m := lcgo.FromLLM(llm, lcgo.Options{CacheControl: true, Strict: true})
 	img := []byte{1, 2, 3}
 	_, err := m.Generate(context.Background(), &bedrockkit.Request{
 		System: []bedrockkit.Part{bedrockkit.Text{Text: "You are a bank."}, bedrockkit.CachePoint{TTL: bedrockkit.CacheTTL1h}},
@@ -192,7 +192,7 @@ func TestFromLLMCacheControl(t *testing.T) {
 
 	// Through langchaingo and back into bedrockkit, cache points survive.
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("ok"))
-	back := lcgo.FromLLM(lcgo.NewLLM(sm, nil), &lcgo.Options{CacheControl: true})
+	back := lcgo.FromLLM(lcgo.NewLLM(sm, nil), lcgo.Options{CacheControl: true})
 	req := &bedrockkit.Request{
 		System:   []bedrockkit.Part{bedrockkit.Text{Text: "You are a bank."}, bedrockkit.CachePoint{TTL: bedrockkit.CacheTTL1h}},
 		Messages: []bedrockkit.Message{{Role: bedrockkit.RoleUser, Parts: []bedrockkit.Part{bedrockkit.Text{Text: "policy"}, bedrockkit.CachePoint{}, bedrockkit.Text{Text: "q"}}}},
@@ -218,7 +218,7 @@ func TestFromLLMStreamsReasoning(t *testing.T) {
 	}
 	var events []bedrockkit.StreamEvent
 	resp, err := bedrockkit.Collect(func(yield func(bedrockkit.StreamEvent, error) bool) {
-		for ev, err := range lcgo.FromLLM(llm, nil).Stream(context.Background(), userReq(nil)) {
+		for ev, err := range lcgo.FromLLM(llm, lcgo.Options{}).Stream(context.Background(), userReq(nil)) {
 			events = append(events, ev)
 			if !yield(ev, err) {
 				return
@@ -246,7 +246,7 @@ func TestFromLLMStreamsReasoning(t *testing.T) {
 	// Breaking out during the reasoning stops the provider's call.
 	llm.msgs = nil
 	n := 0
-	for ev, err := range lcgo.FromLLM(llm, nil).Stream(context.Background(), userReq(nil)) {
+	for ev, err := range lcgo.FromLLM(llm, lcgo.Options{}).Stream(context.Background(), userReq(nil)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -266,7 +266,7 @@ func TestFromLLMStreamsReasoning(t *testing.T) {
 func TestFromLLMOpenAIStreamReasoning(t *testing.T) {
 	srv := newFakeOpenAI(t)
 	srv.push(sseReply(reasoningChunk("Two plus "), reasoningChunk("two is four."), textChunk("4"), finishChunk("stop"), usageChunk(9, 7, 0)))
-	m := lcgo.FromLLM(srv.llm(t), nil)
+	m := lcgo.FromLLM(srv.llm(t), lcgo.Options{})
 	var kinds []string
 	resp, err := bedrockkit.Collect(func(yield func(bedrockkit.StreamEvent, error) bool) {
 		for ev, err := range m.Stream(context.Background(), userReq(nil)) {

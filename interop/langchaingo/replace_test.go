@@ -32,7 +32,7 @@ var splitChunks = []schema.Document{
 func TestVectorStoreSplitChunksAllStored(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, localindex.Options{})
-	vs := newVS(t, store, nil)
+	vs := newVS(t, store, lcgo.VectorStoreOptions{})
 	ids, err := vs.AddDocuments(ctx, splitChunks)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func TestVectorStoreDuplicateIDRefused(t *testing.T) {
 	ctx := context.Background()
 	for _, key := range []string{lcgo.MetaDocumentID, "source"} {
 		store := openStore(t, localindex.Options{})
-		vs := newVS(t, store, &lcgo.VectorStoreOptions{IDKey: key})
+		vs := newVS(t, store, lcgo.VectorStoreOptions{IDKey: key})
 		_, err := vs.AddDocuments(ctx, splitChunks)
 		var de *lcgo.DuplicateIDError
 		if !errors.Is(err, lcgo.ErrDuplicateID) || !errors.Is(err, bedrockkit.ErrInvalidInput) || !errors.As(err, &de) {
@@ -124,7 +124,7 @@ func documents(t *testing.T, s kbstore.Store) string {
 func TestVectorStoreFailedReplaceKeepsOldVersion(t *testing.T) {
 	ctx := context.Background()
 	store := &flakyStore{Store: openStore(t, localindex.Options{})}
-	vs := newVS(t, store, &lcgo.VectorStoreOptions{IDKey: "source", Chunker: chunk.FixedSize{MaxTokens: 20}})
+	vs := newVS(t, store, lcgo.VectorStoreOptions{IDKey: "source", Chunker: chunk.FixedSize{MaxTokens: 20}})
 	long := strings.Repeat("Cards can be frozen in the app at any time. ", 50)
 	v1 := schema.Document{PageContent: long, Metadata: map[string]any{"source": "faq-7"}}
 	if _, err := vs.AddDocuments(ctx, []schema.Document{v1}); err != nil {
@@ -185,7 +185,7 @@ func TestVectorStoreFailedReplaceKeepsOldVersion(t *testing.T) {
 func TestVectorStoreFailedStaleDeleteIsRepaired(t *testing.T) {
 	ctx := context.Background()
 	store := &flakyStore{Store: openStore(t, localindex.Options{})}
-	vs := newVS(t, store, &lcgo.VectorStoreOptions{IDKey: "source", Chunker: chunk.FixedSize{MaxTokens: 20}})
+	vs := newVS(t, store, lcgo.VectorStoreOptions{IDKey: "source", Chunker: chunk.FixedSize{MaxTokens: 20}})
 	long := strings.Repeat("Cards can be frozen in the app at any time. ", 50)
 	if _, err := vs.AddDocuments(ctx, []schema.Document{{PageContent: long, Metadata: map[string]any{"source": "faq-7"}}}); err != nil {
 		t.Fatal(err)
@@ -214,7 +214,7 @@ func TestVectorStoreFailedStaleDeleteIsRepaired(t *testing.T) {
 func TestVectorStoreWrongDimensionsRefusedFirst(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, localindex.Options{Dimensions: 16})
-	vs, err := lcgo.NewVectorStore(store, bedrockkittest.NewHashEmbedder(16), &lcgo.VectorStoreOptions{IDKey: "source"})
+	vs, err := lcgo.NewVectorStore(store, bedrockkittest.NewHashEmbedder(16), lcgo.VectorStoreOptions{IDKey: "source"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestVectorStoreWrongDimensionsRefusedFirst(t *testing.T) {
 func TestVectorStoreReservedIDRefused(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, localindex.Options{})
-	vs := newVS(t, store, &lcgo.VectorStoreOptions{IDKey: "source", Chunker: chunk.FixedSize{MaxTokens: 20}})
+	vs := newVS(t, store, lcgo.VectorStoreOptions{IDKey: "source", Chunker: chunk.FixedSize{MaxTokens: 20}})
 	long := strings.Repeat("Savings accounts pay interest monthly and fees are low. ", 8)
 	_, err := vs.AddDocuments(ctx, []schema.Document{
 		{PageContent: long, Metadata: map[string]any{"source": "X"}},

@@ -12,7 +12,7 @@ import (
 // Searcher is what NewRetriever needs: *kb.KnowledgeBase and kb/bedrockkb's
 // remote knowledge base both have this method.
 type Searcher interface {
-	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error)
+	Retrieve(ctx context.Context, query string, opts ...kb.RetrieveOptions) ([]kb.RetrievalResult, error)
 }
 
 // Metadata keys NewRetriever adds to each document, next to the chunk's own
@@ -29,19 +29,15 @@ const (
 // langchaingo's retrieval chains (chains.NewRetrievalQAFromLLM, ...).
 type Retriever struct {
 	kb   Searcher
-	opts *kb.RetrieveOptions
+	opts kb.RetrieveOptions
 }
 
 var _ schema.Retriever = (*Retriever)(nil)
 
-// NewRetriever returns a Retriever searching k with opts on every query (nil
-// means 5 hybrid results from the default partition; set Partition for a
-// knowledge base that requires one).
-func NewRetriever(k Searcher, opts *kb.RetrieveOptions) *Retriever {
-	if opts != nil {
-		o := *opts
-		opts = &o
-	}
+// NewRetriever returns a Retriever searching k with opts on every query (the
+// zero value means 5 hybrid results from the default partition; set
+// Partition for a knowledge base that requires one).
+func NewRetriever(k Searcher, opts kb.RetrieveOptions) *Retriever {
 	return &Retriever{kb: k, opts: opts}
 }
 

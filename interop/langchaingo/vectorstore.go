@@ -176,8 +176,8 @@ func (e *MetadataError) Unwrap() error { return ErrUnsupportedMetadata }
 
 // NewVectorStore returns store as a langchaingo vector store whose
 // documents and queries are embedded by embedder (vectorstores.WithEmbedder
-// overrides it per call). opts may be nil.
-func NewVectorStore(store kbstore.Store, embedder bedrockkit.Embedder, opts *VectorStoreOptions) (*VectorStore, error) {
+// overrides it per call). The zero opts means the defaults.
+func NewVectorStore(store kbstore.Store, embedder bedrockkit.Embedder, opts VectorStoreOptions) (*VectorStore, error) {
 	if store == nil {
 		return nil, fmt.Errorf("langchaingo: NewVectorStore: store is nil; use localindex.Open(localindex.Options{}) for an embedded one: %w", bedrockkit.ErrInvalidInput)
 	}
@@ -185,14 +185,12 @@ func NewVectorStore(store kbstore.Store, embedder bedrockkit.Embedder, opts *Vec
 		return nil, fmt.Errorf("langchaingo: NewVectorStore: embedder is nil; use bedrockkit.NewTitanEmbedder, or FromEmbedder for a langchaingo one: %w", bedrockkit.ErrInvalidInput)
 	}
 	v := &VectorStore{store: store, embedder: embedder, batch: 16}
-	if opts != nil {
-		v.partition, v.chunker, v.idKey = opts.Partition, opts.Chunker, opts.IDKey
-		if opts.BatchSize < 0 {
-			return nil, fmt.Errorf("langchaingo: NewVectorStore: BatchSize is %d; use 0 for the default: %w", opts.BatchSize, bedrockkit.ErrInvalidInput)
-		}
-		if opts.BatchSize > 0 {
-			v.batch = opts.BatchSize
-		}
+	v.partition, v.chunker, v.idKey = opts.Partition, opts.Chunker, opts.IDKey
+	if opts.BatchSize < 0 {
+		return nil, fmt.Errorf("langchaingo: NewVectorStore: BatchSize is %d; use 0 for the default: %w", opts.BatchSize, bedrockkit.ErrInvalidInput)
+	}
+	if opts.BatchSize > 0 {
+		v.batch = opts.BatchSize
 	}
 	return v, nil
 }

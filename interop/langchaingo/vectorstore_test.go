@@ -31,7 +31,7 @@ func openStore(t *testing.T, o localindex.Options) *localindex.Index {
 	return s
 }
 
-func newVS(t *testing.T, store kbstore.Store, opts *lcgo.VectorStoreOptions) *lcgo.VectorStore {
+func newVS(t *testing.T, store kbstore.Store, opts lcgo.VectorStoreOptions) *lcgo.VectorStore {
 	t.Helper()
 	vs, err := lcgo.NewVectorStore(store, bedrockkittest.NewHashEmbedder(128), opts)
 	if err != nil {
@@ -49,7 +49,7 @@ var bankDocs = []schema.Document{
 func TestVectorStoreRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, localindex.Options{})
-	vs := newVS(t, store, nil)
+	vs := newVS(t, store, lcgo.VectorStoreOptions{})
 	ids, err := vs.AddDocuments(ctx, bankDocs)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func TestVectorStoreRoundTrip(t *testing.T) {
 
 	// Search results can be added to another store as they are: they keep
 	// their document IDs and lose the score and record ID.
-	other := newVS(t, openStore(t, localindex.Options{}), nil)
+	other := newVS(t, openStore(t, localindex.Options{}), lcgo.VectorStoreOptions{})
 	copied, err := other.AddDocuments(ctx, all)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestVectorStoreRoundTrip(t *testing.T) {
 func TestVectorStoreExplicitIDReplaces(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, localindex.Options{})
-	vs := newVS(t, store, &lcgo.VectorStoreOptions{Chunker: chunk.FixedSize{MaxTokens: 20}, IDKey: lcgo.MetaDocumentID})
+	vs := newVS(t, store, lcgo.VectorStoreOptions{Chunker: chunk.FixedSize{MaxTokens: 20}, IDKey: lcgo.MetaDocumentID})
 	long := strings.Repeat("Cards can be frozen in the app at any time. ", 20)
 	ids, err := vs.AddDocuments(ctx, []schema.Document{{PageContent: long, Metadata: map[string]any{lcgo.MetaDocumentID: "faq-7"}}})
 	if err != nil || len(ids) != 1 || ids[0] != "faq-7" {
@@ -152,7 +152,7 @@ func TestVectorStoreExplicitIDReplaces(t *testing.T) {
 
 func TestVectorStoreHierarchicalReturnsParents(t *testing.T) {
 	ctx := context.Background()
-	vs := newVS(t, openStore(t, localindex.Options{}), &lcgo.VectorStoreOptions{Chunker: chunk.Hierarchical{ParentMaxTokens: 60, ChildMaxTokens: 20}})
+	vs := newVS(t, openStore(t, localindex.Options{}), lcgo.VectorStoreOptions{Chunker: chunk.Hierarchical{ParentMaxTokens: 60, ChildMaxTokens: 20}})
 	text := strings.Repeat("Savings accounts pay interest monthly. ", 8) + strings.Repeat("Mortgages need a valuation of the house. ", 8)
 	if _, err := vs.AddDocuments(ctx, []schema.Document{{PageContent: text}}); err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestVectorStoreHierarchicalReturnsParents(t *testing.T) {
 
 func TestVectorStoreFilters(t *testing.T) {
 	ctx := context.Background()
-	vs := newVS(t, openStore(t, localindex.Options{}), nil)
+	vs := newVS(t, openStore(t, localindex.Options{}), lcgo.VectorStoreOptions{})
 	if _, err := vs.AddDocuments(ctx, bankDocs); err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestVectorStoreFilters(t *testing.T) {
 
 func TestVectorStoreScoreThreshold(t *testing.T) {
 	ctx := context.Background()
-	vs := newVS(t, openStore(t, localindex.Options{}), nil)
+	vs := newVS(t, openStore(t, localindex.Options{}), lcgo.VectorStoreOptions{})
 	if _, err := vs.AddDocuments(ctx, bankDocs); err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestVectorStoreScoreThreshold(t *testing.T) {
 
 func TestVectorStoreNameSpace(t *testing.T) {
 	ctx := context.Background()
-	vs := newVS(t, openStore(t, localindex.Options{RequirePartition: true}), &lcgo.VectorStoreOptions{Partition: "bank-a"})
+	vs := newVS(t, openStore(t, localindex.Options{RequirePartition: true}), lcgo.VectorStoreOptions{Partition: "bank-a"})
 	if _, err := vs.AddDocuments(ctx, bankDocs[:1]); err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestVectorStoreNameSpace(t *testing.T) {
 		t.Fatalf("bank-b: %+v %v", b, err)
 	}
 	// A store that requires partitions refuses an adapter that names none.
-	none := newVS(t, openStore(t, localindex.Options{RequirePartition: true}), nil)
+	none := newVS(t, openStore(t, localindex.Options{RequirePartition: true}), lcgo.VectorStoreOptions{})
 	if _, err := none.AddDocuments(ctx, bankDocs[:1]); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("add without partition: %v", err)
 	}
@@ -298,7 +298,7 @@ func (c *countingLC) EmbedQuery(ctx context.Context, text string) ([]float32, er
 func TestVectorStoreWithEmbedderAndDeduplicater(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, localindex.Options{})
-	vs := newVS(t, store, &lcgo.VectorStoreOptions{BatchSize: 2})
+	vs := newVS(t, store, lcgo.VectorStoreOptions{BatchSize: 2})
 	lc := &countingLC{e: bedrockkittest.NewHashEmbedder(128)}
 	skip := func(_ context.Context, d schema.Document) bool { return d.Metadata["type"] == "pricing" }
 	ids, err := vs.AddDocuments(ctx, bankDocs, vectorstores.WithEmbedder(lc), vectorstores.WithDeduplicater(skip))
@@ -317,7 +317,7 @@ func TestVectorStoreWithEmbedderAndDeduplicater(t *testing.T) {
 func TestVectorStoreMetadataErrors(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, localindex.Options{})
-	vs := newVS(t, store, nil)
+	vs := newVS(t, store, lcgo.VectorStoreOptions{})
 	type point struct{ X int }
 	for name, v := range map[string]any{
 		"map":         map[string]any{"a": 1},
@@ -351,14 +351,14 @@ func TestVectorStoreMetadataErrors(t *testing.T) {
 	if _, err := vs.SimilaritySearch(ctx, "card", 0); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("k=0: %v", err)
 	}
-	if _, err := lcgo.NewVectorStore(nil, bedrockkittest.NewHashEmbedder(8), nil); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := lcgo.NewVectorStore(nil, bedrockkittest.NewHashEmbedder(8), lcgo.VectorStoreOptions{}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("nil store: %v", err)
 	}
-	if _, err := lcgo.NewVectorStore(store, nil, nil); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := lcgo.NewVectorStore(store, nil, lcgo.VectorStoreOptions{}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("nil embedder: %v", err)
 	}
 	// A store of another dimension refuses the vectors.
-	small := newVS(t, openStore(t, localindex.Options{Dimensions: 8}), nil)
+	small := newVS(t, openStore(t, localindex.Options{Dimensions: 8}), lcgo.VectorStoreOptions{})
 	if _, err := small.AddDocuments(ctx, bankDocs[:1]); !errors.Is(err, kbstore.ErrDimensionMismatch) {
 		t.Fatalf("dimensions: %v", err)
 	}
@@ -384,7 +384,7 @@ func TestVectorStoreCancellation(t *testing.T) {
 	store := openStore(t, localindex.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	emb := &cancelling{Embedder: bedrockkittest.NewHashEmbedder(64), cancel: cancel}
-	vs, err := lcgo.NewVectorStore(store, emb, &lcgo.VectorStoreOptions{BatchSize: 1})
+	vs, err := lcgo.NewVectorStore(store, emb, lcgo.VectorStoreOptions{BatchSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,15 +410,15 @@ func TestVectorStoreAndSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared, _ := lcgo.NewVectorStore(store, emb, nil)
-	apart, _ := lcgo.NewVectorStore(store, emb, &lcgo.VectorStoreOptions{Partition: "langchaingo"})
+	shared, _ := lcgo.NewVectorStore(store, emb, lcgo.VectorStoreOptions{})
+	apart, _ := lcgo.NewVectorStore(store, emb, lcgo.VectorStoreOptions{Partition: "langchaingo"})
 	if _, err := shared.AddDocuments(ctx, bankDocs[:1]); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := apart.AddDocuments(ctx, bankDocs[:1]); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := base.Sync(ctx, kb.NewMemorySource(kb.MemoryDocument{URI: "mem:fees.md", Data: []byte("The monthly fee is 6 dollars.")}), nil)
+	rep, err := base.Sync(ctx, kb.NewMemorySource(kb.MemoryDocument{URI: "mem:fees.md", Data: []byte("The monthly fee is 6 dollars.")}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +440,7 @@ func TestVectorStoreAndSync(t *testing.T) {
 // template engines to this module's requirements.)
 func TestVectorStoreToRetriever(t *testing.T) {
 	ctx := context.Background()
-	vs := newVS(t, openStore(t, localindex.Options{}), nil)
+	vs := newVS(t, openStore(t, localindex.Options{}), lcgo.VectorStoreOptions{})
 	if _, err := vs.AddDocuments(ctx, bankDocs); err != nil {
 		t.Fatal(err)
 	}

@@ -167,10 +167,16 @@ func (r *Retriever) QueryPage(ctx context.Context, req QueryRequest, nextToken s
 // Each kb.RetrievalResult's ID is the chunk ID and its DocumentID the source URI
 // when Bedrock reports them (x-amz-bedrock-kb-chunk-id,
 // x-amz-bedrock-kb-source-uri), else the location's URI.
-func (r *Retriever) Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error) {
+//
+// opts, at most one, are the search's settings; none means the defaults.
+func (r *Retriever) Retrieve(ctx context.Context, query string, opts ...kb.RetrieveOptions) ([]kb.RetrievalResult, error) {
 	var o kb.RetrieveOptions
-	if opts != nil {
-		o = *opts
+	switch len(opts) {
+	case 0:
+	case 1:
+		o = opts[0]
+	default:
+		return nil, fmt.Errorf("bedrockkb: %d RetrieveOptions passed; pass at most one: %w", len(opts), bedrockkit.ErrInvalidInput)
 	}
 	unsupported := func(what string) error {
 		return fmt.Errorf("bedrockkb: %s: %w", what, bedrockkit.ErrUnsupported)

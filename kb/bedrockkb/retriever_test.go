@@ -255,7 +255,7 @@ func FuzzTranslateFilter(f *testing.F) {
 // kbRetriever is what code written against a local knowledge base needs;
 // both *kb.KnowledgeBase and *bedrockkb.Retriever provide it.
 type kbRetriever interface {
-	Retrieve(ctx context.Context, query string, opts *kb.RetrieveOptions) ([]kb.RetrievalResult, error)
+	Retrieve(ctx context.Context, query string, opts ...kb.RetrieveOptions) ([]kb.RetrievalResult, error)
 }
 
 var (
@@ -272,7 +272,7 @@ func TestRetrieveKBShaped(t *testing.T) {
 	)
 	var kr kbRetriever = r
 	faq := kb.Equals("type", "faq")
-	res, err := kr.Retrieve(ctx, "card fees", &kb.RetrieveOptions{NumberOfResults: 2, SearchType: kb.Semantic, Filter: &faq})
+	res, err := kr.Retrieve(ctx, "card fees", kb.RetrieveOptions{NumberOfResults: 2, SearchType: kb.Semantic, Filter: &faq})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestRetrieveKBShaped(t *testing.T) {
 		}
 		return out, nil
 	})
-	res, err = kr.Retrieve(ctx, "card fees", &kb.RetrieveOptions{NumberOfResults: 1, Reranker: rr})
+	res, err = kr.Retrieve(ctx, "card fees", kb.RetrieveOptions{NumberOfResults: 1, Reranker: rr})
 	if err != nil || len(res) != 1 || res[0].Text != "fees" || res[0].Score != 0.25 {
 		t.Fatalf("reranked: %+v, %v", res, err)
 	}
@@ -308,7 +308,7 @@ func TestRetrieveKBShaped(t *testing.T) {
 	if n := body.RetrievalConfiguration.VectorSearchConfiguration.NumberOfResults; n != 50 {
 		t.Fatalf("reranking fetched %d candidates, want 50", n)
 	}
-	for name, o := range map[string]*kb.RetrieveOptions{
+	for name, o := range map[string]kb.RetrieveOptions{
 		"partition": {Partition: "t1"},
 		"keyword":   {SearchType: kb.Keyword},
 		"weights":   {SemanticWeight: 2},
@@ -317,7 +317,7 @@ func TestRetrieveKBShaped(t *testing.T) {
 			t.Errorf("%s: %v, want ErrUnsupported", name, err)
 		}
 	}
-	if _, err := kr.Retrieve(ctx, "x", &kb.RetrieveOptions{NumberOfResults: 101}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := kr.Retrieve(ctx, "x", kb.RetrieveOptions{NumberOfResults: 101}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Errorf("101 results: %v, want ErrInvalidInput", err)
 	}
 }

@@ -6,7 +6,7 @@
 //	rr, _ := bedrockrerank.New(bedrockagentruntime.NewFromConfig(cfg), bedrockrerank.Options{
 //		ModelARN: "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0",
 //	})
-//	res, _ := base.Retrieve(ctx, q, &kb.RetrieveOptions{Reranker: rr})
+//	res, _ := base.Retrieve(ctx, q, kb.RetrieveOptions{Reranker: rr})
 //
 // It lives in its own package so that importing kb does not pull in the
 // agent-runtime SDK.

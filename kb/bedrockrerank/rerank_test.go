@@ -89,9 +89,9 @@ func TestRerankerInRetrieve(t *testing.T) {
 	base.Sync(ctx, kb.NewMemorySource(
 		kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("Our policy on fees and charges.")},
 		kb.MemoryDocument{URI: "mem:b.txt", Data: []byte("A refund takes five days under this policy.")},
-	), nil)
+	))
 	rr, _ := bedrockrerank.New(&stub{}, bedrockrerank.Options{ModelARN: "arn:x"})
-	res, err := base.Retrieve(ctx, "policy", &kb.RetrieveOptions{Reranker: rr, NumberOfResults: 2})
+	res, err := base.Retrieve(ctx, "policy", kb.RetrieveOptions{Reranker: rr, NumberOfResults: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -193,10 +193,10 @@ func Example() {
 		kb.MemoryDocument{URI: "mem:zebra.txt", Data: []byte("zebras graze"), Metadata: map[string]any{"kind": "animal"}},
 		kb.MemoryDocument{URI: "mem:oak.txt", Data: []byte("oak trees grow"), Metadata: map[string]any{"kind": "plant"}},
 	)
-	if _, err := k.Sync(ctx, src, nil); err != nil {
+	if _, err := k.Sync(ctx, src); err != nil {
 		panic(err)
 	}
-	res, err := k.Retrieve(ctx, "zebra", &kb.RetrieveOptions{
+	res, err := k.Retrieve(ctx, "zebra", kb.RetrieveOptions{
 		SearchType: kb.Semantic,
 		Where:      kb.Equals("kind", "plant"),
 	})

@@ -28,7 +28,7 @@ func TestConfigRecordNotCounted(t *testing.T) {
 			kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("alpha")},
 			kb.MemoryDocument{URI: "mem:b.txt", Data: []byte("beta")},
 		)
-		if _, err := k.Sync(ctx, src, &kb.SyncOptions{Partition: part}); err != nil {
+		if _, err := k.Sync(ctx, src, kb.SyncOptions{Partition: part}); err != nil {
 			t.Fatal(err)
 		}
 		cfg, err := ix.Get(ctx, part, []string{kbstore.ConfigRecordID})
@@ -47,7 +47,7 @@ func TestConfigRecordNotCounted(t *testing.T) {
 		t.Errorf("Len = %d, want 4 (two one-chunk documents in each of two partitions)", n)
 	}
 	// Retrieval is unchanged.
-	res, err := k.Retrieve(ctx, "alpha", nil)
+	res, err := k.Retrieve(ctx, "alpha")
 	if err != nil || len(res) != 1 || res[0].DocumentID != "mem:a.txt" {
 		t.Fatalf("Retrieve = %+v, %v", res, err)
 	}

@@ -28,7 +28,7 @@ func TestKnowledgeBaseOnPostgres(t *testing.T) {
 		kb.MemoryDocument{URI: "s3://docs/privacy.md", Data: []byte("# Privacy\n\nWe keep statements for ten years."), Metadata: map[string]any{"type": "policy"}},
 	)
 	k := newKB()
-	rep, err := k.Sync(ctx, src, nil)
+	rep, err := k.Sync(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestKnowledgeBaseOnPostgres(t *testing.T) {
 		t.Fatalf("first sync: %+v", rep)
 	}
 	for _, st := range []kb.SearchType{kb.Keyword, kb.Hybrid, kb.Semantic} {
-		res, err := k.Retrieve(ctx, "lost card blocked", &kb.RetrieveOptions{SearchType: st, NumberOfResults: 2})
+		res, err := k.Retrieve(ctx, "lost card blocked", kb.RetrieveOptions{SearchType: st, NumberOfResults: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func TestKnowledgeBaseOnPostgres(t *testing.T) {
 		}
 	}
 	policy := kb.Equals("type", "policy")
-	res, err := k.Retrieve(ctx, "card", &kb.RetrieveOptions{SearchType: kb.Hybrid, Filter: &policy})
+	res, err := k.Retrieve(ctx, "card", kb.RetrieveOptions{SearchType: kb.Hybrid, Filter: &policy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestKnowledgeBaseOnPostgres(t *testing.T) {
 	// documents; one edit and one deletion are all the next sync does.
 	src.Put(kb.MemoryDocument{URI: "s3://docs/fees.md", Data: []byte("# Fees\n\nWire transfers are now free."), Metadata: map[string]any{"type": "faq"}})
 	src.Delete("s3://docs/privacy.md")
-	rep, err = newKB().Sync(ctx, src, nil)
+	rep, err = newKB().Sync(ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@
 // not link the S3 SDK.
 //
 //	src := s3source.New(s3.NewFromConfig(cfg), "bank-docs", s3source.Options{Prefix: "policies/"})
-//	report, err := base.Sync(ctx, src, nil)
+//	report, err := base.Sync(ctx, src)
 //
 // Each object is a document with the URI "s3://bucket/key". An object
 // "<key>.metadata.json" is the sidecar of "<key>" in Bedrock's format (see

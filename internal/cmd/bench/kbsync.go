@@ -86,7 +86,7 @@ func runKBSync(args []string) error {
 	start := time.Now()
 	last := start
 	var progress kb.SyncProgress
-	rep, err := k.Sync(ctx, src, &kb.SyncOptions{Progress: func(p kb.SyncProgress) {
+	rep, err := k.Sync(ctx, src, kb.SyncOptions{Progress: func(p kb.SyncProgress) {
 		progress = p
 		if time.Since(last) > 30*time.Second {
 			last = time.Now()
@@ -116,7 +116,7 @@ func runKBSync(args []string) error {
 		gib(peak), gib(after), float64(after-base)/float64(max(1, rep.Chunks)), gib(base))
 	// A second Sync of the unchanged source: fingerprints only.
 	start = time.Now()
-	rep2, err := k.Sync(ctx, src, nil)
+	rep2, err := k.Sync(ctx, src)
 	if err != nil {
 		return err
 	}

@@ -67,13 +67,13 @@ func runAnswers(args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := base.Sync(ctx, &kb.FSSource{FS: os.DirFS(*corpus), URIPrefix: "harborview:"}, nil); err != nil {
+	if _, err := base.Sync(ctx, &kb.FSSource{FS: os.DirFS(*corpus), URIPrefix: "harborview:"}); err != nil {
 		return err
 	}
 	var answerable, unanswerable, exact, lead, refused, falseRefusal int
 	var partial float64
 	for _, q := range qs {
-		ans, err := base.RetrieveAndGenerate(ctx, q.Question, &kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: *n}})
+		ans, err := base.RetrieveAndGenerate(ctx, q.Question, kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: *n}})
 		if err != nil {
 			return fmt.Errorf("%s: %w", q.ID, err)
 		}

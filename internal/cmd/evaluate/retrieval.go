@@ -81,7 +81,7 @@ func runRetrieval(args []string) error {
 		return err
 	}
 	start := time.Now()
-	rep, err := base.Sync(ctx, rtCorpus(filepath.Join(*data, "corpus.jsonl")), nil)
+	rep, err := base.Sync(ctx, rtCorpus(filepath.Join(*data, "corpus.jsonl")))
 	if err != nil {
 		return err
 	}
