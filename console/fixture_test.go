@@ -260,7 +260,7 @@ func newDemo(t testing.TB, opts console.Options) *demo {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := eval.Run(ctx, eval.RAG(d.kb, eval.RAGOptions{}), cases, eval.Options{Name: "bank-docs RAG"})
+	rep, err := eval.Run(ctx, eval.NewRAGTarget(d.kb, eval.RAGOptions{}), cases, eval.Options{Name: "bank-docs RAG"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,8 @@
 // A dataset is JSONL, one Case per line: a question and what a good answer
 // looks like — an expected answer, the relevant documents, the tool calls
 // an agent should make (see Case and LoadCasesFile). Run sends every
-// question to a Target (Retriever, RAG, ModelTarget, AgentTarget, or your
-// own TargetFunc) and scores the outputs:
+// question to a Target (NewRetrieverTarget, NewRAGTarget, NewModelTarget,
+// NewAgentTarget, or your own TargetFunc) and scores the outputs:
 //
 //   - retrieval: nDCG@k, recall@k and MRR@k against the relevant documents;
 //   - answers: exact and token-F1 match against the expected answer,
@@ -35,7 +35,7 @@
 // and each metric's mean. In a test, Report.Require fails the test when a
 // metric misses its threshold:
 //
-//	rep, err := eval.Run(ctx, eval.RAG(base, eval.RAGOptions{}), cases, eval.Options{})
+//	rep, err := eval.Run(ctx, eval.NewRAGTarget(base, eval.RAGOptions{}), cases, eval.Options{})
 //	...
 //	rep.Require(t, eval.Min("ndcg@10", 0.6), eval.Min(eval.TokenF1, 0.5))
 //

@@ -55,7 +55,7 @@ func ExampleRun_rag() {
 		fmt.Println(err)
 		return
 	}
-	rep, err := eval.Run(context.Background(), eval.RAG(base, eval.RAGOptions{}), cases, eval.Options{Name: "bank RAG"})
+	rep, err := eval.Run(context.Background(), eval.NewRAGTarget(base, eval.RAGOptions{}), cases, eval.Options{Name: "bank RAG"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -89,7 +89,7 @@ func TestRAGPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := eval.Run(context.Background(), eval.RAG(base, eval.RAGOptions{}), cases, eval.Options{Name: "bank RAG"})
+	rep, err := eval.Run(context.Background(), eval.NewRAGTarget(base, eval.RAGOptions{}), cases, eval.Options{Name: "bank RAG"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestRAGPipeline(t *testing.T) {
 
 // An agent's trajectory: did it call the right tools, with the right
 // arguments, in the right order?
-func ExampleAgentTarget() {
+func ExampleNewAgentTarget() {
 	type transferIn struct {
 		From   string  `json:"from"`
 		To     string  `json:"to"`
@@ -129,7 +129,7 @@ func ExampleAgentTarget() {
 			{Name: "get_balance", Arguments: map[string]json.RawMessage{"account": json.RawMessage(`"checking"`)}},
 			{Name: "transfer", Arguments: map[string]json.RawMessage{"from": json.RawMessage(`"checking"`), "to": json.RawMessage(`"savings"`), "amount": json.RawMessage(`100`)}},
 		}}}
-	rep, err := eval.Run(context.Background(), eval.AgentTarget(a, eval.AgentOptions{}), cases, eval.Options{Concurrency: 1})
+	rep, err := eval.Run(context.Background(), eval.NewAgentTarget(a, eval.AgentOptions{}), cases, eval.Options{Concurrency: 1})
 	if err != nil {
 		fmt.Println(err)
 		return

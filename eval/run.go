@@ -129,7 +129,7 @@ type runner struct {
 
 func newRunner(target Target, cases []Case, opts Options) (*runner, error) {
 	if target == nil {
-		return nil, fmt.Errorf("eval: Run needs a target (eval.Retriever, RAG, ModelTarget, AgentTarget or a TargetFunc): %w", bedrockkit.ErrInvalidInput)
+		return nil, fmt.Errorf("eval: Run needs a target (eval.NewRetrieverTarget, NewRAGTarget, NewModelTarget, NewAgentTarget or a TargetFunc): %w", bedrockkit.ErrInvalidInput)
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4

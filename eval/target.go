@@ -15,9 +15,9 @@ import (
 	"github.com/bedrockkit/bedrockkit/kb"
 )
 
-// Target is the system under evaluation: it answers one case. Retriever,
-// RAG, ModelTarget and AgentTarget adapt a knowledge base, a model and an
-// agent; TargetFunc adapts a function.
+// Target is the system under evaluation: it answers one case.
+// NewRetrieverTarget, NewRAGTarget, NewModelTarget and NewAgentTarget adapt
+// a knowledge base, a model and an agent; TargetFunc adapts a function.
 type Target interface {
 	Answer(ctx context.Context, c Case) (*Output, error)
 }
@@ -93,7 +93,7 @@ func modelIDOf(m bedrockkit.Model) string {
 	return ""
 }
 
-// RetrieverOptions configures Retriever.
+// RetrieverOptions configures NewRetrieverTarget.
 type RetrieverOptions struct {
 	// Retrieve are the options of every Retrieve call; NumberOfResults 0
 	// means 100, so recall@100 is measurable.
@@ -103,9 +103,9 @@ type RetrieverOptions struct {
 	DocumentID func(kb.RetrievalResult) string
 }
 
-// Retriever evaluates a knowledge base's Retrieve: the question is the
+// NewRetrieverTarget evaluates a knowledge base's Retrieve: the question is the
 // query and the results are the output's passages.
-func Retriever(base *kb.KnowledgeBase, opts RetrieverOptions) Target {
+func NewRetrieverTarget(base *kb.KnowledgeBase, opts RetrieverOptions) Target {
 	if opts.Retrieve.NumberOfResults == 0 {
 		opts.Retrieve.NumberOfResults = 100
 	}
@@ -142,7 +142,7 @@ func passages(res []kb.RetrievalResult, docID func(kb.RetrievalResult) string) [
 	return out
 }
 
-// RAGOptions configures RAG.
+// RAGOptions configures NewRAGTarget.
 type RAGOptions struct {
 	// Generate are the options of every RetrieveAndGenerate call (a case
 	// never shares a Session with another).
@@ -158,9 +158,9 @@ type RAGOptions struct {
 	PassageTokens int
 }
 
-// RAG evaluates a knowledge base's RetrieveAndGenerate: answer, passages
+// NewRAGTarget evaluates a knowledge base's RetrieveAndGenerate: answer, passages
 // and citations.
-func RAG(base *kb.KnowledgeBase, opts RAGOptions) Target {
+func NewRAGTarget(base *kb.KnowledgeBase, opts RAGOptions) Target {
 	return &rag{base: base, opts: opts}
 }
 
@@ -211,7 +211,7 @@ func (r *rag) EstimateUsage(c Case) []ModelUsage {
 // bytes.
 func estimateTokens(s string) int { return (len(s) + 3) / 4 }
 
-// ModelOptions configures ModelTarget.
+// ModelOptions configures NewModelTarget.
 type ModelOptions struct {
 	// System is the system prompt; empty sends none.
 	System string
@@ -224,9 +224,9 @@ type ModelOptions struct {
 	ModelID string
 }
 
-// ModelTarget evaluates a model answering the question directly. A case's
+// NewModelTarget evaluates a model answering the question directly. A case's
 // Context, when present, is sent before the question, delimited as data.
-func ModelTarget(m bedrockkit.Model, opts ModelOptions) Target {
+func NewModelTarget(m bedrockkit.Model, opts ModelOptions) Target {
 	if opts.ModelID == "" {
 		opts.ModelID = modelIDOf(m)
 	}
@@ -284,7 +284,7 @@ func (t *modelTarget) EstimateUsage(c Case) []ModelUsage {
 	return []ModelUsage{{ModelID: t.opts.ModelID, Usage: bedrockkit.Usage{InputTokens: in, OutputTokens: t.opts.MaxTokens, Estimated: true}}}
 }
 
-// AgentOptions configures AgentTarget.
+// AgentOptions configures NewAgentTarget.
 type AgentOptions struct {
 	// RunOptions are the settings of every Run.
 	RunOptions agent.RunOptions
@@ -293,13 +293,13 @@ type AgentOptions struct {
 	StepTokens int
 }
 
-// AgentTarget evaluates an agent: each case runs in a session of its own
+// NewAgentTarget evaluates an agent: each case runs in a session of its own
 // (a new random ID, so a rerun never continues an earlier one), and the
 // output holds the answer, every tool call in order (with Invalid set for
 // calls the agent refused), the number of model calls and their usage per
 // model. A run that pauses for confirmation or return of control ends the
 // case there, with the calls made so far.
-func AgentTarget(a *agent.Agent, opts AgentOptions) Target {
+func NewAgentTarget(a *agent.Agent, opts AgentOptions) Target {
 	return &agentTarget{a: a, opts: opts}
 }
 

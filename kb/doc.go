@@ -41,7 +41,7 @@
 //
 // # Sources and loaders
 //
-// A Source lists documents: DirSource (a folder on disk), FSSource (any
+// A Source lists documents: NewDirSource (a folder on disk), FSSource (any
 // fs.FS), MemorySource; kb/s3source lists an S3 prefix. A Loader turns a
 // document's bytes into text by its extension: DefaultLoaders covers text,
 // Markdown, HTML, CSV/TSV, JSON/JSON Lines and DOCX; PDF is the opt-in

@@ -36,7 +36,7 @@ func Example_keywordOnly() {
 		return base, store
 	}
 	base, store := open()
-	rep, _ := base.Sync(ctx, kb.DirSource(docs))
+	rep, _ := base.Sync(ctx, kb.NewDirSource(docs))
 	fmt.Printf("new %d, chunks %d, embedding calls %d\n", rep.New, rep.Chunks, rep.EmbedCalls)
 
 	res, _ := base.Retrieve(ctx, "replacement for a lost card", kb.RetrieveOptions{Where: kb.Equals("topic", "cards")})
@@ -55,7 +55,7 @@ func Example_keywordOnly() {
 	// A new process: the index is read from disk; nothing changed.
 	base, store = open()
 	defer store.Close()
-	rep, _ = base.Sync(ctx, kb.DirSource(docs))
+	rep, _ = base.Sync(ctx, kb.NewDirSource(docs))
 	fmt.Printf("unchanged %d\n", rep.Unchanged)
 	// Output:
 	// new 2, chunks 2, embedding calls 0

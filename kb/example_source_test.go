@@ -12,7 +12,7 @@ import (
 
 // A directory source lists documents in a stable order, attaches the
 // attributes of "<file>.metadata.json" sidecars and reports a bad file on
-// its own. Here the directory is an in-memory fs.FS; kb.DirSource(dir) does
+// its own. Here the directory is an in-memory fs.FS; kb.NewDirSource(dir) does
 // the same on disk.
 func ExampleFSSource() {
 	fsys := fstest.MapFS{

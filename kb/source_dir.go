@@ -18,7 +18,7 @@ import (
 // Amazon Bedrock's limit for a data source file.
 const DefaultMaxDocumentSize = 50 << 20
 
-// Errors of symbolic links met by an FSSource or DirSource. Each is
+// Errors of symbolic links met by an FSSource, such as one from NewDirSource. Each is
 // reported as an *ItemError for the link (or for the document whose
 // sidecar it is), and the listing goes on.
 var (
@@ -32,7 +32,7 @@ var (
 )
 
 // FSSource is a Source over the files of an fs.FS: a directory on disk
-// (see DirSource), an embed.FS, an fstest.MapFS, a zip archive, ...
+// (see NewDirSource), an embed.FS, an fstest.MapFS, a zip archive, ...
 //
 // Every regular file under Root is a document, listed in fs.WalkDir order
 // (sorted by name within each directory), with the URI URIPrefix + its
@@ -57,7 +57,7 @@ var (
 // target stays inside the folder is followed (a link to a directory is
 // walked, under the link's path); a link leading outside, or absolute,
 // fails with ErrOutsideRoot, and a link back into a folder it is in fails
-// with ErrSymlink, so loops end. DirSource enforces this with os.Root,
+// with ErrSymlink, so loops end. NewDirSource enforces this with os.Root,
 // which also refuses a file swapped for an outside link after the listing.
 // An FSSource over another fs.FS follows a link only if the FS can read
 // links (fs.ReadLinkFS) and the target, taken relative to the link, stays
@@ -83,15 +83,15 @@ type FSSource struct {
 	// folder; see the type's documentation.
 	FollowSymlinks bool
 
-	dir string // set by DirSource: list and open through os.Root
+	dir string // set by NewDirSource: list and open through os.Root
 }
 
-// DirSource returns a Source over the directory dir on disk, with URIs
+// NewDirSource returns a Source over the directory dir on disk, with URIs
 // "file:<path relative to dir>". Files are listed and opened through
 // os.Root, so no path, however linked, reaches outside dir; see FSSource
 // for symbolic links (set FollowSymlinks on the result to follow links
 // inside dir).
-func DirSource(dir string) *FSSource {
+func NewDirSource(dir string) *FSSource {
 	return &FSSource{dir: dir}
 }
 
@@ -126,7 +126,7 @@ func (s *FSSource) Items(ctx context.Context) iter.Seq2[SourceItem, error] {
 			fsys = root.FS()
 		}
 		if fsys == nil {
-			yield(SourceItem{}, fmt.Errorf("%w: kb: FSSource.FS is nil; set it, or use DirSource(dir) for a folder on disk", bedrockkit.ErrInvalidInput))
+			yield(SourceItem{}, fmt.Errorf("%w: kb: FSSource.FS is nil; set it, or use NewDirSource(dir) for a folder on disk", bedrockkit.ErrInvalidInput))
 			return
 		}
 		root := s.Root

@@ -106,10 +106,10 @@ func fmtAny(m map[string]any) string {
 	return b.String()
 }
 
-// By default DirSource follows no link: each is reported, none is read.
+// By default NewDirSource follows no link: each is reported, none is read.
 func TestDirSourceRefusesLinks(t *testing.T) {
 	root := linkTree(t)
-	ok, failed := itemErrors(t, DirSource(root))
+	ok, failed := itemErrors(t, NewDirSource(root))
 	if want := []string{"file:a.txt", "file:sub/b.md"}; !reflect.DeepEqual(ok, want) {
 		t.Fatalf("listed %q, want %q", ok, want)
 	}
@@ -132,7 +132,7 @@ func TestDirSourceRefusesLinks(t *testing.T) {
 // and links leaving the folder are still refused.
 func TestDirSourceFollowsInsideLinks(t *testing.T) {
 	root := linkTree(t)
-	src := DirSource(root)
+	src := NewDirSource(root)
 	src.FollowSymlinks = true
 	ok, failed := itemErrors(t, src)
 	want := []string{"file:a.txt", "file:d.txt", "file:in-dir/b.md", "file:in-file.txt", "file:sub/b.md"}
@@ -159,7 +159,7 @@ func TestDirSourceFollowsInsideLinks(t *testing.T) {
 func TestDirSourceLinkSwappedAfterListing(t *testing.T) {
 	root := linkTree(t)
 	var item SourceItem
-	for it, err := range DirSource(root).Items(context.Background()) {
+	for it, err := range NewDirSource(root).Items(context.Background()) {
 		if err == nil && it.URI == "file:a.txt" {
 			item = it
 		}

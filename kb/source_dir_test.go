@@ -245,7 +245,7 @@ func TestDirSource(t *testing.T) {
 	// a link inside the folder is followed and a loop is reported.
 	must(os.Symlink("a.txt", filepath.Join(dir, "link.txt")))
 	must(os.Symlink(".", filepath.Join(dir, "loop")))
-	lines, items, err := listing(t, DirSource(dir))
+	lines, items, err := listing(t, NewDirSource(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestDirSource(t *testing.T) {
 	if items[1].Metadata["k"] != "v" {
 		t.Fatalf("metadata %v", items[1].Metadata)
 	}
-	src := DirSource(dir)
+	src := NewDirSource(dir)
 	src.FollowSymlinks = true
 	lines, items, err = listing(t, src)
 	if err != nil {
@@ -267,7 +267,7 @@ func TestDirSource(t *testing.T) {
 	if text, err := readItem(t, items[2]); err != nil || text != "A" {
 		t.Fatalf("link: %q %v", text, err)
 	}
-	if _, _, err := listing(t, DirSource(filepath.Join(dir, "missing"))); err == nil {
+	if _, _, err := listing(t, NewDirSource(filepath.Join(dir, "missing"))); err == nil {
 		t.Fatal("a missing folder listed without error")
 	}
 }

@@ -172,7 +172,7 @@ func run(ctx context.Context, s setup, w io.Writer) error {
 		opts.Judged = []string{eval.Correctness, eval.Completeness, eval.Faithfulness, eval.Helpfulness}
 		bar = append(append([]eval.Threshold(nil), thresholds...), judgedThresholds...)
 	}
-	target := eval.RAG(base, eval.RAGOptions{ModelID: s.answerID, Generate: kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 3}}})
+	target := eval.NewRAGTarget(base, eval.RAGOptions{ModelID: s.answerID, Generate: kb.GenerateOptions{Retrieve: kb.RetrieveOptions{NumberOfResults: 3}}})
 	rep, err := eval.Run(ctx, target, cases, opts)
 	if err != nil {
 		return err

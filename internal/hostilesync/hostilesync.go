@@ -71,7 +71,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := base.Sync(ctx, kb.DirSource(opts.Dir))
+	rep, err := base.Sync(ctx, kb.NewDirSource(opts.Dir))
 	res := &Result{Report: rep, Files: files}
 	if err != nil {
 		return res, fmt.Errorf("the Sync failed: %w", err)

@@ -100,7 +100,7 @@ func runRetrieval(args []string) error {
 	fmt.Printf("%-8s  %8s  %10s  %7s  %s\n", "search", "nDCG@10", "recall@100", "MRR@10", "time")
 	for _, st := range []kb.SearchType{kb.Keyword, kb.Semantic, kb.Hybrid} {
 		t0 := time.Now()
-		target := eval.Retriever(base, eval.RetrieverOptions{
+		target := eval.NewRetrieverTarget(base, eval.RetrieverOptions{
 			Retrieve:   kb.RetrieveOptions{SearchType: st, NumberOfResults: 100},
 			DocumentID: func(r kb.RetrievalResult) string { return strings.TrimPrefix(r.DocumentID, "beir:") },
 		})
