@@ -213,7 +213,7 @@ func TestFallbackAndCascadeComposeInChain(t *testing.T) {
 	backup := bedrockkittest.NewScriptedModel(answer("A wire costs $25.", 100, 8))
 	strong := bedrockkit.Chain(bedrockkit.Chain(bedrockkit.WithModelID(primary, haikuID), meter.Middleware(), retry),
 		bedrockkit.Fallback(bedrockkit.FallbackOptions{}, bedrockkit.FallbackTarget{Name: novaID, Model: bedrockkit.Chain(bedrockkit.WithModelID(backup, novaID), meter.Middleware())}))
-	store := cache.New(cache.Config{})
+	store := cache.New(cache.Options{})
 	cascade := bedrockkit.Chain(bedrockkit.Chain(bedrockkit.WithModelID(cheap, liteID), meter.Middleware()),
 		trace,
 		bedrockkit.Cascade(bedrockkit.CascadeOptions{Check: bedrockkit.CheckText(func(_ context.Context, s string) error {

@@ -40,7 +40,7 @@
 // running the same input again, or retrying the same Resume, continues from
 // it, so a retried turn never runs a tool that already finished.
 //
-// Sessions live in a Memory (NewInMemory; NewFileMemory, whose writes are
+// Sessions live in a Memory (NewInMemory; OpenFileMemory, whose writes are
 // atomic and survive restarts; or package agent/pgmemory, which keeps them in
 // PostgreSQL for services with several processes): history, session attributes (for tools),
 // prompt attributes (for the model, one turn), the pending pause and the

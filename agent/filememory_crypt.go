@@ -64,7 +64,7 @@ type fileCrypt struct {
 // key fails with an error matching keyprovider.ErrWrongKey, a missing one
 // with keyprovider.ErrKeyUnavailable, and nothing is read or written.
 func OpenFileMemory(ctx context.Context, dir string, opts FileMemoryOptions) (*FileMemory, error) {
-	m, err := NewFileMemory(dir)
+	m, err := newFileMemory(dir)
 	if err != nil || opts.Keys == nil {
 		return m, err
 	}

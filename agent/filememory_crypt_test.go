@@ -81,7 +81,7 @@ func TestEncryptedFileMemory(t *testing.T) {
 	if _, err := agent.OpenFileMemory(ctx, dir, agent.FileMemoryOptions{Keys: staticKeys(t, kek("k2", 2))}); !errors.Is(err, keyprovider.ErrWrongKey) {
 		t.Fatalf("wrong key: %v", err)
 	}
-	plain, _ := agent.NewFileMemory(dir)
+	plain, _ := agent.OpenFileMemory(context.Background(), dir, agent.FileMemoryOptions{})
 	if _, err := plain.Load(ctx, "user/ana"); !errors.Is(err, keyprovider.ErrKeyUnavailable) {
 		t.Fatalf("encrypted session without a key: %v", err)
 	}
@@ -117,7 +117,7 @@ func TestEncryptedFileMemory(t *testing.T) {
 func TestFileMemoryRotateKeyAndMigrate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	plain, _ := agent.NewFileMemory(dir)
+	plain, _ := agent.OpenFileMemory(context.Background(), dir, agent.FileMemoryOptions{})
 	for _, id := range []string{"a", "b", "c"} {
 		plain.Save(ctx, secretSession(id))
 	}

@@ -44,7 +44,7 @@ func TestPauseAndResumeInNewProcess(t *testing.T) {
 	// Process 1: run until the pause.
 	var stateJSON []byte
 	{
-		mem, err := agent.NewFileMemory(dir)
+		mem, err := agent.OpenFileMemory(context.Background(), dir, agent.FileMemoryOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestPauseAndResumeInNewProcess(t *testing.T) {
 	if err := json.Unmarshal(stateJSON, &p); err != nil {
 		t.Fatal(err)
 	}
-	mem, err := agent.NewFileMemory(dir)
+	mem, err := agent.OpenFileMemory(context.Background(), dir, agent.FileMemoryOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,13 +190,13 @@ func TestRetriedRunContinuesTurn(t *testing.T) {
 		bedrockkittest.TextStep("Charged 5."),
 	)
 	dir := t.TempDir()
-	mem, _ := agent.NewFileMemory(dir)
+	mem, _ := agent.OpenFileMemory(context.Background(), dir, agent.FileMemoryOptions{})
 	a := &agent.Agent{Model: m, Memory: mem, Tools: []*agent.Tool{charge}}
 	if _, err := a.Run(context.Background(), "s", "charge 5"); !errors.Is(err, bedrockkit.ErrThrottled) {
 		t.Fatalf("want throttled, got %v", err)
 	}
 	// A new process retries the same input.
-	mem2, _ := agent.NewFileMemory(dir)
+	mem2, _ := agent.OpenFileMemory(context.Background(), dir, agent.FileMemoryOptions{})
 	a2 := &agent.Agent{Model: m, Memory: mem2, Tools: []*agent.Tool{charge}}
 	res, err := a2.Run(context.Background(), "s", "charge 5")
 	if err != nil || res.Output != "Charged 5." || res.Iterations != 3 {

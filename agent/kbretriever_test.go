@@ -23,7 +23,7 @@ func TestKnowledgeBaseAsTool(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	k, err := kb.New(kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64)})
+	k, err := kb.New(kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -283,8 +283,9 @@ type FileMemory struct {
 	crypt *fileCrypt // nil: plain JSON (see OpenFileMemory)
 }
 
-// NewFileMemory returns a FileMemory storing sessions in dir, creating it if needed.
-func NewFileMemory(dir string) (*FileMemory, error) {
+// newFileMemory returns a plain FileMemory storing sessions in dir,
+// creating it if needed (OpenFileMemory is the constructor).
+func newFileMemory(dir string) (*FileMemory, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("agent: create session directory: %w", err)
 	}

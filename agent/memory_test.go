@@ -17,13 +17,13 @@ func TestSessionSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	{
-		mem, _ := agent.NewFileMemory(dir)
+		mem, _ := agent.OpenFileMemory(context.Background(), dir, agent.FileMemoryOptions{})
 		a := &agent.Agent{Model: bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Hi Ana.")), Memory: mem}
 		if _, err := a.Run(ctx, "user/ana", "I am Ana", agent.RunOptions{SessionAttributes: map[string]string{"tier": "gold"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	mem, _ := agent.NewFileMemory(dir)
+	mem, _ := agent.OpenFileMemory(context.Background(), dir, agent.FileMemoryOptions{})
 	m := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("You are Ana."))
 	var seen map[string]string
 	who := agent.MustNewFuncTool("who", "Who is calling", func(ctx context.Context, in struct{}) (string, error) {
@@ -58,7 +58,7 @@ func TestSessionSurvivesRestart(t *testing.T) {
 
 func TestMemoryConflictAndNotFound(t *testing.T) {
 	ctx := context.Background()
-	fm, _ := agent.NewFileMemory(t.TempDir())
+	fm, _ := agent.OpenFileMemory(context.Background(), t.TempDir(), agent.FileMemoryOptions{})
 	for name, mem := range map[string]agent.Memory{"in-memory": agent.NewInMemory(), "file": fm} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := mem.Load(ctx, "x"); !errors.Is(err, agent.ErrSessionNotFound) {

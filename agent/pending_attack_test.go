@@ -90,7 +90,7 @@ func TestAttackForgedPendingJSON(t *testing.T) {
 // agent, its memory and the state as JSON.
 func pauseOnTransfer(t *testing.T, runs *atomic.Int32, model bedrockkit.Model, extra ...*agent.Tool) (*agent.Agent, []byte) {
 	t.Helper()
-	mem, err := agent.NewFileMemory(t.TempDir())
+	mem, err := agent.OpenFileMemory(context.Background(), t.TempDir(), agent.FileMemoryOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

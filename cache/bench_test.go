@@ -34,8 +34,8 @@ func BenchmarkKey(b *testing.B) {
 func BenchmarkGenerateHit(b *testing.B) {
 	for _, tc := range []struct {
 		name string
-		cfg  cache.Config
-	}{{"dedup", cache.Config{}}, {"nodedup", cache.Config{DisableDedup: true}}} {
+		cfg  cache.Options
+	}{{"dedup", cache.Options{}}, {"nodedup", cache.Options{DisableDedup: true}}} {
 		b.Run(tc.name, func(b *testing.B) {
 			ctx := context.Background()
 			m := cache.New(tc.cfg).Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: answer}), "m"))

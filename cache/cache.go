@@ -11,8 +11,8 @@ import (
 	"github.com/bedrockkit/bedrockkit/internal/cachehit"
 )
 
-// Config configures a response Cache. The zero value is ready to use.
-type Config struct {
+// Options configures a response Cache. The zero value is ready to use.
+type Options struct {
 	// Store holds the responses; nil means a NewMemoryStore with default
 	// bounds (1,000 entries, 64 MiB).
 	Store Store
@@ -48,7 +48,7 @@ type Config struct {
 	DisableDedup bool
 }
 
-// Lookup reports one cache lookup to Config.OnLookup.
+// Lookup reports one cache lookup to Options.OnLookup.
 type Lookup struct {
 	// Model is the model ID given to Middleware.
 	Model string
@@ -150,7 +150,7 @@ type Stats struct {
 // Usage that no caller receives (all stopped reading before Metadata) is
 // counted in Stats.Unreported, not in Stats.Saved.
 //
-// Set Config.DisableDedup to let every miss call the model.
+// Set Options.DisableDedup to let every miss call the model.
 //
 // # Tracing
 //
@@ -181,7 +181,7 @@ type Cache struct {
 }
 
 // New returns a Cache.
-func New(cfg Config) *Cache {
+func New(cfg Options) *Cache {
 	c := &Cache{store: cfg.Store, ttl: cfg.TTL, skip: cfg.Skip, onLookup: cfg.OnLookup, now: cfg.Now,
 		dedup: !cfg.DisableDedup, flights: map[string]*flight{}}
 	if c.store == nil {

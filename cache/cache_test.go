@@ -98,7 +98,7 @@ func TestGenerateHit(t *testing.T) {
 	ctx := context.Background()
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: answer})
 	var lookups []cache.Lookup
-	c := cache.New(cache.Config{OnLookup: func(_ context.Context, l cache.Lookup) { lookups = append(lookups, l) }})
+	c := cache.New(cache.Options{OnLookup: func(_ context.Context, l cache.Lookup) { lookups = append(lookups, l) }})
 	m := bedrockkit.Chain(bedrockkit.WithModelID(sm, "m"), c.Middleware())
 	first, err := m.Generate(ctx, baseReq())
 	if err != nil || first.Usage != answer.Usage {
@@ -131,7 +131,7 @@ func TestTTLAndUncacheable(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	store := cache.NewMemoryStore(cache.MemoryOptions{Now: clock})
-	c := cache.New(cache.Config{Store: store, TTL: time.Minute, Now: clock})
+	c := cache.New(cache.Options{Store: store, TTL: time.Minute, Now: clock})
 	sm := bedrockkittest.NewScriptedModel(
 		bedrockkittest.TextStep("a"), bedrockkittest.TextStep("b"),
 		bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("blocked"), StopReason: bedrockkit.StopGuardrailIntervened}},
@@ -204,7 +204,7 @@ func TestStream(t *testing.T) {
 		bedrockkit.StreamMetadata{Usage: bedrockkit.Usage{InputTokens: 9, OutputTokens: 4}},
 	}
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Events: events[:2]}, bedrockkittest.Step{Events: events})
-	c := cache.New(cache.Config{})
+	c := cache.New(cache.Options{})
 	m := c.Middleware()(bedrockkit.WithModelID(sm, "m"))
 
 	// An abandoned stream is not stored.
@@ -277,7 +277,7 @@ func (m *countingModel) Stream(ctx context.Context, req *bedrockkit.Request) ite
 func TestConcurrent(t *testing.T) {
 	ctx := context.Background()
 	cm := &countingModel{}
-	c := cache.New(cache.Config{Store: cache.NewMemoryStore(cache.MemoryOptions{MaxEntries: 8})})
+	c := cache.New(cache.Options{Store: cache.NewMemoryStore(cache.MemoryOptions{MaxEntries: 8})})
 	m := c.Middleware()(bedrockkit.WithModelID(cm, "m"))
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -319,7 +319,7 @@ func (failingStore) Set(context.Context, string, []byte, time.Duration) error {
 
 func TestStoreFailureNeverFailsACall(t *testing.T) {
 	var lerr error
-	c := cache.New(cache.Config{Store: failingStore{}, OnLookup: func(_ context.Context, l cache.Lookup) { lerr = l.Err }})
+	c := cache.New(cache.Options{Store: failingStore{}, OnLookup: func(_ context.Context, l cache.Lookup) { lerr = l.Err }})
 	resp, err := c.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("ok")), "m")).Generate(context.Background(), baseReq())
 	if err != nil || resp.Message.Text() != "ok" {
 		t.Fatalf("%v %+v", err, resp)
@@ -331,7 +331,7 @@ func TestStoreFailureNeverFailsACall(t *testing.T) {
 
 func TestSkip(t *testing.T) {
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("1"), bedrockkittest.TextStep("2"))
-	c := cache.New(cache.Config{Skip: func(_ context.Context, r *bedrockkit.Request) bool {
+	c := cache.New(cache.Options{Skip: func(_ context.Context, r *bedrockkit.Request) bool {
 		return r.Temperature == nil || *r.Temperature > 0.5
 	}})
 	m := c.Middleware()(bedrockkit.WithModelID(sm, "m"))
@@ -348,7 +348,7 @@ func TestSkip(t *testing.T) {
 // other's requests: the cache refuses to wrap them silently.
 func TestMiddlewareWithoutModelIDFailsClosed(t *testing.T) {
 	for _, dedup := range []bool{false, true} {
-		c := cache.New(cache.Config{DisableDedup: !dedup})
+		c := cache.New(cache.Options{DisableDedup: !dedup})
 		a := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("a"))
 		m := c.Middleware()(a)
 		if _, err := m.Generate(context.Background(), baseReq()); !errors.Is(err, bedrockkit.ErrInvalidInput) {

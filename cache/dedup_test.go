@@ -111,7 +111,7 @@ func goGenerate(ctx context.Context, m bedrockkit.Model, req *bedrockkit.Request
 func TestDedupGenerate(t *testing.T) {
 	gm := newGated()
 	var lookups sync.Map
-	c := cache.New(cache.Config{OnLookup: func(_ context.Context, l cache.Lookup) { lookups.Store(&l, true) }})
+	c := cache.New(cache.Options{OnLookup: func(_ context.Context, l cache.Lookup) { lookups.Store(&l, true) }})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	const n = 50
 	var chans []<-chan result
@@ -164,7 +164,7 @@ func TestDedupGenerate(t *testing.T) {
 
 func TestDedupWaiterCancelled(t *testing.T) {
 	gm := newGated()
-	c := cache.New(cache.Config{})
+	c := cache.New(cache.Options{})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	leader := goGenerate(context.Background(), m, q("a"))
 	waitFor(t, "the model call", func() bool { return gm.calls.Load() == 1 })
@@ -187,7 +187,7 @@ func TestDedupWaiterCancelled(t *testing.T) {
 
 func TestDedupLeaderCancelled(t *testing.T) {
 	gm := newGated()
-	c := cache.New(cache.Config{})
+	c := cache.New(cache.Options{})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	ctx, cancel := context.WithCancel(context.Background())
 	leader := goGenerate(ctx, m, q("a"))
@@ -212,7 +212,7 @@ func TestDedupLeaderCancelled(t *testing.T) {
 
 func TestDedupAllGoneCancelsTheCall(t *testing.T) {
 	gm := newGated()
-	c := cache.New(cache.Config{})
+	c := cache.New(cache.Options{})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	ctx2, cancel2 := context.WithCancel(context.Background())
@@ -243,7 +243,7 @@ func TestDedupAllGoneCancelsTheCall(t *testing.T) {
 func TestDedupError(t *testing.T) {
 	gm := newGated()
 	gm.err = bedrockkit.ErrThrottled
-	c := cache.New(cache.Config{})
+	c := cache.New(cache.Options{})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	var chans []<-chan result
 	for range 5 {
@@ -268,7 +268,7 @@ func TestDedupError(t *testing.T) {
 func TestDedupPanic(t *testing.T) {
 	gm := newGated()
 	gm.panicVal = "boom"
-	c := cache.New(cache.Config{})
+	c := cache.New(cache.Options{})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	panics := make(chan any, 2)
 	for range 2 {
@@ -288,7 +288,7 @@ func TestDedupPanic(t *testing.T) {
 
 func TestDedupDifferentKeysAndModes(t *testing.T) {
 	gm := newGated()
-	c := cache.New(cache.Config{})
+	c := cache.New(cache.Options{})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	a := goGenerate(context.Background(), m, q("a"))
 	b := goGenerate(context.Background(), m, q("b"))
@@ -312,7 +312,7 @@ func TestDedupDifferentKeysAndModes(t *testing.T) {
 
 func TestDedupDisabled(t *testing.T) {
 	gm := newGated()
-	c := cache.New(cache.Config{DisableDedup: true})
+	c := cache.New(cache.Options{DisableDedup: true})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	a := goGenerate(context.Background(), m, q("a"))
 	b := goGenerate(context.Background(), m, q("a"))
@@ -327,7 +327,7 @@ func TestDedupDisabled(t *testing.T) {
 
 func TestDedupStream(t *testing.T) {
 	gm := newGated()
-	c := cache.New(cache.Config{})
+	c := cache.New(cache.Options{})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	type got struct {
 		evs []bedrockkit.StreamEvent
@@ -388,7 +388,7 @@ func TestDedupStream(t *testing.T) {
 
 func TestDedupStreamAllGone(t *testing.T) {
 	gm := newGated()
-	c := cache.New(cache.Config{})
+	c := cache.New(cache.Options{})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	for range m.Stream(context.Background(), q("a")) {
 		break // the model is now held at the gate
@@ -418,7 +418,7 @@ func TestDedupSharedHit(t *testing.T) {
 	gm := newGated()
 	close(gm.gate)
 	store := &gatedStore{MemoryStore: cache.NewMemoryStore(cache.MemoryOptions{}), gate: make(chan struct{})}
-	c := cache.New(cache.Config{Store: store})
+	c := cache.New(cache.Options{Store: store})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	first := goGenerate(context.Background(), m, q("a"))
 	store.gate <- struct{}{} // let one Get through: a miss
@@ -445,7 +445,7 @@ func TestHitMarksSpan(t *testing.T) {
 	defer tp.Shutdown(context.Background())
 	gm := newGated()
 	close(gm.gate)
-	m := cache.New(cache.Config{}).Middleware()(bedrockkit.WithModelID(gm, "m"))
+	m := cache.New(cache.Options{}).Middleware()(bedrockkit.WithModelID(gm, "m"))
 	for i := range 2 {
 		ctx, span := tp.Tracer("t").Start(context.Background(), "call")
 		if _, err := m.Generate(ctx, q("a")); err != nil {
@@ -474,7 +474,7 @@ func TestDedupStreamUsageToFirstReader(t *testing.T) {
 	gm := newGated()
 	var mu sync.Mutex
 	var looks []cache.Lookup
-	c := cache.New(cache.Config{OnLookup: func(_ context.Context, l cache.Lookup) {
+	c := cache.New(cache.Options{OnLookup: func(_ context.Context, l cache.Lookup) {
 		mu.Lock()
 		looks = append(looks, l)
 		mu.Unlock()
@@ -533,7 +533,7 @@ func TestDedupStreamLeaderSaved(t *testing.T) {
 	gm := newGated()
 	var mu sync.Mutex
 	var looks []cache.Lookup
-	c := cache.New(cache.Config{OnLookup: func(_ context.Context, l cache.Lookup) {
+	c := cache.New(cache.Options{OnLookup: func(_ context.Context, l cache.Lookup) {
 		mu.Lock()
 		looks = append(looks, l)
 		mu.Unlock()
@@ -592,7 +592,7 @@ func TestDedupStreamLeaderSaved(t *testing.T) {
 func TestDedupStreamUsageUnreported(t *testing.T) {
 	gm := newGated()
 	close(gm.gate)
-	c := cache.New(cache.Config{})
+	c := cache.New(cache.Options{})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	for ev := range m.Stream(context.Background(), q("a")) {
 		if _, ok := ev.(bedrockkit.Stop); ok {
@@ -613,7 +613,7 @@ func TestDedupStreamUsageUnreported(t *testing.T) {
 func TestDedupStreamConsumerPanics(t *testing.T) {
 	for _, how := range []string{"panic", "goexit"} {
 		gm := newGated()
-		c := cache.New(cache.Config{})
+		c := cache.New(cache.Options{})
 		m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 		done := make(chan any)
 		go func() {
@@ -646,7 +646,7 @@ func TestDedupStreamConsumerPanics(t *testing.T) {
 // flight without disturbing the leader.
 func TestDedupStreamWaiterPanics(t *testing.T) {
 	gm := newGated()
-	c := cache.New(cache.Config{})
+	c := cache.New(cache.Options{})
 	m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 	leader := make(chan result, 1)
 	go func() {
@@ -676,7 +676,7 @@ func TestDedupStreamWaiterPanics(t *testing.T) {
 func TestDedupGenerateCancelRace(t *testing.T) {
 	for i := range 200 {
 		gm := newGated()
-		c := cache.New(cache.Config{})
+		c := cache.New(cache.Options{})
 		m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 		ctx1, cancel1 := context.WithCancel(context.Background())
 		ctx2, cancel2 := context.WithCancel(context.Background())
@@ -740,7 +740,7 @@ func TestDedupLeaderLookupPanics(t *testing.T) {
 		gm := newGated()
 		close(gm.gate)
 		st := panickyStore{entered: make(chan struct{}), release: make(chan struct{})}
-		c := cache.New(cache.Config{Store: st})
+		c := cache.New(cache.Options{Store: st})
 		m := c.Middleware()(bedrockkit.WithModelID(gm, "m"))
 		call := func() (n int, err error) {
 			if !stream {

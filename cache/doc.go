@@ -8,13 +8,13 @@
 // fields, with JSON compared by value and cache points ignored. Streams are
 // served from the cache too. A hit costs nothing, and shows as such: its
 // Usage is zero, so a pricing meter placed outside the cache records the
-// call at no cost, while Lookup (Config.OnLookup) and Stats report the hit
+// call at no cost, while Lookup (Options.OnLookup) and Stats report the hit
 // and the usage it saved:
 //
 //	model = bedrockkit.Chain(converse,
 //		meter.Middleware(),      // outermost: sees hits at $0
 //		responses.Middleware(),  // the response cache
-//		cache.PromptCaching(cache.PromptCacheConfig{}))
+//		cache.PromptCaching(cache.PromptCacheOptions{}))
 //
 // Each middleware takes the model's ID from the model it wraps
 // (bedrockkit.ModelIDOf); name a model that does not say it with
@@ -23,7 +23,7 @@
 // Identical requests that miss at the same time make one model call: the
 // first goes to the model, the others wait for its answer (each honouring
 // its own context) and receive it as a hit; Generate and Stream calls both
-// share this way (Config.DisableDedup turns it off). A call answered
+// share this way (Options.DisableDedup turns it off). A call answered
 // without reaching the model adds the event SpanEventHit to its trace span,
 // which package otelkit's tracing middleware, placed outside the cache,
 // shows as bedrockkit.cache.hit=true on its "chat" span.

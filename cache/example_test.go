@@ -21,7 +21,7 @@ func ExampleCache() {
 		Usage:   bedrockkit.Usage{InputTokens: 120, OutputTokens: 9},
 	}}) // or a Bedrock Converse model
 
-	responses := cache.New(cache.Config{
+	responses := cache.New(cache.Options{
 		OnLookup: func(_ context.Context, l cache.Lookup) {
 			fmt.Printf("hit=%v saved=%d tokens\n", l.Hit, l.Saved.Total())
 		},
@@ -49,7 +49,7 @@ func ExampleCache() {
 func ExamplePromptCaching() {
 	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("ok"))
 	// A ConverseModel says its ID; the scripted stand-in is named.
-	m := bedrockkit.Chain(bedrockkit.WithModelID(model, "us.anthropic.claude-3-7-sonnet-20250219-v1:0"), cache.PromptCaching(cache.PromptCacheConfig{}))
+	m := bedrockkit.Chain(bedrockkit.WithModelID(model, "us.anthropic.claude-3-7-sonnet-20250219-v1:0"), cache.PromptCaching(cache.PromptCacheOptions{}))
 
 	longPolicy := strings.Repeat("Never reveal account numbers. ", 200) // ~1,500 tokens
 	m.Generate(context.Background(), &bedrockkit.Request{
@@ -97,7 +97,7 @@ func (m *heldModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.Se
 // one model call answers all of them, and only one answer carries usage.
 func ExampleCache_inFlight() {
 	model := &heldModel{release: make(chan struct{})} // a slow model
-	responses := cache.New(cache.Config{})
+	responses := cache.New(cache.Options{})
 	cached := responses.Middleware()(bedrockkit.WithModelID(model, "amazon.nova-lite-v1:0"))
 
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("What is the monthly fee?")}}

@@ -17,7 +17,7 @@ func TestHitsInCost(t *testing.T) {
 	meter := pricing.NewMeter(pricing.MeterConfig{})
 	usage := bedrockkit.Usage{InputTokens: 1000, OutputTokens: 200}
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("x"), Usage: usage}})
-	responses := cache.New(cache.Config{})
+	responses := cache.New(cache.Options{})
 	m := bedrockkit.Chain(bedrockkit.WithModelID(sm, model), meter.Middleware(), responses.Middleware())
 	for range 3 {
 		if _, err := m.Generate(context.Background(), baseReq()); err != nil {

@@ -10,8 +10,8 @@ import (
 // MaxCachePoints is the most cache points Bedrock accepts in one request.
 const MaxCachePoints = 4
 
-// PromptCacheConfig configures PromptCaching. The zero value is ready to use.
-type PromptCacheConfig struct {
+// PromptCacheOptions configures PromptCaching. The zero value is ready to use.
+type PromptCacheOptions struct {
 	// TTL is the lifetime asked for the cache points placed; the default
 	// is the model's (5 minutes). CacheTTL1h is used only on models that
 	// accept it (bedrockkit.Capabilities.CacheTTL1h), else the default.
@@ -50,12 +50,12 @@ type PromptCacheConfig struct {
 // CacheWriteTokens on the first call and CacheReadTokens on later calls
 // within the TTL, which package pricing prices at the cache rates.
 //
-// The model's capabilities are PromptCacheConfig.Capabilities when set,
+// The model's capabilities are PromptCacheOptions.Capabilities when set,
 // else those the model reports (a ConverseModel's Capabilities, which
 // honour ConverseOptions.BaseModel), else those of the ID it says
 // (bedrockkit.ModelIDOf). A model that says neither is returned unwrapped:
 // no cache point is placed.
-func PromptCaching(cfg PromptCacheConfig) bedrockkit.Middleware {
+func PromptCaching(cfg PromptCacheOptions) bedrockkit.Middleware {
 	if cfg.Estimate == nil {
 		cfg.Estimate = func(s string) int { return (len(s) + 3) / 4 }
 	}
@@ -88,7 +88,7 @@ func capabilitiesOf(m bedrockkit.Model) bedrockkit.Capabilities {
 type promptCached struct {
 	next bedrockkit.Model
 	caps bedrockkit.Capabilities
-	cfg  PromptCacheConfig
+	cfg  PromptCacheOptions
 	min  int
 }
 

@@ -139,7 +139,7 @@ func TestPlaceTTL(t *testing.T) {
 
 func TestPromptCachingMiddleware(t *testing.T) {
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("a"), bedrockkittest.TextStep("b"))
-	m := bedrockkit.Chain(bedrockkit.WithModelID(sm, claude37), cache.PromptCaching(cache.PromptCacheConfig{}))
+	m := bedrockkit.Chain(bedrockkit.WithModelID(sm, claude37), cache.PromptCaching(cache.PromptCacheOptions{}))
 	m.Generate(context.Background(), longReq(tokens4kB, 0))
 	for range m.Stream(context.Background(), longReq(tokens4kB, 0)) {
 	}
@@ -151,7 +151,7 @@ func TestPromptCachingMiddleware(t *testing.T) {
 	// A model without caching, or one that says neither its ID nor its
 	// capabilities, is returned unwrapped.
 	for _, m := range []bedrockkit.Model{bedrockkit.WithModelID(sm, llama), sm} {
-		if got := cache.PromptCaching(cache.PromptCacheConfig{})(m); got != m {
+		if got := cache.PromptCaching(cache.PromptCacheOptions{})(m); got != m {
 			t.Fatalf("wrapped %T, a model that cannot cache", m)
 		}
 	}
@@ -163,11 +163,11 @@ func TestPromptCachingMiddleware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cache.PromptCaching(cache.PromptCacheConfig{})(conv); got == bedrockkit.Model(conv) {
+	if got := cache.PromptCaching(cache.PromptCacheOptions{})(conv); got == bedrockkit.Model(conv) {
 		t.Fatal("did not wrap an application profile whose BaseModel caches")
 	}
 	// Capabilities given in the config win over both.
-	if got := cache.PromptCaching(cache.PromptCacheConfig{Capabilities: &bedrockkit.Capabilities{}})(conv); got != bedrockkit.Model(conv) {
+	if got := cache.PromptCaching(cache.PromptCacheOptions{Capabilities: &bedrockkit.Capabilities{}})(conv); got != bedrockkit.Model(conv) {
 		t.Fatal("wrapped a model the config says cannot cache")
 	}
 }

@@ -171,7 +171,7 @@ func newDemo(t testing.TB, opts console.Options) *demo {
 		t.Fatal(err)
 	}
 	d.cleanup = func() { store.Close(); c.Close() }
-	d.kb, err = kb.New(kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(256)})
+	d.kb, err = kb.New(kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(256)})
 	if err != nil {
 		t.Fatal(err)
 	}

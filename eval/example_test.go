@@ -23,7 +23,7 @@ func bankKB() (*kb.KnowledgeBase, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	base, err := kb.New(kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(256)})
+	base, err := kb.New(kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(256)})
 	if err != nil {
 		store.Close()
 		return nil, nil, err

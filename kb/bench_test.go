@@ -62,7 +62,7 @@ func BenchmarkSyncThroughput(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		k, err := kb.New(kb.Config{Store: store, Embedder: latencyEmbedder{bedrockkittest.NewHashEmbedder(256), latency},
+		k, err := kb.New(kb.Options{Store: store, Embedder: latencyEmbedder{bedrockkittest.NewHashEmbedder(256), latency},
 			Chunker: chunk.None{Tokenizer: chunk.Estimate}, BatchSize: batch, Concurrency: concurrency})
 		if err != nil {
 			b.Fatal(err)

@@ -30,7 +30,7 @@ func (e usageEmbedder) EmbedWithUsage(ctx context.Context, texts []string, p bed
 // model to price them.
 func TestSyncReportsEmbeddedTokens(t *testing.T) {
 	ctx := context.Background()
-	k := newKB(t, kb.Config{Embedder: usageEmbedder{bedrockkittest.NewHashEmbedder(32)}})
+	k := newKB(t, kb.Options{Embedder: usageEmbedder{bedrockkittest.NewHashEmbedder(32)}})
 	rep, err := k.Sync(ctx, bankSource())
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func TestSyncReportsEmbeddedTokens(t *testing.T) {
 
 	// An embedder that reports nothing: estimated from the chunks' text.
 	store := openIndex(t, localindex.Options{})
-	k = newKB(t, kb.Config{Store: store, EmbedderID: "cohere.embed-english-v3"})
+	k = newKB(t, kb.Options{Store: store, EmbedderID: "cohere.embed-english-v3"})
 	if rep, err = k.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestSyncReportsEmbeddedTokens(t *testing.T) {
 	}
 
 	// Keyword only: nothing embedded, no model.
-	k = keywordKB(t, openIndex(t, localindex.Options{}), kb.Config{})
+	k = keywordKB(t, openIndex(t, localindex.Options{}), kb.Options{})
 	if rep, err = k.Sync(ctx, bankSource()); err != nil || rep.EmbeddedTokens != 0 || rep.EmbeddingModel != "" {
 		t.Fatalf("keyword-only sync: %+v, %v", rep, err)
 	}
@@ -80,11 +80,11 @@ type hiddenStore struct{ kbstore.Store }
 func TestStoreSize(t *testing.T) {
 	ctx := context.Background()
 	want := kbstore.StoreSize{Records: 10, Vectors: 8, Dimensions: 32, TextBytes: 2000, Bytes: 4096}
-	k := keywordKB(t, sizedStore{openIndex(t, localindex.Options{}), want}, kb.Config{})
+	k := keywordKB(t, sizedStore{openIndex(t, localindex.Options{}), want}, kb.Options{})
 	if got, err := k.StoreSize(ctx); err != nil || got != want {
 		t.Fatalf("StoreSize = %+v, %v; want %+v", got, err, want)
 	}
-	k = keywordKB(t, hiddenStore{openIndex(t, localindex.Options{})}, kb.Config{})
+	k = keywordKB(t, hiddenStore{openIndex(t, localindex.Options{})}, kb.Options{})
 	if _, err := k.StoreSize(ctx); !errors.Is(err, bedrockkit.ErrUnsupported) {
 		t.Fatalf("StoreSize of a store that cannot tell: %v, want ErrUnsupported", err)
 	}

@@ -47,7 +47,7 @@ func (e slowEmbedder) Embed(ctx context.Context, texts []string, p bedrockkit.Pu
 }
 
 func crashKB(t testing.TB, store kbstore.Store) *kb.KnowledgeBase {
-	return newKB(t, kb.Config{Store: store, Embedder: slowEmbedder{bedrockkittest.NewHashEmbedder(48)}, BatchSize: 3, Concurrency: 2})
+	return newKB(t, kb.Options{Store: store, Embedder: slowEmbedder{bedrockkittest.NewHashEmbedder(48)}, BatchSize: 3, Concurrency: 2})
 }
 
 // crashChild is the process that gets killed: it syncs a corpus version

@@ -1,7 +1,7 @@
 // Package kb is bedrockkit's knowledge base: what Amazon Bedrock Knowledge
 // Bases do, in-process.
 //
-// A KnowledgeBase (New with a Config: a Store, and optionally an Embedder,
+// A KnowledgeBase (New with Options: a Store, and optionally an Embedder,
 // Chunker, Loaders and Model) does three things:
 //
 //   - Sync(ctx, source, opts) makes the store reflect a Source: documents
@@ -29,8 +29,8 @@
 //
 // # Without an embedder
 //
-// A Config with no Embedder is a keyword-only knowledge base: Sync stores
-// the chunks without vectors, Retrieve searches them with BM25 (Keyword is
+// A knowledge base whose Options have no Embedder is keyword-only: Sync
+// stores the chunks without vectors, Retrieve searches them with BM25 (Keyword is
 // then the default search type; Semantic and Hybrid fail with
 // ErrNoEmbedder) and RetrieveAndGenerate answers from them, extractively
 // or with a Model. Nothing is sent to an embedding model, so it runs
@@ -56,9 +56,9 @@
 // in SyncReport.Failures, wrapping ErrLoadLimit and the limit's own error,
 // counted in SyncReport.OverLimit; the Sync goes on with the others:
 //
-//   - Config.MaxDocumentBytes (50 MiB) and a source's MaxSize bound the
+//   - Options.MaxDocumentBytes (50 MiB) and a source's MaxSize bound the
 //     bytes read (ErrTooLarge).
-//   - Config.MaxTextBytes (32 MiB) bounds the text a loader extracts, with
+//   - Options.MaxTextBytes (32 MiB) bounds the text a loader extracts, with
 //     HeadingCost bytes more per heading or page; loaders stop as soon as
 //     they would pass it, so a small file that expands (flattened JSON
 //     keys, CSV header names repeated per row, decompressed DOCX) cannot
@@ -67,7 +67,7 @@
 //     element count, tag length and decompressed member size (zip bombs);
 //     JSON nesting; CSV record length and fields per record
 //     (ErrTooComplex). See the loaders' fields for the defaults.
-//   - Config.LoadTimeout (one minute) bounds the time of one Load; the
+//   - Options.LoadTimeout (one minute) bounds the time of one Load; the
 //     loaders check their context inside every loop (ErrLoadTimeout).
 //   - kb/pdf's engine runs each PDF in its own bounded memory
 //     (ErrLoadMemory).

@@ -13,7 +13,7 @@ func ExampleKnowledgeBase() {
 	ctx := context.Background()
 	store, _ := localindex.Open(localindex.Options{}) // in memory; set Dir to persist
 	defer store.Close()
-	base, err := kb.New(kb.Config{
+	base, err := kb.New(kb.Options{
 		Store:    store,
 		Embedder: bedrockkittest.NewHashEmbedder(256), // offline; use bedrockkit.NewTitanEmbedder with Bedrock
 	})
@@ -56,7 +56,7 @@ func ExampleKnowledgeBase_Retrieve_filter() {
 	ctx := context.Background()
 	store, _ := localindex.Open(localindex.Options{})
 	defer store.Close()
-	base, _ := kb.New(kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(256)})
+	base, _ := kb.New(kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(256)})
 	base.Sync(ctx, kb.NewMemorySource(
 		kb.MemoryDocument{URI: "mem:2024.txt", Data: []byte("Wire transfers cost 30 dollars."), Metadata: map[string]any{"year": 2024}},
 		kb.MemoryDocument{URI: "mem:2025.txt", Data: []byte("Wire transfers cost 25 dollars."), Metadata: map[string]any{"year": 2025}},

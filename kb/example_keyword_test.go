@@ -29,7 +29,7 @@ func Example_keywordOnly() {
 		if err != nil {
 			panic(err)
 		}
-		base, err := kb.New(kb.Config{Store: store}) // no Embedder: keyword only
+		base, err := kb.New(kb.Options{Store: store}) // no Embedder: keyword only
 		if err != nil {
 			panic(err)
 		}

@@ -14,9 +14,9 @@ import (
 	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
-// Config configures a KnowledgeBase. Store is required; every other field
+// Options configures a KnowledgeBase. Store is required; every other field
 // has a default.
-type Config struct {
+type Options struct {
 	// Store holds the chunk records: kb/localindex is the embedded default;
 	// kb/pgvector, kb/chromem and others implement kbstore.Store too.
 	Store kbstore.Store
@@ -88,7 +88,7 @@ type Config struct {
 	Keyword BM25Params
 }
 
-// DefaultLoadTimeout is the default of Config.LoadTimeout.
+// DefaultLoadTimeout is the default of Options.LoadTimeout.
 const DefaultLoadTimeout = time.Minute
 
 // BM25Params are the Okapi BM25 parameters of keyword search.
@@ -104,7 +104,7 @@ type BM25Params struct {
 // semantic, keyword or hybrid retrieval and with cited answers. It is safe
 // for concurrent use; Syncs of the same partition are serialised.
 type KnowledgeBase struct {
-	cfg Config
+	cfg Options
 	// embedderID is the identity recorded with the data ("ID/dimensions",
 	// or noEmbedder); modelID the model ID alone, for SyncReport. legacyID
 	// is the identity older versions recorded for an embedder whose ID now
@@ -134,7 +134,7 @@ var (
 	// original embedder.
 	ErrEmbedderChanged = fmt.Errorf("kb: embedding model differs from the one this knowledge base was built with: %w", bedrockkit.ErrInvalidInput)
 	// ErrNoEmbedder: semantic or hybrid search was asked of a knowledge
-	// base without an embedder. Set Config.Embedder (and Sync with ReEmbed
+	// base without an embedder. Set Options.Embedder (and Sync with ReEmbed
 	// once), or search with kb.Keyword.
 	ErrNoEmbedder = fmt.Errorf("kb: no embedder is configured: %w", bedrockkit.ErrInvalidInput)
 )
@@ -150,7 +150,7 @@ type EmbedderChangedError struct {
 func (e *EmbedderChangedError) Error() string {
 	switch {
 	case e.Stored == noEmbedder:
-		return fmt.Sprintf("kb: this knowledge base was built keyword-only (without an embedder) but is configured with %s; Sync once with ReEmbed to embed every document, after which hybrid and semantic search work (or leave Config.Embedder nil to keep searching by keyword)", e.Configured)
+		return fmt.Sprintf("kb: this knowledge base was built keyword-only (without an embedder) but is configured with %s; Sync once with ReEmbed to embed every document, after which hybrid and semantic search work (or leave Options.Embedder nil to keep searching by keyword)", e.Configured)
 	case e.Configured == noEmbedder:
 		return fmt.Sprintf("kb: this knowledge base was embedded with %s but is configured without an embedder; keyword search still works, but Sync needs the same embedder (or ReEmbed, which rebuilds it keyword-only and drops the vectors)", e.Stored)
 	}
@@ -162,9 +162,9 @@ func (e *EmbedderChangedError) Unwrap() error { return ErrEmbedderChanged }
 
 // New returns a knowledge base over cfg.Store. It does not read the store;
 // each partition is checked and its keyword index built on first use.
-func New(cfg Config) (*KnowledgeBase, error) {
+func New(cfg Options) (*KnowledgeBase, error) {
 	if cfg.Store == nil {
-		return nil, invalid("Config.Store is nil; use localindex.Open(localindex.Options{}) for an embedded store")
+		return nil, invalid("Options.Store is nil; use localindex.Open(localindex.Options{}) for an embedded store")
 	}
 	ids, err := embedderIdentity(cfg)
 	if err != nil {
@@ -185,7 +185,7 @@ func New(cfg Config) (*KnowledgeBase, error) {
 }
 
 // withDefaults checks cfg's settings and fills in the defaults.
-func (cfg *Config) withDefaults() error {
+func (cfg *Options) withDefaults() error {
 	if cfg.Chunker == nil {
 		cfg.Chunker = chunk.Default{}
 	}
@@ -199,7 +199,7 @@ func (cfg *Config) withDefaults() error {
 		cfg.Concurrency = 4
 	}
 	if cfg.RequestsPerMinute < 0 {
-		return invalid("Config.RequestsPerMinute is %d; use 0 for no limit", cfg.RequestsPerMinute)
+		return invalid("Options.RequestsPerMinute is %d; use 0 for no limit", cfg.RequestsPerMinute)
 	}
 	if cfg.MaxDocumentBytes <= 0 {
 		cfg.MaxDocumentBytes = 50 << 20
@@ -211,7 +211,7 @@ func (cfg *Config) withDefaults() error {
 		cfg.LoadTimeout = DefaultLoadTimeout
 	}
 	if cfg.Keyword.B < 0 || cfg.Keyword.B > 1 || cfg.Keyword.K1 < 0 {
-		return invalid("Config.Keyword: k1 must be >= 0 and b within 0..1 (got k1=%v b=%v)", cfg.Keyword.K1, cfg.Keyword.B)
+		return invalid("Options.Keyword: k1 must be >= 0 and b within 0..1 (got k1=%v b=%v)", cfg.Keyword.K1, cfg.Keyword.B)
 	}
 	return nil
 }
@@ -227,12 +227,12 @@ type embedderIDs struct {
 }
 
 // embedderIdentity names the configured embedder: the model ID is
-// Config.EmbedderID, else the embedder's ModelID(), else "" (then the
+// Options.EmbedderID, else the embedder's ModelID(), else "" (then the
 // identity uses the Go type).
-func embedderIdentity(cfg Config) (embedderIDs, error) {
+func embedderIdentity(cfg Options) (embedderIDs, error) {
 	if cfg.Embedder == nil {
 		if cfg.EmbedderID != "" {
-			return embedderIDs{}, invalid("Config.EmbedderID is %q but Config.Embedder is nil; set the embedder too, or leave both empty for a keyword-only knowledge base", cfg.EmbedderID)
+			return embedderIDs{}, invalid("Options.EmbedderID is %q but Options.Embedder is nil; set the embedder too, or leave both empty for a keyword-only knowledge base", cfg.EmbedderID)
 		}
 		return embedderIDs{identity: noEmbedder}, nil
 	}
@@ -272,7 +272,7 @@ const (
 	KeyHeadings = "bedrockkit-headings"
 )
 
-// StoreSize returns the size of the store (Config.Store), for pricing its
+// StoreSize returns the size of the store (Options.Store), for pricing its
 // storage. A store that cannot tell (one that does not implement
 // kbstore.StoreSizer) fails with an error wrapping bedrockkit.ErrUnsupported.
 func (k *KnowledgeBase) StoreSize(ctx context.Context) (kbstore.StoreSize, error) {

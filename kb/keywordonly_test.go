@@ -18,7 +18,7 @@ import (
 )
 
 // keywordKB returns a knowledge base with no embedder over store.
-func keywordKB(t *testing.T, store kbstore.Store, cfg kb.Config) *kb.KnowledgeBase {
+func keywordKB(t *testing.T, store kbstore.Store, cfg kb.Options) *kb.KnowledgeBase {
 	t.Helper()
 	cfg.Store = store
 	k, err := kb.New(cfg)
@@ -39,7 +39,7 @@ func TestKeywordOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := keywordKB(t, store, kb.Config{})
+	k := keywordKB(t, store, kb.Options{})
 	rep, err := k.Sync(ctx, bankSource())
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestKeywordOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	k = keywordKB(t, store, kb.Config{})
+	k = keywordKB(t, store, kb.Options{})
 	check(k)
 	rep, err = k.Sync(ctx, bankSource())
 	if err != nil || rep.Unchanged != 4 || rep.New+rep.Modified != 0 {
@@ -107,7 +107,7 @@ func ptr[T any](v T) *T { return &v }
 // embedder; asking for them without one is an error that says so.
 func TestKeywordOnlyRefusesSemantic(t *testing.T) {
 	ctx := context.Background()
-	k := keywordKB(t, openIndex(t, localindex.Options{}), kb.Config{})
+	k := keywordKB(t, openIndex(t, localindex.Options{}), kb.Options{})
 	if _, err := k.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestKeywordOnlyRefusesSemantic(t *testing.T) {
 			t.Errorf("RetrieveAndGenerate %s without an embedder: %v", st, err)
 		}
 	}
-	if _, err := kb.New(kb.Config{Store: openIndex(t, localindex.Options{}), EmbedderID: "amazon.titan-embed-text-v2:0"}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := kb.New(kb.Options{Store: openIndex(t, localindex.Options{}), EmbedderID: "amazon.titan-embed-text-v2:0"}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Errorf("EmbedderID without an Embedder: %v, want ErrInvalidInput", err)
 	}
 }
@@ -131,7 +131,7 @@ func TestKeywordOnlyRefusesSemantic(t *testing.T) {
 func TestKeywordOnlyAnswers(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{})
-	k := keywordKB(t, store, kb.Config{})
+	k := keywordKB(t, store, kb.Options{})
 	if _, err := k.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestKeywordOnlyAnswers(t *testing.T) {
 	checkCitations(t, store, "", ans)
 
 	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("Call us by phone at once [1]."))
-	k = keywordKB(t, store, kb.Config{Model: model})
+	k = keywordKB(t, store, kb.Options{Model: model})
 	ans, err = k.RetrieveAndGenerate(ctx, "How do I report a lost card?")
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +160,7 @@ func TestKeywordOnlyAnswers(t *testing.T) {
 // searched (the parents are not embedded either) and returned as parents.
 func TestKeywordOnlyHierarchical(t *testing.T) {
 	ctx := context.Background()
-	k := keywordKB(t, openIndex(t, localindex.Options{}), kb.Config{Chunker: chunk.Hierarchical{ParentMaxTokens: 120, ChildMaxTokens: 30, OverlapTokens: 1}})
+	k := keywordKB(t, openIndex(t, localindex.Options{}), kb.Options{Chunker: chunk.Hierarchical{ParentMaxTokens: 120, ChildMaxTokens: 30, OverlapTokens: 1}})
 	var b strings.Builder
 	for i := range 40 {
 		fmt.Fprintf(&b, "Sentence %d talks about topic %d of the manual. ", i, i%7)
@@ -190,10 +190,10 @@ func TestKeywordOnlyHierarchical(t *testing.T) {
 func TestKeywordOnlyToEmbedder(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{})
-	if _, err := keywordKB(t, store, kb.Config{}).Sync(ctx, bankSource()); err != nil {
+	if _, err := keywordKB(t, store, kb.Options{}).Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
-	k := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64), EmbedderID: "hash"})
+	k := newKB(t, kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64), EmbedderID: "hash"})
 	var ec *kb.EmbedderChangedError
 	_, err := k.Retrieve(ctx, "dispute a charge")
 	if !errors.As(err, &ec) || !strings.Contains(err.Error(), "keyword-only") || !strings.Contains(err.Error(), "ReEmbed") {
@@ -230,10 +230,10 @@ func TestKeywordOnlyToEmbedder(t *testing.T) {
 func TestEmbeddedToKeywordOnly(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{})
-	if _, err := newKB(t, kb.Config{Store: store}).Sync(ctx, bankSource()); err != nil {
+	if _, err := newKB(t, kb.Options{Store: store}).Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
-	k := keywordKB(t, store, kb.Config{})
+	k := keywordKB(t, store, kb.Options{})
 	res, err := k.Retrieve(ctx, "How do I dispute a charge on my statement?")
 	if err != nil || len(res) == 0 || res[0].DocumentID != "mem:disputes.md" {
 		t.Fatalf("keyword search without the embedder: %+v, %v", res, err)

@@ -32,7 +32,7 @@ var (
 	ErrNoText = fmt.Errorf("%w: kb: no extractable text", bedrockkit.ErrInvalidInput)
 )
 
-// Errors of the load limits (see LoadLimits and Config). Each wraps
+// Errors of the load limits (see LoadLimits and Options). Each wraps
 // ErrLoadLimit, which wraps bedrockkit.ErrInvalidInput: the document fails
 // alone and a Sync goes on with the others, counting it in
 // SyncReport.OverLimit.
@@ -41,10 +41,10 @@ var (
 	// a limit on its size, text, structure, memory or time.
 	ErrLoadLimit = fmt.Errorf("%w: kb: document over a load limit", bedrockkit.ErrInvalidInput)
 	// ErrTooLarge: the document's bytes are over the limit of its source
-	// (FSSource.MaxSize) or of Config.MaxDocumentBytes.
+	// (FSSource.MaxSize) or of Options.MaxDocumentBytes.
 	ErrTooLarge = fmt.Errorf("%w: document too large", ErrLoadLimit)
 	// ErrTextTooLarge: the text extracted from the document is over
-	// LoadLimits.MaxTextBytes (Config.MaxTextBytes).
+	// LoadLimits.MaxTextBytes (Options.MaxTextBytes).
 	ErrTextTooLarge = fmt.Errorf("%w: extracted text too large", ErrLoadLimit)
 	// ErrTooComplex: the document's structure is over a loader's limit,
 	// such as the nesting depth or element count of a DOCX, the nesting
@@ -55,7 +55,7 @@ var (
 	// document (see kb/pdf).
 	ErrLoadMemory = fmt.Errorf("%w: out of the loader's memory budget", ErrLoadLimit)
 	// ErrLoadTimeout: loading the document took longer than
-	// Config.LoadTimeout.
+	// Options.LoadTimeout.
 	ErrLoadTimeout = fmt.Errorf("%w: loading took too long", ErrLoadLimit)
 )
 
@@ -64,7 +64,7 @@ var (
 const DefaultMaxTextBytes = 32 << 20
 
 // LoadLimits bound what loading one document may produce. Sync hands
-// Config's limits to every Loader in the context it passes to Load (see
+// Options' limits to every Loader in the context it passes to Load (see
 // WithLoadLimits); a Loader reads them with LoadLimitsFromContext and fails
 // with an error wrapping ErrTextTooLarge once its output would go over.
 // Sync also checks the Document a Loader returns, so a Loader that ignores

@@ -26,7 +26,7 @@ func resultIDs(res []kb.RetrievalResult) []string {
 // value and is combined with Filter when both are set.
 func TestZeroFilterMeansNone(t *testing.T) {
 	ctx := context.Background()
-	k := newKB(t, kb.Config{})
+	k := newKB(t, kb.Options{})
 	if _, err := k.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestAnswerSources(t *testing.T) {
 	ctx := context.Background()
 	model := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("First [2]. Second [1][2]. Third [3][1]. Again [2]."))
 	store := openIndex(t, localindex.Options{})
-	k := newKB(t, kb.Config{Store: store, Model: model})
+	k := newKB(t, kb.Options{Store: store, Model: model})
 	if _, err := k.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
@@ -129,28 +129,28 @@ type modelEmbedder struct {
 
 func (e modelEmbedder) ModelID() string { return e.id }
 
-// TestEmbedderIDFromModelID: without Config.EmbedderID the embedder's
+// TestEmbedderIDFromModelID: without Options.EmbedderID the embedder's
 // ModelID names it, so two models of the same Go type are told apart.
 func TestEmbedderIDFromModelID(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{})
 	titan := modelEmbedder{bedrockkittest.NewHashEmbedder(32), "amazon.titan-embed-text-v2:0"}
-	if _, err := newKB(t, kb.Config{Store: store, Embedder: titan}).Sync(ctx, bankSource()); err != nil {
+	if _, err := newKB(t, kb.Options{Store: store, Embedder: titan}).Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
-	// The same model through Config.EmbedderID is the same identity.
-	same := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(32), EmbedderID: "amazon.titan-embed-text-v2:0"})
+	// The same model through Options.EmbedderID is the same identity.
+	same := newKB(t, kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(32), EmbedderID: "amazon.titan-embed-text-v2:0"})
 	if _, err := same.Retrieve(ctx, "fees"); err != nil {
 		t.Fatalf("same model ID given explicitly: %v", err)
 	}
 	cohere := modelEmbedder{bedrockkittest.NewHashEmbedder(32), "cohere.embed-english-v3"}
-	_, err := newKB(t, kb.Config{Store: store, Embedder: cohere}).Retrieve(ctx, "fees")
+	_, err := newKB(t, kb.Options{Store: store, Embedder: cohere}).Retrieve(ctx, "fees")
 	var ec *kb.EmbedderChangedError
 	if !errors.As(err, &ec) || ec.Stored != "amazon.titan-embed-text-v2:0/32" || ec.Configured != "cohere.embed-english-v3/32" {
 		t.Fatalf("another model of the same Go type: %v; want an EmbedderChangedError naming both model IDs", err)
 	}
-	// Config.EmbedderID wins over ModelID.
-	if _, err := newKB(t, kb.Config{Store: store, Embedder: cohere, EmbedderID: "amazon.titan-embed-text-v2:0"}).Retrieve(ctx, "fees"); err != nil {
+	// Options.EmbedderID wins over ModelID.
+	if _, err := newKB(t, kb.Options{Store: store, Embedder: cohere, EmbedderID: "amazon.titan-embed-text-v2:0"}).Retrieve(ctx, "fees"); err != nil {
 		t.Fatalf("EmbedderID set explicitly: %v", err)
 	}
 }
@@ -163,11 +163,11 @@ func TestEmbedderIDLegacyIdentity(t *testing.T) {
 	store := openIndex(t, localindex.Options{})
 	titan := modelEmbedder{bedrockkittest.NewHashEmbedder(32), "amazon.titan-embed-text-v2:0"}
 	// What an older version recorded for this embedder without EmbedderID.
-	old := newKB(t, kb.Config{Store: store, Embedder: titan, EmbedderID: "kb_test.modelEmbedder"})
+	old := newKB(t, kb.Options{Store: store, Embedder: titan, EmbedderID: "kb_test.modelEmbedder"})
 	if _, err := old.Sync(ctx, bankSource()); err != nil {
 		t.Fatal(err)
 	}
-	k := newKB(t, kb.Config{Store: store, Embedder: titan})
+	k := newKB(t, kb.Options{Store: store, Embedder: titan})
 	if _, err := k.Retrieve(ctx, "fees"); err != nil {
 		t.Fatalf("Retrieve over data recorded with the legacy identity: %v", err)
 	}
@@ -176,7 +176,7 @@ func TestEmbedderIDLegacyIdentity(t *testing.T) {
 		t.Fatalf("Sync over data recorded with the legacy identity: %+v, %v; want 4 unchanged, no embedding", rep, err)
 	}
 	// The legacy identity of one embedder type does not stand for another.
-	other := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(32)})
+	other := newKB(t, kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(32)})
 	if _, err := other.Retrieve(ctx, "fees"); !errors.Is(err, kb.ErrEmbedderChanged) {
 		t.Fatalf("another embedder type: %v, want ErrEmbedderChanged", err)
 	}
@@ -186,7 +186,7 @@ func TestEmbedderIDLegacyIdentity(t *testing.T) {
 // refused rather than one being silently dropped.
 func TestOneOptionsPerCall(t *testing.T) {
 	ctx := context.Background()
-	k := newKB(t, kb.Config{})
+	k := newKB(t, kb.Options{})
 	if _, err := k.Retrieve(ctx, "fees", kb.RetrieveOptions{}, kb.RetrieveOptions{SearchType: kb.Keyword}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Errorf("Retrieve with two RetrieveOptions: %v; want ErrInvalidInput", err)
 	}
@@ -195,5 +195,25 @@ func TestOneOptionsPerCall(t *testing.T) {
 	}
 	if _, err := k.Sync(ctx, kb.NewMemorySource(), kb.SyncOptions{}, kb.SyncOptions{}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Errorf("Sync with two SyncOptions: %v; want ErrInvalidInput", err)
+	}
+}
+
+// TestSyncOfBrokenMemorySource: a MemorySource built with a document
+// without a URI makes Sync fail with the reason and keeps what is stored:
+// the refused document is not taken as deleted.
+func TestSyncOfBrokenMemorySource(t *testing.T) {
+	ctx := context.Background()
+	k := newKB(t, kb.Options{})
+	doc := kb.MemoryDocument{URI: "mem:a.md", Data: []byte("# Fees\n\nA wire transfer costs 25 dollars.")}
+	if _, err := k.Sync(ctx, kb.NewMemorySource(doc)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := k.Sync(ctx, kb.NewMemorySource(kb.MemoryDocument{Data: []byte("no URI")}))
+	if !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Fatalf("Sync of a source with a document without URI: %v; want ErrInvalidInput", err)
+	}
+	res, err := k.Retrieve(ctx, "wire transfer", kb.RetrieveOptions{SearchType: kb.Keyword})
+	if err != nil || len(res) == 0 || res[0].DocumentID != "mem:a.md" {
+		t.Fatalf("after the refused Sync: %+v, %v; want mem:a.md still found", res, err)
 	}
 }

@@ -144,7 +144,7 @@ func reference(r RetrievalResult) bedrockkit.CitationSource {
 const defaultInstructions = "You are a careful assistant that answers questions using only the search results provided with the question. If the search results do not contain the answer, say that you don't know; never make up facts."
 
 // RetrieveAndGenerate retrieves passages for the question and answers it
-// with citations. The model (Config.Model) gets the passages delimited as
+// with citations. The model (Options.Model) gets the passages delimited as
 // untrusted data with an unguessable tag and is asked to cite them as [1],
 // [2]; the markers become Citations (spans of Answer.Text linked to the
 // passages) and are removed from the text. Markers naming no retrieved

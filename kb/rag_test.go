@@ -39,7 +39,7 @@ func checkCitations(t *testing.T, store kbstore.Store, part string, ans *kb.Answ
 func ragKB(t *testing.T, model bedrockkit.Model) (*kb.KnowledgeBase, kbstore.Store) {
 	t.Helper()
 	store := openIndex(t, localindex.Options{})
-	k := newKB(t, kb.Config{Store: store, Model: model})
+	k := newKB(t, kb.Options{Store: store, Model: model})
 	src := bankSource()
 	for n, v := range src.files { // use the txt loader
 		delete(src.files, n)
@@ -146,7 +146,7 @@ func TestRetrieveAndGenerateFakeBedrock(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := openIndex(t, localindex.Options{})
-	k := newKB(t, kb.Config{Store: store, Embedder: emb, EmbedderID: emb.ModelID(), Model: model})
+	k := newKB(t, kb.Options{Store: store, Embedder: emb, EmbedderID: emb.ModelID(), Model: model})
 	if _, err := k.Sync(ctx, newMemSource(map[string]string{
 		"lost.txt": "Report a lost card by phone at once. We block it and send a new card within 5 days.",
 		"fees.txt": "The monthly fee is 5 dollars.",

@@ -36,7 +36,7 @@ func TestKeywordScanChecksContext(t *testing.T) {
 	for name := range files {
 		src.meta[name] = map[string]any{"n": len(name)}
 	}
-	k := newKB(t, kb.Config{Loaders: map[string]kb.Loader{"md": kb.LoaderFunc(func(_ context.Context, _ kb.SourceItem, b []byte) (chunk.ParsedDocument, error) {
+	k := newKB(t, kb.Options{Loaders: map[string]kb.Loader{"md": kb.LoaderFunc(func(_ context.Context, _ kb.SourceItem, b []byte) (chunk.ParsedDocument, error) {
 		return chunk.ParsedDocument{Text: string(b)}, nil
 	})}})
 	if _, err := k.Sync(ctx, src); err != nil {

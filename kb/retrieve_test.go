@@ -30,7 +30,7 @@ func bankSource() *memSource {
 
 func TestRetrieveSearchTypes(t *testing.T) {
 	ctx := context.Background()
-	k := newKB(t, kb.Config{Loaders: map[string]kb.Loader{"md": kb.LoaderFunc(func(_ context.Context, _ kb.SourceItem, b []byte) (chunk.ParsedDocument, error) {
+	k := newKB(t, kb.Options{Loaders: map[string]kb.Loader{"md": kb.LoaderFunc(func(_ context.Context, _ kb.SourceItem, b []byte) (chunk.ParsedDocument, error) {
 		return chunk.ParsedDocument{Text: string(b)}, nil
 	})}})
 	if _, err := k.Sync(ctx, bankSource()); err != nil {
@@ -88,7 +88,7 @@ func TestRetrieveSearchTypes(t *testing.T) {
 
 func TestHybridWeights(t *testing.T) {
 	ctx := context.Background()
-	k := newKB(t, kb.Config{})
+	k := newKB(t, kb.Options{})
 	src := newMemSource(map[string]string{"a.txt": "zebra zebra stripes", "b.txt": "horses gallop in fields", "c.txt": "fields of zebra"})
 	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestHybridWeights(t *testing.T) {
 
 func TestHierarchicalReturnsParents(t *testing.T) {
 	ctx := context.Background()
-	k := newKB(t, kb.Config{Chunker: chunk.Hierarchical{ParentMaxTokens: 120, ChildMaxTokens: 30, OverlapTokens: 1}})
+	k := newKB(t, kb.Options{Chunker: chunk.Hierarchical{ParentMaxTokens: 120, ChildMaxTokens: 30, OverlapTokens: 1}})
 	var b strings.Builder
 	for i := range 40 {
 		fmt.Fprintf(&b, "Sentence %d talks about topic %d of the manual. ", i, i%7)
@@ -136,7 +136,7 @@ func TestHierarchicalReturnsParents(t *testing.T) {
 
 func TestReranker(t *testing.T) {
 	ctx := context.Background()
-	k := newKB(t, kb.Config{})
+	k := newKB(t, kb.Options{})
 	if _, err := k.Sync(ctx, newMemSource(corpus(10))); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestKeywordIndexSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := newKB(t, kb.Config{Store: store})
+	k := newKB(t, kb.Options{Store: store})
 	src := newMemSource(corpus(8))
 	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func TestKeywordIndexSurvivesReopen(t *testing.T) {
 	}
 	store.Close()
 	store2 := openIndex(t, localindex.Options{Dir: dir})
-	k2 := newKB(t, kb.Config{Store: store2})
+	k2 := newKB(t, kb.Options{Store: store2})
 	got, err := k2.Retrieve(ctx, "Detail 5-1 explains", kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 20})
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ func TestSyncRetryNeverWaitsPastDeadline(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	emb := newCounting(16)
 	emb.failNext.Store(1 << 30)
-	k := newKB(t, kb.Config{Embedder: emb, Retry: bedrockkit.RetryPolicy{BaseDelay: time.Hour, MaxDelay: time.Hour}})
+	k := newKB(t, kb.Options{Embedder: emb, Retry: bedrockkit.RetryPolicy{BaseDelay: time.Hour, MaxDelay: time.Hour}})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := k.Sync(ctx, newMemSource(corpus(1)))
@@ -33,10 +33,10 @@ func TestSyncRetryNeverWaitsPastDeadline(t *testing.T) {
 }
 
 // TestRetrieveQueryEmbeddingRetried: the query's embedding is retried by
-// Config.Retry like the documents'.
+// Options.Retry like the documents'.
 func TestRetrieveQueryEmbeddingRetried(t *testing.T) {
 	emb := newCounting(16)
-	k := newKB(t, kb.Config{Embedder: emb, Retry: bedrockkit.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Microsecond}})
+	k := newKB(t, kb.Options{Embedder: emb, Retry: bedrockkit.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Microsecond}})
 	if _, err := k.Sync(context.Background(), newMemSource(corpus(2))); err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func TestSyncSciFact(t *testing.T) {
 	ctx := context.Background()
 	emb := newCounting(64)
 	store := openIndex(t, localindex.Options{})
-	k := newKB(t, kb.Config{Store: store, Embedder: emb, BatchSize: 64, Concurrency: 4, Chunker: chunk.Default{Tokenizer: chunk.Estimate}})
+	k := newKB(t, kb.Options{Store: store, Embedder: emb, BatchSize: 64, Concurrency: 4, Chunker: chunk.Default{Tokenizer: chunk.Estimate}})
 	rep, err := k.Sync(ctx, scifactSource{path: path})
 	if err != nil {
 		t.Fatal(err)

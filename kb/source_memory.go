@@ -3,6 +3,7 @@ package kb
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -35,18 +36,23 @@ type MemoryDocument struct {
 type MemorySource struct {
 	mu   sync.RWMutex
 	docs map[string]MemoryDocument
+	bad  error // documents NewMemorySource refused; Items fails with it
 }
 
-// NewMemorySource returns a MemorySource holding docs. It panics on a
-// document without a URI, like a composite literal with a bad field would
-// fail to compile; use Put to handle the error.
+// NewMemorySource returns a MemorySource holding docs. A document it cannot
+// hold (one without a URI) is not added, and listing the source (Items,
+// hence Sync) fails with the reason, wrapping bedrockkit.ErrInvalidInput,
+// as listing a NewDirSource whose folder is missing does; Put reports the
+// error at once.
 func NewMemorySource(docs ...MemoryDocument) *MemorySource {
 	s := &MemorySource{}
+	var errs []error
 	for _, d := range docs {
 		if err := s.Put(d); err != nil {
-			panic(err)
+			errs = append(errs, err)
 		}
 	}
+	s.bad = errors.Join(errs...)
 	return s
 }
 
@@ -93,6 +99,10 @@ func (s *MemorySource) Len() int {
 // starts, in URI order.
 func (s *MemorySource) Items(ctx context.Context) iter.Seq2[SourceItem, error] {
 	return func(yield func(SourceItem, error) bool) {
+		if s.bad != nil {
+			yield(SourceItem{}, s.bad)
+			return
+		}
 		s.mu.RLock()
 		docs := slices.SortedFunc(maps.Values(s.docs), func(a, b MemoryDocument) int {
 			switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/bedrockkit/bedrockkit"
@@ -41,10 +42,21 @@ func TestMemorySource(t *testing.T) {
 			t.Fatalf("cancelled: %v", err)
 		}
 	}
-	defer func() {
-		if recover() == nil {
-			t.Fatal("NewMemorySource accepted a document without URI")
+	// A document without a URI is refused: listing fails with the reason,
+	// before any document, so a Sync of the source fails closed (it does
+	// not take the missing document as deleted).
+	bad := NewMemorySource(MemoryDocument{URI: "mem:a", Data: []byte("a")}, MemoryDocument{Data: []byte("x")})
+	n := 0
+	for it, err := range bad.Items(context.Background()) {
+		if err == nil {
+			t.Fatalf("listed %q from a source with a document without URI", it.URI)
 		}
-	}()
-	NewMemorySource(MemoryDocument{Data: []byte("x")})
+		if !errors.Is(err, bedrockkit.ErrInvalidInput) || !strings.Contains(err.Error(), "URI is empty") {
+			t.Fatalf("listing error %v; want ErrInvalidInput saying the URI is empty", err)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("%d errors; want 1", n)
+	}
 }

@@ -88,7 +88,7 @@ type SyncReport struct {
 	// EmbeddedTokensEstimated reports that some of EmbeddedTokens were
 	// estimated rather than reported by the embedder.
 	EmbeddedTokensEstimated bool
-	// EmbeddingModel is the embedding model's ID (Config.EmbedderID or the
+	// EmbeddingModel is the embedding model's ID (Options.EmbedderID or the
 	// embedder's ModelID), or "" when neither names it or there is no
 	// embedder.
 	EmbeddingModel string
@@ -103,16 +103,16 @@ type SyncReport struct {
 
 // LimitCounts counts documents that failed on each load limit.
 type LimitCounts struct {
-	// Size: over the source's or Config.MaxDocumentBytes (ErrTooLarge).
+	// Size: over the source's or Options.MaxDocumentBytes (ErrTooLarge).
 	Size int
-	// Text: extracted text over Config.MaxTextBytes (ErrTextTooLarge).
+	// Text: extracted text over Options.MaxTextBytes (ErrTextTooLarge).
 	Text int
 	// Structure: over a loader's limit on nesting, element count, record
 	// or member size (ErrTooComplex).
 	Structure int
 	// Memory: over a loader's memory budget (ErrLoadMemory).
 	Memory int
-	// Time: over Config.LoadTimeout (ErrLoadTimeout).
+	// Time: over Options.LoadTimeout (ErrLoadTimeout).
 	Time int
 }
 
@@ -148,8 +148,8 @@ var ErrSourceListing = errors.New("kb: the source's listing failed; documents no
 // either complete in its old or new version or absent, and the next Sync
 // finishes the work, yielding the same store as an uninterrupted run.
 //
-// Embedding runs Config.Concurrency calls at once in batches of
-// Config.BatchSize chunks, limited to Config.RequestsPerMinute and retried on
+// Embedding runs Options.Concurrency calls at once in batches of
+// Options.BatchSize chunks, limited to Options.RequestsPerMinute and retried on
 // throttling; at most that many batches are held in memory, so memory stays
 // bounded on a large corpus. A document that cannot be read, loaded or
 // chunked fails alone and is listed in the report; an embedding or store
@@ -530,7 +530,7 @@ func (r *syncRun) newJob(item SourceItem, existed bool, fp string, chunks []chun
 }
 
 // queue sends the job's leaf chunks to the embedder in batches of
-// Config.BatchSize, or, without an embedder, the job to the committer.
+// Options.BatchSize, or, without an embedder, the job to the committer.
 func (r *syncRun) queue(job *docJob, chunks []chunk.Chunk) {
 	k := r.kb
 	if k.cfg.Embedder == nil {
@@ -658,7 +658,7 @@ func chunkMetadata(uri, id string, c chunk.Chunk) (map[string]any, error) {
 }
 
 // flush sends the queued chunks to the embedder in a new goroutine; it
-// blocks while Config.Concurrency calls are running.
+// blocks while Options.Concurrency calls are running.
 func (r *syncRun) flush() {
 	if len(r.batch) == 0 {
 		return

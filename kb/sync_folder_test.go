@@ -41,7 +41,7 @@ func (s hidingSource) Items(ctx context.Context) iter.Seq2[kb.SourceItem, error]
 func TestSyncKeepsDocumentsUnderUnlistableFolder(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{})
-	k := newKB(t, kb.Config{Store: store})
+	k := newKB(t, kb.Options{Store: store})
 	src := kb.NewMemorySource(
 		kb.MemoryDocument{URI: "mem:sub/a.txt", Data: []byte("Alpha document about card fees.")},
 		kb.MemoryDocument{URI: "mem:sub/b.txt", Data: []byte("Beta document about disputes.")},

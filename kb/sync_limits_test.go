@@ -28,7 +28,7 @@ func TestSyncLoadLimits(t *testing.T) {
 	loaders["crash"] = kb.LoaderFunc(func(context.Context, kb.SourceItem, []byte) (chunk.ParsedDocument, error) {
 		panic("parser bug")
 	})
-	base := newKB(t, kb.Config{Loaders: loaders, MaxTextBytes: 64 << 10, LoadTimeout: 50 * time.Millisecond, MaxDocumentBytes: 1 << 20})
+	base := newKB(t, kb.Options{Loaders: loaders, MaxTextBytes: 64 << 10, LoadTimeout: 50 * time.Millisecond, MaxDocumentBytes: 1 << 20})
 	src := kb.NewMemorySource(
 		kb.MemoryDocument{URI: "mem:good.md", Data: []byte("# Fees\nThe annual fee is 95 USD.")},
 		kb.MemoryDocument{URI: "mem:good.txt", Data: []byte("Lost cards are replaced in two days.")},

@@ -45,7 +45,7 @@ func storedDocs(t *testing.T, st kbstore.Store) map[string]bool {
 func TestBadDocumentFailsAlone(t *testing.T) {
 	ctx := context.Background()
 	st := openIndex(t, localindex.Options{})
-	k := newKB(t, kb.Config{Store: st, Embedder: zeroOnPoison{bedrockkittest.NewHashEmbedder(64)}, EmbedderID: "z"})
+	k := newKB(t, kb.Options{Store: st, Embedder: zeroOnPoison{bedrockkittest.NewHashEmbedder(64)}, EmbedderID: "z"})
 	src := kb.NewMemorySource(
 		kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("Alpha refunds take five days.")},
 		kb.MemoryDocument{URI: "mem:b.txt", Data: []byte("Bravo shipping is free over fifty dollars.")},
@@ -96,7 +96,7 @@ func (s *cancelAfterDelete) DeleteDocuments(ctx context.Context, p string, ids [
 func TestCancelNeverLeavesChangedDocumentAbsent(t *testing.T) {
 	inner := openIndex(t, localindex.Options{})
 	st := &cancelAfterDelete{Store: inner}
-	k := newKB(t, kb.Config{Store: st})
+	k := newKB(t, kb.Options{Store: st})
 	src := kb.NewMemorySource(kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("Alpha refunds take five days.")})
 	if _, err := k.Sync(context.Background(), src); err != nil {
 		t.Fatal(err)
@@ -134,13 +134,13 @@ func (s *slowDocuments) Documents(ctx context.Context, p string) ([]kbstore.Docu
 // callers waiting on that load.
 func TestPartitionLoadSurvivesFirstCallerCancel(t *testing.T) {
 	inner := openIndex(t, localindex.Options{})
-	seed := newKB(t, kb.Config{Store: inner})
+	seed := newKB(t, kb.Options{Store: inner})
 	src := kb.NewMemorySource(kb.MemoryDocument{URI: "mem:a.txt", Data: []byte("Alpha refunds take five days.")})
 	if _, err := seed.Sync(context.Background(), src); err != nil {
 		t.Fatal(err)
 	}
 	st := &slowDocuments{Store: inner, gate: make(chan struct{}), entered: make(chan struct{})}
-	k := newKB(t, kb.Config{Store: st})
+	k := newKB(t, kb.Options{Store: st})
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	first := make(chan error, 1)
 	go func() { _, err := k.Retrieve(ctx1, "refunds"); first <- err }()
@@ -161,7 +161,7 @@ func TestPartitionLoadSurvivesFirstCallerCancel(t *testing.T) {
 func TestChangedDocumentWithoutLoaderDropsOldChunks(t *testing.T) {
 	ctx := context.Background()
 	st := openIndex(t, localindex.Options{})
-	k := newKB(t, kb.Config{Store: st})
+	k := newKB(t, kb.Options{Store: st})
 	src := kb.NewMemorySource(kb.MemoryDocument{URI: "mem:notes", Name: "notes.txt", Data: []byte("Old refund policy: thirty days.")})
 	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ func openIndex(t testing.TB, opts localindex.Options) *localindex.Index {
 	return ix
 }
 
-func newKB(t testing.TB, cfg kb.Config) *kb.KnowledgeBase {
+func newKB(t testing.TB, cfg kb.Options) *kb.KnowledgeBase {
 	t.Helper()
 	if cfg.Store == nil {
 		cfg.Store = openIndex(t, localindex.Options{})
@@ -99,7 +99,7 @@ func TestSyncIncremental(t *testing.T) {
 	ctx := context.Background()
 	emb := newCounting(64)
 	store := openIndex(t, localindex.Options{})
-	k := newKB(t, kb.Config{Store: store, Embedder: emb, BatchSize: 5, Concurrency: 3, Chunker: chunk.FixedSize{MaxTokens: 40, OverlapPercent: 10}})
+	k := newKB(t, kb.Options{Store: store, Embedder: emb, BatchSize: 5, Concurrency: 3, Chunker: chunk.FixedSize{MaxTokens: 40, OverlapPercent: 10}})
 	src := newMemSource(corpus(30))
 	src.set("bad!.txt", "unreadable")
 	src.set("image.png", "\x89PNG")
@@ -195,7 +195,7 @@ func TestSyncIncremental(t *testing.T) {
 
 func TestSyncListingErrorDeletesNothing(t *testing.T) {
 	ctx := context.Background()
-	k := newKB(t, kb.Config{})
+	k := newKB(t, kb.Options{})
 	src := newMemSource(corpus(3))
 	if _, err := k.Sync(ctx, src); err != nil {
 		t.Fatal(err)
@@ -212,7 +212,7 @@ func TestSyncRetriesAndRateLimit(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	emb := newCounting(32)
 	emb.failNext.Store(2)
-	k := newKB(t, kb.Config{Embedder: emb, RequestsPerMinute: 6000, BatchSize: 100})
+	k := newKB(t, kb.Options{Embedder: emb, RequestsPerMinute: 6000, BatchSize: 100})
 	rep, err := k.Sync(context.Background(), newMemSource(corpus(2)))
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +221,7 @@ func TestSyncRetriesAndRateLimit(t *testing.T) {
 		t.Fatalf("want 2 throttled calls then success: %+v", rep)
 	}
 	// A non-retryable embedder error ends the sync.
-	bad := kb.Config{Embedder: failingEmbedder{}}
+	bad := kb.Options{Embedder: failingEmbedder{}}
 	k = newKB(t, bad)
 	if _, err := k.Sync(context.Background(), newMemSource(corpus(2))); !errors.Is(err, errBoom) {
 		t.Fatalf("want errBoom, got %v", err)
@@ -240,7 +240,7 @@ func (failingEmbedder) Dimensions() int { return 8 }
 func TestSyncCancel(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	k := newKB(t, kb.Config{BatchSize: 1, Concurrency: 2})
+	k := newKB(t, kb.Options{BatchSize: 1, Concurrency: 2})
 	n := 0
 	_, err := k.Sync(ctx, newMemSource(corpus(50)), kb.SyncOptions{Progress: func(p kb.SyncProgress) {
 		if n++; n == 10 {
@@ -260,12 +260,12 @@ func TestSyncCancel(t *testing.T) {
 func TestEmbedderChangeRefused(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{})
-	k1 := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64), EmbedderID: "model-a"})
+	k1 := newKB(t, kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64), EmbedderID: "model-a"})
 	src := newMemSource(corpus(2))
 	if _, err := k1.Sync(ctx, src); err != nil {
 		t.Fatal(err)
 	}
-	k2 := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64), EmbedderID: "model-b"})
+	k2 := newKB(t, kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64), EmbedderID: "model-b"})
 	_, err := k2.Sync(ctx, src)
 	var ce *kb.EmbedderChangedError
 	if !errors.As(err, &ce) || !errors.Is(err, bedrockkit.ErrInvalidInput) || ce.Stored != "model-a/64" {
@@ -282,7 +282,7 @@ func TestEmbedderChangeRefused(t *testing.T) {
 		t.Fatalf("the old embedder must now be refused: %v", err)
 	}
 	// A dimension change with the same ID is refused too.
-	k3 := newKB(t, kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(32), EmbedderID: "model-b"})
+	k3 := newKB(t, kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(32), EmbedderID: "model-b"})
 	if _, err := k3.Sync(ctx, src); !errors.Is(err, kb.ErrEmbedderChanged) {
 		t.Fatalf("dimension change: %v", err)
 	}
@@ -291,7 +291,7 @@ func TestEmbedderChangeRefused(t *testing.T) {
 func TestPartitionsFailClosed(t *testing.T) {
 	ctx := context.Background()
 	store := openIndex(t, localindex.Options{RequirePartition: true})
-	k := newKB(t, kb.Config{Store: store, RequirePartition: true})
+	k := newKB(t, kb.Options{Store: store, RequirePartition: true})
 	if _, err := k.Sync(ctx, newMemSource(corpus(1))); !errors.Is(err, kbstore.ErrPartitionRequired) {
 		t.Fatalf("sync without tenant: %v", err)
 	}

@@ -43,7 +43,7 @@ func TestCacheHitOutside(t *testing.T) {
 		r := newRig(t, false)
 		sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
 			Message: bedrockkit.AssistantText("hi"), Usage: cachedUsage}})
-		responses := cache.New(cache.Config{})
+		responses := cache.New(cache.Options{})
 		m := bedrockkit.Chain(bedrockkit.WithModelID(sm, "m"), r.tel.Middleware(), responses.Middleware())
 		for range 2 {
 			var err error
@@ -86,7 +86,7 @@ func TestCacheHitInside(t *testing.T) {
 	r := newRig(t, false)
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
 		Message: bedrockkit.AssistantText("hi"), Usage: cachedUsage}})
-	m := bedrockkit.Chain(bedrockkit.WithModelID(sm, "m"), cache.New(cache.Config{}).Middleware(), r.tel.Middleware())
+	m := bedrockkit.Chain(bedrockkit.WithModelID(sm, "m"), cache.New(cache.Options{}).Middleware(), r.tel.Middleware())
 	for range 2 {
 		ctx, parent := r.tp.Tracer("test").Start(context.Background(), "request")
 		if _, err := m.Generate(ctx, q("hello")); err != nil {
@@ -148,7 +148,7 @@ func (g *gated) Stream(context.Context, *bedrockkit.Request) iter.Seq2[bedrockki
 func TestCacheSharedOutside(t *testing.T) {
 	r := newRig(t, false)
 	g := &gated{gate: make(chan struct{})}
-	responses := cache.New(cache.Config{})
+	responses := cache.New(cache.Options{})
 	m := bedrockkit.Chain(bedrockkit.WithModelID(bedrockkit.Model(g), "m"), r.tel.Middleware(), responses.Middleware())
 	var wg sync.WaitGroup
 	for range 2 {
@@ -222,7 +222,7 @@ func TestChatSpanIsTheSDKSpan(t *testing.T) {
 		p := &spanProbe{tp: r.tp}
 		mws := []bedrockkit.Middleware{r.tel.Middleware()}
 		if cached {
-			mws = append(mws, cache.New(cache.Config{}).Middleware())
+			mws = append(mws, cache.New(cache.Options{}).Middleware())
 		}
 		m := bedrockkit.Chain(bedrockkit.WithModelID(p, "m"), mws...)
 		if _, err := m.Generate(context.Background(), q("hello")); err != nil {
@@ -244,7 +244,7 @@ func TestNestedCacheHitDoesNotMarkOuterSpan(t *testing.T) {
 	r := newRig(t, false)
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
 		Message: bedrockkit.AssistantText("hi"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}})
-	nested := cache.New(cache.Config{}).Middleware()(bedrockkit.WithModelID(sm, "n"))
+	nested := cache.New(cache.Options{}).Middleware()(bedrockkit.WithModelID(sm, "n"))
 	if _, err := nested.Generate(context.Background(), q("classify")); err != nil { // fill the cache
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func (g *gatedStream) Stream(ctx context.Context, _ *bedrockkit.Request) iter.Se
 func TestCacheSharedStreamOutside(t *testing.T) {
 	r := newRig(t, false)
 	g := &gatedStream{gate: make(chan struct{})}
-	responses := cache.New(cache.Config{})
+	responses := cache.New(cache.Options{})
 	m := bedrockkit.Chain(bedrockkit.WithModelID(bedrockkit.Model(g), "m"), r.tel.Middleware(), responses.Middleware())
 	leaderFirst, waiterDone := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
@@ -371,13 +371,13 @@ func TestCacheHitMetricsOnly(t *testing.T) {
 	r := &rig{reader: sdkmetric.NewManualReader()}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r.reader))
 	t.Cleanup(func() { mp.Shutdown(context.Background()) })
-	tel, err := otelkit.New(otelkit.Config{TracerProvider: tp, MeterProvider: mp})
+	tel, err := otelkit.New(otelkit.Options{TracerProvider: tp, MeterProvider: mp})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{
 		Message: bedrockkit.AssistantText("hi"), StopReason: bedrockkit.StopEndTurn, Usage: cachedUsage}})
-	responses := cache.New(cache.Config{})
+	responses := cache.New(cache.Options{})
 	direct := bedrockkit.Chain(bedrockkit.WithModelID(sm, "d"), tel.Middleware(), responses.Middleware())
 	for range 2 { // a miss, then a hit
 		if _, err := direct.Generate(context.Background(), q("classify")); err != nil {

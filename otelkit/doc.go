@@ -28,7 +28,7 @@
 // the cache; inside it, only calls that reach the model are traced.
 //
 // Message content (system prompt, input and output messages, retrieval
-// queries and documents) is recorded only when Config.CaptureContent is
+// queries and documents) is recorded only when Options.CaptureContent is
 // set: it may hold personal data.
 //
 // Wrap a model with Telemetry.Middleware (it takes the model's ID from

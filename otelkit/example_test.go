@@ -26,7 +26,7 @@ func Example() {
 	defer tp.Shutdown(context.Background())
 	defer mp.Shutdown(context.Background())
 
-	tel, err := otelkit.New(otelkit.Config{TracerProvider: tp, MeterProvider: mp})
+	tel, err := otelkit.New(otelkit.Options{TracerProvider: tp, MeterProvider: mp})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -68,7 +68,7 @@ func Example_responseCache() {
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	defer tp.Shutdown(context.Background())
-	tel, err := otelkit.New(otelkit.Config{TracerProvider: tp})
+	tel, err := otelkit.New(otelkit.Options{TracerProvider: tp})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -77,7 +77,7 @@ func Example_responseCache() {
 		Message: bedrockkit.AssistantText("6 dollars"),
 		Usage:   bedrockkit.Usage{InputTokens: 120, OutputTokens: 9},
 	}})
-	responses := cache.New(cache.Config{})
+	responses := cache.New(cache.Options{})
 	// Tracing outside, cache inside: every call gets a span.
 	m := bedrockkit.Chain(bedrockkit.WithModelID(model, "amazon.nova-lite-v1:0"), tel.Middleware(), responses.Middleware())
 

@@ -87,9 +87,9 @@ var (
 
 const instrumentationName = "github.com/bedrockkit/bedrockkit/otelkit"
 
-// Config configures New. The zero value uses the global providers and
+// Options configures New. The zero value uses the global providers and
 // records no message content.
-type Config struct {
+type Options struct {
 	// TracerProvider creates the spans; nil means otel.GetTracerProvider().
 	TracerProvider trace.TracerProvider
 	// MeterProvider records the metrics; nil means otel.GetMeterProvider().
@@ -108,14 +108,14 @@ type Config struct {
 // Telemetry traces and measures models, embedders and retrievers. Create
 // it with New; it is safe for concurrent use.
 type Telemetry struct {
-	cfg      Config
+	cfg      Options
 	tracer   trace.Tracer
 	tokens   metric.Int64Histogram
 	duration metric.Float64Histogram
 }
 
 // New returns a Telemetry that records to cfg's providers.
-func New(cfg Config) (*Telemetry, error) {
+func New(cfg Options) (*Telemetry, error) {
 	if cfg.TracerProvider == nil {
 		cfg.TracerProvider = otel.GetTracerProvider()
 	}

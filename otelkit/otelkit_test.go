@@ -38,7 +38,7 @@ func newRig(t *testing.T, capture bool) *rig {
 	r.tp = sdktrace.NewTracerProvider(sdktrace.WithSyncer(r.exp))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r.reader))
 	t.Cleanup(func() { r.tp.Shutdown(context.Background()); mp.Shutdown(context.Background()) })
-	tel, err := otelkit.New(otelkit.Config{TracerProvider: r.tp, MeterProvider: mp, CaptureContent: capture})
+	tel, err := otelkit.New(otelkit.Options{TracerProvider: r.tp, MeterProvider: mp, CaptureContent: capture})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestEmbedderAndRetriever(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	base, err := kb.New(kb.Config{Store: store, Embedder: emb, EmbedderID: "amazon.titan-embed-text-v2:0"})
+	base, err := kb.New(kb.Options{Store: store, Embedder: emb, EmbedderID: "amazon.titan-embed-text-v2:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestSyncSpan(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	base, err := kb.New(kb.Config{Store: store, Embedder: r.tel.Embedder("hash", bedrockkittest.NewHashEmbedder(16))})
+	base, err := kb.New(kb.Options{Store: store, Embedder: r.tel.Embedder("hash", bedrockkittest.NewHashEmbedder(16))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ type Retriever interface {
 // Retriever returns next traced: each Retrieve is a span "retrieval {name}"
 // (gen_ai.operation.name "retrieval", gen_ai.data_source.id name, the
 // search type, the number of results asked and returned) and records
-// gen_ai.client.operation.duration. With Config.CaptureContent the query
+// gen_ai.client.operation.duration. With Options.CaptureContent the query
 // and the retrieved documents (ID and score) are recorded too.
 func (t *Telemetry) Retriever(name string, next Retriever) Retriever {
 	return &tracedRetriever{t: t, name: name, next: next}

@@ -150,7 +150,7 @@ func TestMemoryBehaviour(t *testing.T) {
 	impls := map[string]func(t *testing.T) agent.Memory{
 		"in-memory": func(t *testing.T) agent.Memory { return agent.NewInMemory() },
 		"file": func(t *testing.T) agent.Memory {
-			m, err := agent.NewFileMemory(t.TempDir())
+			m, err := agent.OpenFileMemory(context.Background(), t.TempDir(), agent.FileMemoryOptions{})
 			must(t, err)
 			return m
 		},

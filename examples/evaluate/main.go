@@ -151,7 +151,7 @@ func run(ctx context.Context, s setup, w io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	base, err := kb.New(kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(256), Model: s.answerModel})
+	base, err := kb.New(kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(256), Model: s.answerModel})
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func main() {
 }
 
 func run(ctx context.Context, out io.Writer, o options) error {
-	cfg := kb.Config{Concurrency: 4, BatchSize: 8}
+	cfg := kb.Options{Concurrency: 4, BatchSize: 8}
 	var p *provider // nil offline
 	var err error
 	switch {

@@ -120,7 +120,7 @@ func (p *provider) wrap(err error) error {
 
 // bedrockProvider sets up Bedrock: Titan embeddings for the knowledge base
 // and a Converse model.
-func bedrockProvider(ctx context.Context, out io.Writer, o options, cfg *kb.Config) (*provider, error) {
+func bedrockProvider(ctx context.Context, out io.Writer, o options, cfg *kb.Options) (*provider, error) {
 	client, err := bedrockkit.NewRuntimeClient(ctx, bedrockkit.RuntimeClientOptions{Endpoint: o.endpoint})
 	if err != nil {
 		return nil, err

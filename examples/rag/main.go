@@ -8,7 +8,7 @@
 // deterministic bag-of-words hash, not a neural model) and, with no
 // generation model configured, RetrieveAndGenerate answers extractively by
 // quoting the best-matching sentences of the retrieved passages. Set
-// kb.Config.Model to a bedrockkit.Model (for example a Bedrock Converse
+// kb.Options.Model to a bedrockkit.Model (for example a Bedrock Converse
 // model) to get generated answers with the same citations.
 package main
 
@@ -72,7 +72,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	defer store.Close()
 
-	base, err := kb.New(kb.Config{
+	base, err := kb.New(kb.Options{
 		Store:      store,
 		Embedder:   bedrockkittest.NewHashEmbedder(256),
 		EmbedderID: "bedrockkittest.HashEmbedder",

@@ -92,7 +92,7 @@ func newKB(model bedrockkit.Model) (*kb.KnowledgeBase, *localindex.Index, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := kb.New(kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(256), EmbedderID: "hash-256", Model: model})
+	k, err := kb.New(kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(256), EmbedderID: "hash-256", Model: model})
 	if err != nil {
 		store.Close()
 		return nil, nil, err

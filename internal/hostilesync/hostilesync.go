@@ -62,7 +62,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	defer store.Close()
 	loaders := kb.DefaultLoaders()
 	loaders["pdf"] = opts.PDF
-	cfg := kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64), Loaders: loaders}
+	cfg := kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64), Loaders: loaders}
 	if opts.Small {
 		cfg.MaxTextBytes = hostiledoc.SmallMaxTextBytes
 		loaders["docx"] = kb.DOCXLoader{MaxElements: hostiledoc.SmallMaxElements, MaxXMLBytes: hostiledoc.SmallMaxXMLBytes}

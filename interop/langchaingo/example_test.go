@@ -48,7 +48,7 @@ func ExampleNewRetriever() {
 	ctx := context.Background()
 	store, _ := localindex.Open(localindex.Options{})
 	defer store.Close()
-	base, _ := kb.New(kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(128)})
+	base, _ := kb.New(kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(128)})
 	base.Sync(ctx, kb.NewMemorySource(
 		kb.MemoryDocument{URI: "mem:cards.md", Data: []byte("Report a lost card by phone.")},
 		kb.MemoryDocument{URI: "mem:fees.md", Data: []byte("The monthly fee is 6 dollars.")},

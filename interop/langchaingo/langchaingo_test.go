@@ -341,7 +341,7 @@ func TestRetriever(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	base, err := kb.New(kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(128)})
+	base, err := kb.New(kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(128)})
 	if err != nil {
 		t.Fatal(err)
 	}

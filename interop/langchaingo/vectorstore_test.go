@@ -406,7 +406,7 @@ func TestVectorStoreAndSync(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, localindex.Options{})
 	emb := bedrockkittest.NewHashEmbedder(128)
-	base, err := kb.New(kb.Config{Store: store, Embedder: emb})
+	base, err := kb.New(kb.Options{Store: store, Embedder: emb})
 	if err != nil {
 		t.Fatal(err)
 	}

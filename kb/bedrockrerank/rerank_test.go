@@ -82,7 +82,7 @@ func TestRerankerInRetrieve(t *testing.T) {
 	ctx := context.Background()
 	store, _ := localindex.Open(localindex.Options{})
 	defer store.Close()
-	base, err := kb.New(kb.Config{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64)})
+	base, err := kb.New(kb.Options{Store: store, Embedder: bedrockkittest.NewHashEmbedder(64)})
 	if err != nil {
 		t.Fatal(err)
 	}

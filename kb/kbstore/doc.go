@@ -1,7 +1,7 @@
 // Package kbstore is the contract between a knowledge base (package kb) and
 // its vector store: what a Store implements and the helpers store authors
 // use. Users of a knowledge base pick a store (kb/localindex, kb/pgvector,
-// kb/chromem) and pass it as kb.Config.Store; they need this package only
+// kb/chromem) and pass it as kb.Options.Store; they need this package only
 // for its errors. Read on to write a store of your own.
 //
 // # The interface

@@ -185,7 +185,7 @@ func (letters) Embed(_ context.Context, texts []string, _ bedrockkit.Purpose) ([
 func Example() {
 	ctx := context.Background()
 	store := newMapStore()
-	k, err := kb.New(kb.Config{Store: store, Embedder: letters{}, EmbedderID: "letters"})
+	k, err := kb.New(kb.Options{Store: store, Embedder: letters{}, EmbedderID: "letters"})
 	if err != nil {
 		panic(err)
 	}

@@ -92,7 +92,7 @@ type DocumentInfo struct {
 }
 
 // Store holds chunk records and searches them by vector: the interface a
-// vector-store backend implements for a knowledge base (kb.Config.Store).
+// vector-store backend implements for a knowledge base (kb.Options.Store).
 // Implementations are safe for concurrent use, return copies (never
 // aliases of their own data), and pass the conformance suite of
 // kb/kbstore/kbstoretest.
@@ -151,7 +151,7 @@ type StoreSizer interface {
 // caller's input is at fault, so both errors.Is checks work.
 var (
 	// ErrPartitionRequired: the store (or the knowledge base, with
-	// kb.Config.RequirePartition) is multi-tenant and the call named no
+	// kb.Options.RequirePartition) is multi-tenant and the call named no
 	// partition. Set the partition (kb.RetrieveOptions.Partition,
 	// kb.SyncOptions.Partition, Record.Partition, Query.Partition).
 	ErrPartitionRequired = fmt.Errorf("kbstore: a partition (tenant) key is required and none was given; set the Partition of the call (kb.RetrieveOptions, kb.SyncOptions) or of the record or query: %w", bedrockkit.ErrInvalidInput)

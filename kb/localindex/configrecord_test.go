@@ -19,7 +19,7 @@ func TestConfigRecordNotCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	k, err := kb.New(kb.Config{Store: ix}) // keyword-only: no embedder needed
+	k, err := kb.New(kb.Options{Store: ix}) // keyword-only: no embedder needed
 	if err != nil {
 		t.Fatal(err)
 	}

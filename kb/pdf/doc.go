@@ -6,7 +6,7 @@
 //	defer pdfs.Close()
 //	loaders := kb.DefaultLoaders()
 //	loaders["pdf"] = pdfs
-//	base, err := kb.New(kb.Config{Store: store, Embedder: embedder, Loaders: loaders})
+//	base, err := kb.New(kb.Options{Store: store, Embedder: embedder, Loaders: loaders})
 //
 // Text is extracted by PDFium, the PDF engine of Chromium, compiled to
 // WebAssembly and run in-process by wazero (pure Go, no cgo): fonts,
@@ -29,7 +29,7 @@
 // with an error wrapping kb.ErrLoadMemory while the process, and the next
 // document, carry on. The context of Load bounds the time: when it is done
 // the running call is interrupted and the instance discarded (a Sync gives
-// each document kb.Config.LoadTimeout). The text, plus kb.HeadingCost per
+// each document kb.Options.LoadTimeout). The text, plus kb.HeadingCost per
 // page, is bounded by kb.LoadLimits.MaxTextBytes (kb.ErrTextTooLarge). No
 // file system is visible to the engine: documents are passed in memory.
 //

@@ -16,7 +16,7 @@ func TestKnowledgeBaseOnPostgres(t *testing.T) {
 	emb := bedrockkittest.NewHashEmbedder(64)
 	table := newTable(t)
 	newKB := func() *kb.KnowledgeBase {
-		k, err := kb.New(kb.Config{Store: open(t, Options{Table: table, Dimensions: emb.Dimensions()}), Embedder: emb})
+		k, err := kb.New(kb.Options{Store: open(t, Options{Table: table, Dimensions: emb.Dimensions()}), Embedder: emb})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -48,14 +48,14 @@ func main() {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	base, err := kb.New(kb.Config{Store: store, Embedder: embedder, EmbedderID: "amazon.titan-embed-text-v2:0"})
+	base, err := kb.New(kb.Options{Store: store, Embedder: embedder, EmbedderID: "amazon.titan-embed-text-v2:0"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := base.Sync(ctx, kb.DirSource("docs"), nil); err != nil {
+	if _, err := base.Sync(ctx, kb.NewDirSource("docs")); err != nil {
 		log.Fatal(err)
 	}
-	res, err := base.Retrieve(ctx, "refund policy", &kb.RetrieveOptions{NumberOfResults: 3, Where: kb.Equals("region", "eu")})
+	res, err := base.Retrieve(ctx, "refund policy", kb.RetrieveOptions{NumberOfResults: 3, Where: kb.Equals("region", "eu")})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func runKBSync(args []string) error {
 	}
 	defer store.Close()
 	emb := &hashEmbedder{dim: *dim}
-	k, err := kb.New(kb.Config{Store: store, Embedder: emb, EmbedderID: "bench-hash", Concurrency: *concurrency, BatchSize: *batch})
+	k, err := kb.New(kb.Options{Store: store, Embedder: emb, EmbedderID: "bench-hash", Concurrency: *concurrency, BatchSize: *batch})
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func runAnswers(args []string) error {
 		return err
 	}
 	defer store.Close()
-	cfg := kb.Config{Store: store}
+	cfg := kb.Options{Store: store}
 	switch *embedder {
 	case "hash":
 		cfg.Embedder, cfg.EmbedderID = bedrockkittest.NewHashEmbedder(512), "bedrockkittest.HashEmbedder"

@@ -71,7 +71,7 @@ func runRetrieval(args []string) error {
 		return err
 	}
 	defer store.Close()
-	base, err := kb.New(kb.Config{
+	base, err := kb.New(kb.Options{
 		Store: store, Embedder: emb, EmbedderID: id, Chunker: chunk.None{Tokenizer: chunk.Estimate},
 		Loaders:   map[string]kb.Loader{"beir": kb.LoaderFunc(rtLoad)},
 		BatchSize: 64, Concurrency: 8, RequestsPerMinute: *rpm,
