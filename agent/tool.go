@@ -63,7 +63,7 @@ var toolNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 // breaks Bedrock's rule, the schema does not compile or fn is nil.
 func NewTool(name, description string, schema json.RawMessage, fn RunFunc, opts ...ToolOptions) (*Tool, error) {
 	if fn == nil {
-		return nil, fmt.Errorf("%w: tool %q has no function; use NewReturnControlTool for tools the caller runs", ErrInvalidTool, name)
+		return nil, fmt.Errorf("agent: tool %q has no function; use NewReturnControlTool for tools the caller runs: %w", name, ErrInvalidTool)
 	}
 	return newTool(name, description, schema, fn, false, opts)
 }
@@ -86,11 +86,11 @@ func NewReturnControlTool(name, description string, schema json.RawMessage, opts
 // the name breaks Bedrock's rule or no schema can be derived from In.
 func NewFuncTool[In, Out any](name, description string, fn func(ctx context.Context, in In) (Out, error), opts ...ToolOptions) (*Tool, error) {
 	if fn == nil {
-		return nil, fmt.Errorf("%w: tool %q has no function", ErrInvalidTool, name)
+		return nil, fmt.Errorf("agent: tool %q has no function; pass the function that runs it: %w", name, ErrInvalidTool)
 	}
 	schema, err := SchemaFor[In]()
 	if err != nil {
-		return nil, fmt.Errorf("tool %q: %w", name, err) // wraps ErrInvalidTool
+		return nil, fmt.Errorf("agent: tool %q: %w", name, err) // wraps ErrInvalidTool
 	}
 	run := func(ctx context.Context, input json.RawMessage) ([]bedrockkit.Part, error) {
 		var in In
@@ -123,31 +123,31 @@ func MustNewFuncTool[In, Out any](name, description string, fn func(ctx context.
 // newTool checks and compiles a tool.
 func newTool(name, description string, schema json.RawMessage, fn RunFunc, returnControl bool, opts []ToolOptions) (*Tool, error) {
 	if len(opts) > 1 {
-		return nil, fmt.Errorf("%w: tool %q: %d ToolOptions passed; pass at most one", ErrInvalidTool, name, len(opts))
+		return nil, fmt.Errorf("agent: tool %q: %d ToolOptions passed; pass at most one: %w", name, len(opts), ErrInvalidTool)
 	}
 	t := &Tool{name: name, description: description, schema: bytes.Clone(schema), run: fn, returnControl: returnControl}
 	if len(opts) == 1 {
 		if opts[0].Timeout < 0 {
-			return nil, fmt.Errorf("%w: tool %q: negative ToolOptions.Timeout %v", ErrInvalidTool, name, opts[0].Timeout)
+			return nil, fmt.Errorf("agent: tool %q: ToolOptions.Timeout is negative (%v); use 0 for Limits.ToolTimeout: %w", name, opts[0].Timeout, ErrInvalidTool)
 		}
 		t.confirm, t.timeout = opts[0].RequireConfirmation, opts[0].Timeout
 	}
 	if !toolNameRE.MatchString(t.name) {
-		return nil, fmt.Errorf("%w: tool name %q must be 1-64 letters, digits, '_' or '-' (Bedrock's rule)", ErrInvalidTool, t.name)
+		return nil, fmt.Errorf("agent: tool name %q must be 1-64 letters, digits, '_' or '-' (Bedrock's rule): %w", t.name, ErrInvalidTool)
 	}
 	if len(t.schema) == 0 {
 		t.schema = json.RawMessage(`{"type":"object","properties":{}}`)
 	}
 	s, err := compileSchema(t.schema)
 	if err != nil {
-		return nil, fmt.Errorf("%w: tool %q: %v", ErrInvalidTool, t.name, err)
+		return nil, fmt.Errorf("agent: tool %q: %v: %w", t.name, err, ErrInvalidTool)
 	}
 	t.compiled = s
 	return t, nil
 }
 
 // errUnbuiltTool is the error of a Tool that no constructor built.
-var errUnbuiltTool = fmt.Errorf("%w: tool was not built with NewFuncTool, NewTool or NewReturnControlTool", ErrInvalidTool)
+var errUnbuiltTool = fmt.Errorf("agent: tool was not built by a constructor; build it with NewFuncTool, NewTool or NewReturnControlTool: %w", ErrInvalidTool)
 
 // OutputParts converts a tool's Go result to content parts the way NewFuncTool does.
 func OutputParts(out any) ([]bedrockkit.Part, error) {

@@ -113,8 +113,8 @@ func TestKeywordOnlyRefusesSemantic(t *testing.T) {
 	}
 	for _, st := range []kb.SearchType{kb.Semantic, kb.Hybrid} {
 		_, err := k.Retrieve(ctx, "dispute", kb.RetrieveOptions{SearchType: st})
-		if !errors.Is(err, kb.ErrNoEmbedder) || !errors.Is(err, bedrockkit.ErrInvalidInput) || !strings.Contains(err.Error(), "Config.Embedder") {
-			t.Errorf("%s without an embedder: %v; want ErrNoEmbedder (ErrInvalidInput) naming Config.Embedder", st, err)
+		if !errors.Is(err, kb.ErrNoEmbedder) || !errors.Is(err, bedrockkit.ErrInvalidInput) || !strings.Contains(err.Error(), "Options.Embedder") {
+			t.Errorf("%s without an embedder: %v; want ErrNoEmbedder (ErrInvalidInput) naming Options.Embedder", st, err)
 		}
 		_, err = k.RetrieveAndGenerate(ctx, "dispute", kb.GenerateOptions{Retrieve: kb.RetrieveOptions{SearchType: st}})
 		if !errors.Is(err, kb.ErrNoEmbedder) {

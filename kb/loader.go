@@ -101,7 +101,7 @@ func LoadLimitsFromContext(ctx context.Context) LoadLimits {
 
 // textTooLarge is the error of a loader whose output would exceed max.
 func textTooLarge(format string, max int64) error {
-	return fmt.Errorf("%w: the %s text is over the limit of %d bytes; split the document or raise Config.MaxTextBytes", ErrTextTooLarge, format, max)
+	return fmt.Errorf("%w: the %s text is over the limit of %d bytes; split the document or raise Options.MaxTextBytes", ErrTextTooLarge, format, max)
 }
 
 // checkDocSize fails a Document whose text and structure exceed max.

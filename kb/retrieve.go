@@ -139,7 +139,7 @@ func (k *KnowledgeBase) prepare(opts RetrieveOptions) (retrieval, error) {
 		}
 	case Hybrid, Semantic:
 		if k.cfg.Embedder == nil {
-			return r, fmt.Errorf("kb: SearchType %s needs an embedder; set Config.Embedder (for example bedrockkit.NewTitanEmbedder) and Sync once with ReEmbed, or search with kb.Keyword: %w", r.SearchType, ErrNoEmbedder)
+			return r, fmt.Errorf("kb: SearchType %s needs an embedder; set Options.Embedder (for example bedrockkit.NewTitanEmbedder) and Sync once with ReEmbed, or search with kb.Keyword: %w", r.SearchType, ErrNoEmbedder)
 		}
 	case Keyword:
 	default:

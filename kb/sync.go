@@ -473,7 +473,7 @@ func (r *syncRun) loadItem(item SourceItem, data []byte, existed bool) (doc chun
 	if loader == nil {
 		// The content changed and can no longer be loaded: its old chunks
 		// are stale, so drop them rather than keep serving them.
-		hint := strings.Replace(addLoaderHint(ext), "the loaders map", "Config.Loaders", 1)
+		hint := strings.Replace(addLoaderHint(ext), "the loaders map", "Options.Loaders", 1)
 		r.drop(&docJob{uri: item.URI, existed: existed}, existed, fmt.Errorf("no loader for file type %q; %s", ext, hint))
 		return chunk.ParsedDocument{}, false
 	}
@@ -571,7 +571,7 @@ func (r *syncRun) load(loader Loader, item SourceItem, data []byte) (doc chunk.P
 	}()
 	doc, err = loader.Load(ctx, item, data)
 	if context.Cause(ctx) == errLoadTimeout && r.ctx.Err() == nil {
-		return chunk.ParsedDocument{}, fmt.Errorf("%w: stopped after %v (Config.LoadTimeout); split the document or raise the limit", ErrLoadTimeout, cfg.LoadTimeout)
+		return chunk.ParsedDocument{}, fmt.Errorf("%w: stopped after %v (Options.LoadTimeout); split the document or raise the limit", ErrLoadTimeout, cfg.LoadTimeout)
 	}
 	if err != nil {
 		return chunk.ParsedDocument{}, err
@@ -598,7 +598,7 @@ func (r *syncRun) skip(uri string, existed bool, why error) {
 func (r *syncRun) read(item SourceItem) ([]byte, error) {
 	max := r.kb.cfg.MaxDocumentBytes
 	if item.Size > max {
-		return nil, fmt.Errorf("%w: %d bytes is over the %d-byte limit (Config.MaxDocumentBytes)", ErrTooLarge, item.Size, max)
+		return nil, fmt.Errorf("%w: %d bytes is over the %d-byte limit (Options.MaxDocumentBytes)", ErrTooLarge, item.Size, max)
 	}
 	if item.Open == nil {
 		return nil, fmt.Errorf("the source gave no Open function")
@@ -613,7 +613,7 @@ func (r *syncRun) read(item SourceItem) ([]byte, error) {
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%w: over the %d-byte limit (Config.MaxDocumentBytes)", ErrTooLarge, max)
+		return nil, fmt.Errorf("%w: over the %d-byte limit (Options.MaxDocumentBytes)", ErrTooLarge, max)
 	}
 	return data, nil
 }

@@ -32,7 +32,7 @@ func extract(ctx context.Context, inst pdfium.Pdfium, data []byte, maxText int64
 		return chunk.ParsedDocument{}, fmt.Errorf("%w: the PDF has no pages", kb.ErrMalformedDocument)
 	}
 	if int64(count.PageCount)*kb.HeadingCost > maxText {
-		return chunk.ParsedDocument{}, fmt.Errorf("%w: the PDF has %d pages, more than its text limit of %d bytes allows; split it or raise Config.MaxTextBytes", kb.ErrTextTooLarge, count.PageCount, maxText)
+		return chunk.ParsedDocument{}, fmt.Errorf("%w: the PDF has %d pages, more than its text limit of %d bytes allows; split it or raise kb.Options.MaxTextBytes", kb.ErrTextTooLarge, count.PageCount, maxText)
 	}
 	budget := maxText - int64(count.PageCount)*kb.HeadingCost
 	var b strings.Builder
@@ -52,7 +52,7 @@ func extract(ctx context.Context, inst pdfium.Pdfium, data []byte, maxText int64
 			b.WriteString("\n\n")
 		}
 		if int64(b.Len()+len(text)) > budget {
-			return chunk.ParsedDocument{}, fmt.Errorf("%w: the PDF's text passes the limit of %d bytes at page %d of %d; split the document or raise Config.MaxTextBytes", kb.ErrTextTooLarge, maxText, i+1, count.PageCount)
+			return chunk.ParsedDocument{}, fmt.Errorf("%w: the PDF's text passes the limit of %d bytes at page %d of %d; split the document or raise kb.Options.MaxTextBytes", kb.ErrTextTooLarge, maxText, i+1, count.PageCount)
 		}
 		offsets = append(offsets, b.Len())
 		b.WriteString(text)

@@ -45,8 +45,8 @@ func runKBSync(args []string) error {
 	dim := fs.Int("dim", 384, "embedding dimensions")
 	noSync := fs.Bool("nosync", true, "localindex Options.NoSync (no fsync per write)")
 	memFlag := fs.String("mem", "", "memory budget, e.g. 14GiB (default: 75% of MemAvailable)")
-	concurrency := fs.Int("concurrency", 0, "kb Config.Concurrency (0: default)")
-	batch := fs.Int("batch", 0, "kb Config.BatchSize (0: default)")
+	concurrency := fs.Int("concurrency", 0, "kb Options.Concurrency (0: default)")
+	batch := fs.Int("batch", 0, "kb Options.BatchSize (0: default)")
 	memProfile := fs.String("memprofile", "", "write a heap profile after the first Sync to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
