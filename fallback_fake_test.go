@@ -65,7 +65,7 @@ func TestFallbackThroughFakeBedrock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meter := pricing.NewMeter(pricing.MeterConfig{})
+	meter := pricing.NewMeter(pricing.MeterOptions{})
 	var fallbacks atomic.Int32
 	// Each meter takes its model's ID from the ConverseModel it wraps.
 	model := bedrockkit.Chain(meter.Middleware()(haiku), bedrockkit.Fallback(bedrockkit.FallbackOptions{
@@ -128,7 +128,7 @@ func TestCascadeThroughFakeBedrock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meter := pricing.NewMeter(pricing.MeterConfig{})
+	meter := pricing.NewMeter(pricing.MeterOptions{})
 	var checks, escalations atomic.Int32
 	namesAFee := func(_ context.Context, text string) error {
 		checks.Add(1)
@@ -204,7 +204,7 @@ func (t traced) Stream(ctx context.Context, req *bedrockkit.Request) iter.Seq2[b
 // retry and meters (with a run budget) inside each model.
 func TestFallbackAndCascadeComposeInChain(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	meter := pricing.NewMeter(pricing.MeterConfig{})
+	meter := pricing.NewMeter(pricing.MeterOptions{})
 	var spans atomic.Int32
 	trace := func(next bedrockkit.Model) bedrockkit.Model { return traced{next: next, spans: &spans} }
 	retry := bedrockkit.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}.Middleware()

@@ -38,7 +38,7 @@ func billOf(t *testing.T, us ...bedrockkit.Usage) pricing.Money {
 // Meter.SessionCost reports what the session's turns cost; a session the
 // caller set with pricing.WithSession is kept.
 func TestRunCostPerSession(t *testing.T) {
-	meter := pricing.NewMeter(pricing.MeterConfig{})
+	meter := pricing.NewMeter(pricing.MeterOptions{})
 	script := bedrockkittest.NewScriptedModel(
 		// session s-1, turn 1: a tool call, then the answer.
 		withUsage(bedrockkittest.ToolStep(call("e1", "echo", `{"city":"Rome"}`)), 1000, 100),
@@ -102,7 +102,7 @@ func TestRunCostPerSession(t *testing.T) {
 // (AsTool) and a Router's routing call count toward the session of the
 // run that used them, not a session of their own.
 func TestNestedRunCostCountsTowardOuterSession(t *testing.T) {
-	meter := pricing.NewMeter(pricing.MeterConfig{})
+	meter := pricing.NewMeter(pricing.MeterOptions{})
 	inner := &agent.Agent{Name: "researcher", Model: meter.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(
 		withUsage(bedrockkittest.TextStep("Rome is sunny."), 400, 10),
 	), costModel))}

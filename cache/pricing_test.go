@@ -14,7 +14,7 @@ import (
 // nothing, and the savings can be priced from Stats.Saved.
 func TestHitsInCost(t *testing.T) {
 	const model = "amazon.nova-lite-v1:0"
-	meter := pricing.NewMeter(pricing.MeterConfig{})
+	meter := pricing.NewMeter(pricing.MeterOptions{})
 	usage := bedrockkit.Usage{InputTokens: 1000, OutputTokens: 200}
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("x"), Usage: usage}})
 	responses := cache.New(cache.Options{})

@@ -192,7 +192,7 @@ func newDemo(t testing.TB, opts console.Options) *demo {
 	d.guard = newGuard(t)
 	c.AddGuardrail("demo", d.guard)
 
-	d.meter = pricing.NewMeter(pricing.MeterConfig{Catalog: pricing.Default()})
+	d.meter = pricing.NewMeter(pricing.MeterOptions{Catalog: pricing.Default()})
 	c.AddMeter("llm", d.meter)
 
 	u := func(in, out int) bedrockkit.Usage { return bedrockkit.Usage{InputTokens: in, OutputTokens: out} }

@@ -55,7 +55,7 @@ func TestCostMetrics(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	m := pricing.NewMeter(pricing.MeterConfig{})
+	m := pricing.NewMeter(pricing.MeterOptions{})
 	cm, err := otelkit.NewCostMetrics(m, otelkit.CostMetricsOptions{MeterProvider: mp})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestCostMetricsSessionsAndConcurrency(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	m := pricing.NewMeter(pricing.MeterConfig{})
+	m := pricing.NewMeter(pricing.MeterOptions{})
 	cm, err := otelkit.NewCostMetrics(m, otelkit.CostMetricsOptions{MeterProvider: mp, SessionAttribute: true})
 	if err != nil {
 		t.Fatal(err)
@@ -195,7 +195,7 @@ func BenchmarkCostMetrics(b *testing.B) {
 			name = "metered+otel"
 		}
 		b.Run(name, func(b *testing.B) {
-			m := pricing.NewMeter(pricing.MeterConfig{})
+			m := pricing.NewMeter(pricing.MeterOptions{})
 			if withMetrics {
 				mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 				defer mp.Shutdown(context.Background())

@@ -109,7 +109,7 @@ func ExampleNewCostMetrics() {
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
 
-	meter := pricing.NewMeter(pricing.MeterConfig{})
+	meter := pricing.NewMeter(pricing.MeterOptions{})
 	costs, err := otelkit.NewCostMetrics(meter, otelkit.CostMetricsOptions{MeterProvider: mp})
 	if err != nil {
 		fmt.Println(err)

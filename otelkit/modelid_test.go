@@ -20,7 +20,7 @@ func TestMiddlewareTakesTheModelID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meter := pricing.NewMeter(pricing.MeterConfig{})
+	meter := pricing.NewMeter(pricing.MeterOptions{})
 	for _, tc := range []struct {
 		name      string
 		wrap      func(tel *otelkit.Telemetry) bedrockkit.Model

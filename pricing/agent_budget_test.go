@@ -19,7 +19,7 @@ import (
 // limit.
 func TestAgentStopsAtBudget(t *testing.T) {
 	const modelID = "amazon.nova-pro-v1:0" // $0.80 in / $3.20 out per 1M tokens
-	meter := pricing.NewMeter(pricing.MeterConfig{})
+	meter := pricing.NewMeter(pricing.MeterOptions{})
 
 	call := func(id string) bedrockkittest.Step {
 		s := bedrockkittest.ToolStep(bedrockkit.ToolCall{ID: id, Name: "lookup", Input: json.RawMessage(`{"q":"balance"}`)})

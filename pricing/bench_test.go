@@ -30,17 +30,17 @@ func BenchmarkMeterGenerate(b *testing.B) {
 		run(b, newUsageModel(u), base)
 	})
 	b.Run("metered", func(b *testing.B) {
-		m := newMeter(b, MeterConfig{})
+		m := newMeter(b, MeterOptions{})
 		run(b, metered(m, haiku45, newUsageModel(u)), base)
 	})
 	b.Run("metered+hook", func(b *testing.B) {
-		m := newMeter(b, MeterConfig{})
+		m := newMeter(b, MeterOptions{})
 		var calls atomic.Int64
 		defer m.OnCall(func(context.Context, MeteredCall) { calls.Add(1) })()
 		run(b, metered(m, haiku45, newUsageModel(u)), base)
 	})
 	b.Run("metered+budgets", func(b *testing.B) {
-		m := newMeter(b, MeterConfig{})
+		m := newMeter(b, MeterOptions{})
 		m.SetTenantBudget("acme", 1<<62)
 		m.SetSessionBudget("s1", 1<<62)
 		ctx := WithBudget(base, NewBudget(ScopeRun, "r", 1<<62))
@@ -58,7 +58,7 @@ func BenchmarkMeterGenerateSerial(b *testing.B) {
 		model func() bedrockkit.Model
 	}{
 		{"raw", func() bedrockkit.Model { return newUsageModel(u) }},
-		{"metered", func() bedrockkit.Model { return metered(newMeter(b, MeterConfig{}), haiku45, newUsageModel(u)) }},
+		{"metered", func() bedrockkit.Model { return metered(newMeter(b, MeterOptions{}), haiku45, newUsageModel(u)) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			model := tc.model()
@@ -82,7 +82,7 @@ func BenchmarkMeterStream(b *testing.B) {
 		model func() bedrockkit.Model
 	}{
 		{"raw", func() bedrockkit.Model { return newUsageModel(u) }},
-		{"metered", func() bedrockkit.Model { return metered(newMeter(b, MeterConfig{}), haiku45, newUsageModel(u)) }},
+		{"metered", func() bedrockkit.Model { return metered(newMeter(b, MeterOptions{}), haiku45, newUsageModel(u)) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			model := tc.model()

@@ -11,7 +11,7 @@ import (
 
 // ErrUnbounded is returned (wrapped) for a call under a budget whose cost has
 // no upper bound the meter can compute: a request without MaxTokens when
-// MeterConfig.DefaultMaxTokens is not set, or a document whose text cannot be
+// MeterOptions.DefaultMaxTokens is not set, or a document whose text cannot be
 // bounded by its size when TokenBounds.Document is not set. It wraps
 // bedrockkit.ErrInvalidInput: fix the request or the meter's configuration.
 var ErrUnbounded = fmt.Errorf("pricing: the call's cost has no upper bound: %w", bedrockkit.ErrInvalidInput)
@@ -49,7 +49,7 @@ type TokenBounds struct {
 	// compressed (a few hundred bytes can hold megabytes of text) and may be
 	// read page by page as images, and a document given by S3 URI has no
 	// size here. 0 means no bound: a call with such a document under a
-	// budget is refused with ErrUnbounded (unless MeterConfig.InputCounter
+	// budget is refused with ErrUnbounded (unless MeterOptions.InputCounter
 	// counts it). Set it to your model's context window to allow them.
 	Document int
 }
@@ -71,7 +71,7 @@ type TokenBounds struct {
 // TokenBounds.Image per image; TokenBounds.Document per compressed or
 // S3 document; a Request.Output schema as one more tool definition.
 //
-// Bedrock's CountTokens (through MeterConfig.InputCounter) gives the exact
+// Bedrock's CountTokens (through MeterOptions.InputCounter) gives the exact
 // count instead; a count from another model's tokenizer is not a bound.
 func InputTokenBound(req *bedrockkit.Request, b TokenBounds) (int, error) {
 	if req == nil {
@@ -177,7 +177,7 @@ func boundDocument(n *satInt, d bedrockkit.Document, b TokenBounds) error {
 		if d.S3URI != "" {
 			what = "a document given by S3 URI"
 		}
-		return fmt.Errorf("pricing: %s can hold any amount of text, so a budget cannot bound the call; set MeterConfig.Bounds.Document to the most tokens one document may cost (your model's context window), or count the input exactly with MeterConfig.InputCounter: %w", what, ErrUnbounded)
+		return fmt.Errorf("pricing: %s can hold any amount of text, so a budget cannot bound the call; set MeterOptions.Bounds.Document to the most tokens one document may cost (your model's context window), or count the input exactly with MeterOptions.InputCounter: %w", what, ErrUnbounded)
 	}
 	n.add(b.Document)
 	n.mul(boundJSONFactor, len(d.Text))
@@ -211,7 +211,7 @@ func (s *satInt) mul(k, x int) {
 
 // InputCounter counts the input tokens a model will bill for a request
 // exactly, with that model's own tokenizer (Bedrock's CountTokens API is
-// one). With MeterConfig.InputCounter set, budgets reserve its count instead
+// one). With MeterOptions.InputCounter set, budgets reserve its count instead
 // of InputTokenBound. The count must be the one Bedrock bills (input plus
 // cache read and cache write tokens); a count from another model's
 // tokenizer is not enough (cl100k undercounts Claude's tokens on some

@@ -55,7 +55,7 @@ func FuzzReservationCoversCost(f *testing.F) {
 				t.Fatalf("bound %d below %s's %d tokens for the texts", bound, enc.Name(), n)
 			}
 		}
-		m := newMeter(t, MeterConfig{})
+		m := newMeter(t, MeterOptions{})
 		for _, row := range Default().Rows() {
 			if row.Kind != KindText || !row.Output.IsSet() {
 				continue

@@ -29,7 +29,7 @@ func TestBudgetStopsAgentLoopBeforeOvershoot(t *testing.T) {
 		steps = append(steps, st)
 	}
 	script := bedrockkittest.NewScriptedModel(steps...)
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	model := metered(m, haiku45, script) // $1 in / $5 out / $0.10 cache read per 1M
 	run := NewBudget(ScopeRun, "run-1", MustMoney("0.01"))
 	ctx := WithBudget(WithTenant(context.Background(), "acme"), run)
@@ -90,7 +90,7 @@ func TestBudgetStopsAgentLoopBeforeOvershoot(t *testing.T) {
 }
 
 func TestBudgetsTenantSessionRollback(t *testing.T) {
-	m := newMeter(t, MeterConfig{DefaultMaxTokens: 1000})
+	m := newMeter(t, MeterOptions{DefaultMaxTokens: 1000})
 	inner := newUsageModel(bedrockkit.Usage{InputTokens: 10, OutputTokens: 10})
 	model := metered(m, micro, inner)
 	tenant := m.SetTenantBudget("acme", Dollar)
@@ -129,7 +129,7 @@ func TestBudgetsTenantSessionRollback(t *testing.T) {
 }
 
 func TestBudgetReleasedOnFailure(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	boom := errors.New("throttled")
 	model := metered(m, micro, bedrockkittest.NewScriptedModel(bedrockkittest.Step{Err: boom}, bedrockkittest.Step{Events: []bedrockkit.StreamEvent{}, Err: boom}))
 	run := NewBudget(ScopeRun, "r", Dollar)
@@ -148,7 +148,7 @@ func TestBudgetReleasedOnFailure(t *testing.T) {
 }
 
 func TestBudgetConcurrentNeverOvershoots(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	// Real usage within the reservation (the input bound of "hello" and 100
 	// output tokens), as every real call is.
 	model := metered(m, micro, newUsageModel(bedrockkit.Usage{InputTokens: 5, OutputTokens: 100}))
@@ -187,7 +187,7 @@ func TestBudgetConcurrentNeverOvershoots(t *testing.T) {
 }
 
 func TestBudgetRespectsCanceledContext(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	inner := newUsageModel(bedrockkit.Usage{InputTokens: 1})
 	model := metered(m, micro, inner)
 	ctx, cancel := context.WithCancel(WithBudget(context.Background(), NewBudget(ScopeRun, "r", Dollar)))

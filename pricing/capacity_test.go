@@ -57,7 +57,7 @@ func TestProvisionedARNsArePricedAsProvisioned(t *testing.T) {
 	if _, err := c.Cost(ptARN, bedrockkit.Usage{InputTokens: 1}); err == nil {
 		t.Error("WithProvisionedModel changed the original catalog")
 	}
-	m := NewMeter(MeterConfig{Catalog: pc})
+	m := NewMeter(MeterOptions{Catalog: pc})
 	sm := bedrockkittest.NewScriptedModel(bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"),
 		Usage: bedrockkit.Usage{InputTokens: 1000, OutputTokens: 2000}}})
 	// A budget of one nano-dollar admits it: the call costs nothing more.
@@ -174,7 +174,7 @@ func TestPlanCapacity(t *testing.T) {
 }
 
 func TestSnapshotWorkload(t *testing.T) {
-	m := NewMeter(MeterConfig{})
+	m := NewMeter(MeterOptions{})
 	step := func() bedrockkittest.Step {
 		return bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), Usage: bedrockkit.Usage{InputTokens: 10, OutputTokens: 5}}}
 	}
@@ -237,7 +237,7 @@ func TestServicesAndSessionCost(t *testing.T) {
 	}
 
 	// A session: two model calls, 2,000 gateway requests, a minute of CPU.
-	m := NewMeter(MeterConfig{})
+	m := NewMeter(MeterOptions{})
 	step := func() bedrockkittest.Step {
 		return bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), Usage: bedrockkit.Usage{InputTokens: 1_000_000, OutputTokens: 100_000}}}
 	}

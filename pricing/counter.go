@@ -16,14 +16,14 @@ import (
 // hides the concrete model, so the counters are passed here explicitly:
 //
 //	conv := bedrockkit.NewConverseModel(client, id, opts)
-//	meter := pricing.NewMeter(pricing.MeterConfig{
+//	meter := pricing.NewMeter(pricing.MeterOptions{
 //		InputCounter: pricing.TokenCounters(map[string]bedrockkit.TokenCounter{id: conv}),
 //	})
 //
 // A model without a counter, or one whose counter answers
 // bedrockkit.ErrUnsupported (models CountTokens does not count), falls back
 // to InputTokenBound silently; other counter errors fall back too and are
-// reported to MeterConfig.OnError. CountTokens does not count a natively
+// reported to MeterOptions.OnError. CountTokens does not count a natively
 // sent output schema, so for a request with Output the schema's bound (as
 // one more tool definition) is added to the count. After the call the
 // meter compares the count with the input the model billed
@@ -68,7 +68,7 @@ func (t tokenCounters) CountInputTokens(ctx context.Context, modelID string, req
 
 // CountMismatchError reports a call that billed more input tokens than its
 // InputCounter counted before it: the budget reserved too little for it.
-// The meter sends it to MeterConfig.OnError; the call itself succeeded.
+// The meter sends it to MeterOptions.OnError; the call itself succeeded.
 type CountMismatchError struct {
 	ModelID string
 	Counted int

@@ -42,7 +42,7 @@ func TestTokenCountersThroughFakeBedrock(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sink errSink
-	m := NewMeter(MeterConfig{OnError: sink.add, InputCounter: TokenCounters(map[string]bedrockkit.TokenCounter{
+	m := NewMeter(MeterOptions{OnError: sink.add, InputCounter: TokenCounters(map[string]bedrockkit.TokenCounter{
 		haiku35: haiku, "us.amazon.nova-lite-v1:0": nova,
 	})})
 	req := &bedrockkit.Request{Messages: []bedrockkit.Message{bedrockkit.UserText("What does a wire transfer cost?")}, MaxTokens: 100}
@@ -138,7 +138,7 @@ func TestInputTokenBoundCountsTheOutputSchema(t *testing.T) {
 }
 
 func TestMeterForwardsSupportsOutput(t *testing.T) {
-	m := NewMeter(MeterConfig{})
+	m := NewMeter(MeterOptions{})
 	sm := bedrockkittest.NewScriptedModel()
 	wrapped := metered(m, novaPro, sm)
 	oc, ok := wrapped.(bedrockkit.OutputCapable)

@@ -88,7 +88,7 @@
 // (Meter.SetSessionBudget) or a run (NewBudget and WithBudget). Before a
 // call reaches the model the meter reserves, on every budget that applies
 // and atomically on each, the most the call can cost: InputTokenBound of the
-// request (or MeterConfig.InputCounter's exact count) at the highest rate an
+// request (or MeterOptions.InputCounter's exact count) at the highest rate an
 // input token can be billed at (input, cache read, or the cache write the
 // request may cause), plus MaxTokens at the output rate. A call whose
 // reservation does not fit is refused with a *BudgetError wrapping
@@ -128,9 +128,9 @@
 // Some calls have no bound and are refused under a budget with an error
 // wrapping ErrUnbounded (and bedrockkit.ErrInvalidInput): a request with
 // MaxTokens 0 (the model's own default is unknown; set MaxTokens, or
-// MeterConfig.DefaultMaxTokens to assert one), and a PDF, Office or S3
+// MeterOptions.DefaultMaxTokens to assert one), and a PDF, Office or S3
 // document (a few compressed bytes can hold any amount of text; set
-// MeterConfig.Bounds.Document, or count exactly with an InputCounter).
+// MeterOptions.Bounds.Document, or count exactly with an InputCounter).
 // Calls without a budget are never refused or counted.
 //
 // Retries inside the wrapped model are one call with one reservation;

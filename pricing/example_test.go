@@ -66,7 +66,7 @@ func ExampleCatalog_Override() {
 // context. A scripted model does not know its model ID, so it is named
 // with bedrockkit.WithModelID.
 func ExampleMeter() {
-	m := pricing.NewMeter(pricing.MeterConfig{})
+	m := pricing.NewMeter(pricing.MeterOptions{})
 	model := m.Middleware()(bedrockkit.WithModelID(bedrockkittest.NewScriptedModel(
 		bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("hi"),
 			Usage: bedrockkit.Usage{InputTokens: 1200, OutputTokens: 300}}},
@@ -93,7 +93,7 @@ func ExampleMeter_Middleware() {
 	if err != nil {
 		panic(err)
 	}
-	m := pricing.NewMeter(pricing.MeterConfig{})
+	m := pricing.NewMeter(pricing.MeterOptions{})
 
 	model := bedrockkit.Chain(converse, m.Middleware(), bedrockkit.RetryPolicy{}.Middleware())
 	if _, err := model.Generate(context.Background(), bedrockkit.Prompt("Hi")); err != nil {
@@ -107,7 +107,7 @@ func ExampleMeter_Middleware() {
 // OnCall tells a function about every metered call, for logs or metrics
 // (otelkit.NewCostMetrics exports them to OpenTelemetry).
 func ExampleMeter_OnCall() {
-	m := pricing.NewMeter(pricing.MeterConfig{})
+	m := pricing.NewMeter(pricing.MeterOptions{})
 	remove := m.OnCall(func(ctx context.Context, c pricing.MeteredCall) {
 		fmt.Println(c.Tenant, c.Model, c.Outcome, c.Bill.Total)
 	})
@@ -122,7 +122,7 @@ func ExampleMeter_OnCall() {
 
 // A run budget stops an agent loop before the step that would exceed it.
 func ExampleWithBudget() {
-	m := pricing.NewMeter(pricing.MeterConfig{})
+	m := pricing.NewMeter(pricing.MeterOptions{})
 	step := func() bedrockkittest.Step {
 		return bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("working"),
 			Usage: bedrockkit.Usage{InputTokens: 1000, OutputTokens: 400}}}

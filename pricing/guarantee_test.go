@@ -107,7 +107,7 @@ func TestBudgetConcurrentHexAdmitsAtMostTen(t *testing.T) {
 				arrived := make(chan struct{}, calls)
 				release := make(chan struct{})
 				inner := &gateModel{usage: usage, arrived: arrived, release: release}
-				m := newMeter(t, MeterConfig{})
+				m := newMeter(t, MeterOptions{})
 				model := metered(m, llama70, inner)
 				budget := m.SetTenantBudget("acme", limit)
 				ctx := WithTenant(context.Background(), "acme")
@@ -165,7 +165,7 @@ func TestBudgetConcurrentHexAdmitsAtMostTen(t *testing.T) {
 // input: every settled call cost at most what it reserved.
 func TestBudgetSequentialHexNeverOvershoots(t *testing.T) {
 	const maxTokens = 64
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	text := hexText(2, 3000)
 	u := bedrockkit.Usage{InputTokens: len(text) + 20, OutputTokens: maxTokens} // worse than any BPE
 	model := metered(m, llama70, newUsageModel(u))
@@ -195,7 +195,7 @@ func TestBudgetSequentialHexNeverOvershoots(t *testing.T) {
 // hold a reservation for usage already known.
 func TestStreamSettlesOnMetadata(t *testing.T) {
 	u := bedrockkit.Usage{InputTokens: 40, OutputTokens: 7}
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	model := metered(m, micro, newUsageModel(u))
 	run := NewBudget(ScopeRun, "r", Dollar)
 	ctx := WithBudget(context.Background(), run)
@@ -271,7 +271,7 @@ func TestBrokenStreamsSettle(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m := newMeter(t, MeterConfig{})
+			m := newMeter(t, MeterOptions{})
 			run := NewBudget(ScopeRun, "r", Dollar)
 			ctx := WithBudget(context.Background(), run)
 			model := metered(m, llama70, tc.model)
@@ -317,7 +317,7 @@ func TestBrokenStreamsSettle(t *testing.T) {
 // 100 of them the budget is whole, and a call that fits runs.
 func TestCanceledCallsReleaseReservations(t *testing.T) {
 	const calls = 100
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	arrived := make(chan struct{}, calls)
 	inner := &gateModel{usage: func(*bedrockkit.Request) bedrockkit.Usage { return bedrockkit.Usage{InputTokens: 1} },
 		arrived: arrived, release: make(chan struct{})} // never released
@@ -380,7 +380,7 @@ func (panicEmbedder) Embed(context.Context, []string, bedrockkit.Purpose) ([][]f
 func (panicEmbedder) Dimensions() int { return 4 }
 
 func TestPanickingModelReleasesReservation(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	run := NewBudget(ScopeRun, "r", Dollar)
 	ctx := WithBudget(context.Background(), run)
 	calls := []func(){
@@ -412,7 +412,7 @@ func TestPanickingModelReleasesReservation(t *testing.T) {
 // refused before the model unless the meter was told a default.
 func TestBudgetNeedsMaxTokens(t *testing.T) {
 	inner := newUsageModel(bedrockkit.Usage{InputTokens: 3, OutputTokens: 3})
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	model := metered(m, micro, inner)
 	ctx := WithBudget(context.Background(), NewBudget(ScopeRun, "r", Dollar))
 	if _, err := model.Generate(ctx, userReq("hi", 0)); !errors.Is(err, ErrUnbounded) || !errors.Is(err, bedrockkit.ErrInvalidInput) {
@@ -434,7 +434,7 @@ func TestBudgetNeedsMaxTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	// With DefaultMaxTokens the caller asserts the cap.
-	m2 := newMeter(t, MeterConfig{DefaultMaxTokens: 2000})
+	m2 := newMeter(t, MeterOptions{DefaultMaxTokens: 2000})
 	run := NewBudget(ScopeRun, "r", Dollar)
 	if _, err := metered(m2, micro, inner).Generate(WithBudget(context.Background(), run), userReq("hi", 0)); err != nil {
 		t.Fatal(err)
@@ -474,7 +474,7 @@ func TestBudgetDocumentsAndImages(t *testing.T) {
 	}
 	// Under a budget, the meter refuses the PDF before the model.
 	inner := newUsageModel(bedrockkit.Usage{InputTokens: 1})
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	ctx := WithBudget(context.Background(), NewBudget(ScopeRun, "r", Dollar))
 	if _, err := metered(m, micro, inner).Generate(ctx, pdf); !errors.Is(err, ErrUnbounded) || inner.calls.Load() != 0 {
 		t.Fatalf("pdf under a budget: %v (model called %d times)", err, inner.calls.Load())
@@ -514,7 +514,7 @@ func TestInputCounterSeam(t *testing.T) {
 		return int(result.Load()), nil
 	})
 	var reported []error
-	m := newMeter(t, MeterConfig{InputCounter: counter, OnError: func(_ context.Context, err error) { reported = append(reported, err) }})
+	m := newMeter(t, MeterOptions{InputCounter: counter, OnError: func(_ context.Context, err error) { reported = append(reported, err) }})
 	model := metered(m, micro, newUsageModel(bedrockkit.Usage{InputTokens: 5, OutputTokens: 5}))
 	if _, err := model.Generate(context.Background(), userReq("no budget", 10)); err != nil || counted.Load() != 0 {
 		t.Fatalf("call without a budget: %v, counter called %d times", err, counted.Load())
@@ -558,7 +558,7 @@ func TestBudgetRetryInsideCall(t *testing.T) {
 		bedrockkittest.Step{Err: fmt.Errorf("slow down: %w", bedrockkit.ErrThrottled)},
 		bedrockkittest.Step{Response: &bedrockkit.Response{Message: bedrockkit.AssistantText("ok"), Usage: u}},
 	)
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	retry := bedrockkit.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Microsecond, MaxDelay: time.Microsecond}
 	model := bedrockkit.Chain(bedrockkit.WithModelID(script, micro), m.Middleware(), retry.Middleware())
 	run := NewBudget(ScopeRun, "r", Dollar)

@@ -13,10 +13,10 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 )
 
-// MeterConfig configures a Meter. The zero value is usable: the Default
+// MeterOptions configures a Meter. The zero value is usable: the Default
 // catalog, EstimateBytes, default token bounds, and budgets that refuse
 // calls without MaxTokens.
-type MeterConfig struct {
+type MeterOptions struct {
 	// Catalog prices the calls; nil means Default().
 	Catalog *Catalog
 	// Estimator counts tokens for usage a model did not report (a stream
@@ -77,7 +77,7 @@ type budgetKey struct {
 }
 
 // NewMeter returns a meter configured by cfg.
-func NewMeter(cfg MeterConfig) *Meter {
+func NewMeter(cfg MeterOptions) *Meter {
 	m := &Meter{cat: cfg.Catalog, est: cfg.Estimator, defMax: cfg.DefaultMaxTokens, bounds: cfg.Bounds, counter: cfg.InputCounter,
 		onErr: cfg.OnError, entries: map[entryKey]*Entry{}, budgets: map[budgetKey]*Budget{}}
 	if m.cat == nil {
@@ -226,7 +226,7 @@ func (m *Meter) bound(ctx context.Context, p Price, modelID string, req *bedrock
 		maxOut = m.defMax
 	}
 	if maxOut <= 0 {
-		return cb, fmt.Errorf("pricing: a call to %s under a budget has MaxTokens 0, and the model's own output limit is unknown to the meter; set Request.MaxTokens (or MeterConfig.DefaultMaxTokens to the most any of your models writes by default): %w", modelID, ErrUnbounded)
+		return cb, fmt.Errorf("pricing: a call to %s under a budget has MaxTokens 0, and the model's own output limit is unknown to the meter; set Request.MaxTokens (or MeterOptions.DefaultMaxTokens to the most any of your models writes by default): %w", modelID, ErrUnbounded)
 	}
 	cb.outTokens = maxOut
 	in := -1

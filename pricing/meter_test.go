@@ -46,7 +46,7 @@ func (m *usageModel) Stream(ctx context.Context, req *bedrockkit.Request) iter.S
 	}
 }
 
-func newMeter(t testing.TB, cfg MeterConfig) *Meter {
+func newMeter(t testing.TB, cfg MeterOptions) *Meter {
 	t.Helper()
 	m := NewMeter(cfg)
 	return m
@@ -62,7 +62,7 @@ func userReq(text string, maxTokens int) *bedrockkit.Request {
 }
 
 func TestMeterAttributesToTenantSessionTags(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	u := bedrockkit.Usage{InputTokens: 1000, OutputTokens: 200, CacheReadTokens: 5000, CacheWriteTokens: 400}
 	model := bedrockkit.Chain(bedrockkit.WithModelID(newUsageModel(u), haiku45), m.Middleware())
 
@@ -137,7 +137,7 @@ func must[T any](v T, err error) T {
 }
 
 func TestMeterOneHourCacheWritesFromRequest(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	u := bedrockkit.Usage{CacheWriteTokens: 1_000_000}
 	model := metered(m, haiku45, newUsageModel(u))
 	req := userReq("hi", 10)
@@ -151,7 +151,7 @@ func TestMeterOneHourCacheWritesFromRequest(t *testing.T) {
 }
 
 func TestMeterUnknownModelFailsLoudly(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	inner := newUsageModel(bedrockkit.Usage{InputTokens: 1})
 	model := metered(m, "acme.mystery-v1", inner)
 	if _, err := model.Generate(context.Background(), userReq("x", 1)); !errors.Is(err, ErrUnknownModel) {
@@ -172,7 +172,7 @@ func TestMeterUnknownModelFailsLoudly(t *testing.T) {
 
 func TestMeterUnpricedUsageIsCountedNotZeroed(t *testing.T) {
 	var reported []error
-	m := newMeter(t, MeterConfig{OnError: func(_ context.Context, err error) { reported = append(reported, err) }})
+	m := newMeter(t, MeterOptions{OnError: func(_ context.Context, err error) { reported = append(reported, err) }})
 	// Claude 3 Haiku has no cache prices in the table.
 	model := metered(m, "anthropic.claude-3-haiku-20240307-v1:0", newUsageModel(bedrockkit.Usage{InputTokens: 10, CacheReadTokens: 10}))
 	if _, err := model.Generate(context.Background(), userReq("x", 1)); err != nil {
@@ -205,7 +205,7 @@ func TestMeterStreams(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m := newMeter(t, MeterConfig{})
+			m := newMeter(t, MeterOptions{})
 			model := metered(m, micro, bedrockkittest.NewScriptedModel(tc.step))
 			n, gotErr := 0, false
 			for _, err := range model.Stream(context.Background(), userReq("say hello", 50)) {
@@ -239,7 +239,7 @@ func TestMeterStreams(t *testing.T) {
 }
 
 func TestMeterEmbedder(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	emb := m.Embedder("amazon.titan-embed-text-v2:0", bedrockkittest.NewHashEmbedder(16))
 	texts := []string{strings.Repeat("a", 4000), strings.Repeat("b", 4000)} // 1,000 tokens each by EstimateBytes
 	vecs, err := emb.Embed(WithTenant(context.Background(), "acme"), texts, bedrockkit.PurposeDocument)
@@ -254,7 +254,7 @@ func TestMeterEmbedder(t *testing.T) {
 }
 
 func TestMeterRecordGuardrailUnits(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	ctx := WithTenant(context.Background(), "acme")
 	b := m.SetTenantBudget("acme", Dollar)
 	for _, p := range []GuardrailPolicy{PolicyContentFilter, PolicySensitiveInfo} {
@@ -276,7 +276,7 @@ func TestMeterRecordGuardrailUnits(t *testing.T) {
 // micro-cent the issue asks for.
 func TestMeterConcurrentTotalsExact(t *testing.T) {
 	const goroutines, calls = 64, 10_000
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	type kind struct {
 		model string
 		u     bedrockkit.Usage

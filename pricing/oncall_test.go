@@ -12,7 +12,7 @@ import (
 )
 
 func TestOnCallSeesEveryRecordedCall(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	var (
 		mu    sync.Mutex
 		calls []MeteredCall
@@ -80,7 +80,7 @@ func TestOnCallSeesEveryRecordedCall(t *testing.T) {
 // -race, and every call made while a hook is registered for its whole
 // duration reaches it.
 func TestOnCallConcurrent(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	model := metered(m, haiku45, newUsageModel(bedrockkit.Usage{InputTokens: 1, OutputTokens: 1}))
 	var mu sync.Mutex
 	seen := 0
@@ -119,7 +119,7 @@ func TestMiddlewareTakesTheModelID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	u := bedrockkit.Usage{InputTokens: 1_000_000}
 	want, err := m.Catalog().Cost(id, u)
 	if err != nil {
@@ -159,7 +159,7 @@ func mustConverse(t *testing.T, f *bedrockkittest.FakeBedrock, id string) *bedro
 }
 
 func TestMiddlewareWithoutIDFailsClosed(t *testing.T) {
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	scripted := bedrockkittest.NewScriptedModel(bedrockkittest.TextStep("never"))
 	for name, model := range map[string]bedrockkit.Model{
 		"no ID":      bedrockkit.Chain(scripted, m.Middleware()),
@@ -193,7 +193,7 @@ func TestEmbedderTakesTheEmbedderID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMeter(t, MeterConfig{})
+	m := newMeter(t, MeterOptions{})
 	e := m.Embedder("", titan)
 	if _, err := e.Embed(context.Background(), []string{"hello world"}, bedrockkit.PurposeDocument); err != nil {
 		t.Fatal(err)

@@ -160,7 +160,7 @@ func tierReply(tier bedrockkit.ServiceTier, lat bedrockkit.LatencyMode) bedrockk
 func TestMeterPricesTheServedTier(t *testing.T) {
 	var mu sync.Mutex
 	var reported []error
-	m := NewMeter(MeterConfig{OnError: func(_ context.Context, err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }})
+	m := NewMeter(MeterOptions{OnError: func(_ context.Context, err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }})
 	sm := bedrockkittest.NewScriptedModel(
 		tierReply(bedrockkit.ServiceTierFlex, ""),    // asked flex, served flex
 		tierReply(bedrockkit.ServiceTierDefault, ""), // asked flex, served default
@@ -197,7 +197,7 @@ func TestMeterPricesTheServedTier(t *testing.T) {
 }
 
 func TestBudgetReservesForTheTier(t *testing.T) {
-	m := NewMeter(MeterConfig{})
+	m := NewMeter(MeterOptions{})
 	sm := bedrockkittest.NewScriptedModel(tierReply(bedrockkit.ServiceTierFlex, ""))
 	model := metered(m, novaPro, sm)
 	b := NewBudget(ScopeRun, "r", Dollar)
@@ -237,7 +237,7 @@ func TestServiceTierThroughFakeBedrock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := NewMeter(MeterConfig{})
+	m := NewMeter(MeterOptions{})
 	model := metered(m, novaPro, conv)
 	usage := bedrockkit.Usage{InputTokens: 500_000, OutputTokens: 250_000}
 	fake.Enqueue(bedrockkittest.OpConverse, bedrockkittest.Reply{Message: bedrockkit.AssistantText("flex answer"), Usage: usage})

@@ -106,7 +106,7 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// 2. A meter around a model attributes each call to the tenant on the
 	// context.
-	meter := pricing.NewMeter(pricing.MeterConfig{Catalog: catalog})
+	meter := pricing.NewMeter(pricing.MeterOptions{Catalog: catalog})
 	const modelID = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
 	// A prompt of about 2,000 tokens; the scripted model reports exactly the
 	// meter's own estimate of it as input, and 500 output tokens.
@@ -175,7 +175,7 @@ const conversationsPerMonth = 300_000
 // capacity meters one bank-assistant conversation per model and compares
 // a month of them on demand, as batch jobs and on Provisioned Throughput.
 func capacity(ctx context.Context, out io.Writer, catalog *pricing.Catalog) error {
-	meter := pricing.NewMeter(pricing.MeterConfig{Catalog: catalog})
+	meter := pricing.NewMeter(pricing.MeterOptions{Catalog: catalog})
 	models := []string{
 		"us.amazon.nova-lite-v1:0", // the bank assistant's default model (examples/quickstart)
 		"us.amazon.nova-pro-v1:0",

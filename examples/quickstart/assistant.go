@@ -211,7 +211,7 @@ func runAssistant(ctx context.Context, out io.Writer, o options, base *kb.Knowle
 	}
 
 	tr := &tracer{out: out}
-	meter := pricing.NewMeter(pricing.MeterConfig{Catalog: catalog})
+	meter := pricing.NewMeter(pricing.MeterOptions{Catalog: catalog})
 	// The meter sits next to the model, so it counts only calls that reach
 	// it; the guardrail is outside, so it sees what the user sends and what
 	// the caller gets back.
