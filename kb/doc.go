@@ -78,7 +78,7 @@
 //
 // # Stores
 //
-// Config.Store holds the chunks. Backends live in their own packages
+// Options.Store holds the chunks. Backends live in their own packages
 // (kb/localindex, the embedded default; kb/pgvector; kb/chromem) so that
 // importing kb pulls in no driver. What a store implements, and the
 // helpers store authors use, are in kb/kbstore. Users meet that package
