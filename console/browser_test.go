@@ -294,7 +294,7 @@ func TestBrowserPlayground(t *testing.T) {
 			if err := json.Unmarshal([]byte(tc.filter), &f); err != nil {
 				t.Fatal(err)
 			}
-			opts.Filter = &f
+			opts.Filter = f
 		}
 		want, err := d.kb.Retrieve(context.Background(), tc.query, opts)
 		if err != nil {

@@ -312,7 +312,7 @@ func TestPlaygroundMatchesRetrieve(t *testing.T) {
 			if err := json.Unmarshal([]byte(tc.filter), &f); err != nil {
 				t.Fatal(err)
 			}
-			opts.Filter = &f
+			opts.Filter = f
 		}
 		want, err := d.kb.Retrieve(context.Background(), q, opts)
 		if err != nil {

@@ -129,7 +129,7 @@ func FuzzPlaygroundForm(f *testing.F) {
 		default:
 			t.Fatalf("accepted search type %q", opts.SearchType)
 		}
-		if opts.Filter != nil {
+		if !opts.Filter.IsZero() {
 			if err := opts.Filter.Validate(); err != nil {
 				t.Fatalf("accepted a filter kb refuses: %v", err)
 			}

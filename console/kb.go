@@ -256,7 +256,7 @@ func (c *Console) queryView(ctx context.Context, q queryRec) queryView {
 	if v.SearchType == "" {
 		v.SearchType = string(kb.Hybrid) + " (default)"
 	}
-	if q.opts.Filter != nil {
+	if !q.opts.Filter.IsZero() {
 		if b, err := json.Marshal(q.opts.Filter); err == nil {
 			v.Filter = c.field(ctx, string(b)).Text
 		}
@@ -317,7 +317,7 @@ func (f playgroundForm) parse() (string, kb.RetrieveOptions, error) {
 		if err := json.Unmarshal([]byte(s), &flt); err != nil {
 			return "", kb.RetrieveOptions{}, fmt.Errorf("console: the filter is not a Bedrock RetrievalFilter (e.g. {\"equals\":{\"key\":\"type\",\"value\":\"faq\"}}): %w", err)
 		}
-		opts.Filter = &flt
+		opts.Filter = flt
 	}
 	return f.Query, opts, nil
 }

@@ -88,7 +88,7 @@
 //
 // # Filters
 //
-// RetrieveOptions.Filter and Where restrict a search by chunk metadata with
+// RetrieveOptions.Filter restricts a search by chunk metadata with
 // Bedrock's operators (equals, notEquals, greaterThan(OrEquals),
 // lessThan(OrEquals), in, notIn, startsWith, listContains, stringContains,
 // andAll, orAll), built with Equals, In, AndAll, ... . A Filter marshals to

@@ -63,7 +63,7 @@ func ExampleKnowledgeBase_Retrieve_filter() {
 	))
 	f := kb.GreaterThanOrEquals("year", 2025)
 	for _, st := range []kb.SearchType{kb.Keyword, kb.Semantic, kb.Hybrid} {
-		res, _ := base.Retrieve(ctx, "wire transfer cost", kb.RetrieveOptions{SearchType: st, Filter: &f})
+		res, _ := base.Retrieve(ctx, "wire transfer cost", kb.RetrieveOptions{SearchType: st, Filter: f})
 		fmt.Println(st, len(res), res[0].Text)
 	}
 	// Output:

@@ -39,7 +39,7 @@ func Example_keywordOnly() {
 	rep, _ := base.Sync(ctx, kb.NewDirSource(docs))
 	fmt.Printf("new %d, chunks %d, embedding calls %d\n", rep.New, rep.Chunks, rep.EmbedCalls)
 
-	res, _ := base.Retrieve(ctx, "replacement for a lost card", kb.RetrieveOptions{Where: kb.Equals("topic", "cards")})
+	res, _ := base.Retrieve(ctx, "replacement for a lost card", kb.RetrieveOptions{Filter: kb.Equals("topic", "cards")})
 	fmt.Println(res[0].DocumentID)
 
 	ans, _ := base.RetrieveAndGenerate(ctx, "When is the monthly fee waived?")

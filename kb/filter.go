@@ -3,7 +3,7 @@ package kb
 import "github.com/bedrockkit/bedrockkit/kb/kbstore"
 
 // Filter restricts a search by chunk metadata, with the operators of
-// Bedrock Knowledge Bases (RetrieveOptions.Filter and Where). Build one with
+// Bedrock Knowledge Bases (RetrieveOptions.Filter). Build one with
 // the constructors below, for example
 //
 //	kb.AndAll(kb.Equals("type", "faq"), kb.GreaterThanOrEquals("year", 2023))

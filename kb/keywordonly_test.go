@@ -64,8 +64,8 @@ func TestKeywordOnly(t *testing.T) {
 	}
 	check(k)
 	check(k, kb.RetrieveOptions{SearchType: kb.Keyword})
-	check(k, kb.RetrieveOptions{Filter: ptr(kb.Equals("category", "support"))})
-	res, err := k.Retrieve(ctx, "dispute a charge", kb.RetrieveOptions{Filter: ptr(kb.Equals("category", "pricing"))})
+	check(k, kb.RetrieveOptions{Filter: kb.Equals("category", "support")})
+	res, err := k.Retrieve(ctx, "dispute a charge", kb.RetrieveOptions{Filter: kb.Equals("category", "pricing")})
 	if err != nil || len(res) != 0 {
 		t.Fatalf("keyword search filtered to pricing: %+v, %v; want nothing (only disputes.md has the words)", res, err)
 	}

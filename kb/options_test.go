@@ -21,9 +21,8 @@ func resultIDs(res []kb.RetrievalResult) []string {
 	return ids
 }
 
-// TestZeroFilterMeansNone: the zero Filter, through RetrieveOptions.Filter
-// or RetrieveOptions.Where, searches everything; Where takes a filter by
-// value and is combined with Filter when both are set.
+// TestZeroFilterMeansNone: the zero Filter in RetrieveOptions.Filter (a
+// value) searches everything; a set one restricts the search.
 func TestZeroFilterMeansNone(t *testing.T) {
 	ctx := context.Background()
 	k := newKB(t, kb.Options{})
@@ -40,8 +39,8 @@ func TestZeroFilterMeansNone(t *testing.T) {
 			t.Fatalf("%s without a filter: %v, %v", st, resultIDs(none), err)
 		}
 		for name, o := range map[string]kb.RetrieveOptions{
-			"Filter: &Filter{}": {Filter: &kb.Filter{}},
-			"Where: Filter{}":   {Where: kb.Filter{}},
+			"no options":       {},
+			"Filter: Filter{}": {Filter: kb.Filter{}},
 		} {
 			o.SearchType, o.NumberOfResults = st, 10
 			got, err := k.Retrieve(ctx, q, o)
@@ -50,25 +49,17 @@ func TestZeroFilterMeansNone(t *testing.T) {
 			}
 		}
 		support := kb.Equals("category", "support")
-		byPtr, err := k.Retrieve(ctx, q, kb.RetrieveOptions{SearchType: st, NumberOfResults: 10, Filter: &support})
-		if err != nil {
-			t.Fatal(err)
-		}
-		byVal, err := k.Retrieve(ctx, q, kb.RetrieveOptions{SearchType: st, NumberOfResults: 10, Where: support})
-		if err != nil || !slices.Equal(resultIDs(byVal), resultIDs(byPtr)) || len(byVal) != 2 {
-			t.Fatalf("%s Where = %v, %v; want Filter's %v (the two support documents)", st, resultIDs(byVal), err, resultIDs(byPtr))
-		}
-		both, err := k.Retrieve(ctx, q, kb.RetrieveOptions{SearchType: st, NumberOfResults: 10, Filter: &support, Where: kb.GreaterThan("year", 2024)})
-		if err != nil || len(both) != 1 || both[0].DocumentID != "mem:lost.md" {
-			t.Fatalf("%s Filter and Where together = %v, %v; want only lost.md (support, after 2024)", st, resultIDs(both), err)
+		got, err := k.Retrieve(ctx, q, kb.RetrieveOptions{SearchType: st, NumberOfResults: 10, Filter: support})
+		if err != nil || len(got) != 2 {
+			t.Fatalf("%s Filter = %v, %v; want the two support documents", st, resultIDs(got), err)
 		}
 	}
-	// An invalid filter is still refused, by value as by pointer.
-	if _, err := k.Retrieve(ctx, q, kb.RetrieveOptions{Where: kb.Filter{Op: kbstore.OpAndAll}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
-		t.Fatalf("invalid Where: %v, want ErrInvalidInput", err)
+	// An invalid filter is refused.
+	if _, err := k.Retrieve(ctx, q, kb.RetrieveOptions{Filter: kb.Filter{Op: kbstore.OpAndAll}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Fatalf("invalid Filter: %v, want ErrInvalidInput", err)
 	}
-	if _, err := k.Retrieve(ctx, q, kb.RetrieveOptions{Where: kb.Filter{Key: "category", Value: "x"}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
-		t.Fatalf("Where without an operator: %v, want ErrInvalidInput", err)
+	if _, err := k.Retrieve(ctx, q, kb.RetrieveOptions{Filter: kb.Filter{Key: "category", Value: "x"}}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+		t.Fatalf("Filter without an operator: %v, want ErrInvalidInput", err)
 	}
 }
 

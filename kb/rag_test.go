@@ -94,7 +94,7 @@ func TestRetrieveAndGenerateNoPassages(t *testing.T) {
 	model := bedrockkittest.NewScriptedModel()
 	k, _ := ragKB(t, model)
 	f := kb.Equals("category", "nothing-has-this")
-	ans, err := k.RetrieveAndGenerate(context.Background(), "What is the fee?", kb.GenerateOptions{Retrieve: kb.RetrieveOptions{Filter: &f}})
+	ans, err := k.RetrieveAndGenerate(context.Background(), "What is the fee?", kb.GenerateOptions{Retrieve: kb.RetrieveOptions{Filter: f}})
 	if err != nil {
 		t.Fatal(err)
 	}

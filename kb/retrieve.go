@@ -38,14 +38,10 @@ type RetrieveOptions struct {
 	// Keyword (the default without one; the others then fail with
 	// ErrNoEmbedder).
 	SearchType SearchType
-	// Filter restricts the chunks searched by their metadata. It is
-	// applied inside each search, never by trimming results afterwards.
-	// Nil, or the zero Filter, means no filter.
-	Filter *Filter
-	// Where is Filter by value, for example kb.Equals("type", "faq"); the
-	// zero Filter means no filter. When both are set, a chunk must match
-	// both.
-	Where Filter
+	// Filter restricts the chunks searched by their metadata, for example
+	// kb.Equals("type", "faq"). It is applied inside each search, never by
+	// trimming results afterwards. The zero Filter means no filter.
+	Filter Filter
 	// SemanticWeight and KeywordWeight weigh the two rankings in hybrid
 	// fusion; 0 means 1 for both. A weight must not be negative.
 	SemanticWeight, KeywordWeight float64
@@ -101,7 +97,7 @@ func locationOf(uri string) Location {
 type retrieval struct {
 	RetrieveOptions
 	n, depth int
-	filter   *Filter
+	filter   Filter
 	match    *kbstore.CompiledFilter // filter, compiled for the keyword scan
 }
 
@@ -170,28 +166,18 @@ func (k *KnowledgeBase) prepare(opts RetrieveOptions) (retrieval, error) {
 			return r, err
 		}
 		f := c.Filter()
-		r.filter, r.match = &f, c
+		r.filter, r.match = f, c
 	}
 	return r, nil
 }
 
-// combinedFilter returns the filter of Filter and Where (both when both are
-// set), and false when neither holds one.
+// combinedFilter returns the options' filter, and false when it is the zero
+// Filter (no filter).
 func (o RetrieveOptions) combinedFilter() (Filter, bool) {
-	var fs []Filter
-	if o.Filter != nil && !o.Filter.IsZero() {
-		fs = append(fs, *o.Filter)
-	}
-	if !o.Where.IsZero() {
-		fs = append(fs, o.Where)
-	}
-	switch len(fs) {
-	case 0:
+	if o.Filter.IsZero() {
 		return Filter{}, false
-	case 1:
-		return fs[0], true
 	}
-	return AndAll(fs...), true
+	return o.Filter, true
 }
 
 // Retrieve returns the chunks most relevant to query, best first. opts, at

@@ -47,7 +47,7 @@ func TestKeywordScanChecksContext(t *testing.T) {
 		vals[i] = float64(i + 100)
 	}
 	f := kb.NotIn("n", vals...)
-	calls := func(filter *kb.Filter) int64 {
+	calls := func(filter kb.Filter) int64 {
 		c := &countCtx{Context: ctx}
 		res, err := k.Retrieve(c, "common word", kb.RetrieveOptions{SearchType: kb.Keyword, NumberOfResults: 5, Filter: filter})
 		if err != nil || len(res) != 5 {
@@ -55,8 +55,8 @@ func TestKeywordScanChecksContext(t *testing.T) {
 		}
 		return c.calls.Load()
 	}
-	calls(nil) // the first Retrieve also loads the partition
-	without, with := calls(nil), calls(&f)
+	calls(kb.Filter{}) // the first Retrieve also loads the partition
+	without, with := calls(kb.Filter{}), calls(f)
 	if with < without+2 {
 		t.Fatalf("keyword search over 3,000 chunks checked its context %d times with a filter, %d without; want checks inside the filtered scan", with, without)
 	}

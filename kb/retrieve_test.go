@@ -56,7 +56,7 @@ func TestRetrieveSearchTypes(t *testing.T) {
 	// is found even though it ranks low without the filter.
 	f := kb.AndAll(kb.Equals("category", "legal"), kb.GreaterThan("year", 2000))
 	for _, st := range []kb.SearchType{kb.Semantic, kb.Keyword, kb.Hybrid} {
-		res, err := k.Retrieve(ctx, "dispute a charge", kb.RetrieveOptions{SearchType: st, NumberOfResults: 1, Filter: &f})
+		res, err := k.Retrieve(ctx, "dispute a charge", kb.RetrieveOptions{SearchType: st, NumberOfResults: 1, Filter: f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestRetrieveSearchTypes(t *testing.T) {
 		}
 	}
 	bad := kb.Filter{Op: kbstore.OpAndAll, Filters: []kb.Filter{kb.Equals("a", 1)}}
-	if _, err := k.Retrieve(ctx, "fees", kb.RetrieveOptions{Filter: &bad}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := k.Retrieve(ctx, "fees", kb.RetrieveOptions{Filter: bad}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("andAll with one child must be refused: %v", err)
 	}
 	// Default is 5 results at most.

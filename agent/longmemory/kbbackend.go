@@ -291,7 +291,7 @@ func (b *KBBackend) ListRecords(ctx context.Context, actor string, f RecordFilte
 	return out, nil
 }
 
-func (b *KBBackend) filter(f RecordFilter) *kbstore.Filter {
+func (b *KBBackend) filter(f RecordFilter) kbstore.Filter {
 	parts := []kbstore.Filter{kb.Equals(mdKind, kindRecord)}
 	if f.Prefix {
 		parts = append(parts, kb.StartsWith(mdNamespace, f.Namespace))
@@ -301,8 +301,7 @@ func (b *KBBackend) filter(f RecordFilter) *kbstore.Filter {
 	if f.Strategy != "" {
 		parts = append(parts, kb.Equals(mdStrategy, f.Strategy))
 	}
-	flt := kb.AndAll(parts...)
-	return &flt
+	return kb.AndAll(parts...)
 }
 
 // SearchRecords implements RecordStore: the vector and keyword rankings

@@ -103,7 +103,7 @@ func run(ctx context.Context, out io.Writer) error {
 	// RetrievalFilter is: only EU policy documents are candidates.
 	filter := kb.AndAll(kb.Equals("region", "eu"), kb.Equals("category", "policy"))
 	fmt.Fprintf(out, "Retrieve %q with filter region=eu AND category=policy:\n", question)
-	res, err = base.Retrieve(ctx, question, kb.RetrieveOptions{NumberOfResults: 3, Filter: &filter})
+	res, err = base.Retrieve(ctx, question, kb.RetrieveOptions{NumberOfResults: 3, Filter: filter})
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// RetrieveAndGenerate with no Model answers extractively, with citations.
 	ans, err := base.RetrieveAndGenerate(ctx, question, kb.GenerateOptions{
-		Retrieve: kb.RetrieveOptions{NumberOfResults: 2, Filter: &filter},
+		Retrieve: kb.RetrieveOptions{NumberOfResults: 2, Filter: filter},
 	})
 	if err != nil {
 		return err
@@ -127,7 +127,7 @@ func run(ctx context.Context, out io.Writer) error {
 	// A question the documents cannot answer gets an honest "I don't know"
 	// instead of a guess.
 	ans, err = base.RetrieveAndGenerate(ctx, "What is the capital of Peru?", kb.GenerateOptions{
-		Retrieve: kb.RetrieveOptions{Filter: &filter, SearchType: kb.Keyword},
+		Retrieve: kb.RetrieveOptions{Filter: filter, SearchType: kb.Keyword},
 	})
 	if err != nil {
 		return err

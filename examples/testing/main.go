@@ -128,7 +128,7 @@ func ragChecks(ctx context.Context, c *checker) error {
 	c.check("the relevant document ranks first", len(res) > 0 && res[0].DocumentID == "mem:cards.md", "got %v", ids(res))
 
 	f := kb.Equals("topic", "fees")
-	res, err = k.Retrieve(ctx, "I lost my card, what do I do?", kb.RetrieveOptions{Filter: &f})
+	res, err = k.Retrieve(ctx, "I lost my card, what do I do?", kb.RetrieveOptions{Filter: f})
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func ragChecks(ctx context.Context, c *checker) error {
 		strings.Contains(prompt, "freeze it in the app") && strings.Contains(prompt, "I lost my card"), "prompt %q", prompt)
 
 	none := kb.Equals("topic", "mortgages")
-	ans, err = k.RetrieveAndGenerate(ctx, "What is my mortgage rate?", kb.GenerateOptions{Retrieve: kb.RetrieveOptions{Filter: &none}})
+	ans, err = k.RetrieveAndGenerate(ctx, "What is my mortgage rate?", kb.GenerateOptions{Retrieve: kb.RetrieveOptions{Filter: none}})
 	if err != nil {
 		return err
 	}

@@ -200,7 +200,7 @@ type callConfig struct {
 	partition string
 	embedder  bedrockkit.Embedder
 	threshold float64
-	filter    *kbstore.Filter
+	filter    kbstore.Filter
 	dedup     func(context.Context, schema.Document) bool
 }
 
@@ -225,7 +225,9 @@ func (v *VectorStore) config(options []vectorstores.Option) (callConfig, error) 
 	if err != nil {
 		return c, err
 	}
-	c.filter = f
+	if f != nil {
+		c.filter = *f
+	}
 	return c, nil
 }
 
@@ -515,7 +517,7 @@ func tombstone(id string) string { return id + "\x1freplaced" }
 // results scoring below it after the top numDocuments are found, as
 // langchaingo's stores do; WithFilters restricts the search inside the
 // store (the result is the true top numDocuments among matching chunks) and
-// takes a kb.Filter or *kb.Filter, Bedrock RetrievalFilter JSON (string,
+// takes a kb.Filter or kb.Filter, Bedrock RetrievalFilter JSON (string,
 // []byte or json.RawMessage, such as
 // {"equals":{"key":"type","value":"faq"}}), the same as a map[string]any,
 // or a flat map[string]any of key to value, which matches chunks whose

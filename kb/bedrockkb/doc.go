@@ -8,7 +8,7 @@
 //		Query:           "how are card fees charged?",
 //		NumberOfResults: 10,
 //		SearchType:      kb.Hybrid,
-//		Filter:          &f, // a kb.Filter
+//		Filter:          f, // a kb.Filter
 //	})
 //
 // A kb.Filter is translated to the SDK's RetrievalFilter union

@@ -23,7 +23,7 @@ func Example() {
 		panic(err)
 	}
 	faq := kb.Equals("type", "faq")
-	res, err := r.Query(context.Background(), bedrockkb.QueryRequest{Query: "card fees", NumberOfResults: 3, Filter: &faq})
+	res, err := r.Query(context.Background(), bedrockkb.QueryRequest{Query: "card fees", NumberOfResults: 3, Filter: faq})
 	if err != nil {
 		panic(err)
 	}

@@ -55,8 +55,9 @@ type QueryRequest struct {
 	// as OpenSearch Serverless, support it); "" lets Bedrock choose.
 	// Bedrock offers no keyword-only search.
 	SearchType kb.SearchType
-	// Filter restricts the results by metadata; nil means no filter.
-	Filter *kbstore.Filter
+	// Filter restricts the results by metadata; the zero Filter means no
+	// filter.
+	Filter kbstore.Filter
 	// Reranking, when set, reranks the results with a Bedrock reranker model.
 	Reranking *Reranking
 }
@@ -303,8 +304,8 @@ func vectorSearchConfig(req QueryRequest) (*types.KnowledgeBaseVectorSearchConfi
 	default:
 		return nil, badRequest("unknown SearchType %q; use kb.Semantic or kb.Hybrid", req.SearchType)
 	}
-	if req.Filter != nil {
-		f, err := TranslateFilter(*req.Filter)
+	if !req.Filter.IsZero() {
+		f, err := TranslateFilter(req.Filter)
 		if err != nil {
 			return nil, err
 		}

@@ -69,7 +69,7 @@ func TestRequestShape(t *testing.T) {
 	r, f := newRetriever(t, bedrockkittest.KBChunk{Text: "a b c", Location: "s3://x/a"})
 	f1 := kb.AndAll(kb.Equals("type", "faq"), kb.OrAll(kb.GreaterThan("year", 2020), kb.In("lang", "en", "de")))
 	_, err := r.Query(ctx, bedrockkb.QueryRequest{
-		Query: "a", NumberOfResults: 7, SearchType: kb.Hybrid, Filter: &f1,
+		Query: "a", NumberOfResults: 7, SearchType: kb.Hybrid, Filter: f1,
 		Reranking: &bedrockkb.Reranking{ModelARN: "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0", NumberOfResults: 3,
 			IncludeFields: []string{"title"}, AdditionalModelRequestFields: map[string]any{"top_k": 3}},
 	})
@@ -131,7 +131,7 @@ func TestFilterSemantics(t *testing.T) {
 				want = append(want, fmt.Sprint("id-", i))
 			}
 		}
-		res, err := r.Query(ctx, bedrockkb.QueryRequest{Query: "chunk", NumberOfResults: 100, Filter: &f})
+		res, err := r.Query(ctx, bedrockkb.QueryRequest{Query: "chunk", NumberOfResults: 100, Filter: f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +205,7 @@ func TestErrors(t *testing.T) {
 		"too many":          {Query: "x", NumberOfResults: 101},
 		"negative":          {Query: "x", NumberOfResults: -1},
 		"search type":       {Query: "x", SearchType: "FUZZY"},
-		"andAll of one":     {Query: "x", Filter: &bad},
+		"andAll of one":     {Query: "x", Filter: bad},
 		"reranker no ARN":   {Query: "x", Reranking: &bedrockkb.Reranking{}},
 		"reranker both":     {Query: "x", Reranking: &bedrockkb.Reranking{ModelARN: "arn", IncludeFields: []string{"a"}, ExcludeFields: []string{"b"}}},
 		"reranker too many": {Query: "x", Reranking: &bedrockkb.Reranking{ModelARN: "arn", NumberOfResults: 101}},
@@ -272,7 +272,7 @@ func TestRetrieveKBShaped(t *testing.T) {
 	)
 	var kr kbRetriever = r
 	faq := kb.Equals("type", "faq")
-	res, err := kr.Retrieve(ctx, "card fees", kb.RetrieveOptions{NumberOfResults: 2, SearchType: kb.Semantic, Filter: &faq})
+	res, err := kr.Retrieve(ctx, "card fees", kb.RetrieveOptions{NumberOfResults: 2, SearchType: kb.Semantic, Filter: faq})
 	if err != nil {
 		t.Fatal(err)
 	}

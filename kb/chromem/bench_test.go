@@ -49,12 +49,12 @@ func BenchmarkSearch(b *testing.B) {
 	})
 	for _, c := range []struct {
 		name string
-		f    *kb.Filter
+		f    kb.Filter
 	}{
-		{"none", nil},
-		{"where1pct", ptr(kb.Equals("group", "g7"))},
-		{"subset1pct", ptr(kb.LessThan("n", 1))},
-		{"overfetch50pct", ptr(kb.LessThan("n", 50))},
+		{"none", kb.Filter{}},
+		{"where1pct", (kb.Equals("group", "g7"))},
+		{"subset1pct", (kb.LessThan("n", 1))},
+		{"overfetch50pct", (kb.LessThan("n", 50))},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for i := 0; b.Loop(); i++ {

@@ -89,7 +89,7 @@ func TestSearchStopsAtDeadline(t *testing.T) {
 	} {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			count := newStall(1 << 30)
-			if _, err := s.Search(count, kbstore.Query{Vector: crashVec(3), K: 10, Filter: &f}); err != nil {
+			if _, err := s.Search(count, kbstore.Query{Vector: crashVec(3), K: 10, Filter: f}); err != nil {
 				t.Fatal(err)
 			}
 			if checks := count.calls.Load() - 1; checks < 2 {
@@ -98,7 +98,7 @@ func TestSearchStopsAtDeadline(t *testing.T) {
 			ctx := newStall(1)
 			done := make(chan error, 1)
 			go func() {
-				_, err := s.Search(ctx, kbstore.Query{Vector: crashVec(3), K: 10, Filter: &f})
+				_, err := s.Search(ctx, kbstore.Query{Vector: crashVec(3), K: 10, Filter: f})
 				done <- err
 			}()
 			select {
@@ -133,7 +133,7 @@ func TestHugeListFilter(t *testing.T) {
 	defer s.Close()
 	list := inValues(kbstore.MaxFilterValues, n)
 	f := kb.In("n", list...)
-	hits, err := s.Search(bg, kbstore.Query{Vector: crashVec(3), K: n, Filter: &f})
+	hits, err := s.Search(bg, kbstore.Query{Vector: crashVec(3), K: n, Filter: f})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestHugeListFilter(t *testing.T) {
 		t.Fatalf("%d hits, want %d", len(got), len(want))
 	}
 	over := kb.In("n", inValues(kbstore.MaxFilterValues+1, n)...)
-	if _, err := s.Search(bg, kbstore.Query{Vector: crashVec(3), K: 1, Filter: &over}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := s.Search(bg, kbstore.Query{Vector: crashVec(3), K: 1, Filter: over}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("oversized filter: %v, want ErrInvalidInput", err)
 	}
 }
@@ -167,7 +167,7 @@ func BenchmarkHugeInFilter(b *testing.B) {
 	defer s.Close()
 	f := kb.In("n", inValues(kbstore.MaxFilterValues, n)...)
 	for b.Loop() {
-		if _, err := s.Search(bg, kbstore.Query{Vector: crashVec(3), K: 10, Filter: &f}); err != nil {
+		if _, err := s.Search(bg, kbstore.Query{Vector: crashVec(3), K: 10, Filter: f}); err != nil {
 			b.Fatal(err)
 		}
 	}

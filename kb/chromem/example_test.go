@@ -42,7 +42,7 @@ func Example() {
 	}
 	defer s.Close()
 	recent := kb.GreaterThan("year", 2022) // chromem-go cannot express this; the store can
-	hits, err := s.Search(ctx, kbstore.Query{Vector: []float32{0.9, 0.1, 0}, K: 5, Filter: &recent})
+	hits, err := s.Search(ctx, kbstore.Query{Vector: []float32{0.9, 0.1, 0}, K: 5, Filter: recent})
 	if err != nil {
 		log.Fatal(err)
 	}

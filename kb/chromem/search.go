@@ -47,7 +47,7 @@ func (s *Store) Search(ctx context.Context, q kbstore.Query) ([]kbstore.Hit, err
 		return nil, err
 	}
 	var f *kbstore.CompiledFilter
-	if q.Filter != nil {
+	if !q.Filter.IsZero() {
 		c, err := q.Filter.Compile() // hash sets for in/notIn: one lookup per record
 		if err != nil {
 			return nil, err

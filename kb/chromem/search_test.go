@@ -71,23 +71,23 @@ func TestSearchPlans(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		f    *kb.Filter
+		f    kb.Filter
 		plan plan
 		keep func(kbstore.Record) bool
 	}{
-		{"none", nil, planAll, func(kbstore.Record) bool { return true }},
-		{"equals string", ptr(kb.Equals("g", "b")), planWhere, func(r kbstore.Record) bool { return r.Metadata["g"] == "b" }},
-		{"equals number is not the string", ptr(kb.Equals("str1", 1)), planWhere, func(r kbstore.Record) bool { return r.Metadata["str1"] == 1.0 }},
-		{"equals string is not the number", ptr(kb.Equals("str1", "1")), planWhere, func(r kbstore.Record) bool { return r.Metadata["str1"] == "1" }},
-		{"andAll of equals", ptr(kb.AndAll(kb.Equals("g", "a"), kb.Equals("num", 4))), planWhere,
+		{"none", kb.Filter{}, planAll, func(kbstore.Record) bool { return true }},
+		{"equals string", (kb.Equals("g", "b")), planWhere, func(r kbstore.Record) bool { return r.Metadata["g"] == "b" }},
+		{"equals number is not the string", (kb.Equals("str1", 1)), planWhere, func(r kbstore.Record) bool { return r.Metadata["str1"] == 1.0 }},
+		{"equals string is not the number", (kb.Equals("str1", "1")), planWhere, func(r kbstore.Record) bool { return r.Metadata["str1"] == "1" }},
+		{"andAll of equals", (kb.AndAll(kb.Equals("g", "a"), kb.Equals("num", 4))), planWhere,
 			func(r kbstore.Record) bool { return r.Metadata["g"] == "a" && r.Metadata["num"] == 4.0 }},
-		{"contradiction", ptr(kb.AndAll(kb.Equals("g", "a"), kb.Equals("g", "b"))), planNone, func(kbstore.Record) bool { return false }},
-		{"selective range", ptr(kb.LessThan("num", 1)), planSubset, func(r kbstore.Record) bool { return r.Metadata["num"].(float64) < 1 }},
-		{"broad range", ptr(kb.GreaterThan("num", 2)), planOverfetch, func(r kbstore.Record) bool { return r.Metadata["num"].(float64) > 2 }},
-		{"broad and far from the query", ptr(kb.OrAll(kb.Equals("far", true), kb.Equals("num", -1))), planOverfetch,
+		{"contradiction", (kb.AndAll(kb.Equals("g", "a"), kb.Equals("g", "b"))), planNone, func(kbstore.Record) bool { return false }},
+		{"selective range", (kb.LessThan("num", 1)), planSubset, func(r kbstore.Record) bool { return r.Metadata["num"].(float64) < 1 }},
+		{"broad range", (kb.GreaterThan("num", 2)), planOverfetch, func(r kbstore.Record) bool { return r.Metadata["num"].(float64) > 2 }},
+		{"broad and far from the query", (kb.OrAll(kb.Equals("far", true), kb.Equals("num", -1))), planOverfetch,
 			func(r kbstore.Record) bool { return r.Metadata["far"] == true }},
-		{"matches everything", ptr(kb.GreaterThanOrEquals("num", 0)), planAll, func(kbstore.Record) bool { return true }},
-		{"matches nothing", ptr(kb.GreaterThan("num", 100)), planNone, func(kbstore.Record) bool { return false }},
+		{"matches everything", (kb.GreaterThanOrEquals("num", 0)), planAll, func(kbstore.Record) bool { return true }},
+		{"matches nothing", (kb.GreaterThan("num", 100)), planNone, func(kbstore.Record) bool { return false }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -111,8 +111,6 @@ func TestSearchPlans(t *testing.T) {
 		})
 	}
 }
-
-func ptr(f kb.Filter) *kb.Filter { return &f }
 
 func mustAtoi(t *testing.T, s string) int {
 	i, err := strconv.Atoi(s)

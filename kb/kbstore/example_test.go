@@ -69,7 +69,7 @@ func (s *mapStore) Search(ctx context.Context, q kbstore.Query) ([]kbstore.Hit, 
 		return nil, err
 	}
 	var match *kbstore.CompiledFilter
-	if q.Filter != nil {
+	if !q.Filter.IsZero() {
 		var err error
 		if match, err = q.Filter.Compile(); err != nil {
 			return nil, err
@@ -198,7 +198,7 @@ func Example() {
 	}
 	res, err := k.Retrieve(ctx, "zebra", kb.RetrieveOptions{
 		SearchType: kb.Semantic,
-		Where:      kb.Equals("kind", "plant"),
+		Filter:     kb.Equals("kind", "plant"),
 	})
 	if err != nil {
 		panic(err)

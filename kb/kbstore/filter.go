@@ -99,7 +99,7 @@ type Filter struct {
 }
 
 // IsZero reports whether f is the zero Filter. Where a knowledge base
-// takes a filter (kb.RetrieveOptions.Filter and Where) the zero Filter
+// takes a filter (kb.RetrieveOptions.Filter) the zero Filter
 // means no filter; Validate, Compile and MarshalJSON refuse it, so a store
 // never receives it.
 func (f Filter) IsZero() bool {

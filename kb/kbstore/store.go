@@ -49,8 +49,8 @@ type Query struct {
 	K int
 	// Filter restricts the records searched. It is evaluated inside the
 	// scan or index walk, so the result is the true top K among matching
-	// records. Nil means no filter.
-	Filter *Filter
+	// records. The zero Filter means no filter.
+	Filter Filter
 	// Partition is the tenant searched. A store that requires partitions
 	// fails a query without one with ErrPartitionRequired.
 	Partition string
@@ -64,8 +64,9 @@ type TextQuery struct {
 	Text string
 	// K is the number of results wanted, at least 1.
 	K int
-	// Filter restricts the records searched; nil means no filter.
-	Filter *Filter
+	// Filter restricts the records searched; the zero Filter means no
+	// filter.
+	Filter Filter
 	// Partition is the tenant searched (see Query.Partition).
 	Partition string
 }

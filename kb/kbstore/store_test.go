@@ -69,7 +69,7 @@ func TestValidateQuery(t *testing.T) {
 		t.Fatalf("dims: %v", err)
 	}
 	bad := Filter{Op: OpAndAll}
-	q.Filter = &bad
+	q.Filter = bad
 	if err := ValidateQuery(q, 2, false); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("filter: %v", err)
 	}

@@ -66,7 +66,7 @@ func ValidateQuery(q Query, dim int, requirePartition bool) error {
 	if err := checkVector(q.Vector); err != nil {
 		return err
 	}
-	if q.Filter != nil {
+	if !q.Filter.IsZero() {
 		if err := q.Filter.Validate(); err != nil {
 			return err
 		}

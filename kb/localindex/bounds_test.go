@@ -100,9 +100,9 @@ func TestSearchStopsAtDeadline(t *testing.T) {
 	selective := kb.AndAll(kb.In("n", list...), kb.ListContains("tags", "t3")) // about 3%
 	for _, c := range boundsConfigs {
 		ix := boundsIndex(t, c.o, n)
-		filters := []*kb.Filter{&selective, &broad}
+		filters := []kb.Filter{selective, broad}
 		if c.o.HNSW != nil {
-			filters = append(filters, nil)
+			filters = append(filters, kb.Filter{})
 		}
 		for fi, f := range filters {
 			t.Run(fmt.Sprint(c.name, "/", fi), func(t *testing.T) {
@@ -168,7 +168,7 @@ func TestHugeListFilterResults(t *testing.T) {
 			kb.AndAll(kb.In("n", list...), kb.ListContains("tags", "t3")),
 		} {
 			ctx, cancel := context.WithTimeout(bg, time.Second)
-			hits, err := ix.Search(ctx, kbstore.Query{Vector: crashVec(3), K: n, Filter: &f})
+			hits, err := ix.Search(ctx, kbstore.Query{Vector: crashVec(3), K: n, Filter: f})
 			cancel()
 			if errors.Is(err, context.DeadlineExceeded) {
 				continue
@@ -214,7 +214,7 @@ func TestSearchRefusesOversizedFilter(t *testing.T) {
 	ix := boundsIndex(t, Options{}, 10)
 	defer ix.Close()
 	f := kb.In("n", inList(kbstore.MaxFilterValues+1, 10)...)
-	if _, err := ix.Search(bg, kbstore.Query{Vector: crashVec(1), K: 1, Filter: &f}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := ix.Search(bg, kbstore.Query{Vector: crashVec(1), K: 1, Filter: f}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Fatalf("Search with %d in values = %v, want ErrInvalidInput", kbstore.MaxFilterValues+1, err)
 	}
 }
@@ -245,7 +245,7 @@ func BenchmarkHugeInFilter(b *testing.B) {
 		f := kb.In("n", inList(kbstore.MaxFilterValues, n)...)
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := ix.Search(bg, kbstore.Query{Vector: crashVec(3), K: 10, Filter: &f}); err != nil {
+				if _, err := ix.Search(bg, kbstore.Query{Vector: crashVec(3), K: 10, Filter: f}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -29,7 +29,7 @@ func Example() {
 	ix, _ = localindex.Open(localindex.Options{Dir: dir})
 	defer ix.Close()
 	f := kb.Equals("type", "faq")
-	hits, _ := ix.Search(ctx, kbstore.Query{Vector: []float32{1, 0, 0}, K: 5, Filter: &f})
+	hits, _ := ix.Search(ctx, kbstore.Query{Vector: []float32{1, 0, 0}, K: 5, Filter: f})
 	for _, h := range hits {
 		fmt.Printf("%s %.2f %s\n", h.ID, h.Score, h.Text)
 	}

@@ -852,7 +852,7 @@ func (ix *Index) Search(ctx context.Context, q kbstore.Query) ([]kbstore.Hit, er
 		return nil, err
 	}
 	var filter *kbstore.CompiledFilter
-	if q.Filter != nil {
+	if !q.Filter.IsZero() {
 		f, err := q.Filter.Compile() // hash sets for in/notIn: one lookup per record
 		if err != nil {
 			return nil, err

@@ -129,7 +129,7 @@ func TestParallelScanExact(t *testing.T) {
 				t.Fatalf("%+v: top-10 %v, want %v", o, ids(hits), want)
 			}
 			f := kb.Equals("g", 7.0)
-			hits, _ = ix.Search(bg, kbstore.Query{Vector: q, K: 10, Filter: &f})
+			hits, _ = ix.Search(bg, kbstore.Query{Vector: q, K: 10, Filter: f})
 			if want := exactTop(vecs, q, 10, func(i int) bool { return i%100 == 7 }); !slices.Equal(ids(hits), want) {
 				t.Fatalf("%+v: filtered top-10 %v, want %v", o, ids(hits), want)
 			}
@@ -192,7 +192,7 @@ func testHNSWRecall(t *testing.T, qz Quantization) {
 
 	// A broad filter walks the graph with the filter applied; every hit matches.
 	f := kb.LessThan("g", 50)
-	hits, _ := ix.Search(bg, kbstore.Query{Vector: vecs[0], K: 10, Filter: &f})
+	hits, _ := ix.Search(bg, kbstore.Query{Vector: vecs[0], K: 10, Filter: f})
 	if len(hits) != 10 {
 		t.Fatalf("broad filter: %d hits", len(hits))
 	}
@@ -203,7 +203,7 @@ func testHNSWRecall(t *testing.T, qz Quantization) {
 	}
 	// A selective filter is answered exactly.
 	f = kb.Equals("g", 3.0)
-	hits, _ = ix.Search(bg, kbstore.Query{Vector: vecs[0], K: 10, Filter: &f})
+	hits, _ = ix.Search(bg, kbstore.Query{Vector: vecs[0], K: 10, Filter: f})
 	if want := exactTop(vecs, vecs[0], 10, func(i int) bool { return i%100 == 3 }); !slices.Equal(ids(hits), want) {
 		t.Fatalf("selective filter under HNSW: %v, want %v", ids(hits), want)
 	}
@@ -356,10 +356,10 @@ func TestInt8IsExact(t *testing.T) {
 			}
 		}
 		k := []int{1, 10, 100}[i%3]
-		var f *kb.Filter
+		var f kb.Filter
 		if i%2 == 1 {
 			g := kb.LessThan("g", 30)
-			f = &g
+			f = g
 		}
 		a, err := fl.Search(bg, kbstore.Query{Vector: q, K: k, Filter: f})
 		if err != nil {

@@ -113,7 +113,7 @@ func TestFilterEvaluatedLazily(t *testing.T) {
 			queries := 20
 			for qi := range queries {
 				q := vecs[(qi*131)%n]
-				got, err := ix.Search(bg, kbstore.Query{Vector: q, K: 10, Filter: &f, Partition: "p0"})
+				got, err := ix.Search(bg, kbstore.Query{Vector: q, K: 10, Filter: f, Partition: "p0"})
 				if err != nil {
 					t.Fatal(err)
 				}

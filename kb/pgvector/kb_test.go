@@ -45,7 +45,7 @@ func TestKnowledgeBaseOnPostgres(t *testing.T) {
 		}
 	}
 	policy := kb.Equals("type", "policy")
-	res, err := k.Retrieve(ctx, "card", kb.RetrieveOptions{SearchType: kb.Hybrid, Filter: &policy})
+	res, err := k.Retrieve(ctx, "card", kb.RetrieveOptions{SearchType: kb.Hybrid, Filter: policy})
 	if err != nil {
 		t.Fatal(err)
 	}

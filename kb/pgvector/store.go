@@ -774,8 +774,8 @@ func (s *Store) searchSQL(q kbstore.Query) (string, []any, error) {
 	if force {
 		where = "embedding IS NOT NULL AND (partition || '') = $2"
 	}
-	if q.Filter != nil {
-		w, fargs, err := WhereClause(*q.Filter, "metadata", len(args)+1)
+	if !q.Filter.IsZero() {
+		w, fargs, err := WhereClause(q.Filter, "metadata", len(args)+1)
 		if err != nil {
 			return "", nil, err
 		}
@@ -921,8 +921,8 @@ func (s *Store) SearchText(ctx context.Context, q kbstore.TextQuery) ([]kbstore.
 	}
 	args := []any{strings.Join(kept, " or "), q.Partition, q.K, s.o.TextSearchConfig}
 	where := "partition = $2 AND tsv @@ q.query"
-	if q.Filter != nil {
-		w, fargs, err := WhereClause(*q.Filter, "metadata", len(args)+1)
+	if !q.Filter.IsZero() {
+		w, fargs, err := WhereClause(q.Filter, "metadata", len(args)+1)
 		if err != nil {
 			return nil, err
 		}

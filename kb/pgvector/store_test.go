@@ -114,7 +114,7 @@ func TestRLSPooledInterleaving(t *testing.T) {
 				case 2:
 					f := kb.NotEquals("owner", tn) // only foreign rows would match
 					var h []kbstore.Hit
-					if h, err = s.Search(ctx, kbstore.Query{Vector: randVec(r, dim), K: 50, Partition: tn, Filter: &f}); err == nil && len(h) > 0 {
+					if h, err = s.Search(ctx, kbstore.Query{Vector: randVec(r, dim), K: 50, Partition: tn, Filter: f}); err == nil && len(h) > 0 {
 						err = fmt.Errorf("tenant %s reached %d foreign rows through a filter", tn, len(h))
 					}
 				case 3:
@@ -223,7 +223,7 @@ func TestSelectiveFilterWithIndex(t *testing.T) {
 		name string
 		q    kbstore.Query
 	}{
-		{"1% metadata filter", kbstore.Query{K: k, Filter: &rare}},
+		{"1% metadata filter", kbstore.Query{K: k, Filter: rare}},
 		{"1% partition", kbstore.Query{K: k, Partition: "small"}},
 	} {
 		var found, total int
@@ -246,7 +246,7 @@ func TestSelectiveFilterWithIndex(t *testing.T) {
 				ids[h.ID] = true
 			}
 			for _, h := range got {
-				if c.q.Filter != nil && h.Metadata["group"] != "rare" {
+				if !c.q.Filter.IsZero() && h.Metadata["group"] != "rare" {
 					t.Fatalf("filter violated: %v", h.Metadata)
 				}
 				if ids[h.ID] {
@@ -263,7 +263,7 @@ func TestSelectiveFilterWithIndex(t *testing.T) {
 	}
 	// The plan really is an HNSW index scan, and without iterative scans the
 	// same query comes back short: the pitfall this store avoids.
-	q := kbstore.Query{Vector: randVec(r, dim), K: k, Filter: &rare}
+	q := kbstore.Query{Vector: randVec(r, dim), K: k, Filter: rare}
 	plan, err := idx.Explain(ctx, q)
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +330,7 @@ func TestKeywordSearch(t *testing.T) {
 		t.Fatalf("scores not decreasing and positive: %v, %v", hits[0].Score, hits[1].Score)
 	}
 	f := kb.Equals("type", "policy")
-	hits, _ = s.SearchText(ctx, kbstore.TextQuery{Text: "card privacy", K: 10, Filter: &f})
+	hits, _ = s.SearchText(ctx, kbstore.TextQuery{Text: "card privacy", K: 10, Filter: f})
 	if len(hits) != 1 || hits[0].ID != "3" {
 		t.Fatalf("filtered SearchText = %+v, want only 3", hits)
 	}
@@ -472,7 +472,7 @@ func TestDeferredIVFFlatIndex(t *testing.T) {
 	}
 	// A 2%-selective filter still fills K through iterative probing.
 	f := kb.Equals("g", 7.0)
-	hits, err := s.Search(ctx, kbstore.Query{Vector: randVec(r, dim), K: 10, Filter: &f})
+	hits, err := s.Search(ctx, kbstore.Query{Vector: randVec(r, dim), K: 10, Filter: f})
 	if err != nil || len(hits) != 10 {
 		t.Fatalf("filtered IVFFlat search: %d hits, %v; want 10", len(hits), err)
 	}
@@ -492,7 +492,7 @@ func TestInvalidText(t *testing.T) {
 		}
 	}
 	f := kb.Equals("k\x00", "v")
-	if _, err := s.Search(ctx, kbstore.Query{Vector: []float32{1, 0}, K: 1, Filter: &f}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := s.Search(ctx, kbstore.Query{Vector: []float32{1, 0}, K: 1, Filter: f}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Errorf("NUL in a filter key: %v, want ErrInvalidInput", err)
 	}
 }
@@ -522,13 +522,13 @@ func TestAutoPlansEachSearch(t *testing.T) {
 	}
 	f := kb.Equals("g", 1.0)
 	for range 12 {
-		if _, err := s.Search(ctx, kbstore.Query{Vector: randVec(r, dim), K: 10, Partition: "big", Filter: &f}); err != nil {
+		if _, err := s.Search(ctx, kbstore.Query{Vector: randVec(r, dim), K: 10, Partition: "big", Filter: f}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for range 10 {
 		q := randVec(r, dim)
-		hits, err := s.Search(ctx, kbstore.Query{Vector: q, K: 10, Partition: "small", Filter: &f})
+		hits, err := s.Search(ctx, kbstore.Query{Vector: q, K: 10, Partition: "small", Filter: f})
 		if err != nil {
 			t.Fatal(err)
 		}

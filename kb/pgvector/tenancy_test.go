@@ -370,7 +370,7 @@ func checkFilter(t *testing.T, s *Store, recs []kbstore.Record, f kb.Filter) {
 			want = append(want, r.ID)
 		}
 	}
-	hits, err := s.Search(ctx, kbstore.Query{Vector: []float32{1, 1, 1, 1}, K: len(recs) + 1, Filter: &f})
+	hits, err := s.Search(ctx, kbstore.Query{Vector: []float32{1, 1, 1, 1}, K: len(recs) + 1, Filter: f})
 	if err != nil {
 		t.Fatalf("filter %+v: %v", f, err)
 	}
@@ -501,7 +501,7 @@ func FuzzFilterOnPostgres(f *testing.F) {
 			recs = batch
 		}
 		_, _, werr := WhereClause(flt, "metadata", 1)
-		hits, err := s.Search(ctx, kbstore.Query{Vector: []float32{1, 0}, K: 10, Filter: &flt})
+		hits, err := s.Search(ctx, kbstore.Query{Vector: []float32{1, 0}, K: 10, Filter: flt})
 		if werr != nil || err != nil {
 			var fe *kbstore.FilterError
 			if werr == nil || !errors.As(err, &fe) || !errors.Is(err, bedrockkit.ErrInvalidInput) {

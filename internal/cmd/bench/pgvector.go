@@ -122,7 +122,7 @@ func runPgvector(args []string) error {
 	type row struct {
 		name     string
 		s        *pgvector.Store
-		f        *kb.Filter
+		f        kb.Filter
 		truth    [][]int
 		p50, p95 float64
 		recall   float64
@@ -134,9 +134,9 @@ func runPgvector(args []string) error {
 		{name: "hnsw", s: idx, truth: truth},
 		{name: "exact", s: exact, truth: truth},
 		{name: "auto", s: auto, truth: truth}, // the default mode: counts the partition first
-		{name: "hnsw+1%filter", s: idx, f: &filter, truth: truthRare},
-		{name: "exact+1%filter", s: exact, f: &filter, truth: truthRare},
-		{name: "auto+1%filter", s: auto, f: &filter, truth: truthRare}, // the planner's choice
+		{name: "hnsw+1%filter", s: idx, f: filter, truth: truthRare},
+		{name: "exact+1%filter", s: exact, f: filter, truth: truthRare},
+		{name: "auto+1%filter", s: auto, f: filter, truth: truthRare}, // the planner's choice
 	}
 	for _, r := range rows {
 		var lat []float64

@@ -518,7 +518,7 @@ func (c *vcase) load(s kbstore.Store) (float64, error) {
 }
 
 // storeEng is an engine over a kbstore.Store.
-func storeEng(name string, s kbstore.Store, f *kb.Filter, truth [][]int) *eng {
+func storeEng(name string, s kbstore.Store, f kb.Filter, truth [][]int) *eng {
 	ctx := context.Background()
 	return &eng{name: name, truth: truth, search: func(q []float32) ([]string, error) {
 		hits, err := s.Search(ctx, kbstore.Query{Vector: q, K: 10, Filter: f})
@@ -563,7 +563,7 @@ func (c *vcase) exact() error {
 	f := kb.Equals("group", 7)
 	engs := []*eng{c.f32}
 	engs = append(engs, c.refs()...)
-	ex, exf := storeEng("exact", ix, nil, c.truth), storeEng("exact+filter1%", ix, &f, c.ftrue)
+	ex, exf := storeEng("exact", ix, kb.Filter{}, c.truth), storeEng("exact+filter1%", ix, f, c.ftrue)
 	engs = append(engs, ex, exf)
 	ts, err := c.measure(engs...)
 	if err != nil {
@@ -652,7 +652,7 @@ func (c *vcase) query() error {
 		c.print(vrow{engine: "hnsw open", open: open, recall: -1, peak: c.wd.peak(), note: note})
 		defer ix.Close()
 		for _, ef := range c.efs {
-			e := storeEng(fmt.Sprintf("hnsw ef=%d", ef), ix, nil, c.truth)
+			e := storeEng(fmt.Sprintf("hnsw ef=%d", ef), ix, kb.Filter{}, c.truth)
 			e.before = func() { ix.SetEfSearch(ef) }
 			engs = append(engs, e)
 		}
@@ -746,7 +746,7 @@ func (c *vcase) chromem() error {
 	}
 	freeMemory()
 	rss = float64(residentBytes()-base) / float64(c.n)
-	return c.measureOne(storeEng("kb/chromem", backend, nil, c.truth), vrow{engine: "kb/chromem", rate: brate, rssPerVec: rss, note: "our kbstore.Store over chromem-go"})
+	return c.measureOne(storeEng("kb/chromem", backend, kb.Filter{}, c.truth), vrow{engine: "kb/chromem", rate: brate, rssPerVec: rss, note: "our kbstore.Store over chromem-go"})
 }
 
 // measureOne times e with the int8 floor and prints its row (r gives the

@@ -105,7 +105,7 @@ func (c *vcase) pgvector() error {
 			st.close()
 			return err
 		}
-		e := storeEng(fmt.Sprintf("pgvector ef=%d", ef), es, nil, c.truth)
+		e := storeEng(fmt.Sprintf("pgvector ef=%d", ef), es, kbstore.Filter{}, c.truth)
 		e.note = "HNSW index scan"
 		if !strings.Contains(plan, "hnsw") {
 			e.note = "NOT the HNSW index: " + strings.Join(strings.Fields(plan), " ")

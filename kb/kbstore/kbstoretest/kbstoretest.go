@@ -150,7 +150,7 @@ func testEmptyStore(t *testing.T, open Opener) {
 		t.Fatalf("empty store returned %d hits", len(hits))
 	}
 	f := equals("a", "b")
-	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0, 0, 0}, K: 5, Filter: &f}); len(hits) != 0 {
+	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0, 0, 0}, K: 5, Filter: f}); len(hits) != 0 {
 		t.Fatalf("empty store returned %d filtered hits", len(hits))
 	}
 	docs, err := s.Documents(ctx, "")
@@ -357,7 +357,7 @@ func testOnlyVectorless(t *testing.T, open Opener) {
 		t.Fatalf("vector search over vector-less records = %v, want none", hitIDs(hits))
 	}
 	f := equals("type", "faq")
-	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0}, K: 10, Filter: &f}); len(hits) != 0 {
+	if hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0}, K: 10, Filter: f}); len(hits) != 0 {
 		t.Fatalf("filtered vector search over vector-less records = %v, want none", hitIDs(hits))
 	}
 	// Re-embedded: the same records gain vectors and are searched.
@@ -394,7 +394,7 @@ func testInvalidInput(t *testing.T, open Opener) {
 		"no vector":   {K: 1},
 		"zero vector": {Vector: []float32{0, 0, 0}, K: 1},
 		"NaN":         {Vector: []float32{float32(math.NaN()), 0, 1}, K: 1},
-		"bad filter":  {Vector: []float32{1, 2, 3}, K: 1, Filter: &kbstore.Filter{Op: kbstore.OpAndAll}},
+		"bad filter":  {Vector: []float32{1, 2, 3}, K: 1, Filter: kbstore.Filter{Op: kbstore.OpAndAll}},
 	} {
 		if _, err := s.Search(ctx, q); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 			t.Errorf("Search %s: err = %v, want ErrInvalidInput", name, err)
@@ -429,7 +429,7 @@ func testKLarger(t *testing.T, open Opener) {
 		t.Fatalf("K=1000 over 5 records gave %d hits", len(hits))
 	}
 	f := equals("missing", 1)
-	if hits := mustSearch(t, s, kbstore.Query{Vector: vec(r, 4), K: 1000, Filter: &f}); len(hits) != 0 {
+	if hits := mustSearch(t, s, kbstore.Query{Vector: vec(r, 4), K: 1000, Filter: f}); len(hits) != 0 {
 		t.Fatalf("filter matching nothing gave %d hits", len(hits))
 	}
 }
@@ -523,7 +523,7 @@ func testFilterOperators(t *testing.T, open Opener) {
 	mustUpsert(t, s, recs...)
 	for _, c := range filterCases {
 		f := c.f
-		hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0}, K: 100, Filter: &f})
+		hits := mustSearch(t, s, kbstore.Query{Vector: []float32{1, 0}, K: 100, Filter: f})
 		got := sortedIDs(hits)
 		if !slices.Equal(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
 			b, _ := f.MarshalJSON()
@@ -570,7 +570,7 @@ func testFilterProperty(t *testing.T, open Opener) {
 			}
 		}
 		sort.Strings(want)
-		got := sortedIDs(mustSearch(t, s, kbstore.Query{Vector: vec(r, 4), K: 1000, Filter: &f}))
+		got := sortedIDs(mustSearch(t, s, kbstore.Query{Vector: vec(r, 4), K: 1000, Filter: f}))
 		if !slices.Equal(got, want) && len(got)+len(want) > 0 {
 			b, _ := f.MarshalJSON()
 			t.Fatalf("filter %s: store matched %d records, reference %d", b, len(got), len(want))
@@ -618,13 +618,13 @@ func testLargeListFilter(t *testing.T, open Opener) {
 			}
 		}
 		sort.Strings(want)
-		got := sortedIDs(mustSearch(t, s, kbstore.Query{Vector: vec(r, 4), K: 1000, Filter: &f}))
+		got := sortedIDs(mustSearch(t, s, kbstore.Query{Vector: vec(r, 4), K: 1000, Filter: f}))
 		if !slices.Equal(got, want) {
 			t.Errorf("%s filter with thousands of values: store matched %d records, reference %d", f.Op, len(got), len(want))
 		}
 	}
 	over := oneOf("n", list(kbstore.MaxFilterValues+1, func(i int) any { return float64(i) })...)
-	if _, err := s.Search(ctx, kbstore.Query{Vector: vec(r, 4), K: 1, Filter: &over}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
+	if _, err := s.Search(ctx, kbstore.Query{Vector: vec(r, 4), K: 1, Filter: over}); !errors.Is(err, bedrockkit.ErrInvalidInput) {
 		t.Errorf("Search with %d in values (over kbstore.MaxFilterValues) = %v, want ErrInvalidInput", kbstore.MaxFilterValues+1, err)
 	}
 }
@@ -647,7 +647,7 @@ func testSelectiveFilter(t *testing.T, open Opener) {
 	f := equals("group", "rare")
 	for range 10 {
 		q := vec(r, dim)
-		hits := mustSearch(t, s, kbstore.Query{Vector: q, K: 10, Filter: &f})
+		hits := mustSearch(t, s, kbstore.Query{Vector: q, K: 10, Filter: f})
 		want := bruteForce(recs, q, 10, func(r kbstore.Record) bool { return r.Metadata["group"] == "rare" })
 		if !slices.Equal(hitIDs(hits), want) {
 			t.Fatalf("1%%-selective top-10 = %v, want %v", hitIDs(hits), want)
@@ -735,7 +735,7 @@ func testConcurrent(t *testing.T, open Opener) {
 			r := rand.New(rand.NewPCG(uint64(rd), 12))
 			for range perWriter {
 				f := equals("w", float64(rd%writers))
-				hits, err := s.Search(ctx, kbstore.Query{Vector: vec(r, dim), K: 5, Filter: &f})
+				hits, err := s.Search(ctx, kbstore.Query{Vector: vec(r, dim), K: 5, Filter: f})
 				if err != nil {
 					errc <- err
 					return
@@ -819,10 +819,10 @@ func testTenantIsolation(t *testing.T, open Opener) {
 			}
 			f := equals("owner", tn)
 			notMine := notEquals("owner", tn)
-			if hits := mustSearch(t, s, kbstore.Query{Vector: vec(r, dim), K: 1000, Partition: tn, Filter: &notMine}); len(hits) != 0 {
+			if hits := mustSearch(t, s, kbstore.Query{Vector: vec(r, dim), K: 1000, Partition: tn, Filter: notMine}); len(hits) != 0 {
 				t.Fatalf("step %d: tenant %s reached %d foreign records through a filter", step, tn, len(hits))
 			}
-			if hits := mustSearch(t, s, kbstore.Query{Vector: vec(r, dim), K: 1000, Partition: tn, Filter: &f}); len(hits) != len(wantIDs) {
+			if hits := mustSearch(t, s, kbstore.Query{Vector: vec(r, dim), K: 1000, Partition: tn, Filter: f}); len(hits) != len(wantIDs) {
 				t.Fatalf("step %d: tenant %s filtered search saw %d, want %d", step, tn, len(hits), len(wantIDs))
 			}
 			ds, err := s.Documents(ctx, tn)

@@ -82,14 +82,14 @@ func (s *refStore) Search(ctx context.Context, q kbstore.Query) ([]kbstore.Hit, 
 	if err := kbstore.ValidateQuery(q, s.dim, s.part); err != nil {
 		return nil, err
 	}
-	var f *kbstore.Filter
-	if q.Filter != nil {
+	var f kbstore.Filter
+	if !q.Filter.IsZero() {
 		n, _ := q.Filter.Normalize()
-		f = &n
+		f = n
 	}
 	var hits []kbstore.Hit
 	for _, r := range s.recs {
-		if r.Partition != q.Partition || r.Vector == nil || (f != nil && !f.Match(r.Metadata)) {
+		if r.Partition != q.Partition || r.Vector == nil || (!f.IsZero() && !f.Match(r.Metadata)) {
 			continue
 		}
 		var dot, na, nb float64
