@@ -164,7 +164,7 @@ func askAuthorizer(ctx context.Context, az ToolAuthorizer, t *Tool, c bedrockkit
 // The CallInfo in ctx, if any, is passed to az.
 func CallAuthorized(ctx context.Context, az ToolAuthorizer, t *Tool, input json.RawMessage) ([]bedrockkit.Part, ToolDecision, error) {
 	if t == nil {
-		return nil, ToolDecision{}, fmt.Errorf("%w: nil tool", ErrInvalidTool)
+		return nil, ToolDecision{}, fmt.Errorf("agent: nil tool: %w", ErrInvalidTool)
 	}
 	if az == nil {
 		return nil, ToolDecision{}, fmt.Errorf("agent: CallAuthorized needs an authorizer: %w", bedrockkit.ErrInvalidInput)
@@ -175,10 +175,10 @@ func CallAuthorized(ctx context.Context, az ToolAuthorizer, t *Tool, input json.
 	info, _ := CallInfoFrom(ctx)
 	d, err := askAuthorizer(ctx, az, t, bedrockkit.ToolCall{ID: info.CallID, Name: t.name, Input: input}, info)
 	if err != nil {
-		return nil, d, fmt.Errorf("%w: %w", ErrAuthorizerFailed, err)
+		return nil, d, fmt.Errorf("agent: %w: %w", err, ErrAuthorizerFailed)
 	}
 	if !d.Allowed {
-		return nil, d, fmt.Errorf("%w: %s", ErrToolCallDenied, d.refusal(t.name))
+		return nil, d, fmt.Errorf("agent: %s: %w", d.refusal(t.name), ErrToolCallDenied)
 	}
 	parts, err := t.Call(ctx, input)
 	return parts, d, err

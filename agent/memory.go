@@ -200,7 +200,7 @@ func (m *InMemory) Load(ctx context.Context, id string) (*Session, error) {
 	b, ok := m.data[id]
 	m.mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrSessionNotFound, id)
+		return nil, fmt.Errorf("agent: %q: %w", id, ErrSessionNotFound)
 	}
 	var s Session
 	if err := json.Unmarshal(b, &s); err != nil {
@@ -252,7 +252,7 @@ func checkVersion(stored []byte, s *Session) error {
 		cur = v.Version
 	}
 	if cur != s.Version {
-		return fmt.Errorf("%w: session %q is at version %d, the save is based on version %d", ErrConflict, s.ID, cur, s.Version)
+		return fmt.Errorf("agent: session %q is at version %d, the save is based on version %d: %w", s.ID, cur, s.Version, ErrConflict)
 	}
 	return nil
 }
@@ -312,7 +312,7 @@ func (m *FileMemory) Load(ctx context.Context, id string) (*Session, error) {
 	}
 	b, err := os.ReadFile(m.path(id))
 	if os.IsNotExist(err) {
-		return nil, fmt.Errorf("%w: %q", ErrSessionNotFound, id)
+		return nil, fmt.Errorf("agent: %q: %w", id, ErrSessionNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("agent: read session %q: %w", id, err)

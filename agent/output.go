@@ -89,7 +89,7 @@ func (r *runner) setupModel() error {
 		return fmt.Errorf("agent: Agent.Output is a zero OutputSchema; build it with bedrockkit.OutputSchemaFor or NewOutputSchema: %w", bedrockkit.ErrInvalidInput)
 	}
 	if _, clash := r.tools[out.Name()]; clash {
-		return fmt.Errorf("%w: a tool is named %q like Agent.Output's schema, whose name the model may see as the answer tool; rename one", ErrInvalidTool, out.Name())
+		return fmt.Errorf("agent: a tool is named %q like Agent.Output's schema, whose name the model may see as the answer tool; rename one: %w", out.Name(), ErrInvalidTool)
 	}
 	r.model = bedrockkit.StructuredOutput(r.a.OutputOptions)(r.a.Model)
 	return nil

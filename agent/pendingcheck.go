@@ -204,7 +204,7 @@ func sameInput(a, b json.RawMessage) bool {
 func (a *Agent) checkDecision(d Decision) error {
 	limit := a.Pause.maxResultBytes()
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: call %q: %s", ErrInvalidDecision, d.CallID, fmt.Sprintf(format, args...))
+		return fmt.Errorf("agent: call %q: %s: %w", d.CallID, fmt.Sprintf(format, args...), ErrInvalidDecision)
 	}
 	if !utf8.ValidString(d.Reason) {
 		return bad("the reason is not valid UTF-8")

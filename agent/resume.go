@@ -70,14 +70,14 @@ func (r *runner) loadPause(ctx context.Context, p *Pending) (*Pending, error) {
 		return nil, err
 	}
 	if !found {
-		return nil, fmt.Errorf("%w: Memory holds no session %q, so pause %s cannot be resumed; resume with the Memory the run paused in", ErrNotPending, claimed.SessionID, claimed.ID)
+		return nil, fmt.Errorf("agent: Memory holds no session %q, so pause %s cannot be resumed; resume with the Memory the run paused in: %w", claimed.SessionID, claimed.ID, ErrNotPending)
 	}
 	r.sess = sess
 	if sess.Pending == nil || sess.Pending.ID != claimed.ID {
 		if slices.Contains(sess.Resumed, claimed.ID) {
-			return nil, fmt.Errorf("%w: pending state %s of session %q was already resumed or abandoned", ErrNotPending, claimed.ID, claimed.SessionID)
+			return nil, fmt.Errorf("agent: pending state %s of session %q was already resumed or abandoned: %w", claimed.ID, claimed.SessionID, ErrNotPending)
 		}
-		return nil, fmt.Errorf("%w: session %q has no pause with ID %s", ErrNotPending, claimed.SessionID, claimed.ID)
+		return nil, fmt.Errorf("agent: session %q has no pause with ID %s: %w", claimed.SessionID, claimed.ID, ErrNotPending)
 	}
 	stored := sess.Pending
 	if err := r.checkStored(stored, claimed, digest); err != nil {
@@ -106,7 +106,7 @@ func (a *Agent) matchDecisions(p *Pending, decisions []Decision) (decisionSet, e
 		ds.pending[c.Call.ID] = c
 		d, ok := ds.byCall[c.Call.ID]
 		if !ok {
-			return decisionSet{}, fmt.Errorf("%w: call %q (tool %q) has none", ErrMissingDecision, c.Call.ID, c.Call.Name)
+			return decisionSet{}, fmt.Errorf("agent: call %q (tool %q) has none: %w", c.Call.ID, c.Call.Name, ErrMissingDecision)
 		}
 		switch {
 		case c.Kind == KindConfirm && d.Result != nil:
@@ -120,7 +120,7 @@ func (a *Agent) matchDecisions(p *Pending, decisions []Decision) (decisionSet, e
 	}
 	for id := range ds.byCall {
 		if _, ok := ds.pending[id]; !ok {
-			return decisionSet{}, fmt.Errorf("%w: %q is not one of the pending calls", ErrUnknownCall, id)
+			return decisionSet{}, fmt.Errorf("agent: %q is not one of the pending calls: %w", id, ErrUnknownCall)
 		}
 	}
 	return ds, nil
@@ -133,7 +133,7 @@ func (a *Agent) matchDecisions(p *Pending, decisions []Decision) (decisionSet, e
 func (r *runner) claim(ctx context.Context, p *Pending) error {
 	sess := r.sess
 	if since := sess.Resuming; !since.IsZero() && time.Since(since) < r.a.Pause.resumeLease() {
-		return fmt.Errorf("%w: pause %s of session %q is being resumed by another call since %s; wait for it to finish", ErrConflict, p.ID, sess.ID, since.Format(time.RFC3339))
+		return fmt.Errorf("agent: pause %s of session %q is being resumed by another call since %s; wait for it to finish: %w", p.ID, sess.ID, since.Format(time.RFC3339), ErrConflict)
 	}
 	sess.Resuming = time.Now().UTC()
 	if err := r.mem.Save(ctx, sess); err != nil {

@@ -57,13 +57,13 @@ func (a *Agent) newRunner(ctx context.Context, stream bool, emit func(RunEvent))
 		tools: make(map[string]*Tool, len(a.Tools)+len(a.KnowledgeBases))}
 	add := func(t *Tool) error {
 		if t == nil {
-			return fmt.Errorf("%w: nil tool", ErrInvalidTool)
+			return fmt.Errorf("agent: nil tool: %w", ErrInvalidTool)
 		}
 		if t.compiled == nil {
 			return errUnbuiltTool
 		}
 		if _, dup := r.tools[t.name]; dup {
-			return fmt.Errorf("%w: two tools are named %q", ErrInvalidTool, t.name)
+			return fmt.Errorf("agent: two tools are named %q: %w", t.name, ErrInvalidTool)
 		}
 		r.tools[t.name] = t
 		r.defs = append(r.defs, t.Definition())

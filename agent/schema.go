@@ -43,11 +43,11 @@ func schemaOf(t reflect.Type) (json.RawMessage, error) {
 		t = t.Elem()
 	}
 	if t.Kind() != reflect.Struct && !(t.Kind() == reflect.Map && t.Key().Kind() == reflect.String) {
-		return nil, fmt.Errorf("%w: tool input type %s must be a struct or a map with string keys, because tool arguments are a JSON object", ErrInvalidTool, t)
+		return nil, fmt.Errorf("agent: tool input type %s must be a struct or a map with string keys, because tool arguments are a JSON object: %w", t, ErrInvalidTool)
 	}
 	s, err := jsonschema.DeriveJSON(t)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v (or give the tool a raw schema with NewTool)", ErrInvalidTool, err)
+		return nil, fmt.Errorf("agent: %v (or give the tool a raw schema with NewTool): %w", err, ErrInvalidTool)
 	}
 	return s, nil
 }

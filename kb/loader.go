@@ -19,17 +19,17 @@ import (
 // with errors.Is.
 var (
 	// ErrUnsupportedFormat: no loader handles the document's extension.
-	ErrUnsupportedFormat = fmt.Errorf("%w: kb: unsupported document format", bedrockkit.ErrUnsupported)
+	ErrUnsupportedFormat = fmt.Errorf("kb: unsupported document format: %w", bedrockkit.ErrUnsupported)
 	// ErrInvalidEncoding: the document's bytes are not text in a supported
 	// encoding (UTF-8, or UTF-16 with a byte order mark).
-	ErrInvalidEncoding = fmt.Errorf("%w: kb: invalid text encoding", bedrockkit.ErrInvalidInput)
+	ErrInvalidEncoding = fmt.Errorf("kb: invalid text encoding: %w", bedrockkit.ErrInvalidInput)
 	// ErrMalformedDocument: the document is damaged or not in the format
 	// its extension says (a broken PDF, a DOCX that is not a zip, bad CSV
 	// or JSON syntax).
-	ErrMalformedDocument = fmt.Errorf("%w: kb: malformed document", bedrockkit.ErrInvalidInput)
+	ErrMalformedDocument = fmt.Errorf("kb: malformed document: %w", bedrockkit.ErrInvalidInput)
 	// ErrNoText: the document holds no extractable text, such as a PDF of
 	// scanned images.
-	ErrNoText = fmt.Errorf("%w: kb: no extractable text", bedrockkit.ErrInvalidInput)
+	ErrNoText = fmt.Errorf("kb: no extractable text: %w", bedrockkit.ErrInvalidInput)
 )
 
 // Errors of the load limits (see LoadLimits and Options). Each wraps
@@ -39,24 +39,24 @@ var (
 var (
 	// ErrLoadLimit is wrapped by every error of a document that went over
 	// a limit on its size, text, structure, memory or time.
-	ErrLoadLimit = fmt.Errorf("%w: kb: document over a load limit", bedrockkit.ErrInvalidInput)
+	ErrLoadLimit = fmt.Errorf("kb: document over a load limit: %w", bedrockkit.ErrInvalidInput)
 	// ErrTooLarge: the document's bytes are over the limit of its source
 	// (FSSource.MaxSize) or of Options.MaxDocumentBytes.
-	ErrTooLarge = fmt.Errorf("%w: document too large", ErrLoadLimit)
+	ErrTooLarge = fmt.Errorf("kb: document too large: %w", ErrLoadLimit)
 	// ErrTextTooLarge: the text extracted from the document is over
 	// LoadLimits.MaxTextBytes (Options.MaxTextBytes).
-	ErrTextTooLarge = fmt.Errorf("%w: extracted text too large", ErrLoadLimit)
+	ErrTextTooLarge = fmt.Errorf("kb: extracted text too large: %w", ErrLoadLimit)
 	// ErrTooComplex: the document's structure is over a loader's limit,
 	// such as the nesting depth or element count of a DOCX, the nesting
 	// of a JSON value, the size of one CSV record or of a zip member once
 	// decompressed.
-	ErrTooComplex = fmt.Errorf("%w: document structure too complex", ErrLoadLimit)
+	ErrTooComplex = fmt.Errorf("kb: document structure too complex: %w", ErrLoadLimit)
 	// ErrLoadMemory: the loader's engine used up its memory budget on the
 	// document (see kb/pdf).
-	ErrLoadMemory = fmt.Errorf("%w: out of the loader's memory budget", ErrLoadLimit)
+	ErrLoadMemory = fmt.Errorf("kb: out of the loader's memory budget: %w", ErrLoadLimit)
 	// ErrLoadTimeout: loading the document took longer than
 	// Options.LoadTimeout.
-	ErrLoadTimeout = fmt.Errorf("%w: loading took too long", ErrLoadLimit)
+	ErrLoadTimeout = fmt.Errorf("kb: loading took too long: %w", ErrLoadLimit)
 )
 
 // DefaultMaxTextBytes is the default of LoadLimits.MaxTextBytes: 32 MiB,
@@ -101,7 +101,7 @@ func LoadLimitsFromContext(ctx context.Context) LoadLimits {
 
 // textTooLarge is the error of a loader whose output would exceed max.
 func textTooLarge(format string, max int64) error {
-	return fmt.Errorf("%w: the %s text is over the limit of %d bytes; split the document or raise Options.MaxTextBytes", ErrTextTooLarge, format, max)
+	return fmt.Errorf("kb: the %s text is over the limit of %d bytes; split the document or raise Options.MaxTextBytes: %w", format, max, ErrTextTooLarge)
 }
 
 // checkDocSize fails a Document whose text and structure exceed max.
@@ -164,9 +164,9 @@ func LoaderFor(loaders map[string]Loader, name string) (Loader, error) {
 		return l, nil
 	}
 	if ext == "" {
-		return nil, fmt.Errorf("%w: %q has no file extension; give it one of the loaders' extensions or add a loader", ErrUnsupportedFormat, name)
+		return nil, fmt.Errorf("kb: %q has no file extension; give it one of the loaders' extensions or add a loader: %w", name, ErrUnsupportedFormat)
 	}
-	return nil, fmt.Errorf("%w: no loader for %q files; %s", ErrUnsupportedFormat, "."+ext, addLoaderHint(ext))
+	return nil, fmt.Errorf("kb: no loader for %q files; %s: %w", "."+ext, addLoaderHint(ext), ErrUnsupportedFormat)
 }
 
 // Load loads one item with the loader its name picks: a convenience for
@@ -222,7 +222,7 @@ func decodeText(data []byte) (string, error) {
 // checkText reports invalid UTF-8 and NUL bytes (a sign of a binary file).
 func checkText(data []byte) error {
 	if i := bytes.IndexByte(data, 0); i >= 0 {
-		return fmt.Errorf("%w: NUL byte at offset %d: this looks like a binary file or UTF-16 without a byte order mark; save it as UTF-8", ErrInvalidEncoding, i)
+		return fmt.Errorf("kb: NUL byte at offset %d: this looks like a binary file or UTF-16 without a byte order mark; save it as UTF-8: %w", i, ErrInvalidEncoding)
 	}
 	if utf8.Valid(data) {
 		return nil
@@ -230,7 +230,7 @@ func checkText(data []byte) error {
 	for i := 0; i < len(data); {
 		r, w := utf8.DecodeRune(data[i:])
 		if r == utf8.RuneError && w == 1 {
-			return fmt.Errorf("%w: not valid UTF-8 at byte offset %d (byte 0x%02X); save the file as UTF-8 (or UTF-16 with a byte order mark)", ErrInvalidEncoding, i, data[i])
+			return fmt.Errorf("kb: not valid UTF-8 at byte offset %d (byte 0x%02X); save the file as UTF-8 (or UTF-16 with a byte order mark): %w", i, data[i], ErrInvalidEncoding)
 		}
 		i += w
 	}
@@ -239,7 +239,7 @@ func checkText(data []byte) error {
 
 func decodeUTF16(data []byte) (string, error) {
 	if len(data)%2 != 0 {
-		return "", fmt.Errorf("%w: UTF-16 text has an odd number of bytes (%d); the file is truncated or not UTF-16", ErrInvalidEncoding, len(data))
+		return "", fmt.Errorf("kb: UTF-16 text has an odd number of bytes (%d); the file is truncated or not UTF-16: %w", len(data), ErrInvalidEncoding)
 	}
 	be := data[0] == 0xFE
 	// Check surrogate pairs first: the decoder would replace a lone
@@ -255,13 +255,13 @@ func decodeUTF16(data []byte) (string, error) {
 		switch {
 		case u >= 0xD800 && u < 0xDC00:
 			if i+2 >= len(data) || unit(i+2) < 0xDC00 || unit(i+2) > 0xDFFF {
-				return "", fmt.Errorf("%w: UTF-16 text has an unpaired surrogate at byte offset %d", ErrInvalidEncoding, i)
+				return "", fmt.Errorf("kb: UTF-16 text has an unpaired surrogate at byte offset %d: %w", i, ErrInvalidEncoding)
 			}
 			i += 2
 		case u >= 0xDC00 && u <= 0xDFFF:
-			return "", fmt.Errorf("%w: UTF-16 text has an unpaired surrogate at byte offset %d", ErrInvalidEncoding, i)
+			return "", fmt.Errorf("kb: UTF-16 text has an unpaired surrogate at byte offset %d: %w", i, ErrInvalidEncoding)
 		case u == 0:
-			return "", fmt.Errorf("%w: UTF-16 text has a NUL character at byte offset %d: this looks like a binary file", ErrInvalidEncoding, i)
+			return "", fmt.Errorf("kb: UTF-16 text has a NUL character at byte offset %d: this looks like a binary file: %w", i, ErrInvalidEncoding)
 		}
 	}
 	enc := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM)
@@ -270,7 +270,7 @@ func decodeUTF16(data []byte) (string, error) {
 	}
 	out, err := enc.NewDecoder().Bytes(data)
 	if err != nil {
-		return "", fmt.Errorf("%w: UTF-16: %v", ErrInvalidEncoding, err)
+		return "", fmt.Errorf("kb: UTF-16: %v: %w", err, ErrInvalidEncoding)
 	}
 	return string(out), nil
 }
@@ -284,6 +284,6 @@ func loadCheck(ctx context.Context) error {
 // ErrMalformedDocument, so one broken file cannot crash a sync.
 func recoverLoad(format string, err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("%w: the %s parser failed on this file (%v); check that it opens in a viewer or re-save it", ErrMalformedDocument, format, r)
+		*err = fmt.Errorf("kb: the %s parser failed on this file (%v); check that it opens in a viewer or re-save it: %w", format, r, ErrMalformedDocument)
 	}
 }

@@ -84,12 +84,12 @@ func (g *csvGuard) Read(p []byte) (int, error) {
 			continue
 		case c == g.comma && !g.inQuote:
 			if g.fields++; g.fields >= g.maxFields {
-				return 0, fmt.Errorf("%w: a CSV record has more than %d fields (CSVLoader.MaxFields)", ErrTooComplex, g.maxFields)
+				return 0, fmt.Errorf("kb: a CSV record has more than %d fields (CSVLoader.MaxFields): %w", g.maxFields, ErrTooComplex)
 			}
 		}
 		g.n++
 		if g.n > g.max {
-			return 0, fmt.Errorf("%w: a CSV record is longer than %d bytes (CSVLoader.MaxRecordBytes); check its quotes", ErrTooComplex, g.max)
+			return 0, fmt.Errorf("kb: a CSV record is longer than %d bytes (CSVLoader.MaxRecordBytes); check its quotes: %w", g.max, ErrTooComplex)
 		}
 	}
 	return n, err
@@ -139,7 +139,7 @@ func (l CSVLoader) Load(ctx context.Context, _ SourceItem, data []byte) (chunk.P
 			return chunk.ParsedDocument{}, err
 		}
 		if err != nil {
-			return chunk.ParsedDocument{}, fmt.Errorf("%w: CSV: %v; quote fields that contain the delimiter, quotes or line breaks", ErrMalformedDocument, err)
+			return chunk.ParsedDocument{}, fmt.Errorf("kb: CSV: %v; quote fields that contain the delimiter, quotes or line breaks: %w", err, ErrMalformedDocument)
 		}
 		if header == nil && !l.NoHeader {
 			header = make([]string, len(rec))

@@ -91,11 +91,11 @@ type xmlStream struct {
 func (l DOCXLoader) open(f *zip.File, elements *int, maxText int64) (*xmlStream, io.Closer, error) {
 	maxDepth, maxElems, maxBytes := l.limits()
 	if f.UncompressedSize64 > uint64(maxBytes) {
-		return nil, nil, fmt.Errorf("%w: DOCX member %s decompresses to %d bytes, over the limit of %d (DOCXLoader.MaxXMLBytes)", ErrTooComplex, f.Name, f.UncompressedSize64, maxBytes)
+		return nil, nil, fmt.Errorf("kb: DOCX member %s decompresses to %d bytes, over the limit of %d (DOCXLoader.MaxXMLBytes): %w", f.Name, f.UncompressedSize64, maxBytes, ErrTooComplex)
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: DOCX %s: %v", ErrMalformedDocument, f.Name, err)
+		return nil, nil, fmt.Errorf("kb: DOCX %s: %v: %w", f.Name, err, ErrMalformedDocument)
 	}
 	r := &xmlGuard{r: rc, left: maxBytes, name: f.Name, maxRun: maxText}
 	return &xmlStream{dec: xml.NewDecoder(r), maxDepth: maxDepth, elements: elements, maxElems: maxElems}, rc, nil
@@ -120,10 +120,10 @@ func (x *xmlStream) next(ctx context.Context) (xml.Token, error) {
 		x.depth++
 		*x.elements++
 		if x.depth > x.maxDepth {
-			return nil, fmt.Errorf("%w: DOCX elements nest deeper than %d levels (DOCXLoader.MaxDepth)", ErrTooComplex, x.maxDepth)
+			return nil, fmt.Errorf("kb: DOCX elements nest deeper than %d levels (DOCXLoader.MaxDepth): %w", x.maxDepth, ErrTooComplex)
 		}
 		if *x.elements > x.maxElems {
-			return nil, fmt.Errorf("%w: the DOCX has more than %d XML elements (DOCXLoader.MaxElements)", ErrTooComplex, x.maxElems)
+			return nil, fmt.Errorf("kb: the DOCX has more than %d XML elements (DOCXLoader.MaxElements): %w", x.maxElems, ErrTooComplex)
 		}
 	case xml.EndElement:
 		x.depth--
@@ -159,7 +159,7 @@ func (g *xmlGuard) Read(p []byte) (int, error) {
 		if n, _ := g.r.Read(one[:]); n == 0 {
 			return 0, io.EOF
 		}
-		return 0, &limitError{fmt.Errorf("%w: DOCX member %s decompresses to more than the limit of its size (DOCXLoader.MaxXMLBytes); a zip bomb?", ErrTooComplex, g.name)}
+		return 0, &limitError{fmt.Errorf("kb: DOCX member %s decompresses to more than the limit of its size (DOCXLoader.MaxXMLBytes); a zip bomb?: %w", g.name, ErrTooComplex)}
 	}
 	if int64(len(p)) > g.left {
 		p = p[:g.left]
@@ -175,7 +175,7 @@ func (g *xmlGuard) Read(p []byte) (int, error) {
 		case g.inTag:
 			g.tagLen++
 			if g.tagLen > xmlMaxTag {
-				return n, &limitError{fmt.Errorf("%w: DOCX member %s has a tag longer than %d bytes", ErrTooComplex, g.name, xmlMaxTag)}
+				return n, &limitError{fmt.Errorf("kb: DOCX member %s has a tag longer than %d bytes: %w", g.name, xmlMaxTag, ErrTooComplex)}
 			}
 		default:
 			g.runLen++
@@ -198,7 +198,7 @@ func (l DOCXLoader) Load(ctx context.Context, _ SourceItem, data []byte) (doc ch
 	defer recoverLoad("DOCX", &err)
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return chunk.ParsedDocument{}, fmt.Errorf("%w: DOCX is not a valid zip archive (%v); legacy .doc files must be converted to .docx", ErrMalformedDocument, err)
+		return chunk.ParsedDocument{}, fmt.Errorf("kb: DOCX is not a valid zip archive (%v); legacy .doc files must be converted to .docx: %w", err, ErrMalformedDocument)
 	}
 	var main, styles *zip.File
 	for _, f := range zr.File {
@@ -210,7 +210,7 @@ func (l DOCXLoader) Load(ctx context.Context, _ SourceItem, data []byte) (doc ch
 		}
 	}
 	if main == nil {
-		return chunk.ParsedDocument{}, fmt.Errorf("%w: DOCX archive has no word/document.xml; is it a Word document?", ErrMalformedDocument)
+		return chunk.ParsedDocument{}, fmt.Errorf("kb: DOCX archive has no word/document.xml; is it a Word document?: %w", ErrMalformedDocument)
 	}
 	elements := 0
 	maxText := LoadLimitsFromContext(ctx).MaxTextBytes
@@ -247,7 +247,7 @@ func docxError(member string, err error) error {
 	if errors.Is(err, ErrLoadLimit) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("%w: DOCX %s: %v", ErrMalformedDocument, member, err)
+	return fmt.Errorf("kb: DOCX %s: %v: %w", member, err, ErrMalformedDocument)
 }
 
 const wordNS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

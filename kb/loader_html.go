@@ -90,15 +90,15 @@ func (l HTMLLoader) decode(data []byte) (string, error) {
 	case l.Encodings != nil:
 		e, err := l.Encodings(label)
 		if err != nil || e == nil {
-			return "", fmt.Errorf("%w: the page declares the charset %q, which HTMLLoader.Encodings does not know (%v); save it as UTF-8", ErrInvalidEncoding, label, err)
+			return "", fmt.Errorf("kb: the page declares the charset %q, which HTMLLoader.Encodings does not know (%v); save it as UTF-8: %w", label, err, ErrInvalidEncoding)
 		}
 		enc = e
 	default:
-		return "", fmt.Errorf("%w: the page declares the charset %q; save it as UTF-8, or set HTMLLoader.Encodings to htmlindex.Get (golang.org/x/text/encoding/htmlindex) to read it", ErrInvalidEncoding, label)
+		return "", fmt.Errorf("kb: the page declares the charset %q; save it as UTF-8, or set HTMLLoader.Encodings to htmlindex.Get (golang.org/x/text/encoding/htmlindex) to read it: %w", label, ErrInvalidEncoding)
 	}
 	out, err := enc.NewDecoder().Bytes(data)
 	if err != nil {
-		return "", fmt.Errorf("%w: decoding the page as %s: %v; save it as UTF-8", ErrInvalidEncoding, label, err)
+		return "", fmt.Errorf("kb: decoding the page as %s: %v; save it as UTF-8: %w", label, err, ErrInvalidEncoding)
 	}
 	return strings.ToValidUTF8(string(out), "\uFFFD"), nil
 }
@@ -290,7 +290,7 @@ func extractHTML(ctx context.Context, src string, maxText int64) (chunk.ParsedDo
 		tt := z.Next()
 		if tt == html.ErrorToken {
 			if err := z.Err(); err != io.EOF {
-				return chunk.ParsedDocument{}, fmt.Errorf("%w: HTML: %v", ErrMalformedDocument, err)
+				return chunk.ParsedDocument{}, fmt.Errorf("kb: HTML: %v: %w", err, ErrMalformedDocument)
 			}
 			break
 		}

@@ -109,7 +109,7 @@ func jsonError(where string, err error) error {
 	if errors.Is(err, ErrLoadLimit) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("%w: %s: %v", ErrMalformedDocument, where, err)
+	return fmt.Errorf("kb: %s: %v: %w", where, err, ErrMalformedDocument)
 }
 
 // jsonWriter accumulates the loader's output within its limits.
@@ -133,7 +133,7 @@ func (w *jsonWriter) token(dec *json.Decoder) (json.Token, error) {
 }
 
 func (w *jsonWriter) tooDeep() error {
-	return fmt.Errorf("%w: JSON nested deeper than %d levels (JSONLoader.MaxDepth)", ErrTooComplex, w.maxDepth)
+	return fmt.Errorf("kb: JSON nested deeper than %d levels (JSONLoader.MaxDepth): %w", w.maxDepth, ErrTooComplex)
 }
 
 // value writes one JSON value as a new record; records says a top-level

@@ -26,7 +26,7 @@ const MaxMetadataSize = 10 * 1024
 // ErrInvalidMetadata is wrapped by every error about a metadata sidecar
 // that is too large or not in Bedrock's format. It wraps
 // bedrockkit.ErrInvalidInput.
-var ErrInvalidMetadata = fmt.Errorf("%w: kb: invalid metadata sidecar", bedrockkit.ErrInvalidInput)
+var ErrInvalidMetadata = fmt.Errorf("kb: invalid metadata sidecar: %w", bedrockkit.ErrInvalidInput)
 
 // reservedMetadataPrefix starts the system keys Bedrock adds to every chunk
 // (x-amz-bedrock-kb-source-uri, ...). A sidecar may not set them, so that a

@@ -25,10 +25,10 @@ var (
 	// ErrSymlink: a symbolic link that was not followed: FollowSymlinks is
 	// not set, the link leads back into a folder it is in (a loop), or its
 	// target does not exist.
-	ErrSymlink = fmt.Errorf("%w: kb: symbolic link not followed", bedrockkit.ErrInvalidInput)
+	ErrSymlink = fmt.Errorf("kb: symbolic link not followed: %w", bedrockkit.ErrInvalidInput)
 	// ErrOutsideRoot: a symbolic link leads outside the source's folder
 	// (or is absolute); it is never followed.
-	ErrOutsideRoot = fmt.Errorf("%w: it leads outside the folder", ErrSymlink)
+	ErrOutsideRoot = fmt.Errorf("kb: it leads outside the folder: %w", ErrSymlink)
 )
 
 // FSSource is a Source over the files of an fs.FS: a directory on disk
@@ -126,7 +126,7 @@ func (s *FSSource) Items(ctx context.Context) iter.Seq2[SourceItem, error] {
 			fsys = root.FS()
 		}
 		if fsys == nil {
-			yield(SourceItem{}, fmt.Errorf("%w: kb: FSSource.FS is nil; set it, or use NewDirSource(dir) for a folder on disk", bedrockkit.ErrInvalidInput))
+			yield(SourceItem{}, fmt.Errorf("kb: FSSource.FS is nil; set it, or use NewDirSource(dir) for a folder on disk: %w", bedrockkit.ErrInvalidInput))
 			return
 		}
 		root := s.Root
@@ -134,7 +134,7 @@ func (s *FSSource) Items(ctx context.Context) iter.Seq2[SourceItem, error] {
 			root = "."
 		}
 		if !fs.ValidPath(root) {
-			yield(SourceItem{}, fmt.Errorf("%w: kb: FSSource.Root %q is not a valid fs path (slash-separated, relative, no ..)", bedrockkit.ErrInvalidInput, root))
+			yield(SourceItem{}, fmt.Errorf("kb: FSSource.Root %q is not a valid fs path (slash-separated, relative, no ..): %w", root, bedrockkit.ErrInvalidInput))
 			return
 		}
 		entries, err := fs.ReadDir(fsys, root)
@@ -240,7 +240,7 @@ func (w *fsWalk) resolve(we walkEntry) (target string, info fs.FileInfo, err err
 // subdir walks a folder (target) unless it is one of its own ancestors.
 func (w *fsWalk) subdir(ctx context.Context, we walkEntry, target string, info fs.FileInfo, ancestors []fs.FileInfo) bool {
 	if looped(ancestors, info) {
-		return w.fail(we, fmt.Errorf("%w: the link leads back into a folder it is in (a loop)", ErrSymlink))
+		return w.fail(we, fmt.Errorf("kb: the link leads back into a folder it is in (a loop): %w", ErrSymlink))
 	}
 	sub, err := fs.ReadDir(w.fsys, target)
 	if err != nil {
@@ -291,7 +291,7 @@ func looped(ancestors []fs.FileInfo, info fs.FileInfo) bool {
 // folder, and returns the path to read and its target's info.
 func (w *fsWalk) follow(p string) (string, fs.FileInfo, error) {
 	if !w.s.FollowSymlinks {
-		return "", nil, fmt.Errorf("%w: set FollowSymlinks to follow links whose target is inside the folder", ErrSymlink)
+		return "", nil, fmt.Errorf("kb: set FollowSymlinks to follow links whose target is inside the folder: %w", ErrSymlink)
 	}
 	if w.s.dir != "" {
 		// os.Root resolves the link and refuses any step outside.
@@ -300,7 +300,7 @@ func (w *fsWalk) follow(p string) (string, fs.FileInfo, error) {
 		case err == nil:
 			return p, info, nil
 		case errors.Is(err, fs.ErrNotExist):
-			return "", nil, fmt.Errorf("%w: its target does not exist", ErrSymlink)
+			return "", nil, fmt.Errorf("kb: its target does not exist: %w", ErrSymlink)
 		case strings.Contains(err.Error(), "escapes"):
 			return "", nil, fmt.Errorf("%w (absolute links count as outside)", ErrOutsideRoot)
 		}
@@ -309,13 +309,13 @@ func (w *fsWalk) follow(p string) (string, fs.FileInfo, error) {
 	// Another fs.FS: resolve the link by its text, a few hops at most.
 	rl, ok := w.fsys.(fs.ReadLinkFS)
 	if !ok {
-		return "", nil, fmt.Errorf("%w: this file system cannot read links, so where it leads is unknown", ErrSymlink)
+		return "", nil, fmt.Errorf("kb: this file system cannot read links, so where it leads is unknown: %w", ErrSymlink)
 	}
 	cur := p
 	for range 8 {
 		t, err := rl.ReadLink(cur)
 		if err != nil {
-			return "", nil, fmt.Errorf("%w: %v", ErrSymlink, err)
+			return "", nil, fmt.Errorf("kb: %v: %w", err, ErrSymlink)
 		}
 		if path.IsAbs(t) || strings.HasPrefix(t, "/") {
 			return "", nil, fmt.Errorf("%w (absolute links count as outside)", ErrOutsideRoot)
@@ -327,7 +327,7 @@ func (w *fsWalk) follow(p string) (string, fs.FileInfo, error) {
 		info, err := rl.Lstat(next)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return "", nil, fmt.Errorf("%w: its target does not exist", ErrSymlink)
+				return "", nil, fmt.Errorf("kb: its target does not exist: %w", ErrSymlink)
 			}
 			return "", nil, fmt.Errorf("cannot stat the link's target: %w", err)
 		}
@@ -336,7 +336,7 @@ func (w *fsWalk) follow(p string) (string, fs.FileInfo, error) {
 		}
 		cur = next
 	}
-	return "", nil, fmt.Errorf("%w: more than 8 links in a row", ErrSymlink)
+	return "", nil, fmt.Errorf("kb: more than 8 links in a row: %w", ErrSymlink)
 }
 
 // opener opens the file at p for reading, within limit bytes.
@@ -356,7 +356,7 @@ func (s *FSSource) opener(fsys fs.FS, p string, limit int64) func(context.Contex
 			defer root.Close()
 			if !s.FollowSymlinks {
 				if info, err := root.Lstat(p); err == nil && info.Mode()&fs.ModeSymlink != 0 {
-					return nil, fmt.Errorf("%w: the file became a link after it was listed", ErrSymlink)
+					return nil, fmt.Errorf("kb: the file became a link after it was listed: %w", ErrSymlink)
 				}
 			}
 			f, err := root.Open(p)
@@ -380,7 +380,7 @@ func (w *fsWalk) readSidecar(e fs.DirEntry, p string) (map[string]any, error) {
 			return nil, fmt.Errorf("the sidecar is a link: %w", err)
 		}
 		if !info.Mode().IsRegular() {
-			return nil, fmt.Errorf("%w: the sidecar's link does not lead to a file", ErrSymlink)
+			return nil, fmt.Errorf("kb: the sidecar's link does not lead to a file: %w", ErrSymlink)
 		}
 		p = target
 	}
@@ -401,7 +401,7 @@ func (w *fsWalk) readSidecar(e fs.DirEntry, p string) (map[string]any, error) {
 }
 
 func tooLarge(size, limit int64) error {
-	return fmt.Errorf("%w: %d bytes is over the limit of %d bytes; split the document or raise the source's MaxSize", ErrTooLarge, size, limit)
+	return fmt.Errorf("kb: %d bytes is over the limit of %d bytes; split the document or raise the source's MaxSize: %w", size, limit, ErrTooLarge)
 }
 
 // limitReadCloser fails reads once more than limit bytes have been read
@@ -427,7 +427,7 @@ func (r *limitedReader) Read(p []byte) (int, error) {
 	if r.limit > 0 {
 		r.left -= int64(n)
 		if r.left < 0 {
-			return n, fmt.Errorf("%w: more than the limit of %d bytes; split the document or raise the source's MaxSize", ErrTooLarge, r.limit)
+			return n, fmt.Errorf("kb: more than the limit of %d bytes; split the document or raise the source's MaxSize: %w", r.limit, ErrTooLarge)
 		}
 	}
 	return n, err

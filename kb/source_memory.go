@@ -60,7 +60,7 @@ func NewMemorySource(docs ...MemoryDocument) *MemorySource {
 // Metadata are copied.
 func (s *MemorySource) Put(doc MemoryDocument) error {
 	if doc.URI == "" {
-		return fmt.Errorf("%w: kb: MemoryDocument.URI is empty; give every document a stable URI", bedrockkit.ErrInvalidInput)
+		return fmt.Errorf("kb: MemoryDocument.URI is empty; give every document a stable URI: %w", bedrockkit.ErrInvalidInput)
 	}
 	if doc.Name == "" {
 		doc.Name = path.Base(doc.URI)

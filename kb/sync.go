@@ -320,7 +320,7 @@ func (r *syncRun) wait(ctx context.Context, l sourceListing) error {
 	case werr != nil:
 		return werr
 	case l.err != nil:
-		return fmt.Errorf("%w: %w", ErrSourceListing, l.err)
+		return fmt.Errorf("kb: %w: %w", l.err, ErrSourceListing)
 	}
 	return ctx.Err()
 }
@@ -566,12 +566,12 @@ func (r *syncRun) load(loader Loader, item SourceItem, data []byte) (doc chunk.P
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: the loader panicked on this file (%v); check that it opens in its application or re-save it", ErrMalformedDocument, r)
+			err = fmt.Errorf("kb: the loader panicked on this file (%v); check that it opens in its application or re-save it: %w", r, ErrMalformedDocument)
 		}
 	}()
 	doc, err = loader.Load(ctx, item, data)
 	if context.Cause(ctx) == errLoadTimeout && r.ctx.Err() == nil {
-		return chunk.ParsedDocument{}, fmt.Errorf("%w: stopped after %v (Options.LoadTimeout); split the document or raise the limit", ErrLoadTimeout, cfg.LoadTimeout)
+		return chunk.ParsedDocument{}, fmt.Errorf("kb: stopped after %v (Options.LoadTimeout); split the document or raise the limit: %w", cfg.LoadTimeout, ErrLoadTimeout)
 	}
 	if err != nil {
 		return chunk.ParsedDocument{}, err
@@ -598,7 +598,7 @@ func (r *syncRun) skip(uri string, existed bool, why error) {
 func (r *syncRun) read(item SourceItem) ([]byte, error) {
 	max := r.kb.cfg.MaxDocumentBytes
 	if item.Size > max {
-		return nil, fmt.Errorf("%w: %d bytes is over the %d-byte limit (Options.MaxDocumentBytes)", ErrTooLarge, item.Size, max)
+		return nil, fmt.Errorf("kb: %d bytes is over the %d-byte limit (Options.MaxDocumentBytes): %w", item.Size, max, ErrTooLarge)
 	}
 	if item.Open == nil {
 		return nil, fmt.Errorf("the source gave no Open function")
@@ -613,7 +613,7 @@ func (r *syncRun) read(item SourceItem) ([]byte, error) {
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%w: over the %d-byte limit (Options.MaxDocumentBytes)", ErrTooLarge, max)
+		return nil, fmt.Errorf("kb: over the %d-byte limit (Options.MaxDocumentBytes): %w", max, ErrTooLarge)
 	}
 	return data, nil
 }

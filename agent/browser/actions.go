@@ -69,7 +69,7 @@ func (t *Tab) Open(ctx context.Context, rawURL string) (*PageState, error) {
 		return nil, fmt.Errorf("browser: URLs with a user name or password are refused; use a login: %w", ErrNotAllowed)
 	}
 	if !t.allow.allows(u.String()) {
-		return nil, fmt.Errorf("%w: %s is not one of the allowed origins (%s)", ErrNotAllowed, originForNote(u.String()), t.allow)
+		return nil, fmt.Errorf("browser: %s is not one of the allowed origins (%s): %w", originForNote(u.String()), t.allow, ErrNotAllowed)
 	}
 	actx, done, err := t.begin(ctx)
 	if err != nil {
@@ -397,13 +397,13 @@ func (t *Tab) Find(ctx context.Context, query, role string) ([]Element, *PageSta
 func (t *Tab) node(actx context.Context, ref string) (cdp.BackendNodeID, element, runtime.RemoteObjectID, error) {
 	id, ok := parseRef(ref)
 	if !ok {
-		return 0, element{}, "", fmt.Errorf("%w: %q is not an element reference (they look like e42: read the page to get them)", ErrNoElement, ref)
+		return 0, element{}, "", fmt.Errorf("browser: %q is not an element reference (they look like e42: read the page to get them): %w", ref, ErrNoElement)
 	}
 	t.mu.Lock()
 	e, known := t.refs[id]
 	t.mu.Unlock()
 	if !known {
-		return 0, element{}, "", fmt.Errorf("%w: %s is not on the current page (it changed, or the reference was never shown): read the page again", ErrNoElement, ref)
+		return 0, element{}, "", fmt.Errorf("browser: %s is not on the current page (it changed, or the reference was never shown): read the page again: %w", ref, ErrNoElement)
 	}
 	cid, err := t.world(actx)
 	if err != nil {
@@ -414,7 +414,7 @@ func (t *Tab) node(actx context.Context, ref string) (cdp.BackendNodeID, element
 		if uerr := t.usable(); uerr != nil {
 			return 0, element{}, "", uerr
 		}
-		return 0, element{}, "", fmt.Errorf("%w: %s is no longer on the page: read the page again", ErrNoElement, ref)
+		return 0, element{}, "", fmt.Errorf("browser: %s is no longer on the page: read the page again: %w", ref, ErrNoElement)
 	}
 	return id, e, r.Object.ObjectID, nil
 }
@@ -481,7 +481,7 @@ func (t *Tab) clickPoint(actx context.Context, id cdp.BackendNodeID, obj runtime
 	_, _ = chromedp.Call(actx, dom.ScrollIntoViewIfNeeded, dom.ScrollIntoViewIfNeededParams{BackendNodeID: id})
 	q, err := chromedp.Call(actx, dom.GetContentQuads, dom.GetContentQuadsParams{BackendNodeID: id})
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w: %s has no box on the page (hidden or not rendered)", ErrNoElement, ref)
+		return 0, 0, fmt.Errorf("browser: %s has no box on the page (hidden or not rendered): %w", ref, ErrNoElement)
 	}
 	for _, quad := range q.Quads {
 		if len(quad) != 8 {
@@ -508,11 +508,11 @@ func (t *Tab) clickPoint(actx context.Context, id cdp.BackendNodeID, obj runtime
 			return 0, 0, t.actionError(actx, "check the element", err)
 		}
 		if !hit.OK {
-			return 0, 0, fmt.Errorf("%w: %s is covered by another element (%s) at its centre; close what covers it, or read the page again", ErrNoElement, ref, hit.Tag)
+			return 0, 0, fmt.Errorf("browser: %s is covered by another element (%s) at its centre; close what covers it, or read the page again: %w", ref, hit.Tag, ErrNoElement)
 		}
 		return x, y, nil
 	}
-	return 0, 0, fmt.Errorf("%w: %s has no visible box on the page", ErrNoElement, ref)
+	return 0, 0, fmt.Errorf("browser: %s has no visible box on the page: %w", ref, ErrNoElement)
 }
 
 // fieldInfo describes a form field.
@@ -568,14 +568,14 @@ func (t *Tab) checkField(actx context.Context, obj runtime.RemoteObjectID, ref s
 		return t.actionError(actx, "inspect the element", err)
 	}
 	if f.Disabled || f.ReadOnly {
-		return fmt.Errorf("%w: %s is disabled or read-only", ErrNoElement, ref)
+		return fmt.Errorf("browser: %s is disabled or read-only: %w", ref, ErrNoElement)
 	}
 	if !ok(f) {
 		kind := f.Tag
 		if f.Type != "" {
 			kind += " type=" + f.Type
 		}
-		return fmt.Errorf("%w: %s is a %s, not %s", ErrNoElement, ref, kind, want)
+		return fmt.Errorf("browser: %s is a %s, not %s: %w", ref, kind, want, ErrNoElement)
 	}
 	return nil
 }
@@ -635,11 +635,11 @@ func (t *Tab) Select(ctx context.Context, ref, option string) (*PageState, error
 	}
 	switch res {
 	case "notselect":
-		return nil, fmt.Errorf("%w: %s is not a drop-down list (select); click it instead", ErrNoElement, ref)
+		return nil, fmt.Errorf("browser: %s is not a drop-down list (select); click it instead: %w", ref, ErrNoElement)
 	case "nooption":
-		return nil, fmt.Errorf("%w: %s has no option %q; read the page to see its options", ErrNoElement, ref, option)
+		return nil, fmt.Errorf("browser: %s has no option %q; read the page to see its options: %w", ref, option, ErrNoElement)
 	case "disabled":
-		return nil, fmt.Errorf("%w: that option of %s is disabled", ErrNoElement, ref)
+		return nil, fmt.Errorf("browser: that option of %s is disabled: %w", ref, ErrNoElement)
 	}
 	before := t.loadStarts()
 	return t.settle(actx, before, false), nil
@@ -670,7 +670,7 @@ func (t *Tab) Submit(ctx context.Context, ref string) (*PageState, error) {
 		return nil, t.actionError(actx, "submit", err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("%w: %s is not in a form; click its button instead", ErrNoElement, ref)
+		return nil, fmt.Errorf("browser: %s is not in a form; click its button instead: %w", ref, ErrNoElement)
 	}
 	return t.settle(actx, before, false), nil
 }
@@ -775,7 +775,7 @@ func (t *Tab) FillCredential(ctx context.Context, ref, login, field string) (*Pa
 	t.mu.Unlock()
 	for _, u := range []string{href, frameURL} {
 		if o, err := OriginOf(u); err != nil || o != want {
-			return nil, fmt.Errorf("%w: login %q may only be used on %s, and this page is %s", ErrNotAllowed, login, want, originForNote(u))
+			return nil, fmt.Errorf("browser: login %q may only be used on %s, and this page is %s: %w", login, want, originForNote(u), ErrNotAllowed)
 		}
 	}
 	_, _, obj, err := t.node(actx, ref)

@@ -146,5 +146,5 @@ func classifyStart(err error) error {
 	case errors.Is(err, bedrockkit.ErrUnsupported), errors.Is(err, bedrockkit.ErrServiceUnavailable):
 		return err
 	}
-	return fmt.Errorf("%w: %v", bedrockkit.ErrServiceUnavailable, err)
+	return fmt.Errorf("browser: %v: %w", err, bedrockkit.ErrServiceUnavailable)
 }

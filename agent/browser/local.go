@@ -58,7 +58,7 @@ func FindChromium(execPath string) (string, error) {
 		if p, err := exec.LookPath(execPath); err == nil {
 			return p, nil
 		}
-		return "", fmt.Errorf("%w: %s is not an executable", ErrNoBrowser, execPath)
+		return "", fmt.Errorf("browser: %s is not an executable: %w", execPath, ErrNoBrowser)
 	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "/usr/bin/chromium"} {
 		if p, err := exec.LookPath(name); err == nil {

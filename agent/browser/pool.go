@@ -54,7 +54,7 @@ func (p *Pool) Tab(ctx context.Context, key string) (*Tab, func(), error) {
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
-			return nil, nil, fmt.Errorf("%w: the pool is closed", ErrClosed)
+			return nil, nil, fmt.Errorf("browser: the pool is closed: %w", ErrClosed)
 		}
 		if e, ok := p.entries[key]; ok {
 			if !e.tab.Closed() {
@@ -104,7 +104,7 @@ func (p *Pool) Tab(ctx context.Context, key string) (*Tab, func(), error) {
 		if p.closed {
 			p.mu.Unlock()
 			_ = t.Close(context.WithoutCancel(ctx))
-			return nil, nil, fmt.Errorf("%w: the pool is closed", ErrClosed)
+			return nil, nil, fmt.Errorf("browser: the pool is closed: %w", ErrClosed)
 		}
 		e := &poolEntry{key: key, tab: t, active: 1, lastUse: time.Now()}
 		e.timer = time.AfterFunc(p.opts.IdleTimeout, func() { p.expire(e) })

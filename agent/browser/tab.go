@@ -612,7 +612,7 @@ func (t *Tab) usable() error {
 		return t.limitHit
 	}
 	if t.ctx.Err() != nil {
-		return fmt.Errorf("%w: the browser went away", ErrClosed)
+		return fmt.Errorf("browser: the browser went away: %w", ErrClosed)
 	}
 	return nil
 }

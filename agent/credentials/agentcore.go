@@ -136,7 +136,7 @@ func (a *AgentCore) APIKey(ctx context.Context, name string) (Secret, error) {
 		return Secret{}, providerError(name, "API key", err)
 	}
 	if aws.ToString(out.ApiKey) == "" {
-		return Secret{}, fmt.Errorf("%w: AgentCore Identity returned no API key for %q", ErrProvider, name)
+		return Secret{}, fmt.Errorf("credentials: AgentCore Identity returned no API key for %q: %w", name, ErrProvider)
 	}
 	return NewSecret(aws.ToString(out.ApiKey)), nil
 }
@@ -181,5 +181,5 @@ func (a *AgentCore) OAuth2Token(ctx context.Context, req TokenRequest) (Secret, 
 	if u := aws.ToString(out.AuthorizationUrl); u != "" {
 		return Secret{}, &AuthorizationRequiredError{Provider: req.Provider, URL: u, SessionURI: aws.ToString(out.SessionUri)}
 	}
-	return Secret{}, fmt.Errorf("%w: AgentCore Identity returned neither a token nor an authorization URL for %q (session status %q)", ErrProvider, req.Provider, out.SessionStatus)
+	return Secret{}, fmt.Errorf("credentials: AgentCore Identity returned neither a token nor an authorization URL for %q (session status %q): %w", req.Provider, out.SessionStatus, ErrProvider)
 }

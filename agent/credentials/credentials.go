@@ -267,5 +267,5 @@ func providerError(name, what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("credentials: %s for %q: %w", what, name, err)
 	}
-	return fmt.Errorf("%w: %s for %q: %v", ErrProvider, what, name, err)
+	return fmt.Errorf("credentials: %s for %q: %v: %w", what, name, err, ErrProvider)
 }

@@ -73,7 +73,7 @@ func NewLocal(opts LocalOptions) *Local {
 func (l *Local) APIKey(ctx context.Context, name string) (Secret, error) {
 	k, ok := l.opts.APIKeys[name]
 	if !ok || k.Empty() {
-		return Secret{}, fmt.Errorf("%w: no API key named %q in the local provider", ErrNoCredential, name)
+		return Secret{}, fmt.Errorf("credentials: no API key named %q in the local provider: %w", name, ErrNoCredential)
 	}
 	return k, nil
 }
@@ -103,7 +103,7 @@ func (l *Local) OAuth2Token(ctx context.Context, req TokenRequest) (Secret, erro
 	}
 	cfg, ok := l.opts.Clients[req.Provider]
 	if !ok {
-		return Secret{}, fmt.Errorf("%w: no OAuth 2.0 client named %q in the local provider", ErrNoCredential, req.Provider)
+		return Secret{}, fmt.Errorf("credentials: no OAuth 2.0 client named %q in the local provider: %w", req.Provider, ErrNoCredential)
 	}
 	if len(req.Scopes) > 0 {
 		cfg.Scopes = slices.Clone(req.Scopes)
@@ -129,7 +129,7 @@ func (l *Local) OAuth2Token(ctx context.Context, req TokenRequest) (Secret, erro
 		return Secret{}, providerError(req.Provider, "client-credentials token", sanitizeOAuth2(err))
 	}
 	if tok.AccessToken == "" {
-		return Secret{}, fmt.Errorf("%w: the token endpoint of %q returned no access token", ErrProvider, req.Provider)
+		return Secret{}, fmt.Errorf("credentials: the token endpoint of %q returned no access token: %w", req.Provider, ErrProvider)
 	}
 	ct.tok = tok
 	return NewSecret(tok.AccessToken), nil

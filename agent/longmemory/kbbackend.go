@@ -203,7 +203,7 @@ func (b *KBBackend) UpdateRecords(ctx context.Context, actor string, records []M
 	}
 	for _, id := range ids {
 		if !found[id] {
-			return fmt.Errorf("%w: %q", ErrRecordNotFound, clip(id, 80))
+			return fmt.Errorf("longmemory: %q: %w", clip(id, 80), ErrRecordNotFound)
 		}
 	}
 	vecs, err := b.embed(ctx, texts, bedrockkit.PurposeDocument)
@@ -236,7 +236,7 @@ func (b *KBBackend) GetRecord(ctx context.Context, actor, id string) (MemoryReco
 			return r, nil
 		}
 	}
-	return MemoryRecord{}, fmt.Errorf("%w: %q", ErrRecordNotFound, clip(id, 80))
+	return MemoryRecord{}, fmt.Errorf("longmemory: %q: %w", clip(id, 80), ErrRecordNotFound)
 }
 
 // all returns every record of actor, oldest first.

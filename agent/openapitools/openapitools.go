@@ -46,24 +46,24 @@ type Document struct {
 // never from what it points at.
 func Parse(data []byte) (d *Document, err error) {
 	if len(data) > MaxDocumentBytes {
-		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidDocument, len(data), MaxDocumentBytes)
+		return nil, fmt.Errorf("openapitools: %d bytes, more than %d: %w", len(data), MaxDocumentBytes, ErrInvalidDocument)
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			d, err = nil, fmt.Errorf("%w: the parser failed on it (%v)", ErrInvalidDocument, v)
+			d, err = nil, fmt.Errorf("openapitools: the parser failed on it (%v): %w", v, ErrInvalidDocument)
 		}
 	}()
 	loader := openapi3.NewLoader()
 	loader.IsExternalRefsAllowed = false
 	doc, err := loader.LoadFromData(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidDocument, err)
+		return nil, fmt.Errorf("openapitools: %v: %w", err, ErrInvalidDocument)
 	}
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
-		return nil, fmt.Errorf("%w: openapi version %q; only OpenAPI 3.x is supported (convert Swagger 2.0 first)", ErrInvalidDocument, doc.OpenAPI)
+		return nil, fmt.Errorf("openapitools: openapi version %q; only OpenAPI 3.x is supported (convert Swagger 2.0 first): %w", doc.OpenAPI, ErrInvalidDocument)
 	}
 	if doc.Paths == nil || doc.Paths.Len() == 0 {
-		return nil, fmt.Errorf("%w: it has no paths", ErrInvalidDocument)
+		return nil, fmt.Errorf("openapitools: it has no paths: %w", ErrInvalidDocument)
 	}
 	return &Document{doc: doc}, nil
 }

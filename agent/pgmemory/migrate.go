@@ -70,7 +70,7 @@ func migrate(ctx context.Context, conn *pgx.Conn, o *Options) error {
 			return err
 		}
 		if have > SchemaVersion {
-			return fmt.Errorf("%w: table %s is at schema version %d, newer than this package's %d; upgrade bedrockkit", ErrSchema, o.qualify(o.Table), have, SchemaVersion)
+			return fmt.Errorf("pgmemory: table %s is at schema version %d, newer than this package's %d; upgrade bedrockkit: %w", o.qualify(o.Table), have, SchemaVersion, ErrSchema)
 		}
 		for _, m := range migrations {
 			if m.version <= have {
@@ -96,7 +96,7 @@ func checkSchema(ctx context.Context, conn *pgx.Conn, o *Options) error {
 		return err
 	}
 	if have != SchemaVersion {
-		return fmt.Errorf("%w: table %s is at schema version %d, want %d; run pgmemory.Migrate (or New without SkipMigrate) once as the table's owner", ErrSchema, o.qualify(o.Table), have, SchemaVersion)
+		return fmt.Errorf("pgmemory: table %s is at schema version %d, want %d; run pgmemory.Migrate (or New without SkipMigrate) once as the table's owner: %w", o.qualify(o.Table), have, SchemaVersion, ErrSchema)
 	}
 	return nil
 }

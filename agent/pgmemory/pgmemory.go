@@ -125,7 +125,7 @@ func (m *Memory) Load(ctx context.Context, id string) (*agent.Session, error) {
 	}
 	if !validID(id) {
 		// PostgreSQL text cannot hold it, so no such session can exist.
-		return nil, fmt.Errorf("%w: %q", agent.ErrSessionNotFound, id)
+		return nil, fmt.Errorf("pgmemory: %q: %w", id, agent.ErrSessionNotFound)
 	}
 	var (
 		version int64
@@ -133,7 +133,7 @@ func (m *Memory) Load(ctx context.Context, id string) (*agent.Session, error) {
 	)
 	err := m.pool.QueryRow(ctx, `SELECT version, session FROM `+m.table+` WHERE id = $1`, id).Scan(&version, &raw)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %q", agent.ErrSessionNotFound, id)
+		return nil, fmt.Errorf("pgmemory: %q: %w", id, agent.ErrSessionNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("pgmemory: load session %q: %w", id, err)
@@ -205,11 +205,11 @@ func (m *Memory) conflict(ctx context.Context, s *agent.Session) error {
 	err := m.pool.QueryRow(ctx, `SELECT version FROM `+m.table+` WHERE id = $1`, s.ID).Scan(&cur)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		return fmt.Errorf("%w: session %q was deleted, the save is based on version %d; load it again (or start a new session)", agent.ErrConflict, s.ID, s.Version)
+		return fmt.Errorf("pgmemory: session %q was deleted, the save is based on version %d; load it again (or start a new session): %w", s.ID, s.Version, agent.ErrConflict)
 	case err != nil:
-		return fmt.Errorf("%w: session %q is no longer at version %d; load it again", agent.ErrConflict, s.ID, s.Version)
+		return fmt.Errorf("pgmemory: session %q is no longer at version %d; load it again: %w", s.ID, s.Version, agent.ErrConflict)
 	}
-	return fmt.Errorf("%w: session %q is at version %d, the save is based on version %d; load it again", agent.ErrConflict, s.ID, cur, s.Version)
+	return fmt.Errorf("pgmemory: session %q is at version %d, the save is based on version %d; load it again: %w", s.ID, cur, s.Version, agent.ErrConflict)
 }
 
 // Delete removes the session; deleting an unknown session is not an error.

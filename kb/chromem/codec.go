@@ -225,7 +225,7 @@ func decodeUpsert(body []byte, dim int) ([]kbstore.Record, error) {
 		}
 		v, err := kbstore.ValidateRecord(r, dim, false)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errCorrupt, err)
+			return nil, fmt.Errorf("chromem: %v: %w", err, errCorrupt)
 		}
 		recs = append(recs, v)
 	}

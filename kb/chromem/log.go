@@ -66,18 +66,18 @@ func readFrame(r *bufio.Reader) ([]byte, error) {
 		return nil, io.EOF
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: header cut after %d bytes", errTorn, n)
+		return nil, fmt.Errorf("chromem: header cut after %d bytes: %w", n, errTorn)
 	}
 	size := binary.LittleEndian.Uint32(h[0:])
 	if size > maxFrame {
-		return nil, fmt.Errorf("%w: length %d", errTorn, size)
+		return nil, fmt.Errorf("chromem: length %d: %w", size, errTorn)
 	}
 	p := make([]byte, size)
 	if n, err := io.ReadFull(r, p); err != nil {
-		return nil, fmt.Errorf("%w: payload cut after %d of %d bytes", errTorn, n, size)
+		return nil, fmt.Errorf("chromem: payload cut after %d of %d bytes: %w", n, size, errTorn)
 	}
 	if crc32.Checksum(p, crcTable) != binary.LittleEndian.Uint32(h[4:]) {
-		return nil, fmt.Errorf("%w: checksum mismatch", errTorn)
+		return nil, fmt.Errorf("chromem: checksum mismatch: %w", errTorn)
 	}
 	return p, nil
 }

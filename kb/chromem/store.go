@@ -202,7 +202,7 @@ func decodeOp(p []byte) (logOp, error) {
 	case opDelete:
 		o.part, o.docs, err = decodeDelete(p[1:])
 	default:
-		err = fmt.Errorf("%w: unknown operation %d", errCorrupt, p[0])
+		err = fmt.Errorf("chromem: unknown operation %d: %w", p[0], errCorrupt)
 	}
 	return o, err
 }
@@ -224,7 +224,7 @@ func (s *Store) replay(o logOp) error {
 					return fmt.Errorf("it holds %d-dimensional vectors but Options.Dimensions is %d; open with the log's dimensions: %w",
 						len(r.Vector), s.opts.Dimensions, bedrockkit.ErrInvalidInput)
 				}
-				return fmt.Errorf("%w: vectors of %d and %d dimensions", errCorrupt, dim, len(r.Vector))
+				return fmt.Errorf("chromem: vectors of %d and %d dimensions: %w", dim, len(r.Vector), errCorrupt)
 			}
 		}
 		s.dim = dim
@@ -233,7 +233,7 @@ func (s *Store) replay(o logOp) error {
 		s.applyDelete(o.part, o.docs)
 		return nil
 	}
-	return fmt.Errorf("%w: unknown operation %d", errCorrupt, o.op)
+	return fmt.Errorf("chromem: unknown operation %d: %w", o.op, errCorrupt)
 }
 
 // Recovery reports what Open found in the log.

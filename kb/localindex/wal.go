@@ -1012,12 +1012,12 @@ func (ix *Index) readVectorFileAt(s int32, buf []float32) ([]float32, error) {
 	stride := ix.vecFileStride()
 	b := make([]byte, stride)
 	if _, err := ix.vfile.ReadAt(b, int64(s)*int64(stride)); err != nil {
-		return nil, fmt.Errorf("%w: slot %d: %w", ErrVectorFile, s, err)
+		return nil, fmt.Errorf("localindex: slot %d: %w: %w", s, err, ErrVectorFile)
 	}
 	if ix.vseal != nil {
 		var err error
 		if b, err = ix.vseal.Open(make([]byte, 0, 4*len(buf)), b, vecAAD(s)); err != nil || len(b) != 4*len(buf) {
-			return nil, fmt.Errorf("%w: slot %d does not authenticate", ErrVectorFile, s)
+			return nil, fmt.Errorf("localindex: slot %d does not authenticate: %w", s, ErrVectorFile)
 		}
 	}
 	for i := range buf {

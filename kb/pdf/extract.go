@@ -26,13 +26,13 @@ func extract(ctx context.Context, inst pdfium.Pdfium, data []byte, maxText int64
 	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: opened.Document})
 	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: opened.Document})
 	if err != nil {
-		return chunk.ParsedDocument{}, fmt.Errorf("%w: PDF page count: %v", kb.ErrMalformedDocument, firstLine(err))
+		return chunk.ParsedDocument{}, fmt.Errorf("pdf: PDF page count: %v: %w", firstLine(err), kb.ErrMalformedDocument)
 	}
 	if count.PageCount <= 0 {
-		return chunk.ParsedDocument{}, fmt.Errorf("%w: the PDF has no pages", kb.ErrMalformedDocument)
+		return chunk.ParsedDocument{}, fmt.Errorf("pdf: the PDF has no pages: %w", kb.ErrMalformedDocument)
 	}
 	if int64(count.PageCount)*kb.HeadingCost > maxText {
-		return chunk.ParsedDocument{}, fmt.Errorf("%w: the PDF has %d pages, more than its text limit of %d bytes allows; split it or raise kb.Options.MaxTextBytes", kb.ErrTextTooLarge, count.PageCount, maxText)
+		return chunk.ParsedDocument{}, fmt.Errorf("pdf: the PDF has %d pages, more than its text limit of %d bytes allows; split it or raise kb.Options.MaxTextBytes: %w", count.PageCount, maxText, kb.ErrTextTooLarge)
 	}
 	budget := maxText - int64(count.PageCount)*kb.HeadingCost
 	var b strings.Builder
@@ -46,19 +46,19 @@ func extract(ctx context.Context, inst pdfium.Pdfium, data []byte, maxText int64
 			if ctx.Err() != nil {
 				return chunk.ParsedDocument{}, ctx.Err()
 			}
-			return chunk.ParsedDocument{}, fmt.Errorf("%w: PDF page %d: %v", kb.ErrMalformedDocument, i+1, firstLine(err))
+			return chunk.ParsedDocument{}, fmt.Errorf("pdf: PDF page %d: %v: %w", i+1, firstLine(err), kb.ErrMalformedDocument)
 		}
 		if text != "" && b.Len() > 0 {
 			b.WriteString("\n\n")
 		}
 		if int64(b.Len()+len(text)) > budget {
-			return chunk.ParsedDocument{}, fmt.Errorf("%w: the PDF's text passes the limit of %d bytes at page %d of %d; split the document or raise kb.Options.MaxTextBytes", kb.ErrTextTooLarge, maxText, i+1, count.PageCount)
+			return chunk.ParsedDocument{}, fmt.Errorf("pdf: the PDF's text passes the limit of %d bytes at page %d of %d; split the document or raise kb.Options.MaxTextBytes: %w", maxText, i+1, count.PageCount, kb.ErrTextTooLarge)
 		}
 		offsets = append(offsets, b.Len())
 		b.WriteString(text)
 	}
 	if strings.TrimSpace(b.String()) == "" {
-		return chunk.ParsedDocument{}, fmt.Errorf("%w: none of the PDF's %d pages holds text (a scan?); run OCR on it first", kb.ErrNoText, count.PageCount)
+		return chunk.ParsedDocument{}, fmt.Errorf("pdf: none of the PDF's %d pages holds text (a scan?); run OCR on it first: %w", count.PageCount, kb.ErrNoText)
 	}
 	return chunk.ParsedDocument{Text: b.String(), Pages: offsets}, nil
 }

@@ -31,7 +31,7 @@ var errNoMemory = errors.New("pdf: out of memory")
 // ErrEngine wraps the error of a PDF engine that could not be started (the
 // WebAssembly module failed to compile or instantiate). It wraps
 // bedrockkit.ErrUnsupported: no PDF can be loaded until it is fixed.
-var ErrEngine = fmt.Errorf("%w: pdf: the PDF engine could not start", bedrockkit.ErrUnsupported)
+var ErrEngine = fmt.Errorf("pdf: the PDF engine could not start: %w", bedrockkit.ErrUnsupported)
 
 // Options are a Loader's optional settings; the zero value is ready to use.
 type Options struct {
@@ -102,7 +102,7 @@ func (l *Loader) start() {
 		if l.opts.CacheDir != "" {
 			cache, err := wazero.NewCompilationCacheWithDir(l.opts.CacheDir)
 			if err != nil {
-				l.startErr = fmt.Errorf("%w: compilation cache %s: %v; fix the directory or leave Options.CacheDir empty", ErrEngine, l.opts.CacheDir, err)
+				l.startErr = fmt.Errorf("pdf: compilation cache %s: %v; fix the directory or leave Options.CacheDir empty: %w", l.opts.CacheDir, err, ErrEngine)
 				return
 			}
 			rc = rc.WithCompilationCache(cache)
@@ -121,7 +121,7 @@ func (l *Loader) start() {
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}
-			l.startErr = fmt.Errorf("%w: %v", ErrEngine, err)
+			l.startErr = fmt.Errorf("pdf: %v: %w", err, ErrEngine)
 			return
 		}
 		l.pool = pool
@@ -158,7 +158,7 @@ func (l *Loader) engine(ctx context.Context) error {
 	closed := l.closed
 	l.mu.Unlock()
 	if closed {
-		return fmt.Errorf("%w: the loader is closed", ErrEngine)
+		return fmt.Errorf("pdf: the loader is closed: %w", ErrEngine)
 	}
 	l.startOnce.Do(l.start)
 	select {
@@ -170,7 +170,7 @@ func (l *Loader) engine(ctx context.Context) error {
 		return l.startErr
 	}
 	if l.pool == nil {
-		return fmt.Errorf("%w: the loader is closed", ErrEngine)
+		return fmt.Errorf("pdf: the loader is closed: %w", ErrEngine)
 	}
 	return nil
 }
@@ -182,7 +182,7 @@ func (l *Loader) instance(ctx context.Context) (pdfium.Pdfium, *linearMemory, er
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return nil, nil, fmt.Errorf("%w: the loader is closed", ErrEngine)
+		return nil, nil, fmt.Errorf("pdf: the loader is closed: %w", ErrEngine)
 	}
 	l.alloc.take()
 	inst, err := l.pool.GetInstanceWithContext(ctx)
@@ -194,7 +194,7 @@ func (l *Loader) instance(ctx context.Context) (pdfium.Pdfium, *linearMemory, er
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		return nil, nil, fmt.Errorf("%w: starting an instance: %v", ErrEngine, err)
+		return nil, nil, fmt.Errorf("pdf: starting an instance: %v: %w", err, ErrEngine)
 	}
 	return inst, mem, nil
 }
@@ -207,7 +207,7 @@ func (l *Loader) Load(ctx context.Context, _ kb.SourceItem, data []byte) (doc ch
 		return chunk.ParsedDocument{}, err
 	}
 	if !looksLikePDF(data) {
-		return chunk.ParsedDocument{}, fmt.Errorf("%w: not a PDF file (no %%PDF- header); check the file's extension", kb.ErrMalformedDocument)
+		return chunk.ParsedDocument{}, fmt.Errorf("pdf: not a PDF file (no %%PDF- header); check the file's extension: %w", kb.ErrMalformedDocument)
 	}
 	if err := l.engine(ctx); err != nil {
 		return chunk.ParsedDocument{}, err
@@ -237,14 +237,14 @@ func (l *Loader) Load(ctx context.Context, _ kb.SourceItem, data []byte) (doc ch
 			exhausted := mem.exhausted()
 			mem.release()
 			if err != nil && exhausted && ctx.Err() == nil {
-				err = fmt.Errorf("%w: the PDF needs more than the engine's %d-byte memory budget; raise pdf.Options.MaxMemoryBytes if the file is trusted", kb.ErrLoadMemory, l.opts.MaxMemoryBytes)
+				err = fmt.Errorf("pdf: the PDF needs more than the engine's %d-byte memory budget; raise pdf.Options.MaxMemoryBytes if the file is trusted: %w", l.opts.MaxMemoryBytes, kb.ErrLoadMemory)
 			}
 		}
 		if err != nil && ctx.Err() != nil {
 			err = fmt.Errorf("pdf: %w (the PDF engine was stopped)", ctx.Err())
 		}
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: the PDF engine failed on this file (%v); check that it opens in a viewer or re-save it", kb.ErrMalformedDocument, r)
+			err = fmt.Errorf("pdf: the PDF engine failed on this file (%v); check that it opens in a viewer or re-save it: %w", r, kb.ErrMalformedDocument)
 		}
 	}()
 	return extract(ctx, inst, data, kb.LoadLimitsFromContext(ctx).MaxTextBytes)
@@ -261,9 +261,9 @@ func looksLikePDF(data []byte) bool {
 func openError(err error) error {
 	switch {
 	case errors.Is(err, pdfiumerrors.ErrPassword):
-		return fmt.Errorf("%w: the PDF is protected by a password; save an unprotected copy", kb.ErrMalformedDocument)
+		return fmt.Errorf("pdf: the PDF is protected by a password; save an unprotected copy: %w", kb.ErrMalformedDocument)
 	case errors.Is(err, pdfiumerrors.ErrSecurity):
-		return fmt.Errorf("%w: the PDF is encrypted with an unsupported security handler; save an unprotected copy", kb.ErrMalformedDocument)
+		return fmt.Errorf("pdf: the PDF is encrypted with an unsupported security handler; save an unprotected copy: %w", kb.ErrMalformedDocument)
 	}
-	return fmt.Errorf("%w: PDF: %v; check that it opens in a viewer or re-save it", kb.ErrMalformedDocument, firstLine(err))
+	return fmt.Errorf("pdf: PDF: %v; check that it opens in a viewer or re-save it: %w", firstLine(err), kb.ErrMalformedDocument)
 }

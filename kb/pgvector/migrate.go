@@ -94,7 +94,7 @@ func migrate(ctx context.Context, conn *pgx.Conn, o *Options) error {
 			return err
 		}
 		if have > SchemaVersion {
-			return fmt.Errorf("%w: table %s is at schema version %d, newer than this package's %d; upgrade bedrockkit", ErrSchema, o.Table, have, SchemaVersion)
+			return fmt.Errorf("pgvector: table %s is at schema version %d, newer than this package's %d; upgrade bedrockkit: %w", o.Table, have, SchemaVersion, ErrSchema)
 		}
 		for _, m := range migrations {
 			if m.version <= have {
@@ -149,7 +149,7 @@ func checkSchema(ctx context.Context, conn *pgx.Conn, o *Options) error {
 		return err
 	}
 	if have != SchemaVersion {
-		return fmt.Errorf("%w: table %s is at schema version %d, want %d; open it once with the owner role and SkipMigrate false to migrate", ErrSchema, o.Table, have, SchemaVersion)
+		return fmt.Errorf("pgvector: table %s is at schema version %d, want %d; open it once with the owner role and SkipMigrate false to migrate: %w", o.Table, have, SchemaVersion, ErrSchema)
 	}
 	return checkDimensions(ctx, conn, o)
 }
@@ -160,7 +160,7 @@ func checkDimensions(ctx context.Context, q interface {
 	var typmod int
 	err := q.QueryRow(ctx, `SELECT atttypmod FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'embedding'`, o.Table).Scan(&typmod)
 	if err != nil {
-		return fmt.Errorf("%w: reading the dimensions of %s: %v", ErrSchema, o.Table, err)
+		return fmt.Errorf("pgvector: reading the dimensions of %s: %v: %w", o.Table, err, ErrSchema)
 	}
 	if typmod != o.Dimensions {
 		return fmt.Errorf("pgvector: table %s holds %d-dimensional vectors but Options.Dimensions is %d; use the table's embedding model or another table: %w",

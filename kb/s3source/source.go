@@ -73,7 +73,7 @@ type object struct {
 func (s *Source) Items(ctx context.Context) iter.Seq2[kb.SourceItem, error] {
 	return func(yield func(kb.SourceItem, error) bool) {
 		if s.client == nil || s.bucket == "" {
-			yield(kb.SourceItem{}, fmt.Errorf("%w: s3source: the Source needs a client and a bucket name; pass them to New", bedrockkit.ErrInvalidInput))
+			yield(kb.SourceItem{}, fmt.Errorf("s3source: the Source needs a client and a bucket name; pass them to New: %w", bedrockkit.ErrInvalidInput))
 			return
 		}
 		// pending holds documents whose sidecar may still come: a key's
@@ -171,7 +171,7 @@ func (s *Source) emit(ctx context.Context, o object, yield func(kb.SourceItem, e
 
 func (s *Source) readSidecar(ctx context.Context, key string, size int64) (map[string]any, error) {
 	if size > kb.MaxMetadataSize {
-		return nil, fmt.Errorf("%w: the sidecar is %d bytes; Bedrock allows at most %d (10 KB): move long values into the document", kb.ErrInvalidMetadata, size, kb.MaxMetadataSize)
+		return nil, fmt.Errorf("s3source: the sidecar is %d bytes; Bedrock allows at most %d (10 KB): move long values into the document: %w", size, kb.MaxMetadataSize, kb.ErrInvalidMetadata)
 	}
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	if err != nil {
@@ -190,7 +190,7 @@ func (s *Source) readSidecar(ctx context.Context, key string, size int64) (map[s
 }
 
 func tooLarge(size, limit int64) error {
-	return fmt.Errorf("%w: %d bytes is over the limit of %d bytes; split the document or raise s3source.Options.MaxSize", kb.ErrTooLarge, size, limit)
+	return fmt.Errorf("s3source: %d bytes is over the limit of %d bytes; split the document or raise s3source.Options.MaxSize: %w", size, limit, kb.ErrTooLarge)
 }
 
 // limitedBody fails reads once more than limit bytes have been read (the
@@ -212,7 +212,7 @@ func (r *limitedBody) Read(p []byte) (int, error) {
 	if r.limit > 0 {
 		r.left -= int64(n)
 		if r.left < 0 {
-			return n, fmt.Errorf("%w: the object is over the limit of %d bytes; split the document or raise s3source.Options.MaxSize", kb.ErrTooLarge, r.limit)
+			return n, fmt.Errorf("s3source: the object is over the limit of %d bytes; split the document or raise s3source.Options.MaxSize: %w", r.limit, kb.ErrTooLarge)
 		}
 	}
 	return n, err

@@ -345,15 +345,15 @@ func (b *Backend) CreateRecords(ctx context.Context, actor string, records []lon
 // get reads one record and checks it is actor's.
 func (b *Backend) get(ctx context.Context, actor, id string) (longmemory.MemoryRecord, error) {
 	if id == "" || len(id) > 50 {
-		return longmemory.MemoryRecord{}, fmt.Errorf("%w: %q", longmemory.ErrRecordNotFound, clip(id, 60))
+		return longmemory.MemoryRecord{}, fmt.Errorf("agentcorememory: %q: %w", clip(id, 60), longmemory.ErrRecordNotFound)
 	}
 	res, err := b.api.GetMemoryRecord(ctx, &bedrockagentcore.GetMemoryRecordInput{MemoryId: aws.String(b.memoryID), MemoryRecordId: aws.String(id)})
 	if isNotFound(err) || err == nil && (res.MemoryRecord == nil || !owned(res.MemoryRecord.Metadata, res.MemoryRecord.Namespaces, actor)) {
-		return longmemory.MemoryRecord{}, fmt.Errorf("%w: %q", longmemory.ErrRecordNotFound, clip(id, 60))
+		return longmemory.MemoryRecord{}, fmt.Errorf("agentcorememory: %q: %w", clip(id, 60), longmemory.ErrRecordNotFound)
 	}
 	var ve *types.ValidationException
 	if errors.As(err, &ve) { // a malformed ID names no record
-		return longmemory.MemoryRecord{}, fmt.Errorf("%w: %q", longmemory.ErrRecordNotFound, clip(id, 60))
+		return longmemory.MemoryRecord{}, fmt.Errorf("agentcorememory: %q: %w", clip(id, 60), longmemory.ErrRecordNotFound)
 	}
 	if err != nil {
 		return longmemory.MemoryRecord{}, apiError("GetMemoryRecord", err)
@@ -415,7 +415,7 @@ func (b *Backend) UpdateRecords(ctx context.Context, actor string, records []lon
 			if len(res.FailedRecords) > 0 {
 				f := res.FailedRecords[0]
 				if aws.ToInt32(f.ErrorCode) == 404 {
-					return fmt.Errorf("%w: %q", longmemory.ErrRecordNotFound, aws.ToString(f.MemoryRecordId))
+					return fmt.Errorf("agentcorememory: %q: %w", aws.ToString(f.MemoryRecordId), longmemory.ErrRecordNotFound)
 				}
 				return fmt.Errorf("agentcorememory: BatchUpdateMemoryRecords failed for %q: %s: %w", aws.ToString(f.MemoryRecordId), aws.ToString(f.ErrorMessage), bedrockkit.ErrInternal)
 			}
