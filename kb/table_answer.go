@@ -109,19 +109,7 @@ func tableAnswer(question string, passages []RetrievalResult) (string, []Citatio
 	want := strings.ToLower(m)
 	largest := !strings.Contains("lowest smallest least cheapest minimum fewest", want)
 	q := questionTerms(question)
-	type row struct {
-		rec     record
-		text    string
-		passage int
-	}
-	var rows []row
-	for pi, p := range passages {
-		for _, s := range sentences(p.Text) {
-			if r, ok := parseRecord(s); ok {
-				rows = append(rows, row{r, s, pi})
-			}
-		}
-	}
+	rows := tableRows(passages)
 	if len(rows) < 2 {
 		return "", nil, false
 	}
@@ -130,11 +118,51 @@ func tableAnswer(question string, passages []RetrievalResult) (string, []Citatio
 		return "", nil, false
 	}
 	key := rows[0].rec.keys[col]
+	keep := rowsNamed(rows, q, key)
+	bestI, ok := extremeRow(rows, keep, key, largest)
+	if !ok {
+		return "", nil, false
+	}
+	r := rows[bestI]
+	ci := indexOf(r.rec.keys, key)
+	text := r.rec.values[0] + " has the " + want + " " + label(key) + ": " + r.rec.values[ci] + "."
+	return text, []Citation{{
+		Text:    r.text,
+		Span:    bedrockkit.Span{Start: 0, End: len(text)},
+		Sources: []bedrockkit.CitationSource{reference(passages[r.passage])},
+	}}, true
+}
+
+// tableRow is one record sentence of a passage: its fields, its text and
+// the passage it came from.
+type tableRow struct {
+	rec     record
+	text    string
+	passage int
+}
+
+// tableRows returns the record sentences of the passages, in order.
+func tableRows(passages []RetrievalResult) []tableRow {
+	var rows []tableRow
+	for pi, p := range passages {
+		for _, s := range sentences(p.Text) {
+			if r, ok := parseRecord(s); ok {
+				rows = append(rows, tableRow{r, s, pi})
+			}
+		}
+	}
+	return rows
+}
+
+// rowsNamed narrows the rows by the question's terms other than the
+// column's own (key) found in their cells: keep[i] says whether row i is
+// still meant. A term found in no row, or in every row, says nothing about
+// which rows are meant and is ignored.
+func rowsNamed(rows []tableRow, q []string, key string) []bool {
 	colTerms := map[string]bool{}
 	for _, t := range analyze(label(key)) {
 		colTerms[t] = true
 	}
-	// Narrow the rows by the question's other terms found in their cells.
 	keep := make([]bool, len(rows))
 	for i := range keep {
 		keep[i] = true
@@ -143,28 +171,30 @@ func tableAnswer(question string, passages []RetrievalResult) (string, []Citatio
 		if colTerms[t] {
 			continue
 		}
-		var hit []bool
+		hit := make([]bool, len(rows))
 		n := 0
-		for _, r := range rows {
-			h := false
+		for i, r := range rows {
 			for _, v := range r.rec.values {
 				if containsTerm(v, t) {
-					h = true
+					hit[i] = true
+					n++
 					break
 				}
 			}
-			hit = append(hit, h)
-			if h {
-				n++
-			}
 		}
 		if n == 0 || n == len(rows) {
-			continue // says nothing about which rows are meant
+			continue
 		}
 		for i := range keep {
 			keep[i] = keep[i] && hit[i]
 		}
 	}
+	return keep
+}
+
+// extremeRow returns the kept row with the largest (or smallest) number in
+// column key, and false when no kept row holds a number there.
+func extremeRow(rows []tableRow, keep []bool, key string, largest bool) (int, bool) {
 	bestI, found := -1, false
 	var bestV float64
 	for i, r := range rows {
@@ -180,17 +210,7 @@ func tableAnswer(question string, passages []RetrievalResult) (string, []Citatio
 			bestI, bestV, found = i, v, true
 		}
 	}
-	if !found {
-		return "", nil, false
-	}
-	r := rows[bestI]
-	ci := indexOf(r.rec.keys, key)
-	text := r.rec.values[0] + " has the " + want + " " + label(key) + ": " + r.rec.values[ci] + "."
-	return text, []Citation{{
-		Text:    r.text,
-		Span:    bedrockkit.Span{Start: 0, End: len(text)},
-		Sources: []bedrockkit.CitationSource{reference(passages[r.passage])},
-	}}, true
+	return bestI, found
 }
 
 // bestColumn returns the column (after the first) whose name shares the
