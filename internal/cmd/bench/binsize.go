@@ -55,7 +55,7 @@ func main() {
 	if _, err := base.Sync(ctx, kb.NewDirSource("docs")); err != nil {
 		log.Fatal(err)
 	}
-	res, err := base.Retrieve(ctx, "refund policy", kb.RetrieveOptions{NumberOfResults: 3, Where: kb.Equals("region", "eu")})
+	res, err := base.Retrieve(ctx, "refund policy", kb.RetrieveOptions{NumberOfResults: 3, Filter: kb.Equals("region", "eu")})
 	if err != nil {
 		log.Fatal(err)
 	}
