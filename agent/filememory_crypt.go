@@ -14,21 +14,6 @@ import (
 	"github.com/bedrockkit/bedrockkit/keyprovider"
 )
 
-// KeyProvider wraps and unwraps the data keys that encrypt FileMemory's
-// session files (envelope encryption). keyprovider/awskms implements it
-// over AWS KMS and keyprovider.NewStatic over a key the caller holds; any
-// type with these two methods will do (the same as
-// localindex.KeyProvider).
-type KeyProvider interface {
-	// GenerateDataKey returns a new random 256-bit data key and its
-	// wrapped form (only the wrapped form is stored).
-	GenerateDataKey(ctx context.Context) (plaintext, wrapped []byte, err error)
-	// DecryptDataKey returns the data key inside wrapped; one wrapped
-	// under another key fails with an error matching
-	// keyprovider.ErrWrongKey.
-	DecryptDataKey(ctx context.Context, wrapped []byte) ([]byte, error)
-}
-
 // FileMemoryOptions configures OpenFileMemory.
 type FileMemoryOptions struct {
 	// Keys, if set, encrypts every session file with AES-256-GCM under a
@@ -38,7 +23,7 @@ type FileMemoryOptions struct {
 	// session ID as associated data, so one session's file cannot be
 	// passed off as another's. The writes stay atomic (temporary file,
 	// fsync, rename). Nil stores plain JSON.
-	Keys KeyProvider
+	Keys keyprovider.Provider
 	// AllowPlaintext lets an encrypted FileMemory read session files
 	// written without encryption (a directory being encrypted); each is
 	// encrypted when it is next saved, or by RotateKey. Without it such a

@@ -11,7 +11,12 @@ import (
 	"github.com/bedrockkit/bedrockkit"
 )
 
-// Provider wraps fresh data keys and unwraps stored ones.
+// Provider wraps fresh data keys and unwraps stored ones: the key source of
+// every encrypted store (kb/localindex EncryptionOptions.Keys, agent
+// FileMemoryOptions.Keys). awskms.Provider implements it over AWS KMS and
+// NewStatic over a key the caller holds; any type with these two methods
+// will do. A key wrapped under another key must fail DecryptDataKey with an
+// error matching ErrWrongKey.
 type Provider interface {
 	// GenerateDataKey returns a new random 256-bit data key and its
 	// wrapped form, which is all that is stored.

@@ -15,21 +15,6 @@ import (
 	"github.com/bedrockkit/bedrockkit/keyprovider"
 )
 
-// KeyProvider wraps and unwraps the data keys that encrypt an index's
-// files (envelope encryption). keyprovider/awskms implements it over AWS
-// KMS (GenerateDataKey and Decrypt under a customer-managed key) and
-// keyprovider.NewStatic over a key-encryption key the caller holds; any
-// type with these two methods will do.
-type KeyProvider interface {
-	// GenerateDataKey returns a new random 256-bit data key and its
-	// wrapped form (only the wrapped form is stored).
-	GenerateDataKey(ctx context.Context) (plaintext, wrapped []byte, err error)
-	// DecryptDataKey returns the data key inside wrapped. A key wrapped
-	// under another key must fail with an error matching
-	// keyprovider.ErrWrongKey.
-	DecryptDataKey(ctx context.Context, wrapped []byte) ([]byte, error)
-}
-
 // EncryptionOptions encrypts the index's files at rest.
 //
 // The write-ahead log, the snapshots, the HNSW graph files and the
@@ -54,7 +39,7 @@ type KeyProvider interface {
 // not hidden.
 type EncryptionOptions struct {
 	// Keys wraps and unwraps the data keys. Required.
-	Keys KeyProvider
+	Keys keyprovider.Provider
 	// AllowPlaintext lets Open read files written without encryption,
 	// to encrypt an existing index: new writes are encrypted, and the
 	// old files are replaced as snapshots and RotateKey rewrite them.

@@ -22,7 +22,7 @@ import (
 	"github.com/bedrockkit/bedrockkit/keyprovider"
 )
 
-func encOpts(dir string, p KeyProvider) Options {
+func encOpts(dir string, p keyprovider.Provider) Options {
 	return Options{Dir: dir, NoSync: true, Encryption: &EncryptionOptions{Keys: p}}
 }
 
@@ -133,7 +133,7 @@ func TestEncryptedFilesHoldNoPlaintext(t *testing.T) {
 
 // writeEncrypted makes an encrypted index of n records (one Upsert each)
 // under p; with snapshot, closed with a snapshot and a log tail after it.
-func writeEncrypted(t *testing.T, p KeyProvider, n int) string {
+func writeEncrypted(t *testing.T, p keyprovider.Provider, n int) string {
 	t.Helper()
 	dir := t.TempDir()
 	ix, err := Open(encOpts(dir, p))
@@ -165,7 +165,7 @@ func TestWrongOrMissingKeyFailsOpen(t *testing.T) {
 			t.Fatalf("%s: Open changed the directory", what)
 		}
 	}
-	sameID := func() KeyProvider { // another key under the same ID
+	sameID := func() keyprovider.Provider { // another key under the same ID
 		p, _ := keyprovider.NewStatic(keyprovider.StaticKey{ID: "right", Key: bytes.Repeat([]byte{9}, 32)})
 		return p
 	}()

@@ -71,7 +71,7 @@
 //
 // With Options.Encryption the log, snapshots, graph files and the Int8
 // vector file are encrypted with AES-256-GCM under data keys wrapped by a
-// KeyProvider: AWS KMS (keyprovider/awskms) or a key the caller holds
+// keyprovider.Provider: AWS KMS (keyprovider/awskms) or a key the caller holds
 // (keyprovider.NewStatic). Every record is sealed on its own with its
 // file and log position as associated data, and no nonce repeats under a
 // key (each file, and each process appending to a log segment, seals

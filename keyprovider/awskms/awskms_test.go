@@ -49,7 +49,7 @@ func TestLocalindexOverKMS(t *testing.T) {
 	k1, k2 := f.CreateKey(), f.CreateKey()
 	f.CreateAlias("alias/index", k1)
 	dir := t.TempDir()
-	open := func(p localindex.KeyProvider) (*localindex.Index, error) {
+	open := func(p keyprovider.Provider) (*localindex.Index, error) {
 		return localindex.Open(localindex.Options{Dir: dir, NoSync: true, Encryption: &localindex.EncryptionOptions{Keys: p}})
 	}
 	ix, err := open(provider(t, f, "alias/index", awskms.Options{}))
