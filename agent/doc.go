@@ -60,7 +60,7 @@
 //
 // Every step is an Event (ModelCalled with usage, ToolAuthorized,
 // ToolCalled with arguments and duration, Observation, GuardrailIntervened,
-// MemoryRecalled, MemoryHandedOff, Summarized, OutputRetry, OutputValue,
+// MemoryRecalled, MemoryHandedOff, Summarized, OutputRetried, OutputValidated,
 // Failure, Paused, Finished), delivered to Agent.OnEvent and to observers
 // attached with WithObserver, or yielded by Stream, which also yields the
 // model's text (ModelText). Package agent/agentotel turns them into

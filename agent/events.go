@@ -8,9 +8,9 @@ import (
 )
 
 // RunEvent is one step of a run, for tracing and streaming. It is sealed: the
-// concrete types are ModelText, ModelCalled, OutputRetry, ToolAuthorized,
+// concrete types are ModelText, ModelCalled, OutputRetried, ToolAuthorized,
 // ToolCalled, Observation, GuardrailIntervened, Summarized, MemoryRecalled,
-// MemoryHandedOff, OutputValue, Failure, Paused and Finished. They mirror
+// MemoryHandedOff, OutputValidated, Failure, Paused and Finished. They mirror
 // Bedrock's agent traces (model invocation, invocation input, observation,
 // guardrail, failure) and map onto OpenTelemetry GenAI spans.
 type RunEvent interface {
@@ -47,7 +47,7 @@ type ModelCalled struct {
 	Err     error
 }
 
-// OutputRetry reports that the structured answer of an agent with Output
+// OutputRetried reports that the structured answer of an agent with Output
 // did not match the schema and the model is being asked to repair it (see
 // bedrockkit.StructuredOutput); Stream and ResumeStream send it, between
 // the model's text deltas. Discard the TextDeltas of this Iteration sent
@@ -55,16 +55,16 @@ type ModelCalled struct {
 // (wrapping bedrockkit.ErrInvalidOutput); with a Guardrail, the answer text
 // and the violation messages (which may quote the answer) are withheld
 // unless the guardrail passes them.
-type OutputRetry struct {
+type OutputRetried struct {
 	Iteration int
 	Attempt   int
 	Err       error
 }
 
-// OutputValue is the validated final answer of an agent with Output, sent
+// OutputValidated is the validated final answer of an agent with Output, sent
 // just before Finished (after the output guardrail). Value is the JSON
 // value, also RunResult.Output; decode it with DecodeOutput.
-type OutputValue struct {
+type OutputValidated struct {
 	Iteration int
 	Value     json.RawMessage
 }
@@ -132,8 +132,8 @@ type Finished struct {
 }
 
 func (ModelText) isEvent()           {}
-func (OutputRetry) isEvent()         {}
-func (OutputValue) isEvent()         {}
+func (OutputRetried) isEvent()       {}
+func (OutputValidated) isEvent()     {}
 func (ModelCalled) isEvent()         {}
 func (ToolCalled) isEvent()          {}
 func (Observation) isEvent()         {}

@@ -57,7 +57,7 @@ func TestRunValueWithTools(t *testing.T) {
 	a, calls := ticketAgent(t, m)
 	var values []json.RawMessage
 	a.OnEvent = func(e agent.RunEvent) {
-		if v, ok := e.(agent.OutputValue); ok {
+		if v, ok := e.(agent.OutputValidated); ok {
 			values = append(values, v.Value)
 		}
 	}
@@ -72,7 +72,7 @@ func TestRunValueWithTools(t *testing.T) {
 		t.Fatalf("tool calls %v, iterations %d", *calls, res.Iterations)
 	}
 	if res.Output != goodTicket || len(values) != 1 || string(values[0]) != goodTicket {
-		t.Fatalf("output %q, OutputValue events %q", res.Output, values)
+		t.Fatalf("output %q, OutputValidated events %q", res.Output, values)
 	}
 	for i, req := range m.Requests() {
 		if req.Output == nil || req.Output.Name() != "Ticket" || len(req.Tools) != 1 {
@@ -121,7 +121,7 @@ func TestRunValueRepair(t *testing.T) {
 	t.Run("Stream", func(t *testing.T) {
 		m := bedrockkittest.NewScriptedModel(steps()...)
 		a, _ := ticketAgent(t, m)
-		var retries []agent.OutputRetry
+		var retries []agent.OutputRetried
 		var text strings.Builder
 		var final *agent.RunResult
 		var value json.RawMessage
@@ -132,10 +132,10 @@ func TestRunValueRepair(t *testing.T) {
 			switch e := ev.(type) {
 			case agent.ModelText:
 				text.WriteString(e.Text)
-			case agent.OutputRetry:
+			case agent.OutputRetried:
 				retries = append(retries, e)
 				text.Reset() // as documented: discard the text so far
-			case agent.OutputValue:
+			case agent.OutputValidated:
 				value = e.Value
 			case agent.Finished:
 				final = e.Result
@@ -469,8 +469,8 @@ func TestOutputGuardrail(t *testing.T) {
 				t.Fatalf("result %+v, streamed %q", res, text)
 			}
 			for _, ev := range events {
-				if _, ok := ev.(agent.OutputValue); ok {
-					t.Fatal("an OutputValue was sent for a withheld answer")
+				if _, ok := ev.(agent.OutputValidated); ok {
+					t.Fatal("an OutputValidated was sent for a withheld answer")
 				}
 			}
 		})
@@ -489,12 +489,12 @@ func TestOutputGuardrail(t *testing.T) {
 			if stream {
 				retried := false
 				for _, ev := range events {
-					if r, ok := ev.(agent.OutputRetry); ok && errors.Is(r.Err, bedrockkit.ErrInvalidOutput) {
+					if r, ok := ev.(agent.OutputRetried); ok && errors.Is(r.Err, bedrockkit.ErrInvalidOutput) {
 						retried = true
 					}
 				}
 				if !retried {
-					t.Fatal("no OutputRetry event")
+					t.Fatal("no OutputRetried event")
 				}
 			}
 		})

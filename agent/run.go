@@ -405,7 +405,7 @@ func (r *runner) generate(ctx context.Context, req *bedrockkit.Request) (*bedroc
 
 // forward passes stream events through. Text deltas are emitted as they
 // come unless a Guardrail must see the text first (callModel sends the
-// guarded text); a structured answer's repairs are reported as OutputRetry.
+// guarded text); a structured answer's repairs are reported as OutputRetried.
 // answered is set when the stream ends with a bedrockkit.OutputValue: the
 // structured answer is final.
 func (r *runner) forward(ctx context.Context, s iter.Seq2[bedrockkit.StreamEvent, error], answered *bool) iter.Seq2[bedrockkit.StreamEvent, error] {
@@ -420,7 +420,7 @@ func (r *runner) forward(ctx context.Context, s iter.Seq2[bedrockkit.StreamEvent
 						r.emit(ModelText{Iteration: r.iter, Text: e.Text})
 					}
 				case bedrockkit.OutputRetry:
-					r.emit(OutputRetry{Iteration: r.iter, Attempt: e.Attempt, Err: r.redactOutputError(ctx, e.Err)})
+					r.emit(OutputRetried{Iteration: r.iter, Attempt: e.Attempt, Err: r.redactOutputError(ctx, e.Err)})
 				}
 			}
 			if !yield(ev, err) {
@@ -459,7 +459,7 @@ func (r *runner) finish(ctx context.Context, resp *bedrockkit.Response, gerr *Gu
 	}
 	r.remember(ctx)
 	if r.a.Output != nil {
-		r.emit(OutputValue{Iteration: r.iter, Value: json.RawMessage(res.Output)})
+		r.emit(OutputValidated{Iteration: r.iter, Value: json.RawMessage(res.Output)})
 	}
 	r.emit(Finished{Result: res})
 	return res, nil

@@ -280,7 +280,7 @@ func trim(ev agent.RunEvent) (agent.RunEvent, int64) {
 		return ev, overhead + int64(len(e.Call.Input)+len(e.Decision.Reason))
 	case agent.GuardrailIntervened:
 		return ev, overhead + int64(len(e.Verdict.Text)+len(e.Verdict.Message)+len(e.Verdict.Detail))
-	case agent.OutputValue:
+	case agent.OutputValidated:
 		return ev, overhead + int64(len(e.Value))
 	case agent.Finished:
 		if e.Result != nil {

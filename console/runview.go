@@ -268,11 +268,11 @@ func (b *runBuilder) event(ev agent.RunEvent) {
 		b.guardrail(e)
 	case agent.Observation:
 		// The tool events already show every result.
-	case agent.OutputRetry:
+	case agent.OutputRetried:
 		sv := b.step("output-retry", fmt.Sprintf("Structured answer retried (attempt %d)", e.Attempt), "warn")
 		sv.Body = c.field(ctx, errString(e.Err))
 		b.iter(e.Iteration).Notes = append(b.iter(e.Iteration).Notes, sv)
-	case agent.OutputValue:
+	case agent.OutputValidated:
 		sv := b.step("output", "Structured answer", "ok")
 		sv.Body = c.field(ctx, prettyJSON(e.Value))
 		v.Epilogue = append(v.Epilogue, sv)
