@@ -327,9 +327,9 @@ func (s *remoteActions) grounding(gp *types.GuardrailContextualGroundingPolicyAs
 // out and list only what was detected.
 func detected(p *bool) bool { return p == nil || *p }
 
-func remoteUsage(u *types.GuardrailUsage) *Usage {
+func remoteUsage(u *types.GuardrailUsage) *GuardrailUsage {
 	i := func(p *int32) int { return int(aws.ToInt32(p)) }
-	return &Usage{
+	return &GuardrailUsage{
 		TopicPolicyUnits:                    i(u.TopicPolicyUnits),
 		ContentPolicyUnits:                  i(u.ContentPolicyUnits),
 		WordPolicyUnits:                     i(u.WordPolicyUnits),

@@ -54,14 +54,15 @@ type Verdict struct {
 	ActionReason string `json:"actionReason,omitempty"`
 	// Usage is the text units Bedrock billed per policy (Remote only; nil
 	// for Local, which bills nothing).
-	Usage *Usage `json:"usage,omitempty"`
+	Usage *GuardrailUsage `json:"usage,omitempty"`
 	// Blocked is true when a BLOCK action fired (as opposed to masking only).
 	Blocked bool `json:"-"`
 }
 
-// Usage counts the text units (up to 1,000 characters each) that Bedrock
-// billed per policy for one ApplyGuardrail call, as in its usage field.
-type Usage struct {
+// GuardrailUsage counts the text units (up to 1,000 characters each) that
+// Bedrock billed per policy for one ApplyGuardrail call, as in its usage
+// field (the SDK's types.GuardrailUsage).
+type GuardrailUsage struct {
 	TopicPolicyUnits                    int `json:"topicPolicyUnits"`
 	ContentPolicyUnits                  int `json:"contentPolicyUnits"`
 	WordPolicyUnits                     int `json:"wordPolicyUnits"`
@@ -74,14 +75,14 @@ type Usage struct {
 }
 
 // add returns the sum of u and v; either may be nil.
-func (u *Usage) add(v *Usage) *Usage {
+func (u *GuardrailUsage) add(v *GuardrailUsage) *GuardrailUsage {
 	if u == nil {
 		return v
 	}
 	if v == nil {
 		return u
 	}
-	return &Usage{
+	return &GuardrailUsage{
 		TopicPolicyUnits:                    u.TopicPolicyUnits + v.TopicPolicyUnits,
 		ContentPolicyUnits:                  u.ContentPolicyUnits + v.ContentPolicyUnits,
 		WordPolicyUnits:                     u.WordPolicyUnits + v.WordPolicyUnits,

@@ -134,26 +134,26 @@ const (
 // InvocationResponse is the JSON reply of a finished, paused or blocked
 // invocation, and the Response of the final stream event.
 type InvocationResponse struct {
-	SessionID  string `json:"session_id"`
-	Status     string `json:"status"`
-	Output     string `json:"output"`
-	StopReason string `json:"stop_reason,omitempty"`
-	Usage      Usage  `json:"usage"`
-	Iterations int    `json:"iterations,omitempty"`
+	SessionID  string          `json:"session_id"`
+	Status     string          `json:"status"`
+	Output     string          `json:"output"`
+	StopReason string          `json:"stop_reason,omitempty"`
+	Usage      InvocationUsage `json:"usage"`
+	Iterations int             `json:"iterations,omitempty"`
 	// Pending is set when Status is "paused".
 	Pending *PendingState `json:"pending,omitempty"`
 }
 
-// Usage is token usage in JSON.
-type Usage struct {
+// InvocationUsage is an invocation's token usage in the response JSON.
+type InvocationUsage struct {
 	InputTokens      int `json:"input_tokens"`
 	OutputTokens     int `json:"output_tokens"`
 	CacheReadTokens  int `json:"cache_read_tokens,omitempty"`
 	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 }
 
-func usageOf(u bedrockkit.Usage) Usage {
-	return Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CacheReadTokens: u.CacheReadTokens, CacheWriteTokens: u.CacheWriteTokens}
+func usageOf(u bedrockkit.Usage) InvocationUsage {
+	return InvocationUsage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, CacheReadTokens: u.CacheReadTokens, CacheWriteTokens: u.CacheWriteTokens}
 }
 
 // PendingState is what a caller sees of a paused run: its ID and the calls
@@ -161,12 +161,13 @@ func usageOf(u bedrockkit.Usage) Usage {
 // Memory; a caller answers with the ID (ResumeRequest) and can neither
 // read nor alter the rest.
 type PendingState struct {
-	ID    string        `json:"id"`
-	Calls []PendingCall `json:"calls"`
+	ID    string                  `json:"id"`
+	Calls []InvocationPendingCall `json:"calls"`
 }
 
-// PendingCall is one call waiting for the caller.
-type PendingCall struct {
+// InvocationPendingCall is one tool call of a paused invocation waiting for
+// the caller (return of control or confirmation), in the response JSON.
+type InvocationPendingCall struct {
 	CallID string          `json:"call_id"`
 	Name   string          `json:"name"`
 	Input  json.RawMessage `json:"input"`
@@ -179,13 +180,13 @@ func pendingOf(p *agent.Pending) *PendingState {
 	if p == nil {
 		return nil
 	}
-	s := &PendingState{ID: p.ID, Calls: make([]PendingCall, 0, len(p.Calls))}
+	s := &PendingState{ID: p.ID, Calls: make([]InvocationPendingCall, 0, len(p.Calls))}
 	for _, c := range p.Calls {
 		in := c.Call.Input
 		if len(in) == 0 || !json.Valid(in) {
 			in = json.RawMessage(`{}`)
 		}
-		s.Calls = append(s.Calls, PendingCall{CallID: c.Call.ID, Name: c.Call.Name, Input: in, Kind: string(c.Kind), IdempotencyKey: c.IdempotencyKey})
+		s.Calls = append(s.Calls, InvocationPendingCall{CallID: c.Call.ID, Name: c.Call.Name, Input: in, Kind: string(c.Kind), IdempotencyKey: c.IdempotencyKey})
 	}
 	return s
 }
@@ -217,7 +218,7 @@ type InvocationEvent struct {
 	Text       string              `json:"text,omitempty"`
 	Model      string              `json:"model,omitempty"`
 	StopReason string              `json:"stop_reason,omitempty"`
-	Usage      *Usage              `json:"usage,omitempty"`
+	Usage      *InvocationUsage    `json:"usage,omitempty"`
 	DurationMS float64             `json:"duration_ms,omitempty"`
 	CallID     string              `json:"call_id,omitempty"`
 	Name       string              `json:"name,omitempty"`

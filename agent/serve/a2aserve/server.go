@@ -116,8 +116,8 @@ type executor struct {
 
 // pauseData is the data part of an input-required status.
 type pauseData struct {
-	PendingID string              `json:"pending_id"`
-	Calls     []serve.PendingCall `json:"calls"`
+	PendingID string                        `json:"pending_id"`
+	Calls     []serve.InvocationPendingCall `json:"calls"`
 }
 
 // resumeData is the data part of a message answering a pause.
@@ -330,14 +330,14 @@ func readMessage(m *a2a.Message) (string, *resumeData, error) {
 	return input, resume, nil
 }
 
-func pendingCalls(p *agent.Pending) []serve.PendingCall {
-	out := make([]serve.PendingCall, 0, len(p.Calls))
+func pendingCalls(p *agent.Pending) []serve.InvocationPendingCall {
+	out := make([]serve.InvocationPendingCall, 0, len(p.Calls))
 	for _, c := range p.Calls {
 		in := c.Call.Input
 		if !json.Valid(in) {
 			in = json.RawMessage(`{}`)
 		}
-		out = append(out, serve.PendingCall{CallID: c.Call.ID, Name: c.Call.Name, Input: in, Kind: string(c.Kind), IdempotencyKey: c.IdempotencyKey})
+		out = append(out, serve.InvocationPendingCall{CallID: c.Call.ID, Name: c.Call.Name, Input: in, Kind: string(c.Kind), IdempotencyKey: c.IdempotencyKey})
 	}
 	return out
 }
