@@ -66,7 +66,7 @@ type CaseResult struct {
 	// Retrieved are the first ten retrieved documents.
 	Retrieved []string `json:"retrieved,omitempty"`
 	// ToolCalls is the trajectory (the first MaxTrajectory calls).
-	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+	ToolCalls []TrajectoryCall `json:"tool_calls,omitempty"`
 	// Trajectory says why the trajectory did not match, when it did not.
 	Trajectory string `json:"trajectory,omitempty"`
 	// Usage is the model usage of the target and the judges, per model.
@@ -535,8 +535,8 @@ func (r *runner) score(c Case, out *Output, res *CaseResult) {
 // beginning.
 const maxStoredInput = 4 << 10
 
-func clipCalls(calls []ToolCall) []ToolCall {
-	out := make([]ToolCall, len(calls))
+func clipCalls(calls []TrajectoryCall) []TrajectoryCall {
+	out := make([]TrajectoryCall, len(calls))
 	for i, c := range calls {
 		if len(c.Input) > maxStoredInput || !json.Valid(c.Input) {
 			s, _ := json.Marshal(cut(string(c.Input), maxStoredInput))

@@ -429,7 +429,7 @@ func TestHostileOutputStaysBounded(t *testing.T) {
 	progress := filepath.Join(t.TempDir(), "p.jsonl")
 	huge := strings.Repeat("x", 3<<20)
 	target := eval.TargetFunc(func(context.Context, eval.Case) (*eval.Output, error) {
-		return &eval.Output{Answer: huge, ToolCalls: []eval.ToolCall{{Name: "f", Input: json.RawMessage(`{"a":"` + huge + `"}`)}, {Name: "g", Input: json.RawMessage(`{not json`)}}}, nil
+		return &eval.Output{Answer: huge, ToolCalls: []eval.TrajectoryCall{{Name: "f", Input: json.RawMessage(`{"a":"` + huge + `"}`)}, {Name: "g", Input: json.RawMessage(`{not json`)}}}, nil
 	})
 	cases := numberedCases(2)
 	if _, err := eval.Run(context.Background(), target, cases, eval.Options{Progress: progress}); err != nil {

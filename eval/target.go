@@ -41,11 +41,11 @@ type Output struct {
 	// Answer is the generated answer (empty for retrieval only).
 	Answer string
 	// Retrieved are the retrieved passages, best first.
-	Retrieved []Passage
+	Retrieved []RetrievedPassage
 	// Citations link spans of Answer to their sources.
 	Citations []bedrockkit.Citation
 	// ToolCalls is the agent's trajectory, in the order the calls were made.
-	ToolCalls []ToolCall
+	ToolCalls []TrajectoryCall
 	// Steps counts the model calls the answer took.
 	Steps int
 	// Usage is the model usage, per model.
@@ -54,8 +54,8 @@ type Output struct {
 	Latency time.Duration
 }
 
-// Passage is one retrieved passage.
-type Passage struct {
+// RetrievedPassage is one passage a target retrieved.
+type RetrievedPassage struct {
 	// DocumentID identifies the passage's document, as the case's
 	// RelevantDocuments name documents.
 	DocumentID string `json:"document_id"`
@@ -67,8 +67,8 @@ type Passage struct {
 	Score float64 `json:"score"`
 }
 
-// ToolCall is one tool call of a trajectory.
-type ToolCall struct {
+// TrajectoryCall is one tool call of a trajectory, as the target made it.
+type TrajectoryCall struct {
 	Name  string          `json:"name"`
 	Input json.RawMessage `json:"input"`
 	// Invalid is true when the tool refused the arguments (they do not
@@ -130,14 +130,14 @@ func (r *retriever) Answer(ctx context.Context, c Case) (*Output, error) {
 // query embedding is not priced).
 func (r *retriever) EstimateUsage(Case) []ModelUsage { return nil }
 
-func passages(res []kb.RetrievalResult, docID func(kb.RetrievalResult) string) []Passage {
-	out := make([]Passage, len(res))
+func passages(res []kb.RetrievalResult, docID func(kb.RetrievalResult) string) []RetrievedPassage {
+	out := make([]RetrievedPassage, len(res))
 	for i, r := range res {
 		id := r.DocumentID
 		if docID != nil {
 			id = docID(r)
 		}
-		out[i] = Passage{DocumentID: id, ID: r.ID, Text: r.Text, Score: r.Score}
+		out[i] = RetrievedPassage{DocumentID: id, ID: r.ID, Text: r.Text, Score: r.Score}
 	}
 	return out
 }
@@ -318,7 +318,7 @@ func (t *agentTarget) Answer(ctx context.Context, c Case) (*Output, error) {
 		defer mu.Unlock()
 		switch e := e.(type) {
 		case agent.ToolCalled:
-			out.ToolCalls = append(out.ToolCalls, ToolCall{Name: e.Call.Name, Input: append(json.RawMessage(nil), e.Call.Input...),
+			out.ToolCalls = append(out.ToolCalls, TrajectoryCall{Name: e.Call.Name, Input: append(json.RawMessage(nil), e.Call.Input...),
 				Invalid: e.Invalid, Output: toolText(e.Result)})
 		case agent.ModelCalled:
 			if _, ok := usage[e.Model]; !ok {

@@ -188,7 +188,7 @@ func (s TrajectoryScore) Precision() float64 {
 // under InOrder the matching calls must also come in the expected order;
 // under ExactOrder the calls must be exactly the expected ones, in order.
 // Only the first MaxTrajectory calls and expected calls are considered.
-func MatchTrajectory(expected []ExpectedCall, calls []ToolCall, order ToolOrder) TrajectoryScore {
+func MatchTrajectory(expected []ExpectedCall, calls []TrajectoryCall, order ToolOrder) TrajectoryScore {
 	s := TrajectoryScore{Expected: len(expected), Calls: len(calls)}
 	for _, c := range calls {
 		if c.Invalid {
@@ -247,7 +247,7 @@ func MatchTrajectory(expected []ExpectedCall, calls []ToolCall, order ToolOrder)
 	return s
 }
 
-func why(e ExpectedCall, c ToolCall) string {
+func why(e ExpectedCall, c TrajectoryCall) string {
 	switch {
 	case c.Name != e.Name:
 		return fmt.Sprintf("called %s, expected %s", c.Name, e.Name)

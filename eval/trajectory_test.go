@@ -38,25 +38,27 @@ func TestArgumentsMatch(t *testing.T) {
 	}
 }
 
-func call(name, in string) eval.ToolCall { return eval.ToolCall{Name: name, Input: raw(in)} }
+func call(name, in string) eval.TrajectoryCall {
+	return eval.TrajectoryCall{Name: name, Input: raw(in)}
+}
 
 func TestMatchTrajectory(t *testing.T) {
 	exp := []eval.ExpectedCall{
 		{Name: "search", Arguments: map[string]json.RawMessage{"q": raw(`"x"`)}},
 		{Name: "book"},
 	}
-	inOrder := []eval.ToolCall{call("search", `{"q":"x"}`), call("noise", `{}`), call("book", `{}`)}
-	reversed := []eval.ToolCall{call("book", `{}`), call("search", `{"q":"x"}`)}
-	exact := []eval.ToolCall{call("search", `{"q":"x"}`), call("book", `{}`)}
+	inOrder := []eval.TrajectoryCall{call("search", `{"q":"x"}`), call("noise", `{}`), call("book", `{}`)}
+	reversed := []eval.TrajectoryCall{call("book", `{}`), call("search", `{"q":"x"}`)}
+	exact := []eval.TrajectoryCall{call("search", `{"q":"x"}`), call("book", `{}`)}
 	cases := []struct {
-		calls []eval.ToolCall
+		calls []eval.TrajectoryCall
 		order eval.ToolOrder
 		match bool
 	}{
 		{inOrder, eval.AnyOrder, true}, {inOrder, eval.InOrder, true}, {inOrder, eval.ExactOrder, false},
 		{reversed, eval.AnyOrder, true}, {reversed, eval.InOrder, false}, {reversed, eval.ExactOrder, false},
 		{exact, eval.ExactOrder, true},
-		{[]eval.ToolCall{call("search", `{"q":"y"}`), call("book", `{}`)}, eval.AnyOrder, false},
+		{[]eval.TrajectoryCall{call("search", `{"q":"y"}`), call("book", `{}`)}, eval.AnyOrder, false},
 	}
 	for i, c := range cases {
 		s := eval.MatchTrajectory(exp, c.calls, c.order)
@@ -67,7 +69,7 @@ func TestMatchTrajectory(t *testing.T) {
 	// A call the tool refused never matches, even with the right arguments.
 	bad := call("book", `{}`)
 	bad.Invalid = true
-	s := eval.MatchTrajectory(exp, []eval.ToolCall{call("search", `{"q":"x"}`), bad}, eval.AnyOrder)
+	s := eval.MatchTrajectory(exp, []eval.TrajectoryCall{call("search", `{"q":"x"}`), bad}, eval.AnyOrder)
 	if s.Match || s.Invalid != 1 || s.Matched != 1 || s.Recall() != 0.5 || s.Precision() != 0.5 {
 		t.Fatalf("refused call: %+v", s)
 	}
@@ -82,7 +84,7 @@ func TestMatchTrajectory(t *testing.T) {
 // (f with x=1) and leave it unmatched.
 func TestMatchTrajectoryNeedsAMaximumMatching(t *testing.T) {
 	exp := []eval.ExpectedCall{{Name: "f"}, {Name: "f", Arguments: map[string]json.RawMessage{"x": raw(`1`)}}}
-	calls := []eval.ToolCall{call("f", `{"x":1}`), call("f", `{"x":2}`)}
+	calls := []eval.TrajectoryCall{call("f", `{"x":1}`), call("f", `{"x":2}`)}
 	if s := eval.MatchTrajectory(exp, calls, eval.AnyOrder); !s.Match || s.Matched != 2 {
 		t.Fatalf("%+v", s)
 	}
@@ -90,7 +92,7 @@ func TestMatchTrajectoryNeedsAMaximumMatching(t *testing.T) {
 
 func TestMatchTrajectoryBounded(t *testing.T) {
 	var exp []eval.ExpectedCall
-	var calls []eval.ToolCall
+	var calls []eval.TrajectoryCall
 	for range 5000 {
 		exp = append(exp, eval.ExpectedCall{Name: "f"})
 		calls = append(calls, call("f", `{}`))

@@ -380,10 +380,10 @@ func (j *Judge) EstimateJudge(metric string, c eval.Case, answerTokens int) []ev
 	}
 	out := &eval.Output{Answer: strings.Repeat("x", 4*answerTokens)}
 	for _, ctx := range c.Context {
-		out.Retrieved = append(out.Retrieved, eval.Passage{Text: ctx})
+		out.Retrieved = append(out.Retrieved, eval.RetrievedPassage{Text: ctx})
 	}
 	for _, e := range c.ExpectedToolCalls {
-		out.ToolCalls = append(out.ToolCalls, eval.ToolCall{Name: e.Name, Input: json.RawMessage(`{}`)})
+		out.ToolCalls = append(out.ToolCalls, eval.TrajectoryCall{Name: e.Name, Input: json.RawMessage(`{}`)})
 	}
 	s := j.buildSession(c, out, level == LevelTrace)
 	calls := 1

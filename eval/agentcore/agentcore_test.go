@@ -77,7 +77,7 @@ func scorer(call bedrockkittest.EvaluationCall) []bedrockkittest.EvaluationScore
 
 func louvre() (eval.Case, *eval.Output) {
 	return eval.Case{ID: "q1", Question: "When did the Louvre open?", ExpectedAnswer: "1793"},
-		&eval.Output{Answer: "The Louvre opened in 1793.", Retrieved: []eval.Passage{{DocumentID: "d", Text: "The Louvre opened on 10 August 1793."}}}
+		&eval.Output{Answer: "The Louvre opened in 1793.", Retrieved: []eval.RetrievedPassage{{DocumentID: "d", Text: "The Louvre opened on 10 August 1793."}}}
 }
 
 // Judged metrics computed remotely through the real SDK client against
@@ -93,7 +93,7 @@ func TestRemoteJudgeRun(t *testing.T) {
 	wrong := eval.Case{ID: "q2", Question: "When did the Louvre open?", ExpectedAnswer: "1793"}
 	target := eval.TargetFunc(func(_ context.Context, cs eval.Case) (*eval.Output, error) {
 		if cs.ID == "q2" {
-			return &eval.Output{Answer: "In 1850.", Retrieved: []eval.Passage{{Text: "Napoleon expanded it."}}}, nil
+			return &eval.Output{Answer: "In 1850.", Retrieved: []eval.RetrievedPassage{{Text: "Napoleon expanded it."}}}, nil
 		}
 		return out, nil
 	})
@@ -135,8 +135,8 @@ func TestRemoteJudgeTrajectoryAndToolLevels(t *testing.T) {
 	fake.SetScorer(scorer)
 	judge, _ := agentcore.New(fake.Client(), agentcore.Options{})
 	c := eval.Case{ID: "t", Question: "move money", ExpectedToolCalls: []eval.ExpectedCall{{Name: "get_balance"}, {Name: "transfer"}}}
-	out := &eval.Output{Answer: "done", Retrieved: []eval.Passage{{Text: "not a tool"}},
-		ToolCalls: []eval.ToolCall{{Name: "get_balance", Input: json.RawMessage(`{"a":1}`)}, {Name: "transfer", Input: json.RawMessage(`{}`)}}}
+	out := &eval.Output{Answer: "done", Retrieved: []eval.RetrievedPassage{{Text: "not a tool"}},
+		ToolCalls: []eval.TrajectoryCall{{Name: "get_balance", Input: json.RawMessage(`{"a":1}`)}, {Name: "transfer", Input: json.RawMessage(`{}`)}}}
 	v, err := judge.Judge(context.Background(), "Builtin.TrajectoryInOrderMatch", c, out)
 	if err != nil || v.Score != 1 || v.Label != "Yes" || v.Reasons != "tools get_balance,transfer" {
 		t.Fatalf("trajectory verdict %+v, %v (the retrieval must not appear as a tool here)", v, err)
@@ -148,7 +148,7 @@ func TestRemoteJudgeTrajectoryAndToolLevels(t *testing.T) {
 		if i == 7 {
 			name = "wrong_tool"
 		}
-		out.ToolCalls = append(out.ToolCalls, eval.ToolCall{Name: name, Input: json.RawMessage(`{}`)})
+		out.ToolCalls = append(out.ToolCalls, eval.TrajectoryCall{Name: name, Input: json.RawMessage(`{}`)})
 	}
 	before := len(fake.Calls())
 	v, err = judge.Judge(context.Background(), "Builtin.ToolSelectionAccuracy", c, out)

@@ -240,7 +240,7 @@ func evalFile(qpath, apath string, verbose bool) (stats, error) {
 				st.accepted++
 				if exp, err := expectedCall(spec.tool.Name(), args); err == nil {
 					in, _ := json.Marshal(call)
-					if t := eval.MatchTrajectory([]eval.ExpectedCall{exp}, []eval.ToolCall{{Name: spec.tool.Name(), Input: in}}, eval.ExactOrder); !t.Match {
+					if t := eval.MatchTrajectory([]eval.ExpectedCall{exp}, []eval.TrajectoryCall{{Name: spec.tool.Name(), Input: in}}, eval.ExactOrder); !t.Match {
 						st.unmatched = append(st.unmatched, defect{a.ID, name, t.Why})
 					}
 				}
