@@ -1,8 +1,12 @@
 package textindex
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -63,4 +67,63 @@ func BenchmarkSearch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkHeld reports the heap an index of 10,000 records holds, per
+// record (B/record): the keyword index lives in memory for every chunk of
+// a knowledge base whose store does not search text itself.
+func BenchmarkHeld(b *testing.B) {
+	docs := benchCorpus(10000)
+	for _, name := range []string{"bm25", "default"} {
+		b.Run(name, func(b *testing.B) {
+			var held float64
+			for b.Loop() {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				ix := benchIndex(b, benchParams[name], docs)
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				held = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(docs))
+				runtime.KeepAlive(ix)
+			}
+			b.ReportMetric(held, "B/record")
+		})
+	}
+}
+
+// BenchmarkHeldCorpus is BenchmarkHeld over a real corpus: the BEIR-format
+// corpus.jsonl named by BEDROCKKIT_CORPUS (e.g. the SciFact one under
+// ../shared/data), each record's text as one record. Skipped when unset.
+func BenchmarkHeldCorpus(b *testing.B) {
+	path := os.Getenv("BEDROCKKIT_CORPUS")
+	if path == "" {
+		b.Skip("set BEDROCKKIT_CORPUS to a corpus.jsonl")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var docs []string
+	for line := range strings.SplitSeq(string(data), "\n") {
+		var d struct{ Text string }
+		if json.Unmarshal([]byte(line), &d) == nil && d.Text != "" {
+			docs = append(docs, d.Text)
+		}
+	}
+	var held float64
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		ix := New(Params{})
+		for i, d := range docs {
+			ix.Add(strconv.Itoa(i), strconv.Itoa(i), d, nil)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		held = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(docs))
+		runtime.KeepAlive(ix)
+	}
+	b.ReportMetric(held, "B/record")
 }

@@ -97,9 +97,9 @@ func TestRemoveLeavesNoPostings(t *testing.T) {
 	for i := range 50 {
 		ix.RemoveDocument(fmt.Sprintf("d%d", i))
 	}
-	if ix.Len() != 0 || len(ix.postings) != 0 || len(ix.phrases) != 0 || ix.total != 0 || ix.htotal != 0 || len(ix.byDoc) != 0 {
+	if ix.Len() != 0 || ix.terms.len() != 0 || ix.phrases.len() != 0 || ix.total != 0 || ix.htotal != 0 || len(ix.byDoc) != 0 {
 		t.Fatalf("after removing everything: len=%d postings=%d phrases=%d total=%d htotal=%d docs=%d",
-			ix.Len(), len(ix.postings), len(ix.phrases), ix.total, ix.htotal, len(ix.byDoc))
+			ix.Len(), ix.terms.len(), ix.phrases.len(), ix.total, ix.htotal, len(ix.byDoc))
 	}
 }
 

@@ -1,8 +1,10 @@
 package textindex
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -35,38 +37,51 @@ const HeadingsKey = "bedrockkit-headings"
 // maxHeadingBytes bounds the heading text one record contributes.
 const maxHeadingBytes = 4096
 
+// posting is one record's frequencies of a term or phrase. Frequencies
+// saturate at 65535: BM25's saturation makes larger counts score the same
+// to within 1e-5, and two bytes each keep a posting at eight bytes.
 type posting struct {
-	slot int32
-	tf   uint32 // occurrences in the text
-	hf   uint32 // occurrences in the headings
+	slot   int32
+	tf, hf uint16 // occurrences in the text, in the headings
 }
 
+// saturate returns n as a uint16, 65535 if larger.
+func saturate(n uint32) uint16 { return uint16(min(n, math.MaxUint16)) }
+
+// docEntry is one indexed record.
 type docEntry struct {
 	id, doc string
-	length  int      // positions in the text
-	hlength int      // positions in the headings
-	terms   []string // distinct terms, to remove the postings
-	phrases []uint64 // distinct phrase keys, likewise
-	meta    map[string]any
+	length  uint32 // positions in the text
+	hlength uint32 // positions in the headings
+	// keys are the record's term and phrase IDs, to remove its postings:
+	// each list sorted and delta-encoded as uvarints after its length
+	// (two or three bytes an ID where a string header took sixteen).
+	keys []byte
+	meta map[string]any
+	used bool
 }
 
 // Index is an inverted index scored with BM25F over a record's text and
 // heading path, with subword terms and adjacent-term phrases. It is safe
 // for concurrent use. Metadata given to Add is kept by reference and must
 // not be modified.
+//
+// Its memory is what a knowledge base of a million chunks pays per chunk,
+// so each term and phrase is stored once, in a dictionary that gives it a
+// dense ID; records refer to them by ID.
 type Index struct {
-	p        Params
-	seed     maphash.Seed
-	mu       sync.RWMutex
-	postings map[string][]posting
-	phrases  map[uint64][]posting
-	slots    []*docEntry // nil = free
-	free     []int32
-	byID     map[string]int32
-	byDoc    map[string]map[string]struct{}
-	total    int // sum of text lengths
-	htotal   int // sum of heading lengths
-	live     int
+	p       Params
+	seed    maphash.Seed
+	mu      sync.RWMutex
+	terms   dict[string]
+	phrases dict[uint64]
+	slots   []docEntry // used == false: free
+	free    []int32
+	byID    map[string]int32
+	byDoc   map[string][]int32
+	total   int // sum of text lengths
+	htotal  int // sum of heading lengths
+	live    int
 }
 
 // New returns an empty index. A K1 or B of zero (or less), or a zero
@@ -85,8 +100,12 @@ func New(p Params) *Index {
 	if p.HeadingWeight == 0 {
 		p.HeadingWeight = DefaultParams.HeadingWeight
 	}
-	return &Index{p: p, seed: maphash.MakeSeed(), postings: map[string][]posting{}, phrases: map[uint64][]posting{},
-		byID: map[string]int32{}, byDoc: map[string]map[string]struct{}{}}
+	seed := maphash.MakeSeed()
+	return &Index{p: p, seed: seed,
+		terms: newDict(func(t string) uint64 { return maphash.String(seed, t) }),
+		// A phrase key is already a seeded hash.
+		phrases: newDict(func(k uint64) uint64 { return k }),
+		byID:    map[string]int32{}, byDoc: map[string][]int32{}}
 }
 
 // Len returns the number of indexed records.
@@ -161,68 +180,77 @@ func (ix *Index) Add(id, doc, text string, meta map[string]any) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.remove(id)
-	e := &docEntry{id: id, doc: doc, length: body.length, hlength: head.length, meta: meta}
 	var slot int32
 	if n := len(ix.free); n > 0 {
 		slot = ix.free[n-1]
 		ix.free = ix.free[:n-1]
-		ix.slots[slot] = e
 	} else {
 		slot = int32(len(ix.slots))
-		ix.slots = append(ix.slots, e)
+		ix.slots = append(ix.slots, docEntry{})
 	}
-	e.terms = make([]string, 0, len(body.terms))
+	termIDs := make([]uint32, 0, len(body.terms)+len(head.terms))
 	for t, n := range body.terms {
-		e.terms = append(e.terms, t)
-		ix.postings[t] = append(ix.postings[t], posting{slot, n, head.terms[t]})
+		termIDs = append(termIDs, ix.terms.add(t, posting{slot, saturate(n), saturate(head.terms[t])}))
 	}
 	for t, n := range head.terms {
 		if body.terms[t] == 0 {
-			e.terms = append(e.terms, t)
-			ix.postings[t] = append(ix.postings[t], posting{slot, 0, n})
+			termIDs = append(termIDs, ix.terms.add(t, posting{slot, 0, saturate(n)}))
 		}
 	}
-	e.phrases = make([]uint64, 0, len(body.phrases))
+	phraseIDs := make([]uint32, 0, len(body.phrases)+len(head.phrases))
 	for k, n := range body.phrases {
-		e.phrases = append(e.phrases, k)
-		ix.phrases[k] = append(ix.phrases[k], posting{slot, n, head.phrases[k]})
+		phraseIDs = append(phraseIDs, ix.phrases.add(k, posting{slot, saturate(n), saturate(head.phrases[k])}))
 	}
 	for k, n := range head.phrases {
 		if body.phrases[k] == 0 {
-			e.phrases = append(e.phrases, k)
-			ix.phrases[k] = append(ix.phrases[k], posting{slot, 0, n})
+			phraseIDs = append(phraseIDs, ix.phrases.add(k, posting{slot, 0, saturate(n)}))
 		}
 	}
+	keys := appendIDs(appendIDs(make([]byte, 0, 3*(len(termIDs)+len(phraseIDs))+10), termIDs), phraseIDs)
+	ix.slots[slot] = docEntry{id: id, doc: doc, length: uint32(min(body.length, math.MaxUint32)),
+		hlength: uint32(min(head.length, math.MaxUint32)), keys: slices.Clip(keys), meta: meta, used: true}
 	ix.byID[id] = slot
-	ids := ix.byDoc[doc]
-	if ids == nil {
-		ids = map[string]struct{}{}
-		ix.byDoc[doc] = ids
-	}
-	ids[id] = struct{}{}
-	ix.total += e.length
-	ix.htotal += e.hlength
+	ix.byDoc[doc] = append(ix.byDoc[doc], slot)
+	ix.total += body.length
+	ix.htotal += head.length
 	ix.live++
+}
+
+// appendIDs appends ids to b, sorted, as their count and then the
+// differences between neighbours, each a uvarint.
+func appendIDs(b []byte, ids []uint32) []byte {
+	slices.Sort(ids)
+	b = binary.AppendUvarint(b, uint64(len(ids)))
+	var prev uint32
+	for _, id := range ids {
+		b = binary.AppendUvarint(b, uint64(id-prev))
+		prev = id
+	}
+	return b
+}
+
+// eachID calls f with each ID appendIDs wrote at the start of b and
+// returns the rest of b.
+func eachID(b []byte, f func(uint32)) []byte {
+	n, w := binary.Uvarint(b)
+	b = b[w:]
+	var id uint32
+	for range n {
+		d, w := binary.Uvarint(b)
+		b = b[w:]
+		id += uint32(d)
+		f(id)
+	}
+	return b
 }
 
 // RemoveDocument removes every record of document doc.
 func (ix *Index) RemoveDocument(doc string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	for id := range ix.byDoc[doc] {
-		ix.remove(id)
+	for _, slot := range slices.Clone(ix.byDoc[doc]) {
+		ix.remove(ix.slots[slot].id)
 	}
-}
-
-// dropSlot removes slot's posting from list.
-func dropSlot(list []posting, slot int32) []posting {
-	for i := range list {
-		if list[i].slot == slot {
-			list[i] = list[len(list)-1]
-			return list[:len(list)-1]
-		}
-	}
-	return list
 }
 
 func (ix *Index) remove(id string) {
@@ -230,33 +258,22 @@ func (ix *Index) remove(id string) {
 	if !ok {
 		return
 	}
-	e := ix.slots[slot]
-	for _, t := range e.terms {
-		if list := dropSlot(ix.postings[t], slot); len(list) == 0 {
-			delete(ix.postings, t)
-		} else {
-			ix.postings[t] = list
-		}
-	}
-	for _, k := range e.phrases {
-		if list := dropSlot(ix.phrases[k], slot); len(list) == 0 {
-			delete(ix.phrases, k)
-		} else {
-			ix.phrases[k] = list
-		}
-	}
+	e := &ix.slots[slot]
+	rest := eachID(e.keys, func(t uint32) { ix.terms.drop(t, slot) })
+	eachID(rest, func(p uint32) { ix.phrases.drop(p, slot) })
 	delete(ix.byID, id)
-	if ids := ix.byDoc[e.doc]; ids != nil {
-		delete(ids, id)
-		if len(ids) == 0 {
-			delete(ix.byDoc, e.doc)
-		}
+	if slots := ix.byDoc[e.doc]; len(slots) <= 1 {
+		delete(ix.byDoc, e.doc)
+	} else {
+		i := slices.Index(slots, slot)
+		slots[i] = slots[len(slots)-1]
+		ix.byDoc[e.doc] = slots[:len(slots)-1]
 	}
-	ix.slots[slot] = nil
-	ix.free = append(ix.free, slot)
-	ix.total -= e.length
-	ix.htotal -= e.hlength
+	ix.total -= int(e.length)
+	ix.htotal -= int(e.hlength)
 	ix.live--
+	*e = docEntry{}
+	ix.free = append(ix.free, slot)
 }
 
 // Hit is one search result.
@@ -336,37 +353,41 @@ func (ix *Index) Search(query string, k int, accept func(map[string]any) bool) [
 	scores := make(map[int32]float64)
 	allowed := make(map[int32]bool)
 	k1, b, hw := ix.p.K1, ix.p.B, ix.p.HeadingWeight
-	score := func(list []posting, w float64) {
-		if len(list) == 0 {
+	one := func(p posting, w, idf float64) {
+		if accept != nil {
+			ok, seen := allowed[p.slot]
+			if !seen {
+				ok = accept(ix.slots[p.slot].meta)
+				allowed[p.slot] = ok
+			}
+			if !ok {
+				return
+			}
+		}
+		e := &ix.slots[p.slot]
+		tf := float64(p.tf) / (1 - b + b*float64(e.length)/avg)
+		if p.hf > 0 {
+			tf += hw * float64(p.hf) / (1 - b + b*float64(e.hlength)/havg)
+		}
+		scores[p.slot] += w * idf * tf / (tf + k1)
+	}
+	score := func(ps postings, w float64) {
+		if !ps.ok {
 			return
 		}
-		df := float64(len(list))
+		df := float64(ps.len())
 		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-		for _, p := range list {
-			if accept != nil {
-				ok, seen := allowed[p.slot]
-				if !seen {
-					ok = accept(ix.slots[p.slot].meta)
-					allowed[p.slot] = ok
-				}
-				if !ok {
-					continue
-				}
-			}
-			e := ix.slots[p.slot]
-			tf := float64(p.tf) / (1 - b + b*float64(e.length)/avg)
-			if p.hf > 0 {
-				tf += hw * float64(p.hf) / (1 - b + b*float64(e.hlength)/havg)
-			}
-			scores[p.slot] += w * idf * tf / (tf + k1)
+		one(ps.first, w, idf)
+		for _, p := range ps.more {
+			one(p, w, idf)
 		}
 	}
 	for _, t := range terms {
-		score(ix.postings[t.key], t.w)
+		score(ix.terms.get(t.key), t.w)
 	}
 	for _, p := range phrases {
 		// A phrase alone does not make a hit: its terms already did.
-		score(ix.phrases[p.key], p.w)
+		score(ix.phrases.get(p.key), p.w)
 	}
 	hits := make([]Hit, 0, len(scores))
 	for s, sc := range scores {

@@ -1,0 +1,95 @@
+package textindex
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestDictMatchesModel adds and drops postings at random and checks the
+// dict against a map after every step, with hashes that collide on
+// purpose (few distinct values, so runs are long and wrap around the
+// table) as well as a good one.
+func TestDictMatchesModel(t *testing.T) {
+	hashes := map[string]func(uint64) uint64{
+		"identity":  func(k uint64) uint64 { return k },
+		"clustered": func(k uint64) uint64 { return k % 5 },
+		"top":       func(k uint64) uint64 { return ^uint64(0) - k%3 },
+	}
+	for name, h := range hashes {
+		t.Run(name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, uint64(len(name))))
+			d := newDict(h)
+			model := map[uint64][]int32{} // key -> slots
+			ids := map[uint64]uint32{}
+			for step := range 20000 {
+				k := uint64(r.IntN(300))
+				if r.IntN(3) > 0 || len(model[k]) == 0 {
+					slot := int32(step)
+					id := d.add(k, posting{slot: slot, tf: 1})
+					if old, ok := ids[k]; ok && old != id {
+						t.Fatalf("step %d: key %d changed ID %d -> %d", step, k, old, id)
+					}
+					ids[k] = id
+					model[k] = append(model[k], slot)
+				} else {
+					slots := model[k]
+					i := r.IntN(len(slots))
+					d.drop(ids[k], slots[i])
+					model[k] = slices.Delete(slots, i, i+1)
+					if len(model[k]) == 0 {
+						delete(model, k)
+						delete(ids, k)
+					}
+				}
+				if step%97 == 0 || step > 19900 {
+					checkDict(t, step, &d, model)
+				}
+			}
+		})
+	}
+}
+
+func checkDict(t *testing.T, step int, d *dict[uint64], model map[uint64][]int32) {
+	t.Helper()
+	if d.len() != len(model) {
+		t.Fatalf("step %d: len %d, want %d", step, d.len(), len(model))
+	}
+	for k := range uint64(300) {
+		ps := d.get(k)
+		var got []int32
+		if ps.ok {
+			got = append(got, ps.first.slot)
+			for _, p := range ps.more {
+				got = append(got, p.slot)
+			}
+		}
+		want := slices.Clone(model[k])
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("step %d: key %d postings %v, want %v", step, k, got, want)
+		}
+	}
+}
+
+// TestIndexChurnReturnsMemory re-adds and removes documents many times:
+// the dictionaries must not keep keys of removed records, and IDs are
+// reused instead of growing.
+func TestIndexChurnReturnsMemory(t *testing.T) {
+	ix := New(Params{})
+	for round := range 50 {
+		for d := range 20 {
+			ix.Add(string(rune('a'+d)), string(rune('a'+d)), benchCorpus(1)[0]+" unique"+string(rune('0'+round%10))+" FOXO"+string(rune('0'+d%10))+"a", nil)
+		}
+		for d := range 20 {
+			ix.RemoveDocument(string(rune('a' + d)))
+		}
+	}
+	if ix.Len() != 0 || ix.terms.len() != 0 || ix.phrases.len() != 0 || len(ix.terms.more) != 0 || len(ix.phrases.more) != 0 {
+		t.Fatalf("after churn: %d records, %d terms, %d phrases, %d+%d lists", ix.Len(), ix.terms.len(), ix.phrases.len(), len(ix.terms.more), len(ix.phrases.more))
+	}
+	if n := len(ix.terms.keys); n > 1000 {
+		t.Fatalf("term IDs grew to %d over churn of the same few records", n)
+	}
+}
