@@ -206,9 +206,12 @@ func (ix *Index) Add(id, doc, text string, meta map[string]any) {
 			phraseIDs = append(phraseIDs, ix.phrases.add(k, posting{slot, 0, saturate(n)}))
 		}
 	}
+	// Encoded into a scratch buffer and copied, so the record keeps only
+	// the bytes it needs.
 	keys := appendIDs(appendIDs(make([]byte, 0, 3*(len(termIDs)+len(phraseIDs))+10), termIDs), phraseIDs)
+	keys = append([]byte(nil), keys...)
 	ix.slots[slot] = docEntry{id: id, doc: doc, length: uint32(min(body.length, math.MaxUint32)),
-		hlength: uint32(min(head.length, math.MaxUint32)), keys: slices.Clip(keys), meta: meta, used: true}
+		hlength: uint32(min(head.length, math.MaxUint32)), keys: keys, meta: meta, used: true}
 	ix.byID[id] = slot
 	ix.byDoc[doc] = append(ix.byDoc[doc], slot)
 	ix.total += body.length
