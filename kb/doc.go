@@ -16,10 +16,11 @@
 //     analyzer: lower-casing, stop words, Porter stemming) or Hybrid
 //     (weighted reciprocal-rank fusion) search, 1 to 100 results, a Filter
 //     applied inside each search, an optional Reranker, and hierarchical
-//     chunks returned as their parents. The keyword index lives in memory,
-//     is rebuilt from the store when a partition is first used and is kept
-//     in step by Sync (a store written by another process is not seen until
-//     the next New).
+//     chunks returned as their parents. The keyword index lives in memory
+//     (unless the store searches text itself, as kb/pgvector does), is
+//     rebuilt from the store when a partition is first used and is kept in
+//     step by Sync (a store written by another process is not seen until
+//     the next New); its size per chunk is in docs/localindex-scale.md.
 //   - RetrieveAndGenerate(ctx, question, opts): the passages go to the Model
 //     delimited as untrusted data; the answer's [n] markers become Citations
 //     in Bedrock's shape (spans of the answer linked to stored references).

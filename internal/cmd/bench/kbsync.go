@@ -48,12 +48,18 @@ func runKBSync(args []string) error {
 	concurrency := fs.Int("concurrency", 0, "kb Options.Concurrency (0: default)")
 	batch := fs.Int("batch", 0, "kb Options.BatchSize (0: default)")
 	memProfile := fs.String("memprofile", "", "write a heap profile after the first Sync to this file")
+	quant := fs.String("quantization", "auto", "localindex Quantization: auto, float32 or int8 (int8 keeps the float32 vectors on disk)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first Sync to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	budget, err := memBudget(*memFlag)
 	if err != nil {
 		return err
+	}
+	q, ok := map[string]localindex.Quantization{"auto": localindex.Auto, "float32": localindex.Float32, "int8": localindex.Int8}[*quant]
+	if !ok {
+		return fmt.Errorf("kbsync: -quantization %q: use auto, float32 or int8", *quant)
 	}
 	debug.SetMemoryLimit(budget * 9 / 10)
 	wd := startWatchdog(budget)
@@ -67,12 +73,12 @@ func runKBSync(args []string) error {
 	docs := max(1, *chunks / *perDoc)
 	// About 300 tokens a chunk at about 1.3 tokens a word.
 	words := *perDoc * 230
-	fmt.Printf("# kbsync bench: %d documents x ~%d words (~%d chunks), dim %d, NoSync=%v, GOMAXPROCS=%d, budget %.1f GiB, load %s\n",
-		docs, words, *chunks, *dim, *noSync, runtime.GOMAXPROCS(0), gib(budget), loadAvg())
+	fmt.Printf("# kbsync bench: %d documents x ~%d words (~%d chunks), dim %d, quantization %s, NoSync=%v, GOMAXPROCS=%d, budget %.1f GiB, load %s\n",
+		docs, words, *chunks, *dim, *quant, *noSync, runtime.GOMAXPROCS(0), gib(budget), loadAvg())
 	freeMemory()
 	base := residentBytes()
 	wd.resetPeak()
-	store, err := localindex.Open(localindex.Options{Dir: filepath.Join(tmp, "ix"), NoSync: *noSync, Dimensions: *dim})
+	store, err := localindex.Open(localindex.Options{Dir: filepath.Join(tmp, "ix"), NoSync: *noSync, Dimensions: *dim, Quantization: q})
 	if err != nil {
 		return err
 	}
@@ -83,6 +89,16 @@ func runKBSync(args []string) error {
 		return err
 	}
 	src := &genSource{docs: docs, words: words}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+	}
 	start := time.Now()
 	last := start
 	var progress kb.SyncProgress
@@ -96,6 +112,7 @@ func runKBSync(args []string) error {
 		}
 	}})
 	el := time.Since(start)
+	pprof.StopCPUProfile()
 	if err != nil {
 		return fmt.Errorf("sync after %d chunks: %w", progress.Chunks, err)
 	}
