@@ -338,7 +338,7 @@ func (k *KnowledgeBase) load(ctx context.Context, name string, p *partition) err
 		if err != nil {
 			return err
 		}
-		k.addKeyword(p, recs, func(r kbstore.Record) bool { return r.DocumentID == d.ID })
+		k.addKeyword(p, recs, nil, func(r kbstore.Record) bool { return r.DocumentID == d.ID })
 	}
 	return nil
 }
@@ -348,8 +348,9 @@ func (k *KnowledgeBase) load(ctx context.Context, name string, p *partition) err
 // semantic search); without one, all but the parents of hierarchical chunks
 // (records another record of recs names as its ParentID), which are
 // returned in their children's place. keep, when set, must accept a record
-// too.
-func (k *KnowledgeBase) addKeyword(p *partition, recs []kbstore.Record, keep func(kbstore.Record) bool) {
+// too. analyses, when set, holds each record's analysis made ahead (or nil
+// to analyse it here).
+func (k *KnowledgeBase) addKeyword(p *partition, recs []kbstore.Record, analyses []*textindex.Analysis, keep func(kbstore.Record) bool) {
 	if p.keyword == nil {
 		return
 	}
@@ -362,9 +363,14 @@ func (k *KnowledgeBase) addKeyword(p *partition, recs []kbstore.Record, keep fun
 			}
 		}
 	}
-	for _, r := range recs {
+	for i, r := range recs {
 		searched := r.Vector != nil || (k.cfg.Embedder == nil && !parents[r.ID])
-		if searched && (keep == nil || keep(r)) {
+		if !searched || keep != nil && !keep(r) {
+			continue
+		}
+		if i < len(analyses) && analyses[i] != nil {
+			p.keyword.AddAnalyzed(r.ID, r.DocumentID, analyses[i], r.Metadata)
+		} else {
 			p.keyword.Add(r.ID, r.DocumentID, r.Text, r.Metadata)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bedrockkit/bedrockkit"
 	"github.com/bedrockkit/bedrockkit/chunk"
+	"github.com/bedrockkit/bedrockkit/kb/internal/textindex"
 	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
@@ -394,8 +395,12 @@ type docJob struct {
 	uri     string
 	existed bool
 	records []kbstore.Record
-	left    int  // chunks not yet embedded; guarded by syncRun.mu
-	failed  bool // the store refused the document's records; reported by commit
+	// analyses are the records' keyword analyses, made by the embedding
+	// goroutines so the committer only adds them (nil when kb keeps no
+	// keyword index, or for a record not analysed yet).
+	analyses []*textindex.Analysis
+	left     int  // chunks not yet embedded; guarded by syncRun.mu
+	failed   bool // the store refused the document's records; reported by commit
 }
 
 func (r *syncRun) progressLocked() {
@@ -512,6 +517,9 @@ func (r *syncRun) drop(job *docJob, skippedExisted bool, why error) {
 // without a vector).
 func (r *syncRun) newJob(item SourceItem, existed bool, fp string, chunks []chunk.Chunk) (*docJob, error) {
 	job := &docJob{uri: item.URI, existed: existed, records: make([]kbstore.Record, len(chunks))}
+	if r.part.keyword != nil {
+		job.analyses = make([]*textindex.Analysis, len(chunks))
+	}
 	for i, c := range chunks {
 		md, err := chunkMetadata(item.URI, chunkID(item.URI, i), c)
 		if err != nil {
@@ -534,7 +542,15 @@ func (r *syncRun) newJob(item SourceItem, existed bool, fp string, chunks []chun
 func (r *syncRun) queue(job *docJob, chunks []chunk.Chunk) {
 	k := r.kb
 	if k.cfg.Embedder == nil {
-		// Keyword only: nothing to embed, the document is ready to write.
+		// Keyword only: nothing to embed, the document is ready to write
+		// once analysed (here, beside the committer's writes).
+		if kw := r.part.keyword; kw != nil {
+			for i, c := range chunks {
+				if c.Level == 0 {
+					job.analyses[i] = kw.Analyze(job.records[i].Text, job.records[i].Metadata)
+				}
+			}
+		}
 		r.mu.Lock()
 		r.rep.Chunks += job.left
 		job.left = 0
@@ -704,6 +720,13 @@ func (r *syncRun) embed(batch []pending) error {
 	}
 	if len(vecs) != len(texts) {
 		return fmt.Errorf("kb: the embedder returned %d vectors for %d texts: %w", len(vecs), len(texts), bedrockkit.ErrInvalidInput)
+	}
+	if kw := r.part.keyword; kw != nil {
+		// In parallel with the committer; published to it by r.mu below.
+		for _, p := range batch {
+			rec := &p.doc.records[p.i]
+			p.doc.analyses[p.i] = kw.Analyze(rec.Text, rec.Metadata)
+		}
 	}
 	var ready []*docJob
 	r.mu.Lock()
@@ -876,11 +899,18 @@ func (r *syncRun) write(ctx context.Context, docs []*docJob) error {
 	store, part := r.kb.cfg.Store, r.opts.Partition
 	var old []string
 	var recs []kbstore.Record
+	var analyses []*textindex.Analysis
 	for _, d := range docs {
 		if d.existed {
 			old = append(old, d.uri)
 		}
 		recs = append(recs, d.records...)
+		if r.part.keyword != nil {
+			analyses = append(analyses, d.analyses...)
+			if d.analyses == nil {
+				analyses = append(analyses, make([]*textindex.Analysis, len(d.records))...)
+			}
+		}
 	}
 	if len(old) > 0 {
 		if _, err := store.DeleteDocuments(ctx, part, old); err != nil {
@@ -897,9 +927,9 @@ func (r *syncRun) write(ctx context.Context, docs []*docJob) error {
 			return fmt.Errorf("kb: writing %s: %w", docs[0].uri, err)
 		}
 	}
-	r.kb.addKeyword(r.part, recs, nil)
+	r.kb.addKeyword(r.part, recs, analyses, nil)
 	for _, d := range docs {
-		d.records = nil // release memory
+		d.records, d.analyses = nil, nil // release memory
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package textindex
 import (
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -91,5 +93,34 @@ func TestIndexChurnReturnsMemory(t *testing.T) {
 	}
 	if n := len(ix.terms.keys); n > 1000 {
 		t.Fatalf("term IDs grew to %d over churn of the same few records", n)
+	}
+}
+
+// TestAddAnalyzedMatchesAdd: records analysed ahead (concurrently, as kb's
+// embedding goroutines do) and added in order score exactly as records
+// added whole.
+func TestAddAnalyzedMatchesAdd(t *testing.T) {
+	docs := benchCorpus(300)
+	meta := map[string]any{HeadingsKey: []any{"FOXO3a w1", "w17 w250"}}
+	whole, ahead := New(Params{}), New(Params{})
+	analyses := make([]*Analysis, len(docs))
+	var wg sync.WaitGroup
+	for i, d := range docs {
+		whole.Add(strconv.Itoa(i), strconv.Itoa(i%7), d, meta)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			analyses[i] = ahead.Analyze(d, meta)
+		}()
+	}
+	wg.Wait()
+	for i, a := range analyses {
+		ahead.AddAnalyzed(strconv.Itoa(i), strconv.Itoa(i%7), a, meta)
+	}
+	for _, q := range []string{"w3 w17 w250 FOXO3a w9", "w1 w2 w3 w4 w5 w6 w7 w8", "w1234 w77 w5", "foxo w1"} {
+		a, b := whole.Search(q, 50, nil), ahead.Search(q, 50, nil)
+		if len(a) == 0 || !slices.Equal(a, b) {
+			t.Fatalf("%q: Add gave %v, AddAnalyzed %v", q, a, b)
+		}
 	}
 }

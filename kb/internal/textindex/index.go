@@ -168,15 +168,59 @@ func (ix *Index) count(text string) counts {
 	return c
 }
 
-// Add indexes the record id of document doc, replacing an earlier record
-// with the same id. Its heading path (metadata HeadingsKey) is indexed as
-// a second field.
-func (ix *Index) Add(id, doc, text string, meta map[string]any) {
+// Analysis is a record's text and heading path analysed for the index:
+// its terms and phrases with their frequencies in each field. Analyze
+// makes it without the index's lock, so records can be analysed in
+// parallel and added in order.
+type Analysis struct {
+	terms           []keyCount[string]
+	phrases         []keyCount[uint64]
+	length, hlength int
+}
+
+// keyCount is a key's frequencies in a record's text and headings.
+type keyCount[K comparable] struct {
+	key    K
+	tf, hf uint16
+}
+
+// merge lists the keys of body and head with their frequencies in each.
+func merge[K comparable](body, head map[K]uint32) []keyCount[K] {
+	out := make([]keyCount[K], 0, len(body)+len(head))
+	for k, n := range body {
+		out = append(out, keyCount[K]{k, saturate(n), saturate(head[k])})
+	}
+	for k, n := range head {
+		if body[k] == 0 {
+			out = append(out, keyCount[K]{k, 0, saturate(n)})
+		}
+	}
+	return out
+}
+
+// Analyze analyses a record's text and its heading path (metadata
+// HeadingsKey) for AddAnalyzed. It is safe to call concurrently with
+// anything.
+func (ix *Index) Analyze(text string, meta map[string]any) *Analysis {
 	body := ix.count(text)
 	var head counts
 	if ix.p.HeadingWeight > 0 {
 		head = ix.count(headingText(meta))
 	}
+	return &Analysis{terms: merge(body.terms, head.terms), phrases: merge(body.phrases, head.phrases),
+		length: body.length, hlength: head.length}
+}
+
+// Add indexes the record id of document doc, replacing an earlier record
+// with the same id. Its heading path (metadata HeadingsKey) is indexed as
+// a second field.
+func (ix *Index) Add(id, doc, text string, meta map[string]any) {
+	ix.AddAnalyzed(id, doc, ix.Analyze(text, meta), meta)
+}
+
+// AddAnalyzed is Add with the record's text and meta already analysed by
+// Analyze (of this index).
+func (ix *Index) AddAnalyzed(id, doc string, a *Analysis, meta map[string]any) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.remove(id)
@@ -188,34 +232,24 @@ func (ix *Index) Add(id, doc, text string, meta map[string]any) {
 		slot = int32(len(ix.slots))
 		ix.slots = append(ix.slots, docEntry{})
 	}
-	termIDs := make([]uint32, 0, len(body.terms)+len(head.terms))
-	for t, n := range body.terms {
-		termIDs = append(termIDs, ix.terms.add(t, posting{slot, saturate(n), saturate(head.terms[t])}))
+	termIDs := make([]uint32, len(a.terms))
+	for i, t := range a.terms {
+		termIDs[i] = ix.terms.add(t.key, posting{slot, t.tf, t.hf})
 	}
-	for t, n := range head.terms {
-		if body.terms[t] == 0 {
-			termIDs = append(termIDs, ix.terms.add(t, posting{slot, 0, saturate(n)}))
-		}
-	}
-	phraseIDs := make([]uint32, 0, len(body.phrases)+len(head.phrases))
-	for k, n := range body.phrases {
-		phraseIDs = append(phraseIDs, ix.phrases.add(k, posting{slot, saturate(n), saturate(head.phrases[k])}))
-	}
-	for k, n := range head.phrases {
-		if body.phrases[k] == 0 {
-			phraseIDs = append(phraseIDs, ix.phrases.add(k, posting{slot, 0, saturate(n)}))
-		}
+	phraseIDs := make([]uint32, len(a.phrases))
+	for i, p := range a.phrases {
+		phraseIDs[i] = ix.phrases.add(p.key, posting{slot, p.tf, p.hf})
 	}
 	// Encoded into a scratch buffer and copied, so the record keeps only
 	// the bytes it needs.
 	keys := appendIDs(appendIDs(make([]byte, 0, 3*(len(termIDs)+len(phraseIDs))+10), termIDs), phraseIDs)
 	keys = append([]byte(nil), keys...)
-	ix.slots[slot] = docEntry{id: id, doc: doc, length: uint32(min(body.length, math.MaxUint32)),
-		hlength: uint32(min(head.length, math.MaxUint32)), keys: keys, meta: meta, used: true}
+	ix.slots[slot] = docEntry{id: id, doc: doc, length: uint32(min(a.length, math.MaxUint32)),
+		hlength: uint32(min(a.hlength, math.MaxUint32)), keys: keys, meta: meta, used: true}
 	ix.byID[id] = slot
 	ix.byDoc[doc] = append(ix.byDoc[doc], slot)
-	ix.total += body.length
-	ix.htotal += head.length
+	ix.total += a.length
+	ix.htotal += a.hlength
 	ix.live++
 }
 
