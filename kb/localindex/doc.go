@@ -1,7 +1,8 @@
 // Package localindex is bedrockkit's default embedded vector store: a
-// kbstore.Store that keeps vectors contiguous in memory, scans them with SIMD dot
-// products in parallel across cores, and persists through a checksummed
-// write-ahead log and snapshots.
+// kbstore.Store that keeps vectors contiguous in memory (in pages of 4,096,
+// so a growing index never copies the vectors it holds), scans them with
+// SIMD dot products in parallel across cores, and persists through a
+// checksummed write-ahead log and snapshots.
 //
 // Search is exact by default: every vector of the partition is considered
 // (filters and partitions are evaluated inside the scan), the best K kept

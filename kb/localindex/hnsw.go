@@ -70,8 +70,7 @@ func (g *hnsw) getVisits() *visitSet {
 }
 
 func (g *hnsw) vec(s int32) []float32 {
-	d := g.ix.dim
-	return g.ix.vecs[int(s)*d : int(s+1)*d : int(s+1)*d]
+	return g.ix.vecs.at(int(s))
 }
 
 // simQ is the cosine similarity of unit query qn and slot s.
@@ -81,9 +80,8 @@ func (g *hnsw) simQ(qn []float32, s int32) float32 {
 
 // prefetch starts loading the memory score(_, s, quick) will read.
 func (g *hnsw) prefetch(s int32, quick bool) {
-	d := g.ix.dim
 	if quick {
-		simd.PrefetchInt8(g.ix.codes[int(s)*d : int(s+1)*d])
+		simd.PrefetchInt8(g.ix.codes.at(int(s)))
 	} else {
 		simd.PrefetchFloat32(g.vec(s))
 	}
@@ -93,8 +91,7 @@ func (g *hnsw) prefetch(s int32, quick bool) {
 // codes (a quarter of the memory traffic; searches rescore the result).
 func (g *hnsw) score(qn []float32, s int32, quick bool) float32 {
 	if quick {
-		d := g.ix.dim
-		return simd.DotInt8(qn, g.ix.codes[int(s)*d:int(s+1)*d:int(s+1)*d]) * g.ix.scales[s]
+		return simd.DotInt8(qn, g.ix.codes.at(int(s))) * g.ix.scales[s]
 	}
 	return g.simQ(qn, s)
 }
@@ -370,7 +367,7 @@ func (g *hnsw) insertAt(s int32, lvl int) {
 	// traffic, which bounds the build at a million vectors), and the
 	// efConstruction candidates found are rescored exactly before the
 	// neighbours are chosen, so links are picked on exact similarities.
-	quick := g.ix.codes != nil
+	quick := g.ix.codes.len() > 0
 	ep := []cand{{g.score(qn, entry, quick), entry}}
 	for l := maxLevel; l > lvl; l-- {
 		ep = g.searchLayer(context.Background(), qn, ep, 1, l, nil, quick)
@@ -496,7 +493,7 @@ func (g *hnsw) search(ctx context.Context, qn []float32, k int, accept func(int3
 		return nil, nil
 	}
 	slots := g.ix.slots
-	quick := g.ix.codes != nil
+	quick := g.ix.codes.len() > 0
 	live := func(s int32) bool { return slots[s] != nil && (accept == nil || accept(s)) }
 	ep := []cand{{g.score(qn, g.entry, quick), g.entry}}
 	for l := g.maxLevel; l > 0; l-- {

@@ -175,12 +175,12 @@ type Index struct {
 
 	// Slot arrays: slot s holds one vector.
 	slots  []*entry // owner; nil = free (or an HNSW tombstone)
-	vecs   []float32
+	vecs   paged[float32]
 	inv    []float32 // 1/|v|
 	part   []uint32
-	codes  []int8    // Int8: quantised unit vectors
-	scales []float32 // Int8: per-vector scale
-	resid  []float32 // Int8: |unit vector - scale*codes|, bounds the approximation error
+	codes  paged[int8] // Int8: quantised unit vectors
+	scales []float32   // Int8: per-vector scale
+	resid  []float32   // Int8: |unit vector - scale*codes|, bounds the approximation error
 	free   []int32
 	live   int
 
@@ -630,11 +630,7 @@ func (ix *Index) reserve(n int) {
 	ix.slots = slices.Grow(ix.slots, n)
 	ix.inv = slices.Grow(ix.inv, n)
 	ix.part = slices.Grow(ix.part, n)
-	if !ix.onDiskFloats() {
-		ix.vecs = slices.Grow(ix.vecs, n*ix.dim)
-	}
 	if ix.hasCodes() {
-		ix.codes = slices.Grow(ix.codes, n*ix.dim)
 		ix.scales = slices.Grow(ix.scales, n)
 		ix.resid = slices.Grow(ix.resid, n)
 	}
@@ -656,10 +652,10 @@ func (ix *Index) addVectorPre(e *entry, vec []float32, pre *vecPre) {
 		ix.inv = append(ix.inv, 0)
 		ix.part = append(ix.part, 0)
 		if !ix.onDiskFloats() {
-			ix.vecs = append(ix.vecs, make([]float32, dim)...)
+			ix.vecs.add(dim)
 		}
 		if ix.hasCodes() {
-			ix.codes = append(ix.codes, make([]int8, dim)...)
+			ix.codes.add(dim)
 			ix.scales = append(ix.scales, 0)
 			ix.resid = append(ix.resid, 0)
 		}
@@ -680,14 +676,14 @@ func (ix *Index) addVectorPre(e *entry, vec []float32, pre *vecPre) {
 	if ix.onDiskFloats() {
 		ix.writeVectorFile(s, vec)
 	} else {
-		copy(ix.vecs[int(s)*dim:], vec)
+		copy(ix.vecs.at(int(s)), vec)
 	}
 	if ix.hasCodes() {
 		if pre != nil && len(pre.codes) == dim {
-			copy(ix.codes[int(s)*dim:int(s+1)*dim], pre.codes)
+			copy(ix.codes.at(int(s)), pre.codes)
 			ix.scales[s], ix.resid[s] = pre.scale, pre.resid
 		} else {
-			ix.resid[s] = quantize(vec, inv, ix.codes[int(s)*dim:int(s+1)*dim], &ix.scales[s])
+			ix.resid[s] = quantize(vec, inv, ix.codes.at(int(s)), &ix.scales[s])
 		}
 	}
 	if ix.graph != nil {
@@ -756,7 +752,7 @@ func quantize(vec []float32, inv float32, codes []int8, scale *float32) float32 
 // disk; the error is then a failed read).
 func (ix *Index) vector(s int32, buf []float32) ([]float32, error) {
 	if ix.vfile == nil {
-		return ix.vecs[int(s)*ix.dim : int(s+1)*ix.dim], nil
+		return ix.vecs.at(int(s)), nil
 	}
 	return ix.readVectorFile(s, buf)
 }
@@ -1008,15 +1004,16 @@ func (ix *Index) maybeCompact() {
 // compact moves live vectors to the front and rebuilds the graph. It runs
 // only with a graph, whose vectors are always in memory.
 func (ix *Index) compact() {
-	oldSlots, oldVecs, dim := ix.slots, ix.vecs, ix.dim
-	ix.slots, ix.vecs, ix.inv, ix.part, ix.codes, ix.scales, ix.resid, ix.free = nil, nil, nil, nil, nil, nil, nil, nil
+	oldSlots, oldVecs := ix.slots, ix.vecs
+	ix.slots, ix.inv, ix.part, ix.scales, ix.resid, ix.free = nil, nil, nil, nil, nil, nil
+	ix.vecs, ix.codes = paged[float32]{}, paged[int8]{}
 	ix.live = 0
 	ix.partLive = map[uint32]int{}
 	ix.graph = nil
 	ix.pending = nil
 	for s, e := range oldSlots {
 		if e != nil {
-			ix.addVector(e, oldVecs[s*dim:(s+1)*dim])
+			ix.addVector(e, oldVecs.at(s))
 		}
 	}
 	ix.flushGraph()

@@ -159,8 +159,8 @@ func testHNSWRecall(t *testing.T, qz Quantization) {
 	ix, _ := Open(Options{Quantization: qz, HNSW: &HNSWOptions{MinRecords: 1000, M: 12, EfConstruction: 64, EfSearch: 64}})
 	defer ix.Close()
 	load(t, ix, vecs)
-	if (ix.codes != nil) != (qz == Auto) {
-		t.Fatalf("quantization %d: codes kept = %v", qz, ix.codes != nil)
+	if (ix.codes.len() > 0) != (qz == Auto) {
+		t.Fatalf("quantization %d: codes kept = %v", qz, ix.codes.len() > 0)
 	}
 	if ix.graph == nil {
 		t.Fatal("graph not built past MinRecords")

@@ -139,14 +139,19 @@ func (ix *Index) scanFloat(ctx context.Context, qn []float32, k int, part, match
 	dim, vecs, inv, slots := ix.dim, ix.vecs, ix.inv, ix.slots
 	return parallel(ctx, len(slots), ix.opts.Workers, k, func(lo, hi int, t *topK) {
 		thr := float32(-2)
+		var page []float32 // the page holding slot s, looked up once a page
 		for s := lo; s < hi; s++ {
+			if s == lo || s&pageMask == 0 {
+				page = vecs.pages[s>>pageShift]
+			}
 			if (s-lo)%checkEvery == checkEvery-1 && ctx.Err() != nil {
 				return
 			}
 			if slots[s] == nil || (part != nil && !part(int32(s))) {
 				continue
 			}
-			sc := simd.Dot(qn, vecs[s*dim:(s+1)*dim:(s+1)*dim]) * inv[s]
+			o := (s & pageMask) * dim
+			sc := simd.Dot(qn, page[o:o+dim:o+dim]) * inv[s]
 			if sc > thr || !t.full() {
 				if match != nil && !match(int32(s)) {
 					continue
@@ -195,7 +200,11 @@ func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, part, match 
 	nc := max(k*ix.opts.RescoreFactor, 64)
 	first, err := parallel(ctx, len(slots), ix.opts.Workers, nc, func(lo, hi int, t *topK) {
 		thr := float32(-2)
+		var page []int8 // the page holding slot s, looked up once a page
 		for s := lo; s < hi; s++ {
+			if s == lo || s&pageMask == 0 {
+				page = codes.pages[s>>pageShift]
+			}
 			if (s-lo)%checkEvery == checkEvery-1 && ctx.Err() != nil {
 				return
 			}
@@ -203,7 +212,8 @@ func (ix *Index) scanInt8(ctx context.Context, qn []float32, k int, part, match 
 				approx[s] = skip
 				continue
 			}
-			sc := simd.DotInt8(qn, codes[s*dim:(s+1)*dim:(s+1)*dim]) * scales[s]
+			o := (s & pageMask) * dim
+			sc := simd.DotInt8(qn, page[o:o+dim:o+dim]) * scales[s]
 			approx[s] = sc
 			if sc > thr || !t.full() {
 				if match != nil && !match(int32(s)) {

@@ -314,7 +314,8 @@ func (ix *Index) resetState() {
 	ix.docs = map[string]map[string]map[string]struct{}{}
 	ix.partID = map[string]uint32{}
 	ix.partLive = map[uint32]int{}
-	ix.slots, ix.vecs, ix.inv, ix.part, ix.codes, ix.scales, ix.resid, ix.free = nil, nil, nil, nil, nil, nil, nil, nil
+	ix.slots, ix.inv, ix.part, ix.scales, ix.resid, ix.free = nil, nil, nil, nil, nil, nil
+	ix.vecs, ix.codes = paged[float32]{}, paged[int8]{}
 	ix.live = 0
 	ix.graph = nil
 	ix.pending = nil
@@ -522,7 +523,7 @@ type snapState struct {
 	dim     int
 	recs    []kbstore.Record // records with vectors (in slot order) first, Vector nil
 	slots   []int32          // slots of the first len(slots) records
-	vecs    []float32        // the slot array as captured (nil with a vector file)
+	vecs    paged[float32]   // the vectors as captured (empty with a vector file)
 	spill   map[int32][]float32
 	graph   []byte // encoded graph file, nil for none
 	entries int
@@ -588,7 +589,7 @@ func (ix *Index) snapshot() error {
 // keep their vectors while writers go on. Caller holds walMu and snapMu.
 func (ix *Index) beginSnapshot() (*snapState, error) {
 	ix.mu.RLock()
-	st := &snapState{lsn: ix.log.lsn, dim: ix.dim, vecs: ix.vecs, entries: len(ix.entries)}
+	st := &snapState{lsn: ix.log.lsn, dim: ix.dim, vecs: ix.vecs.capture(), entries: len(ix.entries)}
 	st.recs = make([]kbstore.Record, 0, len(ix.entries))
 	st.slots = make([]int32, 0, ix.live)
 	ids := newIDSum()
@@ -798,7 +799,7 @@ func (st *snapState) vector(ix *Index, s int32, buf []float32) ([]float32, error
 		return v, nil
 	}
 	if ix.vfile == nil {
-		return st.vecs[int(s)*st.dim : int(s+1)*st.dim], nil
+		return st.vecs.at(int(s)), nil
 	}
 	return ix.readVectorFileAt(s, buf)
 }
