@@ -15,7 +15,7 @@ import (
 
 // The tests in this file damage the log byte by byte. Whatever the
 // damage, Open must either return every acknowledged record or fail with a
-// *CorruptionError that counts what it could not read; with
+// *kbstore.CorruptionError that counts what it could not read; with
 // Options.AllowDataLoss it then opens with every readable record, keeps a
 // copy of the damaged log, and the next Open is clean.
 
@@ -80,9 +80,9 @@ func checkLog(t *testing.T, dir string, n int, what string, full bool) bool {
 		s.Close()
 		return false
 	}
-	var ce *CorruptionError
-	if !errors.As(err, &ce) || !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("%s: Open failed with %v, want a *CorruptionError", what, err)
+	var ce *kbstore.CorruptionError
+	if !errors.As(err, &ce) || !errors.Is(err, kbstore.ErrCorrupt) {
+		t.Fatalf("%s: Open failed with %v, want a *kbstore.CorruptionError", what, err)
 	}
 	lost, exact := ce.RecordsLost()
 	if (exact && lost == 0) || !strings.Contains(err.Error(), "AllowDataLoss") {
@@ -157,7 +157,7 @@ func TestFlipInMiddleKeepsLaterRecords(t *testing.T) {
 	b[len(b)/2] ^= 0x08
 	dir := withLog(t, b)
 	_, err := Open(Options{Dir: dir})
-	var ce *CorruptionError
+	var ce *kbstore.CorruptionError
 	if !errors.As(err, &ce) {
 		t.Fatalf("Open = %v", err)
 	}

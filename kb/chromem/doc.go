@@ -67,8 +67,8 @@
 // at its end is copied aside (chromem.log.damaged-<offset>) and cut, as
 // Recovery reports. A frame that does not verify anywhere else is skipped
 // and the replay goes on with the next frame that does, in file order;
-// since records were lost, Open then fails with a *CorruptionError
-// (matching ErrCorrupt) that names each damaged region and the records it
+// since records were lost, Open then fails with a *kbstore.CorruptionError
+// (matching kbstore.ErrCorrupt) that names each damaged region and the records it
 // held, unless Options.AllowDataLoss, which keeps every record read,
 // copies the damaged log to chromem.log.corrupt and rewrites the log. The
 // log is

@@ -50,7 +50,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 // FuzzReplay: any bytes after a valid header either open (a torn tail
-// cut) or fail with ErrCorrupt; with AllowDataLoss they open; Open never
+// cut) or fail with kbstore.ErrCorrupt; with AllowDataLoss they open; Open never
 // panics, and a store that opened reopens clean with the same contents.
 func FuzzReplay(f *testing.F) {
 	r, _ := kbstore.ValidateRecord(kbstore.Record{ID: "a", DocumentID: "d", Vector: []float32{1, 2}, Metadata: map[string]any{"n": 1}}, 0, false)
@@ -75,8 +75,8 @@ func FuzzReplay(f *testing.F) {
 		}
 		s, err := Open(Options{Dir: dir, NoSync: true})
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("Open = %v, want nil or ErrCorrupt", err)
+			if !errors.Is(err, kbstore.ErrCorrupt) {
+				t.Fatalf("Open = %v, want nil or kbstore.ErrCorrupt", err)
 			}
 			if s, err = Open(Options{Dir: dir, NoSync: true, AllowDataLoss: true}); err != nil {
 				t.Fatalf("Open with AllowDataLoss: %v", err)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/bedrockkit/bedrockkit/kb/internal/framelog"
+	"github.com/bedrockkit/bedrockkit/kb/kbstore"
 )
 
 // The log is one append-only file, Dir/chromem.log:
@@ -130,7 +131,7 @@ func createLog(dir, name string, frames func(w *bufio.Writer) error) error {
 type replayed struct {
 	f      *os.File
 	size   int64 // bytes in the file
-	damage []Damage
+	damage []kbstore.Damage
 	// torn is the unfinished last write a crash left, if any.
 	torn *framelog.Piece
 }
@@ -166,7 +167,7 @@ func replayLog(dir string, decode func([]byte) (logOp, error), apply func(logOp)
 		// A new log is written whole and renamed, so its header is
 		// never torn: this is damage (or not a kb/chromem log at all, in
 		// which case nothing below verifies either).
-		r.damage = append(r.damage, Damage{File: logName, Bytes: int64(min(len(data), len(logMagic))), Records: 0, Reason: "log header damaged (the header holds no records)"})
+		r.damage = append(r.damage, kbstore.Damage{File: logName, Bytes: int64(min(len(data), len(logMagic))), Records: 0, Reason: "log header damaged (the header holds no records)"})
 		from = min(from, int64(len(data)))
 	}
 	var cached struct {
@@ -192,7 +193,7 @@ func replayLog(dir string, decode func([]byte) (logOp, error), apply func(logOp)
 				}
 			}
 			if pc.Repaired {
-				r.damage = append(r.damage, Damage{File: logName, Offset: pc.Off, Bytes: 4, Records: 0,
+				r.damage = append(r.damage, kbstore.Damage{File: logName, Offset: pc.Off, Bytes: 4, Records: 0,
 					Reason: "record length field damaged; the record verified against its checksum and was kept"})
 			}
 			if err := apply(op); err != nil {
@@ -200,12 +201,12 @@ func replayLog(dir string, decode func([]byte) (logOp, error), apply func(logOp)
 					f.Close()
 					return nil, fmt.Errorf("%s: record at offset %d: %w", path, pc.Off, err)
 				}
-				r.damage = append(r.damage, Damage{File: logName, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: 1, Reason: err.Error()})
+				r.damage = append(r.damage, kbstore.Damage{File: logName, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: 1, Reason: err.Error()})
 				continue
 			}
 			rec.Replayed++
 		case framelog.Damaged:
-			r.damage = append(r.damage, Damage{File: logName, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: pc.Frames, Reason: pc.Reason})
+			r.damage = append(r.damage, kbstore.Damage{File: logName, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: pc.Frames, Reason: pc.Reason})
 		case framelog.Torn:
 			r.torn = &pc
 		}

@@ -140,9 +140,9 @@ func TestCorruptTail(t *testing.T) {
 	b[len(b)-10] ^= 0x40
 	os.WriteFile(logPath(dir), b, 0o644)
 	_, err := Open(Options{Dir: dir})
-	var ce *CorruptionError
+	var ce *kbstore.CorruptionError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "checksum") {
-		t.Fatalf("Open = %v, want a *CorruptionError naming the checksum failure", err)
+		t.Fatalf("Open = %v, want a *kbstore.CorruptionError naming the checksum failure", err)
 	}
 	if n, exact := ce.RecordsLost(); n != 1 || !exact {
 		t.Fatalf("RecordsLost = %d, %v", n, exact)

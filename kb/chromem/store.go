@@ -45,7 +45,7 @@ type Options struct {
 	// copies the damaged log aside as chromem.log.corrupt, rewrites the
 	// log with the records read, and lists what was lost in
 	// Recovery().Damage. Without it such an Open fails with a
-	// *CorruptionError and changes nothing. A torn last write after a
+	// *kbstore.CorruptionError and changes nothing. A torn last write after a
 	// crash, or damage that loses nothing, never needs it.
 	AllowDataLoss bool
 }
@@ -65,12 +65,12 @@ type Recovery struct {
 	// lost; empty after a clean open or the repair of a torn tail. Regions
 	// that lose records appear here only when Options.AllowDataLoss let
 	// Open proceed.
-	Damage []Damage
+	Damage []kbstore.Damage
 }
 
 // RecordsLost returns how many log records the damage lost; exact is
 // false when some region's count is unknown (n is then a lower bound).
-func (r Recovery) RecordsLost() (n int, exact bool) { return recordsLost(r.Damage) }
+func (r Recovery) RecordsLost() (n int, exact bool) { return kbstore.RecordsLost(r.Damage) }
 
 // entry is one stored record.
 type entry struct {
@@ -123,8 +123,8 @@ func noEmbed(context.Context, string) ([]float32, error) { return nil, errNoEmbe
 // Open opens a store. With Options.Dir it creates the directory if needed,
 // takes an exclusive lock on it and replays the log. The unfinished last
 // write a crash can leave is cut (see Recovery). If the log is damaged and
-// holds records that cannot be read, Open fails with a *CorruptionError
-// (matching ErrCorrupt) naming them, unless Options.AllowDataLoss.
+// holds records that cannot be read, Open fails with a *kbstore.CorruptionError
+// (matching kbstore.ErrCorrupt) naming them, unless Options.AllowDataLoss.
 func Open(opts Options) (*Store, error) {
 	if opts.Dimensions < 0 {
 		return nil, fmt.Errorf("kb/chromem: Dimensions %d is negative: %w", opts.Dimensions, bedrockkit.ErrInvalidInput)
@@ -155,7 +155,7 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	if lossy(r.damage) && !opts.AllowDataLoss {
-		return fail(&CorruptionError{Dir: opts.Dir, Damage: r.damage})
+		return fail(&kbstore.CorruptionError{Store: "kb/chromem", Dir: opts.Dir, Damage: r.damage, SetAsideAs: logName + ".corrupt"})
 	}
 	if len(r.damage) == 0 {
 		if s.wal, err = r.keep(opts.Dir, !opts.NoSync, &s.recovery); err != nil {
@@ -239,7 +239,7 @@ func (s *Store) replay(o logOp) error {
 // Recovery reports what Open found in the log.
 func (s *Store) Recovery() Recovery {
 	r := s.recovery
-	r.Damage = append([]Damage(nil), r.Damage...)
+	r.Damage = append([]kbstore.Damage(nil), r.Damage...)
 	return r
 }
 

@@ -16,7 +16,7 @@ import (
 
 // The tests in this file damage index files byte by byte. Whatever the
 // damage, Open must either return every acknowledged record or fail with a
-// *CorruptionError that counts what it could not read; with
+// *kbstore.CorruptionError that counts what it could not read; with
 // Options.AllowDataLoss it then opens with every readable record and
 // reports the loss in Recovery, the damaged files are kept as *.corrupt,
 // and the next Open is clean.
@@ -85,9 +85,9 @@ func checkDamagedOpts(t *testing.T, dir string, n int, what string, full bool) b
 		ix.close(false)
 		return false
 	}
-	var ce *CorruptionError
-	if !errors.As(err, &ce) || !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("%s: Open failed with %v, want a *CorruptionError", what, err)
+	var ce *kbstore.CorruptionError
+	if !errors.As(err, &ce) || !errors.Is(err, kbstore.ErrCorrupt) {
+		t.Fatalf("%s: Open failed with %v, want a *kbstore.CorruptionError", what, err)
 	}
 	lost, exact := ce.RecordsLost()
 	if exact && lost == 0 {
@@ -97,7 +97,7 @@ func checkDamagedOpts(t *testing.T, dir string, n int, what string, full bool) b
 		t.Fatalf("%s: error does not say what was lost or how to proceed: %v", what, err)
 	}
 	// The refused Open changed nothing: it refuses again.
-	if _, err2 := Open(tOpts(Options{Dir: dir, NoSync: true})); !errors.Is(err2, ErrCorrupt) {
+	if _, err2 := Open(tOpts(Options{Dir: dir, NoSync: true})); !errors.Is(err2, kbstore.ErrCorrupt) {
 		t.Fatalf("%s: second Open = %v, want the same refusal", what, err2)
 	}
 	if !full {
@@ -224,9 +224,9 @@ func testFlipInMiddleKeepsLaterRecords(t *testing.T) {
 	b[len(b)/2] ^= 0x20
 	dir := withFile(t, base, seg, b)
 	_, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
-	var ce *CorruptionError
+	var ce *kbstore.CorruptionError
 	if !errors.As(err, &ce) {
-		t.Fatalf("Open = %v, want a *CorruptionError", err)
+		t.Fatalf("Open = %v, want a *kbstore.CorruptionError", err)
 	}
 	if lost, exact := ce.RecordsLost(); lost != 1 || !exact {
 		t.Fatalf("RecordsLost = %d, %v; want exactly 1: %v", lost, exact, err)
@@ -289,8 +289,8 @@ func testTwoSegmentsFlips(t *testing.T) {
 		b := append([]byte(nil), orig...)
 		b[len(b)-3] ^= 0x01
 		dir := withFile(t, base, name, b)
-		if _, err := Open(tOpts(Options{Dir: dir, NoSync: true})); !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("%s: last record damaged: Open = %v, want ErrCorrupt", filepath.Base(name), err)
+		if _, err := Open(tOpts(Options{Dir: dir, NoSync: true})); !errors.Is(err, kbstore.ErrCorrupt) {
+			t.Fatalf("%s: last record damaged: Open = %v, want kbstore.ErrCorrupt", filepath.Base(name), err)
 		}
 	}
 }
@@ -468,9 +468,9 @@ func testBothSnapshotsDamaged(t *testing.T) {
 		os.WriteFile(name, b, 0o644)
 	}
 	_, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
-	var ce *CorruptionError
+	var ce *kbstore.CorruptionError
 	if !errors.As(err, &ce) {
-		t.Fatalf("Open = %v, want a *CorruptionError", err)
+		t.Fatalf("Open = %v, want a *kbstore.CorruptionError", err)
 	}
 	if lost, exact := ce.RecordsLost(); lost != 1 || !exact {
 		t.Fatalf("RecordsLost = %d, %v (want the one damaged record): %v", lost, exact, err)
@@ -539,7 +539,7 @@ func testMissingSegmentIsALoss(t *testing.T) {
 	os.Remove(snapName(dir, snaps[1]))
 	os.Remove(snapName(dir, snaps[0]))
 	_, err := Open(tOpts(Options{Dir: dir, NoSync: true}))
-	var ce *CorruptionError
+	var ce *kbstore.CorruptionError
 	if !errors.As(err, &ce) {
 		t.Fatalf("Open without the snapshots that hold the first records = %v", err)
 	}

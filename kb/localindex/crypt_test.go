@@ -203,7 +203,7 @@ func TestWrongOrMissingKeyFailsOpen(t *testing.T) {
 	}
 	// Key files gone and opened without Encryption: the sealed records
 	// are reported as needing a key, not as damage.
-	if _, err := Open(Options{Dir: d2, NoSync: true}); !errors.Is(err, keyprovider.ErrKeyUnavailable) || errors.Is(err, ErrCorrupt) {
+	if _, err := Open(Options{Dir: d2, NoSync: true}); !errors.Is(err, keyprovider.ErrKeyUnavailable) || errors.Is(err, kbstore.ErrCorrupt) {
 		t.Fatalf("encrypted records without key files or Encryption: %v", err)
 	}
 	// The right key opens everything.
@@ -419,7 +419,7 @@ func TestMovedRecordsDoNotAuthenticate(t *testing.T) {
 			copy(nb[offB[j]:], framelog.Append(nil, moved))
 			d := withFile(t, dir, segName(dir, segs[len(segs)-1]), nb)
 			_, err := Open(encOpts(d, p))
-			if !errors.Is(err, ErrCorrupt) {
+			if !errors.Is(err, kbstore.ErrCorrupt) {
 				t.Fatalf("record moved between segments: Open = %v, want the damage reported", err)
 			}
 			ix, err := Open(Options{Dir: d, NoSync: true, AllowDataLoss: true, Encryption: &EncryptionOptions{Keys: p}})
@@ -446,7 +446,7 @@ func TestMovedRecordsDoNotAuthenticate(t *testing.T) {
 	{
 		nb := bytes.Clone(b)
 		copy(nb[offB[1]:], framelog.Append(nil, pb[0]))
-		if _, err := Open(encOpts(withFile(t, dir, segName(dir, segs[len(segs)-1]), nb), p)); !errors.Is(err, ErrCorrupt) {
+		if _, err := Open(encOpts(withFile(t, dir, segName(dir, segs[len(segs)-1]), nb), p)); !errors.Is(err, kbstore.ErrCorrupt) {
 			t.Fatalf("replayed record: Open = %v", err)
 		}
 	}
@@ -608,7 +608,7 @@ func BenchmarkEncryptionCost(b *testing.B) {
 
 // FuzzOpenEncryptedSegment: whatever bytes an encrypted index's log
 // segment holds, Open returns every record that authenticates or fails
-// with ErrCorrupt or a key error; it never panics and never returns a
+// with kbstore.ErrCorrupt or a key error; it never panics and never returns a
 // record that was not written.
 func FuzzOpenEncryptedSegment(f *testing.F) {
 	tmpl := f.TempDir()
@@ -644,10 +644,10 @@ func FuzzOpenEncryptedSegment(f *testing.F) {
 		o := encOpts(dir, p)
 		ix, err := Open(o)
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, bedrockkit.ErrInvalidInput) {
+			if !errors.Is(err, kbstore.ErrCorrupt) && !errors.Is(err, bedrockkit.ErrInvalidInput) {
 				t.Fatalf("Open failed with %v", err)
 			}
-			if !errors.Is(err, ErrCorrupt) {
+			if !errors.Is(err, kbstore.ErrCorrupt) {
 				return // a key or plaintext refusal
 			}
 			o.AllowDataLoss = true

@@ -51,8 +51,8 @@
 //   - A damaged snapshot is replaced by the previous one (two are kept,
 //     with the log since the older) or by the whole log while it is still
 //     there; otherwise the records that still verify in it are salvaged.
-//   - If records were lost, Open fails with a *CorruptionError (matching
-//     ErrCorrupt) that names each damaged region, its offsets and the
+//   - If records were lost, Open fails with a *kbstore.CorruptionError (matching
+//     kbstore.ErrCorrupt) that names each damaged region, its offsets and the
 //     records (and log positions) it held, and changes nothing on disk.
 //     With Options.AllowDataLoss it opens with every record it could read,
 //     copies damaged log segments and moves damaged snapshots aside as

@@ -162,9 +162,9 @@ func testCorruptLastRecordIsReported(t *testing.T) {
 	b[len(b)-10] ^= 0xff // inside the last record's payload
 	os.WriteFile(seg, b, 0o644)
 	_, err = Open(tOpts(Options{Dir: dir}))
-	var ce *CorruptionError
+	var ce *kbstore.CorruptionError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "checksum") {
-		t.Fatalf("Open = %v, want a *CorruptionError naming the checksum failure", err)
+		t.Fatalf("Open = %v, want a *kbstore.CorruptionError naming the checksum failure", err)
 	}
 	if n, exact := ce.RecordsLost(); n != 1 || !exact || ce.Damage[0].FirstLSN != 20 {
 		t.Fatalf("lost %d (exact %v), damage %+v; want log position 20", n, exact, ce.Damage)
@@ -238,8 +238,8 @@ func testDamagedMiddleSegment(t *testing.T) {
 	b, _ := os.ReadFile(mid)
 	b[len(b)/2] ^= 0xff
 	os.WriteFile(mid, b, 0o644)
-	if _, err := Open(tOpts(Options{Dir: dir})); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Open = %v, want ErrCorrupt", err)
+	if _, err := Open(tOpts(Options{Dir: dir})); !errors.Is(err, kbstore.ErrCorrupt) {
+		t.Fatalf("Open = %v, want kbstore.ErrCorrupt", err)
 	}
 	ix, err := Open(tOpts(Options{Dir: dir, AllowDataLoss: true}))
 	if err != nil {

@@ -28,7 +28,7 @@ func validSegment(t testing.TB) []byte {
 }
 
 // FuzzOpenSegment: whatever bytes a log segment holds, Open either
-// recovers or refuses with a *CorruptionError; with AllowDataLoss it
+// recovers or refuses with a *kbstore.CorruptionError; with AllowDataLoss it
 // opens, keeps only records that verify, the index works afterwards, and
 // the next Open is clean.
 func FuzzOpenSegment(f *testing.F) {
@@ -51,8 +51,8 @@ func FuzzOpenSegment(f *testing.F) {
 		}
 		ix, err := Open(Options{Dir: dir, NoSync: true})
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("Open failed with %v, want nil or ErrCorrupt", err)
+			if !errors.Is(err, kbstore.ErrCorrupt) {
+				t.Fatalf("Open failed with %v, want nil or kbstore.ErrCorrupt", err)
 			}
 			if ix, err = Open(Options{Dir: dir, NoSync: true, AllowDataLoss: true}); err != nil {
 				t.Fatalf("Open with AllowDataLoss: %v", err)
@@ -117,7 +117,7 @@ func validSnapshot(t testing.TB) []byte {
 
 // FuzzOpenSnapshot: whatever bytes the only snapshot holds (the log
 // before it gone, as after three snapshots), Open either loads it or
-// refuses with a *CorruptionError; with AllowDataLoss it opens with at
+// refuses with a *kbstore.CorruptionError; with AllowDataLoss it opens with at
 // most the records the snapshot can hold, and the next Open is clean.
 func FuzzOpenSnapshot(f *testing.F) {
 	snap := validSnapshot(f)
@@ -141,8 +141,8 @@ func FuzzOpenSnapshot(f *testing.F) {
 		}
 		ix, err := Open(Options{Dir: dir, NoSync: true})
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("Open failed with %v, want nil or ErrCorrupt", err)
+			if !errors.Is(err, kbstore.ErrCorrupt) {
+				t.Fatalf("Open failed with %v, want nil or kbstore.ErrCorrupt", err)
 			}
 			if ix, err = Open(Options{Dir: dir, NoSync: true, AllowDataLoss: true}); err != nil {
 				t.Fatalf("Open with AllowDataLoss: %v", err)

@@ -104,7 +104,7 @@ type Options struct {
 	// salvages what still verifies in a damaged snapshot), copies the
 	// damaged files aside as *.corrupt, writes a fresh snapshot so the next
 	// Open starts clean, and lists what was lost in Recovery().Damage.
-	// Without it such an Open fails with a *CorruptionError and changes
+	// Without it such an Open fails with a *kbstore.CorruptionError and changes
 	// nothing. Damage that loses nothing (a damaged snapshot whose records
 	// an older snapshot and the log still hold, a damaged segment header, a
 	// torn last write after a crash) never needs it.
@@ -125,16 +125,16 @@ type Recovery struct {
 	// Problems lists, for people, what Open found and repaired: a torn
 	// tail cut, a snapshot skipped, a graph rebuilt, each damaged region.
 	Problems []string
-	// Damage lists the damaged regions of files in Dir (see Damage), with
+	// Damage lists the damaged regions of files in Dir (see kbstore.Damage), with
 	// the records each lost; empty after a clean open or the repair of a
 	// torn tail. Regions that lose records appear here only when
 	// Options.AllowDataLoss let Open proceed.
-	Damage []Damage
+	Damage []kbstore.Damage
 }
 
 // RecordsLost returns how many records the damage lost; exact is false
 // when some region's count is unknown (n is then a lower bound).
-func (r Recovery) RecordsLost() (n int, exact bool) { return recordsLost(r.Damage) }
+func (r Recovery) RecordsLost() (n int, exact bool) { return kbstore.RecordsLost(r.Damage) }
 
 // ErrVectorFile reports that a float32 vector could not be read back from
 // the index's vector file (Int8 with a Dir keeps them only on disk). The
@@ -205,7 +205,7 @@ var _ kbstore.Store = (*Index)(nil)
 // write a crash can leave is cut, and a damaged file whose records other
 // files still hold is set aside, without an error (see Recovery). If
 // damaged files hold records that cannot be read, Open fails with a
-// *CorruptionError (matching ErrCorrupt) naming them, unless
+// *kbstore.CorruptionError (matching kbstore.ErrCorrupt) naming them, unless
 // Options.AllowDataLoss. An encrypted Dir opened without its key fails
 // with an error matching keyprovider.ErrWrongKey or
 // keyprovider.ErrKeyUnavailable, having read and changed nothing. Open is
@@ -357,7 +357,7 @@ func (ix *Index) Recovery() Recovery {
 	defer ix.mu.RUnlock()
 	r := ix.recov
 	r.Problems = append([]string(nil), r.Problems...)
-	r.Damage = append([]Damage(nil), r.Damage...)
+	r.Damage = append([]kbstore.Damage(nil), r.Damage...)
 	return r
 }
 

@@ -16,113 +16,11 @@ import (
 	"github.com/bedrockkit/bedrockkit/keyprovider"
 )
 
-// ErrCorrupt is matched (errors.Is) by the *CorruptionError Open returns
-// when damaged files hold acknowledged records it could not read.
-var ErrCorrupt = errors.New("localindex: damaged index files")
-
-// Damage describes one damaged region of a file in Options.Dir.
-type Damage struct {
-	// File is the damaged file's name in Dir.
-	File string
-	// Offset and Bytes locate the bytes that could not be read.
-	Offset, Bytes int64
-	// Records is how many records the region held that are now lost: log
-	// records (each one Upsert or DeleteDocuments call) for a log segment,
-	// stored records for a snapshot. 0 means nothing was lost (the region
-	// held no record, or its records were rebuilt from other files); -1
-	// means the number cannot be known.
-	Records int
-	// FirstLSN and LastLSN are the log positions lost, when known.
-	FirstLSN, LastLSN uint64
-	// SetAside is the name in Dir of the copy of the damaged file Open kept
-	// before repairing anything (empty when Open refused and changed
-	// nothing).
-	SetAside string
-	// Reason says what was wrong.
-	Reason string
-}
-
-// String describes the damage: where, how much was lost and where the
-// damaged bytes were set aside.
-func (d Damage) String() string {
-	var what string
-	switch {
-	case d.Records < 0:
-		what = "an unknown number of records"
-	case d.Records == 0:
-		what = "no lost records"
-	case d.Records == 1:
-		what = "1 record"
-	default:
-		what = fmt.Sprintf("%d records", d.Records)
-	}
-	if d.FirstLSN != 0 && d.Records > 0 {
-		if d.FirstLSN == d.LastLSN {
-			what += fmt.Sprintf(" (log position %d)", d.FirstLSN)
-		} else {
-			what += fmt.Sprintf(" (log positions %d-%d)", d.FirstLSN, d.LastLSN)
-		}
-	}
-	return fmt.Sprintf("%s: %d bytes at offset %d, %s: %s", d.File, d.Bytes, d.Offset, what, d.Reason)
-}
-
-// recordsLost sums the records lost in ds; exact is false when some count
-// is unknown (n is then a lower bound).
-func recordsLost(ds []Damage) (n int, exact bool) {
-	exact = true
-	for _, d := range ds {
-		if d.Records < 0 {
-			exact = false
-			n++ // at least one
-			continue
-		}
-		n += d.Records
-	}
-	return n, exact
-}
-
 // lossy reports whether ds loses (or may lose) any record.
-func lossy(ds []Damage) bool {
-	n, exact := recordsLost(ds)
+func lossy(ds []kbstore.Damage) bool {
+	n, exact := kbstore.RecordsLost(ds)
 	return n > 0 || !exact
 }
-
-// CorruptionError is returned by Open when files in Options.Dir are
-// damaged and acknowledged records could not be read. Open changed
-// nothing on disk; reopen with Options.AllowDataLoss to open with every
-// record that could be read (the damaged files are copied aside first), or
-// restore the directory from a backup. It matches ErrCorrupt.
-type CorruptionError struct {
-	// Dir is the index directory.
-	Dir string
-	// Damage lists the damaged regions, in the order Open met them.
-	Damage []Damage
-}
-
-// RecordsLost returns how many records could not be read; exact is false
-// when the damage hides how many (n is then a lower bound).
-func (e *CorruptionError) RecordsLost() (n int, exact bool) { return recordsLost(e.Damage) }
-
-// Error names each damaged region and what it held.
-func (e *CorruptionError) Error() string {
-	n, exact := e.RecordsLost()
-	count := fmt.Sprintf("%d records", n)
-	if n == 1 {
-		count = "1 record"
-	}
-	if !exact {
-		count = "at least " + count
-	}
-	parts := make([]string, len(e.Damage))
-	for i, d := range e.Damage {
-		parts[i] = d.String()
-	}
-	return fmt.Sprintf("localindex: %s is damaged and %s could not be read (%s); nothing was changed: restore the directory from a backup, or open it with Options.AllowDataLoss to keep every readable record (the damaged files are copied aside as *.corrupt first)",
-		e.Dir, count, strings.Join(parts, "; "))
-}
-
-// Unwrap returns ErrCorrupt.
-func (e *CorruptionError) Unwrap() error { return ErrCorrupt }
 
 // minFrame is the smallest log frame: header, log position, operation.
 const minFrame = 8 + 9
@@ -132,7 +30,7 @@ type recoverer struct {
 	ix  *Index
 	dir string
 
-	damage   []Damage
+	damage   []kbstore.Damage
 	badSnaps []uint64 // snapshots that did not verify (set aside on success)
 	salvaged bool     // the state came from a damaged snapshot
 	logHurt  bool     // a log segment was damaged (a snapshot is written)
@@ -225,7 +123,7 @@ func (ix *Index) recover() error {
 		return rc.keyErr
 	}
 	if lossy(rc.damage) && !ix.opts.AllowDataLoss {
-		return &CorruptionError{Dir: dir, Damage: rc.damage}
+		return &kbstore.CorruptionError{Store: "localindex", Dir: dir, Damage: rc.damage, SetAsideAs: "*.corrupt"}
 	}
 	return rc.repair()
 }
@@ -266,7 +164,7 @@ func (rc *recoverer) loadBase(snaps, segs []uint64) (uint64, error) {
 		if err != nil {
 			return 0, err
 		}
-		n, exact := recordsLost(ds)
+		n, exact := kbstore.RecordsLost(ds)
 		if !exact {
 			n = 1 << 62
 		}
@@ -284,7 +182,7 @@ func (rc *recoverer) loadBase(snaps, segs []uint64) (uint64, error) {
 	rc.badSnaps = bad
 	for _, o := range bad {
 		if o != s {
-			rc.damage = append(rc.damage, Damage{File: filepath.Base(snapName(rc.dir, o)), Records: 0,
+			rc.damage = append(rc.damage, kbstore.Damage{File: filepath.Base(snapName(rc.dir, o)), Records: 0,
 				Reason: fmt.Sprintf("snapshot does not verify (%v); snapshot %d was salvaged instead", why[o], s)})
 		}
 	}
@@ -297,7 +195,7 @@ func (rc *recoverer) noteBadSnaps(bad []uint64, why map[uint64]error, rebuilt st
 	rc.badSnaps = bad
 	for _, s := range bad {
 		name := filepath.Base(snapName(rc.dir, s))
-		rc.damage = append(rc.damage, Damage{File: name, Records: 0, Reason: fmt.Sprintf("snapshot does not verify (%v); nothing lost: %s", why[s], rebuilt)})
+		rc.damage = append(rc.damage, kbstore.Damage{File: name, Records: 0, Reason: fmt.Sprintf("snapshot does not verify (%v); nothing lost: %s", why[s], rebuilt)})
 		rc.ix.recov.Problems = append(rc.ix.recov.Problems, fmt.Sprintf("snapshot %s skipped: %v", name, why[s]))
 	}
 }
@@ -305,12 +203,12 @@ func (rc *recoverer) noteBadSnaps(bad []uint64, why map[uint64]error, rebuilt st
 // salvageSnapshot reads every record of snapshot lsn that still verifies
 // and, if apply, loads them. It returns how many it read and the damaged
 // regions with the records each lost.
-func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) {
+func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []kbstore.Damage, error) {
 	name := snapName(ix.opts.Dir, lsn)
 	base := filepath.Base(name)
 	data, err := os.ReadFile(name)
 	if err != nil {
-		return 0, []Damage{{File: base, Records: -1, Reason: err.Error()}}, nil
+		return 0, []kbstore.Damage{{File: base, Records: -1, Reason: err.Error()}}, nil
 	}
 	magic := ""
 	if len(data) >= len(snapMagic) {
@@ -333,7 +231,7 @@ func (ix *Index) salvageSnapshot(lsn uint64, apply bool) (int, []Damage, error) 
 	lost, known := lostRecords(s.counts, len(s.recs))
 	ds = salvageDamage(ds, base, len(data), s.regions, lost, known)
 	if odd > 0 {
-		ds = append(ds, Damage{File: base, Records: odd, Reason: fmt.Sprintf("%d records have vectors of another length than the %d the others have", odd, dim)})
+		ds = append(ds, kbstore.Damage{File: base, Records: odd, Reason: fmt.Sprintf("%d records have vectors of another length than the %d the others have", odd, dim)})
 	}
 	return kept, ds, nil
 }
@@ -344,12 +242,12 @@ const snapHeaderLen = len(snapMagic) + 20
 
 // salvageHeader reads the vector length and record count a snapshot's
 // header states, or notes the header's damage.
-func salvageHeader(data []byte, magic string, lsn uint64, base string) (dim int, counts []uint64, ds []Damage) {
+func salvageHeader(data []byte, magic string, lsn uint64, base string) (dim int, counts []uint64, ds []kbstore.Damage) {
 	if len(data) >= snapHeaderLen && (magic == snapMagic || magic == snapMagicSealed) && binary.LittleEndian.Uint64(data[len(snapMagic):]) == lsn {
 		dim = int(binary.LittleEndian.Uint32(data[len(snapMagic)+8:]))
 		return dim, []uint64{binary.LittleEndian.Uint64(data[len(snapMagic)+12:])}, nil
 	}
-	return 0, nil, []Damage{{File: base, Bytes: int64(min(snapHeaderLen, len(data))), Records: 0, Reason: "snapshot header damaged"}}
+	return 0, nil, []kbstore.Damage{{File: base, Bytes: int64(min(snapHeaderLen, len(data))), Records: 0, Reason: "snapshot header damaged"}}
 }
 
 // snapSalvage is what salvageSnapshot reads from a snapshot's frames: every
@@ -484,9 +382,9 @@ func lostRecords(counts []uint64, read int) (lost int, known bool) {
 // salvageDamage adds the damaged regions to ds and charges the lost records:
 // with a stored count, all to the first region (or to the end of the file);
 // without one, an unknown number.
-func salvageDamage(ds []Damage, base string, size int, regions []framelog.Piece, lost int, known bool) []Damage {
+func salvageDamage(ds []kbstore.Damage, base string, size int, regions []framelog.Piece, lost int, known bool) []kbstore.Damage {
 	for _, pc := range regions {
-		ds = append(ds, Damage{File: base, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: pc.Frames, Reason: pc.Reason})
+		ds = append(ds, kbstore.Damage{File: base, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: pc.Frames, Reason: pc.Reason})
 	}
 	switch {
 	case known:
@@ -503,10 +401,10 @@ func salvageDamage(ds []Damage, base string, size int, regions []framelog.Piece,
 		if lost > 0 && first >= 0 {
 			ds[first].Records = lost
 		} else if lost > 0 {
-			ds = append(ds, Damage{File: base, Offset: int64(size), Records: lost, Reason: "the snapshot holds fewer records than it counts"})
+			ds = append(ds, kbstore.Damage{File: base, Offset: int64(size), Records: lost, Reason: "the snapshot holds fewer records than it counts"})
 		}
 	case len(regions) == 0:
-		ds = append(ds, Damage{File: base, Offset: int64(size), Records: -1, Reason: "snapshot count and trailer unreadable"})
+		ds = append(ds, kbstore.Damage{File: base, Offset: int64(size), Records: -1, Reason: "snapshot count and trailer unreadable"})
 	}
 	return ds
 }
@@ -523,7 +421,7 @@ func (rc *recoverer) replaySegment(start uint64, last bool) error {
 	data, err := os.ReadFile(name)
 	if err != nil {
 		rc.logHurt = true
-		rc.addPending(Damage{File: base, Records: -1, Reason: "unreadable: " + err.Error()}, -1)
+		rc.addPending(kbstore.Damage{File: base, Records: -1, Reason: "unreadable: " + err.Error()}, -1)
 		return nil
 	}
 	from := int64(len(walMagic))
@@ -536,7 +434,7 @@ func (rc *recoverer) replaySegment(start uint64, last bool) error {
 		return nil
 	default:
 		rc.logHurt = true
-		rc.damage = append(rc.damage, Damage{File: base, Bytes: int64(min(len(data), len(walMagic))), Records: 0,
+		rc.damage = append(rc.damage, kbstore.Damage{File: base, Bytes: int64(min(len(data), len(walMagic))), Records: 0,
 			Reason: "segment header damaged (a segment header holds no records)"})
 		from = min(from, int64(len(data)))
 	}
@@ -556,7 +454,7 @@ func (rc *recoverer) replaySegment(start uint64, last bool) error {
 			}
 		case framelog.Damaged:
 			rc.logHurt = true
-			rc.addPending(Damage{File: base, Offset: pc.Off, Bytes: pc.End - pc.Off, Reason: pc.Reason}, pc.Frames)
+			rc.addPending(kbstore.Damage{File: base, Offset: pc.Off, Bytes: pc.End - pc.Off, Reason: pc.Reason}, pc.Frames)
 		case framelog.Torn:
 			rc.torn = &tornTail{name: name, off: pc.Off, size: int64(len(data)), why: pc.Reason}
 		}
@@ -652,7 +550,7 @@ func (rc *recoverer) apply(pc framelog.Piece) error {
 	rc.lastEnd = pc.End
 	if pc.Repaired {
 		rc.logHurt = true
-		rc.damage = append(rc.damage, Damage{File: rc.seg, Offset: pc.Off, Bytes: 4, Records: 0,
+		rc.damage = append(rc.damage, kbstore.Damage{File: rc.seg, Offset: pc.Off, Bytes: 4, Records: 0,
 			Reason: "record length field damaged; the record verified against its checksum and was kept"})
 	}
 	if d.lsn <= ix.log.lsn {
@@ -676,7 +574,7 @@ func (rc *recoverer) apply(pc framelog.Piece) error {
 			return ce.err
 		}
 		rc.logHurt = true
-		rc.damage = append(rc.damage, Damage{File: rc.seg, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: 1,
+		rc.damage = append(rc.damage, kbstore.Damage{File: rc.seg, Offset: pc.Off, Bytes: pc.End - pc.Off, Records: 1,
 			FirstLSN: d.lsn, LastLSN: d.lsn, Reason: err.Error()})
 	} else {
 		ix.recov.Replayed++
@@ -688,7 +586,7 @@ func (rc *recoverer) apply(pc framelog.Piece) error {
 	return nil
 }
 
-func (rc *recoverer) addPending(d Damage, frames int) {
+func (rc *recoverer) addPending(d kbstore.Damage, frames int) {
 	rc.pending = append(rc.pending, pendingDamage{i: len(rc.damage), before: max(rc.segLast, rc.segStart-1), frames: frames})
 	rc.damage = append(rc.damage, d)
 }
@@ -703,7 +601,7 @@ func (rc *recoverer) gap(from, to uint64, off int64, missing string) {
 	}
 	if len(rc.pending) == 0 {
 		if n > 0 {
-			rc.damage = append(rc.damage, Damage{File: rc.seg, Offset: off, Records: n, FirstLSN: from, LastLSN: to,
+			rc.damage = append(rc.damage, kbstore.Damage{File: rc.seg, Offset: off, Records: n, FirstLSN: from, LastLSN: to,
 				Reason: fmt.Sprintf(missing, from, to)})
 		}
 		return
