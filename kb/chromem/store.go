@@ -244,13 +244,14 @@ func (s *Store) Recovery() Recovery {
 }
 
 // Len returns the number of records (with or without vectors) across all
-// partitions.
+// partitions, not counting the record in which a knowledge base keeps its
+// configuration (kbstore.ConfigRecordID).
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n := 0
 	for _, p := range s.parts {
-		n += len(p.entries)
+		n += len(p.entries) - len(p.docs[kbstore.ConfigRecordID])
 	}
 	return n
 }
@@ -638,7 +639,8 @@ func (s *Store) Get(ctx context.Context, partition string, ids []string) ([]kbst
 	return out, nil
 }
 
-// Documents implements kbstore.Store.
+// Documents implements kbstore.Store. It leaves out the document in which
+// a knowledge base keeps its configuration (kbstore.ConfigRecordID).
 func (s *Store) Documents(ctx context.Context, partition string) ([]kbstore.DocumentInfo, error) {
 	if s.opts.RequirePartition && partition == "" {
 		return nil, errPartition()
@@ -657,6 +659,9 @@ func (s *Store) Documents(ctx context.Context, partition string) ([]kbstore.Docu
 	}
 	out := make([]kbstore.DocumentInfo, 0, len(p.docs))
 	for d, ids := range p.docs {
+		if d == kbstore.ConfigRecordID {
+			continue // the knowledge base's, read with Get
+		}
 		info := kbstore.DocumentInfo{ID: d, Records: len(ids)}
 		first := true
 		for id := range ids {

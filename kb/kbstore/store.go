@@ -112,7 +112,8 @@ type Store interface {
 	// order asked; IDs that do not exist are skipped. Vectors are included.
 	Get(ctx context.Context, partition string, ids []string) ([]Record, error)
 	// Documents lists the documents of the partition, sorted by ID. It may
-	// leave out the document ConfigRecordID (kb/localindex does).
+	// leave out the document ConfigRecordID (kb/localindex, kb/chromem and
+	// kb/pgvector do).
 	Documents(ctx context.Context, partition string) ([]DocumentInfo, error)
 	// Close releases the store. Calls after Close fail with ErrClosed.
 	Close() error

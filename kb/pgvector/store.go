@@ -688,7 +688,9 @@ func (s *Store) Get(ctx context.Context, partition string, ids []string) ([]kbst
 	return out, nil
 }
 
-// Documents lists the partition's documents sorted by ID (byte order).
+// Documents lists the partition's documents sorted by ID (byte order),
+// leaving out the document in which a knowledge base keeps its
+// configuration (kbstore.ConfigRecordID).
 func (s *Store) Documents(ctx context.Context, partition string) ([]kbstore.DocumentInfo, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
@@ -700,7 +702,8 @@ func (s *Store) Documents(ctx context.Context, partition string) ([]kbstore.Docu
 	err := s.inTx(ctx, partition, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT document_id,
 			CASE WHEN count(DISTINCT fingerprint) = 1 THEN min(fingerprint) ELSE '' END, count(*)
-			FROM `+s.table+` WHERE partition = $1 GROUP BY document_id ORDER BY document_id COLLATE "C"`, partition)
+			FROM `+s.table+` WHERE partition = $1 AND document_id <> $2
+			GROUP BY document_id ORDER BY document_id COLLATE "C"`, partition, kbstore.ConfigRecordID)
 		if err != nil {
 			return err
 		}
