@@ -127,3 +127,18 @@ func BenchmarkHeldCorpus(b *testing.B) {
 	}
 	b.ReportMetric(held, "B/record")
 }
+
+// BenchmarkReplace replaces one record of an index of 50,000 (a modified
+// document's re-sync): its postings leave the lists of every term and
+// phrase it has, common ones included.
+func BenchmarkReplace(b *testing.B) {
+	docs := benchCorpus(50000)
+	ix := benchIndex(b, Params{}, docs)
+	i := 0
+	for b.Loop() {
+		id := strconv.Itoa(i % len(docs))
+		ix.RemoveDocument(id)
+		ix.Add(id, id, docs[(i+1)%len(docs)], nil)
+		i += 7919
+	}
+}

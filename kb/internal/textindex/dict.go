@@ -6,33 +6,40 @@ package textindex
 // is stored inline and only keys with more have a list, and the lookup
 // from key to ID is an open-addressing table of IDs (about seven bytes a
 // key where a Go map takes 26 to 40): a phrase in one record costs about
-// 24 bytes. IDs of keys whose last posting is dropped are reused, so a
+// 24 bytes.
+//
+// Removing a record must not scan the lists of its common terms (a
+// million postings each in a large index), so a key in more than one
+// record only counts the posting as dead; searches skip postings of dead
+// records, and purge drops them all in one pass once enough records died
+// (the Index decides when, and reuses their slots only then). A key whose
+// postings are all dead is dropped at once, and its ID reused, so a
 // long-running index with churning documents does not grow.
 type dict[K comparable] struct {
 	ids   idTable[K]
 	keys  []K
-	first []posting            // each ID's first posting
-	more  map[uint32][]posting // the other postings of IDs with more than one
+	first []posting        // each ID's first posting
+	more  map[uint32]plist // the other postings of IDs with more than one
 	free  []uint32
 }
 
-// postings are one key's postings: first, then more.
+// plist is the list of a key's postings after the first, and how many of
+// all its postings (the first included) belong to removed records.
+type plist struct {
+	ps   []posting
+	dead uint32
+}
+
+// postings are one key's postings: first, then more; live of them belong
+// to records still indexed (the key's document frequency).
 type postings struct {
 	first posting
 	more  []posting
-	ok    bool // false: the key has none
-}
-
-// len returns the number of postings.
-func (p postings) len() int {
-	if !p.ok {
-		return 0
-	}
-	return 1 + len(p.more)
+	live  int
 }
 
 func newDict[K comparable](hash func(K) uint64) dict[K] {
-	return dict[K]{ids: idTable[K]{hash: hash}, more: map[uint32][]posting{}}
+	return dict[K]{ids: idTable[K]{hash: hash}, more: map[uint32]plist{}}
 }
 
 // len returns the number of keys with postings.
@@ -43,7 +50,9 @@ func (d *dict[K]) add(k K, p posting) uint32 {
 	id, ok := d.ids.get(k, d.keys)
 	switch {
 	case ok:
-		d.more[id] = append(d.more[id], p)
+		m := d.more[id]
+		m.ps = append(m.ps, p)
+		d.more[id] = m
 	case len(d.free) > 0:
 		id = d.free[len(d.free)-1]
 		d.free = d.free[:len(d.free)-1]
@@ -58,46 +67,64 @@ func (d *dict[K]) add(k K, p posting) uint32 {
 	return id
 }
 
-// get returns k's postings. The caller must not modify them.
+// get returns k's postings. The caller must not modify them, and must
+// skip those of removed records.
 func (d *dict[K]) get(k K) postings {
 	id, ok := d.ids.get(k, d.keys)
 	if !ok {
 		return postings{}
 	}
-	return postings{first: d.first[id], more: d.more[id], ok: true}
+	m := d.more[id]
+	return postings{first: d.first[id], more: m.ps, live: 1 + len(m.ps) - int(m.dead)}
 }
 
-// drop removes slot's posting from key id, and the key when it was the
-// last. A list left at a quarter of its capacity is copied smaller, so
-// the memory of removed records returns.
-func (d *dict[K]) drop(id uint32, slot int32) {
-	list := d.more[id]
-	if d.first[id].slot == slot {
-		if len(list) == 0 {
-			var zero K
-			d.ids.remove(id, d.keys)
-			d.keys[id], d.first[id] = zero, posting{}
-			d.free = append(d.free, id)
+// drop records that one posting of key id belongs to a removed record. A
+// key left with no live posting is removed and its ID freed.
+func (d *dict[K]) drop(id uint32) {
+	m, ok := d.more[id]
+	if ok {
+		m.dead++
+		if int(m.dead) <= len(m.ps) {
+			d.more[id] = m
 			return
 		}
-		d.first[id] = list[len(list)-1]
-		list = list[:len(list)-1]
-	} else {
-		for i := range list {
-			if list[i].slot == slot {
-				list[i] = list[len(list)-1]
-				list = list[:len(list)-1]
-				break
+		delete(d.more, id)
+	}
+	var zero K
+	d.ids.remove(id, d.keys)
+	d.keys[id], d.first[id] = zero, posting{}
+	d.free = append(d.free, id)
+}
+
+// purge removes the postings of removed records (alive reports whether a
+// slot's record is indexed) from every list. Lists left at a quarter of
+// their capacity are copied smaller, so the memory of removed records
+// returns.
+func (d *dict[K]) purge(alive func(int32) bool) {
+	for id, m := range d.more {
+		if m.dead == 0 {
+			continue
+		}
+		ps := m.ps[:0]
+		for _, p := range m.ps {
+			if alive(p.slot) {
+				ps = append(ps, p)
 			}
 		}
-	}
-	switch {
-	case len(list) == 0:
-		delete(d.more, id)
-	case cap(list) > 16 && len(list) < cap(list)/4:
-		d.more[id] = append([]posting(nil), list...)
-	default:
-		d.more[id] = list
+		clear(m.ps[len(ps):])
+		if !alive(d.first[id].slot) {
+			// drop keeps at least one live posting in a key it keeps.
+			d.first[id] = ps[len(ps)-1]
+			ps = ps[:len(ps)-1]
+		}
+		switch {
+		case len(ps) == 0:
+			delete(d.more, id)
+			continue
+		case cap(ps) > 16 && len(ps) < cap(ps)/4:
+			ps = append([]posting(nil), ps...)
+		}
+		d.more[id] = plist{ps: ps}
 	}
 }
 

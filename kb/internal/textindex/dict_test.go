@@ -11,7 +11,8 @@ import (
 // TestDictMatchesModel adds and drops postings at random and checks the
 // dict against a map after every step, with hashes that collide on
 // purpose (few distinct values, so runs are long and wrap around the
-// table) as well as a good one.
+// table) as well as a good one. Dropped postings linger until a purge,
+// which runs now and then; live counts must be exact throughout.
 func TestDictMatchesModel(t *testing.T) {
 	hashes := map[string]func(uint64) uint64{
 		"identity":  func(k uint64) uint64 { return k },
@@ -22,11 +23,14 @@ func TestDictMatchesModel(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(7, uint64(len(name))))
 			d := newDict(h)
-			model := map[uint64][]int32{} // key -> slots
+			model := map[uint64][]int32{} // key -> live slots
 			ids := map[uint64]uint32{}
+			alive := map[int32]bool{}
+			isAlive := func(s int32) bool { return alive[s] }
 			for step := range 20000 {
 				k := uint64(r.IntN(300))
-				if r.IntN(3) > 0 || len(model[k]) == 0 {
+				switch {
+				case r.IntN(3) > 0 || len(model[k]) == 0:
 					slot := int32(step)
 					id := d.add(k, posting{slot: slot, tf: 1})
 					if old, ok := ids[k]; ok && old != id {
@@ -34,25 +38,33 @@ func TestDictMatchesModel(t *testing.T) {
 					}
 					ids[k] = id
 					model[k] = append(model[k], slot)
-				} else {
+					alive[slot] = true
+				default:
 					slots := model[k]
 					i := r.IntN(len(slots))
-					d.drop(ids[k], slots[i])
+					d.drop(ids[k])
+					delete(alive, slots[i])
 					model[k] = slices.Delete(slots, i, i+1)
 					if len(model[k]) == 0 {
 						delete(model, k)
 						delete(ids, k)
 					}
 				}
+				if step%1013 == 0 {
+					d.purge(isAlive)
+					checkDict(t, step, &d, model, nil)
+				}
 				if step%97 == 0 || step > 19900 {
-					checkDict(t, step, &d, model)
+					checkDict(t, step, &d, model, isAlive)
 				}
 			}
 		})
 	}
 }
 
-func checkDict(t *testing.T, step int, d *dict[uint64], model map[uint64][]int32) {
+// checkDict compares d with model; alive filters the postings of removed
+// records (nil: there must be none, as after a purge).
+func checkDict(t *testing.T, step int, d *dict[uint64], model map[uint64][]int32, alive func(int32) bool) {
 	t.Helper()
 	if d.len() != len(model) {
 		t.Fatalf("step %d: len %d, want %d", step, d.len(), len(model))
@@ -60,17 +72,18 @@ func checkDict(t *testing.T, step int, d *dict[uint64], model map[uint64][]int32
 	for k := range uint64(300) {
 		ps := d.get(k)
 		var got []int32
-		if ps.ok {
-			got = append(got, ps.first.slot)
-			for _, p := range ps.more {
-				got = append(got, p.slot)
+		if ps.live > 0 {
+			for _, p := range append([]posting{ps.first}, ps.more...) {
+				if alive == nil || alive(p.slot) {
+					got = append(got, p.slot)
+				}
 			}
 		}
 		want := slices.Clone(model[k])
 		slices.Sort(got)
 		slices.Sort(want)
-		if !slices.Equal(got, want) {
-			t.Fatalf("step %d: key %d postings %v, want %v", step, k, got, want)
+		if !slices.Equal(got, want) || ps.live != len(want) {
+			t.Fatalf("step %d: key %d postings %v (live %d), want %v", step, k, got, ps.live, want)
 		}
 	}
 }
@@ -80,7 +93,7 @@ func checkDict(t *testing.T, step int, d *dict[uint64], model map[uint64][]int32
 // reused instead of growing.
 func TestIndexChurnReturnsMemory(t *testing.T) {
 	ix := New(Params{})
-	for round := range 50 {
+	for round := range 120 {
 		for d := range 20 {
 			ix.Add(string(rune('a'+d)), string(rune('a'+d)), benchCorpus(1)[0]+" unique"+string(rune('0'+round%10))+" FOXO"+string(rune('0'+d%10))+"a", nil)
 		}
@@ -93,6 +106,9 @@ func TestIndexChurnReturnsMemory(t *testing.T) {
 	}
 	if n := len(ix.terms.keys); n > 1000 {
 		t.Fatalf("term IDs grew to %d over churn of the same few records", n)
+	}
+	if n := len(ix.slots); n > 20+minPurge {
+		t.Fatalf("record slots grew to %d over churn of 20 records", n)
 	}
 }
 
@@ -121,6 +137,46 @@ func TestAddAnalyzedMatchesAdd(t *testing.T) {
 		a, b := whole.Search(q, 50, nil), ahead.Search(q, 50, nil)
 		if len(a) == 0 || !slices.Equal(a, b) {
 			t.Fatalf("%q: Add gave %v, AddAnalyzed %v", q, a, b)
+		}
+	}
+}
+
+// TestRemovalMatchesFreshIndex: an index that added, removed and re-added
+// records (removals pending a purge, and purged) scores exactly as one
+// built from its live records alone.
+func TestRemovalMatchesFreshIndex(t *testing.T) {
+	docs := benchCorpus(3000)
+	churned := New(Params{})
+	r := rand.New(rand.NewPCG(3, 4))
+	live := map[int]bool{}
+	for round := range 3 {
+		for i, d := range docs {
+			if r.IntN(3) > 0 || round == 0 {
+				churned.Add(strconv.Itoa(i), strconv.Itoa(i), d, nil)
+				live[i] = true
+			}
+		}
+		for i := range docs {
+			if live[i] && r.IntN(2) == 0 {
+				churned.RemoveDocument(strconv.Itoa(i))
+				delete(live, i)
+			}
+		}
+		fresh := New(Params{})
+		for i, d := range docs {
+			if live[i] {
+				fresh.Add(strconv.Itoa(i), strconv.Itoa(i), d, nil)
+			}
+		}
+		if churned.Len() != fresh.Len() {
+			t.Fatalf("round %d: %d records, want %d", round, churned.Len(), fresh.Len())
+		}
+		t.Logf("round %d: %d live, %d awaiting purge", round, churned.Len(), len(churned.dead))
+		for _, q := range []string{"w3 w17 w250 FOXO3a w9", "w1 w2 w3 w4 w5 w6 w7 w8", "w1234 w77 w5", "foxo w1", "w2 w3"} {
+			a, b := churned.Search(q, 100, nil), fresh.Search(q, 100, nil)
+			if len(a) == 0 || !slices.Equal(a, b) {
+				t.Fatalf("round %d, %q: churned index gave %v\nfresh index %v", round, q, a[:min(5, len(a))], b[:min(5, len(b))])
+			}
 		}
 	}
 }

@@ -75,13 +75,16 @@ type Index struct {
 	mu      sync.RWMutex
 	terms   dict[string]
 	phrases dict[uint64]
-	slots   []docEntry // used == false: free
+	slots   []docEntry // used == false: free, or removed and awaiting purge
 	free    []int32
-	byID    map[string]int32
-	byDoc   map[string][]int32
-	total   int // sum of text lengths
-	htotal  int // sum of heading lengths
-	live    int
+	// dead are the slots of removed records whose postings may still be
+	// in the lists; they are reused after the next purge.
+	dead   []int32
+	byID   map[string]int32
+	byDoc  map[string][]int32
+	total  int // sum of text lengths
+	htotal int // sum of heading lengths
+	live   int
 }
 
 // New returns an empty index. A K1 or B of zero (or less), or a zero
@@ -296,8 +299,8 @@ func (ix *Index) remove(id string) {
 		return
 	}
 	e := &ix.slots[slot]
-	rest := eachID(e.keys, func(t uint32) { ix.terms.drop(t, slot) })
-	eachID(rest, func(p uint32) { ix.phrases.drop(p, slot) })
+	rest := eachID(e.keys, ix.terms.drop)
+	eachID(rest, ix.phrases.drop)
 	delete(ix.byID, id)
 	if slots := ix.byDoc[e.doc]; len(slots) <= 1 {
 		delete(ix.byDoc, e.doc)
@@ -310,7 +313,28 @@ func (ix *Index) remove(id string) {
 	ix.htotal -= int(e.hlength)
 	ix.live--
 	*e = docEntry{}
-	ix.free = append(ix.free, slot)
+	ix.dead = append(ix.dead, slot)
+	if len(ix.dead) >= max(minPurge, ix.live/purgeFraction) {
+		ix.purge()
+	}
+}
+
+// A purge runs once the removed records awaiting it number minPurge, or
+// 1/purgeFraction of the live ones if more: each costs a pass over every
+// list, so this bounds its cost to a few postings a removal, and the dead
+// postings kept to an eighth.
+const (
+	minPurge      = 1024
+	purgeFraction = 8
+)
+
+// purge drops the postings of removed records and frees their slots.
+func (ix *Index) purge() {
+	alive := func(s int32) bool { return ix.slots[s].used }
+	ix.terms.purge(alive)
+	ix.phrases.purge(alive)
+	ix.free = append(ix.free, ix.dead...)
+	ix.dead = ix.dead[:0]
 }
 
 // Hit is one search result.
@@ -391,17 +415,20 @@ func (ix *Index) Search(query string, k int, accept func(map[string]any) bool) [
 	allowed := make(map[int32]bool)
 	k1, b, hw := ix.p.K1, ix.p.B, ix.p.HeadingWeight
 	one := func(p posting, w, idf float64) {
+		e := &ix.slots[p.slot]
+		if !e.used {
+			return // a removed record's, awaiting purge
+		}
 		if accept != nil {
 			ok, seen := allowed[p.slot]
 			if !seen {
-				ok = accept(ix.slots[p.slot].meta)
+				ok = accept(e.meta)
 				allowed[p.slot] = ok
 			}
 			if !ok {
 				return
 			}
 		}
-		e := &ix.slots[p.slot]
 		tf := float64(p.tf) / (1 - b + b*float64(e.length)/avg)
 		if p.hf > 0 {
 			tf += hw * float64(p.hf) / (1 - b + b*float64(e.hlength)/havg)
@@ -409,10 +436,10 @@ func (ix *Index) Search(query string, k int, accept func(map[string]any) bool) [
 		scores[p.slot] += w * idf * tf / (tf + k1)
 	}
 	score := func(ps postings, w float64) {
-		if !ps.ok {
+		if ps.live <= 0 {
 			return
 		}
-		df := float64(ps.len())
+		df := float64(ps.live)
 		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
 		one(ps.first, w, idf)
 		for _, p := range ps.more {
