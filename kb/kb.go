@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -323,24 +324,79 @@ func (k *KnowledgeBase) load(ctx context.Context, name string, p *partition) err
 		p.keyword = textindex.New(textindex.Params{K1: k.cfg.Keyword.K1, B: k.cfg.Keyword.B})
 	}
 	docs, err := k.cfg.Store.Documents(ctx, name)
-	if err != nil {
+	if err != nil || p.keyword == nil {
 		return err
 	}
+	// Batches are read and analysed on every core while the previous one
+	// is added (the index takes one writer).
+	type batch struct {
+		recs     []kbstore.Record
+		analyses []*textindex.Analysis
+	}
+	ready := make(chan batch, 1)
+	var readErr error
+	go func() {
+		defer close(ready)
+		for start := 0; start < len(docs); start += loadBatch {
+			recs, err := k.readDocuments(ctx, name, docs[start:min(len(docs), start+loadBatch)])
+			if err != nil {
+				readErr = err
+				return
+			}
+			ready <- batch{recs, analyzeAll(p.keyword, recs)}
+		}
+	}()
+	for b := range ready {
+		k.addKeyword(p, b.recs, b.analyses, nil)
+	}
+	return readErr
+}
+
+// readDocuments returns the stored records of docs (the knowledge base's
+// own config document left out).
+func (k *KnowledgeBase) readDocuments(ctx context.Context, name string, docs []kbstore.DocumentInfo) ([]kbstore.Record, error) {
+	var recs []kbstore.Record
 	for _, d := range docs {
-		if d.ID == metaID || p.keyword == nil {
+		if d.ID == metaID {
 			continue
 		}
 		ids := make([]string, d.Records)
 		for i := range ids {
 			ids[i] = chunkID(d.ID, i)
 		}
-		recs, err := k.cfg.Store.Get(ctx, name, ids)
+		got, err := k.cfg.Store.Get(ctx, name, ids)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		k.addKeyword(p, recs, nil, func(r kbstore.Record) bool { return r.DocumentID == d.ID })
+		for _, r := range got {
+			if r.DocumentID == d.ID {
+				recs = append(recs, r)
+			}
+		}
 	}
-	return nil
+	return recs, nil
+}
+
+// loadBatch is how many documents' records load reads and analyses at a
+// time.
+const loadBatch = 64
+
+// analyzeAll analyses recs for the keyword index on every core.
+func analyzeAll(ix *textindex.Index, recs []kbstore.Record) []*textindex.Analysis {
+	out := make([]*textindex.Analysis, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), len(recs))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(recs); i += workers {
+				out[i] = ix.Analyze(recs[i].Text, recs[i].Metadata)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // addKeyword adds to the partition's keyword index the records among recs
