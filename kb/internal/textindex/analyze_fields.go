@@ -99,17 +99,40 @@ type position struct {
 	parts []string
 }
 
-// analyzeFields splits text into positions (Words, Term and Subwords); a
-// query also drops question words unless nothing else is left.
-func analyzeFields(text string, query bool) []position {
+// wordCache remembers the analysis of words (Term and Subwords): a
+// corpus's words follow Zipf's law, so most are met again and again. An
+// Index analyses records with caches from a pool, so concurrent analyses
+// never share one. A stop word is cached with an empty term.
+type wordCache map[string]position
+
+// maxCachedWords bounds a wordCache (about a megabyte); a full cache is
+// emptied and refilled, so text of unique words costs no more than before.
+const maxCachedWords = 8192
+
+// analyzeFields splits text into positions (Words, Term and Subwords),
+// through cache when it is not nil; a query also drops question words
+// unless nothing else is left.
+func analyzeFields(text string, query bool, cache wordCache) []position {
 	var out []position
 	collect := func(skipQuestions bool) {
 		Words(text, func(w string) {
 			if skipQuestions && questionWords[strings.ToLower(w)] {
 				return
 			}
-			if t := Term(w); t != "" {
-				out = append(out, position{t, Subwords(w)})
+			p, ok := cache[w]
+			if !ok {
+				if p.term = Term(w); p.term != "" {
+					p.parts = Subwords(w)
+				}
+				if cache != nil {
+					if len(cache) >= maxCachedWords {
+						clear(cache)
+					}
+					cache[strings.Clone(w)] = p // not a piece of text, which it would keep alive
+				}
+			}
+			if p.term != "" {
+				out = append(out, p)
 			}
 		})
 	}

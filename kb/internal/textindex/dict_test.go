@@ -180,3 +180,30 @@ func TestRemovalMatchesFreshIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestWordCacheSameAnalysis: text analysed through a word cache, across
+// the cache's reset when full, gives the positions analysis without one
+// gives.
+func TestWordCacheSameAnalysis(t *testing.T) {
+	cache := wordCache{}
+	texts := append(benchCorpus(200), "The FOXO3a and IL-6 genes; don't stop: it's miRNAs' p16INK4a.")
+	for i := range maxCachedWords + 100 {
+		texts = append(texts, "unique"+strconv.Itoa(i)+" the Word's")
+	}
+	texts = append(texts, texts[:50]...) // met again after the reset
+	for _, text := range texts {
+		want := analyzeFields(text, false, nil)
+		got := analyzeFields(text, false, cache)
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d positions with the cache, %d without", text, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].term != want[i].term || !slices.Equal(got[i].parts, want[i].parts) {
+				t.Fatalf("%q: position %d is %+v with the cache, %+v without", text, i, got[i], want[i])
+			}
+		}
+		if len(cache) > maxCachedWords {
+			t.Fatalf("cache grew to %d words", len(cache))
+		}
+	}
+}

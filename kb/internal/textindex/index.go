@@ -79,7 +79,9 @@ type Index struct {
 	free    []int32
 	// dead are the slots of removed records whose postings may still be
 	// in the lists; they are reused after the next purge.
-	dead   []int32
+	dead []int32
+	// words pools the wordCaches records are analysed with.
+	words  sync.Pool
 	byID   map[string]int32
 	byDoc  map[string][]int32
 	total  int // sum of text lengths
@@ -104,7 +106,7 @@ func New(p Params) *Index {
 		p.HeadingWeight = DefaultParams.HeadingWeight
 	}
 	seed := maphash.MakeSeed()
-	return &Index{p: p, seed: seed,
+	return &Index{p: p, seed: seed, words: sync.Pool{New: func() any { return wordCache{} }},
 		terms: newDict(func(t string) uint64 { return maphash.String(seed, t) }),
 		// A phrase key is already a seeded hash.
 		phrases: newDict(func(k uint64) uint64 { return k }),
@@ -154,7 +156,9 @@ type counts struct {
 }
 
 func (ix *Index) count(text string) counts {
-	pos := analyzeFields(text, false)
+	cache := ix.words.Get().(wordCache)
+	defer ix.words.Put(cache)
+	pos := analyzeFields(text, false, cache)
 	c := counts{terms: make(map[string]uint32, len(pos)), length: len(pos)}
 	if ix.p.PhraseWeight > 0 {
 		c.phrases = make(map[uint64]uint32, len(pos))
@@ -355,7 +359,7 @@ type weighted[K comparable] struct {
 // index's phrase seed: float addition is not associative, and scores that
 // differed in the last bit reordered equal hits between runs and reopens.
 func (ix *Index) queryWeights(query string) ([]weighted[string], []weighted[uint64]) {
-	pos := analyzeFields(query, true)
+	pos := analyzeFields(query, true, nil)
 	terms := make(map[string]float64, len(pos))
 	type pair struct{ a, b string }
 	var phrases map[pair]float64
