@@ -55,8 +55,17 @@
 // stores, cancelled contexts and tenant isolation. A store passes it
 // before it is used with a knowledge base.
 //
+// # Damaged files
+//
+// A store that persists to files and finds them damaged on open fails with
+// a *CorruptionError (matching ErrCorrupt) listing each damaged region as a
+// Damage, with the records it lost, instead of dropping records silently;
+// kb/localindex and kb/chromem do, and open with what is readable only
+// when their Options.AllowDataLoss says so.
+//
 // # The knowledge base's own record
 //
 // A knowledge base keeps its configuration in each partition it uses as
-// one record with the ID ConfigRecordID. A store holds it like any other.
+// one record with the ID ConfigRecordID. A store holds it like any other;
+// the stores of this module leave its document out of Documents.
 package kbstore
