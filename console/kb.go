@@ -159,6 +159,7 @@ func (c *Console) recordSync(name string, start time.Time, opts kb.SyncOptions, 
 		} else {
 			s.rep.Failures = slices.Clone(rep.Failures)
 		}
+		s.failures += rep.FailuresOmitted
 	}
 	c.mu.Lock()
 	k := c.kbLocked(name)

@@ -96,10 +96,29 @@ type SyncReport struct {
 	// OverLimit counts the failed documents that went over a load limit,
 	// by limit (they are among Failed).
 	OverLimit LimitCounts
-	// Failures and skips, one per document, with the reason.
+	// Failures and skips, one per document, with the reason: the first
+	// MaxReportedFailures of them.
 	Failures []*ItemError
+	// FailuresOmitted counts the failures and skips Failures leaves out
+	// (beyond MaxReportedFailures), so that a source of a million bad
+	// files cannot fill memory with reasons; Failed and Skipped count
+	// them all.
+	FailuresOmitted int
 	// Duration is the wall time of the Sync.
 	Duration time.Duration
+}
+
+// MaxReportedFailures is how many failures and skips a SyncReport lists
+// in Failures; it counts the rest in FailuresOmitted.
+const MaxReportedFailures = 10000
+
+// addFailure lists e, or counts it once Failures is full.
+func (rep *SyncReport) addFailure(e *ItemError) {
+	if len(rep.Failures) >= MaxReportedFailures {
+		rep.FailuresOmitted++
+		return
+	}
+	rep.Failures = append(rep.Failures, e)
 }
 
 // LimitCounts counts documents that failed on each load limit.
@@ -418,7 +437,7 @@ func (r *syncRun) fail(uri string, err error) {
 func (r *syncRun) failLocked(uri string, err error) {
 	r.rep.Failed++
 	r.rep.OverLimit.count(err)
-	r.rep.Failures = append(r.rep.Failures, &ItemError{URI: uri, Err: err})
+	r.rep.addFailure(&ItemError{URI: uri, Err: err})
 	r.done++
 	r.progressLocked()
 }
@@ -605,7 +624,7 @@ func (r *syncRun) skip(uri string, existed bool, why error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rep.Skipped++
-	r.rep.Failures = append(r.rep.Failures, &ItemError{URI: uri, Err: fmt.Errorf("skipped: %w", why)})
+	r.rep.addFailure(&ItemError{URI: uri, Err: fmt.Errorf("skipped: %w", why)})
 	r.done++
 	r.progressLocked()
 }

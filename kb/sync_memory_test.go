@@ -140,3 +140,26 @@ func TestSyncMemoryBounded(t *testing.T) {
 		t.Errorf("measurement is blind: kb's keyword index grew only %.0f B per document", idx)
 	}
 }
+
+// TestSyncFailuresBounded: a source of more bad documents than
+// MaxReportedFailures lists the first ones with their reasons and counts
+// the rest, so a million bad files cannot fill memory; nothing goes
+// uncounted.
+func TestSyncFailuresBounded(t *testing.T) {
+	k, err := kb.New(kb.Options{Store: discardKeywordStore{&discardStore{config: map[string]kbstore.Record{}}}, Embedder: bedrockkittest.NewHashEmbedder(8), EmbedderID: "hash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := kb.MaxReportedFailures + 50
+	docs := make([]kb.MemoryDocument, n)
+	for i := range docs {
+		docs[i] = kb.MemoryDocument{URI: fmt.Sprintf("mem:file-%05d.unknown-type", i), Data: []byte("x")}
+	}
+	rep, err := k.Sync(context.Background(), kb.NewMemorySource(docs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Skipped != n || len(rep.Failures) != kb.MaxReportedFailures || rep.FailuresOmitted != 50 {
+		t.Fatalf("skipped %d, %d failures listed, %d omitted; want %d, %d, 50", rep.Skipped, len(rep.Failures), rep.FailuresOmitted, n, kb.MaxReportedFailures)
+	}
+}

@@ -49,6 +49,7 @@ func (t *Telemetry) Sync(ctx context.Context, name string, k Syncer, src kb.Sour
 			attribute.Int("bedrockkit.sync.unchanged", rep.Unchanged),
 			attribute.Int("bedrockkit.sync.chunks", rep.Chunks),
 			attribute.Int("bedrockkit.sync.embed_calls", rep.EmbedCalls),
+			attribute.Int("bedrockkit.sync.failures_omitted", rep.FailuresOmitted),
 		)
 		for _, f := range rep.Failures {
 			span.AddEvent("document_not_indexed", trace.WithAttributes(attribute.String("bedrockkit.sync.failure", f.Error())))

@@ -239,6 +239,9 @@ func printReport(out io.Writer, title string, r *kb.SyncReport) {
 	for _, f := range r.Failures {
 		fmt.Fprintln(out, "  ", f)
 	}
+	if r.FailuresOmitted > 0 {
+		fmt.Fprintf(out, "   ... and %d more failed or skipped documents\n", r.FailuresOmitted)
+	}
 	fmt.Fprintln(out)
 }
 
