@@ -65,7 +65,9 @@ type Options struct {
 	ActorOf func(*identity.Caller) (string, error)
 	// OnExtracted, if set, is called (on a background goroutine) after each
 	// turn's extraction with what it did or the error that stopped it
-	// after the retries. Failed extractions are also counted in Stats.
+	// after the retries, before the turn counts as done: when Flush
+	// returns, every flushed turn has been reported. Failed extractions
+	// are also counted in Stats.
 	OnExtracted func(ExtractionReport)
 }
 
@@ -370,6 +372,11 @@ func (k *Keeper) work() {
 		ctx, cancel := context.WithTimeout(k.ctx, k.o.JobTimeout)
 		rep := k.run(ctx, j)
 		cancel()
+		// Reported before the turn counts as done, so that when Flush
+		// returns every turn's report has been delivered.
+		if k.o.OnExtracted != nil && !errors.Is(rep.Err, errForgotten) {
+			k.o.OnExtracted(rep)
+		}
 
 		k.mu.Lock()
 		k.running--
@@ -385,9 +392,6 @@ func (k *Keeper) work() {
 		}
 		k.settle()
 		k.mu.Unlock()
-		if k.o.OnExtracted != nil && !errors.Is(rep.Err, errForgotten) {
-			k.o.OnExtracted(rep)
-		}
 	}
 }
 
