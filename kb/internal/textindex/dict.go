@@ -96,11 +96,11 @@ func (d *dict[K]) drop(id uint32) {
 	d.free = append(d.free, id)
 }
 
-// purge removes the postings of removed records (alive reports whether a
-// slot's record is indexed) from every list. Lists left at a quarter of
-// their capacity are copied smaller, so the memory of removed records
-// returns.
-func (d *dict[K]) purge(alive func(int32) bool) {
+// purge removes the postings of removed records (the slots set in dead,
+// one bit a slot) from every list. Lists left at a quarter of their
+// capacity are copied smaller, so the memory of removed records returns.
+func (d *dict[K]) purge(dead []uint64) {
+	alive := func(s int32) bool { return int(s>>6) >= len(dead) || dead[s>>6]&(1<<(s&63)) == 0 }
 	for id, m := range d.more {
 		if m.dead == 0 {
 			continue

@@ -27,6 +27,15 @@ func TestDictMatchesModel(t *testing.T) {
 			ids := map[uint64]uint32{}
 			alive := map[int32]bool{}
 			isAlive := func(s int32) bool { return alive[s] }
+			deadBits := func() []uint64 { // the slots added and dropped so far
+				bits := make([]uint64, 20000/64+1)
+				for s := range int32(20000) {
+					if !alive[s] {
+						bits[s>>6] |= 1 << (s & 63)
+					}
+				}
+				return bits
+			}
 			for step := range 20000 {
 				k := uint64(r.IntN(300))
 				switch {
@@ -51,7 +60,7 @@ func TestDictMatchesModel(t *testing.T) {
 					}
 				}
 				if step%1013 == 0 {
-					d.purge(isAlive)
+					d.purge(deadBits())
 					checkDict(t, step, &d, model, nil)
 				}
 				if step%97 == 0 || step > 19900 {

@@ -80,6 +80,10 @@ type Index struct {
 	// dead are the slots of removed records whose postings may still be
 	// in the lists; they are reused after the next purge.
 	dead []int32
+	// deadBits marks the slots in dead, one bit a slot: a purge tests
+	// every posting, and the bits stay in cache where the slot table
+	// does not.
+	deadBits []uint64
 	// words pools the wordCaches records are analysed with.
 	words  sync.Pool
 	byID   map[string]int32
@@ -318,6 +322,10 @@ func (ix *Index) remove(id string) {
 	ix.live--
 	*e = docEntry{}
 	ix.dead = append(ix.dead, slot)
+	if w := int(slot >> 6); w >= len(ix.deadBits) {
+		ix.deadBits = append(ix.deadBits, make([]uint64, w+1-len(ix.deadBits))...)
+	}
+	ix.deadBits[slot>>6] |= 1 << (slot & 63)
 	if len(ix.dead) >= max(minPurge, ix.live/purgeFraction) {
 		ix.purge()
 	}
@@ -334,11 +342,11 @@ const (
 
 // purge drops the postings of removed records and frees their slots.
 func (ix *Index) purge() {
-	alive := func(s int32) bool { return ix.slots[s].used }
-	ix.terms.purge(alive)
-	ix.phrases.purge(alive)
+	ix.terms.purge(ix.deadBits)
+	ix.phrases.purge(ix.deadBits)
 	ix.free = append(ix.free, ix.dead...)
 	ix.dead = ix.dead[:0]
+	clear(ix.deadBits)
 }
 
 // Hit is one search result.
