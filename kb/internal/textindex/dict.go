@@ -97,12 +97,17 @@ func (d *dict[K]) drop(id uint32) {
 }
 
 // purge removes the postings of removed records (the slots set in dead,
-// one bit a slot) from every list. Lists left at a quarter of their
-// capacity are copied smaller, so the memory of removed records returns.
-func (d *dict[K]) purge(dead []uint64) {
+// one bit a slot) from every list.
+func (d *dict[K]) purge(dead []uint64) { d.purgeIDs(0, uint32(len(d.keys)), dead) }
+
+// purgeIDs is purge for the keys with IDs from to to (exclusive). Lists
+// left at a quarter of their capacity are copied smaller, so the memory of
+// removed records returns.
+func (d *dict[K]) purgeIDs(from, to uint32, dead []uint64) {
 	alive := func(s int32) bool { return int(s>>6) >= len(dead) || dead[s>>6]&(1<<(s&63)) == 0 }
-	for id, m := range d.more {
-		if m.dead == 0 {
+	for id := from; id < to; id++ {
+		m, ok := d.more[id]
+		if !ok || m.dead == 0 {
 			continue
 		}
 		ps := m.ps[:0]

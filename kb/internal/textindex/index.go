@@ -77,13 +77,17 @@ type Index struct {
 	phrases dict[uint64]
 	slots   []docEntry // used == false: free, or removed and awaiting purge
 	free    []int32
-	// dead are the slots of removed records whose postings may still be
-	// in the lists; they are reused after the next purge.
-	dead []int32
-	// deadBits marks the slots in dead, one bit a slot: a purge tests
-	// every posting, and the bits stay in cache where the slot table
-	// does not.
-	deadBits []uint64
+	// Removed records' slots, whose postings may still be in the lists:
+	// dying are those removed since the current purge began, purging those
+	// removed before it, freed when it ends (every list was purged after
+	// they died). deadBits marks both, one bit a slot: a purge tests every
+	// posting, and the bits stay in cache where the slot table does not.
+	dying, purging []int32
+	deadBits       []uint64
+	// A purge walks the key IDs a step at each removal: it is under way
+	// when purgeOn, at nextTerm and nextPhrase.
+	purgeOn              bool
+	nextTerm, nextPhrase uint32
 	// words pools the wordCaches records are analysed with.
 	words  sync.Pool
 	byID   map[string]int32
@@ -321,32 +325,69 @@ func (ix *Index) remove(id string) {
 	ix.htotal -= int(e.hlength)
 	ix.live--
 	*e = docEntry{}
-	ix.dead = append(ix.dead, slot)
+	ix.dying = append(ix.dying, slot)
 	if w := int(slot >> 6); w >= len(ix.deadBits) {
 		ix.deadBits = append(ix.deadBits, make([]uint64, w+1-len(ix.deadBits))...)
 	}
 	ix.deadBits[slot>>6] |= 1 << (slot & 63)
-	if len(ix.dead) >= max(minPurge, ix.live/purgeFraction) {
-		ix.purge()
-	}
+	ix.purgeStep()
 }
 
-// A purge runs once the removed records awaiting it number minPurge, or
-// 1/purgeFraction of the live ones if more: each costs a pass over every
-// list, so this bounds its cost to a few postings a removal, and the dead
-// postings kept to an eighth.
+// A purge begins once the removed records awaiting it number minPurge, or
+// 1/purgeFraction of the live ones if more. It is done a slice of key IDs
+// at each removal, so that no removal pauses searches for long, at a pace
+// that finishes it within half the removals that start the next.
 const (
 	minPurge      = 1024
 	purgeFraction = 8
 )
 
-// purge drops the postings of removed records and frees their slots.
+// purgeStep starts a purge when enough records await one, and advances
+// the one under way.
+func (ix *Index) purgeStep() {
+	due := max(minPurge, ix.live/purgeFraction)
+	if !ix.purgeOn {
+		if len(ix.dying) < due {
+			return
+		}
+		ix.purging, ix.dying = ix.dying, ix.purging[:0]
+		ix.purgeOn, ix.nextTerm, ix.nextPhrase = true, 0, 0
+	}
+	ids := uint32(len(ix.terms.keys) + len(ix.phrases.keys))
+	step := max(256, 2*ids/uint32(due)+1)
+	ix.nextTerm = advance(&ix.terms, ix.nextTerm, step, ix.deadBits)
+	ix.nextPhrase = advance(&ix.phrases, ix.nextPhrase, step, ix.deadBits)
+	if ix.nextTerm < uint32(len(ix.terms.keys)) || ix.nextPhrase < uint32(len(ix.phrases.keys)) {
+		return
+	}
+	// Every list was purged since the purging slots died: reuse them.
+	for _, s := range ix.purging {
+		ix.deadBits[s>>6] &^= 1 << (s & 63)
+	}
+	ix.free = append(ix.free, ix.purging...)
+	ix.purging = ix.purging[:0]
+	ix.purgeOn = false
+}
+
+// advance purges up to step key IDs of d from next and returns where the
+// next step starts.
+func advance[K comparable](d *dict[K], next, step uint32, dead []uint64) uint32 {
+	end := min(next+step, uint32(len(d.keys)))
+	if next < end {
+		d.purgeIDs(next, end, dead)
+	}
+	return max(next, end)
+}
+
+// purge finishes at once the purge under way and a new one of every
+// removed record (tests).
 func (ix *Index) purge() {
 	ix.terms.purge(ix.deadBits)
 	ix.phrases.purge(ix.deadBits)
-	ix.free = append(ix.free, ix.dead...)
-	ix.dead = ix.dead[:0]
+	ix.free = append(append(ix.free, ix.purging...), ix.dying...)
+	ix.purging, ix.dying = ix.purging[:0], ix.dying[:0]
 	clear(ix.deadBits)
+	ix.purgeOn = false
 }
 
 // Hit is one search result.
