@@ -76,18 +76,7 @@ func BenchmarkHeld(b *testing.B) {
 	docs := benchCorpus(10000)
 	for _, name := range []string{"bm25", "default"} {
 		b.Run(name, func(b *testing.B) {
-			var held float64
-			for b.Loop() {
-				runtime.GC()
-				var before, after runtime.MemStats
-				runtime.ReadMemStats(&before)
-				ix := benchIndex(b, benchParams[name], docs)
-				runtime.GC()
-				runtime.ReadMemStats(&after)
-				held = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(docs))
-				runtime.KeepAlive(ix)
-			}
-			b.ReportMetric(held, "B/record")
+			reportHeld(b, len(docs), func() *Index { return benchIndex(b, benchParams[name], docs) })
 		})
 	}
 }
@@ -111,18 +100,27 @@ func BenchmarkHeldCorpus(b *testing.B) {
 			docs = append(docs, d.Text)
 		}
 	}
+	reportHeld(b, len(docs), func() *Index {
+		ix := New(Params{})
+		for i, d := range docs {
+			ix.Add(strconv.Itoa(i), strconv.Itoa(i), d, nil)
+		}
+		return ix
+	})
+}
+
+// reportHeld reports the live heap an index of n records made by build
+// holds, per record (B/record).
+func reportHeld(b *testing.B, n int, build func() *Index) {
 	var held float64
 	for b.Loop() {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		ix := New(Params{})
-		for i, d := range docs {
-			ix.Add(strconv.Itoa(i), strconv.Itoa(i), d, nil)
-		}
+		ix := build()
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		held = float64(after.HeapAlloc-before.HeapAlloc) / float64(len(docs))
+		held = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
 		runtime.KeepAlive(ix)
 	}
 	b.ReportMetric(held, "B/record")

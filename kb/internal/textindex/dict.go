@@ -96,13 +96,10 @@ func (d *dict[K]) drop(id uint32) {
 	d.free = append(d.free, id)
 }
 
-// purge removes the postings of removed records (the slots set in dead,
-// one bit a slot) from every list.
-func (d *dict[K]) purge(dead []uint64) { d.purgeIDs(0, uint32(len(d.keys)), dead) }
-
-// purgeIDs is purge for the keys with IDs from to to (exclusive). Lists
-// left at a quarter of their capacity are copied smaller, so the memory of
-// removed records returns.
+// purgeIDs removes the postings of removed records (the slots set in
+// dead, one bit a slot) from the lists of the keys with IDs from to to
+// (exclusive). Lists left at a quarter of their capacity are copied
+// smaller, so the memory of removed records returns.
 func (d *dict[K]) purgeIDs(from, to uint32, dead []uint64) {
 	alive := func(s int32) bool { return int(s>>6) >= len(dead) || dead[s>>6]&(1<<(s&63)) == 0 }
 	for id := from; id < to; id++ {

@@ -60,7 +60,7 @@ func TestDictMatchesModel(t *testing.T) {
 					}
 				}
 				if step%1013 == 0 {
-					d.purge(deadBits())
+					d.purgeIDs(0, uint32(len(d.keys)), deadBits())
 					checkDict(t, step, &d, model, nil)
 				}
 				if step%97 == 0 || step > 19900 {

@@ -379,17 +379,6 @@ func advance[K comparable](d *dict[K], next, step uint32, dead []uint64) uint32 
 	return max(next, end)
 }
 
-// purge finishes at once the purge under way and a new one of every
-// removed record (tests).
-func (ix *Index) purge() {
-	ix.terms.purge(ix.deadBits)
-	ix.phrases.purge(ix.deadBits)
-	ix.free = append(append(ix.free, ix.purging...), ix.dying...)
-	ix.purging, ix.dying = ix.purging[:0], ix.dying[:0]
-	clear(ix.deadBits)
-	ix.purgeOn = false
-}
-
 // Hit is one search result.
 type Hit struct {
 	ID    string
